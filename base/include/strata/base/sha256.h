@@ -1,0 +1,41 @@
+#ifndef STRATA_BASE_SHA256_H_
+#define STRATA_BASE_SHA256_H_
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace strata {
+
+using Sha256Digest = std::array<uint8_t, 32>;
+
+// Incremental SHA-256.
+class Sha256 {
+ public:
+  Sha256();
+  ~Sha256();
+  Sha256(const Sha256&) = delete;
+  Sha256& operator=(const Sha256&) = delete;
+
+  void Update(std::string_view data);
+  // Returns the digest; the object may not be updated afterwards.
+  Sha256Digest Finish();
+
+  static Sha256Digest Hash(std::string_view data);
+  static std::string HexHash(std::string_view data);
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+std::string ToHex(std::string_view bytes);
+std::string ToHex(const Sha256Digest& digest);
+// True for 64 lowercase hex characters.
+bool IsSha256Hex(std::string_view s);
+
+}  // namespace strata
+
+#endif  // STRATA_BASE_SHA256_H_
