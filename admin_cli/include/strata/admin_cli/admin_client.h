@@ -1,0 +1,44 @@
+// A typed client of the Admin gRPC service (and the health service).
+#ifndef STRATA_ADMIN_CLI_ADMIN_CLIENT_H_
+#define STRATA_ADMIN_CLI_ADMIN_CLIENT_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "strata/v1/admin.grpc.pb.h"
+
+namespace strata::admin {
+
+// Called with (bytes sent, total bytes) during an upload.
+using ProgressFn = std::function<void(uint64_t, uint64_t)>;
+
+class AdminClient {
+ public:
+  explicit AdminClient(const std::string& address,
+                       absl::Duration deadline = absl::Seconds(60));
+
+  // Uploads `content` as the artifact `statement` describes (sha256 and size
+  // are filled in from the content).
+  absl::StatusOr<v1::PublishResponse> Publish(v1::ArtifactStatement statement,
+                                              std::string_view content,
+                                              const std::string& idempotency_key,
+                                              const ProgressFn& progress = nullptr);
+  absl::StatusOr<v1::Release> CreateRelease(const v1::CreateReleaseRequest& request);
+  absl::StatusOr<std::vector<v1::Release>> ListReleases(const std::string& app_id);
+
+  // Polls the standard gRPC health service until it reports SERVING.
+  absl::Status WaitUntilServing(absl::Duration timeout);
+
+ private:
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::Admin::Stub> stub_;
+  absl::Duration deadline_;
+};
+
+}  // namespace strata::admin
+
+#endif  // STRATA_ADMIN_CLI_ADMIN_CLIENT_H_

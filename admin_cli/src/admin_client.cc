@@ -1,0 +1,98 @@
+#include "strata/admin_cli/admin_client.h"
+
+#include <thread>
+
+#include "grpcpp/create_channel.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "strata/base/sha256.h"
+#include "strata/proto/grpc_status.h"
+
+namespace strata::admin {
+namespace {
+
+constexpr size_t kChunkBytes = 256 * 1024;
+
+void SetDeadline(grpc::ClientContext& context, absl::Duration d) {
+  context.set_deadline(absl::ToChronoTime(absl::Now() + d));
+}
+
+}  // namespace
+
+AdminClient::AdminClient(const std::string& address, absl::Duration deadline)
+    : channel_(grpc::CreateChannel(address, grpc::InsecureChannelCredentials())),
+      stub_(v1::Admin::NewStub(channel_)),
+      deadline_(deadline) {}
+
+absl::StatusOr<v1::PublishResponse> AdminClient::Publish(
+    v1::ArtifactStatement statement, std::string_view content,
+    const std::string& idempotency_key, const ProgressFn& progress) {
+  statement.set_content_sha256(Sha256::HexHash(content));
+  statement.set_size(content.size());
+  grpc::ClientContext context;
+  SetDeadline(context, deadline_);
+  v1::PublishResponse response;
+  auto writer = stub_->Publish(&context, &response);
+  v1::PublishRequest header;
+  *header.mutable_header()->mutable_statement() = statement;
+  header.mutable_header()->set_idempotency_key(idempotency_key);
+  bool open = writer->Write(header);
+  for (size_t off = 0; open && off < content.size(); off += kChunkBytes) {
+    v1::PublishRequest chunk;
+    chunk.set_chunk(std::string(content.substr(off, kChunkBytes)));
+    open = writer->Write(chunk);
+    if (progress) progress(std::min(off + kChunkBytes, content.size()), content.size());
+  }
+  writer->WritesDone();
+  grpc::Status s = writer->Finish();
+  if (!s.ok()) return FromGrpcStatus(s);
+  return response;
+}
+
+absl::StatusOr<v1::Release> AdminClient::CreateRelease(
+    const v1::CreateReleaseRequest& request) {
+  grpc::ClientContext context;
+  SetDeadline(context, deadline_);
+  v1::Release release;
+  grpc::Status s = stub_->CreateRelease(&context, request, &release);
+  if (!s.ok()) return FromGrpcStatus(s);
+  return release;
+}
+
+absl::StatusOr<std::vector<v1::Release>> AdminClient::ListReleases(
+    const std::string& app_id) {
+  grpc::ClientContext context;
+  SetDeadline(context, deadline_);
+  v1::ListReleasesRequest request;
+  request.set_app_id(app_id);
+  v1::ListReleasesResponse response;
+  grpc::Status s = stub_->ListReleases(&context, request, &response);
+  if (!s.ok()) return FromGrpcStatus(s);
+  return std::vector<v1::Release>(response.releases().begin(),
+                                  response.releases().end());
+}
+
+absl::Status AdminClient::WaitUntilServing(absl::Duration timeout) {
+  auto health = grpc::health::v1::Health::NewStub(channel_);
+  const absl::Time end = absl::Now() + timeout;
+  grpc::Status last;
+  while (true) {
+    grpc::ClientContext context;
+    SetDeadline(context, absl::Seconds(1));
+    grpc::health::v1::HealthCheckRequest request;
+    grpc::health::v1::HealthCheckResponse response;
+    last = health->Check(&context, request, &response);
+    if (last.ok() &&
+        response.status() == grpc::health::v1::HealthCheckResponse::SERVING) {
+      return absl::OkStatus();
+    }
+    if (absl::Now() >= end) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return absl::UnavailableError(
+      "server is not serving" +
+      (last.ok() ? std::string(" (health: NOT_SERVING)")
+                 : ": " + last.error_message()) +
+      "; is stratad running at this address?");
+}
+
+}  // namespace strata::admin

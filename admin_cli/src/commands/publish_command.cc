@@ -1,0 +1,80 @@
+// strata publish: upload one artifact version.
+#include <iostream>
+#include <memory>
+
+#include "layer_flag.h"
+#include "strata/admin_cli/admin_client.h"
+#include "strata/admin_cli/cli_context.h"
+#include "strata/base/env.h"
+#include "strata/base/strings.h"
+
+namespace strata::admin {
+namespace {
+
+struct PublishFlags {
+  std::string app, layer, module, version, file, host_build, idempotency_key;
+};
+
+void RunPublish(const PublishFlags& f, CliContext& ctx) {
+  absl::StatusOr<std::string> content = PosixFileSystem()->ReadFile(f.file);
+  if (!content.ok()) {
+    ctx.Fail(absl::InvalidArgumentError(
+        StrCat("cannot read --file: ", ToStd(content.status().message()))));
+    return;
+  }
+  v1::ArtifactStatement st;
+  st.set_app_id(f.app);
+  st.mutable_module()->set_layer(LayerNames().at(f.layer));
+  st.mutable_module()->set_name(f.module);
+  st.set_version(f.version);
+  st.mutable_compatibility()->set_host_build(f.host_build);
+  AdminClient client(ctx.server);
+  const bool show_progress = !ctx.json() && content->size() > (1 << 20);
+  auto result = client.Publish(
+      st, *content,
+      f.idempotency_key.empty() ? StrCat(f.app, "/", f.module, "/", f.version)
+                                : f.idempotency_key,
+      show_progress ? ProgressFn([](uint64_t done, uint64_t total) {
+        std::cerr << "\rupload " << (100 * done / total) << "% (" << done << "/"
+                  << total << " bytes)" << (done == total ? "\n" : "") << std::flush;
+      })
+                    : ProgressFn());
+  if (!result.ok()) {
+    ctx.Fail(result.status());
+    return;
+  }
+  ctx.Print(*result,
+            StrCat(result->already_existed() ? "already published: " : "published: ",
+                   f.layer, "/", f.module, " ", f.version, " (",
+                   result->statement().size(), " bytes, sha256 ",
+                   result->statement().content_sha256(), ")\n"));
+}
+
+}  // namespace
+
+void AddPublishCommand(CLI::App& app, CliContext& ctx) {
+  auto flags = std::make_shared<PublishFlags>();
+  CLI::App* cmd = app.add_subcommand(
+      "publish",
+      "Upload one version of a module.\n\n"
+      "Example:\n"
+      "  strata publish --app wallet --layer config --module payment.limits \\\n"
+      "      --version 3 --file limits.json\n"
+      "Publishing the same version with the same content again is a no-op;\n"
+      "with different content it is refused (versions are immutable).");
+  cmd->add_option("--app", flags->app, "app id, e.g. wallet")->required();
+  cmd->add_option("--layer", flags->layer, "config, h5, hcf, hotpatch or native")
+      ->required()
+      ->check(CLI::IsMember({"config", "h5", "hcf", "hotpatch", "native"}));
+  cmd->add_option("--module", flags->module, "module name")->required();
+  cmd->add_option("--version", flags->version, "version label, e.g. 3 or 10.3.1")
+      ->required();
+  cmd->add_option("--file", flags->file, "the content to upload")->required();
+  cmd->add_option("--host-build", flags->host_build,
+                  "hotpatches: the one host build they apply to");
+  cmd->add_option("--idempotency-key", flags->idempotency_key,
+                  "retry key (default: app/module/version)");
+  cmd->callback([flags, &ctx] { RunPublish(*flags, ctx); });
+}
+
+}  // namespace strata::admin

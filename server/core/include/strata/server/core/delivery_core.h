@@ -1,0 +1,39 @@
+// Answers devices' checks, without gRPC: the Delivery service adapts to this.
+#ifndef STRATA_SERVER_CORE_DELIVERY_CORE_H_
+#define STRATA_SERVER_CORE_DELIVERY_CORE_H_
+
+#include "absl/status/statusor.h"
+#include "strata/base/env.h"
+#include "strata/server/storage/store.h"
+#include "strata/v1/delivery.pb.h"
+
+namespace strata::server {
+
+struct DeliveryOptions {
+  // CONFIG documents up to this size travel inside the check response.
+  uint64_t max_inline_bytes = 64 * 1024;
+  absl::Duration plan_lifetime = absl::Hours(24);
+  uint32_t download_chunk_bytes = 64 * 1024;
+};
+
+class DeliveryCore {
+ public:
+  DeliveryCore(Store* store, Clock* clock, DeliveryOptions options = {})
+      : store_(store), clock_(clock), options_(options) {}
+
+  // For every module with a current release whose content differs from what
+  // the device has installed: an update entry.
+  absl::StatusOr<v1::CheckResponse> Check(const v1::CheckRequest& request);
+
+  uint32_t download_chunk_bytes() const { return options_.download_chunk_bytes; }
+  Store* store() { return store_; }
+
+ private:
+  Store* store_;
+  Clock* clock_;
+  DeliveryOptions options_;
+};
+
+}  // namespace strata::server
+
+#endif  // STRATA_SERVER_CORE_DELIVERY_CORE_H_

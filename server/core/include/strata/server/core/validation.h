@@ -1,0 +1,20 @@
+#ifndef STRATA_SERVER_CORE_VALIDATION_H_
+#define STRATA_SERVER_CORE_VALIDATION_H_
+
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "strata/v1/common.pb.h"
+
+namespace strata::server {
+
+// App ids, module names and versions: 1-128 characters of [A-Za-z0-9._-],
+// not starting with '.'. `what` names the field in the error.
+absl::Status ValidateName(std::string_view what, std::string_view value);
+absl::Status ValidateModule(const v1::ModuleId& module);
+// Everything a publisher must fill in a statement.
+absl::Status ValidateStatement(const v1::ArtifactStatement& statement);
+
+}  // namespace strata::server
+
+#endif  // STRATA_SERVER_CORE_VALIDATION_H_

@@ -1,0 +1,55 @@
+#include "strata/server/core/validation.h"
+
+#include "strata/base/sha256.h"
+#include "strata/base/status_macros.h"
+#include "strata/base/strings.h"
+
+namespace strata::server {
+
+absl::Status ValidateName(std::string_view what, std::string_view value) {
+  if (value.empty()) return absl::InvalidArgumentError(StrCat(what, " is empty"));
+  if (value.size() > 128) {
+    return absl::InvalidArgumentError(
+        StrCat(what, " is ", value.size(), " characters long; the limit is 128"));
+  }
+  if (value[0] == '.') {
+    return absl::InvalidArgumentError(StrCat(what, " '", value, "' starts with '.'"));
+  }
+  for (char c : value) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+    if (!ok) {
+      return absl::InvalidArgumentError(
+          StrCat(what, " '", value, "' has character '", c,
+                 "'; use letters, digits, '.', '_' and '-'"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateModule(const v1::ModuleId& module) {
+  if (module.layer() == v1::LAYER_UNSPECIFIED || !v1::Layer_IsValid(module.layer())) {
+    return absl::InvalidArgumentError(
+        "module layer is missing; use one of config, h5, hcf, hotpatch, native");
+  }
+  return ValidateName("module name", module.name());
+}
+
+absl::Status ValidateStatement(const v1::ArtifactStatement& st) {
+  STRATA_RETURN_IF_ERROR(ValidateName("app id", st.app_id()));
+  STRATA_RETURN_IF_ERROR(ValidateModule(st.module()));
+  STRATA_RETURN_IF_ERROR(ValidateName("version", st.version()));
+  if (!IsSha256Hex(st.content_sha256())) {
+    return absl::InvalidArgumentError(
+        StrCat("content_sha256 '", st.content_sha256(),
+               "' is not 64 lowercase hex characters"));
+  }
+  if (st.module().layer() == v1::LAYER_HOTPATCH &&
+      st.compatibility().host_build().empty()) {
+    return absl::InvalidArgumentError(
+        "a hotpatch must name the one host build it is for (compatibility.host_build)");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace strata::server
