@@ -75,6 +75,8 @@ void BuildCli(CLI::App& app, CliContext& ctx) {
       "Exit codes: 0 ok; 1 other failure; 2 bad input; 3 not found;\n"
       "4 refused (conflict, permission, integrity); 5 server unavailable.");
   app.require_subcommand(1);
+  // Global flags may also follow the subcommand (inherited by subcommands).
+  app.fallthrough();
   app.add_option("--server", ctx.server, "server host:port")
       ->envname("STRATA_SERVER")
       ->capture_default_str();

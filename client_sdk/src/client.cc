@@ -3,6 +3,7 @@
 #include <mutex>
 
 #include "module_store.h"
+#include "strata/base/names.h"
 #include "strata/base/sha256.h"
 #include "strata/base/status_macros.h"
 #include "strata/base/strings.h"
@@ -90,6 +91,13 @@ struct Client::Impl {
 
   absl::Status Apply(const v1::UpdateEntry& entry, v1::InstalledModule* installed) {
     const v1::ArtifactStatement& st = entry.statement();
+    // The module name becomes a directory name: refuse anything unsafe.
+    STRATA_RETURN_IF_ERROR(ValidateName("module name", entry.module().name()));
+    STRATA_RETURN_IF_ERROR(ValidateName("version", st.version()));
+    if (entry.module().layer() < v1::LAYER_CONFIG ||
+        entry.module().layer() > v1::LAYER_NATIVE_BUNDLE) {
+      return absl::InvalidArgumentError("update names an unknown layer");
+    }
     if (st.app_id() != options.app_id) {
       return absl::PermissionDeniedError(
           StrCat("update is for app '", st.app_id(), "', not '", options.app_id, "'"));

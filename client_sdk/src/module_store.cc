@@ -10,6 +10,8 @@ namespace {
 
 constexpr char kState[] = "state";
 constexpr char kBlobSuffix[] = ".blob";
+constexpr std::string_view kLayerDirs[] = {"unspecified", "config", "h5", "hcf",
+                                           "hotpatch", "native"};
 
 bool EndsWith(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
@@ -58,9 +60,10 @@ absl::Status ModuleStore::CleanModuleDir(const std::string& dir) {
 }
 
 std::string ModuleStore::ModuleDir(const v1::ModuleId& id) const {
-  return JoinPath(JoinPath(JoinPath(root_, "modules"),
-                           std::to_string(static_cast<int>(id.layer()))),
-                  id.name());
+  const int layer = static_cast<int>(id.layer());
+  const std::string_view layer_dir =
+      layer >= 0 && layer < 6 ? kLayerDirs[layer] : kLayerDirs[0];
+  return JoinPath(JoinPath(JoinPath(root_, "modules"), layer_dir), id.name());
 }
 
 absl::Status ModuleStore::Install(const v1::InstalledModule& module,

@@ -1,31 +1,11 @@
 #include "strata/server/core/validation.h"
 
+#include "strata/base/names.h"
 #include "strata/base/sha256.h"
 #include "strata/base/status_macros.h"
 #include "strata/base/strings.h"
 
 namespace strata::server {
-
-absl::Status ValidateName(std::string_view what, std::string_view value) {
-  if (value.empty()) return absl::InvalidArgumentError(StrCat(what, " is empty"));
-  if (value.size() > 128) {
-    return absl::InvalidArgumentError(
-        StrCat(what, " is ", value.size(), " characters long; the limit is 128"));
-  }
-  if (value[0] == '.') {
-    return absl::InvalidArgumentError(StrCat(what, " '", value, "' starts with '.'"));
-  }
-  for (char c : value) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-              (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
-    if (!ok) {
-      return absl::InvalidArgumentError(
-          StrCat(what, " '", value, "' has character '", c,
-                 "'; use letters, digits, '.', '_' and '-'"));
-    }
-  }
-  return absl::OkStatus();
-}
 
 absl::Status ValidateModule(const v1::ModuleId& module) {
   if (module.layer() == v1::LAYER_UNSPECIFIED || !v1::Layer_IsValid(module.layer())) {
