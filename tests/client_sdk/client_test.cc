@@ -23,14 +23,16 @@ class FakeTransport : public Transport {
   std::string extra_bytes;  // appended to every download (endless data)
   absl::Status check_error;
 
-  absl::StatusOr<v1::CheckResponse> Check(const v1::CheckRequest& request) override {
+  absl::StatusOr<v1::CheckResponse> Check(
+      const v1::CheckRequest& request) override {
     last_request = request;
     if (!check_error.ok()) return check_error;
     return response;
   }
   absl::Status Download(
       const std::string& sha256, uint64_t offset,
-      const std::function<absl::Status(const v1::DownloadChunk&)>& sink) override {
+      const std::function<absl::Status(const v1::DownloadChunk&)>& sink)
+      override {
     auto it = blobs.find(sha256);
     if (it == blobs.end()) return absl::NotFoundError("no blob");
     std::string data = it->second.substr(offset) + extra_bytes;
@@ -79,7 +81,8 @@ class ClientTest : public ::testing::Test {
   }
   void Serve(std::vector<v1::UpdateEntry> entries) {
     transport_->response.mutable_plan()->clear_updates();
-    for (auto& e : entries) *transport_->response.mutable_plan()->add_updates() = e;
+    for (auto& e : entries)
+      *transport_->response.mutable_plan()->add_updates() = e;
   }
 
   testing::MemFileSystem fs_;
@@ -143,7 +146,8 @@ TEST_F(ClientTest, DownloadLongerThanDeclaredStopsAtTheCap) {
 }
 
 TEST_F(ClientTest, UnsafeNamesAndOtherAppsAreRefused) {
-  v1::UpdateEntry escape = Entry(v1::LAYER_CONFIG, "../../etc", "1", "x", 1, true);
+  v1::UpdateEntry escape =
+      Entry(v1::LAYER_CONFIG, "../../etc", "1", "x", 1, true);
   v1::UpdateEntry other_app = Entry(v1::LAYER_CONFIG, "m", "1", "x", 1, true);
   other_app.mutable_statement()->set_app_id("other");
   Serve({escape, other_app});
@@ -161,14 +165,17 @@ TEST_F(ClientTest, ServerErrorsAreReturned) {
 
 TEST(ClientOptionsTest, MissingOptionsAreExplained) {
   ClientOptions options;
-  EXPECT_THAT(Client::Create(options),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("app_id")));
+  EXPECT_THAT(
+      Client::Create(options),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("app_id")));
   options.app_id = "wallet";
-  EXPECT_THAT(Client::Create(options),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("device_id")));
+  EXPECT_THAT(
+      Client::Create(options),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("device_id")));
   options.device.device_id = "d";
-  EXPECT_THAT(Client::Create(options),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("storage_dir")));
+  EXPECT_THAT(
+      Client::Create(options),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("storage_dir")));
 }
 
 TEST(LayerNameTest, RoundTrips) {

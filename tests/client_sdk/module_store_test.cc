@@ -18,8 +18,8 @@ using ::strata::testing::IsOk;
 using ::strata::testing::MemFileSystem;
 using ::strata::testing::StatusIs;
 
-v1::InstalledModule Module(const std::string& version, const std::string& content,
-                           uint64_t seq) {
+v1::InstalledModule Module(const std::string& version,
+                           const std::string& content, uint64_t seq) {
   v1::InstalledModule m;
   m.mutable_module()->set_layer(v1::LAYER_H5);
   m.mutable_module()->set_name("mall-home");
@@ -37,19 +37,24 @@ TEST(ModuleStoreTest, CrashAtEveryOperationLeavesOldOrNewIntact) {
   for (; n < 200; ++n) {
     MemFileSystem mem;
     {
-      STRATA_ASSERT_OK_AND_ASSIGN(ModuleStore store, ModuleStore::Open(&mem, "/sdk"));
+      STRATA_ASSERT_OK_AND_ASSIGN(ModuleStore store,
+                                  ModuleStore::Open(&mem, "/sdk"));
       ASSERT_THAT(store.Install(Module("1", kOld, 1), kOld), IsOk());
     }
     FaultInjectionFileSystem faulty(&mem);
-    STRATA_ASSERT_OK_AND_ASSIGN(ModuleStore store, ModuleStore::Open(&faulty, "/sdk"));
+    STRATA_ASSERT_OK_AND_ASSIGN(ModuleStore store,
+                                ModuleStore::Open(&faulty, "/sdk"));
     faulty.FailNthMutation(n, /*crash=*/true);
     absl::Status s = store.Install(Module("2", kNew, 2), kNew);
     mem.DropUnsyncedData();
 
-    STRATA_ASSERT_OK_AND_ASSIGN(ModuleStore reopened, ModuleStore::Open(&mem, "/sdk"));
-    STRATA_ASSERT_OK_AND_ASSIGN(auto active, reopened.Get(Module("", "", 0).module()));
+    STRATA_ASSERT_OK_AND_ASSIGN(ModuleStore reopened,
+                                ModuleStore::Open(&mem, "/sdk"));
+    STRATA_ASSERT_OK_AND_ASSIGN(auto active,
+                                reopened.Get(Module("", "", 0).module()));
     ASSERT_TRUE(active.has_value()) << "no version active after crash at " << n;
-    STRATA_ASSERT_OK_AND_ASSIGN(std::string content, reopened.ReadContent(*active));
+    STRATA_ASSERT_OK_AND_ASSIGN(std::string content,
+                                reopened.ReadContent(*active));
     if (s.ok()) {
       EXPECT_EQ(active->version(), "2") << "acknowledged install lost at " << n;
     }
@@ -61,8 +66,8 @@ TEST(ModuleStoreTest, CrashAtEveryOperationLeavesOldOrNewIntact) {
     }
     // Leftovers are cleaned: only the state file and the active blob remain.
     std::vector<std::string> files = mem.AllFiles();
-    EXPECT_EQ(files.size(), 2u) << "crash at " << n << " left "
-                                << ::testing::PrintToString(files);
+    EXPECT_EQ(files.size(), 2u)
+        << "crash at " << n << " left " << ::testing::PrintToString(files);
     if (s.ok()) break;
   }
   EXPECT_GT(n, 6u);  // the install really has several steps that were crashed
@@ -71,20 +76,24 @@ TEST(ModuleStoreTest, CrashAtEveryOperationLeavesOldOrNewIntact) {
 
 TEST(ModuleStoreTest, RefusesContentThatDoesNotMatchItsHash) {
   MemFileSystem mem;
-  STRATA_ASSERT_OK_AND_ASSIGN(ModuleStore store, ModuleStore::Open(&mem, "/sdk"));
+  STRATA_ASSERT_OK_AND_ASSIGN(ModuleStore store,
+                              ModuleStore::Open(&mem, "/sdk"));
   ASSERT_THAT(store.Install(Module("1", kOld, 1), kOld), IsOk());
   EXPECT_THAT(store.Install(Module("2", kNew, 2), "tampered"),
               StatusIs(absl::StatusCode::kDataLoss));
-  STRATA_ASSERT_OK_AND_ASSIGN(auto active, store.Get(Module("", "", 0).module()));
+  STRATA_ASSERT_OK_AND_ASSIGN(auto active,
+                              store.Get(Module("", "", 0).module()));
   EXPECT_EQ(active->version(), "1");
 }
 
 TEST(ModuleStoreTest, DamagedInstalledContentIsDetected) {
   MemFileSystem mem;
-  STRATA_ASSERT_OK_AND_ASSIGN(ModuleStore store, ModuleStore::Open(&mem, "/sdk"));
+  STRATA_ASSERT_OK_AND_ASSIGN(ModuleStore store,
+                              ModuleStore::Open(&mem, "/sdk"));
   v1::InstalledModule m = Module("1", kOld, 1);
   ASSERT_THAT(store.Install(m, kOld), IsOk());
-  auto f = mem.NewWritableFile("/sdk/modules/h5/mall-home/" + m.content_sha256() + ".blob");
+  auto f = mem.NewWritableFile("/sdk/modules/h5/mall-home/" +
+                               m.content_sha256() + ".blob");
   ASSERT_THAT(f, IsOk());
   ASSERT_THAT((*f)->Append("bit rot"), IsOk());
   EXPECT_THAT(store.ReadContent(m), StatusIs(absl::StatusCode::kDataLoss));

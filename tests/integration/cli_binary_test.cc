@@ -8,10 +8,10 @@
 #include <cstdlib>
 #include <thread>
 
+#include "../server/test_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "strata/base/file_util.h"
-#include "../server/test_util.h"
 
 namespace strata {
 namespace {
@@ -47,8 +47,9 @@ class CliBinaryTest : public ::testing::Test {
     if (pid_ == 0) {
       const std::string stratad = JoinPath(BinDir(), "stratad");
       const std::string data = JoinPath(dir_.path(), "data");
-      ::execl(stratad.c_str(), "stratad", "--data-dir", data.c_str(), "--listen",
-              "127.0.0.1:0", "--port-file", port_file.c_str(), nullptr);
+      ::execl(stratad.c_str(), "stratad", "--data-dir", data.c_str(),
+              "--listen", "127.0.0.1:0", "--port-file", port_file.c_str(),
+              nullptr);
       ::_exit(127);
     }
     for (int i = 0; i < 200 && !PosixFileSystem()->Exists(port_file); ++i) {
@@ -66,7 +67,8 @@ class CliBinaryTest : public ::testing::Test {
     }
   }
   CmdResult Strata(const std::string& args) {
-    return RunCommand(JoinPath(BinDir(), "strata") + " --server " + server_ + " " + args);
+    return RunCommand(JoinPath(BinDir(), "strata") + " --server " + server_ +
+                      " " + args);
   }
   std::string WriteFile(const std::string& name, const std::string& content) {
     std::string path = JoinPath(dir_.path(), name);
@@ -81,7 +83,8 @@ class CliBinaryTest : public ::testing::Test {
 
 TEST_F(CliBinaryTest, PublishReleaseAndDeviceReadsConfig) {
   const std::string file = WriteFile("limits.json", "{\"daily_limit\": 5000}");
-  const std::string module = "--app wallet --layer config --module payment.limits";
+  const std::string module =
+      "--app wallet --layer config --module payment.limits";
   CmdResult r = Strata("health --wait 5");
   EXPECT_EQ(r.exit_code, 0);
   r = Strata("publish " + module + " --version 1 --file " + file);
@@ -94,27 +97,36 @@ TEST_F(CliBinaryTest, PublishReleaseAndDeviceReadsConfig) {
 
   r = RunCommand(JoinPath(BinDir(), "strata-device") + " --server " + server_ +
                  " --app wallet --device-id d1 --storage-dir " +
-                 JoinPath(dir_.path(), "d1") + " --print-config payment.limits");
+                 JoinPath(dir_.path(), "d1") +
+                 " --print-config payment.limits");
   EXPECT_EQ(r.exit_code, 0);
-  EXPECT_THAT(r.out, HasSubstr("config payment.limits = {\"daily_limit\": 5000}"));
+  EXPECT_THAT(r.out,
+              HasSubstr("config payment.limits = {\"daily_limit\": 5000}"));
 }
 
 TEST_F(CliBinaryTest, ExitCodesFollowTheDocumentedTable) {
   const std::string a = WriteFile("a.json", "{\"a\":1}");
   const std::string b = WriteFile("b.json", "{\"b\":2}");
   const std::string module = "--app wallet --layer config --module m";
-  EXPECT_EQ(Strata("publish " + module + " --version 1 --file " + a).exit_code, 0);
+  EXPECT_EQ(Strata("publish " + module + " --version 1 --file " + a).exit_code,
+            0);
   // Same version, other content: refused (4).
-  EXPECT_EQ(Strata("publish " + module + " --version 1 --file " + b).exit_code, 4);
+  EXPECT_EQ(Strata("publish " + module + " --version 1 --file " + b).exit_code,
+            4);
   // Releasing a version never published: not found (3), with a JSON error.
-  CmdResult r = Strata("release create " + module + " --version 9 --output json");
+  CmdResult r =
+      Strata("release create " + module + " --version 9 --output json");
   EXPECT_EQ(r.exit_code, 3);
   EXPECT_THAT(r.out, HasSubstr("\"code\":\"NOT_FOUND\""));
   // Bad input: unknown layer, missing file (2).
-  EXPECT_EQ(Strata("publish --app wallet --layer nope --module m --version 1 --file " + a)
+  EXPECT_EQ(
+      Strata(
+          "publish --app wallet --layer nope --module m --version 1 --file " +
+          a)
+          .exit_code,
+      2);
+  EXPECT_EQ(Strata("publish " + module + " --version 2 --file /no/such/file")
                 .exit_code,
-            2);
-  EXPECT_EQ(Strata("publish " + module + " --version 2 --file /no/such/file").exit_code,
             2);
   // Unreachable server (5).
   r = RunCommand(JoinPath(BinDir(), "strata") +
@@ -123,8 +135,10 @@ TEST_F(CliBinaryTest, ExitCodesFollowTheDocumentedTable) {
 }
 
 TEST_F(CliBinaryTest, HelpExplainsEveryCommand) {
-  for (const std::string cmd : {"", "publish", "release create", "release list", "health"}) {
-    CmdResult r = RunCommand(JoinPath(BinDir(), "strata") + " " + cmd + " --help");
+  for (const std::string cmd :
+       {"", "publish", "release create", "release list", "health"}) {
+    CmdResult r =
+        RunCommand(JoinPath(BinDir(), "strata") + " " + cmd + " --help");
     EXPECT_EQ(r.exit_code, 0) << cmd;
     EXPECT_THAT(r.out, HasSubstr("Example")) << cmd;
   }

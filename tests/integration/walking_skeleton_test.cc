@@ -1,13 +1,13 @@
 // End to end, in process: a real stratad (gRPC on loopback, RocksDB in a
 // temp dir), the admin client publishing and releasing, and the client SDK
 // checking, installing and reading the config.
+#include "../server/test_util.h"
 #include "gtest/gtest.h"
 #include "strata/admin_cli/admin_client.h"
 #include "strata/base/file_util.h"
 #include "strata/base/testing/status_matchers.h"
 #include "strata/client/client.h"
 #include "strata/server/rpc/strata_server.h"
-#include "../server/test_util.h"
 
 namespace strata {
 namespace {
@@ -37,7 +37,8 @@ class WalkingSkeletonTest : public ::testing::Test {
     EXPECT_THAT(c, IsOk());
     return c.ok() ? *std::move(c) : nullptr;
   }
-  void PublishAndRelease(const std::string& version, const std::string& content) {
+  void PublishAndRelease(const std::string& version,
+                         const std::string& content) {
     admin::AdminClient admin(address_);
     v1::ArtifactStatement st;
     st.set_app_id("wallet");
@@ -59,7 +60,8 @@ class WalkingSkeletonTest : public ::testing::Test {
 
 TEST_F(WalkingSkeletonTest, PublishReleaseCheckAndRead) {
   StartServer();
-  ASSERT_THAT(admin::AdminClient(address_).WaitUntilServing(absl::Seconds(5)), IsOk());
+  ASSERT_THAT(admin::AdminClient(address_).WaitUntilServing(absl::Seconds(5)),
+              IsOk());
   PublishAndRelease("1", "{\"daily_limit\": 5000}");
   auto device = NewDevice("d1");
   ASSERT_NE(device, nullptr);
@@ -78,7 +80,8 @@ TEST_F(WalkingSkeletonTest, LargeContentIsDownloadedInChunks) {
   StartServer();
   admin::AdminClient admin(address_);
   std::string big(300 * 1024, '\0');
-  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 131 % 251);
+  for (size_t i = 0; i < big.size(); ++i)
+    big[i] = static_cast<char>(i * 131 % 251);
   v1::ArtifactStatement st;
   st.set_app_id("wallet");
   st.mutable_module()->set_layer(v1::LAYER_H5);

@@ -20,7 +20,8 @@ class AdminCoreTest : public ::testing::Test {
     auto store = Store::Open(JoinPath(dir_.path(), "db"));
     ASSERT_THAT(store, IsOk());
     store_ = *std::move(store);
-    core_ = std::make_unique<AdminCore>(store_.get(), &clock_, AdminLimits{1000});
+    core_ =
+        std::make_unique<AdminCore>(store_.get(), &clock_, AdminLimits{1000});
   }
   testing::TempDir dir_;
   testing::SimulatedClock clock_;
@@ -34,13 +35,15 @@ TEST_F(AdminCoreTest, PublishIsIdempotentForTheSameContent) {
   EXPECT_FALSE(first.already_existed());
   STRATA_ASSERT_OK_AND_ASSIGN(auto again, core_->Publish(h, "abc"));
   EXPECT_TRUE(again.already_existed());
-  EXPECT_EQ(again.statement().content_sha256(), first.statement().content_sha256());
+  EXPECT_EQ(again.statement().content_sha256(),
+            first.statement().content_sha256());
 }
 
 TEST_F(AdminCoreTest, SameVersionWithOtherContentIsRefused) {
   ASSERT_THAT(core_->Publish(ConfigHeader("m", "1", "abc"), "abc"), IsOk());
-  EXPECT_THAT(core_->Publish(ConfigHeader("m", "1", "xyz"), "xyz"),
-              StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("immutable")));
+  EXPECT_THAT(
+      core_->Publish(ConfigHeader("m", "1", "xyz"), "xyz"),
+      StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("immutable")));
 }
 
 TEST_F(AdminCoreTest, ContentMustMatchTheStatement) {
@@ -49,14 +52,16 @@ TEST_F(AdminCoreTest, ContentMustMatchTheStatement) {
   EXPECT_THAT(core_->Publish(ConfigHeader("m", "1", "abc"), "ab"),
               StatusIs(absl::StatusCode::kDataLoss, HasSubstr("declares 3")));
   // Nothing was stored by the refused attempts.
-  EXPECT_THAT(core_->CreateRelease([] {
-    v1::CreateReleaseRequest r;
-    r.set_app_id("wallet");
-    r.mutable_module()->set_layer(v1::LAYER_CONFIG);
-    r.mutable_module()->set_name("m");
-    r.set_version("1");
-    return r;
-  }()), StatusIs(absl::StatusCode::kNotFound, HasSubstr("publish it first")));
+  EXPECT_THAT(
+      core_->CreateRelease([] {
+        v1::CreateReleaseRequest r;
+        r.set_app_id("wallet");
+        r.mutable_module()->set_layer(v1::LAYER_CONFIG);
+        r.mutable_module()->set_name("m");
+        r.set_version("1");
+        return r;
+      }()),
+      StatusIs(absl::StatusCode::kNotFound, HasSubstr("publish it first")));
 }
 
 struct BadHeaderCase {
@@ -71,15 +76,20 @@ TEST_F(AdminCoreTest, BadHeadersAreRefusedWithClearErrors) {
       {"empty app", [](auto& h) { h.mutable_statement()->set_app_id(""); },
        absl::StatusCode::kInvalidArgument, "app id is empty"},
       {"path in module",
-       [](auto& h) { h.mutable_statement()->mutable_module()->set_name("../x"); },
+       [](auto& h) {
+         h.mutable_statement()->mutable_module()->set_name("../x");
+       },
        absl::StatusCode::kInvalidArgument, "starts with '.'"},
       {"slash in module",
-       [](auto& h) { h.mutable_statement()->mutable_module()->set_name("a/b"); },
+       [](auto& h) {
+         h.mutable_statement()->mutable_module()->set_name("a/b");
+       },
        absl::StatusCode::kInvalidArgument, "has character '/'"},
       {"no layer",
        [](auto& h) { h.mutable_statement()->mutable_module()->clear_layer(); },
        absl::StatusCode::kInvalidArgument, "layer is missing"},
-      {"bad hash", [](auto& h) { h.mutable_statement()->set_content_sha256("ABC"); },
+      {"bad hash",
+       [](auto& h) { h.mutable_statement()->set_content_sha256("ABC"); },
        absl::StatusCode::kInvalidArgument, "not 64 lowercase hex"},
       {"too big", [](auto& h) { h.mutable_statement()->set_size(1001); },
        absl::StatusCode::kResourceExhausted, "at most 1000"},
@@ -92,7 +102,8 @@ TEST_F(AdminCoreTest, BadHeadersAreRefusedWithClearErrors) {
   for (const auto& c : cases) {
     auto h = ConfigHeader("m", "1", "abc");
     c.mutate(h);
-    EXPECT_THAT(core_->ValidateHeader(h), StatusIs(c.code, HasSubstr(c.message)))
+    EXPECT_THAT(core_->ValidateHeader(h),
+                StatusIs(c.code, HasSubstr(c.message)))
         << c.name;
   }
 }

@@ -21,12 +21,14 @@ class DeliveryCoreTest : public ::testing::Test {
     ASSERT_THAT(store, IsOk());
     store_ = *std::move(store);
     admin_ = std::make_unique<AdminCore>(store_.get(), &clock_);
-    delivery_ = std::make_unique<DeliveryCore>(store_.get(), &clock_,
-                                               DeliveryOptions{.max_inline_bytes = 16});
+    delivery_ = std::make_unique<DeliveryCore>(
+        store_.get(), &clock_, DeliveryOptions{.max_inline_bytes = 16});
   }
   void PublishAndRelease(const std::string& module, const std::string& version,
                          const std::string& content) {
-    ASSERT_THAT(admin_->Publish(ConfigHeader(module, version, content), content), IsOk());
+    ASSERT_THAT(
+        admin_->Publish(ConfigHeader(module, version, content), content),
+        IsOk());
     v1::CreateReleaseRequest r;
     r.set_app_id("wallet");
     r.mutable_module()->set_layer(v1::LAYER_CONFIG);
@@ -82,10 +84,12 @@ TEST_F(DeliveryCoreTest, UpToDateModulesAreNotOffered) {
 TEST_F(DeliveryCoreTest, RefusesRequestsWithoutIdentity) {
   v1::CheckRequest req = Request();
   req.mutable_device()->clear_device_id();
-  EXPECT_THAT(delivery_->Check(req), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(delivery_->Check(req),
+              StatusIs(absl::StatusCode::kInvalidArgument));
   req = Request();
   req.mutable_device()->set_app_id("bad app");
-  EXPECT_THAT(delivery_->Check(req), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(delivery_->Check(req),
+              StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 }  // namespace

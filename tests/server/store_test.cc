@@ -13,7 +13,8 @@ using ::strata::testing::IsOk;
 using ::strata::testing::StatusIs;
 using ::strata::testing::TempDir;
 
-v1::StoredArtifact Artifact(const std::string& version, const std::string& content) {
+v1::StoredArtifact Artifact(const std::string& version,
+                            const std::string& content) {
   v1::StoredArtifact a;
   *a.mutable_statement() =
       testing::ConfigHeader("payment.limits", version, content).statement();
@@ -31,12 +32,13 @@ v1::Release ReleaseOf(const std::string& module, const std::string& version) {
 
 TEST(StoreTest, ArtifactAndBlobRoundTrip) {
   TempDir dir;
-  STRATA_ASSERT_OK_AND_ASSIGN(auto store, Store::Open(JoinPath(dir.path(), "db")));
+  STRATA_ASSERT_OK_AND_ASSIGN(auto store,
+                              Store::Open(JoinPath(dir.path(), "db")));
   const std::string content = "{\"limit\": 1}";
   v1::StoredArtifact a = Artifact("1", content);
   ASSERT_THAT(store->PutArtifact(a, content), IsOk());
-  STRATA_ASSERT_OK_AND_ASSIGN(auto got,
-                              store->GetArtifact("wallet", a.statement().module(), "1"));
+  STRATA_ASSERT_OK_AND_ASSIGN(
+      auto got, store->GetArtifact("wallet", a.statement().module(), "1"));
   ASSERT_TRUE(got.has_value());
   EXPECT_EQ(got->statement().content_sha256(), a.statement().content_sha256());
   const std::string& sha = a.statement().content_sha256();
@@ -47,17 +49,21 @@ TEST(StoreTest, ArtifactAndBlobRoundTrip) {
               StatusIs(absl::StatusCode::kOutOfRange));
   EXPECT_THAT(store->ReadBlob(std::string(64, '0'), 0, 1),
               StatusIs(absl::StatusCode::kNotFound));
-  STRATA_ASSERT_OK_AND_ASSIGN(auto missing,
-                              store->GetArtifact("wallet", a.statement().module(), "2"));
+  STRATA_ASSERT_OK_AND_ASSIGN(
+      auto missing, store->GetArtifact("wallet", a.statement().module(), "2"));
   EXPECT_FALSE(missing.has_value());
 }
 
 TEST(StoreTest, ReleasesGetGrowingIdsAndPerModuleSequences) {
   TempDir dir;
-  STRATA_ASSERT_OK_AND_ASSIGN(auto store, Store::Open(JoinPath(dir.path(), "db")));
-  STRATA_ASSERT_OK_AND_ASSIGN(auto r1, store->CreateRelease(ReleaseOf("a", "1")));
-  STRATA_ASSERT_OK_AND_ASSIGN(auto r2, store->CreateRelease(ReleaseOf("b", "1")));
-  STRATA_ASSERT_OK_AND_ASSIGN(auto r3, store->CreateRelease(ReleaseOf("a", "2")));
+  STRATA_ASSERT_OK_AND_ASSIGN(auto store,
+                              Store::Open(JoinPath(dir.path(), "db")));
+  STRATA_ASSERT_OK_AND_ASSIGN(auto r1,
+                              store->CreateRelease(ReleaseOf("a", "1")));
+  STRATA_ASSERT_OK_AND_ASSIGN(auto r2,
+                              store->CreateRelease(ReleaseOf("b", "1")));
+  STRATA_ASSERT_OK_AND_ASSIGN(auto r3,
+                              store->CreateRelease(ReleaseOf("a", "2")));
   EXPECT_EQ(r1.release_id(), 1u);
   EXPECT_EQ(r2.release_id(), 2u);
   EXPECT_EQ(r3.release_id(), 3u);
@@ -87,7 +93,8 @@ TEST(StoreTest, EverythingSurvivesReopen) {
   }
   STRATA_ASSERT_OK_AND_ASSIGN(auto store, Store::Open(db));
   EXPECT_EQ(*store->ReadBlob(Sha256::HexHash(content), 0, 100), content);
-  STRATA_ASSERT_OK_AND_ASSIGN(auto r, store->CreateRelease(ReleaseOf("payment.limits", "1")));
+  STRATA_ASSERT_OK_AND_ASSIGN(
+      auto r, store->CreateRelease(ReleaseOf("payment.limits", "1")));
   EXPECT_EQ(r.release_id(), 2u);
   EXPECT_EQ(r.release_sequence(), 2u);
 }
@@ -98,7 +105,8 @@ TEST(StoreTest, SecondOpenOfTheSameDirectoryIsRefusedClearly) {
   STRATA_ASSERT_OK_AND_ASSIGN(auto store, Store::Open(db));
   auto second = Store::Open(db);
   ASSERT_FALSE(second.ok());
-  EXPECT_NE(second.status().message().find("another stratad"), absl::string_view::npos)
+  EXPECT_NE(second.status().message().find("another stratad"),
+            absl::string_view::npos)
       << second.status();
 }
 

@@ -8,9 +8,11 @@
 namespace strata::server {
 
 absl::Status ValidateModule(const v1::ModuleId& module) {
-  if (module.layer() == v1::LAYER_UNSPECIFIED || !v1::Layer_IsValid(module.layer())) {
+  if (module.layer() == v1::LAYER_UNSPECIFIED ||
+      !v1::Layer_IsValid(module.layer())) {
     return absl::InvalidArgumentError(
-        "module layer is missing; use one of config, h5, hcf, hotpatch, native");
+        "module layer is missing; use one of config, h5, hcf, hotpatch, "
+        "native");
   }
   return ValidateName("module name", module.name());
 }
@@ -27,7 +29,8 @@ absl::Status ValidateStatement(const v1::ArtifactStatement& st) {
   if (st.module().layer() == v1::LAYER_HOTPATCH &&
       st.compatibility().host_build().empty()) {
     return absl::InvalidArgumentError(
-        "a hotpatch must name the one host build it is for (compatibility.host_build)");
+        "a hotpatch must name the one host build it is for "
+        "(compatibility.host_build)");
   }
   return absl::OkStatus();
 }

@@ -15,15 +15,18 @@ inline constexpr size_t kMaxNameLength = 128;
 
 // 1-128 characters of [A-Za-z0-9._-], not starting with '.'. `what` names
 // the field in the error message.
-inline absl::Status ValidateName(std::string_view what, std::string_view value) {
-  if (value.empty()) return absl::InvalidArgumentError(StrCat(what, " is empty"));
+inline absl::Status ValidateName(std::string_view what,
+                                 std::string_view value) {
+  if (value.empty())
+    return absl::InvalidArgumentError(StrCat(what, " is empty"));
   if (value.size() > kMaxNameLength) {
     return absl::InvalidArgumentError(StrCat(what, " is ", value.size(),
                                              " characters long; the limit is ",
                                              kMaxNameLength));
   }
   if (value[0] == '.') {
-    return absl::InvalidArgumentError(StrCat(what, " '", value, "' starts with '.'"));
+    return absl::InvalidArgumentError(
+        StrCat(what, " '", value, "' starts with '.'"));
   }
   for (char c : value) {
     bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
