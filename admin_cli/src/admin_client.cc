@@ -2,8 +2,8 @@
 
 #include <thread>
 
-#include "grpcpp/create_channel.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "grpcpp/create_channel.h"
 #include "strata/base/sha256.h"
 #include "strata/proto/grpc_status.h"
 
@@ -19,7 +19,8 @@ void SetDeadline(grpc::ClientContext& context, absl::Duration d) {
 }  // namespace
 
 AdminClient::AdminClient(const std::string& address, absl::Duration deadline)
-    : channel_(grpc::CreateChannel(address, grpc::InsecureChannelCredentials())),
+    : channel_(
+          grpc::CreateChannel(address, grpc::InsecureChannelCredentials())),
       stub_(v1::Admin::NewStub(channel_)),
       deadline_(deadline) {}
 
@@ -40,7 +41,8 @@ absl::StatusOr<v1::PublishResponse> AdminClient::Publish(
     v1::PublishRequest chunk;
     chunk.set_chunk(std::string(content.substr(off, kChunkBytes)));
     open = writer->Write(chunk);
-    if (progress) progress(std::min(off + kChunkBytes, content.size()), content.size());
+    if (progress)
+      progress(std::min(off + kChunkBytes, content.size()), content.size());
   }
   writer->WritesDone();
   grpc::Status s = writer->Finish();
@@ -88,11 +90,11 @@ absl::Status AdminClient::WaitUntilServing(absl::Duration timeout) {
     if (absl::Now() >= end) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  return absl::UnavailableError(
-      "server is not serving" +
-      (last.ok() ? std::string(" (health: NOT_SERVING)")
-                 : ": " + last.error_message()) +
-      "; is stratad running at this address?");
+  return absl::UnavailableError("server is not serving" +
+                                (last.ok()
+                                     ? std::string(" (health: NOT_SERVING)")
+                                     : ": " + last.error_message()) +
+                                "; is stratad running at this address?");
 }
 
 }  // namespace strata::admin

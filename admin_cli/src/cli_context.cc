@@ -1,7 +1,8 @@
+#include "strata/admin_cli/cli_context.h"
+
 #include <iostream>
 
 #include "google/protobuf/util/json_util.h"
-#include "strata/admin_cli/cli_context.h"
 #include "strata/base/strings.h"
 
 namespace strata::admin {
@@ -43,8 +44,9 @@ void CliContext::Fail(const absl::Status& status) {
       }
       escaped.push_back(c);
     }
-    std::cout << "{\"error\":{\"code\":\"" << absl::StatusCodeToString(status.code())
-              << "\",\"message\":\"" << escaped << "\"}}\n";
+    std::cout << "{\"error\":{\"code\":\""
+              << absl::StatusCodeToString(status.code()) << "\",\"message\":\""
+              << escaped << "\"}}\n";
   } else {
     std::cerr << "strata: error: " << ToStd(status.message()) << "\n";
   }
@@ -67,7 +69,8 @@ void BuildCli(CLI::App& app, CliContext& ctx) {
   app.description(
       "strata - publish artifacts and manage releases on a Strata server.\n\n"
       "Examples:\n"
-      "  strata publish --app wallet --layer config --module payment.limits \\\n"
+      "  strata publish --app wallet --layer config --module payment.limits "
+      "\\\n"
       "      --version 1 --file limits.json\n"
       "  strata release create --app wallet --layer config \\\n"
       "      --module payment.limits --version 1\n"
@@ -75,6 +78,8 @@ void BuildCli(CLI::App& app, CliContext& ctx) {
       "Exit codes: 0 ok; 1 other failure; 2 bad input; 3 not found;\n"
       "4 refused (conflict, permission, integrity); 5 server unavailable.");
   app.require_subcommand(1);
+  // Global flags may also follow the subcommand (inherited by subcommands).
+  app.fallthrough();
   app.add_option("--server", ctx.server, "server host:port")
       ->envname("STRATA_SERVER")
       ->capture_default_str();

@@ -1,7 +1,7 @@
 #include "strata/base/file_util.h"
 
-#include "strata/base/strings.h"
 #include "strata/base/status_macros.h"
+#include "strata/base/strings.h"
 
 namespace strata {
 

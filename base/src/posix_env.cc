@@ -10,8 +10,8 @@
 #include <random>
 #include <thread>
 
-#include "strata/base/strings.h"
 #include "strata/base/env.h"
+#include "strata/base/strings.h"
 
 namespace strata {
 namespace {
@@ -45,7 +45,8 @@ absl::Status ErrnoError(int err, std::string_view op, std::string_view path) {
 
 class PosixWritableFile : public WritableFile {
  public:
-  PosixWritableFile(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
+  PosixWritableFile(std::string path, int fd)
+      : path_(std::move(path)), fd_(fd) {}
   ~PosixWritableFile() override {
     if (fd_ >= 0) ::close(fd_);
   }
@@ -133,8 +134,8 @@ class PosixFs : public FileSystem {
       ::close(fd);
       return ErrnoError(err, "stat", p);
     }
-    return std::unique_ptr<RandomAccessFile>(new PosixRandomAccessFile(
-        p, fd, static_cast<uint64_t>(st.st_size)));
+    return std::unique_ptr<RandomAccessFile>(
+        new PosixRandomAccessFile(p, fd, static_cast<uint64_t>(st.st_size)));
   }
 
   absl::StatusOr<std::string> ReadFile(std::string_view path) override {

@@ -3,6 +3,7 @@
 #include <mutex>
 
 #include "module_store.h"
+#include "strata/base/names.h"
 #include "strata/base/sha256.h"
 #include "strata/base/status_macros.h"
 #include "strata/base/strings.h"
@@ -11,8 +12,8 @@
 namespace strata::client {
 namespace {
 
-constexpr std::string_view kLayerNames[] = {"", "config", "h5", "hcf", "hotpatch",
-                                            "native"};
+constexpr std::string_view kLayerNames[] = {"",    "config",   "h5",
+                                            "hcf", "hotpatch", "native"};
 
 v1::ModuleId ToProto(Layer layer, std::string_view name) {
   v1::ModuleId id;
@@ -22,8 +23,9 @@ v1::ModuleId ToProto(Layer layer, std::string_view name) {
 }
 
 InstalledModule FromProto(const v1::InstalledModule& m) {
-  return InstalledModule{static_cast<Layer>(m.module().layer()), m.module().name(),
-                         m.version(), m.content_sha256(), m.release_sequence()};
+  return InstalledModule{static_cast<Layer>(m.module().layer()),
+                         m.module().name(), m.version(), m.content_sha256(),
+                         m.release_sequence()};
 }
 
 v1::DeviceContext ToProto(const std::string& app_id, const DeviceInfo& d) {
@@ -73,13 +75,16 @@ struct Client::Impl {
     }
     std::string content;
     STRATA_RETURN_IF_ERROR(transport->Download(
-        st.content_sha256(), 0, [&](const v1::DownloadChunk& chunk) -> absl::Status {
+        st.content_sha256(), 0,
+        [&](const v1::DownloadChunk& chunk) -> absl::Status {
           if (chunk.offset() != content.size()) {
-            return absl::DataLossError(StrCat("server sent offset ", chunk.offset(),
-                                              ", expected ", content.size()));
+            return absl::DataLossError(StrCat("server sent offset ",
+                                              chunk.offset(), ", expected ",
+                                              content.size()));
           }
           if (content.size() + chunk.data().size() > st.size()) {
-            return absl::DataLossError(StrCat("server sent more than the ", st.size(),
+            return absl::DataLossError(StrCat("server sent more than the ",
+                                              st.size(),
                                               " bytes the statement declares"));
           }
           content.append(chunk.data());
@@ -88,15 +93,24 @@ struct Client::Impl {
     return content;
   }
 
-  absl::Status Apply(const v1::UpdateEntry& entry, v1::InstalledModule* installed) {
+  absl::Status Apply(const v1::UpdateEntry& entry,
+                     v1::InstalledModule* installed) {
     const v1::ArtifactStatement& st = entry.statement();
+    // The module name becomes a directory name: refuse anything unsafe.
+    STRATA_RETURN_IF_ERROR(ValidateName("module name", entry.module().name()));
+    STRATA_RETURN_IF_ERROR(ValidateName("version", st.version()));
+    if (entry.module().layer() < v1::LAYER_CONFIG ||
+        entry.module().layer() > v1::LAYER_NATIVE_BUNDLE) {
+      return absl::InvalidArgumentError("update names an unknown layer");
+    }
     if (st.app_id() != options.app_id) {
-      return absl::PermissionDeniedError(
-          StrCat("update is for app '", st.app_id(), "', not '", options.app_id, "'"));
+      return absl::PermissionDeniedError(StrCat(
+          "update is for app '", st.app_id(), "', not '", options.app_id, "'"));
     }
     if (st.module().layer() != entry.module().layer() ||
         st.module().name() != entry.module().name()) {
-      return absl::PermissionDeniedError("statement names another module than the plan");
+      return absl::PermissionDeniedError(
+          "statement names another module than the plan");
     }
     STRATA_ASSIGN_OR_RETURN(std::optional<v1::InstalledModule> current,
                             store->Get(entry.module()));
@@ -109,8 +123,8 @@ struct Client::Impl {
     }
     STRATA_ASSIGN_OR_RETURN(std::string content, Fetch(entry));
     if (content.size() != st.size()) {
-      return absl::DataLossError(StrCat("received ", content.size(), " bytes, expected ",
-                                        st.size()));
+      return absl::DataLossError(
+          StrCat("received ", content.size(), " bytes, expected ", st.size()));
     }
     installed->mutable_module()->CopyFrom(entry.module());
     installed->set_version(st.version());
@@ -134,7 +148,8 @@ absl::StatusOr<std::unique_ptr<Client>> Client::CreateWithTransport(
     return absl::InvalidArgumentError("ClientOptions.app_id is empty");
   }
   if (options.device.device_id.empty()) {
-    return absl::InvalidArgumentError("ClientOptions.device.device_id is empty");
+    return absl::InvalidArgumentError(
+        "ClientOptions.device.device_id is empty");
   }
   if (options.storage_dir.empty()) {
     return absl::InvalidArgumentError(
@@ -154,7 +169,8 @@ absl::StatusOr<std::unique_ptr<Client>> Client::CreateWithTransport(
 absl::StatusOr<CheckResult> Client::Check() {
   std::lock_guard<std::mutex> lock(impl_->mu);
   v1::CheckRequest request;
-  *request.mutable_device() = ToProto(impl_->options.app_id, impl_->options.device);
+  *request.mutable_device() =
+      ToProto(impl_->options.app_id, impl_->options.device);
   STRATA_ASSIGN_OR_RETURN(std::vector<v1::InstalledModule> installed,
                           impl_->store->List());
   for (auto& m : installed) *request.add_installed() = std::move(m);
@@ -175,7 +191,8 @@ absl::StatusOr<CheckResult> Client::Check() {
   return result;
 }
 
-absl::StatusOr<std::optional<std::string>> Client::GetConfig(std::string_view name) {
+absl::StatusOr<std::optional<std::string>> Client::GetConfig(
+    std::string_view name) {
   std::lock_guard<std::mutex> lock(impl_->mu);
   STRATA_ASSIGN_OR_RETURN(std::optional<v1::InstalledModule> m,
                           impl_->store->Get(ToProto(Layer::kConfig, name)));
@@ -184,7 +201,8 @@ absl::StatusOr<std::optional<std::string>> Client::GetConfig(std::string_view na
   return content;
 }
 
-std::optional<InstalledModule> Client::Installed(Layer layer, std::string_view name) {
+std::optional<InstalledModule> Client::Installed(Layer layer,
+                                                 std::string_view name) {
   std::lock_guard<std::mutex> lock(impl_->mu);
   absl::StatusOr<std::optional<v1::InstalledModule>> m =
       impl_->store->Get(ToProto(layer, name));

@@ -13,10 +13,11 @@ constexpr auto kDownloadDeadline = std::chrono::minutes(10);
 class GrpcTransport : public Transport {
  public:
   explicit GrpcTransport(const std::string& address)
-      : stub_(v1::Delivery::NewStub(
-            grpc::CreateChannel(address, grpc::InsecureChannelCredentials()))) {}
+      : stub_(v1::Delivery::NewStub(grpc::CreateChannel(
+            address, grpc::InsecureChannelCredentials()))) {}
 
-  absl::StatusOr<v1::CheckResponse> Check(const v1::CheckRequest& request) override {
+  absl::StatusOr<v1::CheckResponse> Check(
+      const v1::CheckRequest& request) override {
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + kCheckDeadline);
     v1::CheckResponse response;
@@ -27,7 +28,8 @@ class GrpcTransport : public Transport {
 
   absl::Status Download(
       const std::string& sha256, uint64_t offset,
-      const std::function<absl::Status(const v1::DownloadChunk&)>& sink) override {
+      const std::function<absl::Status(const v1::DownloadChunk&)>& sink)
+      override {
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + kDownloadDeadline);
     v1::DownloadRequest request;

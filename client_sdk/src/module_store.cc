@@ -10,21 +10,27 @@ namespace {
 
 constexpr char kState[] = "state";
 constexpr char kBlobSuffix[] = ".blob";
+constexpr std::string_view kLayerDirs[] = {"unspecified", "config",   "h5",
+                                           "hcf",         "hotpatch", "native"};
 
 bool EndsWith(std::string_view s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+  return s.size() >= suffix.size() &&
+         s.substr(s.size() - suffix.size()) == suffix;
 }
 
 }  // namespace
 
-absl::StatusOr<ModuleStore> ModuleStore::Open(FileSystem* fs, std::string root) {
+absl::StatusOr<ModuleStore> ModuleStore::Open(FileSystem* fs,
+                                              std::string root) {
   ModuleStore store(fs, std::move(root));
   const std::string modules = JoinPath(store.root_, "modules");
   STRATA_RETURN_IF_ERROR(CreateDirs(*fs, modules));
-  STRATA_ASSIGN_OR_RETURN(std::vector<std::string> layers, fs->ListDir(modules));
+  STRATA_ASSIGN_OR_RETURN(std::vector<std::string> layers,
+                          fs->ListDir(modules));
   for (const std::string& layer : layers) {
     const std::string layer_dir = JoinPath(modules, layer);
-    STRATA_ASSIGN_OR_RETURN(std::vector<std::string> names, fs->ListDir(layer_dir));
+    STRATA_ASSIGN_OR_RETURN(std::vector<std::string> names,
+                            fs->ListDir(layer_dir));
     for (const std::string& name : names) {
       STRATA_RETURN_IF_ERROR(store.CleanModuleDir(JoinPath(layer_dir, name)));
     }
@@ -58,43 +64,49 @@ absl::Status ModuleStore::CleanModuleDir(const std::string& dir) {
 }
 
 std::string ModuleStore::ModuleDir(const v1::ModuleId& id) const {
-  return JoinPath(JoinPath(JoinPath(root_, "modules"),
-                           std::to_string(static_cast<int>(id.layer()))),
-                  id.name());
+  const int layer = static_cast<int>(id.layer());
+  const std::string_view layer_dir =
+      layer >= 0 && layer < 6 ? kLayerDirs[layer] : kLayerDirs[0];
+  return JoinPath(JoinPath(JoinPath(root_, "modules"), layer_dir), id.name());
 }
 
 absl::Status ModuleStore::Install(const v1::InstalledModule& module,
                                   std::string_view content) {
   const std::string actual = Sha256::HexHash(content);
   if (actual != module.content_sha256()) {
-    return absl::DataLossError(StrCat("content of ", module.module().name(), " ",
-                                      module.version(), " hashes to ", actual,
-                                      ", expected ", module.content_sha256()));
+    return absl::DataLossError(
+        StrCat("content of ", module.module().name(), " ", module.version(),
+               " hashes to ", actual, ", expected ", module.content_sha256()));
   }
   const std::string dir = ModuleDir(module.module());
   STRATA_RETURN_IF_ERROR(CreateDirs(*fs_, dir));
   STRATA_ASSIGN_OR_RETURN(std::optional<v1::InstalledModule> previous,
                           Get(module.module()));
-  const std::string blob = JoinPath(dir, StrCat(module.content_sha256(), kBlobSuffix));
+  const std::string blob =
+      JoinPath(dir, StrCat(module.content_sha256(), kBlobSuffix));
   STRATA_RETURN_IF_ERROR(WriteFileAtomically(*fs_, blob, content));
   // The switch: after this rename the new version is the active one.
-  STRATA_RETURN_IF_ERROR(
-      WriteFileAtomically(*fs_, JoinPath(dir, kState), module.SerializeAsString()));
-  if (previous.has_value() && previous->content_sha256() != module.content_sha256()) {
+  STRATA_RETURN_IF_ERROR(WriteFileAtomically(*fs_, JoinPath(dir, kState),
+                                             module.SerializeAsString()));
+  if (previous.has_value() &&
+      previous->content_sha256() != module.content_sha256()) {
     // Garbage either way; Open() collects it if this fails.
-    (void)fs_->DeleteFile(JoinPath(dir, StrCat(previous->content_sha256(), kBlobSuffix)));
+    (void)fs_->DeleteFile(
+        JoinPath(dir, StrCat(previous->content_sha256(), kBlobSuffix)));
   }
   return absl::OkStatus();
 }
 
 absl::StatusOr<std::optional<v1::InstalledModule>> ModuleStore::Get(
     const v1::ModuleId& id) const {
-  absl::StatusOr<std::string> state = fs_->ReadFile(JoinPath(ModuleDir(id), kState));
+  absl::StatusOr<std::string> state =
+      fs_->ReadFile(JoinPath(ModuleDir(id), kState));
   if (absl::IsNotFound(state.status())) return std::nullopt;
   STRATA_RETURN_IF_ERROR(state.status());
   v1::InstalledModule m;
   if (!m.ParseFromString(*state)) {
-    return absl::DataLossError(StrCat("state of module ", id.name(), " is corrupt"));
+    return absl::DataLossError(
+        StrCat("state of module ", id.name(), " is corrupt"));
   }
   return m;
 }
@@ -106,8 +118,9 @@ absl::StatusOr<std::string> ModuleStore::ReadContent(
       fs_->ReadFile(JoinPath(ModuleDir(module.module()),
                              StrCat(module.content_sha256(), kBlobSuffix))));
   if (Sha256::HexHash(content) != module.content_sha256()) {
-    return absl::DataLossError(StrCat("installed content of ", module.module().name(),
-                                      " is damaged; it will be downloaded again"));
+    return absl::DataLossError(
+        StrCat("installed content of ", module.module().name(),
+               " is damaged; it will be downloaded again"));
   }
   return content;
 }
@@ -115,18 +128,20 @@ absl::StatusOr<std::string> ModuleStore::ReadContent(
 absl::StatusOr<std::vector<v1::InstalledModule>> ModuleStore::List() const {
   std::vector<v1::InstalledModule> out;
   const std::string modules = JoinPath(root_, "modules");
-  STRATA_ASSIGN_OR_RETURN(std::vector<std::string> layers, fs_->ListDir(modules));
+  STRATA_ASSIGN_OR_RETURN(std::vector<std::string> layers,
+                          fs_->ListDir(modules));
   for (const std::string& layer : layers) {
     STRATA_ASSIGN_OR_RETURN(std::vector<std::string> names,
                             fs_->ListDir(JoinPath(modules, layer)));
     for (const std::string& name : names) {
-      absl::StatusOr<std::string> state =
-          fs_->ReadFile(JoinPath(JoinPath(JoinPath(modules, layer), name), kState));
+      absl::StatusOr<std::string> state = fs_->ReadFile(
+          JoinPath(JoinPath(JoinPath(modules, layer), name), kState));
       if (absl::IsNotFound(state.status())) continue;
       STRATA_RETURN_IF_ERROR(state.status());
       v1::InstalledModule m;
       if (!m.ParseFromString(*state)) {
-        return absl::DataLossError(StrCat("state of module ", name, " is corrupt"));
+        return absl::DataLossError(
+            StrCat("state of module ", name, " is corrupt"));
       }
       out.push_back(std::move(m));
     }

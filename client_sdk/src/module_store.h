@@ -24,14 +24,18 @@ class ModuleStore {
   static absl::StatusOr<ModuleStore> Open(FileSystem* fs, std::string root);
 
   // Verifies `content` against `sha256`, then makes it the active version.
-  absl::Status Install(const v1::InstalledModule& module, std::string_view content);
+  absl::Status Install(const v1::InstalledModule& module,
+                       std::string_view content);
 
-  absl::StatusOr<std::optional<v1::InstalledModule>> Get(const v1::ModuleId& id) const;
-  absl::StatusOr<std::string> ReadContent(const v1::InstalledModule& module) const;
+  absl::StatusOr<std::optional<v1::InstalledModule>> Get(
+      const v1::ModuleId& id) const;
+  absl::StatusOr<std::string> ReadContent(
+      const v1::InstalledModule& module) const;
   absl::StatusOr<std::vector<v1::InstalledModule>> List() const;
 
  private:
-  ModuleStore(FileSystem* fs, std::string root) : fs_(fs), root_(std::move(root)) {}
+  ModuleStore(FileSystem* fs, std::string root)
+      : fs_(fs), root_(std::move(root)) {}
   std::string ModuleDir(const v1::ModuleId& id) const;
   absl::Status CleanModuleDir(const std::string& dir);
 

@@ -15,7 +15,8 @@ namespace strata::client {
 class Transport {
  public:
   virtual ~Transport() = default;
-  virtual absl::StatusOr<v1::CheckResponse> Check(const v1::CheckRequest& request) = 0;
+  virtual absl::StatusOr<v1::CheckResponse> Check(
+      const v1::CheckRequest& request) = 0;
   // Streams blob `sha256` from `offset`, handing each chunk to `sink`.
   virtual absl::Status Download(
       const std::string& sha256, uint64_t offset,

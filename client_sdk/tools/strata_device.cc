@@ -8,11 +8,13 @@ int main(int argc, char** argv) {
   strata::client::ClientOptions options;
   std::string print_config;
   CLI::App app{
-      "strata-device - a simulated app on libstrata_client: checks the server,\n"
+      "strata-device - a simulated app on libstrata_client: checks the "
+      "server,\n"
       "downloads, verifies and installs updates crash-safely, and prints what\n"
       "it installed.\n\n"
       "Example:\n"
-      "  strata-device --app wallet --device-id d-001 --storage-dir /tmp/d1 \\\n"
+      "  strata-device --app wallet --device-id d-001 --storage-dir /tmp/d1 "
+      "\\\n"
       "      --print-config payment.limits\n\n"
       "Exit codes: 0 ok; 1 bad arguments or storage; 2 server unreachable;\n"
       "3 some update failed to install."};
@@ -23,8 +25,10 @@ int main(int argc, char** argv) {
   app.add_option("--device-id", options.device.device_id, "stable device id")
       ->required();
   app.add_option("--user-id", options.device.user_id, "user id");
-  app.add_option("--app-version", options.device.app_version, "host app version");
-  app.add_option("--host-build", options.device.host_build, "host app build id");
+  app.add_option("--app-version", options.device.app_version,
+                 "host app version");
+  app.add_option("--host-build", options.device.host_build,
+                 "host app build id");
   app.add_option("--os", options.device.os, "android or ios");
   app.add_option("--region", options.device.region, "region code, e.g. CN-31");
   app.add_option("--storage-dir", options.storage_dir,

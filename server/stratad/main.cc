@@ -43,9 +43,9 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (!port_file.empty()) {
-    absl::Status s = strata::WriteFileAtomically(
-        *strata::PosixFileSystem(), port_file,
-        std::to_string((*server)->port()) + "\n");
+    absl::Status s =
+        strata::WriteFileAtomically(*strata::PosixFileSystem(), port_file,
+                                    std::to_string((*server)->port()) + "\n");
     if (!s.ok()) {
       std::cerr << "stratad: " << s.message() << "\n";
       return 1;

@@ -1,8 +1,9 @@
+#include "strata/base/env.h"
+
 #include <cstdlib>
 #include <string>
 
 #include "gtest/gtest.h"
-#include "strata/base/env.h"
 #include "strata/base/file_util.h"
 #include "strata/base/testing/mem_file_system.h"
 #include "strata/base/testing/simulated_clock.h"
@@ -89,9 +90,11 @@ TEST_P(FileSystemContractTest, RandomAccessReadsAtOffsets) {
 }
 
 TEST_P(FileSystemContractTest, MissingFilesAreNotFound) {
-  EXPECT_THAT(fs_->ReadFile(Path("nope")), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(fs_->ReadFile(Path("nope")),
+              StatusIs(absl::StatusCode::kNotFound));
   EXPECT_THAT(fs_->Stat(Path("nope")), StatusIs(absl::StatusCode::kNotFound));
-  EXPECT_THAT(fs_->DeleteFile(Path("nope")), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(fs_->DeleteFile(Path("nope")),
+              StatusIs(absl::StatusCode::kNotFound));
   EXPECT_THAT(fs_->Rename(Path("nope"), Path("x")),
               StatusIs(absl::StatusCode::kNotFound));
   EXPECT_THAT(fs_->NewWritableFile(Path("no/such/dir/f")),
@@ -115,7 +118,8 @@ TEST_P(FileSystemContractTest, DirectoriesListCreateAndDelete) {
   EXPECT_EQ(*names, (std::vector<std::string>{"f", "y"}));
   EXPECT_TRUE(fs_->Stat(Path("x/y"))->is_directory);
   EXPECT_THAT(fs_->CreateDir(Path("x/y")), IsOk());  // already there
-  EXPECT_THAT(fs_->DeleteDir(Path("x")), StatusIs(absl::StatusCode::kAlreadyExists));
+  EXPECT_THAT(fs_->DeleteDir(Path("x")),
+              StatusIs(absl::StatusCode::kAlreadyExists));
   ASSERT_THAT(DeleteRecursively(*fs_, Path("x")), IsOk());
   EXPECT_FALSE(fs_->Exists(Path("x")));
   EXPECT_THAT(DeleteRecursively(*fs_, Path("x")), IsOk());

@@ -10,9 +10,10 @@ TEST(FaultInjectionTest, FailsExactlyTheNthMutation) {
   MemFileSystem mem;
   FaultInjectionFileSystem fs(&mem);
   fs.FailNthMutation(2, /*crash=*/false);
-  EXPECT_THAT(fs.CreateDir("/a"), IsOk());                 // 1
-  EXPECT_THAT(fs.CreateDir("/b"), StatusIs(absl::StatusCode::kUnavailable));  // 2
-  EXPECT_THAT(fs.CreateDir("/c"), IsOk());                 // 3
+  EXPECT_THAT(fs.CreateDir("/a"), IsOk());  // 1
+  EXPECT_THAT(fs.CreateDir("/b"),
+              StatusIs(absl::StatusCode::kUnavailable));  // 2
+  EXPECT_THAT(fs.CreateDir("/c"), IsOk());                // 3
   EXPECT_FALSE(mem.Exists("/b"));
   EXPECT_EQ(fs.mutation_count(), 3u);
 }
@@ -35,9 +36,9 @@ TEST(FaultInjectionTest, CountsOperationsThroughOpenFiles) {
   fs.FailNthMutation(3, /*crash=*/false);
   auto f = fs.NewWritableFile("/f");  // 1
   ASSERT_THAT(f, IsOk());
-  EXPECT_THAT((*f)->Append("a"), IsOk());  // 2
+  EXPECT_THAT((*f)->Append("a"), IsOk());                               // 2
   EXPECT_THAT((*f)->Sync(), StatusIs(absl::StatusCode::kUnavailable));  // 3
-  EXPECT_THAT((*f)->Close(), IsOk());  // 4
+  EXPECT_THAT((*f)->Close(), IsOk());                                   // 4
 }
 
 }  // namespace

@@ -2,8 +2,9 @@
 // mutation (and everything after it, as a dying process would), drop all
 // unsynced data as a power cut would, and check that the file holds exactly
 // the old or the new content and no temp file is visible as the real one.
-#include "gtest/gtest.h"
 #include "strata/base/file_util.h"
+
+#include "gtest/gtest.h"
 #include "strata/base/testing/fault_injection_file_system.h"
 #include "strata/base/testing/mem_file_system.h"
 #include "strata/base/testing/status_matchers.h"
@@ -34,7 +35,8 @@ CrashOutcome CrashAt(uint64_t n, bool had_old) {
   absl::Status s = WriteFileAtomically(faulty, "/data/state", kNew);
   mem.DropUnsyncedData();
   auto content = mem.ReadFile("/data/state");
-  return CrashOutcome{s.ok(), content.ok() ? *content : std::string("<missing>")};
+  return CrashOutcome{s.ok(),
+                      content.ok() ? *content : std::string("<missing>")};
 }
 
 TEST(WriteFileAtomicallyTest, CrashAtEveryOperationLeavesOldOrNew) {

@@ -1,7 +1,8 @@
 // The durability model the crash tests rely on.
+#include "strata/base/testing/mem_file_system.h"
+
 #include "gtest/gtest.h"
 #include "strata/base/file_util.h"
-#include "strata/base/testing/mem_file_system.h"
 #include "strata/base/testing/status_matchers.h"
 
 namespace strata::testing {

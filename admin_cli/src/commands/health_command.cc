@@ -17,8 +17,8 @@ void AddHealthCommand(CLI::App& app, CliContext& ctx) {
   cmd->add_option("--wait", *wait_seconds, "keep asking for this many seconds")
       ->capture_default_str();
   cmd->callback([wait_seconds, &ctx] {
-    absl::Status s = AdminClient(ctx.server).WaitUntilServing(
-        absl::Seconds(*wait_seconds));
+    absl::Status s =
+        AdminClient(ctx.server).WaitUntilServing(absl::Seconds(*wait_seconds));
     if (!s.ok()) {
       ctx.Fail(s);
       return;

@@ -10,10 +10,12 @@ namespace strata::admin {
 
 // The names users type for layers.
 inline const std::map<std::string, v1::Layer>& LayerNames() {
-  static const auto* names = new std::map<std::string, v1::Layer>{
-      {"config", v1::LAYER_CONFIG},     {"h5", v1::LAYER_H5},
-      {"hcf", v1::LAYER_HCF},           {"hotpatch", v1::LAYER_HOTPATCH},
-      {"native", v1::LAYER_NATIVE_BUNDLE}};
+  static const auto* names =
+      new std::map<std::string, v1::Layer>{{"config", v1::LAYER_CONFIG},
+                                           {"h5", v1::LAYER_H5},
+                                           {"hcf", v1::LAYER_HCF},
+                                           {"hotpatch", v1::LAYER_HOTPATCH},
+                                           {"native", v1::LAYER_NATIVE_BUNDLE}};
   return *names;
 }
 

@@ -36,18 +36,19 @@ void RunPublish(const PublishFlags& f, CliContext& ctx) {
                                 : f.idempotency_key,
       show_progress ? ProgressFn([](uint64_t done, uint64_t total) {
         std::cerr << "\rupload " << (100 * done / total) << "% (" << done << "/"
-                  << total << " bytes)" << (done == total ? "\n" : "") << std::flush;
+                  << total << " bytes)" << (done == total ? "\n" : "")
+                  << std::flush;
       })
                     : ProgressFn());
   if (!result.ok()) {
     ctx.Fail(result.status());
     return;
   }
-  ctx.Print(*result,
-            StrCat(result->already_existed() ? "already published: " : "published: ",
-                   f.layer, "/", f.module, " ", f.version, " (",
-                   result->statement().size(), " bytes, sha256 ",
-                   result->statement().content_sha256(), ")\n"));
+  ctx.Print(*result, StrCat(result->already_existed() ? "already published: "
+                                                      : "published: ",
+                            f.layer, "/", f.module, " ", f.version, " (",
+                            result->statement().size(), " bytes, sha256 ",
+                            result->statement().content_sha256(), ")\n"));
 }
 
 }  // namespace
@@ -58,16 +59,19 @@ void AddPublishCommand(CLI::App& app, CliContext& ctx) {
       "publish",
       "Upload one version of a module.\n\n"
       "Example:\n"
-      "  strata publish --app wallet --layer config --module payment.limits \\\n"
+      "  strata publish --app wallet --layer config --module payment.limits "
+      "\\\n"
       "      --version 3 --file limits.json\n"
       "Publishing the same version with the same content again is a no-op;\n"
       "with different content it is refused (versions are immutable).");
   cmd->add_option("--app", flags->app, "app id, e.g. wallet")->required();
-  cmd->add_option("--layer", flags->layer, "config, h5, hcf, hotpatch or native")
+  cmd->add_option("--layer", flags->layer,
+                  "config, h5, hcf, hotpatch or native")
       ->required()
       ->check(CLI::IsMember({"config", "h5", "hcf", "hotpatch", "native"}));
   cmd->add_option("--module", flags->module, "module name")->required();
-  cmd->add_option("--version", flags->version, "version label, e.g. 3 or 10.3.1")
+  cmd->add_option("--version", flags->version,
+                  "version label, e.g. 3 or 10.3.1")
       ->required();
   cmd->add_option("--file", flags->file, "the content to upload")->required();
   cmd->add_option("--host-build", flags->host_build,

@@ -31,8 +31,8 @@ void RunCreate(const ReleaseFlags& f, CliContext& ctx) {
     ctx.Fail(release.status());
     return;
   }
-  ctx.Print(*release, StrCat("release ", release->release_id(), ": ", f.layer, "/",
-                             f.module, " ", f.version, " (sequence ",
+  ctx.Print(*release, StrCat("release ", release->release_id(), ": ", f.layer,
+                             "/", f.module, " ", f.version, " (sequence ",
                              release->release_sequence(), ", ",
                              StateName(release->state()), ")\n"));
 }
@@ -44,14 +44,16 @@ void RunList(const std::string& app, CliContext& ctx) {
     return;
   }
   v1::ListReleasesResponse all;
-  std::string text = "ID    MODULE                         VERSION   SEQ  STATE\n";
+  std::string text =
+      "ID    MODULE                         VERSION   SEQ  STATE\n";
   for (const auto& r : *releases) {
     *all.add_releases() = r;
     char line[256];
-    std::string module = StrCat(LayerFlagName(r.module().layer()), "/", r.module().name());
+    std::string module =
+        StrCat(LayerFlagName(r.module().layer()), "/", r.module().name());
     std::snprintf(line, sizeof(line), "%-5llu %-30s %-9s %-4llu %s\n",
-                  static_cast<unsigned long long>(r.release_id()), module.c_str(),
-                  r.version().c_str(),
+                  static_cast<unsigned long long>(r.release_id()),
+                  module.c_str(), r.version().c_str(),
                   static_cast<unsigned long long>(r.release_sequence()),
                   StateName(r.state()).c_str());
     text += line;
@@ -62,7 +64,8 @@ void RunList(const std::string& app, CliContext& ctx) {
 }  // namespace
 
 void AddReleaseCommand(CLI::App& app, CliContext& ctx) {
-  CLI::App* release = app.add_subcommand("release", "Create and inspect releases.");
+  CLI::App* release =
+      app.add_subcommand("release", "Create and inspect releases.");
   release->require_subcommand(1);
 
   auto flags = std::make_shared<ReleaseFlags>();
@@ -73,16 +76,21 @@ void AddReleaseCommand(CLI::App& app, CliContext& ctx) {
       "  strata release create --app wallet --layer config \\\n"
       "      --module payment.limits --version 3");
   create->add_option("--app", flags->app, "app id")->required();
-  create->add_option("--layer", flags->layer, "config, h5, hcf, hotpatch or native")
+  create
+      ->add_option("--layer", flags->layer,
+                   "config, h5, hcf, hotpatch or native")
       ->required()
       ->check(CLI::IsMember({"config", "h5", "hcf", "hotpatch", "native"}));
   create->add_option("--module", flags->module, "module name")->required();
-  create->add_option("--version", flags->version, "a published version")->required();
+  create->add_option("--version", flags->version, "a published version")
+      ->required();
   create->callback([flags, &ctx] { RunCreate(*flags, ctx); });
 
   auto app_id = std::make_shared<std::string>();
-  CLI::App* list = release->add_subcommand(
-      "list", "List an app's releases.\n\nExample:\n  strata release list --app wallet");
+  CLI::App* list =
+      release->add_subcommand("list",
+                              "List an app's releases.\n\nExample:\n  strata "
+                              "release list --app wallet");
   list->add_option("--app", *app_id, "app id")->required();
   list->callback([app_id, &ctx] { RunList(*app_id, ctx); });
 }

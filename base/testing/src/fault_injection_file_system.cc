@@ -1,7 +1,7 @@
 #include "strata/base/testing/fault_injection_file_system.h"
 
-#include "strata/base/strings.h"
 #include "strata/base/status_macros.h"
+#include "strata/base/strings.h"
 
 namespace strata::testing {
 
@@ -41,8 +41,8 @@ void FaultInjectionFileSystem::Reset() { FailNthMutation(0, false); }
 absl::Status FaultInjectionFileSystem::MaybeFail(std::string_view op,
                                                  std::string_view path) {
   if (crashed_) {
-    return absl::UnavailableError(
-        strata::StrCat("injected crash: ", op, " ", path, " after the crash point"));
+    return absl::UnavailableError(strata::StrCat(
+        "injected crash: ", op, " ", path, " after the crash point"));
   }
   uint64_t n = ++count_;
   if (fail_at_ != 0 && n == fail_at_) {

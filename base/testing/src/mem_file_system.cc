@@ -2,9 +2,9 @@
 
 #include <cstring>
 
-#include "strata/base/strings.h"
 #include "strata/base/file_util.h"
 #include "strata/base/status_macros.h"
+#include "strata/base/strings.h"
 
 namespace strata::testing {
 
@@ -12,7 +12,9 @@ class MemFileSystem::MemWritable : public WritableFile {
  public:
   MemWritable(MemFileSystem* fs, std::shared_ptr<Node> node, std::string path,
               uint64_t generation)
-      : fs_(fs), node_(std::move(node)), path_(std::move(path)),
+      : fs_(fs),
+        node_(std::move(node)),
+        path_(std::move(path)),
         generation_(generation) {}
 
   absl::Status Append(std::string_view data) override {
@@ -80,7 +82,8 @@ absl::StatusOr<std::unique_ptr<WritableFile>> MemFileSystem::Open(
   std::string p(path);
   if (dirs_.count(p)) return absl::InvalidArgumentError(p + " is a directory");
   if (!ParentExistsLocked(p)) {
-    return absl::NotFoundError(strata::StrCat("open ", p, ": no parent directory"));
+    return absl::NotFoundError(
+        strata::StrCat("open ", p, ": no parent directory"));
   }
   auto it = files_.find(p);
   std::shared_ptr<Node> node;
@@ -109,7 +112,8 @@ MemFileSystem::NewRandomAccessFile(std::string_view path) {
   std::string p(path);
   std::lock_guard<std::mutex> lock(mu_);
   auto it = files_.find(p);
-  if (it == files_.end()) return absl::NotFoundError("open " + p + ": no such file");
+  if (it == files_.end())
+    return absl::NotFoundError("open " + p + ": no such file");
   return std::unique_ptr<RandomAccessFile>(new MemReadable(it->second->data));
 }
 
@@ -117,7 +121,8 @@ absl::StatusOr<std::string> MemFileSystem::ReadFile(std::string_view path) {
   std::string p(path);
   std::lock_guard<std::mutex> lock(mu_);
   auto it = files_.find(p);
-  if (it == files_.end()) return absl::NotFoundError("read " + p + ": no such file");
+  if (it == files_.end())
+    return absl::NotFoundError("read " + p + ": no such file");
   return it->second->data;
 }
 
@@ -131,7 +136,8 @@ absl::StatusOr<FileInfo> MemFileSystem::Stat(std::string_view path) {
     return info;
   }
   auto it = files_.find(p);
-  if (it == files_.end()) return absl::NotFoundError("stat " + p + ": no such file");
+  if (it == files_.end())
+    return absl::NotFoundError("stat " + p + ": no such file");
   info.size = it->second->data.size();
   info.mode = it->second->mode;
   return info;
@@ -141,13 +147,15 @@ absl::StatusOr<std::vector<std::string>> MemFileSystem::ListDir(
     std::string_view path) {
   std::string p(path);
   std::lock_guard<std::mutex> lock(mu_);
-  if (!dirs_.count(p)) return absl::NotFoundError("list " + p + ": no such directory");
+  if (!dirs_.count(p))
+    return absl::NotFoundError("list " + p + ": no such directory");
   std::set<std::string> names;
   for (const auto& [f, node] : files_) {
     if (Dirname(f) == p) names.insert(Basename(f));
   }
   for (const std::string& d : dirs_) {
-    if (d != p && d != "/" && d != "." && Dirname(d) == p) names.insert(Basename(d));
+    if (d != p && d != "/" && d != "." && Dirname(d) == p)
+      names.insert(Basename(d));
   }
   return std::vector<std::string>(names.begin(), names.end());
 }
@@ -156,9 +164,12 @@ absl::Status MemFileSystem::Rename(std::string_view from, std::string_view to) {
   std::string f(from), t(to);
   std::lock_guard<std::mutex> lock(mu_);
   auto it = files_.find(f);
-  if (it == files_.end()) return absl::NotFoundError("rename " + f + ": no such file");
-  if (!ParentExistsLocked(t)) return absl::NotFoundError("rename to " + t + ": no parent");
-  if (dirs_.count(t)) return absl::InvalidArgumentError("rename onto directory " + t);
+  if (it == files_.end())
+    return absl::NotFoundError("rename " + f + ": no such file");
+  if (!ParentExistsLocked(t))
+    return absl::NotFoundError("rename to " + t + ": no parent");
+  if (dirs_.count(t))
+    return absl::InvalidArgumentError("rename onto directory " + t);
   std::shared_ptr<Node> node = it->second;
   files_.erase(it);
   files_[t] = std::move(node);
@@ -168,7 +179,8 @@ absl::Status MemFileSystem::Rename(std::string_view from, std::string_view to) {
 absl::Status MemFileSystem::DeleteFile(std::string_view path) {
   std::string p(path);
   std::lock_guard<std::mutex> lock(mu_);
-  if (files_.erase(p) == 0) return absl::NotFoundError("unlink " + p + ": no such file");
+  if (files_.erase(p) == 0)
+    return absl::NotFoundError("unlink " + p + ": no such file");
   return absl::OkStatus();
 }
 
@@ -176,8 +188,10 @@ absl::Status MemFileSystem::CreateDir(std::string_view path) {
   std::string p(path);
   std::lock_guard<std::mutex> lock(mu_);
   if (dirs_.count(p)) return absl::OkStatus();
-  if (files_.count(p)) return absl::AlreadyExistsError("mkdir " + p + ": a file exists");
-  if (!ParentExistsLocked(p)) return absl::NotFoundError("mkdir " + p + ": no parent");
+  if (files_.count(p))
+    return absl::AlreadyExistsError("mkdir " + p + ": a file exists");
+  if (!ParentExistsLocked(p))
+    return absl::NotFoundError("mkdir " + p + ": no parent");
   dirs_.insert(p);
   return absl::OkStatus();
 }
@@ -185,12 +199,15 @@ absl::Status MemFileSystem::CreateDir(std::string_view path) {
 absl::Status MemFileSystem::DeleteDir(std::string_view path) {
   std::string p(path);
   std::lock_guard<std::mutex> lock(mu_);
-  if (!dirs_.count(p)) return absl::NotFoundError("rmdir " + p + ": no such directory");
+  if (!dirs_.count(p))
+    return absl::NotFoundError("rmdir " + p + ": no such directory");
   for (const auto& [f, node] : files_) {
-    if (Dirname(f) == p) return absl::AlreadyExistsError("rmdir " + p + ": not empty");
+    if (Dirname(f) == p)
+      return absl::AlreadyExistsError("rmdir " + p + ": not empty");
   }
   for (const std::string& d : dirs_) {
-    if (d != p && Dirname(d) == p) return absl::AlreadyExistsError("rmdir " + p + ": not empty");
+    if (d != p && Dirname(d) == p)
+      return absl::AlreadyExistsError("rmdir " + p + ": not empty");
   }
   dirs_.erase(p);
   return absl::OkStatus();
@@ -199,7 +216,8 @@ absl::Status MemFileSystem::DeleteDir(std::string_view path) {
 absl::Status MemFileSystem::SyncDir(std::string_view path) {
   std::string p(path.empty() ? "." : path);
   std::lock_guard<std::mutex> lock(mu_);
-  if (!dirs_.count(p)) return absl::NotFoundError("sync " + p + ": no such directory");
+  if (!dirs_.count(p))
+    return absl::NotFoundError("sync " + p + ": no such directory");
   for (auto it = durable_files_.begin(); it != durable_files_.end();) {
     it = Dirname(it->first) == p ? durable_files_.erase(it) : std::next(it);
   }
@@ -211,16 +229,19 @@ absl::Status MemFileSystem::SyncDir(std::string_view path) {
     it = child ? durable_dirs_.erase(it) : std::next(it);
   }
   for (const std::string& d : dirs_) {
-    if (d != p && d != "/" && d != "." && Dirname(d) == p) durable_dirs_.insert(d);
+    if (d != p && d != "/" && d != "." && Dirname(d) == p)
+      durable_dirs_.insert(d);
   }
   return absl::OkStatus();
 }
 
-absl::Status MemFileSystem::SetPermissions(std::string_view path, uint32_t mode) {
+absl::Status MemFileSystem::SetPermissions(std::string_view path,
+                                           uint32_t mode) {
   std::string p(path);
   std::lock_guard<std::mutex> lock(mu_);
   auto it = files_.find(p);
-  if (it == files_.end()) return absl::NotFoundError("chmod " + p + ": no such file");
+  if (it == files_.end())
+    return absl::NotFoundError("chmod " + p + ": no such file");
   it->second->mode = mode;
   return absl::OkStatus();
 }

@@ -10,9 +10,9 @@ namespace strata::server {
 absl::Status AdminCore::ValidateHeader(const v1::PublishHeader& header) const {
   STRATA_RETURN_IF_ERROR(ValidateStatement(header.statement()));
   if (header.statement().size() > limits_.max_artifact_bytes) {
-    return absl::ResourceExhaustedError(
-        StrCat("artifact is ", header.statement().size(),
-               " bytes; this server accepts at most ", limits_.max_artifact_bytes));
+    return absl::ResourceExhaustedError(StrCat(
+        "artifact is ", header.statement().size(),
+        " bytes; this server accepts at most ", limits_.max_artifact_bytes));
   }
   return absl::OkStatus();
 }
@@ -22,9 +22,9 @@ absl::StatusOr<v1::PublishResponse> AdminCore::Publish(
   STRATA_RETURN_IF_ERROR(ValidateHeader(header));
   const v1::ArtifactStatement& st = header.statement();
   if (content.size() != st.size()) {
-    return absl::DataLossError(StrCat("received ", content.size(),
-                                      " bytes but the statement declares ", st.size(),
-                                      "; the upload was cut or the statement is wrong"));
+    return absl::DataLossError(StrCat(
+        "received ", content.size(), " bytes but the statement declares ",
+        st.size(), "; the upload was cut or the statement is wrong"));
   }
   const std::string actual = Sha256::HexHash(content);
   if (actual != st.content_sha256()) {
@@ -32,8 +32,9 @@ absl::StatusOr<v1::PublishResponse> AdminCore::Publish(
                                       " but the statement declares ",
                                       st.content_sha256()));
   }
-  STRATA_ASSIGN_OR_RETURN(std::optional<v1::StoredArtifact> existing,
-                          store_->GetArtifact(st.app_id(), st.module(), st.version()));
+  STRATA_ASSIGN_OR_RETURN(
+      std::optional<v1::StoredArtifact> existing,
+      store_->GetArtifact(st.app_id(), st.module(), st.version()));
   v1::PublishResponse response;
   if (existing.has_value()) {
     if (existing->statement().content_sha256() != st.content_sha256()) {
@@ -62,12 +63,13 @@ absl::StatusOr<v1::Release> AdminCore::CreateRelease(
   STRATA_RETURN_IF_ERROR(ValidateName("app id", req.app_id()));
   STRATA_RETURN_IF_ERROR(ValidateModule(req.module()));
   STRATA_RETURN_IF_ERROR(ValidateName("version", req.version()));
-  STRATA_ASSIGN_OR_RETURN(std::optional<v1::StoredArtifact> artifact,
-                          store_->GetArtifact(req.app_id(), req.module(), req.version()));
+  STRATA_ASSIGN_OR_RETURN(
+      std::optional<v1::StoredArtifact> artifact,
+      store_->GetArtifact(req.app_id(), req.module(), req.version()));
   if (!artifact.has_value()) {
-    return absl::NotFoundError(StrCat("version ", req.version(), " of ",
-                                      req.module().name(), " in app ", req.app_id(),
-                                      " is not published; publish it first"));
+    return absl::NotFoundError(StrCat(
+        "version ", req.version(), " of ", req.module().name(), " in app ",
+        req.app_id(), " is not published; publish it first"));
   }
   v1::Release release;
   release.set_app_id(req.app_id());

@@ -13,7 +13,8 @@ absl::StatusOr<v1::CheckResponse> DeliveryCore::Check(
   const v1::DeviceContext& device = request.device();
   STRATA_RETURN_IF_ERROR(ValidateName("app id", device.app_id()));
   if (device.device_id().empty()) {
-    return absl::InvalidArgumentError("device_id is empty; every device needs a stable id");
+    return absl::InvalidArgumentError(
+        "device_id is empty; every device needs a stable id");
   }
   std::map<std::pair<int, std::string>, const v1::InstalledModule*> installed;
   for (const auto& m : request.installed()) {
@@ -31,14 +32,16 @@ absl::StatusOr<v1::CheckResponse> DeliveryCore::Check(
   for (const v1::Release& release : releases) {
     STRATA_ASSIGN_OR_RETURN(
         std::optional<v1::StoredArtifact> artifact,
-        store_->GetArtifact(release.app_id(), release.module(), release.version()));
+        store_->GetArtifact(release.app_id(), release.module(),
+                            release.version()));
     if (!artifact.has_value()) {
       return absl::DataLossError(StrCat("release ", release.release_id(),
                                         " names missing artifact version ",
                                         release.version()));
     }
     const v1::ArtifactStatement& st = artifact->statement();
-    auto it = installed.find({release.module().layer(), release.module().name()});
+    auto it =
+        installed.find({release.module().layer(), release.module().name()});
     if (it != installed.end() &&
         it->second->content_sha256() == st.content_sha256()) {
       continue;  // already up to date
@@ -53,8 +56,9 @@ absl::StatusOr<v1::CheckResponse> DeliveryCore::Check(
     entry->mutable_full()->set_size(st.size());
     if (release.module().layer() == v1::LAYER_CONFIG &&
         st.size() <= options_.max_inline_bytes) {
-      STRATA_ASSIGN_OR_RETURN(std::string content,
-                              store_->ReadBlob(st.content_sha256(), 0, st.size()));
+      STRATA_ASSIGN_OR_RETURN(
+          std::string content,
+          store_->ReadBlob(st.content_sha256(), 0, st.size()));
       entry->set_inline_content(std::move(content));
     }
   }

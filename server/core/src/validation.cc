@@ -1,36 +1,18 @@
 #include "strata/server/core/validation.h"
 
+#include "strata/base/names.h"
 #include "strata/base/sha256.h"
 #include "strata/base/status_macros.h"
 #include "strata/base/strings.h"
 
 namespace strata::server {
 
-absl::Status ValidateName(std::string_view what, std::string_view value) {
-  if (value.empty()) return absl::InvalidArgumentError(StrCat(what, " is empty"));
-  if (value.size() > 128) {
-    return absl::InvalidArgumentError(
-        StrCat(what, " is ", value.size(), " characters long; the limit is 128"));
-  }
-  if (value[0] == '.') {
-    return absl::InvalidArgumentError(StrCat(what, " '", value, "' starts with '.'"));
-  }
-  for (char c : value) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-              (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
-    if (!ok) {
-      return absl::InvalidArgumentError(
-          StrCat(what, " '", value, "' has character '", c,
-                 "'; use letters, digits, '.', '_' and '-'"));
-    }
-  }
-  return absl::OkStatus();
-}
-
 absl::Status ValidateModule(const v1::ModuleId& module) {
-  if (module.layer() == v1::LAYER_UNSPECIFIED || !v1::Layer_IsValid(module.layer())) {
+  if (module.layer() == v1::LAYER_UNSPECIFIED ||
+      !v1::Layer_IsValid(module.layer())) {
     return absl::InvalidArgumentError(
-        "module layer is missing; use one of config, h5, hcf, hotpatch, native");
+        "module layer is missing; use one of config, h5, hcf, hotpatch, "
+        "native");
   }
   return ValidateName("module name", module.name());
 }
@@ -47,7 +29,8 @@ absl::Status ValidateStatement(const v1::ArtifactStatement& st) {
   if (st.module().layer() == v1::LAYER_HOTPATCH &&
       st.compatibility().host_build().empty()) {
     return absl::InvalidArgumentError(
-        "a hotpatch must name the one host build it is for (compatibility.host_build)");
+        "a hotpatch must name the one host build it is for "
+        "(compatibility.host_build)");
   }
   return absl::OkStatus();
 }

@@ -4,9 +4,9 @@
 
 namespace strata::server {
 
-grpc::Status AdminService::Publish(grpc::ServerContext*,
-                                   grpc::ServerReader<v1::PublishRequest>* reader,
-                                   v1::PublishResponse* response) {
+grpc::Status AdminService::Publish(
+    grpc::ServerContext*, grpc::ServerReader<v1::PublishRequest>* reader,
+    v1::PublishResponse* response) {
   v1::PublishRequest part;
   if (!reader->Read(&part) || !part.has_header()) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
@@ -25,10 +25,9 @@ grpc::Status AdminService::Publish(grpc::ServerContext*,
                           "only content chunks may follow the header");
     }
     if (content.size() + part.chunk().size() > declared) {
-      return grpc::Status(
-          grpc::StatusCode::DATA_LOSS,
-          StrCat("upload is longer than the ", declared,
-                 " bytes the statement declares"));
+      return grpc::Status(grpc::StatusCode::DATA_LOSS,
+                          StrCat("upload is longer than the ", declared,
+                                 " bytes the statement declares"));
     }
     content.append(part.chunk());
   }
@@ -38,9 +37,9 @@ grpc::Status AdminService::Publish(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status AdminService::CreateRelease(grpc::ServerContext*,
-                                         const v1::CreateReleaseRequest* request,
-                                         v1::Release* response) {
+grpc::Status AdminService::CreateRelease(
+    grpc::ServerContext*, const v1::CreateReleaseRequest* request,
+    v1::Release* response) {
   absl::StatusOr<v1::Release> result = core_->CreateRelease(*request);
   if (!result.ok()) return ToGrpcStatus(result.status());
   *response = *std::move(result);

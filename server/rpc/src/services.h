@@ -12,7 +12,8 @@ namespace strata::server {
 class DeliveryService final : public v1::Delivery::Service {
  public:
   explicit DeliveryService(DeliveryCore* core) : core_(core) {}
-  grpc::Status Check(grpc::ServerContext* context, const v1::CheckRequest* request,
+  grpc::Status Check(grpc::ServerContext* context,
+                     const v1::CheckRequest* request,
                      v1::CheckResponse* response) override;
   grpc::Status Download(grpc::ServerContext* context,
                         const v1::DownloadRequest* request,

@@ -21,7 +21,8 @@ struct StrataServer::Impl {
   int port = 0;
 };
 
-StrataServer::StrataServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+StrataServer::StrataServer(std::unique_ptr<Impl> impl)
+    : impl_(std::move(impl)) {}
 
 StrataServer::~StrataServer() {
   if (impl_->server) Shutdown(absl::ZeroDuration());

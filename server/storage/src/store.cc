@@ -56,7 +56,8 @@ class RocksStore : public Store {
     rocksdb::WriteBatch batch;
     rocksdb::Slice blob(content.data(), content.size());
     batch.Put(cf(kBlobs), st.content_sha256(), blob);
-    batch.Put(cf(kArtifacts), ArtifactKey(st.app_id(), st.module(), st.version()),
+    batch.Put(cf(kArtifacts),
+              ArtifactKey(st.app_id(), st.module(), st.version()),
               artifact.SerializeAsString());
     return Write(batch, "storing artifact");
   }
@@ -80,16 +81,17 @@ class RocksStore : public Store {
   absl::StatusOr<std::string> ReadBlob(std::string_view sha256, uint64_t offset,
                                        uint64_t max_bytes) override {
     rocksdb::PinnableSlice value;
-    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(kBlobs),
-                                 rocksdb::Slice(sha256.data(), sha256.size()),
-                                 &value);
+    rocksdb::Status s =
+        db_->Get(rocksdb::ReadOptions(), cf(kBlobs),
+                 rocksdb::Slice(sha256.data(), sha256.size()), &value);
     if (s.IsNotFound()) {
       return absl::NotFoundError(StrCat("no blob with sha256 ", sha256));
     }
     STRATA_RETURN_IF_ERROR(FromRocks(s, "reading blob"));
     if (offset > value.size()) {
-      return absl::OutOfRangeError(StrCat("offset ", offset, " is past the end of blob ",
-                                          sha256, " (", value.size(), " bytes)"));
+      return absl::OutOfRangeError(StrCat("offset ", offset,
+                                          " is past the end of blob ", sha256,
+                                          " (", value.size(), " bytes)"));
     }
     uint64_t n = std::min<uint64_t>(max_bytes, value.size() - offset);
     return std::string(value.data() + offset, n);
@@ -97,9 +99,9 @@ class RocksStore : public Store {
 
   absl::StatusOr<uint64_t> BlobSize(std::string_view sha256) override {
     rocksdb::PinnableSlice value;
-    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(kBlobs),
-                                 rocksdb::Slice(sha256.data(), sha256.size()),
-                                 &value);
+    rocksdb::Status s =
+        db_->Get(rocksdb::ReadOptions(), cf(kBlobs),
+                 rocksdb::Slice(sha256.data(), sha256.size()), &value);
     if (s.IsNotFound()) {
       return absl::NotFoundError(StrCat("no blob with sha256 ", sha256));
     }
@@ -109,17 +111,22 @@ class RocksStore : public Store {
 
   absl::StatusOr<v1::Release> CreateRelease(v1::Release release) override {
     std::lock_guard<std::mutex> lock(write_mu_);
-    const std::string module_key = ModuleKey(release.app_id(), release.module());
+    const std::string module_key =
+        ModuleKey(release.app_id(), release.module());
     STRATA_ASSIGN_OR_RETURN(uint64_t next_id, GetCounter("next_release_id"));
-    STRATA_ASSIGN_OR_RETURN(uint64_t seq, GetCounter(StrCat("seq/", module_key)));
+    STRATA_ASSIGN_OR_RETURN(uint64_t seq,
+                            GetCounter(StrCat("seq/", module_key)));
     release.set_release_id(next_id + 1);
     release.set_release_sequence(seq + 1);
     rocksdb::WriteBatch batch;
     batch.Put(cf(kMeta), "next_release_id", std::to_string(next_id + 1));
     batch.Put(cf(kMeta), StrCat("seq/", module_key), std::to_string(seq + 1));
-    batch.Put(cf(kReleases), StrCat("rel/", release.app_id(), "/", Padded(release.release_id())),
-              release.SerializeAsString());
-    batch.Put(cf(kReleases), StrCat("cur/", module_key), Padded(release.release_id()));
+    batch.Put(
+        cf(kReleases),
+        StrCat("rel/", release.app_id(), "/", Padded(release.release_id())),
+        release.SerializeAsString());
+    batch.Put(cf(kReleases), StrCat("cur/", module_key),
+              Padded(release.release_id()));
     STRATA_RETURN_IF_ERROR(Write(batch, "storing release"));
     return release;
   }
@@ -130,10 +137,13 @@ class RocksStore : public Store {
     const std::string prefix = StrCat("rel/", app_id, "/");
     std::unique_ptr<rocksdb::Iterator> it(
         db_->NewIterator(rocksdb::ReadOptions(), cf(kReleases)));
-    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix);
+         it->Next()) {
       v1::Release r;
-      if (!r.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
-        return absl::DataLossError(StrCat("release record ", it->key().ToString(), " is corrupt"));
+      if (!r.ParseFromArray(it->value().data(),
+                            static_cast<int>(it->value().size()))) {
+        return absl::DataLossError(
+            StrCat("release record ", it->key().ToString(), " is corrupt"));
       }
       out.push_back(std::move(r));
     }
@@ -147,7 +157,8 @@ class RocksStore : public Store {
     const std::string prefix = StrCat("cur/", app_id, "/");
     std::unique_ptr<rocksdb::Iterator> it(
         db_->NewIterator(rocksdb::ReadOptions(), cf(kReleases)));
-    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix);
+         it->Next()) {
       std::string rel_key = StrCat("rel/", app_id, "/", it->value().ToString());
       std::string value;
       STRATA_RETURN_IF_ERROR(FromRocks(
@@ -155,7 +166,8 @@ class RocksStore : public Store {
           StrCat("reading release ", rel_key)));
       v1::Release r;
       if (!r.ParseFromString(value)) {
-        return absl::DataLossError(StrCat("release record ", rel_key, " is corrupt"));
+        return absl::DataLossError(
+            StrCat("release record ", rel_key, " is corrupt"));
       }
       out.push_back(std::move(r));
     }
@@ -178,7 +190,8 @@ class RocksStore : public Store {
 
   absl::StatusOr<uint64_t> GetCounter(const std::string& key) {
     std::string value;
-    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(kMeta), key, &value);
+    rocksdb::Status s =
+        db_->Get(rocksdb::ReadOptions(), cf(kMeta), key, &value);
     if (s.IsNotFound()) return uint64_t{0};
     STRATA_RETURN_IF_ERROR(FromRocks(s, StrCat("reading counter ", key)));
     return std::stoull(value);
@@ -202,8 +215,8 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(std::string_view dir) {
   options.create_if_missing = true;
   options.create_missing_column_families = true;
   std::vector<rocksdb::ColumnFamilyDescriptor> families;
-  for (const char* name :
-       {rocksdb::kDefaultColumnFamilyName.c_str(), kBlobs, kArtifacts, kReleases, kMeta}) {
+  for (const char* name : {rocksdb::kDefaultColumnFamilyName.c_str(), kBlobs,
+                           kArtifacts, kReleases, kMeta}) {
     families.emplace_back(name, rocksdb::ColumnFamilyOptions());
   }
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
@@ -211,9 +224,10 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(std::string_view dir) {
   rocksdb::Status s =
       rocksdb::DB::Open(options, std::string(dir), families, &handles, &raw);
   if (!s.ok()) {
-    return Annotate(FromRocks(s, "opening RocksDB"),
-                    StrCat("data directory ", dir,
-                           " (is another stratad using it, or is it not writable?)"));
+    return Annotate(
+        FromRocks(s, "opening RocksDB"),
+        StrCat("data directory ", dir,
+               " (is another stratad using it, or is it not writable?)"));
   }
   return std::unique_ptr<Store>(
       new RocksStore(std::unique_ptr<rocksdb::DB>(raw), std::move(handles)));

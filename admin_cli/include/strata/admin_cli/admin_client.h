@@ -23,12 +23,13 @@ class AdminClient {
 
   // Uploads `content` as the artifact `statement` describes (sha256 and size
   // are filled in from the content).
-  absl::StatusOr<v1::PublishResponse> Publish(v1::ArtifactStatement statement,
-                                              std::string_view content,
-                                              const std::string& idempotency_key,
-                                              const ProgressFn& progress = nullptr);
-  absl::StatusOr<v1::Release> CreateRelease(const v1::CreateReleaseRequest& request);
-  absl::StatusOr<std::vector<v1::Release>> ListReleases(const std::string& app_id);
+  absl::StatusOr<v1::PublishResponse> Publish(
+      v1::ArtifactStatement statement, std::string_view content,
+      const std::string& idempotency_key, const ProgressFn& progress = nullptr);
+  absl::StatusOr<v1::Release> CreateRelease(
+      const v1::CreateReleaseRequest& request);
+  absl::StatusOr<std::vector<v1::Release>> ListReleases(
+      const std::string& app_id);
 
   // Polls the standard gRPC health service until it reports SERVING.
   absl::Status WaitUntilServing(absl::Duration timeout);

@@ -53,8 +53,8 @@ class FileSystem {
   // Opens `path` for appending, creating it if missing.
   virtual absl::StatusOr<std::unique_ptr<WritableFile>> NewAppendableFile(
       std::string_view path) = 0;
-  virtual absl::StatusOr<std::unique_ptr<RandomAccessFile>>
-  NewRandomAccessFile(std::string_view path) = 0;
+  virtual absl::StatusOr<std::unique_ptr<RandomAccessFile>> NewRandomAccessFile(
+      std::string_view path) = 0;
 
   virtual absl::StatusOr<std::string> ReadFile(std::string_view path) = 0;
   virtual absl::StatusOr<FileInfo> Stat(std::string_view path) = 0;

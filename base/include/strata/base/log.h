@@ -26,9 +26,9 @@ class LogMessage {
 
 }  // namespace strata
 
-#define STRATA_LOG(level)                                            \
-  if (::strata::LogLevel::k##level < ::strata::MinLogLevel()) {      \
-  } else                                                             \
+#define STRATA_LOG(level)                                                  \
+  if (::strata::LogLevel::k##level < ::strata::MinLogLevel()) {            \
+  } else                                                                   \
     ::strata::LogMessage(::strata::LogLevel::k##level, __FILE__, __LINE__) \
         .stream()
 

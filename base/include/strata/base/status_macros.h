@@ -12,16 +12,16 @@
 #define STRATA_INTERNAL_CONCAT(a, b) STRATA_INTERNAL_CONCAT_IMPL(a, b)
 
 // Returns from the enclosing function if `expr` (an absl::Status) is not OK.
-#define STRATA_RETURN_IF_ERROR(expr)                                 \
-  do {                                                               \
-    ::absl::Status strata_status_ = (expr);                          \
-    if (!strata_status_.ok()) return strata_status_;                 \
+#define STRATA_RETURN_IF_ERROR(expr)                 \
+  do {                                               \
+    ::absl::Status strata_status_ = (expr);          \
+    if (!strata_status_.ok()) return strata_status_; \
   } while (0)
 
 // `lhs = value of expr` when expr (an absl::StatusOr) is OK; otherwise returns
 // its status from the enclosing function. `lhs` may declare a variable.
-#define STRATA_ASSIGN_OR_RETURN(lhs, expr)                                   \
-  STRATA_INTERNAL_ASSIGN_OR_RETURN(                                          \
+#define STRATA_ASSIGN_OR_RETURN(lhs, expr) \
+  STRATA_INTERNAL_ASSIGN_OR_RETURN(        \
       STRATA_INTERNAL_CONCAT(strata_statusor_, __LINE__), lhs, expr)
 #define STRATA_INTERNAL_ASSIGN_OR_RETURN(tmp, lhs, expr) \
   auto tmp = (expr);                                     \

@@ -4,8 +4,8 @@
 #define STRATA_BASE_STRINGS_H_
 
 #include <concepts>
-#include <string>
 #include <cstdio>
+#include <string>
 #include <string_view>
 #include <type_traits>
 
@@ -24,8 +24,8 @@ inline void AppendPiece(std::string& out, absl::string_view s) {
 }
 inline void AppendPiece(std::string& out, char c) { out.push_back(c); }
 template <typename T>
-  requires(std::integral<T> && !std::same_as<T, char> && !std::same_as<T, bool>)
-void AppendPiece(std::string& out, T v) {
+requires(std::integral<T> && !std::same_as<T, char> &&
+         !std::same_as<T, bool>) void AppendPiece(std::string& out, T v) {
   out.append(std::to_string(v));
 }
 inline void AppendPiece(std::string& out, bool b) {

@@ -19,7 +19,13 @@
 
 namespace strata::client {
 
-enum class Layer { kConfig = 1, kH5 = 2, kHcf = 3, kHotpatch = 4, kNativeBundle = 5 };
+enum class Layer {
+  kConfig = 1,
+  kH5 = 2,
+  kHcf = 3,
+  kHotpatch = 4,
+  kNativeBundle = 5
+};
 
 // "config", "h5", "hcf", "hotpatch", "native".
 std::string_view LayerName(Layer layer);

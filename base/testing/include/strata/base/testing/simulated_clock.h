@@ -10,7 +10,8 @@ namespace strata::testing {
 // A clock that moves only when told; SleepFor advances it instantly.
 class SimulatedClock : public Clock {
  public:
-  explicit SimulatedClock(absl::Time start = absl::FromUnixSeconds(1'700'000'000))
+  explicit SimulatedClock(
+      absl::Time start = absl::FromUnixSeconds(1'700'000'000))
       : now_(start) {}
   absl::Time Now() override {
     std::lock_guard<std::mutex> lock(mu_);

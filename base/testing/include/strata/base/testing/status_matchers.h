@@ -24,7 +24,8 @@ MATCHER(IsOk, "is OK") {
 }
 
 MATCHER_P(StatusIs, code,
-          "has code " + absl::StatusCodeToString(static_cast<absl::StatusCode>(code))) {
+          "has code " +
+              absl::StatusCodeToString(static_cast<absl::StatusCode>(code))) {
   const absl::Status& s = ::strata::testing::GetStatus(arg);
   *result_listener << "status is " << s;
   return s.code() == code;
@@ -34,22 +35,18 @@ MATCHER_P2(StatusIs, code, message_matcher, "") {
   const absl::Status& s = ::strata::testing::GetStatus(arg);
   *result_listener << "status is " << s;
   return s.code() == code &&
-         ::testing::ExplainMatchResult(message_matcher,
-                                       std::string(s.message()),
-                                       result_listener);
+         ::testing::ExplainMatchResult(
+             message_matcher, std::string(s.message()), result_listener);
 }
 
 }  // namespace strata::testing
 
-#define STRATA_ASSERT_OK(expr) \
-  ASSERT_THAT((expr), ::strata::testing::IsOk())
-#define STRATA_EXPECT_OK(expr) \
-  EXPECT_THAT((expr), ::strata::testing::IsOk())
+#define STRATA_ASSERT_OK(expr) ASSERT_THAT((expr), ::strata::testing::IsOk())
+#define STRATA_EXPECT_OK(expr) EXPECT_THAT((expr), ::strata::testing::IsOk())
 
 // `lhs = *expr`, failing the test if expr is not OK.
-#define STRATA_ASSERT_OK_AND_ASSIGN(lhs, expr)                          \
-  STRATA_INTERNAL_TEST_ASSIGN(STRATA_INTERNAL_CONCAT(so_, __LINE__), lhs, \
-                              expr)
+#define STRATA_ASSERT_OK_AND_ASSIGN(lhs, expr) \
+  STRATA_INTERNAL_TEST_ASSIGN(STRATA_INTERNAL_CONCAT(so_, __LINE__), lhs, expr)
 #define STRATA_INTERNAL_TEST_ASSIGN(tmp, lhs, expr) \
   auto tmp = (expr);                                \
   ASSERT_TRUE(tmp.ok()) << tmp.status();            \

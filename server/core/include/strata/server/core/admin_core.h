@@ -33,8 +33,10 @@ class AdminCore {
   absl::StatusOr<v1::PublishResponse> Publish(const v1::PublishHeader& header,
                                               std::string_view content);
 
-  absl::StatusOr<v1::Release> CreateRelease(const v1::CreateReleaseRequest& req);
-  absl::StatusOr<std::vector<v1::Release>> ListReleases(std::string_view app_id);
+  absl::StatusOr<v1::Release> CreateRelease(
+      const v1::CreateReleaseRequest& req);
+  absl::StatusOr<std::vector<v1::Release>> ListReleases(
+      std::string_view app_id);
 
  private:
   Store* store_;

@@ -25,7 +25,9 @@ class DeliveryCore {
   // the device has installed: an update entry.
   absl::StatusOr<v1::CheckResponse> Check(const v1::CheckRequest& request);
 
-  uint32_t download_chunk_bytes() const { return options_.download_chunk_bytes; }
+  uint32_t download_chunk_bytes() const {
+    return options_.download_chunk_bytes;
+  }
   Store* store() { return store_; }
 
  private:

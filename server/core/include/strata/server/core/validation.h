@@ -4,13 +4,11 @@
 #include <string_view>
 
 #include "absl/status/status.h"
+#include "strata/base/names.h"
 #include "strata/v1/common.pb.h"
 
 namespace strata::server {
 
-// App ids, module names and versions: 1-128 characters of [A-Za-z0-9._-],
-// not starting with '.'. `what` names the field in the error.
-absl::Status ValidateName(std::string_view what, std::string_view value);
 absl::Status ValidateModule(const v1::ModuleId& module);
 // Everything a publisher must fill in a statement.
 absl::Status ValidateStatement(const v1::ArtifactStatement& statement);

@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# strata.sh: the one entry point for building, testing and demonstrating
+# Strata on Debian 12. Installs what is missing from Debian's packages
+# (idempotent), configures with CMake + Ninja (ccache when present), builds.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$ROOT"
+
+usage() {
+  cat <<'USAGE'
+Usage: ./strata.sh <command> [--sanitize]
+
+Commands:
+  demo        install what is missing, build, start stratad on an embedded
+              RocksDB and drive an end-to-end scenario; exits 0 on success
+  test        install, build with warnings as errors, check formatting and
+              forbidden includes, run every test (CTest summary at the end)
+  build       install what is missing and build
+  deps        only install missing Debian packages (apt-get; idempotent)
+  check       only the source checks (clang-format, forbidden includes)
+  fuzz [SEC]  build the fuzz targets with clang/libFuzzer and run each SEC s
+  help        this text
+
+Options:
+  --sanitize  build and test with AddressSanitizer + UBSan (in build-asan/)
+
+Environment:
+  STRATA_JOBS   parallel build jobs (default: number of cores)
+USAGE
+}
+
+# Debian packages the build, tests and demo need.
+PACKAGES=(
+  build-essential cmake ninja-build pkg-config ccache git
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+  librocksdb-dev libzstd-dev libssl-dev libdivsufsort-dev libbz2-dev
+  libcli11-dev libabsl-dev libgtest-dev libgmock-dev
+  clang clang-format libclang-rt-14-dev
+  zstd bsdiff xdelta3 curl openssl ca-certificates
+)
+# Commands that may come from outside dpkg on some images; installed from
+# Debian only when the command is missing.
+COMMAND_PACKAGES=("node:nodejs" "npm:npm")
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+cmd_deps() {
+  local missing=()
+  local pkg
+  for pkg in "${PACKAGES[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed"; then
+      missing+=("$pkg")
+    fi
+  done
+  local pair
+  for pair in "${COMMAND_PACKAGES[@]}"; do
+    command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair##*:}")
+  done
+  if [ ${#missing[@]} -eq 0 ]; then
+    log "all Debian packages present"
+    return 0
+  fi
+  log "installing: ${missing[*]}"
+  local sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then
+      sudo="sudo"
+    else
+      echo "strata.sh: need root (or sudo) to apt-get install: ${missing[*]}" >&2
+      exit 1
+    fi
+  fi
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+    --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+SANITIZE=0
+build_dir() { if [ "$SANITIZE" = 1 ]; then echo "$ROOT/build-asan"; else echo "$ROOT/build"; fi; }
+
+cmd_build() {
+  cmd_deps
+  local dir; dir="$(build_dir)"
+  local jobs="${STRATA_JOBS:-$(nproc)}"
+  local san=OFF; [ "$SANITIZE" = 1 ] && san=ON
+  if [ ! -f "$dir/build.ninja" ]; then
+    log "configuring $dir"
+    cmake -S "$ROOT" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+      -DSTRATA_WERROR=ON -DSTRATA_SANITIZE="$san" >/dev/null
+  fi
+  log "building ($jobs jobs)"
+  cmake --build "$dir" -j "$jobs"
+}
+
+cmd_check() {
+  log "checking formatting (clang-format --dry-run --Werror)"
+  local files
+  if git -C "$ROOT" rev-parse --git-dir >/dev/null 2>&1; then
+    files=$(git -C "$ROOT" ls-files '*.cc' '*.h' '*.cpp')
+  else
+    files=$(find . -name '*.cc' -o -name '*.h' | grep -v '^./build')
+  fi
+  # shellcheck disable=SC2086
+  clang-format --dry-run --Werror $files
+  log "checking forbidden includes"
+  "$ROOT/tools/check_includes.sh"
+}
+
+cmd_test() {
+  cmd_build
+  cmd_check
+  local dir; dir="$(build_dir)"
+  log "running tests"
+  export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"
+  export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+  ctest --test-dir "$dir" --output-on-failure -j "${STRATA_JOBS:-$(nproc)}" --timeout 300
+}
+
+cmd_demo() {
+  cmd_build
+  "$ROOT/tools/demo.sh" "$(build_dir)/bin"
+}
+
+cmd_fuzz() {
+  cmd_deps
+  if [ ! -x "$ROOT/tools/fuzz.sh" ]; then
+    echo "strata.sh: tools/fuzz.sh is missing" >&2
+    exit 1
+  fi
+  "$ROOT/tools/fuzz.sh" "$@"
+}
+
+main() {
+  local cmd="${1:-help}"
+  [ $# -gt 0 ] && shift
+  local rest=()
+  for arg in "$@"; do
+    case "$arg" in
+      --sanitize) SANITIZE=1 ;;
+      *) rest+=("$arg") ;;
+    esac
+  done
+  case "$cmd" in
+    demo) cmd_demo ;;
+    test) cmd_test ;;
+    build) cmd_build ;;
+    deps) cmd_deps ;;
+    check) cmd_check ;;
+    fuzz) cmd_fuzz "${rest[@]+"${rest[@]}"}" ;;
+    help|-h|--help) usage ;;
+    *) echo "strata.sh: unknown command '$cmd'" >&2; usage >&2; exit 2 ;;
+  esac
+}
+
+main "$@"

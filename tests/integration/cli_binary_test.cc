@@ -1,0 +1,157 @@
+// The real binaries: stratad started as a process, driven by `strata` and
+// `strata-device`, checking output, JSON and documented exit codes.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <thread>
+
+#include "../server/test_util.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "strata/base/file_util.h"
+
+namespace strata {
+namespace {
+
+using ::testing::HasSubstr;
+
+struct CmdResult {
+  int exit_code;
+  std::string out;
+};
+
+std::string BinDir() {
+  const char* dir = std::getenv("STRATA_BIN_DIR");
+  return dir ? dir : "bin";
+}
+
+CmdResult RunCommand(const std::string& cmd) {
+  FILE* p = ::popen((cmd + " 2>/dev/null").c_str(), "r");
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
+  int status = ::pclose(p);
+  return CmdResult{WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+class CliBinaryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const std::string port_file = JoinPath(dir_.path(), "port");
+    pid_ = ::fork();
+    ASSERT_GE(pid_, 0);
+    if (pid_ == 0) {
+      const std::string stratad = JoinPath(BinDir(), "stratad");
+      const std::string data = JoinPath(dir_.path(), "data");
+      ::execl(stratad.c_str(), "stratad", "--data-dir", data.c_str(),
+              "--listen", "127.0.0.1:0", "--port-file", port_file.c_str(),
+              nullptr);
+      ::_exit(127);
+    }
+    for (int i = 0; i < 200 && !PosixFileSystem()->Exists(port_file); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    }
+    auto port = PosixFileSystem()->ReadFile(port_file);
+    ASSERT_TRUE(port.ok()) << "stratad did not start";
+    server_ = "127.0.0.1:" + port->substr(0, port->find('\n'));
+  }
+  void TearDown() override {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGTERM);
+      int status = 0;
+      ::waitpid(pid_, &status, 0);
+    }
+  }
+  CmdResult Strata(const std::string& args) {
+    return RunCommand(JoinPath(BinDir(), "strata") + " --server " + server_ +
+                      " " + args);
+  }
+  std::string WriteFile(const std::string& name, const std::string& content) {
+    std::string path = JoinPath(dir_.path(), name);
+    EXPECT_TRUE(WriteFileAtomically(*PosixFileSystem(), path, content).ok());
+    return path;
+  }
+
+  testing::TempDir dir_;
+  pid_t pid_ = -1;
+  std::string server_;
+};
+
+TEST_F(CliBinaryTest, PublishReleaseAndDeviceReadsConfig) {
+  const std::string file = WriteFile("limits.json", "{\"daily_limit\": 5000}");
+  const std::string module =
+      "--app wallet --layer config --module payment.limits";
+  CmdResult r = Strata("health --wait 5");
+  EXPECT_EQ(r.exit_code, 0);
+  r = Strata("publish " + module + " --version 1 --file " + file);
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_THAT(r.out, HasSubstr("published: config/payment.limits 1"));
+  r = Strata("release create " + module + " --version 1 --output json");
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_THAT(r.out, HasSubstr("\"release_id\":\"1\""));
+  EXPECT_THAT(r.out, HasSubstr("\"state\":\"RELEASE_COMPLETED\""));
+
+  r = RunCommand(JoinPath(BinDir(), "strata-device") + " --server " + server_ +
+                 " --app wallet --device-id d1 --storage-dir " +
+                 JoinPath(dir_.path(), "d1") +
+                 " --print-config payment.limits");
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_THAT(r.out,
+              HasSubstr("config payment.limits = {\"daily_limit\": 5000}"));
+}
+
+TEST_F(CliBinaryTest, ExitCodesFollowTheDocumentedTable) {
+  const std::string a = WriteFile("a.json", "{\"a\":1}");
+  const std::string b = WriteFile("b.json", "{\"b\":2}");
+  const std::string module = "--app wallet --layer config --module m";
+  EXPECT_EQ(Strata("publish " + module + " --version 1 --file " + a).exit_code,
+            0);
+  // Same version, other content: refused (4).
+  EXPECT_EQ(Strata("publish " + module + " --version 1 --file " + b).exit_code,
+            4);
+  // Releasing a version never published: not found (3), with a JSON error.
+  CmdResult r =
+      Strata("release create " + module + " --version 9 --output json");
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_THAT(r.out, HasSubstr("\"code\":\"NOT_FOUND\""));
+  // Bad input: unknown layer, missing file (2).
+  EXPECT_EQ(
+      Strata(
+          "publish --app wallet --layer nope --module m --version 1 --file " +
+          a)
+          .exit_code,
+      2);
+  EXPECT_EQ(Strata("publish " + module + " --version 2 --file /no/such/file")
+                .exit_code,
+            2);
+  // Unreachable server (5).
+  r = RunCommand(JoinPath(BinDir(), "strata") +
+                 " --server 127.0.0.1:1 release list --app wallet");
+  EXPECT_EQ(r.exit_code, 5);
+}
+
+TEST_F(CliBinaryTest, HelpExplainsEveryCommand) {
+  for (const std::string cmd :
+       {"", "publish", "release create", "release list", "health"}) {
+    CmdResult r =
+        RunCommand(JoinPath(BinDir(), "strata") + " " + cmd + " --help");
+    EXPECT_EQ(r.exit_code, 0) << cmd;
+    EXPECT_THAT(r.out, HasSubstr("Example")) << cmd;
+  }
+}
+
+TEST_F(CliBinaryTest, StratadStopsCleanlyOnSigterm) {
+  ASSERT_EQ(::kill(pid_, SIGTERM), 0);
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid_, &status, 0), pid_);
+  pid_ = -1;
+  EXPECT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
+}  // namespace
+}  // namespace strata

@@ -1,0 +1,133 @@
+// End to end, in process: a real stratad (gRPC on loopback, RocksDB in a
+// temp dir), the admin client publishing and releasing, and the client SDK
+// checking, installing and reading the config.
+#include "../server/test_util.h"
+#include "gtest/gtest.h"
+#include "strata/admin_cli/admin_client.h"
+#include "strata/base/file_util.h"
+#include "strata/base/testing/status_matchers.h"
+#include "strata/client/client.h"
+#include "strata/server/rpc/strata_server.h"
+
+namespace strata {
+namespace {
+
+using ::strata::testing::IsOk;
+using ::strata::testing::StatusIs;
+using ::strata::testing::TempDir;
+
+class WalkingSkeletonTest : public ::testing::Test {
+ protected:
+  void StartServer() {
+    server::ServerOptions options;
+    options.data_dir = JoinPath(dir_.path(), "server");
+    options.listen_address = "127.0.0.1:0";
+    auto server = server::StrataServer::Start(options);
+    ASSERT_THAT(server, IsOk());
+    server_ = *std::move(server);
+    address_ = "127.0.0.1:" + std::to_string(server_->port());
+  }
+  std::unique_ptr<client::Client> NewDevice(const std::string& id) {
+    client::ClientOptions options;
+    options.server_address = address_;
+    options.app_id = "wallet";
+    options.device.device_id = id;
+    options.storage_dir = JoinPath(dir_.path(), id);
+    auto c = client::Client::Create(options);
+    EXPECT_THAT(c, IsOk());
+    return c.ok() ? *std::move(c) : nullptr;
+  }
+  void PublishAndRelease(const std::string& version,
+                         const std::string& content) {
+    admin::AdminClient admin(address_);
+    v1::ArtifactStatement st;
+    st.set_app_id("wallet");
+    st.mutable_module()->set_layer(v1::LAYER_CONFIG);
+    st.mutable_module()->set_name("payment.limits");
+    st.set_version(version);
+    ASSERT_THAT(admin.Publish(st, content, "key-" + version), IsOk());
+    v1::CreateReleaseRequest req;
+    req.set_app_id("wallet");
+    *req.mutable_module() = st.module();
+    req.set_version(version);
+    ASSERT_THAT(admin.CreateRelease(req), IsOk());
+  }
+
+  TempDir dir_;
+  std::unique_ptr<server::StrataServer> server_;
+  std::string address_;
+};
+
+TEST_F(WalkingSkeletonTest, PublishReleaseCheckAndRead) {
+  StartServer();
+  ASSERT_THAT(admin::AdminClient(address_).WaitUntilServing(absl::Seconds(5)),
+              IsOk());
+  PublishAndRelease("1", "{\"daily_limit\": 5000}");
+  auto device = NewDevice("d1");
+  ASSERT_NE(device, nullptr);
+  STRATA_ASSERT_OK_AND_ASSIGN(client::CheckResult r, device->Check());
+  ASSERT_EQ(r.installed.size(), 1u);
+  EXPECT_TRUE(r.failures.empty());
+  STRATA_ASSERT_OK_AND_ASSIGN(auto value, device->GetConfig("payment.limits"));
+  EXPECT_EQ(value, std::optional<std::string>("{\"daily_limit\": 5000}"));
+
+  // A second check has nothing to do.
+  STRATA_ASSERT_OK_AND_ASSIGN(r, device->Check());
+  EXPECT_TRUE(r.installed.empty());
+}
+
+TEST_F(WalkingSkeletonTest, LargeContentIsDownloadedInChunks) {
+  StartServer();
+  admin::AdminClient admin(address_);
+  std::string big(300 * 1024, '\0');
+  for (size_t i = 0; i < big.size(); ++i)
+    big[i] = static_cast<char>(i * 131 % 251);
+  v1::ArtifactStatement st;
+  st.set_app_id("wallet");
+  st.mutable_module()->set_layer(v1::LAYER_H5);
+  st.mutable_module()->set_name("mall-home");
+  st.set_version("1");
+  ASSERT_THAT(admin.Publish(st, big, "k"), IsOk());
+  v1::CreateReleaseRequest req;
+  req.set_app_id("wallet");
+  *req.mutable_module() = st.module();
+  req.set_version("1");
+  ASSERT_THAT(admin.CreateRelease(req), IsOk());
+  auto device = NewDevice("d2");
+  STRATA_ASSERT_OK_AND_ASSIGN(client::CheckResult r, device->Check());
+  ASSERT_EQ(r.installed.size(), 1u) << ::testing::PrintToString(r.failures);
+  EXPECT_EQ(r.installed[0].content_sha256, Sha256::HexHash(big));
+}
+
+TEST_F(WalkingSkeletonTest, AcknowledgedReleasesSurviveARestart) {
+  StartServer();
+  PublishAndRelease("1", "v1");
+  PublishAndRelease("2", "v2");
+  server_->Shutdown();
+  server_.reset();
+  StartServer();
+  auto device = NewDevice("d3");
+  STRATA_ASSERT_OK_AND_ASSIGN(client::CheckResult r, device->Check());
+  ASSERT_EQ(r.installed.size(), 1u);
+  EXPECT_EQ(r.installed[0].version, "2");
+  EXPECT_EQ(r.installed[0].release_sequence, 2u);
+}
+
+TEST_F(WalkingSkeletonTest, ServerErrorsReachTheCaller) {
+  StartServer();
+  admin::AdminClient admin(address_);
+  v1::CreateReleaseRequest req;
+  req.set_app_id("wallet");
+  req.mutable_module()->set_layer(v1::LAYER_CONFIG);
+  req.mutable_module()->set_name("never-published");
+  req.set_version("1");
+  EXPECT_THAT(admin.CreateRelease(req), StatusIs(absl::StatusCode::kNotFound));
+  server_->Shutdown();
+  EXPECT_THAT(admin.WaitUntilServing(absl::Milliseconds(300)),
+              StatusIs(absl::StatusCode::kUnavailable));
+  auto device = NewDevice("d4");
+  EXPECT_THAT(device->Check(), StatusIs(absl::StatusCode::kUnavailable));
+}
+
+}  // namespace
+}  // namespace strata

@@ -1,0 +1,96 @@
+#include "strata/server/core/delivery_core.h"
+
+#include "gtest/gtest.h"
+#include "strata/base/file_util.h"
+#include "strata/base/testing/simulated_clock.h"
+#include "strata/base/testing/status_matchers.h"
+#include "strata/server/core/admin_core.h"
+#include "test_util.h"
+
+namespace strata::server {
+namespace {
+
+using ::strata::testing::ConfigHeader;
+using ::strata::testing::IsOk;
+using ::strata::testing::StatusIs;
+
+class DeliveryCoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto store = Store::Open(JoinPath(dir_.path(), "db"));
+    ASSERT_THAT(store, IsOk());
+    store_ = *std::move(store);
+    admin_ = std::make_unique<AdminCore>(store_.get(), &clock_);
+    delivery_ = std::make_unique<DeliveryCore>(
+        store_.get(), &clock_, DeliveryOptions{.max_inline_bytes = 16});
+  }
+  void PublishAndRelease(const std::string& module, const std::string& version,
+                         const std::string& content) {
+    ASSERT_THAT(
+        admin_->Publish(ConfigHeader(module, version, content), content),
+        IsOk());
+    v1::CreateReleaseRequest r;
+    r.set_app_id("wallet");
+    r.mutable_module()->set_layer(v1::LAYER_CONFIG);
+    r.mutable_module()->set_name(module);
+    r.set_version(version);
+    ASSERT_THAT(admin_->CreateRelease(r), IsOk());
+  }
+  v1::CheckRequest Request() {
+    v1::CheckRequest req;
+    req.mutable_device()->set_app_id("wallet");
+    req.mutable_device()->set_device_id("d1");
+    return req;
+  }
+
+  testing::TempDir dir_;
+  testing::SimulatedClock clock_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<AdminCore> admin_;
+  std::unique_ptr<DeliveryCore> delivery_;
+};
+
+TEST_F(DeliveryCoreTest, OffersCurrentReleaseWithInlineSmallConfig) {
+  PublishAndRelease("small", "1", "tiny");
+  PublishAndRelease("large", "1", "a document over sixteen bytes");
+  STRATA_ASSERT_OK_AND_ASSIGN(auto resp, delivery_->Check(Request()));
+  ASSERT_EQ(resp.plan().updates_size(), 2);
+  std::map<std::string, v1::UpdateEntry> by_name;
+  for (const auto& u : resp.plan().updates()) by_name[u.module().name()] = u;
+  EXPECT_EQ(by_name["small"].inline_content(), "tiny");
+  EXPECT_TRUE(by_name["large"].inline_content().empty());
+  EXPECT_EQ(by_name["large"].full().sha256(),
+            Sha256::HexHash("a document over sixteen bytes"));
+  EXPECT_EQ(resp.plan().issued_at_unix(), absl::ToUnixSeconds(clock_.Now()));
+  EXPECT_GT(resp.plan().expires_at_unix(), resp.plan().issued_at_unix());
+}
+
+TEST_F(DeliveryCoreTest, UpToDateModulesAreNotOffered) {
+  PublishAndRelease("m", "1", "v1");
+  v1::CheckRequest req = Request();
+  auto* installed = req.add_installed();
+  installed->mutable_module()->set_layer(v1::LAYER_CONFIG);
+  installed->mutable_module()->set_name("m");
+  installed->set_content_sha256(Sha256::HexHash("v1"));
+  STRATA_ASSERT_OK_AND_ASSIGN(auto resp, delivery_->Check(req));
+  EXPECT_EQ(resp.plan().updates_size(), 0);
+  PublishAndRelease("m", "2", "v2");
+  STRATA_ASSERT_OK_AND_ASSIGN(resp, delivery_->Check(req));
+  ASSERT_EQ(resp.plan().updates_size(), 1);
+  EXPECT_EQ(resp.plan().updates(0).statement().version(), "2");
+  EXPECT_EQ(resp.plan().updates(0).release_sequence(), 2u);
+}
+
+TEST_F(DeliveryCoreTest, RefusesRequestsWithoutIdentity) {
+  v1::CheckRequest req = Request();
+  req.mutable_device()->clear_device_id();
+  EXPECT_THAT(delivery_->Check(req),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  req = Request();
+  req.mutable_device()->set_app_id("bad app");
+  EXPECT_THAT(delivery_->Check(req),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+}  // namespace
+}  // namespace strata::server
