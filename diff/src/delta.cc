@@ -81,9 +81,9 @@ Streams BuildStreams(std::string_view old_data, std::string_view new_data,
 Sha256Digest HashData(std::string_view data) { return Sha256::Hash(data); }
 
 absl::Status WrongBase(std::string_view what) {
-  return absl::DataLossError(strata::StrCat(
-      "patch does not apply to this old file: ", what,
-      "; use the base the patch was made from"));
+  return absl::DataLossError(
+      strata::StrCat("patch does not apply to this old file: ", what,
+                     "; use the base the patch was made from"));
 }
 
 absl::Status Corrupt(std::string_view what) {
@@ -97,8 +97,8 @@ absl::Status ReadOld(const RandomAccessFile& old, uint64_t offset, size_t n,
   STRATA_ASSIGN_OR_RETURN(size_t got, old.Read(offset, n, out));
   if (got != n) {
     return absl::DataLossError(
-        strata::StrCat("old file is shorter than expected (read ", got,
-                       " of ", n, " bytes at offset ", offset, ")"));
+        strata::StrCat("old file is shorter than expected (read ", got, " of ",
+                       n, " bytes at offset ", offset, ")"));
   }
   return absl::OkStatus();
 }
@@ -123,8 +123,7 @@ absl::StatusOr<Sha256Digest> HashFile(const RandomAccessFile& f,
 // Writes output, hashing it, counting it, reporting progress.
 class Output {
  public:
-  Output(ByteSink& sink, uint64_t total, const ProgressFn& progress,
-         bool hash)
+  Output(ByteSink& sink, uint64_t total, const ProgressFn& progress, bool hash)
       : sink_(sink), total_(total), progress_(progress), hash_(hash) {}
   absl::Status Append(std::string_view d) {
     if (hash_) sha_.Update(d);
@@ -164,14 +163,17 @@ absl::Status ApplyStrata(const RandomAccessFile& old, std::string_view patch,
                                     ToHex(info.old_sha256)));
   }
   size_t off = internal::kStrataHeaderSize;
-  auto ctrl = internal::NewZstdReader(patch.substr(off, info.ctrl_bytes),
-                                      "ctrl", options.max_window_log);
+  auto ctrl =
+      internal::NewZstdReader(patch.substr(off, info.ctrl_bytes), "ctrl",
+                              static_cast<int>(info.window_log));
   off += info.ctrl_bytes;
-  auto diff = internal::NewZstdReader(patch.substr(off, info.diff_bytes),
-                                      "diff", options.max_window_log);
+  auto diff =
+      internal::NewZstdReader(patch.substr(off, info.diff_bytes), "diff",
+                              static_cast<int>(info.window_log));
   off += info.diff_bytes;
-  auto extra = internal::NewZstdReader(patch.substr(off, info.extra_bytes),
-                                       "extra", options.max_window_log);
+  auto extra =
+      internal::NewZstdReader(patch.substr(off, info.extra_bytes), "extra",
+                              static_cast<int>(info.window_log));
 
   Output out(sink, info.new_size, options.progress, /*hash=*/true);
   std::vector<char> dbuf(kChunk), obuf(kChunk);
@@ -192,7 +194,8 @@ absl::Status ApplyStrata(const RandomAccessFile& old, std::string_view patch,
       size_t n = static_cast<size_t>(std::min<uint64_t>(add, kChunk));
       STRATA_RETURN_IF_ERROR(diff->ReadExact(dbuf.data(), n));
       STRATA_RETURN_IF_ERROR(ReadOld(old, old_pos, n, obuf.data()));
-      for (size_t k = 0; k < n; ++k) dbuf[k] = static_cast<char>(dbuf[k] + obuf[k]);
+      for (size_t k = 0; k < n; ++k)
+        dbuf[k] = static_cast<char>(dbuf[k] + obuf[k]);
       STRATA_RETURN_IF_ERROR(out.Append(std::string_view(dbuf.data(), n)));
       add -= n;
       old_pos += n;
@@ -206,7 +209,8 @@ absl::Status ApplyStrata(const RandomAccessFile& old, std::string_view patch,
     int64_t seek = internal::UnZigZag(zseek);
     if ((seek < 0 && static_cast<uint64_t>(-(seek + 1)) + 1 > old_pos) ||
         (seek > 0 && static_cast<uint64_t>(seek) > info.old_size - old_pos)) {
-      return Corrupt(strata::StrCat("segment ", i, " seeks outside the old file"));
+      return Corrupt(
+          strata::StrCat("segment ", i, " seeks outside the old file"));
     }
     old_pos = static_cast<uint64_t>(static_cast<int64_t>(old_pos) + seek);
   }
@@ -231,11 +235,11 @@ absl::Status ApplyBsdiff(const RandomAccessFile& old, std::string_view patch,
                          const PatchInfo& info, ByteSink& sink,
                          const ApplyOptions& options) {
   size_t off = internal::kBsdiffHeaderSize;
-  auto ctrl = internal::NewBzip2Reader(patch.substr(off, info.ctrl_bytes),
-                                       "ctrl");
+  auto ctrl =
+      internal::NewBzip2Reader(patch.substr(off, info.ctrl_bytes), "ctrl");
   off += info.ctrl_bytes;
-  auto diff = internal::NewBzip2Reader(patch.substr(off, info.diff_bytes),
-                                       "diff");
+  auto diff =
+      internal::NewBzip2Reader(patch.substr(off, info.diff_bytes), "diff");
   off += info.diff_bytes;
   auto extra = internal::NewBzip2Reader(patch.substr(off), "extra");
   const int64_t old_size = static_cast<int64_t>(old.Size());
@@ -265,7 +269,8 @@ absl::Status ApplyBsdiff(const RandomAccessFile& old, std::string_view patch,
       STRATA_RETURN_IF_ERROR(diff->ReadExact(dbuf.data(), n));
       // bspatch semantics: old bytes outside the old file count as zero.
       int64_t lo = std::max<int64_t>(old_pos, 0);
-      int64_t hi = std::min<int64_t>(old_pos + static_cast<int64_t>(n), old_size);
+      int64_t hi =
+          std::min<int64_t>(old_pos + static_cast<int64_t>(n), old_size);
       if (lo < hi) {
         STRATA_RETURN_IF_ERROR(ReadOld(old, static_cast<uint64_t>(lo),
                                        static_cast<size_t>(hi - lo),
@@ -358,6 +363,7 @@ absl::StatusOr<std::string> CreatePatch(std::string_view old_data,
   if (!c.ok()) return c.status();
   if (!d.ok()) return d.status();
   if (!e.ok()) return e.status();
+  info.window_log = static_cast<uint32_t>(options.window_log);
   info.old_size = old_data.size();
   info.new_size = new_data.size();
   info.segments = segs->size();
@@ -392,10 +398,17 @@ absl::Status ApplyPatch(const RandomAccessFile& old_file,
                         const ApplyOptions& options) {
   STRATA_ASSIGN_OR_RETURN(PatchInfo info, ReadPatchInfo(patch));
   if (info.new_size > options.max_output_size) {
-    return absl::ResourceExhaustedError(strata::StrCat(
-        "patch declares an output of ", info.new_size,
-        " bytes, above the limit of ", options.max_output_size,
-        " bytes; refusing to apply it"));
+    return absl::ResourceExhaustedError(
+        strata::StrCat("patch declares an output of ", info.new_size,
+                       " bytes, above the limit of ", options.max_output_size,
+                       " bytes; refusing to apply it"));
+  }
+  if (info.format == PatchFormat::kStrata &&
+      static_cast<int>(info.window_log) > options.max_window_log) {
+    return absl::ResourceExhaustedError(
+        strata::StrCat("patch needs a decoding window of 2^", info.window_log,
+                       " bytes, above the limit of 2^", options.max_window_log,
+                       "; re-create it with a smaller --window-log"));
   }
   if (info.format == PatchFormat::kBsdiff40) {
     return ApplyBsdiff(old_file, patch, info, out, options);

@@ -31,7 +31,8 @@ absl::Status ApplyPatchFile(FileSystem& fs, std::string_view old_path,
                             const ApplyOptions& options) {
   auto patch = fs.ReadFile(patch_path);
   if (!patch.ok()) {
-    return Annotate(patch.status(), strata::StrCat("reading patch ", patch_path));
+    return Annotate(patch.status(),
+                    strata::StrCat("reading patch ", patch_path));
   }
   // Refuse early (no temp file) when the header is bad or over the limit.
   STRATA_ASSIGN_OR_RETURN(PatchInfo info, ReadPatchInfo(*patch));
@@ -62,7 +63,8 @@ absl::Status ApplyPatchFile(FileSystem& fs, std::string_view old_path,
   if (s.ok()) s = fs.Rename(tmp, out_path);
   if (!s.ok()) {
     fs.DeleteFile(tmp).IgnoreError();
-    return Annotate(s, strata::StrCat("applying ", patch_path, " to ", old_path));
+    return Annotate(s,
+                    strata::StrCat("applying ", patch_path, " to ", old_path));
   }
   return Annotate(fs.SyncDir(Dirname(out_path)),
                   strata::StrCat("syncing directory of ", out_path));

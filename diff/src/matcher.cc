@@ -69,8 +69,7 @@ class SuffixIndex {
   }
 
  private:
-  static uint64_t CommonPrefix(const uint8_t* a, const uint8_t* b,
-                               uint64_t n) {
+  static uint64_t CommonPrefix(const uint8_t* a, const uint8_t* b, uint64_t n) {
     uint64_t i = 0;
     while (i + 8 <= n) {
       uint64_t x, y;
@@ -142,7 +141,11 @@ void ScanRange(const SuffixIndex& index, std::string_view old_view,
   int64_t scan = static_cast<int64_t>(begin);
   int64_t len = 0;
   int64_t pos = 0;
-  int64_t last_scan = scan, last_pos = 0, last_offset = 0;
+  // Start on the diagonal (old position == new position) when it exists,
+  // so a chunk of an unchanged region continues the obvious alignment.
+  int64_t last_scan = scan;
+  int64_t last_pos = scan <= n ? scan : 0;
+  int64_t last_offset = last_pos - scan;
   uint64_t reported = 0;
   while (scan < e) {
     int64_t old_score = 0;
@@ -150,8 +153,8 @@ void ScanRange(const SuffixIndex& index, std::string_view old_view,
     int64_t counted = scan;  // new positions whose old_score is counted
     for (; scan < e; ++scan) {
       uint64_t p;
-      len = static_cast<int64_t>(index.Search(
-          nw + scan, static_cast<uint64_t>(e - scan), &p));
+      len = static_cast<int64_t>(
+          index.Search(nw + scan, static_cast<uint64_t>(e - scan), &p));
       pos = static_cast<int64_t>(p);
       // Score of staying on the current alignment over the same bytes.
       for (; counted < scan + len; ++counted) {
@@ -258,9 +261,8 @@ absl::StatusOr<std::vector<Segment>> ComputeSegments(
   std::vector<std::thread> workers;
   for (uint64_t c = 1; c < chunks; ++c) {
     workers.emplace_back([&, c] {
-      ScanRange(index, old_data, new_data, m * c / chunks,
-                m * (c + 1) / chunks, options.switch_threshold, &parts[c],
-                &done);
+      ScanRange(index, old_data, new_data, m * c / chunks, m * (c + 1) / chunks,
+                options.switch_threshold, &parts[c], &done);
     });
   }
   if (options.progress && chunks > 1) {

@@ -13,7 +13,8 @@ namespace {
 //   0 magic[8]  8 version u32  12 flags u32  16 old_size u64  24 new_size u64
 //  32 old_sha256[32]  64 new_sha256[32]  96 segments u64  104 ctrl_len u64
 // 112 diff_len u64  120 extra_len u64  128 diff_raw u64  136 extra_raw u64
-// 144 reserved u64 (0)  152 header checksum: first 8 bytes of SHA-256(0..151)
+// 144 window_log u64 (10..27, the largest zstd window of the streams)  152
+// header checksum: first 8 bytes of SHA-256(0..151)
 constexpr size_t kChecksumOffset = 152;
 
 absl::Status Bad(std::string_view what) {
@@ -38,7 +39,7 @@ std::string EncodeStrataHeader(const PatchInfo& info) {
   PutFixed64(h, info.extra_bytes);
   PutFixed64(h, info.diff_raw_bytes);
   PutFixed64(h, info.extra_raw_bytes);
-  PutFixed64(h, 0);
+  PutFixed64(h, info.window_log);
   Sha256Digest d = Sha256::Hash(h);
   h.append(reinterpret_cast<const char*>(d.data()), 8);
   return h;
@@ -46,8 +47,8 @@ std::string EncodeStrataHeader(const PatchInfo& info) {
 
 absl::StatusOr<PatchInfo> DecodeStrataHeader(std::string_view patch) {
   if (patch.size() < kStrataHeaderSize) {
-    return Bad(strata::StrCat("only ", patch.size(), " bytes, the header needs ",
-                              kStrataHeaderSize));
+    return Bad(strata::StrCat("only ", patch.size(),
+                              " bytes, the header needs ", kStrataHeaderSize));
   }
   if (patch.substr(0, 8) != kStrataMagic) return Bad("wrong magic");
   Sha256Digest d = Sha256::Hash(patch.substr(0, kChecksumOffset));
@@ -75,6 +76,9 @@ absl::StatusOr<PatchInfo> DecodeStrataHeader(std::string_view patch) {
   info.extra_bytes = GetFixed64(p + 120);
   info.diff_raw_bytes = GetFixed64(p + 128);
   info.extra_raw_bytes = GetFixed64(p + 136);
+  uint64_t wl = GetFixed64(p + 144);
+  if (wl < 10 || wl > 27) return Bad("window size out of range");
+  info.window_log = static_cast<uint32_t>(wl);
   uint64_t body = patch.size() - kStrataHeaderSize;
   if (info.ctrl_bytes > body || info.diff_bytes > body - info.ctrl_bytes ||
       info.extra_bytes != body - info.ctrl_bytes - info.diff_bytes) {
@@ -89,8 +93,8 @@ absl::StatusOr<PatchInfo> DecodeStrataHeader(std::string_view patch) {
 }
 
 void PutOfft(std::string& out, int64_t v) {
-  uint64_t mag = v < 0 ? static_cast<uint64_t>(-(v + 1)) + 1
-                       : static_cast<uint64_t>(v);
+  uint64_t mag =
+      v < 0 ? static_cast<uint64_t>(-(v + 1)) + 1 : static_cast<uint64_t>(v);
   for (int i = 0; i < 8; ++i) {
     uint8_t b = static_cast<uint8_t>(mag >> (8 * i));
     if (i == 7 && v < 0) b |= 0x80;

@@ -70,10 +70,9 @@ class ZstdReader : public BufferedReader {
       size_t r = ZSTD_decompressStream(dctx_, &ob, &in_);
       if (ZSTD_isError(r)) {
         if (ZSTD_getErrorCode(r) == ZSTD_error_frameParameter_windowTooLarge) {
-          return absl::ResourceExhaustedError(strata::StrCat(
-              "stream '", name_,
-              "' needs a larger decoding window than allowed; re-create the "
-              "patch with a smaller window"));
+          // The header declared a smaller window: the frame is damaged.
+          return Corrupt(
+              "frame needs a larger window than the header declares");
         }
         return Corrupt(ZSTD_getErrorName(r));
       }
@@ -232,11 +231,12 @@ absl::StatusOr<std::string> Bzip2Compress(std::string_view data) {
   if (data.size() > UINT32_MAX / 2) {
     return absl::InvalidArgumentError("input too large for a BSDIFF40 stream");
   }
-  unsigned int cap = static_cast<unsigned>(data.size() + data.size() / 100 + 600);
+  unsigned int cap =
+      static_cast<unsigned>(data.size() + data.size() / 100 + 600);
   std::string out(cap, '\0');
-  int r = BZ2_bzBuffToBuffCompress(out.data(), &cap,
-                                   const_cast<char*>(data.data()),
-                                   static_cast<unsigned>(data.size()), 9, 0, 0);
+  int r =
+      BZ2_bzBuffToBuffCompress(out.data(), &cap, const_cast<char*>(data.data()),
+                               static_cast<unsigned>(data.size()), 9, 0, 0);
   if (r != BZ_OK) {
     return absl::InternalError(strata::StrCat("bzip2 compress error ", r));
   }

@@ -48,7 +48,8 @@ class StreamReader {
   uint64_t position_ = 0;
 };
 
-// `max_window_log` bounds the decoder's memory (2^max_window_log bytes).
+// `max_window_log` bounds the decoder's memory (2^max_window_log bytes);
+// a frame needing more is kDataLoss (callers check declared windows first).
 std::unique_ptr<StreamReader> NewZstdReader(std::string_view compressed,
                                             std::string name,
                                             int max_window_log);

@@ -26,7 +26,7 @@ using internal::PutFixed64;
 using internal::PutVarint;
 
 // Header (little-endian), 88 bytes:
-//   0 magic[8] "STRTREE\x1a"  8 version u32  12 flags u32
+//   0 magic[8] "STRTREE\x1a"  8 version u32  12 window_log u32 (10..27)
 //  16 manifest_len u64 (compressed)  24 data_len u64 (compressed)
 //  32 data_raw u64  40 new_tree_bytes u64  48 manifest_sha256[32]
 //  80 checksum: first 8 bytes of SHA-256(bytes 0..79)
@@ -101,8 +101,8 @@ absl::Status DecodeManifest(std::string_view in, TreePatchInfo* info) {
       const TreePatchEntry& prev = info->entries.back();
       bool same_group = (prev.op == TreeOp::kDelete) == in_deletes;
       if (same_group && !(prev.entry.path < e.entry.path)) {
-        return Corrupt(strata::StrCat("entries out of order at \"",
-                                      e.entry.path, "\""));
+        return Corrupt(
+            strata::StrCat("entries out of order at \"", e.entry.path, "\""));
       }
       // A file cannot also be a directory of a later path.
       if (same_group && !in_deletes &&
@@ -164,8 +164,8 @@ absl::Status DecodeManifest(std::string_view in, TreePatchInfo* info) {
     for (size_t p = e.entry.path.find('/'); p != std::string::npos;
          p = e.entry.path.find('/', p + 1)) {
       if (symlinks.count(e.entry.path.substr(0, p))) {
-        return Corrupt(strata::StrCat("\"", e.entry.path,
-                                      "\" lies under a symlink"));
+        return Corrupt(
+            strata::StrCat("\"", e.entry.path, "\" lies under a symlink"));
       }
     }
   }
@@ -201,8 +201,8 @@ const TreeEntry* PickBase(const TreeEntry& nw, const TreeManifest& old,
       }
     }
     // Too different in size to be a version of the same file.
-    if (best && (best->size > 4 * nw.size + 1024 ||
-                 nw.size > 4 * best->size + 1024)) {
+    if (best &&
+        (best->size > 4 * nw.size + 1024 || nw.size > 4 * best->size + 1024)) {
       return nullptr;
     }
     return best;
@@ -243,10 +243,10 @@ class TreeApplier {
       : fs_(fs), old_root_(old_root), staging_(staging), options_(options) {}
 
   absl::Status Run(std::string_view patch, const TreePatchInfo& info) {
-    size_t off = kTreeHeaderSize + (patch.size() - kTreeHeaderSize -
-                                    info.data_bytes);
+    size_t off =
+        kTreeHeaderSize + (patch.size() - kTreeHeaderSize - info.data_bytes);
     data_ = internal::NewZstdReader(patch.substr(off), "data",
-                                    options_.max_window_log);
+                                    static_cast<int>(info.window_log));
     STRATA_RETURN_IF_ERROR(CreateDirs(fs_, staging_));
     dirs_.insert(staging_);
     uint64_t done = 0;
@@ -342,14 +342,14 @@ class TreeApplier {
     }
     if (e.op == TreeOp::kKeep) {
       if ((*old)->Size() != e.entry.size) {
-        return absl::DataLossError(strata::StrCat(
-            "old file ", e.source, " has ", (*old)->Size(),
-            " bytes, the patch expects ", e.entry.size,
-            "; use the old tree the patch was made from"));
+        return absl::DataLossError(
+            strata::StrCat("old file ", e.source, " has ", (*old)->Size(),
+                           " bytes, the patch expects ", e.entry.size,
+                           "; use the old tree the patch was made from"));
       }
       for (uint64_t off = 0; off < e.entry.size;) {
-        size_t n = static_cast<size_t>(
-            std::min<uint64_t>(e.entry.size - off, kChunk));
+        size_t n =
+            static_cast<size_t>(std::min<uint64_t>(e.entry.size - off, kChunk));
         STRATA_ASSIGN_OR_RETURN(size_t got, (*old)->Read(off, n, buf.data()));
         if (got != n) return absl::DataLossError("old file shrank while read");
         STRATA_RETURN_IF_ERROR(sink.Append(std::string_view(buf.data(), n)));
@@ -395,8 +395,8 @@ bool IsTreePatch(std::string_view patch) {
 
 absl::StatusOr<TreePatchInfo> ReadTreePatch(std::string_view patch) {
   if (patch.size() < kTreeHeaderSize) {
-    return Corrupt(strata::StrCat("only ", patch.size(),
-                                  " bytes, the header needs ", kTreeHeaderSize));
+    return Corrupt(strata::StrCat(
+        "only ", patch.size(), " bytes, the header needs ", kTreeHeaderSize));
   }
   if (!IsTreePatch(patch)) return Corrupt("wrong magic");
   Sha256Digest d = Sha256::Hash(patch.substr(0, 80));
@@ -407,10 +407,13 @@ absl::StatusOr<TreePatchInfo> ReadTreePatch(std::string_view patch) {
   TreePatchInfo info;
   info.version = GetFixed32(p + 8);
   if (info.version != kTreeVersion) {
-    return Corrupt(strata::StrCat("format version ", info.version,
-                                  " is not supported"));
+    return Corrupt(
+        strata::StrCat("format version ", info.version, " is not supported"));
   }
-  if (GetFixed32(p + 12) != 0) return Corrupt("unknown flags");
+  info.window_log = GetFixed32(p + 12);
+  if (info.window_log < 10 || info.window_log > 27) {
+    return Corrupt("window size out of range");
+  }
   uint64_t manifest_len = GetFixed64(p + 16);
   info.data_bytes = GetFixed64(p + 24);
   info.data_raw_bytes = GetFixed64(p + 32);
@@ -421,8 +424,9 @@ absl::StatusOr<TreePatchInfo> ReadTreePatch(std::string_view patch) {
     return Corrupt("section lengths do not add up to the patch size");
   }
   // The manifest is small; bound its decoded size anyway.
-  auto reader = internal::NewZstdReader(
-      patch.substr(kTreeHeaderSize, manifest_len), "manifest", 27);
+  auto reader =
+      internal::NewZstdReader(patch.substr(kTreeHeaderSize, manifest_len),
+                              "manifest", static_cast<int>(info.window_log));
   std::string manifest;
   std::vector<char> buf(kChunk);
   for (;;) {
@@ -442,6 +446,10 @@ absl::StatusOr<std::string> CreateTreePatch(FileSystem& fs,
                                             std::string_view old_root,
                                             std::string_view new_root,
                                             const TreeDiffOptions& options) {
+  if (options.data_window_log < 10 || options.data_window_log > 27) {
+    return absl::InvalidArgumentError(strata::StrCat(
+        "data window log ", options.data_window_log, " is outside 10..27"));
+  }
   STRATA_ASSIGN_OR_RETURN(TreeManifest old, ScanTree(fs, old_root));
   STRATA_ASSIGN_OR_RETURN(TreeManifest nw, ScanTree(fs, new_root));
   std::map<std::string, size_t> by_path;
@@ -492,9 +500,9 @@ absl::StatusOr<std::string> CreateTreePatch(FileSystem& fs,
       }
       e.op = TreeOp::kLiteral;
       e.data_len = content->size();
-      const TreeEntry* base = nw[i].size >= 64
-                                  ? PickBase(nw[i], old, by_path, by_name, by_ext)
-                                  : nullptr;
+      const TreeEntry* base =
+          nw[i].size >= 64 ? PickBase(nw[i], old, by_path, by_name, by_ext)
+                           : nullptr;
       if (base != nullptr) {
         auto old_content = fs.ReadFile(JoinPath(old_root_s, base->path));
         if (!old_content.ok()) {
@@ -543,7 +551,7 @@ absl::StatusOr<std::string> CreateTreePatch(FileSystem& fs,
   uint64_t total = 0;
   for (size_t i = 0; i < nw.size(); ++i) {
     data += blobs[i];
-    total += nw[i].size;
+    if (nw[i].type == EntryType::kFile) total += nw[i].size;
   }
   std::string manifest = EncodeManifest(entries);
   internal::ZstdParams zp;
@@ -558,7 +566,8 @@ absl::StatusOr<std::string> CreateTreePatch(FileSystem& fs,
 
   std::string out(kTreeMagic);
   PutFixed32(out, kTreeVersion);
-  PutFixed32(out, 0);
+  PutFixed32(out, static_cast<uint32_t>(std::max(options.data_window_log,
+                                                 options.delta.window_log)));
   PutFixed64(out, cman.size());
   PutFixed64(out, cdata.size());
   PutFixed64(out, data.size());
@@ -582,16 +591,22 @@ absl::Status ApplyTreePatch(FileSystem& fs, std::string_view old_root,
         "tree patch declares ", info.new_tree_bytes,
         " bytes of files, above the limit of ", options.max_total_size));
   }
+  if (static_cast<int>(info.window_log) > options.max_window_log) {
+    return absl::ResourceExhaustedError(strata::StrCat(
+        "tree patch needs a decoding window of 2^", info.window_log,
+        " bytes, above the limit of 2^", options.max_window_log));
+  }
   if (fs.Exists(staging_dir)) {
-    return absl::FailedPreconditionError(strata::StrCat(
-        "staging directory ", staging_dir,
-        " already exists; remove it or choose a fresh path"));
+    return absl::FailedPreconditionError(
+        strata::StrCat("staging directory ", staging_dir,
+                       " already exists; remove it or choose a fresh path"));
   }
   TreeApplier applier(fs, old_root, staging_dir, options);
   absl::Status s = applier.Run(patch, info);
   if (!s.ok()) {
     DeleteRecursively(fs, staging_dir).IgnoreError();
-    return Annotate(s, strata::StrCat("applying tree patch into ", staging_dir));
+    return Annotate(s,
+                    strata::StrCat("applying tree patch into ", staging_dir));
   }
   return absl::OkStatus();
 }

@@ -88,7 +88,8 @@ absl::Status Walk(FileSystem& fs, const std::string& root,
 absl::Status ValidateTreePath(std::string_view path) {
   if (path.empty()) return BadPath(path, "empty");
   if (path.size() > 4096) return BadPath(path.substr(0, 64), "too long");
-  if (path.front() == '/') return BadPath(path, "absolute paths are not allowed");
+  if (path.front() == '/')
+    return BadPath(path, "absolute paths are not allowed");
   for (char c : path) {
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f || c == '\\') {
       return BadPath(path, "contains a control character or backslash");
@@ -115,7 +116,8 @@ absl::Status ValidateLinkTarget(std::string_view link_path,
         "symlink \"", link_path, "\" -> \"", target, "\" ", why));
   };
   if (target.empty()) return bad("has an empty target");
-  if (target.front() == '/') return bad("is absolute; it would escape the tree");
+  if (target.front() == '/')
+    return bad("is absolute; it would escape the tree");
   for (char c : target) {
     if (static_cast<unsigned char>(c) < 0x20 || c == '\\') {
       return bad("contains a control character or backslash");
@@ -146,8 +148,9 @@ absl::StatusOr<TreeManifest> ScanTree(FileSystem& fs, std::string_view root) {
   }
   TreeManifest out;
   STRATA_RETURN_IF_ERROR(Walk(fs, std::string(root), "", &out));
-  std::sort(out.begin(), out.end(),
-            [](const TreeEntry& a, const TreeEntry& b) { return a.path < b.path; });
+  std::sort(out.begin(), out.end(), [](const TreeEntry& a, const TreeEntry& b) {
+    return a.path < b.path;
+  });
   return out;
 }
 

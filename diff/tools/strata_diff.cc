@@ -103,8 +103,9 @@ int main(int argc, char** argv) {
   int level = 19, window_log = 21, threads = 2;
   bool progress = false, quiet = false;
   auto* diff = app.add_subcommand(
-      "diff", "Make a patch from OLD to NEW (files, or directories for a "
-              "tree patch)");
+      "diff",
+      "Make a patch from OLD to NEW (files, or directories for a "
+      "tree patch)");
   diff->add_option("old", d_old, "old file or directory")->required();
   diff->add_option("new", d_new, "new file or directory")->required();
   diff->add_option("patch", d_patch, "patch to write")->required();
@@ -125,8 +126,9 @@ int main(int argc, char** argv) {
   std::string a_old, a_patch, a_out;
   uint64_t max_size = 0;
   auto* apply = app.add_subcommand(
-      "apply", "Apply PATCH to OLD, writing OUT (a file, or a fresh "
-               "directory for a tree patch); OUT appears only if verified");
+      "apply",
+      "Apply PATCH to OLD, writing OUT (a file, or a fresh "
+      "directory for a tree patch); OUT appears only if verified");
   apply->add_option("old", a_old, "old file or directory")->required();
   apply->add_option("patch", a_patch, "patch file")->required();
   apply->add_option("out", a_out, "output file or staging directory")
@@ -152,8 +154,8 @@ int main(int argc, char** argv) {
 
   if (*diff) {
     strata::diff::DiffOptions o;
-    o.format = d_format == "bsdiff40" ? PatchFormat::kBsdiff40
-                                      : PatchFormat::kStrata;
+    o.format =
+        d_format == "bsdiff40" ? PatchFormat::kBsdiff40 : PatchFormat::kStrata;
     o.level = level;
     o.window_log = window_log;
     o.threads = threads;
@@ -180,9 +182,9 @@ int main(int argc, char** argv) {
     }
     if (!s.ok()) return Report(s);
     if (!quiet) {
-      double secs = std::chrono::duration<double>(
-                        std::chrono::steady_clock::now() - t0)
-                        .count();
+      double secs =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+              .count();
       auto st = fs.Stat(d_patch);
       std::fprintf(stderr, "wrote %s: %llu bytes in %.2f s\n", d_patch.c_str(),
                    st.ok() ? static_cast<unsigned long long>(st->size) : 0ull,
@@ -227,9 +229,10 @@ int main(int argc, char** argv) {
           counts[3], counts[5], counts[4]);
       if (list) {
         for (const auto& e : ti->entries) {
-          std::printf("%-7s %s%s%s\n", OpName(e.op), e.entry.path.c_str(),
-                      e.source.empty() || e.source == e.entry.path ? "" : " <- ",
-                      e.source == e.entry.path ? "" : e.source.c_str());
+          std::printf(
+              "%-7s %s%s%s\n", OpName(e.op), e.entry.path.c_str(),
+              e.source.empty() || e.source == e.entry.path ? "" : " <- ",
+              e.source == e.entry.path ? "" : e.source.c_str());
         }
       }
       return 0;

@@ -22,8 +22,8 @@
 namespace strata::diff {
 
 enum class PatchFormat {
-  kStrata = 1,     // "STRDIFF\x1a": zstd streams, sizes and SHA-256s
-  kBsdiff40 = 2,   // "BSDIFF40": bzip2 streams, no hashes
+  kStrata = 1,    // "STRDIFF\x1a": zstd streams, sizes and SHA-256s
+  kBsdiff40 = 2,  // "BSDIFF40": bzip2 streams, no hashes
 };
 
 // `stage` names the phase ("hashing", "sorting", "matching", "compressing",
@@ -61,7 +61,8 @@ struct PatchInfo {
   Sha256Digest new_sha256{};
   uint64_t segments = 0;  // 0 if unknown (BSDIFF40)
   uint64_t ctrl_bytes = 0, diff_bytes = 0, extra_bytes = 0;  // compressed
-  uint64_t diff_raw_bytes = 0, extra_raw_bytes = 0;  // 0 if unknown
+  uint64_t diff_raw_bytes = 0, extra_raw_bytes = 0;          // 0 if unknown
+  uint32_t window_log = 0;  // largest zstd window of the streams (Strata)
 };
 
 // Patch turning `old_data` into `new_data`. kInvalidArgument for bad

@@ -25,9 +25,9 @@ enum class EntryType : uint8_t { kFile = 1, kSymlink = 2 };
 struct TreeEntry {
   std::string path;  // relative, '/'-separated; see ValidateTreePath
   EntryType type = EntryType::kFile;
-  uint32_t mode = 0644;  // permission bits, <= 0777 (files only)
-  uint64_t size = 0;     // file size; for a symlink, its target's length
-  Sha256Digest sha256{};  // of the content; for a symlink, of its target
+  uint32_t mode = 0644;     // permission bits, <= 0777 (files only)
+  uint64_t size = 0;        // file size; for a symlink, its target's length
+  Sha256Digest sha256{};    // of the content; for a symlink, of its target
   std::string link_target;  // symlinks only: relative, stays in the tree
   bool operator==(const TreeEntry&) const = default;
 };
@@ -60,18 +60,19 @@ enum class TreeOp : uint8_t {
 
 struct TreePatchEntry {
   TreeOp op = TreeOp::kLiteral;
-  TreeEntry entry;     // kDelete: only entry.path is set
-  std::string source;  // old path for kKeep and kDelta
+  TreeEntry entry;        // kDelete: only entry.path is set
+  std::string source;     // old path for kKeep and kDelta
   uint64_t data_len = 0;  // bytes in the data stream (kDelta, kLiteral)
 };
 
 struct TreePatchInfo {
   uint32_t version = 0;
+  uint32_t window_log = 0;  // largest zstd window in the patch
   // New-tree entries sorted by path, then kDelete entries sorted by path.
   std::vector<TreePatchEntry> entries;
-  uint64_t new_tree_bytes = 0;  // sum of the new files' sizes
-  uint64_t data_bytes = 0;      // compressed data stream
-  uint64_t data_raw_bytes = 0;  // decompressed data stream
+  uint64_t new_tree_bytes = 0;     // sum of the new files' sizes
+  uint64_t data_bytes = 0;         // compressed data stream
+  uint64_t data_raw_bytes = 0;     // decompressed data stream
   Sha256Digest manifest_sha256{};  // of the encoded manifest (identity)
   TreeManifest NewManifest() const;
 };
@@ -91,10 +92,9 @@ struct TreeApplyOptions {
   ProgressFn progress;
 };
 
-absl::StatusOr<std::string> CreateTreePatch(FileSystem& fs,
-                                            std::string_view old_root,
-                                            std::string_view new_root,
-                                            const TreeDiffOptions& options = {});
+absl::StatusOr<std::string> CreateTreePatch(
+    FileSystem& fs, std::string_view old_root, std::string_view new_root,
+    const TreeDiffOptions& options = {});
 
 // Parses and validates the header and the manifest (paths, order, sizes);
 // kDataLoss on anything malformed.
