@@ -308,9 +308,8 @@ Json ToJson(const TargetsMetadata& targets) {
     Json custom =
         file.extra_custom.is_object() ? file.extra_custom : Json::MakeObject();
     if (file.artifact.has_value()) {
-      for (auto& [k, v] : ArtifactToJson(*file.artifact).as_object()) {
-        custom[k] = v;
-      }
+      const Json artifact = ArtifactToJson(*file.artifact);
+      for (const auto& [k, v] : artifact.as_object()) custom[k] = v;
     }
     if (!custom.as_object().empty()) f["custom"] = std::move(custom);
     t[name] = std::move(f);
