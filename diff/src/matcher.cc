@@ -122,6 +122,9 @@ class SuffixIndex {
   int64_t any_pos_[256];
 };
 
+// Matches longer than this are reused (shifted by one) at the next byte.
+constexpr int64_t kReuseMatch = 24;
+
 // Scans new[begin, end) and appends segments covering exactly that range.
 // `done` receives the number of new bytes scanned so far.
 void ScanRange(const SuffixIndex& index, std::string_view old_view,
