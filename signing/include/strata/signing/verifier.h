@@ -76,6 +76,7 @@ class InMemoryMetadataSource : public MetadataSource {
   }
   void Remove(const std::string& file_name) { files_.erase(file_name); }
   void Clear() { files_.clear(); }
+  const std::map<std::string, std::string>& files() const { return files_; }
   absl::StatusOr<std::string> Fetch(const FetchRequest& request) override;
 
  private:
