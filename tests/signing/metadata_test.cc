@@ -5,6 +5,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "strata/base/testing/simulated_clock.h"
 #include "strata/base/testing/status_matchers.h"
 #include "strata/signing/compatibility.h"
 #include "strata/signing/director.h"
@@ -316,6 +317,55 @@ TEST(CompatibilityTest, EachRuleHasItsReason) {
   EXPECT_THAT(
       GetRejectReason(CheckCompatibility(a, d, Layer::kHotpatch, "core")),
       Optional(RejectReason::kWrongHostBuild));
+}
+
+// Random corruptions of real metadata never crash the parsers (a cheap
+// stand-in for a fuzzer; ASan/UBSan builds check memory safety).
+TEST(MetadataTest, CorruptedMetadataNeverCrashesTheParsers) {
+  testing::TestRepo repo(absl::FromUnixSeconds(1'700'000'000));
+  repo.AddArtifact(Layer::kHotpatch, "core", 1, "x");
+  repo.Publish();
+  strata::testing::FakeRandom random(7);
+  size_t parsed = 0;
+  for (const char* role :
+       {"root", "timestamp", "snapshot", "targets", "hotpatch", "director"}) {
+    const std::string original = repo.published(role);
+    for (int i = 0; i < 300; ++i) {
+      std::string bytes = original;
+      const int edits = 1 + static_cast<int>(random.Uniform(4));
+      for (int e = 0; e < edits; ++e) {
+        const size_t pos = random.Uniform(bytes.size());
+        switch (random.Uniform(4)) {
+          case 0:
+            bytes[pos] = static_cast<char>(random.Uniform(256));
+            break;
+          case 1:
+            bytes.resize(pos);
+            break;
+          case 2:
+            bytes.insert(pos, 1, "{}[]\",:0-9e"[random.Uniform(13)]);
+            break;
+          default:
+            bytes.erase(pos, 1);
+        }
+        if (bytes.empty()) bytes = "{";
+      }
+      absl::StatusOr<SignedMetadata> m = SignedMetadata::Parse(bytes, role);
+      if (!m.ok()) {
+        EXPECT_TRUE(GetRejectReason(m.status()).has_value());
+        continue;
+      }
+      const Json& sp = m->signed_part();
+      const std::string r = role;
+      absl::Status s = r == "root"        ? ParseRoot(sp).status()
+                       : r == "timestamp" ? ParseTimestamp(sp).status()
+                       : r == "snapshot"  ? ParseSnapshot(sp).status()
+                       : r == "director"  ? ParseDirector(sp).status()
+                                          : ParseTargets(sp, r).status();
+      if (s.ok()) ++parsed;
+    }
+  }
+  EXPECT_GT(parsed, 0u);  // some mutations hit only signatures or strings
 }
 
 }  // namespace
