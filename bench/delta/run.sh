@@ -38,14 +38,16 @@ fetch() {  # package version -> path of the unpacked package dir
   echo "$cache/$key"
 }
 
-# measure <out-var-prefix> cmd... : seconds and peak RSS (KB)
+# measure <out-var-prefix> cmd... : wall seconds (ms precision) and peak
+# RSS in KB (from /usr/bin/time -v's "Maximum resident set size").
 measure() {
   local prefix="$1"; shift
-  /usr/bin/time -f "%e %M" -o "$work/time" "$@" >/dev/null 2>"$work/err" || {
+  local start="$EPOCHREALTIME"
+  /usr/bin/time -f "%M" -o "$work/time" "$@" >/dev/null 2>"$work/err" || {
     echo "command failed: $*" >&2; cat "$work/err" >&2; exit 1; }
-  read -r t m < "$work/time"
-  printf -v "${prefix}_t" '%s' "$t"
-  printf -v "${prefix}_m" '%s' "$m"
+  local end="$EPOCHREALTIME"
+  printf -v "${prefix}_t" '%s' "$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f", b - a }')"
+  printf -v "${prefix}_m" '%s' "$(tail -1 "$work/time")"
 }
 
 # run_tool tool old new : sets size, dt, dm, at, am
@@ -80,7 +82,17 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) b = 0.005; printf "%.2f",
 echo "# Delta benchmark, $(date -u +%Y-%m-%d), $(nproc) cores"
 echo
 echo "Ratios are tool / bsdiff on the same pair in this run (lower is better"
-echo "for size, time and memory). Absolute bsdiff figures in parentheses."
+echo "for size, time and memory); the bsdiff rows give absolute figures."
+echo
+# Idle baselines: peak RSS of applying a trivial patch (shared libraries,
+# allocator, buffers), to separate the process floor from the working set.
+printf 'a' > "$work/o1"; printf 'b' > "$work/n1"
+bsdiff "$work/o1" "$work/n1" "$work/p1"
+measure base bspatch "$work/o1" "$work/x1" "$work/p1"; bspatch_idle=$base_m
+"$strata" diff -q "$work/o1" "$work/n1" "$work/p2"
+measure base "$strata" apply "$work/o1" "$work/p2" "$work/x2"; strata_idle=$base_m
+echo "Idle apply RSS (trivial patch): bspatch $bspatch_idle KB, strata-diff $strata_idle KB."
+echo "\"apply work\" = Strata's apply peak RSS minus its idle RSS, over the same for bspatch."
 echo
 echo "| pair | new size | tool | patch size | diff time | diff peak RSS | apply time | apply peak RSS |"
 echo "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |"
@@ -91,10 +103,12 @@ for line in "${pairs[@]}"; do
   nsize=$(stat -c %s "$n")
   run_tool bsdiff "$o" "$n"
   bs=$size; bdt=$d_t; bdm=$d_m; bat=$a_t; bam=$a_m
-  echo "| $name ($file) | $nsize | bsdiff | $bs B | ${bdt} s | $((bdm / 1024)) MB | ${bat} s | $((bam / 1024)) MB |"
+  echo "| $name ($file) | $nsize | bsdiff | $bs B | ${bdt} s | $((bdm / 1024)) MB | ${bat} s | $((bam / 1024)) MB | $(((bam - bspatch_idle) / 1024)) MB |"
   for tool in strata xdelta3 zstd; do
     run_tool "$tool" "$o" "$n"
-    echo "| | | $tool | $(ratio $size $bs)x | $(ratio $d_t $bdt)x | $(ratio $d_m $bdm)x | $(ratio $a_t $bat)x | $(ratio $a_m $bam)x |"
+    work_ratio="-"
+    [[ $tool == strata ]] && work_ratio="$(ratio $((a_m - strata_idle)) $((bam - bspatch_idle)))x"
+    echo "| | | $tool | $(ratio $size $bs)x | $(ratio $d_t $bdt)x | $(ratio $d_m $bdm)x | $(ratio $a_t $bat)x | $(ratio $a_m $bam)x | $work_ratio |"
   done
 done
 
