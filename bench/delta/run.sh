@@ -94,8 +94,8 @@ measure base "$strata" apply "$work/o1" "$work/p2" "$work/x2"; strata_idle=$base
 echo "Idle apply RSS (trivial patch): bspatch $bspatch_idle KB, strata-diff $strata_idle KB."
 echo "\"apply work\" = Strata's apply peak RSS minus its idle RSS, over the same for bspatch."
 echo
-echo "| pair | new size | tool | patch size | diff time | diff peak RSS | apply time | apply peak RSS |"
-echo "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |"
+echo "| pair | new size | tool | patch size | diff time | diff peak RSS | apply time | apply peak RSS | apply work |"
+echo "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
 for line in "${pairs[@]}"; do
   read -r name pkg v1 v2 file <<< "$line"
   o="$(fetch "$pkg" "$v1")/package/$file"

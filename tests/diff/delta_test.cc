@@ -244,3 +244,36 @@ TEST(DeltaTest, SmallWindowLimitRefusesLargeWindowPatch) {
 
 }  // namespace
 }  // namespace strata::diff
+
+namespace strata::diff {
+namespace {
+
+// Real files of this machine in "similar version" pairs: the 32- and 64-bit
+// builds of libdivsufsort, Debian's bsdiff and bspatch, and two of our
+// own source files. All come with packages the build needs.
+TEST(RealPairsTest, RoundTripsAreExact) {
+  const char* src = std::getenv("STRATA_SOURCE_DIR");
+  ASSERT_NE(src, nullptr) << "STRATA_SOURCE_DIR is not set (run via ctest)";
+  const std::string lib = "/usr/lib/x86_64-linux-gnu/";
+  const std::vector<std::pair<std::string, std::string>> pairs = {
+      {lib + "libdivsufsort.so.3", lib + "libdivsufsort64.so.3"},
+      {"/usr/bin/bsdiff", "/usr/bin/bspatch"},
+      {std::string(src) + "/diff/src/delta.cc",
+       std::string(src) + "/diff/src/tree_delta.cc"},
+  };
+  for (const auto& [a, b] : pairs) {
+    std::string old_data = testing::ReadFile(a);
+    std::string new_data = testing::ReadFile(b);
+    ASSERT_FALSE(old_data.empty()) << a << " is missing";
+    ASSERT_FALSE(new_data.empty()) << b << " is missing";
+    for (PatchFormat f : {PatchFormat::kStrata, PatchFormat::kBsdiff40}) {
+      DiffOptions o;
+      o.format = f;
+      ExpectRoundTrip(old_data, new_data, o);
+      ExpectRoundTrip(new_data, old_data, o);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace strata::diff
