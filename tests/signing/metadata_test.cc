@@ -326,6 +326,7 @@ TEST(MetadataTest, CorruptedMetadataNeverCrashesTheParsers) {
   repo.AddArtifact(Layer::kHotpatch, "core", 1, "x");
   repo.Publish();
   strata::testing::FakeRandom random(7);
+  constexpr std::string_view kChars = "{}[]\\\",:0-9e";
   size_t parsed = 0;
   for (const char* role :
        {"root", "timestamp", "snapshot", "targets", "hotpatch", "director"}) {
@@ -343,7 +344,7 @@ TEST(MetadataTest, CorruptedMetadataNeverCrashesTheParsers) {
             bytes.resize(pos);
             break;
           case 2:
-            bytes.insert(pos, 1, "{}[]\",:0-9e"[random.Uniform(13)]);
+            bytes.insert(pos, 1, kChars[random.Uniform(kChars.size())]);
             break;
           default:
             bytes.erase(pos, 1);
