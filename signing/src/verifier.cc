@@ -595,9 +595,15 @@ absl::StatusOr<Trusted<TargetsMetadata>> LoadTargetsRole(
   const ParentEntry entry{"snapshot", listed->second};
   if (trusted.has_value() &&
       trusted->meta.common.version == entry.info.version) {
-    STRATA_RETURN_IF_ERROR(
-        CheckExpiry(role, trusted->meta.common.expires, start));
-    return *trusted;
+    // Reuse the trusted copy only while the current delegating keys still
+    // vouch for it (a revoked publisher key invalidates it).
+    absl::StatusOr<SignedMetadata> cached =
+        SignedMetadata::Parse(trusted->bytes, role);
+    if (cached.ok() && VerifyThreshold(*cached, keys, role_keys, role).ok()) {
+      STRATA_RETURN_IF_ERROR(
+          CheckExpiry(role, trusted->meta.common.expires, start));
+      return *trusted;
+    }
   }
   STRATA_ASSIGN_OR_RETURN(
       SignedMetadata m,

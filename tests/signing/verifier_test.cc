@@ -288,6 +288,33 @@ TEST_F(VerifierTest, TheSameKeyUnderTwoKeyIdsCountsOnce) {
   ExpectRefreshRejected(*v, RejectReason::kThresholdNotMet);
 }
 
+TEST_F(VerifierTest, RevokedPublisherKeyInvalidatesTheCachedLayerRole) {
+  std::unique_ptr<Verifier> v = OpenRefreshed();
+  // targets v2 replaces hotpatch key 0 (compromised); hotpatch.json stays at
+  // version 1, still signed by the revoked key.
+  const PrivateKey replacement = TestKey(50);
+  Delegations& d = *repo_.targets.delegations;
+  for (DelegatedRole& r : d.roles) {
+    if (r.name == "hotpatch") {
+      r.keyids = {replacement.KeyId(), repo_.layer_keys["hotpatch"][1].KeyId()};
+    }
+  }
+  d.keys.emplace(replacement.KeyId(), replacement.public_key());
+  ++repo_.targets.common.version;
+  ++repo_.snapshot.common.version;
+  ++repo_.timestamp.common.version;
+  repo_.Publish();
+  ExpectRefreshRejected(*v, RejectReason::kBadSignature);
+  // Once the layer role is re-signed with the new key, all is well.
+  ++repo_.delegated["hotpatch"].common.version;
+  ++repo_.snapshot.common.version;
+  ++repo_.timestamp.common.version;
+  repo_.signers["hotpatch"] = {&replacement, &repo_.layer_keys["hotpatch"][1]};
+  repo_.Publish();
+  STRATA_ASSERT_OK(v->Refresh(repo_.source));
+  EXPECT_EQ(v->TrustedVersion("hotpatch"), 2u);
+}
+
 // ---- root rotation ----
 
 class RootRotationTest : public VerifierTest {
