@@ -36,7 +36,7 @@ absl::StatusOr<Sha256Digest> HashFileAt(FileSystem& fs, const std::string& path,
                                         uint64_t* size) {
   STRATA_ASSIGN_OR_RETURN(auto file, fs.NewRandomAccessFile(path));
   Sha256 h;
-  std::string buf(1 << 20, '\0');
+  std::string buf(256 << 10, '\0');
   uint64_t off = 0;
   for (;;) {
     STRATA_ASSIGN_OR_RETURN(size_t n, file->Read(off, buf.size(), buf.data()));
