@@ -217,7 +217,9 @@ GateDecision GateEvaluator::Evaluate(const Rollout& rollout,
   // 7. Promote.
   const bool baked = f.baked >= f.bake_time;
   const bool enough = f.stage_reports >= f.min_reports;
-  if (baked && enough) {
+  // Never promote before the absolute crash rule could judge.
+  const bool judged = f.treatment_launches >= p.min_launches;
+  if (baked && enough && judged) {
     std::string next =
         rollout.at_last_stage()
             ? std::string("completing the release")
@@ -240,6 +242,11 @@ GateDecision GateEvaluator::Evaluate(const Rollout& rollout,
   if (!enough) {
     if (!waiting.empty()) waiting += "; ";
     waiting += StrCat(f.stage_reports, " of ", f.min_reports, " reports");
+  }
+  if (!judged) {
+    if (!waiting.empty()) waiting += "; ";
+    waiting += StrCat(f.treatment_launches, " of ", p.min_launches,
+                      " launches the crash gate needs");
   }
   return Make(GateAction::kHold, "baking", StrCat("holding: ", waiting), f);
 }

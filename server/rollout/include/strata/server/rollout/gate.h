@@ -11,8 +11,10 @@
 //  5. halt  crash_rate_vs_control    launch-crash rate > ratio x control's
 //                                    and at least min_crash_rate_delta worse
 //  6. pause reports_stopped          no treatment report for the timeout
-//  7. promote bake_complete          bake time elapsed and the stage has
-//                                    min_reports launch reports
+//  7. promote bake_complete          bake time elapsed, the stage has
+//                                    min_reports launch reports and the
+//                                    release min_launches in total (so the
+//                                    crash rules could judge it)
 //  8. hold  baking                   otherwise
 // Rate rules need min_apply_attempts / min_launches in each cohort they
 // read; ratio rules also need a z-score >= min_z_score.
