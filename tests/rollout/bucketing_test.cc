@@ -27,17 +27,10 @@ TEST(BucketingTest, GoldenValuesNeverChange) {
   // Pinned so a refactor cannot silently re-bucket the fleet. Computed
   // outside C++ with: int.from_bytes(hashlib.sha256(b"canary:alice")
   // .digest()[:8], "big") % 10000 (Python).
-  std::vector<uint32_t> got;
-  for (std::string id : {"alice", "bob", "carol", "dave"}) {
-    got.push_back(BucketOf("canary", id));
-  }
-  std::vector<uint32_t> again;
-  for (std::string id : {"alice", "bob", "carol", "dave"}) {
-    again.push_back(BucketOf("canary", id));
-  }
-  EXPECT_EQ(got, again);
-  for (uint32_t b : got) EXPECT_LT(b, kBucketCount);
-  EXPECT_EQ(got, (std::vector<uint32_t>{6409, 357, 3418, 7062}));
+  EXPECT_EQ(BucketOf("canary", "alice"), 6409u);
+  EXPECT_EQ(BucketOf("canary", "bob"), 357u);
+  EXPECT_EQ(BucketOf("canary", "carol"), 3418u);
+  EXPECT_EQ(BucketOf("canary", "dave"), 7062u);
 }
 
 TEST(BucketingTest, SaltChangesTheBucket) {
