@@ -155,32 +155,26 @@ Sha256Digest HashData(std::string_view data) { return Sha256::Hash(data); }
 class SparseDiffReader {
  public:
   explicit SparseDiffReader(internal::StreamReader* in) : in_(in) {}
-  absl::Status Read(char* out, size_t n) {
-    while (n > 0) {
+  // The next run of at most `max` (> 0) diff bytes: a run of zeros, or
+  // literal bytes to be read with ReadLiterals(len) before calling again.
+  absl::Status Next(uint64_t max, bool* zero, uint64_t* len) {
+    if (zeros_ == 0 && literals_ == 0) {
+      STRATA_RETURN_IF_ERROR(in_->ReadVarint(&zeros_));
+      STRATA_RETURN_IF_ERROR(in_->ReadVarint(&literals_));
       if (zeros_ == 0 && literals_ == 0) {
-        STRATA_RETURN_IF_ERROR(in_->ReadVarint(&zeros_));
-        STRATA_RETURN_IF_ERROR(in_->ReadVarint(&literals_));
-        if (zeros_ == 0 && literals_ == 0) {
-          return absl::DataLossError(
-              "patch is corrupt: empty group in the diff stream; the patch "
-              "file is damaged, fetch it again");
-        }
+        return absl::DataLossError(
+            "patch is corrupt: empty group in the diff stream; the patch "
+            "file is damaged, fetch it again");
       }
-      if (zeros_ > 0) {
-        size_t take = static_cast<size_t>(std::min<uint64_t>(zeros_, n));
-        std::memset(out, 0, take);
-        zeros_ -= take;
-        out += take;
-        n -= take;
-        continue;
-      }
-      size_t take = static_cast<size_t>(std::min<uint64_t>(literals_, n));
-      STRATA_RETURN_IF_ERROR(in_->ReadExact(out, take));
-      literals_ -= take;
-      out += take;
-      n -= take;
     }
+    *zero = zeros_ > 0;
+    uint64_t& left = *zero ? zeros_ : literals_;
+    *len = std::min(left, max);
+    left -= *len;
     return absl::OkStatus();
+  }
+  absl::Status ReadLiterals(char* out, size_t n) {
+    return in_->ReadExact(out, n);
   }
   absl::Status ExpectEnd() {
     if (zeros_ != 0 || literals_ != 0) {
@@ -310,14 +304,24 @@ absl::Status ApplyStrata(const RandomAccessFile& old, std::string_view patch,
     int carry = 0;  // per add region
     while (add > 0) {
       size_t n = static_cast<size_t>(std::min<uint64_t>(add, kChunk));
-      STRATA_RETURN_IF_ERROR(sparse.Read(dbuf.data(), n));
       STRATA_RETURN_IF_ERROR(ReadOld(old, old_pos, n, obuf.data()));
-      for (size_t k = 0; k < n; ++k) {
-        dbuf[k] =
-            static_cast<char>(CarryAdd(static_cast<uint8_t>(obuf[k]),
-                                       static_cast<uint8_t>(dbuf[k]), &carry));
+      uint8_t* o = reinterpret_cast<uint8_t*>(obuf.data());
+      const uint8_t* d = reinterpret_cast<const uint8_t*>(dbuf.data());
+      for (size_t k = 0; k < n;) {
+        bool zero = false;
+        uint64_t len = 0;
+        STRATA_RETURN_IF_ERROR(sparse.Next(n - k, &zero, &len));
+        size_t end = k + static_cast<size_t>(len);
+        if (zero) {
+          // Zero diff bytes keep the old byte once the carry has settled.
+          for (; k < end && carry != 0; ++k) o[k] = CarryAdd(o[k], 0, &carry);
+        } else {
+          STRATA_RETURN_IF_ERROR(sparse.ReadLiterals(dbuf.data() + k, len));
+          for (; k < end; ++k) o[k] = CarryAdd(o[k], d[k], &carry);
+        }
+        k = end;
       }
-      STRATA_RETURN_IF_ERROR(out.Append(std::string_view(dbuf.data(), n)));
+      STRATA_RETURN_IF_ERROR(out.Append(std::string_view(obuf.data(), n)));
       add -= n;
       old_pos += n;
     }
