@@ -280,6 +280,13 @@ class TreeApplier {
     return absl::OkStatus();
   }
 
+  // DeleteRecursively follows symlinks (the Env has no lstat), so the
+  // links we made are removed first when cleaning up after a failure.
+  void RemoveLinks() {
+    for (const std::string& link : links_) ::unlink(link.c_str());
+    links_.clear();
+  }
+
  private:
   absl::Status EnsureParent(const std::string& rel) {
     std::string dir = Dirname(rel);
@@ -305,6 +312,7 @@ class TreeApplier {
         return absl::InternalError(
             strata::StrCat("cannot create symlink ", dest));
       }
+      links_.push_back(dest);
       return absl::OkStatus();
     }
     STRATA_ASSIGN_OR_RETURN(auto file, fs_.NewWritableFile(dest));
@@ -385,6 +393,7 @@ class TreeApplier {
   const TreeApplyOptions& options_;
   std::unique_ptr<internal::StreamReader> data_;
   std::set<std::string> dirs_;
+  std::vector<std::string> links_;
 };
 
 }  // namespace
@@ -604,6 +613,7 @@ absl::Status ApplyTreePatch(FileSystem& fs, std::string_view old_root,
   TreeApplier applier(fs, old_root, staging_dir, options);
   absl::Status s = applier.Run(patch, info);
   if (!s.ok()) {
+    applier.RemoveLinks();
     DeleteRecursively(fs, staging_dir).IgnoreError();
     return Annotate(s,
                     strata::StrCat("applying tree patch into ", staging_dir));

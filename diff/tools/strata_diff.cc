@@ -7,6 +7,8 @@
 //   3 corrupt, truncated or wrong-base patch (kDataLoss)
 //   4 refused: over a size limit (kResourceExhausted)
 //   5 precondition failed (e.g. the output directory already exists)
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -50,15 +52,22 @@ int Report(const absl::Status& s) {
   return ExitCode(s);
 }
 
-// Progress on stderr, at most a few lines per second, only when asked or
-// when stderr is a terminal.
-strata::diff::ProgressFn MakeProgress(bool enabled) {
-  if (!enabled) return nullptr;
-  auto last = std::make_shared<std::chrono::steady_clock::time_point>();
-  return [last](std::string_view stage, double f) {
-    auto now = std::chrono::steady_clock::now();
-    if (f < 1.0 && now - *last < std::chrono::milliseconds(250)) return;
-    *last = now;
+// Progress on stderr for long runs: with --progress, or when stderr is a
+// terminal; nothing is printed during the first second.
+strata::diff::ProgressFn MakeProgress(bool forced) {
+  if (!forced && !isatty(2)) return nullptr;
+  using Clock = std::chrono::steady_clock;
+  struct State {
+    Clock::time_point start = Clock::now(), last;
+    bool printed = false;
+  };
+  auto st = std::make_shared<State>();
+  return [st, forced](std::string_view stage, double f) {
+    auto now = Clock::now();
+    if (!forced && now - st->start < std::chrono::seconds(1)) return;
+    if (f < 1.0 && now - st->last < std::chrono::milliseconds(250)) return;
+    st->last = now;
+    st->printed = true;
     std::fprintf(stderr, "\r%-12.*s %5.1f%%%s", static_cast<int>(stage.size()),
                  stage.data(), f * 100.0, f >= 1.0 ? "\n" : "");
     std::fflush(stderr);
@@ -119,7 +128,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(10, 27));
   diff->add_option("-j,--threads", threads, "threads (default 2)")
       ->check(CLI::Range(1, 64));
-  diff->add_flag("--progress", progress, "report progress on stderr");
+  diff->add_flag("--progress", progress,
+                 "report progress on stderr (default: when it is a terminal)");
   diff->add_flag("-q,--quiet", quiet, "no summary line");
 
   // apply
@@ -136,7 +146,8 @@ int main(int argc, char** argv) {
   apply->add_option("--max-size", max_size,
                     "refuse patches declaring more output bytes (0: no "
                     "limit)");
-  apply->add_flag("--progress", progress, "report progress on stderr");
+  apply->add_flag("--progress", progress,
+                  "report progress on stderr (default: when it is a terminal)");
 
   // info
   std::string i_patch;

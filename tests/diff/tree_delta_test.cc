@@ -168,6 +168,18 @@ TEST_F(TreeDeltaTest, SymlinksInsideTheTreeRoundTrip) {
   EXPECT_EQ(fs::read_symlink(dir_ / "stage/bin/app-link"), "../js/app.js");
 }
 
+TEST_F(TreeDeltaTest, FailureAfterStagingASymlinkLeavesNothing) {
+  // "a-link" sorts (and is staged) before "assets/logo.png" fails.
+  fs::create_symlink("js", dir_ / "new/a-link");
+  std::string patch = MakePatch();
+  std::string logo = ReadFile(dir_ / "old/img/logo.png");
+  logo[0] ^= 1;
+  WriteFile(dir_ / "old/img/logo.png", logo);
+  EXPECT_THAT(ApplyTreePatch(fs_, dir_ / "old", patch, dir_ / "stage"),
+              StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_FALSE(fs::exists(fs::symlink_status(dir_ / "stage")));
+}
+
 TEST_F(TreeDeltaTest, SymlinkEscapingTheTreeIsRejected) {
   fs::create_symlink("../../etc/passwd", dir_ / "new/bin/evil");
   EXPECT_THAT(
