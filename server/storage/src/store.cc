@@ -263,6 +263,23 @@ class RocksStore : public Store {
         StrCat("artifact record of version ", version));
   }
 
+  absl::StatusOr<std::vector<v1::StoredArtifact>> ListArtifacts(
+      std::string_view app_id) override {
+    std::vector<v1::StoredArtifact> out;
+    const std::string prefix = StrCat(app_id, "/");
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(rocksdb::ReadOptions(), cf(kArtifacts)));
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix);
+         it->Next()) {
+      STRATA_ASSIGN_OR_RETURN(
+          v1::StoredArtifact a,
+          ParseRecord<v1::StoredArtifact>(it->value(), "artifact record"));
+      out.push_back(std::move(a));
+    }
+    STRATA_RETURN_IF_ERROR(FromRocks(it->status(), "listing artifacts"));
+    return out;
+  }
+
   absl::StatusOr<std::optional<v1::IdempotencyRecord>> GetIdempotency(
       std::string_view app_id, std::string_view key) override {
     return GetRecord<v1::IdempotencyRecord>(kMeta, IdempotencyKey(app_id, key),

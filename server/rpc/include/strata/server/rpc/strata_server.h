@@ -23,8 +23,8 @@ struct ServerOptions {
   std::string tls_cert_file;
   std::string tls_key_file;
   int max_message_bytes = 8 << 20;
-  // Longest a unary call may run before the server cancels it.
-  absl::Duration max_call_time = absl::Seconds(60);
+  // Connections idle this long are closed; keepalive pings detect dead peers.
+  absl::Duration max_connection_idle = absl::Minutes(5);
 };
 
 class StrataServer {

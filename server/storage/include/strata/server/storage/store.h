@@ -71,6 +71,9 @@ class Store {
   virtual absl::StatusOr<std::optional<v1::StoredArtifact>> GetArtifact(
       std::string_view app_id, const v1::ModuleId& module,
       std::string_view version) = 0;
+  // Every artifact of `app_id`, in key order.
+  virtual absl::StatusOr<std::vector<v1::StoredArtifact>> ListArtifacts(
+      std::string_view app_id) = 0;
   virtual absl::StatusOr<std::optional<v1::IdempotencyRecord>> GetIdempotency(
       std::string_view app_id, std::string_view key) = 0;
 
