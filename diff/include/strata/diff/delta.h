@@ -1,0 +1,94 @@
+// Binary deltas: old + new -> patch, old + patch -> new.
+//
+// The core works on buffers and abstract files only (no paths); see
+// file_delta.h for the file layer and tree_delta.h for directory trees.
+// Patch formats: Strata's own container (docs/formats/patch.md) and classic
+// BSDIFF40 for interoperability with bsdiff/bspatch 4.3.
+#ifndef STRATA_DIFF_DELTA_H_
+#define STRATA_DIFF_DELTA_H_
+
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "strata/base/env.h"
+#include "strata/base/sha256.h"
+#include "strata/diff/byte_sink.h"
+
+namespace strata::diff {
+
+enum class PatchFormat {
+  kStrata = 1,    // "STRDIFF\x1a": zstd streams, sizes and SHA-256s
+  kBsdiff40 = 2,  // "BSDIFF40": bzip2 streams, no hashes
+};
+
+// `stage` names the phase ("hashing", "sorting", "matching", "compressing",
+// "applying"); `fraction` is in [0, 1]. Called on the caller's thread.
+using ProgressFn = std::function<void(std::string_view stage, double fraction)>;
+
+struct DiffOptions {
+  PatchFormat format = PatchFormat::kStrata;
+  // zstd level for the patch streams (1..22). Ignored for BSDIFF40.
+  int level = 19;
+  // log2 of the zstd window of each stream; bounds the memory the applier
+  // needs (about 3 * 2^window_log bytes). 10..27.
+  int window_log = 21;
+  // Threads for matching and compression (the machine has 2 cores).
+  int threads = 2;
+  ProgressFn progress;
+};
+
+struct ApplyOptions {
+  // Refuse (kResourceExhausted) a patch that declares a larger output.
+  uint64_t max_output_size = std::numeric_limits<uint64_t>::max();
+  // Refuse a patch whose streams need a zstd window above 2^max_window_log.
+  int max_window_log = 27;
+  ProgressFn progress;
+};
+
+// What a patch says about itself (from its header, without applying it).
+struct PatchInfo {
+  PatchFormat format = PatchFormat::kStrata;
+  uint32_t version = 0;
+  uint64_t old_size = 0;  // unknown (0) for BSDIFF40
+  uint64_t new_size = 0;
+  bool has_hashes = false;  // false for BSDIFF40
+  Sha256Digest old_sha256{};
+  Sha256Digest new_sha256{};
+  uint64_t segments = 0;  // 0 if unknown (BSDIFF40)
+  uint64_t ctrl_bytes = 0, diff_bytes = 0, extra_bytes = 0;  // compressed
+  uint64_t diff_raw_bytes = 0, extra_raw_bytes = 0;          // 0 if unknown
+  uint32_t window_log = 0;  // largest zstd window of the streams (Strata)
+};
+
+// Patch turning `old_data` into `new_data`. kInvalidArgument for bad
+// options or an old input of 2 GiB or more.
+absl::StatusOr<std::string> CreatePatch(std::string_view old_data,
+                                        std::string_view new_data,
+                                        const DiffOptions& options = {});
+
+// Parses and checks the header; kDataLoss if it is not a well-formed patch.
+absl::StatusOr<PatchInfo> ReadPatchInfo(std::string_view patch);
+
+// Applies `patch` (either format, detected by magic) to `old_file`, writing
+// the result to `out` sequentially with bounded memory. Before any output:
+// the declared new size is checked against the limit (kResourceExhausted),
+// and, for Strata patches, the old size and SHA-256 (kDataLoss: wrong base).
+// The output SHA-256 is verified at the end (kDataLoss); on error the sink
+// may have received partial output, which the caller must discard.
+absl::Status ApplyPatch(const RandomAccessFile& old_file,
+                        std::string_view patch, ByteSink& out,
+                        const ApplyOptions& options = {});
+
+// Convenience: buffers in, buffer out.
+absl::StatusOr<std::string> ApplyPatchToString(
+    std::string_view old_data, std::string_view patch,
+    const ApplyOptions& options = {});
+
+}  // namespace strata::diff
+
+#endif  // STRATA_DIFF_DELTA_H_

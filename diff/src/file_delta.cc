@@ -1,0 +1,73 @@
+#include "strata/diff/file_delta.h"
+
+#include "strata/base/file_util.h"
+#include "strata/base/status_macros.h"
+#include "strata/base/strings.h"
+
+namespace strata::diff {
+
+absl::Status DiffFiles(FileSystem& fs, std::string_view old_path,
+                       std::string_view new_path, std::string_view patch_path,
+                       const DiffOptions& options) {
+  auto old_data = fs.ReadFile(old_path);
+  if (!old_data.ok()) {
+    return Annotate(old_data.status(),
+                    strata::StrCat("reading old file ", old_path));
+  }
+  auto new_data = fs.ReadFile(new_path);
+  if (!new_data.ok()) {
+    return Annotate(new_data.status(),
+                    strata::StrCat("reading new file ", new_path));
+  }
+  STRATA_ASSIGN_OR_RETURN(std::string patch,
+                          CreatePatch(*old_data, *new_data, options));
+  return Annotate(WriteFileAtomically(fs, patch_path, patch),
+                  strata::StrCat("writing patch ", patch_path));
+}
+
+absl::Status ApplyPatchFile(FileSystem& fs, std::string_view old_path,
+                            std::string_view patch_path,
+                            std::string_view out_path,
+                            const ApplyOptions& options) {
+  auto patch = fs.ReadFile(patch_path);
+  if (!patch.ok()) {
+    return Annotate(patch.status(),
+                    strata::StrCat("reading patch ", patch_path));
+  }
+  // Refuse early (no temp file) when the header is bad or over the limit.
+  STRATA_ASSIGN_OR_RETURN(PatchInfo info, ReadPatchInfo(*patch));
+  if (info.new_size > options.max_output_size) {
+    return absl::ResourceExhaustedError(strata::StrCat(
+        "patch ", patch_path, " declares an output of ", info.new_size,
+        " bytes, above the limit of ", options.max_output_size, " bytes"));
+  }
+  auto old_file = fs.NewRandomAccessFile(old_path);
+  if (!old_file.ok()) {
+    return Annotate(old_file.status(),
+                    strata::StrCat("opening old file ", old_path));
+  }
+  const std::string tmp = strata::StrCat(out_path, ".strata-tmp");
+  auto out = fs.NewWritableFile(tmp);
+  if (!out.ok()) {
+    return Annotate(out.status(), strata::StrCat("creating ", tmp));
+  }
+  absl::Status s;
+  {
+    WritableFileSink sink(out->get());
+    s = ApplyPatch(**old_file, *patch, sink, options);
+    if (s.ok()) s = sink.Flush();
+    if (s.ok()) s = (*out)->Sync();
+    absl::Status c = (*out)->Close();
+    if (s.ok()) s = c;
+  }
+  if (s.ok()) s = fs.Rename(tmp, out_path);
+  if (!s.ok()) {
+    fs.DeleteFile(tmp).IgnoreError();
+    return Annotate(s,
+                    strata::StrCat("applying ", patch_path, " to ", old_path));
+  }
+  return Annotate(fs.SyncDir(Dirname(out_path)),
+                  strata::StrCat("syncing directory of ", out_path));
+}
+
+}  // namespace strata::diff

@@ -1,0 +1,61 @@
+// Compressed stream helpers shared by the patch formats: one-shot
+// compression and bounded-memory sequential readers for zstd and bzip2.
+#ifndef STRATA_DIFF_SRC_STREAMS_H_
+#define STRATA_DIFF_SRC_STREAMS_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace strata::diff::internal {
+
+struct ZstdParams {
+  int level = 19;
+  int window_log = 21;  // 0: zstd's default for the level
+  bool long_distance = false;
+  int workers = 0;  // zstd worker threads; 0 = compress on the caller
+};
+
+absl::StatusOr<std::string> ZstdCompress(std::string_view data,
+                                         const ZstdParams& params);
+absl::StatusOr<std::string> Bzip2Compress(std::string_view data);
+
+// Reads a compressed stream sequentially. Every read failure (corrupt or
+// truncated data, bad checksum) is kDataLoss naming the stream.
+class StreamReader {
+ public:
+  virtual ~StreamReader() = default;
+  // Reads exactly `n` bytes.
+  absl::Status ReadExact(char* out, size_t n);
+  // Reads up to `n` bytes; returns 0 only at the end of the stream.
+  virtual absl::StatusOr<size_t> ReadSome(char* out, size_t n) = 0;
+  absl::Status ReadVarint(uint64_t* v);
+  // OK only if the stream is at its end and no input is left over.
+  absl::Status ExpectEnd();
+  // Total decompressed bytes handed out so far.
+  uint64_t position() const { return position_; }
+  // True if compressed input remains after the logical end.
+  virtual bool InputLeft() const { return false; }
+
+ protected:
+  explicit StreamReader(std::string name) : name_(std::move(name)) {}
+  absl::Status Corrupt(std::string_view what) const;
+  std::string name_;
+  uint64_t position_ = 0;
+};
+
+// `max_window_log` bounds the decoder's memory (2^max_window_log bytes);
+// a frame needing more is kDataLoss (callers check declared windows first).
+std::unique_ptr<StreamReader> NewZstdReader(std::string_view compressed,
+                                            std::string name,
+                                            int max_window_log);
+std::unique_ptr<StreamReader> NewBzip2Reader(std::string_view compressed,
+                                             std::string name);
+
+}  // namespace strata::diff::internal
+
+#endif  // STRATA_DIFF_SRC_STREAMS_H_

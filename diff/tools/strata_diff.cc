@@ -1,0 +1,278 @@
+// strata-diff: make, apply and inspect Strata patches (files and trees).
+//
+// Exit codes (stable):
+//   0 success
+//   1 internal or I/O error
+//   2 usage error or invalid argument
+//   3 corrupt, truncated or wrong-base patch (kDataLoss)
+//   4 refused: over a size limit (kResourceExhausted)
+//   5 precondition failed (e.g. the output directory already exists)
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <string>
+
+#include "CLI/CLI.hpp"
+#include "strata/base/env.h"
+#include "strata/base/file_util.h"
+#include "strata/base/sha256.h"
+#include "strata/base/strings.h"
+#include "strata/diff/delta.h"
+#include "strata/diff/file_delta.h"
+#include "strata/diff/tree_delta.h"
+
+namespace {
+
+using strata::diff::PatchFormat;
+
+int ExitCode(const absl::Status& s) {
+  switch (s.code()) {
+    case absl::StatusCode::kOk:
+      return 0;
+    case absl::StatusCode::kInvalidArgument:
+      return 2;
+    case absl::StatusCode::kDataLoss:
+      return 3;
+    case absl::StatusCode::kResourceExhausted:
+      return 4;
+    case absl::StatusCode::kFailedPrecondition:
+      return 5;
+    default:
+      return 1;
+  }
+}
+
+int Report(const absl::Status& s) {
+  if (!s.ok()) {
+    std::cerr << "strata-diff: error: " << strata::ToStd(s.message()) << " ["
+              << absl::StatusCodeToString(s.code()) << "]\n";
+  }
+  return ExitCode(s);
+}
+
+// Progress on stderr for long runs: with --progress, or when stderr is a
+// terminal; nothing is printed during the first second.
+strata::diff::ProgressFn MakeProgress(bool forced) {
+  if (!forced && !isatty(2)) return nullptr;
+  using Clock = std::chrono::steady_clock;
+  struct State {
+    Clock::time_point start = Clock::now(), last;
+    bool printed = false;
+  };
+  auto st = std::make_shared<State>();
+  return [st, forced](std::string_view stage, double f) {
+    auto now = Clock::now();
+    if (!forced && now - st->start < std::chrono::seconds(1)) return;
+    if (f < 1.0 && now - st->last < std::chrono::milliseconds(250)) return;
+    st->last = now;
+    st->printed = true;
+    std::fprintf(stderr, "\r%-12.*s %5.1f%%%s", static_cast<int>(stage.size()),
+                 stage.data(), f * 100.0, f >= 1.0 ? "\n" : "");
+    std::fflush(stderr);
+  };
+}
+
+bool IsDir(strata::FileSystem& fs, const std::string& p) {
+  auto st = fs.Stat(p);
+  return st.ok() && st->is_directory;
+}
+
+const char* OpName(strata::diff::TreeOp op) {
+  switch (op) {
+    case strata::diff::TreeOp::kKeep:
+      return "keep";
+    case strata::diff::TreeOp::kDelta:
+      return "delta";
+    case strata::diff::TreeOp::kLiteral:
+      return "literal";
+    case strata::diff::TreeOp::kDelete:
+      return "delete";
+    case strata::diff::TreeOp::kSymlink:
+      return "symlink";
+  }
+  return "?";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "strata-diff: binary and file-tree deltas (smaller and faster than "
+      "bsdiff).\n"
+      "Exit codes: 0 ok, 1 internal/I/O error, 2 usage or invalid argument, "
+      "3 corrupt/truncated/wrong-base patch, 4 over a size limit, 5 output "
+      "already exists."};
+  app.require_subcommand(1);
+  strata::FileSystem& fs = *strata::PosixFileSystem();
+
+  // diff
+  std::string d_old, d_new, d_patch, d_format = "strata";
+  int level = 19, window_log = 21, threads = 2;
+  bool progress = false, quiet = false;
+  auto* diff = app.add_subcommand(
+      "diff",
+      "Make a patch from OLD to NEW (files, or directories for a "
+      "tree patch)");
+  diff->add_option("old", d_old, "old file or directory")->required();
+  diff->add_option("new", d_new, "new file or directory")->required();
+  diff->add_option("patch", d_patch, "patch to write")->required();
+  diff->add_option("--format", d_format, "strata (default) or bsdiff40")
+      ->check(CLI::IsMember({"strata", "bsdiff40"}));
+  diff->add_option("-l,--level", level, "zstd level 1..22 (default 19)")
+      ->check(CLI::Range(1, 22));
+  diff->add_option("--window-log", window_log,
+                   "log2 zstd window per stream, 10..27 (default 21); the "
+                   "applier needs ~3x this much memory")
+      ->check(CLI::Range(10, 27));
+  diff->add_option("-j,--threads", threads, "threads (default 2)")
+      ->check(CLI::Range(1, 64));
+  diff->add_flag("--progress", progress,
+                 "report progress on stderr (default: when it is a terminal)");
+  diff->add_flag("-q,--quiet", quiet, "no summary line");
+
+  // apply
+  std::string a_old, a_patch, a_out;
+  uint64_t max_size = 0;
+  auto* apply = app.add_subcommand(
+      "apply",
+      "Apply PATCH to OLD, writing OUT (a file, or a fresh "
+      "directory for a tree patch); OUT appears only if verified");
+  apply->add_option("old", a_old, "old file or directory")->required();
+  apply->add_option("patch", a_patch, "patch file")->required();
+  apply->add_option("out", a_out, "output file or staging directory")
+      ->required();
+  apply->add_option("--max-size", max_size,
+                    "refuse patches declaring more output bytes (0: no "
+                    "limit)");
+  apply->add_flag("--progress", progress,
+                  "report progress on stderr (default: when it is a terminal)");
+
+  // info
+  std::string i_patch;
+  bool list = false;
+  auto* info = app.add_subcommand("info", "Describe a patch");
+  info->add_option("patch", i_patch, "patch file")->required();
+  info->add_flag("--list", list, "list every entry of a tree patch");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
+
+  if (*diff) {
+    strata::diff::DiffOptions o;
+    o.format =
+        d_format == "bsdiff40" ? PatchFormat::kBsdiff40 : PatchFormat::kStrata;
+    o.level = level;
+    o.window_log = window_log;
+    o.threads = threads;
+    o.progress = MakeProgress(progress);
+    auto t0 = std::chrono::steady_clock::now();
+    absl::Status s;
+    bool tree = IsDir(fs, d_old) || IsDir(fs, d_new);
+    if (tree) {
+      if (!IsDir(fs, d_old) || !IsDir(fs, d_new)) {
+        return Report(absl::InvalidArgumentError(
+            "for a tree patch both OLD and NEW must be directories"));
+      }
+      if (o.format != PatchFormat::kStrata) {
+        return Report(absl::InvalidArgumentError(
+            "--format bsdiff40 is for files, not directories"));
+      }
+      strata::diff::TreeDiffOptions to;
+      to.delta = o;
+      auto patch = strata::diff::CreateTreePatch(fs, d_old, d_new, to);
+      s = patch.status();
+      if (s.ok()) s = strata::WriteFileAtomically(fs, d_patch, *patch);
+    } else {
+      s = strata::diff::DiffFiles(fs, d_old, d_new, d_patch, o);
+    }
+    if (!s.ok()) return Report(s);
+    if (!quiet) {
+      double secs =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+              .count();
+      auto st = fs.Stat(d_patch);
+      std::fprintf(stderr, "wrote %s: %llu bytes in %.2f s\n", d_patch.c_str(),
+                   st.ok() ? static_cast<unsigned long long>(st->size) : 0ull,
+                   secs);
+    }
+    return 0;
+  }
+
+  if (*apply) {
+    auto patch = fs.ReadFile(a_patch);
+    if (!patch.ok()) return Report(patch.status());
+    if (strata::diff::IsTreePatch(*patch)) {
+      strata::diff::TreeApplyOptions o;
+      if (max_size > 0) o.max_total_size = max_size;
+      o.progress = MakeProgress(progress);
+      return Report(strata::diff::ApplyTreePatch(fs, a_old, *patch, a_out, o));
+    }
+    strata::diff::ApplyOptions o;
+    if (max_size > 0) o.max_output_size = max_size;
+    o.progress = MakeProgress(progress);
+    return Report(strata::diff::ApplyPatchFile(fs, a_old, a_patch, a_out, o));
+  }
+
+  if (*info) {
+    auto patch = fs.ReadFile(i_patch);
+    if (!patch.ok()) return Report(patch.status());
+    if (strata::diff::IsTreePatch(*patch)) {
+      auto ti = strata::diff::ReadTreePatch(*patch);
+      if (!ti.ok()) return Report(ti.status());
+      size_t counts[6] = {};
+      for (const auto& e : ti->entries) ++counts[static_cast<int>(e.op)];
+      std::printf(
+          "format: strata tree patch v%u\npatch bytes: %zu\nnew tree bytes: "
+          "%llu\ndata stream: %llu bytes (%llu raw)\nmanifest sha256: %s\n"
+          "entries: %zu keep, %zu delta, %zu literal, %zu symlink, %zu "
+          "delete\n",
+          ti->version, patch->size(),
+          static_cast<unsigned long long>(ti->new_tree_bytes),
+          static_cast<unsigned long long>(ti->data_bytes),
+          static_cast<unsigned long long>(ti->data_raw_bytes),
+          strata::ToHex(ti->manifest_sha256).c_str(), counts[1], counts[2],
+          counts[3], counts[5], counts[4]);
+      if (list) {
+        for (const auto& e : ti->entries) {
+          std::printf(
+              "%-7s %s%s%s\n", OpName(e.op), e.entry.path.c_str(),
+              e.source.empty() || e.source == e.entry.path ? "" : " <- ",
+              e.source == e.entry.path ? "" : e.source.c_str());
+        }
+      }
+      return 0;
+    }
+    auto pi = strata::diff::ReadPatchInfo(*patch);
+    if (!pi.ok()) return Report(pi.status());
+    if (pi->format == PatchFormat::kBsdiff40) {
+      std::printf(
+          "format: BSDIFF40 (bzip2; no base check)\npatch bytes: %zu\nnew "
+          "size: %llu\n",
+          patch->size(), static_cast<unsigned long long>(pi->new_size));
+      return 0;
+    }
+    std::printf(
+        "format: strata v%u\npatch bytes: %zu\nold size: %llu\nold sha256: "
+        "%s\nnew size: %llu\nnew sha256: %s\nsegments: %llu\nstreams "
+        "(compressed/raw): ctrl %llu, diff %llu/%llu, extra %llu/%llu\n",
+        pi->version, patch->size(),
+        static_cast<unsigned long long>(pi->old_size),
+        strata::ToHex(pi->old_sha256).c_str(),
+        static_cast<unsigned long long>(pi->new_size),
+        strata::ToHex(pi->new_sha256).c_str(),
+        static_cast<unsigned long long>(pi->segments),
+        static_cast<unsigned long long>(pi->ctrl_bytes),
+        static_cast<unsigned long long>(pi->diff_bytes),
+        static_cast<unsigned long long>(pi->diff_raw_bytes),
+        static_cast<unsigned long long>(pi->extra_bytes),
+        static_cast<unsigned long long>(pi->extra_raw_bytes));
+    return 0;
+  }
+  return 2;
+}

@@ -1,0 +1,45 @@
+// The thresholds of a release's health gates (docs/rollout.md explains each
+// rule). Rates are fractions: 0.02 = 2%.
+#ifndef STRATA_SERVER_ROLLOUT_GATE_POLICY_H_
+#define STRATA_SERVER_ROLLOUT_GATE_POLICY_H_
+
+#include <cstdint>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+
+namespace strata::server::rollout {
+
+struct GatePolicy {
+  // Apply failures (apply_failed + rejected over apply attempts).
+  double max_apply_failure_rate = 0.02;  // halt above, absolute
+  double max_apply_failure_ratio = 2.0;  // halt above, vs control's rate
+  // The ratio rule ignores treatment rates below this (0 vs 0.01% is noise).
+  double min_apply_failure_rate_for_ratio = 0.005;
+  uint64_t min_apply_attempts = 50;  // per cohort, before apply rules judge
+
+  // Launch crashes (crashes over launches).
+  double max_crash_ratio = 1.5;         // halt above, vs control's rate
+  double min_crash_rate_delta = 0.002;  // ...and at least this much worse
+  double max_crash_rate = 0.05;         // halt above, absolute (no control)
+  uint64_t min_launches = 200;          // per cohort, before crash rules judge
+
+  // Significance guard for both ratio rules: a one-sided two-proportion
+  // z-score of at least this. 0 disables it.
+  double min_z_score = 3.0;
+
+  // Signature / hash failures (integrity rejections over apply attempts).
+  double max_integrity_failure_rate = 0.001;
+  uint64_t min_integrity_failures = 1;
+
+  // Pause when the treatment has sent nothing for this long (counted from
+  // the later of the stage start and the last report).
+  absl::Duration report_silence_timeout = absl::Hours(6);
+
+  // kInvalidArgument naming the first bad field.
+  absl::Status Validate() const;
+};
+
+}  // namespace strata::server::rollout
+
+#endif  // STRATA_SERVER_ROLLOUT_GATE_POLICY_H_

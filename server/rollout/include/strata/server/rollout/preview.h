@@ -1,0 +1,56 @@
+// "Who would get this": reach of a release over recently seen devices, and
+// for one device, which releases it gets and why.
+#ifndef STRATA_SERVER_ROLLOUT_PREVIEW_H_
+#define STRATA_SERVER_ROLLOUT_PREVIEW_H_
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "strata/server/rollout/device_attributes.h"
+#include "strata/server/rollout/rollout.h"
+#include "strata/server/rollout/segment.h"
+#include "strata/server/rollout/targeting.h"
+
+namespace strata::server::rollout {
+
+struct StageReach {
+  uint32_t exposure_bp = 0;
+  uint64_t treatment = 0;  // devices that would get the release
+  uint64_t control = 0;    // devices held back as control
+};
+
+struct ReachPreview {
+  uint64_t release_id = 0;
+  std::string segment;
+  uint64_t devices = 0;      // devices looked at
+  uint64_t denied = 0;       // on the deny list
+  uint64_t allowed = 0;      // on the allow list (always treatment)
+  uint64_t matched = 0;      // expression true
+  uint64_t not_matched = 0;  // expression false
+  // Reach at the rollout's current exposure (0 for a draft).
+  StageReach current;
+  // Reach at each stage of the plan.
+  std::vector<StageReach> stages;
+};
+
+// Counts over `devices` for `rollout` targeting `segment`, ignoring what
+// devices have installed and the rollout's state (a preview of the plan).
+ReachPreview PreviewReach(const Rollout& rollout, const Segment& segment,
+                          std::span<const DeviceAttributes> devices);
+
+struct TargetedRelease {
+  const Rollout* rollout = nullptr;  // not owned
+  const Segment* segment = nullptr;  // not owned
+};
+
+// For one device: an explanation per release, in the order given.
+// `installed_release_ids` are the releases the device reports installed.
+std::vector<OfferExplanation> ExplainDevice(
+    std::span<const TargetedRelease> releases, const DeviceAttributes& device,
+    std::span<const uint64_t> installed_release_ids = {});
+
+}  // namespace strata::server::rollout
+
+#endif  // STRATA_SERVER_ROLLOUT_PREVIEW_H_

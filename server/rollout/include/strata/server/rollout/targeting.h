@@ -1,0 +1,58 @@
+// Whether one device gets one release: the Check path's decision, and the
+// same decision with reasons for people.
+//
+// A device that already installed the release keeps it unless the release
+// was rolled back (the client refuses unsigned downgrades anyway). For a
+// device without it:
+//   deny list          -> no
+//   allow list         -> yes while the release accepts new devices
+//                         (bypasses expression and bucket; cohort treatment)
+//   expression false   -> no
+//   expression true    -> bucket(salt, BucketingId) decides the cohort;
+//                         treatment gets it while the release accepts new
+//                         devices; control is held back for comparison
+#ifndef STRATA_SERVER_ROLLOUT_TARGETING_H_
+#define STRATA_SERVER_ROLLOUT_TARGETING_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "strata/server/rollout/bucketing.h"
+#include "strata/server/rollout/device_attributes.h"
+#include "strata/server/rollout/rollout.h"
+#include "strata/server/rollout/segment.h"
+
+namespace strata::server::rollout {
+
+struct Offer {
+  bool applies = false;              // the device should run this release
+  Cohort cohort = Cohort::kOutside;  // attribute its reports to this cohort
+  SegmentMatch match = SegmentMatch::kNotMatched;
+  bool bucketed = false;  // whether `bucket` was computed
+  uint32_t bucket = 0;
+};
+
+// The hot-path decision. `installed`: the device reports this release as
+// installed. `salt` is rollout.spec().EffectiveSalt(), passed in so the
+// caller can cache it.
+Offer DecideOffer(const Rollout& rollout, const Segment& segment,
+                  std::string_view salt, const DeviceAttributes& device,
+                  bool installed);
+
+struct OfferExplanation {
+  uint64_t release_id = 0;
+  Offer offer;
+  // e.g. "segment 'beta-cn' matched: app_version >= \"10.3.0\"",
+  // "bucket 312 < 500 (5%): treatment", "denied by the deny list of
+  // segment 'beta-cn'", "gets release 7".
+  std::vector<std::string> reasons;
+};
+
+// The same decision as DecideOffer, with reasons.
+OfferExplanation ExplainOffer(const Rollout& rollout, const Segment& segment,
+                              const DeviceAttributes& device, bool installed);
+
+}  // namespace strata::server::rollout
+
+#endif  // STRATA_SERVER_ROLLOUT_TARGETING_H_

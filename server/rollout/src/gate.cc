@@ -1,0 +1,277 @@
+#include "strata/server/rollout/gate.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <utility>
+
+#include "strata/base/strings.h"
+
+namespace strata::server::rollout {
+namespace {
+
+std::string Pct(double fraction) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.2f%%", fraction * 100.0);
+  return buf;
+}
+std::string Num(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.2f", v);
+  return buf;
+}
+std::string PercentBp(uint32_t bp) {
+  char buf[32];
+  if (bp % 100 == 0) {
+    std::snprintf(buf, sizeof(buf), "%u%%", bp / 100);
+  } else {
+    std::snprintf(buf, sizeof(buf), "%.2f%%", bp / 100.0);
+  }
+  return buf;
+}
+std::string Dur(absl::Duration d) { return absl::FormatDuration(d); }
+// "x.xx times" of b, or "inf" when b is 0.
+std::string Times(double a, double b) {
+  if (b <= 0) return "infinitely many times";
+  return StrCat(Num(a / b), "x");
+}
+
+GateDecision Make(GateAction action, std::string rule, std::string reason,
+                  const GateFigures& f) {
+  GateDecision d;
+  d.action = action;
+  d.rule = std::move(rule);
+  d.reason = std::move(reason);
+  d.figures = f;
+  return d;
+}
+
+}  // namespace
+
+std::string_view GateActionName(GateAction a) {
+  switch (a) {
+    case GateAction::kHold:
+      return "hold";
+    case GateAction::kPromote:
+      return "promote";
+    case GateAction::kHalt:
+      return "halt";
+    case GateAction::kPause:
+      return "pause";
+  }
+  return "unknown";
+}
+
+double ProportionZScore(uint64_t x1, uint64_t n1, uint64_t x2, uint64_t n2) {
+  if (n1 == 0 || n2 == 0) return 0;
+  const double p1 = static_cast<double>(x1) / static_cast<double>(n1);
+  const double p2 = static_cast<double>(x2) / static_cast<double>(n2);
+  const double pooled =
+      static_cast<double>(x1 + x2) / static_cast<double>(n1 + n2);
+  const double se = std::sqrt(
+      pooled * (1 - pooled) *
+      (1.0 / static_cast<double>(n1) + 1.0 / static_cast<double>(n2)));
+  if (se == 0) {
+    if (p1 > p2) return std::numeric_limits<double>::infinity();
+    return 0;
+  }
+  return (p1 - p2) / se;
+}
+
+std::string GateFigures::ToString() const {
+  return StrCat(
+      "release=", release_id, " stage=", stage + 1,
+      " exposure=", PercentBp(exposure_bp), " baked=", Dur(baked), "/",
+      Dur(bake_time), " stage_reports=", stage_reports, "/", min_reports,
+      " since_last_report=", Dur(since_last_report),
+      " crash_rate=", Pct(treatment_crash_rate), " (", treatment_crashes, "/",
+      treatment_launches, ") control_crash_rate=", Pct(control_crash_rate),
+      " (", control_crashes, "/", control_launches, ") crash_z=", Num(crash_z),
+      " apply_failure_rate=", Pct(treatment_apply_failure_rate), " (",
+      treatment_apply_failures, "/", treatment_apply_attempts,
+      ") control_apply_failure_rate=", Pct(control_apply_failure_rate), " (",
+      control_apply_failures, "/", control_apply_attempts,
+      ") apply_z=", Num(apply_z), " integrity_failures=", integrity_failures,
+      " (", Pct(integrity_failure_rate), ")");
+}
+
+GateDecision GateEvaluator::Evaluate(const Rollout& rollout,
+                                     const ReleaseHealth& health) const {
+  const absl::Time now = clock_->Now();
+  const GatePolicy& p = rollout.spec().gates;
+  const CohortHealth& t = health.treatment;
+  const CohortHealth& c = health.control;
+
+  GateFigures f;
+  f.release_id = rollout.release_id();
+  f.stage = rollout.stage();
+  f.exposure_bp = rollout.exposure_bp();
+  f.bake_time = rollout.current_stage().bake_time;
+  f.min_reports = rollout.current_stage().min_reports;
+  f.baked =
+      std::max(absl::ZeroDuration(), now - rollout.status().stage_started_at);
+  f.stage_reports =
+      health.stage == rollout.stage() ? health.treatment_stage.launches() : 0;
+  absl::Time last = rollout.status().stage_started_at;
+  if (t.last_report_at.has_value()) last = std::max(last, *t.last_report_at);
+  f.since_last_report = std::max(absl::ZeroDuration(), now - last);
+  f.treatment_launches = t.launches();
+  f.treatment_crashes = t.launch_crashes;
+  f.treatment_crash_rate = t.crash_rate();
+  f.control_launches = c.launches();
+  f.control_crashes = c.launch_crashes;
+  f.control_crash_rate = c.crash_rate();
+  f.crash_z = ProportionZScore(t.launch_crashes, t.launches(), c.launch_crashes,
+                               c.launches());
+  f.treatment_apply_attempts = t.apply_attempts();
+  f.treatment_apply_failures = t.apply_failures();
+  f.treatment_apply_failure_rate = t.apply_failure_rate();
+  f.control_apply_attempts = c.apply_attempts();
+  f.control_apply_failures = c.apply_failures();
+  f.control_apply_failure_rate = c.apply_failure_rate();
+  f.apply_z = ProportionZScore(t.apply_failures(), t.apply_attempts(),
+                               c.apply_failures(), c.apply_attempts());
+  f.integrity_failures = t.integrity_failures;
+  f.integrity_failure_rate = t.integrity_failure_rate();
+
+  if (rollout.state() != ReleaseState::kRolling) {
+    return Make(GateAction::kHold, "not_rolling",
+                StrCat(rollout.Describe(), " is not rolling; gates wait"), f);
+  }
+
+  // 1. Signature / hash failures.
+  if (f.integrity_failures >= std::max<uint64_t>(p.min_integrity_failures, 1) &&
+      f.integrity_failure_rate > p.max_integrity_failure_rate) {
+    return Make(
+        GateAction::kHalt, "integrity_failures",
+        StrCat("signature/hash failures ", Pct(f.integrity_failure_rate), " (",
+               f.integrity_failures, " of ", f.treatment_apply_attempts,
+               " apply attempts) above the limit of ",
+               Pct(p.max_integrity_failure_rate)),
+        f);
+  }
+  // 2. Apply failures, absolute.
+  if (f.treatment_apply_attempts >= p.min_apply_attempts &&
+      f.treatment_apply_failure_rate > p.max_apply_failure_rate) {
+    return Make(
+        GateAction::kHalt, "apply_failure_rate",
+        StrCat("apply failures ", Pct(f.treatment_apply_failure_rate), " (",
+               f.treatment_apply_failures, " of ", f.treatment_apply_attempts,
+               " attempts) above the limit of ", Pct(p.max_apply_failure_rate)),
+        f);
+  }
+  // 3. Apply failures against control.
+  if (f.treatment_apply_attempts >= p.min_apply_attempts &&
+      f.control_apply_attempts >= p.min_apply_attempts &&
+      f.treatment_apply_failure_rate >= p.min_apply_failure_rate_for_ratio &&
+      f.treatment_apply_failure_rate >
+          p.max_apply_failure_ratio * f.control_apply_failure_rate &&
+      f.apply_z >= p.min_z_score) {
+    return Make(GateAction::kHalt, "apply_failure_vs_control",
+                StrCat("apply failures ", Pct(f.treatment_apply_failure_rate),
+                       " (", f.treatment_apply_failures, " of ",
+                       f.treatment_apply_attempts, ") are ",
+                       Times(f.treatment_apply_failure_rate,
+                             f.control_apply_failure_rate),
+                       " control's ", Pct(f.control_apply_failure_rate), " (",
+                       f.control_apply_failures, " of ",
+                       f.control_apply_attempts, "); limit ",
+                       Num(p.max_apply_failure_ratio), "x, z=", Num(f.apply_z)),
+                f);
+  }
+  // 4. Crashes, absolute.
+  if (f.treatment_launches >= p.min_launches &&
+      f.treatment_crash_rate > p.max_crash_rate) {
+    return Make(GateAction::kHalt, "crash_rate",
+                StrCat("launch-crash rate ", Pct(f.treatment_crash_rate), " (",
+                       f.treatment_crashes, " of ", f.treatment_launches,
+                       " launches) above the limit of ", Pct(p.max_crash_rate)),
+                f);
+  }
+  // 5. Crashes against control.
+  if (f.treatment_launches >= p.min_launches &&
+      f.control_launches >= p.min_launches &&
+      f.treatment_crash_rate > p.max_crash_ratio * f.control_crash_rate &&
+      f.treatment_crash_rate - f.control_crash_rate >= p.min_crash_rate_delta &&
+      f.crash_z >= p.min_z_score) {
+    return Make(
+        GateAction::kHalt, "crash_rate_vs_control",
+        StrCat("launch-crash rate ", Pct(f.treatment_crash_rate), " (",
+               f.treatment_crashes, " of ", f.treatment_launches, ") is ",
+               Times(f.treatment_crash_rate, f.control_crash_rate),
+               " control's ", Pct(f.control_crash_rate), " (",
+               f.control_crashes, " of ", f.control_launches, "); limit ",
+               Num(p.max_crash_ratio), "x, z=", Num(f.crash_z)),
+        f);
+  }
+  // 6. Silence.
+  if (f.since_last_report >= p.report_silence_timeout) {
+    return Make(
+        GateAction::kPause, "reports_stopped",
+        StrCat("no report from the treatment for ", Dur(f.since_last_report),
+               " (limit ", Dur(p.report_silence_timeout),
+               "); pausing until health can be judged"),
+        f);
+  }
+  // 7. Promote.
+  const bool baked = f.baked >= f.bake_time;
+  const bool enough = f.stage_reports >= f.min_reports;
+  // Never promote before the absolute crash rule could judge.
+  const bool judged = f.treatment_launches >= p.min_launches;
+  if (baked && enough && judged) {
+    std::string next =
+        rollout.at_last_stage()
+            ? std::string("completing the release")
+            : StrCat("promoting to stage ", rollout.stage() + 2, " (",
+                     PercentBp(rollout.spec()
+                                   .plan.stages[rollout.stage() + 1]
+                                   .exposure_bp),
+                     ")");
+    return Make(GateAction::kPromote, "bake_complete",
+                StrCat("baked ", Dur(f.baked), " of ", Dur(f.bake_time),
+                       " with ", f.stage_reports, " of ", f.min_reports,
+                       " reports, crash rate ", Pct(f.treatment_crash_rate),
+                       " vs control ", Pct(f.control_crash_rate), "; ", next),
+                f);
+  }
+  std::string waiting;
+  if (!baked) {
+    waiting = StrCat("baked ", Dur(f.baked), " of ", Dur(f.bake_time));
+  }
+  if (!enough) {
+    if (!waiting.empty()) waiting += "; ";
+    waiting += StrCat(f.stage_reports, " of ", f.min_reports, " reports");
+  }
+  if (!judged) {
+    if (!waiting.empty()) waiting += "; ";
+    waiting += StrCat(f.treatment_launches, " of ", p.min_launches,
+                      " launches the crash gate needs");
+  }
+  return Make(GateAction::kHold, "baking", StrCat("holding: ", waiting), f);
+}
+
+absl::StatusOr<GateDecision> GateEvaluator::Step(
+    Rollout& rollout, const ReleaseHealth& health) const {
+  GateDecision d = Evaluate(rollout, health);
+  const absl::Time now = clock_->Now();
+  const std::string why = StrCat("gate ", d.rule, ": ", d.reason);
+  absl::Status s;
+  switch (d.action) {
+    case GateAction::kHold:
+      return d;
+    case GateAction::kPromote:
+      s = rollout.Promote(now, why);
+      break;
+    case GateAction::kHalt:
+      s = rollout.Halt(now, why);
+      break;
+    case GateAction::kPause:
+      s = rollout.Pause(now, why);
+      break;
+  }
+  if (!s.ok()) return s;
+  return d;
+}
+
+}  // namespace strata::server::rollout

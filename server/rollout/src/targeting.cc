@@ -1,0 +1,147 @@
+#include "strata/server/rollout/targeting.h"
+
+#include <cstdio>
+
+#include "strata/base/strings.h"
+
+namespace strata::server::rollout {
+namespace {
+
+std::string PercentBp(uint32_t bp) {
+  char buf[32];
+  if (bp % 100 == 0) {
+    std::snprintf(buf, sizeof(buf), "%u%%", bp / 100);
+  } else {
+    std::snprintf(buf, sizeof(buf), "%.2f%%", bp / 100.0);
+  }
+  return buf;
+}
+
+// Collects nothing: the hot path.
+struct NoReasons {
+  template <typename F>
+  void Add(F&&) {}
+};
+// Collects the reasons built by the callables.
+struct Reasons {
+  std::vector<std::string>* out;
+  template <typename F>
+  void Add(F&& make) {
+    out->push_back(make());
+  }
+};
+
+template <typename Sink>
+Offer Decide(const Rollout& r, const Segment& seg, std::string_view salt,
+             const DeviceAttributes& d, bool installed, Sink& why) {
+  Offer o;
+  const uint64_t id = r.release_id();
+  why.Add([&] { return r.Describe(); });
+  if (installed) {
+    if (r.keeps_installed_devices()) {
+      o.applies = true;
+      o.cohort = Cohort::kTreatment;
+      why.Add([&] {
+        return std::string("already installed: devices that have it keep it");
+      });
+    } else {
+      why.Add([&] {
+        return std::string(
+            "installed, but the release is not active (draft or rolled "
+            "back)");
+      });
+    }
+    why.Add([&] {
+      return StrCat(o.applies ? "gets release " : "does not get release ", id);
+    });
+    return o;
+  }
+  o.match = seg.Match(d);
+  switch (o.match) {
+    case SegmentMatch::kDenied:
+      why.Add([&] {
+        return StrCat("denied by the deny list of segment '", seg.name(),
+                      "' (user ", d.user_id, ")");
+      });
+      break;
+    case SegmentMatch::kAllowed:
+      o.cohort = Cohort::kTreatment;
+      o.applies = r.accepts_new_devices();
+      why.Add([&] {
+        return StrCat("allowed by the allow list of segment '", seg.name(),
+                      "' (user ", d.user_id,
+                      "): expression and bucket bypassed");
+      });
+      break;
+    case SegmentMatch::kNotMatched:
+      why.Add([&] {
+        return StrCat("segment '", seg.name(),
+                      "' did not match: ", seg.expression().text());
+      });
+      break;
+    case SegmentMatch::kMatched: {
+      why.Add([&] {
+        return StrCat("segment '", seg.name(),
+                      "' matched: ", seg.expression().text());
+      });
+      o.bucketed = true;
+      o.bucket = BucketOf(salt, BucketingId(d));
+      const uint32_t exposure = r.exposure_bp();
+      o.cohort = CohortOf(o.bucket, exposure);
+      switch (o.cohort) {
+        case Cohort::kTreatment:
+          o.applies = r.accepts_new_devices();
+          why.Add([&] {
+            return StrCat("bucket ", o.bucket, " < ", exposure, " (",
+                          PercentBp(exposure), "): treatment");
+          });
+          break;
+        case Cohort::kControl:
+          why.Add([&] {
+            return StrCat("bucket ", o.bucket,
+                          " >= ", kBucketCount - ControlSize(exposure),
+                          ": control group, held back for comparison");
+          });
+          break;
+        case Cohort::kOutside:
+          why.Add([&] {
+            return StrCat("bucket ", o.bucket, " >= ", exposure, " (",
+                          PercentBp(exposure), "): not reached yet");
+          });
+          break;
+      }
+      break;
+    }
+  }
+  if (!o.applies && o.cohort == Cohort::kTreatment) {
+    why.Add([&] {
+      return StrCat("the release takes no new devices while ",
+                    ReleaseStateName(r.state()));
+    });
+  }
+  why.Add([&] {
+    return StrCat(o.applies ? "gets release " : "does not get release ", id);
+  });
+  return o;
+}
+
+}  // namespace
+
+Offer DecideOffer(const Rollout& rollout, const Segment& segment,
+                  std::string_view salt, const DeviceAttributes& device,
+                  bool installed) {
+  NoReasons none;
+  return Decide(rollout, segment, salt, device, installed, none);
+}
+
+OfferExplanation ExplainOffer(const Rollout& rollout, const Segment& segment,
+                              const DeviceAttributes& device, bool installed) {
+  OfferExplanation e;
+  e.release_id = rollout.release_id();
+  Reasons sink{&e.reasons};
+  const std::string salt = rollout.spec().EffectiveSalt();
+  e.offer = Decide(rollout, segment, salt, device, installed, sink);
+  return e;
+}
+
+}  // namespace strata::server::rollout

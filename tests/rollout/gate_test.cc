@@ -1,0 +1,264 @@
+#include "strata/server/rollout/gate.h"
+
+#include <cmath>
+#include <string>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "strata/base/testing/simulated_clock.h"
+#include "strata/base/testing/status_matchers.h"
+
+namespace strata::server::rollout {
+namespace {
+
+using ::strata::testing::SimulatedClock;
+using ::testing::HasSubstr;
+
+ReleaseSpec Spec() {
+  ReleaseSpec s;
+  s.release_id = 11;
+  s.app_id = "wallet";
+  s.artifacts = {{Layer::kH5, "mall-home", "3.2.0"}};
+  s.plan.stages = {{100, absl::Hours(1), 100}, {10000, absl::Hours(2), 100}};
+  return s;
+}
+
+// Adds `n` copies of an event to a cohort.
+void Add(CohortHealth& c, HealthEventKind kind, uint64_t n, absl::Time at,
+         int reason = 0) {
+  HealthEvent e;
+  e.kind = kind;
+  e.at = at;
+  e.reject_reason = reason;
+  for (uint64_t i = 0; i < n; ++i) c.Add(e);
+}
+
+class GateTest : public ::testing::Test {
+ protected:
+  GateTest() : gate_(&clock_) {
+    absl::StatusOr<Rollout> r = Rollout::Create(Spec());
+    EXPECT_TRUE(r.ok()) << r.status();
+    rollout_.emplace(*std::move(r));
+    EXPECT_TRUE(rollout_->Start(clock_.Now()).ok());
+    health_.release_id = 11;
+    health_.stage = 0;
+  }
+  // Launch reports at the current time into treatment (also the stage
+  // window) or control.
+  void Launches(Cohort cohort, uint64_t ok, uint64_t crashes) {
+    const absl::Time now = clock_.Now();
+    if (cohort == Cohort::kControl) {
+      Add(health_.control, HealthEventKind::kLaunchOk, ok, now);
+      Add(health_.control, HealthEventKind::kLaunchCrash, crashes, now);
+      return;
+    }
+    for (CohortHealth* c : {&health_.treatment, &health_.treatment_stage}) {
+      Add(*c, HealthEventKind::kLaunchOk, ok, now);
+      Add(*c, HealthEventKind::kLaunchCrash, crashes, now);
+    }
+  }
+  void Applies(Cohort cohort, uint64_t ok, uint64_t failed, int reason = 28) {
+    CohortHealth& c =
+        cohort == Cohort::kControl ? health_.control : health_.treatment;
+    Add(c, HealthEventKind::kApplied, ok, clock_.Now());
+    Add(c,
+        reason == 28 ? HealthEventKind::kApplyFailed
+                     : HealthEventKind::kRejected,
+        failed, clock_.Now(), reason);
+  }
+
+  SimulatedClock clock_;
+  GateEvaluator gate_;
+  std::optional<Rollout> rollout_;
+  ReleaseHealth health_;
+};
+
+TEST_F(GateTest, HoldsWhileBakingAndShort) {
+  Launches(Cohort::kTreatment, 50, 0);
+  clock_.Advance(absl::Minutes(30));
+  GateDecision d = gate_.Evaluate(*rollout_, health_);
+  EXPECT_EQ(d.action, GateAction::kHold);
+  EXPECT_EQ(d.rule, "baking");
+  EXPECT_EQ(d.reason,
+            "holding: baked 30m of 1h; 50 of 100 reports; 50 of 200 launches "
+            "the crash gate needs");
+  clock_.Advance(absl::Hours(1));
+  Launches(Cohort::kTreatment, 60, 0);
+  EXPECT_EQ(gate_.Evaluate(*rollout_, health_).reason,
+            "holding: 110 of 200 launches the crash gate needs");
+  // Enough launches in total (earlier stages count), too few in the stage.
+  health_.treatment_stage = CohortHealth();
+  Add(health_.treatment_stage, HealthEventKind::kLaunchOk, 90, clock_.Now());
+  Add(health_.treatment, HealthEventKind::kLaunchOk, 100, clock_.Now());
+  EXPECT_EQ(gate_.Evaluate(*rollout_, health_).reason,
+            "holding: 90 of 100 reports");
+}
+
+TEST_F(GateTest, PromotesAfterBakeWithEnoughReportsThenCompletes) {
+  Launches(Cohort::kTreatment, 250, 1);
+  Launches(Cohort::kControl, 150, 1);
+  clock_.Advance(absl::Hours(1));
+  STRATA_ASSERT_OK_AND_ASSIGN(GateDecision d, gate_.Step(*rollout_, health_));
+  EXPECT_EQ(d.action, GateAction::kPromote);
+  EXPECT_EQ(d.rule, "bake_complete");
+  EXPECT_THAT(d.reason, HasSubstr("baked 1h of 1h with 251 of 100 reports"));
+  EXPECT_THAT(d.reason, HasSubstr("promoting to stage 2 (100%)"));
+  EXPECT_EQ(rollout_->stage(), 1);
+  EXPECT_THAT(rollout_->status().reason, HasSubstr("gate bake_complete: "));
+
+  // The new stage needs its own reports.
+  clock_.Advance(absl::Hours(2));
+  d = gate_.Evaluate(*rollout_, health_);
+  EXPECT_EQ(d.action, GateAction::kHold);
+  EXPECT_EQ(d.figures.stage_reports, 0u);
+  health_.stage = 1;
+  health_.treatment_stage = CohortHealth();
+  Launches(Cohort::kTreatment, 100, 0);
+  STRATA_ASSERT_OK_AND_ASSIGN(d, gate_.Step(*rollout_, health_));
+  EXPECT_EQ(d.action, GateAction::kPromote);
+  EXPECT_THAT(d.reason, HasSubstr("completing the release"));
+  EXPECT_EQ(rollout_->state(), ReleaseState::kCompleted);
+}
+
+TEST_F(GateTest, NotRollingHolds) {
+  STRATA_ASSERT_OK(rollout_->Pause(clock_.Now()));
+  GateDecision d = gate_.Evaluate(*rollout_, health_);
+  EXPECT_EQ(d.action, GateAction::kHold);
+  EXPECT_EQ(d.rule, "not_rolling");
+  STRATA_ASSERT_OK_AND_ASSIGN(d, gate_.Step(*rollout_, health_));
+  EXPECT_EQ(rollout_->state(), ReleaseState::kPaused);
+}
+
+TEST_F(GateTest, HaltsOnIntegrityFailures) {
+  Applies(Cohort::kTreatment, 98, 2, /*REJECT_BAD_SIGNATURE=*/1);
+  STRATA_ASSERT_OK_AND_ASSIGN(GateDecision d, gate_.Step(*rollout_, health_));
+  EXPECT_EQ(d.action, GateAction::kHalt);
+  EXPECT_EQ(d.rule, "integrity_failures");
+  EXPECT_EQ(d.reason,
+            "signature/hash failures 2.00% (2 of 100 apply attempts) above "
+            "the limit of 0.10%");
+  EXPECT_EQ(d.figures.integrity_failures, 2u);
+  EXPECT_EQ(rollout_->state(), ReleaseState::kHalted);
+}
+
+TEST_F(GateTest, OneIntegrityFailureInTenThousandIsBelowTheThreshold) {
+  Applies(Cohort::kTreatment, 9999, 1, /*REJECT_CONTENT_HASH_MISMATCH=*/14);
+  EXPECT_EQ(gate_.Evaluate(*rollout_, health_).action, GateAction::kHold);
+}
+
+TEST_F(GateTest, HaltsOnAbsoluteApplyFailures) {
+  Applies(Cohort::kTreatment, 970, 30);
+  GateDecision d = gate_.Evaluate(*rollout_, health_);
+  EXPECT_EQ(d.action, GateAction::kHalt);
+  EXPECT_EQ(d.rule, "apply_failure_rate");
+  EXPECT_EQ(d.reason,
+            "apply failures 3.00% (30 of 1000 attempts) above the limit of "
+            "2.00%");
+}
+
+TEST_F(GateTest, HaltsOnApplyFailuresAgainstControl) {
+  Applies(Cohort::kTreatment, 9900, 100);  // 1%
+  Applies(Cohort::kControl, 9980, 20);     // 0.2%
+  GateDecision d = gate_.Evaluate(*rollout_, health_);
+  EXPECT_EQ(d.action, GateAction::kHalt);
+  EXPECT_EQ(d.rule, "apply_failure_vs_control");
+  EXPECT_THAT(d.reason,
+              HasSubstr("apply failures 1.00% (100 of 10000) are 5.00x "
+                        "control's 0.20% (20 of 10000); limit 2.00x, z="));
+}
+
+TEST_F(GateTest, ApplyRatioIgnoresTinyRates) {
+  Applies(Cohort::kTreatment, 99970, 30);  // 0.03%
+  Applies(Cohort::kControl, 99990, 10);
+  EXPECT_EQ(gate_.Evaluate(*rollout_, health_).action, GateAction::kHold);
+}
+
+TEST_F(GateTest, HaltsOnAbsoluteCrashRate) {
+  Launches(Cohort::kTreatment, 940, 60);
+  GateDecision d = gate_.Evaluate(*rollout_, health_);
+  EXPECT_EQ(d.action, GateAction::kHalt);
+  EXPECT_EQ(d.rule, "crash_rate");
+  EXPECT_EQ(d.reason,
+            "launch-crash rate 6.00% (60 of 1000 launches) above the limit "
+            "of 5.00%");
+}
+
+TEST_F(GateTest, HaltsOnCrashRateAgainstControl) {
+  Launches(Cohort::kTreatment, 960, 40);  // 4%
+  Launches(Cohort::kControl, 990, 10);    // 1%
+  GateDecision d = gate_.Evaluate(*rollout_, health_);
+  EXPECT_EQ(d.action, GateAction::kHalt);
+  EXPECT_EQ(d.rule, "crash_rate_vs_control");
+  EXPECT_EQ(d.reason,
+            "launch-crash rate 4.00% (40 of 1000) is 4.00x control's 1.00% "
+            "(10 of 1000); limit 1.50x, z=4.30");
+  EXPECT_EQ(d.figures.treatment_crashes, 40u);
+  EXPECT_EQ(d.figures.control_launches, 1000u);
+  EXPECT_NEAR(d.figures.crash_z, 4.30, 0.01);
+  EXPECT_THAT(d.figures.ToString(),
+              HasSubstr("crash_rate=4.00% (40/1000) control_crash_rate=1.00% "
+                        "(10/1000)"));
+}
+
+TEST_F(GateTest, CrashRatioNeedsSignificanceAndVolume) {
+  // 3x control but only 3 vs 1 crashes: noise.
+  Launches(Cohort::kTreatment, 197, 3);
+  Launches(Cohort::kControl, 199, 1);
+  EXPECT_EQ(gate_.Evaluate(*rollout_, health_).action, GateAction::kHold);
+  // Clear signal but too few launches to judge.
+  health_ = ReleaseHealth();
+  Launches(Cohort::kTreatment, 150, 9);
+  Launches(Cohort::kControl, 150, 0);
+  EXPECT_EQ(gate_.Evaluate(*rollout_, health_).action, GateAction::kHold);
+}
+
+TEST_F(GateTest, CrashMarginIsConfigurable) {
+  ReleaseSpec s = Spec();
+  s.gates.max_crash_ratio = 5.0;
+  STRATA_ASSERT_OK_AND_ASSIGN(Rollout lenient, Rollout::Create(s));
+  STRATA_ASSERT_OK(lenient.Start(clock_.Now()));
+  Launches(Cohort::kTreatment, 960, 40);
+  Launches(Cohort::kControl, 990, 10);
+  EXPECT_EQ(gate_.Evaluate(lenient, health_).action, GateAction::kHold);
+  EXPECT_EQ(gate_.Evaluate(*rollout_, health_).action, GateAction::kHalt);
+}
+
+TEST_F(GateTest, PausesWhenReportsStop) {
+  Launches(Cohort::kTreatment, 10, 0);
+  clock_.Advance(absl::Hours(5));
+  EXPECT_EQ(gate_.Evaluate(*rollout_, health_).action, GateAction::kHold);
+  clock_.Advance(absl::Hours(1));
+  STRATA_ASSERT_OK_AND_ASSIGN(GateDecision d, gate_.Step(*rollout_, health_));
+  EXPECT_EQ(d.action, GateAction::kPause);
+  EXPECT_EQ(d.rule, "reports_stopped");
+  EXPECT_EQ(d.reason,
+            "no report from the treatment for 6h (limit 6h); pausing until "
+            "health can be judged");
+  EXPECT_EQ(rollout_->state(), ReleaseState::kPaused);
+}
+
+TEST_F(GateTest, SilenceCountsFromTheStageStart) {
+  // No report ever, but the stage only started 1h ago: hold.
+  clock_.Advance(absl::Hours(1));
+  EXPECT_EQ(gate_.Evaluate(*rollout_, health_).rule, "baking");
+  clock_.Advance(absl::Hours(5));
+  EXPECT_EQ(gate_.Evaluate(*rollout_, health_).rule, "reports_stopped");
+}
+
+TEST_F(GateTest, HaltWinsOverPromote) {
+  Launches(Cohort::kTreatment, 500, 100);
+  clock_.Advance(absl::Hours(3));
+  EXPECT_EQ(gate_.Evaluate(*rollout_, health_).action, GateAction::kHalt);
+}
+
+TEST(ProportionZScoreTest, Basics) {
+  EXPECT_EQ(ProportionZScore(0, 0, 1, 10), 0);
+  EXPECT_EQ(ProportionZScore(0, 100, 0, 100), 0);
+  EXPECT_GT(ProportionZScore(100, 100, 0, 100), 10);
+  EXPECT_GT(ProportionZScore(10, 100, 1, 100), 2.5);
+  EXPECT_LT(ProportionZScore(1, 100, 10, 100), 0);
+  EXPECT_NEAR(ProportionZScore(40, 1000, 10, 1000), 4.2967, 0.001);
+}
+
+}  // namespace
+}  // namespace strata::server::rollout

@@ -1,0 +1,110 @@
+#include "strata/server/rollout/health.h"
+
+#include <thread>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace strata::server::rollout {
+namespace {
+
+const absl::Time kT0 = absl::FromUnixSeconds(1'700'000'000);
+
+HealthEvent Ev(HealthEventKind kind, absl::Time at = kT0, int reason = 0,
+               CrashKind crash = CrashKind::kUnspecified) {
+  HealthEvent e;
+  e.kind = kind;
+  e.at = at;
+  e.reject_reason = reason;
+  e.crash = crash;
+  return e;
+}
+
+TEST(HealthTest, CountsEveryKindAndRates) {
+  CohortHealth h;
+  EXPECT_EQ(h.crash_rate(), 0);
+  EXPECT_EQ(h.apply_failure_rate(), 0);
+  h.Add(Ev(HealthEventKind::kDownloaded));
+  for (int i = 0; i < 8; ++i) h.Add(Ev(HealthEventKind::kApplied));
+  h.Add(Ev(HealthEventKind::kApplyFailed, kT0, 28));
+  h.Add(Ev(HealthEventKind::kRejected, kT0, 14));  // content hash mismatch
+  h.Add(Ev(HealthEventKind::kActivated));
+  h.Add(Ev(HealthEventKind::kRolledBack));
+  for (int i = 0; i < 9; ++i) h.Add(Ev(HealthEventKind::kLaunchOk));
+  h.Add(Ev(HealthEventKind::kLaunchCrash, kT0 + absl::Minutes(3), 0,
+           CrashKind::kScript));
+  EXPECT_EQ(h.downloaded, 1u);
+  EXPECT_EQ(h.apply_attempts(), 10u);
+  EXPECT_EQ(h.apply_failures(), 2u);
+  EXPECT_DOUBLE_EQ(h.apply_failure_rate(), 0.2);
+  EXPECT_EQ(h.integrity_failures, 1u);
+  EXPECT_DOUBLE_EQ(h.integrity_failure_rate(), 0.1);
+  EXPECT_EQ(h.launches(), 10u);
+  EXPECT_DOUBLE_EQ(h.crash_rate(), 0.1);
+  EXPECT_EQ(h.crashes_by_kind[static_cast<int>(CrashKind::kScript)], 1u);
+  EXPECT_EQ(h.failures_by_reason.at(14), 1u);
+  EXPECT_EQ(h.failures_by_reason.at(28), 1u);
+  EXPECT_EQ(h.reports(), 23u);
+  EXPECT_EQ(*h.first_report_at, kT0);
+  EXPECT_EQ(*h.last_report_at, kT0 + absl::Minutes(3));
+}
+
+TEST(HealthTest, IntegrityReasonsAreSignatureAndHashOnes) {
+  for (int r : {1, 2, 3, 4, 11, 12, 13, 14, 15, 18}) {
+    EXPECT_TRUE(IsIntegrityFailure(r)) << r;
+  }
+  for (int r : {0, 5, 7, 16, 17, 20, 23, 24, 27, 28, 99}) {
+    EXPECT_FALSE(IsIntegrityFailure(r)) << r;
+  }
+}
+
+TEST(HealthAggregatorTest, SeparatesReleasesCohortsAndStages) {
+  HealthAggregator agg;
+  EXPECT_TRUE(
+      agg.Record(1, 0, Cohort::kTreatment, Ev(HealthEventKind::kLaunchOk)));
+  EXPECT_TRUE(
+      agg.Record(1, 0, Cohort::kControl, Ev(HealthEventKind::kLaunchCrash)));
+  EXPECT_FALSE(
+      agg.Record(1, 0, Cohort::kOutside, Ev(HealthEventKind::kLaunchCrash)));
+  EXPECT_TRUE(
+      agg.Record(2, 0, Cohort::kTreatment, Ev(HealthEventKind::kLaunchCrash)));
+  ReleaseHealth h1 = agg.Get(1);
+  EXPECT_EQ(h1.treatment.launches_ok, 1u);
+  EXPECT_EQ(h1.treatment.launch_crashes, 0u);
+  EXPECT_EQ(h1.control.launch_crashes, 1u);
+  EXPECT_EQ(h1.stage, 0);
+  EXPECT_EQ(h1.treatment_stage.launches(), 1u);
+
+  // A new stage restarts the stage window, not the totals; a late report
+  // for an older stage counts only in the totals.
+  agg.Record(1, 1, Cohort::kTreatment, Ev(HealthEventKind::kLaunchCrash));
+  agg.Record(1, 0, Cohort::kTreatment, Ev(HealthEventKind::kLaunchOk));
+  h1 = agg.Get(1);
+  EXPECT_EQ(h1.stage, 1);
+  EXPECT_EQ(h1.treatment.launches(), 3u);
+  EXPECT_EQ(h1.treatment_stage.launches(), 1u);
+
+  EXPECT_EQ(agg.Get(3).treatment.reports(), 0u);
+  agg.Forget(1);
+  EXPECT_EQ(agg.Get(1).treatment.reports(), 0u);
+  EXPECT_EQ(agg.Get(2).treatment.launch_crashes, 1u);
+}
+
+TEST(HealthAggregatorTest, IsThreadSafe) {
+  HealthAggregator agg;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&agg] {
+      for (int i = 0; i < 5000; ++i) {
+        agg.Record(1, 0, i % 2 ? Cohort::kTreatment : Cohort::kControl,
+                   Ev(HealthEventKind::kLaunchOk));
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  ReleaseHealth h = agg.Get(1);
+  EXPECT_EQ(h.treatment.launches_ok + h.control.launches_ok, 20000u);
+}
+
+}  // namespace
+}  // namespace strata::server::rollout

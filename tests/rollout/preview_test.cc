@@ -1,0 +1,117 @@
+#include "strata/server/rollout/preview.h"
+
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "strata/base/strings.h"
+#include "strata/base/testing/status_matchers.h"
+
+namespace strata::server::rollout {
+namespace {
+
+using ::testing::HasSubstr;
+
+const absl::Time kT0 = absl::FromUnixSeconds(1'700'000'000);
+
+Rollout Draft(uint64_t id) {
+  ReleaseSpec s;
+  s.release_id = id;
+  s.app_id = "wallet";
+  s.artifacts = {{Layer::kConfig, "payment.limits", StrCat("v", id)}};
+  absl::StatusOr<Rollout> r = Rollout::Create(s);
+  EXPECT_TRUE(r.ok()) << r.status();
+  return *std::move(r);
+}
+
+std::vector<DeviceAttributes> Fleet(int n) {
+  std::vector<DeviceAttributes> out;
+  for (int i = 0; i < n; ++i) {
+    DeviceAttributes d;
+    d.user_id = StrCat("user-", i);
+    d.os = i % 2 == 0 ? "android" : "ios";
+    d.region = i % 5 == 0 ? "CN-31" : "CN-11";
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
+TEST(PreviewTest, CountsPerSegmentAndCohortAtEveryStage) {
+  Rollout r = Draft(3);
+  STRATA_ASSERT_OK_AND_ASSIGN(UserIdSet allow,
+                              UserIdSet::FromIds({"user-1", "user-3"}));
+  STRATA_ASSERT_OK_AND_ASSIGN(UserIdSet deny, UserIdSet::FromIds({"user-0"}));
+  STRATA_ASSERT_OK_AND_ASSIGN(
+      Segment seg,
+      Segment::Create("android-sh", R"(os == "android" && region == "CN-31")",
+                      allow, deny));
+  std::vector<DeviceAttributes> fleet = Fleet(20'000);
+  ReachPreview p = PreviewReach(r, seg, fleet);
+  EXPECT_EQ(p.release_id, 3u);
+  EXPECT_EQ(p.segment, "android-sh");
+  EXPECT_EQ(p.devices, 20'000u);
+  EXPECT_EQ(p.denied, 1u);
+  EXPECT_EQ(p.allowed, 2u);
+  EXPECT_EQ(p.matched, 1999u);  // i % 10 == 0, minus user-0
+  EXPECT_EQ(p.not_matched, 20'000u - 1999 - 3);
+  EXPECT_EQ(p.current.exposure_bp, 0u);  // a draft reaches nobody yet
+  EXPECT_EQ(p.current.treatment, 0u);
+  ASSERT_EQ(p.stages.size(), 5u);
+  EXPECT_EQ(p.stages.back().exposure_bp, 10000u);
+  EXPECT_EQ(p.stages.back().treatment, 2001u);  // everyone matched + allowed
+  EXPECT_EQ(p.stages.back().control, 0u);
+  // 1%, 5%, 20%, 50% of 1999 matched (+2 allowed), roughly; control the same
+  // size as treatment while exposure <= 50%.
+  const double want[] = {0.01, 0.05, 0.2, 0.5};
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_NEAR(static_cast<double>(p.stages[i].treatment - 2), 1999 * want[i],
+                1999 * want[i] * 0.35 + 8)
+        << "stage " << i;
+    EXPECT_NEAR(static_cast<double>(p.stages[i].control), 1999 * want[i],
+                1999 * want[i] * 0.35 + 8)
+        << "stage " << i;
+    if (i > 0) {
+      EXPECT_GE(p.stages[i].treatment, p.stages[i - 1].treatment);
+    }
+  }
+  STRATA_ASSERT_OK(r.Start(kT0));
+  p = PreviewReach(r, seg, fleet);
+  EXPECT_EQ(p.current.exposure_bp, 100u);
+  EXPECT_EQ(p.current.treatment, p.stages[0].treatment);
+}
+
+TEST(PreviewTest, ExplainsWhichReleasesADeviceGets) {
+  Rollout config = Draft(1);
+  STRATA_ASSERT_OK(config.Start(kT0));
+  for (int i = 0; i < 5; ++i) STRATA_ASSERT_OK(config.Promote(kT0));
+  Rollout ios_only = Draft(2);
+  STRATA_ASSERT_OK(ios_only.Start(kT0));
+  Rollout halted = Draft(4);
+  STRATA_ASSERT_OK(halted.Start(kT0));
+  STRATA_ASSERT_OK(halted.Halt(kT0, "crashes"));
+  STRATA_ASSERT_OK_AND_ASSIGN(Segment ios,
+                              Segment::Create("ios", R"(os == "ios")"));
+
+  const TargetedRelease releases[] = {
+      {&config, nullptr}, {&ios_only, &ios}, {&halted, nullptr}};
+  DeviceAttributes d;
+  d.user_id = "user-8";
+  d.os = "android";
+  const uint64_t installed[] = {4};
+  std::vector<OfferExplanation> out = ExplainDevice(releases, d, installed);
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(out[0].release_id, 1u);
+  EXPECT_TRUE(out[0].offer.applies);
+  EXPECT_EQ(out[0].reasons[0], "release 1 completed");
+  EXPECT_THAT(out[0].reasons[1], HasSubstr("segment 'everyone' matched"));
+  EXPECT_THAT(out[0].reasons[2], HasSubstr("< 10000 (100%): treatment"));
+  EXPECT_FALSE(out[1].offer.applies);
+  EXPECT_EQ(out[1].reasons[1], "segment 'ios' did not match: os == \"ios\"");
+  EXPECT_TRUE(out[2].offer.applies);  // installed before the halt
+  EXPECT_EQ(out[2].reasons[1],
+            "already installed: devices that have it keep it");
+}
+
+}  // namespace
+}  // namespace strata::server::rollout
