@@ -24,16 +24,21 @@ cleanup() {
 }
 trap cleanup EXIT
 
+step "initializing the server's data directory (first admin token)"
+"$BIN/stratad" init --data-dir "$WORK/server"
+export STRATA_TOKEN_FILE="$WORK/server/admin.token"
+
 step "starting stratad (data in $WORK/server)"
 "$BIN/stratad" --data-dir "$WORK/server" --listen 127.0.0.1:0 \
-  --port-file "$WORK/port" >"$WORK/stratad.log" 2>&1 &
+  --http 127.0.0.1:0 --port-file "$WORK/port" >"$WORK/stratad.log" 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 1 100); do
   [ -s "$WORK/port" ] && break
   kill -0 "$SERVER_PID" 2>/dev/null || { cat "$WORK/stratad.log" >&2; exit 1; }
   sleep 0.05
 done
-export STRATA_SERVER="127.0.0.1:$(cat "$WORK/port")"
+export STRATA_SERVER="127.0.0.1:$(sed -n 1p "$WORK/port")"
+HTTP="http://127.0.0.1:$(sed -n 2p "$WORK/port")"
 "$BIN/strata" health --wait 10
 echo "stratad is serving on $STRATA_SERVER"
 
@@ -60,6 +65,17 @@ if ! grep -qxF "$EXPECTED" <<<"$OUT"; then
   echo "demo FAILED: the device did not receive the published config" >&2
   exit 1
 fi
+
+step "the audit log records every change, hash-chained"
+"$BIN/strata" audit list
+"$BIN/strata" audit verify
+
+step "the same blob over plain HTTP (for a CDN), and the metrics page"
+SHA=$(sha256sum "$WORK/limits.json" | cut -d' ' -f1)
+curl -sS -D "$WORK/headers" -o "$WORK/blob" "$HTTP/v1/blobs/$SHA"
+grep -iE '^(HTTP|etag|cache-control)' "$WORK/headers"
+cmp "$WORK/blob" "$WORK/limits.json"
+curl -sS "$HTTP/metrics" | grep -E '^strata_(rpc_requests_total|publishes_total)' | head -5
 
 step "stopping stratad"
 kill -TERM "$SERVER_PID"

@@ -18,11 +18,18 @@ void SetDeadline(grpc::ClientContext& context, absl::Duration d) {
 
 }  // namespace
 
-AdminClient::AdminClient(const std::string& address, absl::Duration deadline)
+AdminClient::AdminClient(const std::string& address, std::string token,
+                         absl::Duration deadline)
     : channel_(
           grpc::CreateChannel(address, grpc::InsecureChannelCredentials())),
       stub_(v1::Admin::NewStub(channel_)),
+      token_(std::move(token)),
       deadline_(deadline) {}
+
+void AdminClient::Prepare(grpc::ClientContext& context) const {
+  SetDeadline(context, deadline_);
+  if (!token_.empty()) context.AddMetadata("authorization", "Bearer " + token_);
+}
 
 absl::StatusOr<v1::PublishResponse> AdminClient::Publish(
     v1::ArtifactStatement statement, std::string_view content,
@@ -30,7 +37,7 @@ absl::StatusOr<v1::PublishResponse> AdminClient::Publish(
   statement.set_content_sha256(Sha256::HexHash(content));
   statement.set_size(content.size());
   grpc::ClientContext context;
-  SetDeadline(context, deadline_);
+  Prepare(context);
   v1::PublishResponse response;
   auto writer = stub_->Publish(&context, &response);
   v1::PublishRequest header;
@@ -53,7 +60,7 @@ absl::StatusOr<v1::PublishResponse> AdminClient::Publish(
 absl::StatusOr<v1::Release> AdminClient::CreateRelease(
     const v1::CreateReleaseRequest& request) {
   grpc::ClientContext context;
-  SetDeadline(context, deadline_);
+  Prepare(context);
   v1::Release release;
   grpc::Status s = stub_->CreateRelease(&context, request, &release);
   if (!s.ok()) return FromGrpcStatus(s);
@@ -63,7 +70,7 @@ absl::StatusOr<v1::Release> AdminClient::CreateRelease(
 absl::StatusOr<std::vector<v1::Release>> AdminClient::ListReleases(
     const std::string& app_id) {
   grpc::ClientContext context;
-  SetDeadline(context, deadline_);
+  Prepare(context);
   v1::ListReleasesRequest request;
   request.set_app_id(app_id);
   v1::ListReleasesResponse response;
@@ -71,6 +78,46 @@ absl::StatusOr<std::vector<v1::Release>> AdminClient::ListReleases(
   if (!s.ok()) return FromGrpcStatus(s);
   return std::vector<v1::Release>(response.releases().begin(),
                                   response.releases().end());
+}
+
+absl::StatusOr<v1::CreateTokenResponse> AdminClient::CreateToken(
+    const v1::CreateTokenRequest& request) {
+  grpc::ClientContext context;
+  Prepare(context);
+  v1::CreateTokenResponse response;
+  grpc::Status s = stub_->CreateToken(&context, request, &response);
+  if (!s.ok()) return FromGrpcStatus(s);
+  return response;
+}
+
+absl::StatusOr<std::vector<v1::AuditEntry>> AdminClient::ListAudit(
+    uint64_t after_seq) {
+  std::vector<v1::AuditEntry> all;
+  while (true) {
+    grpc::ClientContext context;
+    Prepare(context);
+    v1::ListAuditRequest request;
+    request.set_after_seq(after_seq);
+    v1::ListAuditResponse response;
+    grpc::Status s = stub_->ListAudit(&context, request, &response);
+    if (!s.ok()) return FromGrpcStatus(s);
+    if (response.entries().empty()) break;
+    for (const auto& e : response.entries()) all.push_back(e);
+    after_seq = all.back().seq();
+  }
+  return all;
+}
+
+absl::StatusOr<v1::BackupResponse> AdminClient::Backup(
+    const std::string& directory) {
+  grpc::ClientContext context;
+  Prepare(context);
+  v1::BackupRequest request;
+  request.set_directory(directory);
+  v1::BackupResponse response;
+  grpc::Status s = stub_->Backup(&context, request, &response);
+  if (!s.ok()) return FromGrpcStatus(s);
+  return response;
 }
 
 absl::Status AdminClient::WaitUntilServing(absl::Duration timeout) {

@@ -2,7 +2,6 @@
 #include <signal.h>
 
 #include <cstdio>
-#include <fstream>
 #include <iostream>
 
 #include "CLI/CLI.hpp"
@@ -10,26 +9,15 @@
 #include "strata/base/log.h"
 #include "strata/server/rpc/strata_server.h"
 
-int main(int argc, char** argv) {
-  strata::server::ServerOptions options;
-  std::string port_file;
-  CLI::App app{
-      "stratad - the Strata server: stores artifacts and releases in an\n"
-      "embedded RocksDB and serves the Delivery and Admin gRPC services plus\n"
-      "the standard gRPC health service.\n\n"
-      "Example:\n"
-      "  stratad --data-dir /var/lib/strata --listen 127.0.0.1:7443\n"
-      "Stops cleanly on SIGINT or SIGTERM."};
-  app.add_option("--data-dir", options.data_dir,
-                 "where the database lives (created if missing)")
-      ->capture_default_str();
-  app.add_option("--listen", options.listen_address,
-                 "host:port to serve gRPC on; port 0 picks a free one")
-      ->capture_default_str();
-  app.add_option("--port-file", port_file,
-                 "write the port actually bound to this file (for scripts)");
-  CLI11_PARSE(app, argc, argv);
+namespace {
 
+int Fail(const absl::Status& s) {
+  std::cerr << "stratad: " << s.message() << "\n";
+  return absl::IsInvalidArgument(s) ? 2 : 1;
+}
+
+int Serve(const strata::server::ServerOptions& options,
+          const std::string& port_file) {
   // Block the stop signals in every thread; the main thread waits for them.
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
@@ -38,22 +26,95 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   auto server = strata::server::StrataServer::Start(options);
-  if (!server.ok()) {
-    std::cerr << "stratad: " << server.status().message() << "\n";
-    return 1;
-  }
+  if (!server.ok()) return Fail(server.status());
   if (!port_file.empty()) {
-    absl::Status s =
-        strata::WriteFileAtomically(*strata::PosixFileSystem(), port_file,
-                                    std::to_string((*server)->port()) + "\n");
-    if (!s.ok()) {
-      std::cerr << "stratad: " << s.message() << "\n";
-      return 1;
-    }
+    std::string ports = std::to_string((*server)->port()) + "\n";
+    if ((*server)->http_port() != 0)
+      ports += std::to_string((*server)->http_port()) + "\n";
+    absl::Status s = strata::WriteFileAtomically(*strata::PosixFileSystem(),
+                                                 port_file, ports);
+    if (!s.ok()) return Fail(s);
   }
   int sig = 0;
   sigwait(&stop_signals, &sig);
   STRATA_LOG(Info) << "signal " << sig << ": shutting down";
   (*server)->Shutdown(absl::Seconds(5));
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  strata::server::ServerOptions options;
+  std::string port_file;
+  CLI::App app{
+      "stratad - the Strata server: stores artifacts, releases, tokens and "
+      "the\n"
+      "audit log in an embedded RocksDB; serves the Delivery and Admin gRPC\n"
+      "services, the standard gRPC health service, and blobs and /metrics\n"
+      "over HTTP.\n\n"
+      "Examples:\n"
+      "  stratad init --data-dir /var/lib/strata     # first admin token\n"
+      "  stratad --data-dir /var/lib/strata --listen 0.0.0.0:7443 \\\n"
+      "      --tls-cert server.pem --tls-key server.key\n"
+      "  stratad restore --from /backups/b1 --data-dir /var/lib/strata-new\n\n"
+      "Stops cleanly on SIGINT or SIGTERM."};
+  app.fallthrough();  // --data-dir and friends may follow a subcommand
+  app.add_option("--data-dir", options.data_dir, "where the database lives")
+      ->capture_default_str();
+  app.add_option("--listen", options.listen_address,
+                 "host:port for gRPC; port 0 picks a free one")
+      ->capture_default_str();
+  app.add_option(
+         "--http", options.http_address,
+         "host:port for blobs and /metrics over HTTP; empty turns it off")
+      ->capture_default_str();
+  app.add_option("--tls-cert", options.tls_cert_file,
+                 "PEM certificate chain for gRPC TLS");
+  app.add_option("--tls-key", options.tls_key_file,
+                 "PEM private key for gRPC TLS");
+  app.add_option("--max-message-bytes", options.max_message_bytes,
+                 "largest gRPC message accepted or sent")
+      ->capture_default_str();
+  app.add_option(
+      "--port-file", port_file,
+      "write the bound gRPC port (and HTTP port on a second line) here");
+
+  std::string token_file;
+  CLI::App* init = app.add_subcommand(
+      "init",
+      "Create the data directory and the first admin token (mode 0600).\n"
+      "Refused when the directory already has tokens.");
+  init->add_option(
+      "--token-file", token_file,
+      "where to write the token (default: <data-dir>/admin.token)");
+
+  std::string restore_from;
+  CLI::App* restore = app.add_subcommand(
+      "restore",
+      "Restore a backup made by `strata backup` into an empty data directory.");
+  restore->add_option("--from", restore_from, "the backup directory")
+      ->required();
+
+  CLI11_PARSE(app, argc, argv);
+
+  if (*init) {
+    if (token_file.empty())
+      token_file = strata::JoinPath(options.data_dir, "admin.token");
+    absl::Status s =
+        strata::server::InitializeDataDir(options.data_dir, token_file);
+    if (!s.ok()) return Fail(s);
+    std::cout << "initialized " << options.data_dir
+              << "; admin token written to " << token_file << " (mode 0600)\n";
+    return 0;
+  }
+  if (*restore) {
+    absl::Status s =
+        strata::server::RestoreDataDir(restore_from, options.data_dir);
+    if (!s.ok()) return Fail(s);
+    std::cout << "restored " << restore_from << " into " << options.data_dir
+              << "\n";
+    return 0;
+  }
+  return Serve(options, port_file);
 }

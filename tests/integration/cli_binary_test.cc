@@ -12,6 +12,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "strata/base/file_util.h"
+#include "strata/server/storage/store.h"
 
 namespace strata {
 namespace {
@@ -41,15 +42,27 @@ CmdResult RunCommand(const std::string& cmd) {
 class CliBinaryTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    CmdResult init =
+        RunCommand(JoinPath(BinDir(), "stratad") + " init --data-dir " +
+                   JoinPath(dir_.path(), "data"));
+    ASSERT_EQ(init.exit_code, 0) << init.out;
+    auto token =
+        PosixFileSystem()->ReadFile(JoinPath(dir_.path(), "data/admin.token"));
+    ASSERT_TRUE(token.ok());
+    token_ = token->substr(0, token->find('\n'));
+    StartServer();
+  }
+  void StartServer() {
     const std::string port_file = JoinPath(dir_.path(), "port");
+    (void)PosixFileSystem()->DeleteFile(port_file);
     pid_ = ::fork();
     ASSERT_GE(pid_, 0);
     if (pid_ == 0) {
       const std::string stratad = JoinPath(BinDir(), "stratad");
       const std::string data = JoinPath(dir_.path(), "data");
       ::execl(stratad.c_str(), "stratad", "--data-dir", data.c_str(),
-              "--listen", "127.0.0.1:0", "--port-file", port_file.c_str(),
-              nullptr);
+              "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0", "--port-file",
+              port_file.c_str(), nullptr);
       ::_exit(127);
     }
     for (int i = 0; i < 200 && !PosixFileSystem()->Exists(port_file); ++i) {
@@ -59,16 +72,18 @@ class CliBinaryTest : public ::testing::Test {
     ASSERT_TRUE(port.ok()) << "stratad did not start";
     server_ = "127.0.0.1:" + port->substr(0, port->find('\n'));
   }
-  void TearDown() override {
+  void TearDown() override { StopServer(); }
+  void StopServer() {
     if (pid_ > 0) {
       ::kill(pid_, SIGTERM);
       int status = 0;
       ::waitpid(pid_, &status, 0);
+      pid_ = -1;
     }
   }
   CmdResult Strata(const std::string& args) {
     return RunCommand(JoinPath(BinDir(), "strata") + " --server " + server_ +
-                      " " + args);
+                      " --token " + token_ + " " + args);
   }
   std::string WriteFile(const std::string& name, const std::string& content) {
     std::string path = JoinPath(dir_.path(), name);
@@ -79,6 +94,7 @@ class CliBinaryTest : public ::testing::Test {
   testing::TempDir dir_;
   pid_t pid_ = -1;
   std::string server_;
+  std::string token_;
 };
 
 TEST_F(CliBinaryTest, PublishReleaseAndDeviceReadsConfig) {
@@ -128,15 +144,77 @@ TEST_F(CliBinaryTest, ExitCodesFollowTheDocumentedTable) {
   EXPECT_EQ(Strata("publish " + module + " --version 2 --file /no/such/file")
                 .exit_code,
             2);
+  // No token, or a wrong one: refused (4) with the reason.
+  r = RunCommand(JoinPath(BinDir(), "strata") + " --server " + server_ +
+                 " --output json release list --app wallet");
+  EXPECT_EQ(r.exit_code, 4);
+  EXPECT_THAT(r.out, HasSubstr("UNAUTHENTICATED"));
+  r = RunCommand(JoinPath(BinDir(), "strata") + " --server " + server_ +
+                 " --token stk_wrong release list --app wallet");
+  EXPECT_EQ(r.exit_code, 4);
   // Unreachable server (5).
   r = RunCommand(JoinPath(BinDir(), "strata") +
                  " --server 127.0.0.1:1 release list --app wallet");
   EXPECT_EQ(r.exit_code, 5);
 }
 
+TEST_F(CliBinaryTest, ScopedTokensAndTheAuditLog) {
+  const std::string file = WriteFile("a.json", "{\"a\":1}");
+  CmdResult r = Strata("token create --name ci --role publisher --app wallet");
+  ASSERT_EQ(r.exit_code, 0);
+  const std::string ci = r.out.substr(0, r.out.find('\n'));
+  auto as_ci = [&](const std::string& args) {
+    return RunCommand(JoinPath(BinDir(), "strata") + " --server " + server_ +
+                      " --token " + ci + " " + args);
+  };
+  const std::string module = "--layer config --module m --version 1";
+  EXPECT_EQ(
+      as_ci("publish --app wallet " + module + " --file " + file).exit_code, 0);
+  EXPECT_EQ(as_ci("publish --app mall " + module + " --file " + file).exit_code,
+            4);
+  EXPECT_EQ(as_ci("release create --app wallet " + module).exit_code, 4);
+  EXPECT_EQ(Strata("release create --app wallet " + module).exit_code, 0);
+
+  r = Strata("audit verify");
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  // token.create (init), token.create (ci), publish, release.create
+  EXPECT_THAT(r.out, HasSubstr("verified: 4 entries"));
+  r = Strata("audit list");
+  EXPECT_THAT(r.out, HasSubstr("ci  publish  wallet"));
+}
+
+TEST_F(CliBinaryTest, AuditVerifyCatchesTamperingOnDisk) {
+  const std::string file = WriteFile("a.json", "{\"a\":1}");
+  ASSERT_EQ(
+      Strata(
+          "publish --app wallet --layer config --module m --version 1 --file " +
+          file)
+          .exit_code,
+      0);
+  ASSERT_EQ(Strata("audit verify").exit_code, 0);
+  StopServer();
+  {
+    // Someone with access to the disk rewrites who published.
+    auto store = server::Store::Open(JoinPath(dir_.path(), "data/db"));
+    ASSERT_TRUE(store.ok()) << store.status();
+    auto entries = (*store)->ListAudit(0, 100);
+    ASSERT_TRUE(entries.ok());
+    ASSERT_EQ(entries->size(), 2u);
+    v1::AuditEntry forged = (*entries)[1];
+    forged.set_actor("somebody-else");
+    ASSERT_TRUE((*store)->RawPutAuditForTesting(forged).ok());
+  }
+  StartServer();
+  CmdResult r = Strata("audit verify");
+  EXPECT_EQ(r.exit_code, 4);
+  r = Strata("--output json audit verify");
+  EXPECT_THAT(r.out, HasSubstr("audit entry 2 (publish) was altered"));
+}
+
 TEST_F(CliBinaryTest, HelpExplainsEveryCommand) {
   for (const std::string cmd :
-       {"", "publish", "release create", "release list", "health"}) {
+       {"", "publish", "release create", "release list", "health",
+        "token create", "audit verify", "login", "backup"}) {
     CmdResult r =
         RunCommand(JoinPath(BinDir(), "strata") + " " + cmd + " --help");
     EXPECT_EQ(r.exit_code, 0) << cmd;

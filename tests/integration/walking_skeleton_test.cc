@@ -8,6 +8,7 @@
 #include "strata/base/testing/status_matchers.h"
 #include "strata/client/client.h"
 #include "strata/server/rpc/strata_server.h"
+#include "test_server.h"
 
 namespace strata {
 namespace {
@@ -19,13 +20,11 @@ using ::strata::testing::TempDir;
 class WalkingSkeletonTest : public ::testing::Test {
  protected:
   void StartServer() {
-    server::ServerOptions options;
-    options.data_dir = JoinPath(dir_.path(), "server");
-    options.listen_address = "127.0.0.1:0";
-    auto server = server::StrataServer::Start(options);
-    ASSERT_THAT(server, IsOk());
-    server_ = *std::move(server);
-    address_ = "127.0.0.1:" + std::to_string(server_->port());
+    server_.Start(JoinPath(dir_.path(), "server"));
+    address_ = server_.address();
+  }
+  admin::AdminClient Admin() {
+    return admin::AdminClient(address_, server_.token());
   }
   std::unique_ptr<client::Client> NewDevice(const std::string& id) {
     client::ClientOptions options;
@@ -39,7 +38,7 @@ class WalkingSkeletonTest : public ::testing::Test {
   }
   void PublishAndRelease(const std::string& version,
                          const std::string& content) {
-    admin::AdminClient admin(address_);
+    admin::AdminClient admin = Admin();
     v1::ArtifactStatement st;
     st.set_app_id("wallet");
     st.mutable_module()->set_layer(v1::LAYER_CONFIG);
@@ -54,14 +53,13 @@ class WalkingSkeletonTest : public ::testing::Test {
   }
 
   TempDir dir_;
-  std::unique_ptr<server::StrataServer> server_;
+  testing::TestServer server_;
   std::string address_;
 };
 
 TEST_F(WalkingSkeletonTest, PublishReleaseCheckAndRead) {
   StartServer();
-  ASSERT_THAT(admin::AdminClient(address_).WaitUntilServing(absl::Seconds(5)),
-              IsOk());
+  ASSERT_THAT(Admin().WaitUntilServing(absl::Seconds(5)), IsOk());
   PublishAndRelease("1", "{\"daily_limit\": 5000}");
   auto device = NewDevice("d1");
   ASSERT_NE(device, nullptr);
@@ -78,7 +76,7 @@ TEST_F(WalkingSkeletonTest, PublishReleaseCheckAndRead) {
 
 TEST_F(WalkingSkeletonTest, LargeContentIsDownloadedInChunks) {
   StartServer();
-  admin::AdminClient admin(address_);
+  admin::AdminClient admin = Admin();
   std::string big(300 * 1024, '\0');
   for (size_t i = 0; i < big.size(); ++i)
     big[i] = static_cast<char>(i * 131 % 251);
@@ -103,8 +101,7 @@ TEST_F(WalkingSkeletonTest, AcknowledgedReleasesSurviveARestart) {
   StartServer();
   PublishAndRelease("1", "v1");
   PublishAndRelease("2", "v2");
-  server_->Shutdown();
-  server_.reset();
+  server_.Stop();
   StartServer();
   auto device = NewDevice("d3");
   STRATA_ASSERT_OK_AND_ASSIGN(client::CheckResult r, device->Check());
@@ -115,14 +112,14 @@ TEST_F(WalkingSkeletonTest, AcknowledgedReleasesSurviveARestart) {
 
 TEST_F(WalkingSkeletonTest, ServerErrorsReachTheCaller) {
   StartServer();
-  admin::AdminClient admin(address_);
+  admin::AdminClient admin = Admin();
   v1::CreateReleaseRequest req;
   req.set_app_id("wallet");
   req.mutable_module()->set_layer(v1::LAYER_CONFIG);
   req.mutable_module()->set_name("never-published");
   req.set_version("1");
   EXPECT_THAT(admin.CreateRelease(req), StatusIs(absl::StatusCode::kNotFound));
-  server_->Shutdown();
+  server_.Stop();
   EXPECT_THAT(admin.WaitUntilServing(absl::Milliseconds(300)),
               StatusIs(absl::StatusCode::kUnavailable));
   auto device = NewDevice("d4");

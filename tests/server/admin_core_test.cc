@@ -27,40 +27,45 @@ class AdminCoreTest : public ::testing::Test {
   testing::SimulatedClock clock_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<AdminCore> core_;
+  Principal admin_ = testing::AdminPrincipal();
 };
 
 TEST_F(AdminCoreTest, PublishIsIdempotentForTheSameContent) {
   auto h = ConfigHeader("m", "1", "abc");
-  STRATA_ASSERT_OK_AND_ASSIGN(auto first, core_->Publish(h, "abc"));
+  STRATA_ASSERT_OK_AND_ASSIGN(auto first,
+                              core_->PublishBytes(admin_, h, "abc"));
   EXPECT_FALSE(first.already_existed());
-  STRATA_ASSERT_OK_AND_ASSIGN(auto again, core_->Publish(h, "abc"));
+  STRATA_ASSERT_OK_AND_ASSIGN(auto again,
+                              core_->PublishBytes(admin_, h, "abc"));
   EXPECT_TRUE(again.already_existed());
   EXPECT_EQ(again.statement().content_sha256(),
             first.statement().content_sha256());
 }
 
 TEST_F(AdminCoreTest, SameVersionWithOtherContentIsRefused) {
-  ASSERT_THAT(core_->Publish(ConfigHeader("m", "1", "abc"), "abc"), IsOk());
+  ASSERT_THAT(core_->PublishBytes(admin_, ConfigHeader("m", "1", "abc"), "abc"),
+              IsOk());
   EXPECT_THAT(
-      core_->Publish(ConfigHeader("m", "1", "xyz"), "xyz"),
+      core_->PublishBytes(admin_, ConfigHeader("m", "1", "xyz"), "xyz"),
       StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("immutable")));
 }
 
 TEST_F(AdminCoreTest, ContentMustMatchTheStatement) {
-  EXPECT_THAT(core_->Publish(ConfigHeader("m", "1", "abc"), "abd"),
+  EXPECT_THAT(core_->PublishBytes(admin_, ConfigHeader("m", "1", "abc"), "abd"),
               StatusIs(absl::StatusCode::kDataLoss, HasSubstr("hashes to")));
-  EXPECT_THAT(core_->Publish(ConfigHeader("m", "1", "abc"), "ab"),
+  EXPECT_THAT(core_->PublishBytes(admin_, ConfigHeader("m", "1", "abc"), "ab"),
               StatusIs(absl::StatusCode::kDataLoss, HasSubstr("declares 3")));
   // Nothing was stored by the refused attempts.
   EXPECT_THAT(
-      core_->CreateRelease([] {
-        v1::CreateReleaseRequest r;
-        r.set_app_id("wallet");
-        r.mutable_module()->set_layer(v1::LAYER_CONFIG);
-        r.mutable_module()->set_name("m");
-        r.set_version("1");
-        return r;
-      }()),
+      core_->CreateRelease(admin_,
+                           [] {
+                             v1::CreateReleaseRequest r;
+                             r.set_app_id("wallet");
+                             r.mutable_module()->set_layer(v1::LAYER_CONFIG);
+                             r.mutable_module()->set_name("m");
+                             r.set_version("1");
+                             return r;
+                           }()),
       StatusIs(absl::StatusCode::kNotFound, HasSubstr("publish it first")));
 }
 
@@ -102,25 +107,134 @@ TEST_F(AdminCoreTest, BadHeadersAreRefusedWithClearErrors) {
   for (const auto& c : cases) {
     auto h = ConfigHeader("m", "1", "abc");
     c.mutate(h);
-    EXPECT_THAT(core_->ValidateHeader(h),
+    EXPECT_THAT(core_->ValidateHeader(admin_, h),
                 StatusIs(c.code, HasSubstr(c.message)))
         << c.name;
   }
 }
 
 TEST_F(AdminCoreTest, ReleaseOfPublishedVersion) {
-  ASSERT_THAT(core_->Publish(ConfigHeader("m", "1", "abc"), "abc"), IsOk());
+  ASSERT_THAT(core_->PublishBytes(admin_, ConfigHeader("m", "1", "abc"), "abc"),
+              IsOk());
   v1::CreateReleaseRequest r;
   r.set_app_id("wallet");
   r.mutable_module()->set_layer(v1::LAYER_CONFIG);
   r.mutable_module()->set_name("m");
   r.set_version("1");
-  STRATA_ASSERT_OK_AND_ASSIGN(auto release, core_->CreateRelease(r));
+  STRATA_ASSERT_OK_AND_ASSIGN(auto release, core_->CreateRelease(admin_, r));
   EXPECT_EQ(release.release_sequence(), 1u);
   EXPECT_EQ(release.created_at_unix(), absl::ToUnixSeconds(clock_.Now()));
-  STRATA_ASSERT_OK_AND_ASSIGN(auto list, core_->ListReleases("wallet"));
+  STRATA_ASSERT_OK_AND_ASSIGN(auto list, core_->ListReleases(admin_, "wallet"));
   ASSERT_EQ(list.size(), 1u);
   EXPECT_EQ(list[0].version(), "1");
+}
+
+}  // namespace
+}  // namespace strata::server
+
+namespace strata::server {
+namespace {
+
+TEST_F(AdminCoreTest, RetryWithTheSameKeyReturnsTheOriginalResult) {
+  auto h = ConfigHeader("m", "1", "abc");
+  h.set_idempotency_key("ci-run-42");
+  STRATA_ASSERT_OK_AND_ASSIGN(auto first,
+                              core_->PublishBytes(admin_, h, "abc"));
+  EXPECT_FALSE(first.already_existed());
+  STRATA_ASSERT_OK_AND_ASSIGN(auto retry,
+                              core_->PublishBytes(admin_, h, "abc"));
+  EXPECT_TRUE(retry.already_existed());
+  EXPECT_EQ(retry.statement().SerializeAsString(),
+            first.statement().SerializeAsString());
+  // One publish in the audit log, not two.
+  STRATA_ASSERT_OK_AND_ASSIGN(auto audit, core_->ListAudit(admin_, 0, 0));
+  EXPECT_EQ(audit.size(), 1u);
+}
+
+TEST_F(AdminCoreTest, SameKeyWithOtherContentIsRefused) {
+  auto h = ConfigHeader("m", "1", "abc");
+  h.set_idempotency_key("ci-run-42");
+  ASSERT_THAT(core_->PublishBytes(admin_, h, "abc"), IsOk());
+  auto other = ConfigHeader("m", "2", "xyz");
+  other.set_idempotency_key("ci-run-42");
+  EXPECT_THAT(
+      core_->PublishBytes(admin_, other, "xyz"),
+      StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("ci-run-42")));
+  v1::CreateReleaseRequest r;
+  r.set_app_id("wallet");
+  r.mutable_module()->set_layer(v1::LAYER_CONFIG);
+  r.mutable_module()->set_name("m");
+  r.set_version("2");
+  EXPECT_THAT(core_->CreateRelease(admin_, r),
+              StatusIs(absl::StatusCode::kNotFound));
+}
+
+struct AuthCase {
+  std::string name;
+  Principal who;
+  absl::StatusCode publish, release, list;
+};
+
+TEST_F(AdminCoreTest, RolesAndAppsAreEnforced) {
+  ASSERT_THAT(core_->PublishBytes(admin_, ConfigHeader("m", "1", "abc"), "abc"),
+              IsOk());
+  const auto kOk = absl::StatusCode::kOk,
+             kDenied = absl::StatusCode::kPermissionDenied;
+  const std::vector<AuthCase> cases = {
+      {"viewer", {"v", v1::ROLE_VIEWER, "wallet"}, kDenied, kDenied, kOk},
+      {"publisher", {"p", v1::ROLE_PUBLISHER, "wallet"}, kOk, kDenied, kOk},
+      {"release manager",
+       {"rm", v1::ROLE_RELEASE_MANAGER, "wallet"},
+       kOk,
+       kOk,
+       kOk},
+      {"wrong app", {"x", v1::ROLE_ADMIN, "mall"}, kDenied, kDenied, kDenied},
+      {"no role", {"n", v1::ROLE_UNSPECIFIED, "*"}, kDenied, kDenied, kDenied},
+  };
+  int version = 10;
+  for (const auto& c : cases) {
+    const std::string v = std::to_string(version++);
+    auto h = ConfigHeader("m", v, "content " + v);
+    EXPECT_EQ(core_->PublishBytes(c.who, h, "content " + v).status().code(),
+              c.publish)
+        << c.name;
+    v1::CreateReleaseRequest r;
+    r.set_app_id("wallet");
+    r.mutable_module()->set_layer(v1::LAYER_CONFIG);
+    r.mutable_module()->set_name("m");
+    r.set_version("1");
+    EXPECT_EQ(core_->CreateRelease(c.who, r).status().code(), c.release)
+        << c.name;
+    EXPECT_EQ(core_->ListReleases(c.who, "wallet").status().code(), c.list)
+        << c.name;
+  }
+  // Denials name the token and what was missing.
+  EXPECT_THAT(
+      core_->ListReleases(Principal{"x", v1::ROLE_ADMIN, "mall"}, "wallet"),
+      StatusIs(kDenied,
+               HasSubstr("token 'x' is for app 'mall', not 'wallet'")));
+}
+
+TEST_F(AdminCoreTest, EveryMutationIsAuditedWithItsActor) {
+  ASSERT_THAT(core_->PublishBytes(admin_, ConfigHeader("m", "1", "abc"), "abc"),
+              IsOk());
+  v1::CreateReleaseRequest r;
+  r.set_app_id("wallet");
+  r.mutable_module()->set_layer(v1::LAYER_CONFIG);
+  r.mutable_module()->set_name("m");
+  r.set_version("1");
+  ASSERT_THAT(core_->CreateRelease(admin_, r), IsOk());
+  STRATA_ASSERT_OK_AND_ASSIGN(auto audit, core_->ListAudit(admin_, 0, 0));
+  ASSERT_EQ(audit.size(), 2u);
+  EXPECT_EQ(audit[0].action(), "publish");
+  EXPECT_EQ(audit[0].actor(), "test-admin");
+  EXPECT_THAT(audit[0].detail(), HasSubstr("version=1"));
+  EXPECT_EQ(audit[1].action(), "release.create");
+  EXPECT_THAT(audit[1].detail(), HasSubstr("sequence=1"));
+  EXPECT_EQ(audit[1].prev_hash(), audit[0].hash());
+  // Only tokens for every app may read the whole log.
+  EXPECT_THAT(core_->ListAudit(Principal{"v", v1::ROLE_VIEWER, "wallet"}, 0, 0),
+              StatusIs(absl::StatusCode::kPermissionDenied));
 }
 
 }  // namespace

@@ -27,14 +27,15 @@ class DeliveryCoreTest : public ::testing::Test {
   void PublishAndRelease(const std::string& module, const std::string& version,
                          const std::string& content) {
     ASSERT_THAT(
-        admin_->Publish(ConfigHeader(module, version, content), content),
+        admin_->PublishBytes(testing::AdminPrincipal(),
+                             ConfigHeader(module, version, content), content),
         IsOk());
     v1::CreateReleaseRequest r;
     r.set_app_id("wallet");
     r.mutable_module()->set_layer(v1::LAYER_CONFIG);
     r.mutable_module()->set_name(module);
     r.set_version(version);
-    ASSERT_THAT(admin_->CreateRelease(r), IsOk());
+    ASSERT_THAT(admin_->CreateRelease(testing::AdminPrincipal(), r), IsOk());
   }
   v1::CheckRequest Request() {
     v1::CheckRequest req;

@@ -4,6 +4,8 @@
 #include "gtest/gtest.h"
 #include "strata/base/file_util.h"
 #include "strata/base/testing/status_matchers.h"
+#include "strata/proto/audit_chain.h"
+#include "strata/server/core/blob_writer.h"
 #include "test_util.h"
 
 namespace strata::server {
@@ -12,6 +14,7 @@ namespace {
 using ::strata::testing::IsOk;
 using ::strata::testing::StatusIs;
 using ::strata::testing::TempDir;
+using ::strata::testing::TestAudit;
 
 v1::StoredArtifact Artifact(const std::string& version,
                             const std::string& content) {
@@ -30,80 +33,169 @@ v1::Release ReleaseOf(const std::string& module, const std::string& version) {
   return r;
 }
 
-TEST(StoreTest, ArtifactAndBlobRoundTrip) {
-  TempDir dir;
-  STRATA_ASSERT_OK_AND_ASSIGN(auto store,
-                              Store::Open(JoinPath(dir.path(), "db")));
-  const std::string content = "{\"limit\": 1}";
-  v1::StoredArtifact a = Artifact("1", content);
-  ASSERT_THAT(store->PutArtifact(a, content), IsOk());
-  STRATA_ASSERT_OK_AND_ASSIGN(
-      auto got, store->GetArtifact("wallet", a.statement().module(), "1"));
-  ASSERT_TRUE(got.has_value());
-  EXPECT_EQ(got->statement().content_sha256(), a.statement().content_sha256());
-  const std::string& sha = a.statement().content_sha256();
-  EXPECT_EQ(*store->ReadBlob(sha, 0, 100), content);
-  EXPECT_EQ(*store->ReadBlob(sha, 3, 4), content.substr(3, 4));
-  EXPECT_EQ(*store->BlobSize(sha), content.size());
-  EXPECT_THAT(store->ReadBlob(sha, content.size() + 1, 1),
-              StatusIs(absl::StatusCode::kOutOfRange));
-  EXPECT_THAT(store->ReadBlob(std::string(64, '0'), 0, 1),
-              StatusIs(absl::StatusCode::kNotFound));
-  STRATA_ASSERT_OK_AND_ASSIGN(
-      auto missing, store->GetArtifact("wallet", a.statement().module(), "2"));
-  EXPECT_FALSE(missing.has_value());
+std::string Pattern(size_t n, int seed) {
+  std::string s(n, '\0');
+  uint32_t x = static_cast<uint32_t>(seed) * 2654435761u + 1;
+  for (auto& c : s) {
+    x = x * 1103515245u + 12345u;
+    c = static_cast<char>(x >> 24);
+  }
+  return s;
 }
 
-TEST(StoreTest, ReleasesGetGrowingIdsAndPerModuleSequences) {
-  TempDir dir;
-  STRATA_ASSERT_OK_AND_ASSIGN(auto store,
-                              Store::Open(JoinPath(dir.path(), "db")));
-  STRATA_ASSERT_OK_AND_ASSIGN(auto r1,
-                              store->CreateRelease(ReleaseOf("a", "1")));
-  STRATA_ASSERT_OK_AND_ASSIGN(auto r2,
-                              store->CreateRelease(ReleaseOf("b", "1")));
-  STRATA_ASSERT_OK_AND_ASSIGN(auto r3,
-                              store->CreateRelease(ReleaseOf("a", "2")));
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Reopen(); }
+  void Reopen() {
+    store_.reset();
+    auto store = Store::Open(JoinPath(dir_.path(), "db"));
+    ASSERT_THAT(store, IsOk());
+    store_ = *std::move(store);
+  }
+  BlobManifest Put(const std::string& content, size_t chunk = 1 << 20) {
+    BlobWriter w(store_.get(), chunk);
+    EXPECT_THAT(w.Append(content), IsOk());
+    auto m = w.Finish();
+    EXPECT_THAT(m, IsOk());
+    return *m;
+  }
+  TempDir dir_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_F(StoreTest, ArtifactAndChunkedBlobRoundTrip) {
+  const std::string content = Pattern(2500, 1);
+  BlobManifest blob = Put(content, /*chunk=*/1000);
+  ASSERT_EQ(blob.chunks.size(), 3u);
+  EXPECT_EQ(blob.sha256, Sha256::HexHash(content));
+  v1::StoredArtifact a = Artifact("1", content);
+  ASSERT_THAT(store_->PutArtifact(a, blob, nullptr, TestAudit("publish")),
+              IsOk());
+  STRATA_ASSERT_OK_AND_ASSIGN(
+      auto got, store_->GetArtifact("wallet", a.statement().module(), "1"));
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->statement().content_sha256(), blob.sha256);
+  EXPECT_EQ(*store_->ReadBlob(blob.sha256, 0, 1 << 20), content);
+  // Reads across chunk boundaries.
+  EXPECT_EQ(*store_->ReadBlob(blob.sha256, 990, 30), content.substr(990, 30));
+  EXPECT_EQ(*store_->ReadBlob(blob.sha256, 2400, 1000), content.substr(2400));
+  EXPECT_THAT(store_->ReadBlob(blob.sha256, content.size() + 1, 1),
+              StatusIs(absl::StatusCode::kOutOfRange));
+  EXPECT_THAT(store_->ReadBlob(std::string(64, '0'), 0, 1),
+              StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_F(StoreTest, CompressibleChunksAreStoredCompressedAndIdenticalOnesOnce) {
+  const std::string text(100000, 'a');
+  BlobManifest one = Put(text, 50000);
+  ASSERT_EQ(one.chunks.size(), 2u);
+  EXPECT_EQ(one.chunks[0].sha256, one.chunks[1].sha256);  // deduplicated
+  STRATA_ASSERT_OK_AND_ASSIGN(std::string chunk,
+                              store_->ReadChunk(one.chunks[0].sha256));
+  EXPECT_EQ(chunk, text.substr(0, 50000));
+  ASSERT_THAT(
+      store_->PutArtifact(Artifact("1", text), one, nullptr, TestAudit("p")),
+      IsOk());
+  EXPECT_EQ(*store_->ReadBlob(one.sha256, 0, 1 << 20), text);
+}
+
+TEST_F(StoreTest, GarbageCollectionRemovesOnlyUnreferencedChunks) {
+  const std::string kept = Pattern(3000, 2), orphan = Pattern(3000, 3);
+  BlobManifest blob = Put(kept, 1000);
+  ASSERT_THAT(
+      store_->PutArtifact(Artifact("1", kept), blob, nullptr, TestAudit("p")),
+      IsOk());
+  Put(orphan, 1000);  // an upload whose publish never committed
+  STRATA_ASSERT_OK_AND_ASSIGN(GarbageReport report, store_->CollectGarbage());
+  EXPECT_EQ(report.chunks_removed, 3u);
+  EXPECT_EQ(*store_->ReadBlob(blob.sha256, 0, 1 << 20), kept);
+  STRATA_ASSERT_OK_AND_ASSIGN(report, store_->CollectGarbage());
+  EXPECT_EQ(report.chunks_removed, 0u);
+}
+
+TEST_F(StoreTest, ReleasesGetGrowingIdsAndPerModuleSequences) {
+  STRATA_ASSERT_OK_AND_ASSIGN(
+      auto r1, store_->CreateRelease(ReleaseOf("a", "1"), TestAudit("r")));
+  STRATA_ASSERT_OK_AND_ASSIGN(
+      auto r2, store_->CreateRelease(ReleaseOf("b", "1"), TestAudit("r")));
+  STRATA_ASSERT_OK_AND_ASSIGN(
+      auto r3, store_->CreateRelease(ReleaseOf("a", "2"), TestAudit("r")));
   EXPECT_EQ(r1.release_id(), 1u);
   EXPECT_EQ(r2.release_id(), 2u);
   EXPECT_EQ(r3.release_id(), 3u);
   EXPECT_EQ(r1.release_sequence(), 1u);
   EXPECT_EQ(r2.release_sequence(), 1u);
   EXPECT_EQ(r3.release_sequence(), 2u);
-  STRATA_ASSERT_OK_AND_ASSIGN(auto current, store->CurrentReleases("wallet"));
+  STRATA_ASSERT_OK_AND_ASSIGN(auto current, store_->CurrentReleases("wallet"));
   ASSERT_EQ(current.size(), 2u);
   std::map<std::string, std::string> versions;
   for (const auto& r : current) versions[r.module().name()] = r.version();
   EXPECT_EQ(versions["a"], "2");
   EXPECT_EQ(versions["b"], "1");
-  STRATA_ASSERT_OK_AND_ASSIGN(auto all, store->ListReleases("wallet"));
+  STRATA_ASSERT_OK_AND_ASSIGN(auto all, store_->ListReleases("wallet"));
   EXPECT_EQ(all.size(), 3u);
-  STRATA_ASSERT_OK_AND_ASSIGN(auto other_app, store->ListReleases("other"));
+  STRATA_ASSERT_OK_AND_ASSIGN(auto other_app, store_->ListReleases("other"));
   EXPECT_TRUE(other_app.empty());
 }
 
-TEST(StoreTest, EverythingSurvivesReopen) {
-  TempDir dir;
-  const std::string db = JoinPath(dir.path(), "db");
+TEST_F(StoreTest, EverythingSurvivesReopenIncludingTheAuditChain) {
   const std::string content = "persist me";
-  {
-    STRATA_ASSERT_OK_AND_ASSIGN(auto store, Store::Open(db));
-    ASSERT_THAT(store->PutArtifact(Artifact("1", content), content), IsOk());
-    ASSERT_THAT(store->CreateRelease(ReleaseOf("payment.limits", "1")), IsOk());
-  }
-  STRATA_ASSERT_OK_AND_ASSIGN(auto store, Store::Open(db));
-  EXPECT_EQ(*store->ReadBlob(Sha256::HexHash(content), 0, 100), content);
+  BlobManifest blob = Put(content);
+  ASSERT_THAT(store_->PutArtifact(Artifact("1", content), blob, nullptr,
+                                  TestAudit("p")),
+              IsOk());
+  ASSERT_THAT(
+      store_->CreateRelease(ReleaseOf("payment.limits", "1"), TestAudit("r")),
+      IsOk());
+  Reopen();
+  EXPECT_EQ(*store_->ReadBlob(Sha256::HexHash(content), 0, 100), content);
   STRATA_ASSERT_OK_AND_ASSIGN(
-      auto r, store->CreateRelease(ReleaseOf("payment.limits", "1")));
+      auto r,
+      store_->CreateRelease(ReleaseOf("payment.limits", "1"), TestAudit("r")));
   EXPECT_EQ(r.release_id(), 2u);
   EXPECT_EQ(r.release_sequence(), 2u);
+  STRATA_ASSERT_OK_AND_ASSIGN(auto audit, store_->ListAudit(0, 100));
+  ASSERT_EQ(audit.size(), 3u);
+  EXPECT_THAT(VerifyAuditChain(audit, 1, ""), IsOk());
 }
 
-TEST(StoreTest, SecondOpenOfTheSameDirectoryIsRefusedClearly) {
-  TempDir dir;
-  const std::string db = JoinPath(dir.path(), "db");
-  STRATA_ASSERT_OK_AND_ASSIGN(auto store, Store::Open(db));
-  auto second = Store::Open(db);
+TEST_F(StoreTest, AuditTamperingIsDetected) {
+  for (int i = 0; i < 4; ++i)
+    ASSERT_THAT(store_->AppendAudit(TestAudit("a")), IsOk());
+  STRATA_ASSERT_OK_AND_ASSIGN(auto audit, store_->ListAudit(0, 100));
+  ASSERT_THAT(VerifyAuditChain(audit, 1, ""), IsOk());
+  // An attacker with disk access rewrites entry 2's detail.
+  v1::AuditEntry forged = audit[1];
+  forged.set_detail("nothing happened here");
+  ASSERT_THAT(store_->RawPutAuditForTesting(forged), IsOk());
+  STRATA_ASSERT_OK_AND_ASSIGN(audit, store_->ListAudit(0, 100));
+  EXPECT_THAT(
+      VerifyAuditChain(audit, 1, ""),
+      StatusIs(absl::StatusCode::kDataLoss, ::testing::HasSubstr("entry 2")));
+  // Recomputing the forged entry's hash breaks the link to entry 3 instead.
+  forged.set_hash(AuditEntryHash(forged));
+  ASSERT_THAT(store_->RawPutAuditForTesting(forged), IsOk());
+  STRATA_ASSERT_OK_AND_ASSIGN(audit, store_->ListAudit(0, 100));
+  EXPECT_THAT(
+      VerifyAuditChain(audit, 1, ""),
+      StatusIs(absl::StatusCode::kDataLoss, ::testing::HasSubstr("entry 3")));
+}
+
+TEST_F(StoreTest, CheckpointIsAConsistentCopy) {
+  const std::string content = "backed up";
+  BlobManifest blob = Put(content);
+  ASSERT_THAT(store_->PutArtifact(Artifact("1", content), blob, nullptr,
+                                  TestAudit("p")),
+              IsOk());
+  const std::string backup = JoinPath(dir_.path(), "backup");
+  ASSERT_THAT(store_->Checkpoint(backup), IsOk());
+  STRATA_ASSERT_OK_AND_ASSIGN(auto copy, Store::Open(backup));
+  EXPECT_EQ(*copy->ReadBlob(blob.sha256, 0, 100), content);
+  EXPECT_THAT(store_->Checkpoint(backup), ::testing::Not(IsOk()));  // exists
+}
+
+TEST_F(StoreTest, SecondOpenOfTheSameDirectoryIsRefusedClearly) {
+  auto second = Store::Open(JoinPath(dir_.path(), "db"));
   ASSERT_FALSE(second.ok());
   EXPECT_NE(second.status().message().find("another stratad"),
             absl::string_view::npos)

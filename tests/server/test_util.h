@@ -7,6 +7,7 @@
 #include "strata/base/env.h"
 #include "strata/base/file_util.h"
 #include "strata/base/sha256.h"
+#include "strata/server/core/auth_core.h"
 #include "strata/v1/admin.pb.h"
 
 namespace strata::testing {
@@ -37,6 +38,18 @@ inline v1::PublishHeader ConfigHeader(const std::string& module,
   st->set_content_sha256(Sha256::HexHash(content));
   st->set_size(content.size());
   return h;
+}
+
+inline server::Principal AdminPrincipal() {
+  return server::Principal{"test-admin", v1::ROLE_ADMIN, "*"};
+}
+
+inline v1::AuditEntry TestAudit(const std::string& action) {
+  v1::AuditEntry e;
+  e.set_actor("test");
+  e.set_action(action);
+  e.set_app_id("wallet");
+  return e;
 }
 
 }  // namespace strata::testing

@@ -18,7 +18,7 @@ void AddHealthCommand(CLI::App& app, CliContext& ctx) {
       ->capture_default_str();
   cmd->callback([wait_seconds, &ctx] {
     absl::Status s =
-        AdminClient(ctx.server).WaitUntilServing(absl::Seconds(*wait_seconds));
+        ctx.Client().WaitUntilServing(absl::Seconds(*wait_seconds));
     if (!s.ok()) {
       ctx.Fail(s);
       return;

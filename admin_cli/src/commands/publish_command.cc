@@ -28,7 +28,7 @@ void RunPublish(const PublishFlags& f, CliContext& ctx) {
   st.mutable_module()->set_name(f.module);
   st.set_version(f.version);
   st.mutable_compatibility()->set_host_build(f.host_build);
-  AdminClient client(ctx.server);
+  AdminClient client = ctx.Client();
   const bool show_progress = !ctx.json() && content->size() > (1 << 20);
   auto result = client.Publish(
       st, *content,

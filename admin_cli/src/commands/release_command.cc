@@ -26,7 +26,7 @@ void RunCreate(const ReleaseFlags& f, CliContext& ctx) {
   req.mutable_module()->set_layer(LayerNames().at(f.layer));
   req.mutable_module()->set_name(f.module);
   req.set_version(f.version);
-  auto release = AdminClient(ctx.server).CreateRelease(req);
+  auto release = ctx.Client().CreateRelease(req);
   if (!release.ok()) {
     ctx.Fail(release.status());
     return;
@@ -38,7 +38,7 @@ void RunCreate(const ReleaseFlags& f, CliContext& ctx) {
 }
 
 void RunList(const std::string& app, CliContext& ctx) {
-  auto releases = AdminClient(ctx.server).ListReleases(app);
+  auto releases = ctx.Client().ListReleases(app);
   if (!releases.ok()) {
     ctx.Fail(releases.status());
     return;

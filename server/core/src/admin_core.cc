@@ -3,34 +3,85 @@
 #include "strata/base/sha256.h"
 #include "strata/base/status_macros.h"
 #include "strata/base/strings.h"
+#include "strata/server/core/blob_writer.h"
 #include "strata/server/core/validation.h"
 
 namespace strata::server {
+namespace {
 
-absl::Status AdminCore::ValidateHeader(const v1::PublishHeader& header) const {
+std::string Describe(const v1::ModuleId& m) {
+  return StrCat(static_cast<int>(m.layer()), ":", m.name());
+}
+
+}  // namespace
+
+v1::AuditEntry AdminCore::Audit(const Principal& who, std::string_view action,
+                                std::string_view app_id,
+                                std::string detail) const {
+  v1::AuditEntry e;
+  e.set_at_unix(absl::ToUnixSeconds(clock_->Now()));
+  e.set_actor(who.name);
+  e.set_action(std::string(action));
+  e.set_app_id(std::string(app_id));
+  e.set_detail(std::move(detail));
+  return e;
+}
+
+absl::Status AdminCore::ValidateHeader(const Principal& who,
+                                       const v1::PublishHeader& header) const {
   STRATA_RETURN_IF_ERROR(ValidateStatement(header.statement()));
+  STRATA_RETURN_IF_ERROR(AuthCore::Authorize(
+      who, v1::ROLE_PUBLISHER, header.statement().app_id(), "publish"));
   if (header.statement().size() > limits_.max_artifact_bytes) {
     return absl::ResourceExhaustedError(StrCat(
         "artifact is ", header.statement().size(),
         " bytes; this server accepts at most ", limits_.max_artifact_bytes));
   }
+  if (static_cast<uint32_t>(header.signatures_size()) >
+      limits_.max_signatures) {
+    return absl::ResourceExhaustedError(
+        StrCat("at most ", limits_.max_signatures, " signatures per artifact"));
+  }
+  if (header.idempotency_key().size() > 256) {
+    return absl::InvalidArgumentError(
+        "idempotency key is longer than 256 bytes");
+  }
   return absl::OkStatus();
 }
 
 absl::StatusOr<v1::PublishResponse> AdminCore::Publish(
-    const v1::PublishHeader& header, std::string_view content) {
-  STRATA_RETURN_IF_ERROR(ValidateHeader(header));
+    const Principal& who, const v1::PublishHeader& header,
+    const BlobManifest& blob) {
+  STRATA_RETURN_IF_ERROR(ValidateHeader(who, header));
   const v1::ArtifactStatement& st = header.statement();
-  if (content.size() != st.size()) {
-    return absl::DataLossError(StrCat(
-        "received ", content.size(), " bytes but the statement declares ",
-        st.size(), "; the upload was cut or the statement is wrong"));
+  if (blob.size != st.size()) {
+    return absl::DataLossError(
+        StrCat("received ", blob.size, " bytes but the statement declares ",
+               st.size(), "; the upload was cut or the statement is wrong"));
   }
-  const std::string actual = Sha256::HexHash(content);
-  if (actual != st.content_sha256()) {
-    return absl::DataLossError(StrCat("content hashes to ", actual,
+  if (blob.sha256 != st.content_sha256()) {
+    return absl::DataLossError(StrCat("content hashes to ", blob.sha256,
                                       " but the statement declares ",
                                       st.content_sha256()));
+  }
+  const std::string& key = header.idempotency_key();
+  if (!key.empty()) {
+    STRATA_ASSIGN_OR_RETURN(std::optional<v1::IdempotencyRecord> seen,
+                            store_->GetIdempotency(st.app_id(), key));
+    if (seen.has_value()) {
+      if (seen->content_sha256() != st.content_sha256() ||
+          seen->response().statement().version() != st.version() ||
+          seen->response().statement().module().name() != st.module().name()) {
+        return absl::AlreadyExistsError(
+            StrCat("idempotency key '", key, "' was already used for ",
+                   seen->response().statement().module().name(), " ",
+                   seen->response().statement().version(),
+                   " with other content; use a new key for a new upload"));
+      }
+      v1::PublishResponse again = seen->response();
+      again.set_already_existed(true);
+      return again;
+    }
   }
   STRATA_ASSIGN_OR_RETURN(
       std::optional<v1::StoredArtifact> existing,
@@ -52,15 +103,33 @@ absl::StatusOr<v1::PublishResponse> AdminCore::Publish(
   *record.mutable_statement() = st;
   *record.mutable_signatures() = header.signatures();
   record.set_published_at_unix(absl::ToUnixSeconds(clock_->Now()));
-  record.set_idempotency_key(header.idempotency_key());
-  STRATA_RETURN_IF_ERROR(store_->PutArtifact(record, content));
+  record.set_idempotency_key(key);
   *response.mutable_statement() = st;
+  v1::IdempotencyRecord idem;
+  idem.set_content_sha256(st.content_sha256());
+  *idem.mutable_response() = response;
+  STRATA_RETURN_IF_ERROR(store_->PutArtifact(
+      record, blob, key.empty() ? nullptr : &idem,
+      Audit(who, "publish", st.app_id(),
+            StrCat("module=", Describe(st.module()), " version=", st.version(),
+                   " sha256=", st.content_sha256(), " size=", st.size()))));
   return response;
 }
 
+absl::StatusOr<v1::PublishResponse> AdminCore::PublishBytes(
+    const Principal& who, const v1::PublishHeader& header,
+    std::string_view content) {
+  STRATA_RETURN_IF_ERROR(ValidateHeader(who, header));
+  STRATA_ASSIGN_OR_RETURN(BlobManifest blob,
+                          BlobWriter::WriteAll(store_, content));
+  return Publish(who, header, blob);
+}
+
 absl::StatusOr<v1::Release> AdminCore::CreateRelease(
-    const v1::CreateReleaseRequest& req) {
+    const Principal& who, const v1::CreateReleaseRequest& req) {
   STRATA_RETURN_IF_ERROR(ValidateName("app id", req.app_id()));
+  STRATA_RETURN_IF_ERROR(AuthCore::Authorize(who, v1::ROLE_RELEASE_MANAGER,
+                                             req.app_id(), "release.create"));
   STRATA_RETURN_IF_ERROR(ValidateModule(req.module()));
   STRATA_RETURN_IF_ERROR(ValidateName("version", req.version()));
   STRATA_ASSIGN_OR_RETURN(
@@ -78,13 +147,52 @@ absl::StatusOr<v1::Release> AdminCore::CreateRelease(
   // Until staged rollouts exist every release goes to the whole fleet at once.
   release.set_state(v1::RELEASE_COMPLETED);
   release.set_created_at_unix(absl::ToUnixSeconds(clock_->Now()));
-  return store_->CreateRelease(std::move(release));
+  return store_->CreateRelease(std::move(release),
+                               Audit(who, "release.create", req.app_id(),
+                                     StrCat("module=", Describe(req.module()),
+                                            " version=", req.version())));
 }
 
 absl::StatusOr<std::vector<v1::Release>> AdminCore::ListReleases(
-    std::string_view app_id) {
+    const Principal& who, std::string_view app_id) {
   STRATA_RETURN_IF_ERROR(ValidateName("app id", app_id));
+  STRATA_RETURN_IF_ERROR(
+      AuthCore::Authorize(who, v1::ROLE_VIEWER, app_id, "release.list"));
   return store_->ListReleases(app_id);
+}
+
+absl::StatusOr<std::vector<v1::AuditEntry>> AdminCore::ListAudit(
+    const Principal& who, uint64_t after_seq, uint32_t limit) {
+  // The log spans every app: only tokens for every app may read it.
+  STRATA_RETURN_IF_ERROR(
+      AuthCore::Authorize(who, v1::ROLE_VIEWER, "*", "audit.list"));
+  if (limit == 0 || limit > limits_.max_audit_page)
+    limit = limits_.max_audit_page;
+  return store_->ListAudit(after_seq, limit);
+}
+
+}  // namespace strata::server
+
+namespace strata::server {
+
+absl::StatusOr<v1::BackupResponse> AdminCore::Backup(
+    const Principal& who, const v1::BackupRequest& req) {
+  STRATA_RETURN_IF_ERROR(
+      AuthCore::Authorize(who, v1::ROLE_ADMIN, "*", "backup"));
+  if (req.directory().empty() || req.directory()[0] != '/') {
+    return absl::InvalidArgumentError(
+        "backup directory must be an absolute path on the server's machine");
+  }
+  // Audit first, so the backup contains the record of its own making.
+  STRATA_RETURN_IF_ERROR(store_->AppendAudit(
+      Audit(who, "backup", "*", StrCat("directory=", req.directory()))));
+  STRATA_RETURN_IF_ERROR(store_->Checkpoint(req.directory()));
+  STRATA_ASSIGN_OR_RETURN(std::vector<v1::AuditEntry> last,
+                          store_->ListAudit(0, 1u << 30));
+  v1::BackupResponse response;
+  response.set_directory(req.directory());
+  response.set_audit_seq(last.empty() ? 0 : last.back().seq());
+  return response;
 }
 
 }  // namespace strata::server

@@ -1,59 +1,178 @@
 #include "services.h"
 #include "strata/base/strings.h"
 #include "strata/proto/grpc_status.h"
+#include "strata/server/core/blob_writer.h"
 
 namespace strata::server {
 
-grpc::Status AdminService::Publish(
-    grpc::ServerContext*, grpc::ServerReader<v1::PublishRequest>* reader,
+absl::StatusOr<Principal> AdminService::Caller(grpc::ServerContext* context) {
+  const auto& metadata = context->client_metadata();
+  auto it = metadata.find("authorization");
+  std::string token;
+  if (it != metadata.end()) {
+    std::string_view value(it->second.data(), it->second.size());
+    constexpr std::string_view kBearer = "Bearer ";
+    if (value.substr(0, kBearer.size()) != kBearer) {
+      return absl::UnauthenticatedError(
+          "authorization metadata must be 'Bearer <token>'");
+    }
+    token = std::string(value.substr(kBearer.size()));
+  }
+  return auth_->Authenticate(token);
+}
+
+grpc::Status AdminService::DoPublish(
+    grpc::ServerContext* context,
+    grpc::ServerReader<v1::PublishRequest>* reader,
     v1::PublishResponse* response) {
+  absl::StatusOr<Principal> who = Caller(context);
+  if (!who.ok()) return ToGrpcStatus(who.status());
   v1::PublishRequest part;
   if (!reader->Read(&part) || !part.has_header()) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                         "a publish stream must start with a header");
   }
   const v1::PublishHeader header = part.header();
-  if (absl::Status s = core_->ValidateHeader(header); !s.ok()) {
+  if (absl::Status s = core_->ValidateHeader(*who, header); !s.ok()) {
     return ToGrpcStatus(s);
   }
+  // Content goes to the store chunk by chunk: server memory stays bounded
+  // whatever the artifact's size.
   const uint64_t declared = header.statement().size();
-  std::string content;
-  content.reserve(declared);
+  BlobWriter writer(core_->store());
   while (reader->Read(&part)) {
     if (!part.has_chunk()) {
       return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                           "only content chunks may follow the header");
     }
-    if (content.size() + part.chunk().size() > declared) {
+    if (writer.size() + part.chunk().size() > declared) {
       return grpc::Status(grpc::StatusCode::DATA_LOSS,
                           StrCat("upload is longer than the ", declared,
                                  " bytes the statement declares"));
     }
-    content.append(part.chunk());
+    if (absl::Status s = writer.Append(part.chunk()); !s.ok())
+      return ToGrpcStatus(s);
   }
-  absl::StatusOr<v1::PublishResponse> result = core_->Publish(header, content);
+  absl::StatusOr<BlobManifest> blob = writer.Finish();
+  if (!blob.ok()) return ToGrpcStatus(blob.status());
+  absl::StatusOr<v1::PublishResponse> result =
+      core_->Publish(*who, header, *blob);
   if (!result.ok()) return ToGrpcStatus(result.status());
   *response = *std::move(result);
   return grpc::Status::OK;
 }
 
-grpc::Status AdminService::CreateRelease(
-    grpc::ServerContext*, const v1::CreateReleaseRequest* request,
+grpc::Status AdminService::DoCreateRelease(
+    grpc::ServerContext* context, const v1::CreateReleaseRequest* request,
     v1::Release* response) {
-  absl::StatusOr<v1::Release> result = core_->CreateRelease(*request);
+  absl::StatusOr<Principal> who = Caller(context);
+  if (!who.ok()) return ToGrpcStatus(who.status());
+  absl::StatusOr<v1::Release> result = core_->CreateRelease(*who, *request);
   if (!result.ok()) return ToGrpcStatus(result.status());
   *response = *std::move(result);
   return grpc::Status::OK;
 }
 
-grpc::Status AdminService::ListReleases(grpc::ServerContext*,
-                                        const v1::ListReleasesRequest* request,
-                                        v1::ListReleasesResponse* response) {
+grpc::Status AdminService::DoListReleases(
+    grpc::ServerContext* context, const v1::ListReleasesRequest* request,
+    v1::ListReleasesResponse* response) {
+  absl::StatusOr<Principal> who = Caller(context);
+  if (!who.ok()) return ToGrpcStatus(who.status());
   absl::StatusOr<std::vector<v1::Release>> result =
-      core_->ListReleases(request->app_id());
+      core_->ListReleases(*who, request->app_id());
   if (!result.ok()) return ToGrpcStatus(result.status());
   for (auto& r : *result) *response->add_releases() = std::move(r);
   return grpc::Status::OK;
+}
+
+grpc::Status AdminService::DoCreateToken(grpc::ServerContext* context,
+                                         const v1::CreateTokenRequest* request,
+                                         v1::CreateTokenResponse* response) {
+  absl::StatusOr<Principal> who = Caller(context);
+  if (!who.ok()) return ToGrpcStatus(who.status());
+  absl::StatusOr<v1::CreateTokenResponse> result =
+      auth_->CreateToken(*who, *request);
+  if (!result.ok()) return ToGrpcStatus(result.status());
+  *response = *std::move(result);
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::DoListAudit(grpc::ServerContext* context,
+                                       const v1::ListAuditRequest* request,
+                                       v1::ListAuditResponse* response) {
+  absl::StatusOr<Principal> who = Caller(context);
+  if (!who.ok()) return ToGrpcStatus(who.status());
+  auto result = core_->ListAudit(*who, request->after_seq(), request->limit());
+  if (!result.ok()) return ToGrpcStatus(result.status());
+  for (auto& e : *result) *response->add_entries() = std::move(e);
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::DoBackup(grpc::ServerContext* context,
+                                    const v1::BackupRequest* request,
+                                    v1::BackupResponse* response) {
+  absl::StatusOr<Principal> who = Caller(context);
+  if (!who.ok()) return ToGrpcStatus(who.status());
+  auto result = core_->Backup(*who, *request);
+  if (!result.ok()) return ToGrpcStatus(result.status());
+  *response = *std::move(result);
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::Publish(
+    grpc::ServerContext* context,
+    grpc::ServerReader<v1::PublishRequest>* reader,
+    v1::PublishResponse* response) {
+  return Timed(metrics_, "Publish", [&] {
+    grpc::Status s = DoPublish(context, reader, response);
+    if (s.ok()) metrics_->Increment("strata_publishes_total");
+    return s;
+  });
+}
+
+grpc::Status AdminService::CreateRelease(
+    grpc::ServerContext* context, const v1::CreateReleaseRequest* request,
+    v1::Release* response) {
+  return Timed(metrics_, "CreateRelease", [&] {
+    grpc::Status s = DoCreateRelease(context, request, response);
+    return s;
+  });
+}
+
+grpc::Status AdminService::ListReleases(grpc::ServerContext* context,
+                                        const v1::ListReleasesRequest* request,
+                                        v1::ListReleasesResponse* response) {
+  return Timed(metrics_, "ListReleases", [&] {
+    grpc::Status s = DoListReleases(context, request, response);
+    return s;
+  });
+}
+
+grpc::Status AdminService::CreateToken(grpc::ServerContext* context,
+                                       const v1::CreateTokenRequest* request,
+                                       v1::CreateTokenResponse* response) {
+  return Timed(metrics_, "CreateToken", [&] {
+    grpc::Status s = DoCreateToken(context, request, response);
+    return s;
+  });
+}
+
+grpc::Status AdminService::ListAudit(grpc::ServerContext* context,
+                                     const v1::ListAuditRequest* request,
+                                     v1::ListAuditResponse* response) {
+  return Timed(metrics_, "ListAudit", [&] {
+    grpc::Status s = DoListAudit(context, request, response);
+    return s;
+  });
+}
+
+grpc::Status AdminService::Backup(grpc::ServerContext* context,
+                                  const v1::BackupRequest* request,
+                                  v1::BackupResponse* response) {
+  return Timed(metrics_, "Backup", [&] {
+    grpc::Status s = DoBackup(context, request, response);
+    return s;
+  });
 }
 
 }  // namespace strata::server

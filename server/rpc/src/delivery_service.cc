@@ -4,44 +4,76 @@
 
 namespace strata::server {
 
-grpc::Status DeliveryService::Check(grpc::ServerContext*,
-                                    const v1::CheckRequest* request,
-                                    v1::CheckResponse* response) {
+grpc::Status DeliveryService::DoCheck(grpc::ServerContext*,
+                                      const v1::CheckRequest* request,
+                                      v1::CheckResponse* response) {
   absl::StatusOr<v1::CheckResponse> result = core_->Check(*request);
   if (!result.ok()) return ToGrpcStatus(result.status());
   *response = *std::move(result);
   return grpc::Status::OK;
 }
 
-grpc::Status DeliveryService::Download(
+grpc::Status DeliveryService::DoDownload(
     grpc::ServerContext* context, const v1::DownloadRequest* request,
     grpc::ServerWriter<v1::DownloadChunk>* writer) {
   if (!IsSha256Hex(request->sha256())) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                         "sha256 must be 64 lowercase hex characters");
   }
-  absl::StatusOr<uint64_t> total = core_->store()->BlobSize(request->sha256());
-  if (!total.ok()) return ToGrpcStatus(total.status());
-  uint64_t offset = request->offset();
-  if (offset > *total) {
+  absl::StatusOr<std::optional<BlobManifest>> manifest =
+      core_->store()->GetBlobManifest(request->sha256());
+  if (!manifest.ok()) return ToGrpcStatus(manifest.status());
+  if (!manifest->has_value()) {
+    return grpc::Status(grpc::StatusCode::NOT_FOUND,
+                        "no blob with that sha256");
+  }
+  const BlobManifest& m = **manifest;
+  const uint64_t offset = request->offset();
+  if (offset > m.size) {
     return grpc::Status(grpc::StatusCode::OUT_OF_RANGE,
                         "offset is past the end of the blob");
   }
-  do {
+  // Walk the stored chunks; memory stays at one chunk.
+  uint64_t pos = 0;
+  for (const BlobChunk& c : m.chunks) {
+    if (pos + c.size <= offset) {
+      pos += c.size;
+      continue;
+    }
     if (context->IsCancelled()) {
       return grpc::Status(grpc::StatusCode::CANCELLED, "client went away");
     }
-    absl::StatusOr<std::string> data = core_->store()->ReadBlob(
-        request->sha256(), offset, core_->download_chunk_bytes());
+    absl::StatusOr<std::string> data = core_->store()->ReadChunk(c.sha256);
     if (!data.ok()) return ToGrpcStatus(data.status());
-    v1::DownloadChunk chunk;
-    chunk.set_offset(offset);
-    chunk.set_total_size(*total);
-    offset += data->size();
-    chunk.set_data(*std::move(data));
-    if (!writer->Write(chunk)) break;
-  } while (offset < *total);
+    for (uint64_t from = offset > pos ? offset - pos : 0; from < data->size();
+         from += core_->download_chunk_bytes()) {
+      v1::DownloadChunk chunk;
+      chunk.set_offset(pos + from);
+      chunk.set_total_size(m.size);
+      chunk.set_data(data->substr(from, core_->download_chunk_bytes()));
+      if (!writer->Write(chunk)) return grpc::Status::OK;  // client went away
+    }
+    pos += c.size;
+  }
   return grpc::Status::OK;
+}
+
+grpc::Status DeliveryService::Check(grpc::ServerContext* context,
+                                    const v1::CheckRequest* request,
+                                    v1::CheckResponse* response) {
+  return Timed(metrics_, "Check", [&] {
+    grpc::Status s = DoCheck(context, request, response);
+    return s;
+  });
+}
+
+grpc::Status DeliveryService::Download(
+    grpc::ServerContext* context, const v1::DownloadRequest* request,
+    grpc::ServerWriter<v1::DownloadChunk>* writer) {
+  return Timed(metrics_, "Download", [&] {
+    grpc::Status s = DoDownload(context, request, writer);
+    return s;
+  });
 }
 
 }  // namespace strata::server

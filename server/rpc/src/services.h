@@ -1,9 +1,12 @@
-// Thin gRPC adapters: proto in, core call, proto out.
+// Thin gRPC adapters: proto in, core call, proto out. Each public method
+// counts the call and its latency, then runs its Do* body.
 #ifndef STRATA_SERVER_RPC_SRC_SERVICES_H_
 #define STRATA_SERVER_RPC_SRC_SERVICES_H_
 
 #include "strata/server/core/admin_core.h"
+#include "strata/server/core/auth_core.h"
 #include "strata/server/core/delivery_core.h"
+#include "strata/server/core/metrics.h"
 #include "strata/v1/admin.grpc.pb.h"
 #include "strata/v1/delivery.grpc.pb.h"
 
@@ -11,7 +14,8 @@ namespace strata::server {
 
 class DeliveryService final : public v1::Delivery::Service {
  public:
-  explicit DeliveryService(DeliveryCore* core) : core_(core) {}
+  DeliveryService(DeliveryCore* core, Metrics* metrics)
+      : core_(core), metrics_(metrics) {}
   grpc::Status Check(grpc::ServerContext* context,
                      const v1::CheckRequest* request,
                      v1::CheckResponse* response) override;
@@ -20,12 +24,20 @@ class DeliveryService final : public v1::Delivery::Service {
                         grpc::ServerWriter<v1::DownloadChunk>* writer) override;
 
  private:
+  grpc::Status DoCheck(grpc::ServerContext* context,
+                       const v1::CheckRequest* request,
+                       v1::CheckResponse* response);
+  grpc::Status DoDownload(grpc::ServerContext* context,
+                          const v1::DownloadRequest* request,
+                          grpc::ServerWriter<v1::DownloadChunk>* writer);
   DeliveryCore* core_;
+  Metrics* metrics_;
 };
 
 class AdminService final : public v1::Admin::Service {
  public:
-  explicit AdminService(AdminCore* core) : core_(core) {}
+  AdminService(AdminCore* core, AuthCore* auth, Metrics* metrics)
+      : core_(core), auth_(auth), metrics_(metrics) {}
   grpc::Status Publish(grpc::ServerContext* context,
                        grpc::ServerReader<v1::PublishRequest>* reader,
                        v1::PublishResponse* response) override;
@@ -35,10 +47,51 @@ class AdminService final : public v1::Admin::Service {
   grpc::Status ListReleases(grpc::ServerContext* context,
                             const v1::ListReleasesRequest* request,
                             v1::ListReleasesResponse* response) override;
+  grpc::Status CreateToken(grpc::ServerContext* context,
+                           const v1::CreateTokenRequest* request,
+                           v1::CreateTokenResponse* response) override;
+  grpc::Status ListAudit(grpc::ServerContext* context,
+                         const v1::ListAuditRequest* request,
+                         v1::ListAuditResponse* response) override;
+  grpc::Status Backup(grpc::ServerContext* context,
+                      const v1::BackupRequest* request,
+                      v1::BackupResponse* response) override;
 
  private:
+  grpc::Status DoPublish(grpc::ServerContext* context,
+                         grpc::ServerReader<v1::PublishRequest>* reader,
+                         v1::PublishResponse* response);
+  grpc::Status DoCreateRelease(grpc::ServerContext* context,
+                               const v1::CreateReleaseRequest* request,
+                               v1::Release* response);
+  grpc::Status DoListReleases(grpc::ServerContext* context,
+                              const v1::ListReleasesRequest* request,
+                              v1::ListReleasesResponse* response);
+  grpc::Status DoCreateToken(grpc::ServerContext* context,
+                             const v1::CreateTokenRequest* request,
+                             v1::CreateTokenResponse* response);
+  grpc::Status DoListAudit(grpc::ServerContext* context,
+                           const v1::ListAuditRequest* request,
+                           v1::ListAuditResponse* response);
+  grpc::Status DoBackup(grpc::ServerContext* context,
+                        const v1::BackupRequest* request,
+                        v1::BackupResponse* response);
+  // The principal behind the call's `authorization: Bearer` metadata.
+  absl::StatusOr<Principal> Caller(grpc::ServerContext* context);
+
   AdminCore* core_;
+  AuthCore* auth_;
+  Metrics* metrics_;
 };
+
+// Runs `body`, recording the call in `metrics` under `method`.
+template <typename Body>
+grpc::Status Timed(Metrics* metrics, const char* method, Body&& body) {
+  RpcTimer timer(metrics, method);
+  grpc::Status status = body();
+  timer.set_code(status.ok() ? "OK" : std::to_string(status.error_code()));
+  return status;
+}
 
 }  // namespace strata::server
 

@@ -1,6 +1,9 @@
 #include "strata/server/rpc/strata_server.h"
 
+#include <algorithm>
+
 #include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
 #include "services.h"
@@ -8,47 +11,86 @@
 #include "strata/base/log.h"
 #include "strata/base/status_macros.h"
 #include "strata/base/strings.h"
+#include "strata/server/http/blob_handler.h"
 
 namespace strata::server {
 
 struct StrataServer::Impl {
   std::unique_ptr<Store> store;
+  Metrics metrics;
+  std::unique_ptr<AuthCore> auth_core;
   std::unique_ptr<AdminCore> admin_core;
   std::unique_ptr<DeliveryCore> delivery_core;
   std::unique_ptr<AdminService> admin_service;
   std::unique_ptr<DeliveryService> delivery_service;
   std::unique_ptr<grpc::Server> server;
+  std::unique_ptr<HttpServer> http;
   int port = 0;
 };
 
 StrataServer::StrataServer(std::unique_ptr<Impl> impl)
     : impl_(std::move(impl)) {}
 
-StrataServer::~StrataServer() {
-  if (impl_->server) Shutdown(absl::ZeroDuration());
+StrataServer::~StrataServer() { Shutdown(absl::ZeroDuration()); }
+
+namespace {
+
+std::string DbDir(const std::string& data_dir) {
+  return JoinPath(data_dir, "db");
 }
+
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(
+    const ServerOptions& options, FileSystem& fs) {
+  if (options.tls_cert_file.empty() && options.tls_key_file.empty()) {
+    return grpc::InsecureServerCredentials();
+  }
+  if (options.tls_cert_file.empty() || options.tls_key_file.empty()) {
+    return absl::InvalidArgumentError(
+        "TLS needs both --tls-cert and --tls-key");
+  }
+  grpc::SslServerCredentialsOptions ssl;
+  grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
+  STRATA_ASSIGN_OR_RETURN(pair.cert_chain, fs.ReadFile(options.tls_cert_file));
+  STRATA_ASSIGN_OR_RETURN(pair.private_key, fs.ReadFile(options.tls_key_file));
+  ssl.pem_key_cert_pairs.push_back(std::move(pair));
+  return grpc::SslServerCredentials(ssl);
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<StrataServer>> StrataServer::Start(
     const ServerOptions& options, Env env) {
   auto impl = std::make_unique<Impl>();
   STRATA_RETURN_IF_ERROR(Annotate(CreateDirs(*env.fs, options.data_dir),
                                   "creating the data directory"));
-  STRATA_ASSIGN_OR_RETURN(impl->store,
-                          Store::Open(JoinPath(options.data_dir, "db")));
+  STRATA_ASSIGN_OR_RETURN(impl->store, Store::Open(DbDir(options.data_dir)));
+  // Chunks of uploads cut by a crash are referenced by nothing: drop them
+  // before any new upload starts.
+  STRATA_ASSIGN_OR_RETURN(GarbageReport garbage, impl->store->CollectGarbage());
+  if (garbage.chunks_removed > 0) {
+    STRATA_LOG(Info) << "removed " << garbage.chunks_removed
+                     << " orphaned blob chunks of interrupted uploads";
+  }
+  impl->auth_core = std::make_unique<AuthCore>(impl->store.get(), env);
   impl->admin_core = std::make_unique<AdminCore>(impl->store.get(), env.clock);
   impl->delivery_core =
       std::make_unique<DeliveryCore>(impl->store.get(), env.clock);
-  impl->admin_service = std::make_unique<AdminService>(impl->admin_core.get());
-  impl->delivery_service =
-      std::make_unique<DeliveryService>(impl->delivery_core.get());
+  impl->admin_service = std::make_unique<AdminService>(
+      impl->admin_core.get(), impl->auth_core.get(), &impl->metrics);
+  impl->delivery_service = std::make_unique<DeliveryService>(
+      impl->delivery_core.get(), &impl->metrics);
 
+  STRATA_ASSIGN_OR_RETURN(auto credentials, Credentials(options, *env.fs));
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
-  // TLS arrives with the server issue; until then stratad listens on
-  // loopback by default.
-  builder.AddListeningPort(options.listen_address,
-                           grpc::InsecureServerCredentials(), &impl->port);
-  builder.SetMaxReceiveMessageSize(8 << 20);
+  builder.AddListeningPort(options.listen_address, credentials, &impl->port);
+  builder.SetMaxReceiveMessageSize(options.max_message_bytes);
+  builder.SetMaxSendMessageSize(options.max_message_bytes);
+  builder.AddChannelArgument(
+      GRPC_ARG_MAX_CONNECTION_IDLE_MS,
+      static_cast<int>(absl::ToInt64Milliseconds(options.max_connection_idle)));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 60'000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20'000);
   builder.RegisterService(impl->admin_service.get());
   builder.RegisterService(impl->delivery_service.get());
   impl->server = builder.BuildAndStart();
@@ -57,13 +99,25 @@ absl::StatusOr<std::unique_ptr<StrataServer>> StrataServer::Start(
         StrCat("could not listen on ", options.listen_address,
                "; is the port in use? pass another with --listen"));
   }
+  if (!options.http_address.empty()) {
+    STRATA_ASSIGN_OR_RETURN(
+        impl->http,
+        HttpServer::Start(options.http_address,
+                          MakeBlobHandler(impl->store.get(), &impl->metrics)));
+  }
   impl->server->GetHealthCheckService()->SetServingStatus(true);
-  STRATA_LOG(Info) << "stratad serving on port " << impl->port << ", data in "
-                   << options.data_dir;
+  STRATA_LOG(Info)
+      << "stratad serving gRPC on port " << impl->port
+      << (options.tls_cert_file.empty() ? " (plaintext)" : " (TLS)")
+      << (impl->http ? StrCat(", HTTP on port ", impl->http->port()) : "")
+      << ", data in " << options.data_dir;
   return std::unique_ptr<StrataServer>(new StrataServer(std::move(impl)));
 }
 
 int StrataServer::port() const { return impl_->port; }
+int StrataServer::http_port() const {
+  return impl_->http ? impl_->http->port() : 0;
+}
 
 void StrataServer::Shutdown(absl::Duration grace) {
   if (!impl_->server) return;
@@ -71,10 +125,70 @@ void StrataServer::Shutdown(absl::Duration grace) {
   impl_->server->Shutdown(absl::ToChronoTime(absl::Now() + grace));
   impl_->server->Wait();
   impl_->server.reset();
+  if (impl_->http) impl_->http->Shutdown();
 }
 
 void StrataServer::Wait() {
   if (impl_->server) impl_->server->Wait();
+}
+
+absl::Status InitializeDataDir(const std::string& data_dir,
+                               const std::string& token_file, Env env) {
+  STRATA_RETURN_IF_ERROR(
+      Annotate(CreateDirs(*env.fs, data_dir), "creating the data directory"));
+  if (env.fs->Exists(token_file)) {
+    return absl::AlreadyExistsError(
+        StrCat(token_file, " already exists; not overwriting a token file"));
+  }
+  STRATA_ASSIGN_OR_RETURN(std::unique_ptr<Store> store,
+                          Store::Open(DbDir(data_dir)));
+  AuthCore auth(store.get(), env);
+  STRATA_ASSIGN_OR_RETURN(std::string token, auth.CreateFirstAdminToken());
+  // Written 0600 before it holds the secret, then published atomically.
+  const std::string tmp = token_file + ".tmp";
+  {
+    STRATA_ASSIGN_OR_RETURN(auto f, env.fs->NewWritableFile(tmp));
+    STRATA_RETURN_IF_ERROR(env.fs->SetPermissions(tmp, 0600));
+    STRATA_RETURN_IF_ERROR(f->Append(token + "\n"));
+    STRATA_RETURN_IF_ERROR(f->Sync());
+    STRATA_RETURN_IF_ERROR(f->Close());
+  }
+  STRATA_RETURN_IF_ERROR(env.fs->Rename(tmp, token_file));
+  return env.fs->SyncDir(Dirname(token_file));
+}
+
+absl::Status RestoreDataDir(const std::string& backup_dir,
+                            const std::string& data_dir, Env env) {
+  if (env.fs->Exists(DbDir(data_dir))) {
+    return absl::FailedPreconditionError(StrCat(
+        data_dir,
+        " already holds a database; restore into an empty data directory"));
+  }
+  STRATA_ASSIGN_OR_RETURN(std::vector<std::string> files,
+                          env.fs->ListDir(backup_dir));
+  if (std::find(files.begin(), files.end(), "CURRENT") == files.end()) {
+    return absl::InvalidArgumentError(StrCat(
+        backup_dir, " is not a stratad backup (no RocksDB CURRENT file)"));
+  }
+  // Copy into a temp directory, check it opens, then rename into place.
+  const std::string staging = JoinPath(data_dir, "db.restoring");
+  STRATA_RETURN_IF_ERROR(DeleteRecursively(*env.fs, staging));
+  STRATA_RETURN_IF_ERROR(CreateDirs(*env.fs, staging));
+  for (const std::string& name : files) {
+    STRATA_ASSIGN_OR_RETURN(std::string data,
+                            env.fs->ReadFile(JoinPath(backup_dir, name)));
+    STRATA_ASSIGN_OR_RETURN(auto f,
+                            env.fs->NewWritableFile(JoinPath(staging, name)));
+    STRATA_RETURN_IF_ERROR(f->Append(data));
+    STRATA_RETURN_IF_ERROR(f->Sync());
+    STRATA_RETURN_IF_ERROR(f->Close());
+  }
+  STRATA_RETURN_IF_ERROR(env.fs->SyncDir(staging));
+  {
+    STRATA_ASSIGN_OR_RETURN(std::unique_ptr<Store> check, Store::Open(staging));
+  }
+  STRATA_RETURN_IF_ERROR(env.fs->Rename(staging, DbDir(data_dir)));
+  return env.fs->SyncDir(data_dir);
 }
 
 }  // namespace strata::server

@@ -1,22 +1,35 @@
 #include "strata/server/storage/store.h"
 
+#include <zstd.h>
+
 #include <cinttypes>
 #include <cstdio>
 #include <mutex>
+#include <unordered_set>
 
 #include "rocksdb/db.h"
 #include "rocksdb/options.h"
+#include "rocksdb/utilities/checkpoint.h"
 #include "rocksdb/write_batch.h"
+#include "strata/base/sha256.h"
 #include "strata/base/status_macros.h"
 #include "strata/base/strings.h"
+#include "strata/proto/audit_chain.h"
 
 namespace strata::server {
 namespace {
 
-constexpr char kBlobs[] = "blobs";
+constexpr char kBlobs[] =
+    "blobs";  // c/<chunk sha> chunks, m/<blob sha> manifests
 constexpr char kArtifacts[] = "artifacts";
 constexpr char kReleases[] = "releases";
 constexpr char kMeta[] = "meta";
+constexpr char kTokens[] = "tokens";
+constexpr char kAudit[] = "audit";
+
+constexpr char kCodecRaw = 0;
+constexpr char kCodecZstd = 1;
+constexpr int kZstdLevel = 3;
 
 absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
   if (s.ok()) return absl::OkStatus();
@@ -40,6 +53,21 @@ std::string Padded(uint64_t v) {
   return buf;
 }
 
+rocksdb::Slice ToSlice(std::string_view s) {
+  return rocksdb::Slice(s.data(), s.size());
+}
+
+template <typename Proto>
+absl::StatusOr<Proto> ParseRecord(const rocksdb::Slice& value,
+                                  std::string_view what) {
+  Proto p;
+  if (!p.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+    return absl::DataLossError(
+        StrCat(what, " is corrupt; restore the data directory from a backup"));
+  }
+  return p;
+}
+
 class RocksStore : public Store {
  public:
   RocksStore(std::unique_ptr<rocksdb::DB> db,
@@ -50,66 +78,218 @@ class RocksStore : public Store {
     (void)db_->Close();
   }
 
-  absl::Status PutArtifact(const v1::StoredArtifact& artifact,
-                           std::string_view content) override {
-    const auto& st = artifact.statement();
+  absl::Status LoadAuditHead() {
+    std::string value;
+    rocksdb::Status s =
+        db_->Get(rocksdb::ReadOptions(), cf(kMeta), "audit_head", &value);
+    if (s.IsNotFound()) return absl::OkStatus();
+    STRATA_RETURN_IF_ERROR(FromRocks(s, "reading the audit head"));
+    size_t space = value.find(' ');
+    if (space == std::string::npos) {
+      return absl::DataLossError("audit head record is corrupt");
+    }
+    audit_seq_ = std::stoull(value.substr(0, space));
+    audit_hash_ = value.substr(space + 1);
+    return absl::OkStatus();
+  }
+
+  // ---------------------------------------------------------------- blobs
+
+  absl::StatusOr<BlobChunk> PutChunk(std::string_view data) override {
+    BlobChunk chunk{Sha256::HexHash(data), data.size()};
+    std::string value(1, kCodecZstd);
+    value.resize(1 + ZSTD_compressBound(data.size()));
+    size_t n = ZSTD_compress(value.data() + 1, value.size() - 1, data.data(),
+                             data.size(), kZstdLevel);
+    if (ZSTD_isError(n) || n >= data.size()) {
+      value.assign(1, kCodecRaw);
+      value.append(data);
+    } else {
+      value.resize(1 + n);
+    }
+    STRATA_RETURN_IF_ERROR(
+        FromRocks(db_->Put(rocksdb::WriteOptions(), cf(kBlobs),
+                           StrCat("c/", chunk.sha256), value),
+                  "storing a blob chunk"));
+    return chunk;
+  }
+
+  absl::StatusOr<std::string> ReadChunk(
+      std::string_view chunk_sha256) override {
+    rocksdb::PinnableSlice value;
+    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(kBlobs),
+                                 StrCat("c/", chunk_sha256), &value);
+    if (s.IsNotFound()) {
+      return absl::DataLossError(
+          StrCat("blob chunk ", chunk_sha256, " is missing"));
+    }
+    STRATA_RETURN_IF_ERROR(FromRocks(s, "reading a blob chunk"));
+    if (value.size() < 1) return absl::DataLossError("empty blob chunk record");
+    std::string out;
+    if (value.data()[0] == kCodecRaw) {
+      out.assign(value.data() + 1, value.size() - 1);
+    } else if (value.data()[0] == kCodecZstd) {
+      unsigned long long size =
+          ZSTD_getFrameContentSize(value.data() + 1, value.size() - 1);
+      if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN ||
+          size > (uint64_t{1} << 30)) {
+        return absl::DataLossError(
+            StrCat("blob chunk ", chunk_sha256, " is corrupt"));
+      }
+      out.resize(size);
+      size_t n = ZSTD_decompress(out.data(), out.size(), value.data() + 1,
+                                 value.size() - 1);
+      if (ZSTD_isError(n) || n != size) {
+        return absl::DataLossError(
+            StrCat("blob chunk ", chunk_sha256, " is corrupt"));
+      }
+    } else {
+      return absl::DataLossError(
+          StrCat("blob chunk ", chunk_sha256, " has unknown codec"));
+    }
+    return out;
+  }
+
+  absl::StatusOr<std::optional<BlobManifest>> GetBlobManifest(
+      std::string_view sha256) override {
+    std::string value;
+    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(kBlobs),
+                                 StrCat("m/", sha256), &value);
+    if (s.IsNotFound()) return std::nullopt;
+    STRATA_RETURN_IF_ERROR(FromRocks(s, "reading a blob manifest"));
+    STRATA_ASSIGN_OR_RETURN(v1::StoredBlob stored, ParseRecord<v1::StoredBlob>(
+                                                       value, "blob manifest"));
+    BlobManifest m;
+    m.sha256 = std::string(sha256);
+    m.size = stored.size();
+    for (const auto& c : stored.chunks())
+      m.chunks.push_back({c.sha256(), c.size()});
+    return m;
+  }
+
+  absl::StatusOr<std::string> ReadBlob(std::string_view sha256, uint64_t offset,
+                                       uint64_t max_bytes) override {
+    STRATA_ASSIGN_OR_RETURN(std::optional<BlobManifest> m,
+                            GetBlobManifest(sha256));
+    if (!m.has_value())
+      return absl::NotFoundError(StrCat("no blob with sha256 ", sha256));
+    if (offset > m->size) {
+      return absl::OutOfRangeError(StrCat("offset ", offset,
+                                          " is past the end of blob ", sha256,
+                                          " (", m->size, " bytes)"));
+    }
+    std::string out;
+    uint64_t pos = 0;
+    for (const BlobChunk& c : m->chunks) {
+      if (out.size() >= max_bytes) break;
+      if (pos + c.size <= offset) {
+        pos += c.size;
+        continue;
+      }
+      STRATA_ASSIGN_OR_RETURN(std::string data, ReadChunk(c.sha256));
+      uint64_t from = offset > pos ? offset - pos : 0;
+      uint64_t n =
+          std::min<uint64_t>(data.size() - from, max_bytes - out.size());
+      out.append(data, from, n);
+      pos += c.size;
+    }
+    return out;
+  }
+
+  absl::StatusOr<GarbageReport> CollectGarbage() override {
+    std::lock_guard<std::mutex> lock(write_mu_);
+    std::unordered_set<std::string> referenced;
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(rocksdb::ReadOptions(), cf(kBlobs)));
+    for (it->Seek("m/"); it->Valid() && it->key().starts_with("m/");
+         it->Next()) {
+      STRATA_ASSIGN_OR_RETURN(
+          v1::StoredBlob stored,
+          ParseRecord<v1::StoredBlob>(it->value(), "blob manifest"));
+      for (const auto& c : stored.chunks()) referenced.insert(c.sha256());
+    }
+    STRATA_RETURN_IF_ERROR(FromRocks(it->status(), "scanning blob manifests"));
+    GarbageReport report;
     rocksdb::WriteBatch batch;
-    rocksdb::Slice blob(content.data(), content.size());
-    batch.Put(cf(kBlobs), st.content_sha256(), blob);
+    for (it->Seek("c/"); it->Valid() && it->key().starts_with("c/");
+         it->Next()) {
+      std::string sha = it->key().ToString().substr(2);
+      if (!referenced.count(sha)) {
+        batch.Delete(cf(kBlobs), it->key());
+        ++report.chunks_removed;
+        report.bytes_removed += it->value().size();
+      }
+    }
+    STRATA_RETURN_IF_ERROR(FromRocks(it->status(), "scanning blob chunks"));
+    if (report.chunks_removed > 0)
+      STRATA_RETURN_IF_ERROR(Write(batch, "removing orphans"));
+    return report;
+  }
+
+  // ------------------------------------------------------------ artifacts
+
+  absl::Status PutArtifact(const v1::StoredArtifact& artifact,
+                           const BlobManifest& blob,
+                           const v1::IdempotencyRecord* idempotency,
+                           v1::AuditEntry audit) override {
+    const auto& st = artifact.statement();
+    v1::StoredBlob stored;
+    stored.set_size(blob.size);
+    for (const BlobChunk& c : blob.chunks) {
+      auto* chunk = stored.add_chunks();
+      chunk->set_sha256(c.sha256);
+      chunk->set_size(c.size);
+    }
+    std::lock_guard<std::mutex> lock(write_mu_);
+    rocksdb::WriteBatch batch;
+    batch.Put(cf(kBlobs), StrCat("m/", blob.sha256),
+              stored.SerializeAsString());
     batch.Put(cf(kArtifacts),
               ArtifactKey(st.app_id(), st.module(), st.version()),
               artifact.SerializeAsString());
-    return Write(batch, "storing artifact");
+    if (idempotency != nullptr && !artifact.idempotency_key().empty()) {
+      batch.Put(cf(kMeta),
+                IdempotencyKey(st.app_id(), artifact.idempotency_key()),
+                idempotency->SerializeAsString());
+    }
+    return CommitWithAudit(batch, std::move(audit), "storing artifact");
   }
 
   absl::StatusOr<std::optional<v1::StoredArtifact>> GetArtifact(
       std::string_view app_id, const v1::ModuleId& module,
       std::string_view version) override {
-    std::string value;
-    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(kArtifacts),
-                                 ArtifactKey(app_id, module, version), &value);
-    if (s.IsNotFound()) return std::nullopt;
-    STRATA_RETURN_IF_ERROR(FromRocks(s, "reading artifact"));
-    v1::StoredArtifact artifact;
-    if (!artifact.ParseFromString(value)) {
-      return absl::DataLossError(StrCat("artifact record of ", version,
-                                        " is corrupt; restore from backup"));
-    }
-    return artifact;
+    return GetRecord<v1::StoredArtifact>(
+        kArtifacts, ArtifactKey(app_id, module, version),
+        StrCat("artifact record of version ", version));
   }
 
-  absl::StatusOr<std::string> ReadBlob(std::string_view sha256, uint64_t offset,
-                                       uint64_t max_bytes) override {
-    rocksdb::PinnableSlice value;
-    rocksdb::Status s =
-        db_->Get(rocksdb::ReadOptions(), cf(kBlobs),
-                 rocksdb::Slice(sha256.data(), sha256.size()), &value);
-    if (s.IsNotFound()) {
-      return absl::NotFoundError(StrCat("no blob with sha256 ", sha256));
+  absl::StatusOr<std::vector<v1::StoredArtifact>> ListArtifacts(
+      std::string_view app_id) override {
+    std::vector<v1::StoredArtifact> out;
+    const std::string prefix = StrCat(app_id, "/");
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(rocksdb::ReadOptions(), cf(kArtifacts)));
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix);
+         it->Next()) {
+      STRATA_ASSIGN_OR_RETURN(
+          v1::StoredArtifact a,
+          ParseRecord<v1::StoredArtifact>(it->value(), "artifact record"));
+      out.push_back(std::move(a));
     }
-    STRATA_RETURN_IF_ERROR(FromRocks(s, "reading blob"));
-    if (offset > value.size()) {
-      return absl::OutOfRangeError(StrCat("offset ", offset,
-                                          " is past the end of blob ", sha256,
-                                          " (", value.size(), " bytes)"));
-    }
-    uint64_t n = std::min<uint64_t>(max_bytes, value.size() - offset);
-    return std::string(value.data() + offset, n);
+    STRATA_RETURN_IF_ERROR(FromRocks(it->status(), "listing artifacts"));
+    return out;
   }
 
-  absl::StatusOr<uint64_t> BlobSize(std::string_view sha256) override {
-    rocksdb::PinnableSlice value;
-    rocksdb::Status s =
-        db_->Get(rocksdb::ReadOptions(), cf(kBlobs),
-                 rocksdb::Slice(sha256.data(), sha256.size()), &value);
-    if (s.IsNotFound()) {
-      return absl::NotFoundError(StrCat("no blob with sha256 ", sha256));
-    }
-    STRATA_RETURN_IF_ERROR(FromRocks(s, "reading blob"));
-    return value.size();
+  absl::StatusOr<std::optional<v1::IdempotencyRecord>> GetIdempotency(
+      std::string_view app_id, std::string_view key) override {
+    return GetRecord<v1::IdempotencyRecord>(kMeta, IdempotencyKey(app_id, key),
+                                            "idempotency record");
   }
 
-  absl::StatusOr<v1::Release> CreateRelease(v1::Release release) override {
+  // ------------------------------------------------------------- releases
+
+  absl::StatusOr<v1::Release> CreateRelease(v1::Release release,
+                                            v1::AuditEntry audit) override {
     std::lock_guard<std::mutex> lock(write_mu_);
     const std::string module_key =
         ModuleKey(release.app_id(), release.module());
@@ -127,7 +307,11 @@ class RocksStore : public Store {
         release.SerializeAsString());
     batch.Put(cf(kReleases), StrCat("cur/", module_key),
               Padded(release.release_id()));
-    STRATA_RETURN_IF_ERROR(Write(batch, "storing release"));
+    audit.set_detail(StrCat(audit.detail(),
+                            " release_id=", release.release_id(),
+                            " sequence=", release.release_sequence()));
+    STRATA_RETURN_IF_ERROR(
+        CommitWithAudit(batch, std::move(audit), "storing release"));
     return release;
   }
 
@@ -139,12 +323,9 @@ class RocksStore : public Store {
         db_->NewIterator(rocksdb::ReadOptions(), cf(kReleases)));
     for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix);
          it->Next()) {
-      v1::Release r;
-      if (!r.ParseFromArray(it->value().data(),
-                            static_cast<int>(it->value().size()))) {
-        return absl::DataLossError(
-            StrCat("release record ", it->key().ToString(), " is corrupt"));
-      }
+      STRATA_ASSIGN_OR_RETURN(
+          v1::Release r,
+          ParseRecord<v1::Release>(it->value(), "release record"));
       out.push_back(std::move(r));
     }
     STRATA_RETURN_IF_ERROR(FromRocks(it->status(), "listing releases"));
@@ -159,20 +340,85 @@ class RocksStore : public Store {
         db_->NewIterator(rocksdb::ReadOptions(), cf(kReleases)));
     for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix);
          it->Next()) {
-      std::string rel_key = StrCat("rel/", app_id, "/", it->value().ToString());
-      std::string value;
-      STRATA_RETURN_IF_ERROR(FromRocks(
-          db_->Get(rocksdb::ReadOptions(), cf(kReleases), rel_key, &value),
-          StrCat("reading release ", rel_key)));
-      v1::Release r;
-      if (!r.ParseFromString(value)) {
+      const std::string rel_key =
+          StrCat("rel/", app_id, "/", it->value().ToString());
+      STRATA_ASSIGN_OR_RETURN(
+          std::optional<v1::Release> r,
+          GetRecord<v1::Release>(kReleases, rel_key, "release record"));
+      if (!r.has_value()) {
         return absl::DataLossError(
-            StrCat("release record ", rel_key, " is corrupt"));
+            StrCat("current release ", rel_key, " is missing"));
       }
-      out.push_back(std::move(r));
+      out.push_back(*std::move(r));
     }
     STRATA_RETURN_IF_ERROR(FromRocks(it->status(), "listing current releases"));
     return out;
+  }
+
+  // --------------------------------------------------------------- tokens
+
+  absl::Status PutToken(std::string_view secret_sha256,
+                        const v1::StoredToken& token,
+                        v1::AuditEntry audit) override {
+    std::lock_guard<std::mutex> lock(write_mu_);
+    rocksdb::WriteBatch batch;
+    batch.Put(cf(kTokens), ToSlice(secret_sha256), token.SerializeAsString());
+    return CommitWithAudit(batch, std::move(audit), "storing token");
+  }
+
+  absl::StatusOr<std::optional<v1::StoredToken>> GetToken(
+      std::string_view secret_sha256) override {
+    return GetRecord<v1::StoredToken>(kTokens, std::string(secret_sha256),
+                                      "token record");
+  }
+
+  absl::StatusOr<bool> HasAnyToken() override {
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(rocksdb::ReadOptions(), cf(kTokens)));
+    it->SeekToFirst();
+    STRATA_RETURN_IF_ERROR(FromRocks(it->status(), "scanning tokens"));
+    return it->Valid();
+  }
+
+  // ---------------------------------------------------------------- audit
+
+  absl::Status AppendAudit(v1::AuditEntry audit) override {
+    std::lock_guard<std::mutex> lock(write_mu_);
+    rocksdb::WriteBatch batch;
+    return CommitWithAudit(batch, std::move(audit),
+                           "appending to the audit log");
+  }
+
+  absl::StatusOr<std::vector<v1::AuditEntry>> ListAudit(
+      uint64_t after_seq, uint32_t limit) override {
+    std::vector<v1::AuditEntry> out;
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(rocksdb::ReadOptions(), cf(kAudit)));
+    for (it->Seek(Padded(after_seq + 1)); it->Valid() && out.size() < limit;
+         it->Next()) {
+      STRATA_ASSIGN_OR_RETURN(
+          v1::AuditEntry e,
+          ParseRecord<v1::AuditEntry>(it->value(), "audit entry"));
+      out.push_back(std::move(e));
+    }
+    STRATA_RETURN_IF_ERROR(FromRocks(it->status(), "listing the audit log"));
+    return out;
+  }
+
+  absl::Status Checkpoint(std::string_view dir) override {
+    rocksdb::Checkpoint* raw = nullptr;
+    STRATA_RETURN_IF_ERROR(
+        FromRocks(rocksdb::Checkpoint::Create(db_.get(), &raw),
+                  "preparing a checkpoint"));
+    std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
+    return FromRocks(checkpoint->CreateCheckpoint(std::string(dir)),
+                     StrCat("writing a checkpoint to ", dir));
+  }
+
+  absl::Status RawPutAuditForTesting(const v1::AuditEntry& entry) override {
+    rocksdb::WriteBatch batch;
+    batch.Put(cf(kAudit), Padded(entry.seq()), entry.SerializeAsString());
+    return Write(batch, "overwriting an audit entry");
   }
 
  private:
@@ -187,6 +433,23 @@ class RocksStore : public Store {
                                  std::string_view version) {
     return StrCat(ModuleKey(app, m), "/", version);
   }
+  static std::string IdempotencyKey(std::string_view app,
+                                    std::string_view key) {
+    return StrCat("idem/", app, "/", Sha256::HexHash(key));
+  }
+
+  template <typename Proto>
+  absl::StatusOr<std::optional<Proto>> GetRecord(std::string_view family,
+                                                 const std::string& key,
+                                                 std::string_view what) {
+    std::string value;
+    rocksdb::Status s =
+        db_->Get(rocksdb::ReadOptions(), cf(family), key, &value);
+    if (s.IsNotFound()) return std::nullopt;
+    STRATA_RETURN_IF_ERROR(FromRocks(s, StrCat("reading ", what)));
+    STRATA_ASSIGN_OR_RETURN(Proto p, ParseRecord<Proto>(value, what));
+    return p;
+  }
 
   absl::StatusOr<uint64_t> GetCounter(const std::string& key) {
     std::string value;
@@ -195,6 +458,21 @@ class RocksStore : public Store {
     if (s.IsNotFound()) return uint64_t{0};
     STRATA_RETURN_IF_ERROR(FromRocks(s, StrCat("reading counter ", key)));
     return std::stoull(value);
+  }
+
+  // Appends `audit` to the chain inside `batch` and writes it synced.
+  // Caller holds write_mu_.
+  absl::Status CommitWithAudit(rocksdb::WriteBatch& batch, v1::AuditEntry audit,
+                               std::string_view what) {
+    audit.set_seq(audit_seq_ + 1);
+    audit.set_prev_hash(audit_hash_);
+    audit.set_hash(AuditEntryHash(audit));
+    batch.Put(cf(kAudit), Padded(audit.seq()), audit.SerializeAsString());
+    batch.Put(cf(kMeta), "audit_head", StrCat(audit.seq(), " ", audit.hash()));
+    STRATA_RETURN_IF_ERROR(Write(batch, what));
+    audit_seq_ = audit.seq();
+    audit_hash_ = audit.hash();
+    return absl::OkStatus();
   }
 
   absl::Status Write(rocksdb::WriteBatch& batch, std::string_view what) {
@@ -206,6 +484,8 @@ class RocksStore : public Store {
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   std::mutex write_mu_;
+  uint64_t audit_seq_ = 0;
+  std::string audit_hash_;
 };
 
 }  // namespace
@@ -216,7 +496,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(std::string_view dir) {
   options.create_missing_column_families = true;
   std::vector<rocksdb::ColumnFamilyDescriptor> families;
   for (const char* name : {rocksdb::kDefaultColumnFamilyName.c_str(), kBlobs,
-                           kArtifacts, kReleases, kMeta}) {
+                           kArtifacts, kReleases, kMeta, kTokens, kAudit}) {
     families.emplace_back(name, rocksdb::ColumnFamilyOptions());
   }
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
@@ -229,8 +509,10 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(std::string_view dir) {
         StrCat("data directory ", dir,
                " (is another stratad using it, or is it not writable?)"));
   }
-  return std::unique_ptr<Store>(
-      new RocksStore(std::unique_ptr<rocksdb::DB>(raw), std::move(handles)));
+  auto store = std::make_unique<RocksStore>(std::unique_ptr<rocksdb::DB>(raw),
+                                            std::move(handles));
+  STRATA_RETURN_IF_ERROR(store->LoadAuditHead());
+  return std::unique_ptr<Store>(std::move(store));
 }
 
 }  // namespace strata::server

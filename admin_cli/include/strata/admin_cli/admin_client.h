@@ -18,8 +18,9 @@ using ProgressFn = std::function<void(uint64_t, uint64_t)>;
 
 class AdminClient {
  public:
-  explicit AdminClient(const std::string& address,
-                       absl::Duration deadline = absl::Seconds(60));
+  // `token` is sent as `authorization: Bearer <token>` on every call.
+  AdminClient(const std::string& address, std::string token,
+              absl::Duration deadline = absl::Seconds(60));
 
   // Uploads `content` as the artifact `statement` describes (sha256 and size
   // are filled in from the content).
@@ -30,6 +31,11 @@ class AdminClient {
       const v1::CreateReleaseRequest& request);
   absl::StatusOr<std::vector<v1::Release>> ListReleases(
       const std::string& app_id);
+  absl::StatusOr<v1::CreateTokenResponse> CreateToken(
+      const v1::CreateTokenRequest& request);
+  // Every audit entry after `after_seq`, fetched page by page.
+  absl::StatusOr<std::vector<v1::AuditEntry>> ListAudit(uint64_t after_seq = 0);
+  absl::StatusOr<v1::BackupResponse> Backup(const std::string& directory);
 
   // Polls the standard gRPC health service until it reports SERVING.
   absl::Status WaitUntilServing(absl::Duration timeout);
@@ -37,7 +43,10 @@ class AdminClient {
  private:
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::Admin::Stub> stub_;
+  std::string token_;
   absl::Duration deadline_;
+
+  void Prepare(grpc::ClientContext& context) const;
 };
 
 }  // namespace strata::admin

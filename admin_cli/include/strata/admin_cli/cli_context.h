@@ -7,6 +7,7 @@
 #include "CLI/CLI.hpp"
 #include "absl/status/status.h"
 #include "google/protobuf/message.h"
+#include "strata/admin_cli/admin_client.h"
 
 namespace strata::admin {
 
@@ -24,10 +25,17 @@ int ExitCodeFor(const absl::Status& status);
 
 struct CliContext {
   std::string server = "127.0.0.1:7443";
+  std::string token;            // --token / STRATA_TOKEN
+  std::string token_file;       // --token-file / STRATA_TOKEN_FILE
   std::string output = "text";  // or "json"
   int exit_code = kExitOk;
 
   bool json() const { return output == "json"; }
+  // The token from --token, else --token-file, else the file `strata login`
+  // wrote ($XDG_CONFIG_HOME or ~/.config/strata/token); "" if none.
+  std::string ResolveToken() const;
+  // A client for the server with the resolved token.
+  AdminClient Client() const;
   // Prints `status` as an error (text or JSON) and records the exit code.
   void Fail(const absl::Status& status);
   // Prints `message` in JSON form, or `text` otherwise.
@@ -38,6 +46,13 @@ struct CliContext {
 void AddPublishCommand(CLI::App& app, CliContext& ctx);
 void AddReleaseCommand(CLI::App& app, CliContext& ctx);
 void AddHealthCommand(CLI::App& app, CliContext& ctx);
+void AddTokenCommand(CLI::App& app, CliContext& ctx);
+void AddLoginCommand(CLI::App& app, CliContext& ctx);
+void AddAuditCommand(CLI::App& app, CliContext& ctx);
+void AddBackupCommand(CLI::App& app, CliContext& ctx);
+
+// Where `strata login` keeps the token.
+std::string DefaultTokenPath();
 
 // Builds the whole `strata` command line.
 void BuildCli(CLI::App& app, CliContext& ctx);

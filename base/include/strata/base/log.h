@@ -26,10 +26,13 @@ class LogMessage {
 
 }  // namespace strata
 
-#define STRATA_LOG(level)                                                  \
-  if (::strata::LogLevel::k##level < ::strata::MinLogLevel()) {            \
-  } else                                                                   \
-    ::strata::LogMessage(::strata::LogLevel::k##level, __FILE__, __LINE__) \
-        .stream()
+// A single statement (safe under an unbraced `if`); the message is built
+// only when the level is enabled.
+#define STRATA_LOG(level)                                                \
+  for (bool strata_log_on_ =                                             \
+           ::strata::LogLevel::k##level >= ::strata::MinLogLevel();      \
+       strata_log_on_; strata_log_on_ = false)                           \
+  ::strata::LogMessage(::strata::LogLevel::k##level, __FILE__, __LINE__) \
+      .stream()
 
 #endif  // STRATA_BASE_LOG_H_

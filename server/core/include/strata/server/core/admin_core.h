@@ -1,4 +1,6 @@
-// Publishing and releases, without gRPC: the Admin service adapts to this.
+// Publishing, releases and the audit log, without gRPC: the Admin service
+// adapts to this. Every call names the authenticated principal; every
+// mutation is audited in the same synced batch as the change.
 #ifndef STRATA_SERVER_CORE_ADMIN_CORE_H_
 #define STRATA_SERVER_CORE_ADMIN_CORE_H_
 
@@ -8,13 +10,16 @@
 
 #include "absl/status/statusor.h"
 #include "strata/base/env.h"
+#include "strata/server/core/auth_core.h"
 #include "strata/server/storage/store.h"
 #include "strata/v1/admin.pb.h"
 
 namespace strata::server {
 
 struct AdminLimits {
-  uint64_t max_artifact_bytes = uint64_t{256} << 20;
+  uint64_t max_artifact_bytes = uint64_t{512} << 20;
+  uint32_t max_signatures = 16;
+  uint32_t max_audit_page = 1000;
 };
 
 class AdminCore {
@@ -22,23 +27,39 @@ class AdminCore {
   AdminCore(Store* store, Clock* clock, AdminLimits limits = {})
       : store_(store), clock_(clock), limits_(limits) {}
 
-  uint64_t max_artifact_bytes() const { return limits_.max_artifact_bytes; }
+  const AdminLimits& limits() const { return limits_; }
+  Store* store() { return store_; }
 
-  // Checks the header before any content is accepted.
-  absl::Status ValidateHeader(const v1::PublishHeader& header) const;
+  // Checks the header and the caller's rights before any content is taken.
+  absl::Status ValidateHeader(const Principal& who,
+                              const v1::PublishHeader& header) const;
 
-  // Stores `content` as the artifact the header describes. Publishing the
-  // same version with the same content again returns already_existed; with
-  // different content it is refused.
-  absl::StatusOr<v1::PublishResponse> Publish(const v1::PublishHeader& header,
-                                              std::string_view content);
+  // Makes the uploaded `blob` the artifact the header describes.
+  // - A retry with the same idempotency key and content returns the first
+  //   result (already_existed); the same key with other content is refused.
+  // - Versions are immutable: the same version with other content is refused.
+  absl::StatusOr<v1::PublishResponse> Publish(const Principal& who,
+                                              const v1::PublishHeader& header,
+                                              const BlobManifest& blob);
+  // Convenience for callers holding the content in memory.
+  absl::StatusOr<v1::PublishResponse> PublishBytes(
+      const Principal& who, const v1::PublishHeader& header,
+      std::string_view content);
 
   absl::StatusOr<v1::Release> CreateRelease(
-      const v1::CreateReleaseRequest& req);
+      const Principal& who, const v1::CreateReleaseRequest& req);
   absl::StatusOr<std::vector<v1::Release>> ListReleases(
-      std::string_view app_id);
+      const Principal& who, std::string_view app_id);
+  absl::StatusOr<std::vector<v1::AuditEntry>> ListAudit(const Principal& who,
+                                                        uint64_t after_seq,
+                                                        uint32_t limit);
+  absl::StatusOr<v1::BackupResponse> Backup(const Principal& who,
+                                            const v1::BackupRequest& req);
 
  private:
+  v1::AuditEntry Audit(const Principal& who, std::string_view action,
+                       std::string_view app_id, std::string detail) const;
+
   Store* store_;
   Clock* clock_;
   AdminLimits limits_;

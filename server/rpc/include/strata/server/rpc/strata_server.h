@@ -1,5 +1,6 @@
-// The stratad process in a class: storage, cores and gRPC services wired
-// together. Used by the stratad binary and by in-process integration tests.
+// The stratad process in a class: storage, cores, gRPC services and the
+// HTTP endpoint wired together. Used by the stratad binary and by
+// in-process integration tests.
 #ifndef STRATA_SERVER_RPC_STRATA_SERVER_H_
 #define STRATA_SERVER_RPC_STRATA_SERVER_H_
 
@@ -16,6 +17,14 @@ struct ServerOptions {
   std::string data_dir = "strata-data";
   // host:port; port 0 picks a free one (see StrataServer::port()).
   std::string listen_address = "127.0.0.1:7443";
+  // Blobs over plain HTTP (for a CDN) and /metrics; empty: no HTTP.
+  std::string http_address = "127.0.0.1:7480";
+  // TLS for gRPC when both are set (PEM files).
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  int max_message_bytes = 8 << 20;
+  // Connections idle this long are closed; keepalive pings detect dead peers.
+  absl::Duration max_connection_idle = absl::Minutes(5);
 };
 
 class StrataServer {
@@ -25,6 +34,7 @@ class StrataServer {
   ~StrataServer();
 
   int port() const;
+  int http_port() const;  // 0 when HTTP is off
   // Stops accepting calls and waits up to `grace` for running ones.
   void Shutdown(absl::Duration grace = absl::Seconds(5));
   // Blocks until Shutdown() has completed.
@@ -35,6 +45,18 @@ class StrataServer {
   explicit StrataServer(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// `stratad init`: creates the data directory and the first admin token,
+// written to `token_file` with mode 0600. Refused if already initialized.
+absl::Status InitializeDataDir(const std::string& data_dir,
+                               const std::string& token_file,
+                               Env env = Env::Default());
+
+// `stratad restore`: makes the checkpoint in `backup_dir` the database of
+// `data_dir`, which must not hold one yet.
+absl::Status RestoreDataDir(const std::string& backup_dir,
+                            const std::string& data_dir,
+                            Env env = Env::Default());
 
 }  // namespace strata::server
 

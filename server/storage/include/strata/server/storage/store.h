@@ -1,6 +1,11 @@
 // Durable server state on an embedded RocksDB. Every acknowledged mutation
-// is one synced write batch: after a crash it is either fully there or not
-// at all.
+// is one synced write batch, together with its audit entry: after a crash it
+// is either fully there or not at all.
+//
+// Blobs are stored as content-addressed chunks (zstd-compressed, shared
+// between blobs) plus a small manifest per blob. Chunks are written before
+// the batch that references them; chunks no manifest references (an upload
+// cut by a crash) are collected by CollectGarbage().
 #ifndef STRATA_SERVER_STORAGE_STORE_H_
 #define STRATA_SERVER_STORAGE_STORE_H_
 
@@ -18,33 +23,93 @@
 
 namespace strata::server {
 
+struct BlobChunk {
+  std::string sha256;
+  uint64_t size = 0;
+};
+
+// The chunks of one blob, in order.
+struct BlobManifest {
+  std::string sha256;  // of the whole blob
+  uint64_t size = 0;
+  std::vector<BlobChunk> chunks;
+};
+
+struct GarbageReport {
+  uint64_t chunks_removed = 0;
+  uint64_t bytes_removed = 0;  // compressed
+};
+
 class Store {
  public:
   // Opens (creating if needed) the database in directory `dir`.
   static absl::StatusOr<std::unique_ptr<Store>> Open(std::string_view dir);
   virtual ~Store() = default;
 
-  // Stores the content blob and the artifact record in one synced batch.
-  virtual absl::Status PutArtifact(const v1::StoredArtifact& artifact,
-                                   std::string_view content) = 0;
-  virtual absl::StatusOr<std::optional<v1::StoredArtifact>> GetArtifact(
-      std::string_view app_id, const v1::ModuleId& module,
-      std::string_view version) = 0;
-
+  // --- blobs
+  // Stores one chunk (compressed) under its SHA-256; not synced by itself:
+  // the batch that references it syncs it. Returns the chunk's hash.
+  virtual absl::StatusOr<BlobChunk> PutChunk(std::string_view data) = 0;
+  virtual absl::StatusOr<std::string> ReadChunk(
+      std::string_view chunk_sha256) = 0;
+  virtual absl::StatusOr<std::optional<BlobManifest>> GetBlobManifest(
+      std::string_view sha256) = 0;
   // Up to `max_bytes` of blob `sha256` from `offset`; NotFound if absent.
   virtual absl::StatusOr<std::string> ReadBlob(std::string_view sha256,
                                                uint64_t offset,
                                                uint64_t max_bytes) = 0;
-  virtual absl::StatusOr<uint64_t> BlobSize(std::string_view sha256) = 0;
+  // Removes chunks no blob manifest references. Run before serving.
+  virtual absl::StatusOr<GarbageReport> CollectGarbage() = 0;
 
+  // --- artifacts
+  // In one synced batch: the blob manifest, the artifact record, the
+  // idempotency record (if `idempotency_key` is not empty) and `audit`.
+  virtual absl::Status PutArtifact(const v1::StoredArtifact& artifact,
+                                   const BlobManifest& blob,
+                                   const v1::IdempotencyRecord* idempotency,
+                                   v1::AuditEntry audit) = 0;
+  virtual absl::StatusOr<std::optional<v1::StoredArtifact>> GetArtifact(
+      std::string_view app_id, const v1::ModuleId& module,
+      std::string_view version) = 0;
+  // Every artifact of `app_id`, in key order.
+  virtual absl::StatusOr<std::vector<v1::StoredArtifact>> ListArtifacts(
+      std::string_view app_id) = 0;
+  virtual absl::StatusOr<std::optional<v1::IdempotencyRecord>> GetIdempotency(
+      std::string_view app_id, std::string_view key) = 0;
+
+  // --- releases
   // Assigns the release id and the module's next sequence number, stores
-  // the release and makes it the module's current one, in one synced batch.
-  virtual absl::StatusOr<v1::Release> CreateRelease(v1::Release release) = 0;
+  // the release and makes it the module's current one, with `audit`.
+  virtual absl::StatusOr<v1::Release> CreateRelease(v1::Release release,
+                                                    v1::AuditEntry audit) = 0;
   virtual absl::StatusOr<std::vector<v1::Release>> ListReleases(
       std::string_view app_id) = 0;
   // The current release of every module of `app_id`.
   virtual absl::StatusOr<std::vector<v1::Release>> CurrentReleases(
       std::string_view app_id) = 0;
+
+  // --- tokens (keyed by the SHA-256 of the secret)
+  virtual absl::Status PutToken(std::string_view secret_sha256,
+                                const v1::StoredToken& token,
+                                v1::AuditEntry audit) = 0;
+  virtual absl::StatusOr<std::optional<v1::StoredToken>> GetToken(
+      std::string_view secret_sha256) = 0;
+  virtual absl::StatusOr<bool> HasAnyToken() = 0;
+
+  // --- audit log
+  // An audit entry for an action that changes nothing else in the store.
+  virtual absl::Status AppendAudit(v1::AuditEntry audit) = 0;
+  virtual absl::StatusOr<std::vector<v1::AuditEntry>> ListAudit(
+      uint64_t after_seq, uint32_t limit) = 0;
+
+  // --- operations
+  // A consistent copy of the database in `dir` (must not exist), usable as
+  // a data directory's `db` by `stratad restore`.
+  virtual absl::Status Checkpoint(std::string_view dir) = 0;
+
+  // Test and repair access: overwrite one audit entry as stored (used by the
+  // tamper test to play an attacker with disk access).
+  virtual absl::Status RawPutAuditForTesting(const v1::AuditEntry& entry) = 0;
 };
 
 }  // namespace strata::server

@@ -1,0 +1,53 @@
+// A real StrataServer in this process: initialized data directory (admin
+// token), gRPC and HTTP on loopback ports picked by the kernel.
+#ifndef STRATA_TESTS_INTEGRATION_TEST_SERVER_H_
+#define STRATA_TESTS_INTEGRATION_TEST_SERVER_H_
+
+#include <memory>
+#include <string>
+
+#include "gtest/gtest.h"
+#include "strata/base/file_util.h"
+#include "strata/base/testing/status_matchers.h"
+#include "strata/server/rpc/strata_server.h"
+
+namespace strata::testing {
+
+class TestServer {
+ public:
+  // Initializes `data_dir` (once) and starts a server on it.
+  void Start(const std::string& data_dir) {
+    const std::string token_file = JoinPath(data_dir, "admin.token");
+    if (!PosixFileSystem()->Exists(token_file)) {
+      ASSERT_THAT(server::InitializeDataDir(data_dir, token_file), IsOk());
+    }
+    auto token = PosixFileSystem()->ReadFile(token_file);
+    ASSERT_THAT(token, IsOk());
+    token_ = token->substr(0, token->find('\n'));
+    server::ServerOptions options;
+    options.data_dir = data_dir;
+    options.listen_address = "127.0.0.1:0";
+    options.http_address = "127.0.0.1:0";
+    auto server = server::StrataServer::Start(options);
+    ASSERT_THAT(server, IsOk());
+    server_ = *std::move(server);
+  }
+  void Stop() {
+    if (server_) server_->Shutdown();
+    server_.reset();
+  }
+  std::string address() const {
+    return "127.0.0.1:" + std::to_string(server_->port());
+  }
+  int http_port() const { return server_->http_port(); }
+  const std::string& token() const { return token_; }
+  server::StrataServer* get() { return server_.get(); }
+
+ private:
+  std::unique_ptr<server::StrataServer> server_;
+  std::string token_;
+};
+
+}  // namespace strata::testing
+
+#endif  // STRATA_TESTS_INTEGRATION_TEST_SERVER_H_
