@@ -188,10 +188,12 @@ TEST_F(StoreTest, CheckpointIsAConsistentCopy) {
                                   TestAudit("p")),
               IsOk());
   const std::string backup = JoinPath(dir_.path(), "backup");
-  ASSERT_THAT(store_->Checkpoint(backup), IsOk());
+  STRATA_ASSERT_OK_AND_ASSIGN(uint64_t seq, store_->Checkpoint(backup));
+  EXPECT_EQ(seq, 1u);
   STRATA_ASSERT_OK_AND_ASSIGN(auto copy, Store::Open(backup));
   EXPECT_EQ(*copy->ReadBlob(blob.sha256, 0, 100), content);
-  EXPECT_THAT(store_->Checkpoint(backup), ::testing::Not(IsOk()));  // exists
+  EXPECT_THAT(store_->Checkpoint(backup),
+              StatusIs(absl::StatusCode::kAlreadyExists));  // never overwritten
 }
 
 TEST_F(StoreTest, SecondOpenOfTheSameDirectoryIsRefusedClearly) {

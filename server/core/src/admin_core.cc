@@ -183,15 +183,15 @@ absl::StatusOr<v1::BackupResponse> AdminCore::Backup(
     return absl::InvalidArgumentError(
         "backup directory must be an absolute path on the server's machine");
   }
-  // Audit first, so the backup contains the record of its own making.
+  STRATA_ASSIGN_OR_RETURN(uint64_t audit_seq,
+                          store_->Checkpoint(req.directory()));
+  // Recorded after the fact: a refused backup changes nothing.
   STRATA_RETURN_IF_ERROR(store_->AppendAudit(
-      Audit(who, "backup", "*", StrCat("directory=", req.directory()))));
-  STRATA_RETURN_IF_ERROR(store_->Checkpoint(req.directory()));
-  STRATA_ASSIGN_OR_RETURN(std::vector<v1::AuditEntry> last,
-                          store_->ListAudit(0, 1u << 30));
+      Audit(who, "backup", "*",
+            StrCat("directory=", req.directory(), " audit_seq=", audit_seq))));
   v1::BackupResponse response;
   response.set_directory(req.directory());
-  response.set_audit_seq(last.empty() ? 0 : last.back().seq());
+  response.set_audit_seq(audit_seq);
   return response;
 }
 

@@ -1,5 +1,6 @@
 #include "strata/server/storage/store.h"
 
+#include <sys/stat.h>
 #include <zstd.h>
 
 #include <cinttypes>
@@ -405,14 +406,23 @@ class RocksStore : public Store {
     return out;
   }
 
-  absl::Status Checkpoint(std::string_view dir) override {
+  absl::StatusOr<uint64_t> Checkpoint(std::string_view dir) override {
+    struct stat st;
+    if (::stat(std::string(dir).c_str(), &st) == 0) {
+      return absl::AlreadyExistsError(
+          StrCat(dir, " already exists; back up into a new directory"));
+    }
+    // No mutation may slip between the copy and the figure we report.
+    std::lock_guard<std::mutex> lock(write_mu_);
     rocksdb::Checkpoint* raw = nullptr;
     STRATA_RETURN_IF_ERROR(
         FromRocks(rocksdb::Checkpoint::Create(db_.get(), &raw),
                   "preparing a checkpoint"));
     std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
-    return FromRocks(checkpoint->CreateCheckpoint(std::string(dir)),
-                     StrCat("writing a checkpoint to ", dir));
+    STRATA_RETURN_IF_ERROR(
+        FromRocks(checkpoint->CreateCheckpoint(std::string(dir)),
+                  StrCat("writing a checkpoint to ", dir)));
+    return audit_seq_;
   }
 
   absl::Status RawPutAuditForTesting(const v1::AuditEntry& entry) override {

@@ -104,8 +104,9 @@ class Store {
 
   // --- operations
   // A consistent copy of the database in `dir` (must not exist), usable as
-  // a data directory's `db` by `stratad restore`.
-  virtual absl::Status Checkpoint(std::string_view dir) = 0;
+  // a data directory's `db` by `stratad restore`. Returns the last
+  // audit entry the copy holds.
+  virtual absl::StatusOr<uint64_t> Checkpoint(std::string_view dir) = 0;
 
   // Test and repair access: overwrite one audit entry as stored (used by the
   // tamper test to play an attacker with disk access).

@@ -1,0 +1,166 @@
+// kill -9 of a real stratad at random moments while a client publishes:
+// every acknowledged publish must survive, and nothing may be half visible
+// (an artifact record whose blob is missing or wrong).
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "../server/test_util.h"
+#include "gtest/gtest.h"
+#include "strata/admin_cli/admin_client.h"
+#include "strata/base/file_util.h"
+#include "strata/base/sha256.h"
+#include "strata/base/testing/status_matchers.h"
+#include "strata/server/rpc/strata_server.h"
+#include "strata/server/storage/store.h"
+
+namespace strata {
+namespace {
+
+using ::strata::testing::IsOk;
+
+std::string BinDir() {
+  const char* dir = std::getenv("STRATA_BIN_DIR");
+  return dir ? dir : "bin";
+}
+
+int Cycles() {
+  const char* v = std::getenv("STRATA_CRASH_CYCLES");
+  return v ? std::atoi(v) : 100;
+}
+
+struct Acked {
+  std::string version;
+  std::string sha256;
+};
+
+class StratadProcess {
+ public:
+  explicit StratadProcess(const std::string& data_dir) : data_dir_(data_dir) {}
+  void Start() {
+    const std::string port_file = JoinPath(data_dir_, "port");
+    (void)PosixFileSystem()->DeleteFile(port_file);
+    pid_ = ::fork();
+    ASSERT_GE(pid_, 0);
+    if (pid_ == 0) {
+      const std::string bin = JoinPath(BinDir(), "stratad");
+      ::execl(bin.c_str(), "stratad", "--data-dir", data_dir_.c_str(),
+              "--listen", "127.0.0.1:0", "--http", "", "--port-file",
+              port_file.c_str(), nullptr);
+      ::_exit(127);
+    }
+    for (int i = 0; i < 400 && !PosixFileSystem()->Exists(port_file); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    auto port = PosixFileSystem()->ReadFile(port_file);
+    ASSERT_TRUE(port.ok()) << "stratad did not start";
+    address_ = "127.0.0.1:" + port->substr(0, port->find('\n'));
+  }
+  void Kill9() {
+    ::kill(pid_, SIGKILL);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+  }
+  ~StratadProcess() {
+    if (pid_ > 0) Kill9();
+  }
+  const std::string& address() const { return address_; }
+
+ private:
+  std::string data_dir_;
+  std::string address_;
+  pid_t pid_ = -1;
+};
+
+TEST(PublishCrashTest, KillNineDuringPublishesLosesNothingAcknowledged) {
+  testing::TempDir dir;
+  const std::string data = JoinPath(dir.path(), "data");
+  const std::string token_file = JoinPath(data, "admin.token");
+  ASSERT_THAT(server::InitializeDataDir(data, token_file), IsOk());
+  std::string token = *PosixFileSystem()->ReadFile(token_file);
+  token = token.substr(0, token.find('\n'));
+
+  std::mt19937_64 rng(12345);
+  std::vector<Acked> acked;
+  int killed_mid_upload = 0;
+  StratadProcess server(data);
+  std::set<std::string> verified;  // versions whose blob was checked already
+  for (int cycle = 0; cycle < Cycles(); ++cycle) {
+    server.Start();
+    if (::testing::Test::HasFatalFailure()) return;
+    admin::AdminClient client(server.address(), token, absl::Seconds(10));
+    std::atomic<bool> stop{false};
+    std::vector<Acked> acked_now;
+    std::atomic<int> attempts{0};
+    std::thread publisher([&] {
+      std::mt19937_64 local(static_cast<uint64_t>(cycle) * 7919);
+      for (int i = 0; !stop; ++i) {
+        // Sizes from a few bytes to several 1 MiB chunks.
+        size_t size = 1 + local() % (5 << 19);
+        std::string content(size, '\0');
+        for (size_t j = 0; j < size; j += 8) {
+          uint64_t v = local();
+          std::memcpy(&content[j], &v, std::min<size_t>(8, size - j));
+        }
+        v1::ArtifactStatement st;
+        st.set_app_id("wallet");
+        st.mutable_module()->set_layer(v1::LAYER_H5);
+        st.mutable_module()->set_name("crashy");
+        const std::string version = StrCat("c", cycle, "-", i);
+        st.set_version(version);
+        ++attempts;
+        auto r = client.Publish(st, content, version);
+        if (r.ok()) acked_now.push_back({version, Sha256::HexHash(content)});
+        if (!r.ok()) break;  // the server died
+      }
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 120));
+    server.Kill9();
+    stop = true;
+    publisher.join();
+    if (attempts > static_cast<int>(acked_now.size())) ++killed_mid_upload;
+    acked.insert(acked.end(), acked_now.begin(), acked_now.end());
+
+    // With the server dead, look at what is on disk.
+    auto store = server::Store::Open(JoinPath(data, "db"));
+    ASSERT_THAT(store, IsOk());
+    auto all = (*store)->ListArtifacts("wallet");
+    ASSERT_THAT(all, IsOk());
+    std::map<std::string, std::string> present;
+    for (const auto& a : *all) {
+      present[a.statement().version()] = a.statement().content_sha256();
+      // Versions are immutable: a record checked in an earlier cycle stays.
+      if (!verified.insert(a.statement().version()).second) continue;
+      // Nothing half visible: every record's blob is complete and right.
+      auto blob = (*store)->ReadBlob(a.statement().content_sha256(), 0,
+                                     uint64_t{1} << 30);
+      ASSERT_THAT(blob, IsOk())
+          << "cycle " << cycle << " " << a.statement().version();
+      ASSERT_EQ(Sha256::HexHash(*blob), a.statement().content_sha256())
+          << "cycle " << cycle << " " << a.statement().version();
+    }
+    for (const Acked& a : acked) {
+      ASSERT_EQ(present.count(a.version), 1u)
+          << "acknowledged publish " << a.version << " lost after cycle "
+          << cycle;
+      ASSERT_EQ(present[a.version], a.sha256);
+    }
+  }
+  EXPECT_GT(acked.size(), 0u);
+  // Most kills should land while an upload is in flight.
+  EXPECT_GT(killed_mid_upload, Cycles() / 2);
+  std::printf(
+      "crash cycles: %d, acknowledged publishes checked: %zu, kills "
+      "mid-upload: %d\n",
+      Cycles(), acked.size(), killed_mid_upload);
+}
+
+}  // namespace
+}  // namespace strata
