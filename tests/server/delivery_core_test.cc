@@ -23,6 +23,8 @@ class DeliveryCoreTest : public ::testing::Test {
     admin_ = std::make_unique<AdminCore>(store_.get(), &clock_);
     delivery_ = std::make_unique<DeliveryCore>(
         store_.get(), &clock_, DeliveryOptions{.max_inline_bytes = 16});
+    admin_->OnReleasesChanged(
+        [this](const std::string& app) { delivery_->ReleasesChanged(app); });
   }
   void PublishAndRelease(const std::string& module, const std::string& version,
                          const std::string& content) {

@@ -147,10 +147,12 @@ absl::StatusOr<v1::Release> AdminCore::CreateRelease(
   // Until staged rollouts exist every release goes to the whole fleet at once.
   release.set_state(v1::RELEASE_COMPLETED);
   release.set_created_at_unix(absl::ToUnixSeconds(clock_->Now()));
-  return store_->CreateRelease(std::move(release),
-                               Audit(who, "release.create", req.app_id(),
-                                     StrCat("module=", Describe(req.module()),
-                                            " version=", req.version())));
+  absl::StatusOr<v1::Release> created = store_->CreateRelease(
+      std::move(release),
+      Audit(who, "release.create", req.app_id(),
+            StrCat("module=", Describe(req.module()), " version=", req.version())));
+  if (created.ok() && releases_changed_) releases_changed_(req.app_id());
+  return created;
 }
 
 absl::StatusOr<std::vector<v1::Release>> AdminCore::ListReleases(

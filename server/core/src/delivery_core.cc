@@ -20,8 +20,8 @@ absl::StatusOr<v1::CheckResponse> DeliveryCore::Check(
   for (const auto& m : request.installed()) {
     installed[{m.module().layer(), m.module().name()}] = &m;
   }
-  STRATA_ASSIGN_OR_RETURN(std::vector<v1::Release> releases,
-                          store_->CurrentReleases(device.app_id()));
+  STRATA_ASSIGN_OR_RETURN(std::shared_ptr<const AppSnapshot> snapshot,
+                          snapshots_.Get(device.app_id()));
   v1::CheckResponse response;
   v1::UpdatePlan* plan = response.mutable_plan();
   const absl::Time now = clock_->Now();
@@ -29,38 +29,13 @@ absl::StatusOr<v1::CheckResponse> DeliveryCore::Check(
   plan->set_device_id(device.device_id());
   plan->set_issued_at_unix(absl::ToUnixSeconds(now));
   plan->set_expires_at_unix(absl::ToUnixSeconds(now + options_.plan_lifetime));
-  for (const v1::Release& release : releases) {
-    STRATA_ASSIGN_OR_RETURN(
-        std::optional<v1::StoredArtifact> artifact,
-        store_->GetArtifact(release.app_id(), release.module(),
-                            release.version()));
-    if (!artifact.has_value()) {
-      return absl::DataLossError(StrCat("release ", release.release_id(),
-                                        " names missing artifact version ",
-                                        release.version()));
-    }
-    const v1::ArtifactStatement& st = artifact->statement();
-    auto it =
-        installed.find({release.module().layer(), release.module().name()});
+  for (const v1::UpdateEntry& entry : snapshot->entries) {
+    auto it = installed.find({entry.module().layer(), entry.module().name()});
     if (it != installed.end() &&
-        it->second->content_sha256() == st.content_sha256()) {
+        it->second->content_sha256() == entry.statement().content_sha256()) {
       continue;  // already up to date
     }
-    v1::UpdateEntry* entry = plan->add_updates();
-    *entry->mutable_module() = release.module();
-    entry->set_release_id(release.release_id());
-    entry->set_release_sequence(release.release_sequence());
-    *entry->mutable_statement() = st;
-    *entry->mutable_signatures() = artifact->signatures();
-    entry->mutable_full()->set_sha256(st.content_sha256());
-    entry->mutable_full()->set_size(st.size());
-    if (release.module().layer() == v1::LAYER_CONFIG &&
-        st.size() <= options_.max_inline_bytes) {
-      STRATA_ASSIGN_OR_RETURN(
-          std::string content,
-          store_->ReadBlob(st.content_sha256(), 0, st.size()));
-      entry->set_inline_content(std::move(content));
-    }
+    *plan->add_updates() = entry;
   }
   return response;
 }

@@ -75,6 +75,10 @@ absl::StatusOr<std::unique_ptr<StrataServer>> StrataServer::Start(
   impl->admin_core = std::make_unique<AdminCore>(impl->store.get(), env.clock);
   impl->delivery_core =
       std::make_unique<DeliveryCore>(impl->store.get(), env.clock);
+  impl->admin_core->OnReleasesChanged(
+      [delivery = impl->delivery_core.get()](const std::string& app) {
+        delivery->ReleasesChanged(app);
+      });
   impl->admin_service = std::make_unique<AdminService>(
       impl->admin_core.get(), impl->auth_core.get(), &impl->metrics);
   impl->delivery_service = std::make_unique<DeliveryService>(

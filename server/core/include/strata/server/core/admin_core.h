@@ -5,6 +5,7 @@
 #define STRATA_SERVER_CORE_ADMIN_CORE_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,11 @@ class AdminCore {
       : store_(store), clock_(clock), limits_(limits) {}
 
   const AdminLimits& limits() const { return limits_; }
+  // Called with the app id after any change to an app's releases (the
+  // Check path's snapshot listens).
+  void OnReleasesChanged(std::function<void(const std::string&)> listener) {
+    releases_changed_ = std::move(listener);
+  }
   Store* store() { return store_; }
 
   // Checks the header and the caller's rights before any content is taken.
@@ -63,6 +69,7 @@ class AdminCore {
   Store* store_;
   Clock* clock_;
   AdminLimits limits_;
+  std::function<void(const std::string&)> releases_changed_;
 };
 
 }  // namespace strata::server

@@ -4,6 +4,7 @@
 
 #include "absl/status/statusor.h"
 #include "strata/base/env.h"
+#include "strata/server/core/release_snapshot.h"
 #include "strata/server/storage/store.h"
 #include "strata/v1/delivery.pb.h"
 
@@ -19,7 +20,10 @@ struct DeliveryOptions {
 class DeliveryCore {
  public:
   DeliveryCore(Store* store, Clock* clock, DeliveryOptions options = {})
-      : store_(store), clock_(clock), options_(options) {}
+      : store_(store),
+        clock_(clock),
+        options_(options),
+        snapshots_(store, options.max_inline_bytes) {}
 
   // For every module with a current release whose content differs from what
   // the device has installed: an update entry.
@@ -29,11 +33,14 @@ class DeliveryCore {
     return options_.download_chunk_bytes;
   }
   Store* store() { return store_; }
+  // Called by whoever changes an app's releases.
+  void ReleasesChanged(const std::string& app_id) { snapshots_.Invalidate(app_id); }
 
  private:
   Store* store_;
   Clock* clock_;
   DeliveryOptions options_;
+  ReleaseSnapshots snapshots_;
 };
 
 }  // namespace strata::server

@@ -1,0 +1,164 @@
+// server_bench: Check throughput and p50/p99 latency of stratad at 1k and
+// 100k distinct devices, as a ratio to an empty Delivery.Check handler
+// served by the same gRPC build on the same machine in the same run.
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <thread>
+#include <vector>
+
+#include "grpcpp/create_channel.h"
+#include "grpcpp/server_builder.h"
+#include "strata/admin_cli/admin_client.h"
+#include "strata/base/file_util.h"
+#include "strata/server/rpc/strata_server.h"
+#include "strata/v1/delivery.grpc.pb.h"
+
+namespace {
+
+using strata::v1::CheckRequest;
+using strata::v1::CheckResponse;
+
+// The ceiling: answers every Check with an empty plan.
+class EmptyDelivery final : public strata::v1::Delivery::Service {
+  grpc::Status Check(grpc::ServerContext*, const CheckRequest*, CheckResponse*) override {
+    return grpc::Status::OK;
+  }
+};
+
+struct Result {
+  double qps;
+  double p50_ms;
+  double p99_ms;
+  uint64_t calls;
+};
+
+Result Drive(const std::string& address, int devices, int threads, double seconds,
+             const std::vector<std::string>& installed_sha) {
+  auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+  auto stub = strata::v1::Delivery::NewStub(channel);
+  std::atomic<bool> stop{false};
+  std::vector<std::vector<double>> latencies(threads);
+  std::vector<std::thread> workers;
+  const auto start = std::chrono::steady_clock::now();
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&, t] {
+      uint64_t i = static_cast<uint64_t>(t) * 7919;
+      while (!stop.load(std::memory_order_relaxed)) {
+        CheckRequest req;
+        auto* d = req.mutable_device();
+        d->set_app_id("wallet");
+        d->set_device_id("device-" + std::to_string(i++ % devices));
+        d->set_app_version("10.3.0");
+        d->set_os("android");
+        // Half the fleet is up to date on the first module.
+        if (i % 2 == 0) {
+          auto* m = req.add_installed();
+          m->mutable_module()->set_layer(strata::v1::LAYER_CONFIG);
+          m->mutable_module()->set_name("module-0");
+          m->set_content_sha256(installed_sha[0]);
+        }
+        CheckResponse resp;
+        grpc::ClientContext ctx;
+        auto t0 = std::chrono::steady_clock::now();
+        grpc::Status s = stub->Check(&ctx, req, &resp);
+        auto t1 = std::chrono::steady_clock::now();
+        if (!s.ok()) {
+          std::fprintf(stderr, "Check failed: %s\n", s.error_message().c_str());
+          std::exit(1);
+        }
+        latencies[t].push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+      }
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+  stop = true;
+  for (auto& w : workers) w.join();
+  const double elapsed =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::vector<double> all;
+  for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
+  std::sort(all.begin(), all.end());
+  Result r;
+  r.calls = all.size();
+  r.qps = static_cast<double>(all.size()) / elapsed;
+  r.p50_ms = all.empty() ? 0 : all[all.size() / 2];
+  r.p99_ms = all.empty() ? 0 : all[std::min(all.size() - 1, all.size() * 99 / 100)];
+  return r;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  double seconds = argc > 1 ? std::atof(argv[1]) : 3.0;
+  const int threads = 8;
+  char tmpl[] = "/tmp/strata_server_bench_XXXXXX";
+  const std::string dir = ::mkdtemp(tmpl);
+  const std::string data = strata::JoinPath(dir, "data");
+  const std::string token_file = strata::JoinPath(data, "admin.token");
+  if (auto s = strata::server::InitializeDataDir(data, token_file); !s.ok()) {
+    std::fprintf(stderr, "init: %s\n", std::string(s.message()).c_str());
+    return 1;
+  }
+  std::string token = *strata::PosixFileSystem()->ReadFile(token_file);
+  token = token.substr(0, token.find('\n'));
+
+  strata::server::ServerOptions options;
+  options.data_dir = data;
+  options.listen_address = "127.0.0.1:0";
+  options.http_address = "";
+  auto server = strata::server::StrataServer::Start(options);
+  if (!server.ok()) return 1;
+  const std::string address = "127.0.0.1:" + std::to_string((*server)->port());
+
+  // Five live CONFIG modules, as a small app would have.
+  strata::admin::AdminClient admin(address, token);
+  std::vector<std::string> shas;
+  for (int m = 0; m < 5; ++m) {
+    strata::v1::ArtifactStatement st;
+    st.set_app_id("wallet");
+    st.mutable_module()->set_layer(strata::v1::LAYER_CONFIG);
+    st.mutable_module()->set_name("module-" + std::to_string(m));
+    st.set_version("1");
+    std::string content = "{\"switch\": " + std::to_string(m) + "}";
+    auto pub = admin.Publish(st, content, "");
+    strata::v1::CreateReleaseRequest req;
+    req.set_app_id("wallet");
+    *req.mutable_module() = st.module();
+    req.set_version("1");
+    if (!pub.ok() || !admin.CreateRelease(req).ok()) return 1;
+    shas.push_back(pub->statement().content_sha256());
+  }
+
+  EmptyDelivery empty;
+  grpc::ServerBuilder builder;
+  int empty_port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &empty_port);
+  builder.RegisterService(&empty);
+  auto empty_server = builder.BuildAndStart();
+  const std::string empty_address = "127.0.0.1:" + std::to_string(empty_port);
+
+  std::printf("| devices | handler | calls | Check/s | p50 ms | p99 ms | ratio to empty |\n");
+  std::printf("|---|---|---|---|---|---|---|\n");
+  for (int devices : {1000, 100000}) {
+    // Interleave to share the machine's noise: empty, strata, empty, strata.
+    Result e1 = Drive(empty_address, devices, threads, seconds / 2, shas);
+    Result s1 = Drive(address, devices, threads, seconds / 2, shas);
+    Result e2 = Drive(empty_address, devices, threads, seconds / 2, shas);
+    Result s2 = Drive(address, devices, threads, seconds / 2, shas);
+    Result e{(e1.qps + e2.qps) / 2, (e1.p50_ms + e2.p50_ms) / 2,
+             (e1.p99_ms + e2.p99_ms) / 2, e1.calls + e2.calls};
+    Result s{(s1.qps + s2.qps) / 2, (s1.p50_ms + s2.p50_ms) / 2,
+             (s1.p99_ms + s2.p99_ms) / 2, s1.calls + s2.calls};
+    std::printf("| %d | empty | %llu | %.0f | %.3f | %.3f | 1.00 |\n", devices,
+                static_cast<unsigned long long>(e.calls), e.qps, e.p50_ms, e.p99_ms);
+    std::printf("| %d | stratad | %llu | %.0f | %.3f | %.3f | %.2f |\n", devices,
+                static_cast<unsigned long long>(s.calls), s.qps, s.p50_ms, s.p99_ms,
+                s.qps / e.qps);
+  }
+  empty_server->Shutdown();
+  (*server)->Shutdown();
+  (void)strata::DeleteRecursively(*strata::PosixFileSystem(), dir);
+  return 0;
+}
