@@ -113,6 +113,7 @@ absl::StatusOr<v1::PublishResponse> AdminCore::Publish(
       Audit(who, "publish", st.app_id(),
             StrCat("module=", Describe(st.module()), " version=", st.version(),
                    " sha256=", st.content_sha256(), " size=", st.size()))));
+  if (published_) published_(st);
   return response;
 }
 
@@ -148,9 +149,9 @@ absl::StatusOr<v1::Release> AdminCore::CreateRelease(
   release.set_state(v1::RELEASE_COMPLETED);
   release.set_created_at_unix(absl::ToUnixSeconds(clock_->Now()));
   absl::StatusOr<v1::Release> created = store_->CreateRelease(
-      std::move(release),
-      Audit(who, "release.create", req.app_id(),
-            StrCat("module=", Describe(req.module()), " version=", req.version())));
+      std::move(release), Audit(who, "release.create", req.app_id(),
+                                StrCat("module=", Describe(req.module()),
+                                       " version=", req.version())));
   if (created.ok() && releases_changed_) releases_changed_(req.app_id());
   return created;
 }

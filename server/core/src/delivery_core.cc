@@ -35,7 +35,21 @@ absl::StatusOr<v1::CheckResponse> DeliveryCore::Check(
         it->second->content_sha256() == entry.statement().content_sha256()) {
       continue;  // already up to date
     }
-    *plan->add_updates() = entry;
+    v1::UpdateEntry* offered = plan->add_updates();
+    *offered = entry;
+    if (deltas_ != nullptr && it != installed.end() &&
+        !it->second->content_sha256().empty()) {
+      const std::string& from = it->second->content_sha256();
+      const std::string& to = entry.statement().content_sha256();
+      if (std::optional<v1::StoredDelta> d = deltas_->Lookup(from, to)) {
+        v1::DeltaRef* ref = offered->add_deltas();
+        ref->set_from_sha256(from);
+        ref->mutable_patch()->set_sha256(d->patch_sha256());
+        ref->mutable_patch()->set_size(d->patch_size());
+      } else {
+        deltas_->Request(from, to, entry.statement().size());  // for next time
+      }
+    }
   }
   return response;
 }

@@ -20,6 +20,7 @@ struct StrataServer::Impl {
   Metrics metrics;
   std::unique_ptr<AuthCore> auth_core;
   std::unique_ptr<AdminCore> admin_core;
+  std::unique_ptr<DeltaCache> deltas;
   std::unique_ptr<DeliveryCore> delivery_core;
   std::unique_ptr<AdminService> admin_service;
   std::unique_ptr<DeliveryService> delivery_service;
@@ -73,8 +74,14 @@ absl::StatusOr<std::unique_ptr<StrataServer>> StrataServer::Start(
   }
   impl->auth_core = std::make_unique<AuthCore>(impl->store.get(), env);
   impl->admin_core = std::make_unique<AdminCore>(impl->store.get(), env.clock);
-  impl->delivery_core =
-      std::make_unique<DeliveryCore>(impl->store.get(), env.clock);
+  impl->deltas =
+      std::make_unique<DeltaCache>(impl->store.get(), &impl->metrics);
+  impl->delivery_core = std::make_unique<DeliveryCore>(
+      impl->store.get(), env.clock, DeliveryOptions{}, impl->deltas.get());
+  impl->admin_core->OnPublished(
+      [deltas = impl->deltas.get()](const v1::ArtifactStatement& st) {
+        deltas->OnPublished(st);
+      });
   impl->admin_core->OnReleasesChanged(
       [delivery = impl->delivery_core.get()](const std::string& app) {
         delivery->ReleasesChanged(app);

@@ -287,6 +287,34 @@ class RocksStore : public Store {
                                             "idempotency record");
   }
 
+  // ---------------------------------------------------------- delta cache
+
+  absl::Status PutDelta(const v1::StoredDelta& delta,
+                        const BlobManifest* patch) override {
+    rocksdb::WriteBatch batch;
+    if (patch != nullptr) {
+      v1::StoredBlob stored;
+      stored.set_size(patch->size);
+      for (const BlobChunk& c : patch->chunks) {
+        auto* chunk = stored.add_chunks();
+        chunk->set_sha256(c.sha256);
+        chunk->set_size(c.size);
+      }
+      batch.Put(cf(kBlobs), StrCat("m/", patch->sha256),
+                stored.SerializeAsString());
+    }
+    batch.Put(cf(kMeta),
+              StrCat("delta/", delta.from_sha256(), "/", delta.to_sha256()),
+              delta.SerializeAsString());
+    return Write(batch, "storing a delta");
+  }
+
+  absl::StatusOr<std::optional<v1::StoredDelta>> GetDelta(
+      std::string_view from_sha256, std::string_view to_sha256) override {
+    return GetRecord<v1::StoredDelta>(
+        kMeta, StrCat("delta/", from_sha256, "/", to_sha256), "delta record");
+  }
+
   // ------------------------------------------------------------- releases
 
   absl::StatusOr<v1::Release> CreateRelease(v1::Release release,

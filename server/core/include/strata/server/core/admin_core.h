@@ -34,6 +34,10 @@ class AdminCore {
   void OnReleasesChanged(std::function<void(const std::string&)> listener) {
     releases_changed_ = std::move(listener);
   }
+  // Called after each new artifact is stored (the delta cache listens).
+  void OnPublished(std::function<void(const v1::ArtifactStatement&)> listener) {
+    published_ = std::move(listener);
+  }
   Store* store() { return store_; }
 
   // Checks the header and the caller's rights before any content is taken.
@@ -70,6 +74,7 @@ class AdminCore {
   Clock* clock_;
   AdminLimits limits_;
   std::function<void(const std::string&)> releases_changed_;
+  std::function<void(const v1::ArtifactStatement&)> published_;
 };
 
 }  // namespace strata::server

@@ -4,6 +4,7 @@
 
 #include "absl/status/statusor.h"
 #include "strata/base/env.h"
+#include "strata/server/core/delta_cache.h"
 #include "strata/server/core/release_snapshot.h"
 #include "strata/server/storage/store.h"
 #include "strata/v1/delivery.pb.h"
@@ -19,8 +20,11 @@ struct DeliveryOptions {
 
 class DeliveryCore {
  public:
-  DeliveryCore(Store* store, Clock* clock, DeliveryOptions options = {})
+  // `deltas` may be null (no deltas offered).
+  DeliveryCore(Store* store, Clock* clock, DeliveryOptions options = {},
+               DeltaCache* deltas = nullptr)
       : store_(store),
+        deltas_(deltas),
         clock_(clock),
         options_(options),
         snapshots_(store, options.max_inline_bytes) {}
@@ -34,10 +38,13 @@ class DeliveryCore {
   }
   Store* store() { return store_; }
   // Called by whoever changes an app's releases.
-  void ReleasesChanged(const std::string& app_id) { snapshots_.Invalidate(app_id); }
+  void ReleasesChanged(const std::string& app_id) {
+    snapshots_.Invalidate(app_id);
+  }
 
  private:
   Store* store_;
+  DeltaCache* deltas_;
   Clock* clock_;
   DeliveryOptions options_;
   ReleaseSnapshots snapshots_;

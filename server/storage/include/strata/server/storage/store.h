@@ -77,6 +77,14 @@ class Store {
   virtual absl::StatusOr<std::optional<v1::IdempotencyRecord>> GetIdempotency(
       std::string_view app_id, std::string_view key) = 0;
 
+  // --- delta cache
+  // In one synced batch: the patch blob's manifest (when worthwhile) and
+  // the delta record.
+  virtual absl::Status PutDelta(const v1::StoredDelta& delta,
+                                const BlobManifest* patch) = 0;
+  virtual absl::StatusOr<std::optional<v1::StoredDelta>> GetDelta(
+      std::string_view from_sha256, std::string_view to_sha256) = 0;
+
   // --- releases
   // Assigns the release id and the module's next sequence number, stores
   // the release and makes it the module's current one, with `audit`.

@@ -1,0 +1,72 @@
+// Deltas between versions of a module, computed off the RPC threads on a
+// small worker pool and cached in the store:
+// - after a publish, from the module's last N versions to the new one;
+// - on demand (single-flight) when a device on an uncached version checks.
+// A Check offers a cached delta next to the full download; one not cached
+// yet is queued, so the device's next check gets it.
+#ifndef STRATA_SERVER_CORE_DELTA_CACHE_H_
+#define STRATA_SERVER_CORE_DELTA_CACHE_H_
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "strata/server/core/metrics.h"
+#include "strata/server/storage/store.h"
+
+namespace strata::server {
+
+struct DeltaOptions {
+  int workers = 1;            // the RPC threads keep the other core
+  int previous_versions = 3;  // N: deltas computed on publish
+  uint64_t min_size = 4096;   // smaller artifacts travel whole
+  uint64_t max_size = uint64_t{256} << 20;
+  double max_patch_ratio = 0.8;  // a patch must be smaller than this share
+  int zstd_level = 19;
+};
+
+class DeltaCache {
+ public:
+  DeltaCache(Store* store, Metrics* metrics, DeltaOptions options = {});
+  ~DeltaCache();
+  DeltaCache(const DeltaCache&) = delete;
+  DeltaCache& operator=(const DeltaCache&) = delete;
+
+  // Queues deltas from the module's previous versions to `statement`.
+  void OnPublished(const v1::ArtifactStatement& statement);
+  // Queues `from` -> `to` unless cached, queued or being computed.
+  void Request(const std::string& from_sha256, const std::string& to_sha256,
+               uint64_t to_size);
+  // A cached delta worth offering, if any.
+  std::optional<v1::StoredDelta> Lookup(const std::string& from_sha256,
+                                        const std::string& to_sha256);
+  // Blocks until nothing is queued or running (tests, benchmarks).
+  void WaitIdle();
+  uint64_t computed() const;
+
+ private:
+  void Work();
+  absl::Status Compute(const std::string& from, const std::string& to);
+
+  Store* store_;
+  Metrics* metrics_;
+  DeltaOptions options_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_, idle_cv_;
+  std::deque<std::pair<std::string, std::string>> queue_;
+  std::set<std::pair<std::string, std::string>> pending_;  // queued or running
+  int running_ = 0;
+  bool stopping_ = false;
+  uint64_t computed_ = 0;
+  std::vector<std::thread> workers_;
+};
+
+}  // namespace strata::server
+
+#endif  // STRATA_SERVER_CORE_DELTA_CACHE_H_

@@ -1,0 +1,154 @@
+#include "strata/server/core/delta_cache.h"
+
+#include <algorithm>
+
+#include "strata/base/log.h"
+#include "strata/base/status_macros.h"
+#include "strata/base/strings.h"
+#include "strata/diff/delta.h"
+#include "strata/server/core/blob_writer.h"
+
+namespace strata::server {
+
+DeltaCache::DeltaCache(Store* store, Metrics* metrics, DeltaOptions options)
+    : store_(store), metrics_(metrics), options_(options) {
+  for (int i = 0; i < std::max(1, options_.workers); ++i) {
+    workers_.emplace_back([this] { Work(); });
+  }
+}
+
+DeltaCache::~DeltaCache() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  for (auto& w : workers_) w.join();
+}
+
+void DeltaCache::OnPublished(const v1::ArtifactStatement& statement) {
+  if (statement.size() < options_.min_size ||
+      statement.size() > options_.max_size) {
+    return;
+  }
+  absl::StatusOr<std::vector<v1::StoredArtifact>> all =
+      store_->ListArtifacts(statement.app_id());
+  if (!all.ok()) {
+    STRATA_LOG(Warning) << "deltas for " << statement.module().name() << ": "
+                        << all.status();
+    return;
+  }
+  std::vector<const v1::StoredArtifact*> previous;
+  for (const auto& a : *all) {
+    const auto& st = a.statement();
+    if (st.module().layer() == statement.module().layer() &&
+        st.module().name() == statement.module().name() &&
+        st.content_sha256() != statement.content_sha256()) {
+      previous.push_back(&a);
+    }
+  }
+  std::sort(previous.begin(), previous.end(), [](auto* a, auto* b) {
+    return a->published_at_unix() > b->published_at_unix();
+  });
+  if (previous.size() > static_cast<size_t>(options_.previous_versions)) {
+    previous.resize(options_.previous_versions);
+  }
+  for (const auto* a : previous) {
+    Request(a->statement().content_sha256(), statement.content_sha256(),
+            statement.size());
+  }
+}
+
+void DeltaCache::Request(const std::string& from, const std::string& to,
+                         uint64_t to_size) {
+  if (from == to || to_size < options_.min_size || to_size > options_.max_size)
+    return;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_ || !pending_.insert({from, to}).second)
+      return;  // single flight
+  }
+  absl::StatusOr<std::optional<v1::StoredDelta>> cached =
+      store_->GetDelta(from, to);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (cached.ok() && cached->has_value()) {
+    pending_.erase({from, to});
+    idle_cv_.notify_all();
+    return;
+  }
+  queue_.emplace_back(from, to);
+  cv_.notify_one();
+}
+
+std::optional<v1::StoredDelta> DeltaCache::Lookup(const std::string& from,
+                                                  const std::string& to) {
+  absl::StatusOr<std::optional<v1::StoredDelta>> d = store_->GetDelta(from, to);
+  if (d.ok() && d->has_value() && (*d)->worthwhile()) {
+    metrics_->Increment("strata_delta_cache_hits_total");
+    return **d;
+  }
+  metrics_->Increment("strata_delta_cache_misses_total");
+  return std::nullopt;
+}
+
+void DeltaCache::WaitIdle() {
+  std::unique_lock<std::mutex> lock(mu_);
+  idle_cv_.wait(lock, [this] { return pending_.empty(); });
+}
+
+uint64_t DeltaCache::computed() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return computed_;
+}
+
+void DeltaCache::Work() {
+  while (true) {
+    std::pair<std::string, std::string> job;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (stopping_) return;
+      job = queue_.front();
+      queue_.pop_front();
+      ++running_;
+    }
+    absl::Status s = Compute(job.first, job.second);
+    if (!s.ok()) {
+      STRATA_LOG(Warning) << "delta " << job.first.substr(0, 12) << " -> "
+                          << job.second.substr(0, 12) << " failed: " << s;
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    --running_;
+    pending_.erase(job);
+    if (s.ok()) ++computed_;
+    idle_cv_.notify_all();
+  }
+}
+
+absl::Status DeltaCache::Compute(const std::string& from,
+                                 const std::string& to) {
+  STRATA_ASSIGN_OR_RETURN(std::string old_data,
+                          store_->ReadBlob(from, 0, options_.max_size));
+  STRATA_ASSIGN_OR_RETURN(std::string new_data,
+                          store_->ReadBlob(to, 0, options_.max_size));
+  diff::DiffOptions diff_options;
+  diff_options.level = options_.zstd_level;
+  diff_options.threads = 1;
+  STRATA_ASSIGN_OR_RETURN(std::string patch,
+                          diff::CreatePatch(old_data, new_data, diff_options));
+  v1::StoredDelta delta;
+  delta.set_from_sha256(from);
+  delta.set_to_sha256(to);
+  delta.set_worthwhile(static_cast<double>(patch.size()) <
+                       options_.max_patch_ratio *
+                           static_cast<double>(new_data.size()));
+  metrics_->Increment("strata_deltas_computed_total");
+  if (!delta.worthwhile()) return store_->PutDelta(delta, nullptr);
+  STRATA_ASSIGN_OR_RETURN(BlobManifest blob,
+                          BlobWriter::WriteAll(store_, patch));
+  delta.set_patch_sha256(blob.sha256);
+  delta.set_patch_size(blob.size);
+  return store_->PutDelta(delta, &blob);
+}
+
+}  // namespace strata::server

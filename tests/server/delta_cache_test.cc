@@ -1,0 +1,176 @@
+// Deltas on publish and on demand, against a real RocksDB store.
+#include "strata/server/core/delta_cache.h"
+
+#include "gtest/gtest.h"
+#include "strata/base/file_util.h"
+#include "strata/base/testing/simulated_clock.h"
+#include "strata/base/testing/status_matchers.h"
+#include "strata/diff/delta.h"
+#include "strata/server/core/admin_core.h"
+#include "strata/server/core/delivery_core.h"
+#include "test_util.h"
+
+namespace strata::server {
+namespace {
+
+using ::strata::testing::IsOk;
+
+std::string Package(int version) {
+  // 64 KiB of structured bytes; each version edits a few places.
+  std::string s(64 * 1024, '\0');
+  uint32_t x = 7;
+  for (size_t i = 0; i < s.size(); ++i) {
+    x = x * 1103515245u + 12345u;
+    s[i] = static_cast<char>((x >> 16) % 64 + 32);
+  }
+  for (int v = 1; v <= version; ++v) {
+    for (int k = 0; k < 20; ++k)
+      s[(v * 7919 + k * 3001) % s.size()] = static_cast<char>('A' + v);
+  }
+  return s;
+}
+
+class DeltaCacheTest : public ::testing::Test {
+ protected:
+  void Init(DeltaOptions options) {
+    auto store = Store::Open(JoinPath(dir_.path(), "db"));
+    ASSERT_THAT(store, IsOk());
+    store_ = *std::move(store);
+    deltas_ = std::make_unique<DeltaCache>(store_.get(), &metrics_, options);
+    admin_ = std::make_unique<AdminCore>(store_.get(), &clock_);
+    delivery_ = std::make_unique<DeliveryCore>(
+        store_.get(), &clock_, DeliveryOptions{}, deltas_.get());
+    admin_->OnPublished(
+        [this](const v1::ArtifactStatement& st) { deltas_->OnPublished(st); });
+    admin_->OnReleasesChanged(
+        [this](const std::string& app) { delivery_->ReleasesChanged(app); });
+  }
+  void TearDown() override {
+    delivery_.reset();
+    deltas_.reset();
+  }
+  std::string Publish(int version, bool release = true) {
+    const std::string content = Package(version);
+    v1::PublishHeader h =
+        testing::ConfigHeader("mall-home", std::to_string(version), content);
+    h.mutable_statement()->mutable_module()->set_layer(v1::LAYER_H5);
+    clock_.Advance(absl::Minutes(1));
+    EXPECT_THAT(admin_->PublishBytes(testing::AdminPrincipal(), h, content),
+                IsOk());
+    if (release) {
+      v1::CreateReleaseRequest r;
+      r.set_app_id("wallet");
+      *r.mutable_module() = h.statement().module();
+      r.set_version(std::to_string(version));
+      EXPECT_THAT(admin_->CreateRelease(testing::AdminPrincipal(), r), IsOk());
+    }
+    return Sha256::HexHash(content);
+  }
+  v1::CheckResponse CheckWith(const std::string& installed_sha) {
+    v1::CheckRequest req;
+    req.mutable_device()->set_app_id("wallet");
+    req.mutable_device()->set_device_id("d1");
+    auto* m = req.add_installed();
+    m->mutable_module()->set_layer(v1::LAYER_H5);
+    m->mutable_module()->set_name("mall-home");
+    m->set_content_sha256(installed_sha);
+    auto resp = delivery_->Check(req);
+    EXPECT_THAT(resp, IsOk());
+    return *resp;
+  }
+
+  testing::TempDir dir_;
+  testing::SimulatedClock clock_;
+  Metrics metrics_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<DeltaCache> deltas_;
+  std::unique_ptr<AdminCore> admin_;
+  std::unique_ptr<DeliveryCore> delivery_;
+};
+
+TEST_F(DeltaCacheTest, PublishComputesDeltasThatApplyToTheNewVersion) {
+  Init({});
+  const std::string v1 = Publish(1);
+  const std::string v2 = Publish(2);
+  deltas_->WaitIdle();
+  EXPECT_EQ(deltas_->computed(), 1u);
+  std::optional<v1::StoredDelta> d = deltas_->Lookup(v1, v2);
+  ASSERT_TRUE(d.has_value());
+  EXPECT_LT(d->patch_size(), Package(2).size() / 10);
+  STRATA_ASSERT_OK_AND_ASSIGN(std::string patch,
+                              store_->ReadBlob(d->patch_sha256(), 0, 1 << 20));
+  STRATA_ASSERT_OK_AND_ASSIGN(std::string out,
+                              diff::ApplyPatchToString(Package(1), patch));
+  EXPECT_EQ(out, Package(2));
+  EXPECT_EQ(metrics_.CounterValue("strata_deltas_computed_total"), 1u);
+
+  // The check offers the delta next to the full download.
+  v1::CheckResponse resp = CheckWith(v1);
+  ASSERT_EQ(resp.plan().updates_size(), 1);
+  const v1::UpdateEntry& e = resp.plan().updates(0);
+  EXPECT_EQ(e.full().sha256(), v2);
+  ASSERT_EQ(e.deltas_size(), 1);
+  EXPECT_EQ(e.deltas(0).from_sha256(), v1);
+  EXPECT_EQ(e.deltas(0).patch().sha256(), d->patch_sha256());
+  EXPECT_GE(metrics_.CounterValue("strata_delta_cache_hits_total"), 1u);
+}
+
+TEST_F(DeltaCacheTest, OnlyTheLastNVersionsOnPublishThenOnDemand) {
+  Init({.previous_versions = 1});
+  const std::string v1 = Publish(1, /*release=*/false);
+  const std::string v2 = Publish(2, /*release=*/false);
+  const std::string v3 = Publish(3);
+  deltas_->WaitIdle();
+  EXPECT_EQ(deltas_->computed(), 2u);  // v1->v2 and v2->v3, not v1->v3
+  EXPECT_FALSE(deltas_->Lookup(v1, v3).has_value());
+  // A device still on v1: full download now, the pair is queued...
+  EXPECT_EQ(CheckWith(v1).plan().updates(0).deltas_size(), 0);
+  deltas_->WaitIdle();
+  // ...and offered on its next check.
+  EXPECT_EQ(CheckWith(v1).plan().updates(0).deltas_size(), 1);
+  EXPECT_EQ(deltas_->computed(), 3u);
+}
+
+TEST_F(DeltaCacheTest, ConcurrentRequestsForOnePairComputeItOnce) {
+  Init({.previous_versions = 0});
+  const std::string v1 = Publish(1, false);
+  const std::string v2 = Publish(2, false);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&] { deltas_->Request(v1, v2, Package(2).size()); });
+  }
+  for (auto& t : threads) t.join();
+  deltas_->WaitIdle();
+  deltas_->Request(v1, v2, Package(2).size());  // cached: not queued again
+  deltas_->WaitIdle();
+  EXPECT_EQ(deltas_->computed(), 1u);
+}
+
+TEST_F(DeltaCacheTest, PatchesNotWorthItAreRememberedButNotOffered) {
+  Init({.previous_versions = 0});
+  auto put = [&](const std::string& content, const std::string& version) {
+    v1::PublishHeader h = testing::ConfigHeader("blob", version, content);
+    h.mutable_statement()->mutable_module()->set_layer(v1::LAYER_H5);
+    EXPECT_THAT(admin_->PublishBytes(testing::AdminPrincipal(), h, content),
+                IsOk());
+    return Sha256::HexHash(content);
+  };
+  std::string a(20000, '\0'), b(20000, '\0');
+  testing::FakeRandom r(1);
+  r.Fill(a.data(), a.size());
+  r.Fill(b.data(), b.size());
+  const std::string sa = put(a, "1"), sb = put(b, "2");
+  deltas_->Request(sa, sb, b.size());
+  deltas_->WaitIdle();
+  EXPECT_EQ(deltas_->computed(), 1u);
+  EXPECT_FALSE(deltas_->Lookup(sa, sb).has_value());
+  STRATA_ASSERT_OK_AND_ASSIGN(auto record, store_->GetDelta(sa, sb));
+  ASSERT_TRUE(record.has_value());
+  EXPECT_FALSE(record->worthwhile());
+  deltas_->Request(sa, sb, b.size());
+  deltas_->WaitIdle();
+  EXPECT_EQ(deltas_->computed(), 1u);
+}
+
+}  // namespace
+}  // namespace strata::server
