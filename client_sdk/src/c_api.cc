@@ -65,7 +65,7 @@ int strata_client_check(strata_client* client, size_t* installed,
   }
   auto r = client->client->Check();
   if (!r.ok()) return SetError(r.status());
-  if (installed != nullptr) *installed = r->installed.size() + r->staged.size();
+  if (installed != nullptr) *installed = r->installed.size();
   if (failed != nullptr) *failed = r->failures.size();
   return SetError(absl::OkStatus());
 }

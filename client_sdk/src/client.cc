@@ -349,8 +349,8 @@ struct Client::Impl {
           now ? v1::ReportEvent::KIND_ACTIVATED : v1::ReportEvent::KIND_APPLIED,
           key, e->release_id(), v1::REJECT_REASON_UNSPECIFIED,
           e->statement().version()));
-      (now ? result.installed : result.staged)
-          .push_back(ToModule(key, RefOf(*e)));
+      result.installed.push_back(ToModule(key, RefOf(*e)));
+      if (!now) result.staged.push_back(ToModule(key, RefOf(*e)));
     }
   }
 

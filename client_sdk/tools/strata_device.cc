@@ -84,14 +84,12 @@ int main(int argc, char** argv) {
     check = *std::move(result);
   }
   for (const auto& m : check.installed) {
+    bool staged = false;
+    for (const auto& st : check.staged) staged |= st.name == m.name;
     std::cout << "installed " << strata::client::LayerName(m.layer) << "/"
               << m.name << " " << m.version << " (sha256 "
-              << m.content_sha256.substr(0, 12) << "…)\n";
-  }
-  for (const auto& m : check.staged) {
-    std::cout << "staged " << strata::client::LayerName(m.layer) << "/"
-              << m.name << " " << m.version << " (sha256 "
-              << m.content_sha256.substr(0, 12) << "…)\n";
+              << m.content_sha256.substr(0, 12) << "…"
+              << (staged ? ", active at next open/launch" : "") << ")\n";
   }
   for (const auto& f : check.failures) std::cerr << "failed: " << f << "\n";
   if (verify) {

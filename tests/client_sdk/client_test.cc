@@ -80,8 +80,8 @@ TEST_F(ClientTest, InstallsInlineConfigAndDownloadedPackage) {
   Serve({Entry(v1::LAYER_CONFIG, "payment.limits", "1", "{\"a\":1}", 1, true),
          Entry(v1::LAYER_H5, "mall-home", "1", "<html>v1</html>", 1, false)});
   STRATA_ASSERT_OK_AND_ASSIGN(CheckResult r, client_->Check());
-  EXPECT_EQ(r.installed.size(), 1u);  // config: at once
-  EXPECT_EQ(r.staged.size(), 1u);     // h5: at next open
+  EXPECT_EQ(r.installed.size(), 2u);
+  EXPECT_EQ(r.staged.size(), 1u);  // h5: at next open; config: at once
   EXPECT_TRUE(r.failures.empty()) << ::testing::PrintToString(r.failures);
   STRATA_ASSERT_OK_AND_ASSIGN(auto value, client_->GetConfig("payment.limits"));
   EXPECT_EQ(value, std::optional<std::string>("{\"a\":1}"));

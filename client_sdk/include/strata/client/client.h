@@ -95,11 +95,12 @@ struct UpdateFailure {
 };
 
 struct CheckResult {
-  // Modules made active by this check (CONFIG: at once).
+  // Modules downloaded, verified and installed by this check: CONFIG is
+  // active at once; the others are also listed in `staged`.
   std::vector<InstalledModule> installed;
-  // Modules downloaded and verified, waiting for their activation point:
-  // H5/HCF at the next OpenModule() or launch, HOTPATCH/NATIVE_BUNDLE at
-  // the next BeginLaunch().
+  // The part of `installed` waiting for its activation point: H5/HCF at the
+  // next OpenModule() or launch, HOTPATCH/NATIVE_BUNDLE at the next
+  // BeginLaunch().
   std::vector<InstalledModule> staged;
   // Updates that could not be installed, one message each (nothing of them
   // was changed on disk).
