@@ -1,12 +1,20 @@
 #include "strata/client/client.h"
 
+#include <map>
 #include <mutex>
+#include <set>
 
+#include "client_state.h"
+#include "downloader.h"
 #include "module_store.h"
+#include "reject.h"
+#include "report_queue.h"
+#include "strata/base/file_util.h"
 #include "strata/base/names.h"
 #include "strata/base/sha256.h"
 #include "strata/base/status_macros.h"
 #include "strata/base/strings.h"
+#include "strata/diff/file_delta.h"
 #include "transport.h"
 
 namespace strata::client {
@@ -14,19 +22,7 @@ namespace {
 
 constexpr std::string_view kLayerNames[] = {"",    "config",   "h5",
                                             "hcf", "hotpatch", "native"};
-
-v1::ModuleId ToProto(Layer layer, std::string_view name) {
-  v1::ModuleId id;
-  id.set_layer(static_cast<v1::Layer>(layer));
-  id.set_name(std::string(name));
-  return id;
-}
-
-InstalledModule FromProto(const v1::InstalledModule& m) {
-  return InstalledModule{static_cast<Layer>(m.module().layer()),
-                         m.module().name(), m.version(), m.content_sha256(),
-                         m.release_sequence()};
-}
+constexpr size_t kReportBatch = 100;
 
 v1::DeviceContext ToProto(const std::string& app_id, const DeviceInfo& d) {
   v1::DeviceContext c;
@@ -43,15 +39,43 @@ v1::DeviceContext ToProto(const std::string& app_id, const DeviceInfo& d) {
   c.set_network(d.network);
   c.set_locale(d.locale);
   c.set_runtime_version(d.runtime_version);
-  c.set_sdk_version("0.1.0");
+  c.set_sdk_version("0.2.0");
   for (const auto& [k, v] : d.attributes) (*c.mutable_attributes())[k] = v;
   return c;
+}
+
+InstalledModule ToModule(const ModuleKey& key, const VersionRef& r) {
+  return InstalledModule{static_cast<Layer>(key.first),
+                         key.second,
+                         r.version,
+                         r.sha256,
+                         r.sequence,
+                         r.release_id};
+}
+
+VersionRef RefOf(const v1::UpdateEntry& e) {
+  return VersionRef{e.statement().version(), e.statement().content_sha256(),
+                    e.release_sequence(), e.release_id()};
+}
+
+bool ActivatesAtOnce(int layer) { return layer == v1::LAYER_CONFIG; }
+
+// Makes the staged (or given) version active, keeping the last known good
+// one until a healthy launch confirms the new one.
+void Activate(ModuleState& m, const VersionRef& next) {
+  if (!m.pending) m.good = m.active;
+  m.active = next;
+  m.pending = true;
+  if (m.staged.has_value() && m.staged->sha256 == next.sha256) {
+    m.staged.reset();
+  }
 }
 
 }  // namespace
 
 std::string_view LayerName(Layer layer) {
-  return kLayerNames[static_cast<int>(layer)];
+  const int n = static_cast<int>(layer);
+  return n >= 1 && n <= 5 ? kLayerNames[n] : std::string_view("unknown");
 }
 
 std::optional<Layer> ParseLayer(std::string_view name) {
@@ -66,71 +90,299 @@ struct Client::Impl {
   Env env;
   std::unique_ptr<Transport> transport;
   std::optional<ModuleStore> store;
-  std::mutex mu;  // one check or install at a time
+  std::optional<ReportQueue> reports;
+  std::set<std::string> reported_banned;  // once per client lifetime
+  std::mutex mu;                          // one operation at a time
 
-  absl::StatusOr<std::string> Fetch(const v1::UpdateEntry& entry) {
-    const v1::ArtifactStatement& st = entry.statement();
-    if (!entry.inline_content().empty() || st.size() == 0) {
-      return entry.inline_content();
+  v1::ReportEvent Event(v1::ReportEvent::Kind kind, const ModuleKey& key,
+                        uint64_t release_id, v1::RejectReason reason,
+                        std::string detail) {
+    v1::ReportEvent e;
+    e.set_kind(kind);
+    if (key.first != 0) {
+      e.mutable_module()->set_layer(static_cast<v1::Layer>(key.first));
+      e.mutable_module()->set_name(key.second);
     }
-    std::string content;
-    STRATA_RETURN_IF_ERROR(transport->Download(
-        st.content_sha256(), 0,
-        [&](const v1::DownloadChunk& chunk) -> absl::Status {
-          if (chunk.offset() != content.size()) {
-            return absl::DataLossError(StrCat("server sent offset ",
-                                              chunk.offset(), ", expected ",
-                                              content.size()));
-          }
-          if (content.size() + chunk.data().size() > st.size()) {
-            return absl::DataLossError(StrCat("server sent more than the ",
-                                              st.size(),
-                                              " bytes the statement declares"));
-          }
-          content.append(chunk.data());
-          return absl::OkStatus();
-        }));
-    return content;
+    e.set_release_id(release_id);
+    e.set_reason(reason);
+    e.set_detail(std::move(detail));
+    e.set_at_unix(absl::ToUnixSeconds(env.clock->Now()));
+    return e;
+  }
+  // Reports are best effort with respect to the operation they describe:
+  // failing to queue one never undoes an install.
+  void Queue(const v1::ReportEvent& e) { (void)reports->Append(e); }
+
+  // The active version: installed, else embedded.
+  std::optional<InstalledModule> Active(const ModuleKey& key) {
+    auto it = store->state().modules.find(key);
+    if (it != store->state().modules.end() && it->second.active) {
+      return ToModule(key, *it->second.active);
+    }
+    std::optional<ModuleStore::Embedded> e =
+        store->FindEmbedded(key.first, key.second);
+    if (!e.has_value()) return std::nullopt;
+    return InstalledModule{static_cast<Layer>(key.first),
+                           key.second,
+                           std::string(kEmbeddedVersion),
+                           e->sha256,
+                           0,
+                           0};
+  }
+  std::optional<std::string> ActivePath(const ModuleKey& key) {
+    auto it = store->state().modules.find(key);
+    if (it != store->state().modules.end() && it->second.active) {
+      return store->BlobPath(it->second.active->sha256);
+    }
+    std::optional<ModuleStore::Embedded> e =
+        store->FindEmbedded(key.first, key.second);
+    if (!e.has_value()) return std::nullopt;
+    return e->path;
   }
 
-  absl::Status Apply(const v1::UpdateEntry& entry,
-                     v1::InstalledModule* installed) {
+  // Checks an entry against the plan, the app, the device and the state.
+  absl::Status Validate(const v1::UpdateEntry& entry) {
     const v1::ArtifactStatement& st = entry.statement();
-    // The module name becomes a directory name: refuse anything unsafe.
-    STRATA_RETURN_IF_ERROR(ValidateName("module name", entry.module().name()));
-    STRATA_RETURN_IF_ERROR(ValidateName("version", st.version()));
+    // The module name becomes a path component: refuse anything unsafe.
+    STRATA_RETURN_IF_ERROR(
+        WithReason(ValidateName("module name", entry.module().name()),
+                   v1::REJECT_UNSAFE_NAME));
+    STRATA_RETURN_IF_ERROR(WithReason(ValidateName("version", st.version()),
+                                      v1::REJECT_UNSAFE_NAME));
+    if (st.version() == kEmbeddedVersion) {
+      return WithReason(absl::InvalidArgumentError(
+                            "version 'embedded' is reserved for the content "
+                            "shipped in the app"),
+                        v1::REJECT_UNSAFE_NAME);
+    }
     if (entry.module().layer() < v1::LAYER_CONFIG ||
         entry.module().layer() > v1::LAYER_NATIVE_BUNDLE) {
-      return absl::InvalidArgumentError("update names an unknown layer");
+      return WithReason(
+          absl::InvalidArgumentError("update names an unknown layer"),
+          v1::REJECT_WRONG_LAYER);
+    }
+    if (!IsSha256Hex(st.content_sha256())) {
+      return WithReason(absl::InvalidArgumentError(
+                            "statement's content_sha256 is not 64 lowercase "
+                            "hex characters"),
+                        v1::REJECT_MALFORMED_METADATA);
     }
     if (st.app_id() != options.app_id) {
-      return absl::PermissionDeniedError(StrCat(
-          "update is for app '", st.app_id(), "', not '", options.app_id, "'"));
+      return WithReason(
+          absl::PermissionDeniedError(StrCat("update is for app '", st.app_id(),
+                                             "', not '", options.app_id, "'")),
+          v1::REJECT_WRONG_APP);
     }
-    if (st.module().layer() != entry.module().layer() ||
-        st.module().name() != entry.module().name()) {
-      return absl::PermissionDeniedError(
-          "statement names another module than the plan");
+    if (st.module().layer() != entry.module().layer()) {
+      return WithReason(absl::PermissionDeniedError(
+                            "statement names another layer than the plan"),
+                        v1::REJECT_WRONG_LAYER);
     }
-    STRATA_ASSIGN_OR_RETURN(std::optional<v1::InstalledModule> current,
-                            store->Get(entry.module()));
-    if (current.has_value() &&
-        current->release_sequence() > entry.release_sequence()) {
-      return absl::PermissionDeniedError(
-          StrCat("release sequence ", entry.release_sequence(),
-                 " is lower than the installed ", current->release_sequence(),
-                 " (replayed or stale plan)"));
+    if (st.module().name() != entry.module().name()) {
+      return WithReason(absl::PermissionDeniedError(
+                            "statement names another module than the plan"),
+                        v1::REJECT_WRONG_MODULE);
     }
-    STRATA_ASSIGN_OR_RETURN(std::string content, Fetch(entry));
-    if (content.size() != st.size()) {
-      return absl::DataLossError(
-          StrCat("received ", content.size(), " bytes, expected ", st.size()));
+    if (entry.module().layer() == v1::LAYER_HOTPATCH &&
+        st.compatibility().host_build() != options.device.host_build) {
+      return WithReason(
+          absl::PermissionDeniedError(StrCat(
+              "hotpatch is for host build '", st.compatibility().host_build(),
+              "', this app is build '", options.device.host_build, "'")),
+          v1::REJECT_WRONG_HOST_BUILD);
     }
-    installed->mutable_module()->CopyFrom(entry.module());
-    installed->set_version(st.version());
-    installed->set_content_sha256(st.content_sha256());
-    installed->set_release_sequence(entry.release_sequence());
-    return store->Install(*installed, content);
+    const ModuleKey key{entry.module().layer(), entry.module().name()};
+    auto it = store->state().modules.find(key);
+    if (it != store->state().modules.end()) {
+      const ModuleState& m = it->second;
+      uint64_t installed = 0;
+      if (m.active) installed = m.active->sequence;
+      if (m.staged) installed = std::max(installed, m.staged->sequence);
+      if (installed > entry.release_sequence()) {
+        return WithReason(absl::PermissionDeniedError(StrCat(
+                              "release sequence ", entry.release_sequence(),
+                              " is lower than the installed ", installed,
+                              " (replayed or stale plan)")),
+                          v1::REJECT_RELEASE_COUNTER_ROLLBACK);
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  // Puts the entry's content into blobs/: inline, by delta, or in full.
+  absl::Status Fetch(const v1::UpdateEntry& entry) {
+    const v1::ArtifactStatement& st = entry.statement();
+    const std::string& sha = st.content_sha256();
+    if (store->HasBlob(sha)) return absl::OkStatus();
+    if (!entry.inline_content().empty() || st.size() == 0) {
+      if (entry.inline_content().size() != st.size()) {
+        return WithReason(
+            absl::DataLossError(
+                StrCat("inline content has ", entry.inline_content().size(),
+                       " bytes, the statement declares ", st.size())),
+            v1::REJECT_LENGTH_MISMATCH);
+      }
+      return WithReason(store->PutBlob(sha, entry.inline_content()),
+                        v1::REJECT_CONTENT_HASH_MISMATCH);
+    }
+    const ModuleKey key{entry.module().layer(), entry.module().name()};
+    if (options.disk_budget_bytes > 0) {
+      STRATA_ASSIGN_OR_RETURN(uint64_t used, store->DiskUsage());
+      if (used + st.size() > options.disk_budget_bytes) {
+        return WithReason(
+            absl::ResourceExhaustedError(
+                StrCat("downloading ", st.size(),
+                       " bytes would exceed the disk "
+                       "budget of ",
+                       options.disk_budget_bytes, " bytes (", used,
+                       " in use); raise ClientOptions.disk_budget_bytes or "
+                       "free space")),
+            v1::REJECT_DISK_BUDGET_EXCEEDED);
+      }
+    }
+    // Prefer a delta from the installed (or embedded) content.
+    std::optional<InstalledModule> base = Active(key);
+    std::optional<std::string> base_path = ActivePath(key);
+    if (base.has_value() && base_path.has_value()) {
+      for (const v1::DeltaRef& d : entry.deltas()) {
+        if (d.from_sha256() != base->content_sha256) continue;
+        absl::Status s = ApplyDelta(entry, d, *base_path);
+        if (s.ok()) return s;
+        Queue(Event(
+            v1::ReportEvent::KIND_APPLY_FAILED, key, entry.release_id(),
+            v1::REJECT_DELTA_OUTPUT_MISMATCH,
+            StrCat("delta from ", d.from_sha256(), " failed (",
+                   ToStd(s.message()), "); fell back to the full download")));
+        break;
+      }
+    }
+    return DownloadBlob(*env.fs, *store, *transport, sha, st.size(),
+                        DownloadOptions{}, nullptr);
+  }
+
+  absl::Status ApplyDelta(const v1::UpdateEntry& entry, const v1::DeltaRef& d,
+                          const std::string& base_path) {
+    const v1::ArtifactStatement& st = entry.statement();
+    if (!IsSha256Hex(d.patch().sha256())) {
+      return absl::InvalidArgumentError("delta names a malformed patch hash");
+    }
+    STRATA_RETURN_IF_ERROR(DownloadBlob(*env.fs, *store, *transport,
+                                        d.patch().sha256(), d.patch().size(),
+                                        DownloadOptions{}, nullptr));
+    const std::string out =
+        JoinPath(store->StagingDir(), StrCat(st.content_sha256(), ".out"));
+    (void)env.fs->DeleteFile(out);
+    diff::ApplyOptions apply;
+    apply.max_output_size = st.size();
+    absl::Status s = diff::ApplyPatchFile(
+        *env.fs, base_path, store->BlobPath(d.patch().sha256()), out, apply);
+    (void)env.fs->DeleteFile(store->BlobPath(d.patch().sha256()));
+    STRATA_RETURN_IF_ERROR(s);
+    // The patch's own hashes are not the statement's: verify the output.
+    absl::StatusOr<std::string> content = env.fs->ReadFile(out);
+    if (!content.ok() || content->size() != st.size() ||
+        Sha256::HexHash(*content) != st.content_sha256()) {
+      (void)env.fs->DeleteFile(out);
+      return WithReason(
+          absl::DataLossError("patch output differs from the statement"),
+          v1::REJECT_DELTA_OUTPUT_MISMATCH);
+    }
+    return store->AdoptBlob(out, st.content_sha256());
+  }
+
+  void Fail(const v1::UpdateEntry& entry, const absl::Status& s,
+            v1::ReportEvent::Kind kind, v1::RejectReason fallback,
+            CheckResult& result) {
+    const v1::RejectReason reason = ReasonOf(s, fallback);
+    const ModuleKey key{entry.module().layer(), entry.module().name()};
+    Queue(Event(kind, key, entry.release_id(), reason,
+                std::string(ToStd(s.message()))));
+    result.failures.push_back(StrCat(entry.module().name(), " ",
+                                     entry.statement().version(), ": ",
+                                     ToStd(s.message())));
+    result.failure_details.push_back(UpdateFailure{
+        static_cast<Layer>(entry.module().layer()), entry.module().name(),
+        entry.statement().version(), static_cast<int>(reason),
+        std::string(ToStd(s.message()))});
+  }
+
+  // Fetches every entry of one release, then switches them all with one
+  // state write: all old or all new.
+  void ApplyGroup(const std::vector<const v1::UpdateEntry*>& group,
+                  CheckResult& result) {
+    for (size_t i = 0; i < group.size(); ++i) {
+      absl::Status s = Fetch(*group[i]);
+      if (s.ok()) continue;
+      for (size_t j = 0; j < group.size(); ++j) {
+        absl::Status why =
+            j == i ? s
+                   : absl::AbortedError(
+                         StrCat("not installed: ", group[i]->module().name(),
+                                " of the same release failed (",
+                                ToStd(s.message()), ")"));
+        Fail(*group[j], why, v1::ReportEvent::KIND_APPLY_FAILED,
+             v1::REJECT_APPLY_FAILED, result);
+      }
+      return;
+    }
+    ClientState next = store->state();
+    for (const v1::UpdateEntry* e : group) {
+      ModuleState& m = next.modules[{e->module().layer(), e->module().name()}];
+      if (ActivatesAtOnce(e->module().layer())) {
+        Activate(m, RefOf(*e));
+      } else {
+        m.staged = RefOf(*e);
+      }
+    }
+    absl::Status s = store->Commit(std::move(next));
+    if (!s.ok()) {
+      for (const v1::UpdateEntry* e : group) {
+        Fail(*e, s, v1::ReportEvent::KIND_APPLY_FAILED, v1::REJECT_APPLY_FAILED,
+             result);
+      }
+      return;
+    }
+    for (const v1::UpdateEntry* e : group) {
+      const ModuleKey key{e->module().layer(), e->module().name()};
+      const bool now = ActivatesAtOnce(e->module().layer());
+      Queue(Event(
+          now ? v1::ReportEvent::KIND_ACTIVATED : v1::ReportEvent::KIND_APPLIED,
+          key, e->release_id(), v1::REJECT_REASON_UNSPECIFIED,
+          e->statement().version()));
+      result.installed.push_back(ToModule(key, RefOf(*e)));
+      if (!now) result.staged.push_back(ToModule(key, RefOf(*e)));
+    }
+  }
+
+  absl::StatusOr<size_t> FlushLocked() {
+    size_t sent = 0;
+    for (;;) {
+      STRATA_ASSIGN_OR_RETURN(std::vector<v1::ReportEvent> pending,
+                              reports->Pending());
+      if (pending.empty()) return sent;
+      v1::ReportRequest request;
+      *request.mutable_device() = ToProto(options.app_id, options.device);
+      const size_t n = std::min(pending.size(), kReportBatch);
+      for (size_t i = 0; i < n; ++i) *request.add_events() = pending[i];
+      STRATA_RETURN_IF_ERROR(transport->Report(request).status());
+      // Acknowledged: only now are they removed.
+      STRATA_RETURN_IF_ERROR(reports->RemoveFirst(n));
+      sent += n;
+    }
+  }
+
+  // Staged versions of `key` become active (H5/HCF open, or any launch).
+  bool ActivateStaged(ClientState& next, const ModuleKey& key,
+                      LaunchResult* launch) {
+    ModuleState& m = next.modules[key];
+    if (!m.staged.has_value()) return false;
+    const VersionRef staged = *m.staged;
+    Activate(m, staged);
+    next.unhealthy_launches = 0;  // counting starts after an activation
+    Queue(Event(v1::ReportEvent::KIND_ACTIVATED, key, staged.release_id,
+                v1::REJECT_REASON_UNSPECIFIED, staged.version));
+    if (launch != nullptr) launch->activated.push_back(ToModule(key, staged));
+    return true;
   }
 };
 
@@ -155,68 +407,295 @@ absl::StatusOr<std::unique_ptr<Client>> Client::CreateWithTransport(
     return absl::InvalidArgumentError(
         "ClientOptions.storage_dir is empty; give the SDK a private directory");
   }
+  if (options.unhealthy_launch_limit < 1) {
+    return absl::InvalidArgumentError(
+        "ClientOptions.unhealthy_launch_limit must be at least 1");
+  }
   auto impl = std::make_unique<Impl>();
   impl->env = options.env.value_or(Env::Default());
   impl->options = std::move(options);
   impl->transport = std::move(transport);
   STRATA_ASSIGN_OR_RETURN(
       ModuleStore store,
-      ModuleStore::Open(impl->env.fs, impl->options.storage_dir));
+      ModuleStore::Open(impl->env.fs, impl->options.storage_dir,
+                        impl->options.embedded_dir));
   impl->store.emplace(std::move(store));
+  STRATA_ASSIGN_OR_RETURN(
+      ReportQueue reports,
+      ReportQueue::Open(impl->env.fs, impl->store->ReportsDir()));
+  impl->reports.emplace(std::move(reports));
   return std::unique_ptr<Client>(new Client(std::move(impl)));
 }
 
 absl::StatusOr<CheckResult> Client::Check() {
   std::lock_guard<std::mutex> lock(impl_->mu);
+  Impl& d = *impl_;
+  (void)d.FlushLocked();  // earlier reports first; kept if this fails
   v1::CheckRequest request;
-  *request.mutable_device() =
-      ToProto(impl_->options.app_id, impl_->options.device);
-  STRATA_ASSIGN_OR_RETURN(std::vector<v1::InstalledModule> installed,
-                          impl_->store->List());
-  for (auto& m : installed) *request.add_installed() = std::move(m);
+  *request.mutable_device() = ToProto(d.options.app_id, d.options.device);
+  for (const auto& [key, m] : d.store->state().modules) {
+    std::optional<InstalledModule> a = d.Active(key);
+    if (!a.has_value()) continue;
+    v1::InstalledModule* out = request.add_installed();
+    out->mutable_module()->set_layer(static_cast<v1::Layer>(key.first));
+    out->mutable_module()->set_name(key.second);
+    out->set_version(a->version);
+    out->set_content_sha256(a->content_sha256);
+    out->set_release_sequence(a->release_sequence);
+  }
   STRATA_ASSIGN_OR_RETURN(v1::CheckResponse response,
-                          impl_->transport->Check(request));
+                          d.transport->Check(request));
   CheckResult result;
+  // Valid entries, grouped by release (release id 0: each on its own).
+  std::map<uint64_t, std::vector<const v1::UpdateEntry*>> groups;
+  std::vector<std::vector<const v1::UpdateEntry*>> singles;
+  std::set<std::string> wanted;
   for (const v1::UpdateEntry& entry : response.plan().updates()) {
-    v1::InstalledModule done;
-    absl::Status s = impl_->Apply(entry, &done);
-    if (s.ok()) {
-      result.installed.push_back(FromProto(done));
+    absl::Status s = d.Validate(entry);
+    if (!s.ok()) {
+      d.Fail(entry, s, v1::ReportEvent::KIND_REJECTED,
+             v1::REJECT_REASON_UNSPECIFIED, result);
+      continue;
+    }
+    const ModuleKey key{entry.module().layer(), entry.module().name()};
+    const std::string& sha = entry.statement().content_sha256();
+    const auto it = d.store->state().modules.find(key);
+    if (it != d.store->state().modules.end()) {
+      const ModuleState& m = it->second;
+      if (m.banned.count(sha) > 0) {
+        // Rolled back on this device: never again, but say so.
+        if (d.reported_banned.insert(sha).second) {
+          d.Queue(d.Event(v1::ReportEvent::KIND_ROLLED_BACK, key,
+                          entry.release_id(), v1::REJECT_REASON_UNSPECIFIED,
+                          StrCat("version ", entry.statement().version(),
+                                 " was rolled back on this device after "
+                                 "unhealthy launches; not installed again")));
+        }
+        continue;
+      }
+      if ((m.active && m.active->sha256 == sha &&
+           m.active->sequence == entry.release_sequence()) ||
+          (m.staged && m.staged->sha256 == sha)) {
+        continue;  // already there
+      }
+    }
+    wanted.insert(sha);
+    for (const v1::DeltaRef& delta : entry.deltas()) {
+      wanted.insert(delta.patch().sha256());
+    }
+    if (entry.release_id() == 0) {
+      singles.push_back({&entry});
     } else {
-      result.failures.push_back(StrCat(entry.module().name(), " ",
-                                       entry.statement().version(), ": ",
-                                       ToStd(s.message())));
+      groups[entry.release_id()].push_back(&entry);
     }
   }
+  for (const auto& [id, group] : groups) d.ApplyGroup(group, result);
+  for (const auto& group : singles) d.ApplyGroup(group, result);
+  // Fetched but unused blobs and stale staging files go; partial downloads
+  // of this plan stay for the next try.
+  (void)d.store->CollectGarbage(wanted);
+  (void)d.FlushLocked();
   return result;
+}
+
+absl::StatusOr<LaunchResult> Client::BeginLaunch() {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  Impl& d = *impl_;
+  ClientState next = d.store->state();
+  LaunchResult result;
+  const int limit = d.options.unhealthy_launch_limit;
+  if (next.launch_in_progress) {
+    ++next.unhealthy_launches;
+    d.Queue(d.Event(v1::ReportEvent::KIND_LAUNCH_CRASH, {0, ""}, 0,
+                    v1::REJECT_REASON_UNSPECIFIED,
+                    StrCat("previous launch was not marked healthy (",
+                           next.unhealthy_launches, " in a row)")));
+  }
+  result.unhealthy_launches = next.unhealthy_launches;
+  if (next.unhealthy_launches >= limit) {
+    bool any_pending = false;
+    for (auto& [key, m] : next.modules) {
+      if (!m.pending) continue;
+      any_pending = true;
+      const std::optional<VersionRef> bad = m.active;
+      if (bad.has_value()) m.banned.insert(bad->sha256);
+      m.active = m.good;
+      m.good.reset();
+      m.pending = false;
+      if (m.staged.has_value() && m.banned.count(m.staged->sha256)) {
+        m.staged.reset();
+      }
+      std::optional<InstalledModule> now;
+      if (m.active.has_value()) {
+        now = ToModule(key, *m.active);
+      } else if (auto e = d.store->FindEmbedded(key.first, key.second)) {
+        now = InstalledModule{static_cast<Layer>(key.first),
+                              key.second,
+                              std::string(kEmbeddedVersion),
+                              e->sha256,
+                              0,
+                              0};
+      }
+      if (now.has_value()) result.rolled_back.push_back(*now);
+      d.Queue(d.Event(
+          v1::ReportEvent::KIND_ROLLED_BACK, key,
+          bad.has_value() ? bad->release_id : 0, v1::REJECT_REASON_UNSPECIFIED,
+          StrCat(limit, " unhealthy launches after activating ",
+                 bad.has_value() ? bad->version : "?", "; back to ",
+                 m.active.has_value() ? m.active->version
+                                      : std::string(kEmbeddedVersion))));
+    }
+    if (any_pending) {
+      next.rolled_back_since_healthy = true;
+      next.unhealthy_launches = 0;
+    } else if (next.rolled_back_since_healthy ||
+               next.unhealthy_launches >= 2 * limit) {
+      // Still failing: every module back to what the app shipped with.
+      bool any = false;
+      for (auto& [key, m] : next.modules) {
+        if (m.active.has_value()) m.banned.insert(m.active->sha256);
+        if (m.staged.has_value()) m.banned.insert(m.staged->sha256);
+        if (m.active.has_value() || m.staged.has_value()) {
+          any = true;
+          d.Queue(d.Event(v1::ReportEvent::KIND_ROLLED_BACK, key,
+                          m.active ? m.active->release_id : 0,
+                          v1::REJECT_REASON_UNSPECIFIED,
+                          "launches keep failing; reset to the embedded "
+                          "version"));
+        }
+        m.active.reset();
+        m.staged.reset();
+        m.good.reset();
+        m.pending = false;
+      }
+      result.reset_to_embedded = any;
+      next.rolled_back_since_healthy = false;
+      next.unhealthy_launches = 0;
+    }
+  }
+  for (auto& [key, m] : next.modules) {
+    if (m.staged.has_value()) d.ActivateStaged(next, key, &result);
+  }
+  next.launch_in_progress = true;
+  STRATA_RETURN_IF_ERROR(d.store->Commit(std::move(next)));
+  return result;
+}
+
+absl::Status Client::MarkLaunchHealthy() {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  Impl& d = *impl_;
+  ClientState next = d.store->state();
+  if (!next.launch_in_progress) {
+    return absl::FailedPreconditionError(
+        "MarkLaunchHealthy() without BeginLaunch(); call BeginLaunch() early "
+        "in every app start");
+  }
+  next.launch_in_progress = false;
+  next.unhealthy_launches = 0;
+  next.rolled_back_since_healthy = false;
+  for (auto& [key, m] : next.modules) {
+    if (!m.pending) continue;
+    m.pending = false;
+    m.good.reset();  // the new version is now the known good one
+  }
+  d.Queue(d.Event(v1::ReportEvent::KIND_LAUNCH_OK, {0, ""}, 0,
+                  v1::REJECT_REASON_UNSPECIFIED, ""));
+  return d.store->Commit(std::move(next));
 }
 
 absl::StatusOr<std::optional<std::string>> Client::GetConfig(
     std::string_view name) {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  STRATA_ASSIGN_OR_RETURN(std::optional<v1::InstalledModule> m,
-                          impl_->store->Get(ToProto(Layer::kConfig, name)));
-  if (!m.has_value()) return std::nullopt;
-  STRATA_ASSIGN_OR_RETURN(std::string content, impl_->store->ReadContent(*m));
+  const ModuleKey key{v1::LAYER_CONFIG, std::string(name)};
+  auto it = impl_->store->state().modules.find(key);
+  if (it != impl_->store->state().modules.end() && it->second.active) {
+    STRATA_ASSIGN_OR_RETURN(std::string content,
+                            impl_->store->ReadBlob(it->second.active->sha256));
+    return content;
+  }
+  std::optional<ModuleStore::Embedded> e =
+      impl_->store->FindEmbedded(v1::LAYER_CONFIG, name);
+  if (!e.has_value()) return std::nullopt;
+  STRATA_ASSIGN_OR_RETURN(std::string content,
+                          impl_->env.fs->ReadFile(e->path));
   return content;
+}
+
+absl::StatusOr<std::string> Client::OpenModule(Layer layer,
+                                               std::string_view name) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  Impl& d = *impl_;
+  const ModuleKey key{static_cast<int>(layer), std::string(name)};
+  if (layer == Layer::kH5 || layer == Layer::kHcf) {
+    auto it = d.store->state().modules.find(key);
+    if (it != d.store->state().modules.end() && it->second.staged) {
+      ClientState next = d.store->state();
+      d.ActivateStaged(next, key, nullptr);
+      STRATA_RETURN_IF_ERROR(d.store->Commit(std::move(next)));
+    }
+  }
+  std::optional<std::string> path = d.ActivePath(key);
+  if (!path.has_value()) {
+    return absl::NotFoundError(StrCat("module ", LayerName(layer), "/", name,
+                                      " is neither installed nor embedded"));
+  }
+  return *path;
 }
 
 std::optional<InstalledModule> Client::Installed(Layer layer,
                                                  std::string_view name) {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  absl::StatusOr<std::optional<v1::InstalledModule>> m =
-      impl_->store->Get(ToProto(layer, name));
-  if (!m.ok() || !m->has_value()) return std::nullopt;
-  return FromProto(**m);
+  return impl_->Active({static_cast<int>(layer), std::string(name)});
+}
+
+std::optional<InstalledModule> Client::Staged(Layer layer,
+                                              std::string_view name) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  const ModuleKey key{static_cast<int>(layer), std::string(name)};
+  auto it = impl_->store->state().modules.find(key);
+  if (it == impl_->store->state().modules.end() || !it->second.staged) {
+    return std::nullopt;
+  }
+  return ToModule(key, *it->second.staged);
 }
 
 std::vector<InstalledModule> Client::AllInstalled() {
   std::lock_guard<std::mutex> lock(impl_->mu);
   std::vector<InstalledModule> out;
-  absl::StatusOr<std::vector<v1::InstalledModule>> all = impl_->store->List();
-  if (!all.ok()) return out;
-  for (const auto& m : *all) out.push_back(FromProto(m));
+  for (const auto& [key, m] : impl_->store->state().modules) {
+    if (m.active) out.push_back(ToModule(key, *m.active));
+  }
   return out;
+}
+
+absl::Status Client::VerifyInstalled() {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  for (const auto& [key, m] : impl_->store->state().modules) {
+    for (const auto* r : {&m.active, &m.staged, &m.good}) {
+      if (!r->has_value()) continue;
+      absl::StatusOr<std::string> content =
+          impl_->store->ReadBlob((*r)->sha256);
+      if (!content.ok()) {
+        return absl::DataLossError(
+            StrCat("module ", LayerDirName(key.first), "/", key.second, " ",
+                   (*r)->version, ": ", ToStd(content.status().message())));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+std::string Client::UserDataDir() const { return impl_->store->UserDataDir(); }
+
+absl::StatusOr<size_t> Client::FlushReports() {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->FlushLocked();
+}
+
+size_t Client::PendingReports() {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  absl::StatusOr<std::vector<v1::ReportEvent>> p = impl_->reports->Pending();
+  return p.ok() ? p->size() : 0;
 }
 
 }  // namespace strata::client

@@ -48,6 +48,16 @@ class GrpcTransport : public Transport {
     return FromGrpcStatus(reader->Finish());
   }
 
+  absl::StatusOr<v1::ReportResponse> Report(
+      const v1::ReportRequest& request) override {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + kCheckDeadline);
+    v1::ReportResponse response;
+    grpc::Status s = stub_->Report(&context, request, &response);
+    if (!s.ok()) return FromGrpcStatus(s);
+    return response;
+  }
+
  private:
   std::unique_ptr<v1::Delivery::Stub> stub_;
 };

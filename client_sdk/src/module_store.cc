@@ -10,6 +10,7 @@ namespace {
 
 constexpr char kState[] = "state";
 constexpr char kBlobSuffix[] = ".blob";
+constexpr char kPartSuffix[] = ".part";
 constexpr std::string_view kLayerDirs[] = {"unspecified", "config",   "h5",
                                            "hcf",         "hotpatch", "native"};
 
@@ -18,135 +19,179 @@ bool EndsWith(std::string_view s, std::string_view suffix) {
          s.substr(s.size() - suffix.size()) == suffix;
 }
 
+// Hashes a file in 1 MiB reads (never loads it whole).
+absl::StatusOr<std::string> HashFile(FileSystem& fs, std::string_view path) {
+  STRATA_ASSIGN_OR_RETURN(std::unique_ptr<RandomAccessFile> f,
+                          fs.NewRandomAccessFile(path));
+  Sha256 hasher;
+  std::string buf(1 << 20, '\0');
+  for (uint64_t off = 0; off < f->Size();) {
+    STRATA_ASSIGN_OR_RETURN(size_t n, f->Read(off, buf.size(), buf.data()));
+    if (n == 0) break;
+    hasher.Update(std::string_view(buf.data(), n));
+    off += n;
+  }
+  return ToHex(hasher.Finish());
+}
+
 }  // namespace
 
-absl::StatusOr<ModuleStore> ModuleStore::Open(FileSystem* fs,
-                                              std::string root) {
-  ModuleStore store(fs, std::move(root));
-  const std::string modules = JoinPath(store.root_, "modules");
-  STRATA_RETURN_IF_ERROR(CreateDirs(*fs, modules));
-  STRATA_ASSIGN_OR_RETURN(std::vector<std::string> layers,
-                          fs->ListDir(modules));
-  for (const std::string& layer : layers) {
-    const std::string layer_dir = JoinPath(modules, layer);
-    STRATA_ASSIGN_OR_RETURN(std::vector<std::string> names,
-                            fs->ListDir(layer_dir));
-    for (const std::string& name : names) {
-      STRATA_RETURN_IF_ERROR(store.CleanModuleDir(JoinPath(layer_dir, name)));
-    }
+std::string_view LayerDirName(int layer) {
+  return layer >= 0 && layer < 6 ? kLayerDirs[layer] : kLayerDirs[0];
+}
+
+absl::StatusOr<ModuleStore> ModuleStore::Open(FileSystem* fs, std::string root,
+                                              std::string embedded_dir) {
+  ModuleStore store(fs, std::move(root), std::move(embedded_dir));
+  for (const char* sub : {"blobs", "staging", "reports", "user_data"}) {
+    STRATA_RETURN_IF_ERROR(CreateDirs(*fs, JoinPath(store.root_, sub)));
   }
+  absl::StatusOr<std::string> text =
+      fs->ReadFile(JoinPath(store.root_, kState));
+  if (text.ok()) {
+    STRATA_ASSIGN_OR_RETURN(store.state_, ClientState::Parse(*text));
+  } else if (!absl::IsNotFound(text.status())) {
+    return text.status();
+  }
+  // Leftovers: a temp state file, temp or unreferenced blobs, and anything
+  // in staging/ that is not a resumable partial download.
+  if (fs->Exists(JoinPath(store.root_, "state.tmp"))) {
+    STRATA_RETURN_IF_ERROR(fs->DeleteFile(JoinPath(store.root_, "state.tmp")));
+    STRATA_RETURN_IF_ERROR(fs->SyncDir(store.root_));
+  }
+  STRATA_ASSIGN_OR_RETURN(std::vector<std::string> staged,
+                          fs->ListDir(store.StagingDir()));
+  bool removed = false;
+  for (const std::string& f : staged) {
+    if (EndsWith(f, kPartSuffix)) continue;
+    STRATA_RETURN_IF_ERROR(
+        DeleteRecursively(*fs, JoinPath(store.StagingDir(), f)));
+    removed = true;
+  }
+  if (removed) STRATA_RETURN_IF_ERROR(fs->SyncDir(store.StagingDir()));
+  STRATA_RETURN_IF_ERROR(store.RemoveUnreferencedBlobs());
   return store;
 }
 
-absl::Status ModuleStore::CleanModuleDir(const std::string& dir) {
-  std::string keep;
-  absl::StatusOr<std::string> state = fs_->ReadFile(JoinPath(dir, kState));
-  if (state.ok()) {
-    v1::InstalledModule m;
-    if (!m.ParseFromString(*state)) {
-      return absl::DataLossError(StrCat("state file in ", dir, " is corrupt"));
-    }
-    keep = StrCat(m.content_sha256(), kBlobSuffix);
-  } else if (!absl::IsNotFound(state.status())) {
-    return state.status();
-  }
+absl::Status ModuleStore::RemoveUnreferencedBlobs() {
+  const std::set<std::string> keep = state_.ReferencedBlobs();
+  const std::string dir = JoinPath(root_, "blobs");
   STRATA_ASSIGN_OR_RETURN(std::vector<std::string> files, fs_->ListDir(dir));
   bool removed = false;
   for (const std::string& f : files) {
-    if (f == kState || f == keep) continue;
-    if (EndsWith(f, ".tmp") || EndsWith(f, kBlobSuffix)) {
-      STRATA_RETURN_IF_ERROR(fs_->DeleteFile(JoinPath(dir, f)));
-      removed = true;
+    if (EndsWith(f, kBlobSuffix) &&
+        keep.count(f.substr(0, f.size() - sizeof(kBlobSuffix) + 1)) > 0) {
+      continue;
     }
+    STRATA_RETURN_IF_ERROR(fs_->DeleteFile(JoinPath(dir, f)));
+    removed = true;
   }
   if (removed) STRATA_RETURN_IF_ERROR(fs_->SyncDir(dir));
   return absl::OkStatus();
 }
 
-std::string ModuleStore::ModuleDir(const v1::ModuleId& id) const {
-  const int layer = static_cast<int>(id.layer());
-  const std::string_view layer_dir =
-      layer >= 0 && layer < 6 ? kLayerDirs[layer] : kLayerDirs[0];
-  return JoinPath(JoinPath(JoinPath(root_, "modules"), layer_dir), id.name());
-}
-
-absl::Status ModuleStore::Install(const v1::InstalledModule& module,
-                                  std::string_view content) {
-  const std::string actual = Sha256::HexHash(content);
-  if (actual != module.content_sha256()) {
-    return absl::DataLossError(
-        StrCat("content of ", module.module().name(), " ", module.version(),
-               " hashes to ", actual, ", expected ", module.content_sha256()));
-  }
-  const std::string dir = ModuleDir(module.module());
-  STRATA_RETURN_IF_ERROR(CreateDirs(*fs_, dir));
-  STRATA_ASSIGN_OR_RETURN(std::optional<v1::InstalledModule> previous,
-                          Get(module.module()));
-  const std::string blob =
-      JoinPath(dir, StrCat(module.content_sha256(), kBlobSuffix));
-  STRATA_RETURN_IF_ERROR(WriteFileAtomically(*fs_, blob, content));
-  // The switch: after this rename the new version is the active one.
-  STRATA_RETURN_IF_ERROR(WriteFileAtomically(*fs_, JoinPath(dir, kState),
-                                             module.SerializeAsString()));
-  if (previous.has_value() &&
-      previous->content_sha256() != module.content_sha256()) {
-    // Garbage either way; Open() collects it if this fails.
-    (void)fs_->DeleteFile(
-        JoinPath(dir, StrCat(previous->content_sha256(), kBlobSuffix)));
-  }
+absl::Status ModuleStore::Commit(ClientState next) {
+  if (next == state_) return absl::OkStatus();
+  // The switch: after this rename the new state is the one in force.
+  STRATA_RETURN_IF_ERROR(
+      WriteFileAtomically(*fs_, JoinPath(root_, kState), next.Serialize()));
+  state_ = std::move(next);
+  // Garbage either way; Open() collects it if this fails.
+  (void)RemoveUnreferencedBlobs();
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::optional<v1::InstalledModule>> ModuleStore::Get(
-    const v1::ModuleId& id) const {
-  absl::StatusOr<std::string> state =
-      fs_->ReadFile(JoinPath(ModuleDir(id), kState));
-  if (absl::IsNotFound(state.status())) return std::nullopt;
-  STRATA_RETURN_IF_ERROR(state.status());
-  v1::InstalledModule m;
-  if (!m.ParseFromString(*state)) {
-    return absl::DataLossError(
-        StrCat("state of module ", id.name(), " is corrupt"));
+absl::Status ModuleStore::CollectGarbage(
+    const std::set<std::string>& keep_partials) {
+  STRATA_RETURN_IF_ERROR(RemoveUnreferencedBlobs());
+  STRATA_ASSIGN_OR_RETURN(std::vector<std::string> staged,
+                          fs_->ListDir(StagingDir()));
+  bool removed = false;
+  for (const std::string& f : staged) {
+    if (EndsWith(f, kPartSuffix) &&
+        keep_partials.count(f.substr(0, f.size() - sizeof(kPartSuffix) + 1))) {
+      continue;
+    }
+    STRATA_RETURN_IF_ERROR(DeleteRecursively(*fs_, JoinPath(StagingDir(), f)));
+    removed = true;
   }
-  return m;
+  if (removed) STRATA_RETURN_IF_ERROR(fs_->SyncDir(StagingDir()));
+  return absl::OkStatus();
 }
 
-absl::StatusOr<std::string> ModuleStore::ReadContent(
-    const v1::InstalledModule& module) const {
-  STRATA_ASSIGN_OR_RETURN(
-      std::string content,
-      fs_->ReadFile(JoinPath(ModuleDir(module.module()),
-                             StrCat(module.content_sha256(), kBlobSuffix))));
-  if (Sha256::HexHash(content) != module.content_sha256()) {
-    return absl::DataLossError(
-        StrCat("installed content of ", module.module().name(),
-               " is damaged; it will be downloaded again"));
+std::string ModuleStore::BlobPath(std::string_view sha256) const {
+  return JoinPath(JoinPath(root_, "blobs"), StrCat(sha256, kBlobSuffix));
+}
+std::string ModuleStore::PartialPath(std::string_view sha256) const {
+  return JoinPath(StagingDir(), StrCat(sha256, kPartSuffix));
+}
+std::string ModuleStore::StagingDir() const {
+  return JoinPath(root_, "staging");
+}
+std::string ModuleStore::UserDataDir() const {
+  return JoinPath(root_, "user_data");
+}
+std::string ModuleStore::ReportsDir() const {
+  return JoinPath(root_, "reports");
+}
+bool ModuleStore::HasBlob(std::string_view sha256) {
+  return fs_->Exists(BlobPath(sha256));
+}
+
+absl::Status ModuleStore::PutBlob(std::string_view sha256,
+                                  std::string_view content) {
+  const std::string actual = Sha256::HexHash(content);
+  if (actual != sha256) {
+    return absl::DataLossError(StrCat("content hashes to ", actual,
+                                      ", expected ", sha256,
+                                      "; it was not installed"));
+  }
+  return WriteFileAtomically(*fs_, BlobPath(sha256), content);
+}
+
+absl::Status ModuleStore::AdoptBlob(std::string_view from_path,
+                                    std::string_view sha256) {
+  STRATA_RETURN_IF_ERROR(fs_->Rename(from_path, BlobPath(sha256)));
+  STRATA_RETURN_IF_ERROR(fs_->SyncDir(JoinPath(root_, "blobs")));
+  return fs_->SyncDir(Dirname(from_path));
+}
+
+absl::StatusOr<std::string> ModuleStore::ReadBlob(
+    std::string_view sha256) const {
+  STRATA_ASSIGN_OR_RETURN(std::string content, fs_->ReadFile(BlobPath(sha256)));
+  if (Sha256::HexHash(content) != sha256) {
+    return absl::DataLossError(StrCat("installed blob ", sha256,
+                                      " is damaged; it will be downloaded "
+                                      "again at the next check"));
   }
   return content;
 }
 
-absl::StatusOr<std::vector<v1::InstalledModule>> ModuleStore::List() const {
-  std::vector<v1::InstalledModule> out;
-  const std::string modules = JoinPath(root_, "modules");
-  STRATA_ASSIGN_OR_RETURN(std::vector<std::string> layers,
-                          fs_->ListDir(modules));
-  for (const std::string& layer : layers) {
-    STRATA_ASSIGN_OR_RETURN(std::vector<std::string> names,
-                            fs_->ListDir(JoinPath(modules, layer)));
-    for (const std::string& name : names) {
-      absl::StatusOr<std::string> state = fs_->ReadFile(
-          JoinPath(JoinPath(JoinPath(modules, layer), name), kState));
-      if (absl::IsNotFound(state.status())) continue;
-      STRATA_RETURN_IF_ERROR(state.status());
-      v1::InstalledModule m;
-      if (!m.ParseFromString(*state)) {
-        return absl::DataLossError(
-            StrCat("state of module ", name, " is corrupt"));
-      }
-      out.push_back(std::move(m));
+std::optional<ModuleStore::Embedded> ModuleStore::FindEmbedded(
+    int layer, std::string_view name) {
+  if (embedded_dir_.empty()) return std::nullopt;
+  ModuleKey key{layer, std::string(name)};
+  auto it = embedded_cache_.find(key);
+  if (it != embedded_cache_.end()) return it->second;
+  std::optional<Embedded> found;
+  const std::string path =
+      JoinPath(JoinPath(embedded_dir_, LayerDirName(layer)), name);
+  absl::StatusOr<std::string> sha = HashFile(*fs_, path);
+  if (sha.ok()) found = Embedded{path, *sha};
+  embedded_cache_[key] = found;
+  return found;
+}
+
+absl::StatusOr<uint64_t> ModuleStore::DiskUsage() const {
+  uint64_t total = 0;
+  for (const std::string& dir : {JoinPath(root_, "blobs"), StagingDir()}) {
+    STRATA_ASSIGN_OR_RETURN(std::vector<std::string> files, fs_->ListDir(dir));
+    for (const std::string& f : files) {
+      absl::StatusOr<FileInfo> info = fs_->Stat(JoinPath(dir, f));
+      if (info.ok() && !info->is_directory) total += info->size;
     }
   }
-  return out;
+  return total;
 }
 
 }  // namespace strata::client

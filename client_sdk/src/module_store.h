@@ -1,47 +1,81 @@
 // Installed content on the device, crash-safe.
 //
 // Layout under the storage directory:
-//   modules/<layer>/<name>/state          which version is active (the switch)
-//   modules/<layer>/<name>/<sha256>.blob  content, named by its hash
-// Install writes and fsyncs the content, then switches by replacing `state`
-// atomically. A crash at any instant leaves the old or the new version
-// active; Open() removes leftovers (temp files, unreferenced blobs).
+//   state                   the ClientState (client_state.h): the one switch
+//   blobs/<sha256>.blob     content, named by its hash, written atomically
+//   staging/<sha256>.part   partial downloads, kept across runs to resume
+//   staging/*               anything else: leftovers of an interrupted apply
+//   reports/queue           the durable report queue (report_queue.h)
+//   user_data/              the app's private data; the SDK never touches it
+// Content is written and verified first, then Commit() replaces `state`
+// atomically. A crash at any instant leaves the old or the new state;
+// Open() removes leftovers (temp files, unreferenced blobs).
 #ifndef STRATA_CLIENT_SRC_MODULE_STORE_H_
 #define STRATA_CLIENT_SRC_MODULE_STORE_H_
 
+#include <map>
 #include <optional>
+#include <set>
 #include <string>
-#include <vector>
 
 #include "absl/status/statusor.h"
+#include "client_state.h"
 #include "strata/base/env.h"
-#include "strata/v1/delivery.pb.h"
 
 namespace strata::client {
 
 class ModuleStore {
  public:
-  static absl::StatusOr<ModuleStore> Open(FileSystem* fs, std::string root);
+  // `embedded_dir` (may be empty) holds the versions shipped with the app
+  // as <embedded_dir>/<layer name>/<module name>.
+  static absl::StatusOr<ModuleStore> Open(FileSystem* fs, std::string root,
+                                          std::string embedded_dir = "");
 
-  // Verifies `content` against `sha256`, then makes it the active version.
-  absl::Status Install(const v1::InstalledModule& module,
-                       std::string_view content);
+  const ClientState& state() const { return state_; }
+  // Publishes `next` atomically, then removes blobs it no longer refers to.
+  absl::Status Commit(ClientState next);
 
-  absl::StatusOr<std::optional<v1::InstalledModule>> Get(
-      const v1::ModuleId& id) const;
-  absl::StatusOr<std::string> ReadContent(
-      const v1::InstalledModule& module) const;
-  absl::StatusOr<std::vector<v1::InstalledModule>> List() const;
+  std::string BlobPath(std::string_view sha256) const;
+  std::string PartialPath(std::string_view sha256) const;
+  std::string StagingDir() const;
+  std::string UserDataDir() const;
+  std::string ReportsDir() const;
+  bool HasBlob(std::string_view sha256);
+
+  // Verifies `content` against `sha256`, then writes it as a blob
+  // atomically (not yet referenced by the state).
+  absl::Status PutBlob(std::string_view sha256, std::string_view content);
+  // Moves a complete, synced file (e.g. a finished download) into blobs/.
+  absl::Status AdoptBlob(std::string_view from_path, std::string_view sha256);
+  // A blob's content, verified against its name.
+  absl::StatusOr<std::string> ReadBlob(std::string_view sha256) const;
+
+  // The embedded version of a module: its path and SHA-256, if shipped.
+  struct Embedded {
+    std::string path;
+    std::string sha256;
+  };
+  std::optional<Embedded> FindEmbedded(int layer, std::string_view name);
+
+  // Bytes used by blobs and partial downloads.
+  absl::StatusOr<uint64_t> DiskUsage() const;
+  // Removes unreferenced blobs and everything in staging/ except the
+  // partial downloads named in `keep_partials`.
+  absl::Status CollectGarbage(const std::set<std::string>& keep_partials);
 
  private:
-  ModuleStore(FileSystem* fs, std::string root)
-      : fs_(fs), root_(std::move(root)) {}
-  std::string ModuleDir(const v1::ModuleId& id) const;
-  absl::Status CleanModuleDir(const std::string& dir);
+  ModuleStore(FileSystem* fs, std::string root, std::string embedded_dir)
+      : fs_(fs), root_(std::move(root)), embedded_dir_(embedded_dir) {}
+  absl::Status RemoveUnreferencedBlobs();
 
   FileSystem* fs_;
   std::string root_;
+  std::string embedded_dir_;
+  ClientState state_;
+  std::map<ModuleKey, std::optional<Embedded>> embedded_cache_;
 };
+
+std::string_view LayerDirName(int layer);
 
 }  // namespace strata::client
 

@@ -21,6 +21,9 @@ class Transport {
   virtual absl::Status Download(
       const std::string& sha256, uint64_t offset,
       const std::function<absl::Status(const v1::DownloadChunk&)>& sink) = 0;
+  // Sends queued events; OK means the server stored them (acknowledged).
+  virtual absl::StatusOr<v1::ReportResponse> Report(
+      const v1::ReportRequest& request) = 0;
 };
 
 std::unique_ptr<Transport> NewGrpcTransport(const std::string& address);

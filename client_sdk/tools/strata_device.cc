@@ -7,6 +7,8 @@
 int main(int argc, char** argv) {
   strata::client::ClientOptions options;
   std::string print_config;
+  bool no_check = false, verify = false, begin_launch = false,
+       mark_healthy = false;
   CLI::App app{
       "strata-device - a simulated app on libstrata_client: checks the "
       "server,\n"
@@ -17,7 +19,7 @@ int main(int argc, char** argv) {
       "\\\n"
       "      --print-config payment.limits\n\n"
       "Exit codes: 0 ok; 1 bad arguments or storage; 2 server unreachable;\n"
-      "3 some update failed to install."};
+      "3 some update failed to install; 4 installed content is damaged."};
   app.add_option("--server", options.server_address, "server host:port")
       ->envname("STRATA_SERVER")
       ->capture_default_str();
@@ -36,6 +38,19 @@ int main(int argc, char** argv) {
       ->required();
   app.add_option("--print-config", print_config,
                  "after the check, print this CONFIG module's content");
+  app.add_option("--embedded-dir", options.embedded_dir,
+                 "versions shipped with the app: <dir>/<layer>/<module>");
+  app.add_option("--disk-budget", options.disk_budget_bytes,
+                 "bytes the SDK may use for content (0: no limit)");
+  app.add_flag("--begin-launch", begin_launch,
+               "run the launch guard first (activates staged versions, rolls "
+               "back after unhealthy launches)");
+  app.add_flag("--mark-healthy", mark_healthy,
+               "mark this launch healthy at the end");
+  app.add_flag("--no-check", no_check, "do not contact the server");
+  app.add_flag("--verify", verify,
+               "print every installed module (state, version, sha256) after "
+               "re-hashing its content; exit 4 if any is damaged");
   CLI11_PARSE(app, argc, argv);
 
   auto client = strata::client::Client::Create(options);
@@ -43,18 +58,53 @@ int main(int argc, char** argv) {
     std::cerr << "strata-device: " << client.status().message() << "\n";
     return 1;
   }
-  auto result = (*client)->Check();
-  if (!result.ok()) {
-    std::cerr << "strata-device: check failed: " << result.status().message()
-              << "\n";
-    return 2;
+  if (begin_launch) {
+    auto launch = (*client)->BeginLaunch();
+    if (!launch.ok()) {
+      std::cerr << "strata-device: " << launch.status().message() << "\n";
+      return 1;
+    }
+    for (const auto& m : launch->activated) {
+      std::cout << "activated " << strata::client::LayerName(m.layer) << "/"
+                << m.name << " " << m.version << "\n";
+    }
+    for (const auto& m : launch->rolled_back) {
+      std::cout << "rolled back " << strata::client::LayerName(m.layer) << "/"
+                << m.name << " to " << m.version << "\n";
+    }
   }
-  for (const auto& m : result->installed) {
+  strata::client::CheckResult check;
+  if (!no_check) {
+    auto result = (*client)->Check();
+    if (!result.ok()) {
+      std::cerr << "strata-device: check failed: " << result.status().message()
+                << "\n";
+      return 2;
+    }
+    check = *std::move(result);
+  }
+  for (const auto& m : check.installed) {
+    bool staged = false;
+    for (const auto& st : check.staged) staged |= st.name == m.name;
     std::cout << "installed " << strata::client::LayerName(m.layer) << "/"
               << m.name << " " << m.version << " (sha256 "
-              << m.content_sha256.substr(0, 12) << "…)\n";
+              << m.content_sha256.substr(0, 12) << "…"
+              << (staged ? ", active at next open/launch" : "") << ")\n";
   }
-  for (const auto& f : result->failures) std::cerr << "failed: " << f << "\n";
+  for (const auto& f : check.failures) std::cerr << "failed: " << f << "\n";
+  if (verify) {
+    absl::Status s = (*client)->VerifyInstalled();
+    for (const auto& m : (*client)->AllInstalled()) {
+      std::cout << "active " << strata::client::LayerName(m.layer) << "/"
+                << m.name << " " << m.version << " " << m.content_sha256
+                << "\n";
+    }
+    if (!s.ok()) {
+      std::cerr << "strata-device: " << s.message() << "\n";
+      return 4;
+    }
+    std::cout << "verified\n";
+  }
   if (!print_config.empty()) {
     auto value = (*client)->GetConfig(print_config);
     if (!value.ok()) {
@@ -68,5 +118,12 @@ int main(int argc, char** argv) {
     }
     std::cout << "config " << print_config << " = " << **value << "\n";
   }
-  return result->failures.empty() ? 0 : 3;
+  if (mark_healthy) {
+    absl::Status s = (*client)->MarkLaunchHealthy();
+    if (!s.ok()) {
+      std::cerr << "strata-device: " << s.message() << "\n";
+      return 1;
+    }
+  }
+  return check.failures.empty() ? 0 : 3;
 }

@@ -272,7 +272,7 @@ absl::Status ApplyStrata(const RandomAccessFile& old, std::string_view patch,
                                     ", the patch expects ",
                                     ToHex(info.old_sha256)));
   }
-  size_t off = internal::kStrataHeaderSize;
+  size_t off = internal::StrataHeaderSize(info, patch);
   auto ctrl =
       internal::NewZstdReader(patch.substr(off, info.ctrl_bytes), "ctrl",
                               static_cast<int>(info.window_log));
@@ -474,6 +474,9 @@ absl::StatusOr<std::string> CreatePatch(std::string_view old_data,
   internal::ZstdParams zp;
   zp.level = options.level;
   zp.window_log = options.window_log;
+  // The output SHA-256 covers every stream; per-frame checksums would only
+  // add 4 bytes each.
+  zp.checksum = false;
   absl::StatusOr<std::string> d;
   auto compress_diff = [&] { d = internal::ZstdCompress(raw.diff, zp); };
   std::thread t;

@@ -122,6 +122,9 @@ class SuffixIndex {
   int64_t any_pos_[256];
 };
 
+// Realignments within this distance of the current one are cheap (a short
+// seek); farther ones must gain more (see MatchOptions).
+constexpr int64_t kNearJump = 256;
 // Matches longer than this are reused (shifted by one) at the next byte.
 constexpr int64_t kReuseMatch = 24;
 
@@ -129,7 +132,7 @@ constexpr int64_t kReuseMatch = 24;
 // `done` receives the number of new bytes scanned so far.
 void ScanRange(const SuffixIndex& index, std::string_view old_view,
                std::string_view new_view, uint64_t begin, uint64_t end,
-               int threshold, std::vector<Segment>* out,
+               int threshold, int far_threshold, std::vector<Segment>* out,
                std::atomic<uint64_t>* done) {
   const uint8_t* o = index.bytes();
   const uint8_t* nw = reinterpret_cast<const uint8_t*>(new_view.data());
@@ -163,7 +166,15 @@ void ScanRange(const SuffixIndex& index, std::string_view old_view,
       for (; counted < scan + len; ++counted) {
         if (old_matches(counted, last_offset)) ++old_score;
       }
-      if ((len == old_score && len != 0) || len > old_score + threshold) break;
+      if (len == old_score && len != 0) break;
+      {
+        // A far jump costs a large seek (and usually one back): demand a
+        // bigger gain for it than for a nearby realignment.
+        int64_t jump = (pos - scan) - last_offset;
+        if (jump < 0) jump = -jump;
+        int64_t need = jump < kNearJump ? threshold : far_threshold;
+        if (len > old_score + need) break;
+      }
       if (old_matches(scan, last_offset)) --old_score;
     }
     if (len == old_score && scan != e) continue;
@@ -265,14 +276,16 @@ absl::StatusOr<std::vector<Segment>> ComputeSegments(
   for (uint64_t c = 1; c < chunks; ++c) {
     workers.emplace_back([&, c] {
       ScanRange(index, old_data, new_data, m * c / chunks, m * (c + 1) / chunks,
-                options.switch_threshold, &parts[c], &done);
+                options.switch_threshold, options.far_switch_threshold,
+                &parts[c], &done);
     });
   }
   if (options.progress && chunks > 1) {
     // Report from this thread while a helper scans the first chunk.
     std::thread first([&] {
       ScanRange(index, old_data, new_data, 0, m / chunks,
-                options.switch_threshold, &parts[0], &done);
+                options.switch_threshold, options.far_switch_threshold,
+                &parts[0], &done);
       finished = true;
     });
     while (!finished) {
@@ -282,7 +295,8 @@ absl::StatusOr<std::vector<Segment>> ComputeSegments(
     first.join();
   } else {
     ScanRange(index, old_data, new_data, 0, m / chunks,
-              options.switch_threshold, &parts[0], &done);
+              options.switch_threshold, options.far_switch_threshold, &parts[0],
+              &done);
   }
   for (auto& w : workers) w.join();
   progress("matching", 1.0);

@@ -28,6 +28,9 @@ struct MatchOptions {
   // current one before the scanner switches to it. bsdiff uses 8; 4 gives
   // 5-10% smaller patches on executables with zstd streams.
   int switch_threshold = 4;
+  // The same for a new alignment more than 256 bytes away from the current
+  // one, whose seek (and usually the seek back) costs more control bytes.
+  int far_switch_threshold = 8;
   // fraction in [0,1] of the scan done; called from the calling thread only.
   std::function<void(std::string_view stage, double fraction)> progress;
 };

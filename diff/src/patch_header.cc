@@ -9,13 +9,14 @@
 namespace strata::diff::internal {
 namespace {
 
-// Layout (little-endian):
-//   0 magic[8]  8 version u32  12 flags u32  16 old_size u64  24 new_size u64
-//  32 old_sha256[32]  64 new_sha256[32]  96 segments u64  104 ctrl_len u64
-// 112 diff_len u64  120 extra_len u64  128 diff_raw u64  136 extra_raw u64
-// 144 window_log u64 (10..27, the largest zstd window of the streams)  152
-// header checksum: first 8 bytes of SHA-256(0..151)
-constexpr size_t kChecksumOffset = 152;
+// Layout (docs/formats/patch.md):
+//   magic[8] "STRDIFF\x1a", varint version, varint flags,
+//   varint old_size, varint new_size, old_sha256[32], new_sha256[32],
+//   varint segments, varint ctrl_len, varint diff_len, varint extra_len,
+//   varint diff_raw, varint window_log,
+//   checksum[4]: first 4 bytes of SHA-256 of all preceding header bytes.
+constexpr size_t kChecksumSize = 4;
+constexpr size_t kMinHeader = 8 + 2 + 2 + 64 + 6 + kChecksumSize;
 
 absl::Status Bad(std::string_view what) {
   return absl::DataLossError(strata::StrCat(
@@ -27,67 +28,77 @@ absl::Status Bad(std::string_view what) {
 
 std::string EncodeStrataHeader(const PatchInfo& info) {
   std::string h(kStrataMagic);
-  PutFixed32(h, kStrataVersion);
-  PutFixed32(h, 0);
-  PutFixed64(h, info.old_size);
-  PutFixed64(h, info.new_size);
+  PutVarint(h, kStrataVersion);
+  PutVarint(h, 0);
+  PutVarint(h, info.old_size);
+  PutVarint(h, info.new_size);
   h.append(reinterpret_cast<const char*>(info.old_sha256.data()), 32);
   h.append(reinterpret_cast<const char*>(info.new_sha256.data()), 32);
-  PutFixed64(h, info.segments);
-  PutFixed64(h, info.ctrl_bytes);
-  PutFixed64(h, info.diff_bytes);
-  PutFixed64(h, info.extra_bytes);
-  PutFixed64(h, info.diff_raw_bytes);
-  PutFixed64(h, info.extra_raw_bytes);
-  PutFixed64(h, info.window_log);
+  PutVarint(h, info.segments);
+  PutVarint(h, info.ctrl_bytes);
+  PutVarint(h, info.diff_bytes);
+  PutVarint(h, info.extra_bytes);
+  PutVarint(h, info.diff_raw_bytes);
+  PutVarint(h, info.window_log);
   Sha256Digest d = Sha256::Hash(h);
-  h.append(reinterpret_cast<const char*>(d.data()), 8);
+  h.append(reinterpret_cast<const char*>(d.data()), kChecksumSize);
   return h;
 }
 
+size_t StrataHeaderSize(const PatchInfo& info, std::string_view patch) {
+  return patch.size() - info.ctrl_bytes - info.diff_bytes - info.extra_bytes;
+}
+
 absl::StatusOr<PatchInfo> DecodeStrataHeader(std::string_view patch) {
-  if (patch.size() < kStrataHeaderSize) {
+  if (patch.size() < kMinHeader) {
     return Bad(strata::StrCat("only ", patch.size(),
-                              " bytes, the header needs ", kStrataHeaderSize));
+                              " bytes, shorter than any header"));
   }
   if (patch.substr(0, 8) != kStrataMagic) return Bad("wrong magic");
-  Sha256Digest d = Sha256::Hash(patch.substr(0, kChecksumOffset));
-  if (std::memcmp(d.data(), patch.data() + kChecksumOffset, 8) != 0) {
-    return Bad("header checksum mismatch");
-  }
-  const char* p = patch.data();
+  std::string_view in = patch.substr(8);
   PatchInfo info;
   info.format = PatchFormat::kStrata;
-  info.version = GetFixed32(p + 8);
-  if (info.version != kStrataVersion) {
-    return Bad(strata::StrCat("format version ", info.version,
+  uint64_t version, flags, wl;
+  auto varint = [&](uint64_t* v) { return GetVarint(in, v); };
+  if (!varint(&version)) return Bad("truncated header");
+  if (version != kStrataVersion) {
+    return Bad(strata::StrCat("format version ", version,
                               " is not supported (this build reads ",
                               kStrataVersion, ")"));
   }
-  if (GetFixed32(p + 12) != 0) return Bad("unknown flags");
-  info.old_size = GetFixed64(p + 16);
-  info.new_size = GetFixed64(p + 24);
+  info.version = kStrataVersion;
+  if (!varint(&flags) || !varint(&info.old_size) || !varint(&info.new_size) ||
+      in.size() < 64) {
+    return Bad("truncated header");
+  }
+  if (flags != 0) return Bad("unknown flags");
   info.has_hashes = true;
-  std::memcpy(info.old_sha256.data(), p + 32, 32);
-  std::memcpy(info.new_sha256.data(), p + 64, 32);
-  info.segments = GetFixed64(p + 96);
-  info.ctrl_bytes = GetFixed64(p + 104);
-  info.diff_bytes = GetFixed64(p + 112);
-  info.extra_bytes = GetFixed64(p + 120);
-  info.diff_raw_bytes = GetFixed64(p + 128);
-  info.extra_raw_bytes = GetFixed64(p + 136);
-  uint64_t wl = GetFixed64(p + 144);
+  std::memcpy(info.old_sha256.data(), in.data(), 32);
+  std::memcpy(info.new_sha256.data(), in.data() + 32, 32);
+  in.remove_prefix(64);
+  if (!varint(&info.segments) || !varint(&info.ctrl_bytes) ||
+      !varint(&info.diff_bytes) || !varint(&info.extra_bytes) ||
+      !varint(&info.diff_raw_bytes) || !varint(&wl) ||
+      in.size() < kChecksumSize) {
+    return Bad("truncated header");
+  }
+  size_t header_len = patch.size() - in.size();
+  Sha256Digest d = Sha256::Hash(patch.substr(0, header_len));
+  if (std::memcmp(d.data(), in.data(), kChecksumSize) != 0) {
+    return Bad("header checksum mismatch");
+  }
+  in.remove_prefix(kChecksumSize);
   if (wl < 10 || wl > 27) return Bad("window size out of range");
   info.window_log = static_cast<uint32_t>(wl);
-  uint64_t body = patch.size() - kStrataHeaderSize;
+  uint64_t body = in.size();
   if (info.ctrl_bytes > body || info.diff_bytes > body - info.ctrl_bytes ||
       info.extra_bytes != body - info.ctrl_bytes - info.diff_bytes) {
     return Bad("stream lengths do not add up to the patch size (truncated?)");
   }
-  if (info.diff_raw_bytes > info.new_size ||
-      info.extra_raw_bytes != info.new_size - info.diff_raw_bytes) {
+  if (info.diff_raw_bytes > info.new_size) {
     return Bad("stream sizes do not add up to the new size");
   }
+  info.extra_raw_bytes = info.new_size - info.diff_raw_bytes;
   if (info.segments > info.new_size + 1) return Bad("too many segments");
   return info;
 }

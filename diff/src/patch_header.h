@@ -13,10 +13,12 @@ namespace strata::diff::internal {
 inline constexpr std::string_view kStrataMagic{"STRDIFF\x1a", 8};
 inline constexpr std::string_view kBsdiffMagic{"BSDIFF40", 8};
 inline constexpr uint32_t kStrataVersion = 1;
-inline constexpr size_t kStrataHeaderSize = 160;
 inline constexpr size_t kBsdiffHeaderSize = 32;
 
 std::string EncodeStrataHeader(const PatchInfo& info);
+// Size of the header at the front of `patch` (valid after a successful
+// DecodeStrataHeader).
+size_t StrataHeaderSize(const PatchInfo& info, std::string_view patch);
 // Checks magic, version, checksum and that the stream lengths add up to
 // exactly `patch.size()`.
 absl::StatusOr<PatchInfo> DecodeStrataHeader(std::string_view patch);

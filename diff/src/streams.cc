@@ -207,7 +207,7 @@ absl::StatusOr<std::string> ZstdCompress(std::string_view data,
       --wl;
     r = set(ZSTD_c_windowLog, wl);
   }
-  if (!ZSTD_isError(r)) r = set(ZSTD_c_checksumFlag, 1);
+  if (!ZSTD_isError(r)) r = set(ZSTD_c_checksumFlag, params.checksum ? 1 : 0);
   if (!ZSTD_isError(r) && params.long_distance) {
     r = set(ZSTD_c_enableLongDistanceMatching, 1);
   }

@@ -17,7 +17,8 @@ struct ZstdParams {
   int level = 19;
   int window_log = 21;  // 0: zstd's default for the level
   bool long_distance = false;
-  int workers = 0;  // zstd worker threads; 0 = compress on the caller
+  int workers = 0;       // zstd worker threads; 0 = compress on the caller
+  bool checksum = true;  // zstd's per-frame content checksum
 };
 
 absl::StatusOr<std::string> ZstdCompress(std::string_view data,

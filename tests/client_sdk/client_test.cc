@@ -1,13 +1,16 @@
-// The SDK's check-and-install path over a fake transport (a seam we own).
+// The SDK's check, apply, activation, launch guard and reports over a fake
+// transport (a seam we own) and an in-memory file system.
 #include "strata/client/client.h"
 
+#include "fake_transport.h"
 #include "gtest/gtest.h"
+#include "strata/base/file_util.h"
 #include "strata/base/sha256.h"
 #include "strata/base/status_macros.h"
 #include "strata/base/testing/mem_file_system.h"
 #include "strata/base/testing/simulated_clock.h"
 #include "strata/base/testing/status_matchers.h"
-#include "transport.h"
+#include "strata/diff/delta.h"
 
 namespace strata::client {
 namespace {
@@ -16,94 +19,73 @@ using ::strata::testing::IsOk;
 using ::strata::testing::StatusIs;
 using ::testing::HasSubstr;
 
-class FakeTransport : public Transport {
- public:
-  v1::CheckResponse response;
-  std::map<std::string, std::string> blobs;
-  std::string extra_bytes;  // appended to every download (endless data)
-  absl::Status check_error;
-
-  absl::StatusOr<v1::CheckResponse> Check(
-      const v1::CheckRequest& request) override {
-    last_request = request;
-    if (!check_error.ok()) return check_error;
-    return response;
-  }
-  absl::Status Download(
-      const std::string& sha256, uint64_t offset,
-      const std::function<absl::Status(const v1::DownloadChunk&)>& sink)
-      override {
-    auto it = blobs.find(sha256);
-    if (it == blobs.end()) return absl::NotFoundError("no blob");
-    std::string data = it->second.substr(offset) + extra_bytes;
-    for (size_t off = 0; off < data.size(); off += 4) {
-      v1::DownloadChunk chunk;
-      chunk.set_offset(offset + off);
-      chunk.set_data(data.substr(off, 4));
-      STRATA_RETURN_IF_ERROR(sink(chunk));
-    }
-    return absl::OkStatus();
-  }
-  v1::CheckRequest last_request;
-};
-
-v1::UpdateEntry Entry(v1::Layer layer, const std::string& name,
-                      const std::string& version, const std::string& content,
-                      uint64_t seq, bool inline_content) {
-  v1::UpdateEntry e;
-  e.mutable_module()->set_layer(layer);
-  e.mutable_module()->set_name(name);
-  e.set_release_sequence(seq);
-  auto* st = e.mutable_statement();
-  st->set_app_id("wallet");
-  *st->mutable_module() = e.module();
-  st->set_version(version);
-  st->set_content_sha256(Sha256::HexHash(content));
-  st->set_size(content.size());
-  if (inline_content) e.set_inline_content(content);
-  return e;
-}
-
 class ClientTest : public ::testing::Test {
  protected:
   void SetUp() override { Recreate(); }
   void Recreate() {
+    std::optional<FakeTransport> saved;
+    if (transport_ != nullptr) saved = *transport_;  // same server
+    client_.reset();
     ClientOptions options;
     options.app_id = "wallet";
     options.device.device_id = "d1";
+    options.device.host_build = "10.3.0+100";
     options.storage_dir = "/sdk";
+    options.embedded_dir = "/app/embedded";
+    options.disk_budget_bytes = disk_budget_;
     options.env = Env{&fs_, &clock_, &random_};
     auto transport = std::make_unique<FakeTransport>();
+    if (saved.has_value()) *transport = *saved;
     transport_ = transport.get();
     auto client = Client::CreateWithTransport(options, std::move(transport));
     ASSERT_THAT(client, IsOk());
     client_ = *std::move(client);
   }
   void Serve(std::vector<v1::UpdateEntry> entries) {
-    transport_->response.mutable_plan()->clear_updates();
-    for (auto& e : entries)
-      *transport_->response.mutable_plan()->add_updates() = e;
+    transport_->Serve(entries);
+  }
+  void Publish(const std::string& content) {
+    transport_->blobs[Sha256::HexHash(content)] = content;
+  }
+  void Embed(const std::string& layer, const std::string& name,
+             const std::string& content) {
+    ASSERT_THAT(CreateDirs(fs_, "/app/embedded/" + layer), IsOk());
+    ASSERT_THAT(WriteFileAtomically(fs_, "/app/embedded/" + layer + "/" + name,
+                                    content),
+                IsOk());
+  }
+  std::string Read(const std::string& path) { return *fs_.ReadFile(path); }
+  std::string ActiveContent(Layer layer, const std::string& name) {
+    auto path = client_->OpenModule(layer, name);
+    return path.ok() ? Read(*path) : "<none>";
+  }
+  // A launch that never reaches MarkLaunchHealthy (the app crashed).
+  LaunchResult CrashingLaunch() {
+    auto r = client_->BeginLaunch();
+    EXPECT_THAT(r, IsOk());
+    Recreate();  // the process dies
+    return r.ok() ? *r : LaunchResult{};
   }
 
   testing::MemFileSystem fs_;
   testing::SimulatedClock clock_;
   testing::FakeRandom random_;
+  uint64_t disk_budget_ = 0;
   FakeTransport* transport_ = nullptr;
   std::unique_ptr<Client> client_;
 };
 
 TEST_F(ClientTest, InstallsInlineConfigAndDownloadedPackage) {
-  transport_->blobs[Sha256::HexHash("<html>v1</html>")] = "<html>v1</html>";
+  Publish("<html>v1</html>");
   Serve({Entry(v1::LAYER_CONFIG, "payment.limits", "1", "{\"a\":1}", 1, true),
          Entry(v1::LAYER_H5, "mall-home", "1", "<html>v1</html>", 1, false)});
   STRATA_ASSERT_OK_AND_ASSIGN(CheckResult r, client_->Check());
   EXPECT_EQ(r.installed.size(), 2u);
+  EXPECT_EQ(r.staged.size(), 1u);  // h5: at next open; config: at once
   EXPECT_TRUE(r.failures.empty()) << ::testing::PrintToString(r.failures);
   STRATA_ASSERT_OK_AND_ASSIGN(auto value, client_->GetConfig("payment.limits"));
   EXPECT_EQ(value, std::optional<std::string>("{\"a\":1}"));
-  auto h5 = client_->Installed(Layer::kH5, "mall-home");
-  ASSERT_TRUE(h5.has_value());
-  EXPECT_EQ(h5->version, "1");
+  EXPECT_EQ(ActiveContent(Layer::kH5, "mall-home"), "<html>v1</html>");
 
   // The next check reports what is installed, and a new client on the same
   // storage sees it too.
@@ -111,6 +93,7 @@ TEST_F(ClientTest, InstallsInlineConfigAndDownloadedPackage) {
   EXPECT_EQ(transport_->last_request.installed_size(), 2);
   Recreate();
   EXPECT_EQ(client_->AllInstalled().size(), 2u);
+  EXPECT_THAT(client_->VerifyInstalled(), IsOk());
 }
 
 TEST_F(ClientTest, ReplayedOlderSequenceIsRefusedAndNothingChanges) {
@@ -120,6 +103,7 @@ TEST_F(ClientTest, ReplayedOlderSequenceIsRefusedAndNothingChanges) {
   STRATA_ASSERT_OK_AND_ASSIGN(CheckResult r, client_->Check());
   ASSERT_EQ(r.failures.size(), 1u);
   EXPECT_THAT(r.failures[0], HasSubstr("lower than the installed 5"));
+  EXPECT_EQ(r.failure_details[0].reason, v1::REJECT_RELEASE_COUNTER_ROLLBACK);
   EXPECT_EQ(*client_->GetConfig("m"), std::optional<std::string>("five"));
 }
 
@@ -132,16 +116,18 @@ TEST_F(ClientTest, ContentNotMatchingTheStatementIsRefused) {
   STRATA_ASSERT_OK_AND_ASSIGN(CheckResult r, client_->Check());
   ASSERT_EQ(r.failures.size(), 1u);
   EXPECT_THAT(r.failures[0], HasSubstr("hashes to"));
+  EXPECT_EQ(r.failure_details[0].reason, v1::REJECT_CONTENT_HASH_MISMATCH);
   EXPECT_EQ(*client_->GetConfig("m"), std::optional<std::string>("good"));
 }
 
 TEST_F(ClientTest, DownloadLongerThanDeclaredStopsAtTheCap) {
-  transport_->blobs[Sha256::HexHash("pkg")] = "pkg";
+  Publish("pkg");
   transport_->extra_bytes = std::string(1000, 'x');
   Serve({Entry(v1::LAYER_H5, "p", "1", "pkg", 1, false)});
   STRATA_ASSERT_OK_AND_ASSIGN(CheckResult r, client_->Check());
   ASSERT_EQ(r.failures.size(), 1u);
   EXPECT_THAT(r.failures[0], HasSubstr("more than the 3 bytes"));
+  EXPECT_EQ(r.failure_details[0].reason, v1::REJECT_ENDLESS_DATA);
   EXPECT_FALSE(client_->Installed(Layer::kH5, "p").has_value());
 }
 
@@ -155,12 +141,333 @@ TEST_F(ClientTest, UnsafeNamesAndOtherAppsAreRefused) {
   ASSERT_EQ(r.failures.size(), 2u);
   EXPECT_THAT(r.failures[0], HasSubstr("starts with '.'"));
   EXPECT_THAT(r.failures[1], HasSubstr("not 'wallet'"));
+  EXPECT_EQ(r.failure_details[0].reason, v1::REJECT_UNSAFE_NAME);
+  EXPECT_EQ(r.failure_details[1].reason, v1::REJECT_WRONG_APP);
   EXPECT_TRUE(client_->AllInstalled().empty());
 }
 
 TEST_F(ClientTest, ServerErrorsAreReturned) {
   transport_->check_error = absl::UnavailableError("connection refused");
   EXPECT_THAT(client_->Check(), StatusIs(absl::StatusCode::kUnavailable));
+}
+
+// --- activation rules per layer ---
+
+TEST_F(ClientTest, H5AndHcfActivateAtNextOpen) {
+  Publish("h5 v1");
+  Publish("hcf v1");
+  Serve({Entry(v1::LAYER_H5, "page", "1", "h5 v1", 1, false),
+         Entry(v1::LAYER_HCF, "mod", "1", "hcf v1", 1, false)});
+  ASSERT_THAT(client_->Check(), IsOk());
+  EXPECT_FALSE(client_->Installed(Layer::kH5, "page").has_value());
+  EXPECT_EQ(client_->Staged(Layer::kH5, "page")->version, "1");
+  EXPECT_EQ(ActiveContent(Layer::kH5, "page"), "h5 v1");
+  EXPECT_EQ(client_->Installed(Layer::kH5, "page")->version, "1");
+  EXPECT_FALSE(client_->Installed(Layer::kHcf, "mod").has_value());
+  // Or at the next launch.
+  ASSERT_THAT(client_->BeginLaunch(), IsOk());
+  EXPECT_EQ(client_->Installed(Layer::kHcf, "mod")->version, "1");
+}
+
+TEST_F(ClientTest, HotpatchAndNativeActivateAtNextLaunch) {
+  Publish("patch v1");
+  Publish("bundle v1");
+  v1::UpdateEntry patch =
+      Entry(v1::LAYER_HOTPATCH, "core", "1", "patch v1", 1, false);
+  patch.mutable_statement()->mutable_compatibility()->set_host_build(
+      "10.3.0+100");
+  Serve({patch,
+         Entry(v1::LAYER_NATIVE_BUNDLE, "maps", "1", "bundle v1", 1, false)});
+  STRATA_ASSERT_OK_AND_ASSIGN(CheckResult r, client_->Check());
+  EXPECT_EQ(r.staged.size(), 2u);
+  // Opening does not activate native code mid-session.
+  EXPECT_THAT(client_->OpenModule(Layer::kHotpatch, "core"),
+              StatusIs(absl::StatusCode::kNotFound));
+  STRATA_ASSERT_OK_AND_ASSIGN(LaunchResult launch, client_->BeginLaunch());
+  EXPECT_EQ(launch.activated.size(), 2u);
+  EXPECT_EQ(ActiveContent(Layer::kHotpatch, "core"), "patch v1");
+  EXPECT_EQ(ActiveContent(Layer::kNativeBundle, "maps"), "bundle v1");
+}
+
+TEST_F(ClientTest, HotpatchForAnotherHostBuildIsRefused) {
+  Publish("patch");
+  v1::UpdateEntry patch =
+      Entry(v1::LAYER_HOTPATCH, "core", "1", "patch", 1, false);
+  patch.mutable_statement()->mutable_compatibility()->set_host_build(
+      "10.3.0+99");
+  Serve({patch});
+  STRATA_ASSERT_OK_AND_ASSIGN(CheckResult r, client_->Check());
+  ASSERT_EQ(r.failure_details.size(), 1u);
+  EXPECT_EQ(r.failure_details[0].reason, v1::REJECT_WRONG_HOST_BUILD);
+  EXPECT_THAT(r.failures[0], HasSubstr("'10.3.0+99'"));
+  EXPECT_FALSE(client_->Staged(Layer::kHotpatch, "core").has_value());
+  EXPECT_TRUE(transport_->downloaded.empty());  // refused before downloading
+  ASSERT_EQ(transport_->reports.size(), 1u);
+  EXPECT_EQ(transport_->reports[0].kind(), v1::ReportEvent::KIND_REJECTED);
+  EXPECT_EQ(transport_->reports[0].reason(), v1::REJECT_WRONG_HOST_BUILD);
+}
+
+TEST_F(ClientTest, OneReleaseIsAllOrNothing) {
+  Serve({Entry(v1::LAYER_CONFIG, "a", "1", "a1", 1, true, 7),
+         Entry(v1::LAYER_CONFIG, "b", "1", "b1", 1, true, 7)});
+  ASSERT_THAT(client_->Check(), IsOk());
+  // Release 8 changes both, but b's content is missing on the server.
+  Serve({Entry(v1::LAYER_CONFIG, "a", "2", "a2", 2, true, 8),
+         Entry(v1::LAYER_H5, "b", "2", "b2", 2, false, 8)});
+  STRATA_ASSERT_OK_AND_ASSIGN(CheckResult r, client_->Check());
+  EXPECT_EQ(r.failures.size(), 2u);
+  EXPECT_EQ(*client_->GetConfig("a"), std::optional<std::string>("a1"));
+  Publish("b2");
+  STRATA_ASSERT_OK_AND_ASSIGN(r, client_->Check());
+  EXPECT_TRUE(r.failures.empty());
+  EXPECT_EQ(*client_->GetConfig("a"), std::optional<std::string>("a2"));
+  EXPECT_EQ(client_->Staged(Layer::kH5, "b")->version, "2");
+}
+
+// --- launch guard ---
+
+TEST_F(ClientTest, ThreeUnhealthyLaunchesRollBackToLastKnownGood) {
+  Serve({Entry(v1::LAYER_CONFIG, "m", "1", "good", 1, true)});
+  ASSERT_THAT(client_->Check(), IsOk());
+  ASSERT_THAT(client_->BeginLaunch(), IsOk());
+  ASSERT_THAT(client_->MarkLaunchHealthy(), IsOk());
+  Publish("bad patch");
+  v1::UpdateEntry bad =
+      Entry(v1::LAYER_HOTPATCH, "core", "2", "bad patch", 2, false);
+  bad.mutable_statement()->mutable_compatibility()->set_host_build(
+      "10.3.0+100");
+  Serve({Entry(v1::LAYER_CONFIG, "m", "2", "bad", 2, true), bad});
+  ASSERT_THAT(client_->Check(), IsOk());
+  EXPECT_EQ(*client_->GetConfig("m"), std::optional<std::string>("bad"));
+
+  CrashingLaunch();  // activates the hotpatch, crashes
+  CrashingLaunch();
+  CrashingLaunch();
+  EXPECT_EQ(client_->Installed(Layer::kHotpatch, "core")->version, "2");
+  STRATA_ASSERT_OK_AND_ASSIGN(LaunchResult launch, client_->BeginLaunch());
+  EXPECT_EQ(launch.unhealthy_launches, 3);
+  EXPECT_EQ(launch.rolled_back.size(), 1u);  // config m (hotpatch: nothing)
+  EXPECT_EQ(*client_->GetConfig("m"), std::optional<std::string>("good"));
+  EXPECT_FALSE(client_->Installed(Layer::kHotpatch, "core").has_value());
+  ASSERT_THAT(client_->MarkLaunchHealthy(), IsOk());
+
+  // Offered again: not re-installed, reported instead.
+  STRATA_ASSERT_OK_AND_ASSIGN(CheckResult r, client_->Check());
+  EXPECT_TRUE(r.installed.empty());
+  EXPECT_TRUE(r.staged.empty());
+  EXPECT_EQ(*client_->GetConfig("m"), std::optional<std::string>("good"));
+  EXPECT_GE(transport_->CountReports(v1::ReportEvent::KIND_ROLLED_BACK), 3);
+  EXPECT_EQ(transport_->CountReports(v1::ReportEvent::KIND_LAUNCH_CRASH), 3);
+}
+
+TEST_F(ClientTest, HealthyLaunchConfirmsTheNewVersion) {
+  Serve({Entry(v1::LAYER_CONFIG, "m", "1", "one", 1, true)});
+  ASSERT_THAT(client_->Check(), IsOk());
+  Serve({Entry(v1::LAYER_CONFIG, "m", "2", "two", 2, true)});
+  ASSERT_THAT(client_->Check(), IsOk());
+  ASSERT_THAT(client_->BeginLaunch(), IsOk());
+  ASSERT_THAT(client_->MarkLaunchHealthy(), IsOk());
+  for (int i = 0; i < 5; ++i) CrashingLaunch();
+  // Crashes after a confirmed version are not blamed on it.
+  EXPECT_EQ(*client_->GetConfig("m"), std::optional<std::string>("two"));
+}
+
+TEST_F(ClientTest, MarkLaunchHealthyNeedsBeginLaunch) {
+  EXPECT_THAT(client_->MarkLaunchHealthy(),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("call BeginLaunch()")));
+}
+
+TEST_F(ClientTest, ContinuingFailuresResetToEmbeddedAndKeepUserData) {
+  Embed("config", "m", "embedded m");
+  Embed("h5", "page", "embedded page");
+  ASSERT_THAT(
+      WriteFileAtomically(fs_, client_->UserDataDir() + "/prefs", "user prefs"),
+      IsOk());
+  EXPECT_EQ(*client_->GetConfig("m"), std::optional<std::string>("embedded m"));
+  EXPECT_EQ(client_->Installed(Layer::kH5, "page")->version, "embedded");
+
+  Publish("page 1");
+  Serve({Entry(v1::LAYER_CONFIG, "m", "1", "m1", 1, true),
+         Entry(v1::LAYER_H5, "page", "1", "page 1", 1, false)});
+  ASSERT_THAT(client_->Check(), IsOk());
+  ASSERT_THAT(client_->BeginLaunch(), IsOk());
+  ASSERT_THAT(client_->MarkLaunchHealthy(), IsOk());
+  Serve({Entry(v1::LAYER_CONFIG, "m", "2", "m2", 2, true)});
+  ASSERT_THAT(client_->Check(), IsOk());
+  for (int i = 0; i < 3; ++i) CrashingLaunch();
+  STRATA_ASSERT_OK_AND_ASSIGN(LaunchResult launch, client_->BeginLaunch());
+  EXPECT_EQ(launch.rolled_back.size(), 1u);
+  EXPECT_EQ(*client_->GetConfig("m"), std::optional<std::string>("m1"));
+  Recreate();
+  // The rollback did not help: three more, then everything embedded.
+  for (int i = 0; i < 2; ++i) CrashingLaunch();
+  STRATA_ASSERT_OK_AND_ASSIGN(launch, client_->BeginLaunch());
+  EXPECT_TRUE(launch.reset_to_embedded);
+  EXPECT_EQ(*client_->GetConfig("m"), std::optional<std::string>("embedded m"));
+  EXPECT_EQ(ActiveContent(Layer::kH5, "page"), "embedded page");
+  EXPECT_EQ(Read(client_->UserDataDir() + "/prefs"), "user prefs");
+  ASSERT_THAT(client_->MarkLaunchHealthy(), IsOk());
+  // None of the reset versions comes back.
+  Serve({Entry(v1::LAYER_CONFIG, "m", "1", "m1", 3, true)});
+  STRATA_ASSERT_OK_AND_ASSIGN(CheckResult r, client_->Check());
+  EXPECT_TRUE(r.installed.empty());
+}
+
+// --- reports ---
+
+TEST_F(ClientTest, ReportsSurviveACrashBeforeTheAck) {
+  transport_->report_error = absl::UnimplementedError("no Report yet");
+  Serve({Entry(v1::LAYER_CONFIG, "../x", "1", "x", 1, true)});
+  ASSERT_THAT(client_->Check(), IsOk());
+  EXPECT_EQ(client_->PendingReports(), 1u);
+  Recreate();  // crash: nothing was acknowledged
+  EXPECT_EQ(client_->PendingReports(), 1u);
+  transport_->report_error = absl::OkStatus();
+  STRATA_ASSERT_OK_AND_ASSIGN(size_t sent, client_->FlushReports());
+  EXPECT_EQ(sent, 1u);
+  ASSERT_EQ(transport_->reports.size(), 1u);
+  EXPECT_EQ(transport_->reports[0].reason(), v1::REJECT_UNSAFE_NAME);
+  // Acknowledged: never sent again, also not after a restart.
+  Recreate();
+  transport_->reports.clear();
+  EXPECT_EQ(client_->PendingReports(), 0u);
+  STRATA_ASSERT_OK_AND_ASSIGN(sent, client_->FlushReports());
+  EXPECT_EQ(sent, 0u);
+  EXPECT_TRUE(transport_->reports.empty());
+}
+
+TEST_F(ClientTest, TornReportTailIsCutAndLaterEventsKept) {
+  transport_->report_error = absl::UnavailableError("offline");
+  ASSERT_THAT(client_->BeginLaunch(), IsOk());
+  ASSERT_THAT(client_->MarkLaunchHealthy(), IsOk());  // one LAUNCH_OK
+  {
+    auto f = fs_.NewAppendableFile("/sdk/reports/queue");
+    ASSERT_THAT(f, IsOk());
+    ASSERT_THAT((*f)->Append(std::string("R\x40\0\0\0garbage", 12)), IsOk());
+    ASSERT_THAT((*f)->Close(), IsOk());
+  }
+  Recreate();
+  ASSERT_THAT(client_->BeginLaunch(), IsOk());
+  ASSERT_THAT(client_->MarkLaunchHealthy(), IsOk());
+  EXPECT_EQ(client_->PendingReports(), 2u);
+}
+
+// --- download ---
+
+TEST_F(ClientTest, CutDownloadResumesFromItsOffset) {
+  const std::string big(1000, 'z');
+  Publish(big);
+  transport_->cuts = 2;
+  transport_->cut_after = 300;
+  Serve({Entry(v1::LAYER_H5, "p", "1", big, 1, false)});
+  STRATA_ASSERT_OK_AND_ASSIGN(CheckResult r, client_->Check());
+  EXPECT_TRUE(r.failures.empty()) << ::testing::PrintToString(r.failures);
+  EXPECT_EQ(transport_->download_offsets, (std::vector<uint64_t>{0, 300, 600}));
+  EXPECT_EQ(ActiveContent(Layer::kH5, "p"), big);
+}
+
+TEST_F(ClientTest, PartialDownloadSurvivesARestart) {
+  const std::string big(1000, 'q');
+  Publish(big);
+  transport_->cuts = 10;  // more than the attempts of one check
+  transport_->cut_after = 200;
+  Serve({Entry(v1::LAYER_H5, "p", "1", big, 1, false)});
+  STRATA_ASSERT_OK_AND_ASSIGN(CheckResult r, client_->Check());
+  EXPECT_EQ(r.failures.size(), 1u);
+  Recreate();
+  transport_->cuts = 0;
+  transport_->download_offsets.clear();
+  STRATA_ASSERT_OK_AND_ASSIGN(r, client_->Check());
+  EXPECT_TRUE(r.failures.empty());
+  EXPECT_EQ(transport_->download_offsets, (std::vector<uint64_t>{800}));
+  EXPECT_EQ(ActiveContent(Layer::kH5, "p"), big);
+}
+
+TEST_F(ClientTest, DiskBudgetIsEnforcedBeforeDownloading) {
+  disk_budget_ = 500;
+  Recreate();
+  Publish(std::string(600, 'b'));
+  Serve({Entry(v1::LAYER_NATIVE_BUNDLE, "big", "1", std::string(600, 'b'), 1,
+               false)});
+  STRATA_ASSERT_OK_AND_ASSIGN(CheckResult r, client_->Check());
+  ASSERT_EQ(r.failure_details.size(), 1u);
+  EXPECT_EQ(r.failure_details[0].reason, v1::REJECT_DISK_BUDGET_EXCEEDED);
+  EXPECT_THAT(r.failures[0], HasSubstr("disk budget of 500"));
+  EXPECT_TRUE(transport_->downloaded.empty());
+}
+
+TEST_F(ClientTest, DeltaFromInstalledContentIsPreferred) {
+  std::string v1c(20000, 'a'), v2c = v1c;
+  for (size_t i = 0; i < v2c.size(); i += 97) v2c[i] = 'b';
+  Publish(v1c);
+  Serve({Entry(v1::LAYER_H5, "p", "1", v1c, 1, false)});
+  ASSERT_THAT(client_->Check(), IsOk());
+  ASSERT_THAT(client_->OpenModule(Layer::kH5, "p"), IsOk());
+  STRATA_ASSERT_OK_AND_ASSIGN(std::string patch, diff::CreatePatch(v1c, v2c));
+  Publish(patch);
+  Publish(v2c);
+  v1::UpdateEntry e = Entry(v1::LAYER_H5, "p", "2", v2c, 2, false);
+  v1::DeltaRef* d = e.add_deltas();
+  d->set_from_sha256(Sha256::HexHash(v1c));
+  d->mutable_patch()->set_sha256(Sha256::HexHash(patch));
+  d->mutable_patch()->set_size(patch.size());
+  Serve({e});
+  transport_->downloaded.clear();
+  STRATA_ASSERT_OK_AND_ASSIGN(CheckResult r, client_->Check());
+  EXPECT_TRUE(r.failures.empty()) << ::testing::PrintToString(r.failures);
+  EXPECT_EQ(transport_->downloaded,
+            std::vector<std::string>{Sha256::HexHash(patch)});
+  EXPECT_EQ(ActiveContent(Layer::kH5, "p"), v2c);
+}
+
+TEST_F(ClientTest, DeltaFromEmbeddedContentWorksToo) {
+  std::string base(5000, 'e'), next = base + "tail";
+  Embed("hcf", "mod", base);
+  STRATA_ASSERT_OK_AND_ASSIGN(std::string patch, diff::CreatePatch(base, next));
+  Publish(patch);
+  v1::UpdateEntry e = Entry(v1::LAYER_HCF, "mod", "1", next, 1, false);
+  v1::DeltaRef* d = e.add_deltas();
+  d->set_from_sha256(Sha256::HexHash(base));
+  d->mutable_patch()->set_sha256(Sha256::HexHash(patch));
+  d->mutable_patch()->set_size(patch.size());
+  Serve({e});
+  STRATA_ASSERT_OK_AND_ASSIGN(CheckResult r, client_->Check());
+  EXPECT_TRUE(r.failures.empty()) << ::testing::PrintToString(r.failures);
+  EXPECT_EQ(ActiveContent(Layer::kHcf, "mod"), next);
+}
+
+TEST_F(ClientTest, BrokenDeltaFallsBackToTheFullDownloadAndIsReported) {
+  std::string v1c(5000, 'a'), v2c(5000, 'c'), other(5000, 'x');
+  Publish(v1c);
+  Serve({Entry(v1::LAYER_CONFIG, "p", "1", v1c, 1, false)});
+  ASSERT_THAT(client_->Check(), IsOk());
+  // A patch that produces other bytes than the statement names.
+  STRATA_ASSERT_OK_AND_ASSIGN(std::string patch, diff::CreatePatch(v1c, other));
+  Publish(patch);
+  Publish(v2c);
+  v1::UpdateEntry e = Entry(v1::LAYER_CONFIG, "p", "2", v2c, 2, false);
+  v1::DeltaRef* d = e.add_deltas();
+  d->set_from_sha256(Sha256::HexHash(v1c));
+  d->mutable_patch()->set_sha256(Sha256::HexHash(patch));
+  d->mutable_patch()->set_size(patch.size());
+  Serve({e});
+  STRATA_ASSERT_OK_AND_ASSIGN(CheckResult r, client_->Check());
+  EXPECT_TRUE(r.failures.empty()) << ::testing::PrintToString(r.failures);
+  EXPECT_EQ(*client_->GetConfig("p"), std::optional<std::string>(v2c));
+  bool reported = false;
+  for (const auto& ev : transport_->reports) {
+    reported |= ev.reason() == v1::REJECT_DELTA_OUTPUT_MISMATCH;
+  }
+  EXPECT_TRUE(reported);
+  // No leftovers: only the state, the active blob and the report queue.
+  for (const std::string& f : fs_.AllFiles()) {
+    // v1 is kept as the last known good until a healthy launch.
+    EXPECT_TRUE(f == "/sdk/state" || f == "/sdk/reports/queue" ||
+                f == "/sdk/blobs/" + Sha256::HexHash(v2c) + ".blob" ||
+                f == "/sdk/blobs/" + Sha256::HexHash(v1c) + ".blob")
+        << f;
+  }
 }
 
 TEST(ClientOptionsTest, MissingOptionsAreExplained) {

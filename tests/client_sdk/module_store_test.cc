@@ -1,10 +1,9 @@
-// Crash safety of installs: for every N, the N-th file operation of an
-// install fails and everything after it too (the process died there), then
-// unsynced data is dropped (power cut). Reopening must find exactly the old
-// or the new version active and intact, and no leftovers.
+// The module store's pieces: the state file format, atomic commits at every
+// crash point, blob verification, leftovers.
 #include "module_store.h"
 
 #include "gtest/gtest.h"
+#include "strata/base/file_util.h"
 #include "strata/base/sha256.h"
 #include "strata/base/testing/fault_injection_file_system.h"
 #include "strata/base/testing/mem_file_system.h"
@@ -18,85 +17,98 @@ using ::strata::testing::IsOk;
 using ::strata::testing::MemFileSystem;
 using ::strata::testing::StatusIs;
 
-v1::InstalledModule Module(const std::string& version,
-                           const std::string& content, uint64_t seq) {
-  v1::InstalledModule m;
-  m.mutable_module()->set_layer(v1::LAYER_H5);
-  m.mutable_module()->set_name("mall-home");
-  m.set_version(version);
-  m.set_content_sha256(Sha256::HexHash(content));
-  m.set_release_sequence(seq);
-  return m;
-}
-
 const std::string kOld = "old package bytes";
 const std::string kNew = "new package bytes, different";
 
-TEST(ModuleStoreTest, CrashAtEveryOperationLeavesOldOrNewIntact) {
+ClientState StateWith(const std::string& content, uint64_t seq) {
+  ClientState s;
+  ModuleState& a = s.modules[{1, "a"}];
+  a.active =
+      VersionRef{"v" + std::to_string(seq), Sha256::HexHash(content), seq, 9};
+  ModuleState& b = s.modules[{2, "b"}];
+  b.staged =
+      VersionRef{"v" + std::to_string(seq), Sha256::HexHash(content), seq, 9};
+  return s;
+}
+
+TEST(ClientStateTest, RoundTrips) {
+  ClientState s = StateWith(kOld, 3);
+  s.launch_in_progress = true;
+  s.unhealthy_launches = 2;
+  s.modules[{4, "core"}].good = VersionRef{"1", Sha256::HexHash(kNew), 1, 0};
+  s.modules[{4, "core"}].pending = true;
+  s.modules[{4, "core"}].banned.insert(Sha256::HexHash("x"));
+  STRATA_ASSERT_OK_AND_ASSIGN(ClientState parsed,
+                              ClientState::Parse(s.Serialize()));
+  EXPECT_EQ(parsed, s);
+}
+
+TEST(ClientStateTest, CorruptStateIsRefusedWithAHint) {
+  EXPECT_THAT(ClientState::Parse("strata-client-state 1\nmodule 9 x\n"),
+              StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_THAT(ClientState::Parse("strata-client-state 1\nactive 1 a 1 1\n"),
+              StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_THAT(ClientState::Parse("something else\n"),
+              StatusIs(absl::StatusCode::kDataLoss));
+}
+
+TEST(ModuleStoreTest, CommitAtEveryCrashPointIsAllOldOrAllNew) {
   uint64_t n = 1;
-  for (; n < 200; ++n) {
+  for (; n < 100; ++n) {
     MemFileSystem mem;
     {
       STRATA_ASSERT_OK_AND_ASSIGN(ModuleStore store,
                                   ModuleStore::Open(&mem, "/sdk"));
-      ASSERT_THAT(store.Install(Module("1", kOld, 1), kOld), IsOk());
+      ASSERT_THAT(store.PutBlob(Sha256::HexHash(kOld), kOld), IsOk());
+      ASSERT_THAT(store.Commit(StateWith(kOld, 1)), IsOk());
     }
     FaultInjectionFileSystem faulty(&mem);
     STRATA_ASSERT_OK_AND_ASSIGN(ModuleStore store,
                                 ModuleStore::Open(&faulty, "/sdk"));
     faulty.FailNthMutation(n, /*crash=*/true);
-    absl::Status s = store.Install(Module("2", kNew, 2), kNew);
+    absl::Status s = store.PutBlob(Sha256::HexHash(kNew), kNew);
+    if (s.ok()) s = store.Commit(StateWith(kNew, 2));
     mem.DropUnsyncedData();
 
     STRATA_ASSERT_OK_AND_ASSIGN(ModuleStore reopened,
                                 ModuleStore::Open(&mem, "/sdk"));
-    STRATA_ASSERT_OK_AND_ASSIGN(auto active,
-                                reopened.Get(Module("", "", 0).module()));
-    ASSERT_TRUE(active.has_value()) << "no version active after crash at " << n;
-    STRATA_ASSERT_OK_AND_ASSIGN(std::string content,
-                                reopened.ReadContent(*active));
+    const ClientState& st = reopened.state();
+    const bool is_new = st == StateWith(kNew, 2);
+    EXPECT_TRUE(is_new || st == StateWith(kOld, 1)) << "mixed at " << n;
     if (s.ok()) {
-      EXPECT_EQ(active->version(), "2") << "acknowledged install lost at " << n;
+      EXPECT_TRUE(is_new) << "acknowledged commit lost at " << n;
     }
-    if (active->version() == "1") {
-      EXPECT_EQ(content, kOld);
-    } else {
-      EXPECT_EQ(active->version(), "2");
-      EXPECT_EQ(content, kNew);
-    }
-    // Leftovers are cleaned: only the state file and the active blob remain.
+    const std::string& content = is_new ? kNew : kOld;
+    EXPECT_THAT(reopened.ReadBlob(Sha256::HexHash(content)), IsOk());
+    // Leftovers are cleaned: the state and the one referenced blob.
     std::vector<std::string> files = mem.AllFiles();
     EXPECT_EQ(files.size(), 2u)
         << "crash at " << n << " left " << ::testing::PrintToString(files);
-    if (s.ok()) break;
+    if (!faulty.crashed()) break;
   }
-  EXPECT_GT(n, 6u);  // the install really has several steps that were crashed
-  EXPECT_LT(n, 200u);
+  EXPECT_GT(n, 6u);
+  EXPECT_LT(n, 100u);
 }
 
 TEST(ModuleStoreTest, RefusesContentThatDoesNotMatchItsHash) {
   MemFileSystem mem;
   STRATA_ASSERT_OK_AND_ASSIGN(ModuleStore store,
                               ModuleStore::Open(&mem, "/sdk"));
-  ASSERT_THAT(store.Install(Module("1", kOld, 1), kOld), IsOk());
-  EXPECT_THAT(store.Install(Module("2", kNew, 2), "tampered"),
+  EXPECT_THAT(store.PutBlob(Sha256::HexHash(kNew), "tampered"),
               StatusIs(absl::StatusCode::kDataLoss));
-  STRATA_ASSERT_OK_AND_ASSIGN(auto active,
-                              store.Get(Module("", "", 0).module()));
-  EXPECT_EQ(active->version(), "1");
+  EXPECT_FALSE(store.HasBlob(Sha256::HexHash(kNew)));
 }
 
 TEST(ModuleStoreTest, DamagedInstalledContentIsDetected) {
   MemFileSystem mem;
   STRATA_ASSERT_OK_AND_ASSIGN(ModuleStore store,
                               ModuleStore::Open(&mem, "/sdk"));
-  v1::InstalledModule m = Module("1", kOld, 1);
-  ASSERT_THAT(store.Install(m, kOld), IsOk());
-  auto f = mem.NewWritableFile("/sdk/modules/h5/mall-home/" +
-                               m.content_sha256() + ".blob");
+  ASSERT_THAT(store.PutBlob(Sha256::HexHash(kOld), kOld), IsOk());
+  auto f = mem.NewAppendableFile(store.BlobPath(Sha256::HexHash(kOld)));
   ASSERT_THAT(f, IsOk());
   ASSERT_THAT((*f)->Append("bit rot"), IsOk());
-  EXPECT_THAT(store.ReadContent(m), StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_THAT(store.ReadBlob(Sha256::HexHash(kOld)),
+              StatusIs(absl::StatusCode::kDataLoss));
 }
 
 }  // namespace

@@ -55,7 +55,25 @@ struct ClientOptions {
   std::string storage_dir;
   // Files, clock and randomness; the real machine when unset.
   std::optional<Env> env;
+  // Versions shipped inside the app, as <embedded_dir>/<layer>/<module>
+  // (layer as LayerName(): "config", "h5", ...). Such content counts as
+  // version "embedded": it is active while nothing newer is installed, it
+  // is the base for deltas, and a crash loop that a rollback did not cure
+  // resets every module to it. Optional.
+  std::string embedded_dir;
+  // Refuse a download (REJECT_DISK_BUDGET_EXCEEDED) when installed blobs,
+  // partial downloads and the declared size together would exceed this.
+  // 0 means no limit.
+  uint64_t disk_budget_bytes = 0;
+  // Unhealthy launches in a row (BeginLaunch without MarkLaunchHealthy)
+  // after an activation before the SDK rolls back.
+  int unhealthy_launch_limit = 3;
+  // Trust seam (not enforced yet): the pinned TUF root, see docs/trust.md.
+  std::string pinned_root_json;
 };
+
+// The version "embedded" stands for the content shipped in the app.
+inline constexpr std::string_view kEmbeddedVersion = "embedded";
 
 struct InstalledModule {
   Layer layer;
@@ -63,14 +81,43 @@ struct InstalledModule {
   std::string version;
   std::string content_sha256;
   uint64_t release_sequence = 0;
+  uint64_t release_id = 0;
+};
+
+struct UpdateFailure {
+  Layer layer;
+  std::string name;
+  std::string version;
+  // A strata.v1.RejectReason number (docs/trust.md and proto/strata/v1/
+  // common.proto), e.g. 25 REJECT_WRONG_HOST_BUILD, 33 DISK_BUDGET_EXCEEDED.
+  int reason = 0;
+  std::string message;
 };
 
 struct CheckResult {
-  // Modules installed by this check.
+  // Modules downloaded, verified and installed by this check: CONFIG is
+  // active at once; the others are also listed in `staged`.
   std::vector<InstalledModule> installed;
+  // The part of `installed` waiting for its activation point: H5/HCF at the
+  // next OpenModule() or launch, HOTPATCH/NATIVE_BUNDLE at the next
+  // BeginLaunch().
+  std::vector<InstalledModule> staged;
   // Updates that could not be installed, one message each (nothing of them
   // was changed on disk).
   std::vector<std::string> failures;
+  std::vector<UpdateFailure> failure_details;
+};
+
+struct LaunchResult {
+  // Staged versions that became active at this launch.
+  std::vector<InstalledModule> activated;
+  // Modules rolled back to their last known good (or embedded) version.
+  std::vector<InstalledModule> rolled_back;
+  // True if a continuing crash loop reset every module to its embedded
+  // version (user data is kept).
+  bool reset_to_embedded = false;
+  // Unhealthy launches in a row so far (the previous one included).
+  int unhealthy_launches = 0;
 };
 
 class Transport;  // internal
@@ -88,10 +135,40 @@ class Client {
   // problems are listed in CheckResult::failures.
   absl::StatusOr<CheckResult> Check();
 
-  // The installed content of CONFIG module `name`, if any.
+  // Launch guard. Call BeginLaunch() early in every app start: it counts
+  // the previous launch as unhealthy if it never reached
+  // MarkLaunchHealthy(), rolls back after `unhealthy_launch_limit` of them
+  // following an activation (and resets to the embedded versions if that
+  // did not help), then activates staged HOTPATCH/NATIVE_BUNDLE (and
+  // H5/HCF) versions. Call MarkLaunchHealthy() once the app is up: it
+  // confirms the activated versions and drops their predecessors.
+  absl::StatusOr<LaunchResult> BeginLaunch();
+  absl::Status MarkLaunchHealthy();
+
+  // The active content of CONFIG module `name` (installed or embedded), if
+  // any.
   absl::StatusOr<std::optional<std::string>> GetConfig(std::string_view name);
+  // The "open"/"load" accessor of H5 and HCF: activates a staged version,
+  // then returns the path of the active content file (installed or
+  // embedded). For other layers it returns the active content's path.
+  // kNotFound if the module has no content at all.
+  absl::StatusOr<std::string> OpenModule(Layer layer, std::string_view name);
+  // The active version (installed, or "embedded").
   std::optional<InstalledModule> Installed(Layer layer, std::string_view name);
+  std::optional<InstalledModule> Staged(Layer layer, std::string_view name);
   std::vector<InstalledModule> AllInstalled();
+  // Re-hashes the content of every active and staged module; kDataLoss
+  // naming the first damaged one.
+  absl::Status VerifyInstalled();
+
+  // The app's private data directory: never touched by the SDK, also not by
+  // rollbacks and resets.
+  std::string UserDataDir() const;
+
+  // Sends queued reports (rejections, failures, rollbacks, launches) once;
+  // Check() does it too. Returns how many the server acknowledged.
+  absl::StatusOr<size_t> FlushReports();
+  size_t PendingReports();
 
  private:
   struct Impl;

@@ -1,0 +1,61 @@
+/* libstrata_client for hosts that cannot take C++: an opaque handle and
+ * plain C functions. Every function that can fail returns 0 on success or an
+ * absl::StatusCode number, and sets the calling thread's last error
+ * (strata_last_error()). Strings returned through out-parameters are
+ * allocated by the SDK; free them with strata_free(). */
+#ifndef STRATA_CLIENT_C_API_H_
+#define STRATA_CLIENT_C_API_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct strata_client strata_client;
+
+typedef struct strata_client_options {
+  const char* server_address; /* host:port; NULL for 127.0.0.1:7443 */
+  const char* app_id;
+  const char* device_id;
+  const char* user_id;     /* may be NULL */
+  const char* app_version; /* may be NULL */
+  const char* host_build;  /* may be NULL */
+  const char* storage_dir;
+  const char* embedded_dir;   /* may be NULL */
+  uint64_t disk_budget_bytes; /* 0: no limit */
+} strata_client_options;
+
+/* NULL on error (see strata_last_error()). */
+strata_client* strata_client_create(const strata_client_options* options);
+void strata_client_destroy(strata_client* client);
+
+/* Checks the server and installs updates. `installed` and `failed` (may be
+ * NULL) receive the number of modules activated or staged, and of updates
+ * refused. */
+int strata_client_check(strata_client* client, size_t* installed,
+                        size_t* failed);
+
+/* The active content of CONFIG module `name`: *value is a NUL-terminated
+ * copy (free with strata_free()) and *size its length; *value is NULL when
+ * the module has no content. */
+int strata_client_get_config(strata_client* client, const char* name,
+                             char** value, size_t* size);
+
+/* Launch guard. *rolled_back (may be NULL) receives the number of modules
+ * rolled back by this call. */
+int strata_client_begin_launch(strata_client* client, size_t* rolled_back);
+int strata_client_mark_launch_healthy(strata_client* client);
+
+/* The last error of the calling thread ("" if none); valid until the next
+ * call on this thread. */
+const char* strata_last_error(void);
+
+void strata_free(void* p);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* STRATA_CLIENT_C_API_H_ */

@@ -1,0 +1,118 @@
+#include "strata/client/c_api.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+
+#include "strata/base/strings.h"
+#include "strata/client/client.h"
+
+struct strata_client {
+  std::unique_ptr<strata::client::Client> client;
+};
+
+namespace {
+
+thread_local std::string last_error;
+
+int SetError(const absl::Status& s) {
+  if (s.ok()) {
+    last_error.clear();
+    return 0;
+  }
+  last_error = strata::StrCat(absl::StatusCodeToString(s.code()), ": ",
+                              strata::ToStd(s.message()));
+  return static_cast<int>(s.code());
+}
+
+std::string Str(const char* s) { return s == nullptr ? "" : s; }
+
+}  // namespace
+
+extern "C" {
+
+strata_client* strata_client_create(const strata_client_options* o) {
+  if (o == nullptr) {
+    SetError(absl::InvalidArgumentError("options is NULL"));
+    return nullptr;
+  }
+  strata::client::ClientOptions options;
+  if (o->server_address != nullptr) options.server_address = o->server_address;
+  options.app_id = Str(o->app_id);
+  options.device.device_id = Str(o->device_id);
+  options.device.user_id = Str(o->user_id);
+  options.device.app_version = Str(o->app_version);
+  options.device.host_build = Str(o->host_build);
+  options.storage_dir = Str(o->storage_dir);
+  options.embedded_dir = Str(o->embedded_dir);
+  options.disk_budget_bytes = o->disk_budget_bytes;
+  auto client = strata::client::Client::Create(std::move(options));
+  if (!client.ok()) {
+    SetError(client.status());
+    return nullptr;
+  }
+  SetError(absl::OkStatus());
+  return new strata_client{*std::move(client)};
+}
+
+void strata_client_destroy(strata_client* client) { delete client; }
+
+int strata_client_check(strata_client* client, size_t* installed,
+                        size_t* failed) {
+  if (client == nullptr) {
+    return SetError(absl::InvalidArgumentError("client is NULL"));
+  }
+  auto r = client->client->Check();
+  if (!r.ok()) return SetError(r.status());
+  if (installed != nullptr) *installed = r->installed.size();
+  if (failed != nullptr) *failed = r->failures.size();
+  return SetError(absl::OkStatus());
+}
+
+int strata_client_get_config(strata_client* client, const char* name,
+                             char** value, size_t* size) {
+  if (client == nullptr || name == nullptr || value == nullptr) {
+    return SetError(
+        absl::InvalidArgumentError("client, name and value must not be NULL"));
+  }
+  *value = nullptr;
+  if (size != nullptr) *size = 0;
+  auto r = client->client->GetConfig(name);
+  if (!r.ok()) return SetError(r.status());
+  if (r->has_value()) {
+    const std::string& v = **r;
+    char* out = static_cast<char*>(std::malloc(v.size() + 1));
+    if (out == nullptr) {
+      return SetError(absl::ResourceExhaustedError("out of memory"));
+    }
+    std::memcpy(out, v.data(), v.size());
+    out[v.size()] = '\0';
+    *value = out;
+    if (size != nullptr) *size = v.size();
+  }
+  return SetError(absl::OkStatus());
+}
+
+int strata_client_begin_launch(strata_client* client, size_t* rolled_back) {
+  if (client == nullptr) {
+    return SetError(absl::InvalidArgumentError("client is NULL"));
+  }
+  auto r = client->client->BeginLaunch();
+  if (!r.ok()) return SetError(r.status());
+  if (rolled_back != nullptr) *rolled_back = r->rolled_back.size();
+  return SetError(absl::OkStatus());
+}
+
+int strata_client_mark_launch_healthy(strata_client* client) {
+  if (client == nullptr) {
+    return SetError(absl::InvalidArgumentError("client is NULL"));
+  }
+  return SetError(client->client->MarkLaunchHealthy());
+}
+
+const char* strata_last_error(void) { return last_error.c_str(); }
+
+void strata_free(void* p) { std::free(p); }
+
+}  // extern "C"

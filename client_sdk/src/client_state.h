@@ -1,0 +1,62 @@
+// The SDK's whole persistent state in one small file, so that one atomic
+// write (temp, fsync, rename, fsync dir) switches any number of modules at
+// once: all old or all new, never a mix.
+//
+// Text format, one record per line (names and versions follow the naming
+// rule, so they never contain spaces):
+//   strata-client-state 1
+//   launch <in_progress 0|1> <unhealthy> <rolled_back_since_healthy 0|1>
+//   module <layer number> <name>
+//   active|staged|good <version> <sha256> <sequence> <release id>
+//   pending                      (activated, no healthy launch since)
+//   banned <sha256>              (rolled back; never installed again)
+#ifndef STRATA_CLIENT_SRC_CLIENT_STATE_H_
+#define STRATA_CLIENT_SRC_CLIENT_STATE_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+
+#include "absl/status/statusor.h"
+
+namespace strata::client {
+
+struct VersionRef {
+  std::string version;
+  std::string sha256;
+  uint64_t sequence = 0;
+  uint64_t release_id = 0;
+  bool operator==(const VersionRef&) const = default;
+};
+
+struct ModuleState {
+  std::optional<VersionRef> active;  // none: the embedded version (if any)
+  std::optional<VersionRef> staged;  // waiting for its activation point
+  std::optional<VersionRef> good;    // last known good, kept while pending
+  bool pending = false;  // active since an activation not yet confirmed
+  std::set<std::string> banned;
+  bool operator==(const ModuleState&) const = default;
+};
+
+// (layer number, module name)
+using ModuleKey = std::pair<int, std::string>;
+
+struct ClientState {
+  bool launch_in_progress = false;
+  int unhealthy_launches = 0;
+  bool rolled_back_since_healthy = false;
+  std::map<ModuleKey, ModuleState> modules;
+
+  std::string Serialize() const;
+  static absl::StatusOr<ClientState> Parse(std::string_view text);
+  // Every blob the state refers to (active, staged, last known good).
+  std::set<std::string> ReferencedBlobs() const;
+  bool operator==(const ClientState&) const = default;
+};
+
+}  // namespace strata::client
+
+#endif  // STRATA_CLIENT_SRC_CLIENT_STATE_H_

@@ -1,0 +1,97 @@
+#include "report_queue.h"
+
+#include <cstring>
+
+#include "strata/base/file_util.h"
+#include "strata/base/sha256.h"
+#include "strata/base/status_macros.h"
+#include "strata/base/strings.h"
+
+namespace strata::client {
+namespace {
+
+constexpr size_t kHeader = 9;
+
+std::string Frame(std::string_view payload) {
+  std::string out(kHeader, '\0');
+  out[0] = 'R';
+  const uint32_t n = static_cast<uint32_t>(payload.size());
+  for (int i = 0; i < 4; ++i) out[1 + i] = static_cast<char>(n >> (8 * i));
+  const Sha256Digest d = Sha256::Hash(payload);
+  for (int i = 0; i < 4; ++i) out[5 + i] = static_cast<char>(d[i]);
+  out.append(payload);
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<ReportQueue> ReportQueue::Open(FileSystem* fs, std::string dir) {
+  STRATA_RETURN_IF_ERROR(CreateDirs(*fs, dir));
+  ReportQueue q(fs, JoinPath(dir, "queue"));
+  if (!fs->Exists(q.path_)) {
+    STRATA_RETURN_IF_ERROR(WriteFileAtomically(*fs, q.path_, ""));
+  }
+  STRATA_ASSIGN_OR_RETURN(auto records, q.ReadRecords());
+  STRATA_ASSIGN_OR_RETURN(FileInfo info, fs->Stat(q.path_));
+  if (info.size != records.second) {
+    // A torn tail: keep the whole records, so later appends stay readable.
+    std::string valid;
+    for (const std::string& r : records.first) valid += Frame(r);
+    STRATA_RETURN_IF_ERROR(WriteFileAtomically(*fs, q.path_, valid));
+  }
+  return q;
+}
+
+absl::StatusOr<std::pair<std::vector<std::string>, size_t>>
+ReportQueue::ReadRecords() const {
+  STRATA_ASSIGN_OR_RETURN(std::string data, fs_->ReadFile(path_));
+  std::vector<std::string> out;
+  size_t pos = 0;
+  while (data.size() - pos >= kHeader && data[pos] == 'R') {
+    uint32_t n = 0;
+    for (int i = 0; i < 4; ++i) {
+      n |= static_cast<uint32_t>(static_cast<uint8_t>(data[pos + 1 + i]))
+           << (8 * i);
+    }
+    if (n > data.size() - pos - kHeader) break;
+    std::string_view payload(data.data() + pos + kHeader, n);
+    const Sha256Digest d = Sha256::Hash(payload);
+    if (std::memcmp(d.data(), data.data() + pos + 5, 4) != 0) break;
+    out.emplace_back(payload);
+    pos += kHeader + n;
+  }
+  return std::make_pair(std::move(out), pos);
+}
+
+absl::Status ReportQueue::Append(const v1::ReportEvent& event) {
+  STRATA_ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> f,
+                          fs_->NewAppendableFile(path_));
+  STRATA_RETURN_IF_ERROR(f->Append(Frame(event.SerializeAsString())));
+  STRATA_RETURN_IF_ERROR(f->Sync());
+  return f->Close();
+}
+
+absl::StatusOr<std::vector<v1::ReportEvent>> ReportQueue::Pending() const {
+  STRATA_ASSIGN_OR_RETURN(auto records, ReadRecords());
+  std::vector<v1::ReportEvent> out;
+  for (const std::string& r : records.first) {
+    v1::ReportEvent e;
+    if (!e.ParseFromString(r)) {
+      return absl::DataLossError(
+          StrCat("report queue ", path_, " holds an unreadable event"));
+    }
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+absl::Status ReportQueue::RemoveFirst(size_t n) {
+  STRATA_ASSIGN_OR_RETURN(auto records, ReadRecords());
+  std::string rest;
+  for (size_t i = n; i < records.first.size(); ++i) {
+    rest += Frame(records.first[i]);
+  }
+  return WriteFileAtomically(*fs_, path_, rest);
+}
+
+}  // namespace strata::client

@@ -1,0 +1,44 @@
+// Reports waiting to be sent, kept durably so that none is lost to a crash.
+//
+// One append-only file, `<dir>/queue`, of records:
+//   'R', 4-byte little-endian length, first 4 bytes of SHA-256(payload),
+//   payload (a serialized strata.v1.ReportEvent).
+// Append() fsyncs before returning. A torn tail (a crash mid-append) is cut
+// off on Open(). Events are removed only after the server acknowledged them
+// (RemoveFirst rewrites the file atomically).
+#ifndef STRATA_CLIENT_SRC_REPORT_QUEUE_H_
+#define STRATA_CLIENT_SRC_REPORT_QUEUE_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "strata/base/env.h"
+#include "strata/v1/delivery.pb.h"
+
+namespace strata::client {
+
+class ReportQueue {
+ public:
+  static absl::StatusOr<ReportQueue> Open(FileSystem* fs, std::string dir);
+
+  // Durable on return.
+  absl::Status Append(const v1::ReportEvent& event);
+  absl::StatusOr<std::vector<v1::ReportEvent>> Pending() const;
+  // Drops the `n` oldest events (the server acknowledged them).
+  absl::Status RemoveFirst(size_t n);
+
+ private:
+  ReportQueue(FileSystem* fs, std::string path)
+      : fs_(fs), path_(std::move(path)) {}
+  // Valid records and the byte length they cover.
+  absl::StatusOr<std::pair<std::vector<std::string>, size_t>> ReadRecords()
+      const;
+
+  FileSystem* fs_;
+  std::string path_;
+};
+
+}  // namespace strata::client
+
+#endif  // STRATA_CLIENT_SRC_REPORT_QUEUE_H_

@@ -1,0 +1,178 @@
+// Crash safety of applies, per layer: for every N, the N-th file operation
+// of a check-and-activate fails and everything after it too (the process
+// died there), then unsynced data is dropped (power cut). Reopening must
+// find exactly the old or the new version active and intact, and no
+// leftovers.
+#include "fake_transport.h"
+#include "gtest/gtest.h"
+#include "strata/base/sha256.h"
+#include "strata/base/testing/fault_injection_file_system.h"
+#include "strata/base/testing/mem_file_system.h"
+#include "strata/base/testing/simulated_clock.h"
+#include "strata/base/testing/status_matchers.h"
+#include "strata/client/client.h"
+
+namespace strata::client {
+namespace {
+
+using ::strata::testing::FaultInjectionFileSystem;
+using ::strata::testing::IsOk;
+using ::strata::testing::MemFileSystem;
+
+const std::string kOld = "old module content, version one";
+const std::string kNew = "new module content, version two, longer";
+
+struct World {
+  MemFileSystem mem;
+  testing::SimulatedClock clock;
+  testing::FakeRandom random;
+  FakeTransport server;
+
+  std::unique_ptr<Client> Open(FileSystem* fs) {
+    ClientOptions options;
+    options.app_id = "wallet";
+    options.device.device_id = "d1";
+    options.device.host_build = "b1";
+    options.storage_dir = "/sdk";
+    options.env = Env{fs, &clock, &random};
+    auto client = Client::CreateWithTransport(
+        options, std::make_unique<FakeTransport>(server));
+    EXPECT_THAT(client, IsOk());
+    return client.ok() ? *std::move(client) : nullptr;
+  }
+};
+
+v1::UpdateEntry Version(v1::Layer layer, const std::string& name,
+                        const std::string& version, const std::string& content,
+                        uint64_t seq, uint64_t release_id) {
+  v1::UpdateEntry e = Entry(layer, name, version, content, seq,
+                            /*inline_content=*/false, release_id);
+  e.mutable_statement()->mutable_compatibility()->set_host_build("b1");
+  return e;
+}
+
+// Activates whatever is staged, the way the app would.
+void ActivateAll(Client& client, v1::Layer layer, const std::string& name) {
+  (void)client.BeginLaunch();
+  (void)client.OpenModule(static_cast<Layer>(layer), name);
+}
+
+// Old or new active and intact, and no file beyond the state, the report
+// queue, the blobs the state refers to, and the resumable partial download.
+void ExpectOldOrNew(World& w, Client& client, v1::Layer layer,
+                    const std::string& name, bool must_be_new, uint64_t n) {
+  SCOPED_TRACE(::testing::Message() << "crash at operation " << n);
+  // Opening activates a staged H5/HCF version first.
+  auto path = client.OpenModule(static_cast<Layer>(layer), name);
+  ASSERT_THAT(path, IsOk());
+  auto active = client.Installed(static_cast<Layer>(layer), name);
+  ASSERT_TRUE(active.has_value());
+  STRATA_ASSERT_OK_AND_ASSIGN(std::string content, w.mem.ReadFile(*path));
+  if (active->version == "1") {
+    EXPECT_EQ(content, kOld);
+    EXPECT_FALSE(must_be_new) << "acknowledged apply lost";
+  } else {
+    EXPECT_EQ(active->version, "2");
+    EXPECT_EQ(content, kNew);
+  }
+  EXPECT_THAT(client.VerifyInstalled(), IsOk());
+  const std::string old_blob = "/sdk/blobs/" + Sha256::HexHash(kOld) + ".blob";
+  const std::string new_blob = "/sdk/blobs/" + Sha256::HexHash(kNew) + ".blob";
+  auto staged = client.Staged(static_cast<Layer>(layer), name);
+  for (const std::string& f : w.mem.AllFiles()) {
+    if (f == "/sdk/state" || f == "/sdk/reports/queue") continue;
+    if (f == "/sdk/staging/" + Sha256::HexHash(kNew) + ".part") continue;
+    // The old blob stays as the last known good until a healthy launch.
+    if (f == old_blob) continue;
+    if (f == new_blob && (active->version == "2" || staged.has_value())) {
+      continue;
+    }
+    ADD_FAILURE() << "leftover " << f;
+  }
+}
+
+class LayerCrashTest : public ::testing::TestWithParam<v1::Layer> {};
+
+TEST_P(LayerCrashTest, CrashAtEveryOperationLeavesOldOrNewIntact) {
+  const v1::Layer layer = GetParam();
+  uint64_t n = 1;
+  for (; n < 400; ++n) {
+    World w;
+    w.server.blobs[Sha256::HexHash(kOld)] = kOld;
+    w.server.blobs[Sha256::HexHash(kNew)] = kNew;
+    {
+      w.server.Serve({Version(layer, "m", "1", kOld, 1, 0)});
+      auto client = w.Open(&w.mem);
+      ASSERT_THAT(client->Check(), IsOk());
+      ActivateAll(*client, layer, "m");
+      ASSERT_THAT(client->MarkLaunchHealthy(), IsOk());
+    }
+    w.server.Serve({Version(layer, "m", "2", kNew, 2, 0)});
+    FaultInjectionFileSystem faulty(&w.mem);
+    {
+      auto client = w.Open(&faulty);
+      faulty.FailNthMutation(n, /*crash=*/true);
+      (void)client->Check();
+      ActivateAll(*client, layer, "m");
+    }
+    const bool completed = !faulty.crashed();
+    w.mem.DropUnsyncedData();
+    auto reopened = w.Open(&w.mem);
+    ASSERT_NE(reopened, nullptr) << "crash at " << n;
+    ExpectOldOrNew(w, *reopened, layer, "m", completed, n);
+    if (completed) break;
+  }
+  EXPECT_GT(n, 10u);  // the apply really has many steps that were crashed
+  EXPECT_LT(n, 400u);
+}
+
+INSTANTIATE_TEST_SUITE_P(AllLayers, LayerCrashTest,
+                         ::testing::Values(v1::LAYER_CONFIG, v1::LAYER_H5,
+                                           v1::LAYER_HCF, v1::LAYER_HOTPATCH,
+                                           v1::LAYER_NATIVE_BUNDLE),
+                         [](const auto& info) {
+                           return v1::Layer_Name(info.param);
+                         });
+
+TEST(MultiModuleCrashTest, OneReleaseIsAllOldOrAllNewAtEveryCrash) {
+  uint64_t n = 1;
+  for (; n < 400; ++n) {
+    World w;
+    for (const auto* c : {&kOld, &kNew})
+      w.server.blobs[Sha256::HexHash(*c)] = *c;
+    w.server.blobs[Sha256::HexHash(kOld + "b")] = kOld + "b";
+    w.server.blobs[Sha256::HexHash(kNew + "b")] = kNew + "b";
+    {
+      w.server.Serve({Version(v1::LAYER_CONFIG, "a", "1", kOld, 1, 1),
+                      Version(v1::LAYER_H5, "b", "1", kOld + "b", 1, 1)});
+      auto client = w.Open(&w.mem);
+      ASSERT_THAT(client->Check(), IsOk());
+    }
+    w.server.Serve({Version(v1::LAYER_CONFIG, "a", "2", kNew, 2, 2),
+                    Version(v1::LAYER_H5, "b", "2", kNew + "b", 2, 2)});
+    FaultInjectionFileSystem faulty(&w.mem);
+    {
+      auto client = w.Open(&faulty);
+      faulty.FailNthMutation(n, /*crash=*/true);
+      (void)client->Check();
+    }
+    const bool completed = !faulty.crashed();
+    w.mem.DropUnsyncedData();
+    auto reopened = w.Open(&w.mem);
+    ASSERT_NE(reopened, nullptr);
+    auto a = reopened->Installed(Layer::kConfig, "a");
+    auto b_staged = reopened->Staged(Layer::kH5, "b");
+    ASSERT_TRUE(a.has_value());
+    ASSERT_TRUE(b_staged.has_value());
+    EXPECT_EQ(a->version, b_staged->version) << "mixed release at " << n;
+    if (completed) {
+      EXPECT_EQ(a->version, "2");
+    }
+    EXPECT_THAT(reopened->VerifyInstalled(), IsOk());
+    if (completed) break;
+  }
+  EXPECT_GT(n, 10u);
+}
+
+}  // namespace
+}  // namespace strata::client

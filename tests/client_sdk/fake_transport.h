@@ -1,0 +1,103 @@
+// A Transport fake for the SDK's tests: serves a plan and blobs from
+// memory, can cut download streams, and records reports.
+#ifndef STRATA_TESTS_CLIENT_SDK_FAKE_TRANSPORT_H_
+#define STRATA_TESTS_CLIENT_SDK_FAKE_TRANSPORT_H_
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "strata/base/sha256.h"
+#include "strata/base/status_macros.h"
+#include "transport.h"
+
+namespace strata::client {
+
+class FakeTransport : public Transport {
+ public:
+  v1::CheckResponse response;
+  std::map<std::string, std::string> blobs;
+  std::string extra_bytes;  // appended to every download (endless data)
+  absl::Status check_error;
+  // Cut each of the next `cuts` download streams after `cut_after` bytes.
+  int cuts = 0;
+  uint64_t cut_after = 0;
+  std::vector<uint64_t> download_offsets;
+  std::vector<std::string> downloaded;  // hashes asked for
+  absl::Status report_error;
+  std::vector<v1::ReportEvent> reports;  // acknowledged ones
+  v1::CheckRequest last_request;
+
+  absl::StatusOr<v1::CheckResponse> Check(
+      const v1::CheckRequest& request) override {
+    last_request = request;
+    if (!check_error.ok()) return check_error;
+    return response;
+  }
+  absl::Status Download(
+      const std::string& sha256, uint64_t offset,
+      const std::function<absl::Status(const v1::DownloadChunk&)>& sink)
+      override {
+    download_offsets.push_back(offset);
+    downloaded.push_back(sha256);
+    auto it = blobs.find(sha256);
+    if (it == blobs.end()) return absl::NotFoundError("no blob");
+    std::string data = it->second.substr(offset) + extra_bytes;
+    const bool cut = cuts > 0;
+    if (cut) --cuts;
+    uint64_t sent = 0;
+    for (size_t off = 0; off < data.size(); off += 4) {
+      if (cut && sent >= cut_after) {
+        return absl::UnavailableError("stream cut by the test");
+      }
+      v1::DownloadChunk chunk;
+      chunk.set_offset(offset + off);
+      chunk.set_data(data.substr(off, 4));
+      sent += chunk.data().size();
+      STRATA_RETURN_IF_ERROR(sink(chunk));
+    }
+    return absl::OkStatus();
+  }
+  absl::StatusOr<v1::ReportResponse> Report(
+      const v1::ReportRequest& request) override {
+    if (!report_error.ok()) return report_error;
+    for (const auto& e : request.events()) reports.push_back(e);
+    v1::ReportResponse r;
+    r.set_accepted(request.events_size());
+    return r;
+  }
+  void Serve(const std::vector<v1::UpdateEntry>& entries) {
+    response.mutable_plan()->clear_updates();
+    for (const auto& e : entries) *response.mutable_plan()->add_updates() = e;
+  }
+  int CountReports(v1::ReportEvent::Kind kind) const {
+    int n = 0;
+    for (const auto& e : reports) n += e.kind() == kind;
+    return n;
+  }
+};
+
+inline v1::UpdateEntry Entry(v1::Layer layer, const std::string& name,
+                             const std::string& version,
+                             const std::string& content, uint64_t seq,
+                             bool inline_content, uint64_t release_id = 0) {
+  v1::UpdateEntry e;
+  e.mutable_module()->set_layer(layer);
+  e.mutable_module()->set_name(name);
+  e.set_release_sequence(seq);
+  e.set_release_id(release_id);
+  auto* st = e.mutable_statement();
+  st->set_app_id("wallet");
+  *st->mutable_module() = e.module();
+  st->set_version(version);
+  st->set_content_sha256(Sha256::HexHash(content));
+  st->set_size(content.size());
+  e.mutable_full()->set_sha256(st->content_sha256());
+  e.mutable_full()->set_size(content.size());
+  if (inline_content) e.set_inline_content(content);
+  return e;
+}
+
+}  // namespace strata::client
+
+#endif  // STRATA_TESTS_CLIENT_SDK_FAKE_TRANSPORT_H_
