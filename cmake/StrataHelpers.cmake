@@ -41,8 +41,14 @@ function(strata_test name)
   strata_set_warnings(${name})
   set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY
                                            ${CMAKE_BINARY_DIR}/tests)
+  # Where tests find the built binaries and the sources. (A list-valued
+  # ENVIRONMENT property does not survive gtest_discover_tests' argument
+  # handling, so the source dir is also compiled in.)
+  target_compile_definitions(${name} PRIVATE
+    STRATA_TEST_SOURCE_DIR="${CMAKE_SOURCE_DIR}"
+    STRATA_TEST_BIN_DIR="${CMAKE_BINARY_DIR}/bin")
   gtest_discover_tests(${name}
     DISCOVERY_TIMEOUT 60
     PROPERTIES LABELS "${ARG_LABELS}"
-               ENVIRONMENT "STRATA_BIN_DIR=${CMAKE_BINARY_DIR}/bin;STRATA_SOURCE_DIR=${CMAKE_SOURCE_DIR}")
+               ENVIRONMENT "STRATA_BIN_DIR=${CMAKE_BINARY_DIR}/bin")
 endfunction()

@@ -26,7 +26,7 @@ struct CmdResult {
 
 std::string BinDir() {
   const char* dir = std::getenv("STRATA_BIN_DIR");
-  return dir ? dir : "bin";
+  return dir ? dir : STRATA_TEST_BIN_DIR;
 }
 
 CmdResult RunCommand(const std::string& cmd) {

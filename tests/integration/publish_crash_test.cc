@@ -27,7 +27,7 @@ using ::strata::testing::IsOk;
 
 std::string BinDir() {
   const char* dir = std::getenv("STRATA_BIN_DIR");
-  return dir ? dir : "bin";
+  return dir ? dir : STRATA_TEST_BIN_DIR;
 }
 
 int Cycles() {
