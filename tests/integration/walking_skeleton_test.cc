@@ -2,12 +2,15 @@
 // temp dir), the admin client publishing and releasing, and the client SDK
 // checking, installing and reading the config.
 #include "../server/test_util.h"
+#include "grpcpp/create_channel.h"
 #include "gtest/gtest.h"
 #include "strata/admin_cli/admin_client.h"
 #include "strata/base/file_util.h"
 #include "strata/base/testing/status_matchers.h"
 #include "strata/client/client.h"
 #include "strata/server/rpc/strata_server.h"
+#include "strata/server/storage/store.h"
+#include "strata/v1/delivery.grpc.pb.h"
 #include "test_server.h"
 
 namespace strata {
@@ -108,6 +111,27 @@ TEST_F(WalkingSkeletonTest, AcknowledgedReleasesSurviveARestart) {
   ASSERT_EQ(r.installed.size(), 1u);
   EXPECT_EQ(r.installed[0].version, "2");
   EXPECT_EQ(r.installed[0].release_sequence, 2u);
+}
+
+TEST_F(WalkingSkeletonTest, DeviceReportsAreAcceptedOverGrpcAndSurviveRestart) {
+  StartServer();
+  auto stub = v1::Delivery::NewStub(
+      grpc::CreateChannel(address_, grpc::InsecureChannelCredentials()));
+  v1::ReportRequest req;
+  req.mutable_device()->set_app_id("wallet");
+  req.mutable_device()->set_device_id("d9");
+  req.add_events()->set_kind(v1::ReportEvent::KIND_LAUNCH_OK);
+  v1::ReportResponse resp;
+  grpc::ClientContext ctx;
+  ASSERT_TRUE(stub->Report(&ctx, req, &resp).ok());
+  EXPECT_EQ(resp.accepted(), 1u);
+  server_.Stop();
+  auto store = server::Store::Open(JoinPath(dir_.path(), "server/db"));
+  ASSERT_THAT(store, IsOk());
+  auto reports = (*store)->ListReports("wallet", 10);
+  ASSERT_THAT(reports, IsOk());
+  ASSERT_EQ(reports->size(), 1u);
+  EXPECT_EQ((*reports)[0].device_id(), "d9");
 }
 
 TEST_F(WalkingSkeletonTest, ServerErrorsReachTheCaller) {

@@ -97,3 +97,39 @@ TEST_F(DeliveryCoreTest, RefusesRequestsWithoutIdentity) {
 
 }  // namespace
 }  // namespace strata::server
+
+namespace strata::server {
+namespace {
+
+TEST_F(DeliveryCoreTest, ReportsAreKeptInOrderAndBadOnesChangeNothing) {
+  v1::ReportRequest req;
+  req.mutable_device()->set_app_id("wallet");
+  req.mutable_device()->set_device_id("d1");
+  auto* e = req.add_events();
+  e->set_kind(v1::ReportEvent::KIND_LAUNCH_CRASH);
+  e->set_release_id(7);
+  e = req.add_events();
+  e->set_kind(v1::ReportEvent::KIND_REJECTED);
+  e->set_reason(v1::REJECT_BAD_SIGNATURE);
+  STRATA_ASSERT_OK_AND_ASSIGN(auto resp, delivery_->Report(req));
+  EXPECT_EQ(resp.accepted(), 2u);
+
+  v1::ReportRequest bad = req;
+  bad.add_events();  // no kind
+  EXPECT_THAT(delivery_->Report(bad),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  bad = req;
+  for (int i = 0; i < 1000; ++i)
+    bad.add_events()->set_kind(v1::ReportEvent::KIND_LAUNCH_OK);
+  EXPECT_THAT(delivery_->Report(bad),
+              StatusIs(absl::StatusCode::kResourceExhausted));
+
+  STRATA_ASSERT_OK_AND_ASSIGN(auto stored, store_->ListReports("wallet", 100));
+  ASSERT_EQ(stored.size(), 1u);
+  EXPECT_EQ(stored[0].device_id(), "d1");
+  ASSERT_EQ(stored[0].events_size(), 2);
+  EXPECT_EQ(stored[0].events(1).reason(), v1::REJECT_BAD_SIGNATURE);
+}
+
+}  // namespace
+}  // namespace strata::server

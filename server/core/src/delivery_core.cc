@@ -54,4 +54,35 @@ absl::StatusOr<v1::CheckResponse> DeliveryCore::Check(
   return response;
 }
 
+absl::StatusOr<v1::ReportResponse> DeliveryCore::Report(
+    const v1::ReportRequest& request) {
+  const v1::DeviceContext& device = request.device();
+  STRATA_RETURN_IF_ERROR(ValidateName("app id", device.app_id()));
+  if (device.device_id().empty()) {
+    return absl::InvalidArgumentError(
+        "device_id is empty; every device needs a stable id");
+  }
+  if (static_cast<uint32_t>(request.events_size()) >
+      options_.max_report_events) {
+    return absl::ResourceExhaustedError(
+        StrCat("a report carries at most ", options_.max_report_events,
+               " events; send the rest in another report"));
+  }
+  for (const auto& e : request.events()) {
+    if (e.kind() == v1::ReportEvent::KIND_UNSPECIFIED ||
+        !v1::ReportEvent::Kind_IsValid(e.kind())) {
+      return absl::InvalidArgumentError("a report event has no valid kind");
+    }
+  }
+  v1::StoredReport report;
+  report.set_device_id(device.device_id());
+  report.set_user_id(device.user_id());
+  report.set_received_at_unix(absl::ToUnixSeconds(clock_->Now()));
+  *report.mutable_events() = request.events();
+  STRATA_RETURN_IF_ERROR(store_->AppendReport(device.app_id(), report));
+  v1::ReportResponse response;
+  response.set_accepted(static_cast<uint32_t>(request.events_size()));
+  return response;
+}
+
 }  // namespace strata::server

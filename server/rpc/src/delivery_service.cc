@@ -1,5 +1,6 @@
 #include "services.h"
 #include "strata/base/sha256.h"
+#include "strata/base/strings.h"
 #include "strata/proto/grpc_status.h"
 
 namespace strata::server {
@@ -73,6 +74,22 @@ grpc::Status DeliveryService::Download(
   return Timed(metrics_, "Download", [&] {
     grpc::Status s = DoDownload(context, request, writer);
     return s;
+  });
+}
+
+grpc::Status DeliveryService::Report(grpc::ServerContext*,
+                                     const v1::ReportRequest* request,
+                                     v1::ReportResponse* response) {
+  return Timed(metrics_, "Report", [&] {
+    absl::StatusOr<v1::ReportResponse> result = core_->Report(*request);
+    if (!result.ok()) return ToGrpcStatus(result.status());
+    for (const auto& e : request->events()) {
+      metrics_->Increment(
+          "strata_report_events_total",
+          StrCat("kind=\"", v1::ReportEvent::Kind_Name(e.kind()), "\""));
+    }
+    *response = *std::move(result);
+    return grpc::Status::OK;
   });
 }
 

@@ -16,6 +16,9 @@ class DeliveryService final : public v1::Delivery::Service {
  public:
   DeliveryService(DeliveryCore* core, Metrics* metrics)
       : core_(core), metrics_(metrics) {}
+  grpc::Status Report(grpc::ServerContext* context,
+                      const v1::ReportRequest* request,
+                      v1::ReportResponse* response) override;
   grpc::Status Check(grpc::ServerContext* context,
                      const v1::CheckRequest* request,
                      v1::CheckResponse* response) override;

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <zstd.h>
 
+#include <atomic>
 #include <cinttypes>
 #include <cstdio>
 #include <mutex>
@@ -27,6 +28,7 @@ constexpr char kReleases[] = "releases";
 constexpr char kMeta[] = "meta";
 constexpr char kTokens[] = "tokens";
 constexpr char kAudit[] = "audit";
+constexpr char kReports[] = "reports";
 
 constexpr char kCodecRaw = 0;
 constexpr char kCodecZstd = 1;
@@ -315,6 +317,48 @@ class RocksStore : public Store {
         kMeta, StrCat("delta/", from_sha256, "/", to_sha256), "delta record");
   }
 
+  // ------------------------------------------------------------- reports
+
+  absl::Status AppendReport(std::string_view app_id,
+                            const v1::StoredReport& report) override {
+    const uint64_t seq = report_seq_.fetch_add(1) + 1;
+    rocksdb::WriteBatch batch;
+    batch.Put(cf(kReports), StrCat(app_id, "/", Padded(seq)),
+              report.SerializeAsString());
+    return Write(batch, "storing a device report");
+  }
+
+  absl::StatusOr<std::vector<v1::StoredReport>> ListReports(
+      std::string_view app_id, uint32_t limit) override {
+    std::vector<v1::StoredReport> out;
+    const std::string prefix = StrCat(app_id, "/");
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(rocksdb::ReadOptions(), cf(kReports)));
+    for (it->Seek(prefix);
+         it->Valid() && it->key().starts_with(prefix) && out.size() < limit;
+         it->Next()) {
+      STRATA_ASSIGN_OR_RETURN(
+          v1::StoredReport r,
+          ParseRecord<v1::StoredReport>(it->value(), "device report"));
+      out.push_back(std::move(r));
+    }
+    STRATA_RETURN_IF_ERROR(FromRocks(it->status(), "listing reports"));
+    return out;
+  }
+
+  absl::Status LoadReportSeq() {
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(rocksdb::ReadOptions(), cf(kReports)));
+    uint64_t max_seq = 0;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      std::string key = it->key().ToString();
+      max_seq = std::max<uint64_t>(max_seq,
+                                   std::stoull(key.substr(key.rfind('/') + 1)));
+    }
+    report_seq_ = max_seq;
+    return FromRocks(it->status(), "scanning reports");
+  }
+
   // ------------------------------------------------------------- releases
 
   absl::StatusOr<v1::Release> CreateRelease(v1::Release release,
@@ -523,6 +567,7 @@ class RocksStore : public Store {
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   std::mutex write_mu_;
   uint64_t audit_seq_ = 0;
+  std::atomic<uint64_t> report_seq_{0};
   std::string audit_hash_;
 };
 
@@ -533,8 +578,9 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(std::string_view dir) {
   options.create_if_missing = true;
   options.create_missing_column_families = true;
   std::vector<rocksdb::ColumnFamilyDescriptor> families;
-  for (const char* name : {rocksdb::kDefaultColumnFamilyName.c_str(), kBlobs,
-                           kArtifacts, kReleases, kMeta, kTokens, kAudit}) {
+  for (const char* name :
+       {rocksdb::kDefaultColumnFamilyName.c_str(), kBlobs, kArtifacts,
+        kReleases, kMeta, kTokens, kAudit, kReports}) {
     families.emplace_back(name, rocksdb::ColumnFamilyOptions());
   }
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
@@ -550,6 +596,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(std::string_view dir) {
   auto store = std::make_unique<RocksStore>(std::unique_ptr<rocksdb::DB>(raw),
                                             std::move(handles));
   STRATA_RETURN_IF_ERROR(store->LoadAuditHead());
+  STRATA_RETURN_IF_ERROR(store->LoadReportSeq());
   return std::unique_ptr<Store>(std::move(store));
 }
 

@@ -16,6 +16,7 @@ struct DeliveryOptions {
   uint64_t max_inline_bytes = 64 * 1024;
   absl::Duration plan_lifetime = absl::Hours(24);
   uint32_t download_chunk_bytes = 64 * 1024;
+  uint32_t max_report_events = 1000;
 };
 
 class DeliveryCore {
@@ -32,6 +33,10 @@ class DeliveryCore {
   // For every module with a current release whose content differs from what
   // the device has installed: an update entry.
   absl::StatusOr<v1::CheckResponse> Check(const v1::CheckRequest& request);
+
+  // Keeps a device's report (durably) and counts its events. At most
+  // `max_report_events` per call.
+  absl::StatusOr<v1::ReportResponse> Report(const v1::ReportRequest& request);
 
   uint32_t download_chunk_bytes() const {
     return options_.download_chunk_bytes;

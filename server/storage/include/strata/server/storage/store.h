@@ -85,6 +85,14 @@ class Store {
   virtual absl::StatusOr<std::optional<v1::StoredDelta>> GetDelta(
       std::string_view from_sha256, std::string_view to_sha256) = 0;
 
+  // --- device reports
+  // Appends one device's report, synced: acknowledged means kept.
+  virtual absl::Status AppendReport(std::string_view app_id,
+                                    const v1::StoredReport& report) = 0;
+  // Reports of `app_id` in arrival order (at most `limit`).
+  virtual absl::StatusOr<std::vector<v1::StoredReport>> ListReports(
+      std::string_view app_id, uint32_t limit) = 0;
+
   // --- releases
   // Assigns the release id and the module's next sequence number, stores
   // the release and makes it the module's current one, with `audit`.
