@@ -16,6 +16,7 @@
 #include "strata/base/strings.h"
 #include "strata/diff/file_delta.h"
 #include "transport.h"
+#include "trust_policy.h"
 
 namespace strata::client {
 namespace {
@@ -89,6 +90,7 @@ struct Client::Impl {
   ClientOptions options;
   Env env;
   std::unique_ptr<Transport> transport;
+  std::unique_ptr<TrustPolicy> trust;
   std::optional<ModuleStore> store;
   std::optional<ReportQueue> reports;
   std::set<std::string> reported_banned;  // once per client lifetime
@@ -343,6 +345,8 @@ struct Client::Impl {
       return;
     }
     for (const v1::UpdateEntry* e : group) {
+      // Best effort: the SDK's own sequence check stands regardless.
+      (void)trust->MarkInstalled(*e);
       const ModuleKey key{e->module().layer(), e->module().name()};
       const bool now = ActivatesAtOnce(e->module().layer());
       Queue(Event(
@@ -396,6 +400,12 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Create(ClientOptions options) {
 
 absl::StatusOr<std::unique_ptr<Client>> Client::CreateWithTransport(
     ClientOptions options, std::unique_ptr<Transport> transport) {
+  return CreateWithSeams(std::move(options), std::move(transport), nullptr);
+}
+
+absl::StatusOr<std::unique_ptr<Client>> Client::CreateWithSeams(
+    ClientOptions options, std::unique_ptr<Transport> transport,
+    std::unique_ptr<TrustPolicy> trust) {
   if (options.app_id.empty()) {
     return absl::InvalidArgumentError("ClientOptions.app_id is empty");
   }
@@ -424,6 +434,19 @@ absl::StatusOr<std::unique_ptr<Client>> Client::CreateWithTransport(
       ReportQueue reports,
       ReportQueue::Open(impl->env.fs, impl->store->ReportsDir()));
   impl->reports.emplace(std::move(reports));
+  if (trust != nullptr) {
+    impl->trust = std::move(trust);
+  } else if (!impl->options.pinned_root_json.empty()) {
+    TufTrustOptions t;
+    t.pinned_root_json = impl->options.pinned_root_json;
+    t.state_dir = JoinPath(impl->options.storage_dir, "trust");
+    t.app_id = impl->options.app_id;
+    t.device = ToProto(impl->options.app_id, impl->options.device);
+    STRATA_ASSIGN_OR_RETURN(impl->trust,
+                            NewTufTrustPolicy(impl->env, t, nullptr));
+  } else {
+    impl->trust = NewPermissiveTrustPolicy();
+  }
   return std::unique_ptr<Client>(new Client(std::move(impl)));
 }
 
@@ -445,6 +468,7 @@ absl::StatusOr<CheckResult> Client::Check() {
   }
   STRATA_ASSIGN_OR_RETURN(v1::CheckResponse response,
                           d.transport->Check(request));
+  const absl::Status trusted = d.trust->Refresh(response);
   CheckResult result;
   // Valid entries, grouped by release (release id 0: each on its own).
   std::map<uint64_t, std::vector<const v1::UpdateEntry*>> groups;
@@ -452,6 +476,8 @@ absl::StatusOr<CheckResult> Client::Check() {
   std::set<std::string> wanted;
   for (const v1::UpdateEntry& entry : response.plan().updates()) {
     absl::Status s = d.Validate(entry);
+    if (s.ok()) s = trusted;
+    if (s.ok()) s = d.trust->Authorize(entry);
     if (!s.ok()) {
       d.Fail(entry, s, v1::ReportEvent::KIND_REJECTED,
              v1::REJECT_REASON_UNSPECIFIED, result);

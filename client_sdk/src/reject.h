@@ -8,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/cord.h"
+#include "strata/signing/reject_reason.h"
 #include "strata/v1/common.pb.h"
 
 namespace strata::client {
@@ -21,10 +22,18 @@ inline absl::Status WithReason(absl::Status s, v1::RejectReason reason) {
   return s;
 }
 
+// The SDK's own reason, else the signing library's (numbers 1-29 are the
+// same in both enums), else `fallback`.
 inline v1::RejectReason ReasonOf(const absl::Status& s,
                                  v1::RejectReason fallback) {
   auto p = s.GetPayload(kRejectReasonUrl);
-  if (!p.has_value()) return fallback;
+  if (!p.has_value()) {
+    std::optional<signing::RejectReason> r = signing::GetRejectReason(s);
+    if (r.has_value() && v1::RejectReason_IsValid(static_cast<int>(*r))) {
+      return static_cast<v1::RejectReason>(*r);
+    }
+    return fallback;
+  }
   int n = std::atoi(std::string(*p).c_str());
   return v1::RejectReason_IsValid(n) ? static_cast<v1::RejectReason>(n)
                                      : fallback;

@@ -68,7 +68,10 @@ struct ClientOptions {
   // Unhealthy launches in a row (BeginLaunch without MarkLaunchHealthy)
   // after an activation before the SDK rolls back.
   int unhealthy_launch_limit = 3;
-  // Trust seam (not enforced yet): the pinned TUF root, see docs/trust.md.
+  // The TUF root pinned in the app (docs/trust.md). When set, every update
+  // must be verified by strata::signing (fail closed); the server does not
+  // send metadata yet, so today every update is then refused with
+  // REJECT_METADATA_UNAVAILABLE. Empty: the SDK's own checks only.
   std::string pinned_root_json;
 };
 
@@ -120,7 +123,8 @@ struct LaunchResult {
   int unhealthy_launches = 0;
 };
 
-class Transport;  // internal
+class Transport;    // internal
+class TrustPolicy;  // internal
 
 class Client {
  public:
@@ -128,6 +132,10 @@ class Client {
   // For tests: a client over a given transport.
   static absl::StatusOr<std::unique_ptr<Client>> CreateWithTransport(
       ClientOptions options, std::unique_ptr<Transport> transport);
+  // For tests: a client over a given transport and trust policy.
+  static absl::StatusOr<std::unique_ptr<Client>> CreateWithSeams(
+      ClientOptions options, std::unique_ptr<Transport> transport,
+      std::unique_ptr<TrustPolicy> trust);
   ~Client();
 
   // Asks the server what to change, then downloads, verifies and installs
