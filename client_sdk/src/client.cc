@@ -699,12 +699,11 @@ absl::Status Client::VerifyInstalled() {
   for (const auto& [key, m] : impl_->store->state().modules) {
     for (const auto* r : {&m.active, &m.staged, &m.good}) {
       if (!r->has_value()) continue;
-      absl::StatusOr<std::string> content =
-          impl_->store->ReadBlob((*r)->sha256);
-      if (!content.ok()) {
-        return absl::DataLossError(
-            StrCat("module ", LayerDirName(key.first), "/", key.second, " ",
-                   (*r)->version, ": ", ToStd(content.status().message())));
+      absl::Status s = impl_->store->VerifyBlob((*r)->sha256);
+      if (!s.ok()) {
+        return absl::DataLossError(StrCat("module ", LayerDirName(key.first),
+                                          "/", key.second, " ", (*r)->version,
+                                          ": ", ToStd(s.message())));
       }
     }
   }

@@ -167,6 +167,16 @@ absl::StatusOr<std::string> ModuleStore::ReadBlob(
   return content;
 }
 
+absl::Status ModuleStore::VerifyBlob(std::string_view sha256) const {
+  STRATA_ASSIGN_OR_RETURN(std::string actual, HashFile(*fs_, BlobPath(sha256)));
+  if (actual != sha256) {
+    return absl::DataLossError(StrCat("installed blob ", sha256,
+                                      " is damaged; it will be downloaded "
+                                      "again at the next check"));
+  }
+  return absl::OkStatus();
+}
+
 std::optional<ModuleStore::Embedded> ModuleStore::FindEmbedded(
     int layer, std::string_view name) {
   if (embedded_dir_.empty()) return std::nullopt;

@@ -49,6 +49,8 @@ class ModuleStore {
   absl::Status AdoptBlob(std::string_view from_path, std::string_view sha256);
   // A blob's content, verified against its name.
   absl::StatusOr<std::string> ReadBlob(std::string_view sha256) const;
+  // Re-hashes a blob in 1 MiB reads; kDataLoss if it differs from its name.
+  absl::Status VerifyBlob(std::string_view sha256) const;
 
   // The embedded version of a module: its path and SHA-256, if shipped.
   struct Embedded {

@@ -109,6 +109,8 @@ TEST(ModuleStoreTest, DamagedInstalledContentIsDetected) {
   ASSERT_THAT((*f)->Append("bit rot"), IsOk());
   EXPECT_THAT(store.ReadBlob(Sha256::HexHash(kOld)),
               StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_THAT(store.VerifyBlob(Sha256::HexHash(kOld)),
+              StatusIs(absl::StatusCode::kDataLoss));
 }
 
 }  // namespace
