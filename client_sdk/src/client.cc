@@ -10,6 +10,7 @@
 #include "reject.h"
 #include "report_queue.h"
 #include "strata/base/file_util.h"
+#include "strata/base/json.h"
 #include "strata/base/names.h"
 #include "strata/base/sha256.h"
 #include "strata/base/status_macros.h"
@@ -95,6 +96,31 @@ struct Client::Impl {
   std::optional<ReportQueue> reports;
   std::set<std::string> reported_banned;  // once per client lifetime
   std::mutex mu;                          // one operation at a time
+  std::mutex listeners_mu;
+  std::map<int, ConfigListener> listeners;
+  int next_listener = 1;
+
+  void Notify(const std::string& name,
+              const std::optional<std::string>& content) {
+    std::map<int, ConfigListener> copy;
+    {
+      std::lock_guard<std::mutex> lock(listeners_mu);
+      copy = listeners;
+    }
+    for (const auto& [id, fn] : copy) fn(name, content);
+  }
+
+  // Active CONFIG content hashes by module name (installed or embedded).
+  std::map<std::string, std::string> ConfigSnapshot() {
+    std::lock_guard<std::mutex> lock(mu);
+    std::map<std::string, std::string> out;
+    for (const auto& [key, m] : store->state().modules) {
+      if (key.first != v1::LAYER_CONFIG) continue;
+      std::optional<InstalledModule> a = Active(key);
+      out[key.second] = a.has_value() ? a->content_sha256 : "";
+    }
+    return out;
+  }
 
   v1::ReportEvent Event(v1::ReportEvent::Kind kind, const ModuleKey& key,
                         uint64_t release_id, v1::RejectReason reason,
@@ -450,7 +476,66 @@ absl::StatusOr<std::unique_ptr<Client>> Client::CreateWithSeams(
   return std::unique_ptr<Client>(new Client(std::move(impl)));
 }
 
+namespace {
+
+// Tells the listeners about CONFIG modules whose active content changed
+// between `before` and now.
+template <typename Fn>
+void NotifyConfigChanges(Client& client,
+                         const std::map<std::string, std::string>& before,
+                         const std::map<std::string, std::string>& after,
+                         const Fn& for_each_listener) {
+  std::set<std::string> names;
+  for (const auto& [n, sha] : before) names.insert(n);
+  for (const auto& [n, sha] : after) names.insert(n);
+  for (const std::string& n : names) {
+    auto b = before.find(n);
+    auto a = after.find(n);
+    const std::string old_sha = b == before.end() ? "" : b->second;
+    const std::string new_sha = a == after.end() ? "" : a->second;
+    if (old_sha == new_sha) continue;
+    absl::StatusOr<std::optional<std::string>> content = client.GetConfig(n);
+    for_each_listener(n, content.ok() ? *content : std::nullopt);
+  }
+}
+
+}  // namespace
+
+int Client::AddConfigListener(ConfigListener listener) {
+  std::lock_guard<std::mutex> lock(impl_->listeners_mu);
+  const int id = impl_->next_listener++;
+  impl_->listeners[id] = std::move(listener);
+  return id;
+}
+
+void Client::RemoveConfigListener(int id) {
+  std::lock_guard<std::mutex> lock(impl_->listeners_mu);
+  impl_->listeners.erase(id);
+}
+
 absl::StatusOr<CheckResult> Client::Check() {
+  const auto before = impl_->ConfigSnapshot();
+  absl::StatusOr<CheckResult> r = CheckUnnotified();
+  NotifyConfigChanges(
+      *this, before, impl_->ConfigSnapshot(),
+      [&](const std::string& n, const std::optional<std::string>& c) {
+        impl_->Notify(n, c);
+      });
+  return r;
+}
+
+absl::StatusOr<LaunchResult> Client::BeginLaunch() {
+  const auto before = impl_->ConfigSnapshot();
+  absl::StatusOr<LaunchResult> r = BeginLaunchUnnotified();
+  NotifyConfigChanges(
+      *this, before, impl_->ConfigSnapshot(),
+      [&](const std::string& n, const std::optional<std::string>& c) {
+        impl_->Notify(n, c);
+      });
+  return r;
+}
+
+absl::StatusOr<CheckResult> Client::CheckUnnotified() {
   std::lock_guard<std::mutex> lock(impl_->mu);
   Impl& d = *impl_;
   (void)d.FlushLocked();  // earlier reports first; kept if this fails
@@ -524,7 +609,7 @@ absl::StatusOr<CheckResult> Client::Check() {
   return result;
 }
 
-absl::StatusOr<LaunchResult> Client::BeginLaunch() {
+absl::StatusOr<LaunchResult> Client::BeginLaunchUnnotified() {
   std::lock_guard<std::mutex> lock(impl_->mu);
   Impl& d = *impl_;
   ClientState next = d.store->state();
@@ -645,6 +730,61 @@ absl::StatusOr<std::optional<std::string>> Client::GetConfig(
   STRATA_ASSIGN_OR_RETURN(std::string content,
                           impl_->env.fs->ReadFile(e->path));
   return content;
+}
+
+namespace {
+
+absl::StatusOr<Json> ConfigMember(Client& client, std::string_view name,
+                                  std::string_view key) {
+  STRATA_ASSIGN_OR_RETURN(std::optional<std::string> doc,
+                          client.GetConfig(name));
+  if (!doc.has_value()) {
+    return absl::NotFoundError(
+        StrCat("config module ", name, " is neither installed nor embedded"));
+  }
+  absl::StatusOr<Json> json = Json::Parse(*doc);
+  if (!json.ok() || !json->is_object()) {
+    return absl::InvalidArgumentError(
+        StrCat("config module ", name,
+               " is not a JSON object (integers only); read it with "
+               "GetConfig()"));
+  }
+  const Json* member = json->Find(key);
+  if (member == nullptr) {
+    return absl::NotFoundError(
+        StrCat("config module ", name, " has no member '", key, "'"));
+  }
+  return *member;
+}
+
+absl::Status WrongType(std::string_view name, std::string_view key,
+                       const Json& j, std::string_view want) {
+  return absl::InvalidArgumentError(StrCat("config ", name, ".", key, " is ",
+                                           JsonTypeName(j.type()), ", not ",
+                                           want));
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> Client::GetConfigString(std::string_view name,
+                                                    std::string_view key) {
+  STRATA_ASSIGN_OR_RETURN(Json j, ConfigMember(*this, name, key));
+  if (!j.is_string()) return WrongType(name, key, j, "string");
+  return j.as_string();
+}
+
+absl::StatusOr<int64_t> Client::GetConfigInt(std::string_view name,
+                                             std::string_view key) {
+  STRATA_ASSIGN_OR_RETURN(Json j, ConfigMember(*this, name, key));
+  if (!j.is_int()) return WrongType(name, key, j, "integer");
+  return j.as_int();
+}
+
+absl::StatusOr<bool> Client::GetConfigBool(std::string_view name,
+                                           std::string_view key) {
+  STRATA_ASSIGN_OR_RETURN(Json j, ConfigMember(*this, name, key));
+  if (!j.is_bool()) return WrongType(name, key, j, "boolean");
+  return j.as_bool();
 }
 
 absl::StatusOr<std::string> Client::OpenModule(Layer layer,

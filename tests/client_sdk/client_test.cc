@@ -470,6 +470,53 @@ TEST_F(ClientTest, BrokenDeltaFallsBackToTheFullDownloadAndIsReported) {
   }
 }
 
+// --- config access ---
+
+TEST_F(ClientTest, TypedConfigGettersExplainMissingAndWrongTypes) {
+  Serve(
+      {Entry(v1::LAYER_CONFIG, "limits", "1",
+             "{\"daily\": 5000, \"currency\": \"CNY\", \"on\": true}", 1, true),
+       Entry(v1::LAYER_CONFIG, "raw", "1", "not json", 1, true)});
+  ASSERT_THAT(client_->Check(), IsOk());
+  EXPECT_EQ(*client_->GetConfigInt("limits", "daily"), 5000);
+  EXPECT_EQ(*client_->GetConfigString("limits", "currency"), "CNY");
+  EXPECT_EQ(*client_->GetConfigBool("limits", "on"), true);
+  EXPECT_THAT(client_->GetConfigInt("limits", "currency"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("is string, not integer")));
+  EXPECT_THAT(client_->GetConfigInt("limits", "weekly"),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("weekly")));
+  EXPECT_THAT(client_->GetConfigInt("absent", "x"),
+              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(
+      client_->GetConfigString("raw", "x"),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("GetConfig()")));
+}
+
+TEST_F(ClientTest, ConfigListenersHearChecksAndRollbacks) {
+  std::vector<std::string> heard;
+  const int id = client_->AddConfigListener(
+      [&](const std::string& name, const std::optional<std::string>& c) {
+        heard.push_back(name + "=" + c.value_or("<none>"));
+        // Listeners may call back into the client.
+        EXPECT_TRUE(client_->GetConfig(name).ok());
+      });
+  Serve({Entry(v1::LAYER_CONFIG, "m", "1", "one", 1, true)});
+  ASSERT_THAT(client_->Check(), IsOk());
+  ASSERT_THAT(client_->Check(), IsOk());  // nothing changed: not called
+  EXPECT_EQ(heard, std::vector<std::string>{"m=one"});
+  ASSERT_THAT(client_->BeginLaunch(), IsOk());
+  ASSERT_THAT(client_->MarkLaunchHealthy(), IsOk());
+  Serve({Entry(v1::LAYER_CONFIG, "m", "2", "two", 2, true)});
+  ASSERT_THAT(client_->Check(), IsOk());
+  ASSERT_THAT(client_->BeginLaunch(), IsOk());  // never marked healthy
+  ASSERT_THAT(client_->BeginLaunch(), IsOk());
+  ASSERT_THAT(client_->BeginLaunch(), IsOk());
+  ASSERT_THAT(client_->BeginLaunch(), IsOk());  // the rollback
+  EXPECT_EQ(heard, (std::vector<std::string>{"m=one", "m=two", "m=one"}));
+  client_->RemoveConfigListener(id);
+}
+
 TEST(ClientOptionsTest, MissingOptionsAreExplained) {
   ClientOptions options;
   EXPECT_THAT(

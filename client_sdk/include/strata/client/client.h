@@ -6,6 +6,7 @@
 #define STRATA_CLIENT_CLIENT_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -156,6 +157,26 @@ class Client {
   // The active content of CONFIG module `name` (installed or embedded), if
   // any.
   absl::StatusOr<std::optional<std::string>> GetConfig(std::string_view name);
+  // Typed reads of one top-level member of a CONFIG document (a JSON
+  // object; integers only, as in our strict parser). kNotFound when the
+  // module or the key is missing, kInvalidArgument when the document is not
+  // a JSON object or the member has another type.
+  absl::StatusOr<std::string> GetConfigString(std::string_view name,
+                                              std::string_view key);
+  absl::StatusOr<int64_t> GetConfigInt(std::string_view name,
+                                       std::string_view key);
+  absl::StatusOr<bool> GetConfigBool(std::string_view name,
+                                     std::string_view key);
+  // Called after a CONFIG module's active content changed (a check, a
+  // rollback or a reset), with the module name and the new content
+  // (nullopt: no content any more). Runs on the thread of the call that
+  // changed it, without SDK locks held (it may call the Client). Returns an
+  // id for RemoveConfigListener.
+  using ConfigListener = std::function<void(
+      const std::string& name, const std::optional<std::string>& content)>;
+  int AddConfigListener(ConfigListener listener);
+  void RemoveConfigListener(int id);
+
   // The "open"/"load" accessor of H5 and HCF: activates a staged version,
   // then returns the path of the active content file (installed or
   // embedded). For other layers it returns the active content's path.
@@ -181,6 +202,8 @@ class Client {
  private:
   struct Impl;
   explicit Client(std::unique_ptr<Impl> impl);
+  absl::StatusOr<CheckResult> CheckUnnotified();
+  absl::StatusOr<LaunchResult> BeginLaunchUnnotified();
   std::unique_ptr<Impl> impl_;
 };
 
