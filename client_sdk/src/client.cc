@@ -256,6 +256,9 @@ struct Client::Impl {
     const ModuleKey key{entry.module().layer(), entry.module().name()};
     if (options.disk_budget_bytes > 0) {
       STRATA_ASSIGN_OR_RETURN(uint64_t used, store->DiskUsage());
+      // A partial download of this blob is already part of `size`.
+      absl::StatusOr<FileInfo> partial = env.fs->Stat(store->PartialPath(sha));
+      if (partial.ok()) used -= std::min(used, partial->size);
       if (used + st.size() > options.disk_budget_bytes) {
         return WithReason(
             absl::ResourceExhaustedError(
@@ -307,9 +310,10 @@ struct Client::Impl {
     (void)env.fs->DeleteFile(store->BlobPath(d.patch().sha256()));
     STRATA_RETURN_IF_ERROR(s);
     // The patch's own hashes are not the statement's: verify the output.
-    absl::StatusOr<std::string> content = env.fs->ReadFile(out);
-    if (!content.ok() || content->size() != st.size() ||
-        Sha256::HexHash(*content) != st.content_sha256()) {
+    absl::StatusOr<FileInfo> info = env.fs->Stat(out);
+    absl::StatusOr<std::string> sha = HashFile(*env.fs, out);
+    if (!info.ok() || info->size != st.size() || !sha.ok() ||
+        *sha != st.content_sha256()) {
       (void)env.fs->DeleteFile(out);
       return WithReason(
           absl::DataLossError("patch output differs from the statement"),

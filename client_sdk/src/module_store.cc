@@ -19,7 +19,8 @@ bool EndsWith(std::string_view s, std::string_view suffix) {
          s.substr(s.size() - suffix.size()) == suffix;
 }
 
-// Hashes a file in 1 MiB reads (never loads it whole).
+}  // namespace
+
 absl::StatusOr<std::string> HashFile(FileSystem& fs, std::string_view path) {
   STRATA_ASSIGN_OR_RETURN(std::unique_ptr<RandomAccessFile> f,
                           fs.NewRandomAccessFile(path));
@@ -33,8 +34,6 @@ absl::StatusOr<std::string> HashFile(FileSystem& fs, std::string_view path) {
   }
   return ToHex(hasher.Finish());
 }
-
-}  // namespace
 
 std::string_view LayerDirName(int layer) {
   return layer >= 0 && layer < 6 ? kLayerDirs[layer] : kLayerDirs[0];

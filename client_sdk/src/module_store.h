@@ -78,6 +78,8 @@ class ModuleStore {
 };
 
 std::string_view LayerDirName(int layer);
+// Lowercase hex SHA-256 of a file, read in 1 MiB pieces.
+absl::StatusOr<std::string> HashFile(FileSystem& fs, std::string_view path);
 
 }  // namespace strata::client
 

@@ -174,5 +174,55 @@ TEST(MultiModuleCrashTest, OneReleaseIsAllOldOrAllNewAtEveryCrash) {
   EXPECT_GT(n, 10u);
 }
 
+TEST(LaunchGuardCrashTest, RollbackAtEveryCrashIsAllOrNothing) {
+  uint64_t n = 1;
+  for (; n < 400; ++n) {
+    World w;
+    for (const auto* c : {&kOld, &kNew}) {
+      w.server.blobs[Sha256::HexHash(*c)] = *c;
+    }
+    {
+      w.server.Serve({Version(v1::LAYER_CONFIG, "a", "1", kOld, 1, 1),
+                      Version(v1::LAYER_HOTPATCH, "core", "1", kOld, 1, 1)});
+      auto client = w.Open(&w.mem);
+      ASSERT_THAT(client->Check(), IsOk());
+      ASSERT_THAT(client->BeginLaunch(), IsOk());
+      ASSERT_THAT(client->MarkLaunchHealthy(), IsOk());
+    }
+    w.server.Serve({Version(v1::LAYER_CONFIG, "a", "2", kNew, 2, 2),
+                    Version(v1::LAYER_HOTPATCH, "core", "2", kNew, 2, 2)});
+    for (int launch = 0; launch < 3; ++launch) {
+      auto client = w.Open(&w.mem);  // each launch crashes before healthy
+      if (launch == 0) {
+        ASSERT_THAT(client->Check(), IsOk());
+      }
+      ASSERT_THAT(client->BeginLaunch(), IsOk());
+    }
+    FaultInjectionFileSystem faulty(&w.mem);
+    {
+      auto client = w.Open(&faulty);
+      faulty.FailNthMutation(n, /*crash=*/true);
+      (void)client->BeginLaunch();  // the fourth: rolls both back
+    }
+    const bool completed = !faulty.crashed();
+    w.mem.DropUnsyncedData();
+    auto reopened = w.Open(&w.mem);
+    ASSERT_NE(reopened, nullptr);
+    auto a = reopened->Installed(Layer::kConfig, "a");
+    auto core = reopened->Installed(Layer::kHotpatch, "core");
+    ASSERT_TRUE(a.has_value() && core.has_value())
+        << "crash at " << n << "\n"
+        << w.mem.ReadFile("/sdk/state").value_or("<no state>");
+    EXPECT_EQ(a->version, core->version) << "half a rollback at " << n;
+    if (completed) {
+      EXPECT_EQ(a->version, "1");
+    }
+    EXPECT_THAT(reopened->VerifyInstalled(), IsOk());
+    if (completed) break;
+  }
+  EXPECT_GT(n, 3u);
+  EXPECT_LT(n, 400u);
+}
+
 }  // namespace
 }  // namespace strata::client
