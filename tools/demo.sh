@@ -42,12 +42,24 @@ HTTP="http://127.0.0.1:$(sed -n 2p "$WORK/port")"
 "$BIN/strata" health --wait 10
 echo "stratad is serving on $STRATA_SERVER"
 
-step "publishing CONFIG payment.limits version 1"
+step "release engineers make signing keys and install the root of trust"
+"$BIN/strata" keys gen --dir "$WORK/keys"
+"$BIN/strata" trust init --keys "$WORK/keys" --app wallet
+
+step "an unsigned publish is refused before any byte is stored"
+echo '{"evil": true}' >"$WORK/evil.json"
+if "$BIN/strata" publish --app wallet --layer config --module payment.limits \
+    --version 666 --file "$WORK/evil.json"; then
+  echo "demo FAILED: an unsigned publish was accepted" >&2
+  exit 1
+fi
+
+step "publishing CONFIG payment.limits version 1, signed by a publisher key"
 cat >"$WORK/limits.json" <<'JSON'
 {"daily_limit_cny": 5000, "single_payment_max_cny": 2000}
 JSON
 "$BIN/strata" publish --app wallet --layer config --module payment.limits \
-  --version 1 --file "$WORK/limits.json"
+  --version 1 --file "$WORK/limits.json" --key "$WORK/keys/publisher-a.key"
 
 step "releasing it"
 "$BIN/strata" release create --app wallet --layer config \

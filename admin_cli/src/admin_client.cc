@@ -33,7 +33,8 @@ void AdminClient::Prepare(grpc::ClientContext& context) const {
 
 absl::StatusOr<v1::PublishResponse> AdminClient::Publish(
     v1::ArtifactStatement statement, std::string_view content,
-    const std::string& idempotency_key, const ProgressFn& progress) {
+    const std::string& idempotency_key, const ProgressFn& progress,
+    const std::vector<v1::Signature>& signatures) {
   statement.set_content_sha256(Sha256::HexHash(content));
   statement.set_size(content.size());
   grpc::ClientContext context;
@@ -43,6 +44,8 @@ absl::StatusOr<v1::PublishResponse> AdminClient::Publish(
   v1::PublishRequest header;
   *header.mutable_header()->mutable_statement() = statement;
   header.mutable_header()->set_idempotency_key(idempotency_key);
+  for (const auto& sig : signatures)
+    *header.mutable_header()->add_signatures() = sig;
   bool open = writer->Write(header);
   for (size_t off = 0; open && off < content.size(); off += kChunkBytes) {
     v1::PublishRequest chunk;
@@ -116,6 +119,19 @@ absl::StatusOr<v1::BackupResponse> AdminClient::Backup(
   request.set_directory(directory);
   v1::BackupResponse response;
   grpc::Status s = stub_->Backup(&context, request, &response);
+  if (!s.ok()) return FromGrpcStatus(s);
+  return response;
+}
+
+absl::StatusOr<v1::SetTrustResponse> AdminClient::SetTrust(
+    const std::string& root, const std::string& targets) {
+  grpc::ClientContext context;
+  Prepare(context);
+  v1::SetTrustRequest request;
+  request.set_root(root);
+  request.set_targets(targets);
+  v1::SetTrustResponse response;
+  grpc::Status s = stub_->SetTrust(&context, request, &response);
   if (!s.ok()) return FromGrpcStatus(s);
   return response;
 }

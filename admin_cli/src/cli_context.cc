@@ -125,6 +125,8 @@ void BuildCli(CLI::App& app, CliContext& ctx) {
   AddTokenCommand(app, ctx);
   AddAuditCommand(app, ctx);
   AddBackupCommand(app, ctx);
+  AddKeysCommand(app, ctx);
+  AddTrustCommand(app, ctx);
 }
 
 }  // namespace strata::admin

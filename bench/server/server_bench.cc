@@ -22,7 +22,8 @@ using strata::v1::CheckResponse;
 
 // The ceiling: answers every Check with an empty plan.
 class EmptyDelivery final : public strata::v1::Delivery::Service {
-  grpc::Status Check(grpc::ServerContext*, const CheckRequest*, CheckResponse*) override {
+  grpc::Status Check(grpc::ServerContext*, const CheckRequest*,
+                     CheckResponse*) override {
     return grpc::Status::OK;
   }
 };
@@ -34,9 +35,10 @@ struct Result {
   uint64_t calls;
 };
 
-Result Drive(const std::string& address, int devices, int threads, double seconds,
-             const std::vector<std::string>& installed_sha) {
-  auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+Result Drive(const std::string& address, int devices, int threads,
+             double seconds, const std::vector<std::string>& installed_sha) {
+  auto channel =
+      grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
   auto stub = strata::v1::Delivery::NewStub(channel);
   std::atomic<bool> stop{false};
   std::vector<std::vector<double>> latencies(threads);
@@ -68,7 +70,8 @@ Result Drive(const std::string& address, int devices, int threads, double second
           std::fprintf(stderr, "Check failed: %s\n", s.error_message().c_str());
           std::exit(1);
         }
-        latencies[t].push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+        latencies[t].push_back(
+            std::chrono::duration<double, std::milli>(t1 - t0).count());
       }
     });
   }
@@ -76,7 +79,8 @@ Result Drive(const std::string& address, int devices, int threads, double second
   stop = true;
   for (auto& w : workers) w.join();
   const double elapsed =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
   std::vector<double> all;
   for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
   std::sort(all.begin(), all.end());
@@ -84,7 +88,8 @@ Result Drive(const std::string& address, int devices, int threads, double second
   r.calls = all.size();
   r.qps = static_cast<double>(all.size()) / elapsed;
   r.p50_ms = all.empty() ? 0 : all[all.size() / 2];
-  r.p99_ms = all.empty() ? 0 : all[std::min(all.size() - 1, all.size() * 99 / 100)];
+  r.p99_ms =
+      all.empty() ? 0 : all[std::min(all.size() - 1, all.size() * 99 / 100)];
   return r;
 }
 
@@ -108,6 +113,7 @@ int main(int argc, char** argv) {
   options.data_dir = data;
   options.listen_address = "127.0.0.1:0";
   options.http_address = "";
+  options.allow_unsigned_publishes = true;  // measures Check, not signing
   auto server = strata::server::StrataServer::Start(options);
   if (!server.ok()) return 1;
   const std::string address = "127.0.0.1:" + std::to_string((*server)->port());
@@ -134,12 +140,15 @@ int main(int argc, char** argv) {
   EmptyDelivery empty;
   grpc::ServerBuilder builder;
   int empty_port = 0;
-  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &empty_port);
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
+                           &empty_port);
   builder.RegisterService(&empty);
   auto empty_server = builder.BuildAndStart();
   const std::string empty_address = "127.0.0.1:" + std::to_string(empty_port);
 
-  std::printf("| devices | handler | calls | Check/s | p50 ms | p99 ms | ratio to empty |\n");
+  std::printf(
+      "| devices | handler | calls | Check/s | p50 ms | p99 ms | ratio to "
+      "empty |\n");
   std::printf("|---|---|---|---|---|---|---|\n");
   for (int devices : {1000, 100000}) {
     // Interleave to share the machine's noise: empty, strata, empty, strata.
@@ -152,10 +161,11 @@ int main(int argc, char** argv) {
     Result s{(s1.qps + s2.qps) / 2, (s1.p50_ms + s2.p50_ms) / 2,
              (s1.p99_ms + s2.p99_ms) / 2, s1.calls + s2.calls};
     std::printf("| %d | empty | %llu | %.0f | %.3f | %.3f | 1.00 |\n", devices,
-                static_cast<unsigned long long>(e.calls), e.qps, e.p50_ms, e.p99_ms);
-    std::printf("| %d | stratad | %llu | %.0f | %.3f | %.3f | %.2f |\n", devices,
-                static_cast<unsigned long long>(s.calls), s.qps, s.p50_ms, s.p99_ms,
-                s.qps / e.qps);
+                static_cast<unsigned long long>(e.calls), e.qps, e.p50_ms,
+                e.p99_ms);
+    std::printf("| %d | stratad | %llu | %.0f | %.3f | %.3f | %.2f |\n",
+                devices, static_cast<unsigned long long>(s.calls), s.qps,
+                s.p50_ms, s.p99_ms, s.qps / e.qps);
   }
   empty_server->Shutdown();
   (*server)->Shutdown();

@@ -76,6 +76,9 @@ int main(int argc, char** argv) {
   app.add_option("--max-message-bytes", options.max_message_bytes,
                  "largest gRPC message accepted or sent")
       ->capture_default_str();
+  app.add_flag(
+      "--allow-unsigned-publishes", options.allow_unsigned_publishes,
+      "development only: accept publishes without publisher signatures");
   app.add_option(
       "--port-file", port_file,
       "write the bound gRPC port (and HTTP port on a second line) here");

@@ -1,6 +1,7 @@
 // The real binaries: stratad started as a process, driven by `strata` and
 // `strata-device`, checking output, JSON and documented exit codes.
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -60,9 +61,13 @@ class CliBinaryTest : public ::testing::Test {
     if (pid_ == 0) {
       const std::string stratad = JoinPath(BinDir(), "stratad");
       const std::string data = JoinPath(dir_.path(), "data");
+      // Other features' tests publish unsigned; the signing test does not.
+      const char* unsigned_flag = allow_unsigned_
+                                      ? "--allow-unsigned-publishes"
+                                      : "--max-message-bytes=8388608";
       ::execl(stratad.c_str(), "stratad", "--data-dir", data.c_str(),
-              "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0", "--port-file",
-              port_file.c_str(), nullptr);
+              "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0", unsigned_flag,
+              "--port-file", port_file.c_str(), nullptr);
       ::_exit(127);
     }
     for (int i = 0; i < 200 && !PosixFileSystem()->Exists(port_file); ++i) {
@@ -93,6 +98,7 @@ class CliBinaryTest : public ::testing::Test {
 
   testing::TempDir dir_;
   pid_t pid_ = -1;
+  bool allow_unsigned_ = true;
   std::string server_;
   std::string token_;
 };
@@ -243,10 +249,70 @@ TEST_F(CliBinaryTest, BackupAndRestoreBringBackEverything) {
   EXPECT_THAT(r.out, HasSubstr("verified: 3 entries"));
 }
 
+TEST_F(CliBinaryTest, KeysTrustAndSignedPublishes) {
+  StopServer();
+  allow_unsigned_ = false;
+  StartServer();
+  const std::string keys = JoinPath(dir_.path(), "keys");
+  const std::string file = WriteFile("fix.bin", "hotpatch bytes");
+  const std::string module =
+      "--app wallet --layer hotpatch --module core --host-build b77";
+  // Without a root of trust no publish is possible.
+  CmdResult r = Strata("publish " + module + " --version 1 --file " + file);
+  EXPECT_EQ(r.exit_code, 4);
+  ASSERT_EQ(Strata("keys gen --dir " + keys).exit_code, 0);
+  EXPECT_EQ(Strata("keys gen --dir " + keys).exit_code,
+            4);  // never overwritten
+  struct stat st;
+  ASSERT_EQ(::stat(JoinPath(keys, "publisher-a.key").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  // The private key is ordinary PKCS#8 PEM that openssl reads.
+  EXPECT_EQ(RunCommand("openssl pkey -in " + JoinPath(keys, "publisher-a.key") +
+                       " -noout")
+                .exit_code,
+            0);
+  r = Strata("trust init --keys " + keys + " --app wallet");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("hotpatch: 2 of 2 keys"));
+  const std::string a = " --key " + JoinPath(keys, "publisher-a.key");
+  const std::string b = " --key " + JoinPath(keys, "publisher-b.key");
+  const std::string root = " --key " + JoinPath(keys, "root.key");
+  EXPECT_EQ(
+      Strata("publish " + module + " --version 1 --file " + file).exit_code, 4);
+  EXPECT_EQ(
+      Strata("publish " + module + " --version 1 --file " + file + a).exit_code,
+      4);
+  EXPECT_EQ(
+      Strata("publish " + module + " --version 1 --file " + file + a + root)
+          .exit_code,
+      4);
+  r = Strata("--output json publish " + module + " --version 1 --file " + file +
+             a + a);
+  EXPECT_EQ(r.exit_code, 4);
+  EXPECT_THAT(r.out, HasSubstr("needs 2 valid publisher signature(s), got 1"));
+  r = Strata("publish " + module + " --version 1 --file " + file + a + b);
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  // Config needs one of the two.
+  const std::string cfg = WriteFile("c.json", "{}");
+  EXPECT_EQ(
+      Strata(
+          "publish --app wallet --layer config --module c --version 1 --file " +
+          cfg + b)
+          .exit_code,
+      0);
+  // The root is pinned to wallet.
+  EXPECT_EQ(
+      Strata(
+          "publish --app mall --layer config --module c --version 1 --file " +
+          cfg + a)
+          .exit_code,
+      4);
+}
+
 TEST_F(CliBinaryTest, HelpExplainsEveryCommand) {
-  for (const std::string cmd :
-       {"", "publish", "release create", "release list", "health",
-        "token create", "audit verify", "login", "backup"}) {
+  for (const std::string cmd : {"", "publish", "release create", "release list",
+                                "health", "token create", "audit verify",
+                                "login", "backup", "keys gen", "trust init"}) {
     CmdResult r =
         RunCommand(JoinPath(BinDir(), "strata") + " " + cmd + " --help");
     EXPECT_EQ(r.exit_code, 0) << cmd;

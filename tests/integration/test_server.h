@@ -28,6 +28,7 @@ class TestServer {
     options.data_dir = data_dir;
     options.listen_address = "127.0.0.1:0";
     options.http_address = "127.0.0.1:0";
+    options.allow_unsigned_publishes = allow_unsigned_;
     auto server = server::StrataServer::Start(options);
     ASSERT_THAT(server, IsOk());
     server_ = *std::move(server);
@@ -42,10 +43,14 @@ class TestServer {
   int http_port() const { return server_->http_port(); }
   const std::string& token() const { return token_; }
   server::StrataServer* get() { return server_.get(); }
+  // Tests of other features publish unsigned content; signature tests
+  // turn this off.
+  void set_allow_unsigned(bool allow) { allow_unsigned_ = allow; }
 
  private:
   std::unique_ptr<server::StrataServer> server_;
   std::string token_;
+  bool allow_unsigned_ = true;
 };
 
 }  // namespace strata::testing

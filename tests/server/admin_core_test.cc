@@ -20,8 +20,9 @@ class AdminCoreTest : public ::testing::Test {
     auto store = Store::Open(JoinPath(dir_.path(), "db"));
     ASSERT_THAT(store, IsOk());
     store_ = *std::move(store);
-    core_ =
-        std::make_unique<AdminCore>(store_.get(), &clock_, AdminLimits{1000});
+    core_ = std::make_unique<AdminCore>(
+        store_.get(), &clock_,
+        AdminLimits{.max_artifact_bytes = 1000, .require_signatures = false});
   }
   testing::TempDir dir_;
   testing::SimulatedClock clock_;

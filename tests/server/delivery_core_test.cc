@@ -20,7 +20,8 @@ class DeliveryCoreTest : public ::testing::Test {
     auto store = Store::Open(JoinPath(dir_.path(), "db"));
     ASSERT_THAT(store, IsOk());
     store_ = *std::move(store);
-    admin_ = std::make_unique<AdminCore>(store_.get(), &clock_);
+    admin_ = std::make_unique<AdminCore>(
+        store_.get(), &clock_, AdminLimits{.require_signatures = false});
     delivery_ = std::make_unique<DeliveryCore>(
         store_.get(), &clock_, DeliveryOptions{.max_inline_bytes = 16});
     admin_->OnReleasesChanged(

@@ -37,7 +37,8 @@ class DeltaCacheTest : public ::testing::Test {
     ASSERT_THAT(store, IsOk());
     store_ = *std::move(store);
     deltas_ = std::make_unique<DeltaCache>(store_.get(), &metrics_, options);
-    admin_ = std::make_unique<AdminCore>(store_.get(), &clock_);
+    admin_ = std::make_unique<AdminCore>(
+        store_.get(), &clock_, AdminLimits{.require_signatures = false});
     delivery_ = std::make_unique<DeliveryCore>(
         store_.get(), &clock_, DeliveryOptions{}, deltas_.get());
     admin_->OnPublished(

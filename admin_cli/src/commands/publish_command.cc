@@ -6,13 +6,17 @@
 #include "strata/admin_cli/admin_client.h"
 #include "strata/admin_cli/cli_context.h"
 #include "strata/base/env.h"
+#include "strata/base/sha256.h"
 #include "strata/base/strings.h"
+#include "strata/proto/statement_signing.h"
+#include "strata/signing/keys.h"
 
 namespace strata::admin {
 namespace {
 
 struct PublishFlags {
   std::string app, layer, module, version, file, host_build, idempotency_key;
+  std::vector<std::string> keys;
 };
 
 void RunPublish(const PublishFlags& f, CliContext& ctx) {
@@ -28,6 +32,27 @@ void RunPublish(const PublishFlags& f, CliContext& ctx) {
   st.mutable_module()->set_name(f.module);
   st.set_version(f.version);
   st.mutable_compatibility()->set_host_build(f.host_build);
+  // Sign the statement here: private keys never leave this machine.
+  st.set_content_sha256(Sha256::HexHash(*content));
+  st.set_size(content->size());
+  std::vector<v1::Signature> signatures;
+  for (const std::string& path : f.keys) {
+    absl::StatusOr<signing::PrivateKey> key =
+        signing::LoadPrivateKey(*PosixFileSystem(), path);
+    if (!key.ok()) {
+      ctx.Fail(absl::InvalidArgumentError(StrCat(
+          "cannot use --key ", path, ": ", ToStd(key.status().message()))));
+      return;
+    }
+    absl::StatusOr<std::string> sig = key->Sign(StatementSigningBytes(st));
+    if (!sig.ok()) {
+      ctx.Fail(sig.status());
+      return;
+    }
+    v1::Signature& s = signatures.emplace_back();
+    s.set_key_id(key->KeyId());
+    s.set_signature(*sig);
+  }
   AdminClient client = ctx.Client();
   const bool show_progress = !ctx.json() && content->size() > (1 << 20);
   auto result = client.Publish(
@@ -39,7 +64,8 @@ void RunPublish(const PublishFlags& f, CliContext& ctx) {
                   << total << " bytes)" << (done == total ? "\n" : "")
                   << std::flush;
       })
-                    : ProgressFn());
+                    : ProgressFn(),
+      signatures);
   if (!result.ok()) {
     ctx.Fail(result.status());
     return;
@@ -76,6 +102,10 @@ void AddPublishCommand(CLI::App& app, CliContext& ctx) {
   cmd->add_option("--file", flags->file, "the content to upload")->required();
   cmd->add_option("--host-build", flags->host_build,
                   "hotpatches: the one host build they apply to");
+  cmd->add_option(
+      "--key", flags->keys,
+      "publisher private key to sign with (repeat for layers that need "
+      "two signatures)");
   cmd->add_option("--idempotency-key", flags->idempotency_key,
                   "retry key (default: app/module/version)");
   cmd->callback([flags, &ctx] { RunPublish(*flags, ctx); });

@@ -32,6 +32,10 @@ absl::Status AdminCore::ValidateHeader(const Principal& who,
   STRATA_RETURN_IF_ERROR(ValidateStatement(header.statement()));
   STRATA_RETURN_IF_ERROR(AuthCore::Authorize(
       who, v1::ROLE_PUBLISHER, header.statement().app_id(), "publish"));
+  if (limits_.require_signatures) {
+    STRATA_RETURN_IF_ERROR(
+        trust_.VerifyStatement(header.statement(), header.signatures()));
+  }
   if (header.statement().size() > limits_.max_artifact_bytes) {
     return absl::ResourceExhaustedError(StrCat(
         "artifact is ", header.statement().size(),
@@ -195,6 +199,33 @@ absl::StatusOr<v1::BackupResponse> AdminCore::Backup(
   v1::BackupResponse response;
   response.set_directory(req.directory());
   response.set_audit_seq(audit_seq);
+  return response;
+}
+
+}  // namespace strata::server
+
+namespace strata::server {
+
+absl::Status AdminCore::LoadTrust() {
+  STRATA_ASSIGN_OR_RETURN(auto stored, store_->GetTrust());
+  if (!stored.has_value()) return absl::OkStatus();
+  return Annotate(trust_.Install(stored->first, stored->second),
+                  "the stored root of trust no longer verifies");
+}
+
+absl::StatusOr<v1::SetTrustResponse> AdminCore::SetTrust(
+    const Principal& who, const v1::SetTrustRequest& req) {
+  STRATA_RETURN_IF_ERROR(
+      AuthCore::Authorize(who, v1::ROLE_ADMIN, "*", "trust.set"));
+  STRATA_ASSIGN_OR_RETURN(v1::SetTrustResponse response,
+                          trust_.Check(req.root(), req.targets()));
+  STRATA_RETURN_IF_ERROR(store_->PutTrust(
+      req.root(), req.targets(),
+      Audit(who, "trust.set", "*",
+            StrCat("root_version=", response.root_version(),
+                   " targets_version=", response.targets_version(),
+                   " root_sha256=", Sha256::HexHash(req.root())))));
+  STRATA_RETURN_IF_ERROR(trust_.Install(req.root(), req.targets()));
   return response;
 }
 

@@ -175,4 +175,17 @@ grpc::Status AdminService::Backup(grpc::ServerContext* context,
   });
 }
 
+grpc::Status AdminService::SetTrust(grpc::ServerContext* context,
+                                    const v1::SetTrustRequest* request,
+                                    v1::SetTrustResponse* response) {
+  return Timed(metrics_, "SetTrust", [&] {
+    absl::StatusOr<Principal> who = Caller(context);
+    if (!who.ok()) return ToGrpcStatus(who.status());
+    auto result = core_->SetTrust(*who, *request);
+    if (!result.ok()) return ToGrpcStatus(result.status());
+    *response = *std::move(result);
+    return grpc::Status::OK;
+  });
+}
+
 }  // namespace strata::server

@@ -59,6 +59,9 @@ class AdminService final : public v1::Admin::Service {
   grpc::Status Backup(grpc::ServerContext* context,
                       const v1::BackupRequest* request,
                       v1::BackupResponse* response) override;
+  grpc::Status SetTrust(grpc::ServerContext* context,
+                        const v1::SetTrustRequest* request,
+                        v1::SetTrustResponse* response) override;
 
  private:
   grpc::Status DoPublish(grpc::ServerContext* context,

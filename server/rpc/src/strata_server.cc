@@ -73,7 +73,16 @@ absl::StatusOr<std::unique_ptr<StrataServer>> StrataServer::Start(
                      << " orphaned blob chunks of interrupted uploads";
   }
   impl->auth_core = std::make_unique<AuthCore>(impl->store.get(), env);
-  impl->admin_core = std::make_unique<AdminCore>(impl->store.get(), env.clock);
+  AdminLimits limits;
+  limits.require_signatures = !options.allow_unsigned_publishes;
+  impl->admin_core =
+      std::make_unique<AdminCore>(impl->store.get(), env.clock, limits);
+  STRATA_RETURN_IF_ERROR(impl->admin_core->LoadTrust());
+  if (options.allow_unsigned_publishes) {
+    STRATA_LOG(Warning)
+        << "accepting unsigned publishes (--allow-unsigned-publishes): "
+           "for development only";
+  }
   impl->deltas =
       std::make_unique<DeltaCache>(impl->store.get(), &impl->metrics);
   impl->delivery_core = std::make_unique<DeliveryCore>(

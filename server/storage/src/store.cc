@@ -317,6 +317,31 @@ class RocksStore : public Store {
         kMeta, StrCat("delta/", from_sha256, "/", to_sha256), "delta record");
   }
 
+  // ---------------------------------------------------------------- trust
+
+  absl::Status PutTrust(std::string_view root, std::string_view targets,
+                        v1::AuditEntry audit) override {
+    std::lock_guard<std::mutex> lock(write_mu_);
+    rocksdb::WriteBatch batch;
+    batch.Put(cf(kMeta), "trust/root", ToSlice(root));
+    batch.Put(cf(kMeta), "trust/targets", ToSlice(targets));
+    return CommitWithAudit(batch, std::move(audit),
+                           "storing the root of trust");
+  }
+
+  absl::StatusOr<std::optional<std::pair<std::string, std::string>>> GetTrust()
+      override {
+    std::string root, targets;
+    rocksdb::Status s =
+        db_->Get(rocksdb::ReadOptions(), cf(kMeta), "trust/root", &root);
+    if (s.IsNotFound()) return std::nullopt;
+    STRATA_RETURN_IF_ERROR(FromRocks(s, "reading the root of trust"));
+    STRATA_RETURN_IF_ERROR(FromRocks(
+        db_->Get(rocksdb::ReadOptions(), cf(kMeta), "trust/targets", &targets),
+        "reading the trusted targets metadata"));
+    return std::make_pair(std::move(root), std::move(targets));
+  }
+
   // ------------------------------------------------------------- reports
 
   absl::Status AppendReport(std::string_view app_id,

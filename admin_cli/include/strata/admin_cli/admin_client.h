@@ -26,7 +26,8 @@ class AdminClient {
   // are filled in from the content).
   absl::StatusOr<v1::PublishResponse> Publish(
       v1::ArtifactStatement statement, std::string_view content,
-      const std::string& idempotency_key, const ProgressFn& progress = nullptr);
+      const std::string& idempotency_key, const ProgressFn& progress = nullptr,
+      const std::vector<v1::Signature>& signatures = {});
   absl::StatusOr<v1::Release> CreateRelease(
       const v1::CreateReleaseRequest& request);
   absl::StatusOr<std::vector<v1::Release>> ListReleases(
@@ -36,6 +37,8 @@ class AdminClient {
   // Every audit entry after `after_seq`, fetched page by page.
   absl::StatusOr<std::vector<v1::AuditEntry>> ListAudit(uint64_t after_seq = 0);
   absl::StatusOr<v1::BackupResponse> Backup(const std::string& directory);
+  absl::StatusOr<v1::SetTrustResponse> SetTrust(const std::string& root,
+                                                const std::string& targets);
 
   // Polls the standard gRPC health service until it reports SERVING.
   absl::Status WaitUntilServing(absl::Duration timeout);

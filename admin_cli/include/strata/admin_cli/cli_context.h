@@ -50,6 +50,8 @@ void AddTokenCommand(CLI::App& app, CliContext& ctx);
 void AddLoginCommand(CLI::App& app, CliContext& ctx);
 void AddAuditCommand(CLI::App& app, CliContext& ctx);
 void AddBackupCommand(CLI::App& app, CliContext& ctx);
+void AddKeysCommand(CLI::App& app, CliContext& ctx);
+void AddTrustCommand(CLI::App& app, CliContext& ctx);
 
 // Where `strata login` keeps the token.
 std::string DefaultTokenPath();

@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "strata/base/env.h"
 #include "strata/server/core/auth_core.h"
+#include "strata/server/core/publish_trust.h"
 #include "strata/server/storage/store.h"
 #include "strata/v1/admin.pb.h"
 
@@ -21,12 +22,20 @@ struct AdminLimits {
   uint64_t max_artifact_bytes = uint64_t{512} << 20;
   uint32_t max_signatures = 16;
   uint32_t max_audit_page = 1000;
+  // Refuse publishes without enough valid publisher signatures (see
+  // PublishTrust). Off only for development and tests of other features.
+  bool require_signatures = true;
 };
 
 class AdminCore {
  public:
   AdminCore(Store* store, Clock* clock, AdminLimits limits = {})
-      : store_(store), clock_(clock), limits_(limits) {}
+      : store_(store), clock_(clock), limits_(limits), trust_(clock) {}
+
+  // Loads the stored root of trust, if any (at start-up).
+  absl::Status LoadTrust();
+  absl::StatusOr<v1::SetTrustResponse> SetTrust(const Principal& who,
+                                                const v1::SetTrustRequest& req);
 
   const AdminLimits& limits() const { return limits_; }
   // Called with the app id after any change to an app's releases (the
@@ -73,6 +82,7 @@ class AdminCore {
   Store* store_;
   Clock* clock_;
   AdminLimits limits_;
+  PublishTrust trust_;
   std::function<void(const std::string&)> releases_changed_;
   std::function<void(const v1::ArtifactStatement&)> published_;
 };

@@ -23,6 +23,8 @@ struct ServerOptions {
   std::string tls_cert_file;
   std::string tls_key_file;
   int max_message_bytes = 8 << 20;
+  // Development only: accept publishes without publisher signatures.
+  bool allow_unsigned_publishes = false;
   // Connections idle this long are closed; keepalive pings detect dead peers.
   absl::Duration max_connection_idle = absl::Minutes(5);
 };

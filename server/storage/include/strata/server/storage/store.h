@@ -85,6 +85,13 @@ class Store {
   virtual absl::StatusOr<std::optional<v1::StoredDelta>> GetDelta(
       std::string_view from_sha256, std::string_view to_sha256) = 0;
 
+  // --- root of trust for publishes (raw signed TUF bytes)
+  virtual absl::Status PutTrust(std::string_view root, std::string_view targets,
+                                v1::AuditEntry audit) = 0;
+  // {root, targets}, or nullopt when none was set.
+  virtual absl::StatusOr<std::optional<std::pair<std::string, std::string>>>
+  GetTrust() = 0;
+
   // --- device reports
   // Appends one device's report, synced: acknowledged means kept.
   virtual absl::Status AppendReport(std::string_view app_id,
