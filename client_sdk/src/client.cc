@@ -545,7 +545,10 @@ absl::StatusOr<CheckResult> Client::CheckUnnotified() {
   (void)d.FlushLocked();  // earlier reports first; kept if this fails
   v1::CheckRequest request;
   *request.mutable_device() = ToProto(d.options.app_id, d.options.device);
-  for (const auto& [key, m] : d.store->state().modules) {
+  std::set<ModuleKey> keys;
+  for (const auto& [key, m] : d.store->state().modules) keys.insert(key);
+  for (const ModuleKey& key : d.store->ListEmbedded()) keys.insert(key);
+  for (const ModuleKey& key : keys) {
     std::optional<InstalledModule> a = d.Active(key);
     if (!a.has_value()) continue;
     v1::InstalledModule* out = request.add_installed();

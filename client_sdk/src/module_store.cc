@@ -191,6 +191,18 @@ std::optional<ModuleStore::Embedded> ModuleStore::FindEmbedded(
   return found;
 }
 
+std::vector<ModuleKey> ModuleStore::ListEmbedded() {
+  std::vector<ModuleKey> out;
+  if (embedded_dir_.empty()) return out;
+  for (int layer = 1; layer <= 5; ++layer) {
+    absl::StatusOr<std::vector<std::string>> names =
+        fs_->ListDir(JoinPath(embedded_dir_, LayerDirName(layer)));
+    if (!names.ok()) continue;
+    for (const std::string& n : *names) out.push_back({layer, n});
+  }
+  return out;
+}
+
 absl::StatusOr<uint64_t> ModuleStore::DiskUsage() const {
   uint64_t total = 0;
   for (const std::string& dir : {JoinPath(root_, "blobs"), StagingDir()}) {

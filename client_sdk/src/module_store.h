@@ -17,6 +17,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "client_state.h"
@@ -58,6 +59,8 @@ class ModuleStore {
     std::string sha256;
   };
   std::optional<Embedded> FindEmbedded(int layer, std::string_view name);
+  // Every module shipped in the embedded directory.
+  std::vector<ModuleKey> ListEmbedded();
 
   // Bytes used by blobs and partial downloads.
   absl::StatusOr<uint64_t> DiskUsage() const;

@@ -286,6 +286,12 @@ TEST_F(ClientTest, ContinuingFailuresResetToEmbeddedAndKeepUserData) {
       IsOk());
   EXPECT_EQ(*client_->GetConfig("m"), std::optional<std::string>("embedded m"));
   EXPECT_EQ(client_->Installed(Layer::kH5, "page")->version, "embedded");
+  // The server learns the embedded versions (a base for deltas).
+  ASSERT_THAT(client_->Check(), IsOk());
+  ASSERT_EQ(transport_->last_request.installed_size(), 2);
+  EXPECT_EQ(transport_->last_request.installed(0).version(), "embedded");
+  EXPECT_EQ(transport_->last_request.installed(1).content_sha256(),
+            Sha256::HexHash("embedded page"));
 
   Publish("page 1");
   Serve({Entry(v1::LAYER_CONFIG, "m", "1", "m1", 1, true),
