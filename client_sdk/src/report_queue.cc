@@ -1,5 +1,6 @@
 #include "report_queue.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "strata/base/file_util.h"
@@ -25,9 +26,10 @@ std::string Frame(std::string_view payload) {
 
 }  // namespace
 
-absl::StatusOr<ReportQueue> ReportQueue::Open(FileSystem* fs, std::string dir) {
+absl::StatusOr<ReportQueue> ReportQueue::Open(FileSystem* fs, std::string dir,
+                                              size_t max_events) {
   STRATA_RETURN_IF_ERROR(CreateDirs(*fs, dir));
-  ReportQueue q(fs, JoinPath(dir, "queue"));
+  ReportQueue q(fs, JoinPath(dir, "queue"), std::max<size_t>(1, max_events));
   if (!fs->Exists(q.path_)) {
     STRATA_RETURN_IF_ERROR(WriteFileAtomically(*fs, q.path_, ""));
   }
@@ -39,6 +41,7 @@ absl::StatusOr<ReportQueue> ReportQueue::Open(FileSystem* fs, std::string dir) {
     for (const std::string& r : records.first) valid += Frame(r);
     STRATA_RETURN_IF_ERROR(WriteFileAtomically(*fs, q.path_, valid));
   }
+  q.count_ = records.first.size();
   return q;
 }
 
@@ -64,11 +67,16 @@ ReportQueue::ReadRecords() const {
 }
 
 absl::Status ReportQueue::Append(const v1::ReportEvent& event) {
+  if (count_ >= max_events_) {
+    STRATA_RETURN_IF_ERROR(RemoveFirst(count_ - max_events_ + 1));
+  }
   STRATA_ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> f,
                           fs_->NewAppendableFile(path_));
   STRATA_RETURN_IF_ERROR(f->Append(Frame(event.SerializeAsString())));
   STRATA_RETURN_IF_ERROR(f->Sync());
-  return f->Close();
+  STRATA_RETURN_IF_ERROR(f->Close());
+  ++count_;
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<v1::ReportEvent>> ReportQueue::Pending() const {
@@ -91,7 +99,9 @@ absl::Status ReportQueue::RemoveFirst(size_t n) {
   for (size_t i = n; i < records.first.size(); ++i) {
     rest += Frame(records.first[i]);
   }
-  return WriteFileAtomically(*fs_, path_, rest);
+  STRATA_RETURN_IF_ERROR(WriteFileAtomically(*fs_, path_, rest));
+  count_ = records.first.size() - std::min(n, records.first.size());
+  return absl::OkStatus();
 }
 
 }  // namespace strata::client

@@ -20,23 +20,29 @@ namespace strata::client {
 
 class ReportQueue {
  public:
-  static absl::StatusOr<ReportQueue> Open(FileSystem* fs, std::string dir);
+  // At most `max_events` are kept: when full, the oldest are dropped (a
+  // server that never acknowledges must not fill the device).
+  static absl::StatusOr<ReportQueue> Open(FileSystem* fs, std::string dir,
+                                          size_t max_events = 1000);
 
   // Durable on return.
   absl::Status Append(const v1::ReportEvent& event);
+  size_t size() const { return count_; }
   absl::StatusOr<std::vector<v1::ReportEvent>> Pending() const;
   // Drops the `n` oldest events (the server acknowledged them).
   absl::Status RemoveFirst(size_t n);
 
  private:
-  ReportQueue(FileSystem* fs, std::string path)
-      : fs_(fs), path_(std::move(path)) {}
+  ReportQueue(FileSystem* fs, std::string path, size_t max_events)
+      : fs_(fs), path_(std::move(path)), max_events_(max_events) {}
   // Valid records and the byte length they cover.
   absl::StatusOr<std::pair<std::vector<std::string>, size_t>> ReadRecords()
       const;
 
   FileSystem* fs_;
   std::string path_;
+  size_t max_events_;
+  size_t count_ = 0;
 };
 
 }  // namespace strata::client

@@ -3,6 +3,7 @@
 #include "module_store.h"
 
 #include "gtest/gtest.h"
+#include "report_queue.h"
 #include "strata/base/file_util.h"
 #include "strata/base/sha256.h"
 #include "strata/base/testing/fault_injection_file_system.h"
@@ -111,6 +112,26 @@ TEST(ModuleStoreTest, DamagedInstalledContentIsDetected) {
               StatusIs(absl::StatusCode::kDataLoss));
   EXPECT_THAT(store.VerifyBlob(Sha256::HexHash(kOld)),
               StatusIs(absl::StatusCode::kDataLoss));
+}
+
+TEST(ReportQueueTest, KeepsTheNewestWhenFull) {
+  MemFileSystem mem;
+  STRATA_ASSERT_OK_AND_ASSIGN(ReportQueue q,
+                              ReportQueue::Open(&mem, "/sdk/reports", 3));
+  for (int i = 1; i <= 5; ++i) {
+    v1::ReportEvent e;
+    e.set_detail(std::to_string(i));
+    ASSERT_THAT(q.Append(e), IsOk());
+  }
+  STRATA_ASSERT_OK_AND_ASSIGN(auto pending, q.Pending());
+  ASSERT_EQ(pending.size(), 3u);
+  EXPECT_EQ(pending[0].detail(), "3");
+  EXPECT_EQ(pending[2].detail(), "5");
+  ASSERT_THAT(q.RemoveFirst(2), IsOk());
+  EXPECT_EQ(q.size(), 1u);
+  STRATA_ASSERT_OK_AND_ASSIGN(ReportQueue reopened,
+                              ReportQueue::Open(&mem, "/sdk/reports", 3));
+  EXPECT_EQ(reopened.size(), 1u);
 }
 
 }  // namespace
