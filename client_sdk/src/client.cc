@@ -1,8 +1,10 @@
 #include "strata/client/client.h"
 
+#include <atomic>
 #include <map>
 #include <mutex>
 #include <set>
+#include <thread>
 
 #include "client_state.h"
 #include "downloader.h"
@@ -96,6 +98,9 @@ struct Client::Impl {
   std::optional<ReportQueue> reports;
   std::set<std::string> reported_banned;  // once per client lifetime
   std::mutex mu;                          // one operation at a time
+  std::thread sync_thread;
+  std::atomic<bool> sync_stop{false};
+  std::atomic<uint64_t> sync_checks{0};
   std::mutex listeners_mu;
   std::map<int, ConfigListener> listeners;
   int next_listener = 1;
@@ -421,7 +426,41 @@ struct Client::Impl {
 };
 
 Client::Client(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-Client::~Client() = default;
+Client::~Client() { StopBackgroundSync(); }
+
+absl::Status Client::StartBackgroundSync(absl::Duration interval) {
+  if (interval <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "background sync interval must be positive");
+  }
+  if (impl_->sync_thread.joinable()) {
+    return absl::FailedPreconditionError(
+        "background sync is already running; call StopBackgroundSync() "
+        "first");
+  }
+  impl_->sync_stop = false;
+  impl_->sync_thread = std::thread([this, interval] {
+    while (!impl_->sync_stop) {
+      (void)Check();  // failures are reported or retried next time
+      ++impl_->sync_checks;
+      // Sleep in slices so that a stop is noticed soon.
+      const absl::Time until = impl_->env.clock->Now() + interval;
+      while (!impl_->sync_stop) {
+        const absl::Duration left = until - impl_->env.clock->Now();
+        if (left <= absl::ZeroDuration()) break;
+        impl_->env.clock->SleepFor(std::min(left, absl::Milliseconds(100)));
+      }
+    }
+  });
+  return absl::OkStatus();
+}
+
+void Client::StopBackgroundSync() {
+  impl_->sync_stop = true;
+  if (impl_->sync_thread.joinable()) impl_->sync_thread.join();
+}
+
+uint64_t Client::BackgroundChecks() const { return impl_->sync_checks; }
 
 absl::StatusOr<std::unique_ptr<Client>> Client::Create(ClientOptions options) {
   std::string address = options.server_address;

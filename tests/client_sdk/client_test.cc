@@ -2,6 +2,8 @@
 // transport (a seam we own) and an in-memory file system.
 #include "strata/client/client.h"
 
+#include <thread>
+
 #include "fake_transport.h"
 #include "gtest/gtest.h"
 #include "strata/base/file_util.h"
@@ -521,6 +523,24 @@ TEST_F(ClientTest, ConfigListenersHearChecksAndRollbacks) {
   ASSERT_THAT(client_->BeginLaunch(), IsOk());  // the rollback
   EXPECT_EQ(heard, (std::vector<std::string>{"m=one", "m=two", "m=one"}));
   client_->RemoveConfigListener(id);
+}
+
+TEST_F(ClientTest, BackgroundSyncChecksUntilStopped) {
+  EXPECT_THAT(client_->StartBackgroundSync(absl::ZeroDuration()),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  Serve({Entry(v1::LAYER_CONFIG, "m", "1", "one", 1, true)});
+  // The simulated clock makes each interval pass at once.
+  ASSERT_THAT(client_->StartBackgroundSync(absl::Minutes(15)), IsOk());
+  EXPECT_THAT(client_->StartBackgroundSync(absl::Minutes(15)),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  while (client_->BackgroundChecks() < 3) std::this_thread::yield();
+  client_->StopBackgroundSync();
+  const uint64_t checks = client_->BackgroundChecks();
+  EXPECT_GE(checks, 3u);
+  EXPECT_EQ(*client_->GetConfig("m"), std::optional<std::string>("one"));
+  EXPECT_GE(clock_.Now() - absl::FromUnixSeconds(1'700'000'000),
+            absl::Minutes(30));
+  EXPECT_EQ(client_->BackgroundChecks(), checks);  // really stopped
 }
 
 TEST(ClientOptionsTest, MissingOptionsAreExplained) {

@@ -16,6 +16,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "strata/base/env.h"
 
 namespace strata::client {
@@ -143,6 +144,15 @@ class Client {
   // each update. Fails only when the server could not be asked; per-module
   // problems are listed in CheckResult::failures.
   absl::StatusOr<CheckResult> Check();
+
+  // Background sync: a thread that runs Check() (which also sends queued
+  // reports) now and then every `interval` (timed by the Env's clock) until
+  // StopBackgroundSync() or destruction. kFailedPrecondition if already
+  // running; kInvalidArgument for a non-positive interval.
+  absl::Status StartBackgroundSync(absl::Duration interval);
+  void StopBackgroundSync();
+  // Checks run by the background thread so far.
+  uint64_t BackgroundChecks() const;
 
   // Launch guard. Call BeginLaunch() early in every app start: it counts
   // the previous launch as unhealthy if it never reached
