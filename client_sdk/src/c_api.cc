@@ -94,6 +94,30 @@ int strata_client_get_config(strata_client* client, const char* name,
   return SetError(absl::OkStatus());
 }
 
+int strata_client_open_module(strata_client* client, const char* layer,
+                              const char* name, char** path) {
+  if (client == nullptr || layer == nullptr || name == nullptr ||
+      path == nullptr) {
+    return SetError(absl::InvalidArgumentError(
+        "client, layer, name and path must not be NULL"));
+  }
+  *path = nullptr;
+  std::optional<strata::client::Layer> l = strata::client::ParseLayer(layer);
+  if (!l.has_value()) {
+    return SetError(absl::InvalidArgumentError(
+        strata::StrCat("unknown layer '", layer,
+                       "'; use config, h5, hcf, hotpatch or native")));
+  }
+  auto r = client->client->OpenModule(*l, name);
+  if (!r.ok()) return SetError(r.status());
+  *path = static_cast<char*>(std::malloc(r->size() + 1));
+  if (*path == nullptr) {
+    return SetError(absl::ResourceExhaustedError("out of memory"));
+  }
+  std::memcpy(*path, r->c_str(), r->size() + 1);
+  return SetError(absl::OkStatus());
+}
+
 int strata_client_begin_launch(strata_client* client, size_t* rolled_back) {
   if (client == nullptr) {
     return SetError(absl::InvalidArgumentError("client is NULL"));

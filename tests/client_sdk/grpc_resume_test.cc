@@ -197,6 +197,16 @@ TEST_F(GrpcResumeTest, CApiChecksReadsConfigAndGuardsLaunches) {
   strata_free(value);
   ASSERT_EQ(strata_client_get_config(c, "absent", &value, &size), 0);
   EXPECT_EQ(value, nullptr);
+  char* path = nullptr;
+  ASSERT_EQ(strata_client_open_module(c, "config", "payment.limits", &path), 0);
+  STRATA_ASSERT_OK_AND_ASSIGN(std::string on_disk,
+                              PosixFileSystem()->ReadFile(path));
+  EXPECT_EQ(on_disk, doc);
+  strata_free(path);
+  EXPECT_EQ(strata_client_open_module(c, "nope", "x", &path),
+            static_cast<int>(absl::StatusCode::kInvalidArgument));
+  EXPECT_EQ(strata_client_open_module(c, "h5", "absent", &path),
+            static_cast<int>(absl::StatusCode::kNotFound));
   EXPECT_EQ(strata_client_mark_launch_healthy(c), 0);
   // A second mark without a launch is refused, with a readable reason.
   EXPECT_EQ(strata_client_mark_launch_healthy(c),

@@ -43,6 +43,12 @@ int strata_client_check(strata_client* client, size_t* installed,
 int strata_client_get_config(strata_client* client, const char* name,
                              char** value, size_t* size);
 
+/* The path of a module's active content; activates a staged H5/HCF
+ * version first. `layer` is "config", "h5", "hcf", "hotpatch" or "native".
+ * *path is a copy (free with strata_free()). */
+int strata_client_open_module(strata_client* client, const char* layer,
+                              const char* name, char** path);
+
 /* Launch guard. *rolled_back (may be NULL) receives the number of modules
  * rolled back by this call. */
 int strata_client_begin_launch(strata_client* client, size_t* rolled_back);
