@@ -11,6 +11,7 @@
 #include "strata/base/testing/simulated_clock.h"
 #include "strata/base/testing/status_matchers.h"
 #include "strata/client/client.h"
+#include "strata/diff/delta.h"
 
 namespace strata::client {
 namespace {
@@ -81,7 +82,11 @@ void ExpectOldOrNew(World& w, Client& client, v1::Layer layer,
   auto staged = client.Staged(static_cast<Layer>(layer), name);
   for (const std::string& f : w.mem.AllFiles()) {
     if (f == "/sdk/state" || f == "/sdk/reports/queue") continue;
-    if (f == "/sdk/staging/" + Sha256::HexHash(kNew) + ".part") continue;
+    // A resumable partial download (of the content or of a patch).
+    if (f.rfind("/sdk/staging/", 0) == 0 && f.size() > 5 &&
+        f.substr(f.size() - 5) == ".part") {
+      continue;
+    }
     // The old blob stays as the last known good until a healthy launch.
     if (f == old_blob) continue;
     if (f == new_blob && (active->version == "2" || staged.has_value())) {
@@ -221,6 +226,45 @@ TEST(LaunchGuardCrashTest, RollbackAtEveryCrashIsAllOrNothing) {
     if (completed) break;
   }
   EXPECT_GT(n, 3u);
+  EXPECT_LT(n, 400u);
+}
+
+TEST(DeltaCrashTest, DeltaApplyAtEveryCrashLeavesOldOrNewIntact) {
+  STRATA_ASSERT_OK_AND_ASSIGN(std::string patch, diff::CreatePatch(kOld, kNew));
+  uint64_t n = 1;
+  for (; n < 400; ++n) {
+    World w;
+    w.server.blobs[Sha256::HexHash(kOld)] = kOld;
+    w.server.blobs[Sha256::HexHash(patch)] = patch;
+    {
+      w.server.Serve({Version(v1::LAYER_NATIVE_BUNDLE, "m", "1", kOld, 1, 0)});
+      auto client = w.Open(&w.mem);
+      ASSERT_THAT(client->Check(), IsOk());
+      ActivateAll(*client, v1::LAYER_NATIVE_BUNDLE, "m");
+      ASSERT_THAT(client->MarkLaunchHealthy(), IsOk());
+    }
+    // Only the patch is on the server: the new version must come from it.
+    v1::UpdateEntry e = Version(v1::LAYER_NATIVE_BUNDLE, "m", "2", kNew, 2, 0);
+    v1::DeltaRef* d = e.add_deltas();
+    d->set_from_sha256(Sha256::HexHash(kOld));
+    d->mutable_patch()->set_sha256(Sha256::HexHash(patch));
+    d->mutable_patch()->set_size(patch.size());
+    w.server.Serve({e});
+    FaultInjectionFileSystem faulty(&w.mem);
+    {
+      auto client = w.Open(&faulty);
+      faulty.FailNthMutation(n, /*crash=*/true);
+      (void)client->Check();
+      ActivateAll(*client, v1::LAYER_NATIVE_BUNDLE, "m");
+    }
+    const bool completed = !faulty.crashed();
+    w.mem.DropUnsyncedData();
+    auto reopened = w.Open(&w.mem);
+    ASSERT_NE(reopened, nullptr) << "crash at " << n;
+    ExpectOldOrNew(w, *reopened, v1::LAYER_NATIVE_BUNDLE, "m", completed, n);
+    if (completed) break;
+  }
+  EXPECT_GT(n, 10u);
   EXPECT_LT(n, 400u);
 }
 
