@@ -18,6 +18,7 @@
 #include "strata/base/status_macros.h"
 #include "strata/base/strings.h"
 #include "strata/diff/file_delta.h"
+#include "strata/signing/compatibility.h"
 #include "transport.h"
 #include "trust_policy.h"
 
@@ -27,6 +28,7 @@ namespace {
 constexpr std::string_view kLayerNames[] = {"",    "config",   "h5",
                                             "hcf", "hotpatch", "native"};
 constexpr size_t kReportBatch = 100;
+constexpr std::string_view kSdkVersion = "0.2.0";
 
 v1::DeviceContext ToProto(const std::string& app_id, const DeviceInfo& d) {
   v1::DeviceContext c;
@@ -43,7 +45,7 @@ v1::DeviceContext ToProto(const std::string& app_id, const DeviceInfo& d) {
   c.set_network(d.network);
   c.set_locale(d.locale);
   c.set_runtime_version(d.runtime_version);
-  c.set_sdk_version("0.2.0");
+  c.set_sdk_version(std::string(kSdkVersion));
   for (const auto& [k, v] : d.attributes) (*c.mutable_attributes())[k] = v;
   return c;
 }
@@ -223,6 +225,27 @@ struct Client::Impl {
               "hotpatch is for host build '", st.compatibility().host_build(),
               "', this app is build '", options.device.host_build, "'")),
           v1::REJECT_WRONG_HOST_BUILD);
+    }
+    const v1::Compatibility& compat = st.compatibility();
+    const std::string& app = options.device.app_version;
+    if (!app.empty() &&
+        ((!compat.min_app_version().empty() &&
+          signing::CompareVersions(app, compat.min_app_version()) < 0) ||
+         (!compat.max_app_version().empty() &&
+          signing::CompareVersions(app, compat.max_app_version()) > 0))) {
+      return WithReason(absl::PermissionDeniedError(StrCat(
+                            "version ", st.version(), " needs app version [",
+                            compat.min_app_version(), ", ",
+                            compat.max_app_version(), "], this app is ", app)),
+                        v1::REJECT_INCOMPATIBLE);
+    }
+    if (!compat.min_sdk_version().empty() &&
+        signing::CompareVersions(kSdkVersion, compat.min_sdk_version()) < 0) {
+      return WithReason(
+          absl::PermissionDeniedError(StrCat(
+              "version ", st.version(), " needs SDK ", compat.min_sdk_version(),
+              " or later, this is ", kSdkVersion, "; update the app")),
+          v1::REJECT_INCOMPATIBLE);
     }
     const ModuleKey key{entry.module().layer(), entry.module().name()};
     auto it = store->state().modules.find(key);

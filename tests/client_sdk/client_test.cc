@@ -32,6 +32,7 @@ class ClientTest : public ::testing::Test {
     options.app_id = "wallet";
     options.device.device_id = "d1";
     options.device.host_build = "10.3.0+100";
+    options.device.app_version = "10.3.1";
     options.storage_dir = "/sdk";
     options.embedded_dir = "/app/embedded";
     options.disk_budget_bytes = disk_budget_;
@@ -207,6 +208,27 @@ TEST_F(ClientTest, HotpatchForAnotherHostBuildIsRefused) {
   ASSERT_EQ(transport_->reports.size(), 1u);
   EXPECT_EQ(transport_->reports[0].kind(), v1::ReportEvent::KIND_REJECTED);
   EXPECT_EQ(transport_->reports[0].reason(), v1::REJECT_WRONG_HOST_BUILD);
+}
+
+TEST_F(ClientTest, IncompatibleAppOrSdkVersionsAreRefused) {
+  v1::UpdateEntry too_new = Entry(v1::LAYER_CONFIG, "a", "1", "x", 1, true);
+  too_new.mutable_statement()->mutable_compatibility()->set_min_app_version(
+      "10.4.0");
+  v1::UpdateEntry sdk = Entry(v1::LAYER_CONFIG, "b", "1", "y", 1, true);
+  sdk.mutable_statement()->mutable_compatibility()->set_min_sdk_version("9.0");
+  v1::UpdateEntry fits = Entry(v1::LAYER_CONFIG, "c", "1", "z", 1, true);
+  fits.mutable_statement()->mutable_compatibility()->set_min_app_version(
+      "10.3.0");
+  fits.mutable_statement()->mutable_compatibility()->set_max_app_version(
+      "10.3.9");
+  Serve({too_new, sdk, fits});
+  STRATA_ASSERT_OK_AND_ASSIGN(CheckResult r, client_->Check());
+  ASSERT_EQ(r.failure_details.size(), 2u);
+  EXPECT_EQ(r.failure_details[0].reason, v1::REJECT_INCOMPATIBLE);
+  EXPECT_THAT(r.failures[0], HasSubstr("this app is 10.3.1"));
+  EXPECT_EQ(r.failure_details[1].reason, v1::REJECT_INCOMPATIBLE);
+  EXPECT_THAT(r.failures[1], HasSubstr("update the app"));
+  EXPECT_EQ(*client_->GetConfig("c"), std::optional<std::string>("z"));
 }
 
 TEST_F(ClientTest, OneReleaseIsAllOrNothing) {
