@@ -4,6 +4,7 @@
 #include <set>
 
 #include "json_fields.h"
+#include "strata/base/bucketing.h"
 #include "strata/base/sha256.h"
 #include "strata/base/status_macros.h"
 #include "strata/base/strings.h"
@@ -13,14 +14,7 @@ namespace strata::signing {
 using internal::Fields;
 
 uint32_t RolloutBucket(std::string_view subject_id, std::string_view salt) {
-  Sha256 h;
-  h.Update(salt);
-  h.Update(std::string_view("\0", 1));
-  h.Update(subject_id);
-  const Sha256Digest d = h.Finish();
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = (v << 8) | d[i];
-  return static_cast<uint32_t>(v % kBucketCount);
+  return ::strata::RolloutBucket(salt, subject_id);  // strata/base/bucketing.h
 }
 
 Json ToJson(const DirectorMetadata& director) {

@@ -13,10 +13,11 @@ namespace strata::server::rollout {
 namespace {
 
 TEST(BucketingTest, IsTheDocumentedFunction) {
-  // bucket = BE64(SHA-256("salt:id")[0..8]) mod 10000, computed here from
-  // the digest independently of BucketOf.
+  // bucket = BE64(SHA-256(salt 0x00 id)[0..8]) mod 10000, computed here
+  // from the digest independently of BucketOf.
   for (std::string id : {"alice", "bob", "", "user-123456"}) {
-    Sha256Digest d = Sha256::Hash(StrCat("release-7:", id));
+    Sha256Digest d =
+        Sha256::Hash(StrCat("release-7", std::string(1, '\0'), id));
     uint64_t v = 0;
     for (int i = 0; i < 8; ++i) v = v * 256 + d[i];
     EXPECT_EQ(BucketOf("release-7", id), v % 10000) << id;
@@ -25,12 +26,12 @@ TEST(BucketingTest, IsTheDocumentedFunction) {
 
 TEST(BucketingTest, GoldenValuesNeverChange) {
   // Pinned so a refactor cannot silently re-bucket the fleet. Computed
-  // outside C++ with: int.from_bytes(hashlib.sha256(b"canary:alice")
+  // outside C++ with: int.from_bytes(hashlib.sha256(b"canary\x00alice")
   // .digest()[:8], "big") % 10000 (Python).
-  EXPECT_EQ(BucketOf("canary", "alice"), 6409u);
-  EXPECT_EQ(BucketOf("canary", "bob"), 357u);
-  EXPECT_EQ(BucketOf("canary", "carol"), 3418u);
-  EXPECT_EQ(BucketOf("canary", "dave"), 7062u);
+  EXPECT_EQ(BucketOf("canary", "alice"), 5386u);
+  EXPECT_EQ(BucketOf("canary", "bob"), 8249u);
+  EXPECT_EQ(BucketOf("canary", "carol"), 4298u);
+  EXPECT_EQ(BucketOf("canary", "dave"), 2132u);
 }
 
 TEST(BucketingTest, SaltChangesTheBucket) {

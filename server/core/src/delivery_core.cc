@@ -54,6 +54,42 @@ absl::StatusOr<v1::CheckResponse> DeliveryCore::Check(
   return response;
 }
 
+void DeliveryCore::ReleasesChanged(const std::string& app_id) {
+  snapshots_.Invalidate(app_id);
+  {
+    std::lock_guard<std::mutex> lock(change_mu_);
+    ++change_counter_[app_id];
+  }
+  change_cv_.notify_all();
+}
+
+uint64_t DeliveryCore::ChangeCounter(const std::string& app_id) {
+  std::lock_guard<std::mutex> lock(change_mu_);
+  return change_counter_[app_id];
+}
+
+bool DeliveryCore::WaitForChange(const std::string& app_id, uint64_t seen,
+                                 absl::Time deadline) {
+  std::unique_lock<std::mutex> lock(change_mu_);
+  return change_cv_.wait_until(lock, absl::ToChronoTime(deadline),
+                               [&] { return change_counter_[app_id] != seen; });
+}
+
+absl::StatusOr<std::vector<v1::UpdateEntry>> DeliveryCore::ConfigChanges(
+    const std::string& app_id, std::map<std::string, std::string>& known) {
+  STRATA_ASSIGN_OR_RETURN(std::shared_ptr<const AppSnapshot> snapshot,
+                          snapshots_.Get(app_id));
+  std::vector<v1::UpdateEntry> changes;
+  for (const v1::UpdateEntry& entry : snapshot->entries) {
+    if (entry.module().layer() != v1::LAYER_CONFIG) continue;
+    std::string& sha = known[entry.module().name()];
+    if (sha == entry.statement().content_sha256()) continue;
+    sha = entry.statement().content_sha256();
+    changes.push_back(entry);
+  }
+  return changes;
+}
+
 absl::StatusOr<v1::ReportResponse> DeliveryCore::Report(
     const v1::ReportRequest& request) {
   const v1::DeviceContext& device = request.device();

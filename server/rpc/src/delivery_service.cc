@@ -1,4 +1,5 @@
 #include "services.h"
+#include "strata/base/names.h"
 #include "strata/base/sha256.h"
 #include "strata/base/strings.h"
 #include "strata/proto/grpc_status.h"
@@ -75,6 +76,39 @@ grpc::Status DeliveryService::Download(
     grpc::Status s = DoDownload(context, request, writer);
     return s;
   });
+}
+
+grpc::Status DeliveryService::WatchConfig(
+    grpc::ServerContext* context, const v1::WatchConfigRequest* request,
+    grpc::ServerWriter<v1::ConfigEvent>* writer) {
+  const v1::DeviceContext& device = request->device();
+  if (absl::Status s = ValidateName("app id", device.app_id()); !s.ok()) {
+    return ToGrpcStatus(s);
+  }
+  metrics_->Increment("strata_config_watch_streams_total");
+  std::map<std::string, std::string> known;
+  for (const auto& m : request->installed()) {
+    if (m.module().layer() == v1::LAYER_CONFIG) {
+      known[m.module().name()] = m.content_sha256();
+    }
+  }
+  while (!context->IsCancelled()) {
+    // Read the counter first: a change after it wakes the wait below.
+    const uint64_t seen = core_->ChangeCounter(device.app_id());
+    absl::StatusOr<std::vector<v1::UpdateEntry>> changes =
+        core_->ConfigChanges(device.app_id(), known);
+    if (!changes.ok()) return ToGrpcStatus(changes.status());
+    for (auto& entry : *changes) {
+      v1::ConfigEvent event;
+      *event.mutable_entry() = std::move(entry);
+      if (!writer->Write(event)) return grpc::Status::OK;  // device went away
+      metrics_->Increment("strata_config_pushes_total");
+    }
+    // Wake at least every half second to notice a cancelled stream.
+    core_->WaitForChange(device.app_id(), seen,
+                         absl::Now() + absl::Milliseconds(500));
+  }
+  return grpc::Status::OK;
 }
 
 grpc::Status DeliveryService::Report(grpc::ServerContext*,

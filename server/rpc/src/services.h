@@ -16,6 +16,9 @@ class DeliveryService final : public v1::Delivery::Service {
  public:
   DeliveryService(DeliveryCore* core, Metrics* metrics)
       : core_(core), metrics_(metrics) {}
+  grpc::Status WatchConfig(
+      grpc::ServerContext* context, const v1::WatchConfigRequest* request,
+      grpc::ServerWriter<v1::ConfigEvent>* writer) override;
   grpc::Status Report(grpc::ServerContext* context,
                       const v1::ReportRequest* request,
                       v1::ReportResponse* response) override;

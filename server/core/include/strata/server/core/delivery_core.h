@@ -2,6 +2,10 @@
 #ifndef STRATA_SERVER_CORE_DELIVERY_CORE_H_
 #define STRATA_SERVER_CORE_DELIVERY_CORE_H_
 
+#include <condition_variable>
+#include <map>
+#include <mutex>
+
 #include "absl/status/statusor.h"
 #include "strata/base/env.h"
 #include "strata/server/core/delta_cache.h"
@@ -43,9 +47,17 @@ class DeliveryCore {
   }
   Store* store() { return store_; }
   // Called by whoever changes an app's releases.
-  void ReleasesChanged(const std::string& app_id) {
-    snapshots_.Invalidate(app_id);
-  }
+  void ReleasesChanged(const std::string& app_id);
+
+  // WatchConfig support: the live CONFIG entries whose content differs from
+  // `known` (module name -> installed sha256), which is updated to match.
+  absl::StatusOr<std::vector<v1::UpdateEntry>> ConfigChanges(
+      const std::string& app_id, std::map<std::string, std::string>& known);
+  // The app's change counter; WaitForChange returns when it moves past
+  // `seen` (true) or at `deadline` (false).
+  uint64_t ChangeCounter(const std::string& app_id);
+  bool WaitForChange(const std::string& app_id, uint64_t seen,
+                     absl::Time deadline);
 
  private:
   Store* store_;
@@ -53,6 +65,9 @@ class DeliveryCore {
   Clock* clock_;
   DeliveryOptions options_;
   ReleaseSnapshots snapshots_;
+  std::mutex change_mu_;
+  std::condition_variable change_cv_;
+  std::map<std::string, uint64_t> change_counter_;
 };
 
 }  // namespace strata::server
