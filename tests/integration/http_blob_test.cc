@@ -4,11 +4,11 @@
 
 #include <cstdio>
 
+#include "../server/test_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "strata/admin_cli/admin_client.h"
 #include "strata/base/sha256.h"
-#include "../server/test_util.h"
 #include "test_server.h"
 
 namespace strata {
@@ -28,19 +28,22 @@ class HttpBlobTest : public ::testing::Test {
   void SetUp() override {
     server_.Start(JoinPath(dir_.path(), "server"));
     content_.resize(300 * 1024 + 7);
-    for (size_t i = 0; i < content_.size(); ++i) content_[i] = static_cast<char>(i * 7 % 253);
+    for (size_t i = 0; i < content_.size(); ++i)
+      content_[i] = static_cast<char>(i * 7 % 253);
     sha_ = Sha256::HexHash(content_);
     v1::ArtifactStatement st;
     st.set_app_id("wallet");
     st.mutable_module()->set_layer(v1::LAYER_H5);
     st.mutable_module()->set_name("mall-home");
     st.set_version("1");
-    ASSERT_THAT(admin::AdminClient(server_.address(), server_.token()).Publish(st, content_, ""),
+    ASSERT_THAT(admin::AdminClient(server_.address(), server_.token())
+                    .Publish(st, content_, ""),
                 IsOk());
   }
 
   Curl Get(const std::string& path, const std::string& extra = "") {
-    const std::string headers = JoinPath(dir_.path(), "h"), body = JoinPath(dir_.path(), "b");
+    const std::string headers = JoinPath(dir_.path(), "h"),
+                      body = JoinPath(dir_.path(), "b");
     (void)PosixFileSystem()->DeleteFile(body);
     std::string cmd = StrCat("curl -sS -D ", headers, " -o ", body, " ", extra,
                              " http://127.0.0.1:", server_.http_port(), path);
@@ -58,12 +61,15 @@ class HttpBlobTest : public ::testing::Test {
 
 TEST_F(HttpBlobTest, FullBlobWithImmutableCachingHeaders) {
   Curl c = Get("/v1/blobs/" + sha_);
-  ASSERT_EQ(c.exit_code, 0) << "is curl installed? ./strata.sh deps installs it";
+  ASSERT_EQ(c.exit_code, 0)
+      << "is curl installed? ./strata.sh deps installs it";
   EXPECT_THAT(c.headers, HasSubstr("HTTP/1.1 200 OK"));
   EXPECT_THAT(c.headers, HasSubstr("ETag: \"" + sha_ + "\""));
-  EXPECT_THAT(c.headers, HasSubstr("Cache-Control: public, max-age=31536000, immutable"));
+  EXPECT_THAT(c.headers,
+              HasSubstr("Cache-Control: public, max-age=31536000, immutable"));
   EXPECT_THAT(c.headers, HasSubstr("Accept-Ranges: bytes"));
-  EXPECT_THAT(c.headers, HasSubstr(StrCat("Content-Length: ", content_.size())));
+  EXPECT_THAT(c.headers,
+              HasSubstr(StrCat("Content-Length: ", content_.size())));
   EXPECT_EQ(c.body, content_);
 }
 
@@ -81,18 +87,21 @@ TEST_F(HttpBlobTest, RangesAcrossStoredChunks) {
                                          {StrCat("10-", n + 100), 10, n - 1}}) {
     Curl c = Get("/v1/blobs/" + sha_, "-r " + r.range);
     ASSERT_EQ(c.exit_code, 0);
-    EXPECT_THAT(c.headers, HasSubstr("HTTP/1.1 206 Partial Content")) << r.range;
-    EXPECT_THAT(c.headers, HasSubstr(StrCat("Content-Range: bytes ", r.first, "-", r.last,
-                                            "/", n)))
+    EXPECT_THAT(c.headers, HasSubstr("HTTP/1.1 206 Partial Content"))
         << r.range;
-    EXPECT_EQ(c.body, content_.substr(r.first, r.last - r.first + 1)) << r.range;
+    EXPECT_THAT(c.headers, HasSubstr(StrCat("Content-Range: bytes ", r.first,
+                                            "-", r.last, "/", n)))
+        << r.range;
+    EXPECT_EQ(c.body, content_.substr(r.first, r.last - r.first + 1))
+        << r.range;
   }
 }
 
 TEST_F(HttpBlobTest, UnsatisfiableRangeIs416) {
   Curl c = Get("/v1/blobs/" + sha_, StrCat("-r ", content_.size(), "-"));
   EXPECT_THAT(c.headers, HasSubstr("HTTP/1.1 416"));
-  EXPECT_THAT(c.headers, HasSubstr(StrCat("Content-Range: bytes */", content_.size())));
+  EXPECT_THAT(c.headers,
+              HasSubstr(StrCat("Content-Range: bytes */", content_.size())));
 }
 
 TEST_F(HttpBlobTest, ConditionalRequestsAndErrors) {
@@ -104,8 +113,10 @@ TEST_F(HttpBlobTest, ConditionalRequestsAndErrors) {
   EXPECT_THAT(c.headers, HasSubstr("HTTP/1.1 200 OK"));
   EXPECT_EQ(c.body.size(), content_.size());
   c = Get("/v1/blobs/" + sha_, "-I");
-  EXPECT_THAT(c.headers, HasSubstr(StrCat("Content-Length: ", content_.size())));
-  EXPECT_THAT(Get("/v1/blobs/" + std::string(64, 'a')).headers, HasSubstr("404"));
+  EXPECT_THAT(c.headers,
+              HasSubstr(StrCat("Content-Length: ", content_.size())));
+  EXPECT_THAT(Get("/v1/blobs/" + std::string(64, 'a')).headers,
+              HasSubstr("404"));
   EXPECT_THAT(Get("/v1/blobs/NOT-A-HASH").headers, HasSubstr("400"));
   EXPECT_THAT(Get("/v1/blobs/" + sha_, "-X DELETE").headers, HasSubstr("405"));
 }
@@ -115,8 +126,11 @@ TEST_F(HttpBlobTest, MetricsPageCountsRequests) {
   Curl c = Get("/metrics");
   EXPECT_THAT(c.headers, HasSubstr("HTTP/1.1 200 OK"));
   EXPECT_THAT(c.body, HasSubstr("strata_publishes_total 1"));
-  EXPECT_THAT(c.body, HasSubstr("strata_rpc_requests_total{method=\"Publish\",code=\"OK\"} 1"));
-  EXPECT_THAT(c.body, HasSubstr("strata_rpc_latency_seconds_bucket{method=\"Publish\",le=\"+Inf\"} 1"));
+  EXPECT_THAT(
+      c.body,
+      HasSubstr("strata_rpc_requests_total{method=\"Publish\",code=\"OK\"} 1"));
+  EXPECT_THAT(c.body, HasSubstr("strata_rpc_latency_seconds_bucket{method="
+                                "\"Publish\",le=\"+Inf\"} 1"));
   EXPECT_THAT(c.body, HasSubstr("strata_http_requests_total{code=\"200\"} 1"));
 }
 

@@ -14,7 +14,8 @@ absl::StatusOr<std::shared_ptr<const AppSnapshot>> ReleaseSnapshots::Get(
     if (it != apps_.end()) return it->second;
     generation = generation_;
   }
-  STRATA_ASSIGN_OR_RETURN(std::shared_ptr<const AppSnapshot> built, Build(app_id));
+  STRATA_ASSIGN_OR_RETURN(std::shared_ptr<const AppSnapshot> built,
+                          Build(app_id));
   std::lock_guard<std::mutex> lock(mu_);
   // Keep it only if no invalidation raced with the build.
   if (generation == generation_) apps_[app_id] = built;
@@ -35,7 +36,8 @@ absl::StatusOr<std::shared_ptr<const AppSnapshot>> ReleaseSnapshots::Build(
   for (const v1::Release& release : releases) {
     STRATA_ASSIGN_OR_RETURN(
         std::optional<v1::StoredArtifact> artifact,
-        store_->GetArtifact(release.app_id(), release.module(), release.version()));
+        store_->GetArtifact(release.app_id(), release.module(),
+                            release.version()));
     if (!artifact.has_value()) {
       return absl::DataLossError(StrCat("release ", release.release_id(),
                                         " names missing artifact version ",
@@ -50,9 +52,11 @@ absl::StatusOr<std::shared_ptr<const AppSnapshot>> ReleaseSnapshots::Build(
     *entry.mutable_signatures() = artifact->signatures();
     entry.mutable_full()->set_sha256(st.content_sha256());
     entry.mutable_full()->set_size(st.size());
-    if (release.module().layer() == v1::LAYER_CONFIG && st.size() <= max_inline_bytes_) {
-      STRATA_ASSIGN_OR_RETURN(std::string content,
-                              store_->ReadBlob(st.content_sha256(), 0, st.size()));
+    if (release.module().layer() == v1::LAYER_CONFIG &&
+        st.size() <= max_inline_bytes_) {
+      STRATA_ASSIGN_OR_RETURN(
+          std::string content,
+          store_->ReadBlob(st.content_sha256(), 0, st.size()));
       entry.set_inline_content(std::move(content));
     }
     snapshot->entries.push_back(std::move(entry));

@@ -27,13 +27,15 @@ class ReleaseSnapshots {
       : store_(store), max_inline_bytes_(max_inline_bytes) {}
 
   // The current snapshot of `app_id`, built on first use.
-  absl::StatusOr<std::shared_ptr<const AppSnapshot>> Get(const std::string& app_id);
+  absl::StatusOr<std::shared_ptr<const AppSnapshot>> Get(
+      const std::string& app_id);
   // Drops `app_id`'s snapshot; the next Get rebuilds it. Called after every
   // change to the app's releases.
   void Invalidate(const std::string& app_id);
 
  private:
-  absl::StatusOr<std::shared_ptr<const AppSnapshot>> Build(const std::string& app_id);
+  absl::StatusOr<std::shared_ptr<const AppSnapshot>> Build(
+      const std::string& app_id);
 
   Store* store_;
   uint64_t max_inline_bytes_;
