@@ -34,7 +34,7 @@ void AdminClient::Prepare(grpc::ClientContext& context) const {
 absl::StatusOr<v1::PublishResponse> AdminClient::Publish(
     v1::ArtifactStatement statement, std::string_view content,
     const std::string& idempotency_key, const ProgressFn& progress,
-    const std::vector<v1::Signature>& signatures) {
+    const std::vector<v1::Signature>& signatures, bool embedded) {
   statement.set_content_sha256(Sha256::HexHash(content));
   statement.set_size(content.size());
   grpc::ClientContext context;
@@ -46,6 +46,7 @@ absl::StatusOr<v1::PublishResponse> AdminClient::Publish(
   header.mutable_header()->set_idempotency_key(idempotency_key);
   for (const auto& sig : signatures)
     *header.mutable_header()->add_signatures() = sig;
+  header.mutable_header()->set_embedded(embedded);
   bool open = writer->Write(header);
   for (size_t off = 0; open && off < content.size(); off += kChunkBytes) {
     v1::PublishRequest chunk;

@@ -132,6 +132,40 @@ TEST_F(DeltaCacheTest, OnlyTheLastNVersionsOnPublishThenOnDemand) {
   EXPECT_EQ(deltas_->computed(), 3u);
 }
 
+TEST_F(DeltaCacheTest, EmbeddedVersionsAreAlwaysDeltaBases) {
+  Init({.previous_versions = 1});
+  // The version apps ship with, registered as embedded (never released).
+  const std::string embedded_content = Package(1);
+  v1::PublishHeader h =
+      testing::ConfigHeader("mall-home", "embedded-b77", embedded_content);
+  h.mutable_statement()->mutable_module()->set_layer(v1::LAYER_H5);
+  h.set_embedded(true);
+  ASSERT_THAT(
+      admin_->PublishBytes(testing::AdminPrincipal(), h, embedded_content),
+      IsOk());
+  const std::string e = Sha256::HexHash(embedded_content);
+  v1::CreateReleaseRequest r;
+  r.set_app_id("wallet");
+  *r.mutable_module() = h.statement().module();
+  r.set_version("embedded-b77");
+  EXPECT_THAT(admin_->CreateRelease(testing::AdminPrincipal(), r),
+              testing::StatusIs(absl::StatusCode::kFailedPrecondition,
+                                ::testing::HasSubstr("embedded baseline")));
+  const std::string v2 = Publish(2);
+  const std::string v3 = Publish(3);
+  deltas_->WaitIdle();
+  // Last-1 rule gives v2->v3; the embedded base gets a delta to each new
+  // version whatever its age.
+  EXPECT_TRUE(deltas_->Lookup(e, v2).has_value());
+  EXPECT_TRUE(deltas_->Lookup(e, v3).has_value());
+  EXPECT_TRUE(deltas_->Lookup(v2, v3).has_value());
+  // A device still on the embedded content is offered the delta at once.
+  v1::CheckResponse resp = CheckWith(e);
+  ASSERT_EQ(resp.plan().updates_size(), 1);
+  ASSERT_EQ(resp.plan().updates(0).deltas_size(), 1);
+  EXPECT_EQ(resp.plan().updates(0).deltas(0).from_sha256(), e);
+}
+
 TEST_F(DeltaCacheTest, ConcurrentRequestsForOnePairComputeItOnce) {
   Init({.previous_versions = 0});
   const std::string v1 = Publish(1, false);

@@ -17,6 +17,7 @@ namespace {
 struct PublishFlags {
   std::string app, layer, module, version, file, host_build, idempotency_key;
   std::vector<std::string> keys;
+  bool embedded = false;
 };
 
 void RunPublish(const PublishFlags& f, CliContext& ctx) {
@@ -65,7 +66,7 @@ void RunPublish(const PublishFlags& f, CliContext& ctx) {
                   << std::flush;
       })
                     : ProgressFn(),
-      signatures);
+      signatures, f.embedded);
   if (!result.ok()) {
     ctx.Fail(result.status());
     return;
@@ -100,6 +101,9 @@ void AddPublishCommand(CLI::App& app, CliContext& ctx) {
                   "version label, e.g. 3 or 10.3.1")
       ->required();
   cmd->add_option("--file", flags->file, "the content to upload")->required();
+  cmd->add_flag("--embedded", flags->embedded,
+                "this is the content the app ships with: never released, used "
+                "as a delta base for later versions");
   cmd->add_option("--host-build", flags->host_build,
                   "hotpatches: the one host build they apply to");
   cmd->add_option(

@@ -108,6 +108,7 @@ absl::StatusOr<v1::PublishResponse> AdminCore::Publish(
   *record.mutable_signatures() = header.signatures();
   record.set_published_at_unix(absl::ToUnixSeconds(clock_->Now()));
   record.set_idempotency_key(key);
+  record.set_embedded(header.embedded());
   *response.mutable_statement() = st;
   v1::IdempotencyRecord idem;
   idem.set_content_sha256(st.content_sha256());
@@ -144,6 +145,12 @@ absl::StatusOr<v1::Release> AdminCore::CreateRelease(
     return absl::NotFoundError(StrCat(
         "version ", req.version(), " of ", req.module().name(), " in app ",
         req.app_id(), " is not published; publish it first"));
+  }
+  if (artifact->embedded()) {
+    return absl::FailedPreconditionError(StrCat(
+        "version ", req.version(), " of ", req.module().name(),
+        " is the app's embedded baseline and is never released; release a "
+        "newer version"));
   }
   v1::Release release;
   release.set_app_id(req.app_id());

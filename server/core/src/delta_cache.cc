@@ -39,12 +39,13 @@ void DeltaCache::OnPublished(const v1::ArtifactStatement& statement) {
     return;
   }
   std::vector<const v1::StoredArtifact*> previous;
+  std::vector<const v1::StoredArtifact*> embedded;
   for (const auto& a : *all) {
     const auto& st = a.statement();
     if (st.module().layer() == statement.module().layer() &&
         st.module().name() == statement.module().name() &&
         st.content_sha256() != statement.content_sha256()) {
-      previous.push_back(&a);
+      (a.embedded() ? embedded : previous).push_back(&a);
     }
   }
   std::sort(previous.begin(), previous.end(), [](auto* a, auto* b) {
@@ -53,6 +54,7 @@ void DeltaCache::OnPublished(const v1::ArtifactStatement& statement) {
   if (previous.size() > static_cast<size_t>(options_.previous_versions)) {
     previous.resize(options_.previous_versions);
   }
+  previous.insert(previous.end(), embedded.begin(), embedded.end());
   for (const auto* a : previous) {
     Request(a->statement().content_sha256(), statement.content_sha256(),
             statement.size());

@@ -27,7 +27,7 @@ class AdminClient {
   absl::StatusOr<v1::PublishResponse> Publish(
       v1::ArtifactStatement statement, std::string_view content,
       const std::string& idempotency_key, const ProgressFn& progress = nullptr,
-      const std::vector<v1::Signature>& signatures = {});
+      const std::vector<v1::Signature>& signatures = {}, bool embedded = false);
   absl::StatusOr<v1::Release> CreateRelease(
       const v1::CreateReleaseRequest& request);
   absl::StatusOr<std::vector<v1::Release>> ListReleases(

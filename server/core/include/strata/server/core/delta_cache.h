@@ -38,7 +38,8 @@ class DeltaCache {
   DeltaCache(const DeltaCache&) = delete;
   DeltaCache& operator=(const DeltaCache&) = delete;
 
-  // Queues deltas from the module's previous versions to `statement`.
+  // Queues deltas to `statement` from the module's last N versions and from
+  // every version marked embedded (what apps ship with).
   void OnPublished(const v1::ArtifactStatement& statement);
   // Queues `from` -> `to` unless cached, queued or being computed.
   void Request(const std::string& from_sha256, const std::string& to_sha256,
