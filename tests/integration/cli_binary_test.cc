@@ -309,6 +309,24 @@ TEST_F(CliBinaryTest, KeysTrustAndSignedPublishes) {
       4);
 }
 
+TEST_F(CliBinaryTest, PublishADirectoryTree) {
+  const std::string tree = JoinPath(dir_.path(), "mall-home");
+  ASSERT_TRUE(CreateDirs(*PosixFileSystem(), JoinPath(tree, "js")).ok());
+  WriteFile("mall-home/index.html", "<html>mall</html>");
+  WriteFile("mall-home/js/app.js", "console.log(1)");
+  const std::string module = "--app wallet --layer h5 --module mall-home";
+  CmdResult r = Strata("publish " + module + " --version 1 --dir " + tree);
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("published: h5/mall-home 1"));
+  EXPECT_EQ(Strata("publish " + module + " --version 2 --dir " + tree +
+                   " --file " + tree + "/index.html")
+                .exit_code,
+            2);  // one or the other
+  EXPECT_EQ(Strata("publish " + module + " --version 2").exit_code, 2);
+  EXPECT_EQ(
+      Strata("publish " + module + " --version 2 --dir /no/such").exit_code, 2);
+}
+
 TEST_F(CliBinaryTest, HelpExplainsEveryCommand) {
   for (const std::string cmd : {"", "publish", "release create", "release list",
                                 "health", "token create", "audit verify",

@@ -64,8 +64,8 @@ class StoreTest : public ::testing::Test {
 };
 
 TEST_F(StoreTest, ArtifactAndChunkedBlobRoundTrip) {
-  const std::string content = Pattern(2500, 1);
-  BlobManifest blob = Put(content, /*chunk=*/1000);
+  const std::string content = Pattern(10000, 1);
+  BlobManifest blob = Put(content, /*chunk=*/4096);
   ASSERT_EQ(blob.chunks.size(), 3u);
   EXPECT_EQ(blob.sha256, Sha256::HexHash(content));
   v1::StoredArtifact a = Artifact("1", content);
@@ -77,8 +77,8 @@ TEST_F(StoreTest, ArtifactAndChunkedBlobRoundTrip) {
   EXPECT_EQ(got->statement().content_sha256(), blob.sha256);
   EXPECT_EQ(*store_->ReadBlob(blob.sha256, 0, 1 << 20), content);
   // Reads across chunk boundaries.
-  EXPECT_EQ(*store_->ReadBlob(blob.sha256, 990, 30), content.substr(990, 30));
-  EXPECT_EQ(*store_->ReadBlob(blob.sha256, 2400, 1000), content.substr(2400));
+  EXPECT_EQ(*store_->ReadBlob(blob.sha256, 4090, 30), content.substr(4090, 30));
+  EXPECT_EQ(*store_->ReadBlob(blob.sha256, 9000, 4000), content.substr(9000));
   EXPECT_THAT(store_->ReadBlob(blob.sha256, content.size() + 1, 1),
               StatusIs(absl::StatusCode::kOutOfRange));
   EXPECT_THAT(store_->ReadBlob(std::string(64, '0'), 0, 1),
@@ -100,12 +100,12 @@ TEST_F(StoreTest, CompressibleChunksAreStoredCompressedAndIdenticalOnesOnce) {
 }
 
 TEST_F(StoreTest, GarbageCollectionRemovesOnlyUnreferencedChunks) {
-  const std::string kept = Pattern(3000, 2), orphan = Pattern(3000, 3);
-  BlobManifest blob = Put(kept, 1000);
+  const std::string kept = Pattern(12288, 2), orphan = Pattern(12288, 3);
+  BlobManifest blob = Put(kept, 4096);
   ASSERT_THAT(
       store_->PutArtifact(Artifact("1", kept), blob, nullptr, TestAudit("p")),
       IsOk());
-  Put(orphan, 1000);  // an upload whose publish never committed
+  Put(orphan, 4096);  // an upload whose publish never committed
   STRATA_ASSERT_OK_AND_ASSIGN(GarbageReport report, store_->CollectGarbage());
   EXPECT_EQ(report.chunks_removed, 3u);
   EXPECT_EQ(*store_->ReadBlob(blob.sha256, 0, 1 << 20), kept);

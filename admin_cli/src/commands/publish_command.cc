@@ -5,6 +5,7 @@
 #include "layer_flag.h"
 #include "strata/admin_cli/admin_client.h"
 #include "strata/admin_cli/cli_context.h"
+#include "strata/admin_cli/tree_archive.h"
 #include "strata/base/env.h"
 #include "strata/base/sha256.h"
 #include "strata/base/strings.h"
@@ -18,13 +19,18 @@ struct PublishFlags {
   std::string app, layer, module, version, file, host_build, idempotency_key;
   std::vector<std::string> keys;
   bool embedded = false;
+  std::string dir;
 };
 
 void RunPublish(const PublishFlags& f, CliContext& ctx) {
-  absl::StatusOr<std::string> content = PosixFileSystem()->ReadFile(f.file);
+  // A directory is published as a deterministic ustar archive of its tree.
+  absl::StatusOr<std::string> content =
+      f.dir.empty() ? PosixFileSystem()->ReadFile(f.file)
+                    : ArchiveTree(*PosixFileSystem(), f.dir);
   if (!content.ok()) {
     ctx.Fail(absl::InvalidArgumentError(
-        StrCat("cannot read --file: ", ToStd(content.status().message()))));
+        StrCat("cannot read ", f.dir.empty() ? "--file" : "--dir", ": ",
+               ToStd(content.status().message()))));
     return;
   }
   v1::ArtifactStatement st;
@@ -100,7 +106,21 @@ void AddPublishCommand(CLI::App& app, CliContext& ctx) {
   cmd->add_option("--version", flags->version,
                   "version label, e.g. 3 or 10.3.1")
       ->required();
-  cmd->add_option("--file", flags->file, "the content to upload")->required();
+  CLI::Option* file =
+      cmd->add_option("--file", flags->file, "the content to upload");
+  CLI::Option* dir = cmd->add_option(
+      "--dir", flags->dir,
+      "a directory tree to upload (H5 package, HCF module, bundle); unchanged "
+      "files are stored once across versions");
+  file->excludes(dir);
+  dir->excludes(file);
+  cmd->callback([flags, &ctx, file, dir] {
+    if (file->count() + dir->count() != 1) {
+      ctx.Fail(absl::InvalidArgumentError("give --file or --dir"));
+      return;
+    }
+    RunPublish(*flags, ctx);
+  });
   cmd->add_flag("--embedded", flags->embedded,
                 "this is the content the app ships with: never released, used "
                 "as a delta base for later versions");
@@ -112,7 +132,6 @@ void AddPublishCommand(CLI::App& app, CliContext& ctx) {
       "two signatures)");
   cmd->add_option("--idempotency-key", flags->idempotency_key,
                   "retry key (default: app/module/version)");
-  cmd->callback([flags, &ctx] { RunPublish(*flags, ctx); });
 }
 
 }  // namespace strata::admin
