@@ -137,6 +137,28 @@ absl::StatusOr<v1::SetTrustResponse> AdminClient::SetTrust(
   return response;
 }
 
+absl::StatusOr<v1::Segment> AdminClient::PutSegment(
+    const v1::Segment& segment) {
+  grpc::ClientContext context;
+  Prepare(context);
+  v1::Segment response;
+  grpc::Status s = stub_->PutSegment(&context, segment, &response);
+  if (!s.ok()) return FromGrpcStatus(s);
+  return response;
+}
+
+absl::StatusOr<v1::ListSegmentsResponse> AdminClient::ListSegments(
+    const std::string& app_id) {
+  grpc::ClientContext context;
+  Prepare(context);
+  v1::ListSegmentsRequest request;
+  request.set_app_id(app_id);
+  v1::ListSegmentsResponse response;
+  grpc::Status s = stub_->ListSegments(&context, request, &response);
+  if (!s.ok()) return FromGrpcStatus(s);
+  return response;
+}
+
 absl::Status AdminClient::WaitUntilServing(absl::Duration timeout) {
   auto health = grpc::health::v1::Health::NewStub(channel_);
   const absl::Time end = absl::Now() + timeout;

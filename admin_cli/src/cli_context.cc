@@ -127,6 +127,7 @@ void BuildCli(CLI::App& app, CliContext& ctx) {
   AddBackupCommand(app, ctx);
   AddKeysCommand(app, ctx);
   AddTrustCommand(app, ctx);
+  AddSegmentCommand(app, ctx);
 }
 
 }  // namespace strata::admin

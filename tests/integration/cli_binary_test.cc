@@ -327,10 +327,28 @@ TEST_F(CliBinaryTest, PublishADirectoryTree) {
       Strata("publish " + module + " --version 2 --dir /no/such").exit_code, 2);
 }
 
+TEST_F(CliBinaryTest, SegmentsWithIdFiles) {
+  const std::string allow =
+      WriteFile("allow.txt", "# testers\ntester-1\ntester-2\n\n");
+  CmdResult r = Strata(
+      "segment put --app wallet --name sh --expr 'os == \"android\"' "
+      "--allow-file " +
+      allow);
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("2 allowed"));
+  r = Strata(
+      "--output json segment put --app wallet --name bad --expr 'os =='");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.out, HasSubstr("column"));
+  r = Strata("segment list --app wallet");
+  EXPECT_THAT(r.out, HasSubstr("sh  os == \"android\"  (+2 -0)"));
+}
+
 TEST_F(CliBinaryTest, HelpExplainsEveryCommand) {
-  for (const std::string cmd : {"", "publish", "release create", "release list",
-                                "health", "token create", "audit verify",
-                                "login", "backup", "keys gen", "trust init"}) {
+  for (const std::string cmd :
+       {"", "publish", "release create", "release list", "health",
+        "token create", "audit verify", "login", "backup", "keys gen",
+        "trust init", "segment put"}) {
     CmdResult r =
         RunCommand(JoinPath(BinDir(), "strata") + " " + cmd + " --help");
     EXPECT_EQ(r.exit_code, 0) << cmd;

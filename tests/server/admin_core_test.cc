@@ -240,3 +240,44 @@ TEST_F(AdminCoreTest, EveryMutationIsAuditedWithItsActor) {
 
 }  // namespace
 }  // namespace strata::server
+
+namespace strata::server {
+namespace {
+
+TEST_F(AdminCoreTest, SegmentsAreCheckedStoredAndAudited) {
+  v1::Segment seg;
+  seg.set_app_id("wallet");
+  seg.set_name("sh-android");
+  seg.set_expression("app_version >= \"10.3.0\" && os == \"android\"");
+  seg.add_allow_user_ids("tester-1");
+  seg.add_deny_user_ids("vip-9");
+  STRATA_ASSERT_OK_AND_ASSIGN(auto stored, core_->PutSegment(admin_, seg));
+  EXPECT_EQ(stored.updated_at_unix(), absl::ToUnixSeconds(clock_.Now()));
+
+  v1::Segment bad = seg;
+  bad.set_expression("os == \"android\" && region in [\"CN-31\"");
+  EXPECT_THAT(
+      core_->PutSegment(admin_, bad),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("column")));
+  bad = seg;
+  bad.set_name("a/b");
+  EXPECT_THAT(core_->PutSegment(admin_, bad),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(
+      core_->PutSegment(Principal{"p", v1::ROLE_PUBLISHER, "wallet"}, seg),
+      StatusIs(absl::StatusCode::kPermissionDenied));
+
+  // Replacing keeps one segment of that name.
+  seg.set_expression("os == \"ios\"");
+  ASSERT_THAT(core_->PutSegment(admin_, seg), IsOk());
+  STRATA_ASSERT_OK_AND_ASSIGN(auto list, core_->ListSegments(admin_, "wallet"));
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0].expression(), "os == \"ios\"");
+  EXPECT_EQ(list[0].deny_user_ids(0), "vip-9");
+  STRATA_ASSERT_OK_AND_ASSIGN(auto audit, core_->ListAudit(admin_, 0, 0));
+  ASSERT_EQ(audit.size(), 2u);
+  EXPECT_EQ(audit[1].action(), "segment.put");
+}
+
+}  // namespace
+}  // namespace strata::server

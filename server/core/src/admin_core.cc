@@ -5,6 +5,8 @@
 #include "strata/base/strings.h"
 #include "strata/server/core/blob_writer.h"
 #include "strata/server/core/validation.h"
+#include "strata/server/rollout/expression.h"
+#include "strata/server/rollout/user_id_set.h"
 
 namespace strata::server {
 namespace {
@@ -234,6 +236,46 @@ absl::StatusOr<v1::SetTrustResponse> AdminCore::SetTrust(
                    " root_sha256=", Sha256::HexHash(req.root())))));
   STRATA_RETURN_IF_ERROR(trust_.Install(req.root(), req.targets()));
   return response;
+}
+
+}  // namespace strata::server
+
+namespace strata::server {
+
+absl::StatusOr<v1::Segment> AdminCore::PutSegment(const Principal& who,
+                                                  v1::Segment segment) {
+  STRATA_RETURN_IF_ERROR(ValidateName("app id", segment.app_id()));
+  STRATA_RETURN_IF_ERROR(AuthCore::Authorize(who, v1::ROLE_RELEASE_MANAGER,
+                                             segment.app_id(), "segment.put"));
+  STRATA_RETURN_IF_ERROR(ValidateName("segment name", segment.name()));
+  if (absl::StatusOr<rollout::Expression> e =
+          rollout::Expression::Compile(segment.expression());
+      !e.ok()) {
+    return Annotate(e.status(), StrCat("segment ", segment.name()));
+  }
+  std::vector<std::string> allow(segment.allow_user_ids().begin(),
+                                 segment.allow_user_ids().end());
+  std::vector<std::string> deny(segment.deny_user_ids().begin(),
+                                segment.deny_user_ids().end());
+  STRATA_RETURN_IF_ERROR(
+      Annotate(rollout::UserIdSet::FromIds(allow).status(), "allow list"));
+  STRATA_RETURN_IF_ERROR(
+      Annotate(rollout::UserIdSet::FromIds(deny).status(), "deny list"));
+  segment.set_updated_at_unix(absl::ToUnixSeconds(clock_->Now()));
+  STRATA_RETURN_IF_ERROR(store_->PutSegment(
+      segment, Audit(who, "segment.put", segment.app_id(),
+                     StrCat("name=", segment.name(),
+                            " expression=", segment.expression(),
+                            " allow=", allow.size(), " deny=", deny.size()))));
+  return segment;
+}
+
+absl::StatusOr<std::vector<v1::Segment>> AdminCore::ListSegments(
+    const Principal& who, std::string_view app_id) {
+  STRATA_RETURN_IF_ERROR(ValidateName("app id", app_id));
+  STRATA_RETURN_IF_ERROR(
+      AuthCore::Authorize(who, v1::ROLE_VIEWER, app_id, "segment.list"));
+  return store_->ListSegments(app_id);
 }
 
 }  // namespace strata::server

@@ -188,4 +188,30 @@ grpc::Status AdminService::SetTrust(grpc::ServerContext* context,
   });
 }
 
+grpc::Status AdminService::PutSegment(grpc::ServerContext* context,
+                                      const v1::Segment* request,
+                                      v1::Segment* response) {
+  return Timed(metrics_, "PutSegment", [&] {
+    absl::StatusOr<Principal> who = Caller(context);
+    if (!who.ok()) return ToGrpcStatus(who.status());
+    auto result = core_->PutSegment(*who, *request);
+    if (!result.ok()) return ToGrpcStatus(result.status());
+    *response = *std::move(result);
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status AdminService::ListSegments(grpc::ServerContext* context,
+                                        const v1::ListSegmentsRequest* request,
+                                        v1::ListSegmentsResponse* response) {
+  return Timed(metrics_, "ListSegments", [&] {
+    absl::StatusOr<Principal> who = Caller(context);
+    if (!who.ok()) return ToGrpcStatus(who.status());
+    auto result = core_->ListSegments(*who, request->app_id());
+    if (!result.ok()) return ToGrpcStatus(result.status());
+    for (auto& s : *result) *response->add_segments() = std::move(s);
+    return grpc::Status::OK;
+  });
+}
+
 }  // namespace strata::server

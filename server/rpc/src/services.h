@@ -65,6 +65,12 @@ class AdminService final : public v1::Admin::Service {
   grpc::Status SetTrust(grpc::ServerContext* context,
                         const v1::SetTrustRequest* request,
                         v1::SetTrustResponse* response) override;
+  grpc::Status PutSegment(grpc::ServerContext* context,
+                          const v1::Segment* request,
+                          v1::Segment* response) override;
+  grpc::Status ListSegments(grpc::ServerContext* context,
+                            const v1::ListSegmentsRequest* request,
+                            v1::ListSegmentsResponse* response) override;
 
  private:
   grpc::Status DoPublish(grpc::ServerContext* context,

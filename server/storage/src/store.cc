@@ -29,6 +29,7 @@ constexpr char kMeta[] = "meta";
 constexpr char kTokens[] = "tokens";
 constexpr char kAudit[] = "audit";
 constexpr char kReports[] = "reports";
+constexpr char kSegments[] = "segments";
 
 constexpr char kCodecRaw = 0;
 constexpr char kCodecZstd = 1;
@@ -342,6 +343,34 @@ class RocksStore : public Store {
     return std::make_pair(std::move(root), std::move(targets));
   }
 
+  // ------------------------------------------------------------ segments
+
+  absl::Status PutSegment(const v1::Segment& segment,
+                          v1::AuditEntry audit) override {
+    std::lock_guard<std::mutex> lock(write_mu_);
+    rocksdb::WriteBatch batch;
+    batch.Put(cf(kSegments), StrCat(segment.app_id(), "/", segment.name()),
+              segment.SerializeAsString());
+    return CommitWithAudit(batch, std::move(audit), "storing a segment");
+  }
+
+  absl::StatusOr<std::vector<v1::Segment>> ListSegments(
+      std::string_view app_id) override {
+    std::vector<v1::Segment> out;
+    const std::string prefix = StrCat(app_id, "/");
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(rocksdb::ReadOptions(), cf(kSegments)));
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix);
+         it->Next()) {
+      STRATA_ASSIGN_OR_RETURN(
+          v1::Segment seg,
+          ParseRecord<v1::Segment>(it->value(), "segment record"));
+      out.push_back(std::move(seg));
+    }
+    STRATA_RETURN_IF_ERROR(FromRocks(it->status(), "listing segments"));
+    return out;
+  }
+
   // ------------------------------------------------------------- reports
 
   absl::Status AppendReport(std::string_view app_id,
@@ -605,7 +634,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(std::string_view dir) {
   std::vector<rocksdb::ColumnFamilyDescriptor> families;
   for (const char* name :
        {rocksdb::kDefaultColumnFamilyName.c_str(), kBlobs, kArtifacts,
-        kReleases, kMeta, kTokens, kAudit, kReports}) {
+        kReleases, kMeta, kTokens, kAudit, kReports, kSegments}) {
     families.emplace_back(name, rocksdb::ColumnFamilyOptions());
   }
   std::vector<rocksdb::ColumnFamilyHandle*> handles;

@@ -39,6 +39,9 @@ class AdminClient {
   absl::StatusOr<v1::BackupResponse> Backup(const std::string& directory);
   absl::StatusOr<v1::SetTrustResponse> SetTrust(const std::string& root,
                                                 const std::string& targets);
+  absl::StatusOr<v1::Segment> PutSegment(const v1::Segment& segment);
+  absl::StatusOr<v1::ListSegmentsResponse> ListSegments(
+      const std::string& app_id);
 
   // Polls the standard gRPC health service until it reports SERVING.
   absl::Status WaitUntilServing(absl::Duration timeout);

@@ -52,6 +52,7 @@ void AddAuditCommand(CLI::App& app, CliContext& ctx);
 void AddBackupCommand(CLI::App& app, CliContext& ctx);
 void AddKeysCommand(CLI::App& app, CliContext& ctx);
 void AddTrustCommand(CLI::App& app, CliContext& ctx);
+void AddSegmentCommand(CLI::App& app, CliContext& ctx);
 
 // Where `strata login` keeps the token.
 std::string DefaultTokenPath();

@@ -36,6 +36,12 @@ class AdminCore {
   absl::Status LoadTrust();
   absl::StatusOr<v1::SetTrustResponse> SetTrust(const Principal& who,
                                                 const v1::SetTrustRequest& req);
+  // Checks the expression compiles (errors name the column) and the id
+  // lists, then stores the segment (replacing one of the same name).
+  absl::StatusOr<v1::Segment> PutSegment(const Principal& who,
+                                         v1::Segment segment);
+  absl::StatusOr<std::vector<v1::Segment>> ListSegments(
+      const Principal& who, std::string_view app_id);
 
   const AdminLimits& limits() const { return limits_; }
   // Called with the app id after any change to an app's releases (the

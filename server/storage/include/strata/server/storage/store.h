@@ -92,6 +92,12 @@ class Store {
   virtual absl::StatusOr<std::optional<std::pair<std::string, std::string>>>
   GetTrust() = 0;
 
+  // --- segments (by app and name; a put replaces)
+  virtual absl::Status PutSegment(const v1::Segment& segment,
+                                  v1::AuditEntry audit) = 0;
+  virtual absl::StatusOr<std::vector<v1::Segment>> ListSegments(
+      std::string_view app_id) = 0;
+
   // --- device reports
   // Appends one device's report, synced: acknowledged means kept.
   virtual absl::Status AppendReport(std::string_view app_id,
