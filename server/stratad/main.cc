@@ -76,6 +76,10 @@ int main(int argc, char** argv) {
   app.add_option("--max-message-bytes", options.max_message_bytes,
                  "largest gRPC message accepted or sent")
       ->capture_default_str();
+  app.add_option("--delta-versions", options.delta_previous_versions,
+                 "on publish, compute deltas from this many previous versions")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 50));
   app.add_flag(
       "--allow-unsigned-publishes", options.allow_unsigned_publishes,
       "development only: accept publishes without publisher signatures");

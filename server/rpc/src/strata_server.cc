@@ -83,8 +83,10 @@ absl::StatusOr<std::unique_ptr<StrataServer>> StrataServer::Start(
         << "accepting unsigned publishes (--allow-unsigned-publishes): "
            "for development only";
   }
-  impl->deltas =
-      std::make_unique<DeltaCache>(impl->store.get(), &impl->metrics);
+  DeltaOptions delta_options;
+  delta_options.previous_versions = options.delta_previous_versions;
+  impl->deltas = std::make_unique<DeltaCache>(impl->store.get(), &impl->metrics,
+                                              delta_options);
   impl->delivery_core = std::make_unique<DeliveryCore>(
       impl->store.get(), env.clock, DeliveryOptions{}, impl->deltas.get());
   impl->admin_core->OnPublished(

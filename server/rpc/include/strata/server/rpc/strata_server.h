@@ -23,6 +23,9 @@ struct ServerOptions {
   std::string tls_cert_file;
   std::string tls_key_file;
   int max_message_bytes = 8 << 20;
+  // Deltas computed on publish: from this many previous versions of the
+  // module (plus its embedded versions).
+  int delta_previous_versions = 3;
   // Development only: accept publishes without publisher signatures.
   bool allow_unsigned_publishes = false;
   // Connections idle this long are closed; keepalive pings detect dead peers.
