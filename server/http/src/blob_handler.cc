@@ -64,23 +64,9 @@ HttpResponse ServeBlob(Store* store, const HttpRequest& req,
   r.body_writer =
       [store, m, first, length](
           const std::function<bool(std::string_view)>& write) -> absl::Status {
-    uint64_t pos = 0, sent = 0;
-    for (const BlobChunk& c : m.chunks) {
-      if (sent >= length) break;
-      if (pos + c.size <= first) {
-        pos += c.size;
-        continue;
-      }
-      absl::StatusOr<std::string> data = store->ReadChunk(c.sha256);
-      if (!data.ok()) return data.status();
-      uint64_t from = first > pos ? first - pos : 0;
-      uint64_t n = std::min<uint64_t>(data->size() - from, length - sent);
-      if (!write(std::string_view(*data).substr(from, n)))
-        return absl::OkStatus();
-      sent += n;
-      pos += c.size;
-    }
-    return absl::OkStatus();
+    return StreamBlob(
+        *store, m, first, length,
+        [&](uint64_t, std::string_view piece) { return write(piece); });
   };
   return r;
 }

@@ -35,29 +35,22 @@ grpc::Status DeliveryService::DoDownload(
     return grpc::Status(grpc::StatusCode::OUT_OF_RANGE,
                         "offset is past the end of the blob");
   }
-  // Walk the stored chunks; memory stays at one chunk.
-  uint64_t pos = 0;
-  for (const BlobChunk& c : m.chunks) {
-    if (pos + c.size <= offset) {
-      pos += c.size;
-      continue;
-    }
-    if (context->IsCancelled()) {
-      return grpc::Status(grpc::StatusCode::CANCELLED, "client went away");
-    }
-    absl::StatusOr<std::string> data = core_->store()->ReadChunk(c.sha256);
-    if (!data.ok()) return ToGrpcStatus(data.status());
-    for (uint64_t from = offset > pos ? offset - pos : 0; from < data->size();
-         from += core_->download_chunk_bytes()) {
-      v1::DownloadChunk chunk;
-      chunk.set_offset(pos + from);
-      chunk.set_total_size(m.size);
-      chunk.set_data(data->substr(from, core_->download_chunk_bytes()));
-      if (!writer->Write(chunk)) return grpc::Status::OK;  // client went away
-    }
-    pos += c.size;
-  }
-  return grpc::Status::OK;
+  const uint64_t step = core_->download_chunk_bytes();
+  absl::Status s =
+      StreamBlob(*core_->store(), m, offset, m.size,
+                 [&](uint64_t at, std::string_view piece) {
+                   for (uint64_t from = 0; from < piece.size(); from += step) {
+                     if (context->IsCancelled()) return false;
+                     v1::DownloadChunk chunk;
+                     chunk.set_offset(at + from);
+                     chunk.set_total_size(m.size);
+                     chunk.set_data(std::string(piece.substr(from, step)));
+                     if (!writer->Write(chunk))
+                       return false;  // client went away
+                   }
+                   return true;
+                 });
+  return ToGrpcStatus(s);
 }
 
 grpc::Status DeliveryService::Check(grpc::ServerContext* context,

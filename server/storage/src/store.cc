@@ -183,20 +183,11 @@ class RocksStore : public Store {
                                           " (", m->size, " bytes)"));
     }
     std::string out;
-    uint64_t pos = 0;
-    for (const BlobChunk& c : m->chunks) {
-      if (out.size() >= max_bytes) break;
-      if (pos + c.size <= offset) {
-        pos += c.size;
-        continue;
-      }
-      STRATA_ASSIGN_OR_RETURN(std::string data, ReadChunk(c.sha256));
-      uint64_t from = offset > pos ? offset - pos : 0;
-      uint64_t n =
-          std::min<uint64_t>(data.size() - from, max_bytes - out.size());
-      out.append(data, from, n);
-      pos += c.size;
-    }
+    STRATA_RETURN_IF_ERROR(StreamBlob(*this, *m, offset, max_bytes,
+                                      [&](uint64_t, std::string_view piece) {
+                                        out.append(piece);
+                                        return true;
+                                      }));
     return out;
   }
 
@@ -652,6 +643,31 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(std::string_view dir) {
   STRATA_RETURN_IF_ERROR(store->LoadAuditHead());
   STRATA_RETURN_IF_ERROR(store->LoadReportSeq());
   return std::unique_ptr<Store>(std::move(store));
+}
+
+absl::Status StreamBlob(
+    Store& store, const BlobManifest& blob, uint64_t offset, uint64_t length,
+    const std::function<bool(uint64_t, std::string_view)>& sink) {
+  if (offset >= blob.size) return absl::OkStatus();
+  const uint64_t end = offset + std::min(length, blob.size - offset);
+  uint64_t pos = 0;
+  for (const BlobChunk& c : blob.chunks) {
+    if (pos >= end) break;
+    if (pos + c.size > offset) {
+      STRATA_ASSIGN_OR_RETURN(std::string data, store.ReadChunk(c.sha256));
+      if (data.size() != c.size) {
+        return absl::DataLossError(StrCat("blob chunk ", c.sha256, " of blob ",
+                                          blob.sha256, " has the wrong size"));
+      }
+      const uint64_t from = offset > pos ? offset - pos : 0;
+      const uint64_t to = std::min<uint64_t>(c.size, end - pos);
+      if (!sink(pos + from, std::string_view(data).substr(from, to - from))) {
+        return absl::OkStatus();
+      }
+    }
+    pos += c.size;
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace strata::server

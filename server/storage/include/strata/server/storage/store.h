@@ -10,6 +10,7 @@
 #define STRATA_SERVER_STORAGE_STORE_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -141,6 +142,15 @@ class Store {
   // tamper test to play an attacker with disk access).
   virtual absl::Status RawPutAuditForTesting(const v1::AuditEntry& entry) = 0;
 };
+
+// Streams bytes [offset, offset + length) of `blob` (clamped to its end),
+// reading one stored chunk at a time, so memory stays at one chunk whatever
+// the blob's size. `sink(stream_offset, piece)` returns false to stop early
+// (the reader went away), which is not an error. The one walk over a blob's
+// chunks: ReadBlob, gRPC Download and HTTP all use it.
+absl::Status StreamBlob(
+    Store& store, const BlobManifest& blob, uint64_t offset, uint64_t length,
+    const std::function<bool(uint64_t, std::string_view)>& sink);
 
 }  // namespace strata::server
 
