@@ -63,7 +63,7 @@ JSON
 
 step "releasing it"
 "$BIN/strata" release create --app wallet --layer config \
-  --module payment.limits --version 1
+  --module payment.limits --version 1 --all-at-once
 "$BIN/strata" release list --app wallet
 
 step "a device checks, installs and reads the config"

@@ -92,6 +92,7 @@ int main(int argc, char** argv) {
     r.set_app_id("wallet");
     *r.mutable_module() = st.module();
     r.set_version(std::to_string(v));
+    r.set_all_at_once(true);
     auto t0 = Clock::now();
     {
       std::lock_guard<std::mutex> lock(mu);

@@ -133,6 +133,7 @@ int main(int argc, char** argv) {
     req.set_app_id("wallet");
     *req.mutable_module() = st.module();
     req.set_version("1");
+    req.set_all_at_once(true);
     if (!pub.ok() || !admin.CreateRelease(req).ok()) return 1;
     shas.push_back(pub->statement().content_sha256());
   }

@@ -109,7 +109,8 @@ class DeviceKillTest : public ::testing::Test {
     CmdResult r = RunCmd(cli + "publish" + module + " --version " + version +
                          " --file " + file);
     ASSERT_EQ(r.exit_code, 0) << r.out;
-    r = RunCmd(cli + "release create" + module + " --version " + version);
+    r = RunCmd(cli + "release create" + module + " --version " + version +
+               " --all-at-once");
     ASSERT_EQ(r.exit_code, 0) << r.out;
   }
   std::vector<std::string> DeviceArgs() {

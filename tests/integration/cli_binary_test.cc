@@ -112,7 +112,8 @@ TEST_F(CliBinaryTest, PublishReleaseAndDeviceReadsConfig) {
   r = Strata("publish " + module + " --version 1 --file " + file);
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_THAT(r.out, HasSubstr("published: config/payment.limits 1"));
-  r = Strata("release create " + module + " --version 1 --output json");
+  r = Strata("release create " + module +
+             " --version 1 --all-at-once --output json");
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_THAT(r.out, HasSubstr("\"release_id\":\"1\""));
   EXPECT_THAT(r.out, HasSubstr("\"state\":\"RELEASE_COMPLETED\""));
@@ -179,7 +180,9 @@ TEST_F(CliBinaryTest, ScopedTokensAndTheAuditLog) {
   EXPECT_EQ(as_ci("publish --app mall " + module + " --file " + file).exit_code,
             4);
   EXPECT_EQ(as_ci("release create --app wallet " + module).exit_code, 4);
-  EXPECT_EQ(Strata("release create --app wallet " + module).exit_code, 0);
+  EXPECT_EQ(
+      Strata("release create --app wallet --all-at-once " + module).exit_code,
+      0);
 
   r = Strata("audit verify");
   EXPECT_EQ(r.exit_code, 0) << r.out;
@@ -222,7 +225,7 @@ TEST_F(CliBinaryTest, BackupAndRestoreBringBackEverything) {
   const std::string module =
       "--app wallet --layer config --module m --version 1";
   ASSERT_EQ(Strata("publish " + module + " --file " + file).exit_code, 0);
-  ASSERT_EQ(Strata("release create " + module).exit_code, 0);
+  ASSERT_EQ(Strata("release create --all-at-once " + module).exit_code, 0);
   const std::string backup = JoinPath(dir_.path(), "backup");
   CmdResult r = Strata("backup --to " + backup);
   ASSERT_EQ(r.exit_code, 0) << r.out;

@@ -52,6 +52,7 @@ class WalkingSkeletonTest : public ::testing::Test {
     req.set_app_id("wallet");
     *req.mutable_module() = st.module();
     req.set_version(version);
+    req.set_all_at_once(true);
     ASSERT_THAT(admin.CreateRelease(req), IsOk());
   }
 
@@ -93,6 +94,7 @@ TEST_F(WalkingSkeletonTest, LargeContentIsDownloadedInChunks) {
   req.set_app_id("wallet");
   *req.mutable_module() = st.module();
   req.set_version("1");
+  req.set_all_at_once(true);
   ASSERT_THAT(admin.CreateRelease(req), IsOk());
   auto device = NewDevice("d2");
   STRATA_ASSERT_OK_AND_ASSIGN(client::CheckResult r, device->Check());
@@ -142,6 +144,7 @@ TEST_F(WalkingSkeletonTest, ServerErrorsReachTheCaller) {
   req.mutable_module()->set_layer(v1::LAYER_CONFIG);
   req.mutable_module()->set_name("never-published");
   req.set_version("1");
+  req.set_all_at_once(true);
   EXPECT_THAT(admin.CreateRelease(req), StatusIs(absl::StatusCode::kNotFound));
   server_.Stop();
   EXPECT_THAT(admin.WaitUntilServing(absl::Milliseconds(300)),

@@ -31,6 +31,7 @@ class WatchConfigTest : public ::testing::Test {
     r.set_app_id("wallet");
     *r.mutable_module() = st.module();
     r.set_version(version);
+    r.set_all_at_once(true);
     ASSERT_THAT(admin.CreateRelease(r), IsOk());
   }
   testing::TempDir dir_;

@@ -65,6 +65,7 @@ TEST_F(AdminCoreTest, ContentMustMatchTheStatement) {
                              r.mutable_module()->set_layer(v1::LAYER_CONFIG);
                              r.mutable_module()->set_name("m");
                              r.set_version("1");
+                             r.set_all_at_once(true);
                              return r;
                            }()),
       StatusIs(absl::StatusCode::kNotFound, HasSubstr("publish it first")));
@@ -122,6 +123,7 @@ TEST_F(AdminCoreTest, ReleaseOfPublishedVersion) {
   r.mutable_module()->set_layer(v1::LAYER_CONFIG);
   r.mutable_module()->set_name("m");
   r.set_version("1");
+  r.set_all_at_once(true);
   STRATA_ASSERT_OK_AND_ASSIGN(auto release, core_->CreateRelease(admin_, r));
   EXPECT_EQ(release.release_sequence(), 1u);
   EXPECT_EQ(release.created_at_unix(), absl::ToUnixSeconds(clock_.Now()));
@@ -166,6 +168,7 @@ TEST_F(AdminCoreTest, SameKeyWithOtherContentIsRefused) {
   r.mutable_module()->set_layer(v1::LAYER_CONFIG);
   r.mutable_module()->set_name("m");
   r.set_version("2");
+  r.set_all_at_once(true);
   EXPECT_THAT(core_->CreateRelease(admin_, r),
               StatusIs(absl::StatusCode::kNotFound));
 }
@@ -204,6 +207,7 @@ TEST_F(AdminCoreTest, RolesAndAppsAreEnforced) {
     r.mutable_module()->set_layer(v1::LAYER_CONFIG);
     r.mutable_module()->set_name("m");
     r.set_version("1");
+    r.set_all_at_once(true);
     EXPECT_EQ(core_->CreateRelease(c.who, r).status().code(), c.release)
         << c.name;
     EXPECT_EQ(core_->ListReleases(c.who, "wallet").status().code(), c.list)
@@ -224,6 +228,7 @@ TEST_F(AdminCoreTest, EveryMutationIsAuditedWithItsActor) {
   r.mutable_module()->set_layer(v1::LAYER_CONFIG);
   r.mutable_module()->set_name("m");
   r.set_version("1");
+  r.set_all_at_once(true);
   ASSERT_THAT(core_->CreateRelease(admin_, r), IsOk());
   STRATA_ASSERT_OK_AND_ASSIGN(auto audit, core_->ListAudit(admin_, 0, 0));
   ASSERT_EQ(audit.size(), 2u);

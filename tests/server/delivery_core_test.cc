@@ -38,6 +38,7 @@ class DeliveryCoreTest : public ::testing::Test {
     r.mutable_module()->set_layer(v1::LAYER_CONFIG);
     r.mutable_module()->set_name(module);
     r.set_version(version);
+    r.set_all_at_once(true);
     ASSERT_THAT(admin_->CreateRelease(testing::AdminPrincipal(), r), IsOk());
   }
   v1::CheckRequest Request() {

@@ -63,6 +63,7 @@ class DeltaCacheTest : public ::testing::Test {
       r.set_app_id("wallet");
       *r.mutable_module() = h.statement().module();
       r.set_version(std::to_string(version));
+      r.set_all_at_once(true);
       EXPECT_THAT(admin_->CreateRelease(testing::AdminPrincipal(), r), IsOk());
     }
     return Sha256::HexHash(content);
@@ -148,6 +149,7 @@ TEST_F(DeltaCacheTest, EmbeddedVersionsAreAlwaysDeltaBases) {
   r.set_app_id("wallet");
   *r.mutable_module() = h.statement().module();
   r.set_version("embedded-b77");
+  r.set_all_at_once(true);
   EXPECT_THAT(admin_->CreateRelease(testing::AdminPrincipal(), r),
               testing::StatusIs(absl::StatusCode::kFailedPrecondition,
                                 ::testing::HasSubstr("embedded baseline")));

@@ -11,6 +11,7 @@ namespace {
 
 struct ReleaseFlags {
   std::string app, layer, module, version;
+  bool all_at_once = false;
 };
 
 std::string StateName(v1::ReleaseState state) {
@@ -26,6 +27,7 @@ void RunCreate(const ReleaseFlags& f, CliContext& ctx) {
   req.mutable_module()->set_layer(LayerNames().at(f.layer));
   req.mutable_module()->set_name(f.module);
   req.set_version(f.version);
+  req.set_all_at_once(f.all_at_once);
   auto release = ctx.Client().CreateRelease(req);
   if (!release.ok()) {
     ctx.Fail(release.status());
@@ -84,6 +86,9 @@ void AddReleaseCommand(CLI::App& app, CliContext& ctx) {
   create->add_option("--module", flags->module, "module name")->required();
   create->add_option("--version", flags->version, "a published version")
       ->required();
+  create->add_flag("--all-at-once", flags->all_at_once,
+                   "every device of the segment at once, without stages or "
+                   "health gates");
   create->callback([flags, &ctx] { RunCreate(*flags, ctx); });
 
   auto app_id = std::make_shared<std::string>();
