@@ -1,8 +1,22 @@
 // strata: the admin command-line tool.
+#include <iostream>
+#include <string_view>
+
 #include "strata/admin_cli/cli_context.h"
+#include "strata/base/strings.h"
 
 int main(int argc, char** argv) {
   strata::admin::CliContext ctx;
+  absl::Status config = strata::admin::LoadCliConfig(argc, argv, ctx);
+  // A broken config file stops everything but `strata init --force`, which
+  // rewrites it.
+  bool init = false;
+  for (int i = 1; i < argc; ++i)
+    init = init || std::string_view(argv[i]) == "init";
+  if (!config.ok() && !init) {
+    std::cerr << "strata: error: " << strata::ToStd(config.message()) << "\n";
+    return strata::admin::kExitBadInput;
+  }
   CLI::App app;
   strata::admin::BuildCli(app, ctx);
   try {

@@ -20,7 +20,9 @@ std::string Time(int64_t unix_seconds) {
 
 void AddAuditCommand(CLI::App& app, CliContext& ctx) {
   CLI::App* audit = app.add_subcommand(
-      "audit", "Read and verify the append-only, hash-chained audit log.");
+      "audit",
+      "Read and verify the append-only, hash-chained audit log.\n\n"
+      "Example:\n  strata audit verify && strata audit list");
   audit->require_subcommand(1);
   CLI::App* list =
       audit->add_subcommand("list",
@@ -59,13 +61,12 @@ void AddAuditCommand(CLI::App& app, CliContext& ctx) {
       return;
     }
     const std::string head = entries->empty() ? "" : entries->back().hash();
-    if (ctx.json()) {
-      std::cout << "{\"verified\":true,\"entries\":" << entries->size()
-                << ",\"head\":\"" << head << "\"}\n";
-    } else {
-      std::cout << "audit log verified: " << entries->size()
-                << " entries, head " << head << "\n";
-    }
+    Json out = Json::MakeObject();
+    out["verified"] = true;
+    out["entries"] = entries->size();
+    out["head"] = head;
+    ctx.Print(out, StrCat("audit log verified: ", entries->size(),
+                          " entries, head ", head, "\n"));
   });
 }
 

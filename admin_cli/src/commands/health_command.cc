@@ -23,11 +23,9 @@ void AddHealthCommand(CLI::App& app, CliContext& ctx) {
       ctx.Fail(s);
       return;
     }
-    if (ctx.json()) {
-      std::cout << "{\"status\":\"SERVING\"}\n";
-    } else {
-      std::cout << "serving\n";
-    }
+    Json out = Json::MakeObject();
+    out["status"] = "SERVING";
+    ctx.Print(out, "serving\n");
   });
 }
 

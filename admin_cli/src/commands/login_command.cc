@@ -13,8 +13,9 @@ void AddLoginCommand(CLI::App& app, CliContext& ctx) {
   CLI::App* cmd = app.add_subcommand(
       "login",
       "Check a token against the server and keep it (mode 0600) for later\n"
-      "commands, in $XDG_CONFIG_HOME/strata/token or "
-      "~/.config/strata/token.\n\n"
+      "commands: in --token-file, else the config's token_file (`strata\n"
+      "init`), else $XDG_CONFIG_HOME/strata/token or ~/.config/strata/token.\n"
+      "STRATA_TOKEN or --token, when set, win over the kept token.\n\n"
       "Example:\n"
       "  strata login --with-token \"$(cat /var/lib/strata/admin.token)\"");
   cmd->add_option("--with-token", *token, "the token to keep")->required();
@@ -25,7 +26,12 @@ void AddLoginCommand(CLI::App& app, CliContext& ctx) {
       ctx.Fail(check.status());
       return;
     }
-    const std::string path = DefaultTokenPath();
+    // Where later commands look: --token-file, the config's token_file, or
+    // the default path.
+    const std::string path = !ctx.token_file.empty() ? ctx.token_file
+                             : !ctx.config.token_file.empty()
+                                 ? ctx.config.token_file
+                                 : DefaultTokenPath();
     FileSystem& fs = *PosixFileSystem();
     absl::Status s = CreateDirs(fs, Dirname(path));
     if (s.ok()) s = WriteFileAtomically(fs, path, *token + "\n");
@@ -34,11 +40,9 @@ void AddLoginCommand(CLI::App& app, CliContext& ctx) {
       ctx.Fail(s);
       return;
     }
-    if (ctx.json()) {
-      std::cout << "{\"token_file\":\"" << path << "\"}\n";
-    } else {
-      std::cout << "logged in; token kept in " << path << "\n";
-    }
+    Json out = Json::MakeObject();
+    out["token_file"] = path;
+    ctx.Print(out, StrCat("logged in; token kept in ", path, "\n"));
   });
 }
 

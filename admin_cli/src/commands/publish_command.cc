@@ -97,7 +97,7 @@ void AddPublishCommand(CLI::App& app, CliContext& ctx) {
       "      --version 3 --file limits.json\n"
       "Publishing the same version with the same content again is a no-op;\n"
       "with different content it is refused (versions are immutable).");
-  cmd->add_option("--app", flags->app, "app id, e.g. wallet")->required();
+  AddAppOption(cmd, flags->app, ctx);
   cmd->add_option("--layer", flags->layer,
                   "config, h5, hcf, hotpatch or native")
       ->required()

@@ -38,7 +38,13 @@ absl::Status ReadIds(const std::string& path,
 
 void AddSegmentCommand(CLI::App& app, CliContext& ctx) {
   CLI::App* segment =
-      app.add_subcommand("segment", "Define who a release can target.");
+      app.add_subcommand("segment",
+                         "Define who a release can target.\n\n"
+                         "Example:\n"
+                         "  strata segment put --app wallet --name android "
+                         "--expr 'os == \"android\"'\n"
+                         "  strata release create --artifact config/m@3 "
+                         "--segment android");
   segment->require_subcommand(1);
   auto f = std::make_shared<SegmentFlags>();
   CLI::App* put = segment->add_subcommand(
@@ -51,7 +57,7 @@ void AddSegmentCommand(CLI::App& app, CliContext& ctx) {
       "      --expr 'app_version >= \"10.3.0\" && os == \"android\" && region "
       "in [\"CN-31\"]' \\\n"
       "      --allow-file testers.txt");
-  put->add_option("--app", f->app, "app id")->required();
+  AddAppOption(put, f->app, ctx);
   put->add_option("--name", f->name, "segment name")->required();
   put->add_option("--expr", f->expression,
                   "the expression (see docs/rollout.md)")
@@ -85,7 +91,7 @@ void AddSegmentCommand(CLI::App& app, CliContext& ctx) {
       segment->add_subcommand("list",
                               "List an app's segments.\n\nExample:\n  strata "
                               "segment list --app wallet");
-  list->add_option("--app", *app_id, "app id")->required();
+  AddAppOption(list, *app_id, ctx);
   list->callback([app_id, &ctx] {
     auto result = ctx.Client().ListSegments(*app_id);
     if (!result.ok()) {

@@ -8,7 +8,10 @@ namespace strata::admin {
 
 void AddTokenCommand(CLI::App& app, CliContext& ctx) {
   CLI::App* token =
-      app.add_subcommand("token", "Manage access tokens (admin).");
+      app.add_subcommand("token",
+                         "Manage access tokens (admin).\n\n"
+                         "Example:\n  strata token create --name ci-wallet "
+                         "--role publisher --app wallet");
   token->require_subcommand(1);
   struct Flags {
     std::string name, role, app = "*";

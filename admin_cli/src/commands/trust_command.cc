@@ -74,7 +74,11 @@ absl::Status RunInit(const TrustFlags& f, CliContext& ctx) {
 
 void AddTrustCommand(CLI::App& app, CliContext& ctx) {
   CLI::App* trust =
-      app.add_subcommand("trust", "Manage the server's root of trust.");
+      app.add_subcommand("trust",
+                         "Manage the server's root of trust (see also "
+                         "`strata keys rotate`).\n\n"
+                         "Example:\n  strata trust init --keys ~/strata-keys "
+                         "--app wallet");
   trust->require_subcommand(1);
   auto f = std::make_shared<TrustFlags>();
   CLI::App* init = trust->add_subcommand(

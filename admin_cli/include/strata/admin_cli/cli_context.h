@@ -8,6 +8,8 @@
 #include "absl/status/status.h"
 #include "google/protobuf/message.h"
 #include "strata/admin_cli/admin_client.h"
+#include "strata/admin_cli/config.h"
+#include "strata/base/json.h"
 
 namespace strata::admin {
 
@@ -21,6 +23,9 @@ enum ExitCode {
   kExitUnavailable = 5,  // server unreachable or too slow
 };
 
+// The exit code table as `--help` and docs/cli.md print it.
+extern const char kExitCodeHelp[];
+
 int ExitCodeFor(const absl::Status& status);
 
 struct CliContext {
@@ -28,11 +33,17 @@ struct CliContext {
   std::string token;            // --token / STRATA_TOKEN
   std::string token_file;       // --token-file / STRATA_TOKEN_FILE
   std::string output = "text";  // or "json"
+  std::string config_path;      // --config / STRATA_CONFIG
+  CliConfig config;             // defaults read from config_path
   int exit_code = kExitOk;
 
   bool json() const { return output == "json"; }
-  // The token from --token, else --token-file, else the file `strata login`
-  // wrote ($XDG_CONFIG_HOME or ~/.config/strata/token); "" if none.
+  // A person at a terminal (stdin and stderr are terminals, text output):
+  // the only case in which a command may ask a question.
+  bool Interactive() const;
+  // The token from --token (or STRATA_TOKEN), else --token-file, else the
+  // config's token_file, else the file `strata login` wrote
+  // ($XDG_CONFIG_HOME or ~/.config/strata/token); "" if none.
   std::string ResolveToken() const;
   // A client for the server with the resolved token.
   AdminClient Client() const;
@@ -40,7 +51,17 @@ struct CliContext {
   void Fail(const absl::Status& status);
   // Prints `message` in JSON form, or `text` otherwise.
   void Print(const google::protobuf::Message& message, const std::string& text);
+  // Prints `value` (one line of JSON) or `text`.
+  void Print(const Json& value, const std::string& text);
 };
+
+// Adds the usual `--app` option to `cmd`: required unless the config file
+// names an app, which is then the default.
+CLI::Option* AddAppOption(CLI::App* cmd, std::string& app,
+                          const CliContext& ctx);
+
+// A protobuf message as one line of JSON (proto field names, all fields).
+std::string ToJsonLine(const google::protobuf::Message& message);
 
 // Each adds one subcommand (one file each under src/commands/).
 void AddPublishCommand(CLI::App& app, CliContext& ctx);
@@ -53,12 +74,17 @@ void AddBackupCommand(CLI::App& app, CliContext& ctx);
 void AddKeysCommand(CLI::App& app, CliContext& ctx);
 void AddTrustCommand(CLI::App& app, CliContext& ctx);
 void AddSegmentCommand(CLI::App& app, CliContext& ctx);
+void AddInitCommand(CLI::App& app, CliContext& ctx);
 
 // Where `strata login` keeps the token.
 std::string DefaultTokenPath();
 
-// Builds the whole `strata` command line.
+// Builds the whole `strata` command line. Call LoadCliConfig first so the
+// config's defaults show in --help and apply.
 void BuildCli(CLI::App& app, CliContext& ctx);
+// Reads the config file named by --config in argv, STRATA_CONFIG or the
+// default path into ctx.config.
+absl::Status LoadCliConfig(int argc, const char* const* argv, CliContext& ctx);
 
 }  // namespace strata::admin
 
