@@ -178,8 +178,8 @@ void BuildCli(CLI::App& app, CliContext& ctx) {
       "over the config file `strata init` writes (",
       ctx.config_path.empty() ? DefaultConfigPath() : ctx.config_path,
       ").\n"
-      "Authentication: every command but `health`, `init` and `keys`\n"
-      "needs a token: --token, STRATA_TOKEN, --token-file, the\n"
+      "Authentication: every command but `health`, `init`, `keys` and\n"
+      "`restore` needs a token: --token, STRATA_TOKEN, --token-file, the\n"
       "config's token_file, or the file `strata login` writes.\n"
       "Output: --output json prints one JSON object per result on stdout\n"
       "(errors too: {\"error\":{\"code\",\"message\",\"exit_code\"}}).\n"
@@ -214,6 +214,7 @@ void BuildCli(CLI::App& app, CliContext& ctx) {
   AddReleaseCommand(app, ctx);
   AddAuditCommand(app, ctx);
   AddBackupCommand(app, ctx);
+  AddRestoreCommand(app, ctx);
 }
 
 }  // namespace strata::admin

@@ -11,8 +11,9 @@ void AddBackupCommand(CLI::App& app, CliContext& ctx) {
   CLI::App* cmd = app.add_subcommand(
       "backup",
       "Have the server write a consistent copy of its database into a new\n"
-      "directory on its own machine (admin). Restore it with\n"
-      "`stratad restore --from DIR --data-dir NEW`.\n\n"
+      "directory on its own machine (admin), while it keeps serving.\n"
+      "Restore it there with `strata restore --from DIR --data-dir NEW`\n"
+      "(or `stratad restore`), with the server stopped.\n\n"
       "Example:\n  strata backup --to /var/backups/strata/2026-11-25");
   cmd->add_option("--to", *dir, "absolute path on the server; must not exist")
       ->required();

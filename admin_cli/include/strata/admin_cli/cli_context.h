@@ -75,6 +75,7 @@ void AddKeysCommand(CLI::App& app, CliContext& ctx);
 void AddTrustCommand(CLI::App& app, CliContext& ctx);
 void AddSegmentCommand(CLI::App& app, CliContext& ctx);
 void AddInitCommand(CLI::App& app, CliContext& ctx);
+void AddRestoreCommand(CLI::App& app, CliContext& ctx);
 
 // Where `strata login` keeps the token.
 std::string DefaultTokenPath();
