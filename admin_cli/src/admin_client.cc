@@ -84,6 +84,55 @@ absl::StatusOr<std::vector<v1::Release>> AdminClient::ListReleases(
                                   response.releases().end());
 }
 
+absl::StatusOr<v1::ReleaseStatus> AdminClient::GetReleaseStatus(
+    const std::string& app_id, uint64_t release_id) {
+  grpc::ClientContext context;
+  Prepare(context);
+  v1::GetReleaseStatusRequest request;
+  request.set_app_id(app_id);
+  request.set_release_id(release_id);
+  v1::ReleaseStatus response;
+  grpc::Status s = stub_->GetReleaseStatus(&context, request, &response);
+  if (!s.ok()) return FromGrpcStatus(s);
+  return response;
+}
+
+absl::StatusOr<v1::SteerReleaseResponse> AdminClient::SteerRelease(
+    const v1::SteerReleaseRequest& request) {
+  grpc::ClientContext context;
+  Prepare(context);
+  v1::SteerReleaseResponse response;
+  grpc::Status s = stub_->SteerRelease(&context, request, &response);
+  if (!s.ok()) return FromGrpcStatus(s);
+  return response;
+}
+
+absl::StatusOr<v1::PreviewReleaseResponse> AdminClient::PreviewRelease(
+    const std::string& app_id, uint64_t release_id) {
+  grpc::ClientContext context;
+  Prepare(context);
+  v1::PreviewReleaseRequest request;
+  request.set_app_id(app_id);
+  request.set_release_id(release_id);
+  v1::PreviewReleaseResponse response;
+  grpc::Status s = stub_->PreviewRelease(&context, request, &response);
+  if (!s.ok()) return FromGrpcStatus(s);
+  return response;
+}
+
+absl::StatusOr<v1::ExplainDeviceResponse> AdminClient::ExplainDevice(
+    const std::string& app_id, const std::string& device_id) {
+  grpc::ClientContext context;
+  Prepare(context);
+  v1::ExplainDeviceRequest request;
+  request.set_app_id(app_id);
+  request.set_device_id(device_id);
+  v1::ExplainDeviceResponse response;
+  grpc::Status s = stub_->ExplainDevice(&context, request, &response);
+  if (!s.ok()) return FromGrpcStatus(s);
+  return response;
+}
+
 absl::StatusOr<v1::CreateTokenResponse> AdminClient::CreateToken(
     const v1::CreateTokenRequest& request) {
   grpc::ClientContext context;

@@ -37,9 +37,10 @@ int ExitCodeFor(const absl::Status& status) {
 }
 
 const char kExitCodeHelp[] =
-    "Exit codes: 0 ok; 1 other failure; 2 bad input (flags, files);\n"
-    "3 not found; 4 refused (conflict, permission, illegal state,\n"
-    "integrity); 5 server unavailable.";
+    "Exit codes: 0 ok; 1 other failure; 2 bad input (flags, files, plan,\n"
+    "gates); 3 not found; 4 refused (conflict, permission, illegal state,\n"
+    "integrity); 5 server unavailable; 6 --wait: the release was halted or\n"
+    "rolled back; 7 --wait: --timeout passed (the release goes on).";
 
 void CliContext::Fail(const absl::Status& status) {
   exit_code = ExitCodeFor(status);

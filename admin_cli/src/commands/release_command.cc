@@ -1,42 +1,236 @@
-// strata release create|list
+// strata release create|list|status|start|pause|resume|promote|halt|
+//                rollback|preview|explain
+#include <unistd.h>
+
+#include <iostream>
 #include <memory>
 
 #include "layer_flag.h"
 #include "strata/admin_cli/admin_client.h"
 #include "strata/admin_cli/cli_context.h"
+#include "strata/admin_cli/release_flags.h"
+#include "strata/admin_cli/release_watch.h"
+#include "strata/admin_cli/render.h"
+#include "strata/base/env.h"
 #include "strata/base/strings.h"
 
 namespace strata::admin {
 namespace {
 
-struct ReleaseFlags {
-  std::string app, layer, module, version;
-  bool all_at_once = false;
+struct WaitFlags {
+  bool wait = false;
+  std::string poll_interval = "2s";
+  std::string timeout = "0";
 };
 
-std::string StateName(v1::ReleaseState state) {
-  std::string name = v1::ReleaseState_Name(state);
-  if (name.rfind("RELEASE_", 0) == 0) name = name.substr(8);
-  for (char& c : name) c = static_cast<char>(std::tolower(c));
-  return name;
+struct CreateFlags {
+  std::string app, layer, module, version, segment, salt, plan;
+  std::vector<std::string> artifacts, gates;
+  bool all_at_once = false;
+  bool draft = false;
+  WaitFlags wait;
+};
+
+void AddWaitFlags(CLI::App* cmd, WaitFlags& f) {
+  cmd->add_flag("--wait", f.wait,
+                "follow the rollout, printing each change of state or stage; "
+                "exit 0 when it completes, 6 when it is halted or rolled "
+                "back, 7 after --timeout");
+  cmd->add_option("--poll-interval", f.poll_interval,
+                  "with --wait: how often to ask the server (30s, 1m)")
+      ->capture_default_str();
+  cmd->add_option("--timeout", f.timeout,
+                  "with --wait: give up after this long (2h; 0 = never)")
+      ->capture_default_str();
 }
 
-void RunCreate(const ReleaseFlags& f, CliContext& ctx) {
+absl::StatusOr<WatchOptions> ParseWait(const WaitFlags& f) {
+  WatchOptions options;
+  absl::StatusOr<absl::Duration> poll = ParseDuration(f.poll_interval);
+  if (!poll.ok() || *poll <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        StrCat("--poll-interval '", f.poll_interval,
+               "' must be a positive duration such as 2s or 1m"));
+  }
+  absl::StatusOr<absl::Duration> timeout = ParseDuration(f.timeout);
+  if (!timeout.ok()) {
+    return absl::InvalidArgumentError(StrCat(
+        "--timeout: ", ToStd(timeout.status().message()), " (0 = never)"));
+  }
+  options.poll_interval = *poll;
+  options.timeout = *timeout;
+  return options;
+}
+
+// A compact JSON line per change seen by --wait.
+Json TransitionJson(const v1::ReleaseStatus& s, absl::Time at) {
+  const v1::Release& r = s.release();
+  Json t = Json::MakeObject();
+  t["at_unix"] = absl::ToUnixSeconds(at);
+  t["release_id"] = r.release_id();
+  t["state"] = v1::ReleaseState_Name(r.state());
+  t["stage"] = r.stage();
+  t["stages"] = r.stages_size();
+  t["exposure_bp"] = s.exposure_bp();
+  t["devices"] = s.adoption().empty() ? s.treatment().activated()
+                                      : s.adoption().rbegin()->devices();
+  t["reason"] = r.state_reason();
+  t["gate_action"] = s.gate_action();
+  t["gate_rule"] = s.gate_rule();
+  Json out = Json::MakeObject();
+  out["transition"] = std::move(t);
+  return out;
+}
+
+// Follows a release until it completes, halts or times out (--wait).
+void Follow(CliContext& ctx, const std::string& app, uint64_t release_id,
+            const WatchOptions& options) {
+  AdminClient client = ctx.Client();
+  bool retrying = false;
+  WatchResult result = WatchRelease(
+      [&] {
+        auto s = client.GetReleaseStatus(app, release_id);
+        if (s.ok()) retrying = false;
+        return s;
+      },
+      *SystemClock(), options,
+      [&](const v1::ReleaseStatus& s) {
+        const absl::Time now = absl::Now();
+        if (ctx.json()) {
+          std::cout << TransitionJson(s, now).Dump() << "\n" << std::flush;
+        } else {
+          std::cout << TransitionLine(s, now) << "\n" << std::flush;
+        }
+      },
+      [&](const absl::Status& error) {
+        if (!retrying) {
+          std::cerr << "strata: server unavailable, still trying: "
+                    << ToStd(error.message()) << "\n";
+        }
+        retrying = true;
+      });
+  if (result.exit_code == kExitOk) {
+    const v1::Release& r = result.last.release();
+    Json done = Json::MakeObject();
+    done["release_id"] = r.release_id();
+    done["state"] = v1::ReleaseState_Name(r.state());
+    Json out = Json::MakeObject();
+    out["result"] = std::move(done);
+    ctx.Print(out, StrCat("release ", r.release_id(), " completed\n"));
+    return;
+  }
+  ctx.Fail(result.error);
+  ctx.exit_code = result.exit_code;
+}
+
+void RunCreate(const CreateFlags& f, CliContext& ctx) {
   v1::CreateReleaseRequest req;
   req.set_app_id(f.app);
-  req.mutable_module()->set_layer(LayerNames().at(f.layer));
-  req.mutable_module()->set_name(f.module);
-  req.set_version(f.version);
+  const bool single =
+      !f.layer.empty() || !f.module.empty() || !f.version.empty();
+  if (single && !f.artifacts.empty()) {
+    ctx.Fail(absl::InvalidArgumentError(
+        "give either --layer/--module/--version (one artifact) or --artifact "
+        "LAYER/MODULE@VERSION (repeatable), not both"));
+    return;
+  }
+  if (single) {
+    if (f.layer.empty() || f.module.empty() || f.version.empty()) {
+      ctx.Fail(absl::InvalidArgumentError(
+          "--layer, --module and --version go together; or use --artifact "
+          "LAYER/MODULE@VERSION"));
+      return;
+    }
+    absl::StatusOr<v1::ReleaseArtifact> a =
+        ParseArtifact(StrCat(f.layer, "/", f.module, "@", f.version));
+    if (!a.ok()) {
+      ctx.Fail(a.status());
+      return;
+    }
+    *req.mutable_module() = a->module();
+    req.set_version(a->version());
+  } else if (f.artifacts.empty()) {
+    ctx.Fail(absl::InvalidArgumentError(
+        "name what to release: --artifact LAYER/MODULE@VERSION (repeat it "
+        "for modules that go together) or --layer/--module/--version"));
+    return;
+  } else {
+    for (const std::string& text : f.artifacts) {
+      absl::StatusOr<v1::ReleaseArtifact> a = ParseArtifact(text);
+      if (!a.ok()) {
+        ctx.Fail(a.status());
+        return;
+      }
+      *req.add_artifacts() = *a;
+    }
+  }
+  if (f.all_at_once && (!f.plan.empty() || !f.gates.empty())) {
+    ctx.Fail(absl::InvalidArgumentError(
+        "--all-at-once releases to every device of the segment without "
+        "stages or gates; drop --plan/--gate, or drop --all-at-once"));
+    return;
+  }
+  if (!f.plan.empty()) {
+    absl::StatusOr<std::vector<v1::RolloutStage>> plan = ParsePlan(f.plan);
+    if (!plan.ok()) {
+      ctx.Fail(plan.status());
+      return;
+    }
+    for (const auto& s : *plan) *req.add_stages() = s;
+  }
+  absl::StatusOr<v1::GatePolicy> gates = ParseGates(f.gates);
+  if (!gates.ok()) {
+    ctx.Fail(gates.status());
+    return;
+  }
+  *req.mutable_gates() = *gates;
+  req.set_segment(f.segment);
+  req.set_salt(f.salt);
   req.set_all_at_once(f.all_at_once);
+  req.set_draft(f.draft);
+  WatchOptions watch;
+  if (f.wait.wait) {
+    if (f.draft) {
+      ctx.Fail(absl::InvalidArgumentError(
+          "--wait with --draft would wait forever: a draft does not roll "
+          "out until `strata release start ID`; then follow it with "
+          "`strata release status ID --wait`"));
+      return;
+    }
+    absl::StatusOr<WatchOptions> w = ParseWait(f.wait);
+    if (!w.ok()) {
+      ctx.Fail(w.status());
+      return;
+    }
+    watch = *w;
+  }
+
   auto release = ctx.Client().CreateRelease(req);
   if (!release.ok()) {
     ctx.Fail(release.status());
     return;
   }
-  ctx.Print(*release, StrCat("release ", release->release_id(), ": ", f.layer,
-                             "/", f.module, " ", f.version, " (sequence ",
-                             release->release_sequence(), ", ",
-                             StateName(release->state()), ")\n"));
+  std::string text = StrCat(ReleaseLine(*release), "\n");
+  for (const v1::ReleaseArtifact& a : ArtifactsOf(*release)) {
+    text += StrCat("  ", FormatArtifact(a), " (sequence ", a.release_sequence(),
+                   ")\n");
+  }
+  if (!release->stages().empty()) {
+    text += StrCat(
+        "  plan ",
+        FormatPlan({release->stages().begin(), release->stages().end()}), "\n");
+  }
+  if (!f.wait.wait) {
+    text += StrCat(
+        "follow it: strata release status ", release->release_id(),
+        release->state() == v1::RELEASE_DRAFT
+            ? StrCat("; start it: strata release start ", release->release_id())
+            : std::string(),
+        "\n");
+  }
+  ctx.Print(*release, text);
+  std::cout << std::flush;
+  if (f.wait.wait) Follow(ctx, f.app, release->release_id(), watch);
 }
 
 void RunList(const std::string& app, CliContext& ctx) {
@@ -46,58 +240,335 @@ void RunList(const std::string& app, CliContext& ctx) {
     return;
   }
   v1::ListReleasesResponse all;
-  std::string text =
-      "ID    MODULE                         VERSION   SEQ  STATE\n";
-  for (const auto& r : *releases) {
-    *all.add_releases() = r;
-    char line[256];
-    std::string module =
-        StrCat(LayerFlagName(r.module().layer()), "/", r.module().name());
-    std::snprintf(line, sizeof(line), "%-5llu %-30s %-9s %-4llu %s\n",
-                  static_cast<unsigned long long>(r.release_id()),
-                  module.c_str(), r.version().c_str(),
-                  static_cast<unsigned long long>(r.release_sequence()),
-                  StateName(r.state()).c_str());
-    text += line;
+  for (const auto& r : *releases) *all.add_releases() = r;
+  ctx.Print(all, releases->empty() ? StrCat("no releases for ", app, "\n")
+                                   : RenderReleaseList(*releases));
+}
+
+struct IdFlags {
+  std::string app;
+  uint64_t id = 0;
+  std::string reason;
+  bool yes = false;
+  WaitFlags wait;
+};
+
+void RunStatus(const IdFlags& f, CliContext& ctx) {
+  if (f.wait.wait) {
+    absl::StatusOr<WatchOptions> w = ParseWait(f.wait);
+    if (!w.ok()) {
+      ctx.Fail(w.status());
+      return;
+    }
+    Follow(ctx, f.app, f.id, *w);
+    return;
   }
-  ctx.Print(all, text);
+  auto status = ctx.Client().GetReleaseStatus(f.app, f.id);
+  if (!status.ok()) {
+    ctx.Fail(status.status());
+    return;
+  }
+  ctx.Print(*status, RenderReleaseStatus(*status, absl::Now()));
+}
+
+// Asks at a terminal; anywhere else (CI, pipes, --output json) it does not
+// ask: the command line is the decision.
+bool Confirm(const CliContext& ctx, const std::string& question) {
+  if (!ctx.Interactive()) return true;
+  std::cerr << question << " [y/N] " << std::flush;
+  std::string answer;
+  if (!std::getline(std::cin, answer)) return false;
+  return answer == "y" || answer == "Y" || answer == "yes";
+}
+
+void RunSteer(const IdFlags& f, v1::SteerReleaseRequest::Action action,
+              CliContext& ctx) {
+  if (action == v1::SteerReleaseRequest::ROLL_BACK && !f.yes &&
+      !Confirm(ctx, StrCat("Roll back release ", f.id,
+                           "? Devices that have it get the previous content "
+                           "back; this cannot be undone."))) {
+    ctx.Fail(absl::CancelledError("not rolled back"));
+    ctx.exit_code = kExitRefused;
+    return;
+  }
+  v1::SteerReleaseRequest req;
+  req.set_app_id(f.app);
+  req.set_release_id(f.id);
+  req.set_action(action);
+  req.set_reason(f.reason);
+  auto result = ctx.Client().SteerRelease(req);
+  if (!result.ok()) {
+    ctx.Fail(result.status());
+    return;
+  }
+  std::string text = StrCat(ReleaseLine(result->release()), "\n");
+  if (!result->release().state_reason().empty())
+    text += StrCat("  reason: ", result->release().state_reason(), "\n");
+  if (result->has_rollback() && result->rollback().release_id() != 0) {
+    text += StrCat("  rolled back by release ", result->rollback().release_id(),
+                   ":");
+    for (const v1::ReleaseArtifact& a : ArtifactsOf(result->rollback()))
+      text += StrCat(" ", FormatArtifact(a));
+    text += "\n";
+  }
+  ctx.Print(*result, text);
+}
+
+void RunPreview(const IdFlags& f, CliContext& ctx) {
+  auto preview = ctx.Client().PreviewRelease(f.app, f.id);
+  if (!preview.ok()) {
+    ctx.Fail(preview.status());
+    return;
+  }
+  const v1::PreviewReleaseResponse& p = *preview;
+  std::string text =
+      StrCat("Release ", p.release_id(), " over ", FormatCount(p.devices()),
+             " devices seen recently (segment ",
+             p.segment().empty() ? "everyone" : p.segment(), ")\n",
+             "  matched ", FormatCount(p.matched()), ", allowed (testers) ",
+             FormatCount(p.allowed()), ", denied ", FormatCount(p.denied()),
+             ", not matched ", FormatCount(p.not_matched()), "\n\n");
+  Table table({"STAGE", "EXPOSURE", "TREATMENT", "CONTROL"},
+              {true, true, true, true});
+  if (p.has_current()) {
+    table.AddRow({"now", FormatExposure(p.current().exposure_bp()),
+                  FormatCount(p.current().treatment()),
+                  FormatCount(p.current().control())});
+  }
+  for (int i = 0; i < p.stages_size(); ++i) {
+    const v1::StageReach& s = p.stages(i);
+    table.AddRow({std::to_string(i + 1), FormatExposure(s.exposure_bp()),
+                  FormatCount(s.treatment()), FormatCount(s.control())});
+  }
+  text += table.Render();
+  ctx.Print(p, text);
+}
+
+void RunExplain(const std::string& app, const std::string& device,
+                CliContext& ctx) {
+  auto explain = ctx.Client().ExplainDevice(app, device);
+  if (!explain.ok()) {
+    ctx.Fail(explain.status());
+    return;
+  }
+  const v1::DeviceContext& d = explain->device();
+  std::string text = StrCat("Device ", device);
+  if (explain->last_seen_unix() != 0) {
+    text += StrCat(", last seen ",
+                   TimeText(absl::FromUnixSeconds(explain->last_seen_unix())),
+                   " UTC");
+  }
+  text += "\n";
+  std::string context;
+  auto field = [&](const char* name, const std::string& value) {
+    if (!value.empty())
+      context += StrCat(context.empty() ? "" : ", ", name, " ", value);
+  };
+  field("user", d.user_id());
+  field("app_version", d.app_version());
+  field("os", d.os());
+  field("os_version", d.os_version());
+  field("model", d.device_model());
+  field("region", d.region());
+  field("channel", d.channel());
+  for (const auto& [k, v] : d.attributes())
+    field(StrCat("attr.", k).c_str(), v);
+  if (!context.empty()) text += StrCat("  ", context, "\n");
+  text += "\n";
+  if (explain->releases().empty()) {
+    text += "  no live releases\n";
+  } else {
+    Table table({"RELEASE", "GETS IT", "COHORT", "WHY"}, {true});
+    for (const v1::ReleaseExplanation& e : explain->releases()) {
+      for (int i = 0; i < std::max(1, e.reasons_size()); ++i) {
+        const std::string reason = i < e.reasons_size() ? e.reasons(i) : "";
+        if (i == 0) {
+          table.AddRow({std::to_string(e.release_id()),
+                        e.applies() ? "yes" : "no", e.cohort(), reason});
+        } else {
+          table.AddRow({"", "", "", reason});
+        }
+      }
+    }
+    text += table.Render();
+  }
+  ctx.Print(*explain, text);
+}
+
+CLI::App* AddIdCommand(CLI::App* release, const std::string& name,
+                       const std::string& help, IdFlags& f, CliContext& ctx) {
+  CLI::App* cmd = release->add_subcommand(name, help);
+  AddAppOption(cmd, f.app, ctx);
+  cmd->add_option("id", f.id, "the release id (see `strata release list`)")
+      ->required();
+  return cmd;
 }
 
 }  // namespace
 
 void AddReleaseCommand(CLI::App& app, CliContext& ctx) {
-  CLI::App* release =
-      app.add_subcommand("release", "Create and inspect releases.");
+  CLI::App* release = app.add_subcommand(
+      "release",
+      "Create, follow and steer staged, health-gated releases.\n\n"
+      "A release makes published versions (one or several modules, across\n"
+      "layers, activated together) live for a segment, stage by stage: the\n"
+      "server promotes it when a stage has baked and its devices are\n"
+      "healthy, halts it when they crash or fail to apply more than a\n"
+      "control group, and pauses it when reports stop (docs/rollout.md).\n\n"
+      "Example:\n"
+      "  strata release create --artifact config/payment.limits@3 --wait\n"
+      "  strata release status 7");
   release->require_subcommand(1);
 
-  auto flags = std::make_shared<ReleaseFlags>();
+  auto f = std::make_shared<CreateFlags>();
   CLI::App* create = release->add_subcommand(
       "create",
-      "Make a published version live for the app's devices.\n\n"
-      "Example:\n"
-      "  strata release create --app wallet --layer config \\\n"
-      "      --module payment.limits --version 3");
-  create->add_option("--app", flags->app, "app id")->required();
+      "Release published versions to a segment in stages gated on health.\n"
+      "Without --plan the server's default plan applies: 1, 5, 20, 50, 100%\n"
+      "with bake times 1h, 2h, 4h, 8h, 24h. A bad --plan, --gate or\n"
+      "--artifact is exit 2 and nothing is created.\n\n"
+      "Example (two modules that must arrive together, a short plan, and\n"
+      "a CI job that fails if the release halts):\n"
+      "  strata release create --app wallet \\\n"
+      "      --artifact config/payment.limits@3 --artifact h5/mall-home@12 \\\n"
+      "      --segment android-cn --plan 1%:1h:200,5%:2h:500,20%,100% \\\n"
+      "      --gate max_crash_rate=0.02 --gate report_silence=30m \\\n"
+      "      --wait --timeout 12h\n"
+      "Example (a config switch for everybody now):\n"
+      "  strata release create --layer config --module flags --version 9 "
+      "--all-at-once");
+  AddAppOption(create, f->app, ctx);
   create
-      ->add_option("--layer", flags->layer,
-                   "config, h5, hcf, hotpatch or native")
-      ->required()
+      ->add_option("--layer", f->layer,
+                   "one artifact: config, h5, hcf, "
+                   "hotpatch or native")
       ->check(CLI::IsMember({"config", "h5", "hcf", "hotpatch", "native"}));
-  create->add_option("--module", flags->module, "module name")->required();
-  create->add_option("--version", flags->version, "a published version")
-      ->required();
-  create->add_flag("--all-at-once", flags->all_at_once,
+  create->add_option("--module", f->module, "one artifact: module name");
+  create->add_option("--version", f->version,
+                     "one artifact: a published version");
+  create->add_option("--artifact", f->artifacts,
+                     "LAYER/MODULE@VERSION, repeatable; all activate together "
+                     "on the device");
+  create->add_option("--segment", f->segment,
+                     "target segment (`strata segment put`); default everyone");
+  create->add_option("--salt", f->salt,
+                     "bucketing salt; the same salt picks the same users "
+                     "(default release-<id>)");
+  create->add_option(
+      "--plan", f->plan,
+      "stages exposure[:bake[:min_reports]], e.g. 1%:1h:200,5%:2h:500,20%,"
+      "100%; `default` for 1,5,20,50,100%");
+  create->add_option(
+      "--gate", f->gates,
+      StrCat("health gate threshold key=value, repeatable, e.g. "
+             "max_crash_rate=0.05, min_launches=20, report_silence=30m; keys: ",
+             [] {
+               std::string keys;
+               for (const std::string& k : GateKeys())
+                 keys += (keys.empty() ? "" : ", ") + k;
+               return keys;
+             }()));
+  create->add_flag("--all-at-once", f->all_at_once,
                    "every device of the segment at once, without stages or "
                    "health gates");
-  create->callback([flags, &ctx] { RunCreate(*flags, ctx); });
+  create->add_flag("--draft", f->draft,
+                   "store it without starting (preview, then `release start`)");
+  AddWaitFlags(create, f->wait);
+  create->callback([f, &ctx] { RunCreate(*f, ctx); });
 
-  auto app_id = std::make_shared<std::string>();
-  CLI::App* list =
-      release->add_subcommand("list",
-                              "List an app's releases.\n\nExample:\n  strata "
-                              "release list --app wallet");
-  list->add_option("--app", *app_id, "app id")->required();
-  list->callback([app_id, &ctx] { RunList(*app_id, ctx); });
+  auto list_app = std::make_shared<std::string>();
+  CLI::App* list = release->add_subcommand(
+      "list",
+      "List an app's releases: state, stage, exposure, segment and every\n"
+      "artifact (one line each).\n\n"
+      "Example:\n  strata release list --app wallet\n"
+      "  strata release list --app wallet --output json | jq '.releases[]'");
+  AddAppOption(list, *list_app, ctx);
+  list->callback([list_app, &ctx] { RunList(*list_app, ctx); });
+
+  auto status = std::make_shared<IdFlags>();
+  CLI::App* status_cmd = AddIdCommand(
+      release, "status",
+      "One release: its plan (done stages marked x, the current one >),\n"
+      "state and reason, exposure, adoption, health of treatment against\n"
+      "control, the gate's latest verdict, an adoption chart and the\n"
+      "history of transitions. With --wait, follow it instead.\n\n"
+      "Example:\n  strata release status 7 --app wallet\n"
+      "  strata release status 7 --wait --poll-interval 10s --timeout 6h",
+      *status, ctx);
+  AddWaitFlags(status_cmd, status->wait);
+  status_cmd->callback([status, &ctx] { RunStatus(*status, ctx); });
+
+  struct Steer {
+    const char* name;
+    v1::SteerReleaseRequest::Action action;
+    const char* help;
+  };
+  static const Steer kSteers[] = {
+      {"start", v1::SteerReleaseRequest::START,
+       "Start a draft release at its first stage.\n\n"
+       "Example:\n  strata release start 7 --app wallet"},
+      {"pause", v1::SteerReleaseRequest::PAUSE,
+       "Pause a rolling release: it stays at its stage (devices in it still\n"
+       "get it) and is not promoted until resumed.\n\n"
+       "Example:\n  strata release pause 7 --reason \"waiting for QA\""},
+      {"resume", v1::SteerReleaseRequest::RESUME,
+       "Resume a paused or halted release; the stage's bake time restarts.\n\n"
+       "Example:\n  strata release resume 7 --reason \"crash was unrelated\""},
+      {"promote", v1::SteerReleaseRequest::PROMOTE,
+       "Move a rolling release to its next stage now (from the last stage:\n"
+       "complete it), without waiting for the bake time.\n\n"
+       "Example:\n  strata release promote 7 --reason \"hotfix, approved\""},
+      {"halt", v1::SteerReleaseRequest::HALT,
+       "Halt a release: no new device gets it; devices that have it keep\n"
+       "it. `release resume` continues it, `release rollback` takes it "
+       "back.\n\n"
+       "Example:\n  strata release halt 7 --reason \"crash spike in "
+       "payments\""},
+      {"rollback", v1::SteerReleaseRequest::ROLL_BACK,
+       "Roll a release back: halt it and publish a new release that puts the\n"
+       "last good content back on every device of the segment. Final. Asks\n"
+       "for confirmation at a terminal unless --yes; never elsewhere.\n\n"
+       "Example:\n  strata release rollback 7 --reason \"corrupt limits\" "
+       "--yes"},
+  };
+  for (const Steer& s : kSteers) {
+    auto flags = std::make_shared<IdFlags>();
+    CLI::App* cmd = AddIdCommand(release, s.name, s.help, *flags, ctx);
+    cmd->add_option("--reason", flags->reason,
+                    "why; kept in the release's history and the audit log");
+    if (s.action == v1::SteerReleaseRequest::ROLL_BACK)
+      cmd->add_flag("--yes,-y", flags->yes, "do not ask at a terminal");
+    const auto action = s.action;
+    cmd->callback([flags, action, &ctx] { RunSteer(*flags, action, ctx); });
+  }
+
+  auto preview = std::make_shared<IdFlags>();
+  CLI::App* preview_cmd = AddIdCommand(
+      release, "preview",
+      "Who would get a release: over the devices seen recently, how many\n"
+      "the segment matches, allows and denies, and per stage how many\n"
+      "would be treatment and control. Useful on a --draft.\n\n"
+      "Example:\n  strata release create --artifact h5/mall-home@12 "
+      "--segment android-cn --draft\n"
+      "  strata release preview 8",
+      *preview, ctx);
+  preview_cmd->callback([preview, &ctx] { RunPreview(*preview, ctx); });
+
+  struct ExplainFlags {
+    std::string app, device;
+  };
+  auto explain = std::make_shared<ExplainFlags>();
+  CLI::App* explain_cmd = release->add_subcommand(
+      "explain",
+      "For one device (as it last checked in): which releases it gets and\n"
+      "why: segment match, bucket and cohort, allow/deny lists.\n\n"
+      "Example:\n  strata release explain --app wallet --device d-42");
+  AddAppOption(explain_cmd, explain->app, ctx);
+  explain_cmd->add_option("--device", explain->device, "the device id")
+      ->required();
+  explain_cmd->callback(
+      [explain, &ctx] { RunExplain(explain->app, explain->device, ctx); });
 }
 
 }  // namespace strata::admin

@@ -32,6 +32,14 @@ class AdminClient {
       const v1::CreateReleaseRequest& request);
   absl::StatusOr<std::vector<v1::Release>> ListReleases(
       const std::string& app_id);
+  absl::StatusOr<v1::ReleaseStatus> GetReleaseStatus(const std::string& app_id,
+                                                     uint64_t release_id);
+  absl::StatusOr<v1::SteerReleaseResponse> SteerRelease(
+      const v1::SteerReleaseRequest& request);
+  absl::StatusOr<v1::PreviewReleaseResponse> PreviewRelease(
+      const std::string& app_id, uint64_t release_id);
+  absl::StatusOr<v1::ExplainDeviceResponse> ExplainDevice(
+      const std::string& app_id, const std::string& device_id);
   absl::StatusOr<v1::CreateTokenResponse> CreateToken(
       const v1::CreateTokenRequest& request);
   // Every audit entry after `after_seq`, fetched page by page.

@@ -21,6 +21,8 @@ enum ExitCode {
   kExitNotFound = 3,     // the named app, module, version or release is absent
   kExitRefused = 4,      // refused: conflicts, permissions, illegal state
   kExitUnavailable = 5,  // server unreachable or too slow
+  kExitHalted = 6,       // --wait: the release was halted or rolled back
+  kExitTimeout = 7,      // --wait: --timeout passed; the release goes on
 };
 
 // The exit code table as `--help` and docs/cli.md print it.
