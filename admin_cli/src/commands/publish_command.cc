@@ -1,10 +1,13 @@
 // strata publish: upload one artifact version.
+#include <unistd.h>
+
 #include <iostream>
 #include <memory>
 
 #include "layer_flag.h"
 #include "strata/admin_cli/admin_client.h"
 #include "strata/admin_cli/cli_context.h"
+#include "strata/admin_cli/render.h"
 #include "strata/admin_cli/tree_archive.h"
 #include "strata/base/env.h"
 #include "strata/base/sha256.h"
@@ -61,18 +64,27 @@ void RunPublish(const PublishFlags& f, CliContext& ctx) {
     s.set_signature(*sig);
   }
   AdminClient client = ctx.Client();
-  const bool show_progress = !ctx.json() && content->size() > (1 << 20);
+  // A progress bar only for a person watching: stderr is a terminal and the
+  // output is text. Redrawn at most every 100 ms, and once at the end.
+  const bool show_progress =
+      !ctx.json() && ::isatty(STDERR_FILENO) && content->size() > (256u << 10);
+  const absl::Time start = absl::Now();
+  absl::Time last_draw = absl::InfinitePast();
+  ProgressFn progress;
+  if (show_progress) {
+    progress = [&](uint64_t done, uint64_t total) {
+      const absl::Time now = absl::Now();
+      if (done < total && now - last_draw < absl::Milliseconds(100)) return;
+      last_draw = now;
+      std::cerr << "\r" << ProgressLine(done, total, now - start) << "\x1b[K"
+                << (done == total ? "\n" : "") << std::flush;
+    };
+  }
   auto result = client.Publish(
       st, *content,
       f.idempotency_key.empty() ? StrCat(f.app, "/", f.module, "/", f.version)
                                 : f.idempotency_key,
-      show_progress ? ProgressFn([](uint64_t done, uint64_t total) {
-        std::cerr << "\rupload " << (100 * done / total) << "% (" << done << "/"
-                  << total << " bytes)" << (done == total ? "\n" : "")
-                  << std::flush;
-      })
-                    : ProgressFn(),
-      signatures, f.embedded);
+      progress, signatures, f.embedded);
   if (!result.ok()) {
     ctx.Fail(result.status());
     return;
@@ -90,11 +102,17 @@ void AddPublishCommand(CLI::App& app, CliContext& ctx) {
   auto flags = std::make_shared<PublishFlags>();
   CLI::App* cmd = app.add_subcommand(
       "publish",
-      "Upload one version of a module.\n\n"
+      "Upload one version of a module (or a directory tree), signed here\n"
+      "with the layer's publisher key(s). On a terminal, a progress bar on\n"
+      "stderr shows large uploads (never with --output json).\n\n"
       "Example:\n"
       "  strata publish --app wallet --layer config --module payment.limits "
       "\\\n"
-      "      --version 3 --file limits.json\n"
+      "      --version 3 --file limits.json --key "
+      "~/strata-keys/publisher-a.key\n"
+      "  strata publish --app wallet --layer h5 --module mall-home "
+      "--version 12 \\\n"
+      "      --dir dist/ --key ~/strata-keys/publisher-a.key\n"
       "Publishing the same version with the same content again is a no-op;\n"
       "with different content it is refused (versions are immutable).");
   AddAppOption(cmd, flags->app, ctx);
