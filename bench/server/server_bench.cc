@@ -118,7 +118,7 @@ int main(int argc, char** argv) {
   if (!server.ok()) return 1;
   const std::string address = "127.0.0.1:" + std::to_string((*server)->port());
 
-  // Five live CONFIG modules, as a small app would have.
+  // Five live CONFIG modules, as a small app would have (all at once).
   strata::admin::AdminClient admin(address, token);
   std::vector<std::string> shas;
   for (int m = 0; m < 5; ++m) {
@@ -136,6 +136,36 @@ int main(int argc, char** argv) {
     req.set_all_at_once(true);
     if (!pub.ok() || !admin.CreateRelease(req).ok()) return 1;
     shas.push_back(pub->statement().content_sha256());
+  }
+  // Plus a staged grey release of an H5 page to a segment, so every Check
+  // evaluates an expression and hashes the device into a bucket.
+  {
+    strata::v1::Segment seg;
+    seg.set_app_id("wallet");
+    seg.set_name("android-10");
+    seg.set_expression(
+        "os == \"android\" && app_version >= \"10.0.0\" && "
+        "region in [\"CN-31\", \"CN-11\", \"\"]");
+    strata::v1::ArtifactStatement st;
+    st.set_app_id("wallet");
+    st.mutable_module()->set_layer(strata::v1::LAYER_H5);
+    st.mutable_module()->set_name("mall");
+    st.set_version("1");
+    auto pub = admin.Publish(st, std::string(4096, 'h'), "");
+    strata::v1::CreateReleaseRequest req;
+    req.set_app_id("wallet");
+    *req.mutable_module() = st.module();
+    req.set_version("1");
+    req.set_segment("android-10");
+    for (uint32_t bp : {2000u, 10000u}) {
+      strata::v1::RolloutStage* stage = req.add_stages();
+      stage->set_exposure_bp(bp);
+      stage->set_bake_seconds(86400);
+    }
+    if (!admin.PutSegment(seg).ok() || !pub.ok() ||
+        !admin.CreateRelease(req).ok()) {
+      return 1;
+    }
   }
 
   EmptyDelivery empty;

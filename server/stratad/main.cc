@@ -80,6 +80,12 @@ int main(int argc, char** argv) {
                  "on publish, compute deltas from this many previous versions")
       ->capture_default_str()
       ->check(CLI::Range(0, 50));
+  double gate_seconds = 10;
+  app.add_option("--gate-interval", gate_seconds,
+                 "seconds between passes of the health gates that promote, "
+                 "halt or pause rolling releases; 0 turns them off")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 3600.0));
   app.add_flag(
       "--allow-unsigned-publishes", options.allow_unsigned_publishes,
       "development only: accept publishes without publisher signatures");
@@ -104,6 +110,7 @@ int main(int argc, char** argv) {
       ->required();
 
   CLI11_PARSE(app, argc, argv);
+  options.gate_interval = absl::Milliseconds(gate_seconds * 1000);
 
   if (*init) {
     if (token_file.empty())

@@ -29,6 +29,7 @@ class TestServer {
     options.listen_address = "127.0.0.1:0";
     options.http_address = "127.0.0.1:0";
     options.allow_unsigned_publishes = allow_unsigned_;
+    options.gate_interval = gate_interval_;
     auto server = server::StrataServer::Start(options);
     ASSERT_THAT(server, IsOk());
     server_ = *std::move(server);
@@ -46,11 +47,14 @@ class TestServer {
   // Tests of other features publish unsigned content; signature tests
   // turn this off.
   void set_allow_unsigned(bool allow) { allow_unsigned_ = allow; }
+  // How often the health gates run (before Start).
+  void set_gate_interval(absl::Duration d) { gate_interval_ = d; }
 
  private:
   std::unique_ptr<server::StrataServer> server_;
   std::string token_;
   bool allow_unsigned_ = true;
+  absl::Duration gate_interval_ = absl::Seconds(10);
 };
 
 }  // namespace strata::testing

@@ -20,13 +20,7 @@ std::string Describe(const v1::ModuleId& m) {
 v1::AuditEntry AdminCore::Audit(const Principal& who, std::string_view action,
                                 std::string_view app_id,
                                 std::string detail) const {
-  v1::AuditEntry e;
-  e.set_at_unix(absl::ToUnixSeconds(clock_->Now()));
-  e.set_actor(who.name);
-  e.set_action(std::string(action));
-  e.set_app_id(std::string(app_id));
-  e.set_detail(std::move(detail));
-  return e;
+  return MakeAudit(clock_, who.name, action, app_id, std::move(detail));
 }
 
 absl::Status AdminCore::ValidateHeader(const Principal& who,
@@ -133,50 +127,6 @@ absl::StatusOr<v1::PublishResponse> AdminCore::PublishBytes(
   return Publish(who, header, blob);
 }
 
-absl::StatusOr<v1::Release> AdminCore::CreateRelease(
-    const Principal& who, const v1::CreateReleaseRequest& req) {
-  STRATA_RETURN_IF_ERROR(ValidateName("app id", req.app_id()));
-  STRATA_RETURN_IF_ERROR(AuthCore::Authorize(who, v1::ROLE_RELEASE_MANAGER,
-                                             req.app_id(), "release.create"));
-  STRATA_RETURN_IF_ERROR(ValidateModule(req.module()));
-  STRATA_RETURN_IF_ERROR(ValidateName("version", req.version()));
-  STRATA_ASSIGN_OR_RETURN(
-      std::optional<v1::StoredArtifact> artifact,
-      store_->GetArtifact(req.app_id(), req.module(), req.version()));
-  if (!artifact.has_value()) {
-    return absl::NotFoundError(StrCat(
-        "version ", req.version(), " of ", req.module().name(), " in app ",
-        req.app_id(), " is not published; publish it first"));
-  }
-  if (artifact->embedded()) {
-    return absl::FailedPreconditionError(StrCat(
-        "version ", req.version(), " of ", req.module().name(),
-        " is the app's embedded baseline and is never released; release a "
-        "newer version"));
-  }
-  v1::Release release;
-  release.set_app_id(req.app_id());
-  *release.mutable_module() = req.module();
-  release.set_version(req.version());
-  // Until staged rollouts exist every release goes to the whole fleet at once.
-  release.set_state(v1::RELEASE_COMPLETED);
-  release.set_created_at_unix(absl::ToUnixSeconds(clock_->Now()));
-  absl::StatusOr<v1::Release> created = store_->CreateRelease(
-      std::move(release), Audit(who, "release.create", req.app_id(),
-                                StrCat("module=", Describe(req.module()),
-                                       " version=", req.version())));
-  if (created.ok() && releases_changed_) releases_changed_(req.app_id());
-  return created;
-}
-
-absl::StatusOr<std::vector<v1::Release>> AdminCore::ListReleases(
-    const Principal& who, std::string_view app_id) {
-  STRATA_RETURN_IF_ERROR(ValidateName("app id", app_id));
-  STRATA_RETURN_IF_ERROR(
-      AuthCore::Authorize(who, v1::ROLE_VIEWER, app_id, "release.list"));
-  return store_->ListReleases(app_id);
-}
-
 absl::StatusOr<std::vector<v1::AuditEntry>> AdminCore::ListAudit(
     const Principal& who, uint64_t after_seq, uint32_t limit) {
   // The log spans every app: only tokens for every app may read it.
@@ -267,6 +217,8 @@ absl::StatusOr<v1::Segment> AdminCore::PutSegment(const Principal& who,
                      StrCat("name=", segment.name(),
                             " expression=", segment.expression(),
                             " allow=", allow.size(), " deny=", deny.size()))));
+  // Releases targeting it now reach other devices.
+  if (releases_changed_) releases_changed_(segment.app_id());
   return segment;
 }
 

@@ -1,12 +1,73 @@
 #include "strata/server/core/delivery_core.h"
 
+#include <algorithm>
 #include <map>
+#include <set>
 
 #include "strata/base/status_macros.h"
 #include "strata/base/strings.h"
+#include "strata/server/core/release_model.h"
 #include "strata/server/core/validation.h"
 
 namespace strata::server {
+
+namespace {
+
+bool IsLaunch(const v1::ReportEvent& e) {
+  return e.kind() == v1::ReportEvent::KIND_LAUNCH_OK ||
+         e.kind() == v1::ReportEvent::KIND_LAUNCH_CRASH;
+}
+
+}  // namespace
+
+void DeliveryCore::Attribute(const AppSnapshot& snapshot,
+                             const rollout::DeviceAttributes& device,
+                             v1::StoredReport& report) {
+  std::map<uint64_t, const LiveRelease*> live;
+  for (const LiveRelease& r : snapshot.releases) {
+    live[r.record.release_id()] = &r;
+  }
+  auto add = [&](uint32_t index, const LiveRelease& r, rollout::Cohort c) {
+    v1::HealthAttribution* a = report.add_attributions();
+    a->set_event_index(index);
+    a->set_release_id(r.record.release_id());
+    a->set_stage(r.rollout.stage());
+    a->set_cohort(static_cast<int32_t>(c));
+  };
+  // Control membership is decided once per report, for releases still
+  // being judged (a completed release for everyone has no control).
+  std::vector<const LiveRelease*> controls;
+  bool any_launch = false;
+  for (const v1::ReportEvent& e : report.events()) any_launch |= IsLaunch(e);
+  if (any_launch) {
+    for (const LiveRelease& r : snapshot.releases) {
+      if (r.everyone || r.record.state() == v1::RELEASE_COMPLETED) continue;
+      const rollout::Offer o =
+          rollout::DecideOffer(r.rollout, *r.segment, r.salt, device, false);
+      if (o.cohort == rollout::Cohort::kControl) controls.push_back(&r);
+    }
+  }
+  for (int i = 0; i < report.events_size(); ++i) {
+    const v1::ReportEvent& e = report.events(i);
+    const uint32_t index = static_cast<uint32_t>(i);
+    std::set<uint64_t> ran;
+    if (IsLaunch(e)) {
+      ran.insert(e.release_ids().begin(), e.release_ids().end());
+    }
+    if (e.release_id() != 0) ran.insert(e.release_id());
+    for (uint64_t id : ran) {
+      auto it = live.find(id);
+      if (it != live.end())
+        add(index, *it->second, rollout::Cohort::kTreatment);
+    }
+    if (!IsLaunch(e)) continue;
+    for (const LiveRelease* r : controls) {
+      if (ran.count(r->record.release_id()) == 0) {
+        add(index, *r, rollout::Cohort::kControl);
+      }
+    }
+  }
+}
 
 absl::StatusOr<v1::CheckResponse> DeliveryCore::Check(
     const v1::CheckRequest& request) {
@@ -16,38 +77,38 @@ absl::StatusOr<v1::CheckResponse> DeliveryCore::Check(
     return absl::InvalidArgumentError(
         "device_id is empty; every device needs a stable id");
   }
-  std::map<std::pair<int, std::string>, const v1::InstalledModule*> installed;
-  for (const auto& m : request.installed()) {
-    installed[{m.module().layer(), m.module().name()}] = &m;
-  }
+  const InstalledMap installed = IndexInstalled(request.installed());
   STRATA_ASSIGN_OR_RETURN(std::shared_ptr<const AppSnapshot> snapshot,
                           snapshots_.Get(device.app_id()));
+  const absl::Time now = clock_->Now();
+  if (fleet_ != nullptr) fleet_->SeeDevice(device, now);
+  const Selection selection =
+      Select(*snapshot, ToAttributes(device), installed);
   v1::CheckResponse response;
   v1::UpdatePlan* plan = response.mutable_plan();
-  const absl::Time now = clock_->Now();
   plan->set_app_id(device.app_id());
   plan->set_device_id(device.device_id());
   plan->set_issued_at_unix(absl::ToUnixSeconds(now));
   plan->set_expires_at_unix(absl::ToUnixSeconds(now + options_.plan_lifetime));
-  for (const v1::UpdateEntry& entry : snapshot->entries) {
-    auto it = installed.find({entry.module().layer(), entry.module().name()});
+  for (const v1::UpdateEntry* entry : selection.entries) {
+    auto it = installed.find({entry->module().layer(), entry->module().name()});
     if (it != installed.end() &&
-        it->second->content_sha256() == entry.statement().content_sha256()) {
+        it->second->content_sha256() == entry->statement().content_sha256()) {
       continue;  // already up to date
     }
     v1::UpdateEntry* offered = plan->add_updates();
-    *offered = entry;
+    *offered = *entry;
     if (deltas_ != nullptr && it != installed.end() &&
         !it->second->content_sha256().empty()) {
       const std::string& from = it->second->content_sha256();
-      const std::string& to = entry.statement().content_sha256();
+      const std::string& to = entry->statement().content_sha256();
       if (std::optional<v1::StoredDelta> d = deltas_->Lookup(from, to)) {
         v1::DeltaRef* ref = offered->add_deltas();
         ref->set_from_sha256(from);
         ref->mutable_patch()->set_sha256(d->patch_sha256());
         ref->mutable_patch()->set_size(d->patch_size());
       } else {
-        deltas_->Request(from, to, entry.statement().size());  // for next time
+        deltas_->Request(from, to, entry->statement().size());  // next time
       }
     }
   }
@@ -76,16 +137,38 @@ bool DeliveryCore::WaitForChange(const std::string& app_id, uint64_t seen,
 }
 
 absl::StatusOr<std::vector<v1::UpdateEntry>> DeliveryCore::ConfigChanges(
-    const std::string& app_id, std::map<std::string, std::string>& known) {
+    const v1::DeviceContext& device,
+    std::map<std::string, v1::InstalledModule>& known) {
   STRATA_ASSIGN_OR_RETURN(std::shared_ptr<const AppSnapshot> snapshot,
-                          snapshots_.Get(app_id));
+                          snapshots_.Get(device.app_id()));
+  InstalledMap installed;
+  for (const auto& [name, m] : known) {
+    installed[{v1::LAYER_CONFIG, name}] = &m;
+  }
+  const Selection selection =
+      Select(*snapshot, ToAttributes(device), installed);
+  std::set<uint64_t> whole_config;  // releases of CONFIG modules only
+  for (const LiveRelease& r : snapshot->releases) {
+    if (std::all_of(r.entries.begin(), r.entries.end(),
+                    [](const v1::UpdateEntry& e) {
+                      return e.module().layer() == v1::LAYER_CONFIG;
+                    })) {
+      whole_config.insert(r.record.release_id());
+    }
+  }
   std::vector<v1::UpdateEntry> changes;
-  for (const v1::UpdateEntry& entry : snapshot->entries) {
-    if (entry.module().layer() != v1::LAYER_CONFIG) continue;
-    std::string& sha = known[entry.module().name()];
-    if (sha == entry.statement().content_sha256()) continue;
-    sha = entry.statement().content_sha256();
-    changes.push_back(entry);
+  for (const v1::UpdateEntry* entry : selection.entries) {
+    if (entry->module().layer() != v1::LAYER_CONFIG ||
+        whole_config.count(entry->release_id()) == 0) {
+      continue;
+    }
+    v1::InstalledModule& have = known[entry->module().name()];
+    if (have.content_sha256() == entry->statement().content_sha256()) continue;
+    *have.mutable_module() = entry->module();
+    have.set_version(entry->statement().version());
+    have.set_content_sha256(entry->statement().content_sha256());
+    have.set_release_sequence(entry->release_sequence());
+    changes.push_back(*entry);
   }
   return changes;
 }
@@ -110,12 +193,30 @@ absl::StatusOr<v1::ReportResponse> DeliveryCore::Report(
       return absl::InvalidArgumentError("a report event has no valid kind");
     }
   }
+  const absl::Time now = clock_->Now();
   v1::StoredReport report;
   report.set_device_id(device.device_id());
   report.set_user_id(device.user_id());
-  report.set_received_at_unix(absl::ToUnixSeconds(clock_->Now()));
+  report.set_received_at_unix(absl::ToUnixSeconds(now));
   *report.mutable_events() = request.events();
+  if (fleet_ != nullptr) {
+    STRATA_ASSIGN_OR_RETURN(std::shared_ptr<const AppSnapshot> snapshot,
+                            snapshots_.Get(device.app_id()));
+    Attribute(*snapshot, ToAttributes(device), report);
+  }
+  // Durable first: what is acknowledged is kept, health counts it after.
   STRATA_RETURN_IF_ERROR(store_->AppendReport(device.app_id(), report));
+  if (fleet_ != nullptr) {
+    for (const v1::HealthAttribution& a : report.attributions()) {
+      const v1::ReportEvent& e = report.events(a.event_index());
+      rollout::HealthEvent h;
+      h.kind = static_cast<rollout::HealthEventKind>(e.kind());
+      h.reject_reason = e.reason();
+      h.at = now;
+      fleet_->health().Record(a.release_id(), a.stage(),
+                              static_cast<rollout::Cohort>(a.cohort()), h);
+    }
+  }
   v1::ReportResponse response;
   response.set_accepted(static_cast<uint32_t>(request.events_size()));
   return response;

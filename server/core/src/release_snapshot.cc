@@ -1,9 +1,62 @@
 #include "strata/server/core/release_snapshot.h"
 
+#include <algorithm>
+#include <set>
+
+#include "strata/base/log.h"
 #include "strata/base/status_macros.h"
 #include "strata/base/strings.h"
+#include "strata/server/core/release_model.h"
 
 namespace strata::server {
+
+InstalledMap IndexInstalled(
+    const google::protobuf::RepeatedPtrField<v1::InstalledModule>& installed) {
+  InstalledMap out;
+  for (const v1::InstalledModule& m : installed) {
+    out[{m.module().layer(), m.module().name()}] = &m;
+  }
+  return out;
+}
+
+bool HasRelease(const LiveRelease& release, const InstalledMap& installed) {
+  for (const v1::UpdateEntry& e : release.entries) {
+    auto it = installed.find({e.module().layer(), e.module().name()});
+    if (it != installed.end() &&
+        it->second->release_sequence() == e.release_sequence() &&
+        it->second->content_sha256() == e.statement().content_sha256()) {
+      return true;
+    }
+  }
+  return false;
+}
+
+Selection Select(const AppSnapshot& snapshot,
+                 const rollout::DeviceAttributes& device,
+                 const InstalledMap& installed) {
+  Selection out;
+  std::set<std::pair<int, std::string>> chosen;
+  out.offers.reserve(snapshot.releases.size());
+  for (const LiveRelease& r : snapshot.releases) {
+    rollout::Offer offer;
+    if (r.everyone) {
+      offer.applies = true;
+      offer.cohort = rollout::Cohort::kTreatment;
+      offer.match = rollout::SegmentMatch::kMatched;
+    } else {
+      offer = rollout::DecideOffer(r.rollout, *r.segment, r.salt, device,
+                                   HasRelease(r, installed));
+    }
+    out.offers.emplace_back(&r, offer);
+    if (!offer.applies) continue;
+    for (const v1::UpdateEntry& e : r.entries) {
+      if (chosen.insert({e.module().layer(), e.module().name()}).second) {
+        out.entries.push_back(&e);
+      }
+    }
+  }
+  return out;
+}
 
 absl::StatusOr<std::shared_ptr<const AppSnapshot>> ReleaseSnapshots::Get(
     const std::string& app_id) {
@@ -28,38 +81,100 @@ void ReleaseSnapshots::Invalidate(const std::string& app_id) {
   ++generation_;
 }
 
+absl::StatusOr<v1::UpdateEntry> ReleaseSnapshots::MakeEntry(
+    const v1::Release& release, const v1::ReleaseArtifact& a) {
+  STRATA_ASSIGN_OR_RETURN(
+      std::optional<v1::StoredArtifact> artifact,
+      store_->GetArtifact(release.app_id(), a.module(), a.version()));
+  if (!artifact.has_value()) {
+    return absl::DataLossError(StrCat("release ", release.release_id(),
+                                      " names missing artifact version ",
+                                      a.version(), " of ", a.module().name()));
+  }
+  const v1::ArtifactStatement& st = artifact->statement();
+  v1::UpdateEntry entry;
+  *entry.mutable_module() = a.module();
+  entry.set_release_id(release.release_id());
+  entry.set_release_sequence(a.release_sequence());
+  *entry.mutable_statement() = st;
+  *entry.mutable_signatures() = artifact->signatures();
+  entry.mutable_full()->set_sha256(st.content_sha256());
+  entry.mutable_full()->set_size(st.size());
+  if (a.module().layer() == v1::LAYER_CONFIG &&
+      st.size() <= max_inline_bytes_) {
+    STRATA_ASSIGN_OR_RETURN(
+        std::string content,
+        store_->ReadBlob(st.content_sha256(), 0, st.size()));
+    entry.set_inline_content(std::move(content));
+  }
+  return entry;
+}
+
 absl::StatusOr<std::shared_ptr<const AppSnapshot>> ReleaseSnapshots::Build(
     const std::string& app_id) {
   auto snapshot = std::make_shared<AppSnapshot>();
   STRATA_ASSIGN_OR_RETURN(std::vector<v1::Release> releases,
-                          store_->CurrentReleases(app_id));
-  for (const v1::Release& release : releases) {
-    STRATA_ASSIGN_OR_RETURN(
-        std::optional<v1::StoredArtifact> artifact,
-        store_->GetArtifact(release.app_id(), release.module(),
-                            release.version()));
-    if (!artifact.has_value()) {
-      return absl::DataLossError(StrCat("release ", release.release_id(),
-                                        " names missing artifact version ",
-                                        release.version()));
+                          store_->ListReleases(app_id));
+  STRATA_ASSIGN_OR_RETURN(std::vector<v1::Segment> stored_segments,
+                          store_->ListSegments(app_id));
+  std::map<std::string, std::shared_ptr<const rollout::Segment>> segments;
+  segments["everyone"] = std::make_shared<rollout::Segment>();
+  for (const v1::Segment& s : stored_segments) {
+    absl::StatusOr<rollout::Segment> compiled = ToSegment(s);
+    if (!compiled.ok()) {
+      STRATA_LOG(Error) << "segment " << s.name() << " of app " << app_id
+                        << " does not compile: " << compiled.status();
+      continue;
     }
-    const v1::ArtifactStatement& st = artifact->statement();
-    v1::UpdateEntry entry;
-    *entry.mutable_module() = release.module();
-    entry.set_release_id(release.release_id());
-    entry.set_release_sequence(release.release_sequence());
-    *entry.mutable_statement() = st;
-    *entry.mutable_signatures() = artifact->signatures();
-    entry.mutable_full()->set_sha256(st.content_sha256());
-    entry.mutable_full()->set_size(st.size());
-    if (release.module().layer() == v1::LAYER_CONFIG &&
-        st.size() <= max_inline_bytes_) {
-      STRATA_ASSIGN_OR_RETURN(
-          std::string content,
-          store_->ReadBlob(st.content_sha256(), 0, st.size()));
-      entry.set_inline_content(std::move(content));
+    segments[s.name()] =
+        std::make_shared<rollout::Segment>(*std::move(compiled));
+  }
+  // Modules a newer completed release for everyone already decides.
+  std::set<std::pair<int, std::string>> settled;
+  std::reverse(releases.begin(), releases.end());  // newest first
+  for (v1::Release& record : releases) {
+    if (record.artifacts().empty()) {  // a record from before multi-artifact
+      v1::ReleaseArtifact* a = record.add_artifacts();
+      *a->mutable_module() = record.module();
+      a->set_version(record.version());
+      a->set_release_sequence(record.release_sequence());
     }
-    snapshot->entries.push_back(std::move(entry));
+    if (record.state() == v1::RELEASE_DRAFT ||
+        record.state() == v1::RELEASE_ROLLED_BACK) {
+      continue;
+    }
+    absl::StatusOr<rollout::Rollout> rollout = ToRollout(record);
+    if (!rollout.ok()) {
+      STRATA_LOG(Error) << rollout.status();
+      continue;
+    }
+    const std::string segment_name =
+        record.segment().empty() ? "everyone" : record.segment();
+    auto seg = segments.find(segment_name);
+    if (seg == segments.end()) {
+      STRATA_LOG(Error) << "release " << record.release_id()
+                        << " targets unknown segment " << segment_name
+                        << "; it reaches no device";
+      continue;
+    }
+    bool all_settled = true;
+    for (const v1::ReleaseArtifact& a : record.artifacts()) {
+      all_settled &= settled.count({a.module().layer(), a.module().name()}) > 0;
+    }
+    if (all_settled) continue;
+    const rollout::Segment& s = *seg->second;
+    const bool everyone = record.state() == v1::RELEASE_COMPLETED &&
+                          s.expression().text() == "true" &&
+                          s.allow().size() == 0 && s.deny().size() == 0;
+    LiveRelease live{record, *std::move(rollout), seg->second, "", everyone,
+                     {}};
+    live.salt = live.rollout.spec().EffectiveSalt();
+    for (const v1::ReleaseArtifact& a : record.artifacts()) {
+      STRATA_ASSIGN_OR_RETURN(v1::UpdateEntry entry, MakeEntry(record, a));
+      live.entries.push_back(std::move(entry));
+      if (everyone) settled.insert({a.module().layer(), a.module().name()});
+    }
+    snapshot->releases.push_back(std::move(live));
   }
   return std::shared_ptr<const AppSnapshot>(std::move(snapshot));
 }

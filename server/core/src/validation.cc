@@ -35,4 +35,16 @@ absl::Status ValidateStatement(const v1::ArtifactStatement& st) {
   return absl::OkStatus();
 }
 
+v1::AuditEntry MakeAudit(Clock* clock, std::string_view actor,
+                         std::string_view action, std::string_view app_id,
+                         std::string detail) {
+  v1::AuditEntry e;
+  e.set_at_unix(absl::ToUnixSeconds(clock->Now()));
+  e.set_actor(std::string(actor));
+  e.set_action(std::string(action));
+  e.set_app_id(std::string(app_id));
+  e.set_detail(std::move(detail));
+  return e;
+}
+
 }  // namespace strata::server

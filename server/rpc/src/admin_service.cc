@@ -214,4 +214,37 @@ grpc::Status AdminService::ListSegments(grpc::ServerContext* context,
   });
 }
 
+grpc::Status AdminService::GetReleaseStatus(
+    grpc::ServerContext* context, const v1::GetReleaseStatusRequest* request,
+    v1::ReleaseStatus* response) {
+  return Unary(context, "GetReleaseStatus", response,
+               [&](const Principal& who) {
+                 return core_->releases().Status(who, *request);
+               });
+}
+
+grpc::Status AdminService::SteerRelease(grpc::ServerContext* context,
+                                        const v1::SteerReleaseRequest* request,
+                                        v1::SteerReleaseResponse* response) {
+  return Unary(context, "SteerRelease", response, [&](const Principal& who) {
+    return core_->releases().Steer(who, *request);
+  });
+}
+
+grpc::Status AdminService::PreviewRelease(
+    grpc::ServerContext* context, const v1::PreviewReleaseRequest* request,
+    v1::PreviewReleaseResponse* response) {
+  return Unary(context, "PreviewRelease", response, [&](const Principal& who) {
+    return core_->releases().Preview(who, *request);
+  });
+}
+
+grpc::Status AdminService::ExplainDevice(
+    grpc::ServerContext* context, const v1::ExplainDeviceRequest* request,
+    v1::ExplainDeviceResponse* response) {
+  return Unary(context, "ExplainDevice", response, [&](const Principal& who) {
+    return core_->releases().Explain(who, *request);
+  });
+}
+
 }  // namespace strata::server

@@ -79,17 +79,15 @@ grpc::Status DeliveryService::WatchConfig(
     return ToGrpcStatus(s);
   }
   metrics_->Increment("strata_config_watch_streams_total");
-  std::map<std::string, std::string> known;
+  std::map<std::string, v1::InstalledModule> known;
   for (const auto& m : request->installed()) {
-    if (m.module().layer() == v1::LAYER_CONFIG) {
-      known[m.module().name()] = m.content_sha256();
-    }
+    if (m.module().layer() == v1::LAYER_CONFIG) known[m.module().name()] = m;
   }
   while (!context->IsCancelled()) {
     // Read the counter first: a change after it wakes the wait below.
     const uint64_t seen = core_->ChangeCounter(device.app_id());
     absl::StatusOr<std::vector<v1::UpdateEntry>> changes =
-        core_->ConfigChanges(device.app_id(), known);
+        core_->ConfigChanges(device, known);
     if (!changes.ok()) return ToGrpcStatus(changes.status());
     for (auto& entry : *changes) {
       v1::ConfigEvent event;

@@ -3,6 +3,7 @@
 #ifndef STRATA_SERVER_RPC_SRC_SERVICES_H_
 #define STRATA_SERVER_RPC_SRC_SERVICES_H_
 
+#include "strata/proto/grpc_status.h"
 #include "strata/server/core/admin_core.h"
 #include "strata/server/core/auth_core.h"
 #include "strata/server/core/delivery_core.h"
@@ -11,6 +12,15 @@
 #include "strata/v1/delivery.grpc.pb.h"
 
 namespace strata::server {
+
+// Runs `body`, recording the call in `metrics` under `method`.
+template <typename Body>
+grpc::Status Timed(Metrics* metrics, const char* method, Body&& body) {
+  RpcTimer timer(metrics, method);
+  grpc::Status status = body();
+  timer.set_code(status.ok() ? "OK" : std::to_string(status.error_code()));
+  return status;
+}
 
 class DeliveryService final : public v1::Delivery::Service {
  public:
@@ -71,6 +81,18 @@ class AdminService final : public v1::Admin::Service {
   grpc::Status ListSegments(grpc::ServerContext* context,
                             const v1::ListSegmentsRequest* request,
                             v1::ListSegmentsResponse* response) override;
+  grpc::Status GetReleaseStatus(grpc::ServerContext* context,
+                                const v1::GetReleaseStatusRequest* request,
+                                v1::ReleaseStatus* response) override;
+  grpc::Status SteerRelease(grpc::ServerContext* context,
+                            const v1::SteerReleaseRequest* request,
+                            v1::SteerReleaseResponse* response) override;
+  grpc::Status PreviewRelease(grpc::ServerContext* context,
+                              const v1::PreviewReleaseRequest* request,
+                              v1::PreviewReleaseResponse* response) override;
+  grpc::Status ExplainDevice(grpc::ServerContext* context,
+                             const v1::ExplainDeviceRequest* request,
+                             v1::ExplainDeviceResponse* response) override;
 
  private:
   grpc::Status DoPublish(grpc::ServerContext* context,
@@ -93,20 +115,25 @@ class AdminService final : public v1::Admin::Service {
                         v1::BackupResponse* response);
   // The principal behind the call's `authorization: Bearer` metadata.
   absl::StatusOr<Principal> Caller(grpc::ServerContext* context);
+  // A timed unary call: authenticates, runs `call(principal)` and moves
+  // its result into `response`.
+  template <typename Response, typename Call>
+  grpc::Status Unary(grpc::ServerContext* context, const char* method,
+                     Response* response, Call&& call) {
+    return Timed(metrics_, method, [&] {
+      absl::StatusOr<Principal> who = Caller(context);
+      if (!who.ok()) return ToGrpcStatus(who.status());
+      absl::StatusOr<Response> result = call(*who);
+      if (!result.ok()) return ToGrpcStatus(result.status());
+      *response = *std::move(result);
+      return grpc::Status::OK;
+    });
+  }
 
   AdminCore* core_;
   AuthCore* auth_;
   Metrics* metrics_;
 };
-
-// Runs `body`, recording the call in `metrics` under `method`.
-template <typename Body>
-grpc::Status Timed(Metrics* metrics, const char* method, Body&& body) {
-  RpcTimer timer(metrics, method);
-  grpc::Status status = body();
-  timer.set_code(status.ok() ? "OK" : std::to_string(status.error_code()));
-  return status;
-}
 
 }  // namespace strata::server
 

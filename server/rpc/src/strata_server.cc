@@ -1,6 +1,9 @@
 #include "strata/server/rpc/strata_server.h"
 
 #include <algorithm>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
@@ -27,6 +30,19 @@ struct StrataServer::Impl {
   std::unique_ptr<grpc::Server> server;
   std::unique_ptr<HttpServer> http;
   int port = 0;
+  // The health gates' thread.
+  std::thread gates;
+  std::mutex gates_mu;
+  std::condition_variable gates_cv;
+  bool stopping = false;
+  void StopGates() {
+    {
+      std::lock_guard<std::mutex> lock(gates_mu);
+      stopping = true;
+    }
+    gates_cv.notify_all();
+    if (gates.joinable()) gates.join();
+  }
 };
 
 StrataServer::StrataServer(std::unique_ptr<Impl> impl)
@@ -88,7 +104,10 @@ absl::StatusOr<std::unique_ptr<StrataServer>> StrataServer::Start(
   impl->deltas = std::make_unique<DeltaCache>(impl->store.get(), &impl->metrics,
                                               delta_options);
   impl->delivery_core = std::make_unique<DeliveryCore>(
-      impl->store.get(), env.clock, DeliveryOptions{}, impl->deltas.get());
+      impl->store.get(), env.clock, DeliveryOptions{}, impl->deltas.get(),
+      impl->admin_core->fleet());
+  STRATA_RETURN_IF_ERROR(Annotate(impl->admin_core->releases().LoadHealth(),
+                                  "rebuilding release health"));
   impl->admin_core->OnPublished(
       [deltas = impl->deltas.get()](const v1::ArtifactStatement& st) {
         deltas->OnPublished(st);
@@ -128,6 +147,21 @@ absl::StatusOr<std::unique_ptr<StrataServer>> StrataServer::Start(
                           MakeBlobHandler(impl->store.get(), &impl->metrics)));
   }
   impl->server->GetHealthCheckService()->SetServingStatus(true);
+  if (options.gate_interval > absl::ZeroDuration()) {
+    Impl* raw = impl.get();
+    const absl::Duration every = options.gate_interval;
+    raw->gates = std::thread([raw, every] {
+      std::unique_lock<std::mutex> lock(raw->gates_mu);
+      while (!raw->gates_cv.wait_for(lock, absl::ToChronoMilliseconds(every),
+                                     [raw] { return raw->stopping; })) {
+        lock.unlock();
+        absl::StatusOr<std::vector<rollout::GateDecision>> d =
+            raw->admin_core->releases().Tick();
+        if (!d.ok()) STRATA_LOG(Error) << "health gates: " << d.status();
+        lock.lock();
+      }
+    });
+  }
   STRATA_LOG(Info)
       << "stratad serving gRPC on port " << impl->port
       << (options.tls_cert_file.empty() ? " (plaintext)" : " (TLS)")
@@ -141,7 +175,14 @@ int StrataServer::http_port() const {
   return impl_->http ? impl_->http->port() : 0;
 }
 
+absl::StatusOr<int> StrataServer::RunGatesNow() {
+  STRATA_ASSIGN_OR_RETURN(std::vector<rollout::GateDecision> d,
+                          impl_->admin_core->releases().Tick());
+  return static_cast<int>(d.size());
+}
+
 void StrataServer::Shutdown(absl::Duration grace) {
+  impl_->StopGates();
   if (!impl_->server) return;
   impl_->server->GetHealthCheckService()->SetServingStatus(false);
   impl_->server->Shutdown(absl::ToChronoTime(absl::Now() + grace));

@@ -373,6 +373,23 @@ class RocksStore : public Store {
     return Write(batch, "storing a device report");
   }
 
+  absl::Status ForEachReport(
+      const std::function<bool(std::string_view, const v1::StoredReport&)>& fn)
+      override {
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(rocksdb::ReadOptions(), cf(kReports)));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      const std::string_view key(it->key().data(), it->key().size());
+      const size_t slash = key.rfind('/');
+      if (slash == std::string_view::npos) continue;
+      STRATA_ASSIGN_OR_RETURN(
+          v1::StoredReport r,
+          ParseRecord<v1::StoredReport>(it->value(), "device report"));
+      if (!fn(key.substr(0, slash), r)) break;
+    }
+    return FromRocks(it->status(), "reading reports");
+  }
+
   absl::StatusOr<std::vector<v1::StoredReport>> ListReports(
       std::string_view app_id, uint32_t limit) override {
     std::vector<v1::StoredReport> out;
@@ -407,36 +424,86 @@ class RocksStore : public Store {
   // ------------------------------------------------------------- releases
 
   absl::StatusOr<v1::Release> CreateRelease(v1::Release release,
-                                            v1::AuditEntry audit) override {
+                                            v1::AuditEntry audit,
+                                            v1::Release* also_update) override {
     std::lock_guard<std::mutex> lock(write_mu_);
-    const std::string module_key =
-        ModuleKey(release.app_id(), release.module());
+    if (release.artifacts().empty()) {
+      v1::ReleaseArtifact* a = release.add_artifacts();
+      *a->mutable_module() = release.module();
+      a->set_version(release.version());
+    }
     STRATA_ASSIGN_OR_RETURN(uint64_t next_id, GetCounter("next_release_id"));
-    STRATA_ASSIGN_OR_RETURN(uint64_t seq,
-                            GetCounter(StrCat("seq/", module_key)));
     release.set_release_id(next_id + 1);
-    release.set_release_sequence(seq + 1);
     rocksdb::WriteBatch batch;
     batch.Put(cf(kMeta), "next_release_id", std::to_string(next_id + 1));
-    batch.Put(cf(kMeta), StrCat("seq/", module_key), std::to_string(seq + 1));
+    std::string sequences;
+    for (v1::ReleaseArtifact& a : *release.mutable_artifacts()) {
+      const std::string module_key = ModuleKey(release.app_id(), a.module());
+      STRATA_ASSIGN_OR_RETURN(uint64_t seq,
+                              GetCounter(StrCat("seq/", module_key)));
+      a.set_release_sequence(seq + 1);
+      batch.Put(cf(kMeta), StrCat("seq/", module_key), std::to_string(seq + 1));
+      batch.Put(cf(kReleases), StrCat("cur/", module_key),
+                Padded(release.release_id()));
+      if (!sequences.empty()) sequences += ",";
+      sequences += std::to_string(seq + 1);
+    }
+    *release.mutable_module() = release.artifacts(0).module();
+    release.set_version(release.artifacts(0).version());
+    release.set_release_sequence(release.artifacts(0).release_sequence());
     batch.Put(
         cf(kReleases),
         StrCat("rel/", release.app_id(), "/", Padded(release.release_id())),
         release.SerializeAsString());
-    batch.Put(cf(kReleases), StrCat("cur/", module_key),
-              Padded(release.release_id()));
-    audit.set_detail(StrCat(audit.detail(),
-                            " release_id=", release.release_id(),
-                            " sequence=", release.release_sequence()));
+    if (also_update != nullptr) {
+      also_update->set_rolled_back_by_release_id(release.release_id());
+      batch.Put(cf(kReleases),
+                StrCat("rel/", also_update->app_id(), "/",
+                       Padded(also_update->release_id())),
+                also_update->SerializeAsString());
+    }
+    audit.set_detail(StrCat(audit.detail(), " release_id=",
+                            release.release_id(), " sequence=", sequences));
     STRATA_RETURN_IF_ERROR(
         CommitWithAudit(batch, std::move(audit), "storing release"));
     return release;
   }
 
+  absl::Status UpdateRelease(const v1::Release& release,
+                             v1::AuditEntry audit) override {
+    std::lock_guard<std::mutex> lock(write_mu_);
+    const std::string key =
+        StrCat("rel/", release.app_id(), "/", Padded(release.release_id()));
+    std::string existing;
+    rocksdb::Status s =
+        db_->Get(rocksdb::ReadOptions(), cf(kReleases), key, &existing);
+    if (s.IsNotFound()) {
+      return absl::NotFoundError(StrCat("release ", release.release_id(),
+                                        " of app ", release.app_id(),
+                                        " does not exist"));
+    }
+    STRATA_RETURN_IF_ERROR(FromRocks(s, "reading a release"));
+    rocksdb::WriteBatch batch;
+    batch.Put(cf(kReleases), key, release.SerializeAsString());
+    return CommitWithAudit(batch, std::move(audit), "updating release");
+  }
+
+  absl::StatusOr<std::optional<v1::Release>> GetRelease(
+      std::string_view app_id, uint64_t release_id) override {
+    return GetRecord<v1::Release>(
+        kReleases, StrCat("rel/", app_id, "/", Padded(release_id)),
+        "release record");
+  }
+
+  absl::StatusOr<std::vector<v1::Release>> ListAllReleases() override {
+    return ListReleases("");
+  }
+
   absl::StatusOr<std::vector<v1::Release>> ListReleases(
       std::string_view app_id) override {
     std::vector<v1::Release> out;
-    const std::string prefix = StrCat("rel/", app_id, "/");
+    const std::string prefix =
+        app_id.empty() ? std::string("rel/") : StrCat("rel/", app_id, "/");
     std::unique_ptr<rocksdb::Iterator> it(
         db_->NewIterator(rocksdb::ReadOptions(), cf(kReleases)));
     for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix);

@@ -12,7 +12,9 @@
 #include "absl/status/statusor.h"
 #include "strata/base/env.h"
 #include "strata/server/core/auth_core.h"
+#include "strata/server/core/fleet_observer.h"
 #include "strata/server/core/publish_trust.h"
+#include "strata/server/core/release_core.h"
 #include "strata/server/storage/store.h"
 #include "strata/v1/admin.pb.h"
 
@@ -30,7 +32,11 @@ struct AdminLimits {
 class AdminCore {
  public:
   AdminCore(Store* store, Clock* clock, AdminLimits limits = {})
-      : store_(store), clock_(clock), limits_(limits), trust_(clock) {}
+      : store_(store),
+        clock_(clock),
+        limits_(limits),
+        trust_(clock),
+        releases_(store, clock, &fleet_) {}
 
   // Loads the stored root of trust, if any (at start-up).
   absl::Status LoadTrust();
@@ -47,8 +53,13 @@ class AdminCore {
   // Called with the app id after any change to an app's releases (the
   // Check path's snapshot listens).
   void OnReleasesChanged(std::function<void(const std::string&)> listener) {
+    releases_.OnReleasesChanged(listener);
     releases_changed_ = std::move(listener);
   }
+  // Staged releases, their health gates and previews.
+  ReleaseCore& releases() { return releases_; }
+  // Health and devices as reported; the Delivery side records into it.
+  FleetObserver* fleet() { return &fleet_; }
   // Called after each new artifact is stored (the delta cache listens).
   void OnPublished(std::function<void(const v1::ArtifactStatement&)> listener) {
     published_ = std::move(listener);
@@ -71,10 +82,15 @@ class AdminCore {
       const Principal& who, const v1::PublishHeader& header,
       std::string_view content);
 
+  // Shorthands for releases().Create / List.
   absl::StatusOr<v1::Release> CreateRelease(
-      const Principal& who, const v1::CreateReleaseRequest& req);
+      const Principal& who, const v1::CreateReleaseRequest& req) {
+    return releases_.Create(who, req);
+  }
   absl::StatusOr<std::vector<v1::Release>> ListReleases(
-      const Principal& who, std::string_view app_id);
+      const Principal& who, std::string_view app_id) {
+    return releases_.List(who, app_id);
+  }
   absl::StatusOr<std::vector<v1::AuditEntry>> ListAudit(const Principal& who,
                                                         uint64_t after_seq,
                                                         uint32_t limit);
@@ -89,6 +105,8 @@ class AdminCore {
   Clock* clock_;
   AdminLimits limits_;
   PublishTrust trust_;
+  FleetObserver fleet_;
+  ReleaseCore releases_;
   std::function<void(const std::string&)> releases_changed_;
   std::function<void(const v1::ArtifactStatement&)> published_;
 };

@@ -9,6 +9,7 @@
 #include "absl/status/statusor.h"
 #include "strata/base/env.h"
 #include "strata/server/core/delta_cache.h"
+#include "strata/server/core/fleet_observer.h"
 #include "strata/server/core/release_snapshot.h"
 #include "strata/server/storage/store.h"
 #include "strata/v1/delivery.pb.h"
@@ -25,20 +26,25 @@ struct DeliveryOptions {
 
 class DeliveryCore {
  public:
-  // `deltas` may be null (no deltas offered).
+  // `deltas` may be null (no deltas offered); `fleet` may be null (no
+  // health or device tracking).
   DeliveryCore(Store* store, Clock* clock, DeliveryOptions options = {},
-               DeltaCache* deltas = nullptr)
+               DeltaCache* deltas = nullptr, FleetObserver* fleet = nullptr)
       : store_(store),
         deltas_(deltas),
+        fleet_(fleet),
         clock_(clock),
         options_(options),
         snapshots_(store, options.max_inline_bytes) {}
 
-  // For every module with a current release whose content differs from what
-  // the device has installed: an update entry.
+  // Per module, the newest release that applies to this device (segment,
+  // bucket, rollout state; docs/rollout.md); an update entry for each whose
+  // content differs from what the device has installed. Entries of one
+  // release share its release_id: the device activates them together.
   absl::StatusOr<v1::CheckResponse> Check(const v1::CheckRequest& request);
 
-  // Keeps a device's report (durably) and counts its events. At most
+  // Keeps a device's report (durably) together with how its events count
+  // for release health (treatment or control), then counts them. At most
   // `max_report_events` per call.
   absl::StatusOr<v1::ReportResponse> Report(const v1::ReportRequest& request);
 
@@ -49,10 +55,13 @@ class DeliveryCore {
   // Called by whoever changes an app's releases.
   void ReleasesChanged(const std::string& app_id);
 
-  // WatchConfig support: the live CONFIG entries whose content differs from
-  // `known` (module name -> installed sha256), which is updated to match.
+  // WatchConfig support: the CONFIG entries this device should run whose
+  // content differs from `known` (module name -> what it has), which is
+  // updated to match. Releases that also hold other layers are left to
+  // Check, which delivers them whole.
   absl::StatusOr<std::vector<v1::UpdateEntry>> ConfigChanges(
-      const std::string& app_id, std::map<std::string, std::string>& known);
+      const v1::DeviceContext& device,
+      std::map<std::string, v1::InstalledModule>& known);
   // The app's change counter; WaitForChange returns when it moves past
   // `seen` (true) or at `deadline` (false).
   uint64_t ChangeCounter(const std::string& app_id);
@@ -60,8 +69,14 @@ class DeliveryCore {
                      absl::Time deadline);
 
  private:
+  // Says how each event of `report` counts for release health.
+  static void Attribute(const AppSnapshot& snapshot,
+                        const rollout::DeviceAttributes& device,
+                        v1::StoredReport& report);
+
   Store* store_;
   DeltaCache* deltas_;
+  FleetObserver* fleet_;
   Clock* clock_;
   DeliveryOptions options_;
   ReleaseSnapshots snapshots_;

@@ -1,5 +1,7 @@
 // The live releases of each app, held in memory for the Check path and
-// rebuilt from the store when a release changes: a Check reads no disk.
+// rebuilt from the store when a release or segment changes: a Check reads
+// no disk. Each live release carries its compiled rollout and segment, so
+// choosing what a device gets is evaluation only (docs/rollout.md).
 #ifndef STRATA_SERVER_CORE_RELEASE_SNAPSHOT_H_
 #define STRATA_SERVER_CORE_RELEASE_SNAPSHOT_H_
 
@@ -7,19 +9,60 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "strata/server/rollout/rollout.h"
+#include "strata/server/rollout/segment.h"
+#include "strata/server/rollout/targeting.h"
 #include "strata/server/storage/store.h"
 #include "strata/v1/delivery.pb.h"
 
 namespace strata::server {
 
-struct AppSnapshot {
-  // One ready-made update entry per live release (inline content included
-  // for small CONFIG documents).
+struct LiveRelease {
+  v1::Release record;
+  rollout::Rollout rollout;
+  std::shared_ptr<const rollout::Segment> segment;
+  std::string salt;  // effective bucketing salt
+  // Completed, for every device: applies without evaluation.
+  bool everyone = false;
+  // One ready-made update entry per artifact (inline content included for
+  // small CONFIG documents).
   std::vector<v1::UpdateEntry> entries;
 };
+
+struct AppSnapshot {
+  // Releases that can reach a device (not draft, not rolled back), newest
+  // first. Releases every one of whose modules a newer completed release
+  // for everyone replaces are left out.
+  std::vector<LiveRelease> releases;
+};
+
+// What the installed list says, by (layer, module name).
+using InstalledMap =
+    std::map<std::pair<int, std::string>, const v1::InstalledModule*>;
+InstalledMap IndexInstalled(
+    const google::protobuf::RepeatedPtrField<v1::InstalledModule>& installed);
+
+struct Selection {
+  // Per module, the entry of the newest release that applies to the device
+  // (may be what it already has).
+  std::vector<const v1::UpdateEntry*> entries;
+  // The decision for every live release, in snapshot order.
+  std::vector<std::pair<const LiveRelease*, rollout::Offer>> offers;
+};
+
+// Whether the device runs `release`: one of its modules is installed with
+// the release's sequence and content.
+bool HasRelease(const LiveRelease& release, const InstalledMap& installed);
+
+// Decides every live release for the device and picks, per module, the
+// newest release that applies.
+Selection Select(const AppSnapshot& snapshot,
+                 const rollout::DeviceAttributes& device,
+                 const InstalledMap& installed);
 
 class ReleaseSnapshots {
  public:
@@ -30,12 +73,14 @@ class ReleaseSnapshots {
   absl::StatusOr<std::shared_ptr<const AppSnapshot>> Get(
       const std::string& app_id);
   // Drops `app_id`'s snapshot; the next Get rebuilds it. Called after every
-  // change to the app's releases.
+  // change to the app's releases or segments.
   void Invalidate(const std::string& app_id);
 
  private:
   absl::StatusOr<std::shared_ptr<const AppSnapshot>> Build(
       const std::string& app_id);
+  absl::StatusOr<v1::UpdateEntry> MakeEntry(const v1::Release& release,
+                                            const v1::ReleaseArtifact& a);
 
   Store* store_;
   uint64_t max_inline_bytes_;

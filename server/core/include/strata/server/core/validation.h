@@ -1,15 +1,23 @@
 #ifndef STRATA_SERVER_CORE_VALIDATION_H_
 #define STRATA_SERVER_CORE_VALIDATION_H_
 
+#include <string>
 #include <string_view>
 
 #include "absl/status/status.h"
+#include "strata/base/env.h"
 #include "strata/base/names.h"
+#include "strata/v1/admin.pb.h"
 #include "strata/v1/common.pb.h"
 
 namespace strata::server {
 
 absl::Status ValidateModule(const v1::ModuleId& module);
+
+// An audit entry for `who`'s `action` now.
+v1::AuditEntry MakeAudit(Clock* clock, std::string_view actor,
+                         std::string_view action, std::string_view app_id,
+                         std::string detail);
 // Everything a publisher must fill in a statement.
 absl::Status ValidateStatement(const v1::ArtifactStatement& statement);
 

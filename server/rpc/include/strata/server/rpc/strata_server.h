@@ -30,6 +30,9 @@ struct ServerOptions {
   bool allow_unsigned_publishes = false;
   // Connections idle this long are closed; keepalive pings detect dead peers.
   absl::Duration max_connection_idle = absl::Minutes(5);
+  // How often the health gates judge every rolling release (promote, halt,
+  // pause); zero turns the automatic gates off.
+  absl::Duration gate_interval = absl::Seconds(10);
 };
 
 class StrataServer {
@@ -44,6 +47,9 @@ class StrataServer {
   void Shutdown(absl::Duration grace = absl::Seconds(5));
   // Blocks until Shutdown() has completed.
   void Wait();
+  // Runs one pass of the health gates now (tests; the server also runs
+  // them every `gate_interval`). Returns how many releases changed.
+  absl::StatusOr<int> RunGatesNow();
 
  private:
   struct Impl;

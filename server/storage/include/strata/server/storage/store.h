@@ -106,15 +106,33 @@ class Store {
   // Reports of `app_id` in arrival order (at most `limit`).
   virtual absl::StatusOr<std::vector<v1::StoredReport>> ListReports(
       std::string_view app_id, uint32_t limit) = 0;
+  // Every app's reports in arrival order per app (health is rebuilt from
+  // them at start-up); `fn` returns false to stop.
+  virtual absl::Status ForEachReport(
+      const std::function<bool(std::string_view app_id,
+                               const v1::StoredReport&)>& fn) = 0;
 
   // --- releases
-  // Assigns the release id and the module's next sequence number, stores
-  // the release and makes it the module's current one, with `audit`.
-  virtual absl::StatusOr<v1::Release> CreateRelease(v1::Release release,
-                                                    v1::AuditEntry audit) = 0;
+  // Assigns the release id and, per artifact, the module's next sequence
+  // number (the top-level module/version/release_sequence mirror the first
+  // artifact; a release given only those gets them as its one artifact),
+  // stores the release and makes it its modules' newest, with `audit`.
+  // `also_update`, if given, is an existing release rewritten in the same
+  // batch (a roll back marks the release it undoes); its
+  // rolled_back_by_release_id is set to the new id.
+  virtual absl::StatusOr<v1::Release> CreateRelease(
+      v1::Release release, v1::AuditEntry audit,
+      v1::Release* also_update = nullptr) = 0;
+  // Rewrites an existing release (state changes), with `audit`.
+  virtual absl::Status UpdateRelease(const v1::Release& release,
+                                     v1::AuditEntry audit) = 0;
+  virtual absl::StatusOr<std::optional<v1::Release>> GetRelease(
+      std::string_view app_id, uint64_t release_id) = 0;
   virtual absl::StatusOr<std::vector<v1::Release>> ListReleases(
       std::string_view app_id) = 0;
-  // The current release of every module of `app_id`.
+  // Every app's releases (the gate loop's input), by app then id.
+  virtual absl::StatusOr<std::vector<v1::Release>> ListAllReleases() = 0;
+  // The newest release of every module of `app_id`.
   virtual absl::StatusOr<std::vector<v1::Release>> CurrentReleases(
       std::string_view app_id) = 0;
 

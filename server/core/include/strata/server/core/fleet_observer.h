@@ -1,0 +1,62 @@
+// What the server learns from devices, in memory: release health from
+// reports (rebuilt from the stored reports at start-up), the devices seen
+// recently (for previews) and each release's adoption over time.
+#ifndef STRATA_SERVER_CORE_FLEET_OBSERVER_H_
+#define STRATA_SERVER_CORE_FLEET_OBSERVER_H_
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "strata/server/rollout/device_attributes.h"
+#include "strata/server/rollout/health.h"
+#include "strata/v1/admin.pb.h"
+#include "strata/v1/common.pb.h"
+
+namespace strata::server {
+
+class FleetObserver {
+ public:
+  // At most this many devices are remembered per app (the least recently
+  // seen are forgotten first); at most this many adoption samples are kept
+  // per release (older ones are thinned out).
+  explicit FleetObserver(size_t max_devices_per_app = 200000,
+                         size_t max_samples = 240)
+      : max_devices_(max_devices_per_app), max_samples_(max_samples) {}
+
+  rollout::HealthAggregator& health() { return health_; }
+
+  // Called for every Check.
+  void SeeDevice(const v1::DeviceContext& device, absl::Time at);
+  // The devices of `app_id` seen recently.
+  std::vector<rollout::DeviceAttributes> RecentDevices(
+      const std::string& app_id) const;
+  std::optional<std::pair<v1::DeviceContext, absl::Time>> LastSeen(
+      const std::string& app_id, const std::string& device_id) const;
+
+  void SampleAdoption(uint64_t release_id, absl::Time at, uint32_t exposure_bp,
+                      uint64_t devices);
+  std::vector<v1::AdoptionSample> Adoption(uint64_t release_id) const;
+
+ private:
+  struct Seen {
+    v1::DeviceContext device;
+    absl::Time at;
+  };
+  rollout::HealthAggregator health_;
+  const size_t max_devices_;
+  const size_t max_samples_;
+  mutable std::mutex mu_;
+  std::map<std::string, std::unordered_map<std::string, Seen>> devices_;
+  std::unordered_map<uint64_t, std::vector<v1::AdoptionSample>> adoption_;
+};
+
+}  // namespace strata::server
+
+#endif  // STRATA_SERVER_CORE_FLEET_OBSERVER_H_

@@ -1,0 +1,78 @@
+// Releases without gRPC: creating and steering staged rollouts, their
+// status, previews, and the health gates that promote, halt or pause them
+// on their own. Every change is stored with its audit entry in one synced
+// batch; automatic ones name the actor "stratad" and carry the figures.
+#ifndef STRATA_SERVER_CORE_RELEASE_CORE_H_
+#define STRATA_SERVER_CORE_RELEASE_CORE_H_
+
+#include <functional>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "strata/base/env.h"
+#include "strata/server/core/auth_core.h"
+#include "strata/server/core/fleet_observer.h"
+#include "strata/server/rollout/gate.h"
+#include "strata/server/storage/store.h"
+#include "strata/v1/admin.pb.h"
+
+namespace strata::server {
+
+class ReleaseCore {
+ public:
+  // `fleet` is not owned and must outlive this.
+  ReleaseCore(Store* store, Clock* clock, FleetObserver* fleet)
+      : store_(store), clock_(clock), fleet_(fleet) {}
+
+  // Called with the app id after any change to an app's releases.
+  void OnReleasesChanged(std::function<void(const std::string&)> listener) {
+    releases_changed_ = std::move(listener);
+  }
+
+  // Validates everything (published, not embedded, one version per module,
+  // segment exists, plan and gates valid), stores the release and starts it
+  // (unless `draft`); `all_at_once` completes it at once.
+  absl::StatusOr<v1::Release> Create(const Principal& who,
+                                     const v1::CreateReleaseRequest& req);
+  absl::StatusOr<std::vector<v1::Release>> List(const Principal& who,
+                                                std::string_view app_id);
+  absl::StatusOr<v1::ReleaseStatus> Status(
+      const Principal& who, const v1::GetReleaseStatusRequest& req);
+  absl::StatusOr<v1::SteerReleaseResponse> Steer(
+      const Principal& who, const v1::SteerReleaseRequest& req);
+  absl::StatusOr<v1::PreviewReleaseResponse> Preview(
+      const Principal& who, const v1::PreviewReleaseRequest& req);
+  absl::StatusOr<v1::ExplainDeviceResponse> Explain(
+      const Principal& who, const v1::ExplainDeviceRequest& req);
+
+  // One pass of the health gates over every rolling release: applies and
+  // audits promote / halt / pause, samples adoption. Returns the decisions
+  // that changed a release.
+  absl::StatusOr<std::vector<rollout::GateDecision>> Tick();
+
+  // Rebuilds release health from the stored reports (at start-up).
+  absl::Status LoadHealth();
+
+ private:
+  absl::StatusOr<v1::Release> Load(const std::string& app_id,
+                                   uint64_t release_id);
+  absl::StatusOr<v1::SteerReleaseResponse> RollBack(const Principal& who,
+                                                    v1::Release bad,
+                                                    const std::string& reason);
+  void Changed(const std::string& app_id) {
+    if (releases_changed_) releases_changed_(app_id);
+  }
+
+  Store* store_;
+  Clock* clock_;
+  FleetObserver* fleet_;
+  std::function<void(const std::string&)> releases_changed_;
+  // Serializes read-modify-write of release records (operators and gates).
+  std::mutex mu_;
+};
+
+}  // namespace strata::server
+
+#endif  // STRATA_SERVER_CORE_RELEASE_CORE_H_

@@ -1,0 +1,85 @@
+#include "strata/server/core/fleet_observer.h"
+
+#include <algorithm>
+
+#include "google/protobuf/util/message_differencer.h"
+#include "strata/server/core/release_model.h"
+
+namespace strata::server {
+
+void FleetObserver::SeeDevice(const v1::DeviceContext& device, absl::Time at) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto& app = devices_[device.app_id()];
+  auto it = app.find(device.device_id());
+  if (it != app.end()) {
+    it->second.at = at;
+    if (!google::protobuf::util::MessageDifferencer::Equals(it->second.device,
+                                                            device)) {
+      it->second.device = device;
+    }
+    return;
+  }
+  if (app.size() >= max_devices_) {
+    // Forget the least recently seen tenth in one pass.
+    std::vector<absl::Time> times;
+    times.reserve(app.size());
+    for (const auto& [id, s] : app) times.push_back(s.at);
+    auto cut = times.begin() + static_cast<std::ptrdiff_t>(times.size() / 10);
+    std::nth_element(times.begin(), cut, times.end());
+    const absl::Time limit = *cut;
+    for (auto i = app.begin(); i != app.end();) {
+      i = i->second.at <= limit ? app.erase(i) : std::next(i);
+    }
+  }
+  app.emplace(device.device_id(), Seen{device, at});
+}
+
+std::vector<rollout::DeviceAttributes> FleetObserver::RecentDevices(
+    const std::string& app_id) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<rollout::DeviceAttributes> out;
+  auto it = devices_.find(app_id);
+  if (it == devices_.end()) return out;
+  out.reserve(it->second.size());
+  for (const auto& [id, s] : it->second) out.push_back(ToAttributes(s.device));
+  return out;
+}
+
+std::optional<std::pair<v1::DeviceContext, absl::Time>> FleetObserver::LastSeen(
+    const std::string& app_id, const std::string& device_id) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto app = devices_.find(app_id);
+  if (app == devices_.end()) return std::nullopt;
+  auto it = app->second.find(device_id);
+  if (it == app->second.end()) return std::nullopt;
+  return std::make_pair(it->second.device, it->second.at);
+}
+
+void FleetObserver::SampleAdoption(uint64_t release_id, absl::Time at,
+                                   uint32_t exposure_bp, uint64_t devices) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<v1::AdoptionSample>& samples = adoption_[release_id];
+  if (samples.size() >= max_samples_) {
+    // Keep the first and every other one after it: the series stays evenly
+    // spread over the whole life of the release.
+    std::vector<v1::AdoptionSample> thinned;
+    for (size_t i = 0; i < samples.size(); i += 2)
+      thinned.push_back(samples[i]);
+    samples = std::move(thinned);
+  }
+  v1::AdoptionSample s;
+  s.set_at_ms(absl::ToUnixMillis(at));
+  s.set_exposure_bp(exposure_bp);
+  s.set_devices(devices);
+  samples.push_back(std::move(s));
+}
+
+std::vector<v1::AdoptionSample> FleetObserver::Adoption(
+    uint64_t release_id) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = adoption_.find(release_id);
+  if (it == adoption_.end()) return {};
+  return it->second;
+}
+
+}  // namespace strata::server

@@ -1,0 +1,532 @@
+#include "strata/server/core/release_core.h"
+
+#include <algorithm>
+#include <set>
+
+#include "strata/base/log.h"
+#include "strata/base/names.h"
+#include "strata/base/status_macros.h"
+#include "strata/base/strings.h"
+#include "strata/server/core/release_model.h"
+#include "strata/server/core/release_snapshot.h"
+#include "strata/server/core/validation.h"
+#include "strata/server/rollout/preview.h"
+#include "strata/server/rollout/targeting.h"
+
+namespace strata::server {
+namespace {
+
+std::string ModuleText(const v1::ModuleId& m) {
+  std::string layer = v1::Layer_Name(m.layer());
+  if (layer.rfind("LAYER_", 0) == 0) layer = layer.substr(6);
+  for (char& c : layer) c = static_cast<char>(std::tolower(c));
+  return StrCat(layer, "/", m.name());
+}
+
+std::string ArtifactsText(const v1::Release& r) {
+  std::string out;
+  for (const v1::ReleaseArtifact& a : r.artifacts()) {
+    if (!out.empty()) out += ",";
+    out += StrCat(ModuleText(a.module()), "@", a.version());
+  }
+  return out;
+}
+
+std::string PlanText(const v1::Release& r) {
+  std::string out;
+  for (const v1::RolloutStage& s : r.stages()) {
+    if (!out.empty()) out += ",";
+    out += StrCat(s.exposure_bp() / 100.0, "%:", s.bake_seconds(),
+                  "s:", s.min_reports());
+  }
+  return out;
+}
+
+// Whether an audit entry is about release `id`.
+bool MentionsRelease(const v1::AuditEntry& e, uint64_t id) {
+  const std::string a = StrCat("release_id=", id);
+  const std::string b = StrCat("rolls_back=", id);
+  for (const std::string& token : {a, b}) {
+    size_t pos = 0;
+    while ((pos = e.detail().find(token, pos)) != std::string::npos) {
+      const size_t end = pos + token.size();
+      const bool starts = pos == 0 || e.detail()[pos - 1] == ' ';
+      const bool ends = end == e.detail().size() || e.detail()[end] == ' ';
+      if (starts && ends) return true;
+      pos = end;
+    }
+  }
+  return false;
+}
+
+absl::Status Apply(rollout::Rollout& r, v1::SteerReleaseRequest::Action action,
+                   absl::Time now, std::string_view reason) {
+  switch (action) {
+    case v1::SteerReleaseRequest::START:
+      return r.Start(now, reason);
+    case v1::SteerReleaseRequest::PAUSE:
+      return r.Pause(now, reason);
+    case v1::SteerReleaseRequest::RESUME:
+      return r.Resume(now, reason);
+    case v1::SteerReleaseRequest::PROMOTE:
+      return r.Promote(now, reason);
+    case v1::SteerReleaseRequest::HALT:
+      return r.Halt(now, reason);
+    default:
+      return absl::InvalidArgumentError(
+          "unknown action; use start, pause, resume, promote, halt or "
+          "roll back");
+  }
+}
+
+std::string ActionName(v1::SteerReleaseRequest::Action a) {
+  std::string name = v1::SteerReleaseRequest::Action_Name(a);
+  for (char& c : name) c = static_cast<char>(std::tolower(c));
+  return name;
+}
+
+}  // namespace
+
+absl::StatusOr<v1::Release> ReleaseCore::Create(
+    const Principal& who, const v1::CreateReleaseRequest& req) {
+  STRATA_RETURN_IF_ERROR(ValidateName("app id", req.app_id()));
+  STRATA_RETURN_IF_ERROR(AuthCore::Authorize(who, v1::ROLE_RELEASE_MANAGER,
+                                             req.app_id(), "release.create"));
+  v1::Release release;
+  release.set_app_id(req.app_id());
+  const bool single = req.has_module() || !req.version().empty();
+  if (single && req.artifacts_size() > 0) {
+    return absl::InvalidArgumentError(
+        "give either module and version or a list of artifacts, not both");
+  }
+  if (single) {
+    v1::ReleaseArtifact* a = release.add_artifacts();
+    *a->mutable_module() = req.module();
+    a->set_version(req.version());
+  } else {
+    for (const v1::ReleaseArtifact& a : req.artifacts()) {
+      v1::ReleaseArtifact* copy = release.add_artifacts();
+      *copy->mutable_module() = a.module();
+      copy->set_version(a.version());
+    }
+  }
+  if (release.artifacts().empty()) {
+    return absl::InvalidArgumentError(
+        "a release needs at least one artifact: a module and a published "
+        "version");
+  }
+  std::set<std::pair<int, std::string>> modules;
+  for (const v1::ReleaseArtifact& a : release.artifacts()) {
+    STRATA_RETURN_IF_ERROR(ValidateModule(a.module()));
+    STRATA_RETURN_IF_ERROR(ValidateName("version", a.version()));
+    if (!modules.insert({a.module().layer(), a.module().name()}).second) {
+      return absl::InvalidArgumentError(
+          StrCat(ModuleText(a.module()),
+                 " is listed twice; a release holds one version per module"));
+    }
+    STRATA_ASSIGN_OR_RETURN(
+        std::optional<v1::StoredArtifact> artifact,
+        store_->GetArtifact(req.app_id(), a.module(), a.version()));
+    if (!artifact.has_value()) {
+      return absl::NotFoundError(
+          StrCat("version ", a.version(), " of ", a.module().name(), " in app ",
+                 req.app_id(), " is not published; publish it first"));
+    }
+    if (artifact->embedded()) {
+      return absl::FailedPreconditionError(StrCat(
+          "version ", a.version(), " of ", a.module().name(),
+          " is the app's embedded baseline and is never released; release a "
+          "newer version"));
+    }
+  }
+  release.set_segment(req.segment().empty() ? "everyone" : req.segment());
+  if (release.segment() != "everyone") {
+    STRATA_RETURN_IF_ERROR(ValidateName("segment", release.segment()));
+    STRATA_ASSIGN_OR_RETURN(std::vector<v1::Segment> segments,
+                            store_->ListSegments(req.app_id()));
+    if (std::none_of(segments.begin(), segments.end(),
+                     [&](const v1::Segment& s) {
+                       return s.name() == release.segment();
+                     })) {
+      return absl::NotFoundError(
+          StrCat("segment ", release.segment(), " does not exist in app ",
+                 req.app_id(), "; create it with `strata segment put`"));
+    }
+  }
+  if (!req.salt().empty()) {
+    STRATA_RETURN_IF_ERROR(ValidateName("salt", req.salt()));
+  }
+  release.set_salt(req.salt());
+  if (req.all_at_once() && req.stages_size() > 0) {
+    return absl::InvalidArgumentError(
+        "all_at_once releases have no stages; drop one of them");
+  }
+  if (req.all_at_once()) {
+    v1::RolloutStage* s = release.add_stages();
+    s->set_exposure_bp(10000);
+  } else if (req.stages_size() > 0) {
+    *release.mutable_stages() = req.stages();
+  } else {
+    for (const rollout::Stage& s : rollout::RolloutPlan::Default().stages) {
+      v1::RolloutStage* p = release.add_stages();
+      p->set_exposure_bp(s.exposure_bp);
+      p->set_bake_seconds(absl::ToInt64Seconds(s.bake_time));
+      p->set_min_reports(s.min_reports);
+    }
+  }
+  for (const v1::RolloutStage& s : release.stages()) {
+    if (s.bake_seconds() < 0) {
+      return absl::InvalidArgumentError(
+          "a stage's bake time cannot be negative");
+    }
+  }
+  *release.mutable_gates() = req.gates();
+  release.set_state(v1::RELEASE_DRAFT);
+  release.set_created_at_unix(absl::ToUnixSeconds(clock_->Now()));
+  // Validate as the rollout library sees it (an id is needed for that).
+  v1::Release probe = release;
+  probe.set_release_id(1);
+  absl::StatusOr<rollout::Rollout> r = ToRollout(probe);
+  if (!r.ok()) {
+    return absl::InvalidArgumentError(r.status().message());
+  }
+  const absl::Time now = clock_->Now();
+  if (!req.draft()) {
+    STRATA_RETURN_IF_ERROR(r->Start(now, StrCat("started by ", who.name)));
+    if (req.all_at_once()) {
+      STRATA_RETURN_IF_ERROR(
+          r->Promote(now, StrCat("all at once, by ", who.name)));
+    }
+  }
+  StoreStatus(*r, &release);
+  std::lock_guard<std::mutex> lock(mu_);
+  absl::StatusOr<v1::Release> created = store_->CreateRelease(
+      release, MakeAudit(clock_, who.name, "release.create", req.app_id(),
+                         StrCat("artifacts=", ArtifactsText(release),
+                                " segment=", release.segment(),
+                                " plan=", PlanText(release),
+                                " state=", StateName(release.state()))));
+  if (created.ok()) Changed(req.app_id());
+  return created;
+}
+
+absl::StatusOr<std::vector<v1::Release>> ReleaseCore::List(
+    const Principal& who, std::string_view app_id) {
+  STRATA_RETURN_IF_ERROR(ValidateName("app id", app_id));
+  STRATA_RETURN_IF_ERROR(
+      AuthCore::Authorize(who, v1::ROLE_VIEWER, app_id, "release.list"));
+  return store_->ListReleases(app_id);
+}
+
+absl::StatusOr<v1::Release> ReleaseCore::Load(const std::string& app_id,
+                                              uint64_t release_id) {
+  STRATA_ASSIGN_OR_RETURN(std::optional<v1::Release> r,
+                          store_->GetRelease(app_id, release_id));
+  if (!r.has_value()) {
+    return absl::NotFoundError(
+        StrCat("release ", release_id, " of app ", app_id,
+               " does not exist; `strata release list --app ", app_id,
+               "` shows the releases"));
+  }
+  return *std::move(r);
+}
+
+absl::StatusOr<v1::ReleaseStatus> ReleaseCore::Status(
+    const Principal& who, const v1::GetReleaseStatusRequest& req) {
+  STRATA_RETURN_IF_ERROR(ValidateName("app id", req.app_id()));
+  STRATA_RETURN_IF_ERROR(AuthCore::Authorize(who, v1::ROLE_VIEWER, req.app_id(),
+                                             "release.status"));
+  STRATA_ASSIGN_OR_RETURN(v1::Release record,
+                          Load(req.app_id(), req.release_id()));
+  STRATA_ASSIGN_OR_RETURN(rollout::Rollout r, ToRollout(record));
+  v1::ReleaseStatus out;
+  const rollout::ReleaseHealth health = fleet_->health().Get(r.release_id());
+  out.set_exposure_bp(r.exposure_bp());
+  *out.mutable_treatment() = ToProto(health.treatment);
+  *out.mutable_control() = ToProto(health.control);
+  if (health.stage == r.stage()) {
+    *out.mutable_treatment_stage() = ToProto(health.treatment_stage);
+  }
+  const rollout::GateDecision d =
+      rollout::GateEvaluator(clock_).Evaluate(r, health);
+  out.set_gate_action(std::string(rollout::GateActionName(d.action)));
+  out.set_gate_rule(d.rule);
+  out.set_gate_reason(d.reason);
+  for (v1::AdoptionSample& s : fleet_->Adoption(r.release_id())) {
+    *out.add_adoption() = std::move(s);
+  }
+  // The release's audit entries: read the log a page at a time.
+  uint64_t after = 0;
+  for (;;) {
+    STRATA_ASSIGN_OR_RETURN(std::vector<v1::AuditEntry> page,
+                            store_->ListAudit(after, 1000));
+    for (v1::AuditEntry& e : page) {
+      if (e.app_id() == req.app_id() && MentionsRelease(e, r.release_id())) {
+        *out.add_history() = e;
+      }
+    }
+    if (page.size() < 1000) break;
+    after = page.back().seq();
+  }
+  *out.mutable_release() = std::move(record);
+  return out;
+}
+
+absl::StatusOr<v1::SteerReleaseResponse> ReleaseCore::Steer(
+    const Principal& who, const v1::SteerReleaseRequest& req) {
+  STRATA_RETURN_IF_ERROR(ValidateName("app id", req.app_id()));
+  STRATA_RETURN_IF_ERROR(AuthCore::Authorize(who, v1::ROLE_RELEASE_MANAGER,
+                                             req.app_id(), "release.steer"));
+  const std::string reason =
+      req.reason().empty() ? StrCat(ActionName(req.action()), " by ", who.name)
+                           : StrCat(req.reason(), " (", who.name, ")");
+  std::lock_guard<std::mutex> lock(mu_);
+  STRATA_ASSIGN_OR_RETURN(v1::Release record,
+                          Load(req.app_id(), req.release_id()));
+  if (req.action() == v1::SteerReleaseRequest::ROLL_BACK) {
+    return RollBack(who, std::move(record), reason);
+  }
+  STRATA_ASSIGN_OR_RETURN(rollout::Rollout r, ToRollout(record));
+  const std::string before = r.Describe();
+  STRATA_RETURN_IF_ERROR(Apply(r, req.action(), clock_->Now(), reason));
+  StoreStatus(r, &record);
+  STRATA_RETURN_IF_ERROR(store_->UpdateRelease(
+      record,
+      MakeAudit(clock_, who.name, StrCat("release.", ActionName(req.action())),
+                req.app_id(),
+                StrCat("release_id=", record.release_id(), " ", before, " -> ",
+                       r.Describe(), ": ", reason))));
+  Changed(req.app_id());
+  v1::SteerReleaseResponse out;
+  *out.mutable_release() = std::move(record);
+  return out;
+}
+
+absl::StatusOr<v1::SteerReleaseResponse> ReleaseCore::RollBack(
+    const Principal& who, v1::Release bad, const std::string& reason) {
+  STRATA_ASSIGN_OR_RETURN(rollout::Rollout r, ToRollout(bad));
+  const std::string before = r.Describe();
+  STRATA_RETURN_IF_ERROR(r.RollBack(clock_->Now(), reason));
+  // The last good content of each module: its newest earlier release that
+  // completed.
+  STRATA_ASSIGN_OR_RETURN(std::vector<v1::Release> all,
+                          store_->ListReleases(bad.app_id()));
+  v1::Release good;
+  good.set_app_id(bad.app_id());
+  std::string restored;
+  for (const v1::ReleaseArtifact& a : bad.artifacts()) {
+    const v1::ReleaseArtifact* found = nullptr;
+    for (auto it = all.rbegin(); it != all.rend() && found == nullptr; ++it) {
+      if (it->release_id() >= bad.release_id() ||
+          it->state() != v1::RELEASE_COMPLETED) {
+        continue;
+      }
+      for (const v1::ReleaseArtifact& b : it->artifacts()) {
+        if (b.module().layer() == a.module().layer() &&
+            b.module().name() == a.module().name()) {
+          found = &b;
+          break;
+        }
+      }
+    }
+    if (found == nullptr) {
+      return absl::FailedPreconditionError(
+          StrCat("cannot roll back release ", bad.release_id(), ": ",
+                 ModuleText(a.module()),
+                 " has no earlier completed release to go back to; halt the "
+                 "release (devices that have it keep it) and release a fixed "
+                 "version"));
+    }
+    v1::ReleaseArtifact* g = good.add_artifacts();
+    *g->mutable_module() = found->module();
+    g->set_version(found->version());
+    if (!restored.empty()) restored += ",";
+    restored += StrCat(ModuleText(found->module()), "@", found->version());
+  }
+  // Every device of the segment at once: those that took the bad release
+  // get the good content back with a higher release counter.
+  good.set_segment(bad.segment());
+  good.add_stages()->set_exposure_bp(10000);
+  good.set_rolls_back_release_id(bad.release_id());
+  good.set_created_at_unix(absl::ToUnixSeconds(clock_->Now()));
+  v1::Release probe = good;
+  probe.set_release_id(1);
+  STRATA_ASSIGN_OR_RETURN(rollout::Rollout g, ToRollout(probe));
+  STRATA_RETURN_IF_ERROR(g.Start(clock_->Now(), reason));
+  STRATA_RETURN_IF_ERROR(g.Promote(
+      clock_->Now(), StrCat("rolls back release ", bad.release_id())));
+  StoreStatus(g, &good);
+  StoreStatus(r, &bad);
+  STRATA_ASSIGN_OR_RETURN(
+      v1::Release created,
+      store_->CreateRelease(
+          good,
+          MakeAudit(
+              clock_, who.name, "release.rollback", bad.app_id(),
+              StrCat("rolls_back=", bad.release_id(), " ", before,
+                     " -> rolled_back: ", reason, "; restores=", restored)),
+          &bad));
+  Changed(bad.app_id());
+  v1::SteerReleaseResponse out;
+  *out.mutable_release() = std::move(bad);
+  *out.mutable_rollback() = std::move(created);
+  return out;
+}
+
+absl::StatusOr<v1::PreviewReleaseResponse> ReleaseCore::Preview(
+    const Principal& who, const v1::PreviewReleaseRequest& req) {
+  STRATA_RETURN_IF_ERROR(ValidateName("app id", req.app_id()));
+  STRATA_RETURN_IF_ERROR(AuthCore::Authorize(who, v1::ROLE_VIEWER, req.app_id(),
+                                             "release.preview"));
+  STRATA_ASSIGN_OR_RETURN(v1::Release record,
+                          Load(req.app_id(), req.release_id()));
+  STRATA_ASSIGN_OR_RETURN(rollout::Rollout r, ToRollout(record));
+  rollout::Segment segment;
+  if (record.segment() != "everyone" && !record.segment().empty()) {
+    STRATA_ASSIGN_OR_RETURN(std::vector<v1::Segment> segments,
+                            store_->ListSegments(req.app_id()));
+    auto it = std::find_if(
+        segments.begin(), segments.end(),
+        [&](const v1::Segment& s) { return s.name() == record.segment(); });
+    if (it == segments.end()) {
+      return absl::NotFoundError(
+          StrCat("segment ", record.segment(), " no longer exists"));
+    }
+    STRATA_ASSIGN_OR_RETURN(segment, ToSegment(*it));
+  }
+  const std::vector<rollout::DeviceAttributes> devices =
+      fleet_->RecentDevices(req.app_id());
+  const rollout::ReachPreview p = rollout::PreviewReach(r, segment, devices);
+  v1::PreviewReleaseResponse out;
+  out.set_release_id(p.release_id);
+  out.set_segment(p.segment);
+  out.set_devices(p.devices);
+  out.set_denied(p.denied);
+  out.set_allowed(p.allowed);
+  out.set_matched(p.matched);
+  out.set_not_matched(p.not_matched);
+  auto fill = [](const rollout::StageReach& s, v1::StageReach* o) {
+    o->set_exposure_bp(s.exposure_bp);
+    o->set_treatment(s.treatment);
+    o->set_control(s.control);
+  };
+  fill(p.current, out.mutable_current());
+  for (const rollout::StageReach& s : p.stages) fill(s, out.add_stages());
+  return out;
+}
+
+absl::StatusOr<v1::ExplainDeviceResponse> ReleaseCore::Explain(
+    const Principal& who, const v1::ExplainDeviceRequest& req) {
+  STRATA_RETURN_IF_ERROR(ValidateName("app id", req.app_id()));
+  STRATA_RETURN_IF_ERROR(AuthCore::Authorize(who, v1::ROLE_VIEWER, req.app_id(),
+                                             "release.explain"));
+  auto seen = fleet_->LastSeen(req.app_id(), req.device_id());
+  if (!seen.has_value()) {
+    return absl::NotFoundError(
+        StrCat("device ", req.device_id(), " has not checked in with app ",
+               req.app_id(), " since the server started"));
+  }
+  ReleaseSnapshots snapshots(store_, 0);
+  STRATA_ASSIGN_OR_RETURN(std::shared_ptr<const AppSnapshot> snapshot,
+                          snapshots.Get(req.app_id()));
+  const rollout::DeviceAttributes device = ToAttributes(seen->first);
+  v1::ExplainDeviceResponse out;
+  *out.mutable_device() = seen->first;
+  out.set_last_seen_unix(absl::ToUnixSeconds(seen->second));
+  for (const LiveRelease& r : snapshot->releases) {
+    // The server does not keep what each device has installed; explain as
+    // for a device that does not have the release yet.
+    const rollout::OfferExplanation e =
+        rollout::ExplainOffer(r.rollout, *r.segment, device, false);
+    v1::ReleaseExplanation* x = out.add_releases();
+    x->set_release_id(e.release_id);
+    x->set_applies(e.offer.applies);
+    x->set_cohort(std::string(rollout::CohortName(e.offer.cohort)));
+    for (const std::string& reason : e.reasons) x->add_reasons(reason);
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<rollout::GateDecision>> ReleaseCore::Tick() {
+  std::vector<rollout::GateDecision> changed;
+  std::lock_guard<std::mutex> lock(mu_);
+  STRATA_ASSIGN_OR_RETURN(std::vector<v1::Release> all,
+                          store_->ListAllReleases());
+  const rollout::GateEvaluator gates(clock_);
+  for (v1::Release& record : all) {
+    if (record.state() == v1::RELEASE_DRAFT ||
+        record.state() == v1::RELEASE_ROLLED_BACK) {
+      continue;
+    }
+    absl::StatusOr<rollout::Rollout> r = ToRollout(record);
+    if (!r.ok()) {
+      STRATA_LOG(Error) << r.status();
+      continue;
+    }
+    const rollout::ReleaseHealth health = fleet_->health().Get(r->release_id());
+    const int artifacts = std::max(1, record.artifacts_size());
+    const uint64_t active =
+        health.treatment.activated > health.treatment.rolled_back
+            ? health.treatment.activated - health.treatment.rolled_back
+            : 0;
+    fleet_->SampleAdoption(r->release_id(), clock_->Now(), r->exposure_bp(),
+                           active / static_cast<uint64_t>(artifacts));
+    if (record.state() != v1::RELEASE_ROLLING) continue;
+    const std::string before = r->Describe();
+    absl::StatusOr<rollout::GateDecision> d = gates.Step(*r, health);
+    if (!d.ok()) {
+      STRATA_LOG(Error) << "gates of release " << record.release_id() << ": "
+                        << d.status();
+      continue;
+    }
+    if (d->action == rollout::GateAction::kHold) continue;
+    StoreStatus(*r, &record);
+    absl::Status s = store_->UpdateRelease(
+        record,
+        MakeAudit(clock_, "stratad",
+                  StrCat("release.auto_", rollout::GateActionName(d->action)),
+                  record.app_id(),
+                  StrCat("release_id=", record.release_id(), " ", before,
+                         " -> ", r->Describe(), " rule=", d->rule, ": ",
+                         d->reason, " | ", d->figures.ToString())));
+    if (!s.ok()) {
+      STRATA_LOG(Error) << "storing the gates' decision for release "
+                        << record.release_id() << ": " << s;
+      continue;
+    }
+    STRATA_LOG(Info) << "release " << record.release_id() << ": "
+                     << rollout::GateActionName(d->action) << " (" << d->rule
+                     << "): " << d->reason;
+    Changed(record.app_id());
+    changed.push_back(*std::move(d));
+  }
+  return changed;
+}
+
+absl::Status ReleaseCore::LoadHealth() {
+  uint64_t events = 0;
+  STRATA_RETURN_IF_ERROR(store_->ForEachReport(
+      [&](std::string_view, const v1::StoredReport& report) {
+        for (const v1::HealthAttribution& a : report.attributions()) {
+          if (a.event_index() >= static_cast<uint32_t>(report.events_size())) {
+            continue;
+          }
+          const v1::ReportEvent& e = report.events(a.event_index());
+          rollout::HealthEvent h;
+          h.kind = static_cast<rollout::HealthEventKind>(e.kind());
+          h.reject_reason = e.reason();
+          h.at = absl::FromUnixSeconds(report.received_at_unix());
+          fleet_->health().Record(a.release_id(), a.stage(),
+                                  static_cast<rollout::Cohort>(a.cohort()), h);
+          ++events;
+        }
+        return true;
+      }));
+  if (events > 0) {
+    STRATA_LOG(Info) << "rebuilt release health from " << events
+                     << " stored report events";
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace strata::server

@@ -1,0 +1,214 @@
+// Staged releases through the real gRPC services of an in-process stratad,
+// with its own health-gate thread: devices check and report over
+// Delivery, release engineers steer over Admin.
+#include <memory>
+#include <string>
+
+#include "gmock/gmock.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "strata/base/sha256.h"
+#include "strata/base/strings.h"
+#include "strata/v1/admin.grpc.pb.h"
+#include "strata/v1/delivery.grpc.pb.h"
+#include "test_server.h"
+
+namespace strata {
+namespace {
+
+using ::testing::HasSubstr;
+
+class ReleaseRpcTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/strata_release_rpc_XXXXXX";
+    dir_ = ::mkdtemp(tmpl);
+    server_.set_gate_interval(absl::Milliseconds(50));
+    server_.Start(JoinPath(dir_, "data"));
+    auto channel = grpc::CreateChannel(server_.address(),
+                                       grpc::InsecureChannelCredentials());
+    admin_ = v1::Admin::NewStub(channel);
+    delivery_ = v1::Delivery::NewStub(channel);
+  }
+  void TearDown() override {
+    server_.Stop();
+    (void)DeleteRecursively(*PosixFileSystem(), dir_);
+  }
+
+  std::unique_ptr<grpc::ClientContext> Ctx() {
+    auto ctx = std::make_unique<grpc::ClientContext>();
+    ctx->AddMetadata("authorization", "Bearer " + server_.token());
+    return ctx;
+  }
+
+  void Publish(const std::string& version, const std::string& content) {
+    v1::PublishResponse response;
+    auto ctx = Ctx();
+    auto writer = admin_->Publish(ctx.get(), &response);
+    v1::PublishRequest header;
+    v1::ArtifactStatement* st = header.mutable_header()->mutable_statement();
+    st->set_app_id("wallet");
+    st->mutable_module()->set_layer(v1::LAYER_HCF);
+    st->mutable_module()->set_name("cart");
+    st->set_version(version);
+    st->set_content_sha256(Sha256::HexHash(content));
+    st->set_size(content.size());
+    ASSERT_TRUE(writer->Write(header));
+    v1::PublishRequest chunk;
+    chunk.set_chunk(content);
+    ASSERT_TRUE(writer->Write(chunk));
+    writer->WritesDone();
+    grpc::Status s = writer->Finish();
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
+
+  v1::Release CreateStaged(const std::string& version, uint64_t min_launches) {
+    v1::CreateReleaseRequest req;
+    req.set_app_id("wallet");
+    req.mutable_module()->set_layer(v1::LAYER_HCF);
+    req.mutable_module()->set_name("cart");
+    req.set_version(version);
+    for (uint32_t bp : {5000u, 10000u}) {
+      v1::RolloutStage* s = req.add_stages();
+      s->set_exposure_bp(bp);
+      s->set_bake_seconds(0);
+      s->set_min_reports(min_launches);
+    }
+    req.mutable_gates()->set_min_launches(min_launches);
+    v1::Release release;
+    auto ctx = Ctx();
+    grpc::Status s = admin_->CreateRelease(ctx.get(), req, &release);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return release;
+  }
+
+  v1::ReleaseStatus Status(uint64_t id) {
+    v1::GetReleaseStatusRequest req;
+    req.set_app_id("wallet");
+    req.set_release_id(id);
+    v1::ReleaseStatus status;
+    auto ctx = Ctx();
+    grpc::Status s = admin_->GetReleaseStatus(ctx.get(), req, &status);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return status;
+  }
+
+  // Polls until the release is in `state` (5 s at most).
+  bool WaitFor(uint64_t id, v1::ReleaseState state) {
+    for (int i = 0; i < 500; ++i) {
+      if (Status(id).release().state() == state) return true;
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+    return false;
+  }
+
+  // Device i checks; if it is offered the release it reports a launch that
+  // crashed or not.
+  bool CheckAndLaunch(int i, bool crash) {
+    v1::CheckRequest check;
+    check.mutable_device()->set_app_id("wallet");
+    check.mutable_device()->set_device_id(StrCat("device-", i));
+    v1::CheckResponse plan;
+    grpc::ClientContext c1;
+    EXPECT_TRUE(delivery_->Check(&c1, check, &plan).ok());
+    if (plan.plan().updates().empty()) return false;
+    v1::ReportRequest report;
+    *report.mutable_device() = check.device();
+    v1::ReportEvent* e = report.add_events();
+    e->set_kind(crash ? v1::ReportEvent::KIND_LAUNCH_CRASH
+                      : v1::ReportEvent::KIND_LAUNCH_OK);
+    e->add_release_ids(plan.plan().updates(0).release_id());
+    v1::ReportResponse ack;
+    grpc::ClientContext c2;
+    EXPECT_TRUE(delivery_->Report(&c2, report, &ack).ok());
+    return true;
+  }
+
+  std::string dir_;
+  testing::TestServer server_;
+  std::unique_ptr<v1::Admin::Stub> admin_;
+  std::unique_ptr<v1::Delivery::Stub> delivery_;
+};
+
+TEST_F(ReleaseRpcTest, GateThreadPromotesAHealthyReleaseToCompletion) {
+  Publish("1", "cart module v1");
+  const v1::Release r = CreateStaged("1", 5);
+  EXPECT_EQ(r.state(), v1::RELEASE_ROLLING);
+  int launched = 0;
+  for (int i = 0; i < 40; ++i) launched += CheckAndLaunch(i, false);
+  EXPECT_GT(launched, 10);
+  EXPECT_LT(launched, 30);  // half the fleet at the first stage
+  // The gates promote to 100% on their own; then the rest get it.
+  for (int round = 0; round < 50; ++round) {
+    if (Status(r.release_id()).release().stage() == 1) break;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  for (int i = 0; i < 40; ++i) CheckAndLaunch(i, false);
+  ASSERT_TRUE(WaitFor(r.release_id(), v1::RELEASE_COMPLETED));
+  const v1::ReleaseStatus s = Status(r.release_id());
+  int promotions = 0;
+  for (const v1::AuditEntry& e : s.history()) {
+    if (e.action() == "release.auto_promote") {
+      ++promotions;
+      EXPECT_EQ(e.actor(), "stratad");
+      EXPECT_THAT(e.detail(), HasSubstr("rule=bake_complete"));
+    }
+  }
+  EXPECT_EQ(promotions, 2);
+}
+
+TEST_F(ReleaseRpcTest, CrashReportsHaltTheReleaseAndOperatorsRollItBack) {
+  Publish("1", "cart module v1");
+  Publish("2", "cart module v2 that crashes");
+  v1::CreateReleaseRequest first;
+  first.set_app_id("wallet");
+  first.mutable_module()->set_layer(v1::LAYER_HCF);
+  first.mutable_module()->set_name("cart");
+  first.set_version("1");
+  first.set_all_at_once(true);
+  v1::Release v1_release;
+  {
+    auto ctx = Ctx();
+    ASSERT_TRUE(admin_->CreateRelease(ctx.get(), first, &v1_release).ok());
+  }
+  for (int i = 0; i < 40; ++i) CheckAndLaunch(i, false);
+
+  const v1::Release bad = CreateStaged("2", 5);
+  int reached = 0;
+  for (int i = 0; i < 40; ++i) reached += CheckAndLaunch(i, true);
+  ASSERT_GT(reached, 5);
+  ASSERT_TRUE(WaitFor(bad.release_id(), v1::RELEASE_HALTED));
+  const v1::ReleaseStatus halted = Status(bad.release_id());
+  EXPECT_EQ(halted.release().stage(), 0);
+  EXPECT_THAT(halted.release().state_reason(), HasSubstr("crash"));
+
+  // Promoting it now is refused (FAILED_PRECONDITION), rolling back works.
+  v1::SteerReleaseRequest steer;
+  steer.set_app_id("wallet");
+  steer.set_release_id(bad.release_id());
+  steer.set_action(v1::SteerReleaseRequest::PROMOTE);
+  v1::SteerReleaseResponse out;
+  {
+    auto ctx = Ctx();
+    grpc::Status s = admin_->SteerRelease(ctx.get(), steer, &out);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  }
+  steer.set_action(v1::SteerReleaseRequest::ROLL_BACK);
+  steer.set_reason("crashes on launch");
+  {
+    auto ctx = Ctx();
+    grpc::Status s = admin_->SteerRelease(ctx.get(), steer, &out);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
+  EXPECT_EQ(out.release().state(), v1::RELEASE_ROLLED_BACK);
+  EXPECT_EQ(out.rollback().version(), "1");
+  EXPECT_GT(out.rollback().release_sequence(), bad.release_sequence());
+
+  // Without a token, steering is refused.
+  grpc::ClientContext anonymous;
+  EXPECT_EQ(admin_->SteerRelease(&anonymous, steer, &out).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+}
+
+}  // namespace
+}  // namespace strata

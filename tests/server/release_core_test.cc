@@ -1,0 +1,603 @@
+// Staged, health-gated releases inside the server cores: Check targeting,
+// report attribution, the gates, steering, roll back, preview and restart.
+#include "strata/server/core/release_core.h"
+
+#include <map>
+#include <random>
+#include <set>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "strata/base/file_util.h"
+#include "strata/base/testing/simulated_clock.h"
+#include "strata/base/testing/status_matchers.h"
+#include "strata/server/core/admin_core.h"
+#include "strata/server/core/delivery_core.h"
+#include "strata/server/rollout/bucketing.h"
+#include "test_util.h"
+
+namespace strata::server {
+namespace {
+
+using ::strata::testing::IsOk;
+using ::strata::testing::StatusIs;
+using ::testing::HasSubstr;
+
+v1::ModuleId Module(v1::Layer layer, const std::string& name) {
+  v1::ModuleId m;
+  m.set_layer(layer);
+  m.set_name(name);
+  return m;
+}
+
+// A device as the server sees it: what it has installed and which releases
+// those came from.
+struct SimDevice {
+  v1::DeviceContext context;
+  std::map<std::pair<int, std::string>, v1::InstalledModule> installed;
+  std::map<std::pair<int, std::string>, uint64_t> release_of;
+
+  std::set<uint64_t> Releases() const {
+    std::set<uint64_t> ids;
+    for (const auto& [k, id] : release_of) ids.insert(id);
+    return ids;
+  }
+};
+
+class ReleaseCoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Open(); }
+
+  void Open() {
+    auto store = Store::Open(JoinPath(dir_.path(), "db"));
+    ASSERT_THAT(store, IsOk());
+    store_ = *std::move(store);
+    admin_ = std::make_unique<AdminCore>(
+        store_.get(), &clock_, AdminLimits{.require_signatures = false});
+    delivery_ = std::make_unique<DeliveryCore>(
+        store_.get(), &clock_, DeliveryOptions{}, nullptr, admin_->fleet());
+    admin_->OnReleasesChanged(
+        [this](const std::string& app) { delivery_->ReleasesChanged(app); });
+  }
+  void Reopen() {
+    delivery_.reset();
+    admin_.reset();
+    store_.reset();
+    Open();
+  }
+  ReleaseCore& releases() { return admin_->releases(); }
+
+  void Publish(v1::Layer layer, const std::string& name,
+               const std::string& version, const std::string& content) {
+    v1::PublishHeader h = testing::ConfigHeader(name, version, content);
+    h.mutable_statement()->mutable_module()->set_layer(layer);
+    if (layer == v1::LAYER_HOTPATCH) {
+      h.mutable_statement()->mutable_compatibility()->set_host_build("b100");
+    }
+    ASSERT_THAT(admin_->PublishBytes(who_, h, content), IsOk());
+  }
+
+  v1::CreateReleaseRequest Request(v1::Layer layer, const std::string& name,
+                                   const std::string& version) {
+    v1::CreateReleaseRequest r;
+    r.set_app_id("wallet");
+    *r.mutable_module() = Module(layer, name);
+    r.set_version(version);
+    return r;
+  }
+
+  static void AddStage(v1::CreateReleaseRequest& r, uint32_t bp,
+                       int64_t bake_seconds, uint64_t min_reports) {
+    v1::RolloutStage* s = r.add_stages();
+    s->set_exposure_bp(bp);
+    s->set_bake_seconds(bake_seconds);
+    s->set_min_reports(min_reports);
+  }
+
+  uint64_t Create(const v1::CreateReleaseRequest& r) {
+    absl::StatusOr<v1::Release> created = releases().Create(who_, r);
+    EXPECT_THAT(created, IsOk());
+    return created.ok() ? created->release_id() : 0;
+  }
+
+  v1::Release Steer(uint64_t id, v1::SteerReleaseRequest::Action action) {
+    v1::SteerReleaseRequest req;
+    req.set_app_id("wallet");
+    req.set_release_id(id);
+    req.set_action(action);
+    absl::StatusOr<v1::SteerReleaseResponse> r = releases().Steer(who_, req);
+    EXPECT_THAT(r, IsOk());
+    return r.ok() ? r->release() : v1::Release();
+  }
+
+  v1::ReleaseStatus Status(uint64_t id) {
+    v1::GetReleaseStatusRequest req;
+    req.set_app_id("wallet");
+    req.set_release_id(id);
+    absl::StatusOr<v1::ReleaseStatus> s = releases().Status(who_, req);
+    EXPECT_THAT(s, IsOk());
+    return s.ok() ? *s : v1::ReleaseStatus();
+  }
+
+  static SimDevice MakeDevice(int i, const std::string& os = "android") {
+    SimDevice d;
+    d.context.set_app_id("wallet");
+    d.context.set_device_id(StrCat("device-", i));
+    d.context.set_user_id(StrCat("user-", i));
+    d.context.set_os(os);
+    d.context.set_app_version("10.3.0");
+    return d;
+  }
+
+  // Checks and installs everything offered; returns the offered entries.
+  std::vector<v1::UpdateEntry> CheckAndInstall(SimDevice& d) {
+    v1::CheckRequest req;
+    *req.mutable_device() = d.context;
+    for (const auto& [k, m] : d.installed) *req.add_installed() = m;
+    absl::StatusOr<v1::CheckResponse> resp = delivery_->Check(req);
+    EXPECT_THAT(resp, IsOk());
+    if (!resp.ok()) return {};
+    std::vector<v1::UpdateEntry> offered(resp->plan().updates().begin(),
+                                         resp->plan().updates().end());
+    for (const v1::UpdateEntry& e : offered) {
+      const auto key = std::make_pair(static_cast<int>(e.module().layer()),
+                                      e.module().name());
+      v1::InstalledModule& m = d.installed[key];
+      *m.mutable_module() = e.module();
+      m.set_version(e.statement().version());
+      m.set_content_sha256(e.statement().content_sha256());
+      m.set_release_sequence(e.release_sequence());
+      d.release_of[key] = e.release_id();
+    }
+    return offered;
+  }
+
+  void ReportLaunch(const SimDevice& d, bool crashed) {
+    v1::ReportRequest req;
+    *req.mutable_device() = d.context;
+    v1::ReportEvent* e = req.add_events();
+    e->set_kind(crashed ? v1::ReportEvent::KIND_LAUNCH_CRASH
+                        : v1::ReportEvent::KIND_LAUNCH_OK);
+    for (uint64_t id : d.Releases()) e->add_release_ids(id);
+    ASSERT_THAT(delivery_->Report(req), IsOk());
+  }
+
+  void ReportActivated(const SimDevice& d, uint64_t release_id) {
+    v1::ReportRequest req;
+    *req.mutable_device() = d.context;
+    v1::ReportEvent* e = req.add_events();
+    e->set_kind(v1::ReportEvent::KIND_ACTIVATED);
+    e->set_release_id(release_id);
+    ASSERT_THAT(delivery_->Report(req), IsOk());
+  }
+
+  std::vector<v1::AuditEntry> Audit() {
+    auto entries = admin_->ListAudit(who_, 0, 1000);
+    EXPECT_THAT(entries, IsOk());
+    return entries.ok() ? *entries : std::vector<v1::AuditEntry>();
+  }
+
+  testing::TempDir dir_;
+  testing::SimulatedClock clock_;
+  Principal who_ = testing::AdminPrincipal();
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<AdminCore> admin_;
+  std::unique_ptr<DeliveryCore> delivery_;
+};
+
+TEST_F(ReleaseCoreTest, BadRequestsAreRefusedClearlyAndChangeNothing) {
+  Publish(v1::LAYER_H5, "mall", "1", "h5 v1");
+  const size_t audit_before = Audit().size();
+
+  EXPECT_THAT(releases().Create(who_, Request(v1::LAYER_H5, "mall", "9")),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("publish it")));
+
+  v1::CreateReleaseRequest r = Request(v1::LAYER_H5, "mall", "1");
+  r.set_segment("beta");
+  EXPECT_THAT(
+      releases().Create(who_, r),
+      StatusIs(absl::StatusCode::kNotFound, HasSubstr("strata segment put")));
+
+  r = Request(v1::LAYER_H5, "mall", "1");
+  AddStage(r, 500, 60, 0);
+  AddStage(r, 200, 60, 0);  // shrinking
+  EXPECT_THAT(releases().Create(who_, r),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+
+  r = Request(v1::LAYER_H5, "mall", "1");
+  AddStage(r, 10000, 0, 0);
+  r.set_all_at_once(true);
+  EXPECT_THAT(
+      releases().Create(who_, r),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("all_at_once")));
+
+  v1::CreateReleaseRequest twice;
+  twice.set_app_id("wallet");
+  for (int i = 0; i < 2; ++i) {
+    v1::ReleaseArtifact* a = twice.add_artifacts();
+    *a->mutable_module() = Module(v1::LAYER_H5, "mall");
+    a->set_version("1");
+  }
+  EXPECT_THAT(
+      releases().Create(who_, twice),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("listed twice")));
+
+  r = Request(v1::LAYER_H5, "mall", "1");
+  r.mutable_gates()->set_max_crash_rate(-1);
+  EXPECT_THAT(releases().Create(who_, r),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+
+  const Principal viewer{"v", v1::ROLE_VIEWER, "wallet"};
+  EXPECT_THAT(releases().Create(viewer, Request(v1::LAYER_H5, "mall", "1")),
+              StatusIs(absl::StatusCode::kPermissionDenied));
+
+  auto listed = releases().List(who_, "wallet");
+  ASSERT_THAT(listed, IsOk());
+  EXPECT_TRUE(listed->empty());
+  EXPECT_EQ(Audit().size(), audit_before);
+}
+
+TEST_F(ReleaseCoreTest, DefaultPlanStartsAtOnePercentOfTheSegment) {
+  Publish(v1::LAYER_H5, "mall", "1", "h5 v1");
+  const uint64_t id = Create(Request(v1::LAYER_H5, "mall", "1"));
+  const v1::ReleaseStatus s = Status(id);
+  EXPECT_EQ(s.release().state(), v1::RELEASE_ROLLING);
+  ASSERT_EQ(s.release().stages_size(), 5);
+  EXPECT_EQ(s.release().stages(0).exposure_bp(), 100u);
+  EXPECT_EQ(s.release().stages(4).exposure_bp(), 10000u);
+  EXPECT_EQ(s.exposure_bp(), 100u);
+  EXPECT_EQ(s.gate_action(), "hold");
+  ASSERT_FALSE(s.history().empty());
+  EXPECT_EQ(s.history(0).action(), "release.create");
+}
+
+TEST_F(ReleaseCoreTest, SegmentAndBucketsDecideWhoGetsItAndGrowingKeepsThem) {
+  v1::Segment seg;
+  seg.set_app_id("wallet");
+  seg.set_name("android");
+  seg.set_expression("os == \"android\"");
+  ASSERT_THAT(admin_->PutSegment(who_, seg), IsOk());
+  Publish(v1::LAYER_HCF, "cashier", "1", "hcf v1");
+  v1::CreateReleaseRequest r = Request(v1::LAYER_HCF, "cashier", "1");
+  r.set_segment("android");
+  r.set_salt("canary");
+  AddStage(r, 2000, 3600, 0);
+  AddStage(r, 10000, 3600, 0);
+  const uint64_t id = Create(r);
+
+  std::set<std::string> got;
+  int android = 0;
+  for (int i = 0; i < 2000; ++i) {
+    SimDevice d = MakeDevice(i, i % 2 == 0 ? "android" : "ios");
+    const bool offered = !CheckAndInstall(d).empty();
+    const uint32_t bucket = rollout::BucketOf("canary", d.context.user_id());
+    if (d.context.os() == "ios") {
+      EXPECT_FALSE(offered) << "ios is outside the segment";
+      continue;
+    }
+    ++android;
+    // Exactly the treatment buckets get it; control and the rest do not.
+    EXPECT_EQ(offered, bucket < 2000) << d.context.device_id();
+    if (offered) got.insert(d.context.device_id());
+  }
+  EXPECT_NEAR(static_cast<double>(got.size()) / android, 0.2, 0.04);
+
+  Steer(id, v1::SteerReleaseRequest::PROMOTE);
+  int now_in = 0;
+  for (int i = 0; i < 2000; i += 2) {
+    SimDevice d = MakeDevice(i, "android");
+    if (!CheckAndInstall(d).empty()) {
+      ++now_in;
+    } else {
+      ADD_FAILURE() << "at 100% every android device gets it";
+    }
+  }
+  EXPECT_EQ(now_in, android);
+}
+
+TEST_F(ReleaseCoreTest, MultiLayerReleaseIsOfferedWholeOrNotAtAll) {
+  Publish(v1::LAYER_H5, "mall", "2", "h5 page needing the module");
+  Publish(v1::LAYER_HCF, "cart", "2", "hcf module");
+  Publish(v1::LAYER_CONFIG, "mall.switch", "2", "{\"new_mall\": true}");
+  v1::CreateReleaseRequest r;
+  r.set_app_id("wallet");
+  for (auto [layer, name] : std::vector<std::pair<v1::Layer, std::string>>{
+           {v1::LAYER_H5, "mall"},
+           {v1::LAYER_HCF, "cart"},
+           {v1::LAYER_CONFIG, "mall.switch"}}) {
+    v1::ReleaseArtifact* a = r.add_artifacts();
+    *a->mutable_module() = Module(layer, name);
+    a->set_version("2");
+  }
+  AddStage(r, 5000, 3600, 0);
+  AddStage(r, 10000, 3600, 0);
+  const uint64_t id = Create(r);
+
+  int whole = 0, none = 0;
+  for (int i = 0; i < 400; ++i) {
+    SimDevice d = MakeDevice(i);
+    const std::vector<v1::UpdateEntry> offered = CheckAndInstall(d);
+    if (offered.empty()) {
+      ++none;
+      continue;
+    }
+    ASSERT_EQ(offered.size(), 3u) << "all three modules or none";
+    for (const v1::UpdateEntry& e : offered) EXPECT_EQ(e.release_id(), id);
+    ++whole;
+  }
+  EXPECT_GT(whole, 120);
+  EXPECT_GT(none, 120);
+
+  // The config switch is not pushed on its own by WatchConfig: it would
+  // activate before the page and module it belongs with.
+  std::map<std::string, v1::InstalledModule> known;
+  for (int i = 0; i < 50; ++i) {
+    auto pushed = delivery_->ConfigChanges(MakeDevice(i).context, known);
+    ASSERT_THAT(pushed, IsOk());
+    EXPECT_TRUE(pushed->empty());
+  }
+  // A release of config alone is.
+  Publish(v1::LAYER_CONFIG, "limits", "1", "{\"max\": 5}");
+  v1::CreateReleaseRequest c = Request(v1::LAYER_CONFIG, "limits", "1");
+  c.set_all_at_once(true);
+  Create(c);
+  auto pushed = delivery_->ConfigChanges(MakeDevice(1).context, known);
+  ASSERT_THAT(pushed, IsOk());
+  ASSERT_EQ(pushed->size(), 1u);
+  EXPECT_EQ((*pushed)[0].module().name(), "limits");
+}
+
+TEST_F(ReleaseCoreTest, HaltStopsNewDevicesWhileInstalledOnesKeepIt) {
+  Publish(v1::LAYER_HOTPATCH, "fix", "1", "patch v1");
+  v1::CreateReleaseRequest r = Request(v1::LAYER_HOTPATCH, "fix", "1");
+  AddStage(r, 5000, 3600, 0);
+  AddStage(r, 10000, 3600, 0);
+  const uint64_t id = Create(r);
+  std::vector<SimDevice> have, not_yet;
+  for (int i = 0; i < 200; ++i) {
+    SimDevice d = MakeDevice(i);
+    (CheckAndInstall(d).empty() ? not_yet : have).push_back(d);
+  }
+  ASSERT_FALSE(have.empty());
+  v1::Release halted = Steer(id, v1::SteerReleaseRequest::HALT);
+  EXPECT_EQ(halted.state(), v1::RELEASE_HALTED);
+  // Promoting a halted release is refused with what to do instead.
+  v1::SteerReleaseRequest promote;
+  promote.set_app_id("wallet");
+  promote.set_release_id(id);
+  promote.set_action(v1::SteerReleaseRequest::PROMOTE);
+  EXPECT_THAT(
+      releases().Steer(who_, promote),
+      StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("resume")));
+  // Fresh devices in the treatment buckets no longer get it.
+  for (int i = 0; i < 200; ++i) {
+    SimDevice fresh = MakeDevice(i);
+    EXPECT_TRUE(CheckAndInstall(fresh).empty());
+  }
+  // Devices that have it are not told to change.
+  for (SimDevice& d : have) EXPECT_TRUE(CheckAndInstall(d).empty());
+  bool audited = false;
+  for (const v1::AuditEntry& e : Audit()) {
+    audited |= e.action() == "release.halt" &&
+               e.detail().find(StrCat("release_id=", id)) == 0;
+  }
+  EXPECT_TRUE(audited);
+}
+
+TEST_F(ReleaseCoreTest, RollBackPutsTheLastGoodContentBackWithAHigherCounter) {
+  Publish(v1::LAYER_HOTPATCH, "fix", "1", "good patch");
+  Publish(v1::LAYER_HOTPATCH, "fix", "2", "bad patch");
+  v1::CreateReleaseRequest good = Request(v1::LAYER_HOTPATCH, "fix", "1");
+  good.set_all_at_once(true);
+  Create(good);
+  SimDevice d = MakeDevice(7);
+  ASSERT_EQ(CheckAndInstall(d).size(), 1u);
+  const uint64_t bad = Create([&] {
+    auto r = Request(v1::LAYER_HOTPATCH, "fix", "2");
+    r.set_all_at_once(true);
+    return r;
+  }());
+  ASSERT_EQ(CheckAndInstall(d).size(), 1u);
+  const uint64_t bad_sequence = d.installed.begin()->second.release_sequence();
+
+  v1::SteerReleaseRequest req;
+  req.set_app_id("wallet");
+  req.set_release_id(bad);
+  req.set_action(v1::SteerReleaseRequest::ROLL_BACK);
+  req.set_reason("crashes on launch");
+  auto rb = releases().Steer(who_, req);
+  ASSERT_THAT(rb, IsOk());
+  EXPECT_EQ(rb->release().state(), v1::RELEASE_ROLLED_BACK);
+  EXPECT_EQ(rb->release().rolled_back_by_release_id(),
+            rb->rollback().release_id());
+  EXPECT_EQ(rb->rollback().rolls_back_release_id(), bad);
+  EXPECT_EQ(rb->rollback().version(), "1");
+
+  const std::vector<v1::UpdateEntry> back = CheckAndInstall(d);
+  ASSERT_EQ(back.size(), 1u);
+  EXPECT_EQ(back[0].statement().version(), "1");
+  EXPECT_GT(back[0].release_sequence(), bad_sequence);
+  // A device that never had it sees the good version too.
+  SimDevice fresh = MakeDevice(8);
+  auto offered = CheckAndInstall(fresh);
+  ASSERT_EQ(offered.size(), 1u);
+  EXPECT_EQ(offered[0].statement().version(), "1");
+  // Rolling back twice is refused.
+  EXPECT_THAT(releases().Steer(who_, req),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+
+  // Nothing earlier to go back to: refused, saying what to do.
+  Publish(v1::LAYER_NATIVE_BUNDLE, "core", "1", "bundle");
+  auto first = Request(v1::LAYER_NATIVE_BUNDLE, "core", "1");
+  first.set_all_at_once(true);
+  req.set_release_id(Create(first));
+  EXPECT_THAT(releases().Steer(who_, req),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("halt the release")));
+}
+
+// The simulated fleet: 1,000 devices launching about every 20
+// minutes on a simulated clock; 1% of launches crash anyway. A release
+// whose artifact crashes 30% of launches halts itself at its first stage;
+// a healthy one is promoted stage by stage to completion.
+class FleetTest : public ReleaseCoreTest {
+ protected:
+  // Runs the fleet until the release leaves `rolling` or `steps` pass;
+  // returns the audit actions of the gates.
+  std::vector<std::string> Run(uint64_t id, double crash_rate, int steps,
+                               int* devices_with_release) {
+    std::mt19937_64 rng(42);
+    std::uniform_real_distribution<double> u(0, 1);
+    std::vector<SimDevice> fleet;
+    for (int i = 0; i < 1000; ++i) fleet.push_back(MakeDevice(i));
+    std::vector<std::string> actions;
+    for (int step = 0; step < steps; ++step) {
+      const uint32_t exposure = Status(id).exposure_bp();
+      for (SimDevice& d : fleet) {
+        CheckAndInstall(d);
+        const bool has = d.Releases().count(id) > 0;
+        const rollout::Cohort cohort = rollout::CohortOf(
+            rollout::BucketOf(StrCat("release-", id), d.context.user_id()),
+            exposure);
+        // Devices outside treatment and control tell the gates nothing.
+        if (!has && cohort != rollout::Cohort::kControl) continue;
+        ReportLaunch(d, u(rng) < (has ? crash_rate : 0.01));
+      }
+      clock_.Advance(absl::Minutes(20));
+      auto changed = releases().Tick();
+      EXPECT_THAT(changed, IsOk());
+      const v1::ReleaseState state = Status(id).release().state();
+      if (state != v1::RELEASE_ROLLING) break;
+    }
+    for (const v1::AuditEntry& e : Audit()) {
+      if (e.actor() == "stratad") actions.push_back(e.action());
+    }
+    *devices_with_release = 0;
+    for (const SimDevice& d : fleet) {
+      *devices_with_release += d.Releases().count(id) > 0;
+    }
+    return actions;
+  }
+
+  v1::CreateReleaseRequest Plan(const std::string& version) {
+    v1::CreateReleaseRequest r = Request(v1::LAYER_HOTPATCH, "fix", version);
+    AddStage(r, 1000, 3600, 60);
+    AddStage(r, 3000, 3600, 60);
+    AddStage(r, 10000, 3600, 60);
+    r.mutable_gates()->set_min_launches(80);
+    return r;
+  }
+};
+
+TEST_F(FleetTest, CrashingReleaseHaltsItselfAtItsFirstStage) {
+  Publish(v1::LAYER_HOTPATCH, "fix", "2", "crashes on launch");
+  const uint64_t id = Create(Plan("2"));
+  int reached = 0;
+  const std::vector<std::string> actions = Run(id, 0.3, 30, &reached);
+  const v1::ReleaseStatus s = Status(id);
+  EXPECT_EQ(s.release().state(), v1::RELEASE_HALTED);
+  EXPECT_EQ(s.release().stage(), 0);
+  EXPECT_EQ(actions, std::vector<std::string>{"release.auto_halt"});
+  // Only the first stage's 10% was ever exposed.
+  EXPECT_GT(reached, 50);
+  EXPECT_LT(reached, 150);
+  // The audit entry carries the figures that caused it.
+  const v1::AuditEntry& halt = s.history(s.history_size() - 1);
+  EXPECT_EQ(halt.actor(), "stratad");
+  EXPECT_THAT(halt.detail(), HasSubstr("rule=crash_rate"));
+  EXPECT_THAT(halt.detail(), HasSubstr("control_crash_rate="));
+  EXPECT_GT(s.treatment().launch_crashes(), 0u);
+  EXPECT_GT(s.control().launches_ok(), 0u);
+  // No device gets it any more.
+  SimDevice fresh = MakeDevice(5000);
+  EXPECT_TRUE(CheckAndInstall(fresh).empty());
+}
+
+TEST_F(FleetTest, HealthyReleaseIsPromotedToCompletion) {
+  Publish(v1::LAYER_HOTPATCH, "fix", "3", "a good fix");
+  const uint64_t id = Create(Plan("3"));
+  int reached = 0;
+  const std::vector<std::string> actions = Run(id, 0.01, 40, &reached);
+  const v1::ReleaseStatus s = Status(id);
+  EXPECT_EQ(s.release().state(), v1::RELEASE_COMPLETED);
+  EXPECT_EQ(actions, (std::vector<std::string>{"release.auto_promote",
+                                               "release.auto_promote",
+                                               "release.auto_promote"}));
+  EXPECT_GT(reached, 950);
+  EXPECT_FALSE(s.adoption().empty());
+  EXPECT_GT(s.adoption(s.adoption_size() - 1).exposure_bp(),
+            s.adoption(0).exposure_bp());
+}
+
+TEST_F(ReleaseCoreTest, HealthIsRebuiltFromStoredReportsAfterARestart) {
+  Publish(v1::LAYER_H5, "mall", "1", "h5");
+  v1::CreateReleaseRequest r = Request(v1::LAYER_H5, "mall", "1");
+  AddStage(r, 10000, 3600, 0);
+  const uint64_t id = Create(r);
+  for (int i = 0; i < 10; ++i) {
+    SimDevice d = MakeDevice(i);
+    CheckAndInstall(d);
+    ReportActivated(d, id);
+    ReportLaunch(d, i < 3);
+  }
+  const v1::ReleaseStatus before = Status(id);
+  EXPECT_EQ(before.treatment().launch_crashes(), 3u);
+  EXPECT_EQ(before.treatment().launches_ok(), 7u);
+  EXPECT_EQ(before.treatment().activated(), 10u);
+  Reopen();
+  ASSERT_THAT(releases().LoadHealth(), IsOk());
+  const v1::ReleaseStatus after = Status(id);
+  EXPECT_EQ(after.treatment().launch_crashes(), 3u);
+  EXPECT_EQ(after.treatment().launches_ok(), 7u);
+  EXPECT_EQ(after.treatment().activated(), 10u);
+}
+
+TEST_F(ReleaseCoreTest, PreviewCountsRecentDevicesAndExplainSaysWhy) {
+  v1::Segment seg;
+  seg.set_app_id("wallet");
+  seg.set_name("android");
+  seg.set_expression("os == \"android\"");
+  seg.add_deny_user_ids("user-0");
+  ASSERT_THAT(admin_->PutSegment(who_, seg), IsOk());
+  Publish(v1::LAYER_H5, "mall", "1", "h5");
+  for (int i = 0; i < 100; ++i) {
+    SimDevice d = MakeDevice(i, i % 4 == 0 ? "ios" : "android");
+    if (i == 0) d.context.set_os("android");
+    CheckAndInstall(d);
+  }
+  v1::CreateReleaseRequest r = Request(v1::LAYER_H5, "mall", "1");
+  r.set_segment("android");
+  r.set_draft(true);
+  const uint64_t id = Create(r);
+  EXPECT_EQ(Status(id).release().state(), v1::RELEASE_DRAFT);
+
+  v1::PreviewReleaseRequest p;
+  p.set_app_id("wallet");
+  p.set_release_id(id);
+  auto preview = releases().Preview(who_, p);
+  ASSERT_THAT(preview, IsOk());
+  EXPECT_EQ(preview->devices(), 100u);
+  EXPECT_EQ(preview->denied(), 1u);
+  EXPECT_EQ(preview->matched(), 75u);
+  EXPECT_EQ(preview->not_matched(), 24u);
+  ASSERT_EQ(preview->stages_size(), 5);
+  EXPECT_EQ(preview->stages(4).treatment(), 75u);
+  EXPECT_EQ(preview->current().treatment(), 0u);  // a draft reaches nobody
+
+  Steer(id, v1::SteerReleaseRequest::START);
+  v1::ExplainDeviceRequest x;
+  x.set_app_id("wallet");
+  x.set_device_id("device-0");
+  auto why = releases().Explain(who_, x);
+  ASSERT_THAT(why, IsOk());
+  ASSERT_EQ(why->releases_size(), 1);
+  EXPECT_FALSE(why->releases(0).applies());
+  EXPECT_THAT(::testing::PrintToString(why->releases(0).reasons()),
+              HasSubstr("deny list"));
+  x.set_device_id("nobody");
+  EXPECT_THAT(releases().Explain(who_, x),
+              StatusIs(absl::StatusCode::kNotFound));
+}
+
+}  // namespace
+}  // namespace strata::server
