@@ -105,33 +105,40 @@ absl::StatusOr<absl::Duration> ParseDuration(std::string_view text) {
           StrCat("'", s, "' is too long a duration"));
     }
     absl::Duration unit;
-    switch (rest[n]) {
-      case 's':
-        unit = absl::Seconds(1);
-        break;
-      case 'm':
-        unit = absl::Minutes(1);
-        break;
-      case 'h':
-        unit = absl::Hours(1);
-        break;
-      case 'd':
-        unit = absl::Hours(24);
-        break;
-      default:
-        return absl::InvalidArgumentError(StrCat("unknown unit '", rest[n],
-                                                 "' in duration '", s, "'; ",
-                                                 kDurationHelp));
+    size_t unit_len = 1;
+    if (rest.substr(n, 2) == "ms") {
+      unit = absl::Milliseconds(1);
+      unit_len = 2;
+    } else {
+      switch (rest[n]) {
+        case 's':
+          unit = absl::Seconds(1);
+          break;
+        case 'm':
+          unit = absl::Minutes(1);
+          break;
+        case 'h':
+          unit = absl::Hours(1);
+          break;
+        case 'd':
+          unit = absl::Hours(24);
+          break;
+        default:
+          return absl::InvalidArgumentError(StrCat("unknown unit '", rest[n],
+                                                   "' in duration '", s, "'; ",
+                                                   kDurationHelp));
+      }
     }
     total += unit * static_cast<int64_t>(value);
-    rest.remove_prefix(n + 1);
+    rest.remove_prefix(n + unit_len);
   }
   return total;
 }
 
 std::string ShortDuration(absl::Duration d) {
+  const int64_t ms = absl::ToInt64Milliseconds(d) % 1000;
   int64_t s = absl::ToInt64Seconds(d);
-  if (s <= 0) return "0s";
+  if (s <= 0) return ms > 0 ? StrCat(ms, "ms") : "0s";
   std::string out;
   const int64_t days = s / 86400, hours = s / 3600 % 24, minutes = s / 60 % 60,
                 seconds = s % 60;
@@ -139,6 +146,7 @@ std::string ShortDuration(absl::Duration d) {
   if (hours) out += StrCat(hours, "h");
   if (minutes) out += StrCat(minutes, "m");
   if (seconds) out += StrCat(seconds, "s");
+  if (ms) out += StrCat(ms, "ms");
   return out;
 }
 
@@ -235,6 +243,9 @@ absl::StatusOr<std::vector<v1::RolloutStage>> ParsePlan(std::string_view text) {
       if (!bake.ok()) {
         return fail(StrCat("bake time: ", ToStd(bake.status().message())));
       }
+      if (*bake % absl::Seconds(1) != absl::ZeroDuration()) {
+        return fail("bake time: use whole seconds");
+      }
       stage.set_bake_seconds(absl::ToInt64Seconds(*bake));
     }
     if (parts.size() == 3) {
@@ -323,6 +334,15 @@ absl::Status ApplyGate(std::string_view assignment, v1::GatePolicy& policy) {
         return bad("expected a non-negative decimal such as 0.05 (or 5%)");
       }
       if (percent) d /= 100;
+      const std::string& name = field->name();
+      const bool ratio = name.find("_ratio") != std::string::npos;
+      if (ratio && d < 1) {
+        return bad("a ratio against control must be at least 1, e.g. 1.5");
+      }
+      if (!ratio && name != "min_z_score" && d > 1) {
+        return bad(StrCat("a rate is a fraction between 0 and 1: write ",
+                          d / 100, " or ", value, "%"));
+      }
       reflection->SetDouble(&policy, field, d);
       break;
     }
@@ -339,6 +359,10 @@ absl::Status ApplyGate(std::string_view assignment, v1::GatePolicy& policy) {
     case FieldDescriptor::CPPTYPE_INT64: {
       absl::StatusOr<absl::Duration> d = ParseDuration(value);
       if (!d.ok()) return bad(ToStd(d.status().message()));
+      if (*d <= absl::ZeroDuration()) return bad("must be longer than 0s");
+      if (*d % absl::Seconds(1) != absl::ZeroDuration()) {
+        return bad("use whole seconds");
+      }
       reflection->SetInt64(&policy, field, absl::ToInt64Seconds(*d));
       break;
     }

@@ -366,8 +366,16 @@ std::string RenderReleaseStatus(const v1::ReleaseStatus& status,
   std::vector<v1::AdoptionSample> samples(status.adoption().begin(),
                                           status.adoption().end());
   out += "\nAdoption (devices activated)\n";
+  uint64_t most = 0;
+  for (const auto& a : samples) most = std::max(most, a.devices());
   if (samples.empty()) {
     out += "  no samples yet\n";
+  } else if (most == 0) {
+    out += StrCat(
+        "  no device has activated it yet (", samples.size(),
+        samples.size() == 1 ? " sample" : " samples", " since ",
+        Strftime(absl::FromUnixMillis(samples.front().at_ms()), "%H:%M:%S"),
+        " UTC)\n");
   } else {
     AppendIndented(out, RenderAdoptionChart(samples), "  ");
   }

@@ -24,9 +24,12 @@ TEST(CliDurationTest, ParsesUnitsAndCombinations) {
   EXPECT_EQ(*ParseDuration("2d"), absl::Hours(48));
   EXPECT_EQ(*ParseDuration("1h30m"), absl::Minutes(90));
   EXPECT_EQ(*ParseDuration("0"), absl::ZeroDuration());
+  EXPECT_EQ(*ParseDuration("250ms"), absl::Milliseconds(250));
+  EXPECT_EQ(*ParseDuration("1m30s"), absl::Seconds(90));
   EXPECT_EQ(ShortDuration(absl::Minutes(90)), "1h30m");
   EXPECT_EQ(ShortDuration(absl::Seconds(0)), "0s");
   EXPECT_EQ(ShortDuration(absl::Hours(26)), "1d2h");
+  EXPECT_EQ(ShortDuration(absl::Milliseconds(1250)), "1s250ms");
   for (const char* bad : {"", "5", "h", "1.5h", "-1h", "1w", "1h 2m"}) {
     absl::StatusOr<absl::Duration> d = ParseDuration(bad);
     EXPECT_EQ(d.status().code(), absl::StatusCode::kInvalidArgument) << bad;
@@ -86,6 +89,7 @@ TEST(CliPlanTest, ErrorsNameTheStageAndTheFix) {
            {"1%:1h:x,100%", "min_reports 'x' is not a whole number"},
            {"1%:1y,100%", "stage 1 ('1%:1y'): bake time: unknown unit 'y'"},
            {"1%:1h:2:3,100%", "too many ':' parts"},
+           {"1%:1500ms,100%", "use whole seconds"},
            {"1,100%", "needs a percent sign"},
            {"1%,,100%", "stage 2 (''): empty stage"},
            {"1%,100%,", "stage 3 (''): empty stage"},
@@ -111,6 +115,7 @@ TEST(CliGateTest, SetsTypedFieldsByName) {
   EXPECT_EQ(FormatGates(*gates),
             "max_apply_failure_rate=0.02 max_crash_ratio=1.5 "
             "max_crash_rate=0.05 min_launches=20 report_silence=30m");
+  EXPECT_DOUBLE_EQ(ParseGates({"min_z_score=3"})->min_z_score(), 3.0);
   // The field's own name works too.
   auto full = ParseGates({"report_silence_seconds=1h"});
   ASSERT_THAT(full, IsOk());
@@ -139,6 +144,9 @@ TEST(CliGateTest, BadValuesSayWhatIsExpected) {
            {"min_launches=2.5", "expected a whole number"},
            {"min_launches=-1", "expected a whole number"},
            {"report_silence=soon", "30s, 10m, 1h"},
+           {"report_silence=0", "longer than 0s"},
+           {"max_crash_rate=5", "a fraction between 0 and 1: write 0.05 or 5%"},
+           {"max_crash_ratio=0.5", "at least 1"},
        }) {
     auto gates = ParseGates({c.gate});
     EXPECT_EQ(gates.status().code(), absl::StatusCode::kInvalidArgument)

@@ -200,6 +200,11 @@ TEST(CliReleaseStatusTest, EmptyAndFinishedReleases) {
   EXPECT_THAT(out, HasSubstr("no samples yet"));
   EXPECT_THAT(out, Not(HasSubstr(">")));
   EXPECT_THAT(out, HasSubstr("x      4      100%"));
+  v1::AdoptionSample* zero = s.add_adoption();
+  zero->set_at_ms(kT0 * 1000);
+  EXPECT_THAT(RenderReleaseStatus(s, absl::FromUnixSeconds(kT0)),
+              HasSubstr("no device has activated it yet (1 sample since "
+                        "10:00:00 UTC)"));
   s.mutable_release()->clear_stages();
   EXPECT_THAT(RenderReleaseStatus(s, absl::FromUnixSeconds(kT0)),
               HasSubstr("all at once"));

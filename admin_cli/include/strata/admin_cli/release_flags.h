@@ -15,7 +15,8 @@
 
 namespace strata::admin {
 
-// "30s", "10m", "1h", "2d", "1h30m", "0"; whole seconds, not negative.
+// "30s", "10m", "1h", "2d", "1h30m", "500ms", "0"; not negative. Plans and
+// gates take whole seconds only.
 absl::StatusOr<absl::Duration> ParseDuration(std::string_view text);
 // The shortest form ParseDuration reads back: "1h30m", "45s", "0s".
 std::string ShortDuration(absl::Duration d);
