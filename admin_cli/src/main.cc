@@ -5,6 +5,22 @@
 #include "strata/admin_cli/cli_context.h"
 #include "strata/base/strings.h"
 
+namespace {
+
+// --output json / --output=json anywhere on the command line.
+bool JsonRequested(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "--output=json") return true;
+    if (arg == "--output" && i + 1 < argc &&
+        std::string_view(argv[i + 1]) == "json")
+      return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   strata::admin::CliContext ctx;
   absl::Status config = strata::admin::LoadCliConfig(argc, argv, ctx);
@@ -22,6 +38,13 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    // Help is text; a usage error under --output json is a JSON error too.
+    if (e.get_exit_code() != 0 && JsonRequested(argc, argv)) {
+      ctx.output = "json";
+      ctx.Fail(absl::InvalidArgumentError(
+          strata::StrCat(e.what(), "; run with --help for more information")));
+      return strata::admin::kExitBadInput;
+    }
     int code = app.exit(e);
     return code == 0 ? 0 : strata::admin::kExitBadInput;
   }

@@ -47,8 +47,11 @@ void RunInit(const InitFlags& f, CliContext& ctx) {
   }
   CliConfig config;
   config.server = ctx.server;
-  config.app = f.app;
-  config.token_file = Absolute(ctx.token_file);
+  // What is not given stays as the existing config had it (--server
+  // already defaults to it).
+  config.app = f.app.empty() ? ctx.config.app : f.app;
+  config.token_file =
+      ctx.token_file.empty() ? ctx.config.token_file : Absolute(ctx.token_file);
   std::string note;
   if (!f.no_verify) {
     // Prove the settings before keeping them: the server answers and, when
@@ -101,7 +104,8 @@ void AddInitCommand(CLI::App& app, CliContext& ctx) {
       "~/.config/strata/config) with the server address, the app and the\n"
       "token file, so later commands need none of these flags. Checks that\n"
       "the server answers and takes the token first (--no-verify skips\n"
-      "that). Never overwrites an existing config without --force.\n\n"
+      "that). Never overwrites an existing config without --force; with\n"
+      "--force, settings not given keep their old values.\n\n"
       "Example:\n"
       "  strata init --server stratad.example.com:7443 --app wallet \\\n"
       "      --token-file ~/.config/strata/wallet.token\n"
