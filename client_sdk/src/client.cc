@@ -66,6 +66,22 @@ VersionRef RefOf(const v1::UpdateEntry& e) {
 
 bool ActivatesAtOnce(int layer) { return layer == v1::LAYER_CONFIG; }
 
+// The distinct non-zero release ids of the modules active in `state`
+// (ascending): the releases a launch runs. Embedded content has none.
+std::vector<uint64_t> ActiveReleaseIds(const ClientState& state) {
+  std::set<uint64_t> ids;
+  for (const auto& [key, m] : state.modules) {
+    if (m.active.has_value() && m.active->release_id != 0) {
+      ids.insert(m.active->release_id);
+    }
+  }
+  return std::vector<uint64_t>(ids.begin(), ids.end());
+}
+
+void SetReleaseIds(v1::ReportEvent& e, const std::vector<uint64_t>& ids) {
+  for (uint64_t id : ids) e.add_release_ids(id);
+}
+
 // Makes the staged (or given) version active, keeping the last known good
 // one until a healthy launch confirms the new one.
 void Activate(ModuleState& m, const VersionRef& next) {
@@ -686,10 +702,14 @@ absl::StatusOr<LaunchResult> Client::BeginLaunchUnnotified() {
   const int limit = d.options.unhealthy_launch_limit;
   if (next.launch_in_progress) {
     ++next.unhealthy_launches;
-    d.Queue(d.Event(v1::ReportEvent::KIND_LAUNCH_CRASH, {0, ""}, 0,
-                    v1::REJECT_REASON_UNSPECIFIED,
-                    StrCat("previous launch was not marked healthy (",
-                           next.unhealthy_launches, " in a row)")));
+    // The previous launch ran what is active now, before any rollback.
+    v1::ReportEvent crash =
+        d.Event(v1::ReportEvent::KIND_LAUNCH_CRASH, {0, ""}, 0,
+                v1::REJECT_REASON_UNSPECIFIED,
+                StrCat("previous launch was not marked healthy (",
+                       next.unhealthy_launches, " in a row)"));
+    SetReleaseIds(crash, ActiveReleaseIds(next));
+    d.Queue(crash);
   }
   result.unhealthy_launches = next.unhealthy_launches;
   if (next.unhealthy_launches >= limit) {
@@ -778,8 +798,10 @@ absl::Status Client::MarkLaunchHealthy() {
     m.pending = false;
     m.good.reset();  // the new version is now the known good one
   }
-  d.Queue(d.Event(v1::ReportEvent::KIND_LAUNCH_OK, {0, ""}, 0,
-                  v1::REJECT_REASON_UNSPECIFIED, ""));
+  v1::ReportEvent ok = d.Event(v1::ReportEvent::KIND_LAUNCH_OK, {0, ""}, 0,
+                               v1::REJECT_REASON_UNSPECIFIED, "");
+  SetReleaseIds(ok, ActiveReleaseIds(next));
+  d.Queue(ok);
   return d.store->Commit(std::move(next));
 }
 
