@@ -86,6 +86,10 @@ TEST_F(ClientTest, InstallsInlineConfigAndDownloadedPackage) {
   EXPECT_EQ(r.installed.size(), 2u);
   EXPECT_EQ(r.staged.size(), 1u);  // h5: at next open; config: at once
   EXPECT_TRUE(r.failures.empty()) << ::testing::PrintToString(r.failures);
+  EXPECT_EQ(r.via_inline, 1u);
+  EXPECT_EQ(r.via_full_download, 1u);
+  EXPECT_EQ(r.via_delta + r.via_local, 0u);
+  EXPECT_EQ(r.bytes_downloaded, std::string("<html>v1</html>").size());
   STRATA_ASSERT_OK_AND_ASSIGN(auto value, client_->GetConfig("payment.limits"));
   EXPECT_EQ(value, std::optional<std::string>("{\"a\":1}"));
   EXPECT_EQ(ActiveContent(Layer::kH5, "mall-home"), "<html>v1</html>");
@@ -271,6 +275,12 @@ TEST_F(ClientTest, ThreeUnhealthyLaunchesRollBackToLastKnownGood) {
   STRATA_ASSERT_OK_AND_ASSIGN(LaunchResult launch, client_->BeginLaunch());
   EXPECT_EQ(launch.unhealthy_launches, 3);
   EXPECT_EQ(launch.rolled_back.size(), 1u);  // config m (hotpatch: nothing)
+  ASSERT_EQ(launch.bad_versions.size(), 2u);
+  EXPECT_EQ(launch.bad_versions[0].name, "m");
+  EXPECT_EQ(launch.bad_versions[0].version, "2");
+  EXPECT_EQ(launch.bad_versions[1].name, "core");
+  EXPECT_EQ(launch.bad_versions[1].content_sha256,
+            Sha256::HexHash("bad patch"));
   EXPECT_EQ(*client_->GetConfig("m"), std::optional<std::string>("good"));
   EXPECT_FALSE(client_->Installed(Layer::kHotpatch, "core").has_value());
   ASSERT_THAT(client_->MarkLaunchHealthy(), IsOk());
@@ -504,6 +514,9 @@ TEST_F(ClientTest, DeltaFromInstalledContentIsPreferred) {
   EXPECT_TRUE(r.failures.empty()) << ::testing::PrintToString(r.failures);
   EXPECT_EQ(transport_->downloaded,
             std::vector<std::string>{Sha256::HexHash(patch)});
+  EXPECT_EQ(r.via_delta, 1u);
+  EXPECT_EQ(r.via_full_download, 0u);
+  EXPECT_EQ(r.bytes_downloaded, patch.size());
   EXPECT_EQ(ActiveContent(Layer::kH5, "p"), v2c);
 }
 
@@ -541,6 +554,9 @@ TEST_F(ClientTest, BrokenDeltaFallsBackToTheFullDownloadAndIsReported) {
   STRATA_ASSERT_OK_AND_ASSIGN(CheckResult r, client_->Check());
   EXPECT_TRUE(r.failures.empty()) << ::testing::PrintToString(r.failures);
   EXPECT_EQ(*client_->GetConfig("p"), std::optional<std::string>(v2c));
+  EXPECT_EQ(r.via_delta, 0u);  // the patch was fetched, then the full content
+  EXPECT_EQ(r.via_full_download, 1u);
+  EXPECT_EQ(r.bytes_downloaded, patch.size() + v2c.size());
   bool reported = false;
   for (const auto& ev : transport_->reports) {
     reported |= ev.reason() == v1::REJECT_DELTA_OUTPUT_MISMATCH;
