@@ -202,6 +202,10 @@ using VersionCounts = std::map<std::string, std::map<std::string, uint64_t>>;
 class Fleet {
  public:
   explicit Fleet(Flags flags) : flags_(std::move(flags)) {}
+  // Watch threads use this object: stop them before anything goes.
+  ~Fleet() {
+    for (auto& d : devices_) d->client->StopConfigWatch();
+  }
 
   absl::Status Open() {
     for (int i = 1; i <= flags_.devices; ++i) {
