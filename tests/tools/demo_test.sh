@@ -31,9 +31,9 @@ expect "release\.auto_halt"
 expect "release\.auto_promote"
 expect "demo OK$"
 # Nothing left running from this demo's directory.
-if pgrep -f -- "$work" >/dev/null; then
+if pgrep -f -- "$work/(server|fleet)" >/dev/null; then
   echo "FAIL: processes of the demo are still running:"
-  pgrep -af -- "$work"
+  pgrep -af -- "$work/(server|fleet)"
   status=1
 fi
 if [ "$status" -ne 0 ]; then
