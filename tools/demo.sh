@@ -1,36 +1,56 @@
 #!/usr/bin/env bash
 # The end-to-end demo behind `./strata.sh demo`: a real stratad on an
-# embedded RocksDB, the `strata` CLI publishing and releasing a CONFIG
-# document, and a device on libstrata_client (strata-device) receiving it,
-# storing it crash-safely and printing it. Leaves nothing running.
+# embedded RocksDB; release engineers on the `strata` CLI publishing one
+# module of each of the five layers from samples/, signed; a grey release
+# to a segment; a fleet of simulated devices (strata-fleet, each a real
+# libstrata_client) that check, download deltas, apply and report; a config
+# change pushed live; a hotpatch that crashes on launch halting its own
+# rollout and being rolled back. Prints a summary; leaves nothing running.
 #
 # Usage: tools/demo.sh BIN_DIR
 set -euo pipefail
 
 BIN="$(cd "${1:?usage: tools/demo.sh BIN_DIR}" && pwd)"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+SAMPLES="$ROOT/samples"
 WORK="${STRATA_DEMO_DIR:-$ROOT/build/demo}"
 rm -rf "$WORK"
 mkdir -p "$WORK"
+START=$(date +%s)
 
 step() { printf '\n\033[1m--- %s\033[0m\n' "$*"; }
+fail() {
+  echo "demo FAILED: $*" >&2
+  exit 1
+}
 
 SERVER_PID=""
+FLEET_PID=""
 cleanup() {
-  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill -TERM "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-  fi
+  for pid in $FLEET_PID $SERVER_PID; do
+    if kill -0 "$pid" 2>/dev/null; then
+      kill -TERM "$pid" 2>/dev/null || true
+      wait "$pid" 2>/dev/null || true
+    fi
+  done
 }
 trap cleanup EXIT
+
+strata() { "$BIN/strata" "$@"; }
+# The release id in `strata ... --output json` output.
+release_id() { sed -n 's/.*"release_id": *"\{0,1\}\([0-9][0-9]*\).*/\1/p' | head -1; }
+FLEET_ARGS=(--app wallet --devices 24 --dir "$WORK/fleet" --app-version 10.3.0
+  --host-build 10.3.0+100 --threads 4)
+fleet() { "$BIN/strata-fleet" "${FLEET_ARGS[@]}" "$@"; }
 
 step "initializing the server's data directory (first admin token)"
 "$BIN/stratad" init --data-dir "$WORK/server"
 export STRATA_TOKEN_FILE="$WORK/server/admin.token"
 
-step "starting stratad (data in $WORK/server)"
+step "starting stratad (embedded RocksDB in $WORK/server; health gates every second)"
 "$BIN/stratad" --data-dir "$WORK/server" --listen 127.0.0.1:0 \
-  --http 127.0.0.1:0 --port-file "$WORK/port" >"$WORK/stratad.log" 2>&1 &
+  --http 127.0.0.1:0 --port-file "$WORK/port" --gate-interval 1 \
+  >"$WORK/stratad.log" 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 1 100); do
   [ -s "$WORK/port" ] && break
@@ -39,55 +59,122 @@ for _ in $(seq 1 100); do
 done
 export STRATA_SERVER="127.0.0.1:$(sed -n 1p "$WORK/port")"
 HTTP="http://127.0.0.1:$(sed -n 2p "$WORK/port")"
-"$BIN/strata" health --wait 10
+strata health --wait 10
 echo "stratad is serving on $STRATA_SERVER"
 
 step "release engineers make signing keys and install the root of trust"
-"$BIN/strata" keys gen --dir "$WORK/keys"
-"$BIN/strata" trust init --keys "$WORK/keys" --app wallet
+strata keys gen --dir "$WORK/keys"
+strata trust init --keys "$WORK/keys" --app wallet
+KEYS=(--key "$WORK/keys/publisher-a.key" --key "$WORK/keys/publisher-b.key")
 
 step "an unsigned publish is refused before any byte is stored"
-echo '{"evil": true}' >"$WORK/evil.json"
-if "$BIN/strata" publish --app wallet --layer config --module payment.limits \
-    --version 666 --file "$WORK/evil.json"; then
-  echo "demo FAILED: an unsigned publish was accepted" >&2
-  exit 1
+if strata publish --app wallet --layer config --module payment.limits \
+  --version 666 --file "$SAMPLES/config/payment.limits.v1.json" 2>&1; then
+  fail "an unsigned publish was accepted"
 fi
 
-step "publishing CONFIG payment.limits version 1, signed by a publisher key"
-cat >"$WORK/limits.json" <<'JSON'
-{"daily_limit_cny": 5000, "single_payment_max_cny": 2000}
-JSON
-"$BIN/strata" publish --app wallet --layer config --module payment.limits \
-  --version 1 --file "$WORK/limits.json" --key "$WORK/keys/publisher-a.key"
+step "publishing version 1 of one module in each of the five layers (samples/)"
+strata publish --app wallet --layer config --module payment.limits --version 1 \
+  --file "$SAMPLES/config/payment.limits.v1.json" "${KEYS[@]}"
+strata publish --app wallet --layer h5 --module mall-home --version 1 \
+  --dir "$SAMPLES/h5/mall-home-v1" "${KEYS[@]}"
+strata publish --app wallet --layer hcf --module cart --version 1 \
+  --file "$SAMPLES/hcf/cart.v1.js" "${KEYS[@]}"
+strata publish --app wallet --layer hotpatch --module fix-npe --version 1 \
+  --host-build 10.3.0+100 --file "$SAMPLES/hotpatch/fix-npe.v1.patch" "${KEYS[@]}"
+strata publish --app wallet --layer native --module scanner --version 1 \
+  --file "$SAMPLES/native/scanner.v1.bundle" "${KEYS[@]}"
 
-step "releasing it"
-"$BIN/strata" release create --app wallet --layer config \
-  --module payment.limits --version 1 --all-at-once
-"$BIN/strata" release list --app wallet
+step "release: all five to every device at once (the app's baseline)"
+strata release create --app wallet --all-at-once \
+  --artifact config/payment.limits@1 --artifact h5/mall-home@1 \
+  --artifact hcf/cart@1 --artifact hotpatch/fix-npe@1 \
+  --artifact native/scanner@1
 
-step "a device checks, installs and reads the config"
-OUT="$("$BIN/strata-device" --app wallet --device-id demo-device-1 \
-  --app-version 10.3.0 --os android --storage-dir "$WORK/device-1" \
-  --print-config payment.limits)"
-echo "$OUT"
+step "a fleet of 24 simulated devices launches twice: check, download, verify, install, report"
+fleet --rounds 2 --interval-ms 200 | tee "$WORK/fleet-1.log"
+for m in config/payment.limits h5/mall-home hcf/cart hotpatch/fix-npe \
+  native/scanner; do
+  grep -q "$m=1x24" "$WORK/fleet-1.log" || fail "not every device runs $m 1"
+  echo "delivered: $m 1 to 24 devices"
+done
 
-EXPECTED="config payment.limits = $(cat "$WORK/limits.json")"
-if ! grep -qxF "$EXPECTED" <<<"$OUT"; then
-  echo "demo FAILED: the device did not receive the published config" >&2
-  exit 1
-fi
+step "a grey release for android devices: Mall 2.0 = H5 page + HCF module + config switch, activated together"
+strata segment put --app wallet --name android --expr 'os == "android"'
+strata publish --app wallet --layer h5 --module mall-home --version 2 \
+  --dir "$SAMPLES/h5/mall-home-v2" "${KEYS[@]}"
+strata publish --app wallet --layer hcf --module cart --version 2 \
+  --file "$SAMPLES/hcf/cart.v2.js" "${KEYS[@]}"
+strata publish --app wallet --layer config --module payment.limits --version 2 \
+  --file "$SAMPLES/config/payment.limits.v2.json" "${KEYS[@]}"
+MALL=$(strata release create --app wallet --segment android \
+  --artifact h5/mall-home@2 --artifact hcf/cart@2 \
+  --artifact config/payment.limits@2 \
+  --plan "50%:2s:3,100%:2s:3" --gate min_launches=3 --output json | release_id)
+[ -n "$MALL" ] || fail "the grey release was not created"
+echo "release $MALL: 50% of android devices, then 100%; gates promote it when healthy"
+strata release preview "$MALL" --app wallet
 
-step "the audit log records every change, hash-chained"
-"$BIN/strata" audit list
-"$BIN/strata" audit verify
+step "the fleet runs while the gates promote the grey release (deltas from version 1)"
+fleet --rounds 6 --interval-ms 700 --summary-json "$WORK/fleet-2.json" |
+  tee "$WORK/fleet-2.log"
+strata release status "$MALL" --app wallet
+grep -q "h5/mall-home=2x12" "$WORK/fleet-2.log" ||
+  fail "the 12 android devices did not all get Mall 2.0"
+grep -q "h5/mall-home=1x12" "$WORK/fleet-2.log" ||
+  fail "ios devices got the android release"
+strata release status "$MALL" --app wallet --output json | grep -q RELEASE_COMPLETED ||
+  fail "the healthy grey release did not complete"
+DELTAS=$(sed -n 's/^summary:.* (\([0-9][0-9]*\) via delta.*/\1/p' "$WORK/fleet-2.log")
+echo "grey release completed on its own; updates installed from deltas: ${DELTAS:-?}"
 
-step "the same blob over plain HTTP (for a CDN), and the metrics page"
-SHA=$(sha256sum "$WORK/limits.json" | cut -d' ' -f1)
+step "a config change pushed live to connected devices (WatchConfig)"
+fleet --rounds 2 --interval-ms 2500 --watch-config >"$WORK/fleet-3.log" 2>&1 &
+FLEET_PID=$!
+sleep 1.2
+strata publish --app wallet --layer config --module payment.limits --version 3 \
+  --file "$SAMPLES/config/payment.limits.v3.json" "${KEYS[@]}"
+strata release create --app wallet --layer config --module payment.limits \
+  --version 3 --all-at-once
+wait "$FLEET_PID"
+FLEET_PID=""
+grep -E '^config payment.limits 3 pushed' "$WORK/fleet-3.log" | head -3
+PUSHED=$(grep -cE '^config payment.limits 3 pushed' "$WORK/fleet-3.log" || true)
+[ "$PUSHED" -ge 20 ] || fail "the config change was pushed to only $PUSHED devices"
+echo "config pushed: payment.limits 3 reached $PUSHED connected devices without a check"
+
+step "a hotpatch that crashes on launch, rolled out to 25% with health gates"
+strata publish --app wallet --layer hotpatch --module fix-npe --version 2 \
+  --host-build 10.3.0+100 --file "$SAMPLES/hotpatch/fix-npe.v2.patch" "${KEYS[@]}"
+BAD=$(strata release create --app wallet --layer hotpatch --module fix-npe \
+  --version 2 --plan "25%:1m:5,100%" --gate min_launches=4 --output json | release_id)
+[ -n "$BAD" ] || fail "the hotpatch release was not created"
+fleet --rounds 6 --interval-ms 700 | tee "$WORK/fleet-4.log"
+strata release status "$BAD" --app wallet
+strata release status "$BAD" --app wallet --output json | grep -q RELEASE_HALTED ||
+  fail "the crashing hotpatch did not halt its rollout"
+ROLLED=$(sed -n 's/.*crashed launches, \([0-9]*\) rollbacks.*/\1/p' "$WORK/fleet-4.log" |
+  awk '{s+=$1} END {print s+0}')
+[ "$ROLLED" -gt 0 ] || fail "no device's launch guard rolled the hotpatch back"
+echo "halted: release $BAD stopped itself at 25%; launch guards rolled back $ROLLED modules"
+
+step "release engineers roll it back: a new release (higher counter) of the last good hotpatch"
+strata release rollback "$BAD" --app wallet --reason "crashes on launch" --yes
+fleet --rounds 2 --interval-ms 300 | tee "$WORK/fleet-5.log"
+tail -1 "$WORK/fleet-5.log" | grep -q "hotpatch/fix-npe=1x24" ||
+  fail "not every device is back on hotpatch 1"
+echo "rolled back: every device runs hotpatch fix-npe 1 again"
+
+step "the audit log records every change, automatic ones with their figures"
+strata audit list | grep -E 'release\.(auto_|rollback)' || true
+strata audit verify
+
+step "blobs over plain HTTP for a CDN, and the metrics page"
+SHA=$(sha256sum "$SAMPLES/config/payment.limits.v3.json" | cut -d' ' -f1)
 curl -sS -D "$WORK/headers" -o "$WORK/blob" "$HTTP/v1/blobs/$SHA"
 grep -iE '^(HTTP|etag|cache-control)' "$WORK/headers"
-cmp "$WORK/blob" "$WORK/limits.json"
-curl -sS "$HTTP/metrics" | grep -E '^strata_(rpc_requests_total|publishes_total)' | head -5
+cmp "$WORK/blob" "$SAMPLES/config/payment.limits.v3.json"
+curl -sS "$HTTP/metrics" | grep -E '^strata_(config_pushes_total|publishes_total)' | head -5
 
 step "stopping stratad"
 kill -TERM "$SERVER_PID"
@@ -95,5 +182,10 @@ wait "$SERVER_PID"
 SERVER_PID=""
 
 step "summary"
-echo "published config/payment.limits v1, released it, and device demo-device-1"
-echo "received it over gRPC and stored it crash-safely: demo OK"
+cat <<EOF
+every layer delivered: config, h5, hcf, hotpatch and native bundle to 24 devices
+grey release $MALL (H5 + HCF + config, android only) promoted itself to 100%
+config pushed live to $PUSHED devices
+bad hotpatch release $BAD halted itself; devices rolled back; release rolled back
+finished in $(( $(date +%s) - START ))s: demo OK
+EOF

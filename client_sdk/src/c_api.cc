@@ -135,6 +135,47 @@ int strata_client_mark_launch_healthy(strata_client* client) {
   return SetError(client->client->MarkLaunchHealthy());
 }
 
+int strata_client_start_config_watch(strata_client* client) {
+  if (client == nullptr) {
+    return SetError(absl::InvalidArgumentError("client is NULL"));
+  }
+  return SetError(client->client->StartConfigWatch());
+}
+
+int strata_client_stop_config_watch(strata_client* client) {
+  if (client == nullptr) {
+    return SetError(absl::InvalidArgumentError("client is NULL"));
+  }
+  client->client->StopConfigWatch();
+  return SetError(absl::OkStatus());
+}
+
+int strata_client_add_config_listener(strata_client* client,
+                                      strata_config_listener listener,
+                                      void* user_data, int* id) {
+  if (client == nullptr || listener == nullptr) {
+    return SetError(
+        absl::InvalidArgumentError("client and listener must not be NULL"));
+  }
+  const int added = client->client->AddConfigListener(
+      [listener, user_data](const std::string& name,
+                            const std::optional<std::string>& content) {
+        listener(user_data, name.c_str(),
+                 content.has_value() ? content->c_str() : nullptr,
+                 content.has_value() ? content->size() : 0);
+      });
+  if (id != nullptr) *id = added;
+  return SetError(absl::OkStatus());
+}
+
+int strata_client_remove_config_listener(strata_client* client, int id) {
+  if (client == nullptr) {
+    return SetError(absl::InvalidArgumentError("client is NULL"));
+  }
+  client->client->RemoveConfigListener(id);
+  return SetError(absl::OkStatus());
+}
+
 const char* strata_last_error(void) { return last_error.c_str(); }
 
 void strata_free(void* p) { std::free(p); }

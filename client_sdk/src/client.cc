@@ -66,6 +66,52 @@ VersionRef RefOf(const v1::UpdateEntry& e) {
 
 bool ActivatesAtOnce(int layer) { return layer == v1::LAYER_CONFIG; }
 
+// Where an installed update's content came from.
+enum class Source { kLocal, kInline, kDelta, kFull };
+
+// A stream that lived this long was healthy: the next reconnect waits only
+// the initial backoff.
+constexpr absl::Duration kHealthyStream = absl::Seconds(10);
+// Backoff waits are slept in slices this long, so a stop is seen soon.
+constexpr absl::Duration kSleepSlice = absl::Milliseconds(50);
+
+// Tells the listeners about CONFIG modules whose active content changed
+// between `before` and `after`.
+template <typename Fn>
+void NotifyConfigChanges(Client& client,
+                         const std::map<std::string, std::string>& before,
+                         const std::map<std::string, std::string>& after,
+                         const Fn& for_each_listener) {
+  std::set<std::string> names;
+  for (const auto& [n, sha] : before) names.insert(n);
+  for (const auto& [n, sha] : after) names.insert(n);
+  for (const std::string& n : names) {
+    auto b = before.find(n);
+    auto a = after.find(n);
+    const std::string old_sha = b == before.end() ? "" : b->second;
+    const std::string new_sha = a == after.end() ? "" : a->second;
+    if (old_sha == new_sha) continue;
+    absl::StatusOr<std::optional<std::string>> content = client.GetConfig(n);
+    for_each_listener(n, content.ok() ? *content : std::nullopt);
+  }
+}
+
+// The distinct non-zero release ids of the modules active in `state`
+// (ascending): the releases a launch runs. Embedded content has none.
+std::vector<uint64_t> ActiveReleaseIds(const ClientState& state) {
+  std::set<uint64_t> ids;
+  for (const auto& [key, m] : state.modules) {
+    if (m.active.has_value() && m.active->release_id != 0) {
+      ids.insert(m.active->release_id);
+    }
+  }
+  return std::vector<uint64_t>(ids.begin(), ids.end());
+}
+
+void SetReleaseIds(v1::ReportEvent& e, const std::vector<uint64_t>& ids) {
+  for (uint64_t id : ids) e.add_release_ids(id);
+}
+
 // Makes the staged (or given) version active, keeping the last known good
 // one until a healthy launch confirms the new one.
 void Activate(ModuleState& m, const VersionRef& next) {
@@ -106,6 +152,133 @@ struct Client::Impl {
   std::mutex listeners_mu;
   std::map<int, ConfigListener> listeners;
   int next_listener = 1;
+  Client* self = nullptr;  // for GetConfig() when notifying listeners
+  // Config watch: Start/Stop under watch_life_mu; stats under watch_mu.
+  std::mutex watch_life_mu;
+  std::thread watch_thread;
+  std::atomic<bool> watch_stop{false};
+  StreamCancel watch_cancel;
+  mutable std::mutex watch_mu;
+  ConfigWatchStats watch_stats;
+
+  // Every active module (installed or embedded), as the server sees them.
+  void AddActive(bool config_only,
+                 google::protobuf::RepeatedPtrField<v1::InstalledModule>& out) {
+    std::set<ModuleKey> keys;
+    for (const auto& [key, m] : store->state().modules) keys.insert(key);
+    for (const ModuleKey& key : store->ListEmbedded()) keys.insert(key);
+    for (const ModuleKey& key : keys) {
+      if (config_only && key.first != v1::LAYER_CONFIG) continue;
+      std::optional<InstalledModule> a = Active(key);
+      if (!a.has_value()) continue;
+      v1::InstalledModule* m = out.Add();
+      m->mutable_module()->set_layer(static_cast<v1::Layer>(key.first));
+      m->mutable_module()->set_name(key.second);
+      m->set_version(a->version);
+      m->set_content_sha256(a->content_sha256);
+      m->set_release_sequence(a->release_sequence);
+    }
+  }
+
+  // One pushed entry, installed exactly as a check would install it.
+  ConfigPush HandlePush(const v1::UpdateEntry& entry) {
+    ConfigPush push{entry.module().name(),
+                    entry.statement().version(),
+                    entry.release_id(),
+                    entry.release_sequence(),
+                    false,
+                    std::nullopt};
+    const auto before = ConfigSnapshot();
+    CheckResult result;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (entry.module().layer() != v1::LAYER_CONFIG) {
+        Fail(entry,
+             WithReason(absl::PermissionDeniedError(
+                            StrCat("WatchConfig pushed a module of layer ",
+                                   static_cast<int>(entry.module().layer()),
+                                   "; the stream carries CONFIG modules only")),
+                        v1::REJECT_WRONG_LAYER),
+             v1::ReportEvent::KIND_REJECTED, v1::REJECT_REASON_UNSPECIFIED,
+             result);
+      } else {
+        v1::CheckResponse pushed;
+        *pushed.mutable_plan()->add_updates() = entry;
+        const absl::Status trusted = trust->Refresh(pushed);
+        // No garbage collection here: partial downloads of the last check
+        // stay for its next try; the next check collects.
+        (void)ApplyEntries(pushed.plan().updates(), trusted, result);
+      }
+    }
+    NotifyConfigChanges(
+        *self, before, ConfigSnapshot(),
+        [&](const std::string& n, const std::optional<std::string>& c) {
+          Notify(n, c);
+        });
+    push.installed = !result.installed.empty();
+    if (!result.failure_details.empty()) {
+      push.failure = result.failure_details.front();
+    }
+    {
+      std::lock_guard<std::mutex> lock(watch_mu);
+      ++watch_stats.pushes;
+      if (push.installed) ++watch_stats.installed;
+      if (push.failure.has_value()) ++watch_stats.failed;
+    }
+    return push;
+  }
+
+  // Sleeps `d` on the Env's clock, in slices; false if stopped meanwhile.
+  bool WatchSleep(absl::Duration d) {
+    const absl::Time until = env.clock->Now() + d;
+    while (!watch_stop) {
+      const absl::Duration left = until - env.clock->Now();
+      if (left <= absl::ZeroDuration()) return true;
+      env.clock->SleepFor(std::min(left, kSleepSlice));
+    }
+    return false;
+  }
+
+  void WatchLoop(const ConfigWatchOptions& o) {
+    absl::Duration backoff = o.initial_backoff;
+    while (!watch_stop) {
+      v1::WatchConfigRequest request;
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        *request.mutable_device() = ToProto(options.app_id, options.device);
+        AddActive(/*config_only=*/true, *request.mutable_installed());
+      }
+      {
+        std::lock_guard<std::mutex> lock(watch_mu);
+        ++watch_stats.streams_opened;
+      }
+      const absl::Time opened = env.clock->Now();
+      bool delivered = false;
+      const absl::Status ended = transport->WatchConfig(
+          request, watch_cancel, [&](const v1::ConfigEvent& event) {
+            delivered = true;
+            ConfigPush push = HandlePush(event.entry());
+            if (o.on_push) o.on_push(push);
+            return absl::OkStatus();
+          });
+      if (watch_stop) break;
+      {
+        std::lock_guard<std::mutex> lock(watch_mu);
+        watch_stats.last_error =
+            ended.ok() ? "the server ended the stream" : ended.ToString();
+      }
+      if (delivered || env.clock->Now() - opened >= kHealthyStream) {
+        backoff = o.initial_backoff;
+      }
+      // Drawn from [backoff/2, backoff].
+      const int64_t half = absl::ToInt64Microseconds(backoff) / 2;
+      const absl::Duration wait =
+          absl::Microseconds(half + static_cast<int64_t>(env.random->Uniform(
+                                        static_cast<uint64_t>(half) + 1)));
+      backoff = std::min(backoff * 2, o.max_backoff);
+      if (!WatchSleep(wait)) break;
+    }
+  }
 
   void Notify(const std::string& name,
               const std::optional<std::string>& content) {
@@ -266,10 +439,14 @@ struct Client::Impl {
   }
 
   // Puts the entry's content into blobs/: inline, by delta, or in full.
-  absl::Status Fetch(const v1::UpdateEntry& entry) {
+  // `*source` says which; downloaded bytes are added to `*bytes`.
+  absl::Status Fetch(const v1::UpdateEntry& entry, Source* source,
+                     uint64_t* bytes) {
     const v1::ArtifactStatement& st = entry.statement();
     const std::string& sha = st.content_sha256();
+    *source = Source::kLocal;
     if (store->HasBlob(sha)) return absl::OkStatus();
+    *source = Source::kInline;
     if (!entry.inline_content().empty() || st.size() == 0) {
       if (entry.inline_content().size() != st.size()) {
         return WithReason(
@@ -305,7 +482,8 @@ struct Client::Impl {
     if (base.has_value() && base_path.has_value()) {
       for (const v1::DeltaRef& d : entry.deltas()) {
         if (d.from_sha256() != base->content_sha256) continue;
-        absl::Status s = ApplyDelta(entry, d, *base_path);
+        *source = Source::kDelta;
+        absl::Status s = ApplyDelta(entry, d, *base_path, bytes);
         if (s.ok()) return s;
         Queue(Event(
             v1::ReportEvent::KIND_APPLY_FAILED, key, entry.release_id(),
@@ -315,19 +493,26 @@ struct Client::Impl {
         break;
       }
     }
-    return DownloadBlob(*env.fs, *store, *transport, sha, st.size(),
-                        DownloadOptions{}, nullptr);
+    *source = Source::kFull;
+    DownloadStats stats;
+    absl::Status s = DownloadBlob(*env.fs, *store, *transport, sha, st.size(),
+                                  DownloadOptions{}, &stats);
+    *bytes += stats.bytes_received;
+    return s;
   }
 
   absl::Status ApplyDelta(const v1::UpdateEntry& entry, const v1::DeltaRef& d,
-                          const std::string& base_path) {
+                          const std::string& base_path, uint64_t* bytes) {
     const v1::ArtifactStatement& st = entry.statement();
     if (!IsSha256Hex(d.patch().sha256())) {
       return absl::InvalidArgumentError("delta names a malformed patch hash");
     }
-    STRATA_RETURN_IF_ERROR(DownloadBlob(*env.fs, *store, *transport,
-                                        d.patch().sha256(), d.patch().size(),
-                                        DownloadOptions{}, nullptr));
+    DownloadStats stats;
+    absl::Status fetched =
+        DownloadBlob(*env.fs, *store, *transport, d.patch().sha256(),
+                     d.patch().size(), DownloadOptions{}, &stats);
+    *bytes += stats.bytes_received;
+    STRATA_RETURN_IF_ERROR(fetched);
     const std::string out =
         JoinPath(store->StagingDir(), StrCat(st.content_sha256(), ".out"));
     (void)env.fs->DeleteFile(out);
@@ -370,8 +555,9 @@ struct Client::Impl {
   // state write: all old or all new.
   void ApplyGroup(const std::vector<const v1::UpdateEntry*>& group,
                   CheckResult& result) {
+    std::vector<Source> sources(group.size(), Source::kLocal);
     for (size_t i = 0; i < group.size(); ++i) {
-      absl::Status s = Fetch(*group[i]);
+      absl::Status s = Fetch(*group[i], &sources[i], &result.bytes_downloaded);
       if (s.ok()) continue;
       for (size_t j = 0; j < group.size(); ++j) {
         absl::Status why =
@@ -402,6 +588,22 @@ struct Client::Impl {
       }
       return;
     }
+    for (Source source : sources) {
+      switch (source) {
+        case Source::kLocal:
+          ++result.via_local;
+          break;
+        case Source::kInline:
+          ++result.via_inline;
+          break;
+        case Source::kDelta:
+          ++result.via_delta;
+          break;
+        case Source::kFull:
+          ++result.via_full_download;
+          break;
+      }
+    }
     for (const v1::UpdateEntry* e : group) {
       // Best effort: the SDK's own sequence check stands regardless.
       (void)trust->MarkInstalled(*e);
@@ -414,6 +616,62 @@ struct Client::Impl {
       result.installed.push_back(ToModule(key, RefOf(*e)));
       if (!now) result.staged.push_back(ToModule(key, RefOf(*e)));
     }
+  }
+
+  // Validates, authorizes, fetches and installs `entries` (one plan, or
+  // one pushed entry); `trusted` is the trust policy's refresh of it.
+  // Returns the blobs the entries want (content and patches).
+  std::set<std::string> ApplyEntries(
+      const google::protobuf::RepeatedPtrField<v1::UpdateEntry>& entries,
+      const absl::Status& trusted, CheckResult& result) {
+    // Valid entries, grouped by release (release id 0: each on its own).
+    std::map<uint64_t, std::vector<const v1::UpdateEntry*>> groups;
+    std::vector<std::vector<const v1::UpdateEntry*>> singles;
+    std::set<std::string> wanted;
+    for (const v1::UpdateEntry& entry : entries) {
+      absl::Status s = Validate(entry);
+      if (s.ok()) s = trusted;
+      if (s.ok()) s = trust->Authorize(entry);
+      if (!s.ok()) {
+        Fail(entry, s, v1::ReportEvent::KIND_REJECTED,
+             v1::REJECT_REASON_UNSPECIFIED, result);
+        continue;
+      }
+      const ModuleKey key{entry.module().layer(), entry.module().name()};
+      const std::string& sha = entry.statement().content_sha256();
+      const auto it = store->state().modules.find(key);
+      if (it != store->state().modules.end()) {
+        const ModuleState& m = it->second;
+        if (m.banned.count(sha) > 0) {
+          // Rolled back on this device: never again, but say so.
+          if (reported_banned.insert(sha).second) {
+            Queue(Event(v1::ReportEvent::KIND_ROLLED_BACK, key,
+                        entry.release_id(), v1::REJECT_REASON_UNSPECIFIED,
+                        StrCat("version ", entry.statement().version(),
+                               " was rolled back on this device after "
+                               "unhealthy launches; not installed again")));
+          }
+          continue;
+        }
+        if ((m.active && m.active->sha256 == sha &&
+             m.active->sequence == entry.release_sequence()) ||
+            (m.staged && m.staged->sha256 == sha)) {
+          continue;  // already there
+        }
+      }
+      wanted.insert(sha);
+      for (const v1::DeltaRef& delta : entry.deltas()) {
+        wanted.insert(delta.patch().sha256());
+      }
+      if (entry.release_id() == 0) {
+        singles.push_back({&entry});
+      } else {
+        groups[entry.release_id()].push_back(&entry);
+      }
+    }
+    for (const auto& [id, group] : groups) ApplyGroup(group, result);
+    for (const auto& group : singles) ApplyGroup(group, result);
+    return wanted;
   }
 
   absl::StatusOr<size_t> FlushLocked() {
@@ -448,8 +706,57 @@ struct Client::Impl {
   }
 };
 
-Client::Client(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-Client::~Client() { StopBackgroundSync(); }
+Client::Client(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {
+  impl_->self = this;
+}
+Client::~Client() {
+  StopConfigWatch();
+  StopBackgroundSync();
+}
+
+absl::Status Client::StartConfigWatch(ConfigWatchOptions options) {
+  if (options.initial_backoff <= absl::ZeroDuration() ||
+      options.max_backoff < options.initial_backoff) {
+    return absl::InvalidArgumentError(
+        "config watch backoffs: initial_backoff must be positive and "
+        "max_backoff at least initial_backoff");
+  }
+  std::lock_guard<std::mutex> life(impl_->watch_life_mu);
+  if (impl_->watch_thread.joinable()) {
+    if (!impl_->watch_stop) {
+      return absl::FailedPreconditionError(
+          "the config watch is already running; call StopConfigWatch() "
+          "first");
+    }
+    impl_->watch_thread.join();  // stopped from its own thread; ending
+  }
+  impl_->watch_stop = false;
+  impl_->watch_cancel.Reset();
+  {
+    std::lock_guard<std::mutex> lock(impl_->watch_mu);
+    impl_->watch_stats.running = true;
+  }
+  impl_->watch_thread = std::thread(
+      [impl = impl_.get(), o = std::move(options)] { impl->WatchLoop(o); });
+  return absl::OkStatus();
+}
+
+void Client::StopConfigWatch() {
+  std::lock_guard<std::mutex> life(impl_->watch_life_mu);
+  impl_->watch_stop = true;
+  impl_->watch_cancel.Cancel();
+  if (impl_->watch_thread.get_id() == std::this_thread::get_id()) {
+    return;  // from a listener or on_push: the thread ends after it returns
+  }
+  if (impl_->watch_thread.joinable()) impl_->watch_thread.join();
+  std::lock_guard<std::mutex> lock(impl_->watch_mu);
+  impl_->watch_stats.running = false;
+}
+
+ConfigWatchStats Client::ConfigWatchStatus() const {
+  std::lock_guard<std::mutex> lock(impl_->watch_mu);
+  return impl_->watch_stats;
+}
 
 absl::Status Client::StartBackgroundSync(absl::Duration interval) {
   if (interval <= absl::ZeroDuration()) {
@@ -542,31 +849,6 @@ absl::StatusOr<std::unique_ptr<Client>> Client::CreateWithSeams(
   return std::unique_ptr<Client>(new Client(std::move(impl)));
 }
 
-namespace {
-
-// Tells the listeners about CONFIG modules whose active content changed
-// between `before` and now.
-template <typename Fn>
-void NotifyConfigChanges(Client& client,
-                         const std::map<std::string, std::string>& before,
-                         const std::map<std::string, std::string>& after,
-                         const Fn& for_each_listener) {
-  std::set<std::string> names;
-  for (const auto& [n, sha] : before) names.insert(n);
-  for (const auto& [n, sha] : after) names.insert(n);
-  for (const std::string& n : names) {
-    auto b = before.find(n);
-    auto a = after.find(n);
-    const std::string old_sha = b == before.end() ? "" : b->second;
-    const std::string new_sha = a == after.end() ? "" : a->second;
-    if (old_sha == new_sha) continue;
-    absl::StatusOr<std::optional<std::string>> content = client.GetConfig(n);
-    for_each_listener(n, content.ok() ? *content : std::nullopt);
-  }
-}
-
-}  // namespace
-
 int Client::AddConfigListener(ConfigListener listener) {
   std::lock_guard<std::mutex> lock(impl_->listeners_mu);
   const int id = impl_->next_listener++;
@@ -607,70 +889,13 @@ absl::StatusOr<CheckResult> Client::CheckUnnotified() {
   (void)d.FlushLocked();  // earlier reports first; kept if this fails
   v1::CheckRequest request;
   *request.mutable_device() = ToProto(d.options.app_id, d.options.device);
-  std::set<ModuleKey> keys;
-  for (const auto& [key, m] : d.store->state().modules) keys.insert(key);
-  for (const ModuleKey& key : d.store->ListEmbedded()) keys.insert(key);
-  for (const ModuleKey& key : keys) {
-    std::optional<InstalledModule> a = d.Active(key);
-    if (!a.has_value()) continue;
-    v1::InstalledModule* out = request.add_installed();
-    out->mutable_module()->set_layer(static_cast<v1::Layer>(key.first));
-    out->mutable_module()->set_name(key.second);
-    out->set_version(a->version);
-    out->set_content_sha256(a->content_sha256);
-    out->set_release_sequence(a->release_sequence);
-  }
+  d.AddActive(/*config_only=*/false, *request.mutable_installed());
   STRATA_ASSIGN_OR_RETURN(v1::CheckResponse response,
                           d.transport->Check(request));
   const absl::Status trusted = d.trust->Refresh(response);
   CheckResult result;
-  // Valid entries, grouped by release (release id 0: each on its own).
-  std::map<uint64_t, std::vector<const v1::UpdateEntry*>> groups;
-  std::vector<std::vector<const v1::UpdateEntry*>> singles;
-  std::set<std::string> wanted;
-  for (const v1::UpdateEntry& entry : response.plan().updates()) {
-    absl::Status s = d.Validate(entry);
-    if (s.ok()) s = trusted;
-    if (s.ok()) s = d.trust->Authorize(entry);
-    if (!s.ok()) {
-      d.Fail(entry, s, v1::ReportEvent::KIND_REJECTED,
-             v1::REJECT_REASON_UNSPECIFIED, result);
-      continue;
-    }
-    const ModuleKey key{entry.module().layer(), entry.module().name()};
-    const std::string& sha = entry.statement().content_sha256();
-    const auto it = d.store->state().modules.find(key);
-    if (it != d.store->state().modules.end()) {
-      const ModuleState& m = it->second;
-      if (m.banned.count(sha) > 0) {
-        // Rolled back on this device: never again, but say so.
-        if (d.reported_banned.insert(sha).second) {
-          d.Queue(d.Event(v1::ReportEvent::KIND_ROLLED_BACK, key,
-                          entry.release_id(), v1::REJECT_REASON_UNSPECIFIED,
-                          StrCat("version ", entry.statement().version(),
-                                 " was rolled back on this device after "
-                                 "unhealthy launches; not installed again")));
-        }
-        continue;
-      }
-      if ((m.active && m.active->sha256 == sha &&
-           m.active->sequence == entry.release_sequence()) ||
-          (m.staged && m.staged->sha256 == sha)) {
-        continue;  // already there
-      }
-    }
-    wanted.insert(sha);
-    for (const v1::DeltaRef& delta : entry.deltas()) {
-      wanted.insert(delta.patch().sha256());
-    }
-    if (entry.release_id() == 0) {
-      singles.push_back({&entry});
-    } else {
-      groups[entry.release_id()].push_back(&entry);
-    }
-  }
-  for (const auto& [id, group] : groups) d.ApplyGroup(group, result);
-  for (const auto& group : singles) d.ApplyGroup(group, result);
+  const std::set<std::string> wanted =
+      d.ApplyEntries(response.plan().updates(), trusted, result);
   // Fetched but unused blobs and stale staging files go; partial downloads
   // of this plan stay for the next try.
   (void)d.store->CollectGarbage(wanted);
@@ -686,10 +911,14 @@ absl::StatusOr<LaunchResult> Client::BeginLaunchUnnotified() {
   const int limit = d.options.unhealthy_launch_limit;
   if (next.launch_in_progress) {
     ++next.unhealthy_launches;
-    d.Queue(d.Event(v1::ReportEvent::KIND_LAUNCH_CRASH, {0, ""}, 0,
-                    v1::REJECT_REASON_UNSPECIFIED,
-                    StrCat("previous launch was not marked healthy (",
-                           next.unhealthy_launches, " in a row)")));
+    // The previous launch ran what is active now, before any rollback.
+    v1::ReportEvent crash =
+        d.Event(v1::ReportEvent::KIND_LAUNCH_CRASH, {0, ""}, 0,
+                v1::REJECT_REASON_UNSPECIFIED,
+                StrCat("previous launch was not marked healthy (",
+                       next.unhealthy_launches, " in a row)"));
+    SetReleaseIds(crash, ActiveReleaseIds(next));
+    d.Queue(crash);
   }
   result.unhealthy_launches = next.unhealthy_launches;
   if (next.unhealthy_launches >= limit) {
@@ -717,6 +946,7 @@ absl::StatusOr<LaunchResult> Client::BeginLaunchUnnotified() {
                               0};
       }
       if (now.has_value()) result.rolled_back.push_back(*now);
+      if (bad.has_value()) result.bad_versions.push_back(ToModule(key, *bad));
       d.Queue(d.Event(
           v1::ReportEvent::KIND_ROLLED_BACK, key,
           bad.has_value() ? bad->release_id : 0, v1::REJECT_REASON_UNSPECIFIED,
@@ -778,8 +1008,10 @@ absl::Status Client::MarkLaunchHealthy() {
     m.pending = false;
     m.good.reset();  // the new version is now the known good one
   }
-  d.Queue(d.Event(v1::ReportEvent::KIND_LAUNCH_OK, {0, ""}, 0,
-                  v1::REJECT_REASON_UNSPECIFIED, ""));
+  v1::ReportEvent ok = d.Event(v1::ReportEvent::KIND_LAUNCH_OK, {0, ""}, 0,
+                               v1::REJECT_REASON_UNSPECIFIED, "");
+  SetReleaseIds(ok, ActiveReleaseIds(next));
+  d.Queue(ok);
   return d.store->Commit(std::move(next));
 }
 
@@ -892,6 +1124,20 @@ std::optional<InstalledModule> Client::Staged(Layer layer,
     return std::nullopt;
   }
   return ToModule(key, *it->second.staged);
+}
+
+std::vector<InstalledModule> Client::AllActive() {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  std::set<ModuleKey> keys;
+  for (const auto& [key, m] : impl_->store->state().modules) keys.insert(key);
+  for (const ModuleKey& key : impl_->store->ListEmbedded()) keys.insert(key);
+  std::vector<InstalledModule> out;
+  for (const ModuleKey& key : keys) {
+    if (std::optional<InstalledModule> a = impl_->Active(key)) {
+      out.push_back(*std::move(a));
+    }
+  }
+  return out;
 }
 
 std::vector<InstalledModule> Client::AllInstalled() {

@@ -5,12 +5,54 @@
 
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "strata/v1/delivery.pb.h"
 
 namespace strata::client {
+
+// Lets one thread end a stream that another thread is reading: the reader
+// attaches a function that cancels its call (e.g. ClientContext::TryCancel)
+// for as long as the call lives; Cancel() runs it, and makes every later
+// Attach() fail until Reset().
+class StreamCancel {
+ public:
+  void Cancel() {
+    std::lock_guard<std::mutex> lock(mu_);
+    cancelled_ = true;
+    if (cancel_) cancel_();
+  }
+  void Reset() {
+    std::lock_guard<std::mutex> lock(mu_);
+    cancelled_ = false;
+  }
+  bool cancelled() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return cancelled_;
+  }
+  // The reader's side. `cancel` must not block, and must not take locks the
+  // reader holds while calling Attach() or Detach(). False (nothing
+  // attached) when already cancelled.
+  bool Attach(std::function<void()> cancel) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (cancelled_) return false;
+    cancel_ = std::move(cancel);
+    return true;
+  }
+  // After Detach() returns, the attached function is not running and is
+  // never called again.
+  void Detach() {
+    std::lock_guard<std::mutex> lock(mu_);
+    cancel_ = nullptr;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  bool cancelled_ = false;
+  std::function<void()> cancel_;
+};
 
 class Transport {
  public:
@@ -24,6 +66,18 @@ class Transport {
   // Sends queued events; OK means the server stored them (acknowledged).
   virtual absl::StatusOr<v1::ReportResponse> Report(
       const v1::ReportRequest& request) = 0;
+  // Opens Delivery.WatchConfig and hands every pushed event to `on_event`
+  // (on the calling thread) until the stream ends: OK when the server ended
+  // it, the stream's error when it broke, `on_event`'s error, or
+  // kCancelled after `cancel.Cancel()`.
+  virtual absl::Status WatchConfig(
+      const v1::WatchConfigRequest& request, StreamCancel& cancel,
+      const std::function<absl::Status(const v1::ConfigEvent&)>& on_event) {
+    (void)request;
+    (void)cancel;
+    (void)on_event;
+    return absl::UnimplementedError("this transport has no WatchConfig");
+  }
 };
 
 std::unique_ptr<Transport> NewGrpcTransport(const std::string& address);

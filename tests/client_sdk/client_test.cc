@@ -86,6 +86,10 @@ TEST_F(ClientTest, InstallsInlineConfigAndDownloadedPackage) {
   EXPECT_EQ(r.installed.size(), 2u);
   EXPECT_EQ(r.staged.size(), 1u);  // h5: at next open; config: at once
   EXPECT_TRUE(r.failures.empty()) << ::testing::PrintToString(r.failures);
+  EXPECT_EQ(r.via_inline, 1u);
+  EXPECT_EQ(r.via_full_download, 1u);
+  EXPECT_EQ(r.via_delta + r.via_local, 0u);
+  EXPECT_EQ(r.bytes_downloaded, std::string("<html>v1</html>").size());
   STRATA_ASSERT_OK_AND_ASSIGN(auto value, client_->GetConfig("payment.limits"));
   EXPECT_EQ(value, std::optional<std::string>("{\"a\":1}"));
   EXPECT_EQ(ActiveContent(Layer::kH5, "mall-home"), "<html>v1</html>");
@@ -271,6 +275,12 @@ TEST_F(ClientTest, ThreeUnhealthyLaunchesRollBackToLastKnownGood) {
   STRATA_ASSERT_OK_AND_ASSIGN(LaunchResult launch, client_->BeginLaunch());
   EXPECT_EQ(launch.unhealthy_launches, 3);
   EXPECT_EQ(launch.rolled_back.size(), 1u);  // config m (hotpatch: nothing)
+  ASSERT_EQ(launch.bad_versions.size(), 2u);
+  EXPECT_EQ(launch.bad_versions[0].name, "m");
+  EXPECT_EQ(launch.bad_versions[0].version, "2");
+  EXPECT_EQ(launch.bad_versions[1].name, "core");
+  EXPECT_EQ(launch.bad_versions[1].content_sha256,
+            Sha256::HexHash("bad patch"));
   EXPECT_EQ(*client_->GetConfig("m"), std::optional<std::string>("good"));
   EXPECT_FALSE(client_->Installed(Layer::kHotpatch, "core").has_value());
   ASSERT_THAT(client_->MarkLaunchHealthy(), IsOk());
@@ -294,6 +304,62 @@ TEST_F(ClientTest, HealthyLaunchConfirmsTheNewVersion) {
   for (int i = 0; i < 5; ++i) CrashingLaunch();
   // Crashes after a confirmed version are not blamed on it.
   EXPECT_EQ(*client_->GetConfig("m"), std::optional<std::string>("two"));
+}
+
+// Launch reports name the releases the launch ran, so that the server can
+// attribute launches and crashes to releases.
+TEST_F(ClientTest, LaunchReportsNameTheActiveReleases) {
+  auto hotpatch = [](const std::string& version, const std::string& content,
+                     uint64_t seq, uint64_t release) {
+    v1::UpdateEntry e = Entry(v1::LAYER_HOTPATCH, "core", version, content, seq,
+                              false, release);
+    e.mutable_statement()->mutable_compatibility()->set_host_build(
+        "10.3.0+100");
+    return e;
+  };
+  Embed("h5", "shipped", "embedded content has no release");
+  Publish("page 1");
+  Publish("patch 1");
+  Publish("patch 2");
+  // Release 7 has two modules; "b" comes without a release id.
+  Serve({Entry(v1::LAYER_CONFIG, "a", "1", "a1", 1, true, 7),
+         Entry(v1::LAYER_H5, "page", "1", "page 1", 1, false, 7),
+         Entry(v1::LAYER_CONFIG, "b", "1", "b1", 1, true, 0),
+         hotpatch("1", "patch 1", 1, 9)});
+  STRATA_ASSERT_OK_AND_ASSIGN(CheckResult r, client_->Check());
+  ASSERT_TRUE(r.failures.empty()) << ::testing::PrintToString(r.failures);
+  ASSERT_THAT(client_->BeginLaunch(), IsOk());  // activates page and core 1
+  ASSERT_THAT(client_->MarkLaunchHealthy(), IsOk());
+
+  // Release 11's hotpatch crashes every launch; the guard rolls it back.
+  Serve({hotpatch("2", "patch 2", 2, 11)});
+  ASSERT_THAT(client_->Check(), IsOk());
+  CrashingLaunch();  // activates core 2
+  CrashingLaunch();
+  CrashingLaunch();
+  STRATA_ASSERT_OK_AND_ASSIGN(LaunchResult launch, client_->BeginLaunch());
+  ASSERT_EQ(launch.rolled_back.size(), 1u);
+  EXPECT_EQ(client_->Installed(Layer::kHotpatch, "core")->version, "1");
+  ASSERT_THAT(client_->MarkLaunchHealthy(), IsOk());
+  ASSERT_THAT(client_->FlushReports(), IsOk());
+
+  std::vector<std::string> launches;
+  for (const v1::ReportEvent& e : transport_->reports) {
+    if (e.kind() != v1::ReportEvent::KIND_LAUNCH_OK &&
+        e.kind() != v1::ReportEvent::KIND_LAUNCH_CRASH) {
+      EXPECT_EQ(e.release_ids_size(), 0) << e.ShortDebugString();
+      continue;
+    }
+    std::string line =
+        e.kind() == v1::ReportEvent::KIND_LAUNCH_OK ? "ok" : "crash";
+    for (uint64_t id : e.release_ids()) line += " " + std::to_string(id);
+    launches.push_back(line);
+  }
+  // Distinct ids, ascending; no 0 for "b" or the embedded module. The third
+  // crash is reported by the launch that rolls back: it still names 11.
+  EXPECT_EQ(launches,
+            (std::vector<std::string>{"ok 7 9", "crash 7 11", "crash 7 11",
+                                      "crash 7 11", "ok 7 9"}));
 }
 
 TEST_F(ClientTest, MarkLaunchHealthyNeedsBeginLaunch) {
@@ -448,6 +514,9 @@ TEST_F(ClientTest, DeltaFromInstalledContentIsPreferred) {
   EXPECT_TRUE(r.failures.empty()) << ::testing::PrintToString(r.failures);
   EXPECT_EQ(transport_->downloaded,
             std::vector<std::string>{Sha256::HexHash(patch)});
+  EXPECT_EQ(r.via_delta, 1u);
+  EXPECT_EQ(r.via_full_download, 0u);
+  EXPECT_EQ(r.bytes_downloaded, patch.size());
   EXPECT_EQ(ActiveContent(Layer::kH5, "p"), v2c);
 }
 
@@ -485,6 +554,9 @@ TEST_F(ClientTest, BrokenDeltaFallsBackToTheFullDownloadAndIsReported) {
   STRATA_ASSERT_OK_AND_ASSIGN(CheckResult r, client_->Check());
   EXPECT_TRUE(r.failures.empty()) << ::testing::PrintToString(r.failures);
   EXPECT_EQ(*client_->GetConfig("p"), std::optional<std::string>(v2c));
+  EXPECT_EQ(r.via_delta, 0u);  // the patch was fetched, then the full content
+  EXPECT_EQ(r.via_full_download, 1u);
+  EXPECT_EQ(r.bytes_downloaded, patch.size() + v2c.size());
   bool reported = false;
   for (const auto& ev : transport_->reports) {
     reported |= ev.reason() == v1::REJECT_DELTA_OUTPUT_MISMATCH;

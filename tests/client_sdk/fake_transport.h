@@ -3,15 +3,143 @@
 #ifndef STRATA_TESTS_CLIENT_SDK_FAKE_TRANSPORT_H_
 #define STRATA_TESTS_CLIENT_SDK_FAKE_TRANSPORT_H_
 
+#include <chrono>
+#include <condition_variable>
+#include <deque>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
+#include "strata/base/env.h"
 #include "strata/base/sha256.h"
 #include "strata/base/status_macros.h"
 #include "transport.h"
 
 namespace strata::client {
+
+// The server side of WatchConfig streams, driven by the test. Shared by
+// copies of a FakeTransport (the same server across client restarts).
+class FakeWatch {
+ public:
+  explicit FakeWatch(Clock* clock = nullptr) : clock_(clock) {}
+
+  // Sends `entry` on the open stream (or the next one).
+  void Push(const v1::UpdateEntry& entry) {
+    std::lock_guard<std::mutex> lock(mu_);
+    v1::ConfigEvent e;
+    *e.mutable_entry() = entry;
+    events_.push_back(std::move(e));
+    cv_.notify_all();
+  }
+  // The open stream breaks (UNAVAILABLE) once the pushes so far are sent.
+  void Break() {
+    std::lock_guard<std::mutex> lock(mu_);
+    break_ = true;
+    cv_.notify_all();
+  }
+  // The next `n` attempts to open a stream fail at once.
+  void RefuseNext(int n) {
+    std::lock_guard<std::mutex> lock(mu_);
+    refuse_ = n;
+  }
+  // Waits until `n` streams were opened and everything pushed was handed
+  // to the client (and handled); false after 10 s.
+  bool WaitFor(size_t n) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, std::chrono::seconds(10), [&] {
+      return requests_.size() >= n && events_.empty() && in_flight_ == 0;
+    });
+  }
+  std::vector<v1::WatchConfigRequest> requests() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return requests_;
+  }
+  // The Env clock's time at each attempt.
+  std::vector<absl::Time> opened_at() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return opened_at_;
+  }
+  bool open() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return open_;
+  }
+
+  absl::Status Serve(
+      const v1::WatchConfigRequest& request, StreamCancel& cancel,
+      const std::function<absl::Status(const v1::ConfigEvent&)>& on_event) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      cancelled_ = false;  // a late cancel of an earlier stream
+      requests_.push_back(request);
+      opened_at_.push_back(clock_ != nullptr ? clock_->Now()
+                                             : absl::InfinitePast());
+      cv_.notify_all();
+      if (refuse_ > 0) {
+        --refuse_;
+        return absl::UnavailableError("connection refused by the test");
+      }
+    }
+    // Attach and Detach without mu_ held: Cancel() calls in with its own
+    // lock held and then takes mu_.
+    if (!cancel.Attach([this] {
+          std::lock_guard<std::mutex> lock(mu_);
+          cancelled_ = true;
+          cv_.notify_all();
+        })) {
+      return absl::CancelledError("cancelled before opening");
+    }
+    absl::Status end;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      open_ = true;
+      for (;;) {
+        cv_.wait(lock,
+                 [&] { return cancelled_ || !events_.empty() || break_; });
+        if (cancelled_) {
+          end = absl::CancelledError("cancelled");
+          break;
+        }
+        if (!events_.empty()) {
+          v1::ConfigEvent e = std::move(events_.front());
+          events_.pop_front();
+          ++in_flight_;
+          lock.unlock();
+          absl::Status s = on_event(e);
+          lock.lock();
+          --in_flight_;
+          cv_.notify_all();
+          if (!s.ok()) {
+            end = s;
+            break;
+          }
+          continue;
+        }
+        break_ = false;
+        end = absl::UnavailableError("stream broken by the test");
+        break;
+      }
+      open_ = false;
+      cv_.notify_all();
+    }
+    cancel.Detach();
+    return end;
+  }
+
+ private:
+  Clock* clock_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<v1::ConfigEvent> events_;
+  std::vector<v1::WatchConfigRequest> requests_;
+  std::vector<absl::Time> opened_at_;
+  int refuse_ = 0;
+  int in_flight_ = 0;
+  bool break_ = false;
+  bool cancelled_ = false;
+  bool open_ = false;
+};
 
 class FakeTransport : public Transport {
  public:
@@ -27,6 +155,7 @@ class FakeTransport : public Transport {
   absl::Status report_error;
   std::vector<v1::ReportEvent> reports;  // acknowledged ones
   v1::CheckRequest last_request;
+  std::shared_ptr<FakeWatch> watch = std::make_shared<FakeWatch>();
 
   absl::StatusOr<v1::CheckResponse> Check(
       const v1::CheckRequest& request) override {
@@ -65,6 +194,12 @@ class FakeTransport : public Transport {
     v1::ReportResponse r;
     r.set_accepted(request.events_size());
     return r;
+  }
+  absl::Status WatchConfig(
+      const v1::WatchConfigRequest& request, StreamCancel& cancel,
+      const std::function<absl::Status(const v1::ConfigEvent&)>& on_event)
+      override {
+    return watch->Serve(request, cancel, on_event);
   }
   void Serve(const std::vector<v1::UpdateEntry>& entries) {
     response.mutable_plan()->clear_updates();

@@ -440,7 +440,7 @@ TEST_F(ReleaseCoreTest, RollBackPutsTheLastGoodContentBackWithAHigherCounter) {
 // minutes on a simulated clock; 1% of launches crash anyway. A release
 // whose artifact crashes 30% of launches halts itself at its first stage;
 // a healthy one is promoted stage by stage to completion.
-class FleetTest : public ReleaseCoreTest {
+class ServerFleetTest : public ReleaseCoreTest {
  protected:
   // Runs the fleet until the release leaves `rolling` or `steps` pass;
   // returns the audit actions of the gates.
@@ -489,7 +489,7 @@ class FleetTest : public ReleaseCoreTest {
   }
 };
 
-TEST_F(FleetTest, CrashingReleaseHaltsItselfAtItsFirstStage) {
+TEST_F(ServerFleetTest, CrashingReleaseHaltsItselfAtItsFirstStage) {
   Publish(v1::LAYER_HOTPATCH, "fix", "2", "crashes on launch");
   const uint64_t id = Create(Plan("2"));
   int reached = 0;
@@ -513,7 +513,7 @@ TEST_F(FleetTest, CrashingReleaseHaltsItselfAtItsFirstStage) {
   EXPECT_TRUE(CheckAndInstall(fresh).empty());
 }
 
-TEST_F(FleetTest, HealthyReleaseIsPromotedToCompletion) {
+TEST_F(ServerFleetTest, HealthyReleaseIsPromotedToCompletion) {
   Publish(v1::LAYER_HOTPATCH, "fix", "3", "a good fix");
   const uint64_t id = Create(Plan("3"));
   int reached = 0;

@@ -54,6 +54,26 @@ int strata_client_open_module(strata_client* client, const char* layer,
 int strata_client_begin_launch(strata_client* client, size_t* rolled_back);
 int strata_client_mark_launch_healthy(strata_client* client);
 
+/* Config watch (Client::StartConfigWatch with default options): CONFIG
+ * releases pushed by the server are verified, installed and active at
+ * once; the stream is reopened with a capped backoff when it breaks. */
+int strata_client_start_config_watch(strata_client* client);
+/* Cancels the stream and waits for the watch thread. */
+int strata_client_stop_config_watch(strata_client* client);
+
+/* Called after a CONFIG module's active content changed (a check, a push,
+ * a rollback), on the thread that changed it. `content` (NULL: no content
+ * any more) and `name` are valid during the call only; `size` is the
+ * content's length. */
+typedef void (*strata_config_listener)(void* user_data, const char* name,
+                                       const char* content, size_t size);
+/* *id (may be NULL) receives an id for strata_client_remove_config_listener.
+ */
+int strata_client_add_config_listener(strata_client* client,
+                                      strata_config_listener listener,
+                                      void* user_data, int* id);
+int strata_client_remove_config_listener(strata_client* client, int id);
+
 /* The last error of the calling thread ("" if none); valid until the next
  * call on this thread. */
 const char* strata_last_error(void);

@@ -111,6 +111,17 @@ struct CheckResult {
   // was changed on disk).
   std::vector<std::string> failures;
   std::vector<UpdateFailure> failure_details;
+  // How the content of `installed` arrived: a patch applied to the active
+  // (installed or embedded) content, inline in the plan, downloaded in full
+  // (also after a failed patch), or already on the device. They add up to
+  // installed.size().
+  size_t via_delta = 0;
+  size_t via_inline = 0;
+  size_t via_full_download = 0;
+  size_t via_local = 0;
+  // Bytes received by downloads of this check (patches and full content,
+  // retried streams included, also for updates that then failed).
+  uint64_t bytes_downloaded = 0;
 };
 
 struct LaunchResult {
@@ -118,11 +129,51 @@ struct LaunchResult {
   std::vector<InstalledModule> activated;
   // Modules rolled back to their last known good (or embedded) version.
   std::vector<InstalledModule> rolled_back;
+  // The versions the launch guard took back, one per module rolled back
+  // (also when there was nothing to go back to, so the module has no
+  // content now); their content is never installed again on this device.
+  std::vector<InstalledModule> bad_versions;
   // True if a continuing crash loop reset every module to its embedded
   // version (user data is kept).
   bool reset_to_embedded = false;
   // Unhealthy launches in a row so far (the previous one included).
   int unhealthy_launches = 0;
+};
+
+// What the config watch did with one pushed entry.
+struct ConfigPush {
+  std::string name;
+  std::string version;
+  uint64_t release_id = 0;
+  uint64_t release_sequence = 0;
+  // Installed and active (config listeners have been called).
+  bool installed = false;
+  // Refused or failed, and reported. Neither installed nor failed: the
+  // version was already active, or was rolled back on this device before.
+  std::optional<UpdateFailure> failure;
+};
+
+struct ConfigWatchOptions {
+  // Waits before reopening a stream that ended: `initial_backoff`, doubled
+  // after every stream that ended without delivering anything (and lived
+  // less than 10 s), at most `max_backoff`; each wait is drawn from
+  // [backoff/2, backoff] (Env's randomness) so a fleet does not reconnect
+  // in step. Timed by the Env's clock.
+  absl::Duration initial_backoff = absl::Milliseconds(250);
+  absl::Duration max_backoff = absl::Seconds(30);
+  // Called on the watch thread after each pushed entry was handled (after
+  // the config listeners), without SDK locks held. Optional.
+  std::function<void(const ConfigPush&)> on_push;
+};
+
+struct ConfigWatchStats {
+  bool running = false;
+  uint64_t streams_opened = 0;  // attempts to open the stream
+  uint64_t pushes = 0;          // entries received
+  uint64_t installed = 0;
+  uint64_t failed = 0;
+  // Why the last stream ended ("" while none has).
+  std::string last_error;
 };
 
 class Transport;    // internal
@@ -153,6 +204,23 @@ class Client {
   void StopBackgroundSync();
   // Checks run by the background thread so far.
   uint64_t BackgroundChecks() const;
+
+  // Config watch: a thread that holds Delivery.WatchConfig open (device
+  // context and active CONFIG versions) and installs each pushed CONFIG
+  // entry exactly as Check() would (same validation, trust policy and
+  // content verification; inline content checked against the statement,
+  // else downloaded), so it is active at once and config listeners are
+  // called. ACTIVATED / REJECTED events are queued; the next Check() or
+  // FlushReports() sends them. A stream that ends is reopened after a
+  // capped backoff (ConfigWatchOptions). kFailedPrecondition if already
+  // running; kInvalidArgument for bad backoffs.
+  absl::Status StartConfigWatch(ConfigWatchOptions options = {});
+  // Cancels the open stream and joins the thread; returns at once when the
+  // watch is idle, else after the entry being installed is done. Also done
+  // by the destructor. Called from a config listener or on_push (the watch
+  // thread itself), it only asks the thread to end.
+  void StopConfigWatch();
+  ConfigWatchStats ConfigWatchStatus() const;
 
   // Launch guard. Call BeginLaunch() early in every app start: it counts
   // the previous launch as unhealthy if it never reached
@@ -196,6 +264,9 @@ class Client {
   std::optional<InstalledModule> Installed(Layer layer, std::string_view name);
   std::optional<InstalledModule> Staged(Layer layer, std::string_view name);
   std::vector<InstalledModule> AllInstalled();
+  // Every module with active content: installed, or embedded (version
+  // "embedded"), ordered by layer and name.
+  std::vector<InstalledModule> AllActive();
   // Re-hashes the content of every active and staged module; kDataLoss
   // naming the first damaged one.
   absl::Status VerifyInstalled();

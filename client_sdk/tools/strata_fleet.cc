@@ -1,0 +1,543 @@
+// strata-fleet: many simulated devices in one process, each a real
+// libstrata_client Client with its own storage, launching, checking,
+// crashing (on a marker) and reporting round after round.
+#include <atomic>
+#include <chrono>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "CLI/CLI.hpp"
+#include "strata/base/env.h"
+#include "strata/base/file_util.h"
+#include "strata/base/json.h"
+#include "strata/base/names.h"
+#include "strata/base/strings.h"
+#include "strata/client/client.h"
+
+namespace strata::client {
+namespace {
+
+// Exit codes (documented in --help).
+constexpr int kExitOk = 0;
+constexpr int kExitFailure = 1;
+constexpr int kExitBadArguments = 2;
+constexpr int kExitUnreachable = 5;
+
+// A HOTPATCH or NATIVE_BUNDLE whose content holds these bytes crashes the
+// simulated app at every launch while it is active (the demo's bad patch).
+constexpr std::string_view kCrashMarker = "STRATA_DEMO_CRASH_ON_LAUNCH";
+constexpr const char* kRegions[] = {"CN-31", "CN-11", "CN-44"};
+constexpr int kMaxThreads = 4;
+
+constexpr char kHelp[] =
+    "strata-fleet - simulates a fleet of devices in one process, each a real\n"
+    "libstrata_client Client with its own storage directory under --dir.\n"
+    "\n"
+    "Every round, for every device: BeginLaunch, Check, then \"run the app\":\n"
+    "the launch crashes (MarkLaunchHealthy is not called) if an active\n"
+    "HOTPATCH or NATIVE_BUNDLE module's content contains the bytes\n"
+    "STRATA_DEMO_CRASH_ON_LAUNCH; otherwise MarkLaunchHealthy and\n"
+    "FlushReports. Three crashed launches in a row make a device's launch\n"
+    "guard roll back. Devices run on up to 4 threads; state is kept in\n"
+    "--dir, so a second run continues where the first one stopped.\n"
+    "\n"
+    "Devices (i = 1..N): id device-0001..., user user-0001..., os android\n"
+    "(odd i) / ios (even i), region CN-31, CN-11, CN-44 in turn, channel\n"
+    "store; --app-version, --host-build and --embedded-dir are the same for\n"
+    "all.\n"
+    "\n"
+    "Output, one line each (stable):\n"
+    "  round K: <n> devices, <c> crashed launches, <r> rollbacks, versions:\n"
+    "      <layer>/<module>=<version>x<count> ...\n"
+    "    (active versions after the round, \"embedded\" for shipped content,\n"
+    "    \"none\" when no module is active; r counts modules rolled back by\n"
+    "    launch guards in this round)\n"
+    "  config <module> <version> pushed to device <id> <ms>ms after round <K>"
+    " start\n"
+    "    (--watch-config: a pushed CONFIG version installed; K is the last\n"
+    "    round started, 0 before round 1)\n"
+    "  config <module> <version> refused by device <id>: <reason>\n"
+    "  summary: ... (totals; see --summary-json for the details)\n"
+    "\n"
+    "Example:\n"
+    "  strata-fleet --server 127.0.0.1:7443 --app wallet --devices 20 \\\n"
+    "      --rounds 6 --interval-ms 1000 --host-build 10.3.0+100 \\\n"
+    "      --dir /tmp/fleet --watch-config --summary-json /tmp/fleet.json\n"
+    "\n"
+    "Exit codes: 0 ok; 1 other failure (storage, summary file); 2 bad\n"
+    "arguments; 5 the server could not be reached (no device's check\n"
+    "succeeded in a round; the run stops after that round).";
+
+struct Flags {
+  std::string server = "127.0.0.1:7443";
+  std::string app;
+  int devices = 20;
+  std::string dir;
+  int rounds = 5;
+  int interval_ms = 500;
+  std::string app_version;
+  std::string host_build;
+  std::string embedded_dir;
+  bool watch_config = false;
+  std::string summary_json;
+  int threads = kMaxThreads;
+};
+
+struct Counters {
+  uint64_t launches_ok = 0;
+  uint64_t launch_crashes = 0;
+  uint64_t rollbacks = 0;
+  uint64_t resets_to_embedded = 0;
+  uint64_t updates_installed = 0;
+  uint64_t via_delta = 0;
+  uint64_t via_full_download = 0;
+  uint64_t via_inline = 0;
+  uint64_t via_local = 0;
+  uint64_t bytes_downloaded = 0;
+  uint64_t update_failures = 0;
+  uint64_t check_errors = 0;
+
+  void Add(const Counters& o) {
+    launches_ok += o.launches_ok;
+    launch_crashes += o.launch_crashes;
+    rollbacks += o.rollbacks;
+    resets_to_embedded += o.resets_to_embedded;
+    updates_installed += o.updates_installed;
+    via_delta += o.via_delta;
+    via_full_download += o.via_full_download;
+    via_inline += o.via_inline;
+    via_local += o.via_local;
+    bytes_downloaded += o.bytes_downloaded;
+    update_failures += o.update_failures;
+    check_errors += o.check_errors;
+  }
+  Json ToJson() const {
+    Json j = Json::MakeObject();
+    j["launches_ok"] = launches_ok;
+    j["launch_crashes"] = launch_crashes;
+    j["rollbacks"] = rollbacks;
+    j["resets_to_embedded"] = resets_to_embedded;
+    j["updates_installed"] = updates_installed;
+    j["installed_via_delta"] = via_delta;
+    j["installed_via_full_download"] = via_full_download;
+    j["installed_inline"] = via_inline;
+    j["installed_from_local"] = via_local;
+    j["bytes_downloaded"] = bytes_downloaded;
+    j["update_failures"] = update_failures;
+    j["check_errors"] = check_errors;
+    return j;
+  }
+};
+
+struct Device {
+  std::string id;
+  std::string user;
+  std::string os;
+  std::string region;
+  std::unique_ptr<Client> client;
+  Counters total;
+  Counters round;  // this round only
+  bool check_ok = false;
+  std::string check_error;
+  std::atomic<uint64_t> config_pushes{0};
+  bool watching = false;
+};
+
+// Serializes output lines from worker and watch threads.
+class Output {
+ public:
+  void Line(const std::string& line) {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::cout << line << "\n" << std::flush;
+  }
+  void Error(const std::string& line) {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::cerr << "strata-fleet: " << line << "\n" << std::flush;
+  }
+
+ private:
+  std::mutex mu_;
+};
+
+// Whether content (by SHA-256) holds the crash marker; read once per blob.
+class CrashScanner {
+ public:
+  bool Crashes(Client& client, const InstalledModule& m) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = known_.find(m.content_sha256);
+      if (it != known_.end()) return it->second;
+    }
+    absl::StatusOr<std::string> path = client.OpenModule(m.layer, m.name);
+    if (!path.ok()) return false;
+    absl::StatusOr<std::string> content = PosixFileSystem()->ReadFile(*path);
+    if (!content.ok()) return false;
+    const bool crashes = content->find(kCrashMarker) != std::string::npos;
+    std::lock_guard<std::mutex> lock(mu_);
+    known_[m.content_sha256] = crashes;
+    return crashes;
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, bool> known_;
+};
+
+std::string Numbered(std::string_view prefix, int i) {
+  char buf[16];
+  std::snprintf(buf, sizeof(buf), "%04d", i);
+  return StrCat(prefix, buf);
+}
+
+// "layer/module" -> version -> devices.
+using VersionCounts = std::map<std::string, std::map<std::string, uint64_t>>;
+
+class Fleet {
+ public:
+  explicit Fleet(Flags flags) : flags_(std::move(flags)) {}
+  // Watch threads use this object: stop them before anything goes.
+  ~Fleet() {
+    for (auto& d : devices_) d->client->StopConfigWatch();
+  }
+
+  absl::Status Open() {
+    for (int i = 1; i <= flags_.devices; ++i) {
+      auto d = std::make_unique<Device>();
+      d->id = Numbered("device-", i);
+      d->user = Numbered("user-", i);
+      d->os = i % 2 == 1 ? "android" : "ios";
+      d->region = kRegions[(i - 1) % 3];
+      ClientOptions o;
+      o.server_address = flags_.server;
+      o.app_id = flags_.app;
+      o.device.device_id = d->id;
+      o.device.user_id = d->user;
+      o.device.os = d->os;
+      o.device.region = d->region;
+      o.device.channel = "store";
+      o.device.app_version = flags_.app_version;
+      o.device.host_build = flags_.host_build;
+      o.storage_dir = JoinPath(flags_.dir, d->id);
+      o.embedded_dir = flags_.embedded_dir;
+      absl::StatusOr<std::unique_ptr<Client>> client = Client::Create(o);
+      if (!client.ok()) {
+        return absl::Status(
+            client.status().code(),
+            StrCat(d->id, ": ", ToStd(client.status().message())));
+      }
+      d->client = *std::move(client);
+      devices_.push_back(std::move(d));
+    }
+    return absl::OkStatus();
+  }
+
+  // Runs every round; the exit code.
+  int Run() {
+    out_.Line(StrCat("fleet: ", flags_.devices, " devices of app ", flags_.app,
+                     ", server ", flags_.server, ", ", flags_.rounds,
+                     " rounds, ", flags_.interval_ms, " ms apart",
+                     flags_.watch_config ? ", watching config" : ""));
+    int code = kExitOk;
+    for (int k = 1; k <= flags_.rounds; ++k) {
+      if (k > 1 && flags_.interval_ms > 0) {
+        std::this_thread::sleep_for(
+            std::chrono::milliseconds(flags_.interval_ms));
+      }
+      round_start_ = std::chrono::steady_clock::now();
+      round_ = k;
+      RunRound(k);
+      size_t reached = 0;
+      std::string first_error;
+      for (const auto& d : devices_) {
+        if (d->check_ok) ++reached;
+        if (!d->check_ok && first_error.empty()) first_error = d->check_error;
+      }
+      if (reached < devices_.size()) {
+        out_.Error(StrCat("round ", k, ": ", devices_.size() - reached, " of ",
+                          devices_.size(),
+                          " checks failed; first: ", first_error));
+      }
+      if (reached == 0) {
+        out_.Error(StrCat("the server at ", flags_.server,
+                          " could not be reached; is stratad running there? "
+                          "(set --server or STRATA_SERVER)"));
+        code = kExitUnreachable;
+        break;
+      }
+    }
+    for (auto& d : devices_) d->client->StopConfigWatch();
+    return code;
+  }
+
+  void PrintSummary() {
+    Counters t = Totals();
+    uint64_t pushes = 0;
+    for (const auto& d : devices_) pushes += d->config_pushes;
+    out_.Line(StrCat(
+        "summary: ", devices_.size(), " devices, ", rounds_.size(), " rounds, ",
+        t.launches_ok, " launches ok, ", t.launch_crashes,
+        " crashed launches, ", t.rollbacks, " rollbacks, ",
+        t.resets_to_embedded, " resets to embedded, ", t.updates_installed,
+        " updates installed (", t.via_delta, " via delta, ",
+        t.via_full_download, " full downloads, ", t.via_inline, " inline, ",
+        t.via_local, " local), ", t.bytes_downloaded, " bytes downloaded, ",
+        t.update_failures, " update failures, ", t.check_errors,
+        " check errors, ", pushes, " config pushes installed"));
+  }
+
+  absl::Status WriteSummary(const std::string& path) {
+    Json j = Json::MakeObject();
+    j["app"] = flags_.app;
+    j["server"] = flags_.server;
+    j["device_count"] = devices_.size();
+    j["watch_config"] = flags_.watch_config;
+    Json totals = Totals().ToJson();
+    uint64_t pushes = 0;
+    for (const auto& d : devices_) pushes += d->config_pushes;
+    totals["config_pushes_installed"] = pushes;
+    j["totals"] = std::move(totals);
+    Json rounds = Json::MakeArray();
+    for (const Json& r : rounds_) rounds.Append(r);
+    j["rounds"] = std::move(rounds);
+    Json devices = Json::MakeArray();
+    for (const auto& d : devices_) {
+      Json dj = Json::MakeObject();
+      dj["device_id"] = d->id;
+      dj["user_id"] = d->user;
+      dj["os"] = d->os;
+      dj["region"] = d->region;
+      Json counters = d->total.ToJson();
+      counters["config_pushes_installed"] = d->config_pushes.load();
+      dj["counters"] = std::move(counters);
+      Json active = Json::MakeArray();
+      for (const InstalledModule& m : d->client->AllActive()) {
+        Json mj = Json::MakeObject();
+        mj["layer"] = LayerName(m.layer);
+        mj["module"] = m.name;
+        mj["version"] = m.version;
+        mj["sha256"] = m.content_sha256;
+        mj["release_id"] = m.release_id;
+        active.Append(std::move(mj));
+      }
+      dj["active"] = std::move(active);
+      devices.Append(std::move(dj));
+    }
+    j["devices"] = std::move(devices);
+    return WriteFileAtomically(*PosixFileSystem(), path, j.Dump() + "\n");
+  }
+
+ private:
+  Counters Totals() const {
+    Counters t;
+    for (const auto& d : devices_) t.Add(d->total);
+    return t;
+  }
+
+  void RunRound(int k) {
+    std::atomic<size_t> next{0};
+    const int threads =
+        std::min<int>(flags_.threads, static_cast<int>(devices_.size()));
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t) {
+      pool.emplace_back([&] {
+        for (size_t i = next++; i < devices_.size(); i = next++) {
+          RunDevice(*devices_[i]);
+        }
+      });
+    }
+    for (std::thread& t : pool) t.join();
+
+    uint64_t crashed = 0, rollbacks = 0;
+    VersionCounts versions;
+    for (auto& d : devices_) {
+      crashed += d->round.launch_crashes;
+      rollbacks += d->round.rollbacks;
+      d->total.Add(d->round);
+      for (const InstalledModule& m : d->client->AllActive()) {
+        ++versions[StrCat(LayerName(m.layer), "/", m.name)][m.version];
+      }
+    }
+    std::string line =
+        StrCat("round ", k, ": ", devices_.size(), " devices, ", crashed,
+               " crashed launches, ", rollbacks, " rollbacks, versions:");
+    Json vj = Json::MakeObject();
+    for (const auto& [module, counts] : versions) {
+      for (const auto& [version, n] : counts) {
+        line += StrCat(" ", module, "=", version, "x", n);
+        vj[module][version] = n;
+      }
+    }
+    if (versions.empty()) line += " none";
+    out_.Line(line);
+    Json r = Json::MakeObject();
+    r["round"] = k;
+    r["crashed_launches"] = crashed;
+    r["rollbacks"] = rollbacks;
+    r["versions"] = std::move(vj);
+    rounds_.push_back(std::move(r));
+  }
+
+  void RunDevice(Device& d) {
+    d.round = Counters{};
+    Client& c = *d.client;
+    absl::StatusOr<LaunchResult> launch = c.BeginLaunch();
+    if (!launch.ok()) {
+      out_.Error(StrCat(
+          d.id, ": launch guard failed: ", ToStd(launch.status().message())));
+    } else {
+      d.round.rollbacks += launch->bad_versions.size();
+      d.round.resets_to_embedded += launch->reset_to_embedded ? 1 : 0;
+    }
+    absl::StatusOr<CheckResult> check = c.Check();
+    d.check_ok = check.ok();
+    if (!check.ok()) {
+      ++d.round.check_errors;
+      d.check_error = std::string(ToStd(check.status().message()));
+    } else {
+      d.round.updates_installed += check->installed.size();
+      d.round.via_delta += check->via_delta;
+      d.round.via_full_download += check->via_full_download;
+      d.round.via_inline += check->via_inline;
+      d.round.via_local += check->via_local;
+      d.round.bytes_downloaded += check->bytes_downloaded;
+      d.round.update_failures += check->failure_details.size();
+    }
+    if (flags_.watch_config && !d.watching) StartWatch(d);
+    // "Run the app" with what is active now.
+    bool crashes = false;
+    for (const InstalledModule& m : c.AllActive()) {
+      if (m.layer != Layer::kHotpatch && m.layer != Layer::kNativeBundle) {
+        continue;
+      }
+      if (scanner_.Crashes(c, m)) crashes = true;
+    }
+    if (crashes) {
+      ++d.round.launch_crashes;  // the process dies: no healthy mark
+      return;
+    }
+    absl::Status healthy = c.MarkLaunchHealthy();
+    if (healthy.ok()) {
+      ++d.round.launches_ok;
+    } else {
+      out_.Error(StrCat(d.id, ": ", ToStd(healthy.message())));
+    }
+    (void)c.FlushReports();  // failures stay queued for the next round
+  }
+
+  void StartWatch(Device& d) {
+    ConfigWatchOptions o;
+    o.on_push = [this, &d](const ConfigPush& p) {
+      if (p.installed) {
+        ++d.config_pushes;
+        const auto ms =
+            std::chrono::duration_cast<std::chrono::milliseconds>(
+                std::chrono::steady_clock::now() - round_start_.load())
+                .count();
+        out_.Line(StrCat("config ", p.name, " ", p.version,
+                         " pushed to device ", d.id, " ",
+                         static_cast<int64_t>(ms), "ms after round ",
+                         round_.load(), " start"));
+      } else if (p.failure.has_value()) {
+        out_.Line(StrCat("config ", p.name, " ", p.version,
+                         " refused by device ", d.id, ": ",
+                         p.failure->message));
+      }
+    };
+    absl::Status s = d.client->StartConfigWatch(std::move(o));
+    if (!s.ok()) {
+      out_.Error(StrCat(d.id, ": config watch: ", ToStd(s.message())));
+      return;
+    }
+    d.watching = true;
+  }
+
+  Flags flags_;
+  Output out_;
+  CrashScanner scanner_;
+  std::vector<std::unique_ptr<Device>> devices_;
+  std::vector<Json> rounds_;
+  std::atomic<std::chrono::steady_clock::time_point> round_start_{
+      std::chrono::steady_clock::now()};
+  std::atomic<int> round_{0};
+};
+
+int Main(int argc, char** argv) {
+  Flags f;
+  CLI::App app{kHelp};
+  app.add_option("--server", f.server, "Strata server host:port")
+      ->envname("STRATA_SERVER")
+      ->capture_default_str();
+  app.add_option("--app", f.app, "app id")->required();
+  app.add_option("--devices", f.devices, "how many devices")
+      ->check(CLI::Range(1, 9999))
+      ->capture_default_str();
+  app.add_option("--dir", f.dir,
+                 "directory for the devices' storage (<dir>/device-0001, "
+                 "...); created if missing")
+      ->required();
+  app.add_option("--rounds", f.rounds, "launches per device")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  app.add_option("--interval-ms", f.interval_ms,
+                 "pause between rounds in milliseconds")
+      ->check(CLI::Range(0, 86'400'000))
+      ->capture_default_str();
+  app.add_option("--app-version", f.app_version,
+                 "host app version, e.g. 10.3.0");
+  app.add_option("--host-build", f.host_build,
+                 "host app build id (hotpatches must name it)");
+  app.add_option("--embedded-dir", f.embedded_dir,
+                 "versions shipped with the app: <dir>/<layer>/<module>");
+  app.add_flag("--watch-config", f.watch_config,
+               "every device also holds a WatchConfig stream (started after "
+               "its first check) and installs pushed configs at once; one "
+               "line per push");
+  app.add_option("--summary-json", f.summary_json,
+                 "write totals, rounds and every device's active versions "
+                 "as JSON to this file");
+  app.add_option("--threads", f.threads, "worker threads for the devices")
+      ->check(CLI::Range(1, kMaxThreads))
+      ->capture_default_str();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? kExitOk : kExitBadArguments;
+  }
+  if (absl::Status s = ValidateName("app id", f.app); !s.ok()) {
+    std::cerr << "strata-fleet: " << ToStd(s.message()) << "\n";
+    return kExitBadArguments;
+  }
+  if (absl::Status s = CreateDirs(*PosixFileSystem(), f.dir); !s.ok()) {
+    std::cerr << "strata-fleet: cannot use --dir " << f.dir << ": "
+              << ToStd(s.message()) << "\n";
+    return kExitFailure;
+  }
+  Fleet fleet(f);
+  if (absl::Status s = fleet.Open(); !s.ok()) {
+    std::cerr << "strata-fleet: " << ToStd(s.message()) << "\n";
+    return kExitFailure;
+  }
+  int code = fleet.Run();
+  fleet.PrintSummary();
+  if (!f.summary_json.empty()) {
+    if (absl::Status s = fleet.WriteSummary(f.summary_json); !s.ok()) {
+      std::cerr << "strata-fleet: cannot write --summary-json "
+                << f.summary_json << ": " << ToStd(s.message()) << "\n";
+      if (code == kExitOk) code = kExitFailure;
+    }
+  }
+  return code;
+}
+
+}  // namespace
+}  // namespace strata::client
+
+int main(int argc, char** argv) { return strata::client::Main(argc, argv); }

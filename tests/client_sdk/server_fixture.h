@@ -1,0 +1,65 @@
+// A real stratad (in this process, on loopback) for the SDK's end-to-end
+// tests, with helpers to publish and release content.
+#ifndef STRATA_TESTS_CLIENT_SDK_SERVER_FIXTURE_H_
+#define STRATA_TESTS_CLIENT_SDK_SERVER_FIXTURE_H_
+
+#include <string>
+
+#include "../integration/test_server.h"
+#include "../server/test_util.h"
+#include "gtest/gtest.h"
+#include "strata/admin_cli/admin_client.h"
+#include "strata/base/file_util.h"
+#include "strata/base/testing/status_matchers.h"
+
+namespace strata::testing {
+
+class SdkServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override { server_.Start(JoinPath(dir_.path(), "server")); }
+  void TearDown() override { server_.Stop(); }
+
+  // Publishes `content` as app "wallet"'s `layer`/`module` `version` (for
+  // hotpatches: built for `host_build`) and releases it to every device at
+  // once. Returns the release id (0 on failure).
+  uint64_t Release(v1::Layer layer, const std::string& module,
+                   const std::string& version, const std::string& content,
+                   const std::string& host_build = "") {
+    Publish(layer, module, version, content, host_build);
+    return CreateRelease(layer, module, version);
+  }
+  void Publish(v1::Layer layer, const std::string& module,
+               const std::string& version, const std::string& content,
+               const std::string& host_build = "") {
+    admin::AdminClient admin(server_.address(), server_.token());
+    v1::ArtifactStatement st;
+    st.set_app_id("wallet");
+    st.mutable_module()->set_layer(layer);
+    st.mutable_module()->set_name(module);
+    st.set_version(version);
+    if (!host_build.empty()) {
+      st.mutable_compatibility()->set_host_build(host_build);
+    }
+    EXPECT_THAT(admin.Publish(st, content, ""), IsOk());
+  }
+  uint64_t CreateRelease(v1::Layer layer, const std::string& module,
+                         const std::string& version) {
+    admin::AdminClient admin(server_.address(), server_.token());
+    v1::CreateReleaseRequest r;
+    r.set_app_id("wallet");
+    r.mutable_module()->set_layer(layer);
+    r.mutable_module()->set_name(module);
+    r.set_version(version);
+    r.set_all_at_once(true);
+    absl::StatusOr<v1::Release> release = admin.CreateRelease(r);
+    EXPECT_THAT(release, IsOk());
+    return release.ok() ? release->release_id() : 0;
+  }
+
+  TempDir dir_;
+  TestServer server_;
+};
+
+}  // namespace strata::testing
+
+#endif  // STRATA_TESTS_CLIENT_SDK_SERVER_FIXTURE_H_
