@@ -118,13 +118,13 @@ strata release preview "$MALL" --app wallet
 step "the fleet runs while the gates promote the grey release (deltas from version 1)"
 fleet --rounds 6 --interval-ms 700 --summary-json "$WORK/fleet-2.json" |
   tee "$WORK/fleet-2.log"
+strata release status "$MALL" --app wallet --wait --poll-interval 250ms \
+  --timeout 30s >/dev/null || fail "the healthy grey release did not complete"
 strata release status "$MALL" --app wallet
 grep -q "h5/mall-home=2x12" "$WORK/fleet-2.log" ||
   fail "the 12 android devices did not all get Mall 2.0"
 grep -q "h5/mall-home=1x12" "$WORK/fleet-2.log" ||
   fail "ios devices got the android release"
-strata release status "$MALL" --app wallet --output json | grep -q RELEASE_COMPLETED ||
-  fail "the healthy grey release did not complete"
 DELTAS=$(sed -n 's/^summary:.* (\([0-9][0-9]*\) via delta.*/\1/p' "$WORK/fleet-2.log")
 echo "grey release completed on its own; updates installed from deltas: ${DELTAS:-?}"
 
@@ -153,7 +153,7 @@ fleet --rounds 6 --interval-ms 700 | tee "$WORK/fleet-4.log"
 strata release status "$BAD" --app wallet
 strata release status "$BAD" --app wallet --output json | grep -q RELEASE_HALTED ||
   fail "the crashing hotpatch did not halt its rollout"
-ROLLED=$(sed -n 's/.*crashed launches, \([0-9]*\) rollbacks.*/\1/p' "$WORK/fleet-4.log" |
+ROLLED=$(sed -n 's/^round .*crashed launches, \([0-9]*\) rollbacks.*/\1/p' "$WORK/fleet-4.log" |
   awk '{s+=$1} END {print s+0}')
 [ "$ROLLED" -gt 0 ] || fail "no device's launch guard rolled the hotpatch back"
 echo "halted: release $BAD stopped itself at 25%; launch guards rolled back $ROLLED modules"
@@ -161,7 +161,7 @@ echo "halted: release $BAD stopped itself at 25%; launch guards rolled back $ROL
 step "release engineers roll it back: a new release (higher counter) of the last good hotpatch"
 strata release rollback "$BAD" --app wallet --reason "crashes on launch" --yes
 fleet --rounds 2 --interval-ms 300 | tee "$WORK/fleet-5.log"
-tail -1 "$WORK/fleet-5.log" | grep -q "hotpatch/fix-npe=1x24" ||
+grep '^round' "$WORK/fleet-5.log" | tail -1 | grep -q "hotpatch/fix-npe=1x24" ||
   fail "not every device is back on hotpatch 1"
 echo "rolled back: every device runs hotpatch fix-npe 1 again"
 
