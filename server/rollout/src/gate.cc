@@ -30,7 +30,12 @@ std::string PercentBp(uint32_t bp) {
   }
   return buf;
 }
-std::string Dur(absl::Duration d) { return absl::FormatDuration(d); }
+// Rounded for people: to the second from a minute up, else to the ms.
+std::string Dur(absl::Duration d) {
+  const absl::Duration unit =
+      d >= absl::Minutes(1) ? absl::Seconds(1) : absl::Milliseconds(1);
+  return absl::FormatDuration(absl::Trunc(d + unit / 2, unit));
+}
 // "x.xx times" of b, or "inf" when b is 0.
 std::string Times(double a, double b) {
   if (b <= 0) return "infinitely many times";
