@@ -208,13 +208,9 @@ absl::StatusOr<v1::ReportResponse> DeliveryCore::Report(
   STRATA_RETURN_IF_ERROR(store_->AppendReport(device.app_id(), report));
   if (fleet_ != nullptr) {
     for (const v1::HealthAttribution& a : report.attributions()) {
-      const v1::ReportEvent& e = report.events(a.event_index());
-      rollout::HealthEvent h;
-      h.kind = static_cast<rollout::HealthEventKind>(e.kind());
-      h.reject_reason = e.reason();
-      h.at = now;
-      fleet_->health().Record(a.release_id(), a.stage(),
-                              static_cast<rollout::Cohort>(a.cohort()), h);
+      fleet_->health().Record(
+          a.release_id(), a.stage(), static_cast<rollout::Cohort>(a.cohort()),
+          ToHealthEvent(report.events(a.event_index()), now));
     }
   }
   v1::ReportResponse response;

@@ -231,14 +231,22 @@ absl::StatusOr<v1::Release> ReleaseCore::Load(const std::string& app_id,
   return *std::move(r);
 }
 
+absl::StatusOr<std::pair<v1::Release, rollout::Rollout>> ReleaseCore::View(
+    const Principal& who, const std::string& app_id, uint64_t release_id,
+    std::string_view action) {
+  STRATA_RETURN_IF_ERROR(ValidateName("app id", app_id));
+  STRATA_RETURN_IF_ERROR(
+      AuthCore::Authorize(who, v1::ROLE_VIEWER, app_id, action));
+  STRATA_ASSIGN_OR_RETURN(v1::Release record, Load(app_id, release_id));
+  STRATA_ASSIGN_OR_RETURN(rollout::Rollout r, ToRollout(record));
+  return std::make_pair(std::move(record), std::move(r));
+}
+
 absl::StatusOr<v1::ReleaseStatus> ReleaseCore::Status(
     const Principal& who, const v1::GetReleaseStatusRequest& req) {
-  STRATA_RETURN_IF_ERROR(ValidateName("app id", req.app_id()));
-  STRATA_RETURN_IF_ERROR(AuthCore::Authorize(who, v1::ROLE_VIEWER, req.app_id(),
-                                             "release.status"));
-  STRATA_ASSIGN_OR_RETURN(v1::Release record,
-                          Load(req.app_id(), req.release_id()));
-  STRATA_ASSIGN_OR_RETURN(rollout::Rollout r, ToRollout(record));
+  STRATA_ASSIGN_OR_RETURN(
+      auto viewed, View(who, req.app_id(), req.release_id(), "release.status"));
+  auto& [record, r] = viewed;
   v1::ReleaseStatus out;
   const rollout::ReleaseHealth health = fleet_->health().Get(r.release_id());
   out.set_exposure_bp(r.exposure_bp());
@@ -375,12 +383,9 @@ absl::StatusOr<v1::SteerReleaseResponse> ReleaseCore::RollBack(
 
 absl::StatusOr<v1::PreviewReleaseResponse> ReleaseCore::Preview(
     const Principal& who, const v1::PreviewReleaseRequest& req) {
-  STRATA_RETURN_IF_ERROR(ValidateName("app id", req.app_id()));
-  STRATA_RETURN_IF_ERROR(AuthCore::Authorize(who, v1::ROLE_VIEWER, req.app_id(),
-                                             "release.preview"));
-  STRATA_ASSIGN_OR_RETURN(v1::Release record,
-                          Load(req.app_id(), req.release_id()));
-  STRATA_ASSIGN_OR_RETURN(rollout::Rollout r, ToRollout(record));
+  STRATA_ASSIGN_OR_RETURN(auto viewed, View(who, req.app_id(), req.release_id(),
+                                            "release.preview"));
+  const auto& [record, r] = viewed;
   rollout::Segment segment;
   if (record.segment() != "everyone" && !record.segment().empty()) {
     STRATA_ASSIGN_OR_RETURN(std::vector<v1::Segment> segments,
@@ -511,13 +516,11 @@ absl::Status ReleaseCore::LoadHealth() {
           if (a.event_index() >= static_cast<uint32_t>(report.events_size())) {
             continue;
           }
-          const v1::ReportEvent& e = report.events(a.event_index());
-          rollout::HealthEvent h;
-          h.kind = static_cast<rollout::HealthEventKind>(e.kind());
-          h.reject_reason = e.reason();
-          h.at = absl::FromUnixSeconds(report.received_at_unix());
-          fleet_->health().Record(a.release_id(), a.stage(),
-                                  static_cast<rollout::Cohort>(a.cohort()), h);
+          fleet_->health().Record(
+              a.release_id(), a.stage(),
+              static_cast<rollout::Cohort>(a.cohort()),
+              ToHealthEvent(report.events(a.event_index()),
+                            absl::FromUnixSeconds(report.received_at_unix())));
           ++events;
         }
         return true;

@@ -162,6 +162,14 @@ v1::CohortHealth ToProto(const rollout::CohortHealth& h) {
   return p;
 }
 
+rollout::HealthEvent ToHealthEvent(const v1::ReportEvent& e, absl::Time at) {
+  rollout::HealthEvent h;
+  h.kind = static_cast<rollout::HealthEventKind>(e.kind());
+  h.reject_reason = e.reason();
+  h.at = at;
+  return h;
+}
+
 std::string StateName(v1::ReleaseState s) {
   return std::string(rollout::ReleaseStateName(FromProtoState(s)));
 }

@@ -8,6 +8,8 @@
 #include <functional>
 #include <mutex>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -58,6 +60,10 @@ class ReleaseCore {
  private:
   absl::StatusOr<v1::Release> Load(const std::string& app_id,
                                    uint64_t release_id);
+  // Checks the viewer's rights and loads the release and its rollout.
+  absl::StatusOr<std::pair<v1::Release, rollout::Rollout>> View(
+      const Principal& who, const std::string& app_id, uint64_t release_id,
+      std::string_view action);
   absl::StatusOr<v1::SteerReleaseResponse> RollBack(const Principal& who,
                                                     v1::Release bad,
                                                     const std::string& reason);

@@ -35,6 +35,9 @@ absl::StatusOr<rollout::Segment> ToSegment(const v1::Segment& segment);
 
 v1::CohortHealth ToProto(const rollout::CohortHealth& h);
 
+// A device's report event as health input, received at `at`.
+rollout::HealthEvent ToHealthEvent(const v1::ReportEvent& e, absl::Time at);
+
 // "rolling", "halted", ...
 std::string StateName(v1::ReleaseState s);
 
