@@ -690,7 +690,14 @@ struct Client::Impl {
     // Valid entries, grouped by release (release id 0: each on its own).
     std::map<uint64_t, std::vector<const v1::UpdateEntry*>> groups;
     std::vector<std::vector<const v1::UpdateEntry*>> singles;
-    std::set<std::string> wanted;
+    // Releases with a member refused (its status) or rolled back here
+    // (OK status): none of their other members is installed either.
+    std::map<uint64_t, std::pair<const v1::UpdateEntry*, absl::Status>> blocked;
+    auto block = [&](const v1::UpdateEntry& entry, const absl::Status& why) {
+      if (entry.release_id() != 0) {
+        blocked.try_emplace(entry.release_id(), &entry, why);
+      }
+    };
     for (const v1::UpdateEntry& entry : entries) {
       absl::Status s = Validate(entry);
       if (s.ok()) s = trusted;
@@ -698,6 +705,7 @@ struct Client::Impl {
       if (!s.ok()) {
         Fail(entry, s, v1::ReportEvent::KIND_REJECTED,
              v1::REJECT_REASON_UNSPECIFIED, result);
+        block(entry, s);
         continue;
       }
       const ModuleKey key{entry.module().layer(), entry.module().name()};
@@ -714,6 +722,7 @@ struct Client::Impl {
                                " was rolled back on this device after "
                                "unhealthy launches; not installed again")));
           }
+          block(entry, absl::OkStatus());
           continue;
         }
         if ((m.active && m.active->sha256 == sha &&
@@ -722,16 +731,58 @@ struct Client::Impl {
           continue;  // already there
         }
       }
-      wanted.insert(sha);
-      for (const v1::DeltaRef& delta : entry.deltas()) {
-        wanted.insert(delta.patch().sha256());
-      }
       if (entry.release_id() == 0) {
         singles.push_back({&entry});
       } else {
         groups[entry.release_id()].push_back(&entry);
       }
     }
+    for (auto it = groups.begin(); it != groups.end();) {
+      const auto b = blocked.find(it->first);
+      if (b == blocked.end()) {
+        ++it;
+        continue;
+      }
+      const auto& [member, why] = b->second;
+      const std::string which =
+          StrCat(LayerName(static_cast<Layer>(member->module().layer())), "/",
+                 member->module().name(), " ", member->statement().version());
+      for (const v1::UpdateEntry* e : it->second) {
+        if (!why.ok()) {
+          // Refused with the member's reason, as often as it is offered.
+          Fail(*e,
+               WithReason(absl::AbortedError(
+                              StrCat("not installed: ", which,
+                                     " of the same release was refused (",
+                                     ToStd(why.message()), ")")),
+                          ReasonOf(why, v1::REJECT_REASON_UNSPECIFIED)),
+               v1::ReportEvent::KIND_REJECTED, v1::REJECT_REASON_UNSPECIFIED,
+               result);
+        } else if (reported_banned.insert(e->statement().content_sha256())
+                       .second) {
+          // Like the rolled-back member: skipped, reported once.
+          Queue(Event(v1::ReportEvent::KIND_REJECTED,
+                      {e->module().layer(), e->module().name()},
+                      e->release_id(), v1::REJECT_REASON_UNSPECIFIED,
+                      StrCat("version ", e->statement().version(),
+                             " not installed: ", which,
+                             " of the same release was rolled back on this "
+                             "device")));
+        }
+      }
+      it = groups.erase(it);
+    }
+    std::set<std::string> wanted;
+    auto want = [&](const std::vector<const v1::UpdateEntry*>& group) {
+      for (const v1::UpdateEntry* e : group) {
+        wanted.insert(e->statement().content_sha256());
+        for (const v1::DeltaRef& delta : e->deltas()) {
+          wanted.insert(delta.patch().sha256());
+        }
+      }
+    };
+    for (const auto& [id, group] : groups) want(group);
+    for (const auto& group : singles) want(group);
     for (const auto& [id, group] : groups) ApplyGroup(group, result);
     for (const auto& group : singles) ApplyGroup(group, result);
     return wanted;

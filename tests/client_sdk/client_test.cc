@@ -265,6 +265,67 @@ TEST_F(ClientTest, OneReleaseIsAllOrNothing) {
   EXPECT_EQ(*client_->GetConfig("a"), std::optional<std::string>("a2"));
 }
 
+// A release whose hotpatch is refused here installs none of its modules.
+TEST_F(ClientTest, ReleaseWithARefusedMemberInstallsNothing) {
+  Publish("patch");
+  v1::UpdateEntry patch =
+      Entry(v1::LAYER_HOTPATCH, "core", "1", "patch", 1, false, 5);
+  patch.mutable_statement()->mutable_compatibility()->set_host_build(
+      "10.3.0+99");
+  Serve({Entry(v1::LAYER_CONFIG, "switch", "1", "on", 1, true, 5), patch});
+  STRATA_ASSERT_OK_AND_ASSIGN(CheckResult r, client_->Check());
+  EXPECT_TRUE(r.installed.empty());
+  ASSERT_EQ(r.failure_details.size(), 2u);
+  EXPECT_EQ(r.failure_details[0].name, "core");
+  EXPECT_EQ(r.failure_details[1].name, "switch");
+  EXPECT_EQ(r.failure_details[1].reason, v1::REJECT_WRONG_HOST_BUILD);
+  EXPECT_THAT(r.failures[1],
+              HasSubstr("hotpatch/core 1 of the same release was refused"));
+  EXPECT_EQ(*client_->GetConfig("switch"), std::nullopt);
+  EXPECT_EQ(StagedVersion(Layer::kConfig, "switch"), "<none>");
+  EXPECT_TRUE(transport_->downloaded.empty());
+  EXPECT_EQ(transport_->CountReports(v1::ReportEvent::KIND_REJECTED), 2);
+}
+
+// A release offered again after the launch guard took one of its modules
+// back here: the others are not installed without it.
+TEST_F(ClientTest, ReleaseWithARolledBackMemberIsNotInstalledAgain) {
+  auto hotpatch = [](uint64_t seq, uint64_t release) {
+    v1::UpdateEntry e = Entry(v1::LAYER_HOTPATCH, "core", "1", "bad patch", seq,
+                              false, release);
+    e.mutable_statement()->mutable_compatibility()->set_host_build(
+        "10.3.0+100");
+    return e;
+  };
+  Publish("bad patch");
+  Serve({hotpatch(1, 5)});
+  ASSERT_THAT(client_->Check(), IsOk());
+  for (int i = 0; i < 3; ++i) CrashingLaunch();
+  STRATA_ASSERT_OK_AND_ASSIGN(LaunchResult launch, client_->BeginLaunch());
+  ASSERT_EQ(launch.bad_versions.size(), 1u);
+  ASSERT_THAT(client_->MarkLaunchHealthy(), IsOk());
+
+  Serve({hotpatch(2, 6),
+         Entry(v1::LAYER_CONFIG, "switch", "1", "on", 1, true, 6)});
+  for (int i = 0; i < 2; ++i) {
+    STRATA_ASSERT_OK_AND_ASSIGN(CheckResult r, client_->Check());
+    EXPECT_TRUE(r.installed.empty());
+    EXPECT_TRUE(r.failures.empty()) << ::testing::PrintToString(r.failures);
+  }
+  EXPECT_EQ(*client_->GetConfig("switch"), std::nullopt);
+  EXPECT_EQ(StagedVersion(Layer::kConfig, "switch"), "<none>");
+  int refused = 0;
+  for (const v1::ReportEvent& e : transport_->reports) {
+    if (e.kind() == v1::ReportEvent::KIND_REJECTED) {
+      ++refused;
+      EXPECT_EQ(e.module().name(), "switch");
+      EXPECT_THAT(e.detail(), HasSubstr("hotpatch/core 1 of the same release "
+                                        "was rolled back on this device"));
+    }
+  }
+  EXPECT_EQ(refused, 1);  // once, like the rolled-back version itself
+}
+
 // --- activation of a multi-module release ---
 
 // A config switch released with the H5 page that needs it waits for the
