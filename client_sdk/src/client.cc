@@ -64,7 +64,47 @@ VersionRef RefOf(const v1::UpdateEntry& e) {
                     e.release_sequence(), e.release_id()};
 }
 
-bool ActivatesAtOnce(int layer) { return layer == v1::LAYER_CONFIG; }
+// When an installed version may become active, latest last: CONFIG at
+// once, H5/HCF at the next OpenModule() of it or the next launch,
+// HOTPATCH/NATIVE_BUNDLE at the next launch only.
+enum class ActivationPoint { kAtOnce = 0, kOpenOrLaunch = 1, kLaunch = 2 };
+
+ActivationPoint PointOf(int layer) {
+  switch (layer) {
+    case v1::LAYER_CONFIG:
+      return ActivationPoint::kAtOnce;
+    case v1::LAYER_H5:
+    case v1::LAYER_HCF:
+      return ActivationPoint::kOpenOrLaunch;
+    default:
+      return ActivationPoint::kLaunch;
+  }
+}
+
+// The staged release group of `key` (which must be staged): every module
+// whose staged version has the same non-zero release id, or `key` alone
+// (release id 0). The state file needs nothing more to remember a group.
+std::vector<ModuleKey> StagedGroup(const ClientState& state,
+                                   const ModuleKey& key) {
+  const auto it = state.modules.find(key);
+  if (it == state.modules.end() || !it->second.staged.has_value()) return {};
+  const uint64_t release_id = it->second.staged->release_id;
+  if (release_id == 0) return {key};
+  std::vector<ModuleKey> out;
+  for (const auto& [k, m] : state.modules) {
+    if (m.staged.has_value() && m.staged->release_id == release_id) {
+      out.push_back(k);
+    }
+  }
+  return out;
+}
+
+// A group activates together, at the latest point any member needs.
+ActivationPoint GroupPoint(const std::vector<ModuleKey>& group) {
+  ActivationPoint p = ActivationPoint::kAtOnce;
+  for (const ModuleKey& k : group) p = std::max(p, PointOf(k.first));
+  return p;
+}
 
 // Where an installed update's content came from.
 enum class Source { kLocal, kInline, kDelta, kFull };
@@ -293,6 +333,9 @@ struct Client::Impl {
   // Active CONFIG content hashes by module name (installed or embedded).
   std::map<std::string, std::string> ConfigSnapshot() {
     std::lock_guard<std::mutex> lock(mu);
+    return ConfigSnapshotLocked();
+  }
+  std::map<std::string, std::string> ConfigSnapshotLocked() {
     std::map<std::string, std::string> out;
     for (const auto& [key, m] : store->state().modules) {
       if (key.first != v1::LAYER_CONFIG) continue;
@@ -571,13 +614,30 @@ struct Client::Impl {
       }
       return;
     }
+    // Staged together first; activated at once only if no member (nor an
+    // already staged member of the same release) must wait.
     ClientState next = store->state();
     for (const v1::UpdateEntry* e : group) {
-      ModuleState& m = next.modules[{e->module().layer(), e->module().name()}];
-      if (ActivatesAtOnce(e->module().layer())) {
-        Activate(m, RefOf(*e));
-      } else {
-        m.staged = RefOf(*e);
+      next.modules[{e->module().layer(), e->module().name()}].staged =
+          RefOf(*e);
+    }
+    const ModuleKey first{group[0]->module().layer(),
+                          group[0]->module().name()};
+    const std::vector<ModuleKey> members = StagedGroup(next, first);
+    const bool now = GroupPoint(members) == ActivationPoint::kAtOnce;
+    std::set<ModuleKey> in_plan;
+    for (const v1::UpdateEntry* e : group) {
+      in_plan.insert({e->module().layer(), e->module().name()});
+    }
+    // Members staged by an earlier check: ACTIVATED is queued for them
+    // only once the switch is on disk.
+    std::vector<std::pair<ModuleKey, VersionRef>> earlier;
+    if (now) {
+      for (const ModuleKey& k : members) {
+        ModuleState& m = next.modules[k];
+        const VersionRef staged = *m.staged;
+        if (in_plan.count(k) == 0) earlier.emplace_back(k, staged);
+        Activate(m, staged);
       }
     }
     absl::Status s = store->Commit(std::move(next));
@@ -604,11 +664,14 @@ struct Client::Impl {
           break;
       }
     }
+    for (const auto& [k, r] : earlier) {
+      Queue(Event(v1::ReportEvent::KIND_ACTIVATED, k, r.release_id,
+                  v1::REJECT_REASON_UNSPECIFIED, r.version));
+    }
     for (const v1::UpdateEntry* e : group) {
       // Best effort: the SDK's own sequence check stands regardless.
       (void)trust->MarkInstalled(*e);
       const ModuleKey key{e->module().layer(), e->module().name()};
-      const bool now = ActivatesAtOnce(e->module().layer());
       Queue(Event(
           now ? v1::ReportEvent::KIND_ACTIVATED : v1::ReportEvent::KIND_APPLIED,
           key, e->release_id(), v1::REJECT_REASON_UNSPECIFIED,
@@ -627,7 +690,14 @@ struct Client::Impl {
     // Valid entries, grouped by release (release id 0: each on its own).
     std::map<uint64_t, std::vector<const v1::UpdateEntry*>> groups;
     std::vector<std::vector<const v1::UpdateEntry*>> singles;
-    std::set<std::string> wanted;
+    // Releases with a member refused (its status) or rolled back here
+    // (OK status): none of their other members is installed either.
+    std::map<uint64_t, std::pair<const v1::UpdateEntry*, absl::Status>> blocked;
+    auto block = [&](const v1::UpdateEntry& entry, const absl::Status& why) {
+      if (entry.release_id() != 0) {
+        blocked.try_emplace(entry.release_id(), &entry, why);
+      }
+    };
     for (const v1::UpdateEntry& entry : entries) {
       absl::Status s = Validate(entry);
       if (s.ok()) s = trusted;
@@ -635,6 +705,7 @@ struct Client::Impl {
       if (!s.ok()) {
         Fail(entry, s, v1::ReportEvent::KIND_REJECTED,
              v1::REJECT_REASON_UNSPECIFIED, result);
+        block(entry, s);
         continue;
       }
       const ModuleKey key{entry.module().layer(), entry.module().name()};
@@ -651,6 +722,7 @@ struct Client::Impl {
                                " was rolled back on this device after "
                                "unhealthy launches; not installed again")));
           }
+          block(entry, absl::OkStatus());
           continue;
         }
         if ((m.active && m.active->sha256 == sha &&
@@ -659,16 +731,58 @@ struct Client::Impl {
           continue;  // already there
         }
       }
-      wanted.insert(sha);
-      for (const v1::DeltaRef& delta : entry.deltas()) {
-        wanted.insert(delta.patch().sha256());
-      }
       if (entry.release_id() == 0) {
         singles.push_back({&entry});
       } else {
         groups[entry.release_id()].push_back(&entry);
       }
     }
+    for (auto it = groups.begin(); it != groups.end();) {
+      const auto b = blocked.find(it->first);
+      if (b == blocked.end()) {
+        ++it;
+        continue;
+      }
+      const auto& [member, why] = b->second;
+      const std::string which =
+          StrCat(LayerName(static_cast<Layer>(member->module().layer())), "/",
+                 member->module().name(), " ", member->statement().version());
+      for (const v1::UpdateEntry* e : it->second) {
+        if (!why.ok()) {
+          // Refused with the member's reason, as often as it is offered.
+          Fail(*e,
+               WithReason(absl::AbortedError(
+                              StrCat("not installed: ", which,
+                                     " of the same release was refused (",
+                                     ToStd(why.message()), ")")),
+                          ReasonOf(why, v1::REJECT_REASON_UNSPECIFIED)),
+               v1::ReportEvent::KIND_REJECTED, v1::REJECT_REASON_UNSPECIFIED,
+               result);
+        } else if (reported_banned.insert(e->statement().content_sha256())
+                       .second) {
+          // Like the rolled-back member: skipped, reported once.
+          Queue(Event(v1::ReportEvent::KIND_REJECTED,
+                      {e->module().layer(), e->module().name()},
+                      e->release_id(), v1::REJECT_REASON_UNSPECIFIED,
+                      StrCat("version ", e->statement().version(),
+                             " not installed: ", which,
+                             " of the same release was rolled back on this "
+                             "device")));
+        }
+      }
+      it = groups.erase(it);
+    }
+    std::set<std::string> wanted;
+    auto want = [&](const std::vector<const v1::UpdateEntry*>& group) {
+      for (const v1::UpdateEntry* e : group) {
+        wanted.insert(e->statement().content_sha256());
+        for (const v1::DeltaRef& delta : e->deltas()) {
+          wanted.insert(delta.patch().sha256());
+        }
+      }
+    };
+    for (const auto& [id, group] : groups) want(group);
+    for (const auto& group : singles) want(group);
     for (const auto& [id, group] : groups) ApplyGroup(group, result);
     for (const auto& group : singles) ApplyGroup(group, result);
     return wanted;
@@ -1090,23 +1204,52 @@ absl::StatusOr<bool> Client::GetConfigBool(std::string_view name,
 
 absl::StatusOr<std::string> Client::OpenModule(Layer layer,
                                                std::string_view name) {
-  std::lock_guard<std::mutex> lock(impl_->mu);
   Impl& d = *impl_;
   const ModuleKey key{static_cast<int>(layer), std::string(name)};
-  if (layer == Layer::kH5 || layer == Layer::kHcf) {
-    auto it = d.store->state().modules.find(key);
-    if (it != d.store->state().modules.end() && it->second.staged) {
-      ClientState next = d.store->state();
-      d.ActivateStaged(next, key, nullptr);
-      STRATA_RETURN_IF_ERROR(d.store->Commit(std::move(next)));
+  // Config members of the release activated here are announced after the
+  // lock is released.
+  std::map<std::string, std::string> before, after;
+  absl::StatusOr<std::string> path;
+  {
+    std::lock_guard<std::mutex> lock(d.mu);
+    if (PointOf(key.first) == ActivationPoint::kOpenOrLaunch) {
+      // The whole release of a staged version, unless one of its members
+      // (a hotpatch or native bundle) waits for the next launch.
+      const std::vector<ModuleKey> group = StagedGroup(d.store->state(), key);
+      if (!group.empty() &&
+          GroupPoint(group) == ActivationPoint::kOpenOrLaunch) {
+        before = d.ConfigSnapshotLocked();
+        ClientState next = d.store->state();
+        // Reports are queued only once the switch is on disk.
+        std::vector<std::pair<ModuleKey, VersionRef>> activated;
+        for (const ModuleKey& k : group) {
+          const VersionRef staged = *next.modules[k].staged;
+          Activate(next.modules[k], staged);
+          activated.emplace_back(k, staged);
+        }
+        next.unhealthy_launches = 0;  // counting starts after an activation
+        STRATA_RETURN_IF_ERROR(d.store->Commit(std::move(next)));
+        for (const auto& [k, r] : activated) {
+          d.Queue(d.Event(v1::ReportEvent::KIND_ACTIVATED, k, r.release_id,
+                          v1::REJECT_REASON_UNSPECIFIED, r.version));
+        }
+        after = d.ConfigSnapshotLocked();
+      }
+    }
+    std::optional<std::string> active = d.ActivePath(key);
+    if (active.has_value()) {
+      path = *std::move(active);
+    } else {
+      path = absl::NotFoundError(StrCat("module ", LayerName(layer), "/", name,
+                                        " is neither installed nor embedded"));
     }
   }
-  std::optional<std::string> path = d.ActivePath(key);
-  if (!path.has_value()) {
-    return absl::NotFoundError(StrCat("module ", LayerName(layer), "/", name,
-                                      " is neither installed nor embedded"));
-  }
-  return *path;
+  NotifyConfigChanges(
+      *this, before, after,
+      [&](const std::string& n, const std::optional<std::string>& c) {
+        d.Notify(n, c);
+      });
+  return path;
 }
 
 std::optional<InstalledModule> Client::Installed(Layer layer,

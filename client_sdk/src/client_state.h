@@ -10,6 +10,8 @@
 //   active|staged|good <version> <sha256> <sequence> <release id>
 //   pending                      (activated, no healthy launch since)
 //   banned <sha256>              (rolled back; never installed again)
+// Staged versions with the same non-zero release id are one release,
+// activated together (client.cc: StagedGroup); no record of their own.
 #ifndef STRATA_CLIENT_SRC_CLIENT_STATE_H_
 #define STRATA_CLIENT_SRC_CLIENT_STATE_H_
 

@@ -62,6 +62,15 @@ class ClientTest : public ::testing::Test {
     auto path = client_->OpenModule(layer, name);
     return path.ok() ? Read(*path) : "<none>";
   }
+  // "<none>" when nothing is active / staged.
+  std::string InstalledVersion(Layer layer, const std::string& name) {
+    auto m = client_->Installed(layer, name);
+    return m.has_value() ? m->version : "<none>";
+  }
+  std::string StagedVersion(Layer layer, const std::string& name) {
+    auto m = client_->Staged(layer, name);
+    return m.has_value() ? m->version : "<none>";
+  }
   // A launch that never reaches MarkLaunchHealthy (the app crashed).
   LaunchResult CrashingLaunch() {
     auto r = client_->BeginLaunch();
@@ -248,8 +257,242 @@ TEST_F(ClientTest, OneReleaseIsAllOrNothing) {
   Publish("b2");
   STRATA_ASSERT_OK_AND_ASSIGN(r, client_->Check());
   EXPECT_TRUE(r.failures.empty());
+  // Installed together; active together when the page is opened.
+  EXPECT_EQ(StagedVersion(Layer::kConfig, "a"), "2");
+  EXPECT_EQ(StagedVersion(Layer::kH5, "b"), "2");
+  EXPECT_EQ(*client_->GetConfig("a"), std::optional<std::string>("a1"));
+  EXPECT_EQ(ActiveContent(Layer::kH5, "b"), "b2");
   EXPECT_EQ(*client_->GetConfig("a"), std::optional<std::string>("a2"));
-  EXPECT_EQ(client_->Staged(Layer::kH5, "b")->version, "2");
+}
+
+// A release whose hotpatch is refused here installs none of its modules.
+TEST_F(ClientTest, ReleaseWithARefusedMemberInstallsNothing) {
+  Publish("patch");
+  v1::UpdateEntry patch =
+      Entry(v1::LAYER_HOTPATCH, "core", "1", "patch", 1, false, 5);
+  patch.mutable_statement()->mutable_compatibility()->set_host_build(
+      "10.3.0+99");
+  Serve({Entry(v1::LAYER_CONFIG, "switch", "1", "on", 1, true, 5), patch});
+  STRATA_ASSERT_OK_AND_ASSIGN(CheckResult r, client_->Check());
+  EXPECT_TRUE(r.installed.empty());
+  ASSERT_EQ(r.failure_details.size(), 2u);
+  EXPECT_EQ(r.failure_details[0].name, "core");
+  EXPECT_EQ(r.failure_details[1].name, "switch");
+  EXPECT_EQ(r.failure_details[1].reason, v1::REJECT_WRONG_HOST_BUILD);
+  EXPECT_THAT(r.failures[1],
+              HasSubstr("hotpatch/core 1 of the same release was refused"));
+  EXPECT_EQ(*client_->GetConfig("switch"), std::nullopt);
+  EXPECT_EQ(StagedVersion(Layer::kConfig, "switch"), "<none>");
+  EXPECT_TRUE(transport_->downloaded.empty());
+  EXPECT_EQ(transport_->CountReports(v1::ReportEvent::KIND_REJECTED), 2);
+}
+
+// A release offered again after the launch guard took one of its modules
+// back here: the others are not installed without it.
+TEST_F(ClientTest, ReleaseWithARolledBackMemberIsNotInstalledAgain) {
+  auto hotpatch = [](uint64_t seq, uint64_t release) {
+    v1::UpdateEntry e = Entry(v1::LAYER_HOTPATCH, "core", "1", "bad patch", seq,
+                              false, release);
+    e.mutable_statement()->mutable_compatibility()->set_host_build(
+        "10.3.0+100");
+    return e;
+  };
+  Publish("bad patch");
+  Serve({hotpatch(1, 5)});
+  ASSERT_THAT(client_->Check(), IsOk());
+  for (int i = 0; i < 3; ++i) CrashingLaunch();
+  STRATA_ASSERT_OK_AND_ASSIGN(LaunchResult launch, client_->BeginLaunch());
+  ASSERT_EQ(launch.bad_versions.size(), 1u);
+  ASSERT_THAT(client_->MarkLaunchHealthy(), IsOk());
+
+  Serve({hotpatch(2, 6),
+         Entry(v1::LAYER_CONFIG, "switch", "1", "on", 1, true, 6)});
+  for (int i = 0; i < 2; ++i) {
+    STRATA_ASSERT_OK_AND_ASSIGN(CheckResult r, client_->Check());
+    EXPECT_TRUE(r.installed.empty());
+    EXPECT_TRUE(r.failures.empty()) << ::testing::PrintToString(r.failures);
+  }
+  EXPECT_EQ(*client_->GetConfig("switch"), std::nullopt);
+  EXPECT_EQ(StagedVersion(Layer::kConfig, "switch"), "<none>");
+  int refused = 0;
+  for (const v1::ReportEvent& e : transport_->reports) {
+    if (e.kind() == v1::ReportEvent::KIND_REJECTED) {
+      ++refused;
+      EXPECT_EQ(e.module().name(), "switch");
+      EXPECT_THAT(e.detail(), HasSubstr("hotpatch/core 1 of the same release "
+                                        "was rolled back on this device"));
+    }
+  }
+  EXPECT_EQ(refused, 1);  // once, like the rolled-back version itself
+}
+
+// --- activation of a multi-module release ---
+
+// A config switch released with the H5 page that needs it waits for the
+// page: both become active together when the page is opened.
+TEST_F(ClientTest, ConfigAndH5ReleaseActivatesTogetherWhenThePageOpens) {
+  Embed("h5", "mall", "page 1");
+  Embed("h5", "other", "other page");
+  Serve({Entry(v1::LAYER_CONFIG, "switch", "1", "off", 1, true, 3)});
+  ASSERT_THAT(client_->Check(), IsOk());
+  std::vector<std::string> heard;
+  client_->AddConfigListener(
+      [&](const std::string& name, const std::optional<std::string>& c) {
+        heard.push_back(name + "=" + c.value_or("<none>"));
+      });
+  Publish("page 2");
+  Serve({Entry(v1::LAYER_CONFIG, "switch", "2", "on", 2, true, 4),
+         Entry(v1::LAYER_H5, "mall", "2", "page 2", 2, false, 4)});
+  STRATA_ASSERT_OK_AND_ASSIGN(CheckResult r, client_->Check());
+  EXPECT_TRUE(r.failures.empty()) << ::testing::PrintToString(r.failures);
+  EXPECT_EQ(r.installed.size(), 2u);
+  EXPECT_EQ(r.staged.size(), 2u);
+  EXPECT_EQ(*client_->GetConfig("switch"), std::optional<std::string>("off"));
+  EXPECT_EQ(InstalledVersion(Layer::kConfig, "switch"), "1");
+  EXPECT_EQ(StagedVersion(Layer::kConfig, "switch"), "2");
+  EXPECT_EQ(StagedVersion(Layer::kH5, "mall"), "2");
+  EXPECT_TRUE(heard.empty());
+  // The server still sees the old config.
+  ASSERT_THAT(client_->Check(), IsOk());
+  for (const auto& m : transport_->last_request.installed()) {
+    if (m.module().name() == "switch") {
+      EXPECT_EQ(m.version(), "1");
+    }
+  }
+
+  // The state remembers the group across a restart.
+  Recreate();
+  client_->AddConfigListener(
+      [&](const std::string& name, const std::optional<std::string>& c) {
+        heard.push_back(name + "=" + c.value_or("<none>"));
+        EXPECT_EQ(InstalledVersion(Layer::kH5, "mall"), "2");
+      });
+  EXPECT_EQ(*client_->GetConfig("switch"), std::optional<std::string>("off"));
+  // Opening another page changes nothing.
+  EXPECT_EQ(ActiveContent(Layer::kH5, "other"), "other page");
+  EXPECT_EQ(StagedVersion(Layer::kConfig, "switch"), "2");
+  EXPECT_TRUE(heard.empty());
+
+  EXPECT_EQ(ActiveContent(Layer::kH5, "mall"), "page 2");
+  EXPECT_EQ(*client_->GetConfig("switch"), std::optional<std::string>("on"));
+  EXPECT_FALSE(client_->Staged(Layer::kConfig, "switch").has_value());
+  EXPECT_FALSE(client_->Staged(Layer::kH5, "mall").has_value());
+  EXPECT_EQ(heard, std::vector<std::string>{"switch=on"});
+  ASSERT_THAT(client_->FlushReports(), IsOk());
+  std::vector<std::string> activated;
+  for (const v1::ReportEvent& e : transport_->reports) {
+    if (e.kind() == v1::ReportEvent::KIND_ACTIVATED) {
+      activated.push_back(e.module().name() + "@" + e.detail() + "#" +
+                          std::to_string(e.release_id()));
+    }
+  }
+  EXPECT_EQ(activated,
+            (std::vector<std::string>{"switch@1#3", "switch@2#4", "mall@2#4"}));
+}
+
+TEST_F(ClientTest, ConfigAndH5ReleaseActivatesAtTheNextLaunchToo) {
+  Publish("card 2");
+  Serve({Entry(v1::LAYER_CONFIG, "switch", "2", "on", 2, true, 4),
+         Entry(v1::LAYER_HCF, "card", "2", "card 2", 2, false, 4)});
+  ASSERT_THAT(client_->Check(), IsOk());
+  EXPECT_EQ(*client_->GetConfig("switch"), std::nullopt);
+  std::vector<std::string> heard;
+  client_->AddConfigListener(
+      [&](const std::string& name, const std::optional<std::string>& c) {
+        heard.push_back(name + "=" + c.value_or("<none>"));
+      });
+  STRATA_ASSERT_OK_AND_ASSIGN(LaunchResult launch, client_->BeginLaunch());
+  EXPECT_EQ(launch.activated.size(), 2u);
+  EXPECT_EQ(*client_->GetConfig("switch"), std::optional<std::string>("on"));
+  EXPECT_EQ(InstalledVersion(Layer::kHcf, "card"), "2");
+  EXPECT_EQ(heard, std::vector<std::string>{"switch=on"});
+}
+
+// Native code is activated only by a launch: so is everything released
+// with it, also an H5 page that is opened before.
+TEST_F(ClientTest, ReleaseWithAHotpatchActivatesOnlyAtTheNextLaunch) {
+  Publish("page 2");
+  Publish("patch 2");
+  v1::UpdateEntry patch =
+      Entry(v1::LAYER_HOTPATCH, "core", "2", "patch 2", 2, false, 5);
+  patch.mutable_statement()->mutable_compatibility()->set_host_build(
+      "10.3.0+100");
+  Serve({Entry(v1::LAYER_CONFIG, "switch", "2", "on", 2, true, 5),
+         Entry(v1::LAYER_H5, "mall", "2", "page 2", 2, false, 5), patch});
+  STRATA_ASSERT_OK_AND_ASSIGN(CheckResult r, client_->Check());
+  EXPECT_EQ(r.staged.size(), 3u);
+  EXPECT_EQ(*client_->GetConfig("switch"), std::nullopt);
+  EXPECT_THAT(client_->OpenModule(Layer::kH5, "mall"),
+              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_EQ(StagedVersion(Layer::kH5, "mall"), "2");
+  EXPECT_EQ(*client_->GetConfig("switch"), std::nullopt);
+  std::vector<std::string> heard;
+  client_->AddConfigListener(
+      [&](const std::string& name, const std::optional<std::string>& c) {
+        heard.push_back(name + "=" + c.value_or("<none>"));
+      });
+  STRATA_ASSERT_OK_AND_ASSIGN(LaunchResult launch, client_->BeginLaunch());
+  EXPECT_EQ(launch.activated.size(), 3u);
+  EXPECT_EQ(*client_->GetConfig("switch"), std::optional<std::string>("on"));
+  EXPECT_EQ(ActiveContent(Layer::kH5, "mall"), "page 2");
+  EXPECT_EQ(ActiveContent(Layer::kHotpatch, "core"), "patch 2");
+  EXPECT_EQ(heard, std::vector<std::string>{"switch=on"});
+}
+
+TEST_F(ClientTest, ConfigOnlyMultiModuleReleaseIsActiveAtOnce) {
+  std::vector<std::string> heard;
+  client_->AddConfigListener(
+      [&](const std::string& name, const std::optional<std::string>& c) {
+        heard.push_back(name + "=" + c.value_or("<none>"));
+      });
+  Serve({Entry(v1::LAYER_CONFIG, "a", "1", "a1", 1, true, 6),
+         Entry(v1::LAYER_CONFIG, "b", "1", "b1", 1, true, 6)});
+  STRATA_ASSERT_OK_AND_ASSIGN(CheckResult r, client_->Check());
+  EXPECT_EQ(r.installed.size(), 2u);
+  EXPECT_TRUE(r.staged.empty());
+  EXPECT_EQ(*client_->GetConfig("a"), std::optional<std::string>("a1"));
+  EXPECT_EQ(*client_->GetConfig("b"), std::optional<std::string>("b1"));
+  EXPECT_EQ(heard, (std::vector<std::string>{"a=a1", "b=b1"}));
+  EXPECT_EQ(transport_->CountReports(v1::ReportEvent::KIND_ACTIVATED), 2);
+}
+
+// A newer config release does not wait for an older release's page, and
+// that page's activation does not bring the older config back.
+TEST_F(ClientTest, NewerConfigReplacesTheStagedMemberOfAnOlderRelease) {
+  Publish("page 2");
+  Serve({Entry(v1::LAYER_CONFIG, "switch", "2", "v2", 2, true, 4),
+         Entry(v1::LAYER_H5, "mall", "2", "page 2", 2, false, 4)});
+  ASSERT_THAT(client_->Check(), IsOk());
+  Serve({Entry(v1::LAYER_CONFIG, "switch", "3", "v3", 3, true, 5)});
+  ASSERT_THAT(client_->Check(), IsOk());
+  EXPECT_EQ(*client_->GetConfig("switch"), std::optional<std::string>("v3"));
+  EXPECT_FALSE(client_->Staged(Layer::kConfig, "switch").has_value());
+  EXPECT_EQ(ActiveContent(Layer::kH5, "mall"), "page 2");
+  EXPECT_EQ(*client_->GetConfig("switch"), std::optional<std::string>("v3"));
+}
+
+// Members of one release activated together are pending together: the
+// launch guard takes them back together.
+TEST_F(ClientTest, ReleaseActivatedByOpeningRollsBackTogether) {
+  Serve({Entry(v1::LAYER_CONFIG, "switch", "1", "off", 1, true, 3)});
+  ASSERT_THAT(client_->Check(), IsOk());
+  ASSERT_THAT(client_->BeginLaunch(), IsOk());
+  ASSERT_THAT(client_->MarkLaunchHealthy(), IsOk());
+  Publish("page 2");
+  Serve({Entry(v1::LAYER_CONFIG, "switch", "2", "on", 2, true, 4),
+         Entry(v1::LAYER_H5, "mall", "2", "page 2", 2, false, 4)});
+  ASSERT_THAT(client_->BeginLaunch(), IsOk());  // this launch stays healthy
+  ASSERT_THAT(client_->Check(), IsOk());
+  ASSERT_THAT(client_->MarkLaunchHealthy(), IsOk());
+  EXPECT_EQ(ActiveContent(Layer::kH5, "mall"), "page 2");  // later on
+  EXPECT_EQ(*client_->GetConfig("switch"), std::optional<std::string>("on"));
+  for (int i = 0; i < 3; ++i) CrashingLaunch();
+  STRATA_ASSERT_OK_AND_ASSIGN(LaunchResult launch, client_->BeginLaunch());
+  ASSERT_EQ(launch.bad_versions.size(), 2u);
+  EXPECT_EQ(launch.bad_versions[0].name, "switch");
+  EXPECT_EQ(launch.bad_versions[1].name, "mall");
+  EXPECT_EQ(*client_->GetConfig("switch"), std::optional<std::string>("off"));
+  EXPECT_FALSE(client_->Installed(Layer::kH5, "mall").has_value());
 }
 
 // --- launch guard ---

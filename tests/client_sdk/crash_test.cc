@@ -139,45 +139,90 @@ INSTANTIATE_TEST_SUITE_P(AllLayers, LayerCrashTest,
                            return v1::Layer_Name(info.param);
                          });
 
-TEST(MultiModuleCrashTest, OneReleaseIsAllOldOrAllNewAtEveryCrash) {
+// A release of a config and a module of another layer (one group): the
+// N-th operation of the check that installs it, or of the group's
+// activation (opening the H5 page, or the launch for a hotpatch), crashes.
+// Both members are old or both new, active and staged alike, and a staged
+// group still activates whole after the restart.
+class MultiModuleCrashTest : public ::testing::TestWithParam<v1::Layer> {};
+
+TEST_P(MultiModuleCrashTest, OneReleaseIsAllOldOrAllNewAtEveryCrash) {
+  const v1::Layer layer = GetParam();
+  const Layer b_layer = static_cast<Layer>(layer);
+  auto activate = [&](Client& client) {
+    if (layer == v1::LAYER_H5) {
+      (void)client.OpenModule(b_layer, "b");
+    } else {
+      (void)client.BeginLaunch();
+    }
+  };
   uint64_t n = 1;
   for (; n < 400; ++n) {
+    SCOPED_TRACE(::testing::Message() << "crash at operation " << n);
     World w;
-    for (const auto* c : {&kOld, &kNew})
-      w.server.blobs[Sha256::HexHash(*c)] = *c;
-    w.server.blobs[Sha256::HexHash(kOld + "b")] = kOld + "b";
-    w.server.blobs[Sha256::HexHash(kNew + "b")] = kNew + "b";
+    for (const std::string& c : {kOld, kNew, kOld + "b", kNew + "b"}) {
+      w.server.blobs[Sha256::HexHash(c)] = c;
+    }
     {
       w.server.Serve({Version(v1::LAYER_CONFIG, "a", "1", kOld, 1, 1),
-                      Version(v1::LAYER_H5, "b", "1", kOld + "b", 1, 1)});
+                      Version(layer, "b", "1", kOld + "b", 1, 1)});
       auto client = w.Open(&w.mem);
       ASSERT_THAT(client->Check(), IsOk());
+      ASSERT_THAT(client->BeginLaunch(), IsOk());
+      ASSERT_THAT(client->MarkLaunchHealthy(), IsOk());
     }
     w.server.Serve({Version(v1::LAYER_CONFIG, "a", "2", kNew, 2, 2),
-                    Version(v1::LAYER_H5, "b", "2", kNew + "b", 2, 2)});
+                    Version(layer, "b", "2", kNew + "b", 2, 2)});
     FaultInjectionFileSystem faulty(&w.mem);
     {
       auto client = w.Open(&faulty);
       faulty.FailNthMutation(n, /*crash=*/true);
       (void)client->Check();
+      activate(*client);
     }
     const bool completed = !faulty.crashed();
     w.mem.DropUnsyncedData();
     auto reopened = w.Open(&w.mem);
     ASSERT_NE(reopened, nullptr);
     auto a = reopened->Installed(Layer::kConfig, "a");
-    auto b_staged = reopened->Staged(Layer::kH5, "b");
-    ASSERT_TRUE(a.has_value());
-    ASSERT_TRUE(b_staged.has_value());
-    EXPECT_EQ(a->version, b_staged->version) << "mixed release at " << n;
+    auto b = reopened->Installed(b_layer, "b");
+    ASSERT_TRUE(a.has_value() && b.has_value());
+    EXPECT_EQ(a->version, b->version) << "mixed release active";
+    auto a_staged = reopened->Staged(Layer::kConfig, "a");
+    auto b_staged = reopened->Staged(b_layer, "b");
+    EXPECT_EQ(a_staged.has_value(), b_staged.has_value())
+        << "half a release staged";
+    const bool staged = a_staged.has_value();
+    if (staged) {
+      EXPECT_EQ(a->version, "1");
+      EXPECT_EQ(a_staged->version, "2");
+    }
+    EXPECT_EQ(*reopened->GetConfig("a"),
+              std::optional<std::string>(a->version == "1" ? kOld : kNew));
     if (completed) {
       EXPECT_EQ(a->version, "2");
+      EXPECT_FALSE(staged);
     }
     EXPECT_THAT(reopened->VerifyInstalled(), IsOk());
+    // What was staged before the crash is activated whole after it.
+    const std::string before = a->version;
+    activate(*reopened);
+    a = reopened->Installed(Layer::kConfig, "a");
+    b = reopened->Installed(b_layer, "b");
+    ASSERT_TRUE(a.has_value() && b.has_value());
+    EXPECT_EQ(a->version, staged ? "2" : before);
+    EXPECT_EQ(b->version, a->version);
     if (completed) break;
   }
   EXPECT_GT(n, 10u);
+  EXPECT_LT(n, 400u);
 }
+
+INSTANTIATE_TEST_SUITE_P(ConfigWith, MultiModuleCrashTest,
+                         ::testing::Values(v1::LAYER_H5, v1::LAYER_HOTPATCH),
+                         [](const auto& info) {
+                           return v1::Layer_Name(info.param);
+                         });
 
 TEST(LaunchGuardCrashTest, RollbackAtEveryCrashIsAllOrNothing) {
   uint64_t n = 1;

@@ -101,11 +101,14 @@ struct UpdateFailure {
 
 struct CheckResult {
   // Modules downloaded, verified and installed by this check: CONFIG is
-  // active at once; the others are also listed in `staged`.
+  // active at once (unless released with modules of other layers); the
+  // others are also listed in `staged`.
   std::vector<InstalledModule> installed;
   // The part of `installed` waiting for its activation point: H5/HCF at the
   // next OpenModule() or launch, HOTPATCH/NATIVE_BUNDLE at the next
-  // BeginLaunch().
+  // BeginLaunch(). The modules of one release (same non-zero release_id)
+  // wait for the latest point any of them needs and become active
+  // together, CONFIG included.
   std::vector<InstalledModule> staged;
   // Updates that could not be installed, one message each (nothing of them
   // was changed on disk).
@@ -146,7 +149,8 @@ struct ConfigPush {
   std::string version;
   uint64_t release_id = 0;
   uint64_t release_sequence = 0;
-  // Installed and active (config listeners have been called).
+  // Installed and active (config listeners have been called); or, should
+  // its release have other members staged here, staged with them.
   bool installed = false;
   // Refused or failed, and reported. Neither installed nor failed: the
   // version was already active, or was rolled back on this device before.
@@ -226,14 +230,16 @@ class Client {
   // the previous launch as unhealthy if it never reached
   // MarkLaunchHealthy(), rolls back after `unhealthy_launch_limit` of them
   // following an activation (and resets to the embedded versions if that
-  // did not help), then activates staged HOTPATCH/NATIVE_BUNDLE (and
-  // H5/HCF) versions. Call MarkLaunchHealthy() once the app is up: it
-  // confirms the activated versions and drops their predecessors.
+  // did not help), then activates every staged version (HOTPATCH,
+  // NATIVE_BUNDLE, H5/HCF, and configs waiting for their release). Call
+  // MarkLaunchHealthy() once the app is up: it confirms the activated versions
+  // and drops their predecessors.
   absl::StatusOr<LaunchResult> BeginLaunch();
   absl::Status MarkLaunchHealthy();
 
   // The active content of CONFIG module `name` (installed or embedded), if
-  // any.
+  // any. A staged config (waiting for the rest of its release) is not
+  // active yet.
   absl::StatusOr<std::optional<std::string>> GetConfig(std::string_view name);
   // Typed reads of one top-level member of a CONFIG document (a JSON
   // object; integers only, as in our strict parser). kNotFound when the
@@ -255,10 +261,13 @@ class Client {
   int AddConfigListener(ConfigListener listener);
   void RemoveConfigListener(int id);
 
-  // The "open"/"load" accessor of H5 and HCF: activates a staged version,
-  // then returns the path of the active content file (installed or
-  // embedded). For other layers it returns the active content's path.
-  // kNotFound if the module has no content at all.
+  // The "open"/"load" accessor of H5 and HCF: activates a staged version
+  // together with the rest of its release (configs included: listeners are
+  // called before this returns), unless a member of that release is a
+  // HOTPATCH or NATIVE_BUNDLE (then all wait for the next BeginLaunch()).
+  // Returns the path of the active content file (installed or embedded).
+  // For other layers it returns the active content's path. kNotFound if
+  // the module has no content at all.
   absl::StatusOr<std::string> OpenModule(Layer layer, std::string_view name);
   // The active version (installed, or "embedded").
   std::optional<InstalledModule> Installed(Layer layer, std::string_view name);
