@@ -38,7 +38,8 @@ class ConfigWatchTest : public ::testing::Test {
     auto transport = std::make_unique<FakeTransport>();
     transport->watch = std::make_shared<FakeWatch>(&clock_);
     transport_ = transport.get();
-    watch_ = transport->watch.get();
+    watch_owner_ = transport->watch;  // outlives the client in every test
+    watch_ = watch_owner_.get();
     auto client = Client::CreateWithTransport(options, std::move(transport));
     ASSERT_THAT(client, IsOk());
     client_ = *std::move(client);
@@ -86,6 +87,7 @@ class ConfigWatchTest : public ::testing::Test {
   testing::SimulatedClock clock_;
   testing::FakeRandom random_;
   FakeTransport* transport_ = nullptr;
+  std::shared_ptr<FakeWatch> watch_owner_;
   FakeWatch* watch_ = nullptr;
   std::unique_ptr<Client> client_;
   std::mutex mu_;

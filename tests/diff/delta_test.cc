@@ -252,12 +252,9 @@ namespace {
 // builds of libdivsufsort, Debian's bsdiff and bspatch, and two of our
 // own source files. All come with packages the build needs.
 TEST(RealPairsTest, RoundTripsAreExact) {
-  // STRATA_SOURCE_DIR when set, else derived from this file's path.
-  const char* env = std::getenv("STRATA_SOURCE_DIR");
-  std::string src = env != nullptr ? env : __FILE__;
-  if (env == nullptr) {
-    src = src.substr(0, src.rfind("/tests/diff/"));
-  }
+  // The source tree as CMake knows it (__FILE__ may be relative, e.g.
+  // when ccache rewrites paths under CCACHE_BASEDIR).
+  const std::string src = STRATA_TEST_SOURCE_DIR;
   const std::string lib = "/usr/lib/x86_64-linux-gnu/";
   const std::vector<std::pair<std::string, std::string>> pairs = {
       {lib + "libdivsufsort.so.3", lib + "libdivsufsort64.so.3"},
