@@ -37,7 +37,7 @@ PACKAGES=(
   librocksdb-dev libzstd-dev libssl-dev libdivsufsort-dev libbz2-dev
   libcli11-dev libabsl-dev libgtest-dev libgmock-dev
   clang clang-format libclang-rt-14-dev
-  zstd bsdiff xdelta3 curl openssl ca-certificates
+  zstd bsdiff xdelta3 curl openssl ca-certificates procps
 )
 # Commands that may come from outside dpkg on some images; installed from
 # Debian only when the command is missing.
