@@ -249,6 +249,7 @@ TEST_F(ReleaseCoreTest, DefaultPlanStartsAtOnePercentOfTheSegment) {
   EXPECT_EQ(s.gate_action(), "hold");
   ASSERT_FALSE(s.history().empty());
   EXPECT_EQ(s.history(0).action(), "release.create");
+  EXPECT_EQ(s.history(0).seq(), s.release().created_audit_seq());
 }
 
 TEST_F(ReleaseCoreTest, SegmentAndBucketsDecideWhoGetsItAndGrowingKeepsThem) {

@@ -263,8 +263,10 @@ absl::StatusOr<v1::ReleaseStatus> ReleaseCore::Status(
   for (v1::AdoptionSample& s : fleet_->Adoption(r.release_id())) {
     *out.add_adoption() = std::move(s);
   }
-  // The release's audit entries: read the log a page at a time.
-  uint64_t after = 0;
+  // The release's audit entries: read the log a page at a time from the
+  // entry that created it.
+  uint64_t after =
+      record.created_audit_seq() > 0 ? record.created_audit_seq() - 1 : 0;
   for (;;) {
     STRATA_ASSIGN_OR_RETURN(std::vector<v1::AuditEntry> page,
                             store_->ListAudit(after, 1000));

@@ -448,6 +448,7 @@ class RocksStore : public Store {
       if (!sequences.empty()) sequences += ",";
       sequences += std::to_string(seq + 1);
     }
+    release.set_created_audit_seq(audit_seq_ + 1);  // CommitWithAudit's
     *release.mutable_module() = release.artifacts(0).module();
     release.set_version(release.artifacts(0).version());
     release.set_release_sequence(release.artifacts(0).release_sequence());
