@@ -126,16 +126,46 @@ TEST_F(StoreTest, ReleasesGetGrowingIdsAndPerModuleSequences) {
   EXPECT_EQ(r1.release_sequence(), 1u);
   EXPECT_EQ(r2.release_sequence(), 1u);
   EXPECT_EQ(r3.release_sequence(), 2u);
-  STRATA_ASSERT_OK_AND_ASSIGN(auto current, store_->CurrentReleases("wallet"));
-  ASSERT_EQ(current.size(), 2u);
-  std::map<std::string, std::string> versions;
-  for (const auto& r : current) versions[r.module().name()] = r.version();
-  EXPECT_EQ(versions["a"], "2");
-  EXPECT_EQ(versions["b"], "1");
   STRATA_ASSERT_OK_AND_ASSIGN(auto all, store_->ListReleases("wallet"));
   EXPECT_EQ(all.size(), 3u);
   STRATA_ASSERT_OK_AND_ASSIGN(auto other_app, store_->ListReleases("other"));
   EXPECT_TRUE(other_app.empty());
+
+  // Several artifacts: each module gets its own next sequence.
+  v1::Release multi;
+  multi.set_app_id("wallet");
+  for (const char* name : {"a", "c"}) {
+    v1::ReleaseArtifact* art = multi.add_artifacts();
+    art->mutable_module()->set_layer(v1::LAYER_CONFIG);
+    art->mutable_module()->set_name(name);
+    art->set_version("3");
+  }
+  STRATA_ASSERT_OK_AND_ASSIGN(auto r4,
+                              store_->CreateRelease(multi, TestAudit("r")));
+  EXPECT_EQ(r4.artifacts(0).release_sequence(), 3u);  // a: third release
+  EXPECT_EQ(r4.artifacts(1).release_sequence(), 1u);  // c: first
+  EXPECT_EQ(r4.module().name(), "a");                 // mirrors the first
+  EXPECT_GT(r4.created_audit_seq(), 0u);
+
+  // A roll back marks the release it undoes in the same batch.
+  v1::Release undone = r3;
+  STRATA_ASSERT_OK_AND_ASSIGN(
+      auto r5,
+      store_->CreateRelease(ReleaseOf("a", "1"), TestAudit("r"), &undone));
+  STRATA_ASSERT_OK_AND_ASSIGN(auto stored, store_->GetRelease("wallet", 3));
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_EQ(stored->rolled_back_by_release_id(), r5.release_id());
+
+  stored->set_state(v1::RELEASE_HALTED);
+  ASSERT_THAT(store_->UpdateRelease(*stored, TestAudit("halt")), IsOk());
+  STRATA_ASSERT_OK_AND_ASSIGN(stored, store_->GetRelease("wallet", 3));
+  EXPECT_EQ(stored->state(), v1::RELEASE_HALTED);
+  v1::Release missing = *stored;
+  missing.set_release_id(99);
+  EXPECT_THAT(store_->UpdateRelease(missing, TestAudit("halt")),
+              StatusIs(absl::StatusCode::kNotFound));
+  STRATA_ASSERT_OK_AND_ASSIGN(auto everything, store_->ListAllReleases());
+  EXPECT_EQ(everything.size(), 5u);
 }
 
 TEST_F(StoreTest, EverythingSurvivesReopenIncludingTheAuditChain) {

@@ -443,8 +443,6 @@ class RocksStore : public Store {
                               GetCounter(StrCat("seq/", module_key)));
       a.set_release_sequence(seq + 1);
       batch.Put(cf(kMeta), StrCat("seq/", module_key), std::to_string(seq + 1));
-      batch.Put(cf(kReleases), StrCat("cur/", module_key),
-                Padded(release.release_id()));
       if (!sequences.empty()) sequences += ",";
       sequences += std::to_string(seq + 1);
     }
@@ -515,29 +513,6 @@ class RocksStore : public Store {
       out.push_back(std::move(r));
     }
     STRATA_RETURN_IF_ERROR(FromRocks(it->status(), "listing releases"));
-    return out;
-  }
-
-  absl::StatusOr<std::vector<v1::Release>> CurrentReleases(
-      std::string_view app_id) override {
-    std::vector<v1::Release> out;
-    const std::string prefix = StrCat("cur/", app_id, "/");
-    std::unique_ptr<rocksdb::Iterator> it(
-        db_->NewIterator(rocksdb::ReadOptions(), cf(kReleases)));
-    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix);
-         it->Next()) {
-      const std::string rel_key =
-          StrCat("rel/", app_id, "/", it->value().ToString());
-      STRATA_ASSIGN_OR_RETURN(
-          std::optional<v1::Release> r,
-          GetRecord<v1::Release>(kReleases, rel_key, "release record"));
-      if (!r.has_value()) {
-        return absl::DataLossError(
-            StrCat("current release ", rel_key, " is missing"));
-      }
-      out.push_back(*std::move(r));
-    }
-    STRATA_RETURN_IF_ERROR(FromRocks(it->status(), "listing current releases"));
     return out;
   }
 

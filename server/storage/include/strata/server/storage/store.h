@@ -116,7 +116,7 @@ class Store {
   // Assigns the release id and, per artifact, the module's next sequence
   // number (the top-level module/version/release_sequence mirror the first
   // artifact; a release given only those gets them as its one artifact),
-  // stores the release and makes it its modules' newest, with `audit`.
+  // stores the release with `audit`.
   // `also_update`, if given, is an existing release rewritten in the same
   // batch (a roll back marks the release it undoes); its
   // rolled_back_by_release_id is set to the new id.
@@ -132,9 +132,6 @@ class Store {
       std::string_view app_id) = 0;
   // Every app's releases (the gate loop's input), by app then id.
   virtual absl::StatusOr<std::vector<v1::Release>> ListAllReleases() = 0;
-  // The newest release of every module of `app_id`.
-  virtual absl::StatusOr<std::vector<v1::Release>> CurrentReleases(
-      std::string_view app_id) = 0;
 
   // --- tokens (keyed by the SHA-256 of the secret)
   virtual absl::Status PutToken(std::string_view secret_sha256,
