@@ -90,7 +90,7 @@ absl::StatusOr<v1::CheckResponse> DeliveryCore::Check(
   plan->set_device_id(device.device_id());
   plan->set_issued_at_unix(absl::ToUnixSeconds(now));
   plan->set_expires_at_unix(absl::ToUnixSeconds(now + options_.plan_lifetime));
-  for (const v1::UpdateEntry* entry : selection.entries) {
+  for (const auto& [entry, release] : selection.entries) {
     auto it = installed.find({entry->module().layer(), entry->module().name()});
     if (it != installed.end() &&
         it->second->content_sha256() == entry->statement().content_sha256()) {
@@ -147,21 +147,9 @@ absl::StatusOr<std::vector<v1::UpdateEntry>> DeliveryCore::ConfigChanges(
   }
   const Selection selection =
       Select(*snapshot, ToAttributes(device), installed);
-  std::set<uint64_t> whole_config;  // releases of CONFIG modules only
-  for (const LiveRelease& r : snapshot->releases) {
-    if (std::all_of(r.entries.begin(), r.entries.end(),
-                    [](const v1::UpdateEntry& e) {
-                      return e.module().layer() == v1::LAYER_CONFIG;
-                    })) {
-      whole_config.insert(r.record.release_id());
-    }
-  }
   std::vector<v1::UpdateEntry> changes;
-  for (const v1::UpdateEntry* entry : selection.entries) {
-    if (entry->module().layer() != v1::LAYER_CONFIG ||
-        whole_config.count(entry->release_id()) == 0) {
-      continue;
-    }
+  for (const auto& [entry, release] : selection.entries) {
+    if (!release->config_only) continue;
     v1::InstalledModule& have = known[entry->module().name()];
     if (have.content_sha256() == entry->statement().content_sha256()) continue;
     *have.mutable_module() = entry->module();

@@ -51,7 +51,7 @@ Selection Select(const AppSnapshot& snapshot,
     if (!offer.applies) continue;
     for (const v1::UpdateEntry& e : r.entries) {
       if (chosen.insert({e.module().layer(), e.module().name()}).second) {
-        out.entries.push_back(&e);
+        out.entries.emplace_back(&e, &r);
       }
     }
   }
@@ -166,11 +166,12 @@ absl::StatusOr<std::shared_ptr<const AppSnapshot>> ReleaseSnapshots::Build(
     const bool everyone = record.state() == v1::RELEASE_COMPLETED &&
                           s.expression().text() == "true" &&
                           s.allow().size() == 0 && s.deny().size() == 0;
-    LiveRelease live{record, *std::move(rollout), seg->second, "", everyone,
-                     {}};
+    LiveRelease live{
+        record, *std::move(rollout), seg->second, "", everyone, true, {}};
     live.salt = live.rollout.spec().EffectiveSalt();
     for (const v1::ReleaseArtifact& a : record.artifacts()) {
       STRATA_ASSIGN_OR_RETURN(v1::UpdateEntry entry, MakeEntry(record, a));
+      live.config_only &= a.module().layer() == v1::LAYER_CONFIG;
       live.entries.push_back(std::move(entry));
       if (everyone) settled.insert({a.module().layer(), a.module().name()});
     }

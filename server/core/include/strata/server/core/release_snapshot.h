@@ -28,6 +28,8 @@ struct LiveRelease {
   std::string salt;  // effective bucketing salt
   // Completed, for every device: applies without evaluation.
   bool everyone = false;
+  // Made of CONFIG modules only: WatchConfig may push it.
+  bool config_only = false;
   // One ready-made update entry per artifact (inline content included for
   // small CONFIG documents).
   std::vector<v1::UpdateEntry> entries;
@@ -49,7 +51,7 @@ InstalledMap IndexInstalled(
 struct Selection {
   // Per module, the entry of the newest release that applies to the device
   // (may be what it already has).
-  std::vector<const v1::UpdateEntry*> entries;
+  std::vector<std::pair<const v1::UpdateEntry*, const LiveRelease*>> entries;
   // The decision for every live release, in snapshot order.
   std::vector<std::pair<const LiveRelease*, rollout::Offer>> offers;
 };
