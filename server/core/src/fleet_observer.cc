@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include "google/protobuf/util/message_differencer.h"
 #include "strata/server/core/release_model.h"
 
 namespace strata::server {
@@ -12,11 +11,10 @@ void FleetObserver::SeeDevice(const v1::DeviceContext& device, absl::Time at) {
   auto& app = devices_[device.app_id()];
   auto it = app.find(device.device_id());
   if (it != app.end()) {
+    // A plain copy: the strings reuse their buffers, cheaper than
+    // comparing field by field through reflection first.
     it->second.at = at;
-    if (!google::protobuf::util::MessageDifferencer::Equals(it->second.device,
-                                                            device)) {
-      it->second.device = device;
-    }
+    it->second.device = device;
     return;
   }
   if (app.size() >= max_devices_) {
