@@ -57,6 +57,16 @@ void FleetObserver::SampleAdoption(uint64_t release_id, absl::Time at,
                                    uint32_t exposure_bp, uint64_t devices) {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<v1::AdoptionSample>& samples = adoption_[release_id];
+  auto same = [&](const v1::AdoptionSample& s) {
+    return s.exposure_bp() == exposure_bp && s.devices() == devices;
+  };
+  const size_t n = samples.size();
+  if (n >= 2 && same(samples[n - 1]) && same(samples[n - 2])) {
+    // A flat stretch keeps its first and last point: a release that no
+    // longer changes (e.g. long completed) stops growing its series.
+    samples[n - 1].set_at_ms(absl::ToUnixMillis(at));
+    return;
+  }
   if (samples.size() >= max_samples_) {
     // Keep the first and every other one after it: the series stays evenly
     // spread over the whole life of the release.

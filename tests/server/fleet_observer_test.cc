@@ -1,0 +1,56 @@
+#include "strata/server/core/fleet_observer.h"
+
+#include "gtest/gtest.h"
+#include "strata/base/strings.h"
+
+namespace strata::server {
+namespace {
+
+absl::Time T(int s) { return absl::FromUnixSeconds(1'700'000'000 + s); }
+
+TEST(FleetObserverTest, AFlatStretchKeepsItsFirstAndLastPointOnly) {
+  FleetObserver fleet;
+  fleet.SampleAdoption(1, T(0), 100, 0);
+  fleet.SampleAdoption(1, T(10), 100, 5);
+  for (int i = 2; i < 100; ++i) fleet.SampleAdoption(1, T(10 * i), 100, 5);
+  const auto samples = fleet.Adoption(1);
+  ASSERT_EQ(samples.size(), 3u);
+  EXPECT_EQ(samples[1].at_ms(), absl::ToUnixMillis(T(10)));
+  EXPECT_EQ(samples[2].at_ms(), absl::ToUnixMillis(T(990)));
+  EXPECT_EQ(samples[2].devices(), 5u);
+  EXPECT_TRUE(fleet.Adoption(2).empty());
+}
+
+TEST(FleetObserverTest, ChangingSeriesAreThinnedEvenlyWithinTheLimit) {
+  FleetObserver fleet(/*max_devices_per_app=*/10, /*max_samples=*/16);
+  for (int i = 0; i < 100; ++i) fleet.SampleAdoption(1, T(i), 100, i);
+  const auto samples = fleet.Adoption(1);
+  EXPECT_LE(samples.size(), 16u);
+  EXPECT_GE(samples.size(), 8u);
+  EXPECT_EQ(samples.front().devices(), 0u);
+  EXPECT_EQ(samples.back().devices(), 99u);  // the newest is always kept
+  for (size_t i = 1; i < samples.size(); ++i) {
+    EXPECT_LT(samples[i - 1].at_ms(), samples[i].at_ms());
+  }
+}
+
+TEST(FleetObserverTest, RemembersRecentDevicesUpToTheLimit) {
+  FleetObserver fleet(/*max_devices_per_app=*/10);
+  for (int i = 0; i < 25; ++i) {
+    v1::DeviceContext d;
+    d.set_app_id("wallet");
+    d.set_device_id(StrCat("d", i));
+    d.set_os(i % 2 ? "ios" : "android");
+    fleet.SeeDevice(d, T(i));
+  }
+  EXPECT_LE(fleet.RecentDevices("wallet").size(), 10u);
+  EXPECT_FALSE(fleet.LastSeen("wallet", "d0").has_value());  // oldest gone
+  auto last = fleet.LastSeen("wallet", "d24");
+  ASSERT_TRUE(last.has_value());
+  EXPECT_EQ(last->first.os(), "android");
+  EXPECT_EQ(last->second, T(24));
+  EXPECT_TRUE(fleet.RecentDevices("other").empty());
+}
+
+}  // namespace
+}  // namespace strata::server
