@@ -62,63 +62,6 @@ grpc::Status AdminService::DoPublish(
   return grpc::Status::OK;
 }
 
-grpc::Status AdminService::DoCreateRelease(
-    grpc::ServerContext* context, const v1::CreateReleaseRequest* request,
-    v1::Release* response) {
-  absl::StatusOr<Principal> who = Caller(context);
-  if (!who.ok()) return ToGrpcStatus(who.status());
-  absl::StatusOr<v1::Release> result = core_->CreateRelease(*who, *request);
-  if (!result.ok()) return ToGrpcStatus(result.status());
-  *response = *std::move(result);
-  return grpc::Status::OK;
-}
-
-grpc::Status AdminService::DoListReleases(
-    grpc::ServerContext* context, const v1::ListReleasesRequest* request,
-    v1::ListReleasesResponse* response) {
-  absl::StatusOr<Principal> who = Caller(context);
-  if (!who.ok()) return ToGrpcStatus(who.status());
-  absl::StatusOr<std::vector<v1::Release>> result =
-      core_->ListReleases(*who, request->app_id());
-  if (!result.ok()) return ToGrpcStatus(result.status());
-  for (auto& r : *result) *response->add_releases() = std::move(r);
-  return grpc::Status::OK;
-}
-
-grpc::Status AdminService::DoCreateToken(grpc::ServerContext* context,
-                                         const v1::CreateTokenRequest* request,
-                                         v1::CreateTokenResponse* response) {
-  absl::StatusOr<Principal> who = Caller(context);
-  if (!who.ok()) return ToGrpcStatus(who.status());
-  absl::StatusOr<v1::CreateTokenResponse> result =
-      auth_->CreateToken(*who, *request);
-  if (!result.ok()) return ToGrpcStatus(result.status());
-  *response = *std::move(result);
-  return grpc::Status::OK;
-}
-
-grpc::Status AdminService::DoListAudit(grpc::ServerContext* context,
-                                       const v1::ListAuditRequest* request,
-                                       v1::ListAuditResponse* response) {
-  absl::StatusOr<Principal> who = Caller(context);
-  if (!who.ok()) return ToGrpcStatus(who.status());
-  auto result = core_->ListAudit(*who, request->after_seq(), request->limit());
-  if (!result.ok()) return ToGrpcStatus(result.status());
-  for (auto& e : *result) *response->add_entries() = std::move(e);
-  return grpc::Status::OK;
-}
-
-grpc::Status AdminService::DoBackup(grpc::ServerContext* context,
-                                    const v1::BackupRequest* request,
-                                    v1::BackupResponse* response) {
-  absl::StatusOr<Principal> who = Caller(context);
-  if (!who.ok()) return ToGrpcStatus(who.status());
-  auto result = core_->Backup(*who, *request);
-  if (!result.ok()) return ToGrpcStatus(result.status());
-  *response = *std::move(result);
-  return grpc::Status::OK;
-}
-
 grpc::Status AdminService::Publish(
     grpc::ServerContext* context,
     grpc::ServerReader<v1::PublishRequest>* reader,
@@ -130,87 +73,87 @@ grpc::Status AdminService::Publish(
   });
 }
 
+namespace {
+
+// Moves a core call's list into a response message's repeated field.
+template <typename Response, typename Item, typename Field>
+absl::StatusOr<Response> ListResponse(absl::StatusOr<std::vector<Item>> items,
+                                      Field field) {
+  if (!items.ok()) return items.status();
+  Response response;
+  for (Item& item : *items) *(response.*field)() = std::move(item);
+  return response;
+}
+
+}  // namespace
+
 grpc::Status AdminService::CreateRelease(
     grpc::ServerContext* context, const v1::CreateReleaseRequest* request,
     v1::Release* response) {
-  return Timed(metrics_, "CreateRelease", [&] {
-    grpc::Status s = DoCreateRelease(context, request, response);
-    return s;
+  return Unary(context, "CreateRelease", response, [&](const Principal& who) {
+    return core_->CreateRelease(who, *request);
   });
 }
 
 grpc::Status AdminService::ListReleases(grpc::ServerContext* context,
                                         const v1::ListReleasesRequest* request,
                                         v1::ListReleasesResponse* response) {
-  return Timed(metrics_, "ListReleases", [&] {
-    grpc::Status s = DoListReleases(context, request, response);
-    return s;
+  return Unary(context, "ListReleases", response, [&](const Principal& who) {
+    return ListResponse<v1::ListReleasesResponse>(
+        core_->ListReleases(who, request->app_id()),
+        &v1::ListReleasesResponse::add_releases);
   });
 }
 
 grpc::Status AdminService::CreateToken(grpc::ServerContext* context,
                                        const v1::CreateTokenRequest* request,
                                        v1::CreateTokenResponse* response) {
-  return Timed(metrics_, "CreateToken", [&] {
-    grpc::Status s = DoCreateToken(context, request, response);
-    return s;
+  return Unary(context, "CreateToken", response, [&](const Principal& who) {
+    return auth_->CreateToken(who, *request);
   });
 }
 
 grpc::Status AdminService::ListAudit(grpc::ServerContext* context,
                                      const v1::ListAuditRequest* request,
                                      v1::ListAuditResponse* response) {
-  return Timed(metrics_, "ListAudit", [&] {
-    grpc::Status s = DoListAudit(context, request, response);
-    return s;
+  return Unary(context, "ListAudit", response, [&](const Principal& who) {
+    return ListResponse<v1::ListAuditResponse>(
+        core_->ListAudit(who, request->after_seq(), request->limit()),
+        &v1::ListAuditResponse::add_entries);
   });
 }
 
 grpc::Status AdminService::Backup(grpc::ServerContext* context,
                                   const v1::BackupRequest* request,
                                   v1::BackupResponse* response) {
-  return Timed(metrics_, "Backup", [&] {
-    grpc::Status s = DoBackup(context, request, response);
-    return s;
+  return Unary(context, "Backup", response, [&](const Principal& who) {
+    return core_->Backup(who, *request);
   });
 }
 
 grpc::Status AdminService::SetTrust(grpc::ServerContext* context,
                                     const v1::SetTrustRequest* request,
                                     v1::SetTrustResponse* response) {
-  return Timed(metrics_, "SetTrust", [&] {
-    absl::StatusOr<Principal> who = Caller(context);
-    if (!who.ok()) return ToGrpcStatus(who.status());
-    auto result = core_->SetTrust(*who, *request);
-    if (!result.ok()) return ToGrpcStatus(result.status());
-    *response = *std::move(result);
-    return grpc::Status::OK;
+  return Unary(context, "SetTrust", response, [&](const Principal& who) {
+    return core_->SetTrust(who, *request);
   });
 }
 
 grpc::Status AdminService::PutSegment(grpc::ServerContext* context,
                                       const v1::Segment* request,
                                       v1::Segment* response) {
-  return Timed(metrics_, "PutSegment", [&] {
-    absl::StatusOr<Principal> who = Caller(context);
-    if (!who.ok()) return ToGrpcStatus(who.status());
-    auto result = core_->PutSegment(*who, *request);
-    if (!result.ok()) return ToGrpcStatus(result.status());
-    *response = *std::move(result);
-    return grpc::Status::OK;
+  return Unary(context, "PutSegment", response, [&](const Principal& who) {
+    return core_->PutSegment(who, *request);
   });
 }
 
 grpc::Status AdminService::ListSegments(grpc::ServerContext* context,
                                         const v1::ListSegmentsRequest* request,
                                         v1::ListSegmentsResponse* response) {
-  return Timed(metrics_, "ListSegments", [&] {
-    absl::StatusOr<Principal> who = Caller(context);
-    if (!who.ok()) return ToGrpcStatus(who.status());
-    auto result = core_->ListSegments(*who, request->app_id());
-    if (!result.ok()) return ToGrpcStatus(result.status());
-    for (auto& s : *result) *response->add_segments() = std::move(s);
-    return grpc::Status::OK;
+  return Unary(context, "ListSegments", response, [&](const Principal& who) {
+    return ListResponse<v1::ListSegmentsResponse>(
+        core_->ListSegments(who, request->app_id()),
+        &v1::ListSegmentsResponse::add_segments);
   });
 }
 

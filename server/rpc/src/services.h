@@ -98,21 +98,6 @@ class AdminService final : public v1::Admin::Service {
   grpc::Status DoPublish(grpc::ServerContext* context,
                          grpc::ServerReader<v1::PublishRequest>* reader,
                          v1::PublishResponse* response);
-  grpc::Status DoCreateRelease(grpc::ServerContext* context,
-                               const v1::CreateReleaseRequest* request,
-                               v1::Release* response);
-  grpc::Status DoListReleases(grpc::ServerContext* context,
-                              const v1::ListReleasesRequest* request,
-                              v1::ListReleasesResponse* response);
-  grpc::Status DoCreateToken(grpc::ServerContext* context,
-                             const v1::CreateTokenRequest* request,
-                             v1::CreateTokenResponse* response);
-  grpc::Status DoListAudit(grpc::ServerContext* context,
-                           const v1::ListAuditRequest* request,
-                           v1::ListAuditResponse* response);
-  grpc::Status DoBackup(grpc::ServerContext* context,
-                        const v1::BackupRequest* request,
-                        v1::BackupResponse* response);
   // The principal behind the call's `authorization: Bearer` metadata.
   absl::StatusOr<Principal> Caller(grpc::ServerContext* context);
   // A timed unary call: authenticates, runs `call(principal)` and moves
