@@ -28,7 +28,7 @@ while IFS= read -r file; do
         [[ "$file" == server/storage/* ]] ||
           violation "$file" "$inc" "RocksDB belongs to server/storage only" ;;
       grpcpp/*|grpc/*)
-        [[ "$file" == base/* || "$file" == diff/* || "$file" == signing/* ||
+        [[ "$file" == base/* || "$file" == diff/* || "$file" == signing/* || "$file" == rollout/* ||
            "$file" == client_sdk/include/* ]] &&
           violation "$file" "$inc" "gRPC is not allowed in this layer" ;;
       openssl/*)

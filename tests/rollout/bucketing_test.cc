@@ -1,4 +1,4 @@
-#include "strata/server/rollout/bucketing.h"
+#include "strata/rollout/bucketing.h"
 
 #include <chrono>
 #include <cmath>
@@ -9,7 +9,7 @@
 #include "strata/base/sha256.h"
 #include "strata/base/strings.h"
 
-namespace strata::server::rollout {
+namespace strata::rollout {
 namespace {
 
 TEST(BucketingTest, IsTheDocumentedFunction) {
@@ -110,4 +110,4 @@ TEST(BucketingTest, UniformWithinOnePercentOver1MIds) {
 }
 
 }  // namespace
-}  // namespace strata::server::rollout
+}  // namespace strata::rollout

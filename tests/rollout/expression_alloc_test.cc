@@ -9,8 +9,8 @@
 #include "gtest/gtest.h"
 #include "strata/base/strings.h"
 #include "strata/base/testing/status_matchers.h"
-#include "strata/server/rollout/expression.h"
-#include "strata/server/rollout/segment.h"
+#include "strata/rollout/expression.h"
+#include "strata/rollout/segment.h"
 
 namespace {
 
@@ -51,7 +51,7 @@ void operator delete[](void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
 
-namespace strata::server::rollout {
+namespace strata::rollout {
 namespace {
 
 TEST(ExpressionAllocationTest, CounterSeesAllocations) {
@@ -113,4 +113,4 @@ TEST(ExpressionAllocationTest, EvaluateAndMatchDoNotAllocate) {
 }
 
 }  // namespace
-}  // namespace strata::server::rollout
+}  // namespace strata::rollout

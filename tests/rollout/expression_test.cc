@@ -1,4 +1,4 @@
-#include "strata/server/rollout/expression.h"
+#include "strata/rollout/expression.h"
 
 #include <string>
 #include <utility>
@@ -10,7 +10,7 @@
 #include "strata/base/testing/simulated_clock.h"
 #include "strata/base/testing/status_matchers.h"
 
-namespace strata::server::rollout {
+namespace strata::rollout {
 namespace {
 
 using ::strata::testing::StatusIs;
@@ -378,4 +378,4 @@ TEST(ExpressionErrorTest, LongTokensAreTruncatedInMessages) {
 }
 
 }  // namespace
-}  // namespace strata::server::rollout
+}  // namespace strata::rollout

@@ -10,12 +10,12 @@
 #include "strata/base/strings.h"
 #include "strata/base/testing/simulated_clock.h"
 #include "strata/base/testing/status_matchers.h"
-#include "strata/server/rollout/gate.h"
-#include "strata/server/rollout/health.h"
-#include "strata/server/rollout/rollout.h"
-#include "strata/server/rollout/targeting.h"
+#include "strata/rollout/gate.h"
+#include "strata/rollout/health.h"
+#include "strata/rollout/rollout.h"
+#include "strata/rollout/targeting.h"
 
-namespace strata::server::rollout {
+namespace strata::rollout {
 namespace {
 
 using ::strata::testing::FakeRandom;
@@ -180,4 +180,4 @@ TEST(FleetSimTest, SilenceParksTheRolloutUntilResumed) {
 }
 
 }  // namespace
-}  // namespace strata::server::rollout
+}  // namespace strata::rollout

@@ -1,4 +1,4 @@
-#include "strata/server/rollout/gate.h"
+#include "strata/rollout/gate.h"
 
 #include <cmath>
 #include <string>
@@ -8,7 +8,7 @@
 #include "strata/base/testing/simulated_clock.h"
 #include "strata/base/testing/status_matchers.h"
 
-namespace strata::server::rollout {
+namespace strata::rollout {
 namespace {
 
 using ::strata::testing::SimulatedClock;
@@ -261,4 +261,4 @@ TEST(ProportionZScoreTest, Basics) {
 }
 
 }  // namespace
-}  // namespace strata::server::rollout
+}  // namespace strata::rollout

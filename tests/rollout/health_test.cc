@@ -1,11 +1,11 @@
-#include "strata/server/rollout/health.h"
+#include "strata/rollout/health.h"
 
 #include <thread>
 #include <vector>
 
 #include "gtest/gtest.h"
 
-namespace strata::server::rollout {
+namespace strata::rollout {
 namespace {
 
 const absl::Time kT0 = absl::FromUnixSeconds(1'700'000'000);
@@ -107,4 +107,4 @@ TEST(HealthAggregatorTest, IsThreadSafe) {
 }
 
 }  // namespace
-}  // namespace strata::server::rollout
+}  // namespace strata::rollout

@@ -1,4 +1,4 @@
-#include "strata/server/rollout/preview.h"
+#include "strata/rollout/preview.h"
 
 #include <string>
 #include <vector>
@@ -8,7 +8,7 @@
 #include "strata/base/strings.h"
 #include "strata/base/testing/status_matchers.h"
 
-namespace strata::server::rollout {
+namespace strata::rollout {
 namespace {
 
 using ::testing::HasSubstr;
@@ -114,4 +114,4 @@ TEST(PreviewTest, ExplainsWhichReleasesADeviceGets) {
 }
 
 }  // namespace
-}  // namespace strata::server::rollout
+}  // namespace strata::rollout

@@ -1,4 +1,4 @@
-#include "strata/server/rollout/rollout.h"
+#include "strata/rollout/rollout.h"
 
 #include <string>
 
@@ -7,7 +7,7 @@
 #include "gtest/gtest.h"
 #include "strata/base/testing/status_matchers.h"
 
-namespace strata::server::rollout {
+namespace strata::rollout {
 namespace {
 
 using ::strata::testing::StatusIs;
@@ -271,4 +271,4 @@ TEST(RolloutTest, ArtifactsStayTogether) {
 }
 
 }  // namespace
-}  // namespace strata::server::rollout
+}  // namespace strata::rollout

@@ -1,4 +1,4 @@
-#include "strata/server/rollout/segment.h"
+#include "strata/rollout/segment.h"
 
 #include <string>
 
@@ -10,7 +10,7 @@
 #include "strata/base/testing/mem_file_system.h"
 #include "strata/base/testing/status_matchers.h"
 
-namespace strata::server::rollout {
+namespace strata::rollout {
 namespace {
 
 using ::strata::testing::StatusIs;
@@ -117,4 +117,4 @@ TEST(UserIdSetTest, MissingFileNamesThePath) {
 }
 
 }  // namespace
-}  // namespace strata::server::rollout
+}  // namespace strata::rollout

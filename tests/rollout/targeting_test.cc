@@ -1,4 +1,4 @@
-#include "strata/server/rollout/targeting.h"
+#include "strata/rollout/targeting.h"
 
 #include <string>
 
@@ -7,7 +7,7 @@
 #include "strata/base/strings.h"
 #include "strata/base/testing/status_matchers.h"
 
-namespace strata::server::rollout {
+namespace strata::rollout {
 namespace {
 
 using ::testing::ElementsAre;
@@ -201,4 +201,4 @@ TEST(TargetingTest, DecideAndExplainAgree) {
 }
 
 }  // namespace
-}  // namespace strata::server::rollout
+}  // namespace strata::rollout

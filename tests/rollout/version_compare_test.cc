@@ -1,11 +1,11 @@
-#include "strata/server/rollout/version_compare.h"
+#include "strata/rollout/version_compare.h"
 
 #include <optional>
 #include <string_view>
 
 #include "gtest/gtest.h"
 
-namespace strata::server::rollout {
+namespace strata::rollout {
 namespace {
 
 struct Case {
@@ -52,4 +52,4 @@ TEST(VersionCompareTest, RejectsNonVersions) {
 }
 
 }  // namespace
-}  // namespace strata::server::rollout
+}  // namespace strata::rollout

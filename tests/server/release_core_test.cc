@@ -11,9 +11,9 @@
 #include "strata/base/file_util.h"
 #include "strata/base/testing/simulated_clock.h"
 #include "strata/base/testing/status_matchers.h"
+#include "strata/rollout/bucketing.h"
 #include "strata/server/core/admin_core.h"
 #include "strata/server/core/delivery_core.h"
-#include "strata/server/rollout/bucketing.h"
 #include "test_util.h"
 
 namespace strata::server {

@@ -3,10 +3,10 @@
 #include "strata/base/sha256.h"
 #include "strata/base/status_macros.h"
 #include "strata/base/strings.h"
+#include "strata/rollout/expression.h"
+#include "strata/rollout/user_id_set.h"
 #include "strata/server/core/blob_writer.h"
 #include "strata/server/core/validation.h"
-#include "strata/server/rollout/expression.h"
-#include "strata/server/rollout/user_id_set.h"
 
 namespace strata::server {
 namespace {

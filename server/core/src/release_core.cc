@@ -7,11 +7,11 @@
 #include "strata/base/names.h"
 #include "strata/base/status_macros.h"
 #include "strata/base/strings.h"
+#include "strata/rollout/preview.h"
+#include "strata/rollout/targeting.h"
 #include "strata/server/core/release_model.h"
 #include "strata/server/core/release_snapshot.h"
 #include "strata/server/core/validation.h"
-#include "strata/server/rollout/preview.h"
-#include "strata/server/rollout/targeting.h"
 
 namespace strata::server {
 namespace {

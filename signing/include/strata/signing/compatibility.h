@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "absl/status/status.h"
+#include "strata/rollout/device_attributes.h"
 #include "strata/signing/metadata.h"
 
 namespace strata::signing {
@@ -20,6 +21,9 @@ struct DeviceInfo {
   std::string host_build;       // exact build id, e.g. "10.3.1+4711-android"
   std::string runtime_version;  // HCF runtime, e.g. "3.2"
   std::string sdk_version;      // Strata SDK, e.g. "1.0.0"
+  // Everything segments look at (os, region, custom attributes...), for
+  // the director's release rules. device_id and user_id repeat the above.
+  rollout::DeviceAttributes attributes;
 };
 
 // Compares dotted versions segment by segment: numeric segments numerically,

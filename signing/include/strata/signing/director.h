@@ -14,11 +14,31 @@
 //      {"buckets": {"salt": "rel-42", "begin": 0, "end": 500},
 //       "modules": {...}},
 //      {"modules": {...}}]}                       // everyone else
+//
+// What stratad signs is its release selection itself, once per change (not
+// per Check): named segments (expression, allow and deny lists of user ids)
+// and, newest release first, one assignment per live release carrying the
+// rule the server decides with (rollout::OfferRule plus segment and salt):
+//
+//   "segments": {"android": {"expression": "os == \"android\"",
+//                            "allow_user_ids": ["tester-1"],
+//                            "deny_user_ids": []}},
+//   "assignments": [
+//     {"release": {"id": 7, "segment": "android", "salt": "release-7",
+//                  "exposure_bp": 500, "accepts_new": true,
+//                  "keeps_installed": true, "everyone": false},
+//      "modules": {"h5/mall-home": {...}, "config/payment.limits": {...}}}]
+//
+// A device evaluates the same rollout::DecideOffer the server runs
+// (installed = the device's verifier holds one of the assignment's modules
+// at the assignment's release counter), so it checks every plan entry
+// against its own attributes and bucket.
 #ifndef STRATA_SIGNING_DIRECTOR_H_
 #define STRATA_SIGNING_DIRECTOR_H_
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -26,6 +46,9 @@
 
 #include "absl/status/statusor.h"
 #include "strata/base/json.h"
+#include "strata/rollout/device_attributes.h"
+#include "strata/rollout/segment.h"
+#include "strata/rollout/targeting.h"
 #include "strata/signing/metadata.h"
 
 namespace strata::signing {
@@ -52,11 +75,29 @@ struct BucketRange {
   uint32_t end = 0;    // exclusive, <= kBucketCount
 };
 
+// A named segment the director's release rules refer to.
+struct DirectorSegment {
+  std::string expression;  // rollout expression language; "true" = everyone
+  std::vector<std::string> allow_user_ids;
+  std::vector<std::string> deny_user_ids;
+};
+
+// One live release's selection rule (what the server's Check decides by).
+struct DirectorRelease {
+  rollout::OfferRule rule;  // release id, exposure, accepts new / keeps
+  std::string segment;      // a key of DirectorMetadata::segments
+  std::string salt;         // the bucketing salt
+  // Completed for every device: applies without evaluation.
+  bool everyone = false;
+};
+
 struct DirectorAssignment {
   // Matches when the device id is listed, or its bucket is in `buckets`;
-  // with neither, matches every device.
+  // with neither, matches every device. With `release` set, the release's
+  // rule decides instead (device_ids and buckets must then be empty).
   std::vector<std::string> device_ids;
   std::optional<BucketRange> buckets;
+  std::optional<DirectorRelease> release;
   // ModuleKey ("hotpatch/core") -> the release.
   std::map<std::string, DirectorTarget> modules;
 };
@@ -64,6 +105,10 @@ struct DirectorAssignment {
 struct DirectorMetadata {
   SignedCommon common;
   std::string app_id;
+  std::map<std::string, DirectorSegment> segments;
+  // Compiled at parse time (ParseDirector; an expression that does not
+  // compile is MALFORMED_METADATA). Not serialized.
+  std::map<std::string, std::shared_ptr<const rollout::Segment>> compiled;
   std::vector<DirectorAssignment> assignments;
 };
 
@@ -76,6 +121,18 @@ absl::StatusOr<DirectorMetadata> ParseDirector(const Json& signed_part);
 std::map<std::string, DirectorTarget> DirectorTargetsFor(
     const DirectorMetadata& director, std::string_view device_id,
     std::string_view subject_id);
+
+// The same with release rules evaluated: `device` as the device knows
+// itself, `installed` its verifier's release counter per ModuleKey. For a
+// release assignment, "installed" means one of its modules is installed at
+// that module's target release counter.
+struct DirectorChoice {
+  DirectorTarget target;
+  uint64_t release_id = 0;  // 0 for assignments without a release rule
+};
+std::map<std::string, DirectorChoice> DirectorChoicesFor(
+    const DirectorMetadata& director, const rollout::DeviceAttributes& device,
+    const std::map<std::string, uint64_t>& installed);
 
 }  // namespace strata::signing
 

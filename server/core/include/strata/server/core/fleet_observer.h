@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "absl/time/time.h"
-#include "strata/server/rollout/device_attributes.h"
-#include "strata/server/rollout/health.h"
+#include "strata/rollout/device_attributes.h"
+#include "strata/rollout/health.h"
 #include "strata/v1/admin.pb.h"
 #include "strata/v1/common.pb.h"
 

@@ -14,9 +14,9 @@
 
 #include "absl/status/statusor.h"
 #include "strata/base/env.h"
+#include "strata/rollout/gate.h"
 #include "strata/server/core/auth_core.h"
 #include "strata/server/core/fleet_observer.h"
-#include "strata/server/rollout/gate.h"
 #include "strata/server/storage/store.h"
 #include "strata/v1/admin.pb.h"
 

@@ -6,11 +6,11 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "strata/server/rollout/device_attributes.h"
-#include "strata/server/rollout/gate_policy.h"
-#include "strata/server/rollout/health.h"
-#include "strata/server/rollout/rollout.h"
-#include "strata/server/rollout/segment.h"
+#include "strata/rollout/device_attributes.h"
+#include "strata/rollout/gate_policy.h"
+#include "strata/rollout/health.h"
+#include "strata/rollout/rollout.h"
+#include "strata/rollout/segment.h"
 #include "strata/v1/admin.pb.h"
 #include "strata/v1/delivery.pb.h"
 

@@ -13,9 +13,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "strata/server/rollout/rollout.h"
-#include "strata/server/rollout/segment.h"
-#include "strata/server/rollout/targeting.h"
+#include "strata/rollout/rollout.h"
+#include "strata/rollout/segment.h"
+#include "strata/rollout/targeting.h"
 #include "strata/server/storage/store.h"
 #include "strata/v1/delivery.pb.h"
 

@@ -11,19 +11,19 @@
 //   expression true    -> bucket(salt, BucketingId) decides the cohort;
 //                         treatment gets it while the release accepts new
 //                         devices; control is held back for comparison
-#ifndef STRATA_SERVER_ROLLOUT_TARGETING_H_
-#define STRATA_SERVER_ROLLOUT_TARGETING_H_
+#ifndef STRATA_ROLLOUT_TARGETING_H_
+#define STRATA_ROLLOUT_TARGETING_H_
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
-#include "strata/server/rollout/bucketing.h"
-#include "strata/server/rollout/device_attributes.h"
-#include "strata/server/rollout/rollout.h"
-#include "strata/server/rollout/segment.h"
+#include "strata/rollout/bucketing.h"
+#include "strata/rollout/device_attributes.h"
+#include "strata/rollout/rollout.h"
+#include "strata/rollout/segment.h"
 
-namespace strata::server::rollout {
+namespace strata::rollout {
 
 struct Offer {
   bool applies = false;              // the device should run this release
@@ -32,6 +32,22 @@ struct Offer {
   bool bucketed = false;  // whether `bucket` was computed
   uint32_t bucket = 0;
 };
+
+// What the decision reads of a release. The signed director carries exactly
+// this to devices (with the segment and salt), so a device re-runs the
+// server's choice and refuses a plan that differs (docs/trust.md).
+struct OfferRule {
+  uint64_t release_id = 0;
+  uint32_t exposure_bp = 0;  // buckets [0, exposure_bp) are the treatment
+  bool accepts_new_devices = false;
+  bool keeps_installed_devices = false;
+};
+OfferRule RuleOf(const Rollout& rollout);
+
+// The decision from a rule alone (the device's side).
+Offer DecideOffer(const OfferRule& rule, const Segment& segment,
+                  std::string_view salt, const DeviceAttributes& device,
+                  bool installed);
 
 // The hot-path decision. `installed`: the device reports this release as
 // installed. `salt` is rollout.spec().EffectiveSalt(), passed in so the
@@ -53,6 +69,6 @@ struct OfferExplanation {
 OfferExplanation ExplainOffer(const Rollout& rollout, const Segment& segment,
                               const DeviceAttributes& device, bool installed);
 
-}  // namespace strata::server::rollout
+}  // namespace strata::rollout
 
-#endif  // STRATA_SERVER_ROLLOUT_TARGETING_H_
+#endif  // STRATA_ROLLOUT_TARGETING_H_

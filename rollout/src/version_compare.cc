@@ -1,8 +1,8 @@
-#include "strata/server/rollout/version_compare.h"
+#include "strata/rollout/version_compare.h"
 
 #include <cstddef>
 
-namespace strata::server::rollout {
+namespace strata::rollout {
 namespace {
 
 constexpr int kMaxCoreNumbers = 8;
@@ -141,4 +141,4 @@ std::optional<int> CompareVersions(std::string_view a, std::string_view b) {
   return ComparePrereleases(pa.prerelease, pb.prerelease);
 }
 
-}  // namespace strata::server::rollout
+}  // namespace strata::rollout

@@ -1,19 +1,19 @@
 // "Who would get this": reach of a release over recently seen devices, and
 // for one device, which releases it gets and why.
-#ifndef STRATA_SERVER_ROLLOUT_PREVIEW_H_
-#define STRATA_SERVER_ROLLOUT_PREVIEW_H_
+#ifndef STRATA_ROLLOUT_PREVIEW_H_
+#define STRATA_ROLLOUT_PREVIEW_H_
 
 #include <cstdint>
 #include <span>
 #include <string>
 #include <vector>
 
-#include "strata/server/rollout/device_attributes.h"
-#include "strata/server/rollout/rollout.h"
-#include "strata/server/rollout/segment.h"
-#include "strata/server/rollout/targeting.h"
+#include "strata/rollout/device_attributes.h"
+#include "strata/rollout/rollout.h"
+#include "strata/rollout/segment.h"
+#include "strata/rollout/targeting.h"
 
-namespace strata::server::rollout {
+namespace strata::rollout {
 
 struct StageReach {
   uint32_t exposure_bp = 0;
@@ -51,6 +51,6 @@ std::vector<OfferExplanation> ExplainDevice(
     std::span<const TargetedRelease> releases, const DeviceAttributes& device,
     std::span<const uint64_t> installed_release_ids = {});
 
-}  // namespace strata::server::rollout
+}  // namespace strata::rollout
 
-#endif  // STRATA_SERVER_ROLLOUT_PREVIEW_H_
+#endif  // STRATA_ROLLOUT_PREVIEW_H_

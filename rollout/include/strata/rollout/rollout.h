@@ -12,8 +12,8 @@
 // the last good content, signed by a publisher; this object only records it.
 // Anything else is kFailedPrecondition with what to do instead. Not
 // thread-safe; the server serializes mutations of one release.
-#ifndef STRATA_SERVER_ROLLOUT_ROLLOUT_H_
-#define STRATA_SERVER_ROLLOUT_ROLLOUT_H_
+#ifndef STRATA_ROLLOUT_ROLLOUT_H_
+#define STRATA_ROLLOUT_ROLLOUT_H_
 
 #include <cstdint>
 #include <string>
@@ -23,9 +23,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "strata/server/rollout/release_spec.h"
+#include "strata/rollout/release_spec.h"
 
-namespace strata::server::rollout {
+namespace strata::rollout {
 
 enum class ReleaseState {
   kDraft,
@@ -112,6 +112,6 @@ class Rollout {
   std::vector<Transition> history_;
 };
 
-}  // namespace strata::server::rollout
+}  // namespace strata::rollout
 
-#endif  // STRATA_SERVER_ROLLOUT_ROLLOUT_H_
+#endif  // STRATA_ROLLOUT_ROLLOUT_H_

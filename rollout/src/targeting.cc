@@ -1,10 +1,10 @@
-#include "strata/server/rollout/targeting.h"
+#include "strata/rollout/targeting.h"
 
 #include <cstdio>
 
 #include "strata/base/strings.h"
 
-namespace strata::server::rollout {
+namespace strata::rollout {
 namespace {
 
 std::string PercentBp(uint32_t bp) {
@@ -31,14 +31,16 @@ struct Reasons {
   }
 };
 
+// `full` is only read for reasons (ExplainOffer passes it).
 template <typename Sink>
-Offer Decide(const Rollout& r, const Segment& seg, std::string_view salt,
-             const DeviceAttributes& d, bool installed, Sink& why) {
+Offer Decide(const OfferRule& r, const Rollout* full, const Segment& seg,
+             std::string_view salt, const DeviceAttributes& d, bool installed,
+             Sink& why) {
   Offer o;
-  const uint64_t id = r.release_id();
-  why.Add([&] { return r.Describe(); });
+  const uint64_t id = r.release_id;
+  why.Add([&] { return full->Describe(); });
   if (installed) {
-    if (r.keeps_installed_devices()) {
+    if (r.keeps_installed_devices) {
       o.applies = true;
       o.cohort = Cohort::kTreatment;
       why.Add([&] {
@@ -66,7 +68,7 @@ Offer Decide(const Rollout& r, const Segment& seg, std::string_view salt,
       break;
     case SegmentMatch::kAllowed:
       o.cohort = Cohort::kTreatment;
-      o.applies = r.accepts_new_devices();
+      o.applies = r.accepts_new_devices;
       why.Add([&] {
         return StrCat("allowed by the allow list of segment '", seg.name(),
                       "' (user ", d.user_id,
@@ -86,11 +88,11 @@ Offer Decide(const Rollout& r, const Segment& seg, std::string_view salt,
       });
       o.bucketed = true;
       o.bucket = BucketOf(salt, BucketingId(d));
-      const uint32_t exposure = r.exposure_bp();
+      const uint32_t exposure = r.exposure_bp;
       o.cohort = CohortOf(o.bucket, exposure);
       switch (o.cohort) {
         case Cohort::kTreatment:
-          o.applies = r.accepts_new_devices();
+          o.applies = r.accepts_new_devices;
           why.Add([&] {
             return StrCat("bucket ", o.bucket, " < ", exposure, " (",
                           PercentBp(exposure), "): treatment");
@@ -116,7 +118,7 @@ Offer Decide(const Rollout& r, const Segment& seg, std::string_view salt,
   if (!o.applies && o.cohort == Cohort::kTreatment) {
     why.Add([&] {
       return StrCat("the release takes no new devices while ",
-                    ReleaseStateName(r.state()));
+                    ReleaseStateName(full->state()));
     });
   }
   why.Add([&] {
@@ -127,11 +129,26 @@ Offer Decide(const Rollout& r, const Segment& seg, std::string_view salt,
 
 }  // namespace
 
-Offer DecideOffer(const Rollout& rollout, const Segment& segment,
+OfferRule RuleOf(const Rollout& rollout) {
+  OfferRule rule;
+  rule.release_id = rollout.release_id();
+  rule.exposure_bp = rollout.exposure_bp();
+  rule.accepts_new_devices = rollout.accepts_new_devices();
+  rule.keeps_installed_devices = rollout.keeps_installed_devices();
+  return rule;
+}
+
+Offer DecideOffer(const OfferRule& rule, const Segment& segment,
                   std::string_view salt, const DeviceAttributes& device,
                   bool installed) {
   NoReasons none;
-  return Decide(rollout, segment, salt, device, installed, none);
+  return Decide(rule, nullptr, segment, salt, device, installed, none);
+}
+
+Offer DecideOffer(const Rollout& rollout, const Segment& segment,
+                  std::string_view salt, const DeviceAttributes& device,
+                  bool installed) {
+  return DecideOffer(RuleOf(rollout), segment, salt, device, installed);
 }
 
 OfferExplanation ExplainOffer(const Rollout& rollout, const Segment& segment,
@@ -140,8 +157,9 @@ OfferExplanation ExplainOffer(const Rollout& rollout, const Segment& segment,
   e.release_id = rollout.release_id();
   Reasons sink{&e.reasons};
   const std::string salt = rollout.spec().EffectiveSalt();
-  e.offer = Decide(rollout, segment, salt, device, installed, sink);
+  e.offer =
+      Decide(RuleOf(rollout), &rollout, segment, salt, device, installed, sink);
   return e;
 }
 
-}  // namespace strata::server::rollout
+}  // namespace strata::rollout

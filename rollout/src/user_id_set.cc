@@ -1,4 +1,4 @@
-#include "strata/server/rollout/user_id_set.h"
+#include "strata/rollout/user_id_set.h"
 
 #include <unordered_set>
 #include <utility>
@@ -7,7 +7,7 @@
 #include "strata/base/status_macros.h"
 #include "strata/base/strings.h"
 
-namespace strata::server::rollout {
+namespace strata::rollout {
 
 struct UserIdSet::Impl {
   std::string arena;  // the ids' bytes; `ids` points into it
@@ -86,4 +86,4 @@ bool UserIdSet::Contains(std::string_view id) const {
 
 size_t UserIdSet::size() const { return impl_->ids.size(); }
 
-}  // namespace strata::server::rollout
+}  // namespace strata::rollout

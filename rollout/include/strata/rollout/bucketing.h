@@ -16,13 +16,13 @@
 // Both ranges only grow as E grows (until 50% for control), so a user in
 // treatment at 5% is still in at 20%, and a salt reused across releases
 // (a standing canary cohort) selects the same users every time.
-#ifndef STRATA_SERVER_ROLLOUT_BUCKETING_H_
-#define STRATA_SERVER_ROLLOUT_BUCKETING_H_
+#ifndef STRATA_ROLLOUT_BUCKETING_H_
+#define STRATA_ROLLOUT_BUCKETING_H_
 
 #include <cstdint>
 #include <string_view>
 
-namespace strata::server::rollout {
+namespace strata::rollout {
 
 inline constexpr uint32_t kBucketCount = 10000;
 // Exposures are in basis points of the population: 100 = 1%.
@@ -53,6 +53,6 @@ inline Cohort CohortOf(uint32_t bucket, uint32_t exposure_bp) {
   return Cohort::kOutside;
 }
 
-}  // namespace strata::server::rollout
+}  // namespace strata::rollout
 
-#endif  // STRATA_SERVER_ROLLOUT_BUCKETING_H_
+#endif  // STRATA_ROLLOUT_BUCKETING_H_

@@ -1,18 +1,18 @@
 // A named segment: an expression over the device context plus allow and
 // deny lists of user ids. Deny wins over allow; allow bypasses the
 // expression (internal testers get a release whatever their device).
-#ifndef STRATA_SERVER_ROLLOUT_SEGMENT_H_
-#define STRATA_SERVER_ROLLOUT_SEGMENT_H_
+#ifndef STRATA_ROLLOUT_SEGMENT_H_
+#define STRATA_ROLLOUT_SEGMENT_H_
 
 #include <string>
 #include <string_view>
 
 #include "absl/status/statusor.h"
-#include "strata/server/rollout/device_attributes.h"
-#include "strata/server/rollout/expression.h"
-#include "strata/server/rollout/user_id_set.h"
+#include "strata/rollout/device_attributes.h"
+#include "strata/rollout/expression.h"
+#include "strata/rollout/user_id_set.h"
 
-namespace strata::server::rollout {
+namespace strata::rollout {
 
 enum class SegmentMatch {
   kDenied,      // user id on the deny list
@@ -55,6 +55,6 @@ class Segment {
   UserIdSet deny_;
 };
 
-}  // namespace strata::server::rollout
+}  // namespace strata::rollout
 
-#endif  // STRATA_SERVER_ROLLOUT_SEGMENT_H_
+#endif  // STRATA_ROLLOUT_SEGMENT_H_

@@ -1,4 +1,4 @@
-#include "strata/server/rollout/gate.h"
+#include "strata/rollout/gate.h"
 
 #include <algorithm>
 #include <cmath>
@@ -8,7 +8,7 @@
 
 #include "strata/base/strings.h"
 
-namespace strata::server::rollout {
+namespace strata::rollout {
 namespace {
 
 std::string Pct(double fraction) {
@@ -279,4 +279,4 @@ absl::StatusOr<GateDecision> GateEvaluator::Step(
   return d;
 }
 
-}  // namespace strata::server::rollout
+}  // namespace strata::rollout

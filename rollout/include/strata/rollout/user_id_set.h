@@ -1,8 +1,8 @@
 // A set of user ids for segment allow/deny lists, loaded from a text file of
 // one id per line (100k+ ids). Lookups by std::string_view do not allocate.
 // Copies share the same immutable storage.
-#ifndef STRATA_SERVER_ROLLOUT_USER_ID_SET_H_
-#define STRATA_SERVER_ROLLOUT_USER_ID_SET_H_
+#ifndef STRATA_ROLLOUT_USER_ID_SET_H_
+#define STRATA_ROLLOUT_USER_ID_SET_H_
 
 #include <cstddef>
 #include <memory>
@@ -13,7 +13,7 @@
 #include "absl/status/statusor.h"
 #include "strata/base/env.h"
 
-namespace strata::server::rollout {
+namespace strata::rollout {
 
 inline constexpr size_t kMaxUserIdBytes = 256;
 
@@ -41,6 +41,6 @@ class UserIdSet {
   std::shared_ptr<const Impl> impl_;
 };
 
-}  // namespace strata::server::rollout
+}  // namespace strata::rollout
 
-#endif  // STRATA_SERVER_ROLLOUT_USER_ID_SET_H_
+#endif  // STRATA_ROLLOUT_USER_ID_SET_H_

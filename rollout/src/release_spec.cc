@@ -1,4 +1,4 @@
-#include "strata/server/rollout/release_spec.h"
+#include "strata/rollout/release_spec.h"
 
 #include <set>
 #include <utility>
@@ -6,9 +6,9 @@
 #include "strata/base/names.h"
 #include "strata/base/status_macros.h"
 #include "strata/base/strings.h"
-#include "strata/server/rollout/bucketing.h"
+#include "strata/rollout/bucketing.h"
 
-namespace strata::server::rollout {
+namespace strata::rollout {
 namespace {
 
 absl::Status CheckRate(std::string_view field, double v) {
@@ -149,4 +149,4 @@ absl::Status ReleaseSpec::Validate() const {
   return Annotate(gates.Validate(), StrCat("release ", release_id));
 }
 
-}  // namespace strata::server::rollout
+}  // namespace strata::rollout

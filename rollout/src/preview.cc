@@ -1,10 +1,10 @@
-#include "strata/server/rollout/preview.h"
+#include "strata/rollout/preview.h"
 
 #include <algorithm>
 
-#include "strata/server/rollout/bucketing.h"
+#include "strata/rollout/bucketing.h"
 
-namespace strata::server::rollout {
+namespace strata::rollout {
 namespace {
 
 void Count(StageReach& reach, uint32_t bucket) {
@@ -76,4 +76,4 @@ std::vector<OfferExplanation> ExplainDevice(
   return out;
 }
 
-}  // namespace strata::server::rollout
+}  // namespace strata::rollout

@@ -1,7 +1,7 @@
 // What a release is: the artifact versions it installs (all or nothing on a
 // device), who it targets, how it is bucketed, its stages and gates.
-#ifndef STRATA_SERVER_ROLLOUT_RELEASE_SPEC_H_
-#define STRATA_SERVER_ROLLOUT_RELEASE_SPEC_H_
+#ifndef STRATA_ROLLOUT_RELEASE_SPEC_H_
+#define STRATA_ROLLOUT_RELEASE_SPEC_H_
 
 #include <cstdint>
 #include <string>
@@ -10,9 +10,9 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
-#include "strata/server/rollout/gate_policy.h"
+#include "strata/rollout/gate_policy.h"
 
-namespace strata::server::rollout {
+namespace strata::rollout {
 
 // Same numbers as strata.v1.Layer, so the server maps them with a cast.
 enum class Layer : int {
@@ -67,6 +67,6 @@ struct ReleaseSpec {
   absl::Status Validate() const;
 };
 
-}  // namespace strata::server::rollout
+}  // namespace strata::rollout
 
-#endif  // STRATA_SERVER_ROLLOUT_RELEASE_SPEC_H_
+#endif  // STRATA_ROLLOUT_RELEASE_SPEC_H_

@@ -22,8 +22,8 @@
 //  - other fields support ==, != and `in` (byte-exact); ordering them is a
 //    compile error.
 // Errors name the column (1-based, in bytes): "expected ']' at column 42".
-#ifndef STRATA_SERVER_ROLLOUT_EXPRESSION_H_
-#define STRATA_SERVER_ROLLOUT_EXPRESSION_H_
+#ifndef STRATA_ROLLOUT_EXPRESSION_H_
+#define STRATA_ROLLOUT_EXPRESSION_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -32,9 +32,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "strata/server/rollout/device_attributes.h"
+#include "strata/rollout/device_attributes.h"
 
-namespace strata::server::rollout {
+namespace strata::rollout {
 
 enum class Field : uint8_t {
   kAppVersion,
@@ -116,6 +116,6 @@ class Expression {
   std::vector<Instruction> code_;
 };
 
-}  // namespace strata::server::rollout
+}  // namespace strata::rollout
 
-#endif  // STRATA_SERVER_ROLLOUT_EXPRESSION_H_
+#endif  // STRATA_ROLLOUT_EXPRESSION_H_

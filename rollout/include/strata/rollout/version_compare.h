@@ -11,13 +11,13 @@
 // "1.0.0"); pre-release identifiers compare as in SemVer 2.0: numeric ones
 // numerically, others byte-wise, numeric before alphanumeric, and a shorter
 // list first when one is a prefix of the other. No allocation.
-#ifndef STRATA_SERVER_ROLLOUT_VERSION_COMPARE_H_
-#define STRATA_SERVER_ROLLOUT_VERSION_COMPARE_H_
+#ifndef STRATA_ROLLOUT_VERSION_COMPARE_H_
+#define STRATA_ROLLOUT_VERSION_COMPARE_H_
 
 #include <optional>
 #include <string_view>
 
-namespace strata::server::rollout {
+namespace strata::rollout {
 
 // True if `v` follows the grammar above.
 bool IsValidVersion(std::string_view v);
@@ -26,6 +26,6 @@ bool IsValidVersion(std::string_view v);
 // is not a valid version.
 std::optional<int> CompareVersions(std::string_view a, std::string_view b);
 
-}  // namespace strata::server::rollout
+}  // namespace strata::rollout
 
-#endif  // STRATA_SERVER_ROLLOUT_VERSION_COMPARE_H_
+#endif  // STRATA_ROLLOUT_VERSION_COMPARE_H_

@@ -1,6 +1,6 @@
 // Health reports aggregated per release and cohort (treatment vs control).
-#ifndef STRATA_SERVER_ROLLOUT_HEALTH_H_
-#define STRATA_SERVER_ROLLOUT_HEALTH_H_
+#ifndef STRATA_ROLLOUT_HEALTH_H_
+#define STRATA_ROLLOUT_HEALTH_H_
 
 #include <array>
 #include <cstdint>
@@ -11,9 +11,9 @@
 #include <unordered_map>
 
 #include "absl/time/time.h"
-#include "strata/server/rollout/bucketing.h"
+#include "strata/rollout/bucketing.h"
 
-namespace strata::server::rollout {
+namespace strata::rollout {
 
 // Same numbers as strata.v1.ReportEvent.Kind.
 enum class HealthEventKind : int {
@@ -109,6 +109,6 @@ class HealthAggregator {
   std::unordered_map<uint64_t, ReleaseHealth> releases_;
 };
 
-}  // namespace strata::server::rollout
+}  // namespace strata::rollout
 
-#endif  // STRATA_SERVER_ROLLOUT_HEALTH_H_
+#endif  // STRATA_ROLLOUT_HEALTH_H_

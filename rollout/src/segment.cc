@@ -1,4 +1,4 @@
-#include "strata/server/rollout/segment.h"
+#include "strata/rollout/segment.h"
 
 #include <utility>
 
@@ -6,7 +6,7 @@
 #include "strata/base/status_macros.h"
 #include "strata/base/strings.h"
 
-namespace strata::server::rollout {
+namespace strata::rollout {
 
 std::string_view SegmentMatchName(SegmentMatch m) {
   switch (m) {
@@ -49,4 +49,4 @@ SegmentMatch Segment::Match(const DeviceAttributes& device) const {
                                       : SegmentMatch::kNotMatched;
 }
 
-}  // namespace strata::server::rollout
+}  // namespace strata::rollout

@@ -1,12 +1,12 @@
-#include "strata/server/rollout/rollout.h"
+#include "strata/rollout/rollout.h"
 
 #include <utility>
 
 #include "strata/base/status_macros.h"
 #include "strata/base/strings.h"
-#include "strata/server/rollout/bucketing.h"
+#include "strata/rollout/bucketing.h"
 
-namespace strata::server::rollout {
+namespace strata::rollout {
 namespace {
 
 std::string Percent(uint32_t bp) {
@@ -195,4 +195,4 @@ bool Rollout::keeps_installed_devices() const {
          status_.state != ReleaseState::kRolledBack;
 }
 
-}  // namespace strata::server::rollout
+}  // namespace strata::rollout

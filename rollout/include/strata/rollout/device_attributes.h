@@ -1,15 +1,15 @@
 // The device context that segments, bucketing and previews look at. Plain
 // std types so the server can fill it from a DeviceContext message and the
 // preview can keep a list of recently seen devices.
-#ifndef STRATA_SERVER_ROLLOUT_DEVICE_ATTRIBUTES_H_
-#define STRATA_SERVER_ROLLOUT_DEVICE_ATTRIBUTES_H_
+#ifndef STRATA_ROLLOUT_DEVICE_ATTRIBUTES_H_
+#define STRATA_ROLLOUT_DEVICE_ATTRIBUTES_H_
 
 #include <functional>
 #include <map>
 #include <string>
 #include <string_view>
 
-namespace strata::server::rollout {
+namespace strata::rollout {
 
 struct DeviceAttributes {
   std::string app_version;  // semver-ish, e.g. "10.3.0"
@@ -34,6 +34,6 @@ inline std::string_view BucketingId(const DeviceAttributes& device) {
                                 : std::string_view(device.user_id);
 }
 
-}  // namespace strata::server::rollout
+}  // namespace strata::rollout
 
-#endif  // STRATA_SERVER_ROLLOUT_DEVICE_ATTRIBUTES_H_
+#endif  // STRATA_ROLLOUT_DEVICE_ATTRIBUTES_H_

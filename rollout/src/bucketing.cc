@@ -1,9 +1,9 @@
-#include "strata/server/rollout/bucketing.h"
+#include "strata/rollout/bucketing.h"
 
 #include "strata/base/bucketing.h"
 #include "strata/base/sha256.h"
 
-namespace strata::server::rollout {
+namespace strata::rollout {
 
 uint32_t BucketOf(std::string_view salt, std::string_view id) {
   // The platform's one bucketing function, shared with the director role
@@ -23,4 +23,4 @@ std::string_view CohortName(Cohort c) {
   return "unknown";
 }
 
-}  // namespace strata::server::rollout
+}  // namespace strata::rollout

@@ -1,14 +1,14 @@
 // The thresholds of a release's health gates (docs/rollout.md explains each
 // rule). Rates are fractions: 0.02 = 2%.
-#ifndef STRATA_SERVER_ROLLOUT_GATE_POLICY_H_
-#define STRATA_SERVER_ROLLOUT_GATE_POLICY_H_
+#ifndef STRATA_ROLLOUT_GATE_POLICY_H_
+#define STRATA_ROLLOUT_GATE_POLICY_H_
 
 #include <cstdint>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 
-namespace strata::server::rollout {
+namespace strata::rollout {
 
 struct GatePolicy {
   // Apply failures (apply_failed + rejected over apply attempts).
@@ -40,6 +40,6 @@ struct GatePolicy {
   absl::Status Validate() const;
 };
 
-}  // namespace strata::server::rollout
+}  // namespace strata::rollout
 
-#endif  // STRATA_SERVER_ROLLOUT_GATE_POLICY_H_
+#endif  // STRATA_ROLLOUT_GATE_POLICY_H_

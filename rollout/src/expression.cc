@@ -1,4 +1,4 @@
-#include "strata/server/rollout/expression.h"
+#include "strata/rollout/expression.h"
 
 #include <algorithm>
 #include <array>
@@ -8,9 +8,9 @@
 #include "absl/status/status.h"
 #include "strata/base/status_macros.h"
 #include "strata/base/strings.h"
-#include "strata/server/rollout/version_compare.h"
+#include "strata/rollout/version_compare.h"
 
-namespace strata::server::rollout {
+namespace strata::rollout {
 namespace {
 
 constexpr std::string_view kCustomPrefix = "attr.";
@@ -635,4 +635,4 @@ bool Expression::Evaluate(const DeviceAttributes& device) const {
   return r;
 }
 
-}  // namespace strata::server::rollout
+}  // namespace strata::rollout

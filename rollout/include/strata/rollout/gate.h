@@ -18,8 +18,8 @@
 //  8. hold  baking                   otherwise
 // Rate rules need min_apply_attempts / min_launches in each cohort they
 // read; ratio rules also need a z-score >= min_z_score.
-#ifndef STRATA_SERVER_ROLLOUT_GATE_H_
-#define STRATA_SERVER_ROLLOUT_GATE_H_
+#ifndef STRATA_ROLLOUT_GATE_H_
+#define STRATA_ROLLOUT_GATE_H_
 
 #include <cstdint>
 #include <string>
@@ -28,10 +28,10 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "strata/base/env.h"
-#include "strata/server/rollout/health.h"
-#include "strata/server/rollout/rollout.h"
+#include "strata/rollout/health.h"
+#include "strata/rollout/rollout.h"
 
-namespace strata::server::rollout {
+namespace strata::rollout {
 
 enum class GateAction { kHold, kPromote, kHalt, kPause };
 std::string_view GateActionName(GateAction a);  // "hold", "promote", ...
@@ -100,6 +100,6 @@ class GateEvaluator {
   Clock* clock_;
 };
 
-}  // namespace strata::server::rollout
+}  // namespace strata::rollout
 
-#endif  // STRATA_SERVER_ROLLOUT_GATE_H_
+#endif  // STRATA_ROLLOUT_GATE_H_

@@ -1,6 +1,6 @@
-#include "strata/server/rollout/health.h"
+#include "strata/rollout/health.h"
 
-namespace strata::server::rollout {
+namespace strata::rollout {
 namespace {
 
 double Ratio(uint64_t num, uint64_t den) {
@@ -161,4 +161,4 @@ void HealthAggregator::Forget(uint64_t release_id) {
   releases_.erase(release_id);
 }
 
-}  // namespace strata::server::rollout
+}  // namespace strata::rollout
