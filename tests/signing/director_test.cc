@@ -3,6 +3,8 @@
 // rollout::DecideOffer over its live releases, for every device.
 #include "strata/signing/director.h"
 
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <random>
@@ -397,6 +399,20 @@ TEST(DirectorFormatTest, MalformedReleaseRulesAreRefused) {
     EXPECT_THAT(GetRejectReason(d.status()),
                 Optional(RejectReason::kMalformedMetadata));
   }
+}
+
+TEST(DirectorFormatTest, TheFuzzSeedWithReleaseRulesParses) {
+  std::ifstream in(
+      StrCat(STRATA_TEST_SOURCE_DIR,
+             "/signing/fuzz/seeds/metadata/director-release.json"));
+  const std::string bytes((std::istreambuf_iterator<char>(in)),
+                          std::istreambuf_iterator<char>());
+  STRATA_ASSERT_OK_AND_ASSIGN(SignedMetadata m,
+                              SignedMetadata::Parse(bytes, "director"));
+  STRATA_ASSERT_OK_AND_ASSIGN(DirectorMetadata d,
+                              ParseDirector(m.signed_part()));
+  EXPECT_EQ(d.assignments.size(), 2u);
+  EXPECT_EQ(d.compiled.size(), 2u);
 }
 
 // ---- choices ----
