@@ -51,24 +51,6 @@ std::string_view CrashKindName(CrashKind k) {
   return "unknown";
 }
 
-bool IsIntegrityFailure(int reason) {
-  switch (reason) {
-    case 1:   // REJECT_BAD_SIGNATURE
-    case 2:   // REJECT_MISSING_SIGNATURE
-    case 3:   // REJECT_THRESHOLD_NOT_MET
-    case 4:   // REJECT_UNKNOWN_KEY
-    case 11:  // REJECT_HASH_MISMATCH_WITH_PARENT
-    case 12:  // REJECT_UNSIGNED_DIRECTOR_TARGET
-    case 13:  // REJECT_DIRECTOR_MISMATCH
-    case 14:  // REJECT_CONTENT_HASH_MISMATCH
-    case 15:  // REJECT_CONTENT_LENGTH_MISMATCH
-    case 18:  // REJECT_DELTA_OUTPUT_MISMATCH
-      return true;
-    default:
-      return false;
-  }
-}
-
 void CohortHealth::Add(const HealthEvent& e) {
   switch (e.kind) {
     case HealthEventKind::kDownloaded:
@@ -86,8 +68,11 @@ void CohortHealth::Add(const HealthEvent& e) {
       if (IsIntegrityFailure(e.reject_reason)) ++integrity_failures;
       break;
     case HealthEventKind::kApplyFailed:
+      // The SDK reports a download whose bytes do not match the statement
+      // (CONTENT_HASH_MISMATCH) or a bad patch as an apply failure.
       ++apply_failed;
       ++failures_by_reason[e.reject_reason];
+      if (IsIntegrityFailure(e.reject_reason)) ++integrity_failures;
       break;
     case HealthEventKind::kRolledBack:
       ++rolled_back;

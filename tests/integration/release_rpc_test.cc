@@ -1,7 +1,10 @@
-// Staged releases through the real gRPC services of an in-process stratad,
-// with its own health-gate thread: devices check and report over
-// Delivery, release engineers steer over Admin.
+// Staged releases through the real gRPC services of an in-process stratad:
+// devices check and report over Delivery, release engineers steer over
+// Admin. The health gates run when a test says so (RunGatesNow), so what
+// a test counts between two gate passes cannot move under it; one test
+// runs them on the server's own gate thread and waits for the end state.
 #include <memory>
+#include <set>
 #include <string>
 
 #include "gmock/gmock.h"
@@ -18,12 +21,14 @@ namespace {
 
 using ::testing::HasSubstr;
 
+constexpr int kDevices = 40;
+
 class ReleaseRpcTest : public ::testing::Test {
  protected:
   void SetUp() override {
     char tmpl[] = "/tmp/strata_release_rpc_XXXXXX";
     dir_ = ::mkdtemp(tmpl);
-    server_.set_gate_interval(absl::Milliseconds(50));
+    server_.set_gate_interval(GateInterval());
     server_.Start(JoinPath(dir_, "data"));
     auto channel = grpc::CreateChannel(server_.address(),
                                        grpc::InsecureChannelCredentials());
@@ -33,6 +38,15 @@ class ReleaseRpcTest : public ::testing::Test {
   void TearDown() override {
     server_.Stop();
     (void)DeleteRecursively(*PosixFileSystem(), dir_);
+  }
+  // Zero: no gate thread; the test runs the gates with RunGates().
+  virtual absl::Duration GateInterval() const { return absl::ZeroDuration(); }
+
+  // One pass of the health gates; how many releases changed.
+  int RunGates() {
+    absl::StatusOr<int> changed = server_.get()->RunGatesNow();
+    EXPECT_TRUE(changed.ok()) << changed.status();
+    return changed.value_or(-1);
   }
 
   std::unique_ptr<grpc::ClientContext> Ctx() {
@@ -93,13 +107,17 @@ class ReleaseRpcTest : public ::testing::Test {
     return status;
   }
 
-  // Polls until the release is in `state` (5 s at most).
-  bool WaitFor(uint64_t id, v1::ReleaseState state) {
-    for (int i = 0; i < 500; ++i) {
-      if (Status(id).release().state() == state) return true;
-      absl::SleepFor(absl::Milliseconds(10));
+  int Promotions(uint64_t id) {
+    int promotions = 0;
+    const v1::ReleaseStatus status = Status(id);
+    for (const v1::AuditEntry& e : status.history()) {
+      if (e.action() == "release.auto_promote") {
+        ++promotions;
+        EXPECT_EQ(e.actor(), "stratad");
+        EXPECT_THAT(e.detail(), HasSubstr("rule=bake_complete"));
+      }
     }
-    return false;
+    return promotions;
   }
 
   // Device i checks; if it is offered the release it reports a launch that
@@ -130,31 +148,47 @@ class ReleaseRpcTest : public ::testing::Test {
   std::unique_ptr<v1::Delivery::Stub> delivery_;
 };
 
-TEST_F(ReleaseRpcTest, GateThreadPromotesAHealthyReleaseToCompletion) {
+TEST_F(ReleaseRpcTest, GatesPromoteAHealthyReleaseStageByStage) {
   Publish("1", "cart module v1");
   const v1::Release r = CreateStaged("1", 5);
   EXPECT_EQ(r.state(), v1::RELEASE_ROLLING);
-  int launched = 0;
-  for (int i = 0; i < 40; ++i) launched += CheckAndLaunch(i, false);
-  EXPECT_GT(launched, 10);
-  EXPECT_LT(launched, 30);  // half the fleet at the first stage
-  // The gates promote to 100% on their own; then the rest get it.
-  for (int round = 0; round < 50; ++round) {
-    if (Status(r.release_id()).release().stage() == 1) break;
-    absl::SleepFor(absl::Milliseconds(20));
+  // No gate runs while the fleet checks: the first stage stays at 50%.
+  std::set<int> offered;
+  for (int i = 0; i < kDevices; ++i) {
+    if (CheckAndLaunch(i, false)) offered.insert(i);
   }
-  for (int i = 0; i < 40; ++i) CheckAndLaunch(i, false);
-  ASSERT_TRUE(WaitFor(r.release_id(), v1::RELEASE_COMPLETED));
+  EXPECT_GT(offered.size(), 10u);
+  EXPECT_LT(offered.size(), 30u);  // half the fleet at the first stage
+  EXPECT_EQ(Status(r.release_id()).release().stage(), 0);
+
+  // The gates promote to 100%; then the rest get it.
+  EXPECT_EQ(RunGates(), 1);
+  v1::ReleaseStatus s = Status(r.release_id());
+  EXPECT_EQ(s.release().state(), v1::RELEASE_ROLLING);
+  EXPECT_EQ(s.release().stage(), 1);
+  int newly = 0;
+  for (int i = 0; i < kDevices; ++i) {
+    if (offered.count(i) == 0) newly += CheckAndLaunch(i, false);
+  }
+  EXPECT_EQ(newly, kDevices - static_cast<int>(offered.size()));
+
+  // Enough reports at 100%: the next pass completes it.
+  EXPECT_EQ(RunGates(), 1);
+  s = Status(r.release_id());
+  EXPECT_EQ(s.release().state(), v1::RELEASE_COMPLETED);
+  EXPECT_EQ(Promotions(r.release_id()), 2);
+  EXPECT_EQ(RunGates(), 0);  // a completed release is not judged again
+}
+
+TEST_F(ReleaseRpcTest, GatesHoldAStageWithoutEnoughReports) {
+  Publish("1", "cart module v1");
+  const v1::Release r = CreateStaged("1", 1000);
+  for (int i = 0; i < kDevices; ++i) CheckAndLaunch(i, false);
+  EXPECT_EQ(RunGates(), 0);
   const v1::ReleaseStatus s = Status(r.release_id());
-  int promotions = 0;
-  for (const v1::AuditEntry& e : s.history()) {
-    if (e.action() == "release.auto_promote") {
-      ++promotions;
-      EXPECT_EQ(e.actor(), "stratad");
-      EXPECT_THAT(e.detail(), HasSubstr("rule=bake_complete"));
-    }
-  }
-  EXPECT_EQ(promotions, 2);
+  EXPECT_EQ(s.release().state(), v1::RELEASE_ROLLING);
+  EXPECT_EQ(s.release().stage(), 0);
+  EXPECT_EQ(Promotions(r.release_id()), 0);
 }
 
 TEST_F(ReleaseRpcTest, CrashReportsHaltTheReleaseAndOperatorsRollItBack) {
@@ -171,14 +205,15 @@ TEST_F(ReleaseRpcTest, CrashReportsHaltTheReleaseAndOperatorsRollItBack) {
     auto ctx = Ctx();
     ASSERT_TRUE(admin_->CreateRelease(ctx.get(), first, &v1_release).ok());
   }
-  for (int i = 0; i < 40; ++i) CheckAndLaunch(i, false);
+  for (int i = 0; i < kDevices; ++i) CheckAndLaunch(i, false);
 
   const v1::Release bad = CreateStaged("2", 5);
   int reached = 0;
-  for (int i = 0; i < 40; ++i) reached += CheckAndLaunch(i, true);
+  for (int i = 0; i < kDevices; ++i) reached += CheckAndLaunch(i, true);
   ASSERT_GT(reached, 5);
-  ASSERT_TRUE(WaitFor(bad.release_id(), v1::RELEASE_HALTED));
+  ASSERT_GE(RunGates(), 1);
   const v1::ReleaseStatus halted = Status(bad.release_id());
+  ASSERT_EQ(halted.release().state(), v1::RELEASE_HALTED);
   EXPECT_EQ(halted.release().stage(), 0);
   EXPECT_THAT(halted.release().state_reason(), HasSubstr("crash"));
 
@@ -208,6 +243,29 @@ TEST_F(ReleaseRpcTest, CrashReportsHaltTheReleaseAndOperatorsRollItBack) {
   grpc::ClientContext anonymous;
   EXPECT_EQ(admin_->SteerRelease(&anonymous, steer, &out).error_code(),
             grpc::StatusCode::UNAUTHENTICATED);
+}
+
+// The same promotion on the server's own gate thread (every 50 ms). Devices
+// keep checking and reporting until the release completes; whenever the
+// thread runs, the end state and its audit trail are the same.
+class ReleaseRpcGateThreadTest : public ReleaseRpcTest {
+ protected:
+  absl::Duration GateInterval() const override {
+    return absl::Milliseconds(50);
+  }
+};
+
+TEST_F(ReleaseRpcGateThreadTest,
+       GateThreadPromotesAHealthyReleaseToCompletion) {
+  Publish("1", "cart module v1");
+  const v1::Release r = CreateStaged("1", 5);
+  EXPECT_EQ(r.state(), v1::RELEASE_ROLLING);
+  const absl::Time give_up = absl::Now() + absl::Seconds(120);  // hang guard
+  while (Status(r.release_id()).release().state() != v1::RELEASE_COMPLETED) {
+    ASSERT_LT(absl::Now(), give_up) << "the gate thread never completed it";
+    for (int i = 0; i < kDevices; ++i) CheckAndLaunch(i, false);
+  }
+  EXPECT_EQ(Promotions(r.release_id()), 2);
 }
 
 }  // namespace

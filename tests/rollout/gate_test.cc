@@ -1,7 +1,9 @@
 #include "strata/rollout/gate.h"
 
 #include <cmath>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -57,14 +59,17 @@ class GateTest : public ::testing::Test {
       Add(*c, HealthEventKind::kLaunchCrash, crashes, now);
     }
   }
-  void Applies(Cohort cohort, uint64_t ok, uint64_t failed, int reason = 28) {
+  // `ok` applies and `failed` failures of `kind` with the RejectReason
+  // named `reason`.
+  void Applies(Cohort cohort, uint64_t ok, uint64_t failed,
+               std::string_view reason = "REJECT_APPLY_FAILED",
+               HealthEventKind kind = HealthEventKind::kApplyFailed) {
     CohortHealth& c =
         cohort == Cohort::kControl ? health_.control : health_.treatment;
+    const std::optional<int> number = RejectReasonNumber(reason);
+    ASSERT_TRUE(number.has_value()) << reason;
     Add(c, HealthEventKind::kApplied, ok, clock_.Now());
-    Add(c,
-        reason == 28 ? HealthEventKind::kApplyFailed
-                     : HealthEventKind::kRejected,
-        failed, clock_.Now(), reason);
+    Add(c, kind, failed, clock_.Now(), *number);
   }
 
   SimulatedClock clock_;
@@ -130,7 +135,8 @@ TEST_F(GateTest, NotRollingHolds) {
 }
 
 TEST_F(GateTest, HaltsOnIntegrityFailures) {
-  Applies(Cohort::kTreatment, 98, 2, /*REJECT_BAD_SIGNATURE=*/1);
+  Applies(Cohort::kTreatment, 98, 2, "REJECT_BAD_SIGNATURE",
+          HealthEventKind::kRejected);
   STRATA_ASSERT_OK_AND_ASSIGN(GateDecision d, gate_.Step(*rollout_, health_));
   EXPECT_EQ(d.action, GateAction::kHalt);
   EXPECT_EQ(d.rule, "integrity_failures");
@@ -141,9 +147,33 @@ TEST_F(GateTest, HaltsOnIntegrityFailures) {
   EXPECT_EQ(rollout_->state(), ReleaseState::kHalted);
 }
 
+TEST_F(GateTest, ContentHashMismatchesReportedAsApplyFailuresHalt) {
+  // What the SDK sends when downloaded bytes differ from the statement.
+  Applies(Cohort::kTreatment, 98, 2, "REJECT_CONTENT_HASH_MISMATCH");
+  STRATA_ASSERT_OK_AND_ASSIGN(GateDecision d, gate_.Step(*rollout_, health_));
+  EXPECT_EQ(d.action, GateAction::kHalt);
+  EXPECT_EQ(d.rule, "integrity_failures");
+  EXPECT_EQ(d.figures.integrity_failures, 2u);
+}
+
+TEST_F(GateTest, ExpiredAndMixedUpMetadataAreNotIntegrityFailures) {
+  // 11 and 12, once counted as integrity failures under older names.
+  Applies(Cohort::kTreatment, 198, 1, "REJECT_EXPIRED_METADATA",
+          HealthEventKind::kRejected);
+  Applies(Cohort::kTreatment, 0, 1, "REJECT_VERSION_MISMATCH",
+          HealthEventKind::kRejected);
+  GateDecision d = gate_.Evaluate(*rollout_, health_);
+  EXPECT_EQ(d.figures.integrity_failures, 0u);
+  EXPECT_EQ(d.figures.treatment_apply_failures, 2u);
+  EXPECT_EQ(d.action, GateAction::kHold);
+  EXPECT_EQ(d.rule, "baking");
+}
+
 TEST_F(GateTest, OneIntegrityFailureInTenThousandIsBelowTheThreshold) {
-  Applies(Cohort::kTreatment, 9999, 1, /*REJECT_CONTENT_HASH_MISMATCH=*/14);
-  EXPECT_EQ(gate_.Evaluate(*rollout_, health_).action, GateAction::kHold);
+  Applies(Cohort::kTreatment, 9999, 1, "REJECT_CONTENT_HASH_MISMATCH");
+  GateDecision d = gate_.Evaluate(*rollout_, health_);
+  EXPECT_EQ(d.figures.integrity_failures, 1u);
+  EXPECT_EQ(d.action, GateAction::kHold);
 }
 
 TEST_F(GateTest, HaltsOnAbsoluteApplyFailures) {

@@ -1,5 +1,7 @@
 #include "strata/rollout/health.h"
 
+#include <optional>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -20,14 +22,22 @@ HealthEvent Ev(HealthEventKind kind, absl::Time at = kT0, int reason = 0,
   return e;
 }
 
+int Reason(std::string_view name) {
+  std::optional<int> n = RejectReasonNumber(name);
+  EXPECT_TRUE(n.has_value()) << name;
+  return n.value_or(-1);
+}
+
 TEST(HealthTest, CountsEveryKindAndRates) {
   CohortHealth h;
   EXPECT_EQ(h.crash_rate(), 0);
   EXPECT_EQ(h.apply_failure_rate(), 0);
   h.Add(Ev(HealthEventKind::kDownloaded));
   for (int i = 0; i < 8; ++i) h.Add(Ev(HealthEventKind::kApplied));
-  h.Add(Ev(HealthEventKind::kApplyFailed, kT0, 28));
-  h.Add(Ev(HealthEventKind::kRejected, kT0, 14));  // content hash mismatch
+  const int disk = Reason("REJECT_DISK_BUDGET_EXCEEDED");
+  const int signature = Reason("REJECT_BAD_SIGNATURE");
+  h.Add(Ev(HealthEventKind::kApplyFailed, kT0, disk));
+  h.Add(Ev(HealthEventKind::kRejected, kT0, signature));
   h.Add(Ev(HealthEventKind::kActivated));
   h.Add(Ev(HealthEventKind::kRolledBack));
   for (int i = 0; i < 9; ++i) h.Add(Ev(HealthEventKind::kLaunchOk));
@@ -42,20 +52,39 @@ TEST(HealthTest, CountsEveryKindAndRates) {
   EXPECT_EQ(h.launches(), 10u);
   EXPECT_DOUBLE_EQ(h.crash_rate(), 0.1);
   EXPECT_EQ(h.crashes_by_kind[static_cast<int>(CrashKind::kScript)], 1u);
-  EXPECT_EQ(h.failures_by_reason.at(14), 1u);
-  EXPECT_EQ(h.failures_by_reason.at(28), 1u);
+  EXPECT_EQ(h.failures_by_reason.at(signature), 1u);
+  EXPECT_EQ(h.failures_by_reason.at(disk), 1u);
   EXPECT_EQ(h.reports(), 23u);
   EXPECT_EQ(*h.first_report_at, kT0);
   EXPECT_EQ(*h.last_report_at, kT0 + absl::Minutes(3));
 }
 
-TEST(HealthTest, IntegrityReasonsAreSignatureAndHashOnes) {
-  for (int r : {1, 2, 3, 4, 11, 12, 13, 14, 15, 18}) {
-    EXPECT_TRUE(IsIntegrityFailure(r)) << r;
+TEST(HealthTest, IntegrityFailuresAreCountedByReasonNameInEitherKind) {
+  // The SDK reports a signature failure as a rejection, and a download
+  // whose bytes do not match the statement or a bad patch as an apply
+  // failure: all of them are integrity failures.
+  CohortHealth h;
+  h.Add(Ev(HealthEventKind::kRejected, kT0, Reason("REJECT_BAD_SIGNATURE")));
+  h.Add(Ev(HealthEventKind::kRejected, kT0,
+           Reason("REJECT_DIRECTOR_TARGET_MISMATCH")));
+  h.Add(Ev(HealthEventKind::kApplyFailed, kT0,
+           Reason("REJECT_CONTENT_HASH_MISMATCH")));
+  h.Add(Ev(HealthEventKind::kApplyFailed, kT0,
+           Reason("REJECT_DELTA_OUTPUT_MISMATCH")));
+  EXPECT_EQ(h.integrity_failures, 4u);
+  // Freshness, targeting, retrieval and device reasons are failures, not
+  // integrity failures (11 and 12 once were, under other names).
+  for (std::string_view name :
+       {"REJECT_REASON_UNSPECIFIED", "REJECT_EXPIRED_METADATA",
+        "REJECT_VERSION_MISMATCH", "REJECT_ROLE_VERSION_ROLLBACK",
+        "REJECT_WRONG_HOST_BUILD", "REJECT_SLOW_RETRIEVAL",
+        "REJECT_TRUSTED_STATE_CORRUPT", "REJECT_APPLY_FAILED"}) {
+    h.Add(Ev(HealthEventKind::kRejected, kT0, Reason(name)));
+    h.Add(Ev(HealthEventKind::kApplyFailed, kT0, Reason(name)));
   }
-  for (int r : {0, 5, 7, 16, 17, 20, 23, 24, 27, 28, 99}) {
-    EXPECT_FALSE(IsIntegrityFailure(r)) << r;
-  }
+  h.Add(Ev(HealthEventKind::kRejected, kT0, 999));  // a reason from the future
+  EXPECT_EQ(h.integrity_failures, 4u);
+  EXPECT_EQ(h.apply_failures(), 21u);
 }
 
 TEST(HealthAggregatorTest, SeparatesReleasesCohortsAndStages) {

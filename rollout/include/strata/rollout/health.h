@@ -12,6 +12,7 @@
 
 #include "absl/time/time.h"
 #include "strata/rollout/bucketing.h"
+#include "strata/rollout/reject_reasons.h"
 
 namespace strata::rollout {
 
@@ -49,11 +50,6 @@ struct HealthEvent {
   absl::Time at = absl::InfinitePast();       // when the server received it
 };
 
-// True for the signature and hash reasons of strata.v1.RejectReason (bad,
-// missing or too few signatures, unknown key, role/director hash
-// mismatches, content hash or length mismatch, delta output mismatch).
-bool IsIntegrityFailure(int reject_reason);
-
 struct CohortHealth {
   uint64_t downloaded = 0;
   uint64_t applied = 0;
@@ -63,7 +59,9 @@ struct CohortHealth {
   uint64_t rolled_back = 0;
   uint64_t launches_ok = 0;
   uint64_t launch_crashes = 0;
-  uint64_t integrity_failures = 0;  // rejections with IsIntegrityFailure
+  // Rejections and apply failures whose reason reject_reasons.h decides
+  // kIntegrity.
+  uint64_t integrity_failures = 0;
   std::array<uint64_t, kCrashKindCount> crashes_by_kind{};
   std::map<int, uint64_t> failures_by_reason;  // reject/apply-failed reasons
   std::optional<absl::Time> first_report_at;
