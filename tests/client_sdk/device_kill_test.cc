@@ -114,15 +114,11 @@ class DeviceKillTest : public ::testing::Test {
     ASSERT_EQ(r.exit_code, 0) << r.out;
   }
   std::vector<std::string> DeviceArgs() {
-    return {"strata-device",
-            "--server",
-            server_,
-            "--app",
-            "wallet",
-            "--device-id",
-            "d1",
-            "--storage-dir",
-            JoinPath(dir_, "device")};
+    return {"strata-device", "--server", server_, "--app", "wallet",
+            "--device-id", "d1", "--storage-dir", JoinPath(dir_, "device"),
+            // The server publishes unsigned content; this test is about
+            // crash safety.
+            "--insecure-skip-signature-verification-for-tests"};
   }
   std::string DeviceCmd(const std::string& extra) {
     std::string cmd = JoinPath(BinDir(), "strata-device");
