@@ -9,18 +9,17 @@
 
 #include "client_state.h"
 #include "downloader.h"
+#include "entry_check.h"
 #include "module_store.h"
 #include "reject.h"
 #include "report_queue.h"
 #include "strata/base/file_util.h"
 #include "strata/base/json.h"
 #include "strata/base/log.h"
-#include "strata/base/names.h"
 #include "strata/base/sha256.h"
 #include "strata/base/status_macros.h"
 #include "strata/base/strings.h"
 #include "strata/diff/file_delta.h"
-#include "strata/signing/compatibility.h"
 #include "transport.h"
 #include "trust_policy.h"
 
@@ -419,96 +418,6 @@ struct Client::Impl {
     return e->path;
   }
 
-  // Checks an entry against the plan, the app, the device and the state.
-  absl::Status Validate(const v1::UpdateEntry& entry) {
-    const v1::ArtifactStatement& st = entry.statement();
-    // The module name becomes a path component: refuse anything unsafe.
-    STRATA_RETURN_IF_ERROR(
-        WithReason(ValidateName("module name", entry.module().name()),
-                   v1::REJECT_UNSAFE_NAME));
-    STRATA_RETURN_IF_ERROR(WithReason(ValidateName("version", st.version()),
-                                      v1::REJECT_UNSAFE_NAME));
-    if (st.version() == kEmbeddedVersion) {
-      return WithReason(absl::InvalidArgumentError(
-                            "version 'embedded' is reserved for the content "
-                            "shipped in the app"),
-                        v1::REJECT_UNSAFE_NAME);
-    }
-    if (entry.module().layer() < v1::LAYER_CONFIG ||
-        entry.module().layer() > v1::LAYER_NATIVE_BUNDLE) {
-      return WithReason(
-          absl::InvalidArgumentError("update names an unknown layer"),
-          v1::REJECT_WRONG_LAYER);
-    }
-    if (!IsSha256Hex(st.content_sha256())) {
-      return WithReason(absl::InvalidArgumentError(
-                            "statement's content_sha256 is not 64 lowercase "
-                            "hex characters"),
-                        v1::REJECT_MALFORMED_METADATA);
-    }
-    if (st.app_id() != options.app_id) {
-      return WithReason(
-          absl::PermissionDeniedError(StrCat("update is for app '", st.app_id(),
-                                             "', not '", options.app_id, "'")),
-          v1::REJECT_WRONG_APP);
-    }
-    if (st.module().layer() != entry.module().layer()) {
-      return WithReason(absl::PermissionDeniedError(
-                            "statement names another layer than the plan"),
-                        v1::REJECT_WRONG_LAYER);
-    }
-    if (st.module().name() != entry.module().name()) {
-      return WithReason(absl::PermissionDeniedError(
-                            "statement names another module than the plan"),
-                        v1::REJECT_WRONG_MODULE);
-    }
-    if (entry.module().layer() == v1::LAYER_HOTPATCH &&
-        st.compatibility().host_build() != options.device.host_build) {
-      return WithReason(
-          absl::PermissionDeniedError(StrCat(
-              "hotpatch is for host build '", st.compatibility().host_build(),
-              "', this app is build '", options.device.host_build, "'")),
-          v1::REJECT_WRONG_HOST_BUILD);
-    }
-    const v1::Compatibility& compat = st.compatibility();
-    const std::string& app = options.device.app_version;
-    if (!app.empty() &&
-        ((!compat.min_app_version().empty() &&
-          signing::CompareVersions(app, compat.min_app_version()) < 0) ||
-         (!compat.max_app_version().empty() &&
-          signing::CompareVersions(app, compat.max_app_version()) > 0))) {
-      return WithReason(absl::PermissionDeniedError(StrCat(
-                            "version ", st.version(), " needs app version [",
-                            compat.min_app_version(), ", ",
-                            compat.max_app_version(), "], this app is ", app)),
-                        v1::REJECT_INCOMPATIBLE);
-    }
-    if (!compat.min_sdk_version().empty() &&
-        signing::CompareVersions(kSdkVersion, compat.min_sdk_version()) < 0) {
-      return WithReason(
-          absl::PermissionDeniedError(StrCat(
-              "version ", st.version(), " needs SDK ", compat.min_sdk_version(),
-              " or later, this is ", kSdkVersion, "; update the app")),
-          v1::REJECT_INCOMPATIBLE);
-    }
-    const ModuleKey key{entry.module().layer(), entry.module().name()};
-    auto it = store->state().modules.find(key);
-    if (it != store->state().modules.end()) {
-      const ModuleState& m = it->second;
-      uint64_t installed = 0;
-      if (m.active) installed = m.active->sequence;
-      if (m.staged) installed = std::max(installed, m.staged->sequence);
-      if (installed > entry.release_sequence()) {
-        return WithReason(absl::PermissionDeniedError(StrCat(
-                              "release sequence ", entry.release_sequence(),
-                              " is lower than the installed ", installed,
-                              " (replayed or stale plan)")),
-                          v1::REJECT_RELEASE_COUNTER_ROLLBACK);
-      }
-    }
-    return absl::OkStatus();
-  }
-
   // Puts the entry's content into blobs/: inline, by delta, or in full.
   // `*source` says which; downloaded bytes are added to `*bytes`.
   absl::Status Fetch(const v1::UpdateEntry& entry, Source* source,
@@ -782,24 +691,19 @@ struct Client::Impl {
     // The entries as authorized: the signed facts in place of the
     // server's (a deque keeps the addresses the groups hold).
     std::deque<v1::UpdateEntry> authorized;
+    const EntryCheckContext context{options.app_id, options.device.host_build,
+                                    options.device.app_version, kSdkVersion,
+                                    &store->state()};
     for (const v1::UpdateEntry& offered : entries) {
-      absl::Status s = Validate(offered);
-      if (s.ok()) s = trusted;
-      if (s.ok()) {
-        absl::StatusOr<v1::UpdateEntry> a = trust->Authorize(offered);
-        if (a.ok()) {
-          authorized.push_back(*std::move(a));
-          s = Validate(authorized.back());
-        } else {
-          s = a.status();
-        }
-      }
-      if (!s.ok()) {
-        Fail(offered, s, v1::ReportEvent::KIND_REJECTED,
+      absl::StatusOr<v1::UpdateEntry> admitted =
+          AdmitEntry(offered, trusted, *trust, context);
+      if (!admitted.ok()) {
+        Fail(offered, admitted.status(), v1::ReportEvent::KIND_REJECTED,
              v1::REJECT_REASON_UNSPECIFIED, result);
-        block(offered, s);
+        block(offered, admitted.status());
         continue;
       }
+      authorized.push_back(*std::move(admitted));
       const v1::UpdateEntry& entry = authorized.back();
       const ModuleKey key{entry.module().layer(), entry.module().name()};
       const std::string& sha = entry.statement().content_sha256();
