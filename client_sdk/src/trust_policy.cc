@@ -136,19 +136,14 @@ class TufTrustPolicy : public TrustPolicy {
 
   absl::Status Refresh(const MetadataFiles& metadata,
                        const v1::UpdatePlan* plan) override {
-    refreshed_ = false;
-    if (plan != nullptr && !plan->updates().empty()) {
-      STRATA_RETURN_IF_ERROR(CheckPlan(*plan));
+    absl::Status s = RefreshOnce(metadata, plan);
+    if (!s.ok()) {
+      STRATA_LOG(Warning) << "trust: nothing of this "
+                          << (plan != nullptr ? "check" : "pushed config")
+                          << " can be installed: " << s.ToString();
     }
-    if (!metadata_base_url_.empty()) {
-      HttpMetadataSource source(*verifier_, metadata_base_url_, env_.clock);
-      STRATA_RETURN_IF_ERROR(verifier_->Refresh(source));
-    } else {
-      ResponseMetadataSource source(*verifier_, metadata);
-      STRATA_RETURN_IF_ERROR(verifier_->Refresh(source));
-    }
-    refreshed_ = true;
-    return absl::OkStatus();
+    refreshed_ = s.ok();
+    return s;
   }
 
   absl::StatusOr<v1::UpdateEntry> Authorize(
@@ -203,6 +198,21 @@ class TufTrustPolicy : public TrustPolicy {
   }
 
  private:
+  absl::Status RefreshOnce(const MetadataFiles& metadata,
+                           const v1::UpdatePlan* plan) {
+    if (plan != nullptr && !plan->updates().empty()) {
+      STRATA_RETURN_IF_ERROR(CheckPlan(*plan));
+    }
+    if (!metadata_base_url_.empty()) {
+      HttpMetadataSource source(*verifier_, metadata_base_url_, env_.clock);
+      STRATA_RETURN_IF_ERROR(verifier_->Refresh(source));
+    } else {
+      ResponseMetadataSource source(*verifier_, metadata);
+      STRATA_RETURN_IF_ERROR(verifier_->Refresh(source));
+    }
+    return absl::OkStatus();
+  }
+
   absl::Status CheckPlan(const v1::UpdatePlan& plan) {
     if (plan.device_id() != device_.device_id) {
       return Refuse(signing::RejectReason::kWrongDevice,
