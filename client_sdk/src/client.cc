@@ -246,7 +246,9 @@ struct Client::Impl {
   }
 
   // One pushed entry, installed exactly as a check would install it.
-  ConfigPush HandlePush(const v1::ConfigEvent& event) {
+  // `*refreshed` receives the trust policy's refresh with the event's
+  // metadata.
+  ConfigPush HandlePush(const v1::ConfigEvent& event, absl::Status* refreshed) {
     const v1::UpdateEntry& entry = event.entry();
     ConfigPush push{entry.module().name(),
                     entry.statement().version(),
@@ -270,10 +272,10 @@ struct Client::Impl {
       } else {
         google::protobuf::RepeatedPtrField<v1::UpdateEntry> pushed;
         *pushed.Add() = entry;
-        const absl::Status trusted = trust->Refresh(event.metadata(), nullptr);
+        *refreshed = trust->Refresh(event.metadata(), nullptr);
         // No garbage collection here: partial downloads of the last check
         // stay for its next try; the next check collects.
-        (void)ApplyEntries(pushed, trusted, result);
+        (void)ApplyEntries(pushed, *refreshed, result);
       }
     }
     NotifyConfigChanges(
@@ -323,9 +325,18 @@ struct Client::Impl {
       bool delivered = false;
       const absl::Status ended = transport->WatchConfig(
           request, watch_cancel, [&](const v1::ConfigEvent& event) {
-            delivered = true;
-            ConfigPush push = HandlePush(event);
+            absl::Status refreshed;
+            ConfigPush push = HandlePush(event, &refreshed);
             if (o.on_push) o.on_push(push);
+            if (!refreshed.ok()) {
+              // The server sends each metadata file once per stream: after
+              // a refused refresh the stream starts again from what this
+              // device trusts (with the backoff of a failed stream).
+              return absl::FailedPreconditionError(StrCat(
+                  "pushed metadata refused (", ToStd(refreshed.message()),
+                  "); reopening the stream from the trusted versions"));
+            }
+            delivered = true;
             return absl::OkStatus();
           });
       if (watch_stop) break;

@@ -517,6 +517,43 @@ TEST_F(VerifiedClientTest, PushedConfigsAreVerifiedWithTheirMetadata) {
   EXPECT_EQ(InstalledCounter("config/flags"), 1);
 }
 
+TEST_F(VerifiedClientTest, RefusedPushedMetadataReopensTheStream) {
+  Sign(signing::Layer::kConfig, "flags", 1, "{\"on\":true}", "1");
+  const signing::PrivateKey rogue = signing::testing::TestKey(99);
+  repo_.signers["timestamp"] = {&rogue};  // the server lost its keys
+  repo_.Publish();
+  std::vector<ConfigPush> pushes;
+  std::mutex mu;
+  ConfigWatchOptions o;
+  o.on_push = [&](const ConfigPush& p) {
+    std::lock_guard<std::mutex> lock(mu);
+    pushes.push_back(p);
+  };
+  FakeWatch& watch = *transport_->watch;
+  ASSERT_THAT(client_->StartConfigWatch(o), IsOk());
+  ASSERT_TRUE(watch.WaitFor(1));
+  v1::ConfigEvent event;
+  *event.mutable_entry() =
+      Entry(v1::LAYER_CONFIG, "flags", "1", "{\"on\":true}", 1, true);
+  AddNewerMetadata(repo_, watch.requests()[0].trusted(),
+                   *event.mutable_metadata());
+  const std::string before = TrustedState();
+  watch.Push(event);
+  // The refusal ends the stream; the next one names the same trust.
+  ASSERT_TRUE(watch.WaitFor(2));
+  client_->StopConfigWatch();
+  const auto requests = watch.requests();
+  EXPECT_EQ(requests[1].trusted().timestamp(), 0u);
+  EXPECT_EQ(TrustedState(), before);
+  EXPECT_THAT(client_->ConfigWatchStatus().last_error,
+              HasSubstr("pushed metadata refused"));
+  std::lock_guard<std::mutex> lock(mu);
+  ASSERT_EQ(pushes.size(), 1u);
+  ASSERT_TRUE(pushes[0].failure.has_value());
+  EXPECT_EQ(pushes[0].failure->reason, v1::REJECT_BAD_SIGNATURE);
+  EXPECT_EQ(*client_->GetConfig("flags"), std::nullopt);
+}
+
 // A loopback HTTP server handing out the repository's files by path, one
 // connection at a time; `endless` names a file served without end.
 class RepoHttpServer {
