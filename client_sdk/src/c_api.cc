@@ -32,6 +32,23 @@ std::string Str(const char* s) { return s == nullptr ? "" : s; }
 
 extern "C" {
 
+void strata_client_options_set_pinned_root(strata_client_options* options,
+                                           const char* root_json) {
+  if (options != nullptr) options->pinned_root_json = root_json;
+}
+
+void strata_client_options_set_insecure_skip_signature_verification_for_tests(
+    strata_client_options* options, int insecure) {
+  if (options != nullptr) {
+    options->insecure_skip_signature_verification_for_tests = insecure;
+  }
+}
+
+void strata_client_options_set_metadata_base_url(strata_client_options* options,
+                                                 const char* url) {
+  if (options != nullptr) options->metadata_base_url = url;
+}
+
 strata_client* strata_client_create(const strata_client_options* o) {
   if (o == nullptr) {
     SetError(absl::InvalidArgumentError("options is NULL"));
@@ -47,6 +64,10 @@ strata_client* strata_client_create(const strata_client_options* o) {
   options.storage_dir = Str(o->storage_dir);
   options.embedded_dir = Str(o->embedded_dir);
   options.disk_budget_bytes = o->disk_budget_bytes;
+  options.pinned_root_json = Str(o->pinned_root_json);
+  options.insecure_skip_signature_verification_for_tests =
+      o->insecure_skip_signature_verification_for_tests != 0;
+  options.metadata_base_url = Str(o->metadata_base_url);
   auto client = strata::client::Client::Create(std::move(options));
   if (!client.ok()) {
     SetError(client.status());

@@ -1,6 +1,7 @@
 #include "strata/client/client.h"
 
 #include <atomic>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <set>
@@ -8,17 +9,17 @@
 
 #include "client_state.h"
 #include "downloader.h"
+#include "entry_check.h"
 #include "module_store.h"
 #include "reject.h"
 #include "report_queue.h"
 #include "strata/base/file_util.h"
 #include "strata/base/json.h"
-#include "strata/base/names.h"
+#include "strata/base/log.h"
 #include "strata/base/sha256.h"
 #include "strata/base/status_macros.h"
 #include "strata/base/strings.h"
 #include "strata/diff/file_delta.h"
-#include "strata/signing/compatibility.h"
 #include "transport.h"
 #include "trust_policy.h"
 
@@ -163,6 +164,30 @@ void Activate(ModuleState& m, const VersionRef& next) {
   }
 }
 
+// Activation re-hashes staged content against the hash it was installed
+// with (the signed one): content changed on disk since it was verified is
+// not activated, nor is the rest of its release. Drops the staged versions
+// of every such group from `next` (Commit then deletes unreferenced blobs)
+// and returns them.
+std::vector<std::pair<ModuleKey, VersionRef>> DropDamagedStaged(
+    const ModuleStore& store, ClientState& next,
+    const std::vector<ModuleKey>& keys) {
+  std::vector<std::pair<ModuleKey, VersionRef>> dropped;
+  for (const ModuleKey& key : keys) {
+    const auto it = next.modules.find(key);
+    if (it == next.modules.end() || !it->second.staged.has_value() ||
+        store.VerifyBlob(it->second.staged->sha256).ok()) {
+      continue;
+    }
+    for (const ModuleKey& k : StagedGroup(next, key)) {
+      ModuleState& m = next.modules[k];
+      dropped.emplace_back(k, *m.staged);
+      m.staged.reset();
+    }
+  }
+  return dropped;
+}
+
 }  // namespace
 
 std::string_view LayerName(Layer layer) {
@@ -221,7 +246,10 @@ struct Client::Impl {
   }
 
   // One pushed entry, installed exactly as a check would install it.
-  ConfigPush HandlePush(const v1::UpdateEntry& entry) {
+  // `*refreshed` receives the trust policy's refresh with the event's
+  // metadata.
+  ConfigPush HandlePush(const v1::ConfigEvent& event, absl::Status* refreshed) {
+    const v1::UpdateEntry& entry = event.entry();
     ConfigPush push{entry.module().name(),
                     entry.statement().version(),
                     entry.release_id(),
@@ -242,12 +270,12 @@ struct Client::Impl {
              v1::ReportEvent::KIND_REJECTED, v1::REJECT_REASON_UNSPECIFIED,
              result);
       } else {
-        v1::CheckResponse pushed;
-        *pushed.mutable_plan()->add_updates() = entry;
-        const absl::Status trusted = trust->Refresh(pushed);
+        google::protobuf::RepeatedPtrField<v1::UpdateEntry> pushed;
+        *pushed.Add() = entry;
+        *refreshed = trust->Refresh(event.metadata(), nullptr);
         // No garbage collection here: partial downloads of the last check
         // stay for its next try; the next check collects.
-        (void)ApplyEntries(pushed.plan().updates(), trusted, result);
+        (void)ApplyEntries(pushed, *refreshed, result);
       }
     }
     NotifyConfigChanges(
@@ -287,6 +315,7 @@ struct Client::Impl {
         std::lock_guard<std::mutex> lock(mu);
         *request.mutable_device() = ToProto(options.app_id, options.device);
         AddActive(/*config_only=*/true, *request.mutable_installed());
+        *request.mutable_trusted() = trust->Trusted();
       }
       {
         std::lock_guard<std::mutex> lock(watch_mu);
@@ -296,9 +325,18 @@ struct Client::Impl {
       bool delivered = false;
       const absl::Status ended = transport->WatchConfig(
           request, watch_cancel, [&](const v1::ConfigEvent& event) {
-            delivered = true;
-            ConfigPush push = HandlePush(event.entry());
+            absl::Status refreshed;
+            ConfigPush push = HandlePush(event, &refreshed);
             if (o.on_push) o.on_push(push);
+            if (!refreshed.ok()) {
+              // The server sends each metadata file once per stream: after
+              // a refused refresh the stream starts again from what this
+              // device trusts (with the backoff of a failed stream).
+              return absl::FailedPreconditionError(StrCat(
+                  "pushed metadata refused (", ToStd(refreshed.message()),
+                  "); reopening the stream from the trusted versions"));
+            }
+            delivered = true;
             return absl::OkStatus();
           });
       if (watch_stop) break;
@@ -391,96 +429,6 @@ struct Client::Impl {
     return e->path;
   }
 
-  // Checks an entry against the plan, the app, the device and the state.
-  absl::Status Validate(const v1::UpdateEntry& entry) {
-    const v1::ArtifactStatement& st = entry.statement();
-    // The module name becomes a path component: refuse anything unsafe.
-    STRATA_RETURN_IF_ERROR(
-        WithReason(ValidateName("module name", entry.module().name()),
-                   v1::REJECT_UNSAFE_NAME));
-    STRATA_RETURN_IF_ERROR(WithReason(ValidateName("version", st.version()),
-                                      v1::REJECT_UNSAFE_NAME));
-    if (st.version() == kEmbeddedVersion) {
-      return WithReason(absl::InvalidArgumentError(
-                            "version 'embedded' is reserved for the content "
-                            "shipped in the app"),
-                        v1::REJECT_UNSAFE_NAME);
-    }
-    if (entry.module().layer() < v1::LAYER_CONFIG ||
-        entry.module().layer() > v1::LAYER_NATIVE_BUNDLE) {
-      return WithReason(
-          absl::InvalidArgumentError("update names an unknown layer"),
-          v1::REJECT_WRONG_LAYER);
-    }
-    if (!IsSha256Hex(st.content_sha256())) {
-      return WithReason(absl::InvalidArgumentError(
-                            "statement's content_sha256 is not 64 lowercase "
-                            "hex characters"),
-                        v1::REJECT_MALFORMED_METADATA);
-    }
-    if (st.app_id() != options.app_id) {
-      return WithReason(
-          absl::PermissionDeniedError(StrCat("update is for app '", st.app_id(),
-                                             "', not '", options.app_id, "'")),
-          v1::REJECT_WRONG_APP);
-    }
-    if (st.module().layer() != entry.module().layer()) {
-      return WithReason(absl::PermissionDeniedError(
-                            "statement names another layer than the plan"),
-                        v1::REJECT_WRONG_LAYER);
-    }
-    if (st.module().name() != entry.module().name()) {
-      return WithReason(absl::PermissionDeniedError(
-                            "statement names another module than the plan"),
-                        v1::REJECT_WRONG_MODULE);
-    }
-    if (entry.module().layer() == v1::LAYER_HOTPATCH &&
-        st.compatibility().host_build() != options.device.host_build) {
-      return WithReason(
-          absl::PermissionDeniedError(StrCat(
-              "hotpatch is for host build '", st.compatibility().host_build(),
-              "', this app is build '", options.device.host_build, "'")),
-          v1::REJECT_WRONG_HOST_BUILD);
-    }
-    const v1::Compatibility& compat = st.compatibility();
-    const std::string& app = options.device.app_version;
-    if (!app.empty() &&
-        ((!compat.min_app_version().empty() &&
-          signing::CompareVersions(app, compat.min_app_version()) < 0) ||
-         (!compat.max_app_version().empty() &&
-          signing::CompareVersions(app, compat.max_app_version()) > 0))) {
-      return WithReason(absl::PermissionDeniedError(StrCat(
-                            "version ", st.version(), " needs app version [",
-                            compat.min_app_version(), ", ",
-                            compat.max_app_version(), "], this app is ", app)),
-                        v1::REJECT_INCOMPATIBLE);
-    }
-    if (!compat.min_sdk_version().empty() &&
-        signing::CompareVersions(kSdkVersion, compat.min_sdk_version()) < 0) {
-      return WithReason(
-          absl::PermissionDeniedError(StrCat(
-              "version ", st.version(), " needs SDK ", compat.min_sdk_version(),
-              " or later, this is ", kSdkVersion, "; update the app")),
-          v1::REJECT_INCOMPATIBLE);
-    }
-    const ModuleKey key{entry.module().layer(), entry.module().name()};
-    auto it = store->state().modules.find(key);
-    if (it != store->state().modules.end()) {
-      const ModuleState& m = it->second;
-      uint64_t installed = 0;
-      if (m.active) installed = m.active->sequence;
-      if (m.staged) installed = std::max(installed, m.staged->sequence);
-      if (installed > entry.release_sequence()) {
-        return WithReason(absl::PermissionDeniedError(StrCat(
-                              "release sequence ", entry.release_sequence(),
-                              " is lower than the installed ", installed,
-                              " (replayed or stale plan)")),
-                          v1::REJECT_RELEASE_COUNTER_ROLLBACK);
-      }
-    }
-    return absl::OkStatus();
-  }
-
   // Puts the entry's content into blobs/: inline, by delta, or in full.
   // `*source` says which; downloaded bytes are added to `*bytes`.
   absl::Status Fetch(const v1::UpdateEntry& entry, Source* source,
@@ -488,7 +436,11 @@ struct Client::Impl {
     const v1::ArtifactStatement& st = entry.statement();
     const std::string& sha = st.content_sha256();
     *source = Source::kLocal;
-    if (store->HasBlob(sha)) return absl::OkStatus();
+    if (store->HasBlob(sha)) {
+      if (store->VerifyBlob(sha).ok()) return absl::OkStatus();
+      // Damaged on disk: fetch it again.
+      (void)env.fs->DeleteFile(store->BlobPath(sha));
+    }
     *source = Source::kInline;
     if (!entry.inline_content().empty() || st.size() == 0) {
       if (entry.inline_content().size() != st.size()) {
@@ -578,6 +530,32 @@ struct Client::Impl {
     return store->AdoptBlob(out, st.content_sha256());
   }
 
+  // Reports staged versions dropped at activation (DropDamagedStaged);
+  // those in `skip` the caller reports itself.
+  void ReportDamaged(
+      const std::vector<std::pair<ModuleKey, VersionRef>>& damaged,
+      const std::set<ModuleKey>& skip = {}) {
+    for (const auto& [k, r] : damaged) {
+      if (skip.count(k) > 0) continue;
+      Queue(Event(v1::ReportEvent::KIND_APPLY_FAILED, k, r.release_id,
+                  v1::REJECT_CONTENT_HASH_MISMATCH,
+                  StrCat("staged ", r.version,
+                         " not activated: its content, or that of a member "
+                         "of its release, changed on disk since it was "
+                         "verified; the next check fetches it again")));
+    }
+  }
+
+  // Activated versions count as installed for the verifier: lower release
+  // counters of the module are refused from now on. Best effort: the SDK's
+  // own sequence check stands regardless.
+  void MarkInstalled(
+      const std::vector<std::pair<ModuleKey, VersionRef>>& activated) {
+    for (const auto& [k, r] : activated) {
+      (void)trust->MarkInstalled(k.first, k.second, r.sequence);
+    }
+  }
+
   void Fail(const v1::UpdateEntry& entry, const absl::Status& s,
             v1::ReportEvent::Kind kind, v1::RejectReason fallback,
             CheckResult& result) {
@@ -631,12 +609,36 @@ struct Client::Impl {
     }
     // Members staged by an earlier check: ACTIVATED is queued for them
     // only once the switch is on disk.
-    std::vector<std::pair<ModuleKey, VersionRef>> earlier;
+    std::vector<std::pair<ModuleKey, VersionRef>> earlier, activated;
     if (now) {
+      const auto damaged = DropDamagedStaged(*store, next, members);
+      if (!damaged.empty()) {
+        // Staged by an earlier check and changed on disk since: the
+        // release is dropped here (also from the state) and offered again
+        // by the next check.
+        ClientState kept = store->state();
+        for (const auto& [k, r] : damaged) {
+          const auto it = kept.modules.find(k);
+          if (it != kept.modules.end()) it->second.staged.reset();
+        }
+        (void)store->Commit(std::move(kept));
+        ReportDamaged(damaged, in_plan);
+        for (const v1::UpdateEntry* e : group) {
+          Fail(*e,
+               WithReason(absl::DataLossError(
+                              "content of the same release changed on disk "
+                              "since it was verified; not activated"),
+                          v1::REJECT_CONTENT_HASH_MISMATCH),
+               v1::ReportEvent::KIND_APPLY_FAILED, v1::REJECT_APPLY_FAILED,
+               result);
+        }
+        return;
+      }
       for (const ModuleKey& k : members) {
         ModuleState& m = next.modules[k];
         const VersionRef staged = *m.staged;
         if (in_plan.count(k) == 0) earlier.emplace_back(k, staged);
+        activated.emplace_back(k, staged);
         Activate(m, staged);
       }
     }
@@ -668,9 +670,8 @@ struct Client::Impl {
       Queue(Event(v1::ReportEvent::KIND_ACTIVATED, k, r.release_id,
                   v1::REJECT_REASON_UNSPECIFIED, r.version));
     }
+    MarkInstalled(activated);
     for (const v1::UpdateEntry* e : group) {
-      // Best effort: the SDK's own sequence check stands regardless.
-      (void)trust->MarkInstalled(*e);
       const ModuleKey key{e->module().layer(), e->module().name()};
       Queue(Event(
           now ? v1::ReportEvent::KIND_ACTIVATED : v1::ReportEvent::KIND_APPLIED,
@@ -698,16 +699,23 @@ struct Client::Impl {
         blocked.try_emplace(entry.release_id(), &entry, why);
       }
     };
-    for (const v1::UpdateEntry& entry : entries) {
-      absl::Status s = Validate(entry);
-      if (s.ok()) s = trusted;
-      if (s.ok()) s = trust->Authorize(entry);
-      if (!s.ok()) {
-        Fail(entry, s, v1::ReportEvent::KIND_REJECTED,
+    // The entries as authorized: the signed facts in place of the
+    // server's (a deque keeps the addresses the groups hold).
+    std::deque<v1::UpdateEntry> authorized;
+    const EntryCheckContext context{options.app_id, options.device.host_build,
+                                    options.device.app_version, kSdkVersion,
+                                    &store->state()};
+    for (const v1::UpdateEntry& offered : entries) {
+      absl::StatusOr<v1::UpdateEntry> admitted =
+          AdmitEntry(offered, trusted, *trust, context);
+      if (!admitted.ok()) {
+        Fail(offered, admitted.status(), v1::ReportEvent::KIND_REJECTED,
              v1::REJECT_REASON_UNSPECIFIED, result);
-        block(entry, s);
+        block(offered, admitted.status());
         continue;
       }
+      authorized.push_back(*std::move(admitted));
+      const v1::UpdateEntry& entry = authorized.back();
       const ModuleKey key{entry.module().layer(), entry.module().name()};
       const std::string& sha = entry.statement().content_sha256();
       const auto it = store->state().modules.find(key);
@@ -934,6 +942,22 @@ absl::StatusOr<std::unique_ptr<Client>> Client::CreateWithSeams(
     return absl::InvalidArgumentError(
         "ClientOptions.unhealthy_launch_limit must be at least 1");
   }
+  if (trust == nullptr && options.pinned_root_json.empty() &&
+      !options.insecure_skip_signature_verification_for_tests) {
+    return absl::InvalidArgumentError(
+        "ClientOptions.pinned_root_json is empty: every update is verified "
+        "against the app's root of trust; ship the root.json that `strata "
+        "trust init` writes with the app and pass its content (only tests "
+        "may set ClientOptions.insecure_skip_signature_verification_for_"
+        "tests instead)");
+  }
+  if (!options.metadata_base_url.empty() &&
+      options.metadata_base_url.rfind("http://", 0) != 0) {
+    return absl::InvalidArgumentError(
+        StrCat("ClientOptions.metadata_base_url '", options.metadata_base_url,
+               "' is not an http:// URL (e.g. http://host:8080/v1/tuf/",
+               options.app_id, ")"));
+  }
   auto impl = std::make_unique<Impl>();
   impl->env = options.env.value_or(Env::Default());
   impl->options = std::move(options);
@@ -950,15 +974,21 @@ absl::StatusOr<std::unique_ptr<Client>> Client::CreateWithSeams(
   if (trust != nullptr) {
     impl->trust = std::move(trust);
   } else if (!impl->options.pinned_root_json.empty()) {
+    // A pinned root always verifies, whatever the insecure option says.
     TufTrustOptions t;
     t.pinned_root_json = impl->options.pinned_root_json;
     t.state_dir = JoinPath(impl->options.storage_dir, "trust");
     t.app_id = impl->options.app_id;
     t.device = ToProto(impl->options.app_id, impl->options.device);
+    t.metadata_base_url = impl->options.metadata_base_url;
     STRATA_ASSIGN_OR_RETURN(impl->trust,
-                            NewTufTrustPolicy(impl->env, t, nullptr));
+                            NewTufTrustPolicy(impl->env, std::move(t)));
   } else {
-    impl->trust = NewPermissiveTrustPolicy();
+    STRATA_LOG(Warning)
+        << "INSECURE: Strata client for app " << impl->options.app_id
+        << " created with insecure_skip_signature_verification_for_tests: "
+           "updates are installed without verifying any signature";
+    impl->trust = NewInsecureTrustPolicy();
   }
   return std::unique_ptr<Client>(new Client(std::move(impl)));
 }
@@ -1004,9 +1034,11 @@ absl::StatusOr<CheckResult> Client::CheckUnnotified() {
   v1::CheckRequest request;
   *request.mutable_device() = ToProto(d.options.app_id, d.options.device);
   d.AddActive(/*config_only=*/false, *request.mutable_installed());
+  *request.mutable_trusted() = d.trust->Trusted();
   STRATA_ASSIGN_OR_RETURN(v1::CheckResponse response,
                           d.transport->Check(request));
-  const absl::Status trusted = d.trust->Refresh(response);
+  const absl::Status trusted =
+      d.trust->Refresh(response.metadata(), &response.plan());
   CheckResult result;
   const std::set<std::string> wanted =
       d.ApplyEntries(response.plan().updates(), trusted, result);
@@ -1097,11 +1129,24 @@ absl::StatusOr<LaunchResult> Client::BeginLaunchUnnotified() {
       next.unhealthy_launches = 0;
     }
   }
+  std::vector<ModuleKey> staged;
+  for (const auto& [key, m] : next.modules) {
+    if (m.staged.has_value()) staged.push_back(key);
+  }
+  const auto damaged = DropDamagedStaged(*d.store, next, staged);
   for (auto& [key, m] : next.modules) {
     if (m.staged.has_value()) d.ActivateStaged(next, key, &result);
   }
   next.launch_in_progress = true;
   STRATA_RETURN_IF_ERROR(d.store->Commit(std::move(next)));
+  d.ReportDamaged(damaged);
+  std::vector<std::pair<ModuleKey, VersionRef>> activated;
+  for (const InstalledModule& m : result.activated) {
+    activated.push_back({{static_cast<int>(m.layer), m.name},
+                         VersionRef{m.version, m.content_sha256,
+                                    m.release_sequence, m.release_id}});
+  }
+  d.MarkInstalled(activated);
   return result;
 }
 
@@ -1220,19 +1265,24 @@ absl::StatusOr<std::string> Client::OpenModule(Layer layer,
           GroupPoint(group) == ActivationPoint::kOpenOrLaunch) {
         before = d.ConfigSnapshotLocked();
         ClientState next = d.store->state();
+        const auto damaged = DropDamagedStaged(*d.store, next, group);
         // Reports are queued only once the switch is on disk.
         std::vector<std::pair<ModuleKey, VersionRef>> activated;
-        for (const ModuleKey& k : group) {
-          const VersionRef staged = *next.modules[k].staged;
-          Activate(next.modules[k], staged);
-          activated.emplace_back(k, staged);
+        if (damaged.empty()) {
+          for (const ModuleKey& k : group) {
+            const VersionRef staged = *next.modules[k].staged;
+            Activate(next.modules[k], staged);
+            activated.emplace_back(k, staged);
+          }
+          next.unhealthy_launches = 0;  // counting starts after activation
         }
-        next.unhealthy_launches = 0;  // counting starts after an activation
         STRATA_RETURN_IF_ERROR(d.store->Commit(std::move(next)));
+        d.ReportDamaged(damaged);
         for (const auto& [k, r] : activated) {
           d.Queue(d.Event(v1::ReportEvent::KIND_ACTIVATED, k, r.release_id,
                           v1::REJECT_REASON_UNSPECIFIED, r.version));
         }
+        d.MarkInstalled(activated);
         after = d.ConfigSnapshotLocked();
       }
     }

@@ -2,11 +2,12 @@
 #include <iostream>
 
 #include "CLI/CLI.hpp"
+#include "strata/base/env.h"
 #include "strata/client/client.h"
 
 int main(int argc, char** argv) {
   strata::client::ClientOptions options;
-  std::string print_config;
+  std::string print_config, root_file;
   bool no_check = false, verify = false, begin_launch = false,
        mark_healthy = false;
   CLI::App app{
@@ -17,9 +18,12 @@ int main(int argc, char** argv) {
       "Example:\n"
       "  strata-device --app wallet --device-id d-001 --storage-dir /tmp/d1 "
       "\\\n"
-      "      --print-config payment.limits\n\n"
-      "Exit codes: 0 ok; 1 bad arguments or storage; 2 server unreachable;\n"
-      "3 some update failed to install; 4 installed content is damaged."};
+      "      --root wallet-root.json --print-config payment.limits\n\n"
+      "Every update is verified against the app's root of trust (--root, the\n"
+      "root.json that `strata trust init` writes).\n\n"
+      "Exit codes: 0 ok; 1 bad arguments or storage; 2 server unreachable,\n"
+      "or no --root; 3 some update failed to install; 4 installed content is\n"
+      "damaged."};
   app.add_option("--server", options.server_address, "server host:port")
       ->envname("STRATA_SERVER")
       ->capture_default_str();
@@ -36,6 +40,17 @@ int main(int argc, char** argv) {
   app.add_option("--storage-dir", options.storage_dir,
                  "the device's private storage directory")
       ->required();
+  app.add_option("--root", root_file,
+                 "the app's pinned TUF root (root.json from `strata trust "
+                 "init`); required");
+  app.add_flag("--insecure-skip-signature-verification-for-tests",
+               options.insecure_skip_signature_verification_for_tests,
+               "tests only: run without --root and install updates without "
+               "verifying any signature");
+  app.add_option("--metadata-url", options.metadata_base_url,
+                 "fetch TUF metadata over HTTP from this repository "
+                 "(http://host:port/v1/tuf/<app>) instead of the check "
+                 "answers");
   app.add_option("--print-config", print_config,
                  "after the check, print this CONFIG module's content");
   app.add_option("--embedded-dir", options.embedded_dir,
@@ -52,6 +67,22 @@ int main(int argc, char** argv) {
                "print every installed module (state, version, sha256) after "
                "re-hashing its content; exit 4 if any is damaged");
   CLI11_PARSE(app, argc, argv);
+
+  if (!root_file.empty()) {
+    auto root = strata::PosixFileSystem()->ReadFile(root_file);
+    if (!root.ok()) {
+      std::cerr << "strata-device: cannot read --root " << root_file << ": "
+                << root.status().message() << "\n";
+      return 1;
+    }
+    options.pinned_root_json = *std::move(root);
+  } else if (!options.insecure_skip_signature_verification_for_tests) {
+    std::cerr << "strata-device: --root FILE is required: the app's root of "
+                 "trust (the root.json that `strata trust init` writes), "
+                 "against which every update is verified. Tests only: "
+                 "--insecure-skip-signature-verification-for-tests.\n";
+    return 2;
+  }
 
   auto client = strata::client::Client::Create(options);
   if (!client.ok()) {

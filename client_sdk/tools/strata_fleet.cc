@@ -71,8 +71,13 @@ constexpr char kHelp[] =
     "      --rounds 6 --interval-ms 1000 --host-build 10.3.0+100 \\\n"
     "      --dir /tmp/fleet --watch-config --summary-json /tmp/fleet.json\n"
     "\n"
+    "Every device verifies every update against the app's root of trust\n"
+    "(--root, the root.json that `strata trust init` writes): publisher\n"
+    "signatures, the director's assignment, hashes and release counters.\n"
+    "\n"
     "Exit codes: 0 ok; 1 other failure (storage, summary file); 2 bad\n"
-    "arguments; 5 the server could not be reached (no device's check\n"
+    "arguments (also: no --root); 5 the server could not be reached (no "
+    "device's check\n"
     "succeeded in a round; the run stops after that round).";
 
 struct Flags {
@@ -88,6 +93,10 @@ struct Flags {
   bool watch_config = false;
   std::string summary_json;
   int threads = kMaxThreads;
+  std::string root_file;
+  std::string pinned_root_json;  // read from root_file
+  bool insecure = false;
+  std::string metadata_url;
 };
 
 struct Counters {
@@ -226,6 +235,9 @@ class Fleet {
       o.device.host_build = flags_.host_build;
       o.storage_dir = JoinPath(flags_.dir, d->id);
       o.embedded_dir = flags_.embedded_dir;
+      o.pinned_root_json = flags_.pinned_root_json;
+      o.insecure_skip_signature_verification_for_tests = flags_.insecure;
+      o.metadata_base_url = flags_.metadata_url;
       absl::StatusOr<std::unique_ptr<Client>> client = Client::Create(o);
       if (!client.ok()) {
         return absl::Status(
@@ -243,7 +255,10 @@ class Fleet {
     out_.Line(StrCat("fleet: ", flags_.devices, " devices of app ", flags_.app,
                      ", server ", flags_.server, ", ", flags_.rounds,
                      " rounds, ", flags_.interval_ms, " ms apart",
-                     flags_.watch_config ? ", watching config" : ""));
+                     flags_.watch_config ? ", watching config" : "",
+                     flags_.pinned_root_json.empty()
+                         ? ", INSECURE: signatures not verified"
+                         : ", verifying against the pinned root"));
     int code = kExitOk;
     for (int k = 1; k <= flags_.rounds; ++k) {
       if (k > 1 && flags_.interval_ms > 0) {
@@ -505,6 +520,16 @@ int Main(int argc, char** argv) {
   app.add_option("--threads", f.threads, "worker threads for the devices")
       ->check(CLI::Range(1, kMaxThreads))
       ->capture_default_str();
+  app.add_option("--root", f.root_file,
+                 "the app's pinned TUF root (root.json from `strata trust "
+                 "init`); required");
+  app.add_flag("--insecure-skip-signature-verification-for-tests", f.insecure,
+               "tests only: run without --root; devices install updates "
+               "without verifying any signature");
+  app.add_option("--metadata-url", f.metadata_url,
+                 "devices fetch TUF metadata over HTTP from this repository "
+                 "(http://host:port/v1/tuf/<app>) instead of the check "
+                 "answers");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -513,6 +538,21 @@ int Main(int argc, char** argv) {
   }
   if (absl::Status s = ValidateName("app id", f.app); !s.ok()) {
     std::cerr << "strata-fleet: " << ToStd(s.message()) << "\n";
+    return kExitBadArguments;
+  }
+  if (!f.root_file.empty()) {
+    absl::StatusOr<std::string> root = PosixFileSystem()->ReadFile(f.root_file);
+    if (!root.ok()) {
+      std::cerr << "strata-fleet: cannot read --root " << f.root_file << ": "
+                << ToStd(root.status().message()) << "\n";
+      return kExitBadArguments;
+    }
+    f.pinned_root_json = *std::move(root);
+  } else if (!f.insecure) {
+    std::cerr << "strata-fleet: --root FILE is required: the app's root of "
+                 "trust (the root.json that `strata trust init` writes), "
+                 "against which every device verifies every update. Tests "
+                 "only: --insecure-skip-signature-verification-for-tests.\n";
     return kExitBadArguments;
   }
   if (absl::Status s = CreateDirs(*PosixFileSystem(), f.dir); !s.ok()) {

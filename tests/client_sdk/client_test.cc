@@ -36,6 +36,8 @@ class ClientTest : public ::testing::Test {
     options.storage_dir = "/sdk";
     options.embedded_dir = "/app/embedded";
     options.disk_budget_bytes = disk_budget_;
+    options.insecure_skip_signature_verification_for_tests =
+        true;  // not about trust
     options.env = Env{&fs_, &clock_, &random_};
     auto transport = std::make_unique<FakeTransport>();
     if (saved.has_value()) *transport = *saved;
@@ -893,6 +895,45 @@ TEST(ClientOptionsTest, MissingOptionsAreExplained) {
   EXPECT_THAT(
       Client::Create(options),
       StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("storage_dir")));
+}
+
+TEST(ClientOptionsTest, WithoutAPinnedRootNoClientIsCreated) {
+  testing::MemFileSystem fs;
+  testing::SimulatedClock clock;
+  testing::FakeRandom random;
+  ClientOptions options;
+  options.app_id = "wallet";
+  options.device.device_id = "d";
+  options.storage_dir = "/sdk";
+  options.env = Env{&fs, &clock, &random};
+  const auto refused =
+      Client::CreateWithTransport(options, std::make_unique<FakeTransport>());
+  EXPECT_THAT(refused, StatusIs(absl::StatusCode::kInvalidArgument,
+                                HasSubstr("pinned_root_json")));
+  EXPECT_THAT(refused.status().message(), HasSubstr("strata trust init"));
+  EXPECT_THAT(refused.status().message(),
+              HasSubstr("insecure_skip_signature_verification_for_tests"));
+  EXPECT_FALSE(fs.Stat("/sdk").ok());  // nothing created
+  EXPECT_THAT(Client::Create(options),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("pinned_root_json")));
+  // A root that is not a signed root is refused too.
+  options.pinned_root_json = "{}";
+  EXPECT_FALSE(
+      Client::CreateWithTransport(options, std::make_unique<FakeTransport>())
+          .ok());
+  // The explicit test-only switch works.
+  options.pinned_root_json.clear();
+  options.insecure_skip_signature_verification_for_tests = true;
+  EXPECT_THAT(
+      Client::CreateWithTransport(options, std::make_unique<FakeTransport>()),
+      IsOk());
+  // A metadata URL must be plain http.
+  options.metadata_base_url = "ftp://x/v1/tuf/wallet";
+  EXPECT_THAT(
+      Client::CreateWithTransport(options, std::make_unique<FakeTransport>()),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("metadata_base_url")));
 }
 
 TEST(LayerNameTest, RoundTrips) {

@@ -34,6 +34,8 @@ class ConfigWatchTest : public ::testing::Test {
     options.device.host_build = "10.3.0+100";
     options.storage_dir = "/sdk";
     options.embedded_dir = "/app/embedded";
+    options.insecure_skip_signature_verification_for_tests =
+        true;  // not about trust
     options.env = Env{&fs_, &clock_, &random_};
     auto transport = std::make_unique<FakeTransport>();
     transport->watch = std::make_shared<FakeWatch>(&clock_);

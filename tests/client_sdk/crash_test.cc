@@ -35,6 +35,8 @@ struct World {
     options.device.device_id = "d1";
     options.device.host_build = "b1";
     options.storage_dir = "/sdk";
+    options.insecure_skip_signature_verification_for_tests =
+        true;  // not about trust
     options.env = Env{fs, &clock, &random};
     auto client = Client::CreateWithTransport(
         options, std::make_unique<FakeTransport>(server));

@@ -114,15 +114,11 @@ class DeviceKillTest : public ::testing::Test {
     ASSERT_EQ(r.exit_code, 0) << r.out;
   }
   std::vector<std::string> DeviceArgs() {
-    return {"strata-device",
-            "--server",
-            server_,
-            "--app",
-            "wallet",
-            "--device-id",
-            "d1",
-            "--storage-dir",
-            JoinPath(dir_, "device")};
+    return {"strata-device", "--server", server_, "--app", "wallet",
+            "--device-id", "d1", "--storage-dir", JoinPath(dir_, "device"),
+            // The server publishes unsigned content; this test is about
+            // crash safety.
+            "--insecure-skip-signature-verification-for-tests"};
   }
   std::string DeviceCmd(const std::string& extra) {
     std::string cmd = JoinPath(BinDir(), "strata-device");
@@ -232,6 +228,34 @@ TEST_F(DeviceKillTest, KilledMidApplyLeavesOldOrNewVerified) {
   auto staging = PosixFileSystem()->ListDir(JoinPath(dir_, "device/staging"));
   ASSERT_TRUE(staging.ok());
   EXPECT_TRUE(staging->empty()) << ::testing::PrintToString(*staging);
+}
+
+TEST(StrataDeviceTest, RefusesToStartWithoutARootOfTrust) {
+  char tmpl[] = "/tmp/strata_device_root_XXXXXX";
+  const std::string dir = ::mkdtemp(tmpl);
+  const std::string storage = JoinPath(dir, "device");
+  const std::string base = JoinPath(BinDir(), "strata-device") +
+                           " --server 127.0.0.1:1 --app wallet --device-id d1"
+                           " --storage-dir " +
+                           storage;
+  CmdResult r = RunCmd(base);
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("--root"));
+  EXPECT_THAT(r.out, HasSubstr("strata trust init"));
+  EXPECT_FALSE(PosixFileSystem()->Exists(storage));  // nothing started
+  // An unreadable root, and a file that is no signed root.
+  r = RunCmd(base + " --root " + JoinPath(dir, "absent.json"));
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("cannot read --root"));
+  const std::string bad = JoinPath(dir, "bad-root.json");
+  ASSERT_TRUE(WriteFileAtomically(*PosixFileSystem(), bad, "{}").ok());
+  r = RunCmd(base + " --root " + bad);
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  // The test-only switch starts it (the check then finds no server).
+  r = RunCmd(base + " --insecure-skip-signature-verification-for-tests");
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("check failed"));
+  (void)DeleteRecursively(*PosixFileSystem(), dir);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -27,10 +28,14 @@ class FakeWatch {
 
   // Sends `entry` on the open stream (or the next one).
   void Push(const v1::UpdateEntry& entry) {
-    std::lock_guard<std::mutex> lock(mu_);
     v1::ConfigEvent e;
     *e.mutable_entry() = entry;
-    events_.push_back(std::move(e));
+    Push(std::move(e));
+  }
+  // An event with its metadata files.
+  void Push(v1::ConfigEvent event) {
+    std::lock_guard<std::mutex> lock(mu_);
+    events_.push_back(std::move(event));
     cv_.notify_all();
   }
   // The open stream breaks (UNAVAILABLE) once the pushes so far are sent.
@@ -156,12 +161,18 @@ class FakeTransport : public Transport {
   std::vector<v1::ReportEvent> reports;  // acknowledged ones
   v1::CheckRequest last_request;
   std::shared_ptr<FakeWatch> watch = std::make_shared<FakeWatch>();
+  // Called on each Check with a copy of `response` before it is answered
+  // (e.g. to send only the metadata newer than request.trusted, as stratad
+  // does).
+  std::function<void(const v1::CheckRequest&, v1::CheckResponse&)> on_check;
 
   absl::StatusOr<v1::CheckResponse> Check(
       const v1::CheckRequest& request) override {
     last_request = request;
     if (!check_error.ok()) return check_error;
-    return response;
+    v1::CheckResponse r = response;
+    if (on_check) on_check(request, r);
+    return r;
   }
   absl::Status Download(
       const std::string& sha256, uint64_t offset,

@@ -80,7 +80,8 @@ class FleetTest : public testing::SdkServerTest {
   std::string Args(const std::string& more) {
     return "--server " + server_.address() + " --app wallet --devices 3" +
            " --host-build " + kHostBuild + " --dir " +
-           JoinPath(dir_.path(), "fleet") + " " + more;
+           JoinPath(dir_.path(), "fleet") +
+           " --insecure-skip-signature-verification-for-tests " + more;
   }
 };
 
@@ -242,11 +243,21 @@ TEST_F(FleetTest, ExitCodesSayWhatWentWrong) {
   // Nothing listens there.
   FleetRun unreachable = RunFleet(
       "--server 127.0.0.1:1 --app wallet --devices 2 "
-      "--rounds 3 --interval-ms 0 --dir " +
+      "--rounds 3 --interval-ms 0 "
+      "--insecure-skip-signature-verification-for-tests --dir " +
       JoinPath(dir_.path(), "u"));
   EXPECT_EQ(unreachable.exit_code, 5);
   EXPECT_EQ(unreachable.With("round ").size(), 1u);  // stops after round 1
   EXPECT_THAT(unreachable.lines, Contains(HasSubstr("could not be reached")));
+  // No root of trust: refused before any device starts, naming the fix.
+  FleetRun no_root =
+      RunFleet("--server " + server_.address() +
+               " --app wallet --devices 1 --dir " + JoinPath(dir_.path(), "n"));
+  EXPECT_EQ(no_root.exit_code, 2);
+  EXPECT_THAT(no_root.lines, Contains(HasSubstr("--root")));
+  EXPECT_THAT(no_root.lines, Contains(HasSubstr("strata trust init")));
+  EXPECT_TRUE(no_root.With("round ").empty());
+  EXPECT_FALSE(PosixFileSystem()->Stat(JoinPath(dir_.path(), "n")).ok());
 }
 
 }  // namespace

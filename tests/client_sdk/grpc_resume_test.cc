@@ -6,6 +6,7 @@
 #include <mutex>
 #include <thread>
 
+#include "../signing/test_repo.h"
 #include "gtest/gtest.h"
 #include "strata/base/file_util.h"
 #include "strata/base/sha256.h"
@@ -138,6 +139,7 @@ TEST_F(GrpcResumeTest, CutStreamResumesFromTheReceivedOffset) {
   options.app_id = "wallet";
   options.device.device_id = "d1";
   options.storage_dir = dir_.path();
+  options.insecure_skip_signature_verification_for_tests = true;
   STRATA_ASSERT_OK_AND_ASSIGN(auto client, Client::Create(options));
   STRATA_ASSERT_OK_AND_ASSIGN(CheckResult r, client->Check());
   EXPECT_TRUE(r.failures.empty()) << ::testing::PrintToString(r.failures);
@@ -179,6 +181,13 @@ TEST_F(GrpcResumeTest, CApiChecksReadsConfigAndGuardsLaunches) {
   o.app_id = "wallet";
   o.device_id = "d1";
   o.storage_dir = dir_.path().c_str();
+  // Without a pinned root the client is refused, naming the fix.
+  EXPECT_EQ(strata_client_create(&o), nullptr);
+  EXPECT_NE(std::string(strata_last_error()).find("strata trust init"),
+            std::string::npos)
+      << strata_last_error();
+  strata_client_options_set_insecure_skip_signature_verification_for_tests(
+      &o, 1);  // this test is not about trust
   strata_client* c = strata_client_create(&o);
   ASSERT_NE(c, nullptr) << strata_last_error();
   size_t rolled_back = 9;
@@ -227,6 +236,78 @@ TEST_F(GrpcResumeTest, CApiChecksReadsConfigAndGuardsLaunches) {
   ASSERT_NE(c, nullptr);
   EXPECT_EQ(strata_client_check(c, nullptr, nullptr),
             static_cast<int>(absl::StatusCode::kUnavailable));
+  strata_client_destroy(c);
+}
+
+TEST_F(GrpcResumeTest, CApiVerifiesAgainstThePinnedRoot) {
+  // A signed repository: the publisher signed this config, the director
+  // assigns it to everyone; its files travel in the Check answer.
+  const std::string doc = "{\"daily_limit\": 7000}";
+  signing::testing::TestRepo repo(absl::Now());
+  const std::string name =
+      repo.AddArtifact(signing::Layer::kConfig, "payment.limits", 1, doc);
+  repo.delegated["config"].targets[name].artifact->version_label = "1";
+  repo.Assign(name);
+  repo.Publish();
+  v1::CheckResponse& answer = service_.plan;
+  answer.mutable_plan()->set_device_id("d1");
+  answer.mutable_plan()->set_expires_at_unix(
+      absl::ToUnixSeconds(absl::Now() + absl::Hours(1)));
+  for (const auto& [file, bytes] : repo.source.files()) {
+    v1::MetadataFile* f = answer.add_metadata();
+    f->set_name(file);
+    f->set_content(bytes);
+  }
+  v1::UpdateEntry* e = answer.mutable_plan()->add_updates();
+  e->mutable_module()->set_layer(v1::LAYER_CONFIG);
+  e->mutable_module()->set_name("payment.limits");
+  e->set_release_sequence(1);
+  auto* st = e->mutable_statement();
+  st->set_app_id("wallet");
+  *st->mutable_module() = e->module();
+  st->set_version("1");
+  st->set_content_sha256(Sha256::HexHash(doc));
+  st->set_size(doc.size());
+  e->set_inline_content(doc);
+
+  const std::string address = Address();
+  const std::string storage = JoinPath(dir_.path(), "verified");
+  strata_client_options o{};
+  o.server_address = address.c_str();
+  o.app_id = "wallet";
+  o.device_id = "d1";
+  o.storage_dir = storage.c_str();
+  strata_client_options_set_pinned_root(&o, repo.pinned_root().c_str());
+  strata_client* c = strata_client_create(&o);
+  ASSERT_NE(c, nullptr) << strata_last_error();
+  size_t installed = 0, failed = 0;
+  ASSERT_EQ(strata_client_check(c, &installed, &failed), 0)
+      << strata_last_error();
+  EXPECT_EQ(installed, 1u);
+  EXPECT_EQ(failed, 0u);
+  char* value = nullptr;
+  ASSERT_EQ(strata_client_get_config(c, "payment.limits", &value, nullptr), 0);
+  EXPECT_STREQ(value, doc.c_str());
+  strata_free(value);
+  strata_client_destroy(c);
+
+  // The same server now offers bytes no publisher signed: refused.
+  const std::string evil = "{\"daily_limit\": 9999999}";
+  {
+    std::lock_guard<std::mutex> lock(service_.mu);
+    st->set_content_sha256(Sha256::HexHash(evil));
+    st->set_size(evil.size());
+    e->set_inline_content(evil);
+  }
+  const std::string other = JoinPath(dir_.path(), "other");
+  o.storage_dir = other.c_str();
+  c = strata_client_create(&o);
+  ASSERT_NE(c, nullptr) << strata_last_error();
+  ASSERT_EQ(strata_client_check(c, &installed, &failed), 0);
+  EXPECT_EQ(installed, 0u);
+  EXPECT_EQ(failed, 1u);
+  ASSERT_EQ(strata_client_get_config(c, "payment.limits", &value, nullptr), 0);
+  EXPECT_EQ(value, nullptr);
   strata_client_destroy(c);
 }
 

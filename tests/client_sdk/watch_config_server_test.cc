@@ -54,6 +54,7 @@ class WatchConfigServerTest : public testing::SdkServerTest {
     o.app_id = "wallet";
     o.device.device_id = device;
     o.storage_dir = JoinPath(dir_.path(), device);
+    o.insecure_skip_signature_verification_for_tests = true;  // unsigned app
     return o;
   }
 };
@@ -120,6 +121,7 @@ TEST_F(WatchConfigServerTest, TheCApiWatchesConfigToo) {
   o.app_id = "wallet";
   o.device_id = "c-device";
   o.storage_dir = storage.c_str();
+  o.insecure_skip_signature_verification_for_tests = 1;  // unsigned app
   strata_client* c = strata_client_create(&o);
   ASSERT_NE(c, nullptr) << strata_last_error();
   Heard heard;

@@ -25,7 +25,27 @@ typedef struct strata_client_options {
   const char* storage_dir;
   const char* embedded_dir;   /* may be NULL */
   uint64_t disk_budget_bytes; /* 0: no limit */
+  /* The app's root of trust: the content of the root.json that `strata
+   * trust init` writes (NUL-terminated JSON). Required, unless the insecure
+   * test option below is set; strata_client_create fails with
+   * INVALID_ARGUMENT (3) without it. */
+  const char* pinned_root_json;
+  /* Tests only: non-zero installs updates without verifying any signature
+   * (logged loudly on every check). */
+  int insecure_skip_signature_verification_for_tests;
+  /* Optional: fetch TUF metadata over HTTP from this repository,
+   * "http://host:port/v1/tuf/<app>" (may be NULL). */
+  const char* metadata_base_url;
 } strata_client_options;
+
+/* Setters for the trust fields above (the same as assigning them). Start
+ * from a zeroed struct: strata_client_options o = {0}; */
+void strata_client_options_set_pinned_root(strata_client_options* options,
+                                           const char* root_json);
+void strata_client_options_set_insecure_skip_signature_verification_for_tests(
+    strata_client_options* options, int insecure);
+void strata_client_options_set_metadata_base_url(strata_client_options* options,
+                                                 const char* url);
 
 /* NULL on error (see strata_last_error()). */
 strata_client* strata_client_create(const strata_client_options* options);

@@ -70,11 +70,23 @@ struct ClientOptions {
   // Unhealthy launches in a row (BeginLaunch without MarkLaunchHealthy)
   // after an activation before the SDK rolls back.
   int unhealthy_launch_limit = 3;
-  // The TUF root pinned in the app (docs/trust.md). When set, every update
-  // must be verified by strata::signing (fail closed); the server does not
-  // send metadata yet, so today every update is then refused with
-  // REJECT_METADATA_UNAVAILABLE. Empty: the SDK's own checks only.
+  // The app's TUF root of trust (docs/trust.md): the root.json that
+  // `strata trust init` writes, shipped inside the app. Required: every
+  // update is verified against it (publisher signatures, the director's
+  // assignment for this device, hashes, lengths, release counters, expiry)
+  // and refused when anything fails (fail closed). Create() fails with
+  // kInvalidArgument without it, unless the option below is set.
   std::string pinned_root_json;
+  // Tests only: install what the server offers without verifying any
+  // signature (the SDK's own checks still apply). Every Check() logs a
+  // loud warning. Never set this in an app.
+  bool insecure_skip_signature_verification_for_tests = false;
+  // Optional: fetch the TUF metadata files over HTTP, one GET per file,
+  // from this TUF repository ("http://host:port/v1/tuf/<app>", the layout
+  // stratad serves), instead of taking them from the Check response. Each
+  // file is capped at the verifier's byte limit for its role; one deadline
+  // covers the whole refresh. Plain HTTP is enough: every file is signed.
+  std::string metadata_base_url;
 };
 
 // The version "embedded" stands for the content shipped in the app.
