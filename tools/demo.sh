@@ -39,8 +39,10 @@ trap cleanup EXIT
 strata() { "$BIN/strata" "$@"; }
 # The release id in `strata ... --output json` output.
 release_id() { sed -n 's/.*"release_id": *"\{0,1\}\([0-9][0-9]*\).*/\1/p' | head -1; }
+# Every device pins the root that `strata trust init` writes (as an app
+# ships it) and verifies everything it installs against it.
 FLEET_ARGS=(--app wallet --devices 24 --dir "$WORK/fleet" --app-version 10.3.0
-  --host-build 10.3.0+100 --threads 4)
+  --host-build 10.3.0+100 --threads 4 --root "$WORK/keys/root.json")
 fleet() { "$BIN/strata-fleet" "${FLEET_ARGS[@]}" "$@"; }
 
 step "initializing the server's data directory (first admin token)"
@@ -62,10 +64,11 @@ HTTP="http://127.0.0.1:$(sed -n 2p "$WORK/port")"
 strata health --wait 10
 echo "stratad is serving on $STRATA_SERVER"
 
-step "release engineers make signing keys and install the root of trust"
+step "release engineers make offline signing keys and install the app's root of trust"
 strata keys gen --dir "$WORK/keys"
 strata trust init --keys "$WORK/keys" --app wallet
 KEYS=(--key "$WORK/keys/publisher-a.key" --key "$WORK/keys/publisher-b.key")
+strata trust status --app wallet
 
 step "an unsigned publish is refused before any byte is stored"
 if strata publish --app wallet --layer config --module payment.limits \
@@ -93,6 +96,9 @@ strata release create --app wallet --all-at-once \
 
 step "a fleet of 24 simulated devices launches twice: check, download, verify, install, report"
 fleet --rounds 2 --interval-ms 200 | tee "$WORK/fleet-1.log"
+grep -q "verifying against the pinned root" "$WORK/fleet-1.log" ||
+  fail "the devices did not pin the root of trust"
+echo "every device verified the chain: pinned root -> timestamp -> snapshot -> targets -> layer role (publisher signatures) -> director (its own segment and bucket) -> content hash"
 for m in config/payment.limits h5/mall-home hcf/cart hotpatch/fix-npe \
   native/scanner; do
   grep -q "$m=1x24" "$WORK/fleet-1.log" || fail "not every device runs $m 1"
@@ -158,8 +164,8 @@ ROLLED=$(sed -n 's/^round .*crashed launches, \([0-9]*\) rollbacks.*/\1/p' "$WOR
 [ "$ROLLED" -gt 0 ] || fail "no device's launch guard rolled the hotpatch back"
 echo "halted: release $BAD stopped itself at 25%; launch guards rolled back $ROLLED modules"
 
-step "release engineers roll it back: a new release (higher counter) of the last good hotpatch"
-strata release rollback "$BAD" --app wallet --reason "crashes on launch" --yes
+step "release engineers roll it back: both publishers re-approve the last good hotpatch under a higher release counter"
+strata release rollback "$BAD" --app wallet --reason "crashes on launch" --yes "${KEYS[@]}"
 fleet --rounds 2 --interval-ms 300 | tee "$WORK/fleet-5.log"
 grep '^round' "$WORK/fleet-5.log" | tail -1 | grep -q "hotpatch/fix-npe=1x24" ||
   fail "not every device is back on hotpatch 1"
@@ -184,6 +190,7 @@ SERVER_PID=""
 step "summary"
 cat <<EOF
 every layer delivered: config, h5, hcf, hotpatch and native bundle to 24 devices
+every device pinned the app's root and verified every update (publisher signatures, director, hashes, counters)
 grey release $MALL (H5 + HCF + config, android only) promoted itself to 100%
 config pushed live to $PUSHED devices
 bad hotpatch release $BAD halted itself; devices rolled back; release rolled back

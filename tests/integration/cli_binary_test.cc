@@ -139,6 +139,7 @@ TEST_F(CliBinaryTest, PublishReleaseAndDeviceReadsConfig) {
   EXPECT_THAT(r.out, HasSubstr("\"state\":\"RELEASE_COMPLETED\""));
 
   r = RunCommand(JoinPath(BinDir(), "strata-device") + " --server " + server_ +
+                 " --insecure-skip-signature-verification-for-tests"
                  " --app wallet --device-id d1 --storage-dir " +
                  JoinPath(dir_.path(), "d1") +
                  " --print-config payment.limits");
@@ -434,6 +435,7 @@ TEST_F(CliBinaryTest, StagedMultiArtifactReleaseAndItsStatus) {
   for (int i = 0; i < 4; ++i) {
     CmdResult d = RunCommand(
         StrCat(JoinPath(BinDir(), "strata-device"), " --server ", server_,
+               " --insecure-skip-signature-verification-for-tests",
                " --app wallet --os android --device-id dev-", i,
                " --storage-dir ", JoinPath(dir_.path(), StrCat("dev-", i))));
     ASSERT_EQ(d.exit_code, 0) << d.out;

@@ -35,6 +35,9 @@ class WalkingSkeletonTest : public ::testing::Test {
     options.app_id = "wallet";
     options.device.device_id = id;
     options.storage_dir = JoinPath(dir_.path(), id);
+    // The delivery path on an unsigned server; verification has its own
+    // suites (hostile_server_test, client_sdk trust tests).
+    options.insecure_skip_signature_verification_for_tests = true;
     auto c = client::Client::Create(options);
     EXPECT_THAT(c, IsOk());
     return c.ok() ? *std::move(c) : nullptr;
