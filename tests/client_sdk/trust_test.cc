@@ -125,6 +125,12 @@ class VerifiedClientTest : public ::testing::Test {
   }
 
   void NewClient() {
+    // The old client owns the old transport: keep what it served first.
+    auto transport = std::make_unique<FakeTransport>();
+    if (transport_ != nullptr) {
+      transport->blobs = transport_->blobs;
+      transport->response = transport_->response;
+    }
     client_.reset();
     ClientOptions options;
     options.app_id = "wallet";
@@ -137,11 +143,6 @@ class VerifiedClientTest : public ::testing::Test {
     options.storage_dir = "/sdk";
     options.pinned_root_json = repo_.pinned_root();
     options.env = Env{&fs_, &clock_, &random_};
-    auto transport = std::make_unique<FakeTransport>();
-    if (transport_ != nullptr) {
-      transport->blobs = transport_->blobs;
-      transport->response = transport_->response;
-    }
     transport_ = transport.get();
     // The server: the plan is bound to the asking device and expires in an
     // hour; the metadata is what the device does not trust yet.
