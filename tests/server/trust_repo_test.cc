@@ -867,3 +867,54 @@ TEST_F(TrustRepoTest, TheSignedDirectorGivesEachDeviceExactlyThePlan) {
 
 }  // namespace
 }  // namespace strata::server
+
+namespace strata::server {
+namespace {
+
+TEST_F(TrustRepoTest, ADraftStartsOnlyWhileItsTargetsAreSigned) {
+  Init();
+  Publish(v1::LAYER_H5, "home", "1", "one");
+  v1::CreateReleaseRequest req;
+  req.set_app_id("wallet");
+  *req.mutable_module() = Module(v1::LAYER_H5, "home");
+  req.set_version("1");
+  req.set_draft(true);
+  STRATA_ASSERT_OK_AND_ASSIGN(v1::Release draft,
+                              admin_->CreateRelease(who_, req));
+  // Drafts are not live: the publishers may withdraw its target...
+  signing::TargetsMetadata role =
+      testing::TrustKit::Current(*trust_, "wallet", signing::Layer::kH5);
+  role.targets.erase("h5/home@1");
+  v1::PutLayerRoleRequest put;
+  put.set_app_id("wallet");
+  put.set_role(kit_->Resign(role, {&kit_->pub_a}));
+  ASSERT_THAT(admin_->PutLayerRole(who_, put), IsOk());
+  // ...and then it cannot start.
+  v1::SteerReleaseRequest start;
+  start.set_app_id("wallet");
+  start.set_release_id(draft.release_id());
+  start.set_action(v1::SteerReleaseRequest::START);
+  EXPECT_THAT(admin_->releases().Steer(who_, start),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("h5/home@1, which the h5 publishers no "
+                                 "longer sign")));
+}
+
+TEST_F(TrustRepoTest, ALiveTargetKeepsItsContent) {
+  Init();
+  Publish(v1::LAYER_H5, "home", "1", "one");
+  ASSERT_THAT(Release(v1::LAYER_H5, "home", "1"), IsOk());
+  signing::TargetsMetadata role =
+      testing::TrustKit::Current(*trust_, "wallet", signing::Layer::kH5);
+  role.targets["h5/home@1"] =
+      kit_->Target(signing::Layer::kH5, "home", 1, "1", "other bytes");
+  v1::PutLayerRoleRequest put;
+  put.set_app_id("wallet");
+  put.set_role(kit_->Resign(role, {&kit_->pub_a}));
+  EXPECT_THAT(admin_->PutLayerRole(who_, put),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("changes the content of target h5/home@1")));
+}
+
+}  // namespace
+}  // namespace strata::server
