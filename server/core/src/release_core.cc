@@ -314,6 +314,9 @@ absl::StatusOr<v1::SteerReleaseResponse> ReleaseCore::Steer(
     return absl::InvalidArgumentError(
         "dry_run is for roll back only (it answers with the roll back plan)");
   }
+  if (req.action() == v1::SteerReleaseRequest::START && trust_ != nullptr) {
+    STRATA_RETURN_IF_ERROR(trust_->CheckReleaseTargets(record));
+  }
   STRATA_ASSIGN_OR_RETURN(rollout::Rollout r, ToRollout(record));
   const std::string before = r.Describe();
   STRATA_RETURN_IF_ERROR(Apply(r, req.action(), clock_->Now(), reason));

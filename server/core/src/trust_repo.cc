@@ -184,6 +184,7 @@ absl::StatusOr<TrustView::Layer> VerifyLayerRole(const std::string& app_id,
 
 // A new role must keep every target a live release uses, unchanged.
 absl::Status KeepsTargetsInUse(std::string_view layer,
+                               const TrustView::Layer* stored,
                                const TrustView::Layer& next,
                                const std::set<std::string>& in_use) {
   const std::string prefix = StrCat(layer, "/");
@@ -195,6 +196,16 @@ absl::Status KeepsTargetsInUse(std::string_view layer,
           StrCat("the new ", layer, " role drops target ", name,
                  ", which a live release uses; keep it until no live release "
                  "needs it"));
+    }
+    if (stored == nullptr) continue;
+    auto before = stored->meta.targets.find(name);
+    if (before != stored->meta.targets.end() &&
+        (Sha256Of(before->second) != Sha256Of(it->second) ||
+         before->second.length != it->second.length)) {
+      return absl::FailedPreconditionError(StrCat(
+          "the new ", layer, " role changes the content of target ", name,
+          ", which a live release uses; a new content needs a "
+          "new counter"));
     }
   }
   return absl::OkStatus();
@@ -458,6 +469,43 @@ absl::Status TrustRepo::CheckUsable(std::string_view app_id) const {
                "`strata trust init`"));
   }
   return Usable(*view, clock_->Now());
+}
+
+absl::Status TrustRepo::CheckReleaseTargets(const v1::Release& release) const {
+  std::shared_ptr<const TrustView> view = View(release.app_id());
+  if (view == nullptr) return absl::OkStatus();
+  STRATA_RETURN_IF_ERROR(Usable(*view, clock_->Now()));
+  for (const v1::ReleaseArtifact& a : release.artifacts()) {
+    const std::string layer = LayerOf(a.module());
+    const std::string name =
+        signing::TargetName(static_cast<Layer>(a.module().layer()),
+                            a.module().name(), a.release_sequence());
+    STRATA_ASSIGN_OR_RETURN(
+        std::optional<v1::StoredArtifact> stored,
+        store_->GetArtifact(release.app_id(), a.module(), a.version()));
+    const TargetFile* target = view->FindTarget(name);
+    const signing::DelegatedRole* d = Delegation(view->targets, layer);
+    auto role = view->layers.find(layer);
+    bool ok = target != nullptr && stored.has_value() && d != nullptr &&
+              role != view->layers.end() &&
+              Sha256Of(*target) == stored->statement().content_sha256();
+    if (ok) {
+      absl::StatusOr<SignedMetadata> md =
+          SignedMetadata::Parse(role->second.file.bytes, layer);
+      ok = md.ok() && signing::VerifyThreshold(
+                          *md, view->targets.delegations->keys,
+                          signing::RoleKeys{d->keyids, d->threshold}, layer)
+                          .ok();
+    }
+    if (!ok) {
+      return absl::FailedPreconditionError(
+          StrCat("release ", release.release_id(), " uses target ", name,
+                 ", which the ", layer,
+                 " publishers no longer sign with this "
+                 "content; create a new release of a signed version"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 // ---------------------------------------------------------- online signing
@@ -807,7 +855,10 @@ absl::StatusOr<v1::SetTrustResponse> TrustRepo::SetTrust(
     incoming.emplace(fit.first, std::move(fit.second));
   }
   for (auto& [layer, role] : incoming) {
-    STRATA_RETURN_IF_ERROR(KeepsTargetsInUse(layer, role, in_use));
+    auto stored = next->layers.find(layer);
+    STRATA_RETURN_IF_ERROR(KeepsTargetsInUse(
+        layer, stored == next->layers.end() ? nullptr : &stored->second, role,
+        in_use));
     files.push_back(TrustFile{layer, role.file.version, role.file.bytes});
     next->layers[layer] = std::move(role);
   }
@@ -921,7 +972,9 @@ absl::Status TrustRepo::PutLayerRole(std::string_view app_id,
           StrCat("the ", layer, " role changed since you read it (now v", v,
                  "); read it again (GetTrust) and sign version ", v + 1));
     }
-    STRATA_RETURN_IF_ERROR(KeepsTargetsInUse(layer, role, in_use));
+    STRATA_RETURN_IF_ERROR(KeepsTargetsInUse(
+        layer, stored == base->layers.end() ? nullptr : &stored->second, role,
+        in_use));
     auto next = std::make_shared<TrustView>(*base);
     std::vector<TrustFile> files{
         TrustFile{layer, role.file.version, role.file.bytes}};
@@ -1083,7 +1136,9 @@ absl::StatusOr<TrustView::Layer> TrustRepo::VerifyPublish(
         st.module().name(), " in the ", layer, " role (another target has ",
         other, "); use counter ", other + 1));
   }
-  STRATA_RETURN_IF_ERROR(KeepsTargetsInUse(layer, role, in_use));
+  STRATA_RETURN_IF_ERROR(KeepsTargetsInUse(
+      layer, stored == view.layers.end() ? nullptr : &stored->second, role,
+      in_use));
   return role;
 }
 
@@ -1274,7 +1329,10 @@ absl::Status TrustRepo::CommitRollback(
   auto next = std::make_shared<TrustView>(*base);
   std::vector<TrustFile> files;
   for (auto& [layer, role] : incoming) {
-    STRATA_RETURN_IF_ERROR(KeepsTargetsInUse(layer, role, in_use));
+    auto stored = next->layers.find(layer);
+    STRATA_RETURN_IF_ERROR(KeepsTargetsInUse(
+        layer, stored == next->layers.end() ? nullptr : &stored->second, role,
+        in_use));
     files.push_back(TrustFile{layer, role.file.version, role.file.bytes});
     next->layers[layer] = std::move(role);
   }
@@ -1296,6 +1354,8 @@ absl::Status TrustRepo::SignDirector(std::string_view app_id,
   }
   const absl::Time now = clock_->Now();
   director.app_id = std::string(app_id);
+  // What devices would refuse is refused here, naming the segment.
+  STRATA_RETURN_IF_ERROR(signing::CompileDirectorSegments(director));
   Json signed_part = signing::ToJson(director);
   if (!base->director_signed.is_null()) {
     // The same selection, still fresh: keep what devices have.

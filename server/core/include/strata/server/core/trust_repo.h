@@ -169,6 +169,10 @@ class TrustRepo {
       const std::function<absl::Status(const std::vector<TrustFile>&)>& commit);
   // FAILED_PRECONDITION when the app's root or targets has expired.
   absl::Status CheckUsable(std::string_view app_id) const;
+  // Before a draft starts: the trust is usable and each artifact's target
+  // is still signed (by the current delegation) with the release's counter
+  // and the artifact's content.
+  absl::Status CheckReleaseTargets(const v1::Release& release) const;
 
   // --- online roles
   // Signs `director` (its version is the last one + 1, expiry from the
