@@ -58,11 +58,15 @@ absl::StatusOr<AppTrust> ParseAppTrust(v1::TrustInfo info) {
   return t;
 }
 
-absl::StatusOr<AppTrust> ReadAppTrust(AdminClient& client,
-                                      const std::string& app) {
-  absl::StatusOr<v1::TrustInfo> info = client.GetTrust(app);
+namespace {
+
+// The parsed answer of GetTrust(app); `legacy_ok`: an unimplemented
+// GetTrust means an app without trust.
+absl::StatusOr<AppTrust> FromAnswer(absl::StatusOr<v1::TrustInfo> info,
+                                    const std::string& app, bool legacy_ok) {
   if (!info.ok()) {
     if (info.status().code() == absl::StatusCode::kUnimplemented) {
+      if (legacy_ok) return AppTrust{};
       return absl::FailedPreconditionError(
           "this stratad has no per-app trust (Admin.GetTrust is "
           "unimplemented); upgrade stratad to use this strata");
@@ -76,6 +80,18 @@ absl::StatusOr<AppTrust> ReadAppTrust(AdminClient& client,
                " does not parse: ", ToStd(parsed.status().message())));
   }
   return parsed;
+}
+
+}  // namespace
+
+absl::StatusOr<AppTrust> ReadAppTrust(AdminClient& client,
+                                      const std::string& app) {
+  return FromAnswer(client.GetTrust(app), app, /*legacy_ok=*/false);
+}
+
+absl::StatusOr<AppTrust> ReadAppTrustIfAny(AdminClient& client,
+                                           const std::string& app) {
+  return FromAnswer(client.GetTrust(app), app, /*legacy_ok=*/true);
 }
 
 absl::Status RequireConfigured(const AppTrust& trust, const std::string& app) {

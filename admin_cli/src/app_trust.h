@@ -45,6 +45,11 @@ struct AppTrust {
 // FAILED_PRECONDITION saying stratad must be upgraded.
 absl::StatusOr<AppTrust> ReadAppTrust(AdminClient& client,
                                       const std::string& app);
+// For publish and roll back: like ReadAppTrust, but a stratad from before
+// per-app trust (no GetTrust) counts as "no root of trust", so those
+// commands work as they did against it.
+absl::StatusOr<AppTrust> ReadAppTrustIfAny(AdminClient& client,
+                                           const std::string& app);
 absl::StatusOr<AppTrust> ParseAppTrust(v1::TrustInfo info);
 
 // FAILED_PRECONDITION naming `strata trust init` unless `trust` is set up.

@@ -109,7 +109,7 @@ absl::Status DoPublish(const PublishFlags& f, CliContext& ctx) {
   AdminClient client = ctx.Client();
   // An app with a root of trust takes a publish only with its layer role
   // re-signed by the layer's publishers: checked here before uploading.
-  STRATA_ASSIGN_OR_RETURN(AppTrust trust, ReadAppTrust(client, f.app));
+  STRATA_ASSIGN_OR_RETURN(AppTrust trust, ReadAppTrustIfAny(client, f.app));
   std::vector<const signing::PrivateKey*> signers;
   if (trust.configured()) {
     if (keys.empty()) {

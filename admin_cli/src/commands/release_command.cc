@@ -362,7 +362,7 @@ absl::Status Steer(const IdFlags& f, v1::SteerReleaseRequest::Action action,
   req.set_reason(f.reason);
   AdminClient client = ctx.Client();
   if (action == v1::SteerReleaseRequest::ROLL_BACK) {
-    STRATA_ASSIGN_OR_RETURN(AppTrust trust, ReadAppTrust(client, f.app));
+    STRATA_ASSIGN_OR_RETURN(AppTrust trust, ReadAppTrustIfAny(client, f.app));
     if (trust.configured()) {
       return RollBackSigned(f, std::move(req), std::move(trust), ctx);
     }
