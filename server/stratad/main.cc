@@ -86,9 +86,19 @@ int main(int argc, char** argv) {
                  "halt or pause rolling releases; 0 turns them off")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 3600.0));
-  app.add_flag(
-      "--allow-unsigned-publishes", options.allow_unsigned_publishes,
-      "development only: accept publishes without publisher signatures");
+  app.add_flag("--allow-unsigned-publishes", options.allow_unsigned_publishes,
+               "development only: accept publishes to apps that have no root "
+               "of trust (apps with one always need their publishers' "
+               "signatures)");
+  app.add_option("--online-keys-dir", options.online_keys_dir,
+                 "stratad's online signing keys (snapshot, timestamp, "
+                 "director), one 0600 PEM each (default: "
+                 "<data-dir>/online-keys)");
+  std::string timestamp_expiry = "24h";
+  app.add_option("--timestamp-expiry", timestamp_expiry,
+                 "lifetime of the timestamp and director metadata, re-signed "
+                 "when half of it is gone (e.g. 24h, 90m)")
+      ->capture_default_str();
   app.add_option(
       "--port-file", port_file,
       "write the bound gRPC port (and HTTP port on a second line) here");
@@ -96,8 +106,9 @@ int main(int argc, char** argv) {
   std::string token_file;
   CLI::App* init = app.add_subcommand(
       "init",
-      "Create the data directory and the first admin token (mode 0600).\n"
-      "Refused when the directory already has tokens.");
+      "Create the data directory, the first admin token (mode 0600) and\n"
+      "stratad's online signing keys (--online-keys-dir). Refused when the\n"
+      "directory already has tokens.");
   init->add_option(
       "--token-file", token_file,
       "where to write the token (default: <data-dir>/admin.token)");
@@ -111,15 +122,26 @@ int main(int argc, char** argv) {
 
   CLI11_PARSE(app, argc, argv);
   options.gate_interval = absl::Milliseconds(gate_seconds * 1000);
+  if (!absl::ParseDuration(timestamp_expiry, &options.timestamp_expiry) ||
+      options.timestamp_expiry < absl::Minutes(2)) {
+    std::cerr << "stratad: --timestamp-expiry '" << timestamp_expiry
+              << "' is not a duration of at least 2m (e.g. 24h)\n";
+    return 2;
+  }
 
   if (*init) {
     if (token_file.empty())
       token_file = strata::JoinPath(options.data_dir, "admin.token");
-    absl::Status s =
-        strata::server::InitializeDataDir(options.data_dir, token_file);
+    absl::Status s = strata::server::InitializeDataDir(
+        options.data_dir, token_file, strata::Env::Default(),
+        options.online_keys_dir);
     if (!s.ok()) return Fail(s);
     std::cout << "initialized " << options.data_dir
-              << "; admin token written to " << token_file << " (mode 0600)\n";
+              << "; admin token written to " << token_file
+              << " (mode 0600); online keys in "
+              << strata::server::OnlineKeysDir(options.data_dir,
+                                               options.online_keys_dir)
+              << "\n";
     return 0;
   }
   if (*restore) {

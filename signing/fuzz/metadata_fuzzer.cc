@@ -37,6 +37,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
   }
   absl::StatusOr<DirectorMetadata> director = ParseDirector(sp);
-  if (director.ok()) (void)DirectorTargetsFor(*director, "d", "u");
+  if (director.ok()) {
+    (void)DirectorTargetsFor(*director, "d", "u");
+    strata::rollout::DeviceAttributes device;
+    device.user_id = "u";
+    device.device_id = "d";
+    device.os = "android";
+    (void)DirectorChoicesFor(*director, device, {{"h5/home", 1}});
+    absl::StatusOr<DirectorMetadata> reparsed =
+        ParseDirector(ToJson(*director));
+    if (!reparsed.ok() || !SameDirectorContent(*reparsed, *director)) {
+      std::abort();
+    }
+  }
   return 0;
 }

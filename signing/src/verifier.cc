@@ -124,6 +124,19 @@ bool SameRoleKeys(const RootMetadata& a, const RootMetadata& b,
   return ka == kb;
 }
 
+// Director keys (custom.director), compared by public key, not key id.
+bool SameDirectorKeys(const RootMetadata& a, const RootMetadata& b) {
+  if (a.director.has_value() != b.director.has_value()) return false;
+  if (!a.director.has_value()) return true;
+  if (a.director->threshold != b.director->threshold) return false;
+  std::set<std::string> ka, kb;
+  for (const std::string& id : a.director->keyids)
+    ka.insert(a.keys.at(id).raw());
+  for (const std::string& id : b.director->keyids)
+    kb.insert(b.keys.at(id).raw());
+  return ka == kb;
+}
+
 absl::Status CheckExpiry(std::string_view role, absl::Time expires,
                          absl::Time start) {
   if (expires <= start) {
@@ -317,7 +330,8 @@ absl::Status LoadStateInto(const std::string& bytes, Verifier::State& s) {
 }
 
 // Drops trusted timestamp and snapshot when their keys changed between
-// roots (TUF 5.3.11, fast-forward attack recovery); also targets.
+// roots (TUF 5.3.11, fast-forward attack recovery); also targets, and the
+// director when its keys changed.
 void ForgetRotatedRoles(const RootMetadata& old_root,
                         const RootMetadata& new_root, Verifier::State& s) {
   if (!SameRoleKeys(old_root, new_root, "timestamp") ||
@@ -329,6 +343,9 @@ void ForgetRotatedRoles(const RootMetadata& old_root,
     s.targets.reset();
     s.delegated.clear();
   }
+  // A director version fast-forwarded with a stolen online key is reset by
+  // rotating that key.
+  if (!SameDirectorKeys(old_root, new_root)) s.director.reset();
 }
 
 }  // namespace
@@ -405,10 +422,18 @@ struct ParentEntry {
   MetaFileInfo info;
 };
 
-absl::StatusOr<SignedMetadata> FetchListedRole(
-    MetadataSource& source, Clock& clock, const RootMetadata& root,
-    const std::string& role, const ParentEntry& entry, uint64_t default_max,
-    absl::Time deadline) {
+// A fetched file: the bytes as received and their parsed envelope.
+struct Fetched {
+  std::string bytes;
+  SignedMetadata m;
+};
+
+absl::StatusOr<Fetched> FetchListedRole(MetadataSource& source, Clock& clock,
+                                        const RootMetadata& root,
+                                        const std::string& role,
+                                        const ParentEntry& entry,
+                                        uint64_t default_max,
+                                        absl::Time deadline) {
   FetchRequest req;
   req.role = role;
   if (root.consistent_snapshot) req.version = entry.info.version;
@@ -417,8 +442,11 @@ absl::StatusOr<SignedMetadata> FetchListedRole(
   STRATA_ASSIGN_OR_RETURN(std::string bytes, FetchChecked(source, clock, req));
   STRATA_RETURN_IF_ERROR(CheckAgainstParent(role, bytes, entry.info.length,
                                             entry.info.hashes, entry.parent));
-  return ParseEnvelope(bytes, role, role == "snapshot" ? "snapshot" : "targets",
-                       req.max_length);
+  STRATA_ASSIGN_OR_RETURN(
+      SignedMetadata m,
+      ParseEnvelope(bytes, role, role == "snapshot" ? "snapshot" : "targets",
+                    req.max_length));
+  return Fetched{std::move(bytes), std::move(m)};
 }
 
 absl::Status CheckListedVersion(std::string_view role, uint64_t got,
@@ -545,8 +573,9 @@ absl::Status UpdateSnapshot(MetadataSource& source, Clock& clock,
   }
   const RootMetadata& root = next.root.meta;
   STRATA_ASSIGN_OR_RETURN(
-      SignedMetadata m, FetchListedRole(source, clock, root, "snapshot", entry,
-                                        options.snapshot_max_length, deadline));
+      Fetched fetched, FetchListedRole(source, clock, root, "snapshot", entry,
+                                       options.snapshot_max_length, deadline));
+  const SignedMetadata& m = fetched.m;
   STRATA_RETURN_IF_ERROR(
       VerifyThreshold(m, root.keys, root.roles.at("snapshot"), "snapshot"));
   STRATA_ASSIGN_OR_RETURN(SnapshotMetadata snap,
@@ -573,7 +602,10 @@ absl::Status UpdateSnapshot(MetadataSource& source, Clock& clock,
     }
   }
   STRATA_RETURN_IF_ERROR(CheckExpiry("snapshot", snap.common.expires, start));
-  next.snapshot = Trusted<SnapshotMetadata>{m.Serialize(), std::move(snap)};
+  // The bytes as received: they match the timestamp's hash, so TrustedFile
+  // can serve them again.
+  next.snapshot =
+      Trusted<SnapshotMetadata>{std::move(fetched.bytes), std::move(snap)};
   return absl::OkStatus();
 }
 
@@ -606,15 +638,16 @@ absl::StatusOr<Trusted<TargetsMetadata>> LoadTargetsRole(
     }
   }
   STRATA_ASSIGN_OR_RETURN(
-      SignedMetadata m,
+      Fetched fetched,
       FetchListedRole(source, clock, next.root.meta, role, entry,
                       options.targets_max_length, deadline));
+  const SignedMetadata& m = fetched.m;
   STRATA_RETURN_IF_ERROR(VerifyThreshold(m, keys, role_keys, role));
   STRATA_ASSIGN_OR_RETURN(TargetsMetadata t,
                           ParseTargets(m.signed_part(), role));
   STRATA_RETURN_IF_ERROR(CheckListedVersion(role, t.common.version, entry));
   STRATA_RETURN_IF_ERROR(CheckExpiry(role, t.common.expires, start));
-  return Trusted<TargetsMetadata>{m.Serialize(), std::move(t)};
+  return Trusted<TargetsMetadata>{std::move(fetched.bytes), std::move(t)};
 }
 
 absl::Status UpdateTargets(MetadataSource& source, Clock& clock,
@@ -776,6 +809,14 @@ absl::StatusOr<VerifiedTarget> Verifier::FindTarget(
       strata::StrCat("no publisher-signed target named ", name));
 }
 
+rollout::DeviceAttributes SelectionAttributes(const DeviceInfo& device) {
+  rollout::DeviceAttributes a = device.attributes;
+  if (a.device_id.empty()) a.device_id = device.device_id;
+  if (a.user_id.empty()) a.user_id = device.user_id;
+  if (a.app_version.empty()) a.app_version = device.app_version;
+  return a;
+}
+
 absl::StatusOr<VerifiedTarget> Verifier::ResolveModule(
     const DeviceInfo& device, Layer layer, std::string_view module) const {
   if (!refreshed_) {
@@ -794,16 +835,22 @@ absl::StatusOr<VerifiedTarget> Verifier::ResolveModule(
                        "\", this is \"", device.app_id, "\""));
   }
   const std::string module_key = ModuleKey(layer, module);
-  const std::map<std::string, DirectorTarget> assigned = DirectorTargetsFor(
-      director, device.device_id,
-      device.user_id.empty() ? device.device_id : device.user_id);
-  auto it = assigned.find(module_key);
-  if (it == assigned.end()) {
+  const std::map<std::string, DirectorChoice> chosen = DirectorChoicesFor(
+      director, SelectionAttributes(device), state_->installed);
+  auto it = chosen.find(module_key);
+  if (it == chosen.end()) {
     return absl::NotFoundError(
         strata::StrCat("the director assigns no release of ", module_key,
                        " to device ", device.device_id));
   }
-  const DirectorTarget& dt = it->second;
+  return CheckChoice(device, layer, module, it->second);
+}
+
+absl::StatusOr<VerifiedTarget> Verifier::CheckChoice(
+    const DeviceInfo& device, Layer layer, std::string_view module,
+    const DirectorChoice& choice) const {
+  const std::string module_key = ModuleKey(layer, module);
+  const DirectorTarget& dt = choice.target;
   absl::StatusOr<VerifiedTarget> signed_target = FindTarget(dt.target);
   if (absl::IsNotFound(signed_target.status())) {
     return Denied(
@@ -813,6 +860,7 @@ absl::StatusOr<VerifiedTarget> Verifier::ResolveModule(
   }
   if (!signed_target.ok()) return signed_target.status();
   VerifiedTarget& v = *signed_target;
+  v.release_id = choice.release_id;
   if (!v.artifact.has_value()) {
     return Denied(RejectReason::kUnsignedDirectorTarget,
                   strata::StrCat("target ", dt.target,
@@ -875,17 +923,24 @@ absl::StatusOr<std::vector<VerifiedTarget>> Verifier::ResolveAll(
     return absl::FailedPreconditionError(
         "no fresh director metadata: call Refresh() first");
   }
+  const DirectorMetadata& director = state_->director->meta;
+  if (director.app_id != device.app_id) {
+    return Denied(
+        RejectReason::kWrongApp,
+        strata::StrCat("director metadata is for app \"", director.app_id,
+                       "\", this is \"", device.app_id, "\""));
+  }
   std::vector<VerifiedTarget> out;
-  const std::map<std::string, DirectorTarget> assigned = DirectorTargetsFor(
-      state_->director->meta, device.device_id,
-      device.user_id.empty() ? device.device_id : device.user_id);
-  for (const auto& [key, unused] : assigned) {
+  const std::map<std::string, DirectorChoice> chosen = DirectorChoicesFor(
+      director, SelectionAttributes(device), state_->installed);
+  for (const auto& [key, choice] : chosen) {
     const size_t slash = key.find('/');
     std::optional<Layer> layer = ParseLayer(key.substr(0, slash));
     if (!layer.has_value()) continue;  // rejected by the parser already
     STRATA_ASSIGN_OR_RETURN(
         VerifiedTarget v,
-        ResolveModule(device, *layer, std::string_view(key).substr(slash + 1)));
+        CheckChoice(device, *layer, std::string_view(key).substr(slash + 1),
+                    choice));
     out.push_back(std::move(v));
   }
   return out;
@@ -929,6 +984,81 @@ uint64_t Verifier::TrustedVersion(std::string_view role) const {
   }
   auto it = state_->delegated.find(std::string(role));
   return it == state_->delegated.end() ? 0 : it->second.meta.common.version;
+}
+
+TrustedVersionsInfo Verifier::TrustedVersions() const {
+  TrustedVersionsInfo v;
+  v.root = state_->root.meta.common.version;
+  if (state_->timestamp) v.timestamp = state_->timestamp->meta.common.version;
+  if (state_->snapshot) v.snapshot = state_->snapshot->meta.common.version;
+  if (state_->targets) v.targets = state_->targets->meta.common.version;
+  for (const auto& [name, t] : state_->delegated) {
+    v.roles[name] = t.meta.common.version;
+  }
+  if (state_->director) v.director = state_->director->meta.common.version;
+  return v;
+}
+
+std::optional<std::string> Verifier::TrustedFile(
+    std::string_view file_name) const {
+  constexpr std::string_view kSuffix = ".json";
+  if (file_name.size() <= kSuffix.size() ||
+      file_name.substr(file_name.size() - kSuffix.size()) != kSuffix) {
+    return std::nullopt;
+  }
+  std::string_view stem =
+      file_name.substr(0, file_name.size() - kSuffix.size());
+  // "<version>.<role>" or "<role>".
+  std::optional<uint64_t> version;
+  if (const size_t dot = stem.find('.'); dot != std::string_view::npos) {
+    const std::string_view digits = stem.substr(0, dot);
+    if (digits.empty() || digits.size() > 19 || digits[0] == '0' ||
+        digits.find_first_not_of("0123456789") != std::string_view::npos) {
+      return std::nullopt;
+    }
+    uint64_t n = 0;
+    for (char c : digits) n = n * 10 + static_cast<uint64_t>(c - '0');
+    version = n;
+    stem.remove_prefix(dot + 1);
+  }
+  const std::string role(stem);
+  const bool consistent = state_->root.meta.consistent_snapshot;
+  if (role == "root") {
+    if (version == state_->root.meta.common.version) return state_->root.bytes;
+    return std::nullopt;
+  }
+  if (role == "timestamp" || role == "director") {
+    if (version.has_value()) return std::nullopt;
+    if (role == "timestamp" && state_->timestamp) {
+      return state_->timestamp->bytes;
+    }
+    if (role == "director" && state_->director) return state_->director->bytes;
+    return std::nullopt;
+  }
+  // Listed roles: versioned names with consistent snapshots, plain ones
+  // without.
+  if (version.has_value() != consistent) return std::nullopt;
+  auto matches = [&](uint64_t trusted) {
+    return !version.has_value() || *version == trusted;
+  };
+  if (role == "snapshot") {
+    if (state_->snapshot && matches(state_->snapshot->meta.common.version)) {
+      return state_->snapshot->bytes;
+    }
+    return std::nullopt;
+  }
+  if (role == "targets") {
+    if (state_->targets && matches(state_->targets->meta.common.version)) {
+      return state_->targets->bytes;
+    }
+    return std::nullopt;
+  }
+  auto it = state_->delegated.find(role);
+  if (it != state_->delegated.end() &&
+      matches(it->second.meta.common.version)) {
+    return it->second.bytes;
+  }
+  return std::nullopt;
 }
 
 const RootMetadata& Verifier::trusted_root() const { return state_->root.meta; }

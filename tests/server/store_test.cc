@@ -236,3 +236,71 @@ TEST_F(StoreTest, SecondOpenOfTheSameDirectoryIsRefusedClearly) {
 
 }  // namespace
 }  // namespace strata::server
+
+namespace strata::server {
+namespace {
+
+TEST_F(StoreTest, TrustFilesKeepEveryRootAndTheCurrentOnlineRoles) {
+  ASSERT_THAT(store_->ListTrustApps(), IsOk());
+  EXPECT_TRUE(store_->ListTrustApps()->empty());
+  ASSERT_THAT(store_->PutTrustFiles("wallet",
+                                    {{"root", 1, "r1"},
+                                     {"targets", 1, "t1"},
+                                     {"h5", 1, "h1"},
+                                     {"snapshot", 1, "s1"},
+                                     {"timestamp", 1, "ts1"}},
+                                    TestAudit("trust.set")),
+              IsOk());
+  ASSERT_THAT(store_->PutTrustFiles("wallet",
+                                    {{"root", 2, "r2"},
+                                     {"h5", 2, "h2"},
+                                     {"snapshot", 2, "s2"},
+                                     {"timestamp", 2, "ts2"},
+                                     {"director", 7, "d7"}},
+                                    std::nullopt),
+              IsOk());
+  ASSERT_THAT(
+      store_->PutTrustFiles("shop", {{"root", 1, "other"}}, std::nullopt),
+      IsOk());
+  STRATA_ASSERT_OK_AND_ASSIGN(std::vector<TrustFile> files,
+                              store_->ListTrustFiles("wallet"));
+  std::vector<std::string> got;
+  for (const TrustFile& f : files) {
+    got.push_back(StrCat(f.role, "/", f.version, "=", f.content));
+  }
+  EXPECT_EQ(got, (std::vector<std::string>{
+                     "director/7=d7", "h5/2=h2", "root/1=r1", "root/2=r2",
+                     "snapshot/2=s2", "targets/1=t1", "timestamp/2=ts2"}));
+  // History of roots, targets and snapshots; current only for the rest.
+  EXPECT_EQ(**store_->GetTrustFile("wallet", "snapshot", 1), "s1");
+  EXPECT_FALSE(store_->GetTrustFile("wallet", "h5", 1)->has_value());
+  EXPECT_FALSE(store_->GetTrustFile("wallet", "timestamp", 1)->has_value());
+  EXPECT_EQ(*store_->ListTrustApps(),
+            (std::vector<std::string>{"shop", "wallet"}));
+  // The audited change is in the chain.
+  STRATA_ASSERT_OK_AND_ASSIGN(auto audit, store_->ListAudit(0, 10));
+  ASSERT_EQ(audit.size(), 1u);
+  EXPECT_EQ(audit[0].action(), "trust.set");
+}
+
+TEST_F(StoreTest, ReleaseKeepsASignedCounterAndTheServerCounterFollows) {
+  v1::Release signed_release = ReleaseOf("m", "1");
+  v1::ReleaseArtifact* a = signed_release.add_artifacts();
+  *a->mutable_module() = signed_release.module();
+  a->set_version("1");
+  a->set_release_sequence(5);
+  std::vector<TrustFile> trust = {{"config", 3, "role"}};
+  STRATA_ASSERT_OK_AND_ASSIGN(
+      v1::Release r,
+      store_->CreateRelease(signed_release, TestAudit("release.create"),
+                            nullptr, &trust));
+  EXPECT_EQ(r.release_sequence(), 5u);
+  EXPECT_EQ(**store_->GetTrustFile("wallet", "config", 3), "role");
+  STRATA_ASSERT_OK_AND_ASSIGN(
+      v1::Release next,
+      store_->CreateRelease(ReleaseOf("m", "2"), TestAudit("release.create")));
+  EXPECT_EQ(next.release_sequence(), 6u);
+}
+
+}  // namespace
+}  // namespace strata::server

@@ -17,6 +17,17 @@ std::string Describe(const v1::ModuleId& m) {
 
 }  // namespace
 
+AdminCore::AdminCore(Store* store, Clock* clock, AdminLimits limits,
+                     TrustRepo* trust)
+    : store_(store),
+      clock_(clock),
+      limits_(limits),
+      owned_trust_(trust == nullptr
+                       ? std::make_unique<TrustRepo>(store, clock, nullptr)
+                       : nullptr),
+      trust_(trust == nullptr ? owned_trust_.get() : trust),
+      releases_(store, clock, &fleet_, trust_) {}
+
 v1::AuditEntry AdminCore::Audit(const Principal& who, std::string_view action,
                                 std::string_view app_id,
                                 std::string detail) const {
@@ -28,9 +39,26 @@ absl::Status AdminCore::ValidateHeader(const Principal& who,
   STRATA_RETURN_IF_ERROR(ValidateStatement(header.statement()));
   STRATA_RETURN_IF_ERROR(AuthCore::Authorize(
       who, v1::ROLE_PUBLISHER, header.statement().app_id(), "publish"));
-  if (limits_.require_signatures) {
-    STRATA_RETURN_IF_ERROR(
-        trust_.VerifyStatement(header.statement(), header.signatures()));
+  const v1::ArtifactStatement& st = header.statement();
+  if (trust_->HasTrust(st.app_id())) {
+    // Checked before any content is taken; again when it is stored.
+    STRATA_ASSIGN_OR_RETURN(
+        std::optional<v1::StoredArtifact> existing,
+        store_->GetArtifact(st.app_id(), st.module(), st.version()));
+    const bool same_again =
+        existing.has_value() &&
+        existing->statement().content_sha256() == st.content_sha256();
+    const bool unsigned_embedded =
+        header.embedded() && header.layer_role().empty();
+    if (!same_again && !unsigned_embedded) {
+      STRATA_RETURN_IF_ERROR(trust_->CheckPublish(st, header.layer_role()));
+    }
+  } else if (limits_.require_signatures) {
+    return absl::FailedPreconditionError(StrCat(
+        "app ", st.app_id(),
+        " has no root of trust, so no publish can be verified; install one "
+        "with `strata trust init` (or start stratad with "
+        "--allow-unsigned-publishes for development only)"));
   }
   if (header.statement().size() > limits_.max_artifact_bytes) {
     return absl::ResourceExhaustedError(StrCat(
@@ -109,11 +137,24 @@ absl::StatusOr<v1::PublishResponse> AdminCore::Publish(
   v1::IdempotencyRecord idem;
   idem.set_content_sha256(st.content_sha256());
   *idem.mutable_response() = response;
-  STRATA_RETURN_IF_ERROR(store_->PutArtifact(
-      record, blob, key.empty() ? nullptr : &idem,
+  v1::AuditEntry audit =
       Audit(who, "publish", st.app_id(),
             StrCat("module=", Describe(st.module()), " version=", st.version(),
-                   " sha256=", st.content_sha256(), " size=", st.size()))));
+                   " sha256=", st.content_sha256(), " size=", st.size()));
+  const v1::IdempotencyRecord* idem_record = key.empty() ? nullptr : &idem;
+  if (trust_->HasTrust(st.app_id()) &&
+      !(header.embedded() && header.layer_role().empty())) {
+    // The artifact, the publishers' layer role and the re-signed snapshot
+    // and timestamp in one batch.
+    STRATA_RETURN_IF_ERROR(trust_->CommitPublish(
+        st, header.layer_role(), [&](const std::vector<TrustFile>& files) {
+          return store_->PutArtifact(record, blob, idem_record,
+                                     std::move(audit), &files);
+        }));
+  } else {
+    STRATA_RETURN_IF_ERROR(
+        store_->PutArtifact(record, blob, idem_record, std::move(audit)));
+  }
   if (published_) published_(st);
   return response;
 }
@@ -165,26 +206,64 @@ absl::StatusOr<v1::BackupResponse> AdminCore::Backup(
 
 namespace strata::server {
 
-absl::Status AdminCore::LoadTrust() {
-  STRATA_ASSIGN_OR_RETURN(auto stored, store_->GetTrust());
-  if (!stored.has_value()) return absl::OkStatus();
-  return Annotate(trust_.Install(stored->first, stored->second),
-                  "the stored root of trust no longer verifies");
-}
+absl::Status AdminCore::LoadTrust() { return trust_->Load(); }
 
 absl::StatusOr<v1::SetTrustResponse> AdminCore::SetTrust(
     const Principal& who, const v1::SetTrustRequest& req) {
+  STRATA_RETURN_IF_ERROR(ValidateName("app id", req.app_id()));
   STRATA_RETURN_IF_ERROR(
-      AuthCore::Authorize(who, v1::ROLE_ADMIN, "*", "trust.set"));
-  STRATA_ASSIGN_OR_RETURN(v1::SetTrustResponse response,
-                          trust_.Check(req.root(), req.targets()));
-  STRATA_RETURN_IF_ERROR(store_->PutTrust(
-      req.root(), req.targets(),
-      Audit(who, "trust.set", "*",
-            StrCat("root_version=", response.root_version(),
-                   " targets_version=", response.targets_version(),
-                   " root_sha256=", Sha256::HexHash(req.root())))));
-  STRATA_RETURN_IF_ERROR(trust_.Install(req.root(), req.targets()));
+      AuthCore::Authorize(who, v1::ROLE_ADMIN, req.app_id(), "trust.set"));
+  return trust_->SetTrust(
+      req, Audit(who, "trust.set", req.app_id(),
+                 StrCat("root_sha256=", Sha256::HexHash(req.root()),
+                        " targets_sha256=", Sha256::HexHash(req.targets()),
+                        " layer_roles=", req.layer_roles_size())));
+}
+
+absl::StatusOr<v1::TrustInfo> AdminCore::GetTrust(
+    const Principal& who, const v1::GetTrustRequest& req) {
+  STRATA_RETURN_IF_ERROR(ValidateName("app id", req.app_id()));
+  STRATA_RETURN_IF_ERROR(
+      AuthCore::Authorize(who, v1::ROLE_VIEWER, req.app_id(), "trust.get"));
+  return trust_->Info(req.app_id());
+}
+
+absl::StatusOr<v1::TrustInfo> AdminCore::PutLayerRole(
+    const Principal& who, const v1::PutLayerRoleRequest& req) {
+  STRATA_RETURN_IF_ERROR(ValidateName("app id", req.app_id()));
+  STRATA_RETURN_IF_ERROR(AuthCore::Authorize(who, v1::ROLE_PUBLISHER,
+                                             req.app_id(), "trust.put_role"));
+  STRATA_RETURN_IF_ERROR(trust_->PutLayerRole(
+      req.app_id(), req.role(),
+      Audit(who, "trust.put_role", req.app_id(),
+            StrCat("sha256=", Sha256::HexHash(req.role())))));
+  return trust_->Info(req.app_id());
+}
+
+absl::StatusOr<v1::GenerateOnlineKeysResponse> AdminCore::GenerateOnlineKeys(
+    const Principal& who, const v1::GenerateOnlineKeysRequest& req) {
+  STRATA_RETURN_IF_ERROR(
+      AuthCore::Authorize(who, v1::ROLE_ADMIN, "*", "trust.online_keys"));
+  if (trust_->keys() == nullptr) {
+    return absl::FailedPreconditionError(
+        "this server has no online key directory (--online-keys-dir)");
+  }
+  std::vector<std::string> roles(req.roles().begin(), req.roles().end());
+  STRATA_ASSIGN_OR_RETURN(std::vector<OnlineKey> keys,
+                          trust_->keys()->Generate(roles));
+  v1::GenerateOnlineKeysResponse response;
+  std::string ids;
+  for (const OnlineKey& k : keys) {
+    v1::OnlineKey* o = response.add_keys();
+    o->set_role(k.role);
+    o->set_key_id(k.key_id);
+    o->set_public_key_pem(k.key->public_key().ToPem());
+    o->set_in_use(false);  // until a root lists it
+    if (!ids.empty()) ids += ",";
+    ids += StrCat(k.role, ":", k.key_id);
+  }
+  STRATA_RETURN_IF_ERROR(store_->AppendAudit(
+      Audit(who, "trust.online_keys", "*", StrCat("keys=", ids))));
   return response;
 }
 

@@ -112,7 +112,39 @@ absl::StatusOr<v1::CheckResponse> DeliveryCore::Check(
       }
     }
   }
+  if (trust_ != nullptr) {
+    // After the snapshot: its director is in the view by now.
+    if (std::shared_ptr<const TrustView> view = trust_->View(device.app_id())) {
+      view->AppendNewerFiles(request.trusted(), response.mutable_metadata());
+    }
+  }
   return response;
+}
+
+void DeliveryCore::NewerMetadata(
+    const std::string& app_id, v1::TrustedVersions& sent,
+    google::protobuf::RepeatedPtrField<v1::MetadataFile>* out) {
+  if (trust_ == nullptr) return;
+  std::shared_ptr<const TrustView> view = trust_->View(app_id);
+  if (view == nullptr) return;
+  view->AppendNewerFiles(sent, out);
+  const v1::TrustedVersions now = view->Versions();
+  sent.set_root(std::max(sent.root(), now.root()));
+  sent.set_timestamp(std::max(sent.timestamp(), now.timestamp()));
+  sent.set_snapshot(std::max(sent.snapshot(), now.snapshot()));
+  sent.set_targets(std::max(sent.targets(), now.targets()));
+  for (const auto& [role, version] : now.roles()) {
+    uint64_t& have = (*sent.mutable_roles())[role];
+    have = std::max(have, version);
+  }
+  sent.set_director(std::max(sent.director(), now.director()));
+}
+
+absl::StatusOr<std::set<std::string>> DeliveryCore::TargetsInUse(
+    const std::string& app_id) {
+  STRATA_ASSIGN_OR_RETURN(std::shared_ptr<const AppSnapshot> snapshot,
+                          snapshots_.Get(app_id));
+  return snapshot->target_names;
 }
 
 void DeliveryCore::ReleasesChanged(const std::string& app_id) {

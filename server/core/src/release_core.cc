@@ -139,6 +139,20 @@ absl::StatusOr<v1::Release> ReleaseCore::Create(
           "newer version"));
     }
   }
+  if (trust_ != nullptr && trust_->HasTrust(req.app_id())) {
+    // The counter devices check comes from the publishers' signature.
+    for (v1::ReleaseArtifact& a : *release.mutable_artifacts()) {
+      STRATA_ASSIGN_OR_RETURN(
+          std::optional<v1::StoredArtifact> artifact,
+          store_->GetArtifact(req.app_id(), a.module(), a.version()));
+      const v1::ArtifactStatement& st = artifact->statement();
+      STRATA_ASSIGN_OR_RETURN(
+          uint64_t counter,
+          trust_->ReleaseCounter(req.app_id(), a.module(), a.version(),
+                                 st.content_sha256(), st.size()));
+      a.set_release_sequence(counter);
+    }
+  }
   release.set_segment(req.segment().empty() ? "everyone" : req.segment());
   if (release.segment() != "everyone") {
     STRATA_RETURN_IF_ERROR(ValidateName("segment", release.segment()));
@@ -294,7 +308,11 @@ absl::StatusOr<v1::SteerReleaseResponse> ReleaseCore::Steer(
   STRATA_ASSIGN_OR_RETURN(v1::Release record,
                           Load(req.app_id(), req.release_id()));
   if (req.action() == v1::SteerReleaseRequest::ROLL_BACK) {
-    return RollBack(who, std::move(record), reason);
+    return RollBack(who, std::move(record), reason, req);
+  }
+  if (req.dry_run()) {
+    return absl::InvalidArgumentError(
+        "dry_run is for roll back only (it answers with the roll back plan)");
   }
   STRATA_ASSIGN_OR_RETURN(rollout::Rollout r, ToRollout(record));
   const std::string before = r.Describe();
@@ -313,7 +331,8 @@ absl::StatusOr<v1::SteerReleaseResponse> ReleaseCore::Steer(
 }
 
 absl::StatusOr<v1::SteerReleaseResponse> ReleaseCore::RollBack(
-    const Principal& who, v1::Release bad, const std::string& reason) {
+    const Principal& who, v1::Release bad, const std::string& reason,
+    const v1::SteerReleaseRequest& req) {
   STRATA_ASSIGN_OR_RETURN(rollout::Rollout r, ToRollout(bad));
   const std::string before = r.Describe();
   STRATA_RETURN_IF_ERROR(r.RollBack(clock_->Now(), reason));
@@ -324,6 +343,7 @@ absl::StatusOr<v1::SteerReleaseResponse> ReleaseCore::RollBack(
   v1::Release good;
   good.set_app_id(bad.app_id());
   std::string restored;
+  std::vector<RollbackTarget> plan;
   for (const v1::ReleaseArtifact& a : bad.artifacts()) {
     const v1::ReleaseArtifact* found = nullptr;
     for (auto it = all.rbegin(); it != all.rend() && found == nullptr; ++it) {
@@ -352,6 +372,41 @@ absl::StatusOr<v1::SteerReleaseResponse> ReleaseCore::RollBack(
     g->set_version(found->version());
     if (!restored.empty()) restored += ",";
     restored += StrCat(ModuleText(found->module()), "@", found->version());
+    STRATA_ASSIGN_OR_RETURN(
+        std::optional<v1::StoredArtifact> content,
+        store_->GetArtifact(bad.app_id(), found->module(), found->version()));
+    if (!content.has_value()) {
+      return absl::DataLossError(
+          StrCat("the last good release of ", ModuleText(found->module()),
+                 " names version ", found->version(), ", which is not stored"));
+    }
+    RollbackTarget t;
+    *t.plan.mutable_module() = found->module();
+    t.plan.set_version(found->version());
+    t.plan.set_content_sha256(content->statement().content_sha256());
+    t.plan.set_size(content->statement().size());
+    t.plan.set_min_release_counter(a.release_sequence());
+    plan.push_back(std::move(t));
+  }
+  if (req.dry_run()) {
+    v1::SteerReleaseResponse out;
+    *out.mutable_release() = std::move(bad);
+    for (const RollbackTarget& t : plan) *out.add_rollback_plan() = t.plan;
+    return out;
+  }
+  const bool trusted = trust_ != nullptr && trust_->HasTrust(bad.app_id());
+  if (trusted && req.layer_roles().empty()) {
+    return absl::FailedPreconditionError(StrCat(
+        "app ", bad.app_id(),
+        " has a root of trust: a roll back re-approves the old content under "
+        "new release counters signed by its publishers; ask for the plan "
+        "with dry_run, sign the layer roles and send them (`strata release "
+        "rollback --key ...` does this)"));
+  }
+  if (!trusted && !req.layer_roles().empty()) {
+    return absl::InvalidArgumentError(
+        StrCat("app ", bad.app_id(),
+               " has no root of trust; a roll back takes no layer roles"));
   }
   // Every device of the segment at once: those that took the bad release
   // get the good content back with a higher release counter.
@@ -367,15 +422,30 @@ absl::StatusOr<v1::SteerReleaseResponse> ReleaseCore::RollBack(
       clock_->Now(), StrCat("rolls back release ", bad.release_id())));
   StoreStatus(g, &good);
   StoreStatus(r, &bad);
-  STRATA_ASSIGN_OR_RETURN(
-      v1::Release created,
-      store_->CreateRelease(
-          good,
-          MakeAudit(
-              clock_, who.name, "release.rollback", bad.app_id(),
-              StrCat("rolls_back=", bad.release_id(), " ", before,
-                     " -> rolled_back: ", reason, "; restores=", restored)),
-          &bad));
+  v1::AuditEntry audit =
+      MakeAudit(clock_, who.name, "release.rollback", bad.app_id(),
+                StrCat("rolls_back=", bad.release_id(), " ", before,
+                       " -> rolled_back: ", reason, "; restores=", restored));
+  v1::Release created;
+  if (trusted) {
+    // The publishers' new targets give the counters; the roles, re-signed
+    // snapshot and timestamp and the release go in one batch.
+    STRATA_RETURN_IF_ERROR(trust_->CommitRollback(
+        bad.app_id(), req.layer_roles(), plan,
+        [&](const std::vector<TrustFile>& files) -> absl::Status {
+          for (int i = 0; i < good.artifacts_size(); ++i) {
+            good.mutable_artifacts(i)->set_release_sequence(
+                plan[static_cast<size_t>(i)].release_counter);
+          }
+          STRATA_ASSIGN_OR_RETURN(
+              created,
+              store_->CreateRelease(good, std::move(audit), &bad, &files));
+          return absl::OkStatus();
+        }));
+  } else {
+    STRATA_ASSIGN_OR_RETURN(
+        created, store_->CreateRelease(good, std::move(audit), &bad));
+  }
   Changed(bad.app_id());
   v1::SteerReleaseResponse out;
   *out.mutable_release() = std::move(bad);

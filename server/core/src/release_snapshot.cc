@@ -7,6 +7,7 @@
 #include "strata/base/status_macros.h"
 #include "strata/base/strings.h"
 #include "strata/server/core/release_model.h"
+#include "strata/signing/verifier.h"
 
 namespace strata::server {
 
@@ -82,7 +83,8 @@ void ReleaseSnapshots::Invalidate(const std::string& app_id) {
 }
 
 absl::StatusOr<v1::UpdateEntry> ReleaseSnapshots::MakeEntry(
-    const v1::Release& release, const v1::ReleaseArtifact& a) {
+    const v1::Release& release, const v1::ReleaseArtifact& a,
+    const TrustView* trust) {
   STRATA_ASSIGN_OR_RETURN(
       std::optional<v1::StoredArtifact> artifact,
       store_->GetArtifact(release.app_id(), a.module(), a.version()));
@@ -91,13 +93,40 @@ absl::StatusOr<v1::UpdateEntry> ReleaseSnapshots::MakeEntry(
                                       " names missing artifact version ",
                                       a.version(), " of ", a.module().name()));
   }
-  const v1::ArtifactStatement& st = artifact->statement();
+  v1::ArtifactStatement st = artifact->statement();
   v1::UpdateEntry entry;
   *entry.mutable_module() = a.module();
   entry.set_release_id(release.release_id());
   entry.set_release_sequence(a.release_sequence());
+  if (trust != nullptr) {
+    // The facts the device verifies: those of the publisher-signed target.
+    const std::string name =
+        signing::TargetName(static_cast<signing::Layer>(a.module().layer()),
+                            a.module().name(), a.release_sequence());
+    const signing::TargetFile* target = trust->FindTarget(name);
+    if (target == nullptr || !target->artifact.has_value()) {
+      STRATA_LOG(Error) << "release " << release.release_id() << " of app "
+                        << release.app_id() << " uses target " << name
+                        << ", which no publisher role lists; devices will "
+                           "refuse it";
+    } else {
+      const signing::ArtifactInfo& info = *target->artifact;
+      auto sha = target->hashes.find("sha256");
+      st.set_version(info.version_label);
+      st.set_content_sha256(sha == target->hashes.end() ? "" : sha->second);
+      st.set_size(target->length);
+      v1::Compatibility* c = st.mutable_compatibility();
+      c->Clear();
+      c->set_min_app_version(info.compat.app_version.min);
+      c->set_max_app_version(info.compat.app_version.max);
+      c->set_host_build(info.compat.host_build);
+      c->set_runtime_version(info.compat.runtime_version.min);
+      c->set_min_sdk_version(info.compat.min_sdk_version);
+    }
+  } else {
+    *entry.mutable_signatures() = artifact->signatures();
+  }
   *entry.mutable_statement() = st;
-  *entry.mutable_signatures() = artifact->signatures();
   entry.mutable_full()->set_sha256(st.content_sha256());
   entry.mutable_full()->set_size(st.size());
   if (a.module().layer() == v1::LAYER_CONFIG &&
@@ -110,9 +139,49 @@ absl::StatusOr<v1::UpdateEntry> ReleaseSnapshots::MakeEntry(
   return entry;
 }
 
+absl::Status ReleaseSnapshots::SignDirector(
+    const std::string& app_id, const AppSnapshot& snapshot,
+    const TrustView& trust, const std::vector<v1::Segment>& segments) {
+  signing::DirectorMetadata director;
+  director.app_id = app_id;
+  for (const LiveRelease& live : snapshot.releases) {
+    const std::string segment =
+        live.record.segment().empty() ? "everyone" : live.record.segment();
+    if (!director.segments.count(segment)) {
+      signing::DirectorSegment& s = director.segments[segment];
+      s.expression = "true";
+      for (const v1::Segment& stored : segments) {
+        if (stored.name() != segment) continue;
+        s.expression = stored.expression();
+        s.allow_user_ids.assign(stored.allow_user_ids().begin(),
+                                stored.allow_user_ids().end());
+        s.deny_user_ids.assign(stored.deny_user_ids().begin(),
+                               stored.deny_user_ids().end());
+      }
+    }
+    signing::DirectorAssignment assignment;
+    assignment.release = signing::DirectorRelease{
+        rollout::RuleOf(live.rollout), segment, live.salt, live.everyone};
+    for (const v1::UpdateEntry& e : live.entries) {
+      const auto layer = static_cast<signing::Layer>(e.module().layer());
+      const std::string name =
+          signing::TargetName(layer, e.module().name(), e.release_sequence());
+      const signing::TargetFile* target = trust.FindTarget(name);
+      if (target == nullptr) continue;  // logged by MakeEntry
+      assignment.modules[signing::ModuleKey(layer, e.module().name())] =
+          signing::DirectorTargetFor(name, *target);
+    }
+    director.assignments.push_back(std::move(assignment));
+  }
+  return Annotate(trust_->SignDirector(app_id, std::move(director)),
+                  StrCat("signing the director of app ", app_id));
+}
+
 absl::StatusOr<std::shared_ptr<const AppSnapshot>> ReleaseSnapshots::Build(
     const std::string& app_id) {
   auto snapshot = std::make_shared<AppSnapshot>();
+  std::shared_ptr<const TrustView> trust =
+      trust_ == nullptr ? nullptr : trust_->View(app_id);
   STRATA_ASSIGN_OR_RETURN(std::vector<v1::Release> releases,
                           store_->ListReleases(app_id));
   STRATA_ASSIGN_OR_RETURN(std::vector<v1::Segment> stored_segments,
@@ -170,12 +239,22 @@ absl::StatusOr<std::shared_ptr<const AppSnapshot>> ReleaseSnapshots::Build(
         record, *std::move(rollout), seg->second, "", everyone, true, {}};
     live.salt = live.rollout.spec().EffectiveSalt();
     for (const v1::ReleaseArtifact& a : record.artifacts()) {
-      STRATA_ASSIGN_OR_RETURN(v1::UpdateEntry entry, MakeEntry(record, a));
+      STRATA_ASSIGN_OR_RETURN(v1::UpdateEntry entry,
+                              MakeEntry(record, a, trust.get()));
+      if (trust != nullptr) {
+        snapshot->target_names.insert(
+            signing::TargetName(static_cast<signing::Layer>(a.module().layer()),
+                                a.module().name(), a.release_sequence()));
+      }
       live.config_only &= a.module().layer() == v1::LAYER_CONFIG;
       live.entries.push_back(std::move(entry));
       if (everyone) settled.insert({a.module().layer(), a.module().name()});
     }
     snapshot->releases.push_back(std::move(live));
+  }
+  if (trust != nullptr) {
+    STRATA_RETURN_IF_ERROR(
+        SignDirector(app_id, *snapshot, *trust, stored_segments));
   }
   return std::shared_ptr<const AppSnapshot>(std::move(snapshot));
 }

@@ -139,6 +139,31 @@ grpc::Status AdminService::SetTrust(grpc::ServerContext* context,
   });
 }
 
+grpc::Status AdminService::GetTrust(grpc::ServerContext* context,
+                                    const v1::GetTrustRequest* request,
+                                    v1::TrustInfo* response) {
+  return Unary(context, "GetTrust", response, [&](const Principal& who) {
+    return core_->GetTrust(who, *request);
+  });
+}
+
+grpc::Status AdminService::PutLayerRole(grpc::ServerContext* context,
+                                        const v1::PutLayerRoleRequest* request,
+                                        v1::TrustInfo* response) {
+  return Unary(context, "PutLayerRole", response, [&](const Principal& who) {
+    return core_->PutLayerRole(who, *request);
+  });
+}
+
+grpc::Status AdminService::GenerateOnlineKeys(
+    grpc::ServerContext* context, const v1::GenerateOnlineKeysRequest* request,
+    v1::GenerateOnlineKeysResponse* response) {
+  return Unary(context, "GenerateOnlineKeys", response,
+               [&](const Principal& who) {
+                 return core_->GenerateOnlineKeys(who, *request);
+               });
+}
+
 grpc::Status AdminService::PutSegment(grpc::ServerContext* context,
                                       const v1::Segment* request,
                                       v1::Segment* response) {

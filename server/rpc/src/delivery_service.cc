@@ -83,6 +83,9 @@ grpc::Status DeliveryService::WatchConfig(
   for (const auto& m : request->installed()) {
     if (m.module().layer() == v1::LAYER_CONFIG) known[m.module().name()] = m;
   }
+  // What the device trusts, as far as this stream knows: each event
+  // carries only the metadata files newer than that.
+  v1::TrustedVersions sent = request->trusted();
   while (!context->IsCancelled()) {
     // Read the counter first: a change after it wakes the wait below.
     const uint64_t seen = core_->ChangeCounter(device.app_id());
@@ -92,6 +95,7 @@ grpc::Status DeliveryService::WatchConfig(
     for (auto& entry : *changes) {
       v1::ConfigEvent event;
       *event.mutable_entry() = std::move(entry);
+      core_->NewerMetadata(device.app_id(), sent, event.mutable_metadata());
       if (!writer->Write(event)) return grpc::Status::OK;  // device went away
       metrics_->Increment("strata_config_pushes_total");
     }

@@ -75,6 +75,16 @@ class AdminService final : public v1::Admin::Service {
   grpc::Status SetTrust(grpc::ServerContext* context,
                         const v1::SetTrustRequest* request,
                         v1::SetTrustResponse* response) override;
+  grpc::Status GetTrust(grpc::ServerContext* context,
+                        const v1::GetTrustRequest* request,
+                        v1::TrustInfo* response) override;
+  grpc::Status PutLayerRole(grpc::ServerContext* context,
+                            const v1::PutLayerRoleRequest* request,
+                            v1::TrustInfo* response) override;
+  grpc::Status GenerateOnlineKeys(
+      grpc::ServerContext* context,
+      const v1::GenerateOnlineKeysRequest* request,
+      v1::GenerateOnlineKeysResponse* response) override;
   grpc::Status PutSegment(grpc::ServerContext* context,
                           const v1::Segment* request,
                           v1::Segment* response) override;

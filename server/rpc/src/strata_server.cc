@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "grpcpp/health_check_service_interface.h"
@@ -14,6 +16,8 @@
 #include "strata/base/log.h"
 #include "strata/base/status_macros.h"
 #include "strata/base/strings.h"
+#include "strata/server/core/online_keys.h"
+#include "strata/server/core/trust_repo.h"
 #include "strata/server/http/blob_handler.h"
 
 namespace strata::server {
@@ -22,6 +26,8 @@ struct StrataServer::Impl {
   std::unique_ptr<Store> store;
   Metrics metrics;
   std::unique_ptr<AuthCore> auth_core;
+  std::unique_ptr<OnlineKeys> online_keys;
+  std::unique_ptr<TrustRepo> trust;
   std::unique_ptr<AdminCore> admin_core;
   std::unique_ptr<DeltaCache> deltas;
   std::unique_ptr<DeliveryCore> delivery_core;
@@ -30,11 +36,24 @@ struct StrataServer::Impl {
   std::unique_ptr<grpc::Server> server;
   std::unique_ptr<HttpServer> http;
   int port = 0;
-  // The health gates' thread.
+  // The health gates' thread and the online roles' re-signing thread.
   std::thread gates;
+  std::thread trust_refresh;
   std::mutex gates_mu;
   std::condition_variable gates_cv;
   bool stopping = false;
+  // Runs `fn` every `every` until stopped.
+  std::thread Every(absl::Duration every, std::function<void()> fn) {
+    return std::thread([this, every, fn = std::move(fn)] {
+      std::unique_lock<std::mutex> lock(gates_mu);
+      while (!gates_cv.wait_for(lock, absl::ToChronoMilliseconds(every),
+                                [this] { return stopping; })) {
+        lock.unlock();
+        fn();
+        lock.lock();
+      }
+    });
+  }
   void StopGates() {
     {
       std::lock_guard<std::mutex> lock(gates_mu);
@@ -42,6 +61,7 @@ struct StrataServer::Impl {
     }
     gates_cv.notify_all();
     if (gates.joinable()) gates.join();
+    if (trust_refresh.joinable()) trust_refresh.join();
   }
 };
 
@@ -89,11 +109,32 @@ absl::StatusOr<std::unique_ptr<StrataServer>> StrataServer::Start(
                      << " orphaned blob chunks of interrupted uploads";
   }
   impl->auth_core = std::make_unique<AuthCore>(impl->store.get(), env);
+  const std::string keys_dir =
+      OnlineKeysDir(options.data_dir, options.online_keys_dir);
+  absl::StatusOr<std::unique_ptr<OnlineKeys>> keys =
+      OnlineKeys::Open(env.fs, keys_dir);
+  if (!keys.ok()) return Annotate(keys.status(), "loading the online keys");
+  impl->online_keys = *std::move(keys);
+  if (impl->online_keys->List().empty()) {
+    STRATA_LOG(Warning) << "no online keys in " << keys_dir
+                        << ": no app can install a root of trust until "
+                           "`stratad init` or GenerateOnlineKeys makes them";
+  }
+  TrustRepoOptions trust_options;
+  trust_options.timestamp_expiry = options.timestamp_expiry;
+  trust_options.director_expiry = options.timestamp_expiry;
+  impl->trust = std::make_unique<TrustRepo>(
+      impl->store.get(), env.clock, impl->online_keys.get(), trust_options);
   AdminLimits limits;
   limits.require_signatures = !options.allow_unsigned_publishes;
-  impl->admin_core =
-      std::make_unique<AdminCore>(impl->store.get(), env.clock, limits);
+  impl->admin_core = std::make_unique<AdminCore>(impl->store.get(), env.clock,
+                                                 limits, impl->trust.get());
   STRATA_RETURN_IF_ERROR(impl->admin_core->LoadTrust());
+  // Online metadata that expired while the server was down is re-signed
+  // before the first Check.
+  if (absl::StatusOr<int> n = impl->trust->RefreshExpiring(); !n.ok()) {
+    STRATA_LOG(Error) << "re-signing online metadata: " << n.status();
+  }
   if (options.allow_unsigned_publishes) {
     STRATA_LOG(Warning)
         << "accepting unsigned publishes (--allow-unsigned-publishes): "
@@ -105,7 +146,17 @@ absl::StatusOr<std::unique_ptr<StrataServer>> StrataServer::Start(
                                               delta_options);
   impl->delivery_core = std::make_unique<DeliveryCore>(
       impl->store.get(), env.clock, DeliveryOptions{}, impl->deltas.get(),
-      impl->admin_core->fleet());
+      impl->admin_core->fleet(), impl->trust.get());
+  impl->trust->SetTargetsInUse([delivery = impl->delivery_core.get()](
+                                   const std::string& app) {
+    absl::StatusOr<std::set<std::string>> names = delivery->TargetsInUse(app);
+    if (!names.ok()) {
+      STRATA_LOG(Error) << "live releases of app " << app << ": "
+                        << names.status();
+      return std::set<std::string>();
+    }
+    return *std::move(names);
+  });
   STRATA_RETURN_IF_ERROR(Annotate(impl->admin_core->releases().LoadHealth(),
                                   "rebuilding release health"));
   impl->admin_core->OnPublished(
@@ -144,22 +195,22 @@ absl::StatusOr<std::unique_ptr<StrataServer>> StrataServer::Start(
     STRATA_ASSIGN_OR_RETURN(
         impl->http,
         HttpServer::Start(options.http_address,
-                          MakeBlobHandler(impl->store.get(), &impl->metrics)));
+                          MakeBlobHandler(impl->store.get(), &impl->metrics,
+                                          impl->trust.get())));
   }
   impl->server->GetHealthCheckService()->SetServingStatus(true);
+  Impl* raw = impl.get();
   if (options.gate_interval > absl::ZeroDuration()) {
-    Impl* raw = impl.get();
-    const absl::Duration every = options.gate_interval;
-    raw->gates = std::thread([raw, every] {
-      std::unique_lock<std::mutex> lock(raw->gates_mu);
-      while (!raw->gates_cv.wait_for(lock, absl::ToChronoMilliseconds(every),
-                                     [raw] { return raw->stopping; })) {
-        lock.unlock();
-        absl::StatusOr<std::vector<rollout::GateDecision>> d =
-            raw->admin_core->releases().Tick();
-        if (!d.ok()) STRATA_LOG(Error) << "health gates: " << d.status();
-        lock.lock();
-      }
+    raw->gates = raw->Every(options.gate_interval, [raw] {
+      absl::StatusOr<std::vector<rollout::GateDecision>> d =
+          raw->admin_core->releases().Tick();
+      if (!d.ok()) STRATA_LOG(Error) << "health gates: " << d.status();
+    });
+  }
+  if (options.trust_refresh_interval > absl::ZeroDuration()) {
+    raw->trust_refresh = raw->Every(options.trust_refresh_interval, [raw] {
+      absl::StatusOr<int> n = raw->trust->RefreshExpiring();
+      if (!n.ok()) STRATA_LOG(Error) << "online metadata: " << n.status();
     });
   }
   STRATA_LOG(Info)
@@ -181,6 +232,10 @@ absl::StatusOr<int> StrataServer::RunGatesNow() {
   return static_cast<int>(d.size());
 }
 
+absl::StatusOr<int> StrataServer::RunTrustRefreshNow() {
+  return impl_->trust->RefreshExpiring();
+}
+
 void StrataServer::Shutdown(absl::Duration grace) {
   impl_->StopGates();
   if (!impl_->server) return;
@@ -195,14 +250,24 @@ void StrataServer::Wait() {
   if (impl_->server) impl_->server->Wait();
 }
 
+std::string OnlineKeysDir(const std::string& data_dir,
+                          const std::string& online_keys_dir) {
+  return online_keys_dir.empty() ? JoinPath(data_dir, "online-keys")
+                                 : online_keys_dir;
+}
+
 absl::Status InitializeDataDir(const std::string& data_dir,
-                               const std::string& token_file, Env env) {
+                               const std::string& token_file, Env env,
+                               const std::string& online_keys_dir) {
   STRATA_RETURN_IF_ERROR(
       Annotate(CreateDirs(*env.fs, data_dir), "creating the data directory"));
   if (env.fs->Exists(token_file)) {
     return absl::AlreadyExistsError(
         StrCat(token_file, " already exists; not overwriting a token file"));
   }
+  STRATA_RETURN_IF_ERROR(Annotate(
+      OnlineKeys::Initialize(env.fs, OnlineKeysDir(data_dir, online_keys_dir)),
+      "making the online keys"));
   STRATA_ASSIGN_OR_RETURN(std::unique_ptr<Store> store,
                           Store::Open(DbDir(data_dir)));
   AuthCore auth(store.get(), env);

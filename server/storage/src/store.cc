@@ -30,6 +30,8 @@ constexpr char kTokens[] = "tokens";
 constexpr char kAudit[] = "audit";
 constexpr char kReports[] = "reports";
 constexpr char kSegments[] = "segments";
+// <app>/<role>/<padded version>: signed TUF metadata of each app.
+constexpr char kTrust[] = "trust";
 
 constexpr char kCodecRaw = 0;
 constexpr char kCodecZstd = 1;
@@ -226,7 +228,8 @@ class RocksStore : public Store {
   absl::Status PutArtifact(const v1::StoredArtifact& artifact,
                            const BlobManifest& blob,
                            const v1::IdempotencyRecord* idempotency,
-                           v1::AuditEntry audit) override {
+                           v1::AuditEntry audit,
+                           const std::vector<TrustFile>* trust) override {
     const auto& st = artifact.statement();
     v1::StoredBlob stored;
     stored.set_size(blob.size);
@@ -246,6 +249,9 @@ class RocksStore : public Store {
       batch.Put(cf(kMeta),
                 IdempotencyKey(st.app_id(), artifact.idempotency_key()),
                 idempotency->SerializeAsString());
+    }
+    if (trust != nullptr) {
+      STRATA_RETURN_IF_ERROR(AddTrustFiles(batch, st.app_id(), *trust));
     }
     return CommitWithAudit(batch, std::move(audit), "storing artifact");
   }
@@ -311,27 +317,74 @@ class RocksStore : public Store {
 
   // ---------------------------------------------------------------- trust
 
-  absl::Status PutTrust(std::string_view root, std::string_view targets,
-                        v1::AuditEntry audit) override {
+  absl::Status PutTrustFiles(std::string_view app_id,
+                             const std::vector<TrustFile>& files,
+                             std::optional<v1::AuditEntry> audit) override {
     std::lock_guard<std::mutex> lock(write_mu_);
     rocksdb::WriteBatch batch;
-    batch.Put(cf(kMeta), "trust/root", ToSlice(root));
-    batch.Put(cf(kMeta), "trust/targets", ToSlice(targets));
-    return CommitWithAudit(batch, std::move(audit),
-                           "storing the root of trust");
+    STRATA_RETURN_IF_ERROR(AddTrustFiles(batch, app_id, files));
+    if (audit.has_value()) {
+      return CommitWithAudit(batch, *std::move(audit),
+                             "storing trust metadata");
+    }
+    return Write(batch, "storing trust metadata");
   }
 
-  absl::StatusOr<std::optional<std::pair<std::string, std::string>>> GetTrust()
-      override {
-    std::string root, targets;
+  absl::StatusOr<std::vector<TrustFile>> ListTrustFiles(
+      std::string_view app_id) override {
+    std::vector<TrustFile> out;
+    const std::string prefix = StrCat(app_id, "/");
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(rocksdb::ReadOptions(), cf(kTrust)));
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix);
+         it->Next()) {
+      const std::string key = it->key().ToString().substr(prefix.size());
+      const size_t slash = key.rfind('/');
+      if (slash == std::string::npos) {
+        return absl::DataLossError(StrCat("trust record key ", key, " of app ",
+                                          app_id, " is corrupt"));
+      }
+      TrustFile f;
+      f.role = key.substr(0, slash);
+      f.version = std::stoull(key.substr(slash + 1));
+      f.content = it->value().ToString();
+      // Keys sort by role, then version: keep every root, and of the
+      // other roles only the last (newest) version.
+      if (f.role != "root" && !out.empty() && out.back().role == f.role) {
+        out.back() = std::move(f);
+      } else {
+        out.push_back(std::move(f));
+      }
+    }
+    STRATA_RETURN_IF_ERROR(FromRocks(it->status(), "listing trust metadata"));
+    return out;
+  }
+
+  absl::StatusOr<std::optional<std::string>> GetTrustFile(
+      std::string_view app_id, std::string_view role,
+      uint64_t version) override {
+    std::string value;
     rocksdb::Status s =
-        db_->Get(rocksdb::ReadOptions(), cf(kMeta), "trust/root", &root);
+        db_->Get(rocksdb::ReadOptions(), cf(kTrust),
+                 StrCat(app_id, "/", role, "/", Padded(version)), &value);
     if (s.IsNotFound()) return std::nullopt;
-    STRATA_RETURN_IF_ERROR(FromRocks(s, "reading the root of trust"));
-    STRATA_RETURN_IF_ERROR(FromRocks(
-        db_->Get(rocksdb::ReadOptions(), cf(kMeta), "trust/targets", &targets),
-        "reading the trusted targets metadata"));
-    return std::make_pair(std::move(root), std::move(targets));
+    STRATA_RETURN_IF_ERROR(FromRocks(s, "reading trust metadata"));
+    return value;
+  }
+
+  absl::StatusOr<std::vector<std::string>> ListTrustApps() override {
+    std::vector<std::string> out;
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(rocksdb::ReadOptions(), cf(kMeta)));
+    constexpr std::string_view kPrefix = "trust_app/";
+    for (it->Seek(rocksdb::Slice(kPrefix.data(), kPrefix.size()));
+         it->Valid() &&
+         it->key().starts_with(rocksdb::Slice(kPrefix.data(), kPrefix.size()));
+         it->Next()) {
+      out.push_back(it->key().ToString().substr(kPrefix.size()));
+    }
+    STRATA_RETURN_IF_ERROR(FromRocks(it->status(), "listing trust apps"));
+    return out;
   }
 
   // ------------------------------------------------------------ segments
@@ -423,9 +476,9 @@ class RocksStore : public Store {
 
   // ------------------------------------------------------------- releases
 
-  absl::StatusOr<v1::Release> CreateRelease(v1::Release release,
-                                            v1::AuditEntry audit,
-                                            v1::Release* also_update) override {
+  absl::StatusOr<v1::Release> CreateRelease(
+      v1::Release release, v1::AuditEntry audit, v1::Release* also_update,
+      const std::vector<TrustFile>* trust) override {
     std::lock_guard<std::mutex> lock(write_mu_);
     if (release.artifacts().empty()) {
       v1::ReleaseArtifact* a = release.add_artifacts();
@@ -441,10 +494,16 @@ class RocksStore : public Store {
       const std::string module_key = ModuleKey(release.app_id(), a.module());
       STRATA_ASSIGN_OR_RETURN(uint64_t seq,
                               GetCounter(StrCat("seq/", module_key)));
-      a.set_release_sequence(seq + 1);
-      batch.Put(cf(kMeta), StrCat("seq/", module_key), std::to_string(seq + 1));
+      // A signed counter is kept; the server's own counter never falls
+      // behind it.
+      if (a.release_sequence() == 0) a.set_release_sequence(seq + 1);
+      batch.Put(cf(kMeta), StrCat("seq/", module_key),
+                std::to_string(std::max(seq, a.release_sequence())));
       if (!sequences.empty()) sequences += ",";
-      sequences += std::to_string(seq + 1);
+      sequences += std::to_string(a.release_sequence());
+    }
+    if (trust != nullptr) {
+      STRATA_RETURN_IF_ERROR(AddTrustFiles(batch, release.app_id(), *trust));
     }
     release.set_created_audit_seq(audit_seq_ + 1);  // CommitWithAudit's
     *release.mutable_module() = release.artifacts(0).module();
@@ -630,6 +689,28 @@ class RocksStore : public Store {
     return std::stoull(value);
   }
 
+  // Adds `files` of `app` to `batch`; replaced files of roles without
+  // history are deleted. Caller holds write_mu_.
+  absl::Status AddTrustFiles(rocksdb::WriteBatch& batch, std::string_view app,
+                             const std::vector<TrustFile>& files) {
+    batch.Put(cf(kMeta), StrCat("trust_app/", app), "");
+    for (const TrustFile& f : files) {
+      const std::string prefix = StrCat(app, "/", f.role, "/");
+      if (!KeepsTrustHistory(f.role)) {
+        std::unique_ptr<rocksdb::Iterator> it(
+            db_->NewIterator(rocksdb::ReadOptions(), cf(kTrust)));
+        for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix);
+             it->Next()) {
+          batch.Delete(cf(kTrust), it->key());
+        }
+        STRATA_RETURN_IF_ERROR(FromRocks(it->status(), "scanning trust"));
+      }
+      batch.Put(cf(kTrust), StrCat(prefix, Padded(f.version)),
+                ToSlice(f.content));
+    }
+    return absl::OkStatus();
+  }
+
   // Appends `audit` to the chain inside `batch` and writes it synced.
   // Caller holds write_mu_.
   absl::Status CommitWithAudit(rocksdb::WriteBatch& batch, v1::AuditEntry audit,
@@ -661,6 +742,10 @@ class RocksStore : public Store {
 
 }  // namespace
 
+bool KeepsTrustHistory(std::string_view role) {
+  return role == "root" || role == "targets" || role == "snapshot";
+}
+
 absl::StatusOr<std::unique_ptr<Store>> Store::Open(std::string_view dir) {
   rocksdb::DBOptions options;
   options.create_if_missing = true;
@@ -668,7 +753,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(std::string_view dir) {
   std::vector<rocksdb::ColumnFamilyDescriptor> families;
   for (const char* name :
        {rocksdb::kDefaultColumnFamilyName.c_str(), kBlobs, kArtifacts,
-        kReleases, kMeta, kTokens, kAudit, kReports, kSegments}) {
+        kReleases, kMeta, kTokens, kAudit, kReports, kSegments, kTrust}) {
     families.emplace_back(name, rocksdb::ColumnFamilyOptions());
   }
   std::vector<rocksdb::ColumnFamilyHandle*> handles;

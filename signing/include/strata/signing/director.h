@@ -67,12 +67,14 @@ struct DirectorTarget {
   uint64_t length = 0;
   std::map<std::string, std::string> hashes;
   uint64_t release_counter = 0;
+  bool operator==(const DirectorTarget&) const = default;
 };
 
 struct BucketRange {
   std::string salt;
   uint32_t begin = 0;  // inclusive
   uint32_t end = 0;    // exclusive, <= kBucketCount
+  bool operator==(const BucketRange&) const = default;
 };
 
 // A named segment the director's release rules refer to.
@@ -80,6 +82,7 @@ struct DirectorSegment {
   std::string expression;  // rollout expression language; "true" = everyone
   std::vector<std::string> allow_user_ids;
   std::vector<std::string> deny_user_ids;
+  bool operator==(const DirectorSegment&) const = default;
 };
 
 // One live release's selection rule (what the server's Check decides by).
@@ -89,6 +92,7 @@ struct DirectorRelease {
   std::string salt;         // the bucketing salt
   // Completed for every device: applies without evaluation.
   bool everyone = false;
+  bool operator==(const DirectorRelease& o) const;
 };
 
 struct DirectorAssignment {
@@ -100,6 +104,7 @@ struct DirectorAssignment {
   std::optional<DirectorRelease> release;
   // ModuleKey ("hotpatch/core") -> the release.
   std::map<std::string, DirectorTarget> modules;
+  bool operator==(const DirectorAssignment&) const = default;
 };
 
 struct DirectorMetadata {
@@ -112,12 +117,31 @@ struct DirectorMetadata {
   std::vector<DirectorAssignment> assignments;
 };
 
+// Equal content (everything ToJson writes; `compiled` is not compared).
+bool SameDirectorContent(const DirectorMetadata& a, const DirectorMetadata& b);
+
+// Writes `segments` only when there are any; a release assignment as
+// {"release": {...}, "modules": {...}}.
 Json ToJson(const DirectorMetadata& director);
+// Strict: types, ranges (exposure_bp <= 10000, buckets within [0, 10000)),
+// a release assignment carries no device_ids or buckets and names a segment
+// listed in `segments`; every segment compiles (CompileDirectorSegments).
+// Errors are kInvalidArgument with MALFORMED_METADATA.
 absl::StatusOr<DirectorMetadata> ParseDirector(const Json& signed_part);
+
+// Fills `director.compiled` from `director.segments` (for a DirectorMetadata
+// built in memory; ParseDirector does it already) and checks what
+// ParseDirector checks of segments and release rules. User ids in the lists:
+// non-empty, at most rollout::kMaxUserIdBytes, no whitespace or control
+// characters, not starting with '#'. An error names the segment (or the
+// assignment) and carries MALFORMED_METADATA; `compiled` is then unchanged.
+absl::Status CompileDirectorSegments(DirectorMetadata& director);
 
 // The releases for one device: for each module, the first matching
 // assignment (in order) that names it wins. `subject_id` is what buckets
-// hash (the user id, or the device id when there is none).
+// hash (the user id, or the device id when there is none). Release rules
+// are evaluated as DirectorChoicesFor does for a device that has only these
+// ids and nothing installed.
 std::map<std::string, DirectorTarget> DirectorTargetsFor(
     const DirectorMetadata& director, std::string_view device_id,
     std::string_view subject_id);
@@ -125,7 +149,12 @@ std::map<std::string, DirectorTarget> DirectorTargetsFor(
 // The same with release rules evaluated: `device` as the device knows
 // itself, `installed` its verifier's release counter per ModuleKey. For a
 // release assignment, "installed" means one of its modules is installed at
-// that module's target release counter.
+// that module's target release counter; `everyone` applies without
+// evaluation; otherwise rollout::DecideOffer(rule, segment, salt, device,
+// installed).applies decides. Assignments without a release rule match as
+// in DirectorTargetsFor (subject = BucketingId(device)). A release whose
+// segment is neither in `compiled` nor compiles from `segments` matches
+// nothing (fail closed).
 struct DirectorChoice {
   DirectorTarget target;
   uint64_t release_id = 0;  // 0 for assignments without a release rule

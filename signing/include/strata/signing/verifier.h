@@ -7,7 +7,8 @@
 //   1. root chain N -> N+1 -> ... (each signed by a threshold of the old and
 //      of the new root, version exactly N+1, at most max_root_rotations
 //      steps); the final root must not be expired; rotated timestamp or
-//      snapshot keys drop the trusted timestamp and snapshot (fast-forward
+//      snapshot keys drop the trusted timestamp and snapshot, rotated
+//      director keys (custom.director) the trusted director (fast-forward
 //      recovery);
 //   2. timestamp (threshold, no version or snapshot-version rollback, expiry);
 //   3. snapshot (length and hash from the timestamp, threshold, version equal
@@ -121,7 +122,27 @@ struct VerifiedTarget {
   std::string sha256;  // lowercase hex
   std::optional<ArtifactInfo> artifact;
   TargetFile file;
+  // The release the director chose it by (0: an assignment without a
+  // release rule).
+  uint64_t release_id = 0;
 };
+
+// The trusted version of every role, for a request that asks only for what
+// is newer (0: none trusted).
+struct TrustedVersionsInfo {
+  uint64_t root = 0;
+  uint64_t timestamp = 0;
+  uint64_t snapshot = 0;
+  uint64_t targets = 0;
+  std::map<std::string, uint64_t> roles;  // delegated role ("h5") -> version
+  uint64_t director = 0;
+  bool operator==(const TrustedVersionsInfo&) const = default;
+};
+
+// What the director's release rules evaluate for `device`: its attributes,
+// with device_id, user_id and app_version taken from the DeviceInfo fields
+// where the attributes leave them empty.
+rollout::DeviceAttributes SelectionAttributes(const DeviceInfo& device);
 
 class Verifier {
  public:
@@ -137,11 +158,12 @@ class Verifier {
   absl::Status Refresh(MetadataSource& source);
 
   // The release the director assigns to this device for (layer, module),
-  // checked: the director's entry must equal the offline-signed entry in
-  // hash, length and release counter; the artifact must fit the device; its
-  // release counter must not be below the installed one. kNotFound (no
-  // reason) when the director assigns nothing. Needs a successful Refresh()
-  // in this process.
+  // chosen by DirectorChoicesFor(director, SelectionAttributes(device), the
+  // installed release counters), checked: the director's entry must equal the
+  // offline-signed entry in hash, length and release counter; the artifact must
+  // fit the device; its release counter must not be below the installed one.
+  // kNotFound (no reason) when the director assigns nothing. Needs a successful
+  // Refresh() in this process.
   absl::StatusOr<VerifiedTarget> ResolveModule(const DeviceInfo& device,
                                                Layer layer,
                                                std::string_view module) const;
@@ -163,6 +185,14 @@ class Verifier {
   // The trusted version of a role ("root", "timestamp", "snapshot",
   // "targets", "h5"..., "director"); 0 when none is trusted.
   uint64_t TrustedVersion(std::string_view role) const;
+  TrustedVersionsInfo TrustedVersions() const;
+  // The trusted bytes of a file by its TUF name, for a source that serves
+  // files the repository did not resend: "timestamp.json", "director.json",
+  // "<v>.snapshot.json", "<v>.targets.json", "<v>.<layer>.json" (v = the
+  // trusted version), "<n>.root.json" (n = the trusted root's version);
+  // without consistent snapshots also "snapshot.json", "targets.json",
+  // "<layer>.json". nullopt when nothing trusted has that name.
+  std::optional<std::string> TrustedFile(std::string_view file_name) const;
   const RootMetadata& trusted_root() const;
   // The path of the state file.
   std::string StatePath() const;
@@ -176,6 +206,10 @@ class Verifier {
   Verifier(const Env& env, VerifierOptions options,
            std::unique_ptr<State> state);
   absl::Status Persist(const State& state) const;
+  // Checks the director's choice for one module (ResolveModule's checks).
+  absl::StatusOr<VerifiedTarget> CheckChoice(
+      const DeviceInfo& device, Layer layer, std::string_view module,
+      const DirectorChoice& choice) const;
 
   Env env_;
   VerifierOptions options_;

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -13,8 +14,8 @@
 #include "strata/base/env.h"
 #include "strata/server/core/auth_core.h"
 #include "strata/server/core/fleet_observer.h"
-#include "strata/server/core/publish_trust.h"
 #include "strata/server/core/release_core.h"
+#include "strata/server/core/trust_repo.h"
 #include "strata/server/storage/store.h"
 #include "strata/v1/admin.pb.h"
 
@@ -24,24 +25,33 @@ struct AdminLimits {
   uint64_t max_artifact_bytes = uint64_t{512} << 20;
   uint32_t max_signatures = 16;
   uint32_t max_audit_page = 1000;
-  // Refuse publishes without enough valid publisher signatures (see
-  // PublishTrust). Off only for development and tests of other features.
+  // Refuse publishes to apps without a root of trust. Off only for
+  // development and tests of other features (--allow-unsigned-publishes);
+  // an app with a root of trust always needs its publishers' signatures.
   bool require_signatures = true;
 };
 
 class AdminCore {
  public:
-  AdminCore(Store* store, Clock* clock, AdminLimits limits = {})
-      : store_(store),
-        clock_(clock),
-        limits_(limits),
-        trust_(clock),
-        releases_(store, clock, &fleet_) {}
+  // `trust` is the apps' trust repositories (not owned); null: one
+  // without online keys is made (tests of other features).
+  AdminCore(Store* store, Clock* clock, AdminLimits limits = {},
+            TrustRepo* trust = nullptr);
 
-  // Loads the stored root of trust, if any (at start-up).
+  // Loads the stored trust repositories (at start-up).
   absl::Status LoadTrust();
+  // Per-app trust (docs/trust.md): SetTrust admin, GetTrust viewer,
+  // PutLayerRole publisher of the app; GenerateOnlineKeys admin of every
+  // app (the keys are the server's).
   absl::StatusOr<v1::SetTrustResponse> SetTrust(const Principal& who,
                                                 const v1::SetTrustRequest& req);
+  absl::StatusOr<v1::TrustInfo> GetTrust(const Principal& who,
+                                         const v1::GetTrustRequest& req);
+  absl::StatusOr<v1::TrustInfo> PutLayerRole(
+      const Principal& who, const v1::PutLayerRoleRequest& req);
+  absl::StatusOr<v1::GenerateOnlineKeysResponse> GenerateOnlineKeys(
+      const Principal& who, const v1::GenerateOnlineKeysRequest& req);
+  TrustRepo* trust() { return trust_; }
   // Checks the expression compiles (errors name the column) and the id
   // lists, then stores the segment (replacing one of the same name).
   absl::StatusOr<v1::Segment> PutSegment(const Principal& who,
@@ -52,8 +62,11 @@ class AdminCore {
   const AdminLimits& limits() const { return limits_; }
   // Called with the app id after any change to an app's releases (the
   // Check path's snapshot listens).
+  // Trust changes (new root, targets or layer roles) call it too: the
+  // director is rebuilt.
   void OnReleasesChanged(std::function<void(const std::string&)> listener) {
     releases_.OnReleasesChanged(listener);
+    trust_->OnTrustChanged(listener);
     releases_changed_ = std::move(listener);
   }
   // Staged releases, their health gates and previews.
@@ -104,7 +117,8 @@ class AdminCore {
   Store* store_;
   Clock* clock_;
   AdminLimits limits_;
-  PublishTrust trust_;
+  std::unique_ptr<TrustRepo> owned_trust_;
+  TrustRepo* trust_;
   FleetObserver fleet_;
   ReleaseCore releases_;
   std::function<void(const std::string&)> releases_changed_;

@@ -5,12 +5,14 @@
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <set>
 
 #include "absl/status/statusor.h"
 #include "strata/base/env.h"
 #include "strata/server/core/delta_cache.h"
 #include "strata/server/core/fleet_observer.h"
 #include "strata/server/core/release_snapshot.h"
+#include "strata/server/core/trust_repo.h"
 #include "strata/server/storage/store.h"
 #include "strata/v1/delivery.pb.h"
 
@@ -27,21 +29,34 @@ struct DeliveryOptions {
 class DeliveryCore {
  public:
   // `deltas` may be null (no deltas offered); `fleet` may be null (no
-  // health or device tracking).
+  // health or device tracking); `trust` may be null (no TUF metadata).
   DeliveryCore(Store* store, Clock* clock, DeliveryOptions options = {},
-               DeltaCache* deltas = nullptr, FleetObserver* fleet = nullptr)
+               DeltaCache* deltas = nullptr, FleetObserver* fleet = nullptr,
+               TrustRepo* trust = nullptr)
       : store_(store),
         deltas_(deltas),
         fleet_(fleet),
+        trust_(trust),
         clock_(clock),
         options_(options),
-        snapshots_(store, options.max_inline_bytes) {}
+        snapshots_(store, options.max_inline_bytes, trust) {}
 
   // Per module, the newest release that applies to this device (segment,
   // bucket, rollout state; docs/rollout.md); an update entry for each whose
   // content differs from what the device has installed. Entries of one
   // release share its release_id: the device activates them together.
+  // For an app with a root of trust, `metadata` carries the TUF files newer
+  // than `request.trusted` (from the app's prebuilt view: no disk, no
+  // signature).
   absl::StatusOr<v1::CheckResponse> Check(const v1::CheckRequest& request);
+
+  // The app's metadata files newer than `sent`, appended to `out`; `sent`
+  // then holds what the device will trust (WatchConfig keeps it per
+  // stream). Nothing for an app without trust.
+  void NewerMetadata(const std::string& app_id, v1::TrustedVersions& sent,
+                     google::protobuf::RepeatedPtrField<v1::MetadataFile>* out);
+  // The target names the app's live releases use.
+  absl::StatusOr<std::set<std::string>> TargetsInUse(const std::string& app_id);
 
   // Keeps a device's report (durably) together with how its events count
   // for release health (treatment or control), then counts them. At most
@@ -77,6 +92,7 @@ class DeliveryCore {
   Store* store_;
   DeltaCache* deltas_;
   FleetObserver* fleet_;
+  TrustRepo* trust_;
   Clock* clock_;
   DeliveryOptions options_;
   ReleaseSnapshots snapshots_;

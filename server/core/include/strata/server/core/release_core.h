@@ -17,6 +17,7 @@
 #include "strata/rollout/gate.h"
 #include "strata/server/core/auth_core.h"
 #include "strata/server/core/fleet_observer.h"
+#include "strata/server/core/trust_repo.h"
 #include "strata/server/storage/store.h"
 #include "strata/v1/admin.pb.h"
 
@@ -24,9 +25,11 @@ namespace strata::server {
 
 class ReleaseCore {
  public:
-  // `fleet` is not owned and must outlive this.
-  ReleaseCore(Store* store, Clock* clock, FleetObserver* fleet)
-      : store_(store), clock_(clock), fleet_(fleet) {}
+  // `fleet` and `trust` are not owned and must outlive this; `trust` may be
+  // null (no app has a root of trust).
+  ReleaseCore(Store* store, Clock* clock, FleetObserver* fleet,
+              TrustRepo* trust = nullptr)
+      : store_(store), clock_(clock), fleet_(fleet), trust_(trust) {}
 
   // Called with the app id after any change to an app's releases.
   void OnReleasesChanged(std::function<void(const std::string&)> listener) {
@@ -35,7 +38,9 @@ class ReleaseCore {
 
   // Validates everything (published, not embedded, one version per module,
   // segment exists, plan and gates valid), stores the release and starts it
-  // (unless `draft`); `all_at_once` completes it at once.
+  // (unless `draft`); `all_at_once` completes it at once. For an app with a
+  // root of trust each module's release counter is that of its newest
+  // publisher-signed target of the version (refused when there is none).
   absl::StatusOr<v1::Release> Create(const Principal& who,
                                      const v1::CreateReleaseRequest& req);
   absl::StatusOr<std::vector<v1::Release>> List(const Principal& who,
@@ -64,9 +69,11 @@ class ReleaseCore {
   absl::StatusOr<std::pair<v1::Release, rollout::Rollout>> View(
       const Principal& who, const std::string& app_id, uint64_t release_id,
       std::string_view action);
-  absl::StatusOr<v1::SteerReleaseResponse> RollBack(const Principal& who,
-                                                    v1::Release bad,
-                                                    const std::string& reason);
+  // ROLL_BACK: with `req.dry_run` only the plan; on an app with trust the
+  // re-signed layer roles of `req` give the counters.
+  absl::StatusOr<v1::SteerReleaseResponse> RollBack(
+      const Principal& who, v1::Release bad, const std::string& reason,
+      const v1::SteerReleaseRequest& req);
   void Changed(const std::string& app_id) {
     if (releases_changed_) releases_changed_(app_id);
   }
@@ -74,6 +81,7 @@ class ReleaseCore {
   Store* store_;
   Clock* clock_;
   FleetObserver* fleet_;
+  TrustRepo* trust_;
   std::function<void(const std::string&)> releases_changed_;
   // Serializes read-modify-write of release records (operators and gates).
   std::mutex mu_;

@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -16,6 +17,7 @@
 #include "strata/rollout/rollout.h"
 #include "strata/rollout/segment.h"
 #include "strata/rollout/targeting.h"
+#include "strata/server/core/trust_repo.h"
 #include "strata/server/storage/store.h"
 #include "strata/v1/delivery.pb.h"
 
@@ -40,6 +42,9 @@ struct AppSnapshot {
   // first. Releases every one of whose modules a newer completed release
   // for everyone replaces are left out.
   std::vector<LiveRelease> releases;
+  // For an app with a root of trust: the target names ("h5/home@3") the
+  // live releases use (layer roles must keep them).
+  std::set<std::string> target_names;
 };
 
 // What the installed list says, by (layer, module name).
@@ -68,10 +73,15 @@ Selection Select(const AppSnapshot& snapshot,
 
 class ReleaseSnapshots {
  public:
-  ReleaseSnapshots(Store* store, uint64_t max_inline_bytes)
-      : store_(store), max_inline_bytes_(max_inline_bytes) {}
+  // With `trust` (not owned; may be null), an app with a root of trust gets
+  // its entries' statements from the publisher-signed targets and its
+  // director signed once per build.
+  ReleaseSnapshots(Store* store, uint64_t max_inline_bytes,
+                   TrustRepo* trust = nullptr)
+      : store_(store), max_inline_bytes_(max_inline_bytes), trust_(trust) {}
 
-  // The current snapshot of `app_id`, built on first use.
+  // The current snapshot of `app_id`, built on first use (for an app with
+  // trust, signing its director: one signature per change, not per Check).
   absl::StatusOr<std::shared_ptr<const AppSnapshot>> Get(
       const std::string& app_id);
   // Drops `app_id`'s snapshot; the next Get rebuilds it. Called after every
@@ -82,10 +92,17 @@ class ReleaseSnapshots {
   absl::StatusOr<std::shared_ptr<const AppSnapshot>> Build(
       const std::string& app_id);
   absl::StatusOr<v1::UpdateEntry> MakeEntry(const v1::Release& release,
-                                            const v1::ReleaseArtifact& a);
+                                            const v1::ReleaseArtifact& a,
+                                            const TrustView* trust);
+  // The director for `snapshot` (one assignment per live release, in
+  // order), signed by the trust repository.
+  absl::Status SignDirector(const std::string& app_id,
+                            const AppSnapshot& snapshot, const TrustView& trust,
+                            const std::vector<v1::Segment>& segments);
 
   Store* store_;
   uint64_t max_inline_bytes_;
+  TrustRepo* trust_;
   std::mutex mu_;
   std::map<std::string, std::shared_ptr<const AppSnapshot>> apps_;
   uint64_t generation_ = 0;

@@ -26,8 +26,17 @@ struct ServerOptions {
   // Deltas computed on publish: from this many previous versions of the
   // module (plus its embedded versions).
   int delta_previous_versions = 3;
-  // Development only: accept publishes without publisher signatures.
+  // Development only: accept publishes to apps without a root of trust.
   bool allow_unsigned_publishes = false;
+  // stratad's online keys (snapshot, timestamp, director); empty means
+  // <data_dir>/online-keys.
+  std::string online_keys_dir;
+  // Lifetime of timestamp and director metadata; they are re-signed when
+  // half of it is gone.
+  absl::Duration timestamp_expiry = absl::Hours(24);
+  // How often the online roles are checked for re-signing; zero: never
+  // (tests drive RunTrustRefreshNow).
+  absl::Duration trust_refresh_interval = absl::Minutes(1);
   // Connections idle this long are closed; keepalive pings detect dead peers.
   absl::Duration max_connection_idle = absl::Minutes(5);
   // How often the health gates judge every rolling release (promote, halt,
@@ -50,6 +59,10 @@ class StrataServer {
   // Runs one pass of the health gates now (tests; the server also runs
   // them every `gate_interval`). Returns how many releases changed.
   absl::StatusOr<int> RunGatesNow();
+  // Re-signs the online roles whose life is half gone now (tests; the
+  // server also does it every `trust_refresh_interval`). Returns how many
+  // apps changed.
+  absl::StatusOr<int> RunTrustRefreshNow();
 
  private:
   struct Impl;
@@ -57,11 +70,17 @@ class StrataServer {
   std::unique_ptr<Impl> impl_;
 };
 
-// `stratad init`: creates the data directory and the first admin token,
-// written to `token_file` with mode 0600. Refused if already initialized.
+// `stratad init`: creates the data directory, the first admin token
+// (written to `token_file` with mode 0600; refused if already initialized)
+// and one online key per online role in `online_keys_dir` (default
+// <data_dir>/online-keys; 0700, keys 0600).
 absl::Status InitializeDataDir(const std::string& data_dir,
                                const std::string& token_file,
-                               Env env = Env::Default());
+                               Env env = Env::Default(),
+                               const std::string& online_keys_dir = "");
+// <data_dir>/online-keys unless `online_keys_dir` is set.
+std::string OnlineKeysDir(const std::string& data_dir,
+                          const std::string& online_keys_dir);
 
 // `stratad restore`: makes the checkpoint in `backup_dir` the database of
 // `data_dir`, which must not hold one yet.

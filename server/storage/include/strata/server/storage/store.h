@@ -36,6 +36,18 @@ struct BlobManifest {
   std::vector<BlobChunk> chunks;
 };
 
+// One signed TUF metadata file of an app's trust repository (raw bytes as
+// signed). `role` is "root", "targets", "snapshot", "timestamp",
+// "director" or a layer role ("config", "h5", "hcf", "hotpatch", "native").
+struct TrustFile {
+  std::string role;
+  uint64_t version = 0;
+  std::string content;
+};
+
+// Roles whose every version is kept (the rest keep their current file).
+bool KeepsTrustHistory(std::string_view role);
+
 struct GarbageReport {
   uint64_t chunks_removed = 0;
   uint64_t bytes_removed = 0;  // compressed
@@ -64,11 +76,13 @@ class Store {
 
   // --- artifacts
   // In one synced batch: the blob manifest, the artifact record, the
-  // idempotency record (if `idempotency_key` is not empty) and `audit`.
-  virtual absl::Status PutArtifact(const v1::StoredArtifact& artifact,
-                                   const BlobManifest& blob,
-                                   const v1::IdempotencyRecord* idempotency,
-                                   v1::AuditEntry audit) = 0;
+  // idempotency record (if `idempotency_key` is not empty), `trust` (the
+  // app's re-signed layer role, snapshot and timestamp, if given) and
+  // `audit`.
+  virtual absl::Status PutArtifact(
+      const v1::StoredArtifact& artifact, const BlobManifest& blob,
+      const v1::IdempotencyRecord* idempotency, v1::AuditEntry audit,
+      const std::vector<TrustFile>* trust = nullptr) = 0;
   virtual absl::StatusOr<std::optional<v1::StoredArtifact>> GetArtifact(
       std::string_view app_id, const v1::ModuleId& module,
       std::string_view version) = 0;
@@ -86,12 +100,22 @@ class Store {
   virtual absl::StatusOr<std::optional<v1::StoredDelta>> GetDelta(
       std::string_view from_sha256, std::string_view to_sha256) = 0;
 
-  // --- root of trust for publishes (raw signed TUF bytes)
-  virtual absl::Status PutTrust(std::string_view root, std::string_view targets,
-                                v1::AuditEntry audit) = 0;
-  // {root, targets}, or nullopt when none was set.
-  virtual absl::StatusOr<std::optional<std::pair<std::string, std::string>>>
-  GetTrust() = 0;
+  // --- per-app trust repositories (raw signed TUF bytes)
+  // Stores `files` of `app_id` in one synced batch, with `audit` when
+  // given. Roots, targets and snapshots keep every version; for the other
+  // roles the new file replaces the stored one.
+  virtual absl::Status PutTrustFiles(std::string_view app_id,
+                                     const std::vector<TrustFile>& files,
+                                     std::optional<v1::AuditEntry> audit) = 0;
+  // Every root of `app_id` (by version) and the newest file of every other
+  // role (by role name).
+  virtual absl::StatusOr<std::vector<TrustFile>> ListTrustFiles(
+      std::string_view app_id) = 0;
+  // One stored version of a role, or nullopt.
+  virtual absl::StatusOr<std::optional<std::string>> GetTrustFile(
+      std::string_view app_id, std::string_view role, uint64_t version) = 0;
+  // The apps that have a trust repository.
+  virtual absl::StatusOr<std::vector<std::string>> ListTrustApps() = 0;
 
   // --- segments (by app and name; a put replaces)
   virtual absl::Status PutSegment(const v1::Segment& segment,
@@ -113,16 +137,20 @@ class Store {
                                const v1::StoredReport&)>& fn) = 0;
 
   // --- releases
-  // Assigns the release id and, per artifact, the module's next sequence
-  // number (the top-level module/version/release_sequence mirror the first
-  // artifact; a release given only those gets them as its one artifact),
-  // stores the release with `audit`.
+  // Assigns the release id and, per artifact without a release_sequence,
+  // the module's next sequence number (an artifact that carries one, the
+  // counter of its publisher-signed target, keeps it); the top-level
+  // module/version/release_sequence mirror the first artifact (a release
+  // given only those gets them as its one artifact); stores the release
+  // with `audit`.
   // `also_update`, if given, is an existing release rewritten in the same
   // batch (a roll back marks the release it undoes); its
-  // rolled_back_by_release_id is set to the new id.
+  // rolled_back_by_release_id is set to the new id. `trust`, if given, are
+  // trust files of the release's app stored in the same batch.
   virtual absl::StatusOr<v1::Release> CreateRelease(
       v1::Release release, v1::AuditEntry audit,
-      v1::Release* also_update = nullptr) = 0;
+      v1::Release* also_update = nullptr,
+      const std::vector<TrustFile>* trust = nullptr) = 0;
   // Rewrites an existing release (state changes), with `audit`.
   virtual absl::Status UpdateRelease(const v1::Release& release,
                                      v1::AuditEntry audit) = 0;
