@@ -154,12 +154,17 @@ TEST_F(CliTrustTest, InitWritesARootTheDeviceVerifierPins) {
   // Every layer has an (empty) role signed by its publishers.
   EXPECT_EQ(info->layer_roles().size(), 5u);
 
-  // A device pinned to it verifies the whole repository.
+  // A device pins it (Open checks it is signed by its own root key) and,
+  // once stratad has signed a director (it does on the first publish),
+  // verifies the whole repository from it.
   auto device = Device(root_file, "device");
   ASSERT_NE(device, nullptr);
-  EXPECT_TRUE(Refresh(*device).ok());
+  ASSERT_EQ(PublishConfig("m", "1", "{}", Key("publisher-a")).exit_code, 0);
+  absl::Status refreshed = Refresh(*device);
+  EXPECT_TRUE(refreshed.ok()) << refreshed;
   EXPECT_EQ(device->TrustedVersion("root"), 1u);
   EXPECT_EQ(device->TrustedVersion("hotpatch"), 1u);
+  EXPECT_EQ(device->TrustedVersion("config"), 2u);
 
   // Again: refused (4), pointing at rotate.
   r = Init();
@@ -427,6 +432,33 @@ TEST_F(CliTrustTest, EveryRotationIsFollowedByAPinnedDevice) {
   ASSERT_EQ(r.exit_code, 0) << r.out;
   ExpectJsonLines(r.out, "trust rotate root");
   EXPECT_THAT(r.out, HasSubstr("\"root_version\":5"));
+}
+
+TEST_F(CliTrustTest, ResignExtendsExpiryWithTheSameKeys) {
+  ASSERT_EQ(Init(" --days 10").exit_code, 0);
+  ASSERT_EQ(PublishConfig("m", "1", "{}", Key("publisher-a")).exit_code, 0);
+  auto device = Device(JoinPath(keys_, "root.json"), "device");
+  ASSERT_TRUE(Refresh(*device).ok());
+  CmdResult r = Strata("trust resign --days 200 --keys " + keys_ +
+                           " --app wallet",
+                       true);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("re-signed targets (v2)"));
+  // Every offline role but root now lives 200 days; the target is kept.
+  for (const char* layer : {"config", "h5", "hcf", "hotpatch", "native"}) {
+    signing::TargetsMetadata role = Role(layer);
+    EXPECT_GT(role.common.expires, absl::Now() + absl::Hours(24 * 199))
+        << layer;
+  }
+  EXPECT_EQ(Role("config").common.version, 3u);
+  EXPECT_TRUE(Role("config").targets.count("config/m@1"));
+  r = Strata("trust status --app wallet");
+  EXPECT_THAT(r.out, Not(HasSubstr("targets expires")));
+  EXPECT_THAT(r.out, Not(HasSubstr("config expires")));
+  EXPECT_THAT(r.out, HasSubstr("root expires"));  // root: rotate root
+  ASSERT_TRUE(Refresh(*device).ok());
+  EXPECT_EQ(device->TrustedVersion("targets"), 2u);
+  EXPECT_TRUE(device->FindTarget("config/m@1").ok());
 }
 
 TEST_F(CliTrustTest, RotateRefusesAnotherAppsKeysAndChangesNothing) {

@@ -206,15 +206,13 @@ absl::Status RunStatus(const StatusFlags& f, CliContext& ctx) {
         info.warnings().begin(), info.warnings().end(),
         [&](const std::string& w) { return w.rfind(r.role() + " ", 0) == 0; });
     if (said) continue;
-    std::string fix = r.role() == "root"      ? "`strata trust rotate root`"
-                      : r.role() == "targets" ? "`strata trust rotate targets`"
-                      : online ? "check stratad's log (it re-signs "
-                                 "online roles itself)"
-                               : StrCat("a publish to ", r.role(),
-                                        " or `strata trust rotate publisher`");
-    info.add_warnings(
-        StrCat(r.role(), expires <= now ? " expired " : " expires ",
-               DescribeExpiry(expires, now), "; re-sign it with ", fix));
+    const std::string fix =
+        online ? "stratad re-signs it by itself; check stratad's log"
+        : r.role() == "root" ? "re-sign it with `strata trust rotate root`"
+                             : "re-sign it with `strata trust resign`";
+    info.add_warnings(StrCat(r.role(),
+                             expires <= now ? " expired " : " expires ",
+                             DescribeExpiry(expires, now), "; ", fix));
   }
   Table roles({"ROLE", "VERSION", "EXPIRES", "SIGNED"}, {false, true});
   for (const v1::RoleInfo& r : info.roles()) {

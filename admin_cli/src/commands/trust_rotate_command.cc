@@ -3,6 +3,7 @@
 // verify the new one from what they already trust (the root chain N ->
 // N+1, or the snapshot for targets and layer roles): no new app build.
 #include <algorithm>
+#include <functional>
 #include <memory>
 
 #include "../app_trust.h"
@@ -286,6 +287,102 @@ signing::TargetsMetadata DelegateToNewKey(
   return targets;
 }
 
+struct Resigned {
+  v1::SetTrustResponse response;
+  signing::TargetsMetadata targets;  // as installed
+  std::string targets_bytes;
+  std::vector<std::string> roles;  // the layer roles re-signed
+};
+
+// Signs `change(installed targets)` as the next targets version (targets
+// key) and every layer role it delegates as its next version, each with
+// the keys of `dir` (and `extra`) its delegation lists, and installs them
+// in one SetTrust. A publish that changed a role meanwhile (ABORTED) makes
+// it read again and sign again, up to kCasRetries times.
+absl::StatusOr<Resigned> ResignTargetsAndRoles(
+    const KeyDir& dir, const std::string& app, int days,
+    const signing::PrivateKey& targets_key,
+    const std::vector<signing::PrivateKey>& extra,
+    const std::function<
+        signing::TargetsMetadata(const signing::TargetsMetadata&)>& change,
+    AppTrust trust, CliContext& ctx) {
+  AdminClient client = ctx.Client();
+  for (int attempt = 0;; ++attempt) {
+    const absl::Time now = absl::Now();
+    Resigned out;
+    out.targets = change(trust.targets);
+    STRATA_ASSIGN_OR_RETURN(
+        out.targets_bytes,
+        SignNextVersion(out.targets, now, days, {&targets_key}));
+    out.targets.common.version += 1;
+    v1::SetTrustRequest req;
+    req.set_app_id(app);
+    req.set_targets(out.targets_bytes);
+    // Every delegated role, in the order targets lists them (an empty role
+    // does not name its layer; stratad matches them by keys and version).
+    for (const signing::DelegatedRole& role : out.targets.delegations->roles) {
+      std::vector<signing::PrivateKey> keys = dir.WithIds(role.keyids);
+      for (const signing::PrivateKey& k : extra) {
+        if (std::find(role.keyids.begin(), role.keyids.end(), k.KeyId()) !=
+            role.keyids.end())
+          keys.push_back(k);
+      }
+      absl::StatusOr<std::vector<const signing::PrivateKey*>> signers =
+          SigningKeysFor(out.targets, role.name, keys, "the key directory");
+      if (!signers.ok()) {
+        return Annotate(signers.status(),
+                        StrCat("re-signing the ", role.name, " role"));
+      }
+      STRATA_ASSIGN_OR_RETURN(
+          std::string bytes,
+          SignNextVersion(trust.Role(role.name), now, days, *signers));
+      req.add_layer_roles(bytes);
+      out.roles.push_back(role.name);
+    }
+    absl::StatusOr<v1::SetTrustResponse> resp = client.SetTrust(req);
+    if (resp.ok()) {
+      out.response = *std::move(resp);
+      return out;
+    }
+    if (resp.status().code() != absl::StatusCode::kAborted ||
+        attempt == kCasRetries) {
+      return Refused(resp.status(),
+                     StrCat("targets v", out.targets.common.version,
+                            " and the re-signed layer roles"));
+    }
+    STRATA_ASSIGN_OR_RETURN(trust, ReadAppTrust(client, app));
+  }
+}
+
+absl::Status Resign(const RotateFlags& f, CliContext& ctx) {
+  STRATA_ASSIGN_OR_RETURN(Loaded l, Load(f.dir, f.app, ctx));
+  STRATA_ASSIGN_OR_RETURN(signing::PrivateKey targets_key,
+                          l.dir.Get("targets"));
+  STRATA_RETURN_IF_ERROR(CheckRootLists(l.trust, f.app, "targets", targets_key,
+                                        l.dir.Path("targets")));
+  STRATA_ASSIGN_OR_RETURN(
+      Resigned done, ResignTargetsAndRoles(
+                         l.dir, f.app, f.days, targets_key, {},
+                         [](const signing::TargetsMetadata& t) { return t; },
+                         std::move(l.trust), ctx));
+  STRATA_RETURN_IF_ERROR(WriteFileAtomically(
+      *PosixFileSystem(), JoinPath(f.dir, "targets.json"), done.targets_bytes));
+  const absl::Time expires = absl::Now() + absl::Hours(24) * f.days;
+  Json out = Json::MakeObject();
+  out["app"] = f.app;
+  out["targets_version"] = done.response.targets_version();
+  out["resigned_roles"] = JsonList(done.roles);
+  out["expires_at_least"] = signing::FormatTufTime(expires);
+  ctx.Print(out,
+            StrCat("re-signed targets (v", done.response.targets_version(),
+                   ") and the layer roles ", Join(done.roles, ", "), " of ",
+                   f.app, ", same keys; none expires before ",
+                   DescribeExpiry(expires, absl::Now()),
+                   "\ndevices fetch them through the snapshot on their next "
+                   "check\n"));
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status RotatePublisher(const PublisherRotation& r, CliContext& ctx) {
@@ -342,74 +439,20 @@ absl::Status RotatePublisher(const PublisherRotation& r, CliContext& ctx) {
                           signing::PrivateKey::Generate());
   STRATA_RETURN_IF_ERROR(StagePendingKey(r.dir, new_name, new_key));
 
-  // Targets and every layer role, re-signed; retried from a fresh read when
-  // a publish changed a role meanwhile (ABORTED).
-  AppTrust trust = std::move(l.trust);
-  absl::StatusOr<v1::SetTrustResponse> resp;
-  signing::TargetsMetadata targets;
-  std::string targets_bytes;
-  std::vector<std::string> resigned;
-  for (int attempt = 0;; ++attempt) {
-    const absl::Time now = absl::Now();
-    targets =
-        DelegateToNewKey(trust.targets, layers, old_id, new_key.public_key());
-    absl::StatusOr<std::string> t =
-        SignNextVersion(targets, now, r.days, {&targets_key});
-    if (!t.ok()) {
-      DropPendingKey(r.dir, new_name);
-      return t.status();
-    }
-    targets_bytes = *t;
-    targets.common.version += 1;
-    v1::SetTrustRequest req;
-    req.set_app_id(r.app);
-    req.set_targets(targets_bytes);
-    // Every delegated role, in the order targets lists them, signed by the
-    // directory's keys that the new delegation lists.
-    resigned.clear();
-    absl::Status built;
-    for (const signing::DelegatedRole& role : targets.delegations->roles) {
-      std::vector<signing::PrivateKey> keys = l.dir.WithIds(role.keyids);
-      if (std::find(role.keyids.begin(), role.keyids.end(), new_key.KeyId()) !=
-          role.keyids.end()) {
-        keys.push_back(new_key);
-      }
-      absl::StatusOr<std::vector<const signing::PrivateKey*>> signers =
-          SigningKeysFor(targets, role.name, keys, "the key directory");
-      absl::StatusOr<std::string> bytes =
-          signers.ok()
-              ? SignNextVersion(trust.Role(role.name), now, r.days, *signers)
-              : absl::StatusOr<std::string>(signers.status());
-      if (!bytes.ok()) {
-        built = Annotate(bytes.status(),
-                         StrCat("re-signing the ", role.name, " role"));
-        break;
-      }
-      req.add_layer_roles(*bytes);
-      resigned.push_back(role.name);
-    }
-    if (!built.ok()) {
-      DropPendingKey(r.dir, new_name);
-      return built;
-    }
-    resp = ctx.Client().SetTrust(req);
-    if (resp.ok() || resp.status().code() != absl::StatusCode::kAborted ||
-        attempt == kCasRetries) {
-      break;
-    }
-    AdminClient client = ctx.Client();
-    absl::StatusOr<AppTrust> fresh = ReadAppTrust(client, r.app);
-    if (!fresh.ok()) {
-      DropPendingKey(r.dir, new_name);
-      return fresh.status();
-    }
-    trust = *std::move(fresh);
-  }
-  if (!resp.ok()) {
+  absl::StatusOr<Resigned> done = ResignTargetsAndRoles(
+      l.dir, r.app, r.days, targets_key, {new_key},
+      [&](const signing::TargetsMetadata& installed) {
+        return DelegateToNewKey(installed, layers, old_id,
+                                new_key.public_key());
+      },
+      std::move(l.trust), ctx);
+  if (!done.ok()) {
     DropPendingKey(r.dir, new_name);
-    return Refused(resp.status(), StrCat("targets v", targets.common.version,
-                                         " and the re-signed layer roles"));
+    return done.status();
   }
+  const v1::SetTrustResponse* resp = &done->response;
+  const signing::TargetsMetadata& targets = done->targets;
+  const std::vector<std::string>& resigned = done->roles;
   // Installed: the old key files move to retired/ when the new key takes
   // their name.
   std::string retired;
@@ -417,8 +460,9 @@ absl::Status RotatePublisher(const PublisherRotation& r, CliContext& ctx) {
     STRATA_ASSIGN_OR_RETURN(retired, RetireKey(r.dir, r.key, old_id));
   }
   STRATA_RETURN_IF_ERROR(CommitPendingKey(r.dir, new_name));
-  STRATA_RETURN_IF_ERROR(WriteFileAtomically(
-      *PosixFileSystem(), JoinPath(r.dir, "targets.json"), targets_bytes));
+  STRATA_RETURN_IF_ERROR(WriteFileAtomically(*PosixFileSystem(),
+                                             JoinPath(r.dir, "targets.json"),
+                                             done->targets_bytes));
 
   const std::vector<std::string> still = LayersOf(targets, old_id);
   Json out = Json::MakeObject();
@@ -544,6 +588,27 @@ void AddTrustRotateCommand(CLI::App& trust, CliContext& ctx) {
       if (!s.ok()) ctx.Fail(s);
     });
   }
+
+  auto rf = std::make_shared<RotateFlags>();
+  CLI::App* resign = trust.add_subcommand(
+      "resign",
+      "Extend the life of an app's targets metadata and every layer role\n"
+      "without changing keys (admin): each is signed again as its next\n"
+      "version (targets key, the layers' publisher keys of the directory)\n"
+      "and installed together. For root, use `strata trust rotate root`.\n\n"
+      "Example:\n  strata trust resign --keys ~/wallet-keys --app wallet "
+      "--days 365");
+  resign->add_option("--keys", rf->dir, "the key directory")->required();
+  AddAppOption(resign, rf->app, ctx);
+  resign
+      ->add_option("--days", rf->days,
+                   "how long the re-signed metadata stays valid (at least)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 3650));
+  resign->callback([rf, &ctx] {
+    absl::Status s = Resign(*rf, ctx);
+    if (!s.ok()) ctx.Fail(s);
+  });
 }
 
 }  // namespace strata::admin
