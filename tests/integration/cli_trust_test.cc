@@ -439,9 +439,8 @@ TEST_F(CliTrustTest, ResignExtendsExpiryWithTheSameKeys) {
   ASSERT_EQ(PublishConfig("m", "1", "{}", Key("publisher-a")).exit_code, 0);
   auto device = Device(JoinPath(keys_, "root.json"), "device");
   ASSERT_TRUE(Refresh(*device).ok());
-  CmdResult r = Strata("trust resign --days 200 --keys " + keys_ +
-                           " --app wallet",
-                       true);
+  CmdResult r =
+      Strata("trust resign --days 200 --keys " + keys_ + " --app wallet", true);
   ASSERT_EQ(r.exit_code, 0) << r.out;
   EXPECT_THAT(r.out, HasSubstr("re-signed targets (v2)"));
   // Every offline role but root now lives 200 days; the target is kept.
