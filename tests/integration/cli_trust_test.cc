@@ -460,6 +460,40 @@ TEST_F(CliTrustTest, ResignExtendsExpiryWithTheSameKeys) {
   EXPECT_TRUE(device->FindTarget("config/m@1").ok());
 }
 
+TEST_F(CliTrustTest, InitPicksAmongSeveralOnlineKeysOnlyWhenTold) {
+  ASSERT_EQ(Init().exit_code, 0);
+  ASSERT_EQ(
+      Strata("trust rotate online --keys " + keys_ + " --app wallet").exit_code,
+      0);
+  // stratad now holds two keys per online role; a new app must say which.
+  const std::string mall_keys = JoinPath(dir_.path(), "mall-keys");
+  ASSERT_EQ(Strata("keys gen --dir " + mall_keys).exit_code, 0);
+  const std::string init = "trust init --keys " + mall_keys + " --app mall";
+  CmdResult r = Strata(init, true);
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("--online-key"));
+  admin::AdminClient client(server_, token_);
+  auto wallet = client.GetTrust("wallet");
+  ASSERT_TRUE(wallet.ok());
+  std::string picks;
+  std::vector<std::string> ids;
+  for (const v1::OnlineKey& k : wallet->online_keys()) {
+    if (!k.in_use()) continue;
+    picks += " --online-key " + k.key_id().substr(0, 12);
+    ids.push_back(k.key_id());
+  }
+  ASSERT_EQ(ids.size(), 3u);
+  r = Strata(init + picks, true);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  auto mall = client.GetTrust("mall");
+  ASSERT_TRUE(mall.ok());
+  for (const v1::OnlineKey& k : mall->online_keys()) {
+    EXPECT_EQ(k.in_use(),
+              std::find(ids.begin(), ids.end(), k.key_id()) != ids.end())
+        << k.role() << " " << k.key_id();
+  }
+}
+
 TEST_F(CliTrustTest, RotateRefusesAnotherAppsKeysAndChangesNothing) {
   ASSERT_EQ(Init().exit_code, 0);
   const std::string other = JoinPath(dir_.path(), "other");
