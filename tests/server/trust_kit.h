@@ -40,12 +40,13 @@ inline signing::PrivateKey SeedKey(char seed) {
 
 class TrustKit {
  public:
-  // Online keys are made in `online_dir`.
-  TrustKit(Clock* clock, const std::string& online_dir,
+  // Online keys are read from `online_dir` (and made there first when
+  // `generate`).
+  TrustKit(Clock* clock, const std::string& online_dir, bool generate = true,
            std::string app = "wallet")
       : clock_(clock), app_(std::move(app)) {
     online_ = Must(server::OnlineKeys::Open(PosixFileSystem(), online_dir));
-    (void)Must(online_->Generate({}));
+    if (generate) (void)Must(online_->Generate({}));
   }
 
   server::OnlineKeys* online() { return online_.get(); }
@@ -122,6 +123,15 @@ class TrustKit {
     return it == view->layers.end() ? signing::TargetsMetadata{}
                                     : it->second.meta;
   }
+  // The same from GetTrust's answer (what the CLI reads).
+  static signing::TargetsMetadata Current(const v1::TrustInfo& info,
+                                          signing::Layer layer) {
+    auto it = info.layer_roles().find(std::string(signing::LayerName(layer)));
+    if (it == info.layer_roles().end()) return {};
+    signing::SignedMetadata md =
+        Must(signing::SignedMetadata::Parse(it->second, "layer"));
+    return Must(signing::ParseTargets(md.signed_part(), "layer"));
+  }
   static uint64_t NextCounter(const signing::TargetsMetadata& role,
                               const std::string& module) {
     uint64_t max = 0;
@@ -160,6 +170,14 @@ class TrustKit {
       const server::TrustRepo& repo, v1::Layer layer, const std::string& module,
       const std::string& version, const std::string& content,
       std::vector<const signing::PrivateKey*> signers = {}) {
+    return PublishOnto(Current(repo, app_, LayerOf(layer)), layer, module,
+                       version, content, std::move(signers));
+  }
+  // The same onto a given current role.
+  v1::PublishHeader PublishOnto(
+      signing::TargetsMetadata role, v1::Layer layer, const std::string& module,
+      const std::string& version, const std::string& content,
+      std::vector<const signing::PrivateKey*> signers = {}) {
     if (signers.empty()) signers = {&pub_a, &pub_b};
     v1::PublishHeader h;
     v1::ArtifactStatement* st = h.mutable_statement();
@@ -171,7 +189,6 @@ class TrustKit {
     st->set_size(content.size());
     const std::string host = layer == v1::LAYER_HOTPATCH ? "b100" : "";
     st->mutable_compatibility()->set_host_build(host);
-    signing::TargetsMetadata role = Current(repo, app_, LayerOf(layer));
     const uint64_t counter = NextCounter(role, module);
     role.targets[signing::TargetName(LayerOf(layer), module, counter)] =
         Target(LayerOf(layer), module, counter, version, content, host);

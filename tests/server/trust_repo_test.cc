@@ -16,6 +16,7 @@
 #include "strata/server/core/admin_core.h"
 #include "strata/server/core/blob_writer.h"
 #include "strata/server/core/delivery_core.h"
+#include "strata/server/core/release_model.h"
 #include "strata/signing/verifier.h"
 #include "test_util.h"
 #include "trust_kit.h"
@@ -740,6 +741,128 @@ TEST_F(TrustRepoTest, ARevokedPublisherKeyMustBeReplacedInTheSameChange) {
   STRATA_ASSERT_OK_AND_ASSIGN(v1::Release r,
                               Release(v1::LAYER_H5, "home", "1"));
   EXPECT_EQ(r.artifacts(0).release_sequence(), 1u);
+}
+
+}  // namespace
+}  // namespace strata::server
+
+namespace strata::server {
+namespace {
+
+// What a device computes from the metadata of its own Check, against what
+// the server's plan offers it.
+struct DeviceView {
+  std::string cohort;  // "treatment", "control", "outside", "allowed"
+  const v1::UpdateEntry* entry = nullptr;
+};
+
+TEST_F(TrustRepoTest, TheSignedDirectorGivesEachDeviceExactlyThePlan) {
+  const v1::SetTrustRequest init = kit_->Init();
+  pinned_root_ = init.root();
+  ASSERT_THAT(admin_->SetTrust(who_, init), IsOk());
+  v1::Segment android;
+  android.set_app_id("wallet");
+  android.set_name("android");
+  android.set_expression("os == \"android\"");
+  android.add_allow_user_ids("tester-1");
+  ASSERT_THAT(admin_->PutSegment(who_, android), IsOk());
+  // v1 for everyone (completed), v2 to half of the android segment, and a
+  // config switch to the android segment at once.
+  Publish(v1::LAYER_H5, "home", "1", "home one");
+  STRATA_ASSERT_OK_AND_ASSIGN(v1::Release everyone,
+                              Release(v1::LAYER_H5, "home", "1"));
+  Publish(v1::LAYER_H5, "home", "2", "home two");
+  Publish(v1::LAYER_CONFIG, "flags", "1", "{\"new\":true}");
+  v1::CreateReleaseRequest staged;
+  staged.set_app_id("wallet");
+  v1::ReleaseArtifact* a = staged.add_artifacts();
+  *a->mutable_module() = Module(v1::LAYER_H5, "home");
+  a->set_version("2");
+  a = staged.add_artifacts();
+  *a->mutable_module() = Module(v1::LAYER_CONFIG, "flags");
+  a->set_version("1");
+  staged.set_segment("android");
+  v1::RolloutStage* stage = staged.add_stages();
+  stage->set_exposure_bp(5000);
+  stage->set_bake_seconds(3600);
+  staged.add_stages()->set_exposure_bp(10000);
+  STRATA_ASSERT_OK_AND_ASSIGN(v1::Release rolling,
+                              admin_->CreateRelease(who_, staged));
+  ASSERT_EQ(rolling.state(), v1::RELEASE_ROLLING);
+
+  std::map<std::string, int> seen;
+  for (int i = 0; i < 60; ++i) {
+    v1::CheckRequest req;
+    v1::DeviceContext& ctx = *req.mutable_device();
+    ctx.set_app_id("wallet");
+    ctx.set_device_id(StrCat("dev-", i));
+    ctx.set_app_version("10.3.0");
+    ctx.set_os(i % 3 == 0 ? "ios" : "android");
+    if (i == 0) ctx.set_user_id("tester-1");  // ios, but allow-listed
+    req.mutable_trusted()->set_root(1);
+    STRATA_ASSERT_OK_AND_ASSIGN(v1::CheckResponse check, delivery_->Check(req));
+
+    // The device's side: its own verifier, fed with the response.
+    signing::VerifierOptions options;
+    options.state_dir = JoinPath(dir_.path(), StrCat("device-", i));
+    options.pinned_root = pinned_root_;
+    auto verifier = Must(signing::Verifier::Open(
+        Env{PosixFileSystem(), &clock_, nullptr}, options));
+    signing::InMemoryMetadataSource source;
+    for (const auto& f : check.metadata()) source.Put(f.name(), f.content());
+    ASSERT_THAT(verifier->Refresh(source), IsOk()) << ctx.device_id();
+    signing::DeviceInfo device;
+    device.app_id = "wallet";
+    device.device_id = ctx.device_id();
+    device.user_id = ctx.user_id();
+    device.app_version = ctx.app_version();
+    device.attributes = ToAttributes(ctx);
+
+    std::map<std::string, const v1::UpdateEntry*> plan;
+    for (const v1::UpdateEntry& e : check.plan().updates()) {
+      plan[e.module().name()] = &e;
+    }
+    for (const auto& [layer, module] :
+         std::vector<std::pair<signing::Layer, std::string>>{
+             {signing::Layer::kH5, "home"},
+             {signing::Layer::kConfig, "flags"}}) {
+      absl::StatusOr<signing::VerifiedTarget> t =
+          verifier->ResolveModule(device, layer, module);
+      auto entry = plan.find(module);
+      if (!t.ok()) {
+        EXPECT_TRUE(absl::IsNotFound(t.status())) << t.status();
+        EXPECT_EQ(entry, plan.end())
+            << ctx.device_id() << " " << module
+            << ": the server offers what the director does not assign";
+        continue;
+      }
+      ASSERT_NE(entry, plan.end())
+          << ctx.device_id() << " " << module
+          << ": the director assigns what the server does not offer";
+      EXPECT_EQ(t->sha256, entry->second->statement().content_sha256());
+      EXPECT_EQ(t->length, entry->second->statement().size());
+      EXPECT_EQ(t->artifact->release_counter,
+                entry->second->release_sequence());
+      EXPECT_EQ(t->release_id, entry->second->release_id());
+    }
+    EXPECT_EQ(plan.size(), check.plan().updates_size() + 0u);
+    // Which cohort this device was in, by what the plan says.
+    const v1::UpdateEntry* home = plan.count("home") ? plan["home"] : nullptr;
+    ASSERT_NE(home, nullptr) << "every device gets some h5/home";
+    if (ctx.os() == "ios") {
+      ++seen[ctx.user_id() == "tester-1" ? "allowed" : "outside"];
+    } else {
+      ++seen[home->release_id() == rolling.release_id() ? "treatment"
+                                                        : "control"];
+    }
+    if (home->release_id() == everyone.release_id()) {
+      EXPECT_EQ(plan.count("flags"), 0u);
+    }
+  }
+  EXPECT_EQ(seen["allowed"], 1);
+  EXPECT_GT(seen["outside"], 0);
+  EXPECT_GT(seen["treatment"], 0);
+  EXPECT_GT(seen["control"], 0);
 }
 
 }  // namespace

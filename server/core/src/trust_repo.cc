@@ -1296,6 +1296,8 @@ absl::Status TrustRepo::SignDirector(std::string_view app_id,
   }
   const absl::Time now = clock_->Now();
   director.app_id = std::string(app_id);
+  // What devices would refuse is refused here, naming the segment.
+  STRATA_RETURN_IF_ERROR(signing::CompileDirectorSegments(director));
   Json signed_part = signing::ToJson(director);
   if (!base->director_signed.is_null()) {
     // The same selection, still fresh: keep what devices have.
