@@ -34,7 +34,8 @@ void AdminClient::Prepare(grpc::ClientContext& context) const {
 absl::StatusOr<v1::PublishResponse> AdminClient::Publish(
     v1::ArtifactStatement statement, std::string_view content,
     const std::string& idempotency_key, const ProgressFn& progress,
-    const std::vector<v1::Signature>& signatures, bool embedded) {
+    const std::vector<v1::Signature>& signatures, bool embedded,
+    const std::string& layer_role) {
   statement.set_content_sha256(Sha256::HexHash(content));
   statement.set_size(content.size());
   grpc::ClientContext context;
@@ -47,6 +48,7 @@ absl::StatusOr<v1::PublishResponse> AdminClient::Publish(
   for (const auto& sig : signatures)
     *header.mutable_header()->add_signatures() = sig;
   header.mutable_header()->set_embedded(embedded);
+  header.mutable_header()->set_layer_role(layer_role);
   bool open = writer->Write(header);
   for (size_t off = 0; open && off < content.size(); off += kChunkBytes) {
     v1::PublishRequest chunk;
@@ -182,6 +184,52 @@ absl::StatusOr<v1::SetTrustResponse> AdminClient::SetTrust(
   request.set_targets(targets);
   v1::SetTrustResponse response;
   grpc::Status s = stub_->SetTrust(&context, request, &response);
+  if (!s.ok()) return FromGrpcStatus(s);
+  return response;
+}
+
+absl::StatusOr<v1::SetTrustResponse> AdminClient::SetTrust(
+    const v1::SetTrustRequest& request) {
+  grpc::ClientContext context;
+  Prepare(context);
+  v1::SetTrustResponse response;
+  grpc::Status s = stub_->SetTrust(&context, request, &response);
+  if (!s.ok()) return FromGrpcStatus(s);
+  return response;
+}
+
+absl::StatusOr<v1::TrustInfo> AdminClient::GetTrust(const std::string& app_id) {
+  grpc::ClientContext context;
+  Prepare(context);
+  v1::GetTrustRequest request;
+  request.set_app_id(app_id);
+  v1::TrustInfo response;
+  grpc::Status s = stub_->GetTrust(&context, request, &response);
+  if (!s.ok()) return FromGrpcStatus(s);
+  return response;
+}
+
+absl::StatusOr<v1::TrustInfo> AdminClient::PutLayerRole(
+    const std::string& app_id, const std::string& role) {
+  grpc::ClientContext context;
+  Prepare(context);
+  v1::PutLayerRoleRequest request;
+  request.set_app_id(app_id);
+  request.set_role(role);
+  v1::TrustInfo response;
+  grpc::Status s = stub_->PutLayerRole(&context, request, &response);
+  if (!s.ok()) return FromGrpcStatus(s);
+  return response;
+}
+
+absl::StatusOr<v1::GenerateOnlineKeysResponse> AdminClient::GenerateOnlineKeys(
+    const std::vector<std::string>& roles) {
+  grpc::ClientContext context;
+  Prepare(context);
+  v1::GenerateOnlineKeysRequest request;
+  for (const auto& r : roles) request.add_roles(r);
+  v1::GenerateOnlineKeysResponse response;
+  grpc::Status s = stub_->GenerateOnlineKeys(&context, request, &response);
   if (!s.ok()) return FromGrpcStatus(s);
   return response;
 }

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "../server/test_util.h"
+#include "cli_fixture.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
@@ -25,103 +26,7 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-struct CmdResult {
-  int exit_code;
-  std::string out;
-};
-
-std::string BinDir() {
-  const char* dir = std::getenv("STRATA_BIN_DIR");
-  return dir ? dir : STRATA_TEST_BIN_DIR;
-}
-
-// Runs `cmd` through the shell; stdout only, or stdout and stderr.
-CmdResult RunCommand(const std::string& cmd, bool with_stderr = false) {
-  FILE* p =
-      ::popen((cmd + (with_stderr ? " 2>&1" : " 2>/dev/null")).c_str(), "r");
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
-  int status = ::pclose(p);
-  return CmdResult{WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
-
-class CliBinaryTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    CmdResult init =
-        RunCommand(JoinPath(BinDir(), "stratad") + " init --data-dir " +
-                   JoinPath(dir_.path(), "data"));
-    ASSERT_EQ(init.exit_code, 0) << init.out;
-    auto token =
-        PosixFileSystem()->ReadFile(JoinPath(dir_.path(), "data/admin.token"));
-    ASSERT_TRUE(token.ok());
-    token_ = token->substr(0, token->find('\n'));
-    StartServer();
-  }
-  void StartServer() {
-    const std::string port_file = JoinPath(dir_.path(), "port");
-    (void)PosixFileSystem()->DeleteFile(port_file);
-    pid_ = ::fork();
-    ASSERT_GE(pid_, 0);
-    if (pid_ == 0) {
-      const std::string stratad = JoinPath(BinDir(), "stratad");
-      const std::string data = JoinPath(dir_.path(), "data");
-      // Other features' tests publish unsigned; the signing test does not.
-      const char* unsigned_flag = allow_unsigned_
-                                      ? "--allow-unsigned-publishes"
-                                      : "--max-message-bytes=8388608";
-      // Gates judge every 100 ms, so staged releases move in test time.
-      ::execl(stratad.c_str(), "stratad", "--data-dir", data.c_str(),
-              "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0", unsigned_flag,
-              "--gate-interval", "0.1", "--port-file", port_file.c_str(),
-              nullptr);
-      ::_exit(127);
-    }
-    for (int i = 0; i < 200 && !PosixFileSystem()->Exists(port_file); ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(25));
-    }
-    auto port = PosixFileSystem()->ReadFile(port_file);
-    ASSERT_TRUE(port.ok()) << "stratad did not start";
-    server_ = "127.0.0.1:" + port->substr(0, port->find('\n'));
-  }
-  void TearDown() override { StopServer(); }
-  void StopServer() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGTERM);
-      int status = 0;
-      ::waitpid(pid_, &status, 0);
-      pid_ = -1;
-    }
-  }
-  CmdResult Strata(const std::string& args, bool with_stderr = false) {
-    return RunCommand(JoinPath(BinDir(), "strata") + " --server " + server_ +
-                          " --token " + token_ + " " + args,
-                      with_stderr);
-  }
-  // Publishes `content` as LAYER/MODULE@VERSION of wallet (unsigned).
-  void Publish(const std::string& layer, const std::string& module,
-               const std::string& version, const std::string& content) {
-    const std::string file =
-        WriteFile(StrCat(layer, "-", module, "-", version), content);
-    CmdResult r =
-        Strata(StrCat("publish --app wallet --layer ", layer, " --module ",
-                      module, " --version ", version, " --file ", file));
-    ASSERT_EQ(r.exit_code, 0) << r.out;
-  }
-  std::string WriteFile(const std::string& name, const std::string& content) {
-    std::string path = JoinPath(dir_.path(), name);
-    EXPECT_TRUE(WriteFileAtomically(*PosixFileSystem(), path, content).ok());
-    return path;
-  }
-
-  testing::TempDir dir_;
-  pid_t pid_ = -1;
-  bool allow_unsigned_ = true;
-  std::string server_;
-  std::string token_;
-};
+class CliBinaryTest : public CliFixture {};
 
 TEST_F(CliBinaryTest, PublishReleaseAndDeviceReadsConfig) {
   const std::string file = WriteFile("limits.json", "{\"daily_limit\": 5000}");
@@ -311,8 +216,10 @@ TEST_F(CliBinaryTest, KeysTrustAndSignedPublishes) {
   const std::string a = " --key " + JoinPath(keys, "publisher-a.key");
   const std::string b = " --key " + JoinPath(keys, "publisher-b.key");
   const std::string root = " --key " + JoinPath(keys, "root.key");
-  EXPECT_EQ(
-      Strata("publish " + module + " --version 1 --file " + file).exit_code, 4);
+  // A missing --key is caught before anything is sent.
+  r = Strata("--output json publish " + module + " --version 1 --file " + file);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.out, HasSubstr("--key"));
   EXPECT_EQ(
       Strata("publish " + module + " --version 1 --file " + file + a).exit_code,
       4);
@@ -323,7 +230,8 @@ TEST_F(CliBinaryTest, KeysTrustAndSignedPublishes) {
   r = Strata("--output json publish " + module + " --version 1 --file " + file +
              a + a);
   EXPECT_EQ(r.exit_code, 4);
-  EXPECT_THAT(r.out, HasSubstr("needs 2 valid publisher signature(s), got 1"));
+  EXPECT_THAT(r.out,
+              HasSubstr("the hotpatch role needs 2 distinct publisher key(s)"));
   r = Strata("publish " + module + " --version 1 --file " + file + a + b);
   EXPECT_EQ(r.exit_code, 0) << r.out;
   // Config needs one of the two.
@@ -411,21 +319,6 @@ TEST_F(CliBinaryTest, HelpOfEveryCommandHasAnExample) {
   // The exit codes are documented at the top.
   CmdResult r = RunCommand(JoinPath(BinDir(), "strata") + " --help");
   EXPECT_THAT(r.out, HasSubstr("6 --wait: the release was halted or"));
-}
-
-// Every line of `out` is one JSON object (what --output json promises).
-void ExpectJsonLines(const std::string& out, const std::string& what) {
-  EXPECT_FALSE(out.empty()) << what;
-  size_t pos = 0;
-  while (pos < out.size()) {
-    size_t end = out.find('\n', pos);
-    if (end == std::string::npos) end = out.size();
-    const std::string line = out.substr(pos, end - pos);
-    google::protobuf::Struct parsed;
-    EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(line, &parsed).ok())
-        << what << ": not one JSON object per line: " << line;
-    pos = end + 1;
-  }
 }
 
 TEST_F(CliBinaryTest, StagedMultiArtifactReleaseAndItsStatus) {
@@ -650,10 +543,11 @@ TEST_F(CliBinaryTest, KeysRotateRetiresTheOldPublisherKey) {
   StartServer();
   const std::string keys = JoinPath(dir_.path(), "keys");
   ASSERT_EQ(Strata("keys gen --dir " + keys).exit_code, 0);
-  // Rotate needs the installed metadata.
-  CmdResult r = Strata("keys rotate --dir " + keys + " --key publisher-a",
-                       /*with_stderr=*/true);
-  EXPECT_EQ(r.exit_code, 2);
+  // Rotate needs the app's trust.
+  CmdResult r =
+      Strata("keys rotate --dir " + keys + " --key publisher-a --app wallet",
+             /*with_stderr=*/true);
+  EXPECT_EQ(r.exit_code, 4);
   EXPECT_THAT(r.out, HasSubstr("strata trust init --keys"));
   ASSERT_EQ(Strata("trust init --keys " + keys + " --app wallet").exit_code, 0);
   const std::string cfg = WriteFile("c.json", "{}");
@@ -666,18 +560,22 @@ TEST_F(CliBinaryTest, KeysRotateRetiresTheOldPublisherKey) {
   ASSERT_EQ(::link(old_a.c_str(), old_copy.c_str()), 0);
   ASSERT_EQ(publish("1", old_a).exit_code, 0);
 
-  EXPECT_EQ(Strata("keys rotate --dir " + keys + " --key nobody").exit_code, 3);
+  const std::string app = " --app wallet";
+  EXPECT_EQ(
+      Strata("keys rotate --dir " + keys + " --key nobody" + app).exit_code, 3);
   EXPECT_EQ(Strata("keys rotate --dir " + keys +
-                   " --key publisher-a --layer config --layer h5")
+                   " --key publisher-a --layer config --layer h5" + app)
                 .exit_code,
             2);  // only some layers: needs --as
-  r = Strata("keys rotate --dir " + keys + " --key publisher-a --output json");
+  r = Strata("keys rotate --dir " + keys + " --key publisher-a --output json" +
+             app);
   ASSERT_EQ(r.exit_code, 0) << r.out;
   ExpectJsonLines(r.out, "keys rotate");
   EXPECT_THAT(r.out, HasSubstr("\"layers\":[\"config\",\"h5\",\"hcf\","
                                "\"hotpatch\",\"native\"]"));
   EXPECT_THAT(r.out, HasSubstr("\"old_key_still_trusted_for\":[]"));
-  EXPECT_THAT(r.out, HasSubstr("\"root_version\":2"));
+  EXPECT_THAT(r.out, HasSubstr("\"root_version\":1"));  // root unchanged
+  EXPECT_THAT(r.out, HasSubstr("\"targets_version\":2"));
   EXPECT_THAT(r.out, HasSubstr("\"old_key_file\":\"" + keys + "/retired/"));
 
   // The old key is refused, the new one (same file name) accepted.
@@ -686,7 +584,7 @@ TEST_F(CliBinaryTest, KeysRotateRetiresTheOldPublisherKey) {
       "--version 2 --file " +
       cfg + " --key " + old_copy);
   EXPECT_EQ(r.exit_code, 4) << r.out;
-  EXPECT_THAT(r.out, HasSubstr("is not a config publisher key"));
+  EXPECT_THAT(r.out, HasSubstr("not config publisher keys"));
   EXPECT_EQ(publish("2", old_a).exit_code, 0);
   // Hotpatches need both publishers: the new a and the old b.
   const std::string fix = WriteFile("fix.bin", "hotpatch");
@@ -705,7 +603,7 @@ TEST_F(CliBinaryTest, KeysRotateRetiresTheOldPublisherKey) {
                          "\\(retired\\)"));
   // Rotating one layer only: the new key is publisher-b-hotpatch.
   r = Strata("keys rotate --dir " + keys +
-             " --key publisher-b --layer hotpatch");
+             " --key publisher-b --layer hotpatch" + app);
   ASSERT_EQ(r.exit_code, 0) << r.out;
   EXPECT_THAT(r.out, HasSubstr("still trusted for config, h5, hcf, native"));
   EXPECT_TRUE(

@@ -4,6 +4,7 @@
 #include <iostream>
 #include <memory>
 
+#include "../app_trust.h"
 #include "layer_flag.h"
 #include "strata/admin_cli/admin_client.h"
 #include "strata/admin_cli/cli_context.h"
@@ -11,9 +12,12 @@
 #include "strata/admin_cli/tree_archive.h"
 #include "strata/base/env.h"
 #include "strata/base/sha256.h"
+#include "strata/base/status_macros.h"
 #include "strata/base/strings.h"
 #include "strata/proto/statement_signing.h"
 #include "strata/signing/keys.h"
+#include "strata/signing/metadata.h"
+#include "strata/signing/verifier.h"
 
 namespace strata::admin {
 namespace {
@@ -25,17 +29,65 @@ struct PublishFlags {
   std::string dir;
 };
 
-void RunPublish(const PublishFlags& f, CliContext& ctx) {
+// On an app with a root of trust: the layer role with one more target for
+// this content, as its next version, signed by the --key keys. "" when the
+// role already lists this very content (a repeated publish).
+struct RoleForPublish {
+  std::string bytes;
+  std::string target;    // "h5/mall-home@3"
+  uint64_t version = 0;  // of the role
+  std::string existing;  // the target already listing this content
+};
+
+absl::StatusOr<RoleForPublish> NextRole(
+    const PublishFlags& f, const AppTrust& trust, std::string_view content,
+    const std::string& sha256,
+    const std::vector<const signing::PrivateKey*>& signers) {
+  signing::TargetsMetadata role = trust.Role(f.layer);
+  RoleForPublish out;
+  out.existing =
+      FindTargetFor(role, f.module, f.version, sha256, content.size());
+  if (!out.existing.empty()) return out;
+  for (const auto& [name, file] : role.targets) {
+    if (file.artifact.has_value() && file.artifact->module == f.module &&
+        file.artifact->version_label == f.version) {
+      auto hash = file.hashes.find("sha256");
+      return absl::AlreadyExistsError(StrCat(
+          f.layer, "/", f.module, " version ", f.version,
+          " is already published with other content (sha256 ",
+          hash == file.hashes.end() ? "?" : hash->second, ", target ", name,
+          "); versions are immutable: publish this content as a new "
+          "--version"));
+    }
+  }
+  signing::ArtifactInfo info;
+  info.app_id = f.app;
+  info.layer = *signing::ParseLayer(f.layer);
+  info.module = f.module;
+  info.release_counter = HighestCounter(role, f.module) + 1;
+  info.version_label = f.version;
+  info.compat.host_build = f.host_build;
+  out.target = signing::TargetName(info.layer, f.module, info.release_counter);
+  role.targets[out.target] = signing::TargetFileFor(content, info);
+  out.version = role.common.version + 1;
+  STRATA_ASSIGN_OR_RETURN(
+      out.bytes,
+      SignNextVersion(std::move(role), absl::Now(), kDefaultRoleDays, signers));
+  return out;
+}
+
+absl::Status DoPublish(const PublishFlags& f, CliContext& ctx) {
   // A directory is published as a deterministic ustar archive of its tree.
   absl::StatusOr<std::string> content =
       f.dir.empty() ? PosixFileSystem()->ReadFile(f.file)
                     : ArchiveTree(*PosixFileSystem(), f.dir);
   if (!content.ok()) {
-    ctx.Fail(absl::InvalidArgumentError(
+    return absl::InvalidArgumentError(
         StrCat("cannot read ", f.dir.empty() ? "--file" : "--dir", ": ",
-               ToStd(content.status().message()))));
-    return;
+               ToStd(content.status().message())));
   }
+  STRATA_ASSIGN_OR_RETURN(std::vector<signing::PrivateKey> keys,
+                          LoadKeyFiles(f.keys, "--key"));
   v1::ArtifactStatement st;
   st.set_app_id(f.app);
   st.mutable_module()->set_layer(LayerNames().at(f.layer));
@@ -43,32 +95,44 @@ void RunPublish(const PublishFlags& f, CliContext& ctx) {
   st.set_version(f.version);
   st.mutable_compatibility()->set_host_build(f.host_build);
   // Sign the statement here: private keys never leave this machine.
-  st.set_content_sha256(Sha256::HexHash(*content));
+  const std::string sha256 = Sha256::HexHash(*content);
+  st.set_content_sha256(sha256);
   st.set_size(content->size());
   std::vector<v1::Signature> signatures;
-  for (const std::string& path : f.keys) {
-    absl::StatusOr<signing::PrivateKey> key =
-        signing::LoadPrivateKey(*PosixFileSystem(), path);
-    if (!key.ok()) {
-      ctx.Fail(absl::InvalidArgumentError(StrCat(
-          "cannot use --key ", path, ": ", ToStd(key.status().message()))));
-      return;
-    }
-    absl::StatusOr<std::string> sig = key->Sign(StatementSigningBytes(st));
-    if (!sig.ok()) {
-      ctx.Fail(sig.status());
-      return;
-    }
+  for (const signing::PrivateKey& key : keys) {
+    STRATA_ASSIGN_OR_RETURN(std::string sig,
+                            key.Sign(StatementSigningBytes(st)));
     v1::Signature& s = signatures.emplace_back();
-    s.set_key_id(key->KeyId());
-    s.set_signature(*sig);
+    s.set_key_id(key.KeyId());
+    s.set_signature(sig);
   }
   AdminClient client = ctx.Client();
+  // An app with a root of trust takes a publish only with its layer role
+  // re-signed by the layer's publishers: checked here before uploading.
+  STRATA_ASSIGN_OR_RETURN(AppTrust trust, ReadAppTrustIfAny(client, f.app));
+  std::vector<const signing::PrivateKey*> signers;
+  if (trust.configured()) {
+    if (keys.empty()) {
+      return absl::InvalidArgumentError(StrCat(
+          "app ", f.app, " has a root of trust: sign the publish with --key ",
+          "FILE, the ", f.layer, " publisher key",
+          f.layer == "hotpatch" || f.layer == "native"
+              ? " (twice: --key A --key B, both publishers)"
+              : "",
+          ", e.g. --key ~/", f.app, "-keys/publisher-a.key"));
+    }
+    if (f.layer == "hotpatch" && f.host_build.empty()) {
+      return absl::InvalidArgumentError(
+          "a hotpatch needs --host-build: the one host build it applies to");
+    }
+    STRATA_ASSIGN_OR_RETURN(
+        signers, SigningKeysFor(trust.targets, f.layer, keys, "--key"));
+  }
   // A progress bar only for a person watching: stderr is a terminal and the
   // output is text. Redrawn at most every 100 ms, and once at the end.
   const bool show_progress =
       !ctx.json() && ::isatty(STDERR_FILENO) && content->size() > (256u << 10);
-  const absl::Time start = absl::Now();
+  absl::Time start = absl::Now();
   absl::Time last_draw = absl::InfinitePast();
   ProgressFn progress;
   if (show_progress) {
@@ -80,20 +144,65 @@ void RunPublish(const PublishFlags& f, CliContext& ctx) {
                 << (done == total ? "\n" : "") << std::flush;
     };
   }
-  auto result = client.Publish(
-      st, *content,
+  const std::string idempotency_key =
       f.idempotency_key.empty() ? StrCat(f.app, "/", f.module, "/", f.version)
-                                : f.idempotency_key,
-      progress, signatures, f.embedded);
-  if (!result.ok()) {
-    ctx.Fail(result.status());
-    return;
+                                : f.idempotency_key;
+  const std::string what = StrCat(f.layer, "/", f.module, " ", f.version);
+  if (!trust.configured()) {
+    STRATA_ASSIGN_OR_RETURN(v1::PublishResponse result,
+                            client.Publish(st, *content, idempotency_key,
+                                           progress, signatures, f.embedded));
+    ctx.Print(
+        result,
+        StrCat(result.already_existed() ? "already published: " : "published: ",
+               what, " (", result.statement().size(), " bytes, sha256 ",
+               result.statement().content_sha256(), ")\n"));
+    return absl::OkStatus();
   }
-  ctx.Print(*result, StrCat(result->already_existed() ? "already published: "
-                                                      : "published: ",
-                            f.layer, "/", f.module, " ", f.version, " (",
-                            result->statement().size(), " bytes, sha256 ",
-                            result->statement().content_sha256(), ")\n"));
+  // Compare-and-swap on the role: when another publish got there first
+  // (ABORTED), read the role again, re-sign, send again.
+  for (int attempt = 0;; ++attempt) {
+    STRATA_ASSIGN_OR_RETURN(RoleForPublish role,
+                            NextRole(f, trust, *content, sha256, signers));
+    if (!role.existing.empty()) {
+      // The role already lists this content: stratad stored it with the
+      // role, so there is nothing to upload.
+      v1::PublishResponse result;
+      *result.mutable_statement() = st;
+      result.set_already_existed(true);
+      ctx.Print(result, StrCat("already published: ", what, " (target ",
+                               role.existing, ", sha256 ", sha256, ")\n"));
+      return absl::OkStatus();
+    }
+    start = absl::Now();
+    absl::StatusOr<v1::PublishResponse> result =
+        client.Publish(st, *content, idempotency_key, progress, signatures,
+                       f.embedded, role.bytes);
+    if (result.ok()) {
+      ctx.Print(
+          *result,
+          StrCat(
+              result->already_existed() ? "already published: " : "published: ",
+              what, " (", result->statement().size(), " bytes, sha256 ",
+              result->statement().content_sha256(), ") as target ", role.target,
+              " in ", f.layer, " role v", role.version, "\n"));
+      return absl::OkStatus();
+    }
+    if (result.status().code() != absl::StatusCode::kAborted ||
+        attempt == kCasRetries) {
+      return result.status();
+    }
+    if (!ctx.json()) {
+      std::cerr << "strata: the " << f.layer
+                << " role changed since it was read; signing again\n";
+    }
+    STRATA_ASSIGN_OR_RETURN(trust, ReadAppTrust(client, f.app));
+  }
+}
+
+void RunPublish(const PublishFlags& f, CliContext& ctx) {
+  absl::Status s = DoPublish(f, ctx);
+  if (!s.ok()) ctx.Fail(s);
 }
 
 }  // namespace
@@ -103,8 +212,11 @@ void AddPublishCommand(CLI::App& app, CliContext& ctx) {
   CLI::App* cmd = app.add_subcommand(
       "publish",
       "Upload one version of a module (or a directory tree), signed here\n"
-      "with the layer's publisher key(s). On a terminal, a progress bar on\n"
-      "stderr shows large uploads (never with --output json).\n\n"
+      "with the layer's publisher key(s): on an app with a root of trust the\n"
+      "layer's role gets a target <layer>/<module>@<counter> (counter one\n"
+      "above the module's highest) and is re-signed with the --key keys. On\n"
+      "a terminal, a progress bar on stderr shows large uploads (never with\n"
+      "--output json).\n\n"
       "Example:\n"
       "  strata publish --app wallet --layer config --module payment.limits "
       "\\\n"
@@ -147,7 +259,7 @@ void AddPublishCommand(CLI::App& app, CliContext& ctx) {
   cmd->add_option(
       "--key", flags->keys,
       "publisher private key to sign with (repeat for layers that need "
-      "two signatures)");
+      "two signatures); required on an app with a root of trust");
   cmd->add_option("--idempotency-key", flags->idempotency_key,
                   "retry key (default: app/module/version)");
 }

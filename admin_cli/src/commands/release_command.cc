@@ -5,13 +5,16 @@
 #include <iostream>
 #include <memory>
 
+#include "../app_trust.h"
 #include "layer_flag.h"
+#include "release_rollback.h"
 #include "strata/admin_cli/admin_client.h"
 #include "strata/admin_cli/cli_context.h"
 #include "strata/admin_cli/release_flags.h"
 #include "strata/admin_cli/release_watch.h"
 #include "strata/admin_cli/render.h"
 #include "strata/base/env.h"
+#include "strata/base/status_macros.h"
 #include "strata/base/strings.h"
 
 namespace strata::admin {
@@ -250,6 +253,7 @@ struct IdFlags {
   uint64_t id = 0;
   std::string reason;
   bool yes = false;
+  std::vector<std::string> keys;  // rollback: publisher keys
   WaitFlags wait;
 };
 
@@ -281,37 +285,106 @@ bool Confirm(const CliContext& ctx, const std::string& question) {
   return answer == "y" || answer == "Y" || answer == "yes";
 }
 
-void RunSteer(const IdFlags& f, v1::SteerReleaseRequest::Action action,
-              CliContext& ctx) {
-  if (action == v1::SteerReleaseRequest::ROLL_BACK && !f.yes &&
-      !Confirm(ctx, StrCat("Roll back release ", f.id,
-                           "? Devices that have it get the previous content "
-                           "back; this cannot be undone."))) {
-    ctx.Fail(absl::CancelledError("not rolled back"));
-    ctx.exit_code = kExitRefused;
-    return;
+std::string SteerText(const v1::SteerReleaseResponse& result) {
+  std::string text = StrCat(ReleaseLine(result.release()), "\n");
+  if (!result.release().state_reason().empty())
+    text += StrCat("  reason: ", result.release().state_reason(), "\n");
+  if (result.has_rollback() && result.rollback().release_id() != 0) {
+    text += StrCat("  rolled back by release ", result.rollback().release_id(),
+                   ":");
+    for (const v1::ReleaseArtifact& a : ArtifactsOf(result.rollback()))
+      text += StrCat(" ", FormatArtifact(a));
+    text += "\n";
   }
+  return text;
+}
+
+absl::Status NotRolledBack() { return absl::CancelledError("not rolled back"); }
+
+// ROLL_BACK on an app with a root of trust: the dry run says what goes
+// back; the publishers' keys sign it into the layer roles under new release
+// counters; the roll back carries those roles. Retried from a fresh read
+// when a publish changed a role meanwhile (ABORTED).
+absl::Status RollBackSigned(const IdFlags& f, v1::SteerReleaseRequest req,
+                            AppTrust trust, CliContext& ctx) {
+  STRATA_ASSIGN_OR_RETURN(std::vector<signing::PrivateKey> keys,
+                          LoadKeyFiles(f.keys, "--key"));
+  if (keys.empty()) {
+    return absl::InvalidArgumentError(StrCat(
+        "app ", f.app,
+        " has a root of trust: a roll back re-signs the "
+        "content it puts back, so give the layer's publisher keys with --key "
+        "FILE (twice for hotpatch and native)"));
+  }
+  AdminClient client = ctx.Client();
+  for (int attempt = 0;; ++attempt) {
+    v1::SteerReleaseRequest dry = req;
+    dry.set_dry_run(true);
+    STRATA_ASSIGN_OR_RETURN(v1::SteerReleaseResponse plan,
+                            client.SteerRelease(dry));
+    STRATA_ASSIGN_OR_RETURN(
+        SignedRollback signed_roles,
+        SignRollbackRoles(f.app, trust, plan.rollback_plan(), keys));
+    if (attempt == 0 && !f.yes) {
+      std::string what;
+      for (const auto& t : signed_roles.targets) what += StrCat("\n  ", t);
+      if (!Confirm(ctx, StrCat("Roll back release ", f.id,
+                               "? Devices that have it get this content back "
+                               "(signed now with your keys):",
+                               what, "\nThis cannot be undone."))) {
+        return NotRolledBack();
+      }
+    }
+    req.clear_layer_roles();
+    for (const auto& role : signed_roles.roles) req.add_layer_roles(role);
+    absl::StatusOr<v1::SteerReleaseResponse> result = client.SteerRelease(req);
+    if (result.ok()) {
+      std::string text = SteerText(*result);
+      for (const auto& t : signed_roles.targets)
+        text += StrCat("  signed ", t, "\n");
+      ctx.Print(*result, text);
+      return absl::OkStatus();
+    }
+    if (result.status().code() != absl::StatusCode::kAborted ||
+        attempt == kCasRetries) {
+      return result.status();
+    }
+    STRATA_ASSIGN_OR_RETURN(trust, ReadAppTrust(client, f.app));
+  }
+}
+
+absl::Status Steer(const IdFlags& f, v1::SteerReleaseRequest::Action action,
+                   CliContext& ctx) {
   v1::SteerReleaseRequest req;
   req.set_app_id(f.app);
   req.set_release_id(f.id);
   req.set_action(action);
   req.set_reason(f.reason);
-  auto result = ctx.Client().SteerRelease(req);
-  if (!result.ok()) {
-    ctx.Fail(result.status());
-    return;
+  AdminClient client = ctx.Client();
+  if (action == v1::SteerReleaseRequest::ROLL_BACK) {
+    STRATA_ASSIGN_OR_RETURN(AppTrust trust, ReadAppTrustIfAny(client, f.app));
+    if (trust.configured()) {
+      return RollBackSigned(f, std::move(req), std::move(trust), ctx);
+    }
+    if (!f.yes &&
+        !Confirm(ctx, StrCat("Roll back release ", f.id,
+                             "? Devices that have it get the previous content "
+                             "back; this cannot be undone."))) {
+      return NotRolledBack();
+    }
   }
-  std::string text = StrCat(ReleaseLine(result->release()), "\n");
-  if (!result->release().state_reason().empty())
-    text += StrCat("  reason: ", result->release().state_reason(), "\n");
-  if (result->has_rollback() && result->rollback().release_id() != 0) {
-    text += StrCat("  rolled back by release ", result->rollback().release_id(),
-                   ":");
-    for (const v1::ReleaseArtifact& a : ArtifactsOf(result->rollback()))
-      text += StrCat(" ", FormatArtifact(a));
-    text += "\n";
-  }
-  ctx.Print(*result, text);
+  STRATA_ASSIGN_OR_RETURN(v1::SteerReleaseResponse result,
+                          client.SteerRelease(req));
+  ctx.Print(result, SteerText(result));
+  return absl::OkStatus();
+}
+
+void RunSteer(const IdFlags& f, v1::SteerReleaseRequest::Action action,
+              CliContext& ctx) {
+  absl::Status s = Steer(f, action, ctx);
+  if (s.ok()) return;
+  ctx.Fail(s);
+  if (s.code() == absl::StatusCode::kCancelled) ctx.exit_code = kExitRefused;
 }
 
 void RunPreview(const IdFlags& f, CliContext& ctx) {
@@ -528,17 +601,24 @@ void AddReleaseCommand(CLI::App& app, CliContext& ctx) {
       {"rollback", v1::SteerReleaseRequest::ROLL_BACK,
        "Roll a release back: halt it and publish a new release that puts the\n"
        "last good content back on every device of the segment. Final. Asks\n"
-       "for confirmation at a terminal unless --yes; never elsewhere.\n\n"
+       "for confirmation at a terminal unless --yes; never elsewhere. On an\n"
+       "app with a root of trust the content that goes back is signed again\n"
+       "(new release counters) with the publisher keys given by --key.\n\n"
        "Example:\n  strata release rollback 7 --reason \"corrupt limits\" "
-       "--yes"},
+       "--yes \\\n      --key ~/wallet-keys/publisher-a.key"},
   };
   for (const Steer& s : kSteers) {
     auto flags = std::make_shared<IdFlags>();
     CLI::App* cmd = AddIdCommand(release, s.name, s.help, *flags, ctx);
     cmd->add_option("--reason", flags->reason,
                     "why; kept in the release's history and the audit log");
-    if (s.action == v1::SteerReleaseRequest::ROLL_BACK)
+    if (s.action == v1::SteerReleaseRequest::ROLL_BACK) {
       cmd->add_flag("--yes,-y", flags->yes, "do not ask at a terminal");
+      cmd->add_option("--key", flags->keys,
+                      "on an app with a root of trust: a publisher key of "
+                      "the layers it puts back (repeat: hotpatch and native "
+                      "need two)");
+    }
     const auto action = s.action;
     cmd->callback([flags, action, &ctx] { RunSteer(*flags, action, ctx); });
   }

@@ -23,11 +23,14 @@ class AdminClient {
               absl::Duration deadline = absl::Seconds(60));
 
   // Uploads `content` as the artifact `statement` describes (sha256 and size
-  // are filled in from the content).
+  // are filled in from the content). On an app with a root of trust,
+  // `layer_role` is the layer's role re-signed with a target for it
+  // (PublishHeader.layer_role).
   absl::StatusOr<v1::PublishResponse> Publish(
       v1::ArtifactStatement statement, std::string_view content,
       const std::string& idempotency_key, const ProgressFn& progress = nullptr,
-      const std::vector<v1::Signature>& signatures = {}, bool embedded = false);
+      const std::vector<v1::Signature>& signatures = {}, bool embedded = false,
+      const std::string& layer_role = "");
   absl::StatusOr<v1::Release> CreateRelease(
       const v1::CreateReleaseRequest& request);
   absl::StatusOr<std::vector<v1::Release>> ListReleases(
@@ -47,6 +50,13 @@ class AdminClient {
   absl::StatusOr<v1::BackupResponse> Backup(const std::string& directory);
   absl::StatusOr<v1::SetTrustResponse> SetTrust(const std::string& root,
                                                 const std::string& targets);
+  absl::StatusOr<v1::SetTrustResponse> SetTrust(
+      const v1::SetTrustRequest& request);
+  absl::StatusOr<v1::TrustInfo> GetTrust(const std::string& app_id);
+  absl::StatusOr<v1::TrustInfo> PutLayerRole(const std::string& app_id,
+                                             const std::string& role);
+  absl::StatusOr<v1::GenerateOnlineKeysResponse> GenerateOnlineKeys(
+      const std::vector<std::string>& roles);
   absl::StatusOr<v1::Segment> PutSegment(const v1::Segment& segment);
   absl::StatusOr<v1::ListSegmentsResponse> ListSegments(
       const std::string& app_id);
