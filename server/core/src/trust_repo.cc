@@ -276,22 +276,36 @@ const TargetFile* TrustView::FindTarget(std::string_view name) const {
 void TrustView::AppendNewerFiles(
     const v1::TrustedVersions& trusted,
     google::protobuf::RepeatedPtrField<v1::MetadataFile>* out) const {
+  // A version that differs from the device's, not only a newer one: a
+  // device that trusts a version fast-forwarded with a stolen key gets the
+  // real file again, and accepts it once a root rotates that key away.
+  // With a new root, every online-signed file is sent (rotated keys make
+  // the device drop what it trusted under the old ones).
+  bool new_root = false;
   for (const auto& [version, file] : root_files) {
-    if (version > trusted.root()) *out->Add() = file;
+    if (version > trusted.root()) {
+      *out->Add() = file;
+      new_root = true;
+    }
   }
-  if (timestamp.version > trusted.timestamp()) {
+  if (new_root || timestamp.version != trusted.timestamp()) {
     *out->Add() = timestamp_metadata;
   }
-  if (snapshot.version > trusted.snapshot()) *out->Add() = snapshot_metadata;
-  if (targets_file.version > trusted.targets()) {
+  if (new_root || snapshot.version != trusted.snapshot()) {
+    *out->Add() = snapshot_metadata;
+  }
+  if (targets_file.version != trusted.targets()) {
     *out->Add() = targets_metadata;
   }
   for (const auto& [name, layer] : layers) {
     auto t = trusted.roles().find(name);
     const uint64_t have = t == trusted.roles().end() ? 0 : t->second;
-    if (layer.file.version > have) *out->Add() = layer_metadata.at(name);
+    if (layer.file.version != have) *out->Add() = layer_metadata.at(name);
   }
-  if (director.version > trusted.director()) *out->Add() = director_metadata;
+  if (director.version != 0 &&
+      (new_root || director.version != trusted.director())) {
+    *out->Add() = director_metadata;
+  }
 }
 
 v1::TrustedVersions TrustView::Versions() const {
