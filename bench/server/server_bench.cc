@@ -1,6 +1,8 @@
 // server_bench: Check throughput and p50/p99 latency of stratad at 1k and
 // 100k distinct devices, as a ratio to an empty Delivery.Check handler
-// served by the same gRPC build on the same machine in the same run.
+// served by the same gRPC build on the same machine in the same run; and
+// the same app with a root of trust (director signed per change, Check
+// carrying only metadata the device lacks) against the app without one.
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
@@ -36,7 +38,9 @@ struct Result {
 };
 
 Result Drive(const std::string& address, int devices, int threads,
-             double seconds, const std::vector<std::string>& installed_sha) {
+             double seconds, const std::vector<std::string>& installed_sha,
+             const std::string& app = "wallet",
+             const strata::v1::TrustedVersions* trusted = nullptr) {
   auto channel =
       grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
   auto stub = strata::v1::Delivery::NewStub(channel);
@@ -50,7 +54,10 @@ Result Drive(const std::string& address, int devices, int threads,
       while (!stop.load(std::memory_order_relaxed)) {
         CheckRequest req;
         auto* d = req.mutable_device();
-        d->set_app_id("wallet");
+        d->set_app_id(app);
+        // A device that already trusts the current metadata (the steady
+        // state: most checks find nothing new to verify).
+        if (trusted != nullptr) *req.mutable_trusted() = *trusted;
         d->set_device_id("device-" + std::to_string(i++ % devices));
         d->set_app_version("10.3.0");
         d->set_os("android");
@@ -95,8 +102,22 @@ Result Drive(const std::string& address, int devices, int threads,
 
 }  // namespace
 
+// Runs the `strata` CLI next to this binary; exits on failure.
+void Cli(const std::string& bin, const std::string& address,
+         const std::string& token, const std::string& args) {
+  const std::string cmd = bin + "/strata --server " + address + " --token " +
+                          token + " " + args + " >/dev/null";
+  if (std::system(cmd.c_str()) != 0) {
+    std::fprintf(stderr, "failed: strata %s\n", args.c_str());
+    std::exit(1);
+  }
+}
+
 int main(int argc, char** argv) {
   double seconds = argc > 1 ? std::atof(argv[1]) : 3.0;
+  std::string bin = argv[0];
+  bin =
+      bin.find('/') == std::string::npos ? "." : bin.substr(0, bin.rfind('/'));
   const int threads = 8;
   char tmpl[] = "/tmp/strata_server_bench_XXXXXX";
   const std::string dir = ::mkdtemp(tmpl);
@@ -168,6 +189,67 @@ int main(int argc, char** argv) {
     }
   }
 
+  // The same app again, with a root of trust made by the real CLI: every
+  // publish carries its publisher-signed layer role, stratad signs the
+  // director once per change.
+  const std::string keys = strata::JoinPath(dir, "keys");
+  Cli(bin, address, token, "keys gen --dir " + keys);
+  Cli(bin, address, token, "trust init --keys " + keys + " --app secure");
+  const std::string key_flags =
+      " --key " + keys + "/publisher-a.key --key " + keys + "/publisher-b.key";
+  for (int m = 0; m < 5; ++m) {
+    const std::string file = strata::JoinPath(dir, "m" + std::to_string(m));
+    (void)strata::WriteFileAtomically(
+        *strata::PosixFileSystem(), file,
+        "{\"switch\": " + std::to_string(m) + "}");
+    const std::string module = "module-" + std::to_string(m);
+    Cli(bin, address, token,
+        "publish --app secure --layer config --module " + module +
+            " --version 1 --file " + file + key_flags);
+    Cli(bin, address, token,
+        "release create --app secure --layer config --module " + module +
+            " --version 1 --all-at-once");
+  }
+  {
+    const std::string file = strata::JoinPath(dir, "mall");
+    (void)strata::WriteFileAtomically(*strata::PosixFileSystem(), file,
+                                      std::string(4096, 'h'));
+    Cli(bin, address, token,
+        "segment put --app secure --name android-10 --expr "
+        "'os == \"android\" && app_version >= \"10.0.0\" && "
+        "region in [\"CN-31\", \"CN-11\", \"\"]'");
+    Cli(bin, address, token,
+        "publish --app secure --layer h5 --module mall --version 1 --file " +
+            file + key_flags);
+    Cli(bin, address, token,
+        "release create --app secure --segment android-10 --artifact "
+        "h5/mall@1 --plan 20%:1d,100%:1d");
+  }
+  strata::v1::TrustedVersions trusted;
+  {
+    // One check first: stratad signs the director when it rebuilds the
+    // app's release snapshot, which the first check after a change does.
+    Drive(address, 1, 1, 0.05, shas, "secure");
+    auto info = admin.GetTrust("secure");
+    if (!info.ok()) return 1;
+    for (const strata::v1::RoleInfo& r : info->roles()) {
+      const std::string& n = r.role();
+      if (n == "root")
+        trusted.set_root(r.version());
+      else if (n == "timestamp")
+        trusted.set_timestamp(r.version());
+      else if (n == "snapshot")
+        trusted.set_snapshot(r.version());
+      else if (n == "targets")
+        trusted.set_targets(r.version());
+      else if (n == "director")
+        trusted.set_director(r.version());
+      else
+        (*trusted.mutable_roles())[n] = r.version();
+    }
+  }
+  std::vector<std::string> secure_shas = shas;  // same content, same hashes
+
   EmptyDelivery empty;
   grpc::ServerBuilder builder;
   int empty_port = 0;
@@ -179,24 +261,36 @@ int main(int argc, char** argv) {
 
   std::printf(
       "| devices | handler | calls | Check/s | p50 ms | p99 ms | ratio to "
-      "empty |\n");
-  std::printf("|---|---|---|---|---|---|---|\n");
+      "empty | trust on / off |\n");
+  std::printf("|---|---|---|---|---|---|---|---|\n");
   for (int devices : {1000, 100000}) {
     // Interleave to share the machine's noise: empty, strata, empty, strata.
     Result e1 = Drive(empty_address, devices, threads, seconds / 2, shas);
     Result s1 = Drive(address, devices, threads, seconds / 2, shas);
+    Result t1 = Drive(address, devices, threads, seconds / 2, secure_shas,
+                      "secure", &trusted);
     Result e2 = Drive(empty_address, devices, threads, seconds / 2, shas);
+    Result t2 = Drive(address, devices, threads, seconds / 2, secure_shas,
+                      "secure", &trusted);
     Result s2 = Drive(address, devices, threads, seconds / 2, shas);
+    Result t{(t1.qps + t2.qps) / 2, (t1.p50_ms + t2.p50_ms) / 2,
+             (t1.p99_ms + t2.p99_ms) / 2, t1.calls + t2.calls};
     Result e{(e1.qps + e2.qps) / 2, (e1.p50_ms + e2.p50_ms) / 2,
              (e1.p99_ms + e2.p99_ms) / 2, e1.calls + e2.calls};
     Result s{(s1.qps + s2.qps) / 2, (s1.p50_ms + s2.p50_ms) / 2,
              (s1.p99_ms + s2.p99_ms) / 2, s1.calls + s2.calls};
-    std::printf("| %d | empty | %llu | %.0f | %.3f | %.3f | 1.00 |\n", devices,
-                static_cast<unsigned long long>(e.calls), e.qps, e.p50_ms,
-                e.p99_ms);
-    std::printf("| %d | stratad | %llu | %.0f | %.3f | %.3f | %.2f |\n",
-                devices, static_cast<unsigned long long>(s.calls), s.qps,
-                s.p50_ms, s.p99_ms, s.qps / e.qps);
+    std::printf("| %d | empty | %llu | %.0f | %.3f | %.3f | 1.00 | |\n",
+                devices, static_cast<unsigned long long>(e.calls), e.qps,
+                e.p50_ms, e.p99_ms);
+    std::printf(
+        "| %d | stratad, trust off | %llu | %.0f | %.3f | %.3f | %.2f | |\n",
+        devices, static_cast<unsigned long long>(s.calls), s.qps, s.p50_ms,
+        s.p99_ms, s.qps / e.qps);
+    std::printf(
+        "| %d | stratad, trust on | %llu | %.0f | %.3f | %.3f | %.2f | %.2f "
+        "|\n",
+        devices, static_cast<unsigned long long>(t.calls), t.qps, t.p50_ms,
+        t.p99_ms, t.qps / e.qps, t.qps / s.qps);
   }
   empty_server->Shutdown();
   (*server)->Shutdown();
