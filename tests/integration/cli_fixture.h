@@ -111,6 +111,19 @@ class CliFixture : public ::testing::Test {
                       module, " --version ", version, " --file ", file));
     ASSERT_EQ(r.exit_code, 0) << r.out;
   }
+  // `strata keys gen` into <temp>/keys and `strata trust init` for app
+  // wallet: the app's root of trust. Returns the root.json an app pins.
+  std::string InitTrust() {
+    const std::string keys = JoinPath(dir_.path(), "keys");
+    CmdResult gen = Strata("keys gen --dir " + keys, true);
+    EXPECT_EQ(gen.exit_code, 0) << gen.out;
+    CmdResult init =
+        Strata("trust init --keys " + keys + " --app wallet", true);
+    EXPECT_EQ(init.exit_code, 0) << init.out;
+    auto root = PosixFileSystem()->ReadFile(JoinPath(keys, "root.json"));
+    EXPECT_TRUE(root.ok()) << root.status();
+    return root.ok() ? *root : "";
+  }
   std::string WriteFile(const std::string& name, const std::string& content) {
     std::string path = JoinPath(dir_.path(), name);
     EXPECT_TRUE(WriteFileAtomically(*PosixFileSystem(), path, content).ok());

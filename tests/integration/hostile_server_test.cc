@@ -267,13 +267,8 @@ class HostileServerTest : public CliFixture {
     CliFixture::SetUp();
     if (HasFatalFailure()) return;
     keys_ = JoinPath(dir_.path(), "keys");
-    ASSERT_EQ(Strata("keys gen --dir " + keys_).exit_code, 0);
-    CmdResult init =
-        Strata("trust init --keys " + keys_ + " --app wallet", true);
-    ASSERT_EQ(init.exit_code, 0) << init.out;
-    auto root = PosixFileSystem()->ReadFile(JoinPath(keys_, "root.json"));
-    ASSERT_TRUE(root.ok()) << root.status();
-    root_ = *root;
+    root_ = InitTrust();
+    ASSERT_FALSE(root_.empty());
     v1_ = Content("cart-v1", 48 * 1024);
     v2_ = Content("cart-v2", 48 * 1024);
     PublishCart("1", v1_);
@@ -462,6 +457,25 @@ class HostileServerTest : public CliFixture {
     EXPECT_TRUE(d.ok()) << d.status();
     return *std::move(d);
   }
+  // stratad's director re-signed with the stolen director key, with a
+  // first assignment that gives `entry`'s content (at its counter) to its
+  // module: what a thief of the online keys can make.
+  std::string ForgedDirectorFor(const v1::UpdateEntry& entry) {
+    const signing::PrivateKey director_key = StolenKey("director");
+    signing::DirectorMetadata d = CurrentDirector();
+    d.common.version += 10;
+    const std::string module = StrCat("hcf/", entry.module().name());
+    signing::DirectorAssignment a;
+    signing::DirectorTarget& t = a.modules[module];
+    t.target = StrCat(module, "@", entry.release_sequence());
+    t.length = entry.statement().size();
+    t.hashes["sha256"] = entry.statement().content_sha256();
+    t.release_counter = entry.release_sequence();
+    d.assignments.insert(d.assignments.begin(), a);
+    auto bytes = signing::SignToBytes(signing::ToJson(d), {&director_key});
+    EXPECT_TRUE(bytes.ok()) << bytes.status();
+    return bytes.ok() ? *bytes : "";
+  }
   static void ReplaceFile(v1::CheckResponse& r, const std::string& name,
                           std::string content) {
     for (v1::MetadataFile& f : *r.mutable_metadata()) {
@@ -612,22 +626,10 @@ TEST_F(HostileServerTest, ADirectorEntryForUnsignedContentIsRefused) {
   ASSERT_NE(c, nullptr);
   InstallHonestly(*c, "1");
   // A thief with the director key assigns content no publisher signed.
-  const signing::PrivateKey director_key = StolenKey("director");
   const v1::UpdateEntry evil = EvilEntry("evil");
-  signing::DirectorMetadata d = CurrentDirector();
-  d.common.version += 10;
-  signing::DirectorAssignment a;
-  signing::DirectorTarget t;
-  t.target = "hcf/evil@7";
-  t.length = evil.statement().size();
-  t.hashes["sha256"] = evil.statement().content_sha256();
-  t.release_counter = 7;
-  a.modules["hcf/evil"] = t;
-  d.assignments.insert(d.assignments.begin(), a);
-  auto bytes = signing::SignToBytes(signing::ToJson(d), {&director_key});
-  ASSERT_TRUE(bytes.ok());
+  const std::string bytes = ForgedDirectorFor(evil);
   liar_->set_check_hook([&](v1::CheckResponse& r) {
-    ReplaceFile(r, "director.json", *bytes);
+    ReplaceFile(r, "director.json", bytes);
     *r.mutable_plan()->add_updates() = evil;
   });
   ExpectRefused(*c, "d1", {kUnsignedDirectorTarget});
@@ -709,22 +711,10 @@ TEST_F(HostileServerTest, AllOnlineKeysCannotDowngrade) {
   Release("2");
   InstallHonestly(*c, "2");
   // The thief's director assigns the older, publisher-signed version 1.
-  const signing::PrivateKey director_key = StolenKey("director");
   const v1::UpdateEntry old = HonestEntry("1");
-  signing::DirectorMetadata d = CurrentDirector();
-  d.common.version += 10;
-  signing::DirectorAssignment a;
-  signing::DirectorTarget t;
-  t.target = StrCat("hcf/cart@", old.release_sequence());
-  t.length = old.statement().size();
-  t.hashes["sha256"] = old.statement().content_sha256();
-  t.release_counter = old.release_sequence();
-  a.modules["hcf/cart"] = t;
-  d.assignments.insert(d.assignments.begin(), a);
-  auto bytes = signing::SignToBytes(signing::ToJson(d), {&director_key});
-  ASSERT_TRUE(bytes.ok());
+  const std::string bytes = ForgedDirectorFor(old);
   liar_->set_check_hook([&](v1::CheckResponse& r) {
-    ReplaceFile(r, "director.json", *bytes);
+    ReplaceFile(r, "director.json", bytes);
     *r.mutable_plan()->add_updates() = old;
   });
   ExpectRefused(*c, "d1", {kReleaseCounterRollback});

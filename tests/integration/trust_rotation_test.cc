@@ -21,13 +21,8 @@ class TrustRotationTest : public CliFixture {
     CliFixture::SetUp();
     if (HasFatalFailure()) return;
     keys_ = JoinPath(dir_.path(), "keys");
-    ASSERT_EQ(Strata("keys gen --dir " + keys_).exit_code, 0);
-    CmdResult init =
-        Strata("trust init --keys " + keys_ + " --app wallet", true);
-    ASSERT_EQ(init.exit_code, 0) << init.out;
-    auto root = PosixFileSystem()->ReadFile(JoinPath(keys_, "root.json"));
-    ASSERT_TRUE(root.ok());
-    first_root_ = *root;
+    first_root_ = InitTrust();
+    ASSERT_FALSE(first_root_.empty());
   }
 
   void Ship(const std::string& version) {

@@ -67,9 +67,7 @@ class TufJsHttpTest : public CliFixture {
 
 TEST_F(TufJsHttpTest, UpdaterDownloadsAndVerifiesAPublishedTarget) {
   const std::string keys = JoinPath(dir_.path(), "keys");
-  ASSERT_EQ(Strata("keys gen --dir " + keys).exit_code, 0);
-  CmdResult init = Strata("trust init --keys " + keys + " --app wallet", true);
-  ASSERT_EQ(init.exit_code, 0) << init.out;
+  ASSERT_FALSE(InitTrust().empty());
   const std::string content(70000, 'c');
   const std::string file = WriteFile("cart.js", content);
   CmdResult pub = Strata(
