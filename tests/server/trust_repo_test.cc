@@ -918,3 +918,28 @@ TEST_F(TrustRepoTest, ALiveTargetKeepsItsContent) {
 
 }  // namespace
 }  // namespace strata::server
+
+namespace strata::server {
+namespace {
+
+TEST_F(TrustRepoTest, TheDirectorIsSignedOnTheChangeNotOnChecks) {
+  Init();
+  const uint64_t at_init = trust_->View("wallet")->director.version;
+  EXPECT_EQ(at_init, 1u);  // signed when the trust was installed
+  Publish(v1::LAYER_H5, "home", "1", "one");
+  ASSERT_THAT(Release(v1::LAYER_H5, "home", "1"), IsOk());
+  const uint64_t at_release = trust_->View("wallet")->director.version;
+  EXPECT_EQ(at_release, at_init + 1);
+  for (int i = 0; i < 5; ++i) (void)Check();
+  EXPECT_EQ(trust_->View("wallet")->director.version, at_release);
+  // A change that leaves the selection as it was signs nothing new.
+  v1::Segment unused;
+  unused.set_app_id("wallet");
+  unused.set_name("unused");
+  unused.set_expression("os == \"ios\"");
+  ASSERT_THAT(admin_->PutSegment(who_, unused), IsOk());
+  EXPECT_EQ(trust_->View("wallet")->director.version, at_release);
+}
+
+}  // namespace
+}  // namespace strata::server

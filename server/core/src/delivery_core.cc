@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 
+#include "strata/base/log.h"
 #include "strata/base/status_macros.h"
 #include "strata/base/strings.h"
 #include "strata/server/core/release_model.h"
@@ -149,6 +150,16 @@ absl::StatusOr<std::set<std::string>> DeliveryCore::TargetsInUse(
 
 void DeliveryCore::ReleasesChanged(const std::string& app_id) {
   snapshots_.Invalidate(app_id);
+  if (trust_ != nullptr && trust_->HasTrust(app_id)) {
+    // Rebuilt now, so the director is signed on the change, not on a
+    // device's Check.
+    if (absl::StatusOr<std::shared_ptr<const AppSnapshot>> s =
+            snapshots_.Get(app_id);
+        !s.ok()) {
+      STRATA_LOG(Error) << "rebuilding the releases of app " << app_id << ": "
+                        << s.status();
+    }
+  }
   {
     std::lock_guard<std::mutex> lock(change_mu_);
     ++change_counter_[app_id];

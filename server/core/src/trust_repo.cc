@@ -359,6 +359,13 @@ std::shared_ptr<const TrustView> TrustRepo::View(
   return it == views_.end() ? nullptr : it->second;
 }
 
+std::vector<std::string> TrustRepo::Apps() const {
+  std::lock_guard<std::mutex> lock(view_mu_);
+  std::vector<std::string> out;
+  for (const auto& [app, unused] : views_) out.push_back(app);
+  return out;
+}
+
 void TrustRepo::Publish(std::shared_ptr<TrustView> view) {
   view->Finish();
   std::lock_guard<std::mutex> lock(view_mu_);
@@ -611,7 +618,7 @@ absl::StatusOr<v1::SetTrustResponse> TrustRepo::SetTrust(
   const std::string& app = req.app_id();
   STRATA_RETURN_IF_ERROR(ValidateName("app id", app));
   const std::set<std::string> in_use = InUse(app);
-  std::lock_guard<std::mutex> lock(write_mu_);
+  std::unique_lock<std::mutex> lock(write_mu_);
   const absl::Time now = clock_->Now();
   std::shared_ptr<const TrustView> base = View(app);
   auto next =
@@ -925,6 +932,7 @@ absl::StatusOr<v1::SetTrustResponse> TrustRepo::SetTrust(
                           " snapshot_version=", next->snapshot.version));
   STRATA_RETURN_IF_ERROR(store_->PutTrustFiles(app, files, std::move(audit)));
   Publish(std::move(next));
+  lock.unlock();  // the listener rebuilds the director, which signs
   if (changed_) changed_(app);
   return response;
 }
@@ -1392,11 +1400,7 @@ absl::Status TrustRepo::SignDirector(std::string_view app_id,
 }
 
 absl::StatusOr<int> TrustRepo::RefreshExpiring() {
-  std::vector<std::string> apps;
-  {
-    std::lock_guard<std::mutex> lock(view_mu_);
-    for (const auto& [app, unused] : views_) apps.push_back(app);
-  }
+  const std::vector<std::string> apps = Apps();
   int changed = 0;
   absl::Status first_error;
   for (const std::string& app : apps) {

@@ -159,6 +159,11 @@ absl::StatusOr<std::unique_ptr<StrataServer>> StrataServer::Start(
   });
   STRATA_RETURN_IF_ERROR(Annotate(impl->admin_core->releases().LoadHealth(),
                                   "rebuilding release health"));
+  // Apps with trust get their snapshot (and a director for what changed
+  // while the server was down) before the first Check.
+  for (const std::string& app : impl->trust->Apps()) {
+    impl->delivery_core->ReleasesChanged(app);
+  }
   impl->admin_core->OnPublished(
       [deltas = impl->deltas.get()](const v1::ArtifactStatement& st) {
         deltas->OnPublished(st);

@@ -67,7 +67,8 @@ class DeliveryCore {
     return options_.download_chunk_bytes;
   }
   Store* store() { return store_; }
-  // Called by whoever changes an app's releases.
+  // Called by whoever changes an app's releases (or its trust). An app with
+  // a root of trust is rebuilt at once: its director is signed here.
   void ReleasesChanged(const std::string& app_id);
 
   // WatchConfig support: the CONFIG entries this device should run whose

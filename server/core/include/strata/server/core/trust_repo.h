@@ -118,6 +118,8 @@ class TrustRepo {
   bool HasTrust(std::string_view app_id) const {
     return View(app_id) != nullptr;
   }
+  // The apps that have a root of trust.
+  std::vector<std::string> Apps() const;
   OnlineKeys* keys() { return keys_; }
   const TrustRepoOptions& options() const { return options_; }
 
