@@ -74,7 +74,7 @@ absl::Status Usable(const TrustView& view, absl::Time now) {
     return absl::FailedPreconditionError(
         StrCat("targets metadata for app ", view.app_id, " expired at ",
                When(view.targets.common.expires),
-               "; re-sign it with `strata trust rotate targets`"));
+               "; re-sign it with `strata trust resign`"));
   }
   return absl::OkStatus();
 }
@@ -1055,7 +1055,9 @@ v1::TrustInfo TrustRepo::Info(std::string_view app_id) const {
     r->set_expires_unix(absl::ToUnixSeconds(expires));
     if (!offline || version == 0) return;
     const std::string how =
-        StrCat("re-sign it with `strata trust rotate ", name, "`");
+        name == "root"
+            ? std::string("re-sign it with `strata trust rotate root`")
+            : std::string("re-sign it with `strata trust resign`");
     if (expires <= now) {
       info.add_warnings(StrCat(name, " expired at ", When(expires), ": ", how));
     } else if (expires - now <= options_.warn_within) {
