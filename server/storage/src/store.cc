@@ -600,6 +600,20 @@ class RocksStore : public Store {
     return it->Valid();
   }
 
+  absl::StatusOr<std::vector<TokenRecord>> ListTokens() override {
+    std::vector<TokenRecord> out;
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(rocksdb::ReadOptions(), cf(kTokens)));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      STRATA_ASSIGN_OR_RETURN(
+          v1::StoredToken token,
+          ParseRecord<v1::StoredToken>(it->value(), "token record"));
+      out.push_back(TokenRecord{it->key().ToString(), std::move(token)});
+    }
+    STRATA_RETURN_IF_ERROR(FromRocks(it->status(), "listing tokens"));
+    return out;
+  }
+
   // ---------------------------------------------------------------- audit
 
   absl::Status AppendAudit(v1::AuditEntry audit) override {

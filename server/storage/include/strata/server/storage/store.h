@@ -45,6 +45,13 @@ struct TrustFile {
   std::string content;
 };
 
+// One stored token and the key it is stored under (the SHA-256 of its
+// secret, hex).
+struct TokenRecord {
+  std::string secret_sha256;
+  v1::StoredToken token;
+};
+
 // Roles whose every version is kept (the rest keep their current file).
 bool KeepsTrustHistory(std::string_view role);
 
@@ -168,6 +175,8 @@ class Store {
   virtual absl::StatusOr<std::optional<v1::StoredToken>> GetToken(
       std::string_view secret_sha256) = 0;
   virtual absl::StatusOr<bool> HasAnyToken() = 0;
+  // Every token (revoked and expired ones too), in key order.
+  virtual absl::StatusOr<std::vector<TokenRecord>> ListTokens() = 0;
 
   // --- audit log
   // An audit entry for an action that changes nothing else in the store.
