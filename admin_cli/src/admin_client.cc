@@ -145,6 +145,30 @@ absl::StatusOr<v1::CreateTokenResponse> AdminClient::CreateToken(
   return response;
 }
 
+absl::StatusOr<v1::ListTokensResponse> AdminClient::ListTokens(
+    bool include_revoked) {
+  grpc::ClientContext context;
+  Prepare(context);
+  v1::ListTokensRequest request;
+  request.set_include_revoked(include_revoked);
+  v1::ListTokensResponse response;
+  grpc::Status s = stub_->ListTokens(&context, request, &response);
+  if (!s.ok()) return FromGrpcStatus(s);
+  return response;
+}
+
+absl::StatusOr<v1::RevokeTokenResponse> AdminClient::RevokeToken(
+    const std::string& name_or_id) {
+  grpc::ClientContext context;
+  Prepare(context);
+  v1::RevokeTokenRequest request;
+  request.set_name_or_id(name_or_id);
+  v1::RevokeTokenResponse response;
+  grpc::Status s = stub_->RevokeToken(&context, request, &response);
+  if (!s.ok()) return FromGrpcStatus(s);
+  return response;
+}
+
 absl::StatusOr<std::vector<v1::AuditEntry>> AdminClient::ListAudit(
     uint64_t after_seq) {
   std::vector<v1::AuditEntry> all;

@@ -113,6 +113,22 @@ grpc::Status AdminService::CreateToken(grpc::ServerContext* context,
   });
 }
 
+grpc::Status AdminService::ListTokens(grpc::ServerContext* context,
+                                      const v1::ListTokensRequest* request,
+                                      v1::ListTokensResponse* response) {
+  return Unary(context, "ListTokens", response, [&](const Principal& who) {
+    return auth_->ListTokens(who, *request);
+  });
+}
+
+grpc::Status AdminService::RevokeToken(grpc::ServerContext* context,
+                                       const v1::RevokeTokenRequest* request,
+                                       v1::RevokeTokenResponse* response) {
+  return Unary(context, "RevokeToken", response, [&](const Principal& who) {
+    return auth_->RevokeToken(who, *request);
+  });
+}
+
 grpc::Status AdminService::ListAudit(grpc::ServerContext* context,
                                      const v1::ListAuditRequest* request,
                                      v1::ListAuditResponse* response) {

@@ -66,6 +66,12 @@ class AdminService final : public v1::Admin::Service {
   grpc::Status CreateToken(grpc::ServerContext* context,
                            const v1::CreateTokenRequest* request,
                            v1::CreateTokenResponse* response) override;
+  grpc::Status ListTokens(grpc::ServerContext* context,
+                          const v1::ListTokensRequest* request,
+                          v1::ListTokensResponse* response) override;
+  grpc::Status RevokeToken(grpc::ServerContext* context,
+                           const v1::RevokeTokenRequest* request,
+                           v1::RevokeTokenResponse* response) override;
   grpc::Status ListAudit(grpc::ServerContext* context,
                          const v1::ListAuditRequest* request,
                          v1::ListAuditResponse* response) override;

@@ -45,6 +45,9 @@ class AdminClient {
       const std::string& app_id, const std::string& device_id);
   absl::StatusOr<v1::CreateTokenResponse> CreateToken(
       const v1::CreateTokenRequest& request);
+  absl::StatusOr<v1::ListTokensResponse> ListTokens(bool include_revoked);
+  absl::StatusOr<v1::RevokeTokenResponse> RevokeToken(
+      const std::string& name_or_id);
   // Every audit entry after `after_seq`, fetched page by page.
   absl::StatusOr<std::vector<v1::AuditEntry>> ListAudit(uint64_t after_seq = 0);
   absl::StatusOr<v1::BackupResponse> Backup(const std::string& directory);
