@@ -148,11 +148,11 @@ void AddCreate(CLI::App* token, CliContext& ctx) {
       // stdout holds the secret alone, for $(strata token create ...).
       std::cerr << "strata: token '" << result->name() << "' ("
                 << RoleText(result->role()) << " for app " << result->app_id()
-                << ") expires "
+                << ") "
                 << (result->expires_at_unix() == 0
-                        ? std::string("never")
-                        : StrCat("at ", ExpiryText(result->expires_at_unix()),
-                                 " UTC"))
+                        ? std::string("never expires")
+                        : StrCat("expires at ",
+                                 ExpiryText(result->expires_at_unix()), " UTC"))
                 << "; keep the secret now, it is not shown again\n";
     }
     ctx.Print(*result, StrCat(result->token(), "\n"));

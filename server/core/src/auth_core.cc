@@ -194,7 +194,7 @@ absl::StatusOr<v1::CreateTokenResponse> AuthCore::CreateToken(
     if (r.token.name() != req.name() || !TokenIsActive(r.token, now)) continue;
     return absl::AlreadyExistsError(StrCat(
         "an active token is already named '", req.name(), "'",
-        Visible(by, r.token) ? StrCat(" (", Describe(r, now), ")") : "",
+        Visible(by, r.token) ? StrCat(": ", Describe(r, now)) : "",
         "; choose another name, or revoke it first (`strata token revoke ",
         req.name(), "`)"));
   }
