@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -22,6 +23,7 @@
 #include "strata/base/sha256.h"
 #include "strata/base/strings.h"
 #include "strata/base/testing/status_matchers.h"
+#include "strata/client/client.h"
 #include "strata/v1/delivery.grpc.pb.h"
 
 namespace strata {
@@ -360,6 +362,55 @@ TEST_F(LimitsTest, WatchStreamsBeyondTheMaximumsAreRefusedAndSlotsFreed) {
   EXPECT_EQ(Metric("strata_config_watch_streams_open"), 3);
   for (Watch* w : {&d3, &d4, &d1_again}) w->Close();
   EXPECT_TRUE(WaitForMetric("strata_config_watch_streams_open", 0));
+}
+
+TEST_F(LimitsTest, TheSdkWatcherBacksOffWhenRefusedAndGetsInOnceASlotFrees) {
+  Start({"--max-watch-streams-per-device", "1"});
+  PublishAndRelease(v1::LAYER_CONFIG, "flags", "1", "{\"a\":1}");
+  // Two app instances with one device id (e.g. a cloned install).
+  auto client = [&](const std::string& dir) {
+    client::ClientOptions o;
+    o.server_address = address_;
+    o.app_id = "wallet";
+    o.device.device_id = "twin";
+    o.storage_dir = JoinPath(dir_.path(), dir);
+    o.insecure_skip_signature_verification_for_tests = true;  // unsigned app
+    auto c = client::Client::Create(o);
+    EXPECT_THAT(c, IsOk());
+    return c.ok() ? *std::move(c) : nullptr;
+  };
+  // Polls `done` for at most 10 s.
+  auto wait_until = [](const std::function<bool()>& done) {
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!done() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return done();
+  };
+  std::unique_ptr<client::Client> first = client("first");
+  std::unique_ptr<client::Client> second = client("second");
+  ASSERT_NE(first, nullptr);
+  ASSERT_NE(second, nullptr);
+  client::ConfigWatchOptions o;
+  o.initial_backoff = absl::Milliseconds(100);
+  o.max_backoff = absl::Milliseconds(400);
+  ASSERT_THAT(first->StartConfigWatch(o), IsOk());
+  ASSERT_TRUE(wait_until([&] { return first->ConfigWatchStatus().installed; }));
+  ASSERT_THAT(second->StartConfigWatch(o), IsOk());
+  ASSERT_TRUE(wait_until(
+      [&] { return second->ConfigWatchStatus().streams_opened >= 3; }));
+  const client::ConfigWatchStats refused = second->ConfigWatchStatus();
+  EXPECT_EQ(refused.installed, 0u);
+  EXPECT_NE(refused.last_error.find("already holds 1 WatchConfig streams"),
+            std::string::npos)
+      << refused.last_error;
+  EXPECT_GE(Metric("strata_config_watch_refused_total{scope=\"device\"}"), 3);
+  // The first instance stops watching: the second gets in on a retry.
+  first->StopConfigWatch();
+  EXPECT_TRUE(
+      wait_until([&] { return second->ConfigWatchStatus().installed > 0; }));
+  second->StopConfigWatch();
 }
 
 }  // namespace
