@@ -99,6 +99,39 @@ int main(int argc, char** argv) {
                  "lifetime of the timestamp and director metadata, re-signed "
                  "when half of it is gone (e.g. 24h, 90m)")
       ->capture_default_str();
+  app.add_option("--report-rate-per-device", options.report_rate_per_device,
+                 "Report calls a second one device (app + device id) may "
+                 "make, sustained; 0 turns the limit off")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--report-burst-per-device", options.report_burst_per_device,
+                 "Report calls one device may make at once")
+      ->capture_default_str()
+      ->check(CLI::Range(1.0, 1e9));
+  app.add_option("--report-rate-per-connection",
+                 options.report_rate_per_connection,
+                 "Report calls a second on one gRPC connection, sustained; 0 "
+                 "turns the limit off")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--report-burst-per-connection",
+                 options.report_burst_per_connection,
+                 "Report calls one connection may make at once")
+      ->capture_default_str()
+      ->check(CLI::Range(1.0, 1e9));
+  app.add_option("--max-watch-streams", options.max_watch_streams,
+                 "concurrent WatchConfig streams server-wide (each holds a "
+                 "server thread); 0: no limit")
+      ->capture_default_str();
+  app.add_option("--max-watch-streams-per-device",
+                 options.max_watch_streams_per_device,
+                 "concurrent WatchConfig streams per device; 0: no limit")
+      ->capture_default_str();
+  app.add_option("--max-delta-queue", options.max_delta_queue,
+                 "delta computations devices asked for that may wait; more "
+                 "are dropped (the device downloads in full)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000));
   app.add_option(
       "--port-file", port_file,
       "write the bound gRPC port (and HTTP port on a second line) here");

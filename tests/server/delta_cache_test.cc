@@ -3,6 +3,7 @@
 
 #include "gtest/gtest.h"
 #include "strata/base/file_util.h"
+#include "strata/base/strings.h"
 #include "strata/base/testing/simulated_clock.h"
 #include "strata/base/testing/status_matchers.h"
 #include "strata/diff/delta.h"
@@ -207,6 +208,69 @@ TEST_F(DeltaCacheTest, PatchesNotWorthItAreRememberedButNotOffered) {
   deltas_->Request(sa, sb, b.size());
   deltas_->WaitIdle();
   EXPECT_EQ(deltas_->computed(), 1u);
+}
+
+TEST_F(DeltaCacheTest, MadeUpBaseHashesCostNoQueueSlotAndNoComputation) {
+  Init({.previous_versions = 0});
+  Publish(1);
+  const std::string v2 = Publish(2);
+  deltas_->SetPausedForTesting(true);
+  for (int i = 0; i < 300; ++i) {
+    // What a device claiming to have content nobody published sends.
+    CheckWith(Sha256::HexHash(StrCat("made up ", i)));
+    deltas_->Request(StrCat("not-even-a-hash-", i), v2, Package(2).size());
+  }
+  EXPECT_EQ(deltas_->queued(), 0u);
+  EXPECT_EQ(metrics_.CounterValue("strata_delta_requests_dropped_total",
+                                  "reason=\"unknown_from\""),
+            600u);
+  deltas_->SetPausedForTesting(false);
+  deltas_->WaitIdle();
+  EXPECT_EQ(deltas_->computed(), 0u);
+}
+
+TEST_F(DeltaCacheTest, DeviceRequestsBeyondTheBoundAreDroppedAndCounted) {
+  Init({.previous_versions = 0, .max_queued = 3});
+  std::vector<std::string> versions;
+  for (int v = 1; v <= 8; ++v) versions.push_back(Publish(v, false));
+  deltas_->SetPausedForTesting(true);
+  const std::string& to = versions.back();
+  for (size_t i = 0; i + 1 < versions.size(); ++i) {
+    deltas_->Request(versions[i], to, Package(8).size());
+  }
+  EXPECT_EQ(deltas_->queued(), 3u);
+  EXPECT_EQ(metrics_.CounterValue("strata_delta_requests_dropped_total",
+                                  "reason=\"queue_full\""),
+            4u);
+  EXPECT_EQ(metrics_.GaugeValue("strata_delta_queue_length"), 3);
+  // A pair already queued is not a second request.
+  deltas_->Request(versions[0], to, Package(8).size());
+  EXPECT_EQ(metrics_.CounterValue("strata_delta_requests_dropped_total",
+                                  "reason=\"queue_full\""),
+            4u);
+  deltas_->SetPausedForTesting(false);
+  deltas_->WaitIdle();
+  EXPECT_EQ(deltas_->computed(), 3u);
+  EXPECT_EQ(metrics_.GaugeValue("strata_delta_queue_length"), 0);
+  // The slots are free again: a dropped pair asked for again is computed.
+  deltas_->Request(versions[5], to, Package(8).size());
+  deltas_->WaitIdle();
+  EXPECT_EQ(deltas_->computed(), 4u);
+  EXPECT_TRUE(deltas_->Lookup(versions[5], to).has_value());
+}
+
+TEST_F(DeltaCacheTest, PublishesAreNotHeldBackByAFullDeviceQueue) {
+  Init({.previous_versions = 3, .max_queued = 1});
+  const std::string v1 = Publish(1, false);
+  const std::string v2 = Publish(2, false);
+  deltas_->WaitIdle();
+  deltas_->SetPausedForTesting(true);
+  const std::string v3 = Publish(3, false);  // queues v1->v3 and v2->v3
+  EXPECT_EQ(deltas_->queued(), 2u);
+  deltas_->SetPausedForTesting(false);
+  deltas_->WaitIdle();
+  EXPECT_TRUE(deltas_->Lookup(v1, v3).has_value());
+  EXPECT_TRUE(deltas_->Lookup(v2, v3).has_value());
 }
 
 }  // namespace

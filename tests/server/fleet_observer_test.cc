@@ -52,5 +52,19 @@ TEST(FleetObserverTest, RemembersRecentDevicesUpToTheLimit) {
   EXPECT_TRUE(fleet.RecentDevices("other").empty());
 }
 
+TEST(FleetObserverTest, OversizedDeviceContextsAreNotRemembered) {
+  FleetObserver fleet(/*max_devices_per_app=*/100, /*max_samples=*/10,
+                      /*max_device_bytes=*/256);
+  v1::DeviceContext d;
+  d.set_app_id("wallet");
+  d.set_device_id(std::string(1000, 'x'));
+  fleet.SeeDevice(d, absl::FromUnixSeconds(1));
+  EXPECT_EQ(fleet.devices(), 0u);
+  EXPECT_EQ(fleet.oversized(), 1u);
+  d.set_device_id("d1");
+  fleet.SeeDevice(d, absl::FromUnixSeconds(2));
+  EXPECT_EQ(fleet.devices(), 1u);
+}
+
 }  // namespace
 }  // namespace strata::server

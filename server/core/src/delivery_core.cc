@@ -78,6 +78,19 @@ absl::StatusOr<v1::CheckResponse> DeliveryCore::Check(
     return absl::InvalidArgumentError(
         "device_id is empty; every device needs a stable id");
   }
+  if (!snapshots_.AppExists(device.app_id())) {
+    // An app this server never had: an empty plan, as for an app with no
+    // releases yet, and nothing remembered (no snapshot, no device), so a
+    // flood of made-up app ids costs no memory (docs/architecture.md).
+    v1::CheckResponse empty;
+    const absl::Time at = clock_->Now();
+    empty.mutable_plan()->set_app_id(device.app_id());
+    empty.mutable_plan()->set_device_id(device.device_id());
+    empty.mutable_plan()->set_issued_at_unix(absl::ToUnixSeconds(at));
+    empty.mutable_plan()->set_expires_at_unix(
+        absl::ToUnixSeconds(at + options_.plan_lifetime));
+    return empty;
+  }
   const InstalledMap installed = IndexInstalled(request.installed());
   STRATA_ASSIGN_OR_RETURN(std::shared_ptr<const AppSnapshot> snapshot,
                           snapshots_.Get(device.app_id()));
@@ -169,14 +182,17 @@ void DeliveryCore::ReleasesChanged(const std::string& app_id) {
 
 uint64_t DeliveryCore::ChangeCounter(const std::string& app_id) {
   std::lock_guard<std::mutex> lock(change_mu_);
-  return change_counter_[app_id];
+  auto it = change_counter_.find(app_id);  // no entry for a watcher's app id
+  return it == change_counter_.end() ? 0 : it->second;
 }
 
 bool DeliveryCore::WaitForChange(const std::string& app_id, uint64_t seen,
                                  absl::Time deadline) {
   std::unique_lock<std::mutex> lock(change_mu_);
-  return change_cv_.wait_until(lock, absl::ToChronoTime(deadline),
-                               [&] { return change_counter_[app_id] != seen; });
+  return change_cv_.wait_until(lock, absl::ToChronoTime(deadline), [&] {
+    auto it = change_counter_.find(app_id);
+    return (it == change_counter_.end() ? 0 : it->second) != seen;
+  });
 }
 
 absl::StatusOr<std::vector<v1::UpdateEntry>> DeliveryCore::ConfigChanges(

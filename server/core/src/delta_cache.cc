@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "strata/base/log.h"
+#include "strata/base/sha256.h"
 #include "strata/base/status_macros.h"
 #include "strata/base/strings.h"
 #include "strata/diff/delta.h"
@@ -56,19 +57,49 @@ void DeltaCache::OnPublished(const v1::ArtifactStatement& statement) {
   }
   previous.insert(previous.end(), embedded.begin(), embedded.end());
   for (const auto* a : previous) {
-    Request(a->statement().content_sha256(), statement.content_sha256(),
-            statement.size());
+    Enqueue(a->statement().content_sha256(), statement.content_sha256(),
+            statement.size(), /*bounded=*/false);
   }
+}
+
+void DeltaCache::Dropped(const char* reason) {
+  metrics_->Increment("strata_delta_requests_dropped_total",
+                      StrCat("reason=\"", reason, "\""));
 }
 
 void DeltaCache::Request(const std::string& from, const std::string& to,
                          uint64_t to_size) {
   if (from == to || to_size < options_.min_size || to_size > options_.max_size)
     return;
+  // Only content this server stores is a delta base: a hash a device made
+  // up takes no queue slot and no worker time.
+  if (!IsSha256Hex(from)) {
+    Dropped("unknown_from");
+    return;
+  }
+  absl::StatusOr<std::optional<BlobManifest>> base =
+      store_->GetBlobManifest(from);
+  if (!base.ok() || !base->has_value()) {
+    Dropped("unknown_from");
+    return;
+  }
+  Enqueue(from, to, to_size, /*bounded=*/true);
+}
+
+void DeltaCache::Enqueue(const std::string& from, const std::string& to,
+                         uint64_t to_size, bool bounded) {
+  if (from == to || to_size < options_.min_size || to_size > options_.max_size)
+    return;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (stopping_ || !pending_.insert({from, to}).second)
-      return;  // single flight
+    if (stopping_ || pending_.count({from, to})) return;  // single flight
+    // Pending but not running: queued, or about to be.
+    if (bounded && pending_.size() - static_cast<size_t>(running_) >=
+                       options_.max_queued) {
+      Dropped("queue_full");
+      return;
+    }
+    pending_.insert({from, to});
   }
   absl::StatusOr<std::optional<v1::StoredDelta>> cached =
       store_->GetDelta(from, to);
@@ -79,6 +110,8 @@ void DeltaCache::Request(const std::string& from, const std::string& to,
     return;
   }
   queue_.emplace_back(from, to);
+  metrics_->SetGauge("strata_delta_queue_length", "",
+                     static_cast<int64_t>(queue_.size()));
   cv_.notify_one();
 }
 
@@ -103,15 +136,31 @@ uint64_t DeltaCache::computed() const {
   return computed_;
 }
 
+void DeltaCache::SetPausedForTesting(bool paused) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    paused_ = paused;
+  }
+  cv_.notify_all();
+}
+
+size_t DeltaCache::queued() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return queue_.size();
+}
+
 void DeltaCache::Work() {
   while (true) {
     std::pair<std::string, std::string> job;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      cv_.wait(lock,
+               [this] { return stopping_ || (!paused_ && !queue_.empty()); });
       if (stopping_) return;
       job = queue_.front();
       queue_.pop_front();
+      metrics_->SetGauge("strata_delta_queue_length", "",
+                         static_cast<int64_t>(queue_.size()));
       ++running_;
     }
     absl::Status s = Compute(job.first, job.second);

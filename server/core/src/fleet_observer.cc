@@ -7,7 +7,12 @@
 namespace strata::server {
 
 void FleetObserver::SeeDevice(const v1::DeviceContext& device, absl::Time at) {
+  const size_t bytes = device.ByteSizeLong();
   std::lock_guard<std::mutex> lock(mu_);
+  if (bytes > max_device_bytes_) {
+    ++oversized_;
+    return;
+  }
   auto& app = devices_[device.app_id()];
   auto it = app.find(device.device_id());
   if (it != app.end()) {
@@ -30,6 +35,23 @@ void FleetObserver::SeeDevice(const v1::DeviceContext& device, absl::Time at) {
     }
   }
   app.emplace(device.device_id(), Seen{device, at});
+}
+
+size_t FleetObserver::apps() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return devices_.size();
+}
+
+size_t FleetObserver::devices() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  size_t n = 0;
+  for (const auto& [app, devices] : devices_) n += devices.size();
+  return n;
+}
+
+uint64_t FleetObserver::oversized() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return oversized_;
 }
 
 std::vector<rollout::DeviceAttributes> FleetObserver::RecentDevices(

@@ -49,11 +49,32 @@ uint64_t Metrics::CounterValue(const std::string& name,
   return jt == it->second.end() ? 0 : jt->second;
 }
 
+void Metrics::SetGauge(const std::string& name, const std::string& labels,
+                       int64_t value) {
+  std::lock_guard<std::mutex> lock(mu_);
+  gauges_[name][labels] = value;
+}
+
+int64_t Metrics::GaugeValue(const std::string& name,
+                            const std::string& labels) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = gauges_.find(name);
+  if (it == gauges_.end()) return 0;
+  auto jt = it->second.find(labels);
+  return jt == it->second.end() ? 0 : jt->second;
+}
+
 std::string Metrics::Render() const {
   std::lock_guard<std::mutex> lock(mu_);
   std::string out;
   for (const auto& [name, series] : counters_) {
     out += StrCat("# TYPE ", name, " counter\n");
+    for (const auto& [labels, v] : series) {
+      out += StrCat(WithLabels(name, labels), " ", v, "\n");
+    }
+  }
+  for (const auto& [name, series] : gauges_) {
+    out += StrCat("# TYPE ", name, " gauge\n");
     for (const auto& [labels, v] : series) {
       out += StrCat(WithLabels(name, labels), " ", v, "\n");
     }

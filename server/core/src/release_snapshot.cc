@@ -68,12 +68,57 @@ absl::StatusOr<std::shared_ptr<const AppSnapshot>> ReleaseSnapshots::Get(
     if (it != apps_.end()) return it->second;
     generation = generation_;
   }
+  if (!AppExists(app_id)) {
+    static const auto* const kEmpty = new std::shared_ptr<const AppSnapshot>(
+        std::make_shared<const AppSnapshot>());
+    return *kEmpty;
+  }
   STRATA_ASSIGN_OR_RETURN(std::shared_ptr<const AppSnapshot> built,
                           Build(app_id));
   std::lock_guard<std::mutex> lock(mu_);
   // Keep it only if no invalidation raced with the build.
   if (generation == generation_) apps_[app_id] = built;
   return built;
+}
+
+bool ReleaseSnapshots::AppExists(const std::string& app_id) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (known_.count(app_id) > 0) return true;
+  }
+  // Cheapest first; each store lookup is one prefix seek for an unknown
+  // app. A store error answers "exists" (not remembered): the caller's next
+  // read reports it rather than this answering "nothing here".
+  if (trust_ != nullptr && trust_->HasTrust(app_id)) return Remember(app_id);
+  absl::StatusOr<std::vector<v1::Release>> releases =
+      store_->ListReleases(app_id);
+  if (!releases.ok()) return true;
+  if (!releases->empty()) return Remember(app_id);
+  absl::StatusOr<std::vector<v1::Segment>> segments =
+      store_->ListSegments(app_id);
+  if (!segments.ok()) return true;
+  if (!segments->empty()) return Remember(app_id);
+  absl::StatusOr<std::vector<v1::StoredArtifact>> artifacts =
+      store_->ListArtifacts(app_id);
+  if (!artifacts.ok()) return true;
+  if (!artifacts->empty()) return Remember(app_id);
+  return false;
+}
+
+bool ReleaseSnapshots::Remember(const std::string& app_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  known_.insert(app_id);
+  return true;
+}
+
+size_t ReleaseSnapshots::cached() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return apps_.size();
+}
+
+size_t ReleaseSnapshots::known() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return known_.size();
 }
 
 void ReleaseSnapshots::Invalidate(const std::string& app_id) {

@@ -1,3 +1,6 @@
+#include <algorithm>
+#include <optional>
+
 #include "services.h"
 #include "strata/base/names.h"
 #include "strata/base/sha256.h"
@@ -5,6 +8,124 @@
 #include "strata/proto/grpc_status.h"
 
 namespace strata::server {
+
+namespace {
+
+// The rate limiters' and stream slots' key for a device: fixed size however
+// long the ids a device sends.
+std::string DeviceKey(const v1::DeviceContext& device) {
+  Sha256 h;
+  h.Update(device.app_id());
+  h.Update(std::string_view("\0", 1));
+  h.Update(device.device_id());
+  const Sha256Digest d = h.Finish();
+  return std::string(reinterpret_cast<const char*>(d.data()), 16);
+}
+
+// An id as it appears in a message: at most 64 characters of it.
+std::string Shown(const std::string& id) {
+  return id.size() <= 64 ? id : StrCat(id.substr(0, 64), "...");
+}
+
+// "at most 5 a second (bursts of 50)".
+std::string Describe(const RateLimit& l) {
+  return StrCat("at most ", l.per_second, " a second (bursts of ", l.burst,
+                ")");
+}
+
+// RESOURCE_EXHAUSTED saying when to retry; also as gRPC's retry pushback.
+grpc::Status Limited(grpc::ServerContext* context, const std::string& what,
+                     absl::Duration wait) {
+  const int64_t ms = std::max<int64_t>(
+      1, absl::ToInt64Milliseconds(absl::Ceil(wait, absl::Milliseconds(1))));
+  context->AddTrailingMetadata("grpc-retry-pushback-ms", std::to_string(ms));
+  return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                      StrCat(what, "; retry in ", ms, " ms"));
+}
+
+}  // namespace
+
+void DeliveryService::SetLimits(Clock* clock, const DeliveryLimits& limits) {
+  report_per_device_ =
+      limits.report_per_device.enabled()
+          ? std::make_unique<RateLimiter>(clock, limits.report_per_device)
+          : nullptr;
+  report_per_connection_ =
+      limits.report_per_connection.enabled()
+          ? std::make_unique<RateLimiter>(clock, limits.report_per_connection)
+          : nullptr;
+  watch_streams_ = std::make_unique<StreamLimiter>(limits.watch_streams);
+}
+
+size_t DeliveryService::watch_streams_open() const {
+  return watch_streams_ == nullptr ? 0 : watch_streams_->open();
+}
+
+size_t DeliveryService::rate_limiter_keys(bool per_device) const {
+  const RateLimiter* l =
+      per_device ? report_per_device_.get() : report_per_connection_.get();
+  return l == nullptr ? 0 : l->size();
+}
+
+grpc::Status DeliveryService::LimitReport(grpc::ServerContext* context,
+                                          const v1::DeviceContext& device) {
+  if (report_per_connection_ != nullptr) {
+    const std::string peer = context->peer();
+    if (std::optional<absl::Duration> wait =
+            report_per_connection_->Acquire(peer)) {
+      metrics_->Increment("strata_rate_limited_total",
+                          "rpc=\"Report\",scope=\"connection\"");
+      return Limited(context,
+                     StrCat("too many Report calls on this connection (", peer,
+                            "): ", Describe(report_per_connection_->limit())),
+                     *wait);
+    }
+  }
+  if (report_per_device_ != nullptr) {
+    if (std::optional<absl::Duration> wait =
+            report_per_device_->Acquire(DeviceKey(device))) {
+      metrics_->Increment("strata_rate_limited_total",
+                          "rpc=\"Report\",scope=\"device\"");
+      return Limited(
+          context,
+          StrCat("too many Report calls from device ",
+                 Shown(device.device_id()), " of app ", Shown(device.app_id()),
+                 ": ", Describe(report_per_device_->limit()),
+                 "; events stay queued on the device"),
+          *wait);
+    }
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status DeliveryService::WatchRefused(const StreamLimiter::Slot& slot,
+                                           const v1::DeviceContext& device) {
+  switch (slot.refused()) {
+    case StreamLimiter::Refused::kNo:
+      return grpc::Status::OK;
+    case StreamLimiter::Refused::kServer:
+      metrics_->Increment("strata_config_watch_refused_total",
+                          "scope=\"server\"");
+      return grpc::Status(
+          grpc::StatusCode::RESOURCE_EXHAUSTED,
+          StrCat("this server already holds its maximum of ",
+                 watch_streams_->limits().max_total,
+                 " WatchConfig streams (--max-watch-streams); retry later "
+                 "with backoff; Check still delivers config"));
+    case StreamLimiter::Refused::kKey:
+      metrics_->Increment("strata_config_watch_refused_total",
+                          "scope=\"device\"");
+      return grpc::Status(
+          grpc::StatusCode::RESOURCE_EXHAUSTED,
+          StrCat("device ", Shown(device.device_id()), " of app ",
+                 Shown(device.app_id()), " already holds ",
+                 watch_streams_->limits().max_per_key,
+                 " WatchConfig streams, the most one device may "
+                 "(--max-watch-streams-per-device); close one, or retry "
+                 "after the old stream ended"));
+  }
+  return grpc::Status::OK;
+}
 
 grpc::Status DeliveryService::DoCheck(grpc::ServerContext*,
                                       const v1::CheckRequest* request,
@@ -78,6 +199,14 @@ grpc::Status DeliveryService::WatchConfig(
   if (absl::Status s = ValidateName("app id", device.app_id()); !s.ok()) {
     return ToGrpcStatus(s);
   }
+  // Each stream holds one of the sync server's threads while it lasts.
+  std::optional<StreamLimiter::Slot> slot;
+  if (watch_streams_ != nullptr) {
+    slot.emplace(watch_streams_->Acquire(DeviceKey(device)));
+    if (grpc::Status refused = WatchRefused(*slot, device); !refused.ok()) {
+      return refused;
+    }
+  }
   metrics_->Increment("strata_config_watch_streams_total");
   std::map<std::string, v1::InstalledModule> known;
   for (const auto& m : request->installed()) {
@@ -106,10 +235,14 @@ grpc::Status DeliveryService::WatchConfig(
   return grpc::Status::OK;
 }
 
-grpc::Status DeliveryService::Report(grpc::ServerContext*,
+grpc::Status DeliveryService::Report(grpc::ServerContext* context,
                                      const v1::ReportRequest* request,
                                      v1::ReportResponse* response) {
   return Timed(metrics_, "Report", [&] {
+    if (grpc::Status limited = LimitReport(context, request->device());
+        !limited.ok()) {
+      return limited;
+    }
     absl::StatusOr<v1::ReportResponse> result = core_->Report(*request);
     if (!result.ok()) return ToGrpcStatus(result.status());
     for (const auto& e : request->events()) {

@@ -8,6 +8,8 @@
 #include "strata/server/core/auth_core.h"
 #include "strata/server/core/delivery_core.h"
 #include "strata/server/core/metrics.h"
+#include "strata/server/core/rate_limiter.h"
+#include "strata/server/core/stream_limiter.h"
 #include "strata/v1/admin.grpc.pb.h"
 #include "strata/v1/delivery.grpc.pb.h"
 
@@ -22,10 +24,22 @@ grpc::Status Timed(Metrics* metrics, const char* method, Body&& body) {
   return status;
 }
 
+// Limits the Delivery service enforces (docs/architecture.md, Limits).
+struct DeliveryLimits {
+  RateLimit report_per_device;      // by app + device id
+  RateLimit report_per_connection;  // by gRPC peer
+  StreamLimits watch_streams;       // server-wide and per app + device id
+};
+
 class DeliveryService final : public v1::Delivery::Service {
  public:
   DeliveryService(DeliveryCore* core, Metrics* metrics)
       : core_(core), metrics_(metrics) {}
+  // Turns the limits on (before serving); `clock` times the rate limits.
+  void SetLimits(Clock* clock, const DeliveryLimits& limits);
+  // Sizes for /metrics: open WatchConfig streams and rate limiter keys.
+  size_t watch_streams_open() const;
+  size_t rate_limiter_keys(bool per_device) const;
   grpc::Status WatchConfig(
       grpc::ServerContext* context, const v1::WatchConfigRequest* request,
       grpc::ServerWriter<v1::ConfigEvent>* writer) override;
@@ -46,8 +60,18 @@ class DeliveryService final : public v1::Delivery::Service {
   grpc::Status DoDownload(grpc::ServerContext* context,
                           const v1::DownloadRequest* request,
                           grpc::ServerWriter<v1::DownloadChunk>* writer);
+  // RESOURCE_EXHAUSTED when this device's or connection's Report calls are
+  // over their rate; counted in strata_rate_limited_total.
+  grpc::Status LimitReport(grpc::ServerContext* context,
+                           const v1::DeviceContext& device);
+  // OK for a granted slot; RESOURCE_EXHAUSTED (counted) for a refused one.
+  grpc::Status WatchRefused(const StreamLimiter::Slot& slot,
+                            const v1::DeviceContext& device);
   DeliveryCore* core_;
   Metrics* metrics_;
+  std::unique_ptr<RateLimiter> report_per_device_;
+  std::unique_ptr<RateLimiter> report_per_connection_;
+  std::unique_ptr<StreamLimiter> watch_streams_;
 };
 
 class AdminService final : public v1::Admin::Service {

@@ -54,6 +54,29 @@ struct StrataServer::Impl {
       }
     });
   }
+  // Sizes of what devices can make the server hold, as gauges.
+  void UpdateGauges() {
+    const ReleaseSnapshots& snapshots = delivery_core->snapshots();
+    FleetObserver* fleet = admin_core->fleet();
+    const std::pair<const char*, size_t> sizes[] = {
+        {"release_snapshots", snapshots.cached()},
+        {"known_apps", snapshots.known()},
+        {"fleet_apps", fleet->apps()},
+        {"fleet_devices", fleet->devices()},
+        {"report_limiter_devices", delivery_service->rate_limiter_keys(true)},
+        {"report_limiter_connections",
+         delivery_service->rate_limiter_keys(false)},
+    };
+    for (const auto& [cache, n] : sizes) {
+      metrics.SetGauge("strata_cache_entries", StrCat("cache=\"", cache, "\""),
+                       static_cast<int64_t>(n));
+    }
+    metrics.SetGauge(
+        "strata_config_watch_streams_open", "",
+        static_cast<int64_t>(delivery_service->watch_streams_open()));
+    metrics.SetGauge("strata_delta_queue_length", "",
+                     static_cast<int64_t>(deltas->queued()));
+  }
   void StopGates() {
     {
       std::lock_guard<std::mutex> lock(gates_mu);
@@ -91,6 +114,19 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(
   STRATA_ASSIGN_OR_RETURN(pair.private_key, fs.ReadFile(options.tls_key_file));
   ssl.pem_key_cert_pairs.push_back(std::move(pair));
   return grpc::SslServerCredentials(ssl);
+}
+
+DeliveryLimits DeliveryLimitsOf(const ServerOptions& options) {
+  DeliveryLimits limits;
+  limits.report_per_device.per_second = options.report_rate_per_device;
+  limits.report_per_device.burst = options.report_burst_per_device;
+  limits.report_per_device.max_keys = options.rate_limit_max_keys;
+  limits.report_per_connection.per_second = options.report_rate_per_connection;
+  limits.report_per_connection.burst = options.report_burst_per_connection;
+  limits.report_per_connection.max_keys = options.rate_limit_max_keys;
+  limits.watch_streams.max_total = options.max_watch_streams;
+  limits.watch_streams.max_per_key = options.max_watch_streams_per_device;
+  return limits;
 }
 
 }  // namespace
@@ -142,6 +178,7 @@ absl::StatusOr<std::unique_ptr<StrataServer>> StrataServer::Start(
   }
   DeltaOptions delta_options;
   delta_options.previous_versions = options.delta_previous_versions;
+  delta_options.max_queued = options.max_delta_queue;
   impl->deltas = std::make_unique<DeltaCache>(impl->store.get(), &impl->metrics,
                                               delta_options);
   impl->delivery_core = std::make_unique<DeliveryCore>(
@@ -176,6 +213,7 @@ absl::StatusOr<std::unique_ptr<StrataServer>> StrataServer::Start(
       impl->admin_core.get(), impl->auth_core.get(), &impl->metrics);
   impl->delivery_service = std::make_unique<DeliveryService>(
       impl->delivery_core.get(), &impl->metrics);
+  impl->delivery_service->SetLimits(env.clock, DeliveryLimitsOf(options));
 
   STRATA_ASSIGN_OR_RETURN(auto credentials, Credentials(options, *env.fs));
   grpc::EnableDefaultHealthCheckService(true);
@@ -197,11 +235,16 @@ absl::StatusOr<std::unique_ptr<StrataServer>> StrataServer::Start(
                "; is the port in use? pass another with --listen"));
   }
   if (!options.http_address.empty()) {
+    HttpHandler handler =
+        MakeBlobHandler(impl->store.get(), &impl->metrics, impl->trust.get());
     STRATA_ASSIGN_OR_RETURN(
         impl->http,
         HttpServer::Start(options.http_address,
-                          MakeBlobHandler(impl->store.get(), &impl->metrics,
-                                          impl->trust.get())));
+                          [raw = impl.get(), handler = std::move(handler)](
+                              const HttpRequest& req) {
+                            if (req.path == "/metrics") raw->UpdateGauges();
+                            return handler(req);
+                          }));
   }
   impl->server->GetHealthCheckService()->SetServingStatus(true);
   Impl* raw = impl.get();

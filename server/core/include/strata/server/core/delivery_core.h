@@ -63,6 +63,12 @@ class DeliveryCore {
   // `max_report_events` per call.
   absl::StatusOr<v1::ReportResponse> Report(const v1::ReportRequest& request);
 
+  // Whether the server has anything of `app_id` (ReleaseSnapshots).
+  bool AppExists(const std::string& app_id) {
+    return snapshots_.AppExists(app_id);
+  }
+  const ReleaseSnapshots& snapshots() const { return snapshots_; }
+
   uint32_t download_chunk_bytes() const {
     return options_.download_chunk_bytes;
   }

@@ -29,6 +29,10 @@ struct DeltaOptions {
   uint64_t max_size = uint64_t{256} << 20;
   double max_patch_ratio = 0.8;  // a patch must be smaller than this share
   int zstd_level = 19;
+  // Deltas devices asked for (Request) waiting for a worker at most; more
+  // are dropped and counted (strata_delta_requests_dropped_total). Those
+  // queued on publish are not bounded by this: admins cause them.
+  size_t max_queued = 256;
 };
 
 class DeltaCache {
@@ -41,7 +45,10 @@ class DeltaCache {
   // Queues deltas to `statement` from the module's last N versions and from
   // every version marked embedded (what apps ship with).
   void OnPublished(const v1::ArtifactStatement& statement);
-  // Queues `from` -> `to` unless cached, queued or being computed.
+  // Queues `from` -> `to` for a device that says it has `from`, unless
+  // cached, queued or being computed. Dropped (and counted) when `from` is
+  // not content this server stores (a made-up hash costs no slot and no
+  // computation) or when `max_queued` requests are waiting already.
   void Request(const std::string& from_sha256, const std::string& to_sha256,
                uint64_t to_size);
   // A cached delta worth offering, if any.
@@ -50,8 +57,16 @@ class DeltaCache {
   // Blocks until nothing is queued or running (tests, benchmarks).
   void WaitIdle();
   uint64_t computed() const;
+  // Requests waiting for a worker now.
+  size_t queued() const;
+  // Tests: while paused, workers take nothing from the queue.
+  void SetPausedForTesting(bool paused);
 
  private:
+  // `bounded`: a device's request, subject to `max_queued`.
+  void Enqueue(const std::string& from, const std::string& to, uint64_t to_size,
+               bool bounded);
+  void Dropped(const char* reason);
   void Work();
   absl::Status Compute(const std::string& from, const std::string& to);
 
@@ -64,6 +79,7 @@ class DeltaCache {
   std::set<std::pair<std::string, std::string>> pending_;  // queued or running
   int running_ = 0;
   bool stopping_ = false;
+  bool paused_ = false;
   uint64_t computed_ = 0;
   std::vector<std::thread> workers_;
 };

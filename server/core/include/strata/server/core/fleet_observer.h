@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/time/time.h"
 #include "strata/rollout/device_attributes.h"
 #include "strata/rollout/health.h"
@@ -25,15 +26,26 @@ class FleetObserver {
  public:
   // At most this many devices are remembered per app (the least recently
   // seen are forgotten first); at most this many adoption samples are kept
-  // per release (older ones are thinned out).
+  // per release (older ones are thinned out). A device whose context is
+  // larger than `max_device_bytes` serialized is not remembered (so a
+  // remembered device costs a bounded amount of memory).
   explicit FleetObserver(size_t max_devices_per_app = 200000,
-                         size_t max_samples = 240)
-      : max_devices_(max_devices_per_app), max_samples_(max_samples) {}
+                         size_t max_samples = 240,
+                         size_t max_device_bytes = 4096)
+      : max_devices_(max_devices_per_app),
+        max_samples_(max_samples),
+        max_device_bytes_(max_device_bytes) {}
 
   rollout::HealthAggregator& health() { return health_; }
 
-  // Called for every Check.
+  // Called for every Check of an app that exists (callers keep made-up
+  // app ids out: each app seen gets its own map).
   void SeeDevice(const v1::DeviceContext& device, absl::Time at);
+  // Apps and devices remembered now; devices not remembered because their
+  // context was too large (tests, metrics).
+  size_t apps() const;
+  size_t devices() const;
+  uint64_t oversized() const;
   // The devices of `app_id` seen recently.
   std::vector<rollout::DeviceAttributes> RecentDevices(
       const std::string& app_id) const;
@@ -52,9 +64,13 @@ class FleetObserver {
   rollout::HealthAggregator health_;
   const size_t max_devices_;
   const size_t max_samples_;
+  const size_t max_device_bytes_;
   mutable std::mutex mu_;
-  std::map<std::string, std::unordered_map<std::string, Seen>> devices_;
-  std::unordered_map<uint64_t, std::vector<v1::AdoptionSample>> adoption_;
+  std::map<std::string, std::unordered_map<std::string, Seen>> devices_
+      ABSL_GUARDED_BY(mu_);
+  std::unordered_map<uint64_t, std::vector<v1::AdoptionSample>> adoption_
+      ABSL_GUARDED_BY(mu_);
+  uint64_t oversized_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace strata::server

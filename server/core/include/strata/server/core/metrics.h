@@ -25,6 +25,11 @@ class Metrics {
                absl::Duration d);
   uint64_t CounterValue(const std::string& name,
                         const std::string& labels = "") const;
+  // Sets gauge `name` with `labels` to `value` (a size right now).
+  void SetGauge(const std::string& name, const std::string& labels,
+                int64_t value);
+  int64_t GaugeValue(const std::string& name,
+                     const std::string& labels = "") const;
   // Prometheus text exposition format 0.0.4.
   std::string Render() const;
 
@@ -39,6 +44,7 @@ class Metrics {
   mutable std::mutex mu_;
   std::map<std::string, std::map<std::string, uint64_t>> counters_;
   std::map<std::string, std::map<std::string, Histogram>> histograms_;
+  std::map<std::string, std::map<std::string, int64_t>> gauges_;
 };
 
 // Counts one RPC and its latency when it goes out of scope.

@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "strata/rollout/rollout.h"
 #include "strata/rollout/segment.h"
@@ -82,13 +83,24 @@ class ReleaseSnapshots {
 
   // The current snapshot of `app_id`, built on first use (for an app with
   // trust, signing its director: one signature per change, not per Check).
+  // An app this server never had gets an empty snapshot that is not kept:
+  // made-up app ids cost no memory.
   absl::StatusOr<std::shared_ptr<const AppSnapshot>> Get(
       const std::string& app_id);
+  // Whether the server has anything of `app_id`: a root of trust, a
+  // release, a segment or an artifact. Apps found are remembered (apps are
+  // never deleted); unknown ones are looked up in the store every time.
+  bool AppExists(const std::string& app_id);
+  // Snapshots held now, and apps known to exist (tests, metrics).
+  size_t cached() const;
+  size_t known() const;
   // Drops `app_id`'s snapshot; the next Get rebuilds it. Called after every
   // change to the app's releases or segments.
   void Invalidate(const std::string& app_id);
 
  private:
+  // Adds `app_id` to the apps known to exist; returns true.
+  bool Remember(const std::string& app_id);
   absl::StatusOr<std::shared_ptr<const AppSnapshot>> Build(
       const std::string& app_id);
   absl::StatusOr<v1::UpdateEntry> MakeEntry(const v1::Release& release,
@@ -103,9 +115,11 @@ class ReleaseSnapshots {
   Store* store_;
   uint64_t max_inline_bytes_;
   TrustRepo* trust_;
-  std::mutex mu_;
-  std::map<std::string, std::shared_ptr<const AppSnapshot>> apps_;
-  uint64_t generation_ = 0;
+  mutable std::mutex mu_;
+  std::map<std::string, std::shared_ptr<const AppSnapshot>> apps_
+      ABSL_GUARDED_BY(mu_);
+  std::set<std::string> known_ ABSL_GUARDED_BY(mu_);
+  uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace strata::server

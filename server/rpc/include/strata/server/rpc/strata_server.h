@@ -42,6 +42,22 @@ struct ServerOptions {
   // How often the health gates judge every rolling release (promote, halt,
   // pause); zero turns the automatic gates off.
   absl::Duration gate_interval = absl::Seconds(10);
+  // Limits against abuse (docs/architecture.md, Limits); 0 turns one off.
+  // Report calls per device (app + device id): sustained rate and burst.
+  double report_rate_per_device = 2;
+  double report_burst_per_device = 60;
+  // Report calls per gRPC connection (simulators send many devices'
+  // reports through one).
+  double report_rate_per_connection = 500;
+  double report_burst_per_connection = 2000;
+  // Keys each Report rate limiter remembers at most (idle ones go first).
+  size_t rate_limit_max_keys = 100000;
+  // Concurrent WatchConfig streams, server-wide and per device; each holds
+  // a server thread.
+  size_t max_watch_streams = 1000;
+  size_t max_watch_streams_per_device = 2;
+  // Delta computations devices asked for that may wait for a worker.
+  size_t max_delta_queue = 256;
 };
 
 class StrataServer {
