@@ -142,4 +142,27 @@ bool IsLoopbackTarget(std::string_view target) {
   return false;
 }
 
+TlsFailure ClassifyTlsFailure(std::string_view message, bool plaintext) {
+  auto has = [message](std::string_view part) {
+    return message.find(part) != std::string_view::npos;
+  };
+  if (plaintext) {
+    // A TLS server drops the HTTP/2 preface without a word.
+    return has("Socket closed") || has("Connection reset") ||
+                   has("connection reset") || has("GOAWAY")
+               ? TlsFailure::kServerNeedsTls
+               : TlsFailure::kOther;
+  }
+  if (has("Custom verification check failed")) return TlsFailure::kNotPinned;
+  if (has("certificate verify failed")) return TlsFailure::kUntrusted;
+  if (has("is not in peer certificate")) return TlsFailure::kWrongName;
+  if (has("wrong version number") || has("packet length too long")) {
+    return TlsFailure::kServerNotTls;
+  }
+  if (has("andshake failed") || has("Handshake read failed")) {
+    return TlsFailure::kHandshake;
+  }
+  return TlsFailure::kOther;
+}
+
 }  // namespace strata::signing

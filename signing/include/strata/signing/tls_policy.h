@@ -41,6 +41,19 @@ std::string TargetHost(std::string_view target);
 // True iff the target's host is loopback: 127.0.0.0/8, ::1 or "localhost".
 bool IsLoopbackTarget(std::string_view target);
 
+// Why a connection failed, read from gRPC's error message (gRPC 1.51 with
+// OpenSSL; the messages are not an API, so kOther is always possible).
+enum class TlsFailure {
+  kOther,           // not recognizably about TLS
+  kUntrusted,       // the chain does not verify against the trusted CAs
+  kWrongName,       // valid chain, but not issued for the host dialled
+  kNotPinned,       // not the pinned certificate
+  kServerNotTls,    // a TLS client met a server that does not speak TLS
+  kHandshake,       // another TLS handshake failure
+  kServerNeedsTls,  // a plaintext client was cut off (likely a TLS server)
+};
+TlsFailure ClassifyTlsFailure(std::string_view grpc_message, bool plaintext);
+
 }  // namespace strata::signing
 
 #endif  // STRATA_SIGNING_TLS_POLICY_H_
