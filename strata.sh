@@ -13,7 +13,8 @@ Usage: ./strata.sh <command> [--sanitize]
 
 Commands:
   demo        install what is missing, build, start stratad on an embedded
-              RocksDB and drive an end-to-end scenario; exits 0 on success
+              RocksDB (gRPC over TLS with a self-signed CA) and drive an
+              end-to-end scenario; exits 0 on success
   test        install, build with warnings as errors, check formatting and
               forbidden includes, run every test (CTest summary at the end)
   build       install what is missing and build

@@ -5,7 +5,9 @@
 # to a segment; a fleet of simulated devices (strata-fleet, each a real
 # libstrata_client) that check, download deltas, apply and report; a config
 # change pushed live; a hotpatch that crashes on launch halting its own
-# rollout and being rolled back. Prints a summary; leaves nothing running.
+# rollout and being rolled back. Every gRPC connection (CLI and devices) is
+# TLS, trusting the CA `stratad init --tls-self-signed` made. Prints a
+# summary; leaves nothing running.
 #
 # Usage: tools/demo.sh BIN_DIR
 set -euo pipefail
@@ -41,13 +43,17 @@ strata() { "$BIN/strata" "$@"; }
 release_id() { sed -n 's/.*"release_id": *"\{0,1\}\([0-9][0-9]*\).*/\1/p' | head -1; }
 # Every device pins the root that `strata trust init` writes (as an app
 # ships it) and verifies everything it installs against it.
+# Devices also embed the server's CA (as an app would) and speak TLS.
 FLEET_ARGS=(--app wallet --devices 24 --dir "$WORK/fleet" --app-version 10.3.0
-  --host-build 10.3.0+100 --threads 4 --root "$WORK/keys/root.json")
+  --host-build 10.3.0+100 --threads 4 --root "$WORK/keys/root.json"
+  --ca-file "$WORK/server/tls/ca.pem")
 fleet() { "$BIN/strata-fleet" "${FLEET_ARGS[@]}" "$@"; }
 
-step "initializing the server's data directory (first admin token)"
-"$BIN/stratad" init --data-dir "$WORK/server"
+step "initializing the server's data directory (first admin token, a self-signed TLS CA and server certificate)"
+"$BIN/stratad" init --data-dir "$WORK/server" --tls-self-signed
 export STRATA_TOKEN_FILE="$WORK/server/admin.token"
+# The CLI trusts that CA (as --ca-file would); nothing speaks plaintext.
+export STRATA_CA_FILE="$WORK/server/tls/ca.pem"
 
 step "starting stratad (embedded RocksDB in $WORK/server; health gates every second)"
 "$BIN/stratad" --data-dir "$WORK/server" --listen 127.0.0.1:0 \
@@ -62,7 +68,13 @@ done
 export STRATA_SERVER="127.0.0.1:$(sed -n 1p "$WORK/port")"
 HTTP="http://127.0.0.1:$(sed -n 2p "$WORK/port")"
 strata health --wait 10
-echo "stratad is serving on $STRATA_SERVER"
+echo "stratad is serving on $STRATA_SERVER over TLS (the CLI and devices trust $STRATA_CA_FILE)"
+if PLAIN=$(STRATA_CA_FILE= strata --plaintext health 2>&1); then
+  fail "a plaintext client reached the TLS server"
+fi
+grep -q "closed the plaintext connection" <<<"$PLAIN" ||
+  fail "a plaintext client failed for another reason: $PLAIN"
+echo "a plaintext client is refused: the server speaks TLS only"
 
 step "release engineers make offline signing keys and install the app's root of trust"
 strata keys gen --dir "$WORK/keys"
@@ -189,6 +201,7 @@ SERVER_PID=""
 
 step "summary"
 cat <<EOF
+every gRPC connection (CLI, 24 devices) over TLS, trusting the CA stratad init made
 every layer delivered: config, h5, hcf, hotpatch and native bundle to 24 devices
 every device pinned the app's root and verified every update (publisher signatures, director, hashes, counters)
 grey release $MALL (H5 + HCF + config, android only) promoted itself to 100%

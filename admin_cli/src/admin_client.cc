@@ -4,6 +4,7 @@
 
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/create_channel.h"
+#include "secure_channel.h"
 #include "strata/base/sha256.h"
 #include "strata/proto/grpc_status.h"
 
@@ -19,12 +20,20 @@ void SetDeadline(grpc::ClientContext& context, absl::Duration d) {
 }  // namespace
 
 AdminClient::AdminClient(const std::string& address, std::string token,
+                         const ChannelSecurity& security,
                          absl::Duration deadline)
-    : channel_(
-          grpc::CreateChannel(address, grpc::InsecureChannelCredentials())),
-      stub_(v1::Admin::NewStub(channel_)),
-      token_(std::move(token)),
-      deadline_(deadline) {}
+    : token_(std::move(token)), deadline_(deadline) {
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
+      NewSecureChannel(address, security);
+  if (channel.ok()) {
+    channel_ = *std::move(channel);
+  } else {
+    // Nothing is sent: every call fails with the reason.
+    config_status_ = channel.status();
+    channel_ = NewRefusingChannel(config_status_);
+  }
+  stub_ = v1::Admin::NewStub(channel_);
+}
 
 void AdminClient::Prepare(grpc::ClientContext& context) const {
   SetDeadline(context, deadline_);
@@ -281,6 +290,7 @@ absl::StatusOr<v1::ListSegmentsResponse> AdminClient::ListSegments(
 }
 
 absl::Status AdminClient::WaitUntilServing(absl::Duration timeout) {
+  if (!config_status_.ok()) return config_status_;
   auto health = grpc::health::v1::Health::NewStub(channel_);
   const absl::Time end = absl::Now() + timeout;
   grpc::Status last;
@@ -294,6 +304,8 @@ absl::Status AdminClient::WaitUntilServing(absl::Duration timeout) {
         response.status() == grpc::health::v1::HealthCheckResponse::SERVING) {
       return absl::OkStatus();
     }
+    // A TLS mismatch does not go away by waiting.
+    if (IsTlsMismatch(last.error_message())) return FromGrpcStatus(last);
     if (absl::Now() >= end) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }

@@ -124,8 +124,51 @@ std::string CliContext::ResolveToken() const {
   return v;
 }
 
+ChannelSecurity CliContext::Security() const {
+  const bool from_flags = plaintext || !ca_file.empty() || !server_cert.empty();
+  const bool use_plaintext = from_flags ? plaintext : config.plaintext;
+  const std::string& ca = from_flags ? ca_file : config.ca_file;
+  const std::string& cert = from_flags ? server_cert : config.server_cert;
+  const std::string where =
+      from_flags ? "" : StrCat(" (from ", config_path, ")");
+  if (use_plaintext && (!ca.empty() || !cert.empty())) {
+    return ChannelSecurity::Invalid(
+        StrCat("--plaintext cannot be combined with --ca-file or --server-cert",
+               where, "; choose TLS or plaintext"));
+  }
+  if (use_plaintext) return ChannelSecurity::Plaintext();
+  ChannelSecurity security;
+  FileSystem& fs = *PosixFileSystem();
+  if (!ca.empty()) {
+    absl::StatusOr<std::string> pem = fs.ReadFile(ca);
+    if (!pem.ok()) {
+      return ChannelSecurity::Invalid(
+          StrCat("cannot read --ca-file ", ca, where, ": ",
+                 ToStd(pem.status().message()),
+                 "; pass the CA `stratad init --tls-self-signed` wrote "
+                 "(<data-dir>/tls/ca.pem) or the CA that signed stratad's "
+                 "--tls-cert"));
+    }
+    security.ca_pem = *std::move(pem);
+    security.ca_source = StrCat("--ca-file ", ca, where);
+  }
+  if (!cert.empty()) {
+    absl::StatusOr<std::string> pem = fs.ReadFile(cert);
+    if (!pem.ok()) {
+      return ChannelSecurity::Invalid(StrCat(
+          "cannot read --server-cert ", cert, where, ": ",
+          ToStd(pem.status().message()),
+          "; pass the certificate stratad serves (<data-dir>/tls/server.pem "
+          "after `stratad init --tls-self-signed`)"));
+    }
+    security.server_cert_pem = *std::move(pem);
+    security.server_cert_source = StrCat("--server-cert ", cert, where);
+  }
+  return security;
+}
+
 AdminClient CliContext::Client() const {
-  return AdminClient(server, ResolveToken());
+  return AdminClient(server, ResolveToken(), Security());
 }
 
 absl::Status LoadCliConfig(int argc, const char* const* argv, CliContext& ctx) {
@@ -167,7 +210,9 @@ void BuildCli(CLI::App& app, CliContext& ctx) {
       "server.\n\n"
       "Examples:\n"
       "  strata init --server stratad.example.com:7443 --app wallet \\\n"
-      "      --token-file ~/wallet.token\n"
+      "      --token-file ~/wallet.token --ca-file ~/strata-ca.pem\n"
+      "  strata --plaintext --server 127.0.0.1:7443 health   # no TLS, "
+      "loopback\n"
       "  strata publish --layer config --module payment.limits --version 1 "
       "\\\n"
       "      --file limits.json --key ~/strata-keys/publisher-a.key\n"
@@ -179,6 +224,11 @@ void BuildCli(CLI::App& app, CliContext& ctx) {
       "over the config file `strata init` writes (",
       ctx.config_path.empty() ? DefaultConfigPath() : ctx.config_path,
       ").\n"
+      "Connection: TLS, checked against the system's CAs unless --ca-file\n"
+      "(the CA to trust, e.g. <data-dir>/tls/ca.pem that `stratad init\n"
+      "--tls-self-signed` wrote) or --server-cert (the server's exact\n"
+      "certificate) says otherwise. --plaintext turns TLS off and is\n"
+      "refused unless the server is loopback (127.0.0.0/8, ::1, localhost).\n"
       "Authentication: every command but `health`, `init`, `keys` and\n"
       "`restore` needs a token: --token, STRATA_TOKEN, --token-file, the\n"
       "config's token_file, or the file `strata login` writes.\n"
@@ -192,6 +242,28 @@ void BuildCli(CLI::App& app, CliContext& ctx) {
   app.add_option("--server", ctx.server, "server host:port")
       ->envname("STRATA_SERVER")
       ->capture_default_str();
+  const std::string from_config =
+      ctx.config.plaintext ? " (config: plaintext = true)"
+      : !ctx.config.ca_file.empty()
+          ? StrCat(" (config: ", ctx.config.ca_file, ")")
+          : "";
+  app.add_option("--ca-file", ctx.ca_file,
+                 StrCat("PEM file of the CAs to trust instead of the "
+                        "system's, e.g. <data-dir>/tls/ca.pem",
+                        ctx.config.plaintext ? "" : from_config))
+      ->envname("STRATA_CA_FILE");
+  app.add_option(
+         "--server-cert", ctx.server_cert,
+         StrCat("PEM file of the server's certificate: connect only "
+                "if the server presents exactly this one",
+                ctx.config.server_cert.empty()
+                    ? ""
+                    : StrCat(" (config: ", ctx.config.server_cert, ")")))
+      ->envname("STRATA_SERVER_CERT");
+  app.add_flag("--plaintext", ctx.plaintext,
+               StrCat("no TLS; only to a loopback server (127.0.0.0/8, ::1, "
+                      "localhost)",
+                      ctx.config.plaintext ? from_config : ""));
   app.add_option("--token", ctx.token, "bearer token")->envname("STRATA_TOKEN");
   app.add_option("--token-file", ctx.token_file,
                  "file holding the bearer token")

@@ -55,10 +55,22 @@ absl::StatusOr<CliConfig> ParseConfig(std::string_view text,
       config.app = value;
     } else if (key == "token_file") {
       config.token_file = value;
+    } else if (key == "ca_file") {
+      config.ca_file = value;
+    } else if (key == "server_cert") {
+      config.server_cert = value;
+    } else if (key == "plaintext") {
+      if (value != "true" && value != "false") {
+        return absl::InvalidArgumentError(
+            StrCat(path, ":", line_no, ": plaintext is true or false, not '",
+                   value, "'"));
+      }
+      config.plaintext = value == "true";
     } else {
-      return absl::InvalidArgumentError(
-          StrCat(path, ":", line_no, ": unknown key '", key,
-                 "'; known keys: server, app, token_file"));
+      return absl::InvalidArgumentError(StrCat(
+          path, ":", line_no, ": unknown key '", key,
+          "'; known keys: server, app, token_file, ca_file, server_cert, "
+          "plaintext"));
     }
   }
   return config;
@@ -72,6 +84,11 @@ std::string FormatConfig(const CliConfig& config) {
   if (!config.app.empty()) out += StrCat("app = ", config.app, "\n");
   if (!config.token_file.empty())
     out += StrCat("token_file = ", config.token_file, "\n");
+  if (!config.ca_file.empty())
+    out += StrCat("ca_file = ", config.ca_file, "\n");
+  if (!config.server_cert.empty())
+    out += StrCat("server_cert = ", config.server_cert, "\n");
+  if (config.plaintext) out += "plaintext = true\n";
   return out;
 }
 

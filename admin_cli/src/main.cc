@@ -1,11 +1,18 @@
 // strata: the admin command-line tool.
+#include <cstdlib>
 #include <iostream>
 #include <string_view>
 
+#include "grpc/support/log.h"
 #include "strata/admin_cli/cli_context.h"
 #include "strata/base/strings.h"
 
 namespace {
+
+// gRPC's own log lines (e.g. "Handshake failed with fatal error ...") say
+// less than the CLI's error for the same failure; GRPC_VERBOSITY brings
+// them back for debugging.
+void DropGrpcLog(gpr_log_func_args*) {}
 
 // --output json / --output=json anywhere on the command line.
 bool JsonRequested(int argc, char** argv) {
@@ -22,6 +29,10 @@ bool JsonRequested(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  const char* grpc_verbosity = std::getenv("GRPC_VERBOSITY");
+  if (grpc_verbosity == nullptr || *grpc_verbosity == '\0') {
+    gpr_set_log_function(DropGrpcLog);
+  }
   strata::admin::CliContext ctx;
   absl::Status config = strata::admin::LoadCliConfig(argc, argv, ctx);
   // A broken config file stops everything but `strata init --force`, which

@@ -43,7 +43,8 @@ int main(int argc, char** argv) {
   auto server = strata::server::StrataServer::Start(options);
   if (!server.ok()) return 1;
   const std::string address = "127.0.0.1:" + std::to_string((*server)->port());
-  strata::admin::AdminClient admin(address, token);
+  strata::admin::AdminClient admin(address, token,
+                                   strata::admin::ChannelSecurity::Plaintext());
 
   using Clock = std::chrono::steady_clock;
   std::mutex mu;

@@ -105,8 +105,8 @@ Result Drive(const std::string& address, int devices, int threads,
 // Runs the `strata` CLI next to this binary; exits on failure.
 void Cli(const std::string& bin, const std::string& address,
          const std::string& token, const std::string& args) {
-  const std::string cmd = bin + "/strata --server " + address + " --token " +
-                          token + " " + args + " >/dev/null";
+  const std::string cmd = bin + "/strata --plaintext --server " + address +
+                          " --token " + token + " " + args + " >/dev/null";
   if (std::system(cmd.c_str()) != 0) {
     std::fprintf(stderr, "failed: strata %s\n", args.c_str());
     std::exit(1);
@@ -140,7 +140,8 @@ int main(int argc, char** argv) {
   const std::string address = "127.0.0.1:" + std::to_string((*server)->port());
 
   // Five live CONFIG modules, as a small app would have (all at once).
-  strata::admin::AdminClient admin(address, token);
+  strata::admin::AdminClient admin(address, token,
+                                   strata::admin::ChannelSecurity::Plaintext());
   std::vector<std::string> shas;
   for (int m = 0; m < 5; ++m) {
     strata::v1::ArtifactStatement st;

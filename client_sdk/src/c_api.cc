@@ -49,6 +49,23 @@ void strata_client_options_set_metadata_base_url(strata_client_options* options,
   if (options != nullptr) options->metadata_base_url = url;
 }
 
+void strata_client_options_set_tls_ca_pem(strata_client_options* options,
+                                          const char* ca_pem) {
+  if (options != nullptr) options->tls_ca_pem = ca_pem;
+}
+
+void strata_client_options_set_tls_server_cert_pem(
+    strata_client_options* options, const char* cert_pem) {
+  if (options != nullptr) options->tls_server_cert_pem = cert_pem;
+}
+
+void strata_client_options_set_insecure_plaintext_to_loopback_for_tests(
+    strata_client_options* options, int plaintext) {
+  if (options != nullptr) {
+    options->insecure_plaintext_to_loopback_for_tests = plaintext;
+  }
+}
+
 strata_client* strata_client_create(const strata_client_options* o) {
   if (o == nullptr) {
     SetError(absl::InvalidArgumentError("options is NULL"));
@@ -68,6 +85,10 @@ strata_client* strata_client_create(const strata_client_options* o) {
   options.insecure_skip_signature_verification_for_tests =
       o->insecure_skip_signature_verification_for_tests != 0;
   options.metadata_base_url = Str(o->metadata_base_url);
+  options.tls_ca_pem = Str(o->tls_ca_pem);
+  options.tls_server_cert_pem = Str(o->tls_server_cert_pem);
+  options.insecure_plaintext_to_loopback_for_tests =
+      o->insecure_plaintext_to_loopback_for_tests != 0;
   auto client = strata::client::Client::Create(std::move(options));
   if (!client.ok()) {
     SetError(client.status());

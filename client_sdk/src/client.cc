@@ -915,8 +915,14 @@ void Client::StopBackgroundSync() {
 uint64_t Client::BackgroundChecks() const { return impl_->sync_checks; }
 
 absl::StatusOr<std::unique_ptr<Client>> Client::Create(ClientOptions options) {
-  std::string address = options.server_address;
-  return CreateWithTransport(std::move(options), NewGrpcTransport(address));
+  TransportSecurity security;
+  security.ca_pem = options.tls_ca_pem;
+  security.server_cert_pem = options.tls_server_cert_pem;
+  security.plaintext = options.insecure_plaintext_to_loopback_for_tests;
+  absl::StatusOr<std::unique_ptr<Transport>> transport =
+      NewGrpcTransport(options.server_address, security);
+  if (!transport.ok()) return transport.status();
+  return CreateWithTransport(std::move(options), *std::move(transport));
 }
 
 absl::StatusOr<std::unique_ptr<Client>> Client::CreateWithTransport(

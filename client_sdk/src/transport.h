@@ -80,7 +80,18 @@ class Transport {
   }
 };
 
-std::unique_ptr<Transport> NewGrpcTransport(const std::string& address);
+// How the gRPC transport secures its channel (ClientOptions' TLS fields).
+struct TransportSecurity {
+  std::string ca_pem;           // "": the system's CAs
+  std::string server_cert_pem;  // the pinned leaf certificate, if any
+  bool plaintext = false;       // loopback addresses only
+};
+
+// kInvalidArgument for plaintext to a non-loopback address or a CA or
+// pinned certificate that is not PEM. Calls that fail in the TLS handshake
+// return kUnavailable saying what went wrong.
+absl::StatusOr<std::unique_ptr<Transport>> NewGrpcTransport(
+    const std::string& address, const TransportSecurity& security);
 
 }  // namespace strata::client
 

@@ -1,5 +1,6 @@
 // strata-device: a simulated device built on libstrata_client.
 #include <iostream>
+#include <tuple>
 
 #include "CLI/CLI.hpp"
 #include "strata/base/env.h"
@@ -7,7 +8,7 @@
 
 int main(int argc, char** argv) {
   strata::client::ClientOptions options;
-  std::string print_config, root_file;
+  std::string print_config, root_file, ca_file, server_cert;
   bool no_check = false, verify = false, begin_launch = false,
        mark_healthy = false;
   CLI::App app{
@@ -20,13 +21,26 @@ int main(int argc, char** argv) {
       "\\\n"
       "      --root wallet-root.json --print-config payment.limits\n\n"
       "Every update is verified against the app's root of trust (--root, the\n"
-      "root.json that `strata trust init` writes).\n\n"
+      "root.json that `strata trust init` writes). The server is reached over\n"
+      "TLS: --ca-file (e.g. <data-dir>/tls/ca.pem from `stratad init\n"
+      "--tls-self-signed`) or --server-cert, else the system's CAs;\n"
+      "--plaintext only to a loopback server.\n\n"
       "Exit codes: 0 ok; 1 bad arguments or storage; 2 server unreachable,\n"
       "or no --root; 3 some update failed to install; 4 installed content is\n"
       "damaged."};
   app.add_option("--server", options.server_address, "server host:port")
       ->envname("STRATA_SERVER")
       ->capture_default_str();
+  app.add_option("--ca-file", ca_file,
+                 "PEM file of the CAs to trust instead of the system's (the "
+                 "app embeds it), e.g. <data-dir>/tls/ca.pem")
+      ->envname("STRATA_CA_FILE");
+  app.add_option("--server-cert", server_cert,
+                 "PEM file of the server's certificate: connect only if the "
+                 "server presents exactly this one")
+      ->envname("STRATA_SERVER_CERT");
+  app.add_flag("--plaintext", options.insecure_plaintext_to_loopback_for_tests,
+               "tests only: no TLS; refused unless --server is loopback");
   app.add_option("--app", options.app_id, "app id")->required();
   app.add_option("--device-id", options.device.device_id, "stable device id")
       ->required();
@@ -84,6 +98,19 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  for (auto [file, pem, flag] :
+       {std::tuple{&ca_file, &options.tls_ca_pem, "--ca-file"},
+        std::tuple{&server_cert, &options.tls_server_cert_pem,
+                   "--server-cert"}}) {
+    if (file->empty()) continue;
+    auto content = strata::PosixFileSystem()->ReadFile(*file);
+    if (!content.ok()) {
+      std::cerr << "strata-device: cannot read " << flag << " " << *file << ": "
+                << content.status().message() << "\n";
+      return 1;
+    }
+    *pem = *std::move(content);
+  }
   auto client = strata::client::Client::Create(options);
   if (!client.ok()) {
     std::cerr << "strata-device: " << client.status().message() << "\n";

@@ -11,6 +11,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "CLI/CLI.hpp"
@@ -74,6 +75,9 @@ constexpr char kHelp[] =
     "Every device verifies every update against the app's root of trust\n"
     "(--root, the root.json that `strata trust init` writes): publisher\n"
     "signatures, the director's assignment, hashes and release counters.\n"
+    "Devices talk to the server over TLS: --ca-file (e.g. <data-dir>/tls/\n"
+    "ca.pem from `stratad init --tls-self-signed`) or --server-cert, else\n"
+    "the system's CAs; --plaintext only to a loopback server.\n"
     "\n"
     "Exit codes: 0 ok; 1 other failure (storage, summary file); 2 bad\n"
     "arguments (also: no --root); 5 the server could not be reached (no "
@@ -97,6 +101,11 @@ struct Flags {
   std::string pinned_root_json;  // read from root_file
   bool insecure = false;
   std::string metadata_url;
+  std::string ca_file;      // --ca-file: read into tls_ca_pem
+  std::string server_cert;  // --server-cert: read into tls_server_cert_pem
+  std::string tls_ca_pem;
+  std::string tls_server_cert_pem;
+  bool plaintext = false;
 };
 
 struct Counters {
@@ -238,6 +247,9 @@ class Fleet {
       o.pinned_root_json = flags_.pinned_root_json;
       o.insecure_skip_signature_verification_for_tests = flags_.insecure;
       o.metadata_base_url = flags_.metadata_url;
+      o.tls_ca_pem = flags_.tls_ca_pem;
+      o.tls_server_cert_pem = flags_.tls_server_cert_pem;
+      o.insecure_plaintext_to_loopback_for_tests = flags_.plaintext;
       absl::StatusOr<std::unique_ptr<Client>> client = Client::Create(o);
       if (!client.ok()) {
         return absl::Status(
@@ -256,6 +268,10 @@ class Fleet {
                      ", server ", flags_.server, ", ", flags_.rounds,
                      " rounds, ", flags_.interval_ms, " ms apart",
                      flags_.watch_config ? ", watching config" : "",
+                     flags_.plaintext                      ? ", plaintext gRPC"
+                     : !flags_.tls_server_cert_pem.empty() ? ", TLS (pinned)"
+                     : !flags_.tls_ca_pem.empty()          ? ", TLS (--ca-file)"
+                                                  : ", TLS (system CAs)",
                      flags_.pinned_root_json.empty()
                          ? ", INSECURE: signatures not verified"
                          : ", verifying against the pinned root"));
@@ -530,6 +546,16 @@ int Main(int argc, char** argv) {
                  "devices fetch TUF metadata over HTTP from this repository "
                  "(http://host:port/v1/tuf/<app>) instead of the check "
                  "answers");
+  app.add_option("--ca-file", f.ca_file,
+                 "PEM file of the CAs devices trust instead of the system's "
+                 "(the app embeds it), e.g. <data-dir>/tls/ca.pem")
+      ->envname("STRATA_CA_FILE");
+  app.add_option("--server-cert", f.server_cert,
+                 "PEM file of the server's certificate: devices connect only "
+                 "if the server presents exactly this one")
+      ->envname("STRATA_SERVER_CERT");
+  app.add_flag("--plaintext", f.plaintext,
+               "tests only: no TLS; refused unless --server is loopback");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -555,6 +581,18 @@ int Main(int argc, char** argv) {
                  "only: --insecure-skip-signature-verification-for-tests.\n";
     return kExitBadArguments;
   }
+  for (auto [file, pem, flag] :
+       {std::tuple{&f.ca_file, &f.tls_ca_pem, "--ca-file"},
+        std::tuple{&f.server_cert, &f.tls_server_cert_pem, "--server-cert"}}) {
+    if (file->empty()) continue;
+    absl::StatusOr<std::string> content = PosixFileSystem()->ReadFile(*file);
+    if (!content.ok()) {
+      std::cerr << "strata-fleet: cannot read " << flag << " " << *file << ": "
+                << ToStd(content.status().message()) << "\n";
+      return kExitBadArguments;
+    }
+    *pem = *std::move(content);
+  }
   if (absl::Status s = CreateDirs(*PosixFileSystem(), f.dir); !s.ok()) {
     std::cerr << "strata-fleet: cannot use --dir " << f.dir << ": "
               << ToStd(s.message()) << "\n";
@@ -563,7 +601,7 @@ int Main(int argc, char** argv) {
   Fleet fleet(f);
   if (absl::Status s = fleet.Open(); !s.ok()) {
     std::cerr << "strata-fleet: " << ToStd(s.message()) << "\n";
-    return kExitFailure;
+    return absl::IsInvalidArgument(s) ? kExitBadArguments : kExitFailure;
   }
   int code = fleet.Run();
   fleet.PrintSummary();

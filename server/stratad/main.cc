@@ -8,6 +8,7 @@
 #include "strata/base/file_util.h"
 #include "strata/base/log.h"
 #include "strata/server/rpc/strata_server.h"
+#include "strata/signing/self_signed_tls.h"
 
 namespace {
 
@@ -57,7 +58,16 @@ int main(int argc, char** argv) {
       "  stratad init --data-dir /var/lib/strata     # first admin token\n"
       "  stratad --data-dir /var/lib/strata --listen 0.0.0.0:7443 \\\n"
       "      --tls-cert server.pem --tls-key server.key\n"
+      "  stratad init --data-dir ./strata-data --tls-self-signed   # trying "
+      "it\n"
+      "  stratad --data-dir ./strata-data    # TLS from ./strata-data/tls\n"
       "  stratad restore --from /backups/b1 --data-dir /var/lib/strata-new\n\n"
+      "TLS: gRPC (admin tokens, device checks and downloads) is served over\n"
+      "TLS with --tls-cert/--tls-key, else with <data-dir>/tls/server.pem and\n"
+      "server.key when `stratad init --tls-self-signed` made them, else in\n"
+      "plaintext (clients then need --plaintext, which they allow only to\n"
+      "loopback addresses). The HTTP port (blobs, TUF metadata, /metrics)\n"
+      "stays plain HTTP: what it serves is signed or public.\n\n"
       "Stops cleanly on SIGINT or SIGTERM."};
   app.fallthrough();  // --data-dir and friends may follow a subcommand
   app.add_option("--data-dir", options.data_dir, "where the database lives")
@@ -70,9 +80,11 @@ int main(int argc, char** argv) {
          "host:port for blobs and /metrics over HTTP; empty turns it off")
       ->capture_default_str();
   app.add_option("--tls-cert", options.tls_cert_file,
-                 "PEM certificate chain for gRPC TLS");
+                 "PEM certificate chain for gRPC TLS (default: "
+                 "<data-dir>/tls/server.pem if it exists)");
   app.add_option("--tls-key", options.tls_key_file,
-                 "PEM private key for gRPC TLS");
+                 "PEM private key for gRPC TLS (default: "
+                 "<data-dir>/tls/server.key if it exists)");
   app.add_option("--max-message-bytes", options.max_message_bytes,
                  "largest gRPC message accepted or sent")
       ->capture_default_str();
@@ -145,6 +157,21 @@ int main(int argc, char** argv) {
   init->add_option(
       "--token-file", token_file,
       "where to write the token (default: <data-dir>/admin.token)");
+  bool tls_self_signed = false;
+  std::string tls_hosts = "localhost,127.0.0.1,::1";
+  init->add_flag(
+      "--tls-self-signed", tls_self_signed,
+      "for trying stratad over TLS: make a self-signed CA (ECDSA P-256, one\n"
+      "year) and a server certificate it signs for --tls-hosts, in\n"
+      "<data-dir>/tls (0700): ca.pem (give it to clients: strata --ca-file,\n"
+      "strata-device --ca-file, the SDK's tls_ca_pem), server.pem and\n"
+      "server.key (0600), which stratad then serves with. The CA's private\n"
+      "key is not kept: nothing else can be signed by it; for more hosts\n"
+      "or another lifetime, bring your own --tls-cert/--tls-key");
+  init->add_option("--tls-hosts", tls_hosts,
+                   "comma-separated DNS names and IP addresses the server "
+                   "certificate is valid for (with --tls-self-signed)")
+      ->capture_default_str();
 
   std::string restore_from;
   CLI::App* restore = app.add_subcommand(
@@ -165,10 +192,24 @@ int main(int argc, char** argv) {
   if (*init) {
     if (token_file.empty())
       token_file = strata::JoinPath(options.data_dir, "admin.token");
+    // Bad hosts are refused before anything is written.
+    absl::StatusOr<std::vector<std::string>> hosts =
+        strata::signing::ParseTlsHosts(tls_hosts);
+    if (tls_self_signed && !hosts.ok()) return Fail(hosts.status());
     absl::Status s = strata::server::InitializeDataDir(
         options.data_dir, token_file, strata::Env::Default(),
         options.online_keys_dir);
     if (!s.ok()) return Fail(s);
+    if (tls_self_signed) {
+      s = strata::server::InitializeSelfSignedTls(options.data_dir, *hosts);
+      if (!s.ok()) return Fail(s);
+      const std::string dir = strata::server::TlsDir(options.data_dir);
+      std::cout << "self-signed TLS for " << tls_hosts << " in " << dir
+                << ": clients trust " << strata::JoinPath(dir, "ca.pem")
+                << " (e.g. strata --ca-file " << strata::JoinPath(dir, "ca.pem")
+                << "); stratad serves server.pem and server.key from there; "
+                   "the CA's private key was not kept\n";
+    }
     std::cout << "initialized " << options.data_dir
               << "; admin token written to " << token_file
               << " (mode 0600); online keys in "

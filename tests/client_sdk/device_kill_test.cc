@@ -103,8 +103,9 @@ class DeviceKillTest : public ::testing::Test {
                          const std::string& content) {
     const std::string file = JoinPath(dir_, "pkg-" + version);
     ASSERT_TRUE(WriteFileAtomically(*PosixFileSystem(), file, content).ok());
-    const std::string cli = JoinPath(BinDir(), "strata") + " --server " +
-                            server_ + " --token " + token_ + " ";
+    const std::string cli = JoinPath(BinDir(), "strata") +
+                            " --plaintext --server " + server_ + " --token " +
+                            token_ + " ";
     const std::string module = " --app wallet --layer h5 --module big";
     CmdResult r = RunCmd(cli + "publish" + module + " --version " + version +
                          " --file " + file);
@@ -114,8 +115,9 @@ class DeviceKillTest : public ::testing::Test {
     ASSERT_EQ(r.exit_code, 0) << r.out;
   }
   std::vector<std::string> DeviceArgs() {
-    return {"strata-device", "--server", server_, "--app", "wallet",
-            "--device-id", "d1", "--storage-dir", JoinPath(dir_, "device"),
+    return {"strata-device", "--plaintext", "--server", server_, "--app",
+            "wallet", "--device-id", "d1", "--storage-dir",
+            JoinPath(dir_, "device"),
             // The server publishes unsigned content; this test is about
             // crash safety.
             "--insecure-skip-signature-verification-for-tests"};

@@ -78,9 +78,9 @@ int64_t Int(const Json& j, std::string_view key) {
 class FleetTest : public testing::SdkServerTest {
  protected:
   std::string Args(const std::string& more) {
-    return "--server " + server_.address() + " --app wallet --devices 3" +
-           " --host-build " + kHostBuild + " --dir " +
-           JoinPath(dir_.path(), "fleet") +
+    return "--plaintext --server " + server_.address() +
+           " --app wallet --devices 3" + " --host-build " + kHostBuild +
+           " --dir " + JoinPath(dir_.path(), "fleet") +
            " --insecure-skip-signature-verification-for-tests " + more;
   }
 };
@@ -242,7 +242,7 @@ TEST_F(FleetTest, ExitCodesSayWhatWentWrong) {
   EXPECT_THAT(bad_app.lines, Contains(HasSubstr("app id")));
   // Nothing listens there.
   FleetRun unreachable = RunFleet(
-      "--server 127.0.0.1:1 --app wallet --devices 2 "
+      "--plaintext --server 127.0.0.1:1 --app wallet --devices 2 "
       "--rounds 3 --interval-ms 0 "
       "--insecure-skip-signature-verification-for-tests --dir " +
       JoinPath(dir_.path(), "u"));
@@ -251,7 +251,7 @@ TEST_F(FleetTest, ExitCodesSayWhatWentWrong) {
   EXPECT_THAT(unreachable.lines, Contains(HasSubstr("could not be reached")));
   // No root of trust: refused before any device starts, naming the fix.
   FleetRun no_root =
-      RunFleet("--server " + server_.address() +
+      RunFleet("--plaintext --server " + server_.address() +
                " --app wallet --devices 1 --dir " + JoinPath(dir_.path(), "n"));
   EXPECT_EQ(no_root.exit_code, 2);
   EXPECT_THAT(no_root.lines, Contains(HasSubstr("--root")));

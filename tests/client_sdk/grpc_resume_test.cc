@@ -136,6 +136,7 @@ TEST_F(GrpcResumeTest, CutStreamResumesFromTheReceivedOffset) {
   service_.cut_after = 1024 * 1024 + 5;
   ClientOptions options;
   options.server_address = Address();
+  options.insecure_plaintext_to_loopback_for_tests = true;  // fake server
   options.app_id = "wallet";
   options.device.device_id = "d1";
   options.storage_dir = dir_.path();
@@ -178,6 +179,7 @@ TEST_F(GrpcResumeTest, CApiChecksReadsConfigAndGuardsLaunches) {
   const std::string address = Address();
   strata_client_options o{};
   o.server_address = address.c_str();
+  o.insecure_plaintext_to_loopback_for_tests = 1;  // fake server
   o.app_id = "wallet";
   o.device_id = "d1";
   o.storage_dir = dir_.path().c_str();
@@ -274,6 +276,7 @@ TEST_F(GrpcResumeTest, CApiVerifiesAgainstThePinnedRoot) {
   const std::string storage = JoinPath(dir_.path(), "verified");
   strata_client_options o{};
   o.server_address = address.c_str();
+  o.insecure_plaintext_to_loopback_for_tests = 1;  // fake server
   o.app_id = "wallet";
   o.device_id = "d1";
   o.storage_dir = storage.c_str();

@@ -31,7 +31,8 @@ class SdkServerTest : public ::testing::Test {
   void Publish(v1::Layer layer, const std::string& module,
                const std::string& version, const std::string& content,
                const std::string& host_build = "") {
-    admin::AdminClient admin(server_.address(), server_.token());
+    admin::AdminClient admin(server_.address(), server_.token(),
+                             admin::ChannelSecurity::Plaintext());
     v1::ArtifactStatement st;
     st.set_app_id("wallet");
     st.mutable_module()->set_layer(layer);
@@ -44,7 +45,8 @@ class SdkServerTest : public ::testing::Test {
   }
   uint64_t CreateRelease(v1::Layer layer, const std::string& module,
                          const std::string& version) {
-    admin::AdminClient admin(server_.address(), server_.token());
+    admin::AdminClient admin(server_.address(), server_.token(),
+                             admin::ChannelSecurity::Plaintext());
     v1::CreateReleaseRequest r;
     r.set_app_id("wallet");
     r.mutable_module()->set_layer(layer);

@@ -118,7 +118,8 @@ class VerifiedServerTest : public ::testing::Test {
     const grpc::Status s = writer->Finish();
     ASSERT_TRUE(s.ok()) << s.error_message();
 
-    admin::AdminClient admin(server_.address(), server_.token());
+    admin::AdminClient admin(server_.address(), server_.token(),
+                             admin::ChannelSecurity::Plaintext());
     v1::CreateReleaseRequest rr;
     rr.set_app_id("wallet");
     rr.mutable_module()->set_layer(v1::LAYER_H5);
@@ -131,6 +132,7 @@ class VerifiedServerTest : public ::testing::Test {
   client::ClientOptions Options(const std::string& device) {
     client::ClientOptions o;
     o.server_address = server_.address();
+    o.insecure_plaintext_to_loopback_for_tests = true;
     o.app_id = "wallet";
     o.device.device_id = device;
     o.storage_dir = JoinPath(dir_.path(), device);
@@ -199,16 +201,17 @@ TEST_F(VerifiedServerTest, ARootFromAnotherTrustInitVerifiesNothing) {
 TEST_F(VerifiedServerTest, TheToolsPinTheRootTheyAreGiven) {
   PublishAndRelease("page", "1.0", kPage);
   const std::string device =
-      StrCat(JoinPath(BinDir(), "strata-device"), " --server ",
+      StrCat(JoinPath(BinDir(), "strata-device"), " --plaintext --server ",
              server_.address(), " --app wallet --device-id tool-1 --root ",
              root_file_, " --storage-dir ", JoinPath(dir_.path(), "tool-1"));
   CmdRun r = RunCmd(device + " --verify");
   EXPECT_EQ(r.exit_code, 0) << r.out;
   EXPECT_THAT(r.out, HasSubstr("installed h5/page 1.0"));
-  const std::string fleet = StrCat(
-      JoinPath(BinDir(), "strata-fleet"), " --server ", server_.address(),
-      " --app wallet --devices 2 --rounds 2 --interval-ms 0 --root ",
-      root_file_, " --dir ", JoinPath(dir_.path(), "fleet"));
+  const std::string fleet =
+      StrCat(JoinPath(BinDir(), "strata-fleet"), " --plaintext --server ",
+             server_.address(),
+             " --app wallet --devices 2 --rounds 2 --interval-ms 0 --root ",
+             root_file_, " --dir ", JoinPath(dir_.path(), "fleet"));
   r = RunCmd(fleet);
   EXPECT_EQ(r.exit_code, 0) << r.out;
   EXPECT_THAT(r.out, HasSubstr("verifying against the pinned root"));

@@ -51,6 +51,7 @@ class WatchConfigServerTest : public testing::SdkServerTest {
   client::ClientOptions Options(const std::string& device) {
     client::ClientOptions o;
     o.server_address = server_.address();
+    o.insecure_plaintext_to_loopback_for_tests = true;
     o.app_id = "wallet";
     o.device.device_id = device;
     o.storage_dir = JoinPath(dir_.path(), device);
@@ -118,6 +119,7 @@ TEST_F(WatchConfigServerTest, TheCApiWatchesConfigToo) {
   const std::string address = server_.address();
   strata_client_options o = {};
   o.server_address = address.c_str();
+  o.insecure_plaintext_to_loopback_for_tests = 1;
   o.app_id = "wallet";
   o.device_id = "c-device";
   o.storage_dir = storage.c_str();

@@ -43,11 +43,11 @@ TEST_F(CliBinaryTest, PublishReleaseAndDeviceReadsConfig) {
   EXPECT_THAT(r.out, HasSubstr("\"release_id\":\"1\""));
   EXPECT_THAT(r.out, HasSubstr("\"state\":\"RELEASE_COMPLETED\""));
 
-  r = RunCommand(JoinPath(BinDir(), "strata-device") + " --server " + server_ +
-                 " --insecure-skip-signature-verification-for-tests"
-                 " --app wallet --device-id d1 --storage-dir " +
-                 JoinPath(dir_.path(), "d1") +
-                 " --print-config payment.limits");
+  r = RunCommand(
+      JoinPath(BinDir(), "strata-device") + " --plaintext --server " + server_ +
+      " --insecure-skip-signature-verification-for-tests"
+      " --app wallet --device-id d1 --storage-dir " +
+      JoinPath(dir_.path(), "d1") + " --print-config payment.limits");
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_THAT(r.out,
               HasSubstr("config payment.limits = {\"daily_limit\": 5000}"));
@@ -78,16 +78,16 @@ TEST_F(CliBinaryTest, ExitCodesFollowTheDocumentedTable) {
                 .exit_code,
             2);
   // No token, or a wrong one: refused (4) with the reason.
-  r = RunCommand(JoinPath(BinDir(), "strata") + " --server " + server_ +
-                 " --output json release list --app wallet");
+  r = RunCommand(JoinPath(BinDir(), "strata") + " --plaintext --server " +
+                 server_ + " --output json release list --app wallet");
   EXPECT_EQ(r.exit_code, 4);
   EXPECT_THAT(r.out, HasSubstr("UNAUTHENTICATED"));
-  r = RunCommand(JoinPath(BinDir(), "strata") + " --server " + server_ +
-                 " --token stk_wrong release list --app wallet");
+  r = RunCommand(JoinPath(BinDir(), "strata") + " --plaintext --server " +
+                 server_ + " --token stk_wrong release list --app wallet");
   EXPECT_EQ(r.exit_code, 4);
   // Unreachable server (5).
   r = RunCommand(JoinPath(BinDir(), "strata") +
-                 " --server 127.0.0.1:1 release list --app wallet");
+                 " --plaintext --server 127.0.0.1:1 release list --app wallet");
   EXPECT_EQ(r.exit_code, 5);
 }
 
@@ -97,8 +97,8 @@ TEST_F(CliBinaryTest, ScopedTokensAndTheAuditLog) {
   ASSERT_EQ(r.exit_code, 0);
   const std::string ci = r.out.substr(0, r.out.find('\n'));
   auto as_ci = [&](const std::string& args) {
-    return RunCommand(JoinPath(BinDir(), "strata") + " --server " + server_ +
-                      " --token " + ci + " " + args);
+    return RunCommand(JoinPath(BinDir(), "strata") + " --plaintext --server " +
+                      server_ + " --token " + ci + " " + args);
   };
   const std::string module = "--layer config --module m --version 1";
   EXPECT_EQ(
@@ -327,8 +327,8 @@ TEST_F(CliBinaryTest, StagedMultiArtifactReleaseAndItsStatus) {
   // Devices check in, so preview and explain have someone to count.
   for (int i = 0; i < 4; ++i) {
     CmdResult d = RunCommand(
-        StrCat(JoinPath(BinDir(), "strata-device"), " --server ", server_,
-               " --insecure-skip-signature-verification-for-tests",
+        StrCat(JoinPath(BinDir(), "strata-device"), " --plaintext --server ",
+               server_, " --insecure-skip-signature-verification-for-tests",
                " --app wallet --os android --device-id dev-", i,
                " --storage-dir ", JoinPath(dir_.path(), StrCat("dev-", i))));
     ASSERT_EQ(d.exit_code, 0) << d.out;
@@ -627,7 +627,7 @@ TEST_F(CliBinaryTest, InitWritesTheConfigLaterCommandsUse) {
   const std::string token_file = WriteFile("my.token", token_ + "\n");
   const std::string strata = "XDG_CONFIG_HOME=" + home +
                              " STRATA_CONFIG= " + JoinPath(BinDir(), "strata");
-  CmdResult r = RunCommand(strata + " --server " + server_ +
+  CmdResult r = RunCommand(strata + " --plaintext --server " + server_ +
                            " init --app wallet --token-file " + token_file);
   ASSERT_EQ(r.exit_code, 0) << r.out;
   const std::string config = JoinPath(home, "strata/config");
@@ -648,19 +648,22 @@ TEST_F(CliBinaryTest, InitWritesTheConfigLaterCommandsUse) {
   EXPECT_EQ(r.exit_code, 4);
   EXPECT_THAT(r.out, HasSubstr("--force replaces it"));
   // A server that does not answer is not written (unless --no-verify).
-  EXPECT_EQ(RunCommand(strata + " --server 127.0.0.1:1 init --force").exit_code,
-            5);
-  EXPECT_EQ(RunCommand(strata + " --server 127.0.0.1:1 init --force "
-                                "--no-verify")
-                .exit_code,
-            0);
+  EXPECT_EQ(
+      RunCommand(strata + " --plaintext --server 127.0.0.1:1 init --force")
+          .exit_code,
+      5);
+  EXPECT_EQ(
+      RunCommand(strata + " --plaintext --server 127.0.0.1:1 init --force "
+                          "--no-verify")
+          .exit_code,
+      0);
   EXPECT_EQ(RunCommand(strata + " release list").exit_code, 5);
   // A broken config stops commands with the line to fix; init --force mends.
   WriteFile("home/strata/config", "server = x\nport = 1\n");
   r = RunCommand(strata + " release list", /*with_stderr=*/true);
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.out, HasSubstr(config + ":2: unknown key 'port'"));
-  EXPECT_EQ(RunCommand(strata + " --server " + server_ +
+  EXPECT_EQ(RunCommand(strata + " --plaintext --server " + server_ +
                        " init --force --app wallet --token-file " + token_file)
                 .exit_code,
             0);
@@ -698,7 +701,8 @@ TEST_F(CliBinaryTest, UploadProgressOnlyOnATerminal) {
   auto publish = [&](const std::string& version, const std::string& extra) {
     // `script` gives the command a terminal for stdin, stdout and stderr.
     return RunCommand("script -qec \"" + JoinPath(BinDir(), "strata") +
-                      " --server " + server_ + " --token " + token_ +
+                      " --plaintext --server " + server_ + " --token " +
+                      token_ +
                       " publish --app wallet --layer native --module big "
                       "--version " +
                       version + " --file " + big + extra + "\" /dev/null");

@@ -1,6 +1,7 @@
 // The fixture of the CLI tests that run the real binaries: a stratad
-// process on loopback ports (gates every 100 ms), `strata` run through the
-// shell with its exit code and output.
+// process on loopback ports (gates every 100 ms; plaintext gRPC unless
+// init_flags_ give it TLS), `strata` run through the shell with its exit
+// code and output.
 #ifndef STRATA_TESTS_INTEGRATION_CLI_FIXTURE_H_
 #define STRATA_TESTS_INTEGRATION_CLI_FIXTURE_H_
 
@@ -50,7 +51,7 @@ class CliFixture : public ::testing::Test {
   void SetUp() override {
     CmdResult init =
         RunCommand(JoinPath(BinDir(), "stratad") + " init --data-dir " +
-                   JoinPath(dir_.path(), "data"));
+                   JoinPath(dir_.path(), "data") + init_flags_);
     ASSERT_EQ(init.exit_code, 0) << init.out;
     auto token =
         PosixFileSystem()->ReadFile(JoinPath(dir_.path(), "data/admin.token"));
@@ -97,8 +98,9 @@ class CliFixture : public ::testing::Test {
     }
   }
   CmdResult Strata(const std::string& args, bool with_stderr = false) {
-    return RunCommand(JoinPath(BinDir(), "strata") + " --server " + server_ +
-                          " --token " + token_ + " " + args,
+    return RunCommand(JoinPath(BinDir(), "strata") + " " + transport_flags_ +
+                          " --server " + server_ + " --token " + token_ + " " +
+                          args,
                       with_stderr);
   }
   // Publishes `content` as LAYER/MODULE@VERSION of wallet (unsigned).
@@ -133,6 +135,11 @@ class CliFixture : public ::testing::Test {
   testing::TempDir dir_;
   pid_t pid_ = -1;
   bool allow_unsigned_ = true;
+  // Appended to `stratad init` (e.g. " --tls-self-signed"), and how
+  // Strata() reaches the server: this stratad has no TLS unless init made
+  // it, so plaintext (loopback) by default.
+  std::string init_flags_;
+  std::string transport_flags_ = "--plaintext";
   std::string server_;
   std::string http_port_;
   std::string token_;

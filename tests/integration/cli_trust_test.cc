@@ -75,7 +75,8 @@ class CliTrustTest : public CliFixture {
   }
   // The app's layer role as stratad holds it.
   signing::TargetsMetadata Role(const std::string& layer) {
-    admin::AdminClient client(server_, token_);
+    admin::AdminClient client(server_, token_,
+                              admin::ChannelSecurity::Plaintext());
     auto info = client.GetTrust("wallet");
     EXPECT_TRUE(info.ok()) << info.status();
     if (!info.ok()) return {};
@@ -130,7 +131,8 @@ TEST_F(CliTrustTest, InitWritesARootTheDeviceVerifierPins) {
   EXPECT_THAT(r.out, HasSubstr("hotpatch: 2 of 2 keys"));
 
   // Root v1 lists stratad's online keys and names the app.
-  admin::AdminClient client(server_, token_);
+  admin::AdminClient client(server_, token_,
+                            admin::ChannelSecurity::Plaintext());
   auto info = client.GetTrust("wallet");
   ASSERT_TRUE(info.ok()) << info.status();
   EXPECT_TRUE(info->configured());
@@ -250,7 +252,8 @@ TEST_F(CliTrustTest, ConcurrentPublishesAllLandWithDistinctCounters) {
   ASSERT_EQ(Init().exit_code, 0);
   // A role read before another publish changed it is stale: stratad
   // refuses it (ABORTED) and the CLI signs again from a fresh read.
-  admin::AdminClient client(server_, token_);
+  admin::AdminClient client(server_, token_,
+                            admin::ChannelSecurity::Plaintext());
   auto stale = client.GetTrust("wallet");
   ASSERT_TRUE(stale.ok());
   ASSERT_EQ(PublishConfig("m", "1", "{\"v\":1}", Key("publisher-a")).exit_code,
@@ -472,7 +475,8 @@ TEST_F(CliTrustTest, InitPicksAmongSeveralOnlineKeysOnlyWhenTold) {
   CmdResult r = Strata(init, true);
   EXPECT_EQ(r.exit_code, 2) << r.out;
   EXPECT_THAT(r.out, HasSubstr("--online-key"));
-  admin::AdminClient client(server_, token_);
+  admin::AdminClient client(server_, token_,
+                            admin::ChannelSecurity::Plaintext());
   auto wallet = client.GetTrust("wallet");
   ASSERT_TRUE(wallet.ok());
   std::string picks;
@@ -510,7 +514,8 @@ TEST_F(CliTrustTest, RotateRefusesAnotherAppsKeysAndChangesNothing) {
                  " --app wallet",
              true);
   EXPECT_EQ(r.exit_code, 4) << r.out;
-  admin::AdminClient client(server_, token_);
+  admin::AdminClient client(server_, token_,
+                            admin::ChannelSecurity::Plaintext());
   auto info = client.GetTrust("wallet");
   ASSERT_TRUE(info.ok());
   auto bytes = PosixFileSystem()->ReadFile(JoinPath(keys_, "root.json"));

@@ -311,6 +311,7 @@ class HostileServerTest : public CliFixture {
   client::ClientOptions Options(const std::string& device) {
     client::ClientOptions o;
     o.server_address = StrCat("127.0.0.1:", liar_port_);
+    o.insecure_plaintext_to_loopback_for_tests = true;
     o.app_id = "wallet";
     o.device.device_id = device;
     o.device.app_version = "10.3.0";

@@ -36,7 +36,8 @@ class HttpBlobTest : public ::testing::Test {
     st.mutable_module()->set_layer(v1::LAYER_H5);
     st.mutable_module()->set_name("mall-home");
     st.set_version("1");
-    ASSERT_THAT(admin::AdminClient(server_.address(), server_.token())
+    ASSERT_THAT(admin::AdminClient(server_.address(), server_.token(),
+                                   admin::ChannelSecurity::Plaintext())
                     .Publish(st, content_, ""),
                 IsOk());
   }

@@ -96,7 +96,9 @@ TEST(PublishCrashTest, KillNineDuringPublishesLosesNothingAcknowledged) {
   for (int cycle = 0; cycle < Cycles(); ++cycle) {
     server.Start();
     if (::testing::Test::HasFatalFailure()) return;
-    admin::AdminClient client(server.address(), token, absl::Seconds(10));
+    admin::AdminClient client(server.address(), token,
+                              admin::ChannelSecurity::Plaintext(),
+                              absl::Seconds(10));
     std::atomic<bool> stop{false};
     std::vector<Acked> acked_now;
     std::atomic<int> attempts{0};

@@ -52,6 +52,7 @@ class TrustRotationTest : public CliFixture {
   std::unique_ptr<client::Client> Device(const std::string& id) {
     client::ClientOptions o;
     o.server_address = server_;
+    o.insecure_plaintext_to_loopback_for_tests = true;
     o.app_id = "wallet";
     o.device.device_id = id;
     o.device.app_version = "10.3.0";

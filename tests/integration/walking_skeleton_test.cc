@@ -27,11 +27,13 @@ class WalkingSkeletonTest : public ::testing::Test {
     address_ = server_.address();
   }
   admin::AdminClient Admin() {
-    return admin::AdminClient(address_, server_.token());
+    return admin::AdminClient(address_, server_.token(),
+                              admin::ChannelSecurity::Plaintext());
   }
   std::unique_ptr<client::Client> NewDevice(const std::string& id) {
     client::ClientOptions options;
     options.server_address = address_;
+    options.insecure_plaintext_to_loopback_for_tests = true;
     options.app_id = "wallet";
     options.device.device_id = id;
     options.storage_dir = JoinPath(dir_.path(), id);

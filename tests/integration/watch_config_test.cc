@@ -20,7 +20,8 @@ class WatchConfigTest : public ::testing::Test {
   void SetUp() override { server_.Start(JoinPath(dir_.path(), "server")); }
   void Release(const std::string& module, const std::string& version,
                const std::string& content) {
-    admin::AdminClient admin(server_.address(), server_.token());
+    admin::AdminClient admin(server_.address(), server_.token(),
+                             admin::ChannelSecurity::Plaintext());
     v1::ArtifactStatement st;
     st.set_app_id("wallet");
     st.mutable_module()->set_layer(v1::LAYER_CONFIG);

@@ -35,7 +35,8 @@ void RunInit(const InitFlags& f, CliContext& ctx) {
   if (fs.Exists(path) && !f.force) {
     ctx.Fail(absl::AlreadyExistsError(
         StrCat(path, " exists; --force replaces it (or edit it: ",
-               "`key = value` lines for server, app, token_file)")));
+               "`key = value` lines for server, app, token_file, ca_file, ",
+               "server_cert, plaintext)")));
     return;
   }
   if (!f.app.empty()) {
@@ -52,14 +53,25 @@ void RunInit(const InitFlags& f, CliContext& ctx) {
   config.app = f.app.empty() ? ctx.config.app : f.app;
   config.token_file =
       ctx.token_file.empty() ? ctx.config.token_file : Absolute(ctx.token_file);
+  // TLS settings given now replace the old ones as a whole.
+  if (ctx.plaintext || !ctx.ca_file.empty() || !ctx.server_cert.empty()) {
+    config.plaintext = ctx.plaintext;
+    config.ca_file = Absolute(ctx.ca_file);
+    config.server_cert = Absolute(ctx.server_cert);
+  } else {
+    config.plaintext = ctx.config.plaintext;
+    config.ca_file = ctx.config.ca_file;
+    config.server_cert = ctx.config.server_cert;
+  }
   std::string note;
   if (!f.no_verify) {
     // Prove the settings before keeping them: the server answers and, when
     // a token is at hand, accepts it.
     CliContext probe = ctx;
     probe.config = config;
+    probe.server = config.server;
     const std::string token = probe.ResolveToken();
-    AdminClient client(config.server, token);
+    AdminClient client = probe.Client();
     absl::Status s = client.WaitUntilServing(absl::Seconds(3));
     if (s.ok() && !token.empty()) {
       auto check = client.ListAudit(UINT64_MAX - 1);
@@ -88,10 +100,19 @@ void RunInit(const InitFlags& f, CliContext& ctx) {
   out["server"] = config.server;
   out["app"] = config.app;
   out["token_file"] = config.token_file;
+  out["ca_file"] = config.ca_file;
+  out["server_cert"] = config.server_cert;
+  out["plaintext"] = config.plaintext;
+  const std::string transport =
+      config.plaintext ? ", plaintext (loopback only)"
+      : !config.server_cert.empty()
+          ? StrCat(", TLS pinned to ", config.server_cert)
+      : !config.ca_file.empty() ? StrCat(", TLS with CA ", config.ca_file)
+                                : ", TLS with the system's CAs";
   ctx.Print(out, StrCat("wrote ", path, ": server ", config.server,
                         config.app.empty() ? "" : ", app ", config.app,
                         config.token_file.empty() ? "" : ", token file ",
-                        config.token_file, "\n", note));
+                        config.token_file, transport, "\n", note));
 }
 
 }  // namespace
@@ -101,14 +122,15 @@ void AddInitCommand(CLI::App& app, CliContext& ctx) {
   CLI::App* cmd = app.add_subcommand(
       "init",
       "Write the config file (--config, STRATA_CONFIG, or\n"
-      "~/.config/strata/config) with the server address, the app and the\n"
-      "token file, so later commands need none of these flags. Checks that\n"
+      "~/.config/strata/config) with the server address, the app, the\n"
+      "token file and the TLS settings (--ca-file, --server-cert or\n"
+      "--plaintext), so later commands need none of these flags. Checks that\n"
       "the server answers and takes the token first (--no-verify skips\n"
       "that). Never overwrites an existing config without --force; with\n"
       "--force, settings not given keep their old values.\n\n"
       "Example:\n"
       "  strata init --server stratad.example.com:7443 --app wallet \\\n"
-      "      --token-file ~/.config/strata/wallet.token\n"
+      "      --token-file ~/.config/strata/wallet.token --ca-file ca.pem\n"
       "  strata release list          # --server, --app, token from config");
   cmd->add_option("--app", f->app, "the app later commands work on");
   cmd->add_flag("--force", f->force, "replace an existing config file");

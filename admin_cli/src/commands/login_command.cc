@@ -21,7 +21,8 @@ void AddLoginCommand(CLI::App& app, CliContext& ctx) {
   cmd->add_option("--with-token", *token, "the token to keep")->required();
   cmd->callback([token, &ctx] {
     // A cheap authenticated call proves the token before it is kept.
-    auto check = AdminClient(ctx.server, *token).ListAudit(UINT64_MAX - 1);
+    auto check = AdminClient(ctx.server, *token, ctx.Security())
+                     .ListAudit(UINT64_MAX - 1);
     if (!check.ok() && !absl::IsPermissionDenied(check.status())) {
       ctx.Fail(check.status());
       return;

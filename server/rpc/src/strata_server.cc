@@ -19,6 +19,7 @@
 #include "strata/server/core/online_keys.h"
 #include "strata/server/core/trust_repo.h"
 #include "strata/server/http/blob_handler.h"
+#include "strata/signing/self_signed_tls.h"
 
 namespace strata::server {
 
@@ -100,18 +101,43 @@ std::string DbDir(const std::string& data_dir) {
 }
 
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(
-    const ServerOptions& options, FileSystem& fs) {
-  if (options.tls_cert_file.empty() && options.tls_key_file.empty()) {
-    return grpc::InsecureServerCredentials();
+    const ServerOptions& options, FileSystem& fs, std::string* serving) {
+  std::string cert_file = options.tls_cert_file;
+  std::string key_file = options.tls_key_file;
+  if (cert_file.empty() && key_file.empty()) {
+    // What `stratad init --tls-self-signed` wrote, if anything.
+    const std::string dir = TlsDir(options.data_dir);
+    const std::string cert = JoinPath(dir, "server.pem");
+    const std::string key = JoinPath(dir, "server.key");
+    const bool have_cert = fs.Exists(cert);
+    const bool have_key = fs.Exists(key);
+    if (have_cert != have_key) {
+      return absl::FailedPreconditionError(
+          StrCat(dir, " holds ",
+                 have_cert ? "server.pem but no server.key"
+                           : "server.key but no server.pem",
+                 "; restore the missing file, or pass --tls-cert and "
+                 "--tls-key"));
+    }
+    if (!have_cert) {
+      *serving = "plaintext";
+      return grpc::InsecureServerCredentials();
+    }
+    cert_file = cert;
+    key_file = key;
+    STRATA_LOG(Info) << "serving gRPC over TLS with " << cert << " and " << key
+                     << " (`stratad init --tls-self-signed`); clients "
+                     << "trust " << JoinPath(dir, "ca.pem");
   }
-  if (options.tls_cert_file.empty() || options.tls_key_file.empty()) {
+  if (cert_file.empty() || key_file.empty()) {
     return absl::InvalidArgumentError(
         "TLS needs both --tls-cert and --tls-key");
   }
+  *serving = StrCat("TLS, certificate ", cert_file);
   grpc::SslServerCredentialsOptions ssl;
   grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
-  STRATA_ASSIGN_OR_RETURN(pair.cert_chain, fs.ReadFile(options.tls_cert_file));
-  STRATA_ASSIGN_OR_RETURN(pair.private_key, fs.ReadFile(options.tls_key_file));
+  STRATA_ASSIGN_OR_RETURN(pair.cert_chain, fs.ReadFile(cert_file));
+  STRATA_ASSIGN_OR_RETURN(pair.private_key, fs.ReadFile(key_file));
   ssl.pem_key_cert_pairs.push_back(std::move(pair));
   return grpc::SslServerCredentials(ssl);
 }
@@ -215,7 +241,9 @@ absl::StatusOr<std::unique_ptr<StrataServer>> StrataServer::Start(
       impl->delivery_core.get(), &impl->metrics);
   impl->delivery_service->SetLimits(env.clock, DeliveryLimitsOf(options));
 
-  STRATA_ASSIGN_OR_RETURN(auto credentials, Credentials(options, *env.fs));
+  std::string serving;
+  STRATA_ASSIGN_OR_RETURN(auto credentials,
+                          Credentials(options, *env.fs, &serving));
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
   builder.AddListeningPort(options.listen_address, credentials, &impl->port);
@@ -261,11 +289,18 @@ absl::StatusOr<std::unique_ptr<StrataServer>> StrataServer::Start(
       if (!n.ok()) STRATA_LOG(Error) << "online metadata: " << n.status();
     });
   }
-  STRATA_LOG(Info)
-      << "stratad serving gRPC on port " << impl->port
-      << (options.tls_cert_file.empty() ? " (plaintext)" : " (TLS)")
-      << (impl->http ? StrCat(", HTTP on port ", impl->http->port()) : "")
-      << ", data in " << options.data_dir;
+  STRATA_LOG(Info) << "stratad serving gRPC on port " << impl->port << " ("
+                   << serving << ")"
+                   << (impl->http
+                           ? StrCat(", HTTP on port ", impl->http->port())
+                           : "")
+                   << ", data in " << options.data_dir;
+  if (serving == "plaintext") {
+    STRATA_LOG(Warning)
+        << "gRPC is plaintext: admin tokens and device traffic travel in the "
+           "clear, and clients must pass --plaintext (loopback only); use "
+           "--tls-cert/--tls-key or `stratad init --tls-self-signed`";
+  }
   return std::unique_ptr<StrataServer>(new StrataServer(std::move(impl)));
 }
 
@@ -331,6 +366,47 @@ absl::Status InitializeDataDir(const std::string& data_dir,
   }
   STRATA_RETURN_IF_ERROR(env.fs->Rename(tmp, token_file));
   return env.fs->SyncDir(Dirname(token_file));
+}
+
+std::string TlsDir(const std::string& data_dir) {
+  return JoinPath(data_dir, "tls");
+}
+
+absl::Status InitializeSelfSignedTls(const std::string& data_dir,
+                                     const std::vector<std::string>& hosts,
+                                     Env env) {
+  const std::string dir = TlsDir(data_dir);
+  for (const char* name : {"server.pem", "server.key"}) {
+    if (env.fs->Exists(JoinPath(dir, name))) {
+      return absl::AlreadyExistsError(
+          StrCat(JoinPath(dir, name),
+                 " already exists; not replacing the server's TLS files"));
+    }
+  }
+  signing::SelfSignedTlsOptions options;
+  options.hosts = hosts;
+  options.now = env.clock->Now();
+  STRATA_ASSIGN_OR_RETURN(signing::SelfSignedTls tls,
+                          signing::GenerateSelfSignedTls(options));
+  STRATA_RETURN_IF_ERROR(
+      Annotate(CreateDirs(*env.fs, dir), "creating the TLS directory"));
+  STRATA_RETURN_IF_ERROR(env.fs->SetPermissions(dir, 0700));
+  // The key: 0600 before it holds the secret, then published atomically.
+  const std::string key = JoinPath(dir, "server.key");
+  const std::string tmp = key + ".tmp";
+  {
+    STRATA_ASSIGN_OR_RETURN(auto f, env.fs->NewWritableFile(tmp));
+    STRATA_RETURN_IF_ERROR(env.fs->SetPermissions(tmp, 0600));
+    STRATA_RETURN_IF_ERROR(f->Append(tls.server_key_pem));
+    STRATA_RETURN_IF_ERROR(f->Sync());
+    STRATA_RETURN_IF_ERROR(f->Close());
+  }
+  STRATA_RETURN_IF_ERROR(env.fs->Rename(tmp, key));
+  STRATA_RETURN_IF_ERROR(WriteFileAtomically(
+      *env.fs, JoinPath(dir, "server.pem"), tls.server_cert_pem));
+  STRATA_RETURN_IF_ERROR(
+      WriteFileAtomically(*env.fs, JoinPath(dir, "ca.pem"), tls.ca_cert_pem));
+  return env.fs->SyncDir(dir);
 }
 
 absl::Status RestoreDataDir(const std::string& backup_dir,

@@ -13,14 +13,69 @@
 
 namespace strata::admin {
 
+// How the client secures its channel to stratad. Every AdminClient is given
+// one: TLS checked against the system's CAs (the default value), TLS with
+// a CA of one's own and/or a pinned server certificate, or plaintext
+// (only to a loopback address: 127.0.0.0/8, ::1, localhost).
+struct ChannelSecurity {
+  // PEM of the CAs to trust instead of the system's ("": system roots).
+  std::string ca_pem;
+  // PEM of the server's exact certificate: the handshake fails unless the
+  // leaf certificate the server presents is this one. Without `ca_pem`
+  // the pin is the whole check (a self-signed certificate works).
+  std::string server_cert_pem;
+  // Where they came from, for messages: e.g. "--ca-file /x/ca.pem".
+  std::string ca_source = "the given CA";
+  std::string server_cert_source = "the pinned certificate";
+  // No TLS at all; refused unless the address is loopback.
+  bool plaintext = false;
+  // Set when the settings could not be read (e.g. an unreadable --ca-file):
+  // the client then sends nothing and every call fails with this message.
+  std::string invalid;
+
+  static ChannelSecurity Plaintext() {
+    ChannelSecurity s;
+    s.plaintext = true;
+    return s;
+  }
+  static ChannelSecurity SystemRoots() { return ChannelSecurity(); }
+  static ChannelSecurity Invalid(std::string why) {
+    ChannelSecurity s;
+    s.invalid = std::move(why);
+    return s;
+  }
+  static ChannelSecurity WithCa(std::string pem,
+                                std::string source = "the given CA") {
+    ChannelSecurity s;
+    s.ca_pem = std::move(pem);
+    s.ca_source = std::move(source);
+    return s;
+  }
+  static ChannelSecurity Pinned(std::string pem,
+                                std::string source = "the pinned certificate") {
+    ChannelSecurity s;
+    s.server_cert_pem = std::move(pem);
+    s.server_cert_source = std::move(source);
+    return s;
+  }
+};
+
 // Called with (bytes sent, total bytes) during an upload.
 using ProgressFn = std::function<void(uint64_t, uint64_t)>;
 
 class AdminClient {
  public:
   // `token` is sent as `authorization: Bearer <token>` on every call.
+  // A `security` that cannot be used (plaintext to a non-loopback address,
+  // a CA or pinned certificate that is not PEM) sends nothing: every call
+  // fails with kInvalidArgument saying why (see config_status()). A failed
+  // TLS handshake fails the call with kUnavailable saying what to do.
   AdminClient(const std::string& address, std::string token,
+              const ChannelSecurity& security,
               absl::Duration deadline = absl::Seconds(60));
+
+  // OK, or why `security` was refused.
+  const absl::Status& config_status() const { return config_status_; }
 
   // Uploads `content` as the artifact `statement` describes (sha256 and size
   // are filled in from the content). On an app with a root of trust,
@@ -72,6 +127,7 @@ class AdminClient {
   std::unique_ptr<v1::Admin::Stub> stub_;
   std::string token_;
   absl::Duration deadline_;
+  absl::Status config_status_;
 
   void Prepare(grpc::ClientContext& context) const;
 };

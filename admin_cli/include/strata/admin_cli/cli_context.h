@@ -32,8 +32,12 @@ int ExitCodeFor(const absl::Status& status);
 
 struct CliContext {
   std::string server = "127.0.0.1:7443";
-  std::string token;            // --token / STRATA_TOKEN
-  std::string token_file;       // --token-file / STRATA_TOKEN_FILE
+  std::string token;       // --token / STRATA_TOKEN
+  std::string token_file;  // --token-file / STRATA_TOKEN_FILE
+  // How to secure the connection (flags or env; empty: the config's).
+  std::string ca_file;          // --ca-file / STRATA_CA_FILE
+  std::string server_cert;      // --server-cert / STRATA_SERVER_CERT
+  bool plaintext = false;       // --plaintext
   std::string output = "text";  // or "json"
   std::string config_path;      // --config / STRATA_CONFIG
   CliConfig config;             // defaults read from config_path
@@ -47,7 +51,12 @@ struct CliContext {
   // config's token_file, else the file `strata login` wrote
   // ($XDG_CONFIG_HOME or ~/.config/strata/token); "" if none.
   std::string ResolveToken() const;
-  // A client for the server with the resolved token.
+  // TLS settings: --ca-file, --server-cert and --plaintext (or their
+  // environment variables) when any is given, else the config's; TLS
+  // with the system's CAs when none is. Files are read here; a file that
+  // cannot be read gives an Invalid security (every call fails saying so).
+  ChannelSecurity Security() const;
+  // A client for the server with the resolved token and Security().
   AdminClient Client() const;
   // Prints `status` as an error (text or JSON) and records the exit code.
   void Fail(const absl::Status& status);

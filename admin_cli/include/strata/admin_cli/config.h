@@ -1,11 +1,13 @@
 // The CLI's config file (`strata init` writes it): defaults for --server,
-// --app and --token-file, so later commands need no flags. Flags and
+// --app, --token-file and how to secure the connection (--ca-file,
+// --server-cert, --plaintext), so later commands need no flags. Flags and
 // environment variables still win over it.
 //
 //   # strata config (strata init)
 //   server = stratad.example.com:7443
 //   app = wallet
 //   token_file = /home/me/.config/strata/token
+//   ca_file = /home/me/.config/strata/ca.pem
 #ifndef STRATA_ADMIN_CLI_CONFIG_H_
 #define STRATA_ADMIN_CLI_CONFIG_H_
 
@@ -20,6 +22,9 @@ struct CliConfig {
   std::string server;
   std::string app;
   std::string token_file;
+  std::string ca_file;      // trust these CAs, not the system's
+  std::string server_cert;  // pin the server's certificate
+  bool plaintext = false;   // loopback servers without TLS only
 };
 
 // $STRATA_CONFIG, else $XDG_CONFIG_HOME/strata/config, else

@@ -16,7 +16,9 @@ extern "C" {
 typedef struct strata_client strata_client;
 
 typedef struct strata_client_options {
-  const char* server_address; /* host:port; NULL for 127.0.0.1:7443 */
+  /* host:port; NULL for 127.0.0.1:7443. Reached over TLS, checked against
+   * the system's CAs unless tls_ca_pem or tls_server_cert_pem is set. */
+  const char* server_address;
   const char* app_id;
   const char* device_id;
   const char* user_id;     /* may be NULL */
@@ -36,6 +38,16 @@ typedef struct strata_client_options {
   /* Optional: fetch TUF metadata over HTTP from this repository,
    * "http://host:port/v1/tuf/<app>" (may be NULL). */
   const char* metadata_base_url;
+  /* PEM of the CAs to trust instead of the system's (NUL-terminated; the
+   * app embeds it); NULL: the system's CAs. Not PEM: INVALID_ARGUMENT. */
+  const char* tls_ca_pem;
+  /* PEM of the server's exact certificate (a pin): the handshake fails
+   * unless the server presents it. NULL: no pin. */
+  const char* tls_server_cert_pem;
+  /* Tests only: non-zero speaks plaintext gRPC; strata_client_create fails
+   * with INVALID_ARGUMENT (3) unless server_address is loopback
+   * (127.0.0.0/8, ::1, localhost). */
+  int insecure_plaintext_to_loopback_for_tests;
 } strata_client_options;
 
 /* Setters for the trust fields above (the same as assigning them). Start
@@ -46,6 +58,13 @@ void strata_client_options_set_insecure_skip_signature_verification_for_tests(
     strata_client_options* options, int insecure);
 void strata_client_options_set_metadata_base_url(strata_client_options* options,
                                                  const char* url);
+/* Setters for the TLS fields (the same as assigning them). */
+void strata_client_options_set_tls_ca_pem(strata_client_options* options,
+                                          const char* ca_pem);
+void strata_client_options_set_tls_server_cert_pem(
+    strata_client_options* options, const char* cert_pem);
+void strata_client_options_set_insecure_plaintext_to_loopback_for_tests(
+    strata_client_options* options, int plaintext);
 
 /* NULL on error (see strata_last_error()). */
 strata_client* strata_client_create(const strata_client_options* options);

@@ -50,7 +50,21 @@ struct DeviceInfo {
 };
 
 struct ClientOptions {
+  // stratad's gRPC address. The connection is TLS, checked against the
+  // system's CAs unless tls_ca_pem or tls_server_cert_pem says otherwise.
   std::string server_address = "127.0.0.1:7443";
+  // PEM of the CAs to trust instead of the system's: the app embeds it
+  // (e.g. the ca.pem that `stratad init --tls-self-signed` writes).
+  // Create() fails with kInvalidArgument if it holds no PEM certificate.
+  std::string tls_ca_pem;
+  // PEM of the server's exact certificate (a pin): the handshake fails
+  // unless the server presents this leaf certificate. Alone, the pin is the
+  // whole check; with tls_ca_pem, the chain must verify against it too.
+  std::string tls_server_cert_pem;
+  // Tests only: plaintext gRPC, no TLS. Create() fails with
+  // kInvalidArgument unless server_address is loopback (127.0.0.0/8, ::1,
+  // localhost) and no TLS option above is set.
+  bool insecure_plaintext_to_loopback_for_tests = false;
   std::string app_id;
   DeviceInfo device;
   // Where installed content and state live; created if missing.

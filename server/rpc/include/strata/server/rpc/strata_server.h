@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -19,7 +20,9 @@ struct ServerOptions {
   std::string listen_address = "127.0.0.1:7443";
   // Blobs over plain HTTP (for a CDN) and /metrics; empty: no HTTP.
   std::string http_address = "127.0.0.1:7480";
-  // TLS for gRPC when both are set (PEM files).
+  // TLS for gRPC when both are set (PEM files). When neither is set and
+  // <data_dir>/tls holds server.pem and server.key (`stratad init
+  // --tls-self-signed`), those are used.
   std::string tls_cert_file;
   std::string tls_key_file;
   int max_message_bytes = 8 << 20;
@@ -94,6 +97,16 @@ absl::Status InitializeDataDir(const std::string& data_dir,
                                const std::string& token_file,
                                Env env = Env::Default(),
                                const std::string& online_keys_dir = "");
+// `stratad init --tls-self-signed`: a fresh self-signed CA (its private key
+// is discarded) and a server certificate it signs for `hosts`, written to
+// TlsDir(data_dir) (mode 0700): ca.pem (for clients), server.pem and
+// server.key (0600). kAlreadyExists when server.pem or server.key is there.
+absl::Status InitializeSelfSignedTls(const std::string& data_dir,
+                                     const std::vector<std::string>& hosts,
+                                     Env env = Env::Default());
+// <data_dir>/tls.
+std::string TlsDir(const std::string& data_dir);
+
 // <data_dir>/online-keys unless `online_keys_dir` is set.
 std::string OnlineKeysDir(const std::string& data_dir,
                           const std::string& online_keys_dir);
