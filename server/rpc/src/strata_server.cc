@@ -112,6 +112,14 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(
 
 absl::StatusOr<std::unique_ptr<StrataServer>> StrataServer::Start(
     const ServerOptions& options, Env env) {
+  if (options.report_retention <= DeliveryOptions{}.plan_lifetime) {
+    return absl::InvalidArgumentError(StrCat(
+        "--report-retention ", absl::FormatDuration(options.report_retention),
+        " must be longer than a plan's lifetime (",
+        absl::FormatDuration(DeliveryOptions{}.plan_lifetime),
+        "): a replayed event whose id was pruned must carry an "
+        "expired ticket"));
+  }
   auto impl = std::make_unique<Impl>();
   STRATA_RETURN_IF_ERROR(Annotate(CreateDirs(*env.fs, options.data_dir),
                                   "creating the data directory"));
@@ -160,14 +168,6 @@ absl::StatusOr<std::unique_ptr<StrataServer>> StrataServer::Start(
   impl->deltas = std::make_unique<DeltaCache>(impl->store.get(), &impl->metrics,
                                               delta_options);
   DeliveryOptions delivery_options;
-  if (options.report_retention <= delivery_options.plan_lifetime) {
-    return absl::InvalidArgumentError(StrCat(
-        "--report-retention ", absl::FormatDuration(options.report_retention),
-        " must be longer than a plan's lifetime (",
-        absl::FormatDuration(delivery_options.plan_lifetime),
-        "): a replayed event whose id was pruned must carry an "
-        "expired ticket"));
-  }
   delivery_options.report_retention = options.report_retention;
   delivery_options.random = env.random;
   impl->delivery_core = std::make_unique<DeliveryCore>(
