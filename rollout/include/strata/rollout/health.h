@@ -138,7 +138,7 @@ bool CountDeviceEvent(DeviceMarks& marks, const HealthEvent& e, CohortHealth* a,
                       CohortHealth* b = nullptr);
 
 // Thread-safe accumulator the Report path feeds. Memory: one DeviceMarks
-// (16 bytes, about 50 with the hash table's node and bucket) per device
+// (16 bytes, about 60 with the hash table's node and bucket) per device
 // per release, cohort and stage it reported in; Forget frees a release's.
 class HealthAggregator {
  public:
