@@ -14,6 +14,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/time/time.h"
 #include "strata/rollout/bucketing.h"
 #include "strata/rollout/reject_reasons.h"
@@ -164,7 +165,7 @@ class HealthAggregator {
     std::map<std::pair<int, int>, Window> windows;  // (cohort, stage)
   };
   mutable std::mutex mu_;
-  std::unordered_map<uint64_t, Entry> releases_;
+  std::unordered_map<uint64_t, Entry> releases_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace strata::rollout

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <utility>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "strata/base/env.h"
 #include "strata/server/core/delta_cache.h"
@@ -138,7 +139,7 @@ class DeliveryCore {
   std::condition_variable change_cv_;
   std::map<std::string, uint64_t> change_counter_;
   std::mutex tickets_mu_;
-  std::unique_ptr<ReportTickets> tickets_;
+  std::unique_ptr<ReportTickets> tickets_ ABSL_GUARDED_BY(tickets_mu_);
   // Serializes dedupe-then-append of one device's reports (striped).
   std::array<std::mutex, 64> report_mu_;
 };

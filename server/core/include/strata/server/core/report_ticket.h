@@ -47,7 +47,7 @@ class ReportTickets {
  public:
   static constexpr uint32_t kKeyId = 1;
   // Tickets larger than this are refused unread.
-  static constexpr size_t kMaxTicketBytes = 16 * 1024;
+  static constexpr size_t kMaxTicketBytes = 64 * 1024;
 
   // Loads the MAC key from `store`, creating it once from `random`.
   static absl::StatusOr<std::unique_ptr<ReportTickets>> Open(Store* store,
