@@ -804,6 +804,9 @@ struct Client::Impl {
       if (pending.empty()) return sent;
       v1::ReportRequest request;
       *request.mutable_device() = ToProto(options.app_id, options.device);
+      // The latest plan's ticket: the server counts the events only for
+      // the releases it names.
+      request.set_ticket(store->state().report_ticket);
       const size_t n = std::min(pending.size(), kReportBatch);
       for (size_t i = 0; i < n; ++i) *request.add_events() = pending[i];
       STRATA_RETURN_IF_ERROR(transport->Report(request).status());
@@ -975,7 +978,8 @@ absl::StatusOr<std::unique_ptr<Client>> Client::CreateWithSeams(
   impl->store.emplace(std::move(store));
   STRATA_ASSIGN_OR_RETURN(
       ReportQueue reports,
-      ReportQueue::Open(impl->env.fs, impl->store->ReportsDir()));
+      ReportQueue::Open(impl->env.fs, impl->store->ReportsDir(),
+                        /*max_events=*/1000, impl->env.random));
   impl->reports.emplace(std::move(reports));
   if (trust != nullptr) {
     impl->trust = std::move(trust);
@@ -1051,6 +1055,15 @@ absl::StatusOr<CheckResult> Client::CheckUnnotified() {
   // Fetched but unused blobs and stale staging files go; partial downloads
   // of this plan stay for the next try.
   (void)d.store->CollectGarbage(wanted);
+  // The verified plan's report ticket, for this and later reports (best
+  // effort: without it reports are kept but not counted).
+  const std::string& ticket = response.plan().report_ticket();
+  if (trusted.ok() && !ticket.empty() &&
+      ticket != d.store->state().report_ticket) {
+    ClientState next = d.store->state();
+    next.report_ticket = ticket;
+    (void)d.store->Commit(std::move(next));
+  }
   (void)d.FlushLocked();
   return result;
 }

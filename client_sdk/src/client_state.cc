@@ -38,12 +38,33 @@ bool ParseU64(const std::string& s, uint64_t* out) {
   return true;
 }
 
+// Lowercase hex of at most 64 KiB of bytes.
+bool FromHex(const std::string& hex, std::string* out) {
+  if (hex.size() % 2 != 0 || hex.size() > 128 * 1024) return false;
+  auto digit = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  };
+  out->clear();
+  out->reserve(hex.size() / 2);
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    const int hi = digit(hex[i]), lo = digit(hex[i + 1]);
+    if (hi < 0 || lo < 0) return false;
+    out->push_back(static_cast<char>(hi * 16 + lo));
+  }
+  return true;
+}
+
 }  // namespace
 
 std::string ClientState::Serialize() const {
   std::string out = StrCat(kHeader, "\n");
   out += StrCat("launch ", launch_in_progress ? 1 : 0, " ", unhealthy_launches,
                 " ", rolled_back_since_healthy ? 1 : 0, "\n");
+  if (!report_ticket.empty()) {
+    out += StrCat("ticket ", ToHex(report_ticket), "\n");
+  }
   for (const auto& [key, m] : modules) {
     out += StrCat("module ", key.first, " ", key.second, "\n");
     if (m.active) out += RefLine("active", *m.active);
@@ -84,6 +105,10 @@ absl::StatusOr<ClientState> ClientState::Parse(std::string_view text) {
       state.launch_in_progress = a != 0;
       state.unhealthy_launches = static_cast<int>(b);
       state.rolled_back_since_healthy = c != 0;
+    } else if (tag == "ticket") {
+      if (w.size() != 2 || !FromHex(w[1], &state.report_ticket)) {
+        return bad("ticket record");
+      }
     } else if (tag == "module") {
       uint64_t layer;
       if (w.size() != 3 || !ParseU64(w[1], &layer) || layer < 1 || layer > 5 ||

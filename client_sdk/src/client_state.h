@@ -10,6 +10,8 @@
 //   active|staged|good <version> <sha256> <sequence> <release id>
 //   pending                      (activated, no healthy launch since)
 //   banned <sha256>              (rolled back; never installed again)
+//   ticket <hex>                 the latest plan's report ticket (opaque,
+//                                sent back with every report)
 // Staged versions with the same non-zero release id are one release,
 // activated together (client.cc: StagedGroup); no record of their own.
 #ifndef STRATA_CLIENT_SRC_CLIENT_STATE_H_
@@ -51,6 +53,8 @@ struct ClientState {
   int unhealthy_launches = 0;
   bool rolled_back_since_healthy = false;
   std::map<ModuleKey, ModuleState> modules;
+  // UpdatePlan.report_ticket of the latest verified Check (bytes).
+  std::string report_ticket;
 
   std::string Serialize() const;
   static absl::StatusOr<ClientState> Parse(std::string_view text);

@@ -27,22 +27,41 @@ std::string Frame(std::string_view payload) {
 }  // namespace
 
 absl::StatusOr<ReportQueue> ReportQueue::Open(FileSystem* fs, std::string dir,
-                                              size_t max_events) {
+                                              size_t max_events,
+                                              Random* random) {
   STRATA_RETURN_IF_ERROR(CreateDirs(*fs, dir));
-  ReportQueue q(fs, JoinPath(dir, "queue"), std::max<size_t>(1, max_events));
+  ReportQueue q(fs, JoinPath(dir, "queue"), std::max<size_t>(1, max_events),
+                random != nullptr ? random : SystemRandom());
   if (!fs->Exists(q.path_)) {
     STRATA_RETURN_IF_ERROR(WriteFileAtomically(*fs, q.path_, ""));
   }
   STRATA_ASSIGN_OR_RETURN(auto records, q.ReadRecords());
   STRATA_ASSIGN_OR_RETURN(FileInfo info, fs->Stat(q.path_));
-  if (info.size != records.second) {
-    // A torn tail: keep the whole records, so later appends stay readable.
+  // Events queued by an SDK that drew no ids get theirs now, once.
+  bool rewrite = info.size != records.second;
+  for (std::string& r : records.first) {
+    v1::ReportEvent e;
+    if (e.ParseFromString(r) && e.event_id().empty()) {
+      e.set_event_id(q.NewEventId());
+      r = e.SerializeAsString();
+      rewrite = true;
+    }
+  }
+  if (rewrite) {
+    // (A torn tail is cut: keep the whole records, so later appends stay
+    // readable.)
     std::string valid;
     for (const std::string& r : records.first) valid += Frame(r);
     STRATA_RETURN_IF_ERROR(WriteFileAtomically(*fs, q.path_, valid));
   }
   q.count_ = records.first.size();
   return q;
+}
+
+std::string ReportQueue::NewEventId() {
+  std::string bytes(16, '\0');
+  random_->Fill(bytes.data(), bytes.size());
+  return ToHex(bytes);
 }
 
 absl::StatusOr<std::pair<std::vector<std::string>, size_t>>
@@ -66,7 +85,8 @@ ReportQueue::ReadRecords() const {
   return std::make_pair(std::move(out), pos);
 }
 
-absl::Status ReportQueue::Append(const v1::ReportEvent& event) {
+absl::Status ReportQueue::Append(v1::ReportEvent event) {
+  if (event.event_id().empty()) event.set_event_id(NewEventId());
   if (count_ >= max_events_) {
     STRATA_RETURN_IF_ERROR(RemoveFirst(count_ - max_events_ + 1));
   }

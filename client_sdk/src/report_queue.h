@@ -6,6 +6,11 @@
 // Append() fsyncs before returning. A torn tail (a crash mid-append) is cut
 // off on Open(). Events are removed only after the server acknowledged them
 // (RemoveFirst rewrites the file atomically).
+//
+// Every event gets its event_id when queued (16 random bytes, hex) and
+// keeps it in the file, so an event sent again after a lost
+// acknowledgement is the same event to the server, which keeps it once.
+// Open() gives ids to events queued by an older SDK without them.
 #ifndef STRATA_CLIENT_SRC_REPORT_QUEUE_H_
 #define STRATA_CLIENT_SRC_REPORT_QUEUE_H_
 
@@ -22,19 +27,26 @@ class ReportQueue {
  public:
   // At most `max_events` are kept: when full, the oldest are dropped (a
   // server that never acknowledges must not fill the device).
+  // Event ids are drawn from `random` (null: the system's randomness).
   static absl::StatusOr<ReportQueue> Open(FileSystem* fs, std::string dir,
-                                          size_t max_events = 1000);
+                                          size_t max_events = 1000,
+                                          Random* random = nullptr);
 
-  // Durable on return.
-  absl::Status Append(const v1::ReportEvent& event);
+  // Durable on return. An event without an event_id gets a new one.
+  absl::Status Append(v1::ReportEvent event);
   size_t size() const { return count_; }
   absl::StatusOr<std::vector<v1::ReportEvent>> Pending() const;
   // Drops the `n` oldest events (the server acknowledged them).
   absl::Status RemoveFirst(size_t n);
 
  private:
-  ReportQueue(FileSystem* fs, std::string path, size_t max_events)
-      : fs_(fs), path_(std::move(path)), max_events_(max_events) {}
+  ReportQueue(FileSystem* fs, std::string path, size_t max_events,
+              Random* random)
+      : fs_(fs),
+        path_(std::move(path)),
+        max_events_(max_events),
+        random_(random) {}
+  std::string NewEventId();
   // Valid records and the byte length they cover.
   absl::StatusOr<std::pair<std::vector<std::string>, size_t>> ReadRecords()
       const;
@@ -42,6 +54,7 @@ class ReportQueue {
   FileSystem* fs_;
   std::string path_;
   size_t max_events_;
+  Random* random_;
   size_t count_ = 0;
 };
 

@@ -152,7 +152,7 @@ GateDecision GateEvaluator::Evaluate(const Rollout& rollout,
         GateAction::kHalt, "integrity_failures",
         StrCat("signature/hash failures ", Pct(f.integrity_failure_rate), " (",
                f.integrity_failures, " of ", f.treatment_apply_attempts,
-               " apply attempts) above the limit of ",
+               " devices that applied) above the limit of ",
                Pct(p.max_integrity_failure_rate)),
         f);
   }
@@ -163,7 +163,8 @@ GateDecision GateEvaluator::Evaluate(const Rollout& rollout,
         GateAction::kHalt, "apply_failure_rate",
         StrCat("apply failures ", Pct(f.treatment_apply_failure_rate), " (",
                f.treatment_apply_failures, " of ", f.treatment_apply_attempts,
-               " attempts) above the limit of ", Pct(p.max_apply_failure_rate)),
+               " devices that applied) above the limit of ",
+               Pct(p.max_apply_failure_rate)),
         f);
   }
   // 3. Apply failures against control.
@@ -188,11 +189,12 @@ GateDecision GateEvaluator::Evaluate(const Rollout& rollout,
   // 4. Crashes, absolute.
   if (f.treatment_launches >= p.min_launches &&
       f.treatment_crash_rate > p.max_crash_rate) {
-    return Make(GateAction::kHalt, "crash_rate",
-                StrCat("launch-crash rate ", Pct(f.treatment_crash_rate), " (",
-                       f.treatment_crashes, " of ", f.treatment_launches,
-                       " launches) above the limit of ", Pct(p.max_crash_rate)),
-                f);
+    return Make(
+        GateAction::kHalt, "crash_rate",
+        StrCat("launch-crash rate ", Pct(f.treatment_crash_rate), " (",
+               f.treatment_crashes, " of ", f.treatment_launches,
+               " launched devices) above the limit of ", Pct(p.max_crash_rate)),
+        f);
   }
   // 5. Crashes against control.
   if (f.treatment_launches >= p.min_launches &&
@@ -251,7 +253,7 @@ GateDecision GateEvaluator::Evaluate(const Rollout& rollout,
   if (!judged) {
     if (!waiting.empty()) waiting += "; ";
     waiting += StrCat(f.treatment_launches, " of ", p.min_launches,
-                      " launches the crash gate needs");
+                      " launched devices the crash gate needs");
   }
   return Make(GateAction::kHold, "baking", StrCat("holding: ", waiting), f);
 }

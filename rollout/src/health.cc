@@ -1,5 +1,9 @@
 #include "strata/rollout/health.h"
 
+#include <algorithm>
+
+#include "strata/base/sha256.h"
+
 namespace strata::rollout {
 namespace {
 
@@ -52,48 +56,114 @@ std::string_view CrashKindName(CrashKind k) {
 }
 
 void CohortHealth::Add(const HealthEvent& e) {
+  DeviceMarks fresh;
+  CountDeviceEvent(fresh, e, this);
+}
+
+bool CountDeviceEvent(DeviceMarks& m, const HealthEvent& e, CohortHealth* a,
+                      CohortHealth* b) {
+  CohortHealth* const cohorts[] = {a, b};
+  bool changed = false;
+  // Moves one device into `to` (and out of `from`, if given).
+  auto move = [&](uint64_t CohortHealth::*to, uint64_t CohortHealth::*from) {
+    for (CohortHealth* h : cohorts) {
+      if (h == nullptr) continue;
+      ++(h->*to);
+      if (from != nullptr && h->*from > 0) --(h->*from);
+    }
+    changed = true;
+  };
+  auto once = [&](uint64_t CohortHealth::*field) {
+    const uint16_t bit = static_cast<uint16_t>(1u << static_cast<int>(e.kind));
+    if ((m.kinds & bit) == 0) move(field, nullptr);
+    m.kinds |= bit;
+  };
+  // A rejection or apply failure: its reason, and whether it is integrity.
+  auto failure = [&] {
+    const int r = e.reject_reason;
+    const uint64_t bit = uint64_t{1} << (r >= 0 && r < 63 ? r : 63);
+    if ((m.reasons & bit) == 0) {
+      m.reasons |= bit;
+      for (CohortHealth* h : cohorts) {
+        if (h != nullptr) ++h->failures_by_reason[r];
+      }
+      changed = true;
+    }
+    if (IsIntegrityFailure(r) && !m.integrity) {
+      m.integrity = true;
+      move(&CohortHealth::integrity_failures, nullptr);
+    }
+  };
   switch (e.kind) {
     case HealthEventKind::kDownloaded:
-      ++downloaded;
-      break;
-    case HealthEventKind::kApplied:
-      ++applied;
+      once(&CohortHealth::downloaded);
       break;
     case HealthEventKind::kActivated:
-      ++activated;
+      once(&CohortHealth::activated);
       break;
-    case HealthEventKind::kRejected:
-      ++rejected;
-      ++failures_by_reason[e.reject_reason];
-      if (IsIntegrityFailure(e.reject_reason)) ++integrity_failures;
+    case HealthEventKind::kRolledBack:
+      once(&CohortHealth::rolled_back);
+      break;
+    case HealthEventKind::kApplied:
+      if (m.apply == 0) {
+        m.apply = 1;
+        move(&CohortHealth::applied, nullptr);
+      }
       break;
     case HealthEventKind::kApplyFailed:
       // The SDK reports a download whose bytes do not match the statement
       // (CONTENT_HASH_MISMATCH) or a bad patch as an apply failure.
-      ++apply_failed;
-      ++failures_by_reason[e.reject_reason];
-      if (IsIntegrityFailure(e.reject_reason)) ++integrity_failures;
+      if (m.apply < 2) {
+        move(&CohortHealth::apply_failed,
+             m.apply == 1 ? &CohortHealth::applied : nullptr);
+        m.apply = 2;
+      }
+      failure();
       break;
-    case HealthEventKind::kRolledBack:
-      ++rolled_back;
+    case HealthEventKind::kRejected:
+      if (m.apply < 3) {
+        move(&CohortHealth::rejected, m.apply == 1 ? &CohortHealth::applied
+                                      : m.apply == 2
+                                          ? &CohortHealth::apply_failed
+                                          : nullptr);
+        m.apply = 3;
+      }
+      failure();
       break;
     case HealthEventKind::kLaunchOk:
-      ++launches_ok;
+      if (m.launch == 0) {
+        m.launch = 1;
+        move(&CohortHealth::launches_ok, nullptr);
+      }
       break;
     case HealthEventKind::kLaunchCrash: {
-      ++launch_crashes;
+      if (m.launch < 2) {
+        move(&CohortHealth::launch_crashes,
+             m.launch == 1 ? &CohortHealth::launches_ok : nullptr);
+        m.launch = 2;
+      }
       int k = static_cast<int>(e.crash);
       if (k < 0 || k >= kCrashKindCount) k = 0;
-      ++crashes_by_kind[k];
+      if ((m.crash_kinds & (1u << k)) == 0) {
+        m.crash_kinds = static_cast<uint8_t>(m.crash_kinds | (1u << k));
+        for (CohortHealth* h : cohorts) {
+          if (h != nullptr) ++h->crashes_by_kind[k];
+        }
+        changed = true;
+      }
       break;
     }
   }
-  if (!first_report_at.has_value() || e.at < *first_report_at) {
-    first_report_at = e.at;
+  for (CohortHealth* h : cohorts) {
+    if (h == nullptr) continue;
+    if (!h->first_report_at.has_value() || e.at < *h->first_report_at) {
+      h->first_report_at = e.at;
+    }
+    if (!h->last_report_at.has_value() || e.at > *h->last_report_at) {
+      h->last_report_at = e.at;
+    }
   }
-  if (!last_report_at.has_value() || e.at > *last_report_at) {
-    last_report_at = e.at;
-  }
+  return changed;
 }
 
 uint64_t CohortHealth::reports() const {
@@ -111,23 +181,22 @@ double CohortHealth::integrity_failure_rate() const {
   return Ratio(integrity_failures, apply_attempts());
 }
 
-bool HealthAggregator::Record(uint64_t release_id, int stage, Cohort cohort,
-                              const HealthEvent& event) {
-  if (cohort == Cohort::kOutside) return false;
+RecordResult HealthAggregator::Record(uint64_t release_id, int stage,
+                                      Cohort cohort, const HealthEvent& event) {
+  if (cohort == Cohort::kOutside) return RecordResult::kIgnored;
   std::lock_guard<std::mutex> lock(mu_);
-  ReleaseHealth& h = releases_[release_id];
-  h.release_id = release_id;
-  if (cohort == Cohort::kControl) {
-    h.control.Add(event);
-    return true;
+  Entry& entry = releases_[release_id];
+  entry.totals.release_id = release_id;
+  Window& window = entry.windows[{static_cast<int>(cohort), stage}];
+  DeviceMarks& marks = window.devices[event.device];
+  CohortHealth* total = &entry.totals.control;
+  if (cohort == Cohort::kTreatment) {
+    total = &entry.totals.treatment;
+    entry.totals.stage = std::max(entry.totals.stage, stage);
   }
-  h.treatment.Add(event);
-  if (stage > h.stage) {
-    h.stage = stage;
-    h.treatment_stage = CohortHealth();
-  }
-  if (stage == h.stage) h.treatment_stage.Add(event);
-  return true;
+  return CountDeviceEvent(marks, event, &window.figures, total)
+             ? RecordResult::kCounted
+             : RecordResult::kRepeated;
 }
 
 ReleaseHealth HealthAggregator::Get(uint64_t release_id) const {
@@ -138,12 +207,35 @@ ReleaseHealth HealthAggregator::Get(uint64_t release_id) const {
     empty.release_id = release_id;
     return empty;
   }
-  return it->second;
+  ReleaseHealth out = it->second.totals;
+  auto w = it->second.windows.find(
+      {static_cast<int>(Cohort::kTreatment), out.stage});
+  if (w != it->second.windows.end()) out.treatment_stage = w->second.figures;
+  return out;
 }
 
 void HealthAggregator::Forget(uint64_t release_id) {
   std::lock_guard<std::mutex> lock(mu_);
   releases_.erase(release_id);
+}
+
+size_t HealthAggregator::tracked_devices() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  size_t n = 0;
+  for (const auto& [id, entry] : releases_) {
+    for (const auto& [key, window] : entry.windows) n += window.devices.size();
+  }
+  return n;
+}
+
+uint64_t DeviceKey(std::string_view device_id) {
+  Sha256 h;
+  h.Update("strata-device:");
+  h.Update(device_id);
+  const Sha256Digest d = h.Finish();
+  uint64_t key = 0;
+  for (int i = 0; i < 8; ++i) key = (key << 8) | d[i];
+  return key;
 }
 
 }  // namespace strata::rollout

@@ -144,6 +144,12 @@ int main(int argc, char** argv) {
                  "are dropped (the device downloads in full)")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000000));
+  std::string report_retention = "30d";
+  app.add_option("--report-retention", report_retention,
+                 "how long device reports (and their event ids) are kept "
+                 "before an hourly pass deletes them; longer than a plan's "
+                 "24h lifetime (e.g. 30d, 72h)")
+      ->capture_default_str();
   app.add_option(
       "--port-file", port_file,
       "write the bound gRPC port (and HTTP port on a second line) here");
@@ -187,6 +193,24 @@ int main(int argc, char** argv) {
     std::cerr << "stratad: --timestamp-expiry '" << timestamp_expiry
               << "' is not a duration of at least 2m (e.g. 24h)\n";
     return 2;
+  }
+  {
+    // absl durations plus whole days ("30d").
+    const std::string& r = report_retention;
+    bool ok = false;
+    if (r.size() > 1 && r.back() == 'd' &&
+        r.find_first_not_of("0123456789") == r.size() - 1 && r.size() < 8) {
+      options.report_retention = absl::Hours(24 * std::stoll(r));
+      ok = true;
+    } else {
+      ok = absl::ParseDuration(r, &options.report_retention);
+    }
+    if (!ok || options.report_retention <= absl::Hours(24)) {
+      std::cerr << "stratad: --report-retention '" << r
+                << "' is not a duration longer than a plan's 24h lifetime "
+                   "(e.g. 30d, 72h)\n";
+      return 2;
+    }
   }
 
   if (*init) {

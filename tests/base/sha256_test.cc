@@ -26,5 +26,27 @@ TEST(Sha256Test, HexValidation) {
   EXPECT_FALSE(IsSha256Hex(std::string(64, 'A')));
 }
 
+TEST(HmacSha256Test, Rfc4231Vectors) {
+  // Test case 1: key 0x0b x 20, "Hi There".
+  EXPECT_EQ(ToHex(HmacSha256(std::string(20, '\x0b'), "Hi There")),
+            "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+  // Test case 2: key "Jefe".
+  EXPECT_EQ(ToHex(HmacSha256("Jefe", "what do ya want for nothing?")),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  // Test case 6: a key longer than the block size.
+  EXPECT_EQ(ToHex(HmacSha256(
+                std::string(131, '\xaa'),
+                "Test Using Larger Than Block-Size Key - Hash Key First")),
+            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+  EXPECT_NE(HmacSha256("", "x"), HmacSha256("k", "x"));
+}
+
+TEST(HmacSha256Test, ConstantTimeEquals) {
+  EXPECT_TRUE(ConstantTimeEquals("", ""));
+  EXPECT_TRUE(ConstantTimeEquals("abc", "abc"));
+  EXPECT_FALSE(ConstantTimeEquals("abc", "abd"));
+  EXPECT_FALSE(ConstantTimeEquals("abc", "abcd"));
+}
+
 }  // namespace
 }  // namespace strata

@@ -2,6 +2,7 @@
 // transport (a seam we own) and an in-memory file system.
 #include "strata/client/client.h"
 
+#include <set>
 #include <thread>
 
 #include "fake_transport.h"
@@ -676,6 +677,69 @@ TEST_F(ClientTest, ReportsSurviveACrashBeforeTheAck) {
   STRATA_ASSERT_OK_AND_ASSIGN(sent, client_->FlushReports());
   EXPECT_EQ(sent, 0u);
   EXPECT_TRUE(transport_->reports.empty());
+}
+
+TEST_F(ClientTest, EventsKeepTheirIdsWhenSentAgain) {
+  transport_->lose_acks = 1;
+  ASSERT_THAT(client_->BeginLaunch(), IsOk());
+  ASSERT_THAT(client_->MarkLaunchHealthy(), IsOk());
+  ASSERT_THAT(client_->BeginLaunch(), IsOk());
+  ASSERT_THAT(client_->MarkLaunchHealthy(), IsOk());
+  EXPECT_THAT(client_->FlushReports(),
+              StatusIs(absl::StatusCode::kDeadlineExceeded));
+  Recreate();  // and the app restarts before trying again
+  STRATA_ASSERT_OK_AND_ASSIGN(size_t sent, client_->FlushReports());
+  EXPECT_EQ(sent, 2u);
+  ASSERT_EQ(transport_->report_requests.size(), 2u);
+  const v1::ReportRequest& first = transport_->report_requests[0];
+  const v1::ReportRequest& again = transport_->report_requests[1];
+  ASSERT_EQ(first.events_size(), 2);
+  ASSERT_EQ(again.events_size(), 2);
+  std::set<std::string> ids;
+  for (int i = 0; i < 2; ++i) {
+    // 16 random bytes in lowercase hex, the same in both sends.
+    EXPECT_EQ(first.events(i).event_id().size(), 32u);
+    EXPECT_EQ(first.events(i).event_id().find_first_not_of("0123456789abcdef"),
+              std::string::npos);
+    EXPECT_EQ(again.events(i).event_id(), first.events(i).event_id());
+    ids.insert(first.events(i).event_id());
+  }
+  EXPECT_EQ(ids.size(), 2u);
+}
+
+TEST_F(ClientTest, ThePlanTicketIsKeptAndSentWithEveryReport) {
+  transport_->report_error = absl::UnavailableError("offline");
+  // Before any Check there is no ticket.
+  ASSERT_THAT(client_->BeginLaunch(), IsOk());
+  ASSERT_THAT(client_->MarkLaunchHealthy(), IsOk());
+  transport_->report_error = absl::OkStatus();
+  ASSERT_THAT(client_->FlushReports(), IsOk());
+  ASSERT_EQ(transport_->report_requests.size(), 1u);
+  EXPECT_TRUE(transport_->report_requests[0].ticket().empty());
+
+  transport_->response.mutable_plan()->set_report_ticket(
+      std::string("ticket\0one", 10));
+  Serve({Entry(v1::LAYER_CONFIG, "m", "1", "one", 1, true, 5)});
+  ASSERT_THAT(client_->Check(), IsOk());  // reports ACTIVATED with it
+  ASSERT_GE(transport_->report_requests.size(), 2u);
+  EXPECT_EQ(transport_->report_requests.back().ticket(),
+            std::string("ticket\0one", 10));
+  // Kept across a restart (in the state file).
+  Recreate();
+  ASSERT_THAT(client_->BeginLaunch(), IsOk());
+  ASSERT_THAT(client_->MarkLaunchHealthy(), IsOk());
+  ASSERT_THAT(client_->FlushReports(), IsOk());
+  EXPECT_EQ(transport_->report_requests.back().ticket(),
+            std::string("ticket\0one", 10));
+  // The next plan's ticket replaces it; a plan without one keeps it.
+  transport_->response.mutable_plan()->set_report_ticket("ticket two");
+  ASSERT_THAT(client_->Check(), IsOk());
+  transport_->response.mutable_plan()->clear_report_ticket();
+  ASSERT_THAT(client_->Check(), IsOk());
+  ASSERT_THAT(client_->BeginLaunch(), IsOk());
+  ASSERT_THAT(client_->MarkLaunchHealthy(), IsOk());
+  ASSERT_THAT(client_->FlushReports(), IsOk());
+  EXPECT_EQ(transport_->report_requests.back().ticket(), "ticket two");
 }
 
 TEST_F(ClientTest, TornReportTailIsCutAndLaterEventsKept) {

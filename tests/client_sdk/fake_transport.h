@@ -158,7 +158,10 @@ class FakeTransport : public Transport {
   std::vector<uint64_t> download_offsets;
   std::vector<std::string> downloaded;  // hashes asked for
   absl::Status report_error;
-  std::vector<v1::ReportEvent> reports;  // acknowledged ones
+  std::vector<v1::ReportEvent> reports;            // acknowledged ones
+  std::vector<v1::ReportRequest> report_requests;  // every one received
+  // The next `lose_acks` reports reach the server but their answer is lost.
+  int lose_acks = 0;
   v1::CheckRequest last_request;
   std::shared_ptr<FakeWatch> watch = std::make_shared<FakeWatch>();
   // Called on each Check with a copy of `response` before it is answered
@@ -201,6 +204,11 @@ class FakeTransport : public Transport {
   absl::StatusOr<v1::ReportResponse> Report(
       const v1::ReportRequest& request) override {
     if (!report_error.ok()) return report_error;
+    report_requests.push_back(request);
+    if (lose_acks > 0) {
+      --lose_acks;
+      return absl::DeadlineExceededError("the answer was lost");
+    }
     for (const auto& e : request.events()) reports.push_back(e);
     v1::ReportResponse r;
     r.set_accepted(request.events_size());

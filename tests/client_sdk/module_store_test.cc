@@ -2,12 +2,17 @@
 // crash point, blob verification, leftovers.
 #include "module_store.h"
 
+#include <set>
+#include <string>
+#include <vector>
+
 #include "gtest/gtest.h"
 #include "report_queue.h"
 #include "strata/base/file_util.h"
 #include "strata/base/sha256.h"
 #include "strata/base/testing/fault_injection_file_system.h"
 #include "strata/base/testing/mem_file_system.h"
+#include "strata/base/testing/simulated_clock.h"
 #include "strata/base/testing/status_matchers.h"
 
 namespace strata::client {
@@ -132,6 +137,73 @@ TEST(ReportQueueTest, KeepsTheNewestWhenFull) {
   STRATA_ASSERT_OK_AND_ASSIGN(ReportQueue reopened,
                               ReportQueue::Open(&mem, "/sdk/reports", 3));
   EXPECT_EQ(reopened.size(), 1u);
+}
+
+TEST(ReportQueueTest, EveryEventGetsAnIdThatIsKept) {
+  MemFileSystem mem;
+  testing::FakeRandom random(7);
+  std::vector<std::string> ids;
+  {
+    STRATA_ASSERT_OK_AND_ASSIGN(
+        ReportQueue q, ReportQueue::Open(&mem, "/sdk/reports", 10, &random));
+    for (int i = 0; i < 3; ++i) {
+      v1::ReportEvent e;
+      e.set_kind(v1::ReportEvent::KIND_LAUNCH_OK);
+      ASSERT_THAT(q.Append(e), IsOk());
+    }
+    v1::ReportEvent named;
+    named.set_event_id("given");
+    ASSERT_THAT(q.Append(named), IsOk());
+    STRATA_ASSERT_OK_AND_ASSIGN(auto pending, q.Pending());
+    for (const auto& e : pending) ids.push_back(e.event_id());
+  }
+  ASSERT_EQ(ids.size(), 4u);
+  EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()).size(), 4u);
+  EXPECT_EQ(ids[0].size(), 32u);
+  EXPECT_EQ(ids[3], "given");
+  STRATA_ASSERT_OK_AND_ASSIGN(ReportQueue reopened,
+                              ReportQueue::Open(&mem, "/sdk/reports", 10));
+  STRATA_ASSERT_OK_AND_ASSIGN(auto pending, reopened.Pending());
+  ASSERT_EQ(pending.size(), 4u);
+  for (size_t i = 0; i < 4; ++i) EXPECT_EQ(pending[i].event_id(), ids[i]);
+}
+
+TEST(ReportQueueTest, EventsQueuedWithoutIdsGetThemOnceOnOpen) {
+  // A queue written by an SDK that drew no ids: 'R', length, 4 bytes of
+  // the payload's SHA-256, payload.
+  MemFileSystem mem;
+  ASSERT_THAT(CreateDirs(mem, "/sdk/reports"), IsOk());
+  std::string file;
+  for (int i = 0; i < 2; ++i) {
+    v1::ReportEvent e;
+    e.set_kind(v1::ReportEvent::KIND_LAUNCH_OK);
+    e.set_detail(std::to_string(i));
+    const std::string payload = e.SerializeAsString();
+    file += 'R';
+    for (int b = 0; b < 4; ++b) {
+      file += static_cast<char>(payload.size() >> (8 * b));
+    }
+    const Sha256Digest d = Sha256::Hash(payload);
+    file.append(reinterpret_cast<const char*>(d.data()), 4);
+    file += payload;
+  }
+  ASSERT_THAT(WriteFileAtomically(mem, "/sdk/reports/queue", file), IsOk());
+  std::vector<std::string> ids;
+  for (int open = 0; open < 2; ++open) {
+    STRATA_ASSERT_OK_AND_ASSIGN(ReportQueue q,
+                                ReportQueue::Open(&mem, "/sdk/reports", 10));
+    STRATA_ASSERT_OK_AND_ASSIGN(auto pending, q.Pending());
+    ASSERT_EQ(pending.size(), 2u);
+    EXPECT_EQ(pending[1].detail(), "1");
+    for (const auto& e : pending) {
+      EXPECT_FALSE(e.event_id().empty());
+      if (open == 0) ids.push_back(e.event_id());
+    }
+    // The ids were written: the second open sees the same ones.
+    EXPECT_EQ(pending[0].event_id(), ids[0]);
+    EXPECT_EQ(pending[1].event_id(), ids[1]);
+  }
+  EXPECT_NE(ids[0], ids[1]);
 }
 
 }  // namespace

@@ -132,7 +132,9 @@ class ReleaseRpcTest : public ::testing::Test {
     if (plan.plan().updates().empty()) return false;
     v1::ReportRequest report;
     *report.mutable_device() = check.device();
+    report.set_ticket(plan.plan().report_ticket());
     v1::ReportEvent* e = report.add_events();
+    e->set_event_id(StrCat("launch-", ++events_));
     e->set_kind(crash ? v1::ReportEvent::KIND_LAUNCH_CRASH
                       : v1::ReportEvent::KIND_LAUNCH_OK);
     e->add_release_ids(plan.plan().updates(0).release_id());
@@ -143,6 +145,7 @@ class ReleaseRpcTest : public ::testing::Test {
   }
 
   std::string dir_;
+  int events_ = 0;
   testing::TestServer server_;
   std::unique_ptr<v1::Admin::Stub> admin_;
   std::unique_ptr<v1::Delivery::Stub> delivery_;

@@ -128,7 +128,9 @@ TEST_F(WalkingSkeletonTest, DeviceReportsAreAcceptedOverGrpcAndSurviveRestart) {
   v1::ReportRequest req;
   req.mutable_device()->set_app_id("wallet");
   req.mutable_device()->set_device_id("d9");
-  req.add_events()->set_kind(v1::ReportEvent::KIND_LAUNCH_OK);
+  v1::ReportEvent* e = req.add_events();
+  e->set_kind(v1::ReportEvent::KIND_LAUNCH_OK);
+  e->set_event_id("launch-1");
   v1::ReportResponse resp;
   grpc::ClientContext ctx;
   ASSERT_TRUE(stub->Report(&ctx, req, &resp).ok());

@@ -28,6 +28,7 @@ const absl::Duration kTick = absl::Minutes(10);
 
 struct SimDevice {
   DeviceAttributes attrs;
+  uint64_t key = 0;  // DeviceKey(device_id): health counts devices
   bool installed = false;
 };
 
@@ -39,6 +40,7 @@ class Fleet {
     for (int i = 0; i < kDevices; ++i) {
       devices_[i].attrs.user_id = StrCat("user-", i);
       devices_[i].attrs.device_id = StrCat("device-", i);
+      devices_[i].key = DeviceKey(devices_[i].attrs.device_id);
       devices_[i].attrs.os = i % 3 == 0 ? "ios" : "android";
       devices_[i].attrs.app_version = "10.4.0";
     }
@@ -98,6 +100,7 @@ class Fleet {
           DecideOffer(*rollout_, everyone_, salt_, d.attrs, d.installed);
       HealthEvent e;
       e.at = clock_.Now();
+      e.device = d.key;
       if (offer.applies && !d.installed) {
         d.installed = true;
         for (HealthEventKind k :

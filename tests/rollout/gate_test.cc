@@ -85,12 +85,12 @@ TEST_F(GateTest, HoldsWhileBakingAndShort) {
   EXPECT_EQ(d.action, GateAction::kHold);
   EXPECT_EQ(d.rule, "baking");
   EXPECT_EQ(d.reason,
-            "holding: baked 30m of 1h; 50 of 100 reports; 50 of 200 launches "
-            "the crash gate needs");
+            "holding: baked 30m of 1h; 50 of 100 reports; 50 of 200 launched "
+            "devices the crash gate needs");
   clock_.Advance(absl::Hours(1));
   Launches(Cohort::kTreatment, 60, 0);
   EXPECT_EQ(gate_.Evaluate(*rollout_, health_).reason,
-            "holding: 110 of 200 launches the crash gate needs");
+            "holding: 110 of 200 launched devices the crash gate needs");
   // Enough launches in total (earlier stages count), too few in the stage.
   health_.treatment_stage = CohortHealth();
   Add(health_.treatment_stage, HealthEventKind::kLaunchOk, 90, clock_.Now());
@@ -141,8 +141,8 @@ TEST_F(GateTest, HaltsOnIntegrityFailures) {
   EXPECT_EQ(d.action, GateAction::kHalt);
   EXPECT_EQ(d.rule, "integrity_failures");
   EXPECT_EQ(d.reason,
-            "signature/hash failures 2.00% (2 of 100 apply attempts) above "
-            "the limit of 0.10%");
+            "signature/hash failures 2.00% (2 of 100 devices that applied) "
+            "above the limit of 0.10%");
   EXPECT_EQ(d.figures.integrity_failures, 2u);
   EXPECT_EQ(rollout_->state(), ReleaseState::kHalted);
 }
@@ -182,8 +182,8 @@ TEST_F(GateTest, HaltsOnAbsoluteApplyFailures) {
   EXPECT_EQ(d.action, GateAction::kHalt);
   EXPECT_EQ(d.rule, "apply_failure_rate");
   EXPECT_EQ(d.reason,
-            "apply failures 3.00% (30 of 1000 attempts) above the limit of "
-            "2.00%");
+            "apply failures 3.00% (30 of 1000 devices that applied) "
+            "above the limit of 2.00%");
 }
 
 TEST_F(GateTest, HaltsOnApplyFailuresAgainstControl) {
@@ -209,8 +209,8 @@ TEST_F(GateTest, HaltsOnAbsoluteCrashRate) {
   EXPECT_EQ(d.action, GateAction::kHalt);
   EXPECT_EQ(d.rule, "crash_rate");
   EXPECT_EQ(d.reason,
-            "launch-crash rate 6.00% (60 of 1000 launches) above the limit "
-            "of 5.00%");
+            "launch-crash rate 6.00% (60 of 1000 launched devices) above "
+            "the limit of 5.00%");
 }
 
 TEST_F(GateTest, HaltsOnCrashRateAgainstControl) {
@@ -279,6 +279,46 @@ TEST_F(GateTest, HaltWinsOverPromote) {
   Launches(Cohort::kTreatment, 500, 100);
   clock_.Advance(absl::Hours(3));
   EXPECT_EQ(gate_.Evaluate(*rollout_, health_).action, GateAction::kHalt);
+}
+
+// The gates read device counts: a flood from a few device ids neither halts
+// a healthy release nor promotes one the fleet has not launched.
+TEST_F(GateTest, AFloodFromOneDeviceNeitherHaltsNorPromotes) {
+  HealthAggregator agg;
+  auto record = [&](uint64_t device, HealthEventKind kind, Cohort cohort) {
+    HealthEvent e;
+    e.kind = kind;
+    e.at = clock_.Now();
+    e.device = device;
+    agg.Record(11, 0, cohort, e);
+  };
+  for (uint64_t d = 0; d < 300; ++d) {
+    record(d, HealthEventKind::kLaunchOk, Cohort::kTreatment);
+    record(1000 + d, HealthEventKind::kLaunchOk, Cohort::kControl);
+  }
+  // 10,000 crashes and signature rejections from one treatment device.
+  for (int i = 0; i < 10000; ++i) {
+    record(7, HealthEventKind::kLaunchCrash, Cohort::kTreatment);
+  }
+  GateDecision d = gate_.Evaluate(*rollout_, agg.Get(11));
+  EXPECT_EQ(d.action, GateAction::kHold) << d.reason;
+  EXPECT_EQ(d.figures.treatment_crashes, 1u);
+  EXPECT_EQ(d.figures.treatment_launches, 300u);
+
+  // 10,000 healthy launches from one device in a fresh release: still far
+  // from the 100 devices the stage needs, and from min_launches.
+  HealthAggregator fresh;
+  for (int i = 0; i < 10000; ++i) {
+    HealthEvent e;
+    e.kind = HealthEventKind::kLaunchOk;
+    e.at = clock_.Now();
+    e.device = 42;
+    fresh.Record(11, 0, Cohort::kTreatment, e);
+  }
+  clock_.Advance(absl::Hours(2));
+  d = gate_.Evaluate(*rollout_, fresh.Get(11));
+  EXPECT_EQ(d.action, GateAction::kHold);
+  EXPECT_EQ(d.figures.stage_reports, 1u);
 }
 
 TEST(ProportionZScoreTest, Basics) {

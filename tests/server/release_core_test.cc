@@ -36,6 +36,12 @@ struct SimDevice {
   v1::DeviceContext context;
   std::map<std::pair<int, std::string>, v1::InstalledModule> installed;
   std::map<std::pair<int, std::string>, uint64_t> release_of;
+  std::string ticket;  // from the latest Check, sent with every report
+  int events = 0;      // event ids: "<device>-<n>"
+
+  std::string NextEventId() {
+    return StrCat(context.device_id(), "-", ++events);
+  }
 
   std::set<uint64_t> Releases() const {
     std::set<uint64_t> ids;
@@ -137,6 +143,7 @@ class ReleaseCoreTest : public ::testing::Test {
     absl::StatusOr<v1::CheckResponse> resp = delivery_->Check(req);
     EXPECT_THAT(resp, IsOk());
     if (!resp.ok()) return {};
+    d.ticket = resp->plan().report_ticket();
     std::vector<v1::UpdateEntry> offered(resp->plan().updates().begin(),
                                          resp->plan().updates().end());
     for (const v1::UpdateEntry& e : offered) {
@@ -152,20 +159,24 @@ class ReleaseCoreTest : public ::testing::Test {
     return offered;
   }
 
-  void ReportLaunch(const SimDevice& d, bool crashed) {
+  void ReportLaunch(SimDevice& d, bool crashed) {
     v1::ReportRequest req;
     *req.mutable_device() = d.context;
+    req.set_ticket(d.ticket);
     v1::ReportEvent* e = req.add_events();
+    e->set_event_id(d.NextEventId());
     e->set_kind(crashed ? v1::ReportEvent::KIND_LAUNCH_CRASH
                         : v1::ReportEvent::KIND_LAUNCH_OK);
     for (uint64_t id : d.Releases()) e->add_release_ids(id);
     ASSERT_THAT(delivery_->Report(req), IsOk());
   }
 
-  void ReportActivated(const SimDevice& d, uint64_t release_id) {
+  void ReportActivated(SimDevice& d, uint64_t release_id) {
     v1::ReportRequest req;
     *req.mutable_device() = d.context;
+    req.set_ticket(d.ticket);
     v1::ReportEvent* e = req.add_events();
+    e->set_event_id(d.NextEventId());
     e->set_kind(v1::ReportEvent::KIND_ACTIVATED);
     e->set_release_id(release_id);
     ASSERT_THAT(delivery_->Report(req), IsOk());
@@ -551,6 +562,45 @@ TEST_F(ReleaseCoreTest, HealthIsRebuiltFromStoredReportsAfterARestart) {
   EXPECT_EQ(after.treatment().launch_crashes(), 3u);
   EXPECT_EQ(after.treatment().launches_ok(), 7u);
   EXPECT_EQ(after.treatment().activated(), 10u);
+}
+
+TEST_F(ReleaseCoreTest, DeviceCountsAreTheSameAfterARestart) {
+  Publish(v1::LAYER_H5, "mall", "1", "h5");
+  v1::CreateReleaseRequest r = Request(v1::LAYER_H5, "mall", "1");
+  AddStage(r, 3000, 3600, 0);
+  AddStage(r, 10000, 3600, 0);
+  const uint64_t id = Create(r);
+  std::vector<SimDevice> fleet;
+  for (int i = 0; i < 200; ++i) fleet.push_back(MakeDevice(i));
+  // Every device launches five times; a few crash many times; then the
+  // release moves on and they launch again in the next stage.
+  for (int stage = 0; stage < 2; ++stage) {
+    for (SimDevice& d : fleet) {
+      CheckAndInstall(d);
+      for (int n = 0; n < 5; ++n) {
+        ReportLaunch(d, d.context.device_id() < "device-13" && n > 2);
+      }
+      if (d.Releases().count(id) > 0) ReportActivated(d, id);
+    }
+    if (stage == 0) Steer(id, v1::SteerReleaseRequest::PROMOTE);
+  }
+  const v1::ReleaseStatus before = Status(id);
+  ASSERT_GT(before.treatment().launch_crashes(), 0u);
+  ASSERT_GT(before.control().launches_ok(), 0u);
+  // Devices, not events: at most one launch outcome per device per stage.
+  EXPECT_LE(
+      before.treatment().launches_ok() + before.treatment().launch_crashes(),
+      2u * fleet.size());
+  EXPECT_LE(before.treatment_stage().launches_ok() +
+                before.treatment_stage().launch_crashes(),
+            fleet.size());
+  Reopen();
+  ASSERT_THAT(releases().LoadHealth(), IsOk());
+  const v1::ReleaseStatus after = Status(id);
+  EXPECT_EQ(after.treatment().DebugString(), before.treatment().DebugString());
+  EXPECT_EQ(after.control().DebugString(), before.control().DebugString());
+  EXPECT_EQ(after.treatment_stage().DebugString(),
+            before.treatment_stage().DebugString());
 }
 
 TEST_F(ReleaseCoreTest, PreviewCountsRecentDevicesAndExplainSaysWhy) {

@@ -1,8 +1,10 @@
 #include "strata/server/core/delivery_core.h"
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <set>
+#include <string_view>
 
 #include "strata/base/log.h"
 #include "strata/base/status_macros.h"
@@ -14,6 +16,17 @@ namespace strata::server {
 
 namespace {
 
+// 1 to 64 characters of [0-9A-Za-z_-].
+bool IsValidEventId(std::string_view id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (char c : id) {
+    const bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+                    (c >= 'A' && c <= 'Z') || c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
 bool IsLaunch(const v1::ReportEvent& e) {
   return e.kind() == v1::ReportEvent::KIND_LAUNCH_OK ||
          e.kind() == v1::ReportEvent::KIND_LAUNCH_CRASH;
@@ -21,12 +34,26 @@ bool IsLaunch(const v1::ReportEvent& e) {
 
 }  // namespace
 
-void DeliveryCore::Attribute(const AppSnapshot& snapshot,
-                             const rollout::DeviceAttributes& device,
-                             v1::StoredReport& report) {
+uint32_t DeliveryCore::Attribute(const AppSnapshot& snapshot,
+                                 const v1::ReportTicket& ticket,
+                                 v1::StoredReport& report) {
   std::map<uint64_t, const LiveRelease*> live;
   for (const LiveRelease& r : snapshot.releases) {
     live[r.record.release_id()] = &r;
+  }
+  // What the ticket counts this device for, among releases still live.
+  std::map<uint64_t, const LiveRelease*> treatment;
+  std::vector<const LiveRelease*> controls;
+  for (const v1::ReportTicket::Counted& c : ticket.releases()) {
+    auto it = live.find(c.release_id());
+    if (it == live.end()) continue;
+    const LiveRelease* r = it->second;
+    if (c.cohort() == static_cast<int32_t>(rollout::Cohort::kTreatment)) {
+      treatment[c.release_id()] = r;
+    } else if (c.cohort() == static_cast<int32_t>(rollout::Cohort::kControl) &&
+               !r->everyone && r->record.state() != v1::RELEASE_COMPLETED) {
+      controls.push_back(r);
+    }
   }
   auto add = [&](uint32_t index, const LiveRelease& r, rollout::Cohort c) {
     v1::HealthAttribution* a = report.add_attributions();
@@ -35,39 +62,51 @@ void DeliveryCore::Attribute(const AppSnapshot& snapshot,
     a->set_stage(r.rollout.stage());
     a->set_cohort(static_cast<int32_t>(c));
   };
-  // Control membership is decided once per report, for releases still
-  // being judged (a completed release for everyone has no control).
-  std::vector<const LiveRelease*> controls;
-  bool any_launch = false;
-  for (const v1::ReportEvent& e : report.events()) any_launch |= IsLaunch(e);
-  if (any_launch) {
-    for (const LiveRelease& r : snapshot.releases) {
-      if (r.everyone || r.record.state() == v1::RELEASE_COMPLETED) continue;
-      const rollout::Offer o =
-          rollout::DecideOffer(r.rollout, *r.segment, r.salt, device, false);
-      if (o.cohort == rollout::Cohort::kControl) controls.push_back(&r);
-    }
-  }
+  uint32_t not_counted = 0;
   for (int i = 0; i < report.events_size(); ++i) {
     const v1::ReportEvent& e = report.events(i);
     const uint32_t index = static_cast<uint32_t>(i);
+    // The releases the event is about: the one it names, and for a launch
+    // every release the launch ran.
     std::set<uint64_t> ran;
     if (IsLaunch(e)) {
       ran.insert(e.release_ids().begin(), e.release_ids().end());
     }
     if (e.release_id() != 0) ran.insert(e.release_id());
+    bool counted = false;
     for (uint64_t id : ran) {
-      auto it = live.find(id);
-      if (it != live.end())
-        add(index, *it->second, rollout::Cohort::kTreatment);
+      auto it = treatment.find(id);
+      if (it == treatment.end()) continue;
+      add(index, *it->second, rollout::Cohort::kTreatment);
+      counted = true;
     }
-    if (!IsLaunch(e)) continue;
-    for (const LiveRelease* r : controls) {
-      if (ran.count(r->record.release_id()) == 0) {
+    if (IsLaunch(e)) {
+      for (const LiveRelease* r : controls) {
+        if (ran.count(r->record.release_id()) > 0) continue;
         add(index, *r, rollout::Cohort::kControl);
+        counted = true;
       }
     }
+    if (!counted) ++not_counted;
   }
+  return not_counted;
+}
+
+absl::StatusOr<const ReportTickets*> DeliveryCore::Tickets() {
+  std::lock_guard<std::mutex> lock(tickets_mu_);
+  if (tickets_ == nullptr) {
+    STRATA_ASSIGN_OR_RETURN(
+        tickets_, ReportTickets::Open(store_, options_.random != nullptr
+                                                  ? options_.random
+                                                  : SystemRandom()));
+  }
+  return tickets_.get();
+}
+
+std::mutex& DeliveryCore::ReportLock(const std::string& app_id,
+                                     const std::string& device_id) {
+  const size_t h = std::hash<std::string>()(StrCat(app_id, "/", device_id));
+  return report_mu_[h % report_mu_.size()];
 }
 
 absl::StatusOr<v1::CheckResponse> DeliveryCore::Check(
@@ -104,6 +143,27 @@ absl::StatusOr<v1::CheckResponse> DeliveryCore::Check(
   plan->set_device_id(device.device_id());
   plan->set_issued_at_unix(absl::ToUnixSeconds(now));
   plan->set_expires_at_unix(absl::ToUnixSeconds(now + options_.plan_lifetime));
+  {
+    // The report ticket: the releases still being judged that count this
+    // device's reports, as treatment (it runs or is told to run them) or
+    // control (held back for comparison).
+    STRATA_ASSIGN_OR_RETURN(const ReportTickets* tickets, Tickets());
+    v1::ReportTicket ticket;
+    ticket.set_app_id(device.app_id());
+    ticket.set_device_id(device.device_id());
+    ticket.set_issued_at_unix(plan->issued_at_unix());
+    ticket.set_expires_at_unix(plan->expires_at_unix());
+    for (const auto& [release, offer] : selection.offers) {
+      if (release->everyone) continue;
+      const bool treatment =
+          offer.cohort == rollout::Cohort::kTreatment && offer.applies;
+      if (!treatment && offer.cohort != rollout::Cohort::kControl) continue;
+      v1::ReportTicket::Counted* c = ticket.add_releases();
+      c->set_release_id(release->record.release_id());
+      c->set_cohort(static_cast<int32_t>(offer.cohort));
+    }
+    plan->set_report_ticket(tickets->Sign(ticket));
+  }
   for (const auto& [entry, release] : selection.entries) {
     auto it = installed.find({entry->module().layer(), entry->module().name()});
     if (it != installed.end() &&
@@ -221,7 +281,7 @@ absl::StatusOr<std::vector<v1::UpdateEntry>> DeliveryCore::ConfigChanges(
 }
 
 absl::StatusOr<v1::ReportResponse> DeliveryCore::Report(
-    const v1::ReportRequest& request) {
+    const v1::ReportRequest& request, ReportStats* stats) {
   const v1::DeviceContext& device = request.device();
   STRATA_RETURN_IF_ERROR(ValidateName("app id", device.app_id()));
   if (device.device_id().empty()) {
@@ -234,35 +294,99 @@ absl::StatusOr<v1::ReportResponse> DeliveryCore::Report(
         StrCat("a report carries at most ", options_.max_report_events,
                " events; send the rest in another report"));
   }
-  for (const auto& e : request.events()) {
+  for (int i = 0; i < request.events_size(); ++i) {
+    const v1::ReportEvent& e = request.events(i);
     if (e.kind() == v1::ReportEvent::KIND_UNSPECIFIED ||
         !v1::ReportEvent::Kind_IsValid(e.kind())) {
-      return absl::InvalidArgumentError("a report event has no valid kind");
+      return absl::InvalidArgumentError(
+          StrCat("report event ", i, " has no valid kind"));
+    }
+    if (!IsValidEventId(e.event_id())) {
+      return absl::InvalidArgumentError(StrCat(
+          "report event ", i, " has event_id '", e.event_id().substr(0, 80),
+          "'; every event needs a unique id of 1 to 64 characters of "
+          "[0-9A-Za-z_-], kept when the event is sent again"));
     }
   }
   const absl::Time now = clock_->Now();
+  STRATA_ASSIGN_OR_RETURN(const ReportTickets* tickets, Tickets());
+  const CheckedTicket ticket = tickets->Verify(
+      request.ticket(), device.app_id(), device.device_id(), now);
+  STRATA_ASSIGN_OR_RETURN(std::shared_ptr<const AppSnapshot> snapshot,
+                          snapshots_.Get(device.app_id()));
+  v1::ReportResponse response;
   v1::StoredReport report;
   report.set_device_id(device.device_id());
   report.set_user_id(device.user_id());
   report.set_received_at_unix(absl::ToUnixSeconds(now));
-  *report.mutable_events() = request.events();
-  if (fleet_ != nullptr) {
-    STRATA_ASSIGN_OR_RETURN(std::shared_ptr<const AppSnapshot> snapshot,
-                            snapshots_.Get(device.app_id()));
-    Attribute(*snapshot, ToAttributes(device), report);
+  {
+    // Dedupe and append as one step per device: two copies of a batch
+    // sent at once cannot both be kept.
+    std::lock_guard<std::mutex> lock(
+        ReportLock(device.app_id(), device.device_id()));
+    std::vector<std::string> ids;
+    ids.reserve(static_cast<size_t>(request.events_size()));
+    for (const v1::ReportEvent& e : request.events())
+      ids.push_back(e.event_id());
+    STRATA_ASSIGN_OR_RETURN(
+        std::vector<bool> have,
+        store_->HaveReportEvents(device.app_id(), device.device_id(), ids));
+    std::set<std::string_view> seen;
+    for (int i = 0; i < request.events_size(); ++i) {
+      const v1::ReportEvent& e = request.events(i);
+      if (have[static_cast<size_t>(i)] || !seen.insert(e.event_id()).second) {
+        response.set_duplicates(response.duplicates() + 1);
+        continue;
+      }
+      *report.add_events() = e;
+    }
+    if (report.events_size() == 0) return response;
+    uint32_t not_counted = static_cast<uint32_t>(report.events_size());
+    if (ticket.problem == TicketProblem::kNone) {
+      not_counted = Attribute(*snapshot, ticket.ticket, report);
+    }
+    // Durable first: what is acknowledged is kept, health counts it after.
+    STRATA_RETURN_IF_ERROR(store_->AppendReport(device.app_id(), report));
+    response.set_accepted(static_cast<uint32_t>(report.events_size()));
+    response.set_not_counted(not_counted);
   }
-  // Durable first: what is acknowledged is kept, health counts it after.
-  STRATA_RETURN_IF_ERROR(store_->AppendReport(device.app_id(), report));
+  uint32_t repeated = 0;
   if (fleet_ != nullptr) {
+    const uint64_t key = rollout::DeviceKey(device.device_id());
     for (const v1::HealthAttribution& a : report.attributions()) {
-      fleet_->health().Record(
-          a.release_id(), a.stage(), static_cast<rollout::Cohort>(a.cohort()),
-          ToHealthEvent(report.events(a.event_index()), now));
+      // At the stored time, as LoadHealth will see it after a restart.
+      rollout::HealthEvent e =
+          ToHealthEvent(report.events(static_cast<int>(a.event_index())),
+                        absl::FromUnixSeconds(report.received_at_unix()));
+      e.device = key;
+      if (fleet_->health().Record(a.release_id(), a.stage(),
+                                  static_cast<rollout::Cohort>(a.cohort()),
+                                  e) == rollout::RecordResult::kRepeated) {
+        ++repeated;
+      }
     }
   }
-  v1::ReportResponse response;
-  response.set_accepted(static_cast<uint32_t>(request.events_size()));
+  if (stats != nullptr) {
+    stats->repeated = repeated;
+    if (response.not_counted() > 0) {
+      stats->not_counted_reason = ticket.problem == TicketProblem::kNone
+                                      ? std::string_view("not_offered")
+                                      : TicketProblemName(ticket.problem);
+    }
+  }
   return response;
+}
+
+absl::StatusOr<std::pair<uint64_t, uint64_t>> DeliveryCore::PruneReports() {
+  const absl::Time before = clock_->Now() - options_.report_retention;
+  STRATA_ASSIGN_OR_RETURN(auto pruned,
+                          store_->PruneReports(absl::ToUnixSeconds(before)));
+  if (pruned.first > 0) {
+    STRATA_LOG(Info) << "pruned " << pruned.first << " device reports ("
+                     << pruned.second << " events) received before "
+                     << absl::FormatTime(before);
+  }
+  return pruned;
 }
 
 }  // namespace strata::server

@@ -587,15 +587,18 @@ absl::Status ReleaseCore::LoadHealth() {
   uint64_t events = 0;
   STRATA_RETURN_IF_ERROR(store_->ForEachReport(
       [&](std::string_view, const v1::StoredReport& report) {
+        // The same device key as the Report path: the same devices count.
+        const uint64_t device = rollout::DeviceKey(report.device_id());
         for (const v1::HealthAttribution& a : report.attributions()) {
           if (a.event_index() >= static_cast<uint32_t>(report.events_size())) {
             continue;
           }
-          fleet_->health().Record(
-              a.release_id(), a.stage(),
-              static_cast<rollout::Cohort>(a.cohort()),
+          rollout::HealthEvent e =
               ToHealthEvent(report.events(a.event_index()),
-                            absl::FromUnixSeconds(report.received_at_unix())));
+                            absl::FromUnixSeconds(report.received_at_unix()));
+          e.device = device;
+          fleet_->health().Record(a.release_id(), a.stage(),
+                                  static_cast<rollout::Cohort>(a.cohort()), e);
           ++events;
         }
         return true;

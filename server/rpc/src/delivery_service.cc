@@ -243,12 +243,27 @@ grpc::Status DeliveryService::Report(grpc::ServerContext* context,
         !limited.ok()) {
       return limited;
     }
-    absl::StatusOr<v1::ReportResponse> result = core_->Report(*request);
+    ReportStats stats;
+    absl::StatusOr<v1::ReportResponse> result = core_->Report(*request, &stats);
     if (!result.ok()) return ToGrpcStatus(result.status());
     for (const auto& e : request->events()) {
       metrics_->Increment(
           "strata_report_events_total",
           StrCat("kind=\"", v1::ReportEvent::Kind_Name(e.kind()), "\""));
+    }
+    // What did not move release health, and why.
+    if (result->duplicates() > 0) {
+      metrics_->Increment("strata_report_duplicate_events_total", "",
+                          result->duplicates());
+    }
+    if (result->not_counted() > 0) {
+      metrics_->Increment("strata_report_not_counted_events_total",
+                          StrCat("reason=\"", stats.not_counted_reason, "\""),
+                          result->not_counted());
+    }
+    if (stats.repeated > 0) {
+      metrics_->Increment("strata_report_repeated_device_events_total", "",
+                          stats.repeated);
     }
     *response = *std::move(result);
     return grpc::Status::OK;

@@ -40,6 +40,7 @@ struct StrataServer::Impl {
   // The health gates' thread and the online roles' re-signing thread.
   std::thread gates;
   std::thread trust_refresh;
+  std::thread report_prune;
   std::mutex gates_mu;
   std::condition_variable gates_cv;
   bool stopping = false;
@@ -78,6 +79,20 @@ struct StrataServer::Impl {
     metrics.SetGauge("strata_delta_queue_length", "",
                      static_cast<int64_t>(deltas->queued()));
   }
+
+  // One retention pass: deletes the reports past the horizon and counts
+  // them in strata_reports_pruned_total.
+  absl::Status PruneReports(uint64_t* reports_out = nullptr) {
+    absl::StatusOr<std::pair<uint64_t, uint64_t>> n =
+        delivery_core->PruneReports();
+    if (!n.ok()) return n.status();
+    if (n->first > 0) {
+      metrics.Increment("strata_reports_pruned_total", "", n->first);
+      metrics.Increment("strata_report_events_pruned_total", "", n->second);
+    }
+    if (reports_out != nullptr) *reports_out = n->first;
+    return absl::OkStatus();
+  }
   void StopGates() {
     {
       std::lock_guard<std::mutex> lock(gates_mu);
@@ -86,6 +101,7 @@ struct StrataServer::Impl {
     gates_cv.notify_all();
     if (gates.joinable()) gates.join();
     if (trust_refresh.joinable()) trust_refresh.join();
+    if (report_prune.joinable()) report_prune.join();
   }
 };
 
@@ -159,6 +175,14 @@ DeliveryLimits DeliveryLimitsOf(const ServerOptions& options) {
 
 absl::StatusOr<std::unique_ptr<StrataServer>> StrataServer::Start(
     const ServerOptions& options, Env env) {
+  if (options.report_retention <= DeliveryOptions{}.plan_lifetime) {
+    return absl::InvalidArgumentError(StrCat(
+        "--report-retention ", absl::FormatDuration(options.report_retention),
+        " must be longer than a plan's lifetime (",
+        absl::FormatDuration(DeliveryOptions{}.plan_lifetime),
+        "): a replayed event whose id was pruned must carry an "
+        "expired ticket"));
+  }
   auto impl = std::make_unique<Impl>();
   STRATA_RETURN_IF_ERROR(Annotate(CreateDirs(*env.fs, options.data_dir),
                                   "creating the data directory"));
@@ -207,8 +231,11 @@ absl::StatusOr<std::unique_ptr<StrataServer>> StrataServer::Start(
   delta_options.max_queued = options.max_delta_queue;
   impl->deltas = std::make_unique<DeltaCache>(impl->store.get(), &impl->metrics,
                                               delta_options);
+  DeliveryOptions delivery_options;
+  delivery_options.report_retention = options.report_retention;
+  delivery_options.random = env.random;
   impl->delivery_core = std::make_unique<DeliveryCore>(
-      impl->store.get(), env.clock, DeliveryOptions{}, impl->deltas.get(),
+      impl->store.get(), env.clock, delivery_options, impl->deltas.get(),
       impl->admin_core->fleet(), impl->trust.get());
   impl->trust->SetTargetsInUse([delivery = impl->delivery_core.get()](
                                    const std::string& app) {
@@ -289,6 +316,13 @@ absl::StatusOr<std::unique_ptr<StrataServer>> StrataServer::Start(
       if (!n.ok()) STRATA_LOG(Error) << "online metadata: " << n.status();
     });
   }
+  if (options.report_prune_interval > absl::ZeroDuration()) {
+    raw->report_prune = raw->Every(options.report_prune_interval, [raw] {
+      if (absl::Status s = raw->PruneReports(); !s.ok()) {
+        STRATA_LOG(Error) << "pruning old reports: " << s;
+      }
+    });
+  }
   STRATA_LOG(Info) << "stratad serving gRPC on port " << impl->port << " ("
                    << serving << ")"
                    << (impl->http
@@ -317,6 +351,12 @@ absl::StatusOr<int> StrataServer::RunGatesNow() {
 
 absl::StatusOr<int> StrataServer::RunTrustRefreshNow() {
   return impl_->trust->RefreshExpiring();
+}
+
+absl::StatusOr<uint64_t> StrataServer::RunReportPruneNow() {
+  uint64_t n = 0;
+  STRATA_RETURN_IF_ERROR(impl_->PruneReports(&n));
+  return n;
 }
 
 void StrataServer::Shutdown(absl::Duration grace) {

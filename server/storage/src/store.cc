@@ -29,6 +29,9 @@ constexpr char kMeta[] = "meta";
 constexpr char kTokens[] = "tokens";
 constexpr char kAudit[] = "audit";
 constexpr char kReports[] = "reports";
+// <app>/<sha256 hex of the device id>/<event id> -> the report's key: one
+// marker per stored report event, for deduplication.
+constexpr char kReportIds[] = "report_ids";
 constexpr char kSegments[] = "segments";
 // <app>/<role>/<padded version>: signed TUF metadata of each app.
 constexpr char kTrust[] = "trust";
@@ -417,13 +420,111 @@ class RocksStore : public Store {
 
   // ------------------------------------------------------------- reports
 
+  static std::string ReportIdPrefix(std::string_view app_id,
+                                    std::string_view device_id) {
+    return StrCat(app_id, "/", Sha256::HexHash(device_id), "/");
+  }
+
   absl::Status AppendReport(std::string_view app_id,
                             const v1::StoredReport& report) override {
     const uint64_t seq = report_seq_.fetch_add(1) + 1;
+    const std::string key = StrCat(app_id, "/", Padded(seq));
     rocksdb::WriteBatch batch;
-    batch.Put(cf(kReports), StrCat(app_id, "/", Padded(seq)),
-              report.SerializeAsString());
+    batch.Put(cf(kReports), key, report.SerializeAsString());
+    const std::string prefix = ReportIdPrefix(app_id, report.device_id());
+    for (const v1::ReportEvent& e : report.events()) {
+      if (!e.event_id().empty()) {
+        batch.Put(cf(kReportIds), StrCat(prefix, e.event_id()), key);
+      }
+    }
     return Write(batch, "storing a device report");
+  }
+
+  absl::StatusOr<std::vector<bool>> HaveReportEvents(
+      std::string_view app_id, std::string_view device_id,
+      const std::vector<std::string>& event_ids) override {
+    const std::string prefix = ReportIdPrefix(app_id, device_id);
+    std::vector<std::string> keys;
+    keys.reserve(event_ids.size());
+    for (const std::string& id : event_ids) keys.push_back(prefix + id);
+    std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
+    std::vector<rocksdb::ColumnFamilyHandle*> families(keys.size(),
+                                                       cf(kReportIds));
+    std::vector<std::string> values;
+    const std::vector<rocksdb::Status> found =
+        db_->MultiGet(rocksdb::ReadOptions(), families, slices, &values);
+    std::vector<bool> out(keys.size(), false);
+    for (size_t i = 0; i < found.size(); ++i) {
+      if (found[i].IsNotFound()) continue;
+      STRATA_RETURN_IF_ERROR(FromRocks(found[i], "reading report event ids"));
+      out[i] = true;
+    }
+    return out;
+  }
+
+  absl::StatusOr<std::pair<uint64_t, uint64_t>> PruneReports(
+      int64_t before_unix) override {
+    uint64_t reports = 0, events = 0;
+    rocksdb::WriteBatch batch;
+    size_t in_batch = 0;
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(rocksdb::ReadOptions(), cf(kReports)));
+    it->SeekToFirst();
+    while (it->Valid()) {
+      const std::string key = it->key().ToString();
+      const size_t slash = key.rfind('/');
+      STRATA_ASSIGN_OR_RETURN(
+          v1::StoredReport r,
+          ParseRecord<v1::StoredReport>(it->value(), "device report"));
+      if (slash == std::string::npos || r.received_at_unix() >= before_unix) {
+        // An app's reports are in arrival order: the rest of this app is
+        // newer. '0' sorts right after '/', so this skips to the next app.
+        if (slash == std::string::npos) {
+          it->Next();
+        } else {
+          it->Seek(StrCat(key.substr(0, slash), "0"));
+        }
+        continue;
+      }
+      const std::string prefix =
+          ReportIdPrefix(key.substr(0, slash), r.device_id());
+      for (const v1::ReportEvent& e : r.events()) {
+        if (!e.event_id().empty()) {
+          batch.Delete(cf(kReportIds), StrCat(prefix, e.event_id()));
+        }
+      }
+      batch.Delete(cf(kReports), key);
+      ++reports;
+      events += static_cast<uint64_t>(r.events_size());
+      if (++in_batch >= 1000) {
+        STRATA_RETURN_IF_ERROR(Write(batch, "pruning old reports"));
+        batch.Clear();
+        in_batch = 0;
+      }
+      it->Next();
+    }
+    STRATA_RETURN_IF_ERROR(FromRocks(it->status(), "scanning reports"));
+    if (in_batch > 0) {
+      STRATA_RETURN_IF_ERROR(Write(batch, "pruning old reports"));
+    }
+    return std::make_pair(reports, events);
+  }
+
+  absl::StatusOr<std::string> GetOrCreateReportTicketKey(
+      uint32_t key_id, std::string_view candidate) override {
+    const std::string key = StrCat("report_ticket_key/", key_id);
+    std::lock_guard<std::mutex> lock(write_mu_);
+    std::string value;
+    rocksdb::Status s =
+        db_->Get(rocksdb::ReadOptions(), cf(kMeta), key, &value);
+    if (s.ok()) return value;
+    if (!s.IsNotFound()) {
+      return FromRocks(s, "reading the report ticket key");
+    }
+    rocksdb::WriteBatch batch;
+    batch.Put(cf(kMeta), key, ToSlice(candidate));
+    STRATA_RETURN_IF_ERROR(Write(batch, "storing the report ticket key"));
+    return std::string(candidate);
   }
 
   absl::Status ForEachReport(
@@ -765,9 +866,9 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(std::string_view dir) {
   options.create_if_missing = true;
   options.create_missing_column_families = true;
   std::vector<rocksdb::ColumnFamilyDescriptor> families;
-  for (const char* name :
-       {rocksdb::kDefaultColumnFamilyName.c_str(), kBlobs, kArtifacts,
-        kReleases, kMeta, kTokens, kAudit, kReports, kSegments, kTrust}) {
+  for (const char* name : {rocksdb::kDefaultColumnFamilyName.c_str(), kBlobs,
+                           kArtifacts, kReleases, kMeta, kTokens, kAudit,
+                           kReports, kSegments, kTrust, kReportIds}) {
     families.emplace_back(name, rocksdb::ColumnFamilyOptions());
   }
   std::vector<rocksdb::ColumnFamilyHandle*> handles;

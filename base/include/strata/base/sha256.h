@@ -36,6 +36,11 @@ std::string ToHex(const Sha256Digest& digest);
 // True for 64 lowercase hex characters.
 bool IsSha256Hex(std::string_view s);
 
+// HMAC-SHA256 (RFC 2104) of `data` under `key`.
+Sha256Digest HmacSha256(std::string_view key, std::string_view data);
+// Compares in time that depends only on the lengths (for MACs and secrets).
+bool ConstantTimeEquals(std::string_view a, std::string_view b);
+
 }  // namespace strata
 
 #endif  // STRATA_BASE_SHA256_H_

@@ -18,6 +18,10 @@
 //  8. hold  baking                   otherwise
 // Rate rules need min_apply_attempts / min_launches in each cohort they
 // read; ratio rules also need a z-score >= min_z_score.
+//
+// Every figure counts devices (health.h): a device counts once per stage
+// window, so "launches" are launched devices, a crash rate is the share of
+// them that crashed, and min_reports / min_launches are numbers of devices.
 #ifndef STRATA_ROLLOUT_GATE_H_
 #define STRATA_ROLLOUT_GATE_H_
 

@@ -2,16 +2,22 @@
 #ifndef STRATA_SERVER_CORE_DELIVERY_CORE_H_
 #define STRATA_SERVER_CORE_DELIVERY_CORE_H_
 
+#include <array>
 #include <condition_variable>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <set>
+#include <string_view>
+#include <utility>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "strata/base/env.h"
 #include "strata/server/core/delta_cache.h"
 #include "strata/server/core/fleet_observer.h"
 #include "strata/server/core/release_snapshot.h"
+#include "strata/server/core/report_ticket.h"
 #include "strata/server/core/trust_repo.h"
 #include "strata/server/storage/store.h"
 #include "strata/v1/delivery.pb.h"
@@ -24,6 +30,24 @@ struct DeliveryOptions {
   absl::Duration plan_lifetime = absl::Hours(24);
   uint32_t download_chunk_bytes = 64 * 1024;
   uint32_t max_report_events = 1000;
+  // Stored reports (and their event-id markers) older than this are
+  // deleted by PruneReports; must be longer than plan_lifetime, so a
+  // replayed event whose marker is gone has an expired ticket.
+  absl::Duration report_retention = absl::Hours(30 * 24);
+  // Makes the report ticket key once (null: the system's randomness).
+  Random* random = nullptr;
+};
+
+// What Report saw beyond its response (for metrics).
+struct ReportStats {
+  // Why the response's not_counted events count for nothing: a
+  // TicketProblemName ("no_ticket", "bad_ticket", "expired_ticket",
+  // "wrong_device") or "not_offered" (valid ticket, none of the releases
+  // the event is about counts it). Empty when not_counted is 0.
+  std::string_view not_counted_reason;
+  // Attributions from a device that already counted for that figure in
+  // its window (HealthAggregator's kRepeated).
+  uint32_t repeated = 0;
 };
 
 class DeliveryCore {
@@ -60,8 +84,16 @@ class DeliveryCore {
 
   // Keeps a device's report (durably) together with how its events count
   // for release health (treatment or control), then counts them. At most
-  // `max_report_events` per call.
-  absl::StatusOr<v1::ReportResponse> Report(const v1::ReportRequest& request);
+  // `max_report_events` per call. Every event needs an event_id (1 to 64
+  // of [0-9A-Za-z_-]); events whose id this device already sent are
+  // dropped (ReportResponse.duplicates). Events count only as the
+  // request's ticket (from this device's latest Check) says; without a
+  // valid one they are kept but count for nothing (not_counted).
+  absl::StatusOr<v1::ReportResponse> Report(const v1::ReportRequest& request,
+                                            ReportStats* stats = nullptr);
+  // Deletes stored reports received more than `report_retention` ago, with
+  // their event-id markers. Returns how many reports and events went.
+  absl::StatusOr<std::pair<uint64_t, uint64_t>> PruneReports();
 
   // Whether the server has anything of `app_id` (ReleaseSnapshots).
   bool AppExists(const std::string& app_id) {
@@ -91,10 +123,16 @@ class DeliveryCore {
                      absl::Time deadline);
 
  private:
-  // Says how each event of `report` counts for release health.
-  static void Attribute(const AppSnapshot& snapshot,
-                        const rollout::DeviceAttributes& device,
-                        v1::StoredReport& report);
+  // Says how each event of `report` counts for release health, as
+  // `ticket` allows. Returns how many events count for nothing.
+  static uint32_t Attribute(const AppSnapshot& snapshot,
+                            const v1::ReportTicket& ticket,
+                            v1::StoredReport& report);
+  // The ticket signer, made on first use (its key is read from the store).
+  absl::StatusOr<const ReportTickets*> Tickets();
+  // One of report_mu_, by app and device.
+  std::mutex& ReportLock(const std::string& app_id,
+                         const std::string& device_id);
 
   Store* store_;
   DeltaCache* deltas_;
@@ -106,6 +144,10 @@ class DeliveryCore {
   std::mutex change_mu_;
   std::condition_variable change_cv_;
   std::map<std::string, uint64_t> change_counter_;
+  std::mutex tickets_mu_;
+  std::unique_ptr<ReportTickets> tickets_ ABSL_GUARDED_BY(tickets_mu_);
+  // Serializes dedupe-then-append of one device's reports (striped).
+  std::array<std::mutex, 64> report_mu_;
 };
 
 }  // namespace strata::server

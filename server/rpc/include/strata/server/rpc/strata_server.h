@@ -61,6 +61,11 @@ struct ServerOptions {
   size_t max_watch_streams_per_device = 2;
   // Delta computations devices asked for that may wait for a worker.
   size_t max_delta_queue = 256;
+  // Device reports older than this are deleted (with their event ids);
+  // must be longer than a plan's lifetime (24 h).
+  absl::Duration report_retention = absl::Hours(30 * 24);
+  // How often that pass runs; zero: never (tests drive RunReportPruneNow).
+  absl::Duration report_prune_interval = absl::Hours(1);
 };
 
 class StrataServer {
@@ -82,6 +87,10 @@ class StrataServer {
   // server also does it every `trust_refresh_interval`). Returns how many
   // apps changed.
   absl::StatusOr<int> RunTrustRefreshNow();
+  // Deletes the reports older than `report_retention` now (tests; the
+  // server also does it every `report_prune_interval`). Returns how many
+  // reports went.
+  absl::StatusOr<uint64_t> RunReportPruneNow();
 
  private:
   struct Impl;

@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -131,9 +132,26 @@ class Store {
       std::string_view app_id) = 0;
 
   // --- device reports
-  // Appends one device's report, synced: acknowledged means kept.
+  // Appends one device's report, synced: acknowledged means kept. In the
+  // same batch, one marker per event with an event_id, keyed by (app,
+  // device, event id), so HaveReportEvents finds it. The caller serializes
+  // check-then-append per device (DeliveryCore does).
   virtual absl::Status AppendReport(std::string_view app_id,
                                     const v1::StoredReport& report) = 0;
+  // For each of `event_ids`, whether a report of `device_id` in `app_id`
+  // already holds an event with that id.
+  virtual absl::StatusOr<std::vector<bool>> HaveReportEvents(
+      std::string_view app_id, std::string_view device_id,
+      const std::vector<std::string>& event_ids) = 0;
+  // Deletes every report received before `before_unix` (seconds) with its
+  // event markers, in synced batches. Returns how many reports and events
+  // went.
+  virtual absl::StatusOr<std::pair<uint64_t, uint64_t>> PruneReports(
+      int64_t before_unix) = 0;
+  // The report ticket MAC key `key_id`: the stored one, or else `candidate`
+  // (32 random bytes), stored synced first. Every caller gets the same key.
+  virtual absl::StatusOr<std::string> GetOrCreateReportTicketKey(
+      uint32_t key_id, std::string_view candidate) = 0;
   // Reports of `app_id` in arrival order (at most `limit`).
   virtual absl::StatusOr<std::vector<v1::StoredReport>> ListReports(
       std::string_view app_id, uint32_t limit) = 0;
