@@ -4,6 +4,8 @@
 // the old or the new content and no temp file is visible as the real one.
 #include "strata/base/file_util.h"
 
+#include <unistd.h>
+
 #include "gtest/gtest.h"
 #include "strata/base/testing/fault_injection_file_system.h"
 #include "strata/base/testing/mem_file_system.h"
@@ -108,6 +110,27 @@ TEST(WriteFileAtomicallyTest, WorksOnTheRealFileSystem) {
   EXPECT_EQ(*fs.ReadFile(path), kNew);
   EXPECT_FALSE(fs.Exists(path + ".tmp"));
   ASSERT_THAT(DeleteRecursively(fs, tmpl), IsOk());
+}
+
+TEST(DeleteRecursivelyTest, RemovesLinksWithoutFollowingThem) {
+  char tmpl[] = "/tmp/strata_delete_XXXXXX";
+  const std::string root = ::mkdtemp(tmpl);
+  FileSystem& fs = *PosixFileSystem();
+  const std::string victim = JoinPath(root, "victim");
+  ASSERT_THAT(CreateDirs(fs, victim), IsOk());
+  ASSERT_THAT(WriteFileAtomically(fs, JoinPath(victim, "keep"), "x"), IsOk());
+  const std::string tree = JoinPath(root, "tree");
+  ASSERT_THAT(CreateDirs(fs, tree), IsOk());
+  ASSERT_EQ(::symlink(victim.c_str(), JoinPath(tree, "dir-link").c_str()), 0);
+  ASSERT_EQ(::symlink(JoinPath(victim, "keep").c_str(),
+                      JoinPath(tree, "file-link").c_str()),
+            0);
+  ASSERT_EQ(::symlink("/nonexistent", JoinPath(tree, "dangling").c_str()), 0);
+  ASSERT_THAT(DeleteRecursively(fs, tree), IsOk());
+  EXPECT_FALSE(fs.Exists(tree));
+  EXPECT_TRUE(fs.Exists(JoinPath(victim, "keep")))
+      << "a link to a directory was followed";
+  ASSERT_THAT(DeleteRecursively(fs, root), IsOk());
 }
 
 }  // namespace

@@ -30,6 +30,7 @@ class ReportServerTest : public testing::SdkServerTest {
     o.device.device_id = device;
     o.storage_dir = JoinPath(dir_.path(), device);
     o.insecure_skip_signature_verification_for_tests = true;  // unsigned app
+    o.insecure_plaintext_to_loopback_for_tests = true;
     return o;
   }
   std::unique_ptr<client::Client> Device(const std::string& id) {
@@ -42,7 +43,8 @@ class ReportServerTest : public testing::SdkServerTest {
   // it, so reports count for it).
   uint64_t RollingRelease() {
     Publish(v1::LAYER_CONFIG, "flags", "1", "{\"new_ui\":true}");
-    admin::AdminClient admin(server_.address(), server_.token());
+    admin::AdminClient admin(server_.address(), server_.token(),
+                             admin::ChannelSecurity::Plaintext());
     v1::CreateReleaseRequest r;
     r.set_app_id("wallet");
     r.mutable_module()->set_layer(v1::LAYER_CONFIG);
@@ -56,7 +58,8 @@ class ReportServerTest : public testing::SdkServerTest {
     return release.ok() ? release->release_id() : 0;
   }
   v1::CohortHealth Treatment(uint64_t id) {
-    admin::AdminClient admin(server_.address(), server_.token());
+    admin::AdminClient admin(server_.address(), server_.token(),
+                             admin::ChannelSecurity::Plaintext());
     absl::StatusOr<v1::ReleaseStatus> s = admin.GetReleaseStatus("wallet", id);
     EXPECT_THAT(s, IsOk());
     return s.ok() ? s->treatment() : v1::CohortHealth();
@@ -170,6 +173,7 @@ TEST(ReportRetentionServerTest, OldReportsArePrunedAndCounted) {
   o.device.device_id = "d1";
   o.storage_dir = JoinPath(dir.path(), "d1");
   o.insecure_skip_signature_verification_for_tests = true;
+  o.insecure_plaintext_to_loopback_for_tests = true;
   STRATA_ASSERT_OK_AND_ASSIGN(auto device, client::Client::Create(o));
   ASSERT_THAT(device->BeginLaunch(), IsOk());
   ASSERT_THAT(device->MarkLaunchHealthy(), IsOk());

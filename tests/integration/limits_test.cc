@@ -122,7 +122,8 @@ class LimitsTest : public ::testing::Test {
   void PublishAndRelease(v1::Layer layer, const std::string& module,
                          const std::string& version,
                          const std::string& content) {
-    admin::AdminClient admin(address_, token_);
+    admin::AdminClient admin(address_, token_,
+                             admin::ChannelSecurity::Plaintext());
     v1::ArtifactStatement st;
     st.set_app_id("wallet");
     st.mutable_module()->set_layer(layer);
@@ -375,6 +376,7 @@ TEST_F(LimitsTest, TheSdkWatcherBacksOffWhenRefusedAndGetsInOnceASlotFrees) {
     o.device.device_id = "twin";
     o.storage_dir = JoinPath(dir_.path(), dir);
     o.insecure_skip_signature_verification_for_tests = true;  // unsigned app
+    o.insecure_plaintext_to_loopback_for_tests = true;
     auto c = client::Client::Create(o);
     EXPECT_THAT(c, IsOk());
     return c.ok() ? *std::move(c) : nullptr;

@@ -135,25 +135,36 @@ TEST_F(GateTest, NotRollingHolds) {
 }
 
 TEST_F(GateTest, HaltsOnIntegrityFailures) {
-  Applies(Cohort::kTreatment, 98, 2, "REJECT_BAD_SIGNATURE",
+  Applies(Cohort::kTreatment, 97, 3, "REJECT_BAD_SIGNATURE",
           HealthEventKind::kRejected);
   STRATA_ASSERT_OK_AND_ASSIGN(GateDecision d, gate_.Step(*rollout_, health_));
   EXPECT_EQ(d.action, GateAction::kHalt);
   EXPECT_EQ(d.rule, "integrity_failures");
   EXPECT_EQ(d.reason,
-            "signature/hash failures 2.00% (2 of 100 devices that applied) "
+            "signature/hash failures 3.00% (3 of 100 devices that applied) "
             "above the limit of 0.10%");
-  EXPECT_EQ(d.figures.integrity_failures, 2u);
+  EXPECT_EQ(d.figures.integrity_failures, 3u);
   EXPECT_EQ(rollout_->state(), ReleaseState::kHalted);
 }
 
 TEST_F(GateTest, ContentHashMismatchesReportedAsApplyFailuresHalt) {
   // What the SDK sends when downloaded bytes differ from the statement.
-  Applies(Cohort::kTreatment, 98, 2, "REJECT_CONTENT_HASH_MISMATCH");
+  Applies(Cohort::kTreatment, 97, 3, "REJECT_CONTENT_HASH_MISMATCH");
   STRATA_ASSERT_OK_AND_ASSIGN(GateDecision d, gate_.Step(*rollout_, health_));
   EXPECT_EQ(d.action, GateAction::kHalt);
   EXPECT_EQ(d.rule, "integrity_failures");
+  EXPECT_EQ(d.figures.integrity_failures, 3u);
+}
+
+TEST_F(GateTest, TwoDevicesReportingTamperingCannotHaltByThemselves) {
+  // Device ids cost nothing (docs/threat-model.md): by default the rule
+  // needs three distinct devices, however high their rate.
+  Applies(Cohort::kTreatment, 0, 2, "REJECT_BAD_SIGNATURE",
+          HealthEventKind::kRejected);
+  GateDecision d = gate_.Evaluate(*rollout_, health_);
   EXPECT_EQ(d.figures.integrity_failures, 2u);
+  EXPECT_EQ(d.figures.integrity_failure_rate, 1.0);
+  EXPECT_NE(d.action, GateAction::kHalt);
 }
 
 TEST_F(GateTest, ExpiredAndMixedUpMetadataAreNotIntegrityFailures) {

@@ -514,5 +514,35 @@ TEST_F(TicketedReportTest, TicketsStayValidAcrossARestart) {
   EXPECT_EQ(r.not_counted(), 0u) << stats.not_counted_reason;
 }
 
+TEST_F(TicketedReportTest, AnAttestationSeamDecidesWhichDevicesMaySpeak) {
+  // A deployment with device attestation plugs its check in here; devices
+  // it refuses still get their plan, but their reports count for nothing.
+  delivery_ = std::make_unique<DeliveryCore>(
+      store_.get(), &clock_,
+      DeliveryOptions{.max_inline_bytes = 16,
+                      .may_count_reports =
+                          [](const v1::DeviceContext& d) {
+                            return d.attributes().count("attested") > 0;
+                          }},
+      nullptr, admin_->fleet());
+  v1::DeviceContext unattested = *treatment_;
+  v1::CheckRequest check;
+  *check.mutable_device() = unattested;
+  STRATA_ASSERT_OK_AND_ASSIGN(v1::CheckResponse plan, delivery_->Check(check));
+  EXPECT_EQ(plan.plan().updates_size(), 1) << "the plan does not change";
+  ReportStats stats;
+  v1::ReportResponse r = Send(
+      Launches(unattested, plan.plan().report_ticket(), 1, true), &stats);
+  EXPECT_EQ(r.not_counted(), 1u);
+  EXPECT_EQ(stats.not_counted_reason, "not_offered");
+  EXPECT_EQ(Health().treatment.launch_crashes, 0u);
+
+  v1::DeviceContext attested = *treatment_;
+  (*attested.mutable_attributes())["attested"] = "token";
+  r = Send(Launches(attested, Ticket(attested), 1, true, "attested"), &stats);
+  EXPECT_EQ(r.not_counted(), 0u) << stats.not_counted_reason;
+  EXPECT_EQ(Health().treatment.launch_crashes, 1u);
+}
+
 }  // namespace
 }  // namespace strata::server

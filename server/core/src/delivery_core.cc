@@ -153,7 +153,10 @@ absl::StatusOr<v1::CheckResponse> DeliveryCore::Check(
     ticket.set_device_id(device.device_id());
     ticket.set_issued_at_unix(plan->issued_at_unix());
     ticket.set_expires_at_unix(plan->expires_at_unix());
+    const bool may_count = !options_.may_count_reports ||
+                           options_.may_count_reports(device);
     for (const auto& [release, offer] : selection.offers) {
+      if (!may_count) break;
       if (release->everyone) continue;
       const bool treatment =
           offer.cohort == rollout::Cohort::kTreatment && offer.applies;

@@ -30,7 +30,10 @@ struct GatePolicy {
 
   // Signature / hash failures (integrity rejections over apply attempts).
   double max_integrity_failure_rate = 0.001;
-  uint64_t min_integrity_failures = 1;
+  // Distinct devices: a device id costs nothing, so one or two made-up
+  // devices in treatment cannot halt a release alone
+  // (docs/threat-model.md).
+  uint64_t min_integrity_failures = 3;
 
   // Pause when the treatment has sent nothing for this long (counted from
   // the later of the stage start and the last report).

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -36,13 +37,19 @@ struct DeliveryOptions {
   absl::Duration report_retention = absl::Hours(30 * 24);
   // Makes the report ticket key once (null: the system's randomness).
   Random* random = nullptr;
+  // The seam for device attestation (docs/threat-model.md): when set, a
+  // device's ticket names releases only if this says the device may speak
+  // for them (e.g. it verified a Play Integrity or App Attest token carried
+  // in DeviceContext.attributes). Unset: every device may. The plan itself
+  // does not depend on it.
+  std::function<bool(const v1::DeviceContext&)> may_count_reports = nullptr;
 };
 
 // What Report saw beyond its response (for metrics).
 struct ReportStats {
   // Why the response's not_counted events count for nothing: a
   // TicketProblemName ("no_ticket", "bad_ticket", "expired_ticket",
-  // "wrong_device") or "not_offered" (valid ticket, none of the releases
+  // "wrong_device"), "not_offered" (valid ticket, none of the releases
   // the event is about counts it). Empty when not_counted is 0.
   std::string_view not_counted_reason;
   // Attributions from a device that already counted for that figure in
