@@ -1,12 +1,13 @@
-// Hostile devices against a real stratad (in this process, gRPC and HTTP on
+// Hostile devices against a real stratad process (gRPC and HTTP on
 // loopback): forged reports from device ids that never checked, tickets that
 // were forged, altered or lent to another device, reports about a release
 // from devices outside its segment or bucket, replayed batches, a flood from
 // one device id and LAUNCH_OK stuffing. None of them may halt, pause or
 // promote a rolling release, and each must show in a /metrics counter.
 //
-// The gates run only when a test says so (RunGatesNow), so the verdict a
-// test checks is the one the attack produced.
+// The gates run every 50 ms; a test waits for two more passes (counted in
+// strata_gate_passes_total) after its attack, so the verdict it checks is
+// one the attack could have changed.
 #include <map>
 #include <memory>
 #include <string>
@@ -21,7 +22,7 @@
 #include "strata/v1/admin.grpc.pb.h"
 #include "strata/v1/delivery.grpc.pb.h"
 #include "strata/v1/storage.pb.h"
-#include "test_server.h"
+#include "stratad_process.h"
 
 namespace strata {
 namespace {
@@ -41,9 +42,8 @@ class AbuseTest : public ::testing::Test {
   void SetUp() override {
     char tmpl[] = "/tmp/strata_abuse_XXXXXX";
     dir_ = ::mkdtemp(tmpl);
-    server_.set_gate_interval(absl::ZeroDuration());
-    server_.Start(JoinPath(dir_, "data"));
-    auto channel = grpc::CreateChannel(server_.address(),
+    ASSERT_NO_FATAL_FAILURE(stratad_.Start(dir_, {"--gate-interval", "0.05"}));
+    auto channel = grpc::CreateChannel(stratad_.address(),
                                        grpc::InsecureChannelCredentials());
     admin_ = v1::Admin::NewStub(channel);
     delivery_ = v1::Delivery::NewStub(channel);
@@ -58,13 +58,13 @@ class AbuseTest : public ::testing::Test {
     ASSERT_TRUE(s.ok()) << s.error_message();
   }
   void TearDown() override {
-    server_.Stop();
+    stratad_.Stop();
     (void)DeleteRecursively(*PosixFileSystem(), dir_);
   }
 
   std::unique_ptr<grpc::ClientContext> Ctx() {
     auto ctx = std::make_unique<grpc::ClientContext>();
-    ctx->AddMetadata("authorization", "Bearer " + server_.token());
+    ctx->AddMetadata("authorization", "Bearer " + stratad_.token());
     return ctx;
   }
 
@@ -127,9 +127,7 @@ class AbuseTest : public ::testing::Test {
   // Runs the gates and expects the release where it was: rolling at its
   // first stage, never promoted, halted or paused.
   void ExpectUnmoved(uint64_t id) {
-    absl::StatusOr<int> changed = server_.get()->RunGatesNow();
-    ASSERT_TRUE(changed.ok()) << changed.status();
-    EXPECT_EQ(*changed, 0);
+    ASSERT_TRUE(stratad_.WaitForGatePasses()) << "the gates stopped running";
     const v1::ReleaseStatus s = Status(id);
     EXPECT_EQ(s.release().state(), v1::RELEASE_ROLLING)
         << s.release().state_reason();
@@ -163,8 +161,7 @@ class AbuseTest : public ::testing::Test {
   // Devices of `region` until `want` of them are offered the release (in
   // treatment) or, with `offered` false, are not.
   std::vector<Device> Fleet(const std::string& prefix,
-                            const std::string& region, bool offered,
-                            int want) {
+                            const std::string& region, bool offered, int want) {
     std::vector<Device> out;
     for (int i = 0; static_cast<int>(out.size()) < want && i < 5000; ++i) {
       Device d = MakeDevice(StrCat(prefix, i), region);
@@ -217,40 +214,11 @@ class AbuseTest : public ::testing::Test {
   // The value of one /metrics sample (0 when absent), e.g.
   // Metric("strata_report_not_counted_events_total", "reason=\"no_ticket\"").
   double Metric(const std::string& name, const std::string& labels = "") {
-    absl::StatusOr<HttpResponse> r = HttpGet(
-        StrCat("http://127.0.0.1:", server_.http_port(), "/metrics"));
-    EXPECT_TRUE(r.ok()) << r.status();
-    if (!r.ok()) return -1;
-    double total = 0;
-    for (std::string_view line : SplitLines(r->body)) {
-      if (line.empty() || line[0] == '#') continue;
-      if (!StartsWith(line, name)) continue;
-      std::string_view rest = line.substr(name.size());
-      if (!rest.empty() && rest[0] != '{' && rest[0] != ' ') continue;
-      if (!labels.empty() && rest.find(labels) == std::string_view::npos)
-        continue;
-      const size_t space = rest.rfind(' ');
-      total += std::stod(std::string(rest.substr(space + 1)));
-    }
-    return total;
-  }
-
-  static std::vector<std::string_view> SplitLines(std::string_view s) {
-    std::vector<std::string_view> out;
-    while (!s.empty()) {
-      const size_t nl = s.find('\n');
-      out.push_back(s.substr(0, nl));
-      if (nl == std::string_view::npos) break;
-      s.remove_prefix(nl + 1);
-    }
-    return out;
-  }
-  static bool StartsWith(std::string_view s, std::string_view p) {
-    return s.substr(0, p.size()) == p;
+    return stratad_.Metric(name, labels);
   }
 
   std::string dir_;
-  testing::TestServer server_;
+  testing::StratadProcess stratad_;
   std::unique_ptr<v1::Admin::Stub> admin_;
   std::unique_ptr<v1::Delivery::Stub> delivery_;
 };
@@ -369,12 +337,11 @@ TEST_F(AbuseTest, AFloodFromOneDeviceIsLimitedAndCountsAsOneDevice) {
   ASSERT_EQ(treated.size(), 40u);
   for (size_t i = 1; i < treated.size(); ++i) {
     v1::ReportResponse ack;
-    ASSERT_TRUE(
-        Report(treated[i].context, treated[i].ticket,
-               {Event(v1::ReportEvent::KIND_APPLIED, id, "applied"),
-                Event(v1::ReportEvent::KIND_LAUNCH_OK, id, "ok")},
-               &ack)
-            .ok());
+    ASSERT_TRUE(Report(treated[i].context, treated[i].ticket,
+                       {Event(v1::ReportEvent::KIND_APPLIED, id, "applied"),
+                        Event(v1::ReportEvent::KIND_LAUNCH_OK, id, "ok")},
+                       &ack)
+                    .ok());
     EXPECT_EQ(ack.not_counted(), 0u);
   }
   // One device sends bad news as fast as it can, fresh ids every time.
@@ -427,10 +394,9 @@ TEST_F(AbuseTest, LaunchOkStuffingDoesNotPromote) {
   for (int i = 0; i < 100; ++i) {
     Device ghost = MakeDevice(StrCat("ghost-", i), "CN");
     v1::ReportResponse ack;
-    ASSERT_TRUE(
-        Report(ghost.context, treated[0].ticket,
-               {Event(v1::ReportEvent::KIND_LAUNCH_OK, id, "ok")}, &ack)
-            .ok());
+    ASSERT_TRUE(Report(ghost.context, treated[0].ticket,
+                       {Event(v1::ReportEvent::KIND_LAUNCH_OK, id, "ok")}, &ack)
+                    .ok());
     EXPECT_EQ(ack.not_counted(), 1u);
   }
   ExpectUnmoved(id);
@@ -449,15 +415,12 @@ TEST_F(AbuseTest, HonestDevicesStillMoveTheRelease) {
   for (const Device& d : treated) {
     v1::ReportResponse ack;
     ASSERT_TRUE(Report(d.context, d.ticket,
-                       {Event(v1::ReportEvent::KIND_LAUNCH_OK, id, "ok")},
-                       &ack)
+                       {Event(v1::ReportEvent::KIND_LAUNCH_OK, id, "ok")}, &ack)
                     .ok());
     EXPECT_EQ(ack.accepted(), 1u);
     EXPECT_EQ(ack.not_counted(), 0u);
   }
-  absl::StatusOr<int> changed = server_.get()->RunGatesNow();
-  ASSERT_TRUE(changed.ok()) << changed.status();
-  EXPECT_EQ(*changed, 1);
+  ASSERT_TRUE(stratad_.WaitForGatePasses()) << "the gates stopped running";
   EXPECT_EQ(Status(id).release().stage(), 1);
 }
 

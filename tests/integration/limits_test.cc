@@ -25,98 +25,34 @@
 #include "strata/base/testing/status_matchers.h"
 #include "strata/client/client.h"
 #include "strata/v1/delivery.grpc.pb.h"
+#include "stratad_process.h"
 
 namespace strata {
 namespace {
 
 using ::strata::testing::IsOk;
 
-std::string BinDir() {
-  const char* dir = std::getenv("STRATA_BIN_DIR");
-  return dir ? dir : STRATA_TEST_BIN_DIR;
-}
-
 // A stratad process on loopback ports with the given extra flags.
 class LimitsTest : public ::testing::Test {
  protected:
   void Start(std::vector<std::string> flags) {
-    const std::string data = JoinPath(dir_.path(), "data");
-    const std::string token_file = JoinPath(data, "admin.token");
-    const std::string stratad = JoinPath(BinDir(), "stratad");
-    ASSERT_EQ(
-        std::system((stratad + " init --data-dir " + data + " >/dev/null 2>&1")
-                        .c_str()),
-        0);
-    auto token = PosixFileSystem()->ReadFile(token_file);
-    ASSERT_THAT(token, IsOk());
-    token_ = token->substr(0, token->find('\n'));
-    const std::string port_file = JoinPath(dir_.path(), "port");
-    std::vector<std::string> args = {"stratad",
-                                     "--data-dir",
-                                     data,
-                                     "--listen",
-                                     "127.0.0.1:0",
-                                     "--http",
-                                     "127.0.0.1:0",
-                                     "--allow-unsigned-publishes",
-                                     "--gate-interval",
-                                     "0",
-                                     "--port-file",
-                                     port_file};
-    args.insert(args.end(), flags.begin(), flags.end());
-    pid_ = ::fork();
-    ASSERT_GE(pid_, 0);
-    if (pid_ == 0) {
-      std::vector<char*> argv;
-      for (std::string& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(stratad.c_str(), argv.data());
-      ::_exit(127);
-    }
-    // The port file appears once the server listens.
-    const auto deadline =
-        std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    while (!PosixFileSystem()->Exists(port_file) &&
-           std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    auto ports = PosixFileSystem()->ReadFile(port_file);
-    ASSERT_THAT(ports, IsOk()) << "stratad did not start";
-    const size_t nl = ports->find('\n');
-    address_ = "127.0.0.1:" + ports->substr(0, nl);
-    http_port_ = ports->substr(nl + 1, ports->find('\n', nl + 1) - nl - 1);
+    flags.insert(flags.begin(), {"--gate-interval", "0"});
+    ASSERT_NO_FATAL_FAILURE(stratad_.Start(dir_.path(), flags));
+    token_ = stratad_.token();
+    address_ = stratad_.address();
     channel_ =
         grpc::CreateChannel(address_, grpc::InsecureChannelCredentials());
     stub_ = v1::Delivery::NewStub(channel_);
   }
-  void TearDown() override {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGTERM);
-      int status = 0;
-      ::waitpid(pid_, &status, 0);
-    }
-  }
+  void TearDown() override { stratad_.Stop(); }
 
   // The value of one series on /metrics (0 when absent).
   int64_t Metric(const std::string& series) {
-    auto page = HttpGet(StrCat("http://127.0.0.1:", http_port_, "/metrics"));
-    EXPECT_THAT(page, IsOk());
-    if (!page.ok()) return -1;
-    const std::string& body = page->body;
-    const std::string needle = "\n" + series + " ";
-    const size_t at = body.find(needle);
-    if (at == std::string::npos) return 0;
-    return std::stoll(body.substr(at + needle.size()));
+    return static_cast<int64_t>(stratad_.Series(series));
   }
   // Waits (polling /metrics, at most 10 s) until `series` equals `want`.
   bool WaitForMetric(const std::string& series, int64_t want) {
-    const auto deadline =
-        std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (Metric(series) == want) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return false;
+    return stratad_.WaitForMetric(series, static_cast<double>(want));
   }
 
   void PublishAndRelease(v1::Layer layer, const std::string& module,
@@ -148,11 +84,15 @@ class LimitsTest : public ::testing::Test {
   grpc::Status Report(v1::Delivery::Stub& stub, const v1::DeviceContext& d) {
     v1::ReportRequest req;
     *req.mutable_device() = d;
-    req.add_events()->set_kind(v1::ReportEvent::KIND_LAUNCH_OK);
+    v1::ReportEvent* e = req.add_events();
+    e->set_kind(v1::ReportEvent::KIND_LAUNCH_OK);
+    e->set_event_id(StrCat("ev-", ++next_event_));
     v1::ReportResponse resp;
     grpc::ClientContext ctx;
     return stub.Report(&ctx, req, &resp);
   }
+
+  int next_event_ = 0;
 
   // An open WatchConfig stream.
   struct Watch {
@@ -175,10 +115,9 @@ class LimitsTest : public ::testing::Test {
   }
 
   testing::TempDir dir_;
-  pid_t pid_ = -1;
+  testing::StratadProcess stratad_;
   std::string token_;
   std::string address_;
-  std::string http_port_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::Delivery::Stub> stub_;
 };

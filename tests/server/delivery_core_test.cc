@@ -531,8 +531,8 @@ TEST_F(TicketedReportTest, AnAttestationSeamDecidesWhichDevicesMaySpeak) {
   STRATA_ASSERT_OK_AND_ASSIGN(v1::CheckResponse plan, delivery_->Check(check));
   EXPECT_EQ(plan.plan().updates_size(), 1) << "the plan does not change";
   ReportStats stats;
-  v1::ReportResponse r = Send(
-      Launches(unattested, plan.plan().report_ticket(), 1, true), &stats);
+  v1::ReportResponse r =
+      Send(Launches(unattested, plan.plan().report_ticket(), 1, true), &stats);
   EXPECT_EQ(r.not_counted(), 1u);
   EXPECT_EQ(stats.not_counted_reason, "not_offered");
   EXPECT_EQ(Health().treatment.launch_crashes, 0u);

@@ -153,8 +153,8 @@ absl::StatusOr<v1::CheckResponse> DeliveryCore::Check(
     ticket.set_device_id(device.device_id());
     ticket.set_issued_at_unix(plan->issued_at_unix());
     ticket.set_expires_at_unix(plan->expires_at_unix());
-    const bool may_count = !options_.may_count_reports ||
-                           options_.may_count_reports(device);
+    const bool may_count =
+        !options_.may_count_reports || options_.may_count_reports(device);
     for (const auto& [release, offer] : selection.offers) {
       if (!may_count) break;
       if (release->everyone) continue;
