@@ -1,5 +1,6 @@
 #include "strata/admin_cli/admin_client.h"
 
+#include <algorithm>
 #include <thread>
 
 #include "grpc/health/v1/health.grpc.pb.h"
@@ -294,9 +295,19 @@ absl::Status AdminClient::WaitUntilServing(absl::Duration timeout) {
   auto health = grpc::health::v1::Health::NewStub(channel_);
   const absl::Time end = absl::Now() + timeout;
   grpc::Status last;
-  while (true) {
+  // Why it is not serving, from a call that did not wait (a waiting call
+  // that runs out of time only says "Deadline Exceeded").
+  grpc::Status reason;
+  for (bool first = true;; first = false) {
     grpc::ClientContext context;
-    SetDeadline(context, absl::Seconds(1));
+    SetDeadline(context,
+                std::max(absl::Milliseconds(100),
+                         std::min(absl::Seconds(1), end - absl::Now())));
+    // After a failed connection the channel does not try again by itself
+    // (gRPC's pick_first stays in TRANSIENT_FAILURE); a call that waits for
+    // the channel to be ready makes it reconnect, so a server started
+    // after this began is found.
+    context.set_wait_for_ready(!first);
     grpc::health::v1::HealthCheckRequest request;
     grpc::health::v1::HealthCheckResponse response;
     last = health->Check(&context, request, &response);
@@ -306,14 +317,19 @@ absl::Status AdminClient::WaitUntilServing(absl::Duration timeout) {
     }
     // A TLS mismatch does not go away by waiting.
     if (IsTlsMismatch(last.error_message())) return FromGrpcStatus(last);
+    if (first || last.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED) {
+      reason = last;
+    }
     if (absl::Now() >= end) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  return absl::UnavailableError("server is not serving" +
-                                (last.ok()
-                                     ? std::string(" (health: NOT_SERVING)")
-                                     : ": " + last.error_message()) +
-                                "; is stratad running at this address?");
+  const std::string why = reason.ok() ? std::string(" (health: NOT_SERVING)")
+                                      : ": " + reason.error_message();
+  // The message for an unreachable server already says what to do.
+  const bool explained = why.rfind(": cannot reach stratad at ", 0) == 0;
+  return absl::UnavailableError(
+      "server is not serving" + why +
+      (explained ? "" : "; is stratad running at this address?"));
 }
 
 }  // namespace strata::admin

@@ -8,6 +8,7 @@
 
 #include "google/protobuf/util/json_util.h"
 #include "strata/base/env.h"
+#include "strata/base/server_address.h"
 #include "strata/base/strings.h"
 
 namespace strata::admin {
@@ -42,18 +43,35 @@ const char kExitCodeHelp[] =
     "integrity); 5 server unavailable; 6 --wait: the release was halted or\n"
     "rolled back; 7 --wait: --timeout passed (the release goes on).";
 
+std::string VersionText() {
+#ifdef STRATA_VERSION
+  return StrCat("strata ", STRATA_VERSION);
+#else
+  return "strata (unknown version)";
+#endif
+}
+
 void CliContext::Fail(const absl::Status& status) {
   exit_code = ExitCodeFor(status);
+  std::string message(ToStd(status.message()));
+  // A server that could not be reached: say where its address came from
+  // unless it was the --server flag itself.
+  if (absl::IsUnavailable(status) && server_source != "--server" &&
+      message.find("cannot reach stratad at ") != std::string::npos) {
+    message += server_source == "the default"
+                   ? StrCat(" (", server, " is the default address)")
+                   : StrCat(" (the address came from ", server_source, ")");
+  }
   if (json()) {
     Json error = Json::MakeObject();
     error["code"] = std::string(absl::StatusCodeToString(status.code()));
-    error["message"] = ToStd(status.message());
+    error["message"] = message;
     error["exit_code"] = exit_code;
     Json out = Json::MakeObject();
     out["error"] = std::move(error);
     std::cout << out.Dump() << "\n";
   } else {
-    std::cerr << "strata: error: " << ToStd(status.message()) << "\n";
+    std::cerr << "strata: error: " << message << "\n";
   }
 }
 
@@ -167,16 +185,94 @@ ChannelSecurity CliContext::Security() const {
   return security;
 }
 
+absl::StatusOr<std::string> CliContext::Target() const {
+  const std::string flag = server_source == "--server"
+                               ? "--server"
+                               : StrCat("--server (from ", server_source, ")");
+  absl::StatusOr<ServerAddress> address = ParseServerAddress(server, flag);
+  if (!address.ok()) return address.status();
+  if (!address->note.empty() && !target_noted) {
+    target_noted = true;
+    std::cerr << "strata: note: " << address->note << "\n";
+  }
+  return address->target;
+}
+
 AdminClient CliContext::Client() const {
-  return AdminClient(server, ResolveToken(), Security());
+  return ClientWithToken(ResolveToken());
+}
+
+AdminClient CliContext::ClientWithToken(const std::string& token) const {
+  absl::StatusOr<std::string> target = Target();
+  if (!target.ok()) {
+    // Nothing is sent: every call fails with the reason.
+    return AdminClient(server, token,
+                       ChannelSecurity::Invalid(
+                           std::string(ToStd(target.status().message()))));
+  }
+  return AdminClient(*target, token, Security());
+}
+
+namespace {
+
+// Global options that take a value (so their value is no subcommand).
+bool TakesValue(std::string_view arg) {
+  for (std::string_view o :
+       {"--server", "--ca-file", "--server-cert", "--token", "--token-file",
+        "--output", "--config"}) {
+    if (arg == o) return true;
+  }
+  return false;
+}
+
+bool InArgs(int argc, const char* const* argv, std::string_view flag) {
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == flag || (arg.size() > flag.size() &&
+                        arg.substr(0, flag.size() + 1) == StrCat(flag, "=")))
+      return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::string SubcommandInArgs(int argc, const char* const* argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg.empty() || arg[0] == '-') {
+      if (TakesValue(arg)) ++i;
+      continue;
+    }
+    return std::string(arg);
+  }
+  return "";
 }
 
 absl::Status LoadCliConfig(int argc, const char* const* argv, CliContext& ctx) {
   ctx.config_path = ConfigPathFromArgs(argc, argv);
+  const char* env_server = std::getenv("STRATA_SERVER");
+  ctx.server_source = InArgs(argc, argv, "--server") ? "--server"
+                      : env_server != nullptr && *env_server != '\0'
+                          ? "STRATA_SERVER"
+                          : "the default";
+  FileSystem& fs = *PosixFileSystem();
+  if (InArgs(argc, argv, "--config") && !fs.Exists(ctx.config_path)) {
+    return absl::InvalidArgumentError(
+        StrCat("--config ", ctx.config_path,
+               ": no such file; `strata init --config ", ctx.config_path,
+               " --server HOST:PORT ...` writes one, or drop --config to use ",
+               DefaultConfigPath(), " when it exists"));
+  }
   absl::StatusOr<CliConfig> config = LoadConfig(ctx.config_path);
   if (!config.ok()) return config.status();
   ctx.config = *std::move(config);
-  if (!ctx.config.server.empty()) ctx.server = ctx.config.server;
+  if (!ctx.config.server.empty()) {
+    ctx.server = ctx.config.server;
+    if (ctx.server_source == "the default") {
+      ctx.server_source = StrCat("the config file ", ctx.config_path);
+    }
+  }
   return absl::OkStatus();
 }
 
@@ -237,9 +333,13 @@ void BuildCli(CLI::App& app, CliContext& ctx) {
       "No command prompts unless stdin and stderr are terminals.\n\n",
       kExitCodeHelp));
   app.require_subcommand(1);
+  app.set_version_flag("--version", VersionText(),
+                       "print the version and exit");
   // Global flags may also follow the subcommand (inherited by subcommands).
   app.fallthrough();
-  app.add_option("--server", ctx.server, "server host:port")
+  app.add_option("--server", ctx.server,
+                 "server host:port (a bare host means port 7443, stratad's "
+                 "default)")
       ->envname("STRATA_SERVER")
       ->capture_default_str();
   const std::string from_config =
@@ -288,6 +388,7 @@ void BuildCli(CLI::App& app, CliContext& ctx) {
   AddAuditCommand(app, ctx);
   AddBackupCommand(app, ctx);
   AddRestoreCommand(app, ctx);
+  AddCompletionCommand(app, ctx);
 }
 
 }  // namespace strata::admin

@@ -34,14 +34,19 @@ int main(int argc, char** argv) {
     gpr_set_log_function(DropGrpcLog);
   }
   strata::admin::CliContext ctx;
+  if (JsonRequested(argc, argv)) ctx.output = "json";
   absl::Status config = strata::admin::LoadCliConfig(argc, argv, ctx);
-  // A broken config file stops everything but `strata init --force`, which
-  // rewrites it.
-  bool init = false;
-  for (int i = 1; i < argc; ++i)
-    init = init || std::string_view(argv[i]) == "init";
-  if (!config.ok() && !init) {
-    std::cerr << "strata: error: " << strata::ToStd(config.message()) << "\n";
+  // A broken or missing config file stops everything but `strata init`
+  // (which writes it), `completion`, --help and --version.
+  const std::string sub = strata::admin::SubcommandInArgs(argc, argv);
+  bool asks_for_text = sub == "completion";
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    asks_for_text =
+        asks_for_text || arg == "--help" || arg == "-h" || arg == "--version";
+  }
+  if (!config.ok() && sub != "init" && !asks_for_text) {
+    ctx.Fail(config);
     return strata::admin::kExitBadInput;
   }
   CLI::App app;
@@ -49,15 +54,13 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    // Help is text; a usage error under --output json is a JSON error too.
-    if (e.get_exit_code() != 0 && JsonRequested(argc, argv)) {
-      ctx.output = "json";
-      ctx.Fail(absl::InvalidArgumentError(
-          strata::StrCat(e.what(), "; run with --help for more information")));
-      return strata::admin::kExitBadInput;
-    }
-    int code = app.exit(e);
-    return code == 0 ? 0 : strata::admin::kExitBadInput;
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    // A usage error is an error like any other: `strata: error: ...` (or
+    // the JSON error object), exit 2.
+    ctx.Fail(absl::InvalidArgumentError(
+        strata::StrCat(e.what(), "; run `strata", sub.empty() ? "" : " ", sub,
+                       " --help` for more information")));
+    return strata::admin::kExitBadInput;
   }
   return ctx.exit_code;
 }

@@ -387,7 +387,7 @@ std::string RenderReleaseStatus(const v1::ReleaseStatus& status,
     Table history({"TIME", "ACTOR", "ACTION", "DETAIL"});
     for (const v1::AuditEntry& e : status.history()) {
       history.AddRow({TimeText(absl::FromUnixSeconds(e.at_unix())), e.actor(),
-                      e.action(), e.detail()});
+                      e.action(), ReadableAuditDetail(e.detail())});
     }
     AppendIndented(out, history.Render(), "  ");
   }
@@ -443,6 +443,53 @@ std::string ProgressLine(uint64_t done, uint64_t total, absl::Duration elapsed,
         "/s");
   }
   return out;
+}
+
+std::string ReadableAuditDetail(const std::string& detail) {
+  static constexpr std::string_view kKey = "module=";
+  std::string out;
+  size_t pos = 0;
+  while (pos < detail.size()) {
+    const size_t at = detail.find(kKey, pos);
+    // Only a key at the start of the detail or after a blank.
+    if (at == std::string::npos) break;
+    const size_t value = at + kKey.size();
+    size_t digits = value;
+    while (digits < detail.size() &&
+           std::isdigit(static_cast<unsigned char>(detail[digits])))
+      ++digits;
+    const bool is_key = at == 0 || detail[at - 1] == ' ';
+    if (!is_key || digits == value || digits - value > 3 ||
+        digits >= detail.size() || detail[digits] != ':') {
+      out.append(detail, pos, value - pos);
+      pos = value;
+      continue;
+    }
+    const int number = std::stoi(detail.substr(value, digits - value));
+    const std::string name =
+        v1::Layer_IsValid(number) && number != v1::LAYER_UNSPECIFIED
+            ? LayerFlagName(static_cast<v1::Layer>(number))
+            : "unknown";
+    out.append(detail, pos, value - pos);
+    out += name == "unknown" ? detail.substr(value, digits - value + 1)
+                             : name + "/";
+    pos = digits + 1;
+  }
+  out.append(detail, pos, std::string::npos);
+  return out;
+}
+
+std::string RenderAuditList(const std::vector<v1::AuditEntry>& entries) {
+  if (entries.empty()) return "no audit entries\n";
+  Table table({"SEQ", "TIME", "ACTOR", "ACTION", "APP", "DETAIL"},
+              {true, false, false, false, false, false});
+  for (const v1::AuditEntry& e : entries) {
+    table.AddRow({std::to_string(e.seq()),
+                  TimeText(absl::FromUnixSeconds(e.at_unix())), e.actor(),
+                  e.action(), e.app_id().empty() ? "-" : e.app_id(),
+                  ReadableAuditDetail(e.detail())});
+  }
+  return table.Render();
 }
 
 }  // namespace strata::admin

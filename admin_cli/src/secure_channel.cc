@@ -9,6 +9,7 @@
 #include "grpcpp/security/tls_certificate_verifier.h"
 #include "grpcpp/security/tls_credentials_options.h"
 #include "grpcpp/support/client_interceptor.h"
+#include "strata/base/server_address.h"
 #include "strata/base/status_macros.h"
 #include "strata/base/strings.h"
 #include "strata/signing/tls_policy.h"
@@ -178,8 +179,20 @@ std::string ExplainConnectionFailure(const std::string& address,
           : "";
   std::string why;
   switch (signing::ClassifyTlsFailure(message, security.plaintext)) {
-    case signing::TlsFailure::kOther:
-      return message;
+    case signing::TlsFailure::kOther: {
+      // Not TLS: the server could not be reached at all (or it answered
+      // UNAVAILABLE itself, which stays as it is).
+      const std::string reason = ConnectFailureReason(message);
+      if (reason.empty()) return message;
+      return UnreachableMessage(
+          address, reason,
+          StrCat("is stratad running there? Start it (`stratad --data-dir "
+                 "DIR` after `stratad init`), or point --server (or "
+                 "STRATA_SERVER) at its gRPC port: host:port, default "
+                 "127.0.0.1:",
+                 kDefaultServerPort),
+          message);
+    }
     case signing::TlsFailure::kUntrusted:
       why = security.ca_pem.empty()
                 ? StrCat(

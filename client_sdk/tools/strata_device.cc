@@ -5,6 +5,22 @@
 #include "CLI/CLI.hpp"
 #include "strata/base/env.h"
 #include "strata/client/client.h"
+#include "tool_support.h"
+
+namespace {
+
+using strata::tools::ExitCodeFor;
+
+// Prints "strata-device: error: <message>" and returns the exit code.
+int Fail(const absl::Status& status, const std::string& message) {
+  std::cerr << "strata-device: error: " << message << "\n";
+  return ExitCodeFor(status);
+}
+int Fail(const absl::Status& status) {
+  return Fail(status, std::string(strata::ToStd(status.message())));
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   strata::client::ClientOptions options;
@@ -25,9 +41,12 @@ int main(int argc, char** argv) {
       "TLS: --ca-file (e.g. <data-dir>/tls/ca.pem from `stratad init\n"
       "--tls-self-signed`) or --server-cert, else the system's CAs;\n"
       "--plaintext only to a loopback server.\n\n"
-      "Exit codes: 0 ok; 1 bad arguments or storage; 2 server unreachable,\n"
-      "or no --root; 3 some update failed to install; 4 installed content is\n"
-      "damaged."};
+      "Exit codes (the same as strata's): 0 ok; 1 other failure (storage); 2 "
+      "bad\n"
+      "input (flags, unreadable files, no --root); 3 not found (--app is not\n"
+      "the app of --root's root of trust; the --print-config module is not\n"
+      "installed); 4 refused (an update was refused or failed to install;\n"
+      "--verify found damaged content); 5 the server could not be reached."};
   app.add_option("--server", options.server_address, "server host:port")
       ->envname("STRATA_SERVER")
       ->capture_default_str();
@@ -80,22 +99,41 @@ int main(int argc, char** argv) {
   app.add_flag("--verify", verify,
                "print every installed module (state, version, sha256) after "
                "re-hashing its content; exit 4 if any is damaged");
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help
+    return Fail(absl::InvalidArgumentError(
+        std::string(e.what()) +
+        "; run `strata-device --help` for more information"));
+  }
+  // "localhost" is localhost:7443 (gRPC alone would dial 443); a URL's
+  // scheme is stripped with a note, or refused (http://).
+  absl::StatusOr<strata::ServerAddress> server =
+      strata::ParseServerAddress(options.server_address, "--server");
+  if (!server.ok()) return Fail(server.status());
+  if (!server->note.empty()) {
+    std::cerr << "strata-device: note: " << server->note << "\n";
+  }
+  options.server_address = server->target;
 
   if (!root_file.empty()) {
     auto root = strata::PosixFileSystem()->ReadFile(root_file);
     if (!root.ok()) {
-      std::cerr << "strata-device: cannot read --root " << root_file << ": "
-                << root.status().message() << "\n";
-      return 1;
+      return Fail(absl::InvalidArgumentError(
+          strata::StrCat("cannot read --root ", root_file, ": ",
+                         strata::ToStd(root.status().message()))));
     }
     options.pinned_root_json = *std::move(root);
+    absl::Status app_matches = strata::tools::CheckRootApp(
+        options.pinned_root_json, root_file, options.app_id);
+    if (!app_matches.ok()) return Fail(app_matches);
   } else if (!options.insecure_skip_signature_verification_for_tests) {
-    std::cerr << "strata-device: --root FILE is required: the app's root of "
-                 "trust (the root.json that `strata trust init` writes), "
-                 "against which every update is verified. Tests only: "
-                 "--insecure-skip-signature-verification-for-tests.\n";
-    return 2;
+    return Fail(absl::InvalidArgumentError(
+        "--root FILE is required: the app's root of trust (the root.json "
+        "that `strata trust init` writes), against which every update is "
+        "verified. Tests only: "
+        "--insecure-skip-signature-verification-for-tests."));
   }
 
   for (auto [file, pem, flag] :
@@ -105,23 +143,17 @@ int main(int argc, char** argv) {
     if (file->empty()) continue;
     auto content = strata::PosixFileSystem()->ReadFile(*file);
     if (!content.ok()) {
-      std::cerr << "strata-device: cannot read " << flag << " " << *file << ": "
-                << content.status().message() << "\n";
-      return 1;
+      return Fail(absl::InvalidArgumentError(
+          strata::StrCat("cannot read ", flag, " ", *file, ": ",
+                         strata::ToStd(content.status().message()))));
     }
     *pem = *std::move(content);
   }
   auto client = strata::client::Client::Create(options);
-  if (!client.ok()) {
-    std::cerr << "strata-device: " << client.status().message() << "\n";
-    return 1;
-  }
+  if (!client.ok()) return Fail(client.status());
   if (begin_launch) {
     auto launch = (*client)->BeginLaunch();
-    if (!launch.ok()) {
-      std::cerr << "strata-device: " << launch.status().message() << "\n";
-      return 1;
-    }
+    if (!launch.ok()) return Fail(launch.status());
     for (const auto& m : launch->activated) {
       std::cout << "activated " << strata::client::LayerName(m.layer) << "/"
                 << m.name << " " << m.version << "\n";
@@ -135,9 +167,10 @@ int main(int argc, char** argv) {
   if (!no_check) {
     auto result = (*client)->Check();
     if (!result.ok()) {
-      std::cerr << "strata-device: check failed: " << result.status().message()
-                << "\n";
-      return 2;
+      return Fail(
+          result.status(),
+          "check failed: " +
+              strata::tools::Explain(result.status(), options.server_address));
     }
     check = *std::move(result);
   }
@@ -158,30 +191,26 @@ int main(int argc, char** argv) {
                 << "\n";
     }
     if (!s.ok()) {
-      std::cerr << "strata-device: " << s.message() << "\n";
-      return 4;
+      std::cerr << "strata-device: error: " << s.message() << "\n";
+      return strata::tools::kExitRefused;
     }
     std::cout << "verified\n";
   }
   if (!print_config.empty()) {
     auto value = (*client)->GetConfig(print_config);
-    if (!value.ok()) {
-      std::cerr << "strata-device: " << value.status().message() << "\n";
-      return 1;
-    }
+    if (!value.ok()) return Fail(value.status());
     if (!value->has_value()) {
-      std::cerr << "strata-device: config " << print_config
-                << " is not installed on this device\n";
-      return 3;
+      return Fail(absl::NotFoundError(strata::StrCat(
+          "config ", print_config, " is not installed on this device")));
     }
     std::cout << "config " << print_config << " = " << **value << "\n";
   }
   if (mark_healthy) {
     absl::Status s = (*client)->MarkLaunchHealthy();
-    if (!s.ok()) {
-      std::cerr << "strata-device: " << s.message() << "\n";
-      return 1;
-    }
+    if (!s.ok()) return Fail(s);
   }
-  return check.failures.empty() ? 0 : 3;
+  // An update that could not be installed was refused (signature, hash,
+  // compatibility) or failed to apply: nothing of it changed on disk.
+  return check.failures.empty() ? strata::tools::kExitOk
+                                : strata::tools::kExitRefused;
 }

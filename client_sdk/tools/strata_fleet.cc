@@ -21,15 +21,16 @@
 #include "strata/base/names.h"
 #include "strata/base/strings.h"
 #include "strata/client/client.h"
+#include "tool_support.h"
 
 namespace strata::client {
 namespace {
 
-// Exit codes (documented in --help).
-constexpr int kExitOk = 0;
-constexpr int kExitFailure = 1;
-constexpr int kExitBadArguments = 2;
-constexpr int kExitUnreachable = 5;
+// Exit codes (documented in --help), as strata's (tool_support.h).
+constexpr int kExitOk = tools::kExitOk;
+constexpr int kExitFailure = tools::kExitFailure;
+constexpr int kExitBadArguments = tools::kExitBadInput;
+constexpr int kExitUnreachable = tools::kExitUnavailable;
 
 // A HOTPATCH or NATIVE_BUNDLE whose content holds these bytes crashes the
 // simulated app at every launch while it is active (the demo's bad patch).
@@ -79,10 +80,13 @@ constexpr char kHelp[] =
     "ca.pem from `stratad init --tls-self-signed`) or --server-cert, else\n"
     "the system's CAs; --plaintext only to a loopback server.\n"
     "\n"
-    "Exit codes: 0 ok; 1 other failure (storage, summary file); 2 bad\n"
-    "arguments (also: no --root); 5 the server could not be reached (no "
-    "device's check\n"
-    "succeeded in a round; the run stops after that round).";
+    "Exit codes: 0 ok; 1 other failure (storage,\n"
+    "summary file); 2 bad arguments (also: no --root, an unreadable file);\n"
+    "3 --app is not the app of --root's root of trust; 5 the server could\n"
+    "not be reached (no device's check succeeded in a round; the run stops\n"
+    "after that round; a failed TLS handshake counts as unreachable);\n"
+    "another reason all checks failed gives its own code: 4 refused, 2 bad\n"
+    "input). The same table as strata's.";
 
 struct Flags {
   std::string server = "127.0.0.1:7443";
@@ -163,6 +167,7 @@ struct Device {
   Counters total;
   Counters round;  // this round only
   bool check_ok = false;
+  absl::Status check_status;
   std::string check_error;
   std::atomic<uint64_t> config_pushes{0};
   bool watching = false;
@@ -286,9 +291,13 @@ class Fleet {
       RunRound(k);
       size_t reached = 0;
       std::string first_error;
+      absl::Status first_status;
       for (const auto& d : devices_) {
         if (d->check_ok) ++reached;
-        if (!d->check_ok && first_error.empty()) first_error = d->check_error;
+        if (!d->check_ok && first_error.empty()) {
+          first_error = d->check_error;
+          first_status = d->check_status;
+        }
       }
       if (reached < devices_.size()) {
         out_.Error(StrCat("round ", k, ": ", devices_.size() - reached, " of ",
@@ -296,10 +305,16 @@ class Fleet {
                           " checks failed; first: ", first_error));
       }
       if (reached == 0) {
-        out_.Error(StrCat("the server at ", flags_.server,
-                          " could not be reached; is stratad running there? "
-                          "(set --server or STRATA_SERVER)"));
-        code = kExitUnreachable;
+        code = tools::ExitCodeFor(first_status);
+        if (code == kExitUnreachable) {
+          out_.Error(StrCat("the server at ", flags_.server,
+                            " could not be reached; is stratad running "
+                            "there? (set --server or STRATA_SERVER)"));
+        } else {
+          out_.Error(
+              StrCat("no device's check succeeded in round ", k, "; stopping"));
+          if (code == kExitOk) code = kExitFailure;
+        }
         break;
       }
     }
@@ -430,7 +445,8 @@ class Fleet {
     d.check_ok = check.ok();
     if (!check.ok()) {
       ++d.round.check_errors;
-      d.check_error = std::string(ToStd(check.status().message()));
+      d.check_status = check.status();
+      d.check_error = tools::Explain(check.status(), flags_.server);
     } else {
       d.round.updates_installed += check->installed.size();
       d.round.via_delta += check->via_delta;
@@ -566,6 +582,18 @@ int Main(int argc, char** argv) {
     std::cerr << "strata-fleet: " << ToStd(s.message()) << "\n";
     return kExitBadArguments;
   }
+  // "localhost" is localhost:7443 (gRPC alone would dial 443); a URL's
+  // scheme is stripped with a note, or refused (http://).
+  absl::StatusOr<ServerAddress> server =
+      ParseServerAddress(f.server, "--server");
+  if (!server.ok()) {
+    std::cerr << "strata-fleet: " << ToStd(server.status().message()) << "\n";
+    return kExitBadArguments;
+  }
+  if (!server->note.empty()) {
+    std::cerr << "strata-fleet: note: " << server->note << "\n";
+  }
+  f.server = server->target;
   if (!f.root_file.empty()) {
     absl::StatusOr<std::string> root = PosixFileSystem()->ReadFile(f.root_file);
     if (!root.ok()) {
@@ -574,6 +602,12 @@ int Main(int argc, char** argv) {
       return kExitBadArguments;
     }
     f.pinned_root_json = *std::move(root);
+    if (absl::Status s =
+            tools::CheckRootApp(f.pinned_root_json, f.root_file, f.app);
+        !s.ok()) {
+      std::cerr << "strata-fleet: " << ToStd(s.message()) << "\n";
+      return tools::ExitCodeFor(s);
+    }
   } else if (!f.insecure) {
     std::cerr << "strata-fleet: --root FILE is required: the app's root of "
                  "trust (the root.json that `strata trust init` writes), "

@@ -62,6 +62,8 @@ int main(int argc, char** argv) {
       "it\n"
       "  stratad --data-dir ./strata-data    # TLS from ./strata-data/tls\n"
       "  stratad restore --from /backups/b1 --data-dir /var/lib/strata-new\n\n"
+      "Serving needs a data directory `stratad init` (or `restore`) made:\n"
+      "an uninitialized or mistyped --data-dir is refused, nothing created.\n\n"
       "TLS: gRPC (admin tokens, device checks and downloads) is served over\n"
       "TLS with --tls-cert/--tls-key, else with <data-dir>/tls/server.pem and\n"
       "server.key when `stratad init --tls-self-signed` made them, else in\n"
@@ -69,6 +71,13 @@ int main(int argc, char** argv) {
       "loopback addresses). The HTTP port (blobs, TUF metadata, /metrics)\n"
       "stays plain HTTP: what it serves is signed or public.\n\n"
       "Stops cleanly on SIGINT or SIGTERM."};
+  app.set_version_flag("--version",
+#ifdef STRATA_VERSION
+                       std::string("stratad ") + STRATA_VERSION,
+#else
+                       "stratad (unknown version)",
+#endif
+                       "print the version and exit");
   app.fallthrough();  // --data-dir and friends may follow a subcommand
   app.add_option("--data-dir", options.data_dir, "where the database lives")
       ->capture_default_str();

@@ -246,17 +246,18 @@ TEST(StrataDeviceTest, RefusesToStartWithoutARootOfTrust) {
   EXPECT_THAT(r.out, HasSubstr("strata trust init"));
   EXPECT_FALSE(PosixFileSystem()->Exists(storage));  // nothing started
   // An unreadable root, and a file that is no signed root.
+  // Exit codes as strata's: bad input 2, the server unreachable 5.
   r = RunCmd(base + " --root " + JoinPath(dir, "absent.json"));
-  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_EQ(r.exit_code, 2) << r.out;
   EXPECT_THAT(r.out, HasSubstr("cannot read --root"));
   const std::string bad = JoinPath(dir, "bad-root.json");
   ASSERT_TRUE(WriteFileAtomically(*PosixFileSystem(), bad, "{}").ok());
   r = RunCmd(base + " --root " + bad);
-  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_EQ(r.exit_code, 2) << r.out;
   // The test-only switch starts it (the check then finds no server).
   r = RunCmd(base + " --insecure-skip-signature-verification-for-tests");
-  EXPECT_EQ(r.exit_code, 2) << r.out;
-  EXPECT_THAT(r.out, HasSubstr("check failed"));
+  EXPECT_EQ(r.exit_code, 5) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("check failed: cannot reach stratad at"));
   (void)DeleteRecursively(*PosixFileSystem(), dir);
 }
 

@@ -165,6 +165,9 @@ TEST(ReportRetentionServerTest, OldReportsArePrunedAndCounted) {
   options.gate_interval = absl::ZeroDuration();
   options.report_prune_interval = absl::ZeroDuration();
   options.report_retention = absl::Hours(48);
+  ASSERT_THAT(server::InitializeDataDir(
+                  options.data_dir, JoinPath(options.data_dir, "admin.token")),
+              IsOk());
   STRATA_ASSERT_OK_AND_ASSIGN(auto server,
                               server::StrataServer::Start(options, env));
   client::ClientOptions o;

@@ -115,7 +115,8 @@ TEST_F(CliBinaryTest, ScopedTokensAndTheAuditLog) {
   // token.create (init), token.create (ci), publish, release.create
   EXPECT_THAT(r.out, HasSubstr("verified: 4 entries"));
   r = Strata("audit list");
-  EXPECT_THAT(r.out, HasSubstr("ci  publish  wallet"));
+  // An aligned table: columns padded to their widest cell.
+  EXPECT_THAT(r.out, ::testing::ContainsRegex(" ci +publish +wallet "));
 }
 
 TEST_F(CliBinaryTest, AuditVerifyCatchesTamperingOnDisk) {

@@ -1,33 +1,23 @@
 // strata audit list|verify
-#include <ctime>
 #include <iostream>
 
 #include "strata/admin_cli/cli_context.h"
+#include "strata/admin_cli/render.h"
 #include "strata/base/strings.h"
 #include "strata/proto/audit_chain.h"
 
 namespace strata::admin {
-namespace {
-
-std::string Time(int64_t unix_seconds) {
-  std::time_t t = static_cast<std::time_t>(unix_seconds);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", std::gmtime(&t));
-  return buf;
-}
-
-}  // namespace
-
 void AddAuditCommand(CLI::App& app, CliContext& ctx) {
   CLI::App* audit = app.add_subcommand(
       "audit",
       "Read and verify the append-only, hash-chained audit log.\n\n"
       "Example:\n  strata audit verify && strata audit list");
   audit->require_subcommand(1);
-  CLI::App* list =
-      audit->add_subcommand("list",
-                            "Print every audit entry.\n\nExample:\n  strata "
-                            "audit list --output json");
+  CLI::App* list = audit->add_subcommand(
+      "list",
+      "Print every audit entry: sequence number, time (UTC),\n"
+      "actor, action, app and detail, layers by name.\n\n"
+      "Example:\n  strata audit list --output json");
   list->callback([&ctx] {
     auto entries = ctx.Client().ListAudit();
     if (!entries.ok()) {
@@ -35,13 +25,8 @@ void AddAuditCommand(CLI::App& app, CliContext& ctx) {
       return;
     }
     v1::ListAuditResponse all;
-    std::string text;
-    for (const auto& e : *entries) {
-      *all.add_entries() = e;
-      text += StrCat(e.seq(), "  ", Time(e.at_unix()), "  ", e.actor(), "  ",
-                     e.action(), "  ", e.app_id(), "  ", e.detail(), "\n");
-    }
-    ctx.Print(all, text);
+    for (const auto& e : *entries) *all.add_entries() = e;
+    ctx.Print(all, RenderAuditList(*entries));
   });
   CLI::App* verify = audit->add_subcommand(
       "verify",

@@ -46,8 +46,15 @@ void RunInit(const InitFlags& f, CliContext& ctx) {
       return;
     }
   }
+  // Kept as it is dialled: "localhost" as localhost:7443; an http:// URL
+  // is refused here rather than written.
+  absl::StatusOr<std::string> target = ctx.Target();
+  if (!target.ok()) {
+    ctx.Fail(target.status());
+    return;
+  }
   CliConfig config;
-  config.server = ctx.server;
+  config.server = *target;
   // What is not given stays as the existing config had it (--server
   // already defaults to it).
   config.app = f.app.empty() ? ctx.config.app : f.app;
@@ -85,8 +92,8 @@ void RunInit(const InitFlags& f, CliContext& ctx) {
     }
     if (token.empty()) {
       note =
-          "no token found yet: keep one with `strata login --with-token "
-          "...`, or set STRATA_TOKEN\n";
+          "no token found yet: keep one with `strata login "
+          "--with-token-file FILE`, or set STRATA_TOKEN\n";
     }
   }
   absl::Status s = CreateDirs(fs, Dirname(path));

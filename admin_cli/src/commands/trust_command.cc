@@ -87,8 +87,10 @@ absl::Status RunInit(const InitFlags& f, CliContext& ctx) {
         trust.root.common.version, ", targets v", trust.targets.common.version,
         "); change keys with `strata trust rotate root|targets|publisher|"
         "online --keys ",
-        f.dir, " --app ", f.app, "`, see it with `strata trust status --app ",
-        f.app, "`"));
+        f.dir, " --app ", f.app,
+        "`, extend expiries with `strata trust resign --keys ", f.dir,
+        " --app ", f.app, "`, see it with `strata trust status --app ", f.app,
+        "`; devices keep the root.json they pinned and follow rotations"));
   }
   STRATA_ASSIGN_OR_RETURN(auto online,
                           ChooseOnlineKeys(trust.info, f.online_keys));

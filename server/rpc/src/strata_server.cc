@@ -184,8 +184,18 @@ absl::StatusOr<std::unique_ptr<StrataServer>> StrataServer::Start(
         "expired ticket"));
   }
   auto impl = std::make_unique<Impl>();
-  STRATA_RETURN_IF_ERROR(Annotate(CreateDirs(*env.fs, options.data_dir),
-                                  "creating the data directory"));
+  // Never a fresh, empty database from a mistyped --data-dir: `stratad
+  // init` (or `restore`) makes the database, serving only opens it.
+  if (!env.fs->Exists(JoinPath(DbDir(options.data_dir), "CURRENT"))) {
+    return absl::FailedPreconditionError(StrCat(
+        options.data_dir,
+        " is not an initialized stratad data directory (no database in ",
+        DbDir(options.data_dir), "); run `stratad init --data-dir ",
+        options.data_dir,
+        "` first (--tls-self-signed for TLS to try it), restore a backup "
+        "there (`stratad restore --from DIR --data-dir ",
+        options.data_dir, "`), or check --data-dir for a typo"));
+  }
   STRATA_ASSIGN_OR_RETURN(impl->store, Store::Open(DbDir(options.data_dir)));
   // Chunks of uploads cut by a crash are referenced by nothing: drop them
   // before any new upload starts.

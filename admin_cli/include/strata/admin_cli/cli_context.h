@@ -30,8 +30,14 @@ extern const char kExitCodeHelp[];
 
 int ExitCodeFor(const absl::Status& status);
 
+// `strata --version`: "strata 0.1.0".
+std::string VersionText();
+
 struct CliContext {
   std::string server = "127.0.0.1:7443";
+  // Where `server` came from, for messages: "--server", "STRATA_SERVER",
+  // "the config file PATH" or "the default".
+  std::string server_source = "the default";
   std::string token;       // --token / STRATA_TOKEN
   std::string token_file;  // --token-file / STRATA_TOKEN_FILE
   // How to secure the connection (flags or env; empty: the config's).
@@ -56,14 +62,23 @@ struct CliContext {
   // with the system's CAs when none is. Files are read here; a file that
   // cannot be read gives an Invalid security (every call fails saying so).
   ChannelSecurity Security() const;
-  // A client for the server with the resolved token and Security().
+  // `server` as gRPC dials it (ParseServerAddress: a port added to a bare
+  // host, an https:// URL's scheme stripped with a note on stderr, once);
+  // kInvalidArgument for what cannot be a server address (e.g. http://).
+  absl::StatusOr<std::string> Target() const;
+  // A client for Target() with the resolved token and Security(); when
+  // Target() is an error, every call fails with it (exit 2).
   AdminClient Client() const;
+  // The same with this token instead of the resolved one.
+  AdminClient ClientWithToken(const std::string& token) const;
   // Prints `status` as an error (text or JSON) and records the exit code.
   void Fail(const absl::Status& status);
   // Prints `message` in JSON form, or `text` otherwise.
   void Print(const google::protobuf::Message& message, const std::string& text);
   // Prints `value` (one line of JSON) or `text`.
   void Print(const Json& value, const std::string& text);
+
+  mutable bool target_noted = false;  // Target()'s note is said once
 };
 
 // Adds the usual `--app` option to `cmd`: required unless the config file
@@ -87,6 +102,10 @@ void AddTrustCommand(CLI::App& app, CliContext& ctx);
 void AddSegmentCommand(CLI::App& app, CliContext& ctx);
 void AddInitCommand(CLI::App& app, CliContext& ctx);
 void AddRestoreCommand(CLI::App& app, CliContext& ctx);
+// `strata completion bash`: a completion script from the command tree.
+void AddCompletionCommand(CLI::App& app, CliContext& ctx);
+// The bash completion script for the command tree under `root`.
+std::string BashCompletion(const CLI::App& root);
 
 // Where `strata login` keeps the token.
 std::string DefaultTokenPath();
@@ -95,8 +114,15 @@ std::string DefaultTokenPath();
 // config's defaults show in --help and apply.
 void BuildCli(CLI::App& app, CliContext& ctx);
 // Reads the config file named by --config in argv, STRATA_CONFIG or the
-// default path into ctx.config.
+// default path into ctx.config, and notes where --server comes from. A
+// file named by --config must exist (kInvalidArgument otherwise); one
+// named by STRATA_CONFIG or the default path may be absent (no config).
 absl::Status LoadCliConfig(int argc, const char* const* argv, CliContext& ctx);
+
+// The subcommand named in argv (the first word that is neither an option
+// nor a global option's value), "" if none: e.g. "init" for
+// `strata --server h:1 init --app a`.
+std::string SubcommandInArgs(int argc, const char* const* argv);
 
 }  // namespace strata::admin
 

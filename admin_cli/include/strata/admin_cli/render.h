@@ -79,6 +79,15 @@ std::string ProgressLine(uint64_t done, uint64_t total, absl::Duration elapsed,
 // 1536 -> "1.5 KiB".
 std::string FormatBytes(uint64_t bytes);
 
+// An audit entry's detail for people: layers by name ("module=1:limits",
+// as stratad records a module, reads "module=config/limits"). The stored
+// detail (and the JSON output) stays as it is: the hash chain covers it.
+std::string ReadableAuditDetail(const std::string& detail);
+
+// The `audit list` table: SEQ, TIME (UTC), ACTOR, ACTION, APP, DETAIL,
+// aligned under a header; "no audit entries\n" for none.
+std::string RenderAuditList(const std::vector<v1::AuditEntry>& entries);
+
 }  // namespace strata::admin
 
 #endif  // STRATA_ADMIN_CLI_RENDER_H_

@@ -70,6 +70,8 @@ struct ServerOptions {
 
 class StrataServer {
  public:
+  // kFailedPrecondition, creating nothing, unless options.data_dir holds a
+  // database that InitializeDataDir (`stratad init`) or RestoreDataDir made.
   static absl::StatusOr<std::unique_ptr<StrataServer>> Start(
       const ServerOptions& options, Env env = Env::Default());
   ~StrataServer();
