@@ -292,7 +292,7 @@ TEST_F(GateTest, PausesWhenReportsStop) {
 TEST_F(GateTest, SilenceCountsFromTheStageStart) {
   // No report ever, but the stage only started 1h ago: hold.
   clock_.Advance(absl::Hours(1));
-  EXPECT_EQ(gate_.Evaluate(*rollout_, health_).rule, "baking");
+  EXPECT_EQ(gate_.Evaluate(*rollout_, health_).rule, "waiting_for_reports");
   clock_.Advance(absl::Hours(5));
   EXPECT_EQ(gate_.Evaluate(*rollout_, health_).rule, "reports_stopped");
 }
