@@ -70,7 +70,9 @@ TEST_F(AppCachesTest, MadeUpAppIdsLeaveNoCacheEntries) {
     EXPECT_FALSE(delivery_->WaitForChange(app, 0, clock_.Now()));
     v1::ReportRequest report;
     *report.mutable_device() = check.device();
-    report.add_events()->set_kind(v1::ReportEvent::KIND_LAUNCH_OK);
+    v1::ReportEvent* e = report.add_events();
+    e->set_kind(v1::ReportEvent::KIND_LAUNCH_OK);
+    e->set_event_id("e1");
     EXPECT_THAT(delivery_->Report(report), IsOk());
   }
   EXPECT_EQ(delivery_->snapshots().cached(), 0u);
