@@ -290,6 +290,54 @@ absl::StatusOr<v1::ListSegmentsResponse> AdminClient::ListSegments(
   return response;
 }
 
+absl::StatusOr<v1::DeleteSegmentResponse> AdminClient::DeleteSegment(
+    const std::string& app_id, const std::string& name) {
+  grpc::ClientContext context;
+  Prepare(context);
+  v1::DeleteSegmentRequest request;
+  request.set_app_id(app_id);
+  request.set_name(name);
+  v1::DeleteSegmentResponse response;
+  grpc::Status s = stub_->DeleteSegment(&context, request, &response);
+  if (!s.ok()) return FromGrpcStatus(s);
+  return response;
+}
+
+absl::StatusOr<v1::GetSegmentHistoryResponse> AdminClient::GetSegmentHistory(
+    const std::string& app_id, const std::string& name) {
+  grpc::ClientContext context;
+  Prepare(context);
+  v1::GetSegmentHistoryRequest request;
+  request.set_app_id(app_id);
+  request.set_name(name);
+  v1::GetSegmentHistoryResponse response;
+  grpc::Status s = stub_->GetSegmentHistory(&context, request, &response);
+  if (!s.ok()) return FromGrpcStatus(s);
+  return response;
+}
+
+absl::StatusOr<v1::Release> AdminClient::EditRelease(
+    const v1::EditReleaseRequest& request) {
+  grpc::ClientContext context;
+  Prepare(context);
+  v1::Release response;
+  grpc::Status s = stub_->EditRelease(&context, request, &response);
+  if (!s.ok()) return FromGrpcStatus(s);
+  return response;
+}
+
+absl::StatusOr<v1::GetFleetResponse> AdminClient::GetFleet(
+    const std::string& app_id) {
+  grpc::ClientContext context;
+  Prepare(context);
+  v1::GetFleetRequest request;
+  request.set_app_id(app_id);
+  v1::GetFleetResponse response;
+  grpc::Status s = stub_->GetFleet(&context, request, &response);
+  if (!s.ok()) return FromGrpcStatus(s);
+  return response;
+}
+
 absl::Status AdminClient::WaitUntilServing(absl::Duration timeout) {
   if (!config_status_.ok()) return config_status_;
   auto health = grpc::health::v1::Health::NewStub(channel_);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <set>
 
@@ -451,6 +452,70 @@ absl::StatusOr<v1::ReleaseArtifact> ParseArtifact(std::string_view text) {
 std::string FormatArtifact(const v1::ReleaseArtifact& a) {
   return StrCat(LayerFlagName(a.module().layer()), "/", a.module().name(), "@",
                 a.version());
+}
+
+namespace {
+
+std::string TrimLine(std::string s) {
+  const size_t nl = s.find('\n');
+  if (nl != std::string::npos) s.resize(nl);
+  while (!s.empty() &&
+         (s.back() == ' ' || s.back() == '\r' || s.back() == '\t')) {
+    s.pop_back();
+  }
+  size_t start = 0;
+  while (start < s.size() && (s[start] == ' ' || s[start] == '\t')) ++start;
+  return s.substr(start);
+}
+
+}  // namespace
+
+SourceInfo DetectSource(
+    const std::function<const char*(const char*)>& getenv,
+    const std::function<std::optional<std::string>(const std::string&)>& run) {
+  auto var = [&](const char* name) {
+    const char* v = getenv(name);
+    return v == nullptr ? std::string() : TrimLine(v);
+  };
+  SourceInfo out;
+  const std::pair<const char*, const char*> ci[] = {
+      {"GITHUB_SHA", "GITHUB_REF_NAME"},
+      {"CI_COMMIT_SHA", "CI_COMMIT_REF_NAME"}};
+  for (const auto& [sha, ref] : ci) {
+    out.commit = var(sha);
+    if (out.commit.empty()) continue;
+    out.branch = var(ref);
+    out.from = sha;
+    return out;
+  }
+  out = SourceInfo();
+  std::optional<std::string> head = run("git rev-parse HEAD");
+  if (!head.has_value() || TrimLine(*head).empty()) return out;
+  out.commit = TrimLine(*head);
+  out.from = "git";
+  std::optional<std::string> branch = run("git rev-parse --abbrev-ref HEAD");
+  if (branch.has_value()) {
+    out.branch = TrimLine(*branch);
+    if (out.branch == "HEAD") out.branch.clear();  // detached
+  }
+  return out;
+}
+
+SourceInfo DetectSource() {
+  return DetectSource([](const char* name) { return std::getenv(name); },
+                      [](const std::string& cmd) -> std::optional<std::string> {
+                        FILE* p = ::popen((cmd + " 2>/dev/null").c_str(), "r");
+                        if (p == nullptr) return std::nullopt;
+                        std::string out;
+                        char buf[256];
+                        size_t n;
+                        while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0 &&
+                               out.size() < 4096) {
+                          out.append(buf, n);
+                        }
+                        if (::pclose(p) != 0) return std::nullopt;
+                        return out;
+                      });
 }
 
 }  // namespace strata::admin

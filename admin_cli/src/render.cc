@@ -62,6 +62,24 @@ void AppendIndented(std::string& out, const std::string& block,
   }
 }
 
+// "abc123def456@main": the release's source, commit cut to 12 digits.
+std::string SourceText(const v1::Release& r) {
+  const std::string commit = r.source_commit().substr(0, 12);
+  if (commit.empty()) return r.source_branch();
+  if (r.source_branch().empty()) return commit;
+  return StrCat(commit, "@", r.source_branch());
+}
+
+// At most `max` bytes of `text`, "..." marking a cut (not inside a UTF-8
+// sequence).
+std::string Shorten(const std::string& text, size_t max) {
+  if (text.size() <= max) return text;
+  size_t cut = max - 3;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80)
+    --cut;
+  return text.substr(0, cut) + "...";
+}
+
 }  // namespace
 
 Table::Table(std::vector<std::string> header, std::vector<bool> numeric)
@@ -169,9 +187,9 @@ std::string ReleaseLine(const v1::Release& r) {
 }
 
 std::string RenderReleaseList(const std::vector<v1::Release>& releases) {
-  Table table(
-      {"ID", "STATE", "STAGE", "EXPOSURE", "SEGMENT", "CREATED", "ARTIFACTS"},
-      {true, false, false, true, false, false, false});
+  Table table({"ID", "STATE", "STAGE", "EXPOSURE", "SEGMENT", "CREATED",
+               "ARTIFACTS", "SOURCE", "MESSAGE"},
+              {true, false, false, true, false, false, false, false, false});
   for (const v1::Release& r : releases) {
     std::vector<v1::ReleaseArtifact> artifacts = ArtifactsOf(r);
     std::string state = StateName(r.state());
@@ -183,7 +201,8 @@ std::string RenderReleaseList(const std::vector<v1::Release>& releases) {
                   FormatExposure(ExposureOf(r)),
                   r.segment().empty() ? "everyone" : r.segment(),
                   TimeText(absl::FromUnixSeconds(r.created_at_unix())),
-                  artifacts.empty() ? "" : FormatArtifact(artifacts[0])});
+                  artifacts.empty() ? "" : FormatArtifact(artifacts[0]),
+                  SourceText(r), Shorten(r.message(), 48)});
     for (size_t i = 1; i < artifacts.size(); ++i)
       table.AddRow({"", "", "", "", "", "", FormatArtifact(artifacts[i])});
   }
@@ -270,6 +289,14 @@ std::string RenderReleaseStatus(const v1::ReleaseStatus& status,
                                      " of the segment")});
   summary.AddRow(
       {"adoption", StrCat(FormatCount(Devices(status)), " devices activated")});
+  if (!r.message().empty()) summary.AddRow({"message", r.message()});
+  if (!SourceText(r).empty()) summary.AddRow({"source", SourceText(r)});
+  if (r.max_exposure_bp() != 0 && r.max_exposure_bp() < 10000) {
+    summary.AddRow(
+        {"reaches", StrCat("at most ", FormatExposure(r.max_exposure_bp()),
+                           " of the segment (the buckets of the "
+                           "release it rolls back)")});
+  }
   if (r.rolls_back_release_id() != 0)
     summary.AddRow(
         {"rolls back", StrCat("release ", r.rolls_back_release_id())});
@@ -330,8 +357,6 @@ std::string RenderReleaseStatus(const v1::ReleaseStatus& status,
   auto row = [&](const std::string& name, auto fn) {
     health.AddRow({name, fn(t), fn(c), fn(st)});
   };
-  row("downloaded",
-      [](const v1::CohortHealth& h) { return FormatCount(h.downloaded()); });
   row("activated",
       [](const v1::CohortHealth& h) { return FormatCount(h.activated()); });
   row("launches",
@@ -354,6 +379,9 @@ std::string RenderReleaseStatus(const v1::ReleaseStatus& status,
   out += "\nGate: ";
   if (status.gate_action().empty()) {
     out += "not judged yet\n";
+  } else if (status.gate_rule() == "not_rolling") {
+    // Gates judge rolling releases only.
+    out += StrCat("not judging (the release is ", StateName(r.state()), ")\n");
   } else {
     out += status.gate_action();
     if (!status.gate_rule().empty())

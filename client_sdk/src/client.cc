@@ -29,7 +29,7 @@ namespace {
 constexpr std::string_view kLayerNames[] = {"",    "config",   "h5",
                                             "hcf", "hotpatch", "native"};
 constexpr size_t kReportBatch = 100;
-constexpr std::string_view kSdkVersion = "0.2.0";
+constexpr std::string_view kSdkVersion = "0.3.0";
 
 v1::DeviceContext ToProto(const std::string& app_id, const DeviceInfo& d) {
   v1::DeviceContext c;
@@ -682,6 +682,45 @@ struct Client::Impl {
     }
   }
 
+  // A roll back to the version the app ships with: what was installed for
+  // the module goes (its banned versions stay banned), the counter is
+  // recorded so nothing older comes back. At once, whatever the layer's
+  // activation point.
+  void RevertToEmbedded(const v1::UpdateEntry& e, CheckResult& result) {
+    const ModuleKey key{e.module().layer(), e.module().name()};
+    ClientState next = store->state();
+    auto it = next.modules.find(key);
+    const bool had =
+        it != next.modules.end() &&
+        (it->second.active.has_value() || it->second.staged.has_value());
+    std::string from;
+    if (had) {
+      ModuleState& m = it->second;
+      from = m.active ? m.active->version : m.staged->version;
+      m.active.reset();
+      m.staged.reset();
+      m.good.reset();
+      m.pending = false;
+      absl::Status s = store->Commit(std::move(next));
+      if (!s.ok()) {
+        Fail(e, s, v1::ReportEvent::KIND_APPLY_FAILED, v1::REJECT_APPLY_FAILED,
+             result);
+        return;
+      }
+    }
+    const VersionRef ref{std::string(kEmbeddedVersion),
+                         e.statement().content_sha256(), e.release_sequence(),
+                         e.release_id()};
+    MarkInstalled({{key, ref}});
+    if (!had) return;  // it ran the embedded version already
+    Queue(Event(v1::ReportEvent::KIND_ACTIVATED, key, e.release_id(),
+                v1::REJECT_REASON_UNSPECIFIED,
+                StrCat("embedded (rolled back from ", from, ")")));
+    if (std::optional<InstalledModule> now = Active(key)) {
+      result.reverted.push_back(*now);
+    }
+  }
+
   // Validates, authorizes, fetches and installs `entries` (one plan, or
   // one pushed entry); `trusted` is the trust policy's refresh of it.
   // Returns the blobs the entries want (content and patches).
@@ -717,6 +756,10 @@ struct Client::Impl {
       authorized.push_back(*std::move(admitted));
       const v1::UpdateEntry& entry = authorized.back();
       const ModuleKey key{entry.module().layer(), entry.module().name()};
+      if (entry.revert_to_embedded()) {
+        RevertToEmbedded(entry, result);
+        continue;
+      }
       const std::string& sha = entry.statement().content_sha256();
       const auto it = store->state().modules.find(key);
       if (it != store->state().modules.end()) {

@@ -21,7 +21,16 @@ absl::Status CheckEntry(const v1::UpdateEntry& entry,
                  v1::REJECT_UNSAFE_NAME));
   STRATA_RETURN_IF_ERROR(WithReason(ValidateName("version", st.version()),
                                     v1::REJECT_UNSAFE_NAME));
-  if (st.version() == kEmbeddedVersion) {
+  if (entry.revert_to_embedded()) {
+    // "Run the embedded version": exactly the signed shape of a revert.
+    if (st.version() != kEmbeddedVersion || st.size() != 0 ||
+        st.content_sha256() != Sha256::HexHash("")) {
+      return WithReason(absl::InvalidArgumentError(
+                            "a revert to the embedded version must name "
+                            "version 'embedded' and zero bytes"),
+                        v1::REJECT_MALFORMED_METADATA);
+    }
+  } else if (st.version() == kEmbeddedVersion) {
     return WithReason(absl::InvalidArgumentError(
                           "version 'embedded' is reserved for the content "
                           "shipped in the app"),

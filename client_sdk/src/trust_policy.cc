@@ -92,6 +92,12 @@ v1::UpdateEntry SignedEntry(const v1::UpdateEntry& offered,
   c->set_min_sdk_version(a.compat.min_sdk_version);
   e.mutable_full()->set_sha256(target.sha256);
   e.mutable_full()->set_size(target.length);
+  // A revert target (docs/trust.md): the publishers' signature says "run
+  // the embedded version"; the server's flag alone is not trusted.
+  const Json& custom = target.file.extra_custom;
+  const Json* revert = custom.is_object() ? custom.Find("revert") : nullptr;
+  e.set_revert_to_embedded(revert != nullptr && revert->is_string() &&
+                           revert->as_string() == "embedded");
   // Patches: a patch's output is verified against the signed hash anyway;
   // what is capped here is what the server may make the device download.
   // A patch the publisher listed must be the one listed; any other may not

@@ -235,27 +235,46 @@ GateDecision GateEvaluator::Evaluate(const Rollout& rollout,
                                    .plan.stages[rollout.stage() + 1]
                                    .exposure_bp),
                      ")");
+    // Only the requirements the stage has: "no bake time" rather than
+    // "baked 3s of 0".
+    std::string met =
+        f.bake_time > absl::ZeroDuration()
+            ? StrCat("baked ", Dur(f.baked), " of ", Dur(f.bake_time))
+            : std::string("no bake time");
+    if (f.min_reports > 0) {
+      met +=
+          StrCat(" with ", f.stage_reports, " of ", f.min_reports, " reports");
+    } else if (f.stage_reports > 0) {
+      met += StrCat(" with ", f.stage_reports, " reports (none required)");
+    }
     return Make(GateAction::kPromote, "bake_complete",
-                StrCat("baked ", Dur(f.baked), " of ", Dur(f.bake_time),
-                       " with ", f.stage_reports, " of ", f.min_reports,
-                       " reports, crash rate ", Pct(f.treatment_crash_rate),
+                StrCat(met, ", crash rate ", Pct(f.treatment_crash_rate),
                        " vs control ", Pct(f.control_crash_rate), "; ", next),
                 f);
   }
+  // What the promotion waits for, first unmet requirement first; the rule
+  // names that one ("baking" only while the bake time runs).
+  std::string rule;
   std::string waiting;
+  auto wait_for = [&](std::string_view r, std::string what) {
+    if (rule.empty()) rule = std::string(r);
+    if (!waiting.empty()) waiting += "; ";
+    waiting += what;
+  };
   if (!baked) {
-    waiting = StrCat("baked ", Dur(f.baked), " of ", Dur(f.bake_time));
+    wait_for("baking",
+             StrCat("baked ", Dur(f.baked), " of ", Dur(f.bake_time)));
   }
   if (!enough) {
-    if (!waiting.empty()) waiting += "; ";
-    waiting += StrCat(f.stage_reports, " of ", f.min_reports, " reports");
+    wait_for("waiting_for_reports",
+             StrCat(f.stage_reports, " of ", f.min_reports, " reports"));
   }
   if (!judged) {
-    if (!waiting.empty()) waiting += "; ";
-    waiting += StrCat(f.treatment_launches, " of ", p.min_launches,
-                      " launched devices the crash gate needs");
+    wait_for("waiting_for_launches",
+             StrCat(f.treatment_launches, " of ", p.min_launches,
+                    " launched devices the crash gate needs"));
   }
-  return Make(GateAction::kHold, "baking", StrCat("holding: ", waiting), f);
+  return Make(GateAction::kHold, rule, StrCat("holding: ", waiting), f);
 }
 
 absl::StatusOr<GateDecision> GateEvaluator::Step(

@@ -144,6 +144,11 @@ absl::Status ReleaseSpec::Validate() const {
                  "each module"));
     }
   }
+  if (max_exposure_bp > 10000) {
+    return absl::InvalidArgumentError(
+        StrCat("release ", release_id, " caps its exposure at ",
+               max_exposure_bp, " basis points; at most 10000 (100%)"));
+  }
   STRATA_RETURN_IF_ERROR(
       Annotate(plan.Validate(), StrCat("release ", release_id)));
   return Annotate(gates.Validate(), StrCat("release ", release_id));

@@ -1,5 +1,6 @@
 #include "strata/rollout/rollout.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "strata/base/status_macros.h"
@@ -173,15 +174,19 @@ absl::Status Rollout::RollBack(absl::Time now, std::string_view reason) {
 }
 
 uint32_t Rollout::exposure_bp() const {
+  uint32_t bp = 0;
   switch (status_.state) {
     case ReleaseState::kDraft:
     case ReleaseState::kRolledBack:
       return 0;
     case ReleaseState::kCompleted:
-      return kFullExposure;
+      bp = kFullExposure;
+      break;
     default:
-      return current_stage().exposure_bp;
+      bp = current_stage().exposure_bp;
   }
+  if (spec_.max_exposure_bp != 0) bp = std::min(bp, spec_.max_exposure_bp);
+  return bp;
 }
 
 bool Rollout::accepts_new_devices() const {

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "strata/base/strings.h"
+#include "strata/rollout/expression_explain.h"
 
 namespace strata::rollout {
 namespace {
@@ -21,6 +22,8 @@ std::string PercentBp(uint32_t bp) {
 struct NoReasons {
   template <typename F>
   void Add(F&&) {}
+  template <typename F>
+  void AddAll(F&&) {}
 };
 // Collects the reasons built by the callables.
 struct Reasons {
@@ -28,6 +31,10 @@ struct Reasons {
   template <typename F>
   void Add(F&& make) {
     out->push_back(make());
+  }
+  template <typename F>
+  void AddAll(F&& make) {
+    for (std::string& line : make()) out->push_back(std::move(line));
   }
 };
 
@@ -79,6 +86,13 @@ Offer Decide(const OfferRule& r, const Rollout* full, const Segment& seg,
       why.Add([&] {
         return StrCat("segment '", seg.name(),
                       "' did not match: ", seg.expression().text());
+      });
+      why.AddAll([&] {
+        std::vector<std::string> lines;
+        for (std::string& c : ExplainFalseClauses(seg.expression().text(), d)) {
+          lines.push_back(StrCat("  ", std::move(c)));
+        }
+        return lines;
       });
       break;
     case SegmentMatch::kMatched: {

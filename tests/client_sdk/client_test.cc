@@ -656,6 +656,58 @@ TEST_F(ClientTest, ContinuingFailuresResetToEmbeddedAndKeepUserData) {
   EXPECT_TRUE(r.installed.empty());
 }
 
+TEST_F(ClientTest, RevertEntryResetsTheModuleToItsEmbeddedVersion) {
+  Embed("config", "m", "embedded m");
+  Embed("h5", "page", "embedded page");
+  Publish("page 1");
+  Serve({Entry(v1::LAYER_CONFIG, "m", "1", "m1", 1, true, 7),
+         Entry(v1::LAYER_H5, "page", "1", "page 1", 1, false, 7)});
+  ASSERT_THAT(client_->Check(), IsOk());
+  EXPECT_EQ(ActiveContent(Layer::kH5, "page"), "page 1");
+  // A roll back to the version the app ships with, at a higher counter.
+  auto revert = [](v1::Layer layer, const std::string& name) {
+    v1::UpdateEntry e = Entry(layer, name, "embedded", "", 2, false, 8);
+    e.set_revert_to_embedded(true);
+    return e;
+  };
+  Serve({revert(v1::LAYER_CONFIG, "m"), revert(v1::LAYER_H5, "page")});
+  STRATA_ASSERT_OK_AND_ASSIGN(CheckResult r, client_->Check());
+  EXPECT_TRUE(r.failures.empty()) << ::testing::PrintToString(r.failures);
+  EXPECT_TRUE(r.installed.empty());
+  ASSERT_EQ(r.reverted.size(), 2u);
+  EXPECT_EQ(r.reverted[0].version, "embedded");
+  EXPECT_EQ(*client_->GetConfig("m"), std::optional<std::string>("embedded m"));
+  EXPECT_EQ(ActiveContent(Layer::kH5, "page"), "embedded page");
+  ASSERT_THAT(client_->FlushReports(), IsOk());
+  int reverted = 0;
+  for (const v1::ReportEvent& e : transport_->reports) {
+    reverted += e.kind() == v1::ReportEvent::KIND_ACTIVATED &&
+                e.release_id() == 8 &&
+                e.detail() == "embedded (rolled back from 1)";
+  }
+  EXPECT_EQ(reverted, 2);
+  // The server now sees the embedded versions.
+  Serve({});
+  ASSERT_THAT(client_->Check(), IsOk());
+  for (const v1::InstalledModule& m : transport_->last_request.installed()) {
+    EXPECT_EQ(m.version(), "embedded") << m.module().name();
+  }
+  // Something that is not exactly a revert is refused.
+  v1::UpdateEntry odd = revert(v1::LAYER_CONFIG, "m");
+  odd.mutable_statement()->set_size(1);
+  Serve({odd});
+  STRATA_ASSERT_OK_AND_ASSIGN(r, client_->Check());
+  ASSERT_EQ(r.failures.size(), 1u);
+  EXPECT_THAT(r.failures[0], HasSubstr("zero bytes"));
+  // Version "embedded" without the mark is still reserved.
+  v1::UpdateEntry unmarked = revert(v1::LAYER_CONFIG, "m");
+  unmarked.set_revert_to_embedded(false);
+  Serve({unmarked});
+  STRATA_ASSERT_OK_AND_ASSIGN(r, client_->Check());
+  ASSERT_EQ(r.failures.size(), 1u);
+  EXPECT_THAT(r.failures[0], HasSubstr("reserved"));
+}
+
 // --- reports ---
 
 TEST_F(ClientTest, ReportsSurviveACrashBeforeTheAck) {

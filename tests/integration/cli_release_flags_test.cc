@@ -1,4 +1,7 @@
 // The structured flags of `strata release create`, parsed directly.
+#include <map>
+#include <optional>
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "strata/admin_cli/config.h"
@@ -201,6 +204,49 @@ TEST(CliConfigTest, ConfigFlagIsFoundBeforeParsing) {
   EXPECT_EQ(ConfigPathFromArgs(5, a), "/x/c");
   const char* b[] = {"strata", "release", "list", "--config=/y"};
   EXPECT_EQ(ConfigPathFromArgs(4, b), "/y");
+}
+
+TEST(CliSourceTest, CiVariablesFirstThenGit) {
+  std::map<std::string, std::string> env;
+  std::map<std::string, std::string> shell;
+  auto getenv = [&](const char* name) -> const char* {
+    auto it = env.find(name);
+    return it == env.end() ? nullptr : it->second.c_str();
+  };
+  auto run = [&](const std::string& cmd) -> std::optional<std::string> {
+    auto it = shell.find(cmd);
+    if (it == shell.end()) return std::nullopt;
+    return it->second;
+  };
+  // Nothing anywhere: no source.
+  SourceInfo s = DetectSource(getenv, run);
+  EXPECT_EQ(s.commit, "");
+  EXPECT_EQ(s.from, "");
+  // git in the working directory; a detached HEAD has no branch.
+  shell["git rev-parse HEAD"] = "0123abcd\n";
+  shell["git rev-parse --abbrev-ref HEAD"] = "HEAD\n";
+  s = DetectSource(getenv, run);
+  EXPECT_EQ(s.commit, "0123abcd");
+  EXPECT_EQ(s.branch, "");
+  EXPECT_EQ(s.from, "git");
+  shell["git rev-parse --abbrev-ref HEAD"] = "feature/x\n";
+  EXPECT_EQ(DetectSource(getenv, run).branch, "feature/x");
+  // GitLab's variables win over git, GitHub's over GitLab's.
+  env["CI_COMMIT_SHA"] = "gitlab-sha";
+  env["CI_COMMIT_REF_NAME"] = "main";
+  s = DetectSource(getenv, run);
+  EXPECT_EQ(s.commit, "gitlab-sha");
+  EXPECT_EQ(s.branch, "main");
+  EXPECT_EQ(s.from, "CI_COMMIT_SHA");
+  env["GITHUB_SHA"] = " github-sha ";
+  env["GITHUB_REF_NAME"] = "release/10.4";
+  s = DetectSource(getenv, run);
+  EXPECT_EQ(s.commit, "github-sha");
+  EXPECT_EQ(s.branch, "release/10.4");
+  EXPECT_EQ(s.from, "GITHUB_SHA");
+  // An empty variable counts as unset.
+  env["GITHUB_SHA"] = "";
+  EXPECT_EQ(DetectSource(getenv, run).from, "CI_COMMIT_SHA");
 }
 
 }  // namespace

@@ -81,16 +81,17 @@ TEST(CliReleaseListTest, MultiArtifactReleasesGetContinuationRows) {
   *single.mutable_module() =
       Artifact(v1::LAYER_CONFIG, "flags", "9", 1).module();
   single.set_version("9");
+  single.set_message("sale flags");
   const std::string out = RenderReleaseList({staged, single});
   EXPECT_EQ(out,
             "ID  STATE      STAGE  EXPOSURE  SEGMENT   CREATED              "
-            "ARTIFACTS\n"
+            "ARTIFACTS                SOURCE  MESSAGE\n"
             " 7  rolling    2/4          5%  android   2025-11-25 10:00:00  "
             "config/payment.limits@3\n"
             "                                                               "
             "h5/mall-home@12\n"
             " 8  completed  -          100%  everyone  2025-11-25 10:00:00  "
-            "config/flags@9\n");
+            "config/flags@9                   sale flags\n");
 }
 
 TEST(CliReleaseTest, ExposureFollowsTheState) {

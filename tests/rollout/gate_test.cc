@@ -15,6 +15,7 @@ namespace {
 
 using ::strata::testing::SimulatedClock;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 ReleaseSpec Spec() {
   ReleaseSpec s;
@@ -89,14 +90,18 @@ TEST_F(GateTest, HoldsWhileBakingAndShort) {
             "devices the crash gate needs");
   clock_.Advance(absl::Hours(1));
   Launches(Cohort::kTreatment, 60, 0);
-  EXPECT_EQ(gate_.Evaluate(*rollout_, health_).reason,
+  GateDecision waiting = gate_.Evaluate(*rollout_, health_);
+  EXPECT_EQ(waiting.reason,
             "holding: 110 of 200 launched devices the crash gate needs");
+  // Baked: the rule says what it waits for instead of "baking".
+  EXPECT_EQ(waiting.rule, "waiting_for_launches");
   // Enough launches in total (earlier stages count), too few in the stage.
   health_.treatment_stage = CohortHealth();
   Add(health_.treatment_stage, HealthEventKind::kLaunchOk, 90, clock_.Now());
   Add(health_.treatment, HealthEventKind::kLaunchOk, 100, clock_.Now());
   EXPECT_EQ(gate_.Evaluate(*rollout_, health_).reason,
             "holding: 90 of 100 reports");
+  EXPECT_EQ(gate_.Evaluate(*rollout_, health_).rule, "waiting_for_reports");
 }
 
 TEST_F(GateTest, PromotesAfterBakeWithEnoughReportsThenCompletes) {
@@ -178,6 +183,23 @@ TEST_F(GateTest, ExpiredAndMixedUpMetadataAreNotIntegrityFailures) {
   EXPECT_EQ(d.figures.treatment_apply_failures, 2u);
   EXPECT_EQ(d.action, GateAction::kHold);
   EXPECT_EQ(d.rule, "baking");
+}
+
+TEST_F(GateTest, PromoteSaysOnlyWhatTheStageRequired) {
+  ReleaseSpec spec = Spec();
+  spec.plan.stages = {{5000, absl::ZeroDuration(), 0},
+                      {10000, absl::ZeroDuration(), 0}};
+  spec.gates.min_launches = 20;
+  absl::StatusOr<Rollout> r = Rollout::Create(spec);
+  ASSERT_TRUE(r.ok()) << r.status();
+  STRATA_ASSERT_OK(r->Start(clock_.Now()));
+  Launches(Cohort::kTreatment, 28, 0);
+  clock_.Advance(absl::Seconds(3));
+  GateDecision d = gate_.Evaluate(*r, health_);
+  EXPECT_EQ(d.action, GateAction::kPromote);
+  EXPECT_THAT(d.reason, HasSubstr("no bake time with 28 reports (none "
+                                  "required), crash rate 0.00%"));
+  EXPECT_THAT(d.reason, Not(HasSubstr("of 0")));
 }
 
 TEST_F(GateTest, OneIntegrityFailureInTenThousandIsBelowTheThreshold) {
@@ -281,7 +303,7 @@ TEST_F(GateTest, PausesWhenReportsStop) {
 TEST_F(GateTest, SilenceCountsFromTheStageStart) {
   // No report ever, but the stage only started 1h ago: hold.
   clock_.Advance(absl::Hours(1));
-  EXPECT_EQ(gate_.Evaluate(*rollout_, health_).rule, "baking");
+  EXPECT_EQ(gate_.Evaluate(*rollout_, health_).rule, "waiting_for_reports");
   clock_.Advance(absl::Hours(5));
   EXPECT_EQ(gate_.Evaluate(*rollout_, health_).rule, "reports_stopped");
 }

@@ -162,6 +162,22 @@ TEST(RolloutTest, HaltStopsNewAdoptionButKeepsInstalls) {
   EXPECT_EQ(r.state(), ReleaseState::kRolling);
 }
 
+TEST(RolloutTest, ExposureCapHoldsInEveryState) {
+  ReleaseSpec s = MultiLayerSpec();
+  s.plan.stages = {{10000, absl::ZeroDuration(), 0}};
+  s.max_exposure_bp = 500;  // a roll back of a release that reached 5%
+  Rollout r = NewRollout(s);
+  EXPECT_EQ(r.exposure_bp(), 0u);  // draft
+  STRATA_EXPECT_OK(r.Start(kT0));
+  EXPECT_EQ(r.exposure_bp(), 500u);
+  STRATA_EXPECT_OK(r.Promote(kT0));
+  EXPECT_EQ(r.state(), ReleaseState::kCompleted);
+  EXPECT_EQ(r.exposure_bp(), 500u);
+  s.max_exposure_bp = 10001;
+  EXPECT_THAT(Rollout::Create(s), StatusIs(absl::StatusCode::kInvalidArgument,
+                                           HasSubstr("at most 10000")));
+}
+
 TEST(RolloutTest, RollBackIsFinal) {
   Rollout r = NewRollout();
   STRATA_ASSERT_OK(r.Start(kT0));

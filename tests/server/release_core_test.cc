@@ -438,14 +438,11 @@ TEST_F(ReleaseCoreTest, RollBackPutsTheLastGoodContentBackWithAHigherCounter) {
   EXPECT_THAT(releases().Steer(who_, req),
               StatusIs(absl::StatusCode::kFailedPrecondition));
 
-  // Nothing earlier to go back to: refused, saying what to do.
-  Publish(v1::LAYER_NATIVE_BUNDLE, "core", "1", "bundle");
-  auto first = Request(v1::LAYER_NATIVE_BUNDLE, "core", "1");
-  first.set_all_at_once(true);
-  req.set_release_id(Create(first));
+  // Rolling back the roll back is refused, naming what it is.
+  req.set_release_id(rb->rollback().release_id());
   EXPECT_THAT(releases().Steer(who_, req),
               StatusIs(absl::StatusCode::kFailedPrecondition,
-                       HasSubstr("halt the release")));
+                       HasSubstr("itself the roll back of release")));
 }
 
 // The issue's simulated fleet: 1,000 devices launching about every 20
@@ -648,6 +645,434 @@ TEST_F(ReleaseCoreTest, PreviewCountsRecentDevicesAndExplainSaysWhy) {
   x.set_device_id("nobody");
   EXPECT_THAT(releases().Explain(who_, x),
               StatusIs(absl::StatusCode::kNotFound));
+}
+
+// ---- Issue 14: segments in use, roll back reach and targets, overlaps,
+// edits, messages and sources, the fleet view, explain.
+
+class ReleaseEngineeringTest : public ReleaseCoreTest {
+ protected:
+  void PutSegment(const std::string& name, const std::string& expr,
+                  bool force = false) {
+    ASSERT_THAT(TryPutSegment(name, expr, force), IsOk());
+  }
+  absl::StatusOr<v1::Segment> TryPutSegment(const std::string& name,
+                                            const std::string& expr,
+                                            bool force = false) {
+    v1::Segment seg;
+    seg.set_app_id("wallet");
+    seg.set_name(name);
+    seg.set_expression(expr);
+    seg.set_force(force);
+    return admin_->PutSegment(who_, seg);
+  }
+  absl::StatusOr<v1::SteerReleaseResponse> RollBack(uint64_t id,
+                                                    const std::string& to = "",
+                                                    bool dry_run = false) {
+    v1::SteerReleaseRequest req;
+    req.set_app_id("wallet");
+    req.set_release_id(id);
+    req.set_action(v1::SteerReleaseRequest::ROLL_BACK);
+    req.set_rollback_to(to);
+    req.set_dry_run(dry_run);
+    return releases().Steer(who_, req);
+  }
+  // 200 android devices, every other one in region CN-31.
+  std::vector<SimDevice> Fleet() {
+    std::vector<SimDevice> fleet;
+    for (int i = 0; i < 200; ++i) {
+      SimDevice d = MakeDevice(i);
+      d.context.set_region(i % 2 == 0 ? "CN-31" : "CN-11");
+      fleet.push_back(std::move(d));
+    }
+    return fleet;
+  }
+};
+
+TEST_F(ReleaseEngineeringTest, RollBackReachesOnlyTheDevicesTheBadOneReached) {
+  PutSegment("android", "os == \"android\"");
+  Publish(v1::LAYER_H5, "mall", "1", "mall v1");
+  Publish(v1::LAYER_H5, "mall", "2", "mall v2");
+  auto good = Request(v1::LAYER_H5, "mall", "1");
+  good.set_segment("android");
+  good.set_all_at_once(true);
+  Create(good);
+  auto bad = Request(v1::LAYER_H5, "mall", "2");
+  bad.set_segment("android");
+  AddStage(bad, 1000, 3600, 0);  // 10% for an hour
+  AddStage(bad, 10000, 0, 0);
+  const uint64_t bad_id = Create(bad);
+  std::vector<SimDevice> fleet = Fleet();
+  std::set<std::string> had_bad;
+  for (SimDevice& d : fleet) {
+    CheckAndInstall(d);
+    if (d.installed.begin()->second.version() == "2")
+      had_bad.insert(d.context.device_id());
+  }
+  ASSERT_GT(had_bad.size(), 5u);
+  ASSERT_LT(had_bad.size(), 50u);
+
+  auto rb = RollBack(bad_id);
+  ASSERT_THAT(rb, IsOk());
+  EXPECT_EQ(rb->rollback().max_exposure_bp(), 1000u);
+  EXPECT_EQ(rb->rollback().salt(), StrCat("release-", bad_id));
+  EXPECT_EQ(rb->rollback().version(), "1");
+  for (SimDevice& d : fleet) {
+    const std::vector<v1::UpdateEntry> offered = CheckAndInstall(d);
+    if (had_bad.count(d.context.device_id())) {
+      ASSERT_EQ(offered.size(), 1u) << d.context.device_id();
+      EXPECT_EQ(offered[0].statement().version(), "1");
+    } else {
+      EXPECT_TRUE(offered.empty()) << d.context.device_id();
+    }
+    EXPECT_EQ(d.installed.begin()->second.version(), "1");
+  }
+  // A device that checks in for the first time gets version 1 (from
+  // release 1, or from the roll back in its buckets).
+  SimDevice late = MakeDevice(999);
+  ASSERT_EQ(CheckAndInstall(late).size(), 1u);
+  EXPECT_EQ(late.installed.begin()->second.version(), "1");
+}
+
+TEST_F(ReleaseEngineeringTest,
+       RollBackGoesToEmbeddedWhenNoEarlierReleaseCovers) {
+  PutSegment("android", "os == \"android\"");
+  PutSegment("android-sh", "os == \"android\" && region == \"CN-31\"");
+  Publish(v1::LAYER_H5, "mall", "1", "mall v1");
+  Publish(v1::LAYER_H5, "mall", "2", "mall v2");
+  auto narrow = Request(v1::LAYER_H5, "mall", "1");
+  narrow.set_segment("android-sh");
+  narrow.set_all_at_once(true);
+  Create(narrow);
+  auto wide = Request(v1::LAYER_H5, "mall", "2");
+  wide.set_segment("android");
+  wide.set_all_at_once(true);
+  const uint64_t bad_id = Create(wide);
+  std::vector<SimDevice> fleet = Fleet();
+  for (SimDevice& d : fleet) CheckAndInstall(d);
+
+  auto plan = RollBack(bad_id, "", /*dry_run=*/true);
+  ASSERT_THAT(plan, IsOk());
+  ASSERT_EQ(plan->rollback_plan_size(), 1);
+  EXPECT_TRUE(plan->rollback_plan(0).revert_to_embedded());
+  EXPECT_EQ(plan->rollback_plan(0).version(), "embedded");
+  EXPECT_EQ(plan->rollback_plan(0).size(), 0u);
+  EXPECT_THAT(plan->rollback_plan(0).why(),
+              HasSubstr("release 1 (segment android-sh) does not cover "
+                        "segment android"));
+  auto rb = RollBack(bad_id);
+  ASSERT_THAT(rb, IsOk());
+  EXPECT_TRUE(rb->rollback().artifacts(0).revert_to_embedded());
+  // Every device that had version 2 (all of them) is told to run its
+  // embedded version; none gets version 1 it never had.
+  for (SimDevice& d : fleet) {
+    const std::vector<v1::UpdateEntry> offered = CheckAndInstall(d);
+    ASSERT_EQ(offered.size(), 1u);
+    EXPECT_TRUE(offered[0].revert_to_embedded());
+    EXPECT_EQ(offered[0].statement().version(), "embedded");
+    EXPECT_EQ(offered[0].statement().size(), 0u);
+    EXPECT_GT(offered[0].release_sequence(), 2u);
+  }
+  // Reverted devices report the embedded version: nothing more is offered.
+  for (SimDevice& d : fleet) {
+    d.installed.begin()->second.set_version("embedded");
+    d.installed.begin()->second.set_release_sequence(0);
+    EXPECT_TRUE(CheckAndInstall(d).empty());
+  }
+}
+
+TEST_F(ReleaseEngineeringTest, FirstReleaseAndToEmbeddedRollBackToEmbedded) {
+  Publish(v1::LAYER_NATIVE_BUNDLE, "core", "1", "bundle 1");
+  Publish(v1::LAYER_NATIVE_BUNDLE, "core", "2", "bundle 2");
+  auto first = Request(v1::LAYER_NATIVE_BUNDLE, "core", "1");
+  first.set_all_at_once(true);
+  const uint64_t id = Create(first);
+  auto plan = RollBack(id, "", true);
+  ASSERT_THAT(plan, IsOk());
+  EXPECT_THAT(plan->rollback_plan(0).why(), HasSubstr("was the first of"));
+  EXPECT_TRUE(plan->rollback_plan(0).revert_to_embedded());
+
+  auto second = Request(v1::LAYER_NATIVE_BUNDLE, "core", "2");
+  second.set_all_at_once(true);
+  const uint64_t id2 = Create(second);
+  SimDevice d = MakeDevice(1);
+  ASSERT_EQ(CheckAndInstall(d).size(), 1u);
+  SimDevice never = MakeDevice(2);  // runs its embedded version: nothing
+  plan = RollBack(id2, "", true);
+  ASSERT_THAT(plan, IsOk());
+  EXPECT_EQ(plan->rollback_plan(0).version(), "1");
+  plan = RollBack(id2, "embedded", true);
+  ASSERT_THAT(plan, IsOk());
+  EXPECT_TRUE(plan->rollback_plan(0).revert_to_embedded());
+  EXPECT_THAT(
+      RollBack(id2, "yesterday"),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("embedded")));
+  ASSERT_THAT(RollBack(id2, "embedded"), IsOk());
+  auto offered = CheckAndInstall(d);
+  ASSERT_EQ(offered.size(), 1u);
+  EXPECT_TRUE(offered[0].revert_to_embedded());
+  EXPECT_TRUE(CheckAndInstall(never).empty());
+}
+
+TEST_F(ReleaseEngineeringTest,
+       SecondRolloutOfAModuleOnTheSameSegmentIsRefused) {
+  PutSegment("android", "os == \"android\"");
+  Publish(v1::LAYER_H5, "mall", "1", "mall v1");
+  Publish(v1::LAYER_H5, "mall", "2", "mall v2");
+  auto one = Request(v1::LAYER_H5, "mall", "1");
+  one.set_segment("android");
+  const uint64_t first = Create(one);  // default plan: rolling at 1%
+  auto two = Request(v1::LAYER_H5, "mall", "2");
+  two.set_segment("android");
+  EXPECT_THAT(releases().Create(who_, two),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr(StrCat("release ", first,
+                                        " is still rolling h5/mall@1"))));
+  // Another segment is another set of devices: fine.
+  auto elsewhere = Request(v1::LAYER_H5, "mall", "2");
+  Create(elsewhere);
+  // Asked for: created, and the audit entry says which it overlaps.
+  two.set_allow_overlap(true);
+  ASSERT_THAT(releases().Create(who_, two), IsOk());
+  EXPECT_THAT(Audit().back().detail(), HasSubstr(StrCat("overlaps=", first)));
+  // A halted release does not block the fix.
+  Steer(first, v1::SteerReleaseRequest::HALT);
+  two.set_allow_overlap(false);
+  Publish(v1::LAYER_H5, "mall", "3", "mall v3");
+  two.set_version("3");
+  EXPECT_THAT(releases().Create(who_, two),
+              StatusIs(absl::StatusCode::kFailedPrecondition));  // 2nd rolls
+}
+
+TEST_F(ReleaseEngineeringTest, EditChangesTheRestOfALiveReleaseAndIsAudited) {
+  Publish(v1::LAYER_H5, "mall", "1", "mall v1");
+  auto r = Request(v1::LAYER_H5, "mall", "1");
+  AddStage(r, 100, 3600, 0);
+  AddStage(r, 500, 3600, 0);
+  AddStage(r, 10000, 0, 0);
+  const uint64_t id = Create(r);
+  Steer(id, v1::SteerReleaseRequest::PROMOTE);  // stage 2: 5%
+
+  v1::EditReleaseRequest e;
+  e.set_app_id("wallet");
+  e.set_release_id(id);
+  EXPECT_THAT(releases().Edit(who_, e),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("nothing to change")));
+  v1::RolloutStage* s = e.add_remaining_stages();
+  s->set_exposure_bp(200);
+  e.add_remaining_stages()->set_exposure_bp(10000);
+  EXPECT_THAT(releases().Edit(who_, e),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("cannot start below 5%")));
+  s->set_exposure_bp(2000);
+  s->set_bake_seconds(600);
+  e.mutable_gates()->set_max_crash_rate(0.01);
+  e.set_message("sale week");
+  e.set_reason("QA signed off");
+  auto edited = releases().Edit(who_, e);
+  ASSERT_THAT(edited, IsOk());
+  ASSERT_EQ(edited->stages_size(), 3);
+  EXPECT_EQ(edited->stages(0).exposure_bp(), 100u);  // done: kept
+  EXPECT_EQ(edited->stages(1).exposure_bp(), 2000u);
+  EXPECT_EQ(edited->stages(1).bake_seconds(), 600);
+  EXPECT_EQ(edited->stage(), 1);
+  EXPECT_DOUBLE_EQ(edited->gates().max_crash_rate(), 0.01);
+  EXPECT_EQ(edited->message(), "sale week");
+  EXPECT_EQ(Status(id).exposure_bp(), 2000u);  // the current stage grew
+  const v1::AuditEntry last = Audit().back();
+  EXPECT_EQ(last.action(), "release.edit");
+  EXPECT_THAT(last.detail(), HasSubstr("plan=1%:3600s:0,5%:3600s:0,100%:0s:0 "
+                                       "-> 1%:3600s:0,20%:600s:0,100%:0s:0"));
+  EXPECT_THAT(last.detail(), HasSubstr("max_crash_rate: 0.01"));
+  EXPECT_THAT(last.detail(), HasSubstr("message=\"\" -> \"sale week\""));
+  EXPECT_THAT(last.detail(), HasSubstr("QA signed off"));
+  // The history of the release shows the edit.
+  EXPECT_EQ(Status(id).history().rbegin()->action(), "release.edit");
+
+  // Not ending at 100%: refused with the library's words.
+  v1::EditReleaseRequest bad = e;
+  bad.clear_remaining_stages();
+  bad.add_remaining_stages()->set_exposure_bp(5000);
+  EXPECT_THAT(releases().Edit(who_, bad),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  // Completed: only the message can change.
+  Steer(id, v1::SteerReleaseRequest::PROMOTE);
+  Steer(id, v1::SteerReleaseRequest::PROMOTE);
+  EXPECT_THAT(releases().Edit(who_, e),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("only its message")));
+  v1::EditReleaseRequest note;
+  note.set_app_id("wallet");
+  note.set_release_id(id);
+  note.set_message("shipped");
+  ASSERT_THAT(releases().Edit(who_, note), IsOk());
+  EXPECT_EQ(Status(id).release().message(), "shipped");
+}
+
+TEST_F(ReleaseEngineeringTest, MessageAndSourceAreKeptAndAudited) {
+  Publish(v1::LAYER_CONFIG, "flags", "1", "{}");
+  auto r = Request(v1::LAYER_CONFIG, "flags", "1");
+  r.set_all_at_once(true);
+  r.set_message("turn on the new checkout");
+  r.set_source_commit("0123456789abcdef0123456789abcdef01234567");
+  r.set_source_branch("release/10.4");
+  const uint64_t id = Create(r);
+  const v1::Release stored = Status(id).release();
+  EXPECT_EQ(stored.message(), "turn on the new checkout");
+  EXPECT_EQ(stored.source_branch(), "release/10.4");
+  EXPECT_THAT(Audit().back().detail(),
+              HasSubstr("source=0123456789abcdef0123456789abcdef01234567@"
+                        "release/10.4 message=turn on the new checkout"));
+  r.set_message("two\nlines");
+  EXPECT_THAT(releases().Create(who_, r),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("control character")));
+}
+
+TEST_F(ReleaseEngineeringTest, SegmentInUseIsNotChangedOrDeletedWithoutForce) {
+  PutSegment("android", "os == \"android\"");
+  PutSegment("unused", "os == \"ios\"");
+  Publish(v1::LAYER_H5, "mall", "1", "mall v1");
+  auto r = Request(v1::LAYER_H5, "mall", "1");
+  r.set_segment("android");
+  r.set_all_at_once(true);
+  const uint64_t id = Create(r);
+  // The same rule again is fine; another one is refused, naming the release.
+  PutSegment("android", "os == \"android\"");
+  EXPECT_THAT(
+      TryPutSegment("android", "os == \"ios\""),
+      StatusIs(absl::StatusCode::kFailedPrecondition,
+               HasSubstr(StrCat("live releases ", id, " (completed)"))));
+  v1::DeleteSegmentRequest del;
+  del.set_app_id("wallet");
+  del.set_name("android");
+  EXPECT_THAT(admin_->DeleteSegment(who_, del),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr(StrCat("live releases ", id))));
+  // Forced: done, audited as such with the releases it retargets.
+  PutSegment("android", "os == \"android\" && app_version >= \"10.0\"",
+             /*force=*/true);
+  EXPECT_EQ(Audit().back().action(), "segment.force_put");
+  EXPECT_THAT(Audit().back().detail(),
+              HasSubstr(StrCat("retargets releases ", id)));
+  // An unused one is deleted; its history remains.
+  del.set_name("unused");
+  ASSERT_THAT(admin_->DeleteSegment(who_, del), IsOk());
+  EXPECT_THAT(admin_->DeleteSegment(who_, del),
+              StatusIs(absl::StatusCode::kNotFound));
+  v1::GetSegmentHistoryRequest h;
+  h.set_app_id("wallet");
+  h.set_name("unused");
+  auto history = admin_->SegmentHistory(who_, h);
+  ASSERT_THAT(history, IsOk());
+  ASSERT_EQ(history->entries_size(), 2);
+  EXPECT_EQ(history->entries(0).action(), "segment.put");
+  EXPECT_EQ(history->entries(1).action(), "segment.delete");
+  h.set_name("android");
+  history = admin_->SegmentHistory(who_, h);
+  ASSERT_THAT(history, IsOk());
+  EXPECT_EQ(history->entries_size(), 3);
+  // Once a newer completed release for everyone replaces it, the segment
+  // reaches nobody through it: it can go.
+  Publish(v1::LAYER_H5, "mall", "2", "mall v2");
+  auto all = Request(v1::LAYER_H5, "mall", "2");
+  all.set_all_at_once(true);
+  Create(all);
+  del.set_name("android");
+  EXPECT_THAT(admin_->DeleteSegment(who_, del), IsOk());
+}
+
+TEST_F(ReleaseEngineeringTest, FleetCountsVersionsWithTheirReleasesHealth) {
+  Publish(v1::LAYER_H5, "mall", "1", "mall v1");
+  Publish(v1::LAYER_H5, "mall", "2", "mall v2");
+  auto one = Request(v1::LAYER_H5, "mall", "1");
+  one.set_all_at_once(true);
+  Create(one);
+  std::vector<SimDevice> fleet;
+  for (int i = 0; i < 10; ++i) fleet.push_back(MakeDevice(i));
+  for (SimDevice& d : fleet) CheckAndInstall(d);
+  auto two = Request(v1::LAYER_H5, "mall", "2");
+  AddStage(two, 5000, 3600, 0);
+  AddStage(two, 10000, 0, 0);
+  const uint64_t id2 = Create(two);
+  int on_two = 0;
+  for (SimDevice& d : fleet) {
+    CheckAndInstall(d);  // installs
+    CheckAndInstall(d);  // reports what it runs now
+    if (d.installed.begin()->second.version() == "2") {
+      ++on_two;
+      ReportLaunch(d, /*crashed=*/on_two == 1);
+    }
+  }
+  ASSERT_GT(on_two, 1);
+  v1::GetFleetRequest req;
+  req.set_app_id("wallet");
+  auto view = releases().Fleet(who_, req);
+  ASSERT_THAT(view, IsOk());
+  EXPECT_EQ(view->devices(), 10u);
+  ASSERT_EQ(view->modules_size(), 1);
+  const v1::FleetModule& m = view->modules(0);
+  EXPECT_EQ(m.module().name(), "mall");
+  EXPECT_EQ(m.devices(), 10u);
+  uint64_t seen_two = 0, seen_one = 0;
+  for (const v1::FleetVersion& v : m.versions()) {
+    if (v.version() == "2") {
+      seen_two = v.devices();
+      EXPECT_EQ(v.release_id(), id2);
+      EXPECT_EQ(v.launches_ok() + v.launch_crashes(),
+                static_cast<uint64_t>(on_two));
+      EXPECT_EQ(v.launch_crashes(), 1u);
+    } else {
+      seen_one = v.devices();
+      EXPECT_EQ(v.release_id(), 1u);
+    }
+  }
+  EXPECT_EQ(seen_two, static_cast<uint64_t>(on_two));
+  EXPECT_EQ(seen_one + seen_two, 10u);
+}
+
+TEST_F(ReleaseEngineeringTest, ExplainSaysWhichReleaseWinsAndWhichClauseFails) {
+  PutSegment("android", "os == \"android\"");
+  PutSegment("sh", "os == \"android\" && region in [\"CN-31\"]");
+  Publish(v1::LAYER_H5, "mall", "1", "mall v1");
+  Publish(v1::LAYER_H5, "mall", "2", "mall v2");
+  auto one = Request(v1::LAYER_H5, "mall", "1");
+  one.set_segment("android");
+  one.set_all_at_once(true);
+  const uint64_t older = Create(one);
+  auto two = Request(v1::LAYER_H5, "mall", "2");
+  two.set_segment("sh");
+  two.set_all_at_once(true);
+  const uint64_t newer = Create(two);
+  SimDevice sh = MakeDevice(1);
+  sh.context.set_region("CN-31");
+  SimDevice bj = MakeDevice(2);
+  bj.context.set_region("CN-11");
+  CheckAndInstall(sh);
+  CheckAndInstall(bj);
+
+  v1::ExplainDeviceRequest x;
+  x.set_app_id("wallet");
+  x.set_device_id("device-1");
+  auto why = releases().Explain(who_, x);
+  ASSERT_THAT(why, IsOk());
+  ASSERT_EQ(why->releases_size(), 2);
+  EXPECT_EQ(why->releases(0).release_id(), newer);
+  EXPECT_THAT(why->releases(0).wins(), ::testing::ElementsAre("h5/mall"));
+  EXPECT_THAT(why->releases(1).loses(),
+              ::testing::ElementsAre(
+                  StrCat("h5/mall: release ", newer, " wins (newer)")));
+  EXPECT_EQ(why->releases(1).release_id(), older);
+
+  x.set_device_id("device-2");
+  why = releases().Explain(who_, x);
+  ASSERT_THAT(why, IsOk());
+  EXPECT_FALSE(why->releases(0).applies());
+  EXPECT_THAT(::testing::PrintToString(why->releases(0).reasons()),
+              HasSubstr("`region in [\\\"CN-31\\\"]` is false: region is "
+                        "\\\"CN-11\\\""));
+  EXPECT_THAT(why->releases(1).wins(), ::testing::ElementsAre("h5/mall"));
 }
 
 }  // namespace

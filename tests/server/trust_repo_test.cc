@@ -13,6 +13,7 @@
 #include "strata/base/file_util.h"
 #include "strata/base/testing/simulated_clock.h"
 #include "strata/base/testing/status_matchers.h"
+#include "strata/rollout/bucketing.h"
 #include "strata/server/core/admin_core.h"
 #include "strata/server/core/blob_writer.h"
 #include "strata/server/core/delivery_core.h"
@@ -536,11 +537,28 @@ TEST_F(TrustRepoTest, RollBackUsesTheCountersThePublishersSignedAgain) {
   EXPECT_EQ(done.rollback().artifacts(0).version(), "1");
   EXPECT_EQ(done.rollback().artifacts(0).release_sequence(), 3u);
   EXPECT_EQ(RoleVersion("h5"), 4u);
-  const v1::CheckResponse check = Check();
+  // The roll back reaches the 1% release 2 reached: a device in those
+  // buckets gets the good content under counter 3; dev-1, outside them,
+  // keeps release 1 (counter 1).
+  EXPECT_EQ(done.rollback().max_exposure_bp(), 100u);
+  const std::string salt = StrCat("release-", bad.release_id());
+  std::string reached;
+  for (int i = 0; reached.empty(); ++i) {
+    const std::string id = StrCat("dev-in-", i);
+    if (rollout::BucketOf(salt, id) < 100) reached = id;
+  }
+  v1::CheckRequest req;
+  req.mutable_device()->set_app_id("wallet");
+  req.mutable_device()->set_device_id(reached);
+  const v1::CheckResponse check = Must(delivery_->Check(req));
   ASSERT_EQ(check.plan().updates_size(), 1);
   EXPECT_EQ(check.plan().updates(0).release_sequence(), 3u);
   EXPECT_EQ(check.plan().updates(0).statement().content_sha256(),
             Sha256::HexHash("good"));
+  ASSERT_GE(rollout::BucketOf(salt, "dev-1"), 100u);
+  const v1::CheckResponse outside = Check();
+  ASSERT_EQ(outside.plan().updates_size(), 1);
+  EXPECT_EQ(outside.plan().updates(0).release_sequence(), 1u);
 }
 
 TEST_F(TrustRepoTest, LayerRolesAreReplacedByCompareAndSwap) {

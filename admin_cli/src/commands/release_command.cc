@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "../app_trust.h"
+#include "fleet_command.h"
 #include "layer_flag.h"
 #include "release_rollback.h"
 #include "strata/admin_cli/admin_client.h"
@@ -31,8 +32,19 @@ struct CreateFlags {
   std::vector<std::string> artifacts, gates;
   bool all_at_once = false;
   bool draft = false;
+  bool allow_overlap = false;
+  std::string message, source_commit, source_branch;
+  bool no_source = false;
   WaitFlags wait;
 };
+
+// "abc123@main" / "abc123" / "" for the text output.
+std::string SourceLine(const v1::Release& r) {
+  if (r.source_commit().empty()) return r.source_branch();
+  std::string commit = r.source_commit().substr(0, 12);
+  return r.source_branch().empty() ? commit
+                                   : StrCat(commit, "@", r.source_branch());
+}
 
 void AddWaitFlags(CLI::App* cmd, WaitFlags& f) {
   cmd->add_flag("--wait", f.wait,
@@ -191,6 +203,19 @@ void RunCreate(const CreateFlags& f, CliContext& ctx) {
   req.set_salt(f.salt);
   req.set_all_at_once(f.all_at_once);
   req.set_draft(f.draft);
+  req.set_allow_overlap(f.allow_overlap);
+  req.set_message(f.message);
+  if (!f.no_source) {
+    // Flags win; otherwise CI's variables or git where the command runs.
+    SourceInfo source;
+    if (f.source_commit.empty() && f.source_branch.empty()) {
+      source = DetectSource();
+    }
+    req.set_source_commit(f.source_commit.empty() ? source.commit
+                                                  : f.source_commit);
+    req.set_source_branch(f.source_branch.empty() ? source.branch
+                                                  : f.source_branch);
+  }
   WatchOptions watch;
   if (f.wait.wait) {
     if (f.draft) {
@@ -223,6 +248,10 @@ void RunCreate(const CreateFlags& f, CliContext& ctx) {
         "  plan ",
         FormatPlan({release->stages().begin(), release->stages().end()}), "\n");
   }
+  if (!release->message().empty())
+    text += StrCat("  message: ", release->message(), "\n");
+  if (!SourceLine(*release).empty())
+    text += StrCat("  source: ", SourceLine(*release), "\n");
   if (!f.wait.wait) {
     text += StrCat(
         "follow it: strata release status ", release->release_id(),
@@ -254,8 +283,24 @@ struct IdFlags {
   std::string reason;
   bool yes = false;
   std::vector<std::string> keys;  // rollback: publisher keys
+  std::string rollback_to;        // rollback: "" or "embedded"
   WaitFlags wait;
 };
+
+// One line per module of a roll back plan: what goes back and why.
+std::string PlanLines(
+    const google::protobuf::RepeatedPtrField<v1::RollbackArtifact>& plan) {
+  std::string out;
+  for (const v1::RollbackArtifact& a : plan) {
+    v1::ReleaseArtifact ra;
+    *ra.mutable_module() = a.module();
+    ra.set_version(a.version());
+    out += StrCat("\n  ", FormatArtifact(ra));
+    if (a.revert_to_embedded()) out += " (the version the app ships with)";
+    if (!a.why().empty()) out += StrCat(": ", a.why());
+  }
+  return out;
+}
 
 void RunStatus(const IdFlags& f, CliContext& ctx) {
   if (f.wait.wait) {
@@ -292,9 +337,20 @@ std::string SteerText(const v1::SteerReleaseResponse& result) {
   if (result.has_rollback() && result.rollback().release_id() != 0) {
     text += StrCat("  rolled back by release ", result.rollback().release_id(),
                    ":");
-    for (const v1::ReleaseArtifact& a : ArtifactsOf(result.rollback()))
+    for (const v1::ReleaseArtifact& a : ArtifactsOf(result.rollback())) {
       text += StrCat(" ", FormatArtifact(a));
+      if (a.revert_to_embedded()) text += " (the version the app ships with)";
+    }
     text += "\n";
+    const uint32_t cap = result.rollback().max_exposure_bp();
+    text +=
+        StrCat("  reaches: segment ", result.rollback().segment(),
+               cap == 0 || cap >= 10000
+                   ? std::string(", every device")
+                   : StrCat(", the ", FormatExposure(cap), " of it release ",
+                            result.release().release_id(), " reached (salt ",
+                            result.rollback().salt(), ")"),
+               "\n");
   }
   return text;
 }
@@ -329,9 +385,10 @@ absl::Status RollBackSigned(const IdFlags& f, v1::SteerReleaseRequest req,
       std::string what;
       for (const auto& t : signed_roles.targets) what += StrCat("\n  ", t);
       if (!Confirm(ctx, StrCat("Roll back release ", f.id,
-                               "? Devices that have it get this content back "
-                               "(signed now with your keys):",
-                               what, "\nThis cannot be undone."))) {
+                               "? The devices it reached get back:",
+                               PlanLines(plan.rollback_plan()),
+                               "\nsigned now with your keys as:", what,
+                               "\nThis cannot be undone."))) {
         return NotRolledBack();
       }
     }
@@ -362,15 +419,28 @@ absl::Status Steer(const IdFlags& f, v1::SteerReleaseRequest::Action action,
   req.set_reason(f.reason);
   AdminClient client = ctx.Client();
   if (action == v1::SteerReleaseRequest::ROLL_BACK) {
+    if (!f.rollback_to.empty() && f.rollback_to != "embedded") {
+      return absl::InvalidArgumentError(
+          StrCat("--to '", f.rollback_to,
+                 "': leave it out for each module's last good version, or "
+                 "give --to embedded for the version the app ships with"));
+    }
+    req.set_rollback_to(f.rollback_to);
     STRATA_ASSIGN_OR_RETURN(AppTrust trust, ReadAppTrustIfAny(client, f.app));
     if (trust.configured()) {
       return RollBackSigned(f, std::move(req), std::move(trust), ctx);
     }
-    if (!f.yes &&
-        !Confirm(ctx, StrCat("Roll back release ", f.id,
-                             "? Devices that have it get the previous content "
-                             "back; this cannot be undone."))) {
-      return NotRolledBack();
+    if (!f.yes && ctx.Interactive()) {
+      v1::SteerReleaseRequest dry = req;
+      dry.set_dry_run(true);
+      STRATA_ASSIGN_OR_RETURN(v1::SteerReleaseResponse plan,
+                              client.SteerRelease(dry));
+      if (!Confirm(ctx, StrCat("Roll back release ", f.id,
+                               "? The devices it reached get back:",
+                               PlanLines(plan.rollback_plan()),
+                               "\nThis cannot be undone."))) {
+        return NotRolledBack();
+      }
     }
   }
   STRATA_ASSIGN_OR_RETURN(v1::SteerReleaseResponse result,
@@ -451,6 +521,14 @@ void RunExplain(const std::string& app, const std::string& device,
   if (explain->releases().empty()) {
     text += "  no live releases\n";
   } else {
+    std::string outcome;
+    for (const v1::ReleaseExplanation& e : explain->releases()) {
+      for (const std::string& w : e.wins())
+        outcome += StrCat("  ", w, ": from release ", e.release_id(), "\n");
+      for (const std::string& l : e.loses())
+        outcome += StrCat("  ", l, " over release ", e.release_id(), "\n");
+    }
+    if (!outcome.empty()) text += StrCat("What it runs\n", outcome, "\n");
     Table table({"RELEASE", "GETS IT", "COHORT", "WHY"}, {true});
     for (const v1::ReleaseExplanation& e : explain->releases()) {
       for (int i = 0; i < std::max(1, e.reasons_size()); ++i) {
@@ -468,6 +546,60 @@ void RunExplain(const std::string& app, const std::string& device,
   ctx.Print(*explain, text);
 }
 
+struct EditFlags {
+  IdFlags id_flags;
+  std::string plan;
+  std::vector<std::string> gates;
+  std::string message;
+  CLI::Option* message_option = nullptr;  // given: set the message
+};
+
+void RunEdit(const EditFlags& f, CliContext& ctx) {
+  v1::EditReleaseRequest req;
+  req.set_app_id(f.id_flags.app);
+  req.set_release_id(f.id_flags.id);
+  req.set_reason(f.id_flags.reason);
+  if (!f.plan.empty()) {
+    absl::StatusOr<std::vector<v1::RolloutStage>> plan = ParsePlan(f.plan);
+    if (!plan.ok()) {
+      ctx.Fail(plan.status());
+      return;
+    }
+    if (plan->empty()) {
+      ctx.Fail(absl::InvalidArgumentError(
+          "--plan default is for create; give the stages from the current "
+          "one on, e.g. --plan 20%:1h,100%"));
+      return;
+    }
+    for (const auto& st : *plan) *req.add_remaining_stages() = st;
+  }
+  absl::StatusOr<v1::GatePolicy> gates = ParseGates(f.gates);
+  if (!gates.ok()) {
+    ctx.Fail(gates.status());
+    return;
+  }
+  *req.mutable_gates() = *gates;
+  if (f.message_option != nullptr && f.message_option->count() > 0) {
+    req.set_message(f.message);
+  }
+  auto release = ctx.Client().EditRelease(req);
+  if (!release.ok()) {
+    ctx.Fail(release.status());
+    return;
+  }
+  std::string text = StrCat(ReleaseLine(*release), "\n");
+  if (!release->stages().empty()) {
+    text += StrCat(
+        "  plan ",
+        FormatPlan({release->stages().begin(), release->stages().end()}), "\n");
+  }
+  const std::string g = FormatGates(release->gates());
+  if (!g.empty()) text += StrCat("  gates ", g, "\n");
+  if (!release->message().empty())
+    text += StrCat("  message: ", release->message(), "\n");
+  ctx.Print(*release, text);
+}
+
 CLI::App* AddIdCommand(CLI::App* release, const std::string& name,
                        const std::string& help, IdFlags& f, CliContext& ctx) {
   CLI::App* cmd = release->add_subcommand(name, help);
@@ -480,6 +612,8 @@ CLI::App* AddIdCommand(CLI::App* release, const std::string& name,
 }  // namespace
 
 void AddReleaseCommand(CLI::App& app, CliContext& ctx) {
+  // The fleet view sits next to the releases that shape it.
+  AddFleetCommand(app, ctx);
   CLI::App* release = app.add_subcommand(
       "release",
       "Create, follow and steer staged, health-gated releases.\n\n"
@@ -546,6 +680,19 @@ void AddReleaseCommand(CLI::App& app, CliContext& ctx) {
                    "health gates");
   create->add_flag("--draft", f->draft,
                    "store it without starting (preview, then `release start`)");
+  create->add_option("--message,-m", f->message,
+                     "what this release is for; shown in release list, "
+                     "status and the audit log");
+  create->add_option("--source-commit", f->source_commit,
+                     "the commit it was built from (default: GITHUB_SHA, "
+                     "CI_COMMIT_SHA, or `git rev-parse HEAD` here)");
+  create->add_option("--source-branch", f->source_branch,
+                     "the branch (default: GITHUB_REF_NAME, "
+                     "CI_COMMIT_REF_NAME, or git's current branch)");
+  create->add_flag("--no-source", f->no_source, "record no commit or branch");
+  create->add_flag("--allow-overlap", f->allow_overlap,
+                   "create it although a rolling or paused release puts one "
+                   "of its modules on the same segment (audited)");
   AddWaitFlags(create, f->wait);
   create->callback([f, &ctx] { RunCreate(*f, ctx); });
 
@@ -599,13 +746,19 @@ void AddReleaseCommand(CLI::App& app, CliContext& ctx) {
        "Example:\n  strata release halt 7 --reason \"crash spike in "
        "payments\""},
       {"rollback", v1::SteerReleaseRequest::ROLL_BACK,
-       "Roll a release back: halt it and publish a new release that puts the\n"
-       "last good content back on every device of the segment. Final. Asks\n"
-       "for confirmation at a terminal unless --yes; never elsewhere. On an\n"
-       "app with a root of trust the content that goes back is signed again\n"
-       "(new release counters) with the publisher keys given by --key.\n\n"
+       "Roll a release back: stop it and publish a new release, at once, to\n"
+       "the devices it reached (its segment, its buckets up to the exposure\n"
+       "it got to; no other device) that puts back each module's last good\n"
+       "version: the newest earlier completed release that reached all of\n"
+       "them, else the version the app ships with (embedded). --to embedded\n"
+       "asks for that directly. A roll back cannot be rolled back. Final.\n"
+       "Asks at a terminal (showing what goes back) unless --yes; never\n"
+       "elsewhere. On an app with a root of trust what goes back is signed\n"
+       "again (new release counters) with the publisher keys given by "
+       "--key.\n\n"
        "Example:\n  strata release rollback 7 --reason \"corrupt limits\" "
-       "--yes \\\n      --key ~/wallet-keys/publisher-a.key"},
+       "--yes \\\n      --key ~/wallet-keys/publisher-a.key\n"
+       "  strata release rollback 3 --to embedded --yes --key ..."},
   };
   for (const Steer& s : kSteers) {
     auto flags = std::make_shared<IdFlags>();
@@ -618,10 +771,37 @@ void AddReleaseCommand(CLI::App& app, CliContext& ctx) {
                       "on an app with a root of trust: a publisher key of "
                       "the layers it puts back (repeat: hotpatch and native "
                       "need two)");
+      cmd->add_option("--to", flags->rollback_to,
+                      "embedded: back to the version the app ships with, "
+                      "whatever was released before");
     }
     const auto action = s.action;
     cmd->callback([flags, action, &ctx] { RunSteer(*flags, action, ctx); });
   }
+
+  auto edit = std::make_shared<EditFlags>();
+  CLI::App* edit_cmd = AddIdCommand(
+      release, "edit",
+      "Change a release that is not over: the plan from its current stage\n"
+      "on (--plan; a draft: the whole plan), gate thresholds (--gate, merged\n"
+      "into the release's), its message (also of a finished release).\n"
+      "Stages already done stay; the current stage cannot go below the\n"
+      "exposure it has (devices in it keep the release: halt or roll back\n"
+      "to take it back). Audited with the old and new values.\n\n"
+      "Example:\n  strata release edit 7 --plan 10%:30m,100% --reason \"QA "
+      "signed off\"\n"
+      "  strata release edit 7 --gate max_crash_rate=0.01 --message "
+      "\"limits v3 for the sale\"",
+      edit->id_flags, ctx);
+  edit_cmd->add_option("--plan", edit->plan,
+                       "the stages from the current one on, as for create");
+  edit_cmd->add_option("--gate", edit->gates,
+                       "a gate threshold key=value, repeatable");
+  edit->message_option =
+      edit_cmd->add_option("--message,-m", edit->message, "the new message");
+  edit_cmd->add_option("--reason", edit->id_flags.reason,
+                       "why; kept in the audit log");
+  edit_cmd->callback([edit, &ctx] { RunEdit(*edit, ctx); });
 
   auto preview = std::make_shared<IdFlags>();
   CLI::App* preview_cmd = AddIdCommand(

@@ -35,20 +35,32 @@ absl::StatusOr<SignedRollback> SignRollbackRoles(
     info.release_counter = std::max(HighestCounter(role, info.module),
                                     entry.min_release_counter()) +
                            1;
-    // The compatibility the publishers signed for this version before.
-    const std::string earlier =
-        FindTargetFor(role, info.module, entry.version(),
-                      entry.content_sha256(), entry.size());
-    if (!earlier.empty())
-      info.compat = role.targets.at(earlier).artifact->compat;
     signing::TargetFile file;
+    if (entry.revert_to_embedded()) {
+      // "Run the embedded version": zero bytes, marked so, and only for
+      // SDKs that know the mark (older ones refuse it as incompatible
+      // rather than install empty content).
+      info.compat.min_sdk_version = std::string(kRevertMinSdkVersion);
+      file.extra_custom = Json::MakeObject();
+      file.extra_custom["revert"] = "embedded";
+    } else {
+      // The compatibility the publishers signed for this version before.
+      const std::string earlier =
+          FindTargetFor(role, info.module, entry.version(),
+                        entry.content_sha256(), entry.size());
+      if (!earlier.empty())
+        info.compat = role.targets.at(earlier).artifact->compat;
+    }
     file.length = entry.size();
     file.hashes["sha256"] = entry.content_sha256();
     file.artifact = info;
     const std::string name =
         signing::TargetName(*layer, info.module, info.release_counter);
     role.targets[name] = std::move(file);
-    out.targets.push_back(StrCat(name, " (version ", entry.version(), ")"));
+    out.targets.push_back(
+        entry.revert_to_embedded()
+            ? StrCat(name, " (revert to the embedded version)")
+            : StrCat(name, " (version ", entry.version(), ")"));
   }
   const absl::Time now = absl::Now();
   for (auto& [layer, role] : roles) {

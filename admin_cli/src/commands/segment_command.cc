@@ -1,7 +1,8 @@
-// strata segment put|list
+// strata segment put|list|history|delete
 #include <memory>
 
 #include "strata/admin_cli/cli_context.h"
+#include "strata/admin_cli/render.h"
 #include "strata/base/env.h"
 #include "strata/base/strings.h"
 
@@ -10,6 +11,7 @@ namespace {
 
 struct SegmentFlags {
   std::string app, name, expression, allow_file, deny_file;
+  bool force = false;
 };
 
 // One user id per line; blank lines and '#' comments skipped.
@@ -65,11 +67,15 @@ void AddSegmentCommand(CLI::App& app, CliContext& ctx) {
   put->add_option("--allow-file", f->allow_file, "user ids always included");
   put->add_option("--deny-file", f->deny_file,
                   "user ids never included (wins)");
+  put->add_flag("--force", f->force,
+                "change it although live releases target it (they then "
+                "reach other devices); audited as segment.force_put");
   put->callback([f, &ctx] {
     v1::Segment seg;
     seg.set_app_id(f->app);
     seg.set_name(f->name);
     seg.set_expression(f->expression);
+    seg.set_force(f->force);
     absl::Status s = ReadIds(f->allow_file, seg.mutable_allow_user_ids());
     if (s.ok()) s = ReadIds(f->deny_file, seg.mutable_deny_user_ids());
     if (!s.ok()) {
@@ -98,13 +104,64 @@ void AddSegmentCommand(CLI::App& app, CliContext& ctx) {
       ctx.Fail(result.status());
       return;
     }
-    std::string text;
-    for (const auto& s : result->segments()) {
-      text +=
-          StrCat(s.name(), "  ", s.expression(), "  (+",
-                 s.allow_user_ids_size(), " -", s.deny_user_ids_size(), ")\n");
+    if (result->segments().empty()) {
+      ctx.Print(*result, StrCat("no segments in ", *app_id,
+                                "; create one with `strata segment put`\n"));
+      return;
     }
-    ctx.Print(*result, text);
+    Table table({"NAME", "ALLOW", "DENY", "UPDATED", "EXPRESSION"},
+                {false, true, true, false, false});
+    for (const auto& s : result->segments()) {
+      table.AddRow({s.name(), std::to_string(s.allow_user_ids_size()),
+                    std::to_string(s.deny_user_ids_size()),
+                    s.updated_at_unix() == 0
+                        ? std::string("-")
+                        : TimeText(absl::FromUnixSeconds(s.updated_at_unix())),
+                    s.expression()});
+    }
+    ctx.Print(*result, table.Render());
+  });
+
+  auto named = std::make_shared<SegmentFlags>();
+  CLI::App* history = segment->add_subcommand(
+      "history",
+      "A segment's changes, oldest first, from the audit log: who put which\n"
+      "expression when, forced changes and the releases they retargeted,\n"
+      "deletion.\n\n"
+      "Example:\n  strata segment history --app wallet --name sh-android");
+  AddAppOption(history, named->app, ctx);
+  history->add_option("--name", named->name, "segment name")->required();
+  history->callback([named, &ctx] {
+    auto result = ctx.Client().GetSegmentHistory(named->app, named->name);
+    if (!result.ok()) {
+      ctx.Fail(result.status());
+      return;
+    }
+    Table table({"SEQ", "TIME", "ACTOR", "ACTION", "DETAIL"}, {true});
+    for (const v1::AuditEntry& e : result->entries()) {
+      table.AddRow({std::to_string(e.seq()),
+                    TimeText(absl::FromUnixSeconds(e.at_unix())), e.actor(),
+                    e.action(), e.detail()});
+    }
+    ctx.Print(*result, table.Render());
+  });
+
+  auto gone = std::make_shared<SegmentFlags>();
+  CLI::App* del = segment->add_subcommand(
+      "delete",
+      "Delete a segment no live release targets (refused naming them\n"
+      "otherwise). Audited; `segment history` still shows it.\n\n"
+      "Example:\n  strata segment delete --app wallet --name old-beta");
+  AddAppOption(del, gone->app, ctx);
+  del->add_option("--name", gone->name, "segment name")->required();
+  del->callback([gone, &ctx] {
+    auto result = ctx.Client().DeleteSegment(gone->app, gone->name);
+    if (!result.ok()) {
+      ctx.Fail(result.status());
+      return;
+    }
+    ctx.Print(*result, StrCat("deleted segment ", result->segment().name(),
+                              " (", result->segment().expression(), ")\n"));
   });
 }
 

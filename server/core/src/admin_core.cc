@@ -1,11 +1,14 @@
 #include "strata/server/core/admin_core.h"
 
+#include <algorithm>
+
 #include "strata/base/sha256.h"
 #include "strata/base/status_macros.h"
 #include "strata/base/strings.h"
 #include "strata/rollout/expression.h"
 #include "strata/rollout/user_id_set.h"
 #include "strata/server/core/blob_writer.h"
+#include "strata/server/core/release_model.h"
 #include "strata/server/core/validation.h"
 
 namespace strata::server {
@@ -290,12 +293,48 @@ absl::StatusOr<v1::Segment> AdminCore::PutSegment(const Principal& who,
       Annotate(rollout::UserIdSet::FromIds(allow).status(), "allow list"));
   STRATA_RETURN_IF_ERROR(
       Annotate(rollout::UserIdSet::FromIds(deny).status(), "deny list"));
+  const bool force = segment.force();
+  segment.clear_force();
+  std::lock_guard<std::mutex> lock(segments_mu_);
+  STRATA_ASSIGN_OR_RETURN(std::vector<v1::Segment> existing,
+                          store_->ListSegments(segment.app_id()));
+  std::string users;
+  for (const v1::Segment& old : existing) {
+    if (old.name() != segment.name()) continue;
+    const bool same =
+        old.expression() == segment.expression() &&
+        std::equal(old.allow_user_ids().begin(), old.allow_user_ids().end(),
+                   segment.allow_user_ids().begin(),
+                   segment.allow_user_ids().end()) &&
+        std::equal(old.deny_user_ids().begin(), old.deny_user_ids().end(),
+                   segment.deny_user_ids().begin(),
+                   segment.deny_user_ids().end());
+    if (same) break;
+    STRATA_ASSIGN_OR_RETURN(
+        std::vector<v1::Release> live,
+        releases_.ReleasesUsingSegment(segment.app_id(), segment.name(),
+                                       /*with_drafts=*/true));
+    for (const v1::Release& r : live) {
+      if (!users.empty()) users += ", ";
+      users += StrCat(r.release_id(), " (", StateName(r.state()), ")");
+    }
+    if (!users.empty() && !force) {
+      return absl::FailedPreconditionError(StrCat(
+          "segment ", segment.name(), " is targeted by live releases ", users,
+          "; changing it changes which devices they reach (was: ",
+          old.expression(),
+          "). Put the new rule under a new name and release to that, or pass "
+          "--force to change it for them too (audited)"));
+    }
+  }
   segment.set_updated_at_unix(absl::ToUnixSeconds(clock_->Now()));
+  std::string detail =
+      StrCat("name=", segment.name(), " expression=", segment.expression(),
+             " allow=", allow.size(), " deny=", deny.size());
+  if (!users.empty()) detail += StrCat(" retargets releases ", users);
   STRATA_RETURN_IF_ERROR(store_->PutSegment(
-      segment, Audit(who, "segment.put", segment.app_id(),
-                     StrCat("name=", segment.name(),
-                            " expression=", segment.expression(),
-                            " allow=", allow.size(), " deny=", deny.size()))));
+      segment, Audit(who, users.empty() ? "segment.put" : "segment.force_put",
+                     segment.app_id(), detail)));
   // Releases targeting it now reach other devices.
   if (releases_changed_) releases_changed_(segment.app_id());
   return segment;
@@ -307,6 +346,76 @@ absl::StatusOr<std::vector<v1::Segment>> AdminCore::ListSegments(
   STRATA_RETURN_IF_ERROR(
       AuthCore::Authorize(who, v1::ROLE_VIEWER, app_id, "segment.list"));
   return store_->ListSegments(app_id);
+}
+
+absl::StatusOr<v1::DeleteSegmentResponse> AdminCore::DeleteSegment(
+    const Principal& who, const v1::DeleteSegmentRequest& req) {
+  STRATA_RETURN_IF_ERROR(ValidateName("app id", req.app_id()));
+  STRATA_RETURN_IF_ERROR(AuthCore::Authorize(who, v1::ROLE_RELEASE_MANAGER,
+                                             req.app_id(), "segment.delete"));
+  STRATA_RETURN_IF_ERROR(ValidateName("segment name", req.name()));
+  std::lock_guard<std::mutex> lock(segments_mu_);
+  STRATA_ASSIGN_OR_RETURN(std::vector<v1::Segment> existing,
+                          store_->ListSegments(req.app_id()));
+  auto it = std::find_if(
+      existing.begin(), existing.end(),
+      [&](const v1::Segment& s) { return s.name() == req.name(); });
+  if (it == existing.end()) {
+    return absl::NotFoundError(StrCat(
+        "segment ", req.name(), " does not exist in app ", req.app_id(),
+        "; `strata segment list --app ", req.app_id(), "` shows the segments"));
+  }
+  STRATA_ASSIGN_OR_RETURN(std::vector<v1::Release> live,
+                          releases_.ReleasesUsingSegment(
+                              req.app_id(), req.name(), /*with_drafts=*/true));
+  if (!live.empty()) {
+    std::string users;
+    for (const v1::Release& r : live) {
+      if (!users.empty()) users += ", ";
+      users += StrCat(r.release_id(), " (", StateName(r.state()), ")");
+    }
+    return absl::FailedPreconditionError(StrCat(
+        "segment ", req.name(), " is targeted by live releases ", users,
+        "; it can be deleted once none is (roll back or supersede them)"));
+  }
+  STRATA_RETURN_IF_ERROR(store_->DeleteSegment(
+      req.app_id(), req.name(),
+      Audit(who, "segment.delete", req.app_id(),
+            StrCat("name=", req.name(), " expression=", it->expression(),
+                   " allow=", it->allow_user_ids_size(),
+                   " deny=", it->deny_user_ids_size()))));
+  if (releases_changed_) releases_changed_(req.app_id());
+  v1::DeleteSegmentResponse out;
+  *out.mutable_segment() = *it;
+  return out;
+}
+
+absl::StatusOr<v1::GetSegmentHistoryResponse> AdminCore::SegmentHistory(
+    const Principal& who, const v1::GetSegmentHistoryRequest& req) {
+  STRATA_RETURN_IF_ERROR(ValidateName("app id", req.app_id()));
+  STRATA_RETURN_IF_ERROR(AuthCore::Authorize(who, v1::ROLE_VIEWER, req.app_id(),
+                                             "segment.history"));
+  STRATA_RETURN_IF_ERROR(ValidateName("segment name", req.name()));
+  const std::string name = StrCat("name=", req.name(), " ");
+  v1::GetSegmentHistoryResponse out;
+  uint64_t after = 0;
+  for (;;) {
+    STRATA_ASSIGN_OR_RETURN(std::vector<v1::AuditEntry> page,
+                            store_->ListAudit(after, 1000));
+    for (v1::AuditEntry& e : page) {
+      if (e.app_id() == req.app_id() && e.action().rfind("segment.", 0) == 0 &&
+          e.detail().rfind(name, 0) == 0) {
+        *out.add_entries() = std::move(e);
+      }
+    }
+    if (page.size() < 1000) break;
+    after = page.back().seq();
+  }
+  if (out.entries().empty()) {
+    return absl::NotFoundError(StrCat("segment ", req.name(), " of app ",
+                                      req.app_id(), " has no history"));
+  }
+  return out;
 }
 
 }  // namespace strata::server

@@ -134,7 +134,7 @@ absl::StatusOr<v1::CheckResponse> DeliveryCore::Check(
   STRATA_ASSIGN_OR_RETURN(std::shared_ptr<const AppSnapshot> snapshot,
                           snapshots_.Get(device.app_id()));
   const absl::Time now = clock_->Now();
-  if (fleet_ != nullptr) fleet_->SeeDevice(device, now);
+  if (fleet_ != nullptr) fleet_->SeeDevice(device, now, request.installed());
   const Selection selection =
       Select(*snapshot, ToAttributes(device), installed);
   v1::CheckResponse response;
@@ -173,10 +173,15 @@ absl::StatusOr<v1::CheckResponse> DeliveryCore::Check(
         it->second->content_sha256() == entry->statement().content_sha256()) {
       continue;  // already up to date
     }
+    if (entry->revert_to_embedded() &&
+        (it == installed.end() ||
+         it->second->version() == kEmbeddedVersionLabel)) {
+      continue;  // already runs its embedded version (or has nothing)
+    }
     v1::UpdateEntry* offered = plan->add_updates();
     *offered = *entry;
     if (deltas_ != nullptr && it != installed.end() &&
-        !it->second->content_sha256().empty()) {
+        !entry->revert_to_embedded() && !it->second->content_sha256().empty()) {
       const std::string& from = it->second->content_sha256();
       const std::string& to = entry->statement().content_sha256();
       if (std::optional<v1::StoredDelta> d = deltas_->Lookup(from, to)) {
@@ -272,6 +277,14 @@ absl::StatusOr<std::vector<v1::UpdateEntry>> DeliveryCore::ConfigChanges(
   std::vector<v1::UpdateEntry> changes;
   for (const auto& [entry, release] : selection.entries) {
     if (!release->config_only) continue;
+    if (entry->revert_to_embedded()) {
+      // Only a device that runs something else than its embedded version
+      // has anything to revert.
+      auto it = known.find(entry->module().name());
+      if (it == known.end() || it->second.version() == kEmbeddedVersionLabel) {
+        continue;
+      }
+    }
     v1::InstalledModule& have = known[entry->module().name()];
     if (have.content_sha256() == entry->statement().content_sha256()) continue;
     *have.mutable_module() = entry->module();

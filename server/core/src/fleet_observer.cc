@@ -1,13 +1,22 @@
 #include "strata/server/core/fleet_observer.h"
 
 #include <algorithm>
+#include <map>
+#include <tuple>
 
 #include "strata/server/core/release_model.h"
 
 namespace strata::server {
 
 void FleetObserver::SeeDevice(const v1::DeviceContext& device, absl::Time at) {
-  const size_t bytes = device.ByteSizeLong();
+  SeeDevice(device, at, {});
+}
+
+void FleetObserver::SeeDevice(
+    const v1::DeviceContext& device, absl::Time at,
+    const google::protobuf::RepeatedPtrField<v1::InstalledModule>& installed) {
+  size_t bytes = device.ByteSizeLong();
+  for (const v1::InstalledModule& m : installed) bytes += m.ByteSizeLong();
   std::lock_guard<std::mutex> lock(mu_);
   if (bytes > max_device_bytes_) {
     ++oversized_;
@@ -20,6 +29,7 @@ void FleetObserver::SeeDevice(const v1::DeviceContext& device, absl::Time at) {
     // comparing field by field through reflection first.
     it->second.at = at;
     it->second.device = device;
+    it->second.installed.assign(installed.begin(), installed.end());
     return;
   }
   if (app.size() >= max_devices_) {
@@ -34,7 +44,55 @@ void FleetObserver::SeeDevice(const v1::DeviceContext& device, absl::Time at) {
       i = i->second.at <= limit ? app.erase(i) : std::next(i);
     }
   }
-  app.emplace(device.device_id(), Seen{device, at});
+  app.emplace(device.device_id(),
+              Seen{device, at, {installed.begin(), installed.end()}});
+}
+
+std::vector<FleetObserver::ModuleVersions> FleetObserver::Fleet(
+    const std::string& app_id, uint64_t* devices) const {
+  // (layer, module) -> (version, sha, sequence) -> devices
+  std::map<std::pair<int, std::string>,
+           std::map<std::tuple<std::string, std::string, uint64_t>, uint64_t>>
+      counts;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = devices_.find(app_id);
+    *devices = it == devices_.end() ? 0 : it->second.size();
+    if (it == devices_.end()) return {};
+    for (const auto& [id, s] : it->second) {
+      for (const v1::InstalledModule& m : s.installed) {
+        ++counts[{m.module().layer(), m.module().name()}]
+                [{m.version(), m.content_sha256(), m.release_sequence()}];
+      }
+    }
+  }
+  std::vector<ModuleVersions> out;
+  for (auto& [key, versions] : counts) {
+    ModuleVersions mv;
+    mv.module.set_layer(static_cast<v1::Layer>(key.first));
+    mv.module.set_name(key.second);
+    for (const auto& [v, n] : versions) {
+      mv.versions.push_back(
+          Version{std::get<0>(v), std::get<1>(v), std::get<2>(v), n});
+      mv.devices += n;
+    }
+    std::stable_sort(mv.versions.begin(), mv.versions.end(),
+                     [](const Version& a, const Version& b) {
+                       return a.devices > b.devices;
+                     });
+    out.push_back(std::move(mv));
+  }
+  return out;
+}
+
+std::vector<v1::InstalledModule> FleetObserver::InstalledOf(
+    const std::string& app_id, const std::string& device_id) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto app = devices_.find(app_id);
+  if (app == devices_.end()) return {};
+  auto it = app->second.find(device_id);
+  if (it == app->second.end()) return {};
+  return it->second.installed;
 }
 
 size_t FleetObserver::apps() const {

@@ -1,6 +1,7 @@
 #include "strata/server/core/release_core.h"
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "strata/base/log.h"
@@ -77,6 +78,68 @@ absl::Status Apply(rollout::Rollout& r, v1::SteerReleaseRequest::Action action,
           "unknown action; use start, pause, resume, promote, halt or "
           "roll back");
   }
+}
+
+std::string SegmentOf(const v1::Release& r) {
+  return r.segment().empty() ? "everyone" : r.segment();
+}
+
+std::string SaltOf(const v1::Release& r) {
+  return r.salt().empty() ? StrCat("release-", r.release_id()) : r.salt();
+}
+
+// Free text kept with a release (message, source): bounded, one line.
+absl::Status ValidateNote(std::string_view what, std::string_view text,
+                          size_t max) {
+  if (text.size() > max) {
+    return absl::InvalidArgumentError(
+        StrCat(what, " is ", text.size(), " bytes; at most ", max));
+  }
+  for (char c : text) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      return absl::InvalidArgumentError(
+          StrCat(what,
+                 " contains a control character (a newline?); keep it "
+                 "to one line"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// The source a release was made from: "commit@branch", "commit", or "".
+std::string SourceText(const v1::Release& r) {
+  if (r.source_commit().empty()) return r.source_branch();
+  if (r.source_branch().empty()) return r.source_commit();
+  return StrCat(r.source_commit(), "@", r.source_branch());
+}
+
+// Whether segment `name` of `segments` matches every device.
+bool IsEveryone(const std::string& name,
+                const std::vector<v1::Segment>& segments) {
+  if (name == "everyone") return true;
+  for (const v1::Segment& s : segments) {
+    if (s.name() != name) continue;
+    return s.expression() == "true" && s.allow_user_ids().empty() &&
+           s.deny_user_ids().empty();
+  }
+  return false;
+}
+
+// Whether completed release `g` reached every device that a release to
+// `segment` bucketed by `salt` at `reached` basis points reached.
+bool Covers(const v1::Release& g, const std::string& segment,
+            const std::string& salt, uint32_t reached,
+            const std::vector<v1::Segment>& segments) {
+  const uint32_t cap = g.max_exposure_bp() == 0 ? 10000 : g.max_exposure_bp();
+  if (cap >= 10000) {
+    return IsEveryone(SegmentOf(g), segments) || SegmentOf(g) == segment;
+  }
+  // A capped release (a roll back): the same buckets of the same segment.
+  return SegmentOf(g) == segment && SaltOf(g) == salt && cap >= reached;
+}
+
+bool SameModule(const v1::ModuleId& a, const v1::ModuleId& b) {
+  return a.layer() == b.layer() && a.name() == b.name();
 }
 
 std::string ActionName(v1::SteerReleaseRequest::Action a) {
@@ -171,6 +234,14 @@ absl::StatusOr<v1::Release> ReleaseCore::Create(
     STRATA_RETURN_IF_ERROR(ValidateName("salt", req.salt()));
   }
   release.set_salt(req.salt());
+  STRATA_RETURN_IF_ERROR(ValidateNote("the message", req.message(), 1000));
+  STRATA_RETURN_IF_ERROR(
+      ValidateNote("the source commit", req.source_commit(), 100));
+  STRATA_RETURN_IF_ERROR(
+      ValidateNote("the source branch", req.source_branch(), 255));
+  release.set_message(req.message());
+  release.set_source_commit(req.source_commit());
+  release.set_source_branch(req.source_branch());
   if (req.all_at_once() && req.stages_size() > 0) {
     return absl::InvalidArgumentError(
         "all_at_once releases have no stages; drop one of them");
@@ -214,12 +285,47 @@ absl::StatusOr<v1::Release> ReleaseCore::Create(
   }
   StoreStatus(*r, &release);
   std::lock_guard<std::mutex> lock(mu_);
+  // Two rollouts of one module to the same segment would judge each
+  // other's devices: refused unless asked for.
+  STRATA_ASSIGN_OR_RETURN(std::vector<v1::Release> existing,
+                          store_->ListReleases(req.app_id()));
+  std::string overlaps;
+  for (const v1::Release& o : existing) {
+    if (o.state() != v1::RELEASE_ROLLING && o.state() != v1::RELEASE_PAUSED) {
+      continue;
+    }
+    if (SegmentOf(o) != release.segment()) continue;
+    for (const v1::ReleaseArtifact& a : release.artifacts()) {
+      for (const v1::ReleaseArtifact& b : o.artifacts()) {
+        if (!SameModule(a.module(), b.module())) continue;
+        if (!req.allow_overlap()) {
+          return absl::FailedPreconditionError(StrCat(
+              "release ", o.release_id(), " is still ", StateName(o.state()),
+              " ", ModuleText(b.module()), "@", b.version(), " to segment ",
+              release.segment(),
+              "; two rollouts of one module to the same devices mix their "
+              "health figures. Wait until it completes, halt or roll it back "
+              "(`strata release halt ",
+              o.release_id(), "`), or pass --allow-overlap (audited)"));
+        }
+        if (!overlaps.empty()) overlaps += ",";
+        overlaps += std::to_string(o.release_id());
+      }
+    }
+  }
+  std::string detail = StrCat(
+      "artifacts=", ArtifactsText(release), " segment=", release.segment(),
+      " plan=", PlanText(release), " state=", StateName(release.state()));
+  if (!overlaps.empty()) detail += StrCat(" overlaps=", overlaps);
+  if (!SourceText(release).empty()) {
+    detail += StrCat(" source=", SourceText(release));
+  }
+  if (!release.message().empty()) {
+    detail += StrCat(" message=", release.message());
+  }
   absl::StatusOr<v1::Release> created = store_->CreateRelease(
-      release, MakeAudit(clock_, who.name, "release.create", req.app_id(),
-                         StrCat("artifacts=", ArtifactsText(release),
-                                " segment=", release.segment(),
-                                " plan=", PlanText(release),
-                                " state=", StateName(release.state()))));
+      release,
+      MakeAudit(clock_, who.name, "release.create", req.app_id(), detail));
   if (created.ok()) Changed(req.app_id());
   return created;
 }
@@ -336,59 +442,109 @@ absl::StatusOr<v1::SteerReleaseResponse> ReleaseCore::Steer(
 absl::StatusOr<v1::SteerReleaseResponse> ReleaseCore::RollBack(
     const Principal& who, v1::Release bad, const std::string& reason,
     const v1::SteerReleaseRequest& req) {
+  if (bad.rolls_back_release_id() != 0) {
+    return absl::FailedPreconditionError(StrCat(
+        "release ", bad.release_id(), " is itself the roll back of release ",
+        bad.rolls_back_release_id(),
+        "; rolling it back would only put the content rolled back again. To "
+        "ship that content once more, create a new release of it (`strata "
+        "release create`)"));
+  }
+  const bool to_embedded = req.rollback_to() == kEmbeddedVersionLabel;
+  if (!req.rollback_to().empty() && !to_embedded) {
+    return absl::InvalidArgumentError(
+        StrCat("roll back to '", req.rollback_to(),
+               "': give nothing (each module's last good content) or "
+               "\"embedded\" (the version the app ships with)"));
+  }
   STRATA_ASSIGN_OR_RETURN(rollout::Rollout r, ToRollout(bad));
   const std::string before = r.Describe();
+  // What the bad release reached: its segment, its buckets (salt) up to
+  // the exposure it got to. The roll back reaches exactly these.
+  const uint32_t reached = r.exposure_bp();
+  const std::string segment = SegmentOf(bad);
+  const std::string salt = r.spec().EffectiveSalt();
   STRATA_RETURN_IF_ERROR(r.RollBack(clock_->Now(), reason));
-  // The last good content of each module: its newest earlier release that
-  // completed.
   STRATA_ASSIGN_OR_RETURN(std::vector<v1::Release> all,
                           store_->ListReleases(bad.app_id()));
+  STRATA_ASSIGN_OR_RETURN(std::vector<v1::Segment> segments,
+                          store_->ListSegments(bad.app_id()));
   v1::Release good;
   good.set_app_id(bad.app_id());
   std::string restored;
   std::vector<RollbackTarget> plan;
   for (const v1::ReleaseArtifact& a : bad.artifacts()) {
+    // The last good content: the module's newest earlier completed release
+    // that reached every device this one reached.
     const v1::ReleaseArtifact* found = nullptr;
-    for (auto it = all.rbegin(); it != all.rend() && found == nullptr; ++it) {
+    const v1::Release* from = nullptr;
+    std::string not_covering;
+    for (auto it = all.rbegin();
+         it != all.rend() && found == nullptr && !to_embedded; ++it) {
       if (it->release_id() >= bad.release_id() ||
           it->state() != v1::RELEASE_COMPLETED) {
         continue;
       }
       for (const v1::ReleaseArtifact& b : it->artifacts()) {
-        if (b.module().layer() == a.module().layer() &&
-            b.module().name() == a.module().name()) {
+        if (!SameModule(b.module(), a.module())) continue;
+        if (Covers(*it, segment, salt, reached, segments)) {
           found = &b;
-          break;
+          from = &*it;
+        } else if (not_covering.empty()) {
+          not_covering = StrCat("release ", it->release_id(), " (segment ",
+                                SegmentOf(*it), ")");
         }
+        break;
       }
     }
-    if (found == nullptr) {
-      return absl::FailedPreconditionError(
-          StrCat("cannot roll back release ", bad.release_id(), ": ",
-                 ModuleText(a.module()),
-                 " has no earlier completed release to go back to; halt the "
-                 "release (devices that have it keep it) and release a fixed "
-                 "version"));
-    }
-    v1::ReleaseArtifact* g = good.add_artifacts();
-    *g->mutable_module() = found->module();
-    g->set_version(found->version());
-    if (!restored.empty()) restored += ",";
-    restored += StrCat(ModuleText(found->module()), "@", found->version());
-    STRATA_ASSIGN_OR_RETURN(
-        std::optional<v1::StoredArtifact> content,
-        store_->GetArtifact(bad.app_id(), found->module(), found->version()));
-    if (!content.has_value()) {
-      return absl::DataLossError(
-          StrCat("the last good release of ", ModuleText(found->module()),
-                 " names version ", found->version(), ", which is not stored"));
-    }
     RollbackTarget t;
-    *t.plan.mutable_module() = found->module();
-    t.plan.set_version(found->version());
-    t.plan.set_content_sha256(content->statement().content_sha256());
-    t.plan.set_size(content->statement().size());
+    *t.plan.mutable_module() = a.module();
     t.plan.set_min_release_counter(a.release_sequence());
+    v1::ReleaseArtifact* g = good.add_artifacts();
+    *g->mutable_module() = a.module();
+    if (found != nullptr && !found->revert_to_embedded()) {
+      STRATA_ASSIGN_OR_RETURN(
+          std::optional<v1::StoredArtifact> content,
+          store_->GetArtifact(bad.app_id(), found->module(), found->version()));
+      if (!content.has_value()) {
+        return absl::DataLossError(StrCat(
+            "the last good release of ", ModuleText(found->module()),
+            " names version ", found->version(), ", which is not stored"));
+      }
+      t.plan.set_version(found->version());
+      t.plan.set_content_sha256(content->statement().content_sha256());
+      t.plan.set_size(content->statement().size());
+      t.plan.set_why(StrCat("release ", from->release_id(), " (segment ",
+                            SegmentOf(*from), ") completed with version ",
+                            found->version()));
+      g->set_version(found->version());
+    } else {
+      const v1::ArtifactStatement st = RevertStatement(bad.app_id(), a);
+      t.plan.set_version(st.version());
+      t.plan.set_content_sha256(st.content_sha256());
+      t.plan.set_size(st.size());
+      t.plan.set_revert_to_embedded(true);
+      if (to_embedded) {
+        t.plan.set_why("asked for: the version the app ships with");
+      } else if (found != nullptr) {
+        t.plan.set_why(StrCat("release ", from->release_id(),
+                              " had rolled it back to the embedded version"));
+      } else if (!not_covering.empty()) {
+        t.plan.set_why(
+            StrCat("no earlier completed release reached every device release ",
+                   bad.release_id(), " reached (", not_covering,
+                   " does not cover segment ", segment,
+                   "): back to the version the app ships with"));
+      } else {
+        t.plan.set_why(StrCat("release ", bad.release_id(),
+                              " was the first of ", ModuleText(a.module()),
+                              ": back to the version the app ships with"));
+      }
+      g->set_version(st.version());
+      g->set_revert_to_embedded(true);
+    }
+    if (!restored.empty()) restored += ",";
+    restored += StrCat(ModuleText(a.module()), "@", t.plan.version());
     plan.push_back(std::move(t));
   }
   if (req.dry_run()) {
@@ -411,11 +567,15 @@ absl::StatusOr<v1::SteerReleaseResponse> ReleaseCore::RollBack(
         StrCat("app ", bad.app_id(),
                " has no root of trust; a roll back takes no layer roles"));
   }
-  // Every device of the segment at once: those that took the bad release
-  // get the good content back with a higher release counter.
-  good.set_segment(bad.segment());
+  // At once, to the devices the bad release reached (same segment, same
+  // buckets up to its exposure), with a higher release counter.
+  good.set_segment(segment);
+  good.set_salt(salt);
   good.add_stages()->set_exposure_bp(10000);
+  if (reached < 10000) good.set_max_exposure_bp(reached);
   good.set_rolls_back_release_id(bad.release_id());
+  good.set_message(
+      StrCat("rolls back release ", bad.release_id(), ": ", reason));
   good.set_created_at_unix(absl::ToUnixSeconds(clock_->Now()));
   v1::Release probe = good;
   probe.set_release_id(1);
@@ -510,20 +670,205 @@ absl::StatusOr<v1::ExplainDeviceResponse> ReleaseCore::Explain(
   STRATA_ASSIGN_OR_RETURN(std::shared_ptr<const AppSnapshot> snapshot,
                           snapshots.Get(req.app_id()));
   const rollout::DeviceAttributes device = ToAttributes(seen->first);
+  // What the device said it runs at that check.
+  google::protobuf::RepeatedPtrField<v1::InstalledModule> reported;
+  for (v1::InstalledModule& m :
+       fleet_->InstalledOf(req.app_id(), req.device_id())) {
+    *reported.Add() = std::move(m);
+  }
+  const InstalledMap installed = IndexInstalled(reported);
   v1::ExplainDeviceResponse out;
   *out.mutable_device() = seen->first;
   out.set_last_seen_unix(absl::ToUnixSeconds(seen->second));
+  // Per module, the release the device takes it from: the newest that
+  // applies (the snapshot is newest first, as Check decides).
+  std::map<std::pair<int, std::string>, uint64_t> taken;
   for (const LiveRelease& r : snapshot->releases) {
-    // The server does not keep what each device has installed; explain as
-    // for a device that does not have the release yet.
-    const rollout::OfferExplanation e =
-        rollout::ExplainOffer(r.rollout, *r.segment, device, false);
+    const rollout::OfferExplanation e = rollout::ExplainOffer(
+        r.rollout, *r.segment, device, HasRelease(r, installed));
     v1::ReleaseExplanation* x = out.add_releases();
     x->set_release_id(e.release_id);
     x->set_applies(e.offer.applies);
     x->set_cohort(std::string(rollout::CohortName(e.offer.cohort)));
     for (const std::string& reason : e.reasons) x->add_reasons(reason);
+    if (!e.offer.applies) continue;
+    for (const v1::UpdateEntry& entry : r.entries) {
+      const auto key = std::make_pair(static_cast<int>(entry.module().layer()),
+                                      entry.module().name());
+      auto [it, fresh] = taken.emplace(key, e.release_id);
+      if (fresh) {
+        x->add_wins(ModuleText(entry.module()));
+      } else {
+        x->add_loses(StrCat(ModuleText(entry.module()), ": release ",
+                            it->second, " wins (newer)"));
+      }
+    }
   }
+  return out;
+}
+
+absl::StatusOr<v1::Release> ReleaseCore::Edit(
+    const Principal& who, const v1::EditReleaseRequest& req) {
+  STRATA_RETURN_IF_ERROR(ValidateName("app id", req.app_id()));
+  STRATA_RETURN_IF_ERROR(AuthCore::Authorize(who, v1::ROLE_RELEASE_MANAGER,
+                                             req.app_id(), "release.edit"));
+  const bool plan = req.remaining_stages_size() > 0;
+  const bool gates = req.gates().ByteSizeLong() > 0;
+  const bool message = req.has_message();
+  if (!plan && !gates && !message) {
+    return absl::InvalidArgumentError(
+        "nothing to change: give the remaining plan, gate thresholds or a "
+        "message (`strata release edit ID --plan ... --gate ... --message "
+        "...`)");
+  }
+  if (message) {
+    STRATA_RETURN_IF_ERROR(ValidateNote("the message", req.message(), 1000));
+  }
+  STRATA_RETURN_IF_ERROR(ValidateNote("the reason", req.reason(), 1000));
+  std::lock_guard<std::mutex> lock(mu_);
+  STRATA_ASSIGN_OR_RETURN(v1::Release record,
+                          Load(req.app_id(), req.release_id()));
+  STRATA_ASSIGN_OR_RETURN(rollout::Rollout r, ToRollout(record));
+  if (plan || gates) {
+    if (record.state() == v1::RELEASE_COMPLETED ||
+        record.state() == v1::RELEASE_ROLLED_BACK) {
+      return absl::FailedPreconditionError(StrCat(
+          "release ", record.release_id(), " is ", StateName(record.state()),
+          ": it has no stages left to change (only its message can change); "
+          "create a new release instead"));
+    }
+    if (record.rolls_back_release_id() != 0) {
+      return absl::FailedPreconditionError(StrCat(
+          "release ", record.release_id(), " is the roll back of release ",
+          record.rolls_back_release_id(),
+          ": it goes at once to the devices that release reached and has no "
+          "plan or gates to change"));
+    }
+  }
+  v1::Release next = record;
+  std::vector<std::string> changes;
+  if (plan) {
+    const bool draft = record.state() == v1::RELEASE_DRAFT;
+    const int from = draft ? 0 : record.stage();
+    const uint32_t now_bp = r.exposure_bp();
+    if (req.remaining_stages(0).exposure_bp() < now_bp) {
+      return absl::FailedPreconditionError(StrCat(
+          "release ", record.release_id(), " is at ", now_bp / 100.0,
+          "% of its segment now (stage ", record.stage() + 1,
+          "): devices in it already have the release and keep it, so the "
+          "plan from the current stage on cannot start below ",
+          now_bp / 100.0, "%; halt or roll it back to take it back"));
+    }
+    next.clear_stages();
+    for (int i = 0; i < from; ++i) *next.add_stages() = record.stages(i);
+    for (const v1::RolloutStage& st : req.remaining_stages()) {
+      if (st.bake_seconds() < 0) {
+        return absl::InvalidArgumentError(
+            "a stage's bake time cannot be negative");
+      }
+      *next.add_stages() = st;
+    }
+    changes.push_back(
+        StrCat("plan=", PlanText(record), " -> ", PlanText(next)));
+  }
+  if (gates) {
+    next.mutable_gates()->MergeFrom(req.gates());
+    changes.push_back(StrCat("gates={", record.gates().ShortDebugString(),
+                             "} -> {", next.gates().ShortDebugString(), "}"));
+  }
+  if (message) {
+    next.set_message(req.message());
+    changes.push_back(StrCat("message=\"", record.message(), "\" -> \"",
+                             req.message(), "\""));
+  }
+  // What the rollout library accepts (increasing, ends at 100%, gates in
+  // range), as at create.
+  if (absl::StatusOr<rollout::Rollout> probe = ToRollout(next); !probe.ok()) {
+    return absl::InvalidArgumentError(
+        StrCat("release ", record.release_id(),
+               " cannot take this change: ", ToStd(probe.status().message())));
+  }
+  std::string detail = StrCat("release_id=", record.release_id());
+  for (const std::string& c : changes) detail += StrCat(" ", c);
+  detail += StrCat(": ", req.reason().empty()
+                             ? StrCat("edited by ", who.name)
+                             : StrCat(req.reason(), " (", who.name, ")"));
+  STRATA_RETURN_IF_ERROR(store_->UpdateRelease(
+      next, MakeAudit(clock_, who.name, "release.edit", req.app_id(), detail)));
+  Changed(req.app_id());
+  return next;
+}
+
+absl::StatusOr<v1::GetFleetResponse> ReleaseCore::Fleet(
+    const Principal& who, const v1::GetFleetRequest& req) {
+  STRATA_RETURN_IF_ERROR(ValidateName("app id", req.app_id()));
+  STRATA_RETURN_IF_ERROR(
+      AuthCore::Authorize(who, v1::ROLE_VIEWER, req.app_id(), "fleet.view"));
+  STRATA_ASSIGN_OR_RETURN(std::vector<v1::Release> releases,
+                          store_->ListReleases(req.app_id()));
+  uint64_t devices = 0;
+  std::vector<FleetObserver::ModuleVersions> modules =
+      fleet_->Fleet(req.app_id(), &devices);
+  v1::GetFleetResponse out;
+  out.set_devices(devices);
+  for (const FleetObserver::ModuleVersions& m : modules) {
+    v1::FleetModule* fm = out.add_modules();
+    *fm->mutable_module() = m.module;
+    fm->set_devices(m.devices);
+    for (const FleetObserver::Version& v : m.versions) {
+      v1::FleetVersion* fv = fm->add_versions();
+      fv->set_version(v.version);
+      fv->set_content_sha256(v.content_sha256);
+      fv->set_release_sequence(v.release_sequence);
+      fv->set_devices(v.devices);
+      if (v.release_sequence == 0) continue;  // embedded
+      // The release that carries this module at this counter.
+      for (auto it = releases.rbegin(); it != releases.rend(); ++it) {
+        const bool carries =
+            std::any_of(it->artifacts().begin(), it->artifacts().end(),
+                        [&](const v1::ReleaseArtifact& a) {
+                          return SameModule(a.module(), m.module) &&
+                                 a.release_sequence() == v.release_sequence;
+                        });
+        if (!carries) continue;
+        const rollout::ReleaseHealth h = fleet_->health().Get(it->release_id());
+        fv->set_release_id(it->release_id());
+        fv->set_launches_ok(h.treatment.launches_ok);
+        fv->set_launch_crashes(h.treatment.launch_crashes);
+        fv->set_rolled_back(h.treatment.rolled_back);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<v1::Release>> ReleaseCore::ReleasesUsingSegment(
+    const std::string& app_id, const std::string& segment, bool with_drafts) {
+  STRATA_ASSIGN_OR_RETURN(std::vector<v1::Release> all,
+                          store_->ListReleases(app_id));
+  STRATA_ASSIGN_OR_RETURN(std::vector<v1::Segment> segments,
+                          store_->ListSegments(app_id));
+  std::set<std::pair<int, std::string>> settled;
+  std::vector<v1::Release> out;
+  for (auto it = all.rbegin(); it != all.rend(); ++it) {  // newest first
+    const v1::Release& r = *it;
+    if (r.state() == v1::RELEASE_ROLLED_BACK) continue;
+    bool all_settled = !r.artifacts().empty();
+    for (const v1::ReleaseArtifact& a : r.artifacts()) {
+      all_settled &= settled.count({a.module().layer(), a.module().name()}) > 0;
+    }
+    if (r.state() == v1::RELEASE_COMPLETED && r.max_exposure_bp() == 0 &&
+        IsEveryone(SegmentOf(r), segments)) {
+      for (const v1::ReleaseArtifact& a : r.artifacts()) {
+        settled.insert({a.module().layer(), a.module().name()});
+      }
+    }
+    if (all_settled) continue;
+    if (r.state() == v1::RELEASE_DRAFT && !with_drafts) continue;
+    if (SegmentOf(r) == segment) out.push_back(r);
+  }
+  std::reverse(out.begin(), out.end());
   return out;
 }
 

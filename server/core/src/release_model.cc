@@ -92,6 +92,7 @@ absl::StatusOr<rollout::Rollout> ToRollout(const v1::Release& release) {
     spec.plan.stages = {{10000, absl::ZeroDuration(), 0}};
   }
   spec.gates = ToGatePolicy(release.gates());
+  spec.max_exposure_bp = release.max_exposure_bp();
   rollout::RolloutStatus status;
   status.state = FromProtoState(release.state());
   status.stage = release.stage();

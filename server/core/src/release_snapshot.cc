@@ -4,12 +4,24 @@
 #include <set>
 
 #include "strata/base/log.h"
+#include "strata/base/sha256.h"
 #include "strata/base/status_macros.h"
 #include "strata/base/strings.h"
 #include "strata/server/core/release_model.h"
 #include "strata/signing/verifier.h"
 
 namespace strata::server {
+
+v1::ArtifactStatement RevertStatement(const std::string& app_id,
+                                      const v1::ReleaseArtifact& a) {
+  v1::ArtifactStatement st;
+  st.set_app_id(app_id);
+  *st.mutable_module() = a.module();
+  st.set_version(std::string(kEmbeddedVersionLabel));
+  st.set_content_sha256(Sha256::HexHash(""));
+  st.set_size(0);
+  return st;
+}
 
 InstalledMap IndexInstalled(
     const google::protobuf::RepeatedPtrField<v1::InstalledModule>& installed) {
@@ -130,9 +142,16 @@ void ReleaseSnapshots::Invalidate(const std::string& app_id) {
 absl::StatusOr<v1::UpdateEntry> ReleaseSnapshots::MakeEntry(
     const v1::Release& release, const v1::ReleaseArtifact& a,
     const TrustView* trust) {
-  STRATA_ASSIGN_OR_RETURN(
-      std::optional<v1::StoredArtifact> artifact,
-      store_->GetArtifact(release.app_id(), a.module(), a.version()));
+  std::optional<v1::StoredArtifact> artifact;
+  if (a.revert_to_embedded()) {
+    // "Run the embedded version": no content of its own.
+    artifact.emplace();
+    *artifact->mutable_statement() = RevertStatement(release.app_id(), a);
+  } else {
+    STRATA_ASSIGN_OR_RETURN(
+        artifact,
+        store_->GetArtifact(release.app_id(), a.module(), a.version()));
+  }
   if (!artifact.has_value()) {
     return absl::DataLossError(StrCat("release ", release.release_id(),
                                       " names missing artifact version ",
@@ -143,6 +162,7 @@ absl::StatusOr<v1::UpdateEntry> ReleaseSnapshots::MakeEntry(
   *entry.mutable_module() = a.module();
   entry.set_release_id(release.release_id());
   entry.set_release_sequence(a.release_sequence());
+  entry.set_revert_to_embedded(a.revert_to_embedded());
   if (trust != nullptr) {
     // The facts the device verifies: those of the publisher-signed target.
     const std::string name =
@@ -174,7 +194,7 @@ absl::StatusOr<v1::UpdateEntry> ReleaseSnapshots::MakeEntry(
   *entry.mutable_statement() = st;
   entry.mutable_full()->set_sha256(st.content_sha256());
   entry.mutable_full()->set_size(st.size());
-  if (a.module().layer() == v1::LAYER_CONFIG &&
+  if (a.module().layer() == v1::LAYER_CONFIG && !a.revert_to_embedded() &&
       st.size() <= max_inline_bytes_) {
     STRATA_ASSIGN_OR_RETURN(
         std::string content,
@@ -262,6 +282,11 @@ absl::StatusOr<std::shared_ptr<const AppSnapshot>> ReleaseSnapshots::Build(
       STRATA_LOG(Error) << rollout.status();
       continue;
     }
+    bool all_settled = true;
+    for (const v1::ReleaseArtifact& a : record.artifacts()) {
+      all_settled &= settled.count({a.module().layer(), a.module().name()}) > 0;
+    }
+    if (all_settled) continue;
     const std::string segment_name =
         record.segment().empty() ? "everyone" : record.segment();
     auto seg = segments.find(segment_name);
@@ -271,13 +296,10 @@ absl::StatusOr<std::shared_ptr<const AppSnapshot>> ReleaseSnapshots::Build(
                         << "; it reaches no device";
       continue;
     }
-    bool all_settled = true;
-    for (const v1::ReleaseArtifact& a : record.artifacts()) {
-      all_settled &= settled.count({a.module().layer(), a.module().name()}) > 0;
-    }
-    if (all_settled) continue;
     const rollout::Segment& s = *seg->second;
-    const bool everyone = record.state() == v1::RELEASE_COMPLETED &&
+    const bool uncapped =
+        record.max_exposure_bp() == 0 || record.max_exposure_bp() >= 10000;
+    const bool everyone = record.state() == v1::RELEASE_COMPLETED && uncapped &&
                           s.expression().text() == "true" &&
                           s.allow().size() == 0 && s.deny().size() == 0;
     LiveRelease live{

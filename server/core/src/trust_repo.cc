@@ -1333,6 +1333,19 @@ absl::Status TrustRepo::CommitRollback(
                  entry.plan.min_release_counter(),
                  "; add one at the module's highest counter + 1"));
     }
+    if (entry.plan.revert_to_embedded()) {
+      // Devices must read it as "run the embedded version", not as empty
+      // content: the publishers say so in the signed target.
+      const Json& custom = newest->second.extra_custom;
+      const Json* revert = custom.is_object() ? custom.Find("revert") : nullptr;
+      if (revert == nullptr || !revert->is_string() ||
+          revert->as_string() != "embedded") {
+        return absl::InvalidArgumentError(StrCat(
+            "the roll back target ", newest->first, " for ", what,
+            " does not carry custom \"revert\": \"embedded\"; a revert "
+            "target must say so (`strata release rollback` signs it so)"));
+      }
+    }
     const uint64_t counter = newest->second.artifact->release_counter;
     if (HighestOther(role->second.meta, entry.plan.module().name(),
                      newest->first) >= counter) {

@@ -231,4 +231,37 @@ grpc::Status AdminService::ExplainDevice(
   });
 }
 
+grpc::Status AdminService::DeleteSegment(
+    grpc::ServerContext* context, const v1::DeleteSegmentRequest* request,
+    v1::DeleteSegmentResponse* response) {
+  return Unary(context, "DeleteSegment", response, [&](const Principal& who) {
+    return core_->DeleteSegment(who, *request);
+  });
+}
+
+grpc::Status AdminService::GetSegmentHistory(
+    grpc::ServerContext* context, const v1::GetSegmentHistoryRequest* request,
+    v1::GetSegmentHistoryResponse* response) {
+  return Unary(context, "GetSegmentHistory", response,
+               [&](const Principal& who) {
+                 return core_->SegmentHistory(who, *request);
+               });
+}
+
+grpc::Status AdminService::EditRelease(grpc::ServerContext* context,
+                                       const v1::EditReleaseRequest* request,
+                                       v1::Release* response) {
+  return Unary(context, "EditRelease", response, [&](const Principal& who) {
+    return core_->releases().Edit(who, *request);
+  });
+}
+
+grpc::Status AdminService::GetFleet(grpc::ServerContext* context,
+                                    const v1::GetFleetRequest* request,
+                                    v1::GetFleetResponse* response) {
+  return Unary(context, "GetFleet", response, [&](const Principal& who) {
+    return core_->releases().Fleet(who, *request);
+  });
+}
+
 }  // namespace strata::server

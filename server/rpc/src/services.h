@@ -133,6 +133,18 @@ class AdminService final : public v1::Admin::Service {
   grpc::Status ExplainDevice(grpc::ServerContext* context,
                              const v1::ExplainDeviceRequest* request,
                              v1::ExplainDeviceResponse* response) override;
+  grpc::Status DeleteSegment(grpc::ServerContext* context,
+                             const v1::DeleteSegmentRequest* request,
+                             v1::DeleteSegmentResponse* response) override;
+  grpc::Status GetSegmentHistory(
+      grpc::ServerContext* context, const v1::GetSegmentHistoryRequest* request,
+      v1::GetSegmentHistoryResponse* response) override;
+  grpc::Status EditRelease(grpc::ServerContext* context,
+                           const v1::EditReleaseRequest* request,
+                           v1::Release* response) override;
+  grpc::Status GetFleet(grpc::ServerContext* context,
+                        const v1::GetFleetRequest* request,
+                        v1::GetFleetResponse* response) override;
 
  private:
   grpc::Status DoPublish(grpc::ServerContext* context,

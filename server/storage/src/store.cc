@@ -401,6 +401,14 @@ class RocksStore : public Store {
     return CommitWithAudit(batch, std::move(audit), "storing a segment");
   }
 
+  absl::Status DeleteSegment(std::string_view app_id, std::string_view name,
+                             v1::AuditEntry audit) override {
+    std::lock_guard<std::mutex> lock(write_mu_);
+    rocksdb::WriteBatch batch;
+    batch.Delete(cf(kSegments), StrCat(app_id, "/", name));
+    return CommitWithAudit(batch, std::move(audit), "deleting a segment");
+  }
+
   absl::StatusOr<std::vector<v1::Segment>> ListSegments(
       std::string_view app_id) override {
     std::vector<v1::Segment> out;

@@ -119,6 +119,15 @@ class AdminClient {
   absl::StatusOr<v1::ListSegmentsResponse> ListSegments(
       const std::string& app_id);
 
+  // Segment delete and history, release edits, the fleet view.
+  absl::StatusOr<v1::DeleteSegmentResponse> DeleteSegment(
+      const std::string& app_id, const std::string& name);
+  absl::StatusOr<v1::GetSegmentHistoryResponse> GetSegmentHistory(
+      const std::string& app_id, const std::string& name);
+  absl::StatusOr<v1::Release> EditRelease(
+      const v1::EditReleaseRequest& request);
+  absl::StatusOr<v1::GetFleetResponse> GetFleet(const std::string& app_id);
+
   // Polls the standard gRPC health service until it reports SERVING.
   absl::Status WaitUntilServing(absl::Duration timeout);
 

@@ -5,6 +5,8 @@
 #ifndef STRATA_ADMIN_CLI_RELEASE_FLAGS_H_
 #define STRATA_ADMIN_CLI_RELEASE_FLAGS_H_
 
+#include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -53,6 +55,24 @@ std::string FormatGates(const v1::GatePolicy& policy);
 absl::StatusOr<v1::ReleaseArtifact> ParseArtifact(std::string_view text);
 // "h5/mall-home@12".
 std::string FormatArtifact(const v1::ReleaseArtifact& artifact);
+
+// Where a release was built from: the commit and branch.
+struct SourceInfo {
+  std::string commit;
+  std::string branch;
+  std::string from;  // "GITHUB_SHA", "CI_COMMIT_SHA", "git", "" (none)
+};
+// CI's variables first (GitHub Actions: GITHUB_SHA, GITHUB_REF_NAME;
+// GitLab: CI_COMMIT_SHA, CI_COMMIT_REF_NAME), else `git rev-parse HEAD`
+// and `git rev-parse --abbrev-ref HEAD` in the current directory (a
+// detached HEAD has no branch). `getenv` returns nullptr for an unset
+// variable; `run` returns a command's first output line, or nullopt when it
+// fails. Values are trimmed; empty ones count as unset.
+SourceInfo DetectSource(
+    const std::function<const char*(const char*)>& getenv,
+    const std::function<std::optional<std::string>(const std::string&)>& run);
+// DetectSource over the process's environment and shell.
+SourceInfo DetectSource();
 
 }  // namespace strata::admin
 

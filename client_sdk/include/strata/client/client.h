@@ -151,6 +151,11 @@ struct CheckResult {
   // Bytes received by downloads of this check (patches and full content,
   // retried streams included, also for updates that then failed).
   uint64_t bytes_downloaded = 0;
+  // Modules a roll back reset to the content the app ships with (a
+  // publisher-signed revert target): what they run now (the embedded
+  // version; absent for a module the app does not embed). Not in
+  // `installed`.
+  std::vector<InstalledModule> reverted;
 };
 
 struct LaunchResult {

@@ -61,6 +61,10 @@ struct ReleaseSpec {
   std::string salt;
   RolloutPlan plan = RolloutPlan::Default();
   GatePolicy gates;
+  // At most this exposure whatever the state or stage (0: no cap). A roll
+  // back keeps the exposure its bad release reached, so with the same
+  // segment and salt it reaches the same buckets and no others.
+  uint32_t max_exposure_bp = 0;
 
   std::string EffectiveSalt() const;
   // Names follow strata/base/names.h; kInvalidArgument otherwise.

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -53,11 +54,20 @@ class AdminCore {
       const Principal& who, const v1::GenerateOnlineKeysRequest& req);
   TrustRepo* trust() { return trust_; }
   // Checks the expression compiles (errors name the column) and the id
-  // lists, then stores the segment (replacing one of the same name).
+  // lists, then stores the segment (replacing one of the same name). A
+  // change to a segment that live releases target is refused naming them,
+  // unless `segment.force` (then audited as segment.force_put).
   absl::StatusOr<v1::Segment> PutSegment(const Principal& who,
                                          v1::Segment segment);
   absl::StatusOr<std::vector<v1::Segment>> ListSegments(
       const Principal& who, std::string_view app_id);
+  // Refused while a live release targets it (naming them); audited.
+  absl::StatusOr<v1::DeleteSegmentResponse> DeleteSegment(
+      const Principal& who, const v1::DeleteSegmentRequest& req);
+  // The audit entries of the segment (put, force_put, delete), oldest
+  // first.
+  absl::StatusOr<v1::GetSegmentHistoryResponse> SegmentHistory(
+      const Principal& who, const v1::GetSegmentHistoryRequest& req);
 
   const AdminLimits& limits() const { return limits_; }
   // Called with the app id after any change to an app's releases (the
@@ -123,6 +133,8 @@ class AdminCore {
   ReleaseCore releases_;
   std::function<void(const std::string&)> releases_changed_;
   std::function<void(const v1::ArtifactStatement&)> published_;
+  // Serializes segment changes with the check of the releases using them.
+  std::mutex segments_mu_;
 };
 
 }  // namespace strata::server

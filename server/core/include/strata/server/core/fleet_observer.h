@@ -19,6 +19,7 @@
 #include "strata/rollout/health.h"
 #include "strata/v1/admin.pb.h"
 #include "strata/v1/common.pb.h"
+#include "strata/v1/delivery.pb.h"
 
 namespace strata::server {
 
@@ -39,8 +40,31 @@ class FleetObserver {
   rollout::HealthAggregator& health() { return health_; }
 
   // Called for every Check of an app that exists (callers keep made-up
-  // app ids out: each app seen gets its own map).
+  // app ids out: each app seen gets its own map), with what the device
+  // says it runs (kept for the fleet view; counted in max_device_bytes).
   void SeeDevice(const v1::DeviceContext& device, absl::Time at);
+  void SeeDevice(
+      const v1::DeviceContext& device, absl::Time at,
+      const google::protobuf::RepeatedPtrField<v1::InstalledModule>& installed);
+  // What the devices of `app_id` remembered now run: per module, per
+  // version (content and release counter), how many devices. Launch
+  // figures are not filled (ReleaseCore adds those of the release).
+  struct Version {
+    std::string version;
+    std::string content_sha256;
+    uint64_t release_sequence = 0;
+    uint64_t devices = 0;
+  };
+  struct ModuleVersions {
+    v1::ModuleId module;
+    std::vector<Version> versions;  // most devices first
+    uint64_t devices = 0;
+  };
+  std::vector<ModuleVersions> Fleet(const std::string& app_id,
+                                    uint64_t* devices) const;
+  // What `device_id` of `app_id` said it runs at its last check.
+  std::vector<v1::InstalledModule> InstalledOf(
+      const std::string& app_id, const std::string& device_id) const;
   // Apps and devices remembered now; devices not remembered because their
   // context was too large (tests, metrics).
   size_t apps() const;
@@ -60,6 +84,7 @@ class FleetObserver {
   struct Seen {
     v1::DeviceContext device;
     absl::Time at;
+    std::vector<v1::InstalledModule> installed;
   };
   rollout::HealthAggregator health_;
   const size_t max_devices_;

@@ -53,6 +53,22 @@ class ReleaseCore {
       const Principal& who, const v1::PreviewReleaseRequest& req);
   absl::StatusOr<v1::ExplainDeviceResponse> Explain(
       const Principal& who, const v1::ExplainDeviceRequest& req);
+  // Changes a release that is not over (see v1::EditReleaseRequest):
+  // the plan from the current stage on, gate thresholds, the message (the
+  // message also of a finished one). Audited as release.edit with the old
+  // and new values.
+  absl::StatusOr<v1::Release> Edit(const Principal& who,
+                                   const v1::EditReleaseRequest& req);
+  // Per module, the versions the devices seen since start-up run, with
+  // the health of the release that installed each.
+  absl::StatusOr<v1::GetFleetResponse> Fleet(const Principal& who,
+                                             const v1::GetFleetRequest& req);
+  // The releases of `app_id` that reach devices through segment `segment`
+  // now: not draft or rolled back, and not replaced for every module by a
+  // newer completed release for everyone. Drafts are included when
+  // `with_drafts` (they will once started).
+  absl::StatusOr<std::vector<v1::Release>> ReleasesUsingSegment(
+      const std::string& app_id, const std::string& segment, bool with_drafts);
 
   // One pass of the health gates over every rolling release: applies and
   // audits promote / halt / pause, samples adoption. Returns the decisions

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -47,6 +48,13 @@ struct AppSnapshot {
   // live releases use (layer roles must keep them).
   std::set<std::string> target_names;
 };
+
+// The version label of a roll back to the embedded version.
+inline constexpr std::string_view kEmbeddedVersionLabel = "embedded";
+// The statement of a revert-to-embedded artifact: version "embedded", the
+// SHA-256 of zero bytes, size 0.
+v1::ArtifactStatement RevertStatement(const std::string& app_id,
+                                      const v1::ReleaseArtifact& a);
 
 // What the installed list says, by (layer, module name).
 using InstalledMap =

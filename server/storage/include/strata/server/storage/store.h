@@ -130,6 +130,11 @@ class Store {
                                   v1::AuditEntry audit) = 0;
   virtual absl::StatusOr<std::vector<v1::Segment>> ListSegments(
       std::string_view app_id) = 0;
+  // Removes segment `name` of `app_id`, with `audit`, in one synced batch
+  // (no-op on the data when there is none; the audit entry is kept).
+  virtual absl::Status DeleteSegment(std::string_view app_id,
+                                     std::string_view name,
+                                     v1::AuditEntry audit) = 0;
 
   // --- device reports
   // Appends one device's report, synced: acknowledged means kept. In the
