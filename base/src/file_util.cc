@@ -1,5 +1,7 @@
 #include "strata/base/file_util.h"
 
+#include <sys/stat.h>
+
 #include "strata/base/status_macros.h"
 #include "strata/base/strings.h"
 
@@ -64,13 +66,27 @@ absl::Status CreateDirs(FileSystem& fs, std::string_view path) {
   return fs.SyncDir(parent);
 }
 
+namespace {
+
+bool IsLinkOnDisk(std::string_view path) {
+  struct stat st;
+  return ::lstat(std::string(path).c_str(), &st) == 0 && S_ISLNK(st.st_mode);
+}
+
+}  // namespace
+
 absl::Status DeleteRecursively(FileSystem& fs, std::string_view path) {
+  if (IsLinkOnDisk(path)) return fs.DeleteFile(path);  // dangling ones too
   absl::StatusOr<FileInfo> info = fs.Stat(path);
   if (!info.ok()) {
     if (absl::IsNotFound(info.status())) return absl::OkStatus();
     return info.status();
   }
-  if (!info->is_directory) return fs.DeleteFile(path);
+  // A link is removed, never followed: a link to /etc inside a temporary
+  // tree must not take /etc with it. FileSystem::Stat follows links, so
+  // the real disk is asked directly (a path of an in-memory file system
+  // is not a link there).
+  if (!info->is_directory || IsLinkOnDisk(path)) return fs.DeleteFile(path);
   STRATA_ASSIGN_OR_RETURN(std::vector<std::string> names, fs.ListDir(path));
   for (const std::string& name : names) {
     STRATA_RETURN_IF_ERROR(DeleteRecursively(fs, JoinPath(path, name)));
