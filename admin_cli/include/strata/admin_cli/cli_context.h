@@ -78,6 +78,8 @@ void AddTrustCommand(CLI::App& app, CliContext& ctx);
 void AddSegmentCommand(CLI::App& app, CliContext& ctx);
 void AddInitCommand(CLI::App& app, CliContext& ctx);
 void AddRestoreCommand(CLI::App& app, CliContext& ctx);
+void AddArtifactCommand(CLI::App& app, CliContext& ctx);
+void AddSchemaCommand(CLI::App& app, CliContext& ctx);
 
 // Where `strata login` keeps the token.
 std::string DefaultTokenPath();
