@@ -2,9 +2,9 @@
 #include <iostream>
 #include <memory>
 
-#include "strata/admin_cli/artifact_diff.h"
 #include "layer_flag.h"
 #include "strata/admin_cli/admin_client.h"
+#include "strata/admin_cli/artifact_diff.h"
 #include "strata/admin_cli/cli_context.h"
 #include "strata/admin_cli/release_flags.h"
 #include "strata/admin_cli/render.h"
