@@ -7,7 +7,9 @@
 #include "grpcpp/create_channel.h"
 #include "secure_channel.h"
 #include "strata/base/sha256.h"
+#include "strata/base/strings.h"
 #include "strata/proto/grpc_status.h"
+#include "strata/v1/delivery.grpc.pb.h"
 
 namespace strata::admin {
 namespace {
@@ -45,7 +47,7 @@ absl::StatusOr<v1::PublishResponse> AdminClient::Publish(
     v1::ArtifactStatement statement, std::string_view content,
     const std::string& idempotency_key, const ProgressFn& progress,
     const std::vector<v1::Signature>& signatures, bool embedded,
-    const std::string& layer_role) {
+    const std::string& layer_role, bool allow_empty) {
   statement.set_content_sha256(Sha256::HexHash(content));
   statement.set_size(content.size());
   grpc::ClientContext context;
@@ -59,6 +61,7 @@ absl::StatusOr<v1::PublishResponse> AdminClient::Publish(
     *header.mutable_header()->add_signatures() = sig;
   header.mutable_header()->set_embedded(embedded);
   header.mutable_header()->set_layer_role(layer_role);
+  header.mutable_header()->set_allow_empty(allow_empty);
   bool open = writer->Write(header);
   for (size_t off = 0; open && off < content.size(); off += kChunkBytes) {
     v1::PublishRequest chunk;
@@ -378,6 +381,87 @@ absl::Status AdminClient::WaitUntilServing(absl::Duration timeout) {
   return absl::UnavailableError(
       "server is not serving" + why +
       (explained ? "" : "; is stratad running at this address?"));
+}
+
+absl::StatusOr<v1::ListArtifactsResponse> AdminClient::ListArtifacts(
+    const v1::ListArtifactsRequest& request) {
+  grpc::ClientContext context;
+  Prepare(context);
+  v1::ListArtifactsResponse response;
+  grpc::Status s = stub_->ListArtifacts(&context, request, &response);
+  if (!s.ok()) return FromGrpcStatus(s);
+  return response;
+}
+
+absl::StatusOr<v1::ArtifactInfo> AdminClient::GetArtifact(
+    const v1::GetArtifactRequest& request) {
+  grpc::ClientContext context;
+  Prepare(context);
+  v1::ArtifactInfo response;
+  grpc::Status s = stub_->GetArtifact(&context, request, &response);
+  if (!s.ok()) return FromGrpcStatus(s);
+  return response;
+}
+
+absl::StatusOr<v1::YankArtifactResponse> AdminClient::YankArtifact(
+    const v1::YankArtifactRequest& request) {
+  grpc::ClientContext context;
+  Prepare(context);
+  v1::YankArtifactResponse response;
+  grpc::Status s = stub_->YankArtifact(&context, request, &response);
+  if (!s.ok()) return FromGrpcStatus(s);
+  return response;
+}
+
+absl::StatusOr<v1::ModuleSchema> AdminClient::SetModuleSchema(
+    const v1::SetModuleSchemaRequest& request) {
+  grpc::ClientContext context;
+  Prepare(context);
+  v1::ModuleSchema response;
+  grpc::Status s = stub_->SetModuleSchema(&context, request, &response);
+  if (!s.ok()) return FromGrpcStatus(s);
+  return response;
+}
+
+absl::StatusOr<v1::ModuleSchema> AdminClient::GetModuleSchema(
+    const v1::GetModuleSchemaRequest& request) {
+  grpc::ClientContext context;
+  Prepare(context);
+  v1::ModuleSchema response;
+  grpc::Status s = stub_->GetModuleSchema(&context, request, &response);
+  if (!s.ok()) return FromGrpcStatus(s);
+  return response;
+}
+
+absl::StatusOr<std::string> AdminClient::Download(const std::string& sha256,
+                                                  uint64_t size) {
+  auto stub = v1::Delivery::NewStub(channel_);
+  grpc::ClientContext context;
+  Prepare(context);
+  v1::DownloadRequest request;
+  request.set_sha256(sha256);
+  auto reader = stub->Download(&context, request);
+  std::string out;
+  v1::DownloadChunk chunk;
+  while (reader->Read(&chunk)) {
+    if (chunk.offset() != out.size() ||
+        out.size() + chunk.data().size() > size) {
+      context.TryCancel();
+      (void)reader->Finish();
+      return absl::DataLossError(StrCat("the server sent blob ", sha256,
+                                        " out of order or longer than ", size,
+                                        " bytes"));
+    }
+    out.append(chunk.data());
+  }
+  grpc::Status s = reader->Finish();
+  if (!s.ok()) return FromGrpcStatus(s);
+  if (out.size() != size || Sha256::HexHash(out) != sha256) {
+    return absl::DataLossError(StrCat("blob ", sha256, " arrived as ",
+                                      out.size(),
+                                      " bytes that do not hash to it"));
+  }
+  return out;
 }
 
 }  // namespace strata::admin

@@ -383,6 +383,8 @@ void BuildCli(CLI::App& app, CliContext& ctx) {
   AddTrustCommand(app, ctx);
   AddTokenCommand(app, ctx);
   AddPublishCommand(app, ctx);
+  AddArtifactCommand(app, ctx);
+  AddSchemaCommand(app, ctx);
   AddSegmentCommand(app, ctx);
   AddReleaseCommand(app, ctx);
   AddAuditCommand(app, ctx);

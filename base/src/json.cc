@@ -1,6 +1,8 @@
 #include "strata/base/json.h"
 
 #include <cassert>
+#include <charconv>
+#include <cmath>
 #include <limits>
 
 #include "absl/status/status.h"
@@ -22,6 +24,8 @@ std::string_view JsonTypeName(Json::Type type) {
       return "array";
     case Json::Type::kObject:
       return "object";
+    case Json::Type::kDouble:
+      return "number";
   }
   return "unknown";
 }
@@ -33,6 +37,13 @@ bool Json::as_bool() const {
 int64_t Json::as_int() const {
   assert(is_int());
   return std::get<int64_t>(value_);
+}
+double Json::as_double() const {
+  assert(is_double());
+  return std::get<double>(value_);
+}
+double Json::as_number() const {
+  return is_int() ? static_cast<double>(as_int()) : as_double();
 }
 const std::string& Json::as_string() const {
   assert(is_string());
@@ -131,6 +142,13 @@ void Serialize(const Json& v, bool canonical, std::string& out) {
     case Json::Type::kInt:
       out.append(std::to_string(v.as_int()));
       return;
+    case Json::Type::kDouble: {
+      // The shortest form that reads back as the same double.
+      char buf[32];
+      auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v.as_double());
+      out.append(buf, ec == std::errc() ? end : buf);
+      return;
+    }
     case Json::Type::kString:
       if (canonical) {
         AppendCanonicalString(out, v.as_string());
@@ -263,6 +281,7 @@ class Parser {
       const int digit = text_[pos_] - '0';
       if (value < (kMin + digit) / 10) {
         pos_ = start;
+        if (options_.allow_fractions) return ParseDouble(out);
         return Error("integer out of the 64-bit range");
       }
       value = value * 10 - digit;
@@ -270,6 +289,10 @@ class Parser {
     }
     if (pos_ < text_.size() &&
         (text_[pos_] == '.' || text_[pos_] == 'e' || text_[pos_] == 'E')) {
+      if (options_.allow_fractions) {
+        pos_ = start;
+        return ParseDouble(out);
+      }
       return Error(
           "fractions and exponents are not allowed (TUF metadata uses "
           "integers only)");
@@ -277,11 +300,48 @@ class Parser {
     if (!negative) {
       if (value == kMin) {
         pos_ = start;
+        if (options_.allow_fractions) return ParseDouble(out);
         return Error("integer out of the 64-bit range");
       }
       value = -value;
     }
     out = Json(value);
+    return absl::OkStatus();
+  }
+
+  // RFC 8259 number syntax from pos_ (sign and integer part already known
+  // to be well formed), read as a double.
+  absl::Status ParseDouble(Json& out) {
+    const size_t start = pos_;
+    auto digits = [&] {
+      size_t n = 0;
+      while (pos_ < text_.size() && text_[pos_] >= '0' && text_[pos_] <= '9') {
+        ++pos_;
+        ++n;
+      }
+      return n;
+    };
+    if (text_[pos_] == '-') ++pos_;
+    digits();
+    if (pos_ < text_.size() && text_[pos_] == '.') {
+      ++pos_;
+      if (digits() == 0) return Error("a digit must follow '.'");
+    }
+    if (pos_ < text_.size() && (text_[pos_] == 'e' || text_[pos_] == 'E')) {
+      ++pos_;
+      if (pos_ < text_.size() && (text_[pos_] == '+' || text_[pos_] == '-')) {
+        ++pos_;
+      }
+      if (digits() == 0) return Error("a digit must follow the exponent");
+    }
+    double d = 0;
+    auto [end, ec] =
+        std::from_chars(text_.data() + start, text_.data() + pos_, d);
+    if (ec != std::errc() || end != text_.data() + pos_ || !std::isfinite(d)) {
+      pos_ = start;
+      return Error("number out of the range of a double");
+    }
+    out = Json::Number(d);
     return absl::OkStatus();
   }
 

@@ -110,8 +110,8 @@ TEST_F(WalkingSkeletonTest, LargeContentIsDownloadedInChunks) {
 
 TEST_F(WalkingSkeletonTest, AcknowledgedReleasesSurviveARestart) {
   StartServer();
-  PublishAndRelease("1", "v1");
-  PublishAndRelease("2", "v2");
+  PublishAndRelease("1", "{\"v\":1}");
+  PublishAndRelease("2", "{\"v\":2}");
   server_.Stop();
   StartServer();
   auto device = NewDevice("d3");

@@ -14,6 +14,10 @@ using ::strata::testing::IsOk;
 using ::strata::testing::StatusIs;
 using ::testing::HasSubstr;
 
+// Config versions are JSON objects (ArtifactCore::CheckContent).
+constexpr char kAbc[] = R"({"a":1})";
+constexpr char kXyz[] = R"({"x":1})";
+
 class AdminCoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -32,30 +36,30 @@ class AdminCoreTest : public ::testing::Test {
 };
 
 TEST_F(AdminCoreTest, PublishIsIdempotentForTheSameContent) {
-  auto h = ConfigHeader("m", "1", "abc");
-  STRATA_ASSERT_OK_AND_ASSIGN(auto first,
-                              core_->PublishBytes(admin_, h, "abc"));
+  auto h = ConfigHeader("m", "1", kAbc);
+  STRATA_ASSERT_OK_AND_ASSIGN(auto first, core_->PublishBytes(admin_, h, kAbc));
   EXPECT_FALSE(first.already_existed());
-  STRATA_ASSERT_OK_AND_ASSIGN(auto again,
-                              core_->PublishBytes(admin_, h, "abc"));
+  STRATA_ASSERT_OK_AND_ASSIGN(auto again, core_->PublishBytes(admin_, h, kAbc));
   EXPECT_TRUE(again.already_existed());
   EXPECT_EQ(again.statement().content_sha256(),
             first.statement().content_sha256());
 }
 
 TEST_F(AdminCoreTest, SameVersionWithOtherContentIsRefused) {
-  ASSERT_THAT(core_->PublishBytes(admin_, ConfigHeader("m", "1", "abc"), "abc"),
+  ASSERT_THAT(core_->PublishBytes(admin_, ConfigHeader("m", "1", kAbc), kAbc),
               IsOk());
   EXPECT_THAT(
-      core_->PublishBytes(admin_, ConfigHeader("m", "1", "xyz"), "xyz"),
+      core_->PublishBytes(admin_, ConfigHeader("m", "1", kXyz), kXyz),
       StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("immutable")));
 }
 
 TEST_F(AdminCoreTest, ContentMustMatchTheStatement) {
-  EXPECT_THAT(core_->PublishBytes(admin_, ConfigHeader("m", "1", "abc"), "abd"),
-              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("hashes to")));
-  EXPECT_THAT(core_->PublishBytes(admin_, ConfigHeader("m", "1", "abc"), "ab"),
-              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("declares 3")));
+  EXPECT_THAT(
+      core_->PublishBytes(admin_, ConfigHeader("m", "1", kAbc), "{\"a\":2}"),
+      StatusIs(absl::StatusCode::kDataLoss, HasSubstr("hashes to")));
+  EXPECT_THAT(
+      core_->PublishBytes(admin_, ConfigHeader("m", "1", kAbc), "{\"a\":"),
+      StatusIs(absl::StatusCode::kDataLoss, HasSubstr("declares 7")));
   // Nothing was stored by the refused attempts.
   EXPECT_THAT(
       core_->CreateRelease(admin_,
@@ -107,7 +111,7 @@ TEST_F(AdminCoreTest, BadHeadersAreRefusedWithClearErrors) {
        absl::StatusCode::kInvalidArgument, "host build"},
   };
   for (const auto& c : cases) {
-    auto h = ConfigHeader("m", "1", "abc");
+    auto h = ConfigHeader("m", "1", kAbc);
     c.mutate(h);
     EXPECT_THAT(core_->ValidateHeader(admin_, h),
                 StatusIs(c.code, HasSubstr(c.message)))
@@ -116,7 +120,7 @@ TEST_F(AdminCoreTest, BadHeadersAreRefusedWithClearErrors) {
 }
 
 TEST_F(AdminCoreTest, ReleaseOfPublishedVersion) {
-  ASSERT_THAT(core_->PublishBytes(admin_, ConfigHeader("m", "1", "abc"), "abc"),
+  ASSERT_THAT(core_->PublishBytes(admin_, ConfigHeader("m", "1", kAbc), kAbc),
               IsOk());
   v1::CreateReleaseRequest r;
   r.set_app_id("wallet");
@@ -139,13 +143,11 @@ namespace strata::server {
 namespace {
 
 TEST_F(AdminCoreTest, RetryWithTheSameKeyReturnsTheOriginalResult) {
-  auto h = ConfigHeader("m", "1", "abc");
+  auto h = ConfigHeader("m", "1", kAbc);
   h.set_idempotency_key("ci-run-42");
-  STRATA_ASSERT_OK_AND_ASSIGN(auto first,
-                              core_->PublishBytes(admin_, h, "abc"));
+  STRATA_ASSERT_OK_AND_ASSIGN(auto first, core_->PublishBytes(admin_, h, kAbc));
   EXPECT_FALSE(first.already_existed());
-  STRATA_ASSERT_OK_AND_ASSIGN(auto retry,
-                              core_->PublishBytes(admin_, h, "abc"));
+  STRATA_ASSERT_OK_AND_ASSIGN(auto retry, core_->PublishBytes(admin_, h, kAbc));
   EXPECT_TRUE(retry.already_existed());
   EXPECT_EQ(retry.statement().SerializeAsString(),
             first.statement().SerializeAsString());
@@ -155,13 +157,13 @@ TEST_F(AdminCoreTest, RetryWithTheSameKeyReturnsTheOriginalResult) {
 }
 
 TEST_F(AdminCoreTest, SameKeyWithOtherContentIsRefused) {
-  auto h = ConfigHeader("m", "1", "abc");
+  auto h = ConfigHeader("m", "1", kAbc);
   h.set_idempotency_key("ci-run-42");
-  ASSERT_THAT(core_->PublishBytes(admin_, h, "abc"), IsOk());
-  auto other = ConfigHeader("m", "2", "xyz");
+  ASSERT_THAT(core_->PublishBytes(admin_, h, kAbc), IsOk());
+  auto other = ConfigHeader("m", "2", kXyz);
   other.set_idempotency_key("ci-run-42");
   EXPECT_THAT(
-      core_->PublishBytes(admin_, other, "xyz"),
+      core_->PublishBytes(admin_, other, kXyz),
       StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("ci-run-42")));
   v1::CreateReleaseRequest r;
   r.set_app_id("wallet");
@@ -180,7 +182,7 @@ struct AuthCase {
 };
 
 TEST_F(AdminCoreTest, RolesAndAppsAreEnforced) {
-  ASSERT_THAT(core_->PublishBytes(admin_, ConfigHeader("m", "1", "abc"), "abc"),
+  ASSERT_THAT(core_->PublishBytes(admin_, ConfigHeader("m", "1", kAbc), kAbc),
               IsOk());
   const auto kOk = absl::StatusCode::kOk,
              kDenied = absl::StatusCode::kPermissionDenied;
@@ -198,9 +200,10 @@ TEST_F(AdminCoreTest, RolesAndAppsAreEnforced) {
   int version = 10;
   for (const auto& c : cases) {
     const std::string v = std::to_string(version++);
-    auto h = ConfigHeader("m", v, "content " + v);
-    EXPECT_EQ(core_->PublishBytes(c.who, h, "content " + v).status().code(),
-              c.publish)
+    auto h = ConfigHeader("m", v, "{\"v\":\"" + v + "\"}");
+    EXPECT_EQ(
+        core_->PublishBytes(c.who, h, "{\"v\":\"" + v + "\"}").status().code(),
+        c.publish)
         << c.name;
     v1::CreateReleaseRequest r;
     r.set_app_id("wallet");
@@ -221,7 +224,7 @@ TEST_F(AdminCoreTest, RolesAndAppsAreEnforced) {
 }
 
 TEST_F(AdminCoreTest, EveryMutationIsAuditedWithItsActor) {
-  ASSERT_THAT(core_->PublishBytes(admin_, ConfigHeader("m", "1", "abc"), "abc"),
+  ASSERT_THAT(core_->PublishBytes(admin_, ConfigHeader("m", "1", kAbc), kAbc),
               IsOk());
   v1::CreateReleaseRequest r;
   r.set_app_id("wallet");

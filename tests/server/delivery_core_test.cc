@@ -64,30 +64,30 @@ class DeliveryCoreTest : public ::testing::Test {
 };
 
 TEST_F(DeliveryCoreTest, OffersCurrentReleaseWithInlineSmallConfig) {
-  PublishAndRelease("small", "1", "tiny");
-  PublishAndRelease("large", "1", "a document over sixteen bytes");
+  PublishAndRelease("small", "1", "{\"t\":1}");
+  PublishAndRelease("large", "1", "{\"a\":\"document over sixteen bytes\"}");
   STRATA_ASSERT_OK_AND_ASSIGN(auto resp, delivery_->Check(Request()));
   ASSERT_EQ(resp.plan().updates_size(), 2);
   std::map<std::string, v1::UpdateEntry> by_name;
   for (const auto& u : resp.plan().updates()) by_name[u.module().name()] = u;
-  EXPECT_EQ(by_name["small"].inline_content(), "tiny");
+  EXPECT_EQ(by_name["small"].inline_content(), "{\"t\":1}");
   EXPECT_TRUE(by_name["large"].inline_content().empty());
   EXPECT_EQ(by_name["large"].full().sha256(),
-            Sha256::HexHash("a document over sixteen bytes"));
+            Sha256::HexHash("{\"a\":\"document over sixteen bytes\"}"));
   EXPECT_EQ(resp.plan().issued_at_unix(), absl::ToUnixSeconds(clock_.Now()));
   EXPECT_GT(resp.plan().expires_at_unix(), resp.plan().issued_at_unix());
 }
 
 TEST_F(DeliveryCoreTest, UpToDateModulesAreNotOffered) {
-  PublishAndRelease("m", "1", "v1");
+  PublishAndRelease("m", "1", "{\"v\":1}");
   v1::CheckRequest req = Request();
   auto* installed = req.add_installed();
   installed->mutable_module()->set_layer(v1::LAYER_CONFIG);
   installed->mutable_module()->set_name("m");
-  installed->set_content_sha256(Sha256::HexHash("v1"));
+  installed->set_content_sha256(Sha256::HexHash("{\"v\":1}"));
   STRATA_ASSERT_OK_AND_ASSIGN(auto resp, delivery_->Check(req));
   EXPECT_EQ(resp.plan().updates_size(), 0);
-  PublishAndRelease("m", "2", "v2");
+  PublishAndRelease("m", "2", "{\"v\":2}");
   STRATA_ASSERT_OK_AND_ASSIGN(resp, delivery_->Check(req));
   ASSERT_EQ(resp.plan().updates_size(), 1);
   EXPECT_EQ(resp.plan().updates(0).statement().version(), "2");

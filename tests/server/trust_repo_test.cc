@@ -441,13 +441,13 @@ TEST_F(TrustRepoTest, TwoPublishesFromTheSameRoleVersionOneWins) {
 }
 
 TEST_F(TrustRepoTest, AppsWithoutTrustNeedTheDevelopmentFlag) {
-  v1::PublishHeader h = testing::ConfigHeader("limits", "1", "x");
-  EXPECT_THAT(admin_->PublishBytes(who_, h, "x"),
+  v1::PublishHeader h = testing::ConfigHeader("limits", "1", "{}");
+  EXPECT_THAT(admin_->PublishBytes(who_, h, "{}"),
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        HasSubstr("strata trust init")));
   AdminCore dev(store_.get(), &clock_, AdminLimits{.require_signatures = false},
                 trust_.get());
-  EXPECT_THAT(dev.PublishBytes(who_, h, "x"), IsOk());
+  EXPECT_THAT(dev.PublishBytes(who_, h, "{}"), IsOk());
   // Once the app has a root of trust, the flag no longer helps.
   Init();
   EXPECT_THAT(

@@ -29,7 +29,11 @@ AdminCore::AdminCore(Store* store, Clock* clock, AdminLimits limits,
                        ? std::make_unique<TrustRepo>(store, clock, nullptr)
                        : nullptr),
       trust_(trust == nullptr ? owned_trust_.get() : trust),
-      releases_(store, clock, &fleet_, trust_) {}
+      releases_(store, clock, &fleet_, trust_),
+      artifacts_(store, clock, &releases_, trust_) {
+  releases_.OnReleasesChanged(
+      [this](const std::string& app) { artifacts_.ReleasesChanged(app); });
+}
 
 v1::AuditEntry AdminCore::Audit(const Principal& who, std::string_view action,
                                 std::string_view app_id,
@@ -77,7 +81,8 @@ absl::Status AdminCore::ValidateHeader(const Principal& who,
     return absl::InvalidArgumentError(
         "idempotency key is longer than 256 bytes");
   }
-  return absl::OkStatus();
+  // Empty content, oversized config, a taken version: before any upload.
+  return artifacts_.CheckHeader(header);
 }
 
 absl::StatusOr<v1::PublishResponse> AdminCore::Publish(
@@ -119,23 +124,20 @@ absl::StatusOr<v1::PublishResponse> AdminCore::Publish(
       store_->GetArtifact(st.app_id(), st.module(), st.version()));
   v1::PublishResponse response;
   if (existing.has_value()) {
-    if (existing->statement().content_sha256() != st.content_sha256()) {
-      return absl::AlreadyExistsError(
-          StrCat("version ", st.version(), " of ", st.module().name(),
-                 " is already published with other content (sha256 ",
-                 existing->statement().content_sha256(),
-                 "); versions are immutable, publish a new version"));
-    }
+    // Other content or a yank: refused, saying versions are immutable.
+    STRATA_RETURN_IF_ERROR(artifacts_.CheckHeader(header));
     *response.mutable_statement() = existing->statement();
     response.set_already_existed(true);
     return response;
   }
+  STRATA_RETURN_IF_ERROR(artifacts_.CheckContent(header, blob));
   v1::StoredArtifact record;
   *record.mutable_statement() = st;
   *record.mutable_signatures() = header.signatures();
   record.set_published_at_unix(absl::ToUnixSeconds(clock_->Now()));
   record.set_idempotency_key(key);
   record.set_embedded(header.embedded());
+  record.set_published_by(who.name);
   *response.mutable_statement() = st;
   v1::IdempotencyRecord idem;
   idem.set_content_sha256(st.content_sha256());

@@ -202,6 +202,7 @@ absl::StatusOr<v1::Release> ReleaseCore::Create(
           "newer version"));
     }
   }
+  STRATA_RETURN_IF_ERROR(RefuseYanked(release, "release"));
   if (trust_ != nullptr && trust_->HasTrust(req.app_id())) {
     // The counter devices check comes from the publishers' signature.
     for (v1::ReleaseArtifact& a : *release.mutable_artifacts()) {
@@ -419,6 +420,10 @@ absl::StatusOr<v1::SteerReleaseResponse> ReleaseCore::Steer(
   if (req.dry_run()) {
     return absl::InvalidArgumentError(
         "dry_run is for roll back only (it answers with the roll back plan)");
+  }
+  if (req.action() == v1::SteerReleaseRequest::START ||
+      req.action() == v1::SteerReleaseRequest::RESUME) {
+    STRATA_RETURN_IF_ERROR(RefuseYanked(record, ActionName(req.action())));
   }
   if (req.action() == v1::SteerReleaseRequest::START && trust_ != nullptr) {
     STRATA_RETURN_IF_ERROR(trust_->CheckReleaseTargets(record));
@@ -926,6 +931,63 @@ absl::StatusOr<std::vector<rollout::GateDecision>> ReleaseCore::Tick() {
     changed.push_back(*std::move(d));
   }
   return changed;
+}
+
+absl::Status ReleaseCore::RefuseYanked(const v1::Release& release,
+                                       std::string_view action) {
+  for (const v1::ReleaseArtifact& a : release.artifacts()) {
+    STRATA_ASSIGN_OR_RETURN(
+        std::optional<v1::StoredArtifact> artifact,
+        store_->GetArtifact(release.app_id(), a.module(), a.version()));
+    if (artifact.has_value() && artifact->yanked_at_unix() != 0) {
+      return absl::FailedPreconditionError(StrCat(
+          "cannot ", action, " ",
+          release.release_id() == 0 ? std::string("it")
+                                    : StrCat("release ", release.release_id()),
+          ": ", ModuleText(a.module()), "@", a.version(), " was yanked by ",
+          artifact->yanked_by(), " (", artifact->yank_reason(),
+          "); devices are no longer offered it. Release another version"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<v1::Release>> ReleaseCore::HaltForYank(
+    const std::string& app_id, const v1::ModuleId& module,
+    const std::string& version, const std::string& reason,
+    const std::function<absl::Status(const std::vector<v1::Release>&)>&
+        commit) {
+  std::lock_guard<std::mutex> lock(mu_);
+  STRATA_ASSIGN_OR_RETURN(std::vector<v1::Release> all,
+                          store_->ListReleases(app_id));
+  std::vector<v1::Release> halted;
+  const absl::Time now = clock_->Now();
+  for (v1::Release& record : all) {
+    const bool lists = std::any_of(
+        record.artifacts().begin(), record.artifacts().end(),
+        [&](const v1::ReleaseArtifact& a) {
+          return a.module().layer() == module.layer() &&
+                 a.module().name() == module.name() && a.version() == version;
+        });
+    if (!lists) continue;
+    if (record.state() == v1::RELEASE_ROLLING ||
+        record.state() == v1::RELEASE_PAUSED) {
+      STRATA_ASSIGN_OR_RETURN(rollout::Rollout r, ToRollout(record));
+      STRATA_RETURN_IF_ERROR(r.Halt(now, reason));
+      StoreStatus(r, &record);
+    } else if (record.state() == v1::RELEASE_COMPLETED) {
+      // Halted at its last stage: devices that run it keep it, no other
+      // device is offered it.
+      record.set_state(v1::RELEASE_HALTED);
+      record.set_state_reason(reason);
+    } else {
+      continue;
+    }
+    halted.push_back(std::move(record));
+  }
+  STRATA_RETURN_IF_ERROR(commit(halted));
+  if (!halted.empty()) Changed(app_id);
+  return halted;
 }
 
 absl::Status ReleaseCore::LoadHealth() {

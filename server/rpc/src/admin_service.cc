@@ -264,4 +264,44 @@ grpc::Status AdminService::GetFleet(grpc::ServerContext* context,
   });
 }
 
+grpc::Status AdminService::ListArtifacts(
+    grpc::ServerContext* context, const v1::ListArtifactsRequest* request,
+    v1::ListArtifactsResponse* response) {
+  return Unary(context, "ListArtifacts", response, [&](const Principal& who) {
+    return core_->artifacts().List(who, *request);
+  });
+}
+
+grpc::Status AdminService::GetArtifact(grpc::ServerContext* context,
+                                       const v1::GetArtifactRequest* request,
+                                       v1::ArtifactInfo* response) {
+  return Unary(context, "GetArtifact", response, [&](const Principal& who) {
+    return core_->artifacts().Get(who, *request);
+  });
+}
+
+grpc::Status AdminService::YankArtifact(grpc::ServerContext* context,
+                                        const v1::YankArtifactRequest* request,
+                                        v1::YankArtifactResponse* response) {
+  return Unary(context, "YankArtifact", response, [&](const Principal& who) {
+    return core_->artifacts().Yank(who, *request);
+  });
+}
+
+grpc::Status AdminService::SetModuleSchema(
+    grpc::ServerContext* context, const v1::SetModuleSchemaRequest* request,
+    v1::ModuleSchema* response) {
+  return Unary(context, "SetModuleSchema", response, [&](const Principal& who) {
+    return core_->artifacts().SetSchema(who, *request);
+  });
+}
+
+grpc::Status AdminService::GetModuleSchema(
+    grpc::ServerContext* context, const v1::GetModuleSchemaRequest* request,
+    v1::ModuleSchema* response) {
+  return Unary(context, "GetModuleSchema", response, [&](const Principal& who) {
+    return core_->artifacts().GetSchema(who, *request);
+  });
+}
+
 }  // namespace strata::server

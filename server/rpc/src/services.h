@@ -145,6 +145,21 @@ class AdminService final : public v1::Admin::Service {
   grpc::Status GetFleet(grpc::ServerContext* context,
                         const v1::GetFleetRequest* request,
                         v1::GetFleetResponse* response) override;
+  grpc::Status ListArtifacts(grpc::ServerContext* context,
+                             const v1::ListArtifactsRequest* request,
+                             v1::ListArtifactsResponse* response) override;
+  grpc::Status GetArtifact(grpc::ServerContext* context,
+                           const v1::GetArtifactRequest* request,
+                           v1::ArtifactInfo* response) override;
+  grpc::Status YankArtifact(grpc::ServerContext* context,
+                            const v1::YankArtifactRequest* request,
+                            v1::YankArtifactResponse* response) override;
+  grpc::Status SetModuleSchema(grpc::ServerContext* context,
+                               const v1::SetModuleSchemaRequest* request,
+                               v1::ModuleSchema* response) override;
+  grpc::Status GetModuleSchema(grpc::ServerContext* context,
+                               const v1::GetModuleSchemaRequest* request,
+                               v1::ModuleSchema* response) override;
 
  private:
   grpc::Status DoPublish(grpc::ServerContext* context,

@@ -226,6 +226,9 @@ absl::StatusOr<std::unique_ptr<StrataServer>> StrataServer::Start(
   impl->admin_core = std::make_unique<AdminCore>(impl->store.get(), env.clock,
                                                  limits, impl->trust.get());
   STRATA_RETURN_IF_ERROR(impl->admin_core->LoadTrust());
+  // Yanked content that nothing references any more (e.g. kept by a
+  // release rolled back before a restart).
+  STRATA_RETURN_IF_ERROR(impl->admin_core->artifacts().CollectYanked(""));
   // Online metadata that expired while the server was down is re-signed
   // before the first Check.
   if (absl::StatusOr<int> n = impl->trust->RefreshExpiring(); !n.ok()) {

@@ -7,6 +7,7 @@
 #include <cinttypes>
 #include <cstdio>
 #include <mutex>
+#include <set>
 #include <unordered_set>
 
 #include "rocksdb/db.h"
@@ -270,7 +271,7 @@ class RocksStore : public Store {
   absl::StatusOr<std::vector<v1::StoredArtifact>> ListArtifacts(
       std::string_view app_id) override {
     std::vector<v1::StoredArtifact> out;
-    const std::string prefix = StrCat(app_id, "/");
+    const std::string prefix = app_id.empty() ? "" : StrCat(app_id, "/");
     std::unique_ptr<rocksdb::Iterator> it(
         db_->NewIterator(rocksdb::ReadOptions(), cf(kArtifacts)));
     for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix);
@@ -288,6 +289,88 @@ class RocksStore : public Store {
       std::string_view app_id, std::string_view key) override {
     return GetRecord<v1::IdempotencyRecord>(kMeta, IdempotencyKey(app_id, key),
                                             "idempotency record");
+  }
+
+  absl::Status YankArtifact(const v1::StoredArtifact& artifact,
+                            const std::vector<v1::Release>& halted,
+                            v1::AuditEntry audit) override {
+    const auto& st = artifact.statement();
+    std::lock_guard<std::mutex> lock(write_mu_);
+    rocksdb::WriteBatch batch;
+    batch.Put(cf(kArtifacts),
+              ArtifactKey(st.app_id(), st.module(), st.version()),
+              artifact.SerializeAsString());
+    for (const v1::Release& r : halted) {
+      batch.Put(cf(kReleases),
+                StrCat("rel/", r.app_id(), "/", Padded(r.release_id())),
+                r.SerializeAsString());
+    }
+    return CommitWithAudit(batch, std::move(audit), "storing a yank");
+  }
+
+  absl::StatusOr<std::string> DeleteArtifactContent(
+      std::string_view sha256,
+      const std::function<absl::StatusOr<std::string>(
+          std::vector<v1::StoredArtifact>*)>& still_needed,
+      v1::AuditEntry audit) override {
+    const std::string sha(sha256);
+    std::lock_guard<std::mutex> lock(write_mu_);
+    std::vector<v1::StoredArtifact> mark;
+    STRATA_ASSIGN_OR_RETURN(std::string keep, still_needed(&mark));
+    if (!keep.empty()) return keep;
+    rocksdb::WriteBatch batch;
+    batch.Delete(cf(kBlobs), StrCat("m/", sha));
+    // Deltas to the content would rebuild it from an older version: they
+    // go too (deltas from it stay: devices that run it still update).
+    std::set<std::string> drop_patches, keep_patches;
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(rocksdb::ReadOptions(), cf(kMeta)));
+    for (it->Seek("delta/"); it->Valid() && it->key().starts_with("delta/");
+         it->Next()) {
+      STRATA_ASSIGN_OR_RETURN(
+          v1::StoredDelta d,
+          ParseRecord<v1::StoredDelta>(it->value(), "delta record"));
+      if (d.to_sha256() == sha) {
+        batch.Delete(cf(kMeta), it->key());
+        if (d.worthwhile()) drop_patches.insert(d.patch_sha256());
+      } else if (d.worthwhile()) {
+        keep_patches.insert(d.patch_sha256());
+      }
+    }
+    STRATA_RETURN_IF_ERROR(FromRocks(it->status(), "scanning deltas"));
+    for (const std::string& patch : drop_patches) {
+      if (!keep_patches.count(patch) && patch != sha) {
+        batch.Delete(cf(kBlobs), StrCat("m/", patch));
+      }
+    }
+    for (const v1::StoredArtifact& a : mark) {
+      const auto& st = a.statement();
+      batch.Put(cf(kArtifacts),
+                ArtifactKey(st.app_id(), st.module(), st.version()),
+                a.SerializeAsString());
+    }
+    STRATA_RETURN_IF_ERROR(
+        CommitWithAudit(batch, std::move(audit), "deleting yanked content"));
+    return std::string();
+  }
+
+  absl::Status PutModuleSchema(const v1::ModuleSchema& schema,
+                               v1::AuditEntry audit) override {
+    std::lock_guard<std::mutex> lock(write_mu_);
+    rocksdb::WriteBatch batch;
+    const std::string key = SchemaKey(schema.app_id(), schema.module());
+    if (schema.schema().empty()) {
+      batch.Delete(cf(kMeta), key);
+    } else {
+      batch.Put(cf(kMeta), key, schema.SerializeAsString());
+    }
+    return CommitWithAudit(batch, std::move(audit), "storing a module schema");
+  }
+
+  absl::StatusOr<std::optional<v1::ModuleSchema>> GetModuleSchema(
+      std::string_view app_id, const v1::ModuleId& module) override {
+    return GetRecord<v1::ModuleSchema>(kMeta, SchemaKey(app_id, module),
+                                       "module schema");
   }
 
   // ---------------------------------------------------------- delta cache
@@ -784,6 +867,9 @@ class RocksStore : public Store {
   static std::string ArtifactKey(std::string_view app, const v1::ModuleId& m,
                                  std::string_view version) {
     return StrCat(ModuleKey(app, m), "/", version);
+  }
+  static std::string SchemaKey(std::string_view app, const v1::ModuleId& m) {
+    return StrCat("schema/", ModuleKey(app, m));
   }
   static std::string IdempotencyKey(std::string_view app,
                                     std::string_view key) {

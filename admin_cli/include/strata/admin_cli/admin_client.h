@@ -85,7 +85,7 @@ class AdminClient {
       v1::ArtifactStatement statement, std::string_view content,
       const std::string& idempotency_key, const ProgressFn& progress = nullptr,
       const std::vector<v1::Signature>& signatures = {}, bool embedded = false,
-      const std::string& layer_role = "");
+      const std::string& layer_role = "", bool allow_empty = false);
   absl::StatusOr<v1::Release> CreateRelease(
       const v1::CreateReleaseRequest& request);
   absl::StatusOr<std::vector<v1::Release>> ListReleases(
@@ -118,6 +118,21 @@ class AdminClient {
   absl::StatusOr<v1::Segment> PutSegment(const v1::Segment& segment);
   absl::StatusOr<v1::ListSegmentsResponse> ListSegments(
       const std::string& app_id);
+  absl::StatusOr<v1::ListArtifactsResponse> ListArtifacts(
+      const v1::ListArtifactsRequest& request);
+  absl::StatusOr<v1::ArtifactInfo> GetArtifact(
+      const v1::GetArtifactRequest& request);
+  absl::StatusOr<v1::YankArtifactResponse> YankArtifact(
+      const v1::YankArtifactRequest& request);
+  absl::StatusOr<v1::ModuleSchema> SetModuleSchema(
+      const v1::SetModuleSchemaRequest& request);
+  absl::StatusOr<v1::ModuleSchema> GetModuleSchema(
+      const v1::GetModuleSchemaRequest& request);
+  // The whole blob `sha256` through the Delivery service's Download (the
+  // devices' path); kDataLoss unless it is `size` bytes hashing to
+  // `sha256`.
+  absl::StatusOr<std::string> Download(const std::string& sha256,
+                                       uint64_t size);
 
   // Segment delete and history, release edits, the fleet view.
   absl::StatusOr<v1::DeleteSegmentResponse> DeleteSegment(

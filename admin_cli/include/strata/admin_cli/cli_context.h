@@ -106,6 +106,8 @@ void AddRestoreCommand(CLI::App& app, CliContext& ctx);
 void AddCompletionCommand(CLI::App& app, CliContext& ctx);
 // The bash completion script for the command tree under `root`.
 std::string BashCompletion(const CLI::App& root);
+void AddArtifactCommand(CLI::App& app, CliContext& ctx);
+void AddSchemaCommand(CLI::App& app, CliContext& ctx);
 
 // Where `strata login` keeps the token.
 std::string DefaultTokenPath();

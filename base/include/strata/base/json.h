@@ -23,11 +23,16 @@ struct JsonParseOptions {
   size_t max_depth = 64;
   // Inputs longer than this are rejected before parsing.
   size_t max_bytes = 16u << 20;
+  // Accept numbers with fractions or exponents (and integers beyond 64
+  // bits) as kDouble: plain RFC 8259 JSON, e.g. config documents. Off for
+  // TUF metadata, which is integers only.
+  bool allow_fractions = false;
 };
 
 class Json {
  public:
-  enum class Type { kNull, kBool, kInt, kString, kArray, kObject };
+  // kDouble only comes from parsing with allow_fractions or Json::Number.
+  enum class Type { kNull, kBool, kInt, kString, kArray, kObject, kDouble };
   using Array = std::vector<Json>;
   // Keys are kept sorted by bytes (std::string compares as unsigned bytes),
   // which is the order canonical JSON requires.
@@ -47,6 +52,13 @@ class Json {
   Json(Object o) : value_(std::move(o)) {}              // NOLINT
 
   static Json MakeObject() { return Json(Object{}); }
+  // A number with a fraction (there is no implicit double constructor: a
+  // double would otherwise silently pick another one).
+  static Json Number(double d) {
+    Json j;
+    j.value_ = d;
+    return j;
+  }
   static Json MakeArray() { return Json(Array{}); }
 
   Type type() const { return static_cast<Type>(value_.index()); }
@@ -56,10 +68,15 @@ class Json {
   bool is_string() const { return type() == Type::kString; }
   bool is_array() const { return type() == Type::kArray; }
   bool is_object() const { return type() == Type::kObject; }
+  bool is_double() const { return type() == Type::kDouble; }
+  bool is_number() const { return is_int() || is_double(); }
 
   // Accessors; calling the wrong one is a programming error (asserts).
   bool as_bool() const;
   int64_t as_int() const;
+  double as_double() const;
+  // An integer or a double, as a double.
+  double as_number() const;
   const std::string& as_string() const;
   const Array& as_array() const;
   Array& as_array();
@@ -76,7 +93,8 @@ class Json {
 
   bool operator==(const Json& other) const { return value_ == other.value_; }
 
-  // OLPC/TUF canonical form: the bytes that get signed.
+  // OLPC/TUF canonical form: the bytes that get signed. (A document with
+  // doubles has none; they are written as by Dump and never signed.)
   std::string Canonical() const;
   // Compact standard JSON with sorted keys; control characters are escaped so
   // any string round-trips through a strict parser.
@@ -90,7 +108,8 @@ class Json {
                                     const JsonParseOptions& options = {});
 
  private:
-  std::variant<std::nullptr_t, bool, int64_t, std::string, Array, Object>
+  std::variant<std::nullptr_t, bool, int64_t, std::string, Array, Object,
+               double>
       value_;
 };
 

@@ -13,6 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "strata/base/env.h"
+#include "strata/server/core/artifact_core.h"
 #include "strata/server/core/auth_core.h"
 #include "strata/server/core/fleet_observer.h"
 #include "strata/server/core/release_core.h"
@@ -74,13 +75,19 @@ class AdminCore {
   // Check path's snapshot listens).
   // Trust changes (new root, targets or layer roles) call it too: the
   // director is rebuilt.
+  // (Yanked content waiting for a release change is collected after it.)
   void OnReleasesChanged(std::function<void(const std::string&)> listener) {
-    releases_.OnReleasesChanged(listener);
+    releases_.OnReleasesChanged([this, listener](const std::string& app) {
+      listener(app);
+      artifacts_.ReleasesChanged(app);
+    });
     trust_->OnTrustChanged(listener);
     releases_changed_ = std::move(listener);
   }
   // Staged releases, their health gates and previews.
   ReleaseCore& releases() { return releases_; }
+  // Published versions: content checks, inventory, yanks, config schemas.
+  ArtifactCore& artifacts() { return artifacts_; }
   // Health and devices as reported; the Delivery side records into it.
   FleetObserver* fleet() { return &fleet_; }
   // Called after each new artifact is stored (the delta cache listens).
@@ -96,7 +103,10 @@ class AdminCore {
   // Makes the uploaded `blob` the artifact the header describes.
   // - A retry with the same idempotency key and content returns the first
   //   result (already_existed); the same key with other content is refused.
-  // - Versions are immutable: the same version with other content is refused.
+  // - Versions are immutable: the same version with other content, or a
+  //   yanked version, is refused.
+  // - The content must pass ArtifactCore::CheckContent (nothing is stored
+  //   otherwise).
   absl::StatusOr<v1::PublishResponse> Publish(const Principal& who,
                                               const v1::PublishHeader& header,
                                               const BlobManifest& blob);
@@ -131,6 +141,7 @@ class AdminCore {
   TrustRepo* trust_;
   FleetObserver fleet_;
   ReleaseCore releases_;
+  ArtifactCore artifacts_;
   std::function<void(const std::string&)> releases_changed_;
   std::function<void(const v1::ArtifactStatement&)> published_;
   // Serializes segment changes with the check of the releases using them.

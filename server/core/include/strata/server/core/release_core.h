@@ -78,6 +78,17 @@ class ReleaseCore {
   // Rebuilds release health from the stored reports (at start-up).
   absl::Status LoadHealth();
 
+  // A yank of `version` of `module`: every release listing it that devices
+  // may still newly get (rolling, paused, or completed, which an operator
+  // cannot halt but a yank does) is halted with `reason`; `commit(halted)`
+  // stores them with the yank in one batch, under the lock the gates take.
+  // Returns the releases halted.
+  absl::StatusOr<std::vector<v1::Release>> HaltForYank(
+      const std::string& app_id, const v1::ModuleId& module,
+      const std::string& version, const std::string& reason,
+      const std::function<absl::Status(const std::vector<v1::Release>&)>&
+          commit);
+
  private:
   absl::StatusOr<v1::Release> Load(const std::string& app_id,
                                    uint64_t release_id);
@@ -90,6 +101,9 @@ class ReleaseCore {
   absl::StatusOr<v1::SteerReleaseResponse> RollBack(
       const Principal& who, v1::Release bad, const std::string& reason,
       const v1::SteerReleaseRequest& req);
+  // FAILED_PRECONDITION when one of the release's versions was yanked.
+  absl::Status RefuseYanked(const v1::Release& release,
+                            std::string_view action);
   void Changed(const std::string& app_id) {
     if (releases_changed_) releases_changed_(app_id);
   }

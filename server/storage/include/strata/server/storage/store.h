@@ -94,11 +94,35 @@ class Store {
   virtual absl::StatusOr<std::optional<v1::StoredArtifact>> GetArtifact(
       std::string_view app_id, const v1::ModuleId& module,
       std::string_view version) = 0;
-  // Every artifact of `app_id`, in key order.
+  // Every artifact of `app_id` (of every app when it is ""), in key order.
   virtual absl::StatusOr<std::vector<v1::StoredArtifact>> ListArtifacts(
       std::string_view app_id) = 0;
   virtual absl::StatusOr<std::optional<v1::IdempotencyRecord>> GetIdempotency(
       std::string_view app_id, std::string_view key) = 0;
+  // In one synced batch: `artifact` (an existing record, now marked
+  // yanked), the releases the yank halted and `audit`.
+  virtual absl::Status YankArtifact(const v1::StoredArtifact& artifact,
+                                    const std::vector<v1::Release>& halted,
+                                    v1::AuditEntry audit) = 0;
+  // Calls `still_needed` under the store's write lock (no publish or
+  // release can add a reference meanwhile; it may only read the store).
+  // When it names no reason (""), deletes in one synced batch: the manifest
+  // of blob `sha256` (its chunks go with the next CollectGarbage, which
+  // runs before stratad serves), the cached deltas to it with their
+  // patches, the artifact records `still_needed` put in `mark` (marked
+  // content_deleted by it) and `audit`. Returns the reason the content was
+  // kept, or "".
+  virtual absl::StatusOr<std::string> DeleteArtifactContent(
+      std::string_view sha256,
+      const std::function<absl::StatusOr<std::string>(
+          std::vector<v1::StoredArtifact>* mark)>& still_needed,
+      v1::AuditEntry audit) = 0;
+  // The JSON Schema of a CONFIG module (by app and module); a schema with
+  // empty `schema` text removes it. With `audit`, in one synced batch.
+  virtual absl::Status PutModuleSchema(const v1::ModuleSchema& schema,
+                                       v1::AuditEntry audit) = 0;
+  virtual absl::StatusOr<std::optional<v1::ModuleSchema>> GetModuleSchema(
+      std::string_view app_id, const v1::ModuleId& module) = 0;
 
   // --- delta cache
   // In one synced batch: the patch blob's manifest (when worthwhile) and
