@@ -13,30 +13,6 @@
 
 namespace strata::admin {
 
-int ExitCodeFor(const absl::Status& status) {
-  switch (status.code()) {
-    case absl::StatusCode::kOk:
-      return kExitOk;
-    case absl::StatusCode::kInvalidArgument:
-    case absl::StatusCode::kOutOfRange:
-      return kExitBadInput;
-    case absl::StatusCode::kNotFound:
-      return kExitNotFound;
-    case absl::StatusCode::kAlreadyExists:
-    case absl::StatusCode::kFailedPrecondition:
-    case absl::StatusCode::kPermissionDenied:
-    case absl::StatusCode::kUnauthenticated:
-    case absl::StatusCode::kResourceExhausted:
-    case absl::StatusCode::kDataLoss:
-      return kExitRefused;
-    case absl::StatusCode::kUnavailable:
-    case absl::StatusCode::kDeadlineExceeded:
-      return kExitUnavailable;
-    default:
-      return kExitFailure;
-  }
-}
-
 const char kExitCodeHelp[] =
     "Exit codes: 0 ok; 1 other failure; 2 bad input (flags, files, plan,\n"
     "gates); 3 not found; 4 refused (conflict, permission, illegal state,\n"

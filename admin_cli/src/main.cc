@@ -47,7 +47,7 @@ int main(int argc, char** argv) {
   }
   if (!config.ok() && sub != "init" && !asks_for_text) {
     ctx.Fail(config);
-    return strata::admin::kExitBadInput;
+    return strata::kExitBadInput;
   }
   CLI::App app;
   strata::admin::BuildCli(app, ctx);
@@ -60,7 +60,7 @@ int main(int argc, char** argv) {
     ctx.Fail(absl::InvalidArgumentError(
         strata::StrCat(e.what(), "; run `strata", sub.empty() ? "" : " ", sub,
                        " --help` for more information")));
-    return strata::admin::kExitBadInput;
+    return strata::kExitBadInput;
   }
   return ctx.exit_code;
 }

@@ -9,7 +9,7 @@
 
 namespace {
 
-using strata::tools::ExitCodeFor;
+using strata::ExitCodeFor;
 
 // Prints "strata-device: error: <message>" and returns the exit code.
 int Fail(const absl::Status& status, const std::string& message) {
@@ -192,7 +192,7 @@ int main(int argc, char** argv) {
     }
     if (!s.ok()) {
       std::cerr << "strata-device: error: " << s.message() << "\n";
-      return strata::tools::kExitRefused;
+      return strata::kExitRefused;
     }
     std::cout << "verified\n";
   }
@@ -211,6 +211,5 @@ int main(int argc, char** argv) {
   }
   // An update that could not be installed was refused (signature, hash,
   // compatibility) or failed to apply: nothing of it changed on disk.
-  return check.failures.empty() ? strata::tools::kExitOk
-                                : strata::tools::kExitRefused;
+  return check.failures.empty() ? strata::kExitOk : strata::kExitRefused;
 }

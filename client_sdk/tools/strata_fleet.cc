@@ -27,10 +27,10 @@ namespace strata::client {
 namespace {
 
 // Exit codes (documented in --help), as strata's (tool_support.h).
-constexpr int kExitOk = tools::kExitOk;
-constexpr int kExitFailure = tools::kExitFailure;
-constexpr int kExitBadArguments = tools::kExitBadInput;
-constexpr int kExitUnreachable = tools::kExitUnavailable;
+constexpr int kExitOk = strata::kExitOk;
+constexpr int kExitFailure = strata::kExitFailure;
+constexpr int kExitBadArguments = strata::kExitBadInput;
+constexpr int kExitUnreachable = strata::kExitUnavailable;
 
 // A HOTPATCH or NATIVE_BUNDLE whose content holds these bytes crashes the
 // simulated app at every launch while it is active (the demo's bad patch).
@@ -305,7 +305,7 @@ class Fleet {
                           " checks failed; first: ", first_error));
       }
       if (reached == 0) {
-        code = tools::ExitCodeFor(first_status);
+        code = strata::ExitCodeFor(first_status);
         if (code == kExitUnreachable) {
           out_.Error(StrCat("the server at ", flags_.server,
                             " could not be reached; is stratad running "
@@ -606,7 +606,7 @@ int Main(int argc, char** argv) {
             tools::CheckRootApp(f.pinned_root_json, f.root_file, f.app);
         !s.ok()) {
       std::cerr << "strata-fleet: " << ToStd(s.message()) << "\n";
-      return tools::ExitCodeFor(s);
+      return strata::ExitCodeFor(s);
     }
   } else if (!f.insecure) {
     std::cerr << "strata-fleet: --root FILE is required: the app's root of "

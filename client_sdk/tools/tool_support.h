@@ -7,46 +7,15 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "strata/base/exit_codes.h"
 #include "strata/base/json.h"
 #include "strata/base/server_address.h"
 #include "strata/base/strings.h"
 
 namespace strata::tools {
 
-// The same table as `strata` (admin_cli/.../cli_context.h, docs/cli.md):
-// tests/integration/cli_edges_test.cc checks that they agree.
-enum ExitCode {
-  kExitOk = 0,
-  kExitFailure = 1,      // anything not listed below (storage, ...)
-  kExitBadInput = 2,     // bad flags or arguments, unreadable files
-  kExitNotFound = 3,     // the app (or config module) is not there
-  kExitRefused = 4,      // refused: integrity, permission, an update refused
-  kExitUnavailable = 5,  // the server could not be reached
-};
-
-inline int ExitCodeFor(const absl::Status& status) {
-  switch (status.code()) {
-    case absl::StatusCode::kOk:
-      return kExitOk;
-    case absl::StatusCode::kInvalidArgument:
-    case absl::StatusCode::kOutOfRange:
-      return kExitBadInput;
-    case absl::StatusCode::kNotFound:
-      return kExitNotFound;
-    case absl::StatusCode::kAlreadyExists:
-    case absl::StatusCode::kFailedPrecondition:
-    case absl::StatusCode::kPermissionDenied:
-    case absl::StatusCode::kUnauthenticated:
-    case absl::StatusCode::kResourceExhausted:
-    case absl::StatusCode::kDataLoss:
-      return kExitRefused;
-    case absl::StatusCode::kUnavailable:
-    case absl::StatusCode::kDeadlineExceeded:
-      return kExitUnavailable;
-    default:
-      return kExitFailure;
-  }
-}
+// Exit codes and ExitCodeFor: strata/base/exit_codes.h, the table `strata`
+// uses too.
 
 // A failed call's message as the tool prints it: a server that could not
 // be reached is worded as `strata` words it; anything else is unchanged.

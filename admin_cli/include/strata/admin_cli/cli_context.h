@@ -9,26 +9,15 @@
 #include "google/protobuf/message.h"
 #include "strata/admin_cli/admin_client.h"
 #include "strata/admin_cli/config.h"
+#include "strata/base/exit_codes.h"
 #include "strata/base/json.h"
 
 namespace strata::admin {
 
-// Documented exit codes (see `strata --help`).
-enum ExitCode {
-  kExitOk = 0,
-  kExitFailure = 1,      // anything not listed below
-  kExitBadInput = 2,     // bad flags or arguments, unreadable files
-  kExitNotFound = 3,     // the named app, module, version or release is absent
-  kExitRefused = 4,      // refused: conflicts, permissions, illegal state
-  kExitUnavailable = 5,  // server unreachable or too slow
-  kExitHalted = 6,       // --wait: the release was halted or rolled back
-  kExitTimeout = 7,      // --wait: --timeout passed; the release goes on
-};
+// Exit codes: strata/base/exit_codes.h (one table for every tool).
 
 // The exit code table as `--help` and docs/cli.md print it.
 extern const char kExitCodeHelp[];
-
-int ExitCodeFor(const absl::Status& status);
 
 // `strata --version`: "strata 0.1.0".
 std::string VersionText();
