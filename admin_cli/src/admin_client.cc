@@ -351,9 +351,13 @@ absl::Status AdminClient::WaitUntilServing(absl::Duration timeout) {
   grpc::Status reason;
   for (bool first = true;; first = false) {
     grpc::ClientContext context;
-    SetDeadline(context,
-                std::max(absl::Milliseconds(100),
-                         std::min(absl::Seconds(1), end - absl::Now())));
+    // The first try gets the deadline of any other call: on a loaded
+    // machine a TLS handshake alone can take longer than the wait asked
+    // for, and its failure is what explains a mismatch.
+    SetDeadline(context, first ? deadline_
+                               : std::max(absl::Milliseconds(100),
+                                          std::min(absl::Seconds(1),
+                                                   end - absl::Now())));
     // After a failed connection the channel does not try again by itself
     // (gRPC's pick_first stays in TRANSIENT_FAILURE); a call that waits for
     // the channel to be ready makes it reconnect, so a server started

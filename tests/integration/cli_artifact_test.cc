@@ -202,9 +202,10 @@ TEST_F(CliArtifactTest, ContentChecksRefuseEmptyAndInvalidConfig) {
   r = PublishFile("config", "limits", "1", WriteFile("arr.json", "[1]"));
   EXPECT_EQ(r.exit_code, 2) << r.out;
   EXPECT_THAT(r.out, HasSubstr("must be a JSON object"));
-  // Nothing was stored.
-  EXPECT_THAT(Strata("artifact list --app wallet").out,
-              HasSubstr("no published versions"));
+  // Nothing was stored: wallet is not even a known app yet (3).
+  r = Strata("artifact list --app wallet", true);
+  EXPECT_EQ(r.exit_code, 3) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("app wallet is not known to this server"));
   // Empty on purpose.
   r = PublishFile("hotpatch", "fix", "1", empty,
                   "--host-build b100 --allow-empty");

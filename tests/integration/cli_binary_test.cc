@@ -644,8 +644,9 @@ TEST_F(CliBinaryTest, InitWritesTheConfigLaterCommandsUse) {
   EXPECT_EQ(r.exit_code, 0) << r.out;
   EXPECT_THAT(r.out, HasSubstr("config/m@1"));
   // Flags still win.
-  EXPECT_EQ(RunCommand(strata + " release list --app mall").out,
-            "no releases for mall\n");
+  r = RunCommand(strata + " release list --app mall", true);
+  EXPECT_EQ(r.exit_code, 3) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("app mall is not known to this server"));
   // Never overwritten without --force.
   r = RunCommand(strata + " init --app mall --output json");
   EXPECT_EQ(r.exit_code, 4);

@@ -200,6 +200,7 @@ TEST_F(CliEdgesTest, AnUnreachableServerSaysWhatWasTriedAndWhatToDo) {
 
 TEST_F(CliEdgesTest, ServerAddressesAreReadAsStratadAddresses) {
   const std::string port = server_.substr(server_.find(':') + 1);
+  Publish("config", "flags", "1", "{}");  // so wallet is a known app
   // A URL's https:// is stripped with a note; the call works.
   CmdResult r =
       RunCommand(Bin("strata") + " --plaintext --server https://" + server_ +
@@ -274,9 +275,18 @@ TEST_F(CliEdgesTest, ExitCodesAgreeAcrossTheTools) {
   const std::string fleet_flags =
       " --plaintext --devices 2 --rounds 1 --dir " + JoinPath(dir_.path(), "f");
 
-  // An unknown app: 3 everywhere.
+  // An unknown app: 3 everywhere, listings included (an app known to the
+  // server but with nothing of a kind lists nothing, 0).
   CmdResult r = Strata("release status 1 --app nope", true);
   EXPECT_EQ(r.exit_code, 3) << r.out;
+  for (const char* list :
+       {"release list", "segment list", "artifact list", "fleet"}) {
+    r = Strata(StrCat(list, " --app nope"), true);
+    EXPECT_EQ(r.exit_code, 3) << list << ": " << r.out;
+    EXPECT_THAT(r.out, HasSubstr("app nope is not known to this server"));
+    r = Strata(StrCat(list, " --app wallet"), true);
+    EXPECT_EQ(r.exit_code, 0) << list << ": " << r.out;
+  }
   r = RunCommand(Bin("strata-device") + " --server " + server_ +
                      " --app nope --root " + root + device_flags,
                  true);
@@ -381,6 +391,7 @@ TEST_F(CliEdgesTest, EveryErrorHasThePrefix) {
 
 TEST_F(CliEdgesTest, AConfigFileNamedByConfigMustExist) {
   const std::string missing = JoinPath(dir_.path(), "no-such.conf");
+  Publish("config", "flags", "1", "{}");  // so wallet is a known app
   CmdResult r =
       Strata("--config " + missing + " release list --app wallet", true);
   EXPECT_EQ(r.exit_code, 2) << r.out;

@@ -66,6 +66,7 @@ TEST_F(CliTokenTest, CreateListRevokeAndTheRevokedTokenIsRefused) {
   // Its secret is alone on stdout when stderr is elsewhere.
   const std::string wallet_ci =
       CreateToken("--name ci-3 --role publisher --app wallet --expires never");
+  Publish("config", "flags", "1", "{}");  // wallet is known from here on
   EXPECT_EQ(As(wallet_ci, "release list --app wallet").exit_code, 0);
 
   // A second active token of a name: refused (4), saying what to do.

@@ -182,15 +182,15 @@ TEST_F(ArtifactCoreTest, EmptyContentIsRefusedUnlessAllowed) {
   EXPECT_THAT(
       Publish(v1::LAYER_H5, "home", "1", ""),
       StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--allow-empty")));
-  EXPECT_THAT(artifacts()
-                  .List(admin_principal_,
-                        [] {
-                          v1::ListArtifactsRequest r;
-                          r.set_app_id("wallet");
-                          return r;
-                        }())
-                  ->artifacts(),
-              IsEmpty());
+  // Nothing was stored: the app is still unknown to the server.
+  EXPECT_THAT(artifacts().List(admin_principal_,
+                               [] {
+                                 v1::ListArtifactsRequest r;
+                                 r.set_app_id("wallet");
+                                 return r;
+                               }()),
+              StatusIs(absl::StatusCode::kNotFound,
+                       HasSubstr("app wallet is not known")));
   EXPECT_THAT(Publish(v1::LAYER_CONFIG, "limits", "1", "", true), IsOk());
   // A tree without files is empty content too.
   EXPECT_THAT(Publish(v1::LAYER_H5, "home", "1", Tar({{"web/", '5', ""}})),

@@ -347,7 +347,12 @@ absl::StatusOr<std::vector<v1::Segment>> AdminCore::ListSegments(
   STRATA_RETURN_IF_ERROR(ValidateName("app id", app_id));
   STRATA_RETURN_IF_ERROR(
       AuthCore::Authorize(who, v1::ROLE_VIEWER, app_id, "segment.list"));
-  return store_->ListSegments(app_id);
+  STRATA_ASSIGN_OR_RETURN(std::vector<v1::Segment> segments,
+                          store_->ListSegments(app_id));
+  if (segments.empty()) {
+    STRATA_RETURN_IF_ERROR(RequireKnownApp(*store_, trust_, app_id));
+  }
+  return segments;
 }
 
 absl::StatusOr<v1::DeleteSegmentResponse> AdminCore::DeleteSegment(

@@ -240,6 +240,9 @@ absl::StatusOr<v1::ListArtifactsResponse> ArtifactCore::List(
   }
   STRATA_ASSIGN_OR_RETURN(std::vector<v1::StoredArtifact> all,
                           store_->ListArtifacts(req.app_id()));
+  if (all.empty()) {
+    STRATA_RETURN_IF_ERROR(RequireKnownApp(*store_, trust_, req.app_id()));
+  }
   STRATA_ASSIGN_OR_RETURN(std::vector<v1::Release> releases,
                           store_->ListReleases(req.app_id()));
   std::vector<const v1::StoredArtifact*> chosen;

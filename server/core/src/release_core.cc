@@ -336,7 +336,12 @@ absl::StatusOr<std::vector<v1::Release>> ReleaseCore::List(
   STRATA_RETURN_IF_ERROR(ValidateName("app id", app_id));
   STRATA_RETURN_IF_ERROR(
       AuthCore::Authorize(who, v1::ROLE_VIEWER, app_id, "release.list"));
-  return store_->ListReleases(app_id);
+  STRATA_ASSIGN_OR_RETURN(std::vector<v1::Release> releases,
+                          store_->ListReleases(app_id));
+  if (releases.empty()) {
+    STRATA_RETURN_IF_ERROR(RequireKnownApp(*store_, trust_, app_id));
+  }
+  return releases;
 }
 
 absl::StatusOr<v1::Release> ReleaseCore::Load(const std::string& app_id,
@@ -811,6 +816,9 @@ absl::StatusOr<v1::GetFleetResponse> ReleaseCore::Fleet(
       AuthCore::Authorize(who, v1::ROLE_VIEWER, req.app_id(), "fleet.view"));
   STRATA_ASSIGN_OR_RETURN(std::vector<v1::Release> releases,
                           store_->ListReleases(req.app_id()));
+  if (releases.empty()) {
+    STRATA_RETURN_IF_ERROR(RequireKnownApp(*store_, trust_, req.app_id()));
+  }
   uint64_t devices = 0;
   std::vector<FleetObserver::ModuleVersions> modules =
       fleet_->Fleet(req.app_id(), &devices);

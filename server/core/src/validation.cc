@@ -4,6 +4,8 @@
 #include "strata/base/sha256.h"
 #include "strata/base/status_macros.h"
 #include "strata/base/strings.h"
+#include "strata/server/core/trust_repo.h"
+#include "strata/server/storage/store.h"
 
 namespace strata::server {
 
@@ -45,6 +47,24 @@ v1::AuditEntry MakeAudit(Clock* clock, std::string_view actor,
   e.set_app_id(std::string(app_id));
   e.set_detail(std::move(detail));
   return e;
+}
+
+absl::Status RequireKnownApp(Store& store, const TrustRepo* trust,
+                             std::string_view app_id) {
+  if (trust != nullptr && trust->HasTrust(app_id)) return absl::OkStatus();
+  const std::string app(app_id);
+  STRATA_ASSIGN_OR_RETURN(auto artifacts, store.ListArtifacts(app));
+  if (!artifacts.empty()) return absl::OkStatus();
+  STRATA_ASSIGN_OR_RETURN(auto segments, store.ListSegments(app));
+  if (!segments.empty()) return absl::OkStatus();
+  STRATA_ASSIGN_OR_RETURN(auto releases, store.ListReleases(app));
+  if (!releases.empty()) return absl::OkStatus();
+  return absl::NotFoundError(
+      StrCat("app ", app_id,
+             " is not known to this server: it has no root of trust, no "
+             "published version, no segment and no release; check --app "
+             "(an app begins with `strata trust init` or its first "
+             "`strata publish`)"));
 }
 
 }  // namespace strata::server

@@ -12,6 +12,16 @@
 
 namespace strata::server {
 
+class Store;
+class TrustRepo;
+
+// NOT_FOUND (exit 3 in the CLI) unless `app_id` has something on this
+// server: a root of trust (`trust` may be null), a published version, a
+// segment or a release. Listing calls ask it only when their answer is
+// empty, so a mistyped --app is told apart from an app with nothing yet.
+absl::Status RequireKnownApp(Store& store, const TrustRepo* trust,
+                             std::string_view app_id);
+
 absl::Status ValidateModule(const v1::ModuleId& module);
 
 // An audit entry for `who`'s `action` now.
