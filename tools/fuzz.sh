@@ -27,14 +27,18 @@ if [ $# -gt 0 ]; then targets=("$@"); else targets=("${all[@]}"); fi
 cmake -S "$root" -B "$build" -G Ninja \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_C_COMPILER="$cc" -DCMAKE_CXX_COMPILER="$cxx" \
-  -DSTRATA_WERROR=OFF -DSTRATA_DIFF_LIBFUZZER=ON -DSTRATA_SIGNING_LIBFUZZER=ON \
+  -DSTRATA_WERROR=OFF -DSTRATA_DIFF_LIBFUZZER=ON -DSTRATA_SIGNING_LIBFUZZER=OFF \
   -DCMAKE_C_FLAGS="-fsanitize=fuzzer-no-link,address,undefined" \
   -DCMAKE_CXX_FLAGS="-fsanitize=fuzzer-no-link,address,undefined" \
   -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" >/dev/null
 cmake --build "$build" -j2 --target "${targets[@]/%/_fuzzer}"
 
-# The functions an input must reach to count as "applied" (print_coverage).
-apply_funcs='ApplyStrata|ApplyBsdiff|TreeApplier::Run|TreeApplier::Stage|DecodeManifest'
+# The functions whose coverage shows inputs got past the front checks
+# (libFuzzer's -print_coverage): the apply code of the delta engine, the
+# role parsers of the TUF metadata loader, the expression compiler.
+reach_funcs='ApplyPatch|ApplyStrata|ApplyBsdiff|ApplyTreePatch|TreeApplier::[A-Za-z]+|DecodeManifest|ReadTreePatch'
+reach_funcs+='|SignedMetadata::Parse|Parse(Root|Timestamp|Snapshot|Targets|Director)|VerifyThreshold|DirectorChoicesFor'
+reach_funcs+='|Expression::(Compile|Evaluate|Test|Compiler::[A-Za-z]+)'
 
 mkdir -p "$build/fuzz/artifacts" "$build/fuzz/logs"
 summary="$build/fuzz/summary.txt"
@@ -65,12 +69,15 @@ for target in "${targets[@]}"; do
   ft="$(grep -o 'ft: [0-9]*' <<<"$last" | grep -o '[0-9]*' || echo '?')"
   finds="$(ls "$build/fuzz/artifacts" | grep -c "^${target}-" || true)"
   reach="$(grep -E ' reach: ' "$log" | tail -1 || true)"
-  funcs="$(grep -E "COVERED_FUNC: .*($apply_funcs)" "$log" |
-           sed -E 's/.*hits: ([0-9]+) +edges: ([0-9/]+) +(.*) [^ ]+:[0-9]+$/\3 hits=\1 edges=\2/' |
-           tr '\n' ';' || true)"
+  funcs="$(grep '^COVERED_FUNC: ' "$log" |
+           sed -E 's/\(anonymous namespace\):://g' |
+           awk -v re="^($reach_funcs)$" '{
+             name = $6; sub(/\(.*/, "", name); short = name
+             sub(/^strata::[a-z]+::/, "", short)
+             if (short ~ re) printf "%s edges=%s; ", short, $5 }' || true)"
   line="$target: execs=$execs cov=$cov ft=$ft finds=$finds exit=$rc ${reach#* reach: }"
   echo "$line" | tee -a "$summary"
-  [ -n "$funcs" ] && echo "  apply functions covered: $funcs" | tee -a "$summary"
+  [ -n "$funcs" ] && echo "  covered (edges): $funcs" | tee -a "$summary"
   if [ "$rc" -ne 0 ]; then
     echo "!! $target found a failure; see $log and $build/fuzz/artifacts/" >&2
     tail -40 "$log" >&2
@@ -78,7 +85,7 @@ for target in "${targets[@]}"; do
   fi
   if [ "$merge" = 1 ]; then
     mkdir -p "$saved"
-    "$build/fuzz/${target}_fuzzer" -merge=1 -max_len=65536 "$saved" \
+    "$build/fuzz/${target}_fuzzer" -merge=1 -max_len=4096 "$saved" \
       "$corpus" >>"$log" 2>&1
     echo "  corpus: $(ls "$saved" | wc -l) files, $(du -sk "$saved" | cut -f1) KiB in $saved"
   fi
