@@ -9,8 +9,9 @@
 # Usage: tools/fuzz.sh [--merge] [seconds] [target...]
 #   --merge  afterwards, minimize each target's new corpus into the
 #            checked-in corpus dir (<component>/fuzz/corpus/<target>)
-#   targets: diff_patch_reader diff_tree_patch_reader diff_ustar_reader
-#            signing_metadata signing_json rollout_expression (default: all)
+#   targets: diff_patch_reader diff_tree_patch_reader diff_tree_manifest
+#            diff_ustar_reader signing_metadata signing_json
+#            rollout_expression (default: all)
 set -euo pipefail
 merge=0
 if [ "${1:-}" = "--merge" ]; then merge=1; shift; fi
@@ -20,8 +21,8 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 build="$root/build-fuzz"
 cxx="$(command -v clang++-14 || command -v clang++)"
 cc="$(command -v clang-14 || command -v clang)"
-all=(diff_patch_reader diff_tree_patch_reader diff_ustar_reader
-     signing_metadata signing_json rollout_expression)
+all=(diff_patch_reader diff_tree_patch_reader diff_tree_manifest
+     diff_ustar_reader signing_metadata signing_json rollout_expression)
 if [ $# -gt 0 ]; then targets=("$@"); else targets=("${all[@]}"); fi
 
 cmake -S "$root" -B "$build" -G Ninja \
