@@ -1,8 +1,16 @@
 // Fuzz target: the tree-patch reader (header, manifest, path rules) and the
 // applier (data stream, embedded patches, staging) on an in-memory file
 // system holding the old tree the seed was made from (see seeds/README).
+//
+// In the libFuzzer build (tools/fuzz.sh, STRATA_FUZZING) the header checksum
+// and the manifest SHA-256 are skipped, so mutated headers and manifests
+// (paths, ops, sizes) reach the path rules and the applier. Properties: an
+// OK apply stages no more than the limit; a failed one leaves no staging
+// directory. The target counts how far inputs got and prints it at exit.
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <string_view>
 
@@ -11,6 +19,22 @@
 #include "strata/diff/tree_delta.h"
 
 namespace {
+
+constexpr uint64_t kMaxTotal = 1 << 20;
+// The seeds use a window of 2^23 (the default data window); 24 leaves room
+// above it and still exercises the limit for mutated headers (25..27).
+constexpr int kMaxWindowLog = 24;
+
+struct Counters {
+  unsigned long long inputs = 0, parsed = 0, applier_run = 0, applied_ok = 0;
+  ~Counters() {
+    std::fprintf(stderr,
+                 "tree_patch_reader reach: inputs=%llu parsed=%llu "
+                 "applier_run=%llu applied_ok=%llu\n",
+                 inputs, parsed, applier_run, applied_ok);
+  }
+};
+Counters counters;
 
 strata::testing::MemFileSystem* OldTree() {
   static auto* fs = [] {
@@ -29,14 +53,37 @@ strata::testing::MemFileSystem* OldTree() {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view patch(reinterpret_cast<const char*>(data), size);
+  ++counters.inputs;
   auto info = strata::diff::ReadTreePatch(patch);
   if (!info.ok()) return 0;
+  ++counters.parsed;
   (void)info->NewManifest();
+  // The checks ApplyTreePatch makes before it runs the applier.
+  if (info->new_tree_bytes <= kMaxTotal &&
+      static_cast<int>(info->window_log) <= kMaxWindowLog) {
+    ++counters.applier_run;
+  }
   strata::diff::TreeApplyOptions options;
-  options.max_total_size = 1 << 20;
-  options.max_window_log = 20;
+  options.max_total_size = kMaxTotal;
+  options.max_window_log = kMaxWindowLog;
   auto* fs = OldTree();
-  (void)strata::diff::ApplyTreePatch(*fs, "/old", patch, "/stage", options);
+  absl::Status s =
+      strata::diff::ApplyTreePatch(*fs, "/old", patch, "/stage", options);
+  if (s.ok()) {
+    ++counters.applied_ok;
+    uint64_t total = 0;
+    for (const std::string& path : fs->AllFiles()) {
+      if (path.rfind("/stage/", 0) != 0) continue;
+      auto st = fs->Stat(path);
+      if (!st.ok()) std::abort();
+      total += st->size;
+    }
+    if (total > kMaxTotal || total != info->new_tree_bytes) std::abort();
+  } else if (fs->Exists("/stage")) {
+    std::fprintf(stderr, "failed apply left the staging dir: %s\n",
+                 s.ToString().c_str());
+    std::abort();
+  }
   (void)strata::DeleteRecursively(*fs, "/stage");
   return 0;
 }
