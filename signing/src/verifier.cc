@@ -309,7 +309,10 @@ absl::Status LoadStateInto(const std::string& bytes, Verifier::State& s) {
       s.director, LoadRole<DirectorMetadata>(j, "director", "director",
                                              "director", ParseDirector));
   if (const Json* d = j.Find("delegated"); d != nullptr && d->is_object()) {
-    for (const auto& [name, unused] : d->as_object()) {
+    for (const auto& entry : d->as_object()) {
+      // A plain reference, not a structured binding: lambdas capture
+      // bindings only from C++20 compilers newer than Debian's clang-14.
+      const std::string& name = entry.first;
       STRATA_ASSIGN_OR_RETURN(
           auto t, LoadRole<TargetsMetadata>(
                       *d, name, name, "targets",
