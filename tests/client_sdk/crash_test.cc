@@ -3,9 +3,13 @@
 // died there), then unsynced data is dropped (power cut). Reopening must
 // find exactly the old or the new version active and intact, and no
 // leftovers.
+#include <functional>
+#include <iostream>
+
 #include "fake_transport.h"
 #include "gtest/gtest.h"
 #include "strata/base/sha256.h"
+#include "strata/base/strings.h"
 #include "strata/base/testing/fault_injection_file_system.h"
 #include "strata/base/testing/mem_file_system.h"
 #include "strata/base/testing/simulated_clock.h"
@@ -22,6 +26,32 @@ using ::strata::testing::MemFileSystem;
 
 const std::string kOld = "old module content, version one";
 const std::string kNew = "new module content, version two, longer";
+const std::string kNewer = "newer module content, version three";
+const std::string kEmbedded = "embedded module content, shipped with the app";
+
+// Forwards to a FakeTransport that outlives the clients, so the reports of
+// every client of a world reach one server.
+class SharedTransport : public Transport {
+ public:
+  explicit SharedTransport(FakeTransport* server) : server_(server) {}
+  absl::StatusOr<v1::CheckResponse> Check(
+      const v1::CheckRequest& request) override {
+    return server_->Check(request);
+  }
+  absl::Status Download(
+      const std::string& sha256, uint64_t offset,
+      const std::function<absl::Status(const v1::DownloadChunk&)>& sink)
+      override {
+    return server_->Download(sha256, offset, sink);
+  }
+  absl::StatusOr<v1::ReportResponse> Report(
+      const v1::ReportRequest& request) override {
+    return server_->Report(request);
+  }
+
+ private:
+  FakeTransport* server_;
+};
 
 struct World {
   MemFileSystem mem;
@@ -42,6 +72,21 @@ struct World {
         options, std::make_unique<FakeTransport>(server));
     EXPECT_THAT(client, IsOk());
     return client.ok() ? *std::move(client) : nullptr;
+  }
+  // Like Open, on the one shared server, with the app's embedded modules
+  // under /app/embedded; the open may fail (a crash injected into it).
+  absl::StatusOr<std::unique_ptr<Client>> TryOpen(FileSystem* fs) {
+    ClientOptions options;
+    options.app_id = "wallet";
+    options.device.device_id = "d1";
+    options.device.host_build = "b1";
+    options.storage_dir = "/sdk";
+    options.embedded_dir = "/app/embedded";
+    options.insecure_skip_signature_verification_for_tests =
+        true;  // not about trust
+    options.env = Env{fs, &clock, &random};
+    return Client::CreateWithTransport(
+        options, std::make_unique<SharedTransport>(&server));
   }
 };
 
@@ -313,6 +358,308 @@ TEST(DeltaCrashTest, DeltaApplyAtEveryCrashLeavesOldOrNewIntact) {
   }
   EXPECT_GT(n, 10u);
   EXPECT_LT(n, 400u);
+}
+
+// The two launch-guard calls crash at every operation: a report event in
+// the queue after the restart describes only what the state committed (a
+// rollback the state shows, a healthy launch the state recorded).
+TEST(ReportOrderCrashTest, QueuedEventsDescribeOnlyCommittedState) {
+  uint64_t n = 1;
+  for (; n < 400; ++n) {
+    SCOPED_TRACE(::testing::Message() << "crash at operation " << n);
+    World w;
+    for (const auto* c : {&kOld, &kNew}) {
+      w.server.blobs[Sha256::HexHash(*c)] = *c;
+    }
+    {
+      w.server.Serve({Version(v1::LAYER_CONFIG, "a", "1", kOld, 1, 1),
+                      Version(v1::LAYER_HOTPATCH, "core", "1", kOld, 1, 1)});
+      auto client = w.Open(&w.mem);
+      ASSERT_THAT(client->Check(), IsOk());
+      ASSERT_THAT(client->BeginLaunch(), IsOk());
+      ASSERT_THAT(client->MarkLaunchHealthy(), IsOk());
+    }
+    w.server.Serve({Version(v1::LAYER_CONFIG, "a", "2", kNew, 2, 2),
+                    Version(v1::LAYER_HOTPATCH, "core", "2", kNew, 2, 2)});
+    for (int launch = 0; launch < 3; ++launch) {
+      auto client = w.Open(&w.mem);  // each launch crashes before healthy
+      if (launch == 0) {
+        ASSERT_THAT(client->Check(), IsOk());
+      }
+      ASSERT_THAT(client->BeginLaunch(), IsOk());
+    }
+    {
+      // Earlier events out of the way: what is queued later is this run's.
+      auto client = w.TryOpen(&w.mem);
+      ASSERT_THAT(client, IsOk());
+      ASSERT_THAT((*client)->FlushReports(), IsOk());
+      w.server.reports.clear();
+    }
+    FaultInjectionFileSystem faulty(&w.mem);
+    {
+      auto client = w.Open(&faulty);
+      faulty.FailNthMutation(n, /*crash=*/true);
+      // The fourth launch rolls both back, then is healthy.
+      if (client->BeginLaunch().ok()) (void)client->MarkLaunchHealthy();
+    }
+    const bool completed = !faulty.crashed();
+    w.mem.DropUnsyncedData();
+    auto reopened = w.TryOpen(&w.mem);
+    ASSERT_THAT(reopened, IsOk());
+    Client& client = **reopened;
+    ASSERT_THAT(client.FlushReports(), IsOk());
+    const bool rollback_reported =
+        w.server.CountReports(v1::ReportEvent::KIND_ROLLED_BACK) > 0;
+    const bool healthy_reported =
+        w.server.CountReports(v1::ReportEvent::KIND_LAUNCH_OK) > 0;
+    auto a = client.Installed(Layer::kConfig, "a");
+    auto core = client.Installed(Layer::kHotpatch, "core");
+    ASSERT_TRUE(a.has_value() && core.has_value());
+    EXPECT_EQ(a->version, core->version) << "half a rollback";
+    if (rollback_reported) {
+      EXPECT_EQ(a->version, "1") << "a rollback was reported that the state "
+                                    "never committed";
+    }
+    if (completed) {
+      EXPECT_TRUE(rollback_reported);
+      EXPECT_TRUE(healthy_reported);
+    }
+    STRATA_ASSERT_OK_AND_ASSIGN(LaunchResult launch, client.BeginLaunch());
+    if (healthy_reported) {
+      EXPECT_EQ(launch.unhealthy_launches, 0)
+          << "a healthy launch was reported that the state never recorded";
+    }
+    if (completed) break;
+  }
+  EXPECT_GT(n, 5u);
+  EXPECT_LT(n, 400u);
+}
+
+// One flow of the complete enumeration: the state it starts from, the
+// operation that crashes, what must hold after the restart, and the update
+// a check must then complete.
+struct CrashFlow {
+  std::function<void(World&)> setup;  // on w.mem, without faults
+  std::function<void(Client&)> run;
+  std::function<void(World&, Client&, bool completed)> check;
+  // The version the final check must make active (the interrupted update,
+  // or the next one the world's server serves after `check`).
+  v1::Layer layer = v1::LAYER_CONFIG;
+  std::string name;
+  std::string final_version;
+  std::string final_content;
+};
+
+struct CrashPoints {
+  uint64_t flow = 0;      // operations of open + flow crashed
+  uint64_t recovery = 0;  // operations of the restarts after them crashed
+};
+
+// For every N: the N-th file operation from the open on (recovery of the
+// earlier state included) crashes, unsynced data is lost; then for every M
+// the restart (open and launch) crashes at its M-th operation too, and
+// loses its unsynced data. A clean restart must then satisfy `check`, and
+// launches, a Check and the activation bring `final_version`.
+CrashPoints EnumerateCrashes(const CrashFlow& flow) {
+  CrashPoints points;
+  for (uint64_t n = 1; n < 1000; ++n) {
+    bool completed = false;
+    for (uint64_t m = 1; m < 200; ++m) {
+      SCOPED_TRACE(::testing::Message()
+                   << "crash at operation " << n << ", restart crash at " << m);
+      World w;
+      flow.setup(w);
+      if (::testing::Test::HasFatalFailure()) return points;
+      FaultInjectionFileSystem faulty(&w.mem);
+      faulty.FailNthMutation(n, /*crash=*/true);  // armed before the open
+      {
+        auto client = w.TryOpen(&faulty);
+        if (client.ok()) flow.run(**client);
+      }
+      completed = !faulty.crashed();
+      w.mem.DropUnsyncedData();
+      FaultInjectionFileSystem again(&w.mem);
+      again.FailNthMutation(m, /*crash=*/true);
+      {
+        auto client = w.TryOpen(&again);
+        if (client.ok()) (void)(*client)->BeginLaunch();
+      }
+      const bool recovered = !again.crashed();
+      w.mem.DropUnsyncedData();
+      auto reopened = w.TryOpen(&w.mem);
+      if (!reopened.ok()) {
+        ADD_FAILURE() << "no restart after the crash: " << reopened.status();
+        return points;
+      }
+      Client& client = **reopened;
+      flow.check(w, client, completed);
+      // The device goes on: a healthy launch, a check, the activation.
+      const Layer layer = static_cast<Layer>(flow.layer);
+      EXPECT_THAT(client.BeginLaunch(), IsOk());
+      EXPECT_THAT(client.MarkLaunchHealthy(), IsOk());
+      auto result = client.Check();
+      EXPECT_THAT(result, IsOk());
+      if (result.ok()) {
+        EXPECT_TRUE(result->failures.empty()) << result->failures.front();
+      }
+      ActivateAll(client, flow.layer, flow.name);
+      EXPECT_THAT(client.MarkLaunchHealthy(), IsOk());
+      auto active = client.Installed(layer, flow.name);
+      EXPECT_TRUE(active.has_value());
+      if (active.has_value()) {
+        EXPECT_EQ(active->version, flow.final_version)
+            << "the update did not complete after the crash";
+      }
+      auto path = client.OpenModule(layer, flow.name);
+      EXPECT_THAT(path, IsOk());
+      if (path.ok()) {
+        EXPECT_EQ(w.mem.ReadFile(*path).value_or("<unreadable>"),
+                  flow.final_content);
+      }
+      EXPECT_THAT(client.VerifyInstalled(), IsOk());
+      if (::testing::Test::HasFailure()) return points;
+      if (recovered) break;
+      ++points.recovery;
+    }
+    if (completed) break;
+    ++points.flow;
+  }
+  return points;
+}
+
+void PrintPoints(const std::string& flow, const CrashPoints& p) {
+  std::cout << "[crash points] " << flow << ": " << p.flow << " in open+flow, "
+            << p.recovery << " in the restarts after them\n";
+  ::testing::Test::RecordProperty(flow + "_flow_points",
+                                  static_cast<int>(p.flow));
+  ::testing::Test::RecordProperty(flow + "_recovery_points",
+                                  static_cast<int>(p.recovery));
+}
+
+// Version 1 installed and healthy; the server serves `next` for it.
+void InstallHealthy(World& w, v1::Layer layer, const v1::UpdateEntry& next) {
+  for (const auto* c : {&kOld, &kNew, &kNewer}) {
+    w.server.blobs[Sha256::HexHash(*c)] = *c;
+  }
+  w.server.Serve({Version(layer, "m", "1", kOld, 1, 0)});
+  auto client = w.TryOpen(&w.mem);
+  ASSERT_THAT(client, IsOk());
+  ASSERT_THAT((*client)->Check(), IsOk());
+  ActivateAll(**client, layer, "m");
+  ASSERT_THAT((*client)->MarkLaunchHealthy(), IsOk());
+  w.server.Serve({next});
+}
+
+class CompleteCrashTest : public ::testing::TestWithParam<v1::Layer> {};
+
+// Check and activation of an update, crashed from the open on.
+TEST_P(CompleteCrashTest, CheckAndActivateFromTheOpenOn) {
+  const v1::Layer layer = GetParam();
+  CrashFlow flow;
+  flow.setup = [&](World& w) {
+    InstallHealthy(w, layer, Version(layer, "m", "2", kNew, 2, 0));
+  };
+  flow.run = [&](Client& client) {
+    (void)client.Check();
+    ActivateAll(client, layer, "m");
+  };
+  flow.check = [&](World& w, Client& client, bool completed) {
+    ExpectOldOrNew(w, client, layer, "m", completed, 0);
+  };
+  flow.layer = layer;
+  flow.name = "m";
+  flow.final_version = "2";
+  flow.final_content = kNew;
+  const CrashPoints p = EnumerateCrashes(flow);
+  PrintPoints(StrCat("check_activate_", v1::Layer_Name(layer)), p);
+  EXPECT_GT(p.flow, 10u);
+  EXPECT_GT(p.recovery, 0u);
+}
+
+// MarkLaunchHealthy after the launch that activated version 2.
+TEST_P(CompleteCrashTest, MarkLaunchHealthy) {
+  const v1::Layer layer = GetParam();
+  CrashFlow flow;
+  flow.setup = [&](World& w) {
+    InstallHealthy(w, layer, Version(layer, "m", "2", kNew, 2, 0));
+    auto client = w.TryOpen(&w.mem);
+    ASSERT_THAT(client, IsOk());
+    ASSERT_THAT((*client)->Check(), IsOk());
+    ActivateAll(**client, layer, "m");
+    ASSERT_EQ((*client)->Installed(static_cast<Layer>(layer), "m")->version,
+              "2");
+  };
+  flow.run = [&](Client& client) { (void)client.MarkLaunchHealthy(); };
+  flow.check = [&](World& w, Client& client, bool completed) {
+    ExpectOldOrNew(w, client, layer, "m", /*must_be_new=*/true, 0);
+    (void)completed;
+    w.server.Serve({Version(layer, "m", "3", kNewer, 3, 0)});
+  };
+  flow.layer = layer;
+  flow.name = "m";
+  flow.final_version = "3";
+  flow.final_content = kNewer;
+  const CrashPoints p = EnumerateCrashes(flow);
+  PrintPoints(StrCat("mark_healthy_", v1::Layer_Name(layer)), p);
+  EXPECT_GT(p.flow, 3u);
+}
+
+INSTANTIATE_TEST_SUITE_P(AllLayers, CompleteCrashTest,
+                         ::testing::Values(v1::LAYER_CONFIG, v1::LAYER_H5,
+                                           v1::LAYER_HCF, v1::LAYER_HOTPATCH,
+                                           v1::LAYER_NATIVE_BUNDLE),
+                         [](const auto& info) {
+                           return v1::Layer_Name(info.param);
+                         });
+
+// Launches keep failing with nothing pending: the launch guard resets the
+// module to the embedded version.
+TEST(LaunchGuardCompleteCrashTest, ResetToEmbedded) {
+  CrashFlow flow;
+  flow.setup = [&](World& w) {
+    ASSERT_THAT(w.mem.CreateDir("/app"), IsOk());
+    ASSERT_THAT(w.mem.CreateDir("/app/embedded"), IsOk());
+    ASSERT_THAT(w.mem.CreateDir("/app/embedded/config"), IsOk());
+    auto f = w.mem.NewWritableFile("/app/embedded/config/m");
+    ASSERT_THAT(f, IsOk());
+    ASSERT_THAT((*f)->Append(kEmbedded), IsOk());
+    ASSERT_THAT((*f)->Sync(), IsOk());
+    ASSERT_THAT((*f)->Close(), IsOk());
+    for (const char* dir :
+         {"/app/embedded/config", "/app/embedded", "/app", "/"}) {
+      ASSERT_THAT(w.mem.SyncDir(dir), IsOk());  // survives power cuts
+    }
+    InstallHealthy(w, v1::LAYER_CONFIG,
+                   Version(v1::LAYER_CONFIG, "m", "1", kOld, 1, 0));
+    auto client = w.TryOpen(&w.mem);
+    ASSERT_THAT(client, IsOk());
+    // Six launches not marked healthy; the seventh resets.
+    for (int i = 0; i < 6; ++i) ASSERT_THAT((*client)->BeginLaunch(), IsOk());
+    ASSERT_EQ((*client)->Installed(Layer::kConfig, "m")->version, "1");
+  };
+  flow.run = [&](Client& client) { (void)client.BeginLaunch(); };
+  flow.check = [&](World& w, Client& client, bool completed) {
+    auto active = client.Installed(Layer::kConfig, "m");
+    ASSERT_TRUE(active.has_value());
+    auto config = client.GetConfig("m");
+    ASSERT_THAT(config, IsOk());
+    if (active->version == "1") {
+      EXPECT_FALSE(completed) << "acknowledged reset lost";
+      EXPECT_EQ(*config, std::optional<std::string>(kOld));
+    } else {
+      EXPECT_EQ(active->version, kEmbeddedVersion);
+      EXPECT_EQ(*config, std::optional<std::string>(kEmbedded));
+    }
+    EXPECT_THAT(client.VerifyInstalled(), IsOk());
+    w.server.Serve({Version(v1::LAYER_CONFIG, "m", "2", kNew, 2, 0)});
+  };
+  flow.layer = v1::LAYER_CONFIG;
+  flow.name = "m";
+  flow.final_version = "2";
+  flow.final_content = kNew;
+  const CrashPoints p = EnumerateCrashes(flow);
+  PrintPoints("reset_to_embedded", p);
+  EXPECT_GT(p.flow, 3u);
 }
 
 }  // namespace
