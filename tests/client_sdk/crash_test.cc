@@ -48,6 +48,12 @@ class SharedTransport : public Transport {
       const v1::ReportRequest& request) override {
     return server_->Report(request);
   }
+  absl::Status WatchConfig(
+      const v1::WatchConfigRequest& request, StreamCancel& cancel,
+      const std::function<absl::Status(const v1::ConfigEvent&)>& on_event)
+      override {
+    return server_->WatchConfig(request, cancel, on_event);
+  }
 
  private:
   FakeTransport* server_;
@@ -440,7 +446,7 @@ TEST(ReportOrderCrashTest, QueuedEventsDescribeOnlyCommittedState) {
 // a check must then complete.
 struct CrashFlow {
   std::function<void(World&)> setup;  // on w.mem, without faults
-  std::function<void(Client&)> run;
+  std::function<void(World&, Client&)> run;
   std::function<void(World&, Client&, bool completed)> check;
   // The version the final check must make active (the interrupted update,
   // or the next one the world's server serves after `check`).
@@ -452,6 +458,7 @@ struct CrashFlow {
 
 struct CrashPoints {
   uint64_t flow = 0;      // operations of open + flow crashed
+  uint64_t open = 0;      // of those, in the open (recovery of the state)
   uint64_t recovery = 0;  // operations of the restarts after them crashed
 };
 
@@ -474,7 +481,11 @@ CrashPoints EnumerateCrashes(const CrashFlow& flow) {
       faulty.FailNthMutation(n, /*crash=*/true);  // armed before the open
       {
         auto client = w.TryOpen(&faulty);
-        if (client.ok()) flow.run(**client);
+        if (client.ok()) {
+          flow.run(w, **client);
+        } else if (m == 1) {
+          ++points.open;
+        }
       }
       completed = !faulty.crashed();
       w.mem.DropUnsyncedData();
@@ -528,8 +539,11 @@ CrashPoints EnumerateCrashes(const CrashFlow& flow) {
 }
 
 void PrintPoints(const std::string& flow, const CrashPoints& p) {
-  std::cout << "[crash points] " << flow << ": " << p.flow << " in open+flow, "
-            << p.recovery << " in the restarts after them\n";
+  std::cout << "[crash points] " << flow << ": " << p.flow << " in open+flow ("
+            << p.open << " in the open), " << p.recovery
+            << " in the restarts after them\n";
+  ::testing::Test::RecordProperty(flow + "_open_points",
+                                  static_cast<int>(p.open));
   ::testing::Test::RecordProperty(flow + "_flow_points",
                                   static_cast<int>(p.flow));
   ::testing::Test::RecordProperty(flow + "_recovery_points",
@@ -559,7 +573,7 @@ TEST_P(CompleteCrashTest, CheckAndActivateFromTheOpenOn) {
   flow.setup = [&](World& w) {
     InstallHealthy(w, layer, Version(layer, "m", "2", kNew, 2, 0));
   };
-  flow.run = [&](Client& client) {
+  flow.run = [&](World&, Client& client) {
     (void)client.Check();
     ActivateAll(client, layer, "m");
   };
@@ -589,7 +603,7 @@ TEST_P(CompleteCrashTest, MarkLaunchHealthy) {
     ASSERT_EQ((*client)->Installed(static_cast<Layer>(layer), "m")->version,
               "2");
   };
-  flow.run = [&](Client& client) { (void)client.MarkLaunchHealthy(); };
+  flow.run = [&](World&, Client& client) { (void)client.MarkLaunchHealthy(); };
   flow.check = [&](World& w, Client& client, bool completed) {
     ExpectOldOrNew(w, client, layer, "m", /*must_be_new=*/true, 0);
     (void)completed;
@@ -637,7 +651,7 @@ TEST(LaunchGuardCompleteCrashTest, ResetToEmbedded) {
     for (int i = 0; i < 6; ++i) ASSERT_THAT((*client)->BeginLaunch(), IsOk());
     ASSERT_EQ((*client)->Installed(Layer::kConfig, "m")->version, "1");
   };
-  flow.run = [&](Client& client) { (void)client.BeginLaunch(); };
+  flow.run = [&](World&, Client& client) { (void)client.BeginLaunch(); };
   flow.check = [&](World& w, Client& client, bool completed) {
     auto active = client.Installed(Layer::kConfig, "m");
     ASSERT_TRUE(active.has_value());
@@ -659,6 +673,108 @@ TEST(LaunchGuardCompleteCrashTest, ResetToEmbedded) {
   flow.final_content = kNew;
   const CrashPoints p = EnumerateCrashes(flow);
   PrintPoints("reset_to_embedded", p);
+  EXPECT_GT(p.flow, 3u);
+}
+
+// The first install of a module (nothing installed, nothing embedded).
+TEST_P(CompleteCrashTest, FirstInstall) {
+  const v1::Layer layer = GetParam();
+  CrashFlow flow;
+  flow.setup = [&](World& w) {
+    w.server.blobs[Sha256::HexHash(kOld)] = kOld;
+    w.server.Serve({Version(layer, "m", "1", kOld, 1, 0)});
+  };
+  flow.run = [&](World&, Client& client) {
+    (void)client.Check();
+    ActivateAll(client, layer, "m");
+  };
+  flow.check = [&](World& w, Client& client, bool completed) {
+    (void)client.OpenModule(static_cast<Layer>(layer), "m");
+    auto active = client.Installed(static_cast<Layer>(layer), "m");
+    if (!active.has_value()) {
+      EXPECT_FALSE(completed) << "acknowledged first install lost";
+      return;
+    }
+    EXPECT_EQ(active->version, "1");
+    auto path = client.OpenModule(static_cast<Layer>(layer), "m");
+    ASSERT_THAT(path, IsOk());
+    EXPECT_EQ(w.mem.ReadFile(*path).value_or("<unreadable>"), kOld);
+    EXPECT_THAT(client.VerifyInstalled(), IsOk());
+  };
+  flow.layer = layer;
+  flow.name = "m";
+  flow.final_version = "1";
+  flow.final_content = kOld;
+  const CrashPoints p = EnumerateCrashes(flow);
+  PrintPoints(StrCat("first_install_", v1::Layer_Name(layer)), p);
+  EXPECT_GT(p.flow, 10u);
+}
+
+// A config pushed on the WatchConfig stream (the check serves it too).
+TEST(ConfigPushCompleteCrashTest, PushedConfigInstall) {
+  const v1::UpdateEntry next = Version(v1::LAYER_CONFIG, "m", "2", kNew, 2, 0);
+  CrashFlow flow;
+  flow.setup = [&](World& w) { InstallHealthy(w, v1::LAYER_CONFIG, next); };
+  flow.run = [&](World& w, Client& client) {
+    w.server.watch->Push(next);
+    if (!client.StartConfigWatch().ok()) return;
+    EXPECT_TRUE(w.server.watch->WaitFor(1));
+    client.StopConfigWatch();
+  };
+  flow.check = [&](World& w, Client& client, bool completed) {
+    ExpectOldOrNew(w, client, v1::LAYER_CONFIG, "m", completed, 0);
+  };
+  flow.layer = v1::LAYER_CONFIG;
+  flow.name = "m";
+  flow.final_version = "2";
+  flow.final_content = kNew;
+  const CrashPoints p = EnumerateCrashes(flow);
+  PrintPoints("config_push", p);
+  EXPECT_GT(p.flow, 10u);
+}
+
+// The fourth unhealthy launch rolls a release of a config and a hotpatch
+// back; afterwards the next release installs.
+TEST(LaunchGuardCompleteCrashTest, RollbackOfARelease) {
+  CrashFlow flow;
+  flow.setup = [&](World& w) {
+    for (const auto* c : {&kOld, &kNew, &kNewer}) {
+      w.server.blobs[Sha256::HexHash(*c)] = *c;
+    }
+    w.server.Serve({Version(v1::LAYER_CONFIG, "a", "1", kOld, 1, 1),
+                    Version(v1::LAYER_HOTPATCH, "core", "1", kOld, 1, 1)});
+    auto client = w.TryOpen(&w.mem);
+    ASSERT_THAT(client, IsOk());
+    ASSERT_THAT((*client)->Check(), IsOk());
+    ASSERT_THAT((*client)->BeginLaunch(), IsOk());
+    ASSERT_THAT((*client)->MarkLaunchHealthy(), IsOk());
+    w.server.Serve({Version(v1::LAYER_CONFIG, "a", "2", kNew, 2, 2),
+                    Version(v1::LAYER_HOTPATCH, "core", "2", kNew, 2, 2)});
+    ASSERT_THAT((*client)->Check(), IsOk());
+    for (int launch = 0; launch < 3; ++launch) {
+      ASSERT_THAT((*client)->BeginLaunch(), IsOk());
+    }
+    ASSERT_EQ((*client)->Installed(Layer::kHotpatch, "core")->version, "2");
+  };
+  flow.run = [&](World&, Client& client) { (void)client.BeginLaunch(); };
+  flow.check = [&](World& w, Client& client, bool completed) {
+    auto a = client.Installed(Layer::kConfig, "a");
+    auto core = client.Installed(Layer::kHotpatch, "core");
+    ASSERT_TRUE(a.has_value() && core.has_value());
+    EXPECT_EQ(a->version, core->version) << "half a rollback";
+    if (completed) {
+      EXPECT_EQ(a->version, "1") << "acknowledged rollback lost";
+    }
+    EXPECT_THAT(client.VerifyInstalled(), IsOk());
+    w.server.Serve({Version(v1::LAYER_CONFIG, "a", "3", kNewer, 3, 3),
+                    Version(v1::LAYER_HOTPATCH, "core", "3", kNewer, 3, 3)});
+  };
+  flow.layer = v1::LAYER_CONFIG;
+  flow.name = "a";
+  flow.final_version = "3";
+  flow.final_content = kNewer;
+  const CrashPoints p = EnumerateCrashes(flow);
+  PrintPoints("launch_guard_rollback", p);
   EXPECT_GT(p.flow, 3u);
 }
 
