@@ -8,6 +8,7 @@
 #include <map>
 #include <mutex>
 
+#include "../signing/test_repo.h"
 #include "fake_transport.h"
 #include "gtest/gtest.h"
 #include "strata/base/sha256.h"
@@ -67,6 +68,9 @@ struct World {
   testing::SimulatedClock clock;
   testing::FakeRandom random;
   FakeTransport server;
+  // With a repository, TryOpen verifies against its pinned root (trust
+  // state written under /sdk/trust) instead of skipping verification.
+  std::unique_ptr<signing::testing::TestRepo> repo;
 
   std::unique_ptr<Client> Open(FileSystem* fs) {
     ClientOptions options;
@@ -93,6 +97,16 @@ struct World {
     options.embedded_dir = "/app/embedded";
     options.insecure_skip_signature_verification_for_tests =
         true;  // not about trust
+    if (repo != nullptr) {
+      options.insecure_skip_signature_verification_for_tests = false;
+      options.pinned_root_json = repo->pinned_root();
+      const signing::DeviceInfo d = repo->Device();
+      options.device.device_id = d.device_id;
+      options.device.user_id = d.user_id;
+      options.device.app_version = d.app_version;
+      options.device.host_build = d.host_build;
+      options.device.runtime_version = d.runtime_version;
+    }
     options.env = Env{fs, &clock, &random};
     return Client::CreateWithTransport(
         options, std::make_unique<SharedTransport>(&server));
@@ -715,9 +729,11 @@ void PrintPoints(const std::string& flow, const CrashPoints& p) {
 
 // The enumeration under each power-loss model: unsynced appends dropped,
 // torn, zero-filled. Prints the points of each; returns those of the first.
-CrashPoints EnumerateCrashes(const CrashFlow& flow, const std::string& name) {
+CrashPoints EnumerateCrashes(const CrashFlow& flow, const std::string& name,
+                             const std::vector<Tail>& tails = {
+                                 Tail::kDrop, Tail::kTorn, Tail::kZero}) {
   CrashPoints first;
-  for (Tail tail : {Tail::kDrop, Tail::kTorn, Tail::kZero}) {
+  for (Tail tail : tails) {
     SCOPED_TRACE(::testing::Message() << "tails " << TailName(tail));
     const CrashPoints p = EnumerateCrashesWith(flow, tail);
     PrintPoints(StrCat(name, "_", TailName(tail)), p);
@@ -953,6 +969,116 @@ TEST(LaunchGuardCompleteCrashTest, RollbackOfARelease) {
   flow.final_content = kNewer;
   const CrashPoints p = EnumerateCrashes(flow, "launch_guard_rollback");
   EXPECT_GT(p.flow, 3u);
+}
+
+// What stratad sends: every metadata file of `repo` newer than `trusted`.
+void AddNewerMetadata(
+    const signing::testing::TestRepo& repo, const v1::TrustedVersions& trusted,
+    google::protobuf::RepeatedPtrField<v1::MetadataFile>& out) {
+  out.Clear();
+  for (const auto& [name, bytes] : repo.source.files()) {
+    std::string role;
+    uint64_t version = 0;
+    if (name == "timestamp.json") {
+      role = "timestamp";
+      version = repo.timestamp.common.version;
+    } else if (name == "director.json") {
+      role = "director";
+      version = repo.director.common.version;
+    } else {
+      const size_t dot = name.find('.');
+      role = name.substr(dot + 1, name.size() - dot - 1 - 5);
+      version = std::stoull(name.substr(0, dot));
+    }
+    uint64_t have = 0;
+    if (role == "root") {
+      have = trusted.root();
+    } else if (role == "timestamp") {
+      have = trusted.timestamp();
+    } else if (role == "snapshot") {
+      have = trusted.snapshot();
+    } else if (role == "targets") {
+      have = trusted.targets();
+    } else if (role == "director") {
+      have = trusted.director();
+    } else if (auto it = trusted.roles().find(role);
+               it != trusted.roles().end()) {
+      have = it->second;
+    }
+    if (version <= have) continue;
+    v1::MetadataFile* f = out.Add();
+    f->set_name(name);
+    f->set_content(bytes);
+  }
+}
+
+// A signed H5 page `page` at `counter`, assigned, published, and offered.
+void PublishPage(World& w, uint64_t counter, const std::string& content,
+                 const std::string& version) {
+  signing::testing::TestRepo& repo = *w.repo;
+  if (counter > 1) repo.BumpVersions();
+  const std::string name =
+      repo.AddArtifact(signing::Layer::kH5, "page", counter, content);
+  repo.delegated["h5"].targets[name].artifact->version_label = version;
+  repo.Assign(name);
+  repo.Publish();
+  w.server.blobs[Sha256::HexHash(content)] = content;
+  w.server.Serve(
+      {Entry(v1::LAYER_H5, "page", version, content, counter, false)});
+}
+
+// An update verified against the pinned root: the check writes the
+// verifier's trust state (/sdk/trust) as well as the module state.
+TEST(TrustCompleteCrashTest, VerifiedUpdateWithTrustState) {
+  CrashFlow flow;
+  flow.setup = [&](World& w) {
+    w.repo = std::make_unique<signing::testing::TestRepo>(w.clock.Now(),
+                                                          absl::Hours(24));
+    w.server.on_check = [&w](const v1::CheckRequest& request,
+                             v1::CheckResponse& r) {
+      r.mutable_plan()->set_app_id("wallet");
+      r.mutable_plan()->set_device_id(request.device().device_id());
+      r.mutable_plan()->set_expires_at_unix(
+          absl::ToUnixSeconds(w.clock.Now() + absl::Hours(1)));
+      AddNewerMetadata(*w.repo, request.trusted(), *r.mutable_metadata());
+    };
+    PublishPage(w, 1, kOld, "1");
+    auto client = w.TryOpen(&w.mem);
+    ASSERT_THAT(client, IsOk());
+    STRATA_ASSERT_OK_AND_ASSIGN(CheckResult r, (*client)->Check());
+    ASSERT_TRUE(r.failures.empty()) << r.failures.front();
+    ActivateAll(**client, v1::LAYER_H5, "page");
+    ASSERT_THAT((*client)->MarkLaunchHealthy(), IsOk());
+    ASSERT_EQ((*client)->Installed(Layer::kH5, "page")->version, "1");
+    PublishPage(w, 2, kNew, "2");
+  };
+  flow.run = [&](World&, Client& client) {
+    (void)client.Check();
+    ActivateAll(client, v1::LAYER_H5, "page");
+  };
+  flow.check = [&](World& w, Client& client, bool completed) {
+    auto path = client.OpenModule(Layer::kH5, "page");
+    ASSERT_THAT(path, IsOk());
+    auto active = client.Installed(Layer::kH5, "page");
+    ASSERT_TRUE(active.has_value());
+    if (active->version == "1") {
+      EXPECT_FALSE(completed) << "acknowledged verified update lost";
+      EXPECT_EQ(w.mem.ReadFile(*path).value_or(""), kOld);
+    } else {
+      EXPECT_EQ(active->version, "2");
+      EXPECT_EQ(w.mem.ReadFile(*path).value_or(""), kNew);
+    }
+    EXPECT_THAT(client.VerifyInstalled(), IsOk());
+  };
+  flow.layer = v1::LAYER_H5;
+  flow.name = "page";
+  flow.final_version = "2";
+  flow.final_content = kNew;
+  // Dropped tails only: each point verifies signatures several times (about
+  // 16 s here for the three-model run's third).
+  const CrashPoints p =
+      EnumerateCrashes(flow, "verified_update_trust_state", {Tail::kDrop});
+  EXPECT_GT(p.flow, 10u);
 }
 
 }  // namespace
