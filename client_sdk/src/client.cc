@@ -860,15 +860,19 @@ struct Client::Impl {
   }
 
   // Staged versions of `key` become active (H5/HCF open, or any launch).
+  // The ACTIVATED event goes to `events`, queued by the caller once `next`
+  // is committed.
   bool ActivateStaged(ClientState& next, const ModuleKey& key,
-                      LaunchResult* launch) {
+                      LaunchResult* launch,
+                      std::vector<v1::ReportEvent>& events) {
     ModuleState& m = next.modules[key];
     if (!m.staged.has_value()) return false;
     const VersionRef staged = *m.staged;
     Activate(m, staged);
     next.unhealthy_launches = 0;  // counting starts after an activation
-    Queue(Event(v1::ReportEvent::KIND_ACTIVATED, key, staged.release_id,
-                v1::REJECT_REASON_UNSPECIFIED, staged.version));
+    events.push_back(Event(v1::ReportEvent::KIND_ACTIVATED, key,
+                           staged.release_id, v1::REJECT_REASON_UNSPECIFIED,
+                           staged.version));
     if (launch != nullptr) launch->activated.push_back(ToModule(key, staged));
     return true;
   }
@@ -1116,6 +1120,9 @@ absl::StatusOr<LaunchResult> Client::BeginLaunchUnnotified() {
   Impl& d = *impl_;
   ClientState next = d.store->state();
   LaunchResult result;
+  // Every event describes `next`: queued only once it is committed, so a
+  // crash before the commit never reports what did not happen.
+  std::vector<v1::ReportEvent> events;
   const int limit = d.options.unhealthy_launch_limit;
   if (next.launch_in_progress) {
     ++next.unhealthy_launches;
@@ -1126,7 +1133,7 @@ absl::StatusOr<LaunchResult> Client::BeginLaunchUnnotified() {
                 StrCat("previous launch was not marked healthy (",
                        next.unhealthy_launches, " in a row)"));
     SetReleaseIds(crash, ActiveReleaseIds(next));
-    d.Queue(crash);
+    events.push_back(std::move(crash));
   }
   result.unhealthy_launches = next.unhealthy_launches;
   if (next.unhealthy_launches >= limit) {
@@ -1155,7 +1162,7 @@ absl::StatusOr<LaunchResult> Client::BeginLaunchUnnotified() {
       }
       if (now.has_value()) result.rolled_back.push_back(*now);
       if (bad.has_value()) result.bad_versions.push_back(ToModule(key, *bad));
-      d.Queue(d.Event(
+      events.push_back(d.Event(
           v1::ReportEvent::KIND_ROLLED_BACK, key,
           bad.has_value() ? bad->release_id : 0, v1::REJECT_REASON_UNSPECIFIED,
           StrCat(limit, " unhealthy launches after activating ",
@@ -1175,11 +1182,11 @@ absl::StatusOr<LaunchResult> Client::BeginLaunchUnnotified() {
         if (m.staged.has_value()) m.banned.insert(m.staged->sha256);
         if (m.active.has_value() || m.staged.has_value()) {
           any = true;
-          d.Queue(d.Event(v1::ReportEvent::KIND_ROLLED_BACK, key,
-                          m.active ? m.active->release_id : 0,
-                          v1::REJECT_REASON_UNSPECIFIED,
-                          "launches keep failing; reset to the embedded "
-                          "version"));
+          events.push_back(d.Event(v1::ReportEvent::KIND_ROLLED_BACK, key,
+                                   m.active ? m.active->release_id : 0,
+                                   v1::REJECT_REASON_UNSPECIFIED,
+                                   "launches keep failing; reset to the "
+                                   "embedded version"));
         }
         m.active.reset();
         m.staged.reset();
@@ -1197,10 +1204,11 @@ absl::StatusOr<LaunchResult> Client::BeginLaunchUnnotified() {
   }
   const auto damaged = DropDamagedStaged(*d.store, next, staged);
   for (auto& [key, m] : next.modules) {
-    if (m.staged.has_value()) d.ActivateStaged(next, key, &result);
+    if (m.staged.has_value()) d.ActivateStaged(next, key, &result, events);
   }
   next.launch_in_progress = true;
   STRATA_RETURN_IF_ERROR(d.store->Commit(std::move(next)));
+  for (const v1::ReportEvent& e : events) d.Queue(e);
   d.ReportDamaged(damaged);
   std::vector<std::pair<ModuleKey, VersionRef>> activated;
   for (const InstalledModule& m : result.activated) {
@@ -1232,8 +1240,11 @@ absl::Status Client::MarkLaunchHealthy() {
   v1::ReportEvent ok = d.Event(v1::ReportEvent::KIND_LAUNCH_OK, {0, ""}, 0,
                                v1::REJECT_REASON_UNSPECIFIED, "");
   SetReleaseIds(ok, ActiveReleaseIds(next));
+  // Queued only once the healthy state is on disk: a crash before the
+  // commit must not report a healthy launch that was never recorded.
+  STRATA_RETURN_IF_ERROR(d.store->Commit(std::move(next)));
   d.Queue(ok);
-  return d.store->Commit(std::move(next));
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::optional<std::string>> Client::GetConfig(

@@ -3,9 +3,17 @@
 // died there), then unsynced data is dropped (power cut). Reopening must
 // find exactly the old or the new version active and intact, and no
 // leftovers.
+#include <functional>
+#include <iostream>
+#include <map>
+#include <mutex>
+
+#include "../signing/test_repo.h"
 #include "fake_transport.h"
 #include "gtest/gtest.h"
 #include "strata/base/sha256.h"
+#include "strata/base/status_macros.h"
+#include "strata/base/strings.h"
 #include "strata/base/testing/fault_injection_file_system.h"
 #include "strata/base/testing/mem_file_system.h"
 #include "strata/base/testing/simulated_clock.h"
@@ -22,12 +30,47 @@ using ::strata::testing::MemFileSystem;
 
 const std::string kOld = "old module content, version one";
 const std::string kNew = "new module content, version two, longer";
+const std::string kNewer = "newer module content, version three";
+const std::string kEmbedded = "embedded module content, shipped with the app";
+
+// Forwards to a FakeTransport that outlives the clients, so the reports of
+// every client of a world reach one server.
+class SharedTransport : public Transport {
+ public:
+  explicit SharedTransport(FakeTransport* server) : server_(server) {}
+  absl::StatusOr<v1::CheckResponse> Check(
+      const v1::CheckRequest& request) override {
+    return server_->Check(request);
+  }
+  absl::Status Download(
+      const std::string& sha256, uint64_t offset,
+      const std::function<absl::Status(const v1::DownloadChunk&)>& sink)
+      override {
+    return server_->Download(sha256, offset, sink);
+  }
+  absl::StatusOr<v1::ReportResponse> Report(
+      const v1::ReportRequest& request) override {
+    return server_->Report(request);
+  }
+  absl::Status WatchConfig(
+      const v1::WatchConfigRequest& request, StreamCancel& cancel,
+      const std::function<absl::Status(const v1::ConfigEvent&)>& on_event)
+      override {
+    return server_->WatchConfig(request, cancel, on_event);
+  }
+
+ private:
+  FakeTransport* server_;
+};
 
 struct World {
   MemFileSystem mem;
   testing::SimulatedClock clock;
   testing::FakeRandom random;
   FakeTransport server;
+  // With a repository, TryOpen verifies against its pinned root (trust
+  // state written under /sdk/trust) instead of skipping verification.
+  std::unique_ptr<signing::testing::TestRepo> repo;
 
   std::unique_ptr<Client> Open(FileSystem* fs) {
     ClientOptions options;
@@ -42,6 +85,31 @@ struct World {
         options, std::make_unique<FakeTransport>(server));
     EXPECT_THAT(client, IsOk());
     return client.ok() ? *std::move(client) : nullptr;
+  }
+  // Like Open, on the one shared server, with the app's embedded modules
+  // under /app/embedded; the open may fail (a crash injected into it).
+  absl::StatusOr<std::unique_ptr<Client>> TryOpen(FileSystem* fs) {
+    ClientOptions options;
+    options.app_id = "wallet";
+    options.device.device_id = "d1";
+    options.device.host_build = "b1";
+    options.storage_dir = "/sdk";
+    options.embedded_dir = "/app/embedded";
+    options.insecure_skip_signature_verification_for_tests =
+        true;  // not about trust
+    if (repo != nullptr) {
+      options.insecure_skip_signature_verification_for_tests = false;
+      options.pinned_root_json = repo->pinned_root();
+      const signing::DeviceInfo d = repo->Device();
+      options.device.device_id = d.device_id;
+      options.device.user_id = d.user_id;
+      options.device.app_version = d.app_version;
+      options.device.host_build = d.host_build;
+      options.device.runtime_version = d.runtime_version;
+    }
+    options.env = Env{fs, &clock, &random};
+    return Client::CreateWithTransport(
+        options, std::make_unique<SharedTransport>(&server));
   }
 };
 
@@ -313,6 +381,704 @@ TEST(DeltaCrashTest, DeltaApplyAtEveryCrashLeavesOldOrNewIntact) {
   }
   EXPECT_GT(n, 10u);
   EXPECT_LT(n, 400u);
+}
+
+// The two launch-guard calls crash at every operation: a report event in
+// the queue after the restart describes only what the state committed (a
+// rollback the state shows, a healthy launch the state recorded).
+TEST(ReportOrderCrashTest, QueuedEventsDescribeOnlyCommittedState) {
+  uint64_t n = 1;
+  for (; n < 400; ++n) {
+    SCOPED_TRACE(::testing::Message() << "crash at operation " << n);
+    World w;
+    for (const auto* c : {&kOld, &kNew}) {
+      w.server.blobs[Sha256::HexHash(*c)] = *c;
+    }
+    {
+      w.server.Serve({Version(v1::LAYER_CONFIG, "a", "1", kOld, 1, 1),
+                      Version(v1::LAYER_HOTPATCH, "core", "1", kOld, 1, 1)});
+      auto client = w.Open(&w.mem);
+      ASSERT_THAT(client->Check(), IsOk());
+      ASSERT_THAT(client->BeginLaunch(), IsOk());
+      ASSERT_THAT(client->MarkLaunchHealthy(), IsOk());
+    }
+    w.server.Serve({Version(v1::LAYER_CONFIG, "a", "2", kNew, 2, 2),
+                    Version(v1::LAYER_HOTPATCH, "core", "2", kNew, 2, 2)});
+    for (int launch = 0; launch < 3; ++launch) {
+      auto client = w.Open(&w.mem);  // each launch crashes before healthy
+      if (launch == 0) {
+        ASSERT_THAT(client->Check(), IsOk());
+      }
+      ASSERT_THAT(client->BeginLaunch(), IsOk());
+    }
+    {
+      // Earlier events out of the way: what is queued later is this run's.
+      auto client = w.TryOpen(&w.mem);
+      ASSERT_THAT(client, IsOk());
+      ASSERT_THAT((*client)->FlushReports(), IsOk());
+      w.server.reports.clear();
+    }
+    FaultInjectionFileSystem faulty(&w.mem);
+    {
+      auto client = w.Open(&faulty);
+      faulty.FailNthMutation(n, /*crash=*/true);
+      // The fourth launch rolls both back, then is healthy.
+      if (client->BeginLaunch().ok()) (void)client->MarkLaunchHealthy();
+    }
+    const bool completed = !faulty.crashed();
+    w.mem.DropUnsyncedData();
+    auto reopened = w.TryOpen(&w.mem);
+    ASSERT_THAT(reopened, IsOk());
+    Client& client = **reopened;
+    ASSERT_THAT(client.FlushReports(), IsOk());
+    const bool rollback_reported =
+        w.server.CountReports(v1::ReportEvent::KIND_ROLLED_BACK) > 0;
+    const bool healthy_reported =
+        w.server.CountReports(v1::ReportEvent::KIND_LAUNCH_OK) > 0;
+    auto a = client.Installed(Layer::kConfig, "a");
+    auto core = client.Installed(Layer::kHotpatch, "core");
+    ASSERT_TRUE(a.has_value() && core.has_value());
+    EXPECT_EQ(a->version, core->version) << "half a rollback";
+    if (rollback_reported) {
+      EXPECT_EQ(a->version, "1") << "a rollback was reported that the state "
+                                    "never committed";
+    }
+    if (completed) {
+      EXPECT_TRUE(rollback_reported);
+      EXPECT_TRUE(healthy_reported);
+    }
+    STRATA_ASSERT_OK_AND_ASSIGN(LaunchResult launch, client.BeginLaunch());
+    if (healthy_reported) {
+      EXPECT_EQ(launch.unhealthy_launches, 0)
+          << "a healthy launch was reported that the state never recorded";
+    }
+    if (completed) break;
+  }
+  EXPECT_GT(n, 5u);
+  EXPECT_LT(n, 400u);
+}
+
+// What a power cut does to the bytes appended to a file since its last
+// sync (issue 15, item 2): kDrop loses them all (MemFileSystem's model);
+// kTorn keeps the first half of them; kZero keeps their length but not
+// their content (zeros), as when the size reached the disk and the data
+// did not. A file truncated and rewritten since its last sync gets the
+// torn or zeroed new content in place of the old.
+enum class Tail { kDrop, kTorn, kZero };
+
+const char* TailName(Tail t) {
+  switch (t) {
+    case Tail::kDrop:
+      return "dropped";
+    case Tail::kTorn:
+      return "torn";
+    case Tail::kZero:
+      return "zeroed";
+  }
+  return "?";
+}
+
+// Records the unsynced appends that reach `base` (a MemFileSystem), so a
+// power cut can leave torn or zero-filled tails.
+class TailRecorder : public FileSystem {
+ public:
+  explicit TailRecorder(MemFileSystem* base) : base_(base) {}
+
+  // After base->DropUnsyncedData(): gives every file that survived the
+  // tail `tail` says, durably.
+  void Apply(Tail tail) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (tail == Tail::kDrop) return;
+    for (const auto& [path, p] : pending_) {
+      if (p.bytes.empty() && !p.truncated) continue;
+      absl::StatusOr<std::string> durable = base_->ReadFile(path);
+      if (!durable.ok()) continue;  // its directory entry was lost too
+      const std::string lost = tail == Tail::kTorn
+                                   ? p.bytes.substr(0, p.bytes.size() / 2)
+                                   : std::string(p.bytes.size(), '\0');
+      const std::string content = p.truncated ? lost : *durable + lost;
+      auto f = base_->NewWritableFile(path);
+      EXPECT_THAT(f, IsOk());
+      if (!f.ok()) continue;
+      EXPECT_THAT((*f)->Append(content), IsOk());
+      EXPECT_THAT((*f)->Sync(), IsOk());
+      EXPECT_THAT((*f)->Close(), IsOk());
+      const size_t slash = path.rfind('/');
+      EXPECT_THAT(base_->SyncDir(slash == 0 ? "/" : path.substr(0, slash)),
+                  IsOk());
+      ++tails_;
+    }
+    pending_.clear();
+  }
+  // Files given a torn or zeroed tail by Apply so far.
+  uint64_t tails() const { return tails_; }
+
+  absl::StatusOr<std::unique_ptr<WritableFile>> NewWritableFile(
+      std::string_view path) override {
+    STRATA_ASSIGN_OR_RETURN(auto f, base_->NewWritableFile(path));
+    std::lock_guard<std::mutex> lock(mu_);
+    pending_[std::string(path)] = Pending{true, ""};
+    return std::unique_ptr<WritableFile>(
+        new Recording(this, std::string(path), std::move(f)));
+  }
+  absl::StatusOr<std::unique_ptr<WritableFile>> NewAppendableFile(
+      std::string_view path) override {
+    STRATA_ASSIGN_OR_RETURN(auto f, base_->NewAppendableFile(path));
+    std::lock_guard<std::mutex> lock(mu_);
+    pending_.try_emplace(std::string(path));
+    return std::unique_ptr<WritableFile>(
+        new Recording(this, std::string(path), std::move(f)));
+  }
+  absl::StatusOr<std::unique_ptr<RandomAccessFile>> NewRandomAccessFile(
+      std::string_view path) override {
+    return base_->NewRandomAccessFile(path);
+  }
+  absl::StatusOr<std::string> ReadFile(std::string_view path) override {
+    return base_->ReadFile(path);
+  }
+  absl::StatusOr<FileInfo> Stat(std::string_view path) override {
+    return base_->Stat(path);
+  }
+  absl::StatusOr<std::vector<std::string>> ListDir(
+      std::string_view path) override {
+    return base_->ListDir(path);
+  }
+  absl::Status Rename(std::string_view from, std::string_view to) override {
+    STRATA_RETURN_IF_ERROR(base_->Rename(from, to));
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = pending_.find(std::string(from));
+    if (it != pending_.end()) {
+      pending_[std::string(to)] = it->second;
+      pending_.erase(it);
+    } else {
+      pending_.erase(std::string(to));
+    }
+    return absl::OkStatus();
+  }
+  absl::Status DeleteFile(std::string_view path) override {
+    STRATA_RETURN_IF_ERROR(base_->DeleteFile(path));
+    std::lock_guard<std::mutex> lock(mu_);
+    pending_.erase(std::string(path));
+    return absl::OkStatus();
+  }
+  absl::Status CreateDir(std::string_view path) override {
+    return base_->CreateDir(path);
+  }
+  absl::Status DeleteDir(std::string_view path) override {
+    return base_->DeleteDir(path);
+  }
+  absl::Status SyncDir(std::string_view path) override {
+    return base_->SyncDir(path);
+  }
+  absl::Status SetPermissions(std::string_view path, uint32_t mode) override {
+    return base_->SetPermissions(path, mode);
+  }
+
+ private:
+  struct Pending {
+    bool truncated = false;
+    std::string bytes;  // appended since the last sync (or the truncation)
+  };
+  class Recording : public WritableFile {
+   public:
+    Recording(TailRecorder* fs, std::string path,
+              std::unique_ptr<WritableFile> f)
+        : fs_(fs), path_(std::move(path)), f_(std::move(f)) {}
+    absl::Status Append(std::string_view data) override {
+      STRATA_RETURN_IF_ERROR(f_->Append(data));
+      std::lock_guard<std::mutex> lock(fs_->mu_);
+      fs_->pending_[path_].bytes.append(data);
+      return absl::OkStatus();
+    }
+    absl::Status Sync() override {
+      STRATA_RETURN_IF_ERROR(f_->Sync());
+      std::lock_guard<std::mutex> lock(fs_->mu_);
+      fs_->pending_.erase(path_);
+      return absl::OkStatus();
+    }
+    absl::Status Close() override { return f_->Close(); }
+
+   private:
+    TailRecorder* fs_;
+    std::string path_;
+    std::unique_ptr<WritableFile> f_;
+  };
+
+  MemFileSystem* base_;
+  std::mutex mu_;
+  std::map<std::string, Pending> pending_;
+  uint64_t tails_ = 0;
+};
+
+// One flow of the complete enumeration: the state it starts from, the
+// operation that crashes, what must hold after the restart, and the update
+// a check must then complete.
+struct CrashFlow {
+  std::function<void(World&)> setup;  // on w.mem, without faults
+  std::function<void(World&, Client&)> run;
+  std::function<void(World&, Client&, bool completed)> check;
+  // The version the final check must make active (the interrupted update,
+  // or the next one the world's server serves after `check`).
+  v1::Layer layer = v1::LAYER_CONFIG;
+  std::string name;
+  std::string final_version;
+  std::string final_content;
+};
+
+struct CrashPoints {
+  uint64_t flow = 0;      // operations of open + flow crashed
+  uint64_t open = 0;      // of those, in the open (recovery of the state)
+  uint64_t recovery = 0;  // operations of the restarts after them crashed
+  uint64_t tails = 0;     // files left with a torn or zeroed tail
+};
+
+// For every N: the N-th file operation from the open on (recovery of the
+// earlier state included) crashes, unsynced data is lost; then for every M
+// the restart (open and launch) crashes at its M-th operation too, and
+// loses its unsynced data. A clean restart must then satisfy `check`, and
+// launches, a Check and the activation bring `final_version`. Each power
+// cut leaves the tails `tail` says.
+CrashPoints EnumerateCrashesWith(const CrashFlow& flow, Tail tail) {
+  CrashPoints points;
+  for (uint64_t n = 1; n < 1000; ++n) {
+    bool completed = false;
+    for (uint64_t m = 1; m < 200; ++m) {
+      SCOPED_TRACE(::testing::Message()
+                   << "crash at operation " << n << ", restart crash at " << m);
+      World w;
+      flow.setup(w);
+      if (::testing::Test::HasFatalFailure()) return points;
+      TailRecorder recorder(&w.mem);
+      FaultInjectionFileSystem faulty(&recorder);
+      faulty.FailNthMutation(n, /*crash=*/true);  // armed before the open
+      {
+        auto client = w.TryOpen(&faulty);
+        if (client.ok()) {
+          flow.run(w, **client);
+        } else if (m == 1) {
+          ++points.open;
+        }
+      }
+      completed = !faulty.crashed();
+      w.mem.DropUnsyncedData();
+      recorder.Apply(tail);
+      TailRecorder recorder_again(&w.mem);
+      FaultInjectionFileSystem again(&recorder_again);
+      again.FailNthMutation(m, /*crash=*/true);
+      {
+        auto client = w.TryOpen(&again);
+        if (client.ok()) (void)(*client)->BeginLaunch();
+      }
+      const bool recovered = !again.crashed();
+      w.mem.DropUnsyncedData();
+      recorder_again.Apply(tail);
+      points.tails += recorder.tails() + recorder_again.tails();
+      auto reopened = w.TryOpen(&w.mem);
+      if (!reopened.ok()) {
+        ADD_FAILURE() << "no restart after the crash: " << reopened.status();
+        return points;
+      }
+      Client& client = **reopened;
+      flow.check(w, client, completed);
+      // The device goes on: a healthy launch, a check, the activation.
+      const Layer layer = static_cast<Layer>(flow.layer);
+      EXPECT_THAT(client.BeginLaunch(), IsOk());
+      EXPECT_THAT(client.MarkLaunchHealthy(), IsOk());
+      auto result = client.Check();
+      EXPECT_THAT(result, IsOk());
+      if (result.ok()) {
+        EXPECT_TRUE(result->failures.empty()) << result->failures.front();
+      }
+      ActivateAll(client, flow.layer, flow.name);
+      EXPECT_THAT(client.MarkLaunchHealthy(), IsOk());
+      auto active = client.Installed(layer, flow.name);
+      EXPECT_TRUE(active.has_value());
+      if (active.has_value()) {
+        EXPECT_EQ(active->version, flow.final_version)
+            << "the update did not complete after the crash";
+      }
+      auto path = client.OpenModule(layer, flow.name);
+      EXPECT_THAT(path, IsOk());
+      if (path.ok()) {
+        EXPECT_EQ(w.mem.ReadFile(*path).value_or("<unreadable>"),
+                  flow.final_content);
+      }
+      EXPECT_THAT(client.VerifyInstalled(), IsOk());
+      if (::testing::Test::HasFailure()) return points;
+      if (recovered) break;
+      ++points.recovery;
+    }
+    if (completed) break;
+    ++points.flow;
+  }
+  return points;
+}
+
+void PrintPoints(const std::string& flow, const CrashPoints& p) {
+  std::cout << "[crash points] " << flow << ": " << p.flow << " in open+flow ("
+            << p.open << " in the open), " << p.recovery
+            << " in the restarts after them; " << p.tails
+            << " files given a torn/zeroed tail\n";
+  ::testing::Test::RecordProperty(flow + "_open_points",
+                                  static_cast<int>(p.open));
+  ::testing::Test::RecordProperty(flow + "_flow_points",
+                                  static_cast<int>(p.flow));
+  ::testing::Test::RecordProperty(flow + "_recovery_points",
+                                  static_cast<int>(p.recovery));
+}
+
+// The enumeration under each power-loss model: unsynced appends dropped,
+// torn, zero-filled. Prints the points of each; returns those of the first.
+CrashPoints EnumerateCrashes(const CrashFlow& flow, const std::string& name,
+                             const std::vector<Tail>& tails = {
+                                 Tail::kDrop, Tail::kTorn, Tail::kZero}) {
+  CrashPoints first;
+  for (Tail tail : tails) {
+    SCOPED_TRACE(::testing::Message() << "tails " << TailName(tail));
+    const CrashPoints p = EnumerateCrashesWith(flow, tail);
+    PrintPoints(StrCat(name, "_", TailName(tail)), p);
+    if (tail == Tail::kDrop) first = p;
+    if (tail != Tail::kDrop) {
+      EXPECT_GT(p.tails, 0u) << "no tail was left";
+    }
+    if (::testing::Test::HasFailure()) break;
+  }
+  return first;
+}
+
+// Version 1 installed and healthy; the server serves `next` for it.
+void InstallHealthy(World& w, v1::Layer layer, const v1::UpdateEntry& next) {
+  for (const auto* c : {&kOld, &kNew, &kNewer}) {
+    w.server.blobs[Sha256::HexHash(*c)] = *c;
+  }
+  w.server.Serve({Version(layer, "m", "1", kOld, 1, 0)});
+  auto client = w.TryOpen(&w.mem);
+  ASSERT_THAT(client, IsOk());
+  ASSERT_THAT((*client)->Check(), IsOk());
+  ActivateAll(**client, layer, "m");
+  ASSERT_THAT((*client)->MarkLaunchHealthy(), IsOk());
+  w.server.Serve({next});
+}
+
+class CompleteCrashTest : public ::testing::TestWithParam<v1::Layer> {};
+
+// Check and activation of an update, crashed from the open on.
+TEST_P(CompleteCrashTest, CheckAndActivateFromTheOpenOn) {
+  const v1::Layer layer = GetParam();
+  CrashFlow flow;
+  flow.setup = [&](World& w) {
+    InstallHealthy(w, layer, Version(layer, "m", "2", kNew, 2, 0));
+  };
+  flow.run = [&](World&, Client& client) {
+    (void)client.Check();
+    ActivateAll(client, layer, "m");
+  };
+  flow.check = [&](World& w, Client& client, bool completed) {
+    ExpectOldOrNew(w, client, layer, "m", completed, 0);
+  };
+  flow.layer = layer;
+  flow.name = "m";
+  flow.final_version = "2";
+  flow.final_content = kNew;
+  const CrashPoints p =
+      EnumerateCrashes(flow, StrCat("check_activate_", v1::Layer_Name(layer)));
+  EXPECT_GT(p.flow, 10u);
+  EXPECT_GT(p.recovery, 0u);
+}
+
+// MarkLaunchHealthy after the launch that activated version 2.
+TEST_P(CompleteCrashTest, MarkLaunchHealthy) {
+  const v1::Layer layer = GetParam();
+  CrashFlow flow;
+  flow.setup = [&](World& w) {
+    InstallHealthy(w, layer, Version(layer, "m", "2", kNew, 2, 0));
+    auto client = w.TryOpen(&w.mem);
+    ASSERT_THAT(client, IsOk());
+    ASSERT_THAT((*client)->Check(), IsOk());
+    ActivateAll(**client, layer, "m");
+    ASSERT_EQ((*client)->Installed(static_cast<Layer>(layer), "m")->version,
+              "2");
+  };
+  flow.run = [&](World&, Client& client) { (void)client.MarkLaunchHealthy(); };
+  flow.check = [&](World& w, Client& client, bool completed) {
+    ExpectOldOrNew(w, client, layer, "m", /*must_be_new=*/true, 0);
+    (void)completed;
+    w.server.Serve({Version(layer, "m", "3", kNewer, 3, 0)});
+  };
+  flow.layer = layer;
+  flow.name = "m";
+  flow.final_version = "3";
+  flow.final_content = kNewer;
+  const CrashPoints p =
+      EnumerateCrashes(flow, StrCat("mark_healthy_", v1::Layer_Name(layer)));
+  EXPECT_GT(p.flow, 3u);
+}
+
+INSTANTIATE_TEST_SUITE_P(AllLayers, CompleteCrashTest,
+                         ::testing::Values(v1::LAYER_CONFIG, v1::LAYER_H5,
+                                           v1::LAYER_HCF, v1::LAYER_HOTPATCH,
+                                           v1::LAYER_NATIVE_BUNDLE),
+                         [](const auto& info) {
+                           return v1::Layer_Name(info.param);
+                         });
+
+// Launches keep failing with nothing pending: the launch guard resets the
+// module to the embedded version.
+TEST(LaunchGuardCompleteCrashTest, ResetToEmbedded) {
+  CrashFlow flow;
+  flow.setup = [&](World& w) {
+    ASSERT_THAT(w.mem.CreateDir("/app"), IsOk());
+    ASSERT_THAT(w.mem.CreateDir("/app/embedded"), IsOk());
+    ASSERT_THAT(w.mem.CreateDir("/app/embedded/config"), IsOk());
+    auto f = w.mem.NewWritableFile("/app/embedded/config/m");
+    ASSERT_THAT(f, IsOk());
+    ASSERT_THAT((*f)->Append(kEmbedded), IsOk());
+    ASSERT_THAT((*f)->Sync(), IsOk());
+    ASSERT_THAT((*f)->Close(), IsOk());
+    for (const char* dir :
+         {"/app/embedded/config", "/app/embedded", "/app", "/"}) {
+      ASSERT_THAT(w.mem.SyncDir(dir), IsOk());  // survives power cuts
+    }
+    InstallHealthy(w, v1::LAYER_CONFIG,
+                   Version(v1::LAYER_CONFIG, "m", "1", kOld, 1, 0));
+    auto client = w.TryOpen(&w.mem);
+    ASSERT_THAT(client, IsOk());
+    // Six launches not marked healthy; the seventh resets.
+    for (int i = 0; i < 6; ++i) ASSERT_THAT((*client)->BeginLaunch(), IsOk());
+    ASSERT_EQ((*client)->Installed(Layer::kConfig, "m")->version, "1");
+  };
+  flow.run = [&](World&, Client& client) { (void)client.BeginLaunch(); };
+  flow.check = [&](World& w, Client& client, bool completed) {
+    auto active = client.Installed(Layer::kConfig, "m");
+    ASSERT_TRUE(active.has_value());
+    auto config = client.GetConfig("m");
+    ASSERT_THAT(config, IsOk());
+    if (active->version == "1") {
+      EXPECT_FALSE(completed) << "acknowledged reset lost";
+      EXPECT_EQ(*config, std::optional<std::string>(kOld));
+    } else {
+      EXPECT_EQ(active->version, kEmbeddedVersion);
+      EXPECT_EQ(*config, std::optional<std::string>(kEmbedded));
+    }
+    EXPECT_THAT(client.VerifyInstalled(), IsOk());
+    w.server.Serve({Version(v1::LAYER_CONFIG, "m", "2", kNew, 2, 0)});
+  };
+  flow.layer = v1::LAYER_CONFIG;
+  flow.name = "m";
+  flow.final_version = "2";
+  flow.final_content = kNew;
+  const CrashPoints p = EnumerateCrashes(flow, "reset_to_embedded");
+  EXPECT_GT(p.flow, 3u);
+}
+
+// The first install of a module (nothing installed, nothing embedded).
+TEST_P(CompleteCrashTest, FirstInstall) {
+  const v1::Layer layer = GetParam();
+  CrashFlow flow;
+  flow.setup = [&](World& w) {
+    w.server.blobs[Sha256::HexHash(kOld)] = kOld;
+    w.server.Serve({Version(layer, "m", "1", kOld, 1, 0)});
+  };
+  flow.run = [&](World&, Client& client) {
+    (void)client.Check();
+    ActivateAll(client, layer, "m");
+  };
+  flow.check = [&](World& w, Client& client, bool completed) {
+    (void)client.OpenModule(static_cast<Layer>(layer), "m");
+    auto active = client.Installed(static_cast<Layer>(layer), "m");
+    if (!active.has_value()) {
+      EXPECT_FALSE(completed) << "acknowledged first install lost";
+      return;
+    }
+    EXPECT_EQ(active->version, "1");
+    auto path = client.OpenModule(static_cast<Layer>(layer), "m");
+    ASSERT_THAT(path, IsOk());
+    EXPECT_EQ(w.mem.ReadFile(*path).value_or("<unreadable>"), kOld);
+    EXPECT_THAT(client.VerifyInstalled(), IsOk());
+  };
+  flow.layer = layer;
+  flow.name = "m";
+  flow.final_version = "1";
+  flow.final_content = kOld;
+  const CrashPoints p =
+      EnumerateCrashes(flow, StrCat("first_install_", v1::Layer_Name(layer)));
+  EXPECT_GT(p.flow, 10u);
+}
+
+// A config pushed on the WatchConfig stream (the check serves it too).
+TEST(ConfigPushCompleteCrashTest, PushedConfigInstall) {
+  const v1::UpdateEntry next = Version(v1::LAYER_CONFIG, "m", "2", kNew, 2, 0);
+  CrashFlow flow;
+  flow.setup = [&](World& w) { InstallHealthy(w, v1::LAYER_CONFIG, next); };
+  flow.run = [&](World& w, Client& client) {
+    w.server.watch->Push(next);
+    if (!client.StartConfigWatch().ok()) return;
+    EXPECT_TRUE(w.server.watch->WaitFor(1));
+    client.StopConfigWatch();
+  };
+  flow.check = [&](World& w, Client& client, bool completed) {
+    ExpectOldOrNew(w, client, v1::LAYER_CONFIG, "m", completed, 0);
+  };
+  flow.layer = v1::LAYER_CONFIG;
+  flow.name = "m";
+  flow.final_version = "2";
+  flow.final_content = kNew;
+  const CrashPoints p = EnumerateCrashes(flow, "config_push");
+  EXPECT_GT(p.flow, 10u);
+}
+
+// The fourth unhealthy launch rolls a release of a config and a hotpatch
+// back; afterwards the next release installs.
+TEST(LaunchGuardCompleteCrashTest, RollbackOfARelease) {
+  CrashFlow flow;
+  flow.setup = [&](World& w) {
+    for (const auto* c : {&kOld, &kNew, &kNewer}) {
+      w.server.blobs[Sha256::HexHash(*c)] = *c;
+    }
+    w.server.Serve({Version(v1::LAYER_CONFIG, "a", "1", kOld, 1, 1),
+                    Version(v1::LAYER_HOTPATCH, "core", "1", kOld, 1, 1)});
+    auto client = w.TryOpen(&w.mem);
+    ASSERT_THAT(client, IsOk());
+    ASSERT_THAT((*client)->Check(), IsOk());
+    ASSERT_THAT((*client)->BeginLaunch(), IsOk());
+    ASSERT_THAT((*client)->MarkLaunchHealthy(), IsOk());
+    w.server.Serve({Version(v1::LAYER_CONFIG, "a", "2", kNew, 2, 2),
+                    Version(v1::LAYER_HOTPATCH, "core", "2", kNew, 2, 2)});
+    ASSERT_THAT((*client)->Check(), IsOk());
+    for (int launch = 0; launch < 3; ++launch) {
+      ASSERT_THAT((*client)->BeginLaunch(), IsOk());
+    }
+    ASSERT_EQ((*client)->Installed(Layer::kHotpatch, "core")->version, "2");
+  };
+  flow.run = [&](World&, Client& client) { (void)client.BeginLaunch(); };
+  flow.check = [&](World& w, Client& client, bool completed) {
+    auto a = client.Installed(Layer::kConfig, "a");
+    auto core = client.Installed(Layer::kHotpatch, "core");
+    ASSERT_TRUE(a.has_value() && core.has_value());
+    EXPECT_EQ(a->version, core->version) << "half a rollback";
+    if (completed) {
+      EXPECT_EQ(a->version, "1") << "acknowledged rollback lost";
+    }
+    EXPECT_THAT(client.VerifyInstalled(), IsOk());
+    w.server.Serve({Version(v1::LAYER_CONFIG, "a", "3", kNewer, 3, 3),
+                    Version(v1::LAYER_HOTPATCH, "core", "3", kNewer, 3, 3)});
+  };
+  flow.layer = v1::LAYER_CONFIG;
+  flow.name = "a";
+  flow.final_version = "3";
+  flow.final_content = kNewer;
+  const CrashPoints p = EnumerateCrashes(flow, "launch_guard_rollback");
+  EXPECT_GT(p.flow, 3u);
+}
+
+// What stratad sends: every metadata file of `repo` newer than `trusted`.
+void AddNewerMetadata(
+    const signing::testing::TestRepo& repo, const v1::TrustedVersions& trusted,
+    google::protobuf::RepeatedPtrField<v1::MetadataFile>& out) {
+  out.Clear();
+  for (const auto& [name, bytes] : repo.source.files()) {
+    std::string role;
+    uint64_t version = 0;
+    if (name == "timestamp.json") {
+      role = "timestamp";
+      version = repo.timestamp.common.version;
+    } else if (name == "director.json") {
+      role = "director";
+      version = repo.director.common.version;
+    } else {
+      const size_t dot = name.find('.');
+      role = name.substr(dot + 1, name.size() - dot - 1 - 5);
+      version = std::stoull(name.substr(0, dot));
+    }
+    uint64_t have = 0;
+    if (role == "root") {
+      have = trusted.root();
+    } else if (role == "timestamp") {
+      have = trusted.timestamp();
+    } else if (role == "snapshot") {
+      have = trusted.snapshot();
+    } else if (role == "targets") {
+      have = trusted.targets();
+    } else if (role == "director") {
+      have = trusted.director();
+    } else if (auto it = trusted.roles().find(role);
+               it != trusted.roles().end()) {
+      have = it->second;
+    }
+    if (version <= have) continue;
+    v1::MetadataFile* f = out.Add();
+    f->set_name(name);
+    f->set_content(bytes);
+  }
+}
+
+// A signed H5 page `page` at `counter`, assigned, published, and offered.
+void PublishPage(World& w, uint64_t counter, const std::string& content,
+                 const std::string& version) {
+  signing::testing::TestRepo& repo = *w.repo;
+  if (counter > 1) repo.BumpVersions();
+  const std::string name =
+      repo.AddArtifact(signing::Layer::kH5, "page", counter, content);
+  repo.delegated["h5"].targets[name].artifact->version_label = version;
+  repo.Assign(name);
+  repo.Publish();
+  w.server.blobs[Sha256::HexHash(content)] = content;
+  w.server.Serve(
+      {Entry(v1::LAYER_H5, "page", version, content, counter, false)});
+}
+
+// An update verified against the pinned root: the check writes the
+// verifier's trust state (/sdk/trust) as well as the module state.
+TEST(TrustCompleteCrashTest, VerifiedUpdateWithTrustState) {
+  CrashFlow flow;
+  flow.setup = [&](World& w) {
+    w.repo = std::make_unique<signing::testing::TestRepo>(w.clock.Now(),
+                                                          absl::Hours(24));
+    w.server.on_check = [&w](const v1::CheckRequest& request,
+                             v1::CheckResponse& r) {
+      r.mutable_plan()->set_app_id("wallet");
+      r.mutable_plan()->set_device_id(request.device().device_id());
+      r.mutable_plan()->set_expires_at_unix(
+          absl::ToUnixSeconds(w.clock.Now() + absl::Hours(1)));
+      AddNewerMetadata(*w.repo, request.trusted(), *r.mutable_metadata());
+    };
+    PublishPage(w, 1, kOld, "1");
+    auto client = w.TryOpen(&w.mem);
+    ASSERT_THAT(client, IsOk());
+    STRATA_ASSERT_OK_AND_ASSIGN(CheckResult r, (*client)->Check());
+    ASSERT_TRUE(r.failures.empty()) << r.failures.front();
+    ActivateAll(**client, v1::LAYER_H5, "page");
+    ASSERT_THAT((*client)->MarkLaunchHealthy(), IsOk());
+    ASSERT_EQ((*client)->Installed(Layer::kH5, "page")->version, "1");
+    PublishPage(w, 2, kNew, "2");
+  };
+  flow.run = [&](World&, Client& client) {
+    (void)client.Check();
+    ActivateAll(client, v1::LAYER_H5, "page");
+  };
+  flow.check = [&](World& w, Client& client, bool completed) {
+    auto path = client.OpenModule(Layer::kH5, "page");
+    ASSERT_THAT(path, IsOk());
+    auto active = client.Installed(Layer::kH5, "page");
+    ASSERT_TRUE(active.has_value());
+    if (active->version == "1") {
+      EXPECT_FALSE(completed) << "acknowledged verified update lost";
+      EXPECT_EQ(w.mem.ReadFile(*path).value_or(""), kOld);
+    } else {
+      EXPECT_EQ(active->version, "2");
+      EXPECT_EQ(w.mem.ReadFile(*path).value_or(""), kNew);
+    }
+    EXPECT_THAT(client.VerifyInstalled(), IsOk());
+  };
+  flow.layer = v1::LAYER_H5;
+  flow.name = "page";
+  flow.final_version = "2";
+  flow.final_content = kNew;
+  // Dropped tails only: each point verifies signatures several times (about
+  // 16 s here for the three-model run's third).
+  const CrashPoints p =
+      EnumerateCrashes(flow, "verified_update_trust_state", {Tail::kDrop});
+  EXPECT_GT(p.flow, 10u);
 }
 
 }  // namespace
