@@ -8,6 +8,7 @@
 #include "strata/base/status_macros.h"
 #include "strata/base/strings.h"
 #include "strata/server/core/release_model.h"
+#include "strata/server/core/validation.h"
 #include "strata/signing/verifier.h"
 
 namespace strata::server {
@@ -98,23 +99,11 @@ bool ReleaseSnapshots::AppExists(const std::string& app_id) {
     std::lock_guard<std::mutex> lock(mu_);
     if (known_.count(app_id) > 0) return true;
   }
-  // Cheapest first; each store lookup is one prefix seek for an unknown
-  // app. A store error answers "exists" (not remembered): the caller's next
+  // A store error answers "exists" (not remembered): the caller's next
   // read reports it rather than this answering "nothing here".
-  if (trust_ != nullptr && trust_->HasTrust(app_id)) return Remember(app_id);
-  absl::StatusOr<std::vector<v1::Release>> releases =
-      store_->ListReleases(app_id);
-  if (!releases.ok()) return true;
-  if (!releases->empty()) return Remember(app_id);
-  absl::StatusOr<std::vector<v1::Segment>> segments =
-      store_->ListSegments(app_id);
-  if (!segments.ok()) return true;
-  if (!segments->empty()) return Remember(app_id);
-  absl::StatusOr<std::vector<v1::StoredArtifact>> artifacts =
-      store_->ListArtifacts(app_id);
-  if (!artifacts.ok()) return true;
-  if (!artifacts->empty()) return Remember(app_id);
-  return false;
+  absl::StatusOr<bool> known = AppIsKnown(*store_, trust_, app_id);
+  if (!known.ok()) return true;
+  return *known ? Remember(app_id) : false;
 }
 
 bool ReleaseSnapshots::Remember(const std::string& app_id) {

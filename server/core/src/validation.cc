@@ -49,16 +49,23 @@ v1::AuditEntry MakeAudit(Clock* clock, std::string_view actor,
   return e;
 }
 
+absl::StatusOr<bool> AppIsKnown(Store& store, const TrustRepo* trust,
+                                std::string_view app_id) {
+  // Cheapest first; each store lookup is one prefix seek.
+  if (trust != nullptr && trust->HasTrust(app_id)) return true;
+  const std::string app(app_id);
+  STRATA_ASSIGN_OR_RETURN(auto releases, store.ListReleases(app));
+  if (!releases.empty()) return true;
+  STRATA_ASSIGN_OR_RETURN(auto segments, store.ListSegments(app));
+  if (!segments.empty()) return true;
+  STRATA_ASSIGN_OR_RETURN(auto artifacts, store.ListArtifacts(app));
+  return !artifacts.empty();
+}
+
 absl::Status RequireKnownApp(Store& store, const TrustRepo* trust,
                              std::string_view app_id) {
-  if (trust != nullptr && trust->HasTrust(app_id)) return absl::OkStatus();
-  const std::string app(app_id);
-  STRATA_ASSIGN_OR_RETURN(auto artifacts, store.ListArtifacts(app));
-  if (!artifacts.empty()) return absl::OkStatus();
-  STRATA_ASSIGN_OR_RETURN(auto segments, store.ListSegments(app));
-  if (!segments.empty()) return absl::OkStatus();
-  STRATA_ASSIGN_OR_RETURN(auto releases, store.ListReleases(app));
-  if (!releases.empty()) return absl::OkStatus();
+  STRATA_ASSIGN_OR_RETURN(bool known, AppIsKnown(store, trust, app_id));
+  if (known) return absl::OkStatus();
   return absl::NotFoundError(
       StrCat("app ", app_id,
              " is not known to this server: it has no root of trust, no "

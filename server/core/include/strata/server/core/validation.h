@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "strata/base/env.h"
 #include "strata/base/names.h"
 #include "strata/v1/admin.pb.h"
@@ -14,6 +15,11 @@ namespace strata::server {
 
 class Store;
 class TrustRepo;
+
+// Whether `app_id` has a root of trust (`trust` may be null), a published
+// version, a segment or a release: what makes an app known to the server.
+absl::StatusOr<bool> AppIsKnown(Store& store, const TrustRepo* trust,
+                                std::string_view app_id);
 
 // NOT_FOUND (exit 3 in the CLI) unless `app_id` has something on this
 // server: a root of trust (`trust` may be null), a published version, a
