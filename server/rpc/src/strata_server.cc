@@ -196,7 +196,10 @@ absl::StatusOr<std::unique_ptr<StrataServer>> StrataServer::Start(
         "there (`stratad restore --from DIR --data-dir ",
         options.data_dir, "`), or check --data-dir for a typo"));
   }
-  STRATA_ASSIGN_OR_RETURN(impl->store, Store::Open(DbDir(options.data_dir)));
+  StoreOptions store_options;
+  store_options.env = options.storage_env;
+  STRATA_ASSIGN_OR_RETURN(impl->store,
+                          Store::Open(DbDir(options.data_dir), store_options));
   // Chunks of uploads cut by a crash are referenced by nothing: drop them
   // before any new upload starts.
   STRATA_ASSIGN_OR_RETURN(GarbageReport garbage, impl->store->CollectGarbage());

@@ -11,6 +11,7 @@
 #include <unordered_set>
 
 #include "rocksdb/db.h"
+#include "rocksdb/listener.h"
 #include "rocksdb/options.h"
 #include "rocksdb/utilities/checkpoint.h"
 #include "rocksdb/write_batch.h"
@@ -37,6 +38,10 @@ constexpr char kSegments[] = "segments";
 // <app>/<role>/<padded version>: signed TUF metadata of each app.
 constexpr char kTrust[] = "trust";
 
+// Free space the data directory's disk needs before writes resume after
+// it was full (RocksDB first flushes its memtables, up to 64 MB each).
+constexpr uint64_t kFreeBytesToResume = 256ull << 20;
+
 constexpr char kCodecRaw = 0;
 constexpr char kCodecZstd = 1;
 constexpr int kZstdLevel = 3;
@@ -46,8 +51,11 @@ absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
   std::string msg = StrCat(what, ": ", s.ToString());
   if (s.IsNotFound()) return absl::NotFoundError(msg);
   if (s.IsCorruption()) return absl::DataLossError(msg);
-  if (s.IsIOError() && s.subcode() == rocksdb::Status::kNoSpace) {
-    return absl::ResourceExhaustedError(msg);
+  if (s.IsNoSpace()) {
+    return absl::ResourceExhaustedError(StrCat(
+        what, ": the disk holding the data directory is full (", s.ToString(),
+        "); free space there: writes resume by themselves, and nothing "
+        "acknowledged was lost"));
   }
   if (s.IsInvalidArgument()) return absl::InvalidArgumentError(msg);
   return absl::UnavailableError(msg);
@@ -78,11 +86,26 @@ absl::StatusOr<Proto> ParseRecord(const rocksdb::Slice& value,
   return p;
 }
 
+// RocksDB would retry a write stopped by a full disk on its own thread,
+// polling every few seconds; Store resumes instead, on the next write once
+// there is room, so the first write after space returns succeeds.
+class ResumeOnNextWrite : public rocksdb::EventListener {
+ public:
+  const char* Name() const override { return "StrataResumeOnNextWrite"; }
+  void OnErrorRecoveryBegin(rocksdb::BackgroundErrorReason /*reason*/,
+                            rocksdb::Status /*bg_error*/,
+                            bool* auto_recovery) override {
+    *auto_recovery = false;
+  }
+};
+
 class RocksStore : public Store {
  public:
-  RocksStore(std::unique_ptr<rocksdb::DB> db,
+  RocksStore(std::string dir, std::unique_ptr<rocksdb::DB> db,
              std::vector<rocksdb::ColumnFamilyHandle*> handles)
-      : db_(std::move(db)), handles_(std::move(handles)) {}
+      : dir_(std::move(dir)),
+        db_(std::move(db)),
+        handles_(std::move(handles)) {}
   ~RocksStore() override {
     for (auto* h : handles_) (void)db_->DestroyColumnFamilyHandle(h);
     (void)db_->Close();
@@ -117,10 +140,11 @@ class RocksStore : public Store {
     } else {
       value.resize(1 + n);
     }
-    STRATA_RETURN_IF_ERROR(
-        FromRocks(db_->Put(rocksdb::WriteOptions(), cf(kBlobs),
-                           StrCat("c/", chunk.sha256), value),
-                  "storing a blob chunk"));
+    STRATA_RETURN_IF_ERROR(ResumeWrites("storing a blob chunk"));
+    rocksdb::Status s = db_->Put(rocksdb::WriteOptions(), cf(kBlobs),
+                                 StrCat("c/", chunk.sha256), value);
+    if (s.IsIOError()) writes_stopped_.store(true);
+    STRATA_RETURN_IF_ERROR(FromRocks(s, "storing a blob chunk"));
     return chunk;
   }
 
@@ -936,14 +960,43 @@ class RocksStore : public Store {
   }
 
   absl::Status Write(rocksdb::WriteBatch& batch, std::string_view what) {
+    STRATA_RETURN_IF_ERROR(ResumeWrites(what));
     rocksdb::WriteOptions options;
     options.sync = true;  // acknowledged means durable
-    return FromRocks(db_->Write(options, &batch), what);
+    rocksdb::Status s = db_->Write(options, &batch);
+    if (s.IsIOError()) writes_stopped_.store(true);
+    return FromRocks(s, what);
   }
 
+  // After an I/O error (a full disk) RocksDB refuses every write until it
+  // is resumed; it then flushes what it holds and writes a new log. Each
+  // write tries that first, so writes come back by themselves once space
+  // does; until then they fail with the same clear error and reads go on.
+  absl::Status ResumeWrites(std::string_view what) {
+    if (!writes_stopped_.load()) return absl::OkStatus();
+    std::lock_guard<std::mutex> lock(resume_mu_);
+    if (!writes_stopped_.load()) return absl::OkStatus();
+    // Resuming flushes the memtables; tried on a disk still full, that
+    // fails too and RocksDB then refuses to resume at all, so wait for
+    // room first.
+    uint64_t free_bytes = 0;
+    rocksdb::Status s = db_->GetEnv()->GetFreeSpace(dir_, &free_bytes);
+    if (s.ok() && free_bytes < kFreeBytesToResume) {
+      s = rocksdb::Status::NoSpace(StrCat(
+          free_bytes, " bytes free; writes resume at ", kFreeBytesToResume));
+    }
+    if (s.ok()) s = db_->Resume();
+    if (!s.ok()) return FromRocks(s, what);
+    writes_stopped_.store(false);
+    return absl::OkStatus();
+  }
+
+  const std::string dir_;
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   std::mutex write_mu_;
+  std::mutex resume_mu_;
+  std::atomic<bool> writes_stopped_{false};
   uint64_t audit_seq_ = 0;
   std::atomic<uint64_t> report_seq_{0};
   std::string audit_hash_;
@@ -955,8 +1008,11 @@ bool KeepsTrustHistory(std::string_view role) {
   return role == "root" || role == "targets" || role == "snapshot";
 }
 
-absl::StatusOr<std::unique_ptr<Store>> Store::Open(std::string_view dir) {
+absl::StatusOr<std::unique_ptr<Store>> Store::Open(
+    std::string_view dir, const StoreOptions& store_options) {
   rocksdb::DBOptions options;
+  if (store_options.env != nullptr) options.env = store_options.env;
+  options.listeners.push_back(std::make_shared<ResumeOnNextWrite>());
   options.create_if_missing = true;
   options.create_missing_column_families = true;
   std::vector<rocksdb::ColumnFamilyDescriptor> families;
@@ -975,8 +1031,8 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(std::string_view dir) {
         StrCat("data directory ", dir,
                " (is another stratad using it, or is it not writable?)"));
   }
-  auto store = std::make_unique<RocksStore>(std::unique_ptr<rocksdb::DB>(raw),
-                                            std::move(handles));
+  auto store = std::make_unique<RocksStore>(
+      std::string(dir), std::unique_ptr<rocksdb::DB>(raw), std::move(handles));
   STRATA_RETURN_IF_ERROR(store->LoadAuditHead());
   STRATA_RETURN_IF_ERROR(store->LoadReportSeq());
   return std::unique_ptr<Store>(std::move(store));

@@ -12,6 +12,10 @@
 #include "absl/time/time.h"
 #include "strata/base/env.h"
 
+namespace rocksdb {
+class Env;
+}  // namespace rocksdb
+
 namespace strata::server {
 
 struct ServerOptions {
@@ -66,6 +70,9 @@ struct ServerOptions {
   absl::Duration report_retention = absl::Hours(30 * 24);
   // How often that pass runs; zero: never (tests drive RunReportPruneNow).
   absl::Duration report_prune_interval = absl::Hours(1);
+  // Tests: the RocksDB Env the database runs on (a fault-injecting one for
+  // power loss and a full disk); null: the local file system.
+  rocksdb::Env* storage_env = nullptr;
 };
 
 class StrataServer {

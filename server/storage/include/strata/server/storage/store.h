@@ -23,7 +23,18 @@
 #include "strata/v1/admin.pb.h"
 #include "strata/v1/storage.pb.h"
 
+namespace rocksdb {
+class Env;
+}  // namespace rocksdb
+
 namespace strata::server {
+
+struct StoreOptions {
+  // The RocksDB Env the database runs on; null: RocksDB's default (the
+  // local file system). Tests pass a fault-injecting one (power loss, a
+  // full disk).
+  rocksdb::Env* env = nullptr;
+};
 
 struct BlobChunk {
   std::string sha256;
@@ -64,7 +75,8 @@ struct GarbageReport {
 class Store {
  public:
   // Opens (creating if needed) the database in directory `dir`.
-  static absl::StatusOr<std::unique_ptr<Store>> Open(std::string_view dir);
+  static absl::StatusOr<std::unique_ptr<Store>> Open(
+      std::string_view dir, const StoreOptions& options = {});
   virtual ~Store() = default;
 
   // --- blobs
