@@ -191,6 +191,12 @@ DiskFullPoints EnumerateDiskFull(const DiskFullFlow& flow,
     } else {
       EXPECT_TRUE(out.errors.empty()) << out.errors.front();
     }
+    // Nothing cut short by the full disk keeps holding space: partial
+    // downloads and patch outputs are deleted, not kept to resume.
+    for (const std::string& f : w.mem.AllFiles()) {
+      EXPECT_NE(f.rfind("/sdk/staging/", 0), 0u)
+          << f << " left in staging on the full disk";
+    }
     // A restart on the full disk sees what the SDK acknowledged, and the
     // active version verifies.
     {
