@@ -12,6 +12,12 @@
 //     before the flow and every failure the flow reported reach the
 //     server, and no file is left beyond the state, the report queue, the
 //     trust state and the active blobs.
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdlib>
 #include <functional>
 #include <iostream>
 #include <mutex>
@@ -24,6 +30,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "report_queue.h"
+#include "strata/base/file_util.h"
 #include "strata/base/sha256.h"
 #include "strata/base/status_macros.h"
 #include "strata/base/strings.h"
@@ -422,6 +429,75 @@ TEST(DiskFullFlowTest, LaunchGuardRollback) {
   flow.target = {v1::LAYER_CONFIG, "a", "3", kNewer};
   const DiskFullPoints p = EnumerateDiskFull(flow, "launch_guard_rollback");
   EXPECT_GT(p.points, 2u);
+}
+
+// Real files: no file of the SDK may grow past 64 bytes (RLIMIT_FSIZE in
+// a child process; EFBIG, RESOURCE_EXHAUSTED like ENOSPC). A full file
+// system needs a mount (root); this is what an unprivileged test can do.
+// The check downloads the 39-byte version 2, cannot write the state
+// (about 200 bytes): it says to free space and version 1 stays active and
+// intact. Without the limit the next check installs version 2.
+TEST(DiskFullRealFilesTest, FileSizeLimitOnTheStorageDirectory) {
+  char tmpl[] = "/tmp/strata_sdk_disk_full_XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  const std::string root = tmpl;
+  World w;
+  auto open = [&]() {
+    ClientOptions options;
+    options.app_id = "wallet";
+    options.device.device_id = "d1";
+    options.device.host_build = "b1";
+    options.storage_dir = JoinPath(root, "sdk");
+    options.insecure_skip_signature_verification_for_tests = true;
+    options.env = Env{PosixFileSystem(), &w.clock, &w.random};
+    return Client::CreateWithTransport(
+        options, std::make_unique<device_world::SharedTransport>(&w.server));
+  };
+  const v1::UpdateEntry v2 = Version(v1::LAYER_CONFIG, "m", "2", kNew, 2, 0);
+  {
+    w.server.Serve({Version(v1::LAYER_CONFIG, "m", "1", kOld, 1, 0)});
+    STRATA_ASSERT_OK_AND_ASSIGN(auto client, open());
+    ASSERT_THAT(client->Check(), IsOk());
+    ASSERT_THAT(client->BeginLaunch(), IsOk());
+    ASSERT_THAT(client->MarkLaunchHealthy(), IsOk());
+    ASSERT_THAT(client->FlushReports(), IsOk());
+    w.server.Serve({v2});
+  }
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    // Exit codes: 0 as expected, 2 setup, 3 no storage error, 4 the
+    // active version changed or is damaged.
+    std::signal(SIGXFSZ, SIG_IGN);
+    struct rlimit limit = {64, 64};
+    if (::setrlimit(RLIMIT_FSIZE, &limit) != 0) ::_exit(2);
+    auto client = open();
+    if (!client.ok()) ::_exit(2);
+    auto r = (*client)->Check();
+    if (!r.ok() || r->failures.size() != 1 ||
+        r->failures[0].find(kAdvice) == std::string::npos) {
+      ::_exit(3);
+    }
+    auto config = (*client)->GetConfig("m");
+    if (!config.ok() || *config != std::optional<std::string>(kOld) ||
+        !(*client)->VerifyInstalled().ok()) {
+      ::_exit(4);
+    }
+    ::_exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  {
+    STRATA_ASSERT_OK_AND_ASSIGN(auto client, open());
+    EXPECT_EQ(*client->GetConfig("m"), std::optional<std::string>(kOld));
+    STRATA_ASSERT_OK_AND_ASSIGN(CheckResult r, client->Check());
+    EXPECT_TRUE(r.failures.empty()) << r.failures.front();
+    EXPECT_EQ(*client->GetConfig("m"), std::optional<std::string>(kNew));
+    EXPECT_THAT(client->VerifyInstalled(), IsOk());
+  }
+  (void)DeleteRecursively(*PosixFileSystem(), root);
 }
 
 }  // namespace
