@@ -505,8 +505,7 @@ struct Client::Impl {
         if (s.ok()) return s;
         Queue(Event(
             v1::ReportEvent::KIND_APPLY_FAILED, key, entry.release_id(),
-            IsStorageFull(s) ? v1::REJECT_APPLY_FAILED
-                             : v1::REJECT_DELTA_OUTPUT_MISMATCH,
+            v1::REJECT_DELTA_OUTPUT_MISMATCH,
             StrCat("delta from ", d.from_sha256(), " failed (",
                    ToStd(s.message()), "); fell back to the full download")));
         break;
@@ -541,9 +540,10 @@ struct Client::Impl {
         *env.fs, base_path, store->BlobPath(d.patch().sha256()), out, apply);
     (void)env.fs->DeleteFile(store->BlobPath(d.patch().sha256()));
     if (!s.ok()) {
+      // (Not StorageFullError: an output over the limit is
+      // RESOURCE_EXHAUSTED too. The full download follows.)
       if (env.fs->Exists(out)) (void)env.fs->DeleteFile(out);
-      return StorageFullError(
-          s, StrCat("applying the patch for ", st.content_sha256()));
+      return s;
     }
     // The patch's own hashes are not the statement's: verify the output.
     absl::StatusOr<FileInfo> info = env.fs->Stat(out);
