@@ -29,8 +29,9 @@ absl::Status ErrnoError(int err, std::string_view op, std::string_view path) {
     case EPERM:
     case EROFS:
       return absl::PermissionDeniedError(msg);
-    case ENOSPC:
+    case ENOSPC:  // "No space left on device"
     case EDQUOT:
+    case EFBIG:  // over RLIMIT_FSIZE or the file system's largest file
     case EMFILE:
     case ENFILE:
       return absl::ResourceExhaustedError(msg);

@@ -13,6 +13,7 @@
 #include "module_store.h"
 #include "reject.h"
 #include "report_queue.h"
+#include "storage_full.h"
 #include "strata/base/file_util.h"
 #include "strata/base/json.h"
 #include "strata/base/log.h"
@@ -29,6 +30,8 @@ namespace {
 constexpr std::string_view kLayerNames[] = {"",    "config",   "h5",
                                             "hcf", "hotpatch", "native"};
 constexpr size_t kReportBatch = 100;
+// Events held in memory while the storage is full (issue 15, item 4).
+constexpr size_t kMaxUnqueued = 1000;
 constexpr std::string_view kSdkVersion = "0.3.0";
 
 v1::DeviceContext ToProto(const std::string& app_id, const DeviceInfo& d) {
@@ -210,7 +213,10 @@ struct Client::Impl {
   std::optional<ModuleStore> store;
   std::optional<ReportQueue> reports;
   std::set<std::string> reported_banned;  // once per client lifetime
-  std::mutex mu;                          // one operation at a time
+  // Events the queue could not take (storage full), oldest first: queued
+  // or sent by the next flush.
+  std::deque<v1::ReportEvent> unqueued;
+  std::mutex mu;  // one operation at a time
   std::thread sync_thread;
   std::atomic<bool> sync_stop{false};
   std::atomic<uint64_t> sync_checks{0};
@@ -399,8 +405,21 @@ struct Client::Impl {
     return e;
   }
   // Reports are best effort with respect to the operation they describe:
-  // failing to queue one never undoes an install.
-  void Queue(const v1::ReportEvent& e) { (void)reports->Append(e); }
+  // failing to queue one never undoes an install. One the queue cannot
+  // take (the storage is full) is kept in memory, with its event id, for
+  // the next flush: not lost while the process lives.
+  void Queue(v1::ReportEvent e) {
+    e.set_event_id(reports->NewEventId());
+    absl::Status s = reports->Append(e);
+    if (s.ok()) return;
+    if (unqueued.empty()) {
+      STRATA_LOG(Warning) << "report queue: " << s.ToString()
+                          << "; events are kept in memory until the next "
+                             "flush";
+    }
+    if (unqueued.size() >= kMaxUnqueued) unqueued.pop_front();
+    unqueued.push_back(std::move(e));
+  }
 
   // The active version: installed, else embedded.
   std::optional<InstalledModule> Active(const ModuleKey& key) {
@@ -450,8 +469,12 @@ struct Client::Impl {
                        " bytes, the statement declares ", st.size())),
             v1::REJECT_LENGTH_MISMATCH);
       }
-      return WithReason(store->PutBlob(sha, entry.inline_content()),
-                        v1::REJECT_CONTENT_HASH_MISMATCH);
+      absl::Status put = store->PutBlob(sha, entry.inline_content());
+      if (absl::IsDataLoss(put)) {
+        return WithReason(put, v1::REJECT_CONTENT_HASH_MISMATCH);
+      }
+      return StorageFullError(put, StrCat("writing the ", st.size(),
+                                          "-byte inline content of ", sha));
     }
     const ModuleKey key{entry.module().layer(), entry.module().name()};
     if (options.disk_budget_bytes > 0) {
@@ -516,7 +539,12 @@ struct Client::Impl {
     absl::Status s = diff::ApplyPatchFile(
         *env.fs, base_path, store->BlobPath(d.patch().sha256()), out, apply);
     (void)env.fs->DeleteFile(store->BlobPath(d.patch().sha256()));
-    STRATA_RETURN_IF_ERROR(s);
+    if (!s.ok()) {
+      // (Not StorageFullError: an output over the limit is
+      // RESOURCE_EXHAUSTED too. The full download follows.)
+      if (env.fs->Exists(out)) (void)env.fs->DeleteFile(out);
+      return s;
+    }
     // The patch's own hashes are not the statement's: verify the output.
     absl::StatusOr<FileInfo> info = env.fs->Stat(out);
     absl::StatusOr<std::string> sha = HashFile(*env.fs, out);
@@ -527,7 +555,10 @@ struct Client::Impl {
           absl::DataLossError("patch output differs from the statement"),
           v1::REJECT_DELTA_OUTPUT_MISMATCH);
     }
-    return store->AdoptBlob(out, st.content_sha256());
+    absl::Status adopted = store->AdoptBlob(out, st.content_sha256());
+    if (!adopted.ok() && env.fs->Exists(out)) (void)env.fs->DeleteFile(out);
+    return StorageFullError(
+        adopted, StrCat("installing the patch output ", st.content_sha256()));
   }
 
   // Reports staged versions dropped at activation (DropDamagedStaged);
@@ -644,6 +675,8 @@ struct Client::Impl {
     }
     absl::Status s = store->Commit(std::move(next));
     if (!s.ok()) {
+      s = StorageFullError(s, "recording the install",
+                           "nothing of the release was installed");
       for (const v1::UpdateEntry* e : group) {
         Fail(*e, s, v1::ReportEvent::KIND_APPLY_FAILED, v1::REJECT_APPLY_FAILED,
              result);
@@ -703,7 +736,11 @@ struct Client::Impl {
       m.pending = false;
       absl::Status s = store->Commit(std::move(next));
       if (!s.ok()) {
-        Fail(e, s, v1::ReportEvent::KIND_APPLY_FAILED, v1::REJECT_APPLY_FAILED,
+        Fail(e,
+             StorageFullError(s,
+                              "recording the roll back to the embedded "
+                              "version"),
+             v1::ReportEvent::KIND_APPLY_FAILED, v1::REJECT_APPLY_FAILED,
              result);
         return;
       }
@@ -840,23 +877,48 @@ struct Client::Impl {
   }
 
   absl::StatusOr<size_t> FlushLocked() {
+    // Events kept in memory go into the queue first, if it takes them now.
+    while (!unqueued.empty() && reports->Append(unqueued.front()).ok()) {
+      unqueued.pop_front();
+    }
     size_t sent = 0;
+    absl::Status removed;
     for (;;) {
       STRATA_ASSIGN_OR_RETURN(std::vector<v1::ReportEvent> pending,
                               reports->Pending());
-      if (pending.empty()) return sent;
-      v1::ReportRequest request;
-      *request.mutable_device() = ToProto(options.app_id, options.device);
-      // The latest plan's ticket: the server counts the events only for
-      // the releases it names.
-      request.set_ticket(store->state().report_ticket);
+      if (pending.empty()) break;
       const size_t n = std::min(pending.size(), kReportBatch);
-      for (size_t i = 0; i < n; ++i) *request.add_events() = pending[i];
-      STRATA_RETURN_IF_ERROR(transport->Report(request).status());
-      // Acknowledged: only now are they removed.
-      STRATA_RETURN_IF_ERROR(reports->RemoveFirst(n));
+      STRATA_RETURN_IF_ERROR(
+          SendReports({pending.begin(), pending.begin() + n}));
+      // Acknowledged: only now are they removed. If that fails (storage
+      // full) they are sent again later; the server keeps each event id
+      // once.
+      removed = StorageFullError(
+          reports->RemoveFirst(n), "removing acknowledged reports",
+          "they are sent again and the server keeps each once");
+      if (!removed.ok()) break;
       sent += n;
     }
+    // Those the queue still cannot take are sent from memory.
+    while (!unqueued.empty()) {
+      const size_t n = std::min(unqueued.size(), kReportBatch);
+      STRATA_RETURN_IF_ERROR(
+          SendReports({unqueued.begin(), unqueued.begin() + n}));
+      unqueued.erase(unqueued.begin(), unqueued.begin() + n);
+      sent += n;
+    }
+    STRATA_RETURN_IF_ERROR(removed);
+    return sent;
+  }
+
+  absl::Status SendReports(const std::vector<v1::ReportEvent>& events) {
+    v1::ReportRequest request;
+    *request.mutable_device() = ToProto(options.app_id, options.device);
+    // The latest plan's ticket: the server counts the events only for
+    // the releases it names.
+    request.set_ticket(store->state().report_ticket);
+    for (const v1::ReportEvent& e : events) *request.add_events() = e;
+    return transport->Report(request).status();
   }
 
   // Staged versions of `key` become active (H5/HCF open, or any launch).
@@ -1018,16 +1080,17 @@ absl::StatusOr<std::unique_ptr<Client>> Client::CreateWithSeams(
   impl->env = options.env.value_or(Env::Default());
   impl->options = std::move(options);
   impl->transport = std::move(transport);
-  STRATA_ASSIGN_OR_RETURN(
-      ModuleStore store,
-      ModuleStore::Open(impl->env.fs, impl->options.storage_dir,
-                        impl->options.embedded_dir));
-  impl->store.emplace(std::move(store));
-  STRATA_ASSIGN_OR_RETURN(
-      ReportQueue reports,
+  const std::string opening =
+      StrCat("opening the SDK's storage at ", impl->options.storage_dir);
+  absl::StatusOr<ModuleStore> store = ModuleStore::Open(
+      impl->env.fs, impl->options.storage_dir, impl->options.embedded_dir);
+  if (!store.ok()) return StorageFullError(store.status(), opening);
+  impl->store.emplace(*std::move(store));
+  absl::StatusOr<ReportQueue> reports =
       ReportQueue::Open(impl->env.fs, impl->store->ReportsDir(),
-                        /*max_events=*/1000, impl->env.random));
-  impl->reports.emplace(std::move(reports));
+                        /*max_events=*/1000, impl->env.random);
+  if (!reports.ok()) return StorageFullError(reports.status(), opening);
+  impl->reports.emplace(*std::move(reports));
   if (trust != nullptr) {
     impl->trust = std::move(trust);
   } else if (!impl->options.pinned_root_json.empty()) {
@@ -1207,7 +1270,10 @@ absl::StatusOr<LaunchResult> Client::BeginLaunchUnnotified() {
     if (m.staged.has_value()) d.ActivateStaged(next, key, &result, events);
   }
   next.launch_in_progress = true;
-  STRATA_RETURN_IF_ERROR(d.store->Commit(std::move(next)));
+  STRATA_RETURN_IF_ERROR(StorageFullError(
+      d.store->Commit(std::move(next)), "recording the launch",
+      "the launch runs the active versions, nothing was activated or "
+      "rolled back"));
   for (const v1::ReportEvent& e : events) d.Queue(e);
   d.ReportDamaged(damaged);
   std::vector<std::pair<ModuleKey, VersionRef>> activated;
@@ -1242,7 +1308,8 @@ absl::Status Client::MarkLaunchHealthy() {
   SetReleaseIds(ok, ActiveReleaseIds(next));
   // Queued only once the healthy state is on disk: a crash before the
   // commit must not report a healthy launch that was never recorded.
-  STRATA_RETURN_IF_ERROR(d.store->Commit(std::move(next)));
+  STRATA_RETURN_IF_ERROR(StorageFullError(d.store->Commit(std::move(next)),
+                                          "recording the healthy launch"));
   d.Queue(ok);
   return absl::OkStatus();
 }
@@ -1349,8 +1416,21 @@ absl::StatusOr<std::string> Client::OpenModule(Layer layer,
           }
           next.unhealthy_launches = 0;  // counting starts after activation
         }
-        STRATA_RETURN_IF_ERROR(d.store->Commit(std::move(next)));
-        d.ReportDamaged(damaged);
+        absl::Status committed = d.store->Commit(std::move(next));
+        if (IsStorageFull(committed)) {
+          // The active version opens; the staged one activates at the
+          // next open or launch with space to record it.
+          STRATA_LOG(Warning)
+              << StorageFullError(
+                     committed,
+                     StrCat("activating ", LayerName(layer), "/", name))
+                     .ToString()
+              << "; opening the active version";
+          activated.clear();
+        } else {
+          STRATA_RETURN_IF_ERROR(committed);
+          d.ReportDamaged(damaged);
+        }
         for (const auto& [k, r] : activated) {
           d.Queue(d.Event(v1::ReportEvent::KIND_ACTIVATED, k, r.release_id,
                           v1::REJECT_REASON_UNSPECIFIED, r.version));
@@ -1441,7 +1521,7 @@ absl::StatusOr<size_t> Client::FlushReports() {
 size_t Client::PendingReports() {
   std::lock_guard<std::mutex> lock(impl_->mu);
   absl::StatusOr<std::vector<v1::ReportEvent>> p = impl_->reports->Pending();
-  return p.ok() ? p->size() : 0;
+  return (p.ok() ? p->size() : 0) + impl_->unqueued.size();
 }
 
 }  // namespace strata::client

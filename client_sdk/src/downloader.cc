@@ -1,6 +1,7 @@
 #include "downloader.h"
 
 #include "reject.h"
+#include "storage_full.h"
 #include "strata/base/sha256.h"
 #include "strata/base/status_macros.h"
 #include "strata/base/strings.h"
@@ -27,11 +28,12 @@ absl::Status HashPrefix(FileSystem& fs, const std::string& path, uint64_t size,
 
 }  // namespace
 
-absl::Status DownloadBlob(FileSystem& fs, ModuleStore& store,
-                          Transport& transport, const std::string& sha256,
-                          uint64_t size, const DownloadOptions& options,
-                          DownloadStats* stats) {
-  if (store.HasBlob(sha256)) return absl::OkStatus();
+namespace {
+
+absl::Status Download(FileSystem& fs, ModuleStore& store, Transport& transport,
+                      const std::string& sha256, uint64_t size,
+                      const DownloadOptions& options, DownloadStats* stats,
+                      absl::Status& disk) {
   const std::string part = store.PartialPath(sha256);
   absl::Status last;
   bool restarted = false;
@@ -81,7 +83,8 @@ absl::Status DownloadBlob(FileSystem& fs, ModuleStore& store,
                           v1::REJECT_ENDLESS_DATA);
                       return fatal;
                     }
-                    STRATA_RETURN_IF_ERROR(file->Append(chunk.data()));
+                    disk = file->Append(chunk.data());
+                    STRATA_RETURN_IF_ERROR(disk);
                     hasher.Update(chunk.data());
                     received += chunk.data().size();
                     unsynced += chunk.data().size();
@@ -89,7 +92,8 @@ absl::Status DownloadBlob(FileSystem& fs, ModuleStore& store,
                       stats->bytes_received += chunk.data().size();
                     }
                     if (unsynced >= options.sync_every) {
-                      STRATA_RETURN_IF_ERROR(file->Sync());
+                      disk = file->Sync();
+                      STRATA_RETURN_IF_ERROR(disk);
                       unsynced = 0;
                     }
                     return absl::OkStatus();
@@ -103,6 +107,8 @@ absl::Status DownloadBlob(FileSystem& fs, ModuleStore& store,
     }
     STRATA_RETURN_IF_ERROR(synced);
     STRATA_RETURN_IF_ERROR(closed);
+    // The storage is full: retrying cannot help.
+    if (IsStorageFull(disk)) return disk;
     if (received < size) {
       last = s.ok() ? absl::UnavailableError(StrCat(
                           "download of ", sha256, " ended at byte ", received,
@@ -126,6 +132,30 @@ absl::Status DownloadBlob(FileSystem& fs, ModuleStore& store,
     return store.AdoptBlob(part, sha256);
   }
   return last;
+}
+
+}  // namespace
+
+absl::Status DownloadBlob(FileSystem& fs, ModuleStore& store,
+                          Transport& transport, const std::string& sha256,
+                          uint64_t size, const DownloadOptions& options,
+                          DownloadStats* stats) {
+  if (store.HasBlob(sha256)) return absl::OkStatus();
+  absl::Status disk;  // the last write into the partial download
+  absl::Status s =
+      Download(fs, store, transport, sha256, size, options, stats, disk);
+  // (A refusal of the server's bytes carries its reason; a file
+  // operation's error none.)
+  if (!IsStorageFull(s) || s.GetPayload(kRejectReasonUrl).has_value()) {
+    return s;
+  }
+  // What arrived would only keep the storage full: it goes, and the next
+  // check downloads again from the start.
+  const std::string part = store.PartialPath(sha256);
+  if (fs.Exists(part)) (void)fs.DeleteFile(part);
+  return StorageFullError(
+      s, StrCat("downloading ", size, " bytes of ", sha256),
+      "the partial download was deleted; the next check starts it again");
 }
 
 }  // namespace strata::client

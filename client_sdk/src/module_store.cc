@@ -92,12 +92,31 @@ absl::Status ModuleStore::RemoveUnreferencedBlobs() {
 absl::Status ModuleStore::Commit(ClientState next) {
   if (next == state_) return absl::OkStatus();
   // The switch: after this rename the new state is the one in force.
-  STRATA_RETURN_IF_ERROR(
-      WriteFileAtomically(*fs_, JoinPath(root_, kState), next.Serialize()));
+  const std::string path = JoinPath(root_, kState);
+  const std::string text = next.Serialize();
+  absl::Status s = WriteFileAtomically(*fs_, path, text);
+  if (absl::IsResourceExhausted(s) && EmptyStaging().value_or(false)) {
+    s = WriteFileAtomically(*fs_, path, text);
+  }
+  if (!s.ok() && fs_->ReadFile(path).value_or("") == text) {
+    // Renamed into place, the directory sync failed: the new state is the
+    // visible one, so it is the one in force once the sync succeeds.
+    s = fs_->SyncDir(root_);
+  }
+  STRATA_RETURN_IF_ERROR(s);
   state_ = std::move(next);
   // Garbage either way; Open() collects it if this fails.
   (void)RemoveUnreferencedBlobs();
   return absl::OkStatus();
+}
+
+absl::StatusOr<bool> ModuleStore::EmptyStaging() {
+  STRATA_ASSIGN_OR_RETURN(std::vector<std::string> staged,
+                          fs_->ListDir(StagingDir()));
+  for (const std::string& f : staged) {
+    STRATA_RETURN_IF_ERROR(DeleteRecursively(*fs_, JoinPath(StagingDir(), f)));
+  }
+  return !staged.empty();
 }
 
 absl::Status ModuleStore::CollectGarbage(

@@ -34,6 +34,9 @@ class ModuleStore {
 
   const ClientState& state() const { return state_; }
   // Publishes `next` atomically, then removes blobs it no longer refers to.
+  // With the storage full (RESOURCE_EXHAUSTED) it deletes everything in
+  // staging/ (partial downloads start over) and tries once more: the
+  // state, a few hundred bytes, goes before them.
   absl::Status Commit(ClientState next);
 
   std::string BlobPath(std::string_view sha256) const;
@@ -72,6 +75,8 @@ class ModuleStore {
   ModuleStore(FileSystem* fs, std::string root, std::string embedded_dir)
       : fs_(fs), root_(std::move(root)), embedded_dir_(embedded_dir) {}
   absl::Status RemoveUnreferencedBlobs();
+  // Deletes everything in staging/; whether anything was there.
+  absl::StatusOr<bool> EmptyStaging();
 
   FileSystem* fs_;
   std::string root_;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "absl/status/status.h"
 #include "strata/base/file_util.h"
 #include "strata/base/sha256.h"
 #include "strata/base/status_macros.h"
@@ -33,7 +34,10 @@ absl::StatusOr<ReportQueue> ReportQueue::Open(FileSystem* fs, std::string dir,
   ReportQueue q(fs, JoinPath(dir, "queue"), std::max<size_t>(1, max_events),
                 random != nullptr ? random : SystemRandom());
   if (!fs->Exists(q.path_)) {
-    STRATA_RETURN_IF_ERROR(WriteFileAtomically(*fs, q.path_, ""));
+    absl::Status created = WriteFileAtomically(*fs, q.path_, "");
+    // Storage full: the first Append() creates it.
+    if (absl::IsResourceExhausted(created)) return q;
+    STRATA_RETURN_IF_ERROR(created);
   }
   STRATA_ASSIGN_OR_RETURN(auto records, q.ReadRecords());
   STRATA_ASSIGN_OR_RETURN(FileInfo info, fs->Stat(q.path_));
@@ -47,15 +51,26 @@ absl::StatusOr<ReportQueue> ReportQueue::Open(FileSystem* fs, std::string dir,
       rewrite = true;
     }
   }
+  q.count_ = records.first.size();
   if (rewrite) {
     // (A torn tail is cut: keep the whole records, so later appends stay
-    // readable.)
-    std::string valid;
-    for (const std::string& r : records.first) valid += Frame(r);
-    STRATA_RETURN_IF_ERROR(WriteFileAtomically(*fs, q.path_, valid));
+    // readable.) With the storage full, the next Append() cuts it.
+    absl::Status s = q.Rewrite(records.first);
+    if (absl::IsResourceExhausted(s)) {
+      q.needs_rewrite_ = true;
+    } else {
+      STRATA_RETURN_IF_ERROR(s);
+    }
   }
-  q.count_ = records.first.size();
   return q;
+}
+
+absl::Status ReportQueue::Rewrite(const std::vector<std::string>& records) {
+  std::string valid;
+  for (const std::string& r : records) valid += Frame(r);
+  STRATA_RETURN_IF_ERROR(WriteFileAtomically(*fs_, path_, valid));
+  needs_rewrite_ = false;
+  return absl::OkStatus();
 }
 
 std::string ReportQueue::NewEventId() {
@@ -66,7 +81,13 @@ std::string ReportQueue::NewEventId() {
 
 absl::StatusOr<std::pair<std::vector<std::string>, size_t>>
 ReportQueue::ReadRecords() const {
-  STRATA_ASSIGN_OR_RETURN(std::string data, fs_->ReadFile(path_));
+  absl::StatusOr<std::string> read = fs_->ReadFile(path_);
+  // Never created (the storage was full at Open()): empty.
+  if (absl::IsNotFound(read.status())) {
+    return std::make_pair(std::vector<std::string>(), size_t{0});
+  }
+  STRATA_RETURN_IF_ERROR(read.status());
+  const std::string& data = *read;
   std::vector<std::string> out;
   size_t pos = 0;
   while (data.size() - pos >= kHeader && data[pos] == 'R') {
@@ -89,12 +110,21 @@ absl::Status ReportQueue::Append(v1::ReportEvent event) {
   if (event.event_id().empty()) event.set_event_id(NewEventId());
   if (count_ >= max_events_) {
     STRATA_RETURN_IF_ERROR(RemoveFirst(count_ - max_events_ + 1));
+  } else if (needs_rewrite_) {
+    STRATA_ASSIGN_OR_RETURN(auto records, ReadRecords());
+    STRATA_RETURN_IF_ERROR(Rewrite(records.first));
   }
   STRATA_ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> f,
                           fs_->NewAppendableFile(path_));
-  STRATA_RETURN_IF_ERROR(f->Append(Frame(event.SerializeAsString())));
-  STRATA_RETURN_IF_ERROR(f->Sync());
-  STRATA_RETURN_IF_ERROR(f->Close());
+  absl::Status s = f->Append(Frame(event.SerializeAsString()));
+  if (s.ok()) s = f->Sync();
+  absl::Status closed = f->Close();
+  if (s.ok()) s = closed;
+  if (!s.ok()) {
+    // Part of the frame may be in the file: cut before the next append.
+    needs_rewrite_ = true;
+    return s;
+  }
   ++count_;
   return absl::OkStatus();
 }
@@ -115,12 +145,12 @@ absl::StatusOr<std::vector<v1::ReportEvent>> ReportQueue::Pending() const {
 
 absl::Status ReportQueue::RemoveFirst(size_t n) {
   STRATA_ASSIGN_OR_RETURN(auto records, ReadRecords());
-  std::string rest;
-  for (size_t i = n; i < records.first.size(); ++i) {
-    rest += Frame(records.first[i]);
-  }
-  STRATA_RETURN_IF_ERROR(WriteFileAtomically(*fs_, path_, rest));
-  count_ = records.first.size() - std::min(n, records.first.size());
+  std::vector<std::string> rest(
+      records.first.begin() +
+          static_cast<ptrdiff_t>(std::min(n, records.first.size())),
+      records.first.end());
+  STRATA_RETURN_IF_ERROR(Rewrite(rest));
+  count_ = rest.size();
   return absl::OkStatus();
 }
 

@@ -11,6 +11,11 @@
 // keeps it in the file, so an event sent again after a lost
 // acknowledgement is the same event to the server, which keeps it once.
 // Open() gives ids to events queued by an older SDK without them.
+//
+// A full storage (RESOURCE_EXHAUSTED) never leaves a record that hides the
+// later ones: after a failed append (a short write may have left part of a
+// frame) or a torn tail Open() could not cut, the next Append() first
+// rewrites the file with the whole records only.
 #ifndef STRATA_CLIENT_SRC_REPORT_QUEUE_H_
 #define STRATA_CLIENT_SRC_REPORT_QUEUE_H_
 
@@ -34,6 +39,8 @@ class ReportQueue {
 
   // Durable on return. An event without an event_id gets a new one.
   absl::Status Append(v1::ReportEvent event);
+  // A new event id (16 random bytes, hex).
+  std::string NewEventId();
   size_t size() const { return count_; }
   absl::StatusOr<std::vector<v1::ReportEvent>> Pending() const;
   // Drops the `n` oldest events (the server acknowledged them).
@@ -46,7 +53,8 @@ class ReportQueue {
         path_(std::move(path)),
         max_events_(max_events),
         random_(random) {}
-  std::string NewEventId();
+  // Replaces the file with `records`, framed.
+  absl::Status Rewrite(const std::vector<std::string>& records);
   // Valid records and the byte length they cover.
   absl::StatusOr<std::pair<std::vector<std::string>, size_t>> ReadRecords()
       const;
@@ -56,6 +64,8 @@ class ReportQueue {
   size_t max_events_;
   Random* random_;
   size_t count_ = 0;
+  // The file may hold a partial frame after the whole records.
+  bool needs_rewrite_ = false;
 };
 
 }  // namespace strata::client

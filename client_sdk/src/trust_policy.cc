@@ -143,6 +143,19 @@ class TufTrustPolicy : public TrustPolicy {
   absl::Status Refresh(const MetadataFiles& metadata,
                        const v1::UpdatePlan* plan) override {
     absl::Status s = RefreshOnce(metadata, plan);
+    if (signing::GetRejectReason(s) ==
+        signing::RejectReason::kTrustedStatePersistFailed) {
+      // Nothing verified can be installed until the state is written
+      // (the reject reason stays with the status).
+      absl::Status hinted(
+          s.code(), StrCat(ToStd(s.message()),
+                           "; free storage space on the device (or make the "
+                           "storage directory writable) and check again"));
+      s.ForEachPayload([&](absl::string_view url, const absl::Cord& payload) {
+        hinted.SetPayload(url, payload);
+      });
+      s = hinted;
+    }
     if (!s.ok()) {
       STRATA_LOG(Warning) << "trust: nothing of this "
                           << (plan != nullptr ? "check" : "pushed config")

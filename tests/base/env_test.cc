@@ -1,5 +1,10 @@
 #include "strata/base/env.h"
 
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
 #include <cstdlib>
 #include <string>
 
@@ -139,6 +144,48 @@ TEST_P(FileSystemContractTest, PermissionsAreSet) {
 
 INSTANTIATE_TEST_SUITE_P(AllFileSystems, FileSystemContractTest,
                          ::testing::Values("posix", "memory"));
+
+// ENOSPC on real files, without root: /dev/full fails every write with
+// it. (A full file system proper needs a mount, i.e. root.)
+TEST(PosixDiskFullTest, EnospcIsResourceExhaustedSayingNoSpace) {
+  if (::access("/dev/full", W_OK) != 0) GTEST_SKIP() << "no /dev/full";
+  auto f = PosixFileSystem()->NewAppendableFile("/dev/full");
+  ASSERT_THAT(f, IsOk());
+  absl::Status s = (*f)->Append("some bytes");
+  EXPECT_THAT(s, StatusIs(absl::StatusCode::kResourceExhausted));
+  EXPECT_NE(s.message().find("write /dev/full: No space left on device"),
+            absl::string_view::npos)
+      << s;
+  (void)(*f)->Close();
+}
+
+// A file that may not grow (RLIMIT_FSIZE, in a child process): EFBIG,
+// also RESOURCE_EXHAUSTED. The real-file stand-in for a quota.
+TEST(PosixDiskFullTest, FileSizeLimitIsResourceExhausted) {
+  char tmpl[] = "/tmp/strata_efbig_test_XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  const std::string path = JoinPath(tmpl, "file");
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    std::signal(SIGXFSZ, SIG_IGN);  // the write fails instead of killing
+    struct rlimit limit = {16, 16};
+    if (::setrlimit(RLIMIT_FSIZE, &limit) != 0) ::_exit(2);
+    auto f = PosixFileSystem()->NewWritableFile(path);
+    if (!f.ok()) ::_exit(3);
+    absl::Status s = (*f)->Append(std::string(64, 'x'));
+    ::_exit(absl::IsResourceExhausted(s) &&
+                    s.message().find("File too large") !=
+                        absl::string_view::npos
+                ? 0
+                : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "1: EFBIG not RESOURCE_EXHAUSTED";
+  (void)DeleteRecursively(*PosixFileSystem(), tmpl);
+}
 
 TEST(PathTest, JoinDirnameBasename) {
   EXPECT_EQ(JoinPath("a/b", "c"), "a/b/c");

@@ -9,6 +9,7 @@
 #include <mutex>
 
 #include "../signing/test_repo.h"
+#include "device_world.h"
 #include "fake_transport.h"
 #include "gtest/gtest.h"
 #include "strata/base/sha256.h"
@@ -24,108 +25,41 @@
 namespace strata::client {
 namespace {
 
+using ::strata::client::device_world::ActivateAll;
+using ::strata::client::device_world::CompleteUpdate;
+using ::strata::client::device_world::DeltaUpdate;
+using ::strata::client::device_world::InstallHealthy;
+using ::strata::client::device_world::InstallVerifiedPage;
+using ::strata::client::device_world::kAllLayers;
+using ::strata::client::device_world::kEmbedded;
+using ::strata::client::device_world::kNew;
+using ::strata::client::device_world::kNewer;
+using ::strata::client::device_world::kOld;
+using ::strata::client::device_world::LayerParamName;
+using ::strata::client::device_world::Release;
+using ::strata::client::device_world::ThreeUnhealthyLaunches;
+using ::strata::client::device_world::UpdateTarget;
+using ::strata::client::device_world::Version;
+using ::strata::client::device_world::World;
 using ::strata::testing::FaultInjectionFileSystem;
 using ::strata::testing::IsOk;
 using ::strata::testing::MemFileSystem;
+using ::strata::testing::TailModel;
+using ::strata::testing::TailModelName;
 
-const std::string kOld = "old module content, version one";
-const std::string kNew = "new module content, version two, longer";
-const std::string kNewer = "newer module content, version three";
-const std::string kEmbedded = "embedded module content, shipped with the app";
-
-// Forwards to a FakeTransport that outlives the clients, so the reports of
-// every client of a world reach one server.
-class SharedTransport : public Transport {
- public:
-  explicit SharedTransport(FakeTransport* server) : server_(server) {}
-  absl::StatusOr<v1::CheckResponse> Check(
-      const v1::CheckRequest& request) override {
-    return server_->Check(request);
+// Runs `run` on a client whose `n`-th file operation crashes (it and
+// every later one fail, as if the process died there), then cuts the
+// power. Returns whether `run` got through without reaching the crash.
+bool CrashAt(World& w, uint64_t n, const std::function<void(Client&)>& run) {
+  FaultInjectionFileSystem faulty(&w.mem);
+  {
+    auto client = w.Open(&faulty);
+    if (client == nullptr) return true;
+    faulty.FailNthMutation(n, /*crash=*/true);
+    run(*client);
   }
-  absl::Status Download(
-      const std::string& sha256, uint64_t offset,
-      const std::function<absl::Status(const v1::DownloadChunk&)>& sink)
-      override {
-    return server_->Download(sha256, offset, sink);
-  }
-  absl::StatusOr<v1::ReportResponse> Report(
-      const v1::ReportRequest& request) override {
-    return server_->Report(request);
-  }
-  absl::Status WatchConfig(
-      const v1::WatchConfigRequest& request, StreamCancel& cancel,
-      const std::function<absl::Status(const v1::ConfigEvent&)>& on_event)
-      override {
-    return server_->WatchConfig(request, cancel, on_event);
-  }
-
- private:
-  FakeTransport* server_;
-};
-
-struct World {
-  MemFileSystem mem;
-  testing::SimulatedClock clock;
-  testing::FakeRandom random;
-  FakeTransport server;
-  // With a repository, TryOpen verifies against its pinned root (trust
-  // state written under /sdk/trust) instead of skipping verification.
-  std::unique_ptr<signing::testing::TestRepo> repo;
-
-  std::unique_ptr<Client> Open(FileSystem* fs) {
-    ClientOptions options;
-    options.app_id = "wallet";
-    options.device.device_id = "d1";
-    options.device.host_build = "b1";
-    options.storage_dir = "/sdk";
-    options.insecure_skip_signature_verification_for_tests =
-        true;  // not about trust
-    options.env = Env{fs, &clock, &random};
-    auto client = Client::CreateWithTransport(
-        options, std::make_unique<FakeTransport>(server));
-    EXPECT_THAT(client, IsOk());
-    return client.ok() ? *std::move(client) : nullptr;
-  }
-  // Like Open, on the one shared server, with the app's embedded modules
-  // under /app/embedded; the open may fail (a crash injected into it).
-  absl::StatusOr<std::unique_ptr<Client>> TryOpen(FileSystem* fs) {
-    ClientOptions options;
-    options.app_id = "wallet";
-    options.device.device_id = "d1";
-    options.device.host_build = "b1";
-    options.storage_dir = "/sdk";
-    options.embedded_dir = "/app/embedded";
-    options.insecure_skip_signature_verification_for_tests =
-        true;  // not about trust
-    if (repo != nullptr) {
-      options.insecure_skip_signature_verification_for_tests = false;
-      options.pinned_root_json = repo->pinned_root();
-      const signing::DeviceInfo d = repo->Device();
-      options.device.device_id = d.device_id;
-      options.device.user_id = d.user_id;
-      options.device.app_version = d.app_version;
-      options.device.host_build = d.host_build;
-      options.device.runtime_version = d.runtime_version;
-    }
-    options.env = Env{fs, &clock, &random};
-    return Client::CreateWithTransport(
-        options, std::make_unique<SharedTransport>(&server));
-  }
-};
-
-v1::UpdateEntry Version(v1::Layer layer, const std::string& name,
-                        const std::string& version, const std::string& content,
-                        uint64_t seq, uint64_t release_id) {
-  v1::UpdateEntry e = Entry(layer, name, version, content, seq,
-                            /*inline_content=*/false, release_id);
-  e.mutable_statement()->mutable_compatibility()->set_host_build("b1");
-  return e;
-}
-
-// Activates whatever is staged, the way the app would.
-void ActivateAll(Client& client, v1::Layer layer, const std::string& name) {
-  (void)client.BeginLaunch();
-  (void)client.OpenModule(static_cast<Layer>(layer), name);
+  w.mem.DropUnsyncedData();
+  return !faulty.crashed();
 }
 
 // Old or new active and intact, and no file beyond the state, the report
@@ -173,25 +107,11 @@ TEST_P(LayerCrashTest, CrashAtEveryOperationLeavesOldOrNewIntact) {
   uint64_t n = 1;
   for (; n < 400; ++n) {
     World w;
-    w.server.blobs[Sha256::HexHash(kOld)] = kOld;
-    w.server.blobs[Sha256::HexHash(kNew)] = kNew;
-    {
-      w.server.Serve({Version(layer, "m", "1", kOld, 1, 0)});
-      auto client = w.Open(&w.mem);
-      ASSERT_THAT(client->Check(), IsOk());
-      ActivateAll(*client, layer, "m");
-      ASSERT_THAT(client->MarkLaunchHealthy(), IsOk());
-    }
-    w.server.Serve({Version(layer, "m", "2", kNew, 2, 0)});
-    FaultInjectionFileSystem faulty(&w.mem);
-    {
-      auto client = w.Open(&faulty);
-      faulty.FailNthMutation(n, /*crash=*/true);
-      (void)client->Check();
-      ActivateAll(*client, layer, "m");
-    }
-    const bool completed = !faulty.crashed();
-    w.mem.DropUnsyncedData();
+    InstallHealthy(w, layer, Version(layer, "m", "2", kNew, 2, 0));
+    const bool completed = CrashAt(w, n, [&](Client& client) {
+      (void)client.Check();
+      ActivateAll(client, layer, "m");
+    });
     auto reopened = w.Open(&w.mem);
     ASSERT_NE(reopened, nullptr) << "crash at " << n;
     ExpectOldOrNew(w, *reopened, layer, "m", completed, n);
@@ -202,12 +122,7 @@ TEST_P(LayerCrashTest, CrashAtEveryOperationLeavesOldOrNewIntact) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllLayers, LayerCrashTest,
-                         ::testing::Values(v1::LAYER_CONFIG, v1::LAYER_H5,
-                                           v1::LAYER_HCF, v1::LAYER_HOTPATCH,
-                                           v1::LAYER_NATIVE_BUNDLE),
-                         [](const auto& info) {
-                           return v1::Layer_Name(info.param);
-                         });
+                         ::testing::ValuesIn(kAllLayers), LayerParamName);
 
 // A release of a config and a module of another layer (one group): the
 // N-th operation of the check that installs it, or of the group's
@@ -230,28 +145,11 @@ TEST_P(MultiModuleCrashTest, OneReleaseIsAllOldOrAllNewAtEveryCrash) {
   for (; n < 400; ++n) {
     SCOPED_TRACE(::testing::Message() << "crash at operation " << n);
     World w;
-    for (const std::string& c : {kOld, kNew, kOld + "b", kNew + "b"}) {
-      w.server.blobs[Sha256::HexHash(c)] = c;
-    }
-    {
-      w.server.Serve({Version(v1::LAYER_CONFIG, "a", "1", kOld, 1, 1),
-                      Version(layer, "b", "1", kOld + "b", 1, 1)});
-      auto client = w.Open(&w.mem);
-      ASSERT_THAT(client->Check(), IsOk());
-      ASSERT_THAT(client->BeginLaunch(), IsOk());
-      ASSERT_THAT(client->MarkLaunchHealthy(), IsOk());
-    }
-    w.server.Serve({Version(v1::LAYER_CONFIG, "a", "2", kNew, 2, 2),
-                    Version(layer, "b", "2", kNew + "b", 2, 2)});
-    FaultInjectionFileSystem faulty(&w.mem);
-    {
-      auto client = w.Open(&faulty);
-      faulty.FailNthMutation(n, /*crash=*/true);
-      (void)client->Check();
-      activate(*client);
-    }
-    const bool completed = !faulty.crashed();
-    w.mem.DropUnsyncedData();
+    InstallHealthy(w, Release(layer, "b", 1, "b"), Release(layer, "b", 2, "b"));
+    const bool completed = CrashAt(w, n, [&](Client& client) {
+      (void)client.Check();
+      activate(client);
+    });
     auto reopened = w.Open(&w.mem);
     ASSERT_NE(reopened, nullptr);
     auto a = reopened->Installed(Layer::kConfig, "a");
@@ -290,42 +188,16 @@ TEST_P(MultiModuleCrashTest, OneReleaseIsAllOldOrAllNewAtEveryCrash) {
 
 INSTANTIATE_TEST_SUITE_P(ConfigWith, MultiModuleCrashTest,
                          ::testing::Values(v1::LAYER_H5, v1::LAYER_HOTPATCH),
-                         [](const auto& info) {
-                           return v1::Layer_Name(info.param);
-                         });
+                         LayerParamName);
 
 TEST(LaunchGuardCrashTest, RollbackAtEveryCrashIsAllOrNothing) {
   uint64_t n = 1;
   for (; n < 400; ++n) {
     World w;
-    for (const auto* c : {&kOld, &kNew}) {
-      w.server.blobs[Sha256::HexHash(*c)] = *c;
-    }
-    {
-      w.server.Serve({Version(v1::LAYER_CONFIG, "a", "1", kOld, 1, 1),
-                      Version(v1::LAYER_HOTPATCH, "core", "1", kOld, 1, 1)});
-      auto client = w.Open(&w.mem);
-      ASSERT_THAT(client->Check(), IsOk());
-      ASSERT_THAT(client->BeginLaunch(), IsOk());
-      ASSERT_THAT(client->MarkLaunchHealthy(), IsOk());
-    }
-    w.server.Serve({Version(v1::LAYER_CONFIG, "a", "2", kNew, 2, 2),
-                    Version(v1::LAYER_HOTPATCH, "core", "2", kNew, 2, 2)});
-    for (int launch = 0; launch < 3; ++launch) {
-      auto client = w.Open(&w.mem);  // each launch crashes before healthy
-      if (launch == 0) {
-        ASSERT_THAT(client->Check(), IsOk());
-      }
-      ASSERT_THAT(client->BeginLaunch(), IsOk());
-    }
-    FaultInjectionFileSystem faulty(&w.mem);
-    {
-      auto client = w.Open(&faulty);
-      faulty.FailNthMutation(n, /*crash=*/true);
-      (void)client->BeginLaunch();  // the fourth: rolls both back
-    }
-    const bool completed = !faulty.crashed();
-    w.mem.DropUnsyncedData();
+    ThreeUnhealthyLaunches(w);
+    // The fourth rolls both back.
+    const bool completed =
+        CrashAt(w, n, [](Client& client) { (void)client.BeginLaunch(); });
     auto reopened = w.Open(&w.mem);
     ASSERT_NE(reopened, nullptr);
     auto a = reopened->Installed(Layer::kConfig, "a");
@@ -349,31 +221,11 @@ TEST(DeltaCrashTest, DeltaApplyAtEveryCrashLeavesOldOrNewIntact) {
   uint64_t n = 1;
   for (; n < 400; ++n) {
     World w;
-    w.server.blobs[Sha256::HexHash(kOld)] = kOld;
-    w.server.blobs[Sha256::HexHash(patch)] = patch;
-    {
-      w.server.Serve({Version(v1::LAYER_NATIVE_BUNDLE, "m", "1", kOld, 1, 0)});
-      auto client = w.Open(&w.mem);
-      ASSERT_THAT(client->Check(), IsOk());
-      ActivateAll(*client, v1::LAYER_NATIVE_BUNDLE, "m");
-      ASSERT_THAT(client->MarkLaunchHealthy(), IsOk());
-    }
-    // Only the patch is on the server: the new version must come from it.
-    v1::UpdateEntry e = Version(v1::LAYER_NATIVE_BUNDLE, "m", "2", kNew, 2, 0);
-    v1::DeltaRef* d = e.add_deltas();
-    d->set_from_sha256(Sha256::HexHash(kOld));
-    d->mutable_patch()->set_sha256(Sha256::HexHash(patch));
-    d->mutable_patch()->set_size(patch.size());
-    w.server.Serve({e});
-    FaultInjectionFileSystem faulty(&w.mem);
-    {
-      auto client = w.Open(&faulty);
-      faulty.FailNthMutation(n, /*crash=*/true);
-      (void)client->Check();
-      ActivateAll(*client, v1::LAYER_NATIVE_BUNDLE, "m");
-    }
-    const bool completed = !faulty.crashed();
-    w.mem.DropUnsyncedData();
+    InstallHealthy(w, v1::LAYER_NATIVE_BUNDLE, DeltaUpdate(w, patch));
+    const bool completed = CrashAt(w, n, [&](Client& client) {
+      (void)client.Check();
+      ActivateAll(client, v1::LAYER_NATIVE_BUNDLE, "m");
+    });
     auto reopened = w.Open(&w.mem);
     ASSERT_NE(reopened, nullptr) << "crash at " << n;
     ExpectOldOrNew(w, *reopened, v1::LAYER_NATIVE_BUNDLE, "m", completed, n);
@@ -391,26 +243,7 @@ TEST(ReportOrderCrashTest, QueuedEventsDescribeOnlyCommittedState) {
   for (; n < 400; ++n) {
     SCOPED_TRACE(::testing::Message() << "crash at operation " << n);
     World w;
-    for (const auto* c : {&kOld, &kNew}) {
-      w.server.blobs[Sha256::HexHash(*c)] = *c;
-    }
-    {
-      w.server.Serve({Version(v1::LAYER_CONFIG, "a", "1", kOld, 1, 1),
-                      Version(v1::LAYER_HOTPATCH, "core", "1", kOld, 1, 1)});
-      auto client = w.Open(&w.mem);
-      ASSERT_THAT(client->Check(), IsOk());
-      ASSERT_THAT(client->BeginLaunch(), IsOk());
-      ASSERT_THAT(client->MarkLaunchHealthy(), IsOk());
-    }
-    w.server.Serve({Version(v1::LAYER_CONFIG, "a", "2", kNew, 2, 2),
-                    Version(v1::LAYER_HOTPATCH, "core", "2", kNew, 2, 2)});
-    for (int launch = 0; launch < 3; ++launch) {
-      auto client = w.Open(&w.mem);  // each launch crashes before healthy
-      if (launch == 0) {
-        ASSERT_THAT(client->Check(), IsOk());
-      }
-      ASSERT_THAT(client->BeginLaunch(), IsOk());
-    }
+    ThreeUnhealthyLaunches(w);
     {
       // Earlier events out of the way: what is queued later is this run's.
       auto client = w.TryOpen(&w.mem);
@@ -418,15 +251,10 @@ TEST(ReportOrderCrashTest, QueuedEventsDescribeOnlyCommittedState) {
       ASSERT_THAT((*client)->FlushReports(), IsOk());
       w.server.reports.clear();
     }
-    FaultInjectionFileSystem faulty(&w.mem);
-    {
-      auto client = w.Open(&faulty);
-      faulty.FailNthMutation(n, /*crash=*/true);
-      // The fourth launch rolls both back, then is healthy.
-      if (client->BeginLaunch().ok()) (void)client->MarkLaunchHealthy();
-    }
-    const bool completed = !faulty.crashed();
-    w.mem.DropUnsyncedData();
+    // The fourth launch rolls both back, then is healthy.
+    const bool completed = CrashAt(w, n, [](Client& client) {
+      if (client.BeginLaunch().ok()) (void)client.MarkLaunchHealthy();
+    });
     auto reopened = w.TryOpen(&w.mem);
     ASSERT_THAT(reopened, IsOk());
     Client& client = **reopened;
@@ -458,158 +286,6 @@ TEST(ReportOrderCrashTest, QueuedEventsDescribeOnlyCommittedState) {
   EXPECT_LT(n, 400u);
 }
 
-// What a power cut does to the bytes appended to a file since its last
-// sync (issue 15, item 2): kDrop loses them all (MemFileSystem's model);
-// kTorn keeps the first half of them; kZero keeps their length but not
-// their content (zeros), as when the size reached the disk and the data
-// did not. A file truncated and rewritten since its last sync gets the
-// torn or zeroed new content in place of the old.
-enum class Tail { kDrop, kTorn, kZero };
-
-const char* TailName(Tail t) {
-  switch (t) {
-    case Tail::kDrop:
-      return "dropped";
-    case Tail::kTorn:
-      return "torn";
-    case Tail::kZero:
-      return "zeroed";
-  }
-  return "?";
-}
-
-// Records the unsynced appends that reach `base` (a MemFileSystem), so a
-// power cut can leave torn or zero-filled tails.
-class TailRecorder : public FileSystem {
- public:
-  explicit TailRecorder(MemFileSystem* base) : base_(base) {}
-
-  // After base->DropUnsyncedData(): gives every file that survived the
-  // tail `tail` says, durably.
-  void Apply(Tail tail) {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (tail == Tail::kDrop) return;
-    for (const auto& [path, p] : pending_) {
-      if (p.bytes.empty() && !p.truncated) continue;
-      absl::StatusOr<std::string> durable = base_->ReadFile(path);
-      if (!durable.ok()) continue;  // its directory entry was lost too
-      const std::string lost = tail == Tail::kTorn
-                                   ? p.bytes.substr(0, p.bytes.size() / 2)
-                                   : std::string(p.bytes.size(), '\0');
-      const std::string content = p.truncated ? lost : *durable + lost;
-      auto f = base_->NewWritableFile(path);
-      EXPECT_THAT(f, IsOk());
-      if (!f.ok()) continue;
-      EXPECT_THAT((*f)->Append(content), IsOk());
-      EXPECT_THAT((*f)->Sync(), IsOk());
-      EXPECT_THAT((*f)->Close(), IsOk());
-      const size_t slash = path.rfind('/');
-      EXPECT_THAT(base_->SyncDir(slash == 0 ? "/" : path.substr(0, slash)),
-                  IsOk());
-      ++tails_;
-    }
-    pending_.clear();
-  }
-  // Files given a torn or zeroed tail by Apply so far.
-  uint64_t tails() const { return tails_; }
-
-  absl::StatusOr<std::unique_ptr<WritableFile>> NewWritableFile(
-      std::string_view path) override {
-    STRATA_ASSIGN_OR_RETURN(auto f, base_->NewWritableFile(path));
-    std::lock_guard<std::mutex> lock(mu_);
-    pending_[std::string(path)] = Pending{true, ""};
-    return std::unique_ptr<WritableFile>(
-        new Recording(this, std::string(path), std::move(f)));
-  }
-  absl::StatusOr<std::unique_ptr<WritableFile>> NewAppendableFile(
-      std::string_view path) override {
-    STRATA_ASSIGN_OR_RETURN(auto f, base_->NewAppendableFile(path));
-    std::lock_guard<std::mutex> lock(mu_);
-    pending_.try_emplace(std::string(path));
-    return std::unique_ptr<WritableFile>(
-        new Recording(this, std::string(path), std::move(f)));
-  }
-  absl::StatusOr<std::unique_ptr<RandomAccessFile>> NewRandomAccessFile(
-      std::string_view path) override {
-    return base_->NewRandomAccessFile(path);
-  }
-  absl::StatusOr<std::string> ReadFile(std::string_view path) override {
-    return base_->ReadFile(path);
-  }
-  absl::StatusOr<FileInfo> Stat(std::string_view path) override {
-    return base_->Stat(path);
-  }
-  absl::StatusOr<std::vector<std::string>> ListDir(
-      std::string_view path) override {
-    return base_->ListDir(path);
-  }
-  absl::Status Rename(std::string_view from, std::string_view to) override {
-    STRATA_RETURN_IF_ERROR(base_->Rename(from, to));
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = pending_.find(std::string(from));
-    if (it != pending_.end()) {
-      pending_[std::string(to)] = it->second;
-      pending_.erase(it);
-    } else {
-      pending_.erase(std::string(to));
-    }
-    return absl::OkStatus();
-  }
-  absl::Status DeleteFile(std::string_view path) override {
-    STRATA_RETURN_IF_ERROR(base_->DeleteFile(path));
-    std::lock_guard<std::mutex> lock(mu_);
-    pending_.erase(std::string(path));
-    return absl::OkStatus();
-  }
-  absl::Status CreateDir(std::string_view path) override {
-    return base_->CreateDir(path);
-  }
-  absl::Status DeleteDir(std::string_view path) override {
-    return base_->DeleteDir(path);
-  }
-  absl::Status SyncDir(std::string_view path) override {
-    return base_->SyncDir(path);
-  }
-  absl::Status SetPermissions(std::string_view path, uint32_t mode) override {
-    return base_->SetPermissions(path, mode);
-  }
-
- private:
-  struct Pending {
-    bool truncated = false;
-    std::string bytes;  // appended since the last sync (or the truncation)
-  };
-  class Recording : public WritableFile {
-   public:
-    Recording(TailRecorder* fs, std::string path,
-              std::unique_ptr<WritableFile> f)
-        : fs_(fs), path_(std::move(path)), f_(std::move(f)) {}
-    absl::Status Append(std::string_view data) override {
-      STRATA_RETURN_IF_ERROR(f_->Append(data));
-      std::lock_guard<std::mutex> lock(fs_->mu_);
-      fs_->pending_[path_].bytes.append(data);
-      return absl::OkStatus();
-    }
-    absl::Status Sync() override {
-      STRATA_RETURN_IF_ERROR(f_->Sync());
-      std::lock_guard<std::mutex> lock(fs_->mu_);
-      fs_->pending_.erase(path_);
-      return absl::OkStatus();
-    }
-    absl::Status Close() override { return f_->Close(); }
-
-   private:
-    TailRecorder* fs_;
-    std::string path_;
-    std::unique_ptr<WritableFile> f_;
-  };
-
-  MemFileSystem* base_;
-  std::mutex mu_;
-  std::map<std::string, Pending> pending_;
-  uint64_t tails_ = 0;
-};
-
 // One flow of the complete enumeration: the state it starts from, the
 // operation that crashes, what must hold after the restart, and the update
 // a check must then complete.
@@ -617,12 +293,9 @@ struct CrashFlow {
   std::function<void(World&)> setup;  // on w.mem, without faults
   std::function<void(World&, Client&)> run;
   std::function<void(World&, Client&, bool completed)> check;
-  // The version the final check must make active (the interrupted update,
-  // or the next one the world's server serves after `check`).
-  v1::Layer layer = v1::LAYER_CONFIG;
-  std::string name;
-  std::string final_version;
-  std::string final_content;
+  // What the final check must make active (the interrupted update, or
+  // the next one the world's server serves after `check`).
+  UpdateTarget target;
 };
 
 struct CrashPoints {
@@ -638,7 +311,7 @@ struct CrashPoints {
 // loses its unsynced data. A clean restart must then satisfy `check`, and
 // launches, a Check and the activation bring `final_version`. Each power
 // cut leaves the tails `tail` says.
-CrashPoints EnumerateCrashesWith(const CrashFlow& flow, Tail tail) {
+CrashPoints EnumerateCrashesWith(const CrashFlow& flow, TailModel tail) {
   CrashPoints points;
   for (uint64_t n = 1; n < 1000; ++n) {
     bool completed = false;
@@ -648,8 +321,7 @@ CrashPoints EnumerateCrashesWith(const CrashFlow& flow, Tail tail) {
       World w;
       flow.setup(w);
       if (::testing::Test::HasFatalFailure()) return points;
-      TailRecorder recorder(&w.mem);
-      FaultInjectionFileSystem faulty(&recorder);
+      FaultInjectionFileSystem faulty(&w.mem);
       faulty.FailNthMutation(n, /*crash=*/true);  // armed before the open
       {
         auto client = w.TryOpen(&faulty);
@@ -660,19 +332,15 @@ CrashPoints EnumerateCrashesWith(const CrashFlow& flow, Tail tail) {
         }
       }
       completed = !faulty.crashed();
-      w.mem.DropUnsyncedData();
-      recorder.Apply(tail);
-      TailRecorder recorder_again(&w.mem);
-      FaultInjectionFileSystem again(&recorder_again);
+      points.tails += w.mem.DropUnsyncedData(tail);
+      FaultInjectionFileSystem again(&w.mem);
       again.FailNthMutation(m, /*crash=*/true);
       {
         auto client = w.TryOpen(&again);
         if (client.ok()) (void)(*client)->BeginLaunch();
       }
       const bool recovered = !again.crashed();
-      w.mem.DropUnsyncedData();
-      recorder_again.Apply(tail);
-      points.tails += recorder.tails() + recorder_again.tails();
+      points.tails += w.mem.DropUnsyncedData(tail);
       auto reopened = w.TryOpen(&w.mem);
       if (!reopened.ok()) {
         ADD_FAILURE() << "no restart after the crash: " << reopened.status();
@@ -681,29 +349,7 @@ CrashPoints EnumerateCrashesWith(const CrashFlow& flow, Tail tail) {
       Client& client = **reopened;
       flow.check(w, client, completed);
       // The device goes on: a healthy launch, a check, the activation.
-      const Layer layer = static_cast<Layer>(flow.layer);
-      EXPECT_THAT(client.BeginLaunch(), IsOk());
-      EXPECT_THAT(client.MarkLaunchHealthy(), IsOk());
-      auto result = client.Check();
-      EXPECT_THAT(result, IsOk());
-      if (result.ok()) {
-        EXPECT_TRUE(result->failures.empty()) << result->failures.front();
-      }
-      ActivateAll(client, flow.layer, flow.name);
-      EXPECT_THAT(client.MarkLaunchHealthy(), IsOk());
-      auto active = client.Installed(layer, flow.name);
-      EXPECT_TRUE(active.has_value());
-      if (active.has_value()) {
-        EXPECT_EQ(active->version, flow.final_version)
-            << "the update did not complete after the crash";
-      }
-      auto path = client.OpenModule(layer, flow.name);
-      EXPECT_THAT(path, IsOk());
-      if (path.ok()) {
-        EXPECT_EQ(w.mem.ReadFile(*path).value_or("<unreadable>"),
-                  flow.final_content);
-      }
-      EXPECT_THAT(client.VerifyInstalled(), IsOk());
+      CompleteUpdate(w, client, flow.target);
       if (::testing::Test::HasFailure()) return points;
       if (recovered) break;
       ++points.recovery;
@@ -728,36 +374,24 @@ void PrintPoints(const std::string& flow, const CrashPoints& p) {
 }
 
 // The enumeration under each power-loss model: unsynced appends dropped,
-// torn, zero-filled. Prints the points of each; returns those of the first.
+// torn, zero-filled (or those given). Prints the points of each; returns
+// those of the first.
 CrashPoints EnumerateCrashes(const CrashFlow& flow, const std::string& name,
-                             const std::vector<Tail>& tails = {
-                                 Tail::kDrop, Tail::kTorn, Tail::kZero}) {
+                             const std::vector<TailModel>& tails = {
+                                 TailModel::kDrop, TailModel::kTorn,
+                                 TailModel::kZero}) {
   CrashPoints first;
-  for (Tail tail : tails) {
-    SCOPED_TRACE(::testing::Message() << "tails " << TailName(tail));
+  for (TailModel tail : tails) {
+    SCOPED_TRACE(::testing::Message() << "tails " << TailModelName(tail));
     const CrashPoints p = EnumerateCrashesWith(flow, tail);
-    PrintPoints(StrCat(name, "_", TailName(tail)), p);
-    if (tail == Tail::kDrop) first = p;
-    if (tail != Tail::kDrop) {
+    PrintPoints(StrCat(name, "_", TailModelName(tail)), p);
+    if (tail == tails.front()) first = p;
+    if (tail != TailModel::kDrop) {
       EXPECT_GT(p.tails, 0u) << "no tail was left";
     }
     if (::testing::Test::HasFailure()) break;
   }
   return first;
-}
-
-// Version 1 installed and healthy; the server serves `next` for it.
-void InstallHealthy(World& w, v1::Layer layer, const v1::UpdateEntry& next) {
-  for (const auto* c : {&kOld, &kNew, &kNewer}) {
-    w.server.blobs[Sha256::HexHash(*c)] = *c;
-  }
-  w.server.Serve({Version(layer, "m", "1", kOld, 1, 0)});
-  auto client = w.TryOpen(&w.mem);
-  ASSERT_THAT(client, IsOk());
-  ASSERT_THAT((*client)->Check(), IsOk());
-  ActivateAll(**client, layer, "m");
-  ASSERT_THAT((*client)->MarkLaunchHealthy(), IsOk());
-  w.server.Serve({next});
 }
 
 class CompleteCrashTest : public ::testing::TestWithParam<v1::Layer> {};
@@ -776,12 +410,31 @@ TEST_P(CompleteCrashTest, CheckAndActivateFromTheOpenOn) {
   flow.check = [&](World& w, Client& client, bool completed) {
     ExpectOldOrNew(w, client, layer, "m", completed, 0);
   };
-  flow.layer = layer;
-  flow.name = "m";
-  flow.final_version = "2";
-  flow.final_content = kNew;
+  flow.target = {layer, "m", "2", kNew};
   const CrashPoints p =
       EnumerateCrashes(flow, StrCat("check_activate_", v1::Layer_Name(layer)));
+  EXPECT_GT(p.flow, 10u);
+  EXPECT_GT(p.recovery, 0u);
+}
+
+// A delta update (native bundle "m" v1 -> v2 from a patch only),
+// crashed from the open on: the patch download, its apply into staging,
+// the adoption of the output and the activation.
+TEST(DeltaCompleteCrashTest, DeltaApplyFromTheOpenOn) {
+  STRATA_ASSERT_OK_AND_ASSIGN(std::string patch, diff::CreatePatch(kOld, kNew));
+  CrashFlow flow;
+  flow.setup = [&](World& w) {
+    InstallHealthy(w, v1::LAYER_NATIVE_BUNDLE, DeltaUpdate(w, patch));
+  };
+  flow.run = [&](World&, Client& client) {
+    (void)client.Check();
+    ActivateAll(client, v1::LAYER_NATIVE_BUNDLE, "m");
+  };
+  flow.check = [&](World& w, Client& client, bool completed) {
+    ExpectOldOrNew(w, client, v1::LAYER_NATIVE_BUNDLE, "m", completed, 0);
+  };
+  flow.target = {v1::LAYER_NATIVE_BUNDLE, "m", "2", kNew};
+  const CrashPoints p = EnumerateCrashes(flow, "delta_apply");
   EXPECT_GT(p.flow, 10u);
   EXPECT_GT(p.recovery, 0u);
 }
@@ -805,22 +458,14 @@ TEST_P(CompleteCrashTest, MarkLaunchHealthy) {
     (void)completed;
     w.server.Serve({Version(layer, "m", "3", kNewer, 3, 0)});
   };
-  flow.layer = layer;
-  flow.name = "m";
-  flow.final_version = "3";
-  flow.final_content = kNewer;
+  flow.target = {layer, "m", "3", kNewer};
   const CrashPoints p =
       EnumerateCrashes(flow, StrCat("mark_healthy_", v1::Layer_Name(layer)));
   EXPECT_GT(p.flow, 3u);
 }
 
 INSTANTIATE_TEST_SUITE_P(AllLayers, CompleteCrashTest,
-                         ::testing::Values(v1::LAYER_CONFIG, v1::LAYER_H5,
-                                           v1::LAYER_HCF, v1::LAYER_HOTPATCH,
-                                           v1::LAYER_NATIVE_BUNDLE),
-                         [](const auto& info) {
-                           return v1::Layer_Name(info.param);
-                         });
+                         ::testing::ValuesIn(kAllLayers), LayerParamName);
 
 // Launches keep failing with nothing pending: the launch guard resets the
 // module to the embedded version.
@@ -863,10 +508,7 @@ TEST(LaunchGuardCompleteCrashTest, ResetToEmbedded) {
     EXPECT_THAT(client.VerifyInstalled(), IsOk());
     w.server.Serve({Version(v1::LAYER_CONFIG, "m", "2", kNew, 2, 0)});
   };
-  flow.layer = v1::LAYER_CONFIG;
-  flow.name = "m";
-  flow.final_version = "2";
-  flow.final_content = kNew;
+  flow.target = {v1::LAYER_CONFIG, "m", "2", kNew};
   const CrashPoints p = EnumerateCrashes(flow, "reset_to_embedded");
   EXPECT_GT(p.flow, 3u);
 }
@@ -876,7 +518,6 @@ TEST_P(CompleteCrashTest, FirstInstall) {
   const v1::Layer layer = GetParam();
   CrashFlow flow;
   flow.setup = [&](World& w) {
-    w.server.blobs[Sha256::HexHash(kOld)] = kOld;
     w.server.Serve({Version(layer, "m", "1", kOld, 1, 0)});
   };
   flow.run = [&](World&, Client& client) {
@@ -896,10 +537,7 @@ TEST_P(CompleteCrashTest, FirstInstall) {
     EXPECT_EQ(w.mem.ReadFile(*path).value_or("<unreadable>"), kOld);
     EXPECT_THAT(client.VerifyInstalled(), IsOk());
   };
-  flow.layer = layer;
-  flow.name = "m";
-  flow.final_version = "1";
-  flow.final_content = kOld;
+  flow.target = {layer, "m", "1", kOld};
   const CrashPoints p =
       EnumerateCrashes(flow, StrCat("first_install_", v1::Layer_Name(layer)));
   EXPECT_GT(p.flow, 10u);
@@ -919,10 +557,7 @@ TEST(ConfigPushCompleteCrashTest, PushedConfigInstall) {
   flow.check = [&](World& w, Client& client, bool completed) {
     ExpectOldOrNew(w, client, v1::LAYER_CONFIG, "m", completed, 0);
   };
-  flow.layer = v1::LAYER_CONFIG;
-  flow.name = "m";
-  flow.final_version = "2";
-  flow.final_content = kNew;
+  flow.target = {v1::LAYER_CONFIG, "m", "2", kNew};
   const CrashPoints p = EnumerateCrashes(flow, "config_push");
   EXPECT_GT(p.flow, 10u);
 }
@@ -932,22 +567,9 @@ TEST(ConfigPushCompleteCrashTest, PushedConfigInstall) {
 TEST(LaunchGuardCompleteCrashTest, RollbackOfARelease) {
   CrashFlow flow;
   flow.setup = [&](World& w) {
-    for (const auto* c : {&kOld, &kNew, &kNewer}) {
-      w.server.blobs[Sha256::HexHash(*c)] = *c;
-    }
-    w.server.Serve({Version(v1::LAYER_CONFIG, "a", "1", kOld, 1, 1),
-                    Version(v1::LAYER_HOTPATCH, "core", "1", kOld, 1, 1)});
+    ThreeUnhealthyLaunches(w);
     auto client = w.TryOpen(&w.mem);
     ASSERT_THAT(client, IsOk());
-    ASSERT_THAT((*client)->Check(), IsOk());
-    ASSERT_THAT((*client)->BeginLaunch(), IsOk());
-    ASSERT_THAT((*client)->MarkLaunchHealthy(), IsOk());
-    w.server.Serve({Version(v1::LAYER_CONFIG, "a", "2", kNew, 2, 2),
-                    Version(v1::LAYER_HOTPATCH, "core", "2", kNew, 2, 2)});
-    ASSERT_THAT((*client)->Check(), IsOk());
-    for (int launch = 0; launch < 3; ++launch) {
-      ASSERT_THAT((*client)->BeginLaunch(), IsOk());
-    }
     ASSERT_EQ((*client)->Installed(Layer::kHotpatch, "core")->version, "2");
   };
   flow.run = [&](World&, Client& client) { (void)client.BeginLaunch(); };
@@ -960,98 +582,20 @@ TEST(LaunchGuardCompleteCrashTest, RollbackOfARelease) {
       EXPECT_EQ(a->version, "1") << "acknowledged rollback lost";
     }
     EXPECT_THAT(client.VerifyInstalled(), IsOk());
-    w.server.Serve({Version(v1::LAYER_CONFIG, "a", "3", kNewer, 3, 3),
-                    Version(v1::LAYER_HOTPATCH, "core", "3", kNewer, 3, 3)});
+    w.server.Serve(Release(v1::LAYER_HOTPATCH, "core", 3));
   };
-  flow.layer = v1::LAYER_CONFIG;
-  flow.name = "a";
-  flow.final_version = "3";
-  flow.final_content = kNewer;
+  flow.target = {v1::LAYER_CONFIG, "a", "3", kNewer};
   const CrashPoints p = EnumerateCrashes(flow, "launch_guard_rollback");
   EXPECT_GT(p.flow, 3u);
 }
 
-// What stratad sends: every metadata file of `repo` newer than `trusted`.
-void AddNewerMetadata(
-    const signing::testing::TestRepo& repo, const v1::TrustedVersions& trusted,
-    google::protobuf::RepeatedPtrField<v1::MetadataFile>& out) {
-  out.Clear();
-  for (const auto& [name, bytes] : repo.source.files()) {
-    std::string role;
-    uint64_t version = 0;
-    if (name == "timestamp.json") {
-      role = "timestamp";
-      version = repo.timestamp.common.version;
-    } else if (name == "director.json") {
-      role = "director";
-      version = repo.director.common.version;
-    } else {
-      const size_t dot = name.find('.');
-      role = name.substr(dot + 1, name.size() - dot - 1 - 5);
-      version = std::stoull(name.substr(0, dot));
-    }
-    uint64_t have = 0;
-    if (role == "root") {
-      have = trusted.root();
-    } else if (role == "timestamp") {
-      have = trusted.timestamp();
-    } else if (role == "snapshot") {
-      have = trusted.snapshot();
-    } else if (role == "targets") {
-      have = trusted.targets();
-    } else if (role == "director") {
-      have = trusted.director();
-    } else if (auto it = trusted.roles().find(role);
-               it != trusted.roles().end()) {
-      have = it->second;
-    }
-    if (version <= have) continue;
-    v1::MetadataFile* f = out.Add();
-    f->set_name(name);
-    f->set_content(bytes);
-  }
-}
-
-// A signed H5 page `page` at `counter`, assigned, published, and offered.
-void PublishPage(World& w, uint64_t counter, const std::string& content,
-                 const std::string& version) {
-  signing::testing::TestRepo& repo = *w.repo;
-  if (counter > 1) repo.BumpVersions();
-  const std::string name =
-      repo.AddArtifact(signing::Layer::kH5, "page", counter, content);
-  repo.delegated["h5"].targets[name].artifact->version_label = version;
-  repo.Assign(name);
-  repo.Publish();
-  w.server.blobs[Sha256::HexHash(content)] = content;
-  w.server.Serve(
-      {Entry(v1::LAYER_H5, "page", version, content, counter, false)});
-}
-
 // An update verified against the pinned root: the check writes the
 // verifier's trust state (/sdk/trust) as well as the module state.
-TEST(TrustCompleteCrashTest, VerifiedUpdateWithTrustState) {
+class TrustCompleteCrashTest : public ::testing::TestWithParam<TailModel> {};
+
+TEST_P(TrustCompleteCrashTest, VerifiedUpdateWithTrustState) {
   CrashFlow flow;
-  flow.setup = [&](World& w) {
-    w.repo = std::make_unique<signing::testing::TestRepo>(w.clock.Now(),
-                                                          absl::Hours(24));
-    w.server.on_check = [&w](const v1::CheckRequest& request,
-                             v1::CheckResponse& r) {
-      r.mutable_plan()->set_app_id("wallet");
-      r.mutable_plan()->set_device_id(request.device().device_id());
-      r.mutable_plan()->set_expires_at_unix(
-          absl::ToUnixSeconds(w.clock.Now() + absl::Hours(1)));
-      AddNewerMetadata(*w.repo, request.trusted(), *r.mutable_metadata());
-    };
-    PublishPage(w, 1, kOld, "1");
-    auto client = w.TryOpen(&w.mem);
-    ASSERT_THAT(client, IsOk());
-    STRATA_ASSERT_OK_AND_ASSIGN(CheckResult r, (*client)->Check());
-    ASSERT_TRUE(r.failures.empty()) << r.failures.front();
-    ActivateAll(**client, v1::LAYER_H5, "page");
-    ASSERT_THAT((*client)->MarkLaunchHealthy(), IsOk());
-    ASSERT_EQ((*client)->Installed(Layer::kH5, "page")->version, "1");
-    PublishPage(w, 2, kNew, "2");
-  };
+  flow.setup = [&](World& w) { InstallVerifiedPage(w); };
   flow.run = [&](World&, Client& client) {
     (void)client.Check();
     ActivateAll(client, v1::LAYER_H5, "page");
@@ -1070,16 +614,20 @@ TEST(TrustCompleteCrashTest, VerifiedUpdateWithTrustState) {
     }
     EXPECT_THAT(client.VerifyInstalled(), IsOk());
   };
-  flow.layer = v1::LAYER_H5;
-  flow.name = "page";
-  flow.final_version = "2";
-  flow.final_content = kNew;
-  // Dropped tails only: each point verifies signatures several times (about
-  // 16 s here for the three-model run's third).
+  flow.target = {v1::LAYER_H5, "page", "2", kNew};
+  // Each point verifies signatures several times: the slowest flow, one
+  // test per power-loss model (ctest runs them in parallel).
   const CrashPoints p =
-      EnumerateCrashes(flow, "verified_update_trust_state", {Tail::kDrop});
+      EnumerateCrashes(flow, "verified_update_trust_state", {GetParam()});
   EXPECT_GT(p.flow, 10u);
 }
+
+INSTANTIATE_TEST_SUITE_P(PowerLoss, TrustCompleteCrashTest,
+                         ::testing::Values(TailModel::kDrop, TailModel::kTorn,
+                                           TailModel::kZero),
+                         [](const auto& info) {
+                           return std::string(TailModelName(info.param));
+                         });
 
 }  // namespace
 }  // namespace strata::client

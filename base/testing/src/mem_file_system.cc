@@ -20,19 +20,21 @@ class MemFileSystem::MemWritable : public WritableFile {
   absl::Status Append(std::string_view data) override {
     std::lock_guard<std::mutex> lock(fs_->mu_);
     STRATA_RETURN_IF_ERROR(Check());
-    node_->data.append(data);
-    return absl::OkStatus();
+    return fs_->AppendLocked(*node_, path_, data);
   }
   absl::Status Sync() override {
     std::lock_guard<std::mutex> lock(fs_->mu_);
     STRATA_RETURN_IF_ERROR(Check());
+    STRATA_RETURN_IF_ERROR(fs_->SpaceLocked("fsync", path_));
     node_->synced = node_->data;
+    node_->truncated = false;
     return absl::OkStatus();
   }
   absl::Status Close() override {
     std::lock_guard<std::mutex> lock(fs_->mu_);
-    closed_ = true;
-    return absl::OkStatus();
+    if (closed_) return absl::OkStatus();
+    closed_ = true;  // closed even when the close reports an error
+    return fs_->SpaceLocked("close", path_);
   }
 
  private:
@@ -67,6 +69,27 @@ class MemFileSystem::MemReadable : public RandomAccessFile {
   std::string data_;  // a snapshot taken at open
 };
 
+const char* TailModelName(TailModel model) {
+  switch (model) {
+    case TailModel::kDrop:
+      return "dropped";
+    case TailModel::kTorn:
+      return "torn";
+    case TailModel::kZero:
+      return "zeroed";
+  }
+  return "?";
+}
+
+namespace {
+
+absl::Status NoSpace(std::string_view op, std::string_view path) {
+  return absl::ResourceExhaustedError(
+      strata::StrCat(op, " ", path, ": No space left on device"));
+}
+
+}  // namespace
+
 MemFileSystem::MemFileSystem() {
   dirs_ = {"/", "."};
   durable_dirs_ = dirs_;
@@ -88,11 +111,16 @@ absl::StatusOr<std::unique_ptr<WritableFile>> MemFileSystem::Open(
   auto it = files_.find(p);
   std::shared_ptr<Node> node;
   if (it == files_.end()) {
+    STRATA_RETURN_IF_ERROR(SpaceLocked("open", p, 0, /*need_entry=*/true));
     node = std::make_shared<Node>();
     files_[p] = node;
   } else {
+    STRATA_RETURN_IF_ERROR(SpaceLocked("open", p));
     node = it->second;
-    if (truncate) node->data.clear();
+    if (truncate) {
+      node->data.clear();
+      node->truncated = true;
+    }
   }
   return std::unique_ptr<WritableFile>(
       new MemWritable(this, std::move(node), p, generation_));
@@ -170,6 +198,7 @@ absl::Status MemFileSystem::Rename(std::string_view from, std::string_view to) {
     return absl::NotFoundError("rename to " + t + ": no parent");
   if (dirs_.count(t))
     return absl::InvalidArgumentError("rename onto directory " + t);
+  STRATA_RETURN_IF_ERROR(SpaceLocked("rename", f + " -> " + t));
   std::shared_ptr<Node> node = it->second;
   files_.erase(it);
   files_[t] = std::move(node);
@@ -192,6 +221,7 @@ absl::Status MemFileSystem::CreateDir(std::string_view path) {
     return absl::AlreadyExistsError("mkdir " + p + ": a file exists");
   if (!ParentExistsLocked(p))
     return absl::NotFoundError("mkdir " + p + ": no parent");
+  STRATA_RETURN_IF_ERROR(SpaceLocked("mkdir", p, 0, /*need_entry=*/true));
   dirs_.insert(p);
   return absl::OkStatus();
 }
@@ -218,6 +248,7 @@ absl::Status MemFileSystem::SyncDir(std::string_view path) {
   std::lock_guard<std::mutex> lock(mu_);
   if (!dirs_.count(p))
     return absl::NotFoundError("sync " + p + ": no such directory");
+  STRATA_RETURN_IF_ERROR(SpaceLocked("fsync", p));
   for (auto it = durable_files_.begin(); it != durable_files_.end();) {
     it = Dirname(it->first) == p ? durable_files_.erase(it) : std::next(it);
   }
@@ -242,12 +273,14 @@ absl::Status MemFileSystem::SetPermissions(std::string_view path,
   auto it = files_.find(p);
   if (it == files_.end())
     return absl::NotFoundError("chmod " + p + ": no such file");
+  STRATA_RETURN_IF_ERROR(SpaceLocked("chmod", p));
   it->second->mode = mode;
   return absl::OkStatus();
 }
 
-void MemFileSystem::DropUnsyncedData() {
+uint64_t MemFileSystem::DropUnsyncedData(TailModel model) {
   std::lock_guard<std::mutex> lock(mu_);
+  uint64_t tails = 0;
   ++generation_;
   // A durable name whose directory was itself never made durable is lost too.
   std::set<std::string> dirs;
@@ -268,10 +301,28 @@ void MemFileSystem::DropUnsyncedData() {
   files_.clear();
   for (const auto& [f, node] : durable_files_) {
     if (!dirs_.count(Dirname(f))) continue;
+    if (model != TailModel::kDrop &&
+        (node->truncated || node->data.size() > node->synced.size())) {
+      // What was written since the last sync: appended to the synced bytes,
+      // or (after a truncation) all of the content.
+      const std::string_view fresh =
+          node->truncated
+              ? std::string_view(node->data)
+              : std::string_view(node->data).substr(node->synced.size());
+      const std::string lost =
+          model == TailModel::kTorn
+              ? std::string(fresh.substr(0, fresh.size() / 2))
+              : std::string(fresh.size(), '\0');
+      node->synced = node->truncated ? lost : node->synced + lost;
+      node->truncated = false;
+      ++tails;
+    }
     node->data = node->synced;
+    node->truncated = false;
     files_[f] = node;
   }
   durable_files_ = files_;
+  return tails;
 }
 
 std::vector<std::string> MemFileSystem::AllFiles() const {
@@ -279,6 +330,89 @@ std::vector<std::string> MemFileSystem::AllFiles() const {
   std::vector<std::string> out;
   for (const auto& [f, node] : files_) out.push_back(f);
   return out;
+}
+
+uint64_t MemFileSystem::UsedLocked() const {
+  uint64_t used = 0;
+  for (const auto& [f, node] : files_) used += node->data.size();
+  return used;
+}
+
+absl::Status MemFileSystem::SpaceLocked(std::string_view op,
+                                        std::string_view path, uint64_t need,
+                                        bool need_entry) {
+  ++space_ops_;
+  if (fill_at_ != 0 && !filled_ && space_ops_ == fill_at_) {
+    filled_ = true;
+    capacity_ = UsedLocked();
+    return NoSpace(op, path);
+  }
+  if (!capacity_.has_value()) return absl::OkStatus();
+  const uint64_t used = UsedLocked();
+  if ((need_entry && used >= *capacity_) || used + need > *capacity_) {
+    return NoSpace(op, path);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status MemFileSystem::AppendLocked(Node& node, std::string_view path,
+                                         std::string_view data) {
+  ++space_ops_;
+  if (fill_at_ != 0 && !filled_ && space_ops_ == fill_at_) {
+    // A short write: half of it reached the file, then the disk was full.
+    filled_ = true;
+    node.data.append(data.substr(0, data.size() / 2));
+    capacity_ = UsedLocked();
+    return NoSpace("write", path);
+  }
+  if (capacity_.has_value()) {
+    const uint64_t used = UsedLocked();
+    const uint64_t free = *capacity_ > used ? *capacity_ - used : 0;
+    if (data.size() > free) {
+      node.data.append(data.substr(0, free));
+      return NoSpace("write", path);
+    }
+  }
+  node.data.append(data);
+  return absl::OkStatus();
+}
+
+void MemFileSystem::SetCapacity(std::optional<uint64_t> bytes) {
+  std::lock_guard<std::mutex> lock(mu_);
+  capacity_ = bytes;
+}
+
+void MemFileSystem::FillDisk() {
+  std::lock_guard<std::mutex> lock(mu_);
+  capacity_ = UsedLocked();
+}
+
+void MemFileSystem::FreeSpace() {
+  std::lock_guard<std::mutex> lock(mu_);
+  capacity_.reset();
+  fill_at_ = 0;
+}
+
+void MemFileSystem::FillDiskAt(uint64_t n) {
+  std::lock_guard<std::mutex> lock(mu_);
+  fill_at_ = n;
+  space_ops_ = 0;
+  filled_ = false;
+}
+
+uint64_t MemFileSystem::space_operations() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return space_ops_;
+}
+
+bool MemFileSystem::disk_filled() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return filled_;
+}
+
+uint64_t MemFileSystem::UsedBytes() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return UsedLocked();
 }
 
 }  // namespace strata::testing
