@@ -18,6 +18,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "strata/base/testing/mem_file_system.h"
+#include "strata/base/testing/simulated_clock.h"
 #include "strata/base/testing/status_matchers.h"
 #include "strata/signing/reject_reason.h"
 #include "strata/signing/verifier.h"
@@ -146,26 +147,19 @@ void Trickle(int fd, const std::atomic<bool>& stop) {
 // that looks at its clock before every read sees its deadline come after a
 // fixed number of reads, on any machine. Starts at the real time so that
 // metadata made "now" is not expired.
-class SteppingClock : public Clock {
+class SteppingClock : public testing::SimulatedClock {
  public:
+  SteppingClock() : SimulatedClock(absl::Now()) {}
   absl::Time Now() override {
-    std::lock_guard<std::mutex> lock(mu_);
-    now_ += step_;
-    return now_;
-  }
-  void SleepFor(absl::Duration d) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    now_ += d;
+    Advance(absl::Nanoseconds(step_ns_.load()));
+    return SimulatedClock::Now();
   }
   void set_step(absl::Duration step) {
-    std::lock_guard<std::mutex> lock(mu_);
-    step_ = step;
+    step_ns_ = absl::ToInt64Nanoseconds(step);
   }
 
  private:
-  std::mutex mu_;
-  absl::Time now_ = absl::Now();
-  absl::Duration step_ = absl::ZeroDuration();
+  std::atomic<int64_t> step_ns_{0};
 };
 
 TEST(HttpGetTest, FetchesBodyAndStatus) {
