@@ -104,12 +104,12 @@ constexpr char kHelp[] =
     "\n"
     "Exit codes: 0 ok; 1 other failure (storage,\n"
     "summary file); 2 bad arguments (also: no --root, an unreadable file);\n"
-    "7 --await-config gave up after --await-timeout-ms;\n"
     "3 --app is not the app of --root's root of trust; 5 the server could\n"
     "not be reached (no device's check succeeded in a round; the run stops\n"
     "after that round; a failed TLS handshake counts as unreachable);\n"
     "another reason all checks failed gives its own code: 4 refused, 2 bad\n"
-    "input). The same table as strata's.";
+    "input); 7 --await-config gave up after --await-timeout-ms. The same\n"
+    "table as strata's.";
 
 struct Flags {
   std::string server = "127.0.0.1:7443";
