@@ -48,6 +48,25 @@ FLEET_ARGS=(--app wallet --devices 24 --dir "$WORK/fleet" --app-version 10.3.0
   --host-build 10.3.0+100 --threads 4 --root "$WORK/keys/root.json"
   --ca-file "$WORK/server/tls/ca.pem")
 fleet() { "$BIN/strata-fleet" "${FLEET_ARGS[@]}" "$@"; }
+# In the background, with FLEET_PID the fleet's own pid (not a subshell's).
+fleet_bg() {
+  local log="$1"
+  shift
+  "$BIN/strata-fleet" "${FLEET_ARGS[@]}" "$@" >"$log" 2>&1 &
+  FLEET_PID=$!
+}
+# The demo keeps its pacing, but every check waits for the state it needs;
+# each wait below is a hang guard of 2 minutes (10 for the grey release),
+# never a figure a slower machine could miss.
+# Waits until line pattern $1 appears in file $2 while process $3 runs.
+wait_for_line() {
+  for _ in $(seq 1 2400); do
+    grep -sqE -- "$1" "$2" && return 0
+    kill -0 "$3" 2>/dev/null || break
+    sleep 0.05
+  done
+  grep -sqE -- "$1" "$2"
+}
 
 step "initializing the server's data directory (first admin token, a self-signed TLS CA and server certificate)"
 "$BIN/stratad" init --data-dir "$WORK/server" --tls-self-signed
@@ -60,14 +79,15 @@ step "starting stratad (embedded RocksDB in $WORK/server; health gates every sec
   --http 127.0.0.1:0 --port-file "$WORK/port" --gate-interval 1 \
   >"$WORK/stratad.log" 2>&1 &
 SERVER_PID=$!
-for _ in $(seq 1 100); do
+for _ in $(seq 1 2400); do
   [ -s "$WORK/port" ] && break
   kill -0 "$SERVER_PID" 2>/dev/null || { cat "$WORK/stratad.log" >&2; exit 1; }
   sleep 0.05
 done
+[ -s "$WORK/port" ] || fail "stratad wrote no port file in 2 minutes"
 export STRATA_SERVER="127.0.0.1:$(sed -n 1p "$WORK/port")"
 HTTP="http://127.0.0.1:$(sed -n 2p "$WORK/port")"
-strata health --wait 10
+strata health --wait 120
 echo "stratad is serving on $STRATA_SERVER over TLS (the CLI and devices trust $STRATA_CA_FILE)"
 if PLAIN=$(STRATA_CA_FILE= strata --plaintext health 2>&1); then
   fail "a plaintext client reached the TLS server"
@@ -134,31 +154,45 @@ echo "release $MALL: 50% of android devices, then 100%; gates promote it when he
 strata release preview "$MALL" --app wallet
 
 step "the fleet runs while the gates promote the grey release (deltas from version 1)"
-fleet --rounds 6 --interval-ms 700 --summary-json "$WORK/fleet-2.json" |
-  tee "$WORK/fleet-2.log"
+# Round after round until the gates have completed the release, however
+# long that takes here; SIGTERM then ends the fleet after its round.
+fleet_bg "$WORK/fleet-2.log" --rounds 1000 --interval-ms 700 \
+  --summary-json "$WORK/fleet-2.json"
 strata release status "$MALL" --app wallet --wait --poll-interval 250ms \
-  --timeout 30s >/dev/null || fail "the healthy grey release did not complete"
+  --timeout 10m >/dev/null || fail "the healthy grey release did not complete"
+kill -TERM "$FLEET_PID"
+wait "$FLEET_PID" || fail "the fleet failed: $(tail -3 "$WORK/fleet-2.log")"
+FLEET_PID=""
+cat "$WORK/fleet-2.log"
 strata release status "$MALL" --app wallet
-grep -q "h5/mall-home=2x12" "$WORK/fleet-2.log" ||
+# Two more launches of every device: the first checks, the second runs what
+# it installed. The completed release is then active exactly where it goes.
+fleet --rounds 2 --interval-ms 0 | tee "$WORK/fleet-2b.log"
+LAST=$(grep '^round' "$WORK/fleet-2b.log" | tail -1)
+grep -q "h5/mall-home=2x12" <<<"$LAST" ||
   fail "the 12 android devices did not all get Mall 2.0"
-grep -q "h5/mall-home=1x12" "$WORK/fleet-2.log" ||
+grep -q "h5/mall-home=1x12" <<<"$LAST" ||
   fail "ios devices got the android release"
 DELTAS=$(sed -n 's/^summary:.* (\([0-9][0-9]*\) via delta.*/\1/p' "$WORK/fleet-2.log")
 echo "grey release completed on its own; updates installed from deltas: ${DELTAS:-?}"
 
 step "a config change pushed live to connected devices (WatchConfig)"
-fleet --rounds 2 --interval-ms 2500 --watch-config >"$WORK/fleet-3.log" 2>&1 &
-FLEET_PID=$!
-sleep 1.2
+# Round 2 waits until every device has version 3 (--await-config): between
+# the rounds no device checks, so each got it pushed on its stream.
+fleet_bg "$WORK/fleet-3.log" --rounds 2 --interval-ms 0 --watch-config \
+  --await-config payment.limits=3 --await-timeout-ms 120000
+# Released once round 1 is over: every device holds its WatchConfig stream.
+wait_for_line '^round 1:' "$WORK/fleet-3.log" "$FLEET_PID" ||
+  fail "the fleet did not finish its first round: $(cat "$WORK/fleet-3.log")"
 strata publish --app wallet --layer config --module payment.limits --version 3 \
   --file "$SAMPLES/config/payment.limits.v3.json" "${KEYS[@]}"
 strata release create --app wallet --layer config --module payment.limits \
   --version 3 --all-at-once
-wait "$FLEET_PID"
+wait "$FLEET_PID" || fail "the fleet failed: $(tail -3 "$WORK/fleet-3.log")"
 FLEET_PID=""
 grep -E '^config payment.limits 3 pushed' "$WORK/fleet-3.log" | head -3
 PUSHED=$(grep -cE '^config payment.limits 3 pushed' "$WORK/fleet-3.log" || true)
-[ "$PUSHED" -ge 20 ] || fail "the config change was pushed to only $PUSHED devices"
+[ "$PUSHED" -eq 24 ] || fail "the config change was pushed to only $PUSHED devices"
 echo "config pushed: payment.limits 3 reached $PUSHED connected devices without a check"
 
 step "a hotpatch that crashes on launch, rolled out to 25% with health gates"
@@ -168,6 +202,13 @@ BAD=$(strata release create --app wallet --layer hotpatch --module fix-npe \
   --version 2 --plan "25%:1m:5,100%" --gate min_launches=4 --output json | release_id)
 [ -n "$BAD" ] || fail "the hotpatch release was not created"
 fleet --rounds 6 --interval-ms 700 | tee "$WORK/fleet-4.log"
+# The gates judge the crash reports every second: wait for their verdict
+# (exit 6: halted).
+HALTED=0
+strata release status "$BAD" --app wallet --wait --poll-interval 250ms \
+  --timeout 2m >/dev/null || HALTED=$?
+[ "$HALTED" -eq 6 ] ||
+  fail "the crashing hotpatch did not halt its rollout (status --wait: $HALTED)"
 strata release status "$BAD" --app wallet
 strata release status "$BAD" --app wallet --output json | grep -q RELEASE_HALTED ||
   fail "the crashing hotpatch did not halt its rollout"

@@ -1,8 +1,11 @@
 // strata-fleet: many simulated devices in one process, each a real
 // libstrata_client Client with its own storage, launching, checking,
 // crashing (on a marker) and reporting round after round.
+#include <signal.h>
+
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -31,6 +34,11 @@ constexpr int kExitOk = strata::kExitOk;
 constexpr int kExitFailure = strata::kExitFailure;
 constexpr int kExitBadArguments = strata::kExitBadInput;
 constexpr int kExitUnreachable = strata::kExitUnavailable;
+constexpr int kExitTimeout = strata::kExitTimeout;
+
+// Set by SIGINT and SIGTERM: the run stops after the current round.
+volatile sig_atomic_t stop_signal = 0;
+extern "C" void OnStopSignal(int signal) { stop_signal = signal; }
 
 // A HOTPATCH or NATIVE_BUNDLE whose content holds these bytes crashes the
 // simulated app at every launch while it is active (the demo's bad patch).
@@ -66,7 +74,21 @@ constexpr char kHelp[] =
     "    (--watch-config: a pushed CONFIG version installed; K is the last\n"
     "    round started, 0 before round 1)\n"
     "  config <module> <version> refused by device <id>: <reason>\n"
+    "  await: config <module> <version> active on all <n> devices\n"
+    "    (--await-config: the wait before the next round is over)\n"
+    "  stopped by signal <s> after round <K>\n"
     "  summary: ... (totals; see --summary-json for the details)\n"
+    "\n"
+    "--await-config MODULE=VERSION (with --watch-config; repeatable): after\n"
+    "the pause that follows a round, the next round also waits until every\n"
+    "device has config MODULE at VERSION active, installed by a push (no\n"
+    "device checks meanwhile), so a test or demo that releases a config\n"
+    "between two rounds sees it pushed, however fast or slow the machine.\n"
+    "Once that held, later rounds do not wait again. --await-timeout-ms is\n"
+    "a hang guard: past it the run stops with exit code 7.\n"
+    "\n"
+    "SIGINT or SIGTERM stops the run after the current round; the summary\n"
+    "is printed and written as usual (exit code 0).\n"
     "\n"
     "Example:\n"
     "  strata-fleet --server 127.0.0.1:7443 --app wallet --devices 20 \\\n"
@@ -86,7 +108,8 @@ constexpr char kHelp[] =
     "not be reached (no device's check succeeded in a round; the run stops\n"
     "after that round; a failed TLS handshake counts as unreachable);\n"
     "another reason all checks failed gives its own code: 4 refused, 2 bad\n"
-    "input). The same table as strata's.";
+    "input); 7 --await-config gave up after --await-timeout-ms. The same\n"
+    "table as strata's.";
 
 struct Flags {
   std::string server = "127.0.0.1:7443";
@@ -99,6 +122,10 @@ struct Flags {
   std::string host_build;
   std::string embedded_dir;
   bool watch_config = false;
+  // --await-config MODULE=VERSION, split.
+  std::vector<std::string> await_config_flags;
+  std::vector<std::pair<std::string, std::string>> await_config;
+  int64_t await_timeout_ms = 120'000;
   std::string summary_json;
   int threads = kMaxThreads;
   std::string root_file;
@@ -171,6 +198,11 @@ struct Device {
   std::string check_error;
   std::atomic<uint64_t> config_pushes{0};
   bool watching = false;
+  // For --await-config, under Fleet::await_mu_: the active config versions
+  // (module -> version) after the last round, and those installed by pushes
+  // since.
+  std::map<std::string, std::string> configs_after_round;
+  std::map<std::string, std::string> pushed_configs;
 };
 
 // Serializes output lines from worker and watch threads.
@@ -281,10 +313,24 @@ class Fleet {
                          ? ", INSECURE: signatures not verified"
                          : ", verifying against the pinned root"));
     int code = kExitOk;
+    bool awaited = flags_.await_config.empty();
     for (int k = 1; k <= flags_.rounds; ++k) {
-      if (k > 1 && flags_.interval_ms > 0) {
-        std::this_thread::sleep_for(
-            std::chrono::milliseconds(flags_.interval_ms));
+      if (k > 1) {
+        Pause();
+        if (!awaited && !Stopping()) {
+          absl::Status s = AwaitConfig();
+          if (!s.ok() && !Stopping()) {
+            out_.Error(std::string(ToStd(s.message())));
+            code = kExitTimeout;
+            break;
+          }
+          awaited = s.ok();
+        }
+        if (Stopping()) {
+          out_.Line(StrCat("stopped by signal ", static_cast<int>(stop_signal),
+                           " after round ", k - 1));
+          break;
+        }
       }
       round_start_ = std::chrono::steady_clock::now();
       round_ = k;
@@ -380,6 +426,88 @@ class Fleet {
   }
 
  private:
+  static bool Stopping() { return stop_signal != 0; }
+
+  // The pause between rounds; a stop signal ends it early.
+  void Pause() {
+    const auto end = std::chrono::steady_clock::now() +
+                     std::chrono::milliseconds(flags_.interval_ms);
+    while (!Stopping() && std::chrono::steady_clock::now() < end) {
+      std::this_thread::sleep_for(std::min<std::chrono::nanoseconds>(
+          end - std::chrono::steady_clock::now(),
+          std::chrono::milliseconds(50)));
+    }
+  }
+
+  // How many devices have every --await-config version active: active
+  // after the last round, or installed by a push whose line was printed
+  // since (so the pushes are all reported before the next round starts).
+  // The first device that lacks one, and what it has, in `missing`.
+  // Needs await_mu_.
+  size_t DevicesWithAwaitedConfig(std::string& missing) {
+    size_t n = 0;
+    missing.clear();
+    for (const auto& d : devices_) {
+      bool all = true;
+      for (const auto& [module, version] : flags_.await_config) {
+        auto has = [&](const std::map<std::string, std::string>& versions)
+            -> std::string {
+          auto it = versions.find(module);
+          return it == versions.end() ? "" : it->second;
+        };
+        const std::string pushed = has(d->pushed_configs);
+        const std::string after_round = has(d->configs_after_round);
+        if (pushed == version || (pushed.empty() && after_round == version)) {
+          continue;
+        }
+        all = false;
+        if (missing.empty()) {
+          const std::string now = !pushed.empty() ? pushed : after_round;
+          missing = StrCat(d->id, " has config ", module, " ",
+                           now.empty() ? "none" : now);
+        }
+        break;
+      }
+      if (all) ++n;
+    }
+    return n;
+  }
+
+  // Waits until every device has the --await-config versions active (woken
+  // by each push), at most --await-timeout-ms; kDeadlineExceeded then.
+  absl::Status AwaitConfig() {
+    const auto deadline = std::chrono::steady_clock::now() +
+                          std::chrono::milliseconds(flags_.await_timeout_ms);
+    std::string wanted;
+    for (const auto& [module, version] : flags_.await_config) {
+      wanted += StrCat(wanted.empty() ? "" : ", ", module, " ", version);
+    }
+    std::unique_lock<std::mutex> lock(await_mu_);
+    while (true) {
+      const uint64_t seen = push_events_;
+      std::string missing;
+      const size_t have = DevicesWithAwaitedConfig(missing);
+      if (have == devices_.size()) {
+        out_.Line(StrCat("await: config ", wanted, " active on all ",
+                         devices_.size(), " devices"));
+        return absl::OkStatus();
+      }
+      const auto now = std::chrono::steady_clock::now();
+      if (Stopping()) return absl::CancelledError("stopped by a signal");
+      if (now >= deadline) {
+        return absl::DeadlineExceededError(StrCat(
+            "gave up waiting after ", flags_.await_timeout_ms,
+            " ms (--await-timeout-ms): config ", wanted, " is active on ", have,
+            " of ", devices_.size(), " devices (", missing,
+            "); was it released, and do the devices watch (--watch-config)?"));
+      }
+      // Woken by the next push; every 100 ms anyway, to notice a signal.
+      await_cv_.wait_until(
+          lock, std::min(deadline, now + std::chrono::milliseconds(100)),
+          [&] { return push_events_ != seen; });
+    }
+  }
+
   Counters Totals() const {
     Counters t;
     for (const auto& d : devices_) t.Add(d->total);
@@ -406,9 +534,14 @@ class Fleet {
       crashed += d->round.launch_crashes;
       rollbacks += d->round.rollbacks;
       d->total.Add(d->round);
+      std::map<std::string, std::string> configs;
       for (const InstalledModule& m : d->client->AllActive()) {
         ++versions[StrCat(LayerName(m.layer), "/", m.name)][m.version];
+        if (m.layer == Layer::kConfig) configs[m.name] = m.version;
       }
+      std::lock_guard<std::mutex> lock(await_mu_);
+      d->configs_after_round = std::move(configs);
+      d->pushed_configs.clear();
     }
     std::string line =
         StrCat("round ", k, ": ", devices_.size(), " devices, ", crashed,
@@ -481,6 +614,15 @@ class Fleet {
   void StartWatch(Device& d) {
     ConfigWatchOptions o;
     o.on_push = [this, &d](const ConfigPush& p) {
+      // After the line below is printed: AwaitConfig counts the push then.
+      auto count = [&] {
+        {
+          std::lock_guard<std::mutex> lock(await_mu_);
+          if (p.installed) d.pushed_configs[p.name] = p.version;
+          ++push_events_;
+        }
+        await_cv_.notify_all();
+      };
       if (p.installed) {
         ++d.config_pushes;
         const auto ms =
@@ -496,6 +638,7 @@ class Fleet {
                          " refused by device ", d.id, ": ",
                          p.failure->message));
       }
+      count();
     };
     absl::Status s = d.client->StartConfigWatch(std::move(o));
     if (!s.ok()) {
@@ -513,6 +656,11 @@ class Fleet {
   std::atomic<std::chrono::steady_clock::time_point> round_start_{
       std::chrono::steady_clock::now()};
   std::atomic<int> round_{0};
+  // Counts pushes (installed or not) for AwaitConfig; guards the devices'
+  // configs_after_round and pushed_configs.
+  std::mutex await_mu_;
+  std::condition_variable await_cv_;
+  uint64_t push_events_ = 0;
 };
 
 int Main(int argc, char** argv) {
@@ -546,6 +694,15 @@ int Main(int argc, char** argv) {
                "every device also holds a WatchConfig stream (started after "
                "its first check) and installs pushed configs at once; one "
                "line per push");
+  app.add_option("--await-config", f.await_config_flags,
+                 "MODULE=VERSION: before the next round, wait until every "
+                 "device has this config version active (pushed; needs "
+                 "--watch-config); repeatable")
+      ->type_name("MODULE=VERSION");
+  app.add_option("--await-timeout-ms", f.await_timeout_ms,
+                 "hang guard of --await-config: exit 7 after this long")
+      ->check(CLI::Range(int64_t{1}, int64_t{86'400'000}))
+      ->capture_default_str();
   app.add_option("--summary-json", f.summary_json,
                  "write totals, rounds and every device's active versions "
                  "as JSON to this file");
@@ -580,6 +737,20 @@ int Main(int argc, char** argv) {
   }
   if (absl::Status s = ValidateName("app id", f.app); !s.ok()) {
     std::cerr << "strata-fleet: " << ToStd(s.message()) << "\n";
+    return kExitBadArguments;
+  }
+  for (const std::string& a : f.await_config_flags) {
+    const size_t eq = a.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == a.size()) {
+      std::cerr << "strata-fleet: --await-config " << a
+                << ": expected MODULE=VERSION, e.g. flags=2\n";
+      return kExitBadArguments;
+    }
+    f.await_config.emplace_back(a.substr(0, eq), a.substr(eq + 1));
+  }
+  if (!f.await_config.empty() && !f.watch_config) {
+    std::cerr << "strata-fleet: --await-config waits for pushed configs: "
+                 "add --watch-config (no device checks between rounds)\n";
     return kExitBadArguments;
   }
   // "localhost" is localhost:7443 (gRPC alone would dial 443); a URL's
@@ -632,6 +803,13 @@ int Main(int argc, char** argv) {
               << ToStd(s.message()) << "\n";
     return kExitFailure;
   }
+  // A stop signal ends the run after the current round, with its summary.
+  struct sigaction stop = {};
+  stop.sa_handler = OnStopSignal;
+  stop.sa_flags = SA_RESTART;
+  sigemptyset(&stop.sa_mask);
+  ::sigaction(SIGINT, &stop, nullptr);
+  ::sigaction(SIGTERM, &stop, nullptr);
   Fleet fleet(f);
   if (absl::Status s = fleet.Open(); !s.ok()) {
     std::cerr << "strata-fleet: " << ToStd(s.message()) << "\n";

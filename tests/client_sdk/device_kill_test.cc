@@ -1,22 +1,31 @@
 // Real processes: stratad serves a large H5 package, `strata-device` is
-// killed with SIGKILL at several moments of the download and apply, then
-// run again; the installed state must be the old or the new version,
-// verified by hash, never a mix or a damaged file.
+// killed with SIGKILL at several moments of the check, download and apply,
+// then run again; the installed state must be the old or the new version,
+// verified by hash, never a mix or a damaged file. The device talks to
+// stratad through a proxy in this process that holds the call at each
+// moment (a check, the download at N bytes, the report after the apply),
+// so every moment is hit, on any machine, before the kill.
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <thread>
 
+#include "../integration/stratad_process.h"
 #include "gmock/gmock.h"
+#include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "strata/base/file_util.h"
 #include "strata/base/sha256.h"
+#include "strata/v1/delivery.grpc.pb.h"
 
 namespace strata {
 namespace {
@@ -58,6 +67,116 @@ std::string Content(size_t n, uint32_t seed) {
   return s;
 }
 
+// Forwards the Delivery service to stratad and, when armed, holds one call
+// at a chosen point until the caller is gone (killed): the kill point.
+class KillPointProxy final : public v1::Delivery::Service {
+ public:
+  enum class Hold {
+    kNothing,
+    kCheck,          // the Check call, before it is forwarded
+    kDownloadAt,     // a Download stream, once `at` bytes of the blob went
+    kAppliedReport,  // the first Report carrying an APPLIED event
+  };
+
+  explicit KillPointProxy(const std::string& upstream)
+      : stub_(v1::Delivery::NewStub(grpc::CreateChannel(
+            upstream, grpc::InsecureChannelCredentials()))) {}
+
+  void Arm(Hold what, uint64_t at = 0) {
+    std::lock_guard<std::mutex> lock(mu_);
+    hold_ = what;
+    at_ = at;
+    held_ = false;
+  }
+  // Whether a call is held at the armed point now.
+  bool held() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return held_;
+  }
+  // Lets every held call go (they fail) and passes everything through.
+  void Shutdown() {
+    std::lock_guard<std::mutex> lock(mu_);
+    hold_ = Hold::kNothing;
+    shutdown_ = true;
+    cv_.notify_all();
+  }
+
+  grpc::Status Check(grpc::ServerContext* context,
+                     const v1::CheckRequest* request,
+                     v1::CheckResponse* response) override {
+    if (Armed(Hold::kCheck)) return HoldUntilGone(context);
+    grpc::ClientContext upstream;
+    return stub_->Check(&upstream, *request, response);
+  }
+
+  grpc::Status Download(
+      grpc::ServerContext* context, const v1::DownloadRequest* request,
+      grpc::ServerWriter<v1::DownloadChunk>* writer) override {
+    uint64_t stop_at = UINT64_MAX;
+    if (Armed(Hold::kDownloadAt)) {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_at = at_;
+    }
+    grpc::ClientContext upstream;
+    auto reader = stub_->Download(&upstream, *request);
+    v1::DownloadChunk chunk;
+    uint64_t offset = request->offset();
+    while (offset < stop_at && reader->Read(&chunk)) {
+      if (chunk.data().size() > stop_at - offset) {
+        chunk.mutable_data()->resize(stop_at - offset);
+      }
+      offset += chunk.data().size();
+      if (!writer->Write(chunk)) break;
+    }
+    if (offset >= stop_at) {
+      // Every byte up to `stop_at` was sent; the stream neither goes on
+      // nor ends.
+      upstream.TryCancel();
+      (void)reader->Finish();
+      return HoldUntilGone(context);
+    }
+    return reader->Finish();
+  }
+
+  grpc::Status Report(grpc::ServerContext* context,
+                      const v1::ReportRequest* request,
+                      v1::ReportResponse* response) override {
+    if (Armed(Hold::kAppliedReport)) {
+      for (const v1::ReportEvent& e : request->events()) {
+        if (e.kind() == v1::ReportEvent::KIND_APPLIED) {
+          return HoldUntilGone(context);
+        }
+      }
+    }
+    grpc::ClientContext upstream;
+    return stub_->Report(&upstream, *request, response);
+  }
+
+ private:
+  bool Armed(Hold what) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return hold_ == what;
+  }
+  // Holds the call until its client disconnects (or Shutdown()).
+  grpc::Status HoldUntilGone(grpc::ServerContext* context) {
+    std::unique_lock<std::mutex> lock(mu_);
+    held_ = true;
+    while (!shutdown_ && !context->IsCancelled()) {
+      cv_.wait_for(lock, std::chrono::milliseconds(5));
+    }
+    held_ = false;
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE, "held by the test");
+  }
+
+  std::unique_ptr<v1::Delivery::Stub> stub_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  Hold hold_ = Hold::kNothing;
+  uint64_t at_ = 0;
+  bool held_ = false;
+  bool shutdown_ = false;
+};
+
 class DeviceKillTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -78,18 +197,31 @@ class DeviceKillTest : public ::testing::Test {
       ::execl(stratad.c_str(), "stratad", "--data-dir", data.c_str(),
               "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0", "--port-file",
               port_file.c_str(),
-              // Signed publishing is not what this test is about.
-              "--allow-unsigned-publishes", nullptr);
+              // Signed publishing is not what this test is about; deltas
+              // of random content are never worth it (and would be work).
+              "--allow-unsigned-publishes", "--delta-versions", "0", nullptr);
       ::_exit(127);
     }
-    for (int i = 0; i < 400 && !PosixFileSystem()->Exists(port_file); ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(25));
-    }
-    auto port = PosixFileSystem()->ReadFile(port_file);
-    ASSERT_TRUE(port.ok()) << "stratad did not start";
+    // A hang guard only; stops early if stratad exits.
+    auto port = testing::WaitForPortFile(server_pid_, port_file);
+    ASSERT_TRUE(port.ok()) << port.status();
     server_ = "127.0.0.1:" + port->substr(0, port->find('\n'));
+    // Devices reach stratad through the proxy.
+    proxy_ = std::make_unique<KillPointProxy>(server_);
+    grpc::ServerBuilder builder;
+    int proxy_port = 0;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
+                             &proxy_port);
+    builder.RegisterService(proxy_.get());
+    proxy_server_ = builder.BuildAndStart();
+    ASSERT_NE(proxy_server_, nullptr);
+    proxy_address_ = "127.0.0.1:" + std::to_string(proxy_port);
   }
   void TearDown() override {
+    if (proxy_server_ != nullptr) {
+      proxy_->Shutdown();
+      proxy_server_->Shutdown();
+    }
     if (server_pid_ > 0) {
       // SIGKILL: a graceful stop waits for background delta generation
       // (~15 s for these 8/24 MB random packages); nothing here needs it.
@@ -115,7 +247,7 @@ class DeviceKillTest : public ::testing::Test {
     ASSERT_EQ(r.exit_code, 0) << r.out;
   }
   std::vector<std::string> DeviceArgs() {
-    return {"strata-device", "--plaintext", "--server", server_, "--app",
+    return {"strata-device", "--plaintext", "--server", proxy_address_, "--app",
             "wallet", "--device-id", "d1", "--storage-dir",
             JoinPath(dir_, "device"),
             // The server publishes unsigned content; this test is about
@@ -128,9 +260,10 @@ class DeviceKillTest : public ::testing::Test {
     for (size_t i = 1; i < args.size(); ++i) cmd += " " + args[i];
     return cmd + " " + extra;
   }
-  // Starts strata-device (check, download, apply) and SIGKILLs it as soon
-  // as `when()` holds (polled every millisecond, at most 10 s). Returns true
-  // if it was killed before finishing.
+  // Starts strata-device (check, download, apply) and SIGKILLs it once
+  // `when()` holds: a state the device cannot get past by itself (a call
+  // the proxy holds). True if it was killed there; false (with a failure)
+  // if it finished first, or after the hang guard.
   bool RunAndKill(const std::function<bool()>& when) {
     pid_t pid = ::fork();
     if (pid == 0) {
@@ -146,13 +279,22 @@ class DeviceKillTest : public ::testing::Test {
       ::_exit(127);
     }
     int status = 0;
-    for (int i = 0; i < 10000 && !when(); ++i) {
-      if (::waitpid(pid, &status, WNOHANG) == pid) return false;  // finished
+    const auto deadline =
+        std::chrono::steady_clock::now() + testing::kProcessHangGuard;
+    while (!when()) {
+      if (::waitpid(pid, &status, WNOHANG) == pid) {
+        ADD_FAILURE() << "strata-device finished before the kill point";
+        return false;
+      }
+      if (std::chrono::steady_clock::now() > deadline) {
+        ADD_FAILURE() << "the kill point was not reached (hung?)";
+        break;
+      }
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
     ::kill(pid, SIGKILL);
     ::waitpid(pid, &status, 0);
-    return WIFSIGNALED(status);
+    return WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
   }
   uint64_t PartialSize(const std::string& sha) {
     auto info = PosixFileSystem()->Stat(
@@ -180,6 +322,9 @@ class DeviceKillTest : public ::testing::Test {
   pid_t server_pid_ = -1;
   std::string server_;
   std::string token_;
+  std::unique_ptr<KillPointProxy> proxy_;
+  std::unique_ptr<grpc::Server> proxy_server_;
+  std::string proxy_address_;
 };
 
 TEST_F(DeviceKillTest, KilledMidApplyLeavesOldOrNewVerified) {
@@ -193,31 +338,42 @@ TEST_F(DeviceKillTest, KilledMidApplyLeavesOldOrNewVerified) {
   ASSERT_THAT(r.out, HasSubstr("active h5/big 1 " + sha1));
 
   PublishAndRelease("2", v2);
-  int killed = 0, mid_download = 0;
-  const auto start = std::chrono::steady_clock::now();
-  std::vector<std::function<bool()>> moments = {
-      // at start-up / during the check
-      [&] {
-        return std::chrono::steady_clock::now() - start >
-               std::chrono::milliseconds(5);
-      },
-      // during the download, at three offsets (each run resumes)
-      [&] { return PartialSize(sha2) >= (4u << 20); },
-      [&] { return PartialSize(sha2) >= (12u << 20); },
-      [&] { return PartialSize(sha2) >= (20u << 20); },
-      // between the verified blob and the state switch
-      [&] {
-        return PosixFileSystem()->Exists(
-            JoinPath(dir_, "device/blobs/" + sha2 + ".blob"));
-      },
+  using Hold = KillPointProxy::Hold;
+  const std::string blob2 = JoinPath(dir_, "device/blobs/" + sha2 + ".blob");
+  struct Moment {
+    const char* what;
+    Hold hold;
+    uint64_t at;       // kDownloadAt: bytes of the blob sent
+    uint64_t partial;  // the partial download the kill leaves
+    bool blob_after;   // whether the verified blob exists after it
   };
-  for (const auto& when : moments) {
-    killed += RunAndKill(when);
-    mid_download += PartialSize(sha2) > 0;
+  const Moment moments[] = {
+      {"during the check", Hold::kCheck, 0, 0, false},
+      // The download at three offsets (each run resumes), then with every
+      // byte there but the stream not ended (nothing verified yet).
+      {"download at 4 MiB", Hold::kDownloadAt, 4u << 20, 4u << 20, false},
+      {"download at 12 MiB", Hold::kDownloadAt, 12u << 20, 12u << 20, false},
+      {"download at 20 MiB", Hold::kDownloadAt, 20u << 20, 20u << 20, false},
+      {"every byte, stream open", Hold::kDownloadAt, 24u << 20, 24u << 20,
+       false},
+      // The resumed run verifies and adopts the blob, stages the version
+      // (state committed) and reports: killed while it reports.
+      {"reporting the apply", Hold::kAppliedReport, 0, 0, true},
+  };
+  for (const Moment& m : moments) {
+    SCOPED_TRACE(m.what);
+    proxy_->Arm(m.hold, m.at);
+    const bool killed = RunAndKill([&] {
+      if (!proxy_->held()) return false;
+      // The device wrote every byte it was sent before it is killed.
+      return m.hold != Hold::kDownloadAt || PartialSize(sha2) == m.at;
+    });
+    EXPECT_TRUE(killed);
+    EXPECT_EQ(PartialSize(sha2), m.partial);
+    EXPECT_EQ(PosixFileSystem()->Exists(blob2), m.blob_after);
     ExpectConsistent({sha1, sha2});
   }
-  EXPECT_GE(killed, 3) << "the device finished too quickly to be killed";
-  EXPECT_GE(mid_download, 2) << "no kill hit the download";
+  proxy_->Arm(Hold::kNothing);
   // Run to completion, then launch: the new version is active, verified.
   r = RunCmd(DeviceCmd("--verify"));
   ASSERT_EQ(r.exit_code, 0) << r.out;

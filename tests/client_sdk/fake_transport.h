@@ -50,13 +50,18 @@ class FakeWatch {
     refuse_ = n;
   }
   // Waits until `n` streams were opened and everything pushed was handed
-  // to the client (and handled); false after 10 s.
+  // to the client (and handled). The bound is a hang guard only: false
+  // after kHangGuard.
   bool WaitFor(size_t n) {
     std::unique_lock<std::mutex> lock(mu_);
-    return cv_.wait_for(lock, std::chrono::seconds(10), [&] {
+    return cv_.wait_for(lock, kHangGuard, [&] {
       return requests_.size() >= n && events_.empty() && in_flight_ == 0;
     });
   }
+  // Waits until a stream is open (the client is attached and waiting for
+  // events), or until none is; false after kHangGuard.
+  bool WaitUntilOpen() { return WaitUntilOpenIs(true); }
+  bool WaitUntilClosed() { return WaitUntilOpenIs(false); }
   std::vector<v1::WatchConfigRequest> requests() {
     std::lock_guard<std::mutex> lock(mu_);
     return requests_;
@@ -70,6 +75,9 @@ class FakeWatch {
     std::lock_guard<std::mutex> lock(mu_);
     return open_;
   }
+
+  // Turns a hang into a failure; no test waits this long when it passes.
+  static constexpr std::chrono::seconds kHangGuard{120};
 
   absl::Status Serve(
       const v1::WatchConfigRequest& request, StreamCancel& cancel,
@@ -99,6 +107,7 @@ class FakeWatch {
     {
       std::unique_lock<std::mutex> lock(mu_);
       open_ = true;
+      cv_.notify_all();
       for (;;) {
         cv_.wait(lock,
                  [&] { return cancelled_ || !events_.empty() || break_; });
@@ -133,6 +142,11 @@ class FakeWatch {
   }
 
  private:
+  bool WaitUntilOpenIs(bool open) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, kHangGuard, [&] { return open_ == open; });
+  }
+
   Clock* clock_;
   std::mutex mu_;
   std::condition_variable cv_;

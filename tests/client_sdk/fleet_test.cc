@@ -1,6 +1,7 @@
 // The real strata-fleet binary against a real stratad (in this process, on
 // loopback): its round lines, push lines, summary JSON, exit codes, and the
 // launch reports the server stored.
+#include <signal.h>
 #include <sys/wait.h>
 
 #include <chrono>
@@ -43,10 +44,12 @@ struct FleetRun {
   }
 };
 
-// Runs strata-fleet; `on_line` sees each output line as it comes.
-FleetRun RunFleet(const std::string& args,
-                  const std::function<void(const std::string&)>& on_line = {}) {
-  FILE* p = ::popen((Fleet() + " " + args + " 2>&1").c_str(), "r");
+// Runs `command` (a shell command line); `on_line` sees each output line as
+// it comes.
+FleetRun RunCommandLines(
+    const std::string& command,
+    const std::function<void(const std::string&)>& on_line = {}) {
+  FILE* p = ::popen((command + " 2>&1").c_str(), "r");
   FleetRun run;
   if (p == nullptr) return run;
   char buf[4096];
@@ -59,6 +62,12 @@ FleetRun RunFleet(const std::string& args,
   const int status = ::pclose(p);
   run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return run;
+}
+
+// Runs strata-fleet; `on_line` sees each output line as it comes.
+FleetRun RunFleet(const std::string& args,
+                  const std::function<void(const std::string&)>& on_line = {}) {
+  return RunCommandLines(Fleet() + " " + args, on_line);
 }
 
 Json ReadJson(const std::string& path) {
@@ -195,10 +204,12 @@ TEST_F(FleetTest, WatchingDevicesPrintEveryPushedConfig) {
   Release(v1::LAYER_CONFIG, "flags", "1", "{\"new_ui\":false}");
   const std::string json = JoinPath(dir_.path(), "summary.json");
   bool released = false;
-  // Released while the fleet waits between its two rounds: the watch
-  // streams deliver it before round 2's checks.
+  // Released while the fleet waits between its two rounds; the wait lasts
+  // until every device's watch stream installed it (--await-config), so
+  // round 2's checks find nothing new, on any machine.
   FleetRun run = RunFleet(
-      Args("--rounds 2 --interval-ms 1500 --watch-config --summary-json " +
+      Args("--rounds 2 --interval-ms 0 --watch-config --await-config flags=2 "
+           "--summary-json " +
            json),
       [&](const std::string& line) {
         if (line.rfind("round 1:", 0) == 0 && !released) {
@@ -218,9 +229,11 @@ TEST_F(FleetTest, WatchingDevicesPrintEveryPushedConfig) {
                           "[0-9]+ms after round 1 start"));
     ASSERT_TRUE(line.starts_with(prefix)) << line;
     devices.insert(line.substr(prefix.size(), 1));
-    EXPECT_LT(std::stoi(line.substr(prefix.size() + 2)), 5000) << line;
   }
   EXPECT_EQ(devices, (std::set<std::string>{"1", "2", "3"}));
+  EXPECT_EQ(run.With("await: "),
+            (std::vector<std::string>{
+                "await: config flags 2 active on all 3 devices"}));
   EXPECT_EQ(run.With("round 2:"),
             (std::vector<std::string>{"round 2: 3 devices, 0 crashed "
                                       "launches, 0 rollbacks, versions: "
@@ -228,6 +241,49 @@ TEST_F(FleetTest, WatchingDevicesPrintEveryPushedConfig) {
   const Json summary = ReadJson(json);
   EXPECT_EQ(Int(*summary.Find("totals"), "config_pushes_installed"), 3);
   EXPECT_EQ(Int(*summary.Find("totals"), "updates_installed"), 3);  // v1
+}
+
+TEST_F(FleetTest, AwaitConfigGivesUpAfterItsHangGuard) {
+  Release(v1::LAYER_CONFIG, "flags", "1", "{}");
+  // Version 9 is never released: the wait can only end at its guard.
+  FleetRun run = RunFleet(
+      Args("--rounds 3 --interval-ms 0 --watch-config --await-config flags=9 "
+           "--await-timeout-ms 200"));
+  EXPECT_EQ(run.exit_code, 7) << ::testing::PrintToString(run.lines);
+  EXPECT_EQ(run.With("round ").size(), 1u);
+  EXPECT_THAT(run.lines,
+              Contains(HasSubstr("gave up waiting after 200 ms "
+                                 "(--await-timeout-ms): config flags 9 is "
+                                 "active on 0 of 3 devices (device-0001 has "
+                                 "config flags 1)")));
+  EXPECT_THAT(run.With("summary: "), ::testing::SizeIs(1));
+  // Bad uses: no MODULE=VERSION, or nothing that could push.
+  EXPECT_EQ(RunFleet(Args("--watch-config --await-config flags")).exit_code, 2);
+  FleetRun unwatched = RunFleet(Args("--await-config flags=2"));
+  EXPECT_EQ(unwatched.exit_code, 2);
+  EXPECT_THAT(unwatched.lines, Contains(HasSubstr("add --watch-config")));
+}
+
+TEST_F(FleetTest, ASignalStopsTheRunAfterTheRoundWithItsSummary) {
+  Release(v1::LAYER_CONFIG, "flags", "1", "{}");
+  const std::string json = JoinPath(dir_.path(), "summary.json");
+  pid_t pid = -1;
+  // `exec` keeps the shell's pid, printed first; the pause between rounds
+  // is an hour: only the signal can end the run.
+  FleetRun run = RunCommandLines(
+      "sh -c 'echo pid $$; exec " + Fleet() + " " +
+          Args("--rounds 1000 --interval-ms 3600000 --summary-json " + json) +
+          "'",
+      [&](const std::string& line) {
+        if (line.rfind("pid ", 0) == 0) pid = std::stoi(line.substr(4));
+        if (line.rfind("round 1:", 0) == 0 && pid > 0) ::kill(pid, SIGTERM);
+      });
+  EXPECT_EQ(run.exit_code, 0) << ::testing::PrintToString(run.lines);
+  EXPECT_EQ(run.With("round ").size(), 1u);
+  EXPECT_EQ(run.With("stopped "),
+            (std::vector<std::string>{"stopped by signal 15 after round 1"}));
+  EXPECT_THAT(run.With("summary: "), ::testing::SizeIs(1));
+  EXPECT_EQ(ReadJson(json).Find("rounds")->as_array().size(), 1u);
 }
 
 TEST_F(FleetTest, ExitCodesSayWhatWentWrong) {

@@ -32,7 +32,7 @@ TEST_F(CliBinaryTest, PublishReleaseAndDeviceReadsConfig) {
   const std::string file = WriteFile("limits.json", "{\"daily_limit\": 5000}");
   const std::string module =
       "--app wallet --layer config --module payment.limits";
-  CmdResult r = Strata("health --wait 5");
+  CmdResult r = Strata("health --wait 120");  // a hang guard
   EXPECT_EQ(r.exit_code, 0);
   r = Strata("publish " + module + " --version 1 --file " + file);
   EXPECT_EQ(r.exit_code, 0);
@@ -478,10 +478,11 @@ TEST_F(CliBinaryTest, BadPlanGateOrArtifactIsExitTwoAndChangesNothing) {
 
 TEST_F(CliBinaryTest, WaitFollowsTheReleaseToCompletion) {
   Publish("config", "m", "1", "{}");
-  // Promoted at every gate pass: no bake, no reports needed.
+  // Promoted at every gate pass: no bake, no reports needed. The --timeout
+  // is a hang guard only (two passes of the 100 ms gate thread).
   CmdResult r = Strata(
       "release create --app wallet --artifact config/m@1 --plan 50%,100% "
-      "--gate min_launches=0 --wait --poll-interval 50ms --timeout 20s");
+      "--gate min_launches=0 --wait --poll-interval 50ms --timeout 120s");
   EXPECT_EQ(r.exit_code, 0) << r.out;
   EXPECT_THAT(r.out, HasSubstr("release 1: rolling, stage 1 of 2"));
   EXPECT_THAT(r.out,
@@ -492,14 +493,14 @@ TEST_F(CliBinaryTest, WaitFollowsTheReleaseToCompletion) {
   Publish("config", "m", "2", "{\"v\":2}");
   r = Strata(
       "release create --app wallet --artifact config/m@2 --plan 50%,100% "
-      "--gate min_launches=0 --wait --poll-interval 50ms --timeout 20s "
+      "--gate min_launches=0 --wait --poll-interval 50ms --timeout 120s "
       "--output json");
   EXPECT_EQ(r.exit_code, 0) << r.out;
   ExpectJsonLines(r.out, "create --wait");
   EXPECT_THAT(r.out, HasSubstr("{\"transition\":{"));
   EXPECT_THAT(r.out, HasSubstr("{\"result\":{\"release_id\":2,\"state\":"
                                "\"RELEASE_COMPLETED\"}}"));
-  // A release that keeps baking: --timeout is exit 7.
+  // A release that keeps baking (hour-long bakes): --timeout is exit 7.
   Publish("config", "m", "3", "{\"v\":3}");
   r = Strata(
       "release create --app wallet --artifact config/m@3 --wait "
@@ -516,27 +517,35 @@ TEST_F(CliBinaryTest, WaitFollowsTheReleaseToCompletion) {
 TEST_F(CliBinaryTest, WaitExitsSixWhenTheReleaseIsHaltedMeanwhile) {
   Publish("config", "m", "1", "{}");
   CmdResult waited{-1, ""};
+  // The --timeout is a hang guard only: the halt below ends the wait.
   std::thread waiter([&] {
     waited = Strata(
         "release create --app wallet --artifact config/m@1 --wait "
-        "--poll-interval 50ms --timeout 30s",
+        "--poll-interval 50ms --timeout 120s",
         /*with_stderr=*/true);
   });
-  // Another process (an operator, a pager bot) halts it.
-  bool halted = false;
-  for (int i = 0; i < 200 && !halted; ++i) {
-    halted = Strata("release halt 1 --app wallet --reason 'pager: crashes'")
-                 .exit_code == 0;
-    if (!halted) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  // Another process (an operator, a pager bot) halts it, once the release
+  // exists (waiting for that state, however long the CLI takes).
+  const auto deadline =
+      std::chrono::steady_clock::now() + testing::kProcessHangGuard;
+  bool created = false;
+  while (!created && std::chrono::steady_clock::now() < deadline) {
+    created = Strata("release status 1 --app wallet").exit_code == 0;
+    if (!created) std::this_thread::sleep_for(std::chrono::milliseconds(25));
   }
+  const int halted =
+      created ? Strata("release halt 1 --app wallet --reason 'pager: crashes'")
+                    .exit_code
+              : -1;
   waiter.join();
-  ASSERT_TRUE(halted);
+  ASSERT_TRUE(created) << "release 1 never appeared";
+  ASSERT_EQ(halted, 0);
   EXPECT_EQ(waited.exit_code, 6) << waited.out;
   EXPECT_THAT(waited.out, HasSubstr("release 1  halted  stage 1/5"));
   EXPECT_THAT(waited.out, HasSubstr("strata: error: release 1 was halted: "
                                     "pager: crashes"));
   // status --wait on a halted release says so at once.
-  CmdResult r = Strata("release status 1 --app wallet --wait --timeout 5s");
+  CmdResult r = Strata("release status 1 --app wallet --wait --timeout 120s");
   EXPECT_EQ(r.exit_code, 6);
 }
 

@@ -21,6 +21,7 @@
 #include "gtest/gtest.h"
 #include "strata/base/file_util.h"
 #include "strata/base/strings.h"
+#include "stratad_process.h"
 
 namespace strata {
 
@@ -78,11 +79,9 @@ class CliFixture : public ::testing::Test {
               nullptr);
       ::_exit(127);
     }
-    for (int i = 0; i < 200 && !PosixFileSystem()->Exists(port_file); ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(25));
-    }
-    auto port = PosixFileSystem()->ReadFile(port_file);
-    ASSERT_TRUE(port.ok()) << "stratad did not start";
+    // A hang guard only; stops early if stratad exits.
+    auto port = testing::WaitForPortFile(pid_, port_file);
+    ASSERT_TRUE(port.ok()) << port.status();
     server_ = "127.0.0.1:" + port->substr(0, port->find('\n'));
     http_port_ = port->substr(port->find('\n') + 1);
     while (!http_port_.empty() && http_port_.back() == '\n')

@@ -1,15 +1,16 @@
-// kill -9 of a real stratad at random moments while a client publishes:
+// kill -9 of a real stratad at moments the publisher picks (after k
+// acknowledged publishes, part way through the next upload):
 // every acknowledged publish must survive, and nothing may be half visible
 // (an artifact record whose blob is missing or wrong).
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cstdlib>
+#include <cstring>
+#include <map>
 #include <random>
 #include <set>
-#include <thread>
 
 #include "../server/test_util.h"
 #include "gtest/gtest.h"
@@ -19,6 +20,7 @@
 #include "strata/base/testing/status_matchers.h"
 #include "strata/server/rpc/strata_server.h"
 #include "strata/server/storage/store.h"
+#include "stratad_process.h"
 
 namespace strata {
 namespace {
@@ -56,14 +58,13 @@ class StratadProcess {
               nullptr);
       ::_exit(127);
     }
-    for (int i = 0; i < 400 && !PosixFileSystem()->Exists(port_file); ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    auto port = PosixFileSystem()->ReadFile(port_file);
-    ASSERT_TRUE(port.ok()) << "stratad did not start";
+    // A hang guard only; stops early if stratad exits.
+    auto port = testing::WaitForPortFile(pid_, port_file);
+    ASSERT_TRUE(port.ok()) << port.status();
     address_ = "127.0.0.1:" + port->substr(0, port->find('\n'));
   }
   void Kill9() {
+    if (pid_ <= 0) return;
     ::kill(pid_, SIGKILL);
     int status = 0;
     ::waitpid(pid_, &status, 0);
@@ -91,45 +92,64 @@ TEST(PublishCrashTest, KillNineDuringPublishesLosesNothingAcknowledged) {
   std::mt19937_64 rng(12345);
   std::vector<Acked> acked;
   int killed_mid_upload = 0;
+  // What the kill points chosen below must lead to, exactly.
+  size_t want_acked = 0;
+  int want_mid_upload = 0;
   StratadProcess server(data);
   std::set<std::string> verified;  // versions whose blob was checked already
   for (int cycle = 0; cycle < Cycles(); ++cycle) {
     server.Start();
     if (::testing::Test::HasFatalFailure()) return;
+    // The deadline is a hang guard only.
     admin::AdminClient client(server.address(), token,
                               admin::ChannelSecurity::Plaintext(),
-                              absl::Seconds(10));
-    std::atomic<bool> stop{false};
-    std::vector<Acked> acked_now;
-    std::atomic<int> attempts{0};
-    std::thread publisher([&] {
-      std::mt19937_64 local(static_cast<uint64_t>(cycle) * 7919);
-      for (int i = 0; !stop; ++i) {
-        // Sizes from a few bytes to several 1 MiB chunks.
-        size_t size = 1 + local() % (5 << 19);
-        std::string content(size, '\0');
-        for (size_t j = 0; j < size; j += 8) {
-          uint64_t v = local();
-          std::memcpy(&content[j], &v, std::min<size_t>(8, size - j));
-        }
-        v1::ArtifactStatement st;
-        st.set_app_id("wallet");
-        st.mutable_module()->set_layer(v1::LAYER_H5);
-        st.mutable_module()->set_name("crashy");
-        const std::string version = StrCat("c", cycle, "-", i);
-        st.set_version(version);
-        ++attempts;
-        auto r = client.Publish(st, content, version);
-        if (r.ok()) acked_now.push_back({version, Sha256::HexHash(content)});
-        if (!r.ok()) break;  // the server died
+                              absl::Seconds(120));
+    // The kill point, chosen by the publisher, not by a timer: `k`
+    // acknowledged publishes, then the next upload is cut once `cut` of its
+    // bytes were handed to gRPC (the header and at least one chunk sent, the
+    // end of the stream not), or, when `cut` is 0, the server is killed
+    // right after the k-th acknowledgement, before the next upload starts.
+    const int k = static_cast<int>(rng() % 3);
+    std::mt19937_64 local(static_cast<uint64_t>(cycle) * 7919);
+    for (int i = 0; i <= k; ++i) {
+      // Sizes from a few bytes to several 256 KiB chunks.
+      const size_t size = 1 + local() % (5 << 19);
+      std::string content(size, '\0');
+      for (size_t j = 0; j < size; j += 8) {
+        uint64_t v = local();
+        std::memcpy(&content[j], &v, std::min<size_t>(8, size - j));
       }
-    });
-    std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 120));
-    server.Kill9();
-    stop = true;
-    publisher.join();
-    if (attempts > static_cast<int>(acked_now.size())) ++killed_mid_upload;
-    acked.insert(acked.end(), acked_now.begin(), acked_now.end());
+      v1::ArtifactStatement st;
+      st.set_app_id("wallet");
+      st.mutable_module()->set_layer(v1::LAYER_H5);
+      st.mutable_module()->set_name("crashy");
+      const std::string version = StrCat("c", cycle, "-", i);
+      st.set_version(version);
+      if (i < k) {
+        auto r = client.Publish(st, content, version);
+        ASSERT_THAT(r, IsOk()) << version;
+        acked.push_back({version, Sha256::HexHash(content)});
+        ++want_acked;
+        continue;
+      }
+      const uint64_t cut = rng() % 8 == 0 ? 0 : 1 + rng() % size;
+      if (cut == 0) {
+        server.Kill9();
+        break;
+      }
+      bool killed = false;
+      auto r = client.Publish(st, content, version,
+                              [&](uint64_t sent, uint64_t /*total*/) {
+                                if (!killed && sent >= cut) {
+                                  server.Kill9();
+                                  killed = true;
+                                }
+                              });
+      ASSERT_TRUE(killed) << version;
+      ASSERT_FALSE(r.ok()) << version << ": acknowledged by a dead server";
+      ++killed_mid_upload;
+      ++want_mid_upload;
+    }
 
     // With the server dead, look at what is on disk.
     auto store = server::Store::Open(JoinPath(data, "db"));
@@ -156,9 +176,10 @@ TEST(PublishCrashTest, KillNineDuringPublishesLosesNothingAcknowledged) {
       ASSERT_EQ(present[a.version], a.sha256);
     }
   }
-  EXPECT_GT(acked.size(), 0u);
-  // Most kills should land while an upload is in flight.
-  EXPECT_GT(killed_mid_upload, Cycles() / 2);
+  // Every kill landed where the publisher put it, on any machine.
+  EXPECT_EQ(acked.size(), want_acked);
+  EXPECT_EQ(killed_mid_upload, want_mid_upload);
+  EXPECT_GT(killed_mid_upload, 0);
   std::printf(
       "crash cycles: %d, acknowledged publishes checked: %zu, kills "
       "mid-upload: %d\n",

@@ -16,6 +16,8 @@
 #include <thread>
 #include <vector>
 
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "gtest/gtest.h"
 #include "strata/base/file_util.h"
 #include "strata/base/http_get.h"
@@ -23,6 +25,41 @@
 #include "strata/base/testing/status_matchers.h"
 
 namespace strata::testing {
+
+// How long a test waits for a child process to reach a state before it
+// calls it hung. A hang guard only: every wait ends as soon as the state is
+// there, so no test takes this long when it passes.
+inline constexpr std::chrono::seconds kProcessHangGuard{120};
+
+// Waits until the child `pid` (stratad with --port-file) has written
+// `port_file`, and returns its content: the gRPC port, then the HTTP port,
+// one a line. Fails at once when the child exits first (it is then reaped:
+// `pid` becomes -1), or after kProcessHangGuard.
+inline absl::StatusOr<std::string> WaitForPortFile(
+    pid_t& pid, const std::string& port_file) {
+  const auto deadline = std::chrono::steady_clock::now() + kProcessHangGuard;
+  while (true) {
+    // stratad writes the file atomically (temporary file, then rename).
+    if (PosixFileSystem()->Exists(port_file)) {
+      return PosixFileSystem()->ReadFile(port_file);
+    }
+    int status = 0;
+    if (pid > 0 && ::waitpid(pid, &status, WNOHANG) == pid) {
+      pid = -1;
+      return absl::UnavailableError(
+          StrCat("stratad exited before it listened (",
+                 WIFEXITED(status) ? StrCat("exit code ", WEXITSTATUS(status))
+                                   : StrCat("signal ", WTERMSIG(status)),
+                 "); its stderr is above"));
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return absl::DeadlineExceededError(
+          StrCat("stratad wrote no port file ", port_file, " in ",
+                 kProcessHangGuard.count(), " s: hung?"));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
 
 class StratadProcess {
  public:

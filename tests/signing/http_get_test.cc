@@ -18,6 +18,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "strata/base/testing/mem_file_system.h"
+#include "strata/base/testing/simulated_clock.h"
 #include "strata/base/testing/status_matchers.h"
 #include "strata/signing/reject_reason.h"
 #include "strata/signing/verifier.h"
@@ -125,18 +126,41 @@ void Endless(int fd, const std::atomic<bool>& stop) {
   }
 }
 
-// Headers, then one byte every 50 ms.
+// Headers, then one byte at a time (a real millisecond apart, only so the
+// bytes keep coming), never the whole declared body: the client cannot finish
+// however fast or slow it runs, only its deadline can end the read.
 void Trickle(int fd, const std::atomic<bool>& stop) {
-  SendAll(fd, "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n");
-  while (!stop && SendAll(fd, "{")) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  constexpr int kLength = 1000;
+  SendAll(fd, "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(kLength) +
+                  "\r\n\r\n");
+  int sent = 0;
+  while (!stop) {
+    if (sent < kLength - 1) {
+      if (!SendAll(fd, "{")) return;
+      ++sent;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
 }
 
-double SecondsSince(std::chrono::steady_clock::time_point t) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t)
-      .count();
-}
+// Simulated time that moves by `step` every time someone reads it: a client
+// that looks at its clock before every read sees its deadline come after a
+// fixed number of reads, on any machine. Starts at the real time so that
+// metadata made "now" is not expired.
+class SteppingClock : public testing::SimulatedClock {
+ public:
+  SteppingClock() : SimulatedClock(absl::Now()) {}
+  absl::Time Now() override {
+    Advance(absl::Nanoseconds(step_ns_.load()));
+    return SimulatedClock::Now();
+  }
+  void set_step(absl::Duration step) {
+    step_ns_ = absl::ToInt64Nanoseconds(step);
+  }
+
+ private:
+  std::atomic<int64_t> step_ns_{0};
+};
 
 TEST(HttpGetTest, FetchesBodyAndStatus) {
   LoopbackServer server([](int fd, const std::string& path, const auto&) {
@@ -178,27 +202,29 @@ TEST(HttpGetTest, EndlessBodyStopsAtTheCap) {
       [](int fd, const std::string&, const auto& stop) { Endless(fd, stop); });
   HttpGetOptions o;
   o.max_body_bytes = 64 * 1024;
-  const auto start = std::chrono::steady_clock::now();
+  // The server never stops sending; only the cap can end the read.
   EXPECT_THAT(HttpGet(server.Url("/"), o),
               StatusIs(absl::StatusCode::kResourceExhausted,
                        HasSubstr("body exceeds the limit of 65536")));
-  EXPECT_LT(SecondsSince(start), 2.0);
 }
 
 TEST(HttpGetTest, TricklingServerStopsAtTheTotalDeadline) {
   LoopbackServer server(
       [](int fd, const std::string&, const auto& stop) { Trickle(fd, stop); });
+  // Every look at the clock costs 10 ms of simulated time, so the 400 ms
+  // deadline passes after about 40 looks, a few of them before the body.
+  SteppingClock clock;
+  clock.set_step(absl::Milliseconds(10));
   HttpGetOptions o;
   o.timeout = absl::Milliseconds(400);
-  const auto start = std::chrono::steady_clock::now();
-  // Bytes keep arriving (so no per-read timeout would fire), but the total
-  // deadline does.
+  o.clock = &clock;
+  const absl::Time start = clock.Now();
+  // Bytes keep arriving (so no per-read timeout would fire) and the body
+  // never completes, but the total deadline ends the read.
   EXPECT_THAT(HttpGet(server.Url("/"), o),
               StatusIs(absl::StatusCode::kDeadlineExceeded,
                        HasSubstr("reading the body")));
-  const double elapsed = SecondsSince(start);
-  EXPECT_GE(elapsed, 0.35);
-  EXPECT_LT(elapsed, 1.2);
+  EXPECT_GE(clock.Now() - start, absl::Milliseconds(400));
 }
 
 TEST(HttpGetTest, ShortBodyIsDataLoss) {
@@ -280,6 +306,7 @@ class HttpVerifierTest : public ::testing::Test {
     mode_ = mode;
   }
 
+  // A verifier on clock_ (not stepping yet), refreshed once.
   std::unique_ptr<Verifier> OpenRefreshed(absl::Duration timeout) {
     VerifierOptions o;
     o.state_dir = "/state";
@@ -287,10 +314,10 @@ class HttpVerifierTest : public ::testing::Test {
     o.update_timeout = timeout;
     Env env;
     env.fs = &fs_;
-    env.clock = SystemClock();
+    env.clock = &clock_;
     absl::StatusOr<std::unique_ptr<Verifier>> v = Verifier::Open(env, o);
     EXPECT_TRUE(v.ok()) << v.status();
-    HttpMetadataSource source(server_.Url(""), SystemClock());
+    HttpMetadataSource source(server_.Url(""), &clock_);
     absl::Status s = (*v)->Refresh(source);
     EXPECT_TRUE(s.ok()) << s;
     return *std::move(v);
@@ -315,6 +342,7 @@ class HttpVerifierTest : public ::testing::Test {
     }
   };
 
+  SteppingClock clock_;
   testing::TestRepo repo_;
   Files files_;
   std::mutex mu_;
@@ -330,12 +358,12 @@ TEST_F(HttpVerifierTest, EndlessSnapshotIsRejectedAtTheListedLength) {
   repo_.Publish();
   Serve(repo_.source, "2.snapshot.json", 1);
   const std::string before = *fs_.ReadFile(v->StatePath());
-  HttpMetadataSource source(server_.Url(""), SystemClock());
-  const auto start = std::chrono::steady_clock::now();
+  HttpMetadataSource source(server_.Url(""), &clock_);
+  // The server never stops sending; only the snapshot's listed length can
+  // end the read.
   const absl::Status s = v->Refresh(source);
   EXPECT_THAT(GetRejectReason(s), Optional(RejectReason::kEndlessData)) << s;
   EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted);
-  EXPECT_LT(SecondsSince(start), 2.0);
   EXPECT_EQ(*fs_.ReadFile(v->StatePath()), before);
   EXPECT_EQ(v->TrustedVersion("snapshot"), 1u);
 }
@@ -344,14 +372,16 @@ TEST_F(HttpVerifierTest, TricklingTimestampIsRejectedAtTheDeadline) {
   std::unique_ptr<Verifier> v = OpenRefreshed(absl::Seconds(1));
   Serve(repo_.source, "timestamp.json", 2);
   const std::string before = *fs_.ReadFile(v->StatePath());
-  HttpMetadataSource source(server_.Url(""), SystemClock());
-  const auto start = std::chrono::steady_clock::now();
+  HttpMetadataSource source(server_.Url(""), &clock_);
+  // From here every look at the clock (the verifier's and the HTTP
+  // client's) costs 10 ms: the 1 s update deadline passes after about 100
+  // looks, while the timestamp trickles in and never completes.
+  clock_.set_step(absl::Milliseconds(10));
+  const absl::Time start = clock_.Now();
   const absl::Status s = v->Refresh(source);
-  const double elapsed = SecondsSince(start);
   EXPECT_THAT(GetRejectReason(s), Optional(RejectReason::kSlowRetrieval)) << s;
   EXPECT_EQ(s.code(), absl::StatusCode::kDeadlineExceeded);
-  EXPECT_GE(elapsed, 0.9);
-  EXPECT_LT(elapsed, 2.5);
+  EXPECT_GE(clock_.Now() - start, absl::Seconds(1));
   EXPECT_EQ(*fs_.ReadFile(v->StatePath()), before);
 }
 
