@@ -71,12 +71,15 @@ for target in "${targets[@]}"; do
   mkdir -p "$corpus"
   dirs=("$corpus" "$seeds")
   [ -d "$saved" ] && dirs+=("$saved")
+  # A target's dictionary (<component>/fuzz/<name>.dict), when it has one.
+  dict=()
+  [ -f "$dir/$name.dict" ] && dict=("-dict=$dir/$name.dict")
   echo "== fuzzing $target for ${seconds}s"
   rc=0
   UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     "$build/fuzz/${target}_fuzzer" -max_total_time="$seconds" \
     -max_len=65536 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-    -print_coverage=1 \
+    -print_coverage=1 "${dict[@]+"${dict[@]}"}" \
     -artifact_prefix="$build/fuzz/artifacts/${target}-" \
     "${dirs[@]}" >"$log" 2>&1 || rc=$?
   execs="$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" |
@@ -97,7 +100,7 @@ for target in "${targets[@]}"; do
   [ -n "$funcs" ] && echo "  covered (edges): $funcs" | tee -a "$summary"
   if [ "$rc" -ne 0 ]; then
     echo "!! $target found a failure; see $log and $build/fuzz/artifacts/" >&2
-    tail -40 "$log" >&2
+    grep -v -E "^ *(UN)?COVERED_" "$log" | tail -40 >&2
     status=1
   fi
   if [ "$merge" = 1 ]; then
