@@ -12,7 +12,7 @@
 #   targets: diff_patch_reader diff_tree_patch_reader diff_tree_manifest
 #            diff_ustar_reader signing_metadata signing_json
 #            signing_verifier rollout_expression http_range
-#            cli_release_flags (default: all)
+#            http_request_head cli_release_flags (default: all)
 # A target <component>_<name> keeps its seeds and corpus in
 # <component>/fuzz/{seeds,corpus}/<name>; http_* in server/http/fuzz,
 # cli_* in admin_cli/fuzz. `./strata.sh test --fuzz [SEC]` runs this after
@@ -28,7 +28,7 @@ cxx="$(command -v clang++-14 || command -v clang++)"
 cc="$(command -v clang-14 || command -v clang)"
 all=(diff_patch_reader diff_tree_patch_reader diff_tree_manifest
      diff_ustar_reader signing_metadata signing_json signing_verifier
-     rollout_expression http_range cli_release_flags)
+     rollout_expression http_range http_request_head cli_release_flags)
 fuzz_dir() {
   case "$1" in
     http_*) echo "$root/server/http/fuzz" ;;
@@ -55,7 +55,7 @@ reach_funcs+='|SignedMetadata::Parse|Parse(Root|Timestamp|Snapshot|Targets|Direc
 reach_funcs+='|Expression::(Compile|Evaluate|Test|Compiler::[A-Za-z]+)'
 reach_funcs+='|Verifier::(Open|Refresh|ResolveAll|ResolveModule|CheckChoice|FindTarget|MarkInstalled)'
 reach_funcs+='|LoadStateInto|Update(Root|Timestamp|Snapshot|Targets|Director)|LoadTargetsRole'
-reach_funcs+='|ParseRange|ParsePlan|FormatPlan|ApplyGate|FormatGates|ParseDuration|ParseExposure|ParseArtifact'
+reach_funcs+='|internal::ParseRequestHead|ParseRange|ParsePlan|FormatPlan|ApplyGate|FormatGates|ParseDuration|ParseExposure|ParseArtifact'
 
 mkdir -p "$build/fuzz/artifacts" "$build/fuzz/logs"
 summary="$build/fuzz/summary.txt"
