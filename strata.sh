@@ -9,22 +9,28 @@ cd "$ROOT"
 
 usage() {
   cat <<'USAGE'
-Usage: ./strata.sh <command> [--sanitize]
+Usage: ./strata.sh <command> [--sanitize] [--fuzz [SEC]]
 
 Commands:
   demo        install what is missing, build, start stratad on an embedded
               RocksDB (gRPC over TLS with a self-signed CA) and drive an
               end-to-end scenario; exits 0 on success
   test        install, build with warnings as errors, check formatting and
-              forbidden includes, run every test (CTest summary at the end)
+              forbidden includes, run every test (CTest summary at the end;
+              it includes a replay of every fuzz target's checked-in corpus)
   build       install what is missing and build
   deps        only install missing Debian packages (apt-get; idempotent)
   check       only the source checks (clang-format, forbidden includes)
-  fuzz [SEC]  build the fuzz targets with clang/libFuzzer and run each SEC s
+  fuzz [SEC]  build the fuzz targets with clang/libFuzzer (build-fuzz/) and
+              run each for SEC seconds (default 60); = tools/fuzz.sh
   help        this text
 
 Options:
   --sanitize  build and test with AddressSanitizer + UBSan (in build-asan/)
+  --fuzz [SEC]  with test: after the tests pass, also the bounded libFuzzer
+              run of every fuzz target, SEC seconds each (default 60), as
+              `fuzz` does; fails when a target finds a crash or a broken
+              property (e.g. ./strata.sh test --fuzz 30)
 
 Environment:
   STRATA_JOBS   parallel build jobs (default: number of cores)
@@ -78,6 +84,8 @@ cmd_deps() {
 }
 
 SANITIZE=0
+FUZZ=0
+FUZZ_SECONDS=60
 build_dir() { if [ "$SANITIZE" = 1 ]; then echo "$ROOT/build-asan"; else echo "$ROOT/build"; fi; }
 
 cmd_build() {
@@ -116,6 +124,10 @@ cmd_test() {
   export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"
   export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
   ctest --test-dir "$dir" --output-on-failure -j "${STRATA_JOBS:-$(nproc)}" --timeout 300
+  if [ "$FUZZ" = 1 ]; then
+    log "fuzzing every target for ${FUZZ_SECONDS}s (tools/fuzz.sh)"
+    cmd_fuzz "$FUZZ_SECONDS"
+  fi
 }
 
 cmd_demo() {
@@ -136,12 +148,26 @@ main() {
   local cmd="${1:-help}"
   [ $# -gt 0 ] && shift
   local rest=()
-  for arg in "$@"; do
-    case "$arg" in
+  while [ $# -gt 0 ]; do
+    case "$1" in
       --sanitize) SANITIZE=1 ;;
-      *) rest+=("$arg") ;;
+      --fuzz=*) FUZZ=1; FUZZ_SECONDS="${1#--fuzz=}" ;;
+      --fuzz)
+        FUZZ=1
+        if [[ "${2:-}" =~ ^[0-9]+$ ]]; then FUZZ_SECONDS="$2"; shift; fi ;;
+      *) rest+=("$1") ;;
     esac
+    shift
   done
+  if ! [[ "$FUZZ_SECONDS" =~ ^[0-9]+$ ]] || [ "$FUZZ_SECONDS" -eq 0 ]; then
+    echo "strata.sh: --fuzz takes a whole number of seconds per target" >&2
+    exit 2
+  fi
+  if [ "$FUZZ" = 1 ] && [ "$cmd" != test ]; then
+    echo "strata.sh: --fuzz goes with test (./strata.sh test --fuzz [SEC]);" \
+      "for the fuzz run alone use ./strata.sh fuzz [SEC]" >&2
+    exit 2
+  fi
   case "$cmd" in
     demo) cmd_demo ;;
     test) cmd_test ;;

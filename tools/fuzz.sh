@@ -8,10 +8,15 @@
 #
 # Usage: tools/fuzz.sh [--merge] [seconds] [target...]
 #   --merge  afterwards, minimize each target's new corpus into the
-#            checked-in corpus dir (<component>/fuzz/corpus/<target>)
+#            checked-in corpus dir (<component>/fuzz/corpus/<name>)
 #   targets: diff_patch_reader diff_tree_patch_reader diff_tree_manifest
 #            diff_ustar_reader signing_metadata signing_json
-#            rollout_expression (default: all)
+#            signing_verifier rollout_expression http_range
+#            http_request_head cli_release_flags (default: all)
+# A target <component>_<name> keeps its seeds and corpus in
+# <component>/fuzz/{seeds,corpus}/<name>; http_* in server/http/fuzz,
+# cli_* in admin_cli/fuzz. `./strata.sh test --fuzz [SEC]` runs this after
+# the tests.
 set -euo pipefail
 merge=0
 if [ "${1:-}" = "--merge" ]; then merge=1; shift; fi
@@ -22,7 +27,15 @@ build="$root/build-fuzz"
 cxx="$(command -v clang++-14 || command -v clang++)"
 cc="$(command -v clang-14 || command -v clang)"
 all=(diff_patch_reader diff_tree_patch_reader diff_tree_manifest
-     diff_ustar_reader signing_metadata signing_json rollout_expression)
+     diff_ustar_reader signing_metadata signing_json signing_verifier
+     rollout_expression http_range http_request_head cli_release_flags)
+fuzz_dir() {
+  case "$1" in
+    http_*) echo "$root/server/http/fuzz" ;;
+    cli_*) echo "$root/admin_cli/fuzz" ;;
+    *) echo "$root/${1%%_*}/fuzz" ;;
+  esac
+}
 if [ $# -gt 0 ]; then targets=("$@"); else targets=("${all[@]}"); fi
 
 cmake -S "$root" -B "$build" -G Ninja \
@@ -40,27 +53,33 @@ cmake --build "$build" -j2 --target "${targets[@]/%/_fuzzer}"
 reach_funcs='ApplyPatch|ApplyStrata|ApplyBsdiff|ApplyTreePatch|TreeApplier::[A-Za-z]+|DecodeManifest|ReadTreePatch'
 reach_funcs+='|SignedMetadata::Parse|Parse(Root|Timestamp|Snapshot|Targets|Director)|VerifyThreshold|DirectorChoicesFor'
 reach_funcs+='|Expression::(Compile|Evaluate|Test|Compiler::[A-Za-z]+)'
+reach_funcs+='|Verifier::(Open|Refresh|ResolveAll|ResolveModule|CheckChoice|FindTarget|MarkInstalled)'
+reach_funcs+='|LoadStateInto|Update(Root|Timestamp|Snapshot|Targets|Director)|LoadTargetsRole'
+reach_funcs+='|internal::ParseRequestHead|ParseRange|ParsePlan|FormatPlan|ApplyGate|FormatGates|ParseDuration|ParseExposure|ParseArtifact'
 
 mkdir -p "$build/fuzz/artifacts" "$build/fuzz/logs"
 summary="$build/fuzz/summary.txt"
 : >"$summary"
 status=0
 for target in "${targets[@]}"; do
-  component="${target%%_*}"
   name="${target#*_}"
-  seeds="$root/$component/fuzz/seeds/$name"
-  saved="$root/$component/fuzz/corpus/$name"
+  dir="$(fuzz_dir "$target")"
+  seeds="$dir/seeds/$name"
+  saved="$dir/corpus/$name"
   corpus="$build/fuzz/corpus/$target"
   log="$build/fuzz/logs/$target.log"
   mkdir -p "$corpus"
   dirs=("$corpus" "$seeds")
   [ -d "$saved" ] && dirs+=("$saved")
+  # A target's dictionary (<component>/fuzz/<name>.dict), when it has one.
+  dict=()
+  [ -f "$dir/$name.dict" ] && dict=("-dict=$dir/$name.dict")
   echo "== fuzzing $target for ${seconds}s"
   rc=0
   UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     "$build/fuzz/${target}_fuzzer" -max_total_time="$seconds" \
     -max_len=65536 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-    -print_coverage=1 \
+    -print_coverage=1 "${dict[@]+"${dict[@]}"}" \
     -artifact_prefix="$build/fuzz/artifacts/${target}-" \
     "${dirs[@]}" >"$log" 2>&1 || rc=$?
   execs="$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" |
@@ -81,12 +100,15 @@ for target in "${targets[@]}"; do
   [ -n "$funcs" ] && echo "  covered (edges): $funcs" | tee -a "$summary"
   if [ "$rc" -ne 0 ]; then
     echo "!! $target found a failure; see $log and $build/fuzz/artifacts/" >&2
-    tail -40 "$log" >&2
+    grep -v -E "^ *(UN)?COVERED_" "$log" | tail -40 >&2
     status=1
   fi
   if [ "$merge" = 1 ]; then
     mkdir -p "$saved"
-    "$build/fuzz/${target}_fuzzer" -merge=1 -max_len=4096 "$saved" \
+    # Small corpora; the verifier's inputs are whole repositories.
+    max_len=4096
+    [ "$target" = signing_verifier ] && max_len=65536
+    "$build/fuzz/${target}_fuzzer" -merge=1 -max_len="$max_len" "$saved" \
       "$corpus" >>"$log" 2>&1
     echo "  corpus: $(ls "$saved" | wc -l) files, $(du -sk "$saved" | cut -f1) KiB in $saved"
   fi

@@ -72,6 +72,17 @@ const FieldDescriptor* FindGateField(std::string_view key) {
   return nullptr;
 }
 
+// The shortest plain decimal that reads back as `d` ("0.05",
+// "0.3333333333333333", "0.00001"): what ParseDecimal accepts, so never an
+// exponent, and no rounding to six digits as "%g" does.
+std::string FormatDecimal(double d) {
+  char buf[400];  // the longest double in fixed notation is ~330 characters
+  auto [end, ec] =
+      std::to_chars(buf, buf + sizeof(buf), d, std::chars_format::fixed);
+  if (ec != std::errc()) return StrCat(d);
+  return std::string(buf, end);
+}
+
 std::string KnownGateKeys() {
   std::string out;
   for (const std::string& k : GateKeys()) {
@@ -131,6 +142,12 @@ absl::StatusOr<absl::Duration> ParseDuration(std::string_view text) {
       }
     }
     total += unit * static_cast<int64_t>(value);
+    // The same bound on the sum as on each number, so that ShortDuration's
+    // form of any accepted duration ("<days>d...") reads back.
+    if (total > absl::Hours(24) * 100'000'000) {
+      return absl::InvalidArgumentError(
+          StrCat("'", s, "' is too long a duration"));
+    }
     rest.remove_prefix(n + unit_len);
   }
   return total;
@@ -394,7 +411,7 @@ std::string FormatGates(const v1::GatePolicy& policy) {
     out += ShortGateKey(f) + "=";
     switch (f->cpp_type()) {
       case FieldDescriptor::CPPTYPE_DOUBLE:
-        out += StrCat(reflection->GetDouble(policy, f));
+        out += FormatDecimal(reflection->GetDouble(policy, f));
         break;
       case FieldDescriptor::CPPTYPE_UINT64:
         out += StrCat(reflection->GetUInt64(policy, f));

@@ -9,6 +9,7 @@
 #include <cctype>
 #include <cstring>
 
+#include "request_head.h"
 #include "strata/base/log.h"
 #include "strata/base/strings.h"
 
@@ -85,9 +86,18 @@ std::optional<HttpRequest> ReadRequest(int fd, int* error_status) {
     head.append(buf, static_cast<size_t>(n));
   }
   head.resize(head.find("\r\n\r\n"));
+  return internal::ParseRequestHead(head, error_status);
+}
+
+}  // namespace
+
+namespace internal {
+
+std::optional<HttpRequest> ParseRequestHead(std::string_view head,
+                                            int* error_status) {
   HttpRequest req;
   size_t line_end = head.find("\r\n");
-  std::string_view line = std::string_view(head).substr(0, line_end);
+  std::string_view line = head.substr(0, line_end);
   size_t sp1 = line.find(' ');
   size_t sp2 = line.rfind(' ');
   if (sp1 == std::string_view::npos || sp2 == sp1) {
@@ -100,7 +110,7 @@ std::optional<HttpRequest> ReadRequest(int fd, int* error_status) {
   while (pos < head.size()) {
     size_t end = head.find("\r\n", pos);
     if (end == std::string::npos) end = head.size();
-    std::string_view h = std::string_view(head).substr(pos, end - pos);
+    std::string_view h = head.substr(pos, end - pos);
     size_t colon = h.find(':');
     if (colon != std::string_view::npos) {
       req.headers[Lower(std::string(h.substr(0, colon)))] =
@@ -111,7 +121,7 @@ std::optional<HttpRequest> ReadRequest(int fd, int* error_status) {
   return req;
 }
 
-}  // namespace
+}  // namespace internal
 
 std::optional<ByteRange> ParseRange(std::string_view header, uint64_t size) {
   constexpr std::string_view kPrefix = "bytes=";
