@@ -34,11 +34,32 @@ endfunction()
 
 # strata_test(<name> SOURCES ... [DEPS ...] [LABELS ...])
 # A GoogleTest binary whose cases are registered one by one with CTest.
+# Test code only: through a precompiled header GCC 12 no longer treats
+# libstdc++'s inlined code as a system header, so its access warnings fire
+# inside std::string on ordinary test code ("__builtin_memcpy ... writing
+# 40 bytes into a region of size 16", GCC bugs 105329, 105651). Strata's
+# libraries, built without the precompiled header, keep them all.
+function(strata_test_flags target)
+  if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+    target_compile_options(${target} PRIVATE -Wno-array-bounds
+                           -Wno-stringop-overflow -Wno-stringop-overread)
+  endif()
+endfunction()
+
+# Every test compiles against one shared precompiled header (GoogleTest,
+# gRPC and the Strata protos, strata_test_pch below): parsing those headers
+# was over half of a test file's compile time, and the tests are about half
+# of the build.
 function(strata_test name)
   cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;LABELS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
-  target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gmock GTest::gtest_main)
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS} strata_test_pch_deps
+                        GTest::gmock GTest::gtest_main)
   strata_set_warnings(${name})
+  strata_test_flags(${name})
+  if(STRATA_TEST_PCH)
+    target_precompile_headers(${name} REUSE_FROM strata_test_pch)
+  endif()
   set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY
                                            ${CMAKE_BINARY_DIR}/tests)
   # Where tests find the built binaries and the sources. (A list-valued
@@ -51,4 +72,31 @@ function(strata_test name)
     DISCOVERY_TIMEOUT 60
     PROPERTIES LABELS "${ARG_LABELS}"
                ENVIRONMENT "STRATA_BIN_DIR=${CMAKE_BINARY_DIR}/bin")
+endfunction()
+
+# The precompiled header every strata_test reuses (see strata_test). Built
+# with the same flags as the tests; a test whose flags differ would only
+# lose the speed-up (GCC then reads the headers themselves).
+function(strata_test_pch)
+  add_library(strata_test_pch_deps INTERFACE)
+  target_link_libraries(strata_test_pch_deps INTERFACE strata::proto
+                        gRPC::grpc++ GTest::gmock GTest::gtest)
+  if(NOT STRATA_TEST_PCH)
+    return()
+  endif()
+  file(WRITE ${CMAKE_BINARY_DIR}/strata_test_pch.cc "")
+  add_library(strata_test_pch STATIC ${CMAKE_BINARY_DIR}/strata_test_pch.cc)
+  target_link_libraries(strata_test_pch PRIVATE strata_test_pch_deps)
+  strata_set_warnings(strata_test_pch)
+  strata_test_flags(strata_test_pch)
+  target_compile_definitions(strata_test_pch PRIVATE
+    STRATA_TEST_SOURCE_DIR="${CMAKE_SOURCE_DIR}"
+    STRATA_TEST_BIN_DIR="${CMAKE_BINARY_DIR}/bin")
+  target_precompile_headers(strata_test_pch PRIVATE
+    <algorithm> <chrono> <functional> <map> <memory> <set> <string>
+    <thread> <vector>
+    <absl/status/status.h> <absl/status/statusor.h> <absl/time/time.h>
+    <gmock/gmock.h> <gtest/gtest.h> <grpcpp/grpcpp.h>
+    <strata/v1/admin.grpc.pb.h> <strata/v1/delivery.grpc.pb.h>
+    <strata/v1/storage.pb.h>)
 endfunction()

@@ -1,7 +1,7 @@
 // Power loss and a full disk under an in-process stratad (issue 15, items 3
 // and 4).
 //
-// The server's RocksDB runs on PowerLossFileSystem. One workload makes every
+// The server's RocksDB runs on PowerLossDisk. One workload makes every
 // kind of acknowledged write (token, trust, signed and unsigned publish,
 // delta record, segment put and delete, release create and every state
 // change, roll back, report ticket key, report, audit chain). Before every
@@ -24,8 +24,6 @@
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
-#include "power_loss_fs.h"
-#include "rocksdb/env.h"
 #include "strata/base/file_util.h"
 #include "strata/base/sha256.h"
 #include "strata/base/strings.h"
@@ -34,6 +32,7 @@
 #include "strata/proto/audit_chain.h"
 #include "strata/server/rpc/strata_server.h"
 #include "strata/server/storage/store.h"
+#include "strata/server/storage/testing/power_loss_disk.h"
 #include "strata/v1/admin.grpc.pb.h"
 #include "strata/v1/delivery.grpc.pb.h"
 
@@ -42,7 +41,7 @@ namespace {
 
 using ::testing::HasSubstr;
 using testing::IsOk;
-using Tail = testing::PowerLossFileSystem::Tail;
+using Tail = testing::PowerLossDisk::Tail;
 
 // What a client can read back, as key -> value (absent keys read as "").
 using Observed = std::map<std::string, std::string>;
@@ -152,8 +151,7 @@ class PowerLossTest : public ::testing::Test {
     token_ = token_.substr(0, token_.find('\n'));
     kit_ = std::make_unique<testing::TrustKit>(
         &clock_, JoinPath(data_, "online-keys"), /*generate=*/false);
-    fs_ = std::make_shared<testing::PowerLossFileSystem>();
-    env_ = rocksdb::NewCompositeEnv(fs_);
+    fs_ = std::make_unique<testing::PowerLossDisk>();
   }
 
   // Reads back everything the workload can have written, and checks what
@@ -407,8 +405,7 @@ class PowerLossTest : public ::testing::Test {
   testing::SimulatedClock clock_{absl::FromUnixSeconds(1'780'000'000)};
   std::string data_, token_;
   std::unique_ptr<testing::TrustKit> kit_;
-  std::shared_ptr<testing::PowerLossFileSystem> fs_;
-  std::unique_ptr<rocksdb::Env> env_;
+  std::unique_ptr<testing::PowerLossDisk> fs_;
   std::vector<Step> steps_;
   std::map<std::string, v1::ReportRequest> reports_;
 };
@@ -451,7 +448,7 @@ TEST_F(PowerLossTest, EveryAcknowledgedWriteSurvivesACutAtEveryFileOperation) {
   };
   std::vector<Cut> points;
   {
-    Server s(data_, token_, &clock_, env_.get());
+    Server s(data_, token_, &clock_, fs_->env());
     ASSERT_THAT(s.status(), IsOk());
     const uint64_t start = fs_->ops();
     // Each tail model where some data is not synced yet (they all leave
@@ -567,7 +564,7 @@ v1::PublishHeader CartHeader(int version, const std::string& content) {
 TEST_F(PowerLossTest, AFullDiskRefusesWritesClearlyAndTheyResumeWithSpace) {
   Observed before;
   {
-    Server s(data_, token_, &clock_, env_.get());
+    Server s(data_, token_, &clock_, fs_->env());
     ASSERT_THAT(s.status(), IsOk());
     const std::string one = CartContent(1), two = CartContent(2);
     ASSERT_TRUE(s.Publish(CartHeader(1, one), one).ok());

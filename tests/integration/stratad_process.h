@@ -100,13 +100,7 @@ class StratadProcess {
       ::_exit(127);
     }
     // The port file appears once the server listens.
-    const auto deadline =
-        std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    while (!PosixFileSystem()->Exists(port_file) &&
-           std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    auto ports = PosixFileSystem()->ReadFile(port_file);
+    auto ports = WaitForPortFile(pid_, port_file);
     ASSERT_THAT(ports, IsOk()) << "stratad did not start";
     const size_t nl = ports->find('\n');
     address_ = "127.0.0.1:" + ports->substr(0, nl);

@@ -1,12 +1,111 @@
-#include "power_loss_fs.h"
+#include "strata/server/storage/testing/power_loss_disk.h"
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
+#include <mutex>
+#include <optional>
 #include <system_error>
 #include <utility>
 
+#include "rocksdb/env.h"
+#include "rocksdb/file_system.h"
+
 namespace strata::testing {
+
+class PowerLossDisk::FileSystem : public rocksdb::FileSystemWrapper {
+ public:
+  using Tail = PowerLossDisk::Tail;
+
+  FileSystem();
+  const char* Name() const override { return "PowerLossFileSystem"; }
+
+  // Called with the operation's number before every mutating operation,
+  // with the lock held: it may call CopyDurableImage, nothing else here.
+  void SetHook(std::function<void(uint64_t op)> hook);
+  // Mutating operations so far.
+  uint64_t ops() const { return ops_.load(); }
+  // While set, creating files, appending and syncing unsynced data fail
+  // with ENOSPC ("No space left on device"), as on a full disk.
+  void SetFull(bool full) { full_.store(full); }
+  // Failures returned because the disk was full.
+  uint64_t full_failures() const { return full_failures_.load(); }
+
+  // Whether some file holds data not synced yet (then the tail models
+  // differ). Call from the hook.
+  bool HasUnsyncedData();
+  // Writes into `to` (created) a copy of the tree `from` as it would be
+  // after a power cut now. Call from the hook, or when nothing writes.
+  absl::Status CopyDurableImage(const std::string& from, const std::string& to,
+                                Tail tail);
+
+  // rocksdb::FileSystem
+  rocksdb::IOStatus NewWritableFile(
+      const std::string& f, const rocksdb::FileOptions& options,
+      std::unique_ptr<rocksdb::FSWritableFile>* result,
+      rocksdb::IODebugContext* dbg) override;
+  rocksdb::IOStatus ReopenWritableFile(
+      const std::string& f, const rocksdb::FileOptions& options,
+      std::unique_ptr<rocksdb::FSWritableFile>* result,
+      rocksdb::IODebugContext* dbg) override;
+  rocksdb::IOStatus ReuseWritableFile(
+      const std::string& f, const std::string& old_f,
+      const rocksdb::FileOptions& options,
+      std::unique_ptr<rocksdb::FSWritableFile>* result,
+      rocksdb::IODebugContext* dbg) override;
+  rocksdb::IOStatus NewDirectory(const std::string& name,
+                                 const rocksdb::IOOptions& options,
+                                 std::unique_ptr<rocksdb::FSDirectory>* result,
+                                 rocksdb::IODebugContext* dbg) override;
+  rocksdb::IOStatus RenameFile(const std::string& src, const std::string& dst,
+                               const rocksdb::IOOptions& options,
+                               rocksdb::IODebugContext* dbg) override;
+  rocksdb::IOStatus DeleteFile(const std::string& f,
+                               const rocksdb::IOOptions& options,
+                               rocksdb::IODebugContext* dbg) override;
+  rocksdb::IOStatus Truncate(const std::string& f, size_t size,
+                             const rocksdb::IOOptions& options,
+                             rocksdb::IODebugContext* dbg) override;
+  // Zero while the disk is full.
+  rocksdb::IOStatus GetFreeSpace(const std::string& path,
+                                 const rocksdb::IOOptions& options,
+                                 uint64_t* free_bytes,
+                                 rocksdb::IODebugContext* dbg) override;
+
+ private:
+  class File;
+  class Directory;
+  struct FileState {
+    uint64_t synced = 0;  // bytes known to be on disk
+  };
+  // A name not yet made durable by a directory sync, with what the name
+  // held before (durable bytes) if anything.
+  struct NewEntry {
+    std::optional<std::string> previous;
+  };
+
+  // Runs the hook for the next operation. Caller holds mu_.
+  void Step();
+  bool FullNow();
+  rocksdb::IOStatus Track(const std::string& f, bool reopen,
+                          std::unique_ptr<rocksdb::FSWritableFile>* result);
+  // The bytes of `path` that survive a power cut now (nullopt: the name
+  // does not). Caller holds mu_.
+  std::optional<std::string> Durable(const std::string& path, Tail tail);
+  // Marks every new name in `dir` durable. Caller holds mu_.
+  void DirectorySynced(const std::string& dir);
+
+  std::mutex mu_;
+  std::function<void(uint64_t)> hook_;
+  std::map<std::string, FileState> files_;
+  std::map<std::string, NewEntry> new_entries_;
+  std::atomic<uint64_t> ops_{0};
+  std::atomic<bool> full_{false};
+  std::atomic<uint64_t> full_failures_{0};
+};
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -33,9 +132,10 @@ rocksdb::IOStatus NoSpace() {
 
 }  // namespace
 
-class PowerLossFileSystem::File : public rocksdb::FSWritableFileOwnerWrapper {
+class PowerLossDisk::FileSystem::File
+    : public rocksdb::FSWritableFileOwnerWrapper {
  public:
-  File(PowerLossFileSystem* fs, std::string path,
+  File(PowerLossDisk::FileSystem* fs, std::string path,
        std::unique_ptr<rocksdb::FSWritableFile> target)
       : FSWritableFileOwnerWrapper(std::move(target)),
         fs_(fs),
@@ -118,13 +218,14 @@ class PowerLossFileSystem::File : public rocksdb::FSWritableFileOwnerWrapper {
     return s;
   }
 
-  PowerLossFileSystem* fs_;
+  PowerLossDisk::FileSystem* fs_;
   std::string path_;
 };
 
-class PowerLossFileSystem::Directory : public rocksdb::FSDirectoryWrapper {
+class PowerLossDisk::FileSystem::Directory
+    : public rocksdb::FSDirectoryWrapper {
  public:
-  Directory(PowerLossFileSystem* fs, std::string path,
+  Directory(PowerLossDisk::FileSystem* fs, std::string path,
             std::unique_ptr<rocksdb::FSDirectory> target)
       : FSDirectoryWrapper(std::move(target)),
         fs_(fs),
@@ -150,30 +251,30 @@ class PowerLossFileSystem::Directory : public rocksdb::FSDirectoryWrapper {
   }
 
  private:
-  PowerLossFileSystem* fs_;
+  PowerLossDisk::FileSystem* fs_;
   std::string path_;
 };
 
-PowerLossFileSystem::PowerLossFileSystem()
+PowerLossDisk::FileSystem::FileSystem()
     : FileSystemWrapper(rocksdb::FileSystem::Default()) {}
 
-void PowerLossFileSystem::SetHook(std::function<void(uint64_t)> hook) {
+void PowerLossDisk::FileSystem::SetHook(std::function<void(uint64_t)> hook) {
   std::lock_guard<std::mutex> lock(mu_);
   hook_ = std::move(hook);
 }
 
-void PowerLossFileSystem::Step() {
+void PowerLossDisk::FileSystem::Step() {
   const uint64_t op = ops_.fetch_add(1);
   if (hook_) hook_(op);
 }
 
-bool PowerLossFileSystem::FullNow() {
+bool PowerLossDisk::FileSystem::FullNow() {
   if (!full_.load()) return false;
   full_failures_.fetch_add(1);
   return true;
 }
 
-rocksdb::IOStatus PowerLossFileSystem::Track(
+rocksdb::IOStatus PowerLossDisk::FileSystem::Track(
     const std::string& f, bool reopen,
     std::unique_ptr<rocksdb::FSWritableFile>* result) {
   const std::string path = Normal(f);
@@ -186,7 +287,7 @@ rocksdb::IOStatus PowerLossFileSystem::Track(
   return rocksdb::IOStatus::OK();
 }
 
-rocksdb::IOStatus PowerLossFileSystem::NewWritableFile(
+rocksdb::IOStatus PowerLossDisk::FileSystem::NewWritableFile(
     const std::string& f, const rocksdb::FileOptions& options,
     std::unique_ptr<rocksdb::FSWritableFile>* result,
     rocksdb::IODebugContext* dbg) {
@@ -207,7 +308,7 @@ rocksdb::IOStatus PowerLossFileSystem::NewWritableFile(
   return Track(f, /*reopen=*/false, result);
 }
 
-rocksdb::IOStatus PowerLossFileSystem::ReopenWritableFile(
+rocksdb::IOStatus PowerLossDisk::FileSystem::ReopenWritableFile(
     const std::string& f, const rocksdb::FileOptions& options,
     std::unique_ptr<rocksdb::FSWritableFile>* result,
     rocksdb::IODebugContext* dbg) {
@@ -218,7 +319,7 @@ rocksdb::IOStatus PowerLossFileSystem::ReopenWritableFile(
   return Track(f, /*reopen=*/true, result);
 }
 
-rocksdb::IOStatus PowerLossFileSystem::ReuseWritableFile(
+rocksdb::IOStatus PowerLossDisk::FileSystem::ReuseWritableFile(
     const std::string& f, const std::string& old_f,
     const rocksdb::FileOptions& options,
     std::unique_ptr<rocksdb::FSWritableFile>* result,
@@ -229,7 +330,7 @@ rocksdb::IOStatus PowerLossFileSystem::ReuseWritableFile(
   return ReopenWritableFile(f, options, result, dbg);
 }
 
-rocksdb::IOStatus PowerLossFileSystem::NewDirectory(
+rocksdb::IOStatus PowerLossDisk::FileSystem::NewDirectory(
     const std::string& name, const rocksdb::IOOptions& options,
     std::unique_ptr<rocksdb::FSDirectory>* result,
     rocksdb::IODebugContext* dbg) {
@@ -239,7 +340,7 @@ rocksdb::IOStatus PowerLossFileSystem::NewDirectory(
   return s;
 }
 
-rocksdb::IOStatus PowerLossFileSystem::RenameFile(
+rocksdb::IOStatus PowerLossDisk::FileSystem::RenameFile(
     const std::string& src, const std::string& dst,
     const rocksdb::IOOptions& options, rocksdb::IODebugContext* dbg) {
   std::lock_guard<std::mutex> lock(mu_);
@@ -266,7 +367,7 @@ rocksdb::IOStatus PowerLossFileSystem::RenameFile(
   return s;
 }
 
-rocksdb::IOStatus PowerLossFileSystem::DeleteFile(
+rocksdb::IOStatus PowerLossDisk::FileSystem::DeleteFile(
     const std::string& f, const rocksdb::IOOptions& options,
     rocksdb::IODebugContext* dbg) {
   std::lock_guard<std::mutex> lock(mu_);
@@ -279,7 +380,7 @@ rocksdb::IOStatus PowerLossFileSystem::DeleteFile(
   return s;
 }
 
-rocksdb::IOStatus PowerLossFileSystem::Truncate(
+rocksdb::IOStatus PowerLossDisk::FileSystem::Truncate(
     const std::string& f, size_t size, const rocksdb::IOOptions& options,
     rocksdb::IODebugContext* dbg) {
   std::lock_guard<std::mutex> lock(mu_);
@@ -292,7 +393,7 @@ rocksdb::IOStatus PowerLossFileSystem::Truncate(
   return s;
 }
 
-rocksdb::IOStatus PowerLossFileSystem::GetFreeSpace(
+rocksdb::IOStatus PowerLossDisk::FileSystem::GetFreeSpace(
     const std::string& path, const rocksdb::IOOptions& options,
     uint64_t* free_bytes, rocksdb::IODebugContext* dbg) {
   if (full_.load()) {
@@ -302,7 +403,7 @@ rocksdb::IOStatus PowerLossFileSystem::GetFreeSpace(
   return target()->GetFreeSpace(path, options, free_bytes, dbg);
 }
 
-void PowerLossFileSystem::DirectorySynced(const std::string& dir) {
+void PowerLossDisk::FileSystem::DirectorySynced(const std::string& dir) {
   for (auto it = new_entries_.begin(); it != new_entries_.end();) {
     if (Parent(it->first) == dir) {
       it = new_entries_.erase(it);
@@ -312,8 +413,8 @@ void PowerLossFileSystem::DirectorySynced(const std::string& dir) {
   }
 }
 
-std::optional<std::string> PowerLossFileSystem::Durable(const std::string& path,
-                                                        Tail tail) {
+std::optional<std::string> PowerLossDisk::FileSystem::Durable(
+    const std::string& path, Tail tail) {
   auto entry = new_entries_.find(path);
   if (entry != new_entries_.end()) return entry->second.previous;
   std::optional<std::string> bytes = ReadAll(path);
@@ -340,7 +441,7 @@ std::optional<std::string> PowerLossFileSystem::Durable(const std::string& path,
   return bytes;
 }
 
-bool PowerLossFileSystem::HasUnsyncedData() {
+bool PowerLossDisk::FileSystem::HasUnsyncedData() {
   std::error_code ec;
   for (const auto& [path, state] : files_) {
     const uint64_t size = fs::file_size(path, ec);
@@ -349,9 +450,8 @@ bool PowerLossFileSystem::HasUnsyncedData() {
   return false;
 }
 
-absl::Status PowerLossFileSystem::CopyDurableImage(const std::string& from,
-                                                   const std::string& to,
-                                                   Tail tail) {
+absl::Status PowerLossDisk::FileSystem::CopyDurableImage(
+    const std::string& from, const std::string& to, Tail tail) {
   std::error_code ec;
   fs::create_directories(to, ec);
   if (ec) return absl::InternalError("creating " + to + ": " + ec.message());
@@ -379,6 +479,23 @@ absl::Status PowerLossFileSystem::CopyDurableImage(const std::string& from,
     return absl::InternalError("copying " + from + ": " + ec.message());
   }
   return absl::OkStatus();
+}
+
+PowerLossDisk::PowerLossDisk()
+    : fs_(std::make_shared<FileSystem>()),
+      env_(rocksdb::NewCompositeEnv(fs_)) {}
+PowerLossDisk::~PowerLossDisk() = default;
+rocksdb::Env* PowerLossDisk::env() { return env_.get(); }
+void PowerLossDisk::SetHook(std::function<void(uint64_t)> hook) {
+  fs_->SetHook(std::move(hook));
+}
+uint64_t PowerLossDisk::ops() const { return fs_->ops(); }
+void PowerLossDisk::SetFull(bool full) { fs_->SetFull(full); }
+uint64_t PowerLossDisk::full_failures() const { return fs_->full_failures(); }
+bool PowerLossDisk::HasUnsyncedData() { return fs_->HasUnsyncedData(); }
+absl::Status PowerLossDisk::CopyDurableImage(const std::string& from,
+                                             const std::string& to, Tail tail) {
+  return fs_->CopyDurableImage(from, to, tail);
 }
 
 }  // namespace strata::testing
