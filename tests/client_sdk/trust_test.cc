@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "../signing/test_repo.h"
+#include "device_world.h"
 #include "fake_transport.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -32,6 +33,7 @@
 namespace strata::client {
 namespace {
 
+using device_world::AddNewerMetadata;
 using signing::testing::TestRepo;
 using ::strata::testing::IsOk;
 using ::strata::testing::StatusIs;
@@ -59,48 +61,6 @@ class RejectingTrustPolicy : public TrustPolicy {
  private:
   signing::RejectReason* reason_;
 };
-
-// The version of a repository file ("3.h5.json" -> 3; timestamp.json and
-// director.json from the repo) and its role.
-std::pair<std::string, uint64_t> RoleAndVersion(const TestRepo& repo,
-                                                const std::string& name) {
-  if (name == "timestamp.json") {
-    return {"timestamp", repo.timestamp.common.version};
-  }
-  if (name == "director.json")
-    return {"director", repo.director.common.version};
-  const size_t dot = name.find('.');
-  return {name.substr(dot + 1, name.size() - dot - 1 - 5),
-          std::stoull(name.substr(0, dot))};
-}
-
-// What stratad sends: every file of `repo` newer than `trusted`.
-void AddNewerMetadata(const TestRepo& repo, const v1::TrustedVersions& trusted,
-                      MetadataFiles& out) {
-  out.Clear();
-  for (const auto& [name, bytes] : repo.source.files()) {
-    const auto [role, version] = RoleAndVersion(repo, name);
-    uint64_t have = 0;
-    if (role == "root") {
-      have = trusted.root();
-    } else if (role == "timestamp") {
-      have = trusted.timestamp();
-    } else if (role == "snapshot") {
-      have = trusted.snapshot();
-    } else if (role == "targets") {
-      have = trusted.targets();
-    } else if (role == "director") {
-      have = trusted.director();
-    } else if (auto it = trusted.roles().find(role);
-               it != trusted.roles().end()) {
-      have = it->second;
-    }
-    if (version <= have) continue;
-    v1::MetadataFile* f = out.Add();
-    f->set_name(name);
-    f->set_content(bytes);
-  }
-}
 
 class VerifiedClientTest : public ::testing::Test {
  protected:
