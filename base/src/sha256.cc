@@ -1,12 +1,40 @@
 #include "strata/base/sha256.h"
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include <cstdlib>
+#include <mutex>
+#include <vector>
 
 namespace strata {
+
+namespace {
+
+// OpenSSL 3 looks an algorithm up in its provider store on every implicit
+// use (EVP_sha256(), HMAC()): fetched once here, a digest costs a third
+// and an HMAC under a kept key a tenth (docs/benchmarks.md, Check).
+// Never freed: they live as long as the process.
+const EVP_MD* FetchedSha256() {
+  static const EVP_MD* md = [] {
+    EVP_MD* fetched = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    if (fetched == nullptr) std::abort();  // a broken OpenSSL
+    return fetched;
+  }();
+  return md;
+}
+
+EVP_MAC* FetchedHmac() {
+  static EVP_MAC* mac = [] {
+    EVP_MAC* fetched = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+    if (fetched == nullptr) std::abort();  // a broken OpenSSL
+    return fetched;
+  }();
+  return mac;
+}
+
+}  // namespace
 
 struct Sha256::State {
   EVP_MD_CTX* ctx = nullptr;
@@ -16,7 +44,7 @@ struct Sha256::State {
 Sha256::Sha256() : state_(std::make_unique<State>()) {
   state_->ctx = EVP_MD_CTX_new();
   if (state_->ctx == nullptr ||
-      EVP_DigestInit_ex(state_->ctx, EVP_sha256(), nullptr) != 1) {
+      EVP_DigestInit_ex(state_->ctx, FetchedSha256(), nullptr) != 1) {
     std::abort();  // Out of memory or a broken OpenSSL: nothing to recover.
   }
 }
@@ -66,19 +94,67 @@ bool IsSha256Hex(std::string_view s) {
   return true;
 }
 
-Sha256Digest HmacSha256(std::string_view key, std::string_view data) {
-  Sha256Digest out{};
-  unsigned int len = 0;
-  // An empty key is valid for HMAC; OpenSSL wants a non-null pointer.
-  static const unsigned char kEmpty = 0;
-  const void* k = key.empty() ? static_cast<const void*>(&kEmpty) : key.data();
-  if (HMAC(EVP_sha256(), k, static_cast<int>(key.size()),
-           reinterpret_cast<const unsigned char*>(data.data()), data.size(),
-           out.data(), &len) == nullptr ||
-      len != out.size()) {
-    std::abort();  // Out of memory or a broken OpenSSL: nothing to recover.
+// Keyed HMAC contexts, reused: re-initialising one with its key kept is
+// the cheap path; a new one is made only when every kept one is in use.
+struct HmacSha256Key::Pool {
+  std::string key;
+  std::mutex mu;
+  std::vector<EVP_MAC_CTX*> free;
+  ~Pool() {
+    for (EVP_MAC_CTX* c : free) EVP_MAC_CTX_free(c);
   }
+};
+
+HmacSha256Key::HmacSha256Key(std::string_view key)
+    : pool_(std::make_unique<Pool>()) {
+  pool_->key.assign(key);
+}
+
+HmacSha256Key::~HmacSha256Key() = default;
+
+Sha256Digest HmacSha256Key::Mac(std::string_view data) const {
+  EVP_MAC_CTX* ctx = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(pool_->mu);
+    if (!pool_->free.empty()) {
+      ctx = pool_->free.back();
+      pool_->free.pop_back();
+    }
+  }
+  bool ok = true;
+  if (ctx == nullptr) {
+    ctx = EVP_MAC_CTX_new(FetchedHmac());
+    char digest[] = "SHA256";
+    const OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+        OSSL_PARAM_construct_end()};
+    // An empty key is valid for HMAC; OpenSSL wants a non-null pointer.
+    static const unsigned char kEmpty = 0;
+    const std::string& key = pool_->key;
+    ok = ctx != nullptr &&
+         EVP_MAC_init(ctx,
+                      key.empty()
+                          ? &kEmpty
+                          : reinterpret_cast<const unsigned char*>(key.data()),
+                      key.size(), params) == 1;
+  } else {
+    ok = EVP_MAC_init(ctx, nullptr, 0, nullptr) == 1;  // same key again
+  }
+  Sha256Digest out{};
+  size_t len = 0;
+  ok = ok &&
+       EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>(data.data()),
+                      data.size()) == 1 &&
+       EVP_MAC_final(ctx, out.data(), &len, out.size()) == 1 &&
+       len == out.size();
+  if (!ok) std::abort();  // Out of memory or a broken OpenSSL.
+  std::lock_guard<std::mutex> lock(pool_->mu);
+  pool_->free.push_back(ctx);
   return out;
+}
+
+Sha256Digest HmacSha256(std::string_view key, std::string_view data) {
+  return HmacSha256Key(key).Mac(data);
 }
 
 bool ConstantTimeEquals(std::string_view a, std::string_view b) {

@@ -1,5 +1,10 @@
 #include "strata/base/sha256.h"
 
+#include <atomic>
+#include <string>
+#include <thread>
+#include <vector>
+
 #include "gtest/gtest.h"
 
 namespace strata {
@@ -39,6 +44,33 @@ TEST(HmacSha256Test, Rfc4231Vectors) {
                 "Test Using Larger Than Block-Size Key - Hash Key First")),
             "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
   EXPECT_NE(HmacSha256("", "x"), HmacSha256("k", "x"));
+}
+
+TEST(HmacSha256Test, AKeptKeyGivesTheSameMacsReusedAndFromManyThreads) {
+  const HmacSha256Key jefe("Jefe");
+  const std::string want =
+      "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843";
+  // Its kept contexts are re-initialised with the key, not reset to none.
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(ToHex(jefe.Mac("what do ya want for nothing?")), want);
+    EXPECT_EQ(jefe.Mac("x"), HmacSha256("Jefe", "x"));
+  }
+  const HmacSha256Key empty("");
+  EXPECT_EQ(empty.Mac("x"), HmacSha256("", "x"));
+  EXPECT_NE(empty.Mac("x"), jefe.Mac("x"));
+  // Four threads at once: each needs a context of its own.
+  std::vector<std::thread> threads;
+  std::atomic<int> wrong{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 200; ++i) {
+        const std::string data = "m" + std::to_string(t * 1000 + i);
+        if (jefe.Mac(data) != HmacSha256("Jefe", data)) ++wrong;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(wrong.load(), 0);
 }
 
 TEST(HmacSha256Test, ConstantTimeEquals) {

@@ -9,10 +9,10 @@ namespace {
 constexpr std::string_view kDomain = "strata-report-ticket-v1\n";
 constexpr size_t kKeyBytes = 32;
 
-std::string Mac(const std::string& key, std::string_view body) {
+std::string Mac(const HmacSha256Key& key, std::string_view body) {
   std::string input(kDomain);
   input.append(body);
-  const Sha256Digest d = HmacSha256(key, input);
+  const Sha256Digest d = key.Mac(input);
   return std::string(reinterpret_cast<const char*>(d.data()), d.size());
 }
 
@@ -52,7 +52,7 @@ std::string ReportTickets::Sign(const v1::ReportTicket& ticket) const {
   v1::SignedReportTicket signed_ticket;
   signed_ticket.set_body(ticket.SerializeAsString());
   signed_ticket.set_key_id(kKeyId);
-  signed_ticket.set_mac(Mac(keys_.at(kKeyId), signed_ticket.body()));
+  signed_ticket.set_mac(Mac(*keys_.at(kKeyId), signed_ticket.body()));
   return signed_ticket.SerializeAsString();
 }
 
@@ -74,7 +74,7 @@ CheckedTicket ReportTickets::Verify(std::string_view bytes,
   }
   auto key = keys_.find(signed_ticket.key_id());
   if (key == keys_.end() ||
-      !ConstantTimeEquals(Mac(key->second, signed_ticket.body()),
+      !ConstantTimeEquals(Mac(*key->second, signed_ticket.body()),
                           signed_ticket.mac())) {
     return out;
   }

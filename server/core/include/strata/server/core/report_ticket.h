@@ -23,6 +23,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "strata/base/env.h"
+#include "strata/base/sha256.h"
 #include "strata/server/storage/store.h"
 #include "strata/v1/storage.pb.h"
 
@@ -53,7 +54,9 @@ class ReportTickets {
   static absl::StatusOr<std::unique_ptr<ReportTickets>> Open(Store* store,
                                                              Random* random);
   // A ticket with `key` as key kKeyId (tests).
-  explicit ReportTickets(std::string key) { keys_[kKeyId] = std::move(key); }
+  explicit ReportTickets(const std::string& key) {
+    keys_[kKeyId] = std::make_unique<HmacSha256Key>(key);
+  }
 
   // The serialized SignedReportTicket for `ticket`.
   std::string Sign(const v1::ReportTicket& ticket) const;
@@ -63,7 +66,7 @@ class ReportTickets {
                        std::string_view device_id, absl::Time now) const;
 
  private:
-  std::map<uint32_t, std::string> keys_;
+  std::map<uint32_t, std::unique_ptr<HmacSha256Key>> keys_;
 };
 
 }  // namespace strata::server
