@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "CLI/CLI.hpp"
+#include "absl/synchronization/mutex.h"
 #include "strata/base/file_util.h"
 #include "strata/base/log.h"
 #include "strata/server/rpc/strata_server.h"
@@ -46,6 +47,11 @@ int Serve(const strata::server::ServerOptions& options,
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Debian builds Abseil without NDEBUG, so by default every absl::Mutex
+  // (all of gRPC's locks) keeps a lock-order graph to detect deadlocks, a
+  // cost on every call (docs/benchmarks.md, Check). Off, as in release
+  // builds of Abseil.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   strata::server::ServerOptions options;
   std::string port_file;
   CLI::App app{
