@@ -147,8 +147,8 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(1.0, 1e9));
   app.add_option("--max-watch-streams", options.max_watch_streams,
-                 "concurrent WatchConfig streams server-wide (each holds a "
-                 "server thread); 0: no limit")
+                 "concurrent WatchConfig streams server-wide (each holds "
+                 "memory, no thread); 0: no limit")
       ->capture_default_str();
   app.add_option("--max-watch-streams-per-device",
                  options.max_watch_streams_per_device,

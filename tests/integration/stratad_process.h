@@ -118,6 +118,7 @@ class StratadProcess {
 
   const std::string& address() const { return address_; }
   const std::string& http_port() const { return http_port_; }
+  pid_t pid() const { return pid_; }
   const std::string& token() const { return token_; }
 
   // The sum of the samples of metric `name` on /metrics whose labels

@@ -241,57 +241,30 @@ void DeliveryCore::ReleasesChanged(const std::string& app_id) {
                         << s.status();
     }
   }
-  {
-    std::lock_guard<std::mutex> lock(change_mu_);
-    ++change_counter_[app_id];
-  }
-  change_cv_.notify_all();
+  watch_.Changed(app_id);  // wakes only this app's streams
 }
 
-uint64_t DeliveryCore::ChangeCounter(const std::string& app_id) {
-  std::lock_guard<std::mutex> lock(change_mu_);
-  auto it = change_counter_.find(app_id);  // no entry for a watcher's app id
-  return it == change_counter_.end() ? 0 : it->second;
-}
-
-bool DeliveryCore::WaitForChange(const std::string& app_id, uint64_t seen,
-                                 absl::Time deadline) {
-  std::unique_lock<std::mutex> lock(change_mu_);
-  return change_cv_.wait_until(lock, absl::ToChronoTime(deadline), [&] {
-    auto it = change_counter_.find(app_id);
-    return (it == change_counter_.end() ? 0 : it->second) != seen;
-  });
+std::shared_ptr<ConfigStream> DeliveryCore::WatchConfig(
+    const v1::WatchConfigRequest& request, ConfigSink* sink) {
+  return ConfigStream::Open(
+      &watch_, request, sink,
+      [this, app_id = request.device().app_id()](
+          v1::TrustedVersions& sent,
+          google::protobuf::RepeatedPtrField<v1::MetadataFile>* out) {
+        NewerMetadata(app_id, sent, out);
+      });
 }
 
 absl::StatusOr<std::vector<v1::UpdateEntry>> DeliveryCore::ConfigChanges(
     const v1::DeviceContext& device,
     std::map<std::string, v1::InstalledModule>& known) {
-  STRATA_ASSIGN_OR_RETURN(std::shared_ptr<const AppSnapshot> snapshot,
-                          snapshots_.Get(device.app_id()));
-  InstalledMap installed;
-  for (const auto& [name, m] : known) {
-    installed[{v1::LAYER_CONFIG, name}] = &m;
-  }
-  const Selection selection =
-      Select(*snapshot, ToAttributes(device), installed);
+  std::shared_ptr<const ConfigPlan> plan =
+      MakeConfigPlan(0, snapshots_.Get(device.app_id()));
+  STRATA_RETURN_IF_ERROR(plan->status);
   std::vector<v1::UpdateEntry> changes;
-  for (const auto& [entry, release] : selection.entries) {
-    if (!release->config_only) continue;
-    if (entry->revert_to_embedded()) {
-      // Only a device that runs something else than its embedded version
-      // has anything to revert.
-      auto it = known.find(entry->module().name());
-      if (it == known.end() || it->second.version() == kEmbeddedVersionLabel) {
-        continue;
-      }
-    }
-    v1::InstalledModule& have = known[entry->module().name()];
-    if (have.content_sha256() == entry->statement().content_sha256()) continue;
-    *have.mutable_module() = entry->module();
-    have.set_version(entry->statement().version());
-    have.set_content_sha256(entry->statement().content_sha256());
-    have.set_release_sequence(entry->release_sequence());
-    changes.push_back(*entry);
+  for (const v1::UpdateEntry* e :
+       ConfigChangesFor(*plan, ToAttributes(device), known)) {
+    changes.push_back(*e);
   }
   return changes;
 }

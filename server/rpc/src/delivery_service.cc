@@ -34,7 +34,7 @@ std::string Describe(const RateLimit& l) {
 }
 
 // RESOURCE_EXHAUSTED saying when to retry; also as gRPC's retry pushback.
-grpc::Status Limited(grpc::ServerContext* context, const std::string& what,
+grpc::Status Limited(grpc::ServerContextBase* context, const std::string& what,
                      absl::Duration wait) {
   const int64_t ms = std::max<int64_t>(
       1, absl::ToInt64Milliseconds(absl::Ceil(wait, absl::Milliseconds(1))));
@@ -42,6 +42,45 @@ grpc::Status Limited(grpc::ServerContext* context, const std::string& what,
   return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
                       StrCat(what, "; retry in ", ms, " ms"));
 }
+
+// A WatchConfig call refused before it started.
+class RefusedWatch final : public grpc::ServerWriteReactor<v1::ConfigEvent> {
+ public:
+  explicit RefusedWatch(grpc::Status status) { Finish(std::move(status)); }
+  void OnDone() override { delete this; }
+};
+
+// One WatchConfig stream: adapts the core's ConfigStream (what to send,
+// when, one event in flight) to gRPC's write reactor. Holds its stream
+// slot until gRPC is done with the call.
+class WatchReactor final : public grpc::ServerWriteReactor<v1::ConfigEvent>,
+                           public ConfigSink {
+ public:
+  WatchReactor(Metrics* metrics, std::optional<StreamLimiter::Slot> slot)
+      : metrics_(metrics), slot_(std::move(slot)) {}
+  void Start(DeliveryCore* core, const v1::WatchConfigRequest& request) {
+    stream_ = core->WatchConfig(request, this);
+  }
+  // ConfigSink: called by the stream under its lock.
+  void Send(const v1::ConfigEvent* event) override { StartWrite(event); }
+  void End(const absl::Status& status) override {
+    Finish(ToGrpcStatus(status));
+  }
+  void OnWriteDone(bool ok) override {
+    if (ok) metrics_->Increment("strata_config_pushes_total");
+    stream_->WriteDone(ok);
+  }
+  void OnCancel() override { stream_->Cancel(); }
+  void OnDone() override {
+    stream_->Close();  // unsubscribed; the stream never calls us again
+    delete this;       // frees the slot
+  }
+
+ private:
+  Metrics* metrics_;
+  std::optional<StreamLimiter::Slot> slot_;
+  std::shared_ptr<ConfigStream> stream_;
+};
 
 }  // namespace
 
@@ -67,7 +106,7 @@ size_t DeliveryService::rate_limiter_keys(bool per_device) const {
   return l == nullptr ? 0 : l->size();
 }
 
-grpc::Status DeliveryService::LimitReport(grpc::ServerContext* context,
+grpc::Status DeliveryService::LimitReport(grpc::ServerContextBase* context,
                                           const v1::DeviceContext& device) {
   if (report_per_connection_ != nullptr) {
     const std::string peer = context->peer();
@@ -127,8 +166,7 @@ grpc::Status DeliveryService::WatchRefused(const StreamLimiter::Slot& slot,
   return grpc::Status::OK;
 }
 
-grpc::Status DeliveryService::DoCheck(grpc::ServerContext*,
-                                      const v1::CheckRequest* request,
+grpc::Status DeliveryService::DoCheck(const v1::CheckRequest* request,
                                       v1::CheckResponse* response) {
   absl::StatusOr<v1::CheckResponse> result = core_->Check(*request);
   if (!result.ok()) return ToGrpcStatus(result.status());
@@ -174,13 +212,13 @@ grpc::Status DeliveryService::DoDownload(
   return ToGrpcStatus(s);
 }
 
-grpc::Status DeliveryService::Check(grpc::ServerContext* context,
-                                    const v1::CheckRequest* request,
-                                    v1::CheckResponse* response) {
-  return Timed(metrics_, "Check", [&] {
-    grpc::Status s = DoCheck(context, request, response);
-    return s;
-  });
+grpc::ServerUnaryReactor* DeliveryService::Check(
+    grpc::CallbackServerContext* context, const v1::CheckRequest* request,
+    v1::CheckResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(
+      Timed(metrics_, "Check", [&] { return DoCheck(request, response); }));
+  return reactor;
 }
 
 grpc::Status DeliveryService::Download(
@@ -192,82 +230,67 @@ grpc::Status DeliveryService::Download(
   });
 }
 
-grpc::Status DeliveryService::WatchConfig(
-    grpc::ServerContext* context, const v1::WatchConfigRequest* request,
-    grpc::ServerWriter<v1::ConfigEvent>* writer) {
+grpc::ServerWriteReactor<v1::ConfigEvent>* DeliveryService::WatchConfig(
+    grpc::CallbackServerContext*, const v1::WatchConfigRequest* request) {
   const v1::DeviceContext& device = request->device();
   if (absl::Status s = ValidateName("app id", device.app_id()); !s.ok()) {
-    return ToGrpcStatus(s);
+    return new RefusedWatch(ToGrpcStatus(s));
   }
-  // Each stream holds one of the sync server's threads while it lasts.
+  // A stream holds no thread: a slot, a subscription to its app's changes
+  // and what its device has.
   std::optional<StreamLimiter::Slot> slot;
   if (watch_streams_ != nullptr) {
     slot.emplace(watch_streams_->Acquire(DeviceKey(device)));
     if (grpc::Status refused = WatchRefused(*slot, device); !refused.ok()) {
-      return refused;
+      return new RefusedWatch(std::move(refused));
     }
   }
   metrics_->Increment("strata_config_watch_streams_total");
-  std::map<std::string, v1::InstalledModule> known;
-  for (const auto& m : request->installed()) {
-    if (m.module().layer() == v1::LAYER_CONFIG) known[m.module().name()] = m;
-  }
-  // What the device trusts, as far as this stream knows: each event
-  // carries only the metadata files newer than that.
-  v1::TrustedVersions sent = request->trusted();
-  while (!context->IsCancelled()) {
-    // Read the counter first: a change after it wakes the wait below.
-    const uint64_t seen = core_->ChangeCounter(device.app_id());
-    absl::StatusOr<std::vector<v1::UpdateEntry>> changes =
-        core_->ConfigChanges(device, known);
-    if (!changes.ok()) return ToGrpcStatus(changes.status());
-    for (auto& entry : *changes) {
-      v1::ConfigEvent event;
-      *event.mutable_entry() = std::move(entry);
-      core_->NewerMetadata(device.app_id(), sent, event.mutable_metadata());
-      if (!writer->Write(event)) return grpc::Status::OK;  // device went away
-      metrics_->Increment("strata_config_pushes_total");
-    }
-    // Wake at least every half second to notice a cancelled stream.
-    core_->WaitForChange(device.app_id(), seen,
-                         absl::Now() + absl::Milliseconds(500));
-  }
-  return grpc::Status::OK;
+  auto* reactor = new WatchReactor(metrics_, std::move(slot));
+  reactor->Start(core_, *request);
+  return reactor;
 }
 
-grpc::Status DeliveryService::Report(grpc::ServerContext* context,
-                                     const v1::ReportRequest* request,
-                                     v1::ReportResponse* response) {
-  return Timed(metrics_, "Report", [&] {
-    if (grpc::Status limited = LimitReport(context, request->device());
-        !limited.ok()) {
-      return limited;
-    }
-    ReportStats stats;
-    absl::StatusOr<v1::ReportResponse> result = core_->Report(*request, &stats);
-    if (!result.ok()) return ToGrpcStatus(result.status());
-    for (const auto& e : request->events()) {
-      metrics_->Increment(
-          "strata_report_events_total",
-          StrCat("kind=\"", v1::ReportEvent::Kind_Name(e.kind()), "\""));
-    }
-    // What did not move release health, and why.
-    if (result->duplicates() > 0) {
-      metrics_->Increment("strata_report_duplicate_events_total", "",
-                          result->duplicates());
-    }
-    if (result->not_counted() > 0) {
-      metrics_->Increment("strata_report_not_counted_events_total",
-                          StrCat("reason=\"", stats.not_counted_reason, "\""),
-                          result->not_counted());
-    }
-    if (stats.repeated > 0) {
-      metrics_->Increment("strata_report_repeated_device_events_total", "",
-                          stats.repeated);
-    }
-    *response = *std::move(result);
-    return grpc::Status::OK;
-  });
+grpc::ServerUnaryReactor* DeliveryService::Report(
+    grpc::CallbackServerContext* context, const v1::ReportRequest* request,
+    v1::ReportResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(Timed(metrics_, "Report",
+                        [&] { return DoReport(context, request, response); }));
+  return reactor;
+}
+
+grpc::Status DeliveryService::DoReport(grpc::ServerContextBase* context,
+                                       const v1::ReportRequest* request,
+                                       v1::ReportResponse* response) {
+  if (grpc::Status limited = LimitReport(context, request->device());
+      !limited.ok()) {
+    return limited;
+  }
+  ReportStats stats;
+  absl::StatusOr<v1::ReportResponse> result = core_->Report(*request, &stats);
+  if (!result.ok()) return ToGrpcStatus(result.status());
+  for (const auto& e : request->events()) {
+    metrics_->Increment(
+        "strata_report_events_total",
+        StrCat("kind=\"", v1::ReportEvent::Kind_Name(e.kind()), "\""));
+  }
+  // What did not move release health, and why.
+  if (result->duplicates() > 0) {
+    metrics_->Increment("strata_report_duplicate_events_total", "",
+                        result->duplicates());
+  }
+  if (result->not_counted() > 0) {
+    metrics_->Increment("strata_report_not_counted_events_total",
+                        StrCat("reason=\"", stats.not_counted_reason, "\""),
+                        result->not_counted());
+  }
+  if (stats.repeated > 0) {
+    metrics_->Increment("strata_report_repeated_device_events_total", "",
+                        stats.repeated);
+  }
+  *response = *std::move(result);
+  return grpc::Status::OK;
 }
 
 }  // namespace strata::server

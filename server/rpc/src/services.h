@@ -31,7 +31,15 @@ struct DeliveryLimits {
   StreamLimits watch_streams;       // server-wide and per app + device id
 };
 
-class DeliveryService final : public v1::Delivery::Service {
+// Check, Report and WatchConfig run on gRPC's callback API: no thread is
+// held per call, so a server holds as many WatchConfig streams as memory
+// allows. Check and Report run inline on gRPC's callback threads (they are
+// short; Report does one RocksDB write). Download stays on the synchronous
+// API (one pool thread per transfer, as the Admin service).
+class DeliveryService final
+    : public v1::Delivery::WithCallbackMethod_Check<
+          v1::Delivery::WithCallbackMethod_WatchConfig<
+              v1::Delivery::WithCallbackMethod_Report<v1::Delivery::Service>>> {
  public:
   DeliveryService(DeliveryCore* core, Metrics* metrics)
       : core_(core), metrics_(metrics) {}
@@ -40,29 +48,31 @@ class DeliveryService final : public v1::Delivery::Service {
   // Sizes for /metrics: open WatchConfig streams and rate limiter keys.
   size_t watch_streams_open() const;
   size_t rate_limiter_keys(bool per_device) const;
-  grpc::Status WatchConfig(
-      grpc::ServerContext* context, const v1::WatchConfigRequest* request,
-      grpc::ServerWriter<v1::ConfigEvent>* writer) override;
-  grpc::Status Report(grpc::ServerContext* context,
-                      const v1::ReportRequest* request,
-                      v1::ReportResponse* response) override;
-  grpc::Status Check(grpc::ServerContext* context,
-                     const v1::CheckRequest* request,
-                     v1::CheckResponse* response) override;
+  grpc::ServerWriteReactor<v1::ConfigEvent>* WatchConfig(
+      grpc::CallbackServerContext* context,
+      const v1::WatchConfigRequest* request) override;
+  grpc::ServerUnaryReactor* Report(grpc::CallbackServerContext* context,
+                                   const v1::ReportRequest* request,
+                                   v1::ReportResponse* response) override;
+  grpc::ServerUnaryReactor* Check(grpc::CallbackServerContext* context,
+                                  const v1::CheckRequest* request,
+                                  v1::CheckResponse* response) override;
   grpc::Status Download(grpc::ServerContext* context,
                         const v1::DownloadRequest* request,
                         grpc::ServerWriter<v1::DownloadChunk>* writer) override;
 
  private:
-  grpc::Status DoCheck(grpc::ServerContext* context,
-                       const v1::CheckRequest* request,
+  grpc::Status DoCheck(const v1::CheckRequest* request,
                        v1::CheckResponse* response);
+  grpc::Status DoReport(grpc::ServerContextBase* context,
+                        const v1::ReportRequest* request,
+                        v1::ReportResponse* response);
   grpc::Status DoDownload(grpc::ServerContext* context,
                           const v1::DownloadRequest* request,
                           grpc::ServerWriter<v1::DownloadChunk>* writer);
   // RESOURCE_EXHAUSTED when this device's or connection's Report calls are
   // over their rate; counted in strata_rate_limited_total.
-  grpc::Status LimitReport(grpc::ServerContext* context,
+  grpc::Status LimitReport(grpc::ServerContextBase* context,
                            const v1::DeviceContext& device);
   // OK for a granted slot; RESOURCE_EXHAUSTED (counted) for a refused one.
   grpc::Status WatchRefused(const StreamLimiter::Slot& slot,

@@ -68,6 +68,7 @@ struct StrataServer::Impl {
         {"report_limiter_devices", delivery_service->rate_limiter_keys(true)},
         {"report_limiter_connections",
          delivery_service->rate_limiter_keys(false)},
+        {"watched_apps", delivery_core->config_watch().apps()},
     };
     for (const auto& [cache, n] : sizes) {
       metrics.SetGauge("strata_cache_entries", StrCat("cache=\"", cache, "\""),
@@ -76,6 +77,13 @@ struct StrataServer::Impl {
     metrics.SetGauge(
         "strata_config_watch_streams_open", "",
         static_cast<int64_t>(delivery_service->watch_streams_open()));
+    // Since start: streams told of a change of their app, and their
+    // evaluations (a change wakes only the streams of its app).
+    ConfigWatchHub& watch = delivery_core->config_watch();
+    metrics.SetGauge("strata_config_watch_wakes", "",
+                     static_cast<int64_t>(watch.wakes()));
+    metrics.SetGauge("strata_config_watch_evaluations", "",
+                     static_cast<int64_t>(watch.evaluations()));
     metrics.SetGauge("strata_delta_queue_length", "",
                      static_cast<int64_t>(deltas->queued()));
   }

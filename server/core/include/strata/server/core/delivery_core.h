@@ -3,7 +3,6 @@
 #define STRATA_SERVER_CORE_DELIVERY_CORE_H_
 
 #include <array>
-#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
@@ -15,6 +14,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "strata/base/env.h"
+#include "strata/server/core/config_watch.h"
 #include "strata/server/core/delta_cache.h"
 #include "strata/server/core/fleet_observer.h"
 #include "strata/server/core/release_snapshot.h"
@@ -70,7 +70,10 @@ class DeliveryCore {
         trust_(trust),
         clock_(clock),
         options_(options),
-        snapshots_(store, options.max_inline_bytes, trust) {}
+        snapshots_(store, options.max_inline_bytes, trust),
+        watch_([this](const std::string& app_id) {
+          return snapshots_.Get(app_id);
+        }) {}
 
   // Per module, the newest release that applies to this device (segment,
   // bucket, rollout state; docs/rollout.md); an update entry for each whose
@@ -119,15 +122,19 @@ class DeliveryCore {
   // WatchConfig support: the CONFIG entries this device should run whose
   // content differs from `known` (module name -> what it has), which is
   // updated to match. Releases that also hold other layers are left to
-  // Check, which delivers them whole.
+  // Check, which delivers them whole. (A stream's own path: WatchConfig.)
   absl::StatusOr<std::vector<v1::UpdateEntry>> ConfigChanges(
       const v1::DeviceContext& device,
       std::map<std::string, v1::InstalledModule>& known);
-  // The app's change counter; WaitForChange returns when it moves past
-  // `seen` (true) or at `deadline` (false).
-  uint64_t ChangeCounter(const std::string& app_id);
-  bool WaitForChange(const std::string& app_id, uint64_t seen,
-                     absl::Time deadline);
+  // Opens a WatchConfig stream for `request` (its app id already valid):
+  // it sends `sink` what the device lacks now, then what each change of
+  // the app brings, each event with the metadata files newer than what
+  // the device trusts. Close() it when the call is over.
+  std::shared_ptr<ConfigStream> WatchConfig(
+      const v1::WatchConfigRequest& request, ConfigSink* sink);
+  // The per-app registry of WatchConfig streams (counters for /metrics;
+  // WaitIdle for tests).
+  ConfigWatchHub& config_watch() { return watch_; }
 
  private:
   // Says how each event of `report` counts for release health, as
@@ -148,9 +155,8 @@ class DeliveryCore {
   Clock* clock_;
   DeliveryOptions options_;
   ReleaseSnapshots snapshots_;
-  std::mutex change_mu_;
-  std::condition_variable change_cv_;
-  std::map<std::string, uint64_t> change_counter_;
+  // After snapshots_: its notifier reads them until it stops.
+  ConfigWatchHub watch_;
   std::mutex tickets_mu_;
   std::unique_ptr<ReportTickets> tickets_ ABSL_GUARDED_BY(tickets_mu_);
   // Serializes dedupe-then-append of one device's reports (striped).

@@ -60,7 +60,7 @@ struct ServerOptions {
   // Keys each Report rate limiter remembers at most (idle ones go first).
   size_t rate_limit_max_keys = 100000;
   // Concurrent WatchConfig streams, server-wide and per device; each holds
-  // a server thread.
+  // memory (docs/benchmarks.md: a few KiB), no thread.
   size_t max_watch_streams = 1000;
   size_t max_watch_streams_per_device = 2;
   // Delta computations devices asked for that may wait for a worker.
