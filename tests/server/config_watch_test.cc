@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core_world.h"
 #include "gtest/gtest.h"
 #include "strata/base/file_util.h"
 #include "strata/base/strings.h"
@@ -70,19 +71,8 @@ class RecordingSink : public ConfigSink {
   std::optional<absl::Status> ended_;
 };
 
-class ConfigWatchTest : public ::testing::Test {
+class ConfigWatchTest : public testing::CoreWorldTest {
  protected:
-  void SetUp() override {
-    auto store = Store::Open(JoinPath(dir_.path(), "db"));
-    ASSERT_THAT(store, IsOk());
-    store_ = *std::move(store);
-    admin_ = std::make_unique<AdminCore>(
-        store_.get(), &clock_, AdminLimits{.require_signatures = false});
-    delivery_ = std::make_unique<DeliveryCore>(
-        store_.get(), &clock_, DeliveryOptions{}, nullptr, admin_->fleet());
-    admin_->OnReleasesChanged(
-        [this](const std::string& app) { delivery_->ReleasesChanged(app); });
-  }
   void TearDown() override {
     for (auto& w : watches_) w.stream->Close();
   }
@@ -135,11 +125,6 @@ class ConfigWatchTest : public ::testing::Test {
     }
   }
 
-  testing::TempDir dir_;
-  testing::SimulatedClock clock_;
-  std::unique_ptr<Store> store_;
-  std::unique_ptr<AdminCore> admin_;
-  std::unique_ptr<DeliveryCore> delivery_;
   std::deque<Watch> watches_;
 };
 

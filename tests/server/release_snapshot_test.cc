@@ -2,6 +2,7 @@
 // core calls and Report naming made-up app ids leave nothing behind.
 #include "strata/server/core/release_snapshot.h"
 
+#include "core_world.h"
 #include "gtest/gtest.h"
 #include "strata/base/file_util.h"
 #include "strata/base/strings.h"
@@ -25,19 +26,8 @@ struct NullSink : ConfigSink {
   int writes = 0;
 };
 
-class AppCachesTest : public ::testing::Test {
+class AppCachesTest : public testing::CoreWorldTest {
  protected:
-  void SetUp() override {
-    auto store = Store::Open(JoinPath(dir_.path(), "db"));
-    ASSERT_THAT(store, IsOk());
-    store_ = *std::move(store);
-    admin_ = std::make_unique<AdminCore>(
-        store_.get(), &clock_, AdminLimits{.require_signatures = false});
-    delivery_ = std::make_unique<DeliveryCore>(
-        store_.get(), &clock_, DeliveryOptions{}, nullptr, admin_->fleet());
-    admin_->OnReleasesChanged(
-        [this](const std::string& app) { delivery_->ReleasesChanged(app); });
-  }
   static v1::DeviceContext Device(const std::string& app,
                                   const std::string& id) {
     v1::DeviceContext d;
@@ -50,12 +40,6 @@ class AppCachesTest : public ::testing::Test {
     h.mutable_statement()->set_app_id(app);
     ASSERT_THAT(admin_->PublishBytes(AdminPrincipal(), h, "{}"), IsOk());
   }
-
-  testing::TempDir dir_;
-  testing::SimulatedClock clock_;
-  std::unique_ptr<Store> store_;
-  std::unique_ptr<AdminCore> admin_;
-  std::unique_ptr<DeliveryCore> delivery_;
 };
 
 TEST_F(AppCachesTest, MadeUpAppIdsLeaveNoCacheEntries) {

@@ -255,8 +255,14 @@ grpc::ServerUnaryReactor* DeliveryService::Report(
     grpc::CallbackServerContext* context, const v1::ReportRequest* request,
     v1::ReportResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(Timed(metrics_, "Report",
-                        [&] { return DoReport(context, request, response); }));
+  // Off the callback threads: the write waits for an fsync. The call's
+  // objects live until Finish.
+  auto timer = std::make_shared<RpcTimer>(metrics_, "Report");
+  report_pool_.Run([this, context, request, response, reactor, timer] {
+    const grpc::Status s = DoReport(context, request, response);
+    timer->set_code(s.ok() ? "OK" : std::to_string(s.error_code()));
+    reactor->Finish(s);
+  });
   return reactor;
 }
 

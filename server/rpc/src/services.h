@@ -12,6 +12,7 @@
 #include "strata/server/core/stream_limiter.h"
 #include "strata/v1/admin.grpc.pb.h"
 #include "strata/v1/delivery.grpc.pb.h"
+#include "worker_pool.h"
 
 namespace strata::server {
 
@@ -33,9 +34,11 @@ struct DeliveryLimits {
 
 // Check, Report and WatchConfig run on gRPC's callback API: no thread is
 // held per call, so a server holds as many WatchConfig streams as memory
-// allows. Check and Report run inline on gRPC's callback threads (they are
-// short; Report does one RocksDB write). Download stays on the synchronous
-// API (one pool thread per transfer, as the Admin service).
+// allows. Check runs inline on gRPC's callback threads (memory only);
+// Report waits for a synced RocksDB write, so it runs on its own worker
+// pool (inline, 32 Reports in flight cut Check throughput to 0.15x:
+// docs/benchmarks.md). Download stays on the synchronous API (one pool
+// thread per transfer, as the Admin service).
 class DeliveryService final
     : public v1::Delivery::WithCallbackMethod_Check<
           v1::Delivery::WithCallbackMethod_WatchConfig<
@@ -82,6 +85,8 @@ class DeliveryService final
   std::unique_ptr<RateLimiter> report_per_device_;
   std::unique_ptr<RateLimiter> report_per_connection_;
   std::unique_ptr<StreamLimiter> watch_streams_;
+  // Report's bodies: many threads, as most of them wait for an fsync.
+  WorkerPool report_pool_{16};
 };
 
 class AdminService final : public v1::Admin::Service {

@@ -303,6 +303,13 @@ absl::StatusOr<std::unique_ptr<StrataServer>> StrataServer::Start(
   builder.AddChannelArgument(
       GRPC_ARG_MAX_CONNECTION_IDLE_MS,
       static_cast<int>(absl::ToInt64Milliseconds(options.max_connection_idle)));
+  // Many streams (docs/benchmarks.md, WatchConfig at fleet scale): gRPC
+  // 1.51 advertises no MAX_CONCURRENT_STREAMS per connection (HTTP/2's
+  // unlimited default) and gives the server no memory quota, so nothing is
+  // raised here: 100,000 WatchConfig streams over 1,000 connections open
+  // with these defaults. The bound is --max-watch-streams (memory, about
+  // 20 KiB a stream) and --max-watch-streams-per-device. Keepalive pings
+  // are per connection, not per stream.
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 60'000);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20'000);
   builder.RegisterService(impl->admin_service.get());
