@@ -19,6 +19,7 @@
 // ReleaseCore::Status; it prints the memory of the process (RSS before and
 // after the devices, and its peak), the time per gate tick and the Check
 // and Report throughput. docs/benchmarks.md, "Fleet simulator".
+#include <malloc.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -67,7 +68,7 @@ struct Options {
   int threads = 2;          // Check threads (CPU: one per core)
   int report_threads = 32;  // Report threads (a synced write each)
   // A device launches once every this many slices (at its own phase).
-  int launch_every = 24;
+  int launch_every = 12;
   double base_crash = 0.01;  // every launch
   double bad_crash = 0.20;   // launches running release A
   int max_slices = 120;      // per release
@@ -110,15 +111,18 @@ class Histogram {
   void Add(int64_t ns) {
     ++n_;
     sum_ += ns;
+    max_ = std::max(max_, ns);
     const double b = std::log2(static_cast<double>(std::max<int64_t>(ns, 1)));
     ++buckets_[std::min<size_t>(kBuckets - 1, static_cast<size_t>(b * 8))];
   }
   void Merge(const Histogram& o) {
     n_ += o.n_;
     sum_ += o.sum_;
+    max_ = std::max(max_, o.max_);
     for (size_t i = 0; i < kBuckets; ++i) buckets_[i] += o.buckets_[i];
   }
   uint64_t count() const { return n_; }
+  double max_ms() const { return static_cast<double>(max_) * 1e-6; }
   double sum_seconds() const { return static_cast<double>(sum_) * 1e-9; }
   // Upper edge of the bucket holding the p-quantile, in microseconds.
   double PercentileUs(double p) const {
@@ -137,6 +141,7 @@ class Histogram {
   std::array<uint64_t, kBuckets> buckets_{};
   uint64_t n_ = 0;
   int64_t sum_ = 0;
+  int64_t max_ = 0;
 };
 
 // One device thread's figures.
@@ -329,9 +334,25 @@ class FleetSim {
   // Slices until release `index` is no longer rolling; returns them.
   absl::StatusOr<int> RunUntilDecided(int index, int* slice) {
     for (int n = 0; n < o_.max_slices; ++n) {
+      const uint64_t launches = total_.check.count();
+      slice_check_max_ms_ = 0;
+      const double check = check_seconds_, report = report_seconds_;
       STRATA_RETURN_IF_ERROR(RunSlice((*slice)++));
       STRATA_RETURN_IF_ERROR(Tick());
       STRATA_ASSIGN_OR_RETURN(v1::ReleaseStatus s, Status(index));
+      // One line per slice: where the release is and what the server holds.
+      std::printf(
+          "slice %3d  %s stage %d (%5.1f%%)  launches %7llu  Check %5.1f s "
+          "(max %6.1f ms)  Report %6.1f s  tick %6.3f ms  RSS %7.1f MB  fleet "
+          "view %7zu  "
+          "health marks %8zu\n",
+          *slice, index == 0 ? "A" : "B", s.release().stage(),
+          s.exposure_bp() / 100.0,
+          static_cast<unsigned long long>(total_.check.count() - launches),
+          check_seconds_ - check, slice_check_max_ms_, report_seconds_ - report,
+          tick_ms_.back(), Mb(ReadMemory().rss_kb), admin_->fleet()->devices(),
+          admin_->fleet()->health().tracked_devices());
+      std::fflush(stdout);
       if (s.release().state() != v1::RELEASE_ROLLING) return n + 1;
     }
     return o_.max_slices;
@@ -380,6 +401,7 @@ class FleetSim {
     for (ThreadStats& s : stats) {
       STRATA_RETURN_IF_ERROR(s.error);
       total_.check.Merge(s.check);
+      slice_check_max_ms_ = std::max(slice_check_max_ms_, s.check.max_ms());
       total_.report.Merge(s.report);
       total_.not_counted += s.not_counted;
       total_.crashes += s.crashes;
@@ -496,6 +518,7 @@ class FleetSim {
   std::atomic<uint64_t> installs_after_halt_{0};
   ThreadStats total_;
   double check_seconds_ = 0;
+  double slice_check_max_ms_ = 0;  // the slowest Check of this slice
   double report_seconds_ = 0;
   std::vector<double> tick_ms_;
 };
@@ -598,10 +621,10 @@ int Run(const Options& o) {
                    sim.report_seconds()}}) {
     std::printf(
         "  %s %llu calls on %d threads in %.1f s: %.0f/s; p50 %.0f us, p99 "
-        "%.0f us, max %.0f us\n",
+        "%.0f us, max %.1f ms\n",
         name, static_cast<unsigned long long>(h->count()), threads, seconds,
         static_cast<double>(h->count()) / seconds, h->PercentileUs(0.5),
-        h->PercentileUs(0.99), h->PercentileUs(1.0));
+        h->PercentileUs(0.99), h->max_ms());
   }
   const std::vector<double>& ticks = sim.tick_ms();
   std::printf("gate ticks: %zu, p50 %.3f ms, p99 %.3f ms, max %.3f ms\n",
@@ -623,6 +646,16 @@ int Run(const Options& o) {
       "MB on disk\n",
       sim.fleet()->devices(), sim.fleet()->health().tracked_devices(),
       static_cast<double>(DirBytes(JoinPath(dir, "db"))) / (1 << 20));
+  // How much of the RSS is live heap, and how much the allocator keeps
+  // of what was freed (32 report threads: many malloc arenas).
+  const struct mallinfo2 heap = ::mallinfo2();
+  ::malloc_trim(0);
+  std::printf(
+      "  malloc: %.1f MB in use (%.1f MB of it mmapped blocks), %.1f MB "
+      "free but held; RSS after malloc_trim %.1f MB\n",
+      static_cast<double>(heap.uordblks + heap.hblkhd) / (1 << 20),
+      static_cast<double>(heap.hblkhd) / (1 << 20),
+      static_cast<double>(heap.fordblks) / (1 << 20), Mb(ReadMemory().rss_kb));
 
   if (o.dir.empty()) (void)DeleteRecursively(*PosixFileSystem(), dir);
   const bool a_ok = a->release().state() == v1::RELEASE_HALTED &&
