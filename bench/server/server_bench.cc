@@ -5,6 +5,8 @@
 // (the fastest server and the fastest client this build has); and
 // the same app with a root of trust (director signed per change, Check
 // carrying only metadata the device lacks) against the app without one.
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
@@ -45,7 +47,28 @@ struct Result {
   double p50_ms;
   double p99_ms;
   uint64_t calls;
+  // The whole process's CPU time (client and servers, user + system) over
+  // the run: a cost per call that the machine's other load hardly moves.
+  double cpu_seconds;
 };
+
+double ProcessCpuSeconds() {
+  struct rusage u;
+  ::getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+// Two runs of one handler as one: calls and CPU add, rates average.
+Result Merge(const Result& a, const Result& b) {
+  return Result{(a.qps + b.qps) / 2, (a.p50_ms + b.p50_ms) / 2,
+                (a.p99_ms + b.p99_ms) / 2, a.calls + b.calls,
+                a.cpu_seconds + b.cpu_seconds};
+}
+
+double CpuMicrosPerCall(const Result& r) {
+  return r.calls == 0 ? 0 : r.cpu_seconds * 1e6 / static_cast<double>(r.calls);
+}
 
 struct DriveOptions {
   int in_flight = 128;  // calls outstanding at every moment
@@ -78,6 +101,7 @@ class CheckDriver {
 
   Result Run(double seconds) {
     const auto start = std::chrono::steady_clock::now();
+    const double cpu_start = ProcessCpuSeconds();
     running_ = static_cast<int>(slots_.size());
     for (size_t i = 0; i < slots_.size(); ++i) Start(i);
     std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
@@ -99,6 +123,7 @@ class CheckDriver {
     }
     std::sort(all.begin(), all.end());
     Result r;
+    r.cpu_seconds = ProcessCpuSeconds() - cpu_start;
     r.calls = all.size();
     r.qps = static_cast<double>(all.size()) / elapsed;
     r.p50_ms = all.empty() ? 0 : all[all.size() / 2];
@@ -344,6 +369,26 @@ int main(int argc, char** argv) {
     }
   }
   std::vector<std::string> secure_shas = shas;  // same content, same hashes
+  {
+    // What one Check of each app carries: the figures the ratios are about.
+    auto stub = strata::v1::Delivery::NewStub(
+        grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+    for (const char* app : {"wallet", "secure"}) {
+      CheckRequest req;
+      req.mutable_device()->set_app_id(app);
+      req.mutable_device()->set_device_id("device-1");
+      req.mutable_device()->set_app_version("10.3.0");
+      req.mutable_device()->set_os("android");
+      if (std::string(app) == "secure") *req.mutable_trusted() = trusted;
+      CheckResponse resp;
+      grpc::ClientContext ctx;
+      if (!stub->Check(&ctx, req, &resp).ok()) return 1;
+      std::printf(
+          "app %s: a Check answers %zu bytes: %d updates, %d metadata files\n",
+          app, resp.ByteSizeLong(), resp.plan().updates_size(),
+          resp.metadata_size());
+    }
+  }
 
   EmptyDelivery empty;
   grpc::ServerBuilder builder;
@@ -355,9 +400,9 @@ int main(int argc, char** argv) {
   const std::string empty_address = "127.0.0.1:" + std::to_string(empty_port);
 
   std::printf(
-      "| devices | handler | calls | Check/s | p50 ms | p99 ms | ratio to "
-      "empty | trust on / off |\n");
-  std::printf("|---|---|---|---|---|---|---|---|\n");
+      "| devices | handler | calls | Check/s | p50 ms | p99 ms | CPU us/call "
+      "| ratio to empty | CPU ratio | trust on / off |\n");
+  std::printf("|---|---|---|---|---|---|---|---|---|---|\n");
   for (int devices : {1000, 100000}) {
     // Interleave to share the machine's noise: empty, strata, empty, strata.
     Result e1 = Drive(empty_address, devices, seconds / 2, shas);
@@ -368,24 +413,26 @@ int main(int argc, char** argv) {
     Result t2 =
         Drive(address, devices, seconds / 2, secure_shas, "secure", &trusted);
     Result s2 = Drive(address, devices, seconds / 2, shas);
-    Result t{(t1.qps + t2.qps) / 2, (t1.p50_ms + t2.p50_ms) / 2,
-             (t1.p99_ms + t2.p99_ms) / 2, t1.calls + t2.calls};
-    Result e{(e1.qps + e2.qps) / 2, (e1.p50_ms + e2.p50_ms) / 2,
-             (e1.p99_ms + e2.p99_ms) / 2, e1.calls + e2.calls};
-    Result s{(s1.qps + s2.qps) / 2, (s1.p50_ms + s2.p50_ms) / 2,
-             (s1.p99_ms + s2.p99_ms) / 2, s1.calls + s2.calls};
-    std::printf("| %d | empty | %llu | %.0f | %.3f | %.3f | 1.00 | |\n",
-                devices, static_cast<unsigned long long>(e.calls), e.qps,
-                e.p50_ms, e.p99_ms);
+    const Result t = Merge(t1, t2);
+    const Result e = Merge(e1, e2);
+    const Result s = Merge(s1, s2);
+    const double e_cpu = CpuMicrosPerCall(e);
     std::printf(
-        "| %d | stratad, trust off | %llu | %.0f | %.3f | %.3f | %.2f | |\n",
+        "| %d | empty | %llu | %.0f | %.3f | %.3f | %.1f | 1.00 | 1.00 | |\n",
+        devices, static_cast<unsigned long long>(e.calls), e.qps, e.p50_ms,
+        e.p99_ms, e_cpu);
+    std::printf(
+        "| %d | stratad, trust off | %llu | %.0f | %.3f | %.3f | %.1f | %.2f | "
+        "%.2f | |\n",
         devices, static_cast<unsigned long long>(s.calls), s.qps, s.p50_ms,
-        s.p99_ms, s.qps / e.qps);
+        s.p99_ms, CpuMicrosPerCall(s), s.qps / e.qps,
+        e_cpu / CpuMicrosPerCall(s));
     std::printf(
-        "| %d | stratad, trust on | %llu | %.0f | %.3f | %.3f | %.2f | %.2f "
-        "|\n",
+        "| %d | stratad, trust on | %llu | %.0f | %.3f | %.3f | %.1f | %.2f | "
+        "%.2f | %.2f |\n",
         devices, static_cast<unsigned long long>(t.calls), t.qps, t.p50_ms,
-        t.p99_ms, t.qps / e.qps, t.qps / s.qps);
+        t.p99_ms, CpuMicrosPerCall(t), t.qps / e.qps,
+        e_cpu / CpuMicrosPerCall(t), t.qps / s.qps);
   }
   empty_server->Shutdown();
   (*server)->Shutdown();
