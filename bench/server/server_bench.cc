@@ -403,7 +403,19 @@ int main(int argc, char** argv) {
       "| devices | handler | calls | Check/s | p50 ms | p99 ms | CPU us/call "
       "| ratio to empty | CPU ratio | trust on / off |\n");
   std::printf("|---|---|---|---|---|---|---|---|---|---|\n");
+  if (const char* only = std::getenv("SERVER_BENCH_ONLY")) {
+    // For a profiler: drive one handler only ("empty", "off", "on").
+    const std::string which = only;
+    const Result r =
+        which == "empty" ? Drive(empty_address, 100000, seconds, shas)
+        : which == "on"
+            ? Drive(address, 100000, seconds, secure_shas, "secure", &trusted)
+            : Drive(address, 100000, seconds, shas);
+    std::printf("%s: %.0f Check/s, %.1f CPU us/call\n", only, r.qps,
+                CpuMicrosPerCall(r));
+  }
   for (int devices : {1000, 100000}) {
+    if (std::getenv("SERVER_BENCH_ONLY") != nullptr) break;
     // Interleave to share the machine's noise: empty, strata, empty, strata.
     Result e1 = Drive(empty_address, devices, seconds / 2, shas);
     Result s1 = Drive(address, devices, seconds / 2, shas);
