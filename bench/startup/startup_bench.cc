@@ -16,7 +16,9 @@
 // --report-rate=K also measures report append throughput (8 threads, K
 // synced reports) before and with aggregates.
 // --dir reuses a directory filled by an earlier --keep run (no refill:
-// only the starts; migration and replay are then not measured again).
+// only the starts; with --again its aggregates are dropped first and
+// migration and replay measured again). --reports must then say how many
+// reports it holds (it is only printed).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -123,6 +125,22 @@ double TimeStart(const std::string& data_dir) {
   return s;
 }
 
+// How the previous version counted a report: into memory, device marks
+// included (its Report path and its start-up replay). Returns the events.
+uint64_t RecordInMemory(rollout::HealthAggregator& health,
+                        const v1::StoredReport& r) {
+  const uint64_t device = rollout::DeviceKey(r.device_id());
+  for (const v1::HealthAttribution& a : r.attributions()) {
+    rollout::HealthEvent e =
+        server::ToHealthEvent(r.events(static_cast<int>(a.event_index())),
+                              absl::FromUnixSeconds(r.received_at_unix()));
+    e.device = device;
+    health.Record(a.release_id(), a.stage(),
+                  static_cast<rollout::Cohort>(a.cohort()), e);
+  }
+  return static_cast<uint64_t>(r.attributions_size());
+}
+
 // The old LoadHealth: every stored report counted into memory.
 double TimeReplay(const std::string& db, uint64_t* events) {
   const Clock::time_point t = Clock::now();
@@ -131,16 +149,7 @@ double TimeReplay(const std::string& db, uint64_t* events) {
   rollout::HealthAggregator health;
   absl::Status s =
       (*store)->ForEachReport([&](std::string_view, const v1::StoredReport& r) {
-        const uint64_t device = rollout::DeviceKey(r.device_id());
-        for (const v1::HealthAttribution& a : r.attributions()) {
-          rollout::HealthEvent e = server::ToHealthEvent(
-              r.events(static_cast<int>(a.event_index())),
-              absl::FromUnixSeconds(r.received_at_unix()));
-          e.device = device;
-          health.Record(a.release_id(), a.stage(),
-                        static_cast<rollout::Cohort>(a.cohort()), e);
-          ++*events;
-        }
+        *events += RecordInMemory(health, r);
         return true;
       });
   if (!s.ok()) Fail("replaying reports", s);
@@ -176,15 +185,7 @@ double ReportRate(const std::string& dir, bool aggregates, uint64_t n) {
           server::ApplyHealth(health, counted->update.buckets);
         } else {
           s = (*store)->AppendReport("superapp", r);
-          const uint64_t device = rollout::DeviceKey(r.device_id());
-          for (const v1::HealthAttribution& a : r.attributions()) {
-            rollout::HealthEvent e = server::ToHealthEvent(
-                r.events(static_cast<int>(a.event_index())),
-                absl::FromUnixSeconds(r.received_at_unix()));
-            e.device = device;
-            health.Record(a.release_id(), a.stage(),
-                          static_cast<rollout::Cohort>(a.cohort()), e);
-          }
+          RecordInMemory(health, r);
         }
         if (!s.ok()) Fail("appending a report", s);
       }
@@ -213,6 +214,7 @@ int Main(int argc, char** argv) {
   std::string dir;
   bool keep = false;
   uint64_t report_rate = 0;
+  bool again = false;
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
     if (arg == "--smoke") {
@@ -227,12 +229,14 @@ int Main(int argc, char** argv) {
       dir = std::string(arg.substr(6));
     } else if (arg.starts_with("--report-rate=")) {
       report_rate = std::stoull(std::string(arg.substr(14)));
+    } else if (arg == "--again") {
+      again = true;
     } else if (arg == "--keep") {
       keep = true;
     } else {
       std::fprintf(stderr,
                    "usage: startup_bench [--reports=N] [--runs=R] [--dir=D] "
-                   "[--keep] | --smoke\n");
+                   "[--again] [--keep] [--report-rate=K] | --smoke\n");
       return 2;
     }
   }
@@ -261,6 +265,14 @@ int Main(int argc, char** argv) {
                 static_cast<unsigned long long>(n), Seconds(t),
                 static_cast<double>(DirBytes(full)) / 1e6);
     std::fflush(stdout);
+  } else if (again) {
+    // As a data directory of an earlier version again: no aggregates.
+    auto store = server::Store::Open(JoinPath(full, "db"));
+    if (!store.ok()) Fail("opening the store", store.status());
+    absl::Status s = (*store)->BeginHealthRebuild();
+    if (!s.ok()) Fail("dropping the aggregates", s);
+  }
+  if (!reuse || again) {
     const double migration = TimeStart(full);
     std::printf("migration (first start, rebuild from reports): %.3f s\n",
                 migration);

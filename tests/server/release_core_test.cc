@@ -159,7 +159,7 @@ class ReleaseCoreTest : public ::testing::Test {
     return offered;
   }
 
-  void ReportLaunch(SimDevice& d, bool crashed) {
+  void ReportLaunch(SimDevice& d, bool crashed, ReportStats* stats = nullptr) {
     v1::ReportRequest req;
     *req.mutable_device() = d.context;
     req.set_ticket(d.ticket);
@@ -168,7 +168,7 @@ class ReleaseCoreTest : public ::testing::Test {
     e->set_kind(crashed ? v1::ReportEvent::KIND_LAUNCH_CRASH
                         : v1::ReportEvent::KIND_LAUNCH_OK);
     for (uint64_t id : d.Releases()) e->add_release_ids(id);
-    ASSERT_THAT(delivery_->Report(req), IsOk());
+    ASSERT_THAT(delivery_->Report(req, stats), IsOk());
   }
 
   void ReportActivated(SimDevice& d, uint64_t release_id) {
@@ -636,17 +636,8 @@ class HealthAggregatesTest : public ReleaseCoreTest {
   // Reports one more launch of device `i`; returns how many of its events
   // came from a device that already counted.
   uint32_t LaunchAgain(int i, bool crashed) {
-    SimDevice& d = fleet_[static_cast<size_t>(i)];
-    v1::ReportRequest req;
-    *req.mutable_device() = d.context;
-    req.set_ticket(d.ticket);
-    v1::ReportEvent* e = req.add_events();
-    e->set_event_id(d.NextEventId());
-    e->set_kind(crashed ? v1::ReportEvent::KIND_LAUNCH_CRASH
-                        : v1::ReportEvent::KIND_LAUNCH_OK);
-    for (uint64_t id : d.Releases()) e->add_release_ids(id);
     ReportStats stats;
-    EXPECT_THAT(delivery_->Report(req, &stats), IsOk());
+    ReportLaunch(fleet_[static_cast<size_t>(i)], crashed, &stats);
     return stats.repeated;
   }
 
