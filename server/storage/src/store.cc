@@ -1313,10 +1313,10 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
   options.listeners.push_back(std::make_shared<ResumeOnNextWrite>());
   options.create_if_missing = true;
   options.create_missing_column_families = true;
-  // Start-up that does not grow with the data (issue 16): RocksDB opens at
-  // most 16 table files at open when the table cache is bounded (every
-  // one with -1, the default), the rest on first read, and reads no table
-  // statistics at open.
+  // Start-up that does not grow with the data (issue 16): with -1 (the
+  // default) RocksDB opens every table file at open; with a bounded table
+  // cache only a few, the rest on first read. No table statistics are read
+  // at open either.
   options.max_open_files = 4096;
   options.skip_stats_update_on_db_open = true;
   std::vector<rocksdb::ColumnFamilyDescriptor> families;
