@@ -69,7 +69,10 @@ bool CountDeviceEvent(DeviceMarks& m, const HealthEvent& e, CohortHealth* a,
     for (CohortHealth* h : cohorts) {
       if (h == nullptr) continue;
       ++(h->*to);
-      if (from != nullptr && h->*from > 0) --(h->*from);
+      // Figures are sums modulo 2^64: a device only leaves a figure it
+      // counts in, so a total never goes below zero, while a change (the
+      // figures of one hour, added to the rest later) may.
+      if (from != nullptr) --(h->*from);
     }
     changed = true;
   };
@@ -166,6 +169,34 @@ bool CountDeviceEvent(DeviceMarks& m, const HealthEvent& e, CohortHealth* a,
   return changed;
 }
 
+void AddCohortHealth(CohortHealth& into, const CohortHealth& change) {
+  into.downloaded += change.downloaded;
+  into.applied += change.applied;
+  into.activated += change.activated;
+  into.rejected += change.rejected;
+  into.apply_failed += change.apply_failed;
+  into.rolled_back += change.rolled_back;
+  into.launches_ok += change.launches_ok;
+  into.launch_crashes += change.launch_crashes;
+  into.integrity_failures += change.integrity_failures;
+  for (int k = 0; k < kCrashKindCount; ++k) {
+    into.crashes_by_kind[k] += change.crashes_by_kind[k];
+  }
+  for (const auto& [reason, n] : change.failures_by_reason) {
+    into.failures_by_reason[reason] += n;
+  }
+  if (change.first_report_at.has_value() &&
+      (!into.first_report_at.has_value() ||
+       *change.first_report_at < *into.first_report_at)) {
+    into.first_report_at = change.first_report_at;
+  }
+  if (change.last_report_at.has_value() &&
+      (!into.last_report_at.has_value() ||
+       *change.last_report_at > *into.last_report_at)) {
+    into.last_report_at = change.last_report_at;
+  }
+}
+
 uint64_t CohortHealth::reports() const {
   return downloaded + applied + activated + rejected + apply_failed +
          rolled_back + launches_ok + launch_crashes;
@@ -197,6 +228,22 @@ RecordResult HealthAggregator::Record(uint64_t release_id, int stage,
   return CountDeviceEvent(marks, event, &window.figures, total)
              ? RecordResult::kCounted
              : RecordResult::kRepeated;
+}
+
+void HealthAggregator::Add(uint64_t release_id, int stage, Cohort cohort,
+                           const CohortHealth& change) {
+  if (cohort == Cohort::kOutside) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  Entry& entry = releases_[release_id];
+  entry.totals.release_id = release_id;
+  Window& window = entry.windows[{static_cast<int>(cohort), stage}];
+  AddCohortHealth(window.figures, change);
+  if (cohort == Cohort::kTreatment) {
+    AddCohortHealth(entry.totals.treatment, change);
+    entry.totals.stage = std::max(entry.totals.stage, stage);
+  } else {
+    AddCohortHealth(entry.totals.control, change);
+  }
 }
 
 ReleaseHealth HealthAggregator::Get(uint64_t release_id) const {

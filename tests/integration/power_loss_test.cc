@@ -4,14 +4,16 @@
 // The server's RocksDB runs on PowerLossDisk. One workload makes every
 // kind of acknowledged write (token, trust, signed and unsigned publish,
 // delta record, segment put and delete, release create and every state
-// change, roll back, report ticket key, report, audit chain). Before every
-// file operation of that run the file system writes what a power cut at
-// that moment would leave (unsynced tails dropped, torn or zero-filled in
-// turn; names not yet fsynced into their directory gone). Afterwards a real
-// stratad starts on every one of those images (which collects orphaned
-// chunks first) and the test reads back over gRPC: every write acknowledged
-// before the cut is there, nothing acknowledged later is half there, the
-// audit chain verifies and every blob downloads and hashes right.
+// change, roll back, report ticket key, report with its health aggregates,
+// audit chain). Before every file operation of that run the file system
+// writes what a power cut at that moment would leave (unsynced tails
+// dropped, torn or zero-filled in turn; names not yet fsynced into their
+// directory gone). Afterwards a real stratad starts on every one of those
+// images (which collects orphaned chunks first) and the test reads back
+// over gRPC: every write acknowledged before the cut is there, nothing
+// acknowledged later is half there, the audit chain verifies, every blob
+// downloads and hashes right, and a report is kept iff the release's
+// health figures count it.
 #include <algorithm>
 #include <functional>
 #include <map>
@@ -159,6 +161,7 @@ class PowerLossTest : public ::testing::Test {
   // artifact's blob downloads and hashes right.
   Observed Observe(Server& s, std::vector<std::string>* errors) {
     Observed o;
+    std::map<uint64_t, uint64_t> launches_ok;  // by release
     {
       v1::ListTokensRequest req;
       req.set_include_revoked(true);
@@ -209,6 +212,19 @@ class PowerLossTest : public ::testing::Test {
         o[StrCat("release/", app, "/", r.release_id())] =
             StrCat(v1::ReleaseState_Name(r.state()), " stage ", r.stage(), " v",
                    r.version());
+        // Health figures (stored aggregates, issue 16).
+        v1::GetReleaseStatusRequest hreq;
+        hreq.set_app_id(app);
+        hreq.set_release_id(r.release_id());
+        v1::ReleaseStatus status;
+        st = s.admin().GetReleaseStatus(s.Ctx().get(), hreq, &status);
+        if (!st.ok()) {
+          errors->push_back("GetReleaseStatus: " + st.error_message());
+        }
+        launches_ok[r.release_id()] = status.treatment().launches_ok();
+        o[StrCat("health/", app, "/", r.release_id())] =
+            StrCat("launches_ok ", status.treatment().launches_ok(),
+                   " crashes ", status.treatment().launch_crashes());
       }
       v1::ListSegmentsRequest sreq;
       sreq.set_app_id(app);
@@ -250,7 +266,20 @@ class PowerLossTest : public ::testing::Test {
       // (Before the ticket key was stored the ticket does not verify; the
       // comparison below says whether that was allowed.)
       grpc::Status st = s.delivery().Report(&ctx, report, &ack);
-      o["report/" + name] = st.ok() && ack.duplicates() > 0 ? "stored" : "";
+      const bool stored = st.ok() && ack.duplicates() > 0;
+      o["report/" + name] = stored ? "stored" : "";
+      // The report and its health count are one write: a kept launch
+      // counts once for the release it ran, a lost one not at all (read
+      // before this resend).
+      const uint64_t counts = stored ? report_counts_[name] : 0;
+      for (uint64_t id : report.events(0).release_ids()) {
+        if (launches_ok[id] != counts) {
+          errors->push_back(StrCat("report ", name, " is ",
+                                   stored ? "stored" : "not stored",
+                                   " but release ", id, " counts ",
+                                   launches_ok[id], " healthy launches"));
+        }
+      }
     }
     return o;
   }
@@ -329,7 +358,12 @@ class PowerLossTest : public ::testing::Test {
       req.mutable_module()->set_layer(v1::LAYER_HCF);
       req.mutable_module()->set_name("cart");
       req.set_version("1");
-      req.set_all_at_once(true);
+      // One stage to every device, still rolling: its devices' reports
+      // count for its health (a completed release for everyone counts
+      // none).
+      v1::RolloutStage* stage = req.add_stages();
+      stage->set_exposure_bp(10000);
+      stage->set_bake_seconds(3600);
       v1::Release r;
       step("release cart 1", s.admin().CreateRelease(ctx().get(), req, &r));
       first = r.release_id();
@@ -355,6 +389,9 @@ class PowerLossTest : public ::testing::Test {
       grpc::ClientContext c2;
       grpc::Status st = s.delivery().Report(&c2, report, &ack);
       reports_["launch-1"] = report;
+      // The release rolls (one stage), so the launch counts for its health.
+      EXPECT_EQ(ack.not_counted(), 0u);
+      report_counts_["launch-1"] = ack.accepted() - ack.not_counted();
       step("report", st);
     }
     {
@@ -408,6 +445,8 @@ class PowerLossTest : public ::testing::Test {
   std::unique_ptr<testing::PowerLossDisk> fs_;
   std::vector<Step> steps_;
   std::map<std::string, v1::ReportRequest> reports_;
+  // Healthy launches each acknowledged report counted for its release.
+  std::map<std::string, uint64_t> report_counts_;
 };
 
 // Every key reads as it did after the last step acknowledged before the
@@ -641,6 +680,7 @@ TEST_F(PowerLossTest, AFullDiskRefusesWritesClearlyAndTheyResumeWithSpace) {
       grpc::ClientContext c;
       ASSERT_TRUE(s.delivery().Report(&c, report, &ack).ok());
       EXPECT_EQ(ack.accepted(), 1u);
+      report_counts_["launch-1"] = ack.accepted() - ack.not_counted();
     }
     before = Observe(s, &errors);
     EXPECT_TRUE(errors.empty()) << errors.front();

@@ -159,7 +159,7 @@ class ReleaseCoreTest : public ::testing::Test {
     return offered;
   }
 
-  void ReportLaunch(SimDevice& d, bool crashed) {
+  void ReportLaunch(SimDevice& d, bool crashed, ReportStats* stats = nullptr) {
     v1::ReportRequest req;
     *req.mutable_device() = d.context;
     req.set_ticket(d.ticket);
@@ -168,7 +168,7 @@ class ReleaseCoreTest : public ::testing::Test {
     e->set_kind(crashed ? v1::ReportEvent::KIND_LAUNCH_CRASH
                         : v1::ReportEvent::KIND_LAUNCH_OK);
     for (uint64_t id : d.Releases()) e->add_release_ids(id);
-    ASSERT_THAT(delivery_->Report(req), IsOk());
+    ASSERT_THAT(delivery_->Report(req, stats), IsOk());
   }
 
   void ReportActivated(SimDevice& d, uint64_t release_id) {
@@ -598,6 +598,121 @@ TEST_F(ReleaseCoreTest, DeviceCountsAreTheSameAfterARestart) {
   EXPECT_EQ(after.control().DebugString(), before.control().DebugString());
   EXPECT_EQ(after.treatment_stage().DebugString(),
             before.treatment_stage().DebugString());
+}
+
+// Health across restarts comes from the stored aggregates (issue 16):
+// figures made over several hours come back the same, and a device that
+// counted before a restart does not count again after it.
+class HealthAggregatesTest : public ReleaseCoreTest {
+ protected:
+  void SetUp() override {
+    ReleaseCoreTest::SetUp();
+    Publish(v1::LAYER_H5, "mall", "1", "h5");
+    v1::CreateReleaseRequest r = Request(v1::LAYER_H5, "mall", "1");
+    AddStage(r, 10000, 3600, 0);
+    id_ = Create(r);
+    for (int i = 0; i < 10; ++i) fleet_.push_back(MakeDevice(i));
+    // Hour 1: devices 0-4 launch well. Hour 2: 0-2 crash (they move from
+    // launches_ok to launch_crashes), 5-9 launch well and activate.
+    for (int i = 0; i < 5; ++i) {
+      CheckAndInstall(fleet_[i]);
+      ReportLaunch(fleet_[i], false);
+    }
+    clock_.Advance(absl::Minutes(90));
+    for (int i = 0; i < 10; ++i) {
+      if (i >= 5) CheckAndInstall(fleet_[i]);
+      ReportLaunch(fleet_[i], i < 3);
+      if (i >= 5) ReportActivated(fleet_[i], id_);
+    }
+  }
+
+  std::string Figures() {
+    const v1::ReleaseStatus s = Status(id_);
+    return StrCat(s.treatment().DebugString(), "|",
+                  s.treatment_stage().DebugString(), "|",
+                  s.control().DebugString());
+  }
+
+  // Reports one more launch of device `i`; returns how many of its events
+  // came from a device that already counted.
+  uint32_t LaunchAgain(int i, bool crashed) {
+    ReportStats stats;
+    ReportLaunch(fleet_[static_cast<size_t>(i)], crashed, &stats);
+    return stats.repeated;
+  }
+
+  uint64_t id_ = 0;
+  std::vector<SimDevice> fleet_;
+};
+
+TEST_F(HealthAggregatesTest, RestartKeepsFiguresAndDevicesCountOnce) {
+  const v1::ReleaseStatus before = Status(id_);
+  ASSERT_EQ(before.treatment().launch_crashes(), 3u);
+  ASSERT_EQ(before.treatment().launches_ok(), 7u);
+  ASSERT_EQ(before.treatment().activated(), 5u);
+  const std::string figures = Figures();
+  Reopen();
+  ASSERT_THAT(releases().LoadHealth(), IsOk());
+  EXPECT_EQ(Figures(), figures);
+  // Every device sends what it sent before: nothing moves.
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(LaunchAgain(i, i < 3), 1u) << i;
+  EXPECT_EQ(Figures(), figures);
+  // A device that launched well before the restart now crashes: it moves.
+  EXPECT_EQ(LaunchAgain(7, true), 0u);
+  const v1::ReleaseStatus after = Status(id_);
+  EXPECT_EQ(after.treatment().launch_crashes(), 4u);
+  EXPECT_EQ(after.treatment().launches_ok(), 6u);
+  const std::string moved = Figures();
+  Reopen();
+  ASSERT_THAT(releases().LoadHealth(), IsOk());
+  EXPECT_EQ(Figures(), moved);
+  EXPECT_EQ(LaunchAgain(7, true), 1u);
+  EXPECT_EQ(Figures(), moved);
+}
+
+TEST_F(HealthAggregatesTest, DataDirectoryWithoutAggregatesIsRebuiltOnce) {
+  const std::string figures = Figures();
+  // What an earlier version left: the reports, no aggregates and no marks.
+  ASSERT_THAT(store_->BeginHealthRebuild(), IsOk());
+  Reopen();
+  absl::StatusOr<bool> built = store_->HealthAggregatesBuilt();
+  ASSERT_THAT(built, IsOk());
+  EXPECT_FALSE(*built);
+  ASSERT_THAT(releases().LoadHealth(), IsOk());
+  EXPECT_EQ(Figures(), figures);
+  built = store_->HealthAggregatesBuilt();
+  ASSERT_THAT(built, IsOk());
+  EXPECT_TRUE(*built);
+  // The rebuilt marks hold: the same events count for nothing new.
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(LaunchAgain(i, i < 3), 1u) << i;
+  EXPECT_EQ(Figures(), figures);
+  // The next start reads the aggregates, not the reports: with every
+  // report pruned the figures stay.
+  clock_.Advance(DeliveryOptions().report_retention + absl::Hours(1));
+  absl::StatusOr<std::pair<uint64_t, uint64_t>> pruned =
+      delivery_->PruneReports();
+  ASSERT_THAT(pruned, IsOk());
+  EXPECT_EQ(pruned->first, 30u);
+  Reopen();
+  ASSERT_THAT(releases().LoadHealth(), IsOk());
+  EXPECT_EQ(Figures(), figures);
+}
+
+TEST_F(HealthAggregatesTest, PruningReportsKeepsFigures) {
+  const std::string figures = Figures();
+  clock_.Advance(DeliveryOptions().report_retention + absl::Hours(1));
+  absl::StatusOr<std::pair<uint64_t, uint64_t>> pruned =
+      delivery_->PruneReports();
+  ASSERT_THAT(pruned, IsOk());
+  EXPECT_EQ(pruned->first, 20u);
+  EXPECT_EQ(Figures(), figures);
+  Reopen();
+  ASSERT_THAT(releases().LoadHealth(), IsOk());
+  EXPECT_EQ(Figures(), figures);
+  absl::StatusOr<std::vector<v1::StoredReport>> left =
+      store_->ListReports("wallet", 100);
+  ASSERT_THAT(left, IsOk());
+  EXPECT_TRUE(left->empty());
 }
 
 TEST_F(ReleaseCoreTest, PreviewCountsRecentDevicesAndExplainSaysWhy) {

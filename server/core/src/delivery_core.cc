@@ -9,6 +9,7 @@
 #include "strata/base/log.h"
 #include "strata/base/status_macros.h"
 #include "strata/base/strings.h"
+#include "strata/server/core/health_store.h"
 #include "strata/server/core/release_model.h"
 #include "strata/server/core/validation.h"
 
@@ -308,6 +309,7 @@ absl::StatusOr<v1::ReportResponse> DeliveryCore::Report(
   report.set_device_id(device.device_id());
   report.set_user_id(device.user_id());
   report.set_received_at_unix(absl::ToUnixSeconds(now));
+  ReportHealth health;
   {
     // Dedupe and append as one step per device: two copies of a batch
     // sent at once cannot both be kept.
@@ -334,27 +336,17 @@ absl::StatusOr<v1::ReportResponse> DeliveryCore::Report(
     if (ticket.problem == TicketProblem::kNone) {
       not_counted = Attribute(*snapshot, ticket.ticket, report);
     }
-    // Durable first: what is acknowledged is kept, health counts it after.
-    STRATA_RETURN_IF_ERROR(store_->AppendReport(device.app_id(), report));
+    // The report and what it changes in the stored health aggregates
+    // (the device's marks, under this lock) in one durable batch; the
+    // in-memory figures count it once it is stored.
+    STRATA_ASSIGN_OR_RETURN(health, CountReportHealth(*store_, report));
+    STRATA_RETURN_IF_ERROR(
+        store_->AppendReport(device.app_id(), report, &health.update));
     response.set_accepted(static_cast<uint32_t>(report.events_size()));
     response.set_not_counted(not_counted);
   }
-  uint32_t repeated = 0;
-  if (fleet_ != nullptr) {
-    const uint64_t key = rollout::DeviceKey(device.device_id());
-    for (const v1::HealthAttribution& a : report.attributions()) {
-      // At the stored time, as LoadHealth will see it after a restart.
-      rollout::HealthEvent e =
-          ToHealthEvent(report.events(static_cast<int>(a.event_index())),
-                        absl::FromUnixSeconds(report.received_at_unix()));
-      e.device = key;
-      if (fleet_->health().Record(a.release_id(), a.stage(),
-                                  static_cast<rollout::Cohort>(a.cohort()),
-                                  e) == rollout::RecordResult::kRepeated) {
-        ++repeated;
-      }
-    }
-  }
+  if (fleet_ != nullptr) ApplyHealth(fleet_->health(), health.update.buckets);
+  const uint32_t repeated = health.repeated;
   if (stats != nullptr) {
     stats->repeated = repeated;
     if (response.not_counted() > 0) {

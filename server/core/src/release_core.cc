@@ -10,6 +10,7 @@
 #include "strata/base/strings.h"
 #include "strata/rollout/preview.h"
 #include "strata/rollout/targeting.h"
+#include "strata/server/core/health_store.h"
 #include "strata/server/core/release_model.h"
 #include "strata/server/core/release_snapshot.h"
 #include "strata/server/core/validation.h"
@@ -999,28 +1000,13 @@ absl::StatusOr<std::vector<v1::Release>> ReleaseCore::HaltForYank(
 }
 
 absl::Status ReleaseCore::LoadHealth() {
-  uint64_t events = 0;
-  STRATA_RETURN_IF_ERROR(store_->ForEachReport(
-      [&](std::string_view, const v1::StoredReport& report) {
-        // The same device key as the Report path: the same devices count.
-        const uint64_t device = rollout::DeviceKey(report.device_id());
-        for (const v1::HealthAttribution& a : report.attributions()) {
-          if (a.event_index() >= static_cast<uint32_t>(report.events_size())) {
-            continue;
-          }
-          rollout::HealthEvent e =
-              ToHealthEvent(report.events(a.event_index()),
-                            absl::FromUnixSeconds(report.received_at_unix()));
-          e.device = device;
-          fleet_->health().Record(a.release_id(), a.stage(),
-                                  static_cast<rollout::Cohort>(a.cohort()), e);
-          ++events;
-        }
-        return true;
-      }));
-  if (events > 0) {
-    STRATA_LOG(Info) << "rebuilt release health from " << events
-                     << " stored report events";
+  STRATA_ASSIGN_OR_RETURN(const HealthLoad load,
+                          LoadHealthAggregates(*store_, fleet_->health()));
+  if (load.rebuilt) {
+    STRATA_LOG(Info) << "rebuilt release health aggregates from "
+                     << load.reports
+                     << " stored reports (a data directory of an earlier "
+                        "version); later starts read the aggregates";
   }
   return absl::OkStatus();
 }

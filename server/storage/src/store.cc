@@ -11,8 +11,11 @@
 #include <unordered_set>
 
 #include "rocksdb/db.h"
+#include "rocksdb/filter_policy.h"
 #include "rocksdb/listener.h"
+#include "rocksdb/merge_operator.h"
 #include "rocksdb/options.h"
+#include "rocksdb/table.h"
 #include "rocksdb/utilities/checkpoint.h"
 #include "rocksdb/write_batch.h"
 #include "strata/base/sha256.h"
@@ -37,6 +40,15 @@ constexpr char kReportIds[] = "report_ids";
 constexpr char kSegments[] = "segments";
 // <app>/<role>/<padded version>: signed TUF metadata of each app.
 constexpr char kTrust[] = "trust";
+// Release health aggregates (HealthBucket), keyed by window and hour;
+// values are StoredHealthFigures, added together by SumHealthFigures.
+constexpr char kHealth[] = "health";
+// Per-device marks (HealthMarks), keyed by window and device key.
+constexpr char kHealthMarks[] = "health_marks";
+// Meta keys: the highest report sequence number (merged by MaxCounter),
+// and the mark that the health aggregates are complete.
+constexpr char kReportSeqKey[] = "report_seq";
+constexpr char kHealthBuiltKey[] = "health_built";
 
 // Free space the data directory's disk needs before writes resume after
 // it was full (RocksDB first flushes its memtables, up to 64 MB each).
@@ -85,6 +97,108 @@ absl::StatusOr<Proto> ParseRecord(const rocksdb::Slice& value,
   }
   return p;
 }
+
+// Big-endian, so keys sort by number.
+void AppendBigEndian(std::string& out, uint64_t v, int bytes) {
+  for (int i = bytes - 1; i >= 0; --i) {
+    out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+  }
+}
+
+uint64_t ReadBigEndian(std::string_view in, size_t at, int bytes) {
+  uint64_t v = 0;
+  for (int i = 0; i < bytes; ++i) {
+    v = (v << 8) | static_cast<uint8_t>(in[at + static_cast<size_t>(i)]);
+  }
+  return v;
+}
+
+// release (8) | cohort (1) | stage (4): 13 bytes.
+constexpr size_t kWindowKeyBytes = 13;
+
+std::string WindowKey(const HealthWindow& w) {
+  std::string key;
+  key.reserve(kWindowKeyBytes + 8);
+  AppendBigEndian(key, w.release_id, 8);
+  AppendBigEndian(key, static_cast<uint8_t>(w.cohort), 1);
+  AppendBigEndian(key, static_cast<uint32_t>(w.stage), 4);
+  return key;
+}
+
+HealthWindow ParseWindowKey(std::string_view key) {
+  HealthWindow w;
+  w.release_id = ReadBigEndian(key, 0, 8);
+  w.cohort = static_cast<int32_t>(ReadBigEndian(key, 8, 1));
+  w.stage =
+      static_cast<int32_t>(static_cast<uint32_t>(ReadBigEndian(key, 9, 4)));
+  return w;
+}
+
+std::string MarksKey(const HealthMarks& m) {
+  std::string key = WindowKey(m.window);
+  AppendBigEndian(key, m.device, 8);
+  return key;
+}
+
+std::string BucketKey(const HealthBucket& b) {
+  std::string key = WindowKey(b.window);
+  // Sign bit flipped: earlier hours sort first, before 1970 too.
+  AppendBigEndian(key, static_cast<uint64_t>(b.hour_unix) ^ (uint64_t{1} << 63),
+                  8);
+  return key;
+}
+
+// Adds stored health figures (StoredHealthFigures) together: a bucket's
+// value is the sum of every change merged into it.
+class SumHealthFigures : public rocksdb::AssociativeMergeOperator {
+ public:
+  const char* Name() const override { return "StrataSumHealthFigures"; }
+  bool Merge(const rocksdb::Slice& /*key*/,
+             const rocksdb::Slice* existing_value, const rocksdb::Slice& value,
+             std::string* new_value,
+             rocksdb::Logger* /*logger*/) const override {
+    v1::StoredHealthFigures sum, delta;
+    if (existing_value != nullptr &&
+        !sum.ParseFromArray(existing_value->data(),
+                            static_cast<int>(existing_value->size()))) {
+      return false;
+    }
+    if (!delta.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+      return false;
+    }
+    AddHealthFigures(sum, delta);
+    return sum.SerializeToString(new_value);
+  }
+};
+
+// The larger of two decimal counters (the report sequence high-water
+// mark: concurrent reports merge their numbers in any order).
+class MaxCounter : public rocksdb::AssociativeMergeOperator {
+ public:
+  const char* Name() const override { return "StrataMaxCounter"; }
+  bool Merge(const rocksdb::Slice& /*key*/,
+             const rocksdb::Slice* existing_value, const rocksdb::Slice& value,
+             std::string* new_value,
+             rocksdb::Logger* /*logger*/) const override {
+    uint64_t a = 0, b = 0;
+    if (existing_value != nullptr && !ParseCounter(*existing_value, &a)) {
+      return false;
+    }
+    if (!ParseCounter(value, &b)) return false;
+    *new_value = std::to_string(std::max(a, b));
+    return true;
+  }
+  static bool ParseCounter(const rocksdb::Slice& s, uint64_t* out) {
+    if (s.empty() || s.size() > 20) return false;
+    uint64_t v = 0;
+    for (size_t i = 0; i < s.size(); ++i) {
+      if (s[i] < '0' || s[i] > '9') return false;
+      v = v * 10 + static_cast<uint64_t>(s[i] - '0');
+    }
+    *out = v;
+    return true;
+  }
+};
 
 // RocksDB would retry a write stopped by a full disk on its own thread,
 // polling every few seconds; Store resumes instead, on the next write once
@@ -541,10 +655,29 @@ class RocksStore : public Store {
   }
 
   absl::Status AppendReport(std::string_view app_id,
-                            const v1::StoredReport& report) override {
+                            const v1::StoredReport& report,
+                            const HealthUpdate* health) override {
+    rocksdb::WriteBatch batch;
+    const uint64_t seq = AddReport(batch, app_id, report);
+    batch.Merge(cf(kMeta), kReportSeqKey, std::to_string(seq));
+    if (health != nullptr) AddHealth(batch, *health);
+    return Write(batch, "storing a device report");
+  }
+
+  absl::Status ImportReports(
+      std::string_view app_id,
+      const std::vector<v1::StoredReport>& reports) override {
+    rocksdb::WriteBatch batch;
+    for (const v1::StoredReport& r : reports) AddReport(batch, app_id, r);
+    return Write(batch, "importing device reports");
+  }
+
+  // The report under the next sequence number (returned) and its event
+  // markers.
+  uint64_t AddReport(rocksdb::WriteBatch& batch, std::string_view app_id,
+                     const v1::StoredReport& report) {
     const uint64_t seq = report_seq_.fetch_add(1) + 1;
     const std::string key = StrCat(app_id, "/", Padded(seq));
-    rocksdb::WriteBatch batch;
     batch.Put(cf(kReports), key, report.SerializeAsString());
     const std::string prefix = ReportIdPrefix(app_id, report.device_id());
     for (const v1::ReportEvent& e : report.events()) {
@@ -552,7 +685,7 @@ class RocksStore : public Store {
         batch.Put(cf(kReportIds), StrCat(prefix, e.event_id()), key);
       }
     }
-    return Write(batch, "storing a device report");
+    return seq;
   }
 
   absl::StatusOr<std::vector<bool>> HaveReportEvents(
@@ -677,7 +810,138 @@ class RocksStore : public Store {
     return out;
   }
 
+  // ------------------------------------------------------ health aggregates
+
+  void AddHealth(rocksdb::WriteBatch& batch, const HealthUpdate& health) {
+    for (const HealthMarks& m : health.marks) {
+      batch.Put(cf(kHealthMarks), MarksKey(m), m.marks.SerializeAsString());
+    }
+    for (const HealthBucket& b : health.buckets) {
+      batch.Merge(cf(kHealth), BucketKey(b), b.figures.SerializeAsString());
+    }
+  }
+
+  absl::StatusOr<std::vector<std::optional<v1::StoredDeviceMarks>>>
+  GetHealthMarks(const std::vector<HealthMarks>& keys) override {
+    std::vector<std::string> raw;
+    raw.reserve(keys.size());
+    for (const HealthMarks& k : keys) raw.push_back(MarksKey(k));
+    std::vector<rocksdb::Slice> slices(raw.begin(), raw.end());
+    std::vector<rocksdb::ColumnFamilyHandle*> families(raw.size(),
+                                                       cf(kHealthMarks));
+    std::vector<std::string> values;
+    const std::vector<rocksdb::Status> found =
+        db_->MultiGet(rocksdb::ReadOptions(), families, slices, &values);
+    std::vector<std::optional<v1::StoredDeviceMarks>> out(keys.size());
+    for (size_t i = 0; i < found.size(); ++i) {
+      if (found[i].IsNotFound()) continue;
+      STRATA_RETURN_IF_ERROR(FromRocks(found[i], "reading device marks"));
+      STRATA_ASSIGN_OR_RETURN(out[i], ParseRecord<v1::StoredDeviceMarks>(
+                                          values[i], "device marks"));
+    }
+    return out;
+  }
+
+  absl::Status ForEachHealthBucket(
+      const std::function<bool(const HealthBucket&)>& fn) override {
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(rocksdb::ReadOptions(), cf(kHealth)));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      const std::string_view key(it->key().data(), it->key().size());
+      if (key.size() != kWindowKeyBytes + 8) {
+        return absl::DataLossError(
+            "a release health record has a corrupt key; restore the data "
+            "directory from a backup");
+      }
+      HealthBucket b;
+      b.window = ParseWindowKey(key);
+      b.hour_unix = static_cast<int64_t>(
+          ReadBigEndian(key, kWindowKeyBytes, 8) ^ (uint64_t{1} << 63));
+      STRATA_ASSIGN_OR_RETURN(b.figures,
+                              ParseRecord<v1::StoredHealthFigures>(
+                                  it->value(), "release health record"));
+      if (!fn(b)) break;
+    }
+    return FromRocks(it->status(), "reading release health");
+  }
+
+  absl::StatusOr<bool> HealthAggregatesBuilt() override {
+    std::string value;
+    rocksdb::Status s =
+        db_->Get(rocksdb::ReadOptions(), cf(kMeta), kHealthBuiltKey, &value);
+    if (s.IsNotFound()) return false;
+    STRATA_RETURN_IF_ERROR(FromRocks(s, "reading the health aggregates mark"));
+    return true;
+  }
+
+  // A database without reports has nothing to rebuild health from: its
+  // aggregates (none yet) are complete. Only a data directory an earlier
+  // version wrote has reports and no mark.
+  absl::Status MarkHealthBuiltIfNoReports() {
+    STRATA_ASSIGN_OR_RETURN(const bool built, HealthAggregatesBuilt());
+    if (built) return absl::OkStatus();
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(rocksdb::ReadOptions(), cf(kReports)));
+    it->SeekToFirst();
+    STRATA_RETURN_IF_ERROR(FromRocks(it->status(), "scanning reports"));
+    if (it->Valid()) return absl::OkStatus();
+    return FinishHealthRebuild();
+  }
+
+  absl::Status BeginHealthRebuild() override {
+    rocksdb::WriteBatch batch;
+    batch.Delete(cf(kMeta), kHealthBuiltKey);
+    // Every key of both families is 21 bytes; 0xff... is past them all.
+    const std::string all_end(kWindowKeyBytes + 9, '\xff');
+    batch.DeleteRange(cf(kHealth), "", all_end);
+    batch.DeleteRange(cf(kHealthMarks), "", all_end);
+    return Write(batch, "clearing release health for a rebuild");
+  }
+
+  absl::Status PutHealthRebuild(const HealthUpdate& part) override {
+    rocksdb::WriteBatch batch;
+    AddHealth(batch, part);
+    STRATA_RETURN_IF_ERROR(ResumeWrites("storing rebuilt release health"));
+    rocksdb::Status s = db_->Write(rocksdb::WriteOptions(), &batch);
+    if (s.IsIOError()) writes_stopped_.store(true);
+    return FromRocks(s, "storing rebuilt release health");
+  }
+
+  absl::Status FinishHealthRebuild() override {
+    rocksdb::WriteBatch batch;
+    batch.Put(cf(kMeta), kHealthBuiltKey, "1");
+    // Synced: the WAL before it (the unsynced parts) goes to disk too.
+    return Write(batch, "marking release health rebuilt");
+  }
+
+  // The report sequence number: the stored high-water mark, or for a data
+  // directory written before it existed, one scan of every report key
+  // (then stored, so the next start reads one key).
   absl::Status LoadReportSeq() {
+    std::string value;
+    rocksdb::Status s =
+        db_->Get(rocksdb::ReadOptions(), cf(kMeta), kReportSeqKey, &value);
+    if (s.ok()) {
+      uint64_t seq = 0;
+      if (!MaxCounter::ParseCounter(value, &seq)) {
+        return absl::DataLossError(
+            "the report sequence record is corrupt; restore the data "
+            "directory from a backup");
+      }
+      report_seq_ = seq;
+      return absl::OkStatus();
+    }
+    if (!s.IsNotFound()) {
+      return FromRocks(s, "reading the report sequence number");
+    }
+    STRATA_RETURN_IF_ERROR(ScanReportSeq());
+    if (report_seq_ == 0) return absl::OkStatus();
+    rocksdb::WriteBatch batch;
+    batch.Merge(cf(kMeta), kReportSeqKey, std::to_string(report_seq_.load()));
+    return Write(batch, "storing the report sequence number");
+  }
+
+  absl::Status ScanReportSeq() {
     std::unique_ptr<rocksdb::Iterator> it(
         db_->NewIterator(rocksdb::ReadOptions(), cf(kReports)));
     uint64_t max_seq = 0;
@@ -1004,6 +1268,40 @@ class RocksStore : public Store {
 
 }  // namespace
 
+void AddHealthFigures(v1::StoredHealthFigures& into,
+                      const v1::StoredHealthFigures& delta) {
+  into.set_downloaded(into.downloaded() + delta.downloaded());
+  into.set_applied(into.applied() + delta.applied());
+  into.set_activated(into.activated() + delta.activated());
+  into.set_rejected(into.rejected() + delta.rejected());
+  into.set_apply_failed(into.apply_failed() + delta.apply_failed());
+  into.set_rolled_back(into.rolled_back() + delta.rolled_back());
+  into.set_launches_ok(into.launches_ok() + delta.launches_ok());
+  into.set_launch_crashes(into.launch_crashes() + delta.launch_crashes());
+  into.set_integrity_failures(into.integrity_failures() +
+                              delta.integrity_failures());
+  while (into.crashes_by_kind_size() < delta.crashes_by_kind_size()) {
+    into.add_crashes_by_kind(0);
+  }
+  for (int i = 0; i < delta.crashes_by_kind_size(); ++i) {
+    into.set_crashes_by_kind(
+        i, into.crashes_by_kind(i) + delta.crashes_by_kind(i));
+  }
+  for (const auto& [reason, n] : delta.failures_by_reason()) {
+    (*into.mutable_failures_by_reason())[reason] += n;
+  }
+  if (delta.has_first_report_at_unix() &&
+      (!into.has_first_report_at_unix() ||
+       delta.first_report_at_unix() < into.first_report_at_unix())) {
+    into.set_first_report_at_unix(delta.first_report_at_unix());
+  }
+  if (delta.has_last_report_at_unix() &&
+      (!into.has_last_report_at_unix() ||
+       delta.last_report_at_unix() > into.last_report_at_unix())) {
+    into.set_last_report_at_unix(delta.last_report_at_unix());
+  }
+}
+
 bool KeepsTrustHistory(std::string_view role) {
   return role == "root" || role == "targets" || role == "snapshot";
 }
@@ -1015,11 +1313,29 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
   options.listeners.push_back(std::make_shared<ResumeOnNextWrite>());
   options.create_if_missing = true;
   options.create_missing_column_families = true;
+  // Start-up that does not grow with the data (issue 16): with -1 (the
+  // default) RocksDB opens every table file at open; with a bounded table
+  // cache only a few, the rest on first read. No table statistics are read
+  // at open either.
+  options.max_open_files = 4096;
+  options.skip_stats_update_on_db_open = true;
   std::vector<rocksdb::ColumnFamilyDescriptor> families;
-  for (const char* name : {rocksdb::kDefaultColumnFamilyName.c_str(), kBlobs,
-                           kArtifacts, kReleases, kMeta, kTokens, kAudit,
-                           kReports, kSegments, kTrust, kReportIds}) {
-    families.emplace_back(name, rocksdb::ColumnFamilyOptions());
+  for (const char* name :
+       {rocksdb::kDefaultColumnFamilyName.c_str(), kBlobs, kArtifacts,
+        kReleases, kMeta, kTokens, kAudit, kReports, kSegments, kTrust,
+        kReportIds, kHealth, kHealthMarks}) {
+    rocksdb::ColumnFamilyOptions cf_options;
+    if (std::string_view(name) == kMeta) {
+      cf_options.merge_operator = std::make_shared<MaxCounter>();
+    } else if (std::string_view(name) == kHealth) {
+      cf_options.merge_operator = std::make_shared<SumHealthFigures>();
+    } else if (std::string_view(name) == kHealthMarks) {
+      // Most reads are of devices not seen yet in their window.
+      rocksdb::BlockBasedTableOptions table;
+      table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+      cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+    }
+    families.emplace_back(name, cf_options);
   }
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
@@ -1035,6 +1351,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
       std::string(dir), std::unique_ptr<rocksdb::DB>(raw), std::move(handles));
   STRATA_RETURN_IF_ERROR(store->LoadAuditHead());
   STRATA_RETURN_IF_ERROR(store->LoadReportSeq());
+  STRATA_RETURN_IF_ERROR(store->MarkHealthBuiltIfNoReports());
   return std::unique_ptr<Store>(std::move(store));
 }
 

@@ -134,11 +134,20 @@ enum class RecordResult { kIgnored, kCounted, kRepeated };
 
 // Counts `e` for the device whose marks in this window are `marks`: the
 // figures of `a` (and `b`, if given) move as the device's contribution
-// changes. Returns false if they did not (a repeat).
+// changes. Returns false if they did not (a repeat). Figures are sums
+// modulo 2^64, so `a` may be a change that starts at zero (a device moving
+// from launches_ok to launch_crashes leaves launches_ok at 2^64 - 1 there),
+// // added to the figures it changes with AddCohortHealth.
 bool CountDeviceEvent(DeviceMarks& marks, const HealthEvent& e, CohortHealth* a,
                       CohortHealth* b = nullptr);
 
-// Thread-safe accumulator the Report path feeds. Memory: one DeviceMarks
+// Adds the figures of `change` to `into`; report times take the earlier
+// first and the later last.
+void AddCohortHealth(CohortHealth& into, const CohortHealth& change);
+
+// Thread-safe accumulator of release health. The server feeds it with Add
+// (it keeps device marks on disk); Record keeps marks here. Memory with
+// Record: one DeviceMarks
 // (16 bytes, about 60 with the hash table's node and bucket) per device
 // per release, cohort and stage it reported in; Forget frees a release's.
 class HealthAggregator {
@@ -149,6 +158,12 @@ class HealthAggregator {
   // report for an earlier stage only counts in the totals.
   RecordResult Record(uint64_t release_id, int stage, Cohort cohort,
                       const HealthEvent& event);
+  // Adds figures (a change computed with CountDeviceEvent against marks
+  // kept elsewhere, or stored aggregates read at start-up) to the window
+  // (release, cohort, stage) and the totals, as Record would have. Tracks
+  // no devices: whoever computed the change keeps their marks.
+  void Add(uint64_t release_id, int stage, Cohort cohort,
+           const CohortHealth& change);
   // A copy of what was recorded (empty figures if nothing).
   ReleaseHealth Get(uint64_t release_id) const;
   void Forget(uint64_t release_id);

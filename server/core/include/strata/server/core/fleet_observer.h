@@ -1,6 +1,6 @@
 // What the server learns from devices, in memory: release health from
-// reports (rebuilt from the stored reports at start-up), the devices seen
-// recently (for previews) and each release's adoption over time.
+// reports (read from the stored health aggregates at start-up), the devices
+// seen recently (for previews) and each release's adoption over time.
 #ifndef STRATA_SERVER_CORE_FLEET_OBSERVER_H_
 #define STRATA_SERVER_CORE_FLEET_OBSERVER_H_
 

@@ -67,6 +67,40 @@ struct TokenRecord {
 // Roles whose every version is kept (the rest keep their current file).
 bool KeepsTrustHistory(std::string_view role);
 
+// One window of release health: (release, cohort, stage). `cohort` is a
+// strata::rollout::Cohort number.
+struct HealthWindow {
+  uint64_t release_id = 0;
+  int32_t cohort = 0;
+  int32_t stage = 0;
+};
+
+// The marks of one device (rollout::DeviceKey) in one window.
+struct HealthMarks {
+  HealthWindow window;
+  uint64_t device = 0;
+  v1::StoredDeviceMarks marks;
+};
+
+// What one window's reports changed in the hour from `hour_unix`.
+struct HealthBucket {
+  HealthWindow window;
+  int64_t hour_unix = 0;
+  v1::StoredHealthFigures figures;
+};
+
+// Health aggregate changes written with a report (or by a rebuild): the
+// new marks of the devices that moved, and the changes to add to buckets.
+struct HealthUpdate {
+  std::vector<HealthMarks> marks;
+  std::vector<HealthBucket> buckets;
+  bool empty() const { return marks.empty() && buckets.empty(); }
+};
+
+// Adds `delta` to `into` (the figures of one bucket or a sum of them).
+void AddHealthFigures(v1::StoredHealthFigures& into,
+                      const v1::StoredHealthFigures& delta);
+
 struct GarbageReport {
   uint64_t chunks_removed = 0;
   uint64_t bytes_removed = 0;  // compressed
@@ -177,8 +211,19 @@ class Store {
   // same batch, one marker per event with an event_id, keyed by (app,
   // device, event id), so HaveReportEvents finds it. The caller serializes
   // check-then-append per device (DeliveryCore does).
+  // `health`, if given, goes in the same batch: its marks replace the
+  // stored ones and its buckets are added to the stored ones (concurrent
+  // additions all count). The caller serializes the marks of one device
+  // (DeliveryCore's per-device lock does).
   virtual absl::Status AppendReport(std::string_view app_id,
-                                    const v1::StoredReport& report) = 0;
+                                    const v1::StoredReport& report,
+                                    const HealthUpdate* health = nullptr) = 0;
+  // Bulk load (benches): appends `reports` of `app_id` in one synced batch
+  // as an earlier version would have (no health aggregates, no stored
+  // sequence high-water mark: the next Open scans the report keys once).
+  virtual absl::Status ImportReports(
+      std::string_view app_id,
+      const std::vector<v1::StoredReport>& reports) = 0;
   // For each of `event_ids`, whether a report of `device_id` in `app_id`
   // already holds an event with that id.
   virtual absl::StatusOr<std::vector<bool>> HaveReportEvents(
@@ -196,11 +241,33 @@ class Store {
   // Reports of `app_id` in arrival order (at most `limit`).
   virtual absl::StatusOr<std::vector<v1::StoredReport>> ListReports(
       std::string_view app_id, uint32_t limit) = 0;
-  // Every app's reports in arrival order per app (health is rebuilt from
-  // them at start-up); `fn` returns false to stop.
+  // Every app's reports in arrival order per app (health aggregates are
+  // rebuilt from them once, for a data directory written before they
+  // existed); `fn` returns false to stop.
   virtual absl::Status ForEachReport(
       const std::function<bool(std::string_view app_id,
                                const v1::StoredReport&)>& fn) = 0;
+
+  // --- release health aggregates (pruning reports leaves them alone)
+  // The stored marks of each of `keys` (window and device; `marks`
+  // ignored), nullopt where the device counts for nothing yet.
+  virtual absl::StatusOr<std::vector<std::optional<v1::StoredDeviceMarks>>>
+  GetHealthMarks(const std::vector<HealthMarks>& keys) = 0;
+  // Every stored bucket, by release, cohort, stage and hour (start-up
+  // reads these); `fn` returns false to stop.
+  virtual absl::Status ForEachHealthBucket(
+      const std::function<bool(const HealthBucket&)>& fn) = 0;
+  // Whether the aggregates are complete: false for a data directory
+  // written before they existed (or whose rebuild was cut), which must be
+  // rebuilt from the stored reports once. Open marks a database without
+  // reports complete.
+  virtual absl::StatusOr<bool> HealthAggregatesBuilt() = 0;
+  // The rebuild: Begin drops every stored mark and bucket (of a cut
+  // rebuild), Put adds one part (not synced), Finish syncs and marks the
+  // aggregates built. Run before serving: no report may arrive meanwhile.
+  virtual absl::Status BeginHealthRebuild() = 0;
+  virtual absl::Status PutHealthRebuild(const HealthUpdate& part) = 0;
+  virtual absl::Status FinishHealthRebuild() = 0;
 
   // --- releases
   // Assigns the release id and, per artifact without a release_sequence,
