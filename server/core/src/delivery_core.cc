@@ -112,6 +112,15 @@ std::mutex& DeliveryCore::ReportLock(const std::string& app_id,
 
 absl::StatusOr<v1::CheckResponse> DeliveryCore::Check(
     const v1::CheckRequest& request) {
+  v1::CheckResponse response;
+  STRATA_RETURN_IF_ERROR(Check(request, &response));
+  return response;
+}
+
+absl::Status DeliveryCore::Check(const v1::CheckRequest& request,
+                                 v1::CheckResponse* out) {
+  v1::CheckResponse& response = *out;
+  response.Clear();
   const v1::DeviceContext& device = request.device();
   STRATA_RETURN_IF_ERROR(ValidateName("app id", device.app_id()));
   if (device.device_id().empty()) {
@@ -122,14 +131,14 @@ absl::StatusOr<v1::CheckResponse> DeliveryCore::Check(
     // An app this server never had: an empty plan, as for an app with no
     // releases yet, and nothing remembered (no snapshot, no device), so a
     // flood of made-up app ids costs no memory (docs/architecture.md).
-    v1::CheckResponse empty;
     const absl::Time at = clock_->Now();
-    empty.mutable_plan()->set_app_id(device.app_id());
-    empty.mutable_plan()->set_device_id(device.device_id());
-    empty.mutable_plan()->set_issued_at_unix(absl::ToUnixSeconds(at));
-    empty.mutable_plan()->set_expires_at_unix(
+    v1::UpdatePlan* empty = response.mutable_plan();
+    empty->set_app_id(device.app_id());
+    empty->set_device_id(device.device_id());
+    empty->set_issued_at_unix(absl::ToUnixSeconds(at));
+    empty->set_expires_at_unix(
         absl::ToUnixSeconds(at + options_.plan_lifetime));
-    return empty;
+    return absl::OkStatus();
   }
   const InstalledMap installed = IndexInstalled(request.installed());
   STRATA_ASSIGN_OR_RETURN(std::shared_ptr<const AppSnapshot> snapshot,
@@ -138,7 +147,6 @@ absl::StatusOr<v1::CheckResponse> DeliveryCore::Check(
   if (fleet_ != nullptr) fleet_->SeeDevice(device, now, request.installed());
   const Selection selection =
       Select(*snapshot, ToAttributes(device), installed);
-  v1::CheckResponse response;
   v1::UpdatePlan* plan = response.mutable_plan();
   plan->set_app_id(device.app_id());
   plan->set_device_id(device.device_id());
@@ -201,7 +209,7 @@ absl::StatusOr<v1::CheckResponse> DeliveryCore::Check(
       view->AppendNewerFiles(request.trusted(), response.mutable_metadata());
     }
   }
-  return response;
+  return absl::OkStatus();
 }
 
 void DeliveryCore::NewerMetadata(

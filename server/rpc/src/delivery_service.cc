@@ -168,10 +168,7 @@ grpc::Status DeliveryService::WatchRefused(const StreamLimiter::Slot& slot,
 
 grpc::Status DeliveryService::DoCheck(const v1::CheckRequest* request,
                                       v1::CheckResponse* response) {
-  absl::StatusOr<v1::CheckResponse> result = core_->Check(*request);
-  if (!result.ok()) return ToGrpcStatus(result.status());
-  *response = *std::move(result);
-  return grpc::Status::OK;
+  return ToGrpcStatus(core_->Check(*request, response));
 }
 
 grpc::Status DeliveryService::DoDownload(

@@ -83,6 +83,10 @@ class DeliveryCore {
   // than `request.trusted` (from the app's prebuilt view: no disk, no
   // signature).
   absl::StatusOr<v1::CheckResponse> Check(const v1::CheckRequest& request);
+  // The same, built in place in `response` (the Delivery service fills
+  // gRPC's own response message: no copy).
+  absl::Status Check(const v1::CheckRequest& request,
+                     v1::CheckResponse* response);
 
   // The app's metadata files newer than `sent`, appended to `out`; `sent`
   // then holds what the device will trust (WatchConfig keeps it per
