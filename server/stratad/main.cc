@@ -148,7 +148,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1.0, 1e9));
   app.add_option("--max-watch-streams", options.max_watch_streams,
                  "concurrent WatchConfig streams server-wide (each holds "
-                 "memory, no thread); 0: no limit")
+                 "about 20 KiB, no thread); 0: no limit")
       ->capture_default_str();
   app.add_option("--max-watch-streams-per-device",
                  options.max_watch_streams_per_device,

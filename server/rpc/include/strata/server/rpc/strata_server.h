@@ -61,7 +61,7 @@ struct ServerOptions {
   size_t rate_limit_max_keys = 100000;
   // Concurrent WatchConfig streams, server-wide and per device; each holds
   // memory (docs/benchmarks.md: a few KiB), no thread.
-  size_t max_watch_streams = 1000;
+  size_t max_watch_streams = 100000;  // ~20 KiB each (benchmarks.md)
   size_t max_watch_streams_per_device = 2;
   // Delta computations devices asked for that may wait for a worker.
   size_t max_delta_queue = 256;
