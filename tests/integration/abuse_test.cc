@@ -58,6 +58,10 @@ class AbuseTest : public ::testing::Test {
     ASSERT_TRUE(s.ok()) << s.error_message();
   }
   void TearDown() override {
+    // The idle channel is closed first: nothing in this process polls it,
+    // so stratad would wait out its stop grace for it.
+    admin_.reset();
+    delivery_.reset();
     stratad_.Stop();
     (void)DeleteRecursively(*PosixFileSystem(), dir_);
   }

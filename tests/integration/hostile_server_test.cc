@@ -285,6 +285,10 @@ class HostileServerTest : public CliFixture {
   }
   void TearDown() override {
     if (liar_server_) liar_server_->Shutdown();
+    // The liar's idle channel to stratad is closed first: nothing in this
+    // process polls it, so stratad would wait out its stop grace for it.
+    liar_server_.reset();
+    liar_.reset();
     CliFixture::TearDown();
   }
 

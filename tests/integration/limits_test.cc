@@ -44,7 +44,13 @@ class LimitsTest : public ::testing::Test {
         grpc::CreateChannel(address_, grpc::InsecureChannelCredentials());
     stub_ = v1::Delivery::NewStub(channel_);
   }
-  void TearDown() override { stratad_.Stop(); }
+  void TearDown() override {
+    // This process's idle channel is closed first: nothing here polls it,
+    // so stratad would wait out its stop grace for it.
+    stub_.reset();
+    channel_.reset();
+    stratad_.Stop();
+  }
 
   // The value of one series on /metrics (0 when absent).
   int64_t Metric(const std::string& series) {

@@ -102,6 +102,28 @@ TEST_F(WatchConfigTest, ADeviceThatWasAwayGetsTheCurrentConfigOnConnect) {
   (void)reader->Finish();
 }
 
+// Streams never end by themselves, so stopping ends them first: a stop
+// with an hour's grace returns without waiting it out, and the device is
+// told to reconnect.
+TEST_F(WatchConfigTest, StoppingTheServerEndsStreamsWithUnavailable) {
+  Release("flags", "1", "{}");
+  auto stub = v1::Delivery::NewStub(grpc::CreateChannel(
+      server_.address(), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext ctx;
+  v1::WatchConfigRequest req;
+  req.mutable_device()->set_app_id("wallet");
+  req.mutable_device()->set_device_id("d3");
+  auto reader = stub->WatchConfig(&ctx, req);
+  v1::ConfigEvent event;
+  ASSERT_TRUE(reader->Read(&event));  // the stream is open on the server
+  server_.get()->Shutdown(absl::Hours(1));
+  EXPECT_FALSE(reader->Read(&event));
+  grpc::Status status = reader->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_NE(status.error_message().find("reconnect"), std::string::npos)
+      << status.error_message();
+}
+
 TEST_F(WatchConfigTest, BadRequestsAreRefused) {
   auto stub = v1::Delivery::NewStub(grpc::CreateChannel(
       server_.address(), grpc::InsecureChannelCredentials()));

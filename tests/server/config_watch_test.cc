@@ -260,5 +260,27 @@ TEST_F(ConfigWatchTest, ADeviceThatGoesAwayEndsItsStreamWithOk) {
   EXPECT_THAT(*w.sink->ended(), IsOk());
 }
 
+TEST_F(ConfigWatchTest, ShutdownEndsEveryStreamAndEachLaterOneAtOnce) {
+  Release("wallet", "flags", "1", "{}");
+  Watch& busy = Open("wallet", "d1");  // version 1 still in flight
+  Watch& idle = Open("shop", "d2");    // nothing to send
+  delivery_->config_watch().Shutdown(absl::UnavailableError("stopping"));
+  for (Watch* w : {&busy, &idle}) {
+    ASSERT_TRUE(w->sink->ended().has_value());
+    EXPECT_EQ(w->sink->ended()->code(), absl::StatusCode::kUnavailable);
+    EXPECT_EQ(w->sink->ended()->message(), "stopping");
+  }
+  EXPECT_EQ(delivery_->config_watch().subscribers(), 2u);  // until Close
+  Watch& late = Open("wallet", "d3");
+  ASSERT_TRUE(late.sink->ended().has_value());
+  EXPECT_EQ(late.sink->ended()->code(), absl::StatusCode::kUnavailable);
+  EXPECT_TRUE(late.sink->Sent().empty());
+  // A change after it writes to nobody.
+  busy.stream->WriteDone(true);
+  Release("wallet", "flags", "2", "{}");
+  delivery_->config_watch().WaitIdle();
+  EXPECT_EQ(busy.sink->Sent().size(), 1u);
+}
+
 }  // namespace
 }  // namespace strata::server

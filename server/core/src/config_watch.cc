@@ -179,6 +179,32 @@ void ConfigWatchHub::Changed(const std::string& app_id) {
   cv_.notify_all();
 }
 
+void ConfigWatchHub::Shutdown(const absl::Status& status) {
+  std::vector<std::weak_ptr<ConfigSubscriber>> subscribers;
+  absl::Status end;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!shutdown_.ok()) return;
+    shutdown_ =
+        status.ok() ? absl::UnavailableError("the server is stopping") : status;
+    end = shutdown_;
+    for (const auto& [app, a] : apps_) {
+      for (const auto& [id, s] : a.subscribers) subscribers.push_back(s);
+    }
+  }
+  // Outside the lock: a subscriber that ends unsubscribes.
+  for (const std::weak_ptr<ConfigSubscriber>& weak : subscribers) {
+    if (std::shared_ptr<ConfigSubscriber> s = weak.lock()) {
+      s->OnShutdown(end);
+    }
+  }
+}
+
+absl::Status ConfigWatchHub::shutdown_status() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return shutdown_;
+}
+
 void ConfigWatchHub::Notify() {
   std::unique_lock<std::mutex> lock(mu_);
   while (true) {
@@ -265,6 +291,12 @@ std::shared_ptr<ConfigStream> ConfigStream::Open(
     std::lock_guard<std::mutex> lock(stream->mu_);
     stream->subscription_ = std::move(s);
   }
+  // A stream opened while the server stops ends at once (Shutdown may have
+  // listed the subscribers before this one subscribed).
+  if (absl::Status stopping = hub->shutdown_status(); !stopping.ok()) {
+    stream->OnShutdown(stopping);
+    return stream;
+  }
   stream->OnPlan(hub->Current(stream->app_id_));
   return stream;
 }
@@ -274,6 +306,11 @@ void ConfigStream::OnPlan(std::shared_ptr<const ConfigPlan> plan) {
   if (latest_ != nullptr && latest_->generation >= plan->generation) return;
   latest_ = std::move(plan);
   PumpLocked();
+}
+
+void ConfigStream::OnShutdown(const absl::Status& status) {
+  std::lock_guard<std::mutex> lock(mu_);
+  FinishLocked(status);
 }
 
 void ConfigStream::PumpLocked() {

@@ -400,6 +400,12 @@ void StrataServer::Shutdown(absl::Duration grace) {
   impl_->StopGates();
   if (!impl_->server) return;
   impl_->server->GetHealthCheckService()->SetServingStatus(false);
+  // WatchConfig streams never end by themselves: ending them now lets the
+  // grace period serve only calls that finish, and tells devices to
+  // reconnect (to another replica, or to this one once it is back).
+  impl_->delivery_core->config_watch().Shutdown(absl::UnavailableError(
+      "stratad is stopping; reconnect with backoff (another replica, or "
+      "this one once it is back)"));
   impl_->server->Shutdown(absl::ToChronoTime(absl::Now() + grace));
   impl_->server->Wait();
   impl_->server.reset();

@@ -67,6 +67,9 @@ class ConfigSubscriber {
   // `plan` is the app's newest plan. Called on the hub's notifier thread;
   // must not block.
   virtual void OnPlan(std::shared_ptr<const ConfigPlan> plan) = 0;
+  // The server is stopping: end with `status`. Called once, on the thread
+  // that called ConfigWatchHub::Shutdown; must not block.
+  virtual void OnShutdown(const absl::Status& status) = 0;
 };
 
 // The per-app subscriber registry. Changed(app) wakes that app's
@@ -112,6 +115,12 @@ class ConfigWatchHub {
   // snapshot invalidated). Returns at once; the notifier wakes its
   // subscribers.
   void Changed(const std::string& app_id);
+  // The server is stopping: every subscriber is told to end with `status`
+  // (so that stopping does not wait out its grace period for streams that
+  // never end by themselves), and later subscribers at once. Idempotent.
+  void Shutdown(const absl::Status& status);
+  // OK until Shutdown, then its status.
+  absl::Status shutdown_status() const;
 
   // Tests: returns when every change so far has been passed to the
   // subscribers.
@@ -144,6 +153,7 @@ class ConfigWatchHub {
   std::set<std::string> pending_ ABSL_GUARDED_BY(mu_);
   bool notifying_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Status shutdown_ ABSL_GUARDED_BY(mu_);
   uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 0;
   std::thread notifier_;  // started by the first Changed with subscribers
   std::atomic<uint64_t> wakes_{0};
@@ -182,6 +192,7 @@ class ConfigStream final : public ConfigSubscriber,
       ConfigSink* sink, MetadataFn metadata);
 
   void OnPlan(std::shared_ptr<const ConfigPlan> plan) override;
+  void OnShutdown(const absl::Status& status) override;
   // The write in flight was sent (true) or the device went away (false:
   // the stream finishes with OK, as the device is gone).
   void WriteDone(bool ok);
