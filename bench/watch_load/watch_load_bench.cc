@@ -17,6 +17,14 @@
 //   each a synced RocksDB write, without streams)
 //   watch_load_bench --smoke     # 200 streams, 8 channels: ctest runs it
 //
+// --ceiling: first the same run against the ceiling, a minimal callback
+// server (this binary as a child, --serve-ceiling) that holds the streams
+// and, told to push version v, writes one event of about the same size to
+// each from one thread, one write in flight per stream: what this gRPC
+// build serves on this box with no Strata code in the way. Its Check
+// answers at once, so its Check ratio (with/without the streams) tells
+// whether a drop is the box's or stratad's.
+//
 // Exit code 0 when every stream got every release; 1 otherwise.
 #include <signal.h>
 #include <sys/resource.h>
@@ -30,12 +38,15 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/synchronization/mutex.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/grpcpp.h"
 #include "strata/admin_cli/admin_client.h"
@@ -53,6 +64,7 @@ struct Options {
   double check_seconds = 5;
   int inflight = 128;
   bool reports = false;  // also: Check while Reports flow
+  bool ceiling = false;  // also the same run against the ceiling, first
   std::string stratad;   // default: next to this binary
 };
 
@@ -123,20 +135,31 @@ class Stratad {
     if (!token.ok()) return false;
     token_ = token->substr(0, token->find('\n'));
     const std::string port_file = strata::JoinPath(dir, "port");
-    std::vector<std::string> args = {binary,
-                                     "--data-dir",
-                                     data,
-                                     "--listen",
-                                     "127.0.0.1:0",
-                                     "--http",
-                                     "127.0.0.1:0",
-                                     "--port-file",
-                                     port_file,
-                                     "--allow-unsigned-publishes",
-                                     "--gate-interval",
-                                     "0",
-                                     "--max-watch-streams",
-                                     std::to_string(streams + 1000)};
+    return Launch({binary, "--data-dir", data, "--listen", "127.0.0.1:0",
+                   "--http", "127.0.0.1:0", "--port-file", port_file,
+                   "--allow-unsigned-publishes", "--gate-interval", "0",
+                   "--max-watch-streams", std::to_string(streams + 1000)},
+                  port_file);
+  }
+  // The ceiling server: this binary with --serve-ceiling.
+  bool StartCeiling(const std::string& dir) {
+    const std::string port_file = strata::JoinPath(dir, "ceiling-port");
+    return Launch({"/proc/self/exe", "--serve-ceiling", port_file}, port_file);
+  }
+  ~Stratad() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGTERM);
+      int status = 0;
+      ::waitpid(pid_, &status, 0);
+    }
+  }
+  pid_t pid() const { return pid_; }
+  const std::string& address() const { return address_; }
+  const std::string& token() const { return token_; }
+
+ private:
+  bool Launch(std::vector<std::string> args, const std::string& port_file) {
+    const std::string binary = args[0];
     pid_ = ::fork();
     if (pid_ < 0) return false;
     if (pid_ == 0) {
@@ -151,7 +174,7 @@ class Stratad {
       int status = 0;
       if (::waitpid(pid_, &status, WNOHANG) == pid_ ||
           Clock::now() > deadline) {
-        std::fprintf(stderr, "stratad did not start\n");
+        std::fprintf(stderr, "%s did not start\n", binary.c_str());
         pid_ = -1;
         return false;
       }
@@ -162,22 +185,203 @@ class Stratad {
     address_ = "127.0.0.1:" + ports->substr(0, ports->find('\n'));
     return true;
   }
-  ~Stratad() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGTERM);
-      int status = 0;
-      ::waitpid(pid_, &status, 0);
-    }
-  }
-  pid_t pid() const { return pid_; }
-  const std::string& address() const { return address_; }
-  const std::string& token() const { return token_; }
 
- private:
   pid_t pid_ = -1;
   std::string address_;
   std::string token_;
 };
+
+// The ceiling server (--serve-ceiling): WatchConfig streams that get one
+// event per pushed version, written from one pusher thread; Report with
+// device id "push-<v>" pushes version v; Check answers an empty plan.
+strata::v1::ConfigEvent CeilingEvent(int v) {
+  strata::v1::ConfigEvent e;
+  strata::v1::UpdateEntry* u = e.mutable_entry();
+  u->mutable_module()->set_layer(strata::v1::LAYER_CONFIG);
+  u->mutable_module()->set_name("payment.limits");
+  strata::v1::ArtifactStatement* st = u->mutable_statement();
+  st->set_app_id("wallet");
+  *st->mutable_module() = u->module();
+  st->set_version(std::to_string(v));
+  st->set_content_sha256(std::string(64, 'a' + v % 26));
+  st->set_size(12);
+  u->set_inline_content("{\"limit\":" + std::to_string(v) + "}");
+  u->set_release_sequence(v);
+  return e;
+}
+
+class CeilingStream;
+
+class CeilingHub {
+ public:
+  void Add(CeilingStream* s);
+  void Remove(CeilingStream* s) {
+    std::lock_guard<std::mutex> lock(mu_);
+    streams_.erase(s);
+  }
+  int version() const { return version_.load(); }
+  // Pushes `v` to every stream from the pusher thread.
+  void Push(int v) {
+    {
+      std::lock_guard<std::mutex> lock(push_mu_);
+      pending_ = std::max(pending_, v);
+    }
+    push_cv_.notify_one();
+  }
+  void Run();  // the pusher thread
+  void Stop() {
+    {
+      std::lock_guard<std::mutex> lock(push_mu_);
+      stop_ = true;
+    }
+    push_cv_.notify_one();
+  }
+
+ private:
+  std::mutex mu_;
+  std::set<CeilingStream*> streams_;
+  std::atomic<int> version_{1};
+  std::mutex push_mu_;
+  std::condition_variable push_cv_;
+  int pending_ = 0;
+  bool stop_ = false;
+};
+
+class CeilingStream final
+    : public grpc::ServerWriteReactor<strata::v1::ConfigEvent> {
+ public:
+  explicit CeilingStream(CeilingHub* hub) : hub_(hub) {
+    hub_->Add(this);  // pushes the current version
+  }
+  void Push(int v) {
+    std::lock_guard<std::mutex> lock(mu_);
+    queued_ = std::max(queued_, v);
+    if (!writing_) NextLocked();
+  }
+  void OnWriteDone(bool ok) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    writing_ = false;
+    if (!ok) {
+      FinishLocked(grpc::Status::OK);
+      return;
+    }
+    NextLocked();
+  }
+  void OnCancel() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    FinishLocked(grpc::Status::CANCELLED);
+  }
+  void OnDone() override {
+    hub_->Remove(this);
+    delete this;
+  }
+
+ private:
+  void NextLocked() {
+    if (finished_ || queued_ <= sent_) return;
+    sent_ = queued_;
+    event_ = CeilingEvent(sent_);
+    writing_ = true;
+    StartWrite(&event_);
+  }
+  void FinishLocked(const grpc::Status& s) {
+    if (finished_) return;
+    finished_ = true;
+    Finish(s);
+  }
+  CeilingHub* hub_;
+  std::mutex mu_;
+  int queued_ = 0;
+  int sent_ = 0;
+  bool writing_ = false;
+  bool finished_ = false;
+  strata::v1::ConfigEvent event_;
+};
+
+void CeilingHub::Add(CeilingStream* s) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    streams_.insert(s);
+  }
+  s->Push(version_.load());
+}
+
+void CeilingHub::Run() {
+  int done = 1;
+  while (true) {
+    int v = 0;
+    {
+      std::unique_lock<std::mutex> lock(push_mu_);
+      push_cv_.wait(lock, [&] { return stop_ || pending_ > done; });
+      if (stop_) return;
+      v = pending_;
+    }
+    version_.store(v);
+    // Under the registry lock: a stream cannot be deleted meanwhile
+    // (OnDone waits), and Push never blocks.
+    std::lock_guard<std::mutex> lock(mu_);
+    for (CeilingStream* s : streams_) s->Push(v);
+    done = v;
+  }
+}
+
+class CeilingDelivery final : public strata::v1::Delivery::CallbackService {
+ public:
+  explicit CeilingDelivery(CeilingHub* hub) : hub_(hub) {}
+  grpc::ServerWriteReactor<strata::v1::ConfigEvent>* WatchConfig(
+      grpc::CallbackServerContext*,
+      const strata::v1::WatchConfigRequest*) override {
+    return new CeilingStream(hub_);
+  }
+  grpc::ServerUnaryReactor* Report(grpc::CallbackServerContext* context,
+                                   const strata::v1::ReportRequest* request,
+                                   strata::v1::ReportResponse*) override {
+    const std::string& id = request->device().device_id();
+    if (id.rfind("push-", 0) == 0) hub_->Push(std::atoi(id.c_str() + 5));
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+  grpc::ServerUnaryReactor* Check(grpc::CallbackServerContext* context,
+                                  const strata::v1::CheckRequest*,
+                                  strata::v1::CheckResponse*) override {
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+
+ private:
+  CeilingHub* hub_;
+};
+
+volatile sig_atomic_t g_ceiling_stop = 0;
+
+// --serve-ceiling PORT_FILE: serves until SIGTERM.
+int ServeCeiling(const std::string& port_file) {
+  ::signal(SIGTERM, [](int) { g_ceiling_stop = 1; });
+  CeilingHub hub;
+  std::thread pusher([&] { hub.Run(); });
+  CeilingDelivery service(&hub);
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
+                           &port);
+  builder.RegisterService(&service);
+  auto server = builder.BuildAndStart();
+  if (server == nullptr || port == 0) return 1;
+  if (!strata::WriteFileAtomically(*strata::PosixFileSystem(), port_file,
+                                   std::to_string(port) + "\n")
+           .ok()) {
+    return 1;
+  }
+  while (g_ceiling_stop == 0) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  hub.Stop();
+  pusher.join();
+  server->Shutdown(std::chrono::system_clock::now());
+  return 0;
+}
 
 // What every stream saw, shared by all of them.
 struct Board {
@@ -211,6 +415,7 @@ class Watcher : public grpc::ClientReadReactor<strata::v1::ConfigEvent> {
   }
   void OnReadDone(bool ok) override {
     if (!ok) return;  // OnDone follows
+    event_bytes_.store(static_cast<long>(event_.ByteSizeLong()));
     const int v = std::atoi(event_.entry().statement().version().c_str());
     if (v > version_) {
       at_ns_.store(Clock::now().time_since_epoch().count());
@@ -240,9 +445,12 @@ class Watcher : public grpc::ClientReadReactor<strata::v1::ConfigEvent> {
     return Clock::time_point(Clock::duration(at_ns_.load()));
   }
   static void set_target_count(int n) { target_count_ = n; }
+  // The size of an event a stream read last (any stream).
+  static long event_bytes() { return event_bytes_.load(); }
 
  private:
   static inline int target_count_ = 0;
+  static inline std::atomic<long> event_bytes_{0};
   Board* board_;
   grpc::ClientContext context_;
   strata::v1::WatchConfigRequest request_;
@@ -391,8 +599,179 @@ std::string Dirname(const std::string& path) {
 
 }  // namespace
 
+// What one run against one server measured.
+struct Phase {
+  bool ok = false;
+  double p50_ms = 0, p99_ms = 0, max_ms = 0;
+  double cpu_us_per_event = 0;  // the server's
+  double bench_cpu_us_per_event = 0;
+  double check_before = 0, check_during = 0;
+};
+
+// N streams against `server`, R pushes (`release(v)` for v = 2..R+1),
+// Check before and with the streams; prints the tables, returns the
+// figures. Every stream must get every version.
+Phase Run(const Options& o, const char* name, Stratad& server,
+          const std::function<bool(int)>& release) {
+  Phase out;
+  rlimit nofile{};
+  ::getrlimit(RLIMIT_NOFILE, &nofile);
+  std::printf("\n### %s\n\n", name);
+  if (!release(1)) return out;
+
+  const double check_before = Throughput(server.address(), Driver::Kind::kCheck,
+                                         o.inflight, o.check_seconds);
+  if (o.reports) {
+    // Report waits for a synced RocksDB write (on its own pool). Check
+    // while Reports flow, as a ratio to Check alone.
+    Driver reports(server.address(), Driver::Kind::kReport, o.inflight, 2000);
+    Driver checks(server.address(), Driver::Kind::kCheck, o.inflight, 3000);
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    reports.Start();
+    checks.Start();
+    std::this_thread::sleep_for(std::chrono::duration<double>(o.check_seconds));
+    const double report_rate = reports.Rate();
+    const double check_rate = checks.Rate();
+    std::printf(
+        "| with %d Reports in flight | Report/s | Check/s | Check "
+        "ratio to alone |\n|---|---|---|---|\n| | %.0f | %.0f | "
+        "%.2f |\n\n",
+        o.inflight, report_rate, check_rate,
+        check_before > 0 ? check_rate / check_before : 0);
+  }
+  const long rss0 = ProcStatus(server.pid(), "VmRSS");
+  const long threads0 = ProcStatus(server.pid(), "Threads");
+
+  // N streams over C channels; each is connected once it has version 1.
+  Board board(o.releases + 1);
+  Watcher::set_target_count(o.streams);
+  std::vector<std::unique_ptr<strata::v1::Delivery::Stub>> stubs;
+  for (int c = 0; c < o.channels; ++c) {
+    stubs.push_back(
+        strata::v1::Delivery::NewStub(NewChannel(server.address(), c)));
+  }
+  std::vector<std::unique_ptr<Watcher>> watchers;
+  watchers.reserve(o.streams);
+  const auto open0 = Clock::now();
+  for (int i = 0; i < o.streams; ++i) {
+    watchers.push_back(
+        std::make_unique<Watcher>(stubs[i % stubs.size()].get(), i, &board));
+  }
+  auto wait_reached = [&](int v, std::chrono::seconds limit) {
+    std::unique_lock<std::mutex> lock(board.mu);
+    return board.cv.wait_for(lock, limit, [&] {
+      return board.reached[v].load() >= o.streams || board.failed.load() > 0;
+    });
+  };
+  const bool connected =
+      wait_reached(1, std::chrono::seconds(600)) && board.failed.load() == 0;
+  const double open_s =
+      std::chrono::duration<double>(Clock::now() - open0).count();
+  std::this_thread::sleep_for(std::chrono::seconds(1));  // settle
+  const std::string server_pid = std::to_string(server.pid());
+  const double idle_server0 = CpuMs(server_pid);
+  const double idle_bench0 = CpuMs("self");
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  const double idle_server = (CpuMs(server_pid) - idle_server0) / 30.0;
+  const double idle_bench = (CpuMs("self") - idle_bench0) / 30.0;
+  const long rss_n = ProcStatus(server.pid(), "VmRSS");
+  const long threads_n = ProcStatus(server.pid(), "Threads");
+  std::printf(
+      "streams: %d over %d channels (RLIMIT_NOFILE %llu); %s in "
+      "%.1f s; an event is %ld bytes\n",
+      o.streams, o.channels, static_cast<unsigned long long>(nofile.rlim_cur),
+      connected ? "all connected" : "NOT all connected", open_s,
+      Watcher::event_bytes());
+  std::printf(
+      "| server | 0 streams | %d streams | per stream |\n"
+      "|---|---|---|---|\n",
+      o.streams);
+  std::printf("| RSS (VmRSS) | %.1f MiB | %.1f MiB | %.2f KiB |\n",
+              rss0 / 1024.0, rss_n / 1024.0,
+              static_cast<double>(rss_n - rss0) / o.streams);
+  std::printf("| threads | %ld | %ld | |\n", threads0, threads_n);
+  std::printf(
+      "idle CPU with the streams open: server %.1f%%, bench %.1f%% "
+      "of one core\n",
+      idle_server, idle_bench);
+
+  // Pushes: each release must reach every stream before the next.
+  std::vector<double> all_ms;
+  int missed = 0;
+  std::printf(
+      "\n| release | RPC ms | push p50 ms | p99 ms | max ms | server CPU "
+      "ms | bench CPU ms |\n|---|---|---|---|---|---|---|\n");
+  double server_cpu = 0;
+  double bench_cpu = 0;
+  for (int v = 2; v <= o.releases + 1 && connected; ++v) {
+    const double server_cpu0 = CpuMs(server_pid);
+    const double bench_cpu0 = CpuMs("self");
+    const auto t0 = Clock::now();
+    if (!release(v)) break;
+    const double rpc_ms = Ms(Clock::now() - t0);
+    if (!wait_reached(v, std::chrono::seconds(120))) {
+      missed += o.streams - board.reached[v].load();
+    }
+    std::vector<double> ms;
+    ms.reserve(watchers.size());
+    for (const auto& w : watchers) {
+      if (w->at() >= t0) ms.push_back(Ms(w->at() - t0));
+    }
+    all_ms.insert(all_ms.end(), ms.begin(), ms.end());
+    const double p50 = Percentile(ms, 0.5);
+    const double p99 = Percentile(ms, 0.99);
+    const double server_ms = CpuMs(server_pid) - server_cpu0;
+    const double bench_ms = CpuMs("self") - bench_cpu0;
+    server_cpu += server_ms;
+    bench_cpu += bench_ms;
+    std::printf("| %d | %.1f | %.1f | %.1f | %.1f | %.0f | %.0f |\n", v, rpc_ms,
+                p50, p99, Percentile(ms, 1.0), server_ms, bench_ms);
+  }
+  out.p50_ms = Percentile(all_ms, 0.5);
+  out.p99_ms = Percentile(all_ms, 0.99);
+  out.max_ms = Percentile(all_ms, 1.0);
+  std::printf("| all | | %.1f | %.1f | %.1f | %.0f | %.0f |\n", out.p50_ms,
+              out.p99_ms, out.max_ms, server_cpu, bench_cpu);
+  if (!all_ms.empty()) {
+    const double n = static_cast<double>(all_ms.size());
+    out.cpu_us_per_event = 1000.0 * server_cpu / n;
+    out.bench_cpu_us_per_event = 1000.0 * bench_cpu / n;
+    std::printf("server CPU per pushed event: %.1f us (bench: %.1f us)\n",
+                out.cpu_us_per_event, out.bench_cpu_us_per_event);
+  }
+
+  const double check_during =
+      connected ? Throughput(server.address(), Driver::Kind::kCheck, o.inflight,
+                             o.check_seconds)
+                : 0;
+  std::printf(
+      "\n| Check/s, %d in flight | without streams | with %d | "
+      "ratio |\n|---|---|---|---|\n| | %.0f | %.0f | %.2f |\n",
+      o.inflight, o.streams, check_before, check_during,
+      check_before > 0 ? check_during / check_before : 0);
+  std::printf("stream failures: %d, pushes missed: %d\n", board.failed.load(),
+              missed);
+  out.check_before = check_before;
+  out.check_during = check_during;
+  out.ok = connected && missed == 0 && board.failed.load() == 0;
+
+  for (auto& w : watchers) w->Cancel();
+  std::unique_lock<std::mutex> lock(board.mu);
+  board.cv.wait_for(lock, std::chrono::seconds(120),
+                    [&] { return board.done.load() >= o.streams; });
+  if (board.done.load() < o.streams) {
+    std::fprintf(stderr, "streams did not end; leaving them\n");
+    std::_Exit(1);
+  }
+  return out;
+}
+
 int main(int argc, char** argv) {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // progress shows when piped
+  // As stratad does: Debian's Abseil keeps a lock-order graph on every
+  // absl::Mutex (all of gRPC's) unless told not to; off for the ceiling
+  // server and the client alike.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   Options o;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -415,6 +794,10 @@ int main(int argc, char** argv) {
       o.inflight = std::atoi(next());
     } else if (a == "--reports") {
       o.reports = true;
+    } else if (a == "--ceiling") {
+      o.ceiling = true;
+    } else if (a == "--serve-ceiling") {
+      return ServeCeiling(next());
     } else if (a == "--stratad") {
       o.stratad = next();
     } else {
@@ -425,158 +808,54 @@ int main(int argc, char** argv) {
   }
   if (o.stratad.empty()) o.stratad = Dirname(argv[0]) + "/stratad";
   RaiseFileLimit();
-  rlimit nofile{};
-  ::getrlimit(RLIMIT_NOFILE, &nofile);
 
   char tmpl[] = "/tmp/strata_watch_load_XXXXXX";
   const std::string dir = ::mkdtemp(tmpl);
   int code = 1;
+  Phase ceiling;
+  if (o.ceiling) {
+    Stratad server;
+    if (!server.StartCeiling(dir)) return 1;
+    auto stub = strata::v1::Delivery::NewStub(NewChannel(server.address(), 0));
+    ceiling = Run(o, "ceiling (minimal callback server)", server, [&](int v) {
+      grpc::ClientContext ctx;
+      strata::v1::ReportRequest req;
+      strata::v1::ReportResponse resp;
+      req.mutable_device()->set_app_id("wallet");
+      req.mutable_device()->set_device_id("push-" + std::to_string(v));
+      return stub->Report(&ctx, req, &resp).ok();
+    });
+    if (!ceiling.ok) return 1;
+  }
   {
     Stratad server;
     if (!server.Start(o.stratad, dir, o.streams)) return 1;
     strata::admin::AdminClient admin(
         server.address(), server.token(),
         strata::admin::ChannelSecurity::Plaintext());
-    if (!Release(admin, 1)) return 1;
-
-    const double check_before = Throughput(
-        server.address(), Driver::Kind::kCheck, o.inflight, o.check_seconds);
-    if (o.reports) {
-      // Check and Report run inline on gRPC's callback threads; Report
-      // waits for a synced RocksDB write. Check while Reports flow, as a
-      // ratio to Check alone.
-      Driver reports(server.address(), Driver::Kind::kReport, o.inflight, 2000);
-      Driver checks(server.address(), Driver::Kind::kCheck, o.inflight, 3000);
-      std::this_thread::sleep_for(std::chrono::milliseconds(500));
-      reports.Start();
-      checks.Start();
-      std::this_thread::sleep_for(
-          std::chrono::duration<double>(o.check_seconds));
-      const double report_rate = reports.Rate();
-      const double check_rate = checks.Rate();
+    const Phase strata_phase =
+        Run(o, "stratad", server, [&](int v) { return Release(admin, v); });
+    code = strata_phase.ok ? 0 : 1;
+    if (o.ceiling && strata_phase.ok) {
+      auto ratio = [](double a, double b) { return b > 0 ? a / b : 0; };
       std::printf(
-          "| with %d Reports in flight | Report/s | Check/s | Check "
-          "ratio to alone |\n|---|---|---|---|\n| | %.0f | %.0f | "
-          "%.2f |\n\n",
-          o.inflight, report_rate, check_rate,
-          check_before > 0 ? check_rate / check_before : 0);
-    }
-    const long rss0 = ProcStatus(server.pid(), "VmRSS");
-    const long threads0 = ProcStatus(server.pid(), "Threads");
-
-    // N streams over C channels; each is connected once it has version 1.
-    Board board(o.releases + 1);
-    Watcher::set_target_count(o.streams);
-    std::vector<std::unique_ptr<strata::v1::Delivery::Stub>> stubs;
-    for (int c = 0; c < o.channels; ++c) {
-      stubs.push_back(
-          strata::v1::Delivery::NewStub(NewChannel(server.address(), c)));
-    }
-    std::vector<std::unique_ptr<Watcher>> watchers;
-    watchers.reserve(o.streams);
-    const auto open0 = Clock::now();
-    for (int i = 0; i < o.streams; ++i) {
-      watchers.push_back(
-          std::make_unique<Watcher>(stubs[i % stubs.size()].get(), i, &board));
-    }
-    auto wait_reached = [&](int v, std::chrono::seconds limit) {
-      std::unique_lock<std::mutex> lock(board.mu);
-      return board.cv.wait_for(lock, limit, [&] {
-        return board.reached[v].load() >= o.streams || board.failed.load() > 0;
-      });
-    };
-    const bool connected =
-        wait_reached(1, std::chrono::seconds(600)) && board.failed.load() == 0;
-    const double open_s =
-        std::chrono::duration<double>(Clock::now() - open0).count();
-    std::this_thread::sleep_for(std::chrono::seconds(1));  // settle
-    const std::string server_pid = std::to_string(server.pid());
-    const double idle_server0 = CpuMs(server_pid);
-    const double idle_bench0 = CpuMs("self");
-    std::this_thread::sleep_for(std::chrono::seconds(3));
-    const double idle_server = (CpuMs(server_pid) - idle_server0) / 30.0;
-    const double idle_bench = (CpuMs("self") - idle_bench0) / 30.0;
-    const long rss_n = ProcStatus(server.pid(), "VmRSS");
-    const long threads_n = ProcStatus(server.pid(), "Threads");
-    std::printf(
-        "streams: %d over %d channels (RLIMIT_NOFILE %llu); %s in "
-        "%.1f s\n",
-        o.streams, o.channels, static_cast<unsigned long long>(nofile.rlim_cur),
-        connected ? "all connected" : "NOT all connected", open_s);
-    std::printf(
-        "| server | 0 streams | %d streams | per stream |\n"
-        "|---|---|---|---|\n",
-        o.streams);
-    std::printf("| RSS (VmRSS) | %.1f MiB | %.1f MiB | %.2f KiB |\n",
-                rss0 / 1024.0, rss_n / 1024.0,
-                static_cast<double>(rss_n - rss0) / o.streams);
-    std::printf("| threads | %ld | %ld | |\n", threads0, threads_n);
-    std::printf(
-        "idle CPU with the streams open: server %.1f%%, bench %.1f%% "
-        "of one core\n",
-        idle_server, idle_bench);
-
-    // Pushes: each release must reach every stream before the next.
-    std::vector<double> all_ms;
-    int missed = 0;
-    std::printf(
-        "\n| release | RPC ms | push p50 ms | p99 ms | max ms | server CPU "
-        "ms | bench CPU ms |\n|---|---|---|---|---|---|---|\n");
-    double server_cpu = 0;
-    double bench_cpu = 0;
-    for (int v = 2; v <= o.releases + 1 && connected; ++v) {
-      const double server_cpu0 = CpuMs(server_pid);
-      const double bench_cpu0 = CpuMs("self");
-      const auto t0 = Clock::now();
-      if (!Release(admin, v)) break;
-      const double rpc_ms = Ms(Clock::now() - t0);
-      if (!wait_reached(v, std::chrono::seconds(120))) {
-        missed += o.streams - board.reached[v].load();
-      }
-      std::vector<double> ms;
-      ms.reserve(watchers.size());
-      for (const auto& w : watchers) {
-        if (w->at() >= t0) ms.push_back(Ms(w->at() - t0));
-      }
-      all_ms.insert(all_ms.end(), ms.begin(), ms.end());
-      const double p50 = Percentile(ms, 0.5);
-      const double p99 = Percentile(ms, 0.99);
-      const double server_ms = CpuMs(server_pid) - server_cpu0;
-      const double bench_ms = CpuMs("self") - bench_cpu0;
-      server_cpu += server_ms;
-      bench_cpu += bench_ms;
-      std::printf("| %d | %.1f | %.1f | %.1f | %.1f | %.0f | %.0f |\n", v,
-                  rpc_ms, p50, p99, Percentile(ms, 1.0), server_ms, bench_ms);
-    }
-    const double all_p50 = Percentile(all_ms, 0.5);
-    const double all_p99 = Percentile(all_ms, 0.99);
-    std::printf("| all | | %.1f | %.1f | %.1f | %.0f | %.0f |\n", all_p50,
-                all_p99, Percentile(all_ms, 1.0), server_cpu, bench_cpu);
-    if (!all_ms.empty()) {
-      std::printf("server CPU per pushed event: %.1f us\n",
-                  1000.0 * server_cpu / static_cast<double>(all_ms.size()));
-    }
-
-    const double check_during =
-        connected ? Throughput(server.address(), Driver::Kind::kCheck,
-                               o.inflight, o.check_seconds)
-                  : 0;
-    std::printf(
-        "\n| Check/s, %d in flight | without streams | with %d | "
-        "ratio |\n|---|---|---|---|\n| | %.0f | %.0f | %.2f |\n",
-        o.inflight, o.streams, check_before, check_during,
-        check_before > 0 ? check_during / check_before : 0);
-    std::printf("stream failures: %d, pushes missed: %d\n", board.failed.load(),
-                missed);
-    code = connected && missed == 0 && board.failed.load() == 0 ? 0 : 1;
-
-    for (auto& w : watchers) w->Cancel();
-    std::unique_lock<std::mutex> lock(board.mu);
-    board.cv.wait_for(lock, std::chrono::seconds(120),
-                      [&] { return board.done.load() >= o.streams; });
-    if (board.done.load() < o.streams) {
-      std::fprintf(stderr, "streams did not end; leaving them\n");
-      std::_Exit(code == 0 ? 1 : code);
+          "\n| %d streams | ceiling | stratad | stratad / ceiling |\n"
+          "|---|---|---|---|\n"
+          "| push p50 ms | %.1f | %.1f | %.2f |\n"
+          "| push p99 ms | %.1f | %.1f | %.2f |\n"
+          "| server CPU us per pushed event | %.1f | %.1f | %.2f |\n"
+          "| bench CPU us per received event | %.1f | %.1f | %.2f |\n"
+          "| Check ratio with/without streams | %.2f | %.2f | |\n",
+          o.streams, ceiling.p50_ms, strata_phase.p50_ms,
+          ratio(strata_phase.p50_ms, ceiling.p50_ms), ceiling.p99_ms,
+          strata_phase.p99_ms, ratio(strata_phase.p99_ms, ceiling.p99_ms),
+          ceiling.cpu_us_per_event, strata_phase.cpu_us_per_event,
+          ratio(strata_phase.cpu_us_per_event, ceiling.cpu_us_per_event),
+          ceiling.bench_cpu_us_per_event, strata_phase.bench_cpu_us_per_event,
+          ratio(strata_phase.bench_cpu_us_per_event,
+                ceiling.bench_cpu_us_per_event),
+          ratio(ceiling.check_during, ceiling.check_before),
+          ratio(strata_phase.check_during, strata_phase.check_before));
     }
   }
   (void)strata::DeleteRecursively(*strata::PosixFileSystem(), dir);
