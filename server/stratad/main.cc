@@ -154,6 +154,12 @@ int main(int argc, char** argv) {
                  options.max_watch_streams_per_device,
                  "concurrent WatchConfig streams per device; 0: no limit")
       ->capture_default_str();
+  app.add_option("--max-reports-in-flight", options.max_reports_in_flight,
+                 "Reports waiting for their synced write, server-wide; more "
+                 "are refused with RESOURCE_EXHAUSTED and a retry pushback "
+                 "(devices keep the events and send them later); 0: no "
+                 "limit")
+      ->capture_default_str();
   app.add_option("--max-delta-queue", options.max_delta_queue,
                  "delta computations devices asked for that may wait; more "
                  "are dropped (the device downloads in full)")

@@ -13,12 +13,19 @@
 // over gRPC: every write acknowledged before the cut is there, nothing
 // acknowledged later is half there, the audit chain verifies, every blob
 // downloads and hashes right, and a report is kept iff the release's
-// health figures count it.
+// health figures count it. A full disk refuses writes clearly and they
+// resume with space; a stalled disk makes Reports beyond the server-wide
+// bound fail fast instead of queueing.
+#include <pthread.h>
+
 #include <algorithm>
+#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "../server/test_util.h"
@@ -66,7 +73,7 @@ std::string CartContent(int version) {
 class Server {
  public:
   Server(const std::string& data, const std::string& token, Clock* clock,
-         rocksdb::Env* storage_env) {
+         rocksdb::Env* storage_env, size_t max_reports_in_flight = 4096) {
     server::ServerOptions options;
     options.data_dir = data;
     options.listen_address = "127.0.0.1:0";
@@ -76,6 +83,7 @@ class Server {
     options.trust_refresh_interval = absl::ZeroDuration();
     options.report_prune_interval = absl::ZeroDuration();
     options.storage_env = storage_env;
+    options.max_reports_in_flight = max_reports_in_flight;
     Env env = Env::Default();
     env.clock = clock;
     auto started = server::StrataServer::Start(options, env);
@@ -695,6 +703,75 @@ TEST_F(PowerLossTest, AFullDiskRefusesWritesClearlyAndTheyResumeWithSpace) {
   const Observed after = Observe(again, &errors);
   EXPECT_TRUE(errors.empty()) << errors.front();
   EXPECT_EQ(after, before);
+}
+
+// While the disk stalls, Reports beyond the server-wide bound are refused
+// at once with a retry pushback, not queued without limit; nothing of a
+// refused Report is stored, so its retry counts in full.
+TEST_F(PowerLossTest, ReportsBeyondTheBoundWhileWritesStallAreRefused) {
+  Server s(data_, token_, &clock_, fs_->env(), /*max_reports_in_flight=*/1);
+  ASSERT_THAT(s.status(), IsOk());
+  auto report = [](const std::string& device, const std::string& event) {
+    v1::ReportRequest r;
+    r.mutable_device()->set_app_id("plain");
+    r.mutable_device()->set_device_id(device);
+    v1::ReportEvent* e = r.add_events();
+    e->set_event_id(event);
+    e->set_kind(v1::ReportEvent::KIND_LAUNCH_OK);
+    return r;
+  };
+  // Writes from the server's own threads (not RocksDB's background ones)
+  // stop at the disk until released.
+  std::mutex mu;
+  std::condition_variable cv;
+  bool stall = true, stalled = false;
+  fs_->SetHook([&](uint64_t) {
+    char name[16] = {};
+    ::pthread_getname_np(::pthread_self(), name, sizeof name);
+    if (std::string(name).rfind("rocksdb", 0) == 0) return;
+    std::unique_lock<std::mutex> lock(mu);
+    stalled = true;
+    cv.notify_all();
+    cv.wait(lock, [&] { return !stall; });
+  });
+  grpc::Status first_status;
+  v1::ReportResponse first_ack;
+  std::thread first([&] {
+    grpc::ClientContext c;
+    first_status = s.delivery().Report(&c, report("d1", "e1"), &first_ack);
+  });
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return stalled; });  // d1's write is at the disk
+  }
+  v1::ReportResponse ack;
+  grpc::ClientContext refused_ctx;
+  // A hang guard: a queued Report would wait for the stalled disk.
+  refused_ctx.set_deadline(std::chrono::system_clock::now() +
+                           std::chrono::seconds(20));
+  grpc::Status refused =
+      s.delivery().Report(&refused_ctx, report("d2", "e2"), &ack);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED)
+      << refused.error_message();
+  EXPECT_THAT(refused.error_message(), HasSubstr("--max-reports-in-flight"));
+  const auto& trailers = refused_ctx.GetServerTrailingMetadata();
+  auto pushback = trailers.find("grpc-retry-pushback-ms");
+  ASSERT_NE(pushback, trailers.end());
+  EXPECT_EQ(std::string(pushback->second.data(), pushback->second.size()),
+            "1000");
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    stall = false;
+  }
+  cv.notify_all();
+  first.join();
+  fs_->SetHook(nullptr);
+  EXPECT_TRUE(first_status.ok()) << first_status.error_message();
+  // The refused report was not stored: sent again, it is new.
+  grpc::ClientContext again;
+  grpc::Status retried = s.delivery().Report(&again, report("d2", "e2"), &ack);
+  ASSERT_TRUE(retried.ok()) << retried.error_message();
+  EXPECT_EQ(ack.duplicates(), 0u);
 }
 
 }  // namespace

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <limits>
 #include <optional>
 
 #include "services.h"
@@ -94,6 +95,7 @@ void DeliveryService::SetLimits(Clock* clock, const DeliveryLimits& limits) {
           ? std::make_unique<RateLimiter>(clock, limits.report_per_connection)
           : nullptr;
   watch_streams_ = std::make_unique<StreamLimiter>(limits.watch_streams);
+  max_reports_in_flight_ = limits.max_reports_in_flight;
 }
 
 size_t DeliveryService::watch_streams_open() const {
@@ -255,11 +257,29 @@ grpc::ServerUnaryReactor* DeliveryService::Report(
   // Off the callback threads: the write waits for an fsync. The call's
   // objects live until Finish.
   auto timer = std::make_shared<RpcTimer>(metrics_, "Report");
-  report_pool_.Run([this, context, request, response, reactor, timer] {
-    const grpc::Status s = DoReport(context, request, response);
-    timer->set_code(s.ok() ? "OK" : std::to_string(s.error_code()));
+  const size_t bound = max_reports_in_flight_ == 0
+                           ? std::numeric_limits<size_t>::max()
+                           : max_reports_in_flight_;
+  const bool queued = report_pool_.TryRun(
+      [this, context, request, response, reactor, timer] {
+        const grpc::Status s = DoReport(context, request, response);
+        timer->set_code(s.ok() ? "OK" : std::to_string(s.error_code()));
+        reactor->Finish(s);
+      },
+      bound);
+  if (!queued) {
+    // The server's writes are behind: nothing is stored, and the SDK keeps
+    // the events for its next flush.
+    metrics_->Increment("strata_rate_limited_total",
+                        "rpc=\"Report\",scope=\"server\"");
+    const grpc::Status s = Limited(
+        context,
+        StrCat("stratad has ", bound,
+               " Reports waiting for their write (--max-reports-in-flight)"),
+        absl::Seconds(1));
+    timer->set_code(std::to_string(s.error_code()));
     reactor->Finish(s);
-  });
+  }
   return reactor;
 }
 

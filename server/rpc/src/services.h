@@ -30,6 +30,9 @@ struct DeliveryLimits {
   RateLimit report_per_device;      // by app + device id
   RateLimit report_per_connection;  // by gRPC peer
   StreamLimits watch_streams;       // server-wide and per app + device id
+  // Reports queued for or in a synced write, server-wide; more are
+  // refused with RESOURCE_EXHAUSTED and a retry pushback. 0: no bound.
+  size_t max_reports_in_flight = 4096;
 };
 
 // Check, Report and WatchConfig run on gRPC's callback API: no thread is
@@ -87,6 +90,7 @@ class DeliveryService final
   std::unique_ptr<StreamLimiter> watch_streams_;
   // Report's bodies: many threads, as most of them wait for an fsync.
   WorkerPool report_pool_{16};
+  size_t max_reports_in_flight_ = 0;  // 0: no bound (SetLimits sets it)
 };
 
 class AdminService final : public v1::Admin::Service {

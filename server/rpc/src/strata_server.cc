@@ -176,6 +176,7 @@ DeliveryLimits DeliveryLimitsOf(const ServerOptions& options) {
   limits.report_per_connection.max_keys = options.rate_limit_max_keys;
   limits.watch_streams.max_total = options.max_watch_streams;
   limits.watch_streams.max_per_key = options.max_watch_streams_per_device;
+  limits.max_reports_in_flight = options.max_reports_in_flight;
   return limits;
 }
 

@@ -63,6 +63,9 @@ struct ServerOptions {
   // memory (docs/benchmarks.md: a few KiB), no thread.
   size_t max_watch_streams = 100000;  // ~20 KiB each (benchmarks.md)
   size_t max_watch_streams_per_device = 2;
+  // Reports waiting for (or in) their synced write, server-wide; more are
+  // refused with RESOURCE_EXHAUSTED and a retry pushback; 0: no bound.
+  size_t max_reports_in_flight = 4096;
   // Delta computations devices asked for that may wait for a worker.
   size_t max_delta_queue = 256;
   // Device reports older than this are deleted (with their event ids);
