@@ -43,7 +43,7 @@ TEST(FleetObserverTest, RemembersRecentDevicesUpToTheLimit) {
     d.set_os(i % 2 ? "ios" : "android");
     fleet.SeeDevice(d, T(i));
   }
-  EXPECT_LE(fleet.RecentDevices("wallet").size(), 10u);
+  EXPECT_EQ(fleet.RecentDevices("wallet").size(), 10u);
   EXPECT_FALSE(fleet.LastSeen("wallet", "d0").has_value());  // oldest gone
   auto last = fleet.LastSeen("wallet", "d24");
   ASSERT_TRUE(last.has_value());
@@ -64,6 +64,33 @@ TEST(FleetObserverTest, OversizedDeviceContextsAreNotRemembered) {
   d.set_device_id("d1");
   fleet.SeeDevice(d, absl::FromUnixSeconds(2));
   EXPECT_EQ(fleet.devices(), 1u);
+}
+
+// The least recently seen device goes first, one per new device: a device
+// seen again is kept over older ones, whatever order they arrived in.
+TEST(FleetObserverTest, ForgetsTheLeastRecentlySeenDeviceFirst) {
+  FleetObserver fleet(/*max_devices_per_app=*/3);
+  auto see = [&](const std::string& id, int at) {
+    v1::DeviceContext d;
+    d.set_app_id("wallet");
+    d.set_device_id(id);
+    fleet.SeeDevice(d, T(at));
+  };
+  see("a", 1);
+  see("b", 2);
+  see("c", 3);
+  see("a", 4);  // a is the most recent now
+  see("d", 5);  // b goes
+  EXPECT_TRUE(fleet.LastSeen("wallet", "a").has_value());
+  EXPECT_FALSE(fleet.LastSeen("wallet", "b").has_value());
+  see("e", 6);  // c goes
+  EXPECT_FALSE(fleet.LastSeen("wallet", "c").has_value());
+  std::vector<std::string> recent;
+  for (const auto& d : fleet.RecentDevices("wallet")) {
+    recent.push_back(d.device_id);
+  }
+  EXPECT_EQ(recent, (std::vector<std::string>{"e", "d", "a"}));
+  EXPECT_EQ(fleet.devices(), 3u);
 }
 
 }  // namespace

@@ -22,30 +22,26 @@ void FleetObserver::SeeDevice(
     ++oversized_;
     return;
   }
-  auto& app = devices_[device.app_id()];
-  auto it = app.find(device.device_id());
-  if (it != app.end()) {
-    // A plain copy: the strings reuse their buffers, cheaper than
-    // comparing field by field through reflection first.
-    it->second.at = at;
-    it->second.device = device;
-    it->second.installed.assign(installed.begin(), installed.end());
+  AppDevices& app = devices_[device.app_id()];
+  auto it = app.by_id.find(device.device_id());
+  if (it != app.by_id.end()) {
+    // Most recent first; a plain copy: the strings reuse their buffers,
+    // cheaper than comparing field by field through reflection first.
+    app.recent.splice(app.recent.begin(), app.recent, it->second);
+    Seen& seen = *it->second;
+    seen.at = at;
+    seen.device = device;
+    seen.installed.assign(installed.begin(), installed.end());
     return;
   }
-  if (app.size() >= max_devices_) {
-    // Forget the least recently seen tenth in one pass.
-    std::vector<absl::Time> times;
-    times.reserve(app.size());
-    for (const auto& [id, s] : app) times.push_back(s.at);
-    auto cut = times.begin() + static_cast<std::ptrdiff_t>(times.size() / 10);
-    std::nth_element(times.begin(), cut, times.end());
-    const absl::Time limit = *cut;
-    for (auto i = app.begin(); i != app.end();) {
-      i = i->second.at <= limit ? app.erase(i) : std::next(i);
-    }
+  if (app.by_id.size() >= max_devices_ && !app.recent.empty()) {
+    // The least recently seen goes: constant time, so no Check waits for
+    // a pass over the whole fleet.
+    app.by_id.erase(app.recent.back().device.device_id());
+    app.recent.pop_back();
   }
-  app.emplace(device.device_id(),
-              Seen{device, at, {installed.begin(), installed.end()}});
+  app.recent.push_front(Seen{device, at, {installed.begin(), installed.end()}});
+  app.by_id.emplace(device.device_id(), app.recent.begin());
 }
 
 std::vector<FleetObserver::ModuleVersions> FleetObserver::Fleet(
@@ -57,9 +53,9 @@ std::vector<FleetObserver::ModuleVersions> FleetObserver::Fleet(
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = devices_.find(app_id);
-    *devices = it == devices_.end() ? 0 : it->second.size();
+    *devices = it == devices_.end() ? 0 : it->second.by_id.size();
     if (it == devices_.end()) return {};
-    for (const auto& [id, s] : it->second) {
+    for (const Seen& s : it->second.recent) {
       for (const v1::InstalledModule& m : s.installed) {
         ++counts[{m.module().layer(), m.module().name()}]
                 [{m.version(), m.content_sha256(), m.release_sequence()}];
@@ -90,9 +86,9 @@ std::vector<v1::InstalledModule> FleetObserver::InstalledOf(
   std::lock_guard<std::mutex> lock(mu_);
   auto app = devices_.find(app_id);
   if (app == devices_.end()) return {};
-  auto it = app->second.find(device_id);
-  if (it == app->second.end()) return {};
-  return it->second.installed;
+  auto it = app->second.by_id.find(device_id);
+  if (it == app->second.by_id.end()) return {};
+  return it->second->installed;
 }
 
 size_t FleetObserver::apps() const {
@@ -103,7 +99,7 @@ size_t FleetObserver::apps() const {
 size_t FleetObserver::devices() const {
   std::lock_guard<std::mutex> lock(mu_);
   size_t n = 0;
-  for (const auto& [app, devices] : devices_) n += devices.size();
+  for (const auto& [app, devices] : devices_) n += devices.by_id.size();
   return n;
 }
 
@@ -118,8 +114,8 @@ std::vector<rollout::DeviceAttributes> FleetObserver::RecentDevices(
   std::vector<rollout::DeviceAttributes> out;
   auto it = devices_.find(app_id);
   if (it == devices_.end()) return out;
-  out.reserve(it->second.size());
-  for (const auto& [id, s] : it->second) out.push_back(ToAttributes(s.device));
+  out.reserve(it->second.by_id.size());
+  for (const Seen& s : it->second.recent) out.push_back(ToAttributes(s.device));
   return out;
 }
 
@@ -128,9 +124,9 @@ std::optional<std::pair<v1::DeviceContext, absl::Time>> FleetObserver::LastSeen(
   std::lock_guard<std::mutex> lock(mu_);
   auto app = devices_.find(app_id);
   if (app == devices_.end()) return std::nullopt;
-  auto it = app->second.find(device_id);
-  if (it == app->second.end()) return std::nullopt;
-  return std::make_pair(it->second.device, it->second.at);
+  auto it = app->second.by_id.find(device_id);
+  if (it == app->second.by_id.end()) return std::nullopt;
+  return std::make_pair(it->second->device, it->second->at);
 }
 
 void FleetObserver::SampleAdoption(uint64_t release_id, absl::Time at,

@@ -5,6 +5,7 @@
 #define STRATA_SERVER_CORE_FLEET_OBSERVER_H_
 
 #include <cstdint>
+#include <list>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -26,7 +27,8 @@ namespace strata::server {
 class FleetObserver {
  public:
   // At most this many devices are remembered per app (the least recently
-  // seen are forgotten first); at most this many adoption samples are kept
+  // seen is forgotten first, one per new device: no pass over all of them
+  // that would hold every Check); at most this many adoption samples are kept
   // per release (older ones are thinned out). A device whose context is
   // larger than `max_device_bytes` serialized is not remembered (so a
   // remembered device costs a bounded amount of memory).
@@ -70,7 +72,7 @@ class FleetObserver {
   size_t apps() const;
   size_t devices() const;
   uint64_t oversized() const;
-  // The devices of `app_id` seen recently.
+  // The devices of `app_id` seen recently, most recent first.
   std::vector<rollout::DeviceAttributes> RecentDevices(
       const std::string& app_id) const;
   std::optional<std::pair<v1::DeviceContext, absl::Time>> LastSeen(
@@ -86,13 +88,17 @@ class FleetObserver {
     absl::Time at;
     std::vector<v1::InstalledModule> installed;
   };
+  // An app's remembered devices, most recently seen first, and by id.
+  struct AppDevices {
+    std::list<Seen> recent;
+    std::unordered_map<std::string, std::list<Seen>::iterator> by_id;
+  };
   rollout::HealthAggregator health_;
   const size_t max_devices_;
   const size_t max_samples_;
   const size_t max_device_bytes_;
   mutable std::mutex mu_;
-  std::map<std::string, std::unordered_map<std::string, Seen>> devices_
-      ABSL_GUARDED_BY(mu_);
+  std::map<std::string, AppDevices> devices_ ABSL_GUARDED_BY(mu_);
   std::unordered_map<uint64_t, std::vector<v1::AdoptionSample>> adoption_
       ABSL_GUARDED_BY(mu_);
   uint64_t oversized_ ABSL_GUARDED_BY(mu_) = 0;
