@@ -348,7 +348,7 @@ class FleetSim {
           "slice %3d  %s stage %d (%5.1f%%)  launches %7llu  Check %5.1f s "
           "(max %6.1f ms)  Report %6.1f s (%.2f events each, dedupe look-up "
           "%5.1f us)  tick %6.3f ms  RSS %7.1f MB  fleet view %7zu  health "
-          "marks %8zu\n",
+          "marks in memory %8zu\n",
           *slice, index == 0 ? "A" : "B", s.release().stage(),
           s.exposure_bp() / 100.0,
           static_cast<unsigned long long>(total_.check.count() - launches),
@@ -672,7 +672,8 @@ int Run(const Options& o) {
       Mb(at_end.hwm_kb));
   std::printf(
       "  held by the server: fleet view %zu devices (capped per app), "
-      "health marks %zu (device x release x cohort x stage); RocksDB %.1f "
+      "health marks in memory %zu (device x release x cohort x stage; "
+      "stored with the aggregates in RocksDB since issue 16); RocksDB %.1f "
       "MB on disk\n",
       sim.fleet()->devices(), sim.fleet()->health().tracked_devices(),
       static_cast<double>(DirBytes(JoinPath(dir, "db"))) / (1 << 20));
