@@ -711,6 +711,8 @@ TEST_F(PowerLossTest, AFullDiskRefusesWritesClearlyAndTheyResumeWithSpace) {
 TEST_F(PowerLossTest, ReportsBeyondTheBoundWhileWritesStallAreRefused) {
   Server s(data_, token_, &clock_, fs_->env(), /*max_reports_in_flight=*/1);
   ASSERT_THAT(s.status(), IsOk());
+  const std::string one = CartContent(1);
+  ASSERT_TRUE(s.Publish(CartHeader(1, one), one).ok());  // the app exists
   auto report = [](const std::string& device, const std::string& event) {
     v1::ReportRequest r;
     r.mutable_device()->set_app_id("plain");

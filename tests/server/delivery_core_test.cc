@@ -126,6 +126,7 @@ v1::ReportEvent Event(v1::ReportEvent::Kind kind, const std::string& id,
 }
 
 TEST_F(DeliveryCoreTest, ReportsAreKeptInOrderAndBadOnesChangeNothing) {
+  PublishAndRelease("flags", "1", "{}");  // wallet exists
   v1::ReportRequest req;
   req.mutable_device()->set_app_id("wallet");
   req.mutable_device()->set_device_id("d1");
@@ -154,7 +155,36 @@ TEST_F(DeliveryCoreTest, ReportsAreKeptInOrderAndBadOnesChangeNothing) {
   EXPECT_EQ(stored[0].events(1).reason(), v1::REJECT_BAD_SIGNATURE);
 }
 
+// Made-up app ids cannot fill the disk: an app this server does not have
+// keeps no report; its events count for nothing, and a real app's do.
+TEST_F(DeliveryCoreTest, ReportsForAnAppThisServerDoesNotHaveKeepNothing) {
+  v1::ReportRequest req;
+  req.mutable_device()->set_app_id("made-up");
+  req.mutable_device()->set_device_id("d1");
+  *req.add_events() = Event(v1::ReportEvent::KIND_LAUNCH_CRASH, "e1", 7);
+  *req.add_events() = Event(v1::ReportEvent::KIND_LAUNCH_OK, "e2");
+  ReportStats stats;
+  STRATA_ASSERT_OK_AND_ASSIGN(auto resp, delivery_->Report(req, &stats));
+  EXPECT_EQ(resp.accepted(), 0u);
+  EXPECT_EQ(resp.not_counted(), 2u);
+  EXPECT_EQ(stats.not_counted_reason, "unknown_app");
+  STRATA_ASSERT_OK_AND_ASSIGN(auto stored, store_->ListReports("made-up", 100));
+  EXPECT_TRUE(stored.empty());
+  STRATA_ASSERT_OK_AND_ASSIGN(
+      auto have, store_->HaveReportEvents("made-up", "d1", {"e1", "e2"}));
+  EXPECT_EQ(have, (std::vector<bool>{false, false}));
+
+  // Once the app exists its reports are kept.
+  PublishAndRelease("flags", "1", "{}");
+  req.mutable_device()->set_app_id("wallet");
+  STRATA_ASSERT_OK_AND_ASSIGN(resp, delivery_->Report(req));
+  EXPECT_EQ(resp.accepted(), 2u);
+  STRATA_ASSERT_OK_AND_ASSIGN(stored, store_->ListReports("wallet", 100));
+  EXPECT_EQ(stored.size(), 1u);
+}
+
 TEST_F(DeliveryCoreTest, EveryEventNeedsAnIdOfSafeCharacters) {
+  PublishAndRelease("flags", "1", "{}");  // wallet exists
   for (const std::string& id :
        {std::string(), std::string(65, 'a'), std::string("a b"),
         std::string("a/b"), std::string("\xc3\xa9"), std::string("a\n")}) {
@@ -345,7 +375,7 @@ TEST_F(TicketedReportTest,
       {"edited body", *outside_, edited.SerializeAsString(), "bad_ticket"},
       {"garbage", *treatment_, "\x0a\xff\xff garbage", "bad_ticket"},
       {"another device's", *outside_, good, "wrong_device"},
-      {"another app's",
+      {"another app's",  // one this server has (see the publish below)
        [&] {
          v1::DeviceContext d = *treatment_;
          d.set_app_id("other");
@@ -353,6 +383,12 @@ TEST_F(TicketedReportTest,
        }(),
        good, "bad_ticket"},
   };
+  {
+    v1::PublishHeader h = ConfigHeader("flags", "1", "{}");
+    h.mutable_statement()->set_app_id("other");
+    ASSERT_THAT(admin_->PublishBytes(testing::AdminPrincipal(), h, "{}"),
+                IsOk());
+  }
   int n = 0;
   for (const Case& c : cases) {
     ReportStats stats;

@@ -306,6 +306,17 @@ absl::StatusOr<v1::ReportResponse> DeliveryCore::Report(
           "[0-9A-Za-z_-], kept when the event is sent again"));
     }
   }
+  if (!snapshots_.AppExists(device.app_id())) {
+    // An app this server never had: its events count for nothing and are
+    // not kept, so made-up app ids cannot fill the disk. Answered OK: the
+    // device has nothing to send again.
+    v1::ReportResponse response;
+    response.set_not_counted(static_cast<uint32_t>(request.events_size()));
+    if (stats != nullptr && request.events_size() > 0) {
+      stats->not_counted_reason = "unknown_app";
+    }
+    return response;
+  }
   const absl::Time now = clock_->Now();
   STRATA_ASSIGN_OR_RETURN(const ReportTickets* tickets, Tickets());
   const CheckedTicket ticket = tickets->Verify(
