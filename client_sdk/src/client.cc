@@ -13,6 +13,7 @@
 #include "entry_check.h"
 #include "module_store.h"
 #include "reject.h"
+#include "report_outbox.h"
 #include "report_queue.h"
 #include "storage_full.h"
 #include "strata/base/file_util.h"
@@ -31,9 +32,6 @@ namespace {
 
 constexpr std::string_view kLayerNames[] = {"",    "config",   "h5",
                                             "hcf", "hotpatch", "native"};
-constexpr size_t kReportBatch = 100;
-// Events held in memory while the storage is full (issue 15, item 4).
-constexpr size_t kMaxUnqueued = 1000;
 constexpr std::string_view kSdkVersion = "0.3.0";
 
 v1::DeviceContext ToProto(const std::string& app_id, const DeviceInfo& d) {
@@ -123,9 +121,8 @@ struct Client::Impl {
   std::optional<ModuleStore> store;
   std::optional<ReportQueue> reports;
   std::set<std::string> reported_banned;  // once per client lifetime
-  // Events the queue could not take (storage full), oldest first: queued
-  // or sent by the next flush.
-  std::deque<v1::ReportEvent> unqueued;
+  // Reports to the server: the queue above and what it could not take.
+  std::optional<ReportOutbox> outbox;
   std::mutex mu;  // one operation at a time
   std::thread sync_thread;
   std::atomic<bool> sync_stop{false};
@@ -316,22 +313,9 @@ struct Client::Impl {
     e.set_at_unix(absl::ToUnixSeconds(env.clock->Now()));
     return e;
   }
-  // Reports are best effort with respect to the operation they describe:
-  // failing to queue one never undoes an install. One the queue cannot
-  // take (the storage is full) is kept in memory, with its event id, for
-  // the next flush: not lost while the process lives.
-  void Queue(v1::ReportEvent e) {
-    e.set_event_id(reports->NewEventId());
-    absl::Status s = reports->Append(e);
-    if (s.ok()) return;
-    if (unqueued.empty()) {
-      STRATA_LOG(Warning) << "report queue: " << s.ToString()
-                          << "; events are kept in memory until the next "
-                             "flush";
-    }
-    if (unqueued.size() >= kMaxUnqueued) unqueued.pop_front();
-    unqueued.push_back(std::move(e));
-  }
+  // Reports are best effort with respect to the operation they describe
+  // (report_outbox.h).
+  void Queue(v1::ReportEvent e) { outbox->Queue(std::move(e)); }
 
   // The active version: installed, else embedded.
   std::optional<InstalledModule> Active(const ModuleKey& key) {
@@ -780,48 +764,12 @@ struct Client::Impl {
   }
 
   absl::StatusOr<size_t> FlushLocked() {
-    // Events kept in memory go into the queue first, if it takes them now.
-    while (!unqueued.empty() && reports->Append(unqueued.front()).ok()) {
-      unqueued.pop_front();
-    }
-    size_t sent = 0;
-    absl::Status removed;
-    for (;;) {
-      STRATA_ASSIGN_OR_RETURN(std::vector<v1::ReportEvent> pending,
-                              reports->Pending());
-      if (pending.empty()) break;
-      const size_t n = std::min(pending.size(), kReportBatch);
-      STRATA_RETURN_IF_ERROR(
-          SendReports({pending.begin(), pending.begin() + n}));
-      // Acknowledged: only now are they removed. If that fails (storage
-      // full) they are sent again later; the server keeps each event id
-      // once.
-      removed = StorageFullError(
-          reports->RemoveFirst(n), "removing acknowledged reports",
-          "they are sent again and the server keeps each once");
-      if (!removed.ok()) break;
-      sent += n;
-    }
-    // Those the queue still cannot take are sent from memory.
-    while (!unqueued.empty()) {
-      const size_t n = std::min(unqueued.size(), kReportBatch);
-      STRATA_RETURN_IF_ERROR(
-          SendReports({unqueued.begin(), unqueued.begin() + n}));
-      unqueued.erase(unqueued.begin(), unqueued.begin() + n);
-      sent += n;
-    }
-    STRATA_RETURN_IF_ERROR(removed);
-    return sent;
-  }
-
-  absl::Status SendReports(const std::vector<v1::ReportEvent>& events) {
-    v1::ReportRequest request;
-    *request.mutable_device() = ToProto(options.app_id, options.device);
+    v1::ReportRequest header;
+    *header.mutable_device() = ToProto(options.app_id, options.device);
     // The latest plan's ticket: the server counts the events only for
     // the releases it names.
-    request.set_ticket(store->state().report_ticket);
-    for (const v1::ReportEvent& e : events) *request.add_events() = e;
-    return transport->Report(request).status();
+    header.set_ticket(store->state().report_ticket);
+    return outbox->Flush(header);
   }
 
   // Staged versions of `key` become active (H5/HCF open, or any launch).
@@ -994,6 +942,7 @@ absl::StatusOr<std::unique_ptr<Client>> Client::CreateWithSeams(
                         /*max_events=*/1000, impl->env.random);
   if (!reports.ok()) return StorageFullError(reports.status(), opening);
   impl->reports.emplace(*std::move(reports));
+  impl->outbox.emplace(&*impl->reports, impl->transport.get());
   if (trust != nullptr) {
     impl->trust = std::move(trust);
   } else if (!impl->options.pinned_root_json.empty()) {
@@ -1507,8 +1456,7 @@ absl::StatusOr<size_t> Client::FlushReports() {
 
 size_t Client::PendingReports() {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  absl::StatusOr<std::vector<v1::ReportEvent>> p = impl_->reports->Pending();
-  return (p.ok() ? p->size() : 0) + impl_->unqueued.size();
+  return impl_->outbox->Pending();
 }
 
 }  // namespace strata::client
