@@ -1437,6 +1437,11 @@ absl::Status Client::VerifyInstalled() {
     for (const auto* r : {&m.active, &m.staged, &m.good}) {
       if (!r->has_value()) continue;
       absl::Status s = impl_->store->VerifyBlob((*r)->sha256);
+      if (s.ok()) {
+        // An unpacked tree, file by file against its archive.
+        s = impl_->Trees().Verify((*r)->sha256,
+                                  impl_->store->BlobPath((*r)->sha256));
+      }
       if (!s.ok()) {
         return absl::DataLossError(StrCat("module ", LayerDirName(key.first),
                                           "/", key.second, " ", (*r)->version,

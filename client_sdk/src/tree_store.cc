@@ -48,6 +48,27 @@ absl::Status ReadRange(const RandomAccessFile& f, uint64_t offset,
   return absl::OkStatus();
 }
 
+// The entries of a tree archive, checked (diff/ustar_reader.h); an archive
+// breaking the path rules is kInvalidArgument naming the entry.
+absl::StatusOr<std::vector<diff::UstarEntry>> ReadEntries(
+    const RandomAccessFile& archive, std::string_view sha256,
+    std::string& buf) {
+  diff::UstarReader reader;
+  absl::Status read =
+      ReadRange(archive, 0, archive.Size(), buf,
+                [&](std::string_view piece) { return reader.Append(piece); });
+  absl::StatusOr<std::vector<diff::UstarEntry>> entries =
+      read.ok() ? reader.Finish()
+                : absl::StatusOr<std::vector<diff::UstarEntry>>(read);
+  if (absl::IsInvalidArgument(entries.status())) {
+    return absl::InvalidArgumentError(
+        StrCat("tree ", sha256.substr(0, 12),
+               " is refused: ", ToStd(entries.status().message()),
+               "; publish the directory again with `strata publish --dir`"));
+  }
+  return entries;
+}
+
 }  // namespace
 
 absl::Status TreeStore::Open() { return CreateDirs(*fs_, root_); }
@@ -89,19 +110,8 @@ absl::Status TreeStore::Unpack(std::string_view sha256,
   STRATA_ASSIGN_OR_RETURN(std::unique_ptr<RandomAccessFile> archive,
                           fs_->NewRandomAccessFile(archive_path));
   std::string buf(kChunk, '\0');
-  diff::UstarReader reader;
-  absl::Status read =
-      ReadRange(*archive, 0, archive->Size(), buf,
-                [&](std::string_view piece) { return reader.Append(piece); });
   absl::StatusOr<std::vector<diff::UstarEntry>> entries =
-      read.ok() ? reader.Finish()
-                : absl::StatusOr<std::vector<diff::UstarEntry>>(read);
-  if (absl::IsInvalidArgument(entries.status())) {
-    return absl::InvalidArgumentError(
-        StrCat("tree ", sha256.substr(0, 12),
-               " is refused: ", ToStd(entries.status().message()),
-               "; publish the directory again with `strata publish --dir`"));
-  }
+      ReadEntries(*archive, sha256, buf);
   STRATA_RETURN_IF_ERROR(entries.status());
   for (const diff::UstarEntry& e : *entries) {
     if (e.type == diff::UstarEntry::Type::kSymlink && !IsPosix(fs_)) {
@@ -193,6 +203,40 @@ absl::Status TreeStore::Unpack(std::string_view sha256,
   }();
   if (!s.ok()) (void)RemoveTree(tree);
   return s;
+}
+
+absl::Status TreeStore::Verify(std::string_view sha256,
+                               std::string_view archive_path) {
+  if (!Has(sha256)) return absl::OkStatus();
+  STRATA_ASSIGN_OR_RETURN(std::unique_ptr<RandomAccessFile> archive,
+                          fs_->NewRandomAccessFile(archive_path));
+  std::string buf(kChunk, '\0');
+  STRATA_ASSIGN_OR_RETURN(std::vector<diff::UstarEntry> entries,
+                          ReadEntries(*archive, sha256, buf));
+  const std::string dir = DirOf(sha256);
+  for (const diff::UstarEntry& e : entries) {
+    if (e.type != diff::UstarEntry::Type::kFile) continue;
+    const std::string path = JoinPath(dir, e.path);
+    Sha256 hasher;
+    STRATA_RETURN_IF_ERROR(ReadRange(*archive, e.data_offset, e.size, buf,
+                                     [&](std::string_view piece) {
+                                       hasher.Update(piece);
+                                       return absl::OkStatus();
+                                     }));
+    absl::StatusOr<FileInfo> info = fs_->Stat(path);
+    absl::StatusOr<std::string> on_disk = HashFile(*fs_, path);
+    if (!info.ok() || info->size != e.size || !on_disk.ok() ||
+        *on_disk != ToHex(hasher.Finish())) {
+      return absl::DataLossError(
+          StrCat("file ", e.path, " of tree ", sha256.substr(0, 12),
+                 " is missing or differs from its archive; remove the "
+                 "directory ",
+                 dir,
+                 " (and its .ok marker) and the SDK "
+                 "unpacks it again"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::Status TreeStore::Collect(const std::set<std::string>& keep) {

@@ -65,6 +65,11 @@ class TreeStore {
                       const std::optional<std::string>& previous,
                       UnpackStats* stats = nullptr);
 
+  // Compares every file of the unpacked tree `sha256` with its archive
+  // (re-hashing both); kDataLoss naming the first missing or different
+  // file. OK when the tree is not unpacked (it is unpacked when asked for).
+  absl::Status Verify(std::string_view sha256, std::string_view archive_path);
+
   // Removes every tree not named in `keep` and every incomplete one.
   absl::Status Collect(const std::set<std::string>& keep);
 

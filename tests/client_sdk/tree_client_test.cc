@@ -223,6 +223,20 @@ TEST_F(TreeClientTest, AMissingTreeIsUnpackedAgainFromItsArchive) {
   EXPECT_EQ(Read(JoinPath(dir, "index.html")), "<h1>mall v1</h1>");
 }
 
+TEST_F(TreeClientTest, VerifyInstalledComparesTreeFilesWithTheArchive) {
+  const std::string dir = InstallV1();
+  ASSERT_FALSE(dir.empty());
+  EXPECT_THAT(client_->VerifyInstalled(), IsOk());
+  // Replaced (not written in place, which would change v2's shared file).
+  ASSERT_THAT(
+      WriteFileAtomically(*PosixFileSystem(), JoinPath(dir, "cart/index.html"),
+                          "<h1>tampered</h1>"),
+      IsOk());
+  EXPECT_THAT(
+      client_->VerifyInstalled(),
+      StatusIs(absl::StatusCode::kDataLoss, HasSubstr("cart/index.html")));
+}
+
 TEST_F(TreeClientTest, AnArchiveBreakingThePathRulesIsNotInstalled) {
   const std::string evil = Tar({{"../../state", "launch 0 0 0"}});
   server_.blobs[Sha256::HexHash(evil)] = evil;

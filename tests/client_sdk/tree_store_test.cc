@@ -176,6 +176,20 @@ TEST_F(TreeStoreTest, CollectDoesNotFollowSymlinks) {
   EXPECT_TRUE(fs_->ListDir(JoinPath(tmp_.path(), "trees"))->empty());
 }
 
+TEST_F(TreeStoreTest, VerifyFindsAMissingOrChangedFile) {
+  auto [path, sha] = Put(Tar(kV2));
+  EXPECT_THAT(trees_.Verify(sha, path), IsOk());  // not unpacked: nothing
+  ASSERT_THAT(trees_.Unpack(sha, path, std::nullopt), IsOk());
+  EXPECT_THAT(trees_.Verify(sha, path), IsOk());
+  const std::string css = JoinPath(trees_.DirOf(sha), "static/new.css");
+  ASSERT_THAT(WriteFileAtomically(*fs_, css, "body{color:red}"), IsOk());
+  EXPECT_THAT(trees_.Verify(sha, path),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("new.css")));
+  ASSERT_THAT(fs_->DeleteFile(css), IsOk());
+  EXPECT_THAT(trees_.Verify(sha, path),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("new.css")));
+}
+
 TEST_F(TreeStoreTest, UnpackingAnExistingTreeIsANoOp) {
   auto [path, sha] = Put(Tar(kV2));
   ASSERT_THAT(trees_.Unpack(sha, path, std::nullopt), IsOk());

@@ -335,8 +335,9 @@ class Client {
   // Every module with active content: installed, or embedded (version
   // "embedded"), ordered by layer and name.
   std::vector<InstalledModule> AllActive();
-  // Re-hashes the content of every active and staged module; kDataLoss
-  // naming the first damaged one.
+  // Re-hashes the content of every active and staged module (and the
+  // files of unpacked trees against their archives); kDataLoss naming the
+  // first damaged one.
   absl::Status VerifyInstalled();
 
   // The app's private data directory: never touched by the SDK, also not by
