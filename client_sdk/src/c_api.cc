@@ -28,6 +28,36 @@ int SetError(const absl::Status& s) {
 
 std::string Str(const char* s) { return s == nullptr ? "" : s; }
 
+// A malloc'ed NUL-terminated copy of `s` in *out (free with strata_free).
+absl::Status CopyOut(const std::string& s, char** out) {
+  *out = static_cast<char*>(std::malloc(s.size() + 1));
+  if (*out == nullptr) return absl::ResourceExhaustedError("out of memory");
+  std::memcpy(*out, s.c_str(), s.size() + 1);
+  return absl::OkStatus();
+}
+
+// A path-returning call on one module (`layer` by name): the checks of
+// the arguments, then `fn`'s path copied out.
+template <typename Fn>
+int ModulePath(strata_client* client, const char* layer, const char* name,
+               char** path, const Fn& fn) {
+  if (client == nullptr || layer == nullptr || name == nullptr ||
+      path == nullptr) {
+    return SetError(absl::InvalidArgumentError(
+        "client, layer, name and path must not be NULL"));
+  }
+  *path = nullptr;
+  std::optional<strata::client::Layer> l = strata::client::ParseLayer(layer);
+  if (!l.has_value()) {
+    return SetError(absl::InvalidArgumentError(
+        strata::StrCat("unknown layer '", layer,
+                       "'; use config, h5, hcf, hotpatch or native")));
+  }
+  absl::StatusOr<std::string> r = fn(*client->client, *l, name);
+  if (!r.ok()) return SetError(r.status());
+  return SetError(CopyOut(*r, path));
+}
+
 }  // namespace
 
 extern "C" {
@@ -138,26 +168,29 @@ int strata_client_get_config(strata_client* client, const char* name,
 
 int strata_client_open_module(strata_client* client, const char* layer,
                               const char* name, char** path) {
-  if (client == nullptr || layer == nullptr || name == nullptr ||
-      path == nullptr) {
-    return SetError(absl::InvalidArgumentError(
-        "client, layer, name and path must not be NULL"));
+  return ModulePath(client, layer, name, path,
+                    [](strata::client::Client& c, strata::client::Layer l,
+                       const char* n) { return c.OpenModule(l, n); });
+}
+
+int strata_client_module_dir(strata_client* client, const char* layer,
+                             const char* name, char** path) {
+  return ModulePath(client, layer, name, path,
+                    [](strata::client::Client& c, strata::client::Layer l,
+                       const char* n) { return c.ModuleDir(l, n); });
+}
+
+int strata_client_resolve_url(strata_client* client, const char* url,
+                              char** path) {
+  if (client == nullptr || url == nullptr || path == nullptr) {
+    return SetError(
+        absl::InvalidArgumentError("client, url and path must not be NULL"));
   }
   *path = nullptr;
-  std::optional<strata::client::Layer> l = strata::client::ParseLayer(layer);
-  if (!l.has_value()) {
-    return SetError(absl::InvalidArgumentError(
-        strata::StrCat("unknown layer '", layer,
-                       "'; use config, h5, hcf, hotpatch or native")));
-  }
-  auto r = client->client->OpenModule(*l, name);
+  auto r = client->client->ResolveUrl(url);
   if (!r.ok()) return SetError(r.status());
-  *path = static_cast<char*>(std::malloc(r->size() + 1));
-  if (*path == nullptr) {
-    return SetError(absl::ResourceExhaustedError("out of memory"));
-  }
-  std::memcpy(*path, r->c_str(), r->size() + 1);
-  return SetError(absl::OkStatus());
+  if (!r->offline) return SetError(absl::OkStatus());
+  return SetError(CopyOut(r->path, path));
 }
 
 int strata_client_begin_launch(strata_client* client, size_t* rolled_back) {

@@ -7,11 +7,13 @@
 #include <set>
 #include <thread>
 
+#include "activation.h"
 #include "client_state.h"
-#include "downloader.h"
+#include "content_fetcher.h"
 #include "entry_check.h"
 #include "module_store.h"
 #include "reject.h"
+#include "report_outbox.h"
 #include "report_queue.h"
 #include "storage_full.h"
 #include "strata/base/file_util.h"
@@ -20,18 +22,16 @@
 #include "strata/base/sha256.h"
 #include "strata/base/status_macros.h"
 #include "strata/base/strings.h"
-#include "strata/diff/file_delta.h"
 #include "transport.h"
+#include "tree_store.h"
 #include "trust_policy.h"
+#include "url_map.h"
 
 namespace strata::client {
 namespace {
 
 constexpr std::string_view kLayerNames[] = {"",    "config",   "h5",
                                             "hcf", "hotpatch", "native"};
-constexpr size_t kReportBatch = 100;
-// Events held in memory while the storage is full (issue 15, item 4).
-constexpr size_t kMaxUnqueued = 1000;
 constexpr std::string_view kSdkVersion = "0.3.0";
 
 v1::DeviceContext ToProto(const std::string& app_id, const DeviceInfo& d) {
@@ -68,51 +68,6 @@ VersionRef RefOf(const v1::UpdateEntry& e) {
                     e.release_sequence(), e.release_id()};
 }
 
-// When an installed version may become active, latest last: CONFIG at
-// once, H5/HCF at the next OpenModule() of it or the next launch,
-// HOTPATCH/NATIVE_BUNDLE at the next launch only.
-enum class ActivationPoint { kAtOnce = 0, kOpenOrLaunch = 1, kLaunch = 2 };
-
-ActivationPoint PointOf(int layer) {
-  switch (layer) {
-    case v1::LAYER_CONFIG:
-      return ActivationPoint::kAtOnce;
-    case v1::LAYER_H5:
-    case v1::LAYER_HCF:
-      return ActivationPoint::kOpenOrLaunch;
-    default:
-      return ActivationPoint::kLaunch;
-  }
-}
-
-// The staged release group of `key` (which must be staged): every module
-// whose staged version has the same non-zero release id, or `key` alone
-// (release id 0). The state file needs nothing more to remember a group.
-std::vector<ModuleKey> StagedGroup(const ClientState& state,
-                                   const ModuleKey& key) {
-  const auto it = state.modules.find(key);
-  if (it == state.modules.end() || !it->second.staged.has_value()) return {};
-  const uint64_t release_id = it->second.staged->release_id;
-  if (release_id == 0) return {key};
-  std::vector<ModuleKey> out;
-  for (const auto& [k, m] : state.modules) {
-    if (m.staged.has_value() && m.staged->release_id == release_id) {
-      out.push_back(k);
-    }
-  }
-  return out;
-}
-
-// A group activates together, at the latest point any member needs.
-ActivationPoint GroupPoint(const std::vector<ModuleKey>& group) {
-  ActivationPoint p = ActivationPoint::kAtOnce;
-  for (const ModuleKey& k : group) p = std::max(p, PointOf(k.first));
-  return p;
-}
-
-// Where an installed update's content came from.
-enum class Source { kLocal, kInline, kDelta, kFull };
-
 // A stream that lived this long was healthy: the next reconnect waits only
 // the initial backoff.
 constexpr absl::Duration kHealthyStream = absl::Seconds(10);
@@ -140,55 +95,8 @@ void NotifyConfigChanges(Client& client,
   }
 }
 
-// The distinct non-zero release ids of the modules active in `state`
-// (ascending): the releases a launch runs. Embedded content has none.
-std::vector<uint64_t> ActiveReleaseIds(const ClientState& state) {
-  std::set<uint64_t> ids;
-  for (const auto& [key, m] : state.modules) {
-    if (m.active.has_value() && m.active->release_id != 0) {
-      ids.insert(m.active->release_id);
-    }
-  }
-  return std::vector<uint64_t>(ids.begin(), ids.end());
-}
-
 void SetReleaseIds(v1::ReportEvent& e, const std::vector<uint64_t>& ids) {
   for (uint64_t id : ids) e.add_release_ids(id);
-}
-
-// Makes the staged (or given) version active, keeping the last known good
-// one until a healthy launch confirms the new one.
-void Activate(ModuleState& m, const VersionRef& next) {
-  if (!m.pending) m.good = m.active;
-  m.active = next;
-  m.pending = true;
-  if (m.staged.has_value() && m.staged->sha256 == next.sha256) {
-    m.staged.reset();
-  }
-}
-
-// Activation re-hashes staged content against the hash it was installed
-// with (the signed one): content changed on disk since it was verified is
-// not activated, nor is the rest of its release. Drops the staged versions
-// of every such group from `next` (Commit then deletes unreferenced blobs)
-// and returns them.
-std::vector<std::pair<ModuleKey, VersionRef>> DropDamagedStaged(
-    const ModuleStore& store, ClientState& next,
-    const std::vector<ModuleKey>& keys) {
-  std::vector<std::pair<ModuleKey, VersionRef>> dropped;
-  for (const ModuleKey& key : keys) {
-    const auto it = next.modules.find(key);
-    if (it == next.modules.end() || !it->second.staged.has_value() ||
-        store.VerifyBlob(it->second.staged->sha256).ok()) {
-      continue;
-    }
-    for (const ModuleKey& k : StagedGroup(next, key)) {
-      ModuleState& m = next.modules[k];
-      dropped.emplace_back(k, *m.staged);
-      m.staged.reset();
-    }
-  }
-  return dropped;
 }
 
 }  // namespace
@@ -213,9 +121,8 @@ struct Client::Impl {
   std::optional<ModuleStore> store;
   std::optional<ReportQueue> reports;
   std::set<std::string> reported_banned;  // once per client lifetime
-  // Events the queue could not take (storage full), oldest first: queued
-  // or sent by the next flush.
-  std::deque<v1::ReportEvent> unqueued;
+  // Reports to the server: the queue above and what it could not take.
+  std::optional<ReportOutbox> outbox;
   std::mutex mu;  // one operation at a time
   std::thread sync_thread;
   std::atomic<bool> sync_stop{false};
@@ -231,6 +138,8 @@ struct Client::Impl {
   StreamCancel watch_cancel;
   mutable std::mutex watch_mu;
   ConfigWatchStats watch_stats;
+  // URL prefixes declared by each unpacked tree, by archive SHA-256.
+  std::map<std::string, std::vector<std::string>> url_prefixes;
 
   // Every active module (installed or embedded), as the server sees them.
   void AddActive(bool config_only,
@@ -404,22 +313,9 @@ struct Client::Impl {
     e.set_at_unix(absl::ToUnixSeconds(env.clock->Now()));
     return e;
   }
-  // Reports are best effort with respect to the operation they describe:
-  // failing to queue one never undoes an install. One the queue cannot
-  // take (the storage is full) is kept in memory, with its event id, for
-  // the next flush: not lost while the process lives.
-  void Queue(v1::ReportEvent e) {
-    e.set_event_id(reports->NewEventId());
-    absl::Status s = reports->Append(e);
-    if (s.ok()) return;
-    if (unqueued.empty()) {
-      STRATA_LOG(Warning) << "report queue: " << s.ToString()
-                          << "; events are kept in memory until the next "
-                             "flush";
-    }
-    if (unqueued.size() >= kMaxUnqueued) unqueued.pop_front();
-    unqueued.push_back(std::move(e));
-  }
+  // Reports are best effort with respect to the operation they describe
+  // (report_outbox.h).
+  void Queue(v1::ReportEvent e) { outbox->Queue(std::move(e)); }
 
   // The active version: installed, else embedded.
   std::optional<InstalledModule> Active(const ModuleKey& key) {
@@ -448,117 +344,106 @@ struct Client::Impl {
     return e->path;
   }
 
-  // Puts the entry's content into blobs/: inline, by delta, or in full.
-  // `*source` says which; downloaded bytes are added to `*bytes`.
-  absl::Status Fetch(const v1::UpdateEntry& entry, Source* source,
-                     uint64_t* bytes) {
-    const v1::ArtifactStatement& st = entry.statement();
-    const std::string& sha = st.content_sha256();
-    *source = Source::kLocal;
-    if (store->HasBlob(sha)) {
-      if (store->VerifyBlob(sha).ok()) return absl::OkStatus();
-      // Damaged on disk: fetch it again.
-      (void)env.fs->DeleteFile(store->BlobPath(sha));
-    }
-    *source = Source::kInline;
-    if (!entry.inline_content().empty() || st.size() == 0) {
-      if (entry.inline_content().size() != st.size()) {
-        return WithReason(
-            absl::DataLossError(
-                StrCat("inline content has ", entry.inline_content().size(),
-                       " bytes, the statement declares ", st.size())),
-            v1::REJECT_LENGTH_MISMATCH);
-      }
-      absl::Status put = store->PutBlob(sha, entry.inline_content());
-      if (absl::IsDataLoss(put)) {
-        return WithReason(put, v1::REJECT_CONTENT_HASH_MISMATCH);
-      }
-      return StorageFullError(put, StrCat("writing the ", st.size(),
-                                          "-byte inline content of ", sha));
-    }
+  // Puts the entry's content into blobs/ (content_fetcher.h), preferring a
+  // delta from the active content; a failed delta is reported and the full
+  // download follows.
+  absl::Status FetchContent(const v1::UpdateEntry& entry, Source* source,
+                            uint64_t* bytes) {
     const ModuleKey key{entry.module().layer(), entry.module().name()};
-    if (options.disk_budget_bytes > 0) {
-      STRATA_ASSIGN_OR_RETURN(uint64_t used, store->DiskUsage());
-      // A partial download of this blob is already part of `size`.
-      absl::StatusOr<FileInfo> partial = env.fs->Stat(store->PartialPath(sha));
-      if (partial.ok()) used -= std::min(used, partial->size);
-      if (used + st.size() > options.disk_budget_bytes) {
-        return WithReason(
-            absl::ResourceExhaustedError(
-                StrCat("downloading ", st.size(),
-                       " bytes would exceed the disk "
-                       "budget of ",
-                       options.disk_budget_bytes, " bytes (", used,
-                       " in use); raise ClientOptions.disk_budget_bytes or "
-                       "free space")),
-            v1::REJECT_DISK_BUDGET_EXCEEDED);
-      }
+    std::optional<DeltaBase> base;
+    std::optional<InstalledModule> active = Active(key);
+    std::optional<std::string> active_path = ActivePath(key);
+    if (active.has_value() && active_path.has_value()) {
+      base = DeltaBase{active->content_sha256, *active_path};
     }
-    // Prefer a delta from the installed (or embedded) content.
-    std::optional<InstalledModule> base = Active(key);
-    std::optional<std::string> base_path = ActivePath(key);
-    if (base.has_value() && base_path.has_value()) {
-      for (const v1::DeltaRef& d : entry.deltas()) {
-        if (d.from_sha256() != base->content_sha256) continue;
-        *source = Source::kDelta;
-        absl::Status s = ApplyDelta(entry, d, *base_path, bytes);
-        if (s.ok()) return s;
-        Queue(Event(
-            v1::ReportEvent::KIND_APPLY_FAILED, key, entry.release_id(),
-            v1::REJECT_DELTA_OUTPUT_MISMATCH,
-            StrCat("delta from ", d.from_sha256(), " failed (",
-                   ToStd(s.message()), "); fell back to the full download")));
-        break;
-      }
-    }
-    *source = Source::kFull;
-    DownloadStats stats;
-    absl::Status s = DownloadBlob(*env.fs, *store, *transport, sha, st.size(),
-                                  DownloadOptions{}, &stats);
-    *bytes += stats.bytes_received;
-    return s;
+    ContentFetcher fetcher(env, &*store, transport.get(),
+                           options.disk_budget_bytes);
+    return fetcher.Fetch(
+        entry, base, source, bytes,
+        [&](const v1::DeltaRef& d, const absl::Status& s) {
+          Queue(Event(
+              v1::ReportEvent::KIND_APPLY_FAILED, key, entry.release_id(),
+              v1::REJECT_DELTA_OUTPUT_MISMATCH,
+              StrCat("delta from ", d.from_sha256(), " failed (",
+                     ToStd(s.message()), "); fell back to the full download")));
+        });
   }
 
-  absl::Status ApplyDelta(const v1::UpdateEntry& entry, const v1::DeltaRef& d,
-                          const std::string& base_path, uint64_t* bytes) {
-    const v1::ArtifactStatement& st = entry.statement();
-    if (!IsSha256Hex(d.patch().sha256())) {
-      return absl::InvalidArgumentError("delta names a malformed patch hash");
+  TreeStore Trees() { return TreeStore(env.fs, store->TreesDir()); }
+
+  // An H5/HCF entry whose (fetched, verified) content is a tree archive is
+  // unpacked before it is staged, sharing unchanged files with the active
+  // version's tree (tree_store.h).
+  absl::Status UnpackIfTree(const v1::UpdateEntry& e) {
+    const ModuleKey key{e.module().layer(), e.module().name()};
+    if (PointOf(key.first) != ActivationPoint::kOpenOrLaunch) {
+      return absl::OkStatus();
     }
-    DownloadStats stats;
-    absl::Status fetched =
-        DownloadBlob(*env.fs, *store, *transport, d.patch().sha256(),
-                     d.patch().size(), DownloadOptions{}, &stats);
-    *bytes += stats.bytes_received;
-    STRATA_RETURN_IF_ERROR(fetched);
-    const std::string out =
-        JoinPath(store->StagingDir(), StrCat(st.content_sha256(), ".out"));
-    (void)env.fs->DeleteFile(out);
-    diff::ApplyOptions apply;
-    apply.max_output_size = st.size();
-    absl::Status s = diff::ApplyPatchFile(
-        *env.fs, base_path, store->BlobPath(d.patch().sha256()), out, apply);
-    (void)env.fs->DeleteFile(store->BlobPath(d.patch().sha256()));
-    if (!s.ok()) {
-      // (Not StorageFullError: an output over the limit is
-      // RESOURCE_EXHAUSTED too. The full download follows.)
-      if (env.fs->Exists(out)) (void)env.fs->DeleteFile(out);
-      return s;
+    const std::string& sha = e.statement().content_sha256();
+    const std::string blob = store->BlobPath(sha);
+    STRATA_ASSIGN_OR_RETURN(bool is_tree,
+                            TreeStore::IsTreeArchive(*env.fs, blob));
+    if (!is_tree) return absl::OkStatus();
+    TreeStore trees = Trees();
+    std::optional<std::string> previous;
+    std::optional<InstalledModule> active = Active(key);
+    if (active.has_value() && trees.Has(active->content_sha256)) {
+      previous = trees.DirOf(active->content_sha256);
     }
-    // The patch's own hashes are not the statement's: verify the output.
-    absl::StatusOr<FileInfo> info = env.fs->Stat(out);
-    absl::StatusOr<std::string> sha = HashFile(*env.fs, out);
-    if (!info.ok() || info->size != st.size() || !sha.ok() ||
-        *sha != st.content_sha256()) {
-      (void)env.fs->DeleteFile(out);
-      return WithReason(
-          absl::DataLossError("patch output differs from the statement"),
-          v1::REJECT_DELTA_OUTPUT_MISMATCH);
-    }
-    absl::Status adopted = store->AdoptBlob(out, st.content_sha256());
-    if (!adopted.ok() && env.fs->Exists(out)) (void)env.fs->DeleteFile(out);
     return StorageFullError(
-        adopted, StrCat("installing the patch output ", st.content_sha256()));
+        trees.Unpack(sha, blob, previous),
+        StrCat("unpacking the tree of ",
+               LayerName(static_cast<Layer>(key.first)), "/", key.second, " ",
+               e.statement().version()));
+  }
+
+  // The directory of the active content when it is an H5/HCF tree
+  // (unpacked again, from the verified archive, when missing); nullopt for
+  // other content.
+  absl::StatusOr<std::optional<std::string>> ActiveTreeDir(
+      const ModuleKey& key) {
+    if (PointOf(key.first) != ActivationPoint::kOpenOrLaunch) {
+      return std::nullopt;
+    }
+    std::optional<InstalledModule> active = Active(key);
+    std::optional<std::string> path = ActivePath(key);
+    if (!active.has_value() || !path.has_value()) return std::nullopt;
+    TreeStore trees = Trees();
+    const std::string& sha = active->content_sha256;
+    if (trees.Has(sha)) return trees.DirOf(sha);
+    STRATA_ASSIGN_OR_RETURN(bool is_tree,
+                            TreeStore::IsTreeArchive(*env.fs, *path));
+    if (!is_tree) return std::nullopt;
+    if (active->version != kEmbeddedVersion) {
+      STRATA_RETURN_IF_ERROR(store->VerifyBlob(sha));
+    }
+    STRATA_RETURN_IF_ERROR(StorageFullError(
+        trees.Unpack(sha, *path, std::nullopt),
+        StrCat("unpacking the tree of ",
+               LayerName(static_cast<Layer>(key.first)), "/", key.second)));
+    return trees.DirOf(sha);
+  }
+
+  // The URL prefixes the tree `sha` (unpacked in `dir`) declares; a
+  // malformed declaration declares none (logged once).
+  const std::vector<std::string>& PrefixesOf(const std::string& sha,
+                                             const std::string& dir) {
+    auto it = url_prefixes.find(sha);
+    if (it != url_prefixes.end()) return it->second;
+    std::vector<std::string> prefixes;
+    absl::StatusOr<std::string> text =
+        env.fs->ReadFile(JoinPath(dir, kPackageFile));
+    if (text.ok()) {
+      absl::StatusOr<std::vector<std::string>> parsed = ParseUrlPrefixes(*text);
+      if (parsed.ok()) {
+        prefixes = *std::move(parsed);
+      } else {
+        STRATA_LOG(Warning)
+            << "tree " << sha.substr(0, 12) << ": "
+            << parsed.status().ToString() << "; it serves no URLs";
+      }
+    }
+    return url_prefixes.emplace(sha, std::move(prefixes)).first->second;
   }
 
   // Reports staged versions dropped at activation (DropDamagedStaged);
@@ -609,7 +494,9 @@ struct Client::Impl {
                   CheckResult& result) {
     std::vector<Source> sources(group.size(), Source::kLocal);
     for (size_t i = 0; i < group.size(); ++i) {
-      absl::Status s = Fetch(*group[i], &sources[i], &result.bytes_downloaded);
+      absl::Status s =
+          FetchContent(*group[i], &sources[i], &result.bytes_downloaded);
+      if (s.ok()) s = UnpackIfTree(*group[i]);
       if (s.ok()) continue;
       for (size_t j = 0; j < group.size(); ++j) {
         absl::Status why =
@@ -877,48 +764,12 @@ struct Client::Impl {
   }
 
   absl::StatusOr<size_t> FlushLocked() {
-    // Events kept in memory go into the queue first, if it takes them now.
-    while (!unqueued.empty() && reports->Append(unqueued.front()).ok()) {
-      unqueued.pop_front();
-    }
-    size_t sent = 0;
-    absl::Status removed;
-    for (;;) {
-      STRATA_ASSIGN_OR_RETURN(std::vector<v1::ReportEvent> pending,
-                              reports->Pending());
-      if (pending.empty()) break;
-      const size_t n = std::min(pending.size(), kReportBatch);
-      STRATA_RETURN_IF_ERROR(
-          SendReports({pending.begin(), pending.begin() + n}));
-      // Acknowledged: only now are they removed. If that fails (storage
-      // full) they are sent again later; the server keeps each event id
-      // once.
-      removed = StorageFullError(
-          reports->RemoveFirst(n), "removing acknowledged reports",
-          "they are sent again and the server keeps each once");
-      if (!removed.ok()) break;
-      sent += n;
-    }
-    // Those the queue still cannot take are sent from memory.
-    while (!unqueued.empty()) {
-      const size_t n = std::min(unqueued.size(), kReportBatch);
-      STRATA_RETURN_IF_ERROR(
-          SendReports({unqueued.begin(), unqueued.begin() + n}));
-      unqueued.erase(unqueued.begin(), unqueued.begin() + n);
-      sent += n;
-    }
-    STRATA_RETURN_IF_ERROR(removed);
-    return sent;
-  }
-
-  absl::Status SendReports(const std::vector<v1::ReportEvent>& events) {
-    v1::ReportRequest request;
-    *request.mutable_device() = ToProto(options.app_id, options.device);
+    v1::ReportRequest header;
+    *header.mutable_device() = ToProto(options.app_id, options.device);
     // The latest plan's ticket: the server counts the events only for
     // the releases it names.
-    request.set_ticket(store->state().report_ticket);
-    for (const v1::ReportEvent& e : events) *request.add_events() = e;
-    return transport->Report(request).status();
+    header.set_ticket(store->state().report_ticket);
+    return outbox->Flush(header);
   }
 
   // Staged versions of `key` become active (H5/HCF open, or any launch).
@@ -1091,6 +942,7 @@ absl::StatusOr<std::unique_ptr<Client>> Client::CreateWithSeams(
                         /*max_events=*/1000, impl->env.random);
   if (!reports.ok()) return StorageFullError(reports.status(), opening);
   impl->reports.emplace(*std::move(reports));
+  impl->outbox.emplace(&*impl->reports, impl->transport.get());
   if (trust != nullptr) {
     impl->trust = std::move(trust);
   } else if (!impl->options.pinned_root_json.empty()) {
@@ -1439,7 +1291,10 @@ absl::StatusOr<std::string> Client::OpenModule(Layer layer,
         after = d.ConfigSnapshotLocked();
       }
     }
-    std::optional<std::string> active = d.ActivePath(key);
+    absl::StatusOr<std::optional<std::string>> tree = d.ActiveTreeDir(key);
+    if (!tree.ok()) return tree.status();
+    std::optional<std::string> active =
+        tree->has_value() ? *tree : d.ActivePath(key);
     if (active.has_value()) {
       path = *std::move(active);
     } else {
@@ -1453,6 +1308,87 @@ absl::StatusOr<std::string> Client::OpenModule(Layer layer,
         d.Notify(n, c);
       });
   return path;
+}
+
+absl::StatusOr<std::string> Client::ModuleDir(Layer layer,
+                                              std::string_view name) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  const ModuleKey key{static_cast<int>(layer), std::string(name)};
+  const std::string which = StrCat(LayerName(layer), "/", name);
+  if (PointOf(key.first) != ActivationPoint::kOpenOrLaunch) {
+    return absl::FailedPreconditionError(
+        StrCat("module ", which,
+               ": only H5 and HCF content is unpacked as a tree; use "
+               "OpenModule() for the content file"));
+  }
+  STRATA_ASSIGN_OR_RETURN(std::optional<std::string> dir,
+                          impl_->ActiveTreeDir(key));
+  if (dir.has_value()) return *std::move(dir);
+  if (!impl_->Active(key).has_value()) {
+    return absl::NotFoundError(
+        StrCat("module ", which, " is neither installed nor embedded"));
+  }
+  return absl::FailedPreconditionError(
+      StrCat("module ", which,
+             " is not a tree (its content is not a ustar archive); publish "
+             "it with `strata publish --dir`, or use OpenModule() for the "
+             "file"));
+}
+
+absl::StatusOr<Client::UrlResolution> Client::ResolveUrl(std::string_view url) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  Impl& d = *impl_;
+  std::set<ModuleKey> keys;
+  for (const auto& [key, m] : d.store->state().modules) keys.insert(key);
+  for (const ModuleKey& key : d.store->ListEmbedded()) keys.insert(key);
+  // The longest declared prefix of `url` wins.
+  UrlResolution best;
+  std::string best_prefix, best_dir;
+  for (const ModuleKey& key : keys) {
+    if (PointOf(key.first) != ActivationPoint::kOpenOrLaunch) continue;
+    absl::StatusOr<std::optional<std::string>> dir = d.ActiveTreeDir(key);
+    if (!dir.ok()) {
+      STRATA_LOG(Warning) << "ResolveUrl: " << LayerDirName(key.first) << "/"
+                          << key.second << ": " << dir.status().ToString();
+      continue;
+    }
+    if (!dir->has_value()) continue;
+    const std::optional<InstalledModule> active = d.Active(key);
+    for (const std::string& prefix :
+         d.PrefixesOf(active->content_sha256, **dir)) {
+      if (!UrlHasPrefix(url, prefix) || prefix.size() <= best_prefix.size()) {
+        continue;
+      }
+      best_prefix = prefix;
+      best_dir = **dir;
+      best.layer = static_cast<Layer>(key.first);
+      best.module = key.second;
+      best.version = active->version;
+    }
+  }
+  if (best_prefix.empty()) {
+    best.fallback_reason =
+        StrCat("no active H5/HCF tree declares a URL prefix of ", url,
+               " in its ", kPackageFile, "; load it from the network");
+    return best;
+  }
+  STRATA_ASSIGN_OR_RETURN(std::string rel,
+                          TreePathOfUrl(url.substr(best_prefix.size())));
+  std::string file = JoinPath(best_dir, rel);
+  absl::StatusOr<FileInfo> info = d.env.fs->Stat(file);
+  if (info.ok() && info->is_directory) {
+    file = JoinPath(file, "index.html");
+    info = d.env.fs->Stat(file);
+  }
+  if (!info.ok() || info->is_directory) {
+    best.fallback_reason = StrCat(
+        LayerName(best.layer), "/", best.module, " ", best.version, " serves ",
+        best_prefix, " but has no file ", rel, "; load it from the network");
+    return best;
+  }
+  best.offline = true;
+  best.path = std::move(file);
+  return best;
 }
 
 std::optional<InstalledModule> Client::Installed(Layer layer,
@@ -1501,6 +1437,11 @@ absl::Status Client::VerifyInstalled() {
     for (const auto* r : {&m.active, &m.staged, &m.good}) {
       if (!r->has_value()) continue;
       absl::Status s = impl_->store->VerifyBlob((*r)->sha256);
+      if (s.ok()) {
+        // An unpacked tree, file by file against its archive.
+        s = impl_->Trees().Verify((*r)->sha256,
+                                  impl_->store->BlobPath((*r)->sha256));
+      }
       if (!s.ok()) {
         return absl::DataLossError(StrCat("module ", LayerDirName(key.first),
                                           "/", key.second, " ", (*r)->version,
@@ -1520,8 +1461,7 @@ absl::StatusOr<size_t> Client::FlushReports() {
 
 size_t Client::PendingReports() {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  absl::StatusOr<std::vector<v1::ReportEvent>> p = impl_->reports->Pending();
-  return (p.ok() ? p->size() : 0) + impl_->unqueued.size();
+  return impl_->outbox->Pending();
 }
 
 }  // namespace strata::client

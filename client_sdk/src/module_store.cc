@@ -4,6 +4,7 @@
 #include "strata/base/sha256.h"
 #include "strata/base/status_macros.h"
 #include "strata/base/strings.h"
+#include "tree_store.h"
 
 namespace strata::client {
 namespace {
@@ -42,7 +43,8 @@ std::string_view LayerDirName(int layer) {
 absl::StatusOr<ModuleStore> ModuleStore::Open(FileSystem* fs, std::string root,
                                               std::string embedded_dir) {
   ModuleStore store(fs, std::move(root), std::move(embedded_dir));
-  for (const char* sub : {"blobs", "staging", "reports", "user_data"}) {
+  for (const char* sub :
+       {"blobs", "staging", "reports", "user_data", "trees"}) {
     STRATA_RETURN_IF_ERROR(CreateDirs(*fs, JoinPath(store.root_, sub)));
   }
   absl::StatusOr<std::string> text =
@@ -86,7 +88,13 @@ absl::Status ModuleStore::RemoveUnreferencedBlobs() {
     removed = true;
   }
   if (removed) STRATA_RETURN_IF_ERROR(fs_->SyncDir(dir));
-  return absl::OkStatus();
+  // Unpacked trees of blobs that went, and of embedded content not asked
+  // for in this process, go too (unpacked again when asked for).
+  std::set<std::string> trees = keep;
+  for (const auto& [key, e] : embedded_cache_) {
+    if (e.has_value()) trees.insert(e->sha256);
+  }
+  return TreeStore(fs_, TreesDir()).Collect(trees);
 }
 
 absl::Status ModuleStore::Commit(ClientState next) {
@@ -136,6 +144,8 @@ absl::Status ModuleStore::CollectGarbage(
   if (removed) STRATA_RETURN_IF_ERROR(fs_->SyncDir(StagingDir()));
   return absl::OkStatus();
 }
+
+std::string ModuleStore::TreesDir() const { return JoinPath(root_, "trees"); }
 
 std::string ModuleStore::BlobPath(std::string_view sha256) const {
   return JoinPath(JoinPath(root_, "blobs"), StrCat(sha256, kBlobSuffix));

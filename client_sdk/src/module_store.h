@@ -7,6 +7,7 @@
 //   staging/*               anything else: leftovers of an interrupted apply
 //   reports/queue           the durable report queue (report_queue.h)
 //   user_data/              the app's private data; the SDK never touches it
+//   trees/<sha256>/         unpacked H5/HCF trees (tree_store.h)
 // Content is written and verified first, then Commit() replaces `state`
 // atomically. A crash at any instant leaves the old or the new state;
 // Open() removes leftovers (temp files, unreferenced blobs).
@@ -33,7 +34,8 @@ class ModuleStore {
                                           std::string embedded_dir = "");
 
   const ClientState& state() const { return state_; }
-  // Publishes `next` atomically, then removes blobs it no longer refers to.
+  // Publishes `next` atomically, then removes blobs it no longer refers to
+  // and their unpacked trees.
   // With the storage full (RESOURCE_EXHAUSTED) it deletes everything in
   // staging/ (partial downloads start over) and tries once more: the
   // state, a few hundred bytes, goes before them.
@@ -43,6 +45,8 @@ class ModuleStore {
   std::string PartialPath(std::string_view sha256) const;
   std::string StagingDir() const;
   std::string UserDataDir() const;
+  // Unpacked trees (tree_store.h); collected with the blobs they came from.
+  std::string TreesDir() const;
   std::string ReportsDir() const;
   bool HasBlob(std::string_view sha256);
 

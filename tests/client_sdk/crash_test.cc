@@ -7,6 +7,7 @@
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <set>
 
 #include "../signing/test_repo.h"
 #include "device_world.h"
@@ -21,6 +22,7 @@
 #include "strata/base/testing/status_matchers.h"
 #include "strata/client/client.h"
 #include "strata/diff/delta.h"
+#include "tree_testing.h"
 
 namespace strata::client {
 namespace {
@@ -296,6 +298,8 @@ struct CrashFlow {
   // What the final check must make active (the interrupted update, or
   // the next one the world's server serves after `check`).
   UpdateTarget target;
+  // Instead of CompleteUpdate(target) (content that is not one file).
+  std::function<void(World&, Client&)> complete;
 };
 
 struct CrashPoints {
@@ -349,7 +353,11 @@ CrashPoints EnumerateCrashesWith(const CrashFlow& flow, TailModel tail) {
       Client& client = **reopened;
       flow.check(w, client, completed);
       // The device goes on: a healthy launch, a check, the activation.
-      CompleteUpdate(w, client, flow.target);
+      if (flow.complete) {
+        flow.complete(w, client);
+      } else {
+        CompleteUpdate(w, client, flow.target);
+      }
       if (::testing::Test::HasFailure()) return points;
       if (recovered) break;
       ++points.recovery;
@@ -628,6 +636,122 @@ INSTANTIATE_TEST_SUITE_P(PowerLoss, TrustCompleteCrashTest,
                          [](const auto& info) {
                            return std::string(TailModelName(info.param));
                          });
+
+// Trees (issue 18): H5 "mall" v1 is an unpacked tree; v2 arrives as a
+// patch over the archive, is unpacked into its own directory (files
+// written and synced, then the tree's marker, then the state switch) and
+// activated by opening it. At every crash point, and every crash of the
+// restart after it, the reopened device opens exactly v1's or v2's tree,
+// file for file, with no incomplete tree left; the device then completes
+// the update and v1's tree is collected after the healthy launch.
+const std::string kTreeV1 = testing::Tar({
+    {"strata-package.json", R"({"url_prefixes": ["https://mall.example/"]})"},
+    {"index.html", "<h1>mall v1</h1>"},
+    {"static/app.js", "console.log('shared')"},
+});
+const std::string kTreeV2 = testing::Tar({
+    {"strata-package.json", R"({"url_prefixes": ["https://mall.example/"]})"},
+    {"index.html", "<h1>mall v2</h1>"},
+    {"static/app.js", "console.log('shared')"},
+    {"static/new.css", "body{}"},
+});
+const std::map<std::string, std::string> kTreeV1Files = {
+    {"strata-package.json", R"({"url_prefixes": ["https://mall.example/"]})"},
+    {"index.html", "<h1>mall v1</h1>"},
+    {"static/app.js", "console.log('shared')"},
+};
+const std::map<std::string, std::string> kTreeV2Files = {
+    {"strata-package.json", R"({"url_prefixes": ["https://mall.example/"]})"},
+    {"index.html", "<h1>mall v2</h1>"},
+    {"static/app.js", "console.log('shared')"},
+    {"static/new.css", "body{}"},
+};
+
+// The files under `dir` (relative paths) with their content.
+std::map<std::string, std::string> FilesUnder(MemFileSystem& mem,
+                                              const std::string& dir) {
+  std::map<std::string, std::string> out;
+  for (const std::string& f : mem.AllFiles()) {
+    if (f.rfind(dir + "/", 0) != 0) continue;
+    out[f.substr(dir.size() + 1)] = mem.ReadFile(f).value_or("<unreadable>");
+  }
+  return out;
+}
+
+// Only complete trees of the versions the state refers to: every file
+// under /sdk/trees is in a tree whose marker exists.
+void ExpectOnlyCompleteTrees(MemFileSystem& mem,
+                             const std::set<std::string>& allowed) {
+  for (const std::string& f : mem.AllFiles()) {
+    if (f.rfind("/sdk/trees/", 0) != 0) continue;
+    const std::string rest = f.substr(std::string("/sdk/trees/").size());
+    const std::string sha = rest.substr(0, 64);
+    EXPECT_TRUE(allowed.count(sha) > 0) << "leftover tree file " << f;
+    EXPECT_TRUE(mem.Exists("/sdk/trees/" + sha + ".ok"))
+        << "file of an incomplete tree: " << f;
+  }
+}
+
+TEST(TreeCompleteCrashTest, TreeDeltaUnpackAndSwitch) {
+  const std::string sha1 = Sha256::HexHash(kTreeV1);
+  const std::string sha2 = Sha256::HexHash(kTreeV2);
+  STRATA_ASSERT_OK_AND_ASSIGN(std::string patch,
+                              diff::CreatePatch(kTreeV1, kTreeV2));
+  CrashFlow flow;
+  flow.setup = [&](World& w) {
+    w.server.blobs[sha1] = kTreeV1;
+    w.server.blobs[Sha256::HexHash(patch)] = patch;  // v2 only as a patch
+    v1::UpdateEntry v2 = Version(v1::LAYER_H5, "mall", "2", kTreeV2, 2, 0);
+    v1::DeltaRef* d = v2.add_deltas();
+    d->set_from_sha256(sha1);
+    d->mutable_patch()->set_sha256(Sha256::HexHash(patch));
+    d->mutable_patch()->set_size(patch.size());
+    InstallHealthy(w, {Version(v1::LAYER_H5, "mall", "1", kTreeV1, 1, 0)},
+                   {v2});
+  };
+  flow.run = [&](World&, Client& client) {
+    (void)client.Check();
+    (void)client.OpenModule(Layer::kH5, "mall");
+  };
+  flow.check = [&](World& w, Client& client, bool completed) {
+    STRATA_ASSERT_OK_AND_ASSIGN(std::string dir,
+                                client.OpenModule(Layer::kH5, "mall"));
+    auto active = client.Installed(Layer::kH5, "mall");
+    ASSERT_TRUE(active.has_value());
+    if (active->version == "1") {
+      EXPECT_FALSE(completed) << "acknowledged switch lost";
+      EXPECT_EQ(dir, "/sdk/trees/" + sha1);
+      EXPECT_EQ(FilesUnder(w.mem, dir), kTreeV1Files);
+    } else {
+      EXPECT_EQ(active->version, "2");
+      EXPECT_EQ(dir, "/sdk/trees/" + sha2);
+      EXPECT_EQ(FilesUnder(w.mem, dir), kTreeV2Files);
+    }
+    EXPECT_THAT(client.VerifyInstalled(), IsOk());
+    ExpectOnlyCompleteTrees(w.mem, {sha1, sha2});
+  };
+  flow.complete = [&](World& w, Client& client) {
+    EXPECT_THAT(client.BeginLaunch(), IsOk());
+    EXPECT_THAT(client.MarkLaunchHealthy(), IsOk());
+    auto result = client.Check();
+    EXPECT_THAT(result, IsOk());
+    if (result.ok() && !result->failures.empty()) {
+      ADD_FAILURE() << result->failures.front();
+    }
+    ActivateAll(client, v1::LAYER_H5, "mall");
+    EXPECT_THAT(client.MarkLaunchHealthy(), IsOk());
+    auto dir = client.ModuleDir(Layer::kH5, "mall");
+    ASSERT_THAT(dir, IsOk());
+    EXPECT_EQ(*dir, "/sdk/trees/" + sha2);
+    EXPECT_EQ(FilesUnder(w.mem, *dir), kTreeV2Files);
+    // v1's tree is gone with its archive after the healthy launch.
+    ExpectOnlyCompleteTrees(w.mem, {sha2});
+    EXPECT_FALSE(w.mem.Exists("/sdk/trees/" + sha1 + ".ok"));
+  };
+  const CrashPoints p = EnumerateCrashes(flow, "tree_delta_switch");
+  EXPECT_GT(p.flow, 10u);
+  EXPECT_GT(p.recovery, 0u);
+}
 
 }  // namespace
 }  // namespace strata::client

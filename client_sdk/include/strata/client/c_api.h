@@ -88,6 +88,18 @@ int strata_client_get_config(strata_client* client, const char* name,
 int strata_client_open_module(strata_client* client, const char* layer,
                               const char* name, char** path);
 
+/* The directory an H5/HCF module's active tree is unpacked in (activates
+ * nothing); FAILED_PRECONDITION for content that is not a tree. *path is
+ * a copy (free with strata_free()). */
+int strata_client_module_dir(strata_client* client, const char* layer,
+                             const char* name, char** path);
+
+/* Offline packages: *path receives the installed file serving `url` (free
+ * with strata_free()), or NULL when the page must come from the network.
+ * INVALID_ARGUMENT for a URL whose path tries to leave the tree. */
+int strata_client_resolve_url(strata_client* client, const char* url,
+                              char** path);
+
 /* Launch guard. *rolled_back (may be NULL) receives the number of modules
  * rolled back by this call. */
 int strata_client_begin_launch(strata_client* client, size_t* rolled_back);

@@ -296,10 +296,38 @@ class Client {
   // together with the rest of its release (configs included: listeners are
   // called before this returns), unless a member of that release is a
   // HOTPATCH or NATIVE_BUNDLE (then all wait for the next BeginLaunch()).
-  // Returns the path of the active content file (installed or embedded).
-  // For other layers it returns the active content's path. kNotFound if
-  // the module has no content at all.
+  // Returns the path of the active content (installed or embedded): for
+  // H5/HCF content that is a tree (a ustar archive, `strata publish
+  // --dir`) the directory it is unpacked in (see ModuleDir), else the
+  // content file. For other layers it returns the active content's path.
+  // kNotFound if the module has no content at all.
   absl::StatusOr<std::string> OpenModule(Layer layer, std::string_view name);
+  // The directory an H5/HCF module's active tree is unpacked in
+  // (<storage_dir>/trees/<archive sha256>; a new version gets a new
+  // directory, so a path stays valid until a later switch collects it).
+  // Activates nothing (OpenModule does). Unpacks the tree again when its
+  // directory is missing. kNotFound without content, kFailedPrecondition
+  // for content that is not a tree or a layer other than H5/HCF.
+  absl::StatusOr<std::string> ModuleDir(Layer layer, std::string_view name);
+  // Offline packages: the installed file serving `url`, from the active
+  // H5/HCF trees whose root file `strata-package.json` declares
+  // {"url_prefixes": ["https://mall.example.com/", ...]} (signed with the
+  // tree, as part of its archive). The longest matching prefix wins; the
+  // rest of the URL, without query and fragment and percent-decoded, is
+  // the path in the tree; an empty path or one ending in '/' (or naming a
+  // directory) means its index.html. `offline` false says to load the URL
+  // from the network, with the reason. kInvalidArgument for a URL that
+  // tries to leave the tree ("..", "%2e%2e", a backslash, NUL, an encoded
+  // '/'); such a URL must not be loaded from the network either.
+  struct UrlResolution {
+    bool offline = false;
+    std::string path;  // the file to serve, when offline
+    Layer layer = Layer::kH5;
+    std::string module;           // the module serving the prefix ("" if none)
+    std::string version;          // its active version
+    std::string fallback_reason;  // why the network, when not offline
+  };
+  absl::StatusOr<UrlResolution> ResolveUrl(std::string_view url);
   // The active version (installed, or "embedded").
   std::optional<InstalledModule> Installed(Layer layer, std::string_view name);
   std::optional<InstalledModule> Staged(Layer layer, std::string_view name);
@@ -307,8 +335,9 @@ class Client {
   // Every module with active content: installed, or embedded (version
   // "embedded"), ordered by layer and name.
   std::vector<InstalledModule> AllActive();
-  // Re-hashes the content of every active and staged module; kDataLoss
-  // naming the first damaged one.
+  // Re-hashes the content of every active and staged module (and the
+  // files of unpacked trees against their archives); kDataLoss naming the
+  // first damaged one.
   absl::Status VerifyInstalled();
 
   // The app's private data directory: never touched by the SDK, also not by

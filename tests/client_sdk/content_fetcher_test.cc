@@ -1,0 +1,114 @@
+// One install step alone (content_fetcher.h): content already on the
+// device, inline, by a delta from the active content, in full; a failed
+// delta falls back to the full download and is reported to the caller.
+#include "content_fetcher.h"
+
+#include "fake_transport.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "strata/base/file_util.h"
+#include "strata/base/testing/mem_file_system.h"
+#include "strata/base/testing/simulated_clock.h"
+#include "strata/base/testing/status_matchers.h"
+#include "strata/diff/delta.h"
+
+namespace strata::client {
+namespace {
+
+using ::strata::testing::IsOk;
+using ::strata::testing::StatusIs;
+
+const std::string kOld = "old content of the module, version one";
+const std::string kNew = "new content of the module, version two, longer";
+
+class ContentFetcherTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto store = ModuleStore::Open(&fs_, "/s");
+    ASSERT_THAT(store, IsOk());
+    store_.emplace(*std::move(store));
+    server_.blobs[Sha256::HexHash(kNew)] = kNew;
+  }
+  absl::Status Fetch(const v1::UpdateEntry& e, std::optional<DeltaBase> base,
+                     uint64_t budget = 0) {
+    ContentFetcher fetcher(Env{&fs_, &clock_, &random_}, &*store_, &server_,
+                           budget);
+    return fetcher.Fetch(e, base, &source_, &bytes_,
+                         [&](const v1::DeltaRef&, const absl::Status& s) {
+                           delta_failures_.push_back(s);
+                         });
+  }
+  std::string Blob(const std::string& content) {
+    return store_->ReadBlob(Sha256::HexHash(content)).value_or("<missing>");
+  }
+  // kNew by a patch from kOld (`patch` is served, maybe not the right one).
+  v1::UpdateEntry DeltaEntry(const std::string& patch) {
+    v1::UpdateEntry e = Entry(v1::LAYER_H5, "m", "2", kNew, 2, false);
+    v1::DeltaRef* d = e.add_deltas();
+    d->set_from_sha256(Sha256::HexHash(kOld));
+    d->mutable_patch()->set_sha256(Sha256::HexHash(patch));
+    d->mutable_patch()->set_size(patch.size());
+    server_.blobs[Sha256::HexHash(patch)] = patch;
+    return e;
+  }
+  DeltaBase OldBase() {
+    EXPECT_THAT(WriteFileAtomically(fs_, "/s/user_data/old", kOld), IsOk());
+    return DeltaBase{Sha256::HexHash(kOld), "/s/user_data/old"};
+  }
+
+  strata::testing::MemFileSystem fs_;
+  strata::testing::SimulatedClock clock_;
+  strata::testing::FakeRandom random_;
+  FakeTransport server_;
+  std::optional<ModuleStore> store_;
+  Source source_ = Source::kLocal;
+  uint64_t bytes_ = 0;
+  std::vector<absl::Status> delta_failures_;
+};
+
+TEST_F(ContentFetcherTest, InlineContent) {
+  ASSERT_THAT(Fetch(Entry(v1::LAYER_H5, "m", "2", kNew, 2, true), std::nullopt),
+              IsOk());
+  EXPECT_EQ(source_, Source::kInline);
+  EXPECT_EQ(bytes_, 0u);
+  EXPECT_EQ(Blob(kNew), kNew);
+}
+
+TEST_F(ContentFetcherTest, FullDownloadThenLocal) {
+  const v1::UpdateEntry e = Entry(v1::LAYER_H5, "m", "2", kNew, 2, false);
+  ASSERT_THAT(Fetch(e, std::nullopt), IsOk());
+  EXPECT_EQ(source_, Source::kFull);
+  EXPECT_EQ(bytes_, kNew.size());
+  EXPECT_EQ(Blob(kNew), kNew);
+  ASSERT_THAT(Fetch(e, std::nullopt), IsOk());
+  EXPECT_EQ(source_, Source::kLocal);
+  EXPECT_EQ(server_.downloaded.size(), 1u);
+}
+
+TEST_F(ContentFetcherTest, DeltaFromTheActiveContent) {
+  STRATA_ASSERT_OK_AND_ASSIGN(std::string patch, diff::CreatePatch(kOld, kNew));
+  ASSERT_THAT(Fetch(DeltaEntry(patch), OldBase()), IsOk());
+  EXPECT_EQ(source_, Source::kDelta);
+  EXPECT_EQ(bytes_, patch.size());
+  EXPECT_EQ(Blob(kNew), kNew);
+  EXPECT_TRUE(delta_failures_.empty());
+}
+
+TEST_F(ContentFetcherTest, AWrongDeltaFallsBackToTheFullDownload) {
+  STRATA_ASSERT_OK_AND_ASSIGN(std::string patch,
+                              diff::CreatePatch(kOld, kNew + "!"));
+  ASSERT_THAT(Fetch(DeltaEntry(patch), OldBase()), IsOk());
+  EXPECT_EQ(source_, Source::kFull);
+  EXPECT_EQ(delta_failures_.size(), 1u);
+  EXPECT_EQ(Blob(kNew), kNew);
+}
+
+TEST_F(ContentFetcherTest, TheDiskBudgetIsKept) {
+  EXPECT_THAT(Fetch(Entry(v1::LAYER_H5, "m", "2", kNew, 2, false), std::nullopt,
+                    /*budget=*/10),
+              StatusIs(absl::StatusCode::kResourceExhausted));
+  EXPECT_TRUE(server_.downloaded.empty());
+}
+
+}  // namespace
+}  // namespace strata::client
