@@ -24,8 +24,9 @@ int Hex(char c) {
   return -1;
 }
 
-HttpResponse ServeTarget(TrustRepo* trust, Store* store, const HttpRequest& req,
-                         std::string_view app, std::string_view path) {
+HttpResponse ServeTarget(TrustRepo* trust, Store* store, BlobCache* cache,
+                         const HttpRequest& req, std::string_view app,
+                         std::string_view path) {
   // <layer>/<sha256>.<module>@<counter>
   const size_t slash = path.find('/');
   if (slash == std::string_view::npos) return Text(404, "no such target");
@@ -42,7 +43,7 @@ HttpResponse ServeTarget(TrustRepo* trust, Store* store, const HttpRequest& req,
   if (hash == target->hashes.end() || hash->second != sha) {
     return Text(404, "no such signed target");
   }
-  return ServeBlob(store, req, sha);
+  return ServeBlob(store, cache, req, sha);
 }
 
 }  // namespace
@@ -64,7 +65,7 @@ std::optional<std::string> PercentDecode(std::string_view s) {
   return out;
 }
 
-HttpResponse ServeBlob(Store* store, const HttpRequest& req,
+HttpResponse ServeBlob(Store* store, BlobCache* cache, const HttpRequest& req,
                        std::string_view sha) {
   if (!IsSha256Hex(sha))
     return Text(400, "blob names are 64 lowercase hex characters");
@@ -85,7 +86,6 @@ HttpResponse ServeBlob(Store* store, const HttpRequest& req,
   auto inm = req.headers.find("if-none-match");
   if (inm != req.headers.end() && (inm->second == etag || inm->second == "*")) {
     r.status = 304;
-    r.headers["Content-Length"] = "0";
     return r;
   }
   uint64_t first = 0, last = m.size == 0 ? 0 : m.size - 1;
@@ -110,19 +110,39 @@ HttpResponse ServeBlob(Store* store, const HttpRequest& req,
     r.headers["Content-Range"] =
         StrCat("bytes ", first, "-", last, "/", m.size);
   }
-  r.headers["Content-Length"] = std::to_string(length);
-  r.body_writer =
-      [store, m, first, length](
-          const std::function<bool(std::string_view)>& write) -> absl::Status {
-    return StreamBlob(
-        *store, m, first, length,
-        [&](uint64_t, std::string_view piece) { return write(piece); });
+  if (req.method == "HEAD") {
+    // The length without reading a byte.
+    r.body_reader = [](uint64_t, uint64_t, std::string*) {
+      return absl::OkStatus();
+    };
+    r.body_length = length;
+    return r;
+  }
+  if (cache != nullptr && cache->Keeps(m.size)) {
+    absl::StatusOr<std::shared_ptr<const std::string>> bytes = cache->Get(m);
+    if (!bytes.ok()) {
+      return Text(500, std::string(ToStd(bytes.status().message())));
+    }
+    if (*bytes != nullptr) {
+      r.body_view = std::string_view(**bytes).substr(first, length);
+      r.body_owner = *std::move(bytes);
+      return r;
+    }
+  }
+  r.body_length = length;
+  r.body_reader = [store, m, first](uint64_t offset, uint64_t max,
+                                    std::string* out) -> absl::Status {
+    return StreamBlob(*store, m, first + offset, max,
+                      [out](uint64_t, std::string_view piece) {
+                        out->append(piece);
+                        return true;
+                      });
   };
   return r;
 }
 
-HttpResponse ServeTuf(TrustRepo* trust, Store* store, const HttpRequest& req,
-                      std::string_view rest) {
+HttpResponse ServeTuf(TrustRepo* trust, Store* store, BlobCache* cache,
+                      const HttpRequest& req, std::string_view rest) {
   if (trust == nullptr) return Text(404, "no trust repositories here");
   std::string_view raw = rest.substr(0, rest.find('?'));
   std::optional<std::string> decoded = PercentDecode(raw);
@@ -137,7 +157,8 @@ HttpResponse ServeTuf(TrustRepo* trust, Store* store, const HttpRequest& req,
   if (!ValidateName("app", app).ok()) return Text(404, "no such app");
   constexpr std::string_view kTargets = "targets/";
   if (file.substr(0, kTargets.size()) == kTargets) {
-    return ServeTarget(trust, store, req, app, file.substr(kTargets.size()));
+    return ServeTarget(trust, store, cache, req, app,
+                       file.substr(kTargets.size()));
   }
   if (file.find('/') != std::string_view::npos) {
     return Text(404, "no such metadata file");
@@ -157,7 +178,6 @@ HttpResponse ServeTuf(TrustRepo* trust, Store* store, const HttpRequest& req,
   auto inm = req.headers.find("if-none-match");
   if (inm != req.headers.end() && inm->second == etag) {
     r.status = 304;
-    r.headers["Content-Length"] = "0";
     return r;
   }
   r.body = **std::move(bytes);
