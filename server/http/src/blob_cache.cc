@@ -25,12 +25,11 @@ absl::StatusOr<std::shared_ptr<const std::string>> BlobCache::Get(
   // Read outside the lock; two readers of one cold blob both read it.
   auto bytes = std::make_shared<std::string>();
   bytes->reserve(blob.size);
-  STRATA_RETURN_IF_ERROR(
-      StreamBlob(*store_, blob, 0, blob.size,
-                 [&](uint64_t, std::string_view piece) {
-                   bytes->append(piece);
-                   return true;
-                 }));
+  STRATA_RETURN_IF_ERROR(StreamBlob(*store_, blob, 0, blob.size,
+                                    [&](uint64_t, std::string_view piece) {
+                                      bytes->append(piece);
+                                      return true;
+                                    }));
   if (bytes->size() != blob.size || Sha256::HexHash(*bytes) != blob.sha256) {
     return absl::DataLossError(
         StrCat("blob ", blob.sha256, " reads back as ", bytes->size(),

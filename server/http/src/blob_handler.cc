@@ -13,11 +13,11 @@ void AddBlobRoutes(HttpRouter& router, Store* store, Metrics* metrics,
               [store, cache](const HttpRequest& req, std::string_view sha) {
                 return ServeBlob(store, cache.get(), req, sha);
               })
-      .Prefix("/v1/tuf/", kRead,
-              [store, trust, cache](const HttpRequest& req,
-                                    std::string_view rest) {
-                return ServeTuf(trust, store, cache.get(), req, rest);
-              })
+      .Prefix(
+          "/v1/tuf/", kRead,
+          [store, trust, cache](const HttpRequest& req, std::string_view rest) {
+            return ServeTuf(trust, store, cache.get(), req, rest);
+          })
       .Exact("/metrics", kRead,
              [metrics, cache](const HttpRequest&, std::string_view) {
                const BlobCache::Stats s = cache->stats();

@@ -77,7 +77,8 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
 }
 
 uint64_t Millis(absl::Duration d) {
-  return static_cast<uint64_t>(std::max<int64_t>(1, absl::ToInt64Milliseconds(d)));
+  return static_cast<uint64_t>(
+      std::max<int64_t>(1, absl::ToInt64Milliseconds(d)));
 }
 
 h2o_iovec_t PoolCopy(h2o_mem_pool_t* pool, std::string_view s) {
@@ -88,9 +89,8 @@ h2o_iovec_t PoolCopy(h2o_mem_pool_t* pool, std::string_view s) {
 // request is done, after the last byte that points into it was written.
 template <typename T, typename... Args>
 T* NewInPool(h2o_mem_pool_t* pool, Args&&... args) {
-  void* mem = h2o_mem_alloc_shared(pool, sizeof(T), [](void* p) {
-    static_cast<T*>(p)->~T();
-  });
+  void* mem = h2o_mem_alloc_shared(pool, sizeof(T),
+                                   [](void* p) { static_cast<T*>(p)->~T(); });
   return new (mem) T(std::forward<Args>(args)...);
 }
 
@@ -124,8 +124,7 @@ struct StreamGenerator {
     offset += piece.size();
     h2o_iovec_t buf = h2o_iovec_init(piece.data(), piece.size());
     h2o_send(req, &buf, 1,
-             offset == end ? H2O_SEND_STATE_FINAL
-                           : H2O_SEND_STATE_IN_PROGRESS);
+             offset == end ? H2O_SEND_STATE_FINAL : H2O_SEND_STATE_IN_PROGRESS);
   }
 
   static std::string ToStd(h2o_iovec_t v) { return std::string(v.base, v.len); }
@@ -133,24 +132,25 @@ struct StreamGenerator {
 
 h2o_generator_t kNoMoreGenerator = {nullptr, nullptr};
 
-// The bytes of the current HTTP/1 request's head, still in the socket's
-// input buffer when the handler runs (h2o consumes a request after its
-// response). nullopt when they cannot be found (then the request is
-// refused: nothing unchecked gets through).
+// The bytes of the current HTTP/1 request's head, still at the start of
+// the socket's input buffer when the handler runs: h2o consumes a request
+// (head and body) only after its response, and copies what it keeps of a
+// request with a body to the request's pool. nullopt when no complete
+// head is there (then the request is refused: nothing unchecked gets
+// through).
 std::optional<std::string_view> RawHttp1Head(h2o_req_t* req) {
   if (req->conn->callbacks->get_socket == nullptr) return std::nullopt;
   h2o_socket_t* sock = req->conn->callbacks->get_socket(req->conn);
   if (sock == nullptr || sock->input == nullptr) return std::nullopt;
-  const char* begin = sock->input->bytes;
-  const char* end = begin + sock->input->size;
-  const char* start = req->input.method.base;
-  if (start < begin || start >= end) return std::nullopt;
-  std::string_view rest(start, static_cast<size_t>(end - start));
+  std::string_view rest(sock->input->bytes, sock->input->size);
+  // Empty lines before a request line are allowed (RFC 9112 2.2).
+  while (!rest.empty() && (rest.front() == '\r' || rest.front() == '\n'))
+    rest.remove_prefix(1);
   // The first empty line ends the head; a bare LF one is kept in the head
   // so that the strict parser refuses it.
   for (size_t i = 0; i + 1 < rest.size(); ++i) {
     if (rest[i] != '\n') continue;
-    if (rest[i + 1] == '\n') return rest.substr(0, i + 1);
+    if (rest[i + 1] == '\n') return rest.substr(0, i + 2);
     if (rest[i + 1] == '\r' && i + 2 < rest.size() && rest[i + 2] == '\n')
       return rest.substr(0, i > 0 && rest[i - 1] == '\r' ? i - 1 : i + 1);
   }
@@ -162,9 +162,7 @@ std::optional<std::string_view> RawHttp1Head(h2o_req_t* req) {
 // What the server's C callbacks reach: private state through a friend.
 struct ServerAccess {
   static HttpHandler& handler(HttpServer* s) { return s->handler_; }
-  static const HttpServerOptions& options(HttpServer* s) {
-    return s->options_;
-  }
+  static const HttpServerOptions& options(HttpServer* s) { return s->options_; }
   static std::atomic<int>& connections(HttpServer* s) {
     return s->connections_;
   }
@@ -206,8 +204,8 @@ struct HttpServer::Loop {
     h2o_hostconf_t* host = h2o_config_register_host(
         &config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
     h2o_pathconf_t* path = h2o_config_register_path(host, "/", 0);
-    auto* h = reinterpret_cast<Handler*>(
-        h2o_create_handler(path, sizeof(Handler)));
+    auto* h =
+        reinterpret_cast<Handler*>(h2o_create_handler(path, sizeof(Handler)));
     h->super.on_req = &Loop::OnRequest;
     h->loop = this;
     evloop = h2o_evloop_create();
@@ -219,14 +217,18 @@ struct HttpServer::Loop {
     queue = h2o_multithread_create_queue(evloop);
     h2o_multithread_register_receiver(
         queue, &wake, [](h2o_multithread_receiver_t*, h2o_linklist_t*) {});
-    listener = h2o_evloop_socket_create(evloop, listen_fd,
-                                        H2O_SOCKET_FLAG_DONT_READ);
+    listener =
+        h2o_evloop_socket_create(evloop, listen_fd, H2O_SOCKET_FLAG_DONT_READ);
     listener->data = this;
     h2o_socket_read_start(listener, &Loop::OnAccept);
   }
 
   ~Loop() {
     if (listener != nullptr) h2o_socket_close(listener);
+    // HTTP/2's graceful-shutdown timer (GOAWAY resends) may still be set;
+    // h2o_context_dispose insists on empty timers.
+    if (h2o_timeout_is_linked(&ctx.http2._graceful_shutdown_timeout))
+      h2o_timeout_unlink(&ctx.http2._graceful_shutdown_timeout);
     h2o_multithread_unregister_receiver(queue, &wake);
     h2o_multithread_destroy_queue(queue);
     h2o_context_dispose(&ctx);
@@ -333,9 +335,9 @@ struct HttpServer::Loop {
       std::optional<std::string_view> head = RawHttp1Head(req);
       if (!head.has_value()) return Refuse(req, 400, "malformed request");
       if (head->size() > o.max_header_bytes) {
-        return Refuse(req, 431,
-                      StrCat("request head over ", o.max_header_bytes,
-                             " bytes"));
+        return Refuse(
+            req, 431,
+            StrCat("request head over ", o.max_header_bytes, " bytes"));
       }
       int error = 0;
       std::optional<HttpRequest> parsed =
@@ -354,9 +356,9 @@ struct HttpServer::Loop {
             std::string(e.value.base, e.value.len);
       }
       if (size > o.max_header_bytes) {
-        return Refuse(req, 431,
-                      StrCat("request head over ", o.max_header_bytes,
-                             " bytes"));
+        return Refuse(
+            req, 431,
+            StrCat("request head over ", o.max_header_bytes, " bytes"));
       }
       request.method.assign(req->input.method.base, req->input.method.len);
       request.path.assign(req->input.path.base, req->input.path.len);
@@ -388,8 +390,8 @@ struct HttpServer::Loop {
       h2o_add_header_by_str(&req->pool, &req->res.headers, n.base, n.len, 1,
                             orig.base, v.base, v.len);
     }
-    const bool no_body =
-        r.status == 204 || r.status == 304 || (r.status >= 100 && r.status < 200);
+    const bool no_body = r.status == 204 || r.status == 304 ||
+                         (r.status >= 100 && r.status < 200);
     if (no_body) {
       h2o_start_response(req, &kNoMoreGenerator);
       h2o_send(req, nullptr, 0, H2O_SEND_STATE_FINAL);
@@ -468,8 +470,8 @@ namespace {
 
 // Listening sockets for `address`, one per thread (SO_REUSEPORT), all on
 // the port the first one got.
-absl::StatusOr<std::vector<int>> Listen(const std::string& address,
-                                        int count, int* port) {
+absl::StatusOr<std::vector<int>> Listen(const std::string& address, int count,
+                                        int* port) {
   const size_t colon = address.rfind(':');
   if (colon == std::string::npos) {
     return absl::InvalidArgumentError(
@@ -537,8 +539,8 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
     const std::string& address, HttpHandler handler,
     HttpServerOptions options) {
   if (options.threads < 1 || options.threads > 64) {
-    return absl::InvalidArgumentError(StrCat(
-        "HTTP threads must be between 1 and 64, not ", options.threads));
+    return absl::InvalidArgumentError(
+        StrCat("HTTP threads must be between 1 and 64, not ", options.threads));
   }
   if (options.max_connections < 1) {
     return absl::InvalidArgumentError(

@@ -10,8 +10,20 @@ namespace {
 bool IsTokenChar(char c) {
   if (std::isalnum(static_cast<unsigned char>(c))) return true;
   switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*':
-    case '+': case '-': case '.': case '^': case '_': case '`': case '|':
+    case '!':
+    case '#':
+    case '$':
+    case '%':
+    case '&':
+    case '\'':
+    case '*':
+    case '+':
+    case '-':
+    case '.':
+    case '^':
+    case '_':
+    case '`':
+    case '|':
     case '~':
       return true;
     default:
@@ -38,15 +50,15 @@ std::string Lower(std::string_view s) {
   return out;
 }
 
-std::string_view Trim(std::string_view s) {
+}  // namespace
+
+std::string_view TrimBlanks(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
     s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
     s.remove_suffix(1);
   return s;
 }
-
-}  // namespace
 
 std::optional<HttpRequest> ParseRequestHead(std::string_view head,
                                             int* error_status) {
@@ -91,7 +103,7 @@ std::optional<HttpRequest> ParseRequestHead(std::string_view head,
     // A leading blank (obs-fold) or a blank before the colon fails here.
     const std::string_view raw_name = field.substr(0, colon);
     if (!IsToken(raw_name)) return std::nullopt;
-    const std::string_view value = Trim(field.substr(colon + 1));
+    const std::string_view value = TrimBlanks(field.substr(colon + 1));
     for (char c : value)
       if (IsControl(c) && c != '\t') return std::nullopt;
     std::string name = Lower(raw_name);

@@ -31,6 +31,9 @@ namespace strata::server::internal {
 std::optional<HttpRequest> ParseRequestHead(std::string_view head,
                                             int* error_status);
 
+// `s` without leading and trailing spaces and tabs.
+std::string_view TrimBlanks(std::string_view s);
+
 }  // namespace strata::server::internal
 
 #endif  // STRATA_SERVER_HTTP_SRC_REQUEST_HEAD_H_

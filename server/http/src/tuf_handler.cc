@@ -1,5 +1,6 @@
 #include "strata/server/http/tuf_handler.h"
 
+#include "request_head.h"
 #include "strata/base/names.h"
 #include "strata/base/sha256.h"
 #include "strata/base/strings.h"
@@ -46,6 +47,21 @@ HttpResponse ServeTarget(TrustRepo* trust, Store* store, BlobCache* cache,
   return ServeBlob(store, cache, req, sha);
 }
 
+// If-None-Match: "*" or a list of entity tags, compared weakly (RFC 9110
+// 13.1.2).
+bool NoneMatchHits(std::string_view header, std::string_view etag) {
+  if (header == "*") return true;
+  while (!header.empty()) {
+    const size_t comma = header.find(',');
+    std::string_view item = internal::TrimBlanks(header.substr(0, comma));
+    if (item.substr(0, 2) == "W/") item.remove_prefix(2);
+    if (item == etag) return true;
+    if (comma == std::string_view::npos) break;
+    header.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
 }  // namespace
 
 std::optional<std::string> PercentDecode(std::string_view s) {
@@ -84,7 +100,7 @@ HttpResponse ServeBlob(Store* store, BlobCache* cache, const HttpRequest& req,
   r.headers["Accept-Ranges"] = "bytes";
   r.headers["Content-Type"] = "application/octet-stream";
   auto inm = req.headers.find("if-none-match");
-  if (inm != req.headers.end() && (inm->second == etag || inm->second == "*")) {
+  if (inm != req.headers.end() && NoneMatchHits(inm->second, etag)) {
     r.status = 304;
     return r;
   }
@@ -176,7 +192,7 @@ HttpResponse ServeTuf(TrustRepo* trust, Store* store, BlobCache* cache,
   const std::string etag = StrCat("\"", Sha256::HexHash(**bytes), "\"");
   r.headers["ETag"] = etag;
   auto inm = req.headers.find("if-none-match");
-  if (inm != req.headers.end() && inm->second == etag) {
+  if (inm != req.headers.end() && NoneMatchHits(inm->second, etag)) {
     r.status = 304;
     return r;
   }

@@ -340,14 +340,14 @@ absl::StatusOr<std::unique_ptr<StrataServer>> StrataServer::Start(
         MakeBlobHandler(impl->store.get(), &impl->metrics, impl->trust.get(),
                         options.http_cache_bytes);
     STRATA_ASSIGN_OR_RETURN(
-        impl->http,
-        HttpServer::Start(options.http_address,
-                          [raw = impl.get(), handler = std::move(handler)](
-                              const HttpRequest& req) {
-                            if (req.path == "/metrics") raw->UpdateGauges();
-                            return handler(req);
-                          },
-                          std::move(http)));
+        impl->http, HttpServer::Start(
+                        options.http_address,
+                        [raw = impl.get(),
+                         handler = std::move(handler)](const HttpRequest& req) {
+                          if (req.path == "/metrics") raw->UpdateGauges();
+                          return handler(req);
+                        },
+                        std::move(http)));
   }
   impl->server->GetHealthCheckService()->SetServingStatus(true);
   Impl* raw = impl.get();

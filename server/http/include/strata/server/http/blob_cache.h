@@ -31,9 +31,7 @@ class BlobCache {
       const BlobManifest& blob);
 
   // Whether Get would keep a blob of `size` bytes.
-  bool Keeps(uint64_t size) const {
-    return budget_ > 0 && size <= budget_ / 4;
-  }
+  bool Keeps(uint64_t size) const { return budget_ > 0 && size <= budget_ / 4; }
 
   struct Stats {
     uint64_t hits = 0;
