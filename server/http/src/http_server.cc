@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <latch>
 #include <new>
 #include <unordered_set>
 
@@ -568,14 +569,21 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
   absl::StatusOr<std::vector<int>> fds =
       Listen(address, o.threads, &server->port_);
   if (!fds.ok()) return fds.status();
-  for (int fd : *fds) {
-    server->loops_.push_back(
-        std::make_unique<Loop>(server.get(), fd, server->ssl_ctx_));
-  }
-  for (auto& loop : server->loops_) {
+  server->loops_.resize(fds->size());
+  std::latch ready(static_cast<std::ptrdiff_t>(fds->size()));
+  for (size_t i = 0; i < fds->size(); ++i) {
     server->threads_.emplace_back(
-        [l = loop.get(), d = &server->deadline_ms_] { l->Run(d); });
+        [s = server.get(), i, fd = (*fds)[i], &ready] {
+          auto loop = std::make_unique<Loop>(s, fd, s->ssl_ctx_);
+          s->loops_[i] = loop.get();
+          ready.count_down();
+          loop->Run(&s->deadline_ms_);
+          std::lock_guard<std::mutex> lock(s->wake_mu_);
+          s->loops_[i] = nullptr;
+          loop.reset();
+        });
   }
+  ready.wait();
   return server;
 }
 
@@ -587,12 +595,15 @@ HttpServer::~HttpServer() {
 void HttpServer::Shutdown(absl::Duration deadline) {
   if (shut_down_) return;
   shut_down_ = true;
-  deadline_ms_ = Loop::NowMs() + absl::ToInt64Milliseconds(deadline);
-  stopping_ = true;
-  for (auto& loop : loops_) loop->Wake();
+  {
+    std::lock_guard<std::mutex> lock(wake_mu_);
+    deadline_ms_ = Loop::NowMs() + absl::ToInt64Milliseconds(deadline);
+    stopping_ = true;
+    for (Loop* loop : loops_)
+      if (loop != nullptr) loop->Wake();
+  }
   for (std::thread& t : threads_) t.join();
   threads_.clear();
-  loops_.clear();
 }
 
 }  // namespace strata::server

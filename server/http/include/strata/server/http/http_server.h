@@ -13,6 +13,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -108,7 +109,11 @@ class HttpServer {
   std::atomic<int> connections_{0};
   std::atomic<bool> stopping_{false};
   std::atomic<int64_t> deadline_ms_{0};  // steady clock, once stopping
-  std::vector<std::unique_ptr<Loop>> loops_;
+  // Each loop lives on (and is made and destroyed by) its own thread: h2o
+  // keeps per-thread buffer pools. A loop is destroyed only after taking
+  // wake_mu_, so Shutdown can wake them all under it.
+  std::vector<Loop*> loops_;
+  std::mutex wake_mu_;
   std::vector<std::thread> threads_;
   bool shut_down_ = false;
 
