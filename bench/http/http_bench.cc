@@ -22,6 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -163,7 +164,7 @@ WrkResult Wrk(const Options& o, const Server& s, const std::string& path,
               const std::string& header) {
   const std::string cmd =
       StrCat("wrk -t", o.wrk_threads, " -c", o.connections, " -d",
-             static_cast<int>(o.seconds * 1000), "ms ",
+             std::max(1, static_cast<int>(o.seconds + 0.5)), "s ",
              header.empty() ? "" : StrCat("-H '", header, "' "),
              "http://127.0.0.1:", s.port, path, " 2>&1");
   const double cpu0 = CpuMs(s.pid);
@@ -243,7 +244,7 @@ int main(int argc, char** argv) {
     auto next = [&]() -> const char* { return i + 1 < argc ? argv[++i] : ""; };
     if (a == "--smoke") {
       o.smoke = true;
-      o.seconds = 0.5;
+      o.seconds = 1;
       o.connections = 4;
       o.hold = 200;
     } else if (a == "--seconds") {
@@ -271,7 +272,10 @@ int main(int argc, char** argv) {
   ::getrlimit(RLIMIT_NOFILE, &files);
   files.rlim_cur = files.rlim_max;
   ::setrlimit(RLIMIT_NOFILE, &files);
-  if (Run("command -v nginx wrk | wc -l") != "2\n") {
+  // nginx lives in /usr/sbin, not always on a user's PATH.
+  std::string nginx_bin = Run("PATH=$PATH:/usr/sbin command -v nginx");
+  if (!nginx_bin.empty() && nginx_bin.back() == '\n') nginx_bin.pop_back();
+  if (nginx_bin.empty() || Run("command -v wrk").empty()) {
     std::fprintf(stderr,
                  "http_bench needs nginx and wrk on PATH (Debian packages "
                  "nginx and wrk; ./strata.sh deps installs them)\n");
@@ -339,10 +343,10 @@ int main(int argc, char** argv) {
         published = false;
         break;
       }
-      published =
-          strata::PosixFileSystem()
-              ->WriteFile(strata::JoinPath(www, "v1/blobs/" + b.sha), b.bytes)
-              .ok();
+      published = strata::WriteFileAtomically(
+                      *strata::PosixFileSystem(),
+                      strata::JoinPath(www, "v1/blobs/" + b.sha), b.bytes)
+                      .ok();
     }
     if (!published) break;
 
@@ -369,7 +373,7 @@ int main(int argc, char** argv) {
              .ok()) {
       break;
     }
-    nginx.pid = Spawn({"nginx", "-c", conf, "-p", dir, "-e",
+    nginx.pid = Spawn({nginx_bin, "-c", conf, "-p", dir, "-e",
                        strata::JoinPath(dir, "nginx.err")},
                       strata::JoinPath(dir, "nginx.log"));
     if (!WaitServing(nginx.pid,
