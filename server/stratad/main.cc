@@ -114,6 +114,10 @@ int main(int argc, char** argv) {
   app.add_flag("--http-tls", options.http_tls,
                "serve the HTTP port over TLS (HTTP/2 and HTTP/1.1 by ALPN) "
                "with the gRPC port's certificate and key");
+  app.add_flag("--http-cleartext-h2", options.http.cleartext_http2,
+               "also speak HTTP/2 without TLS (prior knowledge and Upgrade: "
+               "h2c); off because an upgraded request skips the strict "
+               "HTTP/1 head check");
   app.add_option("--http-threads", options.http.threads,
                  "event-loop threads of the HTTP port")
       ->capture_default_str()

@@ -1,8 +1,8 @@
 // The HTTP front (server/http) on loopback with real sockets: keep-alive,
-// HTTP/2 and TLS through curl, the route table, the bounds (connections,
-// head and body sizes, request timeout, shutdown), and malformed heads:
-// the classic smuggling shapes and a generated corpus sent over real
-// connections, checked against the strict head parser.
+// HTTP/2 (cleartext on request, and over TLS) through curl, the route table,
+// the bounds (connections, head and body sizes, request timeout, shutdown), and
+// malformed heads: the classic smuggling shapes and a generated corpus sent
+// over real connections, checked against the strict head parser.
 #include "strata/server/http/http_server.h"
 
 #include <arpa/inet.h>
@@ -412,13 +412,26 @@ Curl RunCurl(const std::string& args, const std::string& out_file) {
               PosixFileSystem()->ReadFile(out_file).value_or("")};
 }
 
-TEST_F(HttpServerTest, Http2WithPriorKnowledge) {
+TEST_F(HttpServerTest, CleartextHttp2OnlyWhenAskedFor) {
   StartServer();
   testing::TempDir dir;
+  const std::string url =
+      StrCat("http://127.0.0.1:", server_->port(), "/hello");
+  // An h2c upgrade would skip the strict HTTP/1 head check: not offered.
+  Curl upgrade = RunCurl("--http2 " + url, JoinPath(dir.path(), "up"));
+  ASSERT_EQ(upgrade.exit_code, 0) << "curl (./strata.sh deps)";
+  EXPECT_THAT(upgrade.out, StartsWith("HTTP/1.1 200"));
+  EXPECT_THAT(
+      RunCurl("--http2-prior-knowledge " + url, JoinPath(dir.path(), "pk")).out,
+      ::testing::Not(HasSubstr("HTTP/2 200")));
+  server_.reset();
+  HttpServerOptions o;
+  o.cleartext_http2 = true;
+  StartServer(o);
   Curl c = RunCurl(StrCat("--http2-prior-knowledge http://127.0.0.1:",
                           server_->port(), "/hello"),
                    JoinPath(dir.path(), "out"));
-  ASSERT_EQ(c.exit_code, 0) << "curl with HTTP/2 (./strata.sh deps)";
+  ASSERT_EQ(c.exit_code, 0);
   EXPECT_THAT(c.out, StartsWith("HTTP/2 200"));
   EXPECT_THAT(c.out, HasSubstr("hello\n"));
 }

@@ -202,6 +202,7 @@ struct HttpServer::Loop {
     config.http2.idle_timeout = Millis(o.http2_idle_timeout);
     config.http2.graceful_shutdown_timeout = Millis(o.request_timeout);
     config.handshake_timeout = Millis(o.tls_handshake_timeout);
+    config.http1.upgrade_to_http2 = o.cleartext_http2 ? 1 : 0;
     h2o_hostconf_t* host = h2o_config_register_host(
         &config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
     h2o_pathconf_t* path = h2o_config_register_path(host, "/", 0);

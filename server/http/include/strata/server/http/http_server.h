@@ -72,6 +72,11 @@ struct HttpServerOptions {
   absl::Duration http2_idle_timeout = absl::Seconds(60);
   // TLS handshakes must finish within this.
   absl::Duration tls_handshake_timeout = absl::Seconds(10);
+  // HTTP/2 without TLS (prior knowledge and `Upgrade: h2c`). Off by
+  // default: h2o 2.2.5 turns both on or off together, and an upgraded
+  // request is served as an HTTP/2 stream without the strict HTTP/1 head
+  // check (h2c smuggling). HTTP/2 over TLS (ALPN) is always on.
+  bool cleartext_http2 = false;
   // Event-loop threads, each with its own listening socket (SO_REUSEPORT).
   int threads = 2;
   // PEM certificate chain and private key: when both are set the port
