@@ -10,9 +10,12 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <latch>
 #include <new>
+#include <thread>
 #include <unordered_set>
 
 // h2o's headers are C; they are system headers here (no warnings of ours).
@@ -21,6 +24,7 @@
 #include "h2o/http1.h"
 #include "h2o/http2.h"
 #include "h2o/multithread.h"
+#include "h2o/version.h"
 #include "request_head.h"
 #include "strata/base/log.h"
 #include "strata/base/strings.h"
@@ -233,7 +237,18 @@ struct HttpServer::Loop {
       h2o_timeout_unlink(&ctx.http2._graceful_shutdown_timeout);
     h2o_multithread_unregister_receiver(queue, &wake);
     h2o_multithread_destroy_queue(queue);
+    h2o_multithread_queue_t* context_queue = ctx.queue;
     h2o_context_dispose(&ctx);
+#if H2O_LIBRARY_VERSION_MAJOR == 0 && H2O_LIBRARY_VERSION_MINOR == 13
+    // libh2o-evloop 0.13 (h2o 2.2.5) closes a queue's pipe but never frees
+    // the queue itself.
+    std::free(queue);
+    std::free(context_queue);
+#else
+    (void)context_queue;
+#endif
+    // Closed sockets are freed on the loop's next turn.
+    h2o_evloop_run(evloop, 0);
     h2o_evloop_destroy(evloop);
     h2o_config_dispose(&config);
   }
@@ -470,6 +485,50 @@ std::optional<ByteRange> ParseRange(std::string_view header, uint64_t size) {
 
 namespace {
 
+// The threads h2o loops run on, for the life of the process: h2o keeps
+// per-thread caches (memory-pool chunks, socket buffers) that nothing
+// frees before the thread exits, so a thread per server would leak them
+// (and LeakSanitizer says so). A finished loop's thread waits for the
+// next one.
+class LoopThreads {
+ public:
+  static LoopThreads& Get() {
+    static LoopThreads* threads = new LoopThreads();  // never destroyed
+    return *threads;
+  }
+
+  void Run(std::function<void()> fn) {
+    std::lock_guard<std::mutex> lock(mu_);
+    work_.push_back(std::move(fn));
+    if (waiting_ >= work_.size()) {
+      ready_.notify_one();
+      return;
+    }
+    std::thread([this] { Serve(); }).detach();
+  }
+
+ private:
+  void Serve() {
+    std::unique_lock<std::mutex> lock(mu_);
+    for (;;) {
+      ++waiting_;
+      ready_.wait(lock, [this] { return !work_.empty(); });
+      --waiting_;
+      std::function<void()> fn = std::move(work_.front());
+      work_.pop_front();
+      lock.unlock();
+      fn();
+      fn = nullptr;
+      lock.lock();
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable ready_;
+  std::deque<std::function<void()>> work_;
+  size_t waiting_ = 0;
+};
+
 // Listening sockets for `address`, one per thread (SO_REUSEPORT), all on
 // the port the first one got.
 absl::StatusOr<std::vector<int>> Listen(const std::string& address, int count,
@@ -571,18 +630,21 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
       Listen(address, o.threads, &server->port_);
   if (!fds.ok()) return fds.status();
   server->loops_.resize(fds->size());
+  server->running_ = static_cast<int>(fds->size());
   std::latch ready(static_cast<std::ptrdiff_t>(fds->size()));
   for (size_t i = 0; i < fds->size(); ++i) {
-    server->threads_.emplace_back(
-        [s = server.get(), i, fd = (*fds)[i], &ready] {
-          auto loop = std::make_unique<Loop>(s, fd, s->ssl_ctx_);
-          s->loops_[i] = loop.get();
-          ready.count_down();
-          loop->Run(&s->deadline_ms_);
-          std::lock_guard<std::mutex> lock(s->wake_mu_);
-          s->loops_[i] = nullptr;
-          loop.reset();
-        });
+    LoopThreads::Get().Run([s = server.get(), i, fd = (*fds)[i], &ready] {
+      auto loop = std::make_unique<Loop>(s, fd, s->ssl_ctx_);
+      s->loops_[i] = loop.get();
+      ready.count_down();
+      loop->Run(&s->deadline_ms_);
+      std::lock_guard<std::mutex> lock(s->wake_mu_);
+      s->loops_[i] = nullptr;
+      loop.reset();
+      --s->running_;
+      s->loop_done_.notify_all();
+      // `s` may be gone once the lock is released.
+    });
   }
   ready.wait();
   return server;
@@ -603,8 +665,8 @@ void HttpServer::Shutdown(absl::Duration deadline) {
     for (Loop* loop : loops_)
       if (loop != nullptr) loop->Wake();
   }
-  for (std::thread& t : threads_) t.join();
-  threads_.clear();
+  std::unique_lock<std::mutex> lock(wake_mu_);
+  loop_done_.wait(lock, [this] { return running_ == 0; });
 }
 
 }  // namespace strata::server

@@ -9,6 +9,7 @@
 #define STRATA_SERVER_HTTP_HTTP_SERVER_H_
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -17,7 +18,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -114,12 +114,14 @@ class HttpServer {
   std::atomic<int> connections_{0};
   std::atomic<bool> stopping_{false};
   std::atomic<int64_t> deadline_ms_{0};  // steady clock, once stopping
-  // Each loop lives on (and is made and destroyed by) its own thread: h2o
-  // keeps per-thread buffer pools. A loop is destroyed only after taking
-  // wake_mu_, so Shutdown can wake them all under it.
+  // Each loop is made, run and destroyed on one thread of a process-wide
+  // set (h2o keeps per-thread caches that only a thread's exit would drop,
+  // as leaks; the threads are reused by the next server). A loop is
+  // destroyed only under wake_mu_, so Shutdown can wake them all under it.
   std::vector<Loop*> loops_;
   std::mutex wake_mu_;
-  std::vector<std::thread> threads_;
+  std::condition_variable loop_done_;
+  int running_ = 0;  // loops not yet destroyed, under wake_mu_
   bool shut_down_ = false;
 
   friend struct Loop;
