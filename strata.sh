@@ -45,7 +45,7 @@ PACKAGES=(
   libcli11-dev libabsl-dev libgtest-dev libgmock-dev libh2o-evloop-dev
   clang clang-format libclang-rt-14-dev
   zstd bsdiff xdelta3 curl openssl ca-certificates procps
-  nginx wrk nghttp2-client
+  nginx wrk
 )
 # Commands that may come from outside dpkg on some images; installed from
 # Debian only when the command is missing.
