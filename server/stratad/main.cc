@@ -146,6 +146,13 @@ int main(int argc, char** argv) {
                  "response: the keep-alive idle limit")
       ->capture_default_str()
       ->check(CLI::Range(0.1, 3600.0));
+  double http_write_seconds = 60;
+  app.add_option("--http-write-timeout", http_write_seconds,
+                 "seconds an HTTP client may acknowledge none of a response "
+                 "being sent before the connection is closed (a stalled "
+                 "reader)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.1, 3600.0));
   app.add_option("--tls-cert", options.tls_cert_file,
                  "PEM certificate chain for gRPC TLS (default: "
                  "<data-dir>/tls/server.pem if it exists)");
@@ -258,6 +265,7 @@ int main(int argc, char** argv) {
   options.http_cache_bytes = http_cache_mb << 20;
   options.http.request_timeout =
       absl::Milliseconds(http_request_seconds * 1000);
+  options.http.write_timeout = absl::Milliseconds(http_write_seconds * 1000);
   if (!absl::ParseDuration(timestamp_expiry, &options.timestamp_expiry) ||
       options.timestamp_expiry < absl::Minutes(2)) {
     std::cerr << "stratad: --timestamp-expiry '" << timestamp_expiry

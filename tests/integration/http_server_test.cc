@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <random>
 #include <set>
+#include <thread>
 
 #include "../server/test_util.h"
 #include "gmock/gmock.h"
@@ -65,6 +66,7 @@ class Conn {
     char buf[65536];
     for (;;) {
       ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
+      if (n == 0) eof_ = true;
       if (n <= 0) return out;
       out.append(buf, static_cast<size_t>(n));
     }
@@ -72,29 +74,37 @@ class Conn {
   // One response with a Content-Length body; "" when the server closed.
   // Bytes of the next (pipelined) response stay for the next call.
   std::string ReadResponse() {
-    char buf[65536];
+    std::vector<char> buf(1 << 20);
+    size_t end = std::string::npos;
     for (;;) {
-      const size_t end = pending_.find("\r\n\r\n");
+      if (end == std::string::npos) end = pending_.find("\r\n\r\n");
       if (end != std::string::npos) {
         size_t length = 0;
         const size_t cl = pending_.find("Content-Length: ");
         if (cl != std::string::npos && cl < end)
-          length = std::stoul(pending_.substr(cl + 16));
+          length = std::strtoul(pending_.c_str() + cl + 16, nullptr, 10);
+        last_head_size_ = end + 4;
         if (pending_.size() >= end + 4 + length) {
           std::string one = pending_.substr(0, end + 4 + length);
           pending_.erase(0, one.size());
           return one;
         }
       }
-      ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
+      ssize_t n = ::recv(fd_, buf.data(), buf.size(), 0);
       if (n <= 0) return std::exchange(pending_, "");
-      pending_.append(buf, static_cast<size_t>(n));
+      pending_.append(buf.data(), static_cast<size_t>(n));
     }
   }
+
+  // Whether a read ended because the server closed (not the guard).
+  bool eof() const { return eof_; }
+  size_t last_head_size() const { return last_head_size_; }
 
  private:
   int fd_ = -1;
   bool connected_ = false;
+  bool eof_ = false;
+  size_t last_head_size_ = 0;
   std::string pending_;
 };
 
@@ -302,6 +312,23 @@ TEST_F(HttpServerTest, SilentAndSlowClientsAreClosedAfterTheRequestTimeout) {
   // Both reads end because the server closes (no response owed).
   EXPECT_EQ(silent.ReadAll().find("200 OK"), std::string::npos);
   EXPECT_EQ(slow.ReadAll().find("200 OK"), std::string::npos);
+}
+
+TEST_F(HttpServerTest, ReadersThatStopReadingAreCutAfterTheWriteTimeout) {
+  HttpServerOptions o;
+  o.write_timeout = absl::Milliseconds(200);
+  StartServer(o);
+  Conn stalled(server_->port());
+  stalled.Send("GET /big HTTP/1.1\r\nHost: t\r\n\r\n");
+  // Wait for the states: the server took the connection, then dropped it
+  // (a hang here means it never does; ctest's timeout ends it).
+  while (server_->connections() != 1)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  while (server_->connections() != 0)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  // What was already in flight arrives, then end of file, short of 64 MiB.
+  EXPECT_LT(stalled.ReadAll().size(), size_t{64} << 20);
+  EXPECT_TRUE(stalled.eof());
 }
 
 TEST_F(HttpServerTest, ShutdownClosesIdleConnectionsAndCutsStalledOnes) {

@@ -16,7 +16,7 @@
 #include <latch>
 #include <new>
 #include <thread>
-#include <unordered_set>
+#include <unordered_map>
 
 // h2o's headers are C; they are system headers here (no warnings of ours).
 #define H2O_USE_LIBUV 0
@@ -28,6 +28,7 @@
 #include "request_head.h"
 #include "strata/base/log.h"
 #include "strata/base/strings.h"
+#include "tcp_progress.h"
 #include "tls_context.h"
 
 namespace strata::server {
@@ -194,8 +195,15 @@ struct HttpServer::Loop {
   h2o_socket_t* listener = nullptr;
   h2o_multithread_queue_t* queue = nullptr;
   h2o_multithread_receiver_t wake;
+  // What the write timeout watches: bytes the peer acknowledged, and since
+  // when that number has not moved while a write waits.
+  struct Progress {
+    uint64_t acked = 0;
+    int64_t since_ms = 0;
+  };
   // Open connections of this loop (its thread only).
-  std::unordered_set<h2o_socket_t*> sockets;
+  std::unordered_map<h2o_socket_t*, Progress> sockets;
+  int64_t next_sweep_ms = 0;
 
   Loop(HttpServer* s, int fd, ssl_ctx_st* ssl) : server(s), listen_fd(fd) {
     const HttpServerOptions& o = ServerAccess::options(s);
@@ -267,19 +275,52 @@ struct HttpServer::Loop {
           h2o_context_request_shutdown(&ctx);
           // Idle keep-alive connections read end-of-file and close; a
           // response being written is finished first.
-          for (h2o_socket_t* s : sockets)
+          for (const auto& [s, progress] : sockets)
             ::shutdown(h2o_socket_get_fd(s), SHUT_RD);
         }
         if (sockets.empty()) break;
         const int64_t left = deadline_ms->load() - NowMs();
         if (left <= 0 && !cut) {
           cut = true;
-          for (h2o_socket_t* s : sockets)
+          for (const auto& [s, progress] : sockets)
             ::shutdown(h2o_socket_get_fd(s), SHUT_RDWR);
         }
         wait = static_cast<int32_t>(std::clamp<int64_t>(left, 1, 50));
       }
+      const int64_t now = NowMs();
+      if (now >= next_sweep_ms) {
+        CutStalledWriters(now);
+        next_sweep_ms = now + SweepEveryMs();
+      }
+      wait = static_cast<int32_t>(
+          std::min<int64_t>(wait, std::max<int64_t>(1, next_sweep_ms - now)));
       h2o_evloop_run(evloop, wait);
+    }
+  }
+
+  int64_t SweepEveryMs() const {
+    const int64_t timeout =
+        absl::ToInt64Milliseconds(ServerAccess::options(server).write_timeout);
+    return std::clamp<int64_t>(timeout / 4, 10, 1000);
+  }
+
+  // A connection with a write waiting whose peer has acknowledged nothing
+  // for write_timeout is cut (its socket shut down: h2o sees the error and
+  // closes it). h2o 2.2.5 has no write timeout of its own.
+  void CutStalledWriters(int64_t now) {
+    const int64_t timeout =
+        absl::ToInt64Milliseconds(ServerAccess::options(server).write_timeout);
+    for (auto& [s, p] : sockets) {
+      const int fd = h2o_socket_get_fd(s);
+      uint64_t acked = 0;
+      const bool known =
+          h2o_socket_is_writing(s) && internal::BytesAcked(fd, &acked);
+      if (!known || acked != p.acked) {
+        p.acked = acked;
+        p.since_ms = now;
+      } else if (now - p.since_ms >= timeout) {
+        ::shutdown(fd, SHUT_RDWR);
+      }
     }
   }
 
@@ -317,7 +358,7 @@ struct HttpServer::Loop {
       auto* ref = new SocketRef{self, sock};
       sock->on_close.cb = &Loop::OnClose;
       sock->on_close.data = ref;
-      self->sockets.insert(sock);
+      self->sockets.emplace(sock, Progress{0, NowMs()});
       h2o_accept(&self->accept_ctx, sock);
     }
   }

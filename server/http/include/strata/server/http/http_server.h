@@ -68,6 +68,9 @@ struct HttpServerOptions {
   // this long after the connection opened or the previous response was
   // sent: the keep-alive idle limit and the slow-sender limit in one.
   absl::Duration request_timeout = absl::Seconds(30);
+  // A connection with a response waiting to be written whose peer has
+  // acknowledged no byte of it this long is closed (a stalled reader).
+  absl::Duration write_timeout = absl::Seconds(60);
   // HTTP/2 connections with no stream open this long are closed.
   absl::Duration http2_idle_timeout = absl::Seconds(60);
   // TLS handshakes must finish within this.
