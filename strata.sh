@@ -42,9 +42,10 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config ccache git
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   librocksdb-dev libzstd-dev libssl-dev libdivsufsort-dev libbz2-dev
-  libcli11-dev libabsl-dev libgtest-dev libgmock-dev
+  libcli11-dev libabsl-dev libgtest-dev libgmock-dev libh2o-evloop-dev
   clang clang-format libclang-rt-14-dev
   zstd bsdiff xdelta3 curl openssl ca-certificates procps
+  nginx wrk
 )
 # Commands that may come from outside dpkg on some images; installed from
 # Debian only when the command is missing.

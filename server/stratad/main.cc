@@ -1,5 +1,6 @@
 // stratad: the Strata publishing and delivery server.
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <cstdio>
 #include <iostream>
@@ -27,6 +28,21 @@ int Serve(const strata::server::ServerOptions& options,
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
+  // Each HTTP connection and gRPC stream holds a descriptor: the soft
+  // limit (often 1024) goes up to the hard one.
+  rlimit files{};
+  if (::getrlimit(RLIMIT_NOFILE, &files) == 0 &&
+      files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &files);
+  }
+  if (options.http.max_connections + 1000 >
+      static_cast<int64_t>(files.rlim_cur)) {
+    STRATA_LOG(Warning) << "--http-max-connections "
+                        << options.http.max_connections
+                        << " is near the open-file limit " << files.rlim_cur
+                        << "; raise it (ulimit -n) or lower the flag";
+  }
   auto server = strata::server::StrataServer::Start(options);
   if (!server.ok()) return Fail(server.status());
   if (!port_file.empty()) {
@@ -75,7 +91,8 @@ int main(int argc, char** argv) {
       "server.key when `stratad init --tls-self-signed` made them, else in\n"
       "plaintext (clients then need --plaintext, which they allow only to\n"
       "loopback addresses). The HTTP port (blobs, TUF metadata, /metrics)\n"
-      "stays plain HTTP: what it serves is signed or public.\n\n"
+      "is plain HTTP (what it serves is signed or public) unless --http-tls\n"
+      "puts it on TLS with the same certificate and key.\n\n"
       "Stops cleanly on SIGINT or SIGTERM."};
   app.set_version_flag("--version",
 #ifdef STRATA_VERSION
@@ -94,6 +111,48 @@ int main(int argc, char** argv) {
          "--http", options.http_address,
          "host:port for blobs and /metrics over HTTP; empty turns it off")
       ->capture_default_str();
+  app.add_flag("--http-tls", options.http_tls,
+               "serve the HTTP port over TLS (HTTP/2 and HTTP/1.1 by ALPN) "
+               "with the gRPC port's certificate and key");
+  app.add_flag("--http-cleartext-h2", options.http.cleartext_http2,
+               "also speak HTTP/2 without TLS (prior knowledge and Upgrade: "
+               "h2c); off because an upgraded request skips the strict "
+               "HTTP/1 head check");
+  app.add_option("--http-threads", options.http.threads,
+                 "event-loop threads of the HTTP port")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
+  app.add_option("--http-max-connections", options.http.max_connections,
+                 "open HTTP connections at most; more are answered 503")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000));
+  uint64_t http_cache_mb = options.http_cache_bytes >> 20;
+  app.add_option("--http-cache-mb", http_cache_mb,
+                 "MiB of decompressed blobs the HTTP port keeps in memory "
+                 "(blobs over a quarter of it are streamed); 0: none")
+      ->capture_default_str();
+  app.add_option("--http-max-header-bytes", options.http.max_header_bytes,
+                 "largest HTTP request head (request line and fields); "
+                 "larger: 431")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1024}, size_t{256 * 1024}));
+  app.add_option("--http-max-body-bytes", options.http.max_body_bytes,
+                 "largest HTTP request body; larger: 413")
+      ->capture_default_str();
+  double http_request_seconds = 30;
+  app.add_option("--http-request-timeout", http_request_seconds,
+                 "seconds an HTTP connection may take to send a request "
+                 "(head and body) after it opened or after the previous "
+                 "response: the keep-alive idle limit")
+      ->capture_default_str()
+      ->check(CLI::Range(0.1, 3600.0));
+  double http_write_seconds = 60;
+  app.add_option("--http-write-timeout", http_write_seconds,
+                 "seconds an HTTP client may acknowledge none of a response "
+                 "being sent before the connection is closed (a stalled "
+                 "reader)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.1, 3600.0));
   app.add_option("--tls-cert", options.tls_cert_file,
                  "PEM certificate chain for gRPC TLS (default: "
                  "<data-dir>/tls/server.pem if it exists)");
@@ -209,6 +268,10 @@ int main(int argc, char** argv) {
 
   CLI11_PARSE(app, argc, argv);
   options.gate_interval = absl::Milliseconds(gate_seconds * 1000);
+  options.http_cache_bytes = http_cache_mb << 20;
+  options.http.request_timeout =
+      absl::Milliseconds(http_request_seconds * 1000);
+  options.http.write_timeout = absl::Milliseconds(http_write_seconds * 1000);
   if (!absl::ParseDuration(timestamp_expiry, &options.timestamp_expiry) ||
       options.timestamp_expiry < absl::Minutes(2)) {
     std::cerr << "stratad: --timestamp-expiry '" << timestamp_expiry

@@ -122,6 +122,39 @@ TEST_F(HttpBlobTest, ConditionalRequestsAndErrors) {
   EXPECT_THAT(Get("/v1/blobs/" + sha_, "-X DELETE").headers, HasSubstr("405"));
 }
 
+TEST_F(HttpBlobTest, ListsAndWeakTagsInIfNoneMatch) {
+  Curl c = Get("/v1/blobs/" + sha_,
+               "-H 'If-None-Match: \"other\", W/\"" + sha_ + "\"'");
+  EXPECT_THAT(c.headers, HasSubstr("HTTP/1.1 304 Not Modified"));
+  c = Get("/v1/blobs/" + sha_, "-H 'If-None-Match: \"other\"'");
+  EXPECT_THAT(c.headers, HasSubstr("HTTP/1.1 200 OK"));
+}
+
+// The second and later GETs (whole or ranged, over one keep-alive
+// connection or not) come from the decompressed copy: one miss, then
+// hits, and the bytes are the same.
+TEST_F(HttpBlobTest, RepeatedGetsAreServedFromTheDecompressedCache) {
+  const std::string url =
+      StrCat("http://127.0.0.1:", server_.http_port(), "/v1/blobs/", sha_);
+  const std::string out = JoinPath(dir_.path(), "many");
+  const std::string cmd =
+      StrCat("curl -sS -o ", out, " ", url, " --next -o ", out, ".2 ", url,
+             " --next -o ", out, ".3 -r 5-9 ", url);
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  EXPECT_EQ(PosixFileSystem()->ReadFile(out).value_or(""), content_);
+  EXPECT_EQ(PosixFileSystem()->ReadFile(out + ".2").value_or(""), content_);
+  EXPECT_EQ(PosixFileSystem()->ReadFile(out + ".3").value_or(""),
+            content_.substr(5, 5));
+  Curl again = Get("/v1/blobs/" + sha_, "-r 0-99");
+  EXPECT_THAT(again.headers, HasSubstr("HTTP/1.1 206"));
+  EXPECT_EQ(again.body, content_.substr(0, 100));
+  Curl m = Get("/metrics");
+  EXPECT_THAT(m.body, HasSubstr("strata_http_blob_cache_misses 1\n"));
+  EXPECT_THAT(m.body, HasSubstr("strata_http_blob_cache_hits 3\n"));
+  EXPECT_THAT(m.body, HasSubstr(StrCat("strata_http_blob_cache_bytes ",
+                                       content_.size(), "\n")));
+}
+
 TEST_F(HttpBlobTest, MetricsPageCountsRequests) {
   Get("/v1/blobs/" + sha_);
   Curl c = Get("/metrics");

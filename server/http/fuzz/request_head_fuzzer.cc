@@ -6,8 +6,8 @@
 // request has a method without spaces, and nothing parsed spans a line
 // (contains CR LF); header names are lowercase without ':', values have no
 // surrounding blanks; a parsed Range lies inside the resource for a few
-// resource sizes. (A bare CR or LF inside a line is kept, see
-// docs/testing.md.)
+// resource sizes. (Since the move to h2o the parser is strict: a bare CR
+// or LF, obs-fold or a smuggling shape is a 400.)
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>

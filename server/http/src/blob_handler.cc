@@ -1,49 +1,54 @@
 #include "strata/server/http/blob_handler.h"
 
-#include "strata/base/sha256.h"
 #include "strata/base/strings.h"
 #include "strata/server/http/tuf_handler.h"
 
 namespace strata::server {
-namespace {
 
-HttpResponse Text(int status, std::string body) {
-  HttpResponse r;
-  r.status = status;
-  r.headers["Content-Type"] = "text/plain; charset=utf-8";
-  r.body = std::move(body) + "\n";
-  return r;
+void AddBlobRoutes(HttpRouter& router, Store* store, Metrics* metrics,
+                   TrustRepo* trust, std::shared_ptr<BlobCache> cache) {
+  const std::vector<std::string> kRead = {"GET", "HEAD"};
+  router
+      .Prefix("/v1/blobs/", kRead,
+              [store, cache](const HttpRequest& req, std::string_view sha) {
+                return ServeBlob(store, cache.get(), req, sha);
+              })
+      .Prefix(
+          "/v1/tuf/", kRead,
+          [store, trust, cache](const HttpRequest& req, std::string_view rest) {
+            return ServeTuf(trust, store, cache.get(), req, rest);
+          })
+      .Exact("/metrics", kRead,
+             [metrics, cache](const HttpRequest&, std::string_view) {
+               const BlobCache::Stats s = cache->stats();
+               metrics->SetGauge("strata_http_blob_cache_bytes", "",
+                                 static_cast<int64_t>(s.bytes));
+               metrics->SetGauge("strata_http_blob_cache_entries", "",
+                                 static_cast<int64_t>(s.entries));
+               metrics->SetGauge("strata_http_blob_cache_hits", "",
+                                 static_cast<int64_t>(s.hits));
+               metrics->SetGauge("strata_http_blob_cache_misses", "",
+                                 static_cast<int64_t>(s.misses));
+               HttpResponse r = TextResponse(200, metrics->Render());
+               r.headers["Content-Type"] = "text/plain; version=0.0.4";
+               return r;
+             })
+      .Exact("/healthz", kRead,
+             [](const HttpRequest&, std::string_view) {
+               return TextResponse(200, "ok");
+             })
+      .OnResponse([metrics](const HttpRequest&, const HttpResponse& r) {
+        metrics->Increment("strata_http_requests_total",
+                           StrCat("code=\"", r.status, "\""));
+      });
 }
 
-}  // namespace
-
-HttpHandler MakeBlobHandler(Store* store, Metrics* metrics, TrustRepo* trust) {
-  return [store, metrics, trust](const HttpRequest& req) -> HttpResponse {
-    constexpr std::string_view kBlobs = "/v1/blobs/";
-    constexpr std::string_view kTuf = "/v1/tuf/";
-    std::string_view path = req.path;
-    HttpResponse r;
-    if (req.method != "GET" && req.method != "HEAD") {
-      r = Text(405, "only GET and HEAD");
-      r.headers["Allow"] = "GET, HEAD";
-    } else if (path.substr(0, kBlobs.size()) == kBlobs) {
-      r = ServeBlob(store, req, path.substr(kBlobs.size()));
-    } else if (path.substr(0, kTuf.size()) == kTuf) {
-      r = ServeTuf(trust, store, req, path.substr(kTuf.size()));
-    } else if (path == "/metrics") {
-      r = Text(200, metrics->Render());
-      r.headers["Content-Type"] = "text/plain; version=0.0.4";
-    } else if (path == "/healthz") {
-      r = Text(200, "ok");
-    } else {
-      r = Text(404,
-               "not found; try /v1/blobs/<sha256>, "
-               "/v1/tuf/<app>/timestamp.json or /metrics");
-    }
-    metrics->Increment("strata_http_requests_total",
-                       StrCat("code=\"", r.status, "\""));
-    return r;
-  };
+HttpHandler MakeBlobHandler(Store* store, Metrics* metrics, TrustRepo* trust,
+                            uint64_t cache_bytes) {
+  HttpRouter router;
+  AddBlobRoutes(router, store, metrics, trust,
+                std::make_shared<BlobCache>(store, cache_bytes));
+  return std::move(router).AsHandler();
 }
 
 }  // namespace strata::server

@@ -1,127 +1,496 @@
 #include "strata/server/http/http_server.h"
 
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <unistd.h>
 
-#include <cctype>
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
 #include <cstring>
+#include <deque>
+#include <latch>
+#include <new>
+#include <thread>
+#include <unordered_map>
 
+// h2o's headers are C; they are system headers here (no warnings of ours).
+#define H2O_USE_LIBUV 0
+#include "h2o.h"
+#include "h2o/http1.h"
+#include "h2o/http2.h"
+#include "h2o/multithread.h"
+#include "h2o/version.h"
 #include "request_head.h"
 #include "strata/base/log.h"
 #include "strata/base/strings.h"
+#include "tcp_progress.h"
+#include "tls_context.h"
 
 namespace strata::server {
 namespace {
-
-constexpr size_t kMaxHeaderBytes = 16 * 1024;
 
 const char* Reason(int status) {
   switch (status) {
     case 200:
       return "OK";
+    case 204:
+      return "No Content";
     case 206:
       return "Partial Content";
     case 304:
       return "Not Modified";
     case 400:
       return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
     case 404:
       return "Not Found";
     case 405:
       return "Method Not Allowed";
+    case 408:
+      return "Request Timeout";
+    case 413:
+      return "Content Too Large";
     case 416:
       return "Range Not Satisfiable";
+    case 429:
+      return "Too Many Requests";
     case 431:
       return "Request Header Fields Too Large";
     case 503:
       return "Service Unavailable";
     default:
-      return "Internal Server Error";
+      return status < 400 ? "OK" : "Internal Server Error";
   }
 }
 
-bool SendAll(int fd, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-    if (n < 0) {
-      if (errno == EINTR) continue;
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i]))) {
       return false;
     }
-    data.remove_prefix(static_cast<size_t>(n));
   }
   return true;
 }
 
-std::string Lower(std::string s) {
-  for (char& c : s)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
+uint64_t Millis(absl::Duration d) {
+  return static_cast<uint64_t>(
+      std::max<int64_t>(1, absl::ToInt64Milliseconds(d)));
 }
 
-std::string Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() &&
-         (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) {
-    s.remove_suffix(1);
+h2o_iovec_t PoolCopy(h2o_mem_pool_t* pool, std::string_view s) {
+  return h2o_strdup(pool, s.data(), s.size());
+}
+
+// A C++ object owned by an h2o request's memory pool: destroyed when the
+// request is done, after the last byte that points into it was written.
+template <typename T, typename... Args>
+T* NewInPool(h2o_mem_pool_t* pool, Args&&... args) {
+  void* mem = h2o_mem_alloc_shared(pool, sizeof(T),
+                                   [](void* p) { static_cast<T*>(p)->~T(); });
+  return new (mem) T(std::forward<Args>(args)...);
+}
+
+// A body produced piece by piece as the client reads it (HttpResponse::
+// body_reader). `super` comes first: h2o hands back the generator pointer.
+struct StreamGenerator {
+  h2o_generator_t super;
+  std::function<absl::Status(uint64_t, uint64_t, std::string*)> reader;
+  uint64_t offset = 0;
+  uint64_t end = 0;
+  std::string piece;
+
+  static constexpr uint64_t kPiece = 256 * 1024;
+
+  static void Proceed(h2o_generator_t* g, h2o_req_t* req) {
+    auto* self = reinterpret_cast<StreamGenerator*>(g);
+    self->SendNext(req);
   }
-  return std::string(s);
-}
 
-// Reads the request head; false when the client sent nothing usable.
-std::optional<HttpRequest> ReadRequest(int fd, int* error_status) {
-  std::string head;
-  char buf[4096];
-  while (head.find("\r\n\r\n") == std::string::npos) {
-    if (head.size() > kMaxHeaderBytes) {
-      *error_status = 431;
-      return std::nullopt;
+  void SendNext(h2o_req_t* req) {
+    piece.clear();
+    const uint64_t want = std::min(kPiece, end - offset);
+    absl::Status s = reader(offset, want, &piece);
+    if (!s.ok() || piece.empty() || piece.size() > want) {
+      STRATA_LOG(Warning) << "HTTP body of " << ToStd(req->input.path)
+                          << " at byte " << offset << ": "
+                          << (s.ok() ? absl::DataLossError("short read") : s);
+      h2o_send(req, nullptr, 0, H2O_SEND_STATE_ERROR);
+      return;
     }
-    ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return std::nullopt;
-    head.append(buf, static_cast<size_t>(n));
+    offset += piece.size();
+    h2o_iovec_t buf = h2o_iovec_init(piece.data(), piece.size());
+    h2o_send(req, &buf, 1,
+             offset == end ? H2O_SEND_STATE_FINAL : H2O_SEND_STATE_IN_PROGRESS);
   }
-  head.resize(head.find("\r\n\r\n"));
-  return internal::ParseRequestHead(head, error_status);
+
+  static std::string ToStd(h2o_iovec_t v) { return std::string(v.base, v.len); }
+};
+
+h2o_generator_t kNoMoreGenerator = {nullptr, nullptr};
+
+// The bytes of the current HTTP/1 request's head, still at the start of
+// the socket's input buffer when the handler runs: h2o consumes a request
+// (head and body) only after its response, and copies what it keeps of a
+// request with a body to the request's pool. nullopt when no complete
+// head is there (then the request is refused: nothing unchecked gets
+// through).
+std::optional<std::string_view> RawHttp1Head(h2o_req_t* req) {
+  if (req->conn->callbacks->get_socket == nullptr) return std::nullopt;
+  h2o_socket_t* sock = req->conn->callbacks->get_socket(req->conn);
+  if (sock == nullptr || sock->input == nullptr) return std::nullopt;
+  std::string_view rest(sock->input->bytes, sock->input->size);
+  // Empty lines before a request line are allowed (RFC 9112 2.2).
+  while (!rest.empty() && (rest.front() == '\r' || rest.front() == '\n'))
+    rest.remove_prefix(1);
+  // The first empty line ends the head; a bare LF one is kept in the head
+  // so that the strict parser refuses it.
+  for (size_t i = 0; i + 1 < rest.size(); ++i) {
+    if (rest[i] != '\n') continue;
+    if (rest[i + 1] == '\n') return rest.substr(0, i + 2);
+    if (rest[i + 1] == '\r' && i + 2 < rest.size() && rest[i + 2] == '\n')
+      return rest.substr(0, i > 0 && rest[i - 1] == '\r' ? i - 1 : i + 1);
+  }
+  return std::nullopt;
 }
 
 }  // namespace
 
-namespace internal {
-
-std::optional<HttpRequest> ParseRequestHead(std::string_view head,
-                                            int* error_status) {
-  HttpRequest req;
-  size_t line_end = head.find("\r\n");
-  std::string_view line = head.substr(0, line_end);
-  size_t sp1 = line.find(' ');
-  size_t sp2 = line.rfind(' ');
-  if (sp1 == std::string_view::npos || sp2 == sp1) {
-    *error_status = 400;
-    return std::nullopt;
+// What the server's C callbacks reach: private state through a friend.
+struct ServerAccess {
+  static HttpHandler& handler(HttpServer* s) { return s->handler_; }
+  static const HttpServerOptions& options(HttpServer* s) { return s->options_; }
+  static std::atomic<int>& connections(HttpServer* s) {
+    return s->connections_;
   }
-  req.method = std::string(line.substr(0, sp1));
-  req.path = std::string(line.substr(sp1 + 1, sp2 - sp1 - 1));
-  size_t pos = line_end == std::string::npos ? head.size() : line_end + 2;
-  while (pos < head.size()) {
-    size_t end = head.find("\r\n", pos);
-    if (end == std::string::npos) end = head.size();
-    std::string_view h = head.substr(pos, end - pos);
-    size_t colon = h.find(':');
-    if (colon != std::string_view::npos) {
-      req.headers[Lower(std::string(h.substr(0, colon)))] =
-          Trim(h.substr(colon + 1));
+  static bool stopping(HttpServer* s) { return s->stopping_.load(); }
+};
+
+struct HttpServer::Loop {
+  // The route h2o calls; `super` first (h2o allocates it, zeroed).
+  struct Handler {
+    h2o_handler_t super;
+    Loop* loop;
+  };
+  struct SocketRef {
+    Loop* loop;
+    h2o_socket_t* sock;
+  };
+
+  HttpServer* server = nullptr;
+  int listen_fd = -1;
+  h2o_globalconf_t config;
+  h2o_context_t ctx;
+  h2o_accept_ctx_t accept_ctx;
+  h2o_evloop_t* evloop = nullptr;
+  h2o_socket_t* listener = nullptr;
+  h2o_multithread_queue_t* queue = nullptr;
+  h2o_multithread_receiver_t wake;
+  // What the write timeout watches: bytes the peer acknowledged, and since
+  // when that number has not moved while a write waits.
+  struct Progress {
+    uint64_t acked = 0;
+    int64_t since_ms = 0;
+  };
+  // Open connections of this loop (its thread only).
+  std::unordered_map<h2o_socket_t*, Progress> sockets;
+  int64_t next_sweep_ms = 0;
+
+  Loop(HttpServer* s, int fd, ssl_ctx_st* ssl) : server(s), listen_fd(fd) {
+    const HttpServerOptions& o = ServerAccess::options(s);
+    h2o_config_init(&config);
+    config.server_name = h2o_iovec_init(H2O_STRLIT("stratad"));
+    config.max_request_entity_size = o.max_body_bytes;
+    config.http1.req_timeout = Millis(o.request_timeout);
+    config.http2.idle_timeout = Millis(o.http2_idle_timeout);
+    config.http2.graceful_shutdown_timeout = Millis(o.request_timeout);
+    config.handshake_timeout = Millis(o.tls_handshake_timeout);
+    config.http1.upgrade_to_http2 = o.cleartext_http2 ? 1 : 0;
+    h2o_hostconf_t* host = h2o_config_register_host(
+        &config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+    h2o_pathconf_t* path = h2o_config_register_path(host, "/", 0);
+    auto* h =
+        reinterpret_cast<Handler*>(h2o_create_handler(path, sizeof(Handler)));
+    h->super.on_req = &Loop::OnRequest;
+    h->loop = this;
+    evloop = h2o_evloop_create();
+    h2o_context_init(&ctx, evloop, &config);
+    std::memset(&accept_ctx, 0, sizeof(accept_ctx));
+    accept_ctx.ctx = &ctx;
+    accept_ctx.hosts = config.hosts;
+    accept_ctx.ssl_ctx = ssl;
+    queue = h2o_multithread_create_queue(evloop);
+    h2o_multithread_register_receiver(
+        queue, &wake, [](h2o_multithread_receiver_t*, h2o_linklist_t*) {});
+    listener =
+        h2o_evloop_socket_create(evloop, listen_fd, H2O_SOCKET_FLAG_DONT_READ);
+    listener->data = this;
+    h2o_socket_read_start(listener, &Loop::OnAccept);
+  }
+
+  ~Loop() {
+    if (listener != nullptr) h2o_socket_close(listener);
+    // HTTP/2's graceful-shutdown timer (GOAWAY resends) may still be set;
+    // h2o_context_dispose insists on empty timers.
+    if (h2o_timeout_is_linked(&ctx.http2._graceful_shutdown_timeout))
+      h2o_timeout_unlink(&ctx.http2._graceful_shutdown_timeout);
+    h2o_multithread_unregister_receiver(queue, &wake);
+    h2o_multithread_destroy_queue(queue);
+    h2o_multithread_queue_t* context_queue = ctx.queue;
+    h2o_context_dispose(&ctx);
+#if H2O_LIBRARY_VERSION_MAJOR == 0 && H2O_LIBRARY_VERSION_MINOR == 13
+    // libh2o-evloop 0.13 (h2o 2.2.5) closes a queue's pipe but never frees
+    // the queue itself.
+    std::free(queue);
+    std::free(context_queue);
+#else
+    (void)context_queue;
+#endif
+    // Closed sockets are freed on the loop's next turn.
+    h2o_evloop_run(evloop, 0);
+    h2o_evloop_destroy(evloop);
+    h2o_config_dispose(&config);
+  }
+
+  void Wake() { h2o_multithread_send_message(&wake, nullptr); }
+
+  // The loop thread: serves until Shutdown, then drains.
+  void Run(const std::atomic<int64_t>* deadline_ms) {
+    bool draining = false, cut = false;
+    for (;;) {
+      int32_t wait = INT32_MAX;
+      if (ServerAccess::stopping(server)) {
+        if (!draining) {
+          draining = true;
+          StopAccepting();
+          h2o_context_request_shutdown(&ctx);
+          // Idle keep-alive connections read end-of-file and close; a
+          // response being written is finished first.
+          for (const auto& [s, progress] : sockets)
+            ::shutdown(h2o_socket_get_fd(s), SHUT_RD);
+        }
+        if (sockets.empty()) break;
+        const int64_t left = deadline_ms->load() - NowMs();
+        if (left <= 0 && !cut) {
+          cut = true;
+          for (const auto& [s, progress] : sockets)
+            ::shutdown(h2o_socket_get_fd(s), SHUT_RDWR);
+        }
+        wait = static_cast<int32_t>(std::clamp<int64_t>(left, 1, 50));
+      }
+      const int64_t now = NowMs();
+      if (now >= next_sweep_ms) {
+        CutStalledWriters(now);
+        next_sweep_ms = now + SweepEveryMs();
+      }
+      wait = static_cast<int32_t>(
+          std::min<int64_t>(wait, std::max<int64_t>(1, next_sweep_ms - now)));
+      h2o_evloop_run(evloop, wait);
     }
-    pos = end + 2;
   }
-  return req;
-}
 
-}  // namespace internal
+  int64_t SweepEveryMs() const {
+    const int64_t timeout =
+        absl::ToInt64Milliseconds(ServerAccess::options(server).write_timeout);
+    return std::clamp<int64_t>(timeout / 4, 10, 1000);
+  }
+
+  // A connection with a write waiting whose peer has acknowledged nothing
+  // for write_timeout is cut (its socket shut down: h2o sees the error and
+  // closes it). h2o 2.2.5 has no write timeout of its own.
+  void CutStalledWriters(int64_t now) {
+    const int64_t timeout =
+        absl::ToInt64Milliseconds(ServerAccess::options(server).write_timeout);
+    for (auto& [s, p] : sockets) {
+      const int fd = h2o_socket_get_fd(s);
+      uint64_t acked = 0;
+      const bool known =
+          h2o_socket_is_writing(s) && internal::BytesAcked(fd, &acked);
+      if (!known || acked != p.acked) {
+        p.acked = acked;
+        p.since_ms = now;
+      } else if (now - p.since_ms >= timeout) {
+        ::shutdown(fd, SHUT_RDWR);
+      }
+    }
+  }
+
+  static int64_t NowMs() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  }
+
+  void StopAccepting() {
+    if (listener == nullptr) return;
+    h2o_socket_read_stop(listener);
+    h2o_socket_close(listener);  // closes listen_fd
+    listener = nullptr;
+  }
+
+  static void OnAccept(h2o_socket_t* listener, const char* err) {
+    auto* self = static_cast<Loop*>(listener->data);
+    if (err != nullptr) return;
+    const int max = ServerAccess::options(self->server).max_connections;
+    std::atomic<int>& open = ServerAccess::connections(self->server);
+    for (int i = 0; i < 64; ++i) {
+      h2o_socket_t* sock = h2o_evloop_socket_accept(listener);
+      if (sock == nullptr) return;
+      if (open.fetch_add(1) >= max) {
+        open.fetch_sub(1);
+        static constexpr std::string_view kBusy =
+            "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
+            "Connection: close\r\nRetry-After: 1\r\n\r\n";
+        (void)::send(h2o_socket_get_fd(sock), kBusy.data(), kBusy.size(),
+                     MSG_DONTWAIT | MSG_NOSIGNAL);
+        h2o_socket_close(sock);
+        continue;
+      }
+      auto* ref = new SocketRef{self, sock};
+      sock->on_close.cb = &Loop::OnClose;
+      sock->on_close.data = ref;
+      self->sockets.emplace(sock, Progress{0, NowMs()});
+      h2o_accept(&self->accept_ctx, sock);
+    }
+  }
+
+  static void OnClose(void* data) {
+    auto* ref = static_cast<SocketRef*>(data);
+    ref->loop->sockets.erase(ref->sock);
+    ServerAccess::connections(ref->loop->server).fetch_sub(1);
+    delete ref;
+  }
+
+  static int OnRequest(h2o_handler_t* h, h2o_req_t* req) {
+    Loop* self = reinterpret_cast<Handler*>(h)->loop;
+    self->Handle(req);
+    return 0;
+  }
+
+  void Refuse(h2o_req_t* req, int status, std::string_view why) {
+    req->http1_is_persistent = 0;
+    HttpResponse r;
+    r.status = status;
+    r.headers["Content-Type"] = "text/plain; charset=utf-8";
+    r.headers["Connection"] = "close";
+    r.body = StrCat(why, "\n");
+    Send(req, std::move(r), /*head_only=*/false);
+  }
+
+  void Handle(h2o_req_t* req) {
+    const HttpServerOptions& o = ServerAccess::options(server);
+    HttpRequest request;
+    if (req->version < 0x200) {
+      std::optional<std::string_view> head = RawHttp1Head(req);
+      if (!head.has_value()) return Refuse(req, 400, "malformed request");
+      if (head->size() > o.max_header_bytes) {
+        return Refuse(
+            req, 431,
+            StrCat("request head over ", o.max_header_bytes, " bytes"));
+      }
+      int error = 0;
+      std::optional<HttpRequest> parsed =
+          internal::ParseRequestHead(*head, &error);
+      if (!parsed.has_value()) {
+        return Refuse(req, error == 0 ? 400 : error,
+                      "malformed request head (RFC 9112)");
+      }
+      request = *std::move(parsed);
+    } else {
+      size_t size = req->input.path.len + req->input.method.len;
+      for (size_t i = 0; i < req->headers.size; ++i) {
+        const h2o_header_t& e = req->headers.entries[i];
+        size += e.name->len + e.value.len;
+        request.headers[std::string(e.name->base, e.name->len)] =
+            std::string(e.value.base, e.value.len);
+      }
+      if (size > o.max_header_bytes) {
+        return Refuse(
+            req, 431,
+            StrCat("request head over ", o.max_header_bytes, " bytes"));
+      }
+      request.method.assign(req->input.method.base, req->input.method.len);
+      request.path.assign(req->input.path.base, req->input.path.len);
+    }
+    if (req->entity.base != nullptr)
+      request.body.assign(req->entity.base, req->entity.len);
+    HttpResponse response = ServerAccess::handler(server)(request);
+    Send(req, std::move(response), request.method == "HEAD");
+  }
+
+  static void Send(h2o_req_t* req, HttpResponse&& r, bool head_only) {
+    req->res.status = r.status;
+    req->res.reason = Reason(r.status);
+    for (const auto& [name, value] : r.headers) {
+      if (EqualsIgnoreCase(name, "content-length") ||
+          EqualsIgnoreCase(name, "transfer-encoding")) {
+        continue;
+      }
+      if (EqualsIgnoreCase(name, "connection")) {
+        if (EqualsIgnoreCase(value, "close")) req->http1_is_persistent = 0;
+        continue;
+      }
+      std::string lower(name);
+      for (char& c : lower)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      h2o_iovec_t n = PoolCopy(&req->pool, lower);
+      h2o_iovec_t orig = PoolCopy(&req->pool, name);
+      h2o_iovec_t v = PoolCopy(&req->pool, value);
+      h2o_add_header_by_str(&req->pool, &req->res.headers, n.base, n.len, 1,
+                            orig.base, v.base, v.len);
+    }
+    const bool no_body = r.status == 204 || r.status == 304 ||
+                         (r.status >= 100 && r.status < 200);
+    if (no_body) {
+      h2o_start_response(req, &kNoMoreGenerator);
+      h2o_send(req, nullptr, 0, H2O_SEND_STATE_FINAL);
+      return;
+    }
+    if (r.body_reader) {
+      req->res.content_length = r.body_length;
+      if (head_only || r.body_length == 0) {
+        h2o_start_response(req, &kNoMoreGenerator);
+        h2o_send(req, nullptr, 0, H2O_SEND_STATE_FINAL);
+        return;
+      }
+      auto* g = NewInPool<StreamGenerator>(&req->pool);
+      g->super.proceed = &StreamGenerator::Proceed;
+      g->super.stop = nullptr;
+      g->reader = std::move(r.body_reader);
+      g->end = r.body_length;
+      h2o_start_response(req, &g->super);
+      g->SendNext(req);
+      return;
+    }
+    std::string_view bytes;
+    if (r.body_owner != nullptr) {
+      bytes = r.body_view;
+      NewInPool<std::shared_ptr<const void>>(&req->pool,
+                                             std::move(r.body_owner));
+    } else {
+      auto* owned = NewInPool<std::string>(&req->pool, std::move(r.body));
+      bytes = *owned;
+    }
+    req->res.content_length = bytes.size();
+    h2o_start_response(req, &kNoMoreGenerator);
+    if (head_only || bytes.empty()) {
+      h2o_send(req, nullptr, 0, H2O_SEND_STATE_FINAL);
+      return;
+    }
+    h2o_iovec_t buf =
+        h2o_iovec_init(const_cast<char*>(bytes.data()), bytes.size());
+    h2o_send(req, &buf, 1, H2O_SEND_STATE_FINAL);
+  }
+};
 
 std::optional<ByteRange> ParseRange(std::string_view header, uint64_t size) {
   constexpr std::string_view kPrefix = "bytes=";
@@ -155,129 +524,190 @@ std::optional<ByteRange> ParseRange(std::string_view header, uint64_t size) {
   return ByteRange{first, std::min(last, size - 1)};
 }
 
-absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
-    const std::string& address, HttpHandler handler, int max_connections) {
-  size_t colon = address.rfind(':');
+namespace {
+
+// The threads h2o loops run on, for the life of the process: h2o keeps
+// per-thread caches (memory-pool chunks, socket buffers) that nothing
+// frees before the thread exits, so a thread per server would leak them
+// (and LeakSanitizer says so). A finished loop's thread waits for the
+// next one.
+class LoopThreads {
+ public:
+  static LoopThreads& Get() {
+    static LoopThreads* threads = new LoopThreads();  // never destroyed
+    return *threads;
+  }
+
+  void Run(std::function<void()> fn) {
+    std::lock_guard<std::mutex> lock(mu_);
+    work_.push_back(std::move(fn));
+    if (waiting_ >= work_.size()) {
+      ready_.notify_one();
+      return;
+    }
+    std::thread([this] { Serve(); }).detach();
+  }
+
+ private:
+  void Serve() {
+    std::unique_lock<std::mutex> lock(mu_);
+    for (;;) {
+      ++waiting_;
+      ready_.wait(lock, [this] { return !work_.empty(); });
+      --waiting_;
+      std::function<void()> fn = std::move(work_.front());
+      work_.pop_front();
+      lock.unlock();
+      fn();
+      fn = nullptr;
+      lock.lock();
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable ready_;
+  std::deque<std::function<void()>> work_;
+  size_t waiting_ = 0;
+};
+
+// Listening sockets for `address`, one per thread (SO_REUSEPORT), all on
+// the port the first one got.
+absl::StatusOr<std::vector<int>> Listen(const std::string& address, int count,
+                                        int* port) {
+  const size_t colon = address.rfind(':');
   if (colon == std::string::npos) {
     return absl::InvalidArgumentError(
         StrCat("HTTP address '", address, "' must be host:port"));
   }
-  std::string host = address.substr(0, colon), port = address.substr(colon + 1);
+  std::string host = address.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  const std::string port_text = address.substr(colon + 1);
   addrinfo hints{};
-  hints.ai_family = AF_INET;
+  hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
   hints.ai_flags = AI_PASSIVE;
   addrinfo* res = nullptr;
   if (int rc = ::getaddrinfo(host.empty() ? nullptr : host.c_str(),
-                             port.c_str(), &hints, &res);
+                             port_text.c_str(), &hints, &res);
       rc != 0) {
     return absl::InvalidArgumentError(StrCat("cannot resolve HTTP address '",
                                              address, "': ", gai_strerror(rc)));
   }
-  int fd = ::socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  int one = 1;
-  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  if (fd < 0 || ::bind(fd, res->ai_addr, res->ai_addrlen) != 0 ||
-      ::listen(fd, 128) != 0) {
-    int err = errno;
-    ::freeaddrinfo(res);
-    if (fd >= 0) ::close(fd);
-    return absl::UnavailableError(StrCat("cannot listen for HTTP on ", address,
-                                         ": ", std::strerror(err),
-                                         "; pick another --http"));
-  }
+  std::vector<int> fds;
+  sockaddr_storage addr{};
+  std::memcpy(&addr, res->ai_addr, res->ai_addrlen);
+  const socklen_t addr_len = res->ai_addrlen;
+  const int family = res->ai_family;
   ::freeaddrinfo(res);
-  sockaddr_in bound{};
-  socklen_t len = sizeof(bound);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len);
-  std::unique_ptr<HttpServer> server(new HttpServer(
-      fd, ntohs(bound.sin_port), std::move(handler), max_connections));
-  server->accept_thread_ = std::thread([s = server.get()] { s->AcceptLoop(); });
+  auto fail = [&](std::string_view what) -> absl::Status {
+    const int err = errno;
+    for (int fd : fds) ::close(fd);
+    return absl::UnavailableError(StrCat("cannot ", what, " for HTTP on ",
+                                         address, ": ", std::strerror(err),
+                                         "; pick another --http"));
+  };
+  for (int i = 0; i < count; ++i) {
+    int fd = ::socket(family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) return fail("open a socket");
+    fds.push_back(fd);
+    int one = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), addr_len) != 0)
+      return fail("bind");
+    if (::listen(fd, 4096) != 0) return fail("listen");
+    if (i == 0) {
+      sockaddr_storage bound{};
+      socklen_t len = sizeof(bound);
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len);
+      *port = bound.ss_family == AF_INET6
+                  ? ntohs(reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port)
+                  : ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+      if (family == AF_INET6) {
+        reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port = htons(*port);
+      } else {
+        reinterpret_cast<sockaddr_in*>(&addr)->sin_port = htons(*port);
+      }
+    }
+  }
+  return fds;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
+    const std::string& address, HttpHandler handler,
+    HttpServerOptions options) {
+  if (options.threads < 1 || options.threads > 64) {
+    return absl::InvalidArgumentError(
+        StrCat("HTTP threads must be between 1 and 64, not ", options.threads));
+  }
+  if (options.max_connections < 1) {
+    return absl::InvalidArgumentError(
+        "HTTP max connections must be at least 1");
+  }
+  if (options.tls_cert_pem.empty() != options.tls_key_pem.empty()) {
+    return absl::InvalidArgumentError(
+        "HTTP TLS needs both a certificate chain and a key");
+  }
+  // A peer that closes while a response is written must not kill the
+  // process (h2o writes with writev).
+  ::signal(SIGPIPE, SIG_IGN);
+  std::unique_ptr<HttpServer> server(new HttpServer());
+  server->handler_ = std::move(handler);
+  server->options_ = std::move(options);
+  const HttpServerOptions& o = server->options_;
+  if (!o.tls_cert_pem.empty()) {
+    absl::StatusOr<ssl_ctx_st*> ctx =
+        internal::NewServerTlsContext(o.tls_cert_pem, o.tls_key_pem);
+    if (!ctx.ok()) return ctx.status();
+    server->ssl_ctx_ = *ctx;
+    server->tls_ = true;
+    h2o_ssl_register_alpn_protocols(*ctx, h2o_http2_alpn_protocols);
+  }
+  absl::StatusOr<std::vector<int>> fds =
+      Listen(address, o.threads, &server->port_);
+  if (!fds.ok()) return fds.status();
+  server->loops_.resize(fds->size());
+  server->running_ = static_cast<int>(fds->size());
+  std::latch ready(static_cast<std::ptrdiff_t>(fds->size()));
+  for (size_t i = 0; i < fds->size(); ++i) {
+    LoopThreads::Get().Run([s = server.get(), i, fd = (*fds)[i], &ready] {
+      auto loop = std::make_unique<Loop>(s, fd, s->ssl_ctx_);
+      s->loops_[i] = loop.get();
+      ready.count_down();
+      loop->Run(&s->deadline_ms_);
+      std::lock_guard<std::mutex> lock(s->wake_mu_);
+      s->loops_[i] = nullptr;
+      loop.reset();
+      --s->running_;
+      s->loop_done_.notify_all();
+      // `s` may be gone once the lock is released.
+    });
+  }
+  ready.wait();
   return server;
 }
 
-HttpServer::HttpServer(int fd, int port, HttpHandler handler,
-                       int max_connections)
-    : listen_fd_(fd),
-      port_(port),
-      handler_(std::move(handler)),
-      max_connections_(max_connections) {}
-
-HttpServer::~HttpServer() { Shutdown(); }
-
-void HttpServer::Shutdown() {
-  if (stopping_.exchange(true)) return;
-  ::shutdown(listen_fd_, SHUT_RDWR);
-  if (accept_thread_.joinable()) accept_thread_.join();
-  ::close(listen_fd_);
-  std::unique_lock<std::mutex> lock(mu_);
-  idle_.wait(lock, [this] { return active_ == 0; });
+HttpServer::~HttpServer() {
+  Shutdown();
+  if (ssl_ctx_ != nullptr) internal::FreeServerTlsContext(ssl_ctx_);
 }
 
-void HttpServer::AcceptLoop() {
-  while (!stopping_) {
-    int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (fd < 0) {
-      if (errno == EINTR || errno == ECONNABORTED) continue;
-      if (stopping_) break;
-      if (errno == EMFILE || errno == ENFILE) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        continue;
-      }
-      break;
-    }
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (active_ >= max_connections_) {
-        SendAll(fd,
-                "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
-                "Connection: close\r\nRetry-After: 1\r\n\r\n");
-        ::close(fd);
-        continue;
-      }
-      ++active_;
-    }
-    std::thread([this, fd] {
-      Serve(fd);
-      ::close(fd);
-      std::lock_guard<std::mutex> lock(mu_);
-      --active_;
-      idle_.notify_all();
-    }).detach();
+void HttpServer::Shutdown(absl::Duration deadline) {
+  if (shut_down_) return;
+  shut_down_ = true;
+  {
+    std::lock_guard<std::mutex> lock(wake_mu_);
+    deadline_ms_ = Loop::NowMs() + absl::ToInt64Milliseconds(deadline);
+    stopping_ = true;
+    for (Loop* loop : loops_)
+      if (loop != nullptr) loop->Wake();
   }
-}
-
-void HttpServer::Serve(int fd) {
-  timeval timeout{10, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
-  int error_status = 0;
-  std::optional<HttpRequest> req = ReadRequest(fd, &error_status);
-  HttpResponse resp;
-  if (!req.has_value()) {
-    if (error_status == 0) return;
-    resp.status = error_status;
-  } else {
-    resp = handler_(*req);
-  }
-  if (!resp.body_writer && !resp.headers.count("Content-Length")) {
-    resp.headers["Content-Length"] = std::to_string(resp.body.size());
-  }
-  std::string head =
-      StrCat("HTTP/1.1 ", resp.status, " ", Reason(resp.status), "\r\n");
-  resp.headers["Connection"] = "close";
-  for (const auto& [k, v] : resp.headers) head += StrCat(k, ": ", v, "\r\n");
-  head += "\r\n";
-  if (!SendAll(fd, head)) return;
-  const bool head_only = req.has_value() && req->method == "HEAD";
-  if (head_only) return;
-  if (resp.body_writer) {
-    absl::Status s = resp.body_writer(
-        [fd](std::string_view piece) { return SendAll(fd, piece); });
-    if (!s.ok()) STRATA_LOG(Warning) << "HTTP body: " << s;
-  } else {
-    SendAll(fd, resp.body);
-  }
+  std::unique_lock<std::mutex> lock(wake_mu_);
+  loop_done_.wait(lock, [this] { return running_ == 0; });
 }
 
 }  // namespace strata::server

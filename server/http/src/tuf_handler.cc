@@ -1,5 +1,6 @@
 #include "strata/server/http/tuf_handler.h"
 
+#include "request_head.h"
 #include "strata/base/names.h"
 #include "strata/base/sha256.h"
 #include "strata/base/strings.h"
@@ -24,8 +25,9 @@ int Hex(char c) {
   return -1;
 }
 
-HttpResponse ServeTarget(TrustRepo* trust, Store* store, const HttpRequest& req,
-                         std::string_view app, std::string_view path) {
+HttpResponse ServeTarget(TrustRepo* trust, Store* store, BlobCache* cache,
+                         const HttpRequest& req, std::string_view app,
+                         std::string_view path) {
   // <layer>/<sha256>.<module>@<counter>
   const size_t slash = path.find('/');
   if (slash == std::string_view::npos) return Text(404, "no such target");
@@ -42,7 +44,22 @@ HttpResponse ServeTarget(TrustRepo* trust, Store* store, const HttpRequest& req,
   if (hash == target->hashes.end() || hash->second != sha) {
     return Text(404, "no such signed target");
   }
-  return ServeBlob(store, req, sha);
+  return ServeBlob(store, cache, req, sha);
+}
+
+// If-None-Match: "*" or a list of entity tags, compared weakly (RFC 9110
+// 13.1.2).
+bool NoneMatchHits(std::string_view header, std::string_view etag) {
+  if (header == "*") return true;
+  while (!header.empty()) {
+    const size_t comma = header.find(',');
+    std::string_view item = internal::TrimBlanks(header.substr(0, comma));
+    if (item.substr(0, 2) == "W/") item.remove_prefix(2);
+    if (item == etag) return true;
+    if (comma == std::string_view::npos) break;
+    header.remove_prefix(comma + 1);
+  }
+  return false;
 }
 
 }  // namespace
@@ -64,7 +81,7 @@ std::optional<std::string> PercentDecode(std::string_view s) {
   return out;
 }
 
-HttpResponse ServeBlob(Store* store, const HttpRequest& req,
+HttpResponse ServeBlob(Store* store, BlobCache* cache, const HttpRequest& req,
                        std::string_view sha) {
   if (!IsSha256Hex(sha))
     return Text(400, "blob names are 64 lowercase hex characters");
@@ -83,9 +100,8 @@ HttpResponse ServeBlob(Store* store, const HttpRequest& req,
   r.headers["Accept-Ranges"] = "bytes";
   r.headers["Content-Type"] = "application/octet-stream";
   auto inm = req.headers.find("if-none-match");
-  if (inm != req.headers.end() && (inm->second == etag || inm->second == "*")) {
+  if (inm != req.headers.end() && NoneMatchHits(inm->second, etag)) {
     r.status = 304;
-    r.headers["Content-Length"] = "0";
     return r;
   }
   uint64_t first = 0, last = m.size == 0 ? 0 : m.size - 1;
@@ -110,19 +126,39 @@ HttpResponse ServeBlob(Store* store, const HttpRequest& req,
     r.headers["Content-Range"] =
         StrCat("bytes ", first, "-", last, "/", m.size);
   }
-  r.headers["Content-Length"] = std::to_string(length);
-  r.body_writer =
-      [store, m, first, length](
-          const std::function<bool(std::string_view)>& write) -> absl::Status {
-    return StreamBlob(
-        *store, m, first, length,
-        [&](uint64_t, std::string_view piece) { return write(piece); });
+  if (req.method == "HEAD") {
+    // The length without reading a byte.
+    r.body_reader = [](uint64_t, uint64_t, std::string*) {
+      return absl::OkStatus();
+    };
+    r.body_length = length;
+    return r;
+  }
+  if (cache != nullptr && cache->Keeps(m.size)) {
+    absl::StatusOr<std::shared_ptr<const std::string>> bytes = cache->Get(m);
+    if (!bytes.ok()) {
+      return Text(500, std::string(ToStd(bytes.status().message())));
+    }
+    if (*bytes != nullptr) {
+      r.body_view = std::string_view(**bytes).substr(first, length);
+      r.body_owner = *std::move(bytes);
+      return r;
+    }
+  }
+  r.body_length = length;
+  r.body_reader = [store, m, first](uint64_t offset, uint64_t max,
+                                    std::string* out) -> absl::Status {
+    return StreamBlob(*store, m, first + offset, max,
+                      [out](uint64_t, std::string_view piece) {
+                        out->append(piece);
+                        return true;
+                      });
   };
   return r;
 }
 
-HttpResponse ServeTuf(TrustRepo* trust, Store* store, const HttpRequest& req,
-                      std::string_view rest) {
+HttpResponse ServeTuf(TrustRepo* trust, Store* store, BlobCache* cache,
+                      const HttpRequest& req, std::string_view rest) {
   if (trust == nullptr) return Text(404, "no trust repositories here");
   std::string_view raw = rest.substr(0, rest.find('?'));
   std::optional<std::string> decoded = PercentDecode(raw);
@@ -137,7 +173,8 @@ HttpResponse ServeTuf(TrustRepo* trust, Store* store, const HttpRequest& req,
   if (!ValidateName("app", app).ok()) return Text(404, "no such app");
   constexpr std::string_view kTargets = "targets/";
   if (file.substr(0, kTargets.size()) == kTargets) {
-    return ServeTarget(trust, store, req, app, file.substr(kTargets.size()));
+    return ServeTarget(trust, store, cache, req, app,
+                       file.substr(kTargets.size()));
   }
   if (file.find('/') != std::string_view::npos) {
     return Text(404, "no such metadata file");
@@ -155,9 +192,8 @@ HttpResponse ServeTuf(TrustRepo* trust, Store* store, const HttpRequest& req,
   const std::string etag = StrCat("\"", Sha256::HexHash(**bytes), "\"");
   r.headers["ETag"] = etag;
   auto inm = req.headers.find("if-none-match");
-  if (inm != req.headers.end() && inm->second == etag) {
+  if (inm != req.headers.end() && NoneMatchHits(inm->second, etag)) {
     r.status = 304;
-    r.headers["Content-Length"] = "0";
     return r;
   }
   r.body = **std::move(bytes);

@@ -124,8 +124,10 @@ std::string DbDir(const std::string& data_dir) {
   return JoinPath(data_dir, "db");
 }
 
+// `pem` (optional) gets the certificate chain and key when TLS is on.
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(
-    const ServerOptions& options, FileSystem& fs, std::string* serving) {
+    const ServerOptions& options, FileSystem& fs, std::string* serving,
+    grpc::SslServerCredentialsOptions::PemKeyCertPair* pem = nullptr) {
   std::string cert_file = options.tls_cert_file;
   std::string key_file = options.tls_key_file;
   if (cert_file.empty() && key_file.empty()) {
@@ -162,6 +164,7 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(
   grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
   STRATA_ASSIGN_OR_RETURN(pair.cert_chain, fs.ReadFile(cert_file));
   STRATA_ASSIGN_OR_RETURN(pair.private_key, fs.ReadFile(key_file));
+  if (pem != nullptr) *pem = pair;
   ssl.pem_key_cert_pairs.push_back(std::move(pair));
   return grpc::SslServerCredentials(ssl);
 }
@@ -294,8 +297,9 @@ absl::StatusOr<std::unique_ptr<StrataServer>> StrataServer::Start(
   impl->delivery_service->SetLimits(env.clock, DeliveryLimitsOf(options));
 
   std::string serving;
+  grpc::SslServerCredentialsOptions::PemKeyCertPair pem;
   STRATA_ASSIGN_OR_RETURN(auto credentials,
-                          Credentials(options, *env.fs, &serving));
+                          Credentials(options, *env.fs, &serving, &pem));
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
   builder.AddListeningPort(options.listen_address, credentials, &impl->port);
@@ -322,16 +326,29 @@ absl::StatusOr<std::unique_ptr<StrataServer>> StrataServer::Start(
                "; is the port in use? pass another with --listen"));
   }
   if (!options.http_address.empty()) {
+    HttpServerOptions http = options.http;
+    if (options.http_tls) {
+      if (pem.cert_chain.empty()) {
+        return absl::FailedPreconditionError(
+            "--http-tls serves the gRPC port's certificate, and gRPC is "
+            "plaintext: pass --tls-cert and --tls-key, or run `stratad init "
+            "--tls-self-signed`");
+      }
+      http.tls_cert_pem = pem.cert_chain;
+      http.tls_key_pem = pem.private_key;
+    }
     HttpHandler handler =
-        MakeBlobHandler(impl->store.get(), &impl->metrics, impl->trust.get());
+        MakeBlobHandler(impl->store.get(), &impl->metrics, impl->trust.get(),
+                        options.http_cache_bytes);
     STRATA_ASSIGN_OR_RETURN(
-        impl->http,
-        HttpServer::Start(options.http_address,
-                          [raw = impl.get(), handler = std::move(handler)](
-                              const HttpRequest& req) {
-                            if (req.path == "/metrics") raw->UpdateGauges();
-                            return handler(req);
-                          }));
+        impl->http, HttpServer::Start(
+                        options.http_address,
+                        [raw = impl.get(),
+                         handler = std::move(handler)](const HttpRequest& req) {
+                          if (req.path == "/metrics") raw->UpdateGauges();
+                          return handler(req);
+                        },
+                        std::move(http)));
   }
   impl->server->GetHealthCheckService()->SetServingStatus(true);
   Impl* raw = impl.get();
@@ -364,7 +381,8 @@ absl::StatusOr<std::unique_ptr<StrataServer>> StrataServer::Start(
   STRATA_LOG(Info) << "stratad serving gRPC on port " << impl->port << " ("
                    << serving << ")"
                    << (impl->http
-                           ? StrCat(", HTTP on port ", impl->http->port())
+                           ? StrCat(", HTTP", impl->http->tls() ? "S" : "",
+                                    " on port ", impl->http->port())
                            : "")
                    << ", data in " << options.data_dir;
   if (serving == "plaintext") {
@@ -410,7 +428,7 @@ void StrataServer::Shutdown(absl::Duration grace) {
   impl_->server->Shutdown(absl::ToChronoTime(absl::Now() + grace));
   impl_->server->Wait();
   impl_->server.reset();
-  if (impl_->http) impl_->http->Shutdown();
+  if (impl_->http) impl_->http->Shutdown(grace);
 }
 
 void StrataServer::Wait() {

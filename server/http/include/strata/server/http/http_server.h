@@ -1,68 +1,134 @@
-// A small HTTP/1.1 server for what a CDN or nginx fronts: immutable blobs
-// with Range, and the Prometheus metrics page. One thread per connection
-// (bounded), `Connection: close` after each response.
+// stratad's HTTP front: blobs for CDNs, TUF files, /metrics, and the routes
+// later issues add (http_router.h). Built on h2o's event-loop library
+// (libh2o-evloop, docs/architecture.md "HTTP"): HTTP/1.1 keep-alive and
+// HTTP/2 (h2c and, with TLS, ALPN), a few event-loop threads and no thread
+// per connection. Handlers run on the loop thread that read the request, so
+// they must not block for long (a cached blob or a RocksDB point read is
+// fine; anything slower belongs on a worker pool).
 #ifndef STRATA_SERVER_HTTP_HTTP_SERVER_H_
 #define STRATA_SERVER_HTTP_HTTP_SERVER_H_
 
 #include <atomic>
 #include <condition_variable>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
+#include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+struct ssl_ctx_st;
 
 namespace strata::server {
 
 struct HttpRequest {
   std::string method;
-  std::string path;
+  std::string path;  // the request target as sent (path and query)
   std::map<std::string, std::string> headers;  // lowercase names
+  std::string body;  // at most HttpServerOptions::max_body_bytes
 };
 
 struct HttpResponse {
   int status = 200;
+  // Content-Length, Connection and Transfer-Encoding are the server's: set
+  // here they are ignored.
   std::map<std::string, std::string> headers;
+  // The body is, in this order of precedence:
+  //  - `body_reader` when set: called with (offset, max) and appends at
+  //    most `max` bytes of the body at `offset` to `out`, for bodies too
+  //    large to hold at once; `body_length` bytes in all;
+  //  - `body_view` when `body_owner` is set: bytes kept alive by the owner
+  //    (a cached blob) and sent without a copy;
+  //  - `body`.
   std::string body;
-  // When set, streams the body instead of `body`: call `write` with pieces
-  // (it returns false when the client went away). Content-Length must be
-  // set in `headers`.
-  std::function<absl::Status(
-      const std::function<bool(std::string_view)>& write)>
-      body_writer;
+  std::shared_ptr<const void> body_owner;
+  std::string_view body_view;
+  std::function<absl::Status(uint64_t offset, uint64_t max, std::string* out)>
+      body_reader;
+  uint64_t body_length = 0;
 };
 
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
+
+struct HttpServerOptions {
+  // Open connections (all threads); one more is answered 503 and closed.
+  int max_connections = 12000;
+  // Request line plus header fields; larger: 431. (h2o itself refuses a
+  // head over ~400 KiB or with over 100 fields with 400 before that.)
+  size_t max_header_bytes = 16 * 1024;
+  // Request bodies; larger: 413.
+  size_t max_body_bytes = 1 << 20;
+  // A connection is closed when a request head (and body) has not arrived
+  // this long after the connection opened or the previous response was
+  // sent: the keep-alive idle limit and the slow-sender limit in one.
+  absl::Duration request_timeout = absl::Seconds(30);
+  // A connection with a response waiting to be written whose peer has
+  // acknowledged no byte of it this long is closed (a stalled reader).
+  absl::Duration write_timeout = absl::Seconds(60);
+  // HTTP/2 connections with no stream open this long are closed.
+  absl::Duration http2_idle_timeout = absl::Seconds(60);
+  // TLS handshakes must finish within this.
+  absl::Duration tls_handshake_timeout = absl::Seconds(10);
+  // HTTP/2 without TLS (prior knowledge and `Upgrade: h2c`). Off by
+  // default: h2o 2.2.5 turns both on or off together, and an upgraded
+  // request is served as an HTTP/2 stream without the strict HTTP/1 head
+  // check (h2c smuggling). HTTP/2 over TLS (ALPN) is always on.
+  bool cleartext_http2 = false;
+  // Event-loop threads, each with its own listening socket (SO_REUSEPORT).
+  int threads = 2;
+  // PEM certificate chain and private key: when both are set the port
+  // speaks TLS only (HTTP/2 through ALPN, else HTTP/1.1).
+  std::string tls_cert_pem;
+  std::string tls_key_pem;
+};
 
 class HttpServer {
  public:
   // Listens on `address` (host:port; port 0 picks one).
   static absl::StatusOr<std::unique_ptr<HttpServer>> Start(
       const std::string& address, HttpHandler handler,
-      int max_connections = 64);
+      HttpServerOptions options = {});
   ~HttpServer();
   int port() const { return port_; }
-  // Stops accepting and waits for open connections to finish.
-  void Shutdown();
+  bool tls() const { return tls_; }
+  // Connections open right now (all threads).
+  int connections() const { return connections_.load(); }
+  // Stops accepting, lets responses in flight finish and closes idle
+  // keep-alive connections at once; at `deadline` every connection left is
+  // cut. Returns when all loop threads are gone. Idempotent.
+  void Shutdown(absl::Duration deadline = absl::Seconds(5));
+
+  struct Loop;  // one event-loop thread (http_server.cc)
 
  private:
-  HttpServer(int fd, int port, HttpHandler handler, int max_connections);
-  void AcceptLoop();
-  void Serve(int fd);
+  HttpServer() = default;
 
-  int listen_fd_;
-  int port_;
+  int port_ = 0;
+  bool tls_ = false;
   HttpHandler handler_;
-  int max_connections_;
+  HttpServerOptions options_;
+  ssl_ctx_st* ssl_ctx_ = nullptr;  // owned (src/tls_context.h)
+  std::atomic<int> connections_{0};
   std::atomic<bool> stopping_{false};
-  std::thread accept_thread_;
-  std::mutex mu_;
-  std::condition_variable idle_;
-  int active_ = 0;
+  std::atomic<int64_t> deadline_ms_{0};  // steady clock, once stopping
+  // Each loop is made, run and destroyed on one thread of a process-wide
+  // set (h2o keeps per-thread caches that only a thread's exit would drop,
+  // as leaks; the threads are reused by the next server). A loop is
+  // destroyed only under wake_mu_, so Shutdown can wake them all under it.
+  std::vector<Loop*> loops_;
+  std::mutex wake_mu_;
+  std::condition_variable loop_done_;
+  int running_ = 0;  // loops not yet destroyed, under wake_mu_
+  bool shut_down_ = false;
+
+  friend struct Loop;
+  friend struct ServerAccess;
 };
 
 // Parses a single `bytes=` range against a blob of `size` bytes:

@@ -13,17 +13,19 @@
 #include <string_view>
 
 #include "strata/server/core/trust_repo.h"
+#include "strata/server/http/blob_cache.h"
 #include "strata/server/http/http_server.h"
 #include "strata/server/storage/store.h"
 
 namespace strata::server {
 
-// `rest` is the path after "/v1/tuf/".
-HttpResponse ServeTuf(TrustRepo* trust, Store* store, const HttpRequest& req,
-                      std::string_view rest);
+// `rest` is the path after "/v1/tuf/". `cache` may be null.
+HttpResponse ServeTuf(TrustRepo* trust, Store* store, BlobCache* cache,
+                      const HttpRequest& req, std::string_view rest);
 
-// Serves blob `sha` with Range, ETag, If-None-Match and immutable caching.
-HttpResponse ServeBlob(Store* store, const HttpRequest& req,
+// Serves blob `sha` with Range, ETag, If-None-Match and immutable caching:
+// from `cache` (null: none) without a copy, else streamed from the store.
+HttpResponse ServeBlob(Store* store, BlobCache* cache, const HttpRequest& req,
                        std::string_view sha);
 
 // "%40" -> "@"; nullopt for a malformed escape.

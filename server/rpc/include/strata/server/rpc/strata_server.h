@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "strata/base/env.h"
+#include "strata/server/http/http_server.h"
 
 namespace rocksdb {
 class Env;
@@ -24,6 +25,13 @@ struct ServerOptions {
   std::string listen_address = "127.0.0.1:7443";
   // Blobs over plain HTTP (for a CDN) and /metrics; empty: no HTTP.
   std::string http_address = "127.0.0.1:7480";
+  // The HTTP port's limits and threads (its tls_* are filled in when
+  // http_tls is set).
+  HttpServerOptions http;
+  // Serve the HTTP port over TLS with the gRPC port's certificate and key.
+  bool http_tls = false;
+  // Decompressed blobs the HTTP port keeps in memory.
+  uint64_t http_cache_bytes = uint64_t{256} << 20;
   // TLS for gRPC when both are set (PEM files). When neither is set and
   // <data_dir>/tls holds server.pem and server.key (`stratad init
   // --tls-self-signed`), those are used.
