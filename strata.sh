@@ -82,6 +82,14 @@ cmd_deps() {
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
     --no-install-recommends "${missing[@]}" >/dev/null
+  # nginx is here only as bench/http's peer, which runs its own copy on a
+  # loopback port: the system service its package starts (port 80) is
+  # stopped and disabled when this script installed it.
+  if printf '%s\n' "${missing[@]}" | grep -qx nginx &&
+    command -v systemctl >/dev/null 2>&1; then
+    $sudo systemctl disable --now nginx >/dev/null 2>&1 || true
+    log "nginx installed for the HTTP benchmark; its system service is off"
+  fi
 }
 
 SANITIZE=0
