@@ -165,11 +165,26 @@ TEST(ReportRetentionServerTest, OldReportsArePrunedAndCounted) {
   options.gate_interval = absl::ZeroDuration();
   options.report_prune_interval = absl::ZeroDuration();
   options.report_retention = absl::Hours(48);
-  ASSERT_THAT(server::InitializeDataDir(
-                  options.data_dir, JoinPath(options.data_dir, "admin.token")),
-              IsOk());
+  options.allow_unsigned_publishes = true;
+  const std::string token_file = JoinPath(options.data_dir, "admin.token");
+  ASSERT_THAT(server::InitializeDataDir(options.data_dir, token_file), IsOk());
   STRATA_ASSERT_OK_AND_ASSIGN(auto server,
                               server::StrataServer::Start(options, env));
+  {
+    // The app exists on this server (reports for an app it does not have
+    // are not kept).
+    STRATA_ASSERT_OK_AND_ASSIGN(std::string token,
+                                PosixFileSystem()->ReadFile(token_file));
+    admin::AdminClient admin(StrCat("127.0.0.1:", server->port()),
+                             token.substr(0, token.find('\n')),
+                             admin::ChannelSecurity::Plaintext());
+    v1::ArtifactStatement st;
+    st.set_app_id("wallet");
+    st.mutable_module()->set_layer(v1::LAYER_CONFIG);
+    st.mutable_module()->set_name("flags");
+    st.set_version("1");
+    ASSERT_THAT(admin.Publish(st, "{}", ""), IsOk());
+  }
   client::ClientOptions o;
   o.server_address = StrCat("127.0.0.1:", server->port());
   o.app_id = "wallet";

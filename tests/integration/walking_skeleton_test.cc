@@ -123,6 +123,7 @@ TEST_F(WalkingSkeletonTest, AcknowledgedReleasesSurviveARestart) {
 
 TEST_F(WalkingSkeletonTest, DeviceReportsAreAcceptedOverGrpcAndSurviveRestart) {
   StartServer();
+  PublishAndRelease("1", "{\"v\":1}");  // the app exists on this server
   auto stub = v1::Delivery::NewStub(
       grpc::CreateChannel(address_, grpc::InsecureChannelCredentials()));
   v1::ReportRequest req;
