@@ -260,14 +260,8 @@ grpc::ServerUnaryReactor* DeliveryService::Report(
   const size_t bound = max_reports_in_flight_ == 0
                            ? std::numeric_limits<size_t>::max()
                            : max_reports_in_flight_;
-  const bool queued = report_pool_.TryRun(
-      [this, context, request, response, reactor, timer] {
-        const grpc::Status s = DoReport(context, request, response);
-        timer->set_code(s.ok() ? "OK" : std::to_string(s.error_code()));
-        reactor->Finish(s);
-      },
-      bound);
-  if (!queued) {
+  if (reports_in_flight_.fetch_add(1) >= bound) {
+    reports_in_flight_.fetch_sub(1);
     // The server's writes are behind: nothing is stored, and the SDK keeps
     // the events for its next flush.
     metrics_->Increment("strata_rate_limited_total",
@@ -279,7 +273,16 @@ grpc::ServerUnaryReactor* DeliveryService::Report(
         absl::Seconds(1));
     timer->set_code(std::to_string(s.error_code()));
     reactor->Finish(s);
+    return reactor;
   }
+  report_pool_.Run([this, context, request, response, reactor, timer] {
+    const grpc::Status s = DoReport(context, request, response);
+    timer->set_code(s.ok() ? "OK" : std::to_string(s.error_code()));
+    // Counted out before the answer leaves: a device that has its answer
+    // finds the slot free.
+    reports_in_flight_.fetch_sub(1);
+    reactor->Finish(s);
+  });
   return reactor;
 }
 

@@ -3,6 +3,8 @@
 #ifndef STRATA_SERVER_RPC_SRC_SERVICES_H_
 #define STRATA_SERVER_RPC_SRC_SERVICES_H_
 
+#include <atomic>
+
 #include "strata/proto/grpc_status.h"
 #include "strata/server/core/admin_core.h"
 #include "strata/server/core/auth_core.h"
@@ -91,6 +93,8 @@ class DeliveryService final
   // Report's bodies: many threads, as most of them wait for an fsync.
   WorkerPool report_pool_{16};
   size_t max_reports_in_flight_ = 0;  // 0: no bound (SetLimits sets it)
+  // Reports accepted and not answered yet (queued or writing).
+  std::atomic<size_t> reports_in_flight_{0};
 };
 
 class AdminService final : public v1::Admin::Service {

@@ -1,9 +1,7 @@
 // A fixed set of threads running queued closures in order of arrival: the
 // Delivery service's blocking work (Report's synced RocksDB write) runs
 // here, off gRPC's few callback threads, and many writers waiting at once
-// let RocksDB commit their fsyncs as one group. TryRun refuses work beyond
-// a bound on what is queued or running, so a flood cannot queue without
-// limit.
+// let RocksDB commit their fsyncs as one group.
 #ifndef STRATA_SERVER_RPC_SRC_WORKER_POOL_H_
 #define STRATA_SERVER_RPC_SRC_WORKER_POOL_H_
 
@@ -45,22 +43,6 @@ class WorkerPool {
     }
     cv_.notify_one();
   }
-  // Queues `fn` unless `max_pending` closures are already queued or
-  // running; false (and `fn` dropped unrun) when refused.
-  bool TryRun(std::function<void()> fn, size_t max_pending) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (queue_.size() + running_ >= max_pending) return false;
-      queue_.push_back(std::move(fn));
-    }
-    cv_.notify_one();
-    return true;
-  }
-  // Closures queued or running now.
-  size_t pending() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return queue_.size() + running_;
-  }
 
  private:
   void Work() {
@@ -70,19 +52,15 @@ class WorkerPool {
       if (queue_.empty()) return;  // stopping, nothing left
       std::function<void()> fn = std::move(queue_.front());
       queue_.pop_front();
-      ++running_;
       lock.unlock();
       fn();
-      fn = nullptr;  // what it holds goes before it counts as done
       lock.lock();
-      --running_;
     }
   }
 
-  mutable std::mutex mu_;
+  std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::function<void()>> queue_ ABSL_GUARDED_BY(mu_);
-  size_t running_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::thread> threads_;
 };
