@@ -1,7 +1,6 @@
 #include "strata/server/storage/store.h"
 
 #include <sys/stat.h>
-#include <zstd.h>
 
 #include <atomic>
 #include <cinttypes>
@@ -18,6 +17,7 @@
 #include "rocksdb/table.h"
 #include "rocksdb/utilities/checkpoint.h"
 #include "rocksdb/write_batch.h"
+#include "store_internal.h"
 #include "strata/base/sha256.h"
 #include "strata/base/status_macros.h"
 #include "strata/base/strings.h"
@@ -54,10 +54,6 @@ constexpr char kHealthBuiltKey[] = "health_built";
 // it was full (RocksDB first flushes its memtables, up to 64 MB each).
 constexpr uint64_t kFreeBytesToResume = 256ull << 20;
 
-constexpr char kCodecRaw = 0;
-constexpr char kCodecZstd = 1;
-constexpr int kZstdLevel = 3;
-
 absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
   if (s.ok()) return absl::OkStatus();
   std::string msg = StrCat(what, ": ", s.ToString());
@@ -73,9 +69,7 @@ absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
   return absl::UnavailableError(msg);
 }
 
-std::string ModuleKey(std::string_view app, const v1::ModuleId& m) {
-  return StrCat(app, "/", static_cast<int>(m.layer()), "/", m.name());
-}
+using internal::ModuleKey;
 
 std::string Padded(uint64_t v) {
   char buf[24];
@@ -244,16 +238,7 @@ class RocksStore : public Store {
 
   absl::StatusOr<BlobChunk> PutChunk(std::string_view data) override {
     BlobChunk chunk{Sha256::HexHash(data), data.size()};
-    std::string value(1, kCodecZstd);
-    value.resize(1 + ZSTD_compressBound(data.size()));
-    size_t n = ZSTD_compress(value.data() + 1, value.size() - 1, data.data(),
-                             data.size(), kZstdLevel);
-    if (ZSTD_isError(n) || n >= data.size()) {
-      value.assign(1, kCodecRaw);
-      value.append(data);
-    } else {
-      value.resize(1 + n);
-    }
+    const std::string value = internal::EncodeChunk(data);
     STRATA_RETURN_IF_ERROR(ResumeWrites("storing a blob chunk"));
     rocksdb::Status s = db_->Put(rocksdb::WriteOptions(), cf(kBlobs),
                                  StrCat("c/", chunk.sha256), value);
@@ -272,30 +257,8 @@ class RocksStore : public Store {
           StrCat("blob chunk ", chunk_sha256, " is missing"));
     }
     STRATA_RETURN_IF_ERROR(FromRocks(s, "reading a blob chunk"));
-    if (value.size() < 1) return absl::DataLossError("empty blob chunk record");
-    std::string out;
-    if (value.data()[0] == kCodecRaw) {
-      out.assign(value.data() + 1, value.size() - 1);
-    } else if (value.data()[0] == kCodecZstd) {
-      unsigned long long size =
-          ZSTD_getFrameContentSize(value.data() + 1, value.size() - 1);
-      if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN ||
-          size > (uint64_t{1} << 30)) {
-        return absl::DataLossError(
-            StrCat("blob chunk ", chunk_sha256, " is corrupt"));
-      }
-      out.resize(size);
-      size_t n = ZSTD_decompress(out.data(), out.size(), value.data() + 1,
-                                 value.size() - 1);
-      if (ZSTD_isError(n) || n != size) {
-        return absl::DataLossError(
-            StrCat("blob chunk ", chunk_sha256, " is corrupt"));
-      }
-    } else {
-      return absl::DataLossError(
-          StrCat("blob chunk ", chunk_sha256, " has unknown codec"));
-    }
-    return out;
+    return internal::DecodeChunk(std::string_view(value.data(), value.size()),
+                                 chunk_sha256);
   }
 
   absl::StatusOr<std::optional<BlobManifest>> GetBlobManifest(
@@ -307,32 +270,12 @@ class RocksStore : public Store {
     STRATA_RETURN_IF_ERROR(FromRocks(s, "reading a blob manifest"));
     STRATA_ASSIGN_OR_RETURN(v1::StoredBlob stored, ParseRecord<v1::StoredBlob>(
                                                        value, "blob manifest"));
-    BlobManifest m;
-    m.sha256 = std::string(sha256);
-    m.size = stored.size();
-    for (const auto& c : stored.chunks())
-      m.chunks.push_back({c.sha256(), c.size()});
-    return m;
+    return internal::FromStoredBlob(sha256, stored);
   }
 
   absl::StatusOr<std::string> ReadBlob(std::string_view sha256, uint64_t offset,
                                        uint64_t max_bytes) override {
-    STRATA_ASSIGN_OR_RETURN(std::optional<BlobManifest> m,
-                            GetBlobManifest(sha256));
-    if (!m.has_value())
-      return absl::NotFoundError(StrCat("no blob with sha256 ", sha256));
-    if (offset > m->size) {
-      return absl::OutOfRangeError(StrCat("offset ", offset,
-                                          " is past the end of blob ", sha256,
-                                          " (", m->size, " bytes)"));
-    }
-    std::string out;
-    STRATA_RETURN_IF_ERROR(StreamBlob(*this, *m, offset, max_bytes,
-                                      [&](uint64_t, std::string_view piece) {
-                                        out.append(piece);
-                                        return true;
-                                      }));
-    return out;
+    return internal::ReadBlobOf(*this, sha256, offset, max_bytes);
   }
 
   absl::StatusOr<GarbageReport> CollectGarbage() override {
@@ -373,13 +316,7 @@ class RocksStore : public Store {
                            v1::AuditEntry audit,
                            const std::vector<TrustFile>* trust) override {
     const auto& st = artifact.statement();
-    v1::StoredBlob stored;
-    stored.set_size(blob.size);
-    for (const BlobChunk& c : blob.chunks) {
-      auto* chunk = stored.add_chunks();
-      chunk->set_sha256(c.sha256);
-      chunk->set_size(c.size);
-    }
+    const v1::StoredBlob stored = internal::ToStoredBlob(blob);
     std::lock_guard<std::mutex> lock(write_mu_);
     rocksdb::WriteBatch batch;
     batch.Put(cf(kBlobs), StrCat("m/", blob.sha256),
@@ -517,13 +454,7 @@ class RocksStore : public Store {
                         const BlobManifest* patch) override {
     rocksdb::WriteBatch batch;
     if (patch != nullptr) {
-      v1::StoredBlob stored;
-      stored.set_size(patch->size);
-      for (const BlobChunk& c : patch->chunks) {
-        auto* chunk = stored.add_chunks();
-        chunk->set_sha256(c.sha256);
-        chunk->set_size(c.size);
-      }
+      const v1::StoredBlob stored = internal::ToStoredBlob(*patch);
       batch.Put(cf(kBlobs), StrCat("m/", patch->sha256),
                 stored.SerializeAsString());
     }

@@ -101,6 +101,16 @@ struct HealthUpdate {
 void AddHealthFigures(v1::StoredHealthFigures& into,
                       const v1::StoredHealthFigures& delta);
 
+// A change another process committed to a shared store (stratad replicas
+// on one PostgreSQL): the app it touched ("" when it is no app's, e.g. a
+// token) and what kind of state ("release", "artifact", "trust",
+// "segment", "schema", "token", "audit").
+struct StoreChange {
+  uint64_t seq = 0;
+  std::string app_id;
+  std::string kind;
+};
+
 struct GarbageReport {
   uint64_t chunks_removed = 0;
   uint64_t bytes_removed = 0;  // compressed
@@ -315,6 +325,24 @@ class Store {
   // a data directory's `db` by `stratad restore`. Returns the last
   // audit entry the copy holds.
   virtual absl::StatusOr<uint64_t> Checkpoint(std::string_view dir) = 0;
+
+  // --- replicas
+  // Whether other processes write this store too (PostgreSQL); false for
+  // the embedded RocksDB, which one process owns.
+  virtual bool shared() const { return false; }
+  // For a shared store: calls `fn`, on a thread of the store, for every
+  // change other processes commit from now on, in commit order, until the
+  // store is destroyed; a lost connection is re-made and what was missed
+  // is replayed by sequence. UNIMPLEMENTED for an unshared store.
+  virtual absl::Status StartChangeFeed(
+      std::function<void(const StoreChange&)> fn) {
+    (void)fn;
+    return absl::UnimplementedError(
+        "this store is not shared: no other process changes it");
+  }
+  // Stops the change feed (waits for a running `fn` to return); no-op
+  // when none runs. Call before what `fn` uses goes away.
+  virtual void StopChangeFeed() {}
 
   // Test and repair access: overwrite one audit entry as stored (used by the
   // tamper test to play an attacker with disk access).
