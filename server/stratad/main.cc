@@ -104,6 +104,14 @@ int main(int argc, char** argv) {
   app.fallthrough();  // --data-dir and friends may follow a subcommand
   app.add_option("--data-dir", options.data_dir, "where the database lives")
       ->capture_default_str();
+  app.add_option(
+      "--metadata", options.metadata,
+      "where the metadata lives: empty for the embedded RocksDB in "
+      "<data-dir>/db, or a PostgreSQL URL shared by several stratad "
+      "replicas, e.g. postgresql://strata@db1:5432,db2:5432/strata (hosts "
+      "tried in order; the read-write one is used, so a promoted standby "
+      "is found). `stratad init --metadata URL` once per cluster; every "
+      "replica needs the same online keys (--online-keys-dir)");
   app.add_option("--listen", options.listen_address,
                  "host:port for gRPC; port 0 picks a free one")
       ->capture_default_str();
@@ -306,7 +314,7 @@ int main(int argc, char** argv) {
     if (tls_self_signed && !hosts.ok()) return Fail(hosts.status());
     absl::Status s = strata::server::InitializeDataDir(
         options.data_dir, token_file, strata::Env::Default(),
-        options.online_keys_dir);
+        options.online_keys_dir, options.metadata);
     if (!s.ok()) return Fail(s);
     if (tls_self_signed) {
       s = strata::server::InitializeSelfSignedTls(options.data_dir, *hosts);

@@ -1,5 +1,7 @@
 #include "strata/server/rpc/strata_server.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <condition_variable>
 #include <functional>
@@ -19,6 +21,7 @@
 #include "strata/server/core/online_keys.h"
 #include "strata/server/core/trust_repo.h"
 #include "strata/server/http/blob_handler.h"
+#include "strata/server/storage/postgres_store.h"
 #include "strata/signing/self_signed_tls.h"
 
 namespace strata::server {
@@ -101,6 +104,23 @@ struct StrataServer::Impl {
     if (reports_out != nullptr) *reports_out = n->first;
     return absl::OkStatus();
   }
+  // This process among replicas (the gates lease's holder name).
+  std::string replica_id;
+  // One pass of the health gates. With replicas (a shared store) only the
+  // holder of the "gates" lease runs it, renewing the lease each pass, and
+  // its writes are fenced by the lease's epoch. Returns false on a replica
+  // that does not lead.
+  absl::StatusOr<bool> GatePass(absl::Duration lease_ttl) {
+    STRATA_ASSIGN_OR_RETURN(
+        const uint64_t epoch,
+        store->AcquireLease("gates", replica_id, lease_ttl));
+    metrics.SetGauge("strata_gate_leader", "", epoch != 0 ? 1 : 0);
+    if (epoch == 0) return false;
+    STRATA_RETURN_IF_ERROR(store->Fenced("gates", replica_id, epoch, [&] {
+      return admin_core->releases().Tick().status();
+    }));
+    return true;
+  }
   void StopGates() {
     {
       std::lock_guard<std::mutex> lock(gates_mu);
@@ -122,6 +142,21 @@ namespace {
 
 std::string DbDir(const std::string& data_dir) {
   return JoinPath(data_dir, "db");
+}
+
+// The store `metadata` names: RocksDB in the data directory, or a shared
+// PostgreSQL database.
+absl::StatusOr<std::unique_ptr<Store>> OpenMetadata(
+    const std::string& data_dir, const std::string& metadata,
+    const StoreOptions& options = {}) {
+  if (metadata.empty()) return Store::Open(DbDir(data_dir), options);
+  if (!IsPostgresUrl(metadata)) {
+    return absl::InvalidArgumentError(
+        StrCat("--metadata '", metadata,
+               "' is not a PostgreSQL URL (postgresql://user@host1,host2/db); "
+               "leave it out for the embedded RocksDB"));
+  }
+  return OpenPostgresStore(metadata);
 }
 
 // `pem` (optional) gets the certificate chain and key when TLS is on.
@@ -198,7 +233,8 @@ absl::StatusOr<std::unique_ptr<StrataServer>> StrataServer::Start(
   auto impl = std::make_unique<Impl>();
   // Never a fresh, empty database from a mistyped --data-dir: `stratad
   // init` (or `restore`) makes the database, serving only opens it.
-  if (!env.fs->Exists(JoinPath(DbDir(options.data_dir), "CURRENT"))) {
+  if (options.metadata.empty() &&
+      !env.fs->Exists(JoinPath(DbDir(options.data_dir), "CURRENT"))) {
     return absl::FailedPreconditionError(StrCat(
         options.data_dir,
         " is not an initialized stratad data directory (no database in ",
@@ -210,8 +246,19 @@ absl::StatusOr<std::unique_ptr<StrataServer>> StrataServer::Start(
   }
   StoreOptions store_options;
   store_options.env = options.storage_env;
-  STRATA_ASSIGN_OR_RETURN(impl->store,
-                          Store::Open(DbDir(options.data_dir), store_options));
+  STRATA_ASSIGN_OR_RETURN(
+      impl->store,
+      OpenMetadata(options.data_dir, options.metadata, store_options));
+  if (!options.metadata.empty()) {
+    // Never serve an empty database from a mistyped URL either.
+    STRATA_ASSIGN_OR_RETURN(const bool initialized, impl->store->HasAnyToken());
+    if (!initialized) {
+      return absl::FailedPreconditionError(
+          "the --metadata database holds no Strata data (no token); run "
+          "`stratad init --metadata URL` once for the cluster, or check the "
+          "URL for a typo");
+    }
+  }
   // Chunks of uploads cut by a crash are referenced by nothing: drop them
   // before any new upload starts.
   STRATA_ASSIGN_OR_RETURN(GarbageReport garbage, impl->store->CollectGarbage());
@@ -290,6 +337,16 @@ absl::StatusOr<std::unique_ptr<StrataServer>> StrataServer::Start(
       [delivery = impl->delivery_core.get()](const std::string& app) {
         delivery->ReleasesChanged(app);
       });
+  if (impl->store->shared()) {
+    // Another replica changed the app: rebuild its snapshot and wake its
+    // WatchConfig streams here too. (Snapshots are rebuilt from the store,
+    // so a change missed while the database was away is caught up by
+    // sequence.)
+    STRATA_RETURN_IF_ERROR(impl->store->StartChangeFeed(
+        [delivery = impl->delivery_core.get()](const StoreChange& change) {
+          if (!change.app_id.empty()) delivery->ReleasesChanged(change.app_id);
+        }));
+  }
   impl->admin_service = std::make_unique<AdminService>(
       impl->admin_core.get(), impl->auth_core.get(), &impl->metrics);
   impl->delivery_service = std::make_unique<DeliveryService>(
@@ -353,12 +410,22 @@ absl::StatusOr<std::unique_ptr<StrataServer>> StrataServer::Start(
   impl->server->GetHealthCheckService()->SetServingStatus(true);
   Impl* raw = impl.get();
   if (options.gate_interval > absl::ZeroDuration()) {
-    raw->gates = raw->Every(options.gate_interval, [raw] {
-      absl::StatusOr<std::vector<rollout::GateDecision>> d =
-          raw->admin_core->releases().Tick();
+    char host[256] = {};
+    (void)::gethostname(host, sizeof(host) - 1);
+    raw->replica_id =
+        StrCat(host, "/", ::getpid(), "/", absl::ToUnixNanos(env.clock->Now()));
+    // Renewed every pass, so well inside its life.
+    const absl::Duration lease_ttl =
+        std::max(3 * options.gate_interval, absl::Seconds(1));
+    raw->gates = raw->Every(options.gate_interval, [raw, lease_ttl] {
+      absl::StatusOr<bool> d = raw->GatePass(lease_ttl);
       if (!d.ok()) {
         STRATA_LOG(Error) << "health gates: " << d.status();
         raw->metrics.Increment("strata_gate_passes_total", "result=\"error\"");
+      } else if (!*d) {
+        // Another replica leads the gates.
+        raw->metrics.Increment("strata_gate_passes_total",
+                               "result=\"standby\"");
       } else {
         // Operators (and tests against the binary) see that the gates run.
         raw->metrics.Increment("strata_gate_passes_total", "result=\"ok\"");
@@ -417,6 +484,8 @@ absl::StatusOr<uint64_t> StrataServer::RunReportPruneNow() {
 
 void StrataServer::Shutdown(absl::Duration grace) {
   impl_->StopGates();
+  // Other replicas' changes stop arriving before the cores go.
+  if (impl_->store) impl_->store->StopChangeFeed();
   if (!impl_->server) return;
   impl_->server->GetHealthCheckService()->SetServingStatus(false);
   // WatchConfig streams never end by themselves: ending them now lets the
@@ -443,7 +512,8 @@ std::string OnlineKeysDir(const std::string& data_dir,
 
 absl::Status InitializeDataDir(const std::string& data_dir,
                                const std::string& token_file, Env env,
-                               const std::string& online_keys_dir) {
+                               const std::string& online_keys_dir,
+                               const std::string& metadata) {
   STRATA_RETURN_IF_ERROR(
       Annotate(CreateDirs(*env.fs, data_dir), "creating the data directory"));
   if (env.fs->Exists(token_file)) {
@@ -454,7 +524,7 @@ absl::Status InitializeDataDir(const std::string& data_dir,
       OnlineKeys::Initialize(env.fs, OnlineKeysDir(data_dir, online_keys_dir)),
       "making the online keys"));
   STRATA_ASSIGN_OR_RETURN(std::unique_ptr<Store> store,
-                          Store::Open(DbDir(data_dir)));
+                          OpenMetadata(data_dir, metadata));
   AuthCore auth(store.get(), env);
   STRATA_ASSIGN_OR_RETURN(std::string token, auth.CreateFirstAdminToken());
   // Written 0600 before it holds the secret, then published atomically.

@@ -92,7 +92,18 @@ CREATE TABLE IF NOT EXISTS releases (
   record bytea NOT NULL, PRIMARY KEY (app_id, release_id));
 CREATE TABLE IF NOT EXISTS tokens (
   secret_sha256 text COLLATE "C" PRIMARY KEY, record bytea NOT NULL);
+CREATE TABLE IF NOT EXISTS leases (
+  name text PRIMARY KEY, holder text NOT NULL, epoch bigint NOT NULL,
+  expires_at timestamptz NOT NULL);
 )sql";
+
+// The lease this thread's audited writes are fenced by (Store::Fenced).
+struct Fence {
+  std::string name;
+  std::string holder;
+  uint64_t epoch = 0;
+};
+thread_local const Fence* current_fence = nullptr;
 
 // ------------------------------------------------------ libpq plumbing
 
@@ -1227,6 +1238,38 @@ class PostgresStore : public Store {
 
   bool shared() const override { return true; }
 
+  absl::StatusOr<uint64_t> AcquireLease(std::string_view name,
+                                        std::string_view holder,
+                                        absl::Duration ttl) override {
+    // The epoch stays while the holder renews in time, and grows when the
+    // lease changes hands or lapsed (the lapsed holder's fence is gone).
+    STRATA_ASSIGN_OR_RETURN(
+        Result r,
+        Query("INSERT INTO leases (name, holder, epoch, expires_at) VALUES "
+              "($1, $2, 1, clock_timestamp() + make_interval(secs => $3)) "
+              "ON CONFLICT (name) DO UPDATE SET epoch = CASE WHEN "
+              "leases.holder = EXCLUDED.holder AND leases.expires_at > "
+              "clock_timestamp() THEN leases.epoch ELSE leases.epoch + 1 END, "
+              "holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at "
+              "WHERE leases.holder = EXCLUDED.holder OR leases.expires_at <= "
+              "clock_timestamp() RETURNING epoch",
+              Params().Text(name).Text(holder).Text(
+                  std::to_string(absl::ToDoubleSeconds(ttl))),
+              StrCat("taking the ", name, " lease")));
+    return r.rows() == 0 ? 0 : r.u64(0, 0);
+  }
+
+  absl::Status Fenced(std::string_view name, std::string_view holder,
+                      uint64_t epoch,
+                      const std::function<absl::Status()>& fn) override {
+    const Fence fence{std::string(name), std::string(holder), epoch};
+    const Fence* outer = current_fence;
+    current_fence = &fence;
+    absl::Status s = fn();
+    current_fence = outer;
+    return s;
+  }
+
   absl::Status StartChangeFeed(
       std::function<void(const StoreChange&)> fn) override {
     std::lock_guard<std::mutex> lock(feed_mu_);
@@ -1316,6 +1359,25 @@ class PostgresStore : public Store {
         }
         head_seq = head.u64(0, 0);
         head_hash = head.str(0, 1);
+      }
+      if (current_fence != nullptr && audit != nullptr) {
+        // Held in share mode to the commit: the lease cannot change hands
+        // before this write is in.
+        STRATA_ASSIGN_OR_RETURN(
+            Result held,
+            c.Exec("SELECT 1 FROM leases WHERE name = $1 AND holder = $2 AND "
+                   "epoch = $3 AND expires_at > clock_timestamp() FOR SHARE",
+                   Params()
+                       .Text(current_fence->name)
+                       .Text(current_fence->holder)
+                       .U64(current_fence->epoch),
+                   "checking the lease"));
+        if (held.rows() == 0) {
+          return absl::AbortedError(StrCat(
+              what, ": refused, this replica no longer holds the ",
+              current_fence->name, " lease (epoch ", current_fence->epoch,
+              "); another replica leads now and decides afresh"));
+        }
       }
       w.next_audit_seq = head_seq + 1;
       STRATA_RETURN_IF_ERROR(body(c, w));

@@ -113,9 +113,24 @@ absl::StatusOr<std::unique_ptr<TempPostgres>> TempPostgres::Start() {
     }
   }
   const std::string data = JoinPath(pg->dir_, "data");
-  absl::Status s =
-      pg->Run({pg->bin_ + "/initdb", "-D", data, "-U", "strata", "--auth=trust",
-               "-E", "UTF8", "--no-locale", "--no-sync"});
+  // initdb once per machine (over a second), then a copy per server.
+  const std::string base = Basename(Dirname(pg->bin_));
+  const std::string tmpl_dir =
+      StrCat("/tmp/strata-pg-template-", base, "-", ::geteuid());
+  if (!PosixFileSystem()->Exists(JoinPath(tmpl_dir, "PG_VERSION"))) {
+    const std::string fresh = JoinPath(pg->dir_, "template");
+    absl::Status s =
+        pg->Run({pg->bin_ + "/initdb", "-D", fresh, "-U", "strata",
+                 "--auth=trust", "-E", "UTF8", "--no-locale", "--no-sync"});
+    if (!s.ok()) return s;
+    // Published whole by a rename; a concurrent test's copy may win.
+    const std::string staging = StrCat(tmpl_dir, ".", ::getpid());
+    s = pg->Run({"/bin/mv", fresh, staging});
+    if (s.ok() && ::rename(staging.c_str(), tmpl_dir.c_str()) != 0) {
+      (void)pg->Run({"/bin/rm", "-rf", staging});
+    }
+  }
+  absl::Status s = pg->Run({"/bin/cp", "-a", tmpl_dir, data});
   if (!s.ok()) return s;
   // A port taken between FreePort and the server's bind: try another.
   for (int attempt = 0;; ++attempt) {

@@ -84,6 +84,11 @@ struct ServerOptions {
   // Tests: the RocksDB Env the database runs on (a fault-injecting one for
   // power loss and a full disk); null: the local file system.
   rocksdb::Env* storage_env = nullptr;
+  // Where the metadata lives: "" for the embedded RocksDB in
+  // <data_dir>/db, or a PostgreSQL URL ("postgresql://h1,h2/strata") that
+  // several stratad replicas share (docs/architecture.md, "Replicas on
+  // PostgreSQL"); the data directory then keeps TLS files and online keys.
+  std::string metadata;
 };
 
 class StrataServer {
@@ -122,10 +127,13 @@ class StrataServer {
 // (written to `token_file` with mode 0600; refused if already initialized)
 // and one online key per online role in `online_keys_dir` (default
 // <data_dir>/online-keys; 0700, keys 0600).
+// With `metadata` (a PostgreSQL URL) the token goes there, and the
+// database must hold no token yet.
 absl::Status InitializeDataDir(const std::string& data_dir,
                                const std::string& token_file,
                                Env env = Env::Default(),
-                               const std::string& online_keys_dir = "");
+                               const std::string& online_keys_dir = "",
+                               const std::string& metadata = "");
 // `stratad init --tls-self-signed`: a fresh self-signed CA (its private key
 // is discarded) and a server certificate it signs for `hosts`, written to
 // TlsDir(data_dir) (mode 0700): ca.pem (for clients), server.pem and

@@ -20,6 +20,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "strata/v1/admin.pb.h"
 #include "strata/v1/storage.pb.h"
 
@@ -343,6 +344,27 @@ class Store {
   // Stops the change feed (waits for a running `fn` to return); no-op
   // when none runs. Call before what `fn` uses goes away.
   virtual void StopChangeFeed() {}
+  // A leader among replicas (the gate loop's): takes or renews lease
+  // `name` for `holder` until `ttl` from now, when it is free, expired or
+  // `holder`'s already. Returns the lease's epoch when `holder` holds it
+  // now (the epoch grows whenever the lease changes hands or lapses), 0
+  // when another holder does. An unshared store has one process: 1.
+  virtual absl::StatusOr<uint64_t> AcquireLease(std::string_view name,
+                                                std::string_view holder,
+                                                absl::Duration ttl) {
+    (void)name, (void)holder, (void)ttl;
+    return 1;
+  }
+  // Runs `fn`; each write with an audit entry it makes on this thread
+  // commits only while `holder` still holds lease `name` at `epoch`, else
+  // fails ABORTED with nothing written: a leader paused past its lease
+  // cannot act on a stale view.
+  virtual absl::Status Fenced(std::string_view name, std::string_view holder,
+                              uint64_t epoch,
+                              const std::function<absl::Status()>& fn) {
+    (void)name, (void)holder, (void)epoch;
+    return fn();
+  }
 
   // Test and repair access: overwrite one audit entry as stored (used by the
   // tamper test to play an attacker with disk access).
