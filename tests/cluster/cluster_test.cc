@@ -223,6 +223,9 @@ TEST_F(ClusterTest, PostgresRestartLeavesCheckUpAndWritesResume) {
   ASSERT_NO_FATAL_FAILURE(cluster_.Start(2));
   ASSERT_NO_FATAL_FAILURE(Release(0, "1", "{\"limit\":1}"));
   ExpectAllOffer("1");
+  // A device watching replica 0 through the outage.
+  Watch watch(ChannelPtr(0), "watcher");
+  ASSERT_EQ(watch.Next(), "1");
   ASSERT_THAT(cluster_.postgres().Stop(), IsOk());
   for (int i = 0; i < 2; ++i) EXPECT_EQ(Offered(i), "1") << "replica " << i;
   EXPECT_THAT(cluster_.Admin(1)->Publish(Flags("2"), "{\"limit\":2}", ""),
@@ -231,6 +234,69 @@ TEST_F(ClusterTest, PostgresRestartLeavesCheckUpAndWritesResume) {
   ASSERT_THAT(cluster_.postgres().Restart(), IsOk());
   ASSERT_NO_FATAL_FAILURE(Release(1, "2", "{\"limit\":2}"));
   ExpectAllOffer("2");
+  EXPECT_EQ(watch.Next(), "2");  // pushed by replica 0, made on replica 1
+}
+
+// A replica killed (SIGKILL) at some moment of a publish: whatever moment
+// it was, no replica shows half of it (the artifact is there whole with
+// its content, or not at all), the retry through another replica with the
+// same idempotency key makes exactly one artifact, and the audit chain
+// verifies.
+TEST_F(ClusterTest, AReplicaKilledMidPublishLeavesNothingHalfVisible) {
+  ASSERT_NO_FATAL_FAILURE(cluster_.Start(2));
+  // Large enough that the upload takes many chunks and round trips.
+  std::string content = "{\"pad\":\"";
+  for (int i = 0; content.size() < (6u << 20); ++i) {
+    content += StrCat(i * 7919 % 100003, ",");
+  }
+  content += "\"}";
+  const std::string sha = Sha256::HexHash(content);
+  constexpr int kRounds = 3;
+  for (int round = 0; round < kRounds; ++round) {
+    const std::string version = StrCat("big-", round);
+    std::thread publisher([&] {
+      // Fails when the replica dies under it: expected.
+      (void)cluster_.Admin(0)->Publish(Flags(version), content,
+                                       StrCat("key-", round));
+    });
+    // Early in the upload, later in it, or after the commit: any moment
+    // must do (nothing here depends on which).
+    std::this_thread::sleep_for(std::chrono::milliseconds(40 * round));
+    cluster_.Kill(0);
+    publisher.join();
+    auto admin = cluster_.Admin(1);
+    v1::ListArtifactsRequest list;
+    list.set_app_id("wallet");
+    auto before = admin->ListArtifacts(list);
+    if (before.ok()) {
+      for (const auto& a : before->artifacts()) {
+        if (a.statement().version() != version) continue;
+        // Visible means whole.
+        auto got = admin->Download(sha, content.size());
+        ASSERT_THAT(got, IsOk()) << "round " << round;
+      }
+    }
+    auto retried =
+        admin->Publish(Flags(version), content, StrCat("key-", round));
+    ASSERT_THAT(retried, IsOk()) << "round " << round;
+    auto after = admin->ListArtifacts(list);
+    ASSERT_THAT(after, IsOk());
+    int copies = 0;
+    for (const auto& a : after->artifacts()) {
+      copies += a.statement().version() == version;
+    }
+    EXPECT_EQ(copies, 1) << "round " << round;
+    auto got = admin->Download(sha, content.size());
+    ASSERT_THAT(got, IsOk());
+    EXPECT_EQ(*got, content);
+    ASSERT_NO_FATAL_FAILURE(cluster_.StartReplica(0));
+  }
+  auto audit = cluster_.Admin(0)->ListAudit(0);
+  ASSERT_THAT(audit, IsOk());
+  EXPECT_THAT(VerifyAuditChain(*audit, 1, ""), IsOk());
+  int publishes = 0;
+  for (const v1::AuditEntry& e : *audit) publishes += e.action() == "publish";
+  EXPECT_EQ(publishes, kRounds);
 }
 
 // The health gates run on one replica, the holder of the "gates" lease;
