@@ -464,6 +464,12 @@ class PostgresStore : public Store {
                                   Params(), "reading the change log"));
     origin_ = r.str(0, 0);
     feed_from_ = r.u64(0, 1);
+    // The change log only wakes replicas; a week of it is plenty (a
+    // replica cut off longer restarts, rebuilding everything).
+    STRATA_RETURN_IF_ERROR(
+        Query("DELETE FROM changes WHERE at < now() - interval '7 days'",
+              Params(), "pruning the change log")
+            .status());
     // A data set without reports has nothing to rebuild health from.
     STRATA_ASSIGN_OR_RETURN(const bool built, HealthAggregatesBuilt());
     if (!built) {
