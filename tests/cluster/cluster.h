@@ -157,12 +157,14 @@ class Cluster {
                                grpc::InsecureChannelCredentials());
   }
 
- private:
+  // The stratad binary under test.
   static std::string Stratad() {
     const char* dir = std::getenv("STRATA_BIN_DIR");
     return JoinPath(dir ? dir : STRATA_TEST_BIN_DIR, "stratad");
   }
+  const std::string& dir() const { return dir_.path(); }
 
+ private:
   TempDir dir_;
   std::unique_ptr<TempPostgres> postgres_;
   std::string url_;

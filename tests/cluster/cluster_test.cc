@@ -299,6 +299,22 @@ TEST_F(ClusterTest, AReplicaKilledMidPublishLeavesNothingHalfVisible) {
   EXPECT_EQ(publishes, kRounds);
 }
 
+// `stratad init --metadata` on a database that has a cluster already is
+// refused before anything is made, saying what a new replica needs.
+TEST_F(ClusterTest, ASecondInitOfTheDatabaseIsRefused) {
+  ASSERT_NO_FATAL_FAILURE(cluster_.Start(1));
+  const std::string keys = JoinPath(cluster_.dir(), "other-keys");
+  const std::string log = JoinPath(cluster_.dir(), "second-init.log");
+  const std::string cmd =
+      StrCat(Cluster::Stratad(), " init --data-dir ",
+             JoinPath(cluster_.dir(), "other"), " --metadata ", cluster_.url(),
+             " --online-keys-dir ", keys, " >", log, " 2>&1");
+  EXPECT_NE(std::system(cmd.c_str()), 0);
+  EXPECT_THAT(PosixFileSystem()->ReadFile(log).value_or(""),
+              ::testing::HasSubstr("needs no init"));
+  EXPECT_FALSE(PosixFileSystem()->Exists(keys));
+}
+
 // The health gates run on one replica, the holder of the "gates" lease;
 // when it dies another takes over, and a leader paused past its lease
 // (SIGSTOP, then SIGCONT) finds another in charge and stands by.

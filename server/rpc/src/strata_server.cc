@@ -520,11 +520,26 @@ absl::Status InitializeDataDir(const std::string& data_dir,
     return absl::AlreadyExistsError(
         StrCat(token_file, " already exists; not overwriting a token file"));
   }
+  std::unique_ptr<Store> store;
+  if (!metadata.empty()) {
+    // Checked before any key is made: a second init of a cluster is a
+    // mistake for a new replica, which needs none.
+    STRATA_ASSIGN_OR_RETURN(store, OpenMetadata(data_dir, metadata));
+    STRATA_ASSIGN_OR_RETURN(const bool initialized, store->HasAnyToken());
+    if (initialized) {
+      return absl::AlreadyExistsError(
+          "the --metadata database is initialized already (it holds "
+          "tokens); a new replica needs no init: start it with the same "
+          "--metadata and a copy of the cluster's online keys "
+          "(--online-keys-dir)");
+    }
+  }
   STRATA_RETURN_IF_ERROR(Annotate(
       OnlineKeys::Initialize(env.fs, OnlineKeysDir(data_dir, online_keys_dir)),
       "making the online keys"));
-  STRATA_ASSIGN_OR_RETURN(std::unique_ptr<Store> store,
-                          OpenMetadata(data_dir, metadata));
+  if (store == nullptr) {
+    STRATA_ASSIGN_OR_RETURN(store, OpenMetadata(data_dir, metadata));
+  }
   AuthCore auth(store.get(), env);
   STRATA_ASSIGN_OR_RETURN(std::string token, auth.CreateFirstAdminToken());
   // Written 0600 before it holds the secret, then published atomically.
