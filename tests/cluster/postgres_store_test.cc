@@ -183,5 +183,35 @@ TEST_F(PostgresReplicasTest, ALapsedLeaseHoldersWritesAreRefused) {
   EXPECT_THAT(VerifyAuditChain(*audit, 1, ""), IsOk());
 }
 
+// The URL lists several hosts: libpq tries them in order, and the store
+// asks for a read-write session, so a dead host and a standby (here a
+// server that refuses writes) are passed over for the primary.
+TEST(PostgresHostsTest, TheReadWriteHostOfSeveralIsUsed) {
+  if (std::string why = TempPostgres::SkipReason(); !why.empty()) {
+    GTEST_SKIP() << why;
+  }
+  auto standby = TempPostgres::Start({"default_transaction_read_only=on"});
+  ASSERT_THAT(standby, IsOk());
+  auto primary = TempPostgres::Start();
+  ASSERT_THAT(primary, IsOk());
+  // Port 1 on loopback: nothing listens there.
+  const std::string url =
+      StrCat("postgresql://strata@127.0.0.1:1,127.0.0.1:", (*standby)->port(),
+             ",127.0.0.1:", (*primary)->port(), "/postgres");
+  auto store = OpenPostgresStore(url);
+  ASSERT_THAT(store, IsOk());
+  ASSERT_THAT((*store)->AppendAudit(Entry("test.write")), IsOk());
+  // The write is on the primary.
+  auto direct = OpenPostgresStore((*primary)->Url());
+  ASSERT_THAT(direct, IsOk());
+  auto audit = (*direct)->ListAudit(0, 10);
+  ASSERT_THAT(audit, IsOk());
+  EXPECT_EQ(audit->size(), 1u);
+  // The standby alone cannot take Strata's writes, and says why.
+  EXPECT_THAT(OpenPostgresStore((*standby)->Url()),
+              StatusIs(absl::StatusCode::kUnavailable,
+                       ::testing::HasSubstr("accepts writes")));
+}
+
 }  // namespace
 }  // namespace strata::server

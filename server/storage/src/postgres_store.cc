@@ -285,6 +285,15 @@ class Pool {
     auto conn =
         std::make_unique<Conn>(PQconnectdbParams(keys, values, /*expand=*/1));
     if (conn->pg() == nullptr || conn->broken()) {
+      const std::string why =
+          TrimNewline(conn->pg() ? PQerrorMessage(conn->pg()) : "no memory");
+      if (why.find("read-only") != std::string::npos) {
+        return absl::UnavailableError(StrCat(
+            "connecting to PostgreSQL: no host of --metadata accepts writes (",
+            why,
+            "): the primary is down or not listed; list every host that can "
+            "become primary"));
+      }
       return absl::UnavailableError(StrCat(
           "connecting to PostgreSQL: ",
           TrimNewline(conn->pg() ? PQerrorMessage(conn->pg()) : "no memory"),

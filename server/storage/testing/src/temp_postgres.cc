@@ -96,7 +96,8 @@ std::string TempPostgres::SkipReason() {
   return "";
 }
 
-absl::StatusOr<std::unique_ptr<TempPostgres>> TempPostgres::Start() {
+absl::StatusOr<std::unique_ptr<TempPostgres>> TempPostgres::Start(
+    const std::vector<std::string>& settings) {
   if (std::string why = SkipReason(); !why.empty()) {
     return absl::FailedPreconditionError(why);
   }
@@ -105,6 +106,7 @@ absl::StatusOr<std::unique_ptr<TempPostgres>> TempPostgres::Start() {
     return absl::InternalError("making a temporary directory failed");
   }
   std::unique_ptr<TempPostgres> pg(new TempPostgres(tmpl, BinDir()));
+  pg->settings_ = settings;
   if (::geteuid() == 0) {
     const passwd* pw = ::getpwnam("postgres");
     if (::chown(tmpl, pw->pw_uid, pw->pw_gid) != 0) {
@@ -147,11 +149,14 @@ absl::Status TempPostgres::StartServer() {
     if (!port.ok()) return port.status();
     port_ = *port;
   }
-  const std::string options =
+  std::string options =
       StrCat("-c listen_addresses=127.0.0.1 -p ", port_,
              " -c unix_socket_directories=", dir_,
              " -c fsync=off -c full_page_writes=off -c max_connections=300"
              " -c shared_buffers=16MB");
+  for (const std::string& setting : settings_) {
+    options += StrCat(" -c ", setting);
+  }
   absl::Status s = Run({bin_ + "/pg_ctl", "-D", JoinPath(dir_, "data"), "-l",
                         JoinPath(dir_, "server.log"), "-w", "-t", "60", "-o",
                         options, "start"});

@@ -27,7 +27,10 @@ class TempPostgres {
   // "" when a server can be started, else why not (for GTEST_SKIP).
   static std::string SkipReason();
 
-  static absl::StatusOr<std::unique_ptr<TempPostgres>> Start();
+  // `settings` are extra server settings ("default_transaction_read_only=on"
+  // plays a standby that refuses writes).
+  static absl::StatusOr<std::unique_ptr<TempPostgres>> Start(
+      const std::vector<std::string>& settings = {});
   ~TempPostgres();
   TempPostgres(const TempPostgres&) = delete;
   TempPostgres& operator=(const TempPostgres&) = delete;
@@ -54,6 +57,7 @@ class TempPostgres {
   int port_ = 0;
   bool running_ = false;
   int schemas_ = 0;
+  std::vector<std::string> settings_;
 };
 
 }  // namespace strata::testing
