@@ -73,9 +73,10 @@ int main(int argc, char** argv) {
   CLI::App app{
       "stratad - the Strata server: stores artifacts, releases, tokens and "
       "the\n"
-      "audit log in an embedded RocksDB; serves the Delivery and Admin gRPC\n"
-      "services, the standard gRPC health service, and blobs and /metrics\n"
-      "over HTTP.\n\n"
+      "audit log in an embedded RocksDB (or, shared by several replicas,\n"
+      "in PostgreSQL: --metadata postgresql://...); serves the Delivery\n"
+      "and Admin gRPC services, the standard gRPC health service, and\n"
+      "blobs and /metrics over HTTP.\n\n"
       "Examples:\n"
       "  stratad init --data-dir /var/lib/strata     # first admin token\n"
       "  stratad --data-dir /var/lib/strata --listen 0.0.0.0:7443 \\\n"
