@@ -12,6 +12,7 @@ namespace {
 
 // Layout (docs/formats/patch.md):
 //   magic[8] "STRDIFF\x1a", varint version, varint flags,
+//   (version 2 only:) varint method,
 //   varint old_size, varint new_size, old_sha256[32], new_sha256[32],
 //   varint segments, varint ctrl_len, varint diff_len, varint extra_len,
 //   varint diff_raw, varint window_log,
@@ -29,8 +30,10 @@ absl::Status Bad(std::string_view what) {
 
 std::string EncodeStrataHeader(const PatchInfo& info) {
   std::string h(kStrataMagic);
-  PutVarint(h, kStrataVersion);
+  const bool v2 = info.method != PatchMethod::kSuffixArray;
+  PutVarint(h, v2 ? 2 : 1);
   PutVarint(h, 0);
+  if (v2) PutVarint(h, 1);
   PutVarint(h, info.old_size);
   PutVarint(h, info.new_size);
   h.append(reinterpret_cast<const char*>(info.old_sha256.data()), 32);
@@ -46,33 +49,44 @@ std::string EncodeStrataHeader(const PatchInfo& info) {
   return h;
 }
 
-size_t StrataHeaderSize(const PatchInfo& info, std::string_view patch) {
-  return patch.size() - info.ctrl_bytes - info.diff_bytes - info.extra_bytes;
+uint64_t StrataHeaderSize(const PatchInfo& info, uint64_t patch_size) {
+  return patch_size - info.ctrl_bytes - info.diff_bytes - info.extra_bytes;
 }
 
-absl::StatusOr<PatchInfo> DecodeStrataHeader(std::string_view patch) {
-  if (patch.size() < kMinHeader) {
-    return Bad(strata::StrCat("only ", patch.size(),
-                              " bytes, shorter than any header"));
+absl::StatusOr<PatchInfo> DecodeStrataHeader(std::string_view patch,
+                                             uint64_t patch_size) {
+  if (patch_size < kMinHeader || patch.size() < kMinHeader) {
+    return Bad(
+        strata::StrCat("only ", patch_size, " bytes, shorter than any header"));
   }
   if (patch.substr(0, 8) != kStrataMagic) return Bad("wrong magic");
   std::string_view in = patch.substr(8);
   PatchInfo info;
   info.format = PatchFormat::kStrata;
-  uint64_t version, flags, wl;
+  uint64_t version, flags, wl, method = 0;
   auto varint = [&](uint64_t* v) { return GetVarint(in, v); };
   if (!varint(&version)) return Bad("truncated header");
-  if (version != kStrataVersion) {
-    return Bad(strata::StrCat("format version ", version,
-                              " is not supported (this build reads ",
-                              kStrataVersion, ")"));
+  if (version < 1 || version > kStrataVersion) {
+    return absl::DataLossError(strata::StrCat(
+        "Strata patch format version ", version,
+        " is not supported (this build reads versions 1 to ", kStrataVersion,
+        "); the patch was made by a newer strata-diff: update this one, or "
+        "make the patch with --method suffix-array (version 1)"));
   }
-  info.version = kStrataVersion;
-  if (!varint(&flags) || !varint(&info.old_size) || !varint(&info.new_size) ||
-      in.size() < 64) {
+  info.version = static_cast<uint32_t>(version);
+  if (!varint(&flags)) return Bad("truncated header");
+  if (flags != 0) return Bad("unknown flags");
+  if (version >= 2) {
+    if (!varint(&method)) return Bad("truncated header");
+    if (method > 1) {
+      return Bad(strata::StrCat("unknown method ", method));
+    }
+  }
+  info.method =
+      method == 1 ? PatchMethod::kZstdPrefix : PatchMethod::kSuffixArray;
+  if (!varint(&info.old_size) || !varint(&info.new_size) || in.size() < 64) {
     return Bad("truncated header");
   }
-  if (flags != 0) return Bad("unknown flags");
   info.has_hashes = true;
   std::memcpy(info.old_sha256.data(), in.data(), 32);
   std::memcpy(info.new_sha256.data(), in.data() + 32, 32);
@@ -84,15 +98,15 @@ absl::StatusOr<PatchInfo> DecodeStrataHeader(std::string_view patch) {
     return Bad("truncated header");
   }
   size_t header_len = patch.size() - in.size();
+  if (header_len + kChecksumSize > patch_size) return Bad("truncated header");
   Sha256Digest d = Sha256::Hash(patch.substr(0, header_len));
   if (!kSkipIntegrityChecksForFuzzing &&
       std::memcmp(d.data(), in.data(), kChecksumSize) != 0) {
     return Bad("header checksum mismatch");
   }
-  in.remove_prefix(kChecksumSize);
   if (wl < 10 || wl > 27) return Bad("window size out of range");
   info.window_log = static_cast<uint32_t>(wl);
-  uint64_t body = in.size();
+  uint64_t body = patch_size - header_len - kChecksumSize;
   if (info.ctrl_bytes > body || info.diff_bytes > body - info.ctrl_bytes ||
       info.extra_bytes != body - info.ctrl_bytes - info.diff_bytes) {
     return Bad("stream lengths do not add up to the patch size (truncated?)");
@@ -102,6 +116,11 @@ absl::StatusOr<PatchInfo> DecodeStrataHeader(std::string_view patch) {
   }
   info.extra_raw_bytes = info.new_size - info.diff_raw_bytes;
   if (info.segments > info.new_size + 1) return Bad("too many segments");
+  if (info.method == PatchMethod::kZstdPrefix &&
+      (info.diff_bytes != 0 || info.diff_raw_bytes != 0 ||
+       info.ctrl_bytes > 40 * info.segments)) {
+    return Bad("block table does not fit the zstd-prefix method");
+  }
   return info;
 }
 
@@ -126,19 +145,22 @@ bool GetOfft(const char* p, int64_t* v) {
   return true;
 }
 
-absl::StatusOr<PatchInfo> DecodeBsdiffHeader(std::string_view patch) {
+absl::StatusOr<PatchInfo> DecodeBsdiffHeader(std::string_view patch,
+                                             uint64_t patch_size) {
   auto bad = [](std::string_view what) {
     return absl::DataLossError(strata::StrCat(
         "not a valid BSDIFF40 patch: ", what,
         "; the patch file is damaged or truncated, fetch it again"));
   };
-  if (patch.size() < kBsdiffHeaderSize) return bad("shorter than its header");
+  if (patch_size < kBsdiffHeaderSize || patch.size() < kBsdiffHeaderSize) {
+    return bad("shorter than its header");
+  }
   if (patch.substr(0, 8) != kBsdiffMagic) return bad("wrong magic");
   int64_t ctrl, diff, size;
   GetOfft(patch.data() + 8, &ctrl);
   GetOfft(patch.data() + 16, &diff);
   GetOfft(patch.data() + 24, &size);
-  uint64_t body = patch.size() - kBsdiffHeaderSize;
+  uint64_t body = patch_size - kBsdiffHeaderSize;
   if (ctrl < 0 || diff < 0 || size < 0 || static_cast<uint64_t>(ctrl) > body ||
       static_cast<uint64_t>(diff) > body - static_cast<uint64_t>(ctrl)) {
     return bad("stream lengths exceed the patch size (truncated?)");

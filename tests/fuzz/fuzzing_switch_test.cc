@@ -43,7 +43,7 @@ TEST(FuzzingSwitchTest, StrataHeaderChecksumIsChecked) {
 TEST(FuzzingSwitchTest, TreeHeaderChecksumIsChecked) {
   std::string patch = ReadSeed("tree_patch_reader/tree-no-link.patch");
   ASSERT_TRUE(ReadTreePatch(patch).ok());
-  patch[80] ^= 1;  // the first checksum byte
+  patch[144] ^= 1;  // the first checksum byte (tree format version 2)
   EXPECT_THAT(ReadTreePatch(patch),
               StatusIs(absl::StatusCode::kDataLoss,
                        HasSubstr("header checksum mismatch")));
@@ -51,9 +51,9 @@ TEST(FuzzingSwitchTest, TreeHeaderChecksumIsChecked) {
 
 TEST(FuzzingSwitchTest, TreeManifestHashIsChecked) {
   std::string patch = ReadSeed("tree_patch_reader/tree-no-link.patch");
-  patch[48] ^= 1;  // the manifest SHA-256, then a valid header checksum
-  Sha256Digest check = Sha256::Hash(std::string_view(patch).substr(0, 80));
-  patch.replace(80, 8, reinterpret_cast<const char*>(check.data()), 8);
+  patch[112] ^= 1;  // the manifest SHA-256, then a valid header checksum
+  Sha256Digest check = Sha256::Hash(std::string_view(patch).substr(0, 144));
+  patch.replace(144, 8, reinterpret_cast<const char*>(check.data()), 8);
   EXPECT_THAT(ReadTreePatch(patch),
               StatusIs(absl::StatusCode::kDataLoss,
                        HasSubstr("manifest SHA-256 mismatch")));
