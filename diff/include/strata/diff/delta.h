@@ -77,8 +77,11 @@ struct PatchInfo {
   uint64_t old_size = 0;                           // unknown (0) for BSDIFF40
   uint64_t new_size = 0;
   bool has_hashes = false;  // false for BSDIFF40
+  // SHA-256s of the old and new file; version 2 keeps only the first
+  // old_hash_bytes / new_hash_bytes of them (the rest reads as zero).
   Sha256Digest old_sha256{};
   Sha256Digest new_sha256{};
+  uint32_t old_hash_bytes = 32, new_hash_bytes = 32;
   // Control entries; for kZstdPrefix the number of blocks. 0 if unknown.
   uint64_t segments = 0;
   // Compressed stream sizes; for kZstdPrefix ctrl is the (raw) block table
