@@ -66,6 +66,14 @@ void Put(std::string& out, uint64_t v, size_t n) {
   for (size_t i = 0; i < n; ++i) out.push_back(static_cast<char>(v >> (8 * i)));
 }
 
+void PutVarint(std::string& out, uint64_t v) {
+  while (v >= 0x80) {
+    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<char>(v));
+}
+
 std::string Compress(std::string_view raw) {
   std::string out(ZSTD_compressBound(raw.size()), '\0');
   size_t n = ZSTD_compress(out.data(), out.size(), raw.data(), raw.size(), 1);
@@ -95,18 +103,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size) {
   // The header layout of tree_delta.cc (docs/formats/tree-patch.md).
   std::string cman = Compress(manifest);
   std::string patch("STRTREE\x1a", 8);
-  Put(patch, 2, 4);   // version
-  Put(patch, 22, 4);  // window log
-  Put(patch, cman.size(), 8);
-  Put(patch, body.size(), 8);
-  Put(patch, new_tree_bytes, 8);
-  Put(patch, content_bytes, 8);
-  patch.append(reinterpret_cast<const char*>(old_tree.data()), 32);
-  patch.append(32, '\0');  // the new tree's digest: unknown
+  Put(patch, 2, 4);      // version
+  PutVarint(patch, 22);  // window log
+  PutVarint(patch, cman.size());
+  PutVarint(patch, body.size());
+  PutVarint(patch, new_tree_bytes);
+  PutVarint(patch, content_bytes);
+  PutVarint(patch, 1);  // zstd manifest
+  patch.append(reinterpret_cast<const char*>(old_tree.data()), 8);
+  patch.append(16, '\0');  // the new tree's digest: unknown
   strata::Sha256Digest msha = strata::Sha256::Hash(manifest);
-  patch.append(reinterpret_cast<const char*>(msha.data()), 32);
+  patch.append(reinterpret_cast<const char*>(msha.data()), 4);
   strata::Sha256Digest check = strata::Sha256::Hash(patch);
-  patch.append(reinterpret_cast<const char*>(check.data()), 8);
+  patch.append(reinterpret_cast<const char*>(check.data()), 4);
   patch += cman;
   patch += body;
 

@@ -18,6 +18,13 @@ absl::Status ApplyPatchWithBase(const RandomAccessFile& old_file,
                                 const ApplyOptions& options,
                                 bool verify_base_hash);
 
+// Applies the streams described by `info` (from DecodeBareHeader) at the
+// end of `patch`; checks the window against the caller's limit first
+// (kResourceExhausted). No hashes are checked: the caller verifies.
+absl::Status ApplyWithInfo(const RandomAccessFile& old_file,
+                           const RandomAccessFile& patch, const PatchInfo& info,
+                           ByteSink& out, const ApplyOptions& options);
+
 }  // namespace strata::diff::internal
 
 #endif  // STRATA_DIFF_SRC_APPLY_H_

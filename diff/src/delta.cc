@@ -268,6 +268,17 @@ bool SameHash(const Sha256Digest& a, const Sha256Digest& b, uint32_t n) {
   return n <= a.size() && std::memcmp(a.data(), b.data(), n) == 0;
 }
 
+// The Output's SHA-256 against the (possibly shortened) declared one.
+absl::Status CheckOutputHash(Output& out, const PatchInfo& info) {
+  Sha256Digest got = out.Finish();
+  if (!SameHash(got, info.new_sha256, info.new_hash_bytes)) {
+    return Corrupt(strata::StrCat(
+        "output SHA-256 ", ToHex(got), " differs from the declared ",
+        ToHex(info.new_sha256).substr(0, 2 * info.new_hash_bytes)));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status CheckBase(const RandomAccessFile& old, const PatchInfo& info,
                        const ApplyOptions& options, bool verify_hash) {
   if (old.Size() != info.old_size) {
@@ -355,13 +366,7 @@ absl::Status ApplyPrefix(const RandomAccessFile& old,
                                   info.new_size));
   }
   STRATA_RETURN_IF_ERROR(table->ExpectEnd());
-  Sha256Digest got = out.Finish();
-  if (!SameHash(got, info.new_sha256, info.new_hash_bytes)) {
-    return Corrupt(strata::StrCat(
-        "output SHA-256 ", ToHex(got), " differs from the declared ",
-        ToHex(info.new_sha256).substr(0, 2 * info.new_hash_bytes)));
-  }
-  return absl::OkStatus();
+  return CheckOutputHash(out, info);
 }
 
 absl::Status ApplyStrata(const RandomAccessFile& old,
@@ -443,13 +448,7 @@ absl::Status ApplyStrata(const RandomAccessFile& old,
   STRATA_RETURN_IF_ERROR(ctrl->ExpectEnd());
   STRATA_RETURN_IF_ERROR(sparse.ExpectEnd());
   STRATA_RETURN_IF_ERROR(extra->ExpectEnd());
-  Sha256Digest got = out.Finish();
-  if (!SameHash(got, info.new_sha256, info.new_hash_bytes)) {
-    return Corrupt(strata::StrCat(
-        "output SHA-256 ", ToHex(got), " differs from the declared ",
-        ToHex(info.new_sha256).substr(0, 2 * info.new_hash_bytes)));
-  }
-  return absl::OkStatus();
+  return CheckOutputHash(out, info);
 }
 
 absl::Status ApplyBsdiff(const RandomAccessFile& old,
@@ -654,6 +653,23 @@ constexpr uint64_t kAutoPrefixMaxSize = 4u << 20;
 // The far-jump switch threshold of the second scan (see CreatePatch).
 constexpr int kFarThresholdForData = 128;
 
+// True if a sample of `data` has almost no control bytes other than
+// whitespace (text, JSON, JS; UTF-8 passes). Executables and compressed
+// data fail at once.
+bool LooksLikeText(std::string_view data) {
+  if (data.empty()) return false;
+  const size_t step = std::max<size_t>(1, data.size() / 65536);
+  size_t seen = 0, control = 0;
+  for (size_t i = 0; i < data.size(); i += step) {
+    uint8_t c = static_cast<uint8_t>(data[i]);
+    ++seen;
+    if (c < 0x20 && c != '\n' && c != '\r' && c != '\t' && c != '\f') {
+      ++control;
+    }
+  }
+  return control * 100 <= seen;
+}
+
 absl::StatusOr<std::string> EncodeBsdiff(std::string_view old_data,
                                          std::string_view new_data,
                                          const std::vector<Segment>& segs,
@@ -752,13 +768,15 @@ absl::StatusOr<std::string> CreatePatch(std::string_view old_data,
     if (!segs.ok()) return segs.status();
     return EncodeBsdiff(old_data, new_data, *segs, options);
   }
-  // Two scans of one suffix array: the default switch thresholds suit
-  // executables and code; a high threshold for far jumps keeps the scan on
-  // its alignment through the many small edits of data files (JSON), where
-  // every extra control entry costs more than a few mismatched bytes.
+  // Two scans of one suffix array for text: the default switch thresholds
+  // suit executables and code; a high threshold for far jumps keeps the
+  // scan on its alignment through the many small edits of data files
+  // (JSON), where every extra control entry costs more than a few
+  // mismatched bytes. Binaries get the first scan only (it has always won
+  // there, and a second would double the matching time).
   std::vector<std::pair<int, int>> variants = {
       {mo.switch_threshold, mo.far_switch_threshold}};
-  if (options.method != PatchMethod::kZstdPrefix) {
+  if (options.method != PatchMethod::kZstdPrefix && LooksLikeText(new_data)) {
     variants.emplace_back(mo.switch_threshold, kFarThresholdForData);
   }
   auto segs =
@@ -836,6 +854,19 @@ absl::Status ApplyPatchWithBase(const RandomAccessFile& old_file,
     return ApplyBsdiff(old_file, patch, info, out, options);
   }
   STRATA_RETURN_IF_ERROR(CheckBase(old_file, info, options, verify_base_hash));
+  return ApplyStrata(old_file, patch, info, out, options);
+}
+
+absl::Status ApplyWithInfo(const RandomAccessFile& old_file,
+                           const RandomAccessFile& patch, const PatchInfo& info,
+                           ByteSink& out, const ApplyOptions& options) {
+  if (static_cast<int>(info.window_log) > options.max_window_log) {
+    return absl::ResourceExhaustedError(strata::StrCat(
+        "patch body needs a decoding window of 2^", info.window_log,
+        " bytes, above the limit of 2^", options.max_window_log));
+  }
+  STRATA_RETURN_IF_ERROR(
+      CheckBase(old_file, info, options, /*verify_hash=*/false));
   return ApplyStrata(old_file, patch, info, out, options);
 }
 

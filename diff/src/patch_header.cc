@@ -5,6 +5,7 @@
 #include "src/fuzzing.h"
 #include "src/varint.h"
 #include "strata/base/sha256.h"
+#include "strata/base/status_macros.h"
 #include "strata/base/strings.h"
 
 namespace strata::diff::internal {
@@ -25,6 +26,24 @@ absl::Status Bad(std::string_view what) {
   return absl::DataLossError(strata::StrCat(
       "not a valid Strata patch: ", what,
       "; the patch file is damaged or truncated, fetch it again"));
+}
+
+// Checks the header checksum at the front of `in` (what is left of the
+// header bytes in `patch`) and the window; returns the bytes after the
+// header.
+absl::StatusOr<uint64_t> FinishHeader(std::string_view patch,
+                                      uint64_t patch_size, std::string_view in,
+                                      uint64_t wl, PatchInfo* info) {
+  size_t header_len = patch.size() - in.size();
+  if (header_len + kChecksumSize > patch_size) return Bad("truncated header");
+  Sha256Digest d = Sha256::Hash(patch.substr(0, header_len));
+  if (!kSkipIntegrityChecksForFuzzing &&
+      std::memcmp(d.data(), in.data(), kChecksumSize) != 0) {
+    return Bad("header checksum mismatch");
+  }
+  if (wl < 10 || wl > 27) return Bad("window size out of range");
+  info->window_log = static_cast<uint32_t>(wl);
+  return patch_size - header_len - kChecksumSize;
 }
 
 // The rest of a version 2 header (after the version varint).
@@ -50,16 +69,8 @@ absl::StatusOr<PatchInfo> DecodeV2(std::string_view patch, uint64_t patch_size,
   if (!varint(&wl) || in.size() < kChecksumSize) {
     return Bad("truncated header");
   }
-  size_t header_len = patch.size() - in.size();
-  if (header_len + kChecksumSize > patch_size) return Bad("truncated header");
-  Sha256Digest d = Sha256::Hash(patch.substr(0, header_len));
-  if (!kSkipIntegrityChecksForFuzzing &&
-      std::memcmp(d.data(), in.data(), kChecksumSize) != 0) {
-    return Bad("header checksum mismatch");
-  }
-  if (wl < 10 || wl > 27) return Bad("window size out of range");
-  info.window_log = static_cast<uint32_t>(wl);
-  uint64_t body = patch_size - header_len - kChecksumSize;
+  STRATA_ASSIGN_OR_RETURN(uint64_t body,
+                          FinishHeader(patch, patch_size, in, wl, &info));
   // Each block takes at least one new byte and 4 table bytes.
   if (blocks > info.new_size || info.ctrl_bytes > body ||
       (blocks > 0 &&
@@ -158,16 +169,8 @@ absl::StatusOr<PatchInfo> DecodeStrataHeader(std::string_view patch,
       in.size() < kChecksumSize) {
     return Bad("truncated header");
   }
-  size_t header_len = patch.size() - in.size();
-  if (header_len + kChecksumSize > patch_size) return Bad("truncated header");
-  Sha256Digest d = Sha256::Hash(patch.substr(0, header_len));
-  if (!kSkipIntegrityChecksForFuzzing &&
-      std::memcmp(d.data(), in.data(), kChecksumSize) != 0) {
-    return Bad("header checksum mismatch");
-  }
-  if (wl < 10 || wl > 27) return Bad("window size out of range");
-  info.window_log = static_cast<uint32_t>(wl);
-  uint64_t body = patch_size - header_len - kChecksumSize;
+  STRATA_ASSIGN_OR_RETURN(uint64_t body,
+                          FinishHeader(patch, patch_size, in, wl, &info));
   if (info.ctrl_bytes > body || info.diff_bytes > body - info.ctrl_bytes ||
       info.extra_bytes != body - info.ctrl_bytes - info.diff_bytes) {
     return Bad("stream lengths do not add up to the patch size (truncated?)");
@@ -177,6 +180,84 @@ absl::StatusOr<PatchInfo> DecodeStrataHeader(std::string_view patch,
   }
   info.extra_raw_bytes = info.new_size - info.diff_raw_bytes;
   if (info.segments > info.new_size + 1) return Bad("too many segments");
+  return info;
+}
+
+std::string EncodeBareHeader(const PatchInfo& info) {
+  std::string h;
+  if (info.method == PatchMethod::kZstdPrefix) {
+    PutVarint(h, 1);
+    PutVarint(h, info.ctrl_bytes == 0 ? 0 : info.segments);
+    if (info.ctrl_bytes != 0) PutVarint(h, info.ctrl_bytes);
+  } else {
+    PutVarint(h, 0);
+    PutVarint(h, info.segments);
+    PutVarint(h, info.ctrl_bytes);
+    PutVarint(h, info.diff_bytes);
+    PutVarint(h, info.extra_bytes);
+    PutVarint(h, info.diff_raw_bytes);
+  }
+  PutVarint(h, info.window_log);
+  return h;
+}
+
+absl::StatusOr<PatchInfo> DecodeBareHeader(std::string_view head,
+                                           uint64_t body_size,
+                                           uint64_t old_size,
+                                           uint64_t new_size) {
+  std::string_view in = head;
+  auto varint = [&](uint64_t* v) { return GetVarint(in, v); };
+  PatchInfo info;
+  info.format = PatchFormat::kStrata;
+  info.version = 0;
+  info.old_size = old_size;
+  info.new_size = new_size;
+  info.old_hash_bytes = 0;
+  info.new_hash_bytes = 0;
+  uint64_t method, wl;
+  if (!varint(&method)) return Bad("truncated body header");
+  if (method == 1) {
+    info.method = PatchMethod::kZstdPrefix;
+    uint64_t blocks;
+    if (!varint(&blocks) || (blocks > 0 && !varint(&info.ctrl_bytes))) {
+      return Bad("truncated body header");
+    }
+    if (blocks > new_size || (blocks > 0 && (info.ctrl_bytes < 4 * blocks ||
+                                             info.ctrl_bytes > 40 * blocks))) {
+      return Bad("block table does not add up");
+    }
+    info.segments = blocks == 0 ? 1 : blocks;
+  } else if (method == 0) {
+    info.method = PatchMethod::kSuffixArray;
+    if (!varint(&info.segments) || !varint(&info.ctrl_bytes) ||
+        !varint(&info.diff_bytes) || !varint(&info.extra_bytes) ||
+        !varint(&info.diff_raw_bytes)) {
+      return Bad("truncated body header");
+    }
+    if (info.diff_raw_bytes > new_size) {
+      return Bad("stream sizes do not add up to the new size");
+    }
+    if (info.segments > new_size + 1) return Bad("too many segments");
+  } else {
+    return Bad(strata::StrCat("unknown body method ", method));
+  }
+  if (!varint(&wl)) return Bad("truncated body header");
+  if (wl < 10 || wl > 27) return Bad("window size out of range");
+  info.window_log = static_cast<uint32_t>(wl);
+  uint64_t header_len = head.size() - in.size();
+  if (header_len > body_size) return Bad("truncated body header");
+  uint64_t body = body_size - header_len;
+  if (info.method == PatchMethod::kZstdPrefix) {
+    if (info.ctrl_bytes > body) return Bad("block table exceeds the body");
+    info.extra_bytes = body - info.ctrl_bytes;
+    info.extra_raw_bytes = new_size;
+  } else {
+    if (info.ctrl_bytes > body || info.diff_bytes > body - info.ctrl_bytes ||
+        info.extra_bytes != body - info.ctrl_bytes - info.diff_bytes) {
+      return Bad("stream lengths do not add up to the body size");
+    }
+    info.extra_raw_bytes = new_size - info.diff_raw_bytes;
+  }
   return info;
 }
 

@@ -36,6 +36,21 @@ absl::StatusOr<PatchInfo> DecodeStrataHeader(std::string_view head,
 absl::StatusOr<PatchInfo> DecodeBsdiffHeader(std::string_view head,
                                              uint64_t patch_size);
 
+// A bare body (tree patches, docs/formats/tree-patch.md): a Strata patch's
+// streams behind a short header, the sizes and checks coming from the
+// caller: varint method (0 suffix-array, 1 zstd-prefix), then for 0 varint
+// segments, ctrl_len, diff_len, extra_len, diff_raw, window_log; for 1
+// varint blocks (0: one block, no table), table_len (if blocks > 0),
+// window_log.
+std::string EncodeBareHeader(const PatchInfo& info);
+// `head`: the first bytes of the body (up to kMaxStrataHeaderSize);
+// `old_size`, `new_size`: the sizes the caller knows. The result has no
+// hashes to check (old_hash_bytes = new_hash_bytes = 0).
+absl::StatusOr<PatchInfo> DecodeBareHeader(std::string_view head,
+                                           uint64_t body_size,
+                                           uint64_t old_size,
+                                           uint64_t new_size);
+
 // BSDIFF40's sign-magnitude 64-bit integers.
 void PutOfft(std::string& out, int64_t v);
 // False for "negative zero" or magnitudes that do not fit in int64.

@@ -10,6 +10,7 @@
 
 #include "src/apply.h"
 #include "src/fuzzing.h"
+#include "src/patch_header.h"
 #include "src/streams.h"
 #include "src/varint.h"
 #include "strata/base/file_util.h"
@@ -20,20 +21,19 @@ namespace strata::diff {
 namespace {
 
 using internal::GetFixed32;
-using internal::GetFixed64;
 using internal::PutFixed32;
-using internal::PutFixed64;
 using internal::PutVarint;
 
-// Header (little-endian), 152 bytes (docs/formats/tree-patch.md):
-//    0 magic[8] "STRTREE\x1a"   8 version u32 = 2   12 window_log u32
-//   16 manifest_len u64 (compressed)   24 body_len u64
-//   32 new_tree_bytes u64   40 content_bytes u64
-//   48 old_tree[32]   80 new_tree[32]   112 manifest_sha256[32]
-//  144 checksum: first 8 bytes of SHA-256(bytes 0..143)
+// Header (docs/formats/tree-patch.md): magic[8] "STRTREE\x1a", version u32
+// = 2, then varint window_log, manifest_len, body_len, new_tree_bytes,
+// content_bytes, manifest_codec (0 raw, 1 zstd), old_tree[8], new_tree[16]
+// (the first bytes of the tree digests), manifest_check[4] (of the decoded
+// manifest's SHA-256), checksum[4] (of all header bytes before it).
 constexpr std::string_view kTreeMagic{"STRTREE\x1a", 8};
 constexpr uint32_t kTreeVersion = 2;
-constexpr size_t kTreeHeaderSize = 152;
+constexpr size_t kOldTreeCheck = 8, kNewTreeCheck = 16;
+constexpr size_t kMaxTreeHeader =
+    8 + 4 + 6 * 10 + kOldTreeCheck + kNewTreeCheck + 4 + 4;
 constexpr size_t kChunk = 64 * 1024;
 constexpr uint64_t kMaxManifest = 256u << 20;
 
@@ -88,6 +88,12 @@ std::string EncodeManifest(const TreePatchInfo& info) {
       cursor = e.old_index + e.count;
       continue;
     }
+    if (e.op == TreeOp::kChange) {
+      PutVarint(m, e.old_index - cursor);
+      PutVarint(m, e.entry.size);
+      cursor = e.old_index + 1;
+      continue;
+    }
     PutPath(m, prev, e.entry.path);
     prev = e.entry.path;
     switch (e.op) {
@@ -103,6 +109,7 @@ std::string EncodeManifest(const TreePatchInfo& info) {
         PutString(m, e.entry.link_target);
         break;
       case TreeOp::kKeep:
+      case TreeOp::kChange:
         break;
     }
   }
@@ -124,7 +131,7 @@ absl::Status DecodeManifest(std::string_view in, TreePatchInfo* info) {
     if (in.empty()) return Corrupt("manifest ends early");
     uint8_t op = static_cast<uint8_t>(in[0]);
     in.remove_prefix(1);
-    if (op > 3) return Corrupt(strata::StrCat("unknown record type ", op));
+    if (op > 4) return Corrupt(strata::StrCat("unknown record type ", op));
     TreePatchEntry e;
     e.op = static_cast<TreeOp>(op);
     if (e.op == TreeOp::kKeep) {
@@ -143,6 +150,26 @@ absl::Status DecodeManifest(std::string_view in, TreePatchInfo* info) {
         return Corrupt("more entries than the new tree has");
       }
       produced += e.count;
+      info->entries.push_back(std::move(e));
+      continue;
+    }
+    if (e.op == TreeOp::kChange) {
+      uint64_t skip;
+      if (!internal::GetVarint(in, &skip) ||
+          !internal::GetVarint(in, &e.entry.size)) {
+        return Corrupt("bad change record");
+      }
+      if (skip >= info->old_entries - cursor) {
+        return Corrupt("change record outside the old tree");
+      }
+      e.old_index = cursor + skip;
+      cursor = e.old_index + 1;
+      if (e.entry.size > UINT64_MAX - content) return Corrupt("sizes overflow");
+      content += e.entry.size;
+      if (produced == info->new_entries) {
+        return Corrupt("more entries than the new tree has");
+      }
+      ++produced;
       info->entries.push_back(std::move(e));
       continue;
     }
@@ -237,6 +264,18 @@ absl::Status Resolve(const TreePatchInfo& info, const TreeManifest& old,
         e.size = src.size;
         e.sha256 = src.sha256;
         add(std::move(e), TreeOp::kCopy, r.old_index);
+        break;
+      }
+      case TreeOp::kChange: {
+        const TreeEntry& src = old[r.old_index];
+        if (src.type != EntryType::kFile) {
+          return Corrupt(
+              strata::StrCat("\"", src.path, "\" is changed but is a symlink"));
+        }
+        TreeEntry e = src;
+        e.size = r.entry.size;
+        e.sha256 = Sha256Digest{};
+        add(std::move(e), TreeOp::kContent, r.old_index);
         break;
       }
       case TreeOp::kContent:
@@ -379,10 +418,11 @@ class TreeApplier {
   // Before anything is staged: the old tree must be the patch's base.
   absl::Status Prepare(const TreePatchInfo& info) {
     STRATA_ASSIGN_OR_RETURN(old_, ScanTree(fs_, old_root_));
-    if (TreeDigest(old_) != info.old_tree) {
-      return WrongBase(strata::StrCat("its digest is ", ToHex(TreeDigest(old_)),
-                                      ", the patch expects ",
-                                      ToHex(info.old_tree)));
+    const Sha256Digest digest = TreeDigest(old_);
+    if (std::memcmp(digest.data(), info.old_tree.data(), kOldTreeCheck) != 0) {
+      return WrongBase(strata::StrCat(
+          "its digest is ", ToHex(digest), ", the patch expects ",
+          ToHex(info.old_tree).substr(0, 2 * kOldTreeCheck)));
     }
     return Resolve(info, old_, &want_, &ops_, &sources_);
   }
@@ -394,16 +434,25 @@ class TreeApplier {
     if (info.body_bytes > 0) {
       ConcatFile base(fs_, old_root_, old_);
       SubFile body(patch, patch.Size() - info.body_bytes, info.body_bytes);
+      std::string head(static_cast<size_t>(std::min<uint64_t>(
+                           info.body_bytes, internal::kMaxStrataHeaderSize)),
+                       '\0');
+      STRATA_RETURN_IF_ERROR(ReadFull(body, 0, head.size(), head.data()));
+      auto bi = internal::DecodeBareHeader(head, info.body_bytes, base.Size(),
+                                           info.content_bytes);
+      if (!bi.ok()) return Corrupt(ToStd(bi.status().message()));
       ContentSink sink(this);
       ApplyOptions ao;
       ao.max_output_size = info.content_bytes;
       ao.max_window_log = options_.max_window_log;
       ao.progress = options_.progress;
-      absl::Status s = internal::ApplyPatchWithBase(base, body, sink, ao,
-                                                    /*verify_base_hash=*/false);
+      absl::Status s = internal::ApplyWithInfo(base, body, *bi, sink, ao);
       if (s.ok()) s = sink.Finish();
       if (!s.ok()) {
-        if (s.code() == absl::StatusCode::kDataLoss) return s;
+        if (s.code() == absl::StatusCode::kDataLoss ||
+            s.code() == absl::StatusCode::kResourceExhausted) {
+          return s;
+        }
         return Annotate(s, "applying the tree patch body");
       }
     }
@@ -425,8 +474,10 @@ class TreeApplier {
         return t.type == EntryType::kSymlink;
       });
     }
-    if (got != want || (!internal::kSkipIntegrityChecksForFuzzing &&
-                        TreeDigest(want_) != info.new_tree)) {
+    if (got != want ||
+        (!internal::kSkipIntegrityChecksForFuzzing &&
+         std::memcmp(TreeDigest(want_).data(), info.new_tree.data(),
+                     kNewTreeCheck) != 0)) {
       return absl::DataLossError(
           "staged tree does not match the patch's new tree after applying");
     }
@@ -641,11 +692,14 @@ absl::StatusOr<TreePatchInfo> ReadTreePatch(const RandomAccessFile& patch) {
     return Corrupt(
         strata::StrCat("only ", size, " bytes, shorter than any header"));
   }
-  char h[kTreeHeaderSize];
-  STRATA_RETURN_IF_ERROR(ReadFull(patch, 0, 12, h));
-  if (std::string_view(h, 8) != kTreeMagic) return Corrupt("wrong magic");
+  std::string head(
+      static_cast<size_t>(std::min<uint64_t>(size, kMaxTreeHeader)), '\0');
+  STRATA_RETURN_IF_ERROR(ReadFull(patch, 0, head.size(), head.data()));
+  if (std::string_view(head).substr(0, 8) != kTreeMagic) {
+    return Corrupt("wrong magic");
+  }
   TreePatchInfo info;
-  info.version = GetFixed32(h + 8);
+  info.version = GetFixed32(head.data() + 8);
   if (info.version != kTreeVersion) {
     return absl::DataLossError(strata::StrCat(
         "tree patch format version ", info.version,
@@ -655,29 +709,33 @@ absl::StatusOr<TreePatchInfo> ReadTreePatch(const RandomAccessFile& patch) {
               "with this one"
             : "the patch was made by a newer strata-diff: update this one"));
   }
-  if (size < kTreeHeaderSize) {
-    return Corrupt(strata::StrCat("only ", size, " bytes, the header needs ",
-                                  kTreeHeaderSize));
+  std::string_view in = std::string_view(head).substr(12);
+  uint64_t wl, codec;
+  if (!internal::GetVarint(in, &wl) ||
+      !internal::GetVarint(in, &info.manifest_bytes) ||
+      !internal::GetVarint(in, &info.body_bytes) ||
+      !internal::GetVarint(in, &info.new_tree_bytes) ||
+      !internal::GetVarint(in, &info.content_bytes) ||
+      !internal::GetVarint(in, &codec) ||
+      in.size() < kOldTreeCheck + kNewTreeCheck + 8) {
+    return Corrupt("truncated header");
   }
-  STRATA_RETURN_IF_ERROR(ReadFull(patch, 0, kTreeHeaderSize, h));
-  Sha256Digest d = Sha256::Hash(std::string_view(h, 144));
+  std::memcpy(info.old_tree.data(), in.data(), kOldTreeCheck);
+  std::memcpy(info.new_tree.data(), in.data() + kOldTreeCheck, kNewTreeCheck);
+  in.remove_prefix(kOldTreeCheck + kNewTreeCheck);
+  const std::string_view manifest_check = in.substr(0, 4);
+  in.remove_prefix(4);
+  const size_t header_len = head.size() - in.size();
+  Sha256Digest d = Sha256::Hash(std::string_view(head).substr(0, header_len));
   if (!internal::kSkipIntegrityChecksForFuzzing &&
-      std::memcmp(d.data(), h + 144, 8) != 0) {
+      std::memcmp(d.data(), in.data(), 4) != 0) {
     return Corrupt("header checksum mismatch");
   }
-  info.window_log = GetFixed32(h + 12);
-  if (info.window_log < 10 || info.window_log > 27) {
-    return Corrupt("window size out of range");
-  }
-  info.manifest_bytes = GetFixed64(h + 16);
-  info.body_bytes = GetFixed64(h + 24);
-  info.new_tree_bytes = GetFixed64(h + 32);
-  info.content_bytes = GetFixed64(h + 40);
-  std::memcpy(info.old_tree.data(), h + 48, 32);
-  std::memcpy(info.new_tree.data(), h + 80, 32);
-  Sha256Digest manifest_sha;
-  std::memcpy(manifest_sha.data(), h + 112, 32);
-  uint64_t body = size - kTreeHeaderSize;
+  const uint64_t header_size = header_len + 4;
+  if (wl < 10 || wl > 27) return Corrupt("window size out of range");
+  info.window_log = static_cast<uint32_t>(wl);
+  if (codec > 1) return Corrupt("unknown manifest encoding");
+  uint64_t body = size - header_size;
   if (info.manifest_bytes > body ||
       info.body_bytes != body - info.manifest_bytes) {
     return Corrupt("section lengths do not add up to the patch size");
@@ -686,9 +744,12 @@ absl::StatusOr<TreePatchInfo> ReadTreePatch(const RandomAccessFile& patch) {
     return Corrupt("content larger than the tree");
   }
   // The manifest is small (no per-file hashes); bound its decoded size.
-  auto reader = internal::NewZstdReader(
-      internal::ByteSource::File(&patch, kTreeHeaderSize, info.manifest_bytes),
-      "manifest", static_cast<int>(info.window_log));
+  auto source =
+      internal::ByteSource::File(&patch, header_size, info.manifest_bytes);
+  auto reader = codec == 1
+                    ? internal::NewZstdReader(std::move(source), "manifest",
+                                              static_cast<int>(info.window_log))
+                    : internal::NewRawReader(std::move(source), "manifest");
   std::string manifest;
   std::vector<char> buf(kChunk);
   for (;;) {
@@ -699,7 +760,8 @@ absl::StatusOr<TreePatchInfo> ReadTreePatch(const RandomAccessFile& patch) {
   }
   STRATA_RETURN_IF_ERROR(reader->ExpectEnd());
   if (!internal::kSkipIntegrityChecksForFuzzing &&
-      Sha256::Hash(manifest) != manifest_sha) {
+      std::memcmp(Sha256::Hash(manifest).data(), manifest_check.data(), 4) !=
+          0) {
     return Corrupt("manifest SHA-256 mismatch");
   }
   STRATA_RETURN_IF_ERROR(DecodeManifest(manifest, &info));
@@ -758,6 +820,9 @@ absl::StatusOr<std::string> CreateTreePatch(FileSystem& fs,
     TreePatchEntry r;
     r.entry.path = e.path;
     r.entry.mode = e.mode;
+    const bool same_file =
+        same != by_path.end() && old[same->second].type == EntryType::kFile &&
+        e.type == EntryType::kFile && old[same->second].mode == e.mode;
     if (e.type == EntryType::kSymlink) {
       r.op = TreeOp::kSymlink;
       r.entry.link_target = e.link_target;
@@ -765,7 +830,9 @@ absl::StatusOr<std::string> CreateTreePatch(FileSystem& fs,
       r.op = TreeOp::kCopy;  // unchanged content, renamed, copied or chmod
       r.old_index = h->second;
     } else {
-      r.op = TreeOp::kContent;
+      // A changed file at its old path and mode: named by its old index.
+      r.op = same_file ? TreeOp::kChange : TreeOp::kContent;
+      if (same_file) r.old_index = same->second;
       r.entry.size = e.size;
       auto bytes = fs.ReadFile(JoinPath(new_root_s, e.path));
       if (!bytes.ok()) return Annotate(bytes.status(), e.path);
@@ -779,35 +846,47 @@ absl::StatusOr<std::string> CreateTreePatch(FileSystem& fs,
     info.entries.push_back(std::move(r));
   }
 
+  // The body: one binary patch from all old files to the content files,
+  // its own header replaced by a bare one (the sizes and the checks are
+  // the tree's).
   std::string body;
   int window_log = options.delta.window_log;
   if (!content.empty()) {
-    STRATA_ASSIGN_OR_RETURN(body, CreatePatch(base, content, options.delta));
-    STRATA_ASSIGN_OR_RETURN(PatchInfo bi, ReadPatchInfo(body));
+    STRATA_ASSIGN_OR_RETURN(std::string full,
+                            CreatePatch(base, content, options.delta));
+    STRATA_ASSIGN_OR_RETURN(PatchInfo bi, ReadPatchInfo(full));
     window_log = std::max(window_log, static_cast<int>(bi.window_log));
+    uint64_t streams = bi.ctrl_bytes + bi.diff_bytes + bi.extra_bytes;
+    body = internal::EncodeBareHeader(bi);
+    body.append(full, full.size() - streams, streams);
   }
   info.body_bytes = body.size();
   std::string manifest = EncodeManifest(info);
   internal::ZstdParams zp;
   zp.level = 19;
   zp.window_log = options.delta.window_log;
-  zp.checksum = false;  // the manifest SHA-256 covers it
+  zp.checksum = false;  // the manifest check covers it
   STRATA_ASSIGN_OR_RETURN(std::string cman,
                           internal::ZstdCompress(manifest, zp));
+  const bool compressed = cman.size() < manifest.size();
+  if (!compressed) cman = manifest;
 
   std::string out(kTreeMagic);
   PutFixed32(out, kTreeVersion);
-  PutFixed32(out, static_cast<uint32_t>(window_log));
-  PutFixed64(out, cman.size());
-  PutFixed64(out, body.size());
-  PutFixed64(out, info.new_tree_bytes);
-  PutFixed64(out, info.content_bytes);
-  out.append(reinterpret_cast<const char*>(info.old_tree.data()), 32);
-  out.append(reinterpret_cast<const char*>(info.new_tree.data()), 32);
+  PutVarint(out, static_cast<uint64_t>(window_log));
+  PutVarint(out, cman.size());
+  PutVarint(out, body.size());
+  PutVarint(out, info.new_tree_bytes);
+  PutVarint(out, info.content_bytes);
+  PutVarint(out, compressed ? 1 : 0);
+  out.append(reinterpret_cast<const char*>(info.old_tree.data()),
+             kOldTreeCheck);
+  out.append(reinterpret_cast<const char*>(info.new_tree.data()),
+             kNewTreeCheck);
   Sha256Digest msha = Sha256::Hash(manifest);
-  out.append(reinterpret_cast<const char*>(msha.data()), 32);
+  out.append(reinterpret_cast<const char*>(msha.data()), 4);
   Sha256Digest check = Sha256::Hash(out);
-  out.append(reinterpret_cast<const char*>(check.data()), 8);
+  out.append(reinterpret_cast<const char*>(check.data()), 4);
   out += cman;
   out += body;
   return out;

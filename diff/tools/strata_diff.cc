@@ -89,6 +89,8 @@ const char* OpName(strata::diff::TreeOp op) {
       return "copy";
     case strata::diff::TreeOp::kSymlink:
       return "symlink";
+    case strata::diff::TreeOp::kChange:
+      return "change";
   }
   return "?";
 }
@@ -249,7 +251,7 @@ int main(int argc, char** argv) {
     if (strata::diff::IsTreePatch(Head(fs, i_patch))) {
       auto ti = strata::diff::ReadTreePatch(**patch);
       if (!ti.ok()) return Report(ti.status());
-      size_t counts[4] = {}, kept = 0;
+      size_t counts[5] = {}, kept = 0;
       for (const auto& e : ti->entries) {
         ++counts[static_cast<int>(e.op)];
         if (e.op == strata::diff::TreeOp::kKeep) kept += e.count;
@@ -258,24 +260,28 @@ int main(int argc, char** argv) {
           "format: strata tree patch v%u\npatch bytes: %zu\nnew tree bytes: "
           "%llu\nold tree: %llu entries, digest %s\nnew tree: %llu entries, "
           "digest %s\nmanifest: %llu bytes\nbody: %llu bytes for %llu "
-          "content bytes\nentries: %zu kept (%zu runs), %zu content, %zu "
-          "copy, %zu symlink\n",
+          "content bytes\nentries: %zu kept (%zu runs), %zu changed, %zu new, "
+          "%zu copy, %zu symlink\n",
           ti->version, patch_bytes,
           static_cast<unsigned long long>(ti->new_tree_bytes),
           static_cast<unsigned long long>(ti->old_entries),
-          strata::ToHex(ti->old_tree).c_str(),
+          strata::ToHex(ti->old_tree).substr(0, 16).c_str(),
           static_cast<unsigned long long>(ti->new_entries),
-          strata::ToHex(ti->new_tree).c_str(),
+          strata::ToHex(ti->new_tree).substr(0, 32).c_str(),
           static_cast<unsigned long long>(ti->manifest_bytes),
           static_cast<unsigned long long>(ti->body_bytes),
           static_cast<unsigned long long>(ti->content_bytes), kept, counts[0],
-          counts[1], counts[2], counts[3]);
+          counts[4], counts[1], counts[2], counts[3]);
       if (list) {
         for (const auto& e : ti->entries) {
           if (e.op == strata::diff::TreeOp::kKeep) {
             std::printf("keep    %llu old entries from #%llu\n",
                         static_cast<unsigned long long>(e.count),
                         static_cast<unsigned long long>(e.old_index));
+          } else if (e.op == strata::diff::TreeOp::kChange) {
+            std::printf("change  old #%llu, now %llu bytes\n",
+                        static_cast<unsigned long long>(e.old_index),
+                        static_cast<unsigned long long>(e.entry.size));
           } else if (e.op == strata::diff::TreeOp::kCopy) {
             std::printf("copy    %s <- old #%llu\n", e.entry.path.c_str(),
                         static_cast<unsigned long long>(e.old_index));

@@ -34,6 +34,23 @@ void ExpectRoundTrip(const std::string& old_data, const std::string& new_data,
   EXPECT_TRUE(*out == new_data) << "output differs";
 }
 
+// Flips each byte of `patch` in turn: never a silently wrong output, either
+// the exact new data (a flip in bits nothing reads) or kDataLoss.
+void ExpectEveryCorruptionDetected(const std::string& old_data,
+                                   const std::string& new_data,
+                                   const std::string& patch, Rng& rng) {
+  for (size_t i = 0; i < patch.size(); ++i) {
+    std::string bad = patch;
+    bad[i] = static_cast<char>(bad[i] ^ (1 + rng.Uniform(255)));
+    auto out = ApplyPatchToString(old_data, bad);
+    if (out.ok()) {
+      EXPECT_EQ(*out, new_data) << "byte " << i;
+    } else {
+      EXPECT_THAT(out, StatusIs(absl::StatusCode::kDataLoss)) << "byte " << i;
+    }
+  }
+}
+
 // format x threads
 class RoundTripTest
     : public ::testing::TestWithParam<std::tuple<PatchFormat, int>> {
@@ -206,19 +223,8 @@ TEST(DeltaTest, EveryCorruptedByteOfAStrataPatchIsDetected) {
   Rng rng(10);
   std::string old_data = rng.Text(20000);
   std::string new_data = rng.Mutate(old_data, 20);
-  std::string patch = MustDiff(old_data, new_data);
-  for (size_t i = 0; i < patch.size(); ++i) {
-    std::string bad = patch;
-    bad[i] = static_cast<char>(bad[i] ^ (1 + rng.Uniform(255)));
-    auto out = ApplyPatchToString(old_data, bad);
-    // Never a silently wrong output: either the exact new data (a flip in
-    // bits nothing reads) or kDataLoss.
-    if (out.ok()) {
-      EXPECT_EQ(*out, new_data) << "byte " << i;
-    } else {
-      EXPECT_THAT(out, StatusIs(absl::StatusCode::kDataLoss)) << "byte " << i;
-    }
-  }
+  ExpectEveryCorruptionDetected(old_data, new_data,
+                                MustDiff(old_data, new_data), rng);
 }
 
 TEST(DeltaTest, GarbageIsNotAPatch) {
@@ -316,16 +322,7 @@ TEST(PrefixMethodTest, CorruptionTruncationAndWindowLimit) {
                 StatusIs(absl::StatusCode::kDataLoss))
         << n;
   }
-  for (size_t i = 0; i < patch.size(); ++i) {
-    std::string bad = patch;
-    bad[i] = static_cast<char>(bad[i] ^ (1 + rng.Uniform(255)));
-    auto out = ApplyPatchToString(old_data, bad);
-    if (out.ok()) {
-      EXPECT_EQ(*out, new_data) << "byte " << i;
-    } else {
-      EXPECT_THAT(out, StatusIs(absl::StatusCode::kDataLoss)) << "byte " << i;
-    }
-  }
+  ExpectEveryCorruptionDetected(old_data, new_data, patch, rng);
   ApplyOptions ao;
   ao.max_window_log = 15;
   EXPECT_THAT(ApplyPatchToString(old_data, patch, ao),

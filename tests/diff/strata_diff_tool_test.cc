@@ -123,7 +123,7 @@ TEST_F(ToolTest, TreeDiffAndApply) {
   EXPECT_EQ(i.code, 0);
   EXPECT_THAT(i.output, HasSubstr("strata tree patch v2"));
   EXPECT_THAT(i.output, HasSubstr("content c/d.txt"));
-  EXPECT_THAT(i.output, HasSubstr("2 content"));
+  EXPECT_THAT(i.output, HasSubstr("1 changed, 1 new"));
   EXPECT_EQ(Run("apply " + P("t1") + " " + P("tp") + " " + P("t3")).code, 5);
 }
 

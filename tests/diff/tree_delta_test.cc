@@ -82,15 +82,23 @@ TEST_F(TreeDeltaTest, ChoosesTheExpectedOperations) {
   EXPECT_EQ(info.version, 2u);
   EXPECT_EQ(info.old_entries, 5u);
   EXPECT_EQ(info.new_entries, 6u);
+  // Changed in place (same path and mode): named by old index, no path.
+  std::vector<uint64_t> changed;
   std::map<std::string, TreePatchEntry> by_path;
-  for (const auto& e : info.entries) by_path[e.entry.path] = e;
-  EXPECT_EQ(by_path.size(), 6u);  // nothing is unchanged in place
+  for (const auto& e : info.entries) {
+    if (e.op == TreeOp::kChange) {
+      changed.push_back(e.old_index);
+    } else {
+      by_path[e.entry.path] = e;
+    }
+  }
+  EXPECT_EQ(changed, (std::vector<uint64_t>{1, 2}));  // index.html, app.js
+  EXPECT_EQ(by_path.size(), 4u);  // nothing is unchanged in place
   EXPECT_EQ(by_path["assets/logo.png"].op, TreeOp::kCopy);
   EXPECT_EQ(by_path["assets/logo.png"].old_index, 0u);
-  EXPECT_EQ(by_path["js/app.js"].op, TreeOp::kContent);
   EXPECT_EQ(by_path["js/vendor.5678.js"].op, TreeOp::kContent);
   EXPECT_EQ(by_path["js/new-feature.js"].op, TreeOp::kContent);
-  EXPECT_EQ(by_path["index.html"].op, TreeOp::kContent);
+  EXPECT_EQ(by_path["bin/run.sh"].op, TreeOp::kContent);
   EXPECT_EQ(by_path["bin/run.sh"].entry.mode, 0755u);
   EXPECT_FALSE(by_path.count("obsolete.txt"));
 }

@@ -61,14 +61,17 @@ enum class TreeOp : uint8_t {
   kContent = 1,  // new file; its bytes come next from the patch body
   kCopy = 2,     // new file with the content of old file `old_index`
   kSymlink = 3,  // new symlink to entry.link_target
+  kChange = 4,   // old file `old_index` at the same path and mode, new
+                 // content (entry.size bytes) from the body
 };
 
 struct TreePatchEntry {
   TreeOp op = TreeOp::kContent;
   // kContent, kCopy, kSymlink: path and mode (size for kContent, target for
-  // kSymlink); sha256 is not stored (the new tree digest covers it).
+  // kSymlink); kChange: size only (path and mode are the old entry's);
+  // sha256 is not stored (the new tree digest covers it).
   TreeEntry entry;
-  uint64_t old_index = 0;  // kKeep, kCopy
+  uint64_t old_index = 0;  // kKeep, kCopy, kChange
   uint64_t count = 0;      // kKeep
 };
 
