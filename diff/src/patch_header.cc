@@ -28,6 +28,15 @@ absl::Status Bad(std::string_view what) {
       "; the patch file is damaged or truncated, fetch it again"));
 }
 
+// The suffix-array method's stream fields (versions 1 and bare bodies).
+void PutStreamFields(std::string& h, const PatchInfo& info) {
+  PutVarint(h, info.segments);
+  PutVarint(h, info.ctrl_bytes);
+  PutVarint(h, info.diff_bytes);
+  PutVarint(h, info.extra_bytes);
+  PutVarint(h, info.diff_raw_bytes);
+}
+
 // Checks the header checksum at the front of `in` (what is left of the
 // header bytes in `patch`) and the window; returns the bytes after the
 // header.
@@ -115,11 +124,7 @@ std::string EncodeStrataHeader(const PatchInfo& info) {
   PutVarint(h, info.new_size);
   h.append(reinterpret_cast<const char*>(info.old_sha256.data()), 32);
   h.append(reinterpret_cast<const char*>(info.new_sha256.data()), 32);
-  PutVarint(h, info.segments);
-  PutVarint(h, info.ctrl_bytes);
-  PutVarint(h, info.diff_bytes);
-  PutVarint(h, info.extra_bytes);
-  PutVarint(h, info.diff_raw_bytes);
+  PutStreamFields(h, info);
   PutVarint(h, info.window_log);
   Sha256Digest d = Sha256::Hash(h);
   h.append(reinterpret_cast<const char*>(d.data()), kChecksumSize);
@@ -191,11 +196,7 @@ std::string EncodeBareHeader(const PatchInfo& info) {
     if (info.ctrl_bytes != 0) PutVarint(h, info.ctrl_bytes);
   } else {
     PutVarint(h, 0);
-    PutVarint(h, info.segments);
-    PutVarint(h, info.ctrl_bytes);
-    PutVarint(h, info.diff_bytes);
-    PutVarint(h, info.extra_bytes);
-    PutVarint(h, info.diff_raw_bytes);
+    PutStreamFields(h, info);
   }
   PutVarint(h, info.window_log);
   return h;
