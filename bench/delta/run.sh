@@ -1,34 +1,58 @@
 #!/usr/bin/env bash
 # Delta benchmark: Strata vs bsdiff 4.3, xdelta3 and zstd --patch-from on
-# real npm version pairs, all measured in the same run; results are ratios
-# to bsdiff. Usage:
-#   bench/delta/run.sh [strata-diff binary] [cache dir]
-# Diff runs once per tool; apply runs three times (best time, peak RSS).
-# Defaults: build-diff/bin/strata-diff and build/bench-cache (outside the
-# source tree proper; fetched with `npm pack`, reused when present).
-# Needs: bsdiff, xdelta3, zstd, npm, /usr/bin/time (Debian packages
-# bsdiff, xdelta3, zstd, npm, time).
+# real npm version pairs, per class (native code, large JS, JSON, package
+# trees), all measured in the same run. Each pair reports the patch sizes,
+# the best peer and Strata's ratio to it, plus Strata's diff time against
+# bsdiff's and its apply peak RSS against bspatch's. Trees are compared
+# with the peers run on deterministic tars of the same trees and on the
+# published .tgz archives; the best of all six is the peer. Usage:
+#   bench/delta/run.sh [strata-diff binary] [cache dir] [class...]
+# Classes: native js json tree (default: all). SMOKE=1 runs the smallest
+# pair of each class only.
+# Defaults: build/bin/strata-diff and build/bench-cache (packages fetched
+# with `npm pack` on first use, reused when present).
+# Needs: bsdiff, xdelta3, zstd, npm, tar, /usr/bin/time (Debian packages
+# bsdiff, xdelta3, zstd, npm, tar, time).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
-strata="${1:-$root/build-diff/bin/strata-diff}"
+strata="${1:-$root/build/bin/strata-diff}"
 cache="${2:-$root/build/bench-cache}"
-for tool in bsdiff bspatch xdelta3 zstd npm /usr/bin/time "$strata"; do
+shift 2 2>/dev/null || shift $#
+classes="${*:-native js json tree}"
+for tool in bsdiff bspatch xdelta3 zstd npm tar /usr/bin/time "$strata"; do
   command -v "$tool" >/dev/null || { echo "missing $tool" >&2; exit 2; }
 done
 mkdir -p "$cache"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
-# name  package  old-version  new-version  file-inside-package
+# class  name  package  old-version  new-version  file-in-package (glob)
 pairs=(
-  "esbuild   @esbuild/linux-x64       0.19.11 0.19.12 bin/esbuild"
-  "react-dom react-dom                18.2.0  18.3.1  umd/react-dom.development.js"
-  "vue       vue                      3.4.26  3.4.27  dist/vue.global.js"
-  "lodash    lodash                   4.17.20 4.17.21 lodash.js"
-  "bcd-json  @mdn/browser-compat-data 5.5.0   5.5.1   data.json"
+  "native esbuild     @esbuild/linux-x64           0.19.11 0.19.12 bin/esbuild"
+  "native libvips     @img/sharp-libvips-linux-x64 1.2.3   1.2.4   lib/libvips-cpp.so.*"
+  "native sharp-node  @img/sharp-linux-x64         0.34.4  0.34.5  lib/sharp-linux-x64.node"
+  "js     typescript  typescript                   5.4.4   5.4.5   lib/typescript.js"
+  "js     react-dom   react-dom                    18.2.0  18.3.1  umd/react-dom.development.js"
+  "js     vue         vue                          3.4.26  3.4.27  dist/vue.global.js"
+  "js     lodash      lodash                       4.17.20 4.17.21 lodash.js"
+  "json   bcd         @mdn/browser-compat-data     5.5.0   5.5.1   data.json"
+  "json   mime-db     mime-db                      1.52.0  1.53.0  db.json"
+  "tree   echarts     echarts                      5.5.0   5.5.1   ."
+  "tree   libvips     @img/sharp-libvips-linux-x64 1.2.3   1.2.4   ."
+  "tree   react-dom   react-dom                    18.2.0  18.3.1  ."
+  "tree   vue         vue                          3.4.26  3.4.27  ."
+  "tree   lodash      lodash                       4.17.20 4.17.21 ."
 )
+if [[ -n ${SMOKE:-} ]]; then
+  pairs=(
+    "native sharp-node  @img/sharp-linux-x64 0.34.4  0.34.5  lib/sharp-linux-x64.node"
+    "js     lodash      lodash               4.17.20 4.17.21 lodash.js"
+    "json   mime-db     mime-db              1.52.0  1.53.0  db.json"
+    "tree   lodash      lodash               4.17.20 4.17.21 ."
+  )
+fi
 
-fetch() {  # package version -> path of the unpacked package dir
+fetch() {  # package version -> directory holding package/ and the .tgz
   local pkg="$1" ver="$2"
   local key="${pkg//[@\/]/_}-$ver"
   if [[ ! -d "$cache/$key/package" ]]; then
@@ -39,8 +63,13 @@ fetch() {  # package version -> path of the unpacked package dir
   echo "$cache/$key"
 }
 
-# measure <out-var-prefix> cmd... : wall seconds (ms precision) and peak
-# RSS in KB (from /usr/bin/time -v's "Maximum resident set size").
+# A tar that depends only on the tree: sorted names, no owners or times.
+det_tar() {  # dir out
+  tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 \
+    --format=gnu -C "$1" -cf "$2" .
+}
+
+# measure <prefix> cmd... : wall seconds and peak RSS (KB) of one run.
 measure() {
   local prefix="$1"; shift
   local start="$EPOCHREALTIME"
@@ -51,22 +80,8 @@ measure() {
   printf -v "${prefix}_m" '%s' "$(tail -1 "$work/time")"
 }
 
-# best3 <prefix> cmd... : like measure, best (lowest) time of 3 runs; apply
-# runs are short, so one run is at the mercy of other load on the machine.
-best3() {
-  local prefix="$1"; shift
-  local bt="" bm=""
-  for _ in 1 2 3; do
-    [[ -n ${CLEAN:-} ]] && rm -rf "$CLEAN"  # a tree apply needs a fresh dir
-    measure b "$@"
-    if [[ -z $bt ]] || awk -v a="$b_t" -v b="$bt" 'BEGIN { exit !(a < b) }'; then bt=$b_t; fi
-    if [[ -z $bm || $b_m -gt $bm ]]; then bm=$b_m; fi
-  done
-  printf -v "${prefix}_t" '%s' "$bt"
-  printf -v "${prefix}_m" '%s' "$bm"
-}
-
-# run_tool tool old new : sets size, dt, dm, at, am
+# run_tool tool old new : sets size, d_t, d_m (diff), a_t, a_m (apply);
+# checks the output is exactly new.
 run_tool() {
   local tool="$1" old="$2" new="$3"
   local p="$work/patch" out="$work/out"
@@ -74,16 +89,16 @@ run_tool() {
   case "$tool" in
     strata)
       measure d "$strata" diff -q "$old" "$new" "$p"
-      CLEAN="$out" best3 a "$strata" apply "$old" "$p" "$out" ;;
+      measure a "$strata" apply "$old" "$p" "$out" ;;
     bsdiff)
       measure d bsdiff "$old" "$new" "$p"
-      best3 a bspatch "$old" "$out" "$p" ;;
+      measure a bspatch "$old" "$out" "$p" ;;
     xdelta3)
-      measure d xdelta3 -e -9 -f -s "$old" "$new" "$p"
-      best3 a xdelta3 -d -f -s "$old" "$p" "$out" ;;
+      measure d xdelta3 -e -9 -D -f -s "$old" "$new" "$p"
+      measure a xdelta3 -d -D -f -s "$old" "$p" "$out" ;;
     zstd)
       measure d zstd -q -f -19 --long=27 --patch-from="$old" "$new" -o "$p"
-      best3 a zstd -q -f -d --long=27 --patch-from="$old" "$p" -o "$out" ;;
+      measure a zstd -q -f -d --long=27 --patch-from="$old" "$p" -o "$out" ;;
   esac
   if [[ -d "$new" ]]; then
     diff -r "$new" "$out" >/dev/null || { echo "$tool: tree differs" >&2; exit 1; }
@@ -94,52 +109,65 @@ run_tool() {
 }
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) b = 0.005; printf "%.2f", a / b }'; }
+min() { local m="$1"; shift; for v in "$@"; do (( v < m )) && m=$v; done; echo "$m"; }
 
-echo "# Delta benchmark, $(date -u +%Y-%m-%d), $(nproc) cores"
+echo "# Delta benchmark, $(date -u +%Y-%m-%d), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-echo "Ratios are tool / bsdiff on the same pair in this run (lower is better"
-echo "for size, time and memory); the bsdiff rows give absolute figures."
-echo
-# Idle baselines: peak RSS of applying a trivial patch (shared libraries,
-# allocator, buffers), to separate the process floor from the working set.
 printf 'a' > "$work/o1"; printf 'b' > "$work/n1"
 bsdiff "$work/o1" "$work/n1" "$work/p1"
 measure base bspatch "$work/o1" "$work/x1" "$work/p1"; bspatch_idle=$base_m
 "$strata" diff -q "$work/o1" "$work/n1" "$work/p2"
 measure base "$strata" apply "$work/o1" "$work/p2" "$work/x2"; strata_idle=$base_m
-echo "Idle apply RSS (trivial patch): bspatch $bspatch_idle KB, strata-diff $strata_idle KB."
-echo "\"apply work\" = Strata's apply peak RSS minus its idle RSS, over the same for bspatch."
+echo "Idle apply RSS (a trivial patch): bspatch $bspatch_idle KB, strata-diff $strata_idle KB."
+echo "Sizes in bytes; \"vs best\" = Strata's patch / the smallest peer patch; diff"
+echo "time and apply peak RSS are Strata / bsdiff (bspatch) on the same pair."
 echo
-echo "| pair | new size | tool | patch size | diff time | diff peak RSS | apply time | apply peak RSS | apply work |"
-echo "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
-for line in "${pairs[@]}"; do
-  read -r name pkg v1 v2 file <<< "$line"
-  o="$(fetch "$pkg" "$v1")/package/$file"
-  n="$(fetch "$pkg" "$v2")/package/$file"
-  nsize=$(stat -c %s "$n")
-  run_tool bsdiff "$o" "$n"
-  bs=$size; bdt=$d_t; bdm=$d_m; bat=$a_t; bam=$a_m
-  echo "| $name ($file) | $nsize | bsdiff | $bs B | ${bdt} s | $((bdm / 1024)) MB | ${bat} s | $((bam / 1024)) MB | $(((bam - bspatch_idle) / 1024)) MB |"
-  for tool in strata xdelta3 zstd; do
-    run_tool "$tool" "$o" "$n"
-    work_ratio="-"
-    [[ $tool == strata ]] && work_ratio="$(ratio $((a_m - strata_idle)) $((bam - bspatch_idle)))x"
-    echo "| | | $tool | $(ratio $size $bs)x | $(ratio $d_t $bdt)x | $(ratio $d_m $bdm)x | $(ratio $a_t $bat)x | $(ratio $a_m $bam)x | $work_ratio |"
+declare -A worst
+for class in $classes; do
+  if [[ $class == tree ]]; then
+    echo "## Package trees (Strata tree patch vs peers on deterministic tars and on the published .tgz)"
+    echo
+    echo "| pair | files | new tree | strata | bsdiff tar | xdelta3 tar | zstd tar | bsdiff tgz | xdelta3 tgz | zstd tgz | vs best | diff time vs bsdiff tar | apply RSS vs bspatch tar |"
+    echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+  else
+    echo "## Class: $class"
+    echo
+    echo "| pair | new size | strata | bsdiff | xdelta3 | zstd | vs best | diff time vs bsdiff | apply RSS vs bspatch | strata apply RSS |"
+    echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+  fi
+  for line in "${pairs[@]}"; do
+    read -r c name pkg v1 v2 file <<< "$line"
+    [[ $c == "$class" ]] || continue
+    d1="$(fetch "$pkg" "$v1")"; d2="$(fetch "$pkg" "$v2")"
+    if [[ $class == tree ]]; then
+      o="$d1/package"; n="$d2/package"
+      det_tar "$o" "$work/old.tar"; det_tar "$n" "$work/new.tar"
+      run_tool strata "$o" "$n"; s=$size; sdt=$d_t; sam=$a_m
+      sizes=()
+      run_tool bsdiff "$work/old.tar" "$work/new.tar"; sizes+=("$size"); bdt=$d_t; bam=$a_m
+      run_tool xdelta3 "$work/old.tar" "$work/new.tar"; sizes+=("$size")
+      run_tool zstd "$work/old.tar" "$work/new.tar"; sizes+=("$size")
+      t1=$(ls "$d1"/*.tgz); t2=$(ls "$d2"/*.tgz)
+      for tool in bsdiff xdelta3 zstd; do run_tool $tool "$t1" "$t2"; sizes+=("$size"); done
+      best=$(min "${sizes[@]}")
+      r=$(ratio "$s" "$best")
+      echo "| $name $v1→$v2 | $(find "$n" -type f | wc -l) | $(du -sb "$n" | cut -f1) | $s | ${sizes[0]} | ${sizes[1]} | ${sizes[2]} | ${sizes[3]} | ${sizes[4]} | ${sizes[5]} | **${r}x** | $(ratio "$sdt" "$bdt")x | $(ratio "$sam" "$bam")x |"
+    else
+      o=$(ls -d "$d1/package/"$file | head -1); n=$(ls -d "$d2/package/"$file | head -1)
+      nsize=$(stat -c %s "$n")
+      run_tool strata "$o" "$n"; s=$size; sdt=$d_t; sam=$a_m
+      run_tool bsdiff "$o" "$n"; bs=$size; bdt=$d_t; bam=$a_m
+      run_tool xdelta3 "$o" "$n"; xs=$size
+      run_tool zstd "$o" "$n"; zs=$size
+      best=$(min "$bs" "$xs" "$zs")
+      r=$(ratio "$s" "$best")
+      echo "| $name $v1→$v2 | $nsize | $s | $bs | $xs | $zs | **${r}x** | $(ratio "$sdt" "$bdt")x | $(ratio "$sam" "$bam")x | $((sam / 1024)) MB |"
+    fi
+    if [[ -z ${worst[$class]:-} ]] || awk -v a="$r" -v b="${worst[$class]}" 'BEGIN { exit !(a > b) }'; then
+      worst[$class]=$r
+    fi
   done
+  echo
 done
-
-echo
-echo "Package trees shipped as compressed archives: Strata's tree patch of the"
-echo "unpacked packages vs bsdiff of the .tgz files."
-echo
-echo "| package | new .tgz | bsdiff .tgz patch | strata tree patch | ratio | strata diff time vs bsdiff | strata apply peak RSS vs bspatch |"
-echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
-for line in "${pairs[@]}"; do
-  read -r name pkg v1 v2 file <<< "$line"
-  d1="$(fetch "$pkg" "$v1")"; d2="$(fetch "$pkg" "$v2")"
-  t1=$(ls "$d1"/*.tgz); t2=$(ls "$d2"/*.tgz)
-  run_tool bsdiff "$t1" "$t2"
-  bs=$size; bdt=$d_t; bam=$a_m
-  run_tool strata "$d1/package" "$d2/package"
-  echo "| $name | $(stat -c %s "$t2") | $bs B | $size B | $(ratio $size $bs)x | $(ratio $d_t $bdt)x | $(ratio $a_m $bam)x |"
-done
+echo "Worst ratio to the best peer per class:"
+for class in $classes; do echo "- $class: ${worst[$class]:-n/a}x"; done

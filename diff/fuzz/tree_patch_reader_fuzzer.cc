@@ -57,7 +57,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto info = strata::diff::ReadTreePatch(patch);
   if (!info.ok()) return 0;
   ++counters.parsed;
-  (void)info->NewManifest();
+  auto* fs = OldTree();
+  static const strata::diff::TreeManifest old =
+      *strata::diff::ScanTree(*fs, "/old");
+  (void)info->NewManifest(old);
   // The checks ApplyTreePatch makes before it runs the applier.
   if (info->new_tree_bytes <= kMaxTotal &&
       static_cast<int>(info->window_log) <= kMaxWindowLog) {
@@ -66,7 +69,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   strata::diff::TreeApplyOptions options;
   options.max_total_size = kMaxTotal;
   options.max_window_log = kMaxWindowLog;
-  auto* fs = OldTree();
   absl::Status s =
       strata::diff::ApplyTreePatch(*fs, "/old", patch, "/stage", options);
   if (s.ok()) {

@@ -1,10 +1,12 @@
 #include "strata/diff/delta.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <thread>
 #include <vector>
 
+#include "src/apply.h"
 #include "src/matcher.h"
 #include "src/patch_header.h"
 #include "src/streams.h"
@@ -27,6 +29,10 @@ absl::Status CheckOptions(const DiffOptions& o) {
   if (o.window_log < 10 || o.window_log > 27) {
     return absl::InvalidArgumentError(
         strata::StrCat("window log ", o.window_log, " is outside 10..27"));
+  }
+  if (o.prefix_window_log < 16 || o.prefix_window_log > 27) {
+    return absl::InvalidArgumentError(strata::StrCat(
+        "prefix window log ", o.prefix_window_log, " is outside 16..27"));
   }
   if (o.threads < 1 || o.threads > 64) {
     return absl::InvalidArgumentError(
@@ -257,33 +263,128 @@ class Output {
   uint64_t written_ = 0, reported_ = 0;
 };
 
-absl::Status ApplyStrata(const RandomAccessFile& old, std::string_view patch,
-                         const PatchInfo& info, ByteSink& sink,
-                         const ApplyOptions& options) {
+// The first `n` bytes of two digests agree.
+bool SameHash(const Sha256Digest& a, const Sha256Digest& b, uint32_t n) {
+  return n <= a.size() && std::memcmp(a.data(), b.data(), n) == 0;
+}
+
+// The Output's SHA-256 against the (possibly shortened) declared one.
+absl::Status CheckOutputHash(Output& out, const PatchInfo& info) {
+  Sha256Digest got = out.Finish();
+  if (!SameHash(got, info.new_sha256, info.new_hash_bytes)) {
+    return Corrupt(strata::StrCat(
+        "output SHA-256 ", ToHex(got), " differs from the declared ",
+        ToHex(info.new_sha256).substr(0, 2 * info.new_hash_bytes)));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckBase(const RandomAccessFile& old, const PatchInfo& info,
+                       const ApplyOptions& options, bool verify_hash) {
   if (old.Size() != info.old_size) {
     return WrongBase(strata::StrCat("the patch expects an old file of ",
                                     info.old_size, " bytes, this one has ",
                                     old.Size()));
   }
+  if (!verify_hash) return absl::OkStatus();
   STRATA_ASSIGN_OR_RETURN(Sha256Digest old_hash,
                           HashFile(old, options.progress));
-  if (old_hash != info.old_sha256) {
-    return WrongBase(strata::StrCat("its SHA-256 is ", ToHex(old_hash),
-                                    ", the patch expects ",
-                                    ToHex(info.old_sha256)));
+  if (!SameHash(old_hash, info.old_sha256, info.old_hash_bytes)) {
+    return WrongBase(strata::StrCat(
+        "its SHA-256 is ", ToHex(old_hash), ", the patch expects ",
+        ToHex(info.old_sha256).substr(0, 2 * info.old_hash_bytes)));
   }
-  size_t off = internal::StrataHeaderSize(info, patch);
-  auto ctrl =
-      internal::NewZstdReader(patch.substr(off, info.ctrl_bytes), "ctrl",
-                              static_cast<int>(info.window_log));
+  return absl::OkStatus();
+}
+
+// The zstd-prefix method: a raw block table (varint new_len, old_offset,
+// old_len, frame_len per block), then the frames. Each block is one zstd
+// frame made against old[old_offset, old_offset + old_len).
+absl::Status ApplyPrefix(const RandomAccessFile& old,
+                         const RandomAccessFile& patch, const PatchInfo& info,
+                         ByteSink& sink, const ApplyOptions& options) {
+  uint64_t off = internal::StrataHeaderSize(info, patch.Size());
+  auto table = internal::NewRawReader(
+      internal::ByteSource::File(&patch, off, info.ctrl_bytes), "blocks");
+  uint64_t frame_off = off + info.ctrl_bytes, frames_left = info.extra_bytes;
+  const uint64_t budget = uint64_t{1} << info.window_log;
+  Output out(sink, info.new_size, options.progress, /*hash=*/true);
+  std::string window;
+  std::vector<char> buf(kChunk);
+  // No table: one block, the whole new file against the whole old file.
+  const bool implicit = info.ctrl_bytes == 0;
+  for (uint64_t i = 0; i < info.segments; ++i) {
+    uint64_t new_len = info.new_size, old_off = 0, old_len = info.old_size,
+             frame_len = info.extra_bytes;
+    if (!implicit) {
+      STRATA_RETURN_IF_ERROR(table->ReadVarint(&new_len));
+      STRATA_RETURN_IF_ERROR(table->ReadVarint(&old_off));
+      STRATA_RETURN_IF_ERROR(table->ReadVarint(&old_len));
+      STRATA_RETURN_IF_ERROR(table->ReadVarint(&frame_len));
+    }
+    if (new_len > info.new_size - out.written()) {
+      return Corrupt(strata::StrCat("block ", i, " runs past the new size"));
+    }
+    if (old_len > info.old_size || old_off > info.old_size - old_len) {
+      return Corrupt(strata::StrCat("block ", i, " reads past the old file"));
+    }
+    if (new_len == 0) {
+      if (frame_len != 0) {
+        return Corrupt(strata::StrCat("block ", i, " is empty but has data"));
+      }
+      continue;
+    }
+    if (old_len > budget || new_len > budget - old_len) {
+      return Corrupt(strata::StrCat("block ", i,
+                                    " needs more memory than the header "
+                                    "declares"));
+    }
+    if (frame_len > frames_left) {
+      return Corrupt(strata::StrCat("block ", i, " runs past the patch"));
+    }
+    window.resize(static_cast<size_t>(old_len));
+    if (old_len > 0) {
+      STRATA_RETURN_IF_ERROR(
+          ReadOld(old, old_off, static_cast<size_t>(old_len), window.data()));
+    }
+    auto frame = internal::NewZstdReader(
+        internal::ByteSource::File(&patch, frame_off, frame_len),
+        strata::StrCat("block ", i), static_cast<int>(info.window_log), window);
+    for (uint64_t left = new_len; left > 0;) {
+      size_t n = static_cast<size_t>(std::min<uint64_t>(left, kChunk));
+      STRATA_RETURN_IF_ERROR(frame->ReadExact(buf.data(), n));
+      STRATA_RETURN_IF_ERROR(out.Append(std::string_view(buf.data(), n)));
+      left -= n;
+    }
+    STRATA_RETURN_IF_ERROR(frame->ExpectEnd());
+    frame_off += frame_len;
+    frames_left -= frame_len;
+  }
+  if (out.written() != info.new_size || frames_left != 0) {
+    return Corrupt(strata::StrCat("blocks produced ", out.written(),
+                                  " bytes, the header declares ",
+                                  info.new_size));
+  }
+  STRATA_RETURN_IF_ERROR(table->ExpectEnd());
+  return CheckOutputHash(out, info);
+}
+
+absl::Status ApplyStrata(const RandomAccessFile& old,
+                         const RandomAccessFile& patch, const PatchInfo& info,
+                         ByteSink& sink, const ApplyOptions& options) {
+  if (info.method == PatchMethod::kZstdPrefix) {
+    return ApplyPrefix(old, patch, info, sink, options);
+  }
+  uint64_t off = internal::StrataHeaderSize(info, patch.Size());
+  const int wl = static_cast<int>(info.window_log);
+  auto ctrl = internal::NewZstdReader(
+      internal::ByteSource::File(&patch, off, info.ctrl_bytes), "ctrl", wl);
   off += info.ctrl_bytes;
-  auto diff =
-      internal::NewZstdReader(patch.substr(off, info.diff_bytes), "diff",
-                              static_cast<int>(info.window_log));
+  auto diff = internal::NewZstdReader(
+      internal::ByteSource::File(&patch, off, info.diff_bytes), "diff", wl);
   off += info.diff_bytes;
-  auto extra =
-      internal::NewZstdReader(patch.substr(off, info.extra_bytes), "extra",
-                              static_cast<int>(info.window_log));
+  auto extra = internal::NewZstdReader(
+      internal::ByteSource::File(&patch, off, info.extra_bytes), "extra", wl);
 
   SparseDiffReader sparse(diff.get());
   Output out(sink, info.new_size, options.progress, /*hash=*/true);
@@ -347,26 +448,21 @@ absl::Status ApplyStrata(const RandomAccessFile& old, std::string_view patch,
   STRATA_RETURN_IF_ERROR(ctrl->ExpectEnd());
   STRATA_RETURN_IF_ERROR(sparse.ExpectEnd());
   STRATA_RETURN_IF_ERROR(extra->ExpectEnd());
-  Sha256Digest got = out.Finish();
-  if (got != info.new_sha256) {
-    return Corrupt(strata::StrCat("output SHA-256 ", ToHex(got),
-                                  " differs from the declared ",
-                                  ToHex(info.new_sha256)));
-  }
-  return absl::OkStatus();
+  return CheckOutputHash(out, info);
 }
 
-absl::Status ApplyBsdiff(const RandomAccessFile& old, std::string_view patch,
-                         const PatchInfo& info, ByteSink& sink,
-                         const ApplyOptions& options) {
-  size_t off = internal::kBsdiffHeaderSize;
-  auto ctrl =
-      internal::NewBzip2Reader(patch.substr(off, info.ctrl_bytes), "ctrl");
+absl::Status ApplyBsdiff(const RandomAccessFile& old,
+                         const RandomAccessFile& patch, const PatchInfo& info,
+                         ByteSink& sink, const ApplyOptions& options) {
+  uint64_t off = internal::kBsdiffHeaderSize;
+  auto ctrl = internal::NewBzip2Reader(
+      internal::ByteSource::File(&patch, off, info.ctrl_bytes), "ctrl");
   off += info.ctrl_bytes;
-  auto diff =
-      internal::NewBzip2Reader(patch.substr(off, info.diff_bytes), "diff");
+  auto diff = internal::NewBzip2Reader(
+      internal::ByteSource::File(&patch, off, info.diff_bytes), "diff");
   off += info.diff_bytes;
-  auto extra = internal::NewBzip2Reader(patch.substr(off), "extra");
+  auto extra = internal::NewBzip2Reader(
+      internal::ByteSource::File(&patch, off, info.extra_bytes), "extra");
   const int64_t old_size = static_cast<int64_t>(old.Size());
   constexpr int64_t kLimit = int64_t{1} << 62;
 
@@ -420,6 +516,229 @@ absl::Status ApplyBsdiff(const RandomAccessFile& old, std::string_view patch,
   return absl::OkStatus();
 }
 
+// Smallest log2 (>= 10) of a window holding `bytes`.
+int WindowLogFor(uint64_t bytes) {
+  int wl = 10;
+  while (wl < 27 && (uint64_t{1} << wl) < bytes) ++wl;
+  return wl;
+}
+
+// The zstd-prefix method: the new file in blocks of a quarter of the memory
+// budget, each compressed against the window of the old file its matches
+// point at (the weighted median of the segments' diagonals), so the applier
+// holds one old window and one block at a time. Inputs that fit the budget
+// together make one block against the whole old file (zstd --patch-from).
+absl::StatusOr<std::string> CreatePrefixPatch(std::string_view old_data,
+                                              std::string_view new_data,
+                                              const std::vector<Segment>& segs,
+                                              const PatchInfo& base,
+                                              const DiffOptions& options) {
+  struct Block {
+    uint64_t new_pos, new_len, old_off, old_len;
+    std::string frame;
+    absl::Status status;
+  };
+  const uint64_t budget = uint64_t{1} << options.prefix_window_log;
+  std::vector<Block> blocks;
+  if (old_data.size() + new_data.size() <= budget) {
+    if (!new_data.empty()) {
+      blocks.push_back({0, new_data.size(), 0, old_data.size(), {}, {}});
+    }
+  } else {
+    const uint64_t block = budget / 4;
+    const uint64_t window = std::min<uint64_t>(old_data.size(), budget - block);
+    size_t si = 0;
+    int64_t diag = 0;
+    for (uint64_t a = 0; a < new_data.size(); a += block) {
+      uint64_t b = std::min<uint64_t>(a + block, new_data.size());
+      std::vector<std::pair<int64_t, uint64_t>> diags;  // diagonal, weight
+      while (si < segs.size() && segs[si].new_pos + segs[si].add_len <= a) {
+        ++si;
+      }
+      for (size_t k = si; k < segs.size() && segs[k].new_pos < b; ++k) {
+        uint64_t lo = std::max(a, segs[k].new_pos);
+        uint64_t hi = std::min(b, segs[k].new_pos + segs[k].add_len);
+        if (hi > lo) {
+          diags.emplace_back(static_cast<int64_t>(segs[k].old_pos) -
+                                 static_cast<int64_t>(segs[k].new_pos),
+                             hi - lo);
+        }
+      }
+      if (!diags.empty()) {
+        std::sort(diags.begin(), diags.end());
+        uint64_t total = 0, acc = 0;
+        for (auto& d : diags) total += d.second;
+        for (auto& d : diags) {
+          acc += d.second;
+          if (2 * acc >= total) {
+            diag = d.first;
+            break;
+          }
+        }
+      }
+      int64_t centre = static_cast<int64_t>(a + (b - a) / 2) + diag;
+      int64_t start = centre - static_cast<int64_t>(window / 2);
+      start = std::clamp<int64_t>(
+          start, 0, static_cast<int64_t>(old_data.size() - window));
+      blocks.push_back(
+          {a, b - a, static_cast<uint64_t>(start), window, {}, {}});
+    }
+  }
+  internal::ZstdParams zp;
+  zp.level = options.level;
+  zp.window_log = options.prefix_window_log;
+  zp.checksum = false;
+  // Long-distance matching finds the long runs of old content quickly and
+  // makes patches ~3% smaller on JSON (as zstd --patch-from --long does).
+  zp.long_distance = true;
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t i = next++; i < blocks.size(); i = next++) {
+      Block& bl = blocks[i];
+      auto f = internal::ZstdCompressWithPrefix(
+          new_data.substr(bl.new_pos, bl.new_len),
+          old_data.substr(bl.old_off, bl.old_len), zp);
+      if (f.ok()) {
+        bl.frame = std::move(*f);
+      } else {
+        bl.status = f.status();
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int t = 1; t < options.threads && t < static_cast<int>(blocks.size());
+       ++t) {
+    pool.emplace_back(work);
+  }
+  work();
+  for (auto& t : pool) t.join();
+  PatchInfo info = base;
+  info.method = PatchMethod::kZstdPrefix;
+  info.segments = blocks.size();
+  std::string table;
+  uint64_t frames = 0;
+  int wl = 10;
+  for (const Block& bl : blocks) {
+    STRATA_RETURN_IF_ERROR(bl.status);
+    internal::PutVarint(table, bl.new_len);
+    internal::PutVarint(table, bl.old_off);
+    internal::PutVarint(table, bl.old_len);
+    internal::PutVarint(table, bl.frame.size());
+    frames += bl.frame.size();
+    wl = std::max(wl, WindowLogFor(bl.old_len + bl.new_len));
+  }
+  info.window_log = static_cast<uint32_t>(wl);
+  if (blocks.size() <= 1 &&
+      (blocks.empty() || (blocks[0].old_len == old_data.size() &&
+                          blocks[0].new_len == new_data.size()))) {
+    table.clear();  // one block of the whole files: no table
+  }
+  info.segments = std::max<size_t>(blocks.size(), 1);
+  info.ctrl_bytes = table.size();
+  info.diff_bytes = 0;
+  info.extra_bytes = frames;
+  info.diff_raw_bytes = 0;
+  info.extra_raw_bytes = new_data.size();
+  std::string out = internal::EncodeStrataHeader(info);
+  out.reserve(out.size() + table.size() + frames);
+  out += table;
+  for (const Block& bl : blocks) out += bl.frame;
+  return out;
+}
+
+// kAuto tries the zstd-prefix method up to this new size: above it, zstd's
+// level-19 parser against a large history costs more time than the
+// suffix-array diff saves, and the suffix-array patch is rarely larger.
+constexpr uint64_t kAutoPrefixMaxSize = 4u << 20;
+// The far-jump switch threshold of the second scan (see CreatePatch).
+constexpr int kFarThresholdForData = 128;
+
+// True if a sample of `data` has almost no control bytes other than
+// whitespace (text, JSON, JS; UTF-8 passes). Executables and compressed
+// data fail at once.
+bool LooksLikeText(std::string_view data) {
+  if (data.empty()) return false;
+  const size_t step = std::max<size_t>(1, data.size() / 65536);
+  size_t seen = 0, control = 0;
+  for (size_t i = 0; i < data.size(); i += step) {
+    uint8_t c = static_cast<uint8_t>(data[i]);
+    ++seen;
+    if (c < 0x20 && c != '\n' && c != '\r' && c != '\t' && c != '\f') {
+      ++control;
+    }
+  }
+  return control * 100 <= seen;
+}
+
+absl::StatusOr<std::string> EncodeBsdiff(std::string_view old_data,
+                                         std::string_view new_data,
+                                         const std::vector<Segment>& segs,
+                                         const DiffOptions& options) {
+  Streams raw = BuildStreams(old_data, new_data, segs, /*bsdiff=*/true);
+  if (options.progress) options.progress("compressing", 0.0);
+  absl::StatusOr<std::string> d;
+  std::thread t([&] { d = internal::Bzip2Compress(raw.diff); });
+  auto c = internal::Bzip2Compress(raw.ctrl);
+  auto e = internal::Bzip2Compress(raw.extra);
+  t.join();
+  if (!c.ok()) return c.status();
+  if (!d.ok()) return d.status();
+  if (!e.ok()) return e.status();
+  std::string out(internal::kBsdiffMagic);
+  internal::PutOfft(out, static_cast<int64_t>(c->size()));
+  internal::PutOfft(out, static_cast<int64_t>(d->size()));
+  internal::PutOfft(out, static_cast<int64_t>(new_data.size()));
+  out += *c;
+  out += *d;
+  out += *e;
+  if (options.progress) options.progress("compressing", 1.0);
+  return out;
+}
+
+// A suffix-array (format version 1) patch for one segment list; `base`
+// carries the sizes and hashes.
+absl::StatusOr<std::string> EncodeSuffixArray(std::string_view old_data,
+                                              std::string_view new_data,
+                                              const std::vector<Segment>& segs,
+                                              PatchInfo info,
+                                              const DiffOptions& options) {
+  Streams raw = BuildStreams(old_data, new_data, segs, /*bsdiff=*/false);
+  internal::ZstdParams zp;
+  zp.level = options.level;
+  zp.window_log = options.window_log;
+  // The output SHA-256 covers every stream; per-frame checksums would only
+  // add 4 bytes each.
+  zp.checksum = false;
+  absl::StatusOr<std::string> d;
+  auto compress_diff = [&] { d = internal::ZstdCompress(raw.diff, zp); };
+  std::thread t;
+  if (options.threads > 1) {
+    t = std::thread(compress_diff);
+  } else {
+    compress_diff();
+  }
+  auto e = internal::ZstdCompress(raw.extra, zp);
+  auto c = internal::ZstdCompress(raw.ctrl, zp);
+  if (t.joinable()) t.join();
+  if (!c.ok()) return c.status();
+  if (!d.ok()) return d.status();
+  if (!e.ok()) return e.status();
+  info.method = PatchMethod::kSuffixArray;
+  info.window_log = static_cast<uint32_t>(options.window_log);
+  info.segments = segs.size();
+  info.ctrl_bytes = c->size();
+  info.diff_bytes = d->size();
+  info.extra_bytes = e->size();
+  info.diff_raw_bytes = raw.diff_raw;
+  info.extra_raw_bytes = raw.extra.size();
+  std::string out = internal::EncodeStrataHeader(info);
+  out.reserve(out.size() + c->size() + d->size() + e->size());
+  out += *c;
+  out += *d;
+  out += *e;
+  return out;
+}
+
 }  // namespace
 
 absl::StatusOr<std::string> CreatePatch(std::string_view old_data,
@@ -444,86 +763,79 @@ absl::StatusOr<std::string> CreatePatch(std::string_view old_data,
   internal::MatchOptions mo;
   mo.threads = options.threads;
   mo.progress = options.progress;
-  auto segs = internal::ComputeSegments(old_data, new_data, mo);
+  if (bsdiff) {
+    auto segs = internal::ComputeSegments(old_data, new_data, mo);
+    if (!segs.ok()) return segs.status();
+    return EncodeBsdiff(old_data, new_data, *segs, options);
+  }
+  // Two scans of one suffix array for text: the default switch thresholds
+  // suit executables and code; a high threshold for far jumps keeps the
+  // scan on its alignment through the many small edits of data files
+  // (JSON), where every extra control entry costs more than a few
+  // mismatched bytes. Binaries get the first scan only (it has always won
+  // there, and a second would double the matching time).
+  std::vector<std::pair<int, int>> variants = {
+      {mo.switch_threshold, mo.far_switch_threshold}};
+  if (options.method != PatchMethod::kZstdPrefix && LooksLikeText(new_data)) {
+    variants.emplace_back(mo.switch_threshold, kFarThresholdForData);
+  }
+  auto segs =
+      internal::ComputeSegmentVariants(old_data, new_data, mo, variants);
   if (hasher.joinable()) hasher.join();
   if (!segs.ok()) return segs.status();
-
-  Streams raw = BuildStreams(old_data, new_data, *segs, bsdiff);
-  if (options.progress) options.progress("compressing", 0.0);
-  std::string ctrl, diff, extra;
-  if (bsdiff) {
-    absl::StatusOr<std::string> d;
-    std::thread t([&] { d = internal::Bzip2Compress(raw.diff); });
-    auto c = internal::Bzip2Compress(raw.ctrl);
-    auto e = internal::Bzip2Compress(raw.extra);
-    t.join();
-    if (!c.ok()) return c.status();
-    if (!d.ok()) return d.status();
-    if (!e.ok()) return e.status();
-    std::string out(internal::kBsdiffMagic);
-    internal::PutOfft(out, static_cast<int64_t>(c->size()));
-    internal::PutOfft(out, static_cast<int64_t>(d->size()));
-    internal::PutOfft(out, static_cast<int64_t>(new_data.size()));
-    out += *c;
-    out += *d;
-    out += *e;
-    if (options.progress) options.progress("compressing", 1.0);
-    return out;
-  }
-
-  internal::ZstdParams zp;
-  zp.level = options.level;
-  zp.window_log = options.window_log;
-  // The output SHA-256 covers every stream; per-frame checksums would only
-  // add 4 bytes each.
-  zp.checksum = false;
-  absl::StatusOr<std::string> d;
-  auto compress_diff = [&] { d = internal::ZstdCompress(raw.diff, zp); };
-  std::thread t;
-  if (options.threads > 1) {
-    t = std::thread(compress_diff);
-  } else {
-    compress_diff();
-  }
-  auto e = internal::ZstdCompress(raw.extra, zp);
-  auto c = internal::ZstdCompress(raw.ctrl, zp);
-  if (t.joinable()) t.join();
-  if (!c.ok()) return c.status();
-  if (!d.ok()) return d.status();
-  if (!e.ok()) return e.status();
-  info.window_log = static_cast<uint32_t>(options.window_log);
   info.old_size = old_data.size();
   info.new_size = new_data.size();
-  info.segments = segs->size();
-  info.ctrl_bytes = c->size();
-  info.diff_bytes = d->size();
-  info.extra_bytes = e->size();
-  info.diff_raw_bytes = raw.diff_raw;
-  info.extra_raw_bytes = raw.extra.size();
-  std::string out = internal::EncodeStrataHeader(info);
-  out.reserve(out.size() + c->size() + d->size() + e->size());
-  out += *c;
-  out += *d;
-  out += *e;
+  if (options.progress) options.progress("compressing", 0.0);
+  std::string out;
+  if (options.method != PatchMethod::kZstdPrefix) {
+    for (const auto& v : *segs) {
+      STRATA_ASSIGN_OR_RETURN(
+          std::string p,
+          EncodeSuffixArray(old_data, new_data, v, info, options));
+      if (out.empty() || p.size() < out.size()) out = std::move(p);
+    }
+  }
+  const bool try_prefix = options.method == PatchMethod::kZstdPrefix ||
+                          (options.method == PatchMethod::kAuto &&
+                           new_data.size() <= kAutoPrefixMaxSize);
+  if (try_prefix) {
+    STRATA_ASSIGN_OR_RETURN(
+        std::string prefix,
+        CreatePrefixPatch(old_data, new_data, (*segs)[0], info, options));
+    if (out.empty() || prefix.size() < out.size()) out = std::move(prefix);
+  }
   if (options.progress) options.progress("compressing", 1.0);
   return out;
 }
 
 absl::StatusOr<PatchInfo> ReadPatchInfo(std::string_view patch) {
-  if (patch.substr(0, 8) == internal::kBsdiffMagic) {
-    return internal::DecodeBsdiffHeader(patch);
+  MemoryRandomAccessFile file(patch);
+  return ReadPatchInfo(file);
+}
+
+absl::StatusOr<PatchInfo> ReadPatchInfo(const RandomAccessFile& patch) {
+  std::string head(static_cast<size_t>(std::min<uint64_t>(
+                       patch.Size(), internal::kMaxStrataHeaderSize)),
+                   '\0');
+  STRATA_ASSIGN_OR_RETURN(size_t got, patch.Read(0, head.size(), head.data()));
+  head.resize(got);
+  if (std::string_view(head).substr(0, 8) == internal::kBsdiffMagic) {
+    return internal::DecodeBsdiffHeader(head, patch.Size());
   }
-  if (patch.substr(0, 8) == internal::kStrataMagic) {
-    return internal::DecodeStrataHeader(patch);
+  if (std::string_view(head).substr(0, 8) == internal::kStrataMagic) {
+    return internal::DecodeStrataHeader(head, patch.Size());
   }
   return absl::DataLossError(
       "not a patch: unknown magic (expected a Strata patch \"STRDIFF\" or "
       "\"BSDIFF40\"); check that the right file was given");
 }
 
-absl::Status ApplyPatch(const RandomAccessFile& old_file,
-                        std::string_view patch, ByteSink& out,
-                        const ApplyOptions& options) {
+namespace internal {
+
+absl::Status ApplyPatchWithBase(const RandomAccessFile& old_file,
+                                const RandomAccessFile& patch, ByteSink& out,
+                                const ApplyOptions& options,
+                                bool verify_base_hash) {
   STRATA_ASSIGN_OR_RETURN(PatchInfo info, ReadPatchInfo(patch));
   if (info.new_size > options.max_output_size) {
     return absl::ResourceExhaustedError(
@@ -533,15 +845,45 @@ absl::Status ApplyPatch(const RandomAccessFile& old_file,
   }
   if (info.format == PatchFormat::kStrata &&
       static_cast<int>(info.window_log) > options.max_window_log) {
-    return absl::ResourceExhaustedError(
-        strata::StrCat("patch needs a decoding window of 2^", info.window_log,
-                       " bytes, above the limit of 2^", options.max_window_log,
-                       "; re-create it with a smaller --window-log"));
+    return absl::ResourceExhaustedError(strata::StrCat(
+        "patch needs a decoding window of 2^", info.window_log,
+        " bytes, above the limit of 2^", options.max_window_log,
+        "; re-create it with a smaller --window-log / --prefix-window-log"));
   }
   if (info.format == PatchFormat::kBsdiff40) {
     return ApplyBsdiff(old_file, patch, info, out, options);
   }
+  STRATA_RETURN_IF_ERROR(CheckBase(old_file, info, options, verify_base_hash));
   return ApplyStrata(old_file, patch, info, out, options);
+}
+
+absl::Status ApplyWithInfo(const RandomAccessFile& old_file,
+                           const RandomAccessFile& patch, const PatchInfo& info,
+                           ByteSink& out, const ApplyOptions& options) {
+  if (static_cast<int>(info.window_log) > options.max_window_log) {
+    return absl::ResourceExhaustedError(strata::StrCat(
+        "patch body needs a decoding window of 2^", info.window_log,
+        " bytes, above the limit of 2^", options.max_window_log));
+  }
+  STRATA_RETURN_IF_ERROR(
+      CheckBase(old_file, info, options, /*verify_hash=*/false));
+  return ApplyStrata(old_file, patch, info, out, options);
+}
+
+}  // namespace internal
+
+absl::Status ApplyPatch(const RandomAccessFile& old_file,
+                        const RandomAccessFile& patch, ByteSink& out,
+                        const ApplyOptions& options) {
+  return internal::ApplyPatchWithBase(old_file, patch, out, options,
+                                      /*verify_base_hash=*/true);
+}
+
+absl::Status ApplyPatch(const RandomAccessFile& old_file,
+                        std::string_view patch, ByteSink& out,
+                        const ApplyOptions& options) {
+  MemoryRandomAccessFile patch_file(patch);
+  return ApplyPatch(old_file, patch_file, out, options);
 }
 
 absl::StatusOr<std::string> ApplyPatchToString(std::string_view old_data,

@@ -29,13 +29,14 @@ absl::Status ApplyPatchFile(FileSystem& fs, std::string_view old_path,
                             std::string_view patch_path,
                             std::string_view out_path,
                             const ApplyOptions& options) {
-  auto patch = fs.ReadFile(patch_path);
+  // The patch is read in pieces as it is applied, never whole.
+  auto patch = fs.NewRandomAccessFile(patch_path);
   if (!patch.ok()) {
     return Annotate(patch.status(),
-                    strata::StrCat("reading patch ", patch_path));
+                    strata::StrCat("opening patch ", patch_path));
   }
   // Refuse early (no temp file) when the header is bad or over the limit.
-  STRATA_ASSIGN_OR_RETURN(PatchInfo info, ReadPatchInfo(*patch));
+  STRATA_ASSIGN_OR_RETURN(PatchInfo info, ReadPatchInfo(**patch));
   if (info.new_size > options.max_output_size) {
     return absl::ResourceExhaustedError(strata::StrCat(
         "patch ", patch_path, " declares an output of ", info.new_size,
@@ -54,7 +55,7 @@ absl::Status ApplyPatchFile(FileSystem& fs, std::string_view old_path,
   absl::Status s;
   {
     WritableFileSink sink(out->get());
-    s = ApplyPatch(**old_file, *patch, sink, options);
+    s = ApplyPatch(**old_file, **patch, sink, options);
     if (s.ok()) s = sink.Flush();
     if (s.ok()) s = (*out)->Sync();
     absl::Status c = (*out)->Close();

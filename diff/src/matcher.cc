@@ -8,6 +8,7 @@
 #include <memory>
 #include <thread>
 
+#include "strata/base/status_macros.h"
 #include "strata/base/strings.h"
 
 namespace strata::diff::internal {
@@ -302,6 +303,52 @@ absl::StatusOr<std::vector<Segment>> ComputeSegments(
   progress("matching", 1.0);
   for (auto& p : parts) segments.insert(segments.end(), p.begin(), p.end());
   return segments;
+}
+
+absl::StatusOr<std::vector<std::vector<Segment>>> ComputeSegmentVariants(
+    std::string_view old_data, std::string_view new_data,
+    const MatchOptions& options,
+    const std::vector<std::pair<int, int>>& variants) {
+  if (variants.size() <= 1) {
+    MatchOptions o = options;
+    if (!variants.empty()) {
+      o.switch_threshold = variants[0].first;
+      o.far_switch_threshold = variants[0].second;
+    }
+    STRATA_ASSIGN_OR_RETURN(auto segs, ComputeSegments(old_data, new_data, o));
+    std::vector<std::vector<Segment>> out;
+    out.push_back(std::move(segs));
+    return out;
+  }
+  if (old_data.size() >= (uint64_t{1} << 31) - 1) {
+    return absl::InvalidArgumentError(strata::StrCat(
+        "old input is ", old_data.size(),
+        " bytes; the delta engine supports old inputs below 2 GiB"));
+  }
+  std::vector<std::vector<Segment>> out(variants.size());
+  const uint64_t m = new_data.size();
+  if (m == 0) return out;
+  if (options.progress) options.progress("sorting", 0.0);
+  SuffixIndex index(old_data);
+  STRATA_RETURN_IF_ERROR(index.Build());
+  if (options.progress) options.progress("sorting", 1.0);
+  std::atomic<uint64_t> done{0};
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t v = next++; v < variants.size(); v = next++) {
+      ScanRange(index, old_data, new_data, 0, m, variants[v].first,
+                variants[v].second, &out[v], &done);
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int t = 1; t < options.threads && t < static_cast<int>(variants.size());
+       ++t) {
+    pool.emplace_back(work);
+  }
+  work();
+  for (auto& t : pool) t.join();
+  if (options.progress) options.progress("matching", 1.0);
+  return out;
 }
 
 }  // namespace strata::diff::internal

@@ -41,6 +41,14 @@ absl::StatusOr<std::vector<Segment>> ComputeSegments(
     std::string_view old_data, std::string_view new_data,
     const MatchOptions& options);
 
+// One suffix array, several scans: the segments for each (switch_threshold,
+// far_switch_threshold) pair in `variants`, in that order. With more than
+// one variant the scans run in parallel, one thread each.
+absl::StatusOr<std::vector<std::vector<Segment>>> ComputeSegmentVariants(
+    std::string_view old_data, std::string_view new_data,
+    const MatchOptions& options,
+    const std::vector<std::pair<int, int>>& variants);
+
 }  // namespace strata::diff::internal
 
 #endif  // STRATA_DIFF_SRC_MATCHER_H_

@@ -54,17 +54,31 @@ class BufferedReader : public StreamReader {
 
 class ZstdReader : public BufferedReader {
  public:
-  ZstdReader(std::string_view in, std::string name, int max_window_log)
-      : BufferedReader(std::move(name)), dctx_(ZSTD_createDCtx()) {
-    in_ = {in.data(), in.size(), 0};
+  ZstdReader(ByteSource source, std::string name, int max_window_log,
+             std::string_view prefix)
+      : BufferedReader(std::move(name)),
+        dctx_(ZSTD_createDCtx()),
+        source_(std::move(source)) {
+    in_ = {nullptr, 0, 0};
     ZSTD_DCtx_setParameter(dctx_, ZSTD_d_windowLogMax, max_window_log);
+    if (!prefix.empty()) {
+      ZSTD_DCtx_refPrefix(dctx_, prefix.data(), prefix.size());
+    }
   }
   ~ZstdReader() override { ZSTD_freeDCtx(dctx_); }
+  bool InputLeft() const override {
+    return in_.pos < in_.size || !source_.AtEnd();
+  }
 
  protected:
   absl::StatusOr<size_t> Fill(char* out, size_t cap) override {
     ZSTD_outBuffer ob = {out, cap, 0};
     while (ob.pos < ob.size) {
+      if (in_.pos == in_.size && !source_.AtEnd()) {
+        auto piece = source_.Next();
+        if (!piece.ok()) return piece.status();
+        in_ = {piece->data(), piece->size(), 0};
+      }
       if (in_.pos == in_.size && frame_done_) break;
       size_t out_before = ob.pos, in_before = in_.pos;
       size_t r = ZSTD_decompressStream(dctx_, &ob, &in_);
@@ -86,18 +100,17 @@ class ZstdReader : public BufferedReader {
 
  private:
   ZSTD_DCtx* dctx_;
+  ByteSource source_;
   ZSTD_inBuffer in_;
   bool frame_done_ = true;  // an empty input is an empty stream
 };
 
 class Bzip2Reader : public BufferedReader {
  public:
-  Bzip2Reader(std::string_view in, std::string name)
-      : BufferedReader(std::move(name)), in_(in) {
+  Bzip2Reader(ByteSource source, std::string name)
+      : BufferedReader(std::move(name)), source_(std::move(source)) {
     std::memset(&strm_, 0, sizeof(strm_));
     init_ = BZ2_bzDecompressInit(&strm_, 0, 0);
-    strm_.next_in = const_cast<char*>(in_.data());
-    strm_.avail_in = static_cast<unsigned>(in_.size());
   }
   ~Bzip2Reader() override {
     if (init_ == BZ_OK) BZ2_bzDecompressEnd(&strm_);
@@ -106,18 +119,23 @@ class Bzip2Reader : public BufferedReader {
  protected:
   absl::StatusOr<size_t> Fill(char* out, size_t cap) override {
     if (init_ != BZ_OK) return absl::InternalError("bzip2 init failed");
-    if (in_.size() > UINT32_MAX) return Corrupt("stream too large for bzip2");
     if (ended_) return 0;
     strm_.next_out = out;
     strm_.avail_out = static_cast<unsigned>(cap);
     while (strm_.avail_out > 0) {
+      if (strm_.avail_in == 0 && !source_.AtEnd()) {
+        auto piece = source_.Next();
+        if (!piece.ok()) return piece.status();
+        strm_.next_in = const_cast<char*>(piece->data());
+        strm_.avail_in = static_cast<unsigned>(piece->size());
+      }
       int r = BZ2_bzDecompress(&strm_);
       if (r == BZ_STREAM_END) {
         ended_ = true;
         break;
       }
       if (r != BZ_OK) return Corrupt(strata::StrCat("bzip2 error ", r));
-      if (strm_.avail_in == 0 && strm_.avail_out > 0) {
+      if (strm_.avail_in == 0 && source_.AtEnd() && strm_.avail_out > 0) {
         return Corrupt("truncated");
       }
     }
@@ -125,16 +143,80 @@ class Bzip2Reader : public BufferedReader {
   }
 
  public:
-  bool InputLeft() const override { return strm_.avail_in != 0; }
+  bool InputLeft() const override {
+    return strm_.avail_in != 0 || !source_.AtEnd();
+  }
 
  private:
-  std::string_view in_;
+  ByteSource source_;
   bz_stream strm_;
   int init_;
   bool ended_ = false;
 };
 
+class RawReader : public StreamReader {
+ public:
+  RawReader(ByteSource source, std::string name)
+      : StreamReader(std::move(name)), source_(std::move(source)) {}
+  absl::StatusOr<size_t> ReadSome(char* out, size_t n) override {
+    if (piece_.empty()) {
+      if (source_.AtEnd()) return 0;
+      auto p = source_.Next();
+      if (!p.ok()) return p.status();
+      piece_ = *p;
+    }
+    size_t take = std::min(n, piece_.size());
+    std::memcpy(out, piece_.data(), take);
+    piece_.remove_prefix(take);
+    position_ += take;
+    return take;
+  }
+
+ private:
+  ByteSource source_;
+  std::string_view piece_;
+};
+
 }  // namespace
+
+ByteSource ByteSource::Memory(std::string_view data) {
+  ByteSource s;
+  s.memory_ = data;
+  s.left_ = data.size();
+  return s;
+}
+
+ByteSource ByteSource::File(const RandomAccessFile* file, uint64_t offset,
+                            uint64_t length) {
+  ByteSource s;
+  s.file_ = file;
+  s.offset_ = offset;
+  s.left_ = length;
+  return s;
+}
+
+absl::StatusOr<std::string_view> ByteSource::Next() {
+  if (left_ == 0) return std::string_view();
+  if (file_ == nullptr) {
+    // Pieces below 4 GiB: bzip2 counts its input in 32 bits.
+    std::string_view piece = memory_.substr(0, size_t{1} << 30);
+    memory_.remove_prefix(piece.size());
+    left_ -= piece.size();
+    return piece;
+  }
+  size_t n = static_cast<size_t>(std::min<uint64_t>(left_, kReadBuffer));
+  buffer_.resize(kReadBuffer);
+  auto got = file_->Read(offset_, n, buffer_.data());
+  if (!got.ok()) return got.status();
+  if (*got != n) {
+    return absl::DataLossError(strata::StrCat(
+        "patch file is shorter than its header declares (read ", *got, " of ",
+        n, " bytes at offset ", offset_, "); it is truncated, fetch it again"));
+  }
+  offset_ += n;
+  left_ -= n;
+  return std::string_view(buffer_.data(), n);
+}
 
 absl::Status StreamReader::Corrupt(std::string_view what) const {
   return absl::DataLossError(strata::StrCat(
@@ -182,17 +264,38 @@ absl::Status StreamReader::ExpectEnd() {
 std::unique_ptr<StreamReader> NewZstdReader(std::string_view compressed,
                                             std::string name,
                                             int max_window_log) {
-  return std::make_unique<ZstdReader>(compressed, std::move(name),
-                                      max_window_log);
+  return std::make_unique<ZstdReader>(ByteSource::Memory(compressed),
+                                      std::move(name), max_window_log,
+                                      std::string_view());
+}
+
+std::unique_ptr<StreamReader> NewZstdReader(ByteSource source, std::string name,
+                                            int max_window_log,
+                                            std::string_view prefix) {
+  return std::make_unique<ZstdReader>(std::move(source), std::move(name),
+                                      max_window_log, prefix);
 }
 
 std::unique_ptr<StreamReader> NewBzip2Reader(std::string_view compressed,
                                              std::string name) {
-  return std::make_unique<Bzip2Reader>(compressed, std::move(name));
+  return NewBzip2Reader(ByteSource::Memory(compressed), std::move(name));
 }
 
-absl::StatusOr<std::string> ZstdCompress(std::string_view data,
-                                         const ZstdParams& params) {
+std::unique_ptr<StreamReader> NewBzip2Reader(ByteSource source,
+                                             std::string name) {
+  return std::make_unique<Bzip2Reader>(std::move(source), std::move(name));
+}
+
+std::unique_ptr<StreamReader> NewRawReader(ByteSource source,
+                                           std::string name) {
+  return std::make_unique<RawReader>(std::move(source), std::move(name));
+}
+
+namespace {
+
+absl::StatusOr<std::string> Compress(std::string_view data,
+                                     std::string_view prefix,
+                                     const ZstdParams& params) {
   if (data.empty()) return std::string();
   ZSTD_CCtx* cctx = ZSTD_createCCtx();
   if (cctx == nullptr) return absl::ResourceExhaustedError("zstd: no memory");
@@ -201,10 +304,11 @@ absl::StatusOr<std::string> ZstdCompress(std::string_view data,
   };
   size_t r = set(ZSTD_c_compressionLevel, params.level);
   if (!ZSTD_isError(r) && params.window_log > 0) {
-    // A window larger than the data only costs decoder memory.
+    // A window larger than the data (and its history) only costs decoder
+    // memory.
+    uint64_t span = data.size() + prefix.size();
     int wl = params.window_log;
-    while (wl > ZSTD_WINDOWLOG_MIN && (uint64_t{1} << (wl - 1)) >= data.size())
-      --wl;
+    while (wl > ZSTD_WINDOWLOG_MIN && (uint64_t{1} << (wl - 1)) >= span) --wl;
     r = set(ZSTD_c_windowLog, wl);
   }
   if (!ZSTD_isError(r)) r = set(ZSTD_c_checksumFlag, params.checksum ? 1 : 0);
@@ -214,6 +318,9 @@ absl::StatusOr<std::string> ZstdCompress(std::string_view data,
   if (!ZSTD_isError(r) && params.workers > 0 && data.size() > (4u << 20)) {
     // Ignored (error) when libzstd lacks threads; compress single-threaded.
     set(ZSTD_c_nbWorkers, params.workers);
+  }
+  if (!ZSTD_isError(r) && !prefix.empty()) {
+    r = ZSTD_CCtx_refPrefix(cctx, prefix.data(), prefix.size());
   }
   std::string out;
   if (!ZSTD_isError(r)) {
@@ -225,6 +332,19 @@ absl::StatusOr<std::string> ZstdCompress(std::string_view data,
   out.resize(r);
   out.shrink_to_fit();
   return out;
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> ZstdCompress(std::string_view data,
+                                         const ZstdParams& params) {
+  return Compress(data, std::string_view(), params);
+}
+
+absl::StatusOr<std::string> ZstdCompressWithPrefix(std::string_view data,
+                                                   std::string_view prefix,
+                                                   const ZstdParams& params) {
+  return Compress(data, prefix, params);
 }
 
 absl::StatusOr<std::string> Bzip2Compress(std::string_view data) {

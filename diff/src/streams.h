@@ -10,8 +10,28 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "strata/base/env.h"
 
 namespace strata::diff::internal {
+
+// Where compressed bytes come from: memory, or a range of a file read in
+// 64 KiB pieces (so a patch is never loaded whole).
+class ByteSource {
+ public:
+  static ByteSource Memory(std::string_view data);
+  // `file` must outlive the source.
+  static ByteSource File(const RandomAccessFile* file, uint64_t offset,
+                         uint64_t length);
+  // The next piece; empty only at the end. kDataLoss if the file is short.
+  absl::StatusOr<std::string_view> Next();
+  bool AtEnd() const { return left_ == 0; }
+
+ private:
+  std::string_view memory_;
+  const RandomAccessFile* file_ = nullptr;
+  uint64_t offset_ = 0, left_ = 0;
+  std::string buffer_;
+};
 
 struct ZstdParams {
   int level = 19;
@@ -23,6 +43,11 @@ struct ZstdParams {
 
 absl::StatusOr<std::string> ZstdCompress(std::string_view data,
                                          const ZstdParams& params);
+// One frame of `data` compressed against `prefix` (the frame's history, as
+// zstd --patch-from does); the window covers prefix and data.
+absl::StatusOr<std::string> ZstdCompressWithPrefix(std::string_view data,
+                                                   std::string_view prefix,
+                                                   const ZstdParams& params);
 absl::StatusOr<std::string> Bzip2Compress(std::string_view data);
 
 // Reads a compressed stream sequentially. Every read failure (corrupt or
@@ -54,8 +79,17 @@ class StreamReader {
 std::unique_ptr<StreamReader> NewZstdReader(std::string_view compressed,
                                             std::string name,
                                             int max_window_log);
+// `prefix` (kept alive by the caller) is the history the frame was made
+// against (ZSTD_CCtx_refPrefix); empty for none.
+std::unique_ptr<StreamReader> NewZstdReader(ByteSource source, std::string name,
+                                            int max_window_log,
+                                            std::string_view prefix = {});
 std::unique_ptr<StreamReader> NewBzip2Reader(std::string_view compressed,
                                              std::string name);
+std::unique_ptr<StreamReader> NewBzip2Reader(ByteSource source,
+                                             std::string name);
+// Uncompressed bytes.
+std::unique_ptr<StreamReader> NewRawReader(ByteSource source, std::string name);
 
 }  // namespace strata::diff::internal
 

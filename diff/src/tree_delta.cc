@@ -3,14 +3,14 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cstring>
 #include <map>
 #include <set>
-#include <thread>
 #include <unordered_map>
 
+#include "src/apply.h"
 #include "src/fuzzing.h"
+#include "src/patch_header.h"
 #include "src/streams.h"
 #include "src/varint.h"
 #include "strata/base/file_util.h"
@@ -21,20 +21,21 @@ namespace strata::diff {
 namespace {
 
 using internal::GetFixed32;
-using internal::GetFixed64;
 using internal::PutFixed32;
-using internal::PutFixed64;
 using internal::PutVarint;
 
-// Header (little-endian), 88 bytes:
-//   0 magic[8] "STRTREE\x1a"  8 version u32  12 window_log u32 (10..27)
-//  16 manifest_len u64 (compressed)  24 data_len u64 (compressed)
-//  32 data_raw u64  40 new_tree_bytes u64  48 manifest_sha256[32]
-//  80 checksum: first 8 bytes of SHA-256(bytes 0..79)
+// Header (docs/formats/tree-patch.md): magic[8] "STRTREE\x1a", version u32
+// = 2, then varint window_log, manifest_len, body_len, new_tree_bytes,
+// content_bytes, manifest_codec (0 raw, 1 zstd), old_tree[8], new_tree[16]
+// (the first bytes of the tree digests), manifest_check[4] (of the decoded
+// manifest's SHA-256), checksum[4] (of all header bytes before it).
 constexpr std::string_view kTreeMagic{"STRTREE\x1a", 8};
-constexpr uint32_t kTreeVersion = 1;
-constexpr size_t kTreeHeaderSize = 88;
+constexpr uint32_t kTreeVersion = 2;
+constexpr size_t kOldTreeCheck = 8, kNewTreeCheck = 16;
+constexpr size_t kMaxTreeHeader =
+    8 + 4 + 6 * 10 + kOldTreeCheck + kNewTreeCheck + 4 + 4;
 constexpr size_t kChunk = 64 * 1024;
+constexpr uint64_t kMaxManifest = 256u << 20;
 
 absl::Status Corrupt(std::string_view what) {
   return absl::DataLossError(strata::StrCat(
@@ -42,29 +43,15 @@ absl::Status Corrupt(std::string_view what) {
       "; the patch file is damaged or truncated, fetch it again"));
 }
 
+absl::Status WrongBase(std::string_view what) {
+  return absl::DataLossError(
+      strata::StrCat("tree patch does not apply to this old tree: ", what,
+                     "; use the old tree the patch was made from"));
+}
+
 void PutString(std::string& out, std::string_view s) {
   PutVarint(out, s.size());
   out.append(s);
-}
-
-std::string EncodeManifest(const std::vector<TreePatchEntry>& entries) {
-  std::string m;
-  PutVarint(m, entries.size());
-  for (const TreePatchEntry& e : entries) {
-    m.push_back(static_cast<char>(e.op));
-    PutString(m, e.entry.path);
-    if (e.op == TreeOp::kDelete) continue;
-    if (e.op == TreeOp::kSymlink) {
-      PutString(m, e.entry.link_target);
-      continue;
-    }
-    PutVarint(m, e.entry.mode);
-    PutVarint(m, e.entry.size);
-    m.append(reinterpret_cast<const char*>(e.entry.sha256.data()), 32);
-    if (e.op == TreeOp::kKeep || e.op == TreeOp::kDelta) PutString(m, e.source);
-    if (e.op == TreeOp::kDelta) PutVarint(m, e.data_len);
-  }
-  return m;
 }
 
 bool GetString(std::string_view& in, std::string* s) {
@@ -75,46 +62,127 @@ bool GetString(std::string_view& in, std::string* s) {
   return true;
 }
 
+// Paths of explicit records share a prefix with the previous explicit one.
+void PutPath(std::string& out, std::string_view prev, std::string_view path) {
+  size_t shared = 0;
+  while (shared < prev.size() && shared < path.size() &&
+         prev[shared] == path[shared]) {
+    ++shared;
+  }
+  PutVarint(out, shared);
+  PutString(out, path.substr(shared));
+}
+
+std::string EncodeManifest(const TreePatchInfo& info) {
+  std::string m;
+  PutVarint(m, info.old_entries);
+  PutVarint(m, info.new_entries);
+  PutVarint(m, info.entries.size());
+  uint64_t cursor = 0;
+  std::string prev;
+  for (const TreePatchEntry& e : info.entries) {
+    m.push_back(static_cast<char>(e.op));
+    if (e.op == TreeOp::kKeep) {
+      PutVarint(m, e.old_index - cursor);
+      PutVarint(m, e.count);
+      cursor = e.old_index + e.count;
+      continue;
+    }
+    if (e.op == TreeOp::kChange) {
+      PutVarint(m, e.old_index - cursor);
+      PutVarint(m, e.entry.size);
+      cursor = e.old_index + 1;
+      continue;
+    }
+    PutPath(m, prev, e.entry.path);
+    prev = e.entry.path;
+    switch (e.op) {
+      case TreeOp::kContent:
+        PutVarint(m, e.entry.mode);
+        PutVarint(m, e.entry.size);
+        break;
+      case TreeOp::kCopy:
+        PutVarint(m, e.entry.mode);
+        PutVarint(m, e.old_index);
+        break;
+      case TreeOp::kSymlink:
+        PutString(m, e.entry.link_target);
+        break;
+      case TreeOp::kKeep:
+      case TreeOp::kChange:
+        break;
+    }
+  }
+  return m;
+}
+
 absl::Status DecodeManifest(std::string_view in, TreePatchInfo* info) {
-  uint64_t count;
-  if (!internal::GetVarint(in, &count)) return Corrupt("bad entry count");
-  if (count > in.size()) return Corrupt("entry count exceeds the manifest");
-  info->entries.reserve(count);
-  uint64_t raw = 0, total = 0;
-  bool in_deletes = false;
-  std::set<std::string> symlinks;
-  for (uint64_t i = 0; i < count; ++i) {
-    TreePatchEntry e;
+  uint64_t records;
+  if (!internal::GetVarint(in, &info->old_entries) ||
+      !internal::GetVarint(in, &info->new_entries) ||
+      !internal::GetVarint(in, &records)) {
+    return Corrupt("bad manifest counts");
+  }
+  if (records > in.size()) return Corrupt("record count exceeds the manifest");
+  info->entries.reserve(records);
+  uint64_t cursor = 0, produced = 0, content = 0;
+  std::string prev;
+  for (uint64_t i = 0; i < records; ++i) {
     if (in.empty()) return Corrupt("manifest ends early");
     uint8_t op = static_cast<uint8_t>(in[0]);
     in.remove_prefix(1);
-    if (op < 1 || op > 5) return Corrupt(strata::StrCat("unknown op ", op));
+    if (op > 4) return Corrupt(strata::StrCat("unknown record type ", op));
+    TreePatchEntry e;
     e.op = static_cast<TreeOp>(op);
-    if (!GetString(in, &e.entry.path)) return Corrupt("bad path");
+    if (e.op == TreeOp::kKeep) {
+      uint64_t skip;
+      if (!internal::GetVarint(in, &skip) ||
+          !internal::GetVarint(in, &e.count)) {
+        return Corrupt("bad keep record");
+      }
+      if (e.count == 0 || skip > info->old_entries - cursor ||
+          e.count > info->old_entries - cursor - skip) {
+        return Corrupt("keep record outside the old tree");
+      }
+      e.old_index = cursor + skip;
+      cursor = e.old_index + e.count;
+      if (e.count > info->new_entries - produced) {
+        return Corrupt("more entries than the new tree has");
+      }
+      produced += e.count;
+      info->entries.push_back(std::move(e));
+      continue;
+    }
+    if (e.op == TreeOp::kChange) {
+      uint64_t skip;
+      if (!internal::GetVarint(in, &skip) ||
+          !internal::GetVarint(in, &e.entry.size)) {
+        return Corrupt("bad change record");
+      }
+      if (skip >= info->old_entries - cursor) {
+        return Corrupt("change record outside the old tree");
+      }
+      e.old_index = cursor + skip;
+      cursor = e.old_index + 1;
+      if (e.entry.size > UINT64_MAX - content) return Corrupt("sizes overflow");
+      content += e.entry.size;
+      if (produced == info->new_entries) {
+        return Corrupt("more entries than the new tree has");
+      }
+      ++produced;
+      info->entries.push_back(std::move(e));
+      continue;
+    }
+    uint64_t shared;
+    std::string suffix;
+    if (!internal::GetVarint(in, &shared) || shared > prev.size() ||
+        !GetString(in, &suffix)) {
+      return Corrupt("bad path");
+    }
+    e.entry.path = strata::StrCat(prev.substr(0, shared), suffix);
     absl::Status v = ValidateTreePath(e.entry.path);
     if (!v.ok()) return Corrupt(ToStd(v.message()));
-    if (e.op == TreeOp::kDelete) {
-      in_deletes = true;
-    } else if (in_deletes) {
-      return Corrupt("new-tree entry after the delete entries");
-    }
-    if (!info->entries.empty()) {
-      const TreePatchEntry& prev = info->entries.back();
-      bool same_group = (prev.op == TreeOp::kDelete) == in_deletes;
-      if (same_group && !(prev.entry.path < e.entry.path)) {
-        return Corrupt(
-            strata::StrCat("entries out of order at \"", e.entry.path, "\""));
-      }
-      // A file cannot also be a directory of a later path.
-      if (same_group && !in_deletes &&
-          e.entry.path.size() > prev.entry.path.size() &&
-          e.entry.path.compare(0, prev.entry.path.size(), prev.entry.path) ==
-              0 &&
-          e.entry.path[prev.entry.path.size()] == '/') {
-        return Corrupt(strata::StrCat("\"", prev.entry.path,
-                                      "\" is both a file and a directory"));
-      }
-    }
+    prev = e.entry.path;
     if (e.op == TreeOp::kSymlink) {
       e.entry.type = EntryType::kSymlink;
       e.entry.mode = 0777;
@@ -123,119 +191,223 @@ absl::Status DecodeManifest(std::string_view in, TreePatchInfo* info) {
       if (!v.ok()) return Corrupt(ToStd(v.message()));
       e.entry.size = e.entry.link_target.size();
       e.entry.sha256 = Sha256::Hash(e.entry.link_target);
-      symlinks.insert(e.entry.path);
-    } else if (e.op != TreeOp::kDelete) {
+    } else {
       uint64_t mode;
       if (!internal::GetVarint(in, &mode) || mode > 0777) {
         return Corrupt("bad mode");
       }
       e.entry.mode = static_cast<uint32_t>(mode);
-      if (!internal::GetVarint(in, &e.entry.size)) return Corrupt("bad size");
-      if (in.size() < 32) return Corrupt("manifest ends early");
-      std::memcpy(e.entry.sha256.data(), in.data(), 32);
-      in.remove_prefix(32);
-      if (e.op == TreeOp::kKeep || e.op == TreeOp::kDelta) {
-        if (!GetString(in, &e.source)) return Corrupt("bad source path");
-        v = ValidateTreePath(e.source);
-        if (!v.ok()) return Corrupt(ToStd(v.message()));
+      if (e.op == TreeOp::kContent) {
+        if (!internal::GetVarint(in, &e.entry.size)) return Corrupt("bad size");
+        if (e.entry.size > UINT64_MAX - content) {
+          return Corrupt("sizes overflow");
+        }
+        content += e.entry.size;
+      } else {
+        if (!internal::GetVarint(in, &e.old_index) ||
+            e.old_index >= info->old_entries) {
+          return Corrupt("copy record outside the old tree");
+        }
       }
-      if (e.op == TreeOp::kDelta) {
-        if (!internal::GetVarint(in, &e.data_len)) return Corrupt("bad length");
-      } else if (e.op == TreeOp::kLiteral) {
-        e.data_len = e.entry.size;
-      }
-      if (e.data_len > UINT64_MAX - raw || e.entry.size > UINT64_MAX - total) {
-        return Corrupt("sizes overflow");
-      }
-      raw += e.data_len;
-      total += e.entry.size;
     }
+    if (produced == info->new_entries) {
+      return Corrupt("more entries than the new tree has");
+    }
+    ++produced;
     info->entries.push_back(std::move(e));
   }
   if (!in.empty()) return Corrupt("trailing bytes after the manifest");
-  if (raw != info->data_raw_bytes) {
-    return Corrupt("entry data lengths do not add up to the data stream");
+  if (produced != info->new_entries) {
+    return Corrupt("records do not add up to the new tree's entries");
   }
-  if (total != info->new_tree_bytes) {
+  if (content != info->content_bytes) {
+    return Corrupt("file sizes do not add up to the declared content size");
+  }
+  if ((content == 0) != (info->body_bytes == 0)) {
+    return Corrupt("the body does not match the manifest's content files");
+  }
+  return absl::OkStatus();
+}
+
+// The new tree from the old manifest and the records, each entry with the
+// record it came from; every path rule checked.
+absl::Status Resolve(const TreePatchInfo& info, const TreeManifest& old,
+                     TreeManifest* out, std::vector<TreeOp>* ops,
+                     std::vector<uint64_t>* sources) {
+  if (old.size() != info.old_entries) {
+    return WrongBase(strata::StrCat("it has ", old.size(),
+                                    " entries, the patch expects ",
+                                    info.old_entries));
+  }
+  out->clear();
+  out->reserve(info.new_entries);
+  auto add = [&](TreeEntry e, TreeOp op, uint64_t src) {
+    out->push_back(std::move(e));
+    if (ops) ops->push_back(op);
+    if (sources) sources->push_back(src);
+  };
+  for (const TreePatchEntry& r : info.entries) {
+    switch (r.op) {
+      case TreeOp::kKeep:
+        for (uint64_t k = 0; k < r.count; ++k) {
+          add(old[r.old_index + k], TreeOp::kKeep, r.old_index + k);
+        }
+        break;
+      case TreeOp::kCopy: {
+        const TreeEntry& src = old[r.old_index];
+        if (src.type != EntryType::kFile) {
+          return Corrupt(
+              strata::StrCat("\"", r.entry.path, "\" copies a symlink"));
+        }
+        TreeEntry e = r.entry;
+        e.type = EntryType::kFile;
+        e.size = src.size;
+        e.sha256 = src.sha256;
+        add(std::move(e), TreeOp::kCopy, r.old_index);
+        break;
+      }
+      case TreeOp::kChange: {
+        const TreeEntry& src = old[r.old_index];
+        if (src.type != EntryType::kFile) {
+          return Corrupt(
+              strata::StrCat("\"", src.path, "\" is changed but is a symlink"));
+        }
+        TreeEntry e = src;
+        e.size = r.entry.size;
+        e.sha256 = Sha256Digest{};
+        add(std::move(e), TreeOp::kContent, r.old_index);
+        break;
+      }
+      case TreeOp::kContent:
+      case TreeOp::kSymlink:
+        add(r.entry, r.op, 0);
+        break;
+    }
+  }
+  uint64_t total = 0;
+  std::set<std::string_view> symlinks;
+  for (size_t i = 0; i < out->size(); ++i) {
+    const TreeEntry& e = (*out)[i];
+    if (i > 0) {
+      const std::string& prev = (*out)[i - 1].path;
+      if (!(prev < e.path)) {
+        return Corrupt(
+            strata::StrCat("entries out of order at \"", e.path, "\""));
+      }
+      // A file cannot also be a directory of a later path.
+      if (e.path.size() > prev.size() &&
+          e.path.compare(0, prev.size(), prev) == 0 &&
+          e.path[prev.size()] == '/') {
+        return Corrupt(
+            strata::StrCat("\"", prev, "\" is both a file and a directory"));
+      }
+    }
+    if (e.type == EntryType::kSymlink) {
+      absl::Status v = ValidateLinkTarget(e.path, e.link_target);
+      if (!v.ok()) return Corrupt(ToStd(v.message()));
+      symlinks.insert(e.path);
+    } else {
+      if (e.size > UINT64_MAX - total) return Corrupt("sizes overflow");
+      total += e.size;
+    }
+  }
+  if (total != info.new_tree_bytes) {
     return Corrupt("file sizes do not add up to the declared tree size");
   }
   // No path may lead through a symlink of the new tree.
-  for (const TreePatchEntry& e : info->entries) {
-    if (e.op == TreeOp::kDelete) break;
-    for (size_t p = e.entry.path.find('/'); p != std::string::npos;
-         p = e.entry.path.find('/', p + 1)) {
-      if (symlinks.count(e.entry.path.substr(0, p))) {
-        return Corrupt(
-            strata::StrCat("\"", e.entry.path, "\" lies under a symlink"));
+  for (const TreeEntry& e : *out) {
+    for (size_t p = e.path.find('/'); p != std::string::npos;
+         p = e.path.find('/', p + 1)) {
+      if (symlinks.count(std::string_view(e.path).substr(0, p))) {
+        return Corrupt(strata::StrCat("\"", e.path, "\" lies under a symlink"));
       }
     }
   }
   return absl::OkStatus();
 }
 
-std::string Extension(const std::string& path) {
-  std::string base = Basename(path);
-  size_t dot = base.rfind('.');
-  return dot == std::string::npos ? std::string() : base.substr(dot);
-}
-
-// Picks the old file to diff a new file against: same path, else same
-// name, else same extension with the closest size.
-const TreeEntry* PickBase(const TreeEntry& nw, const TreeManifest& old,
-                          const std::map<std::string, size_t>& by_path,
-                          const std::multimap<std::string, size_t>& by_name,
-                          const std::multimap<std::string, size_t>& by_ext) {
-  auto it = by_path.find(nw.path);
-  if (it != by_path.end() && old[it->second].type == EntryType::kFile) {
-    return &old[it->second];
-  }
-  auto closest = [&](auto range) -> const TreeEntry* {
-    const TreeEntry* best = nullptr;
-    uint64_t best_gap = UINT64_MAX;
-    for (auto i = range.first; i != range.second; ++i) {
-      const TreeEntry& o = old[i->second];
-      if (o.type != EntryType::kFile) continue;
-      uint64_t gap = o.size > nw.size ? o.size - nw.size : nw.size - o.size;
-      if (gap < best_gap) {
-        best_gap = gap;
-        best = &o;
-      }
-    }
-    // Too different in size to be a version of the same file.
-    if (best &&
-        (best->size > 4 * nw.size + 1024 || nw.size > 4 * best->size + 1024)) {
-      return nullptr;
-    }
-    return best;
-  };
-  if (auto* b = closest(by_name.equal_range(Basename(nw.path)))) return b;
-  std::string ext = Extension(nw.path);
-  if (ext.empty()) return nullptr;
-  return closest(by_ext.equal_range(ext));
-}
-
-absl::Status MustBeOk(absl::Status s, std::string_view context) {
-  return Annotate(s, context);
-}
-
-// Verifies bytes written to one staged file.
-class VerifyingFileSink : public ByteSink {
+// A read-only view of [offset, offset + size) of another file.
+class SubFile : public RandomAccessFile {
  public:
-  explicit VerifyingFileSink(WritableFile* f) : sink_(f) {}
-  absl::Status Append(std::string_view d) override {
-    sha_.Update(d);
-    size_ += d.size();
-    return sink_.Append(d);
+  SubFile(const RandomAccessFile& base, uint64_t offset, uint64_t size)
+      : base_(base), offset_(offset), size_(size) {}
+  absl::StatusOr<size_t> Read(uint64_t offset, size_t n,
+                              char* scratch) const override {
+    if (offset >= size_) return 0;
+    n = static_cast<size_t>(std::min<uint64_t>(n, size_ - offset));
+    return base_.Read(offset_ + offset, n, scratch);
   }
-  absl::Status Flush() { return sink_.Flush(); }
-  uint64_t size() const { return size_; }
-  Sha256Digest Finish() { return sha_.Finish(); }
+  uint64_t Size() const override { return size_; }
 
  private:
-  WritableFileSink sink_;
-  Sha256 sha_;
-  uint64_t size_ = 0;
+  const RandomAccessFile& base_;
+  uint64_t offset_, size_;
 };
+
+// The old tree's files concatenated in manifest order (the body's base),
+// read by random access, one old file open at a time.
+class ConcatFile : public RandomAccessFile {
+ public:
+  ConcatFile(FileSystem& fs, std::string root, const TreeManifest& old)
+      : fs_(fs), root_(std::move(root)) {
+    for (const TreeEntry& e : old) {
+      if (e.type != EntryType::kFile || e.size == 0) continue;
+      parts_.push_back({e.path, size_, e.size});
+      size_ += e.size;
+    }
+  }
+  absl::StatusOr<size_t> Read(uint64_t offset, size_t n,
+                              char* scratch) const override {
+    size_t done = 0;
+    while (done < n && offset < size_) {
+      auto it = std::upper_bound(
+          parts_.begin(), parts_.end(), offset,
+          [](uint64_t o, const Part& p) { return o < p.start; });
+      const size_t k = static_cast<size_t>(it - parts_.begin()) - 1;
+      const Part& p = parts_[k];
+      if (open_ != k) {
+        auto f = fs_.NewRandomAccessFile(JoinPath(root_, p.path));
+        if (!f.ok()) {
+          return Annotate(f.status(),
+                          strata::StrCat("opening old file ", p.path));
+        }
+        file_ = std::move(*f);
+        open_ = k;
+      }
+      size_t want = static_cast<size_t>(
+          std::min<uint64_t>(n - done, p.start + p.size - offset));
+      STRATA_ASSIGN_OR_RETURN(
+          size_t got, file_->Read(offset - p.start, want, scratch + done));
+      if (got != want) {
+        return WrongBase(
+            strata::StrCat("old file ", p.path, " changed while it was read"));
+      }
+      done += got;
+      offset += got;
+    }
+    return done;
+  }
+  uint64_t Size() const override { return size_; }
+
+ private:
+  struct Part {
+    std::string path;
+    uint64_t start, size;
+  };
+  FileSystem& fs_;
+  std::string root_;
+  std::vector<Part> parts_;
+  uint64_t size_ = 0;
+  mutable size_t open_ = SIZE_MAX;
+  mutable std::unique_ptr<RandomAccessFile> file_;
+};
+
+absl::Status ReadFull(const RandomAccessFile& f, uint64_t offset, size_t n,
+                      char* out) {
+  STRATA_ASSIGN_OR_RETURN(size_t got, f.Read(offset, n, out));
+  if (got != n) return Corrupt("shorter than its header declares");
+  return absl::OkStatus();
+}
 
 class TreeApplier {
  public:
@@ -243,40 +415,71 @@ class TreeApplier {
               std::string_view staging, const TreeApplyOptions& options)
       : fs_(fs), old_root_(old_root), staging_(staging), options_(options) {}
 
-  absl::Status Run(std::string_view patch, const TreePatchInfo& info) {
-    size_t off =
-        kTreeHeaderSize + (patch.size() - kTreeHeaderSize - info.data_bytes);
-    data_ = internal::NewZstdReader(patch.substr(off), "data",
-                                    static_cast<int>(info.window_log));
+  // Before anything is staged: the old tree must be the patch's base.
+  absl::Status Prepare(const TreePatchInfo& info) {
+    STRATA_ASSIGN_OR_RETURN(old_, ScanTree(fs_, old_root_));
+    const Sha256Digest digest = TreeDigest(old_);
+    if (std::memcmp(digest.data(), info.old_tree.data(), kOldTreeCheck) != 0) {
+      return WrongBase(strata::StrCat(
+          "its digest is ", ToHex(digest), ", the patch expects ",
+          ToHex(info.old_tree).substr(0, 2 * kOldTreeCheck)));
+    }
+    return Resolve(info, old_, &want_, &ops_, &sources_);
+  }
+
+  absl::Status Run(const RandomAccessFile& patch, const TreePatchInfo& info) {
     STRATA_RETURN_IF_ERROR(CreateDirs(fs_, staging_));
     dirs_.insert(staging_);
-    uint64_t done = 0;
-    for (const TreePatchEntry& e : info.entries) {
-      if (e.op == TreeOp::kDelete) continue;
-      STRATA_RETURN_IF_ERROR(MustBeOk(ApplyEntry(e), e.entry.path));
-      done += e.entry.size;
-      if (options_.progress && info.new_tree_bytes > 0) {
-        options_.progress("applying",
-                          static_cast<double>(done) / info.new_tree_bytes);
+    // Pass 1: the new and changed files, from the body.
+    if (info.body_bytes > 0) {
+      ConcatFile base(fs_, old_root_, old_);
+      SubFile body(patch, patch.Size() - info.body_bytes, info.body_bytes);
+      std::string head(static_cast<size_t>(std::min<uint64_t>(
+                           info.body_bytes, internal::kMaxStrataHeaderSize)),
+                       '\0');
+      STRATA_RETURN_IF_ERROR(ReadFull(body, 0, head.size(), head.data()));
+      auto bi = internal::DecodeBareHeader(head, info.body_bytes, base.Size(),
+                                           info.content_bytes);
+      if (!bi.ok()) return Corrupt(ToStd(bi.status().message()));
+      ContentSink sink(this);
+      ApplyOptions ao;
+      ao.max_output_size = info.content_bytes;
+      ao.max_window_log = options_.max_window_log;
+      ao.progress = options_.progress;
+      absl::Status s = internal::ApplyWithInfo(base, body, *bi, sink, ao);
+      if (s.ok()) s = sink.Finish();
+      if (!s.ok()) {
+        if (s.code() == absl::StatusCode::kDataLoss ||
+            s.code() == absl::StatusCode::kResourceExhausted) {
+          return s;
+        }
+        return Annotate(s, "applying the tree patch body");
       }
     }
-    STRATA_RETURN_IF_ERROR(data_->ExpectEnd());
+    // Pass 2: kept and copied files and symlinks.
+    for (size_t i = 0; i < want_.size(); ++i) {
+      if (ops_[i] == TreeOp::kContent) continue;
+      STRATA_RETURN_IF_ERROR(MustBe(CopyEntry(i), want_[i].path));
+    }
     // Make every entry durable, deepest directories first.
     for (auto it = dirs_.rbegin(); it != dirs_.rend(); ++it) {
       STRATA_RETURN_IF_ERROR(fs_.SyncDir(*it));
     }
-    // Final check: the staged tree is exactly the new manifest.
+    // Final check: the staged tree is exactly the new tree.
     STRATA_ASSIGN_OR_RETURN(TreeManifest got, ScanTree(fs_, staging_));
-    TreeManifest want = info.NewManifest();
+    TreeManifest want = want_;
     if (&fs_ != PosixFileSystem()) {
       // Without lstat, symlinks cannot be seen; compare files only.
       std::erase_if(want, [](const TreeEntry& t) {
         return t.type == EntryType::kSymlink;
       });
     }
-    if (got != want) {
+    if (got != want ||
+        (!internal::kSkipIntegrityChecksForFuzzing &&
+         std::memcmp(TreeDigest(want_).data(), info.new_tree.data(),
+                     kNewTreeCheck) != 0)) {
       return absl::DataLossError(
-          "staged tree does not match the patch's manifest after applying");
+          "staged tree does not match the patch's new tree after applying");
     }
     return absl::OkStatus();
   }
@@ -289,6 +492,80 @@ class TreeApplier {
   }
 
  private:
+  static absl::Status MustBe(absl::Status s, std::string_view path) {
+    return Annotate(s, path);
+  }
+
+  // Splits the body's output into the kContent files, in order.
+  class ContentSink : public ByteSink {
+   public:
+    explicit ContentSink(TreeApplier* a) : a_(a) {}
+    absl::Status Append(std::string_view data) override {
+      while (!data.empty()) {
+        STRATA_RETURN_IF_ERROR(Advance());
+        if (!file_) {
+          return Corrupt("the body makes more bytes than the content files");
+        }
+        size_t n = static_cast<size_t>(std::min<uint64_t>(left_, data.size()));
+        sha_->Update(data.substr(0, n));
+        STRATA_RETURN_IF_ERROR(sink_->Append(data.substr(0, n)));
+        data.remove_prefix(n);
+        left_ -= n;
+        if (left_ == 0) STRATA_RETURN_IF_ERROR(Close());
+      }
+      return absl::OkStatus();
+    }
+    absl::Status Finish() {
+      STRATA_RETURN_IF_ERROR(Advance());
+      if (file_) return Corrupt("the body ends inside a content file");
+      return absl::OkStatus();
+    }
+
+   private:
+    // Opens the next content file if none is open (finishing empty ones).
+    absl::Status Advance() {
+      while (!file_) {
+        while (next_ < a_->want_.size() &&
+               a_->ops_[next_] != TreeOp::kContent) {
+          ++next_;
+        }
+        if (next_ == a_->want_.size()) return absl::OkStatus();
+        current_ = next_++;
+        const TreeEntry& e = a_->want_[current_];
+        STRATA_RETURN_IF_ERROR(a_->EnsureParent(e.path));
+        auto f = a_->fs_.NewWritableFile(JoinPath(a_->staging_, e.path));
+        if (!f.ok()) return Annotate(f.status(), e.path);
+        file_ = std::move(*f);
+        sink_ = std::make_unique<WritableFileSink>(file_.get());
+        sha_ = std::make_unique<Sha256>();
+        left_ = e.size;
+        if (left_ == 0) STRATA_RETURN_IF_ERROR(Close());
+      }
+      return absl::OkStatus();
+    }
+    absl::Status Close() {
+      TreeEntry& e = a_->want_[current_];
+      absl::Status s = sink_->Flush();
+      if (s.ok()) s = file_->Sync();
+      absl::Status c = file_->Close();
+      if (s.ok()) s = c;
+      sink_.reset();
+      file_.reset();
+      STRATA_RETURN_IF_ERROR(Annotate(s, e.path));
+      e.sha256 = sha_->Finish();
+      return Annotate(
+          a_->fs_.SetPermissions(JoinPath(a_->staging_, e.path), e.mode),
+          e.path);
+    }
+
+    TreeApplier* a_;
+    size_t next_ = 0, current_ = 0;
+    std::unique_ptr<WritableFile> file_;
+    std::unique_ptr<WritableFileSink> sink_;
+    std::unique_ptr<Sha256> sha_;
+    uint64_t left_ = 0;
+  };
+
   absl::Status EnsureParent(const std::string& rel) {
     std::string dir = Dirname(rel);
     if (dir == ".") return absl::OkStatus();
@@ -301,153 +578,190 @@ class TreeApplier {
     return absl::OkStatus();
   }
 
-  absl::Status ApplyEntry(const TreePatchEntry& e) {
-    STRATA_RETURN_IF_ERROR(EnsureParent(e.entry.path));
-    const std::string dest = JoinPath(staging_, e.entry.path);
-    if (e.op == TreeOp::kSymlink) {
+  absl::Status CopyEntry(size_t i) {
+    const TreeEntry& e = want_[i];
+    STRATA_RETURN_IF_ERROR(EnsureParent(e.path));
+    const std::string dest = JoinPath(staging_, e.path);
+    if (e.type == EntryType::kSymlink) {
       if (&fs_ != PosixFileSystem()) {
         return absl::UnimplementedError(
             "symlinks can only be staged on the POSIX file system");
       }
-      if (::symlink(e.entry.link_target.c_str(), dest.c_str()) != 0) {
+      if (::symlink(e.link_target.c_str(), dest.c_str()) != 0) {
         return absl::InternalError(
             strata::StrCat("cannot create symlink ", dest));
       }
       links_.push_back(dest);
       return absl::OkStatus();
     }
+    const TreeEntry& src = old_[sources_[i]];
+    auto old = fs_.NewRandomAccessFile(JoinPath(old_root_, src.path));
+    if (!old.ok()) {
+      return Annotate(old.status(),
+                      strata::StrCat("opening old file ", src.path));
+    }
+    if ((*old)->Size() != src.size) {
+      return WrongBase(strata::StrCat("old file ", src.path,
+                                      " changed since it was scanned"));
+    }
     STRATA_ASSIGN_OR_RETURN(auto file, fs_.NewWritableFile(dest));
-    VerifyingFileSink sink(file.get());
-    absl::Status s = WriteContent(e, sink);
-    if (s.ok()) s = sink.Flush();
+    absl::Status s;
+    Sha256 sha;
+    {
+      WritableFileSink sink(file.get());
+      std::vector<char> buf(kChunk);
+      for (uint64_t off = 0; s.ok() && off < src.size;) {
+        size_t n =
+            static_cast<size_t>(std::min<uint64_t>(src.size - off, kChunk));
+        auto got = (*old)->Read(off, n, buf.data());
+        if (!got.ok()) {
+          s = got.status();
+        } else if (*got != n) {
+          s = WrongBase(strata::StrCat("old file ", src.path, " shrank"));
+        } else {
+          sha.Update(std::string_view(buf.data(), n));
+          s = sink.Append(std::string_view(buf.data(), n));
+        }
+        off += n;
+      }
+      if (s.ok()) s = sink.Flush();
+    }
     if (s.ok()) s = file->Sync();
     absl::Status c = file->Close();
     if (s.ok()) s = c;
     STRATA_RETURN_IF_ERROR(s);
-    if (sink.size() != e.entry.size || sink.Finish() != e.entry.sha256) {
-      return absl::DataLossError(
-          "staged file differs from the manifest (size or SHA-256)");
+    if (sha.Finish() != src.sha256) {
+      return WrongBase(strata::StrCat("old file ", src.path,
+                                      " changed since it was scanned"));
     }
-    return fs_.SetPermissions(dest, e.entry.mode);
-  }
-
-  absl::Status WriteContent(const TreePatchEntry& e, VerifyingFileSink& sink) {
-    std::vector<char> buf(kChunk);
-    if (e.op == TreeOp::kLiteral) {
-      for (uint64_t left = e.data_len; left > 0;) {
-        size_t n = static_cast<size_t>(std::min<uint64_t>(left, kChunk));
-        STRATA_RETURN_IF_ERROR(data_->ReadExact(buf.data(), n));
-        STRATA_RETURN_IF_ERROR(sink.Append(std::string_view(buf.data(), n)));
-        left -= n;
-      }
-      return absl::OkStatus();
-    }
-    const std::string src = JoinPath(old_root_, e.source);
-    auto old = fs_.NewRandomAccessFile(src);
-    if (!old.ok()) {
-      return Annotate(old.status(),
-                      strata::StrCat("opening old file ", e.source,
-                                     " (is this the right old tree?)"));
-    }
-    if (e.op == TreeOp::kKeep) {
-      if ((*old)->Size() != e.entry.size) {
-        return absl::DataLossError(
-            strata::StrCat("old file ", e.source, " has ", (*old)->Size(),
-                           " bytes, the patch expects ", e.entry.size,
-                           "; use the old tree the patch was made from"));
-      }
-      for (uint64_t off = 0; off < e.entry.size;) {
-        size_t n =
-            static_cast<size_t>(std::min<uint64_t>(e.entry.size - off, kChunk));
-        STRATA_ASSIGN_OR_RETURN(size_t got, (*old)->Read(off, n, buf.data()));
-        if (got != n) return absl::DataLossError("old file shrank while read");
-        STRATA_RETURN_IF_ERROR(sink.Append(std::string_view(buf.data(), n)));
-        off += n;
-      }
-      return absl::OkStatus();
-    }
-    // kDelta: the embedded patch is read in chunks, so a lying length
-    // cannot make us allocate more than the stream really holds.
-    std::string sub;
-    for (uint64_t left = e.data_len; left > 0;) {
-      size_t n = static_cast<size_t>(std::min<uint64_t>(left, kChunk));
-      sub.resize(sub.size() + n);
-      STRATA_RETURN_IF_ERROR(data_->ReadExact(sub.data() + sub.size() - n, n));
-      left -= n;
-    }
-    auto sub_info = ReadPatchInfo(sub);
-    if (!sub_info.ok()) return Corrupt(ToStd(sub_info.status().message()));
-    if (sub_info->format != PatchFormat::kStrata ||
-        sub_info->new_sha256 != e.entry.sha256 ||
-        sub_info->new_size != e.entry.size) {
-      return Corrupt("embedded patch does not produce the manifest's file");
-    }
-    ApplyOptions ao;
-    ao.max_output_size = e.entry.size;
-    ao.max_window_log = options_.max_window_log;
-    return ApplyPatch(**old, sub, sink, ao);
+    return fs_.SetPermissions(dest, e.mode);
   }
 
   FileSystem& fs_;
   std::string old_root_;
   std::string staging_;
   const TreeApplyOptions& options_;
-  std::unique_ptr<internal::StreamReader> data_;
+  TreeManifest old_, want_;
+  std::vector<TreeOp> ops_;
+  std::vector<uint64_t> sources_;
   std::set<std::string> dirs_;
   std::vector<std::string> links_;
 };
 
 }  // namespace
 
+Sha256Digest TreeDigest(const TreeManifest& manifest) {
+  Sha256 h;
+  std::string buf;
+  PutVarint(buf, manifest.size());
+  for (const TreeEntry& e : manifest) {
+    PutString(buf, e.path);
+    buf.push_back(static_cast<char>(e.type));
+    PutVarint(buf, e.mode);
+    PutVarint(buf, e.size);
+    buf.append(reinterpret_cast<const char*>(e.sha256.data()), 32);
+    PutString(buf, e.link_target);
+    if (buf.size() > kChunk) {
+      h.Update(buf);
+      buf.clear();
+    }
+  }
+  h.Update(buf);
+  return h.Finish();
+}
+
+absl::StatusOr<TreeManifest> TreePatchInfo::NewManifest(
+    const TreeManifest& old) const {
+  TreeManifest out;
+  STRATA_RETURN_IF_ERROR(Resolve(*this, old, &out, nullptr, nullptr));
+  return out;
+}
+
 bool IsTreePatch(std::string_view patch) {
   return patch.substr(0, 8) == kTreeMagic;
 }
 
 absl::StatusOr<TreePatchInfo> ReadTreePatch(std::string_view patch) {
-  if (patch.size() < kTreeHeaderSize) {
-    return Corrupt(strata::StrCat(
-        "only ", patch.size(), " bytes, the header needs ", kTreeHeaderSize));
+  MemoryRandomAccessFile file(patch);
+  return ReadTreePatch(file);
+}
+
+absl::StatusOr<TreePatchInfo> ReadTreePatch(const RandomAccessFile& patch) {
+  const uint64_t size = patch.Size();
+  if (size < 12) {
+    return Corrupt(
+        strata::StrCat("only ", size, " bytes, shorter than any header"));
   }
-  if (!IsTreePatch(patch)) return Corrupt("wrong magic");
-  Sha256Digest d = Sha256::Hash(patch.substr(0, 80));
+  std::string head(
+      static_cast<size_t>(std::min<uint64_t>(size, kMaxTreeHeader)), '\0');
+  STRATA_RETURN_IF_ERROR(ReadFull(patch, 0, head.size(), head.data()));
+  if (std::string_view(head).substr(0, 8) != kTreeMagic) {
+    return Corrupt("wrong magic");
+  }
+  TreePatchInfo info;
+  info.version = GetFixed32(head.data() + 8);
+  if (info.version != kTreeVersion) {
+    return absl::DataLossError(strata::StrCat(
+        "tree patch format version ", info.version,
+        " is not supported (this build reads version ", kTreeVersion, "); ",
+        info.version < kTreeVersion
+            ? "the patch was made by an older strata-diff: make it again "
+              "with this one"
+            : "the patch was made by a newer strata-diff: update this one"));
+  }
+  std::string_view in = std::string_view(head).substr(12);
+  uint64_t wl, codec;
+  if (!internal::GetVarint(in, &wl) ||
+      !internal::GetVarint(in, &info.manifest_bytes) ||
+      !internal::GetVarint(in, &info.body_bytes) ||
+      !internal::GetVarint(in, &info.new_tree_bytes) ||
+      !internal::GetVarint(in, &info.content_bytes) ||
+      !internal::GetVarint(in, &codec) ||
+      in.size() < kOldTreeCheck + kNewTreeCheck + 8) {
+    return Corrupt("truncated header");
+  }
+  std::memcpy(info.old_tree.data(), in.data(), kOldTreeCheck);
+  std::memcpy(info.new_tree.data(), in.data() + kOldTreeCheck, kNewTreeCheck);
+  in.remove_prefix(kOldTreeCheck + kNewTreeCheck);
+  const std::string_view manifest_check = in.substr(0, 4);
+  in.remove_prefix(4);
+  const size_t header_len = head.size() - in.size();
+  Sha256Digest d = Sha256::Hash(std::string_view(head).substr(0, header_len));
   if (!internal::kSkipIntegrityChecksForFuzzing &&
-      std::memcmp(d.data(), patch.data() + 80, 8) != 0) {
+      std::memcmp(d.data(), in.data(), 4) != 0) {
     return Corrupt("header checksum mismatch");
   }
-  const char* p = patch.data();
-  TreePatchInfo info;
-  info.version = GetFixed32(p + 8);
-  if (info.version != kTreeVersion) {
-    return Corrupt(
-        strata::StrCat("format version ", info.version, " is not supported"));
-  }
-  info.window_log = GetFixed32(p + 12);
-  if (info.window_log < 10 || info.window_log > 27) {
-    return Corrupt("window size out of range");
-  }
-  uint64_t manifest_len = GetFixed64(p + 16);
-  info.data_bytes = GetFixed64(p + 24);
-  info.data_raw_bytes = GetFixed64(p + 32);
-  info.new_tree_bytes = GetFixed64(p + 40);
-  std::memcpy(info.manifest_sha256.data(), p + 48, 32);
-  uint64_t body = patch.size() - kTreeHeaderSize;
-  if (manifest_len > body || info.data_bytes != body - manifest_len) {
+  const uint64_t header_size = header_len + 4;
+  if (wl < 10 || wl > 27) return Corrupt("window size out of range");
+  info.window_log = static_cast<uint32_t>(wl);
+  if (codec > 1) return Corrupt("unknown manifest encoding");
+  uint64_t body = size - header_size;
+  if (info.manifest_bytes > body ||
+      info.body_bytes != body - info.manifest_bytes) {
     return Corrupt("section lengths do not add up to the patch size");
   }
-  // The manifest is small; bound its decoded size anyway.
-  auto reader =
-      internal::NewZstdReader(patch.substr(kTreeHeaderSize, manifest_len),
-                              "manifest", static_cast<int>(info.window_log));
+  if (info.content_bytes > info.new_tree_bytes) {
+    return Corrupt("content larger than the tree");
+  }
+  // The manifest is small (no per-file hashes); bound its decoded size.
+  auto source =
+      internal::ByteSource::File(&patch, header_size, info.manifest_bytes);
+  auto reader = codec == 1
+                    ? internal::NewZstdReader(std::move(source), "manifest",
+                                              static_cast<int>(info.window_log))
+                    : internal::NewRawReader(std::move(source), "manifest");
   std::string manifest;
   std::vector<char> buf(kChunk);
   for (;;) {
     STRATA_ASSIGN_OR_RETURN(size_t n, reader->ReadSome(buf.data(), buf.size()));
     if (n == 0) break;
     manifest.append(buf.data(), n);
-    if (manifest.size() > (256u << 20)) return Corrupt("manifest too large");
+    if (manifest.size() > kMaxManifest) return Corrupt("manifest too large");
   }
+  STRATA_RETURN_IF_ERROR(reader->ExpectEnd());
   if (!internal::kSkipIntegrityChecksForFuzzing &&
-      Sha256::Hash(manifest) != info.manifest_sha256) {
+      std::memcmp(Sha256::Hash(manifest).data(), manifest_check.data(), 4) !=
+          0) {
     return Corrupt("manifest SHA-256 mismatch");
   }
   STRATA_RETURN_IF_ERROR(DecodeManifest(manifest, &info));
@@ -458,143 +772,136 @@ absl::StatusOr<std::string> CreateTreePatch(FileSystem& fs,
                                             std::string_view old_root,
                                             std::string_view new_root,
                                             const TreeDiffOptions& options) {
-  if (options.data_window_log < 10 || options.data_window_log > 27) {
-    return absl::InvalidArgumentError(strata::StrCat(
-        "data window log ", options.data_window_log, " is outside 10..27"));
-  }
   STRATA_ASSIGN_OR_RETURN(TreeManifest old, ScanTree(fs, old_root));
   STRATA_ASSIGN_OR_RETURN(TreeManifest nw, ScanTree(fs, new_root));
-  std::map<std::string, size_t> by_path;
-  std::multimap<std::string, size_t> by_name, by_ext;
-  std::map<Sha256Digest, std::string> by_hash;
+  const std::string old_root_s(old_root), new_root_s(new_root);
+  std::unordered_map<std::string, size_t> by_path;
+  std::map<Sha256Digest, size_t> by_hash;
+  // The body's base: every old file, concatenated in manifest order.
+  std::string base;
   for (size_t i = 0; i < old.size(); ++i) {
     by_path[old[i].path] = i;
     if (old[i].type != EntryType::kFile) continue;
-    by_name.emplace(Basename(old[i].path), i);
-    std::string ext = Extension(old[i].path);
-    if (!ext.empty()) by_ext.emplace(ext, i);
-    by_hash.emplace(old[i].sha256, old[i].path);
-  }
-
-  std::vector<TreePatchEntry> entries(nw.size());
-  std::vector<std::string> blobs(nw.size());
-  std::vector<absl::Status> errors(nw.size());
-  std::atomic<size_t> next{0};
-  DiffOptions sub = options.delta;
-  sub.threads = 1;
-  sub.progress = nullptr;
-  const std::string old_root_s(old_root), new_root_s(new_root);
-
-  auto work = [&] {
-    for (size_t i = next++; i < nw.size(); i = next++) {
-      TreePatchEntry& e = entries[i];
-      e.entry = nw[i];
-      if (nw[i].type == EntryType::kSymlink) {
-        e.op = TreeOp::kSymlink;
-        continue;
-      }
-      auto same = by_path.find(nw[i].path);
-      if (same != by_path.end() && old[same->second].sha256 == nw[i].sha256 &&
-          old[same->second].type == EntryType::kFile) {
-        e.op = TreeOp::kKeep;
-        e.source = nw[i].path;
-        continue;
-      }
-      if (auto h = by_hash.find(nw[i].sha256); h != by_hash.end()) {
-        e.op = TreeOp::kKeep;  // unchanged content, renamed or copied
-        e.source = h->second;
-        continue;
-      }
-      auto content = fs.ReadFile(JoinPath(new_root_s, nw[i].path));
-      if (!content.ok()) {
-        errors[i] = content.status();
-        continue;
-      }
-      e.op = TreeOp::kLiteral;
-      e.data_len = content->size();
-      const TreeEntry* base =
-          nw[i].size >= 64 ? PickBase(nw[i], old, by_path, by_name, by_ext)
-                           : nullptr;
-      if (base != nullptr) {
-        auto old_content = fs.ReadFile(JoinPath(old_root_s, base->path));
-        if (!old_content.ok()) {
-          errors[i] = old_content.status();
-          continue;
-        }
-        auto patch = CreatePatch(*old_content, *content, sub);
-        if (!patch.ok()) {
-          errors[i] = patch.status();
-          continue;
-        }
-        // Literal bytes will be compressed in the solid stream; estimate.
-        internal::ZstdParams zp;
-        zp.level = 3;
-        auto lit = internal::ZstdCompress(*content, zp);
-        if (!lit.ok() || patch->size() < lit->size()) {
-          e.op = TreeOp::kDelta;
-          e.source = base->path;
-          e.data_len = patch->size();
-          blobs[i] = std::move(*patch);
-          continue;
-        }
-      }
-      blobs[i] = std::move(*content);
+    by_hash.emplace(old[i].sha256, i);
+    if (old[i].size == 0) continue;
+    auto content = fs.ReadFile(JoinPath(old_root_s, old[i].path));
+    if (!content.ok()) return Annotate(content.status(), old[i].path);
+    if (content->size() != old[i].size) {
+      return absl::AbortedError(
+          strata::StrCat(old[i].path, " changed while the tree was read"));
     }
-  };
-  std::vector<std::thread> pool;
-  for (int t = 1; t < options.delta.threads; ++t) pool.emplace_back(work);
-  work();
-  for (auto& t : pool) t.join();
-  for (size_t i = 0; i < nw.size(); ++i) {
-    if (!errors[i].ok()) return Annotate(errors[i], nw[i].path);
+    base += *content;
   }
 
-  std::set<std::string> new_paths;
-  for (const TreeEntry& t : nw) new_paths.insert(t.path);
-  for (const TreeEntry& t : old) {
-    if (new_paths.count(t.path)) continue;
-    TreePatchEntry d;
-    d.op = TreeOp::kDelete;
-    d.entry.path = t.path;
-    entries.push_back(std::move(d));
+  TreePatchInfo info;
+  info.version = kTreeVersion;
+  info.old_entries = old.size();
+  info.new_entries = nw.size();
+  info.old_tree = TreeDigest(old);
+  info.new_tree = TreeDigest(nw);
+  std::string content;
+  for (const TreeEntry& e : nw) {
+    if (e.type == EntryType::kFile) info.new_tree_bytes += e.size;
+    auto same = by_path.find(e.path);
+    if (same != by_path.end() && old[same->second] == e) {
+      if (!info.entries.empty() && info.entries.back().op == TreeOp::kKeep &&
+          info.entries.back().old_index + info.entries.back().count ==
+              same->second) {
+        ++info.entries.back().count;
+      } else {
+        TreePatchEntry k;
+        k.op = TreeOp::kKeep;
+        k.old_index = same->second;
+        k.count = 1;
+        info.entries.push_back(std::move(k));
+      }
+      continue;
+    }
+    TreePatchEntry r;
+    r.entry.path = e.path;
+    r.entry.mode = e.mode;
+    const bool same_file =
+        same != by_path.end() && old[same->second].type == EntryType::kFile &&
+        e.type == EntryType::kFile && old[same->second].mode == e.mode;
+    if (e.type == EntryType::kSymlink) {
+      r.op = TreeOp::kSymlink;
+      r.entry.link_target = e.link_target;
+    } else if (auto h = by_hash.find(e.sha256); h != by_hash.end()) {
+      r.op = TreeOp::kCopy;  // unchanged content, renamed, copied or chmod
+      r.old_index = h->second;
+    } else {
+      // A changed file at its old path and mode: named by its old index.
+      r.op = same_file ? TreeOp::kChange : TreeOp::kContent;
+      if (same_file) r.old_index = same->second;
+      r.entry.size = e.size;
+      auto bytes = fs.ReadFile(JoinPath(new_root_s, e.path));
+      if (!bytes.ok()) return Annotate(bytes.status(), e.path);
+      if (bytes->size() != e.size) {
+        return absl::AbortedError(
+            strata::StrCat(e.path, " changed while the tree was read"));
+      }
+      content += *bytes;
+      info.content_bytes += e.size;
+    }
+    info.entries.push_back(std::move(r));
   }
 
-  std::string data;
-  uint64_t total = 0;
-  for (size_t i = 0; i < nw.size(); ++i) {
-    data += blobs[i];
-    if (nw[i].type == EntryType::kFile) total += nw[i].size;
+  // The body: one binary patch from all old files to the content files,
+  // its own header replaced by a bare one (the sizes and the checks are
+  // the tree's).
+  std::string body;
+  int window_log = options.delta.window_log;
+  if (!content.empty()) {
+    STRATA_ASSIGN_OR_RETURN(std::string full,
+                            CreatePatch(base, content, options.delta));
+    STRATA_ASSIGN_OR_RETURN(PatchInfo bi, ReadPatchInfo(full));
+    window_log = std::max(window_log, static_cast<int>(bi.window_log));
+    uint64_t streams = bi.ctrl_bytes + bi.diff_bytes + bi.extra_bytes;
+    body = internal::EncodeBareHeader(bi);
+    body.append(full, full.size() - streams, streams);
   }
-  std::string manifest = EncodeManifest(entries);
+  info.body_bytes = body.size();
+  std::string manifest = EncodeManifest(info);
   internal::ZstdParams zp;
-  zp.level = options.delta.level;
-  zp.window_log = options.data_window_log;
-  zp.long_distance = options.data_window_log > 24;
-  zp.workers = options.delta.threads > 1 ? options.delta.threads : 0;
-  STRATA_ASSIGN_OR_RETURN(std::string cdata, internal::ZstdCompress(data, zp));
-  zp.workers = 0;
+  zp.level = 19;
+  zp.window_log = options.delta.window_log;
+  zp.checksum = false;  // the manifest check covers it
   STRATA_ASSIGN_OR_RETURN(std::string cman,
                           internal::ZstdCompress(manifest, zp));
+  const bool compressed = cman.size() < manifest.size();
+  if (!compressed) cman = manifest;
 
   std::string out(kTreeMagic);
   PutFixed32(out, kTreeVersion);
-  PutFixed32(out, static_cast<uint32_t>(std::max(options.data_window_log,
-                                                 options.delta.window_log)));
-  PutFixed64(out, cman.size());
-  PutFixed64(out, cdata.size());
-  PutFixed64(out, data.size());
-  PutFixed64(out, total);
+  PutVarint(out, static_cast<uint64_t>(window_log));
+  PutVarint(out, cman.size());
+  PutVarint(out, body.size());
+  PutVarint(out, info.new_tree_bytes);
+  PutVarint(out, info.content_bytes);
+  PutVarint(out, compressed ? 1 : 0);
+  out.append(reinterpret_cast<const char*>(info.old_tree.data()),
+             kOldTreeCheck);
+  out.append(reinterpret_cast<const char*>(info.new_tree.data()),
+             kNewTreeCheck);
   Sha256Digest msha = Sha256::Hash(manifest);
-  out.append(reinterpret_cast<const char*>(msha.data()), 32);
+  out.append(reinterpret_cast<const char*>(msha.data()), 4);
   Sha256Digest check = Sha256::Hash(out);
-  out.append(reinterpret_cast<const char*>(check.data()), 8);
+  out.append(reinterpret_cast<const char*>(check.data()), 4);
   out += cman;
-  out += cdata;
+  out += body;
   return out;
 }
 
 absl::Status ApplyTreePatch(FileSystem& fs, std::string_view old_root,
                             std::string_view patch,
+                            std::string_view staging_dir,
+                            const TreeApplyOptions& options) {
+  MemoryRandomAccessFile file(patch);
+  return ApplyTreePatch(fs, old_root, file, staging_dir, options);
+}
+
+absl::Status ApplyTreePatch(FileSystem& fs, std::string_view old_root,
+                            const RandomAccessFile& patch,
                             std::string_view staging_dir,
                             const TreeApplyOptions& options) {
   STRATA_ASSIGN_OR_RETURN(TreePatchInfo info, ReadTreePatch(patch));
@@ -614,10 +921,15 @@ absl::Status ApplyTreePatch(FileSystem& fs, std::string_view old_root,
                        " already exists; remove it or choose a fresh path"));
   }
   TreeApplier applier(fs, old_root, staging_dir, options);
-  absl::Status s = applier.Run(patch, info);
+  absl::Status s = applier.Prepare(info);
+  if (s.ok()) {
+    s = applier.Run(patch, info);
+    if (!s.ok()) {
+      applier.RemoveLinks();
+      DeleteRecursively(fs, staging_dir).IgnoreError();
+    }
+  }
   if (!s.ok()) {
-    applier.RemoveLinks();
-    DeleteRecursively(fs, staging_dir).IgnoreError();
     return Annotate(s,
                     strata::StrCat("applying tree patch into ", staging_dir));
   }

@@ -154,12 +154,4 @@ absl::StatusOr<TreeManifest> ScanTree(FileSystem& fs, std::string_view root) {
   return out;
 }
 
-TreeManifest TreePatchInfo::NewManifest() const {
-  TreeManifest m;
-  for (const TreePatchEntry& e : entries) {
-    if (e.op != TreeOp::kDelete) m.push_back(e.entry);
-  }
-  return m;
-}
-
 }  // namespace strata::diff

@@ -83,16 +83,27 @@ const char* OpName(strata::diff::TreeOp op) {
   switch (op) {
     case strata::diff::TreeOp::kKeep:
       return "keep";
-    case strata::diff::TreeOp::kDelta:
-      return "delta";
-    case strata::diff::TreeOp::kLiteral:
-      return "literal";
-    case strata::diff::TreeOp::kDelete:
-      return "delete";
+    case strata::diff::TreeOp::kContent:
+      return "content";
+    case strata::diff::TreeOp::kCopy:
+      return "copy";
     case strata::diff::TreeOp::kSymlink:
       return "symlink";
+    case strata::diff::TreeOp::kChange:
+      return "change";
   }
   return "?";
+}
+
+// The first bytes of a file (to tell tree patches from file patches
+// without reading a whole patch).
+std::string Head(strata::FileSystem& fs, const std::string& path) {
+  auto f = fs.NewRandomAccessFile(path);
+  if (!f.ok()) return "";
+  std::string head(8, '\0');
+  auto got = (*f)->Read(0, head.size(), head.data());
+  head.resize(got.ok() ? *got : 0);
+  return head;
 }
 
 }  // namespace
@@ -108,8 +119,8 @@ int main(int argc, char** argv) {
   strata::FileSystem& fs = *strata::PosixFileSystem();
 
   // diff
-  std::string d_old, d_new, d_patch, d_format = "strata";
-  int level = 19, window_log = 21, threads = 2;
+  std::string d_old, d_new, d_patch, d_format = "strata", d_method = "auto";
+  int level = 19, window_log = 21, threads = 2, prefix_window_log = 23;
   bool progress = false, quiet = false;
   auto* diff = app.add_subcommand(
       "diff",
@@ -126,6 +137,14 @@ int main(int argc, char** argv) {
                    "log2 zstd window per stream, 10..27 (default 21); the "
                    "applier needs ~3x this much memory")
       ->check(CLI::Range(10, 27));
+  diff->add_option("--method", d_method,
+                   "auto (default: the smaller), suffix-array (format "
+                   "version 1) or zstd-prefix (version 2)")
+      ->check(CLI::IsMember({"auto", "suffix-array", "zstd-prefix"}));
+  diff->add_option("--prefix-window-log", prefix_window_log,
+                   "zstd-prefix: log2 of the old window plus block the "
+                   "applier holds, 16..27 (default 23)")
+      ->check(CLI::Range(16, 27));
   diff->add_option("-j,--threads", threads, "threads (default 2)")
       ->check(CLI::Range(1, 64));
   diff->add_flag("--progress", progress,
@@ -170,6 +189,11 @@ int main(int argc, char** argv) {
     o.level = level;
     o.window_log = window_log;
     o.threads = threads;
+    o.method =
+        d_method == "suffix-array"  ? strata::diff::PatchMethod::kSuffixArray
+        : d_method == "zstd-prefix" ? strata::diff::PatchMethod::kZstdPrefix
+                                    : strata::diff::PatchMethod::kAuto;
+    o.prefix_window_log = prefix_window_log;
     o.progress = MakeProgress(progress);
     auto t0 = std::chrono::steady_clock::now();
     absl::Status s;
@@ -205,13 +229,14 @@ int main(int argc, char** argv) {
   }
 
   if (*apply) {
-    auto patch = fs.ReadFile(a_patch);
-    if (!patch.ok()) return Report(patch.status());
-    if (strata::diff::IsTreePatch(*patch)) {
+    // Patches are read in pieces while applying, never whole.
+    if (strata::diff::IsTreePatch(Head(fs, a_patch))) {
+      auto patch = fs.NewRandomAccessFile(a_patch);
+      if (!patch.ok()) return Report(patch.status());
       strata::diff::TreeApplyOptions o;
       if (max_size > 0) o.max_total_size = max_size;
       o.progress = MakeProgress(progress);
-      return Report(strata::diff::ApplyTreePatch(fs, a_old, *patch, a_out, o));
+      return Report(strata::diff::ApplyTreePatch(fs, a_old, **patch, a_out, o));
     }
     strata::diff::ApplyOptions o;
     if (max_size > 0) o.max_output_size = max_size;
@@ -220,49 +245,82 @@ int main(int argc, char** argv) {
   }
 
   if (*info) {
-    auto patch = fs.ReadFile(i_patch);
+    auto patch = fs.NewRandomAccessFile(i_patch);
     if (!patch.ok()) return Report(patch.status());
-    if (strata::diff::IsTreePatch(*patch)) {
-      auto ti = strata::diff::ReadTreePatch(*patch);
+    const size_t patch_bytes = static_cast<size_t>((*patch)->Size());
+    if (strata::diff::IsTreePatch(Head(fs, i_patch))) {
+      auto ti = strata::diff::ReadTreePatch(**patch);
       if (!ti.ok()) return Report(ti.status());
-      size_t counts[6] = {};
-      for (const auto& e : ti->entries) ++counts[static_cast<int>(e.op)];
+      size_t counts[5] = {}, kept = 0;
+      for (const auto& e : ti->entries) {
+        ++counts[static_cast<int>(e.op)];
+        if (e.op == strata::diff::TreeOp::kKeep) kept += e.count;
+      }
       std::printf(
           "format: strata tree patch v%u\npatch bytes: %zu\nnew tree bytes: "
-          "%llu\ndata stream: %llu bytes (%llu raw)\nmanifest sha256: %s\n"
-          "entries: %zu keep, %zu delta, %zu literal, %zu symlink, %zu "
-          "delete\n",
-          ti->version, patch->size(),
+          "%llu\nold tree: %llu entries, digest %s\nnew tree: %llu entries, "
+          "digest %s\nmanifest: %llu bytes\nbody: %llu bytes for %llu "
+          "content bytes\nentries: %zu kept (%zu runs), %zu changed, %zu new, "
+          "%zu copy, %zu symlink\n",
+          ti->version, patch_bytes,
           static_cast<unsigned long long>(ti->new_tree_bytes),
-          static_cast<unsigned long long>(ti->data_bytes),
-          static_cast<unsigned long long>(ti->data_raw_bytes),
-          strata::ToHex(ti->manifest_sha256).c_str(), counts[1], counts[2],
-          counts[3], counts[5], counts[4]);
+          static_cast<unsigned long long>(ti->old_entries),
+          strata::ToHex(ti->old_tree).substr(0, 16).c_str(),
+          static_cast<unsigned long long>(ti->new_entries),
+          strata::ToHex(ti->new_tree).substr(0, 32).c_str(),
+          static_cast<unsigned long long>(ti->manifest_bytes),
+          static_cast<unsigned long long>(ti->body_bytes),
+          static_cast<unsigned long long>(ti->content_bytes), kept, counts[0],
+          counts[4], counts[1], counts[2], counts[3]);
       if (list) {
         for (const auto& e : ti->entries) {
-          std::printf(
-              "%-7s %s%s%s\n", OpName(e.op), e.entry.path.c_str(),
-              e.source.empty() || e.source == e.entry.path ? "" : " <- ",
-              e.source == e.entry.path ? "" : e.source.c_str());
+          if (e.op == strata::diff::TreeOp::kKeep) {
+            std::printf("keep    %llu old entries from #%llu\n",
+                        static_cast<unsigned long long>(e.count),
+                        static_cast<unsigned long long>(e.old_index));
+          } else if (e.op == strata::diff::TreeOp::kChange) {
+            std::printf("change  old #%llu, now %llu bytes\n",
+                        static_cast<unsigned long long>(e.old_index),
+                        static_cast<unsigned long long>(e.entry.size));
+          } else if (e.op == strata::diff::TreeOp::kCopy) {
+            std::printf("copy    %s <- old #%llu\n", e.entry.path.c_str(),
+                        static_cast<unsigned long long>(e.old_index));
+          } else {
+            std::printf("%-7s %s\n", OpName(e.op), e.entry.path.c_str());
+          }
         }
       }
       return 0;
     }
-    auto pi = strata::diff::ReadPatchInfo(*patch);
+    auto pi = strata::diff::ReadPatchInfo(**patch);
     if (!pi.ok()) return Report(pi.status());
     if (pi->format == PatchFormat::kBsdiff40) {
       std::printf(
           "format: BSDIFF40 (bzip2; no base check)\npatch bytes: %zu\nnew "
           "size: %llu\n",
-          patch->size(), static_cast<unsigned long long>(pi->new_size));
+          patch_bytes, static_cast<unsigned long long>(pi->new_size));
+      return 0;
+    }
+    if (pi->method == strata::diff::PatchMethod::kZstdPrefix) {
+      std::printf(
+          "format: strata v%u, zstd-prefix\npatch bytes: %zu\nold size: "
+          "%llu\nold sha256: %s\nnew size: %llu\nnew sha256: %s\nblocks: "
+          "%llu\nframes: %llu bytes\napply window: 2^%u bytes\n",
+          pi->version, patch_bytes,
+          static_cast<unsigned long long>(pi->old_size),
+          strata::ToHex(pi->old_sha256).c_str(),
+          static_cast<unsigned long long>(pi->new_size),
+          strata::ToHex(pi->new_sha256).c_str(),
+          static_cast<unsigned long long>(pi->segments),
+          static_cast<unsigned long long>(pi->extra_bytes), pi->window_log);
       return 0;
     }
     std::printf(
-        "format: strata v%u\npatch bytes: %zu\nold size: %llu\nold sha256: "
+        "format: strata v%u, suffix-array\npatch bytes: %zu\nold size: "
+        "%llu\nold sha256: "
         "%s\nnew size: %llu\nnew sha256: %s\nsegments: %llu\nstreams "
         "(compressed/raw): ctrl %llu, diff %llu/%llu, extra %llu/%llu\n",
-        pi->version, patch->size(),
-        static_cast<unsigned long long>(pi->old_size),
+        pi->version, patch_bytes, static_cast<unsigned long long>(pi->old_size),
         strata::ToHex(pi->old_sha256).c_str(),
         static_cast<unsigned long long>(pi->new_size),
         strata::ToHex(pi->new_sha256).c_str(),

@@ -4,6 +4,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstring>
 #include <tuple>
 
 #include "strata/base/testing/status_matchers.h"
@@ -30,6 +32,23 @@ void ExpectRoundTrip(const std::string& old_data, const std::string& new_data,
   ASSERT_TRUE(out.ok()) << out.status();
   ASSERT_EQ(out->size(), new_data.size());
   EXPECT_TRUE(*out == new_data) << "output differs";
+}
+
+// Flips each byte of `patch` in turn: never a silently wrong output, either
+// the exact new data (a flip in bits nothing reads) or kDataLoss.
+void ExpectEveryCorruptionDetected(const std::string& old_data,
+                                   const std::string& new_data,
+                                   const std::string& patch, Rng& rng) {
+  for (size_t i = 0; i < patch.size(); ++i) {
+    std::string bad = patch;
+    bad[i] = static_cast<char>(bad[i] ^ (1 + rng.Uniform(255)));
+    auto out = ApplyPatchToString(old_data, bad);
+    if (out.ok()) {
+      EXPECT_EQ(*out, new_data) << "byte " << i;
+    } else {
+      EXPECT_THAT(out, StatusIs(absl::StatusCode::kDataLoss)) << "byte " << i;
+    }
+  }
 }
 
 // format x threads
@@ -120,11 +139,14 @@ TEST(DeltaTest, SimilarInputsMakeASmallPatch) {
 }
 
 TEST(DeltaTest, InfoDescribesThePatch) {
-  std::string patch = MustDiff("hello old world", "hello new world");
+  DiffOptions o;
+  o.method = PatchMethod::kSuffixArray;
+  std::string patch = MustDiff("hello old world", "hello new world", o);
   auto info = ReadPatchInfo(patch);
   ASSERT_TRUE(info.ok()) << info.status();
   EXPECT_EQ(info->format, PatchFormat::kStrata);
   EXPECT_EQ(info->version, 1u);
+  EXPECT_EQ(info->method, PatchMethod::kSuffixArray);
   EXPECT_EQ(info->old_size, 15u);
   EXPECT_EQ(info->new_size, 15u);
   EXPECT_TRUE(info->has_hashes);
@@ -201,19 +223,8 @@ TEST(DeltaTest, EveryCorruptedByteOfAStrataPatchIsDetected) {
   Rng rng(10);
   std::string old_data = rng.Text(20000);
   std::string new_data = rng.Mutate(old_data, 20);
-  std::string patch = MustDiff(old_data, new_data);
-  for (size_t i = 0; i < patch.size(); ++i) {
-    std::string bad = patch;
-    bad[i] = static_cast<char>(bad[i] ^ (1 + rng.Uniform(255)));
-    auto out = ApplyPatchToString(old_data, bad);
-    // Never a silently wrong output: either the exact new data (a flip in
-    // bits nothing reads) or kDataLoss.
-    if (out.ok()) {
-      EXPECT_EQ(*out, new_data) << "byte " << i;
-    } else {
-      EXPECT_THAT(out, StatusIs(absl::StatusCode::kDataLoss)) << "byte " << i;
-    }
-  }
+  ExpectEveryCorruptionDetected(old_data, new_data,
+                                MustDiff(old_data, new_data), rng);
 }
 
 TEST(DeltaTest, GarbageIsNotAPatch) {
@@ -242,6 +253,144 @@ TEST(DeltaTest, SmallWindowLimitRefusesLargeWindowPatch) {
               StatusIs(absl::StatusCode::kResourceExhausted));
 }
 
+// The zstd-prefix method (format version 2): forced, and in small windows
+// so the new file is split into blocks each made against its own window of
+// the old file.
+TEST(PrefixMethodTest, RoundTripsInOneBlockAndInMany) {
+  Rng rng(21);
+  std::string old_data = rng.Text(300000);
+  std::string new_data = rng.Mutate(old_data, 40);
+  for (int wl : {27, 16}) {
+    DiffOptions o;
+    o.method = PatchMethod::kZstdPrefix;
+    o.prefix_window_log = wl;
+    o.level = 3;
+    std::string patch = MustDiff(old_data, new_data, o);
+    auto info = ReadPatchInfo(patch);
+    ASSERT_TRUE(info.ok()) << info.status();
+    EXPECT_EQ(info->version, 2u);
+    EXPECT_EQ(info->method, PatchMethod::kZstdPrefix);
+    EXPECT_LE(uint64_t{1} << info->window_log, uint64_t{1} << wl);
+    if (wl == 16) {
+      EXPECT_GT(info->segments, 10u);  // many blocks
+    }
+    auto out = ApplyPatchToString(old_data, patch);
+    ASSERT_TRUE(out.ok()) << out.status();
+    EXPECT_TRUE(*out == new_data);
+    // Far smaller than the new file even with small windows.
+    EXPECT_LT(patch.size() * 20, new_data.size()) << wl;
+  }
+}
+
+TEST(PrefixMethodTest, AutoKeepsTheSmallerMethodAndRecordsIt) {
+  Rng rng(22);
+  std::string text = rng.Text(200000);
+  std::string text2 = rng.Mutate(text, 30);
+  std::string bin = rng.Bytes(200000);
+  std::string bin2 = rng.Mutate(bin, 30);
+  for (const auto& [a, b] : {std::pair(text, text2), std::pair(bin, bin2)}) {
+    DiffOptions o;
+    o.level = 9;
+    o.method = PatchMethod::kSuffixArray;
+    size_t sa = MustDiff(a, b, o).size();
+    o.method = PatchMethod::kZstdPrefix;
+    size_t zp = MustDiff(a, b, o).size();
+    o.method = PatchMethod::kAuto;
+    std::string best = MustDiff(a, b, o);
+    EXPECT_LE(best.size(), std::min(sa, zp));
+    auto info = ReadPatchInfo(best);
+    ASSERT_TRUE(info.ok());
+    EXPECT_EQ(info->method,
+              zp < sa ? PatchMethod::kZstdPrefix : PatchMethod::kSuffixArray);
+    EXPECT_EQ(info->version, zp < sa ? 2u : 1u);
+    auto out = ApplyPatchToString(a, best);
+    ASSERT_TRUE(out.ok()) << out.status();
+    EXPECT_TRUE(*out == b);
+  }
+}
+
+TEST(PrefixMethodTest, CorruptionTruncationAndWindowLimit) {
+  Rng rng(23);
+  std::string old_data = rng.Text(40000);
+  std::string new_data = rng.Mutate(old_data, 20);
+  DiffOptions o;
+  o.method = PatchMethod::kZstdPrefix;
+  o.prefix_window_log = 16;
+  std::string patch = MustDiff(old_data, new_data, o);
+  for (size_t n = 0; n < patch.size(); ++n) {
+    EXPECT_THAT(ApplyPatchToString(old_data, patch.substr(0, n)),
+                StatusIs(absl::StatusCode::kDataLoss))
+        << n;
+  }
+  ExpectEveryCorruptionDetected(old_data, new_data, patch, rng);
+  ApplyOptions ao;
+  ao.max_window_log = 15;
+  EXPECT_THAT(ApplyPatchToString(old_data, patch, ao),
+              StatusIs(absl::StatusCode::kResourceExhausted));
+  EXPECT_THAT(ApplyPatchToString(old_data + "x", patch),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("old file")));
+}
+
+TEST(PrefixMethodTest, NewerFormatVersionIsAClearError) {
+  DiffOptions o;
+  o.method = PatchMethod::kSuffixArray;
+  std::string patch = MustDiff("some old text", "some new text", o);
+  ASSERT_EQ(patch[8], 1);  // version varint right after the magic
+  patch[8] = 3;
+  EXPECT_THAT(ApplyPatchToString("some old text", patch),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       HasSubstr("version 3 is not supported (this build reads "
+                                 "versions 1 to 2)")));
+}
+
+// A patch file that records how it is read: the applier must read it in
+// bounded pieces, never whole.
+class CountingFile : public RandomAccessFile {
+ public:
+  explicit CountingFile(std::string data) : data_(std::move(data)) {}
+  absl::StatusOr<size_t> Read(uint64_t offset, size_t n,
+                              char* scratch) const override {
+    largest_ = std::max(largest_, n);
+    if (offset >= data_.size()) return 0;
+    n = std::min<size_t>(n, data_.size() - offset);
+    std::memcpy(scratch, data_.data() + offset, n);
+    total_ += n;
+    return n;
+  }
+  uint64_t Size() const override { return data_.size(); }
+  size_t largest() const { return largest_; }
+  size_t total() const { return total_; }
+
+ private:
+  std::string data_;
+  mutable size_t largest_ = 0, total_ = 0;
+};
+
+TEST(StreamingApplyTest, PatchIsReadInPiecesWhateverItsSize) {
+  Rng rng(24);
+  // Unrelated inputs: a patch of about the new file's size (1 MiB).
+  std::string old_data = rng.Bytes(1 << 20);
+  std::string new_data = rng.Bytes(1 << 20);
+  for (PatchMethod m : {PatchMethod::kSuffixArray, PatchMethod::kZstdPrefix}) {
+    for (PatchFormat f : {PatchFormat::kStrata, PatchFormat::kBsdiff40}) {
+      if (f == PatchFormat::kBsdiff40 && m == PatchMethod::kZstdPrefix)
+        continue;
+      DiffOptions o;
+      o.level = 1;
+      o.method = m;
+      o.format = f;
+      CountingFile patch(MustDiff(old_data, new_data, o));
+      ASSERT_GT(patch.Size(), 900000u);
+      MemoryRandomAccessFile old_file(old_data);
+      StringSink sink;
+      ASSERT_TRUE(ApplyPatch(old_file, patch, sink).ok());
+      EXPECT_TRUE(sink.data() == new_data);
+      EXPECT_LE(patch.largest(), 64u * 1024);
+      EXPECT_LE(patch.total(), patch.Size() + 1024);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace strata::diff
 
@@ -267,10 +416,17 @@ TEST(RealPairsTest, RoundTripsAreExact) {
     ASSERT_FALSE(old_data.empty()) << a << " is missing";
     ASSERT_FALSE(new_data.empty()) << b << " is missing";
     for (PatchFormat f : {PatchFormat::kStrata, PatchFormat::kBsdiff40}) {
-      DiffOptions o;
-      o.format = f;
-      ExpectRoundTrip(old_data, new_data, o);
-      ExpectRoundTrip(new_data, old_data, o);
+      for (PatchMethod m :
+           {PatchMethod::kSuffixArray, PatchMethod::kZstdPrefix}) {
+        if (f == PatchFormat::kBsdiff40 && m == PatchMethod::kZstdPrefix) {
+          continue;
+        }
+        DiffOptions o;
+        o.format = f;
+        o.method = m;
+        ExpectRoundTrip(old_data, new_data, o);
+        ExpectRoundTrip(new_data, old_data, o);
+      }
     }
   }
 }

@@ -121,7 +121,9 @@ TEST_F(ToolTest, TreeDiffAndApply) {
   EXPECT_FALSE(std::filesystem::exists(P("t3/b.txt")));
   Result i = Run("info --list " + P("tp"));
   EXPECT_EQ(i.code, 0);
-  EXPECT_THAT(i.output, HasSubstr("delete  b.txt"));
+  EXPECT_THAT(i.output, HasSubstr("strata tree patch v2"));
+  EXPECT_THAT(i.output, HasSubstr("content c/d.txt"));
+  EXPECT_THAT(i.output, HasSubstr("1 changed, 1 new"));
   EXPECT_EQ(Run("apply " + P("t1") + " " + P("tp") + " " + P("t3")).code, 5);
 }
 

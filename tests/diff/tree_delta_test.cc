@@ -77,17 +77,91 @@ TEST_F(TreeDeltaTest, RoundTripIsExact) {
 
 TEST_F(TreeDeltaTest, ChoosesTheExpectedOperations) {
   STRATA_ASSERT_OK_AND_ASSIGN(TreePatchInfo info, ReadTreePatch(MakePatch()));
+  // Old tree in manifest order: img/logo.png, index.html, js/app.js,
+  // js/vendor.1234.js, obsolete.txt.
+  EXPECT_EQ(info.version, 2u);
+  EXPECT_EQ(info.old_entries, 5u);
+  EXPECT_EQ(info.new_entries, 6u);
+  // Changed in place (same path and mode): named by old index, no path.
+  std::vector<uint64_t> changed;
   std::map<std::string, TreePatchEntry> by_path;
-  for (const auto& e : info.entries) by_path[e.entry.path] = e;
-  EXPECT_EQ(by_path["assets/logo.png"].op, TreeOp::kKeep);
-  EXPECT_EQ(by_path["assets/logo.png"].source, "img/logo.png");
-  EXPECT_EQ(by_path["js/app.js"].op, TreeOp::kDelta);
-  EXPECT_EQ(by_path["js/app.js"].source, "js/app.js");
-  EXPECT_EQ(by_path["js/vendor.5678.js"].op, TreeOp::kDelta);
-  EXPECT_EQ(by_path["js/vendor.5678.js"].source, "js/vendor.1234.js");
-  EXPECT_EQ(by_path["js/new-feature.js"].op, TreeOp::kLiteral);
-  EXPECT_EQ(by_path["obsolete.txt"].op, TreeOp::kDelete);
+  for (const auto& e : info.entries) {
+    if (e.op == TreeOp::kChange) {
+      changed.push_back(e.old_index);
+    } else {
+      by_path[e.entry.path] = e;
+    }
+  }
+  EXPECT_EQ(changed, (std::vector<uint64_t>{1, 2}));  // index.html, app.js
+  EXPECT_EQ(by_path.size(), 4u);  // nothing is unchanged in place
+  EXPECT_EQ(by_path["assets/logo.png"].op, TreeOp::kCopy);
+  EXPECT_EQ(by_path["assets/logo.png"].old_index, 0u);
+  EXPECT_EQ(by_path["js/vendor.5678.js"].op, TreeOp::kContent);
+  EXPECT_EQ(by_path["js/new-feature.js"].op, TreeOp::kContent);
+  EXPECT_EQ(by_path["bin/run.sh"].op, TreeOp::kContent);
   EXPECT_EQ(by_path["bin/run.sh"].entry.mode, 0755u);
+  EXPECT_FALSE(by_path.count("obsolete.txt"));
+}
+
+TEST_F(TreeDeltaTest, UnchangedFilesCostNextToNothing) {
+  // 1,200 unchanged files around one changed file: the manifest is a few
+  // run records, not a line (or a hash) per file.
+  Rng rng(4);
+  for (int i = 0; i < 1200; ++i) {
+    std::string name = "lib/m" + std::to_string(i) + ".js";
+    std::string body = rng.Text(300);
+    WriteFile(dir_ / ("old/" + name), body);
+    WriteFile(dir_ / ("new/" + name), i == 600 ? rng.Mutate(body, 2) : body);
+  }
+  std::string patch = MakePatch();
+  STRATA_ASSERT_OK_AND_ASSIGN(TreePatchInfo info, ReadTreePatch(patch));
+  size_t kept = 0;
+  for (const auto& e : info.entries) {
+    if (e.op == TreeOp::kKeep) kept += e.count;
+  }
+  EXPECT_EQ(kept, 1199u);
+  EXPECT_LT(info.manifest_bytes, 400u);
+  STRATA_ASSERT_OK(ApplyTreePatch(fs_, dir_ / "old", patch, dir_ / "stage"));
+  ExpectTreesEqual(dir_ / "new", dir_ / "stage");
+}
+
+TEST_F(TreeDeltaTest, ContentMovedBetweenFilesIsMatched) {
+  // A file split in two under new names: the body finds both halves in
+  // the old file although no old file shares a name with them.
+  Rng rng(5);
+  std::string big = rng.Bytes(200000);
+  WriteFile(dir_ / "old/bundle.bin", big);
+  WriteFile(dir_ / "new/part-a.bin", big.substr(0, 120000));
+  WriteFile(dir_ / "new/part-b.bin", big.substr(120000) + "tail");
+  std::string patch = MakePatch();
+  STRATA_ASSERT_OK_AND_ASSIGN(TreePatchInfo info, ReadTreePatch(patch));
+  EXPECT_LT(info.body_bytes, 5000u);  // vs 200 KB of incompressible bytes
+  STRATA_ASSERT_OK(ApplyTreePatch(fs_, dir_ / "old", patch, dir_ / "stage"));
+  ExpectTreesEqual(dir_ / "new", dir_ / "stage");
+}
+
+TEST_F(TreeDeltaTest, OtherFormatVersionsAreAClearError) {
+  std::string patch = MakePatch();
+  for (char v : {'\x01', '\x03'}) {
+    std::string other = patch;
+    other[8] = v;
+    EXPECT_THAT(
+        ApplyTreePatch(fs_, dir_ / "old", other, dir_ / "stage"),
+        StatusIs(absl::StatusCode::kDataLoss,
+                 HasSubstr(v == 1 ? "version 1 is not supported (this build "
+                                    "reads version 2); the patch was made by "
+                                    "an older strata-diff"
+                                  : "made by a newer strata-diff")));
+    EXPECT_FALSE(fs::exists(dir_ / "stage"));
+  }
+}
+
+TEST_F(TreeDeltaTest, AppliesFromAPatchFile) {
+  WriteFile(dir_ / "tree.patch", MakePatch());
+  STRATA_ASSERT_OK_AND_ASSIGN(auto file,
+                              fs_.NewRandomAccessFile(dir_ / "tree.patch"));
+  STRATA_ASSERT_OK(ApplyTreePatch(fs_, dir_ / "old", *file, dir_ / "stage"));
+  ExpectTreesEqual(dir_ / "new", dir_ / "stage");
 }
 
 TEST_F(TreeDeltaTest, PatchIsMuchSmallerThanTheNewTree) {

@@ -40,10 +40,21 @@ TEST(FuzzingSwitchTest, StrataHeaderChecksumIsChecked) {
                        HasSubstr("header checksum mismatch")));
 }
 
+// Tree format 2: the header ends with manifest_check[4], checksum[4]; the
+// seed's header is 8 + 4 + 6 one- or two-byte varints + 8 + 16 + 8 bytes.
+size_t TreeHeaderSize(const std::string& patch) {
+  size_t at = 12;
+  for (int i = 0; i < 6; ++i) {
+    while (static_cast<uint8_t>(patch[at]) & 0x80) ++at;
+    ++at;
+  }
+  return at + 8 + 16 + 4 + 4;
+}
+
 TEST(FuzzingSwitchTest, TreeHeaderChecksumIsChecked) {
   std::string patch = ReadSeed("tree_patch_reader/tree-no-link.patch");
   ASSERT_TRUE(ReadTreePatch(patch).ok());
-  patch[80] ^= 1;  // the first checksum byte
+  patch[TreeHeaderSize(patch) - 4] ^= 1;  // the first checksum byte
   EXPECT_THAT(ReadTreePatch(patch),
               StatusIs(absl::StatusCode::kDataLoss,
                        HasSubstr("header checksum mismatch")));
@@ -51,9 +62,10 @@ TEST(FuzzingSwitchTest, TreeHeaderChecksumIsChecked) {
 
 TEST(FuzzingSwitchTest, TreeManifestHashIsChecked) {
   std::string patch = ReadSeed("tree_patch_reader/tree-no-link.patch");
-  patch[48] ^= 1;  // the manifest SHA-256, then a valid header checksum
-  Sha256Digest check = Sha256::Hash(std::string_view(patch).substr(0, 80));
-  patch.replace(80, 8, reinterpret_cast<const char*>(check.data()), 8);
+  const size_t end = TreeHeaderSize(patch);
+  patch[end - 8] ^= 1;  // the manifest check, then a valid header checksum
+  Sha256Digest check = Sha256::Hash(std::string_view(patch).substr(0, end - 4));
+  patch.replace(end - 4, 4, reinterpret_cast<const char*>(check.data()), 4);
   EXPECT_THAT(ReadTreePatch(patch),
               StatusIs(absl::StatusCode::kDataLoss,
                        HasSubstr("manifest SHA-256 mismatch")));

@@ -26,6 +26,19 @@ enum class PatchFormat {
   kBsdiff40 = 2,  // "BSDIFF40": bzip2 streams, no hashes
 };
 
+// How a Strata patch encodes the new file (docs/formats/patch.md).
+enum class PatchMethod {
+  // DiffOptions only: make both, keep the smaller.
+  kAuto = 0,
+  // Format version 1: bsdiff-style control, diff and extra streams from a
+  // suffix-array match; the applier reads the old file by random access.
+  kSuffixArray = 1,
+  // Format version 2: the new file in blocks, each one zstd frame made
+  // against a window of the old file (zstd --patch-from style, but the
+  // applier holds one window at a time). Usually smaller on text and JSON.
+  kZstdPrefix = 2,
+};
+
 // `stage` names the phase ("hashing", "sorting", "matching", "compressing",
 // "applying"); `fraction` is in [0, 1]. Called on the caller's thread.
 using ProgressFn = std::function<void(std::string_view stage, double fraction)>;
@@ -39,6 +52,12 @@ struct DiffOptions {
   int window_log = 21;
   // Threads for matching and compression (the machine has 2 cores).
   int threads = 2;
+  // kAuto tries kZstdPrefix as well and keeps the smaller patch. A
+  // kZstdPrefix patch needs a reader of format version 2.
+  PatchMethod method = PatchMethod::kAuto;
+  // kZstdPrefix: log2 of the bytes the applier holds at once (one window of
+  // the old file plus one block of the new), 16..27.
+  int prefix_window_log = 23;
   ProgressFn progress;
 };
 
@@ -54,15 +73,24 @@ struct ApplyOptions {
 struct PatchInfo {
   PatchFormat format = PatchFormat::kStrata;
   uint32_t version = 0;
-  uint64_t old_size = 0;  // unknown (0) for BSDIFF40
+  PatchMethod method = PatchMethod::kSuffixArray;  // Strata patches
+  uint64_t old_size = 0;                           // unknown (0) for BSDIFF40
   uint64_t new_size = 0;
   bool has_hashes = false;  // false for BSDIFF40
+  // SHA-256s of the old and new file; version 2 keeps only the first
+  // old_hash_bytes / new_hash_bytes of them (the rest reads as zero).
   Sha256Digest old_sha256{};
   Sha256Digest new_sha256{};
-  uint64_t segments = 0;  // 0 if unknown (BSDIFF40)
-  uint64_t ctrl_bytes = 0, diff_bytes = 0, extra_bytes = 0;  // compressed
-  uint64_t diff_raw_bytes = 0, extra_raw_bytes = 0;          // 0 if unknown
-  uint32_t window_log = 0;  // largest zstd window of the streams (Strata)
+  uint32_t old_hash_bytes = 32, new_hash_bytes = 32;
+  // Control entries; for kZstdPrefix the number of blocks. 0 if unknown.
+  uint64_t segments = 0;
+  // Compressed stream sizes; for kZstdPrefix ctrl is the (raw) block table
+  // and extra the zstd frames.
+  uint64_t ctrl_bytes = 0, diff_bytes = 0, extra_bytes = 0;
+  uint64_t diff_raw_bytes = 0, extra_raw_bytes = 0;  // 0 if unknown
+  // Strata: log2 of the largest zstd window of the streams; for kZstdPrefix
+  // of the largest old window plus block the applier holds.
+  uint32_t window_log = 0;
 };
 
 // Patch turning `old_data` into `new_data`. kInvalidArgument for bad
@@ -73,6 +101,8 @@ absl::StatusOr<std::string> CreatePatch(std::string_view old_data,
 
 // Parses and checks the header; kDataLoss if it is not a well-formed patch.
 absl::StatusOr<PatchInfo> ReadPatchInfo(std::string_view patch);
+// The same for a patch in a file (reads only its header).
+absl::StatusOr<PatchInfo> ReadPatchInfo(const RandomAccessFile& patch);
 
 // Applies `patch` (either format, detected by magic) to `old_file`, writing
 // the result to `out` sequentially with bounded memory. Before any output:
@@ -82,6 +112,12 @@ absl::StatusOr<PatchInfo> ReadPatchInfo(std::string_view patch);
 // may have received partial output, which the caller must discard.
 absl::Status ApplyPatch(const RandomAccessFile& old_file,
                         std::string_view patch, ByteSink& out,
+                        const ApplyOptions& options = {});
+
+// The same, reading the patch from a file in small pieces: peak memory is
+// the decoding windows plus fixed buffers, whatever the patch size.
+absl::Status ApplyPatch(const RandomAccessFile& old_file,
+                        const RandomAccessFile& patch, ByteSink& out,
                         const ApplyOptions& options = {});
 
 // Convenience: buffers in, buffer out.

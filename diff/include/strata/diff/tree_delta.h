@@ -50,39 +50,54 @@ absl::Status ValidateLinkTarget(std::string_view link_path,
 // Symlinks are only seen on the POSIX file system.
 absl::StatusOr<TreeManifest> ScanTree(FileSystem& fs, std::string_view root);
 
+// The SHA-256 of a manifest's canonical encoding (docs/formats/tree-patch.md):
+// the identity of a whole tree (paths, types, modes, sizes, contents).
+Sha256Digest TreeDigest(const TreeManifest& manifest);
+
+// One record of a tree patch's manifest (format version 2). The new tree
+// is built from the old tree's manifest (ScanTree order) and these records.
 enum class TreeOp : uint8_t {
-  kKeep = 1,     // copy old file `source` (same content; maybe renamed)
-  kDelta = 2,    // binary patch (in the data stream) against old `source`
-  kLiteral = 3,  // full content in the data stream
-  kDelete = 4,   // old path not in the new tree (informational)
-  kSymlink = 5,  // create a symlink to entry.link_target
+  kKeep = 0,     // `count` old entries from `old_index` on, unchanged
+  kContent = 1,  // new file; its bytes come next from the patch body
+  kCopy = 2,     // new file with the content of old file `old_index`
+  kSymlink = 3,  // new symlink to entry.link_target
+  kChange = 4,   // old file `old_index` at the same path and mode, new
+                 // content (entry.size bytes) from the body
 };
 
 struct TreePatchEntry {
-  TreeOp op = TreeOp::kLiteral;
-  TreeEntry entry;        // kDelete: only entry.path is set
-  std::string source;     // old path for kKeep and kDelta
-  uint64_t data_len = 0;  // bytes in the data stream (kDelta, kLiteral)
+  TreeOp op = TreeOp::kContent;
+  // kContent, kCopy, kSymlink: path and mode (size for kContent, target for
+  // kSymlink); kChange: size only (path and mode are the old entry's);
+  // sha256 is not stored (the new tree digest covers it).
+  TreeEntry entry;
+  uint64_t old_index = 0;  // kKeep, kCopy, kChange
+  uint64_t count = 0;      // kKeep
 };
 
 struct TreePatchInfo {
   uint32_t version = 0;
-  uint32_t window_log = 0;  // largest zstd window in the patch
-  // New-tree entries sorted by path, then kDelete entries sorted by path.
+  uint32_t window_log = 0;   // largest decoding window (manifest, body)
+  uint64_t old_entries = 0;  // entries of the old tree the patch expects
+  uint64_t new_entries = 0;  // entries of the new tree
   std::vector<TreePatchEntry> entries;
-  uint64_t new_tree_bytes = 0;     // sum of the new files' sizes
-  uint64_t data_bytes = 0;         // compressed data stream
-  uint64_t data_raw_bytes = 0;     // decompressed data stream
-  Sha256Digest manifest_sha256{};  // of the encoded manifest (identity)
-  TreeManifest NewManifest() const;
+  uint64_t new_tree_bytes = 0;  // sum of the new files' sizes
+  uint64_t content_bytes = 0;   // sum of the kContent files' sizes
+  uint64_t body_bytes = 0;      // the embedded binary patch
+  uint64_t manifest_bytes = 0;  // compressed manifest
+  Sha256Digest old_tree{};      // TreeDigest of the old tree
+  Sha256Digest new_tree{};      // TreeDigest of the new tree
+  // The new tree's manifest built from the old one: every path rule
+  // checked (kDataLoss on a violation); sha256 is left zero for kContent
+  // entries (known only once applied).
+  absl::StatusOr<TreeManifest> NewManifest(const TreeManifest& old) const;
 };
 
 struct TreeDiffOptions {
-  // Level, window and threads for the per-file deltas and the data stream.
+  // Level, window, threads and method for the body: one binary patch from
+  // all old files (concatenated in manifest order) to the new or changed
+  // files (concatenated), so content that moved between files matches.
   DiffOptions delta;
-  // log2 of the window of the solid data stream (the applier needs this
-  // much memory); larger windows find more cross-file redundancy.
-  int data_window_log = 23;
 };
 
 struct TreeApplyOptions {
@@ -96,20 +111,27 @@ absl::StatusOr<std::string> CreateTreePatch(
     FileSystem& fs, std::string_view old_root, std::string_view new_root,
     const TreeDiffOptions& options = {});
 
-// Parses and validates the header and the manifest (paths, order, sizes);
-// kDataLoss on anything malformed.
+// Parses and validates the header and the manifest (paths, record
+// structure); kDataLoss on anything malformed. The rules that need the old
+// tree (order, file/directory clashes) are checked by NewManifest().
 absl::StatusOr<TreePatchInfo> ReadTreePatch(std::string_view patch);
+absl::StatusOr<TreePatchInfo> ReadTreePatch(const RandomAccessFile& patch);
 
 // True if `patch` starts with the tree-patch magic.
 bool IsTreePatch(std::string_view patch);
 
 // Builds the new tree in `staging_dir`, which must not exist yet
-// (kFailedPrecondition). Every file is verified (size, SHA-256, mode) and
-// the finished directory is re-scanned and compared with the manifest. On
-// any error `staging_dir` is removed again. Old files are checked against
-// the hashes the patch expects (kDataLoss: wrong base).
+// (kFailedPrecondition). The old tree is scanned and must have the digest
+// the patch expects (kDataLoss: wrong base); the finished directory is
+// re-scanned and its digest must be the new tree's (kDataLoss). On any
+// error `staging_dir` is removed again. The patch is read in pieces: peak
+// memory is the decoding windows plus fixed buffers and the manifests.
 absl::Status ApplyTreePatch(FileSystem& fs, std::string_view old_root,
                             std::string_view patch,
+                            std::string_view staging_dir,
+                            const TreeApplyOptions& options = {});
+absl::Status ApplyTreePatch(FileSystem& fs, std::string_view old_root,
+                            const RandomAccessFile& patch,
                             std::string_view staging_dir,
                             const TreeApplyOptions& options = {});
 
