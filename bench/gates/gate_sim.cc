@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <deque>
+#include <map>
 #include <optional>
 #include <random>
 #include <string>
@@ -296,6 +297,7 @@ bool RunScenario(const Options& o, const Scenario& s,
   bool ok = true;
   for (const Gates& g : gates) {
     int halted = 0, paused = 0, completed = 0, within = 0;
+    std::map<std::string, int> rules;  // of halts and pauses
     std::vector<uint64_t> exposed;
     std::vector<uint64_t> minutes;
     for (int run = 0; run < o.runs; ++run) {
@@ -304,6 +306,7 @@ bool RunScenario(const Options& o, const Scenario& s,
       halted += out.halted;
       paused += out.paused;
       completed += out.completed;
+      if (out.halted || out.paused) ++rules[out.rule];
       if (out.halted) {
         exposed.push_back(out.exposed);
         minutes.push_back(
@@ -320,6 +323,14 @@ bool RunScenario(const Options& o, const Scenario& s,
         static_cast<unsigned long long>(Percentile(exposed, 0.95)),
         static_cast<unsigned long long>(Percentile(exposed, 1.0)), pct(within),
         static_cast<double>(Percentile(minutes, 0.5)) / 60.0);
+    if (!rules.empty()) {
+      std::string by_rule;
+      for (const auto& [rule, n] : rules) {
+        by_rule +=
+            (by_rule.empty() ? "" : ", ") + rule + " " + std::to_string(n);
+      }
+      std::printf("|  | (by rule: %s) | | | | | |\n", by_rule.c_str());
+    }
     std::fflush(stdout);
     if (smoke && g.name.rfind("sequential", 0) == 0) {
       // Even a small run must halt a bad release and complete a good one.
