@@ -1,6 +1,7 @@
 #include "strata/admin_cli/release_flags.h"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -59,6 +60,25 @@ std::string ShortGateKey(const FieldDescriptor* field) {
       name.compare(name.size() - kSecondsSuffix.size(), kSecondsSuffix.size(),
                    kSecondsSuffix) == 0) {
     name.resize(name.size() - kSecondsSuffix.size());
+  }
+  return name;
+}
+
+// GATE_STATISTIC_Z_SCORE -> "z_score": the value's name after the enum's
+// own name, lower case.
+std::string EnumShortName(const google::protobuf::EnumValueDescriptor* v) {
+  std::string prefix;
+  for (char c : v->type()->name()) {
+    if (std::isupper(static_cast<unsigned char>(c)) && !prefix.empty()) {
+      prefix += '_';
+    }
+    prefix += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  }
+  prefix += '_';
+  std::string name = v->name();
+  if (name.rfind(prefix, 0) == 0) name = name.substr(prefix.size());
+  for (char& c : name) {
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   }
   return name;
 }
@@ -384,6 +404,23 @@ absl::Status ApplyGate(std::string_view assignment, v1::GatePolicy& policy) {
       reflection->SetInt64(&policy, field, absl::ToInt64Seconds(*d));
       break;
     }
+    case FieldDescriptor::CPPTYPE_ENUM: {
+      // statistic=sequential|z_score: the value's name without the enum's
+      // prefix, in lower case.
+      const auto* type = field->enum_type();
+      std::string names;
+      for (int i = 0; i < type->value_count(); ++i) {
+        const auto* v = type->value(i);
+        if (v->number() == 0) continue;  // UNSPECIFIED
+        const std::string name = EnumShortName(v);
+        if (name == value) {
+          reflection->SetEnum(&policy, field, v);
+          return absl::OkStatus();
+        }
+        names += names.empty() ? name : StrCat(" or ", name);
+      }
+      return bad(StrCat("expected ", names));
+    }
     default:
       return bad("this field type is not supported by the CLI");
   }
@@ -418,6 +455,9 @@ std::string FormatGates(const v1::GatePolicy& policy) {
         break;
       case FieldDescriptor::CPPTYPE_INT64:
         out += ShortDuration(absl::Seconds(reflection->GetInt64(policy, f)));
+        break;
+      case FieldDescriptor::CPPTYPE_ENUM:
+        out += EnumShortName(reflection->GetEnum(policy, f));
         break;
       default:
         out += "?";

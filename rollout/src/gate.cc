@@ -4,9 +4,11 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <optional>
 #include <utility>
 
 #include "strata/base/strings.h"
+#include "strata/rollout/sequential.h"
 
 namespace strata::rollout {
 namespace {
@@ -50,6 +52,134 @@ GateDecision Make(GateAction action, std::string rule, std::string reason,
   d.reason = std::move(reason);
   d.figures = f;
   return d;
+}
+
+// Power a stage's size is planned for (docs/rollout.md).
+constexpr double kVerdictPower = 0.95;
+// Rate tests sharing the false-halt budget: apply and crash, each against
+// its limit and against control.
+constexpr double kSequentialTests = 4;
+
+// e-values for people: "3.2e+11"; "> 1e300" past what a double holds.
+std::string EValue(double log_e) {
+  if (log_e > 690) return "> 1e300";
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.3g", std::exp(log_e));
+  return buf;
+}
+std::string Ratio(double r) {
+  if (std::isinf(r)) return "inf";
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.3gx", r);
+  return buf;
+}
+std::string PctShort(double fraction) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.3g%%", fraction * 100.0);
+  return buf;
+}
+
+// log e-value that x of n is above `limit`; a limit of 0 is passed by the
+// first failure.
+double EvidenceAbove(uint64_t x, uint64_t n, double limit) {
+  if (limit <= 0) {
+    return x > 0 ? std::numeric_limits<double>::infinity() : 0.0;
+  }
+  return LogEvidenceAboveRate(x, n, limit);
+}
+
+// "anytime-valid 99.75% interval 0.61%-1.6%"
+std::string RateCs(uint64_t x, uint64_t n, double alpha) {
+  const Interval i = RateInterval(x, n, alpha);
+  return StrCat("anytime-valid ", PctShort(1 - alpha), " interval ",
+                PctShort(i.lower), "-", PctShort(i.upper));
+}
+std::string RatioCs(uint64_t xt, uint64_t nt, uint64_t xc, uint64_t nc,
+                    double alpha) {
+  const Interval i = RateRatioInterval(xt, nt, xc, nc, alpha);
+  return StrCat("anytime-valid ", PctShort(1 - alpha), " interval ",
+                Ratio(i.lower), "-", Ratio(i.upper));
+}
+// ": mixture SPRT e-value 512 >= 400 (false-halt budget 1% over 4 tests)"
+std::string Evidence(double log_e, const GateFigures& f, const GatePolicy& p) {
+  return StrCat(": mixture SPRT e-value ", EValue(log_e),
+                " >= ", EValue(f.log_e_threshold), " (false-halt budget ",
+                PctShort(p.false_halt_budget), " for the release over ",
+                static_cast<int>(kSequentialTests), " tests)");
+}
+
+// Rules 2-5 with the sequential tests.
+std::optional<GateDecision> SequentialRules(const GatePolicy& p,
+                                            const GateFigures& f) {
+  const double alpha = p.false_halt_budget / kSequentialTests;
+  // 2. Apply failures against the limit.
+  if (f.treatment_apply_attempts >= p.min_apply_attempts &&
+      f.apply_log_e >= f.log_e_threshold) {
+    return Make(GateAction::kHalt, "apply_failure_rate",
+                StrCat("apply failures ", Pct(f.treatment_apply_failure_rate),
+                       " (", f.treatment_apply_failures, " of ",
+                       f.treatment_apply_attempts, " devices that applied), ",
+                       RateCs(f.treatment_apply_failures,
+                              f.treatment_apply_attempts, alpha),
+                       ", above the limit of ", Pct(p.max_apply_failure_rate),
+                       Evidence(f.apply_log_e, f, p)),
+                f);
+  }
+  // 3. Apply failures against control.
+  if (f.treatment_apply_attempts >= p.min_apply_attempts &&
+      f.control_apply_attempts >= p.min_apply_attempts &&
+      f.treatment_apply_failure_rate >= p.min_apply_failure_rate_for_ratio &&
+      f.treatment_apply_failure_rate > f.control_apply_failure_rate &&
+      f.apply_vs_control_log_e >= f.log_e_threshold) {
+    return Make(
+        GateAction::kHalt, "apply_failure_vs_control",
+        StrCat(
+            "apply failures ", Pct(f.treatment_apply_failure_rate), " (",
+            f.treatment_apply_failures, " of ", f.treatment_apply_attempts,
+            ") are ",
+            Times(f.treatment_apply_failure_rate, f.control_apply_failure_rate),
+            " control's ", Pct(f.control_apply_failure_rate), " (",
+            f.control_apply_failures, " of ", f.control_apply_attempts, "), ",
+            RatioCs(f.treatment_apply_failures, f.treatment_apply_attempts,
+                    f.control_apply_failures, f.control_apply_attempts, alpha),
+            Evidence(f.apply_vs_control_log_e, f, p)),
+        f);
+  }
+  // 4. Crashes against the baseline (or the limit without one).
+  const bool baseline = p.baseline_crash_rate > 0;
+  if (f.treatment_launches >= p.min_launches &&
+      f.crash_log_e >= f.log_e_threshold &&
+      (!baseline || f.treatment_crash_rate - p.baseline_crash_rate >=
+                        p.min_crash_rate_delta)) {
+    return Make(
+        GateAction::kHalt, "crash_rate",
+        StrCat("launch-crash rate ", Pct(f.treatment_crash_rate), " (",
+               f.treatment_crashes, " of ", f.treatment_launches,
+               " launched devices), ",
+               RateCs(f.treatment_crashes, f.treatment_launches, alpha),
+               baseline ? ", above the baseline of " : ", above the limit of ",
+               Pct(baseline ? p.baseline_crash_rate : p.max_crash_rate),
+               Evidence(f.crash_log_e, f, p)),
+        f);
+  }
+  // 5. Crashes against control.
+  if (f.treatment_launches >= p.min_launches &&
+      f.control_launches >= p.min_launches &&
+      f.treatment_crash_rate - f.control_crash_rate >= p.min_crash_rate_delta &&
+      f.crash_vs_control_log_e >= f.log_e_threshold) {
+    return Make(
+        GateAction::kHalt, "crash_rate_vs_control",
+        StrCat("launch-crash rate ", Pct(f.treatment_crash_rate), " (",
+               f.treatment_crashes, " of ", f.treatment_launches, ") is ",
+               Times(f.treatment_crash_rate, f.control_crash_rate),
+               " control's ", Pct(f.control_crash_rate), " (",
+               f.control_crashes, " of ", f.control_launches, "), ",
+               RatioCs(f.treatment_crashes, f.treatment_launches,
+                       f.control_crashes, f.control_launches, alpha),
+               Evidence(f.crash_vs_control_log_e, f, p)),
+        f);
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -98,7 +228,14 @@ std::string GateFigures::ToString() const {
       ") control_apply_failure_rate=", Pct(control_apply_failure_rate), " (",
       control_apply_failures, "/", control_apply_attempts,
       ") apply_z=", Num(apply_z), " integrity_failures=", integrity_failures,
-      " (", Pct(integrity_failure_rate), ")");
+      " (", Pct(integrity_failure_rate), ")",
+      log_e_threshold > 0
+          ? StrCat(" log_e: apply=", Num(apply_log_e), " apply_vs_control=",
+                   Num(apply_vs_control_log_e), " crash=", Num(crash_log_e),
+                   " crash_vs_control=", Num(crash_vs_control_log_e),
+                   " threshold=", Num(log_e_threshold),
+                   " devices_for_verdict=", devices_for_verdict)
+          : std::string());
 }
 
 GateDecision GateEvaluator::Evaluate(const Rollout& rollout,
@@ -139,6 +276,28 @@ GateDecision GateEvaluator::Evaluate(const Rollout& rollout,
                                c.apply_failures(), c.apply_attempts());
   f.integrity_failures = t.integrity_failures;
   f.integrity_failure_rate = t.integrity_failure_rate();
+  const bool sequential = p.statistic == GateStatistic::kSequential;
+  if (sequential) {
+    const double alpha = p.false_halt_budget / kSequentialTests;
+    f.log_e_threshold = std::log(1 / alpha);
+    f.apply_log_e =
+        EvidenceAbove(f.treatment_apply_failures, f.treatment_apply_attempts,
+                      p.max_apply_failure_rate);
+    f.apply_vs_control_log_e = LogEvidenceAboveControl(
+        f.treatment_apply_failures, f.treatment_apply_attempts,
+        f.control_apply_failures, f.control_apply_attempts);
+    f.crash_log_e = EvidenceAbove(
+        f.treatment_crashes, f.treatment_launches,
+        p.baseline_crash_rate > 0 ? p.baseline_crash_rate : p.max_crash_rate);
+    f.crash_vs_control_log_e =
+        LogEvidenceAboveControl(f.treatment_crashes, f.treatment_launches,
+                                f.control_crashes, f.control_launches);
+    if (p.baseline_crash_rate > 0) {
+      f.devices_for_verdict =
+          DevicesToDetect(p.baseline_crash_rate, p.min_detectable_crash_ratio,
+                          alpha, kVerdictPower, /*against_control=*/false);
+    }
+  }
 
   if (rollout.state() != ReleaseState::kRolling) {
     return Make(GateAction::kHold, "not_rolling",
@@ -156,8 +315,11 @@ GateDecision GateEvaluator::Evaluate(const Rollout& rollout,
                Pct(p.max_integrity_failure_rate)),
         f);
   }
+  if (sequential) {
+    if (std::optional<GateDecision> d = SequentialRules(p, f)) return *d;
+  }
   // 2. Apply failures, absolute.
-  if (f.treatment_apply_attempts >= p.min_apply_attempts &&
+  if (!sequential && f.treatment_apply_attempts >= p.min_apply_attempts &&
       f.treatment_apply_failure_rate > p.max_apply_failure_rate) {
     return Make(
         GateAction::kHalt, "apply_failure_rate",
@@ -168,7 +330,7 @@ GateDecision GateEvaluator::Evaluate(const Rollout& rollout,
         f);
   }
   // 3. Apply failures against control.
-  if (f.treatment_apply_attempts >= p.min_apply_attempts &&
+  if (!sequential && f.treatment_apply_attempts >= p.min_apply_attempts &&
       f.control_apply_attempts >= p.min_apply_attempts &&
       f.treatment_apply_failure_rate >= p.min_apply_failure_rate_for_ratio &&
       f.treatment_apply_failure_rate >
@@ -187,7 +349,7 @@ GateDecision GateEvaluator::Evaluate(const Rollout& rollout,
                 f);
   }
   // 4. Crashes, absolute.
-  if (f.treatment_launches >= p.min_launches &&
+  if (!sequential && f.treatment_launches >= p.min_launches &&
       f.treatment_crash_rate > p.max_crash_rate) {
     return Make(
         GateAction::kHalt, "crash_rate",
@@ -197,7 +359,7 @@ GateDecision GateEvaluator::Evaluate(const Rollout& rollout,
         f);
   }
   // 5. Crashes against control.
-  if (f.treatment_launches >= p.min_launches &&
+  if (!sequential && f.treatment_launches >= p.min_launches &&
       f.control_launches >= p.min_launches &&
       f.treatment_crash_rate > p.max_crash_ratio * f.control_crash_rate &&
       f.treatment_crash_rate - f.control_crash_rate >= p.min_crash_rate_delta &&
@@ -224,8 +386,12 @@ GateDecision GateEvaluator::Evaluate(const Rollout& rollout,
   // 7. Promote.
   const bool baked = f.baked >= f.bake_time;
   const bool enough = f.stage_reports >= f.min_reports;
-  // Never promote before the absolute crash rule could judge.
-  const bool judged = f.treatment_launches >= p.min_launches;
+  // Never promote before the absolute crash rule could judge (with a
+  // baseline: before the stage could have caught the smallest effect
+  // asked for).
+  const uint64_t launches_needed =
+      std::max<uint64_t>(p.min_launches, f.devices_for_verdict);
+  const bool judged = f.treatment_launches >= launches_needed;
   if (baked && enough && judged) {
     std::string next =
         rollout.at_last_stage()
@@ -271,7 +437,7 @@ GateDecision GateEvaluator::Evaluate(const Rollout& rollout,
   }
   if (!judged) {
     wait_for("waiting_for_launches",
-             StrCat(f.treatment_launches, " of ", p.min_launches,
+             StrCat(f.treatment_launches, " of ", launches_needed,
                     " launched devices the crash gate needs"));
   }
   return Make(GateAction::kHold, rule, StrCat("holding: ", waiting), f);

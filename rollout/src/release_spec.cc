@@ -62,6 +62,21 @@ absl::Status GatePolicy::Validate() const {
     return absl::InvalidArgumentError(
         StrCat("gate policy min_z_score is ", min_z_score, "; use 0 or more"));
   }
+  if (!(false_halt_budget > 0.0 && false_halt_budget <= 0.5)) {
+    return absl::InvalidArgumentError(
+        StrCat("gate policy false_halt_budget is ", false_halt_budget,
+               "; use a fraction above 0 and at most 0.5, e.g. 0.01"));
+  }
+  if (!(baseline_crash_rate >= 0.0 && baseline_crash_rate < 1.0)) {
+    return absl::InvalidArgumentError(
+        StrCat("gate policy baseline_crash_rate is ", baseline_crash_rate,
+               "; use a fraction from 0 (not known) to below 1, e.g. 0.005"));
+  }
+  if (!(min_detectable_crash_ratio > 1.0)) {
+    return absl::InvalidArgumentError(
+        StrCat("gate policy min_detectable_crash_ratio is ",
+               min_detectable_crash_ratio, "; use a ratio above 1, e.g. 2"));
+  }
   if (report_silence_timeout <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError(
         "gate policy report_silence_timeout must be positive");

@@ -125,6 +125,28 @@ TEST(CliGateTest, SetsTypedFieldsByName) {
   EXPECT_EQ(full->report_silence_seconds(), 3600);
 }
 
+TEST(CliGateTest, StatisticAndBaseline) {
+  auto gates =
+      ParseGates({"statistic=z_score", "baseline_crash_rate=0.5%",
+                  "false_halt_budget=0.02", "min_detectable_crash_ratio=1.5"});
+  ASSERT_THAT(gates, IsOk());
+  EXPECT_EQ(gates->statistic(), v1::GATE_STATISTIC_Z_SCORE);
+  EXPECT_DOUBLE_EQ(gates->baseline_crash_rate(), 0.005);
+  EXPECT_DOUBLE_EQ(gates->false_halt_budget(), 0.02);
+  EXPECT_EQ(FormatGates(*gates),
+            "statistic=z_score false_halt_budget=0.02 "
+            "baseline_crash_rate=0.005 min_detectable_crash_ratio=1.5");
+  EXPECT_EQ(ParseGates({"statistic=sequential"})->statistic(),
+            v1::GATE_STATISTIC_SEQUENTIAL);
+  auto bad = ParseGates({"statistic=bayes"});
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(Message(bad.status()),
+              HasSubstr("--gate statistic='bayes': expected sequential or "
+                        "z_score"));
+  EXPECT_EQ(ParseGates({"min_detectable_crash_ratio=0.5"}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST(CliGateTest, UnknownKeysListTheKnownOnes) {
   auto gates = ParseGates({"max_crashes=3"});
   EXPECT_EQ(gates.status().code(), absl::StatusCode::kInvalidArgument);

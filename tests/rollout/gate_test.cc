@@ -1,14 +1,17 @@
 #include "strata/rollout/gate.h"
 
 #include <cmath>
+#include <cstdio>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "strata/base/strings.h"
 #include "strata/base/testing/simulated_clock.h"
 #include "strata/base/testing/status_matchers.h"
+#include "strata/rollout/sequential.h"
 
 namespace strata::rollout {
 namespace {
@@ -71,6 +74,22 @@ class GateTest : public ::testing::Test {
     ASSERT_TRUE(number.has_value()) << reason;
     Add(c, HealthEventKind::kApplied, ok, clock_.Now());
     Add(c, kind, failed, clock_.Now(), *number);
+  }
+
+  // Starts the release again with `gates` (the statistic, a baseline...).
+  void Restart(const GatePolicy& gates) {
+    ReleaseSpec s = Spec();
+    s.gates = gates;
+    absl::StatusOr<Rollout> r = Rollout::Create(s);
+    ASSERT_TRUE(r.ok()) << r.status();
+    rollout_.emplace(*std::move(r));
+    ASSERT_TRUE(rollout_->Start(clock_.Now()).ok());
+  }
+  // The fixed-sample rules of earlier versions (GateStatistic::kZScore).
+  void UseZScore() {
+    GatePolicy g;
+    g.statistic = GateStatistic::kZScore;
+    Restart(g);
   }
 
   SimulatedClock clock_;
@@ -209,7 +228,8 @@ TEST_F(GateTest, OneIntegrityFailureInTenThousandIsBelowTheThreshold) {
   EXPECT_EQ(d.action, GateAction::kHold);
 }
 
-TEST_F(GateTest, HaltsOnAbsoluteApplyFailures) {
+TEST_F(GateTest, ZScoreHaltsOnAbsoluteApplyFailures) {
+  UseZScore();
   Applies(Cohort::kTreatment, 970, 30);
   GateDecision d = gate_.Evaluate(*rollout_, health_);
   EXPECT_EQ(d.action, GateAction::kHalt);
@@ -219,7 +239,8 @@ TEST_F(GateTest, HaltsOnAbsoluteApplyFailures) {
             "above the limit of 2.00%");
 }
 
-TEST_F(GateTest, HaltsOnApplyFailuresAgainstControl) {
+TEST_F(GateTest, ZScoreHaltsOnApplyFailuresAgainstControl) {
+  UseZScore();
   Applies(Cohort::kTreatment, 9900, 100);  // 1%
   Applies(Cohort::kControl, 9980, 20);     // 0.2%
   GateDecision d = gate_.Evaluate(*rollout_, health_);
@@ -236,7 +257,8 @@ TEST_F(GateTest, ApplyRatioIgnoresTinyRates) {
   EXPECT_EQ(gate_.Evaluate(*rollout_, health_).action, GateAction::kHold);
 }
 
-TEST_F(GateTest, HaltsOnAbsoluteCrashRate) {
+TEST_F(GateTest, ZScoreHaltsOnAbsoluteCrashRate) {
+  UseZScore();
   Launches(Cohort::kTreatment, 940, 60);
   GateDecision d = gate_.Evaluate(*rollout_, health_);
   EXPECT_EQ(d.action, GateAction::kHalt);
@@ -246,7 +268,8 @@ TEST_F(GateTest, HaltsOnAbsoluteCrashRate) {
             "the limit of 5.00%");
 }
 
-TEST_F(GateTest, HaltsOnCrashRateAgainstControl) {
+TEST_F(GateTest, ZScoreHaltsOnCrashRateAgainstControl) {
+  UseZScore();
   Launches(Cohort::kTreatment, 960, 40);  // 4%
   Launches(Cohort::kControl, 990, 10);    // 1%
   GateDecision d = gate_.Evaluate(*rollout_, health_);
@@ -264,19 +287,113 @@ TEST_F(GateTest, HaltsOnCrashRateAgainstControl) {
 }
 
 TEST_F(GateTest, CrashRatioNeedsSignificanceAndVolume) {
-  // 3x control but only 3 vs 1 crashes: noise.
-  Launches(Cohort::kTreatment, 197, 3);
-  Launches(Cohort::kControl, 199, 1);
-  EXPECT_EQ(gate_.Evaluate(*rollout_, health_).action, GateAction::kHold);
-  // Clear signal but too few launches to judge.
-  health_ = ReleaseHealth();
-  Launches(Cohort::kTreatment, 150, 9);
-  Launches(Cohort::kControl, 150, 0);
-  EXPECT_EQ(gate_.Evaluate(*rollout_, health_).action, GateAction::kHold);
+  for (bool z : {false, true}) {
+    SCOPED_TRACE(z ? "z-score" : "sequential");
+    if (z) UseZScore();
+    // 3x control but only 3 vs 1 crashes: noise.
+    health_ = ReleaseHealth();
+    Launches(Cohort::kTreatment, 197, 3);
+    Launches(Cohort::kControl, 199, 1);
+    EXPECT_EQ(gate_.Evaluate(*rollout_, health_).action, GateAction::kHold);
+    // Clear signal but too few launches to judge.
+    health_ = ReleaseHealth();
+    Launches(Cohort::kTreatment, 150, 9);
+    Launches(Cohort::kControl, 150, 0);
+    EXPECT_EQ(gate_.Evaluate(*rollout_, health_).action, GateAction::kHold);
+  }
 }
 
-TEST_F(GateTest, CrashMarginIsConfigurable) {
+// The default statistic: halts need evidence that stays valid however
+// often the gate looks (sequential.h), and say what it was.
+TEST_F(GateTest, SequentialHaltsOnApplyFailuresAboveTheLimitOnlyWithEvidence) {
+  // 3% of 1,000 against a 2% limit: a fixed-sample rule halts, but a 2%
+  // release shows this often enough that a gate looking every few seconds
+  // must not.
+  Applies(Cohort::kTreatment, 970, 30);
+  GateDecision d = gate_.Evaluate(*rollout_, health_);
+  EXPECT_EQ(d.action, GateAction::kHold) << d.reason;
+  EXPECT_GT(d.figures.apply_log_e, 0);
+  EXPECT_LT(d.figures.apply_log_e, d.figures.log_e_threshold);
+  // 6% of 1,000 is evidence.
+  health_ = ReleaseHealth();
+  Applies(Cohort::kTreatment, 940, 60);
+  d = gate_.Evaluate(*rollout_, health_);
+  EXPECT_EQ(d.action, GateAction::kHalt);
+  EXPECT_EQ(d.rule, "apply_failure_rate");
+  EXPECT_THAT(d.reason,
+              HasSubstr("apply failures 6.00% (60 of 1000 devices that "
+                        "applied), anytime-valid 99.8% interval "));
+  EXPECT_THAT(d.reason,
+              HasSubstr(", above the limit of 2.00%: mixture SPRT e-value "));
+  EXPECT_THAT(d.reason, HasSubstr(" >= 400 (false-halt budget 1% for the "
+                                  "release over 4 tests)"));
+  EXPECT_NEAR(d.figures.log_e_threshold, std::log(400.0), 1e-9);
+}
+
+TEST_F(GateTest, SequentialHaltsOnCrashRateAgainstControl) {
+  Launches(Cohort::kTreatment, 960, 40);  // 4%
+  Launches(Cohort::kControl, 990, 10);    // 1%
+  GateDecision d = gate_.Evaluate(*rollout_, health_);
+  EXPECT_EQ(d.action, GateAction::kHalt);
+  EXPECT_EQ(d.rule, "crash_rate_vs_control");
+  EXPECT_THAT(d.reason,
+              HasSubstr("launch-crash rate 4.00% (40 of 1000) is 4.00x "
+                        "control's 1.00% (10 of 1000), anytime-valid 99.8% "
+                        "interval "));
+  EXPECT_THAT(d.reason, HasSubstr(": mixture SPRT e-value "));
+  // The interval is around the estimate and excludes "no worse".
+  const Interval ratio = RateRatioInterval(40, 1000, 10, 1000, 0.0025);
+  EXPECT_GT(ratio.lower, 1.0);
+  EXPECT_LT(ratio.lower, 4.0);
+  EXPECT_GT(ratio.upper, 4.0);
+  char interval[64];
+  std::snprintf(interval, sizeof(interval), "interval %.3gx-%.3gx", ratio.lower,
+                ratio.upper);
+  EXPECT_THAT(d.reason, HasSubstr(interval));
+  EXPECT_GE(d.figures.crash_vs_control_log_e, d.figures.log_e_threshold);
+}
+
+TEST_F(GateTest, SequentialTestsAgainstTheBaselineAndSizesTheStage) {
+  GatePolicy g;
+  g.baseline_crash_rate = 0.005;
+  Restart(g);
+  const uint64_t needed =
+      DevicesToDetect(0.005, 2.0, 0.0025, 0.95, /*against_control=*/false);
+  ASSERT_GT(needed, 1000u);
+  // Baked, enough reports, no crash: still waiting until the stage has
+  // the devices that could have shown a doubled crash rate.
+  clock_.Advance(absl::Hours(2));
+  Launches(Cohort::kTreatment, needed - 1, 0);
+  GateDecision d = gate_.Evaluate(*rollout_, health_);
+  EXPECT_EQ(d.action, GateAction::kHold);
+  EXPECT_EQ(d.rule, "waiting_for_launches");
+  EXPECT_EQ(d.figures.devices_for_verdict, needed);
+  EXPECT_THAT(d.reason, HasSubstr(StrCat(needed - 1, " of ", needed,
+                                         " launched devices")));
+  Launches(Cohort::kTreatment, 1, 0);
+  EXPECT_EQ(gate_.Evaluate(*rollout_, health_).action, GateAction::kPromote);
+
+  // Twice the baseline over that many devices halts, against the baseline
+  // (no control needed).
+  health_ = ReleaseHealth();
+  health_.stage = 0;
+  const uint64_t crashes = needed / 100;  // 1%
+  Launches(Cohort::kTreatment, needed - crashes, crashes);
+  d = gate_.Evaluate(*rollout_, health_);
+  EXPECT_EQ(d.action, GateAction::kHalt) << d.figures.ToString();
+  EXPECT_EQ(d.rule, "crash_rate");
+  EXPECT_THAT(d.reason, HasSubstr("above the baseline of 0.50%"));
+  // The baseline's own rate does not.
+  health_ = ReleaseHealth();
+  health_.stage = 0;
+  Launches(Cohort::kTreatment, needed - needed / 200, needed / 200);
+  EXPECT_NE(gate_.Evaluate(*rollout_, health_).action, GateAction::kHalt);
+}
+
+TEST_F(GateTest, ZScoreCrashMarginIsConfigurable) {
+  UseZScore();
   ReleaseSpec s = Spec();
+  s.gates.statistic = GateStatistic::kZScore;
   s.gates.max_crash_ratio = 5.0;
   STRATA_ASSERT_OK_AND_ASSIGN(Rollout lenient, Rollout::Create(s));
   STRATA_ASSERT_OK(lenient.Start(clock_.Now()));

@@ -7,6 +7,7 @@
 #include "gtest/gtest.h"
 #include "strata/base/strings.h"
 #include "strata/base/testing/status_matchers.h"
+#include "strata/rollout/sequential.h"
 
 namespace strata::rollout {
 namespace {
@@ -111,6 +112,39 @@ TEST(PreviewTest, ExplainsWhichReleasesADeviceGets) {
   EXPECT_TRUE(out[2].offer.applies);  // installed before the halt
   EXPECT_EQ(out[2].reasons[1],
             "already installed: devices that have it keep it");
+}
+
+TEST(PlanVerdictTest, SizesTheFirstStageFromTheBaselineAndTheCheckInRate) {
+  ReachPreview reach;
+  reach.devices = 100000;
+  reach.stages = {{10, 100, 100}, {10000, 100000, 0}};
+  GatePolicy g;
+  // No baseline: nothing sizes it, and the sentence says what would.
+  VerdictPlan v = PlanVerdict(g, reach, 20000);
+  EXPECT_EQ(v.devices_for_verdict, 0u);
+  EXPECT_THAT(v.summary, HasSubstr("baseline_crash_rate=0.5%"));
+
+  g.baseline_crash_rate = 0.005;
+  v = PlanVerdict(g, reach, 20000);
+  const uint64_t n = DevicesToDetect(0.005, 2.0, 0.0025, 0.95, false);
+  EXPECT_EQ(v.devices_for_verdict, n);
+  // 20,000 seen in the last hour, stage 1 holds 100 of 100,000: 20 an hour.
+  EXPECT_DOUBLE_EQ(v.first_stage_devices_per_hour, 20.0);
+  EXPECT_THAT(v.summary,
+              HasSubstr(StrCat("a verdict on a crash rate 2.00x the 0.5% "
+                               "baseline (95% power, false-halt budget 1%) "
+                               "needs ",
+                               n, " launched treatment devices")));
+  EXPECT_THAT(v.summary, HasSubstr("gets about 20.0 an hour"));
+  EXPECT_THAT(v.summary, HasSubstr(" days at that rate"));
+  // Nobody seen in the last hour: no time.
+  EXPECT_THAT(PlanVerdict(g, reach, 0).summary,
+              HasSubstr("no time can be estimated"));
+  // A larger effect to catch needs fewer devices.
+  g.min_detectable_crash_ratio = 3;
+  EXPECT_LT(PlanVerdict(g, reach, 20000).devices_for_verdict, n);
+  g.statistic = GateStatistic::kZScore;
+  EXPECT_EQ(PlanVerdict(g, reach, 20000).devices_for_verdict, 0u);
 }
 
 }  // namespace

@@ -746,6 +746,9 @@ TEST_F(ReleaseCoreTest, PreviewCountsRecentDevicesAndExplainSaysWhy) {
   ASSERT_EQ(preview->stages_size(), 5);
   EXPECT_EQ(preview->stages(4).treatment(), 75u);
   EXPECT_EQ(preview->current().treatment(), 0u);  // a draft reaches nobody
+  // No baseline crash rate: nothing sizes the first stage, and it says how.
+  EXPECT_EQ(preview->devices_for_verdict(), 0u);
+  EXPECT_THAT(preview->verdict(), HasSubstr("--gate baseline_crash_rate="));
 
   Steer(id, v1::SteerReleaseRequest::START);
   v1::ExplainDeviceRequest x;

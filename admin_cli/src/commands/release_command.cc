@@ -484,6 +484,7 @@ void RunPreview(const IdFlags& f, CliContext& ctx) {
                   FormatCount(s.treatment()), FormatCount(s.control())});
   }
   text += table.Render();
+  if (!p.verdict().empty()) text += StrCat("\nVerdict: ", p.verdict(), "\n");
   ctx.Print(p, text);
 }
 

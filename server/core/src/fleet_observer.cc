@@ -109,13 +109,17 @@ uint64_t FleetObserver::oversized() const {
 }
 
 std::vector<rollout::DeviceAttributes> FleetObserver::RecentDevices(
-    const std::string& app_id) const {
+    const std::string& app_id, absl::Time since, uint64_t* seen_since) const {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<rollout::DeviceAttributes> out;
+  if (seen_since != nullptr) *seen_since = 0;
   auto it = devices_.find(app_id);
   if (it == devices_.end()) return out;
   out.reserve(it->second.by_id.size());
-  for (const Seen& s : it->second.recent) out.push_back(ToAttributes(s.device));
+  for (const Seen& s : it->second.recent) {
+    out.push_back(ToAttributes(s.device));
+    if (seen_since != nullptr && s.at >= since) ++*seen_since;
+  }
   return out;
 }
 

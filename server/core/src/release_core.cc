@@ -645,9 +645,12 @@ absl::StatusOr<v1::PreviewReleaseResponse> ReleaseCore::Preview(
     }
     STRATA_ASSIGN_OR_RETURN(segment, ToSegment(*it));
   }
-  const std::vector<rollout::DeviceAttributes> devices =
-      fleet_->RecentDevices(req.app_id());
+  uint64_t last_hour = 0;
+  const std::vector<rollout::DeviceAttributes> devices = fleet_->RecentDevices(
+      req.app_id(), clock_->Now() - absl::Hours(1), &last_hour);
   const rollout::ReachPreview p = rollout::PreviewReach(r, segment, devices);
+  const rollout::VerdictPlan verdict =
+      rollout::PlanVerdict(r.spec().gates, p, last_hour);
   v1::PreviewReleaseResponse out;
   out.set_release_id(p.release_id);
   out.set_segment(p.segment);
@@ -663,6 +666,9 @@ absl::StatusOr<v1::PreviewReleaseResponse> ReleaseCore::Preview(
   };
   fill(p.current, out.mutable_current());
   for (const rollout::StageReach& s : p.stages) fill(s, out.add_stages());
+  out.set_devices_for_verdict(verdict.devices_for_verdict);
+  out.set_first_stage_devices_per_hour(verdict.first_stage_devices_per_hour);
+  out.set_verdict(verdict.summary);
   return out;
 }
 

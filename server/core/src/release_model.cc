@@ -28,6 +28,14 @@ rollout::GatePolicy ToGatePolicy(const v1::GatePolicy& p) {
     g.min_integrity_failures = p.min_integrity_failures();
   if (p.has_report_silence_seconds())
     g.report_silence_timeout = absl::Seconds(p.report_silence_seconds());
+  if (p.statistic() == v1::GATE_STATISTIC_Z_SCORE) {
+    g.statistic = rollout::GateStatistic::kZScore;
+  }
+  if (p.has_false_halt_budget()) g.false_halt_budget = p.false_halt_budget();
+  if (p.has_baseline_crash_rate())
+    g.baseline_crash_rate = p.baseline_crash_rate();
+  if (p.has_min_detectable_crash_ratio())
+    g.min_detectable_crash_ratio = p.min_detectable_crash_ratio();
   return g;
 }
 

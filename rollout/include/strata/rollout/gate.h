@@ -2,7 +2,12 @@
 // promote it, hold it, halt it or pause it — with the figures that caused
 // the decision, for the audit log.
 //
-// Rules, first match wins (thresholds from the release's GatePolicy):
+// Rules, first match wins (thresholds from the release's GatePolicy). With
+// the default statistic (GateStatistic::kSequential) rules 2-5 halt only
+// on evidence that stays valid however often the gate looks (sequential.h):
+// "above" means a mixture SPRT's e-value reached 4 / false_halt_budget,
+// and rule 4 tests against baseline_crash_rate when it is set. With
+// kZScore they compare point rates, as listed:
 //  1. halt  integrity_failures       signature/hash rejections >= min count
 //                                    and rate > max_integrity_failure_rate
 //  2. halt  apply_failure_rate       apply failures > max rate (absolute)
@@ -69,6 +74,16 @@ struct GateFigures {
 
   uint64_t integrity_failures = 0;
   double integrity_failure_rate = 0;
+
+  // kSequential: log e-values of the four rate tests (0 = no evidence),
+  // the threshold they must reach, and the treatment devices the crash
+  // test needs before a stage may be promoted (0: no baseline given).
+  double apply_log_e = 0;
+  double apply_vs_control_log_e = 0;
+  double crash_log_e = 0;
+  double crash_vs_control_log_e = 0;
+  double log_e_threshold = 0;
+  uint64_t devices_for_verdict = 0;
 
   // One line with every figure, e.g. for the audit log.
   std::string ToString() const;

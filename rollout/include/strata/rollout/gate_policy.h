@@ -10,7 +10,30 @@
 
 namespace strata::rollout {
 
+// How the rate rules judge (docs/rollout.md, "Gate statistics").
+enum class GateStatistic {
+  // Mixture SPRTs (sequential.h): valid however often the gate looks, with
+  // a false-halt budget for the whole release. The default.
+  kSequential,
+  // The fixed-sample rules of earlier versions: point rates against the
+  // limits, ratios with a z-score guard, checked at every tick.
+  kZScore,
+};
+
 struct GatePolicy {
+  GateStatistic statistic = GateStatistic::kSequential;
+  // kSequential: the chance, over the whole release however often the gate
+  // looks, that noise alone halts a release no worse than its limits and
+  // control. Split evenly over the four rate tests.
+  double false_halt_budget = 0.01;
+  // kSequential: the launch-crash rate the fleet shows without the release
+  // (0: not known). When set, the absolute crash test tests against it
+  // (instead of max_crash_rate), and a stage is not promoted before its
+  // treatment devices could have shown a rate min_detectable_crash_ratio
+  // times the baseline (with 95% power).
+  double baseline_crash_rate = 0;
+  double min_detectable_crash_ratio = 2.0;
+
   // Apply failures (apply_failed + rejected over apply attempts).
   double max_apply_failure_rate = 0.02;  // halt above, absolute
   double max_apply_failure_ratio = 2.0;  // halt above, vs control's rate

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "strata/rollout/device_attributes.h"
+#include "strata/rollout/gate_policy.h"
 #include "strata/rollout/rollout.h"
 #include "strata/rollout/segment.h"
 #include "strata/rollout/targeting.h"
@@ -39,6 +40,22 @@ struct ReachPreview {
 // devices have installed and the rollout's state (a preview of the plan).
 ReachPreview PreviewReach(const Rollout& rollout, const Segment& segment,
                           std::span<const DeviceAttributes> devices);
+
+// How many devices the first stage needs before the gates can give a
+// verdict, and how long that takes (docs/rollout.md, "Gate statistics").
+struct VerdictPlan {
+  // Launched treatment devices for 95% power against a crash rate
+  // min_detectable_crash_ratio times baseline_crash_rate; 0 when nothing
+  // sizes the stage (no baseline, or the z-score gates).
+  uint64_t devices_for_verdict = 0;
+  // First-stage devices an hour, estimated from the devices seen in the
+  // last hour and the first stage's share of those seen recently; 0 if
+  // none was seen.
+  double first_stage_devices_per_hour = 0;
+  std::string summary;  // one sentence for people
+};
+VerdictPlan PlanVerdict(const GatePolicy& gates, const ReachPreview& reach,
+                        uint64_t seen_last_hour);
 
 struct TargetedRelease {
   const Rollout* rollout = nullptr;  // not owned

@@ -72,9 +72,11 @@ class FleetObserver {
   size_t apps() const;
   size_t devices() const;
   uint64_t oversized() const;
-  // The devices of `app_id` seen recently, most recent first.
+  // The devices of `app_id` seen recently, most recent first; with
+  // `seen_since`, also how many of them were seen at or after `since`.
   std::vector<rollout::DeviceAttributes> RecentDevices(
-      const std::string& app_id) const;
+      const std::string& app_id, absl::Time since = absl::InfiniteFuture(),
+      uint64_t* seen_since = nullptr) const;
   std::optional<std::pair<v1::DeviceContext, absl::Time>> LastSeen(
       const std::string& app_id, const std::string& device_id) const;
 
