@@ -139,6 +139,7 @@ void TrafficLedger::Roll() {
   if (day != day_) {
     day_ = day;
     today_.clear();
+    dirty_ = true;
   }
 }
 
@@ -146,6 +147,7 @@ void TrafficLedger::Add(Network network, uint64_t bytes) {
   Roll();
   today_[network] += bytes;
   total_[network] += bytes;
+  dirty_ = true;
 }
 
 uint64_t TrafficLedger::BytesToday() {
@@ -177,12 +179,16 @@ void TrafficLedger::Failed(const ModuleKey& key, absl::Duration initial,
   for (int i = 1; i < b.failures && wait < max; ++i) wait *= 2;
   wait = std::min(wait, max);
   b.until_unix = absl::ToUnixSeconds(env_.clock->Now() + wait);
+  dirty_ = true;
 }
 
-void TrafficLedger::Succeeded(const ModuleKey& key) { backoff_.erase(key); }
+void TrafficLedger::Succeeded(const ModuleKey& key) {
+  if (backoff_.erase(key) > 0) dirty_ = true;
+}
 
 void TrafficLedger::Save() {
   Roll();
+  if (!dirty_) return;
   std::string out = StrCat("strata-traffic 1\nday ", day_, "\n");
   for (const auto& [n, b] : today_) {
     out += StrCat("today ", static_cast<int>(n), " ", b, "\n");
@@ -197,7 +203,9 @@ void TrafficLedger::Save() {
   absl::Status s = WriteFileAtomically(*env_.fs, path_, out);
   if (!s.ok()) {
     STRATA_LOG(Warning) << "traffic ledger not saved: " << s.ToString();
+    return;
   }
+  dirty_ = false;
 }
 
 std::string WhyNotNow(const DownloadPolicy& app, const ModuleKey& key,

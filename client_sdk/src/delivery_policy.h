@@ -65,7 +65,8 @@ class TrafficLedger {
   void Failed(const ModuleKey& key, absl::Duration initial, absl::Duration max);
   void Succeeded(const ModuleKey& key);
 
-  // Writes the file (best effort: a failure is logged).
+  // Writes the file if anything changed (best effort: a failure is
+  // logged).
   void Save();
 
  private:
@@ -84,6 +85,7 @@ class TrafficLedger {
   std::map<Network, uint64_t> today_;
   std::map<Network, uint64_t> total_;
   std::map<ModuleKey, Backoff> backoff_;
+  bool dirty_ = false;  // changed since the file was written
 };
 
 // Why an update may not be downloaded now ("" if it may): the network,

@@ -50,6 +50,11 @@ std::vector<v1::UpdateEntry> PendingStore::Group(const ModuleKey& key) const {
 }
 
 absl::Status PendingStore::Replace(std::vector<v1::UpdateEntry> entries) {
+  bool same = entries.size() == entries_.size();
+  for (size_t i = 0; same && i < entries.size(); ++i) {
+    same = entries[i].SerializeAsString() == entries_[i].SerializeAsString();
+  }
+  if (same) return absl::OkStatus();
   entries_ = std::move(entries);
   return Save();
 }
