@@ -171,8 +171,10 @@ struct Client::Impl {
   absl::Status InstallPending(const ModuleKey& key, const OpenOptions* open,
                               CheckResult& result);
   PendingDownload Describe(const v1::UpdateEntry& e);
-  // Counts the metered bytes of one fetch: ledger, DOWNLOADED report.
-  void RecordTraffic(const v1::UpdateEntry& e, const absl::Status& fetched);
+  // Counts the metered bytes of one fetch in the ledger (and the
+  // back-off); returns them by network for the install's report.
+  std::vector<v1::NetworkBytes> RecordTraffic(const v1::UpdateEntry& e,
+                                              const absl::Status& fetched);
   void WakePrefetcher();
   void PrefetchLoop();
 
@@ -534,11 +536,12 @@ struct Client::Impl {
   void ApplyGroup(const std::vector<const v1::UpdateEntry*>& group,
                   CheckResult& result) {
     std::vector<Source> sources(group.size(), Source::kLocal);
+    std::vector<std::vector<v1::NetworkBytes>> traffic(group.size());
     for (size_t i = 0; i < group.size(); ++i) {
       (void)metered->Take();
       absl::Status s =
           FetchContent(*group[i], &sources[i], &result.bytes_downloaded);
-      RecordTraffic(*group[i], s);
+      traffic[i] = RecordTraffic(*group[i], s);
       if (s.ok()) s = UnpackIfTree(*group[i]);
       if (s.ok()) continue;
       if (absl::IsCancelled(s)) {
@@ -641,12 +644,16 @@ struct Client::Impl {
                   v1::REJECT_REASON_UNSPECIFIED, r.version));
     }
     MarkInstalled(activated);
-    for (const v1::UpdateEntry* e : group) {
+    for (size_t i = 0; i < group.size(); ++i) {
+      const v1::UpdateEntry* e = group[i];
       const ModuleKey key{e->module().layer(), e->module().name()};
-      Queue(Event(
+      v1::ReportEvent installed = Event(
           now ? v1::ReportEvent::KIND_ACTIVATED : v1::ReportEvent::KIND_APPLIED,
           key, e->release_id(), v1::REJECT_REASON_UNSPECIFIED,
-          e->statement().version()));
+          e->statement().version());
+      // The traffic index: what this install downloaded, by network.
+      for (v1::NetworkBytes& t : traffic[i]) *installed.add_traffic() = t;
+      Queue(std::move(installed));
       result.installed.push_back(ToModule(key, RefOf(*e)));
       if (!now) result.staged.push_back(ToModule(key, RefOf(*e)));
     }

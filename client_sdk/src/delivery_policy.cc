@@ -93,6 +93,9 @@ NetworkRequirement EffectiveRequirement(
 TrafficLedger TrafficLedger::Open(const Env& env, std::string path) {
   TrafficLedger ledger(env, std::move(path));
   ledger.day_ = ledger.Day();
+  // A write cut by a crash.
+  const std::string tmp = StrCat(ledger.path_, ".tmp");
+  if (env.fs->Exists(tmp)) (void)env.fs->DeleteFile(tmp);
   absl::StatusOr<std::string> text = env.fs->ReadFile(ledger.path_);
   if (!text.ok()) return ledger;
   std::istringstream in(*text);

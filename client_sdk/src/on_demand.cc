@@ -124,28 +124,25 @@ PendingDownload Client::Impl::Describe(const v1::UpdateEntry& e) {
   return p;
 }
 
-void Client::Impl::RecordTraffic(const v1::UpdateEntry& e,
-                                 const absl::Status& fetched) {
+std::vector<v1::NetworkBytes> Client::Impl::RecordTraffic(
+    const v1::UpdateEntry& e, const absl::Status& fetched) {
   const ModuleKey key = KeyOf(e);
-  v1::ReportEvent event =
-      Event(v1::ReportEvent::KIND_DOWNLOADED, key, e.release_id(),
-            v1::REJECT_REASON_UNSPECIFIED, e.statement().version());
-  uint64_t sum = 0;
+  std::vector<v1::NetworkBytes> out;
   for (const auto& [network, bytes] : metered->Take()) {
     if (bytes == 0) continue;
     ledger->Add(network, bytes);
-    v1::NetworkBytes* t = event.add_traffic();
-    t->set_network(static_cast<v1::NetworkType>(network));
-    t->set_bytes(bytes);
-    sum += bytes;
+    v1::NetworkBytes& t = out.emplace_back();
+    t.set_network(static_cast<v1::NetworkType>(network));
+    t.set_bytes(bytes);
   }
+  const DownloadPolicy& p = options.download_policy;
   if (fetched.ok()) {
     ledger->Succeeded(key);
-  } else if (!absl::IsCancelled(fetched)) {
-    const DownloadPolicy& p = options.download_policy;
+  } else if (!absl::IsCancelled(fetched) &&
+             p.initial_backoff > absl::ZeroDuration()) {
     ledger->Failed(key, p.initial_backoff, p.max_backoff);
   }
-  if (sum > 0) Queue(std::move(event));
+  return out;
 }
 
 absl::Status Client::Impl::InstallPending(const ModuleKey& key,

@@ -16,6 +16,9 @@ ModuleKey KeyOf(const v1::UpdateEntry& e) {
 
 PendingStore PendingStore::Open(FileSystem* fs, std::string path) {
   PendingStore store(fs, std::move(path));
+  // A write cut by a crash.
+  const std::string tmp = store.path_ + ".tmp";
+  if (fs->Exists(tmp)) (void)fs->DeleteFile(tmp);
   if (!fs->Exists(store.path_)) return store;
   absl::StatusOr<std::string> bytes = fs->ReadFile(store.path_);
   v1::UpdatePlan plan;

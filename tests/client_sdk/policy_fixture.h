@@ -64,7 +64,7 @@ class PolicyClientTest : public ::testing::Test {
   std::vector<v1::ReportEvent> Downloaded() {
     std::vector<v1::ReportEvent> out;
     for (const auto& e : transport_->reports) {
-      if (e.kind() == v1::ReportEvent::KIND_DOWNLOADED) out.push_back(e);
+      if (e.traffic_size() > 0) out.push_back(e);
     }
     return out;
   }

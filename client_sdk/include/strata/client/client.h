@@ -73,7 +73,8 @@ struct DownloadPolicy {
   uint64_t daily_budget_bytes = 0;
   // After a failed download a check or prefetch tries the module again
   // only after initial_backoff, doubled per failure up to max_backoff.
-  absl::Duration initial_backoff = absl::Minutes(1);
+  // Zero (the default): no back-off, every check tries again.
+  absl::Duration initial_backoff = absl::ZeroDuration();
   absl::Duration max_backoff = absl::Hours(6);
 };
 
