@@ -47,6 +47,7 @@ PACKAGES=(
   zstd bsdiff xdelta3 curl openssl ca-certificates procps
   nginx wrk
   libpq-dev postgresql
+  default-jdk
 )
 # Commands that may come from outside dpkg on some images; installed from
 # Debian only when the command is missing.

@@ -19,6 +19,21 @@ ActivationPoint PointOf(int layer) {
   }
 }
 
+ActivationPoint PointOf(int layer, int install_mode) {
+  const ActivationPoint point = PointOf(layer);
+  if (point == ActivationPoint::kLaunch) return point;
+  switch (install_mode) {
+    case v1::INSTALL_IMMEDIATE:
+      return ActivationPoint::kAtOnce;
+    case v1::INSTALL_NEXT_LAUNCH:
+      return ActivationPoint::kLaunch;
+    case v1::INSTALL_NEXT_RESUME:
+      return ActivationPoint::kResume;
+    default:
+      return point;
+  }
+}
+
 std::vector<ModuleKey> StagedGroup(const ClientState& state,
                                    const ModuleKey& key) {
   const auto it = state.modules.find(key);
@@ -37,6 +52,19 @@ std::vector<ModuleKey> StagedGroup(const ClientState& state,
 ActivationPoint GroupPoint(const std::vector<ModuleKey>& group) {
   ActivationPoint p = ActivationPoint::kAtOnce;
   for (const ModuleKey& k : group) p = std::max(p, PointOf(k.first));
+  return p;
+}
+
+ActivationPoint GroupPoint(const ClientState& state,
+                           const std::vector<ModuleKey>& group) {
+  ActivationPoint p = ActivationPoint::kAtOnce;
+  for (const ModuleKey& k : group) {
+    const auto it = state.modules.find(k);
+    const int mode = it != state.modules.end() && it->second.staged.has_value()
+                         ? it->second.staged->install_mode
+                         : 0;
+    p = std::max(p, PointOf(k.first, mode));
+  }
   return p;
 }
 

@@ -17,10 +17,20 @@ namespace strata::client {
 
 // When an installed version may become active, latest last: CONFIG at
 // once, H5/HCF at the next OpenModule() of it or the next launch,
-// HOTPATCH/NATIVE_BUNDLE at the next launch only.
-enum class ActivationPoint { kAtOnce = 0, kOpenOrLaunch = 1, kLaunch = 2 };
+// HOTPATCH/NATIVE_BUNDLE at the next launch only. kResume: at the next
+// Client::OnResume() or launch (install mode "next resume").
+enum class ActivationPoint {
+  kAtOnce = 0,
+  kOpenOrLaunch = 1,
+  kResume = 2,
+  kLaunch = 3
+};
 
 ActivationPoint PointOf(int layer);
+// With the signed install mode (v1::InstallMode): immediate, next launch or
+// next resume replace the layer's point, except that HOTPATCH and
+// NATIVE_BUNDLE (code the app has loaded) always wait for a launch.
+ActivationPoint PointOf(int layer, int install_mode);
 
 // The staged release group of `key` (which must be staged): every module
 // whose staged version has the same non-zero release id, or `key` alone
@@ -30,6 +40,9 @@ std::vector<ModuleKey> StagedGroup(const ClientState& state,
 
 // A group activates together, at the latest point any member needs.
 ActivationPoint GroupPoint(const std::vector<ModuleKey>& group);
+// The same with each member's staged install mode.
+ActivationPoint GroupPoint(const ClientState& state,
+                           const std::vector<ModuleKey>& group);
 
 // The distinct non-zero release ids of the modules active in `state`
 // (ascending): the releases a launch runs. Embedded content has none.

@@ -12,6 +12,11 @@ struct strata_client {
   std::unique_ptr<strata::client::Client> client;
 };
 
+struct strata_cancel {
+  std::shared_ptr<strata::client::CancelToken> token =
+      std::make_shared<strata::client::CancelToken>();
+};
+
 namespace {
 
 thread_local std::string last_error;
@@ -119,6 +124,13 @@ strata_client* strata_client_create(const strata_client_options* o) {
   options.tls_server_cert_pem = Str(o->tls_server_cert_pem);
   options.insecure_plaintext_to_loopback_for_tests =
       o->insecure_plaintext_to_loopback_for_tests != 0;
+  if (o->network < 0 || o->network > 3) {
+    SetError(absl::InvalidArgumentError(
+        "network must be one of STRATA_NETWORK_* (0 to 3)"));
+    return nullptr;
+  }
+  options.network = static_cast<strata::client::Network>(o->network);
+  options.download_policy.daily_budget_bytes = o->daily_budget_bytes;
   auto client = strata::client::Client::Create(std::move(options));
   if (!client.ok()) {
     SetError(client.status());
@@ -248,6 +260,91 @@ int strata_client_remove_config_listener(strata_client* client, int id) {
     return SetError(absl::InvalidArgumentError("client is NULL"));
   }
   client->client->RemoveConfigListener(id);
+  return SetError(absl::OkStatus());
+}
+
+int strata_client_set_network(strata_client* client, int network) {
+  if (client == nullptr || network < 0 || network > 3) {
+    return SetError(absl::InvalidArgumentError(
+        "client must not be NULL and network one of STRATA_NETWORK_*"));
+  }
+  client->client->SetNetwork(static_cast<strata::client::Network>(network));
+  return SetError(absl::OkStatus());
+}
+
+strata_cancel* strata_cancel_new(void) { return new strata_cancel; }
+void strata_cancel_cancel(strata_cancel* cancel) {
+  if (cancel != nullptr) cancel->token->Cancel();
+}
+void strata_cancel_free(strata_cancel* cancel) { delete cancel; }
+
+int strata_client_open_module_with_progress(strata_client* client,
+                                            const char* layer, const char* name,
+                                            strata_progress_listener progress,
+                                            void* user_data,
+                                            strata_cancel* cancel,
+                                            char** path) {
+  strata::client::OpenOptions o;
+  if (progress != nullptr) {
+    o.on_progress = [progress,
+                     user_data](const strata::client::DownloadProgress& p) {
+      progress(user_data, p.received_bytes, p.content_bytes, p.done ? 1 : 0);
+    };
+  }
+  if (cancel != nullptr) o.cancel = cancel->token;
+  return ModulePath(client, layer, name, path,
+                    [&o](strata::client::Client& c, strata::client::Layer l,
+                         const char* n) { return c.OpenModule(l, n, o); });
+}
+
+int strata_client_prefetch(strata_client* client, const char* layer,
+                           const char* name) {
+  if (client == nullptr || layer == nullptr || name == nullptr) {
+    return SetError(
+        absl::InvalidArgumentError("client, layer and name must not be NULL"));
+  }
+  std::optional<strata::client::Layer> l = strata::client::ParseLayer(layer);
+  if (!l.has_value()) {
+    return SetError(absl::InvalidArgumentError(
+        strata::StrCat("unknown layer '", layer,
+                       "'; use config, h5, hcf, hotpatch or native")));
+  }
+  client->client->Prefetch({{*l, name}});
+  return SetError(absl::OkStatus());
+}
+
+int strata_client_pending_downloads(strata_client* client, size_t* pending,
+                                    size_t* mandatory) {
+  if (client == nullptr) {
+    return SetError(absl::InvalidArgumentError("client is NULL"));
+  }
+  if (pending != nullptr) *pending = client->client->PendingDownloads().size();
+  if (mandatory != nullptr) {
+    *mandatory = client->client->MandatoryUpdates().size();
+  }
+  return SetError(absl::OkStatus());
+}
+
+int strata_client_traffic(strata_client* client, int network, uint64_t* today,
+                          uint64_t* total) {
+  if (client == nullptr || network < 0 || network > 3) {
+    return SetError(absl::InvalidArgumentError(
+        "client must not be NULL and network one of STRATA_NETWORK_*"));
+  }
+  const strata::client::TrafficStats t = client->client->Traffic();
+  const auto n = static_cast<strata::client::Network>(network);
+  if (today != nullptr) *today = t.today.count(n) ? t.today.at(n) : 0;
+  if (total != nullptr) *total = t.total.count(n) ? t.total.at(n) : 0;
+  return SetError(absl::OkStatus());
+}
+
+int strata_client_on_resume(strata_client* client, size_t* activated) {
+  if (client == nullptr) {
+    return SetError(absl::InvalidArgumentError("client is NULL"));
+  }
+  auto r = client->client->OnResume();
+  if (!r.ok()) return SetError(r.status());
+  if (activated != nullptr) *activated = r->size();
   return SetError(absl::OkStatus());
 }
 

@@ -13,8 +13,11 @@ namespace {
 constexpr std::string_view kHeader = "strata-client-state 1";
 
 std::string RefLine(std::string_view tag, const VersionRef& r) {
-  return StrCat(tag, " ", r.version, " ", r.sha256, " ", r.sequence, " ",
-                r.release_id, "\n");
+  std::string line = StrCat(tag, " ", r.version, " ", r.sha256, " ", r.sequence,
+                            " ", r.release_id);
+  if (r.install_mode != 0) line += StrCat(" mode=", r.install_mode);
+  if (r.mandatory) line += " mandatory";
+  return line + "\n";
 }
 
 std::vector<std::string> Split(const std::string& line) {
@@ -118,10 +121,21 @@ absl::StatusOr<ClientState> ClientState::Parse(std::string_view text) {
       current = &state.modules[{static_cast<int>(layer), w[2]}];
     } else if (tag == "active" || tag == "staged" || tag == "good") {
       VersionRef r;
-      if (current == nullptr || w.size() != 5 ||
+      if (current == nullptr || w.size() < 5 || w.size() > 7 ||
           !ValidateName("version", w[1]).ok() || !IsSha256Hex(w[2]) ||
           !ParseU64(w[3], &r.sequence) || !ParseU64(w[4], &r.release_id)) {
         return bad("version record");
+      }
+      for (size_t i = 5; i < w.size(); ++i) {
+        uint64_t mode = 0;
+        if (w[i] == "mandatory") {
+          r.mandatory = true;
+        } else if (w[i].rfind("mode=", 0) == 0 &&
+                   ParseU64(w[i].substr(5), &mode) && mode <= 3) {
+          r.install_mode = static_cast<int>(mode);
+        } else {
+          return bad("version record");
+        }
       }
       r.version = w[1];
       r.sha256 = w[2];

@@ -8,6 +8,7 @@
 //   launch <in_progress 0|1> <unhealthy> <rolled_back_since_healthy 0|1>
 //   module <layer number> <name>
 //   active|staged|good <version> <sha256> <sequence> <release id>
+//                      [mode=<v1::InstallMode>] [mandatory]
 //   pending                      (activated, no healthy launch since)
 //   banned <sha256>              (rolled back; never installed again)
 //   ticket <hex>                 the latest plan's report ticket (opaque,
@@ -33,6 +34,10 @@ struct VersionRef {
   std::string sha256;
   uint64_t sequence = 0;
   uint64_t release_id = 0;
+  // The signed delivery policy's install mode (v1::InstallMode) and
+  // mandatory flag.
+  int install_mode = 0;
+  bool mandatory = false;
   bool operator==(const VersionRef&) const = default;
 };
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "delivery_policy.h"
 #include "reject.h"
 #include "strata/base/http_get.h"
 #include "strata/base/log.h"
@@ -67,8 +68,8 @@ signing::DeviceInfo DeviceOf(const std::string& app_id,
 // The statement, release and transfer facts of a signed target, in the
 // shape the SDK installs: the server's entry supplies only how to fetch
 // the bytes (inline copy, patches), which are verified against these.
-v1::UpdateEntry SignedEntry(const v1::UpdateEntry& offered,
-                            const signing::VerifiedTarget& target) {
+absl::StatusOr<v1::UpdateEntry> SignedEntry(
+    const v1::UpdateEntry& offered, const signing::VerifiedTarget& target) {
   const signing::ArtifactInfo& a = *target.artifact;
   v1::UpdateEntry e;
   e.mutable_module()->set_layer(static_cast<v1::Layer>(a.layer));
@@ -98,6 +99,18 @@ v1::UpdateEntry SignedEntry(const v1::UpdateEntry& offered,
   const Json* revert = custom.is_object() ? custom.Find("revert") : nullptr;
   e.set_revert_to_embedded(revert != nullptr && revert->is_string() &&
                            revert->as_string() == "embedded");
+  // How devices fetch and switch to it (on demand, networks, install
+  // mode, mandatory): the publishers' word, not the server's.
+  const Json* delivery = custom.is_object() ? custom.Find("delivery") : nullptr;
+  if (delivery != nullptr) {
+    absl::StatusOr<v1::DeliveryPolicy> policy = DeliveryFromCustom(*delivery);
+    if (!policy.ok()) {
+      return Refuse(signing::RejectReason::kMalformedMetadata,
+                    StrCat("signed target ", target.name, ": ",
+                           ToStd(policy.status().message())));
+    }
+    *st->mutable_delivery() = *std::move(policy);
+  }
   // Patches: a patch's output is verified against the signed hash anyway;
   // what is capped here is what the server may make the device download.
   // A patch the publisher listed must be the one listed; any other may not

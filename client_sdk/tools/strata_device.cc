@@ -1,6 +1,8 @@
 // strata-device: a simulated device built on libstrata_client.
 #include <iostream>
+#include <string>
 #include <tuple>
+#include <vector>
 
 #include "CLI/CLI.hpp"
 #include "strata/base/env.h"
@@ -26,7 +28,9 @@ int main(int argc, char** argv) {
   strata::client::ClientOptions options;
   std::string print_config, root_file, ca_file, server_cert;
   bool no_check = false, verify = false, begin_launch = false,
-       mark_healthy = false;
+       mark_healthy = false, traffic = false;
+  std::string network = "unknown", open_module;
+  std::vector<std::string> resolve_urls;
   CLI::App app{
       "strata-device - a simulated app on libstrata_client: checks the "
       "server,\n"
@@ -99,6 +103,20 @@ int main(int argc, char** argv) {
   app.add_flag("--verify", verify,
                "print every installed module (state, version, sha256) after "
                "re-hashing its content; exit 4 if any is damaged");
+  app.add_option("--network", network,
+                 "the network the device is on: unknown, unmetered, metered "
+                 "or offline (the download policy's input)");
+  app.add_option("--open", open_module,
+                 "LAYER/NAME: OpenModule() after the check (an on-demand "
+                 "module is downloaded now, with progress) and print its "
+                 "path");
+  app.add_option("--resolve-url", resolve_urls,
+                 "print the installed file serving this page URL (offline "
+                 "package) and its first bytes, or why it loads from the "
+                 "network; repeatable");
+  app.add_flag("--traffic", traffic,
+               "print the bytes this device downloaded, by network, and "
+               "what waits for download");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -148,6 +166,20 @@ int main(int argc, char** argv) {
                          strata::ToStd(content.status().message()))));
     }
     *pem = *std::move(content);
+  }
+  {
+    bool known = false;
+    for (int n = 0; n <= 3; ++n) {
+      const auto net = static_cast<strata::client::Network>(n);
+      if (strata::client::NetworkName(net) == network) {
+        options.network = net;
+        known = true;
+      }
+    }
+    if (!known) {
+      return Fail(absl::InvalidArgumentError(
+          "--network must be unknown, unmetered, metered or offline"));
+    }
   }
   auto client = strata::client::Client::Create(options);
   if (!client.ok()) return Fail(client.status());
@@ -204,6 +236,62 @@ int main(int argc, char** argv) {
           "config ", print_config, " is not installed on this device")));
     }
     std::cout << "config " << print_config << " = " << **value << "\n";
+  }
+  if (!open_module.empty()) {
+    const size_t slash = open_module.find('/');
+    auto layer = strata::client::ParseLayer(open_module.substr(0, slash));
+    if (slash == std::string::npos || !layer.has_value()) {
+      return Fail(absl::InvalidArgumentError(
+          "--open takes LAYER/NAME, e.g. h5/mall-home"));
+    }
+    strata::client::OpenOptions o;
+    uint64_t shown = 0;
+    o.on_progress = [&](const strata::client::DownloadProgress& p) {
+      if (p.done || p.received_bytes >= shown + p.content_bytes / 4) {
+        shown = p.received_bytes;
+        std::cout << "downloading " << open_module << " " << p.version << ": "
+                  << p.received_bytes << " of " << p.content_bytes << " bytes"
+                  << (p.done ? " (installed)" : "") << "\n";
+      }
+    };
+    auto path = (*client)->OpenModule(*layer, open_module.substr(slash + 1), o);
+    if (!path.ok()) return Fail(path.status());
+    std::cout << "opened " << open_module << ": " << *path << "\n";
+  }
+  for (const std::string& url : resolve_urls) {
+    auto r = (*client)->ResolveUrl(url);
+    if (!r.ok()) return Fail(r.status());
+    if (!r->offline) {
+      std::cout << "url " << url << " -> network (" << r->fallback_reason
+                << ")\n";
+      continue;
+    }
+    auto content = strata::PosixFileSystem()->ReadFile(r->path);
+    std::string head = content.ok() ? content->substr(0, 80) : "?";
+    for (char& c : head) {
+      if (c == '\n' || c == '\r') c = ' ';
+    }
+    std::cout << "url " << url << " -> " << r->path << " ("
+              << strata::client::LayerName(r->layer) << "/" << r->module << " "
+              << r->version << ", " << (content.ok() ? content->size() : 0)
+              << " bytes): " << head << "\n";
+  }
+  if (traffic) {
+    const strata::client::TrafficStats t = (*client)->Traffic();
+    uint64_t sum = 0;
+    std::string by;
+    for (const auto& [n, b] : t.total) {
+      sum += b;
+      by += strata::StrCat(by.empty() ? "" : ", ",
+                           strata::client::NetworkName(n), " ", b);
+    }
+    std::cout << "traffic " << options.device.device_id << ": " << sum
+              << " bytes downloaded (" << (by.empty() ? "none" : by) << ")\n";
+    for (const auto& p : (*client)->PendingDownloads()) {
+      std::cout << "waiting " << strata::client::LayerName(p.layer) << "/"
+                << p.name << " " << p.version << " (" << p.content_bytes
+                << " bytes): " << p.reason << "\n";
+    }
   }
   if (mark_healthy) {
     absl::Status s = (*client)->MarkLaunchHealthy();

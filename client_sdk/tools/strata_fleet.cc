@@ -122,6 +122,7 @@ struct Flags {
   std::string host_build;
   std::string embedded_dir;
   bool watch_config = false;
+  bool print_traffic = false;
   // --await-config MODULE=VERSION, split.
   std::vector<std::string> await_config_flags;
   std::vector<std::pair<std::string, std::string>> await_config;
@@ -366,6 +367,21 @@ class Fleet {
     }
     for (auto& d : devices_) d->client->StopConfigWatch();
     return code;
+  }
+
+  // The bytes each device downloaded over its life (its traffic ledger),
+  // by network.
+  void PrintTraffic() {
+    for (const auto& d : devices_) {
+      uint64_t sum = 0;
+      std::string by;
+      for (const auto& [n, b] : d->client->Traffic().total) {
+        sum += b;
+        by += StrCat(by.empty() ? "" : ", ", NetworkName(n), " ", b);
+      }
+      out_.Line(StrCat("traffic ", d->id, ": ", sum, " bytes downloaded (",
+                       by.empty() ? "none" : by, ")"));
+    }
   }
 
   void PrintSummary() {
@@ -706,6 +722,9 @@ int Main(int argc, char** argv) {
   app.add_option("--summary-json", f.summary_json,
                  "write totals, rounds and every device's active versions "
                  "as JSON to this file");
+  app.add_flag("--print-traffic", f.print_traffic,
+               "at the end, print the bytes each device downloaded over its "
+               "life, by network (the traffic index)");
   app.add_option("--threads", f.threads, "worker threads for the devices")
       ->check(CLI::Range(1, kMaxThreads))
       ->capture_default_str();
@@ -817,6 +836,7 @@ int Main(int argc, char** argv) {
   }
   int code = fleet.Run();
   fleet.PrintSummary();
+  if (f.print_traffic) fleet.PrintTraffic();
   if (!f.summary_json.empty()) {
     if (absl::Status s = fleet.WriteSummary(f.summary_json); !s.ok()) {
       std::cerr << "strata-fleet: cannot write --summary-json "

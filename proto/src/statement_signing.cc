@@ -26,6 +26,17 @@ std::string StatementSigningBytes(const v1::ArtifactStatement& st) {
   Field(out, c.host_build());
   Field(out, c.runtime_version());
   Field(out, c.min_sdk_version());
+  // The delivery policy, when it is not the default (so statements signed
+  // before it existed keep their bytes).
+  const v1::DeliveryPolicy& d = st.delivery();
+  if (d.on_demand() || d.mandatory() || d.network() != v1::NETWORK_ANY ||
+      d.install_mode() != v1::INSTALL_DEFAULT) {
+    Field(out, "delivery");
+    Field(out, d.on_demand() ? "1" : "0");
+    Field(out, std::to_string(static_cast<int>(d.network())));
+    Field(out, std::to_string(static_cast<int>(d.install_mode())));
+    Field(out, d.mandatory() ? "1" : "0");
+  }
   return out;
 }
 

@@ -927,6 +927,7 @@ TEST_F(ClientTest, BrokenDeltaFallsBackToTheFullDownloadAndIsReported) {
   for (const std::string& f : fs_.AllFiles()) {
     // v1 is kept as the last known good until a healthy launch.
     EXPECT_TRUE(f == "/sdk/state" || f == "/sdk/reports/queue" ||
+                f == "/sdk/traffic" ||
                 f == "/sdk/blobs/" + Sha256::HexHash(v2c) + ".blob" ||
                 f == "/sdk/blobs/" + Sha256::HexHash(v1c) + ".blob")
         << f;

@@ -88,6 +88,8 @@ void ExpectOldOrNew(World& w, Client& client, v1::Layer layer,
   auto staged = client.Staged(static_cast<Layer>(layer), name);
   for (const std::string& f : w.mem.AllFiles()) {
     if (f == "/sdk/state" || f == "/sdk/reports/queue") continue;
+    // The traffic ledger and the pending downloads (bookkeeping).
+    if (f == "/sdk/traffic" || f == "/sdk/pending") continue;
     // A resumable partial download (of the content or of a patch).
     if (f.rfind("/sdk/staging/", 0) == 0 && f.size() > 5 &&
         f.substr(f.size() - 5) == ".part") {

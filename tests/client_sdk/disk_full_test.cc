@@ -151,7 +151,8 @@ void Recover(World& w, Client& client, const DiskFullFlow& flow) {
 // Nothing in /sdk beyond the state, the report queue, the trust state and
 // the blobs of the active versions.
 void ExpectNoLeftovers(World& w, Client& client) {
-  std::set<std::string> allowed = {"/sdk/state", "/sdk/reports/queue"};
+  std::set<std::string> allowed = {"/sdk/state", "/sdk/reports/queue",
+                                   "/sdk/traffic", "/sdk/pending"};
   for (const InstalledModule& m : client.AllInstalled()) {
     allowed.insert(StrCat("/sdk/blobs/", m.content_sha256, ".blob"));
   }

@@ -3,12 +3,14 @@
 #ifndef STRATA_TESTS_CLIENT_SDK_SERVER_FIXTURE_H_
 #define STRATA_TESTS_CLIENT_SDK_SERVER_FIXTURE_H_
 
+#include <map>
 #include <string>
 
 #include "../integration/test_server.h"
 #include "../server/test_util.h"
 #include "gtest/gtest.h"
 #include "strata/admin_cli/admin_client.h"
+#include "strata/admin_cli/tree_archive.h"
 #include "strata/base/file_util.h"
 #include "strata/base/testing/status_matchers.h"
 
@@ -24,13 +26,15 @@ class SdkServerTest : public ::testing::Test {
   // once. Returns the release id (0 on failure).
   uint64_t Release(v1::Layer layer, const std::string& module,
                    const std::string& version, const std::string& content,
-                   const std::string& host_build = "") {
-    Publish(layer, module, version, content, host_build);
+                   const std::string& host_build = "",
+                   const v1::DeliveryPolicy& delivery = {}) {
+    Publish(layer, module, version, content, host_build, delivery);
     return CreateRelease(layer, module, version);
   }
   void Publish(v1::Layer layer, const std::string& module,
                const std::string& version, const std::string& content,
-               const std::string& host_build = "") {
+               const std::string& host_build = "",
+               const v1::DeliveryPolicy& delivery = {}) {
     admin::AdminClient admin(server_.address(), server_.token(),
                              admin::ChannelSecurity::Plaintext());
     v1::ArtifactStatement st;
@@ -41,6 +45,7 @@ class SdkServerTest : public ::testing::Test {
     if (!host_build.empty()) {
       st.mutable_compatibility()->set_host_build(host_build);
     }
+    *st.mutable_delivery() = delivery;
     EXPECT_THAT(admin.Publish(st, content, ""), IsOk());
   }
   uint64_t CreateRelease(v1::Layer layer, const std::string& module,
@@ -56,6 +61,22 @@ class SdkServerTest : public ::testing::Test {
     absl::StatusOr<v1::Release> release = admin.CreateRelease(r);
     EXPECT_THAT(release, IsOk());
     return release.ok() ? release->release_id() : 0;
+  }
+
+  // Writes the files into <test dir>/<name> and packs the directory as
+  // `strata publish --dir` does.
+  std::string PackTree(const std::string& name,
+                       const std::map<std::string, std::string>& files) {
+    FileSystem& fs = *PosixFileSystem();
+    const std::string root = JoinPath(dir_.path(), name);
+    for (const auto& [path, content] : files) {
+      const std::string full = JoinPath(root, path);
+      EXPECT_THAT(CreateDirs(fs, full.substr(0, full.rfind('/'))), IsOk());
+      EXPECT_THAT(WriteFileAtomically(fs, full, content), IsOk());
+    }
+    absl::StatusOr<std::string> archive = admin::ArchiveTree(fs, root);
+    EXPECT_THAT(archive, IsOk());
+    return archive.value_or("");
   }
 
   TempDir dir_;

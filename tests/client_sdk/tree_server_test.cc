@@ -42,20 +42,9 @@ class TreeServerTest : public testing::SdkServerTest {
     EXPECT_THAT(c, IsOk());
     return c.ok() ? *std::move(c) : nullptr;
   }
-  // Writes the files into a fresh directory and packs it as `strata
-  // publish --dir` does.
   std::string Pack(const std::string& name,
                    const std::map<std::string, std::string>& files) {
-    FileSystem& fs = *PosixFileSystem();
-    const std::string root = JoinPath(dir_.path(), name);
-    for (const auto& [path, content] : files) {
-      const std::string full = JoinPath(root, path);
-      EXPECT_THAT(CreateDirs(fs, full.substr(0, full.rfind('/'))), IsOk());
-      EXPECT_THAT(WriteFileAtomically(fs, full, content), IsOk());
-    }
-    absl::StatusOr<std::string> archive = admin::ArchiveTree(fs, root);
-    EXPECT_THAT(archive, IsOk());
-    return archive.value_or("");
+    return PackTree(name, files);
   }
   uint64_t Metric(const std::string& series) {
     absl::StatusOr<HttpResponse> r =

@@ -17,6 +17,7 @@
 #include "gtest/gtest.h"
 #include "strata/admin_cli/admin_client.h"
 #include "strata/base/file_util.h"
+#include "strata/base/json.h"
 #include "strata/base/strings.h"
 #include "strata/base/testing/status_matchers.h"
 #include "strata/client/client.h"
@@ -88,13 +89,17 @@ class VerifiedServerTest : public ::testing::Test {
 
   // `strata publish`: the h5 role re-signed with one more target, then
   // `strata release create --all-at-once`.
+  // `delivery`: the target's custom "delivery" (null: none).
   void PublishAndRelease(const std::string& module, const std::string& version,
-                         const std::string& content) {
+                         const std::string& content,
+                         const Json& delivery = Json()) {
     ++counter_;
     h5_role_.common.version = h5_version_;  // Resign adds one
-    h5_role_
-        .targets[signing::TargetName(signing::Layer::kH5, module, counter_)] =
+    signing::TargetFile& target = h5_role_.targets[signing::TargetName(
+        signing::Layer::kH5, module, counter_)];
+    target =
         kit_->Target(signing::Layer::kH5, module, counter_, version, content);
+    if (!delivery.is_null()) target.extra_custom["delivery"] = delivery;
     v1::PublishRequest header;
     v1::PublishHeader* h = header.mutable_header();
     v1::ArtifactStatement* st = h->mutable_statement();
@@ -170,6 +175,27 @@ TEST_F(VerifiedServerTest, APinnedClientInstallsTheSignedReleaseFromCheck) {
   EXPECT_TRUE(r.failures.empty()) << ::testing::PrintToString(r.failures);
   ASSERT_EQ(r.installed.size(), 1u);
   EXPECT_EQ(r.installed[0].version, "2.0");
+}
+
+// The on-demand flag the device obeys is the publishers' (the signed
+// target's custom "delivery"), not the server's statement, which here
+// says nothing.
+TEST_F(VerifiedServerTest, SignedOnDemandFlagDefersTheDownloadToTheFirstOpen) {
+  Json lazy = Json::MakeObject();
+  lazy["on_demand"] = true;
+  PublishAndRelease("game", "1.0", kPage, lazy);
+  STRATA_ASSERT_OK_AND_ASSIGN(auto client,
+                              client::Client::Create(Options("d-lazy")));
+  STRATA_ASSERT_OK_AND_ASSIGN(client::CheckResult r, client->Check());
+  EXPECT_TRUE(r.failures.empty()) << ::testing::PrintToString(r.failures);
+  EXPECT_TRUE(r.installed.empty());
+  EXPECT_EQ(r.bytes_downloaded, 0u);
+  ASSERT_EQ(r.pending.size(), 1u);
+  EXPECT_TRUE(r.pending[0].on_demand);
+  STRATA_ASSERT_OK_AND_ASSIGN(std::string path,
+                              client->OpenModule(client::Layer::kH5, "game"));
+  EXPECT_EQ(*PosixFileSystem()->ReadFile(path), kPage);
+  EXPECT_EQ(client->Installed(client::Layer::kH5, "game")->version, "1.0");
 }
 
 TEST_F(VerifiedServerTest, MetadataOverStratadsHttpRepository) {

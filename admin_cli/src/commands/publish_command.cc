@@ -33,7 +33,38 @@ struct PublishFlags {
   bool dry_run = false;
   bool quiet = false;
   bool allow_empty = false;
+  // How devices fetch and switch to it (ArtifactStatement.delivery; the
+  // signed target's custom "delivery").
+  bool on_demand = false, mandatory = false;
+  std::string network = "any", install = "default";
 };
+
+v1::DeliveryPolicy DeliveryOf(const PublishFlags& f) {
+  v1::DeliveryPolicy p;
+  p.set_on_demand(f.on_demand);
+  p.set_mandatory(f.mandatory);
+  p.set_network(f.network == "unmetered" ? v1::NETWORK_UNMETERED_ONLY
+                                         : v1::NETWORK_ANY);
+  p.set_install_mode(f.install == "immediate"     ? v1::INSTALL_IMMEDIATE
+                     : f.install == "next_launch" ? v1::INSTALL_NEXT_LAUNCH
+                     : f.install == "next_resume" ? v1::INSTALL_NEXT_RESUME
+                                                  : v1::INSTALL_DEFAULT);
+  return p;
+}
+
+// The target's custom "delivery" (null when every field is the default).
+Json DeliveryCustom(const PublishFlags& f) {
+  if (!f.on_demand && !f.mandatory && f.network == "any" &&
+      f.install == "default") {
+    return Json();
+  }
+  Json d = Json::MakeObject();
+  if (f.on_demand) d["on_demand"] = true;
+  if (f.mandatory) d["mandatory"] = true;
+  if (f.network != "any") d["network"] = f.network;
+  if (f.install != "default") d["install"] = f.install;
+  return d;
+}
 
 // The content to publish: a file as it is, or a directory packed.
 struct Content {
@@ -265,6 +296,9 @@ absl::StatusOr<RoleForPublish> NextRole(
   info.compat.host_build = f.host_build;
   out.target = signing::TargetName(info.layer, f.module, info.release_counter);
   role.targets[out.target] = signing::TargetFileFor(content, info);
+  if (Json d = DeliveryCustom(f); !d.is_null()) {
+    role.targets[out.target].extra_custom["delivery"] = std::move(d);
+  }
   out.version = role.common.version + 1;
   STRATA_ASSIGN_OR_RETURN(
       out.bytes,
@@ -306,6 +340,7 @@ absl::Status DoPublish(const PublishFlags& f, CliContext& ctx) {
   st.mutable_module()->set_name(f.module);
   st.set_version(f.version);
   st.mutable_compatibility()->set_host_build(f.host_build);
+  *st.mutable_delivery() = DeliveryOf(f);
   // Sign the statement here: private keys never leave this machine.
   const std::string sha256 = Sha256::HexHash(*content);
   st.set_content_sha256(sha256);
@@ -506,6 +541,21 @@ void AddPublishCommand(CLI::App& app, CliContext& ctx) {
       "two signatures); required on an app with a root of trust");
   cmd->add_option("--idempotency-key", flags->idempotency_key,
                   "retry key (default: app/module/version)");
+  cmd->add_flag("--on-demand", flags->on_demand,
+                "devices download it on first use (OpenModule or a "
+                "prefetch), not at check time");
+  cmd->add_option("--network", flags->network,
+                  "networks devices may download it on")
+      ->check(CLI::IsMember({"any", "unmetered"}))
+      ->capture_default_str();
+  cmd->add_option("--install-mode", flags->install,
+                  "when devices switch to it: the layer's point (default), "
+                  "immediate, next_launch or next_resume")
+      ->check(
+          CLI::IsMember({"default", "immediate", "next_launch", "next_resume"}))
+      ->capture_default_str();
+  cmd->add_flag("--mandatory", flags->mandatory,
+                "devices list it as mandatory until it is active");
   cmd->add_flag("--dry-run", flags->dry_run,
                 "read or pack the content, list it and run the local checks; "
                 "sign and send nothing (needs no server)");

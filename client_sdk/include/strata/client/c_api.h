@@ -48,6 +48,10 @@ typedef struct strata_client_options {
    * with INVALID_ARGUMENT (3) unless server_address is loopback
    * (127.0.0.0/8, ::1, localhost). */
   int insecure_plaintext_to_loopback_for_tests;
+  /* The network at start (STRATA_NETWORK_*; 0: unknown) and the daily
+   * download budget of checks and prefetches (0: no limit). */
+  int network;
+  uint64_t daily_budget_bytes;
 } strata_client_options;
 
 /* Setters for the trust fields above (the same as assigning them). Start
@@ -124,6 +128,49 @@ int strata_client_add_config_listener(strata_client* client,
                                       strata_config_listener listener,
                                       void* user_data, int* id);
 int strata_client_remove_config_listener(strata_client* client, int id);
+
+/* Download policy and on-demand modules (docs/client_sdk.md). */
+#define STRATA_NETWORK_UNKNOWN 0
+#define STRATA_NETWORK_UNMETERED 1 /* Wi-Fi, Ethernet */
+#define STRATA_NETWORK_METERED 2   /* cellular */
+#define STRATA_NETWORK_OFFLINE 3
+/* The host tells the SDK the current network (wakes prefetches). */
+int strata_client_set_network(strata_client* client, int network);
+
+/* Cancels an open's download from another thread. */
+typedef struct strata_cancel strata_cancel;
+strata_cancel* strata_cancel_new(void);
+void strata_cancel_cancel(strata_cancel* cancel);
+void strata_cancel_free(strata_cancel* cancel);
+
+/* Download progress of an open: bytes received so far, the content's size,
+ * and non-zero on the last call (installed). On the calling thread. */
+typedef void (*strata_progress_listener)(void* user_data, uint64_t received,
+                                         uint64_t total, int done);
+/* strata_client_open_module, downloading an on-demand module that is not
+ * on the device yet first: `progress` (may be NULL) reports it, `cancel`
+ * (may be NULL) ends it with CANCELLED (1); FAILED_PRECONDITION (9) when
+ * the network policy forbids the download now. */
+int strata_client_open_module_with_progress(strata_client* client,
+                                            const char* layer, const char* name,
+                                            strata_progress_listener progress,
+                                            void* user_data,
+                                            strata_cancel* cancel, char** path);
+/* Prefetch hint: fetch this pending module in the background when the
+ * policy allows. */
+int strata_client_prefetch(strata_client* client, const char* layer,
+                           const char* name);
+/* Updates the latest check left for later (on demand, or held back by the
+ * policy); *mandatory (may be NULL) receives how many mandatory updates are
+ * not active yet. */
+int strata_client_pending_downloads(strata_client* client, size_t* pending,
+                                    size_t* mandatory);
+/* Bytes downloaded on `network` (STRATA_NETWORK_*): today and ever. */
+int strata_client_traffic(strata_client* client, int network, uint64_t* today,
+                          uint64_t* total);
+/* The app came back to the foreground: activates staged "next resume"
+ * releases; *activated (may be NULL) receives how many modules. */
+int strata_client_on_resume(strata_client* client, size_t* activated);
 
 /* The last error of the calling thread ("" if none); valid until the next
  * call on this thread. */

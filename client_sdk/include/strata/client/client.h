@@ -5,6 +5,7 @@
 #ifndef STRATA_CLIENT_CLIENT_H_
 #define STRATA_CLIENT_CLIENT_H_
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -47,6 +48,98 @@ struct DeviceInfo {
   std::string locale;
   std::string runtime_version;
   std::map<std::string, std::string> attributes;
+};
+
+// The network the device is on, as the app tells the SDK
+// (Client::SetNetwork). Numbers as strata.v1.NetworkType.
+enum class Network { kUnknown = 0, kUnmetered = 1, kMetered = 2, kOffline = 3 };
+std::string_view NetworkName(Network network);  // "unknown", "unmetered", ...
+
+// Which networks a download may use. Unknown counts as metered.
+enum class NetworkRequirement { kAny = 0, kUnmeteredOnly = 1 };
+
+// The app's download rules; an update's own signed policy (docs/
+// client_sdk.md) applies too, and the stricter rule wins. Updates that may
+// not be downloaded now wait (Client::PendingDownloads) for a later check,
+// a prefetch, or an OpenModule().
+struct DownloadPolicy {
+  // Networks per layer, and per module ("h5/mall", LayerName()/name).
+  std::map<Layer, NetworkRequirement> layer_networks;
+  std::map<std::string, NetworkRequirement> module_networks;
+  // Bytes a day (the Env clock's UTC day) that checks and prefetches may
+  // download, on any network; 0: no limit. OpenModule() of a module that is
+  // not on the device yet is not held back by it (the user is waiting), but
+  // its bytes count.
+  uint64_t daily_budget_bytes = 0;
+  // After a failed download a check or prefetch tries the module again
+  // only after initial_backoff, doubled per failure up to max_backoff.
+  // Zero (the default): no back-off, every check tries again.
+  absl::Duration initial_backoff = absl::ZeroDuration();
+  absl::Duration max_backoff = absl::Hours(6);
+};
+
+// Downloads a user is waiting for (OpenModule of an on-demand module).
+struct DownloadProgress {
+  Layer layer = Layer::kH5;
+  std::string module;
+  std::string version;
+  // Bytes received so far for this module (patches and content), and the
+  // size of its content (a patch may make the download smaller).
+  uint64_t received_bytes = 0;
+  uint64_t content_bytes = 0;
+  bool done = false;  // the last call: verified and installed
+};
+
+// Cancels an OpenModule() download from another thread. The bytes received
+// so far are kept; the next try resumes from them.
+class CancelToken {
+ public:
+  void Cancel() { cancelled_.store(true); }
+  bool cancelled() const { return cancelled_.load(); }
+
+ private:
+  std::atomic<bool> cancelled_{false};
+};
+
+struct OpenOptions {
+  // Called on the calling thread while the content downloads.
+  std::function<void(const DownloadProgress&)> on_progress;
+  std::shared_ptr<CancelToken> cancel;
+  // Download even on a network the policy does not allow (the user said
+  // so). The daily budget never holds back an open.
+  bool ignore_network_policy = false;
+};
+
+// An update the SDK knows of but has not downloaded.
+struct PendingDownload {
+  Layer layer = Layer::kH5;
+  std::string name;
+  std::string version;
+  uint64_t content_bytes = 0;
+  bool on_demand = false;  // waits for OpenModule() or a prefetch
+  bool mandatory = false;
+  // Why it waits: "on demand", "needs an unmetered network", "daily budget
+  // ...", "backing off ...".
+  std::string reason;
+};
+
+// An update published as mandatory (signed delivery.mandatory) that is
+// not active yet.
+struct MandatoryUpdate {
+  Layer layer = Layer::kH5;
+  std::string name;
+  std::string version;
+  // Downloaded and staged; else still to download (PendingDownloads).
+  bool downloaded = false;
+  // What it waits for: "download (<why>)", "next open", "next resume",
+  // "next launch".
+  std::string waits_for;
+};
+
+// Bytes downloaded per network.
+struct TrafficStats {
+  std::map<Network, uint64_t> today;
+  std::map<Network, uint64_t> total;
 };
 
 struct ClientOptions {
@@ -101,6 +194,10 @@ struct ClientOptions {
   // file is capped at the verifier's byte limit for its role; one deadline
   // covers the whole refresh. Plain HTTP is enough: every file is signed.
   std::string metadata_base_url;
+  // Download rules (networks, daily budget, back-off).
+  DownloadPolicy download_policy;
+  // The network at start; Client::SetNetwork() changes it.
+  Network network = Network::kUnknown;
 };
 
 // The version "embedded" stands for the content shipped in the app.
@@ -151,6 +248,9 @@ struct CheckResult {
   // Bytes received by downloads of this check (patches and full content,
   // retried streams included, also for updates that then failed).
   uint64_t bytes_downloaded = 0;
+  // Updates offered but not downloaded: on demand, or held back by the
+  // download policy (also listed by PendingDownloads()).
+  std::vector<PendingDownload> pending;
   // Modules a roll back reset to the content the app ships with (a
   // publisher-signed revert target): what they run now (the embedded
   // version; absent for a module the app does not embed). Not in
@@ -302,6 +402,45 @@ class Client {
   // content file. For other layers it returns the active content's path.
   // kNotFound if the module has no content at all.
   absl::StatusOr<std::string> OpenModule(Layer layer, std::string_view name);
+  // The same; an on-demand module that is not on the device yet (see
+  // PendingDownloads) is downloaded, verified, installed and activated
+  // first, reporting progress and honouring the cancel token
+  // (kCancelled). kFailedPrecondition when the network policy forbids the
+  // download now (unless ignore_network_policy). The download holds the
+  // SDK's lock: other calls wait for it.
+  absl::StatusOr<std::string> OpenModule(Layer layer, std::string_view name,
+                                         const OpenOptions& options);
+  // Prefetch hints: fetch these pending modules in the background (one
+  // thread, started on first use) as soon as the download policy allows
+  // (network, daily budget, back-off): at once, or after a SetNetwork()
+  // or a check that allows it. Fetched modules are installed like a
+  // check's (staged until their activation point). Hints last for the
+  // client's lifetime; a hint for a module with nothing pending waits for
+  // a check that offers it.
+  void Prefetch(const std::vector<std::pair<Layer, std::string>>& modules);
+  // Modules fetched by prefetch so far.
+  uint64_t Prefetched() const;
+  // The host tells the SDK the current network (e.g. from Android's
+  // ConnectivityManager); wakes the prefetcher.
+  void SetNetwork(Network network);
+  Network CurrentNetwork() const;
+  // What the latest check offered and the SDK did not download yet.
+  std::vector<PendingDownload> PendingDownloads();
+  // Bytes downloaded, per network (also reported to the server with each
+  // download: ReportEvent.traffic).
+  TrafficStats Traffic();
+
+  // Install modes (signed with the update, delivery.install_mode):
+  // "immediate" activates an installed CONFIG/H5/HCF version at once,
+  // "next_launch" only at BeginLaunch(), "next_resume" at the next
+  // OnResume() (or launch); HOTPATCH and NATIVE_BUNDLE always wait for a
+  // launch. The app calls OnResume() when it comes back to the foreground;
+  // it activates staged "next_resume" releases (configs: listeners are
+  // called) and returns what it activated.
+  absl::StatusOr<std::vector<InstalledModule>> OnResume();
+  // Mandatory updates not active yet (pending downloads and staged
+  // versions), so the app can hold the user until they are in.
+  std::vector<MandatoryUpdate> MandatoryUpdates();
   // The directory an H5/HCF module's active tree is unpacked in
   // (<storage_dir>/trees/<archive sha256>; a new version gets a new
   // directory, so a path stays valid until a later switch collects it).
@@ -354,6 +493,7 @@ class Client {
   explicit Client(std::unique_ptr<Impl> impl);
   absl::StatusOr<CheckResult> CheckUnnotified();
   absl::StatusOr<LaunchResult> BeginLaunchUnnotified();
+  void StopPrefetch();
   std::unique_ptr<Impl> impl_;
 };
 

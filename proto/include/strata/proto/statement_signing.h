@@ -11,7 +11,8 @@ namespace strata {
 
 // "strata-statement-v1," then every field, length-prefixed: app, layer
 // number, module, version, content_sha256, size, and the compatibility
-// fields. Any change to any field changes the bytes.
+// fields, then (only when not the default) "delivery" and the delivery
+// policy's fields. Any change to any field changes the bytes.
 std::string StatementSigningBytes(const v1::ArtifactStatement& statement);
 
 }  // namespace strata
