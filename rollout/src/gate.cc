@@ -108,6 +108,16 @@ std::string Evidence(double log_e, const GateFigures& f, const GatePolicy& p) {
                 static_cast<int>(kSequentialTests), " tests)");
 }
 
+// "launch-crash rate 4.00% (40 of 1000) is 4.00x control's 1.00% (10 of
+// 1000)": treatment against control, for both ratio rules.
+std::string AgainstControl(std::string_view what, std::string_view verb,
+                           double t_rate, uint64_t t_x, uint64_t t_n,
+                           double c_rate, uint64_t c_x, uint64_t c_n) {
+  return StrCat(what, " ", Pct(t_rate), " (", t_x, " of ", t_n, ") ", verb, " ",
+                Times(t_rate, c_rate), " control's ", Pct(c_rate), " (", c_x,
+                " of ", c_n, ")");
+}
+
 // Rules 2-5 with the sequential tests.
 std::optional<GateDecision> SequentialRules(const GatePolicy& p,
                                             const GateFigures& f) {
@@ -169,11 +179,11 @@ std::optional<GateDecision> SequentialRules(const GatePolicy& p,
       f.crash_vs_control_log_e >= f.log_e_threshold) {
     return Make(
         GateAction::kHalt, "crash_rate_vs_control",
-        StrCat("launch-crash rate ", Pct(f.treatment_crash_rate), " (",
-               f.treatment_crashes, " of ", f.treatment_launches, ") is ",
-               Times(f.treatment_crash_rate, f.control_crash_rate),
-               " control's ", Pct(f.control_crash_rate), " (",
-               f.control_crashes, " of ", f.control_launches, "), ",
+        StrCat(AgainstControl("launch-crash rate", "is", f.treatment_crash_rate,
+                              f.treatment_crashes, f.treatment_launches,
+                              f.control_crash_rate, f.control_crashes,
+                              f.control_launches),
+               ", ",
                RatioCs(f.treatment_crashes, f.treatment_launches,
                        f.control_crashes, f.control_launches, alpha),
                Evidence(f.crash_vs_control_log_e, f, p)),
@@ -336,17 +346,16 @@ GateDecision GateEvaluator::Evaluate(const Rollout& rollout,
       f.treatment_apply_failure_rate >
           p.max_apply_failure_ratio * f.control_apply_failure_rate &&
       f.apply_z >= p.min_z_score) {
-    return Make(GateAction::kHalt, "apply_failure_vs_control",
-                StrCat("apply failures ", Pct(f.treatment_apply_failure_rate),
-                       " (", f.treatment_apply_failures, " of ",
-                       f.treatment_apply_attempts, ") are ",
-                       Times(f.treatment_apply_failure_rate,
-                             f.control_apply_failure_rate),
-                       " control's ", Pct(f.control_apply_failure_rate), " (",
-                       f.control_apply_failures, " of ",
-                       f.control_apply_attempts, "); limit ",
-                       Num(p.max_apply_failure_ratio), "x, z=", Num(f.apply_z)),
-                f);
+    return Make(
+        GateAction::kHalt, "apply_failure_vs_control",
+        StrCat(AgainstControl(
+                   "apply failures", "are", f.treatment_apply_failure_rate,
+                   f.treatment_apply_failures, f.treatment_apply_attempts,
+                   f.control_apply_failure_rate, f.control_apply_failures,
+                   f.control_apply_attempts),
+               "; limit ", Num(p.max_apply_failure_ratio),
+               "x, z=", Num(f.apply_z)),
+        f);
   }
   // 4. Crashes, absolute.
   if (!sequential && f.treatment_launches >= p.min_launches &&
@@ -366,12 +375,11 @@ GateDecision GateEvaluator::Evaluate(const Rollout& rollout,
       f.crash_z >= p.min_z_score) {
     return Make(
         GateAction::kHalt, "crash_rate_vs_control",
-        StrCat("launch-crash rate ", Pct(f.treatment_crash_rate), " (",
-               f.treatment_crashes, " of ", f.treatment_launches, ") is ",
-               Times(f.treatment_crash_rate, f.control_crash_rate),
-               " control's ", Pct(f.control_crash_rate), " (",
-               f.control_crashes, " of ", f.control_launches, "); limit ",
-               Num(p.max_crash_ratio), "x, z=", Num(f.crash_z)),
+        StrCat(AgainstControl("launch-crash rate", "is", f.treatment_crash_rate,
+                              f.treatment_crashes, f.treatment_launches,
+                              f.control_crash_rate, f.control_crashes,
+                              f.control_launches),
+               "; limit ", Num(p.max_crash_ratio), "x, z=", Num(f.crash_z)),
         f);
   }
   // 6. Silence.
