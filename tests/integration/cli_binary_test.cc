@@ -446,8 +446,9 @@ TEST_F(CliBinaryTest, BadPlanGateOrArtifactIsExitTwoAndChangesNothing) {
            {"--plan 1%:1x,100%", "unknown unit 'x'"},
            {"--plan 1,100%", "needs a percent sign"},
            {"--gate max_crashes=1",
-            "unknown --gate key 'max_crashes'; known "
-            "keys: max_apply_failure_rate"},
+            "unknown --gate key 'max_crashes'; known keys: "
+            "baseline_crash_rate, false_halt_budget, "
+            "max_apply_failure_rate"},
            {"--gate min_launches=many", "expected a whole number"},
            {"--gate max_crash_rate=5", "write 0.05 or 5%"},
            {"--all-at-once --plan 1%,100%", "drop --plan/--gate"},

@@ -152,6 +152,7 @@ TEST(CliGateTest, UnknownKeysListTheKnownOnes) {
   EXPECT_EQ(gates.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(Message(gates.status()),
               HasSubstr("unknown --gate key 'max_crashes'; known keys: "
+                        "baseline_crash_rate, false_halt_budget, "
                         "max_apply_failure_rate, "));
   EXPECT_THAT(Message(gates.status()), HasSubstr("report_silence"));
   EXPECT_THAT(GateKeys(), ::testing::Contains("min_launches"));
