@@ -43,7 +43,7 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   librocksdb-dev libzstd-dev libssl-dev libdivsufsort-dev libbz2-dev
   libcli11-dev libabsl-dev libgtest-dev libgmock-dev libh2o-evloop-dev
-  clang clang-format libclang-rt-14-dev
+  clang clang-format libclang-rt-14-dev lld
   zstd bsdiff xdelta3 curl openssl ca-certificates procps
   nginx wrk
   libpq-dev postgresql
