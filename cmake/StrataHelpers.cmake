@@ -100,3 +100,44 @@ function(strata_test_pch)
     <strata/v1/admin.grpc.pb.h> <strata/v1/delivery.grpc.pb.h>
     <strata/v1/storage.pb.h>)
 endfunction()
+
+# A precompiled header of the heavy third-party headers (gRPC, protobuf
+# and the Strata protos, Abseil), shared by the server libraries and the
+# binaries that include them: parsing those headers was about half of
+# each such file's compile (admin_service.cc: 20.9 s without, 11.2 s with
+# it, GCC 12 -O2 -g1), and a cold build is most of CI's time. Only
+# targets built without -fPIC reuse it (GCC would ignore it for the
+# others and parse the headers themselves, which is only slower).
+function(strata_lib_pch)
+  if(NOT STRATA_LIB_PCH)
+    return()
+  endif()
+  file(WRITE ${CMAKE_BINARY_DIR}/strata_lib_pch.cc "")
+  add_library(strata_lib_pch STATIC ${CMAKE_BINARY_DIR}/strata_lib_pch.cc)
+  target_link_libraries(strata_lib_pch PRIVATE strata::proto gRPC::grpc++)
+  strata_set_warnings(strata_lib_pch)
+  target_precompile_headers(strata_lib_pch PRIVATE
+    <algorithm> <functional> <map> <memory> <optional> <string> <vector>
+    <absl/status/status.h> <absl/status/statusor.h>
+    <absl/strings/str_cat.h> <absl/time/time.h> <grpcpp/grpcpp.h>
+    <strata/v1/admin.grpc.pb.h> <strata/v1/delivery.grpc.pb.h>
+    <strata/v1/storage.pb.h>)
+endfunction()
+
+# strata_use_lib_pch(<target> ...): compile these targets against it.
+function(strata_use_lib_pch)
+  if(NOT STRATA_LIB_PCH)
+    return()
+  endif()
+  foreach(t ${ARGN})
+    target_precompile_headers(${t} REUSE_FROM strata_lib_pch)
+  endforeach()
+endfunction()
+
+# strata_skip_lib_pch(<folder> <source> ...): these files compile without
+# it (for GCC's false warnings through a precompiled header).
+function(strata_skip_lib_pch folder)
+  list(TRANSFORM ARGN PREPEND ${CMAKE_SOURCE_DIR}/${folder}/)
+  set_source_files_properties(${ARGN} DIRECTORY ${CMAKE_SOURCE_DIR}/${folder}
+                              PROPERTIES SKIP_PRECOMPILE_HEADERS ON)
+endfunction()
