@@ -19,6 +19,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "strata/base/env.h"
+#include "strata/client/http_client.h"
 
 namespace strata::client {
 
@@ -154,6 +155,16 @@ struct ClientOptions {
   // unless the server presents this leaf certificate. Alone, the pin is the
   // whole check; with tls_ca_pem, the chain must verify against it too.
   std::string tls_server_cert_pem;
+  // The Delivery API over HTTP instead of gRPC (http_client.h): stratad's
+  // HTTP port as a base URL, "https://updates.example.com" (or
+  // "http://127.0.0.1:7480" with the test-only plaintext option below).
+  // When set, server_address is not used.
+  std::string server_url;
+  // The host's own HTTP stack for server_url (its TLS rules apply; the TLS
+  // options here are for the built-in one). Unset: the built-in libcurl
+  // client, with tls_ca_pem (a pin, tls_server_cert_pem, is refused over
+  // HTTP: the host's stack can pin).
+  std::shared_ptr<HttpClient> http_client;
   // Tests only: plaintext gRPC, no TLS. Create() fails with
   // kInvalidArgument unless server_address is loopback (127.0.0.0/8, ::1,
   // localhost) and no TLS option above is set.
