@@ -4,7 +4,6 @@
 #include <limits>
 
 #include "strata/base/strings.h"
-#include "strata/signing/tls_policy.h"
 #include "transport.h"
 
 namespace strata::client {
@@ -240,39 +239,19 @@ std::unique_ptr<Transport> NewHttpTransport(std::string base_url,
 absl::StatusOr<std::unique_ptr<Transport>> HttpTransportFor(
     const ClientOptions& options) {
   const std::string& url = options.server_url;
-  const bool https = url.rfind("https://", 0) == 0;
-  const bool http = url.rfind("http://", 0) == 0;
-  if (!https && !http) {
+  if (url.rfind("https://", 0) != 0 && url.rfind("http://", 0) != 0) {
     return absl::InvalidArgumentError(
         StrCat("ClientOptions.server_url '", url,
                "' is not an http(s) URL; give stratad's HTTP port, e.g. "
                "https://updates.example.com"));
   }
-  std::shared_ptr<HttpClient> client = options.http_client;
-  if (client == nullptr) {
-    if (!options.tls_server_cert_pem.empty()) {
-      return absl::InvalidArgumentError(
-          "ClientOptions.tls_server_cert_pem (a pin) is for gRPC; over "
-          "server_url pin in the host's own HTTP stack "
-          "(ClientOptions.http_client) or trust a CA with tls_ca_pem");
-    }
-    if (http) {
-      const std::string host_port = url.substr(7, url.find('/', 7) - 7);
-      if (!options.insecure_plaintext_to_loopback_for_tests ||
-          !signing::IsLoopbackTarget(host_port)) {
-        return absl::InvalidArgumentError(
-            StrCat("plain http:// (", url,
-                   ") is refused: use https://, or for tests on loopback set "
-                   "ClientOptions.insecure_plaintext_to_loopback_for_tests"));
-      }
-    }
-    CurlHttpOptions curl;
-    curl.ca_pem = options.tls_ca_pem;
-    absl::StatusOr<std::unique_ptr<HttpClient>> made = NewCurlHttpClient(curl);
-    if (!made.ok()) return made.status();
-    client = *std::move(made);
+  if (options.http_client == nullptr) {
+    return absl::InvalidArgumentError(
+        "ClientOptions.server_url needs ClientOptions.http_client: the "
+        "host's HTTP stack, or strata::client::NewCurlHttpClient() from "
+        "strata::client_curl");
   }
-  return NewHttpTransport(url, std::move(client));
+  return NewHttpTransport(url, options.http_client);
 }
 
 }  // namespace strata::client

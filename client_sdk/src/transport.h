@@ -101,9 +101,8 @@ absl::StatusOr<std::unique_ptr<Transport>> NewGrpcTransport(
 std::unique_ptr<Transport> NewHttpTransport(std::string base_url,
                                             std::shared_ptr<HttpClient> http);
 
-// The HTTP transport ClientOptions ask for (server_url, http_client, the
-// built-in client's TLS). kInvalidArgument for a URL that is not http(s),
-// plaintext without the test option or to a non-loopback host, or a pin.
+// The HTTP transport ClientOptions ask for (server_url over http_client).
+// kInvalidArgument for a URL that is not http(s) or no http_client.
 absl::StatusOr<std::unique_ptr<Transport>> HttpTransportFor(
     const ClientOptions& options);
 

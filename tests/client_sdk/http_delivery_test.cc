@@ -1,8 +1,9 @@
 // The Delivery API over plain HTTP (server/http/delivery_handler.h) against
 // a real stratad in this process: Check and Report as protobuf bodies over
 // HTTP/1.1 and HTTP/2 (h2c), their errors as Statuses; the SDK doing a whole
-// check, download, apply and report over its HTTP transport (the built-in
-// libcurl client) and over a host's transport through the C API.
+// check, download, apply and report over its HTTP transport (the ready-made
+// libcurl client, strata::client_curl) and over a host's transport through
+// the C API.
 #include <map>
 #include <memory>
 #include <string>
@@ -35,11 +36,11 @@ class HttpDeliveryTest : public testing::SdkServerTest {
   client::ClientOptions Options(const std::string& device) {
     client::ClientOptions o;
     o.server_url = BaseUrl();
+    o.http_client = *client::NewCurlHttpClient();  // fails only for options
     o.app_id = "wallet";
     o.device.device_id = device;
     o.storage_dir = JoinPath(dir_.path(), device);
     o.insecure_skip_signature_verification_for_tests = true;  // unsigned app
-    o.insecure_plaintext_to_loopback_for_tests = true;
     return o;
   }
   uint64_t Metric(const std::string& series) {
@@ -187,9 +188,9 @@ TEST_F(HttpDeliveryTest, SdkChecksDownloadsAppliesAndReportsOverHttp) {
   EXPECT_EQ(Metric("strata_rpc_requests_total{method=\"Check\",code=\"OK\"}"),
             0u);
 
-  // The plaintext rules hold for the built-in client.
+  // server_url needs an HTTP stack and an http(s) URL.
   client::ClientOptions o = Options("phone-x");
-  o.insecure_plaintext_to_loopback_for_tests = false;
+  o.http_client = nullptr;
   EXPECT_EQ(client::Client::Create(o).status().code(),
             absl::StatusCode::kInvalidArgument);
   o = Options("phone-y");

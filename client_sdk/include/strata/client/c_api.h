@@ -82,11 +82,10 @@ typedef struct strata_client_options {
   int network;
   uint64_t daily_budget_bytes;
   /* The Delivery API over HTTP instead of gRPC: stratad's HTTP port as a
-   * base URL ("https://updates.example.com"; http:// only to loopback with
-   * the plaintext test option, or through http_transport). NULL: gRPC. */
+   * base URL ("https://updates.example.com"). NULL: gRPC. */
   const char* server_url;
   /* The host's HTTP stack for server_url (copied at create; user_data must
-   * outlive the client). NULL: the built-in libcurl client. */
+   * outlive the client). Required with server_url. */
   const strata_http_transport* http_transport;
 } strata_client_options;
 

@@ -156,14 +156,12 @@ struct ClientOptions {
   // whole check; with tls_ca_pem, the chain must verify against it too.
   std::string tls_server_cert_pem;
   // The Delivery API over HTTP instead of gRPC (http_client.h): stratad's
-  // HTTP port as a base URL, "https://updates.example.com" (or
-  // "http://127.0.0.1:7480" with the test-only plaintext option below).
-  // When set, server_address is not used.
+  // HTTP port as a base URL ("https://updates.example.com"), reached
+  // through `http_client`. When set, server_address and the TLS options
+  // here are not used: TLS (CAs, pins) is the HTTP stack's.
   std::string server_url;
-  // The host's own HTTP stack for server_url (its TLS rules apply; the TLS
-  // options here are for the built-in one). Unset: the built-in libcurl
-  // client, with tls_ca_pem (a pin, tls_server_cert_pem, is refused over
-  // HTTP: the host's stack can pin).
+  // The host's own HTTP stack, or NewCurlHttpClient() (strata::
+  // client_curl). Required with server_url.
   std::shared_ptr<HttpClient> http_client;
   // Tests only: plaintext gRPC, no TLS. Create() fails with
   // kInvalidArgument unless server_address is loopback (127.0.0.0/8, ::1,

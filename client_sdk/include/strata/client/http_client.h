@@ -1,10 +1,10 @@
 // The SDK's transport seam: the SDK speaks stratad's Delivery API as
 // protobuf bodies over HTTP (docs/client_sdk.md, "Transports"), through an
 // HttpClient. The host fills it with its own HTTPS stack (OkHttp,
-// NSURLSession, Cronet ...; the C API's strata_http_transport and the Java
-// binding's StrataHttpTransport adapt to this), or takes the built-in one
-// (libcurl). The gRPC transport stays as the other option
-// (ClientOptions::server_address without server_url).
+// NSURLSession, Cronet ...; the C API's strata_http_transport adapts to
+// this), or the ready-made one on libcurl (NewCurlHttpClient below). The gRPC
+// transport stays as the other option (ClientOptions::server_address without
+// server_url).
 #ifndef STRATA_CLIENT_HTTP_CLIENT_H_
 #define STRATA_CLIENT_HTTP_CLIENT_H_
 
@@ -55,8 +55,10 @@ class HttpClient {
   virtual absl::Status Send(const HttpCall& call, HttpResponseSink& sink) = 0;
 };
 
-// The built-in HttpClient on libcurl: HTTP/1.1, and HTTP/2 over TLS
-// (ALPN); connections are kept and reused.
+// A ready-made HttpClient on libcurl, in its own library
+// (strata::client_curl, libstrata_client_curl.a) so that only hosts that
+// want it link libcurl: HTTP/1.1, and HTTP/2 over TLS (ALPN); connections
+// are kept and reused.
 struct CurlHttpOptions {
   // PEM of the CAs to trust instead of the system's (e.g. the ca.pem of
   // `stratad init --tls-self-signed`).
