@@ -1,7 +1,8 @@
 // The device core (client_sdk/device_core: protobuf-lite, libsodium, zstd)
 // against a real stratad in this process, over the host's HTTP stack: a
 // signed update is verified, downloaded, installed and reported, an
-// unsigned one refused and reported; the state survives a restart.
+// unsigned one and one for another host build refused and reported; the
+// state survives a restart.
 // Ed25519 signatures our signing library (OpenSSL) makes verify with
 // libsodium, and SHA-256 agrees.
 #include "strata/device/device_core.h"
@@ -140,20 +141,25 @@ TEST_F(DeviceCoreTest, VerifiesInstallsAndReportsOverTheHostsHttp) {
   ASSERT_NE(CreateRelease(v1::LAYER_H5, "mall", "1"), 0u);
   // CONFIG "flags", unsigned: refused.
   ASSERT_NE(Release(v1::LAYER_CONFIG, "flags", "1", "{\"a\":1}"), 0u);
+  // HOTPATCH "fix" for another host build: refused.
+  ASSERT_NE(Release(v1::LAYER_HOTPATCH, "fix", "1", "patch", "build-2"), 0u);
 
   device::DeviceCoreOptions o = Options();
   std::unique_ptr<device::DeviceCore> core;
   EXPECT_EQ(device::DeviceCore::Open(o, &core).code, 3);  // no keys
   o.publisher_keys = {{key->KeyId(), key->public_key().raw()}};
+  o.host_build = "build-1";
   ASSERT_TRUE(device::DeviceCore::Open(o, &core).ok());
   device::CheckOutcome outcome;
   const device::Error e = core->Check(&outcome);
   ASSERT_TRUE(e.ok()) << e.message;
   ASSERT_EQ(outcome.installed.size(), 1u);
   EXPECT_EQ(outcome.installed[0].name, "mall");
-  ASSERT_EQ(outcome.failures.size(), 1u);
-  EXPECT_THAT(outcome.failures[0], HasSubstr("flags 1: no signature"));
-  EXPECT_EQ(outcome.reports_acknowledged, 2u);  // ACTIVATED and REJECTED
+  EXPECT_THAT(outcome.failures,
+              ::testing::UnorderedElementsAre(
+                  HasSubstr("flags 1: no signature"),
+                  HasSubstr("fix 1: built for host build build-2")));
+  EXPECT_EQ(outcome.reports_acknowledged, 3u);  // ACTIVATED, 2 REJECTED
   EXPECT_EQ(core->PendingReports(), 0u);
   EXPECT_EQ(PosixFileSystem()
                 ->ReadFile(core->ContentPath(outcome.installed[0]))
@@ -178,7 +184,16 @@ TEST_F(DeviceCoreTest, VerifiesInstallsAndReportsOverTheHostsHttp) {
   ASSERT_TRUE(device::DeviceCore::Open(o, &core).ok());
   ASSERT_TRUE(core->Check(&outcome).ok());
   EXPECT_TRUE(outcome.installed.empty());
-  EXPECT_EQ(outcome.failures.size(), 2u);
+  EXPECT_EQ(outcome.failures.size(), 3u);
+}
+
+TEST(DeviceCoreCryptoTest, VersionsCompareAsTheFullSdkDoes) {
+  EXPECT_LT(device::CompareVersions("1.9", "1.10"), 0);
+  EXPECT_EQ(device::CompareVersions("1.2", "1.2.0"), 0);
+  EXPECT_EQ(device::CompareVersions("1.2+b7", "1.2"), 0);
+  EXPECT_GT(device::CompareVersions("10.0", "9.99"), 0);
+  EXPECT_LT(device::CompareVersions("1.0-beta", "1.0-rc"), 0);
+  EXPECT_GT(device::CompareVersions("100000000000000000000", "2"), 0);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -160,6 +161,30 @@ struct Failure {
 
 }  // namespace
 
+int CompareVersions(std::string_view a, std::string_view b) {
+  auto next = [](std::string_view& v) {
+    const size_t dot = v.find('.');
+    const std::string_view seg = v.substr(0, dot);
+    v = dot == std::string_view::npos ? std::string_view() : v.substr(dot + 1);
+    return seg.empty() ? std::string_view("0") : seg;
+  };
+  auto digits = [](std::string_view s) {
+    return s.find_first_not_of("0123456789") == std::string_view::npos;
+  };
+  a = a.substr(0, a.find('+'));
+  b = b.substr(0, b.find('+'));
+  while (!a.empty() || !b.empty()) {
+    std::string_view x = next(a), y = next(b);
+    if (digits(x) && digits(y)) {  // numerically, at any length
+      while (x.size() > 1 && x.front() == '0') x.remove_prefix(1);
+      while (y.size() > 1 && y.front() == '0') y.remove_prefix(1);
+      if (x.size() != y.size()) return x.size() < y.size() ? -1 : 1;
+    }
+    if (const int c = x.compare(y); c != 0) return c < 0 ? -1 : 1;
+  }
+  return 0;
+}
+
 struct DeviceCore::Impl {
   DeviceCoreOptions options;
   std::string blobs_dir;
@@ -254,6 +279,22 @@ struct DeviceCore::Impl {
     if (name.empty() || name.find('/') != std::string::npos || name == "." ||
         name == "..") {
       return {pb::REJECT_UNSAFE_NAME, Cat({"module name '", name, "'"})};
+    }
+    const pb::Compatibility& c = st.compatibility();
+    if (!c.host_build().empty() && c.host_build() != options.host_build) {
+      return {pb::REJECT_WRONG_HOST_BUILD,
+              Cat({"built for host build ", c.host_build(), ", this app is ",
+                   options.host_build.empty() ? "(none given)"
+                                              : options.host_build})};
+    }
+    if ((!c.min_app_version().empty() &&
+         CompareVersions(options.app_version, c.min_app_version()) < 0) ||
+        (!c.max_app_version().empty() &&
+         CompareVersions(options.app_version, c.max_app_version()) > 0)) {
+      return {
+          pb::REJECT_INCOMPATIBLE,
+          Cat({"for app versions ", c.min_app_version(), " to ",
+               c.max_app_version(), ", this app is ", options.app_version})};
     }
     if (!options.insecure_skip_signature_verification_for_tests) {
       const std::string signed_bytes = SigningBytes(st);
@@ -386,6 +427,7 @@ Error DeviceCore::Check(CheckOutcome* outcome) {
   request.mutable_device()->set_app_id(d.options.app_id);
   request.mutable_device()->set_device_id(d.options.device_id);
   request.mutable_device()->set_app_version(d.options.app_version);
+  request.mutable_device()->set_host_build(d.options.host_build);
   pb::CheckResponse response;
   Error e = d.Post("/v1/delivery/check", request, &response);
   if (!e.ok()) return e;

@@ -2,7 +2,8 @@
 // a phone ships when footprint counts. It checks stratad's Delivery API
 // over the host's own HTTP stack (protobuf bodies, server/http/
 // delivery_handler.h), verifies every update (publisher Ed25519 signatures
-// over the artifact statement, then the content's SHA-256 and size),
+// over the artifact statement, its compatibility with this app version and
+// host build, then the content's SHA-256 and size),
 // installs content crash-safely, keeps the installed state and queues and
 // sends reports. It is built on protobuf-lite (its own generated code, in
 // package strata.device.v1: the same wire format as strata.v1), libsodium
@@ -12,7 +13,7 @@
 // Not (yet) here, compared with libstrata_client: TUF metadata (the device
 // core trusts pinned publisher keys instead), patches and trees (it
 // installs full content), activation points and the launch guard, the
-// download policy, config watch.
+// download policy, config watch, runtime and SDK version checks.
 #ifndef STRATA_DEVICE_DEVICE_CORE_H_
 #define STRATA_DEVICE_DEVICE_CORE_H_
 
@@ -60,7 +61,8 @@ struct DeviceCoreOptions {
   std::string server_url;  // stratad's HTTP port, e.g. https://updates.x.com
   std::string app_id;
   std::string device_id;
-  std::string app_version;
+  std::string app_version;  // checked against min/max_app_version
+  std::string host_build;   // hotpatches install only for their build
   std::string storage_dir;  // private; created if missing
   // An update installs only if one of its signatures verifies with one of
   // these keys. Required unless the test-only option below is set.
@@ -112,6 +114,10 @@ class DeviceCore {
 std::string Sha256Hex(std::string_view data);
 bool VerifyEd25519(std::string_view public_key, std::string_view message,
                    std::string_view signature);
+// Dotted versions as the full SDK compares them (signing/compatibility.h):
+// numeric segments numerically, others as strings, missing ones 0, a
+// "+build" suffix ignored. <0, 0, >0.
+int CompareVersions(std::string_view a, std::string_view b);
 // One zstd frame, decoded against `prefix` (empty: none; zstd
 // --patch-from style, as Strata's format-2 patches), at most `max_size`
 // bytes out.
