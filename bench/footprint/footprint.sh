@@ -53,8 +53,8 @@ for obj in "${objs[@]}"; do
     total=$((total + size))
     count=$((count + 1))
   done < <(ldd "$obj" | awk '$2 == "=>" && $3 ~ /^\// {print $1, $3}')
-  printf '  %10d  total (%d shared libraries; %.2f MB)\n' "$total" "$count" \
-    "$(echo "$total / 1000000" | bc -l)"
+  printf '  %10d  total (%d shared libraries; %s MB)\n' "$total" "$count" \
+    "$(awk -v t="$total" 'BEGIN { printf "%.2f", t / 1000000 }')"
   if [[ -n "$max" && "$total" -gt "$max" ]]; then
     echo "  over the limit of $max bytes" >&2
     status=1

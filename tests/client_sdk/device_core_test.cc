@@ -18,6 +18,7 @@
 #include "server_fixture.h"
 #include "strata/base/sha256.h"
 #include "strata/client/http_client.h"
+#include "strata/device/c_api.h"
 #include "strata/proto/statement_signing.h"
 #include "strata/signing/keys.h"
 
@@ -185,6 +186,71 @@ TEST_F(DeviceCoreTest, VerifiesInstallsAndReportsOverTheHostsHttp) {
   ASSERT_TRUE(core->Check(&outcome).ok());
   EXPECT_TRUE(outcome.installed.empty());
   EXPECT_EQ(outcome.failures.size(), 3u);
+}
+
+// The C API's host transport: the test's HttpSend behind a C function.
+int CHostSend(void* user_data, const char* method, const char* url,
+              const char* const* names, const char* const* values, size_t n,
+              const void* body, size_t body_size,
+              strata_device_http_answer* answer, char* error,
+              size_t error_size) {
+  auto* send = static_cast<device::HttpSend*>(user_data);
+  device::HttpExchange x;
+  x.method = method;
+  x.url = url;
+  for (size_t i = 0; i < n; ++i) x.headers.emplace_back(names[i], values[i]);
+  x.body.assign(static_cast<const char*>(body), body_size);
+  device::HttpResult r;
+  const device::Error e = (*send)(x, &r);
+  if (!e.ok()) {
+    snprintf(error, error_size, "%s", e.message.c_str());
+    return e.code;
+  }
+  strata_device_http_answer_set(answer, r.status, r.strata_status.c_str(),
+                                r.body.data(), r.body.size());
+  return 0;
+}
+
+TEST_F(DeviceCoreTest, CApiChecksThroughTheHostsFunction) {
+  ASSERT_NE(Release(v1::LAYER_CONFIG, "flags", "1", "{\"a\":1}"), 0u);
+  device::HttpSend send = HostHttp();
+  const std::string url = StrCat("http://127.0.0.1:", server_.http_port());
+  const std::string storage = JoinPath(dir_.path(), "phone-c");
+  strata_device_options o = {};
+  o.server_url = url.c_str();
+  o.app_id = "wallet";
+  o.device_id = "phone-c";
+  o.storage_dir = storage.c_str();
+  o.insecure_skip_signature_verification_for_tests = 1;  // unsigned app
+  o.http_send = &CHostSend;
+  o.http_user_data = &send;
+  strata_device* d = strata_device_open(&o);
+  ASSERT_NE(d, nullptr) << strata_device_last_error();
+  size_t installed = 0, failed = 0;
+  ASSERT_EQ(strata_device_check(d, &installed, &failed), 0)
+      << strata_device_last_error();
+  EXPECT_EQ(installed, 1u);
+  EXPECT_EQ(failed, 0u);
+  char* path = nullptr;
+  ASSERT_EQ(strata_device_content_path(d, v1::LAYER_CONFIG, "flags", &path), 0);
+  ASSERT_NE(path, nullptr);
+  EXPECT_EQ(PosixFileSystem()->ReadFile(path).value_or(""), "{\"a\":1}");
+  std::free(path);
+  EXPECT_EQ(strata_device_pending_reports(d), 0u);
+  strata_device_close(d);
+
+  device::HttpSend offline = [](const device::HttpExchange&,
+                                device::HttpResult*) {
+    return device::Error{14, "airplane mode"};
+  };
+  const std::string storage2 = JoinPath(dir_.path(), "phone-d");
+  o.storage_dir = storage2.c_str();
+  o.http_user_data = &offline;
+  d = strata_device_open(&o);
+  ASSERT_NE(d, nullptr);
+  EXPECT_EQ(strata_device_check(d, nullptr, nullptr), 14);
+  EXPECT_THAT(strata_device_last_error(), HasSubstr("airplane mode"));
+  strata_device_close(d);
 }
 
 TEST(DeviceCoreCryptoTest, VersionsCompareAsTheFullSdkDoes) {
