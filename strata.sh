@@ -48,6 +48,7 @@ PACKAGES=(
   nginx wrk
   libpq-dev postgresql
   default-jdk
+  libcurl4-openssl-dev libsodium-dev
 )
 # Commands that may come from outside dpkg on some images; installed from
 # Debian only when the command is missing.

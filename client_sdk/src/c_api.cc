@@ -4,6 +4,8 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "strata/base/strings.h"
 #include "strata/client/client.h"
@@ -17,7 +19,72 @@ struct strata_cancel {
       std::make_shared<strata::client::CancelToken>();
 };
 
+struct strata_http_response {
+  strata::client::HttpResponseSink* sink;
+  bool head_sent = false;
+};
+
+void strata_http_response_head(strata_http_response* response, int status,
+                               const char* const* header_names,
+                               const char* const* header_values,
+                               size_t header_count) {
+  if (response == nullptr || response->head_sent) return;
+  response->head_sent = true;
+  strata::client::HttpHeaders headers;
+  for (size_t i = 0; i < header_count; ++i) {
+    if (header_names[i] == nullptr || header_values[i] == nullptr) continue;
+    headers.emplace_back(header_names[i], header_values[i]);
+  }
+  response->sink->OnHead(status, headers);
+}
+
+int strata_http_response_body(strata_http_response* response, const void* data,
+                              size_t size) {
+  if (response == nullptr || !response->head_sent) return 0;
+  return response->sink->OnBody(
+             std::string_view(static_cast<const char*>(data), size))
+             ? 1
+             : 0;
+}
+
 namespace {
+
+// ClientOptions::http_client over the host's function pointers.
+class HostHttpClient : public strata::client::HttpClient {
+ public:
+  explicit HostHttpClient(strata_http_transport t) : t_(t) {}
+  absl::Status Send(const strata::client::HttpCall& call,
+                    strata::client::HttpResponseSink& sink) override {
+    std::vector<const char*> names, values;
+    for (const auto& [k, v] : call.headers) {
+      names.push_back(k.c_str());
+      values.push_back(v.c_str());
+    }
+    strata_http_response response{&sink};
+    char error[512] = {};
+    const int rc = t_.send(
+        t_.user_data, call.method.c_str(), call.url.c_str(), names.data(),
+        values.data(), names.size(), call.body.data(), call.body.size(),
+        static_cast<uint64_t>(absl::ToInt64Milliseconds(call.timeout)),
+        &response, error, sizeof(error) - 1);
+    if (rc != 0) {
+      const auto code = rc > 0 && rc <= 16 ? static_cast<absl::StatusCode>(rc)
+                                           : absl::StatusCode::kUnavailable;
+      return absl::Status(
+          code, strata::StrCat("the host's HTTP transport: ", call.method, " ",
+                               call.url, ": ", error));
+    }
+    if (!response.head_sent) {
+      return absl::UnavailableError(strata::StrCat(
+          "the host's HTTP transport returned 0 for ", call.method, " ",
+          call.url, " without a response (strata_http_response_head)"));
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  const strata_http_transport t_;
+};
 
 thread_local std::string last_error;
 
@@ -131,6 +198,14 @@ strata_client* strata_client_create(const strata_client_options* o) {
   }
   options.network = static_cast<strata::client::Network>(o->network);
   options.download_policy.daily_budget_bytes = o->daily_budget_bytes;
+  options.server_url = Str(o->server_url);
+  if (o->http_transport != nullptr) {
+    if (o->http_transport->send == nullptr) {
+      SetError(absl::InvalidArgumentError("http_transport->send is NULL"));
+      return nullptr;
+    }
+    options.http_client = std::make_shared<HostHttpClient>(*o->http_transport);
+  }
   auto client = strata::client::Client::Create(std::move(options));
   if (!client.ok()) {
     SetError(client.status());

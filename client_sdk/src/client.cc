@@ -123,6 +123,11 @@ void Client::StopBackgroundSync() {
 uint64_t Client::BackgroundChecks() const { return impl_->sync_checks; }
 
 absl::StatusOr<std::unique_ptr<Client>> Client::Create(ClientOptions options) {
+  if (!options.server_url.empty() || options.http_client != nullptr) {
+    STRATA_ASSIGN_OR_RETURN(std::unique_ptr<Transport> http,
+                            HttpTransportFor(options));
+    return CreateWithTransport(std::move(options), std::move(http));
+  }
   TransportSecurity security;
   security.ca_pem = options.tls_ca_pem;
   security.server_cert_pem = options.tls_server_cert_pem;

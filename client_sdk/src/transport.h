@@ -9,6 +9,8 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "strata/client/client.h"
+#include "strata/client/http_client.h"
 #include "strata/v1/delivery.pb.h"
 
 namespace strata::client {
@@ -92,6 +94,17 @@ struct TransportSecurity {
 // return kUnavailable saying what went wrong.
 absl::StatusOr<std::unique_ptr<Transport>> NewGrpcTransport(
     const std::string& address, const TransportSecurity& security);
+
+// The Delivery API over HTTP (server/http/delivery_handler.h) through
+// `http`: Check and Report as protobuf POSTs under `base_url`, Download as
+// ranged GETs of /v1/blobs/<sha256>. No WatchConfig (kUnimplemented).
+std::unique_ptr<Transport> NewHttpTransport(std::string base_url,
+                                            std::shared_ptr<HttpClient> http);
+
+// The HTTP transport ClientOptions ask for (server_url over http_client).
+// kInvalidArgument for a URL that is not http(s) or no http_client.
+absl::StatusOr<std::unique_ptr<Transport>> HttpTransportFor(
+    const ClientOptions& options);
 
 }  // namespace strata::client
 

@@ -1,7 +1,8 @@
 // The Java binding (client_sdk/java, JNI over the C API) on the host JVM:
 // a real stratad in this process gets a tree and an on-demand module, then
 // `java` runs tests/client_sdk/java/StrataClientTest.java against it
-// (Check, OpenModule with progress and cancel, ResolveUrl).
+// (Check, OpenModule with progress and cancel, ResolveUrl), then a client
+// over the app's own HTTP stack (StrataHttpTransport on HttpURLConnection).
 #include <sys/wait.h>
 
 #include <cstdio>
@@ -39,7 +40,8 @@ TEST_F(JavaBindingTest, CheckOpenModuleAndResolveUrlFromJava) {
   const std::string cmd =
       StrCat(STRATA_JAVA, " -Dstrata.jni.library=", STRATA_JNI_LIBRARY, " -cp ",
              STRATA_JAVA_CLASSPATH, " StrataClientTest ", server_.address(),
-             " ", JoinPath(dir_.path(), "java-device"), " 2>&1");
+             " ", JoinPath(dir_.path(), "java-device"),
+             " http://127.0.0.1:", server_.http_port(), " 2>&1");
   FILE* p = ::popen(cmd.c_str(), "r");
   ASSERT_NE(p, nullptr);
   std::string out;
@@ -50,6 +52,9 @@ TEST_F(JavaBindingTest, CheckOpenModuleAndResolveUrlFromJava) {
   ASSERT_TRUE(WIFEXITED(status)) << out;
   EXPECT_EQ(WEXITSTATUS(status), 0) << cmd << "\n" << out;
   EXPECT_THAT(out, HasSubstr("java binding: all passed"));
+  // The app's own HTTP stack (StrataHttpTransport) carried a whole check.
+  EXPECT_THAT(out, HasSubstr("ok: mall came through HttpURLConnection"));
+  EXPECT_THAT(out, HasSubstr("a transport that throws is UNAVAILABLE"));
 }
 
 }  // namespace

@@ -30,6 +30,7 @@ class TestServer {
     options.http_address = "127.0.0.1:0";
     options.allow_unsigned_publishes = allow_unsigned_;
     options.gate_interval = gate_interval_;
+    options.http.cleartext_http2 = cleartext_http2_;
     auto server = server::StrataServer::Start(options);
     ASSERT_THAT(server, IsOk());
     server_ = *std::move(server);
@@ -49,12 +50,15 @@ class TestServer {
   void set_allow_unsigned(bool allow) { allow_unsigned_ = allow; }
   // How often the health gates run (before Start).
   void set_gate_interval(absl::Duration d) { gate_interval_ = d; }
+  // HTTP/2 without TLS on the HTTP port (before Start).
+  void set_cleartext_http2(bool on) { cleartext_http2_ = on; }
 
  private:
   std::unique_ptr<server::StrataServer> server_;
   std::string token_;
   bool allow_unsigned_ = true;
   absl::Duration gate_interval_ = absl::Seconds(10);
+  bool cleartext_http2_ = false;
 };
 
 }  // namespace strata::testing

@@ -3,9 +3,14 @@
 // host sees. Errors become strata.sdk.StrataException(code, message).
 #include <jni.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <cstdio>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "strata/client/c_api.h"
 
@@ -74,6 +79,200 @@ void OnProgress(void* user_data, uint64_t received, uint64_t total, int done) {
                          static_cast<jboolean>(done != 0));
 }
 
+// StrataHttpTransport behind the C API's strata_http_transport: one per
+// client that has one, alive until nativeDestroy.
+struct JavaTransport {
+  JavaVM* vm = nullptr;
+  jobject transport = nullptr;  // global references
+  jclass request_class = nullptr;
+  jclass string_class = nullptr;
+  jmethodID request_ctor = nullptr;
+  jmethodID send = nullptr;
+  jfieldID status = nullptr, names = nullptr, values = nullptr, body = nullptr;
+  strata_http_transport c{};
+};
+
+std::mutex transports_mu;
+std::map<strata_client*, JavaTransport*>& Transports() {
+  static auto* m = new std::map<strata_client*, JavaTransport*>();
+  return *m;
+}
+
+void Release(JNIEnv* env, JavaTransport* t) {
+  if (t == nullptr) return;
+  if (t->transport != nullptr) env->DeleteGlobalRef(t->transport);
+  if (t->request_class != nullptr) env->DeleteGlobalRef(t->request_class);
+  if (t->string_class != nullptr) env->DeleteGlobalRef(t->string_class);
+  delete t;
+}
+
+jobjectArray Strings(JNIEnv* env, jclass string_class,
+                     const char* const* values, size_t n) {
+  jobjectArray out =
+      env->NewObjectArray(static_cast<jsize>(n), string_class, nullptr);
+  for (size_t i = 0; out != nullptr && i < n; ++i) {
+    jstring v = env->NewStringUTF(values[i]);
+    env->SetObjectArrayElement(out, static_cast<jsize>(i), v);
+    env->DeleteLocalRef(v);
+  }
+  return out;
+}
+
+// The pending Java exception as a reason (cleared).
+void TakeException(JNIEnv* env, char* error, size_t error_size) {
+  jthrowable e = env->ExceptionOccurred();
+  env->ExceptionClear();
+  std::snprintf(error, error_size, "the app's StrataHttpTransport threw");
+  if (e == nullptr) return;
+  jclass cls = env->GetObjectClass(e);
+  jmethodID to_string =
+      env->GetMethodID(cls, "toString", "()Ljava/lang/String;");
+  if (to_string == nullptr) {
+    env->ExceptionClear();
+    return;
+  }
+  auto text = static_cast<jstring>(env->CallObjectMethod(e, to_string));
+  if (env->ExceptionCheck() || text == nullptr) {
+    env->ExceptionClear();
+    return;
+  }
+  const std::optional<std::string> s = Utf(env, text);
+  if (s.has_value()) std::snprintf(error, error_size, "%s", s->c_str());
+}
+
+int SendOnJava(JNIEnv* env, JavaTransport* t, const char* method,
+               const char* url, const char* const* names,
+               const char* const* values, size_t count, const void* body,
+               size_t body_size, uint64_t timeout_ms,
+               strata_http_response* response, char* error, size_t error_size) {
+  jstring m = env->NewStringUTF(method);
+  jstring u = env->NewStringUTF(url);
+  jobjectArray n = Strings(env, t->string_class, names, count);
+  jobjectArray v = Strings(env, t->string_class, values, count);
+  jbyteArray b = env->NewByteArray(static_cast<jsize>(body_size));
+  if (b != nullptr && body_size > 0) {
+    env->SetByteArrayRegion(b, 0, static_cast<jsize>(body_size),
+                            static_cast<const jbyte*>(body));
+  }
+  if (env->ExceptionCheck()) {
+    TakeException(env, error, error_size);
+    return 8;  // RESOURCE_EXHAUSTED: out of Java memory
+  }
+  jobject request = env->NewObject(t->request_class, t->request_ctor, m, u, n,
+                                   v, b, static_cast<jlong>(timeout_ms));
+  jobject r = request == nullptr
+                  ? nullptr
+                  : env->CallObjectMethod(t->transport, t->send, request);
+  if (env->ExceptionCheck() || r == nullptr) {
+    if (env->ExceptionCheck()) {
+      TakeException(env, error, error_size);
+    } else {
+      std::snprintf(error, error_size,
+                    "the app's StrataHttpTransport returned null");
+    }
+    return 14;  // UNAVAILABLE
+  }
+  const jint status = env->GetIntField(r, t->status);
+  auto rn = static_cast<jobjectArray>(env->GetObjectField(r, t->names));
+  auto rv = static_cast<jobjectArray>(env->GetObjectField(r, t->values));
+  auto rb = static_cast<jbyteArray>(env->GetObjectField(r, t->body));
+  std::vector<std::string> keep;
+  const jsize headers =
+      rn == nullptr || rv == nullptr
+          ? 0
+          : std::min(env->GetArrayLength(rn), env->GetArrayLength(rv));
+  keep.reserve(2 * static_cast<size_t>(headers));
+  for (jsize i = 0; i < headers; ++i) {
+    auto kn = static_cast<jstring>(env->GetObjectArrayElement(rn, i));
+    auto kv = static_cast<jstring>(env->GetObjectArrayElement(rv, i));
+    keep.push_back(Utf(env, kn).value_or(""));
+    keep.push_back(Utf(env, kv).value_or(""));
+    env->DeleteLocalRef(kn);
+    env->DeleteLocalRef(kv);
+  }
+  std::vector<const char*> hn, hv;
+  for (size_t i = 0; i + 1 < keep.size(); i += 2) {
+    hn.push_back(keep[i].c_str());
+    hv.push_back(keep[i + 1].c_str());
+  }
+  strata_http_response_head(response, status, hn.data(), hv.data(), hn.size());
+  if (rb != nullptr) {
+    jbyte* bytes = env->GetByteArrayElements(rb, nullptr);
+    if (bytes != nullptr) {
+      (void)strata_http_response_body(
+          response, bytes, static_cast<size_t>(env->GetArrayLength(rb)));
+      env->ReleaseByteArrayElements(rb, bytes, JNI_ABORT);
+    }
+  }
+  return 0;
+}
+
+// strata_http_transport.send: on the SDK's thread, attached to the JVM for
+// the call if it is not a Java thread already.
+int JavaSend(void* user_data, const char* method, const char* url,
+             const char* const* names, const char* const* values, size_t count,
+             const void* body, size_t body_size, uint64_t timeout_ms,
+             strata_http_response* response, char* error, size_t error_size) {
+  auto* t = static_cast<JavaTransport*>(user_data);
+  JNIEnv* env = nullptr;
+  bool attached = false;
+  if (t->vm->GetEnv(reinterpret_cast<void**>(&env), JNI_VERSION_1_6) !=
+      JNI_OK) {
+    if (t->vm->AttachCurrentThreadAsDaemon(reinterpret_cast<void**>(&env),
+                                           nullptr) != JNI_OK) {
+      std::snprintf(error, error_size, "cannot attach the thread to the JVM");
+      return 14;
+    }
+    attached = true;
+  }
+  env->PushLocalFrame(64);
+  const int rc = SendOnJava(env, t, method, url, names, values, count, body,
+                            body_size, timeout_ms, response, error, error_size);
+  env->PopLocalFrame(nullptr);
+  if (attached) t->vm->DetachCurrentThread();
+  return rc;
+}
+
+// A JavaTransport for `transport`, or null with an exception pending.
+JavaTransport* NewJavaTransport(JNIEnv* env, jobject transport) {
+  auto* t = new JavaTransport();
+  if (env->GetJavaVM(&t->vm) != 0) {
+    delete t;
+    return nullptr;
+  }
+  t->transport = env->NewGlobalRef(transport);
+  jclass req = env->FindClass("strata/sdk/StrataHttpTransport$Request");
+  jclass res = env->FindClass("strata/sdk/StrataHttpTransport$Response");
+  jclass str = env->FindClass("java/lang/String");
+  jclass iface = env->FindClass("strata/sdk/StrataHttpTransport");
+  if (req == nullptr || res == nullptr || str == nullptr || iface == nullptr) {
+    Release(env, t);
+    return nullptr;
+  }
+  t->request_class = static_cast<jclass>(env->NewGlobalRef(req));
+  t->string_class = static_cast<jclass>(env->NewGlobalRef(str));
+  t->request_ctor = env->GetMethodID(
+      req, "<init>",
+      "(Ljava/lang/String;Ljava/lang/String;[Ljava/lang/String;[Ljava/lang/"
+      "String;[BJ)V");
+  t->send = env->GetMethodID(iface, "send",
+                             "(Lstrata/sdk/StrataHttpTransport$Request;)"
+                             "Lstrata/sdk/StrataHttpTransport$Response;");
+  t->status = env->GetFieldID(res, "status", "I");
+  t->names = env->GetFieldID(res, "headerNames", "[Ljava/lang/String;");
+  t->values = env->GetFieldID(res, "headerValues", "[Ljava/lang/String;");
+  t->body = env->GetFieldID(res, "body", "[B");
+  if (t->request_ctor == nullptr || t->send == nullptr ||
+      t->status == nullptr || t->names == nullptr || t->values == nullptr ||
+      t->body == nullptr) {
+    Release(env, t);
+    return nullptr;
+  }
+  t->c.user_data = t;
+  t->c.send = &JavaSend;
+  return t;
+}
+
 }  // namespace
 
 extern "C" {
@@ -82,12 +281,17 @@ JNIEXPORT jlong JNICALL Java_strata_sdk_StrataClient_nativeCreate(
     JNIEnv* env, jclass, jstring server, jstring app, jstring device,
     jstring app_version, jstring storage, jstring root, jstring ca_pem,
     jboolean insecure_skip, jboolean plaintext, jint network,
-    jlong daily_budget) {
+    jlong daily_budget, jstring server_url, jobject transport) {
   const auto s_server = Utf(env, server), s_app = Utf(env, app),
              s_device = Utf(env, device), s_version = Utf(env, app_version),
              s_storage = Utf(env, storage), s_root = Utf(env, root),
-             s_ca = Utf(env, ca_pem);
+             s_ca = Utf(env, ca_pem), s_url = Utf(env, server_url);
   if (env->ExceptionCheck()) return 0;
+  JavaTransport* java_transport = nullptr;
+  if (transport != nullptr) {
+    java_transport = NewJavaTransport(env, transport);
+    if (java_transport == nullptr) return 0;  // exception pending
+  }
   strata_client_options o{};
   o.server_address = CStr(s_server);
   o.app_id = CStr(s_app);
@@ -100,18 +304,35 @@ JNIEXPORT jlong JNICALL Java_strata_sdk_StrataClient_nativeCreate(
   o.insecure_plaintext_to_loopback_for_tests = plaintext ? 1 : 0;
   o.network = network;
   o.daily_budget_bytes = static_cast<uint64_t>(daily_budget);
+  o.server_url = CStr(s_url);
+  o.http_transport = java_transport == nullptr ? nullptr : &java_transport->c;
   strata_client* c = strata_client_create(&o);
   if (c == nullptr) {
+    Release(env, java_transport);
     Throw(env, 3);  // the C API reports creation failures as NULL
     return 0;
+  }
+  if (java_transport != nullptr) {
+    std::lock_guard<std::mutex> lock(transports_mu);
+    Transports()[c] = java_transport;
   }
   return static_cast<jlong>(reinterpret_cast<intptr_t>(c));
 }
 
-JNIEXPORT void JNICALL Java_strata_sdk_StrataClient_nativeDestroy(JNIEnv*,
+JNIEXPORT void JNICALL Java_strata_sdk_StrataClient_nativeDestroy(JNIEnv* env,
                                                                   jclass,
                                                                   jlong h) {
   strata_client_destroy(Client(h));
+  JavaTransport* t = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(transports_mu);
+    auto it = Transports().find(Client(h));
+    if (it != Transports().end()) {
+      t = it->second;
+      Transports().erase(it);
+    }
+  }
+  Release(env, t);  // after the client: no call is running
 }
 
 JNIEXPORT jlongArray JNICALL

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
@@ -386,6 +387,18 @@ struct HttpServer::Loop {
     Send(req, std::move(r), /*head_only=*/false);
   }
 
+  static std::string PeerOf(h2o_conn_t* conn) {
+    sockaddr_storage sa{};
+    const socklen_t len =
+        conn->callbacks->get_peername(conn, reinterpret_cast<sockaddr*>(&sa));
+    char host[NI_MAXHOST];
+    const size_t n =
+        h2o_socket_getnumerichost(reinterpret_cast<sockaddr*>(&sa), len, host);
+    if (n == SIZE_MAX) return "";
+    return StrCat(std::string_view(host, n), ":",
+                  h2o_socket_getport(reinterpret_cast<sockaddr*>(&sa)));
+  }
+
   void Handle(h2o_req_t* req) {
     const HttpServerOptions& o = ServerAccess::options(server);
     HttpRequest request;
@@ -423,6 +436,7 @@ struct HttpServer::Loop {
     }
     if (req->entity.base != nullptr)
       request.body.assign(req->entity.base, req->entity.len);
+    request.peer = PeerOf(req->conn);
     HttpResponse response = ServerAccess::handler(server)(request);
     Send(req, std::move(response), request.method == "HEAD");
   }

@@ -5,6 +5,7 @@
 #include "services.h"
 #include "strata/base/names.h"
 #include "strata/base/sha256.h"
+#include "strata/base/status_macros.h"
 #include "strata/base/strings.h"
 #include "strata/proto/grpc_status.h"
 
@@ -34,14 +35,28 @@ std::string Describe(const RateLimit& l) {
                 ")");
 }
 
-// RESOURCE_EXHAUSTED saying when to retry; also as gRPC's retry pushback.
-grpc::Status Limited(grpc::ServerContextBase* context, const std::string& what,
-                     absl::Duration wait) {
+// RESOURCE_EXHAUSTED saying when to retry.
+absl::Status LimitedStatus(const std::string& what, absl::Duration wait) {
+  const int64_t ms = std::max<int64_t>(
+      1, absl::ToInt64Milliseconds(absl::Ceil(wait, absl::Milliseconds(1))));
+  return absl::ResourceExhaustedError(StrCat(what, "; retry in ", ms, " ms"));
+}
+
+// Refused Report: the in-flight bound (`bound`) is full.
+absl::Status ReportsBehind(size_t bound) {
+  return LimitedStatus(
+      StrCat("stratad has ", bound,
+             " Reports waiting for their write (--max-reports-in-flight)"),
+      absl::Seconds(1));
+}
+
+// The same as a gRPC status, with gRPC's retry pushback.
+grpc::Status Limited(grpc::ServerContextBase* context,
+                     const absl::Status& limited, absl::Duration wait) {
   const int64_t ms = std::max<int64_t>(
       1, absl::ToInt64Milliseconds(absl::Ceil(wait, absl::Milliseconds(1))));
   context->AddTrailingMetadata("grpc-retry-pushback-ms", std::to_string(ms));
-  return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                      StrCat(what, "; retry in ", ms, " ms"));
+  return ToGrpcStatus(limited);
 }
 
 // A WatchConfig call refused before it started.
@@ -108,35 +123,36 @@ size_t DeliveryService::rate_limiter_keys(bool per_device) const {
   return l == nullptr ? 0 : l->size();
 }
 
-grpc::Status DeliveryService::LimitReport(grpc::ServerContextBase* context,
-                                          const v1::DeviceContext& device) {
+absl::Status DeliveryService::AdmitReport(const std::string& peer,
+                                          const v1::DeviceContext& device,
+                                          absl::Duration* wait) {
   if (report_per_connection_ != nullptr) {
-    const std::string peer = context->peer();
-    if (std::optional<absl::Duration> wait =
+    if (std::optional<absl::Duration> w =
             report_per_connection_->Acquire(peer)) {
       metrics_->Increment("strata_rate_limited_total",
                           "rpc=\"Report\",scope=\"connection\"");
-      return Limited(context,
-                     StrCat("too many Report calls on this connection (", peer,
-                            "): ", Describe(report_per_connection_->limit())),
-                     *wait);
+      *wait = *w;
+      return LimitedStatus(
+          StrCat("too many Report calls on this connection (", peer,
+                 "): ", Describe(report_per_connection_->limit())),
+          *w);
     }
   }
   if (report_per_device_ != nullptr) {
-    if (std::optional<absl::Duration> wait =
+    if (std::optional<absl::Duration> w =
             report_per_device_->Acquire(DeviceKey(device))) {
       metrics_->Increment("strata_rate_limited_total",
                           "rpc=\"Report\",scope=\"device\"");
-      return Limited(
-          context,
+      *wait = *w;
+      return LimitedStatus(
           StrCat("too many Report calls from device ",
                  Shown(device.device_id()), " of app ", Shown(device.app_id()),
                  ": ", Describe(report_per_device_->limit()),
                  "; events stay queued on the device"),
-          *wait);
+          *w);
     }
   }
-  return grpc::Status::OK;
+  return absl::OkStatus();
 }
 
 grpc::Status DeliveryService::WatchRefused(const StreamLimiter::Slot& slot,
@@ -257,20 +273,9 @@ grpc::ServerUnaryReactor* DeliveryService::Report(
   // Off the callback threads: the write waits for an fsync. The call's
   // objects live until Finish.
   auto timer = std::make_shared<RpcTimer>(metrics_, "Report");
-  const size_t bound = max_reports_in_flight_ == 0
-                           ? std::numeric_limits<size_t>::max()
-                           : max_reports_in_flight_;
-  if (reports_in_flight_.fetch_add(1) >= bound) {
-    reports_in_flight_.fetch_sub(1);
-    // The server's writes are behind: nothing is stored, and the SDK keeps
-    // the events for its next flush.
-    metrics_->Increment("strata_rate_limited_total",
-                        "rpc=\"Report\",scope=\"server\"");
+  if (!EnterReport()) {
     const grpc::Status s = Limited(
-        context,
-        StrCat("stratad has ", bound,
-               " Reports waiting for their write (--max-reports-in-flight)"),
-        absl::Seconds(1));
+        context, ReportsBehind(max_reports_in_flight_), absl::Seconds(1));
     timer->set_code(std::to_string(s.error_code()));
     reactor->Finish(s);
     return reactor;
@@ -289,14 +294,37 @@ grpc::ServerUnaryReactor* DeliveryService::Report(
 grpc::Status DeliveryService::DoReport(grpc::ServerContextBase* context,
                                        const v1::ReportRequest* request,
                                        v1::ReportResponse* response) {
-  if (grpc::Status limited = LimitReport(context, request->device());
-      !limited.ok()) {
-    return limited;
+  absl::Duration wait = absl::ZeroDuration();
+  const absl::Status s =
+      DoReportCall(context->peer(), *request, response, &wait);
+  if (s.code() == absl::StatusCode::kResourceExhausted) {
+    return Limited(context, s, wait);
   }
+  return ToGrpcStatus(s);
+}
+
+bool DeliveryService::EnterReport() {
+  const size_t bound = max_reports_in_flight_ == 0
+                           ? std::numeric_limits<size_t>::max()
+                           : max_reports_in_flight_;
+  if (reports_in_flight_.fetch_add(1) < bound) return true;
+  reports_in_flight_.fetch_sub(1);
+  // The server's writes are behind: nothing is stored, and the SDK keeps
+  // the events for its next flush.
+  metrics_->Increment("strata_rate_limited_total",
+                      "rpc=\"Report\",scope=\"server\"");
+  return false;
+}
+
+absl::Status DeliveryService::DoReportCall(const std::string& peer,
+                                           const v1::ReportRequest& request,
+                                           v1::ReportResponse* response,
+                                           absl::Duration* wait) {
+  STRATA_RETURN_IF_ERROR(AdmitReport(peer, request.device(), wait));
   ReportStats stats;
-  absl::StatusOr<v1::ReportResponse> result = core_->Report(*request, &stats);
-  if (!result.ok()) return ToGrpcStatus(result.status());
-  for (const auto& e : request->events()) {
+  absl::StatusOr<v1::ReportResponse> result = core_->Report(request, &stats);
+  if (!result.ok()) return result.status();
+  for (const auto& e : request.events()) {
     metrics_->Increment(
         "strata_report_events_total",
         StrCat("kind=\"", v1::ReportEvent::Kind_Name(e.kind()), "\""));
@@ -316,7 +344,32 @@ grpc::Status DeliveryService::DoReport(grpc::ServerContextBase* context,
                         stats.repeated);
   }
   *response = *std::move(result);
-  return grpc::Status::OK;
+  return absl::OkStatus();
+}
+
+absl::Status DeliveryService::HandleCheck(const v1::CheckRequest& request,
+                                          v1::CheckResponse* response) {
+  RpcTimer timer(metrics_, "http.Check");
+  const absl::Status s = core_->Check(request, response);
+  timer.set_code(s.ok() ? "OK" : std::to_string(static_cast<int>(s.code())));
+  return s;
+}
+
+absl::Status DeliveryService::HandleReport(const std::string& peer,
+                                           const v1::ReportRequest& request,
+                                           v1::ReportResponse* response,
+                                           absl::Duration* retry_after) {
+  RpcTimer timer(metrics_, "http.Report");
+  absl::Status s;
+  if (!EnterReport()) {
+    *retry_after = absl::Seconds(1);
+    s = ReportsBehind(max_reports_in_flight_);
+  } else {
+    s = DoReportCall(peer, request, response, retry_after);
+    reports_in_flight_.fetch_sub(1);
+  }
+  timer.set_code(s.ok() ? "OK" : std::to_string(static_cast<int>(s.code())));
+  return s;
 }
 
 }  // namespace strata::server

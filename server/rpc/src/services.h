@@ -12,6 +12,7 @@
 #include "strata/server/core/metrics.h"
 #include "strata/server/core/rate_limiter.h"
 #include "strata/server/core/stream_limiter.h"
+#include "strata/server/http/delivery_handler.h"
 #include "strata/v1/admin.grpc.pb.h"
 #include "strata/v1/delivery.grpc.pb.h"
 #include "worker_pool.h"
@@ -44,10 +45,13 @@ struct DeliveryLimits {
 // pool (inline, 32 Reports in flight cut Check throughput to 0.15x:
 // docs/benchmarks.md). Download stays on the synchronous API (one pool
 // thread per transfer, as the Admin service).
+// It also serves the Delivery API over HTTP (DeliveryCalls,
+// delivery_handler.h) with the same limits and metrics.
 class DeliveryService final
     : public v1::Delivery::WithCallbackMethod_Check<
           v1::Delivery::WithCallbackMethod_WatchConfig<
-              v1::Delivery::WithCallbackMethod_Report<v1::Delivery::Service>>> {
+              v1::Delivery::WithCallbackMethod_Report<v1::Delivery::Service>>>,
+      public DeliveryCalls {
  public:
   DeliveryService(DeliveryCore* core, Metrics* metrics)
       : core_(core), metrics_(metrics) {}
@@ -68,8 +72,28 @@ class DeliveryService final
   grpc::Status Download(grpc::ServerContext* context,
                         const v1::DownloadRequest* request,
                         grpc::ServerWriter<v1::DownloadChunk>* writer) override;
+  // DeliveryCalls: the HTTP routes (counted as method "http.Check" and
+  // "http.Report"). An HTTP Report runs on the HTTP loop thread that read
+  // it, in the same in-flight bound as gRPC's.
+  absl::Status HandleCheck(const v1::CheckRequest& request,
+                           v1::CheckResponse* response) override;
+  absl::Status HandleReport(const std::string& peer,
+                            const v1::ReportRequest& request,
+                            v1::ReportResponse* response,
+                            absl::Duration* retry_after) override;
 
  private:
+  // The rate limits of Report, by connection `peer` and by device:
+  // kResourceExhausted (counted) with `*wait` set when over one.
+  absl::Status AdmitReport(const std::string& peer,
+                           const v1::DeviceContext& device,
+                           absl::Duration* wait);
+  // Limits, then the core's Report and its metrics.
+  absl::Status DoReportCall(const std::string& peer,
+                            const v1::ReportRequest& request,
+                            v1::ReportResponse* response, absl::Duration* wait);
+  // Takes a place in the in-flight bound; false (counted) when full.
+  bool EnterReport();
   grpc::Status DoCheck(const v1::CheckRequest* request,
                        v1::CheckResponse* response);
   grpc::Status DoReport(grpc::ServerContextBase* context,
@@ -78,10 +102,6 @@ class DeliveryService final
   grpc::Status DoDownload(grpc::ServerContext* context,
                           const v1::DownloadRequest* request,
                           grpc::ServerWriter<v1::DownloadChunk>* writer);
-  // RESOURCE_EXHAUSTED when this device's or connection's Report calls are
-  // over their rate; counted in strata_rate_limited_total.
-  grpc::Status LimitReport(grpc::ServerContextBase* context,
-                           const v1::DeviceContext& device);
   // OK for a granted slot; RESOURCE_EXHAUSTED (counted) for a refused one.
   grpc::Status WatchRefused(const StreamLimiter::Slot& slot,
                             const v1::DeviceContext& device);

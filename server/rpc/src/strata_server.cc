@@ -21,6 +21,7 @@
 #include "strata/server/core/online_keys.h"
 #include "strata/server/core/trust_repo.h"
 #include "strata/server/http/blob_handler.h"
+#include "strata/server/http/delivery_handler.h"
 #include "strata/server/storage/postgres_store.h"
 #include "strata/signing/self_signed_tls.h"
 
@@ -394,9 +395,12 @@ absl::StatusOr<std::unique_ptr<StrataServer>> StrataServer::Start(
       http.tls_cert_pem = pem.cert_chain;
       http.tls_key_pem = pem.private_key;
     }
-    HttpHandler handler =
-        MakeBlobHandler(impl->store.get(), &impl->metrics, impl->trust.get(),
-                        options.http_cache_bytes);
+    HttpRouter router;
+    AddBlobRoutes(router, impl->store.get(), &impl->metrics, impl->trust.get(),
+                  std::make_shared<BlobCache>(impl->store.get(),
+                                              options.http_cache_bytes));
+    AddDeliveryRoutes(router, impl->delivery_service.get());
+    HttpHandler handler = std::move(router).AsHandler();
     STRATA_ASSIGN_OR_RETURN(
         impl->http, HttpServer::Start(
                         options.http_address,

@@ -1,17 +1,58 @@
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.HttpURLConnection;
+import java.net.URL;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
 import strata.sdk.CancelToken;
 import strata.sdk.StrataClient;
 import strata.sdk.StrataException;
+import strata.sdk.StrataHttpTransport;
 
 /**
  * The Java binding against a real stratad that java_binding_test.cc started
  * and filled: H5 "mall" (a tree serving https://mall.example.com/) and the
- * on-demand H5 "game". Arguments: server address, storage directory. Exits
+ * on-demand H5 "game". Arguments: server address, storage directory and
+ * (optional) the HTTP port's URL, for the app's own HTTP stack. Exits
  * non-zero on the first failed expectation.
  */
 public final class StrataClientTest {
+  /** A StrataHttpTransport on the JDK's own HTTP client. */
+  static StrataHttpTransport.Response send(StrataHttpTransport.Request r) throws IOException {
+    HttpURLConnection c = (HttpURLConnection) new URL(r.url).openConnection();
+    c.setRequestMethod(r.method);
+    c.setConnectTimeout((int) r.timeoutMillis);
+    c.setReadTimeout((int) r.timeoutMillis);
+    for (int i = 0; i < r.headerNames.length; i++) {
+      c.setRequestProperty(r.headerNames[i], r.headerValues[i]);
+    }
+    if (r.method.equals("POST")) {
+      c.setDoOutput(true);
+      try (OutputStream out = c.getOutputStream()) {
+        out.write(r.body);
+      }
+    }
+    int status = c.getResponseCode();
+    InputStream in = status >= 400 ? c.getErrorStream() : c.getInputStream();
+    byte[] body = in == null ? new byte[0] : in.readAllBytes();
+    List<String> names = new ArrayList<>();
+    List<String> values = new ArrayList<>();
+    for (Map.Entry<String, List<String>> e : c.getHeaderFields().entrySet()) {
+      if (e.getKey() == null) continue; // the status line
+      for (String v : e.getValue()) {
+        names.add(e.getKey());
+        values.add(v);
+      }
+    }
+    return new StrataHttpTransport.Response(
+        status, names.toArray(new String[0]), values.toArray(new String[0]), body);
+  }
+
   private static void expect(boolean ok, String what) {
     if (!ok) {
       System.err.println("FAILED: " + what);
@@ -76,6 +117,46 @@ public final class StrataClientTest {
         expect(false, "an unknown module fails");
       } catch (StrataException e) {
         expect(e.code() == StrataException.NOT_FOUND, "an unknown module is NOT_FOUND");
+      }
+    }
+    if (args.length > 2) {
+      // The same over the app's own HTTP stack (HttpURLConnection here).
+      final int[] calls = {0};
+      StrataClient.Options h = new StrataClient.Options();
+      h.serverUrl = args[2];
+      h.storageDir = args[1] + "-http";
+      h.appId = "wallet";
+      h.deviceId = "java-http";
+      h.insecureSkipSignatureVerificationForTests = true; // unsigned app
+      h.network = StrataClient.Network.UNMETERED;
+      h.httpTransport = request -> {
+        synchronized (calls) {
+          calls[0]++;
+        }
+        return send(request);
+      };
+      try (StrataClient c = StrataClient.create(h)) {
+        StrataClient.CheckResult r = c.check();
+        expect(r.installed == 1 && r.failed == 0, "check over the app's HTTP stack installed mall");
+        String mall = c.openModule("h5", "mall");
+        expect(Files.exists(Paths.get(mall, "index.html")), "mall came through HttpURLConnection");
+        synchronized (calls) {
+          expect(calls[0] >= 2, "the requests went through the app's transport (" + calls[0] + ")");
+        }
+      }
+      h.httpTransport = request -> {
+        throw new IOException("airplane mode");
+      };
+      h.storageDir = args[1] + "-offline";
+      h.deviceId = "java-offline";
+      try (StrataClient c = StrataClient.create(h)) {
+        try {
+          c.check();
+          expect(false, "a transport that throws fails the check");
+        } catch (StrataException e) {
+          expect(e.code() == StrataException.UNAVAILABLE && e.getMessage().contains("airplane mode"),
+              "a transport that throws is UNAVAILABLE: " + e.getMessage());
+        }
       }
     }
     System.out.println("java binding: all passed");

@@ -15,6 +15,35 @@ extern "C" {
 
 typedef struct strata_client strata_client;
 
+/* The transport seam (strata/client/http_client.h): the host's own HTTP
+ * stack carries the Delivery API (protobuf over HTTP) to stratad's HTTP
+ * port. The SDK calls `send` for every request, from several threads at
+ * once; the host performs it and hands the response back through
+ * strata_http_response_head (once) and strata_http_response_body (the body
+ * in pieces, in order) before `send` returns. */
+typedef struct strata_http_response strata_http_response;
+void strata_http_response_head(strata_http_response* response, int status,
+                               const char* const* header_names,
+                               const char* const* header_values,
+                               size_t header_count);
+/* 1: go on; 0: the SDK wants no more (stop the request and return 0). */
+int strata_http_response_body(strata_http_response* response, const void* data,
+                              size_t size);
+typedef struct strata_http_transport {
+  void* user_data;
+  /* `method` "GET" or "POST"; `body` (may be NULL when body_size is 0);
+   * the whole exchange should end within `timeout_ms`. Returns 0 when a
+   * response was handed over (whatever its HTTP status) or the SDK
+   * stopped it; else a status code, 14 (UNAVAILABLE: no connection, TLS
+   * failure) or 4 (DEADLINE_EXCEEDED), with a NUL-terminated reason in
+   * `error` (at most error_size bytes). */
+  int (*send)(void* user_data, const char* method, const char* url,
+              const char* const* header_names, const char* const* header_values,
+              size_t header_count, const void* body, size_t body_size,
+              uint64_t timeout_ms, strata_http_response* response, char* error,
+              size_t error_size);
+} strata_http_transport;
+
 typedef struct strata_client_options {
   /* host:port; NULL for 127.0.0.1:7443. Reached over TLS, checked against
    * the system's CAs unless tls_ca_pem or tls_server_cert_pem is set. */
@@ -52,6 +81,12 @@ typedef struct strata_client_options {
    * download budget of checks and prefetches (0: no limit). */
   int network;
   uint64_t daily_budget_bytes;
+  /* The Delivery API over HTTP instead of gRPC: stratad's HTTP port as a
+   * base URL ("https://updates.example.com"). NULL: gRPC. */
+  const char* server_url;
+  /* The host's HTTP stack for server_url (copied at create; user_data must
+   * outlive the client). Required with server_url. */
+  const strata_http_transport* http_transport;
 } strata_client_options;
 
 /* Setters for the trust fields above (the same as assigning them). Start

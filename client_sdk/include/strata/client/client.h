@@ -19,6 +19,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "strata/base/env.h"
+#include "strata/client/http_client.h"
 
 namespace strata::client {
 
@@ -154,6 +155,14 @@ struct ClientOptions {
   // unless the server presents this leaf certificate. Alone, the pin is the
   // whole check; with tls_ca_pem, the chain must verify against it too.
   std::string tls_server_cert_pem;
+  // The Delivery API over HTTP instead of gRPC (http_client.h): stratad's
+  // HTTP port as a base URL ("https://updates.example.com"), reached
+  // through `http_client`. When set, server_address and the TLS options
+  // here are not used: TLS (CAs, pins) is the HTTP stack's.
+  std::string server_url;
+  // The host's own HTTP stack, or NewCurlHttpClient() (strata::
+  // client_curl). Required with server_url.
+  std::shared_ptr<HttpClient> http_client;
   // Tests only: plaintext gRPC, no TLS. Create() fails with
   // kInvalidArgument unless server_address is loopback (127.0.0.0/8, ::1,
   // localhost) and no TLS option above is set.

@@ -43,6 +43,10 @@ public final class StrataClient implements AutoCloseable {
     public Network network = Network.UNKNOWN;
     /** Daily download budget of checks and prefetches; 0: none. */
     public long dailyBudgetBytes;
+    /** The Delivery API over HTTP: stratad's HTTP port as a base URL. */
+    public String serverUrl;
+    /** The app's HTTP stack for serverUrl (required with it). */
+    public StrataHttpTransport httpTransport;
   }
 
   /** What one Check did. */
@@ -89,7 +93,9 @@ public final class StrataClient implements AutoCloseable {
             o.insecureSkipSignatureVerificationForTests,
             o.insecurePlaintextToLoopbackForTests,
             o.network.code,
-            o.dailyBudgetBytes));
+            o.dailyBudgetBytes,
+            o.serverUrl,
+            o.httpTransport));
   }
 
   /** Asks the server and installs updates (on-demand ones wait). */
@@ -187,7 +193,9 @@ public final class StrataClient implements AutoCloseable {
       boolean insecureSkip,
       boolean plaintext,
       int network,
-      long dailyBudget)
+      long dailyBudget,
+      String serverUrl,
+      StrataHttpTransport transport)
       throws StrataException;
 
   private static native void nativeDestroy(long h);

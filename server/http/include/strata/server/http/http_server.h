@@ -32,6 +32,7 @@ struct HttpRequest {
   std::string path;  // the request target as sent (path and query)
   std::map<std::string, std::string> headers;  // lowercase names
   std::string body;  // at most HttpServerOptions::max_body_bytes
+  std::string peer;  // the client's address, "ip:port" ("" if unknown)
 };
 
 struct HttpResponse {

@@ -1,0 +1,66 @@
+/* The device core (device_core.h) for hosts that cannot take C++ (Swift,
+ * Kotlin through JNI, ...): an opaque handle, the host's HTTP stack as a
+ * function pointer, plain C. Functions that can fail return 0 or an
+ * absl::StatusCode number and set the thread's last error
+ * (strata_device_last_error()). */
+#ifndef STRATA_DEVICE_C_API_H_
+#define STRATA_DEVICE_C_API_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct strata_device strata_device;
+
+/* One exchange with stratad through the host's HTTP stack. The host
+ * performs `method` ("GET"/"POST") on `url` with the header fields and
+ * body, then calls strata_device_http_answer once with the whole answer
+ * before returning 0; or returns 14 (UNAVAILABLE) or 4 (DEADLINE_EXCEEDED)
+ * with a NUL-terminated reason in `error` when no answer arrived. */
+typedef struct strata_device_http_answer strata_device_http_answer;
+void strata_device_http_answer_set(strata_device_http_answer* answer,
+                                   int status, const char* strata_status,
+                                   const void* body, size_t body_size);
+typedef int (*strata_device_http_send)(
+    void* user_data, const char* method, const char* url,
+    const char* const* header_names, const char* const* header_values,
+    size_t header_count, const void* body, size_t body_size,
+    strata_device_http_answer* answer, char* error, size_t error_size);
+
+typedef struct strata_device_options {
+  const char* server_url;
+  const char* app_id;
+  const char* device_id;
+  const char* app_version; /* may be NULL */
+  const char* host_build;  /* may be NULL */
+  const char* storage_dir;
+  /* Pinned publisher keys: key ids and 32-byte raw Ed25519 keys. */
+  const char* const* publisher_key_ids;
+  const uint8_t* const* publisher_keys;
+  size_t publisher_key_count;
+  int insecure_skip_signature_verification_for_tests;
+  strata_device_http_send http_send;
+  void* http_user_data; /* must outlive the handle */
+} strata_device_options;
+
+/* NULL on error. */
+strata_device* strata_device_open(const strata_device_options* options);
+void strata_device_close(strata_device* device);
+/* *installed and *failed (may be NULL): updates installed and refused. */
+int strata_device_check(strata_device* device, size_t* installed,
+                        size_t* failed);
+/* The file holding module `name` of `layer` (strata.v1.Layer number):
+ * *path is a malloc'ed copy (free()), NULL when not installed. */
+int strata_device_content_path(strata_device* device, int layer,
+                               const char* name, char** path);
+size_t strata_device_pending_reports(strata_device* device);
+const char* strata_device_last_error(void);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* STRATA_DEVICE_C_API_H_ */

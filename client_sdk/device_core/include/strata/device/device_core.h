@@ -1,0 +1,129 @@
+// The device core (docs/client_sdk.md, "Device core"): the part of the SDK
+// a phone ships when footprint counts. It checks stratad's Delivery API
+// over the host's own HTTP stack (protobuf bodies, server/http/
+// delivery_handler.h), verifies every update (publisher Ed25519 signatures
+// over the artifact statement, its compatibility with this app version and
+// host build, then the content's SHA-256 and size),
+// installs content crash-safely, keeps the installed state and queues and
+// sends reports. It is built on protobuf-lite (its own generated code, in
+// package strata.device.v1: the same wire format as strata.v1), libsodium
+// (Ed25519, SHA-256, randomness) and zstd's decoder, and links no gRPC,
+// Abseil or OpenSSL (bench/footprint measures it).
+//
+// Not (yet) here, compared with libstrata_client: TUF metadata (the device
+// core trusts pinned publisher keys instead), patches and trees (it
+// installs full content), activation points and the launch guard, the
+// download policy, config watch, runtime and SDK version checks.
+#ifndef STRATA_DEVICE_DEVICE_CORE_H_
+#define STRATA_DEVICE_DEVICE_CORE_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace strata::device {
+
+// A result without Abseil: `code` is an absl::StatusCode number (0 OK,
+// 3 INVALID_ARGUMENT, 5 NOT_FOUND, 14 UNAVAILABLE, 15 DATA_LOSS ...).
+struct Error {
+  int code = 0;
+  std::string message;
+  bool ok() const { return code == 0; }
+};
+
+struct HttpExchange {
+  std::string method;  // "GET" or "POST"
+  std::string url;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+};
+struct HttpResult {
+  int status = 0;
+  // The Strata-Status and Content-Type header fields ("" if absent).
+  std::string strata_status;
+  std::string content_type;
+  std::string body;
+};
+// The host's HTTP stack: performs one exchange; an error only when no
+// response arrived (no connection, TLS, timeout).
+using HttpSend = std::function<Error(const HttpExchange&, HttpResult*)>;
+
+struct PublisherKey {
+  std::string key_id;      // as in the statement's signatures
+  std::string public_key;  // 32 raw Ed25519 bytes
+};
+
+struct DeviceCoreOptions {
+  std::string server_url;  // stratad's HTTP port, e.g. https://updates.x.com
+  std::string app_id;
+  std::string device_id;
+  std::string app_version;  // checked against min/max_app_version
+  std::string host_build;   // hotpatches install only for their build
+  std::string storage_dir;  // private; created if missing
+  // An update installs only if one of its signatures verifies with one of
+  // these keys. Required unless the test-only option below is set.
+  std::vector<PublisherKey> publisher_keys;
+  bool insecure_skip_signature_verification_for_tests = false;
+  HttpSend http;
+  // Content larger than this is refused before it is downloaded.
+  uint64_t max_content_bytes = uint64_t{256} << 20;
+};
+
+struct InstalledModule {
+  int layer = 0;  // strata.v1.Layer
+  std::string name;
+  std::string version;
+  std::string content_sha256;
+  uint64_t release_id = 0;
+  uint64_t release_sequence = 0;
+};
+
+struct CheckOutcome {
+  std::vector<InstalledModule> installed;  // by this check
+  std::vector<std::string> failures;       // one per refused update
+  uint32_t reports_acknowledged = 0;       // events the server took
+};
+
+class DeviceCore {
+ public:
+  static Error Open(DeviceCoreOptions options,
+                    std::unique_ptr<DeviceCore>* out);
+  ~DeviceCore();
+
+  // Sends queued reports, asks the server what to change, then verifies,
+  // downloads and installs each update and queues its report (sent at
+  // once). Fails only when the server could not be asked.
+  Error Check(CheckOutcome* outcome);
+  std::vector<InstalledModule> Installed() const;
+  // The file holding an installed module's content.
+  std::string ContentPath(const InstalledModule& module) const;
+  size_t PendingReports() const;
+  Error FlushReports(uint32_t* acknowledged);
+
+ private:
+  struct Impl;
+  explicit DeviceCore(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// The building blocks (libsodium and zstd), also for tests.
+std::string Sha256Hex(std::string_view data);
+bool VerifyEd25519(std::string_view public_key, std::string_view message,
+                   std::string_view signature);
+// Dotted versions as the full SDK compares them (signing/compatibility.h):
+// numeric segments numerically, others as strings, missing ones 0, a
+// "+build" suffix ignored. <0, 0, >0.
+int CompareVersions(std::string_view a, std::string_view b);
+// One zstd frame, decoded against `prefix` (empty: none; zstd
+// --patch-from style, as Strata's format-2 patches), at most `max_size`
+// bytes out.
+Error ZstdDecompress(std::string_view frame, std::string_view prefix,
+                     uint64_t max_size, std::string* out);
+
+}  // namespace strata::device
+
+#endif  // STRATA_DEVICE_DEVICE_CORE_H_

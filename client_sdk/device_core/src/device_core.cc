@@ -1,0 +1,497 @@
+#include "strata/device/device_core.h"
+
+#include <fcntl.h>
+#include <sodium.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <mutex>
+
+#include "strata/device/v1/delivery.pb.h"
+
+namespace strata::device {
+namespace {
+
+namespace pb = ::strata::device::v1;
+
+constexpr char kProtobuf[] = "application/x-protobuf";
+// The server takes at most this many events a Report; older ones go first.
+constexpr int kMaxQueuedEvents = 1000;
+
+std::string Cat(std::initializer_list<std::string_view> parts) {
+  std::string out;
+  for (std::string_view p : parts) out.append(p);
+  return out;
+}
+
+Error Errno(std::string_view what, const std::string& path) {
+  const int e = errno;
+  return {e == ENOSPC ? 8 : 13, Cat({what, " ", path, ": ", std::strerror(e)})};
+}
+
+Error MakeDir(const std::string& path) {
+  if (::mkdir(path.c_str(), 0700) == 0 || errno == EEXIST) return {};
+  return Errno("creating", path);
+}
+
+Error SyncDir(const std::string& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return Errno("opening", dir);
+  const int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0) return Errno("syncing", dir);
+  return {};
+}
+
+// Written to <path>.tmp, synced, renamed over `path`, directory synced: a
+// crash leaves the old file or the new one.
+Error WriteAtomically(const std::string& dir, const std::string& path,
+                      std::string_view bytes) {
+  const std::string tmp = path + ".tmp";
+  const int fd =
+      ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return Errno("creating", tmp);
+  size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      Error e = Errno("writing", tmp);
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return e;
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0) {
+    Error e = Errno("syncing", tmp);
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return e;
+  }
+  ::close(fd);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) return Errno("renaming", tmp);
+  return SyncDir(dir);
+}
+
+// The file's bytes; false when it does not exist.
+bool ReadFile(const std::string& path, std::string* out, Error* error) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno != ENOENT) *error = Errno("opening", path);
+    return false;
+  }
+  out->clear();
+  char buf[1 << 14];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      *error = Errno("reading", path);
+      ::close(fd);
+      return false;
+    }
+    if (n == 0) break;
+    out->append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return true;
+}
+
+// The bytes a publisher signs for a statement (proto/include/strata/proto/
+// statement_signing.h, on the lite messages).
+void Field(std::string& out, const std::string& value) {
+  out += std::to_string(value.size());
+  out += ':';
+  out += value;
+  out += ',';
+}
+std::string SigningBytes(const pb::ArtifactStatement& st) {
+  std::string out = "strata-statement-v1,";
+  Field(out, st.app_id());
+  Field(out, std::to_string(static_cast<int>(st.module().layer())));
+  Field(out, st.module().name());
+  Field(out, st.version());
+  Field(out, st.content_sha256());
+  Field(out, std::to_string(st.size()));
+  const pb::Compatibility& c = st.compatibility();
+  Field(out, c.min_app_version());
+  Field(out, c.max_app_version());
+  Field(out, c.host_build());
+  Field(out, c.runtime_version());
+  Field(out, c.min_sdk_version());
+  const pb::DeliveryPolicy& d = st.delivery();
+  if (d.on_demand() || d.mandatory() || d.network() != pb::NETWORK_ANY ||
+      d.install_mode() != pb::INSTALL_DEFAULT) {
+    Field(out, "delivery");
+    Field(out, d.on_demand() ? "1" : "0");
+    Field(out, std::to_string(static_cast<int>(d.network())));
+    Field(out, std::to_string(static_cast<int>(d.install_mode())));
+    Field(out, d.mandatory() ? "1" : "0");
+  }
+  return out;
+}
+
+// The Error an HTTP answer other than 200 stands for.
+Error HttpError(const HttpResult& r, const std::string& url) {
+  std::string text = r.body.substr(0, 4096);
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r'))
+    text.pop_back();
+  const int code = std::atoi(r.strata_status.c_str());
+  if (code > 0 && code <= 16) return {code, text};
+  int mapped = 2;  // UNKNOWN
+  if (r.status == 400 || r.status == 415) mapped = 3;
+  if (r.status == 404) mapped = 5;
+  if (r.status == 429) mapped = 8;
+  if (r.status == 503 || r.status == 502) mapped = 14;
+  if (r.status == 504) mapped = 4;
+  return {mapped, Cat({"HTTP ", std::to_string(r.status), " from ", url,
+                       text.empty() ? "" : ": ", text})};
+}
+
+struct Failure {
+  pb::RejectReason reason;
+  std::string message;
+};
+
+}  // namespace
+
+int CompareVersions(std::string_view a, std::string_view b) {
+  auto next = [](std::string_view& v) {
+    const size_t dot = v.find('.');
+    const std::string_view seg = v.substr(0, dot);
+    v = dot == std::string_view::npos ? std::string_view() : v.substr(dot + 1);
+    return seg.empty() ? std::string_view("0") : seg;
+  };
+  auto digits = [](std::string_view s) {
+    return s.find_first_not_of("0123456789") == std::string_view::npos;
+  };
+  a = a.substr(0, a.find('+'));
+  b = b.substr(0, b.find('+'));
+  while (!a.empty() || !b.empty()) {
+    std::string_view x = next(a), y = next(b);
+    if (digits(x) && digits(y)) {  // numerically, at any length
+      while (x.size() > 1 && x.front() == '0') x.remove_prefix(1);
+      while (y.size() > 1 && y.front() == '0') y.remove_prefix(1);
+      if (x.size() != y.size()) return x.size() < y.size() ? -1 : 1;
+    }
+    if (const int c = x.compare(y); c != 0) return c < 0 ? -1 : 1;
+  }
+  return 0;
+}
+
+struct DeviceCore::Impl {
+  DeviceCoreOptions options;
+  std::string blobs_dir;
+  mutable std::mutex mu;
+  pb::CheckRequest state;   // the installed modules (state.pb)
+  pb::ReportRequest queue;  // events not acknowledged yet (reports.pb)
+  std::string ticket;       // from the latest check
+
+  std::string StatePath() const { return options.storage_dir + "/state.pb"; }
+  std::string QueuePath() const { return options.storage_dir + "/reports.pb"; }
+
+  Error Post(const char* path, const google::protobuf::MessageLite& request,
+             google::protobuf::MessageLite* response) {
+    HttpExchange x;
+    x.method = "POST";
+    x.url = options.server_url + path;
+    x.headers = {{"Content-Type", kProtobuf}, {"Accept", kProtobuf}};
+    x.body = request.SerializeAsString();
+    HttpResult r;
+    Error e = options.http(x, &r);
+    if (!e.ok()) return e;
+    if (r.status != 200) return HttpError(r, x.url);
+    if (!response->ParseFromString(r.body)) {
+      return {15, Cat({x.url, " answered 200 with a body that is not a ",
+                       response->GetTypeName()})};
+    }
+    return {};
+  }
+
+  void Queue(pb::ReportEvent::Kind kind, const pb::UpdateEntry& entry,
+             pb::RejectReason reason, const std::string& detail) {
+    pb::ReportEvent* e = queue.add_events();
+    e->set_kind(kind);
+    *e->mutable_module() = entry.module();
+    e->set_release_id(entry.release_id());
+    e->set_reason(reason);
+    e->set_detail(detail.substr(0, 512));
+    e->set_at_unix(static_cast<int64_t>(std::time(nullptr)));
+    unsigned char id[16];
+    randombytes_buf(id, sizeof(id));
+    char hex[33];
+    sodium_bin2hex(hex, sizeof(hex), id, sizeof(id));
+    e->set_event_id(hex);
+    if (queue.events_size() > kMaxQueuedEvents) {
+      queue.mutable_events()->DeleteSubrange(
+          0, queue.events_size() - kMaxQueuedEvents);
+    }
+  }
+
+  Error SaveQueue() {
+    return WriteAtomically(options.storage_dir, QueuePath(),
+                           queue.SerializeAsString());
+  }
+
+  Error Flush(uint32_t* acknowledged) {
+    *acknowledged = 0;
+    if (queue.events_size() == 0) return {};
+    pb::ReportRequest request = queue;
+    request.mutable_device()->set_app_id(options.app_id);
+    request.mutable_device()->set_device_id(options.device_id);
+    request.mutable_device()->set_app_version(options.app_version);
+    request.set_ticket(ticket);
+    pb::ReportResponse response;
+    Error e = Post("/v1/delivery/report", request, &response);
+    if (!e.ok()) return e;  // kept for the next flush
+    *acknowledged = response.accepted() + response.duplicates();
+    queue.clear_events();
+    return SaveQueue();
+  }
+
+  const pb::InstalledModule* Find(const pb::ModuleId& m) const {
+    for (const pb::InstalledModule& i : state.installed()) {
+      if (i.module().layer() == m.layer() && i.module().name() == m.name())
+        return &i;
+    }
+    return nullptr;
+  }
+
+  // Verifies and installs one update; nullopt-like: reason 0 on success.
+  Failure Install(const pb::UpdateEntry& entry) {
+    const pb::ArtifactStatement& st = entry.statement();
+    if (st.app_id() != options.app_id) {
+      return {pb::REJECT_WRONG_APP,
+              Cat({"the statement is for app ", st.app_id()})};
+    }
+    if (st.module().layer() != entry.module().layer() ||
+        st.module().name() != entry.module().name()) {
+      return {pb::REJECT_WRONG_MODULE,
+              "the statement names another module than the update"};
+    }
+    const std::string& name = st.module().name();
+    if (name.empty() || name.find('/') != std::string::npos || name == "." ||
+        name == "..") {
+      return {pb::REJECT_UNSAFE_NAME, Cat({"module name '", name, "'"})};
+    }
+    const pb::Compatibility& c = st.compatibility();
+    if (!c.host_build().empty() && c.host_build() != options.host_build) {
+      return {pb::REJECT_WRONG_HOST_BUILD,
+              Cat({"built for host build ", c.host_build(), ", this app is ",
+                   options.host_build.empty() ? "(none given)"
+                                              : options.host_build})};
+    }
+    if ((!c.min_app_version().empty() &&
+         CompareVersions(options.app_version, c.min_app_version()) < 0) ||
+        (!c.max_app_version().empty() &&
+         CompareVersions(options.app_version, c.max_app_version()) > 0)) {
+      return {
+          pb::REJECT_INCOMPATIBLE,
+          Cat({"for app versions ", c.min_app_version(), " to ",
+               c.max_app_version(), ", this app is ", options.app_version})};
+    }
+    if (!options.insecure_skip_signature_verification_for_tests) {
+      const std::string signed_bytes = SigningBytes(st);
+      bool verified = false;
+      for (const pb::Signature& s : entry.signatures()) {
+        for (const PublisherKey& k : options.publisher_keys) {
+          if (k.key_id == s.key_id() &&
+              VerifyEd25519(k.public_key, signed_bytes, s.signature())) {
+            verified = true;
+          }
+        }
+      }
+      if (!verified) {
+        return {entry.signatures_size() == 0 ? pb::REJECT_UNSIGNED
+                                             : pb::REJECT_BAD_SIGNATURE,
+                Cat({"no signature of ", name, " ", st.version(),
+                     " verifies with a pinned publisher key"})};
+      }
+    }
+    const pb::InstalledModule* have = Find(entry.module());
+    if (have != nullptr &&
+        have->release_sequence() > entry.release_sequence()) {
+      return {pb::REJECT_RELEASE_COUNTER_ROLLBACK,
+              "an older release than the installed one (a replay)"};
+    }
+    if (st.size() > options.max_content_bytes) {
+      return {pb::REJECT_DISK_BUDGET_EXCEEDED,
+              Cat({name, " is ", std::to_string(st.size()),
+                   " bytes, over max_content_bytes"})};
+    }
+    std::string content;
+    if (!entry.inline_content().empty() || st.size() == 0) {
+      content = entry.inline_content();
+    } else {
+      if (entry.full().sha256() != st.content_sha256()) {
+        return {pb::REJECT_CONTENT_HASH_MISMATCH,
+                "the blob offered is not the statement's content"};
+      }
+      HttpExchange x;
+      x.method = "GET";
+      x.url = Cat({options.server_url, "/v1/blobs/", st.content_sha256()});
+      HttpResult r;
+      Error e = options.http(x, &r);
+      if (e.ok() && r.status != 200) e = HttpError(r, x.url);
+      if (!e.ok()) return {pb::REJECT_APPLY_FAILED, e.message};
+      content = std::move(r.body);
+    }
+    if (content.size() != st.size()) {
+      return {pb::REJECT_LENGTH_MISMATCH,
+              Cat({"got ", std::to_string(content.size()),
+                   " bytes, the "
+                   "statement says ",
+                   std::to_string(st.size())})};
+    }
+    if (Sha256Hex(content) != st.content_sha256()) {
+      return {pb::REJECT_CONTENT_HASH_MISMATCH,
+              Cat({"the content of ", name, " ", st.version(),
+                   " does not hash to its statement's sha256"})};
+    }
+    Error e = WriteAtomically(blobs_dir, blobs_dir + "/" + st.content_sha256(),
+                              content);
+    if (!e.ok()) return {pb::REJECT_APPLY_FAILED, e.message};
+    pb::InstalledModule* slot = const_cast<pb::InstalledModule*>(have);
+    if (slot == nullptr) slot = state.add_installed();
+    *slot->mutable_module() = entry.module();
+    slot->set_version(st.version());
+    slot->set_content_sha256(st.content_sha256());
+    slot->set_release_sequence(entry.release_sequence());
+    return {pb::REJECT_REASON_UNSPECIFIED, ""};
+  }
+};
+
+DeviceCore::DeviceCore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+DeviceCore::~DeviceCore() = default;
+
+Error DeviceCore::Open(DeviceCoreOptions options,
+                       std::unique_ptr<DeviceCore>* out) {
+  if (options.app_id.empty() || options.device_id.empty() ||
+      options.storage_dir.empty() || options.server_url.empty()) {
+    return {3,
+            "DeviceCoreOptions need app_id, device_id, storage_dir and "
+            "server_url"};
+  }
+  if (!options.http) {
+    return {3, "DeviceCoreOptions.http is empty: give the host's HTTP stack"};
+  }
+  if (options.publisher_keys.empty() &&
+      !options.insecure_skip_signature_verification_for_tests) {
+    return {3,
+            "DeviceCoreOptions.publisher_keys is empty: every update is "
+            "verified against the app's publisher keys"};
+  }
+  for (const PublisherKey& k : options.publisher_keys) {
+    if (k.public_key.size() != crypto_sign_PUBLICKEYBYTES) {
+      return {3, Cat({"publisher key ", k.key_id, " is not 32 bytes"})};
+    }
+  }
+  if (sodium_init() < 0) return {13, "libsodium could not initialize"};
+  while (options.server_url.size() > 1 && options.server_url.back() == '/')
+    options.server_url.pop_back();
+  auto impl = std::make_unique<Impl>();
+  impl->options = std::move(options);
+  impl->blobs_dir = impl->options.storage_dir + "/blobs";
+  Error e = MakeDir(impl->options.storage_dir);
+  if (e.ok()) e = MakeDir(impl->blobs_dir);
+  if (!e.ok()) return e;
+  std::string bytes;
+  if (ReadFile(impl->StatePath(), &bytes, &e) &&
+      !impl->state.ParseFromString(bytes)) {
+    return {15, Cat({impl->StatePath(), " is damaged"})};
+  }
+  if (!e.ok()) return e;
+  if (ReadFile(impl->QueuePath(), &bytes, &e) &&
+      !impl->queue.ParseFromString(bytes)) {
+    impl->queue.Clear();  // reports are not worth failing for
+  }
+  if (!e.ok()) return e;
+  out->reset(new DeviceCore(std::move(impl)));
+  return {};
+}
+
+Error DeviceCore::Check(CheckOutcome* outcome) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  Impl& d = *impl_;
+  *outcome = CheckOutcome();
+  uint32_t acknowledged = 0;
+  (void)d.Flush(&acknowledged);  // again after the check
+  outcome->reports_acknowledged += acknowledged;
+  pb::CheckRequest request = d.state;
+  request.mutable_device()->set_app_id(d.options.app_id);
+  request.mutable_device()->set_device_id(d.options.device_id);
+  request.mutable_device()->set_app_version(d.options.app_version);
+  request.mutable_device()->set_host_build(d.options.host_build);
+  pb::CheckResponse response;
+  Error e = d.Post("/v1/delivery/check", request, &response);
+  if (!e.ok()) return e;
+  d.ticket = response.plan().report_ticket();
+  bool changed = false;
+  for (const pb::UpdateEntry& entry : response.plan().updates()) {
+    const Failure f = d.Install(entry);
+    if (f.reason == pb::REJECT_REASON_UNSPECIFIED) {
+      changed = true;
+      InstalledModule m;
+      m.layer = entry.module().layer();
+      m.name = entry.module().name();
+      m.version = entry.statement().version();
+      m.content_sha256 = entry.statement().content_sha256();
+      m.release_id = entry.release_id();
+      m.release_sequence = entry.release_sequence();
+      outcome->installed.push_back(std::move(m));
+      d.Queue(pb::ReportEvent::KIND_ACTIVATED, entry,
+              pb::REJECT_REASON_UNSPECIFIED, "");
+    } else {
+      outcome->failures.push_back(
+          Cat({entry.module().name(), " ", entry.statement().version(), ": ",
+               f.message}));
+      d.Queue(pb::ReportEvent::KIND_REJECTED, entry, f.reason, f.message);
+    }
+  }
+  if (changed) {
+    e = WriteAtomically(d.options.storage_dir, d.StatePath(),
+                        d.state.SerializeAsString());
+    if (!e.ok()) return e;
+  }
+  (void)d.SaveQueue();
+  if (d.Flush(&acknowledged).ok())
+    outcome->reports_acknowledged += acknowledged;
+  return {};
+}
+
+std::vector<InstalledModule> DeviceCore::Installed() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  std::vector<InstalledModule> out;
+  for (const pb::InstalledModule& i : impl_->state.installed()) {
+    InstalledModule m;
+    m.layer = i.module().layer();
+    m.name = i.module().name();
+    m.version = i.version();
+    m.content_sha256 = i.content_sha256();
+    m.release_sequence = i.release_sequence();
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+std::string DeviceCore::ContentPath(const InstalledModule& module) const {
+  return impl_->blobs_dir + "/" + module.content_sha256;
+}
+
+size_t DeviceCore::PendingReports() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return static_cast<size_t>(impl_->queue.events_size());
+}
+
+Error DeviceCore::FlushReports(uint32_t* acknowledged) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->Flush(acknowledged);
+}
+
+}  // namespace strata::device

@@ -1,0 +1,266 @@
+// The device core (client_sdk/device_core: protobuf-lite, libsodium, zstd)
+// against a real stratad in this process, over the host's HTTP stack: a
+// signed update is verified, downloaded, installed and reported, an
+// unsigned one and one for another host build refused and reported; the
+// state survives a restart.
+// Ed25519 signatures our signing library (OpenSSL) makes verify with
+// libsodium, and SHA-256 agrees.
+#include "strata/device/device_core.h"
+
+#include <zstd.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "server_fixture.h"
+#include "strata/base/sha256.h"
+#include "strata/client/http_client.h"
+#include "strata/device/c_api.h"
+#include "strata/proto/statement_signing.h"
+#include "strata/signing/keys.h"
+
+namespace strata {
+namespace {
+
+using ::strata::testing::IsOk;
+using ::testing::HasSubstr;
+
+TEST(DeviceCoreCryptoTest, OurEd25519SignaturesVerifyWithLibsodium) {
+  absl::StatusOr<signing::PrivateKey> key = signing::PrivateKey::Generate();
+  ASSERT_THAT(key, IsOk());
+  const std::string pub = key->public_key().raw();
+  std::string message;
+  for (int i = 0; i < 64; ++i) {
+    message += static_cast<char>(i * 37 + 11);  // 0 to 63 bytes, any byte
+    absl::StatusOr<std::string> sig = key->Sign(message);
+    ASSERT_THAT(sig, IsOk());
+    EXPECT_TRUE(device::VerifyEd25519(pub, message, *sig)) << i;
+    std::string bad = *sig;
+    bad[i % bad.size()] ^= 1;
+    EXPECT_FALSE(device::VerifyEd25519(pub, message, bad)) << i;
+    EXPECT_FALSE(device::VerifyEd25519(pub, message + "x", *sig)) << i;
+    EXPECT_EQ(device::Sha256Hex(message), Sha256::HexHash(message));
+  }
+  EXPECT_FALSE(device::VerifyEd25519(pub.substr(1), message, "short"));
+}
+
+TEST(DeviceCoreCryptoTest, ZstdFramesDecodeAgainstAPrefix) {
+  const std::string old_text(50000, 'a');
+  std::string new_text = old_text;
+  new_text.replace(1000, 5, "hello");
+  ZSTD_CCtx* c = ZSTD_createCCtx();
+  ASSERT_EQ(
+      ZSTD_isError(ZSTD_CCtx_refPrefix(c, old_text.data(), old_text.size())),
+      0u);
+  std::string frame(ZSTD_compressBound(new_text.size()), '\0');
+  const size_t n = ZSTD_compress2(c, frame.data(), frame.size(),
+                                  new_text.data(), new_text.size());
+  ZSTD_freeCCtx(c);
+  ASSERT_EQ(ZSTD_isError(n), 0u);
+  frame.resize(n);
+  std::string out;
+  ASSERT_TRUE(device::ZstdDecompress(frame, old_text, 1 << 20, &out).ok());
+  EXPECT_EQ(out, new_text);
+  EXPECT_EQ(device::ZstdDecompress(frame, old_text, 100, &out).code, 8);
+  EXPECT_EQ(
+      device::ZstdDecompress(frame.substr(0, n / 2), old_text, 1 << 20, &out)
+          .code,
+      15);
+}
+
+class DeviceCoreTest : public testing::SdkServerTest {
+ protected:
+  // The host's HTTP stack: libcurl here, as a phone's would be OkHttp.
+  device::HttpSend HostHttp() {
+    std::shared_ptr<client::HttpClient> http =
+        *client::NewCurlHttpClient();  // never fails without options
+    return [http, this](const device::HttpExchange& x,
+                        device::HttpResult* r) -> device::Error {
+      ++exchanges_;
+      client::HttpCall call;
+      call.method = x.method;
+      call.url = x.url;
+      call.headers = x.headers;
+      call.body = x.body;
+      struct Sink : client::HttpResponseSink {
+        device::HttpResult* r;
+        void OnHead(int status, const client::HttpHeaders& h) override {
+          r->status = status;
+          for (const auto& [k, v] : h) {
+            if (strcasecmp(k.c_str(), "strata-status") == 0)
+              r->strata_status = v;
+            if (strcasecmp(k.c_str(), "content-type") == 0) r->content_type = v;
+          }
+        }
+        bool OnBody(std::string_view b) override {
+          r->body.append(b);
+          return true;
+        }
+      } sink;
+      sink.r = r;
+      absl::Status s = http->Send(call, sink);
+      if (!s.ok())
+        return {static_cast<int>(s.code()), std::string(s.message())};
+      return {};
+    };
+  }
+  device::DeviceCoreOptions Options() {
+    device::DeviceCoreOptions o;
+    o.server_url = StrCat("http://127.0.0.1:", server_.http_port());
+    o.app_id = "wallet";
+    o.device_id = "phone-core";
+    o.storage_dir = JoinPath(dir_.path(), "phone-core");
+    o.http = HostHttp();
+    return o;
+  }
+  int exchanges_ = 0;
+};
+
+TEST_F(DeviceCoreTest, VerifiesInstallsAndReportsOverTheHostsHttp) {
+  absl::StatusOr<signing::PrivateKey> key = signing::PrivateKey::Generate();
+  ASSERT_THAT(key, IsOk());
+  // H5 "mall", signed by the publisher over the statement's bytes.
+  const std::string page(200 * 1024, 'm');
+  v1::ArtifactStatement st;
+  st.set_app_id("wallet");
+  st.mutable_module()->set_layer(v1::LAYER_H5);
+  st.mutable_module()->set_name("mall");
+  st.set_version("1");
+  st.set_content_sha256(Sha256::HexHash(page));
+  st.set_size(page.size());
+  absl::StatusOr<std::string> sig = key->Sign(StatementSigningBytes(st));
+  ASSERT_THAT(sig, IsOk());
+  v1::Signature signature;
+  signature.set_key_id(key->KeyId());
+  signature.set_signature(*sig);
+  admin::AdminClient admin(server_.address(), server_.token(),
+                           admin::ChannelSecurity::Plaintext());
+  ASSERT_THAT(admin.Publish(st, page, "", nullptr, {signature}), IsOk());
+  ASSERT_NE(CreateRelease(v1::LAYER_H5, "mall", "1"), 0u);
+  // CONFIG "flags", unsigned: refused.
+  ASSERT_NE(Release(v1::LAYER_CONFIG, "flags", "1", "{\"a\":1}"), 0u);
+  // HOTPATCH "fix" for another host build: refused.
+  ASSERT_NE(Release(v1::LAYER_HOTPATCH, "fix", "1", "patch", "build-2"), 0u);
+
+  device::DeviceCoreOptions o = Options();
+  std::unique_ptr<device::DeviceCore> core;
+  EXPECT_EQ(device::DeviceCore::Open(o, &core).code, 3);  // no keys
+  o.publisher_keys = {{key->KeyId(), key->public_key().raw()}};
+  o.host_build = "build-1";
+  ASSERT_TRUE(device::DeviceCore::Open(o, &core).ok());
+  device::CheckOutcome outcome;
+  const device::Error e = core->Check(&outcome);
+  ASSERT_TRUE(e.ok()) << e.message;
+  ASSERT_EQ(outcome.installed.size(), 1u);
+  EXPECT_EQ(outcome.installed[0].name, "mall");
+  EXPECT_THAT(outcome.failures,
+              ::testing::UnorderedElementsAre(
+                  HasSubstr("flags 1: no signature"),
+                  HasSubstr("fix 1: built for host build build-2")));
+  EXPECT_EQ(outcome.reports_acknowledged, 3u);  // ACTIVATED, 2 REJECTED
+  EXPECT_EQ(core->PendingReports(), 0u);
+  EXPECT_EQ(PosixFileSystem()
+                ->ReadFile(core->ContentPath(outcome.installed[0]))
+                .value_or(""),
+            page);
+  EXPECT_EQ(exchanges_, 3);  // check, blob, report
+
+  // Restarted: the state is kept; nothing new to install.
+  core.reset();
+  ASSERT_TRUE(device::DeviceCore::Open(o, &core).ok());
+  ASSERT_EQ(core->Installed().size(), 1u);
+  EXPECT_EQ(core->Installed()[0].version, "1");
+  ASSERT_TRUE(core->Check(&outcome).ok());
+  EXPECT_TRUE(outcome.installed.empty());
+
+  // A key that did not sign it installs nothing.
+  absl::StatusOr<signing::PrivateKey> other = signing::PrivateKey::Generate();
+  ASSERT_THAT(other, IsOk());
+  o.storage_dir = JoinPath(dir_.path(), "phone-other");
+  o.device_id = "phone-other";
+  o.publisher_keys = {{key->KeyId(), other->public_key().raw()}};
+  ASSERT_TRUE(device::DeviceCore::Open(o, &core).ok());
+  ASSERT_TRUE(core->Check(&outcome).ok());
+  EXPECT_TRUE(outcome.installed.empty());
+  EXPECT_EQ(outcome.failures.size(), 3u);
+}
+
+// The C API's host transport: the test's HttpSend behind a C function.
+int CHostSend(void* user_data, const char* method, const char* url,
+              const char* const* names, const char* const* values, size_t n,
+              const void* body, size_t body_size,
+              strata_device_http_answer* answer, char* error,
+              size_t error_size) {
+  auto* send = static_cast<device::HttpSend*>(user_data);
+  device::HttpExchange x;
+  x.method = method;
+  x.url = url;
+  for (size_t i = 0; i < n; ++i) x.headers.emplace_back(names[i], values[i]);
+  x.body.assign(static_cast<const char*>(body), body_size);
+  device::HttpResult r;
+  const device::Error e = (*send)(x, &r);
+  if (!e.ok()) {
+    snprintf(error, error_size, "%s", e.message.c_str());
+    return e.code;
+  }
+  strata_device_http_answer_set(answer, r.status, r.strata_status.c_str(),
+                                r.body.data(), r.body.size());
+  return 0;
+}
+
+TEST_F(DeviceCoreTest, CApiChecksThroughTheHostsFunction) {
+  ASSERT_NE(Release(v1::LAYER_CONFIG, "flags", "1", "{\"a\":1}"), 0u);
+  device::HttpSend send = HostHttp();
+  const std::string url = StrCat("http://127.0.0.1:", server_.http_port());
+  const std::string storage = JoinPath(dir_.path(), "phone-c");
+  strata_device_options o = {};
+  o.server_url = url.c_str();
+  o.app_id = "wallet";
+  o.device_id = "phone-c";
+  o.storage_dir = storage.c_str();
+  o.insecure_skip_signature_verification_for_tests = 1;  // unsigned app
+  o.http_send = &CHostSend;
+  o.http_user_data = &send;
+  strata_device* d = strata_device_open(&o);
+  ASSERT_NE(d, nullptr) << strata_device_last_error();
+  size_t installed = 0, failed = 0;
+  ASSERT_EQ(strata_device_check(d, &installed, &failed), 0)
+      << strata_device_last_error();
+  EXPECT_EQ(installed, 1u);
+  EXPECT_EQ(failed, 0u);
+  char* path = nullptr;
+  ASSERT_EQ(strata_device_content_path(d, v1::LAYER_CONFIG, "flags", &path), 0);
+  ASSERT_NE(path, nullptr);
+  EXPECT_EQ(PosixFileSystem()->ReadFile(path).value_or(""), "{\"a\":1}");
+  std::free(path);
+  EXPECT_EQ(strata_device_pending_reports(d), 0u);
+  strata_device_close(d);
+
+  device::HttpSend offline = [](const device::HttpExchange&,
+                                device::HttpResult*) {
+    return device::Error{14, "airplane mode"};
+  };
+  const std::string storage2 = JoinPath(dir_.path(), "phone-d");
+  o.storage_dir = storage2.c_str();
+  o.http_user_data = &offline;
+  d = strata_device_open(&o);
+  ASSERT_NE(d, nullptr);
+  EXPECT_EQ(strata_device_check(d, nullptr, nullptr), 14);
+  EXPECT_THAT(strata_device_last_error(), HasSubstr("airplane mode"));
+  strata_device_close(d);
+}
+
+TEST(DeviceCoreCryptoTest, VersionsCompareAsTheFullSdkDoes) {
+  EXPECT_LT(device::CompareVersions("1.9", "1.10"), 0);
+  EXPECT_EQ(device::CompareVersions("1.2", "1.2.0"), 0);
+  EXPECT_EQ(device::CompareVersions("1.2+b7", "1.2"), 0);
+  EXPECT_GT(device::CompareVersions("10.0", "9.99"), 0);
+  EXPECT_LT(device::CompareVersions("1.0-beta", "1.0-rc"), 0);
+  EXPECT_GT(device::CompareVersions("100000000000000000000", "2"), 0);
+}
+
+}  // namespace
+}  // namespace strata

@@ -1,0 +1,308 @@
+// The Delivery API over plain HTTP (server/http/delivery_handler.h) against
+// a real stratad in this process: Check and Report as protobuf bodies over
+// HTTP/1.1 and HTTP/2 (h2c), their errors as Statuses; the SDK doing a whole
+// check, download, apply and report over its HTTP transport (the ready-made
+// libcurl client, strata::client_curl) and over a host's transport through
+// the C API.
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "server_fixture.h"
+#include "strata/base/http_get.h"
+#include "strata/client/c_api.h"
+#include "strata/client/client.h"
+#include "strata/client/http_client.h"
+#include "transport.h"
+
+namespace strata {
+namespace {
+
+using ::strata::testing::IsOk;
+using ::testing::HasSubstr;
+
+class HttpDeliveryTest : public testing::SdkServerTest {
+ protected:
+  void SetUp() override {
+    server_.set_cleartext_http2(true);
+    SdkServerTest::SetUp();
+  }
+  std::string BaseUrl() const {
+    return StrCat("http://127.0.0.1:", server_.http_port());
+  }
+  client::ClientOptions Options(const std::string& device) {
+    client::ClientOptions o;
+    o.server_url = BaseUrl();
+    o.http_client = *client::NewCurlHttpClient();  // fails only for options
+    o.app_id = "wallet";
+    o.device.device_id = device;
+    o.storage_dir = JoinPath(dir_.path(), device);
+    o.insecure_skip_signature_verification_for_tests = true;  // unsigned app
+    return o;
+  }
+  uint64_t Metric(const std::string& series) {
+    absl::StatusOr<HttpResponse> r = HttpGet(StrCat(BaseUrl(), "/metrics"));
+    if (!r.ok()) return 0;
+    const size_t at = r->body.find("\n" + series + " ");
+    if (at == std::string::npos) return 0;
+    return std::stoull(r->body.substr(at + series.size() + 2));
+  }
+  // Runs `run` against the server over HTTP/1.1 and over h2c.
+  template <typename Run>
+  void OverBothVersions(Run run) {
+    for (bool h2 : {false, true}) {
+      SCOPED_TRACE(h2 ? "HTTP/2" : "HTTP/1.1");
+      client::CurlHttpOptions o;
+      o.http2_cleartext = h2;
+      absl::StatusOr<std::unique_ptr<client::HttpClient>> http =
+          client::NewCurlHttpClient(o);
+      ASSERT_THAT(http, IsOk());
+      run(client::NewHttpTransport(BaseUrl(), *std::move(http)), h2);
+    }
+  }
+};
+
+// What a plain HTTP client sees: a raw exchange.
+struct Raw : client::HttpResponseSink {
+  void OnHead(int s, const client::HttpHeaders& h) override {
+    status = s;
+    for (const auto& [k, v] : h) {
+      std::string lower = k;
+      for (char& c : lower) c = static_cast<char>(std::tolower(c));
+      headers[lower] = v;
+    }
+  }
+  bool OnBody(std::string_view b) override {
+    body.append(b);
+    return true;
+  }
+  int status = 0;
+  std::map<std::string, std::string> headers;
+  std::string body;
+};
+
+TEST_F(HttpDeliveryTest, CheckAndReportAsProtobufOverHttp1AndHttp2) {
+  ASSERT_NE(Release(v1::LAYER_CONFIG, "flags", "1", "{\"a\":1}"), 0u);
+  const uint64_t checks_before =
+      Metric("strata_rpc_requests_total{method=\"http.Check\",code=\"OK\"}");
+  OverBothVersions([&](std::unique_ptr<client::Transport> t, bool h2) {
+    v1::CheckRequest check;
+    check.mutable_device()->set_app_id("wallet");
+    check.mutable_device()->set_device_id(h2 ? "raw-h2" : "raw-h1");
+    absl::StatusOr<v1::CheckResponse> answer = t->Check(check);
+    ASSERT_THAT(answer, IsOk());
+    ASSERT_EQ(answer->plan().updates_size(), 1);
+    EXPECT_EQ(answer->plan().updates(0).module().name(), "flags");
+    EXPECT_EQ(answer->plan().updates(0).inline_content(), "{\"a\":1}");
+    EXPECT_FALSE(answer->plan().report_ticket().empty());
+
+    v1::ReportRequest report;
+    *report.mutable_device() = check.device();
+    report.set_ticket(answer->plan().report_ticket());
+    v1::ReportEvent* e = report.add_events();
+    e->set_kind(v1::ReportEvent::KIND_ACTIVATED);
+    *e->mutable_module() = answer->plan().updates(0).module();
+    e->set_release_id(answer->plan().updates(0).release_id());
+    e->set_event_id("ev1");
+    absl::StatusOr<v1::ReportResponse> kept = t->Report(report);
+    ASSERT_THAT(kept, IsOk());
+    EXPECT_EQ(kept->accepted(), 1u);
+    kept = t->Report(report);  // sent again: a duplicate, as over gRPC
+    ASSERT_THAT(kept, IsOk());
+    EXPECT_EQ(kept->duplicates(), 1u);
+
+    // The core's errors arrive as the same Status as over gRPC.
+    v1::CheckRequest bad;
+    bad.mutable_device()->set_app_id("no such/app");
+    bad.mutable_device()->set_device_id("d");
+    EXPECT_EQ(t->Check(bad).status().code(),
+              absl::StatusCode::kInvalidArgument);
+    report.clear_events();
+    report.add_events()->set_kind(v1::ReportEvent::KIND_LAUNCH_OK);  // no id
+    EXPECT_EQ(t->Report(report).status().code(),
+              absl::StatusCode::kInvalidArgument);
+  });
+  EXPECT_EQ(
+      Metric("strata_rpc_requests_total{method=\"http.Check\",code=\"OK\"}"),
+      checks_before + 2);
+
+  // Bodies that are not the message, other methods, other content types.
+  absl::StatusOr<std::unique_ptr<client::HttpClient>> http =
+      client::NewCurlHttpClient();
+  ASSERT_THAT(http, IsOk());
+  client::HttpCall call;
+  call.method = "POST";
+  call.url = BaseUrl() + "/v1/delivery/check";
+  call.headers = {{"Content-Type", "application/x-protobuf"}};
+  call.body = "\xff\xff\xff";
+  Raw garbage;
+  ASSERT_THAT((*http)->Send(call, garbage), IsOk());
+  EXPECT_EQ(garbage.status, 400);
+  EXPECT_EQ(garbage.headers["strata-status"], "3");
+  EXPECT_THAT(garbage.body,
+              HasSubstr("not a serialized strata.v1.CheckRequest"));
+  call.headers = {{"Content-Type", "application/json"}};
+  call.body = "{}";
+  Raw json;
+  ASSERT_THAT((*http)->Send(call, json), IsOk());
+  EXPECT_EQ(json.status, 415);
+  call.method = "GET";
+  call.body.clear();
+  Raw get;
+  ASSERT_THAT((*http)->Send(call, get), IsOk());
+  EXPECT_EQ(get.status, 405);
+  EXPECT_EQ(get.headers["allow"], "POST");
+}
+
+TEST_F(HttpDeliveryTest, SdkChecksDownloadsAppliesAndReportsOverHttp) {
+  const std::string page(300 * 1024, 'p');  // over several 64 KiB chunks
+  ASSERT_NE(Release(v1::LAYER_H5, "mall", "1", page), 0u);
+  ASSERT_NE(Release(v1::LAYER_CONFIG, "flags", "1", "{\"a\":1}"), 0u);
+  absl::StatusOr<std::unique_ptr<client::Client>> c =
+      client::Client::Create(Options("phone-http"));
+  ASSERT_THAT(c, IsOk());
+  absl::StatusOr<client::CheckResult> r = (*c)->Check();
+  ASSERT_THAT(r, IsOk());
+  EXPECT_TRUE(r->failures.empty()) << r->failures[0];
+  EXPECT_EQ(r->installed.size(), 2u);
+  EXPECT_EQ(r->via_full_download, 1u);
+  EXPECT_EQ(r->via_inline, 1u);
+  absl::StatusOr<std::string> path =
+      (*c)->OpenModule(client::Layer::kH5, "mall");
+  ASSERT_THAT(path, IsOk());
+  EXPECT_EQ(PosixFileSystem()->ReadFile(*path).value_or(""), page);
+  EXPECT_EQ((*c)->GetConfig("flags").value_or(std::nullopt), "{\"a\":1}");
+  ASSERT_THAT((*c)->BeginLaunch(), IsOk());
+  ASSERT_THAT((*c)->MarkLaunchHealthy(), IsOk());
+  absl::StatusOr<size_t> sent = (*c)->FlushReports();
+  ASSERT_THAT(sent, IsOk());
+  EXPECT_GT(*sent, 0u);
+  EXPECT_EQ((*c)->PendingReports(), 0u);
+  EXPECT_GE(
+      Metric("strata_rpc_requests_total{method=\"http.Report\",code=\"OK\"}"),
+      1u);
+  // Nothing went over gRPC.
+  EXPECT_EQ(Metric("strata_rpc_requests_total{method=\"Check\",code=\"OK\"}"),
+            0u);
+
+  // server_url needs an HTTP stack and an http(s) URL.
+  client::ClientOptions o = Options("phone-x");
+  o.http_client = nullptr;
+  EXPECT_EQ(client::Client::Create(o).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  o = Options("phone-y");
+  o.server_url = "ftp://example.com";
+  EXPECT_EQ(client::Client::Create(o).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+// A host transport for the C API: here libcurl again, behind the function
+// pointers, counting what it carried.
+struct HostStack {
+  std::unique_ptr<client::HttpClient> http;
+  std::vector<std::string> calls;
+};
+
+int HostSend(void* user_data, const char* method, const char* url,
+             const char* const* names, const char* const* values, size_t n,
+             const void* body, size_t body_size, uint64_t timeout_ms,
+             strata_http_response* response, char* error, size_t error_size) {
+  auto* host = static_cast<HostStack*>(user_data);
+  host->calls.push_back(StrCat(method, " ", url));
+  client::HttpCall call;
+  call.method = method;
+  call.url = url;
+  for (size_t i = 0; i < n; ++i) call.headers.emplace_back(names[i], values[i]);
+  if (body_size > 0)
+    call.body.assign(static_cast<const char*>(body), body_size);
+  call.timeout = absl::Milliseconds(timeout_ms);
+  struct Forward : client::HttpResponseSink {
+    strata_http_response* r;
+    void OnHead(int status, const client::HttpHeaders& h) override {
+      std::vector<const char*> k, v;
+      for (const auto& [name, value] : h) {
+        k.push_back(name.c_str());
+        v.push_back(value.c_str());
+      }
+      strata_http_response_head(r, status, k.data(), v.data(), k.size());
+    }
+    bool OnBody(std::string_view b) override {
+      return strata_http_response_body(r, b.data(), b.size()) == 1;
+    }
+  } forward;
+  forward.r = response;
+  absl::Status s = host->http->Send(call, forward);
+  if (!s.ok()) {
+    snprintf(error, error_size, "%s", std::string(s.message()).c_str());
+    return static_cast<int>(s.code());
+  }
+  return 0;
+}
+
+TEST_F(HttpDeliveryTest, CApiTakesTheHostsTransport) {
+  const std::string page(100 * 1024, 'q');
+  ASSERT_NE(Release(v1::LAYER_H5, "mall", "1", page), 0u);
+  HostStack host;
+  absl::StatusOr<std::unique_ptr<client::HttpClient>> http =
+      client::NewCurlHttpClient();
+  ASSERT_THAT(http, IsOk());
+  host.http = *std::move(http);
+  strata_http_transport transport = {};
+  transport.user_data = &host;
+  transport.send = &HostSend;
+
+  const std::string url = BaseUrl();
+  const std::string storage = JoinPath(dir_.path(), "phone-c");
+  strata_client_options o = {};
+  o.app_id = "wallet";
+  o.device_id = "phone-c";
+  o.storage_dir = storage.c_str();
+  o.insecure_skip_signature_verification_for_tests = 1;
+  o.server_url = url.c_str();
+  o.http_transport = &transport;
+  strata_client* c = strata_client_create(&o);
+  ASSERT_NE(c, nullptr) << strata_last_error();
+  size_t installed = 0, failed = 0;
+  ASSERT_EQ(strata_client_check(c, &installed, &failed), 0)
+      << strata_last_error();
+  EXPECT_EQ(installed, 1u);
+  EXPECT_EQ(failed, 0u);
+  char* path = nullptr;
+  ASSERT_EQ(strata_client_open_module(c, "h5", "mall", &path), 0)
+      << strata_last_error();
+  EXPECT_EQ(PosixFileSystem()->ReadFile(path).value_or(""), page);
+  strata_free(path);
+  ASSERT_EQ(strata_client_begin_launch(c, nullptr), 0);
+  ASSERT_EQ(strata_client_mark_launch_healthy(c), 0);
+  ASSERT_EQ(strata_client_check(c, &installed, &failed), 0);  // sends reports
+  strata_client_destroy(c);
+  // Every exchange went through the host's stack: check, blob, report.
+  EXPECT_THAT(host.calls,
+              ::testing::Contains(StrCat("POST ", url, "/v1/delivery/check")));
+  EXPECT_THAT(host.calls,
+              ::testing::Contains(HasSubstr("GET " + url + "/v1/blobs/")));
+  EXPECT_THAT(host.calls,
+              ::testing::Contains(StrCat("POST ", url, "/v1/delivery/report")));
+
+  // A host that fails says so.
+  transport.send = [](void*, const char*, const char*, const char* const*,
+                      const char* const*, size_t, const void*, size_t, uint64_t,
+                      strata_http_response*, char* error, size_t error_size) {
+    snprintf(error, error_size, "airplane mode");
+    return 14;
+  };
+  const std::string storage2 = JoinPath(dir_.path(), "phone-d");
+  o.storage_dir = storage2.c_str();
+  o.device_id = "phone-d";
+  c = strata_client_create(&o);
+  ASSERT_NE(c, nullptr) << strata_last_error();
+  EXPECT_EQ(strata_client_check(c, nullptr, nullptr), 14);
+  EXPECT_THAT(strata_last_error(), HasSubstr("airplane mode"));
+  strata_client_destroy(c);
+}
+
+}  // namespace
+}  // namespace strata
