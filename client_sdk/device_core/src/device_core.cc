@@ -13,6 +13,7 @@
 #include <mutex>
 
 #include "strata/device/v1/delivery.pb.h"
+#include "strata/proto/statement_signing_bytes.h"
 
 namespace strata::device {
 namespace {
@@ -103,38 +104,11 @@ bool ReadFile(const std::string& path, std::string* out, Error* error) {
   return true;
 }
 
-// The bytes a publisher signs for a statement (proto/include/strata/proto/
-// statement_signing.h, on the lite messages).
-void Field(std::string& out, const std::string& value) {
-  out += std::to_string(value.size());
-  out += ':';
-  out += value;
-  out += ',';
-}
+// The bytes a publisher signs for a statement: the full protos' encoding
+// (proto/include/strata/proto/statement_signing_bytes.h) on the lite
+// messages.
 std::string SigningBytes(const pb::ArtifactStatement& st) {
-  std::string out = "strata-statement-v1,";
-  Field(out, st.app_id());
-  Field(out, std::to_string(static_cast<int>(st.module().layer())));
-  Field(out, st.module().name());
-  Field(out, st.version());
-  Field(out, st.content_sha256());
-  Field(out, std::to_string(st.size()));
-  const pb::Compatibility& c = st.compatibility();
-  Field(out, c.min_app_version());
-  Field(out, c.max_app_version());
-  Field(out, c.host_build());
-  Field(out, c.runtime_version());
-  Field(out, c.min_sdk_version());
-  const pb::DeliveryPolicy& d = st.delivery();
-  if (d.on_demand() || d.mandatory() || d.network() != pb::NETWORK_ANY ||
-      d.install_mode() != pb::INSTALL_DEFAULT) {
-    Field(out, "delivery");
-    Field(out, d.on_demand() ? "1" : "0");
-    Field(out, std::to_string(static_cast<int>(d.network())));
-    Field(out, std::to_string(static_cast<int>(d.install_mode())));
-    Field(out, d.mandatory() ? "1" : "0");
-  }
-  return out;
+  return proto_internal::SigningBytesOf(st);
 }
 
 // The Error an HTTP answer other than 200 stands for.
