@@ -135,6 +135,19 @@ absl::StatusOr<v1::PreviewReleaseResponse> AdminClient::PreviewRelease(
   return response;
 }
 
+absl::StatusOr<v1::PreviewReleaseResponse> AdminClient::PreviewCreate(
+    const v1::CreateReleaseRequest& create) {
+  grpc::ClientContext context;
+  Prepare(context);
+  v1::PreviewReleaseRequest request;
+  request.set_app_id(create.app_id());
+  *request.mutable_dry_run_of() = create;
+  v1::PreviewReleaseResponse response;
+  grpc::Status s = stub_->PreviewRelease(&context, request, &response);
+  if (!s.ok()) return FromGrpcStatus(s);
+  return response;
+}
+
 absl::StatusOr<v1::ExplainDeviceResponse> AdminClient::ExplainDevice(
     const std::string& app_id, const std::string& device_id) {
   grpc::ClientContext context;

@@ -336,6 +336,33 @@ TEST_F(CliBinaryTest, StagedMultiArtifactReleaseAndItsStatus) {
                " --storage-dir ", JoinPath(dir_.path(), StrCat("dev-", i))));
     ASSERT_EQ(d.exit_code, 0) << d.out;
   }
+  // A dry run checks the release as create would, says who gets it and how
+  // many devices the first stage needs for a verdict, and creates nothing.
+  CmdResult dry = Strata(
+      "release create --app wallet --artifact config/payment.limits@1 "
+      "--artifact h5/mall-home@12 --plan 20%,100% "
+      "--gate baseline_crash_rate=0.5% --dry-run");
+  ASSERT_EQ(dry.exit_code, 0) << dry.out;
+  EXPECT_THAT(dry.out, HasSubstr("Dry run: the release over 4 devices"));
+  EXPECT_THAT(dry.out, HasSubstr("needs 9034 launched treatment devices"));
+  EXPECT_THAT(dry.out, HasSubstr("Nothing was created (--dry-run)"));
+  dry =
+      Strata("release create --app wallet --artifact h5/mall-home@13 --dry-run",
+             /*with_stderr=*/true);
+  EXPECT_EQ(dry.exit_code, 3) << dry.out;  // not found, as create says
+  EXPECT_THAT(dry.out, HasSubstr("is not published"));
+  dry = Strata(
+      "release create --app wallet --artifact h5/mall-home@12 --segment nope "
+      "--dry-run",
+      /*with_stderr=*/true);
+  EXPECT_NE(dry.exit_code, 0) << dry.out;
+  EXPECT_THAT(dry.out, HasSubstr("segment nope does not exist"));
+  EXPECT_NE(Strata("release create --app wallet --artifact h5/mall-home@12 "
+                   "--dry-run --wait")
+                .exit_code,
+            0);
+  dry = Strata("release list --app wallet --output json");
+  EXPECT_THAT(dry.out, Not(HasSubstr("release_id")));
   CmdResult r = Strata(
       "release create --app wallet --artifact config/payment.limits@1 "
       "--artifact h5/mall-home@12 --plan 1%:1h:200,5%:2h:500,20%,100% "

@@ -765,6 +765,42 @@ TEST_F(ReleaseCoreTest, PreviewCountsRecentDevicesAndExplainSaysWhy) {
               StatusIs(absl::StatusCode::kNotFound));
 }
 
+TEST_F(ReleaseCoreTest, DryRunPreviewChecksLikeCreateAndStoresNothing) {
+  Publish(v1::LAYER_H5, "mall", "1", "h5");
+  for (int i = 0; i < 40; ++i) CheckAndInstall(MakeDevice(i, "android"));
+  v1::PreviewReleaseRequest p;
+  p.set_app_id("wallet");
+  *p.mutable_dry_run_of() = Request(v1::LAYER_H5, "mall", "1");
+  p.mutable_dry_run_of()->mutable_gates()->set_baseline_crash_rate(0.005);
+  auto preview = releases().Preview(who_, p);
+  ASSERT_THAT(preview, IsOk());
+  EXPECT_EQ(preview->release_id(), 0u);
+  EXPECT_EQ(preview->devices(), 40u);
+  // Started at once (not a draft): stage 1 (1%) is what it reaches now.
+  EXPECT_EQ(preview->current().exposure_bp(), 100u);
+  EXPECT_EQ(preview->devices_for_verdict(), 9034u);
+  EXPECT_THAT(preview->verdict(), HasSubstr("needs 9034 launched"));
+  auto listed = releases().List(who_, "wallet");
+  ASSERT_THAT(listed, IsOk());
+  EXPECT_TRUE(listed->empty());
+
+  // Refused as create refuses: the role, what is not published, a live
+  // release of the same module on the same segment; and id plus spec.
+  const Principal viewer{"v", v1::ROLE_VIEWER, "wallet"};
+  EXPECT_THAT(releases().Preview(viewer, p),
+              StatusIs(absl::StatusCode::kPermissionDenied));
+  v1::PreviewReleaseRequest missing = p;
+  missing.mutable_dry_run_of()->set_version("2");
+  EXPECT_THAT(releases().Preview(who_, missing),
+              StatusIs(absl::StatusCode::kNotFound));
+  const uint64_t id = Create(Request(v1::LAYER_H5, "mall", "1"));
+  EXPECT_THAT(releases().Preview(who_, p),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  p.set_release_id(id);
+  EXPECT_THAT(releases().Preview(who_, p),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
 // ---- Issue 14: segments in use, roll back reach and targets, overlaps,
 // edits, messages and sources, the fleet view, explain.
 

@@ -33,6 +33,7 @@ struct CreateFlags {
   bool all_at_once = false;
   bool draft = false;
   bool allow_overlap = false;
+  bool dry_run = false;
   std::string message, source_commit, source_branch;
   bool no_source = false;
   WaitFlags wait;
@@ -138,6 +139,8 @@ void Follow(CliContext& ctx, const std::string& app, uint64_t release_id,
   ctx.exit_code = result.exit_code;
 }
 
+void PrintPreview(const v1::PreviewReleaseResponse& p, CliContext& ctx);
+
 void RunCreate(const CreateFlags& f, CliContext& ctx) {
   v1::CreateReleaseRequest req;
   req.set_app_id(f.app);
@@ -233,6 +236,21 @@ void RunCreate(const CreateFlags& f, CliContext& ctx) {
     watch = *w;
   }
 
+  if (f.dry_run) {
+    if (f.wait.wait) {
+      ctx.Fail(absl::InvalidArgumentError(
+          "--wait with --dry-run: a dry run creates nothing to follow; drop "
+          "one of them"));
+      return;
+    }
+    auto preview = ctx.Client().PreviewCreate(req);
+    if (!preview.ok()) {
+      ctx.Fail(preview.status());
+      return;
+    }
+    PrintPreview(*preview, ctx);
+    return;
+  }
   auto release = ctx.Client().CreateRelease(req);
   if (!release.ok()) {
     ctx.Fail(release.status());
@@ -457,20 +475,16 @@ void RunSteer(const IdFlags& f, v1::SteerReleaseRequest::Action action,
   if (s.code() == absl::StatusCode::kCancelled) ctx.exit_code = kExitRefused;
 }
 
-void RunPreview(const IdFlags& f, CliContext& ctx) {
-  auto preview = ctx.Client().PreviewRelease(f.app, f.id);
-  if (!preview.ok()) {
-    ctx.Fail(preview.status());
-    return;
-  }
-  const v1::PreviewReleaseResponse& p = *preview;
-  std::string text =
-      StrCat("Release ", p.release_id(), " over ", FormatCount(p.devices()),
-             " devices seen recently (segment ",
-             p.segment().empty() ? "everyone" : p.segment(), ")\n",
-             "  matched ", FormatCount(p.matched()), ", allowed (testers) ",
-             FormatCount(p.allowed()), ", denied ", FormatCount(p.denied()),
-             ", not matched ", FormatCount(p.not_matched()), "\n\n");
+// The preview's text: who gets what per stage, then the verdict.
+void PrintPreview(const v1::PreviewReleaseResponse& p, CliContext& ctx) {
+  std::string text = StrCat(
+      p.release_id() == 0 ? std::string("Dry run: the release")
+                          : StrCat("Release ", p.release_id()),
+      " over ", FormatCount(p.devices()), " devices seen recently (segment ",
+      p.segment().empty() ? "everyone" : p.segment(), ")\n", "  matched ",
+      FormatCount(p.matched()), ", allowed (testers) ",
+      FormatCount(p.allowed()), ", denied ", FormatCount(p.denied()),
+      ", not matched ", FormatCount(p.not_matched()), "\n\n");
   Table table({"STAGE", "EXPOSURE", "TREATMENT", "CONTROL"},
               {true, true, true, true});
   if (p.has_current()) {
@@ -485,7 +499,21 @@ void RunPreview(const IdFlags& f, CliContext& ctx) {
   }
   text += table.Render();
   if (!p.verdict().empty()) text += StrCat("\nVerdict: ", p.verdict(), "\n");
+  if (p.release_id() == 0) {
+    text +=
+        "\nNothing was created (--dry-run); the same command without "
+        "--dry-run creates it.\n";
+  }
   ctx.Print(p, text);
+}
+
+void RunPreview(const IdFlags& f, CliContext& ctx) {
+  auto preview = ctx.Client().PreviewRelease(f.app, f.id);
+  if (!preview.ok()) {
+    ctx.Fail(preview.status());
+    return;
+  }
+  PrintPreview(*preview, ctx);
 }
 
 void RunExplain(const std::string& app, const std::string& device,
@@ -681,6 +709,10 @@ void AddReleaseCommand(CLI::App& app, CliContext& ctx) {
                    "health gates");
   create->add_flag("--draft", f->draft,
                    "store it without starting (preview, then `release start`)");
+  create->add_flag("--dry-run", f->dry_run,
+                   "check it as create would and print who would get it per "
+                   "stage and how many devices (and hours) the first stage "
+                   "needs for a verdict; creates nothing");
   create->add_option("--message,-m", f->message,
                      "what this release is for; shown in release list, "
                      "status and the audit log");

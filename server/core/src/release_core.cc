@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "strata/base/log.h"
@@ -151,7 +152,7 @@ std::string ActionName(v1::SteerReleaseRequest::Action a) {
 
 }  // namespace
 
-absl::StatusOr<v1::Release> ReleaseCore::Create(
+absl::StatusOr<std::pair<v1::Release, rollout::Rollout>> ReleaseCore::Prepare(
     const Principal& who, const v1::CreateReleaseRequest& req) {
   STRATA_RETURN_IF_ERROR(ValidateName("app id", req.app_id()));
   STRATA_RETURN_IF_ERROR(AuthCore::Authorize(who, v1::ROLE_RELEASE_MANAGER,
@@ -286,7 +287,11 @@ absl::StatusOr<v1::Release> ReleaseCore::Create(
     }
   }
   StoreStatus(*r, &release);
-  std::lock_guard<std::mutex> lock(mu_);
+  return std::make_pair(std::move(release), *std::move(r));
+}
+
+absl::StatusOr<std::string> ReleaseCore::Overlaps(
+    const v1::CreateReleaseRequest& req, const v1::Release& release) {
   // Two rollouts of one module to the same segment would judge each
   // other's devices: refused unless asked for.
   STRATA_ASSIGN_OR_RETURN(std::vector<v1::Release> existing,
@@ -315,6 +320,15 @@ absl::StatusOr<v1::Release> ReleaseCore::Create(
       }
     }
   }
+  return overlaps;
+}
+
+absl::StatusOr<v1::Release> ReleaseCore::Create(
+    const Principal& who, const v1::CreateReleaseRequest& req) {
+  STRATA_ASSIGN_OR_RETURN(auto prepared, Prepare(who, req));
+  v1::Release& release = prepared.first;
+  std::lock_guard<std::mutex> lock(mu_);
+  STRATA_ASSIGN_OR_RETURN(const std::string overlaps, Overlaps(req, release));
   std::string detail = StrCat(
       "artifacts=", ArtifactsText(release), " segment=", release.segment(),
       " plan=", PlanText(release), " state=", StateName(release.state()));
@@ -629,9 +643,28 @@ absl::StatusOr<v1::SteerReleaseResponse> ReleaseCore::RollBack(
 
 absl::StatusOr<v1::PreviewReleaseResponse> ReleaseCore::Preview(
     const Principal& who, const v1::PreviewReleaseRequest& req) {
-  STRATA_ASSIGN_OR_RETURN(auto viewed, View(who, req.app_id(), req.release_id(),
-                                            "release.preview"));
-  const auto& [record, r] = viewed;
+  std::optional<std::pair<v1::Release, rollout::Rollout>> viewed;
+  const bool dry_run = req.has_dry_run_of();
+  if (dry_run) {
+    // A release not created yet: checked as Create checks it, not stored.
+    if (req.release_id() != 0) {
+      return absl::InvalidArgumentError(
+          "give a release id or a release to create (dry run), not both");
+    }
+    v1::CreateReleaseRequest spec = req.dry_run_of();
+    if (spec.app_id().empty()) spec.set_app_id(req.app_id());
+    if (spec.app_id() != req.app_id()) {
+      return absl::InvalidArgumentError(
+          StrCat("the dry run's app ", spec.app_id(),
+                 " is not the preview's app ", req.app_id()));
+    }
+    STRATA_ASSIGN_OR_RETURN(viewed, Prepare(who, spec));
+    STRATA_RETURN_IF_ERROR(Overlaps(spec, viewed->first).status());
+  } else {
+    STRATA_ASSIGN_OR_RETURN(
+        viewed, View(who, req.app_id(), req.release_id(), "release.preview"));
+  }
+  const auto& [record, r] = *viewed;
   rollout::Segment segment;
   if (record.segment() != "everyone" && !record.segment().empty()) {
     STRATA_ASSIGN_OR_RETURN(std::vector<v1::Segment> segments,
@@ -652,7 +685,7 @@ absl::StatusOr<v1::PreviewReleaseResponse> ReleaseCore::Preview(
   const rollout::VerdictPlan verdict =
       rollout::PlanVerdict(r.spec().gates, p, last_hour);
   v1::PreviewReleaseResponse out;
-  out.set_release_id(p.release_id);
+  out.set_release_id(dry_run ? 0 : p.release_id);
   out.set_segment(p.segment);
   out.set_devices(p.devices);
   out.set_denied(p.denied);

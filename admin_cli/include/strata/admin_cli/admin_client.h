@@ -96,6 +96,10 @@ class AdminClient {
       const v1::SteerReleaseRequest& request);
   absl::StatusOr<v1::PreviewReleaseResponse> PreviewRelease(
       const std::string& app_id, uint64_t release_id);
+  // The preview of a release not created yet (`release create --dry-run`):
+  // checked as CreateRelease checks it; nothing is stored.
+  absl::StatusOr<v1::PreviewReleaseResponse> PreviewCreate(
+      const v1::CreateReleaseRequest& request);
   absl::StatusOr<v1::ExplainDeviceResponse> ExplainDevice(
       const std::string& app_id, const std::string& device_id);
   absl::StatusOr<v1::CreateTokenResponse> CreateToken(

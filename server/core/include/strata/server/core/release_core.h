@@ -49,6 +49,8 @@ class ReleaseCore {
       const Principal& who, const v1::GetReleaseStatusRequest& req);
   absl::StatusOr<v1::SteerReleaseResponse> Steer(
       const Principal& who, const v1::SteerReleaseRequest& req);
+  // Who gets what per stage and the first stage's size for a verdict, for
+  // a stored release or (`req.dry_run_of`) one not created yet.
   absl::StatusOr<v1::PreviewReleaseResponse> Preview(
       const Principal& who, const v1::PreviewReleaseRequest& req);
   absl::StatusOr<v1::ExplainDeviceResponse> Explain(
@@ -90,6 +92,14 @@ class ReleaseCore {
           commit);
 
  private:
+  // Create's checks (rights, artifacts, trust counters, segment, plan,
+  // gates) and its rollout, started unless a draft; stores nothing.
+  absl::StatusOr<std::pair<v1::Release, rollout::Rollout>> Prepare(
+      const Principal& who, const v1::CreateReleaseRequest& req);
+  // The live releases `release` would overlap ("3,5"), or the refusal
+  // when `req` does not allow overlap.
+  absl::StatusOr<std::string> Overlaps(const v1::CreateReleaseRequest& req,
+                                       const v1::Release& release);
   absl::StatusOr<v1::Release> Load(const std::string& app_id,
                                    uint64_t release_id);
   // Checks the viewer's rights and loads the release and its rollout.
