@@ -767,7 +767,10 @@ TEST_F(ReleaseCoreTest, PreviewCountsRecentDevicesAndExplainSaysWhy) {
 
 TEST_F(ReleaseCoreTest, DryRunPreviewChecksLikeCreateAndStoresNothing) {
   Publish(v1::LAYER_H5, "mall", "1", "h5");
-  for (int i = 0; i < 40; ++i) CheckAndInstall(MakeDevice(i, "android"));
+  for (int i = 0; i < 40; ++i) {
+    SimDevice d = MakeDevice(i, "android");
+    CheckAndInstall(d);
+  }
   v1::PreviewReleaseRequest p;
   p.set_app_id("wallet");
   *p.mutable_dry_run_of() = Request(v1::LAYER_H5, "mall", "1");
