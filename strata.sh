@@ -46,7 +46,7 @@ PACKAGES=(
   clang clang-format libclang-rt-14-dev
   zstd bsdiff xdelta3 curl openssl ca-certificates procps
   nginx wrk
-  libpq-dev postgresql
+  libpq-dev postgresql libcurl4-openssl-dev
   default-jdk
 )
 # Commands that may come from outside dpkg on some images; installed from

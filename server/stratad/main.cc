@@ -113,6 +113,14 @@ int main(int argc, char** argv) {
       "tried in order; the read-write one is used, so a promoted standby "
       "is found). `stratad init --metadata URL` once per cluster; every "
       "replica needs the same online keys (--online-keys-dir)");
+  app.add_option(
+      "--blobs", options.blobs,
+      "where blob chunks live with --metadata postgresql://...: empty for "
+      "the database itself, or an S3-compatible bucket, e.g. "
+      "s3://strata-blobs?endpoint=http://10.0.0.5:9000 (add &region=R; "
+      "without endpoint, AWS S3 in the region). Credentials come from "
+      "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (AWS_SESSION_TOKEN). "
+      "Every replica needs the same --blobs");
   app.add_option("--listen", options.listen_address,
                  "host:port for gRPC; port 0 picks a free one")
       ->capture_default_str();

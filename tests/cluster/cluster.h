@@ -22,6 +22,7 @@
 #include "gtest/gtest.h"
 #include "strata/admin_cli/admin_client.h"
 #include "strata/server/storage/testing/temp_postgres.h"
+#include "strata/server/storage/testing/temp_s3rver.h"
 #include "strata/v1/delivery.grpc.pb.h"
 
 namespace strata::testing {
@@ -35,6 +36,30 @@ inline bool WaitFor(const std::function<bool()>& done) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   return true;
+}
+
+// One s3rver for the whole test binary (tests keep apart by key prefix),
+// started on first use; null with `why` set when it cannot run here.
+inline TempS3rver* SharedS3rver(std::string* why) {
+  static std::unique_ptr<TempS3rver> server;
+  static std::string error;
+  static bool tried = false;
+  if (!tried) {
+    tried = true;
+    error = TempS3rver::SkipReason();
+    if (error.empty()) {
+      auto s =
+          TempS3rver::Start(STRATA_S3RVER_PACKAGE_DIR, STRATA_S3RVER_WORK_DIR);
+      if (s.ok()) {
+        server = *std::move(s);
+        TempS3rver::SetCredentialsInEnvironment();
+      } else {
+        error = s.status().ToString();
+      }
+    }
+  }
+  if (why != nullptr) *why = error;
+  return server.get();
 }
 
 class Cluster {
@@ -57,6 +82,10 @@ class Cluster {
   void Start(int n, std::vector<std::string> flags = {"--gate-interval", "0"}) {
     if (std::string why = TempPostgres::SkipReason(); !why.empty()) {
       GTEST_SKIP() << why;
+    }
+    if (!blobs_.empty()) {
+      flags.push_back("--blobs");
+      flags.push_back(blobs_);
     }
     auto pg = TempPostgres::Start();
     ASSERT_THAT(pg, IsOk());
@@ -85,6 +114,20 @@ class Cluster {
       ASSERT_NO_FATAL_FAILURE(StartReplica(i));
     }
   }
+
+  // Before Start: blob chunks go to the shared s3rver under a prefix of
+  // this cluster's own (skips the test when s3rver cannot run).
+  void UseS3Blobs() {
+    if (std::string why = TempS3rver::SkipReason(); !why.empty()) {
+      GTEST_SKIP() << why;
+    }
+    std::string why;
+    TempS3rver* s3 = SharedS3rver(&why);
+    ASSERT_NE(s3, nullptr) << "s3rver: " << why;
+    static int clusters = 0;
+    blobs_ = s3->BlobsUrl(StrCat("cluster", ++clusters));
+  }
+  const std::string& blobs() const { return blobs_; }
 
   // (Re)starts replica `i` (after Kill or StopReplica).
   void StartReplica(int i) {
@@ -171,6 +214,7 @@ class Cluster {
   std::string keys_;
   std::string token_;
   std::vector<Replica> replicas_;
+  std::string blobs_;
 };
 
 }  // namespace strata::testing

@@ -124,7 +124,27 @@ struct Watch {
   }
 };
 
+// `curl -si` of `path` on replica `i`'s HTTP port with `headers` (status
+// line, headers, blank line, body).
+std::string CurlHttp(const Cluster& cluster, int i, const std::string& path,
+                     const std::string& headers = "") {
+  const std::string cmd =
+      StrCat("curl -si --max-time 30 ", headers,
+             " http://127.0.0.1:", cluster.replica(i).http_port, path);
+  std::string out;
+  if (FILE* p = ::popen(cmd.c_str(), "r")) {
+    char buf[4096];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
+    ::pclose(p);
+  }
+  return out;
+}
+
+// Blob chunks in s3rver (--blobs): published through one replica, served
+// over HTTP (Range, ETag) by another.
 TEST_F(ClusterTest, AChangeThroughOneReplicaIsOfferedAndPushedByAll) {
+  ASSERT_NO_FATAL_FAILURE(cluster_.UseS3Blobs());
   ASSERT_NO_FATAL_FAILURE(cluster_.Start(3));
   // Devices watch every replica before the app has anything.
   std::vector<std::unique_ptr<Watch>> watches;
@@ -150,12 +170,22 @@ TEST_F(ClusterTest, AChangeThroughOneReplicaIsOfferedAndPushedByAll) {
     EXPECT_EQ(watches[i]->Next(), "2") << "stream on replica " << i;
   }
   ExpectAllOffer("2");
-  // The content is there for every replica (chunks are in PostgreSQL).
+  // The content is there for every replica (chunks are in s3rver).
   const std::string content = "{\"limit\":2}";
-  auto got =
-      cluster_.Admin(1)->Download(Sha256::HexHash(content), content.size());
+  const std::string sha = Sha256::HexHash(content);
+  auto got = cluster_.Admin(1)->Download(sha, content.size());
   ASSERT_THAT(got, IsOk());
   EXPECT_EQ(*got, content);
+  // Over HTTP from a third replica: a range, with the content hash as ETag.
+  const std::string ranged =
+      CurlHttp(cluster_, 2, "/v1/blobs/" + sha, "-H 'Range: bytes=2-6'");
+  EXPECT_NE(ranged.find(" 206 "), std::string::npos) << ranged;
+  EXPECT_NE(ranged.find(StrCat("\"", sha, "\"")), std::string::npos) << ranged;
+  EXPECT_TRUE(ranged.ends_with(content.substr(2, 5))) << ranged;
+  const std::string cached =
+      CurlHttp(cluster_, 2, "/v1/blobs/" + sha,
+               StrCat("-H 'If-None-Match: \"", sha, "\"'"));
+  EXPECT_NE(cached.find(" 304 "), std::string::npos) << cached;
   watches.clear();
 }
 

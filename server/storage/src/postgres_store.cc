@@ -92,6 +92,8 @@ CREATE TABLE IF NOT EXISTS releases (
   record bytea NOT NULL, PRIMARY KEY (app_id, release_id));
 CREATE TABLE IF NOT EXISTS tokens (
   secret_sha256 text COLLATE "C" PRIMARY KEY, record bytea NOT NULL);
+ALTER TABLE chunks ADD COLUMN IF NOT EXISTS stored_bytes bigint NOT NULL
+  DEFAULT 0;
 CREATE TABLE IF NOT EXISTS leases (
   name text PRIMARY KEY, holder text NOT NULL, epoch bigint NOT NULL,
   expires_at timestamptz NOT NULL);
@@ -496,26 +498,46 @@ class PostgresStore : public Store {
 
   absl::StatusOr<BlobChunk> PutChunk(std::string_view data) override {
     BlobChunk chunk{Sha256::HexHash(data), data.size()};
+    const std::string encoded = internal::EncodeChunk(data);
     // A chunk that is there already is touched: the orphan collector of
-    // another replica leaves it alone while this upload commits.
+    // another replica leaves it alone while this upload commits. With an
+    // object store the row comes first (it waits for a collector holding
+    // it), then the object.
     STRATA_RETURN_IF_ERROR(
-        Query("INSERT INTO chunks (sha256, data) VALUES ($1, $2) "
+        Query("INSERT INTO chunks (sha256, data, stored_bytes) "
+              "VALUES ($1, $2, $3) "
               "ON CONFLICT (sha256) DO UPDATE SET touched_at = "
               "clock_timestamp()",
-              Params().Text(chunk.sha256).Bytes(internal::EncodeChunk(data)),
+              Params()
+                  .Text(chunk.sha256)
+                  .Bytes(options_.blobs ? std::string_view() : encoded)
+                  .U64(encoded.size()),
               "storing a blob chunk")
             .status());
+    if (options_.blobs) {
+      STRATA_RETURN_IF_ERROR(
+          options_.blobs->Put(ChunkKey(chunk.sha256), encoded));
+    }
     return chunk;
   }
 
   absl::StatusOr<std::string> ReadChunk(
       std::string_view chunk_sha256) override {
+    if (options_.blobs) {
+      STRATA_ASSIGN_OR_RETURN(std::optional<std::string> object,
+                              options_.blobs->Get(ChunkKey(chunk_sha256)));
+      if (object.has_value()) {
+        return internal::DecodeChunk(*object, chunk_sha256);
+      }
+      // Else a chunk stored in the database before --blobs was set.
+    }
     STRATA_ASSIGN_OR_RETURN(
         Result r, Query("SELECT data FROM chunks WHERE sha256 = $1",
                         Params().Text(chunk_sha256), "reading a blob chunk"));
-    if (r.rows() == 0) {
-      return absl::DataLossError(
-          StrCat("blob chunk ", chunk_sha256, " is missing"));
+    if (r.rows() == 0 || r.bytes(0, 0).empty()) {
+      return absl::DataLossError(StrCat(
+          "blob chunk ", chunk_sha256, " is missing",
+          options_.blobs ? StrCat(" from ", options_.blobs->Describe()) : ""));
     }
     return internal::DecodeChunk(r.bytes(0, 0), chunk_sha256);
   }
@@ -538,6 +560,7 @@ class PostgresStore : public Store {
   }
 
   absl::StatusOr<GarbageReport> CollectGarbage() override {
+    if (options_.blobs) return CollectObjects();
     STRATA_ASSIGN_OR_RETURN(
         Result r,
         Query("WITH gone AS (DELETE FROM chunks c WHERE c.touched_at <= "
@@ -551,6 +574,50 @@ class PostgresStore : public Store {
     report.chunks_removed = r.u64(0, 0);
     report.bytes_removed = r.u64(0, 1);
     return report;
+  }
+
+  // Orphans in the object store, a batch per transaction: their rows are
+  // locked (an upload of the same chunk waits on its INSERT), the objects
+  // deleted, then the rows; an upload that touched a row since is no
+  // orphan (SKIP LOCKED leaves rows that uploads hold).
+  absl::StatusOr<GarbageReport> CollectObjects() {
+    GarbageReport report;
+    for (;;) {
+      uint64_t batch = 0;
+      STRATA_RETURN_IF_ERROR(
+          InTx("removing orphaned blob chunks", [&](Conn& c) -> absl::Status {
+            STRATA_ASSIGN_OR_RETURN(
+                Result r,
+                c.Exec(
+                    "SELECT sha256, stored_bytes FROM chunks c WHERE "
+                    "c.touched_at <= clock_timestamp() - "
+                    "make_interval(secs => $1) AND NOT EXISTS (SELECT 1 "
+                    "FROM blob_chunks b WHERE b.chunk_sha256 = c.sha256) "
+                    "ORDER BY sha256 LIMIT 500 FOR UPDATE SKIP LOCKED",
+                    Params().Int(absl::ToInt64Seconds(options_.orphan_grace)),
+                    "finding orphaned blob chunks"));
+            std::vector<std::string> gone;
+            for (int i = 0; i < r.rows(); ++i) {
+              STRATA_RETURN_IF_ERROR(
+                  options_.blobs->Delete(ChunkKey(r.str(i, 0))));
+              gone.push_back(r.str(i, 0));
+              report.bytes_removed += r.u64(i, 1);
+            }
+            batch = gone.size();
+            if (gone.empty()) return absl::OkStatus();
+            return c
+                .Exec("DELETE FROM chunks WHERE sha256 = ANY($1::text[])",
+                      Params().Text(ArrayLiteral(gone)),
+                      "removing orphaned blob chunks")
+                .status();
+          }));
+      report.chunks_removed += batch;
+      if (batch < 500) return report;
+    }
+  }
+
+  static std::string ChunkKey(std::string_view sha256) {
+    return StrCat("chunks/", sha256);
   }
 
   // ------------------------------------------------------------ artifacts
