@@ -10,6 +10,8 @@
 #include "strata/base/file_util.h"
 #include "strata/base/log.h"
 #include "strata/server/rpc/strata_server.h"
+#include "strata/server/storage/migrate.h"
+#include "strata/server/storage/postgres_store.h"
 #include "strata/signing/self_signed_tls.h"
 
 namespace {
@@ -283,6 +285,18 @@ int main(int argc, char** argv) {
   restore->add_option("--from", restore_from, "the backup directory")
       ->required();
 
+  std::string migrate_from;
+  CLI::App* migrate = app.add_subcommand(
+      "migrate",
+      "Copy a RocksDB data directory (its stratad stopped) into an empty\n"
+      "PostgreSQL database (--metadata), blob chunks into --blobs when given:\n"
+      "artifacts, releases, segments, trust, tokens, reports and the audit\n"
+      "log as it was (the chain still verifies). Then start replicas with\n"
+      "that --metadata (and --blobs) and --online-keys-dir "
+      "<from>/online-keys.");
+  migrate->add_option("--from", migrate_from, "the RocksDB data directory")
+      ->required();
+
   CLI11_PARSE(app, argc, argv);
   options.gate_interval = absl::Milliseconds(gate_seconds * 1000);
   options.http_cache_bytes = http_cache_mb << 20;
@@ -348,6 +362,42 @@ int main(int argc, char** argv) {
         strata::server::RestoreDataDir(restore_from, options.data_dir);
     if (!s.ok()) return Fail(s);
     std::cout << "restored " << restore_from << " into " << options.data_dir
+              << "\n";
+    return 0;
+  }
+  if (*migrate) {
+    if (!strata::server::IsPostgresUrl(options.metadata)) {
+      std::cerr << "stratad migrate: --metadata postgresql://... names the "
+                   "destination\n";
+      return 2;
+    }
+    const std::string db = strata::JoinPath(migrate_from, "db");
+    if (!strata::PosixFileSystem()->Exists(strata::JoinPath(db, "CURRENT"))) {
+      std::cerr << "stratad migrate: " << migrate_from
+                << " is not a stratad data directory (no database in " << db
+                << ")\n";
+      return 2;
+    }
+    absl::StatusOr<std::unique_ptr<strata::server::Store>> from =
+        strata::server::Store::Open(db);
+    if (!from.ok()) return Fail(from.status());
+    strata::server::PostgresStoreOptions pg;
+    absl::StatusOr<std::shared_ptr<strata::server::ObjectStore>> blobs =
+        strata::server::OpenBlobs(options.blobs);
+    if (!blobs.ok()) return Fail(blobs.status());
+    pg.blobs = *blobs;
+    absl::StatusOr<std::unique_ptr<strata::server::Store>> to =
+        strata::server::OpenPostgresStore(options.metadata, pg);
+    if (!to.ok()) return Fail(to.status());
+    absl::StatusOr<strata::server::MigrateReport> done =
+        strata::server::MigrateStore(**from, **to);
+    if (!done.ok()) return Fail(done.status());
+    std::cout << "migrated " << migrate_from << ": " << done->Summary()
+              << "; start replicas with this --metadata"
+              << (options.blobs.empty() ? "" : " and --blobs")
+              << " and --online-keys-dir "
+              << strata::server::OnlineKeysDir(migrate_from,
+                                               options.online_keys_dir)
               << "\n";
     return 0;
   }

@@ -92,12 +92,21 @@ class Cluster {
     postgres_ = *std::move(pg);
     url_ = postgres_->Url();
     keys_ = JoinPath(dir_.path(), "online-keys");
-    const std::string init_dir = JoinPath(dir_.path(), "init");
-    const std::string cmd = StrCat(Stratad(), " init --data-dir ", init_dir,
-                                   " --metadata ", url_, " --online-keys-dir ",
-                                   keys_, " >", dir_.path(), "/init.log 2>&1");
+    std::string init_dir = JoinPath(dir_.path(), "init");
+    std::string cmd =
+        StrCat(Stratad(), " init --data-dir ", init_dir, " --metadata ", url_,
+               " --online-keys-dir ", keys_);
+    if (!migrate_from_.empty()) {
+      // The cluster takes over a single stratad's data directory.
+      init_dir = migrate_from_;
+      keys_ = JoinPath(migrate_from_, "online-keys");
+      cmd =
+          StrCat(Stratad(), " migrate --from ", migrate_from_, " --metadata ",
+                 url_, blobs_.empty() ? "" : StrCat(" --blobs '", blobs_, "'"));
+    }
+    cmd += StrCat(" >", dir_.path(), "/init.log 2>&1");
     ASSERT_EQ(std::system(cmd.c_str()), 0)
-        << "stratad init --metadata failed: "
+        << cmd << " failed: "
         << PosixFileSystem()
                ->ReadFile(JoinPath(dir_.path(), "init.log"))
                .value_or("");
@@ -128,6 +137,16 @@ class Cluster {
     blobs_ = s3->BlobsUrl(StrCat("cluster", ++clusters));
   }
   const std::string& blobs() const { return blobs_; }
+  // Before Start: `stratad migrate --from data_dir` (a stopped single
+  // stratad's RocksDB data directory) instead of `stratad init`; replicas
+  // use its online keys and its admin token.
+  void MigrateFrom(const std::string& data_dir) { migrate_from_ = data_dir; }
+  // What `stratad init` or `migrate` printed.
+  std::string InitLog() const {
+    return PosixFileSystem()
+        ->ReadFile(JoinPath(dir_.path(), "init.log"))
+        .value_or("");
+  }
 
   // (Re)starts replica `i` (after Kill or StopReplica).
   void StartReplica(int i) {
@@ -215,6 +234,7 @@ class Cluster {
   std::string token_;
   std::vector<Replica> replicas_;
   std::string blobs_;
+  std::string migrate_from_;
 };
 
 }  // namespace strata::testing

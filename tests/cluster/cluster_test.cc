@@ -331,6 +331,107 @@ TEST_F(ClusterTest, AReplicaKilledMidPublishLeavesNothingHalfVisible) {
 
 // `stratad init --metadata` on a database that has a cluster already is
 // refused before anything is made, saying what a new replica needs.
+// `stratad migrate` copies a single stratad's RocksDB data directory into
+// PostgreSQL (chunks into s3rver): a replica on the copy serves the same
+// artifacts, releases, segments and tokens, its audit log is the same
+// chain, and writes carry on (ids, sequences and idempotency keys).
+TEST_F(ClusterTest, AMigratedRocksDbDataDirectoryServesEverything) {
+  const std::string single_dir = JoinPath(cluster_.dir(), "single");
+  std::vector<v1::AuditEntry> before;
+  std::vector<v1::Release> releases_before;
+  const std::string big =
+      StrCat("{\"pad\":\"", std::string(300000, 'x'), "\"}");
+  {
+    testing::StratadProcess single;
+    ASSERT_NO_FATAL_FAILURE(single.Start(single_dir, {"--gate-interval", "0"}));
+    admin::AdminClient admin(single.address(), single.token(),
+                             admin::ChannelSecurity::Plaintext(),
+                             absl::Seconds(30));
+    ASSERT_THAT(admin.Publish(Flags("1"), "{\"limit\":1}", "key-1"), IsOk());
+    ASSERT_THAT(admin.Publish(Flags("2"), big, ""), IsOk());
+    for (const char* version : {"1", "2"}) {
+      v1::CreateReleaseRequest r;
+      r.set_app_id("wallet");
+      *r.mutable_module() = Flags(version).module();
+      r.set_version(version);
+      r.set_all_at_once(true);
+      ASSERT_THAT(admin.CreateRelease(r), IsOk());
+    }
+    v1::Segment seg;
+    seg.set_app_id("wallet");
+    seg.set_name("beta");
+    seg.set_expression("region == \"CN-31\"");
+    ASSERT_THAT(admin.PutSegment(seg), IsOk());
+    v1::CreateTokenRequest t;
+    t.set_name("ci-wallet");
+    t.set_role(v1::ROLE_PUBLISHER);
+    t.set_app_id("wallet");
+    ASSERT_THAT(admin.CreateToken(t), IsOk());
+    auto audit = admin.ListAudit(0);
+    ASSERT_THAT(audit, IsOk());
+    before = *audit;
+    auto releases = admin.ListReleases("wallet");
+    ASSERT_THAT(releases, IsOk());
+    releases_before = *releases;
+  }  // stopped: a data directory is migrated with its stratad down
+
+  ASSERT_NO_FATAL_FAILURE(cluster_.UseS3Blobs());
+  cluster_.MigrateFrom(JoinPath(single_dir, "data"));
+  ASSERT_NO_FATAL_FAILURE(cluster_.Start(1));
+  std::printf("%s", cluster_.InitLog().c_str());
+  auto admin = cluster_.Admin(0);
+  // The audit log is the same chain, entry for entry.
+  auto audit = admin->ListAudit(0);
+  ASSERT_THAT(audit, IsOk());
+  ASSERT_EQ(audit->size(), before.size());
+  for (size_t i = 0; i < before.size(); ++i) {
+    EXPECT_EQ((*audit)[i].SerializeAsString(), before[i].SerializeAsString())
+        << "audit entry " << i + 1;
+  }
+  EXPECT_THAT(VerifyAuditChain(*audit, 1, ""), IsOk());
+  // Releases as they were, and Check offers the newest.
+  auto releases = admin->ListReleases("wallet");
+  ASSERT_THAT(releases, IsOk());
+  ASSERT_EQ(releases->size(), releases_before.size());
+  for (size_t i = 0; i < releases->size(); ++i) {
+    EXPECT_EQ((*releases)[i].SerializeAsString(),
+              releases_before[i].SerializeAsString());
+  }
+  EXPECT_EQ(Offered(0), "2");
+  // Content, from s3rver.
+  auto got = admin->Download(Sha256::HexHash(big), big.size());
+  ASSERT_THAT(got, IsOk());
+  EXPECT_TRUE(*got == big);
+  auto segments = admin->ListSegments("wallet");
+  ASSERT_THAT(segments, IsOk());
+  ASSERT_EQ(segments->segments_size(), 1);
+  EXPECT_EQ(segments->segments(0).expression(), "region == \"CN-31\"");
+  auto tokens = admin->ListTokens(true);
+  ASSERT_THAT(tokens, IsOk());
+  bool found = false;
+  for (const v1::TokenInfo& t : tokens->tokens())
+    found |= t.name() == "ci-wallet";
+  EXPECT_TRUE(found);
+  // Writes carry on: the idempotency key is known, ids continue, the
+  // chain grows from the migrated head.
+  auto again = admin->Publish(Flags("1"), "{\"limit\":1}", "key-1");
+  ASSERT_THAT(again, IsOk());
+  EXPECT_TRUE(again->already_existed());
+  ASSERT_NO_FATAL_FAILURE(Release(0, "3", "{\"limit\":3}"));
+  releases = admin->ListReleases("wallet");
+  ASSERT_THAT(releases, IsOk());
+  uint64_t newest = 0;
+  for (const v1::Release& r : *releases) {
+    newest = std::max<uint64_t>(newest, r.release_id());
+  }
+  EXPECT_EQ(newest, releases_before.size() + 1);
+  EXPECT_EQ(Offered(0), "3");
+  audit = admin->ListAudit(0);
+  ASSERT_THAT(audit, IsOk());
+  EXPECT_GT(audit->size(), before.size());
+  EXPECT_THAT(VerifyAuditChain(*audit, 1, ""), IsOk());
+}
+
 TEST_F(ClusterTest, ASecondInitOfTheDatabaseIsRefused) {
   ASSERT_NO_FATAL_FAILURE(cluster_.Start(1));
   const std::string keys = JoinPath(cluster_.dir(), "other-keys");

@@ -106,6 +106,8 @@ struct Fence {
   uint64_t epoch = 0;
 };
 thread_local const Fence* current_fence = nullptr;
+// Store::Importing on this thread: audited writes keep no entry of their own.
+thread_local bool importing = false;
 
 // ------------------------------------------------------ libpq plumbing
 
@@ -631,7 +633,10 @@ class PostgresStore : public Store {
     return Write(
         "storing artifact", &audit, Change{st.app_id(), "artifact"},
         [&](Conn& c, WriteContext&) -> absl::Status {
-          STRATA_RETURN_IF_ERROR(PutManifest(c, blob));
+          // No manifest: an imported artifact whose content was deleted.
+          if (!blob.sha256.empty()) {
+            STRATA_RETURN_IF_ERROR(PutManifest(c, blob));
+          }
           // Two replicas publishing one version at once: one wins, the
           // other's retry finds it.
           STRATA_ASSIGN_OR_RETURN(
@@ -1307,6 +1312,67 @@ class PostgresStore : public Store {
         "backup` copies the embedded RocksDB only");
   }
 
+  absl::Status Importing(const std::function<absl::Status()>& fn) override {
+    importing = true;
+    absl::Status s = fn();
+    importing = false;
+    return s;
+  }
+
+  absl::Status ImportReleases(
+      const std::vector<v1::Release>& releases) override {
+    return InTx("importing releases", [&](Conn& c) -> absl::Status {
+      uint64_t max_id = 0;
+      std::map<std::string, uint64_t> sequences;
+      for (const v1::Release& r : releases) {
+        STRATA_RETURN_IF_ERROR(PutRelease(c, r));
+        max_id = std::max(max_id, r.release_id());
+        for (const v1::ReleaseArtifact& a : r.artifacts()) {
+          uint64_t& seq = sequences[StrCat(
+              "seq/", internal::ModuleKey(r.app_id(), a.module()))];
+          seq = std::max(seq, a.release_sequence());
+        }
+      }
+      sequences["next_release_id"] = max_id;
+      for (const auto& [k, v] : sequences) {
+        STRATA_RETURN_IF_ERROR(
+            c.Exec("INSERT INTO counters (k, v) VALUES ($1, $2) ON CONFLICT "
+                   "(k) DO UPDATE SET v = greatest(counters.v, EXCLUDED.v)",
+                   Params().Text(k).U64(v), "importing a counter")
+                .status());
+      }
+      return absl::OkStatus();
+    });
+  }
+
+  absl::Status ImportAudit(
+      const std::vector<v1::AuditEntry>& entries) override {
+    if (entries.empty()) return absl::OkStatus();
+    return InTx("importing the audit log", [&](Conn& c) -> absl::Status {
+      STRATA_ASSIGN_OR_RETURN(
+          Result head,
+          c.Exec("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE",
+                 "locking the audit chain"));
+      if (head.rows() != 1) {
+        return absl::DataLossError("the audit chain's head row is missing");
+      }
+      STRATA_RETURN_IF_ERROR(
+          VerifyAuditChain(entries, head.u64(0, 0) + 1, head.str(0, 1)));
+      for (const v1::AuditEntry& e : entries) {
+        STRATA_RETURN_IF_ERROR(
+            c.Exec("INSERT INTO audit (seq, entry) VALUES ($1, $2)",
+                   Params().U64(e.seq()).Bytes(e.SerializeAsString()),
+                   "importing an audit entry")
+                .status());
+      }
+      return c
+          .Exec("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1",
+                Params().U64(entries.back().seq()).Text(entries.back().hash()),
+                "moving the audit chain's head")
+          .status();
+    });
+  }
+
   absl::Status RawPutAuditForTesting(const v1::AuditEntry& entry) override {
     return Query(
                "INSERT INTO audit (seq, entry) VALUES ($1, $2) ON CONFLICT "
@@ -1463,7 +1529,7 @@ class PostgresStore : public Store {
       }
       w.next_audit_seq = head_seq + 1;
       STRATA_RETURN_IF_ERROR(body(c, w));
-      if (audit != nullptr) {
+      if (audit != nullptr && !importing) {
         entry.set_seq(head_seq + 1);
         entry.set_prev_hash(head_hash);
         entry.set_hash(AuditEntryHash(entry));
@@ -1478,7 +1544,7 @@ class PostgresStore : public Store {
                    "moving the audit chain's head")
                 .status());
       }
-      if (change.has_value()) {
+      if (change.has_value() && !importing) {
         STRATA_RETURN_IF_ERROR(
             c.Exec(
                  "INSERT INTO changes (app_id, kind, origin) VALUES ($1, "
