@@ -490,5 +490,73 @@ TEST_F(ClusterTest, TheGateLeaderFailsOverAndAPausedOneStandsBy) {
   EXPECT_EQ(leader({second, third}), third);
 }
 
+// The gate leader judges on the reports every replica took: devices that
+// check and report crashes only through a replica that does not lead get
+// the release halted by the one that does, once.
+TEST_F(ClusterTest, TheGateLeaderHaltsOnReportsTakenByAnotherReplica) {
+  ASSERT_NO_FATAL_FAILURE(cluster_.Start(2, {"--gate-interval", "0.2"}));
+  int leader = -1;
+  ASSERT_TRUE(WaitFor([&] {
+    for (int i = 0; i < 2; ++i) {
+      if (cluster_.Metric(i, "strata_gate_leader") == 1) leader = i;
+    }
+    return leader >= 0;
+  }));
+  const int other = 1 - leader;
+  auto admin = cluster_.Admin(other);
+  ASSERT_THAT(admin->Publish(Flags("1"), "{\"limit\":1}", ""), IsOk());
+  v1::CreateReleaseRequest req;
+  req.set_app_id("wallet");
+  *req.mutable_module() = Flags("1").module();
+  req.set_version("1");
+  for (uint32_t bp : {5000u, 10000u}) {
+    v1::RolloutStage* s = req.add_stages();
+    s->set_exposure_bp(bp);
+    s->set_bake_seconds(3600);  // never promoted while the test runs
+    s->set_min_reports(5);
+  }
+  req.mutable_gates()->set_min_launches(5);
+  auto release = admin->CreateRelease(req);
+  ASSERT_THAT(release, IsOk());
+  auto delivery = v1::Delivery::NewStub(ChannelPtr(other));
+  int reached = 0;
+  for (int i = 0; i < 40; ++i) {
+    v1::CheckRequest check;
+    check.mutable_device()->set_app_id("wallet");
+    check.mutable_device()->set_device_id(StrCat("device-", i));
+    v1::CheckResponse plan;
+    grpc::ClientContext c1;
+    ASSERT_TRUE(delivery->Check(&c1, check, &plan).ok());
+    if (plan.plan().updates().empty()) continue;
+    ++reached;
+    v1::ReportRequest report;
+    *report.mutable_device() = check.device();
+    report.set_ticket(plan.plan().report_ticket());
+    v1::ReportEvent* e = report.add_events();
+    e->set_event_id(StrCat("launch-", i));
+    e->set_kind(v1::ReportEvent::KIND_LAUNCH_CRASH);
+    e->add_release_ids(plan.plan().updates(0).release_id());
+    v1::ReportResponse ack;
+    grpc::ClientContext c2;
+    ASSERT_TRUE(delivery->Report(&c2, report, &ack).ok());
+  }
+  ASSERT_GT(reached, 5);
+  auto state = [&] {
+    auto releases = cluster_.Admin(leader)->ListReleases("wallet");
+    return releases.ok() && !releases->empty() ? releases->back().state()
+                                               : v1::RELEASE_STATE_UNSPECIFIED;
+  };
+  ASSERT_TRUE(WaitFor([&] { return state() == v1::RELEASE_HALTED; }))
+      << "the leader never judged the other replica's crash reports";
+  auto audit = admin->ListAudit(0);
+  ASSERT_THAT(audit, IsOk());
+  int halts = 0;
+  for (const v1::AuditEntry& e : *audit) {
+    halts += e.action().find("halt") != std::string::npos;
+  }
+  EXPECT_EQ(halts, 1);
+  EXPECT_THAT(VerifyAuditChain(*audit, 1, ""), IsOk());
+}
+
 }  // namespace
 }  // namespace strata

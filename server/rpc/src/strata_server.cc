@@ -117,6 +117,10 @@ struct StrataServer::Impl {
         store->AcquireLease("gates", replica_id, lease_ttl));
     metrics.SetGauge("strata_gate_leader", "", epoch != 0 ? 1 : 0);
     if (epoch == 0) return false;
+    if (store->shared()) {
+      // Judged on the reports every replica took, not only this one's.
+      STRATA_RETURN_IF_ERROR(admin_core->releases().RefreshHealth());
+    }
     STRATA_RETURN_IF_ERROR(store->Fenced("gates", replica_id, epoch, [&] {
       return admin_core->releases().Tick().status();
     }));
