@@ -339,6 +339,9 @@ TEST_F(ClusterTest, AMigratedRocksDbDataDirectoryServesEverything) {
   const std::string single_dir = JoinPath(cluster_.dir(), "single");
   std::vector<v1::AuditEntry> before;
   std::vector<v1::Release> releases_before;
+  v1::TrustInfo trust_before;
+  uint64_t reported_release = 0;
+  uint64_t launches_before = 0;
   const std::string big =
       StrCat("{\"pad\":\"", std::string(300000, 'x'), "\"}");
   {
@@ -354,7 +357,13 @@ TEST_F(ClusterTest, AMigratedRocksDbDataDirectoryServesEverything) {
       r.set_app_id("wallet");
       *r.mutable_module() = Flags(version).module();
       r.set_version(version);
-      r.set_all_at_once(true);
+      if (std::string(version) == "1") {
+        r.set_all_at_once(true);
+      } else {  // staged (to everyone): its health is tracked
+        v1::RolloutStage* stage = r.add_stages();
+        stage->set_exposure_bp(10000);
+        stage->set_bake_seconds(3600);
+      }
       ASSERT_THAT(admin.CreateRelease(r), IsOk());
     }
     v1::Segment seg;
@@ -367,6 +376,52 @@ TEST_F(ClusterTest, AMigratedRocksDbDataDirectoryServesEverything) {
     t.set_role(v1::ROLE_PUBLISHER);
     t.set_app_id("wallet");
     ASSERT_THAT(admin.CreateToken(t), IsOk());
+    // An app with a root of trust and a signed publish (the real CLI).
+    const std::string keys = JoinPath(single_dir, "keys");
+    const std::string cli =
+        StrCat(JoinPath(Dirname(Cluster::Stratad()), "strata"),
+               " --plaintext --server ", single.address(), " --token ",
+               single.token(), " ");
+    const std::string file = JoinPath(single_dir, "m.json");
+    ASSERT_THAT(WriteFileAtomically(*PosixFileSystem(), file, "{\"m\":1}"),
+                IsOk());
+    for (const std::string& args :
+         {StrCat("keys gen --dir ", keys),
+          StrCat("trust init --keys ", keys, " --app secure"),
+          StrCat("publish --app secure --layer config --module m --version 1 "
+                 "--file ",
+                 file, " --key ", keys, "/publisher-a.key --key ", keys,
+                 "/publisher-b.key")}) {
+      ASSERT_EQ(std::system((cli + args + " >/dev/null").c_str()), 0) << args;
+    }
+    auto trust = admin.GetTrust("secure");
+    ASSERT_THAT(trust, IsOk());
+    trust_before = *trust;
+    // A device's report, counted in the release's health.
+    auto delivery = v1::Delivery::NewStub(grpc::CreateChannel(
+        single.address(), grpc::InsecureChannelCredentials()));
+    v1::CheckRequest check;
+    check.mutable_device()->set_app_id("wallet");
+    check.mutable_device()->set_device_id("reporter");
+    v1::CheckResponse plan;
+    grpc::ClientContext c1;
+    ASSERT_TRUE(delivery->Check(&c1, check, &plan).ok());
+    ASSERT_FALSE(plan.plan().updates().empty());
+    v1::ReportRequest report;
+    *report.mutable_device() = check.device();
+    report.set_ticket(plan.plan().report_ticket());
+    v1::ReportEvent* e = report.add_events();
+    e->set_event_id("launch-1");
+    e->set_kind(v1::ReportEvent::KIND_LAUNCH_OK);
+    e->add_release_ids(plan.plan().updates(0).release_id());
+    reported_release = plan.plan().updates(0).release_id();
+    v1::ReportResponse ack;
+    grpc::ClientContext c2;
+    ASSERT_TRUE(delivery->Report(&c2, report, &ack).ok());
+    auto status = admin.GetReleaseStatus("wallet", reported_release);
+    ASSERT_THAT(status, IsOk());
+    launches_before = status->treatment().launches_ok();
+    ASSERT_GT(launches_before, 0u);
     auto audit = admin.ListAudit(0);
     ASSERT_THAT(audit, IsOk());
     before = *audit;
@@ -406,6 +461,20 @@ TEST_F(ClusterTest, AMigratedRocksDbDataDirectoryServesEverything) {
   ASSERT_THAT(segments, IsOk());
   ASSERT_EQ(segments->segments_size(), 1);
   EXPECT_EQ(segments->segments(0).expression(), "region == \"CN-31\"");
+  // The root of trust and every role's version; health from the reports.
+  auto trust = admin->GetTrust("secure");
+  ASSERT_THAT(trust, IsOk());
+  EXPECT_EQ(trust->root(), trust_before.root());
+  EXPECT_EQ(trust->targets(), trust_before.targets());
+  ASSERT_EQ(trust->roles_size(), trust_before.roles_size());
+  for (int i = 0; i < trust->roles_size(); ++i) {
+    EXPECT_EQ(trust->roles(i).role(), trust_before.roles(i).role());
+    EXPECT_EQ(trust->roles(i).version(), trust_before.roles(i).version())
+        << trust->roles(i).role();
+  }
+  auto status = admin->GetReleaseStatus("wallet", reported_release);
+  ASSERT_THAT(status, IsOk());
+  EXPECT_EQ(status->treatment().launches_ok(), launches_before);
   auto tokens = admin->ListTokens(true);
   ASSERT_THAT(tokens, IsOk());
   bool found = false;
@@ -417,7 +486,14 @@ TEST_F(ClusterTest, AMigratedRocksDbDataDirectoryServesEverything) {
   auto again = admin->Publish(Flags("1"), "{\"limit\":1}", "key-1");
   ASSERT_THAT(again, IsOk());
   EXPECT_TRUE(again->already_existed());
-  ASSERT_NO_FATAL_FAILURE(Release(0, "3", "{\"limit\":3}"));
+  ASSERT_THAT(admin->Publish(Flags("3"), "{\"limit\":3}", ""), IsOk());
+  v1::CreateReleaseRequest r3;
+  r3.set_app_id("wallet");
+  *r3.mutable_module() = Flags("3").module();
+  r3.set_version("3");
+  r3.set_all_at_once(true);
+  r3.set_allow_overlap(true);  // release 2 still rolls (it bakes an hour)
+  ASSERT_THAT(admin->CreateRelease(r3), IsOk());
   releases = admin->ListReleases("wallet");
   ASSERT_THAT(releases, IsOk());
   uint64_t newest = 0;
