@@ -9,11 +9,11 @@
 # through replica 2, and a crashing hotpatch reported on replica 2 is
 # halted by whichever replica leads the health gates.
 #
-# Not yet on replicas (docs/operations.md): a root of trust (each replica
-# would sign its own snapshot and director), so this demo publishes
-# unsigned content and its devices skip signature checks; the single-node
-# demo (`./strata.sh demo`) shows the signed chain. Plaintext gRPC (all on
-# loopback). Prints a summary; leaves nothing running.
+# The app has a root of trust made through replica 0; every device pins
+# it and verifies every update, whichever replica it talks to (the other
+# replicas reload the signed files replica 0 and the signing replica
+# store). Plaintext gRPC (all on loopback). Prints a summary; leaves
+# nothing running.
 #
 # Usage: tools/demo_cluster.sh BIN_DIR
 set -euo pipefail
@@ -137,7 +137,7 @@ for i in 0 1 2; do
   "$BIN/stratad" --data-dir "$WORK/replica$i" --metadata "$METADATA" \
     "${BLOBS[@]+"${BLOBS[@]}"}" --online-keys-dir "$WORK/online-keys" \
     --listen 127.0.0.1:0 --http 127.0.0.1:0 --port-file "$WORK/replica$i.port" \
-    --gate-interval 1 --allow-unsigned-publishes \
+    --gate-interval 1 \
     >"$WORK/replica$i.log" 2>&1 &
   REPLICA_PID+=($!)
   PIDS+=($!)
@@ -158,12 +158,11 @@ strata health --wait 120
 
 FLEET_ARGS=(--app wallet --devices 12 --app-version 10.3.0
   --host-build 10.3.0+100 --threads 4 --plaintext
-  --insecure-skip-signature-verification-for-tests)
+  --root "$WORK/keys/root.json")
 # Fleet $1 (a or b) through replica $2.
 fleet() {
   local name="$1" replica="$2"
   shift 2
-  # (Each device's warning that it skips signature checks goes to a log.)
   "$BIN/strata-fleet" "${FLEET_ARGS[@]}" --dir "$WORK/fleet-$name" \
     --server "${ADDR[$replica]}" "$@" 2>>"$WORK/fleet-$name.stderr"
 }
@@ -179,17 +178,32 @@ gate_leader() {
   echo -1
 }
 
-step "publishing through replica 0: one module of each of the five layers"
+step "release engineers make offline signing keys and install the app's root of trust (through replica 0)"
+strata keys gen --dir "$WORK/keys"
+strata trust init --keys "$WORK/keys" --app wallet
+KEYS=(--key "$WORK/keys/publisher-a.key" --key "$WORK/keys/publisher-b.key")
+for i in 1 2; do
+  for _ in $(seq 1 2400); do
+    curl -sf "${HTTP[$i]}/v1/tuf/wallet/1.root.json" >/dev/null && break
+    sleep 0.05
+  done
+  cmp <(curl -s "${HTTP[0]}/v1/tuf/wallet/timestamp.json") \
+    <(curl -s "${HTTP[$i]}/v1/tuf/wallet/timestamp.json") ||
+    fail "replica $i serves another timestamp.json than replica 0"
+done
+echo "replicas 1 and 2 serve the same signed metadata as replica 0"
+
+step "publishing through replica 0, signed: one module of each of the five layers"
 strata publish --app wallet --layer config --module payment.limits --version 1 \
-  --file "$SAMPLES/config/payment.limits.v1.json"
+  --file "$SAMPLES/config/payment.limits.v1.json" "${KEYS[@]}"
 strata publish --app wallet --layer h5 --module mall-home --version 1 \
-  --dir "$SAMPLES/h5/mall-home-v1"
+  --dir "$SAMPLES/h5/mall-home-v1" "${KEYS[@]}"
 strata publish --app wallet --layer hcf --module cart --version 1 \
-  --file "$SAMPLES/hcf/cart.v1.js"
+  --file "$SAMPLES/hcf/cart.v1.js" "${KEYS[@]}"
 strata publish --app wallet --layer hotpatch --module fix-npe --version 1 \
-  --host-build 10.3.0+100 --file "$SAMPLES/hotpatch/fix-npe.v1.patch"
+  --host-build 10.3.0+100 --file "$SAMPLES/hotpatch/fix-npe.v1.patch" "${KEYS[@]}"
 strata publish --app wallet --layer native --module scanner --version 1 \
-  --file "$SAMPLES/native/scanner.v1.bundle"
+  --file "$SAMPLES/native/scanner.v1.bundle" "${KEYS[@]}"
 strata release create --app wallet --all-at-once \
   --artifact config/payment.limits@1 --artifact h5/mall-home@1 \
   --artifact hcf/cart@1 --artifact hotpatch/fix-npe@1 \
@@ -219,7 +233,7 @@ PIDS+=($FB)
 wait_for_line "$WORK/fleet-a2.log" '^round 1:' "$FA" || fail "fleet a: $(cat "$WORK/fleet-a2.log")"
 wait_for_line "$WORK/fleet-b2.log" '^round 1:' "$FB" || fail "fleet b: $(cat "$WORK/fleet-b2.log")"
 strata publish --app wallet --layer config --module payment.limits --version 2 \
-  --file "$SAMPLES/config/payment.limits.v2.json"
+  --file "$SAMPLES/config/payment.limits.v2.json" "${KEYS[@]}"
 strata release create --app wallet --layer config --module payment.limits \
   --version 2 --all-at-once
 wait "$FA" || fail "fleet a failed: $(tail -3 "$WORK/fleet-a2.log")"
@@ -233,7 +247,7 @@ step "replica 1 is killed -9; its devices reconnect to replica 2 and miss nothin
 kill -KILL "${REPLICA_PID[1]}"
 wait "${REPLICA_PID[1]}" 2>/dev/null || true
 strata publish --app wallet --layer h5 --module mall-home --version 2 \
-  --dir "$SAMPLES/h5/mall-home-v2"
+  --dir "$SAMPLES/h5/mall-home-v2" "${KEYS[@]}"
 strata release create --app wallet --layer h5 --module mall-home --version 2 \
   --all-at-once
 fleet a 2 --rounds 2 --interval-ms 0 | tee "$WORK/fleet-a3.log"
@@ -253,7 +267,7 @@ done
 REPORTER=$([ "$LEADER" -eq 2 ] && echo 0 || echo 2)
 echo "replica $LEADER leads the gates; fleet b checks and reports through replica $REPORTER"
 strata publish --app wallet --layer hotpatch --module fix-npe --version 2 \
-  --host-build 10.3.0+100 --file "$SAMPLES/hotpatch/fix-npe.v2.patch"
+  --host-build 10.3.0+100 --file "$SAMPLES/hotpatch/fix-npe.v2.patch" "${KEYS[@]}"
 BAD=$(strata release create --app wallet --layer hotpatch --module fix-npe \
   --version 2 --plan "50%:1m:5,100%" --gate min_launches=4 --output json |
   sed -n 's/.*"release_id": *"\{0,1\}\([0-9][0-9]*\).*/\1/p' | head -1)

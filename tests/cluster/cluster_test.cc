@@ -566,6 +566,70 @@ TEST_F(ClusterTest, TheGateLeaderFailsOverAndAPausedOneStandsBy) {
   EXPECT_EQ(leader({second, third}), third);
 }
 
+// An app with a root of trust, set up and published through replica 0:
+// replica 1 serves the same signed files (snapshot, timestamp and director
+// are signed once and stored; the other replica reloads them), and a
+// device that pins the root installs the update through replica 1.
+TEST_F(ClusterTest, TrustIsSignedOnceAndServedIdenticallyByEveryReplica) {
+  ASSERT_NO_FATAL_FAILURE(cluster_.Start(2));
+  const std::string keys = JoinPath(cluster_.dir(), "keys");
+  const std::string bin = Dirname(Cluster::Stratad());
+  const std::string cli =
+      StrCat(JoinPath(bin, "strata"), " --plaintext --server ",
+             cluster_.replica(0).address, " --token ", cluster_.token(), " ");
+  const std::string file = JoinPath(cluster_.dir(), "m.json");
+  ASSERT_THAT(WriteFileAtomically(*PosixFileSystem(), file, "{\"m\":1}"),
+              IsOk());
+  const std::string signers = StrCat(" --key ", keys, "/publisher-a.key --key ",
+                                     keys, "/publisher-b.key");
+  for (const std::string& args :
+       {StrCat("keys gen --dir ", keys),
+        StrCat("trust init --keys ", keys, " --app secure"),
+        StrCat("publish --app secure --layer config --module m --version 1 "
+               "--file ",
+               file, signers),
+        std::string("release create --app secure --layer config --module m "
+                    "--version 1 --all-at-once")}) {
+    ASSERT_EQ(std::system((cli + args + " >/dev/null").c_str()), 0) << args;
+  }
+  auto file_on = [&](int i, const std::string& name) {
+    auto r = HttpGet(StrCat("http://127.0.0.1:", cluster_.replica(i).http_port,
+                            "/v1/tuf/secure/", name));
+    return r.ok() && r->status_code == 200 ? r->body : std::string();
+  };
+  for (const char* name :
+       {"1.root.json", "timestamp.json", "director.json", "1.targets.json"}) {
+    EXPECT_TRUE(WaitFor([&] {
+      const std::string a = file_on(0, name);
+      return !a.empty() && a == file_on(1, name);
+    })) << name
+        << " differs between the replicas";
+  }
+  auto info0 = cluster_.Admin(0)->GetTrust("secure");
+  auto info1 = cluster_.Admin(1)->GetTrust("secure");
+  ASSERT_THAT(info0, IsOk());
+  ASSERT_THAT(info1, IsOk());
+  ASSERT_EQ(info0->roles_size(), info1->roles_size());
+  for (int i = 0; i < info0->roles_size(); ++i) {
+    EXPECT_EQ(info0->roles(i).version(), info1->roles(i).version())
+        << info0->roles(i).role();
+  }
+  // A device pinning the root, through replica 1, verifies and installs.
+  const std::string device =
+      StrCat(JoinPath(bin, "strata-device"), " --plaintext --server ",
+             cluster_.replica(1).address, " --app secure --device-id d1 ",
+             "--storage-dir ", JoinPath(cluster_.dir(), "device"), " --root ",
+             keys, "/root.json >", cluster_.dir(), "/device.log 2>&1");
+  EXPECT_EQ(std::system(device.c_str()), 0)
+      << PosixFileSystem()
+             ->ReadFile(JoinPath(cluster_.dir(), "device.log"))
+             .value_or("");
+  const std::string log = PosixFileSystem()
+                              ->ReadFile(JoinPath(cluster_.dir(), "device.log"))
+                              .value_or("");
+  EXPECT_NE(log.find("config/m"), std::string::npos) << log;
+}
+
 // The gate leader judges on the reports every replica took: devices that
 // check and report crashes only through a replica that does not lead get
 // the release halted by the one that does, once.

@@ -312,6 +312,12 @@ absl::StatusOr<std::unique_ptr<StrataServer>> StrataServer::Start(
   trust_options.director_expiry = options.timestamp_expiry;
   impl->trust = std::make_unique<TrustRepo>(
       impl->store.get(), env.clock, impl->online_keys.get(), trust_options);
+  {
+    char host[256] = {};
+    (void)::gethostname(host, sizeof(host) - 1);
+    impl->replica_id =
+        StrCat(host, "/", ::getpid(), "/", absl::ToUnixNanos(env.clock->Now()));
+  }
   AdminLimits limits;
   limits.require_signatures = !options.allow_unsigned_publishes;
   impl->admin_core = std::make_unique<AdminCore>(impl->store.get(), env.clock,
@@ -367,13 +373,20 @@ absl::StatusOr<std::unique_ptr<StrataServer>> StrataServer::Start(
         delivery->ReleasesChanged(app);
       });
   if (impl->store->shared()) {
-    // Another replica changed the app: rebuild its snapshot and wake its
-    // WatchConfig streams here too. (Snapshots are rebuilt from the store,
-    // so a change missed while the database was away is caught up by
+    // Another replica changed the app: reload its trust (the files that
+    // replica signed and stored), rebuild its snapshot and wake its
+    // WatchConfig streams here too. (Both are rebuilt from the store, so
+    // a change missed while the database was away is caught up by
     // sequence.)
     STRATA_RETURN_IF_ERROR(impl->store->StartChangeFeed(
-        [delivery = impl->delivery_core.get()](const StoreChange& change) {
-          if (!change.app_id.empty()) delivery->ReleasesChanged(change.app_id);
+        [delivery = impl->delivery_core.get(),
+         trust = impl->trust.get()](const StoreChange& change) {
+          if (change.app_id.empty()) return;
+          if (absl::Status s = trust->Reload(change.app_id); !s.ok()) {
+            STRATA_LOG(Error)
+                << "reloading the trust of app " << change.app_id << ": " << s;
+          }
+          delivery->ReleasesChanged(change.app_id);
         }));
   }
   impl->admin_service = std::make_unique<AdminService>(
@@ -439,10 +452,6 @@ absl::StatusOr<std::unique_ptr<StrataServer>> StrataServer::Start(
   impl->server->GetHealthCheckService()->SetServingStatus(true);
   Impl* raw = impl.get();
   if (options.gate_interval > absl::ZeroDuration()) {
-    char host[256] = {};
-    (void)::gethostname(host, sizeof(host) - 1);
-    raw->replica_id =
-        StrCat(host, "/", ::getpid(), "/", absl::ToUnixNanos(env.clock->Now()));
     // Renewed every pass, so well inside its life.
     const absl::Duration lease_ttl =
         std::max(3 * options.gate_interval, absl::Seconds(1));

@@ -1670,21 +1670,42 @@ class PostgresStore : public Store {
                "NOTHING",
                Params().Text(app), "storing trust metadata")
             .status());
+    // Replicas sign from their own view of the app: a version another
+    // replica stored first with other bytes is never overwritten (trust
+    // writes hold the audit head's lock, so this check cannot race), the
+    // writer fails ABORTED and retries once its view is reloaded.
+    auto conflict = [&](const TrustFile& f) {
+      return absl::AbortedError(
+          StrCat("the ", f.role, " metadata of app ", app, " reached version ",
+                 f.version,
+                 " through another replica first; retry (this "
+                 "replica reloads the app's trust as the change arrives)"));
+    };
     for (const TrustFile& f : files) {
       if (!KeepsTrustHistory(f.role)) {
+        STRATA_ASSIGN_OR_RETURN(
+            Result newer,
+            c.Exec(
+                "SELECT 1 FROM trust WHERE app_id = $1 AND role = $2 AND "
+                "(version > $3 OR (version = $3 AND content <> $4))",
+                Params().Text(app).Text(f.role).U64(f.version).Bytes(f.content),
+                "storing trust metadata"));
+        if (newer.rows() > 0) return conflict(f);
         STRATA_RETURN_IF_ERROR(
             c.Exec("DELETE FROM trust WHERE app_id = $1 AND role = $2",
                    Params().Text(app).Text(f.role), "storing trust metadata")
                 .status());
       }
-      STRATA_RETURN_IF_ERROR(
+      STRATA_ASSIGN_OR_RETURN(
+          Result put,
           c.Exec(
-               "INSERT INTO trust (app_id, role, version, content) VALUES "
-               "($1, $2, $3, $4) ON CONFLICT (app_id, role, version) DO "
-               "UPDATE SET content = EXCLUDED.content",
-               Params().Text(app).Text(f.role).U64(f.version).Bytes(f.content),
-               "storing trust metadata")
-              .status());
+              "INSERT INTO trust (app_id, role, version, content) VALUES "
+              "($1, $2, $3, $4) ON CONFLICT (app_id, role, version) DO "
+              "UPDATE SET content = EXCLUDED.content WHERE trust.content = "
+              "EXCLUDED.content",
+              Params().Text(app).Text(f.role).U64(f.version).Bytes(f.content),
+              "storing trust metadata"));
+      if (put.affected() == 0) return conflict(f);
     }
     return absl::OkStatus();
   }
