@@ -312,12 +312,6 @@ absl::StatusOr<std::unique_ptr<StrataServer>> StrataServer::Start(
   trust_options.director_expiry = options.timestamp_expiry;
   impl->trust = std::make_unique<TrustRepo>(
       impl->store.get(), env.clock, impl->online_keys.get(), trust_options);
-  {
-    char host[256] = {};
-    (void)::gethostname(host, sizeof(host) - 1);
-    impl->replica_id =
-        StrCat(host, "/", ::getpid(), "/", absl::ToUnixNanos(env.clock->Now()));
-  }
   AdminLimits limits;
   limits.require_signatures = !options.allow_unsigned_publishes;
   impl->admin_core = std::make_unique<AdminCore>(impl->store.get(), env.clock,
@@ -452,6 +446,10 @@ absl::StatusOr<std::unique_ptr<StrataServer>> StrataServer::Start(
   impl->server->GetHealthCheckService()->SetServingStatus(true);
   Impl* raw = impl.get();
   if (options.gate_interval > absl::ZeroDuration()) {
+    char host[256] = {};
+    (void)::gethostname(host, sizeof(host) - 1);
+    raw->replica_id =
+        StrCat(host, "/", ::getpid(), "/", absl::ToUnixNanos(env.clock->Now()));
     // Renewed every pass, so well inside its life.
     const absl::Duration lease_ttl =
         std::max(3 * options.gate_interval, absl::Seconds(1));
