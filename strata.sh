@@ -15,6 +15,9 @@ Commands:
   demo        install what is missing, build, start stratad on an embedded
               RocksDB (gRPC over TLS with a self-signed CA) and drive an
               end-to-end scenario; exits 0 on success
+  demo --cluster  the scenario on three stratad replicas sharing one
+              PostgreSQL (initdb in a temp dir) and an S3-compatible blob
+              store (s3rver from npm), all on loopback
   test        install, build with warnings as errors, check formatting and
               forbidden includes, run every test (CTest summary at the end;
               it includes a replay of every fuzz target's checked-in corpus)
@@ -46,7 +49,7 @@ PACKAGES=(
   clang clang-format libclang-rt-14-dev lld
   zstd bsdiff xdelta3 curl openssl ca-certificates procps
   nginx wrk
-  libpq-dev postgresql
+  libpq-dev postgresql libcurl4-openssl-dev
   default-jdk
   libcurl4-openssl-dev libsodium-dev
 )
@@ -142,9 +145,14 @@ cmd_test() {
   fi
 }
 
+CLUSTER=0
 cmd_demo() {
   cmd_build
-  "$ROOT/tools/demo.sh" "$(build_dir)/bin"
+  if [ "$CLUSTER" = 1 ]; then
+    "$ROOT/tools/demo_cluster.sh" "$(build_dir)/bin"
+  else
+    "$ROOT/tools/demo.sh" "$(build_dir)/bin"
+  fi
 }
 
 cmd_fuzz() {
@@ -163,6 +171,7 @@ main() {
   while [ $# -gt 0 ]; do
     case "$1" in
       --sanitize) SANITIZE=1 ;;
+      --cluster) CLUSTER=1 ;;
       --fuzz=*) FUZZ=1; FUZZ_SECONDS="${1#--fuzz=}" ;;
       --fuzz)
         FUZZ=1

@@ -14,6 +14,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -25,6 +26,7 @@
 #include "strata/admin_cli/admin_client.h"
 #include "strata/base/file_util.h"
 #include "strata/server/rpc/strata_server.h"
+#include "strata/server/storage/testing/temp_postgres.h"
 #include "strata/v1/delivery.grpc.pb.h"
 
 namespace {
@@ -247,6 +249,219 @@ void Cli(const std::string& bin, const std::string& address,
   }
 }
 
+// The app every row checks: five live CONFIG modules (all at once) and a
+// staged grey H5 release to a segment. Returns the modules' content
+// hashes; empty when a call failed.
+std::vector<std::string> SetUpWallet(strata::admin::AdminClient& admin) {
+  std::vector<std::string> shas;
+  for (int m = 0; m < 5; ++m) {
+    strata::v1::ArtifactStatement st;
+    st.set_app_id("wallet");
+    st.mutable_module()->set_layer(strata::v1::LAYER_CONFIG);
+    st.mutable_module()->set_name("module-" + std::to_string(m));
+    st.set_version("1");
+    std::string content = "{\"switch\": " + std::to_string(m) + "}";
+    auto pub = admin.Publish(st, content, "");
+    strata::v1::CreateReleaseRequest req;
+    req.set_app_id("wallet");
+    *req.mutable_module() = st.module();
+    req.set_version("1");
+    req.set_all_at_once(true);
+    if (!pub.ok() || !admin.CreateRelease(req).ok()) return {};
+    shas.push_back(pub->statement().content_sha256());
+  }
+  // Plus a staged grey release of an H5 page to a segment, so every Check
+  // evaluates an expression and hashes the device into a bucket.
+  {
+    strata::v1::Segment seg;
+    seg.set_app_id("wallet");
+    seg.set_name("android-10");
+    seg.set_expression(
+        "os == \"android\" && app_version >= \"10.0.0\" && "
+        "region in [\"CN-31\", \"CN-11\", \"\"]");
+    strata::v1::ArtifactStatement st;
+    st.set_app_id("wallet");
+    st.mutable_module()->set_layer(strata::v1::LAYER_H5);
+    st.mutable_module()->set_name("mall");
+    st.set_version("1");
+    auto pub = admin.Publish(st, std::string(4096, 'h'), "");
+    strata::v1::CreateReleaseRequest req;
+    req.set_app_id("wallet");
+    *req.mutable_module() = st.module();
+    req.set_version("1");
+    req.set_segment("android-10");
+    for (uint32_t bp : {2000u, 10000u}) {
+      strata::v1::RolloutStage* stage = req.add_stages();
+      stage->set_exposure_bp(bp);
+      stage->set_bake_seconds(86400);
+    }
+    if (!admin.PutSegment(seg).ok() || !pub.ok() ||
+        !admin.CreateRelease(req).ok()) {
+      return {};
+    }
+  }
+
+  return shas;
+}
+
+// SERVER_BENCH_CLUSTER=1: the same app on two stratad replicas (A, B)
+// sharing a throwaway PostgreSQL, in this process next to the RocksDB
+// stratad: Check throughput of each replica against the RocksDB mode in
+// the same run (interleaved), then push latency across replicas (a
+// release made on A until a WatchConfig stream on B delivers it) and
+// convergence (until B's Check offers it), `kRounds` times.
+int RunCluster(double seconds, const std::string& dir, const std::string& rocks,
+               const std::vector<std::string>& shas) {
+  using Clock = std::chrono::steady_clock;
+  auto pg = strata::testing::TempPostgres::Start();
+  if (!pg.ok()) {
+    std::fprintf(stderr, "PostgreSQL: %s\n", pg.status().ToString().c_str());
+    return 1;
+  }
+  const std::string url = (*pg)->Url();
+  const std::string keys = strata::JoinPath(dir, "cluster-keys");
+  const std::string init = strata::JoinPath(dir, "cluster-init");
+  const std::string token_file = strata::JoinPath(init, "admin.token");
+  if (auto s = strata::server::InitializeDataDir(
+          init, token_file, strata::Env::Default(), keys, url);
+      !s.ok()) {
+    std::fprintf(stderr, "init: %s\n", s.ToString().c_str());
+    return 1;
+  }
+  std::string token = *strata::PosixFileSystem()->ReadFile(token_file);
+  token = token.substr(0, token.find('\n'));
+  std::vector<std::unique_ptr<strata::server::StrataServer>> replicas;
+  std::vector<std::string> addr;
+  for (int i = 0; i < 2; ++i) {
+    strata::server::ServerOptions options;
+    options.data_dir = strata::JoinPath(dir, "replica" + std::to_string(i));
+    (void)strata::CreateDirs(*strata::PosixFileSystem(), options.data_dir);
+    options.metadata = url;
+    options.online_keys_dir = keys;
+    options.listen_address = "127.0.0.1:0";
+    options.http_address = "";
+    options.allow_unsigned_publishes = true;
+    options.gate_interval = absl::ZeroDuration();
+    auto r = strata::server::StrataServer::Start(options);
+    if (!r.ok()) {
+      std::fprintf(stderr, "replica: %s\n", r.status().ToString().c_str());
+      return 1;
+    }
+    addr.push_back("127.0.0.1:" + std::to_string((*r)->port()));
+    replicas.push_back(*std::move(r));
+  }
+  strata::admin::AdminClient a(addr[0], token,
+                               strata::admin::ChannelSecurity::Plaintext());
+  if (SetUpWallet(a) != shas) return 1;
+
+  std::printf(
+      "| devices | server | calls | Check/s | p50 ms | p99 ms | CPU us/call "
+      "| Check/s ratio to RocksDB |\n|---|---|---|---|---|---|---|---|\n");
+  for (int devices : {1000, 100000}) {
+    const Result r1 = Drive(rocks, devices, seconds / 2, shas);
+    const Result a1 = Drive(addr[0], devices, seconds / 2, shas);
+    const Result b1 = Drive(addr[1], devices, seconds / 2, shas);
+    const Result b2 = Drive(addr[1], devices, seconds / 2, shas);
+    const Result a2 = Drive(addr[0], devices, seconds / 2, shas);
+    const Result r2 = Drive(rocks, devices, seconds / 2, shas);
+    const Result r = Merge(r1, r2);
+    const std::pair<const char*, Result> rows[] = {
+        {"RocksDB stratad", r},
+        {"replica A (PostgreSQL)", Merge(a1, a2)},
+        {"replica B (PostgreSQL)", Merge(b1, b2)}};
+    for (const auto& [name, x] : rows) {
+      std::printf("| %d | %s | %llu | %.0f | %.3f | %.3f | %.1f | %.2f |\n",
+                  devices, name, static_cast<unsigned long long>(x.calls),
+                  x.qps, x.p50_ms, x.p99_ms, CpuMicrosPerCall(x),
+                  x.qps / r.qps);
+    }
+  }
+
+  // Push and convergence: release version k of "pushed" on A.
+  constexpr int kRounds = 30;
+  auto stub_b = strata::v1::Delivery::NewStub(
+      grpc::CreateChannel(addr[1], grpc::InsecureChannelCredentials()));
+  grpc::ClientContext watch_ctx;
+  strata::v1::WatchConfigRequest watch_req;
+  watch_req.mutable_device()->set_app_id("wallet");
+  watch_req.mutable_device()->set_device_id("watcher");
+  auto reader = stub_b->WatchConfig(&watch_ctx, watch_req);
+  std::mutex mu;
+  std::condition_variable cv;
+  std::map<std::string, Clock::time_point> pushed_at;
+  std::thread watcher([&] {
+    strata::v1::ConfigEvent event;
+    while (reader->Read(&event)) {
+      if (event.entry().module().name() != "pushed") continue;
+      std::lock_guard<std::mutex> lock(mu);
+      pushed_at[event.entry().statement().version()] = Clock::now();
+      cv.notify_all();
+    }
+  });
+  std::vector<double> push_ms, converge_ms;
+  for (int k = 1; k <= kRounds; ++k) {
+    const std::string version = std::to_string(k);
+    strata::v1::ArtifactStatement st;
+    st.set_app_id("wallet");
+    st.mutable_module()->set_layer(strata::v1::LAYER_CONFIG);
+    st.mutable_module()->set_name("pushed");
+    st.set_version(version);
+    if (!a.Publish(st, "{\"k\": " + version + "}", "").ok()) return 1;
+    strata::v1::CreateReleaseRequest req;
+    req.set_app_id("wallet");
+    *req.mutable_module() = st.module();
+    req.set_version(version);
+    req.set_all_at_once(true);
+    if (!a.CreateRelease(req).ok()) return 1;
+    const auto released = Clock::now();
+    // Convergence: B's Check offers it (polled every millisecond).
+    for (;;) {
+      strata::v1::CheckRequest check;
+      check.mutable_device()->set_app_id("wallet");
+      check.mutable_device()->set_device_id("checker");
+      strata::v1::CheckResponse resp;
+      grpc::ClientContext ctx;
+      bool offered = false;
+      if (stub_b->Check(&ctx, check, &resp).ok()) {
+        for (const auto& u : resp.plan().updates()) {
+          offered |= u.module().name() == "pushed" &&
+                     u.statement().version() == version;
+        }
+      }
+      if (offered) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    converge_ms.push_back(
+        std::chrono::duration<double, std::milli>(Clock::now() - released)
+            .count());
+    std::unique_lock<std::mutex> lock(mu);
+    if (!cv.wait_for(lock, std::chrono::seconds(30),
+                     [&] { return pushed_at.count(version) > 0; })) {
+      std::fprintf(stderr, "no push of version %s on B\n", version.c_str());
+      return 1;
+    }
+    push_ms.push_back(
+        std::chrono::duration<double, std::milli>(pushed_at[version] - released)
+            .count());
+  }
+  watch_ctx.TryCancel();
+  watcher.join();
+  auto pct = [](std::vector<double> v, double p) {
+    std::sort(v.begin(), v.end());
+    return v[std::min(v.size() - 1, static_cast<size_t>(p * v.size()))];
+  };
+  std::printf(
+      "release on A -> WatchConfig push on B: p50 %.1f ms, p90 %.1f ms, max "
+      "%.1f ms (%d releases)\n",
+      pct(push_ms, 0.5), pct(push_ms, 0.9), pct(push_ms, 1.0), kRounds);
+  std::printf(
+      "release on A -> B's Check offers it: p50 %.1f ms, p90 %.1f ms, max "
+      "%.1f ms\n",
+      pct(converge_ms, 0.5), pct(converge_ms, 0.9), pct(converge_ms, 1.0));
+  for (auto& r : replicas) r->Shutdown();
+  return 0;
+}
+
 int main(int argc, char** argv) {
   // Debian builds Abseil without NDEBUG, so by default every absl::Mutex
   // (all of gRPC's locks) keeps a lock-order graph to detect deadlocks, a
@@ -280,55 +495,15 @@ int main(int argc, char** argv) {
   if (!server.ok()) return 1;
   const std::string address = "127.0.0.1:" + std::to_string((*server)->port());
 
-  // Five live CONFIG modules, as a small app would have (all at once).
   strata::admin::AdminClient admin(address, token,
                                    strata::admin::ChannelSecurity::Plaintext());
-  std::vector<std::string> shas;
-  for (int m = 0; m < 5; ++m) {
-    strata::v1::ArtifactStatement st;
-    st.set_app_id("wallet");
-    st.mutable_module()->set_layer(strata::v1::LAYER_CONFIG);
-    st.mutable_module()->set_name("module-" + std::to_string(m));
-    st.set_version("1");
-    std::string content = "{\"switch\": " + std::to_string(m) + "}";
-    auto pub = admin.Publish(st, content, "");
-    strata::v1::CreateReleaseRequest req;
-    req.set_app_id("wallet");
-    *req.mutable_module() = st.module();
-    req.set_version("1");
-    req.set_all_at_once(true);
-    if (!pub.ok() || !admin.CreateRelease(req).ok()) return 1;
-    shas.push_back(pub->statement().content_sha256());
-  }
-  // Plus a staged grey release of an H5 page to a segment, so every Check
-  // evaluates an expression and hashes the device into a bucket.
-  {
-    strata::v1::Segment seg;
-    seg.set_app_id("wallet");
-    seg.set_name("android-10");
-    seg.set_expression(
-        "os == \"android\" && app_version >= \"10.0.0\" && "
-        "region in [\"CN-31\", \"CN-11\", \"\"]");
-    strata::v1::ArtifactStatement st;
-    st.set_app_id("wallet");
-    st.mutable_module()->set_layer(strata::v1::LAYER_H5);
-    st.mutable_module()->set_name("mall");
-    st.set_version("1");
-    auto pub = admin.Publish(st, std::string(4096, 'h'), "");
-    strata::v1::CreateReleaseRequest req;
-    req.set_app_id("wallet");
-    *req.mutable_module() = st.module();
-    req.set_version("1");
-    req.set_segment("android-10");
-    for (uint32_t bp : {2000u, 10000u}) {
-      strata::v1::RolloutStage* stage = req.add_stages();
-      stage->set_exposure_bp(bp);
-      stage->set_bake_seconds(86400);
-    }
-    if (!admin.PutSegment(seg).ok() || !pub.ok() ||
-        !admin.CreateRelease(req).ok()) {
-      return 1;
-    }
+  std::vector<std::string> shas = SetUpWallet(admin);
+  if (shas.empty()) return 1;
+  if (std::getenv("SERVER_BENCH_CLUSTER") != nullptr) {
+    const int rc = RunCluster(seconds, dir, address, shas);
+    (*server)->Shutdown();
+    (void)strata::DeleteRecursively(*strata::PosixFileSystem(), dir);
+    return rc;
   }
 
   // The same app again, with a root of trust made by the real CLI: every

@@ -10,6 +10,8 @@
 #include "strata/base/file_util.h"
 #include "strata/base/log.h"
 #include "strata/server/rpc/strata_server.h"
+#include "strata/server/storage/migrate.h"
+#include "strata/server/storage/postgres_store.h"
 #include "strata/signing/self_signed_tls.h"
 
 namespace {
@@ -113,6 +115,14 @@ int main(int argc, char** argv) {
       "tried in order; the read-write one is used, so a promoted standby "
       "is found). `stratad init --metadata URL` once per cluster; every "
       "replica needs the same online keys (--online-keys-dir)");
+  app.add_option(
+      "--blobs", options.blobs,
+      "where blob chunks live with --metadata postgresql://...: empty for "
+      "the database itself, or an S3-compatible bucket, e.g. "
+      "s3://strata-blobs?endpoint=http://10.0.0.5:9000 (add &region=R; "
+      "without endpoint, AWS S3 in the region). Credentials come from "
+      "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (AWS_SESSION_TOKEN). "
+      "Every replica needs the same --blobs");
   app.add_option("--listen", options.listen_address,
                  "host:port for gRPC; port 0 picks a free one")
       ->capture_default_str();
@@ -275,6 +285,18 @@ int main(int argc, char** argv) {
   restore->add_option("--from", restore_from, "the backup directory")
       ->required();
 
+  std::string migrate_from;
+  CLI::App* migrate = app.add_subcommand(
+      "migrate",
+      "Copy a RocksDB data directory (its stratad stopped) into an empty\n"
+      "PostgreSQL database (--metadata), blob chunks into --blobs when given:\n"
+      "artifacts, releases, segments, trust, tokens, reports and the audit\n"
+      "log as it was (the chain still verifies). Then start replicas with\n"
+      "that --metadata (and --blobs) and --online-keys-dir "
+      "<from>/online-keys.");
+  migrate->add_option("--from", migrate_from, "the RocksDB data directory")
+      ->required();
+
   CLI11_PARSE(app, argc, argv);
   options.gate_interval = absl::Milliseconds(gate_seconds * 1000);
   options.http_cache_bytes = http_cache_mb << 20;
@@ -340,6 +362,42 @@ int main(int argc, char** argv) {
         strata::server::RestoreDataDir(restore_from, options.data_dir);
     if (!s.ok()) return Fail(s);
     std::cout << "restored " << restore_from << " into " << options.data_dir
+              << "\n";
+    return 0;
+  }
+  if (*migrate) {
+    if (!strata::server::IsPostgresUrl(options.metadata)) {
+      std::cerr << "stratad migrate: --metadata postgresql://... names the "
+                   "destination\n";
+      return 2;
+    }
+    const std::string db = strata::JoinPath(migrate_from, "db");
+    if (!strata::PosixFileSystem()->Exists(strata::JoinPath(db, "CURRENT"))) {
+      std::cerr << "stratad migrate: " << migrate_from
+                << " is not a stratad data directory (no database in " << db
+                << ")\n";
+      return 2;
+    }
+    absl::StatusOr<std::unique_ptr<strata::server::Store>> from =
+        strata::server::Store::Open(db);
+    if (!from.ok()) return Fail(from.status());
+    strata::server::PostgresStoreOptions pg;
+    absl::StatusOr<std::shared_ptr<strata::server::ObjectStore>> blobs =
+        strata::server::OpenBlobs(options.blobs);
+    if (!blobs.ok()) return Fail(blobs.status());
+    pg.blobs = *blobs;
+    absl::StatusOr<std::unique_ptr<strata::server::Store>> to =
+        strata::server::OpenPostgresStore(options.metadata, pg);
+    if (!to.ok()) return Fail(to.status());
+    absl::StatusOr<strata::server::MigrateReport> done =
+        strata::server::MigrateStore(**from, **to);
+    if (!done.ok()) return Fail(done.status());
+    std::cout << "migrated " << migrate_from << ": " << done->Summary()
+              << "; start replicas with this --metadata"
+              << (options.blobs.empty() ? "" : " and --blobs")
+              << " and --online-keys-dir "
+              << strata::server::OnlineKeysDir(migrate_from,
+                                               options.online_keys_dir)
               << "\n";
     return 0;
   }

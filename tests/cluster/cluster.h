@@ -22,6 +22,7 @@
 #include "gtest/gtest.h"
 #include "strata/admin_cli/admin_client.h"
 #include "strata/server/storage/testing/temp_postgres.h"
+#include "strata/server/storage/testing/temp_s3rver.h"
 #include "strata/v1/delivery.grpc.pb.h"
 
 namespace strata::testing {
@@ -35,6 +36,30 @@ inline bool WaitFor(const std::function<bool()>& done) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   return true;
+}
+
+// One s3rver for the whole test binary (tests keep apart by key prefix),
+// started on first use; null with `why` set when it cannot run here.
+inline TempS3rver* SharedS3rver(std::string* why) {
+  static std::unique_ptr<TempS3rver> server;
+  static std::string error;
+  static bool tried = false;
+  if (!tried) {
+    tried = true;
+    error = TempS3rver::SkipReason();
+    if (error.empty()) {
+      auto s =
+          TempS3rver::Start(STRATA_S3RVER_PACKAGE_DIR, STRATA_S3RVER_WORK_DIR);
+      if (s.ok()) {
+        server = *std::move(s);
+        TempS3rver::SetCredentialsInEnvironment();
+      } else {
+        error = s.status().ToString();
+      }
+    }
+  }
+  if (why != nullptr) *why = error;
+  return server.get();
 }
 
 class Cluster {
@@ -58,17 +83,30 @@ class Cluster {
     if (std::string why = TempPostgres::SkipReason(); !why.empty()) {
       GTEST_SKIP() << why;
     }
+    if (!blobs_.empty()) {
+      flags.push_back("--blobs");
+      flags.push_back(blobs_);
+    }
     auto pg = TempPostgres::Start();
     ASSERT_THAT(pg, IsOk());
     postgres_ = *std::move(pg);
     url_ = postgres_->Url();
     keys_ = JoinPath(dir_.path(), "online-keys");
-    const std::string init_dir = JoinPath(dir_.path(), "init");
-    const std::string cmd = StrCat(Stratad(), " init --data-dir ", init_dir,
-                                   " --metadata ", url_, " --online-keys-dir ",
-                                   keys_, " >", dir_.path(), "/init.log 2>&1");
+    std::string init_dir = JoinPath(dir_.path(), "init");
+    std::string cmd =
+        StrCat(Stratad(), " init --data-dir ", init_dir, " --metadata ", url_,
+               " --online-keys-dir ", keys_);
+    if (!migrate_from_.empty()) {
+      // The cluster takes over a single stratad's data directory.
+      init_dir = migrate_from_;
+      keys_ = JoinPath(migrate_from_, "online-keys");
+      cmd =
+          StrCat(Stratad(), " migrate --from ", migrate_from_, " --metadata ",
+                 url_, blobs_.empty() ? "" : StrCat(" --blobs '", blobs_, "'"));
+    }
+    cmd += StrCat(" >", dir_.path(), "/init.log 2>&1");
     ASSERT_EQ(std::system(cmd.c_str()), 0)
-        << "stratad init --metadata failed: "
+        << cmd << " failed: "
         << PosixFileSystem()
                ->ReadFile(JoinPath(dir_.path(), "init.log"))
                .value_or("");
@@ -84,6 +122,30 @@ class Cluster {
       replicas_.push_back(std::move(r));
       ASSERT_NO_FATAL_FAILURE(StartReplica(i));
     }
+  }
+
+  // Before Start: blob chunks go to the shared s3rver under a prefix of
+  // this cluster's own (skips the test when s3rver cannot run).
+  void UseS3Blobs() {
+    if (std::string why = TempS3rver::SkipReason(); !why.empty()) {
+      GTEST_SKIP() << why;
+    }
+    std::string why;
+    TempS3rver* s3 = SharedS3rver(&why);
+    ASSERT_NE(s3, nullptr) << "s3rver: " << why;
+    static int clusters = 0;
+    blobs_ = s3->BlobsUrl(StrCat("cluster", ++clusters));
+  }
+  const std::string& blobs() const { return blobs_; }
+  // Before Start: `stratad migrate --from data_dir` (a stopped single
+  // stratad's RocksDB data directory) instead of `stratad init`; replicas
+  // use its online keys and its admin token.
+  void MigrateFrom(const std::string& data_dir) { migrate_from_ = data_dir; }
+  // What `stratad init` or `migrate` printed.
+  std::string InitLog() const {
+    return PosixFileSystem()
+        ->ReadFile(JoinPath(dir_.path(), "init.log"))
+        .value_or("");
   }
 
   // (Re)starts replica `i` (after Kill or StopReplica).
@@ -171,6 +233,8 @@ class Cluster {
   std::string keys_;
   std::string token_;
   std::vector<Replica> replicas_;
+  std::string blobs_;
+  std::string migrate_from_;
 };
 
 }  // namespace strata::testing

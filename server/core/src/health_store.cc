@@ -270,4 +270,20 @@ absl::StatusOr<HealthLoad> LoadHealthAggregates(
   return load;
 }
 
+absl::StatusOr<uint64_t> ReloadHealthAggregates(
+    Store& store, rollout::HealthAggregator& health) {
+  std::map<uint64_t, std::vector<HealthBucket>> by_release;
+  uint64_t n = 0;
+  STRATA_RETURN_IF_ERROR(store.ForEachHealthBucket([&](const HealthBucket& b) {
+    by_release[b.window.release_id].push_back(b);
+    ++n;
+    return true;
+  }));
+  for (const auto& [id, buckets] : by_release) {
+    health.Forget(id);
+    for (const HealthBucket& b : buckets) AddBucket(health, b);
+  }
+  return n;
+}
+
 }  // namespace strata::server

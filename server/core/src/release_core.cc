@@ -1038,6 +1038,10 @@ absl::StatusOr<std::vector<v1::Release>> ReleaseCore::HaltForYank(
   return halted;
 }
 
+absl::Status ReleaseCore::RefreshHealth() {
+  return ReloadHealthAggregates(*store_, fleet_->health()).status();
+}
+
 absl::Status ReleaseCore::LoadHealth() {
   STRATA_ASSIGN_OR_RETURN(const HealthLoad load,
                           LoadHealthAggregates(*store_, fleet_->health()));

@@ -1382,36 +1382,58 @@ absl::Status TrustRepo::CommitRollback(
 
 // ---------------------------------------------------------- online roles
 
+absl::Status TrustRepo::Reload(std::string_view app_id) {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  STRATA_ASSIGN_OR_RETURN(std::vector<std::string> apps,
+                          store_->ListTrustApps());
+  if (std::find(apps.begin(), apps.end(), app_id) == apps.end()) {
+    return absl::OkStatus();
+  }
+  STRATA_ASSIGN_OR_RETURN(std::shared_ptr<TrustView> view,
+                          LoadApp(std::string(app_id)));
+  Publish(std::move(view));
+  return absl::OkStatus();
+}
+
 absl::Status TrustRepo::SignDirector(std::string_view app_id,
                                      signing::DirectorMetadata director) {
   std::lock_guard<std::mutex> lock(write_mu_);
-  std::shared_ptr<const TrustView> base = View(app_id);
-  if (base == nullptr || !base->root.director.has_value()) {
-    return absl::OkStatus();
-  }
-  const absl::Time now = clock_->Now();
   director.app_id = std::string(app_id);
   // What devices would refuse is refused here, naming the segment.
   STRATA_RETURN_IF_ERROR(signing::CompileDirectorSegments(director));
-  Json signed_part = signing::ToJson(director);
-  if (!base->director_signed.is_null()) {
-    // The same selection, still fresh: keep what devices have.
-    Json same = signed_part;
-    for (const char* field : {"version", "expires"}) {
-      if (const Json* f = base->director_signed.Find(field)) same[field] = *f;
-    }
-    if (same == base->director_signed &&
-        base->director.expires - now >= options_.director_expiry / 2) {
+  const Json signed_part = signing::ToJson(director);
+  for (int attempt = 0;; ++attempt) {
+    std::shared_ptr<const TrustView> base = View(app_id);
+    if (base == nullptr || !base->root.director.has_value()) {
       return absl::OkStatus();
     }
+    const absl::Time now = clock_->Now();
+    if (!base->director_signed.is_null()) {
+      // The same selection, still fresh: keep what devices have.
+      Json same = signed_part;
+      for (const char* field : {"version", "expires"}) {
+        if (const Json* f = base->director_signed.Find(field)) same[field] = *f;
+      }
+      if (same == base->director_signed &&
+          base->director.expires - now >= options_.director_expiry / 2) {
+        return absl::OkStatus();
+      }
+    }
+    auto next = std::make_shared<TrustView>(*base);
+    std::vector<TrustFile> files;
+    STRATA_RETURN_IF_ERROR(ResignDirector(*next, signed_part, now, files));
+    absl::Status s = store_->PutTrustFiles(app_id, files, std::nullopt);
+    if (s.ok()) {
+      Publish(std::move(next));
+      return absl::OkStatus();
+    }
+    // Replicas: another one stored this director version first (it saw
+    // the same change): adopt what is stored, then compare again.
+    if (!absl::IsAborted(s) || attempt == 2) return s;
+    STRATA_ASSIGN_OR_RETURN(std::shared_ptr<TrustView> stored,
+                            LoadApp(std::string(app_id)));
+    Publish(std::move(stored));
   }
-  auto next = std::make_shared<TrustView>(*base);
-  std::vector<TrustFile> files;
-  STRATA_RETURN_IF_ERROR(
-      ResignDirector(*next, std::move(signed_part), now, files));
-  STRATA_RETURN_IF_ERROR(store_->PutTrustFiles(app_id, files, std::nullopt));
-  Publish(std::move(next));
-  return absl::OkStatus();
 }
 
 absl::StatusOr<int> TrustRepo::RefreshExpiring() {
@@ -1439,6 +1461,15 @@ absl::StatusOr<int> TrustRepo::RefreshExpiring() {
     }
     if (s.ok() && !files.empty()) {
       s.Update(store_->PutTrustFiles(app, files, std::nullopt));
+      if (absl::IsAborted(s)) {
+        // Replicas: another one re-signed them first; serve its files.
+        absl::StatusOr<std::shared_ptr<TrustView>> stored = LoadApp(app);
+        if (stored.ok()) {
+          Publish(*std::move(stored));
+          continue;
+        }
+        s = stored.status();
+      }
     }
     if (!s.ok()) {
       STRATA_LOG(Error) << "re-signing the online metadata of app " << app

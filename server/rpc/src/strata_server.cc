@@ -22,6 +22,7 @@
 #include "strata/server/core/trust_repo.h"
 #include "strata/server/http/blob_handler.h"
 #include "strata/server/http/delivery_handler.h"
+#include "strata/server/storage/object_store.h"
 #include "strata/server/storage/postgres_store.h"
 #include "strata/signing/self_signed_tls.h"
 
@@ -117,11 +118,31 @@ struct StrataServer::Impl {
         store->AcquireLease("gates", replica_id, lease_ttl));
     metrics.SetGauge("strata_gate_leader", "", epoch != 0 ? 1 : 0);
     if (epoch == 0) return false;
+    if (store->shared()) {
+      // Judged on the reports every replica took, not only this one's.
+      STRATA_RETURN_IF_ERROR(admin_core->releases().RefreshHealth());
+    }
     STRATA_RETURN_IF_ERROR(store->Fenced("gates", replica_id, epoch, [&] {
       return admin_core->releases().Tick().status();
     }));
+    // Replicas: the leader also collects orphaned blob chunks (uploads
+    // never committed, content deleted) now and then; the store's grace
+    // period spares uploads still under way.
+    if (store->shared() && clock != nullptr &&
+        clock->Now() - last_collect >= absl::Minutes(10)) {
+      last_collect = clock->Now();
+      absl::StatusOr<GarbageReport> g = store->CollectGarbage();
+      if (!g.ok()) {
+        STRATA_LOG(Error) << "collecting orphaned blob chunks: " << g.status();
+      } else if (g->chunks_removed > 0) {
+        STRATA_LOG(Info) << "removed " << g->chunks_removed
+                         << " orphaned blob chunks";
+      }
+    }
     return true;
   }
+  Clock* clock = nullptr;
+  absl::Time last_collect = absl::InfinitePast();
   void StopGates() {
     {
       std::lock_guard<std::mutex> lock(gates_mu);
@@ -149,7 +170,12 @@ std::string DbDir(const std::string& data_dir) {
 // PostgreSQL database.
 absl::StatusOr<std::unique_ptr<Store>> OpenMetadata(
     const std::string& data_dir, const std::string& metadata,
-    const StoreOptions& options = {}) {
+    const StoreOptions& options = {}, const std::string& blobs = "") {
+  if (metadata.empty() && !blobs.empty()) {
+    return absl::InvalidArgumentError(
+        "--blobs needs --metadata postgresql://...: the embedded RocksDB "
+        "keeps its blobs itself");
+  }
   if (metadata.empty()) return Store::Open(DbDir(data_dir), options);
   if (!IsPostgresUrl(metadata)) {
     return absl::InvalidArgumentError(
@@ -157,7 +183,9 @@ absl::StatusOr<std::unique_ptr<Store>> OpenMetadata(
                "' is not a PostgreSQL URL (postgresql://user@host1,host2/db); "
                "leave it out for the embedded RocksDB"));
   }
-  return OpenPostgresStore(metadata);
+  PostgresStoreOptions pg;
+  STRATA_ASSIGN_OR_RETURN(pg.blobs, OpenBlobs(blobs));
+  return OpenPostgresStore(metadata, pg);
 }
 
 // `pem` (optional) gets the certificate chain and key when TLS is on.
@@ -232,6 +260,7 @@ absl::StatusOr<std::unique_ptr<StrataServer>> StrataServer::Start(
         "expired ticket"));
   }
   auto impl = std::make_unique<Impl>();
+  impl->clock = env.clock;
   // Never a fresh, empty database from a mistyped --data-dir: `stratad
   // init` (or `restore`) makes the database, serving only opens it.
   if (options.metadata.empty() &&
@@ -247,9 +276,9 @@ absl::StatusOr<std::unique_ptr<StrataServer>> StrataServer::Start(
   }
   StoreOptions store_options;
   store_options.env = options.storage_env;
-  STRATA_ASSIGN_OR_RETURN(
-      impl->store,
-      OpenMetadata(options.data_dir, options.metadata, store_options));
+  STRATA_ASSIGN_OR_RETURN(impl->store,
+                          OpenMetadata(options.data_dir, options.metadata,
+                                       store_options, options.blobs));
   if (!options.metadata.empty()) {
     // Never serve an empty database from a mistyped URL either.
     STRATA_ASSIGN_OR_RETURN(const bool initialized, impl->store->HasAnyToken());
@@ -339,13 +368,20 @@ absl::StatusOr<std::unique_ptr<StrataServer>> StrataServer::Start(
         delivery->ReleasesChanged(app);
       });
   if (impl->store->shared()) {
-    // Another replica changed the app: rebuild its snapshot and wake its
-    // WatchConfig streams here too. (Snapshots are rebuilt from the store,
-    // so a change missed while the database was away is caught up by
+    // Another replica changed the app: reload its trust (the files that
+    // replica signed and stored), rebuild its snapshot and wake its
+    // WatchConfig streams here too. (Both are rebuilt from the store, so
+    // a change missed while the database was away is caught up by
     // sequence.)
     STRATA_RETURN_IF_ERROR(impl->store->StartChangeFeed(
-        [delivery = impl->delivery_core.get()](const StoreChange& change) {
-          if (!change.app_id.empty()) delivery->ReleasesChanged(change.app_id);
+        [delivery = impl->delivery_core.get(),
+         trust = impl->trust.get()](const StoreChange& change) {
+          if (change.app_id.empty()) return;
+          if (absl::Status s = trust->Reload(change.app_id); !s.ok()) {
+            STRATA_LOG(Error)
+                << "reloading the trust of app " << change.app_id << ": " << s;
+          }
+          delivery->ReleasesChanged(change.app_id);
         }));
   }
   impl->admin_service = std::make_unique<AdminService>(

@@ -92,6 +92,8 @@ CREATE TABLE IF NOT EXISTS releases (
   record bytea NOT NULL, PRIMARY KEY (app_id, release_id));
 CREATE TABLE IF NOT EXISTS tokens (
   secret_sha256 text COLLATE "C" PRIMARY KEY, record bytea NOT NULL);
+ALTER TABLE chunks ADD COLUMN IF NOT EXISTS stored_bytes bigint NOT NULL
+  DEFAULT 0;
 CREATE TABLE IF NOT EXISTS leases (
   name text PRIMARY KEY, holder text NOT NULL, epoch bigint NOT NULL,
   expires_at timestamptz NOT NULL);
@@ -104,6 +106,8 @@ struct Fence {
   uint64_t epoch = 0;
 };
 thread_local const Fence* current_fence = nullptr;
+// Store::Importing on this thread: audited writes keep no entry of their own.
+thread_local bool importing = false;
 
 // ------------------------------------------------------ libpq plumbing
 
@@ -496,26 +500,46 @@ class PostgresStore : public Store {
 
   absl::StatusOr<BlobChunk> PutChunk(std::string_view data) override {
     BlobChunk chunk{Sha256::HexHash(data), data.size()};
+    const std::string encoded = internal::EncodeChunk(data);
     // A chunk that is there already is touched: the orphan collector of
-    // another replica leaves it alone while this upload commits.
+    // another replica leaves it alone while this upload commits. With an
+    // object store the row comes first (it waits for a collector holding
+    // it), then the object.
     STRATA_RETURN_IF_ERROR(
-        Query("INSERT INTO chunks (sha256, data) VALUES ($1, $2) "
+        Query("INSERT INTO chunks (sha256, data, stored_bytes) "
+              "VALUES ($1, $2, $3) "
               "ON CONFLICT (sha256) DO UPDATE SET touched_at = "
               "clock_timestamp()",
-              Params().Text(chunk.sha256).Bytes(internal::EncodeChunk(data)),
+              Params()
+                  .Text(chunk.sha256)
+                  .Bytes(options_.blobs ? std::string_view() : encoded)
+                  .U64(encoded.size()),
               "storing a blob chunk")
             .status());
+    if (options_.blobs) {
+      STRATA_RETURN_IF_ERROR(
+          options_.blobs->Put(ChunkKey(chunk.sha256), encoded));
+    }
     return chunk;
   }
 
   absl::StatusOr<std::string> ReadChunk(
       std::string_view chunk_sha256) override {
+    if (options_.blobs) {
+      STRATA_ASSIGN_OR_RETURN(std::optional<std::string> object,
+                              options_.blobs->Get(ChunkKey(chunk_sha256)));
+      if (object.has_value()) {
+        return internal::DecodeChunk(*object, chunk_sha256);
+      }
+      // Else a chunk stored in the database before --blobs was set.
+    }
     STRATA_ASSIGN_OR_RETURN(
         Result r, Query("SELECT data FROM chunks WHERE sha256 = $1",
                         Params().Text(chunk_sha256), "reading a blob chunk"));
-    if (r.rows() == 0) {
-      return absl::DataLossError(
-          StrCat("blob chunk ", chunk_sha256, " is missing"));
+    if (r.rows() == 0 || r.bytes(0, 0).empty()) {
+      return absl::DataLossError(StrCat(
+          "blob chunk ", chunk_sha256, " is missing",
+          options_.blobs ? StrCat(" from ", options_.blobs->Describe()) : ""));
     }
     return internal::DecodeChunk(r.bytes(0, 0), chunk_sha256);
   }
@@ -538,6 +562,7 @@ class PostgresStore : public Store {
   }
 
   absl::StatusOr<GarbageReport> CollectGarbage() override {
+    if (options_.blobs) return CollectObjects();
     STRATA_ASSIGN_OR_RETURN(
         Result r,
         Query("WITH gone AS (DELETE FROM chunks c WHERE c.touched_at <= "
@@ -553,6 +578,50 @@ class PostgresStore : public Store {
     return report;
   }
 
+  // Orphans in the object store, a batch per transaction: their rows are
+  // locked (an upload of the same chunk waits on its INSERT), the objects
+  // deleted, then the rows; an upload that touched a row since is no
+  // orphan (SKIP LOCKED leaves rows that uploads hold).
+  absl::StatusOr<GarbageReport> CollectObjects() {
+    GarbageReport report;
+    for (;;) {
+      uint64_t batch = 0;
+      STRATA_RETURN_IF_ERROR(
+          InTx("removing orphaned blob chunks", [&](Conn& c) -> absl::Status {
+            STRATA_ASSIGN_OR_RETURN(
+                Result r,
+                c.Exec(
+                    "SELECT sha256, stored_bytes FROM chunks c WHERE "
+                    "c.touched_at <= clock_timestamp() - "
+                    "make_interval(secs => $1) AND NOT EXISTS (SELECT 1 "
+                    "FROM blob_chunks b WHERE b.chunk_sha256 = c.sha256) "
+                    "ORDER BY sha256 LIMIT 500 FOR UPDATE SKIP LOCKED",
+                    Params().Int(absl::ToInt64Seconds(options_.orphan_grace)),
+                    "finding orphaned blob chunks"));
+            std::vector<std::string> gone;
+            for (int i = 0; i < r.rows(); ++i) {
+              STRATA_RETURN_IF_ERROR(
+                  options_.blobs->Delete(ChunkKey(r.str(i, 0))));
+              gone.push_back(r.str(i, 0));
+              report.bytes_removed += r.u64(i, 1);
+            }
+            batch = gone.size();
+            if (gone.empty()) return absl::OkStatus();
+            return c
+                .Exec("DELETE FROM chunks WHERE sha256 = ANY($1::text[])",
+                      Params().Text(ArrayLiteral(gone)),
+                      "removing orphaned blob chunks")
+                .status();
+          }));
+      report.chunks_removed += batch;
+      if (batch < 500) return report;
+    }
+  }
+
+  static std::string ChunkKey(std::string_view sha256) {
+    return StrCat("chunks/", sha256);
+  }
+
   // ------------------------------------------------------------ artifacts
 
   absl::Status PutArtifact(const v1::StoredArtifact& artifact,
@@ -564,7 +633,10 @@ class PostgresStore : public Store {
     return Write(
         "storing artifact", &audit, Change{st.app_id(), "artifact"},
         [&](Conn& c, WriteContext&) -> absl::Status {
-          STRATA_RETURN_IF_ERROR(PutManifest(c, blob));
+          // No manifest: an imported artifact whose content was deleted.
+          if (!blob.sha256.empty()) {
+            STRATA_RETURN_IF_ERROR(PutManifest(c, blob));
+          }
           // Two replicas publishing one version at once: one wins, the
           // other's retry finds it.
           STRATA_ASSIGN_OR_RETURN(
@@ -1240,6 +1312,67 @@ class PostgresStore : public Store {
         "backup` copies the embedded RocksDB only");
   }
 
+  absl::Status Importing(const std::function<absl::Status()>& fn) override {
+    importing = true;
+    absl::Status s = fn();
+    importing = false;
+    return s;
+  }
+
+  absl::Status ImportReleases(
+      const std::vector<v1::Release>& releases) override {
+    return InTx("importing releases", [&](Conn& c) -> absl::Status {
+      uint64_t max_id = 0;
+      std::map<std::string, uint64_t> sequences;
+      for (const v1::Release& r : releases) {
+        STRATA_RETURN_IF_ERROR(PutRelease(c, r));
+        max_id = std::max(max_id, r.release_id());
+        for (const v1::ReleaseArtifact& a : r.artifacts()) {
+          uint64_t& seq = sequences[StrCat(
+              "seq/", internal::ModuleKey(r.app_id(), a.module()))];
+          seq = std::max(seq, a.release_sequence());
+        }
+      }
+      sequences["next_release_id"] = max_id;
+      for (const auto& [k, v] : sequences) {
+        STRATA_RETURN_IF_ERROR(
+            c.Exec("INSERT INTO counters (k, v) VALUES ($1, $2) ON CONFLICT "
+                   "(k) DO UPDATE SET v = greatest(counters.v, EXCLUDED.v)",
+                   Params().Text(k).U64(v), "importing a counter")
+                .status());
+      }
+      return absl::OkStatus();
+    });
+  }
+
+  absl::Status ImportAudit(
+      const std::vector<v1::AuditEntry>& entries) override {
+    if (entries.empty()) return absl::OkStatus();
+    return InTx("importing the audit log", [&](Conn& c) -> absl::Status {
+      STRATA_ASSIGN_OR_RETURN(
+          Result head,
+          c.Exec("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE",
+                 "locking the audit chain"));
+      if (head.rows() != 1) {
+        return absl::DataLossError("the audit chain's head row is missing");
+      }
+      STRATA_RETURN_IF_ERROR(
+          VerifyAuditChain(entries, head.u64(0, 0) + 1, head.str(0, 1)));
+      for (const v1::AuditEntry& e : entries) {
+        STRATA_RETURN_IF_ERROR(
+            c.Exec("INSERT INTO audit (seq, entry) VALUES ($1, $2)",
+                   Params().U64(e.seq()).Bytes(e.SerializeAsString()),
+                   "importing an audit entry")
+                .status());
+      }
+      return c
+          .Exec("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1",
+                Params().U64(entries.back().seq()).Text(entries.back().hash()),
+                "moving the audit chain's head")
+          .status();
+    });
+  }
+
   absl::Status RawPutAuditForTesting(const v1::AuditEntry& entry) override {
     return Query(
                "INSERT INTO audit (seq, entry) VALUES ($1, $2) ON CONFLICT "
@@ -1396,7 +1529,7 @@ class PostgresStore : public Store {
       }
       w.next_audit_seq = head_seq + 1;
       STRATA_RETURN_IF_ERROR(body(c, w));
-      if (audit != nullptr) {
+      if (audit != nullptr && !importing) {
         entry.set_seq(head_seq + 1);
         entry.set_prev_hash(head_hash);
         entry.set_hash(AuditEntryHash(entry));
@@ -1411,7 +1544,7 @@ class PostgresStore : public Store {
                    "moving the audit chain's head")
                 .status());
       }
-      if (change.has_value()) {
+      if (change.has_value() && !importing) {
         STRATA_RETURN_IF_ERROR(
             c.Exec(
                  "INSERT INTO changes (app_id, kind, origin) VALUES ($1, "
@@ -1537,21 +1670,42 @@ class PostgresStore : public Store {
                "NOTHING",
                Params().Text(app), "storing trust metadata")
             .status());
+    // Replicas sign from their own view of the app: a version another
+    // replica stored first with other bytes is never overwritten (trust
+    // writes hold the audit head's lock, so this check cannot race), the
+    // writer fails ABORTED and retries once its view is reloaded.
+    auto conflict = [&](const TrustFile& f) {
+      return absl::AbortedError(
+          StrCat("the ", f.role, " metadata of app ", app, " reached version ",
+                 f.version,
+                 " through another replica first; retry (this "
+                 "replica reloads the app's trust as the change arrives)"));
+    };
     for (const TrustFile& f : files) {
       if (!KeepsTrustHistory(f.role)) {
+        STRATA_ASSIGN_OR_RETURN(
+            Result newer,
+            c.Exec(
+                "SELECT 1 FROM trust WHERE app_id = $1 AND role = $2 AND "
+                "(version > $3 OR (version = $3 AND content <> $4))",
+                Params().Text(app).Text(f.role).U64(f.version).Bytes(f.content),
+                "storing trust metadata"));
+        if (newer.rows() > 0) return conflict(f);
         STRATA_RETURN_IF_ERROR(
             c.Exec("DELETE FROM trust WHERE app_id = $1 AND role = $2",
                    Params().Text(app).Text(f.role), "storing trust metadata")
                 .status());
       }
-      STRATA_RETURN_IF_ERROR(
+      STRATA_ASSIGN_OR_RETURN(
+          Result put,
           c.Exec(
-               "INSERT INTO trust (app_id, role, version, content) VALUES "
-               "($1, $2, $3, $4) ON CONFLICT (app_id, role, version) DO "
-               "UPDATE SET content = EXCLUDED.content",
-               Params().Text(app).Text(f.role).U64(f.version).Bytes(f.content),
-               "storing trust metadata")
-              .status());
+              "INSERT INTO trust (app_id, role, version, content) VALUES "
+              "($1, $2, $3, $4) ON CONFLICT (app_id, role, version) DO "
+              "UPDATE SET content = EXCLUDED.content WHERE trust.content = "
+              "EXCLUDED.content",
+              Params().Text(app).Text(f.role).U64(f.version).Bytes(f.content),
+              "storing trust metadata"));
+      if (put.affected() == 0) return conflict(f);
     }
     return absl::OkStatus();
   }

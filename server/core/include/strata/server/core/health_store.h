@@ -56,6 +56,13 @@ struct HealthLoad {
 absl::StatusOr<HealthLoad> LoadHealthAggregates(
     Store& store, rollout::HealthAggregator& health);
 
+// Replicas (a shared store): replaces the in-memory figures of every
+// release that has stored aggregates with the stored ones, which hold the
+// reports every replica took. The gate leader runs it before each pass.
+// Returns how many buckets were read.
+absl::StatusOr<uint64_t> ReloadHealthAggregates(
+    Store& store, rollout::HealthAggregator& health);
+
 // The rebuild alone (today's replay of every stored report, persisted),
 // for tests and the start-up bench.
 absl::StatusOr<uint64_t> RebuildHealthAggregates(Store& store);

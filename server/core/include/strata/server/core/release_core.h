@@ -79,6 +79,9 @@ class ReleaseCore {
 
   // Rebuilds release health from the stored reports (at start-up).
   absl::Status LoadHealth();
+  // Replicas: the stored health of every replica's reports replaces the
+  // in-memory figures (the gate leader, before each pass).
+  absl::Status RefreshHealth();
 
   // A yank of `version` of `module`: every release listing it that devices
   // may still newly get (rolling, paused, or completed, which an operator

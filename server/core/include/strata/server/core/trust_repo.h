@@ -187,6 +187,11 @@ class TrustRepo {
   // Returns how many apps changed.
   absl::StatusOr<int> RefreshExpiring();
 
+  // --- replicas (a shared store)
+  // Re-reads `app_id`'s repository from the store (another replica changed
+  // it) and swaps the view in; no-op for an app without a root of trust.
+  absl::Status Reload(std::string_view app_id);
+
   // --- HTTP
   // A file of the TUF repository layout ("3.root.json", "root.json",
   // "timestamp.json", "7.snapshot.json", "4.targets.json", "9.h5.json",

@@ -89,6 +89,10 @@ struct ServerOptions {
   // several stratad replicas share (docs/architecture.md, "Replicas on
   // PostgreSQL"); the data directory then keeps TLS files and online keys.
   std::string metadata;
+  // Where blob chunks go with a PostgreSQL --metadata: "" for the database
+  // itself, or an S3 URL ("s3://bucket?endpoint=http://host:port";
+  // credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY).
+  std::string blobs;
 };
 
 class StrataServer {

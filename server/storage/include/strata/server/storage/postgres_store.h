@@ -6,8 +6,10 @@
 // changes of every replica form one total order, and appends its audit
 // entry and a change-log row in the same transaction; NOTIFY wakes the
 // other replicas' change feeds at commit (polling is the safety net).
-// Blob chunks live in the database too until an object store back end
-// takes them (a chunk table, zstd as in RocksDB).
+// Blob chunks live in the database too (a chunk table, zstd as in RocksDB)
+// unless an object store takes them (PostgresStoreOptions::blobs): then
+// the chunk table keeps one row per chunk (its name, size and when it was
+// last uploaded) and the bytes are objects "chunks/<sha256>".
 #ifndef STRATA_SERVER_STORAGE_POSTGRES_STORE_H_
 #define STRATA_SERVER_STORAGE_POSTGRES_STORE_H_
 
@@ -18,6 +20,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "strata/server/storage/object_store.h"
 #include "strata/server/storage/store.h"
 
 namespace strata::server {
@@ -34,6 +37,11 @@ struct PostgresStoreOptions {
   int max_idle_connections = 8;
   // The change feed's safety-net poll when no NOTIFY arrives.
   absl::Duration feed_poll = absl::Seconds(2);
+  // Where chunk bytes go (stratad --blobs s3://...); null: in the
+  // database. Each chunk's row is written before its object is uploaded,
+  // and orphans are deleted from the object store under that row's lock,
+  // so an upload racing the collector always leaves its object behind.
+  std::shared_ptr<ObjectStore> blobs;
 };
 
 // Whether `metadata` names a PostgreSQL database ("postgresql://..." or

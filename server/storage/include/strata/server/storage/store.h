@@ -366,6 +366,32 @@ class Store {
     return fn();
   }
 
+  // --- migration (stratad migrate: a RocksDB data directory into a
+  // shared store; server/storage/migrate.h)
+  // Runs `fn`; the audited writes it makes on this thread store their data
+  // but neither an audit entry nor a change row of their own (the source's
+  // audit log is copied verbatim with ImportAudit). UNIMPLEMENTED where the
+  // store cannot import.
+  virtual absl::Status Importing(const std::function<absl::Status()>& fn) {
+    (void)fn;
+    return absl::UnimplementedError(
+        "this store cannot be a migration's destination; migrate into "
+        "PostgreSQL (--metadata postgresql://...)");
+  }
+  // Stores `releases` as they are (ids, sequences, audit sequence numbers)
+  // and moves the release id and per-module sequence counters past them.
+  virtual absl::Status ImportReleases(
+      const std::vector<v1::Release>& releases) {
+    (void)releases;
+    return absl::UnimplementedError("this store cannot import releases");
+  }
+  // Appends `entries` exactly as they are; the first must continue the
+  // stored chain (next sequence number, previous hash).
+  virtual absl::Status ImportAudit(const std::vector<v1::AuditEntry>& entries) {
+    (void)entries;
+    return absl::UnimplementedError("this store cannot import an audit log");
+  }
+
   // Test and repair access: overwrite one audit entry as stored (used by the
   // tamper test to play an attacker with disk access).
   virtual absl::Status RawPutAuditForTesting(const v1::AuditEntry& entry) = 0;
