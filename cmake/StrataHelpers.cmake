@@ -46,6 +46,16 @@ function(strata_test_flags target)
   endif()
 endfunction()
 
+# Test code at -O1 (after the build type's -O2, so it wins): the code under
+# test is the libraries', built at -O2; the tests' own objects compile
+# about a third faster (cli_binary_test.cc: 18.2 s of CPU, 26.6 s at -O2).
+function(strata_test_opt target)
+  if(CMAKE_BUILD_TYPE STREQUAL "RelWithDebInfo" OR
+     CMAKE_BUILD_TYPE STREQUAL "Release")
+    target_compile_options(${target} PRIVATE -O1)
+  endif()
+endfunction()
+
 # Every test compiles against one shared precompiled header (GoogleTest,
 # gRPC and the Strata protos, strata_test_pch below): parsing those headers
 # was over half of a test file's compile time, and the tests are about half
@@ -57,6 +67,7 @@ function(strata_test name)
                         GTest::gmock GTest::gtest_main)
   strata_set_warnings(${name})
   strata_test_flags(${name})
+  strata_test_opt(${name})
   if(STRATA_TEST_PCH)
     target_precompile_headers(${name} REUSE_FROM strata_test_pch)
   endif()
@@ -89,6 +100,7 @@ function(strata_test_pch)
   target_link_libraries(strata_test_pch PRIVATE strata_test_pch_deps)
   strata_set_warnings(strata_test_pch)
   strata_test_flags(strata_test_pch)
+  strata_test_opt(strata_test_pch)
   target_compile_definitions(strata_test_pch PRIVATE
     STRATA_TEST_SOURCE_DIR="${CMAKE_SOURCE_DIR}"
     STRATA_TEST_BIN_DIR="${CMAKE_BINARY_DIR}/bin")
@@ -121,7 +133,8 @@ function(strata_lib_pch)
     <absl/status/status.h> <absl/status/statusor.h>
     <absl/strings/str_cat.h> <absl/time/time.h> <grpcpp/grpcpp.h>
     <strata/v1/admin.grpc.pb.h> <strata/v1/delivery.grpc.pb.h>
-    <strata/v1/storage.pb.h>)
+    <strata/v1/storage.pb.h> <CLI/CLI.hpp>)
+  target_link_libraries(strata_lib_pch PRIVATE CLI11::CLI11)
 endfunction()
 
 # strata_use_lib_pch(<target> ...): compile these targets against it.
