@@ -8,6 +8,15 @@ function(strata_set_warnings target)
   endif()
 endfunction()
 
+# Unity builds: a target's sources compiled a few at a time as one
+# translation unit.
+function(strata_unity target)
+  if(STRATA_UNITY_BUILD)
+    set_target_properties(${target} PROPERTIES UNITY_BUILD ON
+                          UNITY_BUILD_BATCH_SIZE 8)
+  endif()
+endfunction()
+
 # strata_library(<name> SOURCES ... [PUBLIC_DEPS ...] [PRIVATE_DEPS ...])
 # Defines target strata_<name> with alias strata::<name>; public headers live
 # in <folder>/include.
@@ -20,6 +29,7 @@ function(strata_library name)
   target_link_libraries(strata_${name} PUBLIC ${ARG_PUBLIC_DEPS}
                         PRIVATE ${ARG_PRIVATE_DEPS})
   strata_set_warnings(strata_${name})
+  strata_unity(strata_${name})
 endfunction()
 
 # strata_binary(<name> SOURCES ... [DEPS ...])
@@ -68,6 +78,7 @@ function(strata_test name)
   strata_set_warnings(${name})
   strata_test_flags(${name})
   strata_test_opt(${name})
+  strata_unity(${name})
   if(STRATA_TEST_PCH)
     target_precompile_headers(${name} REUSE_FROM strata_test_pch)
   endif()

@@ -8,7 +8,7 @@
 namespace strata::admin {
 namespace {
 
-std::string_view Trim(std::string_view s) {
+std::string_view TrimBlank(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
     s.remove_prefix(1);
   while (!s.empty() &&
@@ -36,7 +36,7 @@ absl::StatusOr<CliConfig> ParseConfig(std::string_view text,
   while (pos < text.size()) {
     size_t end = text.find('\n', pos);
     if (end == std::string_view::npos) end = text.size();
-    std::string_view line = Trim(text.substr(pos, end - pos));
+    std::string_view line = TrimBlank(text.substr(pos, end - pos));
     pos = end + 1;
     ++line_no;
     if (line.empty() || line[0] == '#') continue;
@@ -47,8 +47,8 @@ absl::StatusOr<CliConfig> ParseConfig(std::string_view text,
                  ": expected `key = value`; fix or remove "
                  "the line (or rewrite the file with `strata init --force`)"));
     }
-    std::string_view key = Trim(line.substr(0, eq));
-    std::string value(Trim(line.substr(eq + 1)));
+    std::string_view key = TrimBlank(line.substr(0, eq));
+    std::string value(TrimBlank(line.substr(eq + 1)));
     if (key == "server") {
       config.server = value;
     } else if (key == "app") {

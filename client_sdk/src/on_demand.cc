@@ -19,7 +19,7 @@ constexpr std::string_view kNetworkNames[] = {"unknown", "unmetered", "metered",
 // looks again this often, for back-offs that ended.
 constexpr auto kPrefetchRecheck = std::chrono::seconds(30);
 
-ModuleKey KeyOf(const v1::UpdateEntry& e) {
+ModuleKey EntryKey(const v1::UpdateEntry& e) {
   return {e.module().layer(), e.module().name()};
 }
 
@@ -37,7 +37,7 @@ std::string_view NetworkName(Network network) {
 
 bool Client::Impl::OnDemandAbsent(const v1::UpdateEntry& e) {
   if (!e.statement().delivery().on_demand()) return false;
-  const ModuleKey key = KeyOf(e);
+  const ModuleKey key = EntryKey(e);
   if (Active(key).has_value()) return false;
   const auto it = store->state().modules.find(key);
   return it == store->state().modules.end() || !it->second.staged.has_value();
@@ -49,7 +49,7 @@ uint64_t Client::Impl::Estimate(const v1::UpdateEntry& e) {
       store->HasBlob(e.statement().content_sha256())) {
     return 0;
   }
-  const ModuleKey key = KeyOf(e);
+  const ModuleKey key = EntryKey(e);
   uint64_t estimate = e.statement().size();
   if (std::optional<InstalledModule> a = Active(key)) {
     for (const v1::DeltaRef& d : e.deltas()) {
@@ -65,9 +65,9 @@ std::string Client::Impl::HoldBack(const v1::UpdateEntry& e, bool user_waiting,
                                    uint64_t planned) {
   const uint64_t estimate = Estimate(e);
   if (estimate == 0) return "";
-  return WhyNotNow(options.download_policy, KeyOf(e), e.statement().delivery(),
-                   planned + estimate, metered->network(), *ledger,
-                   env.clock->Now(), user_waiting);
+  return WhyNotNow(options.download_policy, EntryKey(e),
+                   e.statement().delivery(), planned + estimate,
+                   metered->network(), *ledger, env.clock->Now(), user_waiting);
 }
 
 void Client::Impl::SplitPending(
@@ -126,7 +126,7 @@ PendingDownload Client::Impl::Describe(const v1::UpdateEntry& e) {
 
 std::vector<v1::NetworkBytes> Client::Impl::RecordTraffic(
     const v1::UpdateEntry& e, const absl::Status& fetched) {
-  const ModuleKey key = KeyOf(e);
+  const ModuleKey key = EntryKey(e);
   std::vector<v1::NetworkBytes> out;
   for (const auto& [network, bytes] : metered->Take()) {
     if (bytes == 0) continue;
@@ -157,7 +157,7 @@ absl::Status Client::Impl::InstallPending(const ModuleKey& key,
   const v1::UpdateEntry mine = *found;
   const std::vector<v1::UpdateEntry> group = pending->Group(key);
   std::vector<ModuleKey> keys;
-  for (const v1::UpdateEntry& e : group) keys.push_back(KeyOf(e));
+  for (const v1::UpdateEntry& e : group) keys.push_back(EntryKey(e));
   const bool user_waiting = open != nullptr;
   if (!user_waiting || !open->ignore_network_policy) {
     for (const v1::UpdateEntry& e : group) {

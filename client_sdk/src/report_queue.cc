@@ -12,10 +12,10 @@
 namespace strata::client {
 namespace {
 
-constexpr size_t kHeader = 9;
+constexpr size_t kRecordHeader = 9;
 
 std::string Frame(std::string_view payload) {
-  std::string out(kHeader, '\0');
+  std::string out(kRecordHeader, '\0');
   out[0] = 'R';
   const uint32_t n = static_cast<uint32_t>(payload.size());
   for (int i = 0; i < 4; ++i) out[1 + i] = static_cast<char>(n >> (8 * i));
@@ -90,18 +90,18 @@ ReportQueue::ReadRecords() const {
   const std::string& data = *read;
   std::vector<std::string> out;
   size_t pos = 0;
-  while (data.size() - pos >= kHeader && data[pos] == 'R') {
+  while (data.size() - pos >= kRecordHeader && data[pos] == 'R') {
     uint32_t n = 0;
     for (int i = 0; i < 4; ++i) {
       n |= static_cast<uint32_t>(static_cast<uint8_t>(data[pos + 1 + i]))
            << (8 * i);
     }
-    if (n > data.size() - pos - kHeader) break;
-    std::string_view payload(data.data() + pos + kHeader, n);
+    if (n > data.size() - pos - kRecordHeader) break;
+    std::string_view payload(data.data() + pos + kRecordHeader, n);
     const Sha256Digest d = Sha256::Hash(payload);
     if (std::memcmp(d.data(), data.data() + pos + 5, 4) != 0) break;
     out.emplace_back(payload);
-    pos += kHeader + n;
+    pos += kRecordHeader + n;
   }
   return std::make_pair(std::move(out), pos);
 }

@@ -34,16 +34,16 @@ constexpr uint32_t kTreeVersion = 2;
 constexpr size_t kOldTreeCheck = 8, kNewTreeCheck = 16;
 constexpr size_t kMaxTreeHeader =
     8 + 4 + 6 * 10 + kOldTreeCheck + kNewTreeCheck + 4 + 4;
-constexpr size_t kChunk = 64 * 1024;
+constexpr size_t kTreeChunk = 64 * 1024;
 constexpr uint64_t kMaxManifest = 256u << 20;
 
-absl::Status Corrupt(std::string_view what) {
+absl::Status CorruptTree(std::string_view what) {
   return absl::DataLossError(strata::StrCat(
       "tree patch is corrupt: ", what,
       "; the patch file is damaged or truncated, fetch it again"));
 }
 
-absl::Status WrongBase(std::string_view what) {
+absl::Status WrongTreeBase(std::string_view what) {
   return absl::DataLossError(
       strata::StrCat("tree patch does not apply to this old tree: ", what,
                      "; use the old tree the patch was made from"));
@@ -121,33 +121,34 @@ absl::Status DecodeManifest(std::string_view in, TreePatchInfo* info) {
   if (!internal::GetVarint(in, &info->old_entries) ||
       !internal::GetVarint(in, &info->new_entries) ||
       !internal::GetVarint(in, &records)) {
-    return Corrupt("bad manifest counts");
+    return CorruptTree("bad manifest counts");
   }
-  if (records > in.size()) return Corrupt("record count exceeds the manifest");
+  if (records > in.size())
+    return CorruptTree("record count exceeds the manifest");
   info->entries.reserve(records);
   uint64_t cursor = 0, produced = 0, content = 0;
   std::string prev;
   for (uint64_t i = 0; i < records; ++i) {
-    if (in.empty()) return Corrupt("manifest ends early");
+    if (in.empty()) return CorruptTree("manifest ends early");
     uint8_t op = static_cast<uint8_t>(in[0]);
     in.remove_prefix(1);
-    if (op > 4) return Corrupt(strata::StrCat("unknown record type ", op));
+    if (op > 4) return CorruptTree(strata::StrCat("unknown record type ", op));
     TreePatchEntry e;
     e.op = static_cast<TreeOp>(op);
     if (e.op == TreeOp::kKeep) {
       uint64_t skip;
       if (!internal::GetVarint(in, &skip) ||
           !internal::GetVarint(in, &e.count)) {
-        return Corrupt("bad keep record");
+        return CorruptTree("bad keep record");
       }
       if (e.count == 0 || skip > info->old_entries - cursor ||
           e.count > info->old_entries - cursor - skip) {
-        return Corrupt("keep record outside the old tree");
+        return CorruptTree("keep record outside the old tree");
       }
       e.old_index = cursor + skip;
       cursor = e.old_index + e.count;
       if (e.count > info->new_entries - produced) {
-        return Corrupt("more entries than the new tree has");
+        return CorruptTree("more entries than the new tree has");
       }
       produced += e.count;
       info->entries.push_back(std::move(e));
@@ -157,17 +158,18 @@ absl::Status DecodeManifest(std::string_view in, TreePatchInfo* info) {
       uint64_t skip;
       if (!internal::GetVarint(in, &skip) ||
           !internal::GetVarint(in, &e.entry.size)) {
-        return Corrupt("bad change record");
+        return CorruptTree("bad change record");
       }
       if (skip >= info->old_entries - cursor) {
-        return Corrupt("change record outside the old tree");
+        return CorruptTree("change record outside the old tree");
       }
       e.old_index = cursor + skip;
       cursor = e.old_index + 1;
-      if (e.entry.size > UINT64_MAX - content) return Corrupt("sizes overflow");
+      if (e.entry.size > UINT64_MAX - content)
+        return CorruptTree("sizes overflow");
       content += e.entry.size;
       if (produced == info->new_entries) {
-        return Corrupt("more entries than the new tree has");
+        return CorruptTree("more entries than the new tree has");
       }
       ++produced;
       info->entries.push_back(std::move(e));
@@ -177,54 +179,56 @@ absl::Status DecodeManifest(std::string_view in, TreePatchInfo* info) {
     std::string suffix;
     if (!internal::GetVarint(in, &shared) || shared > prev.size() ||
         !GetString(in, &suffix)) {
-      return Corrupt("bad path");
+      return CorruptTree("bad path");
     }
     e.entry.path = strata::StrCat(prev.substr(0, shared), suffix);
     absl::Status v = ValidateTreePath(e.entry.path);
-    if (!v.ok()) return Corrupt(ToStd(v.message()));
+    if (!v.ok()) return CorruptTree(ToStd(v.message()));
     prev = e.entry.path;
     if (e.op == TreeOp::kSymlink) {
       e.entry.type = EntryType::kSymlink;
       e.entry.mode = 0777;
-      if (!GetString(in, &e.entry.link_target)) return Corrupt("bad target");
+      if (!GetString(in, &e.entry.link_target))
+        return CorruptTree("bad target");
       v = ValidateLinkTarget(e.entry.path, e.entry.link_target);
-      if (!v.ok()) return Corrupt(ToStd(v.message()));
+      if (!v.ok()) return CorruptTree(ToStd(v.message()));
       e.entry.size = e.entry.link_target.size();
       e.entry.sha256 = Sha256::Hash(e.entry.link_target);
     } else {
       uint64_t mode;
       if (!internal::GetVarint(in, &mode) || mode > 0777) {
-        return Corrupt("bad mode");
+        return CorruptTree("bad mode");
       }
       e.entry.mode = static_cast<uint32_t>(mode);
       if (e.op == TreeOp::kContent) {
-        if (!internal::GetVarint(in, &e.entry.size)) return Corrupt("bad size");
+        if (!internal::GetVarint(in, &e.entry.size))
+          return CorruptTree("bad size");
         if (e.entry.size > UINT64_MAX - content) {
-          return Corrupt("sizes overflow");
+          return CorruptTree("sizes overflow");
         }
         content += e.entry.size;
       } else {
         if (!internal::GetVarint(in, &e.old_index) ||
             e.old_index >= info->old_entries) {
-          return Corrupt("copy record outside the old tree");
+          return CorruptTree("copy record outside the old tree");
         }
       }
     }
     if (produced == info->new_entries) {
-      return Corrupt("more entries than the new tree has");
+      return CorruptTree("more entries than the new tree has");
     }
     ++produced;
     info->entries.push_back(std::move(e));
   }
-  if (!in.empty()) return Corrupt("trailing bytes after the manifest");
+  if (!in.empty()) return CorruptTree("trailing bytes after the manifest");
   if (produced != info->new_entries) {
-    return Corrupt("records do not add up to the new tree's entries");
+    return CorruptTree("records do not add up to the new tree's entries");
   }
   if (content != info->content_bytes) {
-    return Corrupt("file sizes do not add up to the declared content size");
+    return CorruptTree("file sizes do not add up to the declared content size");
   }
   if ((content == 0) != (info->body_bytes == 0)) {
-    return Corrupt("the body does not match the manifest's content files");
+    return CorruptTree("the body does not match the manifest's content files");
   }
   return absl::OkStatus();
 }
@@ -235,9 +239,9 @@ absl::Status Resolve(const TreePatchInfo& info, const TreeManifest& old,
                      TreeManifest* out, std::vector<TreeOp>* ops,
                      std::vector<uint64_t>* sources) {
   if (old.size() != info.old_entries) {
-    return WrongBase(strata::StrCat("it has ", old.size(),
-                                    " entries, the patch expects ",
-                                    info.old_entries));
+    return WrongTreeBase(strata::StrCat("it has ", old.size(),
+                                        " entries, the patch expects ",
+                                        info.old_entries));
   }
   out->clear();
   out->reserve(info.new_entries);
@@ -256,7 +260,7 @@ absl::Status Resolve(const TreePatchInfo& info, const TreeManifest& old,
       case TreeOp::kCopy: {
         const TreeEntry& src = old[r.old_index];
         if (src.type != EntryType::kFile) {
-          return Corrupt(
+          return CorruptTree(
               strata::StrCat("\"", r.entry.path, "\" copies a symlink"));
         }
         TreeEntry e = r.entry;
@@ -269,7 +273,7 @@ absl::Status Resolve(const TreePatchInfo& info, const TreeManifest& old,
       case TreeOp::kChange: {
         const TreeEntry& src = old[r.old_index];
         if (src.type != EntryType::kFile) {
-          return Corrupt(
+          return CorruptTree(
               strata::StrCat("\"", src.path, "\" is changed but is a symlink"));
         }
         TreeEntry e = src;
@@ -291,35 +295,36 @@ absl::Status Resolve(const TreePatchInfo& info, const TreeManifest& old,
     if (i > 0) {
       const std::string& prev = (*out)[i - 1].path;
       if (!(prev < e.path)) {
-        return Corrupt(
+        return CorruptTree(
             strata::StrCat("entries out of order at \"", e.path, "\""));
       }
       // A file cannot also be a directory of a later path.
       if (e.path.size() > prev.size() &&
           e.path.compare(0, prev.size(), prev) == 0 &&
           e.path[prev.size()] == '/') {
-        return Corrupt(
+        return CorruptTree(
             strata::StrCat("\"", prev, "\" is both a file and a directory"));
       }
     }
     if (e.type == EntryType::kSymlink) {
       absl::Status v = ValidateLinkTarget(e.path, e.link_target);
-      if (!v.ok()) return Corrupt(ToStd(v.message()));
+      if (!v.ok()) return CorruptTree(ToStd(v.message()));
       symlinks.insert(e.path);
     } else {
-      if (e.size > UINT64_MAX - total) return Corrupt("sizes overflow");
+      if (e.size > UINT64_MAX - total) return CorruptTree("sizes overflow");
       total += e.size;
     }
   }
   if (total != info.new_tree_bytes) {
-    return Corrupt("file sizes do not add up to the declared tree size");
+    return CorruptTree("file sizes do not add up to the declared tree size");
   }
   // No path may lead through a symlink of the new tree.
   for (const TreeEntry& e : *out) {
     for (size_t p = e.path.find('/'); p != std::string::npos;
          p = e.path.find('/', p + 1)) {
       if (symlinks.count(std::string_view(e.path).substr(0, p))) {
-        return Corrupt(strata::StrCat("\"", e.path, "\" lies under a symlink"));
+        return CorruptTree(
+            strata::StrCat("\"", e.path, "\" lies under a symlink"));
       }
     }
   }
@@ -379,7 +384,7 @@ class ConcatFile : public RandomAccessFile {
       STRATA_ASSIGN_OR_RETURN(
           size_t got, file_->Read(offset - p.start, want, scratch + done));
       if (got != want) {
-        return WrongBase(
+        return WrongTreeBase(
             strata::StrCat("old file ", p.path, " changed while it was read"));
       }
       done += got;
@@ -405,7 +410,7 @@ class ConcatFile : public RandomAccessFile {
 absl::Status ReadFull(const RandomAccessFile& f, uint64_t offset, size_t n,
                       char* out) {
   STRATA_ASSIGN_OR_RETURN(size_t got, f.Read(offset, n, out));
-  if (got != n) return Corrupt("shorter than its header declares");
+  if (got != n) return CorruptTree("shorter than its header declares");
   return absl::OkStatus();
 }
 
@@ -420,7 +425,7 @@ class TreeApplier {
     STRATA_ASSIGN_OR_RETURN(old_, ScanTree(fs_, old_root_));
     const Sha256Digest digest = TreeDigest(old_);
     if (std::memcmp(digest.data(), info.old_tree.data(), kOldTreeCheck) != 0) {
-      return WrongBase(strata::StrCat(
+      return WrongTreeBase(strata::StrCat(
           "its digest is ", ToHex(digest), ", the patch expects ",
           ToHex(info.old_tree).substr(0, 2 * kOldTreeCheck)));
     }
@@ -440,7 +445,7 @@ class TreeApplier {
       STRATA_RETURN_IF_ERROR(ReadFull(body, 0, head.size(), head.data()));
       auto bi = internal::DecodeBareHeader(head, info.body_bytes, base.Size(),
                                            info.content_bytes);
-      if (!bi.ok()) return Corrupt(ToStd(bi.status().message()));
+      if (!bi.ok()) return CorruptTree(ToStd(bi.status().message()));
       ContentSink sink(this);
       ApplyOptions ao;
       ao.max_output_size = info.content_bytes;
@@ -504,7 +509,8 @@ class TreeApplier {
       while (!data.empty()) {
         STRATA_RETURN_IF_ERROR(Advance());
         if (!file_) {
-          return Corrupt("the body makes more bytes than the content files");
+          return CorruptTree(
+              "the body makes more bytes than the content files");
         }
         size_t n = static_cast<size_t>(std::min<uint64_t>(left_, data.size()));
         sha_->Update(data.substr(0, n));
@@ -517,7 +523,7 @@ class TreeApplier {
     }
     absl::Status Finish() {
       STRATA_RETURN_IF_ERROR(Advance());
-      if (file_) return Corrupt("the body ends inside a content file");
+      if (file_) return CorruptTree("the body ends inside a content file");
       return absl::OkStatus();
     }
 
@@ -601,23 +607,23 @@ class TreeApplier {
                       strata::StrCat("opening old file ", src.path));
     }
     if ((*old)->Size() != src.size) {
-      return WrongBase(strata::StrCat("old file ", src.path,
-                                      " changed since it was scanned"));
+      return WrongTreeBase(strata::StrCat("old file ", src.path,
+                                          " changed since it was scanned"));
     }
     STRATA_ASSIGN_OR_RETURN(auto file, fs_.NewWritableFile(dest));
     absl::Status s;
     Sha256 sha;
     {
       WritableFileSink sink(file.get());
-      std::vector<char> buf(kChunk);
+      std::vector<char> buf(kTreeChunk);
       for (uint64_t off = 0; s.ok() && off < src.size;) {
         size_t n =
-            static_cast<size_t>(std::min<uint64_t>(src.size - off, kChunk));
+            static_cast<size_t>(std::min<uint64_t>(src.size - off, kTreeChunk));
         auto got = (*old)->Read(off, n, buf.data());
         if (!got.ok()) {
           s = got.status();
         } else if (*got != n) {
-          s = WrongBase(strata::StrCat("old file ", src.path, " shrank"));
+          s = WrongTreeBase(strata::StrCat("old file ", src.path, " shrank"));
         } else {
           sha.Update(std::string_view(buf.data(), n));
           s = sink.Append(std::string_view(buf.data(), n));
@@ -631,8 +637,8 @@ class TreeApplier {
     if (s.ok()) s = c;
     STRATA_RETURN_IF_ERROR(s);
     if (sha.Finish() != src.sha256) {
-      return WrongBase(strata::StrCat("old file ", src.path,
-                                      " changed since it was scanned"));
+      return WrongTreeBase(strata::StrCat("old file ", src.path,
+                                          " changed since it was scanned"));
     }
     return fs_.SetPermissions(dest, e.mode);
   }
@@ -661,7 +667,7 @@ Sha256Digest TreeDigest(const TreeManifest& manifest) {
     PutVarint(buf, e.size);
     buf.append(reinterpret_cast<const char*>(e.sha256.data()), 32);
     PutString(buf, e.link_target);
-    if (buf.size() > kChunk) {
+    if (buf.size() > kTreeChunk) {
       h.Update(buf);
       buf.clear();
     }
@@ -689,14 +695,14 @@ absl::StatusOr<TreePatchInfo> ReadTreePatch(std::string_view patch) {
 absl::StatusOr<TreePatchInfo> ReadTreePatch(const RandomAccessFile& patch) {
   const uint64_t size = patch.Size();
   if (size < 12) {
-    return Corrupt(
+    return CorruptTree(
         strata::StrCat("only ", size, " bytes, shorter than any header"));
   }
   std::string head(
       static_cast<size_t>(std::min<uint64_t>(size, kMaxTreeHeader)), '\0');
   STRATA_RETURN_IF_ERROR(ReadFull(patch, 0, head.size(), head.data()));
   if (std::string_view(head).substr(0, 8) != kTreeMagic) {
-    return Corrupt("wrong magic");
+    return CorruptTree("wrong magic");
   }
   TreePatchInfo info;
   info.version = GetFixed32(head.data() + 8);
@@ -718,7 +724,7 @@ absl::StatusOr<TreePatchInfo> ReadTreePatch(const RandomAccessFile& patch) {
       !internal::GetVarint(in, &info.content_bytes) ||
       !internal::GetVarint(in, &codec) ||
       in.size() < kOldTreeCheck + kNewTreeCheck + 8) {
-    return Corrupt("truncated header");
+    return CorruptTree("truncated header");
   }
   std::memcpy(info.old_tree.data(), in.data(), kOldTreeCheck);
   std::memcpy(info.new_tree.data(), in.data() + kOldTreeCheck, kNewTreeCheck);
@@ -729,19 +735,19 @@ absl::StatusOr<TreePatchInfo> ReadTreePatch(const RandomAccessFile& patch) {
   Sha256Digest d = Sha256::Hash(std::string_view(head).substr(0, header_len));
   if (!internal::kSkipIntegrityChecksForFuzzing &&
       std::memcmp(d.data(), in.data(), 4) != 0) {
-    return Corrupt("header checksum mismatch");
+    return CorruptTree("header checksum mismatch");
   }
   const uint64_t header_size = header_len + 4;
-  if (wl < 10 || wl > 27) return Corrupt("window size out of range");
+  if (wl < 10 || wl > 27) return CorruptTree("window size out of range");
   info.window_log = static_cast<uint32_t>(wl);
-  if (codec > 1) return Corrupt("unknown manifest encoding");
+  if (codec > 1) return CorruptTree("unknown manifest encoding");
   uint64_t body = size - header_size;
   if (info.manifest_bytes > body ||
       info.body_bytes != body - info.manifest_bytes) {
-    return Corrupt("section lengths do not add up to the patch size");
+    return CorruptTree("section lengths do not add up to the patch size");
   }
   if (info.content_bytes > info.new_tree_bytes) {
-    return Corrupt("content larger than the tree");
+    return CorruptTree("content larger than the tree");
   }
   // The manifest is small (no per-file hashes); bound its decoded size.
   auto source =
@@ -751,18 +757,19 @@ absl::StatusOr<TreePatchInfo> ReadTreePatch(const RandomAccessFile& patch) {
                                               static_cast<int>(info.window_log))
                     : internal::NewRawReader(std::move(source), "manifest");
   std::string manifest;
-  std::vector<char> buf(kChunk);
+  std::vector<char> buf(kTreeChunk);
   for (;;) {
     STRATA_ASSIGN_OR_RETURN(size_t n, reader->ReadSome(buf.data(), buf.size()));
     if (n == 0) break;
     manifest.append(buf.data(), n);
-    if (manifest.size() > kMaxManifest) return Corrupt("manifest too large");
+    if (manifest.size() > kMaxManifest)
+      return CorruptTree("manifest too large");
   }
   STRATA_RETURN_IF_ERROR(reader->ExpectEnd());
   if (!internal::kSkipIntegrityChecksForFuzzing &&
       std::memcmp(Sha256::Hash(manifest).data(), manifest_check.data(), 4) !=
           0) {
-    return Corrupt("manifest SHA-256 mismatch");
+    return CorruptTree("manifest SHA-256 mismatch");
   }
   STRATA_RETURN_IF_ERROR(DecodeManifest(manifest, &info));
   return info;

@@ -66,6 +66,12 @@ bool ValuesEqual(Field f, std::string_view device, std::string_view literal) {
   return device == literal;
 }
 
+}  // namespace
+
+// Named (not anonymous): Expression::Compiler, a member of a public class,
+// holds a Token (GCC's -Wsubobject-linkage in a unity build).
+namespace expression_lexer {
+
 enum class Tok {
   kEnd,
   kIdent,
@@ -94,7 +100,9 @@ struct Token {
   std::string value;      // kString: unescaped contents
 };
 
-}  // namespace
+}  // namespace expression_lexer
+using expression_lexer::Tok;
+using expression_lexer::Token;
 
 std::string_view FieldName(Field field) {
   for (const FieldEntry& e : kFields) {

@@ -8,7 +8,7 @@
 namespace strata::rollout {
 namespace {
 
-std::string PercentBp(uint32_t bp) {
+std::string PercentOfBp(uint32_t bp) {
   char buf[32];
   if (bp % 100 == 0) {
     std::snprintf(buf, sizeof(buf), "%u%%", bp / 100);
@@ -109,7 +109,7 @@ Offer Decide(const OfferRule& r, const Rollout* full, const Segment& seg,
           o.applies = r.accepts_new_devices;
           why.Add([&] {
             return StrCat("bucket ", o.bucket, " < ", exposure, " (",
-                          PercentBp(exposure), "): treatment");
+                          PercentOfBp(exposure), "): treatment");
           });
           break;
         case Cohort::kControl:
@@ -122,7 +122,7 @@ Offer Decide(const OfferRule& r, const Rollout* full, const Segment& seg,
         case Cohort::kOutside:
           why.Add([&] {
             return StrCat("bucket ", o.bucket, " >= ", exposure, " (",
-                          PercentBp(exposure), "): not reached yet");
+                          PercentOfBp(exposure), "): not reached yet");
           });
           break;
       }

@@ -7,15 +7,15 @@ namespace {
 
 constexpr int kMaxCoreNumbers = 8;
 
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-bool IsIdentChar(char c) {
-  return IsDigit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-         c == '-';
+bool IsVersionDigit(char c) { return c >= '0' && c <= '9'; }
+bool IsVersionIdentChar(char c) {
+  return IsVersionDigit(c) || (c >= 'a' && c <= 'z') ||
+         (c >= 'A' && c <= 'Z') || c == '-';
 }
 bool AllDigits(std::string_view s) {
   if (s.empty()) return false;
   for (char c : s) {
-    if (!IsDigit(c)) return false;
+    if (!IsVersionDigit(c)) return false;
   }
   return true;
 }
@@ -33,7 +33,7 @@ bool Split(std::string_view v, Parts& out) {
     std::string_view build = v.substr(plus + 1);
     if (build.empty()) return false;
     for (char c : build) {
-      if (!IsIdentChar(c) && c != '.') return false;
+      if (!IsVersionIdentChar(c) && c != '.') return false;
     }
     v = v.substr(0, plus);
   }
@@ -65,7 +65,7 @@ bool Split(std::string_view v, Parts& out) {
           dot == std::string_view::npos ? std::string_view::npos : dot - start);
       if (id.empty()) return false;
       for (char c : id) {
-        if (!IsIdentChar(c)) return false;
+        if (!IsVersionIdentChar(c)) return false;
       }
       if (dot == std::string_view::npos) break;
       start = dot + 1;

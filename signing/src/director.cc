@@ -19,7 +19,7 @@ namespace {
 
 constexpr uint32_t kMaxExposureBp = 10000;
 
-Json StringArray(const std::vector<std::string>& values) {
+Json JsonStrings(const std::vector<std::string>& values) {
   Json a = Json::MakeArray();
   for (const std::string& v : values) a.Append(v);
   return a;
@@ -151,8 +151,8 @@ Json ToJson(const DirectorMetadata& director) {
     for (const auto& [name, seg] : director.segments) {
       Json sj = Json::MakeObject();
       sj["expression"] = seg.expression;
-      sj["allow_user_ids"] = StringArray(seg.allow_user_ids);
-      sj["deny_user_ids"] = StringArray(seg.deny_user_ids);
+      sj["allow_user_ids"] = JsonStrings(seg.allow_user_ids);
+      sj["deny_user_ids"] = JsonStrings(seg.deny_user_ids);
       segments[name] = std::move(sj);
     }
     j["segments"] = std::move(segments);

@@ -10,6 +10,7 @@
 
 #include "absl/status/status.h"
 #include "internal.h"
+#include "openssl_ptr.h"
 #include "strata/base/file_util.h"
 #include "strata/base/sha256.h"
 #include "strata/base/status_macros.h"
@@ -17,19 +18,6 @@
 
 namespace strata::signing {
 namespace {
-
-struct PkeyDeleter {
-  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-};
-struct BioDeleter {
-  void operator()(BIO* b) const { BIO_free(b); }
-};
-struct MdCtxDeleter {
-  void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
-};
-using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyDeleter>;
-using BioPtr = std::unique_ptr<BIO, BioDeleter>;
-using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, MdCtxDeleter>;
 
 std::string OpenSslError() {
   const unsigned long e = ERR_get_error();

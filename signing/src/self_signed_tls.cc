@@ -14,36 +14,12 @@
 
 #include <memory>
 
+#include "openssl_ptr.h"
 #include "strata/base/status_macros.h"
 #include "strata/base/strings.h"
 
 namespace strata::signing {
 namespace {
-
-struct PkeyDeleter {
-  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-};
-struct PkeyCtxDeleter {
-  void operator()(EVP_PKEY_CTX* c) const { EVP_PKEY_CTX_free(c); }
-};
-struct X509Deleter {
-  void operator()(X509* x) const { X509_free(x); }
-};
-struct BioDeleter {
-  void operator()(BIO* b) const { BIO_free(b); }
-};
-struct BnDeleter {
-  void operator()(BIGNUM* b) const { BN_free(b); }
-};
-struct ExtDeleter {
-  void operator()(X509_EXTENSION* e) const { X509_EXTENSION_free(e); }
-};
-using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyDeleter>;
-using PkeyCtxPtr = std::unique_ptr<EVP_PKEY_CTX, PkeyCtxDeleter>;
-using X509Ptr = std::unique_ptr<X509, X509Deleter>;
-using BioPtr = std::unique_ptr<BIO, BioDeleter>;
-using BnPtr = std::unique_ptr<BIGNUM, BnDeleter>;
-using ExtPtr = std::unique_ptr<X509_EXTENSION, ExtDeleter>;
 
 absl::Status OpenSslFailure(std::string_view what) {
   const unsigned long e = ERR_get_error();

@@ -9,20 +9,12 @@
 #include <algorithm>
 #include <memory>
 
+#include "openssl_ptr.h"
 #include "strata/base/sha256.h"
 #include "strata/base/strings.h"
 
 namespace strata::signing {
 namespace {
-
-struct X509Deleter {
-  void operator()(X509* x) const { X509_free(x); }
-};
-struct BioDeleter {
-  void operator()(BIO* b) const { BIO_free(b); }
-};
-using X509Ptr = std::unique_ptr<X509, X509Deleter>;
-using BioPtr = std::unique_ptr<BIO, BioDeleter>;
 
 constexpr std::string_view kBegin = "-----BEGIN CERTIFICATE-----";
 

@@ -25,7 +25,7 @@ constexpr int kStateFormat = 1;
 absl::Status Unauthenticated(RejectReason reason, std::string_view message) {
   return Reject(reason, absl::StatusCode::kUnauthenticated, message);
 }
-absl::Status Denied(RejectReason reason, std::string_view message) {
+absl::Status Deny(RejectReason reason, std::string_view message) {
   return Reject(reason, absl::StatusCode::kPermissionDenied, message);
 }
 
@@ -140,7 +140,7 @@ bool SameDirectorKeys(const RootMetadata& a, const RootMetadata& b) {
 absl::Status CheckExpiry(std::string_view role, absl::Time expires,
                          absl::Time start) {
   if (expires <= start) {
-    return Denied(
+    return Deny(
         RejectReason::kExpiredMetadata,
         strata::StrCat(role, " metadata expired at ", FormatTufTime(expires),
                        ", before this update started at ", FormatTufTime(start),
@@ -455,7 +455,7 @@ absl::StatusOr<Fetched> FetchListedRole(MetadataSource& source, Clock& clock,
 absl::Status CheckListedVersion(std::string_view role, uint64_t got,
                                 const ParentEntry& entry) {
   if (got != entry.info.version) {
-    return Denied(
+    return Deny(
         RejectReason::kVersionMismatch,
         strata::StrCat(role, " metadata has version ", got, ", ", entry.parent,
                        " lists version ", entry.info.version,
@@ -479,12 +479,12 @@ absl::Status UpdateRoot(MetadataSource& source, Clock& clock,
     if (absl::IsNotFound(bytes.status())) break;
     if (!bytes.ok()) return bytes.status();
     if (step == options.max_root_rotations) {
-      return Denied(RejectReason::kRootRotationTooManySteps,
-                    strata::StrCat("more than ", options.max_root_rotations,
-                                   " root versions after version ",
-                                   original.common.version,
-                                   " in one update; ship an app with a newer "
-                                   "pinned root"));
+      return Deny(RejectReason::kRootRotationTooManySteps,
+                  strata::StrCat("more than ", options.max_root_rotations,
+                                 " root versions after version ",
+                                 original.common.version,
+                                 " in one update; ship an app with a newer "
+                                 "pinned root"));
     }
     STRATA_ASSIGN_OR_RETURN(
         SignedMetadata m,
@@ -509,9 +509,9 @@ absl::Status UpdateRoot(MetadataSource& source, Clock& clock,
                          ToStd(new_ok.message())));
     }
     if (root.common.version != want) {
-      return Denied(RejectReason::kRootRotationVersionMismatch,
-                    strata::StrCat(req.FileName(), " carries version ",
-                                   root.common.version, ", expected ", want));
+      return Deny(RejectReason::kRootRotationVersionMismatch,
+                  strata::StrCat(req.FileName(), " carries version ",
+                                 root.common.version, ", expected ", want));
     }
     next.root = Trusted<RootMetadata>{*std::move(bytes), std::move(root)};
   }
@@ -542,17 +542,16 @@ absl::Status UpdateTimestamp(MetadataSource& source, Clock& clock,
   if (next.timestamp.has_value()) {
     const TimestampMetadata& old = next.timestamp->meta;
     if (ts.common.version < old.common.version) {
-      return Denied(RejectReason::kRoleVersionRollback,
-                    strata::StrCat("timestamp version ", ts.common.version,
-                                   " is older than the trusted version ",
-                                   old.common.version));
+      return Deny(RejectReason::kRoleVersionRollback,
+                  strata::StrCat("timestamp version ", ts.common.version,
+                                 " is older than the trusted version ",
+                                 old.common.version));
     }
     if (ts.snapshot.version < old.snapshot.version) {
-      return Denied(
-          RejectReason::kRoleVersionRollback,
-          strata::StrCat("timestamp lists snapshot version ",
-                         ts.snapshot.version, ", older than the trusted ",
-                         old.snapshot.version));
+      return Deny(RejectReason::kRoleVersionRollback,
+                  strata::StrCat(
+                      "timestamp lists snapshot version ", ts.snapshot.version,
+                      ", older than the trusted ", old.snapshot.version));
     }
     if (ts.common.version == old.common.version) {
       // Nothing new: keep the trusted copy (TUF 5.4.3.1), but it must still
@@ -589,18 +588,17 @@ absl::Status UpdateSnapshot(MetadataSource& source, Clock& clock,
     for (const auto& [name, old] : next.snapshot->meta.meta) {
       auto it = snap.meta.find(name);
       if (it == snap.meta.end()) {
-        return Denied(RejectReason::kRoleVersionRollback,
-                      strata::StrCat("snapshot v", snap.common.version,
-                                     " no longer lists ", name,
-                                     " (trusted snapshot listed version ",
-                                     old.version, ")"));
+        return Deny(RejectReason::kRoleVersionRollback,
+                    strata::StrCat("snapshot v", snap.common.version,
+                                   " no longer lists ", name,
+                                   " (trusted snapshot listed version ",
+                                   old.version, ")"));
       }
       if (it->second.version < old.version) {
-        return Denied(
-            RejectReason::kRoleVersionRollback,
-            strata::StrCat("snapshot v", snap.common.version, " lists ", name,
-                           " version ", it->second.version,
-                           ", older than the trusted ", old.version));
+        return Deny(RejectReason::kRoleVersionRollback,
+                    strata::StrCat("snapshot v", snap.common.version, " lists ",
+                                   name, " version ", it->second.version,
+                                   ", older than the trusted ", old.version));
       }
     }
   }
@@ -665,10 +663,10 @@ absl::Status UpdateTargets(MetadataSource& source, Clock& clock,
   if (targets.meta.delegations.has_value()) {
     const Delegations& d = *targets.meta.delegations;
     if (d.roles.size() > options.max_delegations) {
-      return Denied(RejectReason::kMalformedMetadata,
-                    strata::StrCat("targets delegates to ", d.roles.size(),
-                                   " roles, more than the limit of ",
-                                   options.max_delegations));
+      return Deny(RejectReason::kMalformedMetadata,
+                  strata::StrCat("targets delegates to ", d.roles.size(),
+                                 " roles, more than the limit of ",
+                                 options.max_delegations));
     }
     for (const DelegatedRole& r : d.roles) {
       auto old = next.delegated.find(r.name);
@@ -685,9 +683,9 @@ absl::Status UpdateTargets(MetadataSource& source, Clock& clock,
           allowed |= MatchesPathPattern(name, p);
         }
         if (!allowed) {
-          return Denied(RejectReason::kDelegationPathNotAllowed,
-                        strata::StrCat("role ", r.name, " lists target ", name,
-                                       " outside its delegated paths"));
+          return Deny(RejectReason::kDelegationPathNotAllowed,
+                      strata::StrCat("role ", r.name, " lists target ", name,
+                                     " outside its delegated paths"));
         }
       }
       if (t.meta.delegations.has_value() &&
@@ -720,16 +718,16 @@ absl::Status UpdateDirector(MetadataSource& source, Clock& clock,
       VerifyThreshold(m, root.keys, *root.director, "director"));
   STRATA_ASSIGN_OR_RETURN(DirectorMetadata d, ParseDirector(m.signed_part()));
   if (!root.app_id.empty() && d.app_id != root.app_id) {
-    return Denied(RejectReason::kWrongApp,
-                  strata::StrCat("director metadata is for app \"", d.app_id,
-                                 "\", the root is for \"", root.app_id, "\""));
+    return Deny(RejectReason::kWrongApp,
+                strata::StrCat("director metadata is for app \"", d.app_id,
+                               "\", the root is for \"", root.app_id, "\""));
   }
   if (next.director.has_value() &&
       d.common.version < next.director->meta.common.version) {
-    return Denied(RejectReason::kRoleVersionRollback,
-                  strata::StrCat("director version ", d.common.version,
-                                 " is older than the trusted version ",
-                                 next.director->meta.common.version));
+    return Deny(RejectReason::kRoleVersionRollback,
+                strata::StrCat("director version ", d.common.version,
+                               " is older than the trusted version ",
+                               next.director->meta.common.version));
   }
   STRATA_RETURN_IF_ERROR(CheckExpiry("director", d.common.expires, start));
   next.director = Trusted<DirectorMetadata>{std::move(bytes), std::move(d)};
@@ -832,7 +830,7 @@ absl::StatusOr<VerifiedTarget> Verifier::ResolveModule(
   }
   const DirectorMetadata& director = state_->director->meta;
   if (director.app_id != device.app_id) {
-    return Denied(
+    return Deny(
         RejectReason::kWrongApp,
         strata::StrCat("director metadata is for app \"", director.app_id,
                        "\", this is \"", device.app_id, "\""));
@@ -856,7 +854,7 @@ absl::StatusOr<VerifiedTarget> Verifier::CheckChoice(
   const DirectorTarget& dt = choice.target;
   absl::StatusOr<VerifiedTarget> signed_target = FindTarget(dt.target);
   if (absl::IsNotFound(signed_target.status())) {
-    return Denied(
+    return Deny(
         RejectReason::kUnsignedDirectorTarget,
         strata::StrCat("the director assigns ", dt.target, " for ", module_key,
                        ", but no publisher signed such a target"));
@@ -865,17 +863,17 @@ absl::StatusOr<VerifiedTarget> Verifier::CheckChoice(
   VerifiedTarget& v = *signed_target;
   v.release_id = choice.release_id;
   if (!v.artifact.has_value()) {
-    return Denied(RejectReason::kUnsignedDirectorTarget,
-                  strata::StrCat("target ", dt.target,
-                                 " carries no Strata artifact fields "
-                                 "(custom.app/layer/module/release_counter)"));
+    return Deny(RejectReason::kUnsignedDirectorTarget,
+                strata::StrCat("target ", dt.target,
+                               " carries no Strata artifact fields "
+                               "(custom.app/layer/module/release_counter)"));
   }
   auto mismatch = [&](std::string_view field, const std::string& director_value,
                       const std::string& signed_value) {
-    return Denied(RejectReason::kDirectorTargetMismatch,
-                  strata::StrCat("director entry for ", dt.target, " has ",
-                                 field, " ", director_value,
-                                 ", the publisher signed ", signed_value));
+    return Deny(RejectReason::kDirectorTargetMismatch,
+                strata::StrCat("director entry for ", dt.target, " has ", field,
+                               " ", director_value, ", the publisher signed ",
+                               signed_value));
   };
   if (dt.length != v.length) {
     return mismatch("length", std::to_string(dt.length),
@@ -900,7 +898,7 @@ absl::StatusOr<VerifiedTarget> Verifier::CheckChoice(
   const std::string_view name_layer =
       std::string_view(v.name).substr(0, v.name.find('/'));
   if (name_layer != LayerName(v.artifact->layer)) {
-    return Denied(
+    return Deny(
         RejectReason::kWrongLayer,
         strata::StrCat("target ", v.name, " is named for layer ", name_layer,
                        " but signed as ", LayerName(v.artifact->layer)));
@@ -910,12 +908,12 @@ absl::StatusOr<VerifiedTarget> Verifier::CheckChoice(
   if (auto inst = state_->installed.find(module_key);
       inst != state_->installed.end() &&
       v.artifact->release_counter < inst->second) {
-    return Denied(RejectReason::kReleaseCounterRollback,
-                  strata::StrCat(v.name, " has release counter ",
-                                 v.artifact->release_counter, ", below the ",
-                                 inst->second, " installed for ", module_key,
-                                 " (replay or downgrade without a new "
-                                 "release)"));
+    return Deny(RejectReason::kReleaseCounterRollback,
+                strata::StrCat(v.name, " has release counter ",
+                               v.artifact->release_counter, ", below the ",
+                               inst->second, " installed for ", module_key,
+                               " (replay or downgrade without a new "
+                               "release)"));
   }
   return v;
 }
@@ -928,7 +926,7 @@ absl::StatusOr<std::vector<VerifiedTarget>> Verifier::ResolveAll(
   }
   const DirectorMetadata& director = state_->director->meta;
   if (director.app_id != device.app_id) {
-    return Denied(
+    return Deny(
         RejectReason::kWrongApp,
         strata::StrCat("director metadata is for app \"", director.app_id,
                        "\", this is \"", device.app_id, "\""));

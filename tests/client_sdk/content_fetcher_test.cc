@@ -18,8 +18,9 @@ namespace {
 using ::strata::testing::IsOk;
 using ::strata::testing::StatusIs;
 
-const std::string kOld = "old content of the module, version one";
-const std::string kNew = "new content of the module, version two, longer";
+const std::string kOldContent = "old content of the module, version one";
+const std::string kNewContent =
+    "new content of the module, version two, longer";
 
 class ContentFetcherTest : public ::testing::Test {
  protected:
@@ -27,7 +28,7 @@ class ContentFetcherTest : public ::testing::Test {
     auto store = ModuleStore::Open(&fs_, "/s");
     ASSERT_THAT(store, IsOk());
     store_.emplace(*std::move(store));
-    server_.blobs[Sha256::HexHash(kNew)] = kNew;
+    server_.blobs[Sha256::HexHash(kNewContent)] = kNewContent;
   }
   absl::Status Fetch(const v1::UpdateEntry& e, std::optional<DeltaBase> base,
                      uint64_t budget = 0) {
@@ -41,19 +42,21 @@ class ContentFetcherTest : public ::testing::Test {
   std::string Blob(const std::string& content) {
     return store_->ReadBlob(Sha256::HexHash(content)).value_or("<missing>");
   }
-  // kNew by a patch from kOld (`patch` is served, maybe not the right one).
+  // kNewContent by a patch from kOldContent (`patch` is served, maybe not the
+  // right one).
   v1::UpdateEntry DeltaEntry(const std::string& patch) {
-    v1::UpdateEntry e = Entry(v1::LAYER_H5, "m", "2", kNew, 2, false);
+    v1::UpdateEntry e = Entry(v1::LAYER_H5, "m", "2", kNewContent, 2, false);
     v1::DeltaRef* d = e.add_deltas();
-    d->set_from_sha256(Sha256::HexHash(kOld));
+    d->set_from_sha256(Sha256::HexHash(kOldContent));
     d->mutable_patch()->set_sha256(Sha256::HexHash(patch));
     d->mutable_patch()->set_size(patch.size());
     server_.blobs[Sha256::HexHash(patch)] = patch;
     return e;
   }
   DeltaBase OldBase() {
-    EXPECT_THAT(WriteFileAtomically(fs_, "/s/user_data/old", kOld), IsOk());
-    return DeltaBase{Sha256::HexHash(kOld), "/s/user_data/old"};
+    EXPECT_THAT(WriteFileAtomically(fs_, "/s/user_data/old", kOldContent),
+                IsOk());
+    return DeltaBase{Sha256::HexHash(kOldContent), "/s/user_data/old"};
   }
 
   strata::testing::MemFileSystem fs_;
@@ -67,46 +70,50 @@ class ContentFetcherTest : public ::testing::Test {
 };
 
 TEST_F(ContentFetcherTest, InlineContent) {
-  ASSERT_THAT(Fetch(Entry(v1::LAYER_H5, "m", "2", kNew, 2, true), std::nullopt),
-              IsOk());
+  ASSERT_THAT(
+      Fetch(Entry(v1::LAYER_H5, "m", "2", kNewContent, 2, true), std::nullopt),
+      IsOk());
   EXPECT_EQ(source_, Source::kInline);
   EXPECT_EQ(bytes_, 0u);
-  EXPECT_EQ(Blob(kNew), kNew);
+  EXPECT_EQ(Blob(kNewContent), kNewContent);
 }
 
 TEST_F(ContentFetcherTest, FullDownloadThenLocal) {
-  const v1::UpdateEntry e = Entry(v1::LAYER_H5, "m", "2", kNew, 2, false);
+  const v1::UpdateEntry e =
+      Entry(v1::LAYER_H5, "m", "2", kNewContent, 2, false);
   ASSERT_THAT(Fetch(e, std::nullopt), IsOk());
   EXPECT_EQ(source_, Source::kFull);
-  EXPECT_EQ(bytes_, kNew.size());
-  EXPECT_EQ(Blob(kNew), kNew);
+  EXPECT_EQ(bytes_, kNewContent.size());
+  EXPECT_EQ(Blob(kNewContent), kNewContent);
   ASSERT_THAT(Fetch(e, std::nullopt), IsOk());
   EXPECT_EQ(source_, Source::kLocal);
   EXPECT_EQ(server_.downloaded.size(), 1u);
 }
 
 TEST_F(ContentFetcherTest, DeltaFromTheActiveContent) {
-  STRATA_ASSERT_OK_AND_ASSIGN(std::string patch, diff::CreatePatch(kOld, kNew));
+  STRATA_ASSERT_OK_AND_ASSIGN(std::string patch,
+                              diff::CreatePatch(kOldContent, kNewContent));
   ASSERT_THAT(Fetch(DeltaEntry(patch), OldBase()), IsOk());
   EXPECT_EQ(source_, Source::kDelta);
   EXPECT_EQ(bytes_, patch.size());
-  EXPECT_EQ(Blob(kNew), kNew);
+  EXPECT_EQ(Blob(kNewContent), kNewContent);
   EXPECT_TRUE(delta_failures_.empty());
 }
 
 TEST_F(ContentFetcherTest, AWrongDeltaFallsBackToTheFullDownload) {
-  STRATA_ASSERT_OK_AND_ASSIGN(std::string patch,
-                              diff::CreatePatch(kOld, kNew + "!"));
+  STRATA_ASSERT_OK_AND_ASSIGN(
+      std::string patch, diff::CreatePatch(kOldContent, kNewContent + "!"));
   ASSERT_THAT(Fetch(DeltaEntry(patch), OldBase()), IsOk());
   EXPECT_EQ(source_, Source::kFull);
   EXPECT_EQ(delta_failures_.size(), 1u);
-  EXPECT_EQ(Blob(kNew), kNew);
+  EXPECT_EQ(Blob(kNewContent), kNewContent);
 }
 
 TEST_F(ContentFetcherTest, TheDiskBudgetIsKept) {
-  EXPECT_THAT(Fetch(Entry(v1::LAYER_H5, "m", "2", kNew, 2, false), std::nullopt,
-                    /*budget=*/10),
-              StatusIs(absl::StatusCode::kResourceExhausted));
+  EXPECT_THAT(
+      Fetch(Entry(v1::LAYER_H5, "m", "2", kNewContent, 2, false), std::nullopt,
+            /*budget=*/10),
+      StatusIs(absl::StatusCode::kResourceExhausted));
   EXPECT_TRUE(server_.downloaded.empty());
 }
 

@@ -646,12 +646,12 @@ INSTANTIATE_TEST_SUITE_P(PowerLoss, TrustCompleteCrashTest,
 // restart after it, the reopened device opens exactly v1's or v2's tree,
 // file for file, with no incomplete tree left; the device then completes
 // the update and v1's tree is collected after the healthy launch.
-const std::string kTreeV1 = testing::Tar({
+const std::string kTreeV1 = tree_testing::Tar({
     {"strata-package.json", R"({"url_prefixes": ["https://mall.example/"]})"},
     {"index.html", "<h1>mall v1</h1>"},
     {"static/app.js", "console.log('shared')"},
 });
-const std::string kTreeV2 = testing::Tar({
+const std::string kTreeV2 = tree_testing::Tar({
     {"strata-package.json", R"({"url_prefixes": ["https://mall.example/"]})"},
     {"index.html", "<h1>mall v2</h1>"},
     {"static/app.js", "console.log('shared')"},

@@ -23,8 +23,8 @@ using ::strata::testing::IsOk;
 using ::strata::testing::MemFileSystem;
 using ::strata::testing::StatusIs;
 
-const std::string kOld = "old package bytes";
-const std::string kNew = "new package bytes, different";
+const std::string kOldPackage = "old package bytes";
+const std::string kNewPackage = "new package bytes, different";
 
 ClientState StateWith(const std::string& content, uint64_t seq) {
   ClientState s;
@@ -38,10 +38,11 @@ ClientState StateWith(const std::string& content, uint64_t seq) {
 }
 
 TEST(ClientStateTest, RoundTrips) {
-  ClientState s = StateWith(kOld, 3);
+  ClientState s = StateWith(kOldPackage, 3);
   s.launch_in_progress = true;
   s.unhealthy_launches = 2;
-  s.modules[{4, "core"}].good = VersionRef{"1", Sha256::HexHash(kNew), 1, 0};
+  s.modules[{4, "core"}].good =
+      VersionRef{"1", Sha256::HexHash(kNewPackage), 1, 0};
   s.modules[{4, "core"}].pending = true;
   s.modules[{4, "core"}].banned.insert(Sha256::HexHash("x"));
   STRATA_ASSERT_OK_AND_ASSIGN(ClientState parsed,
@@ -65,26 +66,27 @@ TEST(ModuleStoreTest, CommitAtEveryCrashPointIsAllOldOrAllNew) {
     {
       STRATA_ASSERT_OK_AND_ASSIGN(ModuleStore store,
                                   ModuleStore::Open(&mem, "/sdk"));
-      ASSERT_THAT(store.PutBlob(Sha256::HexHash(kOld), kOld), IsOk());
-      ASSERT_THAT(store.Commit(StateWith(kOld, 1)), IsOk());
+      ASSERT_THAT(store.PutBlob(Sha256::HexHash(kOldPackage), kOldPackage),
+                  IsOk());
+      ASSERT_THAT(store.Commit(StateWith(kOldPackage, 1)), IsOk());
     }
     FaultInjectionFileSystem faulty(&mem);
     STRATA_ASSERT_OK_AND_ASSIGN(ModuleStore store,
                                 ModuleStore::Open(&faulty, "/sdk"));
     faulty.FailNthMutation(n, /*crash=*/true);
-    absl::Status s = store.PutBlob(Sha256::HexHash(kNew), kNew);
-    if (s.ok()) s = store.Commit(StateWith(kNew, 2));
+    absl::Status s = store.PutBlob(Sha256::HexHash(kNewPackage), kNewPackage);
+    if (s.ok()) s = store.Commit(StateWith(kNewPackage, 2));
     mem.DropUnsyncedData();
 
     STRATA_ASSERT_OK_AND_ASSIGN(ModuleStore reopened,
                                 ModuleStore::Open(&mem, "/sdk"));
     const ClientState& st = reopened.state();
-    const bool is_new = st == StateWith(kNew, 2);
-    EXPECT_TRUE(is_new || st == StateWith(kOld, 1)) << "mixed at " << n;
+    const bool is_new = st == StateWith(kNewPackage, 2);
+    EXPECT_TRUE(is_new || st == StateWith(kOldPackage, 1)) << "mixed at " << n;
     if (s.ok()) {
       EXPECT_TRUE(is_new) << "acknowledged commit lost at " << n;
     }
-    const std::string& content = is_new ? kNew : kOld;
+    const std::string& content = is_new ? kNewPackage : kOldPackage;
     EXPECT_THAT(reopened.ReadBlob(Sha256::HexHash(content)), IsOk());
     // Leftovers are cleaned: the state and the one referenced blob.
     std::vector<std::string> files = mem.AllFiles();
@@ -100,22 +102,22 @@ TEST(ModuleStoreTest, RefusesContentThatDoesNotMatchItsHash) {
   MemFileSystem mem;
   STRATA_ASSERT_OK_AND_ASSIGN(ModuleStore store,
                               ModuleStore::Open(&mem, "/sdk"));
-  EXPECT_THAT(store.PutBlob(Sha256::HexHash(kNew), "tampered"),
+  EXPECT_THAT(store.PutBlob(Sha256::HexHash(kNewPackage), "tampered"),
               StatusIs(absl::StatusCode::kDataLoss));
-  EXPECT_FALSE(store.HasBlob(Sha256::HexHash(kNew)));
+  EXPECT_FALSE(store.HasBlob(Sha256::HexHash(kNewPackage)));
 }
 
 TEST(ModuleStoreTest, DamagedInstalledContentIsDetected) {
   MemFileSystem mem;
   STRATA_ASSERT_OK_AND_ASSIGN(ModuleStore store,
                               ModuleStore::Open(&mem, "/sdk"));
-  ASSERT_THAT(store.PutBlob(Sha256::HexHash(kOld), kOld), IsOk());
-  auto f = mem.NewAppendableFile(store.BlobPath(Sha256::HexHash(kOld)));
+  ASSERT_THAT(store.PutBlob(Sha256::HexHash(kOldPackage), kOldPackage), IsOk());
+  auto f = mem.NewAppendableFile(store.BlobPath(Sha256::HexHash(kOldPackage)));
   ASSERT_THAT(f, IsOk());
   ASSERT_THAT((*f)->Append("bit rot"), IsOk());
-  EXPECT_THAT(store.ReadBlob(Sha256::HexHash(kOld)),
+  EXPECT_THAT(store.ReadBlob(Sha256::HexHash(kOldPackage)),
               StatusIs(absl::StatusCode::kDataLoss));
-  EXPECT_THAT(store.VerifyBlob(Sha256::HexHash(kOld)),
+  EXPECT_THAT(store.VerifyBlob(Sha256::HexHash(kOldPackage)),
               StatusIs(absl::StatusCode::kDataLoss));
 }
 

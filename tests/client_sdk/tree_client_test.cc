@@ -21,9 +21,9 @@
 namespace strata::client {
 namespace {
 
-using ::strata::client::testing::Tar;
-using ::strata::client::testing::TarItem;
-using ::strata::client::testing::TempDir;
+using ::strata::client::tree_testing::Tar;
+using ::strata::client::tree_testing::TarItem;
+using ::strata::client::tree_testing::TempDir;
 using ::strata::testing::IsOk;
 using ::strata::testing::StatusIs;
 using ::testing::HasSubstr;

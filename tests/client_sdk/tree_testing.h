@@ -14,7 +14,7 @@
 #include <utility>
 #include <vector>
 
-namespace strata::client::testing {
+namespace strata::client::tree_testing {
 
 struct TarItem {
   TarItem(std::string path, std::string data = "", char type = '0',
@@ -84,6 +84,6 @@ class TempDir {
   std::string path_;
 };
 
-}  // namespace strata::client::testing
+}  // namespace strata::client::tree_testing
 
 #endif  // STRATA_TESTS_CLIENT_SDK_TREE_TESTING_H_

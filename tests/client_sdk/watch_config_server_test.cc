@@ -17,21 +17,21 @@ namespace strata {
 namespace {
 
 using ::strata::testing::IsOk;
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 
 // What listeners heard, with when, for waiting threads.
 class Heard {
  public:
   void Add(const std::string& name, const std::string& content) {
     std::lock_guard<std::mutex> lock(mu_);
-    log_.push_back({name + "=" + content, Clock::now()});
+    log_.push_back({name + "=" + content, SteadyClock::now()});
     cv_.notify_all();
   }
   // When `line` was heard; nullopt after 120 s (a hang guard only: the
   // wait ends as soon as the line is heard).
-  std::optional<Clock::time_point> WaitFor(const std::string& line) {
+  std::optional<SteadyClock::time_point> WaitFor(const std::string& line) {
     std::unique_lock<std::mutex> lock(mu_);
-    std::optional<Clock::time_point> at;
+    std::optional<SteadyClock::time_point> at;
     cv_.wait_for(lock, std::chrono::seconds(120), [&] {
       for (const auto& [l, t] : log_) {
         if (l == line) at = t;
@@ -44,7 +44,7 @@ class Heard {
  private:
   std::mutex mu_;
   std::condition_variable cv_;
-  std::vector<std::pair<std::string, Clock::time_point>> log_;
+  std::vector<std::pair<std::string, SteadyClock::time_point>> log_;
 };
 
 class WatchConfigServerTest : public testing::SdkServerTest {
@@ -75,9 +75,9 @@ TEST_F(WatchConfigServerTest, ReleasedConfigReachesTheWatchingDevice) {
   ASSERT_TRUE(heard.WaitFor("flags={\"new_ui\":false}").has_value());
 
   Publish(v1::LAYER_CONFIG, "flags", "2", "{\"new_ui\":true}");
-  const Clock::time_point released = Clock::now();
+  const SteadyClock::time_point released = SteadyClock::now();
   const uint64_t release_id = CreateRelease(v1::LAYER_CONFIG, "flags", "2");
-  const std::optional<Clock::time_point> at =
+  const std::optional<SteadyClock::time_point> at =
       heard.WaitFor("flags={\"new_ui\":true}");
   ASSERT_TRUE(at.has_value()) << "the release never reached the device";
   // Printed, not asserted: the push latency is measured in

@@ -10,9 +10,9 @@
 namespace strata::rollout {
 namespace {
 
-const absl::Time kT0 = absl::FromUnixSeconds(1'700'000'000);
+const absl::Time kHealthT0 = absl::FromUnixSeconds(1'700'000'000);
 
-HealthEvent Ev(HealthEventKind kind, absl::Time at = kT0, int reason = 0,
+HealthEvent Ev(HealthEventKind kind, absl::Time at = kHealthT0, int reason = 0,
                CrashKind crash = CrashKind::kUnspecified, uint64_t device = 0) {
   HealthEvent e;
   e.kind = kind;
@@ -25,7 +25,7 @@ HealthEvent Ev(HealthEventKind kind, absl::Time at = kT0, int reason = 0,
 
 // An event from device `device`.
 HealthEvent From(uint64_t device, HealthEventKind kind, int reason = 0,
-                 absl::Time at = kT0) {
+                 absl::Time at = kHealthT0) {
   return Ev(kind, at, reason, CrashKind::kUnspecified, device);
 }
 
@@ -43,12 +43,12 @@ TEST(HealthTest, CountsEveryKindAndRates) {
   for (int i = 0; i < 8; ++i) h.Add(Ev(HealthEventKind::kApplied));
   const int disk = Reason("REJECT_DISK_BUDGET_EXCEEDED");
   const int signature = Reason("REJECT_BAD_SIGNATURE");
-  h.Add(Ev(HealthEventKind::kApplyFailed, kT0, disk));
-  h.Add(Ev(HealthEventKind::kRejected, kT0, signature));
+  h.Add(Ev(HealthEventKind::kApplyFailed, kHealthT0, disk));
+  h.Add(Ev(HealthEventKind::kRejected, kHealthT0, signature));
   h.Add(Ev(HealthEventKind::kActivated));
   h.Add(Ev(HealthEventKind::kRolledBack));
   for (int i = 0; i < 9; ++i) h.Add(Ev(HealthEventKind::kLaunchOk));
-  h.Add(Ev(HealthEventKind::kLaunchCrash, kT0 + absl::Minutes(3), 0,
+  h.Add(Ev(HealthEventKind::kLaunchCrash, kHealthT0 + absl::Minutes(3), 0,
            CrashKind::kScript));
   EXPECT_EQ(h.downloaded, 1u);
   EXPECT_EQ(h.apply_attempts(), 10u);
@@ -62,8 +62,8 @@ TEST(HealthTest, CountsEveryKindAndRates) {
   EXPECT_EQ(h.failures_by_reason.at(signature), 1u);
   EXPECT_EQ(h.failures_by_reason.at(disk), 1u);
   EXPECT_EQ(h.reports(), 23u);
-  EXPECT_EQ(*h.first_report_at, kT0);
-  EXPECT_EQ(*h.last_report_at, kT0 + absl::Minutes(3));
+  EXPECT_EQ(*h.first_report_at, kHealthT0);
+  EXPECT_EQ(*h.last_report_at, kHealthT0 + absl::Minutes(3));
 }
 
 TEST(HealthTest, IntegrityFailuresAreCountedByReasonNameInEitherKind) {
@@ -71,12 +71,13 @@ TEST(HealthTest, IntegrityFailuresAreCountedByReasonNameInEitherKind) {
   // whose bytes do not match the statement or a bad patch as an apply
   // failure: all of them are integrity failures.
   CohortHealth h;
-  h.Add(Ev(HealthEventKind::kRejected, kT0, Reason("REJECT_BAD_SIGNATURE")));
-  h.Add(Ev(HealthEventKind::kRejected, kT0,
+  h.Add(Ev(HealthEventKind::kRejected, kHealthT0,
+           Reason("REJECT_BAD_SIGNATURE")));
+  h.Add(Ev(HealthEventKind::kRejected, kHealthT0,
            Reason("REJECT_DIRECTOR_TARGET_MISMATCH")));
-  h.Add(Ev(HealthEventKind::kApplyFailed, kT0,
+  h.Add(Ev(HealthEventKind::kApplyFailed, kHealthT0,
            Reason("REJECT_CONTENT_HASH_MISMATCH")));
-  h.Add(Ev(HealthEventKind::kApplyFailed, kT0,
+  h.Add(Ev(HealthEventKind::kApplyFailed, kHealthT0,
            Reason("REJECT_DELTA_OUTPUT_MISMATCH")));
   EXPECT_EQ(h.integrity_failures, 4u);
   // Freshness, targeting, retrieval and device reasons are failures, not
@@ -86,10 +87,11 @@ TEST(HealthTest, IntegrityFailuresAreCountedByReasonNameInEitherKind) {
         "REJECT_VERSION_MISMATCH", "REJECT_ROLE_VERSION_ROLLBACK",
         "REJECT_WRONG_HOST_BUILD", "REJECT_SLOW_RETRIEVAL",
         "REJECT_TRUSTED_STATE_CORRUPT", "REJECT_APPLY_FAILED"}) {
-    h.Add(Ev(HealthEventKind::kRejected, kT0, Reason(name)));
-    h.Add(Ev(HealthEventKind::kApplyFailed, kT0, Reason(name)));
+    h.Add(Ev(HealthEventKind::kRejected, kHealthT0, Reason(name)));
+    h.Add(Ev(HealthEventKind::kApplyFailed, kHealthT0, Reason(name)));
   }
-  h.Add(Ev(HealthEventKind::kRejected, kT0, 999));  // a reason from the future
+  h.Add(Ev(HealthEventKind::kRejected, kHealthT0,
+           999));  // a reason from the future
   EXPECT_EQ(h.integrity_failures, 4u);
   EXPECT_EQ(h.apply_failures(), 21u);
 }
@@ -139,7 +141,7 @@ TEST(HealthAggregatorTest, OneDeviceCannotOutvoteTheFleet) {
   for (int i = 0; i < 999; ++i) {
     EXPECT_EQ(agg.Record(1, 0, Cohort::kTreatment,
                          From(7, HealthEventKind::kLaunchOk, 0,
-                              kT0 + absl::Seconds(i))),
+                              kHealthT0 + absl::Seconds(i))),
               RecordResult::kRepeated);
   }
   // Nine other devices crash once each: 90% of devices crashed, whatever
@@ -154,7 +156,7 @@ TEST(HealthAggregatorTest, OneDeviceCannotOutvoteTheFleet) {
   EXPECT_DOUBLE_EQ(h.treatment.crash_rate(), 0.9);
   EXPECT_EQ(h.treatment_stage.launches(), 10u);
   // Repeats still show the release is alive (the silence rule reads it).
-  EXPECT_EQ(*h.treatment.last_report_at, kT0 + absl::Seconds(998));
+  EXPECT_EQ(*h.treatment.last_report_at, kHealthT0 + absl::Seconds(998));
   // And 1,000 crashes from one device are one crashed device.
   for (int i = 0; i < 1000; ++i) {
     agg.Record(2, 0, Cohort::kTreatment,

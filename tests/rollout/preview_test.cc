@@ -14,7 +14,7 @@ namespace {
 
 using ::testing::HasSubstr;
 
-const absl::Time kT0 = absl::FromUnixSeconds(1'700'000'000);
+const absl::Time kPreviewT0 = absl::FromUnixSeconds(1'700'000'000);
 
 Rollout Draft(uint64_t id) {
   ReleaseSpec s;
@@ -26,7 +26,7 @@ Rollout Draft(uint64_t id) {
   return *std::move(r);
 }
 
-std::vector<DeviceAttributes> Fleet(int n) {
+std::vector<DeviceAttributes> MakeFleet(int n) {
   std::vector<DeviceAttributes> out;
   for (int i = 0; i < n; ++i) {
     DeviceAttributes d;
@@ -47,7 +47,7 @@ TEST(PreviewTest, CountsPerSegmentAndCohortAtEveryStage) {
       Segment seg,
       Segment::Create("android-sh", R"(os == "android" && region == "CN-31")",
                       allow, deny));
-  std::vector<DeviceAttributes> fleet = Fleet(20'000);
+  std::vector<DeviceAttributes> fleet = MakeFleet(20'000);
   ReachPreview p = PreviewReach(r, seg, fleet);
   EXPECT_EQ(p.release_id, 3u);
   EXPECT_EQ(p.segment, "android-sh");
@@ -76,7 +76,7 @@ TEST(PreviewTest, CountsPerSegmentAndCohortAtEveryStage) {
       EXPECT_GE(p.stages[i].treatment, p.stages[i - 1].treatment);
     }
   }
-  STRATA_ASSERT_OK(r.Start(kT0));
+  STRATA_ASSERT_OK(r.Start(kPreviewT0));
   p = PreviewReach(r, seg, fleet);
   EXPECT_EQ(p.current.exposure_bp, 100u);
   EXPECT_EQ(p.current.treatment, p.stages[0].treatment);
@@ -84,13 +84,13 @@ TEST(PreviewTest, CountsPerSegmentAndCohortAtEveryStage) {
 
 TEST(PreviewTest, ExplainsWhichReleasesADeviceGets) {
   Rollout config = Draft(1);
-  STRATA_ASSERT_OK(config.Start(kT0));
-  for (int i = 0; i < 5; ++i) STRATA_ASSERT_OK(config.Promote(kT0));
+  STRATA_ASSERT_OK(config.Start(kPreviewT0));
+  for (int i = 0; i < 5; ++i) STRATA_ASSERT_OK(config.Promote(kPreviewT0));
   Rollout ios_only = Draft(2);
-  STRATA_ASSERT_OK(ios_only.Start(kT0));
+  STRATA_ASSERT_OK(ios_only.Start(kPreviewT0));
   Rollout halted = Draft(4);
-  STRATA_ASSERT_OK(halted.Start(kT0));
-  STRATA_ASSERT_OK(halted.Halt(kT0, "crashes"));
+  STRATA_ASSERT_OK(halted.Start(kPreviewT0));
+  STRATA_ASSERT_OK(halted.Halt(kPreviewT0, "crashes"));
   STRATA_ASSERT_OK_AND_ASSIGN(Segment ios,
                               Segment::Create("ios", R"(os == "ios")"));
 

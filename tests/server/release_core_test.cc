@@ -23,7 +23,7 @@ using ::strata::testing::IsOk;
 using ::strata::testing::StatusIs;
 using ::testing::HasSubstr;
 
-v1::ModuleId Module(v1::Layer layer, const std::string& name) {
+v1::ModuleId ModuleOf(v1::Layer layer, const std::string& name) {
   v1::ModuleId m;
   m.set_layer(layer);
   m.set_name(name);
@@ -87,7 +87,7 @@ class ReleaseCoreTest : public ::testing::Test {
                                    const std::string& version) {
     v1::CreateReleaseRequest r;
     r.set_app_id("wallet");
-    *r.mutable_module() = Module(layer, name);
+    *r.mutable_module() = ModuleOf(layer, name);
     r.set_version(version);
     return r;
   }
@@ -226,7 +226,7 @@ TEST_F(ReleaseCoreTest, BadRequestsAreRefusedClearlyAndChangeNothing) {
   twice.set_app_id("wallet");
   for (int i = 0; i < 2; ++i) {
     v1::ReleaseArtifact* a = twice.add_artifacts();
-    *a->mutable_module() = Module(v1::LAYER_H5, "mall");
+    *a->mutable_module() = ModuleOf(v1::LAYER_H5, "mall");
     a->set_version("1");
   }
   EXPECT_THAT(
@@ -318,7 +318,7 @@ TEST_F(ReleaseCoreTest, MultiLayerReleaseIsOfferedWholeOrNotAtAll) {
            {v1::LAYER_HCF, "cart"},
            {v1::LAYER_CONFIG, "mall.switch"}}) {
     v1::ReleaseArtifact* a = r.add_artifacts();
-    *a->mutable_module() = Module(layer, name);
+    *a->mutable_module() = ModuleOf(layer, name);
     a->set_version("2");
   }
   AddStage(r, 5000, 3600, 0);

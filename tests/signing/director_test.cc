@@ -31,7 +31,7 @@ using ::testing::HasSubstr;
 using ::testing::Optional;
 
 const absl::Time kT0 = absl::FromUnixSeconds(1'700'000'000);
-const absl::Time kExpires = absl::FromUnixSeconds(1'900'000'000);
+const absl::Time kDirectorExpires = absl::FromUnixSeconds(1'900'000'000);
 
 DirectorTarget Target(std::string_view module_key, uint64_t counter) {
   DirectorTarget t;
@@ -139,7 +139,7 @@ class Server {
   DirectorMetadata Director() const {
     DirectorMetadata d;
     d.common.version = 3;
-    d.common.expires = kExpires;
+    d.common.expires = kDirectorExpires;
     d.app_id = "wallet";
     d.segments = segments_;
     for (const ServerRelease& r : releases) {
@@ -207,7 +207,7 @@ DirectorSegment Seg(std::string expression, std::vector<std::string> allow = {},
 DirectorMetadata FullDirector() {
   DirectorMetadata d;
   d.common.version = 12;
-  d.common.expires = kExpires;
+  d.common.expires = kDirectorExpires;
   d.app_id = "wallet";
   d.segments["android"] = Seg(R"(os == "android" && app_version >= "10.3.0")",
                               {"tester-1"}, {"banned-1", "banned-2"});

@@ -34,7 +34,7 @@ using testing::TestKey;
 using testing::TestRepo;
 
 // A user id whose bucket under `salt` falls in [lo, hi).
-std::string UserInBuckets(std::string_view salt, uint32_t lo, uint32_t hi) {
+std::string UserInRange(std::string_view salt, uint32_t lo, uint32_t hi) {
   for (int i = 0;; ++i) {
     std::string id = StrCat("user-", i);
     const uint32_t b = rollout::BucketOf(salt, id);
@@ -158,8 +158,8 @@ class VerifierReleaseTest : public ::testing::Test {
 
 TEST_F(VerifierReleaseTest, ResolvesByTheReleaseRules) {
   std::unique_ptr<Verifier> v = OpenRefreshed();
-  const std::string treated = UserInBuckets("release-2", 0, 5000);
-  const std::string control = UserInBuckets("release-2", 5000, 10000);
+  const std::string treated = UserInRange("release-2", 0, 5000);
+  const std::string control = UserInRange("release-2", 5000, 10000);
 
   STRATA_ASSERT_OK_AND_ASSIGN(
       VerifiedTarget t,
@@ -208,7 +208,7 @@ TEST_F(VerifierReleaseTest, ResolvesByTheReleaseRules) {
   EXPECT_EQ(by_attr.release_id, 2u);
   // Signed out: bucketed by the device id.
   DeviceInfo signed_out = Device("");
-  signed_out.device_id = UserInBuckets("release-2", 0, 5000);
+  signed_out.device_id = UserInRange("release-2", 0, 5000);
   STRATA_ASSERT_OK_AND_ASSIGN(
       VerifiedTarget by_device,
       v->ResolveModule(signed_out, Layer::kH5, "mall-home"));
@@ -217,7 +217,7 @@ TEST_F(VerifierReleaseTest, ResolvesByTheReleaseRules) {
 
 TEST_F(VerifierReleaseTest, InstalledKeepsAHaltedReleaseAcrossRefreshes) {
   std::unique_ptr<Verifier> v = OpenRefreshed();
-  const std::string treated = UserInBuckets("release-2", 0, 5000);
+  const std::string treated = UserInRange("release-2", 0, 5000);
   STRATA_ASSERT_OK_AND_ASSIGN(
       VerifiedTarget t,
       v->ResolveModule(Device(treated), Layer::kH5, "mall-home"));

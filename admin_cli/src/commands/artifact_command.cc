@@ -135,7 +135,7 @@ absl::StatusOr<v1::ArtifactInfo> Get(AdminClient& client,
   return client.GetArtifact(req);
 }
 
-void RunList(const ArtifactFlags& f, CliContext& ctx) {
+void RunArtifactList(const ArtifactFlags& f, CliContext& ctx) {
   v1::ListArtifactsRequest req;
   req.set_app_id(f.app);
   if (!f.layer.empty()) req.set_layer(LayerNames().at(f.layer));
@@ -282,7 +282,7 @@ void AddArtifactCommand(CLI::App& app, CliContext& ctx) {
   list->add_option("--layer", flags->layer, "only this layer")
       ->check(CLI::IsMember({"config", "h5", "hcf", "hotpatch", "native"}));
   list->add_option("--module", flags->module, "only this module");
-  list->callback([flags, &ctx] { RunList(*flags, ctx); });
+  list->callback([flags, &ctx] { RunArtifactList(*flags, ctx); });
 
   CLI::App* show = artifact->add_subcommand(
       "show",

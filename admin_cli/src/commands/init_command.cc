@@ -16,7 +16,7 @@
 namespace strata::admin {
 namespace {
 
-struct InitFlags {
+struct AppInitFlags {
   std::string app;
   bool force = false;
   bool no_verify = false;
@@ -29,7 +29,7 @@ std::string Absolute(const std::string& path) {
   return JoinPath(cwd, path);
 }
 
-void RunInit(const InitFlags& f, CliContext& ctx) {
+void RunAppInit(const AppInitFlags& f, CliContext& ctx) {
   FileSystem& fs = *PosixFileSystem();
   const std::string path = ctx.config_path;
   if (fs.Exists(path) && !f.force) {
@@ -125,7 +125,7 @@ void RunInit(const InitFlags& f, CliContext& ctx) {
 }  // namespace
 
 void AddInitCommand(CLI::App& app, CliContext& ctx) {
-  auto f = std::make_shared<InitFlags>();
+  auto f = std::make_shared<AppInitFlags>();
   CLI::App* cmd = app.add_subcommand(
       "init",
       "Write the config file (--config, STRATA_CONFIG, or\n"
@@ -143,7 +143,7 @@ void AddInitCommand(CLI::App& app, CliContext& ctx) {
   cmd->add_flag("--force", f->force, "replace an existing config file");
   cmd->add_flag("--no-verify", f->no_verify,
                 "write it without asking the server");
-  cmd->callback([f, &ctx] { RunInit(*f, ctx); });
+  cmd->callback([f, &ctx] { RunAppInit(*f, ctx); });
 }
 
 }  // namespace strata::admin

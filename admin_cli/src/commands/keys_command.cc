@@ -109,7 +109,7 @@ void RunGen(const std::string& dir, CliContext& ctx) {
   ctx.Print(out, text + "keys written to " + dir + "\n");
 }
 
-void RunList(const std::string& dir, CliContext& ctx) {
+void RunKeysList(const std::string& dir, CliContext& ctx) {
   FileSystem& fs = *PosixFileSystem();
   absl::StatusOr<std::optional<signing::TargetsMetadata>> targets =
       LoadTargets(fs, dir);
@@ -195,7 +195,7 @@ void AddKeysCommand(CLI::App& app, CliContext& ctx) {
       "for.\n\n"
       "Example:\n  strata keys list --dir ~/strata-keys");
   list->add_option("--dir", *list_dir, "the key directory")->required();
-  list->callback([list_dir, &ctx] { RunList(*list_dir, ctx); });
+  list->callback([list_dir, &ctx] { RunKeysList(*list_dir, ctx); });
 
   auto rf = std::make_shared<PublisherRotation>();
   CLI::App* rotate = keys->add_subcommand(

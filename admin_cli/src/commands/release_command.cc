@@ -283,7 +283,7 @@ void RunCreate(const CreateFlags& f, CliContext& ctx) {
   if (f.wait.wait) Follow(ctx, f.app, release->release_id(), watch);
 }
 
-void RunList(const std::string& app, CliContext& ctx) {
+void RunReleaseList(const std::string& app, CliContext& ctx) {
   auto releases = ctx.Client().ListReleases(app);
   if (!releases.ok()) {
     ctx.Fail(releases.status());
@@ -737,7 +737,7 @@ void AddReleaseCommand(CLI::App& app, CliContext& ctx) {
       "Example:\n  strata release list --app wallet\n"
       "  strata release list --app wallet --output json | jq '.releases[]'");
   AddAppOption(list, *list_app, ctx);
-  list->callback([list_app, &ctx] { RunList(*list_app, ctx); });
+  list->callback([list_app, &ctx] { RunReleaseList(*list_app, ctx); });
 
   auto status = std::make_shared<IdFlags>();
   CLI::App* status_cmd = AddIdCommand(

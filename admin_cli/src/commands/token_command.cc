@@ -99,12 +99,12 @@ Json TokenJson(const v1::TokenInfo& t, absl::Time now) {
   return j;
 }
 
-struct CreateFlags {
+struct TokenCreateFlags {
   std::string name, role, app = "*", expires;
 };
 
 void AddCreate(CLI::App* token, CliContext& ctx) {
-  auto f = std::make_shared<CreateFlags>();
+  auto f = std::make_shared<TokenCreateFlags>();
   CLI::App* create = token->add_subcommand(
       "create",
       "Create a token; the secret is printed once, alone on stdout.\n"

@@ -32,7 +32,9 @@ Json JsonList(const std::vector<std::string>& items) {
   return a;
 }
 
-std::string Short(std::string_view id) { return std::string(id.substr(0, 16)); }
+std::string ShortKeyId(std::string_view id) {
+  return std::string(id.substr(0, 16));
+}
 
 // What devices do with a new root; printed by every rotation that makes one.
 std::string RootChainNote(const std::string& dir, uint64_t version) {
@@ -56,7 +58,7 @@ absl::Status CheckRootLists(const AppTrust& trust, const std::string& app,
     return absl::OkStatus();
   }
   return absl::PermissionDeniedError(
-      StrCat(path, " (", Short(key.KeyId()), ") is not a ", role,
+      StrCat(path, " (", ShortKeyId(key.KeyId()), ") is not a ", role,
              " key of app ", app, "'s root v", trust.root.common.version,
              "; --keys must be the directory this app's trust was made with"));
 }
@@ -138,8 +140,8 @@ absl::Status RotateRoot(const RotateFlags& f, CliContext& ctx) {
   out["old_key_file"] = retired;
   out["root_file"] = JoinPath(f.dir, "root.json");
   ctx.Print(out, StrCat("root key of ", f.app, " rotated: new key ",
-                        Short(new_key.KeyId()), " in ", l.dir.Path("root"),
-                        ", old key ", Short(old_key.KeyId()), " kept in ",
+                        ShortKeyId(new_key.KeyId()), " in ", l.dir.Path("root"),
+                        ", old key ", ShortKeyId(old_key.KeyId()), " kept in ",
                         retired, "\ninstalled root v", root.common.version,
                         ", signed by the old and the new root key\n",
                         RootChainNote(f.dir, root.common.version)));
@@ -200,7 +202,7 @@ absl::Status RotateTargets(const RotateFlags& f, CliContext& ctx) {
   out["root_file"] = JoinPath(f.dir, "root.json");
   std::string text =
       StrCat("targets key of ", f.app, " rotated: new key ",
-             Short(new_key.KeyId()), " in ", l.dir.Path("targets"), "\n");
+             ShortKeyId(new_key.KeyId()), " in ", l.dir.Path("targets"), "\n");
   if (!retired.empty()) text += StrCat("old key kept in ", retired, "\n");
   text += StrCat("installed root v", resp->root_version(),
                  " (lists the new targets key) and targets v",
@@ -402,7 +404,7 @@ absl::Status RotatePublisher(const PublisherRotation& r, CliContext& ctx) {
   const std::vector<std::string> trusted_for =
       LayersOf(l.trust.targets, old_id);
   if (trusted_for.empty()) {
-    return absl::NotFoundError(StrCat("key ", r.key, " (", Short(old_id),
+    return absl::NotFoundError(StrCat("key ", r.key, " (", ShortKeyId(old_id),
                                       ") is not delegated any layer of app ",
                                       r.app, "; nothing to rotate"));
   }
@@ -480,12 +482,13 @@ absl::Status RotatePublisher(const PublisherRotation& r, CliContext& ctx) {
   out["resigned_roles"] = JsonList(resigned);
   std::string text =
       StrCat("rotated ", r.key, " for ", Join(layers, ", "), ": new key ",
-             Short(new_key.KeyId()), " in ", l.dir.Path(new_name), "\n");
+             ShortKeyId(new_key.KeyId()), " in ", l.dir.Path(new_name), "\n");
   if (still.empty()) {
-    text += StrCat("old key ", Short(old_id), " is no longer trusted; kept in ",
+    text += StrCat("old key ", ShortKeyId(old_id),
+                   " is no longer trusted; kept in ",
                    retired.empty() ? l.dir.Path(r.key) : retired, "\n");
   } else {
-    text += StrCat("old key ", Short(old_id), " is still trusted for ",
+    text += StrCat("old key ", ShortKeyId(old_id), " is still trusted for ",
                    Join(still, ", "), " (", l.dir.Path(r.key), ")\n");
   }
   text += StrCat(

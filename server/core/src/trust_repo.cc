@@ -13,13 +13,14 @@
 namespace strata::server {
 namespace {
 
-// Annotate() for a StatusOr.
+// WithContext() for a StatusOr.
 template <typename T>
-absl::StatusOr<T> Annotate(absl::StatusOr<T> value, std::string_view context) {
+absl::StatusOr<T> WithContext(absl::StatusOr<T> value,
+                              std::string_view context) {
   if (value.ok()) return value;
   return ::strata::Annotate(value.status(), context);
 }
-absl::Status Annotate(const absl::Status& status, std::string_view context) {
+absl::Status WithContext(const absl::Status& status, std::string_view context) {
   return ::strata::Annotate(status, context);
 }
 
@@ -121,12 +122,12 @@ absl::StatusOr<TrustView::Layer> VerifyLayerRole(const std::string& app_id,
                "targets`"));
   }
   STRATA_ASSIGN_OR_RETURN(SignedMetadata md,
-                          Annotate(SignedMetadata::Parse(bytes, layer),
-                                   StrCat("the ", layer, " role")));
+                          WithContext(SignedMetadata::Parse(bytes, layer),
+                                      StrCat("the ", layer, " role")));
   STRATA_ASSIGN_OR_RETURN(
       TargetsMetadata meta,
-      Annotate(signing::ParseTargets(md.signed_part(), layer),
-               StrCat("the ", layer, " role")));
+      WithContext(signing::ParseTargets(md.signed_part(), layer),
+                  StrCat("the ", layer, " role")));
   if (absl::Status s = signing::VerifyThreshold(
           md, targets.delegations->keys,
           signing::RoleKeys{d->keyids, d->threshold}, layer);
@@ -631,10 +632,11 @@ absl::StatusOr<v1::SetTrustResponse> TrustRepo::SetTrust(
   if (!req.root().empty()) {
     STRATA_ASSIGN_OR_RETURN(
         SignedMetadata md,
-        Annotate(SignedMetadata::Parse(req.root(), "root"), "root metadata"));
+        WithContext(SignedMetadata::Parse(req.root(), "root"),
+                    "root metadata"));
     STRATA_ASSIGN_OR_RETURN(
         RootMetadata root,
-        Annotate(signing::ParseRoot(md.signed_part()), "root metadata"));
+        WithContext(signing::ParseRoot(md.signed_part()), "root metadata"));
     for (const char* role : {"root", "targets", "snapshot", "timestamp"}) {
       if (!root.roles.count(role)) {
         return absl::InvalidArgumentError(
@@ -661,7 +663,7 @@ absl::StatusOr<v1::SetTrustResponse> TrustRepo::SetTrust(
     if (absl::Status s = signing::VerifyThreshold(
             md, root.keys, root.roles.at("root"), "root");
         !s.ok()) {
-      return Annotate(s, "root metadata is not signed by its own root keys");
+      return WithContext(s, "root metadata is not signed by its own root keys");
     }
     if (base != nullptr) {
       const uint64_t installed = base->root.common.version;
@@ -674,9 +676,10 @@ absl::StatusOr<v1::SetTrustResponse> TrustRepo::SetTrust(
       if (absl::Status s = signing::VerifyThreshold(
               md, base->root.keys, base->root.roles.at("root"), "root");
           !s.ok()) {
-        return Annotate(s,
-                        "a new root must also be signed by a threshold of the "
-                        "current root's keys");
+        return WithContext(
+            s,
+            "a new root must also be signed by a threshold of the "
+            "current root's keys");
       }
     } else if (root.common.version == 0) {
       return absl::InvalidArgumentError("root version must be at least 1");
@@ -724,19 +727,19 @@ absl::StatusOr<v1::SetTrustResponse> TrustRepo::SetTrust(
   if (!req.targets().empty()) {
     STRATA_ASSIGN_OR_RETURN(
         SignedMetadata md,
-        Annotate(SignedMetadata::Parse(req.targets(), "targets"),
-                 "targets metadata"));
+        WithContext(SignedMetadata::Parse(req.targets(), "targets"),
+                    "targets metadata"));
     if (absl::Status s = signing::VerifyThreshold(md, next->root.keys,
                                                   targets_keys, "targets");
         !s.ok()) {
-      return Annotate(s,
-                      "targets metadata is not signed by the root's targets "
-                      "keys");
+      return WithContext(s,
+                         "targets metadata is not signed by the root's targets "
+                         "keys");
     }
     STRATA_ASSIGN_OR_RETURN(
         TargetsMetadata targets,
-        Annotate(signing::ParseTargets(md.signed_part(), "targets"),
-                 "targets metadata"));
+        WithContext(signing::ParseTargets(md.signed_part(), "targets"),
+                    "targets metadata"));
     if (base != nullptr &&
         targets.common.version <= base->targets.common.version) {
       return absl::InvalidArgumentError(
@@ -815,11 +818,12 @@ absl::StatusOr<v1::SetTrustResponse> TrustRepo::SetTrust(
   for (const std::string& bytes : req.layer_roles()) {
     STRATA_ASSIGN_OR_RETURN(
         SignedMetadata md,
-        Annotate(SignedMetadata::Parse(bytes, "layer role"), "a layer role"));
+        WithContext(SignedMetadata::Parse(bytes, "layer role"),
+                    "a layer role"));
     STRATA_ASSIGN_OR_RETURN(
         TargetsMetadata meta,
-        Annotate(signing::ParseTargets(md.signed_part(), "layer role"),
-                 "a layer role"));
+        WithContext(signing::ParseTargets(md.signed_part(), "layer role"),
+                    "a layer role"));
     STRATA_ASSIGN_OR_RETURN(std::optional<std::string> layer,
                             LayerFromTargets(meta));
     if (layer.has_value()) {
@@ -955,11 +959,12 @@ absl::Status TrustRepo::PutLayerRole(std::string_view app_id,
     STRATA_RETURN_IF_ERROR(Usable(*base, now));
     STRATA_ASSIGN_OR_RETURN(
         SignedMetadata md,
-        Annotate(SignedMetadata::Parse(bytes, "layer role"), "the layer role"));
+        WithContext(SignedMetadata::Parse(bytes, "layer role"),
+                    "the layer role"));
     STRATA_ASSIGN_OR_RETURN(
         TargetsMetadata meta,
-        Annotate(signing::ParseTargets(md.signed_part(), "layer role"),
-                 "the layer role"));
+        WithContext(signing::ParseTargets(md.signed_part(), "layer role"),
+                    "the layer role"));
     STRATA_ASSIGN_OR_RETURN(std::optional<std::string> named,
                             LayerFromTargets(meta));
     std::vector<std::string> layers;
@@ -1279,11 +1284,12 @@ absl::Status TrustRepo::CommitRollback(
   for (const std::string& bytes : roles) {
     STRATA_ASSIGN_OR_RETURN(
         SignedMetadata md,
-        Annotate(SignedMetadata::Parse(bytes, "layer role"), "a layer role"));
+        WithContext(SignedMetadata::Parse(bytes, "layer role"),
+                    "a layer role"));
     STRATA_ASSIGN_OR_RETURN(
         TargetsMetadata meta,
-        Annotate(signing::ParseTargets(md.signed_part(), "layer role"),
-                 "a layer role"));
+        WithContext(signing::ParseTargets(md.signed_part(), "layer role"),
+                    "a layer role"));
     STRATA_ASSIGN_OR_RETURN(std::optional<std::string> layer,
                             LayerFromTargets(meta));
     if (!layer.has_value()) {

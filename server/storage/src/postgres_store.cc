@@ -25,7 +25,7 @@ namespace strata::server {
 namespace {
 
 constexpr int kSchemaVersion = 1;
-constexpr char kHealthBuiltKey[] = "health_built";
+constexpr char kPgHealthBuiltKey[] = "health_built";
 
 // The tables (docs/architecture.md, "Replicas on PostgreSQL"). Records are
 // the same serialized protos RocksDB holds; keys are columns. Text keys
@@ -1108,7 +1108,7 @@ class PostgresStore : public Store {
 
   absl::StatusOr<bool> HealthAggregatesBuilt() override {
     STRATA_ASSIGN_OR_RETURN(Result r, Query("SELECT 1 FROM meta WHERE k = $1",
-                                            Params().Text(kHealthBuiltKey),
+                                            Params().Text(kPgHealthBuiltKey),
                                             "reading the health mark"));
     return r.rows() > 0;
   }
@@ -1116,7 +1116,7 @@ class PostgresStore : public Store {
   absl::Status BeginHealthRebuild() override {
     return InTx("clearing release health for a rebuild", [&](Conn& c) {
       return c.Script(
-          StrCat("DELETE FROM meta WHERE k = '", kHealthBuiltKey,
+          StrCat("DELETE FROM meta WHERE k = '", kPgHealthBuiltKey,
                  "'; DELETE FROM health_buckets; DELETE FROM health_marks;"),
           "clearing release health");
     });
@@ -1131,7 +1131,8 @@ class PostgresStore : public Store {
     return Query(
                "INSERT INTO meta (k, v) VALUES ($1, '\\x31') ON CONFLICT "
                "DO NOTHING",
-               Params().Text(kHealthBuiltKey), "marking release health rebuilt")
+               Params().Text(kPgHealthBuiltKey),
+               "marking release health rebuilt")
         .status();
   }
 
