@@ -138,6 +138,7 @@ cmd_test() {
   log "running tests"
   export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"
   export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+  export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$ROOT/tests/sanitizers/lsan.supp:print_suppressions=0}"
   ctest --test-dir "$dir" --output-on-failure -j "${STRATA_JOBS:-$(nproc)}" --timeout 300
   if [ "$FUZZ" = 1 ]; then
     log "fuzzing every target for ${FUZZ_SECONDS}s (tools/fuzz.sh)"

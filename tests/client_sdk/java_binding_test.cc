@@ -38,7 +38,8 @@ TEST_F(JavaBindingTest, CheckOpenModuleAndResolveUrlFromJava) {
             0u);
 
   const std::string cmd =
-      StrCat(STRATA_JAVA, " -Dstrata.jni.library=", STRATA_JNI_LIBRARY, " -cp ",
+      StrCat(STRATA_JAVA_ENV, STRATA_JAVA,
+             " -Dstrata.jni.library=", STRATA_JNI_LIBRARY, " -cp ",
              STRATA_JAVA_CLASSPATH, " StrataClientTest ", server_.address(),
              " ", JoinPath(dir_.path(), "java-device"),
              " http://127.0.0.1:", server_.http_port(), " 2>&1");

@@ -161,7 +161,9 @@ void AddCompletionCommand(CLI::App& app, CliContext& /*ctx*/) {
       ->required()
       ->check(CLI::IsMember({"bash"}));
   CLI::App* root = &app;
-  cmd->callback([root] { std::cout << BashCompletion(*root); });
+  // The callback owns `shell`: CLI11 writes the parsed value into it after
+  // this function returns (freed before, ASan's heap-use-after-free).
+  cmd->callback([root, shell] { std::cout << BashCompletion(*root); });
 }
 
 }  // namespace strata::admin
