@@ -5,6 +5,7 @@
 #define STRATA_TESTS_CLUSTER_CLUSTER_H_
 
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -163,6 +164,9 @@ class Cluster {
     r.pid = ::fork();
     ASSERT_GE(r.pid, 0);
     if (r.pid == 0) {
+      // Dies with the test process (forked from its main thread), so a test
+      // that aborts leaves no stratad holding ctest's output pipe open.
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
       std::vector<char*> argv;
       for (std::string& a : args) argv.push_back(a.data());
       argv.push_back(nullptr);

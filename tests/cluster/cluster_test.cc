@@ -276,7 +276,7 @@ TEST_F(ClusterTest, AReplicaKilledMidPublishLeavesNothingHalfVisible) {
   ASSERT_NO_FATAL_FAILURE(cluster_.Start(2));
   // Large enough that the upload takes many chunks and round trips.
   std::string content = "{\"pad\":\"";
-  for (int i = 0; content.size() < (6u << 20); ++i) {
+  for (uint64_t i = 0; content.size() < (6u << 20); ++i) {
     content += StrCat(i * 7919 % 100003, ",");
   }
   content += "\"}";

@@ -6,6 +6,7 @@
 #define STRATA_TESTS_INTEGRATION_STRATAD_PROCESS_H_
 
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -93,6 +94,9 @@ class StratadProcess {
     pid_ = ::fork();
     ASSERT_GE(pid_, 0);
     if (pid_ == 0) {
+      // Dies with the test process (forked from its main thread), so a test
+      // that aborts leaves no stratad holding ctest's output pipe open.
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
       std::vector<char*> argv;
       for (std::string& a : args) argv.push_back(a.data());
       argv.push_back(nullptr);
