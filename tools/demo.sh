@@ -38,15 +38,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Under the sanitizer build (ASAN_OPTIONS set), the CLI's allocations keep
-# whole stacks, through the uninstrumented libraries too: a leak that LSan
-# reported once from `strata release status` (904 bytes from OpenSSL's
-# CRYPTO_zalloc, no other frame) is then traceable. No effect otherwise.
-if [ -n "${ASAN_OPTIONS:-}" ]; then
-  strata() { ASAN_OPTIONS="$ASAN_OPTIONS:fast_unwind_on_malloc=0" "$BIN/strata" "$@"; }
-else
-  strata() { "$BIN/strata" "$@"; }
-fi
+strata() { "$BIN/strata" "$@"; }
 # The release id in `strata ... --output json` output.
 release_id() { sed -n 's/.*"release_id": *"\{0,1\}\([0-9][0-9]*\).*/\1/p' | head -1; }
 # Every device pins the root that `strata trust init` writes (as an app
