@@ -23,7 +23,8 @@ Commands:
               it includes a replay of every fuzz target's checked-in corpus)
   build       install what is missing and build
   deps        only install missing Debian packages (apt-get; idempotent)
-  check       only the source checks (clang-format, forbidden includes)
+  check       only the source checks (clang-format, forbidden includes,
+              clang -Wthread-safety over the annotated locks once built)
   fuzz [SEC]  build the fuzz targets with clang/libFuzzer (build-fuzz/) and
               run each for SEC seconds (default 60); = tools/fuzz.sh
   help        this text
@@ -129,6 +130,15 @@ cmd_check() {
   clang-format --dry-run --Werror $files
   log "checking forbidden includes"
   "$ROOT/tools/check_includes.sh"
+  # Needs the build's compile_commands.json and generated headers: `test`
+  # runs it after building; a bare `check` before any build skips it.
+  local dir; dir="$(build_dir)"
+  if [ -f "$dir/compile_commands.json" ] && [ -d "$dir/proto/gen" ]; then
+    log "checking lock annotations (clang -Wthread-safety, tools/thread_safety_check.sh)"
+    "$ROOT/tools/thread_safety_check.sh" "$dir"
+  else
+    log "lock annotations: skipped (no build in $dir yet; \`test\` runs them)"
+  fi
 }
 
 cmd_test() {
