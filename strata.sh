@@ -31,6 +31,8 @@ Commands:
 
 Options:
   --sanitize  build and test with AddressSanitizer + UBSan (in build-asan/)
+  --tsan      with test: only the stress tests (label "stress"), built with
+              ThreadSanitizer in build-tsan/; fails on any race report
   --fuzz [SEC]  with test: after the tests pass, also the bounded libFuzzer
               run of every fuzz target, SEC seconds each (default 60), as
               `fuzz` does; fails when a target finds a crash or a broken
@@ -155,6 +157,27 @@ cmd_test() {
   fi
 }
 
+# ThreadSanitizer over the stress tests (ctest label "stress": core classes
+# with their real threads, no gRPC in the process; docs/testing.md), in
+# build-tsan/. Only their targets are built.
+TSAN=0
+cmd_test_tsan() {
+  cmd_deps
+  local dir="$ROOT/build-tsan"
+  local jobs="${STRATA_JOBS:-$(nproc)}"
+  if [ ! -f "$dir/build.ninja" ]; then
+    log "configuring $dir"
+    cmake -S "$ROOT" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+      -DSTRATA_WERROR=ON -DSTRATA_TSAN=ON >/dev/null
+  fi
+  log "building the stress tests with -fsanitize=thread ($jobs jobs)"
+  cmake --build "$dir" -j "$jobs" --target stress_test
+  log "running the stress tests under ThreadSanitizer"
+  # tools/tsan.supp: RocksDB's own accesses (uninstrumented; see there).
+  export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1:suppressions=$ROOT/tools/tsan.supp}"
+  ctest --test-dir "$dir" --output-on-failure -L stress -j "$jobs" --timeout 300
+}
+
 CLUSTER=0
 cmd_demo() {
   cmd_build
@@ -181,6 +204,7 @@ main() {
   while [ $# -gt 0 ]; do
     case "$1" in
       --sanitize) SANITIZE=1 ;;
+      --tsan) TSAN=1 ;;
       --cluster) CLUSTER=1 ;;
       --fuzz=*) FUZZ=1; FUZZ_SECONDS="${1#--fuzz=}" ;;
       --fuzz)
@@ -199,9 +223,13 @@ main() {
       "for the fuzz run alone use ./strata.sh fuzz [SEC]" >&2
     exit 2
   fi
+  if [ "$TSAN" = 1 ] && [ "$cmd" != test ]; then
+    echo "strata.sh: --tsan goes with test (./strata.sh test --tsan)" >&2
+    exit 2
+  fi
   case "$cmd" in
     demo) cmd_demo ;;
-    test) cmd_test ;;
+    test) if [ "$TSAN" = 1 ]; then cmd_test_tsan; else cmd_test; fi ;;
     build) cmd_build ;;
     deps) cmd_deps ;;
     check) cmd_check ;;
