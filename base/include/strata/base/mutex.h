@@ -98,19 +98,9 @@ class CondVar {
     cv_.wait(lock);
     lock.release();
   }
-  // True when `timeout` passed without a notification (spurious wake-ups
-  // may return false early, as with std::condition_variable).
-  template <typename Rep, typename Period>
-  bool WaitWithTimeout(Mutex* mu,
-                       const std::chrono::duration<Rep, Period>& timeout)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
-    std::unique_lock<std::mutex> lock(mu->mu_, std::adopt_lock);
-    const bool timed_out =
-        cv_.wait_for(lock, timeout) == std::cv_status::timeout;
-    lock.release();
-    return timed_out;
-  }
-  // True when `deadline` passed without a notification.
+  // True when `deadline` passed without a notification (spurious wake-ups
+  // may return false early, as with std::condition_variable). A timeout is
+  // a deadline: std::chrono::steady_clock::now() + timeout.
   template <typename Clock, typename Duration>
   bool WaitWithDeadline(
       Mutex* mu, const std::chrono::time_point<Clock, Duration>& deadline)
