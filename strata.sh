@@ -23,13 +23,16 @@ Commands:
               it includes a replay of every fuzz target's checked-in corpus)
   build       install what is missing and build
   deps        only install missing Debian packages (apt-get; idempotent)
-  check       only the source checks (clang-format, forbidden includes)
+  check       only the source checks (clang-format, forbidden includes,
+              clang -Wthread-safety over the annotated locks once built)
   fuzz [SEC]  build the fuzz targets with clang/libFuzzer (build-fuzz/) and
               run each for SEC seconds (default 60); = tools/fuzz.sh
   help        this text
 
 Options:
   --sanitize  build and test with AddressSanitizer + UBSan (in build-asan/)
+  --tsan      with test: only the stress tests (label "stress"), built with
+              ThreadSanitizer in build-tsan/; fails on any race report
   --fuzz [SEC]  with test: after the tests pass, also the bounded libFuzzer
               run of every fuzz target, SEC seconds each (default 60), as
               `fuzz` does; fails when a target finds a crash or a broken
@@ -129,6 +132,15 @@ cmd_check() {
   clang-format --dry-run --Werror $files
   log "checking forbidden includes"
   "$ROOT/tools/check_includes.sh"
+  # Needs the build's compile_commands.json and generated headers: `test`
+  # runs it after building; a bare `check` before any build skips it.
+  local dir; dir="$(build_dir)"
+  if [ -f "$dir/compile_commands.json" ] && [ -d "$dir/proto/gen" ]; then
+    log "checking lock annotations (clang -Wthread-safety, tools/thread_safety_check.sh)"
+    "$ROOT/tools/thread_safety_check.sh" "$dir"
+  else
+    log "lock annotations: skipped (no build in $dir yet; \`test\` runs them)"
+  fi
 }
 
 cmd_test() {
@@ -144,6 +156,27 @@ cmd_test() {
     log "fuzzing every target for ${FUZZ_SECONDS}s (tools/fuzz.sh)"
     cmd_fuzz "$FUZZ_SECONDS"
   fi
+}
+
+# ThreadSanitizer over the stress tests (ctest label "stress": core classes
+# with their real threads, no gRPC in the process; docs/testing.md), in
+# build-tsan/. Only their targets are built.
+TSAN=0
+cmd_test_tsan() {
+  cmd_deps
+  local dir="$ROOT/build-tsan"
+  local jobs="${STRATA_JOBS:-$(nproc)}"
+  if [ ! -f "$dir/build.ninja" ]; then
+    log "configuring $dir"
+    cmake -S "$ROOT" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+      -DSTRATA_WERROR=ON -DSTRATA_TSAN=ON >/dev/null
+  fi
+  log "building the stress tests with -fsanitize=thread ($jobs jobs)"
+  cmake --build "$dir" -j "$jobs" --target stress_test
+  log "running the stress tests under ThreadSanitizer"
+  # tools/tsan.supp: RocksDB's own accesses (uninstrumented; see there).
+  export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1:suppressions=$ROOT/tools/tsan.supp}"
+  ctest --test-dir "$dir" --output-on-failure -L stress -j "$jobs" --timeout 300
 }
 
 CLUSTER=0
@@ -172,6 +205,7 @@ main() {
   while [ $# -gt 0 ]; do
     case "$1" in
       --sanitize) SANITIZE=1 ;;
+      --tsan) TSAN=1 ;;
       --cluster) CLUSTER=1 ;;
       --fuzz=*) FUZZ=1; FUZZ_SECONDS="${1#--fuzz=}" ;;
       --fuzz)
@@ -190,9 +224,13 @@ main() {
       "for the fuzz run alone use ./strata.sh fuzz [SEC]" >&2
     exit 2
   fi
+  if [ "$TSAN" = 1 ] && [ "$cmd" != test ]; then
+    echo "strata.sh: --tsan goes with test (./strata.sh test --tsan)" >&2
+    exit 2
+  fi
   case "$cmd" in
     demo) cmd_demo ;;
-    test) cmd_test ;;
+    test) if [ "$TSAN" = 1 ]; then cmd_test_tsan; else cmd_test; fi ;;
     build) cmd_build ;;
     deps) cmd_deps ;;
     check) cmd_check ;;

@@ -4,10 +4,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
-#include <mutex>
 
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "strata/base/mutex.h"
 
 namespace strata {
 namespace {
@@ -56,9 +56,9 @@ LogMessage::LogMessage(LogLevel level, const char* file, int line)
 }
 
 LogMessage::~LogMessage() {
-  static std::mutex mu;
+  static Mutex mu;
   stream_ << "\n";
-  std::lock_guard<std::mutex> lock(mu);
+  MutexLock lock(&mu);
   std::cerr << stream_.str();
   (void)level_;
 }

@@ -5,8 +5,9 @@
 #include <openssl/evp.h>
 
 #include <cstdlib>
-#include <mutex>
 #include <vector>
+
+#include "strata/base/mutex.h"
 
 namespace strata {
 
@@ -98,9 +99,9 @@ bool IsSha256Hex(std::string_view s) {
 // the cheap path; a new one is made only when every kept one is in use.
 struct HmacSha256Key::Pool {
   std::string key;
-  std::mutex mu;
-  std::vector<EVP_MAC_CTX*> free;
-  ~Pool() {
+  Mutex mu;
+  std::vector<EVP_MAC_CTX*> free ABSL_GUARDED_BY(mu);
+  ~Pool() ABSL_NO_THREAD_SAFETY_ANALYSIS {  // no other user left
     for (EVP_MAC_CTX* c : free) EVP_MAC_CTX_free(c);
   }
 };
@@ -115,7 +116,7 @@ HmacSha256Key::~HmacSha256Key() = default;
 Sha256Digest HmacSha256Key::Mac(std::string_view data) const {
   EVP_MAC_CTX* ctx = nullptr;
   {
-    std::lock_guard<std::mutex> lock(pool_->mu);
+    MutexLock lock(&pool_->mu);
     if (!pool_->free.empty()) {
       ctx = pool_->free.back();
       pool_->free.pop_back();
@@ -148,7 +149,7 @@ Sha256Digest HmacSha256Key::Mac(std::string_view data) const {
        EVP_MAC_final(ctx, out.data(), &len, out.size()) == 1 &&
        len == out.size();
   if (!ok) std::abort();  // Out of memory or a broken OpenSSL.
-  std::lock_guard<std::mutex> lock(pool_->mu);
+  MutexLock lock(&pool_->mu);
   pool_->free.push_back(ctx);
   return out;
 }

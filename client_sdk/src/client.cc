@@ -3,7 +3,6 @@
 #include <atomic>
 #include <deque>
 #include <map>
-#include <mutex>
 #include <set>
 #include <thread>
 
@@ -11,6 +10,7 @@
 #include "strata/base/file_util.h"
 #include "strata/base/json.h"
 #include "strata/base/log.h"
+#include "strata/base/mutex.h"
 #include "strata/base/sha256.h"
 #include "strata/base/status_macros.h"
 #include "strata/base/strings.h"
@@ -51,7 +51,7 @@ absl::Status Client::StartConfigWatch(ConfigWatchOptions options) {
         "config watch backoffs: initial_backoff must be positive and "
         "max_backoff at least initial_backoff");
   }
-  std::lock_guard<std::mutex> life(impl_->watch_life_mu);
+  MutexLock life(&impl_->watch_life_mu);
   if (impl_->watch_thread.joinable()) {
     if (!impl_->watch_stop) {
       return absl::FailedPreconditionError(
@@ -63,7 +63,7 @@ absl::Status Client::StartConfigWatch(ConfigWatchOptions options) {
   impl_->watch_stop = false;
   impl_->watch_cancel.Reset();
   {
-    std::lock_guard<std::mutex> lock(impl_->watch_mu);
+    MutexLock lock(&impl_->watch_mu);
     impl_->watch_stats.running = true;
   }
   impl_->watch_thread = std::thread(
@@ -72,19 +72,19 @@ absl::Status Client::StartConfigWatch(ConfigWatchOptions options) {
 }
 
 void Client::StopConfigWatch() {
-  std::lock_guard<std::mutex> life(impl_->watch_life_mu);
+  MutexLock life(&impl_->watch_life_mu);
   impl_->watch_stop = true;
   impl_->watch_cancel.Cancel();
   if (impl_->watch_thread.get_id() == std::this_thread::get_id()) {
     return;  // from a listener or on_push: the thread ends after it returns
   }
   if (impl_->watch_thread.joinable()) impl_->watch_thread.join();
-  std::lock_guard<std::mutex> lock(impl_->watch_mu);
+  MutexLock lock(&impl_->watch_mu);
   impl_->watch_stats.running = false;
 }
 
 ConfigWatchStats Client::ConfigWatchStatus() const {
-  std::lock_guard<std::mutex> lock(impl_->watch_mu);
+  MutexLock lock(&impl_->watch_mu);
   return impl_->watch_stats;
 }
 
@@ -188,20 +188,24 @@ absl::StatusOr<std::unique_ptr<Client>> Client::CreateWithSeams(
   }
   const std::string opening =
       StrCat("opening the SDK's storage at ", impl->options.storage_dir);
-  absl::StatusOr<ModuleStore> store = ModuleStore::Open(
-      impl->env.fs, impl->options.storage_dir, impl->options.embedded_dir);
-  if (!store.ok()) return StorageFullError(store.status(), opening);
-  impl->store.emplace(*std::move(store));
-  absl::StatusOr<ReportQueue> reports =
-      ReportQueue::Open(impl->env.fs, impl->store->ReportsDir(),
-                        /*max_events=*/1000, impl->env.random);
-  if (!reports.ok()) return StorageFullError(reports.status(), opening);
-  impl->reports.emplace(*std::move(reports));
-  impl->outbox.emplace(&*impl->reports, impl->transport.get());
-  impl->pending.emplace(PendingStore::Open(
-      impl->env.fs, JoinPath(impl->options.storage_dir, "pending")));
-  impl->ledger.emplace(TrafficLedger::Open(
-      impl->env, JoinPath(impl->options.storage_dir, "traffic")));
+  {
+    // No other thread sees `impl` yet; the lock is for the analysis.
+    MutexLock init(&impl->mu);
+    absl::StatusOr<ModuleStore> store = ModuleStore::Open(
+        impl->env.fs, impl->options.storage_dir, impl->options.embedded_dir);
+    if (!store.ok()) return StorageFullError(store.status(), opening);
+    impl->store.emplace(*std::move(store));
+    absl::StatusOr<ReportQueue> reports =
+        ReportQueue::Open(impl->env.fs, impl->store->ReportsDir(),
+                          /*max_events=*/1000, impl->env.random);
+    if (!reports.ok()) return StorageFullError(reports.status(), opening);
+    impl->reports.emplace(*std::move(reports));
+    impl->outbox.emplace(&*impl->reports, impl->transport.get());
+    impl->pending.emplace(PendingStore::Open(
+        impl->env.fs, JoinPath(impl->options.storage_dir, "pending")));
+    impl->ledger.emplace(TrafficLedger::Open(
+        impl->env, JoinPath(impl->options.storage_dir, "traffic")));
+  }
   if (trust != nullptr) {
     impl->trust = std::move(trust);
   } else if (!impl->options.pinned_root_json.empty()) {
@@ -225,14 +229,14 @@ absl::StatusOr<std::unique_ptr<Client>> Client::CreateWithSeams(
 }
 
 int Client::AddConfigListener(ConfigListener listener) {
-  std::lock_guard<std::mutex> lock(impl_->listeners_mu);
+  MutexLock lock(&impl_->listeners_mu);
   const int id = impl_->next_listener++;
   impl_->listeners[id] = std::move(listener);
   return id;
 }
 
 void Client::RemoveConfigListener(int id) {
-  std::lock_guard<std::mutex> lock(impl_->listeners_mu);
+  MutexLock lock(&impl_->listeners_mu);
   impl_->listeners.erase(id);
 }
 
@@ -259,8 +263,8 @@ absl::StatusOr<LaunchResult> Client::BeginLaunch() {
 }
 
 absl::StatusOr<CheckResult> Client::CheckUnnotified() {
-  std::lock_guard<std::mutex> lock(impl_->mu);
   Impl& d = *impl_;
+  MutexLock lock(&d.mu);
   (void)d.FlushLocked();  // earlier reports first; kept if this fails
   v1::CheckRequest request;
   *request.mutable_device() = ToProto(d.options.app_id, d.options.device);
@@ -298,8 +302,8 @@ absl::StatusOr<CheckResult> Client::CheckUnnotified() {
 }
 
 absl::StatusOr<LaunchResult> Client::BeginLaunchUnnotified() {
-  std::lock_guard<std::mutex> lock(impl_->mu);
   Impl& d = *impl_;
+  MutexLock lock(&d.mu);
   ClientState next = d.store->state();
   LaunchResult result;
   // Every event describes `next`: queued only once it is committed, so a
@@ -407,8 +411,8 @@ absl::StatusOr<LaunchResult> Client::BeginLaunchUnnotified() {
 }
 
 absl::Status Client::MarkLaunchHealthy() {
-  std::lock_guard<std::mutex> lock(impl_->mu);
   Impl& d = *impl_;
+  MutexLock lock(&d.mu);
   ClientState next = d.store->state();
   if (!next.launch_in_progress) {
     return absl::FailedPreconditionError(
@@ -436,7 +440,7 @@ absl::Status Client::MarkLaunchHealthy() {
 
 absl::StatusOr<std::optional<std::string>> Client::GetConfig(
     std::string_view name) {
-  std::lock_guard<std::mutex> lock(impl_->mu);
+  MutexLock lock(&impl_->mu);
   const ModuleKey key{v1::LAYER_CONFIG, std::string(name)};
   auto it = impl_->store->state().modules.find(key);
   if (it != impl_->store->state().modules.end() && it->second.active) {
@@ -517,7 +521,7 @@ absl::StatusOr<std::string> Client::OpenModule(Layer layer,
   std::map<std::string, std::string> before, after;
   absl::StatusOr<std::string> path;
   {
-    std::lock_guard<std::mutex> lock(d.mu);
+    MutexLock lock(&d.mu);
     // An on-demand module not on the device yet comes first (on_demand.cc).
     const bool fetch = !d.Active(key).has_value() && !d.Staged(key) &&
                        d.pending->Find(key) != nullptr;
@@ -590,7 +594,7 @@ absl::StatusOr<std::string> Client::OpenModule(Layer layer,
 
 absl::StatusOr<std::string> Client::ModuleDir(Layer layer,
                                               std::string_view name) {
-  std::lock_guard<std::mutex> lock(impl_->mu);
+  MutexLock lock(&impl_->mu);
   const ModuleKey key{static_cast<int>(layer), std::string(name)};
   const std::string which = StrCat(LayerName(layer), "/", name);
   if (PointOf(key.first) != ActivationPoint::kOpenOrLaunch) {
@@ -614,8 +618,8 @@ absl::StatusOr<std::string> Client::ModuleDir(Layer layer,
 }
 
 absl::StatusOr<Client::UrlResolution> Client::ResolveUrl(std::string_view url) {
-  std::lock_guard<std::mutex> lock(impl_->mu);
   Impl& d = *impl_;
+  MutexLock lock(&d.mu);
   std::set<ModuleKey> keys;
   for (const auto& [key, m] : d.store->state().modules) keys.insert(key);
   for (const ModuleKey& key : d.store->ListEmbedded()) keys.insert(key);
@@ -671,13 +675,13 @@ absl::StatusOr<Client::UrlResolution> Client::ResolveUrl(std::string_view url) {
 
 std::optional<InstalledModule> Client::Installed(Layer layer,
                                                  std::string_view name) {
-  std::lock_guard<std::mutex> lock(impl_->mu);
+  MutexLock lock(&impl_->mu);
   return impl_->Active({static_cast<int>(layer), std::string(name)});
 }
 
 std::optional<InstalledModule> Client::Staged(Layer layer,
                                               std::string_view name) {
-  std::lock_guard<std::mutex> lock(impl_->mu);
+  MutexLock lock(&impl_->mu);
   const ModuleKey key{static_cast<int>(layer), std::string(name)};
   auto it = impl_->store->state().modules.find(key);
   if (it == impl_->store->state().modules.end() || !it->second.staged) {
@@ -687,7 +691,7 @@ std::optional<InstalledModule> Client::Staged(Layer layer,
 }
 
 std::vector<InstalledModule> Client::AllActive() {
-  std::lock_guard<std::mutex> lock(impl_->mu);
+  MutexLock lock(&impl_->mu);
   std::set<ModuleKey> keys;
   for (const auto& [key, m] : impl_->store->state().modules) keys.insert(key);
   for (const ModuleKey& key : impl_->store->ListEmbedded()) keys.insert(key);
@@ -701,7 +705,7 @@ std::vector<InstalledModule> Client::AllActive() {
 }
 
 std::vector<InstalledModule> Client::AllInstalled() {
-  std::lock_guard<std::mutex> lock(impl_->mu);
+  MutexLock lock(&impl_->mu);
   std::vector<InstalledModule> out;
   for (const auto& [key, m] : impl_->store->state().modules) {
     if (m.active) out.push_back(ToModule(key, *m.active));
@@ -710,7 +714,7 @@ std::vector<InstalledModule> Client::AllInstalled() {
 }
 
 absl::Status Client::VerifyInstalled() {
-  std::lock_guard<std::mutex> lock(impl_->mu);
+  MutexLock lock(&impl_->mu);
   for (const auto& [key, m] : impl_->store->state().modules) {
     for (const auto* r : {&m.active, &m.staged, &m.good}) {
       if (!r->has_value()) continue;
@@ -730,15 +734,18 @@ absl::Status Client::VerifyInstalled() {
   return absl::OkStatus();
 }
 
-std::string Client::UserDataDir() const { return impl_->store->UserDataDir(); }
+// The path is fixed when Create opens the store, so no lock.
+std::string Client::UserDataDir() const ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  return impl_->store->UserDataDir();
+}
 
 absl::StatusOr<size_t> Client::FlushReports() {
-  std::lock_guard<std::mutex> lock(impl_->mu);
+  MutexLock lock(&impl_->mu);
   return impl_->FlushLocked();
 }
 
 size_t Client::PendingReports() {
-  std::lock_guard<std::mutex> lock(impl_->mu);
+  MutexLock lock(&impl_->mu);
   return impl_->outbox->Pending();
 }
 

@@ -5,10 +5,8 @@
 #define STRATA_CLIENT_SRC_CLIENT_IMPL_H_
 
 #include <atomic>
-#include <condition_variable>
 #include <deque>
 #include <map>
-#include <mutex>
 #include <set>
 #include <thread>
 
@@ -27,6 +25,7 @@
 #include "strata/base/file_util.h"
 #include "strata/base/json.h"
 #include "strata/base/log.h"
+#include "strata/base/mutex.h"
 #include "strata/base/sha256.h"
 #include "strata/base/status_macros.h"
 #include "strata/base/strings.h"
@@ -116,71 +115,80 @@ struct Client::Impl {
   Env env;
   std::unique_ptr<Transport> transport;
   std::unique_ptr<TrustPolicy> trust;
-  std::optional<ModuleStore> store;
-  std::optional<ReportQueue> reports;
-  std::set<std::string> reported_banned;  // once per client lifetime
+  std::optional<ModuleStore> store ABSL_GUARDED_BY(mu);
+  std::optional<ReportQueue> reports ABSL_GUARDED_BY(mu);
+  // Once per client lifetime.
+  std::set<std::string> reported_banned ABSL_GUARDED_BY(mu);
   // Reports to the server: the queue above and what it could not take.
-  std::optional<ReportOutbox> outbox;
-  std::mutex mu;  // one operation at a time
+  std::optional<ReportOutbox> outbox ABSL_GUARDED_BY(mu);
+  Mutex mu;  // one operation at a time; guards what is ABSL_GUARDED_BY(mu)
   std::thread sync_thread;
   std::atomic<bool> sync_stop{false};
   std::atomic<uint64_t> sync_checks{0};
-  std::mutex listeners_mu;
-  std::map<int, ConfigListener> listeners;
-  int next_listener = 1;
+  Mutex listeners_mu;
+  std::map<int, ConfigListener> listeners ABSL_GUARDED_BY(listeners_mu);
+  int next_listener ABSL_GUARDED_BY(listeners_mu) = 1;
   Client* self = nullptr;  // for GetConfig() when notifying listeners
   // Config watch: Start/Stop under watch_life_mu; stats under watch_mu.
-  std::mutex watch_life_mu;
-  std::thread watch_thread;
+  Mutex watch_life_mu;
+  std::thread watch_thread ABSL_GUARDED_BY(watch_life_mu);
   std::atomic<bool> watch_stop{false};
   StreamCancel watch_cancel;
-  mutable std::mutex watch_mu;
-  ConfigWatchStats watch_stats;
+  mutable Mutex watch_mu;
+  ConfigWatchStats watch_stats ABSL_GUARDED_BY(watch_mu);
   // URL prefixes declared by each unpacked tree, by archive SHA-256.
-  std::map<std::string, std::vector<std::string>> url_prefixes;
+  std::map<std::string, std::vector<std::string>> url_prefixes
+      ABSL_GUARDED_BY(mu);
   // Download policy (on_demand.cc): the transport's meter (owned by
   // `transport`), updates admitted but not downloaded, bytes per network.
   MeteredTransport* metered = nullptr;
-  std::optional<PendingStore> pending;
-  std::optional<TrafficLedger> ledger;
+  std::optional<PendingStore> pending ABSL_GUARDED_BY(mu);
+  std::optional<TrafficLedger> ledger ABSL_GUARDED_BY(mu);
   // Prefetch: hints and the thread that acts on them (on_demand.cc).
-  std::mutex prefetch_mu;
-  std::condition_variable prefetch_cv;
-  std::set<ModuleKey> prefetch_hints;
-  uint64_t prefetch_wakeups = 0;
-  bool prefetch_stop = false;
+  Mutex prefetch_mu;
+  CondVar prefetch_cv;
+  std::set<ModuleKey> prefetch_hints ABSL_GUARDED_BY(prefetch_mu);
+  uint64_t prefetch_wakeups ABSL_GUARDED_BY(prefetch_mu) = 0;
+  bool prefetch_stop ABSL_GUARDED_BY(prefetch_mu) = false;
+  // Started under prefetch_mu; joined by StopPrefetch once prefetch_stop
+  // is set (after which nothing starts it), so not annotated.
   std::thread prefetch_thread;
   std::atomic<uint64_t> prefetched{0};
 
   // on_demand.cc:
   // Bytes fetching `e` would download (0: inline or here already).
-  uint64_t Estimate(const v1::UpdateEntry& e);
+  uint64_t Estimate(const v1::UpdateEntry& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   // Why `e` waits instead of being downloaded now ("": download);
   // `planned`: bytes already due to be downloaded before it.
   std::string HoldBack(const v1::UpdateEntry& e, bool user_waiting,
-                       uint64_t planned = 0);
+                       uint64_t planned = 0) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   // An on-demand module with no version on the device.
-  bool OnDemandAbsent(const v1::UpdateEntry& e);
+  bool OnDemandAbsent(const v1::UpdateEntry& e)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   // Splits a plan's groups into those to install now and the entries that
   // wait (appended to `waiting`).
   void SplitPending(
       std::map<uint64_t, std::vector<const v1::UpdateEntry*>>& groups,
       std::vector<std::vector<const v1::UpdateEntry*>>& singles,
-      std::vector<v1::UpdateEntry>& waiting);
+      std::vector<v1::UpdateEntry>& waiting) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   // Downloads and installs the pending release of `key` (under `mu`).
   absl::Status InstallPending(const ModuleKey& key, const OpenOptions* open,
-                              CheckResult& result);
-  PendingDownload Describe(const v1::UpdateEntry& e);
+                              CheckResult& result)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  PendingDownload Describe(const v1::UpdateEntry& e)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   // Counts the metered bytes of one fetch in the ledger (and the
   // back-off); returns them by network for the install's report.
   std::vector<v1::NetworkBytes> RecordTraffic(const v1::UpdateEntry& e,
-                                              const absl::Status& fetched);
+                                              const absl::Status& fetched)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   void WakePrefetcher();
   void PrefetchLoop();
 
   // Every active module (installed or embedded), as the server sees them.
   void AddActive(bool config_only,
-                 google::protobuf::RepeatedPtrField<v1::InstalledModule>& out) {
+                 google::protobuf::RepeatedPtrField<v1::InstalledModule>& out)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     std::set<ModuleKey> keys;
     for (const auto& [key, m] : store->state().modules) keys.insert(key);
     for (const ModuleKey& key : store->ListEmbedded()) keys.insert(key);
@@ -211,7 +219,7 @@ struct Client::Impl {
     const auto before = ConfigSnapshot();
     CheckResult result;
     {
-      std::lock_guard<std::mutex> lock(mu);
+      MutexLock lock(&mu);
       if (entry.module().layer() != v1::LAYER_CONFIG) {
         Fail(entry,
              WithReason(absl::PermissionDeniedError(
@@ -242,7 +250,7 @@ struct Client::Impl {
       push.failure = result.failure_details.front();
     }
     {
-      std::lock_guard<std::mutex> lock(watch_mu);
+      MutexLock lock(&watch_mu);
       ++watch_stats.pushes;
       if (push.installed) ++watch_stats.installed;
       if (push.failure.has_value()) ++watch_stats.failed;
@@ -266,13 +274,13 @@ struct Client::Impl {
     while (!watch_stop) {
       v1::WatchConfigRequest request;
       {
-        std::lock_guard<std::mutex> lock(mu);
+        MutexLock lock(&mu);
         *request.mutable_device() = ToProto(options.app_id, options.device);
         AddActive(/*config_only=*/true, *request.mutable_installed());
         *request.mutable_trusted() = trust->Trusted();
       }
       {
-        std::lock_guard<std::mutex> lock(watch_mu);
+        MutexLock lock(&watch_mu);
         ++watch_stats.streams_opened;
       }
       const absl::Time opened = env.clock->Now();
@@ -295,7 +303,7 @@ struct Client::Impl {
           });
       if (watch_stop) break;
       {
-        std::lock_guard<std::mutex> lock(watch_mu);
+        MutexLock lock(&watch_mu);
         watch_stats.last_error =
             ended.ok() ? "the server ended the stream" : ended.ToString();
       }
@@ -316,7 +324,7 @@ struct Client::Impl {
               const std::optional<std::string>& content) {
     std::map<int, ConfigListener> copy;
     {
-      std::lock_guard<std::mutex> lock(listeners_mu);
+      MutexLock lock(&listeners_mu);
       copy = listeners;
     }
     for (const auto& [id, fn] : copy) fn(name, content);
@@ -324,10 +332,11 @@ struct Client::Impl {
 
   // Active CONFIG content hashes by module name (installed or embedded).
   std::map<std::string, std::string> ConfigSnapshot() {
-    std::lock_guard<std::mutex> lock(mu);
+    MutexLock lock(&mu);
     return ConfigSnapshotLocked();
   }
-  std::map<std::string, std::string> ConfigSnapshotLocked() {
+  std::map<std::string, std::string> ConfigSnapshotLocked()
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     std::map<std::string, std::string> out;
     for (const auto& [key, m] : store->state().modules) {
       if (key.first != v1::LAYER_CONFIG) continue;
@@ -339,7 +348,7 @@ struct Client::Impl {
 
   v1::ReportEvent Event(v1::ReportEvent::Kind kind, const ModuleKey& key,
                         uint64_t release_id, v1::RejectReason reason,
-                        std::string detail) {
+                        std::string detail) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     v1::ReportEvent e;
     e.set_kind(kind);
     if (key.first != 0) {
@@ -354,10 +363,13 @@ struct Client::Impl {
   }
   // Reports are best effort with respect to the operation they describe
   // (report_outbox.h).
-  void Queue(v1::ReportEvent e) { outbox->Queue(std::move(e)); }
+  void Queue(v1::ReportEvent e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    outbox->Queue(std::move(e));
+  }
 
   // The active version: installed, else embedded.
-  std::optional<InstalledModule> Active(const ModuleKey& key) {
+  std::optional<InstalledModule> Active(const ModuleKey& key)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     auto it = store->state().modules.find(key);
     if (it != store->state().modules.end() && it->second.active) {
       return ToModule(key, *it->second.active);
@@ -372,11 +384,12 @@ struct Client::Impl {
                            0,
                            0};
   }
-  bool Staged(const ModuleKey& key) {
+  bool Staged(const ModuleKey& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     auto it = store->state().modules.find(key);
     return it != store->state().modules.end() && it->second.staged.has_value();
   }
-  std::optional<std::string> ActivePath(const ModuleKey& key) {
+  std::optional<std::string> ActivePath(const ModuleKey& key)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     auto it = store->state().modules.find(key);
     if (it != store->state().modules.end() && it->second.active) {
       return store->BlobPath(it->second.active->sha256);
@@ -391,7 +404,7 @@ struct Client::Impl {
   // delta from the active content; a failed delta is reported and the full
   // download follows.
   absl::Status FetchContent(const v1::UpdateEntry& entry, Source* source,
-                            uint64_t* bytes) {
+                            uint64_t* bytes) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     const ModuleKey key{entry.module().layer(), entry.module().name()};
     std::optional<DeltaBase> base;
     std::optional<InstalledModule> active = Active(key);
@@ -404,6 +417,7 @@ struct Client::Impl {
     return fetcher.Fetch(
         entry, base, source, bytes,
         [&](const v1::DeltaRef& d, const absl::Status& s) {
+          mu.AssertHeld();  // called by Fetch, under mu
           Queue(Event(
               v1::ReportEvent::KIND_APPLY_FAILED, key, entry.release_id(),
               v1::REJECT_DELTA_OUTPUT_MISMATCH,
@@ -412,12 +426,15 @@ struct Client::Impl {
         });
   }
 
-  TreeStore Trees() { return TreeStore(env.fs, store->TreesDir()); }
+  TreeStore Trees() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    return TreeStore(env.fs, store->TreesDir());
+  }
 
   // An H5/HCF entry whose (fetched, verified) content is a tree archive is
   // unpacked before it is staged, sharing unchanged files with the active
   // version's tree (tree_store.h).
-  absl::Status UnpackIfTree(const v1::UpdateEntry& e) {
+  absl::Status UnpackIfTree(const v1::UpdateEntry& e)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     const ModuleKey key{e.module().layer(), e.module().name()};
     if (PointOf(key.first) != ActivationPoint::kOpenOrLaunch) {
       return absl::OkStatus();
@@ -443,8 +460,8 @@ struct Client::Impl {
   // The directory of the active content when it is an H5/HCF tree
   // (unpacked again, from the verified archive, when missing); nullopt for
   // other content.
-  absl::StatusOr<std::optional<std::string>> ActiveTreeDir(
-      const ModuleKey& key) {
+  absl::StatusOr<std::optional<std::string>> ActiveTreeDir(const ModuleKey& key)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     if (PointOf(key.first) != ActivationPoint::kOpenOrLaunch) {
       return std::nullopt;
     }
@@ -470,7 +487,8 @@ struct Client::Impl {
   // The URL prefixes the tree `sha` (unpacked in `dir`) declares; a
   // malformed declaration declares none (logged once).
   const std::vector<std::string>& PrefixesOf(const std::string& sha,
-                                             const std::string& dir) {
+                                             const std::string& dir)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     auto it = url_prefixes.find(sha);
     if (it != url_prefixes.end()) return it->second;
     std::vector<std::string> prefixes;
@@ -493,7 +511,7 @@ struct Client::Impl {
   // those in `skip` the caller reports itself.
   void ReportDamaged(
       const std::vector<std::pair<ModuleKey, VersionRef>>& damaged,
-      const std::set<ModuleKey>& skip = {}) {
+      const std::set<ModuleKey>& skip = {}) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     for (const auto& [k, r] : damaged) {
       if (skip.count(k) > 0) continue;
       Queue(Event(v1::ReportEvent::KIND_APPLY_FAILED, k, r.release_id,
@@ -509,7 +527,8 @@ struct Client::Impl {
   // counters of the module are refused from now on. Best effort: the SDK's
   // own sequence check stands regardless.
   void MarkInstalled(
-      const std::vector<std::pair<ModuleKey, VersionRef>>& activated) {
+      const std::vector<std::pair<ModuleKey, VersionRef>>& activated)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     for (const auto& [k, r] : activated) {
       (void)trust->MarkInstalled(k.first, k.second, r.sequence);
     }
@@ -517,7 +536,7 @@ struct Client::Impl {
 
   void Fail(const v1::UpdateEntry& entry, const absl::Status& s,
             v1::ReportEvent::Kind kind, v1::RejectReason fallback,
-            CheckResult& result) {
+            CheckResult& result) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     const v1::RejectReason reason = ReasonOf(s, fallback);
     const ModuleKey key{entry.module().layer(), entry.module().name()};
     Queue(Event(kind, key, entry.release_id(), reason,
@@ -534,7 +553,7 @@ struct Client::Impl {
   // Fetches every entry of one release, then switches them all with one
   // state write: all old or all new.
   void ApplyGroup(const std::vector<const v1::UpdateEntry*>& group,
-                  CheckResult& result) {
+                  CheckResult& result) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     std::vector<Source> sources(group.size(), Source::kLocal);
     std::vector<std::vector<v1::NetworkBytes>> traffic(group.size());
     for (size_t i = 0; i < group.size(); ++i) {
@@ -663,7 +682,8 @@ struct Client::Impl {
   // the module goes (its banned versions stay banned), the counter is
   // recorded so nothing older comes back. At once, whatever the layer's
   // activation point.
-  void RevertToEmbedded(const v1::UpdateEntry& e, CheckResult& result) {
+  void RevertToEmbedded(const v1::UpdateEntry& e, CheckResult& result)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     const ModuleKey key{e.module().layer(), e.module().name()};
     ClientState next = store->state();
     auto it = next.modules.find(key);
@@ -713,7 +733,7 @@ struct Client::Impl {
   std::set<std::string> ApplyEntries(
       const google::protobuf::RepeatedPtrField<v1::UpdateEntry>& entries,
       const absl::Status& trusted, CheckResult& result,
-      std::vector<v1::UpdateEntry>* waiting) {
+      std::vector<v1::UpdateEntry>* waiting) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     // Valid entries, grouped by release (release id 0: each on its own).
     std::map<uint64_t, std::vector<const v1::UpdateEntry*>> groups;
     std::vector<std::vector<const v1::UpdateEntry*>> singles;
@@ -833,7 +853,7 @@ struct Client::Impl {
     return wanted;
   }
 
-  absl::StatusOr<size_t> FlushLocked() {
+  absl::StatusOr<size_t> FlushLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     v1::ReportRequest header;
     *header.mutable_device() = ToProto(options.app_id, options.device);
     // The latest plan's ticket: the server counts the events only for
@@ -847,7 +867,8 @@ struct Client::Impl {
   // is committed.
   bool ActivateStaged(ClientState& next, const ModuleKey& key,
                       LaunchResult* launch,
-                      std::vector<v1::ReportEvent>& events) {
+                      std::vector<v1::ReportEvent>& events)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     ModuleState& m = next.modules[key];
     if (!m.staged.has_value()) return false;
     const VersionRef staged = *m.staged;

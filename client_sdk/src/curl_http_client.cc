@@ -2,9 +2,9 @@
 // handle per call in flight, kept for reuse so connections stay open.
 #include <curl/curl.h>
 
-#include <mutex>
 #include <vector>
 
+#include "strata/base/mutex.h"
 #include "strata/base/strings.h"
 #include "strata/client/http_client.h"
 
@@ -133,7 +133,7 @@ class CurlHttpClient : public HttpClient {
  private:
   CurlHandle Take() {
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       if (!idle_.empty()) {
         CurlHandle h = std::move(idle_.back());
         idle_.pop_back();
@@ -143,13 +143,13 @@ class CurlHttpClient : public HttpClient {
     return CurlHandle(curl_easy_init());
   }
   void Give(CurlHandle h) {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     if (idle_.size() < 4) idle_.push_back(std::move(h));
   }
 
   const CurlHttpOptions options_;
-  std::mutex mu_;
-  std::vector<CurlHandle> idle_;
+  Mutex mu_;
+  std::vector<CurlHandle> idle_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace

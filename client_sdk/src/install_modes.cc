@@ -2,6 +2,7 @@
 // releases installed with mode "next resume"; MandatoryUpdates() lists
 // what the app should not run without (client_impl.h, activation.h).
 #include "client_impl.h"
+#include "strata/base/mutex.h"
 #include "strata/base/status_macros.h"
 #include "strata/base/strings.h"
 
@@ -29,7 +30,7 @@ absl::StatusOr<std::vector<InstalledModule>> Client::OnResume() {
   std::vector<InstalledModule> out;
   std::map<std::string, std::string> before, after;
   {
-    std::lock_guard<std::mutex> lock(d.mu);
+    MutexLock lock(&d.mu);
     ClientState next = d.store->state();
     std::set<ModuleKey> done;
     std::vector<std::pair<ModuleKey, VersionRef>> activated;
@@ -76,7 +77,7 @@ absl::StatusOr<std::vector<InstalledModule>> Client::OnResume() {
 
 std::vector<MandatoryUpdate> Client::MandatoryUpdates() {
   Impl& d = *impl_;
-  std::lock_guard<std::mutex> lock(d.mu);
+  MutexLock lock(&d.mu);
   std::vector<MandatoryUpdate> out;
   const ClientState& state = d.store->state();
   for (const auto& [key, m] : state.modules) {

@@ -3,7 +3,7 @@
 namespace strata::client {
 
 std::map<Network, uint64_t> MeteredTransport::Take() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return std::exchange(counted_, {});
 }
 
@@ -11,13 +11,13 @@ MeteredTransport::Watch::Watch(MeteredTransport& t,
                                std::function<void(uint64_t)> on_bytes,
                                std::shared_ptr<CancelToken> cancel)
     : t_(t) {
-  std::lock_guard<std::mutex> lock(t_.mu_);
+  MutexLock lock(&t_.mu_);
   t_.on_bytes_ = std::move(on_bytes);
   t_.cancel_ = std::move(cancel);
 }
 
 MeteredTransport::Watch::~Watch() {
-  std::lock_guard<std::mutex> lock(t_.mu_);
+  MutexLock lock(&t_.mu_);
   t_.on_bytes_ = nullptr;
   t_.cancel_ = nullptr;
 }
@@ -28,7 +28,7 @@ absl::Status MeteredTransport::Download(
   std::function<void(uint64_t)> on_bytes;
   std::shared_ptr<CancelToken> cancel;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     on_bytes = on_bytes_;
     cancel = cancel_;
   }
@@ -40,7 +40,7 @@ absl::Status MeteredTransport::Download(
       sha256, offset, [&](const v1::DownloadChunk& chunk) -> absl::Status {
         const uint64_t n = chunk.data().size();
         {
-          std::lock_guard<std::mutex> lock(mu_);
+          MutexLock lock(&mu_);
           counted_[network()] += n;
         }
         absl::Status s = sink(chunk);

@@ -10,8 +10,8 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 
+#include "strata/base/mutex.h"
 #include "strata/client/client.h"
 #include "transport.h"
 
@@ -65,10 +65,10 @@ class MeteredTransport : public Transport {
  private:
   std::unique_ptr<Transport> inner_;
   std::atomic<int> network_{0};
-  std::mutex mu_;
-  std::map<Network, uint64_t> counted_;
-  std::function<void(uint64_t)> on_bytes_;
-  std::shared_ptr<CancelToken> cancel_;
+  Mutex mu_;
+  std::map<Network, uint64_t> counted_ ABSL_GUARDED_BY(mu_);
+  std::function<void(uint64_t)> on_bytes_ ABSL_GUARDED_BY(mu_);
+  std::shared_ptr<CancelToken> cancel_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace strata::client

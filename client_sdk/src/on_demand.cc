@@ -3,9 +3,11 @@
 // that install the ones that waited (client_impl.h, delivery_policy.h,
 // pending_store.h).
 #include <algorithm>
+#include <chrono>
 
 #include "client_impl.h"
 #include "strata/base/log.h"
+#include "strata/base/mutex.h"
 #include "strata/base/status_macros.h"
 #include "strata/base/strings.h"
 
@@ -81,7 +83,9 @@ void Client::Impl::SplitPending(
   // counts them before they arrive).
   uint64_t planned = 0;
   auto split = [&](std::vector<const v1::UpdateEntry*>& group) {
+    mu.AssertHeld();  // called below, under mu
     std::erase_if(group, [&](const v1::UpdateEntry* e) {
+      mu.AssertHeld();
       if (!OnDemandAbsent(*e)) return false;
       waiting.push_back(*e);
       return true;
@@ -224,10 +228,10 @@ absl::Status Client::Impl::InstallPending(const ModuleKey& key,
 
 void Client::Impl::WakePrefetcher() {
   {
-    std::lock_guard<std::mutex> lock(prefetch_mu);
+    MutexLock lock(&prefetch_mu);
     ++prefetch_wakeups;
   }
-  prefetch_cv.notify_all();
+  prefetch_cv.SignalAll();
 }
 
 void Client::Impl::PrefetchLoop() {
@@ -235,10 +239,12 @@ void Client::Impl::PrefetchLoop() {
   while (true) {
     std::set<ModuleKey> hints;
     {
-      std::unique_lock<std::mutex> lock(prefetch_mu);
-      prefetch_cv.wait_for(lock, kPrefetchRecheck, [&] {
-        return prefetch_stop || prefetch_wakeups != seen;
-      });
+      MutexLock lock(&prefetch_mu);
+      // As wait_for with a predicate: at most kPrefetchRecheck in all.
+      const auto deadline = std::chrono::steady_clock::now() + kPrefetchRecheck;
+      while (!prefetch_stop && prefetch_wakeups == seen) {
+        if (prefetch_cv.WaitWithDeadline(&prefetch_mu, deadline)) break;
+      }
       if (prefetch_stop) return;
       seen = prefetch_wakeups;
       hints = prefetch_hints;
@@ -246,7 +252,7 @@ void Client::Impl::PrefetchLoop() {
     for (const ModuleKey& key : hints) {
       std::map<std::string, std::string> before, after;
       {
-        std::lock_guard<std::mutex> lock(mu);
+        MutexLock lock(&mu);
         const v1::UpdateEntry* e = pending->Find(key);
         if (e == nullptr || !HoldBack(*e, /*user_waiting=*/false).empty()) {
           continue;
@@ -266,7 +272,7 @@ void Client::Impl::PrefetchLoop() {
           [&](const std::string& n, const std::optional<std::string>& c) {
             Notify(n, c);
           });
-      std::lock_guard<std::mutex> lock(prefetch_mu);
+      MutexLock lock(&prefetch_mu);
       if (prefetch_stop) return;
     }
   }
@@ -276,7 +282,7 @@ void Client::Prefetch(
     const std::vector<std::pair<Layer, std::string>>& modules) {
   Impl& d = *impl_;
   {
-    std::lock_guard<std::mutex> lock(d.prefetch_mu);
+    MutexLock lock(&d.prefetch_mu);
     if (d.prefetch_stop) return;
     for (const auto& [layer, name] : modules) {
       d.prefetch_hints.insert({static_cast<int>(layer), name});
@@ -290,10 +296,10 @@ void Client::Prefetch(
 
 void Client::StopPrefetch() {
   {
-    std::lock_guard<std::mutex> lock(impl_->prefetch_mu);
+    MutexLock lock(&impl_->prefetch_mu);
     impl_->prefetch_stop = true;
   }
-  impl_->prefetch_cv.notify_all();
+  impl_->prefetch_cv.SignalAll();
   if (impl_->prefetch_thread.joinable()) impl_->prefetch_thread.join();
 }
 
@@ -307,7 +313,7 @@ void Client::SetNetwork(Network network) {
 Network Client::CurrentNetwork() const { return impl_->metered->network(); }
 
 std::vector<PendingDownload> Client::PendingDownloads() {
-  std::lock_guard<std::mutex> lock(impl_->mu);
+  MutexLock lock(&impl_->mu);
   std::vector<PendingDownload> out;
   for (const v1::UpdateEntry& e : impl_->pending->entries()) {
     out.push_back(impl_->Describe(e));
@@ -316,7 +322,7 @@ std::vector<PendingDownload> Client::PendingDownloads() {
 }
 
 TrafficStats Client::Traffic() {
-  std::lock_guard<std::mutex> lock(impl_->mu);
+  MutexLock lock(&impl_->mu);
   return TrafficStats{impl_->ledger->Today(), impl_->ledger->Total()};
 }
 

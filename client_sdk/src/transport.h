@@ -5,10 +5,10 @@
 
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "strata/base/mutex.h"
 #include "strata/client/client.h"
 #include "strata/client/http_client.h"
 #include "strata/v1/delivery.pb.h"
@@ -22,23 +22,23 @@ namespace strata::client {
 class StreamCancel {
  public:
   void Cancel() {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     cancelled_ = true;
     if (cancel_) cancel_();
   }
   void Reset() {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     cancelled_ = false;
   }
   bool cancelled() const {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     return cancelled_;
   }
   // The reader's side. `cancel` must not block, and must not take locks the
   // reader holds while calling Attach() or Detach(). False (nothing
   // attached) when already cancelled.
   bool Attach(std::function<void()> cancel) {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     if (cancelled_) return false;
     cancel_ = std::move(cancel);
     return true;
@@ -46,14 +46,14 @@ class StreamCancel {
   // After Detach() returns, the attached function is not running and is
   // never called again.
   void Detach() {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     cancel_ = nullptr;
   }
 
  private:
-  mutable std::mutex mu_;
-  bool cancelled_ = false;
-  std::function<void()> cancel_;
+  mutable Mutex mu_;
+  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+  std::function<void()> cancel_ ABSL_GUARDED_BY(mu_);
 };
 
 class Transport {

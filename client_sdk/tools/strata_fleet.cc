@@ -5,11 +5,9 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <iostream>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -21,6 +19,7 @@
 #include "strata/base/env.h"
 #include "strata/base/file_util.h"
 #include "strata/base/json.h"
+#include "strata/base/mutex.h"
 #include "strata/base/names.h"
 #include "strata/base/strings.h"
 #include "strata/client/client.h"
@@ -210,16 +209,16 @@ struct Device {
 class Output {
  public:
   void Line(const std::string& line) {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     std::cout << line << "\n" << std::flush;
   }
   void Error(const std::string& line) {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     std::cerr << "strata-fleet: " << line << "\n" << std::flush;
   }
 
  private:
-  std::mutex mu_;
+  Mutex mu_;
 };
 
 // Whether content (by SHA-256) holds the crash marker; read once per blob.
@@ -227,7 +226,7 @@ class CrashScanner {
  public:
   bool Crashes(Client& client, const InstalledModule& m) {
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       auto it = known_.find(m.content_sha256);
       if (it != known_.end()) return it->second;
     }
@@ -236,13 +235,13 @@ class CrashScanner {
     absl::StatusOr<std::string> content = PosixFileSystem()->ReadFile(*path);
     if (!content.ok()) return false;
     const bool crashes = content->find(kCrashMarker) != std::string::npos;
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     known_[m.content_sha256] = crashes;
     return crashes;
   }
 
  private:
-  std::mutex mu_;
+  Mutex mu_;
   std::map<std::string, bool> known_;
 };
 
@@ -466,7 +465,8 @@ class Fleet {
     for (const auto& d : devices_) {
       bool all = true;
       for (const auto& [module, version] : flags_.await_config) {
-        auto has = [&](const std::map<std::string, std::string>& versions)
+        auto has = [&, &module = module](
+                       const std::map<std::string, std::string>& versions)
             -> std::string {
           auto it = versions.find(module);
           return it == versions.end() ? "" : it->second;
@@ -498,7 +498,7 @@ class Fleet {
     for (const auto& [module, version] : flags_.await_config) {
       wanted += StrCat(wanted.empty() ? "" : ", ", module, " ", version);
     }
-    std::unique_lock<std::mutex> lock(await_mu_);
+    MutexLock lock(&await_mu_);
     while (true) {
       const uint64_t seen = push_events_;
       std::string missing;
@@ -518,9 +518,11 @@ class Fleet {
             "); was it released, and do the devices watch (--watch-config)?"));
       }
       // Woken by the next push; every 100 ms anyway, to notice a signal.
-      await_cv_.wait_until(
-          lock, std::min(deadline, now + std::chrono::milliseconds(100)),
-          [&] { return push_events_ != seen; });
+      const auto until =
+          std::min(deadline, now + std::chrono::milliseconds(100));
+      while (push_events_ == seen) {
+        if (await_cv_.WaitWithDeadline(&await_mu_, until)) break;
+      }
     }
   }
 
@@ -555,7 +557,7 @@ class Fleet {
         ++versions[StrCat(LayerName(m.layer), "/", m.name)][m.version];
         if (m.layer == Layer::kConfig) configs[m.name] = m.version;
       }
-      std::lock_guard<std::mutex> lock(await_mu_);
+      MutexLock lock(&await_mu_);
       d->configs_after_round = std::move(configs);
       d->pushed_configs.clear();
     }
@@ -633,11 +635,11 @@ class Fleet {
       // After the line below is printed: AwaitConfig counts the push then.
       auto count = [&] {
         {
-          std::lock_guard<std::mutex> lock(await_mu_);
+          MutexLock lock(&await_mu_);
           if (p.installed) d.pushed_configs[p.name] = p.version;
           ++push_events_;
         }
-        await_cv_.notify_all();
+        await_cv_.SignalAll();
       };
       if (p.installed) {
         ++d.config_pushes;
@@ -674,8 +676,8 @@ class Fleet {
   std::atomic<int> round_{0};
   // Counts pushes (installed or not) for AwaitConfig; guards the devices'
   // configs_after_round and pushed_configs.
-  std::mutex await_mu_;
-  std::condition_variable await_cv_;
+  Mutex await_mu_;
+  CondVar await_cv_;
   uint64_t push_events_ = 0;
 };
 

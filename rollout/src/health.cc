@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "strata/base/mutex.h"
 #include "strata/base/sha256.h"
 
 namespace strata::rollout {
@@ -215,7 +216,7 @@ double CohortHealth::integrity_failure_rate() const {
 RecordResult HealthAggregator::Record(uint64_t release_id, int stage,
                                       Cohort cohort, const HealthEvent& event) {
   if (cohort == Cohort::kOutside) return RecordResult::kIgnored;
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   Entry& entry = releases_[release_id];
   entry.totals.release_id = release_id;
   Window& window = entry.windows[{static_cast<int>(cohort), stage}];
@@ -233,7 +234,7 @@ RecordResult HealthAggregator::Record(uint64_t release_id, int stage,
 void HealthAggregator::Add(uint64_t release_id, int stage, Cohort cohort,
                            const CohortHealth& change) {
   if (cohort == Cohort::kOutside) return;
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   Entry& entry = releases_[release_id];
   entry.totals.release_id = release_id;
   Window& window = entry.windows[{static_cast<int>(cohort), stage}];
@@ -247,7 +248,7 @@ void HealthAggregator::Add(uint64_t release_id, int stage, Cohort cohort,
 }
 
 ReleaseHealth HealthAggregator::Get(uint64_t release_id) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = releases_.find(release_id);
   if (it == releases_.end()) {
     ReleaseHealth empty;
@@ -262,12 +263,12 @@ ReleaseHealth HealthAggregator::Get(uint64_t release_id) const {
 }
 
 void HealthAggregator::Forget(uint64_t release_id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   releases_.erase(release_id);
 }
 
 size_t HealthAggregator::tracked_devices() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   size_t n = 0;
   for (const auto& [id, entry] : releases_) {
     for (const auto& [key, window] : entry.windows) n += window.devices.size();

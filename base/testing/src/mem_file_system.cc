@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "strata/base/file_util.h"
+#include "strata/base/mutex.h"
 #include "strata/base/status_macros.h"
 #include "strata/base/strings.h"
 
@@ -18,12 +19,12 @@ class MemFileSystem::MemWritable : public WritableFile {
         generation_(generation) {}
 
   absl::Status Append(std::string_view data) override {
-    std::lock_guard<std::mutex> lock(fs_->mu_);
+    MutexLock lock(&fs_->mu_);
     STRATA_RETURN_IF_ERROR(Check());
     return fs_->AppendLocked(*node_, path_, data);
   }
   absl::Status Sync() override {
-    std::lock_guard<std::mutex> lock(fs_->mu_);
+    MutexLock lock(&fs_->mu_);
     STRATA_RETURN_IF_ERROR(Check());
     STRATA_RETURN_IF_ERROR(fs_->SpaceLocked("fsync", path_));
     node_->synced = node_->data;
@@ -31,14 +32,14 @@ class MemFileSystem::MemWritable : public WritableFile {
     return absl::OkStatus();
   }
   absl::Status Close() override {
-    std::lock_guard<std::mutex> lock(fs_->mu_);
+    MutexLock lock(&fs_->mu_);
     if (closed_) return absl::OkStatus();
     closed_ = true;  // closed even when the close reports an error
     return fs_->SpaceLocked("close", path_);
   }
 
  private:
-  absl::Status Check() const {
+  absl::Status Check() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(fs_->mu_) {
     if (closed_) return absl::FailedPreconditionError(path_ + " is closed");
     if (generation_ != fs_->generation_) {
       return absl::UnavailableError(path_ + ": handle lost in simulated crash");
@@ -101,7 +102,7 @@ bool MemFileSystem::ParentExistsLocked(const std::string& path) const {
 
 absl::StatusOr<std::unique_ptr<WritableFile>> MemFileSystem::Open(
     std::string_view path, bool truncate) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   std::string p(path);
   if (dirs_.count(p)) return absl::InvalidArgumentError(p + " is a directory");
   if (!ParentExistsLocked(p)) {
@@ -138,7 +139,7 @@ absl::StatusOr<std::unique_ptr<WritableFile>> MemFileSystem::NewAppendableFile(
 absl::StatusOr<std::unique_ptr<RandomAccessFile>>
 MemFileSystem::NewRandomAccessFile(std::string_view path) {
   std::string p(path);
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = files_.find(p);
   if (it == files_.end())
     return absl::NotFoundError("open " + p + ": no such file");
@@ -147,7 +148,7 @@ MemFileSystem::NewRandomAccessFile(std::string_view path) {
 
 absl::StatusOr<std::string> MemFileSystem::ReadFile(std::string_view path) {
   std::string p(path);
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = files_.find(p);
   if (it == files_.end())
     return absl::NotFoundError("read " + p + ": no such file");
@@ -156,7 +157,7 @@ absl::StatusOr<std::string> MemFileSystem::ReadFile(std::string_view path) {
 
 absl::StatusOr<FileInfo> MemFileSystem::Stat(std::string_view path) {
   std::string p(path);
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   FileInfo info;
   if (dirs_.count(p)) {
     info.is_directory = true;
@@ -174,7 +175,7 @@ absl::StatusOr<FileInfo> MemFileSystem::Stat(std::string_view path) {
 absl::StatusOr<std::vector<std::string>> MemFileSystem::ListDir(
     std::string_view path) {
   std::string p(path);
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (!dirs_.count(p))
     return absl::NotFoundError("list " + p + ": no such directory");
   std::set<std::string> names;
@@ -190,7 +191,7 @@ absl::StatusOr<std::vector<std::string>> MemFileSystem::ListDir(
 
 absl::Status MemFileSystem::Rename(std::string_view from, std::string_view to) {
   std::string f(from), t(to);
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = files_.find(f);
   if (it == files_.end())
     return absl::NotFoundError("rename " + f + ": no such file");
@@ -207,7 +208,7 @@ absl::Status MemFileSystem::Rename(std::string_view from, std::string_view to) {
 
 absl::Status MemFileSystem::DeleteFile(std::string_view path) {
   std::string p(path);
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (files_.erase(p) == 0)
     return absl::NotFoundError("unlink " + p + ": no such file");
   return absl::OkStatus();
@@ -215,7 +216,7 @@ absl::Status MemFileSystem::DeleteFile(std::string_view path) {
 
 absl::Status MemFileSystem::CreateDir(std::string_view path) {
   std::string p(path);
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (dirs_.count(p)) return absl::OkStatus();
   if (files_.count(p))
     return absl::AlreadyExistsError("mkdir " + p + ": a file exists");
@@ -228,7 +229,7 @@ absl::Status MemFileSystem::CreateDir(std::string_view path) {
 
 absl::Status MemFileSystem::DeleteDir(std::string_view path) {
   std::string p(path);
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (!dirs_.count(p))
     return absl::NotFoundError("rmdir " + p + ": no such directory");
   for (const auto& [f, node] : files_) {
@@ -245,7 +246,7 @@ absl::Status MemFileSystem::DeleteDir(std::string_view path) {
 
 absl::Status MemFileSystem::SyncDir(std::string_view path) {
   std::string p(path.empty() ? "." : path);
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (!dirs_.count(p))
     return absl::NotFoundError("sync " + p + ": no such directory");
   STRATA_RETURN_IF_ERROR(SpaceLocked("fsync", p));
@@ -269,7 +270,7 @@ absl::Status MemFileSystem::SyncDir(std::string_view path) {
 absl::Status MemFileSystem::SetPermissions(std::string_view path,
                                            uint32_t mode) {
   std::string p(path);
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = files_.find(p);
   if (it == files_.end())
     return absl::NotFoundError("chmod " + p + ": no such file");
@@ -279,7 +280,7 @@ absl::Status MemFileSystem::SetPermissions(std::string_view path,
 }
 
 uint64_t MemFileSystem::DropUnsyncedData(TailModel model) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   uint64_t tails = 0;
   ++generation_;
   // A durable name whose directory was itself never made durable is lost too.
@@ -326,7 +327,7 @@ uint64_t MemFileSystem::DropUnsyncedData(TailModel model) {
 }
 
 std::vector<std::string> MemFileSystem::AllFiles() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   std::vector<std::string> out;
   for (const auto& [f, node] : files_) out.push_back(f);
   return out;
@@ -378,40 +379,40 @@ absl::Status MemFileSystem::AppendLocked(Node& node, std::string_view path,
 }
 
 void MemFileSystem::SetCapacity(std::optional<uint64_t> bytes) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   capacity_ = bytes;
 }
 
 void MemFileSystem::FillDisk() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   capacity_ = UsedLocked();
 }
 
 void MemFileSystem::FreeSpace() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   capacity_.reset();
   fill_at_ = 0;
 }
 
 void MemFileSystem::FillDiskAt(uint64_t n) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   fill_at_ = n;
   space_ops_ = 0;
   filled_ = false;
 }
 
 uint64_t MemFileSystem::space_operations() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return space_ops_;
 }
 
 bool MemFileSystem::disk_filled() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return filled_;
 }
 
 uint64_t MemFileSystem::UsedBytes() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return UsedLocked();
 }
 

@@ -7,11 +7,11 @@
 #include <cstdint>
 #include <cstdio>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "strata/base/mutex.h"
 #include "strata/client/c_api.h"
 
 namespace {
@@ -92,7 +92,7 @@ struct JavaTransport {
   strata_http_transport c{};
 };
 
-std::mutex transports_mu;
+strata::Mutex transports_mu;
 std::map<strata_client*, JavaTransport*>& Transports() {
   static auto* m = new std::map<strata_client*, JavaTransport*>();
   return *m;
@@ -313,7 +313,7 @@ JNIEXPORT jlong JNICALL Java_strata_sdk_StrataClient_nativeCreate(
     return 0;
   }
   if (java_transport != nullptr) {
-    std::lock_guard<std::mutex> lock(transports_mu);
+    strata::MutexLock lock(&transports_mu);
     Transports()[c] = java_transport;
   }
   return static_cast<jlong>(reinterpret_cast<intptr_t>(c));
@@ -325,7 +325,7 @@ JNIEXPORT void JNICALL Java_strata_sdk_StrataClient_nativeDestroy(JNIEnv* env,
   strata_client_destroy(Client(h));
   JavaTransport* t = nullptr;
   {
-    std::lock_guard<std::mutex> lock(transports_mu);
+    strata::MutexLock lock(&transports_mu);
     auto it = Transports().find(Client(h));
     if (it != Transports().end()) {
       t = it->second;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "strata/base/mutex.h"
 #include "strata/base/sha256.h"
 #include "strata/base/status_macros.h"
 #include "strata/base/strings.h"
@@ -297,7 +298,7 @@ absl::StatusOr<v1::Segment> AdminCore::PutSegment(const Principal& who,
       Annotate(rollout::UserIdSet::FromIds(deny).status(), "deny list"));
   const bool force = segment.force();
   segment.clear_force();
-  std::lock_guard<std::mutex> lock(segments_mu_);
+  MutexLock lock(&segments_mu_);
   STRATA_ASSIGN_OR_RETURN(std::vector<v1::Segment> existing,
                           store_->ListSegments(segment.app_id()));
   std::string users;
@@ -361,7 +362,7 @@ absl::StatusOr<v1::DeleteSegmentResponse> AdminCore::DeleteSegment(
   STRATA_RETURN_IF_ERROR(AuthCore::Authorize(who, v1::ROLE_RELEASE_MANAGER,
                                              req.app_id(), "segment.delete"));
   STRATA_RETURN_IF_ERROR(ValidateName("segment name", req.name()));
-  std::lock_guard<std::mutex> lock(segments_mu_);
+  MutexLock lock(&segments_mu_);
   STRATA_ASSIGN_OR_RETURN(std::vector<v1::Segment> existing,
                           store_->ListSegments(req.app_id()));
   auto it = std::find_if(

@@ -7,6 +7,7 @@
 #include "strata/base/json.h"
 #include "strata/base/json_schema.h"
 #include "strata/base/log.h"
+#include "strata/base/mutex.h"
 #include "strata/base/names.h"
 #include "strata/base/sha256.h"
 #include "strata/base/status_macros.h"
@@ -361,7 +362,7 @@ absl::StatusOr<v1::YankArtifactResponse> ArtifactCore::Yank(
 absl::StatusOr<std::string> ArtifactCore::TryDelete(
     const v1::StoredArtifact& yanked) {
   const v1::ArtifactStatement& st = yanked.statement();
-  std::lock_guard<std::mutex> lock(collect_mu_);
+  MutexLock lock(&collect_mu_);
   STRATA_ASSIGN_OR_RETURN(
       std::optional<v1::StoredArtifact> current,
       store_->GetArtifact(st.app_id(), st.module(), st.version()));
@@ -410,7 +411,7 @@ absl::StatusOr<std::string> ArtifactCore::TryDelete(
           MakeAudit(clock_, "stratad", "artifact.content_deleted", st.app_id(),
                     StrCat("artifact=", Name(st), " sha256=", sha,
                            " size=", st.size()))));
-  std::lock_guard<std::mutex> waiting(mu_);
+  MutexLock waiting(&mu_);
   if (!kept.empty()) waiting_.insert(st.app_id());
   return kept;
 }
@@ -432,7 +433,7 @@ absl::Status ArtifactCore::CollectYanked(const std::string& app_id) {
       kept.insert(a.statement().app_id());
     }
   }
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   for (const std::string& app : apps) {
     if (!kept.count(app)) waiting_.erase(app);
   }
@@ -441,7 +442,7 @@ absl::Status ArtifactCore::CollectYanked(const std::string& app_id) {
 
 void ArtifactCore::ReleasesChanged(const std::string& app_id) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     if (!waiting_.count(app_id)) return;
   }
   if (absl::Status s = CollectYanked(app_id); !s.ok()) {

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <vector>
 
+#include "strata/base/mutex.h"
 #include "strata/base/names.h"
 #include "strata/base/sha256.h"
 #include "strata/base/status_macros.h"
@@ -186,7 +187,7 @@ absl::StatusOr<v1::CreateTokenResponse> AuthCore::CreateToken(
         kMaxTokenLifetimeSeconds, " seconds (10 years), 0 for the default (",
         kDefaultTokenLifetimeSeconds / 86400, " days) or -1 for never"));
   }
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   const absl::Time now = env_.clock->Now();
   STRATA_ASSIGN_OR_RETURN(std::vector<TokenRecord> tokens,
                           store_->ListTokens());
@@ -216,7 +217,7 @@ absl::StatusOr<v1::CreateTokenResponse> AuthCore::CreateToken(
 }
 
 absl::StatusOr<std::string> AuthCore::CreateFirstAdminToken() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   STRATA_ASSIGN_OR_RETURN(bool any, store_->HasAnyToken());
   if (any) {
     return absl::FailedPreconditionError(
@@ -268,7 +269,7 @@ absl::StatusOr<v1::RevokeTokenResponse> AuthCore::RevokeToken(
     c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   const bool may_be_id = LooksLikeId(lower);
 
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   const absl::Time now = env_.clock->Now();
   STRATA_ASSIGN_OR_RETURN(std::vector<TokenRecord> tokens,
                           store_->ListTokens());

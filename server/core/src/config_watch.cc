@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "strata/base/log.h"
+#include "strata/base/mutex.h"
 #include "strata/rollout/targeting.h"
 #include "strata/server/core/release_model.h"
 
@@ -108,23 +109,23 @@ void ConfigWatchHub::Subscription::Reset() {
 
 ConfigWatchHub::~ConfigWatchHub() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     stopping_ = true;
   }
-  cv_.notify_all();
+  cv_.SignalAll();
   if (notifier_.joinable()) notifier_.join();
 }
 
 ConfigWatchHub::Subscription ConfigWatchHub::Subscribe(
     const std::string& app_id, std::weak_ptr<ConfigSubscriber> subscriber) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   const uint64_t id = ++next_id_;
   apps_[app_id].subscribers.emplace(id, std::move(subscriber));
   return Subscription(this, app_id, id);
 }
 
 void ConfigWatchHub::Unsubscribe(const std::string& app_id, uint64_t id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = apps_.find(app_id);
   if (it == apps_.end()) return;
   it->second.subscribers.erase(id);
@@ -134,7 +135,7 @@ void ConfigWatchHub::Unsubscribe(const std::string& app_id, uint64_t id) {
 std::shared_ptr<const ConfigPlan> ConfigWatchHub::Current(
     const std::string& app_id) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     auto it = apps_.find(app_id);
     if (it != apps_.end() && it->second.plan != nullptr &&
         it->second.plan->generation == it->second.changes) {
@@ -148,7 +149,7 @@ std::shared_ptr<const ConfigPlan> ConfigWatchHub::Build(
     const std::string& app_id) {
   uint64_t generation = 0;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     auto it = apps_.find(app_id);
     if (it != apps_.end()) generation = it->second.changes;
   }
@@ -157,7 +158,7 @@ std::shared_ptr<const ConfigPlan> ConfigWatchHub::Build(
   std::shared_ptr<const ConfigPlan> plan =
       MakeConfigPlan(generation, source_(app_id));
   if (plan->status.ok()) {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     auto it = apps_.find(app_id);
     if (it != apps_.end() && (it->second.plan == nullptr ||
                               it->second.plan->generation < generation)) {
@@ -169,21 +170,21 @@ std::shared_ptr<const ConfigPlan> ConfigWatchHub::Build(
 
 void ConfigWatchHub::Changed(const std::string& app_id) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     auto it = apps_.find(app_id);
     if (it == apps_.end()) return;  // nobody watches it
     ++it->second.changes;
     pending_.insert(app_id);
     if (!notifier_.joinable()) notifier_ = std::thread([this] { Notify(); });
   }
-  cv_.notify_all();
+  cv_.SignalAll();
 }
 
 void ConfigWatchHub::Shutdown(const absl::Status& status) {
   std::vector<std::weak_ptr<ConfigSubscriber>> subscribers;
   absl::Status end;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     if (!shutdown_.ok()) return;
     shutdown_ =
         status.ok() ? absl::UnavailableError("the server is stopping") : status;
@@ -201,19 +202,19 @@ void ConfigWatchHub::Shutdown(const absl::Status& status) {
 }
 
 absl::Status ConfigWatchHub::shutdown_status() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return shutdown_;
 }
 
 void ConfigWatchHub::Notify() {
-  std::unique_lock<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   while (true) {
-    cv_.wait(lock, [&] { return stopping_ || !pending_.empty(); });
+    while (!stopping_ && pending_.empty()) cv_.Wait(&mu_);
     if (stopping_) return;
     const std::string app_id = *pending_.begin();
     pending_.erase(pending_.begin());
     notifying_ = true;
-    lock.unlock();
+    mu_.Unlock();
     std::shared_ptr<const ConfigPlan> plan = Build(app_id);
     if (!plan->status.ok()) {
       STRATA_LOG(Error) << "WatchConfig streams of app " << app_id
@@ -221,7 +222,7 @@ void ConfigWatchHub::Notify() {
     }
     std::vector<std::weak_ptr<ConfigSubscriber>> subscribers;
     {
-      std::lock_guard<std::mutex> l(mu_);
+      MutexLock l(&mu_);
       auto it = apps_.find(app_id);
       if (it != apps_.end()) {
         subscribers.reserve(it->second.subscribers.size());
@@ -239,24 +240,24 @@ void ConfigWatchHub::Notify() {
     }
     wakes_.fetch_add(woken);
     subscribers.clear();  // the last reference to a stream may go here
-    lock.lock();
+    mu_.Lock();
     notifying_ = false;
-    cv_.notify_all();
+    cv_.SignalAll();
   }
 }
 
 void ConfigWatchHub::WaitIdle() {
-  std::unique_lock<std::mutex> lock(mu_);
-  cv_.wait(lock, [&] { return pending_.empty() && !notifying_; });
+  MutexLock lock(&mu_);
+  while (!pending_.empty() || notifying_) cv_.Wait(&mu_);
 }
 
 size_t ConfigWatchHub::apps() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return apps_.size();
 }
 
 size_t ConfigWatchHub::subscribers() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   size_t n = 0;
   for (const auto& [app, a] : apps_) n += a.subscribers.size();
   return n;
@@ -288,7 +289,7 @@ std::shared_ptr<ConfigStream> ConfigStream::Open(
     // a newer plan, told to the stream.
     ConfigWatchHub::Subscription s =
         hub->Subscribe(stream->app_id_, stream->weak_from_this());
-    std::lock_guard<std::mutex> lock(stream->mu_);
+    MutexLock lock(&stream->mu_);
     stream->subscription_ = std::move(s);
   }
   // A stream opened while the server stops ends at once (Shutdown may have
@@ -302,14 +303,14 @@ std::shared_ptr<ConfigStream> ConfigStream::Open(
 }
 
 void ConfigStream::OnPlan(std::shared_ptr<const ConfigPlan> plan) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (latest_ != nullptr && latest_->generation >= plan->generation) return;
   latest_ = std::move(plan);
   PumpLocked();
 }
 
 void ConfigStream::OnShutdown(const absl::Status& status) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   FinishLocked(status);
 }
 
@@ -351,7 +352,7 @@ void ConfigStream::FinishLocked(const absl::Status& status) {
 }
 
 void ConfigStream::WriteDone(bool ok) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   writing_ = false;
   if (!ok) {
     FinishLocked(absl::OkStatus());  // the device went away
@@ -361,14 +362,14 @@ void ConfigStream::WriteDone(bool ok) {
 }
 
 void ConfigStream::Cancel() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   FinishLocked(absl::CancelledError("the device cancelled WatchConfig"));
 }
 
 void ConfigStream::Close() {
   ConfigWatchHub::Subscription s;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     sink_ = nullptr;
     s = std::move(subscription_);
   }
@@ -376,7 +377,7 @@ void ConfigStream::Close() {
 }
 
 uint64_t ConfigStream::evaluations() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return evaluations_;
 }
 

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "strata/base/log.h"
+#include "strata/base/mutex.h"
 #include "strata/base/status_macros.h"
 #include "strata/base/strings.h"
 #include "strata/server/core/health_store.h"
@@ -94,7 +95,7 @@ uint32_t DeliveryCore::Attribute(const AppSnapshot& snapshot,
 }
 
 absl::StatusOr<const ReportTickets*> DeliveryCore::Tickets() {
-  std::lock_guard<std::mutex> lock(tickets_mu_);
+  MutexLock lock(&tickets_mu_);
   if (tickets_ == nullptr) {
     STRATA_ASSIGN_OR_RETURN(
         tickets_, ReportTickets::Open(store_, options_.random != nullptr
@@ -104,8 +105,8 @@ absl::StatusOr<const ReportTickets*> DeliveryCore::Tickets() {
   return tickets_.get();
 }
 
-std::mutex& DeliveryCore::ReportLock(const std::string& app_id,
-                                     const std::string& device_id) {
+Mutex& DeliveryCore::ReportLock(const std::string& app_id,
+                                const std::string& device_id) {
   const size_t h = std::hash<std::string>()(StrCat(app_id, "/", device_id));
   return report_mu_[h % report_mu_.size()];
 }
@@ -332,8 +333,7 @@ absl::StatusOr<v1::ReportResponse> DeliveryCore::Report(
   {
     // Dedupe and append as one step per device: two copies of a batch
     // sent at once cannot both be kept.
-    std::lock_guard<std::mutex> lock(
-        ReportLock(device.app_id(), device.device_id()));
+    MutexLock lock(&ReportLock(device.app_id(), device.device_id()));
     std::vector<std::string> ids;
     ids.reserve(static_cast<size_t>(request.events_size()));
     for (const v1::ReportEvent& e : request.events())

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "strata/base/log.h"
+#include "strata/base/mutex.h"
 #include "strata/base/sha256.h"
 #include "strata/base/status_macros.h"
 #include "strata/base/strings.h"
@@ -20,10 +21,10 @@ DeltaCache::DeltaCache(Store* store, Metrics* metrics, DeltaOptions options)
 
 DeltaCache::~DeltaCache() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     stopping_ = true;
   }
-  cv_.notify_all();
+  cv_.SignalAll();
   for (auto& w : workers_) w.join();
 }
 
@@ -91,7 +92,7 @@ void DeltaCache::Enqueue(const std::string& from, const std::string& to,
   if (from == to || to_size < options_.min_size || to_size > options_.max_size)
     return;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     if (stopping_ || pending_.count({from, to})) return;  // single flight
     // Pending but not running: queued, or about to be.
     if (bounded && pending_.size() - static_cast<size_t>(running_) >=
@@ -103,16 +104,16 @@ void DeltaCache::Enqueue(const std::string& from, const std::string& to,
   }
   absl::StatusOr<std::optional<v1::StoredDelta>> cached =
       store_->GetDelta(from, to);
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (cached.ok() && cached->has_value()) {
     pending_.erase({from, to});
-    idle_cv_.notify_all();
+    idle_cv_.SignalAll();
     return;
   }
   queue_.emplace_back(from, to);
   metrics_->SetGauge("strata_delta_queue_length", "",
                      static_cast<int64_t>(queue_.size()));
-  cv_.notify_one();
+  cv_.Signal();
 }
 
 std::optional<v1::StoredDelta> DeltaCache::Lookup(const std::string& from,
@@ -127,25 +128,25 @@ std::optional<v1::StoredDelta> DeltaCache::Lookup(const std::string& from,
 }
 
 void DeltaCache::WaitIdle() {
-  std::unique_lock<std::mutex> lock(mu_);
-  idle_cv_.wait(lock, [this] { return pending_.empty(); });
+  MutexLock lock(&mu_);
+  while (!pending_.empty()) idle_cv_.Wait(&mu_);
 }
 
 uint64_t DeltaCache::computed() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return computed_;
 }
 
 void DeltaCache::SetPausedForTesting(bool paused) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     paused_ = paused;
   }
-  cv_.notify_all();
+  cv_.SignalAll();
 }
 
 size_t DeltaCache::queued() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return queue_.size();
 }
 
@@ -153,9 +154,8 @@ void DeltaCache::Work() {
   while (true) {
     std::pair<std::string, std::string> job;
     {
-      std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock,
-               [this] { return stopping_ || (!paused_ && !queue_.empty()); });
+      MutexLock lock(&mu_);
+      while (!stopping_ && (paused_ || queue_.empty())) cv_.Wait(&mu_);
       if (stopping_) return;
       job = queue_.front();
       queue_.pop_front();
@@ -168,11 +168,11 @@ void DeltaCache::Work() {
       STRATA_LOG(Warning) << "delta " << job.first.substr(0, 12) << " -> "
                           << job.second.substr(0, 12) << " failed: " << s;
     }
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     --running_;
     pending_.erase(job);
     if (s.ok()) ++computed_;
-    idle_cv_.notify_all();
+    idle_cv_.SignalAll();
   }
 }
 

@@ -4,6 +4,7 @@
 #include <map>
 #include <tuple>
 
+#include "strata/base/mutex.h"
 #include "strata/server/core/release_model.h"
 
 namespace strata::server {
@@ -17,7 +18,7 @@ void FleetObserver::SeeDevice(
     const google::protobuf::RepeatedPtrField<v1::InstalledModule>& installed) {
   size_t bytes = device.ByteSizeLong();
   for (const v1::InstalledModule& m : installed) bytes += m.ByteSizeLong();
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (bytes > max_device_bytes_) {
     ++oversized_;
     return;
@@ -51,7 +52,7 @@ std::vector<FleetObserver::ModuleVersions> FleetObserver::Fleet(
            std::map<std::tuple<std::string, std::string, uint64_t>, uint64_t>>
       counts;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     auto it = devices_.find(app_id);
     *devices = it == devices_.end() ? 0 : it->second.by_id.size();
     if (it == devices_.end()) return {};
@@ -83,7 +84,7 @@ std::vector<FleetObserver::ModuleVersions> FleetObserver::Fleet(
 
 std::vector<v1::InstalledModule> FleetObserver::InstalledOf(
     const std::string& app_id, const std::string& device_id) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto app = devices_.find(app_id);
   if (app == devices_.end()) return {};
   auto it = app->second.by_id.find(device_id);
@@ -92,25 +93,25 @@ std::vector<v1::InstalledModule> FleetObserver::InstalledOf(
 }
 
 size_t FleetObserver::apps() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return devices_.size();
 }
 
 size_t FleetObserver::devices() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   size_t n = 0;
   for (const auto& [app, devices] : devices_) n += devices.by_id.size();
   return n;
 }
 
 uint64_t FleetObserver::oversized() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return oversized_;
 }
 
 std::vector<rollout::DeviceAttributes> FleetObserver::RecentDevices(
     const std::string& app_id, absl::Time since, uint64_t* seen_since) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   std::vector<rollout::DeviceAttributes> out;
   if (seen_since != nullptr) *seen_since = 0;
   auto it = devices_.find(app_id);
@@ -125,7 +126,7 @@ std::vector<rollout::DeviceAttributes> FleetObserver::RecentDevices(
 
 std::optional<std::pair<v1::DeviceContext, absl::Time>> FleetObserver::LastSeen(
     const std::string& app_id, const std::string& device_id) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto app = devices_.find(app_id);
   if (app == devices_.end()) return std::nullopt;
   auto it = app->second.by_id.find(device_id);
@@ -135,7 +136,7 @@ std::optional<std::pair<v1::DeviceContext, absl::Time>> FleetObserver::LastSeen(
 
 void FleetObserver::SampleAdoption(uint64_t release_id, absl::Time at,
                                    uint32_t exposure_bp, uint64_t devices) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   std::vector<v1::AdoptionSample>& samples = adoption_[release_id];
   auto same = [&](const v1::AdoptionSample& s) {
     return s.exposure_bp() == exposure_bp && s.devices() == devices;
@@ -164,7 +165,7 @@ void FleetObserver::SampleAdoption(uint64_t release_id, absl::Time at,
 
 std::vector<v1::AdoptionSample> FleetObserver::Adoption(
     uint64_t release_id) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = adoption_.find(release_id);
   if (it == adoption_.end()) return {};
   return it->second;

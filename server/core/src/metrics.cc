@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "strata/base/mutex.h"
 #include "strata/base/strings.h"
 
 namespace strata::server {
@@ -24,14 +25,14 @@ std::string Number(double v) {
 
 void Metrics::Increment(const std::string& name, const std::string& labels,
                         uint64_t n) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   counters_[name][labels] += n;
 }
 
 void Metrics::Observe(const std::string& name, const std::string& labels,
                       absl::Duration d) {
   const double seconds = absl::ToDoubleSeconds(d);
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   Histogram& h = histograms_[name][labels];
   for (size_t i = 0; i < kBuckets.size(); ++i) {
     if (seconds <= kBuckets[i]) ++h.buckets[i];
@@ -42,7 +43,7 @@ void Metrics::Observe(const std::string& name, const std::string& labels,
 
 uint64_t Metrics::CounterValue(const std::string& name,
                                const std::string& labels) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = counters_.find(name);
   if (it == counters_.end()) return 0;
   auto jt = it->second.find(labels);
@@ -51,13 +52,13 @@ uint64_t Metrics::CounterValue(const std::string& name,
 
 void Metrics::SetGauge(const std::string& name, const std::string& labels,
                        int64_t value) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   gauges_[name][labels] = value;
 }
 
 int64_t Metrics::GaugeValue(const std::string& name,
                             const std::string& labels) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = gauges_.find(name);
   if (it == gauges_.end()) return 0;
   auto jt = it->second.find(labels);
@@ -65,7 +66,7 @@ int64_t Metrics::GaugeValue(const std::string& name,
 }
 
 std::string Metrics::Render() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   std::string out;
   for (const auto& [name, series] : counters_) {
     out += StrCat("# TYPE ", name, " counter\n");

@@ -4,6 +4,7 @@
 
 #include "strata/base/file_util.h"
 #include "strata/base/log.h"
+#include "strata/base/mutex.h"
 #include "strata/base/status_macros.h"
 #include "strata/base/strings.h"
 
@@ -48,7 +49,7 @@ absl::StatusOr<std::unique_ptr<OnlineKeys>> OnlineKeys::Open(FileSystem* fs,
   std::unique_ptr<OnlineKeys> keys(new OnlineKeys(fs, dir));
   STRATA_ASSIGN_OR_RETURN(std::vector<std::string> names, fs->ListDir(dir));
   std::sort(names.begin(), names.end());
-  std::lock_guard<std::mutex> lock(keys->mu_);
+  MutexLock lock(&keys->mu_);
   for (const std::string& name : names) {
     constexpr std::string_view kSuffix = ".key";
     const size_t dash = name.find('-');
@@ -98,7 +99,7 @@ absl::StatusOr<OnlineKey> OnlineKeys::Add(std::string_view role) {
                                   StrCat("saving online key ", path)));
   OnlineKey k{std::string(role), id,
               std::make_shared<const signing::PrivateKey>(std::move(key))};
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   keys_[id] = k;
   return k;
 }
@@ -129,7 +130,7 @@ absl::StatusOr<std::vector<OnlineKey>> OnlineKeys::Generate(
 }
 
 std::vector<OnlineKey> OnlineKeys::List() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   std::vector<OnlineKey> out;
   for (const auto& [id, k] : keys_) out.push_back(k);
   std::stable_sort(
@@ -140,7 +141,7 @@ std::vector<OnlineKey> OnlineKeys::List() const {
 
 std::vector<std::shared_ptr<const signing::PrivateKey>> OnlineKeys::Find(
     const std::vector<std::string>& key_ids) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   std::vector<std::shared_ptr<const signing::PrivateKey>> out;
   for (const std::string& id : key_ids) {
     auto it = keys_.find(id);
@@ -154,7 +155,7 @@ std::vector<std::shared_ptr<const signing::PrivateKey>> OnlineKeys::Find(
 }
 
 bool OnlineKeys::Holds(std::string_view key_id) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return keys_.count(std::string(key_id)) > 0;
 }
 

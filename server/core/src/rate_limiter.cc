@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "strata/base/mutex.h"
+
 namespace strata::server {
 
 namespace {
@@ -31,7 +33,7 @@ void RateLimiter::DropIdle(absl::Time now) {
 std::optional<absl::Duration> RateLimiter::Acquire(std::string_view key) {
   if (!limit_.enabled()) return std::nullopt;
   const absl::Time now = clock_->Now();
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   DropIdle(now);  // `key` itself may go: it would start full anyway
   auto it = index_.find(key);
   if (it == index_.end()) {
@@ -57,7 +59,7 @@ std::optional<absl::Duration> RateLimiter::Acquire(std::string_view key) {
 }
 
 size_t RateLimiter::size() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return lru_.size();
 }
 

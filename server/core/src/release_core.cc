@@ -6,6 +6,7 @@
 #include <set>
 
 #include "strata/base/log.h"
+#include "strata/base/mutex.h"
 #include "strata/base/names.h"
 #include "strata/base/status_macros.h"
 #include "strata/base/strings.h"
@@ -327,7 +328,7 @@ absl::StatusOr<v1::Release> ReleaseCore::Create(
     const Principal& who, const v1::CreateReleaseRequest& req) {
   STRATA_ASSIGN_OR_RETURN(auto prepared, Prepare(who, req));
   v1::Release& release = prepared.first;
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   STRATA_ASSIGN_OR_RETURN(const std::string overlaps, Overlaps(req, release));
   std::string detail = StrCat(
       "artifacts=", ArtifactsText(release), " segment=", release.segment(),
@@ -431,7 +432,7 @@ absl::StatusOr<v1::SteerReleaseResponse> ReleaseCore::Steer(
   const std::string reason =
       req.reason().empty() ? StrCat(ActionName(req.action()), " by ", who.name)
                            : StrCat(req.reason(), " (", who.name, ")");
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   STRATA_ASSIGN_OR_RETURN(v1::Release record,
                           Load(req.app_id(), req.release_id()));
   if (req.action() == v1::SteerReleaseRequest::ROLL_BACK) {
@@ -669,9 +670,10 @@ absl::StatusOr<v1::PreviewReleaseResponse> ReleaseCore::Preview(
   if (record.segment() != "everyone" && !record.segment().empty()) {
     STRATA_ASSIGN_OR_RETURN(std::vector<v1::Segment> segments,
                             store_->ListSegments(req.app_id()));
-    auto it = std::find_if(
-        segments.begin(), segments.end(),
-        [&](const v1::Segment& s) { return s.name() == record.segment(); });
+    auto it = std::find_if(segments.begin(), segments.end(),
+                           [&record = record](const v1::Segment& s) {
+                             return s.name() == record.segment();
+                           });
     if (it == segments.end()) {
       return absl::NotFoundError(
           StrCat("segment ", record.segment(), " no longer exists"));
@@ -775,7 +777,7 @@ absl::StatusOr<v1::Release> ReleaseCore::Edit(
     STRATA_RETURN_IF_ERROR(ValidateNote("the message", req.message(), 1000));
   }
   STRATA_RETURN_IF_ERROR(ValidateNote("the reason", req.reason(), 1000));
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   STRATA_ASSIGN_OR_RETURN(v1::Release record,
                           Load(req.app_id(), req.release_id()));
   STRATA_ASSIGN_OR_RETURN(rollout::Rollout r, ToRollout(record));
@@ -927,7 +929,7 @@ absl::StatusOr<std::vector<v1::Release>> ReleaseCore::ReleasesUsingSegment(
 
 absl::StatusOr<std::vector<rollout::GateDecision>> ReleaseCore::Tick() {
   std::vector<rollout::GateDecision> changed;
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   STRATA_ASSIGN_OR_RETURN(std::vector<v1::Release> all,
                           store_->ListAllReleases());
   const rollout::GateEvaluator gates(clock_);
@@ -1005,7 +1007,7 @@ absl::StatusOr<std::vector<v1::Release>> ReleaseCore::HaltForYank(
     const std::string& version, const std::string& reason,
     const std::function<absl::Status(const std::vector<v1::Release>&)>&
         commit) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   STRATA_ASSIGN_OR_RETURN(std::vector<v1::Release> all,
                           store_->ListReleases(app_id));
   std::vector<v1::Release> halted;

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "strata/base/log.h"
+#include "strata/base/mutex.h"
 #include "strata/base/sha256.h"
 #include "strata/base/status_macros.h"
 #include "strata/base/strings.h"
@@ -76,7 +77,7 @@ absl::StatusOr<std::shared_ptr<const AppSnapshot>> ReleaseSnapshots::Get(
     const std::string& app_id) {
   uint64_t generation;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     auto it = apps_.find(app_id);
     if (it != apps_.end()) return it->second;
     generation = generation_;
@@ -88,7 +89,7 @@ absl::StatusOr<std::shared_ptr<const AppSnapshot>> ReleaseSnapshots::Get(
   }
   STRATA_ASSIGN_OR_RETURN(std::shared_ptr<const AppSnapshot> built,
                           Build(app_id));
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   // Keep it only if no invalidation raced with the build.
   if (generation == generation_) apps_[app_id] = built;
   return built;
@@ -96,7 +97,7 @@ absl::StatusOr<std::shared_ptr<const AppSnapshot>> ReleaseSnapshots::Get(
 
 bool ReleaseSnapshots::AppExists(const std::string& app_id) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     if (known_.count(app_id) > 0) return true;
   }
   // A store error answers "exists" (not remembered): the caller's next
@@ -107,23 +108,23 @@ bool ReleaseSnapshots::AppExists(const std::string& app_id) {
 }
 
 bool ReleaseSnapshots::Remember(const std::string& app_id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   known_.insert(app_id);
   return true;
 }
 
 size_t ReleaseSnapshots::cached() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return apps_.size();
 }
 
 size_t ReleaseSnapshots::known() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return known_.size();
 }
 
 void ReleaseSnapshots::Invalidate(const std::string& app_id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   apps_.erase(app_id);
   ++generation_;
 }

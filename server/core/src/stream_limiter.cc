@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "strata/base/mutex.h"
+
 namespace strata::server {
 
 StreamLimiter::Slot::Slot(Slot&& other) noexcept
@@ -14,7 +16,7 @@ StreamLimiter::Slot::~Slot() {
 }
 
 StreamLimiter::Slot StreamLimiter::Acquire(const std::string& key) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (limits_.max_total > 0 && total_ >= limits_.max_total) {
     return Slot(nullptr, "", Refused::kServer);
   }
@@ -30,25 +32,25 @@ StreamLimiter::Slot StreamLimiter::Acquire(const std::string& key) {
 }
 
 void StreamLimiter::Release(const std::string& key) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   --total_;
   auto it = per_key_.find(key);
   if (it != per_key_.end() && --it->second == 0) per_key_.erase(it);
 }
 
 size_t StreamLimiter::open() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return total_;
 }
 
 size_t StreamLimiter::open(const std::string& key) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = per_key_.find(key);
   return it == per_key_.end() ? 0 : it->second;
 }
 
 size_t StreamLimiter::keys() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return per_key_.size();
 }
 

@@ -4,6 +4,7 @@
 #include <functional>
 
 #include "strata/base/log.h"
+#include "strata/base/mutex.h"
 #include "strata/base/status_macros.h"
 #include "strata/base/strings.h"
 #include "strata/server/core/validation.h"
@@ -355,13 +356,13 @@ TrustRepo::TrustRepo(Store* store, Clock* clock, OnlineKeys* keys,
 
 std::shared_ptr<const TrustView> TrustRepo::View(
     std::string_view app_id) const {
-  std::lock_guard<std::mutex> lock(view_mu_);
+  MutexLock lock(&view_mu_);
   auto it = views_.find(app_id);
   return it == views_.end() ? nullptr : it->second;
 }
 
 std::vector<std::string> TrustRepo::Apps() const {
-  std::lock_guard<std::mutex> lock(view_mu_);
+  MutexLock lock(&view_mu_);
   std::vector<std::string> out;
   for (const auto& [app, unused] : views_) out.push_back(app);
   return out;
@@ -369,7 +370,7 @@ std::vector<std::string> TrustRepo::Apps() const {
 
 void TrustRepo::Publish(std::shared_ptr<TrustView> view) {
   view->Finish();
-  std::lock_guard<std::mutex> lock(view_mu_);
+  MutexLock lock(&view_mu_);
   views_[view->app_id] = std::move(view);
 }
 
@@ -619,7 +620,7 @@ absl::StatusOr<v1::SetTrustResponse> TrustRepo::SetTrust(
   const std::string& app = req.app_id();
   STRATA_RETURN_IF_ERROR(ValidateName("app id", app));
   const std::set<std::string> in_use = InUse(app);
-  std::unique_lock<std::mutex> lock(write_mu_);
+  ReleasableMutexLock lock(&write_mu_);
   const absl::Time now = clock_->Now();
   std::shared_ptr<const TrustView> base = View(app);
   auto next =
@@ -936,7 +937,7 @@ absl::StatusOr<v1::SetTrustResponse> TrustRepo::SetTrust(
                           " snapshot_version=", next->snapshot.version));
   STRATA_RETURN_IF_ERROR(store_->PutTrustFiles(app, files, std::move(audit)));
   Publish(std::move(next));
-  lock.unlock();  // the listener rebuilds the director, which signs
+  lock.Release();  // the listener rebuilds the director, which signs
   if (changed_) changed_(app);
   return response;
 }
@@ -947,7 +948,7 @@ absl::Status TrustRepo::PutLayerRole(std::string_view app_id,
   const std::string app(app_id);
   const std::set<std::string> in_use = InUse(app);
   {
-    std::lock_guard<std::mutex> lock(write_mu_);
+    MutexLock lock(&write_mu_);
     const absl::Time now = clock_->Now();
     std::shared_ptr<const TrustView> base = View(app);
     if (base == nullptr) {
@@ -1185,7 +1186,7 @@ absl::Status TrustRepo::CommitPublish(
     const v1::ArtifactStatement& st, std::string_view role_bytes,
     const std::function<absl::Status(const std::vector<TrustFile>&)>& commit) {
   const std::set<std::string> in_use = InUse(st.app_id());
-  std::lock_guard<std::mutex> lock(write_mu_);
+  MutexLock lock(&write_mu_);
   std::shared_ptr<const TrustView> base = View(st.app_id());
   if (base == nullptr) {
     return absl::FailedPreconditionError(
@@ -1272,7 +1273,7 @@ absl::Status TrustRepo::CommitRollback(
     const std::function<absl::Status(const std::vector<TrustFile>&)>& commit) {
   const std::string app(app_id);
   const std::set<std::string> in_use = InUse(app);
-  std::lock_guard<std::mutex> lock(write_mu_);
+  MutexLock lock(&write_mu_);
   std::shared_ptr<const TrustView> base = View(app);
   if (base == nullptr) {
     return absl::FailedPreconditionError(
@@ -1389,7 +1390,7 @@ absl::Status TrustRepo::CommitRollback(
 // ---------------------------------------------------------- online roles
 
 absl::Status TrustRepo::Reload(std::string_view app_id) {
-  std::lock_guard<std::mutex> lock(write_mu_);
+  MutexLock lock(&write_mu_);
   STRATA_ASSIGN_OR_RETURN(std::vector<std::string> apps,
                           store_->ListTrustApps());
   if (std::find(apps.begin(), apps.end(), app_id) == apps.end()) {
@@ -1403,7 +1404,7 @@ absl::Status TrustRepo::Reload(std::string_view app_id) {
 
 absl::Status TrustRepo::SignDirector(std::string_view app_id,
                                      signing::DirectorMetadata director) {
-  std::lock_guard<std::mutex> lock(write_mu_);
+  MutexLock lock(&write_mu_);
   director.app_id = std::string(app_id);
   // What devices would refuse is refused here, naming the segment.
   STRATA_RETURN_IF_ERROR(signing::CompileDirectorSegments(director));
@@ -1447,7 +1448,7 @@ absl::StatusOr<int> TrustRepo::RefreshExpiring() {
   int changed = 0;
   absl::Status first_error;
   for (const std::string& app : apps) {
-    std::lock_guard<std::mutex> lock(write_mu_);
+    MutexLock lock(&write_mu_);
     std::shared_ptr<const TrustView> base = View(app);
     if (base == nullptr) continue;
     const absl::Time now = clock_->Now();

@@ -28,6 +28,7 @@
 #include "h2o/version.h"
 #include "request_head.h"
 #include "strata/base/log.h"
+#include "strata/base/mutex.h"
 #include "strata/base/strings.h"
 #include "tcp_progress.h"
 #include "tls_context.h"
@@ -553,10 +554,10 @@ class LoopThreads {
   }
 
   void Run(std::function<void()> fn) {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     work_.push_back(std::move(fn));
     if (waiting_ >= work_.size()) {
-      ready_.notify_one();
+      ready_.Signal();
       return;
     }
     std::thread([this] { Serve(); }).detach();
@@ -564,24 +565,24 @@ class LoopThreads {
 
  private:
   void Serve() {
-    std::unique_lock<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     for (;;) {
       ++waiting_;
-      ready_.wait(lock, [this] { return !work_.empty(); });
+      while (work_.empty()) ready_.Wait(&mu_);
       --waiting_;
       std::function<void()> fn = std::move(work_.front());
       work_.pop_front();
-      lock.unlock();
+      mu_.Unlock();
       fn();
       fn = nullptr;
-      lock.lock();
+      mu_.Lock();
     }
   }
 
-  std::mutex mu_;
-  std::condition_variable ready_;
-  std::deque<std::function<void()>> work_;
-  size_t waiting_ = 0;
+  Mutex mu_;
+  CondVar ready_;
+  std::deque<std::function<void()>> work_ ABSL_GUARDED_BY(mu_);
+  size_t waiting_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 // Listening sockets for `address`, one per thread (SO_REUSEPORT), all on
@@ -684,20 +685,26 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
   absl::StatusOr<std::vector<int>> fds =
       Listen(address, o.threads, &server->port_);
   if (!fds.ok()) return fds.status();
-  server->loops_.resize(fds->size());
-  server->running_ = static_cast<int>(fds->size());
+  {
+    MutexLock lock(&server->wake_mu_);  // no loop runs yet
+    server->loops_.resize(fds->size());
+    server->running_ = static_cast<int>(fds->size());
+  }
   std::latch ready(static_cast<std::ptrdiff_t>(fds->size()));
   for (size_t i = 0; i < fds->size(); ++i) {
     LoopThreads::Get().Run([s = server.get(), i, fd = (*fds)[i], &ready] {
       auto loop = std::make_unique<Loop>(s, fd, s->ssl_ctx_);
-      s->loops_[i] = loop.get();
+      {
+        MutexLock lock(&s->wake_mu_);
+        s->loops_[i] = loop.get();
+      }
       ready.count_down();
       loop->Run(&s->deadline_ms_);
-      std::lock_guard<std::mutex> lock(s->wake_mu_);
+      MutexLock lock(&s->wake_mu_);
       s->loops_[i] = nullptr;
       loop.reset();
       --s->running_;
-      s->loop_done_.notify_all();
+      s->loop_done_.SignalAll();
       // `s` may be gone once the lock is released.
     });
   }
@@ -714,14 +721,14 @@ void HttpServer::Shutdown(absl::Duration deadline) {
   if (shut_down_) return;
   shut_down_ = true;
   {
-    std::lock_guard<std::mutex> lock(wake_mu_);
+    MutexLock lock(&wake_mu_);
     deadline_ms_ = Loop::NowMs() + absl::ToInt64Milliseconds(deadline);
     stopping_ = true;
     for (Loop* loop : loops_)
       if (loop != nullptr) loop->Wake();
   }
-  std::unique_lock<std::mutex> lock(wake_mu_);
-  loop_done_.wait(lock, [this] { return running_ == 0; });
+  MutexLock lock(&wake_mu_);
+  while (running_ != 0) loop_done_.Wait(&wake_mu_);
 }
 
 }  // namespace strata::server

@@ -3,9 +3,8 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <condition_variable>
+#include <chrono>
 #include <functional>
-#include <mutex>
 #include <set>
 #include <thread>
 
@@ -16,6 +15,7 @@
 #include "services.h"
 #include "strata/base/file_util.h"
 #include "strata/base/log.h"
+#include "strata/base/mutex.h"
 #include "strata/base/status_macros.h"
 #include "strata/base/strings.h"
 #include "strata/server/core/online_keys.h"
@@ -46,18 +46,24 @@ struct StrataServer::Impl {
   std::thread gates;
   std::thread trust_refresh;
   std::thread report_prune;
-  std::mutex gates_mu;
-  std::condition_variable gates_cv;
-  bool stopping = false;
+  Mutex gates_mu;
+  CondVar gates_cv;
+  bool stopping ABSL_GUARDED_BY(gates_mu) = false;
   // Runs `fn` every `every` until stopped.
   std::thread Every(absl::Duration every, std::function<void()> fn) {
     return std::thread([this, every, fn = std::move(fn)] {
-      std::unique_lock<std::mutex> lock(gates_mu);
-      while (!gates_cv.wait_for(lock, absl::ToChronoMilliseconds(every),
-                                [this] { return stopping; })) {
-        lock.unlock();
+      MutexLock lock(&gates_mu);
+      const auto period = absl::ToChronoMilliseconds(every);
+      for (;;) {
+        // As wait_for with a predicate: `period` from now, unless stopped.
+        const auto deadline = std::chrono::steady_clock::now() + period;
+        while (!stopping) {
+          if (gates_cv.WaitWithDeadline(&gates_mu, deadline)) break;
+        }
+        if (stopping) return;
+        gates_mu.Unlock();
         fn();
-        lock.lock();
+        gates_mu.Lock();
       }
     });
   }
@@ -145,10 +151,10 @@ struct StrataServer::Impl {
   absl::Time last_collect = absl::InfinitePast();
   void StopGates() {
     {
-      std::lock_guard<std::mutex> lock(gates_mu);
+      MutexLock lock(&gates_mu);
       stopping = true;
     }
-    gates_cv.notify_all();
+    gates_cv.SignalAll();
     if (gates.joinable()) gates.join();
     if (trust_refresh.joinable()) trust_refresh.join();
     if (report_prune.joinable()) report_prune.join();

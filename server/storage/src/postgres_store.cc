@@ -8,7 +8,6 @@
 #include <atomic>
 #include <cstring>
 #include <map>
-#include <mutex>
 #include <set>
 #include <thread>
 #include <tuple>
@@ -16,6 +15,7 @@
 
 #include "store_internal.h"
 #include "strata/base/log.h"
+#include "strata/base/mutex.h"
 #include "strata/base/sha256.h"
 #include "strata/base/status_macros.h"
 #include "strata/base/strings.h"
@@ -316,7 +316,7 @@ class Pool {
 
   absl::StatusOr<std::unique_ptr<Conn>> Get() {
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       if (!idle_.empty()) {
         std::unique_ptr<Conn> c = std::move(idle_.back());
         idle_.pop_back();
@@ -331,7 +331,7 @@ class Pool {
         PQtransactionStatus(c->pg()) != PQTRANS_IDLE) {
       return;
     }
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     if (static_cast<int>(idle_.size()) < max_idle_) {
       idle_.push_back(std::move(c));
     }
@@ -340,7 +340,7 @@ class Pool {
   // Every idle connection is dropped (after the server restarted, all of
   // them are dead).
   void DropIdle() {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     idle_.clear();
   }
 
@@ -350,8 +350,8 @@ class Pool {
   const std::string url_;
   const std::string schema_;
   const int max_idle_;
-  std::mutex mu_;
-  std::vector<std::unique_ptr<Conn>> idle_;
+  Mutex mu_;
+  std::vector<std::unique_ptr<Conn>> idle_ ABSL_GUARDED_BY(mu_);
 };
 
 // A connection from the pool, returned to it when done.
@@ -429,7 +429,7 @@ class PostgresStore : public Store {
 
   void StopChangeFeed() override {
     {
-      std::lock_guard<std::mutex> lock(feed_mu_);
+      MutexLock lock(&feed_mu_);
       stopping_ = true;
     }
     if (wake_[1] >= 0) {
@@ -1421,7 +1421,7 @@ class PostgresStore : public Store {
 
   absl::Status StartChangeFeed(
       std::function<void(const StoreChange&)> fn) override {
-    std::lock_guard<std::mutex> lock(feed_mu_);
+    MutexLock lock(&feed_mu_);
     if (feed_.joinable()) {
       return absl::FailedPreconditionError("the change feed runs already");
     }
@@ -1862,7 +1862,7 @@ class PostgresStore : public Store {
   }
 
   bool Stopping() {
-    std::lock_guard<std::mutex> lock(feed_mu_);
+    MutexLock lock(&feed_mu_);
     return stopping_;
   }
 
@@ -1885,8 +1885,8 @@ class PostgresStore : public Store {
   const std::string channel_;
   std::string origin_;
   uint64_t feed_from_ = 0;
-  std::mutex feed_mu_;
-  bool stopping_ = false;
+  Mutex feed_mu_;
+  bool stopping_ ABSL_GUARDED_BY(feed_mu_) = false;
   int wake_[2] = {-1, -1};
   std::thread feed_;
 };

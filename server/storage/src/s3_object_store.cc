@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
-#include <mutex>
 
 #include "absl/strings/ascii.h"
 #include "absl/time/time.h"
+#include "strata/base/mutex.h"
 #include "strata/base/sha256.h"
 #include "strata/base/status_macros.h"
 #include "strata/base/strings.h"
@@ -156,7 +156,7 @@ class S3ObjectStore : public ObjectStore {
 
   CURL* Handle() {
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       if (!idle_.empty()) {
         CURL* c = idle_.back();
         idle_.pop_back();
@@ -167,7 +167,7 @@ class S3ObjectStore : public ObjectStore {
     return curl_easy_init();
   }
   void Release(CURL* c) {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     if (idle_.size() < 16) {
       idle_.push_back(c);
     } else {
@@ -247,8 +247,8 @@ class S3ObjectStore : public ObjectStore {
   const S3Credentials credentials_;
   Clock* const clock_;
   const std::string host_;
-  std::mutex mu_;
-  std::vector<CURL*> idle_;
+  Mutex mu_;
+  std::vector<CURL*> idle_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace

@@ -5,7 +5,6 @@
 #include <atomic>
 #include <cinttypes>
 #include <cstdio>
-#include <mutex>
 #include <set>
 #include <unordered_set>
 
@@ -18,6 +17,7 @@
 #include "rocksdb/utilities/checkpoint.h"
 #include "rocksdb/write_batch.h"
 #include "store_internal.h"
+#include "strata/base/mutex.h"
 #include "strata/base/sha256.h"
 #include "strata/base/status_macros.h"
 #include "strata/base/strings.h"
@@ -220,6 +220,7 @@ class RocksStore : public Store {
   }
 
   absl::Status LoadAuditHead() {
+    MutexLock lock(&write_mu_);  // at open, before the store is shared
     std::string value;
     rocksdb::Status s =
         db_->Get(rocksdb::ReadOptions(), cf(kMeta), "audit_head", &value);
@@ -279,7 +280,7 @@ class RocksStore : public Store {
   }
 
   absl::StatusOr<GarbageReport> CollectGarbage() override {
-    std::lock_guard<std::mutex> lock(write_mu_);
+    MutexLock lock(&write_mu_);
     std::unordered_set<std::string> referenced;
     std::unique_ptr<rocksdb::Iterator> it(
         db_->NewIterator(rocksdb::ReadOptions(), cf(kBlobs)));
@@ -317,7 +318,7 @@ class RocksStore : public Store {
                            const std::vector<TrustFile>* trust) override {
     const auto& st = artifact.statement();
     const v1::StoredBlob stored = internal::ToStoredBlob(blob);
-    std::lock_guard<std::mutex> lock(write_mu_);
+    MutexLock lock(&write_mu_);
     rocksdb::WriteBatch batch;
     batch.Put(cf(kBlobs), StrCat("m/", blob.sha256),
               stored.SerializeAsString());
@@ -370,7 +371,7 @@ class RocksStore : public Store {
                             const std::vector<v1::Release>& halted,
                             v1::AuditEntry audit) override {
     const auto& st = artifact.statement();
-    std::lock_guard<std::mutex> lock(write_mu_);
+    MutexLock lock(&write_mu_);
     rocksdb::WriteBatch batch;
     batch.Put(cf(kArtifacts),
               ArtifactKey(st.app_id(), st.module(), st.version()),
@@ -389,7 +390,7 @@ class RocksStore : public Store {
           std::vector<v1::StoredArtifact>*)>& still_needed,
       v1::AuditEntry audit) override {
     const std::string sha(sha256);
-    std::lock_guard<std::mutex> lock(write_mu_);
+    MutexLock lock(&write_mu_);
     std::vector<v1::StoredArtifact> mark;
     STRATA_ASSIGN_OR_RETURN(std::string keep, still_needed(&mark));
     if (!keep.empty()) return keep;
@@ -431,7 +432,7 @@ class RocksStore : public Store {
 
   absl::Status PutModuleSchema(const v1::ModuleSchema& schema,
                                v1::AuditEntry audit) override {
-    std::lock_guard<std::mutex> lock(write_mu_);
+    MutexLock lock(&write_mu_);
     rocksdb::WriteBatch batch;
     const std::string key = SchemaKey(schema.app_id(), schema.module());
     if (schema.schema().empty()) {
@@ -475,7 +476,7 @@ class RocksStore : public Store {
   absl::Status PutTrustFiles(std::string_view app_id,
                              const std::vector<TrustFile>& files,
                              std::optional<v1::AuditEntry> audit) override {
-    std::lock_guard<std::mutex> lock(write_mu_);
+    MutexLock lock(&write_mu_);
     rocksdb::WriteBatch batch;
     STRATA_RETURN_IF_ERROR(AddTrustFiles(batch, app_id, files));
     if (audit.has_value()) {
@@ -546,7 +547,7 @@ class RocksStore : public Store {
 
   absl::Status PutSegment(const v1::Segment& segment,
                           v1::AuditEntry audit) override {
-    std::lock_guard<std::mutex> lock(write_mu_);
+    MutexLock lock(&write_mu_);
     rocksdb::WriteBatch batch;
     batch.Put(cf(kSegments), StrCat(segment.app_id(), "/", segment.name()),
               segment.SerializeAsString());
@@ -555,7 +556,7 @@ class RocksStore : public Store {
 
   absl::Status DeleteSegment(std::string_view app_id, std::string_view name,
                              v1::AuditEntry audit) override {
-    std::lock_guard<std::mutex> lock(write_mu_);
+    MutexLock lock(&write_mu_);
     rocksdb::WriteBatch batch;
     batch.Delete(cf(kSegments), StrCat(app_id, "/", name));
     return CommitWithAudit(batch, std::move(audit), "deleting a segment");
@@ -692,7 +693,7 @@ class RocksStore : public Store {
   absl::StatusOr<std::string> GetOrCreateReportTicketKey(
       uint32_t key_id, std::string_view candidate) override {
     const std::string key = StrCat("report_ticket_key/", key_id);
-    std::lock_guard<std::mutex> lock(write_mu_);
+    MutexLock lock(&write_mu_);
     std::string value;
     rocksdb::Status s =
         db_->Get(rocksdb::ReadOptions(), cf(kMeta), key, &value);
@@ -890,7 +891,7 @@ class RocksStore : public Store {
   absl::StatusOr<v1::Release> CreateRelease(
       v1::Release release, v1::AuditEntry audit, v1::Release* also_update,
       const std::vector<TrustFile>* trust) override {
-    std::lock_guard<std::mutex> lock(write_mu_);
+    MutexLock lock(&write_mu_);
     if (release.artifacts().empty()) {
       v1::ReleaseArtifact* a = release.add_artifacts();
       *a->mutable_module() = release.module();
@@ -940,7 +941,7 @@ class RocksStore : public Store {
 
   absl::Status UpdateRelease(const v1::Release& release,
                              v1::AuditEntry audit) override {
-    std::lock_guard<std::mutex> lock(write_mu_);
+    MutexLock lock(&write_mu_);
     const std::string key =
         StrCat("rel/", release.app_id(), "/", Padded(release.release_id()));
     std::string existing;
@@ -991,7 +992,7 @@ class RocksStore : public Store {
   absl::Status PutToken(std::string_view secret_sha256,
                         const v1::StoredToken& token,
                         v1::AuditEntry audit) override {
-    std::lock_guard<std::mutex> lock(write_mu_);
+    MutexLock lock(&write_mu_);
     rocksdb::WriteBatch batch;
     batch.Put(cf(kTokens), ToSlice(secret_sha256), token.SerializeAsString());
     return CommitWithAudit(batch, std::move(audit), "storing token");
@@ -1028,7 +1029,7 @@ class RocksStore : public Store {
   // ---------------------------------------------------------------- audit
 
   absl::Status AppendAudit(v1::AuditEntry audit) override {
-    std::lock_guard<std::mutex> lock(write_mu_);
+    MutexLock lock(&write_mu_);
     rocksdb::WriteBatch batch;
     return CommitWithAudit(batch, std::move(audit),
                            "appending to the audit log");
@@ -1057,7 +1058,7 @@ class RocksStore : public Store {
           StrCat(dir, " already exists; back up into a new directory"));
     }
     // No mutation may slip between the copy and the figure we report.
-    std::lock_guard<std::mutex> lock(write_mu_);
+    MutexLock lock(&write_mu_);
     rocksdb::Checkpoint* raw = nullptr;
     STRATA_RETURN_IF_ERROR(
         FromRocks(rocksdb::Checkpoint::Create(db_.get(), &raw),
@@ -1140,9 +1141,9 @@ class RocksStore : public Store {
   }
 
   // Appends `audit` to the chain inside `batch` and writes it synced.
-  // Caller holds write_mu_.
   absl::Status CommitWithAudit(rocksdb::WriteBatch& batch, v1::AuditEntry audit,
-                               std::string_view what) {
+                               std::string_view what)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_) {
     audit.set_seq(audit_seq_ + 1);
     audit.set_prev_hash(audit_hash_);
     audit.set_hash(AuditEntryHash(audit));
@@ -1169,7 +1170,7 @@ class RocksStore : public Store {
   // does; until then they fail with the same clear error and reads go on.
   absl::Status ResumeWrites(std::string_view what) {
     if (!writes_stopped_.load()) return absl::OkStatus();
-    std::lock_guard<std::mutex> lock(resume_mu_);
+    MutexLock lock(&resume_mu_);
     if (!writes_stopped_.load()) return absl::OkStatus();
     // Resuming flushes the memtables; tried on a disk still full, that
     // fails too and RocksDB then refuses to resume at all, so wait for
@@ -1189,12 +1190,12 @@ class RocksStore : public Store {
   const std::string dir_;
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
-  std::mutex write_mu_;
-  std::mutex resume_mu_;
+  Mutex write_mu_;
+  Mutex resume_mu_;
   std::atomic<bool> writes_stopped_{false};
-  uint64_t audit_seq_ = 0;
+  uint64_t audit_seq_ ABSL_GUARDED_BY(write_mu_) = 0;
   std::atomic<uint64_t> report_seq_{0};
-  std::string audit_hash_;
+  std::string audit_hash_ ABSL_GUARDED_BY(write_mu_);
 };
 
 }  // namespace

@@ -8,7 +8,6 @@
 #include <array>
 #include <cstdint>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <string_view>
 #include <unordered_map>
@@ -16,6 +15,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/time/time.h"
+#include "strata/base/mutex.h"
 #include "strata/rollout/bucketing.h"
 #include "strata/rollout/reject_reasons.h"
 
@@ -179,7 +179,7 @@ class HealthAggregator {
     ReleaseHealth totals;  // treatment_stage unused: it is a window
     std::map<std::pair<int, int>, Window> windows;  // (cohort, stage)
   };
-  mutable std::mutex mu_;
+  mutable Mutex mu_;
   std::unordered_map<uint64_t, Entry> releases_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -5,13 +5,13 @@
 #include <fstream>
 #include <iterator>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <system_error>
 #include <utility>
 
 #include "rocksdb/env.h"
 #include "rocksdb/file_system.h"
+#include "strata/base/mutex.h"
 
 namespace strata::testing {
 
@@ -35,11 +35,11 @@ class PowerLossDisk::FileSystem : public rocksdb::FileSystemWrapper {
 
   // Whether some file holds data not synced yet (then the tail models
   // differ). Call from the hook.
-  bool HasUnsyncedData();
+  bool HasUnsyncedData() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Writes into `to` (created) a copy of the tree `from` as it would be
   // after a power cut now. Call from the hook, or when nothing writes.
   absl::Status CopyDurableImage(const std::string& from, const std::string& to,
-                                Tail tail);
+                                Tail tail) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // rocksdb::FileSystem
   rocksdb::IOStatus NewWritableFile(
@@ -86,21 +86,24 @@ class PowerLossDisk::FileSystem : public rocksdb::FileSystemWrapper {
     std::optional<std::string> previous;
   };
 
-  // Runs the hook for the next operation. Caller holds mu_.
-  void Step();
+  // Runs the hook for the next operation.
+  void Step() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool FullNow();
   rocksdb::IOStatus Track(const std::string& f, bool reopen,
-                          std::unique_ptr<rocksdb::FSWritableFile>* result);
+                          std::unique_ptr<rocksdb::FSWritableFile>* result)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The bytes of `path` that survive a power cut now (nullopt: the name
-  // does not). Caller holds mu_.
-  std::optional<std::string> Durable(const std::string& path, Tail tail);
-  // Marks every new name in `dir` durable. Caller holds mu_.
-  void DirectorySynced(const std::string& dir);
+  // does not).
+  std::optional<std::string> Durable(const std::string& path, Tail tail)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Marks every new name in `dir` durable.
+  void DirectorySynced(const std::string& dir)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  std::mutex mu_;
-  std::function<void(uint64_t)> hook_;
-  std::map<std::string, FileState> files_;
-  std::map<std::string, NewEntry> new_entries_;
+  Mutex mu_;
+  std::function<void(uint64_t)> hook_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, FileState> files_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, NewEntry> new_entries_ ABSL_GUARDED_BY(mu_);
   std::atomic<uint64_t> ops_{0};
   std::atomic<bool> full_{false};
   std::atomic<uint64_t> full_failures_{0};
@@ -170,7 +173,7 @@ class PowerLossDisk::FileSystem::File
   }
   rocksdb::IOStatus Truncate(uint64_t size, const rocksdb::IOOptions& options,
                              rocksdb::IODebugContext* dbg) override {
-    std::lock_guard<std::mutex> lock(fs_->mu_);
+    MutexLock lock(&fs_->mu_);
     fs_->Step();
     rocksdb::IOStatus s = target()->Truncate(size, options, dbg);
     auto it = fs_->files_.find(path_);
@@ -198,14 +201,14 @@ class PowerLossDisk::FileSystem::File
   // One numbered operation that writes data: refused on a full disk.
   template <typename Fn>
   rocksdb::IOStatus Write(const Fn& write) {
-    std::lock_guard<std::mutex> lock(fs_->mu_);
+    MutexLock lock(&fs_->mu_);
     fs_->Step();
     if (fs_->FullNow()) return NoSpace();
     return write();
   }
   rocksdb::IOStatus SyncWith(const rocksdb::IOOptions& options,
                              rocksdb::IODebugContext* dbg, bool full) {
-    std::lock_guard<std::mutex> lock(fs_->mu_);
+    MutexLock lock(&fs_->mu_);
     fs_->Step();
     const uint64_t size = target()->GetFileSize(options, dbg);
     auto it = fs_->files_.find(path_);
@@ -233,7 +236,7 @@ class PowerLossDisk::FileSystem::Directory
 
   rocksdb::IOStatus Fsync(const rocksdb::IOOptions& options,
                           rocksdb::IODebugContext* dbg) override {
-    std::lock_guard<std::mutex> lock(fs_->mu_);
+    MutexLock lock(&fs_->mu_);
     fs_->Step();
     rocksdb::IOStatus s = FSDirectoryWrapper::Fsync(options, dbg);
     if (s.ok()) fs_->DirectorySynced(path_);
@@ -242,7 +245,7 @@ class PowerLossDisk::FileSystem::Directory
   rocksdb::IOStatus FsyncWithDirOptions(
       const rocksdb::IOOptions& options, rocksdb::IODebugContext* dbg,
       const rocksdb::DirFsyncOptions& dir_options) override {
-    std::lock_guard<std::mutex> lock(fs_->mu_);
+    MutexLock lock(&fs_->mu_);
     fs_->Step();
     rocksdb::IOStatus s =
         FSDirectoryWrapper::FsyncWithDirOptions(options, dbg, dir_options);
@@ -259,7 +262,7 @@ PowerLossDisk::FileSystem::FileSystem()
     : FileSystemWrapper(rocksdb::FileSystem::Default()) {}
 
 void PowerLossDisk::FileSystem::SetHook(std::function<void(uint64_t)> hook) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   hook_ = std::move(hook);
 }
 
@@ -291,7 +294,7 @@ rocksdb::IOStatus PowerLossDisk::FileSystem::NewWritableFile(
     const std::string& f, const rocksdb::FileOptions& options,
     std::unique_ptr<rocksdb::FSWritableFile>* result,
     rocksdb::IODebugContext* dbg) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   Step();
   if (FullNow()) return NoSpace();
   const std::string path = Normal(f);
@@ -312,7 +315,7 @@ rocksdb::IOStatus PowerLossDisk::FileSystem::ReopenWritableFile(
     const std::string& f, const rocksdb::FileOptions& options,
     std::unique_ptr<rocksdb::FSWritableFile>* result,
     rocksdb::IODebugContext* dbg) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   Step();
   rocksdb::IOStatus s = target()->ReopenWritableFile(f, options, result, dbg);
   if (!s.ok()) return s;
@@ -343,7 +346,7 @@ rocksdb::IOStatus PowerLossDisk::FileSystem::NewDirectory(
 rocksdb::IOStatus PowerLossDisk::FileSystem::RenameFile(
     const std::string& src, const std::string& dst,
     const rocksdb::IOOptions& options, rocksdb::IODebugContext* dbg) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   Step();
   const std::string from = Normal(src), to = Normal(dst);
   std::optional<std::string> previous;
@@ -370,7 +373,7 @@ rocksdb::IOStatus PowerLossDisk::FileSystem::RenameFile(
 rocksdb::IOStatus PowerLossDisk::FileSystem::DeleteFile(
     const std::string& f, const rocksdb::IOOptions& options,
     rocksdb::IODebugContext* dbg) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   Step();
   rocksdb::IOStatus s = target()->DeleteFile(f, options, dbg);
   if (s.ok()) {
@@ -383,7 +386,7 @@ rocksdb::IOStatus PowerLossDisk::FileSystem::DeleteFile(
 rocksdb::IOStatus PowerLossDisk::FileSystem::Truncate(
     const std::string& f, size_t size, const rocksdb::IOOptions& options,
     rocksdb::IODebugContext* dbg) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   Step();
   rocksdb::IOStatus s = target()->Truncate(f, size, options, dbg);
   auto it = files_.find(Normal(f));
@@ -492,9 +495,14 @@ void PowerLossDisk::SetHook(std::function<void(uint64_t)> hook) {
 uint64_t PowerLossDisk::ops() const { return fs_->ops(); }
 void PowerLossDisk::SetFull(bool full) { fs_->SetFull(full); }
 uint64_t PowerLossDisk::full_failures() const { return fs_->full_failures(); }
-bool PowerLossDisk::HasUnsyncedData() { return fs_->HasUnsyncedData(); }
+// Both are called from the hook, which runs with the file system's lock
+// held (or when nothing writes): the analysis cannot follow the hook.
+bool PowerLossDisk::HasUnsyncedData() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  return fs_->HasUnsyncedData();
+}
 absl::Status PowerLossDisk::CopyDurableImage(const std::string& from,
-                                             const std::string& to, Tail tail) {
+                                             const std::string& to, Tail tail)
+    ABSL_NO_THREAD_SAFETY_ANALYSIS {
   return fs_->CopyDurableImage(from, to, tail);
 }
 

@@ -8,12 +8,12 @@
 
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
 
 #include "strata/base/env.h"
+#include "strata/base/mutex.h"
 
 namespace strata::testing {
 
@@ -94,26 +94,30 @@ class MemFileSystem : public FileSystem {
 
   absl::StatusOr<std::unique_ptr<WritableFile>> Open(std::string_view path,
                                                      bool truncate);
-  bool ParentExistsLocked(const std::string& path) const;
-  uint64_t UsedLocked() const;
+  bool ParentExistsLocked(const std::string& path) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  uint64_t UsedLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Counts a space-taking operation; fails it if the disk fills here or if
   // it needs `need` bytes (or a new entry, need_entry) that are not free.
   absl::Status SpaceLocked(std::string_view op, std::string_view path,
-                           uint64_t need = 0, bool need_entry = false);
+                           uint64_t need = 0, bool need_entry = false)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Appends to `node` what fits of `data`; fails when not all of it did.
   absl::Status AppendLocked(Node& node, std::string_view path,
-                            std::string_view data);
+                            std::string_view data)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  mutable std::mutex mu_;
-  std::map<std::string, std::shared_ptr<Node>> files_;
-  std::map<std::string, std::shared_ptr<Node>> durable_files_;
-  std::set<std::string> dirs_;
-  std::set<std::string> durable_dirs_;
-  uint64_t generation_ = 0;
-  std::optional<uint64_t> capacity_;
-  uint64_t fill_at_ = 0;
-  uint64_t space_ops_ = 0;
-  bool filled_ = false;
+  mutable Mutex mu_;
+  std::map<std::string, std::shared_ptr<Node>> files_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::shared_ptr<Node>> durable_files_
+      ABSL_GUARDED_BY(mu_);
+  std::set<std::string> dirs_ ABSL_GUARDED_BY(mu_);
+  std::set<std::string> durable_dirs_ ABSL_GUARDED_BY(mu_);
+  uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
+  std::optional<uint64_t> capacity_ ABSL_GUARDED_BY(mu_);
+  uint64_t fill_at_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t space_ops_ ABSL_GUARDED_BY(mu_) = 0;
+  bool filled_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace strata::testing

@@ -1,9 +1,8 @@
 #ifndef STRATA_BASE_TESTING_SIMULATED_CLOCK_H_
 #define STRATA_BASE_TESTING_SIMULATED_CLOCK_H_
 
-#include <mutex>
-
 #include "strata/base/env.h"
+#include "strata/base/mutex.h"
 
 namespace strata::testing {
 
@@ -14,22 +13,22 @@ class SimulatedClock : public Clock {
       absl::Time start = absl::FromUnixSeconds(1'700'000'000))
       : now_(start) {}
   absl::Time Now() override {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     return now_;
   }
   void SleepFor(absl::Duration d) override { Advance(d); }
   void Advance(absl::Duration d) {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     now_ += d;
   }
   void Set(absl::Time t) {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     now_ = t;
   }
 
  private:
-  std::mutex mu_;
-  absl::Time now_;
+  Mutex mu_;
+  absl::Time now_ ABSL_GUARDED_BY(mu_);
 };
 
 // Deterministic randomness (splitmix64) for reproducible tests.

@@ -7,12 +7,12 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "strata/base/env.h"
+#include "strata/base/mutex.h"
 #include "strata/server/core/artifact_core.h"
 #include "strata/server/core/auth_core.h"
 #include "strata/server/core/fleet_observer.h"
@@ -145,7 +145,9 @@ class AdminCore {
   std::function<void(const std::string&)> releases_changed_;
   std::function<void(const v1::ArtifactStatement&)> published_;
   // Serializes segment changes with the check of the releases using them.
-  std::mutex segments_mu_;
+  // Serializes the read-check-write of a segment in the store (guards no
+  // member: the state is the store's).
+  Mutex segments_mu_;
 };
 
 }  // namespace strata::server

@@ -19,13 +19,13 @@
 #define STRATA_SERVER_CORE_ARTIFACT_CORE_H_
 
 #include <cstdint>
-#include <mutex>
 #include <set>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "strata/base/env.h"
+#include "strata/base/mutex.h"
 #include "strata/server/core/auth_core.h"
 #include "strata/server/core/release_core.h"
 #include "strata/server/core/trust_repo.h"
@@ -98,8 +98,8 @@ class ArtifactCore {
   TrustRepo* trust_;
   // Serializes content deletions (a yank and a release change at once).
   // Never held while calling into ReleaseCore.
-  std::mutex collect_mu_;
-  std::mutex mu_;
+  Mutex collect_mu_;  // one garbage collection at a time (store state)
+  Mutex mu_;
   // Apps with yanked content that was kept (waiting for a release change).
   std::set<std::string> waiting_ ABSL_GUARDED_BY(mu_);
 };

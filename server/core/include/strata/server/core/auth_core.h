@@ -5,13 +5,13 @@
 #define STRATA_SERVER_CORE_AUTH_CORE_H_
 
 #include <cstdint>
-#include <mutex>
 #include <string>
 #include <string_view>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "strata/base/env.h"
+#include "strata/base/mutex.h"
 #include "strata/server/storage/store.h"
 
 namespace strata::server {
@@ -80,7 +80,9 @@ class AuthCore {
   // name cannot both pass the uniqueness check, two revokes cannot remove
   // both of the last two admin tokens. (No member is guarded: the state
   // is in the store.)
-  std::mutex mu_;
+  // Serializes the read-check-write of tokens in the store (guards no
+  // member: the state is the store's).
+  Mutex mu_;
 };
 
 }  // namespace strata::server

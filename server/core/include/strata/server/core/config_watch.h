@@ -9,13 +9,11 @@
 #define STRATA_SERVER_CORE_CONFIG_WATCH_H_
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
@@ -25,6 +23,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "strata/base/mutex.h"
 #include "strata/rollout/device_attributes.h"
 #include "strata/server/core/release_snapshot.h"
 #include "strata/v1/delivery.pb.h"
@@ -147,8 +146,8 @@ class ConfigWatchHub {
   void Notify();
 
   SnapshotSource source_;
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
+  mutable Mutex mu_;
+  CondVar cv_;
   std::map<std::string, App> apps_ ABSL_GUARDED_BY(mu_);
   std::set<std::string> pending_ ABSL_GUARDED_BY(mu_);
   bool notifying_ ABSL_GUARDED_BY(mu_) = false;
@@ -219,7 +218,7 @@ class ConfigStream final : public ConfigSubscriber,
   const std::string app_id_;
   const rollout::DeviceAttributes device_;
   MetadataFn metadata_;
-  mutable std::mutex mu_;
+  mutable Mutex mu_;
   ConfigSink* sink_ ABSL_GUARDED_BY(mu_);  // null once finished or closed
   ConfigWatchHub::Subscription subscription_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, v1::InstalledModule> known_ ABSL_GUARDED_BY(mu_);

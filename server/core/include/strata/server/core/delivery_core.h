@@ -6,7 +6,6 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <string_view>
 #include <utility>
@@ -14,6 +13,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "strata/base/env.h"
+#include "strata/base/mutex.h"
 #include "strata/server/core/config_watch.h"
 #include "strata/server/core/delta_cache.h"
 #include "strata/server/core/fleet_observer.h"
@@ -149,8 +149,7 @@ class DeliveryCore {
   // The ticket signer, made on first use (its key is read from the store).
   absl::StatusOr<const ReportTickets*> Tickets();
   // One of report_mu_, by app and device.
-  std::mutex& ReportLock(const std::string& app_id,
-                         const std::string& device_id);
+  Mutex& ReportLock(const std::string& app_id, const std::string& device_id);
 
   Store* store_;
   DeltaCache* deltas_;
@@ -161,10 +160,10 @@ class DeliveryCore {
   ReleaseSnapshots snapshots_;
   // After snapshots_: its notifier reads them until it stops.
   ConfigWatchHub watch_;
-  std::mutex tickets_mu_;
+  Mutex tickets_mu_;
   std::unique_ptr<ReportTickets> tickets_ ABSL_GUARDED_BY(tickets_mu_);
   // Serializes dedupe-then-append of one device's reports (striped).
-  std::array<std::mutex, 64> report_mu_;
+  std::array<Mutex, 64> report_mu_;
 };
 
 }  // namespace strata::server

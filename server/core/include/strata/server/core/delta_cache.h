@@ -7,9 +7,7 @@
 #ifndef STRATA_SERVER_CORE_DELTA_CACHE_H_
 #define STRATA_SERVER_CORE_DELTA_CACHE_H_
 
-#include <condition_variable>
 #include <deque>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -17,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "strata/base/mutex.h"
 #include "strata/server/core/metrics.h"
 #include "strata/server/storage/store.h"
 
@@ -73,14 +72,15 @@ class DeltaCache {
   Store* store_;
   Metrics* metrics_;
   DeltaOptions options_;
-  mutable std::mutex mu_;
-  std::condition_variable cv_, idle_cv_;
-  std::deque<std::pair<std::string, std::string>> queue_;
-  std::set<std::pair<std::string, std::string>> pending_;  // queued or running
-  int running_ = 0;
-  bool stopping_ = false;
-  bool paused_ = false;
-  uint64_t computed_ = 0;
+  mutable Mutex mu_;
+  CondVar cv_, idle_cv_;
+  std::deque<std::pair<std::string, std::string>> queue_ ABSL_GUARDED_BY(mu_);
+  // Queued or running.
+  std::set<std::pair<std::string, std::string>> pending_ ABSL_GUARDED_BY(mu_);
+  int running_ ABSL_GUARDED_BY(mu_) = 0;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool paused_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t computed_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<std::thread> workers_;
 };
 

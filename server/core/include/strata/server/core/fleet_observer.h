@@ -7,7 +7,6 @@
 #include <cstdint>
 #include <list>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -16,6 +15,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/time/time.h"
+#include "strata/base/mutex.h"
 #include "strata/rollout/device_attributes.h"
 #include "strata/rollout/health.h"
 #include "strata/v1/admin.pb.h"
@@ -99,7 +99,7 @@ class FleetObserver {
   const size_t max_devices_;
   const size_t max_samples_;
   const size_t max_device_bytes_;
-  mutable std::mutex mu_;
+  mutable Mutex mu_;
   std::map<std::string, AppDevices> devices_ ABSL_GUARDED_BY(mu_);
   std::unordered_map<uint64_t, std::vector<v1::AdoptionSample>> adoption_
       ABSL_GUARDED_BY(mu_);

@@ -6,11 +6,11 @@
 #include <atomic>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "strata/base/mutex.h"
 
 namespace strata::server {
 
@@ -41,10 +41,13 @@ class Metrics {
     uint64_t count = 0;
     double sum = 0;
   };
-  mutable std::mutex mu_;
-  std::map<std::string, std::map<std::string, uint64_t>> counters_;
-  std::map<std::string, std::map<std::string, Histogram>> histograms_;
-  std::map<std::string, std::map<std::string, int64_t>> gauges_;
+  mutable Mutex mu_;
+  std::map<std::string, std::map<std::string, uint64_t>> counters_
+      ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::map<std::string, Histogram>> histograms_
+      ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::map<std::string, int64_t>> gauges_
+      ABSL_GUARDED_BY(mu_);
 };
 
 // Counts one RPC and its latency when it goes out of scope.

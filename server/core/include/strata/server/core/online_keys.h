@@ -8,7 +8,6 @@
 
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,6 +15,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "strata/base/env.h"
+#include "strata/base/mutex.h"
 #include "strata/signing/keys.h"
 
 namespace strata::server {
@@ -62,7 +62,7 @@ class OnlineKeys {
 
   FileSystem* fs_ = nullptr;
   std::string dir_;
-  mutable std::mutex mu_;
+  mutable Mutex mu_;
   std::map<std::string, OnlineKey> keys_ ABSL_GUARDED_BY(mu_);  // by key id
 };
 

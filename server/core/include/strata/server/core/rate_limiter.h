@@ -12,7 +12,6 @@
 
 #include <cstddef>
 #include <list>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -21,6 +20,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/time/time.h"
 #include "strata/base/env.h"
+#include "strata/base/mutex.h"
 
 namespace strata::server {
 
@@ -66,7 +66,7 @@ class RateLimiter {
   const RateLimit limit_;
   // How long an empty bucket takes to fill up again.
   const absl::Duration refill_;
-  mutable std::mutex mu_;
+  mutable Mutex mu_;
   Lru lru_ ABSL_GUARDED_BY(mu_);
   // Views into the keys held by `lru_`'s nodes (stable addresses).
   std::unordered_map<std::string_view, Lru::iterator> index_

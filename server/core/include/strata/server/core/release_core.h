@@ -6,7 +6,6 @@
 #define STRATA_SERVER_CORE_RELEASE_CORE_H_
 
 #include <functional>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -14,6 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "strata/base/env.h"
+#include "strata/base/mutex.h"
 #include "strata/rollout/gate.h"
 #include "strata/server/core/auth_core.h"
 #include "strata/server/core/fleet_observer.h"
@@ -127,7 +127,9 @@ class ReleaseCore {
   TrustRepo* trust_;
   std::function<void(const std::string&)> releases_changed_;
   // Serializes read-modify-write of release records (operators and gates).
-  std::mutex mu_;
+  // Serializes the read-check-write of releases in the store (guards no
+  // member: the state is the store's).
+  Mutex mu_;
 };
 
 }  // namespace strata::server

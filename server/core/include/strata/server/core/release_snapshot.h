@@ -7,7 +7,6 @@
 
 #include <map>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <string>
 #include <string_view>
@@ -16,6 +15,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "strata/base/mutex.h"
 #include "strata/rollout/rollout.h"
 #include "strata/rollout/segment.h"
 #include "strata/rollout/targeting.h"
@@ -123,7 +123,7 @@ class ReleaseSnapshots {
   Store* store_;
   uint64_t max_inline_bytes_;
   TrustRepo* trust_;
-  mutable std::mutex mu_;
+  mutable Mutex mu_;
   std::map<std::string, std::shared_ptr<const AppSnapshot>> apps_
       ABSL_GUARDED_BY(mu_);
   std::set<std::string> known_ ABSL_GUARDED_BY(mu_);

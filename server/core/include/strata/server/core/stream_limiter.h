@@ -5,11 +5,11 @@
 #define STRATA_SERVER_CORE_STREAM_LIMITER_H_
 
 #include <cstddef>
-#include <mutex>
 #include <string>
 #include <unordered_map>
 
 #include "absl/base/thread_annotations.h"
+#include "strata/base/mutex.h"
 
 namespace strata::server {
 
@@ -60,7 +60,7 @@ class StreamLimiter {
   void Release(const std::string& key);
 
   const StreamLimits limits_;
-  mutable std::mutex mu_;
+  mutable Mutex mu_;
   size_t total_ ABSL_GUARDED_BY(mu_) = 0;
   std::unordered_map<std::string, size_t> per_key_ ABSL_GUARDED_BY(mu_);
 };

@@ -18,7 +18,6 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -31,6 +30,7 @@
 #include "google/protobuf/repeated_field.h"
 #include "strata/base/env.h"
 #include "strata/base/json.h"
+#include "strata/base/mutex.h"
 #include "strata/server/core/online_keys.h"
 #include "strata/server/storage/store.h"
 #include "strata/signing/director.h"
@@ -238,8 +238,8 @@ class TrustRepo {
   std::function<void(const std::string&)> changed_;
   std::function<std::set<std::string>(const std::string&)> targets_in_use_;
   // Serializes changes (read the view, verify, store, swap).
-  std::mutex write_mu_;
-  mutable std::mutex view_mu_;
+  Mutex write_mu_;
+  mutable Mutex view_mu_;
   std::map<std::string, std::shared_ptr<const TrustView>, std::less<>> views_
       ABSL_GUARDED_BY(view_mu_);
 };

@@ -9,19 +9,19 @@
 #define STRATA_SERVER_HTTP_HTTP_SERVER_H_
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "strata/base/mutex.h"
 
 struct ssl_ctx_st;
 
@@ -122,10 +122,10 @@ class HttpServer {
   // set (h2o keeps per-thread caches that only a thread's exit would drop,
   // as leaks; the threads are reused by the next server). A loop is
   // destroyed only under wake_mu_, so Shutdown can wake them all under it.
-  std::vector<Loop*> loops_;
-  std::mutex wake_mu_;
-  std::condition_variable loop_done_;
-  int running_ = 0;  // loops not yet destroyed, under wake_mu_
+  Mutex wake_mu_;
+  std::vector<Loop*> loops_ ABSL_GUARDED_BY(wake_mu_);
+  CondVar loop_done_;
+  int running_ ABSL_GUARDED_BY(wake_mu_) = 0;  // loops not yet destroyed
   bool shut_down_ = false;
 
   friend struct Loop;
