@@ -15,6 +15,11 @@
 //
 // Under GCC the annotations expand to nothing; the code generated is that of
 // std::mutex and std::condition_variable.
+//
+// Why not absl::Mutex, which carries the same annotations: Debian builds
+// Abseil without NDEBUG, so every absl::Mutex keeps a deadlock-detection
+// lock graph (docs/benchmarks.md measured it on stratad's hot path), and the
+// conversion keeps each lock's code exactly what it was.
 #ifndef STRATA_BASE_MUTEX_H_
 #define STRATA_BASE_MUTEX_H_
 
