@@ -9,11 +9,9 @@
 // refused by the device.
 #include <grpcpp/grpcpp.h>
 
-#include "../integration/test_server.h"
-#include "../server/test_util.h"
-#include "../server/trust_kit.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "signed_server_fixture.h"
 #include "strata/admin_cli/admin_client.h"
 #include "strata/base/file_util.h"
 #include "strata/base/http_get.h"
@@ -36,37 +34,17 @@ using ::testing::HasSubstr;
 constexpr char kCrashingPage[] =
     "<html><script>if (os == 13) undefinedFn();</script></html>";
 
-class RemedyServerTest : public ::testing::Test {
+class RemedyServerTest : public SignedServerTest {
  protected:
   void SetUp() override {
-    data_ = JoinPath(dir_.path(), "server");
-    ASSERT_THAT(
-        server::InitializeDataDir(data_, JoinPath(data_, "admin.token")),
-        IsOk());
-    kit_ = std::make_unique<TrustKit>(SystemClock(),
-                                      JoinPath(data_, "online-keys"));
-    server_.set_allow_unsigned(false);
-    server_.Start(data_);
-    stub_ = v1::Admin::NewStub(grpc::CreateChannel(
-        server_.address(), grpc::InsecureChannelCredentials()));
+    SignedServerTest::SetUp();
     admin_ = std::make_unique<admin::AdminClient>(
         server_.address(), server_.token(),
         admin::ChannelSecurity::Plaintext());
-    v1::SetTrustRequest init = kit_->Init();
-    root_ = init.root();
-    grpc::ClientContext c;
-    Auth(c);
-    v1::SetTrustResponse r;
-    const grpc::Status s = stub_->SetTrust(&c, init, &r);
-    ASSERT_TRUE(s.ok()) << s.error_message();
   }
   void TearDown() override {
     devices_.clear();
-    server_.Stop();
-  }
-
-  void Auth(grpc::ClientContext& c) {
-    c.AddMetadata("authorization", "Bearer " + server_.token());
+    SignedServerTest::TearDown();
   }
 
   v1::TrustInfo Trust() {
@@ -87,16 +65,7 @@ class RemedyServerTest : public ::testing::Test {
     *header.mutable_header() =
         kit_->PublishOnto(TrustKit::Current(Trust(), TrustKit::LayerOf(layer)),
                           layer, module, version, content);
-    grpc::ClientContext c;
-    Auth(c);
-    v1::PublishResponse response;
-    auto writer = stub_->Publish(&c, &response);
-    ASSERT_TRUE(writer->Write(header));
-    v1::PublishRequest chunk;
-    chunk.set_chunk(content);
-    ASSERT_TRUE(writer->Write(chunk));
-    writer->WritesDone();
-    const grpc::Status s = writer->Finish();
+    const grpc::Status s = Upload(header, content);
     ASSERT_TRUE(s.ok()) << s.error_message();
   }
 
@@ -194,13 +163,7 @@ class RemedyServerTest : public ::testing::Test {
     return info.ok() ? *info : v1::FailureInfo{};
   }
 
-  TempDir dir_;
-  std::string data_;
-  std::unique_ptr<TrustKit> kit_;
-  TestServer server_;
-  std::unique_ptr<v1::Admin::Stub> stub_;
   std::unique_ptr<admin::AdminClient> admin_;
-  std::string root_;
   std::map<std::string, Device> devices_;
 };
 
@@ -486,13 +449,7 @@ TEST_F(RemedyServerTest, UnsignedAndForgedRemediesAreRefusedByTheDevice) {
     *header.mutable_header() = kit_->PublishOnto(
         TrustKit::Current(Trust(), signing::Layer::kConfig), v1::LAYER_CONFIG,
         "strata.remedies", "forged", kForgedRules, {&kit_->stranger});
-    grpc::ClientContext ctx;
-    Auth(ctx);
-    v1::PublishResponse response;
-    auto writer = stub_->Publish(&ctx, &response);
-    (void)writer->Write(header);
-    writer->WritesDone();
-    const grpc::Status s = writer->Finish();
+    const grpc::Status s = Upload(header, kForgedRules);
     EXPECT_FALSE(s.ok());
     EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED)
         << s.error_message();

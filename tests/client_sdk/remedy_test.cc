@@ -110,9 +110,6 @@ class RemedyClientTest : public ::testing::Test {
     transport_->blobs[Sha256::HexHash(kPage2)] = kPage2;
   }
   void Recreate() {
-    std::optional<FakeTransport> saved;
-    if (transport_ != nullptr) saved = *transport_;
-    client_.reset();
     ClientOptions o;
     o.app_id = "wallet";
     o.device.device_id = "d1";
@@ -126,12 +123,7 @@ class RemedyClientTest : public ::testing::Test {
       ++clears_;
       return clear_result_;
     };
-    auto transport = std::make_unique<FakeTransport>();
-    if (saved.has_value()) *transport = *saved;
-    transport_ = transport.get();
-    auto client = Client::CreateWithTransport(o, std::move(transport));
-    ASSERT_THAT(client, IsOk());
-    client_ = *std::move(client);
+    ASSERT_THAT(RestartClient(o, &transport_, &client_), IsOk());
   }
   // Serves mall-home 2 and the rules (as config version `rules_version`).
   void ServeRules(const std::string& rules, const std::string& rules_version,
