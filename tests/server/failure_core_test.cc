@@ -1,26 +1,70 @@
 // Failure signatures through DeliveryCore::Report into FailureCore's
-// aggregates, on a real RocksDB store (docs/remedies.md).
+// aggregates, on a real RocksDB store and a real PostgreSQL (started by
+// the test, skipped where it cannot run) (docs/remedies.md).
 #include "strata/server/core/failure_core.h"
 
-#include "core_world.h"
 #include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "strata/base/file_util.h"
+#include "strata/base/testing/simulated_clock.h"
+#include "strata/base/testing/status_matchers.h"
 #include "strata/proto/failure_signature.h"
+#include "strata/server/core/admin_core.h"
+#include "strata/server/core/delivery_core.h"
+#include "strata/server/storage/postgres_store.h"
+#include "strata/server/storage/testing/temp_postgres.h"
+#include "test_util.h"
 
 namespace strata::testing {
 namespace {
 
 using ::testing::HasSubstr;
 
-class FailureCoreTest : public CoreWorldTest {
+// On both store backends: the aggregates are read through
+// Store::ForEachReport, and the device attributes travel in the stored
+// report, so PostgreSQL needs nothing of its own.
+class FailureCoreTest : public ::testing::TestWithParam<std::string> {
  protected:
+  static void TearDownTestSuite() { postgres_.reset(); }
   void SetUp() override {
-    CoreWorldTest::SetUp();
-    // The app exists: something is published and released.
+    absl::StatusOr<std::unique_ptr<server::Store>> store;
+    if (GetParam() == "postgresql") {
+      if (std::string why = TempPostgres::SkipReason(); !why.empty()) {
+        GTEST_SKIP() << why;
+      }
+      if (postgres_ == nullptr) {
+        auto pg = TempPostgres::Start();
+        ASSERT_THAT(pg, IsOk());
+        postgres_ = *std::move(pg);
+      }
+      server::PostgresStoreOptions options;
+      options.schema = postgres_->NewSchema();
+      options.orphan_grace = absl::ZeroDuration();
+      store = server::OpenPostgresStore(postgres_->Url(), options);
+    } else {
+      store = server::Store::Open(JoinPath(dir_.path(), "db"));
+    }
+    ASSERT_THAT(store, IsOk());
+    store_ = *std::move(store);
+    admin_ = std::make_unique<server::AdminCore>(
+        store_.get(), &clock_,
+        server::AdminLimits{.require_signatures = false});
+    delivery_ = std::make_unique<server::DeliveryCore>(
+        store_.get(), &clock_, server::DeliveryOptions{}, nullptr,
+        admin_->fleet());
+    // The app exists: something is published.
     const std::string doc = "{}";
     ASSERT_THAT(admin_->PublishBytes(AdminPrincipal(),
                                      ConfigHeader("flags", "1", doc), doc),
                 IsOk());
   }
+
+  static std::unique_ptr<TempPostgres> postgres_;
+  TempDir dir_;
+  SimulatedClock clock_;
+  std::unique_ptr<server::Store> store_;
+  std::unique_ptr<server::AdminCore> admin_;
+  std::unique_ptr<server::DeliveryCore> delivery_;
 
   static v1::FailureSignature Sig(const std::string& type,
                                   const std::string& frame) {
@@ -65,7 +109,7 @@ class FailureCoreTest : public CoreWorldTest {
   }
 };
 
-TEST_F(FailureCoreTest, SignaturesAggregateAcrossDevicesWithAttributes) {
+TEST_P(FailureCoreTest, SignaturesAggregateAcrossDevicesWithAttributes) {
   const v1::FailureSignature a = Sig("TypeError", "at render (home.js:10)");
   const v1::FailureSignature b = Sig("RangeError", "at pay (pay.js:3)");
   ASSERT_THAT(Report("d1", "13", "e1", a, 4), IsOk());
@@ -114,7 +158,7 @@ TEST_F(FailureCoreTest, SignaturesAggregateAcrossDevicesWithAttributes) {
   EXPECT_EQ(info.windows(0).count(), 1u);
 }
 
-TEST_F(FailureCoreTest, AMismatchedOrOversizedSignatureIsRefusedAndNotKept) {
+TEST_P(FailureCoreTest, AMismatchedOrOversizedSignatureIsRefusedAndNotKept) {
   v1::FailureSignature forged = Sig("TypeError", "at x");
   forged.set_signature_id("0123456789abcdef");
   EXPECT_THAT(Report("d1", "13", "e1", forged),
@@ -133,7 +177,7 @@ TEST_F(FailureCoreTest, AMismatchedOrOversizedSignatureIsRefusedAndNotKept) {
   EXPECT_TRUE(reports.empty());
 }
 
-TEST_F(FailureCoreTest, RemediesAppliedAreCountedPerRuleAndSignature) {
+TEST_P(FailureCoreTest, RemediesAppliedAreCountedPerRuleAndSignature) {
   const v1::FailureSignature a = Sig("TypeError", "at render");
   ASSERT_THAT(Report("d1", "13", "e1", a), IsOk());
   for (const std::string device : {"d1", "d2"}) {
@@ -169,7 +213,7 @@ TEST_F(FailureCoreTest, RemediesAppliedAreCountedPerRuleAndSignature) {
               StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
-TEST_F(FailureCoreTest, ViewersOfAnotherAppAreRefused) {
+TEST_P(FailureCoreTest, ViewersOfAnotherAppAreRefused) {
   v1::ListFailuresRequest req;
   req.set_app_id("wallet");
   const server::Principal other{"v", v1::ROLE_VIEWER, "other-app"};
@@ -186,6 +230,14 @@ TEST_F(FailureCoreTest, ViewersOfAnotherAppAreRefused) {
   EXPECT_THAT(admin_->failures().Get(viewer, get),
               StatusIs(absl::StatusCode::kNotFound));
 }
+
+std::unique_ptr<TempPostgres> FailureCoreTest::postgres_;
+
+INSTANTIATE_TEST_SUITE_P(Backends, FailureCoreTest,
+                         ::testing::Values("rocksdb", "postgresql"),
+                         [](const ::testing::TestParamInfo<std::string>& p) {
+                           return p.param;
+                         });
 
 TEST(FailureSignatureTest, NormalisationMakesOneIdAcrossDevices) {
   v1::FailureSignature a;
