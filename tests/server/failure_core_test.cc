@@ -158,6 +158,38 @@ TEST_P(FailureCoreTest, SignaturesAggregateAcrossDevicesWithAttributes) {
   EXPECT_EQ(info.windows(0).count(), 1u);
 }
 
+TEST_P(FailureCoreTest, TheHourlyRateDropsInTheWindowAfterARemedy) {
+  const v1::FailureSignature a = Sig("TypeError", "at render");
+  auto launch = [&](const std::string& device, const std::string& id) {
+    v1::ReportRequest req;
+    req.mutable_device()->set_app_id("wallet");
+    req.mutable_device()->set_device_id(device);
+    v1::ReportEvent* e = req.add_events();
+    e->set_kind(v1::ReportEvent::KIND_LAUNCH_OK);
+    e->set_event_id(id);
+    ASSERT_THAT(delivery_->Report(req), IsOk());
+  };
+  // The first hour: four launches, two hit the failure.
+  for (const std::string d : {"d1", "d2", "d3", "d4"}) launch(d, "l1");
+  ASSERT_THAT(Report("d1", "13", "f1", a), IsOk());
+  ASSERT_THAT(Report("d2", "13", "f1", a), IsOk());
+  // The next hour (a remedy applied): four launches, no failure.
+  clock_.Advance(absl::Hours(1));
+  for (const std::string d : {"d1", "d2", "d3", "d4"}) launch(d, "l2");
+
+  v1::GetFailureRequest get;
+  get.set_app_id("wallet");
+  get.set_signature_id(a.signature_id());
+  STRATA_ASSERT_OK_AND_ASSIGN(v1::FailureInfo info,
+                              admin_->failures().Get(AdminPrincipal(), get));
+  ASSERT_EQ(info.windows_size(), 2);
+  EXPECT_EQ(info.windows(0).count(), 2u);
+  EXPECT_EQ(info.windows(0).launches(), 4u);
+  EXPECT_EQ(info.windows(1).hour_unix() - info.windows(0).hour_unix(), 3600);
+  EXPECT_EQ(info.windows(1).count(), 0u);
+  EXPECT_EQ(info.windows(1).launches(), 4u);
+}
+
 TEST_P(FailureCoreTest, AMismatchedOrOversizedSignatureIsRefusedAndNotKept) {
   v1::FailureSignature forged = Sig("TypeError", "at x");
   forged.set_signature_id("0123456789abcdef");

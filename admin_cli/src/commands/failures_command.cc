@@ -141,11 +141,16 @@ std::string RenderFailure(const std::string& app_id, const v1::FailureInfo& f) {
     out += t.Render();
   }
   if (!f.windows().empty()) {
-    out += "\nPer hour (UTC)\n";
-    Table t({"HOUR", "COUNT", "DEVICES"}, {false, true, true});
+    out += "\nPer hour (UTC; rate: reports per launch reported that hour)\n";
+    Table t({"HOUR", "COUNT", "DEVICES", "LAUNCHES", "RATE"},
+            {false, true, true, true, true});
     for (const v1::FailureWindow& w : f.windows()) {
       t.AddRow({Seen(w.hour_unix()), FormatCount(w.count()),
-                FormatCount(w.devices())});
+                FormatCount(w.devices()), FormatCount(w.launches()),
+                w.launches() == 0
+                    ? "-"
+                    : FormatRate(static_cast<double>(w.count()) /
+                                 static_cast<double>(w.launches()))});
     }
     out += t.Render();
   }

@@ -42,6 +42,8 @@ struct RemedyTally {
 // Everything one scan of an app's reports yields.
 struct FailureScan {
   std::map<std::string, SignatureTally> signatures;
+  // Launches reported per hour (the windows' denominators).
+  std::map<int64_t, uint64_t> launches;
   std::map<std::string, RemedyTally> remedies;
   uint64_t reports = 0;
 };
@@ -54,6 +56,10 @@ void AddDevice(std::set<std::string>& set, const std::string& device,
     return;
   }
   set.insert(device);
+}
+
+int64_t HourOf(int64_t at) {
+  return at - (at % kWindowSeconds + kWindowSeconds) % kWindowSeconds;
 }
 
 void CountFailure(SignatureTally& t, const v1::StoredReport& r,
@@ -71,8 +77,7 @@ void CountFailure(SignatureTally& t, const v1::StoredReport& r,
   auto& rel = t.releases[e.release_id()];
   ++rel.first;
   AddDevice(rel.second, r.device_id(), nullptr);
-  auto& w =
-      t.windows[at - (at % kWindowSeconds + kWindowSeconds) % kWindowSeconds];
+  auto& w = t.windows[HourOf(at)];
   ++w.first;
   AddDevice(w.second, r.device_id(), nullptr);
   if (!e.failure().module_version().empty()) {
@@ -99,7 +104,10 @@ absl::StatusOr<FailureScan> Scan(Store& store, const std::string& app_id,
     if (app != app_id) return true;
     ++scan.reports;
     for (const v1::ReportEvent& e : r.events()) {
-      if (e.kind() == v1::ReportEvent::KIND_FAILURE) {
+      if (e.kind() == v1::ReportEvent::KIND_LAUNCH_OK ||
+          e.kind() == v1::ReportEvent::KIND_LAUNCH_CRASH) {
+        ++scan.launches[HourOf(r.received_at_unix())];
+      } else if (e.kind() == v1::ReportEvent::KIND_FAILURE) {
         if (release_id != 0 && e.release_id() != release_id) continue;
         CountFailure(scan.signatures[e.failure().signature_id()], r, e);
       } else if (e.kind() == v1::ReportEvent::KIND_REMEDY_APPLIED) {
@@ -128,7 +136,8 @@ absl::StatusOr<FailureScan> Scan(Store& store, const std::string& app_id,
   return scan;
 }
 
-v1::FailureInfo ToInfo(const SignatureTally& t) {
+v1::FailureInfo ToInfo(const SignatureTally& t,
+                       const std::map<int64_t, uint64_t>& launches) {
   v1::FailureInfo info;
   *info.mutable_signature() = t.first;
   info.set_count(t.count);
@@ -163,11 +172,26 @@ v1::FailureInfo ToInfo(const SignatureTally& t) {
       a->set_devices(v[i].second);
     }
   }
+  // Every hour from the first report of the signature on that has
+  // failures or launches: an hour with launches and no failure (after a
+  // remedy, say) shows the rate dropping to 0.
+  std::map<int64_t, std::pair<uint64_t, size_t>> hours;
   for (const auto& [hour, c] : t.windows) {
+    hours[hour] = {c.first, c.second.size()};
+  }
+  if (!t.windows.empty()) {
+    for (auto it = launches.lower_bound(t.windows.begin()->first);
+         it != launches.end(); ++it) {
+      hours.try_emplace(it->first, 0, 0);
+    }
+  }
+  for (const auto& [hour, c] : hours) {
     v1::FailureWindow* w = info.add_windows();
     w->set_hour_unix(hour);
     w->set_count(c.first);
-    w->set_devices(c.second.size());
+    w->set_devices(c.second);
+    auto l = launches.find(hour);
+    w->set_launches(l == launches.end() ? 0 : l->second);
   }
   std::vector<std::pair<std::string, uint64_t>> versions(t.versions.begin(),
                                                          t.versions.end());
@@ -208,7 +232,7 @@ absl::StatusOr<v1::ListFailuresResponse> FailureCore::List(
                      return a->count > b->count;
                    });
   for (size_t i = 0; i < order.size() && i < limit; ++i) {
-    *response.add_failures() = ToInfo(*order[i]);
+    *response.add_failures() = ToInfo(*order[i], scan.launches);
   }
   for (auto& [id, t] : scan.remedies) {
     t.info.set_devices(t.devices.size());
@@ -240,7 +264,7 @@ absl::StatusOr<v1::FailureInfo> FailureCore::Get(
         req.signature_id(), "; `strata failures list --app ", req.app_id(),
         "` shows the signatures reported"));
   }
-  return ToInfo(it->second);
+  return ToInfo(it->second, scan.launches);
 }
 
 }  // namespace strata::server
