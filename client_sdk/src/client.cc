@@ -410,7 +410,7 @@ absl::StatusOr<LaunchResult> Client::BeginLaunchUnnotified() {
   }
   d.MarkInstalled(activated);
   // Remedies for what this launch runs (and the failures reported before).
-  result.remedies_applied = d.ApplyRemedies();
+  result.remedies_applied = d.ApplyRemedies(result.unhealthy_launches);
   return result;
 }
 

@@ -165,7 +165,10 @@ struct Client::Impl {
   // were not applied here before; returns their ids. Each rule's effect
   // and its record are one state commit; its REMEDY_APPLIED report is
   // queued after it.
-  std::vector<std::string> ApplyRemedies() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // `unhealthy_launches`: in a row, the previous one included (BeginLaunch
+  // passes its count before any reset; -1: the stored count).
+  std::vector<std::string> ApplyRemedies(int unhealthy_launches = -1)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   // The remedy that disabled `key` here, if any.
   std::optional<std::string> DisabledBy(const ModuleKey& key)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {

@@ -132,6 +132,13 @@ absl::StatusOr<RemedyRule> ParseRemedyRule(const Json& r, size_t index) {
           RemedyValues(value, "when.version");
       if (!v.ok()) return fail(ToStd(v.status().message()));
       rule.versions = *std::move(v);
+    } else if (key == "unhealthy_launches") {
+      if (!value.is_int() || value.as_int() < 1 || value.as_int() > 1000) {
+        return fail(
+            "when.unhealthy_launches must be a whole number from 1 to 1000 "
+            "(unhealthy launches in a row)");
+      }
+      rule.min_unhealthy_launches = static_cast<int>(value.as_int());
     } else if (key == "attributes") {
       if (!value.is_object() || value.as_object().size() > kMaxRemedyValues) {
         return fail("when.attributes must be an object of at most 64 keys");
@@ -150,7 +157,8 @@ absl::StatusOr<RemedyRule> ParseRemedyRule(const Json& r, size_t index) {
     } else {
       return fail(StrCat(
           "unknown match key when.\"", key,
-          "\"; say signature, module, version, attributes, os, os_version, "
+          "\"; say signature, module, version, unhealthy_launches, "
+          "attributes, os, os_version, "
           "app_version, host_build, device_model, region, channel, locale "
           "or runtime_version"));
     }
@@ -260,6 +268,7 @@ bool RemedyMatches(const RemedyRule& rule, const RemedyFacts& facts) {
        !RemedyAnyOf(*facts.seen_signatures, rule.signature))) {
     return false;
   }
+  if (facts.unhealthy_launches < rule.min_unhealthy_launches) return false;
   if (rule.module.has_value()) {
     const std::string version = facts.active_version(*rule.module);
     if (version.empty()) return false;  // the module does not run here

@@ -49,6 +49,9 @@ struct RemedyRule {
   std::vector<std::string> versions;
   std::map<std::string, std::vector<std::string>> device;
   std::map<std::string, std::vector<std::string>> attributes;
+  // At least this many unhealthy launches in a row (BeginLaunch without
+  // MarkLaunchHealthy), the previous one included; 0: any.
+  int min_unhealthy_launches = 0;
   RemedyAction action = RemedyAction::kCountOnly;
   // What the action acts on (default: the matched module) and, for
   // block_update, the version it blocks.
@@ -72,6 +75,8 @@ struct RemedyFacts {
   // The active version of a module ("embedded" for shipped content, ""
   // when none).
   std::function<std::string(const ModuleKey&)> active_version;
+  // Unhealthy launches in a row, the previous one included.
+  int unhealthy_launches = 0;
 };
 bool RemedyMatches(const RemedyRule& rule, const RemedyFacts& facts);
 

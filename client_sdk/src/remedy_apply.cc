@@ -118,7 +118,7 @@ absl::StatusOr<std::string> Client::Impl::DisabledPath(
   return e->path;
 }
 
-std::vector<std::string> Client::Impl::ApplyRemedies() {
+std::vector<std::string> Client::Impl::ApplyRemedies(int unhealthy_launches) {
   std::vector<std::string> applied;
   const ModuleKey doc_key{v1::LAYER_CONFIG, std::string(kRemediesModule)};
   std::optional<InstalledModule> doc = Active(doc_key);
@@ -156,6 +156,8 @@ std::vector<std::string> Client::Impl::ApplyRemedies() {
     RemedyFacts facts;
     facts.device = &options.device;
     facts.seen_signatures = &now.seen_signatures;
+    facts.unhealthy_launches =
+        unhealthy_launches >= 0 ? unhealthy_launches : now.unhealthy_launches;
     facts.active_version = [&](const ModuleKey& key) {
       mu.AssertHeld();
       std::optional<InstalledModule> a = Active(key);

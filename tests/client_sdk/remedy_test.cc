@@ -57,6 +57,9 @@ TEST(RemedyRulesTest, AnythingThatCouldWidenAMatchIsRefused) {
       {R"({"rules": [{"id": "r", "when": {"module": "web/x"},
           "action": "count_only"}]})",
        "unknown layer"},
+      {R"({"rules": [{"id": "r", "when": {"unhealthy_launches": 0},
+          "action": "count_only"}]})",
+       "whole number from 1"},
       {R"({"rules": [{"id": "r", "when": {}, "action": "explode"}]})",
        "needs an \"action\""},
       {R"({"rules": [{"id": "r", "when": {}, "action": "count_only"},
@@ -276,6 +279,36 @@ TEST_F(RemedyClientTest, AFailingHostHookLeavesTheRuleForTheNextLaunch) {
   ASSERT_THAT(client_->MarkLaunchHealthy(), IsOk());
   STRATA_ASSERT_OK_AND_ASSIGN(l, client_->BeginLaunch());
   EXPECT_EQ(clears_, 2);  // never twice
+}
+
+// The super-app's launch-crash fallback as a rule: clear the app's
+// non-private data after three failed starts in a row, once.
+TEST_F(RemedyClientTest,
+       ARuleOnUnhealthyLaunchesClearsDataAfterThreeFailedStarts) {
+  transport_->Serve({Entry(
+      v1::LAYER_CONFIG, std::string(kRemediesModule), "1",
+      R"({"rules": [{"id": "wipe-after-3", "when": {"unhealthy_launches": 3},
+          "action": "clear_app_data"}]})",
+      1, true)});
+  ASSERT_THAT(client_->Check(), IsOk());
+  // The rules had a healthy launch: a config activated just before a crash
+  // loop is the launch guard's suspect and is rolled back, rules included.
+  ASSERT_THAT(client_->BeginLaunch(), IsOk());
+  ASSERT_THAT(client_->MarkLaunchHealthy(), IsOk());
+  for (int start = 1; start <= 3; ++start) {
+    STRATA_ASSERT_OK_AND_ASSIGN(LaunchResult l, client_->BeginLaunch());
+    EXPECT_EQ(l.unhealthy_launches, start - 1);
+    EXPECT_TRUE(l.remedies_applied.empty()) << start;
+    EXPECT_EQ(clears_, 0);
+    Recreate();  // the app dies before MarkLaunchHealthy
+  }
+  STRATA_ASSERT_OK_AND_ASSIGN(LaunchResult l, client_->BeginLaunch());
+  EXPECT_EQ(l.unhealthy_launches, 3);
+  EXPECT_EQ(l.remedies_applied, (std::vector<std::string>{"wipe-after-3"}));
+  EXPECT_EQ(clears_, 1);
+  Recreate();
+  STRATA_ASSERT_OK_AND_ASSIGN(l, client_->BeginLaunch());
+  EXPECT_EQ(clears_, 1);  // never twice
 }
 
 TEST_F(RemedyClientTest, RulesThatDoNotParseChangeNothingAndSaySo) {
