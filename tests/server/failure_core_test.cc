@@ -3,6 +3,7 @@
 // the test, skipped where it cannot run) (docs/remedies.md).
 #include "strata/server/core/failure_core.h"
 
+#include "core_world.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "strata/base/file_util.h"
@@ -46,12 +47,7 @@ class FailureCoreTest : public ::testing::TestWithParam<std::string> {
     }
     ASSERT_THAT(store, IsOk());
     store_ = *std::move(store);
-    admin_ = std::make_unique<server::AdminCore>(
-        store_.get(), &clock_,
-        server::AdminLimits{.require_signatures = false});
-    delivery_ = std::make_unique<server::DeliveryCore>(
-        store_.get(), &clock_, server::DeliveryOptions{}, nullptr,
-        admin_->fleet());
+    WireCores(store_.get(), &clock_, &admin_, &delivery_);
     // The app exists: something is published.
     const std::string doc = "{}";
     ASSERT_THAT(admin_->PublishBytes(AdminPrincipal(),

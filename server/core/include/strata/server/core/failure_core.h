@@ -7,10 +7,10 @@
 // with the device attributes the aggregates need, so an answer computed
 // from them is exactly what was acknowledged (no second write to keep in
 // step, nothing to rebuild after a crash, replicas agree). The cost is a
-// scan of the stored reports per call (ListFailuresResponse.
-// reports_scanned): fine for the retention window of a test or pilot
-// fleet, not for tens of millions of reports, where a merge aggregate like
-// the release health buckets is the next step.
+// scan of every stored report per call, other apps' included (ForEachReport
+// does not promise them grouped by app): fine for the retention window of
+// a test or pilot fleet, not for tens of millions of reports, where a
+// merge aggregate like the release health buckets is the next step.
 #ifndef STRATA_SERVER_CORE_FAILURE_CORE_H_
 #define STRATA_SERVER_CORE_FAILURE_CORE_H_
 
