@@ -5,7 +5,8 @@
 # to a segment; a fleet of simulated devices (strata-fleet, each a real
 # libstrata_client) that check, download deltas, apply and report; a config
 # change pushed live; a hotpatch that crashes on launch halting its own
-# rollout and being rolled back. Every gRPC connection (CLI and devices) is
+# rollout and being rolled back; an H5 page that crashes on one OS version
+# answered with a signed remedy. Every gRPC connection (CLI and devices) is
 # TLS, trusting the CA `stratad init --tls-self-signed` made. Prints a
 # summary; leaves nothing running.
 #
@@ -258,6 +259,68 @@ grep '^traffic' "$WORK/phone-2.log"
 [ "$(grep -c '^traffic device-' "$WORK/fleet-6.log")" -eq 24 ] ||
   fail "not every device printed its traffic: $(tail -3 "$WORK/fleet-6.log")"
 
+step "a failure signature and a server-configured remedy: an H5 page that crashes on android 13 is disabled there, and only there"
+# The page's tree holds strata-demo-crash: strata-fleet's android 13 devices
+# (6 of 24) "crash" when they run it and report the failure's signature.
+mkdir -p "$WORK/checkout-v1"
+printf '<!doctype html><title>Checkout</title>\n' >"$WORK/checkout-v1/index.html"
+printf 'android 13\n' >"$WORK/checkout-v1/strata-demo-crash"
+strata publish --app wallet --layer h5 --module checkout --version 1 \
+  --dir "$WORK/checkout-v1" "${KEYS[@]}"
+strata release create --app wallet --layer h5 --module checkout --version 1 \
+  --all-at-once
+fleet --rounds 3 --interval-ms 0 | tee "$WORK/fleet-7.log"
+grep -qE '^round [0-9]+ failures: [1-9]' "$WORK/fleet-7.log" ||
+  fail "no device reported the page's crash"
+strata failures list --app wallet
+SIG=$(strata failures list --app wallet --output json |
+  grep -oE '"signature_id": *"[0-9a-f]{16}"' | head -1 | grep -oE '[0-9a-f]{16}')
+[ -n "$SIG" ] || fail "stratad shows no failure signature"
+strata failures show "$SIG" --app wallet
+failure_count() {
+  # The first "count" of the line is the signature's own (field 2).
+  strata failures show "$SIG" --app wallet --output json |
+    grep -oE '"count": *"?[0-9]+' | head -1 | grep -oE '[0-9]+$'
+}
+# The remedy is a config document like any other: signed by the config
+# publishers, verified by every device against its pinned root, released
+# to a segment with a plan and health gates.
+strata segment put --app wallet --name android13 \
+  --expr 'os == "android" && os_version == "13"'
+printf '{"rules": [{"id": "checkout-android13", "when": {"signature": "%s", "module": "h5/checkout"}, "action": "disable_module"}]}\n' \
+  "$SIG" >"$WORK/remedies.json"
+strata publish --app wallet --layer config --module strata.remedies \
+  --version 1 --file "$WORK/remedies.json" "${KEYS[@]}"
+REMEDY=$(strata release create --app wallet --segment android13 \
+  --artifact config/strata.remedies@1 --plan "100%:1s:2" \
+  --gate min_launches=2 --gate max_crash_rate=5% --output json | release_id)
+[ -n "$REMEDY" ] || fail "the remedy release was not created"
+fleet_bg "$WORK/fleet-8.log" --rounds 1000 --interval-ms 500
+strata release status "$REMEDY" --app wallet --wait --poll-interval 250ms \
+  --timeout 2m >/dev/null || fail "the remedy release did not complete"
+kill -TERM "$FLEET_PID"
+wait "$FLEET_PID" || fail "the fleet failed: $(tail -3 "$WORK/fleet-8.log")"
+FLEET_PID=""
+strata release status "$REMEDY" --app wallet
+grep '^remedy ' "$WORK/fleet-8.log" || true
+# Every android 13 device has it after one more round; from then on the
+# signature's count stays where it is.
+fleet --rounds 1 --interval-ms 0 >"$WORK/fleet-9.log"
+APPLIED=$(cat "$WORK/fleet-8.log" "$WORK/fleet-9.log" |
+  grep -c '^remedy checkout-android13 applied' || true)
+[ "$APPLIED" -eq 6 ] ||
+  fail "the remedy was applied on $APPLIED devices, not the 6 android 13 ones"
+BEFORE=$(failure_count)
+fleet --rounds 2 --interval-ms 0 | tee "$WORK/fleet-10.log"
+AFTER=$(failure_count)
+[ -n "$BEFORE" ] && [ "$BEFORE" = "$AFTER" ] ||
+  fail "the signature kept growing after the remedy ($BEFORE -> $AFTER)"
+grep -qE '^round 2 failures: 0 page crashes reported, 6 opens of disabled modules' \
+  "$WORK/fleet-10.log" ||
+  fail "the page is not disabled on exactly the 6 android 13 devices"
+strata failures list --app wallet
+echo "remedy: checkout disabled on the 6 android 13 devices by a signed rule; signature $SIG stayed at $AFTER reports; the other 18 devices still run it"
+
 step "the audit log records every change, automatic ones with their figures"
 strata audit list | grep -E 'release\.(auto_|rollback)' || true
 strata audit verify
@@ -283,5 +346,6 @@ grey release $MALL (H5 + HCF + config, android only) promoted itself to 100%
 config pushed live to $PUSHED devices
 an on-demand H5 module fetched on its first open; pages served from the device's files
 bad hotpatch release $BAD halted itself; devices rolled back; release rolled back
+an H5 page crashing on android 13 (signature $SIG) disabled there by a signed remedy (release $REMEDY) on 6 devices; its count stopped at $AFTER
 finished in $(( $(date +%s) - START ))s: demo OK
 EOF

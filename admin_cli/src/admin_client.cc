@@ -354,6 +354,26 @@ absl::StatusOr<v1::GetFleetResponse> AdminClient::GetFleet(
   return response;
 }
 
+absl::StatusOr<v1::ListFailuresResponse> AdminClient::ListFailures(
+    const v1::ListFailuresRequest& request) {
+  grpc::ClientContext context;
+  Prepare(context);
+  v1::ListFailuresResponse response;
+  grpc::Status s = stub_->ListFailures(&context, request, &response);
+  if (!s.ok()) return FromGrpcStatus(s);
+  return response;
+}
+
+absl::StatusOr<v1::FailureInfo> AdminClient::GetFailure(
+    const v1::GetFailureRequest& request) {
+  grpc::ClientContext context;
+  Prepare(context);
+  v1::FailureInfo response;
+  grpc::Status s = stub_->GetFailure(&context, request, &response);
+  if (!s.ok()) return FromGrpcStatus(s);
+  return response;
+}
+
 absl::Status AdminClient::WaitUntilServing(absl::Duration timeout) {
   if (!config_status_.ok()) return config_status_;
   auto health = grpc::health::v1::Health::NewStub(channel_);

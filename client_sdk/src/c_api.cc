@@ -108,6 +108,18 @@ absl::Status CopyOut(const std::string& s, char** out) {
   return absl::OkStatus();
 }
 
+// A layer argument by name.
+absl::StatusOr<strata::client::Layer> LayerArg(const char* layer) {
+  std::optional<strata::client::Layer> l =
+      strata::client::ParseLayer(layer == nullptr ? "" : layer);
+  if (!l.has_value()) {
+    return absl::InvalidArgumentError(
+        strata::StrCat("unknown layer '", layer == nullptr ? "" : layer,
+                       "'; use config, h5, hcf, hotpatch or native"));
+  }
+  return *l;
+}
+
 // A path-returning call on one module (`layer` by name): the checks of
 // the arguments, then `fn`'s path copied out.
 template <typename Fn>
@@ -119,12 +131,8 @@ int ModulePath(strata_client* client, const char* layer, const char* name,
         "client, layer, name and path must not be NULL"));
   }
   *path = nullptr;
-  std::optional<strata::client::Layer> l = strata::client::ParseLayer(layer);
-  if (!l.has_value()) {
-    return SetError(absl::InvalidArgumentError(
-        strata::StrCat("unknown layer '", layer,
-                       "'; use config, h5, hcf, hotpatch or native")));
-  }
+  absl::StatusOr<strata::client::Layer> l = LayerArg(layer);
+  if (!l.ok()) return SetError(l.status());
   absl::StatusOr<std::string> r = fn(*client->client, *l, name);
   if (!r.ok()) return SetError(r.status());
   return SetError(CopyOut(*r, path));
@@ -265,6 +273,69 @@ int strata_client_module_dir(strata_client* client, const char* layer,
   return ModulePath(client, layer, name, path,
                     [](strata::client::Client& c, strata::client::Layer l,
                        const char* n) { return c.ModuleDir(l, n); });
+}
+
+int strata_client_report_failure(strata_client* client, int kind,
+                                 const char* exception_type,
+                                 const char* const* frames, size_t frame_count,
+                                 const char* host_hash, const char* layer,
+                                 const char* module, const char* version,
+                                 char** signature_id) {
+  if (signature_id != nullptr) *signature_id = nullptr;
+  if (client == nullptr || (frames == nullptr && frame_count > 0)) {
+    return SetError(absl::InvalidArgumentError(
+        "client must not be NULL, nor frames when frame_count > 0"));
+  }
+  if (kind < STRATA_FAILURE_CRASH || kind > STRATA_FAILURE_OTHER) {
+    return SetError(absl::InvalidArgumentError(strata::StrCat(
+        "failure kind ", kind, " is not one of STRATA_FAILURE_*")));
+  }
+  strata::client::FailureSignature f;
+  f.kind = static_cast<strata::client::FailureKind>(kind);
+  if (exception_type != nullptr) f.exception_type = exception_type;
+  for (size_t i = 0; i < frame_count; ++i) {
+    if (frames[i] == nullptr) {
+      return SetError(
+          absl::InvalidArgumentError(strata::StrCat("frame ", i, " is NULL")));
+    }
+    f.top_frames.emplace_back(frames[i]);
+  }
+  if (host_hash != nullptr) f.host_hash = host_hash;
+  if (module != nullptr && *module != '\0') {
+    absl::StatusOr<strata::client::Layer> l = LayerArg(layer);
+    if (!l.ok()) return SetError(l.status());
+    f.layer = *l;
+    f.module = module;
+    if (version != nullptr) f.version = version;
+  }
+  absl::StatusOr<std::string> id = client->client->ReportFailure(f);
+  if (!id.ok()) return SetError(id.status());
+  if (signature_id == nullptr) return SetError(absl::OkStatus());
+  return SetError(CopyOut(*id, signature_id));
+}
+
+int strata_client_disabled_by(strata_client* client, const char* layer,
+                              const char* module, char** remedy_id) {
+  if (client == nullptr || layer == nullptr || module == nullptr ||
+      remedy_id == nullptr) {
+    return SetError(absl::InvalidArgumentError(
+        "client, layer, module and remedy_id must not be NULL"));
+  }
+  *remedy_id = nullptr;
+  absl::StatusOr<strata::client::Layer> l = LayerArg(layer);
+  if (!l.ok()) return SetError(l.status());
+  std::optional<std::string> by = client->client->DisabledBy(*l, module);
+  if (!by.has_value()) return SetError(absl::OkStatus());
+  return SetError(CopyOut(*by, remedy_id));
+}
+
+int strata_client_applied_remedies(strata_client* client, size_t* count) {
+  if (client == nullptr || count == nullptr) {
+    return SetError(
+        absl::InvalidArgumentError("client and count must not be NULL"));
+  }
+  *count = client->client->AppliedRemedies().size();
+  return SetError(absl::OkStatus());
 }
 
 int strata_client_resolve_url(strata_client* client, const char* url,

@@ -278,6 +278,8 @@ absl::StatusOr<CheckResult> Client::CheckUnnotified() {
   std::vector<v1::UpdateEntry> waiting;
   const std::set<std::string> wanted =
       d.ApplyEntries(response.plan().updates(), trusted, result, &waiting);
+  // Rules that came with this check (or match what it installed).
+  result.remedies_applied = d.ApplyRemedies();
   // What waits is what this plan offers and did not install (best effort:
   // without the file the next check offers it again).
   if (absl::Status s = d.pending->Replace(std::move(waiting)); !s.ok()) {
@@ -407,6 +409,8 @@ absl::StatusOr<LaunchResult> Client::BeginLaunchUnnotified() {
                     m.release_id, 0, false}});
   }
   d.MarkInstalled(activated);
+  // Remedies for what this launch runs (and the failures reported before).
+  result.remedies_applied = d.ApplyRemedies(result.unhealthy_launches);
   return result;
 }
 
@@ -522,6 +526,10 @@ absl::StatusOr<std::string> Client::OpenModule(Layer layer,
   absl::StatusOr<std::string> path;
   {
     MutexLock lock(&d.mu);
+    // A module a remedy disabled opens its embedded version, or nothing.
+    if (std::optional<std::string> remedy = d.DisabledBy(key)) {
+      return d.DisabledPath(key, *remedy);
+    }
     // An on-demand module not on the device yet comes first (on_demand.cc).
     const bool fetch = !d.Active(key).has_value() && !d.Staged(key) &&
                        d.pending->Find(key) != nullptr;
@@ -626,8 +634,14 @@ absl::StatusOr<Client::UrlResolution> Client::ResolveUrl(std::string_view url) {
   // The longest declared prefix of `url` wins.
   UrlResolution best;
   std::string best_prefix, best_dir;
+  std::vector<std::string> disabled;  // modules a remedy took out
   for (const ModuleKey& key : keys) {
     if (PointOf(key.first) != ActivationPoint::kOpenOrLaunch) continue;
+    if (std::optional<std::string> remedy = d.DisabledBy(key)) {
+      disabled.push_back(StrCat(LayerName(static_cast<Layer>(key.first)), "/",
+                                key.second, " (remedy ", *remedy, ")"));
+      continue;
+    }
     absl::StatusOr<std::optional<std::string>> dir = d.ActiveTreeDir(key);
     if (!dir.ok()) {
       STRATA_LOG(Warning) << "ResolveUrl: " << LayerDirName(key.first) << "/"
@@ -652,6 +666,9 @@ absl::StatusOr<Client::UrlResolution> Client::ResolveUrl(std::string_view url) {
     best.fallback_reason =
         StrCat("no active H5/HCF tree declares a URL prefix of ", url,
                " in its ", kPackageFile, "; load it from the network");
+    for (const std::string& m : disabled) {
+      best.fallback_reason += StrCat("; disabled on this device: ", m);
+    }
     return best;
   }
   STRATA_ASSIGN_OR_RETURN(std::string rel,

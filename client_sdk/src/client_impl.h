@@ -19,6 +19,7 @@
 #include "module_store.h"
 #include "pending_store.h"
 #include "reject.h"
+#include "remedy.h"
 #include "report_outbox.h"
 #include "report_queue.h"
 #include "storage_full.h"
@@ -155,6 +156,32 @@ struct Client::Impl {
   std::thread prefetch_thread;
   std::atomic<uint64_t> prefetched{0};
 
+  // Remedies (remedy_apply.cc, docs/remedies.md).
+  // Why the active rules were not used ("" when they were).
+  std::string remedy_error ABSL_GUARDED_BY(mu);
+  // Rule documents (by content hash) whose refusal was reported.
+  std::set<std::string> reported_bad_remedies ABSL_GUARDED_BY(mu);
+  // Applies the active `strata.remedies` rules that match this device and
+  // were not applied here before; returns their ids. Each rule's effect
+  // and its record are one state commit; its REMEDY_APPLIED report is
+  // queued after it.
+  // `unhealthy_launches`: in a row, the previous one included (BeginLaunch
+  // passes its count before any reset; -1: the stored count).
+  std::vector<std::string> ApplyRemedies(int unhealthy_launches = -1)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // The remedy that disabled `key` here, if any.
+  std::optional<std::string> DisabledBy(const ModuleKey& key)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    auto it = store->state().disabled.find(key);
+    if (it == store->state().disabled.end()) return std::nullopt;
+    return it->second;
+  }
+  // What OpenModule gives for a disabled module: the embedded version's
+  // path (its unpacked tree for an H5/HCF archive), else kUnavailable.
+  absl::StatusOr<std::string> DisabledPath(const ModuleKey& key,
+                                           const std::string& remedy)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+
   // on_demand.cc:
   // Bytes fetching `e` would download (0: inline or here already).
   uint64_t Estimate(const v1::UpdateEntry& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
@@ -215,7 +242,8 @@ struct Client::Impl {
                     entry.release_id(),
                     entry.release_sequence(),
                     false,
-                    std::nullopt};
+                    std::nullopt,
+                    {}};
     const auto before = ConfigSnapshot();
     CheckResult result;
     {
@@ -238,6 +266,8 @@ struct Client::Impl {
         std::vector<v1::UpdateEntry> waiting;
         (void)ApplyEntries(pushed, *refreshed, result, &waiting);
         if (!waiting.empty()) (void)pending->Upsert(std::move(waiting));
+        // A pushed strata.remedies applies at once.
+        push.remedies_applied = ApplyRemedies();
       }
     }
     NotifyConfigChanges(
@@ -763,6 +793,21 @@ struct Client::Impl {
       authorized.push_back(*std::move(admitted));
       const v1::UpdateEntry& entry = authorized.back();
       const ModuleKey key{entry.module().layer(), entry.module().name()};
+      if (auto b =
+              store->state().blocked.find({key, entry.statement().version()});
+          b != store->state().blocked.end() && !entry.revert_to_embedded()) {
+        const absl::Status why =
+            WithReason(absl::FailedPreconditionError(StrCat(
+                           LayerName(static_cast<Layer>(key.first)), "/",
+                           key.second, " ", entry.statement().version(),
+                           " is blocked on this device by remedy ", b->second,
+                           " (docs/remedies.md); not installed")),
+                       v1::REJECT_BLOCKED_BY_REMEDY);
+        Fail(entry, why, v1::ReportEvent::KIND_REJECTED,
+             v1::REJECT_BLOCKED_BY_REMEDY, result);
+        block(entry, why);
+        continue;
+      }
       if (entry.revert_to_embedded()) {
         RevertToEmbedded(entry, result);
         continue;

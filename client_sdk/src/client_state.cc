@@ -6,6 +6,7 @@
 #include "strata/base/names.h"
 #include "strata/base/sha256.h"
 #include "strata/base/strings.h"
+#include "strata/proto/failure_signature.h"
 
 namespace strata::client {
 namespace {
@@ -67,6 +68,19 @@ std::string ClientState::Serialize() const {
                 " ", rolled_back_since_healthy ? 1 : 0, "\n");
   if (!report_ticket.empty()) {
     out += StrCat("ticket ", ToHex(report_ticket), "\n");
+  }
+  for (const std::string& id : applied_remedies) {
+    out += StrCat("remedy ", id, "\n");
+  }
+  for (const auto& [key, id] : disabled) {
+    out += StrCat("disabled ", key.first, " ", key.second, " ", id, "\n");
+  }
+  for (const auto& [what, id] : blocked) {
+    out += StrCat("blocked ", what.first.first, " ", what.first.second, " ",
+                  what.second, " ", id, "\n");
+  }
+  for (const std::string& sig : seen_signatures) {
+    out += StrCat("signature ", sig, "\n");
   }
   for (const auto& [key, m] : modules) {
     out += StrCat("module ", key.first, " ", key.second, "\n");
@@ -150,6 +164,33 @@ absl::StatusOr<ClientState> ClientState::Parse(std::string_view text) {
         return bad("banned record");
       }
       current->banned.insert(w[1]);
+    } else if (tag == "remedy") {
+      if (w.size() != 2 || !ValidateName("remedy id", w[1]).ok() ||
+          state.applied_remedies.size() >= kMaxAppliedRemedies) {
+        return bad("remedy record");
+      }
+      state.applied_remedies.insert(w[1]);
+    } else if (tag == "disabled" || tag == "blocked") {
+      const size_t n = tag == "disabled" ? 4 : 5;
+      uint64_t layer;
+      if (w.size() != n || !ParseU64(w[1], &layer) || layer < 1 || layer > 5 ||
+          !ValidateName("module name", w[2]).ok() ||
+          !ValidateName("version", w[3]).ok() ||
+          !ValidateName("remedy id", w[n - 1]).ok()) {
+        return bad(StrCat(tag, " record"));
+      }
+      const ModuleKey key{static_cast<int>(layer), w[2]};
+      if (tag == "disabled") {
+        state.disabled[key] = w[3];
+      } else {
+        state.blocked[{key, w[3]}] = w[4];
+      }
+    } else if (tag == "signature") {
+      if (w.size() != 2 || !IsFailureSignatureId(w[1]) ||
+          state.seen_signatures.size() >= kMaxSeenSignatures) {
+        return bad("signature record");
+      }
+      state.seen_signatures.push_back(w[1]);
     } else {
       return bad("unknown record");
     }

@@ -13,6 +13,11 @@
 //   banned <sha256>              (rolled back; never installed again)
 //   ticket <hex>                 the latest plan's report ticket (opaque,
 //                                sent back with every report)
+//   remedy <id>                  a remedy rule applied here (never again)
+//   disabled <layer> <name> <id> a module a remedy disabled
+//   blocked <layer> <name> <version> <id>  a version a remedy blocks
+//   signature <id>               a failure signature this device reported
+//                                (newest last; remedies match on them)
 // Staged versions with the same non-zero release id are one release,
 // activated together (client.cc: StagedGroup); no record of their own.
 #ifndef STRATA_CLIENT_SRC_CLIENT_STATE_H_
@@ -24,6 +29,7 @@
 #include <set>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
 
@@ -53,6 +59,10 @@ struct ModuleState {
 // (layer number, module name)
 using ModuleKey = std::pair<int, std::string>;
 
+// Bounds of the remedy records (a state file stays small).
+inline constexpr size_t kMaxSeenSignatures = 64;
+inline constexpr size_t kMaxAppliedRemedies = 1024;
+
 struct ClientState {
   bool launch_in_progress = false;
   int unhealthy_launches = 0;
@@ -60,6 +70,16 @@ struct ClientState {
   std::map<ModuleKey, ModuleState> modules;
   // UpdatePlan.report_ticket of the latest verified Check (bytes).
   std::string report_ticket;
+  // Remedies (remedy.h, docs/remedies.md): rules applied on this device,
+  // committed in the same write as their effect, so none is applied twice.
+  std::set<std::string> applied_remedies;
+  // Modules a remedy disabled, with the remedy's id.
+  std::map<ModuleKey, std::string> disabled;
+  // Versions a remedy blocks ((module, version) -> remedy id).
+  std::map<std::pair<ModuleKey, std::string>, std::string> blocked;
+  // The failure signatures this device reported, oldest first, at most
+  // kMaxSeenSignatures.
+  std::vector<std::string> seen_signatures;
 
   std::string Serialize() const;
   static absl::StatusOr<ClientState> Parse(std::string_view text);

@@ -42,6 +42,10 @@ extern "C" void OnStopSignal(int signal) { stop_signal = signal; }
 // A HOTPATCH or NATIVE_BUNDLE whose content holds these bytes crashes the
 // simulated app at every launch while it is active (the demo's bad patch).
 constexpr std::string_view kCrashMarker = "STRATA_DEMO_CRASH_ON_LAUNCH";
+// An H5 tree with this file crashes when opened on the devices whose
+// "<os> <os_version>" is the file's first line (the demo's page that fails
+// on one OS version): the device reports a failure signature.
+constexpr std::string_view kPageCrashFile = "strata-demo-crash";
 constexpr const char* kRegions[] = {"CN-31", "CN-11", "CN-44"};
 constexpr int kMaxThreads = 4;
 
@@ -54,11 +58,17 @@ constexpr char kHelp[] =
     "HOTPATCH or NATIVE_BUNDLE module's content contains the bytes\n"
     "STRATA_DEMO_CRASH_ON_LAUNCH; otherwise MarkLaunchHealthy and\n"
     "FlushReports. Three crashed launches in a row make a device's launch\n"
-    "guard roll back. Devices run on up to 4 threads; state is kept in\n"
+    "guard roll back. Every active H5 module is opened too: a tree holding\n"
+    "the file strata-demo-crash whose first line is the device's\n"
+    "\"<os> <os_version>\" crashes that page, and the device reports a\n"
+    "failure signature (Client::ReportFailure; docs/remedies.md); a module a\n"
+    "remedy disabled is not opened. Devices run on up to 4 threads; state is\n"
+    "kept in\n"
     "--dir, so a second run continues where the first one stopped.\n"
     "\n"
     "Devices (i = 1..N): id device-0001..., user user-0001..., os android\n"
-    "(odd i) / ios (even i), region CN-31, CN-11, CN-44 in turn, channel\n"
+    "(odd i; os_version 13 for i = 1, 5, 9..., 14 for i = 3, 7, ...) / ios\n"
+    "(even i, os_version 17), region CN-31, CN-11, CN-44 in turn, channel\n"
     "store; --app-version, --host-build and --embedded-dir are the same for\n"
     "all.\n"
     "\n"
@@ -73,6 +83,10 @@ constexpr char kHelp[] =
     "    (--watch-config: a pushed CONFIG version installed; K is the last\n"
     "    round started, 0 before round 1)\n"
     "  config <module> <version> refused by device <id>: <reason>\n"
+    "  round K failures: <f> page crashes reported, <d> opens of disabled"
+    " modules\n"
+    "    (only when either is not 0)\n"
+    "  remedy <id> applied on device <id>\n"
     "  await: config <module> <version> active on all <n> devices\n"
     "    (--await-config: the wait before the next round is over)\n"
     "  stopped by signal <s> after round <K>\n"
@@ -152,6 +166,9 @@ struct Counters {
   uint64_t bytes_downloaded = 0;
   uint64_t update_failures = 0;
   uint64_t check_errors = 0;
+  uint64_t page_crashes = 0;    // failures reported (remedies.md)
+  uint64_t disabled_opens = 0;  // opens of a module a remedy disabled
+  uint64_t remedies = 0;        // remedy rules applied
 
   void Add(const Counters& o) {
     launches_ok += o.launches_ok;
@@ -166,6 +183,9 @@ struct Counters {
     bytes_downloaded += o.bytes_downloaded;
     update_failures += o.update_failures;
     check_errors += o.check_errors;
+    page_crashes += o.page_crashes;
+    disabled_opens += o.disabled_opens;
+    remedies += o.remedies;
   }
   Json ToJson() const {
     Json j = Json::MakeObject();
@@ -181,6 +201,9 @@ struct Counters {
     j["bytes_downloaded"] = bytes_downloaded;
     j["update_failures"] = update_failures;
     j["check_errors"] = check_errors;
+    j["page_crashes"] = page_crashes;
+    j["disabled_opens"] = disabled_opens;
+    j["remedies_applied"] = remedies;
     return j;
   }
 };
@@ -189,6 +212,7 @@ struct Device {
   std::string id;
   std::string user;
   std::string os;
+  std::string os_version;
   std::string region;
   std::unique_ptr<Client> client;
   Counters total;
@@ -268,6 +292,7 @@ class Fleet {
       d->id = Numbered("device-", i);
       d->user = Numbered("user-", i);
       d->os = i % 2 == 1 ? "android" : "ios";
+      d->os_version = i % 2 == 0 ? "17" : (i % 4 == 1 ? "13" : "14");
       d->region = kRegions[(i - 1) % 3];
       ClientOptions o;
       o.server_address = flags_.server;
@@ -275,6 +300,7 @@ class Fleet {
       o.device.device_id = d->id;
       o.device.user_id = d->user;
       o.device.os = d->os;
+      o.device.os_version = d->os_version;
       o.device.region = d->region;
       o.device.channel = "store";
       o.device.app_version = flags_.app_version;
@@ -546,11 +572,13 @@ class Fleet {
     }
     for (std::thread& t : pool) t.join();
 
-    uint64_t crashed = 0, rollbacks = 0;
+    uint64_t crashed = 0, rollbacks = 0, page_crashes = 0, disabled = 0;
     VersionCounts versions;
     for (auto& d : devices_) {
       crashed += d->round.launch_crashes;
       rollbacks += d->round.rollbacks;
+      page_crashes += d->round.page_crashes;
+      disabled += d->round.disabled_opens;
       d->total.Add(d->round);
       std::map<std::string, std::string> configs;
       for (const InstalledModule& m : d->client->AllActive()) {
@@ -573,6 +601,11 @@ class Fleet {
     }
     if (versions.empty()) line += " none";
     out_.Line(line);
+    if (page_crashes + disabled > 0) {
+      out_.Line(StrCat("round ", k, " failures: ", page_crashes,
+                       " page crashes reported, ", disabled,
+                       " opens of disabled modules"));
+    }
     Json r = Json::MakeObject();
     r["round"] = k;
     r["crashed_launches"] = crashed;
@@ -591,6 +624,7 @@ class Fleet {
     } else {
       d.round.rollbacks += launch->bad_versions.size();
       d.round.resets_to_embedded += launch->reset_to_embedded ? 1 : 0;
+      ReportRemedies(d, launch->remedies_applied);
     }
     absl::StatusOr<CheckResult> check = c.Check();
     d.check_ok = check.ok();
@@ -606,6 +640,7 @@ class Fleet {
       d.round.via_local += check->via_local;
       d.round.bytes_downloaded += check->bytes_downloaded;
       d.round.update_failures += check->failure_details.size();
+      ReportRemedies(d, check->remedies_applied);
     }
     if (flags_.watch_config && !d.watching) StartWatch(d);
     // "Run the app" with what is active now.
@@ -620,6 +655,7 @@ class Fleet {
       ++d.round.launch_crashes;  // the process dies: no healthy mark
       return;
     }
+    OpenPages(d);
     absl::Status healthy = c.MarkLaunchHealthy();
     if (healthy.ok()) {
       ++d.round.launches_ok;
@@ -627,6 +663,49 @@ class Fleet {
       out_.Error(StrCat(d.id, ": ", ToStd(healthy.message())));
     }
     (void)c.FlushReports();  // failures stay queued for the next round
+  }
+
+  void ReportRemedies(Device& d, const std::vector<std::string>& ids) {
+    for (const std::string& id : ids) {
+      ++d.round.remedies;
+      out_.Line(StrCat("remedy ", id, " applied on device ", d.id));
+    }
+  }
+
+  // Runs every active H5 module, as the app's pages would; a page that
+  // crashes on this device's OS version is reported as a failure.
+  void OpenPages(Device& d) {
+    Client& c = *d.client;
+    const std::string here = StrCat(d.os, " ", d.os_version);
+    for (const InstalledModule& m : c.AllActive()) {
+      if (m.layer != Layer::kH5) continue;
+      if (c.DisabledBy(m.layer, m.name).has_value()) {
+        ++d.round.disabled_opens;  // the page comes from the network
+        continue;
+      }
+      // The active tree as it is (ModuleDir activates nothing staged, so
+      // activation stays at the launch, as before pages were opened).
+      absl::StatusOr<std::string> dir = c.ModuleDir(m.layer, m.name);
+      if (!dir.ok()) continue;
+      absl::StatusOr<std::string> marker = PosixFileSystem()->ReadFile(
+          JoinPath(*dir, std::string(kPageCrashFile)));
+      if (!marker.ok() || marker->substr(0, marker->find('\n')) != here) {
+        continue;
+      }
+      FailureSignature f;
+      f.kind = FailureKind::kCrash;
+      f.exception_type = "TypeError";
+      f.top_frames = {"checkout is not a function at index.html:12:7"};
+      f.layer = m.layer;
+      f.module = m.name;
+      absl::StatusOr<std::string> id = c.ReportFailure(f);
+      if (!id.ok()) {
+        out_.Error(StrCat(
+            d.id, ": reporting a failure: ", ToStd(id.status().message())));
+        continue;
+      }
+      ++d.round.page_crashes;
+    }
   }
 
   void StartWatch(Device& d) {

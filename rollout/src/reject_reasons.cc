@@ -51,6 +51,9 @@ constexpr std::array kReasons = {
     RejectReasonInfo{33, "REJECT_DISK_BUDGET_EXCEEDED", C::kDevice},
     RejectReasonInfo{34, "REJECT_APPLY_FAILED", C::kDevice},
     RejectReasonInfo{35, "REJECT_UNSAFE_NAME", C::kFormat},
+    // A remedy rule (docs/remedies.md) keeps this version off the device:
+    // verified content the operators said is not for it.
+    RejectReasonInfo{36, "REJECT_BLOCKED_BY_REMEDY", C::kTargeting},
 };
 
 // The table is indexed by number: entry i has number i.

@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -244,6 +245,28 @@ class FakeTransport : public Transport {
     return n;
   }
 };
+
+// The app restarts: `*client` is made anew with `options` over a
+// FakeTransport holding what `*transport` held (the same server), and
+// `*transport` then points at it.
+inline absl::Status RestartClient(ClientOptions options,
+                                  FakeTransport** transport,
+                                  std::unique_ptr<Client>* client) {
+  std::optional<FakeTransport> saved;
+  if (*transport != nullptr) saved = **transport;
+  client->reset();
+  auto fresh = std::make_unique<FakeTransport>();
+  if (saved.has_value()) *fresh = *saved;
+  *transport = fresh.get();
+  absl::StatusOr<std::unique_ptr<Client>> made =
+      Client::CreateWithTransport(std::move(options), std::move(fresh));
+  if (!made.ok()) {
+    *transport = nullptr;
+    return made.status();
+  }
+  *client = *std::move(made);
+  return absl::OkStatus();
+}
 
 inline v1::UpdateEntry Entry(v1::Layer layer, const std::string& name,
                              const std::string& version,

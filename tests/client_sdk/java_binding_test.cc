@@ -13,6 +13,7 @@
 #include "gtest/gtest.h"
 #include "server_fixture.h"
 #include "strata/base/strings.h"
+#include "strata/client/client.h"
 
 namespace strata {
 namespace {
@@ -56,6 +57,25 @@ TEST_F(JavaBindingTest, CheckOpenModuleAndResolveUrlFromJava) {
   // The app's own HTTP stack (StrataHttpTransport) carried a whole check.
   EXPECT_THAT(out, HasSubstr("ok: mall came through HttpURLConnection"));
   EXPECT_THAT(out, HasSubstr("a transport that throws is UNAVAILABLE"));
+  // The failure Java reported reached stratad's aggregates under the id
+  // the C++ SDK gives the same signature.
+  client::FailureSignature f;
+  f.exception_type = "TypeError";
+  f.top_frames = {"at render (index.html:1:1)"};
+  f.layer = client::Layer::kH5;
+  f.module = "mall";
+  absl::StatusOr<std::string> id = client::FailureSignatureId(f);
+  ASSERT_THAT(id, IsOk());
+  EXPECT_THAT(out, HasSubstr(StrCat("failure signature ", *id)));
+  admin::AdminClient admin(server_.address(), server_.token(),
+                           admin::ChannelSecurity::Plaintext());
+  v1::GetFailureRequest get;
+  get.set_app_id("wallet");
+  get.set_signature_id(*id);
+  absl::StatusOr<v1::FailureInfo> info = admin.GetFailure(get);
+  ASSERT_THAT(info, IsOk());
+  EXPECT_EQ(info->count(), 1u);
+  EXPECT_EQ(info->signature().module().name(), "mall");
 }
 
 }  // namespace

@@ -32,9 +32,6 @@ class PolicyClientTest : public ::testing::Test {
  protected:
   void SetUp() override { Recreate(); }
   void Recreate() {
-    std::optional<FakeTransport> saved;
-    if (transport_ != nullptr) saved = *transport_;
-    client_.reset();
     ClientOptions o;
     o.app_id = "wallet";
     o.device.device_id = "d1";
@@ -43,12 +40,8 @@ class PolicyClientTest : public ::testing::Test {
     o.env = Env{&fs_, &clock_, &random_};
     o.download_policy = policy_;
     o.network = network_;
-    auto transport = std::make_unique<FakeTransport>();
-    if (saved.has_value()) *transport = *saved;
-    transport_ = transport.get();
-    auto client = Client::CreateWithTransport(o, std::move(transport));
-    ASSERT_THAT(client, ::strata::testing::IsOk());
-    client_ = *std::move(client);
+    ASSERT_THAT(RestartClient(o, &transport_, &client_),
+                ::strata::testing::IsOk());
   }
   void Serve(const std::vector<std::pair<v1::UpdateEntry, std::string>>& es) {
     std::vector<v1::UpdateEntry> entries;

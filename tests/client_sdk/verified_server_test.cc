@@ -10,11 +10,9 @@
 
 #include <cstdio>
 
-#include "../integration/test_server.h"
-#include "../server/test_util.h"
-#include "../server/trust_kit.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "signed_server_fixture.h"
 #include "strata/admin_cli/admin_client.h"
 #include "strata/base/file_util.h"
 #include "strata/base/json.h"
@@ -53,38 +51,14 @@ CmdRun RunCmd(const std::string& cmd) {
   return r;
 }
 
-class VerifiedServerTest : public ::testing::Test {
+class VerifiedServerTest : public SignedServerTest {
  protected:
   void SetUp() override {
-    data_ = JoinPath(dir_.path(), "server");
-    ASSERT_THAT(
-        server::InitializeDataDir(data_, JoinPath(data_, "admin.token")),
-        IsOk());
-    // The kit adds online keys to the data dir before stratad loads them.
-    kit_ = std::make_unique<TrustKit>(SystemClock(),
-                                      JoinPath(data_, "online-keys"));
-    server_.set_allow_unsigned(false);
-    server_.Start(data_);
-    channel_ = grpc::CreateChannel(server_.address(),
-                                   grpc::InsecureChannelCredentials());
-    stub_ = v1::Admin::NewStub(channel_);
-
-    // `strata trust init`.
-    v1::SetTrustRequest init = kit_->Init();
-    root_ = init.root();
-    grpc::ClientContext c;
-    Auth(c);
-    v1::SetTrustResponse r;
-    const grpc::Status s = stub_->SetTrust(&c, init, &r);
-    ASSERT_TRUE(s.ok()) << s.error_message();
+    SignedServerTest::SetUp();
+    if (HasFatalFailure()) return;
     root_file_ = JoinPath(dir_.path(), "wallet-root.json");
     ASSERT_THAT(WriteFileAtomically(*PosixFileSystem(), root_file_, root_),
                 IsOk());
-  }
-  void TearDown() override { server_.Stop(); }
-
-  void Auth(grpc::ClientContext& c) {
-    c.AddMetadata("authorization", "Bearer " + server_.token());
   }
 
   // `strata publish`: the h5 role re-signed with one more target, then
@@ -111,16 +85,7 @@ class VerifiedServerTest : public ::testing::Test {
     st->set_size(content.size());
     h->set_layer_role(kit_->Resign(h5_role_, {&kit_->pub_a}));
     ++h5_version_;
-    grpc::ClientContext c;
-    Auth(c);
-    v1::PublishResponse response;
-    auto writer = stub_->Publish(&c, &response);
-    ASSERT_TRUE(writer->Write(header));
-    v1::PublishRequest chunk;
-    chunk.set_chunk(content);
-    ASSERT_TRUE(writer->Write(chunk));
-    writer->WritesDone();
-    const grpc::Status s = writer->Finish();
+    const grpc::Status s = Upload(header, content);
     ASSERT_TRUE(s.ok()) << s.error_message();
 
     admin::AdminClient admin(server_.address(), server_.token(),
@@ -145,13 +110,7 @@ class VerifiedServerTest : public ::testing::Test {
     return o;
   }
 
-  TempDir dir_;
-  std::string data_;
-  std::unique_ptr<TrustKit> kit_;
-  TestServer server_;
-  std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<v1::Admin::Stub> stub_;
-  std::string root_, root_file_;
+  std::string root_file_;
   signing::TargetsMetadata h5_role_;
   uint64_t h5_version_ = 1;  // EmptyRole() of trust init
   uint64_t counter_ = 0;

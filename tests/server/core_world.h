@@ -17,20 +17,27 @@
 
 namespace strata::testing {
 
+// An AdminCore (unsigned publishes allowed) and a DeliveryCore over
+// `store`, wired as stratad wires them.
+inline void WireCores(server::Store* store, Clock* clock,
+                      std::unique_ptr<server::AdminCore>* admin,
+                      std::unique_ptr<server::DeliveryCore>* delivery) {
+  *admin = std::make_unique<server::AdminCore>(
+      store, clock, server::AdminLimits{.require_signatures = false});
+  *delivery = std::make_unique<server::DeliveryCore>(
+      store, clock, server::DeliveryOptions{}, nullptr, (*admin)->fleet());
+  server::DeliveryCore* d = delivery->get();
+  (*admin)->OnReleasesChanged(
+      [d](const std::string& app) { d->ReleasesChanged(app); });
+}
+
 class CoreWorldTest : public ::testing::Test {
  protected:
   void SetUp() override {
     auto store = server::Store::Open(JoinPath(dir_.path(), "db"));
     ASSERT_THAT(store, IsOk());
     store_ = *std::move(store);
-    admin_ = std::make_unique<server::AdminCore>(
-        store_.get(), &clock_,
-        server::AdminLimits{.require_signatures = false});
-    delivery_ = std::make_unique<server::DeliveryCore>(
-        store_.get(), &clock_, server::DeliveryOptions{}, nullptr,
-        admin_->fleet());
-    admin_->OnReleasesChanged(
-        [this](const std::string& app) { delivery_->ReleasesChanged(app); });
+    WireCores(store_.get(), &clock_, &admin_, &delivery_);
   }
 
   TempDir dir_;

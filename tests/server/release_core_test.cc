@@ -498,6 +498,28 @@ class ServerFleetTest : public ReleaseCoreTest {
   }
 };
 
+// Issue 22 item 3: a remedy is a release of the CONFIG module
+// strata.remedies (docs/remedies.md), so it is staged and gated like any
+// release: one whose devices' launches crash halts itself at its first
+// stage.
+TEST_F(ServerFleetTest, ARemedyReleaseHaltsItselfWhenItsLaunchesCrash) {
+  Publish(v1::LAYER_CONFIG, "strata.remedies", "1", R"({"rules": []})");
+  v1::CreateReleaseRequest r =
+      Request(v1::LAYER_CONFIG, "strata.remedies", "1");
+  AddStage(r, 1000, 3600, 60);
+  AddStage(r, 10000, 3600, 60);
+  r.mutable_gates()->set_min_launches(80);
+  const uint64_t id = Create(r);
+  int reached = 0;
+  const std::vector<std::string> actions = Run(id, 0.3, 30, &reached);
+  const v1::ReleaseStatus s = Status(id);
+  EXPECT_EQ(s.release().state(), v1::RELEASE_HALTED);
+  EXPECT_EQ(s.release().stage(), 0);
+  EXPECT_EQ(actions, std::vector<std::string>{"release.auto_halt"});
+  EXPECT_GT(reached, 50);
+  EXPECT_LT(reached, 150);
+}
+
 TEST_F(ServerFleetTest, CrashingReleaseHaltsItselfAtItsFirstStage) {
   Publish(v1::LAYER_HOTPATCH, "fix", "2", "crashes on launch");
   const uint64_t id = Create(Plan("2"));

@@ -2,7 +2,8 @@
 # Runs the README's demo (tools/demo.sh) through the real binaries and
 # checks its output for the key outcomes: every layer delivered, the grey
 # release promoted, the config pushed live, the bad hotpatch halted and
-# rolled back, nothing left running.
+# rolled back, a crashing page disabled by a signed remedy on android 13
+# only, nothing left running.
 # Usage: demo_test.sh DEMO_SCRIPT BIN_DIR WORK_DIR
 set -uo pipefail
 demo="$1" bin="$2" work="$3"
@@ -27,6 +28,7 @@ expect "^grey release completed on its own"
 expect "^config pushed: payment.limits 3 reached [0-9]+ connected devices"
 expect "^halted: release [0-9]+ stopped itself at 25%"
 expect "^rolled back: every device runs hotpatch fix-npe 1 again"
+expect "^remedy: checkout disabled on the 6 android 13 devices by a signed rule"
 expect "^stratad is serving on .* over TLS"
 expect "^a plaintext client is refused"
 expect "release\.auto_halt"

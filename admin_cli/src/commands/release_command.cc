@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "../app_trust.h"
+#include "failures_command.h"
 #include "fleet_command.h"
 #include "layer_flag.h"
 #include "release_rollback.h"
@@ -643,6 +644,7 @@ CLI::App* AddIdCommand(CLI::App* release, const std::string& name,
 void AddReleaseCommand(CLI::App& app, CliContext& ctx) {
   // The fleet view sits next to the releases that shape it.
   AddFleetCommand(app, ctx);
+  AddFailuresCommand(app, ctx);
   CLI::App* release = app.add_subcommand(
       "release",
       "Create, follow and steer staged, health-gated releases.\n\n"

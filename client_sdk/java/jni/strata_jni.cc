@@ -433,6 +433,44 @@ JNIEXPORT jlongArray JNICALL Java_strata_sdk_StrataClient_nativeTraffic(
   return Longs(env, static_cast<jlong>(today), static_cast<jlong>(total));
 }
 
+JNIEXPORT jstring JNICALL Java_strata_sdk_StrataClient_nativeReportFailure(
+    JNIEnv* env, jclass, jlong h, jint kind, jstring exception_type,
+    jobjectArray frames, jstring layer, jstring module) {
+  const auto type = Utf(env, exception_type), l = Utf(env, layer),
+             m = Utf(env, module);
+  if (env->ExceptionCheck()) return nullptr;
+  std::vector<std::string> frame_strings;
+  const jsize n = frames == nullptr ? 0 : env->GetArrayLength(frames);
+  for (jsize i = 0; i < n; ++i) {
+    auto element = static_cast<jstring>(env->GetObjectArrayElement(frames, i));
+    auto f = Utf(env, element);
+    env->DeleteLocalRef(element);
+    if (env->ExceptionCheck()) return nullptr;
+    frame_strings.push_back(f.value_or(""));
+  }
+  std::vector<const char*> frame_ptrs;
+  for (const std::string& f : frame_strings) frame_ptrs.push_back(f.c_str());
+  char* id = nullptr;
+  if (Throw(env,
+            strata_client_report_failure(
+                Client(h), kind, CStr(type), frame_ptrs.data(),
+                frame_ptrs.size(), nullptr, CStr(l), CStr(m), nullptr, &id))) {
+    return nullptr;
+  }
+  return TakeString(env, id);
+}
+
+JNIEXPORT jstring JNICALL Java_strata_sdk_StrataClient_nativeDisabledBy(
+    JNIEnv* env, jclass, jlong h, jstring layer, jstring module) {
+  const auto l = Utf(env, layer), m = Utf(env, module);
+  if (env->ExceptionCheck()) return nullptr;
+  char* id = nullptr;
+  if (Throw(env, strata_client_disabled_by(Client(h), CStr(l), CStr(m), &id))) {
+    return nullptr;
+  }
+  return TakeString(env, id);
+}
+
 JNIEXPORT jlong JNICALL
 Java_strata_sdk_StrataClient_nativeBeginLaunch(JNIEnv* env, jclass, jlong h) {
   size_t rolled_back = 0;

@@ -31,7 +31,8 @@ AdminCore::AdminCore(Store* store, Clock* clock, AdminLimits limits,
                        : nullptr),
       trust_(trust == nullptr ? owned_trust_.get() : trust),
       releases_(store, clock, &fleet_, trust_),
-      artifacts_(store, clock, &releases_, trust_) {
+      artifacts_(store, clock, &releases_, trust_),
+      failures_(store, trust_) {
   releases_.OnReleasesChanged(
       [this](const std::string& app) { artifacts_.ReleasesChanged(app); });
 }

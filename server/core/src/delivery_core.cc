@@ -6,10 +6,13 @@
 #include <set>
 #include <string_view>
 
+#include "google/protobuf/util/message_differencer.h"
 #include "strata/base/log.h"
 #include "strata/base/mutex.h"
+#include "strata/base/names.h"
 #include "strata/base/status_macros.h"
 #include "strata/base/strings.h"
+#include "strata/proto/failure_signature.h"
 #include "strata/server/core/health_store.h"
 #include "strata/server/core/release_model.h"
 #include "strata/server/core/validation.h"
@@ -27,6 +30,90 @@ bool IsValidEventId(std::string_view id) {
     if (!ok) return false;
   }
   return true;
+}
+
+bool IsFailureKind(v1::ReportEvent::Kind kind) {
+  return kind == v1::ReportEvent::KIND_FAILURE ||
+         kind == v1::ReportEvent::KIND_REMEDY_APPLIED;
+}
+
+// A FAILURE event carries a signature whose id matches its normalised
+// fields; a REMEDY_APPLIED event a valid remedy id. Other kinds carry
+// neither. Bounds every new field: devices are not authenticated.
+absl::Status CheckFailureFields(const v1::ReportEvent& e, int i) {
+  if (!IsFailureKind(e.kind())) {
+    if (e.has_failure() || !e.remedy_id().empty()) {
+      return absl::InvalidArgumentError(
+          StrCat("report event ", i,
+                 " carries a failure signature or remedy id but is not a "
+                 "FAILURE or REMEDY_APPLIED event"));
+    }
+    return absl::OkStatus();
+  }
+  if (e.kind() == v1::ReportEvent::KIND_REMEDY_APPLIED) {
+    if (absl::Status s = ValidateName("remedy id", e.remedy_id()); !s.ok()) {
+      return absl::InvalidArgumentError(
+          StrCat("report event ", i, ": ", ToStd(s.message())));
+    }
+    if (e.detail().size() > 256) {
+      return absl::InvalidArgumentError(StrCat(
+          "report event ", i, ": a remedy's detail is at most 256 bytes"));
+    }
+    if (!e.has_failure()) return absl::OkStatus();
+    // The signature the rule matched on: its id only.
+    v1::FailureSignature id_only;
+    id_only.set_signature_id(e.failure().signature_id());
+    if (!IsFailureSignatureId(e.failure().signature_id()) ||
+        !google::protobuf::util::MessageDifferencer::Equals(id_only,
+                                                            e.failure())) {
+      return absl::InvalidArgumentError(
+          StrCat("report event ", i,
+                 ": a REMEDY_APPLIED event names the signature its rule "
+                 "matched by signature_id (16 lowercase hex) only"));
+    }
+    return absl::OkStatus();
+  } else if (!e.has_failure()) {
+    return absl::InvalidArgumentError(
+        StrCat("report event ", i,
+               " is a FAILURE without a signature; send the failure's kind "
+               "and exception type, frames or host hash"));
+  }
+  v1::FailureSignature normalised = e.failure();
+  if (absl::Status s = NormalizeFailureSignature(normalised); !s.ok()) {
+    return absl::InvalidArgumentError(
+        StrCat("report event ", i, ": ", ToStd(s.message())));
+  }
+  const std::string id = FailureSignatureId(normalised);
+  if (normalised.signature_id() != id ||
+      !google::protobuf::util::MessageDifferencer::Equals(normalised,
+                                                          e.failure())) {
+    return absl::InvalidArgumentError(StrCat(
+        "report event ", i, " has failure signature id '",
+        e.failure().signature_id().substr(0, 32),
+        "' but its normalised fields give '", id,
+        "'; send the signature as the SDK normalises it (docs/remedies.md)"));
+  }
+  return absl::OkStatus();
+}
+
+bool HasFailureEvents(const v1::ReportRequest& request) {
+  for (const v1::ReportEvent& e : request.events()) {
+    if (IsFailureKind(e.kind())) return true;
+  }
+  return false;
+}
+
+// What the failure aggregates keep of the device: a few attributes, cut to
+// the length of a name.
+v1::FailureDevice FailureDeviceOf(const v1::DeviceContext& d) {
+  auto cut = [](const std::string& v) { return v.substr(0, 128); };
+  v1::FailureDevice f;
+  f.set_os(cut(d.os()));
+  f.set_os_version(cut(d.os_version()));
+  f.set_app_version(cut(d.app_version()));
+  f.set_device_model(cut(d.device_model()));
+  f.set_region(cut(d.region()));
+  return f;
 }
 
 bool IsLaunch(const v1::ReportEvent& e) {
@@ -68,6 +155,12 @@ uint32_t DeliveryCore::Attribute(const AppSnapshot& snapshot,
   for (int i = 0; i < report.events_size(); ++i) {
     const v1::ReportEvent& e = report.events(i);
     const uint32_t index = static_cast<uint32_t>(i);
+    if (IsFailureKind(e.kind())) {
+      // Failures and remedies are aggregated by signature (FailureCore),
+      // not in release health: the gates read launches.
+      ++not_counted;
+      continue;
+    }
     // The releases the event is about: the one it names, and for a launch
     // every release the launch ran.
     std::set<uint64_t> ran;
@@ -306,6 +399,7 @@ absl::StatusOr<v1::ReportResponse> DeliveryCore::Report(
           "'; every event needs a unique id of 1 to 64 characters of "
           "[0-9A-Za-z_-], kept when the event is sent again"));
     }
+    STRATA_RETURN_IF_ERROR(CheckFailureFields(e, i));
   }
   if (!snapshots_.AppExists(device.app_id())) {
     // An app this server never had: its events count for nothing and are
@@ -329,6 +423,8 @@ absl::StatusOr<v1::ReportResponse> DeliveryCore::Report(
   report.set_device_id(device.device_id());
   report.set_user_id(device.user_id());
   report.set_received_at_unix(absl::ToUnixSeconds(now));
+  if (HasFailureEvents(request))
+    *report.mutable_failure_device() = FailureDeviceOf(device);
   ReportHealth health;
   {
     // Dedupe and append as one step per device: two copies of a batch

@@ -264,6 +264,22 @@ grpc::Status AdminService::GetFleet(grpc::ServerContext* context,
   });
 }
 
+grpc::Status AdminService::ListFailures(grpc::ServerContext* context,
+                                        const v1::ListFailuresRequest* request,
+                                        v1::ListFailuresResponse* response) {
+  return Unary(context, "ListFailures", response, [&](const Principal& who) {
+    return core_->failures().List(who, *request);
+  });
+}
+
+grpc::Status AdminService::GetFailure(grpc::ServerContext* context,
+                                      const v1::GetFailureRequest* request,
+                                      v1::FailureInfo* response) {
+  return Unary(context, "GetFailure", response, [&](const Principal& who) {
+    return core_->failures().Get(who, *request);
+  });
+}
+
 grpc::Status AdminService::ListArtifacts(
     grpc::ServerContext* context, const v1::ListArtifactsRequest* request,
     v1::ListArtifactsResponse* response) {

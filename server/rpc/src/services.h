@@ -188,6 +188,12 @@ class AdminService final : public v1::Admin::Service {
   grpc::Status GetFleet(grpc::ServerContext* context,
                         const v1::GetFleetRequest* request,
                         v1::GetFleetResponse* response) override;
+  grpc::Status ListFailures(grpc::ServerContext* context,
+                            const v1::ListFailuresRequest* request,
+                            v1::ListFailuresResponse* response) override;
+  grpc::Status GetFailure(grpc::ServerContext* context,
+                          const v1::GetFailureRequest* request,
+                          v1::FailureInfo* response) override;
   grpc::Status ListArtifacts(grpc::ServerContext* context,
                              const v1::ListArtifactsRequest* request,
                              v1::ListArtifactsResponse* response) override;

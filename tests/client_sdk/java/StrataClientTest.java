@@ -112,6 +112,19 @@ public final class StrataClientTest {
       expect(c.traffic(StrataClient.Network.METERED)[1] >= last[1], "its bytes count as metered");
       c.beginLaunch();
       c.markLaunchHealthy();
+      String sig = c.reportFailure(StrataClient.FAILURE_CRASH, "TypeError",
+          new String[] {"at render (index.html:1:1)"}, "h5", "mall");
+      expect(sig != null && sig.matches("[0-9a-f]{16}"), "reportFailure gives a signature id: " + sig);
+      System.out.println("failure signature " + sig);
+      expect(c.disabledBy("h5", "mall") == null, "no remedy disabled mall");
+      try {
+        c.reportFailure(StrataClient.FAILURE_CRASH, null, null, null, null);
+        expect(false, "a failure that says nothing is refused");
+      } catch (StrataException e) {
+        expect(e.code() == StrataException.INVALID_ARGUMENT,
+            "a failure that says nothing is INVALID_ARGUMENT");
+      }
+      c.check(); // sends the queued failure
       try {
         c.openModule("h5", "nothing");
         expect(false, "an unknown module fails");

@@ -146,6 +146,10 @@ class AdminClient {
   absl::StatusOr<v1::Release> EditRelease(
       const v1::EditReleaseRequest& request);
   absl::StatusOr<v1::GetFleetResponse> GetFleet(const std::string& app_id);
+  absl::StatusOr<v1::ListFailuresResponse> ListFailures(
+      const v1::ListFailuresRequest& request);
+  absl::StatusOr<v1::FailureInfo> GetFailure(
+      const v1::GetFailureRequest& request);
 
   // Polls the standard gRPC health service until it reports SERVING.
   absl::Status WaitUntilServing(absl::Duration timeout);

@@ -207,6 +207,31 @@ int strata_client_traffic(strata_client* client, int network, uint64_t* today,
  * releases; *activated (may be NULL) receives how many modules. */
 int strata_client_on_resume(strata_client* client, size_t* activated);
 
+/* Failures and remedies (docs/remedies.md). */
+#define STRATA_FAILURE_CRASH 1
+#define STRATA_FAILURE_APPLY 2
+#define STRATA_FAILURE_LOAD 3
+#define STRATA_FAILURE_HANG 4
+#define STRATA_FAILURE_OTHER 5
+/* Reports a failure (Client::ReportFailure): `kind` STRATA_FAILURE_*,
+ * `exception_type`, `host_hash` and `layer`/`module`/`version` may be NULL
+ * or ""; `frames` (may be NULL when `frame_count` is 0) are the top frames,
+ * innermost first. *signature_id (may be NULL) receives the id, 16 hex
+ * digits (free with strata_free()). INVALID_ARGUMENT (3) for a signature
+ * out of bounds; nothing is queued then. */
+int strata_client_report_failure(strata_client* client, int kind,
+                                 const char* exception_type,
+                                 const char* const* frames, size_t frame_count,
+                                 const char* host_hash, const char* layer,
+                                 const char* module, const char* version,
+                                 char** signature_id);
+/* *remedy_id receives the id of the remedy that disabled the module (free
+ * with strata_free()), or NULL when none did. */
+int strata_client_disabled_by(strata_client* client, const char* layer,
+                              const char* module, char** remedy_id);
+/* *count receives how many remedy rules were applied on this device. */
+int strata_client_applied_remedies(strata_client* client, size_t* count);
+
 /* The last error of the calling thread ("" if none); valid until the next
  * call on this thread. */
 const char* strata_last_error(void);

@@ -143,6 +143,56 @@ struct TrafficStats {
   std::map<Network, uint64_t> total;
 };
 
+// A crash or failure the app saw, abstracted into a signature
+// (docs/remedies.md). Reported with Client::ReportFailure; the server
+// aggregates by signature id (`strata failures list`), and remedy rules
+// may match on it.
+enum class FailureKind {
+  kCrash = 1,         // the process, a page or a module crashed
+  kApplyFailure = 2,  // installing or switching to content failed
+  kLoadFailure = 3,   // a module's content would not load or run
+  kHang = 4,          // an ANR or a watchdog kill
+  kOther = 5
+};
+
+struct FailureSignature {
+  FailureKind kind = FailureKind::kCrash;
+  // e.g. "TypeError", "SIGSEGV"; at most 128 bytes.
+  std::string exception_type;
+  // The top frames, innermost first: at most 8 of 256 bytes each.
+  // Addresses (0x...) are masked and white space squeezed before hashing.
+  std::vector<std::string> top_frames;
+  // A hash the host computed of its own crash report: at most 64 of
+  // [0-9A-Za-z]. One of exception_type, top_frames, host_hash is needed.
+  std::string host_hash;
+  // The module the failure is attributed to (empty: none) and its
+  // version ("": the version active on the device now).
+  Layer layer = Layer::kH5;
+  std::string module;
+  std::string version;
+};
+
+// The signature id ReportFailure gives `failure` (16 lowercase hex: the
+// same failure on every device has the same id), or kInvalidArgument
+// naming the field that is out of bounds.
+absl::StatusOr<std::string> FailureSignatureId(const FailureSignature& failure);
+
+// What a remedy rule may ask of the host app (docs/remedies.md). Called
+// with the SDK's lock held: they must not call the Client. A hook that
+// returns an error leaves the remedy unapplied (tried again at the next
+// launch or push); an action whose hook is unset is applied and reported
+// as "no host hook".
+struct RemedyHooks {
+  // Drop the host's caches of a module (e.g. a WebView's cache of an H5
+  // package). The SDK's own verified content stays.
+  std::function<absl::Status(Layer layer, const std::string& module)>
+      clear_module_cache;
+  // Clear the app's non-private data (caches, downloaded files the app can
+  // fetch again); never the user's private data. The SDK never touches
+  // UserDataDir() itself.
+  std::function<absl::Status()> clear_app_data;
+};
+
 struct ClientOptions {
   // stratad's gRPC address. The connection is TLS, checked against the
   // system's CAs unless tls_ca_pem or tls_server_cert_pem says otherwise.
@@ -207,6 +257,8 @@ struct ClientOptions {
   DownloadPolicy download_policy;
   // The network at start; Client::SetNetwork() changes it.
   Network network = Network::kUnknown;
+  // Host actions remedy rules may ask for (clear caches or app data).
+  RemedyHooks remedy_hooks;
 };
 
 // The version "embedded" stands for the content shipped in the app.
@@ -265,6 +317,8 @@ struct CheckResult {
   // version; absent for a module the app does not embed). Not in
   // `installed`.
   std::vector<InstalledModule> reverted;
+  // Remedy rules applied by this check (their ids; docs/remedies.md).
+  std::vector<std::string> remedies_applied;
 };
 
 struct LaunchResult {
@@ -281,6 +335,8 @@ struct LaunchResult {
   bool reset_to_embedded = false;
   // Unhealthy launches in a row so far (the previous one included).
   int unhealthy_launches = 0;
+  // Remedy rules applied at this launch (their ids; docs/remedies.md).
+  std::vector<std::string> remedies_applied;
 };
 
 // What the config watch did with one pushed entry.
@@ -295,6 +351,8 @@ struct ConfigPush {
   // Refused or failed, and reported. Neither installed nor failed: the
   // version was already active, or was rolled back on this device before.
   std::optional<UpdateFailure> failure;
+  // Remedy rules applied after this push (docs/remedies.md).
+  std::vector<std::string> remedies_applied;
 };
 
 struct ConfigWatchOptions {
@@ -491,6 +549,25 @@ class Client {
   // The app's private data directory: never touched by the SDK, also not by
   // rollbacks and resets.
   std::string UserDataDir() const;
+
+  // Failures and remedies (docs/remedies.md).
+  // Queues a FAILURE report of `failure` (durably, like every report; sent
+  // by the next Check() or FlushReports()) with the release of the
+  // module's active version, and remembers the signature (the last 64) so
+  // remedy rules can match on it at the next launch or config push.
+  // Returns the signature id; kInvalidArgument for a signature out of
+  // bounds (nothing is queued).
+  absl::StatusOr<std::string> ReportFailure(const FailureSignature& failure);
+  // The remedy rules applied on this device (ids), in id order.
+  std::vector<std::string> AppliedRemedies();
+  // The id of the remedy that disabled module `name`, if one did. A
+  // disabled module is not opened: OpenModule() returns the embedded
+  // version if the app ships one, else kUnavailable (load it from the
+  // network), and ResolveUrl() sends its URLs to the network.
+  std::optional<std::string> DisabledBy(Layer layer, std::string_view name);
+  // Why the active remedy rules were not used ("" when they were, or
+  // there are none): e.g. a document that does not parse.
+  std::string RemedyRulesError();
 
   // Sends queued reports (rejections, failures, rollbacks, launches) once;
   // Check() does it too. Returns how many the server acknowledged.

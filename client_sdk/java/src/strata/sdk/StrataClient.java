@@ -162,6 +162,31 @@ public final class StrataClient implements AutoCloseable {
     nativeMarkLaunchHealthy(handle());
   }
 
+  /** Failure kinds for {@link #reportFailure} (docs/remedies.md). */
+  public static final int FAILURE_CRASH = 1;
+  public static final int FAILURE_APPLY = 2;
+  public static final int FAILURE_LOAD = 3;
+  public static final int FAILURE_HANG = 4;
+  public static final int FAILURE_OTHER = 5;
+
+  /**
+   * Reports a crash or failure as a signature (queued durably, sent by the next check); returns
+   * its id, 16 hex digits, the same on every device. `layer` and `module` may be null (no
+   * module); INVALID_ARGUMENT for a signature out of bounds.
+   */
+  public String reportFailure(
+      int kind, String exceptionType, String[] topFrames, String layer, String module)
+      throws StrataException {
+    return nativeReportFailure(
+        handle(), kind, exceptionType, topFrames == null ? new String[0] : topFrames, layer,
+        module);
+  }
+
+  /** The id of the remedy that disabled the module on this device, or null. */
+  public String disabledBy(String layer, String module) throws StrataException {
+    return nativeDisabledBy(handle(), layer, module);
+  }
+
   /** The app came to the foreground; returns how many modules activated. */
   public long onResume() throws StrataException {
     return nativeOnResume(handle());
@@ -227,6 +252,13 @@ public final class StrataClient implements AutoCloseable {
   private static native void nativeMarkLaunchHealthy(long h) throws StrataException;
 
   private static native long nativeOnResume(long h) throws StrataException;
+
+  private static native String nativeReportFailure(
+      long h, int kind, String exceptionType, String[] frames, String layer, String module)
+      throws StrataException;
+
+  private static native String nativeDisabledBy(long h, String layer, String module)
+      throws StrataException;
 
   static native long nativeCancelNew();
 

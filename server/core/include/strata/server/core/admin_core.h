@@ -15,6 +15,7 @@
 #include "strata/base/mutex.h"
 #include "strata/server/core/artifact_core.h"
 #include "strata/server/core/auth_core.h"
+#include "strata/server/core/failure_core.h"
 #include "strata/server/core/fleet_observer.h"
 #include "strata/server/core/release_core.h"
 #include "strata/server/core/trust_repo.h"
@@ -88,6 +89,8 @@ class AdminCore {
   ReleaseCore& releases() { return releases_; }
   // Published versions: content checks, inventory, yanks, config schemas.
   ArtifactCore& artifacts() { return artifacts_; }
+  // Client failures by signature and applied remedies (docs/remedies.md).
+  FailureCore& failures() { return failures_; }
   // Health and devices as reported; the Delivery side records into it.
   FleetObserver* fleet() { return &fleet_; }
   // Called after each new artifact is stored (the delta cache listens).
@@ -142,6 +145,7 @@ class AdminCore {
   FleetObserver fleet_;
   ReleaseCore releases_;
   ArtifactCore artifacts_;
+  FailureCore failures_;
   std::function<void(const std::string&)> releases_changed_;
   std::function<void(const v1::ArtifactStatement&)> published_;
   // Serializes segment changes with the check of the releases using them.
