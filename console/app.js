@@ -256,6 +256,7 @@ async function auditView(view) {
 async function route() {
   clearTimeout(refreshTimer);
   currentRefresh = null;
+  $('updated').textContent = '';
   const view = $('view');
   $('notice').textContent = '';
   if (!session.app) { view.replaceChildren(h('p', {}, 'Enter an app id and a token above (the token stays in this tab only).')); return; }
@@ -269,6 +270,7 @@ async function route() {
     try {
       await refresh();
       $('notice').textContent = '';
+      $('updated').textContent = `Live: refreshed ${new Date().toLocaleTimeString()} (every ${POLL_MS / 1000} s)`;
     } catch (e) {
       $('notice').textContent = `Could not refresh: ${e.message}`;
     }
@@ -278,6 +280,7 @@ async function route() {
 }
 
 async function knownApps() {
+  if (!session.token) return;
   try {
     const apps = new Set((await allAudit(5)).map((e) => e.appId).filter((a) => a && a !== '*'));
     $('apps').replaceChildren(...[...apps].map((a) => h('option', {value: a})));

@@ -80,6 +80,7 @@ try {
   await waitText(watch, '#release-state', /COMPLETED/);
   check(await watch.evaluate(() => window.__sameDocument === true), 'the release completed on the same page, no reload');
   await waitText(watch, '#adoption-text', /devices activated/);
+  check(await watch.$('#adoption-chart canvas') !== null, 'the adoption chart is drawn by uPlot (served from stratad)');
   await shot(watch, 'release-completed');
 
   // 2. A viewer cannot steer: the server's PERMISSION_DENIED, no audit entry.
