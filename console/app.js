@@ -133,6 +133,7 @@ async function releaseView(view, id) {
     h('section', {}, h('h3', {}, 'Gates'), h('div', {id: 'gates'})),
     h('section', {}, h('h3', {}, 'Stages'), h('div', {id: 'stages'})),
     h('section', {}, h('h3', {}, 'Treatment vs control'), h('div', {id: 'cohorts'})),
+    h('section', {}, h('h3', {}, 'Crash rate over time (since this page opened)'), h('p', {id: 'rates-text'}), h('div', {id: 'rates-chart', class: 'chart', role: 'img', 'aria-labelledby': 'rates-text'})),
     h('section', {}, h('h3', {}, 'Adoption over time'), h('p', {id: 'adoption-text'}), h('div', {id: 'adoption-chart', class: 'chart', role: 'img', 'aria-labelledby': 'adoption-text'})),
     h('section', {}, h('h3', {}, 'Versions on devices (launch outcomes by version)'), h('div', {id: 'fleet'})),
     h('section', {}, h('h3', {}, 'Who gets it'), h('div', {id: 'preview'})),
@@ -140,6 +141,7 @@ async function releaseView(view, id) {
   );
   if (!hasCharts) $('adoption-chart').textContent = 'Charts are unavailable in this build (uPlot was not installed when stratad was built).';
   let chartKey = '';
+  const rates = [];  // {t, k, n, ck, cn}: the cohorts' launch counts at each refresh
   call('PreviewRelease', {appId: session.app, releaseId: String(id)}).then((p) => {
     const reach = (p.stages || []).map((s) => [pct(s.exposureBp), num(s.treatment), num(s.control)]);
     $('preview').replaceChildren(
@@ -167,6 +169,28 @@ async function releaseView(view, id) {
         i < r.stage || r.state === 'RELEASE_COMPLETED' ? 'done' : i === r.stage ? `current (since ${new Date(Number(r.stageStartedAtMs)).toISOString()})` : 'pending'])));
     $('cohorts').replaceChildren(table('Whole release; ▲/▼ when the 95% intervals do not overlap', ['Measure', 'Treatment', 'Control', 'Treatment vs control'],
       cohortRows(st.treatment || {}, st.control || {})));
+    const t = st.treatment || {}, c = st.control || {};
+    const k = Number(t.launchCrashes || 0), n = k + Number(t.launchesOk || 0);
+    const ck = Number(c.launchCrashes || 0), cn = ck + Number(c.launchesOk || 0);
+    const prev = rates[rates.length - 1];
+    if (!prev || prev.n !== n || prev.cn !== cn) {
+      rates.push({t: Date.now() / 1000, k, n, ck, cn});
+      if (rates.length > 600) rates.shift();
+      const pctOf = (x, y) => (y ? (100 * x) / y : null);
+      const bound = (x, y, i) => { const w = wilson(x, y); return w ? 100 * w[i] : null; };
+      $('rates-text').textContent = `Treatment ${rateCell(k, n)}; control ${rateCell(ck, cn)}: ${compare(k, n, ck, cn)}. ${rates.length} points, one per change.`;
+      if (hasCharts && rates.length > 1) {
+        lineChart($('rates-chart'), 'Crash rate %: treatment (blue) and control (orange); dotted: 95% bounds',
+          rates.map((r) => r.t), [
+            {label: 'treatment', values: rates.map((r) => pctOf(r.k, r.n)), stroke: '#1f5fbf', dash: []},
+            {label: 'treatment 95% low', values: rates.map((r) => bound(r.k, r.n, 0)), stroke: '#1f5fbf', dash: [2, 3], width: 1},
+            {label: 'treatment 95% high', values: rates.map((r) => bound(r.k, r.n, 1)), stroke: '#1f5fbf', dash: [2, 3], width: 1},
+            {label: 'control', values: rates.map((r) => pctOf(r.ck, r.cn)), stroke: '#b35900', dash: [6, 4]},
+            {label: 'control 95% low', values: rates.map((r) => bound(r.ck, r.cn, 0)), stroke: '#b35900', dash: [2, 3], width: 1},
+            {label: 'control 95% high', values: rates.map((r) => bound(r.ck, r.cn, 1)), stroke: '#b35900', dash: [2, 3], width: 1},
+          ]);
+      }
+    }
     const samples = st.adoption || [];
     const last = samples[samples.length - 1];
     $('adoption-text').textContent = last

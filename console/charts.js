@@ -29,8 +29,8 @@ export function lineChart(el, title, xs, series) {
   const opts = {
     title, width: Math.min(720, el.clientWidth || 720), height: 220,
     series: [{}, ...series.map((s, i) => ({
-      label: s.label, stroke: colors[i % 3], dash: dashes[i % 3], width: 2,
-      scale: s.scale || 'y',
+      label: s.label, stroke: s.stroke || colors[i % 3], dash: s.dash || dashes[i % 3],
+      width: s.width || 2, scale: s.scale || 'y',
     }))],
     axes: [{}, {scale: 'y'}, ...(series.some((s) => s.scale === 'pct') ? [{scale: 'pct', side: 1, grid: {show: false}}] : [])],
     scales: {pct: {range: [0, 100]}},

@@ -3,11 +3,12 @@
 // fleet and passes their ports, tokens and release ids. Every wait is for
 // a state, with a deadline that only guards against a hang.
 import {createRequire} from 'node:module';
+import fs from 'node:fs';
 import path from 'node:path';
 import {parseArgs} from 'node:util';
 
 const {values: a} = parseArgs({options: Object.fromEntries(
-  ['url', 'chromium', 'modules', 'app', 'viewer', 'manager', 'admin', 'promoted', 'steered', 'device', 'shots']
+  ['url', 'chromium', 'modules', 'app', 'viewer', 'manager', 'admin', 'promoted', 'steered', 'device', 'shots', 'ready']
     .map((k) => [k, {type: 'string'}]))});
 const require = createRequire(path.join(a.modules, 'noop.js'));
 const puppeteer = require('puppeteer-core');
@@ -70,6 +71,9 @@ try {
   await watch.evaluate(() => { window.__sameDocument = true; });
   console.log(`release ${a.promoted} first seen: ${first.state} stage ${first.stage} exposure ${first.exposureBp}bp`);
   check(first.state === 'RELEASE_ROLLING' && first.stage === '0', 'the promoted release is first seen rolling at stage 1');
+  // Only now does the fleet start (console_test.sh waits for this file):
+  // without its reports the gates cannot promote before the page looks.
+  fs.writeFileSync(a.ready, 'ready\n');
   await watch.waitForFunction((s) => document.querySelector('#release-summary').dataset.stage !== s,
     {timeout: HANG, polling: 100}, first.stage);
   const next = await watch.$eval('#release-summary', (el) => ({...el.dataset}));

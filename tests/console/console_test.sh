@@ -40,8 +40,9 @@ fi
 
 SERVER_PID=""
 FLEET_PID=""
+NODE_PID=""
 cleanup() {
-  for pid in $FLEET_PID $SERVER_PID; do
+  for pid in $NODE_PID $FLEET_PID $SERVER_PID; do
     if kill -0 "$pid" 2>/dev/null; then
       kill -TERM "$pid" 2>/dev/null || true
       wait "$pid" 2>/dev/null || true
@@ -96,18 +97,29 @@ PROMOTED=$(strata release create --app wallet --artifact h5/mall-home@2 \
 STEERED=$(strata release create --app wallet --artifact hcf/cart@2 \
   --plan "25%:1h:3,100%" --message "cart 2" --output json | release_id)
 [ -n "$PROMOTED" ] && [ -n "$STEERED" ] || fail "releases were not created"
-"${FLEET[@]}" --rounds 1000 --interval-ms 500 >"$WORK/fleet-2.log" 2>&1 &
-FLEET_PID=$!
 
-# The admin API's view of the fleet's device ids, for the explain page.
-DEVICE=device-0001
-set +e
+# The browser first sees the promoted release at its first stage, then
+# (its ready file written) the fleet starts and the gates can promote.
+rm -f "$WORK/ready"
 node "$HERE/console_test.mjs" --url "$HTTP/console/" --chromium "$CHROMIUM" \
   --modules "$NPM_DIR/node_modules" --app wallet --viewer "$VIEWER" \
   --manager "$MANAGER" --admin "$(head -1 "$STRATA_TOKEN_FILE")" \
-  --promoted "$PROMOTED" --steered "$STEERED" --device "$DEVICE" \
-  --shots "$WORK/screenshots"
+  --promoted "$PROMOTED" --steered "$STEERED" --device device-0001 \
+  --shots "$WORK/screenshots" --ready "$WORK/ready" &
+NODE_PID=$!
+for _ in $(seq 1 2400); do
+  [ -f "$WORK/ready" ] && break
+  kill -0 "$NODE_PID" 2>/dev/null || break
+  sleep 0.05
+done
+if [ -f "$WORK/ready" ]; then
+  "${FLEET[@]}" --rounds 1000 --interval-ms 500 >"$WORK/fleet-2.log" 2>&1 &
+  FLEET_PID=$!
+fi
+set +e
+wait "$NODE_PID"
 RC=$?
+NODE_PID=""
 set -e
 [ "$RC" -eq 0 ] || fail "the browser checks failed (exit $RC); stratad log: $WORK/stratad.log"
 
