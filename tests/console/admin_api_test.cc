@@ -3,7 +3,9 @@
 // StrataServer on loopback, through the real curl.
 #include <sys/wait.h>
 
+#include <cstdio>
 #include <cstdlib>
+#include <memory>
 
 #include "../integration/test_server.h"
 #include "../server/test_util.h"
@@ -168,6 +170,52 @@ TEST_F(HttpAdminApiTest, ConsolePagesCarryTheirSecurityHeaders) {
   } else {
     EXPECT_THAT(r.headers, HasSubstr("HTTP/1.1 404"));
   }
+}
+
+// With --http-tls the console and its API are served over HTTPS with the
+// gRPC port's certificate.
+TEST(HttpAdminApiTlsTest, ConsoleAndApiWorkOverHttps) {
+  testing::TempDir dir;
+  const std::string data = JoinPath(dir.path(), "server");
+  const std::string token_file = JoinPath(data, "admin.token");
+  ASSERT_TRUE(server::InitializeDataDir(data, token_file).ok());
+  ASSERT_TRUE(server::InitializeSelfSignedTls(data, {"127.0.0.1"}).ok());
+  server::ServerOptions options;
+  options.data_dir = data;
+  options.listen_address = "127.0.0.1:0";
+  options.http_address = "127.0.0.1:0";
+  options.http_tls = true;
+  auto started = server::StrataServer::Start(options);
+  ASSERT_TRUE(started.ok()) << started.status();
+  std::unique_ptr<server::StrataServer> running = *std::move(started);
+  const std::string token =
+      PosixFileSystem()->ReadFile(token_file).value_or("");
+  const std::string out = JoinPath(dir.path(), "out");
+  const std::string base =
+      StrCat("curl -sS --cacert ", JoinPath(server::TlsDir(data), "ca.pem"),
+             " -o ", out, " -w '%{http_code}' ");
+  const std::string url = StrCat("https://127.0.0.1:", running->http_port());
+  auto run = [&](const std::string& cmd) {
+    std::string code;
+    FILE* p = ::popen(cmd.c_str(), "r");
+    if (p == nullptr) return code;
+    char buf[16] = {};
+    while (std::fgets(buf, sizeof(buf), p) != nullptr) code += buf;
+    ::pclose(p);
+    return code;
+  };
+  EXPECT_EQ(run(StrCat(base, url, "/console/")), "200");
+  EXPECT_THAT(PosixFileSystem()->ReadFile(out).value_or(""),
+              HasSubstr("app.js"));
+  EXPECT_EQ(run(StrCat(base,
+                       "-X POST -H 'Content-Type: application/json' -H "
+                       "'Authorization: Bearer ",
+                       token.substr(0, token.find('\n')), "' -d '{}' ", url,
+                       "/api/v1/ListAudit")),
+            "200");
+  EXPECT_THAT(PosixFileSystem()->ReadFile(out).value_or(""),
+              HasSubstr("token.create"));
+  running->Shutdown();
 }
 
 }  // namespace
