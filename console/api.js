@@ -27,10 +27,10 @@ export async function call(method, request = {}) {
   return body;
 }
 
-// Every audit entry, page by page (ListAudit pages by after_seq).
-export async function allAudit(maxPages = 50) {
+// The audit entries after `after`, page by page (ListAudit pages by
+// after_seq).
+export async function allAudit(maxPages = 1000, after = 0) {
   const out = [];
-  let after = 0;
   for (let i = 0; i < maxPages; i++) {
     const page = await call('ListAudit', {afterSeq: String(after)});
     const entries = page.entries || [];

@@ -11,13 +11,12 @@ async function entryHash(e) {
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-// {ok: true} or {ok: false, why}; entries must start at seq 1.
-export async function verifyChain(entries) {
+// {ok: true} or {ok: false, why}: `entries` must follow entry `seq` - 1,
+// whose hash is `prev` (seq 1 and '' for the whole log).
+export async function verifyChain(entries, seq = 1, prev = '') {
   if (!globalThis.crypto || !crypto.subtle) {
-    return {ok: false, why: 'this page is not a secure context (use https or localhost), so it cannot hash; run `strata audit`'};
+    return {ok: false, why: 'this page is not a secure context (use https or localhost), so it cannot hash; run `strata audit verify`'};
   }
-  let prev = '';
-  let seq = 1;
   for (const e of entries) {
     if (Number(e.seq) !== seq) return {ok: false, why: `entry ${seq} is missing (found ${e.seq})`};
     if ((e.prevHash || '') !== prev) return {ok: false, why: `entry ${seq} does not chain to the entry before it`};

@@ -6,6 +6,8 @@ import {createRequire} from 'node:module';
 import fs from 'node:fs';
 import path from 'node:path';
 import {parseArgs} from 'node:util';
+// The page's own chain check, run here on the real log and on a forged one.
+import {verifyChain} from '../../console/audit.js';
 
 const {values: a} = parseArgs({options: Object.fromEntries(
   ['url', 'chromium', 'modules', 'app', 'viewer', 'manager', 'admin', 'promoted', 'steered', 'device', 'shots', 'ready']
@@ -132,6 +134,12 @@ try {
   const rows = await waitText(admin, '#audit', /release\.halt/);
   check(rows.includes(`release_id=${a.steered}`) && rows.includes('console-rm'), 'the audit page finds the halt by search');
   check(!/token\.create/.test(rows), 'the search filters out other entries');
+  const log = await auditEntries();
+  check((await verifyChain(log)).ok, `the page's chain check accepts the real log of ${log.length} entries`);
+  const forged = log.map((e) => ({...e}));
+  forged[2].detail += ' (edited)';
+  const v = await verifyChain(forged);
+  check(!v.ok && /entry 3 .*altered/.test(v.why), `the page's chain check refuses an edited entry: ${v.why}`);
   await admin.$eval('#audit-search', (el) => { el.value = ''; el.dispatchEvent(new Event('input')); });
   await shot(admin, 'audit');
 
