@@ -245,7 +245,7 @@ async function deviceView(view) {
       const r = await call('ExplainDevice', {appId: session.app, deviceId: input.value});
       const d = r.device || {};
       out.replaceChildren(
-        h('p', {}, `Device ${d.deviceId}: ${d.os || '?'} ${d.osVersion || ''}, app ${d.appVersion || '?'}, last seen ${when(r.lastSeenUnix)}.`),
+        h('p', {}, `Device ${d.deviceId}: ${[d.os || '?', d.osVersion].filter(Boolean).join(' ')}, app ${d.appVersion || '?'}, last seen ${when(r.lastSeenUnix)}.`),
         table('What each release means for this device', ['Release', 'Applies', 'Cohort', 'Why', 'Takes', 'Loses'],
           (r.releases || []).map((x) => [`Release ${x.releaseId}`, x.applies ? 'yes' : 'no', x.cohort, (x.reasons || []).join('; '), (x.wins || []).join('; '), (x.loses || []).join('; ')])));
     } catch (e) { showError(out, e); }

@@ -51,19 +51,6 @@ std::string JsonQuote(std::string_view s) {
   return out + "\"";
 }
 
-// The upper-case name gRPC gives `code` ("PERMISSION_DENIED").
-std::string CodeName(absl::StatusCode code) {
-  std::string name = absl::StatusCodeToString(code);
-  for (char& c : name) {
-    if (c == ' ') {
-      c = '_';
-    } else if (c >= 'a' && c <= 'z') {
-      c = static_cast<char>(c - 'a' + 'A');
-    }
-  }
-  return name;
-}
-
 HttpResponse JsonBody(int status, std::string body) {
   HttpResponse r;
   r.status = status;
@@ -75,10 +62,10 @@ HttpResponse JsonBody(int status, std::string body) {
 }
 
 HttpResponse JsonError(const absl::Status& s, int status = 0) {
-  HttpResponse r =
-      JsonBody(status != 0 ? status : HttpStatusFor(s.code()),
-               StrCat("{\"code\":", JsonQuote(CodeName(s.code())),
-                      ",\"message\":", JsonQuote(ToStd(s.message())), "}\n"));
+  HttpResponse r = JsonBody(
+      status != 0 ? status : HttpStatusFor(s.code()),
+      StrCat("{\"code\":", JsonQuote(absl::StatusCodeToString(s.code())),
+             ",\"message\":", JsonQuote(ToStd(s.message())), "}\n"));
   r.headers["Strata-Status"] = std::to_string(static_cast<int>(s.code()));
   return r;
 }
