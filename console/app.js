@@ -75,7 +75,16 @@ async function releasesView(view) {
   };
 }
 
-const STEERS = [['PAUSE', 'Pause'], ['RESUME', 'Resume'], ['PROMOTE', 'Promote'], ['HALT', 'Halt'], ['ROLL_BACK', 'Roll back']];
+// The actions and the states they apply to (rollout/src/rollout.cc); the
+// server still decides, by role and state.
+const STEERS = [
+  ['START', 'Start', ['RELEASE_DRAFT']],
+  ['PAUSE', 'Pause', ['RELEASE_ROLLING']],
+  ['RESUME', 'Resume', ['RELEASE_PAUSED', 'RELEASE_HALTED']],
+  ['PROMOTE', 'Promote', ['RELEASE_ROLLING']],
+  ['HALT', 'Halt', ['RELEASE_ROLLING', 'RELEASE_PAUSED']],
+  ['ROLL_BACK', 'Roll back', ['RELEASE_ROLLING', 'RELEASE_PAUSED', 'RELEASE_HALTED', 'RELEASE_COMPLETED']],
+];
 
 function confirmDialog(text) {
   const dlg = $('confirm');
@@ -129,6 +138,7 @@ async function releaseView(view, id) {
     h('section', {'aria-labelledby': 'steer-h'}, h('h3', {id: 'steer-h'}, 'Steer'),
       h('div', {class: 'steer'}, STEERS.map(([a, label]) =>
         h('button', {type: 'button', 'data-action': a, class: a === 'HALT' || a === 'ROLL_BACK' ? 'danger' : '', onclick: () => steer(id, a, label)}, label))),
+      h('p', {id: 'steer-available', class: 'muted'}),
       h('p', {id: 'steer-result', role: 'status'})),
     h('section', {}, h('h3', {}, 'Gates'), h('div', {id: 'gates'})),
     h('section', {}, h('h3', {}, 'Stages'), h('div', {id: 'stages'})),
@@ -159,6 +169,13 @@ async function releaseView(view, id) {
       `Exposure ${pct(st.exposureBp)}` + (stages.length ? `, stage ${r.stage + 1} of ${stages.length}` : ''),
       ` · segment ${r.segment || 'everyone'} · ${(r.artifacts || []).map((a) => `${moduleName(a.module)}@${a.version}`).join(', ')}`,
       r.stateReason ? h('span', {class: 'muted'}, ` · ${r.stateReason}`) : '');
+    const available = STEERS.filter(([, , states]) => states.includes(r.state));
+    for (const [a, , states] of STEERS) {
+      document.querySelector(`button[data-action=${a}]`).disabled = !states.includes(r.state);
+    }
+    $('steer-available').textContent = available.length
+      ? `For a ${stateText(r.state)} release: ${available.map(([, label]) => label).join(', ')}. Your token's role decides whether the server carries it out.`
+      : `A ${stateText(r.state)} release cannot be steered.`;
     $('release-summary').dataset.exposureBp = st.exposureBp;
     $('release-summary').dataset.stage = r.stage;
     $('release-summary').dataset.state = r.state;

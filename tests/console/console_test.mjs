@@ -121,6 +121,8 @@ try {
   check(/Audit entry #\d+: console-rm release\.halt/.test(audit), `the page shows the halt's audit entry: ${audit}`);
   await waitText(rm, '#release-state', /HALTED/);
   check(true, 'the page shows HALTED in text');
+  const enabled = await rm.$$eval('.steer button', (bs) => bs.filter((b) => !b.disabled).map((b) => b.dataset.action).join());
+  check(enabled === 'RESUME,ROLL_BACK', `a halted release offers only Resume and Roll back (enabled: ${enabled})`);
   await shot(rm, 'release-halted');
   const after = await auditEntries();
   const halt = after.find((e) => e.action === 'release.halt' && e.detail.includes(`release_id=${a.steered} `));
