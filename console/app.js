@@ -100,7 +100,17 @@ function confirmDialog(text) {
 
 async function steer(id, action, label) {
   const out = $('steer-result');
-  const reason = await confirmDialog(`${label} release ${id} of app ${session.app}? This is recorded in the audit log under your token's name.`);
+  let text = `${label} release ${id} of app ${session.app}? This is recorded in the audit log under your token's name.`;
+  if (action === 'ROLL_BACK') {
+    // What it would put back: the server's dry run, nothing changed.
+    try {
+      const dry = await call('SteerRelease', {appId: session.app, releaseId: String(id), action, dryRun: true});
+      text += `\nIt puts back:${(dry.rollbackPlan || []).map((p) => `\n• ${moduleName(p.module)} ${p.version} (${p.why})`).join('')}`;
+    } catch (e) {
+      text += `\nThe server's dry run refused: ${e.message}`;
+    }
+  }
+  const reason = await confirmDialog(text);
   if (reason === null) { out.textContent = `${label} cancelled; nothing was sent.`; return; }
   out.textContent = `${label}: sending…`;
   try {
@@ -195,7 +205,7 @@ async function releaseView(view, id) {
       if (rates.length > 600) rates.shift();
       const pctOf = (x, y) => (y ? (100 * x) / y : null);
       const bound = (x, y, i) => { const w = wilson(x, y); return w ? 100 * w[i] : null; };
-      $('rates-text').textContent = `Treatment ${rateCell(k, n)}; control ${rateCell(ck, cn)}: ${compare(k, n, ck, cn)}. ${rates.length} points, one per change.`;
+      $('rates-text').textContent = `Treatment ${rateCell(k, n)}; control ${rateCell(ck, cn)}: ${compare(k, n, ck, cn)}. ${rates.length} point${rates.length === 1 ? '' : 's'}, one per change of the counts.`;
       if (hasCharts && rates.length > 1) {
         lineChart($('rates-chart'), 'Crash rate %: treatment (blue) and control (orange); dotted: 95% bounds',
           rates.map((r) => r.t), [

@@ -58,9 +58,9 @@ async function waitText(page, sel, re) {
   }, {timeout: HANG, polling: 100}, sel, re.source);
   return textOf(page, sel);
 }
-async function shot(page, name) {
+async function shot(page, name, fullPage = true) {
   await new Promise((r) => setTimeout(r, 300));  // let a chart finish drawing
-  await page.screenshot({path: path.join(a.shots, `${name}.png`), fullPage: true});
+  await page.screenshot({path: path.join(a.shots, `${name}.png`), fullPage});
 }
 
 const browser = await puppeteer.launch({executablePath: a.chromium, headless: true,
@@ -123,6 +123,13 @@ try {
   check(true, 'the page shows HALTED in text');
   const enabled = await rm.$$eval('.steer button', (bs) => bs.filter((b) => !b.disabled).map((b) => b.dataset.action).join());
   check(enabled === 'RESUME,ROLL_BACK', `a halted release offers only Resume and Roll back (enabled: ${enabled})`);
+  await rm.click('button[data-action=ROLL_BACK]');
+  await rm.waitForFunction(() => document.querySelector('#confirm').open, {timeout: HANG});
+  const plan = await textOf(rm, '#confirm-text');
+  check(/It puts back:\s*• hcf\/cart 1 \(/.test(plan), `Roll back shows the server's dry-run plan first: ${plan.replace(/\n/g, ' ')}`);
+  await shot(rm, 'rollback-confirm', false);
+  await rm.keyboard.press('Escape');
+  await waitText(rm, '#steer-result', /cancelled/);
   await shot(rm, 'release-halted');
   const after = await auditEntries();
   const halt = after.find((e) => e.action === 'release.halt' && e.detail.includes(`release_id=${a.steered} `));
