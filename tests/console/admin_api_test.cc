@@ -142,6 +142,11 @@ TEST_F(HttpAdminApiTest, BadJsonAndWrongContentTypeAreRefused) {
   EXPECT_THAT(r.body, HasSubstr("not a strata.v1.ListReleasesRequest"));
   r = Post("ListReleases", R"({"noSuchField":1})", server_.token());
   EXPECT_THAT(r.headers, HasSubstr("HTTP/1.1 400"));
+  // Bytes that are not UTF-8 are refused and not echoed back.
+  r = Post("ListReleases", "{\"appId\xff\":1}", server_.token());
+  EXPECT_THAT(r.headers, HasSubstr("HTTP/1.1 400"));
+  EXPECT_THAT(r.body, HasSubstr("non UTF-8"));
+  EXPECT_THAT(r.body, Not(HasSubstr("\xff")));
   // A form post from another site cannot set application/json.
   r = Curl("/api/v1/ListReleases",
            StrCat("-X POST -H 'Authorization: Bearer ", server_.token(),

@@ -11,6 +11,7 @@
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/server.h"
 #include "grpcpp/support/byte_buffer.h"
+#include "strata/base/json.h"
 #include "strata/base/strings.h"
 #include "strata/proto/grpc_status.h"
 #include "strata/server/http/delivery_handler.h"
@@ -23,34 +24,6 @@ namespace pb = google::protobuf;
 
 constexpr char kAdminService[] = "strata.v1.Admin";  // for method paths
 
-// A JSON string literal (quotes included) for `s`.
-std::string JsonQuote(std::string_view s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      default:
-        if (c < 0x20) {
-          static constexpr char kHex[] = "0123456789abcdef";
-          out += "\\u00";
-          out += kHex[c >> 4];
-          out += kHex[c & 15];
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out + "\"";
-}
-
 HttpResponse JsonBody(int status, std::string body) {
   HttpResponse r;
   r.status = status;
@@ -62,10 +35,11 @@ HttpResponse JsonBody(int status, std::string body) {
 }
 
 HttpResponse JsonError(const absl::Status& s, int status = 0) {
-  HttpResponse r = JsonBody(
-      status != 0 ? status : HttpStatusFor(s.code()),
-      StrCat("{\"code\":", JsonQuote(absl::StatusCodeToString(s.code())),
-             ",\"message\":", JsonQuote(ToStd(s.message())), "}\n"));
+  Json body = Json::MakeObject();
+  body["code"] = absl::StatusCodeToString(s.code());
+  body["message"] = ToStd(s.message());
+  HttpResponse r = JsonBody(status != 0 ? status : HttpStatusFor(s.code()),
+                            body.Dump() + "\n");
   r.headers["Strata-Status"] = std::to_string(static_cast<int>(s.code()));
   return r;
 }
@@ -130,10 +104,13 @@ HttpResponse HandleAdminApi(AdminCalls& calls, const HttpRequest& req,
   parse.ignore_unknown_fields = false;
   if (auto s = pb::util::JsonStringToMessage(body, request.get(), parse);
       !s.ok()) {
+    // Protobuf's message quotes the input after its first line: only that
+    // line goes back (no reflected bytes, which need not be UTF-8).
+    std::string_view why(s.message().data(), s.message().size());
+    why = why.substr(0, why.find('\n'));
     return JsonError(absl::InvalidArgumentError(
         StrCat("the body is not a ", method->input_type()->full_name(),
-               " in protobuf JSON: ",
-               std::string(s.message().data(), s.message().size()))));
+               " in protobuf JSON: ", why)));
   }
   std::string response_bytes;
   absl::Status called =
