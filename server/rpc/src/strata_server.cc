@@ -548,9 +548,11 @@ void StrataServer::Shutdown(absl::Duration grace) {
       "stratad is stopping; reconnect with backoff (another replica, or "
       "this one once it is back)"));
   impl_->server->Shutdown(absl::ToChronoTime(absl::Now() + grace));
+  // The HTTP port's Admin JSON API calls this server in-process: the port
+  // stops (its calls now refused by the shut-down server) before it goes.
+  if (impl_->http) impl_->http->Shutdown(grace);
   impl_->server->Wait();
   impl_->server.reset();
-  if (impl_->http) impl_->http->Shutdown(grace);
 }
 
 void StrataServer::Wait() {
