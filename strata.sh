@@ -55,6 +55,7 @@ PACKAGES=(
   libpq-dev postgresql libcurl4-openssl-dev
   default-jdk
   libcurl4-openssl-dev libsodium-dev
+  chromium
 )
 # Commands that may come from outside dpkg on some images; installed from
 # Debian only when the command is missing.
@@ -63,6 +64,26 @@ COMMAND_PACKAGES=("node:nodejs" "npm:npm")
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
 cmd_deps() {
+  cmd_debian_deps
+  cmd_console_deps
+}
+
+# The release console's charting library (uPlot, pinned in
+# console/package-lock.json), which the build embeds into stratad; without
+# it the console is built without charts (docs/console.md).
+cmd_console_deps() {
+  local lock="$ROOT/console/package-lock.json"
+  local stamp="$ROOT/console/node_modules/.package-lock.json"
+  if [ -f "$stamp" ] && [ ! "$lock" -nt "$stamp" ] &&
+    [ -f "$ROOT/console/node_modules/uplot/dist/uPlot.esm.js" ]; then
+    return 0
+  fi
+  log "installing the console's npm packages (npm ci in console/)"
+  (cd "$ROOT/console" && npm ci --no-audit --no-fund --loglevel=error) ||
+    log "npm ci in console/ failed: the console will be built without charts"
+}
+
+cmd_debian_deps() {
   local missing=()
   local pkg
   for pkg in "${PACKAGES[@]}"; do

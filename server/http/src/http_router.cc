@@ -50,7 +50,7 @@ HttpResponse HttpRouter::Handle(const HttpRequest& req) const {
   HttpResponse r;
   if (best == nullptr) {
     r = TextResponse(404,
-                     "not found; try /v1/blobs/<sha256>, "
+                     "not found; try /console/, /v1/blobs/<sha256>, "
                      "/v1/tuf/<app>/timestamp.json or /metrics");
   } else if (std::find(best->methods.begin(), best->methods.end(),
                        req.method) == best->methods.end()) {

@@ -20,7 +20,9 @@
 #include "strata/base/strings.h"
 #include "strata/server/core/online_keys.h"
 #include "strata/server/core/trust_repo.h"
+#include "strata/server/http/admin_api_handler.h"
 #include "strata/server/http/blob_handler.h"
+#include "strata/server/http/console_handler.h"
 #include "strata/server/http/delivery_handler.h"
 #include "strata/server/storage/object_store.h"
 #include "strata/server/storage/postgres_store.h"
@@ -442,6 +444,11 @@ absl::StatusOr<std::unique_ptr<StrataServer>> StrataServer::Start(
                   std::make_shared<BlobCache>(impl->store.get(),
                                               options.http_cache_bytes));
     AddDeliveryRoutes(router, impl->delivery_service.get());
+    // The release console and the Admin API as JSON, served by the real
+    // gRPC service in-process (docs/console.md).
+    AddConsoleRoutes(router);
+    AddAdminApiRoutes(router, InProcessAdminCalls(impl->server.get(),
+                                                  options.max_message_bytes));
     HttpHandler handler = std::move(router).AsHandler();
     STRATA_ASSIGN_OR_RETURN(
         impl->http, HttpServer::Start(
@@ -541,9 +548,11 @@ void StrataServer::Shutdown(absl::Duration grace) {
       "stratad is stopping; reconnect with backoff (another replica, or "
       "this one once it is back)"));
   impl_->server->Shutdown(absl::ToChronoTime(absl::Now() + grace));
+  // The HTTP port's Admin JSON API calls this server in-process: the port
+  // stops (its calls now refused by the shut-down server) before it goes.
+  if (impl_->http) impl_->http->Shutdown(grace);
   impl_->server->Wait();
   impl_->server.reset();
-  if (impl_->http) impl_->http->Shutdown(grace);
 }
 
 void StrataServer::Wait() {
