@@ -133,6 +133,11 @@ int main(int argc, char** argv) {
   app.add_flag("--http-tls", options.http_tls,
                "serve the HTTP port over TLS (HTTP/2 and HTTP/1.1 by ALPN) "
                "with the gRPC port's certificate and key");
+  bool no_console = false;
+  app.add_flag("--http-no-console", no_console,
+               "do not serve the release console (/console/) and the Admin "
+               "API as JSON (/api/v1/) on the HTTP port, e.g. when that port "
+               "faces devices or a CDN; admin stays on the gRPC port");
   app.add_flag("--http-cleartext-h2", options.http.cleartext_http2,
                "also speak HTTP/2 without TLS (prior knowledge and Upgrade: "
                "h2c); off because an upgraded request skips the strict "
@@ -299,6 +304,7 @@ int main(int argc, char** argv) {
 
   CLI11_PARSE(app, argc, argv);
   options.gate_interval = absl::Milliseconds(gate_seconds * 1000);
+  options.http_console = !no_console;
   options.http_cache_bytes = http_cache_mb << 20;
   options.http.request_timeout =
       absl::Milliseconds(http_request_seconds * 1000);

@@ -223,5 +223,44 @@ TEST(HttpAdminApiTlsTest, ConsoleAndApiWorkOverHttps) {
   running->Shutdown();
 }
 
+// With http_console off (stratad --http-no-console) neither the pages nor
+// the Admin API are on the HTTP port; delivery still is.
+TEST(HttpAdminApiOffTest, NoConsoleLeavesOnlyDeliveryOnTheHttpPort) {
+  testing::TempDir dir;
+  const std::string data = JoinPath(dir.path(), "server");
+  const std::string token_file = JoinPath(data, "admin.token");
+  ASSERT_TRUE(server::InitializeDataDir(data, token_file).ok());
+  server::ServerOptions options;
+  options.data_dir = data;
+  options.listen_address = "127.0.0.1:0";
+  options.http_address = "127.0.0.1:0";
+  options.http_console = false;
+  auto started = server::StrataServer::Start(options);
+  ASSERT_TRUE(started.ok()) << started.status();
+  std::unique_ptr<server::StrataServer> running = *std::move(started);
+  const std::string token =
+      PosixFileSystem()->ReadFile(token_file).value_or("");
+  const std::string url = StrCat("http://127.0.0.1:", running->http_port());
+  auto code = [](const std::string& cmd) {
+    std::string out;
+    FILE* p = ::popen(cmd.c_str(), "r");
+    if (p == nullptr) return out;
+    char buf[16] = {};
+    while (std::fgets(buf, sizeof(buf), p) != nullptr) out += buf;
+    ::pclose(p);
+    return out;
+  };
+  const std::string curl = "curl -sS -o /dev/null -w '%{http_code}' ";
+  EXPECT_EQ(code(StrCat(curl, url, "/console/")), "404");
+  EXPECT_EQ(code(StrCat(curl,
+                        "-X POST -H 'Content-Type: application/json' -H "
+                        "'Authorization: Bearer ",
+                        token.substr(0, token.find('\n')), "' -d '{}' ", url,
+                        "/api/v1/ListAudit")),
+            "404");
+  EXPECT_EQ(code(StrCat(curl, url, "/metrics")), "200");
+  running->Shutdown();
+}
+
 }  // namespace
 }  // namespace strata

@@ -445,10 +445,12 @@ absl::StatusOr<std::unique_ptr<StrataServer>> StrataServer::Start(
                                               options.http_cache_bytes));
     AddDeliveryRoutes(router, impl->delivery_service.get());
     // The release console and the Admin API as JSON, served by the real
-    // gRPC service in-process (docs/console.md).
-    AddConsoleRoutes(router);
-    AddAdminApiRoutes(router, InProcessAdminCalls(impl->server.get(),
-                                                  options.max_message_bytes));
+    // gRPC service in-process (docs/console.md), unless turned off.
+    if (options.http_console) {
+      AddConsoleRoutes(router);
+      AddAdminApiRoutes(router, InProcessAdminCalls(impl->server.get(),
+                                                    options.max_message_bytes));
+    }
     HttpHandler handler = std::move(router).AsHandler();
     STRATA_ASSIGN_OR_RETURN(
         impl->http, HttpServer::Start(

@@ -30,6 +30,10 @@ struct ServerOptions {
   HttpServerOptions http;
   // Serve the HTTP port over TLS with the gRPC port's certificate and key.
   bool http_tls = false;
+  // The release console (/console/) and the Admin API as JSON
+  // (/api/v1/<Method>) on the HTTP port (docs/console.md). Off where the
+  // HTTP port faces devices or a CDN and admin must stay on the gRPC port.
+  bool http_console = true;
   // Decompressed blobs the HTTP port keeps in memory.
   uint64_t http_cache_bytes = uint64_t{256} << 20;
   // TLS for gRPC when both are set (PEM files). When neither is set and
