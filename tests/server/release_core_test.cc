@@ -248,6 +248,89 @@ TEST_F(ReleaseCoreTest, BadRequestsAreRefusedClearlyAndChangeNothing) {
   EXPECT_EQ(Audit().size(), audit_before);
 }
 
+// Per device, not per cohort: how many launches each device reported, the
+// share of them that crashed, and the bytes each received for the release.
+TEST_F(ReleaseCoreTest, DistributionSpreadsLaunchesAndDownloadsPerDevice) {
+  Publish(v1::LAYER_H5, "mall", "2", "h5 v2");
+  v1::CreateReleaseRequest r = Request(v1::LAYER_H5, "mall", "2");
+  AddStage(r, 5000, 3600, 0);
+  AddStage(r, 10000, 3600, 0);
+  const uint64_t id = Create(r);
+  uint64_t treatment = 0, control = 0, all_crashed = 0, t_launches = 0;
+  std::vector<uint64_t> sizes;
+  for (int i = 0; i < 60; ++i) {
+    SimDevice d = MakeDevice(i);
+    CheckAndInstall(d);
+    const int launches = i % 4 + 1;
+    const bool crashes = i % 10 == 0;
+    if (d.Releases().count(id) > 0) {
+      ++treatment;
+      t_launches += launches;
+      all_crashed += crashes;
+      // The update's bytes, on APPLIED and again on ACTIVATED: counted once.
+      v1::ReportRequest req;
+      *req.mutable_device() = d.context;
+      req.set_ticket(d.ticket);
+      for (auto kind :
+           {v1::ReportEvent::KIND_APPLIED, v1::ReportEvent::KIND_ACTIVATED}) {
+        v1::ReportEvent* e = req.add_events();
+        e->set_event_id(d.NextEventId());
+        e->set_kind(kind);
+        e->set_release_id(id);
+        *e->mutable_module() = ModuleOf(v1::LAYER_H5, "mall");
+        v1::NetworkBytes* n = e->add_traffic();
+        n->set_network(v1::NETWORK_UNMETERED);
+        n->set_bytes(1000 * (i + 1));
+      }
+      ASSERT_THAT(delivery_->Report(req), IsOk());
+      sizes.push_back(1000 * (i + 1));
+    } else if (rollout::CohortOf(rollout::BucketOf(StrCat("release-", id),
+                                                   d.context.user_id()),
+                                 5000) == rollout::Cohort::kControl) {
+      ++control;
+    }
+    for (int l = 0; l < launches; ++l) ReportLaunch(d, crashes);
+  }
+  ASSERT_GT(treatment, 5u);
+  ASSERT_GT(control, 5u);
+
+  v1::GetReleaseDistributionRequest req;
+  req.set_app_id("wallet");
+  req.set_release_id(id);
+  absl::StatusOr<v1::ReleaseDistribution> got =
+      releases().Distribution(who_, req);
+  ASSERT_THAT(got, IsOk());
+  ASSERT_EQ(got->cohorts_size(), 2);
+  const v1::CohortDistribution& t = got->cohorts(0);
+  EXPECT_EQ(t.cohort(), "treatment");
+  EXPECT_EQ(t.devices(), treatment);
+  EXPECT_EQ(t.launches(), t_launches);
+  uint64_t in_buckets = 0;
+  for (const auto& b : t.launches_per_device()) in_buckets += b.devices();
+  EXPECT_EQ(in_buckets, treatment);
+  EXPECT_EQ(t.crash_share(4).label(), "every launch crashed");
+  EXPECT_EQ(t.crash_share(4).devices(), all_crashed);
+  EXPECT_EQ(t.crash_share(0).devices(), treatment - all_crashed);
+  EXPECT_EQ(got->cohorts(1).cohort(), "control");
+  EXPECT_EQ(got->cohorts(1).devices(), control);
+
+  std::sort(sizes.begin(), sizes.end());
+  EXPECT_EQ(got->download_devices(), treatment);
+  EXPECT_EQ(got->download_bytes_max(), sizes.back());
+  EXPECT_EQ(got->download_bytes_p50(), sizes[(sizes.size() + 1) / 2 - 1]);
+  uint64_t total = 0;
+  for (uint64_t b : sizes) total += b;
+  EXPECT_EQ(got->download_bytes_total(), total);
+  uint64_t sized = 0;
+  for (const auto& b : got->download_bytes()) sized += b.devices();
+  EXPECT_EQ(sized, treatment);
+
+  // Viewers of another app see nothing of it.
+  const Principal other{"o", v1::ROLE_VIEWER, "other"};
+  EXPECT_THAT(releases().Distribution(other, req),
+              StatusIs(absl::StatusCode::kPermissionDenied));
+}
+
 TEST_F(ReleaseCoreTest, DefaultPlanStartsAtOnePercentOfTheSegment) {
   Publish(v1::LAYER_H5, "mall", "1", "h5 v1");
   const uint64_t id = Create(Request(v1::LAYER_H5, "mall", "1"));

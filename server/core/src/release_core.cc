@@ -1056,4 +1056,151 @@ absl::Status ReleaseCore::LoadHealth() {
   return absl::OkStatus();
 }
 
+namespace {
+
+// The ranges of GetReleaseDistribution (names unique in server_core's
+// unity batches).
+void AddDistributionBucket(
+    google::protobuf::RepeatedPtrField<v1::DistributionBucket>* out,
+    const std::string& label, uint64_t devices) {
+  v1::DistributionBucket* b = out->Add();
+  b->set_label(label);
+  b->set_devices(devices);
+}
+
+std::string DistributionBytesText(uint64_t bytes) {
+  if (bytes < 1024) return StrCat(bytes, " B");
+  if (bytes < (uint64_t{1} << 20)) return StrCat(bytes >> 10, " KiB");
+  return StrCat(bytes >> 20, " MiB");
+}
+
+}  // namespace
+
+absl::StatusOr<v1::ReleaseDistribution> ReleaseCore::Distribution(
+    const Principal& who, const v1::GetReleaseDistributionRequest& req) {
+  STRATA_ASSIGN_OR_RETURN(auto viewed, View(who, req.app_id(), req.release_id(),
+                                            "release.distribution"));
+  const uint64_t id = viewed.first.release_id();
+  struct Launches {
+    uint64_t ok = 0;
+    uint64_t crashed = 0;
+  };
+  // [0] treatment, [1] control: launches per device.
+  std::map<std::string, Launches> launches[2];
+  // Per device, per module, the most bytes an event reported for it (an
+  // update's APPLIED and ACTIVATED may both carry its traffic).
+  std::map<std::string, std::map<std::string, uint64_t>> received;
+  uint64_t scanned = 0;
+  STRATA_RETURN_IF_ERROR(store_->ForEachReport([&](std::string_view app,
+                                                   const v1::StoredReport& r) {
+    if (app != req.app_id()) return true;
+    ++scanned;
+    for (const v1::HealthAttribution& a : r.attributions()) {
+      if (a.release_id() != id ||
+          a.event_index() >= static_cast<uint32_t>(r.events_size())) {
+        continue;
+      }
+      const v1::ReportEvent& e = r.events(static_cast<int>(a.event_index()));
+      const int cohort =
+          a.cohort() == static_cast<int>(rollout::Cohort::kTreatment) ? 0
+          : a.cohort() == static_cast<int>(rollout::Cohort::kControl) ? 1
+                                                                      : -1;
+      if (cohort < 0) continue;
+      if (e.kind() == v1::ReportEvent::KIND_LAUNCH_OK) {
+        ++launches[cohort][r.device_id()].ok;
+      } else if (e.kind() == v1::ReportEvent::KIND_LAUNCH_CRASH) {
+        ++launches[cohort][r.device_id()].crashed;
+      }
+    }
+    for (const v1::ReportEvent& e : r.events()) {
+      if ((e.kind() != v1::ReportEvent::KIND_APPLIED &&
+           e.kind() != v1::ReportEvent::KIND_ACTIVATED) ||
+          e.release_id() != id || e.traffic().empty()) {
+        continue;
+      }
+      uint64_t bytes = 0;
+      for (const v1::NetworkBytes& n : e.traffic()) bytes += n.bytes();
+      uint64_t& kept = received[r.device_id()][StrCat(
+          static_cast<int>(e.module().layer()), "/", e.module().name())];
+      kept = std::max(kept, bytes);
+    }
+    return true;
+  }));
+
+  v1::ReleaseDistribution out;
+  out.set_release_id(id);
+  out.set_reports_scanned(scanned);
+  for (int c = 0; c < 2; ++c) {
+    v1::CohortDistribution* d = out.add_cohorts();
+    d->set_cohort(c == 0 ? "treatment" : "control");
+    uint64_t per_count[5] = {}, per_share[5] = {};
+    for (const auto& [device, l] : launches[c]) {
+      const uint64_t n = l.ok + l.crashed;
+      if (n == 0) continue;
+      d->set_devices(d->devices() + 1);
+      d->set_launches(d->launches() + n);
+      d->set_crashes(d->crashes() + l.crashed);
+      ++per_count[n == 1 ? 0 : n <= 3 ? 1 : n <= 7 ? 2 : n <= 15 ? 3 : 4];
+      // Shares compared in integers: crashed/n against 1/10 and 1/2.
+      ++per_share[l.crashed == 0        ? 0
+                  : l.crashed * 10 <= n ? 1
+                  : l.crashed * 2 <= n  ? 2
+                  : l.crashed < n       ? 3
+                                        : 4];
+    }
+    const char* count_labels[] = {"1 launch", "2-3 launches", "4-7 launches",
+                                  "8-15 launches", "16 or more launches"};
+    const char* share_labels[] = {"none crashed", "up to 10% crashed",
+                                  "over 10% to 50% crashed", "over 50% crashed",
+                                  "every launch crashed"};
+    for (int i = 0; i < 5; ++i) {
+      AddDistributionBucket(d->mutable_launches_per_device(), count_labels[i],
+                            per_count[i]);
+      AddDistributionBucket(d->mutable_crash_share(), share_labels[i],
+                            per_share[i]);
+    }
+  }
+  std::vector<uint64_t> sizes;
+  for (const auto& [device, modules] : received) {
+    uint64_t total = 0;
+    for (const auto& [module, bytes] : modules) total += bytes;
+    sizes.push_back(total);
+  }
+  std::sort(sizes.begin(), sizes.end());
+  out.set_download_devices(sizes.size());
+  if (!sizes.empty()) {
+    // Nearest rank: the smallest size at least q of the devices are at
+    // or below.
+    auto quantile = [&sizes](uint64_t percent) {
+      const size_t rank = (sizes.size() * percent + 99) / 100;
+      return sizes[std::max<size_t>(rank, 1) - 1];
+    };
+    uint64_t total = 0;
+    for (uint64_t s : sizes) total += s;
+    out.set_download_bytes_total(total);
+    out.set_download_bytes_p50(quantile(50));
+    out.set_download_bytes_p90(quantile(90));
+    out.set_download_bytes_p99(quantile(99));
+    out.set_download_bytes_max(sizes.back());
+    // Ranges by powers of 16 from 1 KiB: < 1 KiB, 1-16 KiB, 16-256 KiB,
+    // 256 KiB-4 MiB, 4-64 MiB, 64 MiB or more.
+    const uint64_t bounds[] = {1024, 16 << 10, 256 << 10, 4 << 20, 64 << 20};
+    uint64_t counts[6] = {};
+    for (uint64_t s : sizes) {
+      int i = 0;
+      while (i < 5 && s >= bounds[i]) ++i;
+      ++counts[i];
+    }
+    for (int i = 0; i < 6; ++i) {
+      const std::string label =
+          i == 0   ? StrCat("under ", DistributionBytesText(bounds[0]))
+          : i == 5 ? StrCat(DistributionBytesText(bounds[4]), " or more")
+                   : StrCat(DistributionBytesText(bounds[i - 1]), " to under ",
+                            DistributionBytesText(bounds[i]));
+      AddDistributionBucket(out.mutable_download_bytes(), label, counts[i]);
+    }
+  }
+  return out;
+}
+
 }  // namespace strata::server

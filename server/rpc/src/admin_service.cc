@@ -280,6 +280,16 @@ grpc::Status AdminService::GetFailure(grpc::ServerContext* context,
   });
 }
 
+grpc::Status AdminService::GetReleaseDistribution(
+    grpc::ServerContext* context,
+    const v1::GetReleaseDistributionRequest* request,
+    v1::ReleaseDistribution* response) {
+  return Unary(context, "GetReleaseDistribution", response,
+               [&](const Principal& who) {
+                 return core_->releases().Distribution(who, *request);
+               });
+}
+
 grpc::Status AdminService::ListArtifacts(
     grpc::ServerContext* context, const v1::ListArtifactsRequest* request,
     v1::ListArtifactsResponse* response) {

@@ -194,6 +194,10 @@ class AdminService final : public v1::Admin::Service {
   grpc::Status GetFailure(grpc::ServerContext* context,
                           const v1::GetFailureRequest* request,
                           v1::FailureInfo* response) override;
+  grpc::Status GetReleaseDistribution(
+      grpc::ServerContext* context,
+      const v1::GetReleaseDistributionRequest* request,
+      v1::ReleaseDistribution* response) override;
   grpc::Status ListArtifacts(grpc::ServerContext* context,
                              const v1::ListArtifactsRequest* request,
                              v1::ListArtifactsResponse* response) override;

@@ -55,6 +55,10 @@ class ReleaseCore {
       const Principal& who, const v1::PreviewReleaseRequest& req);
   absl::StatusOr<v1::ExplainDeviceResponse> Explain(
       const Principal& who, const v1::ExplainDeviceRequest& req);
+  // The release's launch outcomes and download sizes per device
+  // (v1::ReleaseDistribution), from the app's stored reports.
+  absl::StatusOr<v1::ReleaseDistribution> Distribution(
+      const Principal& who, const v1::GetReleaseDistributionRequest& req);
   // Changes a release that is not over (see v1::EditReleaseRequest):
   // the plan from the current stage on, gate thresholds, the message (the
   // message also of a finished one). Audited as release.edit with the old
