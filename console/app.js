@@ -324,9 +324,9 @@ function ago(unix) {
   return s < 120 ? `${s} s ago` : s < 7200 ? `${Math.round(s / 60)} min ago` : s < 172800 ? `${Math.round(s / 3600)} h ago` : `${Math.round(s / 86400)} days ago`;
 }
 const seen = (unix) => (Number(unix) ? `${when(unix)} (${ago(unix)})` : '');
-function remediesTable(remedies) {
+function remediesTable(remedies, caption = 'Remedies devices applied (REMEDY_APPLIED reports)') {
   if (!remedies.length) return h('p', {}, 'No device has reported applying a remedy.');
-  return table('Remedies devices applied (REMEDY_APPLIED reports)',
+  return table(caption,
     ['Remedy', 'Action', 'Module', 'Devices', 'First applied', 'Last applied'],
     remedies.map((r) => [r.remedyId, (r.action || '').toLowerCase(), moduleName(r.module) || '—', num(r.devices), when(r.firstAppliedUnix), when(r.lastAppliedUnix)]));
 }
@@ -409,7 +409,7 @@ async function failureView(view, sig) {
     $('failure-attributes').replaceChildren(table('Per attribute, the values with the most devices', ['Attribute', 'Value', 'Devices'],
       (f.topAttributes || []).map((x) => [x.name.replace(/_/g, ' '), x.value || '(empty)', num(x.devices)])));
     $('failure-remedied').textContent = `${f.remediedDevices} device${f.remediedDevices === '1' ? '' : 's'} applied a remedy naming this signature.`;
-    $('failure-remedies').replaceChildren(remediesTable(list.remedies || []));
+    $('failure-remedies').replaceChildren(remediesTable(list.remedies || [], 'Every remedy of the app devices applied (the API does not tie a remedy to a signature)'));
   };
   refresh.pollMs = FAILURES_POLL_MS;
   return refresh;
