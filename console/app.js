@@ -1,7 +1,8 @@
 // The release console: a hash-routed page over the Admin API (api.js).
-// Views: #/releases, #/release/<id>, #/artifacts, #/device, #/audit. The
-// open view refreshes itself every POLL_MS, so a running release updates
-// without a reload.
+// Views: #/releases, #/release/<id>, #/artifacts, #/device, #/audit,
+// #/failures, #/failure/<signature id>. The open view refreshes itself
+// every POLL_MS (the failures pages every FAILURES_POLL_MS), so a
+// running release updates without a reload.
 import {call, allAudit, session} from './api.js';
 import {verifyChain} from './audit.js';
 import {loadCharts, lineChart} from './charts.js';
@@ -312,6 +313,108 @@ async function auditView(view) {
   };
 }
 
+// ---- failures (docs/remedies.md). Aggregated by the server from the
+// stored reports at each call, so these pages refresh every FAILURES_POLL_MS.
+const FAILURES_POLL_MS = 10000;
+const kindText = (k) => (k || 'KIND_UNSPECIFIED').replace('KIND_', '').replace(/_/g, ' ').toLowerCase();
+const sigModule = (s) => (s.module && s.module.name ? moduleName(s.module) : '—');
+function ago(unix) {
+  const s = Math.max(0, Math.round(Date.now() / 1000 - Number(unix)));
+  if (!Number(unix)) return '';
+  return s < 120 ? `${s} s ago` : s < 7200 ? `${Math.round(s / 60)} min ago` : s < 172800 ? `${Math.round(s / 3600)} h ago` : `${Math.round(s / 86400)} days ago`;
+}
+const seen = (unix) => (Number(unix) ? `${when(unix)} (${ago(unix)})` : '');
+function remediesTable(remedies, caption = 'Remedies devices applied (REMEDY_APPLIED reports)') {
+  if (!remedies.length) return h('p', {}, 'No device has reported applying a remedy.');
+  return table(caption,
+    ['Remedy', 'Action', 'Module', 'Devices', 'First applied', 'Last applied'],
+    remedies.map((r) => [r.remedyId, (r.action || '').toLowerCase(), moduleName(r.module) || '—', num(r.devices), when(r.firstAppliedUnix), when(r.lastAppliedUnix)]));
+}
+
+async function failuresView(view) {
+  view.replaceChildren(h('h2', {}, `Failures of ${session.app}`),
+    h('p', {class: 'muted'}, 'Failure signatures devices reported, most reported first. Each signature links to its detail.'),
+    h('div', {id: 'failures'}), h('h3', {}, 'Remedies'), h('div', {id: 'remedies'}));
+  const refresh = async () => {
+    const r = await call('ListFailures', {appId: session.app});
+    const failures = r.failures || [];
+    $('failures').replaceChildren(failures.length
+      ? table(`${failures.length} signature${failures.length === 1 ? '' : 's'} from ${r.reportsScanned} stored reports`,
+        ['Signature', 'Kind', 'Exception', 'Module', 'Reports', 'Devices', 'First seen', 'Last seen'],
+        failures.map((f) => {
+          const s = f.signature || {};
+          return [h('td', {}, h('a', {href: `#/failure/${s.signatureId}`, 'data-signature': s.signatureId}, h('code', {}, s.signatureId))),
+            kindText(s.kind), s.exceptionType || '—', sigModule(s), num(f.count),
+            num(`${f.devices}${f.devicesCapped ? '+' : ''}`), seen(f.firstSeenUnix), seen(f.lastSeenUnix)];
+        }))
+      : h('p', {id: 'no-failures'}, `No failure reported (${r.reportsScanned} stored reports read).`));
+    $('remedies').replaceChildren(remediesTable(r.remedies || []));
+  };
+  refresh.pollMs = FAILURES_POLL_MS;
+  return refresh;
+}
+
+async function failureView(view, sig) {
+  const hasCharts = await loadCharts();
+  view.replaceChildren(
+    h('p', {}, h('a', {href: '#/failures'}, '← all failures')),
+    h('h2', {}, 'Failure ', h('code', {}, sig)),
+    h('p', {id: 'failure-summary', 'aria-live': 'polite'}),
+    h('section', {}, h('h3', {}, 'Signature'), h('div', {id: 'failure-signature'})),
+    h('section', {}, h('h3', {}, 'Per hour'), h('p', {id: 'failure-hours-text'}),
+      h('div', {id: 'failure-chart', class: 'chart', role: 'img', 'aria-labelledby': 'failure-hours-text'}), h('div', {id: 'failure-hours'})),
+    h('section', {}, h('h3', {}, 'By release'), h('div', {id: 'failure-releases'})),
+    h('section', {}, h('h3', {}, 'By module version'), h('div', {id: 'failure-versions'})),
+    h('section', {}, h('h3', {}, 'Top device attributes'), h('div', {id: 'failure-attributes'})),
+    h('section', {}, h('h3', {}, 'Remedies'), h('p', {id: 'failure-remedied'}), h('div', {id: 'failure-remedies'})),
+  );
+  let chartKey = '';
+  const refresh = async () => {
+    const [f, list] = await Promise.all([call('GetFailure', {appId: session.app, signatureId: sig}),
+      call('ListFailures', {appId: session.app, limit: 1})]);
+    const s = f.signature || {};
+    const devices = `${f.devices}${f.devicesCapped ? ' or more' : ''}`;
+    $('failure-summary').replaceChildren(
+      h('strong', {}, kindText(s.kind)), `: ${s.exceptionType || 'no exception type'} in ${sigModule(s)}. `,
+      h('span', {id: 'failure-count'}, `${f.count} report${f.count === '1' ? '' : 's'} from ${devices} device${devices === '1' ? '' : 's'}`),
+      `; first seen ${seen(f.firstSeenUnix)}, last seen ${seen(f.lastSeenUnix)}.`);
+    $('failure-summary').dataset.count = f.count;
+    $('failure-signature').replaceChildren(table('As first reported', ['Field', 'Value'], [
+      ['Kind', kindText(s.kind)], ['Exception type', s.exceptionType || '—'], ['Module', sigModule(s)],
+      ['Module version (first report)', s.moduleVersion || '—'], ['Host hash', s.hostHash || '—'],
+      ['Top frames (innermost first)', (s.topFrames || []).length ? h('ol', {}, s.topFrames.map((x) => h('li', {}, h('code', {}, x)))) : '—']]));
+    const hours = f.windows || [];
+    const withReports = hours.filter((w) => Number(w.count));
+    const peak = withReports.reduce((m, w) => (!m || Number(w.count) > Number(m.count) ? w : m), null);
+    const last = hours[hours.length - 1];
+    const rateOf = (w) => (Number(w.launches) ? `${((100 * Number(w.count)) / Number(w.launches)).toFixed(2)}% of ${w.launches} launches` : 'no launches reported');
+    $('failure-hours-text').textContent = hours.length
+      ? `${hours.length} hour${hours.length === 1 ? '' : 's'} since the first report, ${withReports.length} with reports; peak ${peak ? `${peak.count} reports in the hour from ${when(peak.hourUnix)}` : 'none'}; latest hour ${last.count} reports (${rateOf(last)}).`
+      : 'No hourly figures.';
+    $('failure-hours').replaceChildren(table('Oldest first; rate = reports / launches in the hour', ['Hour from', 'Reports', 'Devices', 'Launches', 'Rate'],
+      hours.map((w) => [when(w.hourUnix), num(w.count), num(w.devices), num(w.launches), rateOf(w)])));
+    const key = hours.map((w) => `${w.hourUnix}:${w.count}`).join();
+    if (hasCharts && hours.length > 1 && key !== chartKey) {
+      chartKey = key;
+      lineChart($('failure-chart'), 'Reports per hour', hours.map((w) => Number(w.hourUnix)),
+        [{label: 'reports', values: hours.map((w) => Number(w.count))}]);
+    } else if (hours.length <= 1) {
+      $('failure-chart').textContent = hasCharts ? 'One hour so far: the chart starts with the second.' : 'Charts are unavailable in this build (uPlot was not installed when stratad was built).';
+    }
+    $('failure-releases').replaceChildren(table('Most reported first', ['Release', 'Reports', 'Devices'],
+      (f.releases || []).map((x) => [x.releaseId && x.releaseId !== '0' ? h('td', {}, h('a', {href: `#/release/${x.releaseId}`}, `Release ${x.releaseId}`)) : 'no release',
+        num(x.count), num(x.devices)])));
+    $('failure-versions').replaceChildren(table(`Versions of ${sigModule(s)}, most reported first`, ['Version', 'Reports'],
+      (f.versions || []).map((v) => [v.version || '(none named)', num(v.count)])));
+    $('failure-attributes').replaceChildren(table('Per attribute, the values with the most devices', ['Attribute', 'Value', 'Devices'],
+      (f.topAttributes || []).map((x) => [x.name.replace(/_/g, ' '), x.value || '(empty)', num(x.devices)])));
+    $('failure-remedied').textContent = `${f.remediedDevices} device${f.remediedDevices === '1' ? '' : 's'} applied a remedy naming this signature.`;
+    $('failure-remedies').replaceChildren(remediesTable(list.remedies || [], 'Every remedy of the app devices applied (the API does not tie a remedy to a signature)'));
+  };
+  refresh.pollMs = FAILURES_POLL_MS;
+  return refresh;
+}
+
 // ---- routing and polling
 async function route() {
   clearTimeout(refreshTimer);
@@ -321,7 +424,8 @@ async function route() {
   $('notice').textContent = '';
   if (!session.app) { view.replaceChildren(h('p', {}, 'Enter an app id and a token above (the token stays in this tab only).')); return; }
   const [, name, arg] = (location.hash || '#/releases').split('/');
-  const views = {releases: releasesView, release: (v) => releaseView(v, arg), artifacts: artifactsView, device: deviceView, audit: auditView};
+  const views = {releases: releasesView, release: (v) => releaseView(v, arg), artifacts: artifactsView, device: deviceView, audit: auditView,
+    failures: failuresView, failure: (v) => failureView(v, decodeURIComponent(arg || ''))};
   const refresh = await (views[name] || releasesView)(view);
   if (!refresh) return;
   const hash = location.hash;
@@ -330,11 +434,11 @@ async function route() {
     try {
       await refresh();
       $('notice').textContent = '';
-      $('updated').textContent = `Live: refreshed ${new Date().toLocaleTimeString()} (every ${POLL_MS / 1000} s)`;
+      $('updated').textContent = `Live: refreshed ${new Date().toLocaleTimeString()} (every ${(refresh.pollMs || POLL_MS) / 1000} s)`;
     } catch (e) {
       $('notice').textContent = `Could not refresh: ${e.message}`;
     }
-    if (location.hash === hash && currentRefresh === refresh) refreshTimer = setTimeout(tick, POLL_MS);
+    if (location.hash === hash && currentRefresh === refresh) refreshTimer = setTimeout(tick, refresh.pollMs || POLL_MS);
   };
   await tick();
 }

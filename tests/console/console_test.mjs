@@ -103,6 +103,31 @@ try {
   await shot(viewer, 'viewer-denied');
   check(/ROLLING/.test(await textOf(viewer, '#release-state')), 'the release still rolls after the viewer\'s attempt');
 
+  // 2b. Failures, with the viewer's token: the crashing checkout page's
+  // signature is listed; its detail (opened by keyboard) shows its count.
+  const t0 = Date.now();
+  await viewer.goto(`${a.url}#/failures`);
+  const list = await waitText(viewer, '#failures', /h5\/checkout/);
+  const sig = await viewer.$eval('#failures a[data-signature]', (el) => el.dataset.signature);
+  const api = await (await fetch(`${origin}/api/v1/ListFailures`, {method: 'POST',
+    headers: {'Content-Type': 'application/json', Authorization: `Bearer ${a.viewer}`},
+    body: JSON.stringify({appId: a.app})})).json();
+  const listed = (api.failures || []).find((f) => f.signature.signatureId === sig);
+  check(/^[0-9a-f]{16}$/.test(sig) && listed && /crash/.test(list) && /TypeError/.test(list),
+    `the Failures page lists signature ${sig} (crash, TypeError, h5/checkout)`);
+  await shot(viewer, 'failures');
+  await viewer.focus(`#failures a[data-signature="${sig}"]`);
+  await viewer.keyboard.press('Enter');
+  const summary = await waitText(viewer, '#failure-count', /\d+ reports? from \d+ devices?/);
+  const shown = Number(await viewer.$eval('#failure-summary', (el) => el.dataset.count));
+  check(shown >= Number(listed ? listed.count : 1) && summary.startsWith(`${shown} report`),
+    `the detail shows the signature's count: ${summary}`);
+  const detail = await textOf(viewer, 'main');
+  check(/android/.test(detail) && /Release \d+|no release/.test(detail) && /no remedy|0 devices applied/.test(detail),
+    'the detail shows releases, device attributes and remedies');
+  await shot(viewer, 'failure');
+  console.log(`failures pages checked in ${Date.now() - t0} ms`);
+
   // 3. Keyboard: the release manager opens and cancels, then halts.
   const rm = await signedIn(browser, a.manager, `#/release/${a.steered}`);
   await waitText(rm, '#release-state', /ROLLING/);

@@ -5,7 +5,9 @@
 #  - a viewer token cannot steer (the page shows PERMISSION_DENIED, no
 #    audit entry appears, the release keeps rolling);
 #  - a halt clicked and confirmed in the page is in the audit log, in the
-#    page and through `strata audit`.
+#    page and through `strata audit`;
+#  - the failure signature of a page that crashes on android 13 is listed
+#    on the Failures page and its detail shows its count (viewer token).
 # Writes screenshots of the main pages to $WORK/screenshots (docs/console/
 # holds copies). Exits 77 (skipped) only when chromium is not installed.
 #
@@ -24,7 +26,8 @@ if [ ! -x "$CHROMIUM" ]; then
 fi
 command -v node >/dev/null || { echo "node is missing: ./strata.sh deps" >&2; exit 1; }
 START=$(date +%s)
-rm -rf "$WORK/server" "$WORK/keys" "$WORK/fleet" "$WORK/screenshots"
+rm -rf "$WORK/server" "$WORK/keys" "$WORK/fleet" "$WORK/screenshots" \
+  "$WORK/checkout-v1"
 mkdir -p "$WORK/screenshots"
 
 # puppeteer-core, pinned in package-lock.json, into the build tree.
@@ -76,13 +79,25 @@ strata publish --app wallet --layer h5 --module mall-home --version 1 \
   --dir "$SAMPLES/h5/mall-home-v1" "${KEYS[@]}" >/dev/null
 strata publish --app wallet --layer hcf --module cart --version 1 \
   --file "$SAMPLES/hcf/cart.v1.js" "${KEYS[@]}" >/dev/null
-strata release create --app wallet --all-at-once \
-  --artifact h5/mall-home@1 --artifact hcf/cart@1 >/dev/null
+# A page that crashes on android 13 (strata-fleet's strata-demo-crash, as
+# in tools/demo.sh): devices 1, 5, 9 and 13 report a failure signature
+# every round, for the Failures page.
+mkdir -p "$WORK/checkout-v1"
+printf '<!doctype html><title>Checkout</title>\n' >"$WORK/checkout-v1/index.html"
+printf 'android 13\n' >"$WORK/checkout-v1/strata-demo-crash"
+strata publish --app wallet --layer h5 --module checkout --version 1 \
+  --dir "$WORK/checkout-v1" "${KEYS[@]}" >/dev/null
+strata release create --app wallet --all-at-once --artifact h5/mall-home@1 \
+  --artifact hcf/cart@1 --artifact h5/checkout@1 >/dev/null
 FLEET=("$BIN/strata-fleet" --server "$STRATA_SERVER" --app wallet --devices 16
   --dir "$WORK/fleet" --app-version 10.3.0 --host-build 10.3.0+100
   --threads 4 --root "$WORK/keys/root.json" --plaintext)
 "${FLEET[@]}" --rounds 2 --interval-ms 0 >"$WORK/fleet-1.log" 2>&1 ||
   fail "the baseline fleet run failed: $(tail -3 "$WORK/fleet-1.log")"
+grep -qE '^round [0-9]+ failures: [1-9]' "$WORK/fleet-1.log" ||
+  fail "no device reported the checkout page's crash: $(tail -3 "$WORK/fleet-1.log")"
+strata failures list --app wallet --output json | grep -q '"signature_id"' ||
+  fail "stratad shows no failure signature after the baseline run"
 strata publish --app wallet --layer h5 --module mall-home --version 2 \
   --dir "$SAMPLES/h5/mall-home-v2" "${KEYS[@]}" >/dev/null
 strata publish --app wallet --layer hcf --module cart --version 2 \
