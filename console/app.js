@@ -157,11 +157,13 @@ async function releaseView(view, id) {
     h('section', {}, h('h3', {}, 'Crash rate over time (since this page opened)'), h('p', {id: 'rates-text'}), h('div', {id: 'rates-chart', class: 'chart', role: 'img', 'aria-labelledby': 'rates-text'})),
     h('section', {}, h('h3', {}, 'Adoption over time'), h('p', {id: 'adoption-text'}), h('div', {id: 'adoption-chart', class: 'chart', role: 'img', 'aria-labelledby': 'adoption-text'})),
     h('section', {}, h('h3', {}, 'Versions on devices (launch outcomes by version)'), h('div', {id: 'fleet'})),
+    h('section', {}, h('h3', {}, 'Per device (launch outcomes and download sizes)'), h('div', {id: 'distribution'})),
     h('section', {}, h('h3', {}, 'Who gets it'), h('div', {id: 'preview'})),
     h('section', {}, h('h3', {}, 'History (this release\'s audit entries)'), h('div', {id: 'history'})),
   );
   if (!hasCharts) $('adoption-chart').textContent = 'Charts are unavailable in this build (uPlot was not installed when stratad was built).';
   let chartKey = '';
+  let distributionAt = 0;  // GetReleaseDistribution reads every stored report: every 10 s at most
   const rates = [];  // {t, k, n, ck, cn}: the cohorts' launch counts at each refresh
   call('PreviewRelease', {appId: session.app, releaseId: String(id)}).then((p) => {
     const reach = (p.stages || []).map((s) => [pct(s.exposureBp), num(s.treatment), num(s.control)]);
@@ -246,7 +248,28 @@ async function releaseView(view, id) {
       }
     }
     $('fleet').replaceChildren(table(`${fleet.devices} devices remembered`, ['Module', 'Version', 'Devices', 'Launches ok', 'Crashes', 'Rolled back', 'From'], rows));
+    if (Date.now() - distributionAt >= 10000) {
+      distributionAt = Date.now();
+      showDistribution(await call('GetReleaseDistribution', {appId: session.app, releaseId: String(id)}));
+    }
   };
+}
+
+const bytesText = (b) => (b >= 1 << 20 ? `${(b / (1 << 20)).toFixed(1)} MiB` : b >= 1024 ? `${(b / 1024).toFixed(1)} KiB` : `${b} B`);
+
+// GetReleaseDistribution: how the figures spread over the devices.
+function showDistribution(d) {
+  const [t = {}, c = {}] = d.cohorts || [];
+  const rowsOf = (field) => (t[field] || []).map((b, i) => [b.label, num(b.devices), num(((c[field] || [])[i] || {}).devices || '0')]);
+  const sizes = Number(d.downloadDevices)
+    ? `${d.downloadDevices} treatment devices reported downloading it: median ${bytesText(Number(d.downloadBytesP50))}, 90th percentile ${bytesText(Number(d.downloadBytesP90))}, 99th ${bytesText(Number(d.downloadBytesP99))}, largest ${bytesText(Number(d.downloadBytesMax))}; ${bytesText(Number(d.downloadBytesTotal))} in all.`
+    : 'No device has reported the bytes it downloaded for this release yet.';
+  $('distribution').replaceChildren(
+    h('p', {id: 'distribution-text'}, `Treatment: ${t.devices} devices, ${t.launches} launches, ${t.crashes} crashed; control: ${c.devices} devices, ${c.launches} launches, ${c.crashes} crashed (from ${d.reportsScanned} stored reports).`),
+    table('Devices by launches reported', ['Launches per device', 'Treatment devices', 'Control devices'], rowsOf('launchesPerDevice')),
+    table('Devices by the share of their launches that crashed', ['Crashed', 'Treatment devices', 'Control devices'], rowsOf('crashShare')),
+    h('p', {id: 'download-text'}, sizes),
+    (d.downloadBytes || []).length ? table('Treatment devices by bytes downloaded for the release', ['Bytes', 'Devices'], d.downloadBytes.map((b) => [b.label, num(b.devices)])) : '');
 }
 
 async function artifactsView(view) {

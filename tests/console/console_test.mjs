@@ -87,6 +87,12 @@ try {
   check(await watch.evaluate(() => window.__sameDocument === true), 'the release completed on the same page, no reload');
   await waitText(watch, '#adoption-text', /devices activated/);
   check(await watch.$('#adoption-chart canvas') !== null, 'the adoption chart is drawn by uPlot (served from stratad)');
+  // Per device, not only per cohort: launches and download sizes spread
+  // over the devices (GetReleaseDistribution, refreshed every 10 s).
+  const dist = await waitText(watch, '#distribution-text', /Treatment: [1-9]\d* devices, [1-9]\d* launches/);
+  check(/control: \d+ devices/.test(dist), `the per-device section counts devices and launches: ${dist}`);
+  const sizes = await waitText(watch, '#download-text', /median/);
+  check(/median [\d.]+ [KM]?i?B, 90th percentile .* largest [\d.]+ [KM]?i?B/.test(sizes), `download sizes per device: ${sizes}`);
   await shot(watch, 'release-completed');
 
   // 2. A viewer cannot steer: the server's PERMISSION_DENIED, no audit entry.
