@@ -354,6 +354,19 @@ absl::StatusOr<v1::GetFleetResponse> AdminClient::GetFleet(
   return response;
 }
 
+absl::StatusOr<v1::ReleaseDistribution> AdminClient::GetReleaseDistribution(
+    const std::string& app_id, uint64_t release_id) {
+  grpc::ClientContext context;
+  Prepare(context);
+  v1::GetReleaseDistributionRequest request;
+  request.set_app_id(app_id);
+  request.set_release_id(release_id);
+  v1::ReleaseDistribution response;
+  grpc::Status s = stub_->GetReleaseDistribution(&context, request, &response);
+  if (!s.ok()) return FromGrpcStatus(s);
+  return response;
+}
+
 absl::StatusOr<v1::ListFailuresResponse> AdminClient::ListFailures(
     const v1::ListFailuresRequest& request) {
   grpc::ClientContext context;

@@ -151,5 +151,15 @@ if grep -i "console-viewer" <<<"$AUDIT" | grep -qi "steer"; then
 fi
 strata release status "$STEERED" --app wallet --output json | grep -q RELEASE_HALTED ||
   fail "release $STEERED is not halted"
+# The per-device figures the page showed, through the CLI: the promoted
+# release's treatment devices launched it and reported their downloads.
+DEVICES=$(strata release devices "$PROMOTED" --app wallet)
+grep -Eq "treatment: [1-9][0-9]* devices, [1-9][0-9]* launches" <<<"$DEVICES" ||
+  fail "strata release devices shows no treatment launches: $DEVICES"
+grep -q "downloaded by [1-9][0-9]* treatment devices: median" <<<"$DEVICES" ||
+  fail "strata release devices shows no download sizes: $DEVICES"
+strata release devices "$PROMOTED" --app wallet --output json |
+  grep -q '"download_bytes_p50"' || fail "release devices --output json lacks download_bytes_p50"
+echo "strata release devices: $(grep treatment: <<<"$DEVICES")"
 echo "strata audit: $(grep -i halt <<<"$AUDIT" | tail -1)"
 echo "console test passed in $(( $(date +%s) - START )) s"

@@ -339,6 +339,62 @@ void RunStatus(const IdFlags& f, CliContext& ctx) {
   ctx.Print(*status, RenderReleaseStatus(*status, absl::Now()));
 }
 
+std::string RenderDistribution(const v1::ReleaseDistribution& d) {
+  std::string out =
+      StrCat("Release ", d.release_id(), " per device (",
+             FormatCount(d.reports_scanned()), " stored reports read)\n");
+  if (d.cohorts_size() == 2) {
+    const v1::CohortDistribution& t = d.cohorts(0);
+    const v1::CohortDistribution& c = d.cohorts(1);
+    out += StrCat("  treatment: ", FormatCount(t.devices()), " devices, ",
+                  FormatCount(t.launches()), " launches, ",
+                  FormatCount(t.crashes()), " crashed\n",
+                  "  control:   ", FormatCount(c.devices()), " devices, ",
+                  FormatCount(c.launches()), " launches, ",
+                  FormatCount(c.crashes()), " crashed\n");
+    using Buckets = google::protobuf::RepeatedPtrField<v1::DistributionBucket>;
+    auto both = [&out](const char* title, const Buckets& tb,
+                       const Buckets& cb) {
+      Table table({title, "TREATMENT", "CONTROL"}, {false, true, true});
+      for (int i = 0; i < tb.size(); ++i) {
+        table.AddRow({tb[i].label(), FormatCount(tb[i].devices()),
+                      i < cb.size() ? FormatCount(cb[i].devices()) : "0"});
+      }
+      out += "\n" + table.Render();
+    };
+    both("LAUNCHES PER DEVICE", t.launches_per_device(),
+         c.launches_per_device());
+    both("CRASHED (SHARE OF A DEVICE'S LAUNCHES)", t.crash_share(),
+         c.crash_share());
+  }
+  if (d.download_devices() == 0) {
+    out += "\nno device reported the bytes it downloaded for this release\n";
+    return out;
+  }
+  out +=
+      StrCat("\ndownloaded by ", FormatCount(d.download_devices()),
+             " treatment devices: median ", FormatBytes(d.download_bytes_p50()),
+             ", p90 ", FormatBytes(d.download_bytes_p90()), ", p99 ",
+             FormatBytes(d.download_bytes_p99()), ", largest ",
+             FormatBytes(d.download_bytes_max()), ", total ",
+             FormatBytes(d.download_bytes_total()), "\n");
+  Table table({"BYTES", "DEVICES"}, {false, true});
+  for (const v1::DistributionBucket& b : d.download_bytes()) {
+    table.AddRow({b.label(), FormatCount(b.devices())});
+  }
+  out += "\n" + table.Render();
+  return out;
+}
+
+void RunDistribution(const IdFlags& f, CliContext& ctx) {
+  auto d = ctx.Client().GetReleaseDistribution(f.app, f.id);
+  if (!d.ok()) {
+    ctx.Fail(d.status());
+    return;
+  }
+  ctx.Print(*d, RenderDistribution(*d));
+}
+
 // Asks at a terminal; anywhere else (CI, pipes, --output json) it does not
 // ask: the command line is the decision.
 bool Confirm(const CliContext& ctx, const std::string& question) {
@@ -753,6 +809,18 @@ void AddReleaseCommand(CLI::App& app, CliContext& ctx) {
       *status, ctx);
   AddWaitFlags(status_cmd, status->wait);
   status_cmd->callback([status, &ctx] { RunStatus(*status, ctx); });
+
+  auto devices = std::make_shared<IdFlags>();
+  CLI::App* devices_cmd = AddIdCommand(
+      release, "devices",
+      "One release per device, not per cohort: treatment and control\n"
+      "devices by launches reported and by the share of them that crashed,\n"
+      "and the bytes each treatment device downloaded for it (median, p90,\n"
+      "p99, largest, ranges). Read from the stored reports at each call.\n\n"
+      "Example:\n  strata release devices 7 --app wallet\n"
+      "  strata release devices 7 --app wallet --output json",
+      *devices, ctx);
+  devices_cmd->callback([devices, &ctx] { RunDistribution(*devices, ctx); });
 
   struct Steer {
     const char* name;

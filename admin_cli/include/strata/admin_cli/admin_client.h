@@ -146,6 +146,8 @@ class AdminClient {
   absl::StatusOr<v1::Release> EditRelease(
       const v1::EditReleaseRequest& request);
   absl::StatusOr<v1::GetFleetResponse> GetFleet(const std::string& app_id);
+  absl::StatusOr<v1::ReleaseDistribution> GetReleaseDistribution(
+      const std::string& app_id, uint64_t release_id);
   absl::StatusOr<v1::ListFailuresResponse> ListFailures(
       const v1::ListFailuresRequest& request);
   absl::StatusOr<v1::FailureInfo> GetFailure(
