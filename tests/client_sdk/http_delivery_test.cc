@@ -34,9 +34,10 @@ class HttpDeliveryTest : public testing::SdkServerTest {
     // Short, so the watch test shows an idle stream outlives it.
     server_.set_http_request_timeout(absl::Seconds(1));
     // Short, so a stream whose HTTP/1.1 client left is found soon.
-    server_.set_http_push_heartbeat(absl::Milliseconds(300));
+    server_.set_http_push_heartbeat(heartbeat_);
     SdkServerTest::SetUp();
   }
+  absl::Duration heartbeat_ = absl::Milliseconds(300);
   std::string BaseUrl() const {
     return StrCat("http://127.0.0.1:", server_.http_port());
   }
@@ -266,6 +267,63 @@ TEST_F(HttpDeliveryTest, WatchConfigRefusalsAndServerStop) {
   watcher.join();
   EXPECT_THAT(sent, IsOk());  // the body ended cleanly
   EXPECT_EQ(reader.rest(), "");
+}
+
+// The server never sends a heartbeat here: a watch the SDK stops while
+// nothing comes must be stopped through HttpCall::cancelled.
+class HttpWatchNoHeartbeatTest : public HttpDeliveryTest {
+ protected:
+  HttpWatchNoHeartbeatTest() { heartbeat_ = absl::Hours(1); }
+};
+
+TEST_F(HttpWatchNoHeartbeatTest, SdkWatchesConfigOverHttpAndStops) {
+  ASSERT_NE(Release(v1::LAYER_CONFIG, "flags", "1", "{\"v\":1}"), 0u);
+  // Over h2c: the stop resets the stream, which the server sees at once
+  // (over HTTP/1.1 it learns of it at the next heartbeat's write).
+  client::ClientOptions options = Options("watch-http");
+  client::CurlHttpOptions h2c;
+  h2c.http2_cleartext = true;
+  options.http_client = *client::NewCurlHttpClient(h2c);
+  absl::StatusOr<std::unique_ptr<client::Client>> c =
+      client::Client::Create(options);
+  ASSERT_THAT(c, IsOk());
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::string> pushed;  // versions installed by pushes
+  client::ConfigWatchOptions o;
+  o.on_push = [&](const client::ConfigPush& p) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (p.installed) pushed.push_back(p.version);
+    cv.notify_all();
+  };
+  auto wait_for = [&](size_t n) {
+    std::unique_lock<std::mutex> lock(mu);
+    return cv.wait_for(lock, std::chrono::seconds(30),
+                       [&] { return pushed.size() >= n; });
+  };
+  ASSERT_THAT((*c)->StartConfigWatch(o), IsOk());
+  ASSERT_TRUE(wait_for(1)) << "the current version was not pushed";
+  ASSERT_NE(Release(v1::LAYER_CONFIG, "flags", "2", "{\"v\":2}"), 0u);
+  ASSERT_TRUE(wait_for(2)) << "the new version was not pushed";
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    EXPECT_THAT(pushed, ::testing::ElementsAre("1", "2"));
+  }
+  EXPECT_EQ((*c)->GetConfig("flags").value_or(std::nullopt), "{\"v\":2}");
+  EXPECT_EQ((*c)->ConfigWatchStatus().streams_opened, 1u);
+  EXPECT_EQ(Metric("strata_config_watch_streams_open"), 1u);
+  // Nothing more comes (no heartbeat for an hour): the stop goes through
+  // the curl client's progress poll, not the next bytes. A hang guard only.
+  std::thread stopper([&] { (*c)->StopConfigWatch(); });
+  for (int i = 0; i < 600 && (*c)->ConfigWatchStatus().running; ++i)
+    absl::SleepFor(absl::Milliseconds(50));
+  EXPECT_FALSE((*c)->ConfigWatchStatus().running) << "the watch did not stop";
+  stopper.join();
+  for (int i = 0; i < 200 && Metric("strata_config_watch_streams_open") != 0;
+       ++i) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_EQ(Metric("strata_config_watch_streams_open"), 0u);
 }
 
 TEST_F(HttpDeliveryTest, CheckAndReportAsProtobufOverHttp1AndHttp2) {
