@@ -222,7 +222,7 @@ absl::Status ReadOld(const RandomAccessFile& old, uint64_t offset, size_t n,
 absl::StatusOr<Sha256Digest> HashFile(const RandomAccessFile& f,
                                       const ProgressFn& progress) {
   Sha256 h;
-  std::vector<char> buf(256 << 10);
+  std::vector<char> buf(kChunk);
   uint64_t size = f.Size();
   for (uint64_t off = 0; off < size;) {
     size_t n = static_cast<size_t>(std::min<uint64_t>(buf.size(), size - off));

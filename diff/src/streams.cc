@@ -13,7 +13,9 @@
 namespace strata::diff::internal {
 namespace {
 
-constexpr size_t kReadBuffer = 64 * 1024;
+// Compressed input is read, and decompressed output handed out, in pieces of
+// this size per stream (three streams at once in version 1).
+constexpr size_t kReadBuffer = 32 * 1024;
 
 absl::Status ZstdError(std::string_view what, size_t code) {
   return absl::InternalError(

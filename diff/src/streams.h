@@ -15,7 +15,7 @@
 namespace strata::diff::internal {
 
 // Where compressed bytes come from: memory, or a range of a file read in
-// 64 KiB pieces (so a patch is never loaded whole).
+// 32 KiB pieces (so a patch is never loaded whole).
 class ByteSource {
  public:
   static ByteSource Memory(std::string_view data);

@@ -120,7 +120,7 @@ int main(int argc, char** argv) {
 
   // diff
   std::string d_old, d_new, d_patch, d_format = "strata", d_method = "auto";
-  int level = 19, window_log = 21, threads = 2, prefix_window_log = 23;
+  int level = 19, window_log = 20, threads = 2, prefix_window_log = 23;
   bool progress = false, quiet = false;
   auto* diff = app.add_subcommand(
       "diff",
@@ -134,7 +134,7 @@ int main(int argc, char** argv) {
   diff->add_option("-l,--level", level, "zstd level 1..22 (default 19)")
       ->check(CLI::Range(1, 22));
   diff->add_option("--window-log", window_log,
-                   "log2 zstd window per stream, 10..27 (default 21); the "
+                   "log2 zstd window per stream, 10..27 (default 20); the "
                    "applier needs ~3x this much memory")
       ->check(CLI::Range(10, 27));
   diff->add_option("--method", d_method,
