@@ -29,6 +29,14 @@ absl::Status Bad(std::string_view what) {
       "; the patch file is damaged or truncated, fetch it again"));
 }
 
+absl::Status NewerVersion(uint64_t version) {
+  return absl::DataLossError(strata::StrCat(
+      "Strata patch format version ", version,
+      " is not supported (this build reads versions 1 to ", kCompactVersion,
+      "); the patch was made by a newer strata-diff: update this one, or "
+      "make the patch with --method suffix-array (version 1)"));
+}
+
 // The suffix-array method's stream fields (versions 1 and bare bodies).
 void PutStreamFields(std::string& h, const PatchInfo& info) {
   PutVarint(h, info.segments);
@@ -151,11 +159,7 @@ absl::StatusOr<PatchInfo> DecodeStrataHeader(std::string_view patch,
   if (!varint(&version)) return Bad("truncated header");
   if (version == 0) return Bad("format version 0");
   if (version > kCompactVersion) {
-    return absl::DataLossError(strata::StrCat(
-        "Strata patch format version ", version,
-        " is not supported (this build reads versions 1 to ", kCompactVersion,
-        "); the patch was made by a newer strata-diff: update this one, or "
-        "make the patch with --method suffix-array (version 1)"));
+    return NewerVersion(version);
   }
   // Version 3 has its own short header (DecodeCompactHeader).
   if (version > kStrataVersion) return Bad("version 3 in a long header");
@@ -279,11 +283,7 @@ absl::StatusOr<PatchInfo> DecodeCompactHeader(std::string_view head,
   if (head.size() < 2 || head[0] != kCompactMagic) return Bad("wrong magic");
   const uint32_t version = static_cast<uint8_t>(head[1]);
   if (version > kCompactVersion) {
-    return absl::DataLossError(strata::StrCat(
-        "Strata patch format version ", version,
-        " is not supported (this build reads versions 1 to ", kCompactVersion,
-        "); the patch was made by a newer strata-diff: update this one, or "
-        "make the patch with --method suffix-array (version 1)"));
+    return NewerVersion(version);
   }
   if (version != kCompactVersion) {
     return Bad(strata::StrCat("compact format version ", version));
