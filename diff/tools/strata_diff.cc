@@ -139,7 +139,9 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(10, 27));
   diff->add_option("--method", d_method,
                    "auto (default: the smaller), suffix-array (format "
-                   "version 1) or zstd-prefix (version 2)")
+                   "version 1) or zstd-prefix (version 3: one frame, when "
+                   "old and new fit the prefix window together; else "
+                   "version 2: blocks)")
       ->check(CLI::IsMember({"auto", "suffix-array", "zstd-prefix"}));
   diff->add_option("--prefix-window-log", prefix_window_log,
                    "zstd-prefix: log2 of the old window plus block the "
