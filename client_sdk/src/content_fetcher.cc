@@ -96,6 +96,17 @@ absl::Status ContentFetcher::ApplyDelta(const v1::UpdateEntry& entry,
   (void)env_.fs->DeleteFile(out);
   diff::ApplyOptions apply;
   apply.max_output_size = st.size();
+  // The statement's signed hash is the applier's output check too: a
+  // compact patch made with diff::OutputCheck::kByCaller carries none of
+  // its own (docs/formats/patch.md, version 3).
+  if (IsSha256Hex(st.content_sha256())) {
+    Sha256Digest want{};
+    for (size_t i = 0; i < want.size(); ++i) {
+      want[i] = static_cast<uint8_t>(
+          std::stoi(st.content_sha256().substr(2 * i, 2), nullptr, 16));
+    }
+    apply.expected_new_sha256 = want;
+  }
   absl::Status s = diff::ApplyPatchFile(
       *env_.fs, base_path, store_->BlobPath(d.patch().sha256()), out, apply);
   (void)env_.fs->DeleteFile(store_->BlobPath(d.patch().sha256()));

@@ -5,6 +5,7 @@
 // In the libFuzzer build (tools/fuzz.sh, STRATA_FUZZING) the header checksum
 // is skipped, so mutated headers reach the apply code. The target counts how
 // many inputs got how far and prints it at exit (see docs/testing.md).
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -44,12 +45,14 @@ class LimitCheckingSink : public strata::diff::ByteSink {
 
 struct Counters {
   unsigned long long inputs = 0, header_ok = 0, strata_apply = 0,
-                     bsdiff_apply = 0, applied_ok = 0;
+                     compact_apply = 0, bsdiff_apply = 0, applied_ok = 0;
   ~Counters() {
     std::fprintf(stderr,
                  "patch_reader reach: inputs=%llu header_ok=%llu "
-                 "strata_apply=%llu bsdiff_apply=%llu applied_ok=%llu\n",
-                 inputs, header_ok, strata_apply, bsdiff_apply, applied_ok);
+                 "strata_apply=%llu (compact v3: %llu) bsdiff_apply=%llu "
+                 "applied_ok=%llu\n",
+                 inputs, header_ok, strata_apply, compact_apply, bsdiff_apply,
+                 applied_ok);
   }
 };
 Counters counters;
@@ -63,6 +66,28 @@ const std::string& OldData() {
   return old_data;
 }
 
+// The new file of the seeds (seeds/README.md): the old file with bytes
+// 100..119 set to 'x', "hello" inserted at 2000 and 50 bytes of 'y'
+// appended. Its SHA-256 is the expected hash given for compact patches that
+// leave the output check to the caller.
+const std::string& NewData() {
+  static const std::string new_data = [] {
+    std::string s = OldData();
+    for (size_t i = 100; i < 120; ++i) s[i] = 'x';
+    s.insert(2000, "hello");
+    s.append(50, 'y');
+    return s;
+  }();
+  return new_data;
+}
+
+// The first `n` bytes of two digests agree (versions 2 and 3 keep short
+// checks; the rest of the declared digest reads as zero).
+bool SamePrefix(const strata::Sha256Digest& a, const strata::Sha256Digest& b,
+                uint32_t n) {
+  return n <= a.size() && std::equal(a.begin(), a.begin() + n, b.begin());
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -72,6 +97,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // The old file the seeds were made from (seeds/README.md).
   const std::string& old_data = OldData();
   static const strata::Sha256Digest old_sha256 = strata::Sha256::Hash(old_data);
+  const bool compact = info.ok() && info->version == 3;
   if (info.ok()) {
     ++counters.header_ok;
     // The conditions ApplyPatch checks before it enters the format's apply
@@ -79,9 +105,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (info->new_size <= kMaxOutput) {
       if (info->format == strata::diff::PatchFormat::kBsdiff40) {
         ++counters.bsdiff_apply;
+      } else if (compact) {
+        // Version 3: no old size or window in the header; the old check.
+        if (SamePrefix(info->old_sha256, old_sha256, info->old_hash_bytes)) {
+          ++counters.strata_apply;
+          ++counters.compact_apply;
+        }
       } else if (static_cast<int>(info->window_log) <= kMaxWindowLog &&
                  info->old_size == old_data.size() &&
-                 info->old_sha256 == old_sha256) {
+                 SamePrefix(info->old_sha256, old_sha256,
+                            info->old_hash_bytes)) {
         ++counters.strata_apply;
       }
     }
@@ -89,6 +122,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   strata::diff::ApplyOptions options;
   options.max_output_size = kMaxOutput;
   options.max_window_log = kMaxWindowLog;
+  // A compact patch without its own output check needs the caller's hash
+  // (as the SDK gives the signed one): the seeds' new file.
+  static const strata::Sha256Digest new_sha256 =
+      strata::Sha256::Hash(NewData());
+  if (compact && !info->frame_checksum)
+    options.expected_new_sha256 = new_sha256;
   strata::diff::MemoryRandomAccessFile old_file(old_data);
   LimitCheckingSink sink;
   absl::Status s = strata::diff::ApplyPatch(old_file, patch, sink, options);
@@ -96,8 +135,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     ++counters.applied_ok;
     // OK means a well-formed header and exactly the declared output.
     if (!info.ok() || sink.data().size() != info->new_size) std::abort();
+    const strata::Sha256Digest got = strata::Sha256::Hash(sink.data());
     if (info->has_hashes &&
-        strata::Sha256::Hash(sink.data()) != info->new_sha256) {
+        !SamePrefix(got, info->new_sha256, info->new_hash_bytes)) {
+      std::abort();
+    }
+    if (options.expected_new_sha256 && got != *options.expected_new_sha256) {
       std::abort();
     }
   }

@@ -1,4 +1,5 @@
-// Internal entry points of the binary applier shared with the tree applier.
+// Internal entry points of the binary differ and applier shared with the
+// tree differ and applier.
 #ifndef STRATA_DIFF_SRC_APPLY_H_
 #define STRATA_DIFF_SRC_APPLY_H_
 
@@ -24,6 +25,14 @@ absl::Status ApplyPatchWithBase(const RandomAccessFile& old_file,
 absl::Status ApplyWithInfo(const RandomAccessFile& old_file,
                            const RandomAccessFile& patch, const PatchInfo& info,
                            ByteSink& out, const ApplyOptions& options);
+
+// CreatePatch; with `compact` false a one-frame zstd-prefix patch is
+// written as version 2 (a standard zstd frame, no block table) instead of
+// version 3: tree patch bodies keep that form (docs/formats/tree-patch.md).
+absl::StatusOr<std::string> CreatePatchWithForm(std::string_view old_data,
+                                                std::string_view new_data,
+                                                const DiffOptions& options,
+                                                bool compact);
 
 }  // namespace strata::diff::internal
 

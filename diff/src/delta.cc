@@ -222,7 +222,7 @@ absl::Status ReadOld(const RandomAccessFile& old, uint64_t offset, size_t n,
 absl::StatusOr<Sha256Digest> HashFile(const RandomAccessFile& f,
                                       const ProgressFn& progress) {
   Sha256 h;
-  std::vector<char> buf(256 << 10);
+  std::vector<char> buf(kChunk);
   uint64_t size = f.Size();
   for (uint64_t off = 0; off < size;) {
     size_t n = static_cast<size_t>(std::min<uint64_t>(buf.size(), size - off));
@@ -268,20 +268,31 @@ bool SameHash(const Sha256Digest& a, const Sha256Digest& b, uint32_t n) {
   return n <= a.size() && std::memcmp(a.data(), b.data(), n) == 0;
 }
 
-// The Output's SHA-256 against the (possibly shortened) declared one.
-absl::Status CheckOutputHash(Output& out, const PatchInfo& info) {
+// The Output's SHA-256 against the (possibly shortened) declared one and
+// the caller's expected one.
+absl::Status CheckOutputHash(Output& out, const PatchInfo& info,
+                             const ApplyOptions& options) {
   Sha256Digest got = out.Finish();
   if (!SameHash(got, info.new_sha256, info.new_hash_bytes)) {
     return Corrupt(strata::StrCat(
         "output SHA-256 ", ToHex(got), " differs from the declared ",
         ToHex(info.new_sha256).substr(0, 2 * info.new_hash_bytes)));
   }
+  if (options.expected_new_sha256 && got != *options.expected_new_sha256) {
+    return absl::DataLossError(strata::StrCat(
+        "patch output SHA-256 ", ToHex(got), " differs from the expected ",
+        ToHex(*options.expected_new_sha256),
+        ": the patch is damaged or was made for another new file; fetch it "
+        "again"));
+  }
   return absl::OkStatus();
 }
 
 absl::Status CheckBase(const RandomAccessFile& old, const PatchInfo& info,
                        const ApplyOptions& options, bool verify_hash) {
-  if (old.Size() != info.old_size) {
+  // Version 3 does not record the old size: its old check covers it.
+  if (info.version != internal::kCompactVersion &&
+      old.Size() != info.old_size) {
     return WrongBase(strata::StrCat("the patch expects an old file of ",
                                     info.old_size, " bytes, this one has ",
                                     old.Size()));
@@ -366,12 +377,56 @@ absl::Status ApplyPrefix(const RandomAccessFile& old,
                                   info.new_size));
   }
   STRATA_RETURN_IF_ERROR(table->ExpectEnd());
-  return CheckOutputHash(out, info);
+  return CheckOutputHash(out, info, options);
+}
+
+// Smallest log2 (>= 10) of a window holding `bytes`.
+int WindowLogFor(uint64_t bytes) {
+  int wl = 10;
+  while (wl < 27 && (uint64_t{1} << wl) < bytes) ++wl;
+  return wl;
+}
+
+// Version 3: one magicless zstd frame made against the whole old file.
+// The caller checked the memory limit, the base and that the output is
+// checked (frame checksum or expected SHA-256).
+absl::Status ApplyCompact(const RandomAccessFile& old,
+                          const RandomAccessFile& patch, const PatchInfo& info,
+                          ByteSink& sink, const ApplyOptions& options) {
+  const uint64_t frame_off = patch.Size() - info.extra_bytes;
+  // The frame's own checksum (if any) is verified by zstd; the SHA-256 is
+  // computed only to compare with the caller's.
+  Output out(sink, info.new_size, options.progress,
+             /*hash=*/options.expected_new_sha256.has_value());
+  if (info.new_size > 0) {
+    std::string window(static_cast<size_t>(old.Size()), '\0');
+    if (!window.empty()) {
+      STRATA_RETURN_IF_ERROR(ReadOld(old, 0, window.size(), window.data()));
+    }
+    auto frame = internal::NewZstdReader(
+        internal::ByteSource::File(&patch, frame_off, info.extra_bytes),
+        "frame", WindowLogFor(old.Size() + info.new_size), window,
+        /*magicless=*/true);
+    std::vector<char> buf(
+        static_cast<size_t>(std::min<uint64_t>(info.new_size, kChunk)));
+    for (uint64_t left = info.new_size; left > 0;) {
+      size_t n = static_cast<size_t>(std::min<uint64_t>(left, buf.size()));
+      STRATA_RETURN_IF_ERROR(frame->ReadExact(buf.data(), n));
+      STRATA_RETURN_IF_ERROR(out.Append(std::string_view(buf.data(), n)));
+      left -= n;
+    }
+    STRATA_RETURN_IF_ERROR(frame->ExpectEnd());
+  }
+  if (!options.expected_new_sha256) return absl::OkStatus();
+  return CheckOutputHash(out, info, options);
 }
 
 absl::Status ApplyStrata(const RandomAccessFile& old,
                          const RandomAccessFile& patch, const PatchInfo& info,
                          ByteSink& sink, const ApplyOptions& options) {
+  if (info.version == internal::kCompactVersion) {
+    return ApplyCompact(old, patch, info, sink, options);
+  }
   if (info.method == PatchMethod::kZstdPrefix) {
     return ApplyPrefix(old, patch, info, sink, options);
   }
@@ -448,7 +503,7 @@ absl::Status ApplyStrata(const RandomAccessFile& old,
   STRATA_RETURN_IF_ERROR(ctrl->ExpectEnd());
   STRATA_RETURN_IF_ERROR(sparse.ExpectEnd());
   STRATA_RETURN_IF_ERROR(extra->ExpectEnd());
-  return CheckOutputHash(out, info);
+  return CheckOutputHash(out, info, options);
 }
 
 absl::Status ApplyBsdiff(const RandomAccessFile& old,
@@ -466,7 +521,8 @@ absl::Status ApplyBsdiff(const RandomAccessFile& old,
   const int64_t old_size = static_cast<int64_t>(old.Size());
   constexpr int64_t kLimit = int64_t{1} << 62;
 
-  Output out(sink, info.new_size, options.progress, /*hash=*/false);
+  Output out(sink, info.new_size, options.progress,
+             /*hash=*/options.expected_new_sha256.has_value());
   std::vector<char> dbuf(kChunk), obuf(kChunk);
   int64_t old_pos = 0;
   while (out.written() < info.new_size) {
@@ -513,21 +569,59 @@ absl::Status ApplyBsdiff(const RandomAccessFile& old,
     }
     old_pos += seek;
   }
-  return absl::OkStatus();
+  if (!options.expected_new_sha256) return absl::OkStatus();
+  return CheckOutputHash(out, info, options);  // BSDIFF40: no declared hash
 }
 
-// Smallest log2 (>= 10) of a window holding `bytes`.
-int WindowLogFor(uint64_t bytes) {
-  int wl = 10;
-  while (wl < 27 && (uint64_t{1} << wl) < bytes) ++wl;
-  return wl;
+// The frame of a one-block zstd-prefix patch: the whole new file against
+// the whole old file (as zstd --patch-from). `compact` (format version 3):
+// magicless, no content size (the header has it), zstd's checksum only with
+// OutputCheck::kInPatch; otherwise a standard frame (version 2 without a
+// block table, the form of tree patch bodies).
+absl::StatusOr<std::string> WholeFileFrame(std::string_view old_data,
+                                           std::string_view new_data,
+                                           const DiffOptions& options,
+                                           bool compact) {
+  internal::ZstdParams zp;
+  zp.level = options.level;
+  zp.window_log = options.prefix_window_log;
+  zp.checksum = compact && options.output_check == OutputCheck::kInPatch;
+  zp.magicless = compact;
+  zp.content_size = !compact;
+  // Long-distance matching finds the long runs of old content quickly and
+  // makes patches ~3% smaller on JSON (as zstd --patch-from --long does).
+  zp.long_distance = true;
+  return internal::ZstdCompressWithPrefix(new_data, old_data, zp);
+}
+
+// The patch around a WholeFileFrame; `info` has the sizes and hashes.
+std::string AssembleWholeFilePatch(const std::string& frame, PatchInfo info,
+                                   bool compact) {
+  std::string out;
+  if (compact) {
+    // Version 3: 2-byte magic, new size, 4-byte old check, the frame.
+    out = internal::EncodeCompactHeader(info);
+  } else {
+    info.method = PatchMethod::kZstdPrefix;
+    info.segments = 1;
+    info.ctrl_bytes = 0;  // no block table: one block of the whole files
+    info.diff_bytes = 0;
+    info.extra_bytes = frame.size();
+    info.diff_raw_bytes = 0;
+    info.extra_raw_bytes = info.new_size;
+    info.window_log =
+        static_cast<uint32_t>(WindowLogFor(info.old_size + info.new_size));
+    out = internal::EncodeStrataHeader(info);
+  }
+  out += frame;
+  return out;
 }
 
 // The zstd-prefix method: the new file in blocks of a quarter of the memory
 // budget, each compressed against the window of the old file its matches
 // point at (the weighted median of the segments' diagonals), so the applier
-// holds one old window and one block at a time. Inputs that fit the budget
-// together make one block against the whole old file (zstd --patch-from).
+// holds one old window and one block at a time (format version 2). Only for
+// inputs that do not fit the budget together (see WholeFileFrame).
 absl::StatusOr<std::string> CreatePrefixPatch(std::string_view old_data,
                                               std::string_view new_data,
                                               const std::vector<Segment>& segs,
@@ -540,49 +634,42 @@ absl::StatusOr<std::string> CreatePrefixPatch(std::string_view old_data,
   };
   const uint64_t budget = uint64_t{1} << options.prefix_window_log;
   std::vector<Block> blocks;
-  if (old_data.size() + new_data.size() <= budget) {
-    if (!new_data.empty()) {
-      blocks.push_back({0, new_data.size(), 0, old_data.size(), {}, {}});
+  const uint64_t block = budget / 4;
+  const uint64_t window = std::min<uint64_t>(old_data.size(), budget - block);
+  size_t si = 0;
+  int64_t diag = 0;
+  for (uint64_t a = 0; a < new_data.size(); a += block) {
+    uint64_t b = std::min<uint64_t>(a + block, new_data.size());
+    std::vector<std::pair<int64_t, uint64_t>> diags;  // diagonal, weight
+    while (si < segs.size() && segs[si].new_pos + segs[si].add_len <= a) {
+      ++si;
     }
-  } else {
-    const uint64_t block = budget / 4;
-    const uint64_t window = std::min<uint64_t>(old_data.size(), budget - block);
-    size_t si = 0;
-    int64_t diag = 0;
-    for (uint64_t a = 0; a < new_data.size(); a += block) {
-      uint64_t b = std::min<uint64_t>(a + block, new_data.size());
-      std::vector<std::pair<int64_t, uint64_t>> diags;  // diagonal, weight
-      while (si < segs.size() && segs[si].new_pos + segs[si].add_len <= a) {
-        ++si;
+    for (size_t k = si; k < segs.size() && segs[k].new_pos < b; ++k) {
+      uint64_t lo = std::max(a, segs[k].new_pos);
+      uint64_t hi = std::min(b, segs[k].new_pos + segs[k].add_len);
+      if (hi > lo) {
+        diags.emplace_back(static_cast<int64_t>(segs[k].old_pos) -
+                               static_cast<int64_t>(segs[k].new_pos),
+                           hi - lo);
       }
-      for (size_t k = si; k < segs.size() && segs[k].new_pos < b; ++k) {
-        uint64_t lo = std::max(a, segs[k].new_pos);
-        uint64_t hi = std::min(b, segs[k].new_pos + segs[k].add_len);
-        if (hi > lo) {
-          diags.emplace_back(static_cast<int64_t>(segs[k].old_pos) -
-                                 static_cast<int64_t>(segs[k].new_pos),
-                             hi - lo);
+    }
+    if (!diags.empty()) {
+      std::sort(diags.begin(), diags.end());
+      uint64_t total = 0, acc = 0;
+      for (auto& d : diags) total += d.second;
+      for (auto& d : diags) {
+        acc += d.second;
+        if (2 * acc >= total) {
+          diag = d.first;
+          break;
         }
       }
-      if (!diags.empty()) {
-        std::sort(diags.begin(), diags.end());
-        uint64_t total = 0, acc = 0;
-        for (auto& d : diags) total += d.second;
-        for (auto& d : diags) {
-          acc += d.second;
-          if (2 * acc >= total) {
-            diag = d.first;
-            break;
-          }
-        }
-      }
-      int64_t centre = static_cast<int64_t>(a + (b - a) / 2) + diag;
-      int64_t start = centre - static_cast<int64_t>(window / 2);
-      start = std::clamp<int64_t>(
-          start, 0, static_cast<int64_t>(old_data.size() - window));
-      blocks.push_back(
-          {a, b - a, static_cast<uint64_t>(start), window, {}, {}});
     }
+    int64_t centre = static_cast<int64_t>(a + (b - a) / 2) + diag;
+    int64_t start = centre - static_cast<int64_t>(window / 2);
+    start = std::clamp<int64_t>(start, 0,
+                                static_cast<int64_t>(old_data.size() - window));
+    blocks.push_back({a, b - a, static_cast<uint64_t>(start), window, {}, {}});
   }
   internal::ZstdParams zp;
   zp.level = options.level;
@@ -741,12 +828,17 @@ absl::StatusOr<std::string> EncodeSuffixArray(std::string_view old_data,
 
 }  // namespace
 
-absl::StatusOr<std::string> CreatePatch(std::string_view old_data,
-                                        std::string_view new_data,
-                                        const DiffOptions& options) {
+namespace internal {
+
+absl::StatusOr<std::string> CreatePatchWithForm(std::string_view old_data,
+                                                std::string_view new_data,
+                                                const DiffOptions& options,
+                                                bool compact) {
   STRATA_RETURN_IF_ERROR(CheckOptions(options));
   const bool bsdiff = options.format == PatchFormat::kBsdiff40;
   PatchInfo info;
+  info.old_size = old_data.size();
+  info.new_size = new_data.size();
   // Hash on a helper thread while the suffix array is built.
   std::thread hasher;
   if (!bsdiff) {
@@ -768,44 +860,82 @@ absl::StatusOr<std::string> CreatePatch(std::string_view old_data,
     if (!segs.ok()) return segs.status();
     return EncodeBsdiff(old_data, new_data, *segs, options);
   }
-  // Two scans of one suffix array for text: the default switch thresholds
-  // suit executables and code; a high threshold for far jumps keeps the
-  // scan on its alignment through the many small edits of data files
-  // (JSON), where every extra control entry costs more than a few
-  // mismatched bytes. Binaries get the first scan only (it has always won
-  // there, and a second would double the matching time).
-  std::vector<std::pair<int, int>> variants = {
-      {mo.switch_threshold, mo.far_switch_threshold}};
-  if (options.method != PatchMethod::kZstdPrefix && LooksLikeText(new_data)) {
-    variants.emplace_back(mo.switch_threshold, kFarThresholdForData);
-  }
-  auto segs =
-      internal::ComputeSegmentVariants(old_data, new_data, mo, variants);
-  if (hasher.joinable()) hasher.join();
-  if (!segs.ok()) return segs.status();
-  info.old_size = old_data.size();
-  info.new_size = new_data.size();
-  if (options.progress) options.progress("compressing", 0.0);
-  std::string out;
-  if (options.method != PatchMethod::kZstdPrefix) {
-    for (const auto& v : *segs) {
-      STRATA_ASSIGN_OR_RETURN(
-          std::string p,
-          EncodeSuffixArray(old_data, new_data, v, info, options));
-      if (out.empty() || p.size() < out.size()) out = std::move(p);
-    }
-  }
   const bool try_prefix = options.method == PatchMethod::kZstdPrefix ||
                           (options.method == PatchMethod::kAuto &&
                            new_data.size() <= kAutoPrefixMaxSize);
-  if (try_prefix) {
-    STRATA_ASSIGN_OR_RETURN(
-        std::string prefix,
-        CreatePrefixPatch(old_data, new_data, (*segs)[0], info, options));
+  // Inputs that fit the prefix budget together make one zstd frame of the
+  // whole files, which needs no matches: it is compressed on its own
+  // thread while the suffix array is sorted and scanned (on 2 cores the
+  // level-19 frame of a 1 MB text costs about as much as all the rest).
+  const bool whole =
+      try_prefix && old_data.size() + new_data.size() <=
+                        (uint64_t{1} << options.prefix_window_log);
+  absl::StatusOr<std::string> frame;
+  std::thread framer;
+  auto make_frame = [&] {
+    frame = WholeFileFrame(old_data, new_data, options, compact);
+  };
+  if (whole && options.threads > 1) framer = std::thread(make_frame);
+  std::string out;
+  if (options.method != PatchMethod::kZstdPrefix || !whole) {
+    // Two scans of one suffix array for text: the default switch
+    // thresholds suit executables and code; a high threshold for far jumps
+    // keeps the scan on its alignment through the many small edits of data
+    // files (JSON), where every extra control entry costs more than a few
+    // mismatched bytes. Binaries get the first scan only (it has always won
+    // there, and a second would double the matching time).
+    std::vector<std::pair<int, int>> variants = {
+        {mo.switch_threshold, mo.far_switch_threshold}};
+    if (options.method != PatchMethod::kZstdPrefix && LooksLikeText(new_data)) {
+      variants.emplace_back(mo.switch_threshold, kFarThresholdForData);
+    }
+    auto segs =
+        internal::ComputeSegmentVariants(old_data, new_data, mo, variants);
+    if (hasher.joinable()) hasher.join();
+    if (!segs.ok()) {
+      if (framer.joinable()) framer.join();
+      return segs.status();
+    }
+    if (options.progress) options.progress("compressing", 0.0);
+    if (options.method != PatchMethod::kZstdPrefix) {
+      for (const auto& v : *segs) {
+        auto p = EncodeSuffixArray(old_data, new_data, v, info, options);
+        if (!p.ok()) {
+          if (framer.joinable()) framer.join();
+          return p.status();
+        }
+        if (out.empty() || p->size() < out.size()) out = std::move(*p);
+      }
+    }
+    if (try_prefix && !whole) {
+      STRATA_ASSIGN_OR_RETURN(
+          std::string prefix,
+          CreatePrefixPatch(old_data, new_data, (*segs)[0], info, options));
+      if (out.empty() || prefix.size() < out.size()) out = std::move(prefix);
+    }
+  }
+  if (hasher.joinable()) hasher.join();
+  if (whole) {
+    if (framer.joinable()) {
+      framer.join();
+    } else {
+      make_frame();
+    }
+    if (!frame.ok()) return frame.status();
+    std::string prefix = AssembleWholeFilePatch(*frame, info, compact);
     if (out.empty() || prefix.size() < out.size()) out = std::move(prefix);
   }
   if (options.progress) options.progress("compressing", 1.0);
   return out;
+}
+
+}  // namespace internal
+
+absl::StatusOr<std::string> CreatePatch(std::string_view old_data,
+                                        std::string_view new_data,
+                                        const DiffOptions& options) {
+  return internal::CreatePatchWithForm(old_data, new_data, options,
+                                       /*compact=*/true);
 }
 
 absl::StatusOr<PatchInfo> ReadPatchInfo(std::string_view patch) {
@@ -825,9 +955,12 @@ absl::StatusOr<PatchInfo> ReadPatchInfo(const RandomAccessFile& patch) {
   if (std::string_view(head).substr(0, 8) == internal::kStrataMagic) {
     return internal::DecodeStrataHeader(head, patch.Size());
   }
+  if (!head.empty() && head[0] == internal::kCompactMagic) {
+    return internal::DecodeCompactHeader(head, patch.Size());
+  }
   return absl::DataLossError(
-      "not a patch: unknown magic (expected a Strata patch \"STRDIFF\" or "
-      "\"BSDIFF40\"); check that the right file was given");
+      "not a patch: unknown magic (expected a Strata patch, \"STRDIFF\" or "
+      "0xd3, or \"BSDIFF40\"); check that the right file was given");
 }
 
 namespace internal {
@@ -852,6 +985,25 @@ absl::Status ApplyPatchWithBase(const RandomAccessFile& old_file,
   }
   if (info.format == PatchFormat::kBsdiff40) {
     return ApplyBsdiff(old_file, patch, info, out, options);
+  }
+  if (info.version == kCompactVersion) {
+    // The applier holds the whole old file and zstd's window for the output.
+    const uint64_t need = old_file.Size() + info.new_size;
+    if (WindowLogFor(need) > options.max_window_log ||
+        need > (uint64_t{1} << 27)) {
+      return absl::ResourceExhaustedError(strata::StrCat(
+          "patch needs the whole old file and the output in memory (", need,
+          " bytes), above the limit of 2^", options.max_window_log,
+          "; re-create it with a smaller --prefix-window-log"));
+    }
+    if (!info.frame_checksum && info.new_size > 0 &&
+        !options.expected_new_sha256) {
+      return absl::InvalidArgumentError(
+          "this patch (compact format 3, made with --output-check caller) "
+          "carries no check of its output: give the expected SHA-256 of the "
+          "new file (strata-diff apply --expect-sha256, "
+          "ApplyOptions::expected_new_sha256) so the result can be verified");
+    }
   }
   STRATA_RETURN_IF_ERROR(CheckBase(old_file, info, options, verify_base_hash));
   return ApplyStrata(old_file, patch, info, out, options);

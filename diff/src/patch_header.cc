@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "src/fuzzing.h"
+#include "src/streams.h"
 #include "src/varint.h"
 #include "strata/base/sha256.h"
 #include "strata/base/status_macros.h"
@@ -26,6 +27,14 @@ absl::Status Bad(std::string_view what) {
   return absl::DataLossError(strata::StrCat(
       "not a valid Strata patch: ", what,
       "; the patch file is damaged or truncated, fetch it again"));
+}
+
+absl::Status NewerVersion(uint64_t version) {
+  return absl::DataLossError(strata::StrCat(
+      "Strata patch format version ", version,
+      " is not supported (this build reads versions 1 to ", kCompactVersion,
+      "); the patch was made by a newer strata-diff: update this one, or "
+      "make the patch with --method suffix-array (version 1)"));
 }
 
 // The suffix-array method's stream fields (versions 1 and bare bodies).
@@ -149,13 +158,11 @@ absl::StatusOr<PatchInfo> DecodeStrataHeader(std::string_view patch,
   auto varint = [&](uint64_t* v) { return GetVarint(in, v); };
   if (!varint(&version)) return Bad("truncated header");
   if (version == 0) return Bad("format version 0");
-  if (version > kStrataVersion) {
-    return absl::DataLossError(strata::StrCat(
-        "Strata patch format version ", version,
-        " is not supported (this build reads versions 1 to ", kStrataVersion,
-        "); the patch was made by a newer strata-diff: update this one, or "
-        "make the patch with --method suffix-array (version 1)"));
+  if (version > kCompactVersion) {
+    return NewerVersion(version);
   }
+  // Version 3 has its own short header (DecodeCompactHeader).
+  if (version > kStrataVersion) return Bad("version 3 in a long header");
   info.version = static_cast<uint32_t>(version);
   if (version == 2) return DecodeV2(patch, patch_size, in, info);
   if (!varint(&flags)) return Bad("truncated header");
@@ -262,6 +269,52 @@ absl::StatusOr<PatchInfo> DecodeBareHeader(std::string_view head,
   return info;
 }
 
+std::string EncodeCompactHeader(const PatchInfo& info) {
+  std::string h;
+  h.push_back(kCompactMagic);
+  h.push_back(static_cast<char>(kCompactVersion));
+  PutVarint(h, info.new_size);
+  h.append(reinterpret_cast<const char*>(info.old_sha256.data()), kV3OldCheck);
+  return h;
+}
+
+absl::StatusOr<PatchInfo> DecodeCompactHeader(std::string_view head,
+                                              uint64_t patch_size) {
+  if (head.size() < 2 || head[0] != kCompactMagic) return Bad("wrong magic");
+  const uint32_t version = static_cast<uint8_t>(head[1]);
+  if (version > kCompactVersion) {
+    return NewerVersion(version);
+  }
+  if (version != kCompactVersion) {
+    return Bad(strata::StrCat("compact format version ", version));
+  }
+  std::string_view in = head.substr(2);
+  PatchInfo info;
+  info.format = PatchFormat::kStrata;
+  info.version = kCompactVersion;
+  info.method = PatchMethod::kZstdPrefix;
+  if (!GetVarint(in, &info.new_size) || in.size() < kV3OldCheck) {
+    return Bad("truncated header");
+  }
+  info.has_hashes = true;
+  info.old_hash_bytes = kV3OldCheck;
+  info.new_hash_bytes = 0;
+  std::memcpy(info.old_sha256.data(), in.data(), kV3OldCheck);
+  in.remove_prefix(kV3OldCheck);
+  const uint64_t header_len = head.size() - in.size();
+  if (header_len > patch_size) return Bad("truncated header");
+  info.segments = 1;
+  info.extra_bytes = patch_size - header_len;
+  info.extra_raw_bytes = info.new_size;
+  if ((info.new_size == 0) != (info.extra_bytes == 0)) {
+    return Bad("the frame does not match the new size");
+  }
+  if (info.extra_bytes > 0) {
+    STRATA_ASSIGN_OR_RETURN(info.frame_checksum, MagiclessFrameHasChecksum(in));
+  }
+  return info;
+}
+
 void PutOfft(std::string& out, int64_t v) {
   uint64_t mag =
       v < 0 ? static_cast<uint64_t>(-(v + 1)) + 1 : static_cast<uint64_t>(v);
@@ -305,6 +358,8 @@ absl::StatusOr<PatchInfo> DecodeBsdiffHeader(std::string_view patch,
   }
   PatchInfo info;
   info.format = PatchFormat::kBsdiff40;
+  info.old_hash_bytes = 0;  // no hashes
+  info.new_hash_bytes = 0;
   info.new_size = static_cast<uint64_t>(size);
   info.ctrl_bytes = static_cast<uint64_t>(ctrl);
   info.diff_bytes = static_cast<uint64_t>(diff);

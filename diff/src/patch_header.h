@@ -17,6 +17,12 @@ inline constexpr std::string_view kBsdiffMagic{"BSDIFF40", 8};
 // older readers can apply stay version 1.
 inline constexpr uint32_t kStrataVersion = 2;
 inline constexpr size_t kBsdiffHeaderSize = 32;
+// Version 3 (compact, one zstd-prefix frame of the whole files): a 2-byte
+// magic whose second byte is the version, varint new_size, the first
+// kV3OldCheck bytes of SHA-256(old), then one magicless zstd frame.
+inline constexpr char kCompactMagic = '\xd3';
+inline constexpr uint32_t kCompactVersion = 3;
+inline constexpr size_t kV3OldCheck = 4;
 // Bytes of the old and new SHA-256 a version 2 header keeps.
 inline constexpr size_t kV2OldCheck = 8;
 inline constexpr size_t kV2NewCheck = 16;
@@ -50,6 +56,16 @@ absl::StatusOr<PatchInfo> DecodeBareHeader(std::string_view head,
                                            uint64_t body_size,
                                            uint64_t old_size,
                                            uint64_t new_size);
+
+// Version 3 (compact): header bytes for `info` (new_size, old_sha256).
+std::string EncodeCompactHeader(const PatchInfo& info);
+// `head`: the first bytes of the patch (up to kMaxStrataHeaderSize). Sets
+// version 3, method kZstdPrefix, new_size, the old check, one block and
+// extra_bytes (the frame); old_size and window_log are 0 (the applier takes
+// them from the old file). frame_checksum says whether the frame carries
+// zstd's content checksum.
+absl::StatusOr<PatchInfo> DecodeCompactHeader(std::string_view head,
+                                              uint64_t patch_size);
 
 // BSDIFF40's sign-magnitude 64-bit integers.
 void PutOfft(std::string& out, int64_t v);

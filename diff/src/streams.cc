@@ -13,7 +13,9 @@
 namespace strata::diff::internal {
 namespace {
 
-constexpr size_t kReadBuffer = 64 * 1024;
+// Compressed input is read, and decompressed output handed out, in pieces of
+// this size per stream (three streams at once in version 1).
+constexpr size_t kReadBuffer = 32 * 1024;
 
 absl::Status ZstdError(std::string_view what, size_t code) {
   return absl::InternalError(
@@ -55,12 +57,15 @@ class BufferedReader : public StreamReader {
 class ZstdReader : public BufferedReader {
  public:
   ZstdReader(ByteSource source, std::string name, int max_window_log,
-             std::string_view prefix)
+             std::string_view prefix, bool magicless)
       : BufferedReader(std::move(name)),
         dctx_(ZSTD_createDCtx()),
         source_(std::move(source)) {
     in_ = {nullptr, 0, 0};
     ZSTD_DCtx_setParameter(dctx_, ZSTD_d_windowLogMax, max_window_log);
+    if (magicless) {
+      ZSTD_DCtx_setParameter(dctx_, ZSTD_d_format, ZSTD_f_zstd1_magicless);
+    }
     if (!prefix.empty()) {
       ZSTD_DCtx_refPrefix(dctx_, prefix.data(), prefix.size());
     }
@@ -266,14 +271,31 @@ std::unique_ptr<StreamReader> NewZstdReader(std::string_view compressed,
                                             int max_window_log) {
   return std::make_unique<ZstdReader>(ByteSource::Memory(compressed),
                                       std::move(name), max_window_log,
-                                      std::string_view());
+                                      std::string_view(), /*magicless=*/false);
 }
 
 std::unique_ptr<StreamReader> NewZstdReader(ByteSource source, std::string name,
                                             int max_window_log,
-                                            std::string_view prefix) {
+                                            std::string_view prefix,
+                                            bool magicless) {
   return std::make_unique<ZstdReader>(std::move(source), std::move(name),
-                                      max_window_log, prefix);
+                                      max_window_log, prefix, magicless);
+}
+
+absl::StatusOr<bool> MagiclessFrameHasChecksum(std::string_view head) {
+  ZSTD_frameHeader fh;
+  size_t r = ZSTD_getFrameHeader_advanced(&fh, head.data(), head.size(),
+                                          ZSTD_f_zstd1_magicless);
+  if (ZSTD_isError(r) || head.empty()) {
+    return absl::DataLossError(strata::StrCat(
+        "patch is corrupt: bad zstd frame header (",
+        head.empty() ? "missing" : ZSTD_getErrorName(r),
+        "); the patch file is damaged or truncated, fetch it again"));
+  }
+  // r > 0: `head` holds only part of the header; the descriptor byte (the
+  // first) is enough for the checksum flag (RFC 8878, 3.1.1.1.1).
+  if (r > 0) return (static_cast<uint8_t>(head[0]) & 0x04) != 0;
+  return fh.checksumFlag != 0;
 }
 
 std::unique_ptr<StreamReader> NewBzip2Reader(std::string_view compressed,
@@ -312,6 +334,12 @@ absl::StatusOr<std::string> Compress(std::string_view data,
     r = set(ZSTD_c_windowLog, wl);
   }
   if (!ZSTD_isError(r)) r = set(ZSTD_c_checksumFlag, params.checksum ? 1 : 0);
+  if (!ZSTD_isError(r)) {
+    r = set(ZSTD_c_contentSizeFlag, params.content_size ? 1 : 0);
+  }
+  if (!ZSTD_isError(r) && params.magicless) {
+    r = set(ZSTD_c_format, ZSTD_f_zstd1_magicless);
+  }
   if (!ZSTD_isError(r) && params.long_distance) {
     r = set(ZSTD_c_enableLongDistanceMatching, 1);
   }

@@ -15,7 +15,7 @@
 namespace strata::diff::internal {
 
 // Where compressed bytes come from: memory, or a range of a file read in
-// 64 KiB pieces (so a patch is never loaded whole).
+// 32 KiB pieces (so a patch is never loaded whole).
 class ByteSource {
  public:
   static ByteSource Memory(std::string_view data);
@@ -39,6 +39,12 @@ struct ZstdParams {
   bool long_distance = false;
   int workers = 0;       // zstd worker threads; 0 = compress on the caller
   bool checksum = true;  // zstd's per-frame content checksum
+  // Frame without zstd's 4-byte magic number (ZSTD_f_zstd1_magicless); the
+  // reader must be told (NewZstdReader's `magicless`).
+  bool magicless = false;
+  // Write the content size into the frame header (the container may
+  // already carry it).
+  bool content_size = true;
 };
 
 absl::StatusOr<std::string> ZstdCompress(std::string_view data,
@@ -83,7 +89,13 @@ std::unique_ptr<StreamReader> NewZstdReader(std::string_view compressed,
 // against (ZSTD_CCtx_refPrefix); empty for none.
 std::unique_ptr<StreamReader> NewZstdReader(ByteSource source, std::string name,
                                             int max_window_log,
-                                            std::string_view prefix = {});
+                                            std::string_view prefix = {},
+                                            bool magicless = false);
+// Reads the header of a magicless zstd frame at the front of `head` (at
+// least its first byte): whether the frame ends in zstd's 32-bit content
+// checksum (XXH64), which the decoder verifies. kDataLoss if `head` is not
+// the start of a valid magicless frame header.
+absl::StatusOr<bool> MagiclessFrameHasChecksum(std::string_view head);
 std::unique_ptr<StreamReader> NewBzip2Reader(std::string_view compressed,
                                              std::string name);
 std::unique_ptr<StreamReader> NewBzip2Reader(ByteSource source,

@@ -859,8 +859,9 @@ absl::StatusOr<std::string> CreateTreePatch(FileSystem& fs,
   std::string body;
   int window_log = options.delta.window_log;
   if (!content.empty()) {
-    STRATA_ASSIGN_OR_RETURN(std::string full,
-                            CreatePatch(base, content, options.delta));
+    STRATA_ASSIGN_OR_RETURN(std::string full, internal::CreatePatchWithForm(
+                                                  base, content, options.delta,
+                                                  /*compact=*/false));
     STRATA_ASSIGN_OR_RETURN(PatchInfo bi, ReadPatchInfo(full));
     window_log = std::max(window_log, static_cast<int>(bi.window_log));
     uint64_t streams = bi.ctrl_bytes + bi.diff_bytes + bi.extra_bytes;

@@ -120,7 +120,7 @@ int main(int argc, char** argv) {
 
   // diff
   std::string d_old, d_new, d_patch, d_format = "strata", d_method = "auto";
-  int level = 19, window_log = 21, threads = 2, prefix_window_log = 23;
+  int level = 19, window_log = 20, threads = 2, prefix_window_log = 23;
   bool progress = false, quiet = false;
   auto* diff = app.add_subcommand(
       "diff",
@@ -134,12 +134,14 @@ int main(int argc, char** argv) {
   diff->add_option("-l,--level", level, "zstd level 1..22 (default 19)")
       ->check(CLI::Range(1, 22));
   diff->add_option("--window-log", window_log,
-                   "log2 zstd window per stream, 10..27 (default 21); the "
+                   "log2 zstd window per stream, 10..27 (default 20); the "
                    "applier needs ~3x this much memory")
       ->check(CLI::Range(10, 27));
   diff->add_option("--method", d_method,
                    "auto (default: the smaller), suffix-array (format "
-                   "version 1) or zstd-prefix (version 2)")
+                   "version 1) or zstd-prefix (version 3: one frame, when "
+                   "old and new fit the prefix window together; else "
+                   "version 2: blocks)")
       ->check(CLI::IsMember({"auto", "suffix-array", "zstd-prefix"}));
   diff->add_option("--prefix-window-log", prefix_window_log,
                    "zstd-prefix: log2 of the old window plus block the "
@@ -147,6 +149,13 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(16, 27));
   diff->add_option("-j,--threads", threads, "threads (default 2)")
       ->check(CLI::Range(1, 64));
+  std::string output_check = "patch";
+  diff->add_option("--output-check", output_check,
+                   "patch (default): a compact zstd-prefix patch carries a "
+                   "32-bit check of its output; caller: it carries none (4 "
+                   "bytes smaller) and applying needs --expect-sha256, as "
+                   "Strata's delivery path has from the signed statement")
+      ->check(CLI::IsMember({"patch", "caller"}));
   diff->add_flag("--progress", progress,
                  "report progress on stderr (default: when it is a terminal)");
   diff->add_flag("-q,--quiet", quiet, "no summary line");
@@ -165,6 +174,17 @@ int main(int argc, char** argv) {
   apply->add_option("--max-size", max_size,
                     "refuse patches declaring more output bytes (0: no "
                     "limit)");
+  std::string expect_sha256;
+  apply
+      ->add_option("--expect-sha256", expect_sha256,
+                   "the SHA-256 (hex) the output must have; required for "
+                   "patches made with --output-check caller")
+      ->check([](const std::string& v) {
+        return strata::IsSha256Hex(v) ? std::string()
+                                      : std::string(
+                                            "not 64 lowercase hex "
+                                            "digits of a SHA-256");
+      });
   apply->add_flag("--progress", progress,
                   "report progress on stderr (default: when it is a terminal)");
 
@@ -194,6 +214,9 @@ int main(int argc, char** argv) {
         : d_method == "zstd-prefix" ? strata::diff::PatchMethod::kZstdPrefix
                                     : strata::diff::PatchMethod::kAuto;
     o.prefix_window_log = prefix_window_log;
+    o.output_check = output_check == "caller"
+                         ? strata::diff::OutputCheck::kByCaller
+                         : strata::diff::OutputCheck::kInPatch;
     o.progress = MakeProgress(progress);
     auto t0 = std::chrono::steady_clock::now();
     absl::Status s;
@@ -231,6 +254,11 @@ int main(int argc, char** argv) {
   if (*apply) {
     // Patches are read in pieces while applying, never whole.
     if (strata::diff::IsTreePatch(Head(fs, a_patch))) {
+      if (!expect_sha256.empty()) {
+        return Report(absl::InvalidArgumentError(
+            "--expect-sha256 is for file patches; a tree patch checks the "
+            "new tree's digest itself"));
+      }
       auto patch = fs.NewRandomAccessFile(a_patch);
       if (!patch.ok()) return Report(patch.status());
       strata::diff::TreeApplyOptions o;
@@ -240,6 +268,14 @@ int main(int argc, char** argv) {
     }
     strata::diff::ApplyOptions o;
     if (max_size > 0) o.max_output_size = max_size;
+    if (!expect_sha256.empty()) {
+      strata::Sha256Digest d{};
+      for (size_t i = 0; i < d.size(); ++i) {
+        d[i] = static_cast<uint8_t>(
+            std::stoi(expect_sha256.substr(2 * i, 2), nullptr, 16));
+      }
+      o.expected_new_sha256 = d;
+    }
     o.progress = MakeProgress(progress);
     return Report(strata::diff::ApplyPatchFile(fs, a_old, a_patch, a_out, o));
   }
@@ -299,6 +335,17 @@ int main(int argc, char** argv) {
           "format: BSDIFF40 (bzip2; no base check)\npatch bytes: %zu\nnew "
           "size: %llu\n",
           patch_bytes, static_cast<unsigned long long>(pi->new_size));
+      return 0;
+    }
+    if (pi->version == 3) {
+      std::printf(
+          "format: strata v3 (compact), zstd-prefix, one frame\npatch bytes: "
+          "%zu\nold sha256: %s...\nnew size: %llu\noutput check: %s\n",
+          patch_bytes, strata::ToHex(pi->old_sha256).substr(0, 8).c_str(),
+          static_cast<unsigned long long>(pi->new_size),
+          pi->frame_checksum || pi->new_size == 0
+              ? "in the patch (zstd content checksum)"
+              : "by the caller (apply needs --expect-sha256)");
       return 0;
     }
     if (pi->method == strata::diff::PatchMethod::kZstdPrefix) {

@@ -100,12 +100,40 @@ TEST_F(ContentFetcherTest, DeltaFromTheActiveContent) {
   EXPECT_TRUE(delta_failures_.empty());
 }
 
+// A compact patch without its own output check (diff::OutputCheck::
+// kByCaller) applies: the statement's SHA-256 is given to the applier.
+TEST_F(ContentFetcherTest, ACallerCheckedDeltaIsCheckedAgainstTheStatement) {
+  diff::DiffOptions o;
+  o.method = diff::PatchMethod::kZstdPrefix;
+  o.output_check = diff::OutputCheck::kByCaller;
+  STRATA_ASSERT_OK_AND_ASSIGN(std::string patch,
+                              diff::CreatePatch(kOldContent, kNewContent, o));
+  ASSERT_THAT(Fetch(DeltaEntry(patch), OldBase()), IsOk());
+  EXPECT_EQ(source_, Source::kDelta);
+  EXPECT_EQ(Blob(kNewContent), kNewContent);
+  EXPECT_TRUE(delta_failures_.empty());
+}
+
 TEST_F(ContentFetcherTest, AWrongDeltaFallsBackToTheFullDownload) {
   STRATA_ASSERT_OK_AND_ASSIGN(
       std::string patch, diff::CreatePatch(kOldContent, kNewContent + "!"));
   ASSERT_THAT(Fetch(DeltaEntry(patch), OldBase()), IsOk());
   EXPECT_EQ(source_, Source::kFull);
   EXPECT_EQ(delta_failures_.size(), 1u);
+  EXPECT_EQ(Blob(kNewContent), kNewContent);
+}
+
+TEST_F(ContentFetcherTest, AWrongCallerCheckedDeltaFallsBackToo) {
+  diff::DiffOptions o;
+  o.output_check = diff::OutputCheck::kByCaller;
+  std::string wrong = kNewContent;  // the statement's size, other bytes
+  wrong.back() = '!';
+  STRATA_ASSERT_OK_AND_ASSIGN(std::string patch,
+                              diff::CreatePatch(kOldContent, wrong, o));
+  ASSERT_THAT(Fetch(DeltaEntry(patch), OldBase()), IsOk());
+  EXPECT_EQ(source_, Source::kFull);
+  ASSERT_EQ(delta_failures_.size(), 1u);
+  EXPECT_THAT(delta_failures_[0], StatusIs(absl::StatusCode::kDataLoss));
   EXPECT_EQ(Blob(kNewContent), kNewContent);
 }
 

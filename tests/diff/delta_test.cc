@@ -35,16 +35,25 @@ void ExpectRoundTrip(const std::string& old_data, const std::string& new_data,
 }
 
 // Flips each byte of `patch` in turn: never a silently wrong output, either
-// the exact new data (a flip in bits nothing reads) or kDataLoss.
+// the exact new data (a flip in bits nothing reads) or kDataLoss. Without
+// an expected hash, a flip of the checksum flag of a compact patch's frame
+// makes it look made with OutputCheck::kByCaller: refused (no output) with
+// kInvalidArgument asking for the hash.
 void ExpectEveryCorruptionDetected(const std::string& old_data,
                                    const std::string& new_data,
-                                   const std::string& patch, Rng& rng) {
+                                   const std::string& patch, Rng& rng,
+                                   const ApplyOptions& ao = {}) {
   for (size_t i = 0; i < patch.size(); ++i) {
     std::string bad = patch;
     bad[i] = static_cast<char>(bad[i] ^ (1 + rng.Uniform(255)));
-    auto out = ApplyPatchToString(old_data, bad);
+    auto out = ApplyPatchToString(old_data, bad, ao);
     if (out.ok()) {
       EXPECT_EQ(*out, new_data) << "byte " << i;
+    } else if (!ao.expected_new_sha256 &&
+               out.status().code() == absl::StatusCode::kInvalidArgument) {
+      EXPECT_THAT(out.status().message(),
+                  HasSubstr("carries no check of its output"))
+          << "byte " << i;
     } else {
       EXPECT_THAT(out, StatusIs(absl::StatusCode::kDataLoss)) << "byte " << i;
     }
@@ -181,7 +190,8 @@ TEST(DeltaTest, WrongBaseIsRejectedBeforeAnyOutput) {
                        HasSubstr("does not apply to this old file")));
   EXPECT_TRUE(sink.data().empty());
   EXPECT_THAT(ApplyPatchToString(old_data.substr(1), patch),
-              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("bytes")));
+              StatusIs(absl::StatusCode::kDataLoss,
+                       HasSubstr("does not apply to this old file")));
 }
 
 TEST(DeltaTest, OutputOverTheLimitIsRefusedBeforeAnyOutput) {
@@ -268,7 +278,9 @@ TEST(PrefixMethodTest, RoundTripsInOneBlockAndInMany) {
     std::string patch = MustDiff(old_data, new_data, o);
     auto info = ReadPatchInfo(patch);
     ASSERT_TRUE(info.ok()) << info.status();
-    EXPECT_EQ(info->version, 2u);
+    // One frame of the whole files: the compact form (version 3); blocks:
+    // version 2.
+    EXPECT_EQ(info->version, wl == 16 ? 2u : 3u);
     EXPECT_EQ(info->method, PatchMethod::kZstdPrefix);
     EXPECT_LE(uint64_t{1} << info->window_log, uint64_t{1} << wl);
     if (wl == 16) {
@@ -302,7 +314,7 @@ TEST(PrefixMethodTest, AutoKeepsTheSmallerMethodAndRecordsIt) {
     ASSERT_TRUE(info.ok());
     EXPECT_EQ(info->method,
               zp < sa ? PatchMethod::kZstdPrefix : PatchMethod::kSuffixArray);
-    EXPECT_EQ(info->version, zp < sa ? 2u : 1u);
+    EXPECT_EQ(info->version, zp < sa ? 3u : 1u);
     auto out = ApplyPatchToString(a, best);
     ASSERT_TRUE(out.ok()) << out.status();
     EXPECT_TRUE(*out == b);
@@ -336,11 +348,203 @@ TEST(PrefixMethodTest, NewerFormatVersionIsAClearError) {
   o.method = PatchMethod::kSuffixArray;
   std::string patch = MustDiff("some old text", "some new text", o);
   ASSERT_EQ(patch[8], 1);  // version varint right after the magic
-  patch[8] = 3;
+  patch[8] = 4;
   EXPECT_THAT(ApplyPatchToString("some old text", patch),
               StatusIs(absl::StatusCode::kDataLoss,
-                       HasSubstr("version 3 is not supported (this build reads "
-                                 "versions 1 to 2)")));
+                       HasSubstr("version 4 is not supported (this build reads "
+                                 "versions 1 to 3)")));
+  // The compact form's version is its second byte.
+  o.method = PatchMethod::kZstdPrefix;
+  patch = MustDiff("some old text", "some new text", o);
+  ASSERT_EQ(static_cast<uint8_t>(patch[0]), 0xd3);
+  ASSERT_EQ(patch[1], 3);
+  patch[1] = 4;
+  EXPECT_THAT(ApplyPatchToString("some old text", patch),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       HasSubstr("version 4 is not supported (this build reads "
+                                 "versions 1 to 3)")));
+}
+
+// Format version 3 (compact): one magicless zstd frame of the whole files
+// behind a 2-byte magic, the new size and a 4-byte old check.
+class CompactFormatTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    Rng rng(31);
+    old_ = rng.Text(60000);
+    new_ = rng.Mutate(old_, 15);
+  }
+  std::string Make(OutputCheck check) {
+    DiffOptions o;
+    o.method = PatchMethod::kZstdPrefix;
+    o.output_check = check;
+    return MustDiff(old_, new_, o);
+  }
+  ApplyOptions WithHash(std::string_view data) {
+    ApplyOptions ao;
+    ao.expected_new_sha256 = Sha256::Hash(data);
+    return ao;
+  }
+  std::string old_, new_;
+};
+
+TEST_F(CompactFormatTest, HeaderIsNineBytesAndTheFrameCarriesTheRest) {
+  std::string in_patch = Make(OutputCheck::kInPatch);
+  std::string by_caller = Make(OutputCheck::kByCaller);
+  // The frame's 32-bit content checksum is the only difference.
+  EXPECT_EQ(in_patch.size(), by_caller.size() + 4);
+  auto info = ReadPatchInfo(by_caller);
+  ASSERT_TRUE(info.ok()) << info.status();
+  EXPECT_EQ(info->version, 3u);
+  EXPECT_EQ(info->method, PatchMethod::kZstdPrefix);
+  EXPECT_EQ(info->new_size, new_.size());
+  EXPECT_EQ(info->old_hash_bytes, 4u);
+  EXPECT_EQ(info->new_hash_bytes, 0u);
+  EXPECT_FALSE(info->frame_checksum);
+  // magic 2 + varint(60000-ish) 3 + old check 4.
+  EXPECT_EQ(info->extra_bytes, by_caller.size() - 9);
+  EXPECT_EQ(std::memcmp(info->old_sha256.data(), Sha256::Hash(old_).data(), 4),
+            0);
+  info = ReadPatchInfo(in_patch);
+  ASSERT_TRUE(info.ok()) << info.status();
+  EXPECT_TRUE(info->frame_checksum);
+  auto out = ApplyPatchToString(old_, in_patch);
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_TRUE(*out == new_);
+}
+
+TEST_F(CompactFormatTest, CallerCheckedPatchNeedsTheExpectedHash) {
+  std::string patch = Make(OutputCheck::kByCaller);
+  MemoryRandomAccessFile old_file(old_);
+  StringSink sink;
+  EXPECT_THAT(ApplyPatch(old_file, patch, sink),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("expected SHA-256 of the new file")));
+  EXPECT_TRUE(sink.data().empty());
+  EXPECT_THAT(ApplyPatchToString(old_, patch, WithHash("another file")),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       HasSubstr("differs from the expected")));
+  auto out = ApplyPatchToString(old_, patch, WithHash(new_));
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_TRUE(*out == new_);
+}
+
+TEST_F(CompactFormatTest, ExpectedHashIsCheckedForEveryFormat) {
+  for (PatchMethod m : {PatchMethod::kSuffixArray, PatchMethod::kZstdPrefix}) {
+    for (PatchFormat f : {PatchFormat::kStrata, PatchFormat::kBsdiff40}) {
+      DiffOptions o;
+      o.method = m;
+      o.format = f;
+      std::string patch = MustDiff(old_, new_, o);
+      EXPECT_TRUE(ApplyPatchToString(old_, patch, WithHash(new_)).ok());
+      EXPECT_THAT(ApplyPatchToString(old_, patch, WithHash(old_)),
+                  StatusIs(absl::StatusCode::kDataLoss));
+    }
+  }
+}
+
+TEST_F(CompactFormatTest, WrongBaseIsRefusedBeforeAnyOutput) {
+  for (OutputCheck c : {OutputCheck::kInPatch, OutputCheck::kByCaller}) {
+    std::string patch = Make(c);
+    std::string other = old_;
+    other[100] ^= 1;
+    for (const std::string& base : {other, old_.substr(1), old_ + "x"}) {
+      MemoryRandomAccessFile old_file(base);
+      StringSink sink;
+      EXPECT_THAT(ApplyPatch(old_file, patch, sink, WithHash(new_)),
+                  StatusIs(absl::StatusCode::kDataLoss,
+                           HasSubstr("does not apply to this old file")));
+      EXPECT_TRUE(sink.data().empty());
+    }
+  }
+}
+
+TEST_F(CompactFormatTest, CorruptionAndTruncationAreNeverSilent) {
+  Rng rng(32);
+  // In-patch check: any applier detects damage (zstd's checksum, or the
+  // decoder); caller check: the expected SHA-256 does.
+  ExpectEveryCorruptionDetected(old_, new_, Make(OutputCheck::kInPatch), rng);
+  ExpectEveryCorruptionDetected(old_, new_, Make(OutputCheck::kByCaller), rng,
+                                WithHash(new_));
+  std::string patch = Make(OutputCheck::kInPatch);
+  for (size_t n = 0; n < patch.size(); ++n) {
+    EXPECT_THAT(ApplyPatchToString(old_, patch.substr(0, n)),
+                StatusIs(absl::StatusCode::kDataLoss))
+        << n;
+  }
+  EXPECT_THAT(ApplyPatchToString(old_, patch + "x"),
+              StatusIs(absl::StatusCode::kDataLoss));
+}
+
+TEST_F(CompactFormatTest, MemoryLimitCountsTheOldFileAndTheOutput) {
+  std::string patch = Make(OutputCheck::kInPatch);
+  ApplyOptions ao;
+  ao.max_window_log = 16;  // 65536 < 60000 + ~60000
+  EXPECT_THAT(ApplyPatchToString(old_, patch, ao),
+              StatusIs(absl::StatusCode::kResourceExhausted));
+  ao.max_window_log = 17;
+  EXPECT_TRUE(ApplyPatchToString(old_, patch, ao).ok());
+}
+
+TEST_F(CompactFormatTest, EmptyNewFile) {
+  DiffOptions o;
+  o.method = PatchMethod::kZstdPrefix;
+  o.output_check = OutputCheck::kByCaller;
+  std::string patch = MustDiff(old_, "", o);
+  EXPECT_EQ(patch.size(), 7u);  // magic, varint 0, old check
+  auto out = ApplyPatchToString(old_, patch);
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_TRUE(out->empty());
+  EXPECT_THAT(ApplyPatchToString(old_, patch + "x"),
+              StatusIs(absl::StatusCode::kDataLoss));
+}
+
+// Patches of versions 1 and 2 made by the previous strata-diff (main at
+// 34d0883, before version 3) still apply: tests/diff/testdata, made from
+// the inputs below (testdata/README.md).
+std::string GoldenOld() {
+  std::string s;
+  for (int i = 0; i < 3000; ++i) {
+    s += "line " + std::to_string(i) + " of the old file, value " +
+         std::to_string(i * 7919 % 1000) + "\n";
+  }
+  return s;
+}
+std::string GoldenNew() {
+  std::string s;
+  for (int i = 0; i < 3100; ++i) {
+    if (i % 37 == 5) continue;
+    s += "line " + std::to_string(i) + " of the " +
+         (i % 50 == 3 ? "new" : "old") + " file, value " +
+         std::to_string(i * 7919 % 1000) + "\n";
+  }
+  return s;
+}
+
+TEST(OlderFormatsTest, VersionOneAndTwoPatchesStillApply) {
+  const std::string dir =
+      std::string(STRATA_TEST_SOURCE_DIR) + "/tests/diff/testdata/";
+  const std::string old_data = GoldenOld(), new_data = GoldenNew();
+  for (const auto& [name, version] :
+       {std::pair<std::string, uint32_t>("v1-suffix-array.patch", 1),
+        std::pair<std::string, uint32_t>("v2-zstd-prefix.patch", 2),
+        std::pair<std::string, uint32_t>("v2-zstd-prefix-blocks.patch", 2)}) {
+    std::string patch = testing::ReadFile(dir + name);
+    ASSERT_FALSE(patch.empty()) << name;
+    auto info = ReadPatchInfo(patch);
+    ASSERT_TRUE(info.ok()) << name << ": " << info.status();
+    EXPECT_EQ(info->version, version) << name;
+    auto out = ApplyPatchToString(old_data, patch);
+    ASSERT_TRUE(out.ok()) << name << ": " << out.status();
+    EXPECT_TRUE(*out == new_data) << name;
+    // Their own checks still guard them.
+    std::string other = old_data;
+    other[10] ^= 1;
+    EXPECT_THAT(ApplyPatchToString(other, patch),
+                StatusIs(absl::StatusCode::kDataLoss,
+                         HasSubstr("does not apply to this old file")))
+        << name;
+  }
 }
 
 // A patch file that records how it is read: the applier must read it in

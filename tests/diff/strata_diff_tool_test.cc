@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "strata/base/sha256.h"
 #include "test_util.h"
 
 namespace strata::diff {
@@ -63,8 +64,48 @@ TEST_F(ToolTest, DiffApplyInfoRoundTrip) {
   EXPECT_TRUE(ReadFile(P("out")) == new_);
   Result i = Run("info " + P("p"));
   EXPECT_EQ(i.code, 0);
-  EXPECT_THAT(i.output, HasSubstr("format: strata v1"));
+  // Small text: the compact zstd-prefix form (format version 3).
+  EXPECT_THAT(i.output, HasSubstr("format: strata v3 (compact)"));
+  EXPECT_THAT(i.output, HasSubstr("output check: in the patch"));
   EXPECT_THAT(i.output, HasSubstr("new size: " + std::to_string(new_.size())));
+  ASSERT_EQ(Run("diff --method suffix-array " + P("old") + " " + P("new") +
+                " " + P("p1"))
+                .code,
+            0);
+  EXPECT_THAT(Run("info " + P("p1")).output,
+              HasSubstr("format: strata v1, suffix-array"));
+}
+
+// --output-check caller: 4 bytes smaller, and applying needs the expected
+// SHA-256 (exit 2 without it, 3 with a wrong one, nothing written).
+TEST_F(ToolTest, CallerCheckedPatchNeedsTheExpectedHash) {
+  ASSERT_EQ(Run("diff " + P("old") + " " + P("new") + " " + P("p")).code, 0);
+  ASSERT_EQ(Run("diff --output-check caller " + P("old") + " " + P("new") +
+                " " + P("pc"))
+                .code,
+            0);
+  EXPECT_EQ(ReadFile(P("pc")).size() + 4, ReadFile(P("p")).size());
+  EXPECT_THAT(Run("info " + P("pc")).output,
+              HasSubstr("output check: by the caller"));
+  Result r = Run("apply " + P("old") + " " + P("pc") + " " + P("out"));
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.output, HasSubstr("--expect-sha256"));
+  EXPECT_FALSE(std::filesystem::exists(P("out")));
+  const std::string wrong(64, 'a');
+  r = Run("apply --expect-sha256 " + wrong + " " + P("old") + " " + P("pc") +
+          " " + P("out"));
+  EXPECT_EQ(r.code, 3) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("differs from the expected"));
+  EXPECT_FALSE(std::filesystem::exists(P("out")));
+  r = Run("apply --expect-sha256 " + Sha256::HexHash(new_) + " " + P("old") +
+          " " + P("pc") + " " + P("out"));
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_TRUE(ReadFile(P("out")) == new_);
+  // A malformed hash is a usage error.
+  EXPECT_EQ(Run("apply --expect-sha256 12 " + P("old") + " " + P("pc") + " " +
+                P("out2"))
+                .code,
+            2);
 }
 
 TEST_F(ToolTest, Bsdiff40Format) {
