@@ -57,7 +57,7 @@ PACKAGES=(
   nginx wrk
   libpq-dev postgresql libcurl4-openssl-dev
   default-jdk
-  libcurl4-openssl-dev libsodium-dev
+  libcurl4-openssl-dev libsodium-dev libnghttp2-dev
   chromium
 )
 # Commands that may come from outside dpkg on some images; installed from

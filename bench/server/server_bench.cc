@@ -6,7 +6,9 @@
 // that answers stratad's own answer bytes, canned (what moving the answer
 // costs gRPC, without deciding it); and the same app with a root of trust
 // (director signed per change, Check carrying only metadata the device lacks)
-// against the app without one.
+// against the app without one; and stratad's Check over HTTP/2 (its HTTP
+// port, h2c, driven by nghttp2 with as many calls in flight:
+// h2_check_driver.h) against the same gRPC empty handler.
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -23,6 +25,7 @@
 #include "absl/synchronization/mutex.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/server_builder.h"
+#include "h2_check_driver.h"
 #include "strata/admin_cli/admin_client.h"
 #include "strata/base/file_util.h"
 #include "strata/server/rpc/strata_server.h"
@@ -92,6 +95,29 @@ Result Merge(const Result& a, const Result& b) {
 
 double CpuMicrosPerCall(const Result& r) {
   return r.calls == 0 ? 0 : r.cpu_seconds * 1e6 / static_cast<double>(r.calls);
+}
+
+// The n-th Check of a run: one of `devices` devices (spread by a prime
+// stride), half of them up to date on the first module.
+void FillCheck(uint64_t n, int devices,
+               const std::vector<std::string>& installed_sha,
+               const std::string& app,
+               const strata::v1::TrustedVersions* trusted, CheckRequest* req) {
+  req->Clear();
+  auto* d = req->mutable_device();
+  d->set_app_id(app);
+  // A device that already trusts the current metadata (the steady
+  // state: most checks find nothing new to verify).
+  if (trusted != nullptr) *req->mutable_trusted() = *trusted;
+  d->set_device_id("device-" + std::to_string((n * 7919) % devices));
+  d->set_app_version("10.3.0");
+  d->set_os("android");
+  if (n % 2 == 0) {
+    auto* m = req->add_installed();
+    m->mutable_module()->set_layer(strata::v1::LAYER_CONFIG);
+    m->mutable_module()->set_name("module-0");
+    m->set_content_sha256(installed_sha[0]);
+  }
 }
 
 struct DriveOptions {
@@ -168,23 +194,7 @@ class CheckDriver {
   void Start(size_t i) {
     Slot& slot = slots_[i];
     const uint64_t n = next_.fetch_add(1, std::memory_order_relaxed);
-    CheckRequest& req = slot.request;
-    req.Clear();
-    auto* d = req.mutable_device();
-    d->set_app_id(app_);
-    // A device that already trusts the current metadata (the steady
-    // state: most checks find nothing new to verify).
-    if (trusted_ != nullptr) *req.mutable_trusted() = *trusted_;
-    d->set_device_id("device-" + std::to_string((n * 7919) % devices_));
-    d->set_app_version("10.3.0");
-    d->set_os("android");
-    // Half the fleet is up to date on the first module.
-    if (n % 2 == 0) {
-      auto* m = req.add_installed();
-      m->mutable_module()->set_layer(strata::v1::LAYER_CONFIG);
-      m->mutable_module()->set_name("module-0");
-      m->set_content_sha256(installed_sha_[0]);
-    }
+    FillCheck(n, devices_, installed_sha_, app_, trusted_, &slot.request);
     slot.response.Clear();
     slot.context = std::make_unique<grpc::ClientContext>();
     slot.sent = std::chrono::steady_clock::now();
@@ -234,6 +244,32 @@ Result Drive(const std::string& address, int devices, double seconds,
   CheckDriver driver(address, devices, installed_sha, app, trusted,
                      drive_options);
   return driver.Run(seconds);
+}
+
+// Check over HTTP/2 on stratad's HTTP port, as many in flight over as many
+// connections as the gRPC driver uses.
+Result DriveHttp(int port, int devices, double seconds,
+                 const std::vector<std::string>& installed_sha) {
+  const double cpu_start = ProcessCpuSeconds();
+  strata::bench::H2CheckResult h = strata::bench::DriveH2Check(
+      port, drive_options.channels, drive_options.in_flight, seconds,
+      [&](uint64_t n, CheckRequest* req) {
+        FillCheck(n, devices, installed_sha, "wallet", nullptr, req);
+      });
+  if (!h.error.empty()) {
+    std::fprintf(stderr, "%s\n", h.error.c_str());
+    std::exit(1);
+  }
+  std::vector<double>& all = h.latencies_ms;
+  std::sort(all.begin(), all.end());
+  Result r;
+  r.cpu_seconds = ProcessCpuSeconds() - cpu_start;
+  r.calls = all.size();
+  r.qps = static_cast<double>(all.size()) / h.seconds;
+  r.p50_ms = all.empty() ? 0 : all[all.size() / 2];
+  r.p99_ms =
+      all.empty() ? 0 : all[std::min(all.size() - 1, all.size() * 99 / 100)];
+  return r;
 }
 
 }  // namespace
@@ -489,7 +525,8 @@ int main(int argc, char** argv) {
   strata::server::ServerOptions options;
   options.data_dir = data;
   options.listen_address = "127.0.0.1:0";
-  options.http_address = "";
+  options.http_address = "127.0.0.1:0";  // Check over HTTP/2 too
+  options.http.cleartext_http2 = true;
   options.allow_unsigned_publishes = true;  // measures Check, not signing
   auto server = strata::server::StrataServer::Start(options);
   if (!server.ok()) return 1;
@@ -615,6 +652,8 @@ int main(int argc, char** argv) {
     const Result r =
         which == "empty"    ? Drive(empty_address, 100000, seconds, shas)
         : which == "canned" ? Drive(canned_address, 100000, seconds, shas)
+        : which == "http"
+            ? DriveHttp((*server)->http_port(), 100000, seconds, shas)
         : which == "on"
             ? Drive(address, 100000, seconds, secure_shas, "secure", &trusted)
             : Drive(address, 100000, seconds, shas);
@@ -627,17 +666,20 @@ int main(int argc, char** argv) {
     Result e1 = Drive(empty_address, devices, seconds / 2, shas);
     Result c1 = Drive(canned_address, devices, seconds / 2, shas);
     Result s1 = Drive(address, devices, seconds / 2, shas);
+    Result h1 = DriveHttp((*server)->http_port(), devices, seconds / 2, shas);
     Result t1 =
         Drive(address, devices, seconds / 2, secure_shas, "secure", &trusted);
     Result e2 = Drive(empty_address, devices, seconds / 2, shas);
     Result t2 =
         Drive(address, devices, seconds / 2, secure_shas, "secure", &trusted);
+    Result h2 = DriveHttp((*server)->http_port(), devices, seconds / 2, shas);
     Result s2 = Drive(address, devices, seconds / 2, shas);
     Result c2 = Drive(canned_address, devices, seconds / 2, shas);
     const Result c = Merge(c1, c2);
     const Result t = Merge(t1, t2);
     const Result e = Merge(e1, e2);
     const Result s = Merge(s1, s2);
+    const Result h = Merge(h1, h2);
     const double e_cpu = CpuMicrosPerCall(e);
     std::printf(
         "| %d | empty | %llu | %.0f | %.3f | %.3f | %.1f | 1.00 | 1.00 | |\n",
@@ -661,6 +703,12 @@ int main(int argc, char** argv) {
         devices, static_cast<unsigned long long>(t.calls), t.qps, t.p50_ms,
         t.p99_ms, CpuMicrosPerCall(t), t.qps / e.qps,
         e_cpu / CpuMicrosPerCall(t), t.qps / s.qps);
+    std::printf(
+        "| %d | stratad over HTTP/2, trust off | %llu | %.0f | %.3f | %.3f | "
+        "%.1f | %.2f | %.2f | |\n",
+        devices, static_cast<unsigned long long>(h.calls), h.qps, h.p50_ms,
+        h.p99_ms, CpuMicrosPerCall(h), h.qps / e.qps,
+        e_cpu / CpuMicrosPerCall(h));
   }
   empty_server->Shutdown();
   canned_server->Shutdown();

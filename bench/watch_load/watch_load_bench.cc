@@ -17,6 +17,12 @@
 //   each a synced RocksDB write, without streams)
 //   watch_load_bench --smoke     # 200 streams, 8 channels: ctest runs it
 //
+// --transport http: the streams are WatchConfig over HTTP/2 on stratad's
+// HTTP port (h2c), read by nghttp2 client sessions on --http-threads epoll
+// threads (h2_fleet.h), C connections of N/C streams each; stratad runs
+// with --http-cleartext-h2. --transport both: gRPC first, then HTTP/2
+// against a fresh stratad, and the two side by side.
+//
 // --ceiling: first the same run against the ceiling, a minimal callback
 // server (this binary as a child, --serve-ceiling) that holds the streams
 // and, told to push version v, writes one event of about the same size to
@@ -49,6 +55,7 @@
 #include "absl/synchronization/mutex.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/grpcpp.h"
+#include "h2_fleet.h"
 #include "strata/admin_cli/admin_client.h"
 #include "strata/base/file_util.h"
 #include "strata/v1/delivery.grpc.pb.h"
@@ -65,7 +72,9 @@ struct Options {
   int inflight = 128;
   bool reports = false;  // also: Check while Reports flow
   bool ceiling = false;  // also the same run against the ceiling, first
-  std::string stratad;   // default: next to this binary
+  std::string transport = "grpc";  // grpc, http or both
+  int http_threads = 2;
+  std::string stratad;  // default: next to this binary
 };
 
 double Ms(Clock::duration d) {
@@ -123,7 +132,9 @@ double CpuMs(const std::string& pid) {
 // The stratad binary as a child process on loopback ports it picks.
 class Stratad {
  public:
-  bool Start(const std::string& binary, const std::string& dir, int streams) {
+  bool Start(const std::string& binary, const std::string& dir, int streams,
+             bool h2c = false) {
+    (void)strata::CreateDirs(*strata::PosixFileSystem(), dir);
     const std::string data = strata::JoinPath(dir, "data");
     if (std::system((binary + " init --data-dir " + data + " >/dev/null 2>&1")
                         .c_str()) != 0) {
@@ -135,11 +146,22 @@ class Stratad {
     if (!token.ok()) return false;
     token_ = token->substr(0, token->find('\n'));
     const std::string port_file = strata::JoinPath(dir, "port");
-    return Launch({binary, "--data-dir", data, "--listen", "127.0.0.1:0",
-                   "--http", "127.0.0.1:0", "--port-file", port_file,
-                   "--allow-unsigned-publishes", "--gate-interval", "0",
-                   "--max-watch-streams", std::to_string(streams + 1000)},
-                  port_file);
+    std::vector<std::string> args = {binary,
+                                     "--data-dir",
+                                     data,
+                                     "--listen",
+                                     "127.0.0.1:0",
+                                     "--http",
+                                     "127.0.0.1:0",
+                                     "--port-file",
+                                     port_file,
+                                     "--allow-unsigned-publishes",
+                                     "--gate-interval",
+                                     "0",
+                                     "--max-watch-streams",
+                                     std::to_string(streams + 1000)};
+    if (h2c) args.push_back("--http-cleartext-h2");
+    return Launch(std::move(args), port_file);
   }
   // The ceiling server: this binary with --serve-ceiling.
   bool StartCeiling(const std::string& dir) {
@@ -155,6 +177,7 @@ class Stratad {
   }
   pid_t pid() const { return pid_; }
   const std::string& address() const { return address_; }
+  int http_port() const { return http_port_; }
   const std::string& token() const { return token_; }
 
  private:
@@ -183,11 +206,15 @@ class Stratad {
     auto ports = strata::PosixFileSystem()->ReadFile(port_file);
     if (!ports.ok()) return false;
     address_ = "127.0.0.1:" + ports->substr(0, ports->find('\n'));
+    const size_t second = ports->find('\n');
+    if (second != std::string::npos && second + 1 < ports->size())
+      http_port_ = std::atoi(ports->c_str() + second + 1);
     return true;
   }
 
   pid_t pid_ = -1;
   std::string address_;
+  int http_port_ = 0;
   std::string token_;
 };
 
@@ -612,7 +639,7 @@ struct Phase {
 // Check before and with the streams; prints the tables, returns the
 // figures. Every stream must get every version.
 Phase Run(const Options& o, const char* name, Stratad& server,
-          const std::function<bool(int)>& release) {
+          const std::function<bool(int)>& release, bool http = false) {
   Phase out;
   rlimit nofile{};
   ::getrlimit(RLIMIT_NOFILE, &nofile);
@@ -646,17 +673,40 @@ Phase Run(const Options& o, const char* name, Stratad& server,
   Board board(o.releases + 1);
   Watcher::set_target_count(o.streams);
   std::vector<std::unique_ptr<strata::v1::Delivery::Stub>> stubs;
-  for (int c = 0; c < o.channels; ++c) {
-    stubs.push_back(
-        strata::v1::Delivery::NewStub(NewChannel(server.address(), c)));
-  }
   std::vector<std::unique_ptr<Watcher>> watchers;
-  watchers.reserve(o.streams);
+  std::unique_ptr<strata::bench::H2Fleet> fleet;
   const auto open0 = Clock::now();
-  for (int i = 0; i < o.streams; ++i) {
-    watchers.push_back(
-        std::make_unique<Watcher>(stubs[i % stubs.size()].get(), i, &board));
+  if (http) {
+    strata::bench::H2Fleet::Callbacks cb;
+    cb.on_version = [&board, &o](int, int from, int to) {
+      const int top = static_cast<int>(board.reached.size()) - 1;
+      for (int i = from + 1; i <= std::min(to, top); ++i) {
+        if (board.reached[i].fetch_add(1) + 1 == o.streams) board.Bump();
+      }
+    };
+    cb.on_failed = [&board](const std::string& why) {
+      if (board.failed.fetch_add(1) < 3)
+        std::fprintf(stderr, "HTTP/2 stream: %s\n", why.c_str());
+      board.Bump();
+    };
+    fleet = std::make_unique<strata::bench::H2Fleet>(
+        "127.0.0.1", server.http_port(), o.channels, o.streams, o.http_threads,
+        std::move(cb));
+    if (!fleet->Start()) return out;
+  } else {
+    for (int c = 0; c < o.channels; ++c) {
+      stubs.push_back(
+          strata::v1::Delivery::NewStub(NewChannel(server.address(), c)));
+    }
+    watchers.reserve(o.streams);
+    for (int i = 0; i < o.streams; ++i) {
+      watchers.push_back(
+          std::make_unique<Watcher>(stubs[i % stubs.size()].get(), i, &board));
+    }
   }
+  auto seen_at = [&](int i) {
+    return http ? fleet->at(i) : watchers[static_cast<size_t>(i)]->at();
+  };
   auto wait_reached = [&](int v, std::chrono::seconds limit) {
     std::unique_lock<std::mutex> lock(board.mu);
     return board.cv.wait_for(lock, limit, [&] {
@@ -681,7 +731,7 @@ Phase Run(const Options& o, const char* name, Stratad& server,
       "%.1f s; an event is %ld bytes\n",
       o.streams, o.channels, static_cast<unsigned long long>(nofile.rlim_cur),
       connected ? "all connected" : "NOT all connected", open_s,
-      Watcher::event_bytes());
+      http ? fleet->event_bytes() : Watcher::event_bytes());
   std::printf(
       "| server | 0 streams | %d streams | per stream |\n"
       "|---|---|---|---|\n",
@@ -713,9 +763,9 @@ Phase Run(const Options& o, const char* name, Stratad& server,
       missed += o.streams - board.reached[v].load();
     }
     std::vector<double> ms;
-    ms.reserve(watchers.size());
-    for (const auto& w : watchers) {
-      if (w->at() >= t0) ms.push_back(Ms(w->at() - t0));
+    ms.reserve(static_cast<size_t>(o.streams));
+    for (int i = 0; i < o.streams; ++i) {
+      if (seen_at(i) >= t0) ms.push_back(Ms(seen_at(i) - t0));
     }
     all_ms.insert(all_ms.end(), ms.begin(), ms.end());
     const double p50 = Percentile(ms, 0.5);
@@ -755,6 +805,10 @@ Phase Run(const Options& o, const char* name, Stratad& server,
   out.check_during = check_during;
   out.ok = connected && missed == 0 && board.failed.load() == 0;
 
+  if (http) {
+    fleet->Stop();  // closes the connections: the server ends the streams
+    return out;
+  }
   for (auto& w : watchers) w->Cancel();
   std::unique_lock<std::mutex> lock(board.mu);
   board.cv.wait_for(lock, std::chrono::seconds(120),
@@ -764,6 +818,25 @@ Phase Run(const Options& o, const char* name, Stratad& server,
     std::_Exit(1);
   }
   return out;
+}
+
+// Two runs' figures side by side, with b / a.
+void PrintSideBySide(int streams, const char* a_name, const Phase& a,
+                     const char* b_name, const Phase& b) {
+  auto ratio = [](double x, double y) { return y > 0 ? x / y : 0; };
+  std::printf("\n| %d streams | %s | %s | %s / %s |\n|---|---|---|---|\n",
+              streams, a_name, b_name, b_name, a_name);
+  auto row = [&](const char* what, double x, double y) {
+    std::printf("| %s | %.1f | %.1f | %.2f |\n", what, x, y, ratio(y, x));
+  };
+  row("push p50 ms", a.p50_ms, b.p50_ms);
+  row("push p99 ms", a.p99_ms, b.p99_ms);
+  row("server CPU us per pushed event", a.cpu_us_per_event, b.cpu_us_per_event);
+  row("bench CPU us per received event", a.bench_cpu_us_per_event,
+      b.bench_cpu_us_per_event);
+  std::printf("| Check ratio with/without streams | %.2f | %.2f | |\n",
+              ratio(a.check_during, a.check_before),
+              ratio(b.check_during, b.check_before));
 }
 
 int main(int argc, char** argv) {
@@ -794,6 +867,15 @@ int main(int argc, char** argv) {
       o.inflight = std::atoi(next());
     } else if (a == "--reports") {
       o.reports = true;
+    } else if (a == "--transport") {
+      o.transport = next();
+      if (o.transport != "grpc" && o.transport != "http" &&
+          o.transport != "both") {
+        std::fprintf(stderr, "--transport is grpc, http or both\n");
+        return 2;
+      }
+    } else if (a == "--http-threads") {
+      o.http_threads = std::max(1, std::atoi(next()));
     } else if (a == "--ceiling") {
       o.ceiling = true;
     } else if (a == "--serve-ceiling") {
@@ -827,36 +909,37 @@ int main(int argc, char** argv) {
     });
     if (!ceiling.ok) return 1;
   }
-  {
+  Phase grpc_phase;
+  if (o.transport != "http") {
     Stratad server;
-    if (!server.Start(o.stratad, dir, o.streams)) return 1;
+    if (!server.Start(o.stratad, strata::JoinPath(dir, "grpc"), o.streams))
+      return 1;
     strata::admin::AdminClient admin(
         server.address(), server.token(),
         strata::admin::ChannelSecurity::Plaintext());
     const Phase strata_phase =
         Run(o, "stratad", server, [&](int v) { return Release(admin, v); });
+    grpc_phase = strata_phase;
     code = strata_phase.ok ? 0 : 1;
-    if (o.ceiling && strata_phase.ok) {
-      auto ratio = [](double a, double b) { return b > 0 ? a / b : 0; };
-      std::printf(
-          "\n| %d streams | ceiling | stratad | stratad / ceiling |\n"
-          "|---|---|---|---|\n"
-          "| push p50 ms | %.1f | %.1f | %.2f |\n"
-          "| push p99 ms | %.1f | %.1f | %.2f |\n"
-          "| server CPU us per pushed event | %.1f | %.1f | %.2f |\n"
-          "| bench CPU us per received event | %.1f | %.1f | %.2f |\n"
-          "| Check ratio with/without streams | %.2f | %.2f | |\n",
-          o.streams, ceiling.p50_ms, strata_phase.p50_ms,
-          ratio(strata_phase.p50_ms, ceiling.p50_ms), ceiling.p99_ms,
-          strata_phase.p99_ms, ratio(strata_phase.p99_ms, ceiling.p99_ms),
-          ceiling.cpu_us_per_event, strata_phase.cpu_us_per_event,
-          ratio(strata_phase.cpu_us_per_event, ceiling.cpu_us_per_event),
-          ceiling.bench_cpu_us_per_event, strata_phase.bench_cpu_us_per_event,
-          ratio(strata_phase.bench_cpu_us_per_event,
-                ceiling.bench_cpu_us_per_event),
-          ratio(ceiling.check_during, ceiling.check_before),
-          ratio(strata_phase.check_during, strata_phase.check_before));
+    if (o.ceiling && strata_phase.ok)
+      PrintSideBySide(o.streams, "ceiling", ceiling, "stratad", strata_phase);
+  }
+  if (o.transport != "grpc") {
+    Stratad server;
+    if (!server.Start(o.stratad, strata::JoinPath(dir, "http"), o.streams,
+                      /*h2c=*/true)) {
+      return 1;
     }
+    strata::admin::AdminClient admin(
+        server.address(), server.token(),
+        strata::admin::ChannelSecurity::Plaintext());
+    const Phase http_phase = Run(
+        o, "stratad, WatchConfig over HTTP/2 (h2c)", server,
+        [&](int v) { return Release(admin, v); }, /*http=*/true);
+    const bool grpc_ok = o.transport != "both" || code == 0;
+    code = grpc_ok && http_phase.ok ? 0 : 1;
+    if (o.transport == "both" && grpc_phase.ok && http_phase.ok)
+      PrintSideBySide(o.streams, "gRPC", grpc_phase, "HTTP/2", http_phase);
   }
   (void)strata::DeleteRecursively(*strata::PosixFileSystem(), dir);
   return code;

@@ -22,6 +22,7 @@ struct Exchange {
   bool head_sent = false;
   bool stopped = false;
   CURL* curl;
+  const std::atomic<bool>* cancelled = nullptr;
 
   void SendHead() {
     if (head_sent) return;
@@ -59,6 +60,15 @@ size_t OnWrite(char* data, size_t size, size_t n, void* user) {
   return size * n;
 }
 
+// libcurl calls this about once a second even when no byte moves: a
+// cancelled call stops within a second.
+int OnProgress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  auto* x = static_cast<Exchange*>(user);
+  if (x->cancelled == nullptr || !x->cancelled->load()) return 0;
+  x->stopped = true;
+  return 1;  // aborts the transfer
+}
+
 class CurlHttpClient : public HttpClient {
  public:
   explicit CurlHttpClient(CurlHttpOptions options)
@@ -69,7 +79,7 @@ class CurlHttpClient : public HttpClient {
     if (curl == nullptr) return absl::InternalError("curl_easy_init failed");
     CURL* c = curl.get();
     curl_easy_reset(c);
-    Exchange x{&sink, {}, false, false, c};
+    Exchange x{&sink, {}, false, false, c, call.cancelled.get()};
     char error[CURL_ERROR_SIZE] = {};
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error);
     curl_easy_setopt(c, CURLOPT_URL, call.url.c_str());
@@ -82,6 +92,11 @@ class CurlHttpClient : public HttpClient {
     curl_easy_setopt(c, CURLOPT_HEADERDATA, &x);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &OnWrite);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &x);
+    if (call.cancelled != nullptr) {
+      curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+      curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, &OnProgress);
+      curl_easy_setopt(c, CURLOPT_XFERINFODATA, &x);
+    }
     curl_easy_setopt(
         c, CURLOPT_HTTP_VERSION,
         options_.http2_cleartext
@@ -119,7 +134,9 @@ class CurlHttpClient : public HttpClient {
     if (rc == CURLE_OK) x.SendHead();  // an empty body
     const bool stopped = x.stopped;
     Give(std::move(curl));
-    if (rc == CURLE_OK || (rc == CURLE_WRITE_ERROR && stopped)) {
+    if (rc == CURLE_OK ||
+        ((rc == CURLE_WRITE_ERROR || rc == CURLE_ABORTED_BY_CALLBACK) &&
+         stopped)) {
       return absl::OkStatus();
     }
     const std::string why = StrCat(call.method, " ", call.url, ": ",

@@ -1,5 +1,6 @@
 // The Delivery API as protobuf over HTTP, through the host's HttpClient.
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <limits>
 
@@ -12,6 +13,9 @@ namespace {
 constexpr char kProtobuf[] = "application/x-protobuf";
 constexpr auto kCheckTimeout = absl::Seconds(30);
 constexpr auto kDownloadTimeout = absl::Minutes(10);
+// A WatchConfig stream is reopened after this (the SDK reconnects at once
+// after a stream the server ended).
+constexpr auto kWatchTimeout = absl::Hours(1);
 // Check and Report answers (the server's own gRPC cap is 8 MiB).
 constexpr uint64_t kMaxMessageBytes = 16 << 20;
 // Download chunks handed to the downloader (as gRPC's 64 KiB chunks).
@@ -90,15 +94,28 @@ class BufferSink : public HttpResponseSink {
   bool too_long_ = false;
 };
 
+// A streamed answer's head, the text of an error answer, and why the
+// reader stopped it.
+class StreamedAnswer : public HttpResponseSink {
+ public:
+  void OnHead(int status, const HttpHeaders& headers) override {
+    status_ = status;
+    headers_ = headers;
+  }
+  int status_ = 0;
+  HttpHeaders headers_;
+  std::string error_body_;
+  absl::Status failed_;
+};
+
 // Hands a blob's body to the downloader as DownloadChunks.
-class ChunkSink : public HttpResponseSink {
+class ChunkSink : public StreamedAnswer {
  public:
   ChunkSink(uint64_t offset,
             const std::function<absl::Status(const v1::DownloadChunk&)>& sink)
       : at_(offset), sink_(sink) {}
   void OnHead(int status, const HttpHeaders& headers) override {
-    status_ = status;
-    headers_ = headers;
+    StreamedAnswer::OnHead(status, headers);
     if (status != 200 && status != 206) return;
     // "bytes a-b/total" (206) or the whole body (200).
     const std::string range = HeaderOf(headers, "content-range");
@@ -139,10 +156,6 @@ class ChunkSink : public HttpResponseSink {
     }
     return true;
   }
-  int status_ = 0;
-  HttpHeaders headers_;
-  std::string error_body_;
-  absl::Status failed_;
 
  private:
   const uint64_t at_;
@@ -151,6 +164,59 @@ class ChunkSink : public HttpResponseSink {
   bool restarted_ = false;
   uint64_t skipped_ = 0;
   const std::function<absl::Status(const v1::DownloadChunk&)>& sink_;
+};
+
+// Reads a WatchConfig body: ConfigEvents, each after its 4-byte big-endian
+// length (an empty frame carries nothing), handed to `on_event` as they
+// arrive.
+class EventSink : public StreamedAnswer {
+ public:
+  EventSink(const std::function<absl::Status(const v1::ConfigEvent&)>& on_event,
+            const std::atomic<bool>& cancelled)
+      : on_event_(on_event), cancelled_(cancelled) {}
+  bool OnBody(std::string_view bytes) override {
+    if (cancelled_.load()) return false;
+    if (status_ != 200) {
+      if (error_body_.size() < kMaxErrorText) error_body_.append(bytes);
+      return true;
+    }
+    buffer_.append(bytes);
+    size_t at = 0;
+    while (buffer_.size() - at >= 4) {
+      const auto* b = reinterpret_cast<const unsigned char*>(buffer_.data());
+      const uint64_t n = (uint64_t{b[at]} << 24) | (uint64_t{b[at + 1]} << 16) |
+                         (uint64_t{b[at + 2]} << 8) | b[at + 3];
+      if (n > kMaxMessageBytes) {
+        failed_ = absl::DataLossError(StrCat("a WatchConfig event of ", n,
+                                             " bytes (over ", kMaxMessageBytes,
+                                             "): not stratad's stream"));
+        return false;
+      }
+      if (buffer_.size() - at - 4 < n) break;
+      if (n > 0) {
+        v1::ConfigEvent event;
+        if (!event.ParseFromArray(buffer_.data() + at + 4,
+                                  static_cast<int>(n))) {
+          failed_ = absl::DataLossError(
+              "a WatchConfig event that is not a ConfigEvent");
+          return false;
+        }
+        absl::Status s = on_event_(event);
+        if (!s.ok()) {
+          failed_ = std::move(s);
+          return false;
+        }
+      }
+      at += 4 + n;
+    }
+    buffer_.erase(0, at);
+    return true;
+  }
+
+ private:
+  const std::function<absl::Status(const v1::ConfigEvent&)>& on_event_;
+  const std::atomic<bool>& cancelled_;
+  std::string buffer_;
 };
 
 class HttpTransport : public Transport {
@@ -193,6 +259,39 @@ class HttpTransport : public Transport {
     if (chunks.status_ == 200 || chunks.status_ == 206) return absl::OkStatus();
     return ErrorOf(chunks.status_, chunks.headers_, chunks.error_body_,
                    call.url);
+  }
+
+  absl::Status WatchConfig(
+      const v1::WatchConfigRequest& request, StreamCancel& cancel,
+      const std::function<absl::Status(const v1::ConfigEvent&)>& on_event)
+      override {
+    auto cancelled = std::make_shared<std::atomic<bool>>(false);
+    if (!cancel.Attach([cancelled] { cancelled->store(true); })) {
+      return absl::CancelledError("the config watch was stopped");
+    }
+    HttpCall call;
+    call.method = "POST";
+    call.url = StrCat(base_url_, "/v1/delivery/watch-config");
+    call.headers = {{"Content-Type", kProtobuf}};
+    call.body = request.SerializeAsString();
+    call.timeout = kWatchTimeout;
+    call.cancelled = cancelled;
+    EventSink events(on_event, *cancelled);
+    absl::Status s = http_->Send(call, events);
+    cancel.Detach();
+    if (cancelled->load()) {
+      return absl::CancelledError("the config watch was stopped");
+    }
+    if (!events.failed_.ok()) return events.failed_;
+    if (s.code() == absl::StatusCode::kDeadlineExceeded) {
+      return absl::OkStatus();  // the stream's hour is up: reopen it
+    }
+    if (!s.ok()) return s;
+    if (events.status_ != 200) {
+      return ErrorOf(events.status_, events.headers_, events.error_body_,
+                     call.url);
+    }
+    return absl::OkStatus();  // the server ended the stream
   }
 
  private:

@@ -97,7 +97,9 @@ absl::StatusOr<std::unique_ptr<Transport>> NewGrpcTransport(
 
 // The Delivery API over HTTP (server/http/delivery_handler.h) through
 // `http`: Check and Report as protobuf POSTs under `base_url`, Download as
-// ranged GETs of /v1/blobs/<sha256>. No WatchConfig (kUnimplemented).
+// ranged GETs of /v1/blobs/<sha256>, WatchConfig as a POST whose body is
+// the stream of length-prefixed events (stopped through
+// HttpCall::cancelled).
 std::unique_ptr<Transport> NewHttpTransport(std::string base_url,
                                             std::shared_ptr<HttpClient> http);
 

@@ -177,6 +177,14 @@ int main(int argc, char** argv) {
                  "reader)")
       ->capture_default_str()
       ->check(CLI::Range(0.1, 3600.0));
+  double http_push_heartbeat_seconds = 30;
+  app.add_option("--http-push-heartbeat", http_push_heartbeat_seconds,
+                 "seconds a WatchConfig stream over HTTP may stay silent "
+                 "before the server writes an empty frame to it (how it "
+                 "learns an HTTP/1.1 client left; keeps proxies from "
+                 "cutting it); 0: never")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 3600.0));
   app.add_option("--tls-cert", options.tls_cert_file,
                  "PEM certificate chain for gRPC TLS (default: "
                  "<data-dir>/tls/server.pem if it exists)");
@@ -309,6 +317,8 @@ int main(int argc, char** argv) {
   options.http.request_timeout =
       absl::Milliseconds(http_request_seconds * 1000);
   options.http.write_timeout = absl::Milliseconds(http_write_seconds * 1000);
+  options.http.push_heartbeat =
+      absl::Milliseconds(http_push_heartbeat_seconds * 1000);
   if (!absl::ParseDuration(timestamp_expiry, &options.timestamp_expiry) ||
       options.timestamp_expiry < absl::Minutes(2)) {
     std::cerr << "stratad: --timestamp-expiry '" << timestamp_expiry

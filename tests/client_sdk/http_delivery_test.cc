@@ -3,10 +3,13 @@
 // HTTP/1.1 and HTTP/2 (h2c), their errors as Statuses; the SDK doing a whole
 // check, download, apply and report over its HTTP transport (the ready-made
 // libcurl client, strata::client_curl) and over a host's transport through
-// the C API.
+// the C API; WatchConfig as a stream of length-prefixed events.
+#include <condition_variable>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "gmock/gmock.h"
@@ -28,8 +31,13 @@ class HttpDeliveryTest : public testing::SdkServerTest {
  protected:
   void SetUp() override {
     server_.set_cleartext_http2(true);
+    // Short, so the watch test shows an idle stream outlives it.
+    server_.set_http_request_timeout(absl::Seconds(1));
+    // Short, so a stream whose HTTP/1.1 client left is found soon.
+    server_.set_http_push_heartbeat(heartbeat_);
     SdkServerTest::SetUp();
   }
+  absl::Duration heartbeat_ = absl::Milliseconds(300);
   std::string BaseUrl() const {
     return StrCat("http://127.0.0.1:", server_.http_port());
   }
@@ -50,9 +58,9 @@ class HttpDeliveryTest : public testing::SdkServerTest {
     if (at == std::string::npos) return 0;
     return std::stoull(r->body.substr(at + series.size() + 2));
   }
-  // Runs `run` against the server over HTTP/1.1 and over h2c.
+  // Runs `run` with a curl client speaking HTTP/1.1, then h2c.
   template <typename Run>
-  void OverBothVersions(Run run) {
+  void OverBothClients(Run run) {
     for (bool h2 : {false, true}) {
       SCOPED_TRACE(h2 ? "HTTP/2" : "HTTP/1.1");
       client::CurlHttpOptions o;
@@ -60,20 +68,34 @@ class HttpDeliveryTest : public testing::SdkServerTest {
       absl::StatusOr<std::unique_ptr<client::HttpClient>> http =
           client::NewCurlHttpClient(o);
       ASSERT_THAT(http, IsOk());
-      run(client::NewHttpTransport(BaseUrl(), *std::move(http)), h2);
+      run(*std::move(http), h2);
     }
   }
+  // Runs `run` against the server's transport over HTTP/1.1 and over h2c.
+  template <typename Run>
+  void OverBothVersions(Run run) {
+    OverBothClients([&](std::unique_ptr<client::HttpClient> http, bool h2) {
+      run(client::NewHttpTransport(BaseUrl(), std::move(http)), h2);
+    });
+  }
 };
+
+// Header fields by lowercase name.
+std::map<std::string, std::string> Lowercased(const client::HttpHeaders& h) {
+  std::map<std::string, std::string> out;
+  for (const auto& [k, v] : h) {
+    std::string lower = k;
+    for (char& c : lower) c = static_cast<char>(std::tolower(c));
+    out[lower] = v;
+  }
+  return out;
+}
 
 // What a plain HTTP client sees: a raw exchange.
 struct Raw : client::HttpResponseSink {
   void OnHead(int s, const client::HttpHeaders& h) override {
     status = s;
-    for (const auto& [k, v] : h) {
-      std::string lower = k;
-      for (char& c : lower) c = static_cast<char>(std::tolower(c));
-      headers[lower] = v;
-    }
+    headers = Lowercased(h);
   }
   bool OnBody(std::string_view b) override {
     body.append(b);
@@ -83,6 +105,226 @@ struct Raw : client::HttpResponseSink {
   std::map<std::string, std::string> headers;
   std::string body;
 };
+
+// A WatchConfig stream as a plain HTTP client reads it: the frames parsed
+// as they arrive. Stops the request once `stop_at` events came.
+class EventReader : public client::HttpResponseSink {
+ public:
+  explicit EventReader(size_t stop_at) : stop_at_(stop_at) {}
+  void OnHead(int s, const client::HttpHeaders& h) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    status_ = s;
+    headers_ = Lowercased(h);
+  }
+  bool OnBody(std::string_view b) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    buffer_.append(b);
+    while (status_ == 200 && buffer_.size() >= 4) {
+      const auto* p = reinterpret_cast<const unsigned char*>(buffer_.data());
+      const size_t n = (size_t{p[0]} << 24) | (size_t{p[1]} << 16) |
+                       (size_t{p[2]} << 8) | p[3];
+      if (buffer_.size() < 4 + n) break;
+      if (n == 0) {
+        ++empty_frames_;
+      } else {
+        v1::ConfigEvent e;
+        if (!e.ParseFromArray(buffer_.data() + 4, static_cast<int>(n))) {
+          bad_ = true;
+          return false;
+        }
+        events_.push_back(std::move(e));
+      }
+      buffer_.erase(0, 4 + n);
+    }
+    cv_.notify_all();
+    return events_.size() < stop_at_;
+  }
+  // Waits until `n` events or `frames` frames of any kind came.
+  bool WaitFor(size_t n, size_t frames = 0) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, std::chrono::seconds(20), [&] {
+      return events_.size() >= n &&
+             events_.size() + empty_frames_ >= std::max(n, frames);
+    });
+  }
+  std::vector<v1::ConfigEvent> events() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return events_;
+  }
+  int status() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return status_;
+  }
+  std::string header(const std::string& name) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return headers_[name];
+  }
+  std::string rest() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return buffer_;
+  }
+  int empty_frames() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return empty_frames_;
+  }
+  bool bad() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return bad_;
+  }
+
+ private:
+  const size_t stop_at_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int status_ = 0;
+  std::map<std::string, std::string> headers_;
+  std::string buffer_;
+  std::vector<v1::ConfigEvent> events_;
+  int empty_frames_ = 0;
+  bool bad_ = false;
+};
+
+client::HttpCall WatchCall(const std::string& base, const std::string& device,
+                           const std::string& app = "wallet") {
+  v1::WatchConfigRequest request;
+  request.mutable_device()->set_app_id(app);
+  request.mutable_device()->set_device_id(device);
+  client::HttpCall call;
+  call.method = "POST";
+  call.url = base + "/v1/delivery/watch-config";
+  call.headers = {{"Content-Type", "application/x-protobuf"}};
+  call.body = request.SerializeAsString();
+  call.timeout = absl::Seconds(60);
+  return call;
+}
+
+TEST_F(HttpDeliveryTest, WatchConfigPushesEachNewVersionOverHttp1AndHttp2) {
+  ASSERT_NE(Release(v1::LAYER_CONFIG, "flags", "1", "{\"v\":1}"), 0u);
+  int version = 1;
+  OverBothClients([&](std::unique_ptr<client::HttpClient> http, bool h2) {
+    // The stream ends (the client stops it) after two events: what the
+    // device lacks at once, and the next version when it is released.
+    EventReader reader(2);
+    absl::Status sent;
+    std::thread watcher([&] {
+      sent = http->Send(WatchCall(BaseUrl(), h2 ? "w-h2" : "w-h1"), reader);
+    });
+    ASSERT_TRUE(reader.WaitFor(1)) << "no first event";
+    EXPECT_EQ(reader.status(), 200);
+    EXPECT_EQ(reader.header("content-type"), "application/x-strata-events");
+    EXPECT_EQ(reader.events()[0].entry().inline_content(),
+              StrCat("{\"v\":", version, "}"));
+    EXPECT_EQ(Metric("strata_config_watch_streams_open"), 1u);
+    // Idle (but for heartbeats) past the port's request timeout (1 s):
+    // the stream stays.
+    absl::SleepFor(absl::Milliseconds(2500));
+    ++version;
+    ASSERT_NE(Release(v1::LAYER_CONFIG, "flags", std::to_string(version),
+                      StrCat("{\"v\":", version, "}")),
+              0u);
+    ASSERT_TRUE(reader.WaitFor(2)) << "the new version was not pushed";
+    watcher.join();
+    EXPECT_FALSE(reader.bad());
+    const std::vector<v1::ConfigEvent> events = reader.events();
+    EXPECT_EQ(events[1].entry().statement().version(), std::to_string(version));
+    EXPECT_EQ(events[1].entry().inline_content(),
+              StrCat("{\"v\":", version, "}"));
+    // The client went away: the server closes the stream and frees its
+    // slot (HTTP/2: the stream's reset; HTTP/1.1: a heartbeat's write
+    // fails).
+    for (int i = 0; i < 200 && Metric("strata_config_watch_streams_open") != 0;
+         ++i) {
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+    EXPECT_EQ(Metric("strata_config_watch_streams_open"), 0u);
+  });
+  EXPECT_GE(Metric("strata_config_pushes_total"), 4u);
+}
+
+TEST_F(HttpDeliveryTest, WatchConfigRefusalsAndServerStop) {
+  absl::StatusOr<std::unique_ptr<client::HttpClient>> http =
+      client::NewCurlHttpClient();
+  ASSERT_THAT(http, IsOk());
+  // A bad app id is refused before any stream, as Check is.
+  Raw bad;
+  ASSERT_THAT((*http)->Send(WatchCall(BaseUrl(), "d", "no such/app"), bad),
+              IsOk());
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(bad.headers["strata-status"], "3");
+  EXPECT_EQ(Metric("strata_config_watch_streams_open"), 0u);
+
+  // A device that lacks nothing gets an empty frame, so the head is out;
+  // stopping the server ends the body.
+  EventReader reader(100);
+  absl::Status sent;
+  std::thread watcher(
+      [&] { sent = (*http)->Send(WatchCall(BaseUrl(), "quiet"), reader); });
+  ASSERT_TRUE(reader.WaitFor(0, 1)) << "no empty frame";
+  EXPECT_EQ(reader.status(), 200);
+  EXPECT_EQ(reader.empty_frames(), 1);
+  EXPECT_TRUE(reader.events().empty());
+  server_.Stop();
+  watcher.join();
+  EXPECT_THAT(sent, IsOk());  // the body ended cleanly
+  EXPECT_EQ(reader.rest(), "");
+}
+
+// The server never sends a heartbeat here: a watch the SDK stops while
+// nothing comes must be stopped through HttpCall::cancelled.
+class HttpWatchNoHeartbeatTest : public HttpDeliveryTest {
+ protected:
+  HttpWatchNoHeartbeatTest() { heartbeat_ = absl::Hours(1); }
+};
+
+TEST_F(HttpWatchNoHeartbeatTest, SdkWatchesConfigOverHttpAndStops) {
+  ASSERT_NE(Release(v1::LAYER_CONFIG, "flags", "1", "{\"v\":1}"), 0u);
+  // Over h2c: the stop resets the stream, which the server sees at once
+  // (over HTTP/1.1 it learns of it at the next heartbeat's write).
+  client::ClientOptions options = Options("watch-http");
+  client::CurlHttpOptions h2c;
+  h2c.http2_cleartext = true;
+  options.http_client = *client::NewCurlHttpClient(h2c);
+  absl::StatusOr<std::unique_ptr<client::Client>> c =
+      client::Client::Create(options);
+  ASSERT_THAT(c, IsOk());
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::string> pushed;  // versions installed by pushes
+  client::ConfigWatchOptions o;
+  o.on_push = [&](const client::ConfigPush& p) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (p.installed) pushed.push_back(p.version);
+    cv.notify_all();
+  };
+  auto wait_for = [&](size_t n) {
+    std::unique_lock<std::mutex> lock(mu);
+    return cv.wait_for(lock, std::chrono::seconds(30),
+                       [&] { return pushed.size() >= n; });
+  };
+  ASSERT_THAT((*c)->StartConfigWatch(o), IsOk());
+  ASSERT_TRUE(wait_for(1)) << "the current version was not pushed";
+  ASSERT_NE(Release(v1::LAYER_CONFIG, "flags", "2", "{\"v\":2}"), 0u);
+  ASSERT_TRUE(wait_for(2)) << "the new version was not pushed";
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    EXPECT_THAT(pushed, ::testing::ElementsAre("1", "2"));
+  }
+  EXPECT_EQ((*c)->GetConfig("flags").value_or(std::nullopt), "{\"v\":2}");
+  EXPECT_EQ((*c)->ConfigWatchStatus().streams_opened, 1u);
+  EXPECT_EQ(Metric("strata_config_watch_streams_open"), 1u);
+  // Nothing more comes (no heartbeat for an hour): the stop goes through
+  // the curl client's progress poll, not the next bytes. A hang guard only.
+  std::thread stopper([&] { (*c)->StopConfigWatch(); });
+  for (int i = 0; i < 600 && (*c)->ConfigWatchStatus().running; ++i)
+    absl::SleepFor(absl::Milliseconds(50));
+  EXPECT_FALSE((*c)->ConfigWatchStatus().running) << "the watch did not stop";
+  stopper.join();
+  for (int i = 0; i < 200 && Metric("strata_config_watch_streams_open") != 0;
+       ++i) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_EQ(Metric("strata_config_watch_streams_open"), 0u);
+}
 
 TEST_F(HttpDeliveryTest, CheckAndReportAsProtobufOverHttp1AndHttp2) {
   ASSERT_NE(Release(v1::LAYER_CONFIG, "flags", "1", "{\"a\":1}"), 0u);

@@ -31,6 +31,10 @@ class TestServer {
     options.allow_unsigned_publishes = allow_unsigned_;
     options.gate_interval = gate_interval_;
     options.http.cleartext_http2 = cleartext_http2_;
+    if (http_request_timeout_ > absl::ZeroDuration())
+      options.http.request_timeout = http_request_timeout_;
+    if (http_push_heartbeat_ > absl::ZeroDuration())
+      options.http.push_heartbeat = http_push_heartbeat_;
     auto server = server::StrataServer::Start(options);
     ASSERT_THAT(server, IsOk());
     server_ = *std::move(server);
@@ -52,6 +56,10 @@ class TestServer {
   void set_gate_interval(absl::Duration d) { gate_interval_ = d; }
   // HTTP/2 without TLS on the HTTP port (before Start).
   void set_cleartext_http2(bool on) { cleartext_http2_ = on; }
+  // The HTTP port's request (keep-alive) timeout (before Start).
+  void set_http_request_timeout(absl::Duration d) { http_request_timeout_ = d; }
+  // How long a pushed HTTP response may stay silent (before Start).
+  void set_http_push_heartbeat(absl::Duration d) { http_push_heartbeat_ = d; }
 
  private:
   std::unique_ptr<server::StrataServer> server_;
@@ -59,6 +67,8 @@ class TestServer {
   bool allow_unsigned_ = true;
   absl::Duration gate_interval_ = absl::Seconds(10);
   bool cleartext_http2_ = false;
+  absl::Duration http_request_timeout_ = absl::ZeroDuration();
+  absl::Duration http_push_heartbeat_ = absl::ZeroDuration();
 };
 
 }  // namespace strata::testing

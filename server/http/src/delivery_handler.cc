@@ -1,6 +1,7 @@
 #include "strata/server/http/delivery_handler.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <optional>
 
@@ -51,6 +52,86 @@ HttpResponse Protobuf(const Message& message) {
   r.headers["Content-Type"] = kProtobufContentType;
   r.headers["Cache-Control"] = "no-store";
   r.body = message.SerializeAsString();
+  return r;
+}
+
+// A ConfigEvent as the stream carries it: length (4 bytes, big-endian),
+// then the message.
+std::string EventFrame(const v1::ConfigEvent& event) {
+  const size_t n = event.ByteSizeLong();
+  std::string frame(4 + n, '\0');
+  for (int i = 0; i < 4; ++i)
+    frame[i] = static_cast<char>((n >> (8 * (3 - i))) & 0xff);
+  event.SerializeWithCachedSizesToArray(
+      reinterpret_cast<uint8_t*>(frame.data() + 4));
+  return frame;
+}
+
+// One WatchConfig stream over HTTP: the service's stream writes through
+// this sink into the response's push stream. Kept alive by the push
+// stream's close callback until the response is over.
+class HttpWatch final : public ConfigSink {
+ public:
+  // ConfigSink: called by the stream under its lock, on any thread.
+  void Send(const v1::ConfigEvent* event) override {
+    sent_any_.store(true);
+    push_->Write(EventFrame(*event), [this] {
+      if (call_ != nullptr) call_->WriteDone();
+    });
+  }
+  void End(const absl::Status&) override { push_->End(); }
+
+  void set_push(std::shared_ptr<HttpPushStream> push) {
+    push_ = std::move(push);
+  }
+  void set_call(std::unique_ptr<DeliveryCalls::WatchCall> call) {
+    call_ = std::move(call);
+  }
+  const std::shared_ptr<HttpPushStream>& push() const { return push_; }
+  bool sent_any() const { return sent_any_.load(); }
+  // The response is over (the loop thread): the stream is cancelled and
+  // closed; nothing calls the sink after this.
+  void Closed() {
+    if (call_ != nullptr) call_->Cancel();
+    call_.reset();
+  }
+
+ private:
+  std::shared_ptr<HttpPushStream> push_;
+  std::unique_ptr<DeliveryCalls::WatchCall> call_;
+  std::atomic<bool> sent_any_{false};
+};
+
+HttpResponse WatchConfig(DeliveryCalls* calls, const HttpRequest& req) {
+  v1::WatchConfigRequest request;
+  if (auto refused = Parse(req, &request)) return *refused;
+  auto watch = std::make_shared<HttpWatch>();
+  // The close callback holds the watch; the watch holds the push stream
+  // (the cycle ends when the callback runs, or below when refused).
+  // Its heartbeat is an empty frame.
+  watch->set_push(HttpPushStream::Create(
+      [watch]() mutable {
+        watch->Closed();
+        watch->set_push(nullptr);
+        watch.reset();
+      },
+      std::string(4, '\0')));
+  absl::StatusOr<std::unique_ptr<DeliveryCalls::WatchCall>> call =
+      calls->HandleWatch(request, watch.get());
+  if (!call.ok()) {
+    watch->set_push(nullptr);
+    return Failure(call.status(),
+                   call.status().code() == absl::StatusCode::kResourceExhausted
+                       ? absl::Seconds(1)
+                       : absl::ZeroDuration());
+  }
+  watch->set_call(*std::move(call));
+  HttpResponse r;
+  r.headers["Content-Type"] = kEventStreamContentType;
+  r.headers["Cache-Control"] = "no-store";
+  r.push = watch->push();
+  // Nothing to say yet: an empty frame, so that the head goes out now.
+  if (!watch->sent_any()) r.push->Write(std::string(4, '\0'), nullptr);
   return r;
 }
 
@@ -110,6 +191,10 @@ void AddDeliveryRoutes(HttpRouter& router, DeliveryCalls* calls) {
                    calls->HandleReport(req.peer, request, &response, &retry);
                if (!s.ok()) return Failure(s, retry);
                return Protobuf(response);
+             })
+      .Exact(kDeliveryWatchConfigPath, {"POST"},
+             [calls](const HttpRequest& req, std::string_view) {
+               return WatchConfig(calls, req);
              });
 }
 

@@ -18,6 +18,7 @@
 #include <new>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 
 // h2o's headers are C; they are system headers here (no warnings of ours).
 #define H2O_USE_LIBUV 0
@@ -167,6 +168,94 @@ std::optional<std::string_view> RawHttp1Head(h2o_req_t* req) {
 
 }  // namespace
 
+// HttpPushStream: writes from any thread are queued here and posted to the
+// connection's loop thread (one message in flight at most), which hands
+// them to h2o one at a time (h2o takes the next only after `proceed`).
+class PushStreamImpl final
+    : public HttpPushStream,
+      public std::enable_shared_from_this<PushStreamImpl> {
+ public:
+  PushStreamImpl(std::function<void()> on_close, std::string heartbeat)
+      : heartbeat_(std::move(heartbeat)), on_close_(std::move(on_close)) {
+    message_.stream = this;
+  }
+  void Write(std::string bytes, std::function<void()> sent) override {
+    MutexLock lock(&mu_);
+    if (closed_ || ended_) return;
+    queue_.push_back(Piece{std::move(bytes), std::move(sent)});
+    PostLocked();
+  }
+  void End() override {
+    MutexLock lock(&mu_);
+    if (closed_ || ended_) return;
+    ended_ = true;
+    PostLocked();
+  }
+
+  // The loop thread: the response started on `req`.
+  void Attach(HttpServer::Loop* loop, h2o_req_t* req);
+  // The loop thread: h2o wrote the last piece.
+  void Proceed();
+  // The loop thread: the request is disposed (its pool destroyed).
+  void Closed();
+  // The loop thread: writes the heartbeat if nothing went out for
+  // `idle_ms` and nothing waits.
+  void Heartbeat(int64_t now_ms, int64_t idle_ms);
+  // The loop thread: a posted wake-up (the message `m`).
+  static void OnMessage(h2o_multithread_message_t* m);
+
+ private:
+  struct Piece {
+    std::string bytes;
+    std::function<void()> sent;
+  };
+  // What a post carries; `super` first (h2o links it into the receiver).
+  struct Message {
+    h2o_multithread_message_t super;
+    PushStreamImpl* stream;
+  };
+  void PostLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The loop thread: hands h2o the next piece, or the end, if none is out.
+  void Pump();
+
+  const std::string heartbeat_;
+  Mutex mu_;
+  std::deque<Piece> queue_ ABSL_GUARDED_BY(mu_);
+  bool ended_ ABSL_GUARDED_BY(mu_) = false;
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+  HttpServer::Loop* loop_ ABSL_GUARDED_BY(mu_) = nullptr;  // once attached
+  bool posted_ ABSL_GUARDED_BY(mu_) = false;
+  // Holds the stream while a message is posted.
+  std::shared_ptr<PushStreamImpl> self_ ABSL_GUARDED_BY(mu_);
+  std::function<void()> on_close_ ABSL_GUARDED_BY(mu_);
+  Message message_{};
+  // The loop thread's own: the request (null once closed), the piece h2o
+  // has, whether h2o has one, and whether the end was handed over.
+  h2o_req_t* req_ = nullptr;
+  Piece sending_;
+  bool in_flight_ = false;
+  bool final_sent_ = false;
+  HttpServer::Loop* attached_ = nullptr;
+  int64_t last_write_ms_ = 0;
+};
+
+// The generator of a pushed response; `super` first. Lives in the
+// request's pool: its destruction is the stream's close.
+struct PushGenerator {
+  h2o_generator_t super;
+  std::shared_ptr<PushStreamImpl> stream;
+  ~PushGenerator() { stream->Closed(); }
+  static void OnProceed(h2o_generator_t* g, h2o_req_t*) {
+    reinterpret_cast<PushGenerator*>(g)->stream->Proceed();
+  }
+};
+
+std::shared_ptr<HttpPushStream> HttpPushStream::Create(
+    std::function<void()> on_close, std::string heartbeat) {
+  return std::make_shared<PushStreamImpl>(std::move(on_close),
+                                          std::move(heartbeat));
+}
+
 // What the server's C callbacks reach: private state through a friend.
 struct ServerAccess {
   static HttpHandler& handler(HttpServer* s) { return s->handler_; }
@@ -203,9 +292,12 @@ struct HttpServer::Loop {
     uint64_t acked = 0;
     int64_t since_ms = 0;
   };
+  // Pushed responses in progress on this loop (its thread only).
+  std::unordered_set<PushStreamImpl*> pushes;
   // Open connections of this loop (its thread only).
   std::unordered_map<h2o_socket_t*, Progress> sockets;
   int64_t next_sweep_ms = 0;
+  int64_t next_heartbeat_ms = 0;
 
   Loop(HttpServer* s, int fd, ssl_ctx_st* ssl) : server(s), listen_fd(fd) {
     const HttpServerOptions& o = ServerAccess::options(s);
@@ -232,7 +324,14 @@ struct HttpServer::Loop {
     accept_ctx.ssl_ctx = ssl;
     queue = h2o_multithread_create_queue(evloop);
     h2o_multithread_register_receiver(
-        queue, &wake, [](h2o_multithread_receiver_t*, h2o_linklist_t*) {});
+        queue, &wake, [](h2o_multithread_receiver_t*, h2o_linklist_t* list) {
+          while (!h2o_linklist_is_empty(list)) {
+            auto* m = H2O_STRUCT_FROM_MEMBER(h2o_multithread_message_t, link,
+                                             list->next);
+            h2o_linklist_unlink(&m->link);
+            PushStreamImpl::OnMessage(m);
+          }
+        });
     listener =
         h2o_evloop_socket_create(evloop, listen_fd, H2O_SOCKET_FLAG_DONT_READ);
     listener->data = this;
@@ -245,6 +344,10 @@ struct HttpServer::Loop {
     // h2o_context_dispose insists on empty timers.
     if (h2o_timeout_is_linked(&ctx.http2._graceful_shutdown_timeout))
       h2o_timeout_unlink(&ctx.http2._graceful_shutdown_timeout);
+    // Push streams' wake-ups still queued (posted before their connection
+    // closed) are delivered first: h2o insists on an empty receiver.
+    for (int i = 0; i < 1000 && pushes_posted.load() > 0; ++i)
+      h2o_evloop_run(evloop, 10);
     h2o_multithread_unregister_receiver(queue, &wake);
     h2o_multithread_destroy_queue(queue);
     h2o_multithread_queue_t* context_queue = ctx.queue;
@@ -264,6 +367,12 @@ struct HttpServer::Loop {
   }
 
   void Wake() { h2o_multithread_send_message(&wake, nullptr); }
+  // A push stream's wake-up (PushStreamImpl), from any thread.
+  void Post(h2o_multithread_message_t* m) {
+    pushes_posted.fetch_add(1);
+    h2o_multithread_send_message(&wake, m);
+  }
+  std::atomic<int> pushes_posted{0};
 
   // The loop thread: serves until Shutdown, then drains.
   void Run(const std::atomic<int64_t>* deadline_ms) {
@@ -292,6 +401,17 @@ struct HttpServer::Loop {
       const int64_t now = NowMs();
       if (now >= next_sweep_ms) {
         CutStalledWriters(now);
+        const int64_t idle = absl::ToInt64Milliseconds(
+            ServerAccess::options(server).push_heartbeat);
+        // Pushed responses are looked at twice per heartbeat period, not
+        // at every sweep (100,000 of them cost a few % of a core a scan).
+        if (idle > 0 && now >= next_heartbeat_ms) {
+          next_heartbeat_ms = now + std::max<int64_t>(1, idle / 2);
+          // Heartbeat can close a stream (and so erase it): a copy.
+          std::vector<PushStreamImpl*> all(pushes.begin(), pushes.end());
+          for (PushStreamImpl* p : all)
+            if (pushes.count(p) != 0) p->Heartbeat(now, idle);
+        }
         next_sweep_ms = now + SweepEveryMs();
       }
       wait = static_cast<int32_t>(
@@ -301,9 +421,11 @@ struct HttpServer::Loop {
   }
 
   int64_t SweepEveryMs() const {
-    const int64_t timeout =
-        absl::ToInt64Milliseconds(ServerAccess::options(server).write_timeout);
-    return std::clamp<int64_t>(timeout / 4, 10, 1000);
+    const HttpServerOptions& o = ServerAccess::options(server);
+    int64_t every = absl::ToInt64Milliseconds(o.write_timeout) / 4;
+    const int64_t heartbeat = absl::ToInt64Milliseconds(o.push_heartbeat);
+    if (heartbeat > 0) every = std::min(every, heartbeat / 2);
+    return std::clamp<int64_t>(every, 10, 1000);
   }
 
   // A connection with a write waiting whose peer has acknowledged nothing
@@ -442,7 +564,7 @@ struct HttpServer::Loop {
     Send(req, std::move(response), request.method == "HEAD");
   }
 
-  static void Send(h2o_req_t* req, HttpResponse&& r, bool head_only) {
+  void Send(h2o_req_t* req, HttpResponse&& r, bool head_only) {
     req->res.status = r.status;
     req->res.reason = Reason(r.status);
     for (const auto& [name, value] : r.headers) {
@@ -465,6 +587,15 @@ struct HttpServer::Loop {
     }
     const bool no_body = r.status == 204 || r.status == 304 ||
                          (r.status >= 100 && r.status < 200);
+    if (r.push != nullptr && !no_body && !head_only) {
+      auto* g = NewInPool<PushGenerator>(&req->pool);
+      g->super.proceed = &PushGenerator::OnProceed;
+      g->super.stop = nullptr;
+      g->stream = std::static_pointer_cast<PushStreamImpl>(std::move(r.push));
+      h2o_start_response(req, &g->super);
+      g->stream->Attach(this, req);
+      return;
+    }
     if (no_body) {
       h2o_start_response(req, &kNoMoreGenerator);
       h2o_send(req, nullptr, 0, H2O_SEND_STATE_FINAL);
@@ -506,6 +637,99 @@ struct HttpServer::Loop {
     h2o_send(req, &buf, 1, H2O_SEND_STATE_FINAL);
   }
 };
+
+void PushStreamImpl::PostLocked() {
+  if (loop_ == nullptr || posted_) return;
+  posted_ = true;
+  self_ = shared_from_this();
+  loop_->Post(&message_.super);
+}
+
+void PushStreamImpl::OnMessage(h2o_multithread_message_t* m) {
+  PushStreamImpl* self = reinterpret_cast<Message*>(m)->stream;
+  std::shared_ptr<PushStreamImpl> hold;
+  {
+    MutexLock lock(&self->mu_);
+    self->posted_ = false;
+    hold = std::move(self->self_);
+    self->loop_->pushes_posted.fetch_sub(1);
+  }
+  self->Pump();
+}
+
+void PushStreamImpl::Attach(HttpServer::Loop* loop, h2o_req_t* req) {
+  req_ = req;
+  attached_ = loop;
+  loop->pushes.insert(this);
+  last_write_ms_ = HttpServer::Loop::NowMs();
+  {
+    MutexLock lock(&mu_);
+    loop_ = loop;
+  }
+  // The head goes out with the first bytes.
+  Pump();
+}
+
+void PushStreamImpl::Pump() {
+  if (req_ == nullptr || in_flight_ || final_sent_) return;
+  bool final = false;
+  {
+    MutexLock lock(&mu_);
+    if (!queue_.empty()) {
+      sending_ = std::move(queue_.front());
+      queue_.pop_front();
+    } else if (ended_) {
+      final = true;
+    } else {
+      return;
+    }
+  }
+  if (final) {
+    final_sent_ = true;
+    h2o_send(req_, nullptr, 0, H2O_SEND_STATE_FINAL);
+    return;
+  }
+  in_flight_ = true;
+  h2o_iovec_t buf =
+      h2o_iovec_init(sending_.bytes.data(), sending_.bytes.size());
+  h2o_send(req_, &buf, 1, H2O_SEND_STATE_IN_PROGRESS);
+}
+
+void PushStreamImpl::Proceed() {
+  in_flight_ = false;
+  std::function<void()> sent = std::move(sending_.sent);
+  sending_ = Piece{};
+  if (sent && req_ != nullptr) sent();
+  Pump();
+}
+
+void PushStreamImpl::Heartbeat(int64_t now_ms, int64_t idle_ms) {
+  if (heartbeat_.empty() || req_ == nullptr || in_flight_ || final_sent_ ||
+      now_ms - last_write_ms_ < idle_ms) {
+    return;
+  }
+  {
+    MutexLock lock(&mu_);
+    if (!queue_.empty() || ended_) return;
+    queue_.push_back(Piece{heartbeat_, nullptr});
+  }
+  Pump();
+}
+
+void PushStreamImpl::Closed() {
+  if (attached_ != nullptr) attached_->pushes.erase(this);
+  attached_ = nullptr;
+  req_ = nullptr;
+  sending_ = Piece{};
+  std::function<void()> on_close;
+  {
+    MutexLock lock(&mu_);
+    closed_ = true;
+    queue_.clear();
+    on_close = std::move(on_close_);
+  }
+  if (on_close) on_close();
+}
 
 std::optional<ByteRange> ParseRange(std::string_view header, uint64_t size) {
   constexpr std::string_view kPrefix = "bytes=";

@@ -138,6 +138,29 @@ class WatchReactor final : public grpc::ServerWriteReactor<v1::ConfigEvent>,
   std::shared_ptr<ConfigStream> stream_;
 };
 
+// One WatchConfig stream over HTTP (delivery_handler.h): the core's
+// ConfigStream on the route's sink, and its slot.
+class HttpWatchCall final : public DeliveryCalls::WatchCall {
+ public:
+  HttpWatchCall(Metrics* metrics, std::optional<StreamLimiter::Slot> slot)
+      : metrics_(metrics), slot_(std::move(slot)) {}
+  ~HttpWatchCall() override { stream_->Close(); }
+  void Start(DeliveryCore* core, const v1::WatchConfigRequest& request,
+             ConfigSink* sink) {
+    stream_ = core->WatchConfig(request, sink);
+  }
+  void WriteDone() override {
+    metrics_->Increment("strata_config_pushes_total");
+    stream_->WriteDone(true);
+  }
+  void Cancel() override { stream_->Cancel(); }
+
+ private:
+  Metrics* metrics_;
+  std::optional<StreamLimiter::Slot> slot_;
+  std::shared_ptr<ConfigStream> stream_;
+};
+
 }  // namespace
 
 void DeliveryService::SetLimits(Clock* clock, const DeliveryLimits& limits) {
@@ -195,16 +218,15 @@ absl::Status DeliveryService::AdmitReport(const std::string& peer,
   return absl::OkStatus();
 }
 
-grpc::Status DeliveryService::WatchRefused(const StreamLimiter::Slot& slot,
+absl::Status DeliveryService::WatchRefused(const StreamLimiter::Slot& slot,
                                            const v1::DeviceContext& device) {
   switch (slot.refused()) {
     case StreamLimiter::Refused::kNo:
-      return grpc::Status::OK;
+      return absl::OkStatus();
     case StreamLimiter::Refused::kServer:
       metrics_->Increment("strata_config_watch_refused_total",
                           "scope=\"server\"");
-      return grpc::Status(
-          grpc::StatusCode::RESOURCE_EXHAUSTED,
+      return absl::ResourceExhaustedError(
           StrCat("this server already holds its maximum of ",
                  watch_streams_->limits().max_total,
                  " WatchConfig streams (--max-watch-streams); retry later "
@@ -212,8 +234,7 @@ grpc::Status DeliveryService::WatchRefused(const StreamLimiter::Slot& slot,
     case StreamLimiter::Refused::kKey:
       metrics_->Increment("strata_config_watch_refused_total",
                           "scope=\"device\"");
-      return grpc::Status(
-          grpc::StatusCode::RESOURCE_EXHAUSTED,
+      return absl::ResourceExhaustedError(
           StrCat("device ", Shown(device.device_id()), " of app ",
                  Shown(device.app_id()), " already holds ",
                  watch_streams_->limits().max_per_key,
@@ -221,7 +242,21 @@ grpc::Status DeliveryService::WatchRefused(const StreamLimiter::Slot& slot,
                  "(--max-watch-streams-per-device); close one, or retry "
                  "after the old stream ended"));
   }
-  return grpc::Status::OK;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<StreamLimiter::Slot>> DeliveryService::AdmitWatch(
+    const v1::DeviceContext& device) {
+  STRATA_RETURN_IF_ERROR(ValidateName("app id", device.app_id()));
+  // A stream holds no thread: a slot, a subscription to its app's changes
+  // and what its device has.
+  std::optional<StreamLimiter::Slot> slot;
+  if (watch_streams_ != nullptr) {
+    slot.emplace(watch_streams_->Acquire(DeviceKey(device)));
+    STRATA_RETURN_IF_ERROR(WatchRefused(*slot, device));
+  }
+  metrics_->Increment("strata_config_watch_streams_total");
+  return slot;
 }
 
 grpc::Status DeliveryService::DoCheck(const v1::CheckRequest* request,
@@ -287,23 +322,23 @@ grpc::Status DeliveryService::Download(
 
 grpc::ServerWriteReactor<v1::ConfigEvent>* DeliveryService::WatchConfig(
     grpc::CallbackServerContext*, const v1::WatchConfigRequest* request) {
-  const v1::DeviceContext& device = request->device();
-  if (absl::Status s = ValidateName("app id", device.app_id()); !s.ok()) {
-    return new RefusedWatch(ToGrpcStatus(s));
-  }
-  // A stream holds no thread: a slot, a subscription to its app's changes
-  // and what its device has.
-  std::optional<StreamLimiter::Slot> slot;
-  if (watch_streams_ != nullptr) {
-    slot.emplace(watch_streams_->Acquire(DeviceKey(device)));
-    if (grpc::Status refused = WatchRefused(*slot, device); !refused.ok()) {
-      return new RefusedWatch(std::move(refused));
-    }
-  }
-  metrics_->Increment("strata_config_watch_streams_total");
-  auto* reactor = new WatchReactor(metrics_, std::move(slot));
+  absl::StatusOr<std::optional<StreamLimiter::Slot>> slot =
+      AdmitWatch(request->device());
+  if (!slot.ok()) return new RefusedWatch(ToGrpcStatus(slot.status()));
+  auto* reactor = new WatchReactor(metrics_, *std::move(slot));
   reactor->Start(core_, *request);
   return reactor;
+}
+
+absl::StatusOr<std::unique_ptr<DeliveryCalls::WatchCall>>
+DeliveryService::HandleWatch(const v1::WatchConfigRequest& request,
+                             ConfigSink* sink) {
+  absl::StatusOr<std::optional<StreamLimiter::Slot>> slot =
+      AdmitWatch(request.device());
+  if (!slot.ok()) return slot.status();
+  auto call = std::make_unique<HttpWatchCall>(metrics_, *std::move(slot));
+  call->Start(core_, request, sink);
+  return call;
 }
 
 grpc::ServerUnaryReactor* DeliveryService::Report(

@@ -81,6 +81,8 @@ class DeliveryService final
                             const v1::ReportRequest& request,
                             v1::ReportResponse* response,
                             absl::Duration* retry_after) override;
+  absl::StatusOr<std::unique_ptr<WatchCall>> HandleWatch(
+      const v1::WatchConfigRequest& request, ConfigSink* sink) override;
 
  private:
   // The rate limits of Report, by connection `peer` and by device:
@@ -102,8 +104,12 @@ class DeliveryService final
   grpc::Status DoDownload(grpc::ServerContext* context,
                           const v1::DownloadRequest* request,
                           grpc::ServerWriter<v1::DownloadChunk>* writer);
+  // A WatchConfig stream's admission (gRPC's and HTTP's): its slot (none
+  // without limits), or why not (counted).
+  absl::StatusOr<std::optional<StreamLimiter::Slot>> AdmitWatch(
+      const v1::DeviceContext& device);
   // OK for a granted slot; RESOURCE_EXHAUSTED (counted) for a refused one.
-  grpc::Status WatchRefused(const StreamLimiter::Slot& slot,
+  absl::Status WatchRefused(const StreamLimiter::Slot& slot,
                             const v1::DeviceContext& device);
   DeliveryCore* core_;
   Metrics* metrics_;

@@ -8,6 +8,7 @@
 #ifndef STRATA_CLIENT_HTTP_CLIENT_H_
 #define STRATA_CLIENT_HTTP_CLIENT_H_
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -29,6 +30,13 @@ struct HttpCall {
   std::string body;
   // The whole exchange; the host's stack should give up after it.
   absl::Duration timeout = absl::Seconds(30);
+  // Set for a request the SDK may stop while the server sends nothing (a
+  // WatchConfig stream, answered for as long as the device listens): the
+  // host should poll it and stop the request soon after it turns true
+  // (Send then returns OK). A host that does not is stopped at the next
+  // body bytes, which the server sends at least every
+  // `stratad --http-push-heartbeat` (30 s).
+  std::shared_ptr<const std::atomic<bool>> cancelled;
 };
 
 // Where the host's stack puts the response, in order: OnHead once, then

@@ -5,6 +5,8 @@
 //
 //   POST /v1/delivery/check    body CheckRequest   -> 200 CheckResponse
 //   POST /v1/delivery/report   body ReportRequest  -> 200 ReportResponse
+//   POST /v1/delivery/watch-config  body WatchConfigRequest
+//                              -> 200, then ConfigEvents as they happen
 //   GET  /v1/blobs/<sha256>    (blob_handler.h) is Download: Range from an
 //                              offset resumes.
 //
@@ -12,14 +14,29 @@
 // its kind (400, 404, 412, 429 with Retry-After, 500, 503 ...), the
 // absl::StatusCode's number in the `Strata-Status` header and the message
 // as text/plain, so a client rebuilds the exact Status gRPC would give.
-// WatchConfig stays gRPC-only (Check delivers config too).
+//
+// WatchConfig's answer is a stream (`application/x-strata-events`): each
+// ConfigEvent as a 4-byte big-endian length and then the serialized
+// message, written as the server decides it, for as long as the client
+// stays; a length of 0 carries no event: the server sends one at once when
+// the device lacks nothing (so the head goes out), and as a heartbeat on a
+// stream idle for the port's push heartbeat (--http-push-heartbeat,
+// default 30 s), which is how it learns that an HTTP/1.1 client left. The body
+// ends when the server stops (reconnect with backoff, as on gRPC's
+// UNAVAILABLE). Refusals before the stream starts are answered like Check's
+// (429 when the stream slots are full). One connection carries many streams
+// over HTTP/2, and the server writes the events of all of a connection's
+// streams together: the cheap way to push to a fleet (docs/benchmarks.md).
 #ifndef STRATA_SERVER_HTTP_DELIVERY_HANDLER_H_
 #define STRATA_SERVER_HTTP_DELIVERY_HANDLER_H_
 
+#include <memory>
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "strata/server/core/config_watch.h"
 #include "strata/server/http/http_router.h"
 #include "strata/v1/delivery.pb.h"
 
@@ -38,10 +55,28 @@ class DeliveryCalls {
                                     const v1::ReportRequest& request,
                                     v1::ReportResponse* response,
                                     absl::Duration* retry_after) = 0;
+  // One WatchConfig stream, seen from the route: the service's stream on
+  // the route's sink. Destroying it ends the stream (no call to the sink
+  // after) and frees its slot.
+  class WatchCall {
+   public:
+    virtual ~WatchCall() = default;
+    // The event last sent through the sink was written.
+    virtual void WriteDone() = 0;
+    // The client went away.
+    virtual void Cancel() = 0;
+  };
+  // Admits a WatchConfig stream (the same checks, slots and metrics as
+  // gRPC's) and opens it on `sink`, which may be sent the first event
+  // before this returns. `sink` must outlive the call.
+  virtual absl::StatusOr<std::unique_ptr<WatchCall>> HandleWatch(
+      const v1::WatchConfigRequest& request, ConfigSink* sink) = 0;
 };
 
 inline constexpr char kDeliveryCheckPath[] = "/v1/delivery/check";
 inline constexpr char kDeliveryReportPath[] = "/v1/delivery/report";
+inline constexpr char kDeliveryWatchConfigPath[] = "/v1/delivery/watch-config";
+inline constexpr char kEventStreamContentType[] = "application/x-strata-events";
 inline constexpr char kProtobufContentType[] = "application/x-protobuf";
 
 void AddDeliveryRoutes(HttpRouter& router, DeliveryCalls* calls);

@@ -35,12 +35,43 @@ struct HttpRequest {
   std::string peer;  // the client's address, "ip:port" ("" if unknown)
 };
 
+// A response body the server pushes as it has it, for as long as the
+// client stays (WatchConfig over HTTP, delivery_handler.h). A handler makes
+// one and returns it in HttpResponse::push: the status and header fields
+// go out with the first bytes written, with no Content-Length (HTTP/1.1
+// chunked, an open HTTP/2 stream). Thread-safe.
+class HttpPushStream {
+ public:
+  // `on_close` is called once, on the connection's loop thread, when the
+  // response is over: End's last byte went out, the client went away, or
+  // the server cut the connection. Nothing is sent after it. It is never
+  // called for a stream that no response took (the handler's to drop).
+  // `heartbeat`: bytes the server writes when the stream has been idle
+  // for HttpServerOptions::push_heartbeat (empty: never). Over HTTP/1.1 a
+  // write is the only way to learn that the client left (the server reads
+  // nothing while it answers), and it keeps proxies from cutting an idle
+  // response.
+  static std::shared_ptr<HttpPushStream> Create(std::function<void()> on_close,
+                                                std::string heartbeat = "");
+  virtual ~HttpPushStream() = default;
+  // Queues `bytes` after what is queued. `sent` is called on the loop
+  // thread once they were handed to the connection (the client's flow
+  // control permitting): a writer that waits for it keeps one write in
+  // flight. Never called after on_close. Writes before the response starts
+  // wait for it.
+  virtual void Write(std::string bytes, std::function<void()> sent) = 0;
+  // Ends the body after what is queued. Idempotent.
+  virtual void End() = 0;
+};
+
 struct HttpResponse {
   int status = 200;
   // Content-Length, Connection and Transfer-Encoding are the server's: set
   // here they are ignored.
   std::map<std::string, std::string> headers;
   // The body is, in this order of precedence:
+  //  - `push` when set: what the handler writes there, for as long as it
+  //    likes (HttpPushStream);
   //  - `body_reader` when set: called with (offset, max) and appends at
   //    most `max` bytes of the body at `offset` to `out`, for bodies too
   //    large to hold at once; `body_length` bytes in all;
@@ -48,6 +79,7 @@ struct HttpResponse {
   //    (a cached blob) and sent without a copy;
   //  - `body`.
   std::string body;
+  std::shared_ptr<HttpPushStream> push;
   std::shared_ptr<const void> body_owner;
   std::string_view body_view;
   std::function<absl::Status(uint64_t offset, uint64_t max, std::string* out)>
@@ -72,6 +104,8 @@ struct HttpServerOptions {
   // A connection with a response waiting to be written whose peer has
   // acknowledged no byte of it this long is closed (a stalled reader).
   absl::Duration write_timeout = absl::Seconds(60);
+  // A pushed response (HttpPushStream) idle this long gets its heartbeat.
+  absl::Duration push_heartbeat = absl::Seconds(30);
   // HTTP/2 connections with no stream open this long are closed.
   absl::Duration http2_idle_timeout = absl::Seconds(60);
   // TLS handshakes must finish within this.
