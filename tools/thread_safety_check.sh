@@ -3,7 +3,11 @@
 # whose locks are strata::Mutex (server/, client_sdk/, and the few in base/
 # and rollout/; issue 23): proves that every member marked
 # ABSL_GUARDED_BY(mu) is touched with mu held and that every
-# ABSL_EXCLUSIVE_LOCKS_REQUIRED function is called with its lock.
+# ABSL_EXCLUSIVE_LOCKS_REQUIRED function is called with its lock. The
+# device core (client_sdk/device_core, built without base/ and Abseil) has
+# its own annotated lock, client_sdk/device_core/src/device_mutex.h
+# (STRATA_DEVICE_GUARDED_BY, STRATA_DEVICE_REQUIRES); its three sources
+# are checked too.
 #
 # Syntax only (no code generation), on the translation units of an existing
 # CMake build: the unity sources (8 files each) and the few non-unity
@@ -32,7 +36,8 @@ command -v "$CLANGXX" >/dev/null || {
   exit 1
 }
 
-# The folders whose locks are annotated.
+# The folders whose locks are annotated (client_sdk/ includes the device
+# core's non-unity sources, client_sdk/device_core/src/*.cc).
 DIRS='(server|client_sdk|base|rollout)'
 CHECKED="^$ROOT/$DIRS/|^$BUILD/$DIRS/.*/Unity/"
 
@@ -95,6 +100,14 @@ done <"$DB"
 
 if [ "$n" = 0 ]; then
   echo "thread-safety: no annotated sources in $DB" >&2
+  exit 1
+fi
+# The device core's lock is checked only if its sources are in the build's
+# database (a filter may leave them out on purpose).
+if [ -z "${STRATA_TS_ONLY:-}" ] &&
+  ! grep -q "device_core/src/device_core.cc" "$work"/units/*.args; then
+  echo "thread-safety: client_sdk/device_core/src/device_core.cc is not" \
+    "in $DB" >&2
   exit 1
 fi
 

@@ -10,8 +10,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
-#include <mutex>
 
+#include "device_mutex.h"
 #include "strata/device/v1/delivery.pb.h"
 #include "strata/proto/statement_signing_bytes.h"
 
@@ -160,12 +160,18 @@ int CompareVersions(std::string_view a, std::string_view b) {
 }
 
 struct DeviceCore::Impl {
+  // Set by Open, read-only after: options, blobs_dir.
   DeviceCoreOptions options;
   std::string blobs_dir;
-  mutable std::mutex mu;
-  pb::CheckRequest state;   // the installed modules (state.pb)
-  pb::ReportRequest queue;  // events not acknowledged yet (reports.pb)
-  std::string ticket;       // from the latest check
+  // Serializes Check, FlushReports and the readers: the host may call them
+  // from any thread.
+  mutable Mutex mu;
+  // The installed modules (state.pb).
+  pb::CheckRequest state STRATA_DEVICE_GUARDED_BY(mu);
+  // Events not acknowledged yet (reports.pb).
+  pb::ReportRequest queue STRATA_DEVICE_GUARDED_BY(mu);
+  // From the latest check.
+  std::string ticket STRATA_DEVICE_GUARDED_BY(mu);
 
   std::string StatePath() const { return options.storage_dir + "/state.pb"; }
   std::string QueuePath() const { return options.storage_dir + "/reports.pb"; }
@@ -189,7 +195,8 @@ struct DeviceCore::Impl {
   }
 
   void Queue(pb::ReportEvent::Kind kind, const pb::UpdateEntry& entry,
-             pb::RejectReason reason, const std::string& detail) {
+             pb::RejectReason reason, const std::string& detail)
+      STRATA_DEVICE_REQUIRES(mu) {
     pb::ReportEvent* e = queue.add_events();
     e->set_kind(kind);
     *e->mutable_module() = entry.module();
@@ -208,12 +215,12 @@ struct DeviceCore::Impl {
     }
   }
 
-  Error SaveQueue() {
+  Error SaveQueue() STRATA_DEVICE_REQUIRES(mu) {
     return WriteAtomically(options.storage_dir, QueuePath(),
                            queue.SerializeAsString());
   }
 
-  Error Flush(uint32_t* acknowledged) {
+  Error Flush(uint32_t* acknowledged) STRATA_DEVICE_REQUIRES(mu) {
     *acknowledged = 0;
     if (queue.events_size() == 0) return {};
     pb::ReportRequest request = queue;
@@ -229,7 +236,8 @@ struct DeviceCore::Impl {
     return SaveQueue();
   }
 
-  const pb::InstalledModule* Find(const pb::ModuleId& m) const {
+  const pb::InstalledModule* Find(const pb::ModuleId& m) const
+      STRATA_DEVICE_REQUIRES(mu) {
     for (const pb::InstalledModule& i : state.installed()) {
       if (i.module().layer() == m.layer() && i.module().name() == m.name())
         return &i;
@@ -238,7 +246,7 @@ struct DeviceCore::Impl {
   }
 
   // Verifies and installs one update; nullopt-like: reason 0 on success.
-  Failure Install(const pb::UpdateEntry& entry) {
+  Failure Install(const pb::UpdateEntry& entry) STRATA_DEVICE_REQUIRES(mu) {
     const pb::ArtifactStatement& st = entry.statement();
     if (st.app_id() != options.app_id) {
       return {pb::REJECT_WRONG_APP,
@@ -375,6 +383,9 @@ Error DeviceCore::Open(DeviceCoreOptions options,
   Error e = MakeDir(impl->options.storage_dir);
   if (e.ok()) e = MakeDir(impl->blobs_dir);
   if (!e.ok()) return e;
+  // No other thread sees `impl` yet; the lock is for the analysis (held
+  // until the return: the Impl moves into the DeviceCore by pointer).
+  MutexLock lock(&impl->mu);
   std::string bytes;
   if (ReadFile(impl->StatePath(), &bytes, &e) &&
       !impl->state.ParseFromString(bytes)) {
@@ -391,8 +402,8 @@ Error DeviceCore::Open(DeviceCoreOptions options,
 }
 
 Error DeviceCore::Check(CheckOutcome* outcome) {
-  std::lock_guard<std::mutex> lock(impl_->mu);
   Impl& d = *impl_;
+  MutexLock lock(&d.mu);
   *outcome = CheckOutcome();
   uint32_t acknowledged = 0;
   (void)d.Flush(&acknowledged);  // again after the check
@@ -440,7 +451,7 @@ Error DeviceCore::Check(CheckOutcome* outcome) {
 }
 
 std::vector<InstalledModule> DeviceCore::Installed() const {
-  std::lock_guard<std::mutex> lock(impl_->mu);
+  MutexLock lock(&impl_->mu);
   std::vector<InstalledModule> out;
   for (const pb::InstalledModule& i : impl_->state.installed()) {
     InstalledModule m;
@@ -459,12 +470,12 @@ std::string DeviceCore::ContentPath(const InstalledModule& module) const {
 }
 
 size_t DeviceCore::PendingReports() const {
-  std::lock_guard<std::mutex> lock(impl_->mu);
+  MutexLock lock(&impl_->mu);
   return static_cast<size_t>(impl_->queue.events_size());
 }
 
 Error DeviceCore::FlushReports(uint32_t* acknowledged) {
-  std::lock_guard<std::mutex> lock(impl_->mu);
+  MutexLock lock(&impl_->mu);
   return impl_->Flush(acknowledged);
 }
 
