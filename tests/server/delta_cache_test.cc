@@ -3,6 +3,7 @@
 
 #include "gtest/gtest.h"
 #include "strata/base/file_util.h"
+#include "strata/base/sha256.h"
 #include "strata/base/strings.h"
 #include "strata/base/testing/simulated_clock.h"
 #include "strata/base/testing/status_matchers.h"
@@ -102,8 +103,14 @@ TEST_F(DeltaCacheTest, PublishComputesDeltasThatApplyToTheNewVersion) {
   EXPECT_LT(d->patch_size(), Package(2).size() / 10);
   STRATA_ASSERT_OK_AND_ASSIGN(std::string patch,
                               store_->ReadBlob(d->patch_sha256(), 0, 1 << 20));
-  STRATA_ASSERT_OK_AND_ASSIGN(std::string out,
-                              diff::ApplyPatchToString(Package(1), patch));
+  // The patch carries no check of its own (the device has the signed
+  // statement's hash): applying needs the expected SHA-256.
+  EXPECT_EQ(diff::ApplyPatchToString(Package(1), patch).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  diff::ApplyOptions apply;
+  apply.expected_new_sha256 = Sha256::Hash(Package(2));
+  STRATA_ASSERT_OK_AND_ASSIGN(
+      std::string out, diff::ApplyPatchToString(Package(1), patch, apply));
   EXPECT_EQ(out, Package(2));
   EXPECT_EQ(metrics_.CounterValue("strata_deltas_computed_total"), 1u);
 
