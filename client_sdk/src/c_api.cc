@@ -1,5 +1,6 @@
 #include "strata/client/c_api.h"
 
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -21,6 +22,8 @@ struct strata_cancel {
 
 struct strata_http_response {
   strata::client::HttpResponseSink* sink;
+  // HttpCall::cancelled: null for requests the SDK never stops early.
+  const std::atomic<bool>* cancelled = nullptr;
   bool head_sent = false;
 };
 
@@ -47,6 +50,13 @@ int strata_http_response_body(strata_http_response* response, const void* data,
              : 0;
 }
 
+int strata_http_response_cancelled(const strata_http_response* response) {
+  return response != nullptr && response->cancelled != nullptr &&
+                 response->cancelled->load()
+             ? 1
+             : 0;
+}
+
 namespace {
 
 // ClientOptions::http_client over the host's function pointers.
@@ -60,7 +70,7 @@ class HostHttpClient : public strata::client::HttpClient {
       names.push_back(k.c_str());
       values.push_back(v.c_str());
     }
-    strata_http_response response{&sink};
+    strata_http_response response{&sink, call.cancelled.get()};
     char error[512] = {};
     const int rc = t_.send(
         t_.user_data, call.method.c_str(), call.url.c_str(), names.data(),

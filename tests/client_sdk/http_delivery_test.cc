@@ -4,7 +4,9 @@
 // check, download, apply and report over its HTTP transport (the ready-made
 // libcurl client, strata::client_curl) and over a host's transport through
 // the C API; WatchConfig as a stream of length-prefixed events.
+#include <atomic>
 #include <condition_variable>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -445,6 +447,10 @@ TEST_F(HttpDeliveryTest, SdkChecksDownloadsAppliesAndReportsOverHttp) {
 // pointers, counting what it carried.
 struct HostStack {
   std::unique_ptr<client::HttpClient> http;
+  // Polls strata_http_response_cancelled while a request runs and stops
+  // the request when it turns 1 (as a host's stack would).
+  bool poll_cancelled = false;
+  std::mutex mu;  // the SDK sends from several threads
   std::vector<std::string> calls;
 };
 
@@ -453,7 +459,10 @@ int HostSend(void* user_data, const char* method, const char* url,
              const void* body, size_t body_size, uint64_t timeout_ms,
              strata_http_response* response, char* error, size_t error_size) {
   auto* host = static_cast<HostStack*>(user_data);
-  host->calls.push_back(StrCat(method, " ", url));
+  {
+    std::lock_guard<std::mutex> lock(host->mu);
+    host->calls.push_back(StrCat(method, " ", url));
+  }
   client::HttpCall call;
   call.method = method;
   call.url = url;
@@ -476,7 +485,23 @@ int HostSend(void* user_data, const char* method, const char* url,
     }
   } forward;
   forward.r = response;
+  // The host's poll: the libcurl client below stops a request once
+  // `call.cancelled` turns true.
+  auto stop = std::make_shared<std::atomic<bool>>(false);
+  call.cancelled = stop;
+  std::atomic<bool> done{false};
+  std::thread poller;
+  if (host->poll_cancelled) {
+    poller = std::thread([&] {
+      while (!done.load()) {
+        if (strata_http_response_cancelled(response) == 1) stop->store(true);
+        absl::SleepFor(absl::Milliseconds(20));
+      }
+    });
+  }
   absl::Status s = host->http->Send(call, forward);
+  done.store(true);
+  if (poller.joinable()) poller.join();
   if (!s.ok()) {
     snprintf(error, error_size, "%s", std::string(s.message()).c_str());
     return static_cast<int>(s.code());
@@ -484,27 +509,40 @@ int HostSend(void* user_data, const char* method, const char* url,
   return 0;
 }
 
+// A C host: its stack (libcurl behind HostSend) and the options of an
+// unsigned app's device reaching stratad through it. Stays put: the options
+// point into it.
+struct CHost {
+  CHost(const std::string& base_url, const std::string& dir,
+        const std::string& device, bool h2c)
+      : url(base_url), device_id(device), storage(JoinPath(dir, device)) {
+    client::CurlHttpOptions curl;
+    curl.http2_cleartext = h2c;
+    host.http = *client::NewCurlHttpClient(curl);  // fails only for options
+    transport.user_data = &host;
+    transport.send = &HostSend;
+    options.app_id = "wallet";
+    options.device_id = device_id.c_str();
+    options.storage_dir = storage.c_str();
+    options.insecure_skip_signature_verification_for_tests = 1;
+    options.server_url = url.c_str();
+    options.http_transport = &transport;
+  }
+  CHost(const CHost&) = delete;
+  CHost& operator=(const CHost&) = delete;
+  HostStack host;
+  strata_http_transport transport = {};
+  const std::string url, device_id, storage;
+  strata_client_options options = {};
+};
+
 TEST_F(HttpDeliveryTest, CApiTakesTheHostsTransport) {
   const std::string page(100 * 1024, 'q');
   ASSERT_NE(Release(v1::LAYER_H5, "mall", "1", page), 0u);
-  HostStack host;
-  absl::StatusOr<std::unique_ptr<client::HttpClient>> http =
-      client::NewCurlHttpClient();
-  ASSERT_THAT(http, IsOk());
-  host.http = *std::move(http);
-  strata_http_transport transport = {};
-  transport.user_data = &host;
-  transport.send = &HostSend;
-
-  const std::string url = BaseUrl();
-  const std::string storage = JoinPath(dir_.path(), "phone-c");
-  strata_client_options o = {};
-  o.app_id = "wallet";
-  o.device_id = "phone-c";
-  o.storage_dir = storage.c_str();
-  o.insecure_skip_signature_verification_for_tests = 1;
-  o.server_url = url.c_str();
-  o.http_transport = &transport;
+  CHost h(BaseUrl(), dir_.path(), "phone-c", /*h2c=*/false);
+  const std::string& url = h.url;
+  const HostStack& host = h.host;
+  strata_client_options& o = h.options;
   strata_client* c = strata_client_create(&o);
   ASSERT_NE(c, nullptr) << strata_last_error();
   size_t installed = 0, failed = 0;
@@ -530,9 +568,10 @@ TEST_F(HttpDeliveryTest, CApiTakesTheHostsTransport) {
               ::testing::Contains(StrCat("POST ", url, "/v1/delivery/report")));
 
   // A host that fails says so.
-  transport.send = [](void*, const char*, const char*, const char* const*,
-                      const char* const*, size_t, const void*, size_t, uint64_t,
-                      strata_http_response*, char* error, size_t error_size) {
+  h.transport.send = [](void*, const char*, const char*, const char* const*,
+                        const char* const*, size_t, const void*, size_t,
+                        uint64_t, strata_http_response*, char* error,
+                        size_t error_size) {
     snprintf(error, error_size, "airplane mode");
     return 14;
   };
@@ -543,6 +582,52 @@ TEST_F(HttpDeliveryTest, CApiTakesTheHostsTransport) {
   ASSERT_NE(c, nullptr) << strata_last_error();
   EXPECT_EQ(strata_client_check(c, nullptr, nullptr), 14);
   EXPECT_THAT(strata_last_error(), HasSubstr("airplane mode"));
+  strata_client_destroy(c);
+}
+
+// A C host's stack sees the SDK's stop through strata_http_response_cancelled
+// while the server sends nothing (no heartbeat for an hour here).
+TEST_F(HttpWatchNoHeartbeatTest, CApiHostStopsAWatchThroughItsPoll) {
+  ASSERT_NE(Release(v1::LAYER_CONFIG, "flags", "1", "{\"v\":1}"), 0u);
+  CHost h(BaseUrl(), dir_.path(), "phone-w", /*h2c=*/true);
+  HostStack& host = h.host;
+  host.poll_cancelled = true;
+  const std::string& url = h.url;
+  strata_client* c = strata_client_create(&h.options);
+  ASSERT_NE(c, nullptr) << strata_last_error();
+  ASSERT_EQ(strata_client_start_config_watch(c), 0) << strata_last_error();
+  // The watch installs the current version.
+  std::string value;
+  for (int i = 0; i < 600 && value.empty(); ++i) {
+    char* v = nullptr;
+    if (strata_client_get_config(c, "flags", &v, nullptr) == 0 && v) {
+      value = v;
+      strata_free(v);
+    } else {
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+  }
+  EXPECT_EQ(value, "{\"v\":1}");
+  {
+    std::lock_guard<std::mutex> lock(host.mu);
+    EXPECT_THAT(host.calls, ::testing::Contains(StrCat(
+                                "POST ", url, "/v1/delivery/watch-config")));
+  }
+  // The stop ends the request through the host's poll, not the next bytes.
+  std::future<int> stopped = std::async(
+      std::launch::async, [c] { return strata_client_stop_config_watch(c); });
+  const bool in_time =
+      stopped.wait_for(std::chrono::seconds(20)) == std::future_status::ready;
+  EXPECT_TRUE(in_time) << "the watch did not stop while nothing came";
+  if (!in_time) server_.Stop();  // ends the stream, so the stop returns
+  EXPECT_EQ(stopped.get(), 0);
+  for (int i = 0; i < 200 && Metric("strata_config_watch_streams_open") != 0;
+       ++i) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  if (in_time) {
+    EXPECT_EQ(Metric("strata_config_watch_streams_open"), 0u);
+  }
   strata_client_destroy(c);
 }
 

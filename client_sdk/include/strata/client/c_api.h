@@ -29,6 +29,13 @@ void strata_http_response_head(strata_http_response* response, int status,
 /* 1: go on; 0: the SDK wants no more (stop the request and return 0). */
 int strata_http_response_body(strata_http_response* response, const void* data,
                               size_t size);
+/* 1 when the SDK wants this request stopped although no bytes came: a
+ * config watch (POST .../watch-config) the app stops while the server sends
+ * nothing. A host whose stack can wait long should poll it while the
+ * request runs (every 100-250 ms), then stop the request and return 0.
+ * A host that does not is stopped at the next body bytes, which stratad
+ * sends at least every `--http-push-heartbeat` (30 s). */
+int strata_http_response_cancelled(const strata_http_response* response);
 typedef struct strata_http_transport {
   void* user_data;
   /* `method` "GET" or "POST"; `body` (may be NULL when body_size is 0);
