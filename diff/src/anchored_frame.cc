@@ -35,7 +35,7 @@ constexpr size_t kDiagonalWindow = 256;
 // Hash-chain candidates looked at per position of a changed stretch: the
 // most recent occurrences of its first 4 bytes, and of its first 8.
 constexpr int kShortWalk = 64;
-constexpr int kLongWalk = 1024;
+constexpr int kLongWalk = 256;
 constexpr size_t kLongestSnippet = 1024;
 // Above 1/kMostChanged of the new file in changed stretches the method
 // does not apply.
