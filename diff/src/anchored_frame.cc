@@ -159,10 +159,10 @@ std::vector<Anchor> FindAnchors(std::string_view data,
   return anchors;
 }
 
-class Frame {
+class FrameMaker {
  public:
-  Frame(std::string_view data, std::string_view prefix,
-        const ZstdParams& params)
+  FrameMaker(std::string_view data, std::string_view prefix,
+             const ZstdParams& params)
       : data_(data), prefix_(prefix), params_(params) {}
 
   absl::StatusOr<std::optional<AnchoredFrame>> Make() {
@@ -654,8 +654,8 @@ class Frame {
 
 absl::StatusOr<std::optional<AnchoredFrame>> AnchoredPrefixFrame(
     std::string_view data, std::string_view prefix, const ZstdParams& params) {
-  Frame frame(data, prefix, params);
-  return frame.Make();
+  FrameMaker maker(data, prefix, params);
+  return maker.Make();
 }
 
 }  // namespace strata::diff::internal
