@@ -37,9 +37,6 @@ constexpr size_t kDiagonalWindow = 256;
 constexpr int kShortWalk = 64;
 constexpr int kLongWalk = 256;
 constexpr size_t kLongestSnippet = 1024;
-// Above 1/kMostChanged of the new file in changed stretches the method
-// does not apply.
-constexpr size_t kMostChanged = 8;
 // Changed stretches shorter than this are never counted as sparse.
 constexpr size_t kSparseMin = 8;
 // zstd's smallest match.
@@ -162,8 +159,11 @@ std::vector<Anchor> FindAnchors(std::string_view data,
 class FrameMaker {
  public:
   FrameMaker(std::string_view data, std::string_view prefix,
-             const ZstdParams& params)
-      : data_(data), prefix_(prefix), params_(params) {}
+             const ZstdParams& params, uint64_t most_changed)
+      : data_(data),
+        prefix_(prefix),
+        params_(params),
+        most_changed_(std::max<uint64_t>(most_changed, 1)) {}
 
   absl::StatusOr<std::optional<AnchoredFrame>> Make() {
     if (data_.empty() || prefix_.empty()) return std::nullopt;
@@ -188,7 +188,7 @@ class FrameMaker {
       result.changed_bytes += g.end - g.begin;
       if (IsSparse(g)) result.sparse_bytes += g.end - g.begin;
     }
-    if (result.changed_bytes > data_.size() / kMostChanged) {
+    if (result.changed_bytes > data_.size() / most_changed_) {
       return std::nullopt;
     }
     KeepOldBytes();
@@ -640,6 +640,7 @@ class FrameMaker {
 
   std::string_view data_, prefix_;
   ZstdParams params_;
+  uint64_t most_changed_;
   char separator_ = 0;
   std::vector<Anchor> anchors_;
   std::vector<Gap> gaps_;
@@ -653,8 +654,9 @@ class FrameMaker {
 }  // namespace
 
 absl::StatusOr<std::optional<AnchoredFrame>> AnchoredPrefixFrame(
-    std::string_view data, std::string_view prefix, const ZstdParams& params) {
-  FrameMaker maker(data, prefix, params);
+    std::string_view data, std::string_view prefix, const ZstdParams& params,
+    uint64_t most_changed) {
+  FrameMaker maker(data, prefix, params, most_changed);
   return maker.Make();
 }
 

@@ -9,6 +9,7 @@
 #ifndef STRATA_DIFF_SRC_ANCHORED_FRAME_H_
 #define STRATA_DIFF_SRC_ANCHORED_FRAME_H_
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -30,11 +31,13 @@ struct AnchoredFrame {
 // One zstd frame of `data` against `prefix`, with `params` (level, window,
 // checksum, magicless, content size; long_distance and workers are not
 // used). std::nullopt when the method does not apply (every byte value
-// occurs in `data`, or an input is empty): make the frame with
+// occurs in `data`, an input is empty, or more than 1/`most_changed` of
+// `data` is in changed stretches): make the frame with
 // ZstdCompressWithPrefix instead. The frame is decoded and compared with
 // `data` before it is returned.
 absl::StatusOr<std::optional<AnchoredFrame>> AnchoredPrefixFrame(
-    std::string_view data, std::string_view prefix, const ZstdParams& params);
+    std::string_view data, std::string_view prefix, const ZstdParams& params,
+    uint64_t most_changed = 8);
 
 }  // namespace strata::diff::internal
 

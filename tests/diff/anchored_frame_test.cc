@@ -178,6 +178,25 @@ TEST(AnchoredFrameTest, DoesNotApplyWhenMostOfTheFileChanged) {
   EXPECT_FALSE(Applies(new_data, old_data));
 }
 
+// Tree bodies ask for at most 1/64 changed: a pair with about 1/30 of the
+// new file in changed stretches is refused there and made for 1/8.
+TEST(AnchoredFrameTest, TheChangedShareLimitIsTheCallers) {
+  Rng rng(15);
+  std::string old_data = rng.Text(200000);
+  std::string new_data = old_data;
+  for (size_t at = 10000; at < 190000; at += 20000) {
+    new_data.replace(at, 700, Rng(at).Text(700));
+  }
+  STRATA_ASSERT_OK_AND_ASSIGN(
+      std::optional<AnchoredFrame> frame,
+      AnchoredPrefixFrame(new_data, old_data, CompactParams(), 8));
+  ASSERT_TRUE(frame.has_value());
+  EXPECT_GT(frame->changed_bytes * 64, new_data.size());
+  STRATA_ASSERT_OK_AND_ASSIGN(
+      frame, AnchoredPrefixFrame(new_data, old_data, CompactParams(), 64));
+  EXPECT_FALSE(frame.has_value());
+}
+
 TEST(AnchoredFrameTest, EmptyInputsDoNotApply) {
   EXPECT_FALSE(Applies("", "old"));
   EXPECT_FALSE(Applies("new", ""));
