@@ -9,8 +9,8 @@
 # Usage: tools/fuzz.sh [--merge] [seconds] [target...]
 #   --merge  afterwards, minimize each target's new corpus into the
 #            checked-in corpus dir (<component>/fuzz/corpus/<name>)
-#   targets: diff_patch_reader diff_tree_patch_reader diff_tree_manifest
-#            diff_ustar_reader signing_metadata signing_json
+#   targets: diff_patch_reader diff_patch_maker diff_tree_patch_reader
+#            diff_tree_manifest diff_ustar_reader signing_metadata signing_json
 #            signing_verifier rollout_expression http_range
 #            http_request_head cli_release_flags (default: all)
 # A target <component>_<name> keeps its seeds and corpus in
@@ -26,7 +26,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 build="$root/build-fuzz"
 cxx="$(command -v clang++-14 || command -v clang++)"
 cc="$(command -v clang-14 || command -v clang)"
-all=(diff_patch_reader diff_tree_patch_reader diff_tree_manifest
+all=(diff_patch_reader diff_patch_maker diff_tree_patch_reader diff_tree_manifest
      diff_ustar_reader signing_metadata signing_json signing_verifier
      rollout_expression http_range http_request_head cli_release_flags)
 fuzz_dir() {
@@ -53,6 +53,8 @@ cmake --build "$build" -j2 --target "${targets[@]/%/_fuzzer}"
 # (libFuzzer's -print_coverage): the apply code of the delta engine, the
 # role parsers of the TUF metadata loader, the expression compiler.
 reach_funcs='ApplyPatch|ApplyStrata|ApplyBsdiff|ApplyTreePatch|TreeApplier::[A-Za-z]+|DecodeManifest|ReadTreePatch'
+# The anchored zstd-prefix frame maker (diff/src/anchored_frame.cc).
+reach_funcs+='|internal::AnchoredPrefixFrame|internal::FrameMaker::[A-Za-z]+'
 reach_funcs+='|SignedMetadata::Parse|Parse(Root|Timestamp|Snapshot|Targets|Director)|VerifyThreshold|DirectorChoicesFor'
 reach_funcs+='|Expression::(Compile|Evaluate|Test|Compiler::[A-Za-z]+)'
 reach_funcs+='|Verifier::(Open|Refresh|ResolveAll|ResolveModule|CheckChoice|FindTarget|MarkInstalled)'

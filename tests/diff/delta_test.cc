@@ -374,9 +374,10 @@ class CompactFormatTest : public ::testing::Test {
     old_ = rng.Text(60000);
     new_ = rng.Mutate(old_, 15);
   }
-  std::string Make(OutputCheck check) {
+  std::string Make(OutputCheck check,
+                   PatchMethod method = PatchMethod::kZstdPrefix) {
     DiffOptions o;
-    o.method = PatchMethod::kZstdPrefix;
+    o.method = method;
     o.output_check = check;
     return MustDiff(old_, new_, o);
   }
@@ -497,6 +498,89 @@ TEST_F(CompactFormatTest, EmptyNewFile) {
   EXPECT_TRUE(out->empty());
   EXPECT_THAT(ApplyPatchToString(old_, patch + "x"),
               StatusIs(absl::StatusCode::kDataLoss));
+}
+
+// Text that fits the prefix budget: kAuto makes the compact frame with the
+// anchored maker (long identical runs as copies, zstd on the changed
+// stretches), tried first; the suffix-array patch only when the frame is
+// large or its changes are sparse byte changes. (A wrong base is refused by
+// the header's old check whoever made the frame: CompactFormatTest.)
+class TextFrameTest : public CompactFormatTest {
+ protected:
+  void SetUp() override {
+    Rng rng(41);
+    old_ = rng.Text(200000);
+    new_ = rng.MutateText(old_, 30);
+  }
+  std::string MakeAuto(OutputCheck check) {
+    return Make(check, PatchMethod::kAuto);
+  }
+};
+
+TEST_F(TextFrameTest, AutoMakesACompactPatchNoLargerThanTheSuffixArrays) {
+  std::string patch = MakeAuto(OutputCheck::kByCaller);
+  STRATA_ASSERT_OK_AND_ASSIGN(PatchInfo info, ReadPatchInfo(patch));
+  EXPECT_EQ(info.version, 3u);
+  EXPECT_FALSE(info.frame_checksum);
+  auto out = ApplyPatchToString(old_, patch, WithHash(new_));
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(*out, new_);
+  EXPECT_LE(patch.size(),
+            Make(OutputCheck::kByCaller, PatchMethod::kSuffixArray).size());
+  // 30 edits of at most 64 bytes (or moves of 512) in 200 KB.
+  EXPECT_LT(patch.size(), 30u * 64);
+}
+
+TEST_F(TextFrameTest, CorruptionAndTruncationAreNeverSilent) {
+  Rng rng(42);
+  for (OutputCheck check : {OutputCheck::kInPatch, OutputCheck::kByCaller}) {
+    std::string patch = MakeAuto(check);
+    ApplyOptions ao;
+    if (check == OutputCheck::kByCaller) ao = WithHash(new_);
+    for (size_t i = 0; i < patch.size(); ++i) {
+      std::string bad = patch;
+      bad[i] = static_cast<char>(bad[i] ^ (1 + rng.Uniform(255)));
+      auto out = ApplyPatchToString(old_, bad, ao);
+      if (out.ok()) {
+        EXPECT_EQ(*out, new_) << "byte " << i;
+        continue;
+      }
+      const absl::StatusCode code = out.status().code();
+      if (code == absl::StatusCode::kResourceExhausted) {
+        // A damaged new size (header bytes 2-4) may declare more than the
+        // memory limit: refused before any output.
+        EXPECT_LT(i, 9u) << out.status();
+      } else if (code == absl::StatusCode::kInvalidArgument) {
+        // A damaged frame descriptor that drops the frame's checksum: the
+        // applier asks for the expected hash instead of writing anything.
+        EXPECT_FALSE(ao.expected_new_sha256.has_value()) << out.status();
+        EXPECT_THAT(out.status().message(),
+                    HasSubstr("carries no check of its output"));
+      } else {
+        EXPECT_EQ(code, absl::StatusCode::kDataLoss) << out.status();
+      }
+    }
+  }
+  std::string patch = MakeAuto(OutputCheck::kInPatch);
+  for (size_t n = 0; n < patch.size(); ++n) {
+    EXPECT_THAT(ApplyPatchToString(old_, patch.substr(0, n)),
+                StatusIs(absl::StatusCode::kDataLoss))
+        << n;
+  }
+}
+
+// A text rewritten in large part: the frame is large, so both methods are
+// tried and the smaller kept.
+TEST_F(TextFrameTest, HeavilyChangedTextStillGetsTheSmallerMethod) {
+  Rng rng(43);
+  new_ = rng.MutateText(old_, 2000);
+  std::string best = MakeAuto(OutputCheck::kByCaller);
+  std::string sa = Make(OutputCheck::kByCaller, PatchMethod::kSuffixArray);
+  std::string prefix = Make(OutputCheck::kByCaller, PatchMethod::kZstdPrefix);
+  EXPECT_LE(best.size(), std::min(sa.size(), prefix.size()));
+  auto out = ApplyPatchToString(old_, best, WithHash(new_));
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(*out, new_);
 }
 
 // Patches of versions 1 and 2 made by the previous strata-diff (main at

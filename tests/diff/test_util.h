@@ -43,13 +43,26 @@ class Rng {
   // A plausible new version of `old`: replaced, inserted, deleted and moved
   // blocks, and sparse byte changes (like relocated pointers).
   std::string Mutate(const std::string& old, int edits) {
+    return MutateWith(old, edits, /*text=*/false);
+  }
+  // The same for text: inserted or replacing bytes are text too and there
+  // are no sparse byte changes, so the new file lacks most byte values (as
+  // real text does).
+  std::string MutateText(const std::string& old, int edits) {
+    return MutateWith(old, edits, /*text=*/true);
+  }
+
+ private:
+  std::string MutateWith(const std::string& old, int edits, bool text) {
     std::string s = old;
     for (int i = 0; i < edits; ++i) {
       size_t pos = Uniform(s.size() + 1);
       size_t len = 1 + Uniform(64);
-      switch (Uniform(5)) {
+      uint64_t kind = Uniform(text ? 4 : 5);
+      if (text && kind >= 2) ++kind;  // no sparse byte changes
+      switch (kind) {
         case 0:
-          s.insert(pos, Bytes(len));
+          s.insert(pos, text ? Text(len) : Bytes(len));
           break;
         case 1:
           if (pos < s.size()) s.erase(pos, len);
@@ -66,13 +79,13 @@ class Rng {
           }
           break;
         default:
-          if (pos < s.size()) s.replace(pos, len, Bytes(len));
+          if (pos < s.size())
+            s.replace(pos, len, text ? Text(len) : Bytes(len));
       }
     }
     return s;
   }
 
- private:
   uint64_t s_;
 };
 

@@ -1,0 +1,663 @@
+#include "src/anchored_frame.h"
+
+#define ZSTD_STATIC_LINKING_ONLY  // ZSTD_generateSequences and friends
+#include <zstd.h>
+#include <zstd_errors.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "strata/base/strings.h"
+
+namespace strata::diff::internal {
+namespace {
+
+// Identical runs at least this long are copies in the frame, never parsed
+// by zstd. On the benchmark's text pairs 128 gave frames 1-7 bytes smaller
+// than zstd's own parse of the whole file; 32 lost 50 bytes on react-dom.js
+// (zstd's cost model prefers other splits around short runs).
+constexpr size_t kAnchorMin = 128;
+// Anchors are found by hashing kProbe bytes of the new file at every
+// position against every kStep-th position of the old file.
+constexpr size_t kProbe = 32;
+constexpr size_t kStep = 8;
+// zstd parses this many bytes of the new file before each changed stretch
+// (they are copies already) so that its repeat offsets and statistics start
+// as they would in the whole file, and kTail after it.
+constexpr size_t kContext = 1024;
+constexpr size_t kTail = 32;
+// Old bytes around both ends of a changed stretch, on the diagonals of the
+// copies next to it, that zstd may match.
+constexpr size_t kDiagonalWindow = 256;
+// Hash-chain candidates looked at per position of a changed stretch: the
+// most recent occurrences of its first 4 bytes, and of its first 8.
+constexpr int kShortWalk = 64;
+constexpr int kLongWalk = 256;
+constexpr size_t kLongestSnippet = 1024;
+// Changed stretches shorter than this are never counted as sparse.
+constexpr size_t kSparseMin = 8;
+// zstd's smallest match.
+constexpr size_t kMinMatch = 3;
+constexpr size_t kBlock = ZSTD_BLOCKSIZE_MAX;  // 128 KiB
+// A window descriptor byte holds log2(window) - 10 in its high 5 bits.
+constexpr int kWindowLogBase = 10;
+
+struct Anchor {
+  size_t new_pos, old_pos, len;
+};
+
+// A changed stretch new[begin, end) and the diagonals (old - new position)
+// of the copies before and after it.
+struct Gap {
+  size_t begin, end;
+  int64_t diag_before, diag_after;
+};
+
+// The bytes of the new file zstd parses: new[begin, end), at `at` in the
+// concatenation of all pieces.
+struct Piece {
+  size_t begin, end, at;
+};
+
+// A kept run of the old file: old[old_pos, old_pos + len) at `at` in the
+// reduced prefix.
+struct Snippet {
+  size_t at, old_pos, len;
+};
+
+// A match in real coordinates: new[pos, pos + len) repeats the bytes
+// `offset` bytes back in old + new.
+struct Match {
+  size_t pos, len, offset;
+};
+
+inline uint64_t Load64(const char* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
+
+inline uint64_t ProbeHash(const char* p) {
+  uint64_t h = Load64(p) * 0x9E3779B97F4A7C15ull ^
+               Load64(p + 8) * 0xC2B2AE3D27D4EB4Full ^
+               Load64(p + 16) * 0x165667B19E3779F9ull ^
+               Load64(p + 24) * 0x27D4EB2F165667C5ull;
+  return h ^ (h >> 29);
+}
+
+int Log2Ceil(size_t n) {
+  int b = 0;
+  while ((size_t{1} << b) < n) ++b;
+  return b;
+}
+
+size_t CommonLength(const char* a, const char* b, size_t max) {
+  size_t n = 0;
+  while (n + 8 <= max && Load64(a + n) == Load64(b + n)) n += 8;
+  while (n < max && a[n] == b[n]) ++n;
+  return n;
+}
+
+// Maximal identical runs of at least kAnchorMin bytes, in new order, not
+// overlapping in new.
+std::vector<Anchor> FindAnchors(std::string_view data,
+                                std::string_view prefix) {
+  std::vector<Anchor> anchors;
+  if (prefix.size() < kProbe || data.size() < kProbe) return anchors;
+  const int bits = std::clamp(Log2Ceil(prefix.size() / kStep) - 1, 10, 22);
+  std::vector<uint32_t> table(size_t{1} << bits, 0);  // position + 1
+  for (size_t p = 0; p + kProbe <= prefix.size(); p += kStep) {
+    table[ProbeHash(prefix.data() + p) >> (64 - bits)] =
+        static_cast<uint32_t>(p + 1);
+  }
+  size_t i = 0, last_end = 0;
+  int64_t diag = 0;
+  while (i + kProbe <= data.size()) {
+    size_t cand = SIZE_MAX;
+    // The current diagonal first: edits rarely move the rest of the file.
+    int64_t on_diag = static_cast<int64_t>(i) + diag;
+    if (on_diag >= 0 &&
+        static_cast<size_t>(on_diag) + kProbe <= prefix.size() &&
+        std::memcmp(data.data() + i, prefix.data() + on_diag, kProbe) == 0) {
+      cand = static_cast<size_t>(on_diag);
+    } else {
+      uint32_t t = table[ProbeHash(data.data() + i) >> (64 - bits)];
+      if (t != 0 &&
+          std::memcmp(data.data() + i, prefix.data() + t - 1, kProbe) == 0) {
+        cand = t - 1;
+      }
+    }
+    if (cand == SIZE_MAX) {
+      ++i;
+      continue;
+    }
+    size_t s = i, o = cand;
+    while (s > last_end && o > 0 && data[s - 1] == prefix[o - 1]) {
+      --s;
+      --o;
+    }
+    size_t len =
+        (i - s) + kProbe +
+        CommonLength(
+            data.data() + i + kProbe, prefix.data() + cand + kProbe,
+            std::min(data.size() - i - kProbe, prefix.size() - cand - kProbe));
+    if (len >= kAnchorMin) {
+      anchors.push_back({s, o, len});
+      last_end = s + len;
+      diag = static_cast<int64_t>(o) - static_cast<int64_t>(s);
+      i = last_end;
+    } else {
+      ++i;
+    }
+  }
+  return anchors;
+}
+
+class FrameMaker {
+ public:
+  FrameMaker(std::string_view data, std::string_view prefix,
+             const ZstdParams& params, uint64_t most_changed)
+      : data_(data),
+        prefix_(prefix),
+        params_(params),
+        most_changed_(std::max<uint64_t>(most_changed, 1)) {}
+
+  absl::StatusOr<std::optional<AnchoredFrame>> Make() {
+    if (data_.empty() || prefix_.empty()) return std::nullopt;
+    // A byte the new file lacks separates the kept old runs, so that no
+    // match zstd finds crosses from one run into the next.
+    size_t counts[256] = {};
+    for (char c : data_) ++counts[static_cast<uint8_t>(c)];
+    int separator = -1;
+    for (int b = 0; b < 256 && separator < 0; ++b) {
+      if (counts[b] == 0) separator = b;
+    }
+    if (separator < 0) return std::nullopt;
+    separator_ = static_cast<char>(separator);
+
+    anchors_ = FindAnchors(data_, prefix_);
+    PlanGaps();
+    // Many changes: zstd's own parse of the whole file makes the smaller
+    // frame (a tree body with new files, 11% of it changed, was 9% larger
+    // this way), and there is little left to save.
+    AnchoredFrame result;
+    for (const Gap& g : gaps_) {
+      result.changed_bytes += g.end - g.begin;
+      if (IsSparse(g)) result.sparse_bytes += g.end - g.begin;
+    }
+    if (result.changed_bytes > data_.size() / most_changed_) {
+      return std::nullopt;
+    }
+    KeepOldBytes();
+    BuildInputs();
+    std::vector<Match> matches;
+    if (!pieces_.empty()) {
+      absl::StatusOr<std::vector<Match>> parsed = Parse();
+      if (!parsed.ok()) return parsed.status();
+      if (parsed->empty() && sequences_failed_) return std::nullopt;
+      matches = std::move(*parsed);
+    }
+    std::vector<ZSTD_Sequence> seqs = Merge(matches);
+    // The block layout changes the entropy tables: zstd's own split and
+    // blocks of exactly 128 KiB each win on some inputs (up to 13 bytes
+    // on the benchmark's text pairs); both are cheap, keep the smaller.
+    absl::StatusOr<std::string> best = Encode(seqs, /*explicit_blocks=*/false);
+    if (!best.ok()) return best.status();
+    absl::StatusOr<std::string> other = Encode(WithBlocks(seqs), true);
+    if (!other.ok()) return other.status();
+    if (other->size() < best->size()) best = std::move(other);
+    if (!Decodes(*best)) return std::nullopt;
+    result.frame = std::move(*best);
+    return std::optional<AnchoredFrame>(std::move(result));
+  }
+
+ private:
+  // A stretch between two copies on one diagonal where at least half the
+  // bytes equal the old bytes on that diagonal.
+  bool IsSparse(const Gap& g) const {
+    const size_t len = g.end - g.begin;
+    if (g.diag_before != g.diag_after || len < kSparseMin) return false;
+    const int64_t first = static_cast<int64_t>(g.begin) + g.diag_before;
+    if (first < 0 || static_cast<size_t>(first) + len > prefix_.size()) {
+      return false;
+    }
+    size_t same = 0;
+    for (size_t k = 0; k < len; ++k) {
+      same += data_[g.begin + k] == prefix_[static_cast<size_t>(first) + k];
+    }
+    return 2 * same >= len;
+  }
+
+  void PlanGaps() {
+    size_t prev_end = 0;
+    int64_t prev_diag = 0;
+    for (size_t k = 0; k <= anchors_.size(); ++k) {
+      const bool last = k == anchors_.size();
+      size_t start = last ? data_.size() : anchors_[k].new_pos;
+      int64_t diag = last ? prev_diag
+                          : static_cast<int64_t>(anchors_[k].old_pos) -
+                                static_cast<int64_t>(anchors_[k].new_pos);
+      if (start > prev_end) gaps_.push_back({prev_end, start, prev_diag, diag});
+      if (!last) {
+        prev_end = anchors_[k].new_pos + anchors_[k].len;
+        prev_diag = diag;
+      }
+    }
+  }
+
+  void Keep(int64_t a, int64_t b) {
+    a = std::max<int64_t>(a, 0);
+    b = std::min<int64_t>(b, static_cast<int64_t>(prefix_.size()));
+    if (a < b) std::fill(keep_.begin() + a, keep_.begin() + b, 1);
+  }
+
+  // Marks the old bytes zstd may match: around the diagonals at both ends
+  // of each changed stretch (and under its context), and, found by a hash
+  // chain over the old file, the most recent occurrence of each longer
+  // match for every position of the stretch (zstd's binary tree finds the
+  // same frontier of recent and long matches).
+  void KeepOldBytes() {
+    keep_.assign(prefix_.size(), 0);
+    if (gaps_.empty()) return;
+    const int bits = std::clamp(Log2Ceil(prefix_.size()) - 4, 12, 20);
+    // The 8-byte chain indexes every 4th position (a quarter of the time);
+    // a match found there is extended back to where it starts.
+    Chain short_chain(prefix_, 4, 1, bits), long_chain(prefix_, 8, 4, bits);
+    for (const Gap& g : gaps_) {
+      const int64_t b = static_cast<int64_t>(g.begin);
+      const int64_t e = static_cast<int64_t>(g.end);
+      Keep(b - static_cast<int64_t>(kContext) + g.diag_before,
+           b + static_cast<int64_t>(kDiagonalWindow) + g.diag_before);
+      Keep(e - static_cast<int64_t>(kDiagonalWindow) + g.diag_after,
+           e + static_cast<int64_t>(kTail) + g.diag_after);
+      for (size_t p = g.begin; p < g.end; ++p) {
+        size_t best = kMinMatch - 1;
+        // Short matches among the most recent occurrences of 4 bytes,
+        // longer ones among those of 8.
+        best = WalkChain(short_chain, p, kShortWalk, best);
+        WalkChain(long_chain, p, kLongWalk, std::max<size_t>(best, 7));
+      }
+    }
+  }
+
+  // A hash chain over every position of the old file, by its first `width`
+  // bytes; most recent first.
+  class Chain {
+   public:
+    // Indexes the positions that are multiples of `step`.
+    Chain(std::string_view text, size_t width, size_t step, int bits)
+        : width_(width),
+          step_(step),
+          bits_(bits),
+          head_(size_t{1} << bits, 0),
+          // Every entry is written below: no zero fill (page faults were a
+          // quarter of the time).
+          prev_(new uint32_t[text.size() / step + 1]) {
+      for (size_t p = 0; p < text.size(); p += step) {
+        if (p + width > text.size()) {
+          prev_[p / step] = 0;
+          continue;
+        }
+        uint32_t h = Hash(text.data() + p);
+        prev_[p / step] = head_[h];
+        head_[h] = static_cast<uint32_t>(p + 1);
+      }
+    }
+    size_t width() const { return width_; }
+    size_t step() const { return step_; }
+    uint32_t Head(const char* p) const { return head_[Hash(p)]; }
+    uint32_t Next(uint32_t c) const { return prev_[(c - 1) / step_]; }
+
+   private:
+    uint32_t Hash(const char* p) const {
+      uint64_t v = 0;
+      std::memcpy(&v, p, width_);
+      return static_cast<uint32_t>((v * 0x9E3779B97F4A7C15ull) >> (64 - bits_));
+    }
+    size_t width_, step_;
+    int bits_;
+    std::vector<uint32_t> head_;        // position + 1; 0: none
+    std::unique_ptr<uint32_t[]> prev_;  // the same, for the next older one
+  };
+
+  // Keeps the old bytes of each match at data_[p] longer than all more
+  // recent ones; returns the longest length seen.
+  size_t WalkChain(const Chain& chain, size_t p, int walk, size_t best) {
+    if (p + chain.width() > data_.size()) return best;
+    const char* q = data_.data() + p;
+    int walked = 0;
+    for (uint32_t c = chain.Head(q); c != 0 && walked < walk;
+         c = chain.Next(c), ++walked) {
+      size_t o = c - 1;
+      size_t len = CommonLength(
+          q, prefix_.data() + o,
+          std::min({kLongestSnippet, data_.size() - p, prefix_.size() - o}));
+      size_t back = 0;
+      while (back + 1 < chain.step() && back < o && back < p &&
+             data_[p - back - 1] == prefix_[o - back - 1]) {
+        ++back;
+      }
+      if (len + back > best) {
+        best = len + back;
+        Keep(static_cast<int64_t>(o - back), static_cast<int64_t>(o + len));
+        if (len == kLongestSnippet) break;
+      }
+    }
+    return best;
+  }
+
+  void BuildInputs() {
+    for (const Gap& g : gaps_) {
+      size_t begin = g.begin > kContext ? g.begin - kContext : 0;
+      size_t end = std::min(data_.size(), g.end + kTail);
+      if (!pieces_.empty() && begin <= pieces_.back().end) {
+        pieces_.back().end = std::max(pieces_.back().end, end);
+      } else {
+        pieces_.push_back({begin, end, 0});
+      }
+    }
+    for (Piece& p : pieces_) {
+      p.at = src_.size();
+      src_.append(data_.substr(p.begin, p.end - p.begin));
+    }
+    for (size_t k = 0; k < keep_.size();) {
+      if (!keep_[k]) {
+        ++k;
+        continue;
+      }
+      size_t e = k;
+      while (e < keep_.size() && keep_[e]) ++e;
+      snippets_.push_back({reduced_.size(), k, e - k});
+      reduced_.append(prefix_.substr(k, e - k));
+      reduced_.push_back(separator_);
+      k = e;
+    }
+  }
+
+  // zstd's parse of the pieces against the reduced prefix, in real
+  // coordinates.
+  absl::StatusOr<std::vector<Match>> Parse() {
+    ZSTD_CCtx* cctx = ZSTD_createCCtx();
+    if (cctx == nullptr) return absl::ResourceExhaustedError("zstd: no memory");
+    size_t r =
+        ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, params_.level);
+    if (!ZSTD_isError(r) && !reduced_.empty()) {
+      r = ZSTD_CCtx_refPrefix(cctx, reduced_.data(), reduced_.size());
+    }
+    std::vector<ZSTD_Sequence> seqs(ZSTD_sequenceBound(src_.size()));
+    size_t n = 0;
+    if (!ZSTD_isError(r)) {
+      n = ZSTD_generateSequences(cctx, seqs.data(), seqs.size(), src_.data(),
+                                 src_.size());
+    }
+    ZSTD_freeCCtx(cctx);
+    if (ZSTD_isError(r) || ZSTD_isError(n)) {
+      return absl::InternalError(strata::StrCat(
+          "zstd sequences: ", ZSTD_getErrorName(ZSTD_isError(r) ? r : n)));
+    }
+    std::vector<Match> out;
+    size_t at = 0;  // in src_
+    for (size_t s = 0; s < n; ++s) {
+      at += seqs[s].litLength;
+      size_t left = seqs[s].matchLength;
+      const size_t off = seqs[s].offset;
+      while (left > 0) {
+        const Piece& dst = PieceAt(at);
+        size_t len = std::min(left, dst.at + (dst.end - dst.begin) - at);
+        const size_t pos = dst.begin + (at - dst.at);
+        size_t offset;
+        if (off > at) {
+          // From the reduced prefix: back to the old file.
+          size_t r_pos = reduced_.size() + at - off;
+          auto it = std::upper_bound(
+              snippets_.begin(), snippets_.end(), r_pos,
+              [](size_t v, const Snippet& sn) { return v < sn.at; });
+          if (it == snippets_.begin()) return Failed();
+          --it;
+          if (r_pos >= it->at + it->len) return Failed();  // a separator
+          len = std::min(len, it->at + it->len - r_pos);
+          size_t old_pos = it->old_pos + (r_pos - it->at);
+          offset = prefix_.size() + pos - old_pos;
+        } else {
+          // From an earlier piece of the new file (or this one).
+          size_t from = at - off;
+          const Piece& srcp = PieceAt(from);
+          len = std::min(len, srcp.at + (srcp.end - srcp.begin) - from);
+          offset = pos - (srcp.begin + (from - srcp.at));
+        }
+        out.push_back({pos, len, offset});
+        at += len;
+        left -= len;
+      }
+    }
+    return out;
+  }
+
+  std::vector<Match> Failed() {
+    sequences_failed_ = true;
+    return {};
+  }
+
+  const Piece& PieceAt(size_t at) const {
+    auto it =
+        std::upper_bound(pieces_.begin(), pieces_.end(), at,
+                         [](size_t v, const Piece& p) { return v < p.at; });
+    return *(it - 1);
+  }
+
+  // The anchors as copies plus zstd's matches inside the changed stretches,
+  // as zstd sequences (literals in between).
+  std::vector<ZSTD_Sequence> Merge(const std::vector<Match>& parsed) {
+    std::vector<Match> all;
+    all.reserve(anchors_.size() + parsed.size());
+    for (const Anchor& a : anchors_) {
+      all.push_back({a.new_pos, a.len, prefix_.size() + a.new_pos - a.old_pos});
+    }
+    size_t g = 0;
+    for (const Match& m : parsed) {
+      // Keep only what lies inside changed stretches: the context and tail
+      // are copies already.
+      while (g < gaps_.size() && gaps_[g].end <= m.pos) ++g;
+      for (size_t k = g; k < gaps_.size() && gaps_[k].begin < m.pos + m.len;
+           ++k) {
+        size_t a = std::max(m.pos, gaps_[k].begin);
+        size_t b = std::min(m.pos + m.len, gaps_[k].end);
+        if (b > a) all.push_back({a, b - a, m.offset});
+      }
+    }
+    std::stable_sort(
+        all.begin(), all.end(),
+        [](const Match& x, const Match& y) { return x.pos < y.pos; });
+    std::vector<ZSTD_Sequence> seqs;
+    size_t pos = 0;
+    for (const Match& m : all) {
+      size_t q = m.pos, len = m.len;
+      if (q + len <= pos) continue;
+      if (q < pos) {
+        len -= pos - q;
+        q = pos;
+      }
+      if (len < kMinMatch) continue;
+      if (!seqs.empty() && q == pos && seqs.back().matchLength > 0 &&
+          seqs.back().offset == m.offset) {
+        seqs.back().matchLength += static_cast<unsigned>(len);
+      } else {
+        seqs.push_back({static_cast<unsigned>(m.offset),
+                        static_cast<unsigned>(q - pos),
+                        static_cast<unsigned>(len), 0});
+      }
+      pos = q + len;
+    }
+    if (pos < data_.size()) {
+      seqs.push_back({0, static_cast<unsigned>(data_.size() - pos), 0, 0});
+    }
+    return seqs;
+  }
+
+  // The same sequences cut into blocks of exactly kBlock bytes where a
+  // match allows it (no piece below zstd's smallest match), with zstd's
+  // block delimiters.
+  static std::vector<ZSTD_Sequence> WithBlocks(
+      const std::vector<ZSTD_Sequence>& seqs) {
+    std::vector<ZSTD_Sequence> out;
+    size_t in_block = 0, lits = 0;
+    auto end_block = [&] {
+      out.push_back({0, static_cast<unsigned>(lits), 0, 0});
+      lits = 0;
+      in_block = 0;
+    };
+    for (const ZSTD_Sequence& s : seqs) {
+      size_t lit = s.litLength, ml = s.matchLength;
+      while (lit > 0) {
+        size_t take = std::min(lit, kBlock - in_block);
+        lits += take;
+        lit -= take;
+        in_block += take;
+        if (in_block == kBlock) end_block();
+      }
+      while (ml > 0) {
+        size_t room = kBlock - in_block;
+        size_t take = std::min(ml, room);
+        if (take < ml && ml - take < kMinMatch) {
+          take = ml >= kMinMatch * 2 ? ml - kMinMatch : 0;
+          take = std::min(take, room);
+        }
+        if (take < kMinMatch) {
+          if (in_block == 0) return seqs;  // cannot happen: kBlock >> 3
+          end_block();
+          continue;
+        }
+        out.push_back({s.offset, static_cast<unsigned>(lits),
+                       static_cast<unsigned>(take), 0});
+        lits = 0;
+        ml -= take;
+        in_block += take;
+        if (in_block == kBlock) {
+          out.push_back({0, 0, 0, 0});
+          in_block = 0;
+        }
+      }
+    }
+    out.push_back({0, static_cast<unsigned>(lits), 0, 0});
+    return out;
+  }
+
+  int WindowLog() const {
+    uint64_t span = data_.size() + prefix_.size();
+    int wl = params_.window_log;
+    while (wl > ZSTD_WINDOWLOG_MIN && (uint64_t{1} << (wl - 1)) >= span) --wl;
+    return wl;
+  }
+
+  absl::StatusOr<std::string> Encode(const std::vector<ZSTD_Sequence>& seqs,
+                                     bool explicit_blocks) {
+    ZSTD_CCtx* cctx = ZSTD_createCCtx();
+    if (cctx == nullptr) return absl::ResourceExhaustedError("zstd: no memory");
+    auto set = [&](ZSTD_cParameter p, int v) {
+      return ZSTD_CCtx_setParameter(cctx, p, v);
+    };
+    const int wl = WindowLog();
+    // The level's strategy sets the entropy coder's choices; the match
+    // tables are not used (the sequences are given), so they are tiny.
+    size_t r = set(ZSTD_c_compressionLevel, params_.level);
+    if (!ZSTD_isError(r)) r = set(ZSTD_c_windowLog, wl);
+    if (!ZSTD_isError(r)) r = set(ZSTD_c_hashLog, ZSTD_HASHLOG_MIN);
+    if (!ZSTD_isError(r)) r = set(ZSTD_c_chainLog, ZSTD_CHAINLOG_MIN);
+    if (!ZSTD_isError(r)) r = set(ZSTD_c_searchLog, ZSTD_SEARCHLOG_MIN);
+    if (!ZSTD_isError(r)) r = set(ZSTD_c_checksumFlag, params_.checksum);
+    if (!ZSTD_isError(r)) r = set(ZSTD_c_contentSizeFlag, params_.content_size);
+    if (!ZSTD_isError(r) && params_.magicless) {
+      r = set(ZSTD_c_format, ZSTD_f_zstd1_magicless);
+    }
+    if (!ZSTD_isError(r)) {
+      r = set(ZSTD_c_blockDelimiters, explicit_blocks
+                                          ? ZSTD_sf_explicitBlockDelimiters
+                                          : ZSTD_sf_noBlockDelimiters);
+    }
+    // Without a prefix zstd sizes the frame's window for the new file
+    // alone. A frame without content size always has a window byte, which
+    // is set afterwards; one with a content size may be single-segment,
+    // so it gets the prefix (loaded with the tiny tables: ~20 ns a byte).
+    if (!ZSTD_isError(r) && params_.content_size) {
+      r = ZSTD_CCtx_refPrefix(cctx, prefix_.data(), prefix_.size());
+    }
+    std::string out;
+    if (!ZSTD_isError(r)) {
+      // Frames are small next to the file: a small buffer first (a zero
+      // fill of the bound cost page faults), the bound if it is too small.
+      out.resize(std::min(ZSTD_compressBound(data_.size()), size_t{64} << 10));
+      r = ZSTD_compressSequences(cctx, out.data(), out.size(), seqs.data(),
+                                 seqs.size(), data_.data(), data_.size());
+      if (ZSTD_isError(r) &&
+          ZSTD_getErrorCode(r) == ZSTD_error_dstSize_tooSmall) {
+        out.resize(ZSTD_compressBound(data_.size()));
+        r = ZSTD_compressSequences(cctx, out.data(), out.size(), seqs.data(),
+                                   seqs.size(), data_.data(), data_.size());
+      }
+    }
+    ZSTD_freeCCtx(cctx);
+    if (ZSTD_isError(r)) {
+      return absl::InternalError(
+          strata::StrCat("zstd sequence compression: ", ZSTD_getErrorName(r)));
+    }
+    out.resize(r);
+    if (!params_.content_size) SetWindowByte(out, wl);
+    return out;
+  }
+
+  // Frame header: [magic] descriptor, window descriptor (present: no
+  // content size, so not single-segment), no dictionary id.
+  void SetWindowByte(std::string& frame, int wl) const {
+    const size_t at = params_.magicless ? 0 : 4;
+    if (frame.size() < at + 2) return;
+    const uint8_t descriptor = static_cast<uint8_t>(frame[at]);
+    if ((descriptor & 0x20) != 0 || (descriptor & 0x03) != 0) return;
+    frame[at + 1] = static_cast<char>((wl - kWindowLogBase) << 3);
+  }
+
+  bool Decodes(const std::string& frame) const {
+    ZSTD_DCtx* dctx = ZSTD_createDCtx();
+    if (dctx == nullptr) return false;
+    size_t r = ZSTD_DCtx_setParameter(dctx, ZSTD_d_windowLogMax, WindowLog());
+    if (!ZSTD_isError(r) && params_.magicless) {
+      r = ZSTD_DCtx_setParameter(dctx, ZSTD_d_format, ZSTD_f_zstd1_magicless);
+    }
+    if (!ZSTD_isError(r)) {
+      r = ZSTD_DCtx_refPrefix(dctx, prefix_.data(), prefix_.size());
+    }
+    std::string out(data_.size() + 1, '\0');
+    if (!ZSTD_isError(r)) {
+      r = ZSTD_decompressDCtx(dctx, out.data(), out.size(), frame.data(),
+                              frame.size());
+    }
+    ZSTD_freeDCtx(dctx);
+    return !ZSTD_isError(r) && r == data_.size() &&
+           std::memcmp(out.data(), data_.data(), r) == 0;
+  }
+
+  std::string_view data_, prefix_;
+  ZstdParams params_;
+  uint64_t most_changed_;
+  char separator_ = 0;
+  std::vector<Anchor> anchors_;
+  std::vector<Gap> gaps_;
+  std::vector<Piece> pieces_;
+  std::vector<Snippet> snippets_;
+  std::vector<uint8_t> keep_;
+  std::string src_, reduced_;
+  bool sequences_failed_ = false;
+};
+
+}  // namespace
+
+absl::StatusOr<std::optional<AnchoredFrame>> AnchoredPrefixFrame(
+    std::string_view data, std::string_view prefix, const ZstdParams& params,
+    uint64_t most_changed) {
+  FrameMaker maker(data, prefix, params, most_changed);
+  return maker.Make();
+}
+
+}  // namespace strata::diff::internal

@@ -1,0 +1,245 @@
+// The anchored zstd-prefix frame (diff/src/anchored_frame.h): an ordinary
+// zstd frame that decodes with the old file as prefix, made without
+// indexing the whole old file.
+#include "src/anchored_frame.h"
+
+#define ZSTD_STATIC_LINKING_ONLY  // ZSTD_getFrameHeader_advanced
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <zstd.h>
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "strata/base/testing/status_matchers.h"
+#include "test_util.h"
+
+namespace strata::diff::internal {
+namespace {
+
+using ::strata::diff::testing::Rng;
+
+// The compact format's frame: magicless, no content size, no checksum.
+ZstdParams CompactParams() {
+  ZstdParams p;
+  p.level = 19;
+  p.window_log = 23;
+  p.checksum = false;
+  p.magicless = true;
+  p.content_size = false;
+  return p;
+}
+
+// Decodes `frame` as the appliers do: `prefix` as history, the window
+// limited to what the frame declares.
+std::optional<std::string> Decode(const std::string& frame,
+                                  const std::string& prefix, size_t size,
+                                  const ZstdParams& params) {
+  ZSTD_DCtx* dctx = ZSTD_createDCtx();
+  ZSTD_DCtx_setParameter(dctx, ZSTD_d_windowLogMax, params.window_log);
+  if (params.magicless) {
+    ZSTD_DCtx_setParameter(dctx, ZSTD_d_format, ZSTD_f_zstd1_magicless);
+  }
+  ZSTD_DCtx_refPrefix(dctx, prefix.data(), prefix.size());
+  // Streaming, in small pieces, as the appliers read.
+  std::string out(size + 1, '\0');
+  ZSTD_inBuffer in{frame.data(), frame.size(), 0};
+  ZSTD_outBuffer ob{out.data(), out.size(), 0};
+  size_t r = 1;
+  while (r != 0 && !ZSTD_isError(r) && (in.pos < in.size || ob.pos == 0)) {
+    size_t before = ob.pos + in.pos;
+    r = ZSTD_decompressStream(dctx, &ob, &in);
+    if (ob.pos + in.pos == before) break;
+  }
+  ZSTD_freeDCtx(dctx);
+  if (ZSTD_isError(r) || r != 0) return std::nullopt;
+  out.resize(ob.pos);
+  return out;
+}
+
+uint64_t WindowOf(const std::string& frame, bool magicless) {
+  ZSTD_frameHeader fh;
+  size_t r = ZSTD_getFrameHeader_advanced(
+      &fh, frame.data(), frame.size(),
+      magicless ? ZSTD_f_zstd1_magicless : ZSTD_f_zstd1);
+  return r == 0 ? fh.windowSize : 0;
+}
+
+// True if the method applies; the call itself must succeed either way.
+bool Applies(std::string_view new_data, std::string_view old_data) {
+  absl::StatusOr<std::optional<AnchoredFrame>> frame =
+      AnchoredPrefixFrame(new_data, old_data, CompactParams());
+  EXPECT_TRUE(frame.ok()) << frame.status();
+  return frame.ok() && frame->has_value();
+}
+
+struct TextPair {
+  std::string old_data, new_data;
+};
+
+TextPair MakePair(uint64_t seed, size_t size, int edits) {
+  Rng rng(seed);
+  TextPair p;
+  p.old_data = rng.Text(size);
+  p.new_data = rng.MutateText(p.old_data, edits);
+  return p;
+}
+
+TEST(AnchoredFrameTest, DecodesToTheNewFileWithTheOldAsPrefix) {
+  for (uint64_t seed = 1; seed <= 6; ++seed) {
+    TextPair p = MakePair(seed, 200000 + 50000 * seed, 5 + 10 * seed);
+    ZstdParams params = CompactParams();
+    STRATA_ASSERT_OK_AND_ASSIGN(
+        std::optional<AnchoredFrame> frame,
+        AnchoredPrefixFrame(p.new_data, p.old_data, params));
+    ASSERT_TRUE(frame.has_value()) << seed;
+    EXPECT_EQ(Decode(frame->frame, p.old_data, p.new_data.size(), params),
+              p.new_data)
+        << seed;
+    // A handful of edits: the frame is a few bytes per edit, not per file.
+    EXPECT_LT(frame->frame.size(), p.new_data.size() / 50) << seed;
+  }
+}
+
+TEST(AnchoredFrameTest, StandardFrameCarriesContentSizeAndChecksum) {
+  TextPair p = MakePair(7, 300000, 20);
+  ZstdParams params = CompactParams();
+  params.magicless = false;
+  params.content_size = true;
+  params.checksum = true;
+  STRATA_ASSERT_OK_AND_ASSIGN(
+      std::optional<AnchoredFrame> frame,
+      AnchoredPrefixFrame(p.new_data, p.old_data, params));
+  ASSERT_TRUE(frame.has_value());
+  EXPECT_EQ(ZSTD_getFrameContentSize(frame->frame.data(), frame->frame.size()),
+            p.new_data.size());
+  EXPECT_EQ(Decode(frame->frame, p.old_data, p.new_data.size(), params),
+            p.new_data);
+  // The checksum is checked: a flipped byte of the last block's content
+  // (not of the checksum itself) fails.
+  std::string damaged = frame->frame;
+  damaged[damaged.size() - 1] ^= 1;
+  EXPECT_EQ(Decode(damaged, p.old_data, p.new_data.size(), params),
+            std::nullopt);
+}
+
+// The frame declares the window zstd's own frame of the same files has
+// (old and new together), whatever the new file's size, so appliers that
+// limit the window by the sizes accept it.
+TEST(AnchoredFrameTest, WindowIsTheOneZstdDeclaresForTheSameFiles) {
+  for (size_t size : {5000u, 70000u, 140000u, 600000u}) {
+    TextPair p = MakePair(size, size, 8);
+    for (bool magicless : {true, false}) {
+      ZstdParams params = CompactParams();
+      params.magicless = magicless;
+      params.content_size = !magicless;
+      STRATA_ASSERT_OK_AND_ASSIGN(
+          std::optional<AnchoredFrame> frame,
+          AnchoredPrefixFrame(p.new_data, p.old_data, params));
+      ASSERT_TRUE(frame.has_value()) << size;
+      STRATA_ASSERT_OK_AND_ASSIGN(
+          std::string zstds,
+          ZstdCompressWithPrefix(p.new_data, p.old_data, params));
+      EXPECT_EQ(WindowOf(frame->frame, magicless), WindowOf(zstds, magicless))
+          << size << " magicless " << magicless;
+      // Without a content size the window byte holds old and new (with
+      // one, zstd declares a single segment of the new file's size).
+      if (magicless) {
+        EXPECT_GE(WindowOf(frame->frame, magicless),
+                  p.old_data.size() + p.new_data.size());
+      }
+    }
+  }
+}
+
+TEST(AnchoredFrameTest, IdenticalFilesMakeATinyFrame) {
+  Rng rng(9);
+  std::string text = rng.Text(400000);
+  ZstdParams params = CompactParams();
+  STRATA_ASSERT_OK_AND_ASSIGN(std::optional<AnchoredFrame> frame,
+                              AnchoredPrefixFrame(text, text, params));
+  ASSERT_TRUE(frame.has_value());
+  EXPECT_LT(frame->frame.size(), 64u);
+  EXPECT_EQ(Decode(frame->frame, text, text.size(), params), text);
+}
+
+TEST(AnchoredFrameTest, DoesNotApplyWhenTheNewFileHasEveryByteValue) {
+  TextPair p = MakePair(10, 100000, 10);
+  for (int b = 0; b < 256; ++b) p.new_data.push_back(static_cast<char>(b));
+  EXPECT_FALSE(Applies(p.new_data, p.old_data));
+}
+
+TEST(AnchoredFrameTest, DoesNotApplyWhenMostOfTheFileChanged) {
+  Rng rng(11);
+  std::string old_data = rng.Text(100000);
+  std::string new_data = old_data.substr(0, 50000) + Rng(12).Bytes(50000);
+  for (char& c : new_data) c = static_cast<char>(0x20 + (c & 0x3f));
+  EXPECT_FALSE(Applies(new_data, old_data));
+}
+
+// Tree bodies ask for at most 1/64 changed: a pair with about 1/30 of the
+// new file in changed stretches is refused there and made for 1/8.
+TEST(AnchoredFrameTest, TheChangedShareLimitIsTheCallers) {
+  Rng rng(15);
+  std::string old_data = rng.Text(200000);
+  std::string new_data = old_data;
+  for (size_t at = 10000; at < 190000; at += 20000) {
+    new_data.replace(at, 700, Rng(at).Text(700));
+  }
+  STRATA_ASSERT_OK_AND_ASSIGN(
+      std::optional<AnchoredFrame> frame,
+      AnchoredPrefixFrame(new_data, old_data, CompactParams(), 8));
+  ASSERT_TRUE(frame.has_value());
+  EXPECT_GT(frame->changed_bytes * 64, new_data.size());
+  STRATA_ASSERT_OK_AND_ASSIGN(
+      frame, AnchoredPrefixFrame(new_data, old_data, CompactParams(), 64));
+  EXPECT_FALSE(frame.has_value());
+}
+
+TEST(AnchoredFrameTest, EmptyInputsDoNotApply) {
+  EXPECT_FALSE(Applies("", "old"));
+  EXPECT_FALSE(Applies("new", ""));
+}
+
+// Content moved far (a block from the end to the start, another file's
+// text inserted) is still found: the frame stays small.
+TEST(AnchoredFrameTest, MovedAndCopiedBlocksAreCopies) {
+  Rng rng(13);
+  std::string old_data = rng.Text(300000);
+  std::string new_data = old_data.substr(250000, 40000) +
+                         old_data.substr(0, 250000) + "export const x = 1;\n" +
+                         old_data.substr(100000, 20000);
+  ZstdParams params = CompactParams();
+  STRATA_ASSERT_OK_AND_ASSIGN(std::optional<AnchoredFrame> frame,
+                              AnchoredPrefixFrame(new_data, old_data, params));
+  ASSERT_TRUE(frame.has_value());
+  EXPECT_LT(frame->frame.size(), 120u);
+  EXPECT_EQ(Decode(frame->frame, old_data, new_data.size(), params), new_data);
+}
+
+// Sparse byte changes (every 7th byte of a stretch) are counted as such;
+// an inserted phrase is not.
+TEST(AnchoredFrameTest, CountsSparseByteChanges) {
+  Rng rng(14);
+  std::string old_data = rng.Text(100000);
+  std::string sparse = old_data;
+  for (size_t k = 50000; k < 50400; k += 7) ++sparse[k];
+  STRATA_ASSERT_OK_AND_ASSIGN(
+      std::optional<AnchoredFrame> frame,
+      AnchoredPrefixFrame(sparse, old_data, CompactParams()));
+  ASSERT_TRUE(frame.has_value());
+  EXPECT_GT(frame->changed_bytes, 300u);
+  EXPECT_GE(2 * frame->sparse_bytes, frame->changed_bytes);
+
+  std::string inserted = old_data;
+  inserted.insert(50000, "a phrase that was not there before ");
+  STRATA_ASSERT_OK_AND_ASSIGN(
+      frame, AnchoredPrefixFrame(inserted, old_data, CompactParams()));
+  ASSERT_TRUE(frame.has_value());
+  EXPECT_GT(frame->changed_bytes, 0u);
+  EXPECT_EQ(frame->sparse_bytes, 0u);
+}
+
+}  // namespace
+}  // namespace strata::diff::internal
