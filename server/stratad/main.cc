@@ -180,9 +180,10 @@ int main(int argc, char** argv) {
   double http_push_heartbeat_seconds = 30;
   app.add_option("--http-push-heartbeat", http_push_heartbeat_seconds,
                  "seconds a WatchConfig stream over HTTP may stay silent "
-                 "before the server writes an empty frame to it (how it "
-                 "learns an HTTP/1.1 client left; keeps proxies from "
-                 "cutting it); 0: never")
+                 "before the server writes an empty frame to it (keeps "
+                 "proxies from cutting it; every half period the server "
+                 "also looks for HTTP/1.1 clients that left); 0: never "
+                 "(then an HTTP/1.1 client that left is found at a push)")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 3600.0));
   app.add_option("--tls-cert", options.tls_cert_file,

@@ -139,7 +139,12 @@ class EventReader : public client::HttpResponseSink {
       buffer_.erase(0, 4 + n);
     }
     cv_.notify_all();
-    return events_.size() < stop_at_;
+    return events_.size() < stop_at_ && !stop_;
+  }
+  // The request stops at the next bytes (a heartbeat at the latest).
+  void Stop() {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
   }
   // Waits until `n` events or `frames` frames of any kind came.
   bool WaitFor(size_t n, size_t frames = 0) {
@@ -184,6 +189,7 @@ class EventReader : public client::HttpResponseSink {
   std::vector<v1::ConfigEvent> events_;
   int empty_frames_ = 0;
   bool bad_ = false;
+  bool stop_ = false;
 };
 
 client::HttpCall WatchCall(const std::string& base, const std::string& device,
@@ -241,6 +247,60 @@ TEST_F(HttpDeliveryTest, WatchConfigPushesEachNewVersionOverHttp1AndHttp2) {
     EXPECT_EQ(Metric("strata_config_watch_streams_open"), 0u);
   });
   EXPECT_GE(Metric("strata_config_pushes_total"), 4u);
+}
+
+TEST_F(HttpDeliveryTest, AnIdleStreamGetsOneHeartbeatPerPeriod) {
+  OverBothClients([&](std::unique_ptr<client::HttpClient> http, bool h2) {
+    EventReader reader(100);
+    absl::Status sent;
+    std::thread watcher([&] {
+      sent = http->Send(WatchCall(BaseUrl(), h2 ? "hb-h2" : "hb-h1"), reader);
+    });
+    ASSERT_TRUE(reader.WaitFor(0, 1)) << "no empty frame";
+    const int first = reader.empty_frames();
+    const absl::Time start = absl::Now();
+    absl::SleepFor(absl::Seconds(3));
+    const int beats = reader.empty_frames() - first;
+    const double periods = (absl::Now() - start) / heartbeat_;
+    // At least one came; and no more than one per idle period (the server
+    // scans every half period: a stream whose last write it forgot would
+    // get one at every scan, twice as many). A slow machine only makes
+    // fewer.
+    EXPECT_GE(beats, 1);
+    EXPECT_LE(beats, periods + 2)
+        << "heartbeats over " << periods << " periods";
+    reader.Stop();
+    watcher.join();
+    EXPECT_THAT(sent, IsOk());
+  });
+}
+
+// A long heartbeat: an HTTP/1.1 client that closes its end must be found by
+// the scan's look for its FIN (every half period), not by failing writes
+// (the first write after a FIN succeeds: two heartbeats, 20 s here).
+class HttpWatchSlowHeartbeatTest : public HttpDeliveryTest {
+ protected:
+  HttpWatchSlowHeartbeatTest() { heartbeat_ = absl::Seconds(10); }
+};
+
+TEST_F(HttpWatchSlowHeartbeatTest, AClosedHttp1ClientFreesItsSlotAtTheScan) {
+  ASSERT_NE(Release(v1::LAYER_CONFIG, "flags", "1", "{\"v\":1}"), 0u);
+  absl::StatusOr<std::unique_ptr<client::HttpClient>> http =
+      client::NewCurlHttpClient();  // HTTP/1.1
+  ASSERT_THAT(http, IsOk());
+  EventReader reader(1);  // leaves (closes the connection) after one event
+  ASSERT_THAT((*http)->Send(WatchCall(BaseUrl(), "leaver"), reader), IsOk());
+  ASSERT_EQ(reader.events().size(), 1u);
+  http->reset();  // nothing of the client stays
+  const absl::Time closed = absl::Now();
+  while (Metric("strata_config_watch_streams_open") != 0 &&
+         absl::Now() - closed < absl::Seconds(30)) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  const absl::Duration took = absl::Now() - closed;
+  EXPECT_EQ(Metric("strata_config_watch_streams_open"), 0u);
+  // The scan comes every 5 s; two failing writes would take 20 s or more.
+  EXPECT_LT(took, absl::Seconds(15)) << "found after " << took;
 }
 
 TEST_F(HttpDeliveryTest, WatchConfigRefusalsAndServerStop) {

@@ -479,6 +479,16 @@ struct HttpServer::Loop {
         h2o_socket_close(sock);
         continue;
       }
+      // A peer that vanished without a FIN or RST (a phone changing
+      // networks) is dropped once data it has not acknowledged is
+      // write_timeout old, even when h2o has nothing left to write (a
+      // heartbeat fits in the kernel's buffer): the kernel times it out.
+      const unsigned user_timeout = static_cast<unsigned>(std::clamp<int64_t>(
+          absl::ToInt64Milliseconds(
+              ServerAccess::options(self->server).write_timeout),
+          1, int64_t{1} << 31));
+      (void)::setsockopt(h2o_socket_get_fd(sock), IPPROTO_TCP, TCP_USER_TIMEOUT,
+                         &user_timeout, sizeof(user_timeout));
       auto* ref = new SocketRef{self, sock};
       sock->on_close.cb = &Loop::OnClose;
       sock->on_close.data = ref;
@@ -690,6 +700,7 @@ void PushStreamImpl::Pump() {
     return;
   }
   in_flight_ = true;
+  last_write_ms_ = HttpServer::Loop::NowMs();
   h2o_iovec_t buf =
       h2o_iovec_init(sending_.bytes.data(), sending_.bytes.size());
   h2o_send(req_, &buf, 1, H2O_SEND_STATE_IN_PROGRESS);
@@ -704,10 +715,25 @@ void PushStreamImpl::Proceed() {
 }
 
 void PushStreamImpl::Heartbeat(int64_t now_ms, int64_t idle_ms) {
-  if (heartbeat_.empty() || req_ == nullptr || in_flight_ || final_sent_ ||
-      now_ms - last_write_ms_ < idle_ms) {
+  if (heartbeat_.empty() || req_ == nullptr || in_flight_ || final_sent_) {
     return;
   }
+  // Over HTTP/1.x h2o reads nothing while it answers, so a client that
+  // closed its end is seen only when a write fails, and the first write
+  // after its FIN still succeeds. Look for the FIN here instead: shut the
+  // socket and write at once, so the write fails and h2o closes it.
+  bool left = false;
+  if (req_->version < 0x200 && req_->conn->callbacks->get_socket != nullptr) {
+    if (h2o_socket_t* sock = req_->conn->callbacks->get_socket(req_->conn)) {
+      const int fd = h2o_socket_get_fd(sock);
+      char c;
+      if (::recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0) {
+        ::shutdown(fd, SHUT_RDWR);
+        left = true;
+      }
+    }
+  }
+  if (!left && now_ms - last_write_ms_ < idle_ms) return;
   {
     MutexLock lock(&mu_);
     if (!queue_.empty() || ended_) return;

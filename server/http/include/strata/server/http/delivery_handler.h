@@ -21,7 +21,8 @@
 // stays; a length of 0 carries no event: the server sends one at once when
 // the device lacks nothing (so the head goes out), and as a heartbeat on a
 // stream idle for the port's push heartbeat (--http-push-heartbeat,
-// default 30 s), which is how it learns that an HTTP/1.1 client left. The body
+// default 30 s; over HTTP/1.1 the same scan finds clients that closed their
+// end). The body
 // ends when the server stops (reconnect with backoff, as on gRPC's
 // UNAVAILABLE). Refusals before the stream starts are answered like Check's
 // (429 when the stream slots are full). One connection carries many streams

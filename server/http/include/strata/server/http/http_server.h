@@ -47,10 +47,10 @@ class HttpPushStream {
   // the server cut the connection. Nothing is sent after it. It is never
   // called for a stream that no response took (the handler's to drop).
   // `heartbeat`: bytes the server writes when the stream has been idle
-  // for HttpServerOptions::push_heartbeat (empty: never). Over HTTP/1.1 a
-  // write is the only way to learn that the client left (the server reads
-  // nothing while it answers), and it keeps proxies from cutting an idle
-  // response.
+  // for HttpServerOptions::push_heartbeat (empty: never); it keeps proxies
+  // from cutting an idle response. Over HTTP/1.1 the server reads nothing
+  // while it answers, so at each heartbeat scan (every half period) it also
+  // peeks at the socket for the client's FIN and closes the stream then.
   static std::shared_ptr<HttpPushStream> Create(std::function<void()> on_close,
                                                 std::string heartbeat = "");
   virtual ~HttpPushStream() = default;
@@ -102,7 +102,10 @@ struct HttpServerOptions {
   // sent: the keep-alive idle limit and the slow-sender limit in one.
   absl::Duration request_timeout = absl::Seconds(30);
   // A connection with a response waiting to be written whose peer has
-  // acknowledged no byte of it this long is closed (a stalled reader).
+  // acknowledged no byte of it this long is closed (a stalled reader); the
+  // same bound is the socket's TCP_USER_TIMEOUT, so a peer that vanished
+  // (no FIN, no RST) is dropped this long after a write it never
+  // acknowledged, a heartbeat included.
   absl::Duration write_timeout = absl::Seconds(60);
   // A pushed response (HttpPushStream) idle this long gets its heartbeat.
   absl::Duration push_heartbeat = absl::Seconds(30);
