@@ -14,13 +14,13 @@ absl::Status HashPrefix(FileSystem& fs, const std::string& path, uint64_t size,
                         Sha256& hasher) {
   STRATA_ASSIGN_OR_RETURN(std::unique_ptr<RandomAccessFile> f,
                           fs.NewRandomAccessFile(path));
-  std::string buf(1 << 20, '\0');
+  const size_t cap = HashBufferSize(size);
+  std::unique_ptr<char[]> buf = std::make_unique_for_overwrite<char[]>(cap);
   for (uint64_t off = 0; off < size;) {
-    const size_t want =
-        static_cast<size_t>(std::min<uint64_t>(buf.size(), size - off));
-    STRATA_ASSIGN_OR_RETURN(size_t n, f->Read(off, want, buf.data()));
+    const size_t want = static_cast<size_t>(std::min<uint64_t>(cap, size - off));
+    STRATA_ASSIGN_OR_RETURN(size_t n, f->Read(off, want, buf.get()));
     if (n == 0) return absl::DataLossError("partial download shrank");
-    hasher.Update(std::string_view(buf.data(), n));
+    hasher.Update(std::string_view(buf.get(), n));
     off += n;
   }
   return absl::OkStatus();

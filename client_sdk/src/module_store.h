@@ -14,7 +14,10 @@
 #ifndef STRATA_CLIENT_SRC_MODULE_STORE_H_
 #define STRATA_CLIENT_SRC_MODULE_STORE_H_
 
+#include <cstddef>
+#include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -90,8 +93,14 @@ class ModuleStore {
 };
 
 std::string_view LayerDirName(int layer);
-// Lowercase hex SHA-256 of a file, read in 1 MiB pieces.
+// Lowercase hex SHA-256 of a file, read in pieces of HashBufferSize.
 absl::StatusOr<std::string> HashFile(FileSystem& fs, std::string_view path);
+// The read buffer for hashing `size` bytes: the size itself up to 64 KiB
+// (at least 1, so an empty file still gets a buffer).
+inline size_t HashBufferSize(uint64_t size) {
+  constexpr uint64_t kMax = 64 << 10;
+  return static_cast<size_t>(size == 0 ? 1 : (size < kMax ? size : kMax));
+}
 
 }  // namespace strata::client
 

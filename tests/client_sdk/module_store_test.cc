@@ -121,6 +121,21 @@ TEST(ModuleStoreTest, DamagedInstalledContentIsDetected) {
               StatusIs(absl::StatusCode::kDataLoss));
 }
 
+// Files bigger than the hashing buffer are read in several pieces, and
+// every byte counts: a flipped last byte changes the hash.
+TEST(ModuleStoreTest, HashFileReadsEveryPieceOfALargeFile) {
+  MemFileSystem mem;
+  std::string big(3 * (64 << 10) + 17, '\0');
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 31);
+  ASSERT_THAT(WriteFileAtomically(mem, "/big", big), IsOk());
+  ASSERT_THAT(WriteFileAtomically(mem, "/empty", ""), IsOk());
+  EXPECT_EQ(HashFile(mem, "/big").value_or(""), Sha256::HexHash(big));
+  EXPECT_EQ(HashFile(mem, "/empty").value_or(""), Sha256::HexHash(""));
+  big.back() ^= 1;
+  EXPECT_NE(HashFile(mem, "/big").value_or(""), Sha256::HexHash(big));
+  EXPECT_THAT(HashFile(mem, "/missing"), StatusIs(absl::StatusCode::kNotFound));
+}
+
 TEST(ReportQueueTest, KeepsTheNewestWhenFull) {
   MemFileSystem mem;
   STRATA_ASSERT_OK_AND_ASSIGN(ReportQueue q,
