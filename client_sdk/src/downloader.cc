@@ -14,7 +14,7 @@ absl::Status HashPrefix(FileSystem& fs, const std::string& path, uint64_t size,
                         Sha256& hasher) {
   STRATA_ASSIGN_OR_RETURN(std::unique_ptr<RandomAccessFile> f,
                           fs.NewRandomAccessFile(path));
-  const size_t cap = HashBufferSize(size);
+  const size_t cap = ReadBufferSize(size);
   std::unique_ptr<char[]> buf = std::make_unique_for_overwrite<char[]>(cap);
   for (uint64_t off = 0; off < size;) {
     const size_t want = static_cast<size_t>(std::min<uint64_t>(cap, size - off));

@@ -26,10 +26,7 @@ absl::StatusOr<std::string> HashFile(FileSystem& fs, std::string_view path) {
   STRATA_ASSIGN_OR_RETURN(std::unique_ptr<RandomAccessFile> f,
                           fs.NewRandomAccessFile(path));
   Sha256 hasher;
-  // Hashing runs at every launch and check for each module: the buffer is
-  // no bigger than the file and is not zeroed (a zeroed 1 MB buffer per
-  // call was most of a crash test's time, in page faults).
-  const size_t cap = HashBufferSize(f->Size());
+  const size_t cap = ReadBufferSize(f->Size());
   std::unique_ptr<char[]> buf = std::make_unique_for_overwrite<char[]>(cap);
   for (uint64_t off = 0; off < f->Size();) {
     STRATA_ASSIGN_OR_RETURN(size_t n, f->Read(off, cap, buf.get()));

@@ -93,11 +93,13 @@ class ModuleStore {
 };
 
 std::string_view LayerDirName(int layer);
-// Lowercase hex SHA-256 of a file, read in pieces of HashBufferSize.
+// Lowercase hex SHA-256 of a file, read in pieces of ReadBufferSize.
 absl::StatusOr<std::string> HashFile(FileSystem& fs, std::string_view path);
-// The read buffer for hashing `size` bytes: the size itself up to 64 KiB
-// (at least 1, so an empty file still gets a buffer).
-inline size_t HashBufferSize(uint64_t size) {
+// The buffer for reading `size` bytes of a file in pieces: the size itself
+// up to 64 KiB, at least 1. Hashing and unpacking run at every launch and
+// check, so the buffer is never bigger than the file (a 1 MiB buffer per
+// call was most of a crash test's time, in fresh pages).
+inline size_t ReadBufferSize(uint64_t size) {
   constexpr uint64_t kMax = 64 << 10;
   return static_cast<size_t>(size == 0 ? 1 : (size < kMax ? size : kMax));
 }

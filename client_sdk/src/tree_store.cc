@@ -20,7 +20,6 @@ namespace {
 
 // A tree is complete once its marker <sha256>.ok exists.
 constexpr std::string_view kDoneSuffix = ".ok";
-constexpr size_t kChunk = 1 << 20;
 
 bool IsPosix(FileSystem* fs) { return fs == PosixFileSystem(); }
 
@@ -109,7 +108,7 @@ absl::Status TreeStore::Unpack(std::string_view sha256,
   if (stats == nullptr) stats = &local;
   STRATA_ASSIGN_OR_RETURN(std::unique_ptr<RandomAccessFile> archive,
                           fs_->NewRandomAccessFile(archive_path));
-  std::string buf(kChunk, '\0');
+  std::string buf(ReadBufferSize(archive->Size()), '\0');
   absl::StatusOr<std::vector<diff::UstarEntry>> entries =
       ReadEntries(*archive, sha256, buf);
   STRATA_RETURN_IF_ERROR(entries.status());
@@ -210,7 +209,7 @@ absl::Status TreeStore::Verify(std::string_view sha256,
   if (!Has(sha256)) return absl::OkStatus();
   STRATA_ASSIGN_OR_RETURN(std::unique_ptr<RandomAccessFile> archive,
                           fs_->NewRandomAccessFile(archive_path));
-  std::string buf(kChunk, '\0');
+  std::string buf(ReadBufferSize(archive->Size()), '\0');
   STRATA_ASSIGN_OR_RETURN(std::vector<diff::UstarEntry> entries,
                           ReadEntries(*archive, sha256, buf));
   const std::string dir = DirOf(sha256);

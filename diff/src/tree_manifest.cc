@@ -36,7 +36,10 @@ absl::StatusOr<Sha256Digest> HashFileAt(FileSystem& fs, const std::string& path,
                                         uint64_t* size) {
   STRATA_ASSIGN_OR_RETURN(auto file, fs.NewRandomAccessFile(path));
   Sha256 h;
-  std::string buf(256 << 10, '\0');
+  // No bigger than the file: a tree is mostly small files.
+  std::string buf(
+      static_cast<size_t>(std::clamp<uint64_t>(file->Size(), 1, 256 << 10)),
+      '\0');
   uint64_t off = 0;
   for (;;) {
     STRATA_ASSIGN_OR_RETURN(size_t n, file->Read(off, buf.size(), buf.data()));
