@@ -17,7 +17,8 @@ absl::Status HashPrefix(FileSystem& fs, const std::string& path, uint64_t size,
   const size_t cap = ReadBufferSize(size);
   std::unique_ptr<char[]> buf = std::make_unique_for_overwrite<char[]>(cap);
   for (uint64_t off = 0; off < size;) {
-    const size_t want = static_cast<size_t>(std::min<uint64_t>(cap, size - off));
+    const size_t want =
+        static_cast<size_t>(std::min<uint64_t>(cap, size - off));
     STRATA_ASSIGN_OR_RETURN(size_t n, f->Read(off, want, buf.get()));
     if (n == 0) return absl::DataLossError("partial download shrank");
     hasher.Update(std::string_view(buf.get(), n));
