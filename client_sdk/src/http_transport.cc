@@ -212,6 +212,9 @@ class EventSink : public StreamedAnswer {
     buffer_.erase(0, at);
     return true;
   }
+  // Bytes of a frame that had not all arrived: nonzero at the end of the
+  // body means the stream was cut, not ended.
+  size_t pending() const { return buffer_.size(); }
 
  private:
   const std::function<absl::Status(const v1::ConfigEvent&)>& on_event_;
@@ -290,6 +293,16 @@ class HttpTransport : public Transport {
     if (events.status_ != 200) {
       return ErrorOf(events.status_, events.headers_, events.error_body_,
                      call.url);
+    }
+    if (events.pending() > 0) {
+      // stratad ends a body only between frames: this one was cut (a proxy,
+      // a dropped connection). The watch backs off and reopens either way;
+      // the cause is kept.
+      return absl::UnavailableError(
+          StrCat("the config watch at ", call.url, " ended inside an event (",
+                 events.pending(),
+                 " bytes of it came); the stream was cut and will be "
+                 "reopened"));
     }
     return absl::OkStatus();  // the server ended the stream
   }

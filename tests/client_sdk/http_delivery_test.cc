@@ -388,6 +388,67 @@ TEST_F(HttpWatchNoHeartbeatTest, SdkWatchesConfigOverHttpAndStops) {
   EXPECT_EQ(Metric("strata_config_watch_streams_open"), 0u);
 }
 
+// A host stack that answers 200 with a fixed body, in the given pieces
+// (the seam is ours: ClientOptions::http_client).
+class ScriptedHttp : public client::HttpClient {
+ public:
+  explicit ScriptedHttp(std::vector<std::string> pieces)
+      : pieces_(std::move(pieces)) {}
+  absl::Status Send(const client::HttpCall&,
+                    client::HttpResponseSink& sink) override {
+    sink.OnHead(200, {{"Content-Type", "application/x-strata-events"}});
+    for (const std::string& p : pieces_) {
+      if (!sink.OnBody(p)) break;
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  std::vector<std::string> pieces_;
+};
+
+std::string Frame(const std::string& payload) {
+  std::string f(4, '\0');
+  for (int i = 0; i < 4; ++i)
+    f[i] = static_cast<char>((payload.size() >> (8 * (3 - i))) & 0xff);
+  return f + payload;
+}
+
+// A body that stops inside a frame was cut (stratad ends only between
+// frames): the watch says so, where a clean end is OK.
+TEST(HttpWatchBodyTest, ABodyCutInsideAnEventIsAnErrorNotAnEnd) {
+  v1::ConfigEvent event;
+  event.mutable_entry()->set_release_id(7);
+  const std::string whole = Frame(event.SerializeAsString());
+  struct Case {
+    std::vector<std::string> pieces;
+    bool cut;
+  };
+  const std::vector<Case> cases = {
+      {{Frame(""), whole.substr(0, 5), whole.substr(5)}, false},
+      {{Frame(""), whole, whole.substr(0, 3)}, true},
+      {{whole, whole.substr(0, whole.size() - 1)}, true},
+  };
+  for (const Case& c : cases) {
+    std::unique_ptr<client::Transport> transport = client::NewHttpTransport(
+        "http://stratad.test", std::make_shared<ScriptedHttp>(c.pieces));
+    client::StreamCancel cancel;
+    std::vector<uint64_t> releases;
+    absl::Status s = transport->WatchConfig(
+        v1::WatchConfigRequest(), cancel, [&](const v1::ConfigEvent& e) {
+          releases.push_back(e.entry().release_id());
+          return absl::OkStatus();
+        });
+    if (c.cut) {
+      EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable) << s;
+      EXPECT_THAT(s.message(), HasSubstr("ended inside an event"));
+    } else {
+      EXPECT_THAT(s, IsOk());
+    }
+    EXPECT_EQ(releases, std::vector<uint64_t>{7}) << s;
+  }
+}
+
 TEST_F(HttpDeliveryTest, CheckAndReportAsProtobufOverHttp1AndHttp2) {
   ASSERT_NE(Release(v1::LAYER_CONFIG, "flags", "1", "{\"a\":1}"), 0u);
   const uint64_t checks_before =

@@ -24,6 +24,7 @@
 #include "strata/base/file_util.h"
 #include "strata/base/strings.h"
 #include "strata/base/testing/status_matchers.h"
+#include "strata/server/http/delivery_handler.h"
 #include "strata/server/http/http_router.h"
 #include "strata/signing/self_signed_tls.h"
 
@@ -489,6 +490,77 @@ TEST_F(HttpServerTest, TlsWithAlpnServesHttp2AndHttp11) {
   EXPECT_THAT(h1.out, StartsWith("HTTP/1.1 200"));
   // Plain HTTP on the TLS port is not served.
   EXPECT_EQ(StatusOf(Get("/hello")), 0);
+}
+
+// Delivery calls whose WatchConfig stream ends while it opens, with
+// `end_with` (as a stopping server's or an unreadable store's stream does).
+class EndingWatchCalls : public DeliveryCalls {
+ public:
+  explicit EndingWatchCalls(absl::Status end_with)
+      : end_with_(std::move(end_with)) {}
+  absl::Status HandleCheck(const v1::CheckRequest&,
+                           v1::CheckResponse*) override {
+    return absl::UnimplementedError("not in this test");
+  }
+  absl::Status HandleReport(const std::string&, const v1::ReportRequest&,
+                            v1::ReportResponse*, absl::Duration*) override {
+    return absl::UnimplementedError("not in this test");
+  }
+  class Call : public WatchCall {
+   public:
+    explicit Call(std::atomic<int>* open) : open_(open) { ++*open_; }
+    ~Call() override { --*open_; }
+    void WriteDone() override {}
+    void Cancel() override {}
+
+   private:
+    std::atomic<int>* open_;
+  };
+  absl::StatusOr<std::unique_ptr<WatchCall>> HandleWatch(
+      const v1::WatchConfigRequest&, ConfigSink* sink) override {
+    auto call = std::make_unique<Call>(&open_);
+    sink->End(end_with_);
+    return call;
+  }
+  int open() const { return open_.load(); }
+
+ private:
+  absl::Status end_with_;
+  std::atomic<int> open_{0};
+};
+
+// A stream that ends while it opens answers its status, as a refusal is
+// (not a 200 with an empty body), and its call is let go; one that ends
+// cleanly is an empty stream.
+TEST(HttpWatchOpenTest, AStreamThatEndsWhileItOpensAnswersItsStatus) {
+  for (const bool clean : {false, true}) {
+    SCOPED_TRACE(clean ? "ended OK" : "ended UNAVAILABLE");
+    EndingWatchCalls calls(
+        clean ? absl::OkStatus()
+              : absl::UnavailableError("the server is stopping"));
+    HttpRouter router;
+    AddDeliveryRoutes(router, &calls);
+    auto server =
+        HttpServer::Start("127.0.0.1:0", std::move(router).AsHandler(), {});
+    ASSERT_THAT(server, IsOk());
+    Conn c((*server)->port());
+    ASSERT_TRUE(c.Send(StrCat("POST ", kDeliveryWatchConfigPath,
+                              " HTTP/1.1\r\nHost: t\r\n"
+                              "Content-Type: application/x-protobuf\r\n"
+                              "Content-Length: 0\r\nConnection: close\r\n"
+                              "\r\n")));
+    const std::string answer = c.ReadAll();
+    if (clean) {
+      EXPECT_EQ(StatusOf(answer), 200) << answer;
+    } else {
+      EXPECT_EQ(StatusOf(answer), 503) << answer;
+      EXPECT_THAT(answer, HasSubstr("the server is stopping"));
+      EXPECT_THAT(answer, HasSubstr("Strata-Status: 14"));
+      EXPECT_EQ(calls.open(), 0) << "the call was kept";
+    }
+    server->reset();  // a stream's call lives until its response is over
+    EXPECT_EQ(calls.open(), 0) << "the call outlived the server";
+  }
 }
 
 TEST(HttpServerOptionsTest, BadTlsMaterialIsInvalidArgument) {

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 
+#include "strata/base/mutex.h"
 #include "strata/base/strings.h"
 
 namespace strata::server {
@@ -79,7 +80,24 @@ class HttpWatch final : public ConfigSink {
       if (call_ != nullptr) call_->WriteDone();
     });
   }
-  void End(const absl::Status&) override { push_->End(); }
+  void End(const absl::Status& status) override {
+    {
+      MutexLock lock(&mu_);
+      if (opening_) {
+        // Ended while it opened (the server is stopping, the store could
+        // not be read): the route answers this status instead of a stream.
+        ended_while_opening_ = status;
+        return;
+      }
+    }
+    push_->End();
+  }
+  // The open is over; what the stream ended with meanwhile, if it did.
+  std::optional<absl::Status> Opened() {
+    MutexLock lock(&mu_);
+    opening_ = false;
+    return ended_while_opening_;
+  }
 
   void set_push(std::shared_ptr<HttpPushStream> push) {
     push_ = std::move(push);
@@ -100,6 +118,9 @@ class HttpWatch final : public ConfigSink {
   std::shared_ptr<HttpPushStream> push_;
   std::unique_ptr<DeliveryCalls::WatchCall> call_;
   std::atomic<bool> sent_any_{false};
+  Mutex mu_;
+  bool opening_ ABSL_GUARDED_BY(mu_) = true;
+  std::optional<absl::Status> ended_while_opening_ ABSL_GUARDED_BY(mu_);
 };
 
 HttpResponse WatchConfig(DeliveryCalls* calls, const HttpRequest& req) {
@@ -125,6 +146,13 @@ HttpResponse WatchConfig(DeliveryCalls* calls, const HttpRequest& req) {
                        ? absl::Seconds(1)
                        : absl::ZeroDuration());
   }
+  const std::optional<absl::Status> ended = watch->Opened();
+  if (ended.has_value() && !ended->ok()) {
+    // The status, as a refusal is answered (the call, destroyed on
+    // return, frees the slot), not a 200 with an empty body.
+    watch->set_push(nullptr);
+    return Failure(*ended, absl::ZeroDuration());
+  }
   watch->set_call(*std::move(call));
   HttpResponse r;
   r.headers["Content-Type"] = kEventStreamContentType;
@@ -132,6 +160,7 @@ HttpResponse WatchConfig(DeliveryCalls* calls, const HttpRequest& req) {
   r.push = watch->push();
   // Nothing to say yet: an empty frame, so that the head goes out now.
   if (!watch->sent_any()) r.push->Write(std::string(4, '\0'), nullptr);
+  if (ended.has_value()) r.push->End();  // ended cleanly while opening
   return r;
 }
 

@@ -25,9 +25,11 @@
 // end). The body
 // ends when the server stops (reconnect with backoff, as on gRPC's
 // UNAVAILABLE). Refusals before the stream starts are answered like Check's
-// (429 when the stream slots are full). One connection carries many streams
-// over HTTP/2, and the server writes the events of all of a connection's
-// streams together: the cheap way to push to a fleet (docs/benchmarks.md).
+// (429 when the stream slots are full), and so is a stream that ends while
+// it opens (503 when the server is stopping). One connection carries many
+// streams over HTTP/2, and the server writes the events of all of a
+// connection's streams together: the cheap way to push to a fleet
+// (docs/benchmarks.md).
 #ifndef STRATA_SERVER_HTTP_DELIVERY_HANDLER_H_
 #define STRATA_SERVER_HTTP_DELIVERY_HANDLER_H_
 
