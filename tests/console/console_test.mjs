@@ -99,6 +99,18 @@ try {
   const before = (await auditEntries()).length;
   const viewer = await signedIn(browser, a.viewer, `#/release/${a.steered}`);
   await waitText(viewer, '#release-state', /ROLLING/);
+  // The page must not move under the pointer when it says it refreshed
+  // (that moved the Halt button away from a click, under load).
+  await waitText(viewer, '#updated', /Live/);
+  const lines = await viewer.$eval('#updated', (u) => {
+    const full = u.getBoundingClientRect().height;
+    const text = u.textContent;
+    u.textContent = '';
+    const empty = u.getBoundingClientRect().height;
+    u.textContent = text;
+    return {full, empty};
+  });
+  check(lines.empty === lines.full, `the refresh line keeps its height while empty (${lines.empty} px, ${lines.full} px with text)`);
   await viewer.click('button[data-action=HALT]');
   check(await viewer.$eval('#confirm', (d) => d.open), 'Halt asks for confirmation first');
   check(/Halt release/.test(await textOf(viewer, '#confirm-text')), 'the confirmation names the action and release');
