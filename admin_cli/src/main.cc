@@ -38,7 +38,7 @@ bool JsonRequested(int argc, char** argv) {
 // the suite). Strata's own OpenSSL code (strata::signing) stays under the
 // leak check in its tests, which do not load this list.
 extern "C" const char* __lsan_default_suppressions() {
-  return "leak:CRYPTO_zalloc\nleak:CRYPTO_strndup\n";
+  return "leak:CRYPTO_zalloc\nleak:CRYPTO_strdup\nleak:CRYPTO_strndup\n";
 }
 #endif
 
