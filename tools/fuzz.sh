@@ -12,10 +12,11 @@
 #   targets: diff_patch_reader diff_patch_maker diff_tree_patch_reader
 #            diff_tree_manifest diff_ustar_reader signing_metadata signing_json
 #            signing_verifier rollout_expression http_range
-#            http_request_head cli_release_flags (default: all)
+#            http_request_head cli_release_flags device_patch (default: all)
 # A target <component>_<name> keeps its seeds and corpus in
 # <component>/fuzz/{seeds,corpus}/<name>; http_* in server/http/fuzz,
-# cli_* in admin_cli/fuzz. `./strata.sh test --fuzz [SEC]` runs this after
+# cli_* in admin_cli/fuzz, device_* in client_sdk/device_core/fuzz (whose
+# patch target starts from diff's patch_reader seeds and corpus too). `./strata.sh test --fuzz [SEC]` runs this after
 # the tests.
 set -euo pipefail
 merge=0
@@ -28,11 +29,13 @@ cxx="$(command -v clang++-14 || command -v clang++)"
 cc="$(command -v clang-14 || command -v clang)"
 all=(diff_patch_reader diff_patch_maker diff_tree_patch_reader diff_tree_manifest
      diff_ustar_reader signing_metadata signing_json signing_verifier
-     rollout_expression http_range http_request_head cli_release_flags)
+     rollout_expression http_range http_request_head cli_release_flags
+     device_patch)
 fuzz_dir() {
   case "$1" in
     http_*) echo "$root/server/http/fuzz" ;;
     cli_*) echo "$root/admin_cli/fuzz" ;;
+    device_*) echo "$root/client_sdk/device_core/fuzz" ;;
     *) echo "$root/${1%%_*}/fuzz" ;;
   esac
 }
@@ -53,6 +56,8 @@ cmake --build "$build" -j2 --target "${targets[@]/%/_fuzzer}"
 # (libFuzzer's -print_coverage): the apply code of the delta engine, the
 # role parsers of the TUF metadata loader, the expression compiler.
 reach_funcs='ApplyPatch|ApplyStrata|ApplyBsdiff|ApplyTreePatch|TreeApplier::[A-Za-z]+|DecodeManifest|ReadTreePatch'
+# The device core's applier (client_sdk/device_core/src/patch.cc).
+reach_funcs+='|ApplyCompact|ApplyBlocks|ApplySuffixArray'
 # The anchored zstd-prefix frame maker (diff/src/anchored_frame.cc).
 reach_funcs+='|internal::AnchoredPrefixFrame|internal::FrameMaker::[A-Za-z]+'
 reach_funcs+='|SignedMetadata::Parse|Parse(Root|Timestamp|Snapshot|Targets|Director)|VerifyThreshold|DirectorChoicesFor'
@@ -73,8 +78,12 @@ for target in "${targets[@]}"; do
   corpus="$build/fuzz/corpus/$target"
   log="$build/fuzz/logs/$target.log"
   mkdir -p "$corpus"
-  dirs=("$corpus" "$seeds")
+  dirs=("$corpus")
+  [ -d "$seeds" ] && dirs+=("$seeds")
   [ -d "$saved" ] && dirs+=("$saved")
+  # The device core's applier reads the delta engine's patch inputs.
+  [ "$target" = device_patch ] &&
+    dirs+=("$root/diff/fuzz/seeds/patch_reader" "$root/diff/fuzz/corpus/patch_reader")
   # A target's dictionary (<component>/fuzz/<name>.dict), when it has one.
   dict=()
   [ -f "$dir/$name.dict" ] && dict=("-dict=$dir/$name.dict")

@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 
+#include "patch_seed_files.h"
 #include "strata/base/sha256.h"
 #include "strata/diff/byte_sink.h"
 #include "strata/diff/delta.h"
@@ -57,29 +58,8 @@ struct Counters {
 };
 Counters counters;
 
-const std::string& OldData() {
-  static const std::string old_data = [] {
-    std::string s(4096, '\0');
-    for (size_t i = 0; i < s.size(); ++i) s[i] = static_cast<char>(i * 31);
-    return s;
-  }();
-  return old_data;
-}
-
-// The new file of the seeds (seeds/README.md): the old file with bytes
-// 100..119 set to 'x', "hello" inserted at 2000 and 50 bytes of 'y'
-// appended. Its SHA-256 is the expected hash given for compact patches that
-// leave the output check to the caller.
-const std::string& NewData() {
-  static const std::string new_data = [] {
-    std::string s = OldData();
-    for (size_t i = 100; i < 120; ++i) s[i] = 'x';
-    s.insert(2000, "hello");
-    s.append(50, 'y');
-    return s;
-  }();
-  return new_data;
-}
+using ::strata::fuzz::NewData;
+using ::strata::fuzz::OldData;
 
 // The first `n` bytes of two digests agree (versions 2 and 3 keep short
 // checks; the rest of the declared digest reads as zero).

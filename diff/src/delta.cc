@@ -445,7 +445,7 @@ absl::Status ApplyStrata(const RandomAccessFile& old,
   SparseDiffReader sparse(diff.get());
   Output out(sink, info.new_size, options.progress, /*hash=*/true);
   std::vector<char> dbuf(kChunk), obuf(kChunk);
-  uint64_t old_pos = 0;
+  uint64_t old_pos = 0, added = 0;
   for (uint64_t i = 0; i < info.segments; ++i) {
     uint64_t add, ext, zseek;
     STRATA_RETURN_IF_ERROR(ctrl->ReadVarint(&add));
@@ -455,6 +455,7 @@ absl::Status ApplyStrata(const RandomAccessFile& old,
     if (add > left || ext > left - add) {
       return Corrupt(strata::StrCat("segment ", i, " runs past the new size"));
     }
+    added += add;
     if (add > info.old_size || old_pos > info.old_size - add) {
       return Corrupt(strata::StrCat("segment ", i, " reads past the old file"));
     }
@@ -500,6 +501,11 @@ absl::Status ApplyStrata(const RandomAccessFile& old,
     return Corrupt(strata::StrCat("produced ", out.written(),
                                   " bytes, the header declares ",
                                   info.new_size));
+  }
+  if (added != info.diff_raw_bytes) {  // the header's diff_raw is exact
+    return Corrupt(strata::StrCat("the add regions cover ", added,
+                                  " bytes, the header declares ",
+                                  info.diff_raw_bytes));
   }
   STRATA_RETURN_IF_ERROR(ctrl->ExpectEnd());
   STRATA_RETURN_IF_ERROR(sparse.ExpectEnd());

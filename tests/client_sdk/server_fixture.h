@@ -3,8 +3,11 @@
 #ifndef STRATA_TESTS_CLIENT_SDK_SERVER_FIXTURE_H_
 #define STRATA_TESTS_CLIENT_SDK_SERVER_FIXTURE_H_
 
+#include <chrono>
+#include <cstdint>
 #include <map>
 #include <string>
+#include <thread>
 
 #include "../integration/test_server.h"
 #include "../server/test_util.h"
@@ -12,6 +15,8 @@
 #include "strata/admin_cli/admin_client.h"
 #include "strata/admin_cli/tree_archive.h"
 #include "strata/base/file_util.h"
+#include "strata/base/http_get.h"
+#include "strata/base/strings.h"
 #include "strata/base/testing/status_matchers.h"
 
 namespace strata::testing {
@@ -61,6 +66,29 @@ class SdkServerTest : public ::testing::Test {
     absl::StatusOr<v1::Release> release = admin.CreateRelease(r);
     EXPECT_THAT(release, IsOk());
     return release.ok() ? release->release_id() : 0;
+  }
+
+  // A counter of stratad's /metrics (0 when absent).
+  uint64_t Metric(const std::string& series) {
+    absl::StatusOr<HttpResponse> r =
+        HttpGet(StrCat("http://127.0.0.1:", server_.http_port(), "/metrics"));
+    if (!r.ok()) return 0;
+    const size_t at = r->body.find("\n" + series + " ");
+    if (at == std::string::npos) return 0;
+    return std::stoull(r->body.substr(at + series.size() + 2));
+  }
+
+  // Waits until stratad has computed more than `computed` deltas (the
+  // count of strata_deltas_computed_total before a publish): a hang guard
+  // of 2 minutes, not a timing assumption.
+  void WaitForDeltasPast(uint64_t computed) {
+    const auto guard =
+        std::chrono::steady_clock::now() + std::chrono::minutes(2);
+    while (Metric("strata_deltas_computed_total") <= computed) {
+      ASSERT_LT(std::chrono::steady_clock::now(), guard)
+          << "stratad computed no delta";
+      std::this_thread::yield();
+    }
   }
 
   // Writes the files into <test dir>/<name> and packs the directory as

@@ -6,11 +6,9 @@
 // directory sharing the unchanged files.
 #include <sys/stat.h>
 
-#include <chrono>
 #include <map>
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -45,14 +43,6 @@ class TreeServerTest : public testing::SdkServerTest {
   std::string Pack(const std::string& name,
                    const std::map<std::string, std::string>& files) {
     return PackTree(name, files);
-  }
-  uint64_t Metric(const std::string& series) {
-    absl::StatusOr<HttpResponse> r =
-        HttpGet(StrCat("http://127.0.0.1:", server_.http_port(), "/metrics"));
-    if (!r.ok()) return 0;
-    const size_t at = r->body.find("\n" + series + " ");
-    if (at == std::string::npos) return 0;
-    return std::stoull(r->body.substr(at + series.size() + 2));
   }
   static std::string Read(const std::string& path) {
     return PosixFileSystem()->ReadFile(path).value_or("<missing>");
@@ -100,12 +90,7 @@ TEST_F(TreeServerTest, PublishedTreeIsUnpackedServedAndUpdatedByDelta) {
                        {"static/app.js", std::string(20000, 'j')},
                        {"static/new.css", "body{}"}});
   Publish(v1::LAYER_H5, "mall", "2", v2);
-  const auto guard = std::chrono::steady_clock::now() + std::chrono::minutes(2);
-  while (Metric("strata_deltas_computed_total") <= computed) {
-    ASSERT_LT(std::chrono::steady_clock::now(), guard)
-        << "stratad computed no delta";
-    std::this_thread::yield();
-  }
+  ASSERT_NO_FATAL_FAILURE(WaitForDeltasPast(computed));
   ASSERT_NE(CreateRelease(v1::LAYER_H5, "mall", "2"), 0u);
   STRATA_ASSERT_OK_AND_ASSIGN(client::CheckResult r2, device->Check());
   ASSERT_TRUE(r2.failures.empty()) << r2.failures.front();

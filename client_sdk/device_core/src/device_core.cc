@@ -246,7 +246,47 @@ struct DeviceCore::Impl {
   }
 
   // Verifies and installs one update; nullopt-like: reason 0 on success.
-  Failure Install(const pb::UpdateEntry& entry) STRATA_DEVICE_REQUIRES(mu) {
+  // A blob's bytes from /v1/blobs/<sha256>.
+  Error Get(const std::string& sha256, std::string* body) {
+    HttpExchange x;
+    x.method = "GET";
+    x.url = Cat({options.server_url, "/v1/blobs/", sha256});
+    HttpResult r;
+    Error e = options.http(x, &r);
+    if (e.ok() && r.status != 200) e = HttpError(r, x.url);
+    if (e.ok()) *body = std::move(r.body);
+    return e;
+  }
+
+  // The statement's content made by the patch `d` from the installed
+  // content: downloaded, checked against its reference, applied, and the
+  // output checked against the statement.
+  Error Patched(const pb::DeltaRef& d, const pb::ArtifactStatement& st,
+                std::string* content, InstallTraffic* traffic) {
+    std::string old, patch;
+    Error e;
+    const std::string old_path = blobs_dir + "/" + d.from_sha256();
+    if (!ReadFile(old_path, &old, &e)) {
+      return e.ok() ? Error{5, Cat({old_path, " is missing"})} : e;
+    }
+    e = Get(d.patch().sha256(), &patch);
+    if (!e.ok()) return e;
+    traffic->bytes += patch.size();
+    if (patch.size() != d.patch().size() ||
+        Sha256Hex(patch) != d.patch().sha256()) {
+      return {15, "the patch downloaded is not the one offered"};
+    }
+    e = ApplyPatch(old, patch, st.size(), content);
+    if (!e.ok()) return e;
+    if (content->size() != st.size() ||
+        Sha256Hex(*content) != st.content_sha256()) {
+      return {15, "the patch's output is not the statement's content"};
+    }
+    return {};
+  }
+
+  Failure Install(const pb::UpdateEntry& entry, InstallTraffic* traffic)
+      STRATA_DEVICE_REQUIRES(mu) {
     const pb::ArtifactStatement& st = entry.statement();
     if (st.app_id() != options.app_id) {
       return {pb::REJECT_WRONG_APP,
@@ -311,18 +351,34 @@ struct DeviceCore::Impl {
     if (!entry.inline_content().empty() || st.size() == 0) {
       content = entry.inline_content();
     } else {
-      if (entry.full().sha256() != st.content_sha256()) {
-        return {pb::REJECT_CONTENT_HASH_MISMATCH,
-                "the blob offered is not the statement's content"};
+      if (have != nullptr) {
+        for (const pb::DeltaRef& d : entry.deltas()) {
+          if (d.from_sha256() != have->content_sha256() ||
+              d.patch().size() >= st.size()) {
+            continue;  // not from what is installed, or no saving
+          }
+          Error e = Patched(d, st, &content, traffic);
+          if (e.ok()) {
+            traffic->by_patch = true;
+            break;
+          }
+          traffic->patch_error = e.message;
+          Queue(pb::ReportEvent::KIND_APPLY_FAILED, entry,
+                pb::REJECT_DELTA_OUTPUT_MISMATCH,
+                Cat({"delta from ", d.from_sha256(), " failed (", e.message,
+                     "); fell back to the full download"}));
+          break;
+        }
       }
-      HttpExchange x;
-      x.method = "GET";
-      x.url = Cat({options.server_url, "/v1/blobs/", st.content_sha256()});
-      HttpResult r;
-      Error e = options.http(x, &r);
-      if (e.ok() && r.status != 200) e = HttpError(r, x.url);
-      if (!e.ok()) return {pb::REJECT_APPLY_FAILED, e.message};
-      content = std::move(r.body);
+      if (!traffic->by_patch) {
+        if (entry.full().sha256() != st.content_sha256()) {
+          return {pb::REJECT_CONTENT_HASH_MISMATCH,
+                  "the blob offered is not the statement's content"};
+        }
+        Error e = Get(st.content_sha256(), &content);
+        if (!e.ok()) return {pb::REJECT_APPLY_FAILED, e.message};
+        traffic->bytes += content.size();
+      }
     }
     if (content.size() != st.size()) {
       return {pb::REJECT_LENGTH_MISMATCH,
@@ -419,7 +475,9 @@ Error DeviceCore::Check(CheckOutcome* outcome) {
   d.ticket = response.plan().report_ticket();
   bool changed = false;
   for (const pb::UpdateEntry& entry : response.plan().updates()) {
-    const Failure f = d.Install(entry);
+    InstallTraffic traffic;
+    traffic.name = entry.module().name();
+    const Failure f = d.Install(entry, &traffic);
     if (f.reason == pb::REJECT_REASON_UNSPECIFIED) {
       changed = true;
       InstalledModule m;
@@ -432,6 +490,12 @@ Error DeviceCore::Check(CheckOutcome* outcome) {
       outcome->installed.push_back(std::move(m));
       d.Queue(pb::ReportEvent::KIND_ACTIVATED, entry,
               pb::REJECT_REASON_UNSPECIFIED, "");
+      // The bytes it cost (the device core does not know the network).
+      pb::NetworkBytes* nb =
+          d.queue.mutable_events(d.queue.events_size() - 1)->add_traffic();
+      nb->set_network(pb::NETWORK_UNKNOWN);
+      nb->set_bytes(traffic.bytes);
+      outcome->traffic.push_back(std::move(traffic));
     } else {
       outcome->failures.push_back(
           Cat({entry.module().name(), " ", entry.statement().version(), ": ",

@@ -10,9 +10,13 @@
 // (Ed25519, SHA-256, randomness) and zstd's decoder, and links no gRPC,
 // Abseil or OpenSSL (bench/footprint measures it).
 //
+// Updates come as a patch from the installed content when stratad offers
+// one (Strata patch versions 1 to 3, applied in memory, the output checked
+// against the statement; any failure falls back to the full content).
+//
 // Not (yet) here, compared with libstrata_client: TUF metadata (the device
-// core trusts pinned publisher keys instead), patches and trees (it
-// installs full content), activation points and the launch guard, the
+// core trusts pinned publisher keys instead), trees (it installs an
+// archive as one file), activation points and the launch guard, the
 // download policy, config watch, runtime and SDK version checks.
 #ifndef STRATA_DEVICE_DEVICE_CORE_H_
 #define STRATA_DEVICE_DEVICE_CORE_H_
@@ -82,9 +86,18 @@ struct InstalledModule {
   uint64_t release_sequence = 0;
 };
 
+// How one install of a check got its content.
+struct InstallTraffic {
+  std::string name;         // the module
+  uint64_t bytes = 0;       // received over the network (patch and full)
+  bool by_patch = false;    // the content is a patch's output
+  std::string patch_error;  // why an offered patch was not used ("" if none)
+};
+
 struct CheckOutcome {
   std::vector<InstalledModule> installed;  // by this check
   std::vector<std::string> failures;       // one per refused update
+  std::vector<InstallTraffic> traffic;     // one per entry of `installed`
   uint32_t reports_acknowledged = 0;       // events the server took
 };
 
@@ -123,6 +136,15 @@ int CompareVersions(std::string_view a, std::string_view b);
 // bytes out.
 Error ZstdDecompress(std::string_view frame, std::string_view prefix,
                      uint64_t max_size, std::string* out);
+// Applies a Strata patch (docs/formats/patch.md, versions 1 to 3; not
+// BSDIFF40) to `old` in memory: the old file, the output and the decoded
+// streams are held whole. At most `max_size` bytes out (8, over it). The
+// base is checked first (15, "does not apply"); a damaged patch is 15, a
+// format this build does not read 12. Versions 1 and 2 check their output
+// against the hash they carry; a version 3 output is checked by the caller
+// (the device core compares every output with the statement's SHA-256).
+Error ApplyPatch(std::string_view old, std::string_view patch,
+                 uint64_t max_size, std::string* out);
 
 }  // namespace strata::device
 
