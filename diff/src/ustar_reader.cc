@@ -5,6 +5,7 @@
 #include <set>
 
 #include "strata/base/strings.h"
+#include "strata/base/ustar_fields.h"
 #include "strata/diff/tree_delta.h"
 
 namespace strata::diff {
@@ -13,29 +14,6 @@ namespace {
 constexpr size_t kBlock = 512;
 // Larger entries are refused (no artifact comes near).
 constexpr uint64_t kMaxEntryBytes = uint64_t{1} << 40;
-
-// An octal number field (NUL- or space-terminated); nullopt when malformed
-// or in the base-256 form.
-std::optional<uint64_t> Octal(std::string_view field) {
-  uint64_t v = 0;
-  bool digits = false;
-  for (char c : field) {
-    if (c == '\0' || c == ' ') {
-      if (digits) break;
-      continue;
-    }
-    if (c < '0' || c > '7' || v > (UINT64_MAX >> 3)) return std::nullopt;
-    v = (v << 3) | static_cast<uint64_t>(c - '0');
-    digits = true;
-  }
-  return v;
-}
-
-// A NUL-terminated field (or all of it).
-std::string_view Field(std::string_view block, size_t at, size_t width) {
-  std::string_view f = block.substr(at, width);
-  return f.substr(0, f.find('\0'));
-}
 
 }  // namespace
 
@@ -53,20 +31,16 @@ absl::Status UstarReader::Header(std::string_view h) {
   if (h.substr(257, 5) != "ustar") {
     return bad("not a ustar header; the archive is damaged or not a tar file");
   }
-  std::optional<uint64_t> sum = Octal(h.substr(148, 8));
-  uint64_t computed = 0;
-  for (size_t i = 0; i < kBlock; ++i) {
-    computed += (i >= 148 && i < 156) ? ' ' : static_cast<unsigned char>(h[i]);
-  }
-  if (!sum.has_value() || *sum != computed) {
+  if (!ustar::ChecksumOk(h)) {
     return bad("the header checksum is wrong; the archive is damaged");
   }
   const bool posix = h[262] == '\0';  // "ustar\0" (GNU writes "ustar ")
-  std::string path(Field(h, 0, 100));
-  if (posix && h[345] != '\0') path = StrCat(Field(h, 345, 155), "/", path);
+  std::string path(ustar::Field(h, 0, 100));
+  if (posix && h[345] != '\0')
+    path = StrCat(ustar::Field(h, 345, 155), "/", path);
   const std::string shown = path.size() > 120 ? path.substr(0, 120) : path;
-  std::optional<uint64_t> size = Octal(h.substr(124, 12));
-  std::optional<uint64_t> mode = Octal(h.substr(100, 8));
+  std::optional<uint64_t> size = ustar::Octal(h.substr(124, 12));
+  std::optional<uint64_t> mode = ustar::Octal(h.substr(100, 8));
   if (!size.has_value() || !mode.has_value() || *size > kMaxEntryBytes) {
     return bad(StrCat("'", shown, "' has a malformed size or mode field"));
   }
@@ -121,7 +95,7 @@ absl::Status UstarReader::Header(std::string_view h) {
     e.size = *size;
     e.data_offset = at + kBlock;
   } else if (e.type == UstarEntry::Type::kSymlink) {
-    e.link_target = std::string(Field(h, 157, 100));
+    e.link_target = std::string(ustar::Field(h, 157, 100));
     if (absl::Status s = ValidateLinkTarget(e.path, e.link_target); !s.ok()) {
       return bad(ToStd(s.message()));
     }

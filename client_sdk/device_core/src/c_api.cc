@@ -30,6 +30,30 @@ std::string Str(const char* s) { return s == nullptr ? "" : s; }
 
 }  // namespace
 
+namespace {
+// *path: a malloc'ed copy of what `pick` gives for module `name` of
+// `layer` (NULL when it is not installed or `pick` gives "").
+int InstalledPath(strata_device* device, int layer, const char* name,
+                  char** path,
+                  std::string (*pick)(const strata::device::DeviceCore&,
+                                      const strata::device::InstalledModule&)) {
+  if (device == nullptr || name == nullptr || path == nullptr) {
+    return Set({3, "device, name and path are required"});
+  }
+  *path = nullptr;
+  for (const strata::device::InstalledModule& m : device->core->Installed()) {
+    if (m.layer != layer || m.name != name) continue;
+    const std::string p = pick(*device->core, m);
+    if (p.empty()) break;
+    *path = static_cast<char*>(std::malloc(p.size() + 1));
+    if (*path == nullptr) return Set({8, "out of memory"});
+    std::memcpy(*path, p.c_str(), p.size() + 1);
+    break;
+  }
+  return Set({});
+}
+}  // namespace
+
 extern "C" {
 
 void strata_device_http_answer_set(strata_device_http_answer* answer,
@@ -116,19 +140,19 @@ int strata_device_check(strata_device* device, size_t* installed,
 
 int strata_device_content_path(strata_device* device, int layer,
                                const char* name, char** path) {
-  if (device == nullptr || name == nullptr || path == nullptr) {
-    return Set({3, "device, name and path are required"});
-  }
-  *path = nullptr;
-  for (const strata::device::InstalledModule& m : device->core->Installed()) {
-    if (m.layer != layer || m.name != name) continue;
-    const std::string p = device->core->ContentPath(m);
-    *path = static_cast<char*>(std::malloc(p.size() + 1));
-    if (*path == nullptr) return Set({8, "out of memory"});
-    std::memcpy(*path, p.c_str(), p.size() + 1);
-    break;
-  }
-  return Set({});
+  return InstalledPath(device, layer, name, path,
+                       [](const strata::device::DeviceCore& core,
+                          const strata::device::InstalledModule& m) {
+                         return core.ContentPath(m);
+                       });
+}
+
+int strata_device_tree_dir(strata_device* device, int layer, const char* name,
+                           char** path) {
+  return InstalledPath(
+      device, layer, name, path,
+      [](const strata::device::DeviceCore&,
+         const strata::device::InstalledModule& m) { return m.tree_dir; });
 }
 
 size_t strata_device_pending_reports(strata_device* device) {

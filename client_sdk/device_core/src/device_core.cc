@@ -10,8 +10,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <set>
 
 #include "device_mutex.h"
+#include "posix_files.h"
 #include "strata/device/v1/delivery.pb.h"
 #include "strata/proto/statement_signing_bytes.h"
 
@@ -19,90 +21,20 @@ namespace strata::device {
 namespace {
 
 namespace pb = ::strata::device::v1;
+using internal::Cat;
+using internal::MakeDir;
+using internal::ReadFile;
+using internal::RemoveAll;
+using internal::WriteAtomically;
+
+// Layers whose content may be a file tree (an archive unpacked).
+bool TreeLayer(int layer) {
+  return layer == pb::LAYER_H5 || layer == pb::LAYER_HCF;
+}
 
 constexpr char kProtobuf[] = "application/x-protobuf";
 // The server takes at most this many events a Report; older ones go first.
 constexpr int kMaxQueuedEvents = 1000;
-
-std::string Cat(std::initializer_list<std::string_view> parts) {
-  std::string out;
-  for (std::string_view p : parts) out.append(p);
-  return out;
-}
-
-Error Errno(std::string_view what, const std::string& path) {
-  const int e = errno;
-  return {e == ENOSPC ? 8 : 13, Cat({what, " ", path, ": ", std::strerror(e)})};
-}
-
-Error MakeDir(const std::string& path) {
-  if (::mkdir(path.c_str(), 0700) == 0 || errno == EEXIST) return {};
-  return Errno("creating", path);
-}
-
-Error SyncDir(const std::string& dir) {
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return Errno("opening", dir);
-  const int rc = ::fsync(fd);
-  ::close(fd);
-  if (rc != 0) return Errno("syncing", dir);
-  return {};
-}
-
-// Written to <path>.tmp, synced, renamed over `path`, directory synced: a
-// crash leaves the old file or the new one.
-Error WriteAtomically(const std::string& dir, const std::string& path,
-                      std::string_view bytes) {
-  const std::string tmp = path + ".tmp";
-  const int fd =
-      ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return Errno("creating", tmp);
-  size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      Error e = Errno("writing", tmp);
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return e;
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0) {
-    Error e = Errno("syncing", tmp);
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    return e;
-  }
-  ::close(fd);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) return Errno("renaming", tmp);
-  return SyncDir(dir);
-}
-
-// The file's bytes; false when it does not exist.
-bool ReadFile(const std::string& path, std::string* out, Error* error) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno != ENOENT) *error = Errno("opening", path);
-    return false;
-  }
-  out->clear();
-  char buf[1 << 14];
-  for (;;) {
-    const ssize_t n = ::read(fd, buf, sizeof(buf));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      *error = Errno("reading", path);
-      ::close(fd);
-      return false;
-    }
-    if (n == 0) break;
-    out->append(buf, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  return true;
-}
 
 // The bytes a publisher signs for a statement: the full protos' encoding
 // (proto/include/strata/proto/statement_signing_bytes.h) on the lite
@@ -160,9 +92,12 @@ int CompareVersions(std::string_view a, std::string_view b) {
 }
 
 struct DeviceCore::Impl {
-  // Set by Open, read-only after: options, blobs_dir.
+  // Set by Open, read-only after: options, blobs_dir, trees_dir.
   DeviceCoreOptions options;
   std::string blobs_dir;
+  // <storage>/trees: <sha256>/ one tree, <sha256>.ok once it is complete
+  // (written before the state naming it is committed).
+  std::string trees_dir;
   // Serializes Check, FlushReports and the readers: the host may call them
   // from any thread.
   mutable Mutex mu;
@@ -174,6 +109,68 @@ struct DeviceCore::Impl {
   std::string ticket STRATA_DEVICE_GUARDED_BY(mu);
 
   std::string StatePath() const { return options.storage_dir + "/state.pb"; }
+  std::string TreeDir(const std::string& sha) const {
+    return trees_dir + "/" + sha;
+  }
+  // Complete: its marker and its directory are there.
+  bool HasTree(const std::string& sha) const {
+    return ::access((TreeDir(sha) + ".ok").c_str(), F_OK) == 0 &&
+           ::access(TreeDir(sha).c_str(), F_OK) == 0;
+  }
+  // The unpacked directory of installed content ("" when not a tree).
+  std::string TreeDirOf(const pb::InstalledModule& m) const {
+    return TreeLayer(m.module().layer()) && HasTree(m.content_sha256())
+               ? TreeDir(m.content_sha256())
+               : "";
+  }
+
+  // Unpacks the tree `content` (content_sha256 `sha`) unless it is there,
+  // sharing files with `previous`, then marks it complete.
+  Error Unpack(const std::string& sha, std::string_view content,
+               const std::string& previous, uint64_t* linked) {
+    if (HasTree(sha)) return {};
+    Error e = UnpackTree(content, TreeDir(sha), previous, linked);
+    if (e.ok()) e = WriteAtomically(trees_dir, TreeDir(sha) + ".ok", "");
+    if (!e.ok()) (void)RemoveAll(TreeDir(sha));
+    return e;
+  }
+
+  // Removes what the state does not name: content files, trees, markers
+  // and the leftovers of a crash (temp files, trees without their marker);
+  // then unpacks again an installed tree whose directory is missing.
+  void Collect() STRATA_DEVICE_REQUIRES(mu) {
+    std::set<std::string> named;
+    for (const pb::InstalledModule& m : state.installed()) {
+      named.insert(m.content_sha256());
+    }
+    for (const std::string& f : internal::ListDir(blobs_dir)) {
+      if (named.count(f) == 0) (void)RemoveAll(blobs_dir + "/" + f);
+    }
+    for (const std::string& f : internal::ListDir(trees_dir)) {
+      const bool marker =
+          f.size() > 3 && f.compare(f.size() - 3, 3, ".ok") == 0;
+      const std::string sha = marker ? f.substr(0, f.size() - 3) : f;
+      if (named.count(sha) == 0 || !HasTree(sha)) {
+        (void)RemoveAll(trees_dir + "/" + f);
+      }
+    }
+    for (const char* tmp : {"/state.pb.tmp", "/reports.pb.tmp"}) {
+      (void)RemoveAll(options.storage_dir + tmp);
+    }
+    for (const pb::InstalledModule& m : state.installed()) {
+      if (!TreeLayer(m.module().layer()) || HasTree(m.content_sha256())) {
+        continue;
+      }
+      std::string content;
+      Error e;
+      if (ReadFile(blobs_dir + "/" + m.content_sha256(), &content, &e) &&
+          LooksLikeTreeArchive(content)) {
+        // Not fatal: the tree stays missing (tree_dir "") until the next
+        // Open tries again.
+        (void)Unpack(m.content_sha256(), content, "", nullptr);
+      }
+    }
+  }
   std::string QueuePath() const { return options.storage_dir + "/reports.pb"; }
 
   Error Post(const char* path, const google::protobuf::MessageLite& request,
@@ -395,6 +392,19 @@ struct DeviceCore::Impl {
     Error e = WriteAtomically(blobs_dir, blobs_dir + "/" + st.content_sha256(),
                               content);
     if (!e.ok()) return {pb::REJECT_APPLY_FAILED, e.message};
+    if (TreeLayer(st.module().layer()) && LooksLikeTreeArchive(content)) {
+      const std::string previous =
+          have != nullptr && HasTree(have->content_sha256())
+              ? TreeDir(have->content_sha256())
+              : "";
+      e = Unpack(st.content_sha256(), content, previous,
+                 &traffic->tree_files_linked);
+      if (!e.ok()) {
+        return {pb::REJECT_APPLY_FAILED,
+                Cat({"unpacking the tree of ", name, " ", st.version(), ": ",
+                     e.message})};
+      }
+    }
     pb::InstalledModule* slot = const_cast<pb::InstalledModule*>(have);
     if (slot == nullptr) slot = state.add_installed();
     *slot->mutable_module() = entry.module();
@@ -436,8 +446,10 @@ Error DeviceCore::Open(DeviceCoreOptions options,
   auto impl = std::make_unique<Impl>();
   impl->options = std::move(options);
   impl->blobs_dir = impl->options.storage_dir + "/blobs";
+  impl->trees_dir = impl->options.storage_dir + "/trees";
   Error e = MakeDir(impl->options.storage_dir);
   if (e.ok()) e = MakeDir(impl->blobs_dir);
+  if (e.ok()) e = MakeDir(impl->trees_dir);
   if (!e.ok()) return e;
   // No other thread sees `impl` yet; the lock is for the analysis (held
   // until the return: the Impl moves into the DeviceCore by pointer).
@@ -453,6 +465,7 @@ Error DeviceCore::Open(DeviceCoreOptions options,
     impl->queue.Clear();  // reports are not worth failing for
   }
   if (!e.ok()) return e;
+  impl->Collect();
   out->reset(new DeviceCore(std::move(impl)));
   return {};
 }
@@ -487,6 +500,9 @@ Error DeviceCore::Check(CheckOutcome* outcome) {
       m.content_sha256 = entry.statement().content_sha256();
       m.release_id = entry.release_id();
       m.release_sequence = entry.release_sequence();
+      if (const pb::InstalledModule* now = d.Find(entry.module())) {
+        m.tree_dir = d.TreeDirOf(*now);
+      }
       outcome->installed.push_back(std::move(m));
       d.Queue(pb::ReportEvent::KIND_ACTIVATED, entry,
               pb::REJECT_REASON_UNSPECIFIED, "");
@@ -524,6 +540,7 @@ std::vector<InstalledModule> DeviceCore::Installed() const {
     m.version = i.version();
     m.content_sha256 = i.content_sha256();
     m.release_sequence = i.release_sequence();
+    m.tree_dir = impl_->TreeDirOf(i);
     out.push_back(std::move(m));
   }
   return out;

@@ -3,29 +3,13 @@
 #include <optional>
 
 #include "strata/base/status_macros.h"
+#include "strata/base/ustar_fields.h"
 
 namespace strata::server {
 
 namespace {
 
 constexpr uint64_t kBlock = 512;
-
-// An octal ustar number field; nullopt when malformed.
-std::optional<uint64_t> ParseOctal(std::string_view field) {
-  uint64_t v = 0;
-  bool digits = false;
-  for (char c : field) {
-    if (c == '\0' || c == ' ') {
-      if (digits) break;
-      continue;
-    }
-    if (c < '0' || c > '7') return std::nullopt;
-    if (v > (UINT64_MAX >> 3)) return std::nullopt;
-    v = (v << 3) | static_cast<uint64_t>(c - '0');
-    digits = true;
-  }
-  return v;
-}
 
 }  // namespace
 
@@ -37,7 +21,7 @@ void BlobWriter::ParseTarHeaders() {
       next_header_ = UINT64_MAX;  // end-of-archive block
       return;
     }
-    std::optional<uint64_t> size = ParseOctal(h.substr(124, 12));
+    std::optional<uint64_t> size = ustar::Octal(h.substr(124, 12));
     if (h.substr(257, 5) != "ustar" || !size.has_value()) {
       if (tar_ == Tar::kUnknown)
         tar_ = Tar::kNo;  // not an archive: plain chunks

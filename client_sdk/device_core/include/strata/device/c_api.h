@@ -56,6 +56,10 @@ int strata_device_check(strata_device* device, size_t* installed,
  * *path is a malloc'ed copy (free()), NULL when not installed. */
 int strata_device_content_path(strata_device* device, int layer,
                                const char* name, char** path);
+/* The directory an installed H5/HCF file tree is unpacked in, as above;
+ * *path is NULL when the module is not installed or is not a tree. */
+int strata_device_tree_dir(strata_device* device, int layer, const char* name,
+                           char** path);
 size_t strata_device_pending_reports(strata_device* device);
 const char* strata_device_last_error(void);
 

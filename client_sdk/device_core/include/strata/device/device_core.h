@@ -14,10 +14,14 @@
 // one (Strata patch versions 1 to 3, applied in memory, the output checked
 // against the statement; any failure falls back to the full content).
 //
+// An H5 or HCF module published as a file tree (a ustar archive) is also
+// unpacked into a directory of its own (InstalledModule::tree_dir), checked
+// as untrusted input, synced, before the state naming it is committed.
+//
 // Not (yet) here, compared with libstrata_client: TUF metadata (the device
-// core trusts pinned publisher keys instead), trees (it installs an
-// archive as one file), activation points and the launch guard, the
-// download policy, config watch, runtime and SDK version checks.
+// core trusts pinned publisher keys instead), URL mapping (ResolveUrl),
+// activation points and the launch guard, the download policy, config
+// watch, runtime and SDK version checks.
 #ifndef STRATA_DEVICE_DEVICE_CORE_H_
 #define STRATA_DEVICE_DEVICE_CORE_H_
 
@@ -84,6 +88,10 @@ struct InstalledModule {
   std::string content_sha256;
   uint64_t release_id = 0;
   uint64_t release_sequence = 0;
+  // H5/HCF content that is a file tree: the directory it is unpacked in
+  // ("" for other content). A new version gets a new directory; the old
+  // one stays until the next Open (the app may still be reading it).
+  std::string tree_dir;
 };
 
 // How one install of a check got its content.
@@ -92,6 +100,7 @@ struct InstallTraffic {
   uint64_t bytes = 0;       // received over the network (patch and full)
   bool by_patch = false;    // the content is a patch's output
   std::string patch_error;  // why an offered patch was not used ("" if none)
+  uint64_t tree_files_linked = 0;  // a tree's files shared with the last one
 };
 
 struct CheckOutcome {
@@ -103,6 +112,9 @@ struct CheckOutcome {
 
 class DeviceCore {
  public:
+  // Also collects what no installed module names (content files, trees,
+  // leftovers of a crash) and unpacks an installed tree again if its
+  // directory is missing.
   static Error Open(DeviceCoreOptions options,
                     std::unique_ptr<DeviceCore>* out);
   ~DeviceCore();
@@ -145,6 +157,16 @@ Error ZstdDecompress(std::string_view frame, std::string_view prefix,
 // (the device core compares every output with the statement's SHA-256).
 Error ApplyPatch(std::string_view old, std::string_view patch,
                  uint64_t max_size, std::string* out);
+// Whether `content` is a ustar archive (a published file tree).
+bool LooksLikeTreeArchive(std::string_view content);
+// Unpacks the ustar `archive` into `dir` (replaced if it exists; its
+// parent must exist), after checking every entry (3, naming the entry:
+// unsafe or duplicate paths, symlinks leaving the tree, hard links,
+// devices, a damaged or truncated archive). Files equal to the same path
+// under `previous` ("" for none) are hard-linked, counted in `linked`.
+// Everything is synced; on an error nothing is left at `dir`.
+Error UnpackTree(std::string_view archive, const std::string& dir,
+                 const std::string& previous, uint64_t* linked);
 
 }  // namespace strata::device
 
