@@ -17,6 +17,8 @@
 namespace strata::client {
 
 inline constexpr std::string_view kPackageFile = "strata-package.json";
+// (The rules are client_sdk/shared/url_rules.h, shared with the device
+// core; these wrap them in absl::Status.)
 
 // The prefixes of a `strata-package.json`. Each must be an absolute
 // http(s) URL with a host, ending in '/', without query or fragment.

@@ -20,6 +20,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "strata/device/c_api.h"
+#include "url_map.h"
 
 namespace strata {
 namespace {
@@ -197,6 +198,9 @@ int NoNetwork(void*, const char*, const char*, const char* const*,
   return 14;
 }
 
+const std::string kPackage =
+    R"({"name": "mall", "url_prefixes": ["https://mall.example.com/"]})";
+
 class DeviceTreeTest : public DeviceCoreTest {
  protected:
   std::string TreeOf(const std::string& storage, const std::string& sha) {
@@ -206,7 +210,8 @@ class DeviceTreeTest : public DeviceCoreTest {
 
 TEST_F(DeviceTreeTest, InstallsUpdatesByPatchAndKeepsServingThroughACrash) {
   const std::string v1 =
-      PackTree("mall-v1", {{"index.html", "<h1>mall v1</h1>"},
+      PackTree("mall-v1", {{"strata-package.json", kPackage},
+                           {"index.html", "<h1>mall v1</h1>"},
                            {"cart/index.html", "<h1>cart</h1>"},
                            {"static/app.js", std::string(20000, 'j')}});
   ASSERT_NE(Release(v1::LAYER_H5, "mall", "1", v1), 0u);
@@ -224,11 +229,36 @@ TEST_F(DeviceTreeTest, InstallsUpdatesByPatchAndKeepsServingThroughACrash) {
   EXPECT_EQ(Read(JoinPath(dir1, "index.html")), "<h1>mall v1</h1>");
   EXPECT_EQ(Read(JoinPath(dir1, "cart/index.html")), "<h1>cart</h1>");
   EXPECT_EQ(core->Installed()[0].tree_dir, dir1);
+  // Pages under the declared prefix come from the tree.
+  device::UrlResolution page;
+  ASSERT_TRUE(
+      core->ResolveUrl("https://MALL.example.com/cart/?from=home", &page).ok());
+  EXPECT_TRUE(page.offline) << page.fallback_reason;
+  EXPECT_EQ(page.path, JoinPath(dir1, "cart/index.html"));
+  EXPECT_EQ(page.module, "mall");
+  EXPECT_EQ(page.version, "1");
+  ASSERT_TRUE(core->ResolveUrl("https://mall.example.com/", &page).ok());
+  EXPECT_EQ(page.path, JoinPath(dir1, "index.html"));
+  ASSERT_TRUE(
+      core->ResolveUrl("https://mall.example.com/static/new.css", &page).ok());
+  EXPECT_FALSE(page.offline);
+  EXPECT_THAT(page.fallback_reason, HasSubstr("has no file static/new.css"));
+  ASSERT_TRUE(core->ResolveUrl("https://pay.example.com/", &page).ok());
+  EXPECT_FALSE(page.offline);
+  EXPECT_THAT(page.fallback_reason, HasSubstr("no installed H5/HCF tree"));
+  for (const char* hostile :
+       {"https://mall.example.com/%2e%2e/state.pb",
+        "https://mall.example.com/cart/..%2f..%2fstate.pb",
+        "https://mall.example.com/a\\b", "https://mall.example.com//etc"}) {
+    EXPECT_EQ(core->ResolveUrl(hostile, &page).code, 3) << hostile;
+    EXPECT_FALSE(page.offline);
+  }
 
   // Version 2 comes as a patch of the archive; its tree is a new
   // directory sharing the unchanged files.
   const std::string v2 =
-      PackTree("mall-v2", {{"index.html", "<h1>mall v2</h1>"},
+      PackTree("mall-v2", {{"strata-package.json", kPackage},
+                           {"index.html", "<h1>mall v2</h1>"},
                            {"cart/index.html", "<h1>cart</h1>"},
                            {"static/app.js", std::string(20000, 'j')},
                            {"static/new.css", "body{}"}});
@@ -276,7 +306,8 @@ TEST_F(DeviceTreeTest, InstallsUpdatesByPatchAndKeepsServingThroughACrash) {
   ASSERT_EQ(outcome.traffic.size(), 1u);
   EXPECT_TRUE(outcome.traffic[0].by_patch) << outcome.traffic[0].patch_error;
   EXPECT_LT(outcome.traffic[0].bytes, v2.size() / 4);
-  EXPECT_EQ(outcome.traffic[0].tree_files_linked, 2u);
+  // cart/index.html, static/app.js, strata-package.json
+  EXPECT_EQ(outcome.traffic[0].tree_files_linked, 3u);
   const std::string dir2 = outcome.installed[0].tree_dir;
   ASSERT_NE(dir2, "");
   EXPECT_NE(dir2, dir1);
@@ -286,6 +317,12 @@ TEST_F(DeviceTreeTest, InstallsUpdatesByPatchAndKeepsServingThroughACrash) {
             Inode(JoinPath(dir1, "static/app.js")));
   // The app may still read version 1 until the next Open.
   EXPECT_EQ(Read(JoinPath(dir1, "index.html")), "<h1>mall v1</h1>");
+  // New pages come from version 2.
+  ASSERT_TRUE(
+      core->ResolveUrl("https://mall.example.com/static/new.css", &page).ok());
+  EXPECT_TRUE(page.offline) << page.fallback_reason;
+  EXPECT_EQ(page.path, JoinPath(dir2, "static/new.css"));
+  EXPECT_EQ(page.version, "2");
 
   // Storage cleared of the tree: the next Open unpacks it again from the
   // content file, and collects version 1.
@@ -315,7 +352,78 @@ TEST_F(DeviceTreeTest, InstallsUpdatesByPatchAndKeepsServingThroughACrash) {
   std::free(path);
   ASSERT_EQ(strata_device_tree_dir(d, v1::LAYER_H5, "other", &path), 0);
   EXPECT_EQ(path, nullptr);
+  char* reason = nullptr;
+  ASSERT_EQ(strata_device_resolve_url(d, "https://mall.example.com/cart/",
+                                      &path, &reason),
+            0);
+  ASSERT_NE(path, nullptr);
+  EXPECT_EQ(std::string(path), JoinPath(dir2, "cart/index.html"));
+  EXPECT_EQ(reason, nullptr);
+  std::free(path);
+  ASSERT_EQ(
+      strata_device_resolve_url(d, "https://pay.example.com/", &path, &reason),
+      0);
+  EXPECT_EQ(path, nullptr);
+  ASSERT_NE(reason, nullptr);
+  EXPECT_THAT(reason, HasSubstr("load it from the network"));
+  std::free(reason);
+  EXPECT_EQ(strata_device_resolve_url(d, "https://mall.example.com/%2e%2e/x",
+                                      &path, nullptr),
+            3);
   strata_device_close(d);
+}
+
+// The device core's own small JSON reader agrees with the full SDK's
+// (strata::Json) on what a strata-package.json declares, and refuses what
+// it refuses.
+TEST(DevicePackageJsonTest, ReadsPrefixesAsTheFullSdkDoes) {
+  const std::string deep = std::string(40, '[') + std::string(40, ']');
+  const std::string docs[] = {
+      R"({"url_prefixes": ["https://mall.example.com/"]})",
+      R"({"url_prefixes": ["https://a.example.com/x/", "http://b:8080/"]})",
+      R"(  {"name": "m", "v": [1, -2.5e3, true, null, {"k": "\u00e9"}],
+            "url_prefixes": ["https:\/\/c.example.com\/\u0061/"]}  )",
+      R"({})",
+      R"({"other": {"url_prefixes": 3}})",
+      R"({"url_prefixes": []})",
+      R"({"url_prefixes": "https://a.example.com/"})",
+      R"({"url_prefixes": [1]})",
+      R"({"url_prefixes": ["https://a.example.com"]})",
+      R"({"url_prefixes": ["ftp://a.example.com/"]})",
+      R"({"url_prefixes": ["https://a.example.com/?q/"]})",
+      R"({"url_prefixes": ["https://a.example.com/"]} x)",
+      R"({"url_prefixes": ["https://a.example.com/"],})",
+      R"(["https://a.example.com/"])",
+      R"({"a": 01})",
+      R"({"a": "\ud800"})",
+      "{\"a\": \"tab\tinside\"}",
+      "{\"a\": " + deep + "}",
+      "{\"a\": " + std::string(70, '[') + std::string(70, ']') + "}",
+      "{\"a\": \"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"}",
+      "{\"a\": \"\xff\"}",
+      "{\"a\": \"\xc0\xaf\"}",
+      "{\"a\": \"\xed\xa0\x80\"}",
+      "{\"a\": \"\xe2\x82\"}",
+      "",
+  };
+  for (const std::string& doc : docs) {
+    SCOPED_TRACE(doc);
+    std::vector<std::string> device_prefixes;
+    const device::Error e = device::ParseUrlPrefixes(doc, &device_prefixes);
+    absl::StatusOr<std::vector<std::string>> sdk =
+        client::ParseUrlPrefixes(doc);
+    EXPECT_EQ(e.ok(), sdk.ok()) << e.message << " / " << sdk.status();
+    if (e.ok() && sdk.ok()) {
+      EXPECT_EQ(device_prefixes, *sdk);
+    }
+    if (!e.ok()) {
+      EXPECT_EQ(e.code, 3);
+      EXPECT_THAT(e.message, HasSubstr("strata-package.json"));
+    }
+  }
+  std::vector<std::string> p;
+  ASSERT_TRUE(device::ParseUrlPrefixes(docs[2], &p).ok());
+  EXPECT_EQ(p, std::vector<std::string>{"https://c.example.com/a/"});
 }
 
 // A tree that breaks the path rules is refused and reported, and nothing

@@ -28,6 +28,14 @@ int Set(const strata::device::Error& e) {
 
 std::string Str(const char* s) { return s == nullptr ? "" : s; }
 
+// *out: a malloc'ed copy of `s` (for the caller to free()).
+strata::device::Error Copy(const std::string& s, char** out) {
+  *out = static_cast<char*>(std::malloc(s.size() + 1));
+  if (*out == nullptr) return {8, "out of memory"};
+  std::memcpy(*out, s.c_str(), s.size() + 1);
+  return {};
+}
+
 }  // namespace
 
 namespace {
@@ -44,10 +52,7 @@ int InstalledPath(strata_device* device, int layer, const char* name,
   for (const strata::device::InstalledModule& m : device->core->Installed()) {
     if (m.layer != layer || m.name != name) continue;
     const std::string p = pick(*device->core, m);
-    if (p.empty()) break;
-    *path = static_cast<char*>(std::malloc(p.size() + 1));
-    if (*path == nullptr) return Set({8, "out of memory"});
-    std::memcpy(*path, p.c_str(), p.size() + 1);
+    if (!p.empty()) return Set(Copy(p, path));
     break;
   }
   return Set({});
@@ -153,6 +158,22 @@ int strata_device_tree_dir(strata_device* device, int layer, const char* name,
       device, layer, name, path,
       [](const strata::device::DeviceCore&,
          const strata::device::InstalledModule& m) { return m.tree_dir; });
+}
+
+int strata_device_resolve_url(strata_device* device, const char* url,
+                              char** path, char** fallback_reason) {
+  if (device == nullptr || url == nullptr || path == nullptr) {
+    return Set({3, "device, url and path are required"});
+  }
+  *path = nullptr;
+  if (fallback_reason != nullptr) *fallback_reason = nullptr;
+  strata::device::UrlResolution r;
+  const strata::device::Error e = device->core->ResolveUrl(url, &r);
+  if (!e.ok()) return Set(e);
+  if (r.offline) return Set(Copy(r.path, path));
+  if (fallback_reason != nullptr)
+    return Set(Copy(r.fallback_reason, fallback_reason));
+  return Set({});
 }
 
 size_t strata_device_pending_reports(strata_device* device) {

@@ -10,12 +10,14 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <map>
 #include <set>
 
 #include "device_mutex.h"
 #include "posix_files.h"
 #include "strata/device/v1/delivery.pb.h"
 #include "strata/proto/statement_signing_bytes.h"
+#include "url_rules.h"
 
 namespace strata::device {
 namespace {
@@ -107,6 +109,9 @@ struct DeviceCore::Impl {
   pb::ReportRequest queue STRATA_DEVICE_GUARDED_BY(mu);
   // From the latest check.
   std::string ticket STRATA_DEVICE_GUARDED_BY(mu);
+  // The URL prefixes of each tree read so far, by content SHA-256.
+  mutable std::map<std::string, std::vector<std::string>> prefixes
+      STRATA_DEVICE_GUARDED_BY(mu);
 
   std::string StatePath() const { return options.storage_dir + "/state.pb"; }
   std::string TreeDir(const std::string& sha) const {
@@ -122,6 +127,22 @@ struct DeviceCore::Impl {
     return TreeLayer(m.module().layer()) && HasTree(m.content_sha256())
                ? TreeDir(m.content_sha256())
                : "";
+  }
+
+  // The prefixes the tree `dir` (content `sha`) declares: none when its
+  // strata-package.json is missing or malformed.
+  const std::vector<std::string>& PrefixesOf(const std::string& sha,
+                                             const std::string& dir) const
+      STRATA_DEVICE_REQUIRES(mu) {
+    auto it = prefixes.find(sha);
+    if (it != prefixes.end()) return it->second;
+    std::vector<std::string> found;
+    std::string json;
+    Error e;
+    if (ReadFile(Cat({dir, "/", url_rules::kPackageFile}), &json, &e)) {
+      (void)ParseUrlPrefixes(json, &found);
+    }
+    return prefixes.emplace(sha, std::move(found)).first->second;
   }
 
   // Unpacks the tree `content` (content_sha256 `sha`) unless it is there,
@@ -548,6 +569,56 @@ std::vector<InstalledModule> DeviceCore::Installed() const {
 
 std::string DeviceCore::ContentPath(const InstalledModule& module) const {
   return impl_->blobs_dir + "/" + module.content_sha256;
+}
+
+Error DeviceCore::ResolveUrl(std::string_view url, UrlResolution* out) const {
+  const Impl& d = *impl_;
+  MutexLock lock(&d.mu);
+  *out = UrlResolution();
+  std::string best_prefix, best_dir;
+  for (const pb::InstalledModule& m : d.state.installed()) {
+    const std::string dir = d.TreeDirOf(m);
+    if (dir.empty()) continue;
+    for (const std::string& prefix : d.PrefixesOf(m.content_sha256(), dir)) {
+      if (!url_rules::UrlHasPrefix(url, prefix) ||
+          prefix.size() <= best_prefix.size()) {
+        continue;
+      }
+      best_prefix = prefix;
+      best_dir = dir;
+      out->layer = m.module().layer();
+      out->module = m.module().name();
+      out->version = m.version();
+    }
+  }
+  if (best_prefix.empty()) {
+    out->fallback_reason = Cat(
+        {"no installed H5/HCF tree declares a URL prefix of ", url, " in its ",
+         url_rules::kPackageFile, "; load it from the network"});
+    return {};
+  }
+  std::string rel;
+  if (std::string problem =
+          url_rules::TreePathOfUrl(url.substr(best_prefix.size()), &rel);
+      !problem.empty()) {
+    return {3, problem};
+  }
+  std::string file = Cat({best_dir, "/", rel});
+  struct stat st {};
+  bool found = ::stat(file.c_str(), &st) == 0;
+  if (found && S_ISDIR(st.st_mode)) {
+    file += "/index.html";
+    found = ::stat(file.c_str(), &st) == 0;
+  }
+  if (!found || !S_ISREG(st.st_mode)) {
+    out->fallback_reason =
+        Cat({out->module, " ", out->version, " serves ", best_prefix,
+             " but has no file ", rel, "; load it from the network"});
+    return {};
+  }
+  out->offline = true;
+  out->path = std::move(file);
+  return {};
 }
 
 size_t DeviceCore::PendingReports() const {

@@ -60,6 +60,14 @@ int strata_device_content_path(strata_device* device, int layer,
  * *path is NULL when the module is not installed or is not a tree. */
 int strata_device_tree_dir(strata_device* device, int layer, const char* name,
                            char** path);
+/* Offline packages: the file of an installed H5/HCF tree that serves the
+ * page `url` (DeviceCore::ResolveUrl). *path is a malloc'ed copy (free())
+ * when the page is served from the device, else NULL and, if
+ * fallback_reason is not NULL, *fallback_reason a malloc'ed reason to load
+ * it from the network. Returns 3 for a URL path that could leave the tree
+ * (".." also %-encoded, an encoded '/', a backslash ...). */
+int strata_device_resolve_url(strata_device* device, const char* url,
+                              char** path, char** fallback_reason);
 size_t strata_device_pending_reports(strata_device* device);
 const char* strata_device_last_error(void);
 

@@ -19,9 +19,8 @@
 // as untrusted input, synced, before the state naming it is committed.
 //
 // Not (yet) here, compared with libstrata_client: TUF metadata (the device
-// core trusts pinned publisher keys instead), URL mapping (ResolveUrl),
-// activation points and the launch guard, the download policy, config
-// watch, runtime and SDK version checks.
+// core trusts pinned publisher keys instead), activation points and the launch
+// guard, the download policy, config watch, runtime and SDK version checks.
 #ifndef STRATA_DEVICE_DEVICE_CORE_H_
 #define STRATA_DEVICE_DEVICE_CORE_H_
 
@@ -103,6 +102,16 @@ struct InstallTraffic {
   uint64_t tree_files_linked = 0;  // a tree's files shared with the last one
 };
 
+// Which installed file serves a page's URL (DeviceCore::ResolveUrl).
+struct UrlResolution {
+  bool offline = false;
+  std::string path;  // the file to serve, when offline
+  int layer = 0;     // the module serving the URL's prefix
+  std::string module;
+  std::string version;
+  std::string fallback_reason;  // why the network, when not offline
+};
+
 struct CheckOutcome {
   std::vector<InstalledModule> installed;  // by this check
   std::vector<std::string> failures;       // one per refused update
@@ -126,6 +135,17 @@ class DeviceCore {
   std::vector<InstalledModule> Installed() const;
   // The file holding an installed module's content.
   std::string ContentPath(const InstalledModule& module) const;
+  // Offline packages (mPaaS's virtual domains): the file of an installed
+  // H5/HCF tree that serves `url`. A tree declares the URL prefixes it
+  // serves in its root file strata-package.json ({"url_prefixes":
+  // ["https://mall.example.com/"]}, signed with the archive); the longest
+  // declared prefix of `url` wins, and the rest of the URL names the file
+  // (query and fragment dropped, percent-decoded, a directory or "" ->
+  // index.html). Not offline, with the reason, when no tree declares a
+  // prefix of `url` or the tree has no such file; error 3 for a path that
+  // could leave the tree ("." or ".." components, also %-encoded, an
+  // encoded '/', a backslash, control characters, "//").
+  Error ResolveUrl(std::string_view url, UrlResolution* out) const;
   size_t PendingReports() const;
   Error FlushReports(uint32_t* acknowledged);
 
@@ -157,6 +177,11 @@ Error ZstdDecompress(std::string_view frame, std::string_view prefix,
 // (the device core compares every output with the statement's SHA-256).
 Error ApplyPatch(std::string_view old, std::string_view patch,
                  uint64_t max_size, std::string* out);
+// The prefixes a strata-package.json declares (none without
+// "url_prefixes"); 3 when it is not a JSON object, url_prefixes is not an
+// array of strings, or a prefix is not an http(s) URL with a host and a
+// path ending in '/' (without query or fragment).
+Error ParseUrlPrefixes(std::string_view json, std::vector<std::string>* out);
 // Whether `content` is a ustar archive (a published file tree).
 bool LooksLikeTreeArchive(std::string_view content);
 // Unpacks the ustar `archive` into `dir` (replaced if it exists; its
