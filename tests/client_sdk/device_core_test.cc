@@ -182,6 +182,61 @@ TEST_F(DeviceCoreTest, UpdatesByAPatchFromTheInstalledContent) {
   EXPECT_EQ(core->PendingReports(), 0u);
 }
 
+// The download policy signed with an update: a module for unmetered
+// networks only waits (not installed, not reported) while the host says
+// the device is on a metered network, and installs once it is unmetered,
+// its bytes counted on that network; nothing is downloaded while offline.
+// Inline config comes with the answer and installs on any network.
+TEST_F(DeviceCoreTest, AnUnmeteredOnlyUpdateWaitsForAnUnmeteredNetwork) {
+  v1::DeliveryPolicy wifi;
+  wifi.set_network(v1::NETWORK_UNMETERED_ONLY);
+  const std::string video(100 * 1024, 'v');
+  ASSERT_NE(Release(v1::LAYER_H5, "video", "1", video, "", wifi), 0u);
+  ASSERT_NE(Release(v1::LAYER_CONFIG, "flags", "1", "{\"a\":1}"), 0u);
+  device::DeviceCoreOptions o = Options();
+  o.insecure_skip_signature_verification_for_tests = true;
+  std::unique_ptr<device::DeviceCore> core;
+  ASSERT_TRUE(device::DeviceCore::Open(o, &core).ok());
+
+  core->SetNetwork(v1::NETWORK_METERED);
+  device::CheckOutcome outcome;
+  ASSERT_TRUE(core->Check(&outcome).ok());
+  ASSERT_EQ(outcome.installed.size(), 1u);
+  EXPECT_EQ(outcome.installed[0].name, "flags");
+  EXPECT_EQ(outcome.traffic[0].network, v1::NETWORK_METERED);
+  EXPECT_THAT(outcome.deferred,
+              ::testing::ElementsAre(HasSubstr("video 1: it may be "
+                                               "downloaded on an unmetered "
+                                               "network only")));
+  EXPECT_TRUE(outcome.failures.empty());
+  EXPECT_EQ(outcome.reports_acknowledged, 1u);  // flags' ACTIVATED only
+  for (const std::string& url : urls_) {
+    EXPECT_THAT(url, ::testing::Not(HasSubstr("/v1/blobs/")));
+  }
+  // Unknown counts as metered.
+  core->SetNetwork(v1::NETWORK_UNKNOWN);
+  ASSERT_TRUE(core->Check(&outcome).ok());
+  EXPECT_TRUE(outcome.installed.empty());
+  EXPECT_EQ(outcome.deferred.size(), 1u);
+
+  core->SetNetwork(v1::NETWORK_UNMETERED);
+  ASSERT_TRUE(core->Check(&outcome).ok());
+  ASSERT_EQ(outcome.installed.size(), 1u);
+  EXPECT_EQ(outcome.installed[0].name, "video");
+  EXPECT_TRUE(outcome.deferred.empty());
+  EXPECT_EQ(outcome.traffic[0].network, v1::NETWORK_UNMETERED);
+  EXPECT_EQ(outcome.traffic[0].bytes, video.size());
+
+  // Offline: nothing that needs a download.
+  ASSERT_NE(Release(v1::LAYER_H5, "news", "1", std::string(5000, 'n')), 0u);
+  core->SetNetwork(v1::NETWORK_OFFLINE);
+  ASSERT_TRUE(core->Check(&outcome).ok());
+  EXPECT_TRUE(outcome.installed.empty());
+  EXPECT_THAT(outcome.deferred,
+              ::testing::ElementsAre(HasSubstr("news 1: the device is "
+                                               "offline")));
+}
+
 // The C API's host transport: the test's HttpSend behind a C function.
 int CHostSend(void* user_data, const char* method, const char* url,
               const char* const* names, const char* const* values, size_t n,

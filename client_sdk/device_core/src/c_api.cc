@@ -160,6 +160,10 @@ int strata_device_tree_dir(strata_device* device, int layer, const char* name,
          const strata::device::InstalledModule& m) { return m.tree_dir; });
 }
 
+void strata_device_set_network(strata_device* device, int network) {
+  if (device != nullptr) device->core->SetNetwork(network);
+}
+
 int strata_device_resolve_url(strata_device* device, const char* url,
                               char** path, char** fallback_reason) {
   if (device == nullptr || url == nullptr || path == nullptr) {

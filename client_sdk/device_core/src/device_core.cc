@@ -109,6 +109,8 @@ struct DeviceCore::Impl {
   pb::ReportRequest queue STRATA_DEVICE_GUARDED_BY(mu);
   // From the latest check.
   std::string ticket STRATA_DEVICE_GUARDED_BY(mu);
+  // SetNetwork's (strata.v1.NetworkType).
+  int network STRATA_DEVICE_GUARDED_BY(mu) = pb::NETWORK_UNKNOWN;
   // The URL prefixes of each tree read so far, by content SHA-256.
   mutable std::map<std::string, std::vector<std::string>> prefixes
       STRATA_DEVICE_GUARDED_BY(mu);
@@ -491,6 +493,12 @@ Error DeviceCore::Open(DeviceCoreOptions options,
   return {};
 }
 
+void DeviceCore::SetNetwork(int network) {
+  MutexLock lock(&impl_->mu);
+  impl_->network =
+      pb::NetworkType_IsValid(network) ? network : pb::NETWORK_UNKNOWN;
+}
+
 Error DeviceCore::Check(CheckOutcome* outcome) {
   Impl& d = *impl_;
   MutexLock lock(&d.mu);
@@ -509,8 +517,24 @@ Error DeviceCore::Check(CheckOutcome* outcome) {
   d.ticket = response.plan().report_ticket();
   bool changed = false;
   for (const pb::UpdateEntry& entry : response.plan().updates()) {
+    // Content that needs a download waits for a network its signed policy
+    // allows (inline content came with the answer).
+    const pb::ArtifactStatement& st = entry.statement();
+    const bool download = entry.inline_content().empty() && st.size() > 0;
+    const bool unmetered_only =
+        st.delivery().network() == pb::NETWORK_UNMETERED_ONLY;
+    if (download && (d.network == pb::NETWORK_OFFLINE ||
+                     (unmetered_only && d.network != pb::NETWORK_UNMETERED))) {
+      outcome->deferred.push_back(
+          Cat({entry.module().name(), " ", st.version(), ": ",
+               d.network == pb::NETWORK_OFFLINE
+                   ? "the device is offline"
+                   : "it may be downloaded on an unmetered network only"}));
+      continue;
+    }
     InstallTraffic traffic;
     traffic.name = entry.module().name();
+    traffic.network = d.network;
     const Failure f = d.Install(entry, &traffic);
     if (f.reason == pb::REJECT_REASON_UNSPECIFIED) {
       changed = true;
@@ -527,10 +551,10 @@ Error DeviceCore::Check(CheckOutcome* outcome) {
       outcome->installed.push_back(std::move(m));
       d.Queue(pb::ReportEvent::KIND_ACTIVATED, entry,
               pb::REJECT_REASON_UNSPECIFIED, "");
-      // The bytes it cost (the device core does not know the network).
+      // The bytes it cost, by the network they came over.
       pb::NetworkBytes* nb =
           d.queue.mutable_events(d.queue.events_size() - 1)->add_traffic();
-      nb->set_network(pb::NETWORK_UNKNOWN);
+      nb->set_network(static_cast<pb::NetworkType>(d.network));
       nb->set_bytes(traffic.bytes);
       outcome->traffic.push_back(std::move(traffic));
     } else {

@@ -49,6 +49,9 @@ typedef struct strata_device_options {
 /* NULL on error. */
 strata_device* strata_device_open(const strata_device_options* options);
 void strata_device_close(strata_device* device);
+/* The network the device is on (strata.v1.NetworkType: 0 unknown, 1
+ * unmetered, 2 metered, 3 offline); see DeviceCore::SetNetwork. */
+void strata_device_set_network(strata_device* device, int network);
 /* *installed and *failed (may be NULL): updates installed and refused. */
 int strata_device_check(strata_device* device, size_t* installed,
                         size_t* failed);

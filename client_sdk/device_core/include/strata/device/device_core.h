@@ -100,6 +100,7 @@ struct InstallTraffic {
   bool by_patch = false;    // the content is a patch's output
   std::string patch_error;  // why an offered patch was not used ("" if none)
   uint64_t tree_files_linked = 0;  // a tree's files shared with the last one
+  int network = 0;                 // strata.v1.NetworkType it came over
 };
 
 // Which installed file serves a page's URL (DeviceCore::ResolveUrl).
@@ -116,7 +117,12 @@ struct CheckOutcome {
   std::vector<InstalledModule> installed;  // by this check
   std::vector<std::string> failures;       // one per refused update
   std::vector<InstallTraffic> traffic;     // one per entry of `installed`
-  uint32_t reports_acknowledged = 0;       // events the server took
+  // Updates left for later by their signed delivery policy ("name
+  // version: why"): one that may use unmetered networks only while the
+  // network is metered, unknown or offline, or any download while offline.
+  // Neither installed nor reported; a later check offers them again.
+  std::vector<std::string> deferred;
+  uint32_t reports_acknowledged = 0;  // events the server took
 };
 
 class DeviceCore {
@@ -128,6 +134,13 @@ class DeviceCore {
                     std::unique_ptr<DeviceCore>* out);
   ~DeviceCore();
 
+  // The network the device is on now (strata.v1.NetworkType: 0 unknown,
+  // 1 unmetered, 2 metered, 3 offline), as the host's connectivity
+  // callbacks say. Unknown (the default) counts as metered. Each update's
+  // signed policy (ArtifactStatement.delivery.network) decides whether it
+  // may be downloaded on it; the bytes of each install are reported by
+  // this network.
+  void SetNetwork(int network);
   // Sends queued reports, asks the server what to change, then verifies,
   // downloads and installs each update and queues its report (sent at
   // once). Fails only when the server could not be asked.
