@@ -12,7 +12,8 @@
 #   targets: diff_patch_reader diff_patch_maker diff_tree_patch_reader
 #            diff_tree_manifest diff_ustar_reader signing_metadata signing_json
 #            signing_verifier rollout_expression http_range
-#            http_request_head cli_release_flags device_patch (default: all)
+#            http_request_head cli_release_flags device_patch
+#            device_package_json (default: all)
 # A target <component>_<name> keeps its seeds and corpus in
 # <component>/fuzz/{seeds,corpus}/<name>; http_* in server/http/fuzz,
 # cli_* in admin_cli/fuzz, device_* in client_sdk/device_core/fuzz (whose
@@ -30,7 +31,7 @@ cc="$(command -v clang-14 || command -v clang)"
 all=(diff_patch_reader diff_patch_maker diff_tree_patch_reader diff_tree_manifest
      diff_ustar_reader signing_metadata signing_json signing_verifier
      rollout_expression http_range http_request_head cli_release_flags
-     device_patch)
+     device_patch device_package_json)
 fuzz_dir() {
   case "$1" in
     http_*) echo "$root/server/http/fuzz" ;;
@@ -57,7 +58,7 @@ cmake --build "$build" -j2 --target "${targets[@]/%/_fuzzer}"
 # role parsers of the TUF metadata loader, the expression compiler.
 reach_funcs='ApplyPatch|ApplyStrata|ApplyBsdiff|ApplyTreePatch|TreeApplier::[A-Za-z]+|DecodeManifest|ReadTreePatch'
 # The device core's applier (client_sdk/device_core/src/patch.cc).
-reach_funcs+='|ApplyCompact|ApplyBlocks|ApplySuffixArray'
+reach_funcs+='|ApplyCompact|ApplyBlocks|ApplySuffixArray|ParseUrlPrefixes'
 # The anchored zstd-prefix frame maker (diff/src/anchored_frame.cc).
 reach_funcs+='|internal::AnchoredPrefixFrame|internal::FrameMaker::[A-Za-z]+'
 reach_funcs+='|SignedMetadata::Parse|Parse(Root|Timestamp|Snapshot|Targets|Director)|VerifyThreshold|DirectorChoicesFor'

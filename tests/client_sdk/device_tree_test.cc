@@ -404,6 +404,8 @@ TEST(DevicePackageJsonTest, ReadsPrefixesAsTheFullSdkDoes) {
       "{\"a\": \"\xc0\xaf\"}",
       "{\"a\": \"\xed\xa0\x80\"}",
       "{\"a\": \"\xe2\x82\"}",
+      R"({"url_prefixes": [], "url_prefixes": ["https://a.example.com/"]})",
+      R"({"a": {"k": 1, "k": 2}, "url_prefixes": []})",
       "",
   };
   for (const std::string& doc : docs) {

@@ -2,8 +2,10 @@
 // ({"url_prefixes": ["https://mall.example.com/"]}), read by the device
 // core without a JSON library: a small strict parser of RFC 8259 JSON that
 // keeps only the "url_prefixes" member of the top-level object. Depth and
-// size are bounded; anything malformed is refused.
+// size are bounded; anything malformed is refused, and so is an object
+// with a key twice (as strata::Json refuses it).
 #include <cstdint>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,10 +34,11 @@ class Parser {
       ++at_;
       return End();
     }
+    std::set<std::string> keys;
     for (;;) {
       std::string key;
       Space();
-      if (!String(&key)) return false;
+      if (!String(&key) || !keys.insert(key).second) return false;
       Space();
       if (Peek() != ':') return false;
       ++at_;
@@ -236,11 +239,12 @@ class Parser {
         ++at_;
         return true;
       }
+      std::set<std::string> keys;
       for (;;) {
         Space();
         if (c == '{') {
           std::string key;
-          if (!String(&key)) return false;
+          if (!String(&key) || !keys.insert(key).second) return false;
           Space();
           if (Peek() != ':') return false;
           ++at_;
