@@ -237,6 +237,51 @@ TEST_F(DeviceCoreTest, AnUnmeteredOnlyUpdateWaitsForAnUnmeteredNetwork) {
                                                "offline")));
 }
 
+// On-demand modules: a check does not download one the device has no
+// version of; Fetch (the app opening it) installs it; once installed, its
+// updates come with checks like any other module's.
+TEST_F(DeviceCoreTest, AnOnDemandModuleIsFetchedWhenTheAppOpensIt) {
+  v1::DeliveryPolicy lazy;
+  lazy.set_on_demand(true);
+  const std::string game(60 * 1024, 'g');
+  ASSERT_NE(Release(v1::LAYER_HCF, "game", "1", game, "", lazy), 0u);
+  ASSERT_NE(Release(v1::LAYER_CONFIG, "flags", "1", "{\"a\":1}"), 0u);
+  device::DeviceCoreOptions o = Options();
+  o.insecure_skip_signature_verification_for_tests = true;
+  std::unique_ptr<device::DeviceCore> core;
+  ASSERT_TRUE(device::DeviceCore::Open(o, &core).ok());
+  device::CheckOutcome outcome;
+  ASSERT_TRUE(core->Check(&outcome).ok());
+  ASSERT_EQ(outcome.installed.size(), 1u);
+  EXPECT_EQ(outcome.installed[0].name, "flags");
+  EXPECT_THAT(outcome.deferred,
+              ::testing::ElementsAre(HasSubstr("game 1: on demand")));
+  for (const std::string& url : urls_) {
+    EXPECT_THAT(url, ::testing::Not(HasSubstr("/v1/blobs/")));
+  }
+
+  EXPECT_EQ(core->Fetch(v1::LAYER_HCF, "chess", &outcome).code, 5);
+  device::Error e = core->Fetch(v1::LAYER_HCF, "game", &outcome);
+  ASSERT_TRUE(e.ok()) << e.message;
+  ASSERT_EQ(outcome.installed.size(), 1u);
+  EXPECT_EQ(outcome.installed[0].name, "game");
+  EXPECT_EQ(outcome.traffic[0].bytes, game.size());
+  EXPECT_EQ(outcome.reports_acknowledged, 1u);
+  EXPECT_EQ(PosixFileSystem()
+                ->ReadFile(core->ContentPath(outcome.installed[0]))
+                .value_or(""),
+            game);
+
+  // Installed now: version 2 comes with a check.
+  ASSERT_NE(Release(v1::LAYER_HCF, "game", "2", std::string(60 * 1024, 'G'), "",
+                    lazy),
+            0u);
+  ASSERT_TRUE(core->Check(&outcome).ok());
+  ASSERT_EQ(outcome.installed.size(), 1u);
+  EXPECT_EQ(outcome.installed[0].version, "2");
+  EXPECT_TRUE(outcome.deferred.empty());
+}
+
 // The C API's host transport: the test's HttpSend behind a C function.
 int CHostSend(void* user_data, const char* method, const char* url,
               const char* const* names, const char* const* values, size_t n,

@@ -160,6 +160,20 @@ int strata_device_tree_dir(strata_device* device, int layer, const char* name,
          const strata::device::InstalledModule& m) { return m.tree_dir; });
 }
 
+int strata_device_fetch(strata_device* device, int layer, const char* name,
+                        size_t* installed) {
+  if (device == nullptr || name == nullptr) {
+    return Set({3, "device and name are required"});
+  }
+  strata::device::CheckOutcome outcome;
+  const strata::device::Error e = device->core->Fetch(layer, name, &outcome);
+  if (installed != nullptr) *installed = outcome.installed.size();
+  if (e.ok() && !outcome.failures.empty()) {
+    return Set({13, outcome.failures.front()});
+  }
+  return Set(e);
+}
+
 void strata_device_set_network(strata_device* device, int network) {
   if (device != nullptr) device->core->SetNetwork(network);
 }

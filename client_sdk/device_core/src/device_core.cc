@@ -305,6 +305,10 @@ struct DeviceCore::Impl {
     return {};
   }
 
+  // Check (only == nullptr) or Fetch (only: the one module to install,
+  // on demand or not).
+  Error CheckAndInstall(const pb::ModuleId* only, CheckOutcome* outcome);
+
   Failure Install(const pb::UpdateEntry& entry, InstallTraffic* traffic)
       STRATA_DEVICE_REQUIRES(mu) {
     const pb::ArtifactStatement& st = entry.statement();
@@ -500,7 +504,26 @@ void DeviceCore::SetNetwork(int network) {
 }
 
 Error DeviceCore::Check(CheckOutcome* outcome) {
-  Impl& d = *impl_;
+  return impl_->CheckAndInstall(nullptr, outcome);
+}
+
+Error DeviceCore::Fetch(int layer, const std::string& name,
+                        CheckOutcome* outcome) {
+  pb::ModuleId only;
+  only.set_layer(static_cast<pb::Layer>(layer));
+  only.set_name(name);
+  Error e = impl_->CheckAndInstall(&only, outcome);
+  if (e.ok() && outcome->installed.empty() && outcome->failures.empty() &&
+      outcome->deferred.empty()) {
+    return {5,
+            Cat({"the server offers no update of ", name, " for this device"})};
+  }
+  return e;
+}
+
+Error DeviceCore::Impl::CheckAndInstall(const pb::ModuleId* only,
+                                        CheckOutcome* outcome) {
+  Impl& d = *this;
   MutexLock lock(&d.mu);
   *outcome = CheckOutcome();
   uint32_t acknowledged = 0;
@@ -517,9 +540,23 @@ Error DeviceCore::Check(CheckOutcome* outcome) {
   d.ticket = response.plan().report_ticket();
   bool changed = false;
   for (const pb::UpdateEntry& entry : response.plan().updates()) {
+    const pb::ArtifactStatement& st = entry.statement();
+    if (only != nullptr && (entry.module().layer() != only->layer() ||
+                            entry.module().name() != only->name())) {
+      continue;  // Fetch: this module only
+    }
+    // On demand: not downloaded by a check while the device has no
+    // version of it; Fetch gets it when the app first opens it.
+    if (only == nullptr && st.delivery().on_demand() &&
+        d.Find(entry.module()) == nullptr) {
+      outcome->deferred.push_back(
+          Cat({entry.module().name(), " ", st.version(),
+               ": on demand, fetched when the app first opens it "
+               "(DeviceCore::Fetch)"}));
+      continue;
+    }
     // Content that needs a download waits for a network its signed policy
     // allows (inline content came with the answer).
-    const pb::ArtifactStatement& st = entry.statement();
     const bool download = entry.inline_content().empty() && st.size() > 0;
     const bool unmetered_only =
         st.delivery().network() == pb::NETWORK_UNMETERED_ONLY;

@@ -55,6 +55,12 @@ void strata_device_set_network(strata_device* device, int network);
 /* *installed and *failed (may be NULL): updates installed and refused. */
 int strata_device_check(strata_device* device, size_t* installed,
                         size_t* failed);
+/* Installs on-demand module `name` of `layer` now (DeviceCore::Fetch):
+ * 0 when installed (or deferred by the network rule: *installed 0), 5
+ * when the server offers no update of it, 13 with the reason when the
+ * update was refused (strata_device_last_error). */
+int strata_device_fetch(strata_device* device, int layer, const char* name,
+                        size_t* installed);
 /* The file holding module `name` of `layer` (strata.v1.Layer number):
  * *path is a malloc'ed copy (free()), NULL when not installed. */
 int strata_device_content_path(strata_device* device, int layer,

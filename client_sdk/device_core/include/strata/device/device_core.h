@@ -118,8 +118,9 @@ struct CheckOutcome {
   std::vector<std::string> failures;       // one per refused update
   std::vector<InstallTraffic> traffic;     // one per entry of `installed`
   // Updates left for later by their signed delivery policy ("name
-  // version: why"): one that may use unmetered networks only while the
-  // network is metered, unknown or offline, or any download while offline.
+  // version: why"): an on-demand module not installed yet (see Fetch), one
+  // that may use unmetered networks only while the network is metered,
+  // unknown or offline, or any download while offline.
   // Neither installed nor reported; a later check offers them again.
   std::vector<std::string> deferred;
   uint32_t reports_acknowledged = 0;  // events the server took
@@ -145,6 +146,13 @@ class DeviceCore {
   // downloads and installs each update and queues its report (sent at
   // once). Fails only when the server could not be asked.
   Error Check(CheckOutcome* outcome);
+  // On-demand modules (ArtifactStatement.delivery.on_demand): a check does
+  // not download one the device has no version of (it is listed in
+  // `deferred`); the app calls Fetch when it first opens it. Fetch asks the
+  // server as Check does and installs that module's update only (the
+  // network rule still applies), then sends its report. 5 when the server
+  // offers no update of it; a refused update is in `failures`.
+  Error Fetch(int layer, const std::string& name, CheckOutcome* outcome);
   std::vector<InstalledModule> Installed() const;
   // The file holding an installed module's content.
   std::string ContentPath(const InstalledModule& module) const;
