@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <iostream>
 #include <memory>
 #include <string>
 #include <thread>
@@ -68,7 +69,13 @@ class ClusterTest : public ::testing::Test {
     req.mutable_device()->set_app_id("wallet");
     req.mutable_device()->set_device_id("checker");
     v1::CheckResponse resp;
-    if (!delivery->Check(&ctx, req, &resp).ok()) return "";
+    const grpc::Status s = delivery->Check(&ctx, req, &resp);
+    if (!s.ok()) {
+      // Said, so a failure of the caller's expectation shows which it was.
+      std::cerr << "Check on replica " << i << " failed: " << s.error_code()
+                << " " << s.error_message() << "\n";
+      return "";
+    }
     for (const v1::UpdateEntry& u : resp.plan().updates()) {
       if (u.module().name() == "flags") return u.statement().version();
     }
