@@ -184,10 +184,17 @@ struct DeviceCore::Impl {
       if (!TreeLayer(m.module().layer()) || HasTree(m.content_sha256())) {
         continue;
       }
-      std::string content;
+      // Only a tree archive is read whole: other H5/HCF content (a single
+      // file) is told by its first block, not read at every Open.
+      const std::string blob = blobs_dir + "/" + m.content_sha256();
+      std::string content(512, '\0');
+      const int fd = ::open(blob.c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0) continue;
+      const ssize_t n = ::pread(fd, content.data(), content.size(), 0);
+      ::close(fd);
+      content.resize(n > 0 ? static_cast<size_t>(n) : 0);
       Error e;
-      if (ReadFile(blobs_dir + "/" + m.content_sha256(), &content, &e) &&
-          LooksLikeTreeArchive(content)) {
+      if (LooksLikeTreeArchive(content) && ReadFile(blob, &content, &e)) {
         // Not fatal: the tree stays missing (tree_dir "") until the next
         // Open tries again.
         (void)Unpack(m.content_sha256(), content, "", nullptr);
