@@ -69,17 +69,23 @@ endfunction()
 # Every test compiles against one shared precompiled header (GoogleTest,
 # gRPC and the Strata protos, strata_test_pch below): parsing those headers
 # was over half of a test file's compile time, and the tests are about half
-# of the build.
+# of the build. NO_GRPC: a test that must not link gRPC (neither the
+# header, which pulls gRPC's initializer, nor its libraries).
 function(strata_test name)
-  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;LABELS" ${ARGN})
+  cmake_parse_arguments(ARG "NO_GRPC" "" "SOURCES;DEPS;LABELS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
-  target_link_libraries(${name} PRIVATE ${ARG_DEPS} strata_test_pch_deps
-                        GTest::gmock GTest::gtest_main)
+  if(ARG_NO_GRPC)
+    target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gmock
+                          GTest::gtest_main)
+  else()
+    target_link_libraries(${name} PRIVATE ${ARG_DEPS} strata_test_pch_deps
+                          GTest::gmock GTest::gtest_main)
+  endif()
   strata_set_warnings(${name})
   strata_test_flags(${name})
   strata_test_opt(${name})
   strata_unity(${name})
-  if(STRATA_TEST_PCH)
+  if(STRATA_TEST_PCH AND NOT ARG_NO_GRPC)
     target_precompile_headers(${name} REUSE_FROM strata_test_pch)
   endif()
   set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY
@@ -101,8 +107,8 @@ endfunction()
 # lose the speed-up (GCC then reads the headers themselves).
 function(strata_test_pch)
   add_library(strata_test_pch_deps INTERFACE)
-  target_link_libraries(strata_test_pch_deps INTERFACE strata::proto
-                        gRPC::grpc++ GTest::gmock GTest::gtest)
+  target_link_libraries(strata_test_pch_deps INTERFACE strata::proto_grpc
+                        GTest::gmock GTest::gtest)
   if(NOT STRATA_TEST_PCH)
     return()
   endif()
@@ -137,7 +143,7 @@ function(strata_lib_pch)
   endif()
   file(WRITE ${CMAKE_BINARY_DIR}/strata_lib_pch.cc "")
   add_library(strata_lib_pch STATIC ${CMAKE_BINARY_DIR}/strata_lib_pch.cc)
-  target_link_libraries(strata_lib_pch PRIVATE strata::proto gRPC::grpc++)
+  target_link_libraries(strata_lib_pch PRIVATE strata::proto_grpc)
   strata_set_warnings(strata_lib_pch)
   target_precompile_headers(strata_lib_pch PRIVATE
     <algorithm> <functional> <map> <memory> <optional> <string> <vector>
@@ -155,6 +161,9 @@ function(strata_use_lib_pch)
   endif()
   foreach(t ${ARGN})
     target_precompile_headers(${t} REUSE_FROM strata_lib_pch)
+    # The header was compiled with gRPC's -pthread (_REENTRANT); a target
+    # without gRPC (server_core, server_storage) must match it to use it.
+    target_compile_options(${t} PRIVATE -pthread)
   endforeach()
 endfunction()
 

@@ -6,6 +6,10 @@
 #              context, server/http/src/tls_context.cc: h2o takes an SSL_CTX)
 #   client_sdk/include exposes std and absl only: no protobuf, gRPC or
 #   generated strata/v1 headers.
+#   the SDK's gRPC (grpcpp/, grpc/, *.grpc.pb.h, strata/proto/grpc_status.h)
+#              only in client_sdk/src/grpc_transport.cc, the add-on
+#              strata::client_grpc: libstrata_client and the device core
+#              link no gRPC.
 # Usage: tools/check_includes.sh [ROOT]   (default: this checkout)
 set -euo pipefail
 cd "${1:-$(dirname "${BASH_SOURCE[0]}")/..}"
@@ -37,6 +41,12 @@ while IFS= read -r file; do
            "$file" == server/http/src/tls_context.cc ]] ||
           violation "$file" "$inc" "OpenSSL is confined to signing/src and base/src" ;;
     esac
+    if [[ "$file" == client_sdk/* && "$file" != client_sdk/src/grpc_transport.cc ]]; then
+      case "$inc" in
+        grpcpp/*|grpc/*|*.grpc.pb.h|strata/proto/grpc_status.h)
+          violation "$file" "$inc" "the SDK's gRPC lives in the add-on client_sdk/src/grpc_transport.cc only" ;;
+      esac
+    fi
     if [[ "$file" == client_sdk/include/* ]]; then
       case "$inc" in
         google/protobuf/*|strata/v1/*|grpc*)

@@ -44,50 +44,6 @@ Client::~Client() {
   StopPrefetch();
 }
 
-absl::Status Client::StartConfigWatch(ConfigWatchOptions options) {
-  if (options.initial_backoff <= absl::ZeroDuration() ||
-      options.max_backoff < options.initial_backoff) {
-    return absl::InvalidArgumentError(
-        "config watch backoffs: initial_backoff must be positive and "
-        "max_backoff at least initial_backoff");
-  }
-  MutexLock life(&impl_->watch_life_mu);
-  if (impl_->watch_thread.joinable()) {
-    if (!impl_->watch_stop) {
-      return absl::FailedPreconditionError(
-          "the config watch is already running; call StopConfigWatch() "
-          "first");
-    }
-    impl_->watch_thread.join();  // stopped from its own thread; ending
-  }
-  impl_->watch_stop = false;
-  impl_->watch_cancel.Reset();
-  {
-    MutexLock lock(&impl_->watch_mu);
-    impl_->watch_stats.running = true;
-  }
-  impl_->watch_thread = std::thread(
-      [impl = impl_.get(), o = std::move(options)] { impl->WatchLoop(o); });
-  return absl::OkStatus();
-}
-
-void Client::StopConfigWatch() {
-  MutexLock life(&impl_->watch_life_mu);
-  impl_->watch_stop = true;
-  impl_->watch_cancel.Cancel();
-  if (impl_->watch_thread.get_id() == std::this_thread::get_id()) {
-    return;  // from a listener or on_push: the thread ends after it returns
-  }
-  if (impl_->watch_thread.joinable()) impl_->watch_thread.join();
-  MutexLock lock(&impl_->watch_mu);
-  impl_->watch_stats.running = false;
-}
-
-ConfigWatchStats Client::ConfigWatchStatus() const {
-  MutexLock lock(&impl_->watch_mu);
-  return impl_->watch_stats;
-}
-
 absl::Status Client::StartBackgroundSync(absl::Duration interval) {
   if (interval <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError(
@@ -127,6 +83,14 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Create(ClientOptions options) {
     STRATA_ASSIGN_OR_RETURN(std::unique_ptr<Transport> http,
                             HttpTransportFor(options));
     return CreateWithTransport(std::move(options), std::move(http));
+  }
+  if (!GrpcTransportLinked()) {
+    return absl::FailedPreconditionError(StrCat(
+        "ClientOptions.server_url is empty, so the SDK would reach ",
+        options.server_address,
+        " over gRPC, but this program does not link the gRPC transport "
+        "add-on: set server_url and http_client (the host's HTTP stack), "
+        "or link strata::client_grpc"));
   }
   TransportSecurity security;
   security.ca_pem = options.tls_ca_pem;
@@ -243,22 +207,7 @@ void Client::RemoveConfigListener(int id) {
 absl::StatusOr<CheckResult> Client::Check() {
   const auto before = impl_->ConfigSnapshot();
   absl::StatusOr<CheckResult> r = CheckUnnotified();
-  NotifyConfigChanges(
-      *this, before, impl_->ConfigSnapshot(),
-      [&](const std::string& n, const std::optional<std::string>& c) {
-        impl_->Notify(n, c);
-      });
-  return r;
-}
-
-absl::StatusOr<LaunchResult> Client::BeginLaunch() {
-  const auto before = impl_->ConfigSnapshot();
-  absl::StatusOr<LaunchResult> r = BeginLaunchUnnotified();
-  NotifyConfigChanges(
-      *this, before, impl_->ConfigSnapshot(),
-      [&](const std::string& n, const std::optional<std::string>& c) {
-        impl_->Notify(n, c);
-      });
+  impl_->NotifyChanges(before, impl_->ConfigSnapshot());
   return r;
 }
 
@@ -301,145 +250,6 @@ absl::StatusOr<CheckResult> Client::CheckUnnotified() {
   }
   (void)d.FlushLocked();
   return result;
-}
-
-absl::StatusOr<LaunchResult> Client::BeginLaunchUnnotified() {
-  Impl& d = *impl_;
-  MutexLock lock(&d.mu);
-  ClientState next = d.store->state();
-  LaunchResult result;
-  // Every event describes `next`: queued only once it is committed, so a
-  // crash before the commit never reports what did not happen.
-  std::vector<v1::ReportEvent> events;
-  const int limit = d.options.unhealthy_launch_limit;
-  if (next.launch_in_progress) {
-    ++next.unhealthy_launches;
-    // The previous launch ran what is active now, before any rollback.
-    v1::ReportEvent crash =
-        d.Event(v1::ReportEvent::KIND_LAUNCH_CRASH, {0, ""}, 0,
-                v1::REJECT_REASON_UNSPECIFIED,
-                StrCat("previous launch was not marked healthy (",
-                       next.unhealthy_launches, " in a row)"));
-    SetReleaseIds(crash, ActiveReleaseIds(next));
-    events.push_back(std::move(crash));
-  }
-  result.unhealthy_launches = next.unhealthy_launches;
-  if (next.unhealthy_launches >= limit) {
-    bool any_pending = false;
-    for (auto& [key, m] : next.modules) {
-      if (!m.pending) continue;
-      any_pending = true;
-      const std::optional<VersionRef> bad = m.active;
-      if (bad.has_value()) m.banned.insert(bad->sha256);
-      m.active = m.good;
-      m.good.reset();
-      m.pending = false;
-      if (m.staged.has_value() && m.banned.count(m.staged->sha256)) {
-        m.staged.reset();
-      }
-      std::optional<InstalledModule> now;
-      if (m.active.has_value()) {
-        now = ToModule(key, *m.active);
-      } else if (auto e = d.store->FindEmbedded(key.first, key.second)) {
-        now = InstalledModule{static_cast<Layer>(key.first),
-                              key.second,
-                              std::string(kEmbeddedVersion),
-                              e->sha256,
-                              0,
-                              0};
-      }
-      if (now.has_value()) result.rolled_back.push_back(*now);
-      if (bad.has_value()) result.bad_versions.push_back(ToModule(key, *bad));
-      events.push_back(d.Event(
-          v1::ReportEvent::KIND_ROLLED_BACK, key,
-          bad.has_value() ? bad->release_id : 0, v1::REJECT_REASON_UNSPECIFIED,
-          StrCat(limit, " unhealthy launches after activating ",
-                 bad.has_value() ? bad->version : "?", "; back to ",
-                 m.active.has_value() ? m.active->version
-                                      : std::string(kEmbeddedVersion))));
-    }
-    if (any_pending) {
-      next.rolled_back_since_healthy = true;
-      next.unhealthy_launches = 0;
-    } else if (next.rolled_back_since_healthy ||
-               next.unhealthy_launches >= 2 * limit) {
-      // Still failing: every module back to what the app shipped with.
-      bool any = false;
-      for (auto& [key, m] : next.modules) {
-        if (m.active.has_value()) m.banned.insert(m.active->sha256);
-        if (m.staged.has_value()) m.banned.insert(m.staged->sha256);
-        if (m.active.has_value() || m.staged.has_value()) {
-          any = true;
-          events.push_back(d.Event(v1::ReportEvent::KIND_ROLLED_BACK, key,
-                                   m.active ? m.active->release_id : 0,
-                                   v1::REJECT_REASON_UNSPECIFIED,
-                                   "launches keep failing; reset to the "
-                                   "embedded version"));
-        }
-        m.active.reset();
-        m.staged.reset();
-        m.good.reset();
-        m.pending = false;
-      }
-      result.reset_to_embedded = any;
-      next.rolled_back_since_healthy = false;
-      next.unhealthy_launches = 0;
-    }
-  }
-  std::vector<ModuleKey> staged;
-  for (const auto& [key, m] : next.modules) {
-    if (m.staged.has_value()) staged.push_back(key);
-  }
-  const auto damaged = DropDamagedStaged(*d.store, next, staged);
-  for (auto& [key, m] : next.modules) {
-    if (m.staged.has_value()) d.ActivateStaged(next, key, &result, events);
-  }
-  next.launch_in_progress = true;
-  STRATA_RETURN_IF_ERROR(StorageFullError(
-      d.store->Commit(std::move(next)), "recording the launch",
-      "the launch runs the active versions, nothing was activated or "
-      "rolled back"));
-  for (const v1::ReportEvent& e : events) d.Queue(e);
-  d.ReportDamaged(damaged);
-  std::vector<std::pair<ModuleKey, VersionRef>> activated;
-  for (const InstalledModule& m : result.activated) {
-    activated.push_back(
-        {{static_cast<int>(m.layer), m.name},
-         VersionRef{m.version, m.content_sha256, m.release_sequence,
-                    m.release_id, 0, false}});
-  }
-  d.MarkInstalled(activated);
-  // Remedies for what this launch runs (and the failures reported before).
-  result.remedies_applied = d.ApplyRemedies(result.unhealthy_launches);
-  return result;
-}
-
-absl::Status Client::MarkLaunchHealthy() {
-  Impl& d = *impl_;
-  MutexLock lock(&d.mu);
-  ClientState next = d.store->state();
-  if (!next.launch_in_progress) {
-    return absl::FailedPreconditionError(
-        "MarkLaunchHealthy() without BeginLaunch(); call BeginLaunch() early "
-        "in every app start");
-  }
-  next.launch_in_progress = false;
-  next.unhealthy_launches = 0;
-  next.rolled_back_since_healthy = false;
-  for (auto& [key, m] : next.modules) {
-    if (!m.pending) continue;
-    m.pending = false;
-    m.good.reset();  // the new version is now the known good one
-  }
-  v1::ReportEvent ok = d.Event(v1::ReportEvent::KIND_LAUNCH_OK, {0, ""}, 0,
-                               v1::REJECT_REASON_UNSPECIFIED, "");
-  SetReleaseIds(ok, ActiveReleaseIds(next));
-  // Queued only once the healthy state is on disk: a crash before the
-  // commit must not report a healthy launch that was never recorded.
-  STRATA_RETURN_IF_ERROR(StorageFullError(d.store->Commit(std::move(next)),
-                                          "recording the healthy launch"));
-  d.Queue(ok);
-  return absl::OkStatus();
 }
 
 absl::StatusOr<std::optional<std::string>> Client::GetConfig(
@@ -592,11 +402,7 @@ absl::StatusOr<std::string> Client::OpenModule(Layer layer,
                                         " is neither installed nor embedded"));
     }
   }
-  NotifyConfigChanges(
-      *this, before, after,
-      [&](const std::string& n, const std::optional<std::string>& c) {
-        d.Notify(n, c);
-      });
+  impl_->NotifyChanges(before, after);
   return path;
 }
 

@@ -232,123 +232,15 @@ struct Client::Impl {
     }
   }
 
+  // The config watch (config_watch.cc).
   // One pushed entry, installed exactly as a check would install it.
   // `*refreshed` receives the trust policy's refresh with the event's
   // metadata.
-  ConfigPush HandlePush(const v1::ConfigEvent& event, absl::Status* refreshed) {
-    const v1::UpdateEntry& entry = event.entry();
-    ConfigPush push{entry.module().name(),
-                    entry.statement().version(),
-                    entry.release_id(),
-                    entry.release_sequence(),
-                    false,
-                    std::nullopt,
-                    {}};
-    const auto before = ConfigSnapshot();
-    CheckResult result;
-    {
-      MutexLock lock(&mu);
-      if (entry.module().layer() != v1::LAYER_CONFIG) {
-        Fail(entry,
-             WithReason(absl::PermissionDeniedError(
-                            StrCat("WatchConfig pushed a module of layer ",
-                                   static_cast<int>(entry.module().layer()),
-                                   "; the stream carries CONFIG modules only")),
-                        v1::REJECT_WRONG_LAYER),
-             v1::ReportEvent::KIND_REJECTED, v1::REJECT_REASON_UNSPECIFIED,
-             result);
-      } else {
-        google::protobuf::RepeatedPtrField<v1::UpdateEntry> pushed;
-        *pushed.Add() = entry;
-        *refreshed = trust->Refresh(event.metadata(), nullptr);
-        // No garbage collection here: partial downloads of the last check
-        // stay for its next try; the next check collects.
-        std::vector<v1::UpdateEntry> waiting;
-        (void)ApplyEntries(pushed, *refreshed, result, &waiting);
-        if (!waiting.empty()) (void)pending->Upsert(std::move(waiting));
-        // A pushed strata.remedies applies at once.
-        push.remedies_applied = ApplyRemedies();
-      }
-    }
-    NotifyConfigChanges(
-        *self, before, ConfigSnapshot(),
-        [&](const std::string& n, const std::optional<std::string>& c) {
-          Notify(n, c);
-        });
-    push.installed = !result.installed.empty();
-    if (!result.failure_details.empty()) {
-      push.failure = result.failure_details.front();
-    }
-    {
-      MutexLock lock(&watch_mu);
-      ++watch_stats.pushes;
-      if (push.installed) ++watch_stats.installed;
-      if (push.failure.has_value()) ++watch_stats.failed;
-    }
-    return push;
-  }
-
+  ConfigPush HandlePush(const v1::ConfigEvent& event, absl::Status* refreshed);
   // Sleeps `d` on the Env's clock, in slices; false if stopped meanwhile.
-  bool WatchSleep(absl::Duration d) {
-    const absl::Time until = env.clock->Now() + d;
-    while (!watch_stop) {
-      const absl::Duration left = until - env.clock->Now();
-      if (left <= absl::ZeroDuration()) return true;
-      env.clock->SleepFor(std::min(left, kSleepSlice));
-    }
-    return false;
-  }
-
-  void WatchLoop(const ConfigWatchOptions& o) {
-    absl::Duration backoff = o.initial_backoff;
-    while (!watch_stop) {
-      v1::WatchConfigRequest request;
-      {
-        MutexLock lock(&mu);
-        *request.mutable_device() = ToProto(options.app_id, options.device);
-        AddActive(/*config_only=*/true, *request.mutable_installed());
-        *request.mutable_trusted() = trust->Trusted();
-      }
-      {
-        MutexLock lock(&watch_mu);
-        ++watch_stats.streams_opened;
-      }
-      const absl::Time opened = env.clock->Now();
-      bool delivered = false;
-      const absl::Status ended = transport->WatchConfig(
-          request, watch_cancel, [&](const v1::ConfigEvent& event) {
-            absl::Status refreshed;
-            ConfigPush push = HandlePush(event, &refreshed);
-            if (o.on_push) o.on_push(push);
-            if (!refreshed.ok()) {
-              // The server sends each metadata file once per stream: after
-              // a refused refresh the stream starts again from what this
-              // device trusts (with the backoff of a failed stream).
-              return absl::FailedPreconditionError(StrCat(
-                  "pushed metadata refused (", ToStd(refreshed.message()),
-                  "); reopening the stream from the trusted versions"));
-            }
-            delivered = true;
-            return absl::OkStatus();
-          });
-      if (watch_stop) break;
-      {
-        MutexLock lock(&watch_mu);
-        watch_stats.last_error =
-            ended.ok() ? "the server ended the stream" : ended.ToString();
-      }
-      if (delivered || env.clock->Now() - opened >= kHealthyStream) {
-        backoff = o.initial_backoff;
-      }
-      // Drawn from [backoff/2, backoff].
-      const int64_t half = absl::ToInt64Microseconds(backoff) / 2;
-      const absl::Duration wait =
-          absl::Microseconds(half + static_cast<int64_t>(env.random->Uniform(
-                                        static_cast<uint64_t>(half) + 1)));
-      backoff = std::min(backoff * 2, o.max_backoff);
-      if (!WatchSleep(wait)) break;
-    }
-  }
+  bool WatchSleep(absl::Duration d);
+  // The watch thread: streams, pushes, backoff, until stopped.
+  void WatchLoop(const ConfigWatchOptions& o);
 
   void Notify(const std::string& name,
               const std::optional<std::string>& content) {
@@ -358,6 +250,15 @@ struct Client::Impl {
       copy = listeners;
     }
     for (const auto& [id, fn] : copy) fn(name, content);
+  }
+  // Tells the listeners what changed between two ConfigSnapshot()s.
+  void NotifyChanges(const std::map<std::string, std::string>& before,
+                     const std::map<std::string, std::string>& after) {
+    NotifyConfigChanges(
+        *self, before, after,
+        [&](const std::string& n, const std::optional<std::string>& c) {
+          Notify(n, c);
+        });
   }
 
   // Active CONFIG content hashes by module name (installed or embedded).

@@ -67,11 +67,7 @@ absl::StatusOr<std::vector<InstalledModule>> Client::OnResume() {
     d.MarkInstalled(activated);
     after = d.ConfigSnapshotLocked();
   }
-  NotifyConfigChanges(
-      *this, before, after,
-      [&](const std::string& n, const std::optional<std::string>& c) {
-        d.Notify(n, c);
-      });
+  impl_->NotifyChanges(before, after);
   return out;
 }
 

@@ -267,11 +267,7 @@ void Client::Impl::PrefetchLoop() {
           STRATA_LOG(Warning) << "prefetch: " << s.ToString();
         }
       }
-      NotifyConfigChanges(
-          *self, before, after,
-          [&](const std::string& n, const std::optional<std::string>& c) {
-            Notify(n, c);
-          });
+      NotifyChanges(before, after);
       MutexLock lock(&prefetch_mu);
       if (prefetch_stop) return;
     }

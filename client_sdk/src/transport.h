@@ -92,8 +92,14 @@ struct TransportSecurity {
 // kInvalidArgument for plaintext to a non-loopback address or a CA or
 // pinned certificate that is not PEM. Calls that fail in the TLS handshake
 // return kUnavailable saying what went wrong.
-absl::StatusOr<std::unique_ptr<Transport>> NewGrpcTransport(
+// Defined by the add-on strata::client_grpc (grpc_transport.cc), which
+// alone links gRPC. Weak: when a program does not link the add-on, this
+// function's address is null and Client::Create refuses a gRPC address
+// (GrpcTransportLinked()).
+[[gnu::weak]] absl::StatusOr<std::unique_ptr<Transport>> NewGrpcTransport(
     const std::string& address, const TransportSecurity& security);
+// Whether this program links the gRPC transport add-on.
+inline bool GrpcTransportLinked() { return &NewGrpcTransport != nullptr; }
 
 // The Delivery API over HTTP (server/http/delivery_handler.h) through
 // `http`: Check and Report as protobuf POSTs under `base_url`, Download as

@@ -54,8 +54,10 @@ TEST_F(JavaBindingTest, CheckOpenModuleAndResolveUrlFromJava) {
   ASSERT_TRUE(WIFEXITED(status)) << out;
   EXPECT_EQ(WEXITSTATUS(status), 0) << cmd << "\n" << out;
   EXPECT_THAT(out, HasSubstr("java binding: all passed"));
-  // The app's own HTTP stack (StrataHttpTransport) carried a whole check.
+  // The app's own HTTP stack (StrataHttpTransport) carried everything; the
+  // binding has no gRPC.
   EXPECT_THAT(out, HasSubstr("ok: mall came through HttpURLConnection"));
+  EXPECT_THAT(out, HasSubstr("ok: a gRPC address is refused"));
   EXPECT_THAT(out, HasSubstr("a transport that throws is UNAVAILABLE"));
   // The failure Java reported reached stratad's aggregates under the id
   // the C++ SDK gives the same signature.

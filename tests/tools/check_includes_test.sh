@@ -13,6 +13,9 @@ make_tree() {
   echo '#include "rocksdb/db.h"' > "$tmp/tree/server/storage/store.cc"
   echo '#include <openssl/evp.h>' > "$tmp/tree/signing/src/keys.cc"
   echo '#include "absl/status/status.h"' > "$tmp/tree/client_sdk/include/strata/client/client.h"
+  mkdir -p "$tmp/tree/client_sdk/src"
+  echo '#include "grpcpp/create_channel.h"' > "$tmp/tree/client_sdk/src/grpc_transport.cc"
+  echo '#include "strata/v1/delivery.grpc.pb.h"' >> "$tmp/tree/client_sdk/src/grpc_transport.cc"
 }
 
 make_tree
@@ -33,4 +36,7 @@ expect_violation diff/src/x.cc '#include "grpcpp/grpcpp.h"'
 expect_violation server/core/x.cc '#include <openssl/sha.h>'
 expect_violation client_sdk/include/strata/client/x.h '#include "strata/v1/common.pb.h"'
 expect_violation client_sdk/include/strata/client/x.h '#include "google/protobuf/message.h"'
-echo "check_includes: 6 passed, 0 failed"
+expect_violation client_sdk/src/client.cc '#include "strata/v1/delivery.grpc.pb.h"'
+expect_violation client_sdk/src/client.cc '#include "strata/proto/grpc_status.h"'
+expect_violation client_sdk/device_core/src/x.cc '#include <grpcpp/grpcpp.h>'
+echo "check_includes: 9 passed, 0 failed"

@@ -62,13 +62,37 @@ public final class StrataClientTest {
   }
 
   public static void main(String[] args) throws Exception {
+    // The binding links no gRPC (strata::client_grpc is not in its JNI
+    // library): a gRPC address is refused with what to do.
+    StrataClient.Options g = new StrataClient.Options();
+    g.serverAddress = args[0];
+    g.storageDir = args[1] + "-grpc";
+    g.appId = "wallet";
+    g.deviceId = "java-grpc";
+    g.insecureSkipSignatureVerificationForTests = true; // unsigned app
+    g.insecurePlaintextToLoopbackForTests = true;
+    try (StrataClient c = StrataClient.create(g)) {
+      expect(false, "a gRPC address is refused");
+    } catch (StrataException e) {
+      expect(e.code() == StrataException.FAILED_PRECONDITION
+          && e.getMessage().contains("server_url"),
+          "a gRPC address is refused: " + e.getMessage());
+    }
+
+    // Everything over the app's own HTTP stack (HttpURLConnection here).
+    final int[] calls = {0};
     StrataClient.Options o = new StrataClient.Options();
-    o.serverAddress = args[0];
+    o.serverUrl = args[2];
+    o.httpTransport = request -> {
+      synchronized (calls) {
+        calls[0]++;
+      }
+      return send(request);
+    };
     o.storageDir = args[1];
     o.appId = "wallet";
     o.deviceId = "java-1";
     o.insecureSkipSignatureVerificationForTests = true; // unsigned app
-    o.insecurePlaintextToLoopbackForTests = true;
     o.network = StrataClient.Network.METERED;
     try (StrataClient c = StrataClient.create(o)) {
       StrataClient.CheckResult r = c.check();
@@ -76,6 +100,10 @@ public final class StrataClientTest {
       expect(c.pendingDownloads()[0] == 1, "game waits for its first open");
 
       String mall = c.openModule("h5", "mall");
+      expect(Files.exists(Paths.get(mall, "index.html")), "mall came through HttpURLConnection");
+      synchronized (calls) {
+        expect(calls[0] >= 2, "the requests went through the app's transport (" + calls[0] + ")");
+      }
       String page = new String(
           Files.readAllBytes(Paths.get(mall, "index.html")), StandardCharsets.UTF_8);
       expect(page.equals("<h1>mall</h1>"), "openModule returns mall's tree");
@@ -132,31 +160,12 @@ public final class StrataClientTest {
         expect(e.code() == StrataException.NOT_FOUND, "an unknown module is NOT_FOUND");
       }
     }
-    if (args.length > 2) {
-      // The same over the app's own HTTP stack (HttpURLConnection here).
-      final int[] calls = {0};
+    {
+      // A transport that fails.
       StrataClient.Options h = new StrataClient.Options();
       h.serverUrl = args[2];
-      h.storageDir = args[1] + "-http";
       h.appId = "wallet";
-      h.deviceId = "java-http";
       h.insecureSkipSignatureVerificationForTests = true; // unsigned app
-      h.network = StrataClient.Network.UNMETERED;
-      h.httpTransport = request -> {
-        synchronized (calls) {
-          calls[0]++;
-        }
-        return send(request);
-      };
-      try (StrataClient c = StrataClient.create(h)) {
-        StrataClient.CheckResult r = c.check();
-        expect(r.installed == 1 && r.failed == 0, "check over the app's HTTP stack installed mall");
-        String mall = c.openModule("h5", "mall");
-        expect(Files.exists(Paths.get(mall, "index.html")), "mall came through HttpURLConnection");
-        synchronized (calls) {
-          expect(calls[0] >= 2, "the requests went through the app's transport (" + calls[0] + ")");
-        }
-      }
       h.httpTransport = request -> {
         throw new IOException("airplane mode");
       };

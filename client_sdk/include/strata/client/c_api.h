@@ -52,8 +52,11 @@ typedef struct strata_http_transport {
 } strata_http_transport;
 
 typedef struct strata_client_options {
-  /* host:port; NULL for 127.0.0.1:7443. Reached over TLS, checked against
-   * the system's CAs unless tls_ca_pem or tls_server_cert_pem is set. */
+  /* host:port; NULL for 127.0.0.1:7443. Reached over gRPC (only when the
+   * program links the add-on strata::client_grpc, else
+   * strata_client_create fails with FAILED_PRECONDITION, 9) and TLS,
+   * checked against the system's CAs unless tls_ca_pem or
+   * tls_server_cert_pem is set. */
   const char* server_address;
   const char* app_id;
   const char* device_id;

@@ -194,8 +194,11 @@ struct RemedyHooks {
 };
 
 struct ClientOptions {
-  // stratad's gRPC address. The connection is TLS, checked against the
-  // system's CAs unless tls_ca_pem or tls_server_cert_pem says otherwise.
+  // stratad's gRPC address, used when server_url is empty. The gRPC
+  // transport is an add-on: a program must link strata::client_grpc for
+  // it, else Create() fails with kFailedPrecondition saying so. The
+  // connection is TLS, checked against the system's CAs unless tls_ca_pem
+  // or tls_server_cert_pem says otherwise.
   std::string server_address = "127.0.0.1:7443";
   // PEM of the CAs to trust instead of the system's: the app embeds it
   // (e.g. the ca.pem that `stratad init --tls-self-signed` writes).

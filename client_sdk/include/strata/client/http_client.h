@@ -3,8 +3,9 @@
 // HttpClient. The host fills it with its own HTTPS stack (OkHttp,
 // NSURLSession, Cronet ...; the C API's strata_http_transport adapts to
 // this), or the ready-made one on libcurl (NewCurlHttpClient below). The gRPC
-// transport stays as the other option (ClientOptions::server_address without
-// server_url).
+// transport is the other option, an add-on library (strata::client_grpc:
+// ClientOptions::server_address without server_url); libstrata_client
+// itself links no gRPC.
 #ifndef STRATA_CLIENT_HTTP_CLIENT_H_
 #define STRATA_CLIENT_HTTP_CLIENT_H_
 

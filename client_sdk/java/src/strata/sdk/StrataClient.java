@@ -27,6 +27,12 @@ public final class StrataClient implements AutoCloseable {
 
   /** What Create needs; as strata_client_options. */
   public static final class Options {
+    /**
+     * stratad's gRPC address: only for a JNI library built with the gRPC
+     * add-on (strata::client_grpc). The one built here links no gRPC, so
+     * create() refuses it with FAILED_PRECONDITION: use serverUrl and
+     * httpTransport.
+     */
     public String serverAddress;
     public String appId;
     public String deviceId;
@@ -38,7 +44,7 @@ public final class StrataClient implements AutoCloseable {
     public String tlsCaPem;
     /** Tests only. */
     public boolean insecureSkipSignatureVerificationForTests;
-    /** Tests only: plaintext gRPC to a loopback server. */
+    /** Tests only: plaintext gRPC to a loopback server (see serverAddress). */
     public boolean insecurePlaintextToLoopbackForTests;
     public Network network = Network.UNKNOWN;
     /** Daily download budget of checks and prefetches; 0: none. */
