@@ -5,6 +5,7 @@
 
 #include <strings.h>
 
+#include <cstdio>
 #include <memory>
 #include <string>
 #include <vector>
@@ -13,11 +14,35 @@
 #include "server_fixture.h"
 #include "strata/base/sha256.h"
 #include "strata/client/http_client.h"
+#include "strata/device/c_api.h"
 #include "strata/device/device_core.h"
 #include "strata/proto/statement_signing.h"
 #include "strata/signing/keys.h"
 
 namespace strata::testing {
+
+// The C API's host transport: the test's HttpSend behind a C function.
+inline int CHostSend(void* user_data, const char* method, const char* url,
+                     const char* const* names, const char* const* values,
+                     size_t n, const void* body, size_t body_size,
+                     strata_device_http_answer* answer, char* error,
+                     size_t error_size) {
+  auto* send = static_cast<device::HttpSend*>(user_data);
+  device::HttpExchange x;
+  x.method = method;
+  x.url = url;
+  for (size_t i = 0; i < n; ++i) x.headers.emplace_back(names[i], values[i]);
+  x.body.assign(static_cast<const char*>(body), body_size);
+  device::HttpResult r;
+  const device::Error e = (*send)(x, &r);
+  if (!e.ok()) {
+    snprintf(error, error_size, "%s", e.message.c_str());
+    return e.code;
+  }
+  strata_device_http_answer_set(answer, r.status, r.strata_status.c_str(),
+                                r.body.data(), r.body.size());
+  return 0;
+}
 
 class DeviceCoreTest : public SdkServerTest {
  protected:

@@ -282,29 +282,6 @@ TEST_F(DeviceCoreTest, AnOnDemandModuleIsFetchedWhenTheAppOpensIt) {
   EXPECT_TRUE(outcome.deferred.empty());
 }
 
-// The C API's host transport: the test's HttpSend behind a C function.
-int CHostSend(void* user_data, const char* method, const char* url,
-              const char* const* names, const char* const* values, size_t n,
-              const void* body, size_t body_size,
-              strata_device_http_answer* answer, char* error,
-              size_t error_size) {
-  auto* send = static_cast<device::HttpSend*>(user_data);
-  device::HttpExchange x;
-  x.method = method;
-  x.url = url;
-  for (size_t i = 0; i < n; ++i) x.headers.emplace_back(names[i], values[i]);
-  x.body.assign(static_cast<const char*>(body), body_size);
-  device::HttpResult r;
-  const device::Error e = (*send)(x, &r);
-  if (!e.ok()) {
-    snprintf(error, error_size, "%s", e.message.c_str());
-    return e.code;
-  }
-  strata_device_http_answer_set(answer, r.status, r.strata_status.c_str(),
-                                r.body.data(), r.body.size());
-  return 0;
-}
-
 TEST_F(DeviceCoreTest, CApiChecksThroughTheHostsFunction) {
   ASSERT_NE(Release(v1::LAYER_CONFIG, "flags", "1", "{\"a\":1}"), 0u);
   device::HttpSend send = HostHttp();
@@ -316,7 +293,7 @@ TEST_F(DeviceCoreTest, CApiChecksThroughTheHostsFunction) {
   o.device_id = "phone-c";
   o.storage_dir = storage.c_str();
   o.insecure_skip_signature_verification_for_tests = 1;  // unsigned app
-  o.http_send = &CHostSend;
+  o.http_send = &testing::CHostSend;
   o.http_user_data = &send;
   strata_device* d = strata_device_open(&o);
   ASSERT_NE(d, nullptr) << strata_device_last_error();

@@ -53,8 +53,11 @@ class SdkServerTest : public ::testing::Test {
     *st.mutable_delivery() = delivery;
     EXPECT_THAT(admin.Publish(st, content, ""), IsOk());
   }
+  // All at once (completed at once), or `rolling`: at 100% for an hour, so
+  // the release stays live and stratad counts its devices' reports in its
+  // health (a completed release is no longer judged).
   uint64_t CreateRelease(v1::Layer layer, const std::string& module,
-                         const std::string& version) {
+                         const std::string& version, bool rolling = false) {
     admin::AdminClient admin(server_.address(), server_.token(),
                              admin::ChannelSecurity::Plaintext());
     v1::CreateReleaseRequest r;
@@ -62,7 +65,13 @@ class SdkServerTest : public ::testing::Test {
     r.mutable_module()->set_layer(layer);
     r.mutable_module()->set_name(module);
     r.set_version(version);
-    r.set_all_at_once(true);
+    if (rolling) {
+      v1::RolloutStage* stage = r.add_stages();
+      stage->set_exposure_bp(10000);
+      stage->set_bake_seconds(3600);
+    } else {
+      r.set_all_at_once(true);
+    }
     absl::StatusOr<v1::Release> release = admin.CreateRelease(r);
     EXPECT_THAT(release, IsOk());
     return release.ok() ? release->release_id() : 0;

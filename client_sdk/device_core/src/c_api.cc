@@ -194,6 +194,19 @@ int strata_device_resolve_url(strata_device* device, const char* url,
   return Set({});
 }
 
+int strata_device_begin_launch(strata_device* device, size_t* rolled_back) {
+  if (device == nullptr) return Set({3, "device is required"});
+  strata::device::LaunchOutcome outcome;
+  const strata::device::Error e = device->core->BeginLaunch(&outcome);
+  if (rolled_back != nullptr) *rolled_back = outcome.rolled_back.size();
+  return Set(e);
+}
+
+int strata_device_mark_launch_healthy(strata_device* device) {
+  if (device == nullptr) return Set({3, "device is required"});
+  return Set(device->core->MarkLaunchHealthy());
+}
+
 size_t strata_device_pending_reports(strata_device* device) {
   return device == nullptr ? 0 : device->core->PendingReports();
 }

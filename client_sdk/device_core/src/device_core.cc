@@ -14,8 +14,10 @@
 #include <set>
 
 #include "device_mutex.h"
+#include "launch_guard.h"
 #include "posix_files.h"
 #include "strata/device/v1/delivery.pb.h"
+#include "strata/device/v1/device_state.pb.h"
 #include "strata/proto/statement_signing_bytes.h"
 #include "url_rules.h"
 
@@ -67,6 +69,16 @@ struct Failure {
   std::string message;
 };
 
+InstalledModule FromState(const pb::InstalledModule& i) {
+  InstalledModule m;
+  m.layer = i.module().layer();
+  m.name = i.module().name();
+  m.version = i.version();
+  m.content_sha256 = i.content_sha256();
+  m.release_sequence = i.release_sequence();
+  return m;
+}
+
 }  // namespace
 
 int CompareVersions(std::string_view a, std::string_view b) {
@@ -103,12 +115,12 @@ struct DeviceCore::Impl {
   // Serializes Check, FlushReports and the readers: the host may call them
   // from any thread.
   mutable Mutex mu;
-  // The installed modules (state.pb).
-  pb::CheckRequest state STRATA_DEVICE_GUARDED_BY(mu);
+  // The installed modules and the launch guard's records (state.pb).
+  pb::DeviceState state STRATA_DEVICE_GUARDED_BY(mu);
+  // Banned content offered again and reported so (once per DeviceCore).
+  std::set<std::string> reported_banned STRATA_DEVICE_GUARDED_BY(mu);
   // Events not acknowledged yet (reports.pb).
   pb::ReportRequest queue STRATA_DEVICE_GUARDED_BY(mu);
-  // From the latest check.
-  std::string ticket STRATA_DEVICE_GUARDED_BY(mu);
   // SetNetwork's (strata.v1.NetworkType).
   int network STRATA_DEVICE_GUARDED_BY(mu) = pb::NETWORK_UNKNOWN;
   // The URL prefixes of each tree read so far, by content SHA-256.
@@ -165,6 +177,10 @@ struct DeviceCore::Impl {
     std::set<std::string> named;
     for (const pb::InstalledModule& m : state.installed()) {
       named.insert(m.content_sha256());
+    }
+    // The known good versions of pending installs (a rollback's target).
+    for (const pb::GuardRecord& g : state.guards()) {
+      if (g.has_good()) named.insert(g.good().content_sha256());
     }
     for (const std::string& f : internal::ListDir(blobs_dir)) {
       if (named.count(f) == 0) (void)RemoveAll(blobs_dir + "/" + f);
@@ -254,7 +270,7 @@ struct DeviceCore::Impl {
     request.mutable_device()->set_app_id(options.app_id);
     request.mutable_device()->set_device_id(options.device_id);
     request.mutable_device()->set_app_version(options.app_version);
-    request.set_ticket(ticket);
+    request.set_ticket(state.report_ticket());
     pb::ReportResponse response;
     Error e = Post("/v1/delivery/report", request, &response);
     if (!e.ok()) return e;  // kept for the next flush
@@ -439,12 +455,17 @@ struct DeviceCore::Impl {
                      e.message})};
       }
     }
+    pb::InstalledModule previous;
+    if (have != nullptr) previous = *have;
     pb::InstalledModule* slot = const_cast<pb::InstalledModule*>(have);
     if (slot == nullptr) slot = state.add_installed();
     *slot->mutable_module() = entry.module();
     slot->set_version(st.version());
     slot->set_content_sha256(st.content_sha256());
     slot->set_release_sequence(entry.release_sequence());
+    // Pending until a healthy launch, with `previous` to go back to.
+    internal::RecordInstall(state, have != nullptr ? &previous : nullptr, *slot,
+                            entry.release_id());
     return {pb::REJECT_REASON_UNSPECIFIED, ""};
   }
 };
@@ -468,6 +489,9 @@ Error DeviceCore::Open(DeviceCoreOptions options,
     return {3,
             "DeviceCoreOptions.publisher_keys is empty: every update is "
             "verified against the app's publisher keys"};
+  }
+  if (options.unhealthy_launch_limit < 1) {
+    return {3, "DeviceCoreOptions.unhealthy_launch_limit must be at least 1"};
   }
   for (const PublisherKey& k : options.publisher_keys) {
     if (k.public_key.size() != crypto_sign_PUBLICKEYBYTES) {
@@ -536,7 +560,8 @@ Error DeviceCore::Impl::CheckAndInstall(const pb::ModuleId* only,
   uint32_t acknowledged = 0;
   (void)d.Flush(&acknowledged);  // again after the check
   outcome->reports_acknowledged += acknowledged;
-  pb::CheckRequest request = d.state;
+  pb::CheckRequest request;
+  *request.mutable_installed() = d.state.installed();
   request.mutable_device()->set_app_id(d.options.app_id);
   request.mutable_device()->set_device_id(d.options.device_id);
   request.mutable_device()->set_app_version(d.options.app_version);
@@ -544,8 +569,11 @@ Error DeviceCore::Impl::CheckAndInstall(const pb::ModuleId* only,
   pb::CheckResponse response;
   Error e = d.Post("/v1/delivery/check", request, &response);
   if (!e.ok()) return e;
-  d.ticket = response.plan().report_ticket();
-  bool changed = false;
+  // The plan's report ticket, for this and later reports (kept in the
+  // state: reports queued at a launch are sent by the next start's check).
+  bool changed = !response.plan().report_ticket().empty() &&
+                 response.plan().report_ticket() != d.state.report_ticket();
+  if (changed) d.state.set_report_ticket(response.plan().report_ticket());
   for (const pb::UpdateEntry& entry : response.plan().updates()) {
     const pb::ArtifactStatement& st = entry.statement();
     if (only != nullptr && (entry.module().layer() != only->layer() ||
@@ -574,6 +602,20 @@ Error DeviceCore::Impl::CheckAndInstall(const pb::ModuleId* only,
                d.network == pb::NETWORK_OFFLINE
                    ? "the device is offline"
                    : "it may be downloaded on an unmetered network only"}));
+      continue;
+    }
+    // Rolled back here after unhealthy launches: never installed again.
+    if (internal::Banned(d.state, st.content_sha256())) {
+      const std::string why =
+          Cat({"version ", st.version(),
+               " was rolled back on this device after unhealthy launches; "
+               "not installed again"});
+      outcome->failures.push_back(
+          Cat({entry.module().name(), " ", st.version(), ": ", why}));
+      if (d.reported_banned.insert(st.content_sha256()).second) {
+        d.Queue(pb::ReportEvent::KIND_ROLLED_BACK, entry,
+                pb::REJECT_REASON_UNSPECIFIED, why);
+      }
       continue;
     }
     InstallTraffic traffic;
@@ -623,13 +665,14 @@ std::vector<InstalledModule> DeviceCore::Installed() const {
   MutexLock lock(&impl_->mu);
   std::vector<InstalledModule> out;
   for (const pb::InstalledModule& i : impl_->state.installed()) {
-    InstalledModule m;
-    m.layer = i.module().layer();
-    m.name = i.module().name();
-    m.version = i.version();
-    m.content_sha256 = i.content_sha256();
-    m.release_sequence = i.release_sequence();
+    InstalledModule m = FromState(i);
     m.tree_dir = impl_->TreeDirOf(i);
+    for (const pb::GuardRecord& g : impl_->state.guards()) {
+      if (g.module().layer() == i.module().layer() &&
+          g.module().name() == i.module().name()) {
+        m.release_id = g.release_id();
+      }
+    }
     out.push_back(std::move(m));
   }
   return out;
@@ -686,6 +729,72 @@ Error DeviceCore::ResolveUrl(std::string_view url, UrlResolution* out) const {
   }
   out->offline = true;
   out->path = std::move(file);
+  return {};
+}
+
+Error DeviceCore::BeginLaunch(LaunchOutcome* outcome) {
+  Impl& d = *impl_;
+  MutexLock lock(&d.mu);
+  *outcome = LaunchOutcome();
+  pb::DeviceState next = d.state;
+  const internal::GuardOutcome guard =
+      internal::GuardLaunch(next, d.options.unhealthy_launch_limit);
+  // Every event describes `next`: queued only once it is committed, so a
+  // crash before the commit never reports what did not happen.
+  Error e = WriteAtomically(d.options.storage_dir, d.StatePath(),
+                            next.SerializeAsString());
+  if (!e.ok()) {
+    return {e.code, Cat({"recording the launch (nothing was rolled back): ",
+                         e.message})};
+  }
+  d.state = std::move(next);
+  outcome->unhealthy_launches = guard.unhealthy_launches;
+  outcome->uninstalled_all = guard.uninstalled_all;
+  for (const pb::InstalledModule& m : guard.bad) {
+    outcome->bad_versions.push_back(FromState(m));
+  }
+  for (const pb::InstalledModule& m : guard.now) {
+    InstalledModule now = FromState(m);
+    if (const pb::InstalledModule* i = d.Find(m.module())) {
+      now.tree_dir = d.TreeDirOf(*i);
+    }
+    outcome->rolled_back.push_back(std::move(now));
+  }
+  for (const internal::GuardEvent& g : guard.events) {
+    pb::UpdateEntry about;
+    *about.mutable_module() = g.module;
+    about.set_release_id(g.release_id);
+    d.Queue(g.kind, about, pb::REJECT_REASON_UNSPECIFIED, g.detail);
+    for (uint64_t id : g.release_ids) {
+      d.queue.mutable_events(d.queue.events_size() - 1)->add_release_ids(id);
+    }
+  }
+  (void)d.SaveQueue();  // sent with the next check
+  return {};
+}
+
+Error DeviceCore::MarkLaunchHealthy() {
+  Impl& d = *impl_;
+  MutexLock lock(&d.mu);
+  pb::DeviceState next = d.state;
+  if (!internal::ConfirmLaunch(next)) {
+    return {9,
+            "MarkLaunchHealthy without BeginLaunch: call BeginLaunch early "
+            "in every app start"};
+  }
+  Error e = WriteAtomically(d.options.storage_dir, d.StatePath(),
+                            next.SerializeAsString());
+  if (!e.ok()) {
+    return {e.code, Cat({"recording the healthy launch: ", e.message})};
+  }
+  d.state = std::move(next);
+  pb::UpdateEntry none;
+  d.Queue(pb::ReportEvent::KIND_LAUNCH_OK, none, pb::REJECT_REASON_UNSPECIFIED,
+          "");
+  for (uint64_t id : internal::InstalledReleaseIds(d.state)) {
+    d.queue.mutable_events(d.queue.events_size() - 1)->add_release_ids(id);
+  }
+  (void)d.SaveQueue();
   return {};
 }
 

@@ -77,6 +77,12 @@ int strata_device_tree_dir(strata_device* device, int layer, const char* name,
  * (".." also %-encoded, an encoded '/', a backslash ...). */
 int strata_device_resolve_url(strata_device* device, const char* url,
                               char** path, char** fallback_reason);
+/* The launch guard (DeviceCore::BeginLaunch, MarkLaunchHealthy): call
+ * begin early in every app start; *rolled_back (may be NULL) receives the
+ * number of modules taken back. mark_launch_healthy returns 9 without a
+ * begin since the last one. */
+int strata_device_begin_launch(strata_device* device, size_t* rolled_back);
+int strata_device_mark_launch_healthy(strata_device* device);
 size_t strata_device_pending_reports(strata_device* device);
 const char* strata_device_last_error(void);
 

@@ -18,9 +18,13 @@
 // unpacked into a directory of its own (InstalledModule::tree_dir), checked
 // as untrusted input, synced, before the state naming it is committed.
 //
+// The launch guard (BeginLaunch, MarkLaunchHealthy) takes back what was
+// installed since the last healthy launch when launches keep failing.
+//
 // Not (yet) here, compared with libstrata_client: TUF metadata (the device
-// core trusts pinned publisher keys instead), activation points and the launch
-// guard, the download policy, config watch, runtime and SDK version checks.
+// core trusts pinned publisher keys instead), activation points, the
+// app's download rules and budget, config watch, runtime and SDK version
+// checks.
 #ifndef STRATA_DEVICE_DEVICE_CORE_H_
 #define STRATA_DEVICE_DEVICE_CORE_H_
 
@@ -78,6 +82,9 @@ struct DeviceCoreOptions {
   HttpSend http;
   // Content larger than this is refused before it is downloaded.
   uint64_t max_content_bytes = uint64_t{256} << 20;
+  // Unhealthy launches in a row (BeginLaunch without MarkLaunchHealthy)
+  // before the launch guard rolls back (at least 1).
+  int unhealthy_launch_limit = 3;
 };
 
 struct InstalledModule {
@@ -85,7 +92,7 @@ struct InstalledModule {
   std::string name;
   std::string version;
   std::string content_sha256;
-  uint64_t release_id = 0;
+  uint64_t release_id = 0;  // the release that installed it (0: unknown)
   uint64_t release_sequence = 0;
   // H5/HCF content that is a file tree: the directory it is unpacked in
   // ("" for other content). A new version gets a new directory; the old
@@ -124,6 +131,19 @@ struct CheckOutcome {
   // Neither installed nor reported; a later check offers them again.
   std::vector<std::string> deferred;
   uint32_t reports_acknowledged = 0;  // events the server took
+};
+
+// What BeginLaunch did.
+struct LaunchOutcome {
+  // Launches in a row that never became healthy, the previous one
+  // included (before a rollback restarts the count).
+  int unhealthy_launches = 0;
+  // Per module rolled back: what it runs now (an empty version: nothing
+  // installed, the app's own content) and the version it left.
+  std::vector<InstalledModule> rolled_back;
+  std::vector<InstalledModule> bad_versions;
+  // Launches kept failing after a rollback: every module was uninstalled.
+  bool uninstalled_all = false;
 };
 
 class DeviceCore {
@@ -167,6 +187,22 @@ class DeviceCore {
   // could leave the tree ("." or ".." components, also %-encoded, an
   // encoded '/', a backslash, control characters, "//").
   Error ResolveUrl(std::string_view url, UrlResolution* out) const;
+  // The launch guard. Call BeginLaunch early in every app start, before
+  // loading anything the device core installed, and MarkLaunchHealthy once
+  // the app is up. A launch that never reached MarkLaunchHealthy counts as
+  // unhealthy (KIND_LAUNCH_CRASH, with the releases it ran, so stratad's
+  // health gates see it). After `unhealthy_launch_limit` of them in a row,
+  // every module installed since the last healthy launch goes back to the
+  // version before it (or is uninstalled if it had none), and the content
+  // it left is banned: a check never installs it again (KIND_ROLLED_BACK).
+  // If launches keep failing after that, or 2 x the limit in a row with
+  // nothing newly installed, every module is uninstalled and its content
+  // banned. State is committed before the reports are queued (they are
+  // sent with the next check); no network is used.
+  Error BeginLaunch(LaunchOutcome* outcome);
+  // Confirms the installs since the last healthy launch (KIND_LAUNCH_OK);
+  // 9 without a BeginLaunch since the last one.
+  Error MarkLaunchHealthy();
   size_t PendingReports() const;
   Error FlushReports(uint32_t* acknowledged);
 
