@@ -75,12 +75,17 @@ TEST_F(DeviceLaunchTest, ABadUpdateIsTakenBackAfterThreeUnhealthyLaunches) {
   const uint64_t bad =
       CreateRelease(v1::LAYER_HOTPATCH, "fix", "2", /*rolling=*/true);
   ASSERT_NE(bad, 0u);
+  // The next start checks while it runs version 1, installs version 2, and
+  // becomes healthy: that launch did not run version 2, so it confirms
+  // nothing of it (and its LAUNCH_OK is version 1's).
+  EXPECT_EQ(Launch(core).unhealthy_launches, 0);
   ASSERT_TRUE(core->Check(&outcome).ok());
   ASSERT_EQ(outcome.installed.size(), 1u);
   EXPECT_EQ(core->Installed()[0].release_id, bad);
+  ASSERT_TRUE(core->MarkLaunchHealthy().ok());
 
   // Version 2 crashes every start: launches 1 to 3 never become healthy.
-  EXPECT_EQ(Launch(core).unhealthy_launches, 0);  // the start after install
+  EXPECT_EQ(Launch(core).unhealthy_launches, 0);  // the first to run it
   EXPECT_EQ(Content(*core, "fix"), "fix two");
   EXPECT_EQ(Launch(core).unhealthy_launches, 1);
   EXPECT_EQ(Launch(core).unhealthy_launches, 2);
@@ -95,6 +100,18 @@ TEST_F(DeviceLaunchTest, ABadUpdateIsTakenBackAfterThreeUnhealthyLaunches) {
   EXPECT_FALSE(back.uninstalled_all);
   EXPECT_EQ(Content(*core, "fix"), "fix one");
   ASSERT_TRUE(core->MarkLaunchHealthy().ok());
+  // Stratad counts the crashes and the rollback against release 2 (its
+  // health counts devices: this one); the healthy launches ran version 1,
+  // so none counts for release 2.
+  uint32_t acknowledged = 0;
+  ASSERT_TRUE(core->FlushReports(&acknowledged).ok());
+  // The healthy end of the launch that installed version 2, 3 crashes,
+  // the rollback, the healthy end.
+  EXPECT_EQ(acknowledged, 6u);
+  const v1::CohortHealth health = Treatment(bad);
+  EXPECT_EQ(health.launch_crashes(), 1u);
+  EXPECT_EQ(health.rolled_back(), 1u);
+  EXPECT_EQ(health.launches_ok(), 0u);
 
   // Offered again: refused without a download, and said once.
   urls_.clear();
@@ -105,14 +122,11 @@ TEST_F(DeviceLaunchTest, ABadUpdateIsTakenBackAfterThreeUnhealthyLaunches) {
   for (const std::string& url : urls_) {
     EXPECT_THAT(url, ::testing::Not(HasSubstr("/v1/blobs/")));
   }
+  EXPECT_EQ(outcome.reports_acknowledged, 1u);
+  ASSERT_TRUE(core->Check(&outcome).ok());
+  EXPECT_EQ(outcome.failures.size(), 1u);
+  EXPECT_EQ(outcome.reports_acknowledged, 0u);
   EXPECT_EQ(core->PendingReports(), 0u);
-  // Stratad counts the crashes and the rollback against release 2 (its
-  // health counts devices: this one crashed).
-  const v1::CohortHealth health = Treatment(bad);
-  EXPECT_EQ(health.launch_crashes(), 1u);
-  EXPECT_GE(health.rolled_back(), 1u);
-  // The healthy launches ran version 1: none counts for release 2.
-  EXPECT_EQ(health.launches_ok(), 0u);
 
   // Restarted, still version 1 and still refused.
   Launch(core);
@@ -127,6 +141,10 @@ TEST_F(DeviceLaunchTest, LaunchesThatKeepFailingUninstallEverything) {
   Launch(core);
   device::CheckOutcome outcome;
   ASSERT_TRUE(core->Check(&outcome).ok());
+  ASSERT_TRUE(core->MarkLaunchHealthy().ok());
+  // Installed during that launch, flags runs in the next one, healthy:
+  // confirmed.
+  Launch(core);
   ASSERT_TRUE(core->MarkLaunchHealthy().ok());
   // A first install that crashes: taken back to nothing.
   ASSERT_NE(Release(v1::LAYER_H5, "mall", "1", "<h1>mall</h1>"), 0u);
@@ -145,10 +163,13 @@ TEST_F(DeviceLaunchTest, LaunchesThatKeepFailingUninstallEverything) {
   const device::LaunchOutcome reset = Launch(core);
   EXPECT_TRUE(reset.uninstalled_all);
   EXPECT_THAT(core->Installed(), IsEmpty());
-  // Nothing is installed again by a check: all of it is banned.
+  // Nothing is installed again by a check: all of it is banned, in its
+  // module (the same bytes as another module install there).
   ASSERT_TRUE(core->MarkLaunchHealthy().ok());
+  ASSERT_NE(Release(v1::LAYER_H5, "shop", "1", "<h1>mall</h1>"), 0u);
   ASSERT_TRUE(core->Check(&outcome).ok());
-  EXPECT_THAT(outcome.installed, IsEmpty());
+  ASSERT_EQ(outcome.installed.size(), 1u);
+  EXPECT_EQ(outcome.installed[0].name, "shop");
   EXPECT_EQ(outcome.failures.size(), 2u);
 
   // The C API's launch guard on the same storage.

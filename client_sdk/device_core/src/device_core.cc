@@ -605,7 +605,7 @@ Error DeviceCore::Impl::CheckAndInstall(const pb::ModuleId* only,
       continue;
     }
     // Rolled back here after unhealthy launches: never installed again.
-    if (internal::Banned(d.state, st.content_sha256())) {
+    if (internal::Banned(d.state, entry.module(), st.content_sha256())) {
       const std::string why =
           Cat({"version ", st.version(),
                " was rolled back on this device after unhealthy launches; "
@@ -791,7 +791,7 @@ Error DeviceCore::MarkLaunchHealthy() {
   pb::UpdateEntry none;
   d.Queue(pb::ReportEvent::KIND_LAUNCH_OK, none, pb::REJECT_REASON_UNSPECIFIED,
           "");
-  for (uint64_t id : internal::InstalledReleaseIds(d.state)) {
+  for (uint64_t id : internal::RanReleaseIds(d.state)) {
     d.queue.mutable_events(d.queue.events_size() - 1)->add_release_ids(id);
   }
   (void)d.SaveQueue();

@@ -37,29 +37,37 @@ struct GuardOutcome {
 };
 
 // `installed` (of release `release_id`) has replaced `previous` (nullptr:
-// nothing was installed) in `state`: it is pending until a healthy
-// launch, with `previous` as its known good version (unless an earlier
-// pending install already set one), and the count of unhealthy launches
-// restarts.
+// nothing was installed) in `state`: it is pending, with `previous` as its
+// known good version (unless an earlier pending install already set one),
+// and has not run yet: it counts from the next launch on, and is
+// confirmed by the healthy end of a launch that ran it.
 void RecordInstall(pb::DeviceState& state, const pb::InstalledModule* previous,
                    const pb::InstalledModule& installed, uint64_t release_id);
 
 // The start of a launch: the previous launch counts as unhealthy if it is
-// still in progress; after `limit` unhealthy launches in a row every
-// pending module goes back to its known good version (or is uninstalled)
-// and the content it left is banned; if none was pending and a rollback
-// did not cure it (or after 2 x `limit`), every module is uninstalled and
-// its content banned. Marks the new launch in progress.
+// still in progress (reported with the releases it ran); after `limit`
+// unhealthy launches in a row every pending module those launches ran
+// goes back to its known good version (or is uninstalled) and the content
+// it left is banned in its module; if none was and a rollback did not
+// cure it (or after 2 x `limit`), every module is uninstalled and its
+// content banned. Then every installed version counts as run by this
+// launch (one that had not run restarts the count), and the launch is in
+// progress.
 GuardOutcome GuardLaunch(pb::DeviceState& state, int limit);
 
-// A healthy launch: pending installs are confirmed, the counts restart.
-// False (nothing changed) when no launch is in progress.
+// A healthy launch: the pending installs it ran are confirmed (those
+// installed during it stay pending), the counts restart. False (nothing
+// changed) when no launch is in progress.
 bool ConfirmLaunch(pb::DeviceState& state);
 
-bool Banned(const pb::DeviceState& state, const std::string& sha256);
+// `sha256` was rolled back in `module`: never installed there again.
+bool Banned(const pb::DeviceState& state, const pb::ModuleId& module,
+            const std::string& sha256);
 
-// The releases of the installed modules (a report's release_ids).
-std::vector<uint64_t> InstalledReleaseIds(const pb::DeviceState& state);
+// The releases of the versions the current launch runs (a launch
+// report's release_ids): for an install made during it, the version
+// before (if its release is known).
+std::vector<uint64_t> RanReleaseIds(const pb::DeviceState& state);
 
 }  // namespace strata::device::internal
 

@@ -28,10 +28,9 @@ public final class StrataClient implements AutoCloseable {
   /** What Create needs; as strata_client_options. */
   public static final class Options {
     /**
-     * stratad's gRPC address: only for a JNI library built with the gRPC
-     * add-on (strata::client_grpc). The one built here links no gRPC, so
-     * create() refuses it with FAILED_PRECONDITION: use serverUrl and
-     * httpTransport.
+     * stratad's gRPC address. The binding links no gRPC (the add-on
+     * strata::client_grpc is not in libstrata_jni), so create() refuses it
+     * with FAILED_PRECONDITION: use serverUrl and httpTransport.
      */
     public String serverAddress;
     public String appId;
