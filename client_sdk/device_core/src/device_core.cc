@@ -14,6 +14,7 @@
 #include <set>
 
 #include "device_mutex.h"
+#include "download_rules.h"
 #include "launch_guard.h"
 #include "posix_files.h"
 #include "strata/device/v1/delivery.pb.h"
@@ -128,6 +129,24 @@ struct DeviceCore::Impl {
       STRATA_DEVICE_GUARDED_BY(mu);
 
   std::string StatePath() const { return options.storage_dir + "/state.pb"; }
+  int64_t Now() const {
+    return options.clock ? options.clock()
+                         : static_cast<int64_t>(std::time(nullptr));
+  }
+  // What installing `entry` would download: the smallest patch from the
+  // installed content that saves bytes, else the content.
+  uint64_t Estimate(const pb::UpdateEntry& entry) const
+      STRATA_DEVICE_REQUIRES(mu) {
+    uint64_t bytes = entry.statement().size();
+    if (const pb::InstalledModule* have = Find(entry.module())) {
+      for (const pb::DeltaRef& d : entry.deltas()) {
+        if (d.from_sha256() == have->content_sha256()) {
+          bytes = std::min<uint64_t>(bytes, d.patch().size());
+        }
+      }
+    }
+    return bytes;
+  }
   std::string TreeDir(const std::string& sha) const {
     return trees_dir + "/" + sha;
   }
@@ -493,6 +512,13 @@ Error DeviceCore::Open(DeviceCoreOptions options,
   if (options.unhealthy_launch_limit < 1) {
     return {3, "DeviceCoreOptions.unhealthy_launch_limit must be at least 1"};
   }
+  if (options.initial_backoff_seconds < 0 ||
+      (options.initial_backoff_seconds > 0 &&
+       options.max_backoff_seconds < options.initial_backoff_seconds)) {
+    return {3,
+            "DeviceCoreOptions: initial_backoff_seconds must be 0 (none) or "
+            "positive, and max_backoff_seconds at least it"};
+  }
   for (const PublisherKey& k : options.publisher_keys) {
     if (k.public_key.size() != crypto_sign_PUBLICKEYBYTES) {
       return {3, Cat({"publisher key ", k.key_id, " is not 32 bytes"})};
@@ -604,6 +630,31 @@ Error DeviceCore::Impl::CheckAndInstall(const pb::ModuleId* only,
                    : "it may be downloaded on an unmetered network only"}));
       continue;
     }
+    // The app's rules for checks (Fetch: the user is waiting): back-off
+    // after failed downloads, then the daily budget.
+    const int64_t now = d.Now();
+    if (download && only == nullptr) {
+      if (const int64_t next = internal::NextTry(d.state, entry.module());
+          next > now) {
+        outcome->deferred.push_back(
+            Cat({entry.module().name(), " ", st.version(),
+                 ": its download failed; tried again in ",
+                 std::to_string(next - now), " s"}));
+        continue;
+      }
+      const uint64_t today = internal::BytesToday(d.state, now);
+      const uint64_t cost = d.Estimate(entry);
+      if (d.options.daily_budget_bytes > 0 &&
+          today + cost > d.options.daily_budget_bytes) {
+        outcome->deferred.push_back(
+            Cat({entry.module().name(), " ", st.version(), ": ",
+                 std::to_string(cost), " bytes would pass the daily budget (",
+                 std::to_string(today), " of ",
+                 std::to_string(d.options.daily_budget_bytes),
+                 " bytes used today)"}));
+        continue;
+      }
+    }
     // Rolled back here after unhealthy launches: never installed again.
     if (internal::Banned(d.state, entry.module(), st.content_sha256())) {
       const std::string why =
@@ -622,8 +673,14 @@ Error DeviceCore::Impl::CheckAndInstall(const pb::ModuleId* only,
     traffic.name = entry.module().name();
     traffic.network = d.network;
     const Failure f = d.Install(entry, &traffic);
+    // The bytes count against the budget whatever came of them.
+    if (traffic.bytes > 0) {
+      internal::CountBytes(d.state, now, traffic.bytes);
+      changed = true;
+    }
     if (f.reason == pb::REJECT_REASON_UNSPECIFIED) {
       changed = true;
+      (void)internal::ForgetFailures(d.state, entry.module());
       InstalledModule m;
       m.layer = entry.module().layer();
       m.name = entry.module().name();
@@ -648,6 +705,15 @@ Error DeviceCore::Impl::CheckAndInstall(const pb::ModuleId* only,
           Cat({entry.module().name(), " ", entry.statement().version(), ": ",
                f.message}));
       d.Queue(pb::ReportEvent::KIND_REJECTED, entry, f.reason, f.message);
+      // A download that failed (not a policy refusal) backs off.
+      if (download && (f.reason == pb::REJECT_APPLY_FAILED ||
+                       f.reason == pb::REJECT_CONTENT_HASH_MISMATCH ||
+                       f.reason == pb::REJECT_LENGTH_MISMATCH)) {
+        internal::RecordFailedDownload(d.state, entry.module(), now,
+                                       d.options.initial_backoff_seconds,
+                                       d.options.max_backoff_seconds);
+        changed = true;
+      }
     }
   }
   if (changed) {

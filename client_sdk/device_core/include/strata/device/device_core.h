@@ -19,12 +19,14 @@
 // as untrusted input, synced, before the state naming it is committed.
 //
 // The launch guard (BeginLaunch, MarkLaunchHealthy) takes back what was
-// installed since the last healthy launch when launches keep failing.
+// installed since the last healthy launch when launches keep failing. The
+// app's download rules (a daily byte budget, a back-off after failed
+// downloads) apply on top of each update's signed network rule.
 //
 // Not (yet) here, compared with libstrata_client: TUF metadata (the device
-// core trusts pinned publisher keys instead), activation points, the
-// app's download rules and budget, config watch, runtime and SDK version
-// checks.
+// core trusts pinned publisher keys instead), activation points, network
+// rules per layer or module set by the app, config watch, runtime and SDK
+// version checks.
 #ifndef STRATA_DEVICE_DEVICE_CORE_H_
 #define STRATA_DEVICE_DEVICE_CORE_H_
 
@@ -85,6 +87,20 @@ struct DeviceCoreOptions {
   // Unhealthy launches in a row (BeginLaunch without MarkLaunchHealthy)
   // before the launch guard rolls back (at least 1).
   int unhealthy_launch_limit = 3;
+  // The app's download rules, on top of each update's signed network rule
+  // (as the full SDK's DownloadPolicy). Bytes a UTC day that checks may
+  // download, on any network (0: no limit); an update that would pass it
+  // waits (CheckOutcome.deferred) for the next day. Fetch (the user is
+  // waiting) is not held back by it, but its bytes count.
+  uint64_t daily_budget_bytes = 0;
+  // After a failed download of a module, checks try it again only after
+  // initial_backoff_seconds, doubled per failure in a row up to
+  // max_backoff_seconds (0: no back-off). Fetch always tries.
+  int64_t initial_backoff_seconds = 0;
+  int64_t max_backoff_seconds = 6 * 3600;
+  // The clock (Unix seconds) for the budget's day and the back-off; the
+  // system's when empty. Tests give their own.
+  std::function<int64_t()> clock;
 };
 
 struct InstalledModule {
