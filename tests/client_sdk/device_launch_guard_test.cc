@@ -2,9 +2,12 @@
 // (client_sdk/device_core/src/launch_guard.h): which launch ran which
 // version, what a healthy end confirms, what a crash blames, per-module
 // bans. device_launch_test.cc drives them through a real stratad.
+#include <limits>
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 // (as src/: client_sdk/src has a launch_guard.h of its own)
+#include "src/download_rules.h"
 #include "src/launch_guard.h"
 
 namespace strata::device::internal {
@@ -110,6 +113,31 @@ TEST(DeviceLaunchGuardTest, WithNothingPendingTwiceTheLimitUninstalls) {
   EXPECT_THAT(s.guards(), IsEmpty());
   EXPECT_TRUE(Banned(s, Fix(), "sha-1"));
   EXPECT_EQ(s.unhealthy_launches(), 0u);
+}
+
+// The download rules' arithmetic (download_rules.h) at its edges.
+TEST(DeviceDownloadRulesTest, TheBackOffSaturatesAndTheDayRollsOver) {
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  pb::DeviceState s;
+  EXPECT_EQ(NextTry(s, Fix()), std::numeric_limits<int64_t>::min());
+  EXPECT_FALSE(RecordFailedDownload(s, Fix(), 100, 0, 60));  // no back-off
+  EXPECT_THAT(s.backoffs(), IsEmpty());
+  // "No cap" given as the largest value: doubling and the sum saturate.
+  for (int i = 0; i < 70; ++i) {
+    ASSERT_TRUE(RecordFailedDownload(s, Fix(), kMax - 5, 1, kMax));
+  }
+  EXPECT_EQ(NextTry(s, Fix()), kMax);
+  ASSERT_TRUE(RecordFailedDownload(s, Fix(), -1000, 1, kMax));
+  EXPECT_EQ(NextTry(s, Fix()), -1000 + kMax);
+  EXPECT_TRUE(ForgetFailures(s, Fix()));
+  EXPECT_FALSE(ForgetFailures(s, Fix()));
+  // The budget's day is the UTC day, also before 1970.
+  CountBytes(s, 86399, 10);
+  EXPECT_EQ(BytesToday(s, 0), 10u);
+  EXPECT_EQ(BytesToday(s, 86400), 0u);
+  CountBytes(s, -1, 7);
+  EXPECT_EQ(BytesToday(s, -86400), 7u);
+  EXPECT_EQ(BytesToday(s, 0), 0u);
 }
 
 }  // namespace

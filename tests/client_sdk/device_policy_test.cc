@@ -78,7 +78,7 @@ TEST_F(DevicePolicyTest, TheDailyBudgetHoldsChecksBackUntilTheNextDay) {
   ASSERT_TRUE(core->Fetch(v1::LAYER_H5, waiting, &outcome).ok());
   ASSERT_EQ(outcome.installed.size(), 1u);
 
-  // Version 2 of both, the same day: over the budget (120 KB used).
+  // Version 2 of mall, the same day: over the budget (120 KB used).
   ASSERT_NE(Release(v1::LAYER_H5, "mall", "2", std::string(60000, 'M')), 0u);
   ASSERT_TRUE(core->Check(&outcome).ok());
   EXPECT_THAT(outcome.installed, IsEmpty());
@@ -128,6 +128,40 @@ TEST_F(DevicePolicyTest, AFailedDownloadBacksOffDoublingAndSurvivesRestarts) {
   ASSERT_TRUE(core->Check(&outcome).ok());
   ASSERT_EQ(outcome.installed.size(), 1u);
   EXPECT_THAT(outcome.deferred, IsEmpty());
+}
+
+// Only downloads that failed back off, and a wait recorded under a clock
+// that was far ahead is not trusted once the clock is right again.
+TEST_F(DevicePolicyTest, RefusalsDoNotBackOffAndAClockAheadIsNotTrusted) {
+  ASSERT_NE(
+      Release(v1::LAYER_HOTPATCH, "fix", "1", std::string(3000, 'f'), "b-2"),
+      0u);
+  ASSERT_NE(Release(v1::LAYER_HCF, "cart", "1", std::string(30000, 'c')), 0u);
+  device::DeviceCoreOptions o = Policy();
+  o.host_build = "b-1";
+  o.initial_backoff_seconds = 60;
+  o.max_backoff_seconds = 3600;
+  std::unique_ptr<device::DeviceCore> core;
+  ASSERT_TRUE(device::DeviceCore::Open(o, &core).ok());
+  // The clock is a year ahead when cart's download fails.
+  const int64_t right = now_;
+  now_ += 365 * 86400;
+  fail_blobs_ = true;
+  device::CheckOutcome outcome;
+  ASSERT_TRUE(core->Check(&outcome).ok());
+  EXPECT_EQ(outcome.failures.size(), 2u);  // fix: another build; cart
+  // A refusal is not a failed download: fix is refused again, not held.
+  ASSERT_TRUE(core->Check(&outcome).ok());
+  EXPECT_THAT(outcome.failures,
+              ElementsAre(HasSubstr("fix 1: built for host build b-2")));
+  EXPECT_THAT(outcome.deferred, ElementsAre(HasSubstr("cart 1")));
+  // The clock set right: a wait of a year is past the cap, so cart is
+  // tried (and installs).
+  now_ = right;
+  fail_blobs_ = false;
+  ASSERT_TRUE(core->Check(&outcome).ok());
+  ASSERT_EQ(outcome.installed.size(), 1u);
+  EXPECT_EQ(outcome.installed[0].name, "cart");
 }
 
 }  // namespace

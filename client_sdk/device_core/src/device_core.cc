@@ -597,6 +597,7 @@ Error DeviceCore::Impl::CheckAndInstall(const pb::ModuleId* only,
   if (!e.ok()) return e;
   // The plan's report ticket, for this and later reports (kept in the
   // state: reports queued at a launch are sent by the next start's check).
+  bool rules_changed = false;  // the budget ledger or a back-off
   bool changed = !response.plan().report_ticket().empty() &&
                  response.plan().report_ticket() != d.state.report_ticket();
   if (changed) d.state.set_report_ticket(response.plan().report_ticket());
@@ -630,12 +631,28 @@ Error DeviceCore::Impl::CheckAndInstall(const pb::ModuleId* only,
                    : "it may be downloaded on an unmetered network only"}));
       continue;
     }
+    // Rolled back here after unhealthy launches: never installed again.
+    if (internal::Banned(d.state, entry.module(), st.content_sha256())) {
+      const std::string why =
+          Cat({"version ", st.version(),
+               " was rolled back on this device after unhealthy launches; "
+               "not installed again"});
+      outcome->failures.push_back(
+          Cat({entry.module().name(), " ", st.version(), ": ", why}));
+      if (d.reported_banned.insert(st.content_sha256()).second) {
+        d.Queue(pb::ReportEvent::KIND_ROLLED_BACK, entry,
+                pb::REJECT_REASON_UNSPECIFIED, why);
+      }
+      continue;
+    }
     // The app's rules for checks (Fetch: the user is waiting): back-off
     // after failed downloads, then the daily budget.
     const int64_t now = d.Now();
     if (download && only == nullptr) {
+      // (A wait longer than the cap: recorded under a clock that was
+      // ahead; not trusted.)
       if (const int64_t next = internal::NextTry(d.state, entry.module());
-          next > now) {
+          next > now && next - now <= d.options.max_backoff_seconds) {
         outcome->deferred.push_back(
             Cat({entry.module().name(), " ", st.version(),
                  ": its download failed; tried again in ",
@@ -655,20 +672,6 @@ Error DeviceCore::Impl::CheckAndInstall(const pb::ModuleId* only,
         continue;
       }
     }
-    // Rolled back here after unhealthy launches: never installed again.
-    if (internal::Banned(d.state, entry.module(), st.content_sha256())) {
-      const std::string why =
-          Cat({"version ", st.version(),
-               " was rolled back on this device after unhealthy launches; "
-               "not installed again"});
-      outcome->failures.push_back(
-          Cat({entry.module().name(), " ", st.version(), ": ", why}));
-      if (d.reported_banned.insert(st.content_sha256()).second) {
-        d.Queue(pb::ReportEvent::KIND_ROLLED_BACK, entry,
-                pb::REJECT_REASON_UNSPECIFIED, why);
-      }
-      continue;
-    }
     InstallTraffic traffic;
     traffic.name = entry.module().name();
     traffic.network = d.network;
@@ -676,7 +679,7 @@ Error DeviceCore::Impl::CheckAndInstall(const pb::ModuleId* only,
     // The bytes count against the budget whatever came of them.
     if (traffic.bytes > 0) {
       internal::CountBytes(d.state, now, traffic.bytes);
-      changed = true;
+      rules_changed = true;
     }
     if (f.reason == pb::REJECT_REASON_UNSPECIFIED) {
       changed = true;
@@ -688,8 +691,8 @@ Error DeviceCore::Impl::CheckAndInstall(const pb::ModuleId* only,
       m.content_sha256 = entry.statement().content_sha256();
       m.release_id = entry.release_id();
       m.release_sequence = entry.release_sequence();
-      if (const pb::InstalledModule* now = d.Find(entry.module())) {
-        m.tree_dir = d.TreeDirOf(*now);
+      if (const pb::InstalledModule* slot = d.Find(entry.module())) {
+        m.tree_dir = d.TreeDirOf(*slot);
       }
       outcome->installed.push_back(std::move(m));
       d.Queue(pb::ReportEvent::KIND_ACTIVATED, entry,
@@ -709,10 +712,9 @@ Error DeviceCore::Impl::CheckAndInstall(const pb::ModuleId* only,
       if (download && (f.reason == pb::REJECT_APPLY_FAILED ||
                        f.reason == pb::REJECT_CONTENT_HASH_MISMATCH ||
                        f.reason == pb::REJECT_LENGTH_MISMATCH)) {
-        internal::RecordFailedDownload(d.state, entry.module(), now,
-                                       d.options.initial_backoff_seconds,
-                                       d.options.max_backoff_seconds);
-        changed = true;
+        rules_changed |= internal::RecordFailedDownload(
+            d.state, entry.module(), now, d.options.initial_backoff_seconds,
+            d.options.max_backoff_seconds);
       }
     }
   }
@@ -720,6 +722,11 @@ Error DeviceCore::Impl::CheckAndInstall(const pb::ModuleId* only,
     e = WriteAtomically(d.options.storage_dir, d.StatePath(),
                         d.state.SerializeAsString());
     if (!e.ok()) return e;
+  } else if (rules_changed) {
+    // Only the download rules' ledger and back-offs: best effort (a full
+    // disk must not turn a failed download into a failed check).
+    (void)WriteAtomically(d.options.storage_dir, d.StatePath(),
+                          d.state.SerializeAsString());
   }
   (void)d.SaveQueue();
   if (d.Flush(&acknowledged).ok())

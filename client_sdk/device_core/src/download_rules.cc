@@ -1,6 +1,7 @@
 #include "download_rules.h"
 
 #include <algorithm>
+#include <limits>
 
 namespace strata::device::internal {
 namespace {
@@ -33,13 +34,13 @@ int64_t NextTry(const pb::DeviceState& state, const pb::ModuleId& module) {
   for (const pb::BackOff& b : state.backoffs()) {
     if (Same(b.module(), module)) return b.next_try_unix();
   }
-  return 0;
+  return std::numeric_limits<int64_t>::min();
 }
 
-void RecordFailedDownload(pb::DeviceState& state, const pb::ModuleId& module,
+bool RecordFailedDownload(pb::DeviceState& state, const pb::ModuleId& module,
                           int64_t now_unix, int64_t initial_seconds,
                           int64_t max_seconds) {
-  if (initial_seconds <= 0) return;  // no back-off asked for
+  if (initial_seconds <= 0) return false;  // no back-off asked for
   pb::BackOff* b = nullptr;
   for (pb::BackOff& x : *state.mutable_backoffs()) {
     if (Same(x.module(), module)) b = &x;
@@ -49,9 +50,13 @@ void RecordFailedDownload(pb::DeviceState& state, const pb::ModuleId& module,
     *b->mutable_module() = module;
   }
   b->set_failures(b->failures() + 1);
-  int64_t wait = initial_seconds;
-  for (uint32_t i = 1; i < b->failures() && wait < max_seconds; ++i) wait *= 2;
-  b->set_next_try_unix(now_unix + std::min(wait, max_seconds));
+  int64_t wait = std::min(initial_seconds, max_seconds);
+  for (uint32_t i = 1; i < b->failures() && wait < max_seconds; ++i) {
+    wait = wait > max_seconds / 2 ? max_seconds : wait * 2;
+  }
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  b->set_next_try_unix(now_unix > kMax - wait ? kMax : now_unix + wait);
+  return true;
 }
 
 bool ForgetFailures(pb::DeviceState& state, const pb::ModuleId& module) {

@@ -17,11 +17,13 @@ namespace pb = ::strata::device::v1;
 uint64_t BytesToday(pb::DeviceState& state, int64_t now_unix);
 void CountBytes(pb::DeviceState& state, int64_t now_unix, uint64_t bytes);
 
-// When a check may try `module` again (0: at once).
+// When a check may try `module` again (INT64_MIN: no back-off).
 int64_t NextTry(const pb::DeviceState& state, const pb::ModuleId& module);
 // A download of `module` failed at `now_unix`: the next try waits
-// `initial_seconds`, doubled per failure in a row, at most `max_seconds`.
-void RecordFailedDownload(pb::DeviceState& state, const pb::ModuleId& module,
+// `initial_seconds`, doubled per failure in a row, at most `max_seconds`
+// (saturating, whatever the values). False (nothing recorded) when
+// `initial_seconds` is 0: no back-off.
+bool RecordFailedDownload(pb::DeviceState& state, const pb::ModuleId& module,
                           int64_t now_unix, int64_t initial_seconds,
                           int64_t max_seconds);
 // `module` installed: its failures are forgotten. False if it had none.

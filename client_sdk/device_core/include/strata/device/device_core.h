@@ -90,8 +90,9 @@ struct DeviceCoreOptions {
   // The app's download rules, on top of each update's signed network rule
   // (as the full SDK's DownloadPolicy). Bytes a UTC day that checks may
   // download, on any network (0: no limit); an update that would pass it
-  // waits (CheckOutcome.deferred) for the next day. Fetch (the user is
-  // waiting) is not held back by it, but its bytes count.
+  // waits (CheckOutcome.deferred) for the next day; one larger than the
+  // budget comes only through Fetch. Fetch (the user is waiting) is not
+  // held back by it, but its bytes count.
   uint64_t daily_budget_bytes = 0;
   // After a failed download of a module, checks try it again only after
   // initial_backoff_seconds, doubled per failure in a row up to
