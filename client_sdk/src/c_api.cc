@@ -97,8 +97,10 @@ class HostHttpClient : public strata::client::HttpClient {
 };
 
 thread_local std::string last_error;
+thread_local int last_error_code = 0;
 
 int SetError(const absl::Status& s) {
+  last_error_code = static_cast<int>(s.code());
   if (s.ok()) {
     last_error.clear();
     return 0;
@@ -505,6 +507,8 @@ int strata_client_on_resume(strata_client* client, size_t* activated) {
 }
 
 const char* strata_last_error(void) { return last_error.c_str(); }
+
+int strata_last_error_code(void) { return last_error_code; }
 
 void strata_free(void* p) { std::free(p); }
 

@@ -188,6 +188,7 @@ TEST_F(GrpcResumeTest, CApiChecksReadsConfigAndGuardsLaunches) {
   EXPECT_NE(std::string(strata_last_error()).find("strata trust init"),
             std::string::npos)
       << strata_last_error();
+  EXPECT_EQ(strata_last_error_code(), 3);  // INVALID_ARGUMENT
   strata_client_options_set_insecure_skip_signature_verification_for_tests(
       &o, 1);  // this test is not about trust
   strata_client* c = strata_client_create(&o);

@@ -309,7 +309,9 @@ JNIEXPORT jlong JNICALL Java_strata_sdk_StrataClient_nativeCreate(
   strata_client* c = strata_client_create(&o);
   if (c == nullptr) {
     Release(env, java_transport);
-    Throw(env, 3);  // the C API reports creation failures as NULL
+    // The C API reports creation failures as NULL and the code apart.
+    const int code = strata_last_error_code();
+    Throw(env, code != 0 ? code : 2);
     return 0;
   }
   if (java_transport != nullptr) {

@@ -245,6 +245,9 @@ int strata_client_applied_remedies(strata_client* client, size_t* count);
 /* The last error of the calling thread ("" if none); valid until the next
  * call on this thread. */
 const char* strata_last_error(void);
+/* Its absl::StatusCode number (0 if none): what a function that returns a
+ * pointer (strata_client_create) failed with. */
+int strata_last_error_code(void);
 
 void strata_free(void* p);
 
