@@ -197,13 +197,19 @@ absl::Status DeltaCache::Compute(const std::string& from,
   delta.set_worthwhile(static_cast<double>(patch.size()) <
                        options_.max_patch_ratio *
                            static_cast<double>(new_data.size()));
+  // Counted once stored: a check that follows sees it (tests wait on the
+  // counter before they check).
+  if (!delta.worthwhile()) {
+    STRATA_RETURN_IF_ERROR(store_->PutDelta(delta, nullptr));
+  } else {
+    STRATA_ASSIGN_OR_RETURN(BlobManifest blob,
+                            BlobWriter::WriteAll(store_, patch));
+    delta.set_patch_sha256(blob.sha256);
+    delta.set_patch_size(blob.size);
+    STRATA_RETURN_IF_ERROR(store_->PutDelta(delta, &blob));
+  }
   metrics_->Increment("strata_deltas_computed_total");
-  if (!delta.worthwhile()) return store_->PutDelta(delta, nullptr);
-  STRATA_ASSIGN_OR_RETURN(BlobManifest blob,
-                          BlobWriter::WriteAll(store_, patch));
-  delta.set_patch_sha256(blob.sha256);
-  delta.set_patch_size(blob.size);
-  return store_->PutDelta(delta, &blob);
+  return absl::OkStatus();
 }
 
 }  // namespace strata::server
