@@ -16,6 +16,7 @@
 #include "device_mutex.h"
 #include "download_rules.h"
 #include "launch_guard.h"
+#include "module_id.h"
 #include "posix_files.h"
 #include "strata/device/v1/delivery.pb.h"
 #include "strata/device/v1/device_state.pb.h"
@@ -301,8 +302,7 @@ struct DeviceCore::Impl {
   const pb::InstalledModule* Find(const pb::ModuleId& m) const
       STRATA_DEVICE_REQUIRES(mu) {
     for (const pb::InstalledModule& i : state.installed()) {
-      if (i.module().layer() == m.layer() && i.module().name() == m.name())
-        return &i;
+      if (internal::SameModule(i.module(), m)) return &i;
     }
     return nullptr;
   }
@@ -741,8 +741,7 @@ std::vector<InstalledModule> DeviceCore::Installed() const {
     InstalledModule m = FromState(i);
     m.tree_dir = impl_->TreeDirOf(i);
     for (const pb::GuardRecord& g : impl_->state.guards()) {
-      if (g.module().layer() == i.module().layer() &&
-          g.module().name() == i.module().name()) {
+      if (internal::SameModule(g.module(), i.module())) {
         m.release_id = g.release_id();
       }
     }

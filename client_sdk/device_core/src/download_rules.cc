@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <limits>
 
+#include "module_id.h"
+
 namespace strata::device::internal {
 namespace {
 
@@ -10,10 +12,6 @@ constexpr int64_t kDay = 86400;
 
 int64_t DayOf(int64_t now_unix) {
   return now_unix >= 0 ? now_unix / kDay : (now_unix - kDay + 1) / kDay;
-}
-
-bool Same(const pb::ModuleId& a, const pb::ModuleId& b) {
-  return a.layer() == b.layer() && a.name() == b.name();
 }
 
 }  // namespace
@@ -32,7 +30,7 @@ void CountBytes(pb::DeviceState& state, int64_t now_unix, uint64_t bytes) {
 
 int64_t NextTry(const pb::DeviceState& state, const pb::ModuleId& module) {
   for (const pb::BackOff& b : state.backoffs()) {
-    if (Same(b.module(), module)) return b.next_try_unix();
+    if (SameModule(b.module(), module)) return b.next_try_unix();
   }
   return std::numeric_limits<int64_t>::min();
 }
@@ -43,7 +41,7 @@ bool RecordFailedDownload(pb::DeviceState& state, const pb::ModuleId& module,
   if (initial_seconds <= 0) return false;  // no back-off asked for
   pb::BackOff* b = nullptr;
   for (pb::BackOff& x : *state.mutable_backoffs()) {
-    if (Same(x.module(), module)) b = &x;
+    if (SameModule(x.module(), module)) b = &x;
   }
   if (b == nullptr) {
     b = state.add_backoffs();
@@ -62,7 +60,7 @@ bool RecordFailedDownload(pb::DeviceState& state, const pb::ModuleId& module,
 bool ForgetFailures(pb::DeviceState& state, const pb::ModuleId& module) {
   auto* list = state.mutable_backoffs();
   for (auto it = list->begin(); it != list->end(); ++it) {
-    if (Same(it->module(), module)) {
+    if (SameModule(it->module(), module)) {
       list->erase(it);
       return true;
     }

@@ -1,22 +1,20 @@
 #include "launch_guard.h"
 
+#include "module_id.h"
+
 namespace strata::device::internal {
 namespace {
 
-bool Same(const pb::ModuleId& a, const pb::ModuleId& b) {
-  return a.layer() == b.layer() && a.name() == b.name();
-}
-
 int FindInstalled(const pb::DeviceState& s, const pb::ModuleId& m) {
   for (int i = 0; i < s.installed_size(); ++i) {
-    if (Same(s.installed(i).module(), m)) return i;
+    if (SameModule(s.installed(i).module(), m)) return i;
   }
   return -1;
 }
 
 pb::GuardRecord* FindGuard(pb::DeviceState& s, const pb::ModuleId& m) {
   for (pb::GuardRecord& g : *s.mutable_guards()) {
-    if (Same(g.module(), m)) return &g;
+    if (SameModule(g.module(), m)) return &g;
   }
   return nullptr;
 }
@@ -47,7 +45,7 @@ GuardEvent RolledBack(const pb::ModuleId& m, uint64_t release_id,
 bool Banned(const pb::DeviceState& state, const pb::ModuleId& module,
             const std::string& sha256) {
   for (const pb::BannedContent& b : state.banned()) {
-    if (b.sha256() == sha256 && Same(b.module(), module)) return true;
+    if (b.sha256() == sha256 && SameModule(b.module(), module)) return true;
   }
   return false;
 }
