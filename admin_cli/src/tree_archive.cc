@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <cstring>
 #include <vector>
 
@@ -13,11 +12,10 @@
 #include "strata/base/status_macros.h"
 #include "strata/base/strings.h"
 #include "strata/diff/tree_delta.h"
+#include "strata/diff/ustar_writer.h"
 
 namespace strata::admin {
 namespace {
-
-constexpr size_t kBlock = 512;
 
 std::vector<std::string> Split(std::string_view path) {
   std::vector<std::string> parts;
@@ -159,55 +157,6 @@ struct Walker {
   }
 };
 
-void Octal(char* field, size_t width, uint64_t value) {
-  std::snprintf(field, width, "%0*llo", static_cast<int>(width - 1),
-                static_cast<unsigned long long>(value));
-}
-
-// One ustar header block for `e` with `size` data bytes.
-absl::StatusOr<std::string> HeaderFor(const PackedEntry& e, uint64_t size) {
-  char h[kBlock] = {};
-  // name (100) or prefix (155) + "/" + name.
-  std::string name = e.path, prefix;
-  if (name.size() > 100) {
-    size_t slash = e.path.rfind('/', 155);
-    if (e.path.size() > 255 || slash == std::string::npos ||
-        e.path.size() - slash - 1 > 100) {
-      return absl::InvalidArgumentError(
-          StrCat("path '", e.path,
-                 "' is too long for the archive (ustar: 255 bytes)"));
-    }
-    prefix = e.path.substr(0, slash);
-    name = e.path.substr(slash + 1);
-  }
-  const bool link = !e.link_target.empty();
-  if (e.link_target.size() > 100) {
-    return absl::InvalidArgumentError(
-        StrCat("symlink '", e.path,
-               "' has a target longer than 100 bytes, "
-               "which ustar cannot hold"));
-  }
-  std::memcpy(h, name.data(), name.size());
-  Octal(h + 100, 8, link ? 0777 : e.executable ? 0755 : 0644);
-  Octal(h + 108, 8, 0);
-  Octal(h + 116, 8, 0);
-  Octal(h + 124, 12, size);
-  Octal(h + 136, 12, 0);
-  std::memset(h + 148, ' ', 8);
-  h[156] = link ? '2' : '0';
-  std::memcpy(h + 157, e.link_target.data(), e.link_target.size());
-  std::memcpy(h + 257, "ustar", 6);  // "ustar\0"
-  std::memcpy(h + 263, "00", 2);
-  std::memcpy(h + 345, prefix.data(), prefix.size());
-  unsigned sum = 0;
-  for (unsigned char c : std::string_view(h, kBlock)) sum += c;
-  std::snprintf(h + 148, 8, "%06o", sum);
-  h[155] = ' ';
-  return std::string(h, kBlock);
-}
-
-uint64_t Padded(uint64_t n) { return (n + kBlock - 1) / kBlock * kBlock; }
-
 }  // namespace
 
 IgnoreRules::IgnoreRules() {
@@ -316,8 +265,9 @@ absl::StatusOr<PackedTree> PackTree(FileSystem& fs, std::string_view root_view,
                      " skipped as dot files, VCS files or by .strataignore)")));
   }
   // The archive's size from the files' sizes, before reading any of them.
-  uint64_t total = 2 * kBlock;
-  for (const PackedEntry& e : out.entries) total += kBlock + Padded(e.size);
+  uint64_t total = 2 * diff::kUstarBlock;
+  for (const PackedEntry& e : out.entries)
+    total += diff::kUstarBlock + diff::UstarPadded(e.size);
   if (total > options.max_bytes) {
     return absl::ResourceExhaustedError(StrCat(
         root, " packs to ", total, " bytes (", out.entries.size(),
@@ -331,17 +281,20 @@ absl::StatusOr<PackedTree> PackTree(FileSystem& fs, std::string_view root_view,
       STRATA_ASSIGN_OR_RETURN(data, fs.ReadFile(JoinPath(root, e.path)));
       e.size = data.size();
     }
-    STRATA_ASSIGN_OR_RETURN(std::string header, HeaderFor(e, data.size()));
+    STRATA_ASSIGN_OR_RETURN(
+        std::string header,
+        diff::CanonicalUstarHeader(e.path, data.size(), e.executable,
+                                   e.link_target));
     out.archive.append(header);
     out.archive.append(data);
-    out.archive.append(Padded(data.size()) - data.size(), '\0');
+    out.archive.append(diff::UstarPadded(data.size()) - data.size(), '\0');
     if (out.archive.size() > options.max_bytes) {
       return absl::ResourceExhaustedError(
           StrCat(root, " grew past ", options.max_bytes,
                  " bytes while it was packed; a publish is at most 512 MiB"));
     }
   }
-  out.archive.append(2 * kBlock, '\0');
+  out.archive.append(2 * diff::kUstarBlock, '\0');
   return out;
 }
 

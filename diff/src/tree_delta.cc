@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <set>
 #include <unordered_map>
@@ -16,6 +17,7 @@
 #include "strata/base/file_util.h"
 #include "strata/base/status_macros.h"
 #include "strata/base/strings.h"
+#include "strata/diff/ustar_writer.h"
 
 namespace strata::diff {
 namespace {
@@ -601,6 +603,13 @@ class TreeApplier {
       return absl::OkStatus();
     }
     const TreeEntry& src = old_[sources_[i]];
+    if (options_.link_unchanged && &fs_ == PosixFileSystem() &&
+        src.mode == e.mode) {
+      // Shared, not copied; the final scan still hashes it. A file system
+      // without hard links (or another device) falls back to the copy.
+      const std::string from = JoinPath(old_root_, src.path);
+      if (::link(from.c_str(), dest.c_str()) == 0) return absl::OkStatus();
+    }
     auto old = fs_.NewRandomAccessFile(JoinPath(old_root_, src.path));
     if (!old.ok()) {
       return Annotate(old.status(),
@@ -775,13 +784,16 @@ absl::StatusOr<TreePatchInfo> ReadTreePatch(const RandomAccessFile& patch) {
   return info;
 }
 
-absl::StatusOr<std::string> CreateTreePatch(FileSystem& fs,
-                                            std::string_view old_root,
-                                            std::string_view new_root,
-                                            const TreeDiffOptions& options) {
-  STRATA_ASSIGN_OR_RETURN(TreeManifest old, ScanTree(fs, old_root));
-  STRATA_ASSIGN_OR_RETURN(TreeManifest nw, ScanTree(fs, new_root));
-  const std::string old_root_s(old_root), new_root_s(new_root);
+namespace {
+
+// Appends the content of entry `index` of a manifest to `out`.
+using ContentReader = std::function<absl::Status(size_t index, std::string&)>;
+
+// The patch from tree `old` to tree `nw`, whatever holds their files.
+absl::StatusOr<std::string> CreateFromManifests(
+    const TreeManifest& old, const TreeManifest& nw,
+    const ContentReader& read_old, const ContentReader& read_new,
+    const TreeDiffOptions& options) {
   std::unordered_map<std::string, size_t> by_path;
   std::map<Sha256Digest, size_t> by_hash;
   // The body's base: every old file, concatenated in manifest order.
@@ -791,13 +803,12 @@ absl::StatusOr<std::string> CreateTreePatch(FileSystem& fs,
     if (old[i].type != EntryType::kFile) continue;
     by_hash.emplace(old[i].sha256, i);
     if (old[i].size == 0) continue;
-    auto content = fs.ReadFile(JoinPath(old_root_s, old[i].path));
-    if (!content.ok()) return Annotate(content.status(), old[i].path);
-    if (content->size() != old[i].size) {
+    const size_t before = base.size();
+    STRATA_RETURN_IF_ERROR(read_old(i, base));
+    if (base.size() - before != old[i].size) {
       return absl::AbortedError(
           strata::StrCat(old[i].path, " changed while the tree was read"));
     }
-    base += *content;
   }
 
   TreePatchInfo info;
@@ -807,7 +818,8 @@ absl::StatusOr<std::string> CreateTreePatch(FileSystem& fs,
   info.old_tree = TreeDigest(old);
   info.new_tree = TreeDigest(nw);
   std::string content;
-  for (const TreeEntry& e : nw) {
+  for (size_t n = 0; n < nw.size(); ++n) {
+    const TreeEntry& e = nw[n];
     if (e.type == EntryType::kFile) info.new_tree_bytes += e.size;
     auto same = by_path.find(e.path);
     if (same != by_path.end() && old[same->second] == e) {
@@ -841,13 +853,12 @@ absl::StatusOr<std::string> CreateTreePatch(FileSystem& fs,
       r.op = same_file ? TreeOp::kChange : TreeOp::kContent;
       if (same_file) r.old_index = same->second;
       r.entry.size = e.size;
-      auto bytes = fs.ReadFile(JoinPath(new_root_s, e.path));
-      if (!bytes.ok()) return Annotate(bytes.status(), e.path);
-      if (bytes->size() != e.size) {
+      const size_t before = content.size();
+      STRATA_RETURN_IF_ERROR(read_new(n, content));
+      if (content.size() - before != e.size) {
         return absl::AbortedError(
             strata::StrCat(e.path, " changed while the tree was read"));
       }
-      content += *bytes;
       info.content_bytes += e.size;
     }
     info.entries.push_back(std::move(r));
@@ -898,6 +909,44 @@ absl::StatusOr<std::string> CreateTreePatch(FileSystem& fs,
   out += cman;
   out += body;
   return out;
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> CreateTreePatch(FileSystem& fs,
+                                            std::string_view old_root,
+                                            std::string_view new_root,
+                                            const TreeDiffOptions& options) {
+  STRATA_ASSIGN_OR_RETURN(TreeManifest old, ScanTree(fs, old_root));
+  STRATA_ASSIGN_OR_RETURN(TreeManifest nw, ScanTree(fs, new_root));
+  auto reader = [&fs](std::string_view root, const TreeManifest& m) {
+    return [&fs, root = std::string(root), &m](size_t i, std::string& out) {
+      auto content = fs.ReadFile(JoinPath(root, m[i].path));
+      if (!content.ok()) return Annotate(content.status(), m[i].path);
+      out += *content;
+      return absl::OkStatus();
+    };
+  };
+  return CreateFromManifests(old, nw, reader(old_root, old),
+                             reader(new_root, nw), options);
+}
+
+absl::StatusOr<std::string> CreateTreePatchFromArchives(
+    std::string_view old_archive, std::string_view new_archive,
+    const TreeDiffOptions& options) {
+  std::vector<std::string_view> old_data, new_data;
+  STRATA_ASSIGN_OR_RETURN(TreeManifest old,
+                          ManifestOfArchive(old_archive, &old_data));
+  STRATA_ASSIGN_OR_RETURN(TreeManifest nw,
+                          ManifestOfArchive(new_archive, &new_data));
+  auto reader = [](const std::vector<std::string_view>& data) {
+    return [&data](size_t i, std::string& out) {
+      out.append(data[i]);
+      return absl::OkStatus();
+    };
+  };
+  return CreateFromManifests(old, nw, reader(old_data), reader(new_data),
+                             options);
 }
 
 absl::Status ApplyTreePatch(FileSystem& fs, std::string_view old_root,

@@ -13,6 +13,7 @@
 #include "strata/base/testing/mem_file_system.h"
 #include "strata/base/testing/status_matchers.h"
 #include "strata/diff/ustar_reader.h"
+#include "strata/diff/ustar_writer.h"
 
 namespace strata::admin {
 namespace {
@@ -133,6 +134,14 @@ TEST_F(PackTreeTest, SkipsIgnoredPathsAndKeepsInsideLinksAsLinks) {
   EXPECT_EQ((*entries)[3].link_target, "../index.html");
   // Same tree, same bytes.
   EXPECT_EQ(PackTree(*PosixFileSystem(), root_)->archive, t->archive);
+  // Canonical (diff/ustar_writer.h): the bytes a device rebuilds from the
+  // files it unpacked, also with an owner-only executable.
+  EXPECT_TRUE(diff::IsCanonicalUstar(t->archive));
+  ASSERT_EQ(::chmod(JoinPath(root_, "js/app.js").c_str(), 0700), 0);
+  absl::StatusOr<PackedTree> x = PackTree(*PosixFileSystem(), root_);
+  ASSERT_TRUE(x.ok()) << x.status();
+  EXPECT_NE(x->archive, t->archive);
+  EXPECT_TRUE(diff::IsCanonicalUstar(x->archive));
 }
 
 TEST_F(PackTreeTest, LinksLeavingTheTreeAreRefusedByName) {

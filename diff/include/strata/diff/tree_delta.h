@@ -105,10 +105,22 @@ struct TreeApplyOptions {
   uint64_t max_total_size = std::numeric_limits<uint64_t>::max();
   int max_window_log = 27;
   ProgressFn progress;
+  // Hard-link kept and copied files (same mode) from the old tree instead
+  // of copying them, on the POSIX file system. Only for trees whose files
+  // are never written in place (the SDK's versioned directories).
+  bool link_unchanged = false;
 };
 
 absl::StatusOr<std::string> CreateTreePatch(
     FileSystem& fs, std::string_view old_root, std::string_view new_root,
+    const TreeDiffOptions& options = {});
+
+// The same patch as CreateTreePatch between the trees two ustar archives
+// unpack to on a device (ManifestOfArchive in ustar_writer.h: file modes
+// 0644 or 0755, directories implied), built in memory from the archives.
+// kInvalidArgument for an archive UstarReader refuses.
+absl::StatusOr<std::string> CreateTreePatchFromArchives(
+    std::string_view old_archive, std::string_view new_archive,
     const TreeDiffOptions& options = {});
 
 // Parses and validates the header and the manifest (paths, record
