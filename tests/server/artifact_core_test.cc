@@ -522,12 +522,18 @@ TEST_F(ArtifactCoreTest, DeltasToYankedContentGoWithIt) {
   d.set_patch_sha256(patch.sha256);
   d.set_patch_size(patch.size);
   d.set_worthwhile(true);
-  ASSERT_THAT(store_->PutDelta(d, &patch), IsOk());
+  STRATA_ASSERT_OK_AND_ASSIGN(BlobManifest tree,
+                              BlobWriter::WriteAll(store_.get(), "tree patch"));
+  d.set_tree_patch_sha256(tree.sha256);
+  d.set_tree_patch_size(tree.size);
+  ASSERT_THAT(store_->PutDelta(d, &patch, &tree), IsOk());
+  EXPECT_TRUE(BlobExists("tree patch"));
   ASSERT_THAT(Yank(v1::LAYER_HCF, "cart", "2"), IsOk());
   STRATA_ASSERT_OK_AND_ASSIGN(std::optional<v1::StoredDelta> gone,
                               store_->GetDelta(from, to));
   EXPECT_FALSE(gone.has_value());
   EXPECT_FALSE(BlobExists("patch"));
+  EXPECT_FALSE(BlobExists("tree patch"));
 }
 
 }  // namespace

@@ -1,6 +1,9 @@
 // Deltas on publish and on demand, against a real RocksDB store.
 #include "strata/server/core/delta_cache.h"
 
+#include <algorithm>
+#include <map>
+
 #include "gtest/gtest.h"
 #include "strata/base/file_util.h"
 #include "strata/base/sha256.h"
@@ -8,6 +11,8 @@
 #include "strata/base/testing/simulated_clock.h"
 #include "strata/base/testing/status_matchers.h"
 #include "strata/diff/delta.h"
+#include "strata/diff/tree_delta.h"
+#include "strata/diff/ustar_writer.h"
 #include "strata/server/core/admin_core.h"
 #include "strata/server/core/delivery_core.h"
 #include "test_util.h"
@@ -32,6 +37,40 @@ std::string Package(int version) {
   return s;
 }
 
+// An H5 package as `strata publish --dir` packs it (canonical, sorted by
+// path), or, `canonical` false, the same entries in reverse order (as
+// another tar might write them). Version 2 moves half the files to
+// another directory (a bundler's new output path), edits two and adds one.
+std::string PackageTree(int version, bool canonical = true) {
+  std::map<std::string, std::string> files;
+  uint32_t x = 11;
+  for (int f = 0; f < 60; ++f) {
+    std::string data(1500, '\0');
+    for (char& c : data) {
+      x = x * 1103515245u + 12345u;
+      c = static_cast<char>((x >> 16) % 64 + 32);
+    }
+    files[StrCat(version >= 2 && f % 2 == 0 ? "static/app/" : "static/js/",
+                 "chunk-", f, ".js")] = data;
+  }
+  if (version >= 2) {
+    files["static/js/chunk-7.js"].replace(100, 5, "v2v2v");
+    files["static/app/chunk-40.js"].replace(900, 3, "new");
+    files["static/css/extra.css"] = "body { margin: 0 }\n";
+  }
+  std::vector<std::string> entries;
+  for (const auto& [path, data] : files) {
+    std::string e = *diff::CanonicalUstarHeader(path, data.size(), false, "");
+    e += data;
+    e.append(diff::UstarPadded(data.size()) - data.size(), '\0');
+    entries.push_back(std::move(e));
+  }
+  if (!canonical) std::reverse(entries.begin(), entries.end());
+  std::string out;
+  for (const std::string& e : entries) out += e;
+  return out + std::string(1024, '\0');
+}
+
 class DeltaCacheTest : public ::testing::Test {
  protected:
   void Init(DeltaOptions options) {
@@ -53,7 +92,10 @@ class DeltaCacheTest : public ::testing::Test {
     deltas_.reset();
   }
   std::string Publish(int version, bool release = true) {
-    const std::string content = Package(version);
+    return PublishContent(version, Package(version), release);
+  }
+  std::string PublishContent(int version, const std::string& content,
+                             bool release = true) {
     v1::PublishHeader h =
         testing::ConfigHeader("mall-home", std::to_string(version), content);
     h.mutable_statement()->mutable_module()->set_layer(v1::LAYER_H5);
@@ -70,8 +112,10 @@ class DeltaCacheTest : public ::testing::Test {
     }
     return Sha256::HexHash(content);
   }
-  v1::CheckResponse CheckWith(const std::string& installed_sha) {
+  v1::CheckResponse CheckWith(const std::string& installed_sha,
+                              bool accepts_tree_patches = false) {
     v1::CheckRequest req;
+    req.set_accepts_tree_patches(accepts_tree_patches);
     req.mutable_device()->set_app_id("wallet");
     req.mutable_device()->set_device_id("d1");
     auto* m = req.add_installed();
@@ -123,6 +167,69 @@ TEST_F(DeltaCacheTest, PublishComputesDeltasThatApplyToTheNewVersion) {
   EXPECT_EQ(e.deltas(0).from_sha256(), v1);
   EXPECT_EQ(e.deltas(0).patch().sha256(), d->patch_sha256());
   EXPECT_GE(metrics_.CounterValue("strata_delta_cache_hits_total"), 1u);
+}
+
+TEST_F(DeltaCacheTest, CanonicalTreeArchivesGetATreePatch) {
+  Init({});
+  const std::string v1 = PublishContent(1, PackageTree(1));
+  const std::string v2 = PublishContent(2, PackageTree(2));
+  deltas_->WaitIdle();
+  // The precondition, from the engine directly: on this pair the tree
+  // patch is the smaller (kept files cost next to nothing).
+  diff::DiffOptions byte_options;
+  byte_options.output_check = diff::OutputCheck::kByCaller;
+  byte_options.threads = 1;  // as stratad makes them
+  diff::TreeDiffOptions tree_options;
+  tree_options.delta.threads = 1;
+  STRATA_ASSERT_OK_AND_ASSIGN(
+      std::string bytes,
+      diff::CreatePatch(PackageTree(1), PackageTree(2), byte_options));
+  STRATA_ASSERT_OK_AND_ASSIGN(
+      std::string tree, diff::CreateTreePatchFromArchives(
+                            PackageTree(1), PackageTree(2), tree_options));
+  ASSERT_LT(tree.size(), bytes.size());
+
+  std::optional<v1::StoredDelta> d = deltas_->Lookup(v1, v2);
+  ASSERT_TRUE(d.has_value());
+  EXPECT_TRUE(d->worthwhile());
+  ASSERT_FALSE(d->tree_patch_sha256().empty());
+  EXPECT_EQ(d->tree_patch_size(), tree.size());
+  STRATA_ASSERT_OK_AND_ASSIGN(
+      std::string stored, store_->ReadBlob(d->tree_patch_sha256(), 0, 1 << 20));
+  EXPECT_TRUE(diff::IsTreePatch(stored));
+  EXPECT_EQ(metrics_.CounterValue("strata_tree_deltas_computed_total"), 1u);
+
+  // A device that applies tree patches gets it first, the byte patch as
+  // its fallback; others get the byte patch only.
+  v1::CheckResponse resp = CheckWith(v1, /*accepts_tree_patches=*/true);
+  ASSERT_EQ(resp.plan().updates_size(), 1);
+  const v1::UpdateEntry& e = resp.plan().updates(0);
+  ASSERT_EQ(e.deltas_size(), 2);
+  EXPECT_TRUE(e.deltas(0).tree());
+  EXPECT_EQ(e.deltas(0).patch().sha256(), d->tree_patch_sha256());
+  EXPECT_EQ(e.deltas(0).patch().size(), d->tree_patch_size());
+  EXPECT_FALSE(e.deltas(1).tree());
+  EXPECT_EQ(e.deltas(1).patch().sha256(), d->patch_sha256());
+  v1::CheckResponse old_sdk = CheckWith(v1);
+  ASSERT_EQ(old_sdk.plan().updates(0).deltas_size(), 1);
+  EXPECT_FALSE(old_sdk.plan().updates(0).deltas(0).tree());
+}
+
+TEST_F(DeltaCacheTest, OtherArchivesGetByteDeltasOnly) {
+  Init({});
+  const std::string v1 = PublishContent(1, PackageTree(1, false));
+  const std::string v2 = PublishContent(2, PackageTree(2, false));
+  deltas_->WaitIdle();
+  std::optional<v1::StoredDelta> d = deltas_->Lookup(v1, v2);
+  ASSERT_TRUE(d.has_value());
+  EXPECT_TRUE(d->worthwhile());
+  EXPECT_TRUE(d->tree_patch_sha256().empty());
+  EXPECT_EQ(metrics_.CounterValue("strata_tree_deltas_skipped_total",
+                                  "reason=\"not_canonical\""),
+            1u);
+  v1::CheckResponse resp = CheckWith(v1, /*accepts_tree_patches=*/true);
+  ASSERT_EQ(resp.plan().updates(0).deltas_size(), 1);
+  EXPECT_FALSE(resp.plan().updates(0).deltas(0).tree());
 }
 
 TEST_F(DeltaCacheTest, OnlyTheLastNVersionsOnPublishThenOnDemand) {

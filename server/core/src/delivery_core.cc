@@ -288,10 +288,21 @@ absl::Status DeliveryCore::Check(const v1::CheckRequest& request,
       const std::string& from = it->second->content_sha256();
       const std::string& to = entry->statement().content_sha256();
       if (std::optional<v1::StoredDelta> d = deltas_->Lookup(from, to)) {
-        v1::DeltaRef* ref = offered->add_deltas();
-        ref->set_from_sha256(from);
-        ref->mutable_patch()->set_sha256(d->patch_sha256());
-        ref->mutable_patch()->set_size(d->patch_size());
+        // The tree patch first (it is stored only when smaller), for
+        // devices that apply it; the byte patch after it as the fallback.
+        if (request.accepts_tree_patches() && !d->tree_patch_sha256().empty()) {
+          v1::DeltaRef* ref = offered->add_deltas();
+          ref->set_from_sha256(from);
+          ref->set_tree(true);
+          ref->mutable_patch()->set_sha256(d->tree_patch_sha256());
+          ref->mutable_patch()->set_size(d->tree_patch_size());
+        }
+        if (d->worthwhile()) {
+          v1::DeltaRef* ref = offered->add_deltas();
+          ref->set_from_sha256(from);
+          ref->mutable_patch()->set_sha256(d->patch_sha256());
+          ref->mutable_patch()->set_size(d->patch_size());
+        }
       } else {
         deltas_->Request(from, to, entry->statement().size());  // next time
       }

@@ -8,6 +8,9 @@
 #include "strata/base/status_macros.h"
 #include "strata/base/strings.h"
 #include "strata/diff/delta.h"
+#include "strata/diff/tree_delta.h"
+#include "strata/diff/ustar_reader.h"
+#include "strata/diff/ustar_writer.h"
 #include "strata/server/core/blob_writer.h"
 
 namespace strata::server {
@@ -119,7 +122,8 @@ void DeltaCache::Enqueue(const std::string& from, const std::string& to,
 std::optional<v1::StoredDelta> DeltaCache::Lookup(const std::string& from,
                                                   const std::string& to) {
   absl::StatusOr<std::optional<v1::StoredDelta>> d = store_->GetDelta(from, to);
-  if (d.ok() && d->has_value() && (*d)->worthwhile()) {
+  if (d.ok() && d->has_value() &&
+      ((*d)->worthwhile() || !(*d)->tree_patch_sha256().empty())) {
     metrics_->Increment("strata_delta_cache_hits_total");
     return **d;
   }
@@ -197,19 +201,60 @@ absl::Status DeltaCache::Compute(const std::string& from,
   delta.set_worthwhile(static_cast<double>(patch.size()) <
                        options_.max_patch_ratio *
                            static_cast<double>(new_data.size()));
+  std::optional<BlobManifest> blob, tree_blob;
+  if (delta.worthwhile()) {
+    STRATA_ASSIGN_OR_RETURN(blob, BlobWriter::WriteAll(store_, patch));
+    delta.set_patch_sha256(blob->sha256);
+    delta.set_patch_size(blob->size);
+  }
+  if (std::optional<std::string> tree =
+          TreePatch(old_data, new_data, delta.worthwhile() ? patch.size() : 0);
+      tree.has_value()) {
+    STRATA_ASSIGN_OR_RETURN(tree_blob, BlobWriter::WriteAll(store_, *tree));
+    delta.set_tree_patch_sha256(tree_blob->sha256);
+    delta.set_tree_patch_size(tree_blob->size);
+  }
+  STRATA_RETURN_IF_ERROR(store_->PutDelta(delta, blob ? &*blob : nullptr,
+                                          tree_blob ? &*tree_blob : nullptr));
   // Counted once stored: a check that follows sees it (tests wait on the
   // counter before they check).
-  if (!delta.worthwhile()) {
-    STRATA_RETURN_IF_ERROR(store_->PutDelta(delta, nullptr));
-  } else {
-    STRATA_ASSIGN_OR_RETURN(BlobManifest blob,
-                            BlobWriter::WriteAll(store_, patch));
-    delta.set_patch_sha256(blob.sha256);
-    delta.set_patch_size(blob.size);
-    STRATA_RETURN_IF_ERROR(store_->PutDelta(delta, &blob));
-  }
   metrics_->Increment("strata_deltas_computed_total");
   return absl::OkStatus();
+}
+
+std::optional<std::string> DeltaCache::TreePatch(std::string_view old_data,
+                                                 std::string_view new_data,
+                                                 uint64_t byte_patch_size) {
+  if (new_data.size() > options_.max_tree_size ||
+      old_data.size() > options_.max_tree_size ||
+      !diff::LooksLikeUstar(old_data) || !diff::LooksLikeUstar(new_data)) {
+    return std::nullopt;  // not trees (or too large): nothing to count
+  }
+  auto skipped = [&](std::string_view reason) -> std::optional<std::string> {
+    metrics_->Increment("strata_tree_deltas_skipped_total",
+                        StrCat("reason=\"", reason, "\""));
+    return std::nullopt;
+  };
+  // A device checks the tree it built by re-packing it canonically: a
+  // tree patch to any other archive could never verify.
+  if (!diff::IsCanonicalUstar(new_data)) return skipped("not_canonical");
+  diff::TreeDiffOptions tree_options;
+  tree_options.delta.level = options_.zstd_level;
+  tree_options.delta.threads = 1;
+  absl::StatusOr<std::string> tree =
+      diff::CreateTreePatchFromArchives(old_data, new_data, tree_options);
+  if (!tree.ok()) {
+    STRATA_LOG(Warning) << "tree delta failed: " << tree.status();
+    return skipped("failed");
+  }
+  const bool worth =
+      static_cast<double>(tree->size()) <
+      options_.max_patch_ratio * static_cast<double>(new_data.size());
+  if (!worth || (byte_patch_size > 0 && tree->size() >= byte_patch_size)) {
+    return skipped("larger");
+  }
+  metrics_->Increment("strata_tree_deltas_computed_total");
+  return *std::move(tree);
 }
 
 }  // namespace strata::server

@@ -747,9 +747,10 @@ class PostgresStore : public Store {
             STRATA_ASSIGN_OR_RETURN(
                 v1::StoredDelta delta,
                 Parse<v1::StoredDelta>(d.bytes(i, 0), "a delta record"));
-            if (!delta.worthwhile()) continue;
-            (delta.to_sha256() == sha ? drop_patches : keep_patches)
-                .insert(delta.patch_sha256());
+            for (std::string& patch : internal::PatchesOf(delta)) {
+              (delta.to_sha256() == sha ? drop_patches : keep_patches)
+                  .insert(std::move(patch));
+            }
           }
           STRATA_RETURN_IF_ERROR(
               c.Exec("DELETE FROM deltas WHERE to_sha256 = $1",
@@ -800,10 +801,12 @@ class PostgresStore : public Store {
 
   // ---------------------------------------------------------- delta cache
 
-  absl::Status PutDelta(const v1::StoredDelta& delta,
-                        const BlobManifest* patch) override {
+  absl::Status PutDelta(const v1::StoredDelta& delta, const BlobManifest* patch,
+                        const BlobManifest* tree_patch) override {
     return InTx("storing a delta", [&](Conn& c) -> absl::Status {
-      if (patch != nullptr) STRATA_RETURN_IF_ERROR(PutManifest(c, *patch));
+      for (const BlobManifest* blob : {patch, tree_patch}) {
+        if (blob != nullptr) STRATA_RETURN_IF_ERROR(PutManifest(c, *blob));
+      }
       return c
           .Exec(
               "INSERT INTO deltas (from_sha256, to_sha256, record) VALUES "

@@ -406,11 +406,10 @@ class RocksStore : public Store {
       STRATA_ASSIGN_OR_RETURN(
           v1::StoredDelta d,
           ParseRecord<v1::StoredDelta>(it->value(), "delta record"));
-      if (d.to_sha256() == sha) {
-        batch.Delete(cf(kMeta), it->key());
-        if (d.worthwhile()) drop_patches.insert(d.patch_sha256());
-      } else if (d.worthwhile()) {
-        keep_patches.insert(d.patch_sha256());
+      const bool drop = d.to_sha256() == sha;
+      if (drop) batch.Delete(cf(kMeta), it->key());
+      for (std::string& patch : internal::PatchesOf(d)) {
+        (drop ? drop_patches : keep_patches).insert(std::move(patch));
       }
     }
     STRATA_RETURN_IF_ERROR(FromRocks(it->status(), "scanning deltas"));
@@ -451,12 +450,13 @@ class RocksStore : public Store {
 
   // ---------------------------------------------------------- delta cache
 
-  absl::Status PutDelta(const v1::StoredDelta& delta,
-                        const BlobManifest* patch) override {
+  absl::Status PutDelta(const v1::StoredDelta& delta, const BlobManifest* patch,
+                        const BlobManifest* tree_patch) override {
     rocksdb::WriteBatch batch;
-    if (patch != nullptr) {
-      const v1::StoredBlob stored = internal::ToStoredBlob(*patch);
-      batch.Put(cf(kBlobs), StrCat("m/", patch->sha256),
+    for (const BlobManifest* blob : {patch, tree_patch}) {
+      if (blob == nullptr) continue;
+      const v1::StoredBlob stored = internal::ToStoredBlob(*blob);
+      batch.Put(cf(kBlobs), StrCat("m/", blob->sha256),
                 stored.SerializeAsString());
     }
     batch.Put(cf(kMeta),

@@ -68,6 +68,17 @@ v1::StoredBlob ToStoredBlob(const BlobManifest& blob) {
   return stored;
 }
 
+std::vector<std::string> PatchesOf(const v1::StoredDelta& delta) {
+  std::vector<std::string> out;
+  if (delta.worthwhile() && !delta.patch_sha256().empty()) {
+    out.push_back(delta.patch_sha256());
+  }
+  if (!delta.tree_patch_sha256().empty()) {
+    out.push_back(delta.tree_patch_sha256());
+  }
+  return out;
+}
+
 BlobManifest FromStoredBlob(std::string_view sha256,
                             const v1::StoredBlob& stored) {
   BlobManifest m;

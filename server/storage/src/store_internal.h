@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "strata/server/storage/store.h"
@@ -22,6 +23,10 @@ absl::StatusOr<std::string> DecodeChunk(std::string_view value,
 v1::StoredBlob ToStoredBlob(const BlobManifest& blob);
 BlobManifest FromStoredBlob(std::string_view sha256,
                             const v1::StoredBlob& stored);
+
+// The patch blobs a delta record names (byte patch when worthwhile, tree
+// patch when present).
+std::vector<std::string> PatchesOf(const v1::StoredDelta& delta);
 
 // "<app>/<layer number>/<module name>": how modules are keyed.
 std::string ModuleKey(std::string_view app, const v1::ModuleId& m);

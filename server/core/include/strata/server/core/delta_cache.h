@@ -11,6 +11,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -27,6 +28,12 @@ struct DeltaOptions {
   uint64_t min_size = 4096;   // smaller artifacts travel whole
   uint64_t max_size = uint64_t{256} << 20;
   double max_patch_ratio = 0.8;  // a patch must be smaller than this share
+  // Tree patches between canonical tree archives (both patches are made;
+  // the tree patch is kept when it is the smaller), when both archives are
+  // at most this size: the tree differ holds both trees and a suffix array
+  // of the old.
+  // 0 turns them off.
+  uint64_t max_tree_size = uint64_t{64} << 20;
   int zstd_level = 19;
   // Deltas devices asked for (Request) waiting for a worker at most; more
   // are dropped and counted (strata_delta_requests_dropped_total). Those
@@ -68,6 +75,12 @@ class DeltaCache {
   void Dropped(const char* reason);
   void Work();
   absl::Status Compute(const std::string& from, const std::string& to);
+  // The tree patch between two tree archives, when one is worth storing
+  // (DeltaOptions::max_tree_size); `byte_patch_size`: the worthwhile byte
+  // patch's size, 0 if none. Counts what it skips and why.
+  std::optional<std::string> TreePatch(std::string_view old_data,
+                                       std::string_view new_data,
+                                       uint64_t byte_patch_size);
 
   Store* store_;
   Metrics* metrics_;

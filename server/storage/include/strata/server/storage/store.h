@@ -182,10 +182,12 @@ class Store {
       std::string_view app_id, const v1::ModuleId& module) = 0;
 
   // --- delta cache
-  // In one synced batch: the patch blob's manifest (when worthwhile) and
-  // the delta record.
+  // In one synced batch: the patch blobs' manifests (the byte patch when
+  // worthwhile, the tree patch when there is one) and the delta record.
+  // Deleting content drops the patches to it (DeleteContentIfUnused).
   virtual absl::Status PutDelta(const v1::StoredDelta& delta,
-                                const BlobManifest* patch) = 0;
+                                const BlobManifest* patch,
+                                const BlobManifest* tree_patch) = 0;
   virtual absl::StatusOr<std::optional<v1::StoredDelta>> GetDelta(
       std::string_view from_sha256, std::string_view to_sha256) = 0;
 
