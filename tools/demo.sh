@@ -175,7 +175,8 @@ grep -q "h5/mall-home=2x12" <<<"$LAST" ||
 grep -q "h5/mall-home=1x12" <<<"$LAST" ||
   fail "ios devices got the android release"
 DELTAS=$(sed -n 's/^summary:.* (\([0-9][0-9]*\) via delta.*/\1/p' "$WORK/fleet-2.log")
-echo "grey release completed on its own; updates installed from deltas: ${DELTAS:-?}"
+TREES=$(sed -n 's/^summary:.* via delta (\([0-9][0-9]*\) tree patches).*/\1/p' "$WORK/fleet-2.log")
+echo "grey release completed on its own; updates installed from deltas: ${DELTAS:-?} (${TREES:-?} of them tree patches built into a new H5 directory from the active one)"
 
 step "a config change pushed live to connected devices (WatchConfig)"
 # Round 2 waits until every device has version 3 (--await-config): between

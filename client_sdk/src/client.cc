@@ -219,6 +219,7 @@ absl::StatusOr<CheckResult> Client::CheckUnnotified() {
   *request.mutable_device() = ToProto(d.options.app_id, d.options.device);
   d.AddActive(/*config_only=*/false, *request.mutable_installed());
   *request.mutable_trusted() = d.trust->Trusted();
+  request.set_accepts_tree_patches(true);
   STRATA_ASSIGN_OR_RETURN(v1::CheckResponse response,
                           d.transport->Check(request));
   const absl::Status trusted =

@@ -340,11 +340,16 @@ struct Client::Impl {
     std::optional<DeltaBase> base;
     std::optional<InstalledModule> active = Active(key);
     std::optional<std::string> active_path = ActivePath(key);
+    TreeStore trees = Trees();
     if (active.has_value() && active_path.has_value()) {
-      base = DeltaBase{active->content_sha256, *active_path};
+      base = DeltaBase{active->content_sha256, *active_path, std::nullopt};
+      if (PointOf(key.first) == ActivationPoint::kOpenOrLaunch &&
+          trees.Has(active->content_sha256)) {
+        base->tree_dir = trees.DirOf(active->content_sha256);
+      }
     }
     ContentFetcher fetcher(env, &*store, transport.get(),
-                           options.disk_budget_bytes);
+                           options.disk_budget_bytes, &trees);
     return fetcher.Fetch(
         entry, base, source, bytes,
         [&](const v1::DeltaRef& d, const absl::Status& s) {
@@ -352,8 +357,9 @@ struct Client::Impl {
           Queue(Event(
               v1::ReportEvent::KIND_APPLY_FAILED, key, entry.release_id(),
               v1::REJECT_DELTA_OUTPUT_MISMATCH,
-              StrCat("delta from ", d.from_sha256(), " failed (",
-                     ToStd(s.message()), "); fell back to the full download")));
+              StrCat(d.tree() ? "tree delta" : "delta", " from ",
+                     d.from_sha256(), " failed (", ToStd(s.message()),
+                     "); fell back to the next patch or the full download")));
         });
   }
 
@@ -583,6 +589,10 @@ struct Client::Impl {
           break;
         case Source::kDelta:
           ++result.via_delta;
+          break;
+        case Source::kTreeDelta:
+          ++result.via_delta;
+          ++result.via_tree_delta;
           break;
         case Source::kFull:
           ++result.via_full_download;

@@ -62,11 +62,15 @@ absl::Status ContentFetcher::Fetch(const v1::UpdateEntry& entry,
   if (base.has_value()) {
     for (const v1::DeltaRef& d : entry.deltas()) {
       if (d.from_sha256() != base->sha256) continue;
-      *source = Source::kDelta;
-      absl::Status s = ApplyDelta(entry, d, base->path, bytes);
+      if (d.tree() && (trees_ == nullptr || !base->tree_dir.has_value())) {
+        continue;  // the base's tree is not unpacked: its byte patch
+      }
+      *source = d.tree() ? Source::kTreeDelta : Source::kDelta;
+      absl::Status s = d.tree()
+                           ? ApplyTreeDelta(entry, d, *base->tree_dir, bytes)
+                           : ApplyDelta(entry, d, base->path, bytes);
       if (s.ok()) return s;
       if (on_delta_failed) on_delta_failed(d, s);
-      break;
     }
   }
   *source = Source::kFull;
@@ -77,11 +81,8 @@ absl::Status ContentFetcher::Fetch(const v1::UpdateEntry& entry,
   return s;
 }
 
-absl::Status ContentFetcher::ApplyDelta(const v1::UpdateEntry& entry,
-                                        const v1::DeltaRef& d,
-                                        const std::string& base_path,
-                                        uint64_t* bytes) {
-  const v1::ArtifactStatement& st = entry.statement();
+absl::Status ContentFetcher::DownloadPatch(const v1::DeltaRef& d,
+                                           uint64_t* bytes) {
   if (!IsSha256Hex(d.patch().sha256())) {
     return absl::InvalidArgumentError("delta names a malformed patch hash");
   }
@@ -90,7 +91,46 @@ absl::Status ContentFetcher::ApplyDelta(const v1::UpdateEntry& entry,
       DownloadBlob(*env_.fs, *store_, *transport_, d.patch().sha256(),
                    d.patch().size(), DownloadOptions{}, &stats);
   *bytes += stats.bytes_received;
-  STRATA_RETURN_IF_ERROR(fetched);
+  return fetched;
+}
+
+absl::Status ContentFetcher::ApplyTreeDelta(const v1::UpdateEntry& entry,
+                                            const v1::DeltaRef& d,
+                                            const std::string& tree_dir,
+                                            uint64_t* bytes) {
+  const v1::ArtifactStatement& st = entry.statement();
+  STRATA_RETURN_IF_ERROR(DownloadPatch(d, bytes));
+  const std::string patch = store_->BlobPath(d.patch().sha256());
+  const std::string out =
+      JoinPath(store_->StagingDir(), StrCat(st.content_sha256(), ".out"));
+  (void)env_.fs->DeleteFile(out);
+  // Builds the tree and re-packs it: the archive's hash is the signed one.
+  absl::Status s =
+      trees_->ApplyPatch(st.content_sha256(), st.size(), tree_dir, patch, out);
+  (void)env_.fs->DeleteFile(patch);
+  // (Not StorageFullError: a patch over the limits is RESOURCE_EXHAUSTED
+  // too. The next patch or the full download follows.)
+  if (absl::IsDataLoss(s)) {
+    return WithReason(s, v1::REJECT_DELTA_OUTPUT_MISMATCH);
+  }
+  STRATA_RETURN_IF_ERROR(s);
+  absl::Status adopted = store_->AdoptBlob(out, st.content_sha256());
+  if (!adopted.ok() && env_.fs->Exists(out)) (void)env_.fs->DeleteFile(out);
+  STRATA_RETURN_IF_ERROR(StorageFullError(
+      adopted, StrCat("installing the archive of ", st.content_sha256())));
+  // The archive is the blob now. Without the marker (a crash, or this
+  // write failing) the tree is incomplete and UnpackIfTree builds it again
+  // from the archive: nothing more to download.
+  (void)trees_->MarkComplete(st.content_sha256());
+  return absl::OkStatus();
+}
+
+absl::Status ContentFetcher::ApplyDelta(const v1::UpdateEntry& entry,
+                                        const v1::DeltaRef& d,
+                                        const std::string& base_path,
+                                        uint64_t* bytes) {
+  const v1::ArtifactStatement& st = entry.statement();
+  STRATA_RETURN_IF_ERROR(DownloadPatch(d, bytes));
   const std::string out =
       JoinPath(store_->StagingDir(), StrCat(st.content_sha256(), ".out"));
   (void)env_.fs->DeleteFile(out);

@@ -55,7 +55,9 @@ uint64_t Client::Impl::Estimate(const v1::UpdateEntry& e) {
   uint64_t estimate = e.statement().size();
   if (std::optional<InstalledModule> a = Active(key)) {
     for (const v1::DeltaRef& d : e.deltas()) {
-      if (d.from_sha256() == a->content_sha256) {
+      // A tree patch is tried only when the active tree is unpacked.
+      if (d.from_sha256() == a->content_sha256 &&
+          (!d.tree() || Trees().Has(a->content_sha256))) {
         estimate = std::min<uint64_t>(estimate, d.patch().size());
       }
     }

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <vector>
@@ -13,7 +14,10 @@
 #include "strata/base/sha256.h"
 #include "strata/base/status_macros.h"
 #include "strata/base/strings.h"
+#include "strata/diff/byte_sink.h"
+#include "strata/diff/tree_delta.h"
 #include "strata/diff/ustar_reader.h"
+#include "strata/diff/ustar_writer.h"
 
 namespace strata::client {
 namespace {
@@ -202,6 +206,99 @@ absl::Status TreeStore::Unpack(std::string_view sha256,
   }();
   if (!s.ok()) (void)RemoveTree(tree);
   return s;
+}
+
+namespace {
+
+// Hashes and counts what it forwards.
+class HashingSink : public diff::ByteSink {
+ public:
+  explicit HashingSink(diff::ByteSink* next) : next_(next) {}
+  absl::Status Append(std::string_view data) override {
+    sha_.Update(data);
+    size_ += data.size();
+    return next_->Append(data);
+  }
+  std::string Hex() { return ToHex(sha_.Finish()); }
+  uint64_t size() const { return size_; }
+
+ private:
+  diff::ByteSink* next_;
+  Sha256 sha_;
+  uint64_t size_ = 0;
+};
+
+}  // namespace
+
+absl::Status TreeStore::ApplyPatch(std::string_view sha256, uint64_t size,
+                                   std::string_view from_dir,
+                                   std::string_view patch_path,
+                                   std::string_view archive_out) {
+  if (!IsSha256Hex(sha256)) {
+    return absl::InvalidArgumentError(
+        StrCat("tree name '", sha256, "' is not a SHA-256"));
+  }
+  const std::string tree = DirOf(sha256);
+  if (fs_->Exists(MarkerOf(sha256))) {
+    STRATA_RETURN_IF_ERROR(fs_->DeleteFile(MarkerOf(sha256)));
+    STRATA_RETURN_IF_ERROR(fs_->SyncDir(root_));
+  }
+  STRATA_RETURN_IF_ERROR(RemoveTree(tree));
+  const std::string out(archive_out);
+  absl::Status s = [&]() -> absl::Status {
+    STRATA_ASSIGN_OR_RETURN(std::unique_ptr<RandomAccessFile> patch,
+                            fs_->NewRandomAccessFile(patch_path));
+    diff::TreeApplyOptions options;
+    // Bounds from the signed size, checked before the records are decoded:
+    // an archive of `size` bytes holds at most size/512 entries, each with
+    // a path of at most 255 bytes.
+    options.max_total_size = size;
+    options.max_entries = size / diff::kUstarBlock;
+    options.max_manifest_bytes = options.max_entries * 300 + 4096;
+    options.link_unchanged = IsPosix(fs_);
+    // Checks the base's digest, syncs every file and directory, re-scans
+    // the result against the patch's new tree.
+    STRATA_RETURN_IF_ERROR(
+        diff::ApplyTreePatch(*fs_, from_dir, *patch, tree, options));
+    STRATA_ASSIGN_OR_RETURN(diff::TreeManifest built,
+                            diff::ScanTree(*fs_, tree));
+    // The re-packed archive keeps only the execute bit: the modes must be
+    // the ones an unpacked archive has, or a patch could choose others.
+    for (const diff::TreeEntry& e : built) {
+      if (e.type == diff::EntryType::kFile && e.mode != 0644 &&
+          e.mode != 0755) {
+        char mode[8];
+        std::snprintf(mode, sizeof(mode), "%04o", e.mode);
+        return absl::DataLossError(
+            StrCat("the tree patch gives ", e.path, " mode ", mode,
+                   ", not 0644 or 0755 as the signed archive does"));
+      }
+    }
+    STRATA_ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> file,
+                            fs_->NewWritableFile(out));
+    diff::WritableFileSink file_sink(file.get());
+    HashingSink sink(&file_sink);
+    STRATA_RETURN_IF_ERROR(
+        diff::WriteCanonicalUstar(*fs_, tree, built, sink).status());
+    STRATA_RETURN_IF_ERROR(file_sink.Flush());
+    STRATA_RETURN_IF_ERROR(file->Sync());
+    STRATA_RETURN_IF_ERROR(file->Close());
+    if (sink.size() != size || sink.Hex() != sha256) {
+      return absl::DataLossError(StrCat(
+          "the tree built from the patch re-packs to ", sink.size(),
+          " bytes that are not the signed archive ", sha256.substr(0, 12)));
+    }
+    return absl::OkStatus();
+  }();
+  if (!s.ok()) {
+    (void)RemoveTree(tree);
+    if (fs_->Exists(out)) (void)fs_->DeleteFile(out);
+  }
+  return s;
+}
+
+absl::Status TreeStore::MarkComplete(std::string_view sha256) {
+  return WriteFileAtomically(*fs_, MarkerOf(sha256), "");
 }
 
 absl::Status TreeStore::Verify(std::string_view sha256,

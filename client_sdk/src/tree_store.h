@@ -65,6 +65,22 @@ class TreeStore {
                       const std::optional<std::string>& previous,
                       UnpackStats* stats = nullptr);
 
+  // Builds DirOf(sha256) from the tree `from_dir` and the tree patch at
+  // `patch_path` (diff/tree_delta.h; unchanged files hard-linked on the
+  // POSIX file system), then re-packs it canonically
+  // (diff/ustar_writer.h) into `archive_out`, synced. OK only when that
+  // archive has `size` bytes and SHA-256 `sha256`, the signed statement's:
+  // the caller adopts it as the blob, then calls MarkComplete. kDataLoss
+  // when the patch does not apply to `from_dir` or the result differs; on
+  // any error the directory and `archive_out` are removed.
+  absl::Status ApplyPatch(std::string_view sha256, uint64_t size,
+                          std::string_view from_dir,
+                          std::string_view patch_path,
+                          std::string_view archive_out);
+  // Publishes the marker of a tree ApplyPatch built, once its archive is
+  // a blob.
+  absl::Status MarkComplete(std::string_view sha256);
+
   // Compares every file of the unpacked tree `sha256` with its archive
   // (re-hashing both); kDataLoss naming the first missing or different
   // file. OK when the tree is not unpacked (it is unpacked when asked for).

@@ -113,12 +113,14 @@ absl::StatusOr<v1::UpdateEntry> SignedEntry(
   }
   // Patches: a patch's output is verified against the signed hash anyway;
   // what is capped here is what the server may make the device download.
-  // A patch the publisher listed must be the one listed; any other may not
-  // be larger than the content itself.
+  // A byte patch the publisher listed must be the one listed; any other
+  // patch (and every tree patch, which stratad makes: its tree is re-packed
+  // and checked against the signed hash) may not be larger than the
+  // content itself.
   for (const v1::DeltaRef& d : offered.deltas()) {
     bool listed = false, same = false;
     for (const signing::DeltaEntry& s : a.deltas) {
-      if (s.from_sha256 != d.from_sha256()) continue;
+      if (d.tree() || s.from_sha256 != d.from_sha256()) continue;
       listed = true;
       same |= s.sha256 == d.patch().sha256() && s.length == d.patch().size();
     }

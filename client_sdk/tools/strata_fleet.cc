@@ -160,6 +160,7 @@ struct Counters {
   uint64_t resets_to_embedded = 0;
   uint64_t updates_installed = 0;
   uint64_t via_delta = 0;
+  uint64_t via_tree_delta = 0;  // of via_delta
   uint64_t via_full_download = 0;
   uint64_t via_inline = 0;
   uint64_t via_local = 0;
@@ -177,6 +178,7 @@ struct Counters {
     resets_to_embedded += o.resets_to_embedded;
     updates_installed += o.updates_installed;
     via_delta += o.via_delta;
+    via_tree_delta += o.via_tree_delta;
     via_full_download += o.via_full_download;
     via_inline += o.via_inline;
     via_local += o.via_local;
@@ -195,6 +197,7 @@ struct Counters {
     j["resets_to_embedded"] = resets_to_embedded;
     j["updates_installed"] = updates_installed;
     j["installed_via_delta"] = via_delta;
+    j["installed_via_tree_delta"] = via_tree_delta;
     j["installed_via_full_download"] = via_full_download;
     j["installed_inline"] = via_inline;
     j["installed_from_local"] = via_local;
@@ -418,11 +421,11 @@ class Fleet {
         t.launches_ok, " launches ok, ", t.launch_crashes,
         " crashed launches, ", t.rollbacks, " rollbacks, ",
         t.resets_to_embedded, " resets to embedded, ", t.updates_installed,
-        " updates installed (", t.via_delta, " via delta, ",
-        t.via_full_download, " full downloads, ", t.via_inline, " inline, ",
-        t.via_local, " local), ", t.bytes_downloaded, " bytes downloaded, ",
-        t.update_failures, " update failures, ", t.check_errors,
-        " check errors, ", pushes, " config pushes installed"));
+        " updates installed (", t.via_delta, " via delta (", t.via_tree_delta,
+        " tree patches), ", t.via_full_download, " full downloads, ",
+        t.via_inline, " inline, ", t.via_local, " local), ", t.bytes_downloaded,
+        " bytes downloaded, ", t.update_failures, " update failures, ",
+        t.check_errors, " check errors, ", pushes, " config pushes installed"));
   }
 
   absl::Status WriteSummary(const std::string& path) {
@@ -635,6 +638,7 @@ class Fleet {
     } else {
       d.round.updates_installed += check->installed.size();
       d.round.via_delta += check->via_delta;
+      d.round.via_tree_delta += check->via_tree_delta;
       d.round.via_full_download += check->via_full_download;
       d.round.via_inline += check->via_inline;
       d.round.via_local += check->via_local;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 #include <functional>
+#include <limits>
 #include <map>
 #include <set>
 #include <unordered_map>
@@ -118,12 +119,18 @@ std::string EncodeManifest(const TreePatchInfo& info) {
   return m;
 }
 
-absl::Status DecodeManifest(std::string_view in, TreePatchInfo* info) {
+absl::Status DecodeManifest(std::string_view in, TreePatchInfo* info,
+                            uint64_t max_entries) {
   uint64_t records;
   if (!internal::GetVarint(in, &info->old_entries) ||
       !internal::GetVarint(in, &info->new_entries) ||
       !internal::GetVarint(in, &records)) {
     return CorruptTree("bad manifest counts");
+  }
+  if (info->new_entries > max_entries) {
+    return absl::ResourceExhaustedError(
+        strata::StrCat("tree patch builds ", info->new_entries,
+                       " entries, above the limit of ", max_entries));
   }
   if (records > in.size())
     return CorruptTree("record count exceeds the manifest");
@@ -701,7 +708,22 @@ absl::StatusOr<TreePatchInfo> ReadTreePatch(std::string_view patch) {
   return ReadTreePatch(file);
 }
 
+namespace {
+absl::StatusOr<TreePatchInfo> ReadTreePatchWithin(const RandomAccessFile& patch,
+                                                  uint64_t max_manifest,
+                                                  uint64_t max_entries);
+}  // namespace
+
 absl::StatusOr<TreePatchInfo> ReadTreePatch(const RandomAccessFile& patch) {
+  return ReadTreePatchWithin(patch, kMaxManifest,
+                             std::numeric_limits<uint64_t>::max());
+}
+
+namespace {
+
+absl::StatusOr<TreePatchInfo> ReadTreePatchWithin(const RandomAccessFile& patch,
+                                                  uint64_t max_manifest,
+                                                  uint64_t max_entries) {
   const uint64_t size = patch.Size();
   if (size < 12) {
     return CorruptTree(
@@ -773,6 +795,11 @@ absl::StatusOr<TreePatchInfo> ReadTreePatch(const RandomAccessFile& patch) {
     manifest.append(buf.data(), n);
     if (manifest.size() > kMaxManifest)
       return CorruptTree("manifest too large");
+    if (manifest.size() > max_manifest) {
+      return absl::ResourceExhaustedError(
+          strata::StrCat("tree patch manifest is over ", max_manifest,
+                         " bytes decoded, above the limit"));
+    }
   }
   STRATA_RETURN_IF_ERROR(reader->ExpectEnd());
   if (!internal::kSkipIntegrityChecksForFuzzing &&
@@ -780,11 +807,9 @@ absl::StatusOr<TreePatchInfo> ReadTreePatch(const RandomAccessFile& patch) {
           0) {
     return CorruptTree("manifest SHA-256 mismatch");
   }
-  STRATA_RETURN_IF_ERROR(DecodeManifest(manifest, &info));
+  STRATA_RETURN_IF_ERROR(DecodeManifest(manifest, &info, max_entries));
   return info;
 }
-
-namespace {
 
 // Appends the content of entry `index` of a manifest to `out`.
 using ContentReader = std::function<absl::Status(size_t index, std::string&)>;
@@ -961,7 +986,9 @@ absl::Status ApplyTreePatch(FileSystem& fs, std::string_view old_root,
                             const RandomAccessFile& patch,
                             std::string_view staging_dir,
                             const TreeApplyOptions& options) {
-  STRATA_ASSIGN_OR_RETURN(TreePatchInfo info, ReadTreePatch(patch));
+  STRATA_ASSIGN_OR_RETURN(TreePatchInfo info,
+                          ReadTreePatchWithin(patch, options.max_manifest_bytes,
+                                              options.max_entries));
   if (info.new_tree_bytes > options.max_total_size) {
     return absl::ResourceExhaustedError(strata::StrCat(
         "tree patch declares ", info.new_tree_bytes,

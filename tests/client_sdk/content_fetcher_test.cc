@@ -56,7 +56,8 @@ class ContentFetcherTest : public ::testing::Test {
   DeltaBase OldBase() {
     EXPECT_THAT(WriteFileAtomically(fs_, "/s/user_data/old", kOldContent),
                 IsOk());
-    return DeltaBase{Sha256::HexHash(kOldContent), "/s/user_data/old"};
+    return DeltaBase{Sha256::HexHash(kOldContent), "/s/user_data/old",
+                     std::nullopt};
   }
 
   strata::testing::MemFileSystem fs_;
@@ -134,6 +135,37 @@ TEST_F(ContentFetcherTest, AWrongCallerCheckedDeltaFallsBackToo) {
   EXPECT_EQ(source_, Source::kFull);
   ASSERT_EQ(delta_failures_.size(), 1u);
   EXPECT_THAT(delta_failures_[0], StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_EQ(Blob(kNewContent), kNewContent);
+}
+
+// The plan's patches are tried in order: a tree patch is skipped when the
+// active content has no unpacked tree (nothing downloaded for it); after
+// a failed patch the next one is tried before the full download.
+TEST_F(ContentFetcherTest, PatchesAreTriedInOrderAndTreePatchesNeedATree) {
+  STRATA_ASSERT_OK_AND_ASSIGN(std::string good,
+                              diff::CreatePatch(kOldContent, kNewContent));
+  STRATA_ASSERT_OK_AND_ASSIGN(
+      std::string wrong, diff::CreatePatch(kOldContent, kNewContent + "!"));
+  v1::UpdateEntry e = DeltaEntry(wrong);  // first: a byte patch that fails
+  v1::DeltaRef* tree = e.add_deltas();    // then a tree patch
+  *tree = e.deltas(0);
+  tree->set_tree(true);
+  tree->mutable_patch()->set_sha256(Sha256::HexHash("a tree patch"));
+  tree->mutable_patch()->set_size(12);
+  server_.blobs[Sha256::HexHash("a tree patch")] = "a tree patch";
+  *e.add_deltas() = DeltaEntry(good).deltas(0);  // then the right one
+  TreeStore trees(&fs_, "/s/trees");
+  ASSERT_THAT(trees.Open(), IsOk());
+  ContentFetcher fetcher(Env{&fs_, &clock_, &random_}, &*store_, &server_, 0,
+                         &trees);
+  ASSERT_THAT(fetcher.Fetch(e, OldBase(), &source_, &bytes_,
+                            [&](const v1::DeltaRef&, const absl::Status& s) {
+                              delta_failures_.push_back(s);
+                            }),
+              IsOk());
+  EXPECT_EQ(source_, Source::kDelta);
+  EXPECT_EQ(bytes_, wrong.size() + good.size());
+  EXPECT_EQ(delta_failures_.size(), 1u);
   EXPECT_EQ(Blob(kNewContent), kNewContent);
 }
 

@@ -694,22 +694,29 @@ void ExpectOnlyCompleteTrees(MemFileSystem& mem,
   }
 }
 
-TEST(TreeCompleteCrashTest, TreeDeltaUnpackAndSwitch) {
-  const std::string sha1 = Sha256::HexHash(kTreeV1);
-  const std::string sha2 = Sha256::HexHash(kTreeV2);
-  STRATA_ASSERT_OK_AND_ASSIGN(std::string patch,
-                              diff::CreatePatch(kTreeV1, kTreeV2));
+// Enumerates the crashes of an H5 tree update from `v1_tar` to `v2_tar`
+// that the server holds only as `patch` (a tree patch when `tree_patch`).
+// After each: the device opens v1's or v2's tree file for file, the page
+// resolves to it, no incomplete tree is left, and the update completes
+// (by the patch, or from the archive adopted before the crash) with v1's
+// tree collected after the healthy launch.
+CrashPoints EnumerateTreeSwitch(const std::string& v1_tar,
+                                const std::string& v2_tar,
+                                const std::string& patch, bool tree_patch,
+                                const std::string& name) {
+  const std::string sha1 = Sha256::HexHash(v1_tar);
+  const std::string sha2 = Sha256::HexHash(v2_tar);
   CrashFlow flow;
   flow.setup = [&](World& w) {
-    w.server.blobs[sha1] = kTreeV1;
+    w.server.blobs[sha1] = v1_tar;
     w.server.blobs[Sha256::HexHash(patch)] = patch;  // v2 only as a patch
-    v1::UpdateEntry v2 = Version(v1::LAYER_H5, "mall", "2", kTreeV2, 2, 0);
+    v1::UpdateEntry v2 = Version(v1::LAYER_H5, "mall", "2", v2_tar, 2, 0);
     v1::DeltaRef* d = v2.add_deltas();
     d->set_from_sha256(sha1);
+    d->set_tree(tree_patch);
     d->mutable_patch()->set_sha256(Sha256::HexHash(patch));
     d->mutable_patch()->set_size(patch.size());
-    InstallHealthy(w, {Version(v1::LAYER_H5, "mall", "1", kTreeV1, 1, 0)},
-                   {v2});
+    InstallHealthy(w, {Version(v1::LAYER_H5, "mall", "1", v1_tar, 1, 0)}, {v2});
   };
   flow.run = [&](World&, Client& client) {
     (void)client.Check();
@@ -729,6 +736,13 @@ TEST(TreeCompleteCrashTest, TreeDeltaUnpackAndSwitch) {
       EXPECT_EQ(dir, "/sdk/trees/" + sha2);
       EXPECT_EQ(FilesUnder(w.mem, dir), kTreeV2Files);
     }
+    // The H5 page resolves to the installed file of the version open.
+    STRATA_ASSERT_OK_AND_ASSIGN(
+        Client::UrlResolution page,
+        client.ResolveUrl("https://mall.example/index.html"));
+    EXPECT_TRUE(page.offline) << page.fallback_reason;
+    EXPECT_EQ(page.path, dir + "/index.html");
+    EXPECT_EQ(page.version, active->version);
     EXPECT_THAT(client.VerifyInstalled(), IsOk());
     ExpectOnlyCompleteTrees(w.mem, {sha1, sha2});
   };
@@ -740,17 +754,50 @@ TEST(TreeCompleteCrashTest, TreeDeltaUnpackAndSwitch) {
     if (result.ok() && !result->failures.empty()) {
       ADD_FAILURE() << result->failures.front();
     }
+    if (result.ok() && !result->installed.empty()) {
+      // By the patch, or from the archive adopted before the crash.
+      EXPECT_EQ((tree_patch ? result->via_tree_delta : result->via_delta) +
+                    result->via_local,
+                1u);
+    }
     ActivateAll(client, v1::LAYER_H5, "mall");
     EXPECT_THAT(client.MarkLaunchHealthy(), IsOk());
     auto dir = client.ModuleDir(Layer::kH5, "mall");
     ASSERT_THAT(dir, IsOk());
     EXPECT_EQ(*dir, "/sdk/trees/" + sha2);
     EXPECT_EQ(FilesUnder(w.mem, *dir), kTreeV2Files);
+    EXPECT_THAT(client.VerifyInstalled(), IsOk());
     // v1's tree is gone with its archive after the healthy launch.
     ExpectOnlyCompleteTrees(w.mem, {sha2});
     EXPECT_FALSE(w.mem.Exists("/sdk/trees/" + sha1 + ".ok"));
   };
-  const CrashPoints p = EnumerateCrashes(flow, "tree_delta_switch");
+  return EnumerateCrashes(flow, name);
+}
+
+// v2 as a byte patch of the archive: applied to the archive, verified,
+// unpacked into its own directory, then the state switched.
+TEST(TreeCompleteCrashTest, TreeDeltaUnpackAndSwitch) {
+  STRATA_ASSERT_OK_AND_ASSIGN(std::string patch,
+                              diff::CreatePatch(kTreeV1, kTreeV2));
+  const CrashPoints p =
+      EnumerateTreeSwitch(kTreeV1, kTreeV2, patch,
+                          /*tree_patch=*/false, "tree_delta_switch");
+  EXPECT_GT(p.flow, 10u);
+  EXPECT_GT(p.recovery, 0u);
+}
+
+// v2 as a tree patch (DeltaRef.tree), on canonical archives: v2's tree is
+// built from v1's directory, re-packed and checked against the signed
+// archive hash, its archive adopted, its marker written, then the state
+// switched.
+TEST(TreeCompleteCrashTest, TreePatchBuildAndSwitch) {
+  const std::string v1_tar = tree_testing::CanonicalTar(kTreeV1Files);
+  const std::string v2_tar = tree_testing::CanonicalTar(kTreeV2Files);
+  STRATA_ASSERT_OK_AND_ASSIGN(
+      std::string patch, diff::CreateTreePatchFromArchives(v1_tar, v2_tar));
+  const CrashPoints p =
+      EnumerateTreeSwitch(v1_tar, v2_tar, patch,
+                          /*tree_patch=*/true, "tree_patch_switch");
   EXPECT_GT(p.flow, 10u);
   EXPECT_GT(p.recovery, 0u);
 }

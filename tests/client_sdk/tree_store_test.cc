@@ -6,6 +6,7 @@
 
 #include <sys/stat.h>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,7 @@
 #include "strata/base/sha256.h"
 #include "strata/base/testing/mem_file_system.h"
 #include "strata/base/testing/status_matchers.h"
+#include "strata/diff/tree_delta.h"
 #include "tree_testing.h"
 
 namespace strata::client {
@@ -200,6 +202,79 @@ TEST_F(TreeStoreTest, UnpackingAnExistingTreeIsANoOp) {
 
 // Elsewhere than on POSIX (the crash tests' in-memory file system) files
 // are copied, and a symlink cannot be made.
+// A tree patch builds the new tree beside the active one; the re-packed
+// archive must be the signed one, or nothing is left.
+TEST_F(TreeStoreTest, ApplyPatchBuildsTheTreeAndChecksTheRepackedArchive) {
+  const std::map<std::string, std::string> v1 = {
+      {"index.html", "<h1>v1</h1>"}, {"static/app.js", "console.log(1)"}};
+  const std::map<std::string, std::string> v2 = {
+      {"index.html", "<h1>v2</h1>"},
+      {"static/app.js", "console.log(1)"},
+      {"static/new.css", "body{}"}};
+  const std::string a1 = tree_testing::CanonicalTar(v1);
+  const std::string a2 = tree_testing::CanonicalTar(v2);
+  auto [path1, sha1] = Put(a1);
+  ASSERT_THAT(trees_.Unpack(sha1, path1, std::nullopt), IsOk());
+  STRATA_ASSERT_OK_AND_ASSIGN(std::string patch,
+                              diff::CreateTreePatchFromArchives(a1, a2));
+  const std::string patch_path = JoinPath(tmp_.path(), "patch");
+  ASSERT_THAT(WriteFileAtomically(*fs_, patch_path, patch), IsOk());
+  const std::string out = JoinPath(tmp_.path(), "out.tar");
+  const std::string sha2 = Sha256::HexHash(a2);
+
+  // The wrong signed hash (or size): refused, nothing left.
+  const std::string wrong = Sha256::HexHash("something else");
+  EXPECT_THAT(
+      trees_.ApplyPatch(wrong, a2.size(), trees_.DirOf(sha1), patch_path, out),
+      StatusIs(absl::StatusCode::kDataLoss, HasSubstr("re-packs")));
+  EXPECT_FALSE(fs_->Exists(trees_.DirOf(wrong)));
+  EXPECT_FALSE(fs_->Exists(out));
+  EXPECT_THAT(trees_.ApplyPatch(sha2, a2.size() + 1, trees_.DirOf(sha1),
+                                patch_path, out),
+              StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_FALSE(fs_->Exists(trees_.DirOf(sha2)));
+
+  ASSERT_THAT(
+      trees_.ApplyPatch(sha2, a2.size(), trees_.DirOf(sha1), patch_path, out),
+      IsOk());
+  EXPECT_EQ(Read(out), a2);
+  EXPECT_FALSE(trees_.Has(sha2));  // complete only once marked
+  ASSERT_THAT(trees_.MarkComplete(sha2), IsOk());
+  EXPECT_TRUE(trees_.Has(sha2));
+  EXPECT_EQ(Read(JoinPath(trees_.DirOf(sha2), "static/new.css")), "body{}");
+  EXPECT_EQ(Inode(JoinPath(trees_.DirOf(sha1), "static/app.js")),
+            Inode(JoinPath(trees_.DirOf(sha2), "static/app.js")));
+
+  // A patch giving a file a mode no unpacked archive has (the re-packed
+  // archive would not show it: only the execute bit is kept).
+  const std::string odd = JoinPath(tmp_.path(), "odd");
+  for (const auto& [path, data] : v2) {
+    ASSERT_THAT(CreateDirs(*fs_, Dirname(JoinPath(odd, path))), IsOk());
+    ASSERT_THAT(WriteFileAtomically(*fs_, JoinPath(odd, path), data), IsOk());
+    ASSERT_THAT(fs_->SetPermissions(JoinPath(odd, path), 0644), IsOk());
+  }
+  ASSERT_THAT(fs_->SetPermissions(JoinPath(odd, "index.html"), 0666), IsOk());
+  STRATA_ASSERT_OK_AND_ASSIGN(
+      std::string odd_patch,
+      diff::CreateTreePatch(*fs_, trees_.DirOf(sha1), odd));
+  ASSERT_THAT(WriteFileAtomically(*fs_, patch_path, odd_patch), IsOk());
+  EXPECT_THAT(trees_.ApplyPatch(sha2, a2.size(), trees_.DirOf(sha1), patch_path,
+                                JoinPath(tmp_.path(), "o3")),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("mode 0666")));
+  EXPECT_FALSE(fs_->Exists(JoinPath(tmp_.path(), "o3")));
+  ASSERT_THAT(WriteFileAtomically(*fs_, patch_path, patch), IsOk());
+
+  // A base that changed behind the store's back: the patch does not apply.
+  ASSERT_THAT(WriteFileAtomically(
+                  *fs_, JoinPath(trees_.DirOf(sha1), "index.html"), "changed"),
+              IsOk());
+  EXPECT_THAT(
+      trees_.ApplyPatch(sha2, a2.size(), trees_.DirOf(sha1), patch_path, out),
+      StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_FALSE(fs_->Exists(trees_.DirOf(sha2)));
+  EXPECT_FALSE(trees_.Has(sha2));
+}
+
 TEST(TreeStoreMemTest, CopiesFilesAndRefusesSymlinksOffPosix) {
   strata::testing::MemFileSystem mem;
   TreeStore trees(&mem, "/s/trees");

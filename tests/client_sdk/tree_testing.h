@@ -10,9 +10,12 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "strata/diff/ustar_writer.h"
 
 namespace strata::client::tree_testing {
 
@@ -62,6 +65,23 @@ inline std::string TarHeaderAndData(const TarItem& item) {
 inline std::string Tar(const std::vector<TarItem>& items) {
   std::string out;
   for (const TarItem& item : items) out += TarHeaderAndData(item);
+  return out + std::string(1024, '\0');
+}
+
+// The canonical archive (diff/ustar_writer.h) of `files` (path ->
+// content, mode 0644), as `strata publish --dir` packs a tree: the kind
+// stratad makes tree patches for.
+inline std::string CanonicalTar(
+    const std::map<std::string, std::string>& files) {
+  std::string out;
+  for (const auto& [path, data] : files) {  // std::map: sorted bytewise
+    absl::StatusOr<std::string> header =
+        diff::CanonicalUstarHeader(path, data.size(), false, "");
+    if (!header.ok()) return "";
+    out += *header;
+    out += data;
+    out.append(diff::UstarPadded(data.size()) - data.size(), '\0');
+  }
   return out + std::string(1024, '\0');
 }
 

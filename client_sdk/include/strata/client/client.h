@@ -306,6 +306,10 @@ struct CheckResult {
   // (also after a failed patch), or already on the device. They add up to
   // installed.size().
   size_t via_delta = 0;
+  // Of via_delta: tree patches applied to the active version's unpacked
+  // tree (H5/HCF trees; the new tree is built beside it, unchanged files
+  // hard-linked, and re-packed to check the signed archive hash).
+  size_t via_tree_delta = 0;
   size_t via_inline = 0;
   size_t via_full_download = 0;
   size_t via_local = 0;

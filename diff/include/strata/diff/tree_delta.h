@@ -103,6 +103,12 @@ struct TreeDiffOptions {
 struct TreeApplyOptions {
   // Refuse a patch whose new tree is larger in total (kResourceExhausted).
   uint64_t max_total_size = std::numeric_limits<uint64_t>::max();
+  // Refuse (kResourceExhausted) a patch whose new tree has more entries, or
+  // whose manifest decodes to more bytes, before the records are decoded:
+  // memory bounded by what the caller expects (the SDK: what an archive of
+  // the signed size can hold).
+  uint64_t max_entries = std::numeric_limits<uint64_t>::max();
+  uint64_t max_manifest_bytes = uint64_t{256} << 20;
   int max_window_log = 27;
   ProgressFn progress;
   // Hard-link kept and copied files (same mode) from the old tree instead
