@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <limits>
+#include <map>
 #include <thread>
 
 #include "../signing/test_repo.h"
@@ -27,7 +28,10 @@
 #include "strata/base/testing/simulated_clock.h"
 #include "strata/base/testing/status_matchers.h"
 #include "strata/client/client.h"
+#include "strata/diff/delta.h"
+#include "strata/diff/tree_delta.h"
 #include "strata/signing/reject_reason.h"
+#include "tree_testing.h"
 #include "trust_policy.h"
 
 namespace strata::client {
@@ -231,6 +235,55 @@ TEST_F(VerifiedClientTest, InstallsACorrectlySignedUpdateWithTheSignedFacts) {
   EXPECT_EQ(t.targets(), repo_.targets.common.version);
   EXPECT_EQ(t.director(), repo_.director.common.version);
   EXPECT_EQ(t.roles().at("h5"), repo_.delegated["h5"].common.version);
+}
+
+// A tree patch (stratad's, checked by re-packing the tree against the
+// signed hash) is kept beside a byte patch the publishers listed for the
+// same base, within the content's signed length.
+TEST_F(VerifiedClientTest, ATreePatchIsKeptBesideAPublisherListedPatch) {
+  const std::map<std::string, std::string> files1 = {
+      {"index.html", "<h1>v1</h1>"}, {"static/app.js", std::string(900, 'a')}};
+  std::map<std::string, std::string> files2 = files1;
+  files2["index.html"] = "<h1>v2</h1>";
+  const std::string tar1 = tree_testing::CanonicalTar(files1);
+  const std::string tar2 = tree_testing::CanonicalTar(files2);
+  Sign(signing::Layer::kH5, "mall", 1, tar1, "1");
+  repo_.Publish();
+  transport_->Serve({Offer(v1::LAYER_H5, "mall", tar1, 1, "1")});
+  STRATA_ASSERT_OK_AND_ASSIGN(CheckResult r1, client_->Check());
+  ASSERT_TRUE(r1.failures.empty()) << r1.failures.front();
+  ASSERT_THAT(client_->OpenModule(Layer::kH5, "mall"), IsOk());  // unpacked
+
+  STRATA_ASSERT_OK_AND_ASSIGN(std::string bytes, diff::CreatePatch(tar1, tar2));
+  STRATA_ASSERT_OK_AND_ASSIGN(std::string tree,
+                              diff::CreateTreePatchFromArchives(tar1, tar2));
+  const std::string name = Sign(signing::Layer::kH5, "mall", 2, tar2, "2");
+  repo_.delegated["h5"].targets[name].artifact->deltas.push_back(
+      signing::DeltaEntry{Sha256::HexHash(tar1), Sha256::HexHash(bytes),
+                          bytes.size(), "strata-diff/1"});
+  ++repo_.delegated["h5"].common.version;
+  ++repo_.snapshot.common.version;
+  ++repo_.timestamp.common.version;
+  ++repo_.director.common.version;
+  repo_.Publish();
+  v1::UpdateEntry v2 = Offer(v1::LAYER_H5, "mall", tar2, 2, "2");
+  transport_->blobs.erase(Sha256::HexHash(tar2));  // patches only
+  for (const std::string* patch : {&tree, &bytes}) {
+    transport_->blobs[Sha256::HexHash(*patch)] = *patch;
+    v1::DeltaRef* d = v2.add_deltas();
+    d->set_from_sha256(Sha256::HexHash(tar1));
+    d->set_tree(patch == &tree);
+    d->mutable_patch()->set_sha256(Sha256::HexHash(*patch));
+    d->mutable_patch()->set_size(patch->size());
+  }
+  transport_->Serve({v2});
+  STRATA_ASSERT_OK_AND_ASSIGN(CheckResult r2, client_->Check());
+  ASSERT_TRUE(r2.failures.empty()) << r2.failures.front();
+  EXPECT_EQ(r2.via_tree_delta, 1u);
+  EXPECT_EQ(r2.bytes_downloaded, tree.size());
+  STRATA_ASSERT_OK_AND_ASSIGN(std::string dir,
+                              client_->OpenModule(Layer::kH5, "mall"));
+  EXPECT_EQ(*fs_.ReadFile(dir + "/index.html"), "<h1>v2</h1>");
 }
 
 TEST_F(VerifiedClientTest, FilesTheServerDoesNotResendComeFromTheTrustedState) {
