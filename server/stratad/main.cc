@@ -257,6 +257,13 @@ int main(int argc, char** argv) {
                  "are dropped (the device downloads in full)")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000000));
+  app.add_option("--max-tree-delta-mb", options.max_tree_delta_mib,
+                 "make tree patches (applied by devices straight into the "
+                 "new version's directory) only between tree archives of "
+                 "at most this many MiB; making one holds about 6 bytes of "
+                 "memory per byte of the old archive; 0: byte patches only")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 4096));
   std::string report_retention = "30d";
   app.add_option("--report-retention", report_retention,
                  "how long device reports (and their event ids) are kept "

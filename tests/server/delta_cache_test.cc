@@ -14,6 +14,7 @@
 #include "strata/diff/tree_delta.h"
 #include "strata/diff/ustar_writer.h"
 #include "strata/server/core/admin_core.h"
+#include "strata/server/core/blob_writer.h"
 #include "strata/server/core/delivery_core.h"
 #include "test_util.h"
 
@@ -213,6 +214,43 @@ TEST_F(DeltaCacheTest, CanonicalTreeArchivesGetATreePatch) {
   v1::CheckResponse old_sdk = CheckWith(v1);
   ASSERT_EQ(old_sdk.plan().updates(0).deltas_size(), 1);
   EXPECT_FALSE(old_sdk.plan().updates(0).deltas(0).tree());
+}
+
+// A record stored before stratad made tree patches is offered as it is and
+// computed again for the first device that applies tree patches.
+TEST_F(DeltaCacheTest, RecordsFromBeforeTreePatchesAreComputedAgain) {
+  Init({.previous_versions = 0});
+  const std::string v1 = PublishContent(1, PackageTree(1));
+  const std::string v2 = PublishContent(2, PackageTree(2));
+  deltas_->WaitIdle();
+  ASSERT_EQ(deltas_->computed(), 0u);
+  STRATA_ASSERT_OK_AND_ASSIGN(
+      std::string bytes, diff::CreatePatch(PackageTree(1), PackageTree(2)));
+  STRATA_ASSERT_OK_AND_ASSIGN(BlobManifest blob,
+                              BlobWriter::WriteAll(store_.get(), bytes));
+  v1::StoredDelta old;  // as an older stratad stored it
+  old.set_from_sha256(v1);
+  old.set_to_sha256(v2);
+  old.set_patch_sha256(blob.sha256);
+  old.set_patch_size(blob.size);
+  old.set_worthwhile(true);
+  ASSERT_THAT(store_->PutDelta(old, &blob, nullptr), IsOk());
+  // An older SDK: the record as it is, nothing queued.
+  EXPECT_EQ(CheckWith(v1).plan().updates(0).deltas_size(), 1);
+  deltas_->WaitIdle();
+  EXPECT_EQ(deltas_->computed(), 0u);
+  // A device that applies tree patches: the byte patch now, the tree
+  // patch once the pair is computed again; then never again.
+  v1::CheckResponse first = CheckWith(v1, /*accepts_tree_patches=*/true);
+  ASSERT_EQ(first.plan().updates(0).deltas_size(), 1);
+  EXPECT_FALSE(first.plan().updates(0).deltas(0).tree());
+  deltas_->WaitIdle();
+  EXPECT_EQ(deltas_->computed(), 1u);
+  v1::CheckResponse next = CheckWith(v1, /*accepts_tree_patches=*/true);
+  ASSERT_EQ(next.plan().updates(0).deltas_size(), 2);
+  EXPECT_TRUE(next.plan().updates(0).deltas(0).tree());
+  deltas_->WaitIdle();
+  EXPECT_EQ(deltas_->computed(), 1u);
 }
 
 TEST_F(DeltaCacheTest, OtherArchivesGetByteDeltasOnly) {

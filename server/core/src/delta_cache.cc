@@ -108,7 +108,8 @@ void DeltaCache::Enqueue(const std::string& from, const std::string& to,
   absl::StatusOr<std::optional<v1::StoredDelta>> cached =
       store_->GetDelta(from, to);
   MutexLock lock(&mu_);
-  if (cached.ok() && cached->has_value()) {
+  if (cached.ok() && cached->has_value() &&
+      (*cached)->tree_patch_considered()) {
     pending_.erase({from, to});
     idle_cv_.SignalAll();
     return;
@@ -201,6 +202,7 @@ absl::Status DeltaCache::Compute(const std::string& from,
   delta.set_worthwhile(static_cast<double>(patch.size()) <
                        options_.max_patch_ratio *
                            static_cast<double>(new_data.size()));
+  delta.set_tree_patch_considered(true);
   std::optional<BlobManifest> blob, tree_blob;
   if (delta.worthwhile()) {
     STRATA_ASSIGN_OR_RETURN(blob, BlobWriter::WriteAll(store_, patch));

@@ -342,6 +342,7 @@ absl::StatusOr<std::unique_ptr<StrataServer>> StrataServer::Start(
   DeltaOptions delta_options;
   delta_options.previous_versions = options.delta_previous_versions;
   delta_options.max_queued = options.max_delta_queue;
+  delta_options.max_tree_size = options.max_tree_delta_mib << 20;
   impl->deltas = std::make_unique<DeltaCache>(impl->store.get(), &impl->metrics,
                                               delta_options);
   DeliveryOptions delivery_options;

@@ -80,6 +80,10 @@ struct ServerOptions {
   size_t max_reports_in_flight = 4096;
   // Delta computations devices asked for that may wait for a worker.
   size_t max_delta_queue = 256;
+  // Tree patches only between tree archives of at most this many MiB (the
+  // tree differ holds both trees and a suffix array of the old one:
+  // about 6 bytes per old byte); 0: no tree patches.
+  uint64_t max_tree_delta_mib = 64;
   // Device reports older than this are deleted (with their event ids);
   // must be longer than a plan's lifetime (24 h).
   absl::Duration report_retention = absl::Hours(30 * 24);
