@@ -52,9 +52,10 @@ class DeltaCache {
   // every version marked embedded (what apps ship with).
   void OnPublished(const v1::ArtifactStatement& statement);
   // Queues `from` -> `to` for a device that says it has `from`, unless
-  // cached (by a server that made tree patches), queued or being computed. Dropped (and counted) when `from` is
-  // not content this server stores (a made-up hash costs no slot and no
-  // computation) or when `max_queued` requests are waiting already.
+  // cached (by a server that made tree patches), queued or being computed.
+  // Dropped (and counted) when `from` is not content this server stores (a
+  // made-up hash costs no slot and no computation) or when `max_queued`
+  // requests are waiting already.
   void Request(const std::string& from_sha256, const std::string& to_sha256,
                uint64_t to_size);
   // A cached delta worth offering, if any.
