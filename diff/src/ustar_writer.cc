@@ -46,7 +46,8 @@ absl::StatusOr<std::string> CanonicalUstarHeader(std::string_view path,
                "' has a target longer than 100 bytes, which ustar cannot "
                "hold"));
   }
-  std::memcpy(h, name.data(), name.size());
+  // std::copy, not memcpy: an empty string_view may hold a null pointer.
+  std::copy(name.begin(), name.end(), h);
   Octal(h + 100, 8, link ? 0777 : executable ? 0755 : 0644);
   Octal(h + 108, 8, 0);
   Octal(h + 116, 8, 0);
@@ -54,10 +55,10 @@ absl::StatusOr<std::string> CanonicalUstarHeader(std::string_view path,
   Octal(h + 136, 12, 0);
   std::memset(h + 148, ' ', 8);
   h[156] = link ? '2' : '0';
-  std::memcpy(h + 157, link_target.data(), link_target.size());
+  std::copy(link_target.begin(), link_target.end(), h + 157);
   std::memcpy(h + 257, "ustar", 6);  // "ustar\0"
   std::memcpy(h + 263, "00", 2);
-  std::memcpy(h + 345, prefix.data(), prefix.size());
+  std::copy(prefix.begin(), prefix.end(), h + 345);
   unsigned sum = 0;
   for (unsigned char c : std::string_view(h, kUstarBlock)) sum += c;
   std::snprintf(h + 148, 8, "%06o", sum);
