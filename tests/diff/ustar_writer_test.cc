@@ -99,6 +99,20 @@ TEST_F(UstarWriterTest, EncodingIsFrozen) {
             "9927069bc29b5e8bad65ad9a3d43ac869b58b5fa1490d25364e3c7d47150063d");
 }
 
+// The fuzz seed that reaches the canonical path (written by hand from the
+// format's description, so it also checks the writer against the doc).
+TEST(UstarWriterSeedTest, TheCanonicalFuzzSeedIsCanonical) {
+  absl::StatusOr<std::string> seed = PosixFileSystem()->ReadFile(
+      STRATA_TEST_SOURCE_DIR "/diff/fuzz/seeds/ustar_reader/canonical.tar");
+  ASSERT_TRUE(seed.ok()) << seed.status();
+  EXPECT_TRUE(IsCanonicalUstar(*seed));
+  STRATA_ASSERT_OK_AND_ASSIGN(TreeManifest m,
+                              ManifestOfArchive(*seed, nullptr));
+  ASSERT_EQ(m.size(), 4u);
+  EXPECT_EQ(m[1].type, EntryType::kSymlink);
+  EXPECT_EQ(m[2].mode, 0755u);
+}
+
 TEST_F(UstarWriterTest, RefusesWhatADeviceCouldNotRebuild) {
   STRATA_ASSERT_OK_AND_ASSIGN(const std::string good, Pack(dir_ / "v1"));
   ASSERT_TRUE(IsCanonicalUstar(good));
