@@ -250,11 +250,11 @@ absl::Status TreeStore::ApplyPatch(std::string_view sha256, uint64_t size,
                             fs_->NewRandomAccessFile(patch_path));
     diff::TreeApplyOptions options;
     // Bounds from the signed size, checked before the records are decoded:
-    // an archive of `size` bytes holds at most size/512 entries, each with
-    // a path of at most 255 bytes.
+    // an archive of `size` bytes holds at most size/512 entries, each a
+    // 512-byte header holding more than its manifest record does.
     options.max_total_size = size;
     options.max_entries = size / diff::kUstarBlock;
-    options.max_manifest_bytes = options.max_entries * 300 + 4096;
+    options.max_manifest_bytes = size + 4096;
     options.link_unchanged = IsPosix(fs_);
     // Checks the base's digest, syncs every file and directory, re-scans
     // the result against the patch's new tree.

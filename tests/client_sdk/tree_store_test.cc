@@ -200,8 +200,6 @@ TEST_F(TreeStoreTest, UnpackingAnExistingTreeIsANoOp) {
   EXPECT_EQ(stats.files, 0u);
 }
 
-// Elsewhere than on POSIX (the crash tests' in-memory file system) files
-// are copied, and a symlink cannot be made.
 // A tree patch builds the new tree beside the active one; the re-packed
 // archive must be the signed one, or nothing is left.
 TEST_F(TreeStoreTest, ApplyPatchBuildsTheTreeAndChecksTheRepackedArchive) {
@@ -275,6 +273,8 @@ TEST_F(TreeStoreTest, ApplyPatchBuildsTheTreeAndChecksTheRepackedArchive) {
   EXPECT_FALSE(trees_.Has(sha2));
 }
 
+// Elsewhere than on POSIX (the crash tests' in-memory file system) files
+// are copied, and a symlink cannot be made.
 TEST(TreeStoreMemTest, CopiesFilesAndRefusesSymlinksOffPosix) {
   strata::testing::MemFileSystem mem;
   TreeStore trees(&mem, "/s/trees");

@@ -249,6 +249,10 @@ TEST_F(DeltaCacheTest, RecordsFromBeforeTreePatchesAreComputedAgain) {
   v1::CheckResponse next = CheckWith(v1, /*accepts_tree_patches=*/true);
   ASSERT_EQ(next.plan().updates(0).deltas_size(), 2);
   EXPECT_TRUE(next.plan().updates(0).deltas(0).tree());
+  // The stored byte patch is kept (not made again and replaced, which
+  // would leave its blob unreferenced).
+  EXPECT_EQ(next.plan().updates(0).deltas(1).patch().sha256(), blob.sha256);
+  EXPECT_EQ(metrics_.CounterValue("strata_tree_deltas_computed_total"), 1u);
   deltas_->WaitIdle();
   EXPECT_EQ(deltas_->computed(), 1u);
 }

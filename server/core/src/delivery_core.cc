@@ -303,7 +303,8 @@ absl::Status DeliveryCore::Check(const v1::CheckRequest& request,
           ref->mutable_patch()->set_sha256(d->patch_sha256());
           ref->mutable_patch()->set_size(d->patch_size());
         }
-        if (request.accepts_tree_patches() && !d->tree_patch_considered()) {
+        if (request.accepts_tree_patches() && !d->tree_patch_considered() &&
+            deltas_->tree_patches()) {
           // Stored before stratad made tree patches: computed again.
           deltas_->Request(from, to, entry->statement().size());
         }

@@ -187,30 +187,39 @@ absl::Status DeltaCache::Compute(const std::string& from,
                           store_->ReadBlob(from, 0, options_.max_size));
   STRATA_ASSIGN_OR_RETURN(std::string new_data,
                           store_->ReadBlob(to, 0, options_.max_size));
-  diff::DiffOptions diff_options;
-  diff_options.level = options_.zstd_level;
-  diff_options.threads = 1;
-  // Every device applies a delivered patch against the SHA-256 of the
-  // signed statement (ContentFetcher), so the patch need not carry a check
-  // of its own: 4 bytes less on every compact patch.
-  diff_options.output_check = diff::OutputCheck::kByCaller;
-  STRATA_ASSIGN_OR_RETURN(std::string patch,
-                          diff::CreatePatch(old_data, new_data, diff_options));
   v1::StoredDelta delta;
-  delta.set_from_sha256(from);
-  delta.set_to_sha256(to);
-  delta.set_worthwhile(static_cast<double>(patch.size()) <
-                       options_.max_patch_ratio *
-                           static_cast<double>(new_data.size()));
-  delta.set_tree_patch_considered(true);
   std::optional<BlobManifest> blob, tree_blob;
-  if (delta.worthwhile()) {
-    STRATA_ASSIGN_OR_RETURN(blob, BlobWriter::WriteAll(store_, patch));
-    delta.set_patch_sha256(blob->sha256);
-    delta.set_patch_size(blob->size);
+  // A record an older stratad stored (no tree patch considered) keeps its
+  // byte patch: only the tree patch is made (and no patch blob is
+  // replaced, which would leave the old one unreferenced).
+  absl::StatusOr<std::optional<v1::StoredDelta>> existing =
+      store_->GetDelta(from, to);
+  if (existing.ok() && existing->has_value()) {
+    delta = **existing;
+  } else {
+    diff::DiffOptions diff_options;
+    diff_options.level = options_.zstd_level;
+    diff_options.threads = 1;
+    // Every device applies a delivered patch against the SHA-256 of the
+    // signed statement (ContentFetcher), so the patch need not carry a
+    // check of its own: 4 bytes less on every compact patch.
+    diff_options.output_check = diff::OutputCheck::kByCaller;
+    STRATA_ASSIGN_OR_RETURN(
+        std::string patch, diff::CreatePatch(old_data, new_data, diff_options));
+    delta.set_from_sha256(from);
+    delta.set_to_sha256(to);
+    delta.set_worthwhile(static_cast<double>(patch.size()) <
+                         options_.max_patch_ratio *
+                             static_cast<double>(new_data.size()));
+    if (delta.worthwhile()) {
+      STRATA_ASSIGN_OR_RETURN(blob, BlobWriter::WriteAll(store_, patch));
+      delta.set_patch_sha256(blob->sha256);
+      delta.set_patch_size(blob->size);
+    }
   }
-  if (std::optional<std::string> tree =
-          TreePatch(old_data, new_data, delta.worthwhile() ? patch.size() : 0);
+  delta.set_tree_patch_considered(true);
+  if (std::optional<std::string> tree = TreePatch(
+          old_data, new_data, delta.worthwhile() ? delta.patch_size() : 0);
       tree.has_value()) {
     STRATA_ASSIGN_OR_RETURN(tree_blob, BlobWriter::WriteAll(store_, *tree));
     delta.set_tree_patch_sha256(tree_blob->sha256);
@@ -219,7 +228,10 @@ absl::Status DeltaCache::Compute(const std::string& from,
   STRATA_RETURN_IF_ERROR(store_->PutDelta(delta, blob ? &*blob : nullptr,
                                           tree_blob ? &*tree_blob : nullptr));
   // Counted once stored: a check that follows sees it (tests wait on the
-  // counter before they check).
+  // counters before they check).
+  if (tree_blob.has_value()) {
+    metrics_->Increment("strata_tree_deltas_computed_total");
+  }
   metrics_->Increment("strata_deltas_computed_total");
   return absl::OkStatus();
 }
@@ -255,7 +267,6 @@ std::optional<std::string> DeltaCache::TreePatch(std::string_view old_data,
   if (!worth || (byte_patch_size > 0 && tree->size() >= byte_patch_size)) {
     return skipped("larger");
   }
-  metrics_->Increment("strata_tree_deltas_computed_total");
   return *std::move(tree);
 }
 

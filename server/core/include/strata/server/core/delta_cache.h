@@ -28,10 +28,10 @@ struct DeltaOptions {
   uint64_t min_size = 4096;   // smaller artifacts travel whole
   uint64_t max_size = uint64_t{256} << 20;
   double max_patch_ratio = 0.8;  // a patch must be smaller than this share
-  // Tree patches between canonical tree archives (both patches are made;
-  // the tree patch is kept when it is the smaller), when both archives are
-  // at most this size: the tree differ holds both trees and a suffix array
-  // of the old.
+  // Tree patches between tree archives whose new one is canonical (both
+  // patches are made; the tree patch is kept when it is the smaller), when
+  // both archives are at most this size: the tree differ holds both trees
+  // and a suffix array of the old.
   // 0 turns them off.
   uint64_t max_tree_size = uint64_t{64} << 20;
   int zstd_level = 19;
@@ -51,6 +51,8 @@ class DeltaCache {
   // Queues deltas to `statement` from the module's last N versions and from
   // every version marked embedded (what apps ship with).
   void OnPublished(const v1::ArtifactStatement& statement);
+  // Whether tree patches are made at all (max_tree_size > 0).
+  bool tree_patches() const { return options_.max_tree_size > 0; }
   // Queues `from` -> `to` for a device that says it has `from`, unless
   // cached (by a server that made tree patches), queued or being computed.
   // Dropped (and counted) when `from` is not content this server stores (a
