@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <numeric>
 
 #include "strata/base/file_util.h"
@@ -136,17 +137,20 @@ bool IsCanonicalUstar(std::string_view archive) {
          archive.substr(at) == std::string(2 * kUstarBlock, '\0');
 }
 
-absl::StatusOr<uint64_t> WriteCanonicalUstar(FileSystem& fs,
-                                             std::string_view root,
-                                             const TreeManifest& manifest,
-                                             ByteSink& sink) {
+namespace {
+
+// Writes entry i's data (not its padding) to the sink; returns its length.
+using DataWriter = std::function<absl::StatusOr<uint64_t>(size_t, ByteSink&)>;
+
+absl::StatusOr<uint64_t> WriteCanonical(const TreeManifest& manifest,
+                                        const DataWriter& write_data,
+                                        ByteSink& sink) {
   std::vector<size_t> order(manifest.size());
   std::iota(order.begin(), order.end(), size_t{0});
   std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
     return manifest[a].path < manifest[b].path;
   });
   uint64_t written = 0;
-  std::string buf;
   for (size_t i : order) {
     const TreeEntry& e = manifest[i];
     const bool link = e.type == EntryType::kSymlink;
@@ -158,6 +162,32 @@ absl::StatusOr<uint64_t> WriteCanonicalUstar(FileSystem& fs,
     STRATA_RETURN_IF_ERROR(sink.Append(header));
     written += header.size();
     if (link) continue;
+    STRATA_ASSIGN_OR_RETURN(uint64_t n, write_data(i, sink));
+    if (n != e.size) {
+      return absl::AbortedError(
+          StrCat(e.path, " changed size while the tree was archived"));
+    }
+    written += e.size;
+    const uint64_t pad = UstarPadded(e.size) - e.size;
+    if (pad > 0) {
+      STRATA_RETURN_IF_ERROR(
+          sink.Append(std::string(static_cast<size_t>(pad), '\0')));
+      written += pad;
+    }
+  }
+  STRATA_RETURN_IF_ERROR(sink.Append(std::string(2 * kUstarBlock, '\0')));
+  return written + 2 * kUstarBlock;
+}
+
+}  // namespace
+
+absl::StatusOr<uint64_t> WriteCanonicalUstar(FileSystem& fs,
+                                             std::string_view root,
+                                             const TreeManifest& manifest,
+                                             ByteSink& sink) {
+  std::string buf;
+  auto write_data = [&](size_t i, ByteSink& out) -> absl::StatusOr<uint64_t> {
+    const TreeEntry& e = manifest[i];
     const std::string path = JoinPath(root, e.path);
     STRATA_ASSIGN_OR_RETURN(std::unique_ptr<RandomAccessFile> file,
                             fs.NewRandomAccessFile(path));
@@ -176,19 +206,26 @@ absl::StatusOr<uint64_t> WriteCanonicalUstar(FileSystem& fs,
         return absl::AbortedError(
             StrCat(path, " ended early while the tree was archived"));
       }
-      STRATA_RETURN_IF_ERROR(sink.Append(std::string_view(buf.data(), n)));
+      STRATA_RETURN_IF_ERROR(out.Append(std::string_view(buf.data(), n)));
       off += n;
     }
-    written += e.size;
-    const uint64_t pad = UstarPadded(e.size) - e.size;
-    if (pad > 0) {
-      STRATA_RETURN_IF_ERROR(
-          sink.Append(std::string(static_cast<size_t>(pad), '\0')));
-      written += pad;
-    }
+    return off;
+  };
+  return WriteCanonical(manifest, write_data, sink);
+}
+
+absl::StatusOr<uint64_t> WriteCanonicalUstar(
+    const TreeManifest& manifest, const std::vector<std::string_view>& contents,
+    ByteSink& sink) {
+  if (contents.size() != manifest.size()) {
+    return absl::InvalidArgumentError(
+        "WriteCanonicalUstar: one content per manifest entry expected");
   }
-  STRATA_RETURN_IF_ERROR(sink.Append(std::string(2 * kUstarBlock, '\0')));
-  return written + 2 * kUstarBlock;
+  auto write_data = [&](size_t i, ByteSink& out) -> absl::StatusOr<uint64_t> {
+    STRATA_RETURN_IF_ERROR(out.Append(contents[i]));
+    return contents[i].size();
+  };
+  return WriteCanonical(manifest, write_data, sink);
 }
 
 }  // namespace strata::diff

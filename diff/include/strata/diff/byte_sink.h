@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "strata/base/env.h"
@@ -21,6 +22,9 @@ class ByteSink {
 // Collects output in a string (tests, small outputs).
 class StringSink : public ByteSink {
  public:
+  StringSink() = default;
+  // Appends to `buffer` (e.g. one with capacity reserved).
+  explicit StringSink(std::string buffer) : out_(std::move(buffer)) {}
   absl::Status Append(std::string_view data) override {
     out_.append(data);
     return absl::OkStatus();

@@ -61,6 +61,12 @@ absl::StatusOr<uint64_t> WriteCanonicalUstar(FileSystem& fs,
                                              const TreeManifest& manifest,
                                              ByteSink& sink);
 
+// The same for a tree held in memory: `contents[i]` is entry i's data
+// (ignored for symlinks; its length must be the entry's size).
+absl::StatusOr<uint64_t> WriteCanonicalUstar(
+    const TreeManifest& manifest, const std::vector<std::string_view>& contents,
+    ByteSink& sink);
+
 }  // namespace strata::diff
 
 #endif  // STRATA_DIFF_USTAR_WRITER_H_
