@@ -255,6 +255,9 @@ absl::Status TreeStore::ApplyPatch(std::string_view sha256, uint64_t size,
     options.max_total_size = size;
     options.max_entries = size / diff::kUstarBlock;
     options.max_manifest_bytes = size + 4096;
+    // The archive form decodes the new archive itself: it must be the
+    // signed size before it is decoded.
+    options.expected_archive_size = size;
     options.link_unchanged = IsPosix(fs_);
     // Checks the base's digest, syncs every file and directory, re-scans
     // the result against the patch's new tree.

@@ -4,7 +4,9 @@
 // STRATA_DIFF_LIBFUZZER, used by tools/fuzz.sh). In that build the readers
 // skip the integrity checks a mutated input can never pass, so the fuzzer
 // reaches the code behind them: the Strata patch header checksum, the tree
-// patch header checksum and the tree manifest SHA-256. Every other check
+// patch header checksum, the tree manifest SHA-256, the archive form's old
+// archive check and zstd's frame checksums (so a mutated frame's output
+// reaches the tree archive reader and the applier). Every other check
 // (sizes, limits, the base and output SHA-256) stays.
 //
 // It is compile-time only: there is no runtime flag, and a build that

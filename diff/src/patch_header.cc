@@ -282,6 +282,11 @@ absl::StatusOr<PatchInfo> DecodeCompactHeader(std::string_view head,
                                               uint64_t patch_size) {
   if (head.size() < 2 || head[0] != kCompactMagic) return Bad("wrong magic");
   const uint32_t version = static_cast<uint8_t>(head[1]);
+  if (version == kTreeArchiveVersion) {
+    return absl::InvalidArgumentError(
+        "this is a tree patch (archive form), not a file patch: apply it to "
+        "the old directory (strata-diff apply OLD_DIR PATCH NEW_DIR)");
+  }
   if (version > kCompactVersion) {
     return NewerVersion(version);
   }

@@ -23,6 +23,9 @@ inline constexpr size_t kBsdiffHeaderSize = 32;
 inline constexpr char kCompactMagic = '\xd3';
 inline constexpr uint32_t kCompactVersion = 3;
 inline constexpr size_t kV3OldCheck = 4;
+// A tree patch in archive form (docs/formats/tree-patch.md): a version 3
+// patch between two canonical tar archives, with this second byte.
+inline constexpr uint32_t kTreeArchiveVersion = 4;
 // Bytes of the old and new SHA-256 a version 2 header keeps.
 inline constexpr size_t kV2OldCheck = 8;
 inline constexpr size_t kV2NewCheck = 16;

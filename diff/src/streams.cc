@@ -1,13 +1,15 @@
 #include "src/streams.h"
 
 #include <bzlib.h>
-#define ZSTD_STATIC_LINKING_ONLY  // ZSTD_WINDOWLOG_MIN
+#define ZSTD_STATIC_LINKING_ONLY  // ZSTD_WINDOWLOG_MIN,
+                                  // ZSTD_d_forceIgnoreChecksum
 #include <zstd.h>
 #include <zstd_errors.h>
 
 #include <cstring>
 #include <vector>
 
+#include "src/fuzzing.h"
 #include "strata/base/strings.h"
 
 namespace strata::diff::internal {
@@ -65,6 +67,11 @@ class ZstdReader : public BufferedReader {
     ZSTD_DCtx_setParameter(dctx_, ZSTD_d_windowLogMax, max_window_log);
     if (magicless) {
       ZSTD_DCtx_setParameter(dctx_, ZSTD_d_format, ZSTD_f_zstd1_magicless);
+    }
+    if (kSkipIntegrityChecksForFuzzing) {
+      // So mutated frames reach what reads their output (fuzzing.h).
+      ZSTD_DCtx_setParameter(dctx_, ZSTD_d_forceIgnoreChecksum,
+                             ZSTD_d_ignoreChecksum);
     }
     if (!prefix.empty()) {
       ZSTD_DCtx_refPrefix(dctx_, prefix.data(), prefix.size());

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <functional>
 #include <limits>
@@ -38,6 +39,22 @@ constexpr size_t kOldTreeCheck = 8, kNewTreeCheck = 16;
 constexpr size_t kMaxTreeHeader =
     8 + 4 + 6 * 10 + kOldTreeCheck + kNewTreeCheck + 4 + 4;
 constexpr size_t kTreeChunk = 64 * 1024;
+// TreePatchForm::kAuto tries the archive form only for archives this
+// small together, which are also made by zstd's own parser at its highest
+// level (see ArchiveForm). Above it the per-file form won on every bench
+// pair and the archive form cost 0.2-0.3 s more (docs/benchmarks.md).
+constexpr uint64_t kArchiveAutoMost = uint64_t{1} << 20;
+constexpr int kArchiveMostEffortLevel = 22;
+
+// The size of a tree's canonical archive (docs/formats/tree-patch.md).
+uint64_t CanonicalArchiveSize(const TreeManifest& m) {
+  uint64_t n = 2 * kUstarBlock;
+  for (const TreeEntry& e : m) {
+    n += kUstarBlock;
+    if (e.type == EntryType::kFile) n += UstarPadded(e.size);
+  }
+  return n;
+}
 constexpr uint64_t kMaxManifest = 256u << 20;
 
 absl::Status CorruptTree(std::string_view what) {
@@ -423,6 +440,32 @@ absl::Status ReadFull(const RandomAccessFile& f, uint64_t offset, size_t n,
   return absl::OkStatus();
 }
 
+// The archive form starts as a version 3 file patch does, with its own
+// version byte (docs/formats/tree-patch.md, "Archive form").
+bool IsArchiveForm(std::string_view head) {
+  return head.size() >= 2 && head[0] == internal::kCompactMagic &&
+         static_cast<uint8_t>(head[1]) == internal::kTreeArchiveVersion;
+}
+
+// An archive-form tree patch read as the version 3 file patch it is,
+// between the two canonical archives: its version byte reads as 3.
+class AsCompactPatch : public RandomAccessFile {
+ public:
+  explicit AsCompactPatch(const RandomAccessFile& base) : base_(base) {}
+  absl::StatusOr<size_t> Read(uint64_t offset, size_t n,
+                              char* scratch) const override {
+    STRATA_ASSIGN_OR_RETURN(size_t got, base_.Read(offset, n, scratch));
+    if (offset <= 1 && offset + got > 1) {
+      scratch[1 - offset] = static_cast<char>(internal::kCompactVersion);
+    }
+    return got;
+  }
+  uint64_t Size() const override { return base_.Size(); }
+
+ private:
+  const RandomAccessFile& base_;
+};
+
 class TreeApplier {
  public:
   TreeApplier(FileSystem& fs, std::string_view old_root,
@@ -430,8 +473,10 @@ class TreeApplier {
       : fs_(fs), old_root_(old_root), staging_(staging), options_(options) {}
 
   // Before anything is staged: the old tree must be the patch's base.
-  absl::Status Prepare(const TreePatchInfo& info) {
+  absl::Status Prepare(const RandomAccessFile& patch,
+                       const TreePatchInfo& info) {
     STRATA_ASSIGN_OR_RETURN(old_, ScanTree(fs_, old_root_));
+    if (info.archive_form) return PrepareArchive(patch, info);
     const Sha256Digest digest = TreeDigest(old_);
     if (std::memcmp(digest.data(), info.old_tree.data(), kOldTreeCheck) != 0) {
       return WrongTreeBase(strata::StrCat(
@@ -441,11 +486,146 @@ class TreeApplier {
     return Resolve(info, old_, &want_, &ops_, &sources_);
   }
 
+  // The archive form: the old tree's canonical archive is rebuilt, the
+  // patch applied to it in memory (its frame checksum verifies the new
+  // archive) and the new archive read as the new tree. Files whose content
+  // the old tree has are copied (or linked) from it, the rest written from
+  // the archive by Run().
+  absl::Status PrepareArchive(const RandomAccessFile& patch,
+                              const TreePatchInfo& info) {
+    // Both archives are held in memory: bound them before building one.
+    // An archive of at most max_entries entries and max_total_size bytes
+    // of files is at most this large (a header and under a block of
+    // padding per entry, two end blocks).
+    auto add = [](uint64_t a, uint64_t b) {
+      return a > std::numeric_limits<uint64_t>::max() - b
+                 ? std::numeric_limits<uint64_t>::max()
+                 : a + b;
+    };
+    const uint64_t per_entry = 2 * kUstarBlock;
+    const uint64_t entries_bytes =
+        options_.max_entries > std::numeric_limits<uint64_t>::max() / per_entry
+            ? std::numeric_limits<uint64_t>::max()
+            : options_.max_entries * per_entry;
+    const uint64_t most =
+        add(add(options_.max_total_size, entries_bytes), 2 * kUstarBlock);
+    if (info.archive_bytes > most) {
+      return absl::ResourceExhaustedError(strata::StrCat(
+          "tree patch (archive form) makes an archive of ", info.archive_bytes,
+          " bytes, more than ", options_.max_entries, " entries and ",
+          options_.max_total_size, " bytes of files can fill (", most, ")"));
+    }
+    if (options_.expected_archive_size &&
+        *options_.expected_archive_size != info.archive_bytes) {
+      return absl::DataLossError(strata::StrCat(
+          "tree patch (archive form) makes an archive of ", info.archive_bytes,
+          " bytes, not the ", *options_.expected_archive_size,
+          " bytes expected; it is not the patch to this new version"));
+    }
+    const uint64_t old_bytes = CanonicalArchiveSize(old_);
+    const uint64_t need = old_bytes + info.archive_bytes;
+    const int max_log = std::min(options_.max_window_log, 27);
+    if (info.archive_bytes > (uint64_t{1} << 27) ||
+        need > (uint64_t{1} << max_log)) {
+      return absl::ResourceExhaustedError(strata::StrCat(
+          "tree patch (archive form) needs the old and new archives in "
+          "memory (",
+          need, " bytes), above the limit of 2^", max_log));
+    }
+    std::string old_buffer;
+    old_buffer.reserve(static_cast<size_t>(old_bytes));
+    StringSink old_archive(std::move(old_buffer));
+    absl::StatusOr<uint64_t> packed =
+        WriteCanonicalUstar(fs_, old_root_, old_, old_archive);
+    if (!packed.ok()) {
+      if (packed.status().code() != absl::StatusCode::kInvalidArgument) {
+        return packed.status();
+      }
+      return WrongTreeBase(strata::StrCat("it has no canonical archive (",
+                                          packed.status().message(), ")"));
+    }
+    const Sha256Digest digest = Sha256::Hash(old_archive.data());
+    if (!internal::kSkipIntegrityChecksForFuzzing &&
+        std::memcmp(digest.data(), info.old_tree.data(),
+                    internal::kV3OldCheck) != 0) {
+      return WrongTreeBase(strata::StrCat(
+          "its canonical archive's SHA-256 is ", ToHex(digest),
+          ", the patch expects one starting with ",
+          ToHex(info.old_tree).substr(0, 2 * internal::kV3OldCheck)));
+    }
+    MemoryRandomAccessFile base(old_archive.data());
+    AsCompactPatch compact(patch);
+    ApplyOptions ao;
+    ao.max_window_log = options_.max_window_log;
+    ao.progress = options_.progress;
+    ao.expected_new_sha256 = options_.expected_archive_sha256;
+    std::string out_buffer;
+    out_buffer.reserve(static_cast<size_t>(info.archive_bytes));
+    StringSink out(std::move(out_buffer));
+    absl::Status s = internal::ApplyPatchWithBase(base, compact, out, ao,
+                                                  /*verify_base_hash=*/false);
+    if (!s.ok()) {
+      if (s.code() == absl::StatusCode::kDataLoss ||
+          s.code() == absl::StatusCode::kResourceExhausted) {
+        return s;
+      }
+      return Annotate(s, "applying the tree patch's archive");
+    }
+    archive_ = out.Release();
+    absl::StatusOr<TreeManifest> want = ManifestOfArchive(archive_, &data_);
+    if (!want.ok() &&
+        want.status().code() == absl::StatusCode::kResourceExhausted) {
+      return want.status();  // more entries than any reader takes
+    }
+    if (!want.ok()) {
+      return CorruptTree(strata::StrCat("its archive is not a valid tree: ",
+                                        want.status().message()));
+    }
+    uint64_t total = 0;
+    for (const TreeEntry& e : *want) {
+      if (e.type == EntryType::kFile) total += e.size;
+    }
+    if (want->size() > options_.max_entries ||
+        total > options_.max_total_size) {
+      return absl::ResourceExhaustedError(strata::StrCat(
+          "tree patch makes ", want->size(), " entries and ", total,
+          " bytes of files, above the limit of ", options_.max_entries,
+          " entries and ", options_.max_total_size, " bytes"));
+    }
+    want_ = *std::move(want);
+    std::map<Sha256Digest, size_t> by_hash;
+    for (size_t i = 0; i < old_.size(); ++i) {
+      if (old_[i].type == EntryType::kFile) by_hash.emplace(old_[i].sha256, i);
+    }
+    ops_.assign(want_.size(), TreeOp::kContent);
+    sources_.assign(want_.size(), 0);
+    for (size_t i = 0; i < want_.size(); ++i) {
+      if (want_[i].type == EntryType::kSymlink) {
+        ops_[i] = TreeOp::kSymlink;
+      } else if (auto h = by_hash.find(want_[i].sha256); h != by_hash.end()) {
+        ops_[i] = TreeOp::kCopy;
+        sources_[i] = h->second;
+      }
+    }
+    return absl::OkStatus();
+  }
+
   absl::Status Run(const RandomAccessFile& patch, const TreePatchInfo& info) {
     STRATA_RETURN_IF_ERROR(CreateDirs(fs_, staging_));
     dirs_.insert(staging_);
-    // Pass 1: the new and changed files, from the body.
-    if (info.body_bytes > 0) {
+    // Pass 1: the new and changed files, from the body (or the archive).
+    if (info.archive_form) {
+      ContentSink sink(this);
+      for (size_t i = 0; i < want_.size(); ++i) {
+        if (ops_[i] == TreeOp::kContent) {
+          STRATA_RETURN_IF_ERROR(sink.Append(data_[i]));
+        }
+      }
+      STRATA_RETURN_IF_ERROR(sink.Finish());
+      data_.clear();
+      archive_.clear();
+      archive_.shrink_to_fit();
+    } else if (info.body_bytes > 0) {
       ConcatFile base(fs_, old_root_, old_);
       SubFile body(patch, patch.Size() - info.body_bytes, info.body_bytes);
       std::string head(static_cast<size_t>(std::min<uint64_t>(
@@ -488,8 +668,9 @@ class TreeApplier {
         return t.type == EntryType::kSymlink;
       });
     }
+    // (The archive form's frame checksum covered the whole new archive.)
     if (got != want ||
-        (!internal::kSkipIntegrityChecksForFuzzing &&
+        (!info.archive_form && !internal::kSkipIntegrityChecksForFuzzing &&
          std::memcmp(TreeDigest(want_).data(), info.new_tree.data(),
                      kNewTreeCheck) != 0)) {
       return absl::DataLossError(
@@ -666,6 +847,9 @@ class TreeApplier {
   TreeManifest old_, want_;
   std::vector<TreeOp> ops_;
   std::vector<uint64_t> sources_;
+  // The archive form: the new archive and each entry's data in it.
+  std::string archive_;
+  std::vector<std::string_view> data_;
   std::set<std::string> dirs_;
   std::vector<std::string> links_;
 };
@@ -694,13 +878,17 @@ Sha256Digest TreeDigest(const TreeManifest& manifest) {
 
 absl::StatusOr<TreeManifest> TreePatchInfo::NewManifest(
     const TreeManifest& old) const {
+  if (archive_form) {
+    return absl::FailedPreconditionError(
+        "an archive-form tree patch names its new tree only once applied");
+  }
   TreeManifest out;
   STRATA_RETURN_IF_ERROR(Resolve(*this, old, &out, nullptr, nullptr));
   return out;
 }
 
 bool IsTreePatch(std::string_view patch) {
-  return patch.substr(0, 8) == kTreeMagic;
+  return patch.substr(0, 8) == kTreeMagic || IsArchiveForm(patch);
 }
 
 absl::StatusOr<TreePatchInfo> ReadTreePatch(std::string_view patch) {
@@ -725,6 +913,28 @@ absl::StatusOr<TreePatchInfo> ReadTreePatchWithin(const RandomAccessFile& patch,
                                                   uint64_t max_manifest,
                                                   uint64_t max_entries) {
   const uint64_t size = patch.Size();
+  {
+    char head[2] = {};
+    if (size >= 2) STRATA_RETURN_IF_ERROR(ReadFull(patch, 0, 2, head));
+    if (IsArchiveForm(std::string_view(head, 2))) {
+      absl::StatusOr<PatchInfo> pi = ReadPatchInfo(AsCompactPatch(patch));
+      if (!pi.ok()) {
+        return CorruptTree(
+            strata::StrCat("archive form: ", pi.status().message()));
+      }
+      if (!pi->frame_checksum) {
+        return CorruptTree("archive form without the check of its archive");
+      }
+      TreePatchInfo info;
+      info.version = 3;
+      info.archive_form = true;
+      info.archive_bytes = pi->new_size;
+      info.body_bytes = pi->extra_bytes;
+      std::memcpy(info.old_tree.data(), pi->old_sha256.data(),
+                  internal::kV3OldCheck);
+      return info;
+    }
+  }
   if (size < 12) {
     return CorruptTree(
         strata::StrCat("only ", size, " bytes, shorter than any header"));
@@ -811,6 +1021,87 @@ absl::StatusOr<TreePatchInfo> ReadTreePatchWithin(const RandomAccessFile& patch,
   return info;
 }
 
+// The archive form (docs/formats/tree-patch.md); kFailedPrecondition when
+// the trees cannot take it: a new file mode other than 0644 or 0755, a path
+// or link the canonical archive cannot hold, archives too large for one
+// frame together, or a new archive that would not unpack to exactly `nw`.
+absl::StatusOr<std::string> ArchiveForm(
+    const TreeManifest& old, const std::vector<std::string_view>& old_data,
+    const TreeManifest& nw, const std::vector<std::string_view>& new_data,
+    const DiffOptions& delta) {
+  if (delta.format != PatchFormat::kStrata || delta.prefix_window_log < 16 ||
+      delta.prefix_window_log > 27) {
+    return absl::InvalidArgumentError(
+        "the archive form needs the Strata patch format and a prefix window "
+        "log of 16..27");
+  }
+  auto cannot = [](std::string_view why) {
+    return absl::FailedPreconditionError(
+        strata::StrCat("these trees cannot take the archive form: ", why));
+  };
+  for (const TreeEntry& e : nw) {
+    if (e.type == EntryType::kFile && e.mode != 0644 && e.mode != 0755) {
+      char mode[8];
+      std::snprintf(mode, sizeof mode, "%04o", e.mode & 07777);
+      return cannot(strata::StrCat("new file ", e.path, " has mode ", mode,
+                                   " (only 0644 and 0755 are archived)"));
+    }
+  }
+  const uint64_t both = CanonicalArchiveSize(old) + CanonicalArchiveSize(nw);
+  if (both > (uint64_t{1} << delta.prefix_window_log)) {
+    return cannot(
+        strata::StrCat("the archives are ", both, " bytes together, over 2^",
+                       delta.prefix_window_log, " (--prefix-window-log)"));
+  }
+  StringSink old_archive, new_archive;
+  if (absl::Status s = WriteCanonicalUstar(old, old_data, old_archive).status();
+      !s.ok()) {
+    return cannot(strata::StrCat("old tree: ", s.message()));
+  }
+  if (absl::Status s = WriteCanonicalUstar(nw, new_data, new_archive).status();
+      !s.ok()) {
+    return cannot(strata::StrCat("new tree: ", s.message()));
+  }
+  absl::StatusOr<TreeManifest> back =
+      ManifestOfArchive(new_archive.data(), nullptr);
+  if (!back.ok() || *back != nw) {
+    return cannot("the new archive would not unpack to the new tree");
+  }
+  DiffOptions o = delta;
+  o.method = PatchMethod::kZstdPrefix;
+  o.output_check = OutputCheck::kInPatch;
+  STRATA_ASSIGN_OR_RETURN(
+      std::string patch,
+      CreatePatch(old_archive.data(), new_archive.data(), o));
+  if (patch.size() < 2 || patch[0] != internal::kCompactMagic ||
+      static_cast<uint8_t>(patch[1]) != internal::kCompactVersion) {
+    return absl::InternalError("the archives' patch is not in compact form");
+  }
+  if (both <= kArchiveAutoMost && delta.level >= 19) {
+    // Small archives also get zstd's own parse at its highest level: it
+    // costs little there and can beat the level-19 frame by 1-2% (the
+    // semver package, docs/benchmarks.md), which is what decides against
+    // zstd --patch-from on a tar.
+    internal::ZstdParams zp;
+    zp.level = kArchiveMostEffortLevel;
+    zp.window_log = delta.prefix_window_log;
+    zp.checksum = true;
+    zp.magicless = true;
+    zp.content_size = false;
+    zp.long_distance = true;
+    STRATA_ASSIGN_OR_RETURN(std::string frame,
+                            internal::ZstdCompressWithPrefix(
+                                new_archive.data(), old_archive.data(), zp));
+    PatchInfo pi;
+    pi.new_size = new_archive.data().size();
+    pi.old_sha256 = Sha256::Hash(old_archive.data());
+    std::string alt = internal::EncodeCompactHeader(pi) + frame;
+    if (alt.size() < patch.size()) patch = std::move(alt);
+  }
+  patch[1] = static_cast<char>(internal::kTreeArchiveVersion);
+  return patch;
+}
+
 // Appends the content of entry `index` of a manifest to `out`.
 using ContentReader = std::function<absl::Status(size_t index, std::string&)>;
 
@@ -823,12 +1114,14 @@ absl::StatusOr<std::string> CreateFromManifests(
   std::map<Sha256Digest, size_t> by_hash;
   // The body's base: every old file, concatenated in manifest order.
   std::string base;
+  std::vector<uint64_t> old_at(old.size(), 0);  // where each file is in base
   for (size_t i = 0; i < old.size(); ++i) {
     by_path[old[i].path] = i;
     if (old[i].type != EntryType::kFile) continue;
     by_hash.emplace(old[i].sha256, i);
     if (old[i].size == 0) continue;
     const size_t before = base.size();
+    old_at[i] = before;
     STRATA_RETURN_IF_ERROR(read_old(i, base));
     if (base.size() - before != old[i].size) {
       return absl::AbortedError(
@@ -843,11 +1136,15 @@ absl::StatusOr<std::string> CreateFromManifests(
   info.old_tree = TreeDigest(old);
   info.new_tree = TreeDigest(nw);
   std::string content;
+  // Where each new file's bytes are: {true, offset} in `content`, or
+  // {false, old index} (for the archive form).
+  std::vector<std::pair<bool, uint64_t>> new_at(nw.size(), {false, 0});
   for (size_t n = 0; n < nw.size(); ++n) {
     const TreeEntry& e = nw[n];
     if (e.type == EntryType::kFile) info.new_tree_bytes += e.size;
     auto same = by_path.find(e.path);
     if (same != by_path.end() && old[same->second] == e) {
+      new_at[n] = {false, same->second};
       if (!info.entries.empty() && info.entries.back().op == TreeOp::kKeep &&
           info.entries.back().old_index + info.entries.back().count ==
               same->second) {
@@ -873,12 +1170,14 @@ absl::StatusOr<std::string> CreateFromManifests(
     } else if (auto h = by_hash.find(e.sha256); h != by_hash.end()) {
       r.op = TreeOp::kCopy;  // unchanged content, renamed, copied or chmod
       r.old_index = h->second;
+      new_at[n] = {false, h->second};
     } else {
       // A changed file at its old path and mode: named by its old index.
       r.op = same_file ? TreeOp::kChange : TreeOp::kContent;
       if (same_file) r.old_index = same->second;
       r.entry.size = e.size;
       const size_t before = content.size();
+      new_at[n] = {true, before};
       STRATA_RETURN_IF_ERROR(read_new(n, content));
       if (content.size() - before != e.size) {
         return absl::AbortedError(
@@ -888,6 +1187,30 @@ absl::StatusOr<std::string> CreateFromManifests(
     }
     info.entries.push_back(std::move(r));
   }
+
+  // The archive form, from the same contents.
+  auto make_archive = [&]() -> absl::StatusOr<std::string> {
+    auto view = [](const std::string& in, uint64_t at, uint64_t size) {
+      return std::string_view(in).substr(static_cast<size_t>(at),
+                                         static_cast<size_t>(size));
+    };
+    std::vector<std::string_view> old_data(old.size()), new_data(nw.size());
+    for (size_t i = 0; i < old.size(); ++i) {
+      old_data[i] = view(base, old_at[i], old[i].size);
+    }
+    for (size_t n = 0; n < nw.size(); ++n) {
+      if (nw[n].type != EntryType::kFile) continue;
+      new_data[n] = new_at[n].first
+                        ? view(content, new_at[n].second, nw[n].size)
+                        : old_data[static_cast<size_t>(new_at[n].second)];
+    }
+    return ArchiveForm(old, old_data, nw, new_data, options.delta);
+  };
+  if (options.form == TreePatchForm::kArchive) return make_archive();
+  const bool try_archive =
+      options.form == TreePatchForm::kAuto &&
+      options.delta.format == PatchFormat::kStrata &&
+      CanonicalArchiveSize(old) + CanonicalArchiveSize(nw) <= kArchiveAutoMost;
 
   // The body: one binary patch from all old files to the content files,
   // its own header replaced by a bare one (the sizes and the checks are
@@ -933,6 +1256,16 @@ absl::StatusOr<std::string> CreateFromManifests(
   out.append(reinterpret_cast<const char*>(check.data()), 4);
   out += cman;
   out += body;
+
+  if (try_archive) {
+    absl::StatusOr<std::string> archive = make_archive();
+    if (archive.ok()) {
+      if (archive->size() < out.size()) return *std::move(archive);
+    } else if (archive.status().code() !=
+               absl::StatusCode::kFailedPrecondition) {
+      return archive.status();
+    }
+  }
   return out;
 }
 
@@ -1005,7 +1338,7 @@ absl::Status ApplyTreePatch(FileSystem& fs, std::string_view old_root,
                        " already exists; remove it or choose a fresh path"));
   }
   TreeApplier applier(fs, old_root, staging_dir, options);
-  absl::Status s = applier.Prepare(info);
+  absl::Status s = applier.Prepare(patch, info);
   if (s.ok()) {
     s = applier.Run(patch, info);
     if (!s.ok()) {

@@ -106,6 +106,15 @@ std::string Head(strata::FileSystem& fs, const std::string& path) {
   return head;
 }
 
+// 64 hex digits (checked by the option's validator) as a digest.
+strata::Sha256Digest ParseSha256(const std::string& hex) {
+  strata::Sha256Digest d{};
+  for (size_t i = 0; i < d.size(); ++i) {
+    d[i] = static_cast<uint8_t>(std::stoi(hex.substr(2 * i, 2), nullptr, 16));
+  }
+  return d;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -156,6 +165,15 @@ int main(int argc, char** argv) {
                    "bytes smaller) and applying needs --expect-sha256, as "
                    "Strata's delivery path has from the signed statement")
       ->check(CLI::IsMember({"patch", "caller"}));
+  std::string tree_form = "auto";
+  diff->add_option("--tree-form", tree_form,
+                   "directories: auto (default: the smaller), per-file "
+                   "(tree patch v2: unchanged files by reference, changed "
+                   "content in one binary patch) or archive (v3: a compact "
+                   "patch between the trees' canonical ustar archives; for "
+                   "files of mode 0644/0755 whose archives fit the prefix "
+                   "window together)")
+      ->check(CLI::IsMember({"auto", "per-file", "archive"}));
   diff->add_flag("--progress", progress,
                  "report progress on stderr (default: when it is a terminal)");
   diff->add_flag("-q,--quiet", quiet, "no summary line");
@@ -178,7 +196,9 @@ int main(int argc, char** argv) {
   apply
       ->add_option("--expect-sha256", expect_sha256,
                    "the SHA-256 (hex) the output must have; required for "
-                   "patches made with --output-check caller")
+                   "patches made with --output-check caller; for an "
+                   "archive-form tree patch, of the new tree's canonical "
+                   "archive (what `strata publish --dir` uploads)")
       ->check([](const std::string& v) {
         return strata::IsSha256Hex(v) ? std::string()
                                       : std::string(
@@ -221,6 +241,10 @@ int main(int argc, char** argv) {
     auto t0 = std::chrono::steady_clock::now();
     absl::Status s;
     bool tree = IsDir(fs, d_old) || IsDir(fs, d_new);
+    if (!tree && tree_form != "auto") {
+      return Report(absl::InvalidArgumentError(
+          "--tree-form is for directories, not files"));
+    }
     if (tree) {
       if (!IsDir(fs, d_old) || !IsDir(fs, d_new)) {
         return Report(absl::InvalidArgumentError(
@@ -232,6 +256,9 @@ int main(int argc, char** argv) {
       }
       strata::diff::TreeDiffOptions to;
       to.delta = o;
+      to.form = tree_form == "per-file"  ? strata::diff::TreePatchForm::kPerFile
+                : tree_form == "archive" ? strata::diff::TreePatchForm::kArchive
+                                         : strata::diff::TreePatchForm::kAuto;
       auto patch = strata::diff::CreateTreePatch(fs, d_old, d_new, to);
       s = patch.status();
       if (s.ok()) s = strata::WriteFileAtomically(fs, d_patch, *patch);
@@ -254,28 +281,27 @@ int main(int argc, char** argv) {
   if (*apply) {
     // Patches are read in pieces while applying, never whole.
     if (strata::diff::IsTreePatch(Head(fs, a_patch))) {
-      if (!expect_sha256.empty()) {
-        return Report(absl::InvalidArgumentError(
-            "--expect-sha256 is for file patches; a tree patch checks the "
-            "new tree's digest itself"));
-      }
       auto patch = fs.NewRandomAccessFile(a_patch);
       if (!patch.ok()) return Report(patch.status());
       strata::diff::TreeApplyOptions o;
+      if (!expect_sha256.empty()) {
+        auto ti = strata::diff::ReadTreePatch(**patch);
+        if (ti.ok() && !ti->archive_form) {
+          return Report(absl::InvalidArgumentError(
+              "--expect-sha256 is for file patches and archive-form tree "
+              "patches; this per-file tree patch checks 128 bits of the new "
+              "tree's digest itself"));
+        }
+        o.expected_archive_sha256 = ParseSha256(expect_sha256);
+      }
       if (max_size > 0) o.max_total_size = max_size;
       o.progress = MakeProgress(progress);
       return Report(strata::diff::ApplyTreePatch(fs, a_old, **patch, a_out, o));
     }
     strata::diff::ApplyOptions o;
     if (max_size > 0) o.max_output_size = max_size;
-    if (!expect_sha256.empty()) {
-      strata::Sha256Digest d{};
-      for (size_t i = 0; i < d.size(); ++i) {
-        d[i] = static_cast<uint8_t>(
-            std::stoi(expect_sha256.substr(2 * i, 2), nullptr, 16));
-      }
-      o.expected_new_sha256 = d;
-    }
+    if (!expect_sha256.empty())
+      o.expected_new_sha256 = ParseSha256(expect_sha256);
     o.progress = MakeProgress(progress);
     return Report(strata::diff::ApplyPatchFile(fs, a_old, a_patch, a_out, o));
   }
@@ -287,6 +313,22 @@ int main(int argc, char** argv) {
     if (strata::diff::IsTreePatch(Head(fs, i_patch))) {
       auto ti = strata::diff::ReadTreePatch(**patch);
       if (!ti.ok()) return Report(ti.status());
+      if (ti->archive_form) {
+        std::printf(
+            "format: strata tree patch v3 (archive form: a compact patch "
+            "between the trees' canonical ustar archives)\npatch bytes: "
+            "%zu\nnew archive bytes: %llu\nold archive sha256: %s...\n"
+            "frame: %llu bytes, with its output check\n",
+            patch_bytes, static_cast<unsigned long long>(ti->archive_bytes),
+            strata::ToHex(ti->old_tree).substr(0, 8).c_str(),
+            static_cast<unsigned long long>(ti->body_bytes));
+        if (list) {
+          std::printf(
+              "(the archive form lists no entries: they are known once the "
+              "new archive is rebuilt)\n");
+        }
+        return 0;
+      }
       size_t counts[5] = {}, kept = 0;
       for (const auto& e : ti->entries) {
         ++counts[static_cast<int>(e.op)];

@@ -793,8 +793,11 @@ TEST(TreeCompleteCrashTest, TreeDeltaUnpackAndSwitch) {
 TEST(TreeCompleteCrashTest, TreePatchBuildAndSwitch) {
   const std::string v1_tar = tree_testing::CanonicalTar(kTreeV1Files);
   const std::string v2_tar = tree_testing::CanonicalTar(kTreeV2Files);
+  diff::TreeDiffOptions per_file;  // the form stratad makes
+  per_file.form = diff::TreePatchForm::kPerFile;
   STRATA_ASSERT_OK_AND_ASSIGN(
-      std::string patch, diff::CreateTreePatchFromArchives(v1_tar, v2_tar));
+      std::string patch,
+      diff::CreateTreePatchFromArchives(v1_tar, v2_tar, per_file));
   const CrashPoints p =
       EnumerateTreeSwitch(v1_tar, v2_tar, patch,
                           /*tree_patch=*/true, "tree_patch_switch");

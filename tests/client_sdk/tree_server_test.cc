@@ -193,6 +193,7 @@ TEST_F(TreeServerTest, UpdateByTreePatchIntoANewDirectory) {
                               diff::CreatePatch(v1, v2, byte_options));
   diff::TreeDiffOptions tree_options;
   tree_options.delta.threads = 1;
+  tree_options.form = diff::TreePatchForm::kPerFile;  // as stratad does
   STRATA_ASSERT_OK_AND_ASSIGN(
       std::string tree_patch,
       diff::CreateTreePatchFromArchives(v1, v2, tree_options));

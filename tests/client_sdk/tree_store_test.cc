@@ -200,21 +200,26 @@ TEST_F(TreeStoreTest, UnpackingAnExistingTreeIsANoOp) {
   EXPECT_EQ(stats.files, 0u);
 }
 
+// Two versions of a small tree for the tree-patch tests: one file edited,
+// one kept, one added.
+const std::map<std::string, std::string> kPatchV1 = {
+    {"index.html", "<h1>v1</h1>"}, {"static/app.js", "console.log(1)"}};
+const std::map<std::string, std::string> kPatchV2 = {
+    {"index.html", "<h1>v2</h1>"},
+    {"static/app.js", "console.log(1)"},
+    {"static/new.css", "body{}"}};
+
 // A tree patch builds the new tree beside the active one; the re-packed
 // archive must be the signed one, or nothing is left.
 TEST_F(TreeStoreTest, ApplyPatchBuildsTheTreeAndChecksTheRepackedArchive) {
-  const std::map<std::string, std::string> v1 = {
-      {"index.html", "<h1>v1</h1>"}, {"static/app.js", "console.log(1)"}};
-  const std::map<std::string, std::string> v2 = {
-      {"index.html", "<h1>v2</h1>"},
-      {"static/app.js", "console.log(1)"},
-      {"static/new.css", "body{}"}};
-  const std::string a1 = tree_testing::CanonicalTar(v1);
-  const std::string a2 = tree_testing::CanonicalTar(v2);
+  const std::string a1 = tree_testing::CanonicalTar(kPatchV1);
+  const std::string a2 = tree_testing::CanonicalTar(kPatchV2);
   auto [path1, sha1] = Put(a1);
   ASSERT_THAT(trees_.Unpack(sha1, path1, std::nullopt), IsOk());
-  STRATA_ASSERT_OK_AND_ASSIGN(std::string patch,
-                              diff::CreateTreePatchFromArchives(a1, a2));
+  diff::TreeDiffOptions per_file;  // the form stratad makes
+  per_file.form = diff::TreePatchForm::kPerFile;
+  STRATA_ASSERT_OK_AND_ASSIGN(
+      std::string patch, diff::CreateTreePatchFromArchives(a1, a2, per_file));
   const std::string patch_path = JoinPath(tmp_.path(), "patch");
   ASSERT_THAT(WriteFileAtomically(*fs_, patch_path, patch), IsOk());
   const std::string out = JoinPath(tmp_.path(), "out.tar");
@@ -246,7 +251,7 @@ TEST_F(TreeStoreTest, ApplyPatchBuildsTheTreeAndChecksTheRepackedArchive) {
   // A patch giving a file a mode no unpacked archive has (the re-packed
   // archive would not show it: only the execute bit is kept).
   const std::string odd = JoinPath(tmp_.path(), "odd");
-  for (const auto& [path, data] : v2) {
+  for (const auto& [path, data] : kPatchV2) {
     ASSERT_THAT(CreateDirs(*fs_, Dirname(JoinPath(odd, path))), IsOk());
     ASSERT_THAT(WriteFileAtomically(*fs_, JoinPath(odd, path), data), IsOk());
     ASSERT_THAT(fs_->SetPermissions(JoinPath(odd, path), 0644), IsOk());
@@ -271,6 +276,45 @@ TEST_F(TreeStoreTest, ApplyPatchBuildsTheTreeAndChecksTheRepackedArchive) {
       StatusIs(absl::StatusCode::kDataLoss));
   EXPECT_FALSE(fs_->Exists(trees_.DirOf(sha2)));
   EXPECT_FALSE(trees_.Has(sha2));
+}
+
+// The archive form (a compact patch between the canonical archives) goes
+// through the same checks and shares the unchanged files too.
+TEST_F(TreeStoreTest, ApplyPatchTakesTheArchiveForm) {
+  const std::string a1 = tree_testing::CanonicalTar(kPatchV1);
+  const std::string a2 = tree_testing::CanonicalTar(kPatchV2);
+  auto [path1, sha1] = Put(a1);
+  ASSERT_THAT(trees_.Unpack(sha1, path1, std::nullopt), IsOk());
+  diff::TreeDiffOptions archive;
+  archive.form = diff::TreePatchForm::kArchive;
+  STRATA_ASSERT_OK_AND_ASSIGN(
+      std::string patch, diff::CreateTreePatchFromArchives(a1, a2, archive));
+  STRATA_ASSERT_OK_AND_ASSIGN(diff::TreePatchInfo info,
+                              diff::ReadTreePatch(patch));
+  ASSERT_TRUE(info.archive_form);
+  const std::string patch_path = JoinPath(tmp_.path(), "patch");
+  ASSERT_THAT(WriteFileAtomically(*fs_, patch_path, patch), IsOk());
+  const std::string out = JoinPath(tmp_.path(), "out.tar");
+  const std::string sha2 = Sha256::HexHash(a2);
+  EXPECT_THAT(trees_.ApplyPatch(Sha256::HexHash("other"), a2.size(),
+                                trees_.DirOf(sha1), patch_path, out),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("re-packs")));
+  EXPECT_FALSE(fs_->Exists(out));
+  // Another size than the signed one: refused before the archive is built.
+  EXPECT_THAT(trees_.ApplyPatch(sha2, a2.size() + 512, trees_.DirOf(sha1),
+                                patch_path, out),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       HasSubstr("not the " + std::to_string(a2.size() + 512) +
+                                 " bytes expected")));
+  EXPECT_FALSE(fs_->Exists(trees_.DirOf(sha2)));
+  ASSERT_THAT(
+      trees_.ApplyPatch(sha2, a2.size(), trees_.DirOf(sha1), patch_path, out),
+      IsOk());
+  EXPECT_EQ(Read(out), a2);
+  ASSERT_THAT(trees_.MarkComplete(sha2), IsOk());
+  EXPECT_EQ(Read(JoinPath(trees_.DirOf(sha2), "static/new.css")), "body{}");
+  EXPECT_EQ(Inode(JoinPath(trees_.DirOf(sha1), "static/app.js")),
+            Inode(JoinPath(trees_.DirOf(sha2), "static/app.js")));
 }
 
 // Elsewhere than on POSIX (the crash tests' in-memory file system) files

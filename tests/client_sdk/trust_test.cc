@@ -255,8 +255,11 @@ TEST_F(VerifiedClientTest, ATreePatchIsKeptBesideAPublisherListedPatch) {
   ASSERT_THAT(client_->OpenModule(Layer::kH5, "mall"), IsOk());  // unpacked
 
   STRATA_ASSERT_OK_AND_ASSIGN(std::string bytes, diff::CreatePatch(tar1, tar2));
-  STRATA_ASSERT_OK_AND_ASSIGN(std::string tree,
-                              diff::CreateTreePatchFromArchives(tar1, tar2));
+  diff::TreeDiffOptions per_file;  // the form stratad makes
+  per_file.form = diff::TreePatchForm::kPerFile;
+  STRATA_ASSERT_OK_AND_ASSIGN(
+      std::string tree,
+      diff::CreateTreePatchFromArchives(tar1, tar2, per_file));
   const std::string name = Sign(signing::Layer::kH5, "mall", 2, tar2, "2");
   repo_.delegated["h5"].targets[name].artifact->deltas.push_back(
       signing::DeltaEntry{Sha256::HexHash(tar1), Sha256::HexHash(bytes),

@@ -358,11 +358,16 @@ TEST(PrefixMethodTest, NewerFormatVersionIsAClearError) {
   patch = MustDiff("some old text", "some new text", o);
   ASSERT_EQ(static_cast<uint8_t>(patch[0]), 0xd3);
   ASSERT_EQ(patch[1], 3);
-  patch[1] = 4;
+  patch[1] = 5;
   EXPECT_THAT(ApplyPatchToString("some old text", patch),
               StatusIs(absl::StatusCode::kDataLoss,
-                       HasSubstr("version 4 is not supported (this build reads "
+                       HasSubstr("version 5 is not supported (this build reads "
                                  "versions 1 to 3)")));
+  // 4 is a tree patch in archive form (docs/formats/tree-patch.md).
+  patch[1] = 4;
+  EXPECT_THAT(ApplyPatchToString("some old text", patch),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("this is a tree patch (archive form)")));
 }
 
 // Format version 3 (compact): one magicless zstd frame of the whole files

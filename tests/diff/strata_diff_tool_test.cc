@@ -168,5 +168,55 @@ TEST_F(ToolTest, TreeDiffAndApply) {
   EXPECT_EQ(Run("apply " + P("t1") + " " + P("tp") + " " + P("t3")).code, 5);
 }
 
+TEST_F(ToolTest, TreeFormIsChosenByFlag) {
+  WriteFile(P("t1/a.txt"), old_);
+  WriteFile(P("t1/b.txt"), "b");
+  WriteFile(P("t2/a.txt"), new_);
+  WriteFile(P("t2/c/d.txt"), "d");
+  Result d = Run("diff --tree-form archive " + P("t1") + " " + P("t2") + " " +
+                 P("ta"));
+  ASSERT_EQ(d.code, 0) << d.output;
+  Result i = Run("info " + P("ta"));
+  EXPECT_EQ(i.code, 0);
+  EXPECT_THAT(i.output, HasSubstr("strata tree patch v3 (archive form"));
+  Result r = Run("apply " + P("t1") + " " + P("ta") + " " + P("t3"));
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_TRUE(ReadFile(P("t3/a.txt")) == new_);
+  EXPECT_EQ(ReadFile(P("t3/c/d.txt")), "d");
+  EXPECT_FALSE(std::filesystem::exists(P("t3/b.txt")));
+  ASSERT_EQ(Run("diff --tree-form per-file " + P("t1") + " " + P("t2") + " " +
+                P("tp"))
+                .code,
+            0);
+  EXPECT_THAT(Run("info " + P("tp")).output, HasSubstr("strata tree patch v2"));
+  // --expect-sha256 names the new canonical archive for the archive form,
+  // and is refused for the per-file form (which checks its own digest).
+  const std::string other(64, 'a');
+  Result e = Run("apply --expect-sha256 " + other + " " + P("t1") + " " +
+                 P("ta") + " " + P("t4"));
+  EXPECT_EQ(e.code, 3) << e.output;
+  EXPECT_FALSE(std::filesystem::exists(P("t4")));
+  Result e2 = Run("apply --expect-sha256 " + other + " " + P("t1") + " " +
+                  P("tp") + " " + P("t4"));
+  EXPECT_EQ(e2.code, 2);
+  EXPECT_THAT(e2.output, HasSubstr("this per-file tree patch checks"));
+  // Auto keeps the smaller of the two.
+  ASSERT_EQ(Run("diff " + P("t1") + " " + P("t2") + " " + P("tx")).code, 0);
+  EXPECT_EQ(ReadFile(P("tx")).size(),
+            std::min(ReadFile(P("ta")).size(), ReadFile(P("tp")).size()));
+  Result f = Run("diff --tree-form archive " + P("old") + " " + P("new") + " " +
+                 P("fp"));
+  EXPECT_EQ(f.code, 2);
+  EXPECT_THAT(f.output, HasSubstr("--tree-form is for directories"));
+  // Mode 0600 cannot be archived: a clear refusal, nothing written.
+  WriteFile(P("t2/key"), "k");
+  std::filesystem::permissions(P("t2/key"), std::filesystem::perms(0600));
+  Result m = Run("diff --tree-form archive " + P("t1") + " " + P("t2") + " " +
+                 P("tm"));
+  EXPECT_NE(m.code, 0);
+  EXPECT_THAT(m.output, HasSubstr("key has mode 0600"));
+  EXPECT_FALSE(std::filesystem::exists(P("tm")));
+}
+
 }  // namespace
 }  // namespace strata::diff

@@ -5,11 +5,15 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <filesystem>
 
 #include "strata/base/file_util.h"
+#include "strata/base/sha256.h"
 #include "strata/base/testing/mem_file_system.h"
 #include "strata/base/testing/status_matchers.h"
+#include "strata/diff/ustar_writer.h"
 #include "test_util.h"
 
 namespace strata::diff {
@@ -48,10 +52,41 @@ class TreeDeltaTest : public ::testing::Test {
     fs::permissions(dir_ / "new/bin/run.sh", fs::perms(0755));
   }
 
-  std::string MakePatch() {
-    auto p = CreateTreePatch(fs_, dir_ / "old", dir_ / "new");
+  // The per-file form unless asked (the archive form has its own tests).
+  std::string MakePatch(TreePatchForm form = TreePatchForm::kPerFile) {
+    TreeDiffOptions o;
+    o.form = form;
+    auto p = CreateTreePatch(fs_, dir_ / "old", dir_ / "new", o);
     EXPECT_TRUE(p.ok()) << p.status();
     return p.ok() ? *p : std::string();
+  }
+
+  // Applies `patch` with one random byte changed, 200 times: each is
+  // refused (kDataLoss; kResourceExhausted too when `limits`, for a size
+  // field made larger) leaving nothing, or builds exactly the new tree.
+  // Returns how many were refused.
+  int ApplyCorrupted(const std::string& patch, bool limits) {
+    Rng rng(3);
+    int refused = 0;
+    for (int i = 0; i < 200; ++i) {
+      std::string bad = patch;
+      size_t pos = rng.Uniform(bad.size());
+      bad[pos] = static_cast<char>(bad[pos] ^ (1 + rng.Uniform(255)));
+      absl::Status s = ApplyTreePatch(fs_, dir_ / "old", bad, dir_ / "stage");
+      if (s.ok()) {
+        ExpectTreesEqual(dir_ / "new", dir_ / "stage");
+        fs::remove_all(dir_ / "stage");
+        continue;
+      }
+      ++refused;
+      if (limits && s.code() == absl::StatusCode::kResourceExhausted) {
+        EXPECT_FALSE(fs::exists(dir_ / "stage"));
+        continue;
+      }
+      EXPECT_THAT(s, StatusIs(absl::StatusCode::kDataLoss)) << pos;
+      EXPECT_FALSE(fs::exists(dir_ / "stage"));
+    }
+    return refused;
   }
 
   void ExpectTreesEqual(const std::string& a, const std::string& b) {
@@ -208,21 +243,7 @@ TEST_F(TreeDeltaTest, EveryTruncationIsDataLossAndLeavesNothing) {
 }
 
 TEST_F(TreeDeltaTest, CorruptBytesNeverYieldAWrongTree) {
-  std::string patch = MakePatch();
-  Rng rng(3);
-  for (int i = 0; i < 200; ++i) {
-    std::string bad = patch;
-    size_t pos = rng.Uniform(bad.size());
-    bad[pos] = static_cast<char>(bad[pos] ^ (1 + rng.Uniform(255)));
-    absl::Status s = ApplyTreePatch(fs_, dir_ / "old", bad, dir_ / "stage");
-    if (s.ok()) {
-      ExpectTreesEqual(dir_ / "new", dir_ / "stage");
-      fs::remove_all(dir_ / "stage");
-    } else {
-      EXPECT_THAT(s, StatusIs(absl::StatusCode::kDataLoss)) << pos;
-      ASSERT_FALSE(fs::exists(dir_ / "stage"));
-    }
-  }
+  ApplyCorrupted(MakePatch(), /*limits=*/false);
 }
 
 TEST_F(TreeDeltaTest, TotalSizeLimit) {
@@ -271,6 +292,260 @@ TEST_F(TreeDeltaTest, IdenticalTreesMakeATinyPatch) {
   EXPECT_LT(patch.size(), 600u);
   STRATA_ASSERT_OK(ApplyTreePatch(fs_, dir_ / "old", patch, dir_ / "stage"));
   ExpectTreesEqual(dir_ / "old", dir_ / "stage");
+}
+
+// The archive form: a compact patch between the trees' canonical ustar
+// archives, rebuilt and unpacked by the applier.
+class TreeArchiveFormTest : public TreeDeltaTest {
+ protected:
+  // The canonical archive of a tree.
+  std::string Archive(const std::string& root) {
+    auto m = ScanTree(fs_, root);
+    EXPECT_THAT(m, IsOk());
+    StringSink sink;
+    EXPECT_THAT(WriteCanonicalUstar(fs_, root, *m, sink).status(), IsOk());
+    return sink.Release();
+  }
+};
+
+TEST_F(TreeArchiveFormTest, RoundTripIsExactAndReadsAsTheArchiveForm) {
+  std::string patch = MakePatch(TreePatchForm::kArchive);
+  EXPECT_TRUE(IsTreePatch(patch));
+  STRATA_ASSERT_OK_AND_ASSIGN(TreePatchInfo info, ReadTreePatch(patch));
+  EXPECT_TRUE(info.archive_form);
+  EXPECT_EQ(info.version, 3u);
+  const std::string new_archive = Archive(dir_ / "new");
+  EXPECT_EQ(info.archive_bytes, new_archive.size());
+  EXPECT_THAT(info.NewManifest({}),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  STRATA_ASSERT_OK(ApplyTreePatch(fs_, dir_ / "old", patch, dir_ / "stage"));
+  ExpectTreesEqual(dir_ / "new", dir_ / "stage");
+  EXPECT_EQ(
+      fs::status(dir_ / "stage/bin/run.sh").permissions() & fs::perms::all,
+      fs::perms(0755));
+  // It is the compact patch of the two archives with its own version byte:
+  // the file applier refuses it, saying what it is.
+  std::string as_file = patch;
+  as_file[1] = '\x03';
+  STRATA_ASSERT_OK_AND_ASSIGN(
+      std::string rebuilt, ApplyPatchToString(Archive(dir_ / "old"), as_file));
+  EXPECT_EQ(rebuilt, new_archive);
+  EXPECT_THAT(ApplyPatchToString(Archive(dir_ / "old"), patch),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("this is a tree patch (archive form)")));
+}
+
+TEST_F(TreeArchiveFormTest, NeverLargerThanTheArchivesOwnPatch) {
+  // A small package (the demo's H5 sample in size): 4 files, one edited.
+  // The per-file form loses here on its fixed header and manifest; auto
+  // keeps the archive form: the compact patch of the canonical archives
+  // (with its 4-byte output check), or smaller.
+  TempDir small;
+  Rng rng(7);
+  std::string js = rng.Text(40000);
+  for (std::string v : {"old/", "new/"}) {
+    WriteFile(small / (v + "index.html"), "<html><script src=app.js>");
+    WriteFile(small / (v + "style.css"), rng.Text(3000));
+    WriteFile(small / (v + "strata-package.json"), "{\"name\": \"mall\"}");
+  }
+  WriteFile(small / "new/style.css", ReadFile(small / "old/style.css"));
+  WriteFile(small / "old/app.js", js);
+  WriteFile(small / "new/app.js", rng.Mutate(js, 3));
+  STRATA_ASSERT_OK_AND_ASSIGN(
+      std::string autop, CreateTreePatch(fs_, small / "old", small / "new"));
+  TreeDiffOptions per_file;
+  per_file.form = TreePatchForm::kPerFile;
+  STRATA_ASSERT_OK_AND_ASSIGN(
+      std::string pf,
+      CreateTreePatch(fs_, small / "old", small / "new", per_file));
+  DiffOptions d;
+  d.method = PatchMethod::kZstdPrefix;
+  STRATA_ASSERT_OK_AND_ASSIGN(
+      std::string tar_patch,
+      CreatePatch(Archive(small / "old"), Archive(small / "new"), d));
+  EXPECT_LT(autop.size(), pf.size());
+  EXPECT_LE(autop.size(), tar_patch.size());
+  STRATA_ASSERT_OK_AND_ASSIGN(TreePatchInfo info, ReadTreePatch(autop));
+  EXPECT_TRUE(info.archive_form);
+  STRATA_ASSERT_OK(ApplyTreePatch(fs_, small / "old", autop, small / "stage"));
+  ExpectTreesEqual(small / "new", small / "stage");
+  // On the fixture's larger trees auto keeps whichever form is smaller.
+  std::string a = MakePatch(TreePatchForm::kAuto);
+  EXPECT_EQ(a.size(), std::min(MakePatch(TreePatchForm::kArchive).size(),
+                               MakePatch(TreePatchForm::kPerFile).size()));
+}
+
+TEST_F(TreeArchiveFormTest, TreesItCannotHoldKeepThePerFileForm) {
+  WriteFile(dir_ / "new/secret.txt", "private");
+  fs::permissions(dir_ / "new/secret.txt", fs::perms(0600));
+  TreeDiffOptions o;
+  o.form = TreePatchForm::kArchive;
+  EXPECT_THAT(CreateTreePatch(fs_, dir_ / "old", dir_ / "new", o),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("secret.txt has mode 0600")));
+  std::string patch = MakePatch(TreePatchForm::kAuto);
+  STRATA_ASSERT_OK_AND_ASSIGN(TreePatchInfo info, ReadTreePatch(patch));
+  EXPECT_FALSE(info.archive_form);
+  fs::remove(dir_ / "new/secret.txt");
+  // A path no ustar header can hold (a 120-byte name).
+  WriteFile(dir_ / ("new/" + std::string(120, 'n')), "long");
+  EXPECT_THAT(
+      CreateTreePatch(fs_, dir_ / "old", dir_ / "new", o),
+      StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("new tree")));
+  fs::remove(dir_ / ("new/" + std::string(120, 'n')));
+  // Archives over the prefix window together.
+  o.delta.prefix_window_log = 16;
+  EXPECT_THAT(CreateTreePatch(fs_, dir_ / "old", dir_ / "new", o),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("--prefix-window-log")));
+}
+
+TEST_F(TreeArchiveFormTest, UnchangedFilesAreLinkedWhenAsked) {
+  std::string patch = MakePatch(TreePatchForm::kArchive);
+  TreeApplyOptions o;
+  o.link_unchanged = true;
+  STRATA_ASSERT_OK(ApplyTreePatch(fs_, dir_ / "old", patch, dir_ / "stage", o));
+  ExpectTreesEqual(dir_ / "new", dir_ / "stage");
+  struct stat a, b;
+  // logo.png moved unchanged: shared; index.html changed: its own.
+  ASSERT_EQ(::stat((dir_ / "old/img/logo.png").c_str(), &a), 0);
+  ASSERT_EQ(::stat((dir_ / "stage/assets/logo.png").c_str(), &b), 0);
+  EXPECT_EQ(a.st_ino, b.st_ino);
+  ASSERT_EQ(::stat((dir_ / "old/index.html").c_str(), &a), 0);
+  ASSERT_EQ(::stat((dir_ / "stage/index.html").c_str(), &b), 0);
+  EXPECT_NE(a.st_ino, b.st_ino);
+}
+
+TEST_F(TreeArchiveFormTest, WrongOrChangedOldTreeIsDataLossAndLeavesNothing) {
+  std::string patch = MakePatch(TreePatchForm::kArchive);
+  std::string app = ReadFile(dir_ / "old/js/app.js");
+  WriteFile(dir_ / "old/js/app.js", "something else entirely");
+  EXPECT_THAT(ApplyTreePatch(fs_, dir_ / "old", patch, dir_ / "stage"),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       HasSubstr("does not apply to this old tree")));
+  EXPECT_FALSE(fs::exists(dir_ / "stage"));
+  WriteFile(dir_ / "old/js/app.js", app);
+  // A mode the archive does not record is still part of the old tree's
+  // identity only through its execute bit: 0600 archives as 0644.
+  fs::permissions(dir_ / "old/index.html", fs::perms(0600));
+  STRATA_ASSERT_OK(ApplyTreePatch(fs_, dir_ / "old", patch, dir_ / "stage"));
+  ExpectTreesEqual(dir_ / "new", dir_ / "stage");
+  fs::remove_all(dir_ / "stage");
+  fs::permissions(dir_ / "old/index.html", fs::perms(0755));
+  EXPECT_THAT(ApplyTreePatch(fs_, dir_ / "old", patch, dir_ / "stage"),
+              StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_FALSE(fs::exists(dir_ / "stage"));
+}
+
+TEST_F(TreeArchiveFormTest, EveryTruncationIsDataLossAndLeavesNothing) {
+  std::string patch = MakePatch(TreePatchForm::kArchive);
+  for (size_t n = 0; n < patch.size(); n += 1 + n / 8) {
+    absl::Status s =
+        ApplyTreePatch(fs_, dir_ / "old", patch.substr(0, n), dir_ / "stage");
+    EXPECT_THAT(s, StatusIs(absl::StatusCode::kDataLoss)) << n;
+    ASSERT_FALSE(fs::exists(dir_ / "stage")) << n;
+  }
+}
+
+TEST_F(TreeArchiveFormTest, CorruptBytesNeverYieldAWrongTree) {
+  EXPECT_GT(ApplyCorrupted(MakePatch(TreePatchForm::kArchive),
+                           /*limits=*/true),
+            150);
+}
+
+TEST_F(TreeArchiveFormTest, LimitsAreCheckedBeforeAnythingIsWritten) {
+  std::string patch = MakePatch(TreePatchForm::kArchive);
+  TreeApplyOptions o;
+  o.max_total_size = 1000;
+  EXPECT_THAT(ApplyTreePatch(fs_, dir_ / "old", patch, dir_ / "stage", o),
+              StatusIs(absl::StatusCode::kResourceExhausted));
+  EXPECT_FALSE(fs::exists(dir_ / "stage"));
+  o = {};
+  o.max_entries = 3;
+  EXPECT_THAT(
+      ApplyTreePatch(fs_, dir_ / "old", patch, dir_ / "stage", o),
+      StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("6 entries")));
+  EXPECT_FALSE(fs::exists(dir_ / "stage"));
+  o = {};
+  o.max_window_log = 16;  // the archives need 2^20 together
+  EXPECT_THAT(ApplyTreePatch(fs_, dir_ / "old", patch, dir_ / "stage", o),
+              StatusIs(absl::StatusCode::kResourceExhausted));
+  EXPECT_FALSE(fs::exists(dir_ / "stage"));
+}
+
+// An archive-form patch whose archive a hostile maker chose: the applier
+// reads the archive as untrusted (ustar_reader.h) and stages nothing.
+TEST_F(TreeArchiveFormTest, AHostileArchiveIsRefusedAndStagesNothing) {
+  const std::string old_archive = Archive(dir_ / "old");
+  // One entry named `path` (a header made for a same-length safe name,
+  // renamed, its checksum recomputed), then the end blocks.
+  auto tar_with = [](const std::string& path, const std::string& data,
+                     const std::string& link) {
+    std::string safe(path.size(), 'x');
+    auto h =
+        CanonicalUstarHeader(safe, link.empty() ? data.size() : 0, false, link);
+    EXPECT_THAT(h.status(), IsOk());
+    std::string header = *h;
+    header.replace(0, path.size(), path);
+    std::fill(header.begin() + 148, header.begin() + 156, ' ');
+    unsigned sum = 0;
+    for (unsigned char c : header) sum += c;
+    char field[8];
+    std::snprintf(field, sizeof field, "%06o", sum);
+    header.replace(148, 7, std::string(field, 6) + '\0');
+    std::string tar = header + data;
+    tar.resize(UstarPadded(tar.size()) + 2 * kUstarBlock, '\0');
+    return tar;
+  };
+  const struct {
+    std::string path, data, link;
+  } cases[] = {{"../evil", "owned", ""},
+               {"a/../../evil", "owned", ""},
+               {"link", "", "../../../etc"}};
+  for (const auto& c : cases) {
+    DiffOptions d;
+    d.method = PatchMethod::kZstdPrefix;
+    STRATA_ASSERT_OK_AND_ASSIGN(
+        std::string patch,
+        CreatePatch(old_archive, tar_with(c.path, c.data, c.link), d));
+    ASSERT_EQ(patch[1], '\x03');
+    patch[1] = '\x04';
+    EXPECT_THAT(ApplyTreePatch(fs_, dir_ / "old", patch, dir_ / "stage"),
+                StatusIs(absl::StatusCode::kDataLoss,
+                         HasSubstr("its archive is not a valid tree")))
+        << c.path;
+    EXPECT_FALSE(fs::exists(dir_ / "stage"));
+    EXPECT_FALSE(fs::exists(dir_ / "evil"));
+    EXPECT_FALSE(fs::exists(dir_.path() + "/../evil"));
+  }
+}
+
+TEST_F(TreeArchiveFormTest, TheCallerCanCheckTheNewArchive) {
+  std::string patch = MakePatch(TreePatchForm::kArchive);
+  const std::string new_archive = Archive(dir_ / "new");
+  TreeApplyOptions o;
+  o.expected_archive_sha256 = Sha256::Hash("another archive");
+  EXPECT_THAT(ApplyTreePatch(fs_, dir_ / "old", patch, dir_ / "stage", o),
+              StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_FALSE(fs::exists(dir_ / "stage"));
+  o = {};
+  o.expected_archive_size = new_archive.size() + 1;
+  EXPECT_THAT(ApplyTreePatch(fs_, dir_ / "old", patch, dir_ / "stage", o),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("expected")));
+  EXPECT_FALSE(fs::exists(dir_ / "stage"));
+  o.expected_archive_size = new_archive.size();
+  o.expected_archive_sha256 = Sha256::Hash(new_archive);
+  STRATA_ASSERT_OK(ApplyTreePatch(fs_, dir_ / "old", patch, dir_ / "stage", o));
+  ExpectTreesEqual(dir_ / "new", dir_ / "stage");
+}
+
+TEST_F(TreeArchiveFormTest, SymlinksRoundTrip) {
+  fs::create_symlink("../js/app.js", dir_ / "new/bin/app-link");
+  std::string patch = MakePatch(TreePatchForm::kArchive);
+  STRATA_ASSERT_OK(ApplyTreePatch(fs_, dir_ / "old", patch, dir_ / "stage"));
+  EXPECT_TRUE(fs::is_symlink(dir_ / "stage/bin/app-link"));
+  EXPECT_EQ(fs::read_symlink(dir_ / "stage/bin/app-link"), "../js/app.js");
+  ExpectTreesEqual(dir_ / "new", dir_ / "stage");
 }
 
 TEST(TreeDeltaMemTest, WorksOnAnInjectedFileSystem) {

@@ -2,6 +2,7 @@
 #include "strata/server/core/delta_cache.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <map>
 
 #include "gtest/gtest.h"
@@ -182,6 +183,7 @@ TEST_F(DeltaCacheTest, CanonicalTreeArchivesGetATreePatch) {
   byte_options.threads = 1;  // as stratad makes them
   diff::TreeDiffOptions tree_options;
   tree_options.delta.threads = 1;
+  tree_options.form = diff::TreePatchForm::kPerFile;  // as stratad does
   STRATA_ASSERT_OK_AND_ASSIGN(
       std::string bytes,
       diff::CreatePatch(PackageTree(1), PackageTree(2), byte_options));
@@ -272,6 +274,69 @@ TEST_F(DeltaCacheTest, OtherArchivesGetByteDeltasOnly) {
   v1::CheckResponse resp = CheckWith(v1, /*accepts_tree_patches=*/true);
   ASSERT_EQ(resp.plan().updates(0).deltas_size(), 1);
   EXPECT_FALSE(resp.plan().updates(0).deltas(0).tree());
+}
+
+// stratad makes the per-file form of tree patches only: SDKs from before
+// the archive form cannot apply it. The pair is one where the archive form
+// would be kept if stratad asked for either: an old archive from another
+// tar (a time in every header, so the byte patch pays for each), a hundred
+// small files, one edited.
+TEST_F(DeltaCacheTest, TreePatchesAreThePerFileForm) {
+  Init({});
+  auto archive = [](int version, bool stamped) {
+    std::string out;
+    for (int f = 0; f < 100; ++f) {
+      std::string data = StrCat("module ", f, " of the mall page; ",
+                                std::string(200 + f, 'a' + f % 26), "\n");
+      if (version == 2 && f == 50) data.replace(10, 4, "v2v2");
+      std::string h = *diff::CanonicalUstarHeader(StrCat("m/", 1000 + f),
+                                                  data.size(), false, "");
+      if (stamped) {  // an mtime, then the checksum again
+        std::snprintf(h.data() + 136, 12, "%011o", 1700000000u + f * 7919u);
+        std::fill(h.begin() + 148, h.begin() + 156, ' ');
+        unsigned sum = 0;
+        for (unsigned char c : h) sum += c;
+        std::snprintf(h.data() + 148, 7, "%06o", sum);
+      }
+      out += h + data;
+      out.append(diff::UstarPadded(data.size()) - data.size(), '\0');
+    }
+    return out + std::string(1024, '\0');
+  };
+  const std::string a1 = archive(1, /*stamped=*/true);
+  const std::string a2 = archive(2, /*stamped=*/false);
+  ASSERT_FALSE(diff::IsCanonicalUstar(a1));
+  ASSERT_TRUE(diff::IsCanonicalUstar(a2));
+  // The precondition: archive form < per-file form < byte patch.
+  diff::DiffOptions byte_options;
+  byte_options.output_check = diff::OutputCheck::kByCaller;
+  byte_options.threads = 1;
+  STRATA_ASSERT_OK_AND_ASSIGN(std::string bytes,
+                              diff::CreatePatch(a1, a2, byte_options));
+  diff::TreeDiffOptions tree_options;
+  tree_options.delta.threads = 1;
+  STRATA_ASSERT_OK_AND_ASSIGN(
+      std::string either,
+      diff::CreateTreePatchFromArchives(a1, a2, tree_options));
+  tree_options.form = diff::TreePatchForm::kPerFile;
+  STRATA_ASSERT_OK_AND_ASSIGN(
+      std::string per_file,
+      diff::CreateTreePatchFromArchives(a1, a2, tree_options));
+  STRATA_ASSERT_OK_AND_ASSIGN(diff::TreePatchInfo info,
+                              diff::ReadTreePatch(either));
+  ASSERT_TRUE(info.archive_form);
+  ASSERT_LT(either.size(), per_file.size());
+  ASSERT_LT(per_file.size(), bytes.size());
+
+  const std::string v1 = PublishContent(1, a1);
+  const std::string v2 = PublishContent(2, a2);
+  deltas_->WaitIdle();
+  std::optional<v1::StoredDelta> d = deltas_->Lookup(v1, v2);
+  ASSERT_TRUE(d.has_value());
+  ASSERT_FALSE(d->tree_patch_sha256().empty());
+  STRATA_ASSERT_OK_AND_ASSIGN(
+      std::string stored, store_->ReadBlob(d->tree_patch_sha256(), 0, 1 << 20));
+  EXPECT_EQ(stored, per_file);
 }
 
 TEST_F(DeltaCacheTest, OnlyTheLastNVersionsOnPublishThenOnDemand) {

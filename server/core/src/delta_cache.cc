@@ -255,6 +255,10 @@ std::optional<std::string> DeltaCache::TreePatch(std::string_view old_data,
   diff::TreeDiffOptions tree_options;
   tree_options.delta.level = options_.zstd_level;
   tree_options.delta.threads = 1;
+  // The archive form is the byte patch of the archives below plus its own
+  // 4-byte output check, and SDKs before it cannot apply it: the byte
+  // patch serves.
+  tree_options.form = diff::TreePatchForm::kPerFile;
   absl::StatusOr<std::string> tree =
       diff::CreateTreePatchFromArchives(old_data, new_data, tree_options);
   if (!tree.ok()) {

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -76,10 +77,17 @@ struct TreePatchEntry {
 };
 
 struct TreePatchInfo {
+  // 2: the per-file form (the fields below). 3: the archive form
+  // (archive_form; docs/formats/tree-patch.md), a compact binary patch
+  // between the two trees' canonical ustar archives: only archive_bytes,
+  // body_bytes and the first 4 bytes of old_tree (of the old archive's
+  // SHA-256) are set; the new tree is known once the archive is rebuilt.
   uint32_t version = 0;
-  uint32_t window_log = 0;   // largest decoding window (manifest, body)
-  uint64_t old_entries = 0;  // entries of the old tree the patch expects
-  uint64_t new_entries = 0;  // entries of the new tree
+  bool archive_form = false;
+  uint64_t archive_bytes = 0;  // archive form: the new archive's size
+  uint32_t window_log = 0;     // largest decoding window (manifest, body)
+  uint64_t old_entries = 0;    // entries of the old tree the patch expects
+  uint64_t new_entries = 0;    // entries of the new tree
   std::vector<TreePatchEntry> entries;
   uint64_t new_tree_bytes = 0;  // sum of the new files' sizes
   uint64_t content_bytes = 0;   // sum of the kContent files' sizes
@@ -89,15 +97,32 @@ struct TreePatchInfo {
   Sha256Digest new_tree{};      // TreeDigest of the new tree
   // The new tree's manifest built from the old one: every path rule
   // checked (kDataLoss on a violation); sha256 is left zero for kContent
-  // entries (known only once applied).
+  // entries (known only once applied). kFailedPrecondition for the archive
+  // form.
   absl::StatusOr<TreeManifest> NewManifest(const TreeManifest& old) const;
 };
+
+enum class TreePatchForm { kAuto = 0, kPerFile = 1, kArchive = 2 };
 
 struct TreeDiffOptions {
   // Level, window, threads and method for the body: one binary patch from
   // all old files (concatenated in manifest order) to the new or changed
   // files (concatenated), so content that moved between files matches.
   DiffOptions delta;
+  // Which form to write (docs/formats/tree-patch.md). kAuto makes the
+  // per-file form and, when the trees can take it and their archives are
+  // at most 1 MiB together, the archive form (a compact patch between the
+  // canonical ustar archives of both trees, rebuilt by the applier), and
+  // keeps the smaller. The archive form wins on small packages, where the
+  // per-file form's header and manifest (~60 bytes) are a large part of
+  // the patch. kArchive makes only the archive form, up to
+  // 2^delta.prefix_window_log together, and fails
+  // (kFailedPrecondition, saying why) for trees it cannot take: a new file
+  // mode other than 0644 or 0755, a path or link target a ustar header
+  // cannot hold, or archives over 2^delta.prefix_window_log together.
+  // stratad asks for kPerFile: there the byte patch of the archive is
+  // offered instead (the same bytes without the 4-byte output check).
+  TreePatchForm form = TreePatchForm::kAuto;
 };
 
 struct TreeApplyOptions {
@@ -111,6 +136,13 @@ struct TreeApplyOptions {
   uint64_t max_manifest_bytes = uint64_t{256} << 20;
   int max_window_log = 27;
   ProgressFn progress;
+  // The archive form only (its own check of the new archive is zstd's
+  // 32-bit checksum): the new archive must be this many bytes (kDataLoss,
+  // checked before it is decoded) and have this SHA-256 (kDataLoss, before
+  // anything is written), e.g. from a signed statement. The per-file form
+  // checks 128 bits of the new tree's digest itself and ignores them.
+  std::optional<uint64_t> expected_archive_size;
+  std::optional<Sha256Digest> expected_archive_sha256;
   // Hard-link kept and copied files (same mode) from the old tree instead
   // of copying them, on the POSIX file system. Only for trees whose files
   // are never written in place (the SDK's versioned directories).
@@ -135,7 +167,7 @@ absl::StatusOr<std::string> CreateTreePatchFromArchives(
 absl::StatusOr<TreePatchInfo> ReadTreePatch(std::string_view patch);
 absl::StatusOr<TreePatchInfo> ReadTreePatch(const RandomAccessFile& patch);
 
-// True if `patch` starts with the tree-patch magic.
+// True if `patch` starts with the tree-patch magic (either form).
 bool IsTreePatch(std::string_view patch);
 
 // Builds the new tree in `staging_dir`, which must not exist yet
@@ -144,6 +176,10 @@ bool IsTreePatch(std::string_view patch);
 // re-scanned and its digest must be the new tree's (kDataLoss). On any
 // error `staging_dir` is removed again. The patch is read in pieces: peak
 // memory is the decoding windows plus fixed buffers and the manifests.
+// The archive form holds both archives instead (the old one rebuilt from
+// the old tree, the new one decoded), bounded before either is built: by
+// 2^max_window_log together, and the new one by what max_total_size and
+// max_entries allow an archive to hold (kResourceExhausted).
 absl::Status ApplyTreePatch(FileSystem& fs, std::string_view old_root,
                             std::string_view patch,
                             std::string_view staging_dir,
