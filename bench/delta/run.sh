@@ -42,6 +42,9 @@ pairs=(
   "tree   react-dom   react-dom                    18.2.0  18.3.1  ."
   "tree   vue         vue                          3.4.26  3.4.27  ."
   "tree   lodash      lodash                       4.17.20 4.17.21 ."
+  "tree   semver      semver                       7.6.0   7.6.1   ."
+  "tree   debug       debug                        4.3.4   4.3.5   ."
+  "tree   ms          ms                           2.1.2   2.1.3   ."
 )
 if [[ -n ${SMOKE:-} ]]; then
   pairs=(
@@ -49,6 +52,7 @@ if [[ -n ${SMOKE:-} ]]; then
     "js     lodash      lodash               4.17.20 4.17.21 lodash.js"
     "json   mime-db     mime-db              1.52.0  1.53.0  db.json"
     "tree   lodash      lodash               4.17.20 4.17.21 ."
+    "tree   ms          ms                   2.1.2   2.1.3   ."
   )
 fi
 
@@ -143,7 +147,7 @@ for class in $classes; do
   if [[ $class == tree ]]; then
     echo "## Package trees (Strata tree patch vs peers on deterministic tars and on the published .tgz)"
     echo
-    echo "| pair | files | new tree | strata | bsdiff tar | xdelta3 tar | zstd tar | bsdiff tgz | xdelta3 tgz | zstd tgz | vs best | diff time vs bsdiff tar | apply RSS vs bspatch tar |"
+    echo "| pair | files | new tree | strata (form) | bsdiff tar | xdelta3 tar | zstd tar | bsdiff tgz | xdelta3 tgz | zstd tgz | vs best | diff time vs bsdiff tar | apply RSS vs bspatch tar |"
     echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
   else
     echo "## Class: $class"
@@ -159,6 +163,8 @@ for class in $classes; do
       o="$d1/package"; n="$d2/package"
       det_tar "$o" "$work/old.tar"; det_tar "$n" "$work/new.tar"
       run_tool strata "$o" "$n"; s=$size; sdt=$d_t; sam=$a_m
+      form=per-file
+      if "$strata" info "$work/patch" | grep -q "archive form"; then form=archive; fi
       sizes=()
       run_tool bsdiff "$work/old.tar" "$work/new.tar"; sizes+=("$size"); bdt=$d_t; bam=$a_m
       run_tool xdelta3 "$work/old.tar" "$work/new.tar"; sizes+=("$size")
@@ -167,7 +173,7 @@ for class in $classes; do
       for tool in bsdiff xdelta3 zstd; do run_tool $tool "$t1" "$t2"; sizes+=("$size"); done
       best=$(min "${sizes[@]}")
       r=$(ratio "$s" "$best")
-      echo "| $name $v1→$v2 | $(find "$n" -type f | wc -l) | $(du -sb "$n" | cut -f1) | $s | ${sizes[0]} | ${sizes[1]} | ${sizes[2]} | ${sizes[3]} | ${sizes[4]} | ${sizes[5]} | **${r}x** | $(ratio "$sdt" "$bdt")x | $(ratio "$sam" "$bam")x |"
+      echo "| $name $v1→$v2 | $(find "$n" -type f | wc -l) | $(du -sb "$n" | cut -f1) | $s ($form) | ${sizes[0]} | ${sizes[1]} | ${sizes[2]} | ${sizes[3]} | ${sizes[4]} | ${sizes[5]} | **${r}x** | $(ratio "$sdt" "$bdt")x | $(ratio "$sam" "$bam")x |"
     else
       o=$(ls -d "$d1/package/"$file | head -1); n=$(ls -d "$d2/package/"$file | head -1)
       nsize=$(stat -c %s "$n")
