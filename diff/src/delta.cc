@@ -114,27 +114,31 @@ Streams BuildStreams(std::string_view old_data, std::string_view new_data,
   s.extra.reserve(extra_total);
   char* d = s.diff.data();
   SparseEncoder sparse;
-  std::string chunk;
+  constexpr size_t kPiece = 64 * 1024;
+  std::vector<char> piece(bsdiff ? 0 : kPiece);
   for (size_t i = 0; i < segs.size(); ++i) {
     const Segment& g = segs[i];
     const char* nw = new_data.data() + g.new_pos;
     const char* od = old_data.data() + g.old_pos;
-    if (!bsdiff) {
-      chunk.resize(g.add_len);
-      d = chunk.data();
-    }
     if (bsdiff) {
       for (uint64_t k = 0; k < g.add_len; ++k) {
         *d++ = static_cast<char>(static_cast<uint8_t>(nw[k]) -
                                  static_cast<uint8_t>(od[k]));
       }
     } else {
+      // In pieces through one small buffer (the encoder is a stream):
+      // a buffer the size of each segment was zero-filled first.
       int carry = 0;
-      for (uint64_t k = 0; k < g.add_len; ++k) {
-        *d++ = static_cast<char>(CarryDiff(
-            static_cast<uint8_t>(od[k]), static_cast<uint8_t>(nw[k]), &carry));
+      for (uint64_t k0 = 0; k0 < g.add_len; k0 += kPiece) {
+        const size_t m =
+            static_cast<size_t>(std::min<uint64_t>(kPiece, g.add_len - k0));
+        for (size_t k = 0; k < m; ++k) {
+          piece[k] = static_cast<char>(
+              CarryDiff(static_cast<uint8_t>(od[k0 + k]),
+                        static_cast<uint8_t>(nw[k0 + k]), &carry));
+        }
+        sparse.Append(piece.data(), m);
       }
-      sparse.Append(chunk.data(), g.add_len);
     }
     s.extra.append(nw + g.add_len, g.extra_len);
     int64_t seek = 0;

@@ -23,24 +23,33 @@ class SuffixIndex {
   absl::Status Build() {
     const size_t n = old_.size();
     if (n == 0) return absl::OkStatus();
-    sa_ = std::make_unique<saidx_t[]>(n);
+    // divsufsort writes every entry: no zero fill (36 MB for the 9 MB
+    // typescript.js, 12% of that diff's CPU samples).
+    sa_ = std::make_unique_for_overwrite<saidx_t[]>(n);
     if (divsufsort(reinterpret_cast<const sauchar_t*>(old_.data()), sa_.get(),
                    static_cast<saidx_t>(n)) != 0) {
       return absl::ResourceExhaustedError("suffix sorting failed");
     }
+    // The suffixes starting with each two-byte key are one run of the
+    // suffix array, in key order; within a first byte b, the one-byte
+    // suffix (the last byte, if it is b) sorts before them. So the runs
+    // follow from counting the keys in one sequential pass (the pass over
+    // the suffix array this replaces read `old` at random: 13% of the
+    // samples of typescript.js's diff). Same runs, same patches.
     bucket_lo_.assign(65536, 0);
     bucket_hi_.assign(65536, 0);
-    std::vector<bool> seen(65536, false);
     const uint8_t* o = bytes();
-    for (size_t i = 0; i < n; ++i) {
-      size_t s = static_cast<size_t>(sa_[i]);
-      if (s + 1 >= n) continue;
-      uint32_t k = (uint32_t{o[s]} << 8) | o[s + 1];
-      if (!seen[k]) {
-        seen[k] = true;
-        bucket_lo_[k] = static_cast<uint32_t>(i);
-      }
-      bucket_hi_[k] = static_cast<uint32_t>(i + 1);
+    std::vector<uint32_t> count(65536, 0);
+    for (size_t i = 0; i + 1 < n; ++i) {
+      ++count[(uint32_t{o[i]} << 8) | o[i + 1]];
+    }
+    uint64_t at = 0;
+    for (uint32_t k = 0; k < 65536; ++k) {
+      if ((k & 0xff) == 0 && o[n - 1] == (k >> 8)) ++at;  // the last byte
+      if (count[k] == 0) continue;
+      bucket_lo_[k] = static_cast<uint32_t>(at);
+      at += count[k];
+      bucket_hi_[k] = static_cast<uint32_t>(at);
     }
     for (int b = 0; b < 256; ++b) any_pos_[b] = -1;
     for (size_t i = 0; i < n; ++i) {
@@ -126,8 +135,6 @@ class SuffixIndex {
 // Realignments within this distance of the current one are cheap (a short
 // seek); farther ones must gain more (see MatchOptions).
 constexpr int64_t kNearJump = 256;
-// Matches longer than this are reused (shifted by one) at the next byte.
-constexpr int64_t kReuseMatch = 24;
 
 // Scans new[begin, end) and appends segments covering exactly that range.
 // `done` receives the number of new bytes scanned so far.
