@@ -28,11 +28,14 @@ constexpr int kMaxWindowLog = 24;
 
 struct Counters {
   unsigned long long inputs = 0, parsed = 0, applier_run = 0, applied_ok = 0;
+  unsigned long long archive_parsed = 0, archive_ok = 0;  // the archive form
   ~Counters() {
     std::fprintf(stderr,
                  "tree_patch_reader reach: inputs=%llu parsed=%llu "
-                 "applier_run=%llu applied_ok=%llu\n",
-                 inputs, parsed, applier_run, applied_ok);
+                 "applier_run=%llu applied_ok=%llu (archive form: "
+                 "parsed=%llu applied_ok=%llu)\n",
+                 inputs, parsed, applier_run, applied_ok, archive_parsed,
+                 archive_ok);
   }
 };
 Counters counters;
@@ -58,6 +61,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto info = strata::diff::ReadTreePatch(patch);
   if (!info.ok()) return 0;
   ++counters.parsed;
+  if (info->archive_form) ++counters.archive_parsed;
   auto* fs = OldTree();
   static const strata::diff::TreeManifest old =
       *strata::diff::ScanTree(*fs, "/old");
@@ -74,6 +78,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       strata::diff::ApplyTreePatch(*fs, "/old", patch, "/stage", options);
   if (s.ok()) {
     ++counters.applied_ok;
+    if (info->archive_form) ++counters.archive_ok;
     uint64_t total = 0;
     for (const std::string& path : fs->AllFiles()) {
       if (path.rfind("/stage/", 0) != 0) continue;
