@@ -261,10 +261,10 @@ absl::Status TreeStore::ApplyPatch(std::string_view sha256, uint64_t size,
     options.link_unchanged = IsPosix(fs_);
     // Checks the base's digest, syncs every file and directory, re-scans
     // the result against the patch's new tree.
-    STRATA_RETURN_IF_ERROR(
-        diff::ApplyTreePatch(*fs_, from_dir, *patch, tree, options));
-    STRATA_ASSIGN_OR_RETURN(diff::TreeManifest built,
-                            diff::ScanTree(*fs_, tree));
+    // (The applier's final scan is the tree's manifest: not hashed again.)
+    STRATA_ASSIGN_OR_RETURN(
+        diff::TreeManifest built,
+        diff::ApplyTreePatchAndScan(*fs_, from_dir, *patch, tree, options));
     // The re-packed archive keeps only the execute bit: the modes must be
     // the ones an unpacked archive has, or a patch could choose others.
     for (const diff::TreeEntry& e : built) {

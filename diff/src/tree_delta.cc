@@ -676,8 +676,12 @@ class TreeApplier {
       return absl::DataLossError(
           "staged tree does not match the patch's new tree after applying");
     }
+    staged_ = std::move(got);
     return absl::OkStatus();
   }
+
+  // After a successful Run(): the staged tree as its final scan saw it.
+  TreeManifest TakeStaged() { return std::move(staged_); }
 
   // DeleteRecursively follows symlinks (the Env has no lstat), so the
   // links we made are removed first when cleaning up after a failure.
@@ -847,6 +851,7 @@ class TreeApplier {
   TreeManifest old_, want_;
   std::vector<TreeOp> ops_;
   std::vector<uint64_t> sources_;
+  TreeManifest staged_;
   // The archive form: the new archive and each entry's data in it.
   std::string archive_;
   std::vector<std::string_view> data_;
@@ -1319,6 +1324,13 @@ absl::Status ApplyTreePatch(FileSystem& fs, std::string_view old_root,
                             const RandomAccessFile& patch,
                             std::string_view staging_dir,
                             const TreeApplyOptions& options) {
+  return ApplyTreePatchAndScan(fs, old_root, patch, staging_dir, options)
+      .status();
+}
+
+absl::StatusOr<TreeManifest> ApplyTreePatchAndScan(
+    FileSystem& fs, std::string_view old_root, const RandomAccessFile& patch,
+    std::string_view staging_dir, const TreeApplyOptions& options) {
   STRATA_ASSIGN_OR_RETURN(TreePatchInfo info,
                           ReadTreePatchWithin(patch, options.max_manifest_bytes,
                                               options.max_entries));
@@ -1350,7 +1362,7 @@ absl::Status ApplyTreePatch(FileSystem& fs, std::string_view old_root,
     return Annotate(s,
                     strata::StrCat("applying tree patch into ", staging_dir));
   }
-  return absl::OkStatus();
+  return applier.TakeStaged();
 }
 
 }  // namespace strata::diff

@@ -110,6 +110,20 @@ TEST_F(TreeDeltaTest, RoundTripIsExact) {
       fs::perms(0755));
 }
 
+TEST_F(TreeDeltaTest, ApplyAndScanReturnsTheStagedTree) {
+  for (TreePatchForm form :
+       {TreePatchForm::kPerFile, TreePatchForm::kArchive}) {
+    const std::string bytes = MakePatch(form);
+    MemoryRandomAccessFile patch(bytes);
+    fs::remove_all(dir_ / "stage");
+    STRATA_ASSERT_OK_AND_ASSIGN(
+        TreeManifest staged,
+        ApplyTreePatchAndScan(fs_, dir_ / "old", patch, dir_ / "stage"));
+    STRATA_ASSERT_OK_AND_ASSIGN(TreeManifest want, ScanTree(fs_, dir_ / "new"));
+    EXPECT_TRUE(staged == want);
+  }
+}
+
 TEST_F(TreeDeltaTest, ChoosesTheExpectedOperations) {
   STRATA_ASSERT_OK_AND_ASSIGN(TreePatchInfo info, ReadTreePatch(MakePatch()));
   // Old tree in manifest order: img/logo.png, index.html, js/app.js,

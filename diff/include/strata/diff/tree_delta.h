@@ -188,6 +188,12 @@ absl::Status ApplyTreePatch(FileSystem& fs, std::string_view old_root,
                             const RandomAccessFile& patch,
                             std::string_view staging_dir,
                             const TreeApplyOptions& options = {});
+// The same, returning the staged tree's manifest as its final scan saw it
+// (what ScanTree(staging_dir) would return), so a caller that needs it
+// does not hash every file again.
+absl::StatusOr<TreeManifest> ApplyTreePatchAndScan(
+    FileSystem& fs, std::string_view old_root, const RandomAccessFile& patch,
+    std::string_view staging_dir, const TreeApplyOptions& options = {});
 
 }  // namespace strata::diff
 
