@@ -167,7 +167,9 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"patch", "caller"}));
   std::string tree_form = "auto";
   diff->add_option("--tree-form", tree_form,
-                   "directories: auto (default: the smaller), per-file "
+                   "directories: auto (default: the per-file form, and "
+                   "the archive form too when both archives are at most "
+                   "1 MiB together; the smaller is kept), per-file "
                    "(tree patch v2: unchanged files by reference, changed "
                    "content in one binary patch) or archive (v3: a compact "
                    "patch between the trees' canonical ustar archives; for "
