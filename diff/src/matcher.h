@@ -49,6 +49,14 @@ absl::StatusOr<std::vector<std::vector<Segment>>> ComputeSegmentVariants(
     const MatchOptions& options,
     const std::vector<std::pair<int, int>>& variants);
 
+// Where the suffixes of `old` that start with each two-byte key (b0 << 8 |
+// b1) lie in its suffix array: [(*lo)[k], (*hi)[k]), both 0 for a key that
+// does not occur (65,536 entries each). Counted in one sequential pass:
+// the runs are in key order, and the one-byte suffix (the last byte) sorts
+// first among the suffixes starting with its byte.
+void SuffixKeyRuns(std::string_view old, std::vector<uint32_t>* lo,
+                   std::vector<uint32_t>* hi);
+
 }  // namespace strata::diff::internal
 
 #endif  // STRATA_DIFF_SRC_MATCHER_H_
