@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <thread>
+#include <utility>
 #include <vector>
 
 #include "strata/base/strings.h"
@@ -37,6 +39,10 @@ constexpr size_t kDiagonalWindow = 256;
 constexpr int kShortWalk = 64;
 constexpr int kLongWalk = 256;
 constexpr size_t kLongestSnippet = 1024;
+// With two threads: the hash chains are built in halves above this old
+// size, and walked in halves above this many changed positions each.
+constexpr size_t kTwoThreadsMin = 256 << 10;
+constexpr size_t kTwoThreadsMinPositions = 1024;
 // Changed stretches shorter than this are never counted as sparse.
 constexpr size_t kSparseMin = 8;
 // zstd's smallest match.
@@ -73,6 +79,9 @@ struct Snippet {
 struct Match {
   size_t pos, len, offset;
 };
+
+// Old bytes [first, second) zstd may match.
+using Kept = std::pair<int64_t, int64_t>;
 
 inline uint64_t Load64(const char* p) {
   uint64_t v;
@@ -159,11 +168,12 @@ std::vector<Anchor> FindAnchors(std::string_view data,
 class FrameMaker {
  public:
   FrameMaker(std::string_view data, std::string_view prefix,
-             const ZstdParams& params, uint64_t most_changed)
+             const ZstdParams& params, uint64_t most_changed, int threads)
       : data_(data),
         prefix_(prefix),
         params_(params),
-        most_changed_(std::max<uint64_t>(most_changed, 1)) {}
+        most_changed_(std::max<uint64_t>(most_changed, 1)),
+        threads_(threads) {}
 
   absl::StatusOr<std::optional<AnchoredFrame>> Make() {
     if (data_.empty() || prefix_.empty()) return std::nullopt;
@@ -263,9 +273,14 @@ class FrameMaker {
     keep_.assign(prefix_.size(), 0);
     if (gaps_.empty()) return;
     const int bits = std::clamp(Log2Ceil(prefix_.size()) - 4, 12, 20);
+    // On two threads the chains are built and walked in halves; the kept
+    // bytes are the same as on one.
+    const bool two = threads_ > 1 && prefix_.size() >= kTwoThreadsMin;
     // The 8-byte chain indexes every 4th position (a quarter of the time);
     // a match found there is extended back to where it starts.
-    Chain short_chain(prefix_, 4, 1, bits), long_chain(prefix_, 8, 4, bits);
+    Chain short_chain(prefix_, 4, 1, bits, two),
+        long_chain(prefix_, 8, 4, bits, two);
+    size_t total = 0;
     for (const Gap& g : gaps_) {
       const int64_t b = static_cast<int64_t>(g.begin);
       const int64_t e = static_cast<int64_t>(g.end);
@@ -273,22 +288,47 @@ class FrameMaker {
            b + static_cast<int64_t>(kDiagonalWindow) + g.diag_before);
       Keep(e - static_cast<int64_t>(kDiagonalWindow) + g.diag_after,
            e + static_cast<int64_t>(kTail) + g.diag_after);
-      for (size_t p = g.begin; p < g.end; ++p) {
-        size_t best = kMinMatch - 1;
-        // Short matches among the most recent occurrences of 4 bytes,
-        // longer ones among those of 8.
-        best = WalkChain(short_chain, p, kShortWalk, best);
-        WalkChain(long_chain, p, kLongWalk, std::max<size_t>(best, 7));
-      }
+      total += g.end - g.begin;
     }
+    // The positions of all changed stretches, in order, numbered from 0:
+    // [from, to) of them are walked into `kept`.
+    auto walk = [&](size_t from, size_t to, std::vector<Kept>* kept) {
+      size_t at = 0;
+      for (const Gap& g : gaps_) {
+        const size_t len = g.end - g.begin;
+        const size_t lo = std::max(from, at), hi = std::min(to, at + len);
+        for (size_t k = lo; k < hi; ++k) {
+          const size_t p = g.begin + (k - at);
+          size_t best = kMinMatch - 1;
+          // Short matches among the most recent occurrences of 4 bytes,
+          // longer ones among those of 8.
+          best = WalkChain(short_chain, p, kShortWalk, best, kept);
+          WalkChain(long_chain, p, kLongWalk, std::max<size_t>(best, 7), kept);
+        }
+        at += len;
+        if (at >= to) break;
+      }
+    };
+    std::vector<Kept> first, second;
+    if (two && total >= 2 * kTwoThreadsMinPositions) {
+      std::thread helper(walk, total / 2, total, &second);
+      walk(0, total / 2, &first);
+      helper.join();
+    } else {
+      walk(0, total, &first);
+    }
+    for (const Kept& k : first) Keep(k.first, k.second);
+    for (const Kept& k : second) Keep(k.first, k.second);
   }
 
   // A hash chain over every position of the old file, by its first `width`
   // bytes; most recent first.
   class Chain {
    public:
-    // Indexes the positions that are multiples of `step`.
-    Chain(std::string_view text, size_t width, size_t step, int bits)
+    // Indexes the positions that are multiples of `step`; on two threads
+    // if `two` (the same chain: the second half's oldest entry of each
+    // hash is linked to the first half's newest afterwards).
+    Chain(std::string_view text, size_t width, size_t step, int bits, bool two)
         : width_(width),
           step_(step),
           bits_(bits),
@@ -296,14 +336,21 @@ class FrameMaker {
           // Every entry is written below: no zero fill (page faults were a
           // quarter of the time).
           prev_(new uint32_t[text.size() / step + 1]) {
-      for (size_t p = 0; p < text.size(); p += step) {
-        if (p + width > text.size()) {
-          prev_[p / step] = 0;
-          continue;
-        }
-        uint32_t h = Hash(text.data() + p);
-        prev_[p / step] = head_[h];
-        head_[h] = static_cast<uint32_t>(p + 1);
+      const size_t slots = text.size() / step + 1;
+      if (!two) {
+        Index(text, 0, slots, head_.data(), nullptr);
+        return;
+      }
+      const size_t mid = slots / 2;
+      std::vector<uint32_t> head2(head_.size(), 0), first2(head_.size(), 0);
+      std::thread helper(
+          [&] { Index(text, mid, slots, head2.data(), first2.data()); });
+      Index(text, 0, mid, head_.data(), nullptr);
+      helper.join();
+      for (size_t h = 0; h < head_.size(); ++h) {
+        if (first2[h] == 0) continue;
+        prev_[(first2[h] - 1) / step_] = head_[h];
+        head_[h] = head2[h];
       }
     }
     size_t width() const { return width_; }
@@ -312,6 +359,24 @@ class FrameMaker {
     uint32_t Next(uint32_t c) const { return prev_[(c - 1) / step_]; }
 
    private:
+    // Chains the positions of slots [from, to) into `head`; `first`, if
+    // given, receives each hash's oldest position (+ 1).
+    void Index(std::string_view text, size_t from, size_t to, uint32_t* head,
+               uint32_t* first) {
+      for (size_t slot = from; slot < to; ++slot) {
+        const size_t p = slot * step_;
+        if (p + width_ > text.size()) {
+          prev_[slot] = 0;
+          continue;
+        }
+        uint32_t h = Hash(text.data() + p);
+        if (first != nullptr && head[h] == 0)
+          first[h] = static_cast<uint32_t>(p + 1);
+        prev_[slot] = head[h];
+        head[h] = static_cast<uint32_t>(p + 1);
+      }
+    }
+
     uint32_t Hash(const char* p) const {
       uint64_t v = 0;
       std::memcpy(&v, p, width_);
@@ -323,9 +388,10 @@ class FrameMaker {
     std::unique_ptr<uint32_t[]> prev_;  // the same, for the next older one
   };
 
-  // Keeps the old bytes of each match at data_[p] longer than all more
-  // recent ones; returns the longest length seen.
-  size_t WalkChain(const Chain& chain, size_t p, int walk, size_t best) {
+  // Adds to `kept` the old bytes of each match at data_[p] longer than all
+  // more recent ones; returns the longest length seen.
+  size_t WalkChain(const Chain& chain, size_t p, int walk, size_t best,
+                   std::vector<Kept>* kept) const {
     if (p + chain.width() > data_.size()) return best;
     const char* q = data_.data() + p;
     int walked = 0;
@@ -342,7 +408,8 @@ class FrameMaker {
       }
       if (len + back > best) {
         best = len + back;
-        Keep(static_cast<int64_t>(o - back), static_cast<int64_t>(o + len));
+        kept->emplace_back(static_cast<int64_t>(o - back),
+                           static_cast<int64_t>(o + len));
         if (len == kLongestSnippet) break;
       }
     }
@@ -577,13 +644,15 @@ class FrameMaker {
                                           ? ZSTD_sf_explicitBlockDelimiters
                                           : ZSTD_sf_noBlockDelimiters);
     }
-    // Without a prefix zstd sizes the frame's window for the new file
-    // alone. A frame without content size always has a window byte, which
-    // is set afterwards; one with a content size may be single-segment,
-    // so it gets the prefix (loaded with the tiny tables: ~20 ns a byte).
-    if (!ZSTD_isError(r) && params_.content_size) {
-      r = ZSTD_CCtx_refPrefix(cctx, prefix_.data(), prefix_.size());
-    }
+    // No prefix is loaded: the sequences are given, and loading it cost
+    // ~20 ns a byte even with the tiny tables (a fifth of the CPU of the
+    // vue package's tree patch, for two encodes of a 2.3 MB prefix).
+    // Without it zstd sizes the frame's window for the new file alone,
+    // which changes nothing a decoder sees: a frame without content size
+    // always has a window byte, which is set afterwards; one with a
+    // content size gets the same header either way (single-segment when
+    // the window holds the new file, else the window byte of `wl`).
+    // Decodes() checks every frame against the prefix.
     std::string out;
     if (!ZSTD_isError(r)) {
       // Frames are small next to the file: a small buffer first (a zero
@@ -641,6 +710,7 @@ class FrameMaker {
   std::string_view data_, prefix_;
   ZstdParams params_;
   uint64_t most_changed_;
+  int threads_;
   char separator_ = 0;
   std::vector<Anchor> anchors_;
   std::vector<Gap> gaps_;
@@ -655,8 +725,8 @@ class FrameMaker {
 
 absl::StatusOr<std::optional<AnchoredFrame>> AnchoredPrefixFrame(
     std::string_view data, std::string_view prefix, const ZstdParams& params,
-    uint64_t most_changed) {
-  FrameMaker maker(data, prefix, params, most_changed);
+    uint64_t most_changed, int threads) {
+  FrameMaker maker(data, prefix, params, most_changed, threads);
   return maker.Make();
 }
 

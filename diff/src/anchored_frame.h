@@ -34,10 +34,11 @@ struct AnchoredFrame {
 // occurs in `data`, an input is empty, or more than 1/`most_changed` of
 // `data` is in changed stretches): make the frame with
 // ZstdCompressWithPrefix instead. The frame is decoded and compared with
-// `data` before it is returned.
+// `data` before it is returned. With `threads` > 1 the search for the old
+// bytes the changed stretches may match runs on two threads (same frame).
 absl::StatusOr<std::optional<AnchoredFrame>> AnchoredPrefixFrame(
     std::string_view data, std::string_view prefix, const ZstdParams& params,
-    uint64_t most_changed = 8);
+    uint64_t most_changed = 8, int threads = 1);
 
 }  // namespace strata::diff::internal
 

@@ -595,8 +595,8 @@ absl::Status ApplyBsdiff(const RandomAccessFile& old,
 absl::StatusOr<std::string> WholeFileFrame(std::string_view old_data,
                                            std::string_view new_data,
                                            const DiffOptions& options,
-                                           bool compact,
-                                           bool* sparse = nullptr) {
+                                           bool compact, bool* sparse = nullptr,
+                                           int threads = 1) {
   internal::ZstdParams zp;
   zp.level = options.level;
   zp.window_log = options.prefix_window_log;
@@ -613,9 +613,9 @@ absl::StatusOr<std::string> WholeFileFrame(std::string_view old_data,
   // 12,847 B, and that frame is the patch), so they keep it above 1/64.
   const uint64_t most_changed = compact ? 8 : 64;
   {
-    STRATA_ASSIGN_OR_RETURN(
-        std::optional<internal::AnchoredFrame> anchored,
-        internal::AnchoredPrefixFrame(new_data, old_data, zp, most_changed));
+    STRATA_ASSIGN_OR_RETURN(std::optional<internal::AnchoredFrame> anchored,
+                            internal::AnchoredPrefixFrame(
+                                new_data, old_data, zp, most_changed, threads));
     if (anchored) {
       if (sparse != nullptr) {
         *sparse = anchored->sparse_bytes > 0 &&
@@ -926,7 +926,9 @@ absl::StatusOr<std::string> CreatePatchWithForm(std::string_view old_data,
     // Sparse byte changes (an eighth of the changed bytes or more) are the
     // suffix-array method's strength: then it is tried too.
     bool sparse = true;
-    frame = WholeFileFrame(old_data, new_data, options, compact, &sparse);
+    // Nothing else runs meanwhile: the frame may use every thread.
+    frame = WholeFileFrame(old_data, new_data, options, compact, &sparse,
+                           options.threads);
     frame_done = true;
     skip_suffix_array = frame.ok() && !sparse &&
                         frame->size() * kFrameFirstRatio <= new_data.size();

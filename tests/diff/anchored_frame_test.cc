@@ -197,6 +197,36 @@ TEST(AnchoredFrameTest, TheChangedShareLimitIsTheCallers) {
   EXPECT_FALSE(frame.has_value());
 }
 
+// Two threads build the hash chains in halves and walk the changed
+// stretches in halves: the frame is the one one thread makes, byte for
+// byte. The old file is large enough for the halves (256 KiB) and the
+// replaced stretches' words occur all over it, so the walks cross from the
+// second half's chains into the first's.
+TEST(AnchoredFrameTest, TwoThreadsMakeTheSameFrame) {
+  for (uint64_t seed : {21u, 22u, 23u}) {
+    Rng rng(seed);
+    std::string old_data = rng.Text(600000);
+    std::string new_data = old_data;
+    for (size_t at = 20000; at < 580000; at += 40000) {
+      new_data.replace(at, 600, Rng(seed * 1000 + at).Text(600));
+    }
+    STRATA_ASSERT_OK_AND_ASSIGN(
+        std::optional<AnchoredFrame> one,
+        AnchoredPrefixFrame(new_data, old_data, CompactParams(), 8, 1));
+    STRATA_ASSERT_OK_AND_ASSIGN(
+        std::optional<AnchoredFrame> two,
+        AnchoredPrefixFrame(new_data, old_data, CompactParams(), 8, 2));
+    ASSERT_TRUE(one.has_value()) << seed;
+    ASSERT_TRUE(two.has_value()) << seed;
+    EXPECT_GT(one->changed_bytes, 4000u) << seed;
+    EXPECT_TRUE(two->frame == one->frame)
+        << seed << ": " << two->frame.size() << " against " << one->frame.size()
+        << " bytes";
+    EXPECT_EQ(Decode(two->frame, old_data, new_data.size(), CompactParams()),
+              new_data);
+  }
+}
+
 TEST(AnchoredFrameTest, EmptyInputsDoNotApply) {
   EXPECT_FALSE(Applies("", "old"));
   EXPECT_FALSE(Applies("new", ""));
