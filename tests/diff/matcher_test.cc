@@ -1,5 +1,5 @@
-// The matcher's suffix-array key runs against a suffix array sorted the
-// slow way.
+// The matcher: its suffix-array key runs against a suffix array sorted
+// the slow way, and its scan's stepping through new content.
 #include "src/matcher.h"
 
 #include <gtest/gtest.h>
@@ -62,6 +62,48 @@ TEST(SuffixKeyRunsTest, MatchTheSuffixArray) {
     EXPECT_EQ(lo, want_lo) << in.size();
     EXPECT_EQ(hi, want_hi) << in.size();
   }
+}
+
+// Through 400,000 bytes of new content the scan steps (every 8th position
+// at most), yet what follows is found from its first byte: the old text b
+// and, between two stretches of new content, a 64-byte piece of old text.
+// A match longer than the step is met, and extended back to its start.
+TEST(ComputeSegmentsTest, StepsThroughNewContentAndFindsWhatFollows) {
+  testing::Rng rng(12);
+  const std::string a = rng.Text(20000), b = rng.Text(30000);
+  const std::string old = a + b;
+  const std::string nw = rng.Bytes(400000) + a.substr(7000, 64) +
+                         rng.Bytes(3000) + b + a.substr(0, 5000);
+  const uint64_t piece = 400000, b_at = 403064;
+  MatchOptions options;
+  options.threads = 1;
+  absl::StatusOr<std::vector<Segment>> segs = ComputeSegments(old, nw, options);
+  ASSERT_TRUE(segs.ok()) << segs.status();
+  // Bytes of new[from, to) that add regions take from equal old bytes.
+  auto matched = [&](uint64_t from, uint64_t to) {
+    uint64_t n = 0;
+    for (const Segment& s : *segs) {
+      for (uint64_t k = 0; k < s.add_len; ++k) {
+        const uint64_t p = s.new_pos + k;
+        if (p >= from && p < to && old[s.old_pos + k] == nw[p]) ++n;
+      }
+    }
+    return n;
+  };
+  uint64_t at = 0, b_start = nw.size();
+  for (const Segment& s : *segs) {
+    ASSERT_EQ(s.new_pos, at);  // in order, no gap, no overlap
+    at += s.add_len + s.extra_len;
+    // b's diagonal: old 20,000 is new b_at.
+    if (s.add_len > 0 && s.old_pos + b_at == s.new_pos + 20000) {
+      b_start = std::min<uint64_t>(b_start, s.new_pos);
+    }
+  }
+  EXPECT_EQ(at, nw.size());
+  EXPECT_GE(matched(piece, piece + 64), 60u);
+  EXPECT_GE(b_start, b_at - 8);
+  EXPECT_LE(b_start, b_at);
+  EXPECT_GE(matched(b_at, b_at + 30000), 30000u - 16);
 }
 
 }  // namespace
