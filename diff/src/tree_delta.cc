@@ -1119,6 +1119,15 @@ absl::StatusOr<std::string> CreateFromManifests(
   std::map<Sha256Digest, size_t> by_hash;
   // The body's base: every old file, concatenated in manifest order.
   std::string base;
+  {
+    // One allocation: growing it file by file copied it over and over
+    // (8% of the vue package's diff).
+    uint64_t total = 0;
+    for (const TreeEntry& e : old) {
+      if (e.type == EntryType::kFile) total += e.size;
+    }
+    base.reserve(static_cast<size_t>(total));
+  }
   std::vector<uint64_t> old_at(old.size(), 0);  // where each file is in base
   for (size_t i = 0; i < old.size(); ++i) {
     by_path[old[i].path] = i;
