@@ -6,8 +6,10 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <new>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -39,9 +41,8 @@ constexpr size_t kDiagonalWindow = 256;
 constexpr int kShortWalk = 64;
 constexpr int kLongWalk = 256;
 constexpr size_t kLongestSnippet = 1024;
-// With two threads: the hash chains are built in halves above this old
-// size, and walked in halves above this many changed positions each.
-constexpr size_t kTwoThreadsMin = 256 << 10;
+// With two threads the changed stretches are walked in halves above this
+// many positions each.
 constexpr size_t kTwoThreadsMinPositions = 1024;
 // Changed stretches shorter than this are never counted as sparse.
 constexpr size_t kSparseMin = 8;
@@ -258,10 +259,11 @@ class FrameMaker {
     }
   }
 
+  // Marks old[a, b) (clipped to the old file) as bytes zstd may match.
   void Keep(int64_t a, int64_t b) {
     a = std::max<int64_t>(a, 0);
     b = std::min<int64_t>(b, static_cast<int64_t>(prefix_.size()));
-    if (a < b) std::fill(keep_.begin() + a, keep_.begin() + b, 1);
+    if (a < b) kept_.emplace_back(a, b);
   }
 
   // Marks the old bytes zstd may match: around the diagonals at both ends
@@ -270,16 +272,8 @@ class FrameMaker {
   // match for every position of the stretch (zstd's binary tree finds the
   // same frontier of recent and long matches).
   void KeepOldBytes() {
-    keep_.assign(prefix_.size(), 0);
     if (gaps_.empty()) return;
     const int bits = std::clamp(Log2Ceil(prefix_.size()) - 4, 12, 20);
-    // On two threads the chains are built and walked in halves; the kept
-    // bytes are the same as on one.
-    const bool two = threads_ > 1 && prefix_.size() >= kTwoThreadsMin;
-    // The 8-byte chain indexes every 4th position (a quarter of the time);
-    // a match found there is extended back to where it starts.
-    Chain short_chain(prefix_, 4, 1, bits, two),
-        long_chain(prefix_, 8, 4, bits, two);
     size_t total = 0;
     for (const Gap& g : gaps_) {
       const int64_t b = static_cast<int64_t>(g.begin);
@@ -290,6 +284,10 @@ class FrameMaker {
            e + static_cast<int64_t>(kTail) + g.diag_after);
       total += g.end - g.begin;
     }
+    // The 8-byte chain indexes every 4th position (a quarter of the time);
+    // a match found there is extended back to where it starts.
+    Chain short_chain(prefix_, data_, gaps_, 4, 1, bits),
+        long_chain(prefix_, data_, gaps_, 8, 4, bits);
     // The positions of all changed stretches, in order, numbered from 0:
     // [from, to) of them are walked into `kept`.
     auto walk = [&](size_t from, size_t to, std::vector<Kept>* kept) {
@@ -309,74 +307,66 @@ class FrameMaker {
         if (at >= to) break;
       }
     };
-    std::vector<Kept> first, second;
-    if (two && total >= 2 * kTwoThreadsMinPositions) {
+    // On two threads the stretches are walked in halves (the same bytes
+    // are kept).
+    std::vector<Kept> second;
+    if (threads_ > 1 && total >= 2 * kTwoThreadsMinPositions) {
       std::thread helper(walk, total / 2, total, &second);
-      walk(0, total / 2, &first);
+      walk(0, total / 2, &kept_);
       helper.join();
     } else {
-      walk(0, total, &first);
+      walk(0, total, &kept_);
     }
-    for (const Kept& k : first) Keep(k.first, k.second);
-    for (const Kept& k : second) Keep(k.first, k.second);
+    kept_.insert(kept_.end(), second.begin(), second.end());
   }
 
-  // A hash chain over every position of the old file, by its first `width`
-  // bytes; most recent first.
+  // A hash chain by the first `width` bytes, most recent first, over the
+  // positions of the old file that are multiples of `step` and whose hash
+  // some position of a changed stretch has: the walks start only from
+  // those, so the chains they follow are whole. The old file is hashed at
+  // every position, but only those positions are linked: with few changes
+  // this is a pass over the old file against a bitmap that stays in
+  // cache (a full chain cost a third of the vue package's diff in page
+  // faults and cache misses).
   class Chain {
    public:
-    // Indexes the positions that are multiples of `step`; on two threads
-    // if `two` (the same chain: the second half's oldest entry of each
-    // hash is linked to the first half's newest afterwards).
-    Chain(std::string_view text, size_t width, size_t step, int bits, bool two)
+    Chain(std::string_view text, std::string_view data,
+          const std::vector<Gap>& gaps, size_t width, size_t step, int bits)
         : width_(width),
           step_(step),
           bits_(bits),
-          head_(size_t{1} << bits, 0),
-          // Every entry is written below: no zero fill (page faults were a
-          // quarter of the time).
-          prev_(new uint32_t[text.size() / step + 1]) {
-      const size_t slots = text.size() / step + 1;
-      if (!two) {
-        Index(text, 0, slots, head_.data(), nullptr);
-        return;
+          // Zeroed lazily by the kernel: only the needed heads are touched.
+          head_(static_cast<uint32_t*>(
+              std::calloc(size_t{1} << bits, sizeof(uint32_t)))) {
+      if (head_ == nullptr) throw std::bad_alloc();
+      std::vector<uint64_t> needed(((size_t{1} << bits) + 63) / 64, 0);
+      for (const Gap& g : gaps) {
+        for (size_t p = g.begin; p < g.end && p + width <= data.size(); ++p) {
+          const uint32_t h = Hash(data.data() + p);
+          needed[h >> 6] |= uint64_t{1} << (h & 63);
+        }
       }
-      const size_t mid = slots / 2;
-      std::vector<uint32_t> head2(head_.size(), 0), first2(head_.size(), 0);
-      std::thread helper(
-          [&] { Index(text, mid, slots, head2.data(), first2.data()); });
-      Index(text, 0, mid, head_.data(), nullptr);
-      helper.join();
-      for (size_t h = 0; h < head_.size(); ++h) {
-        if (first2[h] == 0) continue;
-        prev_[(first2[h] - 1) / step_] = head_[h];
-        head_[h] = head2[h];
+      for (size_t p = 0; p + width <= text.size(); p += step) {
+        const uint32_t h = Hash(text.data() + p);
+        if ((needed[h >> 6] >> (h & 63) & 1) == 0) continue;
+        entries_.push_back({static_cast<uint32_t>(p), head_.get()[h]});
+        head_.get()[h] = static_cast<uint32_t>(entries_.size());
       }
     }
     size_t width() const { return width_; }
     size_t step() const { return step_; }
-    uint32_t Head(const char* p) const { return head_[Hash(p)]; }
-    uint32_t Next(uint32_t c) const { return prev_[(c - 1) / step_]; }
+    // An entry (+ 1; 0: none), its old position and the next older one.
+    uint32_t Head(const char* p) const { return head_.get()[Hash(p)]; }
+    size_t Pos(uint32_t e) const { return entries_[e - 1].pos; }
+    uint32_t Next(uint32_t e) const { return entries_[e - 1].prev; }
 
    private:
-    // Chains the positions of slots [from, to) into `head`; `first`, if
-    // given, receives each hash's oldest position (+ 1).
-    void Index(std::string_view text, size_t from, size_t to, uint32_t* head,
-               uint32_t* first) {
-      for (size_t slot = from; slot < to; ++slot) {
-        const size_t p = slot * step_;
-        if (p + width_ > text.size()) {
-          prev_[slot] = 0;
-          continue;
-        }
-        uint32_t h = Hash(text.data() + p);
-        if (first != nullptr && head[h] == 0)
-          first[h] = static_cast<uint32_t>(p + 1);
-        prev_[slot] = head[h];
-        head[h] = static_cast<uint32_t>(p + 1);
-      }
-    }
-
+    struct Entry {
+      uint32_t pos, prev;
+    };
+    struct Free {
+      void operator()(uint32_t* p) const { std::free(p); }
+    };
     uint32_t Hash(const char* p) const {
       uint64_t v = 0;
       std::memcpy(&v, p, width_);
@@ -384,8 +374,8 @@ class FrameMaker {
     }
     size_t width_, step_;
     int bits_;
-    std::vector<uint32_t> head_;        // position + 1; 0: none
-    std::unique_ptr<uint32_t[]> prev_;  // the same, for the next older one
+    std::unique_ptr<uint32_t, Free> head_;  // entry + 1; 0: none
+    std::vector<Entry> entries_;
   };
 
   // Adds to `kept` the old bytes of each match at data_[p] longer than all
@@ -397,7 +387,7 @@ class FrameMaker {
     int walked = 0;
     for (uint32_t c = chain.Head(q); c != 0 && walked < walk;
          c = chain.Next(c), ++walked) {
-      size_t o = c - 1;
+      size_t o = chain.Pos(c);
       size_t len = CommonLength(
           q, prefix_.data() + o,
           std::min({kLongestSnippet, data_.size() - p, prefix_.size() - o}));
@@ -430,17 +420,20 @@ class FrameMaker {
       p.at = src_.size();
       src_.append(data_.substr(p.begin, p.end - p.begin));
     }
-    for (size_t k = 0; k < keep_.size();) {
-      if (!keep_[k]) {
-        ++k;
-        continue;
+    // The kept runs: the marked stretches, merged where they overlap or
+    // touch.
+    std::sort(kept_.begin(), kept_.end());
+    for (size_t k = 0; k < kept_.size();) {
+      const int64_t begin = kept_[k].first;
+      int64_t end = kept_[k].second;
+      for (++k; k < kept_.size() && kept_[k].first <= end; ++k) {
+        end = std::max(end, kept_[k].second);
       }
-      size_t e = k;
-      while (e < keep_.size() && keep_[e]) ++e;
-      snippets_.push_back({reduced_.size(), k, e - k});
-      reduced_.append(prefix_.substr(k, e - k));
+      const size_t b = static_cast<size_t>(begin);
+      const size_t len = static_cast<size_t>(end - begin);
+      snippets_.push_back({reduced_.size(), b, len});
+      reduced_.append(prefix_.substr(b, len));
       reduced_.push_back(separator_);
-      k = e;
     }
   }
 
@@ -716,7 +709,7 @@ class FrameMaker {
   std::vector<Gap> gaps_;
   std::vector<Piece> pieces_;
   std::vector<Snippet> snippets_;
-  std::vector<uint8_t> keep_;
+  std::vector<Kept> kept_;  // old bytes zstd may match (see Keep)
   std::string src_, reduced_;
   bool sequences_failed_ = false;
 };

@@ -227,6 +227,32 @@ TEST(AnchoredFrameTest, TwoThreadsMakeTheSameFrame) {
   }
 }
 
+// A changed stretch made of short pieces (40 bytes, below the anchors'
+// 128) of incompressible old content from all over the old file: only the
+// hash chains find them, and the frame is a few bytes a piece instead of
+// the stretch as literals.
+TEST(AnchoredFrameTest, ShortPiecesFromAnywhereInTheOldFileAreMatches) {
+  Rng rng(31);
+  std::string old_data = rng.Bytes(300000);
+  for (char& c : old_data) c = static_cast<char>(c & 0x7f);  // 0x80: separator
+  std::string stretch;
+  Rng at(32);
+  for (int k = 0; k < 100; ++k) {
+    stretch += old_data.substr(at.Next() % (old_data.size() - 40), 40);
+  }
+  std::string new_data = old_data;
+  new_data.replace(150000, stretch.size(), stretch);
+  for (int threads : {1, 2}) {
+    STRATA_ASSERT_OK_AND_ASSIGN(
+        std::optional<AnchoredFrame> frame,
+        AnchoredPrefixFrame(new_data, old_data, CompactParams(), 8, threads));
+    ASSERT_TRUE(frame.has_value());
+    EXPECT_LT(frame->frame.size(), 1500u) << threads;  // 4,000 as literals
+    EXPECT_EQ(Decode(frame->frame, old_data, new_data.size(), CompactParams()),
+              new_data);
+  }
+}
+
 TEST(AnchoredFrameTest, EmptyInputsDoNotApply) {
   EXPECT_FALSE(Applies("", "old"));
   EXPECT_FALSE(Applies("new", ""));
