@@ -286,8 +286,8 @@ class FrameMaker {
     }
     // The 8-byte chain indexes every 4th position (a quarter of the time);
     // a match found there is extended back to where it starts.
-    Chain short_chain(prefix_, data_, gaps_, 4, 1, bits),
-        long_chain(prefix_, data_, gaps_, 8, 4, bits);
+    Chain short_chain(prefix_, data_, gaps_, 4, 1, bits, kShortWalk),
+        long_chain(prefix_, data_, gaps_, 8, 4, bits, kLongWalk);
     // The positions of all changed stretches, in order, numbered from 0:
     // [from, to) of them are walked into `kept`.
     auto walk = [&](size_t from, size_t to, std::vector<Kept>* kept) {
@@ -321,36 +321,62 @@ class FrameMaker {
   }
 
   // A hash chain by the first `width` bytes, most recent first, over the
-  // positions of the old file that are multiples of `step` and whose hash
-  // some position of a changed stretch has: the walks start only from
-  // those, so the chains they follow are whole. The old file is hashed at
-  // every position, but only those positions are linked: with few changes
-  // this is a pass over the old file against a bitmap that stays in
-  // cache (a full chain cost a third of the vue package's diff in page
-  // faults and cache misses).
+  // old positions that are multiples of `step`, for walks at most `depth`
+  // deep from the hash of some position of a changed stretch: only those
+  // hashes' chains are built (a bitmap of them, checked at every old
+  // position), and only their `depth` most recent positions, all such a
+  // walk can reach (the old file is read from its end; a hash leaves the
+  // bitmap once it has them). The walks see what a chain over every
+  // position would give them; with few changes the cost is one pass over
+  // the old file against a bitmap in cache (a full chain cost a third of
+  // the vue package's diff in page faults and cache misses).
   class Chain {
    public:
     Chain(std::string_view text, std::string_view data,
-          const std::vector<Gap>& gaps, size_t width, size_t step, int bits)
+          const std::vector<Gap>& gaps, size_t width, size_t step, int bits,
+          int depth)
         : width_(width),
           step_(step),
           bits_(bits),
           // Zeroed lazily by the kernel: only the needed heads are touched.
           head_(static_cast<uint32_t*>(
               std::calloc(size_t{1} << bits, sizeof(uint32_t)))) {
-      if (head_ == nullptr) throw std::bad_alloc();
+      // Each hash's last entry so far and its number of entries.
+      std::unique_ptr<uint32_t, Free> tail(static_cast<uint32_t*>(
+          std::calloc(size_t{2} << bits, sizeof(uint32_t))));
+      if (head_ == nullptr || tail == nullptr) throw std::bad_alloc();
+      uint32_t* count = tail.get() + (size_t{1} << bits);
       std::vector<uint64_t> needed(((size_t{1} << bits) + 63) / 64, 0);
+      size_t hashes = 0;
       for (const Gap& g : gaps) {
         for (size_t p = g.begin; p < g.end && p + width <= data.size(); ++p) {
           const uint32_t h = Hash(data.data() + p);
-          needed[h >> 6] |= uint64_t{1} << (h & 63);
+          uint64_t& word = needed[h >> 6];
+          const uint64_t bit = uint64_t{1} << (h & 63);
+          if ((word & bit) == 0) ++hashes;
+          word |= bit;
         }
       }
-      for (size_t p = 0; p + width <= text.size(); p += step) {
+      if (text.size() < width) return;
+      entries_.reserve(std::min(hashes * static_cast<size_t>(depth),
+                                text.size() / step + 1));
+      for (size_t p = (text.size() - width) / step * step;; p -= step) {
         const uint32_t h = Hash(text.data() + p);
-        if ((needed[h >> 6] >> (h & 63) & 1) == 0) continue;
-        entries_.push_back({static_cast<uint32_t>(p), head_.get()[h]});
-        head_.get()[h] = static_cast<uint32_t>(entries_.size());
+        uint64_t& word = needed[h >> 6];
+        const uint64_t bit = uint64_t{1} << (h & 63);
+        if ((word & bit) != 0) {
+          entries_.push_back({static_cast<uint32_t>(p), 0});
+          const uint32_t e = static_cast<uint32_t>(entries_.size());
+          uint32_t& last = tail.get()[h];
+          if (last == 0) {
+            head_.get()[h] = e;
+          } else {
+            entries_[last - 1].older = e;
+          }
+          last = e;
+          if (++count[h] == static_cast<uint32_t>(depth)) word &= ~bit;
+        }
+        if (p < step) break;
       }
     }
     size_t width() const { return width_; }
@@ -358,11 +384,11 @@ class FrameMaker {
     // An entry (+ 1; 0: none), its old position and the next older one.
     uint32_t Head(const char* p) const { return head_.get()[Hash(p)]; }
     size_t Pos(uint32_t e) const { return entries_[e - 1].pos; }
-    uint32_t Next(uint32_t e) const { return entries_[e - 1].prev; }
+    uint32_t Next(uint32_t e) const { return entries_[e - 1].older; }
 
    private:
     struct Entry {
-      uint32_t pos, prev;
+      uint32_t pos, older;
     };
     struct Free {
       void operator()(uint32_t* p) const { std::free(p); }
