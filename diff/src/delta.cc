@@ -875,9 +875,11 @@ absl::StatusOr<std::string> CreatePatchWithForm(std::string_view old_data,
   PatchInfo info;
   info.old_size = old_data.size();
   info.new_size = new_data.size();
-  // Hash on a helper thread while the suffix array is built.
+  // Hash on a helper thread while the suffix array is built. A tree body
+  // (compact == false) needs no hashes: its bare header has none, and the
+  // tree's own checks cover its input and output.
   std::thread hasher;
-  if (!bsdiff) {
+  if (!bsdiff && compact) {
     auto hash_both = [&] {
       info.old_sha256 = HashData(old_data);
       info.new_sha256 = HashData(new_data);
@@ -958,8 +960,23 @@ absl::StatusOr<std::string> CreatePatchWithForm(std::string_view old_data,
     }
     if (options.progress) options.progress("compressing", 0.0);
     if (options.method != PatchMethod::kZstdPrefix) {
-      for (const auto& v : *segs) {
-        auto p = EncodeSuffixArray(old_data, new_data, v, info, options);
+      // Each scan's patch; the later scans' on a thread of their own.
+      std::vector<absl::StatusOr<std::string>> encoded(segs->size());
+      auto encode = [&](size_t from, size_t to) {
+        for (size_t v = from; v < to; ++v) {
+          encoded[v] =
+              EncodeSuffixArray(old_data, new_data, (*segs)[v], info, options);
+        }
+      };
+      std::thread later;
+      if (segs->size() > 1 && options.threads > 1) {
+        later = std::thread(encode, 1, segs->size());
+        encode(0, 1);
+        later.join();
+      } else {
+        encode(0, segs->size());
+      }
+      for (auto& p : encoded) {
         if (!p.ok()) {
           if (framer.joinable()) framer.join();
           return p.status();
