@@ -332,6 +332,7 @@ class FrameMaker {
   // the vue package's diff in page faults and cache misses).
   class Chain {
    public:
+    // `width` is 4 or 8.
     Chain(std::string_view text, std::string_view data,
           const std::vector<Gap>& gaps, size_t width, size_t step, int bits,
           int depth)
@@ -393,9 +394,17 @@ class FrameMaker {
     struct Free {
       void operator()(uint32_t* p) const { std::free(p); }
     };
+    // The first 4 or 8 bytes (`width_`), each a single load: a copy of a
+    // variable length was a call of memcpy at every old position.
     uint32_t Hash(const char* p) const {
-      uint64_t v = 0;
-      std::memcpy(&v, p, width_);
+      uint64_t v;
+      if (width_ == 4) {
+        uint32_t w;
+        std::memcpy(&w, p, 4);
+        v = w;
+      } else {
+        std::memcpy(&v, p, 8);
+      }
       return static_cast<uint32_t>((v * 0x9E3779B97F4A7C15ull) >> (64 - bits_));
     }
     size_t width_, step_;
