@@ -9,11 +9,11 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
-#include <new>
 #include <thread>
 #include <utility>
 #include <vector>
 
+#include "strata/base/status_macros.h"
 #include "strata/base/strings.h"
 
 namespace strata::diff::internal {
@@ -202,7 +202,7 @@ class FrameMaker {
     if (result.changed_bytes > data_.size() / most_changed_) {
       return std::nullopt;
     }
-    KeepOldBytes();
+    STRATA_RETURN_IF_ERROR(KeepOldBytes());
     BuildInputs();
     std::vector<Match> matches;
     if (!pieces_.empty()) {
@@ -271,8 +271,8 @@ class FrameMaker {
   // chain over the old file, the most recent occurrence of each longer
   // match for every position of the stretch (zstd's binary tree finds the
   // same frontier of recent and long matches).
-  void KeepOldBytes() {
-    if (gaps_.empty()) return;
+  absl::Status KeepOldBytes() {
+    if (gaps_.empty()) return absl::OkStatus();
     const int bits = std::clamp(Log2Ceil(prefix_.size()) - 4, 12, 20);
     size_t total = 0;
     for (const Gap& g : gaps_) {
@@ -288,6 +288,10 @@ class FrameMaker {
     // a match found there is extended back to where it starts.
     Chain short_chain(prefix_, data_, gaps_, 4, 1, bits, kShortWalk),
         long_chain(prefix_, data_, gaps_, 8, 4, bits, kLongWalk);
+    if (!short_chain.ok() || !long_chain.ok()) {
+      return absl::ResourceExhaustedError(
+          "no memory for the anchored frame's hash chains");
+    }
     // The positions of all changed stretches, in order, numbered from 0:
     // [from, to) of them are walked into `kept`.
     auto walk = [&](size_t from, size_t to, std::vector<Kept>* kept) {
@@ -300,8 +304,8 @@ class FrameMaker {
           size_t best = kMinMatch - 1;
           // Short matches among the most recent occurrences of 4 bytes,
           // longer ones among those of 8.
-          best = WalkChain(short_chain, p, kShortWalk, best, kept);
-          WalkChain(long_chain, p, kLongWalk, std::max<size_t>(best, 7), kept);
+          best = WalkChain(short_chain, p, best, kept);
+          WalkChain(long_chain, p, std::max<size_t>(best, 7), kept);
         }
         at += len;
         if (at >= to) break;
@@ -318,6 +322,7 @@ class FrameMaker {
       walk(0, total, &kept_);
     }
     kept_.insert(kept_.end(), second.begin(), second.end());
+    return absl::OkStatus();
   }
 
   // A hash chain by the first `width` bytes, most recent first, over the
@@ -339,13 +344,18 @@ class FrameMaker {
         : width_(width),
           step_(step),
           bits_(bits),
-          // Zeroed lazily by the kernel: only the needed heads are touched.
+          depth_(depth),
+          // calloc: a fresh mapping is zeroed by the kernel page by page as
+          // it is touched, and only the needed heads are.
           head_(static_cast<uint32_t*>(
               std::calloc(size_t{1} << bits, sizeof(uint32_t)))) {
       // Each hash's last entry so far and its number of entries.
       std::unique_ptr<uint32_t, Free> tail(static_cast<uint32_t*>(
           std::calloc(size_t{2} << bits, sizeof(uint32_t))));
-      if (head_ == nullptr || tail == nullptr) throw std::bad_alloc();
+      if (head_ == nullptr || tail == nullptr) {
+        head_.reset();  // !ok()
+        return;
+      }
       uint32_t* count = tail.get() + (size_t{1} << bits);
       std::vector<uint64_t> needed(((size_t{1} << bits) + 63) / 64, 0);
       size_t hashes = 0;
@@ -380,8 +390,10 @@ class FrameMaker {
         if (p < step) break;
       }
     }
+    bool ok() const { return head_ != nullptr; }
     size_t width() const { return width_; }
     size_t step() const { return step_; }
+    int depth() const { return depth_; }
     // An entry (+ 1; 0: none), its old position and the next older one.
     uint32_t Head(const char* p) const { return head_.get()[Hash(p)]; }
     size_t Pos(uint32_t e) const { return entries_[e - 1].pos; }
@@ -408,15 +420,16 @@ class FrameMaker {
       return static_cast<uint32_t>((v * 0x9E3779B97F4A7C15ull) >> (64 - bits_));
     }
     size_t width_, step_;
-    int bits_;
+    int bits_, depth_;
     std::unique_ptr<uint32_t, Free> head_;  // entry + 1; 0: none
     std::vector<Entry> entries_;
   };
 
   // Adds to `kept` the old bytes of each match at data_[p] longer than all
   // more recent ones; returns the longest length seen.
-  size_t WalkChain(const Chain& chain, size_t p, int walk, size_t best,
+  size_t WalkChain(const Chain& chain, size_t p, size_t best,
                    std::vector<Kept>* kept) const {
+    const int walk = chain.depth();
     if (p + chain.width() > data_.size()) return best;
     const char* q = data_.data() + p;
     int walked = 0;
@@ -433,8 +446,16 @@ class FrameMaker {
       }
       if (len + back > best) {
         best = len + back;
-        kept->emplace_back(static_cast<int64_t>(o - back),
-                           static_cast<int64_t>(o + len));
+        const int64_t a = static_cast<int64_t>(o - back);
+        const int64_t b = static_cast<int64_t>(o + len);
+        // Successive finds at one position often overlap: one interval.
+        if (!kept->empty() && kept->back().first <= b &&
+            a <= kept->back().second) {
+          kept->back().first = std::min(kept->back().first, a);
+          kept->back().second = std::max(kept->back().second, b);
+        } else {
+          kept->emplace_back(a, b);
+        }
         if (len == kLongestSnippet) break;
       }
     }
@@ -658,6 +679,20 @@ class FrameMaker {
     // The level's strategy sets the entropy coder's choices; the match
     // tables are not used (the sequences are given), so they are tiny.
     size_t r = set(ZSTD_c_compressionLevel, params_.level);
+    if (!ZSTD_isError(r) && params_.content_size) {
+      // zstd picks a level's parameter row by the new size plus the
+      // history's; with no prefix loaded (below) that would be the row of
+      // the new file alone, whose strategy differs at some levels (2,
+      // 4-18). So the strategy of the row these frames always had.
+      const ZSTD_compressionParameters row =
+          ZSTD_getCParams(params_.level, data_.size(), prefix_.size());
+      r = set(ZSTD_c_strategy, static_cast<int>(row.strategy));
+      if (!ZSTD_isError(r)) {
+        r = set(ZSTD_c_targetLength, static_cast<int>(row.targetLength));
+      }
+      if (!ZSTD_isError(r))
+        r = set(ZSTD_c_minMatch, static_cast<int>(row.minMatch));
+    }
     if (!ZSTD_isError(r)) r = set(ZSTD_c_windowLog, wl);
     if (!ZSTD_isError(r)) r = set(ZSTD_c_hashLog, ZSTD_HASHLOG_MIN);
     if (!ZSTD_isError(r)) r = set(ZSTD_c_chainLog, ZSTD_CHAINLOG_MIN);
@@ -679,7 +714,10 @@ class FrameMaker {
     // which changes nothing a decoder sees: a frame without content size
     // always has a window byte, which is set afterwards; one with a
     // content size gets the same header either way (single-segment when
-    // the window holds the new file, else the window byte of `wl`).
+    // the window holds the new file, else the window byte of `wl`), and
+    // its strategy is set above. (On a 32-bit build the smaller window
+    // would turn off zstd's split of offsets over 2^25: such a frame
+    // fails Decodes() and the caller falls back to zstd's own.)
     // Decodes() checks every frame against the prefix.
     std::string out;
     if (!ZSTD_isError(r)) {

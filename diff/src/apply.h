@@ -29,6 +29,9 @@ absl::Status ApplyWithInfo(const RandomAccessFile& old_file,
 // CreatePatch; with `compact` false a one-frame zstd-prefix patch is
 // written as version 2 (a standard zstd frame, no block table) instead of
 // version 3: tree patch bodies keep that form (docs/formats/tree-patch.md).
+// With `compact` false the inputs are not hashed: the header's hashes are
+// zero, for a caller that replaces the header (EncodeBareHeader) and
+// checks the input and output itself; ApplyPatch would refuse the patch.
 absl::StatusOr<std::string> CreatePatchWithForm(std::string_view old_data,
                                                 std::string_view new_data,
                                                 const DiffOptions& options,

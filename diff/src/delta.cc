@@ -928,7 +928,8 @@ absl::StatusOr<std::string> CreatePatchWithForm(std::string_view old_data,
     // Sparse byte changes (an eighth of the changed bytes or more) are the
     // suffix-array method's strength: then it is tried too.
     bool sparse = true;
-    // Nothing else runs meanwhile: the frame may use every thread.
+    // The suffix array waits for the frame, so the frame may use every
+    // thread (beside the hasher's one pass over the inputs).
     frame = WholeFileFrame(old_data, new_data, options, compact, &sparse,
                            options.threads);
     frame_done = true;
@@ -960,21 +961,25 @@ absl::StatusOr<std::string> CreatePatchWithForm(std::string_view old_data,
     }
     if (options.progress) options.progress("compressing", 0.0);
     if (options.method != PatchMethod::kZstdPrefix) {
-      // Each scan's patch; the later scans' on a thread of their own.
+      // Each scan's patch; the later scans' on a thread of their own,
+      // each then with half the threads (an encode compresses its diff
+      // stream on a thread of its own when it has two).
       std::vector<absl::StatusOr<std::string>> encoded(segs->size());
-      auto encode = [&](size_t from, size_t to) {
+      auto encode = [&](size_t from, size_t to, const DiffOptions& o) {
         for (size_t v = from; v < to; ++v) {
           encoded[v] =
-              EncodeSuffixArray(old_data, new_data, (*segs)[v], info, options);
+              EncodeSuffixArray(old_data, new_data, (*segs)[v], info, o);
         }
       };
       std::thread later;
       if (segs->size() > 1 && options.threads > 1) {
-        later = std::thread(encode, 1, segs->size());
-        encode(0, 1);
+        DiffOptions half = options;
+        half.threads = std::max(1, options.threads / 2);
+        later = std::thread(encode, 1, segs->size(), half);
+        encode(0, 1, half);
         later.join();
       } else {
-        encode(0, segs->size());
+        encode(0, segs->size(), options);
       }
       for (auto& p : encoded) {
         if (!p.ok()) {

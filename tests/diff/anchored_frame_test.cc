@@ -197,11 +197,10 @@ TEST(AnchoredFrameTest, TheChangedShareLimitIsTheCallers) {
   EXPECT_FALSE(frame.has_value());
 }
 
-// Two threads build the hash chains in halves and walk the changed
-// stretches in halves: the frame is the one one thread makes, byte for
-// byte. The old file is large enough for the halves (256 KiB) and the
-// replaced stretches' words occur all over it, so the walks cross from the
-// second half's chains into the first's.
+// Two threads walk the changed stretches in halves, each keeping its own
+// list of old bytes: the frame is the one one thread makes, byte for
+// byte. (The stretches' words occur all over the old file, so both halves
+// find matches everywhere.)
 TEST(AnchoredFrameTest, TwoThreadsMakeTheSameFrame) {
   for (uint64_t seed : {21u, 22u, 23u}) {
     Rng rng(seed);
