@@ -496,7 +496,7 @@ class FrameMaker {
   // zstd's parse of the pieces against the reduced prefix, in real
   // coordinates.
   absl::StatusOr<std::vector<Match>> Parse() {
-    ZSTD_CCtx* cctx = ZSTD_createCCtx();
+    ZSTD_CCtx* cctx = NewZstdCCtx();
     if (cctx == nullptr) return absl::ResourceExhaustedError("zstd: no memory");
     size_t r =
         ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, params_.level);
@@ -670,7 +670,7 @@ class FrameMaker {
 
   absl::StatusOr<std::string> Encode(const std::vector<ZSTD_Sequence>& seqs,
                                      bool explicit_blocks) {
-    ZSTD_CCtx* cctx = ZSTD_createCCtx();
+    ZSTD_CCtx* cctx = NewZstdCCtx();
     if (cctx == nullptr) return absl::ResourceExhaustedError("zstd: no memory");
     auto set = [&](ZSTD_cParameter p, int v) {
       return ZSTD_CCtx_setParameter(cctx, p, v);

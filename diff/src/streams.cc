@@ -3,9 +3,11 @@
 #include <bzlib.h>
 #define ZSTD_STATIC_LINKING_ONLY  // ZSTD_WINDOWLOG_MIN,
                                   // ZSTD_d_forceIgnoreChecksum
+#include <sys/mman.h>
 #include <zstd.h>
 #include <zstd_errors.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -23,6 +25,25 @@ absl::Status ZstdError(std::string_view what, size_t code) {
   return absl::InternalError(
       strata::StrCat("zstd ", what, ": ", ZSTD_getErrorName(code)));
 }
+
+// Allocations at least this large go on 2 MiB pages (see NewZstdCCtx).
+constexpr size_t kLargePage = size_t{2} << 20;
+constexpr size_t kLargePageMin = size_t{2} * kLargePage;
+
+void* AllocateMaybeLarge(void* /*opaque*/, size_t size) {
+#ifdef MADV_HUGEPAGE
+  if (size >= kLargePageMin) {
+    const size_t rounded = (size + kLargePage - 1) / kLargePage * kLargePage;
+    void* p = std::aligned_alloc(kLargePage, rounded);
+    // Advice only: without transparent huge pages the memory is ordinary.
+    if (p != nullptr) madvise(p, rounded, MADV_HUGEPAGE);
+    return p;
+  }
+#endif
+  return std::malloc(size);
+}
+
+void FreeMaybeLarge(void* /*opaque*/, void* p) { std::free(p); }
 
 // Decompressed bytes are produced into a small buffer and handed out.
 class BufferedReader : public StreamReader {
@@ -326,7 +347,7 @@ absl::StatusOr<std::string> Compress(std::string_view data,
                                      std::string_view prefix,
                                      const ZstdParams& params) {
   if (data.empty()) return std::string();
-  ZSTD_CCtx* cctx = ZSTD_createCCtx();
+  ZSTD_CCtx* cctx = NewZstdCCtx();
   if (cctx == nullptr) return absl::ResourceExhaustedError("zstd: no memory");
   auto set = [&](ZSTD_cParameter p, int v) {
     return ZSTD_CCtx_setParameter(cctx, p, v);
@@ -370,6 +391,11 @@ absl::StatusOr<std::string> Compress(std::string_view data,
 }
 
 }  // namespace
+
+ZSTD_CCtx* NewZstdCCtx() {
+  return ZSTD_createCCtx_advanced(
+      ZSTD_customMem{AllocateMaybeLarge, FreeMaybeLarge, nullptr});
+}
 
 absl::StatusOr<std::string> ZstdCompress(std::string_view data,
                                          const ZstdParams& params) {
