@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "strata/base/file_util.h"
@@ -18,30 +20,80 @@ absl::Status BadPath(std::string_view path, std::string_view why) {
       strata::StrCat("invalid tree path \"", path, "\": ", why));
 }
 
-// Symlinks are only visible through the real POSIX file system; the Env
-// interface has no lstat.
-bool ReadSymlink(FileSystem& fs, const std::string& path, std::string* target) {
-  if (&fs != PosixFileSystem()) return false;
+// What one lstat says of a path: on the real POSIX file system one call
+// tells symlinks, directories and files apart (the Env interface has no
+// lstat, so elsewhere there are no symlinks and fs.Stat follows).
+struct Kind {
+  bool symlink = false;
+  std::string link_target;
+  FileInfo info;
+};
+
+absl::StatusOr<Kind> KindOf(FileSystem& fs, const std::string& path) {
+  Kind k;
+  if (&fs != PosixFileSystem()) {
+    STRATA_ASSIGN_OR_RETURN(k.info, fs.Stat(path));
+    return k;
+  }
   struct stat st;
-  if (::lstat(path.c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) return false;
-  std::string buf(4096, '\0');
-  ssize_t n = ::readlink(path.c_str(), buf.data(), buf.size());
-  if (n < 0) return false;
-  buf.resize(static_cast<size_t>(n));
-  *target = buf;
-  return true;
+  if (::lstat(path.c_str(), &st) != 0) {
+    // Gone or unreadable: fs.Stat gives the usual error.
+    STRATA_ASSIGN_OR_RETURN(k.info, fs.Stat(path));
+    return k;
+  }
+  if (S_ISLNK(st.st_mode)) {
+    std::string buf(4096, '\0');
+    ssize_t n = ::readlink(path.c_str(), buf.data(), buf.size());
+    if (n >= 0) {
+      buf.resize(static_cast<size_t>(n));
+      k.symlink = true;
+      k.link_target = std::move(buf);
+      return k;
+    }
+    STRATA_ASSIGN_OR_RETURN(k.info, fs.Stat(path));
+    return k;
+  }
+  if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)) {
+    // A FIFO would block the read below; a device has no place in a package.
+    return absl::InvalidArgumentError(strata::StrCat(
+        path,
+        " is not a regular file, directory or symlink: remove it from "
+        "the tree"));
+  }
+  k.info.is_directory = S_ISDIR(st.st_mode);
+  k.info.size = static_cast<uint64_t>(st.st_size);
+  k.info.mode = st.st_mode & 07777;
+  return k;
 }
 
+// The file's SHA-256 and size, and its bytes in `*content` if not null.
+// The file is read up to the size it had when opened (one read call fewer
+// per file than reading to the end: a tree is mostly small files, and the
+// calls were most of a scan's time).
 absl::StatusOr<Sha256Digest> HashFileAt(FileSystem& fs, const std::string& path,
-                                        uint64_t* size) {
+                                        uint64_t* size, std::string* content) {
   STRATA_ASSIGN_OR_RETURN(auto file, fs.NewRandomAccessFile(path));
+  const uint64_t expected = file->Size();
+  if (content != nullptr) {
+    content->resize(static_cast<size_t>(expected));
+    uint64_t off = 0;
+    while (off < expected) {
+      STRATA_ASSIGN_OR_RETURN(
+          size_t n, file->Read(off, static_cast<size_t>(expected - off),
+                               content->data() + off));
+      if (n == 0) break;
+      off += n;
+    }
+    content->resize(static_cast<size_t>(off));
+    *size = off;
+    return Sha256::Hash(*content);
+  }
   Sha256 h;
   // No bigger than the file: a tree is mostly small files.
   std::string buf(
-      static_cast<size_t>(std::clamp<uint64_t>(file->Size(), 1, 256 << 10)),
-      '\0');
+      static_cast<size_t>(std::clamp<uint64_t>(expected, 1, 256 << 10)), '\0');
   uint64_t off = 0;
-  for (;;) {
+  while (off < expected) {
     STRATA_ASSIGN_OR_RETURN(size_t n, file->Read(off, buf.size(), buf.data()));
     if (n == 0) break;
     h.Update(std::string_view(buf.data(), n));
@@ -52,35 +104,38 @@ absl::StatusOr<Sha256Digest> HashFileAt(FileSystem& fs, const std::string& path,
 }
 
 absl::Status Walk(FileSystem& fs, const std::string& root,
-                  const std::string& rel, TreeManifest* out) {
+                  const std::string& rel, TreeManifest* out,
+                  std::vector<std::string>* contents) {
   std::string dir = rel.empty() ? root : JoinPath(root, rel);
   STRATA_ASSIGN_OR_RETURN(std::vector<std::string> names, fs.ListDir(dir));
   for (const std::string& name : names) {
     std::string child_rel = rel.empty() ? name : strata::StrCat(rel, "/", name);
     STRATA_RETURN_IF_ERROR(ValidateTreePath(child_rel));
     std::string full = JoinPath(root, child_rel);
-    std::string target;
-    if (ReadSymlink(fs, full, &target)) {
-      STRATA_RETURN_IF_ERROR(ValidateLinkTarget(child_rel, target));
+    STRATA_ASSIGN_OR_RETURN(Kind kind, KindOf(fs, full));
+    if (kind.symlink) {
+      STRATA_RETURN_IF_ERROR(ValidateLinkTarget(child_rel, kind.link_target));
       TreeEntry e;
       e.path = child_rel;
       e.type = EntryType::kSymlink;
       e.mode = 0777;
-      e.size = target.size();
-      e.sha256 = Sha256::Hash(target);
-      e.link_target = target;
+      e.size = kind.link_target.size();
+      e.sha256 = Sha256::Hash(kind.link_target);
+      e.link_target = std::move(kind.link_target);
       out->push_back(std::move(e));
+      if (contents != nullptr) contents->emplace_back();
       continue;
     }
-    STRATA_ASSIGN_OR_RETURN(FileInfo info, fs.Stat(full));
-    if (info.is_directory) {
-      STRATA_RETURN_IF_ERROR(Walk(fs, root, child_rel, out));
+    if (kind.info.is_directory) {
+      STRATA_RETURN_IF_ERROR(Walk(fs, root, child_rel, out, contents));
       continue;
     }
     TreeEntry e;
     e.path = child_rel;
-    e.mode = info.mode & 0777;
-    STRATA_ASSIGN_OR_RETURN(e.sha256, HashFileAt(fs, full, &e.size));
+    e.mode = kind.info.mode & 0777;
+    std::string* content = nullptr;
+    if (contents != nullptr) content = &contents->emplace_back();
+    STRATA_ASSIGN_OR_RETURN(e.sha256, HashFileAt(fs, full, &e.size, content));
     out->push_back(std::move(e));
   }
   return absl::OkStatus();
@@ -144,16 +199,35 @@ absl::Status ValidateLinkTarget(std::string_view link_path,
 }
 
 absl::StatusOr<TreeManifest> ScanTree(FileSystem& fs, std::string_view root) {
+  return ScanTree(fs, root, nullptr);
+}
+
+absl::StatusOr<TreeManifest> ScanTree(FileSystem& fs, std::string_view root,
+                                      std::vector<std::string>* contents) {
   STRATA_ASSIGN_OR_RETURN(FileInfo info, fs.Stat(root));
   if (!info.is_directory) {
     return absl::InvalidArgumentError(
         strata::StrCat(root, " is not a directory"));
   }
-  TreeManifest out;
-  STRATA_RETURN_IF_ERROR(Walk(fs, std::string(root), "", &out));
-  std::sort(out.begin(), out.end(), [](const TreeEntry& a, const TreeEntry& b) {
-    return a.path < b.path;
+  TreeManifest found;
+  std::vector<std::string> read;
+  STRATA_RETURN_IF_ERROR(Walk(fs, std::string(root), "", &found,
+                              contents != nullptr ? &read : nullptr));
+  std::vector<size_t> order(found.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&found](size_t a, size_t b) {
+    return found[a].path < found[b].path;
   });
+  TreeManifest out;
+  out.reserve(found.size());
+  if (contents != nullptr) {
+    contents->clear();
+    contents->reserve(found.size());
+  }
+  for (size_t i : order) {
+    out.push_back(std::move(found[i]));
+    if (contents != nullptr) contents->push_back(std::move(read[i]));
+  }
   return out;
 }
 

@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <string>
+#include <vector>
 
 #include "strata/base/file_util.h"
 #include "strata/base/sha256.h"
@@ -275,6 +277,44 @@ TEST_F(TreeDeltaTest, SymlinksInsideTheTreeRoundTrip) {
   STRATA_ASSERT_OK(ApplyTreePatch(fs_, dir_ / "old", patch, dir_ / "stage"));
   EXPECT_TRUE(fs::is_symlink(dir_ / "stage/bin/app-link"));
   EXPECT_EQ(fs::read_symlink(dir_ / "stage/bin/app-link"), "../js/app.js");
+}
+
+// The scan hands back the bytes it hashed, in manifest order, so the
+// maker reads each file once; a symlink has none.
+TEST_F(TreeDeltaTest, ScanKeepsTheBytesItHashed) {
+  fs::create_symlink("../js/app.js", dir_ / "new/bin/app-link");
+  std::vector<std::string> contents;
+  STRATA_ASSERT_OK_AND_ASSIGN(TreeManifest with,
+                              ScanTree(fs_, dir_ / "new", &contents));
+  STRATA_ASSERT_OK_AND_ASSIGN(TreeManifest without,
+                              ScanTree(fs_, dir_ / "new"));
+  EXPECT_TRUE(with == without);
+  ASSERT_EQ(contents.size(), with.size());
+  int links = 0;
+  for (size_t i = 0; i < with.size(); ++i) {
+    if (with[i].type == EntryType::kSymlink) {
+      ++links;
+      EXPECT_EQ(contents[i], "") << with[i].path;
+      continue;
+    }
+    EXPECT_EQ(contents[i], ReadFile(dir_ / ("new/" + with[i].path)))
+        << with[i].path;
+    EXPECT_EQ(contents[i].size(), with[i].size) << with[i].path;
+    EXPECT_TRUE(Sha256::Hash(contents[i]) == with[i].sha256) << with[i].path;
+  }
+  EXPECT_EQ(links, 1);
+}
+
+// A FIFO would block the scan's read: it is refused, naming it.
+TEST_F(TreeDeltaTest, SpecialFilesAreRefused) {
+  ASSERT_EQ(::mkfifo((dir_ / "new/js/pipe").c_str(), 0600), 0);
+  EXPECT_THAT(ScanTree(fs_, dir_ / "new"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("js/pipe is not a regular file")));
+  TreeDiffOptions o;
+  EXPECT_THAT(CreateTreePatch(fs_, dir_ / "old", dir_ / "new", o),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("not a regular file")));
 }
 
 TEST_F(TreeDeltaTest, FailureAfterStagingASymlinkLeavesNothing) {
@@ -577,6 +617,16 @@ TEST(TreeDeltaMemTest, WorksOnAnInjectedFileSystem) {
   STRATA_ASSERT_OK_AND_ASSIGN(TreeManifest want, ScanTree(mem, "/new"));
   STRATA_ASSERT_OK_AND_ASSIGN(TreeManifest got, ScanTree(mem, "/stage"));
   EXPECT_TRUE(want == got);
+  // The scan's bytes on a file system other than the POSIX one, which is
+  // read on one thread.
+  std::vector<std::string> contents;
+  STRATA_ASSERT_OK_AND_ASSIGN(TreeManifest with,
+                              ScanTree(mem, "/new", &contents));
+  ASSERT_EQ(contents.size(), 2u);
+  EXPECT_EQ(with[0].path, "b.txt");
+  EXPECT_EQ(contents[0], "b");
+  STRATA_ASSERT_OK_AND_ASSIGN(std::string a_new, mem.ReadFile("/new/y/a.js"));
+  EXPECT_EQ(contents[1], a_new);
 }
 
 TEST(TreePathTest, ValidPaths) {

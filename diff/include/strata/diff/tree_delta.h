@@ -50,6 +50,11 @@ absl::Status ValidateLinkTarget(std::string_view link_path,
 // (kInvalidArgument) invalid names and symlinks that escape the tree.
 // Symlinks are only seen on the POSIX file system.
 absl::StatusOr<TreeManifest> ScanTree(FileSystem& fs, std::string_view root);
+// The same, and each file's bytes as they were hashed: (*contents)[i] for
+// entry i (empty for a symlink), so that a caller that needs them does not
+// read the tree again.
+absl::StatusOr<TreeManifest> ScanTree(FileSystem& fs, std::string_view root,
+                                      std::vector<std::string>* contents);
 
 // The SHA-256 of a manifest's canonical encoding (docs/formats/tree-patch.md):
 // the identity of a whole tree (paths, types, modes, sizes, contents).
