@@ -66,28 +66,13 @@ absl::StatusOr<Kind> KindOf(FileSystem& fs, const std::string& path) {
   return k;
 }
 
-// The file's SHA-256 and size, and its bytes in `*content` if not null.
-// The file is read up to the size it had when opened (one read call fewer
-// per file than reading to the end: a tree is mostly small files, and the
-// calls were most of a scan's time).
+// The file's SHA-256 and size. The file is read up to the size it had when
+// opened (one read call fewer per file than reading to the end: a tree is
+// mostly small files, and the calls were most of a scan's time).
 absl::StatusOr<Sha256Digest> HashFileAt(FileSystem& fs, const std::string& path,
-                                        uint64_t* size, std::string* content) {
+                                        uint64_t* size) {
   STRATA_ASSIGN_OR_RETURN(auto file, fs.NewRandomAccessFile(path));
   const uint64_t expected = file->Size();
-  if (content != nullptr) {
-    content->resize(static_cast<size_t>(expected));
-    uint64_t off = 0;
-    while (off < expected) {
-      STRATA_ASSIGN_OR_RETURN(
-          size_t n, file->Read(off, static_cast<size_t>(expected - off),
-                               content->data() + off));
-      if (n == 0) break;
-      off += n;
-    }
-    content->resize(static_cast<size_t>(off));
-    *size = off;
-    return Sha256::Hash(*content);
-  }
   Sha256 h;
   // No bigger than the file: a tree is mostly small files.
   std::string buf(
@@ -103,9 +88,10 @@ absl::StatusOr<Sha256Digest> HashFileAt(FileSystem& fs, const std::string& path,
   return h.Finish();
 }
 
+// Lists the tree: symlinks complete, files with their path, mode and size
+// (hashed later, in manifest order).
 absl::Status Walk(FileSystem& fs, const std::string& root,
-                  const std::string& rel, TreeManifest* out,
-                  std::vector<std::string>* contents) {
+                  const std::string& rel, TreeManifest* out) {
   std::string dir = rel.empty() ? root : JoinPath(root, rel);
   STRATA_ASSIGN_OR_RETURN(std::vector<std::string> names, fs.ListDir(dir));
   for (const std::string& name : names) {
@@ -123,19 +109,16 @@ absl::Status Walk(FileSystem& fs, const std::string& root,
       e.sha256 = Sha256::Hash(kind.link_target);
       e.link_target = std::move(kind.link_target);
       out->push_back(std::move(e));
-      if (contents != nullptr) contents->emplace_back();
       continue;
     }
     if (kind.info.is_directory) {
-      STRATA_RETURN_IF_ERROR(Walk(fs, root, child_rel, out, contents));
+      STRATA_RETURN_IF_ERROR(Walk(fs, root, child_rel, out));
       continue;
     }
     TreeEntry e;
     e.path = child_rel;
     e.mode = kind.info.mode & 0777;
-    std::string* content = nullptr;
-    if (contents != nullptr) content = &contents->emplace_back();
-    STRATA_ASSIGN_OR_RETURN(e.sha256, HashFileAt(fs, full, &e.size, content));
+    e.size = kind.info.size;
     out->push_back(std::move(e));
   }
   return absl::OkStatus();
@@ -203,30 +186,53 @@ absl::StatusOr<TreeManifest> ScanTree(FileSystem& fs, std::string_view root) {
 }
 
 absl::StatusOr<TreeManifest> ScanTree(FileSystem& fs, std::string_view root,
-                                      std::vector<std::string>* contents) {
+                                      std::string* files) {
   STRATA_ASSIGN_OR_RETURN(FileInfo info, fs.Stat(root));
   if (!info.is_directory) {
     return absl::InvalidArgumentError(
         strata::StrCat(root, " is not a directory"));
   }
-  TreeManifest found;
-  std::vector<std::string> read;
-  STRATA_RETURN_IF_ERROR(Walk(fs, std::string(root), "", &found,
-                              contents != nullptr ? &read : nullptr));
-  std::vector<size_t> order(found.size());
-  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::sort(order.begin(), order.end(), [&found](size_t a, size_t b) {
-    return found[a].path < found[b].path;
-  });
   TreeManifest out;
-  out.reserve(found.size());
-  if (contents != nullptr) {
-    contents->clear();
-    contents->reserve(found.size());
+  const std::string base(root);
+  STRATA_RETURN_IF_ERROR(Walk(fs, base, "", &out));
+  std::sort(out.begin(), out.end(), [](const TreeEntry& a, const TreeEntry& b) {
+    return a.path < b.path;
+  });
+  if (files == nullptr) {
+    for (TreeEntry& e : out) {
+      if (e.type != EntryType::kFile) continue;
+      STRATA_ASSIGN_OR_RETURN(e.sha256,
+                              HashFileAt(fs, JoinPath(base, e.path), &e.size));
+    }
+    return out;
   }
-  for (size_t i : order) {
-    out.push_back(std::move(found[i]));
-    if (contents != nullptr) contents->push_back(std::move(read[i]));
+  // Every file read once, in manifest order, straight into its place.
+  uint64_t total = 0;
+  for (const TreeEntry& e : out) {
+    if (e.type == EntryType::kFile) total += e.size;
+  }
+  files->clear();
+  files->resize(static_cast<size_t>(total));
+  uint64_t at = 0;
+  for (TreeEntry& e : out) {
+    if (e.type != EntryType::kFile) continue;
+    const std::string path = JoinPath(base, e.path);
+    STRATA_ASSIGN_OR_RETURN(auto file, fs.NewRandomAccessFile(path));
+    uint64_t got = 0;
+    while (got < e.size) {
+      STRATA_ASSIGN_OR_RETURN(
+          size_t n, file->Read(got, static_cast<size_t>(e.size - got),
+                               files->data() + static_cast<size_t>(at + got)));
+      if (n == 0) break;
+      got += n;
+    }
+    if (got != e.size || file->Size() != e.size) {
+      return absl::AbortedError(strata::StrCat(
+          e.path, " changed while the tree was read: read it again"));
+    }
+    e.sha256 = Sha256::Hash(std::string_view(*files).substr(
+        static_cast<size_t>(at), static_cast<size_t>(e.size)));
+    at += e.size;
   }
   return out;
 }

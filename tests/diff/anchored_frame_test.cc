@@ -179,8 +179,9 @@ TEST(AnchoredFrameTest, DoesNotApplyWhenMostOfTheFileChanged) {
   EXPECT_FALSE(Applies(new_data, old_data));
 }
 
-// Tree bodies ask for at most 1/64 changed: a pair with about 1/30 of the
-// new file in changed stretches is refused there and made for 1/8.
+// A caller may ask for at most 1/64 changed (tree bodies did before the
+// rewritten stretches kept their counterparts): a pair with about 1/30 of
+// the new file in changed stretches is refused there and made for 1/8.
 TEST(AnchoredFrameTest, TheChangedShareLimitIsTheCallers) {
   Rng rng(15);
   std::string old_data = rng.Text(200000);

@@ -279,29 +279,30 @@ TEST_F(TreeDeltaTest, SymlinksInsideTheTreeRoundTrip) {
   EXPECT_EQ(fs::read_symlink(dir_ / "stage/bin/app-link"), "../js/app.js");
 }
 
-// The scan hands back the bytes it hashed, in manifest order, so the
-// maker reads each file once; a symlink has none.
+// The scan hands back the bytes it hashed, every file's in manifest order
+// in one buffer, so the maker reads each file once; a symlink adds none.
 TEST_F(TreeDeltaTest, ScanKeepsTheBytesItHashed) {
   fs::create_symlink("../js/app.js", dir_ / "new/bin/app-link");
-  std::vector<std::string> contents;
+  std::string files;
   STRATA_ASSERT_OK_AND_ASSIGN(TreeManifest with,
-                              ScanTree(fs_, dir_ / "new", &contents));
+                              ScanTree(fs_, dir_ / "new", &files));
   STRATA_ASSERT_OK_AND_ASSIGN(TreeManifest without,
                               ScanTree(fs_, dir_ / "new"));
   EXPECT_TRUE(with == without);
-  ASSERT_EQ(contents.size(), with.size());
+  size_t at = 0;
   int links = 0;
-  for (size_t i = 0; i < with.size(); ++i) {
-    if (with[i].type == EntryType::kSymlink) {
+  for (const TreeEntry& e : with) {
+    if (e.type == EntryType::kSymlink) {
       ++links;
-      EXPECT_EQ(contents[i], "") << with[i].path;
       continue;
     }
-    EXPECT_EQ(contents[i], ReadFile(dir_ / ("new/" + with[i].path)))
-        << with[i].path;
-    EXPECT_EQ(contents[i].size(), with[i].size) << with[i].path;
-    EXPECT_TRUE(Sha256::Hash(contents[i]) == with[i].sha256) << with[i].path;
+    ASSERT_LE(at + e.size, files.size()) << e.path;
+    const std::string bytes = files.substr(at, e.size);
+    EXPECT_EQ(bytes, ReadFile(dir_ / ("new/" + e.path))) << e.path;
+    EXPECT_TRUE(Sha256::Hash(bytes) == e.sha256) << e.path;
+    at += e.size;
   }
+  EXPECT_EQ(at, files.size());
   EXPECT_EQ(links, 1);
 }
 
@@ -619,14 +620,12 @@ TEST(TreeDeltaMemTest, WorksOnAnInjectedFileSystem) {
   EXPECT_TRUE(want == got);
   // The scan's bytes on a file system other than the POSIX one, which is
   // read on one thread.
-  std::vector<std::string> contents;
-  STRATA_ASSERT_OK_AND_ASSIGN(TreeManifest with,
-                              ScanTree(mem, "/new", &contents));
-  ASSERT_EQ(contents.size(), 2u);
+  std::string files;
+  STRATA_ASSERT_OK_AND_ASSIGN(TreeManifest with, ScanTree(mem, "/new", &files));
+  ASSERT_EQ(with.size(), 2u);
   EXPECT_EQ(with[0].path, "b.txt");
-  EXPECT_EQ(contents[0], "b");
   STRATA_ASSERT_OK_AND_ASSIGN(std::string a_new, mem.ReadFile("/new/y/a.js"));
-  EXPECT_EQ(contents[1], a_new);
+  EXPECT_EQ(files, "b" + a_new);
 }
 
 TEST(TreePathTest, ValidPaths) {

@@ -50,11 +50,12 @@ absl::Status ValidateLinkTarget(std::string_view link_path,
 // (kInvalidArgument) invalid names and symlinks that escape the tree.
 // Symlinks are only seen on the POSIX file system.
 absl::StatusOr<TreeManifest> ScanTree(FileSystem& fs, std::string_view root);
-// The same, and each file's bytes as they were hashed: (*contents)[i] for
-// entry i (empty for a symlink), so that a caller that needs them does not
-// read the tree again.
+// The same, and every file's bytes as they were hashed, concatenated in
+// manifest order in `*files` (symlinks add nothing), so that a caller that
+// needs them does not read the tree again. kAborted if a file's size
+// changed while the tree was read.
 absl::StatusOr<TreeManifest> ScanTree(FileSystem& fs, std::string_view root,
-                                      std::vector<std::string>* contents);
+                                      std::string* files);
 
 // The SHA-256 of a manifest's canonical encoding (docs/formats/tree-patch.md):
 // the identity of a whole tree (paths, types, modes, sizes, contents).
