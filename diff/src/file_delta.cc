@@ -3,6 +3,7 @@
 #include <memory>
 #include <string>
 
+#include "src/streams.h"
 #include "strata/base/file_util.h"
 #include "strata/base/status_macros.h"
 #include "strata/base/strings.h"
@@ -12,11 +13,11 @@ namespace {
 
 // The whole file in one buffer of its size. FileSystem::ReadFile grows its
 // string piece by piece; on a 1 MB pair the copies and page faults of the
-// growing were 40% of a diff that finds nothing to change.
-// A whole file in one buffer of its size, not zero-filled first (that and
-// its page faults were a few percent of a large diff).
+// growing were 40% of a diff that finds nothing to change. Not zero-filled
+// first (that and its page faults were a few percent of a large diff), on
+// 2 MiB pages when large (AllocateLarge).
 struct WholeFile {
-  std::unique_ptr<char[]> data;
+  std::unique_ptr<char[], internal::FreeLarge> data;
   size_t size = 0;
   std::string_view view() const { return {data.get(), size}; }
 };
@@ -26,8 +27,12 @@ absl::StatusOr<WholeFile> ReadWholeFile(FileSystem& fs, std::string_view path) {
                           fs.NewRandomAccessFile(path));
   WholeFile out;
   out.size = static_cast<size_t>(file->Size());
-  out.data =
-      std::make_unique_for_overwrite<char[]>(std::max<size_t>(out.size, 1));
+  out.data.reset(static_cast<char*>(
+      internal::AllocateLarge(std::max<size_t>(out.size, 1))));
+  if (out.data == nullptr) {
+    return absl::ResourceExhaustedError(
+        strata::StrCat("no memory to read ", path, " (", out.size, " bytes)"));
+  }
   size_t done = 0;
   while (done < out.size) {
     STRATA_ASSIGN_OR_RETURN(

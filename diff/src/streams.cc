@@ -392,6 +392,23 @@ absl::StatusOr<std::string> Compress(std::string_view data,
 
 }  // namespace
 
+void* AllocateLarge(size_t bytes) { return AllocateMaybeLarge(nullptr, bytes); }
+
+void AdviseLargePages(void* p, size_t n) {
+#ifdef MADV_HUGEPAGE
+  if (n < kLargePageMin) return;
+  const uintptr_t begin = reinterpret_cast<uintptr_t>(p);
+  const uintptr_t first = (begin + kLargePage - 1) / kLargePage * kLargePage;
+  const uintptr_t last = (begin + n) / kLargePage * kLargePage;
+  if (last > first) {
+    madvise(reinterpret_cast<void*>(first), last - first, MADV_HUGEPAGE);
+  }
+#else
+  (void)p;
+  (void)n;
+#endif
+}
+
 ZSTD_CCtx* NewZstdCCtx() {
   return ZSTD_createCCtx_advanced(
       ZSTD_customMem{AllocateMaybeLarge, FreeMaybeLarge, nullptr});

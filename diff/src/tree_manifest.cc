@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "src/streams.h"
 #include "strata/base/file_util.h"
 #include "strata/base/status_macros.h"
 #include "strata/base/strings.h"
@@ -212,6 +213,9 @@ absl::StatusOr<TreeManifest> ScanTree(FileSystem& fs, std::string_view root,
     if (e.type == EntryType::kFile) total += e.size;
   }
   files->clear();
+  // 2 MiB pages before the buffer is first touched (by the zero fill).
+  files->reserve(static_cast<size_t>(total));
+  internal::AdviseLargePages(files->data(), files->capacity());
   files->resize(static_cast<size_t>(total));
   uint64_t at = 0;
   for (TreeEntry& e : out) {
