@@ -5,10 +5,12 @@
 #include <zstd_errors.h>
 
 #include <algorithm>
+#include <bit>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <new>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -404,61 +406,26 @@ class FrameMaker {
     Chain(std::string_view text, std::string_view data,
           const std::vector<Gap>& gaps, size_t width, size_t step, int bits,
           int depth)
-        : width_(width),
-          step_(step),
-          bits_(bits),
-          depth_(depth),
-          // calloc: a fresh mapping is zeroed by the kernel page by page as
-          // it is touched, and only the needed heads are.
-          head_(static_cast<uint32_t*>(
-              std::calloc(size_t{1} << bits, sizeof(uint32_t)))) {
-      // Each hash's last entry so far and its number of entries.
-      std::unique_ptr<uint32_t, Free> tail(static_cast<uint32_t*>(
-          std::calloc(size_t{2} << bits, sizeof(uint32_t))));
-      if (head_ == nullptr || tail == nullptr) {
-        head_.reset();  // !ok()
-        return;
-      }
-      uint32_t* count = tail.get() + (size_t{1} << bits);
-      std::vector<uint64_t> needed(((size_t{1} << bits) + 63) / 64, 0);
-      size_t hashes = 0;
-      for (const Gap& g : gaps) {
-        for (size_t p = g.begin; p < g.end && p + width <= data.size(); ++p) {
-          const uint32_t h = Hash(data.data() + p);
-          uint64_t& word = needed[h >> 6];
-          const uint64_t bit = uint64_t{1} << (h & 63);
-          if ((word & bit) == 0) ++hashes;
-          word |= bit;
-        }
-      }
-      if (text.size() < width) return;
-      entries_.reserve(std::min(hashes * static_cast<size_t>(depth),
-                                text.size() / step + 1));
-      for (size_t p = (text.size() - width) / step * step;; p -= step) {
-        const uint32_t h = Hash(text.data() + p);
-        uint64_t& word = needed[h >> 6];
-        const uint64_t bit = uint64_t{1} << (h & 63);
-        if ((word & bit) != 0) {
-          entries_.push_back({static_cast<uint32_t>(p), 0});
-          const uint32_t e = static_cast<uint32_t>(entries_.size());
-          uint32_t& last = tail.get()[h];
-          if (last == 0) {
-            head_.get()[h] = e;
-          } else {
-            entries_[last - 1].older = e;
-          }
-          last = e;
-          if (++count[h] == static_cast<uint32_t>(depth)) word &= ~bit;
-        }
-        if (p < step) break;
+        : width_(width), step_(step), bits_(bits), depth_(depth) {
+      try {
+        Build(text, data, gaps);
+        ok_ = true;
+      } catch (const std::bad_alloc&) {
+        head_.clear();
+        entries_.clear();
       }
     }
-    bool ok() const { return head_ != nullptr; }
+    bool ok() const { return ok_; }
     size_t width() const { return width_; }
     size_t step() const { return step_; }
     int depth() const { return depth_; }
     // An entry (+ 1; 0: none), its old position and the next older one.
-    uint32_t Head(const char* p) const { return head_.get()[Hash(p)]; }
+    uint32_t Head(const char* p) const {
+      const uint32_t h = Hash(p);
+      const uint64_t word = present_[h >> 6];
+      const uint64_t bit = uint64_t{1} << (h & 63);
+      return (word & bit) == 0 ? 0 : head_[Slot(h, word, bit)];
+    }
     size_t Pos(uint32_t e) const { return entries_[e - 1].pos; }
     uint32_t Next(uint32_t e) const { return entries_[e - 1].older; }
 
@@ -466,9 +433,59 @@ class FrameMaker {
     struct Entry {
       uint32_t pos, older;
     };
-    struct Free {
-      void operator()(uint32_t* p) const { std::free(p); }
-    };
+    void Build(std::string_view text, std::string_view data,
+               const std::vector<Gap>& gaps) {
+      const size_t words = ((size_t{1} << bits_) + 63) / 64;
+      present_.assign(words, 0);
+      for (const Gap& g : gaps) {
+        for (size_t p = g.begin; p < g.end && p + width_ <= data.size(); ++p) {
+          const uint32_t h = Hash(data.data() + p);
+          present_[h >> 6] |= uint64_t{1} << (h & 63);
+        }
+      }
+      // A needed hash's slot is the number of needed hashes below it: the
+      // tables hold only those (a table by hash value was 1.5 MB a chain
+      // for react-dom.js, zeroed and faulted in, for a few thousand
+      // hashes).
+      rank_.resize(words);
+      uint32_t hashes = 0;
+      for (size_t w = 0; w < words; ++w) {
+        rank_[w] = hashes;
+        hashes += static_cast<uint32_t>(std::popcount(present_[w]));
+      }
+      head_.assign(hashes, 0);
+      // Each hash's last entry so far and its number of entries; a hash
+      // leaves `open` once it has `depth_` of them.
+      std::vector<uint32_t> tail(hashes, 0), count(hashes, 0);
+      std::vector<uint64_t> open = present_;
+      if (text.size() < width_) return;
+      entries_.reserve(std::min(static_cast<size_t>(hashes) * depth_,
+                                text.size() / step_ + 1));
+      for (size_t p = (text.size() - width_) / step_ * step_;; p -= step_) {
+        const uint32_t h = Hash(text.data() + p);
+        uint64_t& word = open[h >> 6];
+        const uint64_t bit = uint64_t{1} << (h & 63);
+        if ((word & bit) != 0) {
+          const uint32_t slot = Slot(h, present_[h >> 6], bit);
+          entries_.push_back({static_cast<uint32_t>(p), 0});
+          const uint32_t e = static_cast<uint32_t>(entries_.size());
+          if (tail[slot] == 0) {
+            head_[slot] = e;
+          } else {
+            entries_[tail[slot] - 1].older = e;
+          }
+          tail[slot] = e;
+          if (++count[slot] == static_cast<uint32_t>(depth_)) word &= ~bit;
+        }
+        if (p < step_) break;
+      }
+    }
+    // The slot of needed hash `h`, whose word of `present_` is `word` and
+    // whose bit in it is `bit`.
+    uint32_t Slot(uint32_t h, uint64_t word, uint64_t bit) const {
+      return rank_[h >> 6] +
+             static_cast<uint32_t>(std::popcount(word & (bit - 1)));
+    }
     // The first 4 or 8 bytes (`width_`), each a single load: a copy of a
     // variable length was a call of memcpy at every old position.
     uint32_t Hash(const char* p) const {
@@ -484,7 +501,10 @@ class FrameMaker {
     }
     size_t width_, step_;
     int bits_, depth_;
-    std::unique_ptr<uint32_t, Free> head_;  // entry + 1; 0: none
+    bool ok_ = false;
+    std::vector<uint64_t> present_;  // a bit per needed hash value
+    std::vector<uint32_t> rank_;     // needed hashes below each word
+    std::vector<uint32_t> head_;     // by slot: entry + 1; 0: none
     std::vector<Entry> entries_;
   };
 
