@@ -591,8 +591,9 @@ class FrameMaker {
       // file's counterparts did so on the lodash package's tree body: a
       // match mapped onto a separator). The splitter only cuts the
       // collected sequences into blocks; Encode() makes its own blocks.
-      r = ZSTD_CCtx_setParameter(cctx, ZSTD_c_useBlockSplitter,
-                                 ZSTD_ps_disable);
+      // Advice: a libzstd that does not know the parameter (it is
+      // experimental) parses as it would.
+      ZSTD_CCtx_setParameter(cctx, ZSTD_c_useBlockSplitter, ZSTD_ps_disable);
     }
     if (!ZSTD_isError(r) && !reduced_.empty()) {
       r = ZSTD_CCtx_refPrefix(cctx, reduced_.data(), reduced_.size());

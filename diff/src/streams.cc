@@ -7,6 +7,7 @@
 #include <zstd.h>
 #include <zstd_errors.h>
 
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <vector>
@@ -33,6 +34,7 @@ constexpr size_t kLargePageMin = size_t{2} * kLargePage;
 void* AllocateMaybeLarge(void* /*opaque*/, size_t size) {
 #ifdef MADV_HUGEPAGE
   if (size >= kLargePageMin) {
+    if (size > SIZE_MAX - kLargePage) return nullptr;  // as malloc would
     const size_t rounded = (size + kLargePage - 1) / kLargePage * kLargePage;
     void* p = std::aligned_alloc(kLargePage, rounded);
     // Advice only: without transparent huge pages the memory is ordinary.

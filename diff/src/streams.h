@@ -54,9 +54,9 @@ struct ZstdParams {
 // allocations (the match finder's tables at high levels: tens of MB, all
 // zeroed when a frame starts) ask the kernel for 2 MiB pages
 // (madvise(MADV_HUGEPAGE), where Linux has it). On 4 KiB pages the page
-// faults of that zeroing were a third of a level-19 frame's time against a
-// 1.4 MB prefix here (0.63 s against 0.26 s); the frames are the same
-// bytes either way. nullptr when out of memory.
+// faults of that zeroing were more than half of a level-19 frame's time against
+// a 1.4 MB prefix here (0.63 s against 0.26 s); the frames are the same bytes
+// either way. nullptr when out of memory.
 ZSTD_CCtx_s* NewZstdCCtx();
 
 // Memory for a large array that asks for 2 MiB pages as NewZstdCCtx's

@@ -10,6 +10,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -1328,10 +1329,13 @@ absl::StatusOr<std::string> CreateTreePatch(FileSystem& fs,
   absl::StatusOr<TreeManifest> old = absl::UnknownError("not scanned");
   std::thread other;
   if (&fs == PosixFileSystem() && options.delta.threads > 1) {
-    other = std::thread([&] { old = ScanTree(fs, old_root, &old_files); });
-  } else {
-    old = ScanTree(fs, old_root, &old_files);
+    try {
+      other = std::thread([&] { old = ScanTree(fs, old_root, &old_files); });
+    } catch (const std::system_error&) {
+      // No thread to be had: one after the other.
+    }
   }
+  if (!other.joinable()) old = ScanTree(fs, old_root, &old_files);
   absl::StatusOr<TreeManifest> nw = ScanTree(fs, new_root, &new_files);
   if (other.joinable()) other.join();
   if (!old.ok()) return old.status();

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <exception>
 #include <string>
 #include <utility>
 #include <vector>
@@ -213,10 +214,15 @@ absl::StatusOr<TreeManifest> ScanTree(FileSystem& fs, std::string_view root,
     if (e.type == EntryType::kFile) total += e.size;
   }
   files->clear();
-  // 2 MiB pages before the buffer is first touched (by the zero fill).
-  files->reserve(static_cast<size_t>(total));
-  internal::AdviseLargePages(files->data(), files->capacity());
-  files->resize(static_cast<size_t>(total));
+  try {
+    // 2 MiB pages before the buffer is first touched (by the zero fill).
+    files->reserve(static_cast<size_t>(total));
+    internal::AdviseLargePages(files->data(), files->capacity());
+    files->resize(static_cast<size_t>(total));
+  } catch (const std::exception&) {  // bad_alloc, length_error
+    return absl::ResourceExhaustedError(strata::StrCat(
+        "the files of ", root, " (", total, " bytes) do not fit in memory"));
+  }
   uint64_t at = 0;
   for (TreeEntry& e : out) {
     if (e.type != EntryType::kFile) continue;

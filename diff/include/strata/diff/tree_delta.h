@@ -53,7 +53,8 @@ absl::StatusOr<TreeManifest> ScanTree(FileSystem& fs, std::string_view root);
 // The same, and every file's bytes as they were hashed, concatenated in
 // manifest order in `*files` (symlinks add nothing), so that a caller that
 // needs them does not read the tree again. kAborted if a file's size
-// changed while the tree was read.
+// changed between the listing and its read; kResourceExhausted if the
+// files do not fit in memory together.
 absl::StatusOr<TreeManifest> ScanTree(FileSystem& fs, std::string_view root,
                                       std::string* files);
 
