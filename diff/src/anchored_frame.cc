@@ -11,6 +11,8 @@
 #include <cstring>
 #include <memory>
 #include <new>
+#include <span>
+#include <system_error>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -62,6 +64,10 @@ constexpr size_t kLongestSnippet = 1024;
 // With two threads the changed stretches are walked in halves above this
 // many positions each.
 constexpr size_t kTwoThreadsMinPositions = 1024;
+// With two threads the two hash chains are built one on each above this
+// size of the old file, and the two encodings made one on each above this
+// size of the new file.
+constexpr size_t kTwoThreadsMinBytes = 256 << 10;
 // Changed stretches shorter than this are never counted as sparse.
 constexpr size_t kSparseMin = 8;
 // zstd's smallest match.
@@ -184,6 +190,23 @@ std::vector<Anchor> FindAnchors(std::string_view data,
   return anchors;
 }
 
+// Runs `beside` on a thread of its own and `here` on this one if
+// `two_threads`, and both here one after the other if not or if no thread
+// can be started.
+template <typename F, typename G>
+void RunBeside(bool two_threads, F&& beside, G&& here) {
+  std::thread helper;
+  if (two_threads) {
+    try {
+      helper = std::thread(beside);
+    } catch (const std::system_error&) {
+    }
+  }
+  if (!helper.joinable()) beside();
+  here();
+  if (helper.joinable()) helper.join();
+}
+
 class FrameMaker {
  public:
   FrameMaker(std::string_view data, std::string_view prefix,
@@ -232,10 +255,14 @@ class FrameMaker {
     std::vector<ZSTD_Sequence> seqs = Merge(matches);
     // The block layout changes the entropy tables: zstd's own split and
     // blocks of exactly 128 KiB each win on some inputs (up to 13 bytes
-    // on the benchmark's text pairs); both are cheap, keep the smaller.
-    absl::StatusOr<std::string> best = Encode(seqs, /*explicit_blocks=*/false);
+    // on the benchmark's text pairs); both are cheap (on two threads, one
+    // each), keep the smaller.
+    absl::StatusOr<std::string> best, other;
+    RunBeside(
+        threads_ > 1 && data_.size() >= kTwoThreadsMinBytes,
+        [&] { other = Encode(WithBlocks(seqs), /*explicit_blocks=*/true); },
+        [&] { best = Encode(seqs, /*explicit_blocks=*/false); });
     if (!best.ok()) return best.status();
-    absl::StatusOr<std::string> other = Encode(WithBlocks(seqs), true);
     if (!other.ok()) return other.status();
     if (other->size() < best->size()) best = std::move(other);
     if (!Decodes(*best)) return std::nullopt;
@@ -318,10 +345,16 @@ class FrameMaker {
     }
     if (walked.empty()) return absl::OkStatus();
     // The 8-byte chain indexes every 4th position (a quarter of the time);
-    // a match found there is extended back to where it starts.
-    Chain short_chain(prefix_, data_, walked, 4, 1, bits, kShortWalk),
-        long_chain(prefix_, data_, walked, 8, 4, bits, kLongWalk);
-    if (!short_chain.ok() || !long_chain.ok()) {
+    // a match found there is extended back to where it starts. Each chain
+    // is one pass over the old file: on two threads, one each.
+    Chain short_chain(4, 1, bits, kShortWalk),
+        long_chain(8, 4, bits, kLongWalk);
+    bool short_ok = false, long_ok = false;
+    RunBeside(
+        threads_ > 1 && prefix_.size() >= kTwoThreadsMinBytes,
+        [&] { long_ok = long_chain.Build(prefix_, data_, walked); },
+        [&] { short_ok = short_chain.Build(prefix_, data_, walked); });
+    if (!short_ok || !long_ok) {
       return absl::ResourceExhaustedError(
           "no memory for the anchored frame's hash chains");
     }
@@ -347,13 +380,10 @@ class FrameMaker {
     // On two threads the stretches are walked in halves (the same bytes
     // are kept).
     std::vector<Kept> second;
-    if (threads_ > 1 && total >= 2 * kTwoThreadsMinPositions) {
-      std::thread helper(walk, total / 2, total, &second);
-      walk(0, total / 2, &kept_);
-      helper.join();
-    } else {
-      walk(0, total, &kept_);
-    }
+    RunBeside(
+        threads_ > 1 && total >= 2 * kTwoThreadsMinPositions,
+        [&] { walk(total / 2, total, &second); },
+        [&] { walk(0, total / 2, &kept_); });
     kept_.insert(kept_.end(), second.begin(), second.end());
     return absl::OkStatus();
   }
@@ -403,38 +433,38 @@ class FrameMaker {
   class Chain {
    public:
     // `width` is 4 or 8.
-    Chain(std::string_view text, std::string_view data,
-          const std::vector<Gap>& gaps, size_t width, size_t step, int bits,
-          int depth)
-        : width_(width), step_(step), bits_(bits), depth_(depth) {
+    Chain(size_t width, size_t step, int bits, int depth)
+        : width_(width), step_(step), bits_(bits), depth_(depth) {}
+    // Indexes `text` for walks from the walked stretches `gaps` of `data`;
+    // false if out of memory.
+    bool Build(std::string_view text, std::string_view data,
+               const std::vector<Gap>& gaps) {
       try {
-        Build(text, data, gaps);
-        ok_ = true;
+        Fill(text, data, gaps);
+        return true;
       } catch (const std::bad_alloc&) {
-        head_.clear();
-        entries_.clear();
+        start_.clear();
+        positions_.clear();
+        return false;
       }
     }
-    bool ok() const { return ok_; }
     size_t width() const { return width_; }
     size_t step() const { return step_; }
-    int depth() const { return depth_; }
-    // An entry (+ 1; 0: none), its old position and the next older one.
-    uint32_t Head(const char* p) const {
+    // The old positions with the hash of the bytes at `p`, most recent
+    // first, at most `depth` of them.
+    std::span<const uint32_t> Positions(const char* p) const {
       const uint32_t h = Hash(p);
       const uint64_t word = present_[h >> 6];
       const uint64_t bit = uint64_t{1} << (h & 63);
-      return (word & bit) == 0 ? 0 : head_[Slot(h, word, bit)];
+      if ((word & bit) == 0) return {};
+      const uint32_t slot = Slot(h, word, bit);
+      return std::span<const uint32_t>(positions_.data() + start_[slot],
+                                       start_[slot + 1] - start_[slot]);
     }
-    size_t Pos(uint32_t e) const { return entries_[e - 1].pos; }
-    uint32_t Next(uint32_t e) const { return entries_[e - 1].older; }
 
    private:
-    struct Entry {
-      uint32_t pos, older;
-    };
-    void Build(std::string_view text, std::string_view data,
-               const std::vector<Gap>& gaps) {
+    void Fill(std::string_view text, std::string_view data,
+              const std::vector<Gap>& gaps) {
       const size_t words = ((size_t{1} << bits_) + 63) / 64;
       present_.assign(words, 0);
       for (const Gap& g : gaps) {
@@ -453,32 +483,37 @@ class FrameMaker {
         rank_[w] = hashes;
         hashes += static_cast<uint32_t>(std::popcount(present_[w]));
       }
-      head_.assign(hashes, 0);
-      // Each hash's last entry so far and its number of entries; a hash
-      // leaves `open` once it has `depth_` of them.
-      std::vector<uint32_t> tail(hashes, 0), count(hashes, 0);
-      std::vector<uint64_t> open = present_;
+      start_.assign(static_cast<size_t>(hashes) + 1, 0);
       if (text.size() < width_) return;
-      entries_.reserve(std::min(static_cast<size_t>(hashes) * depth_,
-                                text.size() / step_ + 1));
+      // Each hash's number of entries so far; a hash leaves `open` once it
+      // has `depth_` of them.
+      std::vector<uint32_t> count(hashes, 0);
+      std::vector<uint64_t> open = present_;
+      // The entries (slot, position) in the order found, most recent
+      // first, then placed so that each hash's are contiguous: a walk
+      // reads them in a row and asks for the old bytes they point at a
+      // few entries ahead, where a linked chain gave the next entry only
+      // once the last was read.
+      std::vector<std::pair<uint32_t, uint32_t>> found;
+      found.reserve(std::min(static_cast<size_t>(hashes) * depth_,
+                             text.size() / step_ + 1));
       for (size_t p = (text.size() - width_) / step_ * step_;; p -= step_) {
         const uint32_t h = Hash(text.data() + p);
         uint64_t& word = open[h >> 6];
         const uint64_t bit = uint64_t{1} << (h & 63);
         if ((word & bit) != 0) {
           const uint32_t slot = Slot(h, present_[h >> 6], bit);
-          entries_.push_back({static_cast<uint32_t>(p), 0});
-          const uint32_t e = static_cast<uint32_t>(entries_.size());
-          if (tail[slot] == 0) {
-            head_[slot] = e;
-          } else {
-            entries_[tail[slot] - 1].older = e;
-          }
-          tail[slot] = e;
+          found.emplace_back(slot, static_cast<uint32_t>(p));
           if (++count[slot] == static_cast<uint32_t>(depth_)) word &= ~bit;
         }
         if (p < step_) break;
       }
+      for (uint32_t s = 0; s < hashes; ++s) {
+        start_[s + 1] = start_[s] + count[s];
+        count[s] = start_[s];  // now the next free place of slot s
+      }
+      positions_.resize(found.size());
+      for (const auto& [slot, pos] : found) positions_[count[slot]++] = pos;
     }
     // The slot of needed hash `h`, whose word of `present_` is `word` and
     // whose bit in it is `bit`.
@@ -501,24 +536,29 @@ class FrameMaker {
     }
     size_t width_, step_;
     int bits_, depth_;
-    bool ok_ = false;
     std::vector<uint64_t> present_;  // a bit per needed hash value
     std::vector<uint32_t> rank_;     // needed hashes below each word
-    std::vector<uint32_t> head_;     // by slot: entry + 1; 0: none
-    std::vector<Entry> entries_;
+    // By slot: where its positions start in `positions_` (and end, at the
+    // next slot's start).
+    std::vector<uint32_t> start_;
+    std::vector<uint32_t> positions_;
   };
 
   // Adds to `kept` the old bytes of each match at data_[p] longer than all
   // more recent ones; returns the longest length seen.
   size_t WalkChain(const Chain& chain, size_t p, size_t best,
                    std::vector<Kept>* kept) const {
-    const int walk = chain.depth();
     if (p + chain.width() > data_.size()) return best;
     const char* q = data_.data() + p;
-    int walked = 0;
-    for (uint32_t c = chain.Head(q); c != 0 && walked < walk;
-         c = chain.Next(c), ++walked) {
-      size_t o = chain.Pos(c);
+    const std::span<const uint32_t> candidates = chain.Positions(q);
+    for (size_t c = 0; c < candidates.size(); ++c) {
+      // The old bytes a few candidates on: they are apart in the old
+      // file, and each would be a cache miss met in turn.
+      constexpr size_t kAhead = 4;
+      if (c + kAhead < candidates.size()) {
+        __builtin_prefetch(prefix_.data() + candidates[c + kAhead]);
+      }
+      size_t o = candidates[c];
       size_t len = CommonLength(
           q, prefix_.data() + o,
           std::min({kLongestSnippet, data_.size() - p, prefix_.size() - o}));
@@ -858,14 +898,16 @@ class FrameMaker {
     if (!ZSTD_isError(r)) {
       r = ZSTD_DCtx_refPrefix(dctx, prefix_.data(), prefix_.size());
     }
-    std::string out(data_.size() + 1, '\0');
+    // Not zero-filled: the decoder writes what it returns.
+    const size_t room = data_.size() + 1;
+    const auto out = std::make_unique_for_overwrite<char[]>(room);
     if (!ZSTD_isError(r)) {
-      r = ZSTD_decompressDCtx(dctx, out.data(), out.size(), frame.data(),
+      r = ZSTD_decompressDCtx(dctx, out.get(), room, frame.data(),
                               frame.size());
     }
     ZSTD_freeDCtx(dctx);
     return !ZSTD_isError(r) && r == data_.size() &&
-           std::memcmp(out.data(), data_.data(), r) == 0;
+           std::memcmp(out.get(), data_.data(), r) == 0;
   }
 
   std::string_view data_, prefix_;

@@ -199,10 +199,11 @@ TEST(AnchoredFrameTest, TheChangedShareLimitIsTheCallers) {
   EXPECT_FALSE(frame.has_value());
 }
 
-// Two threads walk the changed stretches in halves, each keeping its own
-// list of old bytes: the frame is the one one thread makes, byte for
-// byte. (The stretches' words occur all over the old file, so both halves
-// find matches everywhere.)
+// Two threads build the two hash chains one each, walk the changed
+// stretches in halves (each keeping its own list of old bytes) and make
+// the two encodings one each (the files are above 256 KiB): the frame is
+// the one one thread makes, byte for byte. (The stretches' words occur
+// all over the old file, so both halves find matches everywhere.)
 TEST(AnchoredFrameTest, TwoThreadsMakeTheSameFrame) {
   for (uint64_t seed : {21u, 22u, 23u}) {
     Rng rng(seed);
