@@ -190,6 +190,130 @@ std::vector<Anchor> FindAnchors(std::string_view data,
   return anchors;
 }
 
+// A hash chain by the first `width` bytes, most recent first, over the
+// old positions that are multiples of `step`, for walks at most `depth`
+// deep from the hash of some position of a walked stretch: only those
+// hashes' chains are built (a bitmap of them, checked at every old
+// position), and only their `depth` most recent positions, all such a
+// walk can reach (the old file is read from its end; a hash leaves the
+// bitmap once it has them). The walks see what a chain over every
+// position would give them; with few changes the cost is one pass over
+// the old file against a bitmap in cache (a full chain cost a third of
+// the vue package's diff in page faults and cache misses).
+class Chain {
+ public:
+  // `width` is 4 or 8.
+  Chain(size_t width, size_t step, int bits, int depth)
+      : width_(width), step_(step), bits_(bits), depth_(depth) {}
+  // Indexes `text` for walks from the walked stretches `gaps` of `data`;
+  // false if out of memory.
+  bool Build(std::string_view text, std::string_view data,
+             const std::vector<Gap>& gaps) {
+    try {
+      Fill(text, data, gaps);
+      return true;
+    } catch (const std::bad_alloc&) {
+      start_.clear();
+      positions_.clear();
+      return false;
+    }
+  }
+  size_t width() const { return width_; }
+  size_t step() const { return step_; }
+  // The old positions with the hash of the bytes at `p`, most recent
+  // first, at most `depth` of them.
+  std::span<const uint32_t> Positions(const char* p) const {
+    const uint32_t h = Hash(p);
+    const uint64_t word = present_[h >> 6];
+    const uint64_t bit = uint64_t{1} << (h & 63);
+    if ((word & bit) == 0) return {};
+    const uint32_t slot = Slot(h, word, bit);
+    return std::span<const uint32_t>(positions_.data() + start_[slot],
+                                     start_[slot + 1] - start_[slot]);
+  }
+
+ private:
+  void Fill(std::string_view text, std::string_view data,
+            const std::vector<Gap>& gaps) {
+    const size_t words = ((size_t{1} << bits_) + 63) / 64;
+    present_.assign(words, 0);
+    for (const Gap& g : gaps) {
+      for (size_t p = g.begin; p < g.end && p + width_ <= data.size(); ++p) {
+        const uint32_t h = Hash(data.data() + p);
+        present_[h >> 6] |= uint64_t{1} << (h & 63);
+      }
+    }
+    // A needed hash's slot is the number of needed hashes below it: the
+    // tables hold only those (a table by hash value was 1.5 MB a chain
+    // for react-dom.js, zeroed and faulted in, for a few thousand
+    // hashes).
+    rank_.resize(words);
+    uint32_t hashes = 0;
+    for (size_t w = 0; w < words; ++w) {
+      rank_[w] = hashes;
+      hashes += static_cast<uint32_t>(std::popcount(present_[w]));
+    }
+    start_.assign(static_cast<size_t>(hashes) + 1, 0);
+    if (text.size() < width_) return;
+    // Each hash's number of entries so far; a hash leaves `open` once it
+    // has `depth_` of them.
+    std::vector<uint32_t> count(hashes, 0);
+    std::vector<uint64_t> open = present_;
+    // The entries (slot, position) in the order found, most recent
+    // first, then placed so that each hash's are contiguous: a walk
+    // reads them in a row and asks for the old bytes they point at a
+    // few entries ahead, where a linked chain gave the next entry only
+    // once the last was read.
+    std::vector<std::pair<uint32_t, uint32_t>> found;
+    found.reserve(std::min(static_cast<size_t>(hashes) * depth_,
+                           text.size() / step_ + 1));
+    for (size_t p = (text.size() - width_) / step_ * step_;; p -= step_) {
+      const uint32_t h = Hash(text.data() + p);
+      uint64_t& word = open[h >> 6];
+      const uint64_t bit = uint64_t{1} << (h & 63);
+      if ((word & bit) != 0) {
+        const uint32_t slot = Slot(h, present_[h >> 6], bit);
+        found.emplace_back(slot, static_cast<uint32_t>(p));
+        if (++count[slot] == static_cast<uint32_t>(depth_)) word &= ~bit;
+      }
+      if (p < step_) break;
+    }
+    for (uint32_t s = 0; s < hashes; ++s) {
+      start_[s + 1] = start_[s] + count[s];
+      count[s] = start_[s];  // now the next free place of slot s
+    }
+    positions_.resize(found.size());
+    for (const auto& [slot, pos] : found) positions_[count[slot]++] = pos;
+  }
+  // The slot of needed hash `h`, whose word of `present_` is `word` and
+  // whose bit in it is `bit`.
+  uint32_t Slot(uint32_t h, uint64_t word, uint64_t bit) const {
+    return rank_[h >> 6] +
+           static_cast<uint32_t>(std::popcount(word & (bit - 1)));
+  }
+  // The first 4 or 8 bytes (`width_`), each a single load: a copy of a
+  // variable length was a call of memcpy at every old position.
+  uint32_t Hash(const char* p) const {
+    uint64_t v;
+    if (width_ == 4) {
+      uint32_t w;
+      std::memcpy(&w, p, 4);
+      v = w;
+    } else {
+      std::memcpy(&v, p, 8);
+    }
+    return static_cast<uint32_t>((v * 0x9E3779B97F4A7C15ull) >> (64 - bits_));
+  }
+  size_t width_, step_;
+  int bits_, depth_;
+  std::vector<uint64_t> present_;  // a bit per needed hash value
+  std::vector<uint32_t> rank_;     // needed hashes below each word
+  // By slot: where its positions start in `positions_` (and end, at the
+  // next slot's start).
+  std::vector<uint32_t> start_;
+  std::vector<uint32_t> positions_;
+};
+
 // Runs `beside` on a thread of its own and `here` on this one if
 // `two_threads`, and both here one after the other if not or if no thread
 // can be started.
@@ -419,130 +543,6 @@ class FrameMaker {
     }
     return 4 * found >= probes;
   }
-
-  // A hash chain by the first `width` bytes, most recent first, over the
-  // old positions that are multiples of `step`, for walks at most `depth`
-  // deep from the hash of some position of a walked stretch: only those
-  // hashes' chains are built (a bitmap of them, checked at every old
-  // position), and only their `depth` most recent positions, all such a
-  // walk can reach (the old file is read from its end; a hash leaves the
-  // bitmap once it has them). The walks see what a chain over every
-  // position would give them; with few changes the cost is one pass over
-  // the old file against a bitmap in cache (a full chain cost a third of
-  // the vue package's diff in page faults and cache misses).
-  class Chain {
-   public:
-    // `width` is 4 or 8.
-    Chain(size_t width, size_t step, int bits, int depth)
-        : width_(width), step_(step), bits_(bits), depth_(depth) {}
-    // Indexes `text` for walks from the walked stretches `gaps` of `data`;
-    // false if out of memory.
-    bool Build(std::string_view text, std::string_view data,
-               const std::vector<Gap>& gaps) {
-      try {
-        Fill(text, data, gaps);
-        return true;
-      } catch (const std::bad_alloc&) {
-        start_.clear();
-        positions_.clear();
-        return false;
-      }
-    }
-    size_t width() const { return width_; }
-    size_t step() const { return step_; }
-    // The old positions with the hash of the bytes at `p`, most recent
-    // first, at most `depth` of them.
-    std::span<const uint32_t> Positions(const char* p) const {
-      const uint32_t h = Hash(p);
-      const uint64_t word = present_[h >> 6];
-      const uint64_t bit = uint64_t{1} << (h & 63);
-      if ((word & bit) == 0) return {};
-      const uint32_t slot = Slot(h, word, bit);
-      return std::span<const uint32_t>(positions_.data() + start_[slot],
-                                       start_[slot + 1] - start_[slot]);
-    }
-
-   private:
-    void Fill(std::string_view text, std::string_view data,
-              const std::vector<Gap>& gaps) {
-      const size_t words = ((size_t{1} << bits_) + 63) / 64;
-      present_.assign(words, 0);
-      for (const Gap& g : gaps) {
-        for (size_t p = g.begin; p < g.end && p + width_ <= data.size(); ++p) {
-          const uint32_t h = Hash(data.data() + p);
-          present_[h >> 6] |= uint64_t{1} << (h & 63);
-        }
-      }
-      // A needed hash's slot is the number of needed hashes below it: the
-      // tables hold only those (a table by hash value was 1.5 MB a chain
-      // for react-dom.js, zeroed and faulted in, for a few thousand
-      // hashes).
-      rank_.resize(words);
-      uint32_t hashes = 0;
-      for (size_t w = 0; w < words; ++w) {
-        rank_[w] = hashes;
-        hashes += static_cast<uint32_t>(std::popcount(present_[w]));
-      }
-      start_.assign(static_cast<size_t>(hashes) + 1, 0);
-      if (text.size() < width_) return;
-      // Each hash's number of entries so far; a hash leaves `open` once it
-      // has `depth_` of them.
-      std::vector<uint32_t> count(hashes, 0);
-      std::vector<uint64_t> open = present_;
-      // The entries (slot, position) in the order found, most recent
-      // first, then placed so that each hash's are contiguous: a walk
-      // reads them in a row and asks for the old bytes they point at a
-      // few entries ahead, where a linked chain gave the next entry only
-      // once the last was read.
-      std::vector<std::pair<uint32_t, uint32_t>> found;
-      found.reserve(std::min(static_cast<size_t>(hashes) * depth_,
-                             text.size() / step_ + 1));
-      for (size_t p = (text.size() - width_) / step_ * step_;; p -= step_) {
-        const uint32_t h = Hash(text.data() + p);
-        uint64_t& word = open[h >> 6];
-        const uint64_t bit = uint64_t{1} << (h & 63);
-        if ((word & bit) != 0) {
-          const uint32_t slot = Slot(h, present_[h >> 6], bit);
-          found.emplace_back(slot, static_cast<uint32_t>(p));
-          if (++count[slot] == static_cast<uint32_t>(depth_)) word &= ~bit;
-        }
-        if (p < step_) break;
-      }
-      for (uint32_t s = 0; s < hashes; ++s) {
-        start_[s + 1] = start_[s] + count[s];
-        count[s] = start_[s];  // now the next free place of slot s
-      }
-      positions_.resize(found.size());
-      for (const auto& [slot, pos] : found) positions_[count[slot]++] = pos;
-    }
-    // The slot of needed hash `h`, whose word of `present_` is `word` and
-    // whose bit in it is `bit`.
-    uint32_t Slot(uint32_t h, uint64_t word, uint64_t bit) const {
-      return rank_[h >> 6] +
-             static_cast<uint32_t>(std::popcount(word & (bit - 1)));
-    }
-    // The first 4 or 8 bytes (`width_`), each a single load: a copy of a
-    // variable length was a call of memcpy at every old position.
-    uint32_t Hash(const char* p) const {
-      uint64_t v;
-      if (width_ == 4) {
-        uint32_t w;
-        std::memcpy(&w, p, 4);
-        v = w;
-      } else {
-        std::memcpy(&v, p, 8);
-      }
-      return static_cast<uint32_t>((v * 0x9E3779B97F4A7C15ull) >> (64 - bits_));
-    }
-    size_t width_, step_;
-    int bits_, depth_;
-    std::vector<uint64_t> present_;  // a bit per needed hash value
-    std::vector<uint32_t> rank_;     // needed hashes below each word
-    // By slot: where its positions start in `positions_` (and end, at the
-    // next slot's start).
-    std::vector<uint32_t> start_;
-    std::vector<uint32_t> positions_;
-  };
 
   // Adds to `kept` the old bytes of each match at data_[p] longer than all
   // more recent ones; returns the longest length seen.
@@ -925,6 +925,18 @@ class FrameMaker {
 };
 
 }  // namespace
+
+std::vector<uint32_t> ChainPositionsForTesting(std::string_view data,
+                                               std::string_view prefix,
+                                               size_t begin, size_t end,
+                                               size_t width, size_t step,
+                                               int bits, int depth, size_t p) {
+  Chain chain(width, step, bits, depth);
+  const std::vector<Gap> gaps = {{begin, end, 0, 0}};
+  if (!chain.Build(prefix, data, gaps) || p + width > data.size()) return {};
+  const std::span<const uint32_t> found = chain.Positions(data.data() + p);
+  return std::vector<uint32_t>(found.begin(), found.end());
+}
 
 absl::StatusOr<std::optional<AnchoredFrame>> AnchoredPrefixFrame(
     std::string_view data, std::string_view prefix, const ZstdParams& params,

@@ -9,10 +9,12 @@
 #ifndef STRATA_DIFF_SRC_ANCHORED_FRAME_H_
 #define STRATA_DIFF_SRC_ANCHORED_FRAME_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "src/streams.h"
@@ -39,6 +41,17 @@ struct AnchoredFrame {
 absl::StatusOr<std::optional<AnchoredFrame>> AnchoredPrefixFrame(
     std::string_view data, std::string_view prefix, const ZstdParams& params,
     uint64_t most_changed = 8, int threads = 1);
+
+// For tests: the old positions a walk reads from data[p] in one of the
+// frame's hash chains, most recent first: the chain of the first `width`
+// (4 or 8) bytes over the positions of `prefix` that are multiples of
+// `step`, 2^`bits` hash values, at most `depth` positions a hash, built
+// for the changed stretch data[begin, end). Empty if out of memory.
+std::vector<uint32_t> ChainPositionsForTesting(std::string_view data,
+                                               std::string_view prefix,
+                                               size_t begin, size_t end,
+                                               size_t width, size_t step,
+                                               int bits, int depth, size_t p);
 
 }  // namespace strata::diff::internal
 

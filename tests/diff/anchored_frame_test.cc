@@ -229,6 +229,59 @@ TEST(AnchoredFrameTest, TwoThreadsMakeTheSameFrame) {
   }
 }
 
+// A hash chain gives a walk the `depth` most recent old positions
+// (multiples of `step`) whose first `width` bytes hash as the walked
+// position's, most recent first, and positions only for hashes that some
+// position of the walked stretch has. Over a two-letter alphabet each 4-
+// and 8-byte string recurs thousands of times, so the depth limit and
+// the order are what is checked; the expected lists compare bytes (2^20
+// hash values for the 16 and 256 strings: no two of them share a hash
+// here).
+TEST(AnchoredFrameTest, ChainsGiveTheMostRecentPositionsOfTheWalkedHashes) {
+  Rng rng(31);
+  auto two_letters = [&rng](size_t n) {
+    std::string s(n, 'a');
+    for (char& c : s) c = rng.Uniform(2) == 0 ? 'a' : 'b';
+    return s;
+  };
+  std::string old_data = two_letters(400000);
+  std::string new_data = two_letters(5000);
+  // A string the walked stretch lacks, in both files (outside the stretch
+  // in the new one).
+  const std::string lone = "cdefghij";
+  new_data.replace(3000, lone.size(), lone);
+  for (size_t at : {4000u, 152000u, 396000u}) {
+    old_data.replace(at, lone.size(), lone);
+  }
+  const size_t begin = 1000, end = 1200;
+  for (size_t width : {size_t{4}, size_t{8}}) {
+    for (size_t step : {size_t{1}, size_t{4}}) {
+      for (int depth : {1, 64, 256}) {
+        for (size_t p = begin; p < end; p += 13) {
+          std::vector<uint32_t> expected;
+          for (size_t q = (old_data.size() - width) / step * step;
+               static_cast<int>(expected.size()) < depth; q -= step) {
+            if (old_data.compare(q, width, new_data, p, width) == 0) {
+              expected.push_back(static_cast<uint32_t>(q));
+            }
+            if (q < step) break;
+          }
+          ASSERT_EQ(static_cast<int>(expected.size()), depth);
+          EXPECT_EQ(ChainPositionsForTesting(new_data, old_data, begin, end,
+                                             width, step, 20, depth, p),
+                    expected)
+              << "width " << width << ", step " << step << ", depth " << depth
+              << ", at " << p;
+        }
+        EXPECT_TRUE(ChainPositionsForTesting(new_data, old_data, begin, end,
+                                             width, step, 20, depth, 3000)
+                        .empty())
+            << "width " << width << ", step " << step << ", depth " << depth;
+      }
+    }
+  }
+}
+
 // A changed stretch made of short pieces (40 bytes, below the anchors'
 // 128) of incompressible old content from all over the old file: only the
 // hash chains find them, and the frame is a few bytes a piece instead of
