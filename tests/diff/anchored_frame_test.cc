@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "strata/base/strings.h"
 #include "strata/base/testing/status_matchers.h"
 #include "test_util.h"
 
@@ -233,10 +234,12 @@ TEST(AnchoredFrameTest, TwoThreadsMakeTheSameFrame) {
 // (multiples of `step`) whose first `width` bytes hash as the walked
 // position's, most recent first, and positions only for hashes that some
 // position of the walked stretch has. Over a two-letter alphabet each 4-
-// and 8-byte string recurs thousands of times, so the depth limit and
-// the order are what is checked; the expected lists compare bytes (2^20
-// hash values for the 16 and 256 strings: no two of them share a hash
-// here).
+// and 8-byte string recurs hundreds of times or more (an 8-byte one about
+// 390 times at multiples of 4), so the depth limit and the order are what
+// is checked; the expected lists compare bytes (2^20 hash values for the
+// 16 and 256 strings: no two of them share a hash here). The old file's
+// size is not a multiple of 4, so the first position is rounded down; a
+// short old file is read to its first byte.
 TEST(AnchoredFrameTest, ChainsGiveTheMostRecentPositionsOfTheWalkedHashes) {
   Rng rng(31);
   auto two_letters = [&rng](size_t n) {
@@ -244,7 +247,7 @@ TEST(AnchoredFrameTest, ChainsGiveTheMostRecentPositionsOfTheWalkedHashes) {
     for (char& c : s) c = rng.Uniform(2) == 0 ? 'a' : 'b';
     return s;
   };
-  std::string old_data = two_letters(400000);
+  std::string old_data = two_letters(400002);
   std::string new_data = two_letters(5000);
   // A string the walked stretch lacks, in both files (outside the stretch
   // in the new one).
@@ -253,30 +256,43 @@ TEST(AnchoredFrameTest, ChainsGiveTheMostRecentPositionsOfTheWalkedHashes) {
   for (size_t at : {4000u, 152000u, 396000u}) {
     old_data.replace(at, lone.size(), lone);
   }
+  const std::string short_old = old_data.substr(0, 301);
   const size_t begin = 1000, end = 1200;
-  for (size_t width : {size_t{4}, size_t{8}}) {
-    for (size_t step : {size_t{1}, size_t{4}}) {
-      for (int depth : {1, 64, 256}) {
-        for (size_t p = begin; p < end; p += 13) {
-          std::vector<uint32_t> expected;
-          for (size_t q = (old_data.size() - width) / step * step;
-               static_cast<int>(expected.size()) < depth; q -= step) {
-            if (old_data.compare(q, width, new_data, p, width) == 0) {
-              expected.push_back(static_cast<uint32_t>(q));
+  const std::string* const olds[] = {&old_data, &short_old};
+  for (const std::string* old : olds) {
+    for (size_t width : {size_t{4}, size_t{8}}) {
+      for (size_t step : {size_t{1}, size_t{4}}) {
+        for (int depth : {1, 64, 256}) {
+          const std::string where =
+              strata::StrCat("old of ", old->size(), " bytes, width ", width,
+                             ", step ", step, ", depth ", depth);
+          for (size_t p = begin; p < end; p += 13) {
+            std::vector<uint32_t> expected;
+            for (size_t q = (old->size() - width) / step * step;
+                 static_cast<int>(expected.size()) < depth; q -= step) {
+              if (old->compare(q, width, new_data, p, width) == 0) {
+                expected.push_back(static_cast<uint32_t>(q));
+              }
+              if (q < step) break;
             }
-            if (q < step) break;
+            if (old == &old_data) {
+              ASSERT_EQ(static_cast<int>(expected.size()), depth) << where;
+            }
+            EXPECT_EQ(ChainPositionsForTesting(new_data, *old, begin, end,
+                                               width, step, 20, depth, p),
+                      expected)
+                << where << ", at " << p;
           }
-          ASSERT_EQ(static_cast<int>(expected.size()), depth);
-          EXPECT_EQ(ChainPositionsForTesting(new_data, old_data, begin, end,
-                                             width, step, 20, depth, p),
-                    expected)
-              << "width " << width << ", step " << step << ", depth " << depth
-              << ", at " << p;
+          EXPECT_TRUE(ChainPositionsForTesting(new_data, *old, begin, end,
+                                               width, step, 20, depth, 3000)
+                          .empty())
+              << where;
+          // An old file shorter than the chain's width has no positions.
+          EXPECT_TRUE(ChainPositionsForTesting(new_data, "abb", begin, end,
+                                               width, step, 20, depth, begin)
+                          .empty())
+              << where;
         }
-        EXPECT_TRUE(ChainPositionsForTesting(new_data, old_data, begin, end,
-                                             width, step, 20, depth, 3000)
-                        .empty())
-            << "width " << width << ", step " << step << ", depth " << depth;
       }
     }
   }
