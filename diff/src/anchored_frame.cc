@@ -9,15 +9,13 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
-#include <exception>
 #include <memory>
 #include <new>
 #include <span>
-#include <system_error>
-#include <thread>
 #include <utility>
 #include <vector>
 
+#include "src/threads.h"
 #include "strata/base/status_macros.h"
 #include "strata/base/strings.h"
 
@@ -314,41 +312,6 @@ class Chain {
   std::vector<uint32_t> start_;
   std::vector<uint32_t> positions_;
 };
-
-// Runs `beside` on a thread of its own and `here` on this one if
-// `two_threads`, and both here one after the other if not or if no thread
-// can be started. An exception from either (std::bad_alloc) reaches the
-// caller once both are done, as it would with one thread.
-template <typename F, typename G>
-void RunBeside(bool two_threads, F&& beside, G&& here) {
-  std::thread helper;
-  std::exception_ptr beside_error;
-  if (two_threads) {
-    try {
-      helper = std::thread([&beside, &beside_error] {
-        try {
-          beside();
-        } catch (...) {
-          beside_error = std::current_exception();
-        }
-      });
-    } catch (const std::system_error&) {
-    }
-  }
-  if (!helper.joinable()) {
-    beside();
-    here();
-    return;
-  }
-  try {
-    here();
-  } catch (...) {
-    helper.join();
-    throw;
-  }
-  helper.join();
-  if (beside_error) std::rethrow_exception(beside_error);
-}
 
 class FrameMaker {
  public:

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
-#include <thread>
 #include <vector>
 
 #include "src/anchored_frame.h"
@@ -11,6 +10,7 @@
 #include "src/matcher.h"
 #include "src/patch_header.h"
 #include "src/streams.h"
+#include "src/threads.h"
 #include "src/varint.h"
 #include "strata/base/status_macros.h"
 #include "strata/base/strings.h"
@@ -728,13 +728,8 @@ absl::StatusOr<std::string> CreatePrefixPatch(std::string_view old_data,
       }
     }
   };
-  std::vector<std::thread> pool;
-  for (int t = 1; t < options.threads && t < static_cast<int>(blocks.size());
-       ++t) {
-    pool.emplace_back(work);
-  }
-  work();
-  for (auto& t : pool) t.join();
+  internal::RunOnThreads(
+      std::min<int>(options.threads, static_cast<int>(blocks.size())), work);
   PatchInfo info = base;
   info.method = PatchMethod::kZstdPrefix;
   info.segments = blocks.size();
@@ -802,11 +797,13 @@ absl::StatusOr<std::string> EncodeBsdiff(std::string_view old_data,
                                          const DiffOptions& options) {
   Streams raw = BuildStreams(old_data, new_data, segs, /*bsdiff=*/true);
   if (options.progress) options.progress("compressing", 0.0);
-  absl::StatusOr<std::string> d;
-  std::thread t([&] { d = internal::Bzip2Compress(raw.diff); });
-  auto c = internal::Bzip2Compress(raw.ctrl);
-  auto e = internal::Bzip2Compress(raw.extra);
-  t.join();
+  absl::StatusOr<std::string> c, d, e;
+  internal::RunBeside(
+      options.threads > 1, [&] { d = internal::Bzip2Compress(raw.diff); },
+      [&] {
+        c = internal::Bzip2Compress(raw.ctrl);
+        e = internal::Bzip2Compress(raw.extra);
+      });
   if (!c.ok()) return c.status();
   if (!d.ok()) return d.status();
   if (!e.ok()) return e.status();
@@ -835,17 +832,13 @@ absl::StatusOr<std::string> EncodeSuffixArray(std::string_view old_data,
   // The output SHA-256 covers every stream; per-frame checksums would only
   // add 4 bytes each.
   zp.checksum = false;
-  absl::StatusOr<std::string> d;
-  auto compress_diff = [&] { d = internal::ZstdCompress(raw.diff, zp); };
-  std::thread t;
-  if (options.threads > 1) {
-    t = std::thread(compress_diff);
-  } else {
-    compress_diff();
-  }
-  auto e = internal::ZstdCompress(raw.extra, zp);
-  auto c = internal::ZstdCompress(raw.ctrl, zp);
-  if (t.joinable()) t.join();
+  absl::StatusOr<std::string> c, d, e;
+  internal::RunBeside(
+      options.threads > 1, [&] { d = internal::ZstdCompress(raw.diff, zp); },
+      [&] {
+        e = internal::ZstdCompress(raw.extra, zp);
+        c = internal::ZstdCompress(raw.ctrl, zp);
+      });
   if (!c.ok()) return c.status();
   if (!d.ok()) return d.status();
   if (!e.ok()) return e.status();
@@ -881,17 +874,12 @@ absl::StatusOr<std::string> CreatePatchWithForm(std::string_view old_data,
   // Hash on a helper thread while the suffix array is built. A tree body
   // (compact == false) needs no hashes: its bare header has none, and the
   // tree's own checks cover its input and output.
-  std::thread hasher;
+  internal::Beside hasher;
   if (!bsdiff && compact) {
-    auto hash_both = [&] {
+    hasher.Start(options.threads > 1, [&] {
       info.old_sha256 = HashData(old_data);
       info.new_sha256 = HashData(new_data);
-    };
-    if (options.threads > 1) {
-      hasher = std::thread(hash_both);
-    } else {
-      hash_both();
-    }
+    });
   }
   internal::MatchOptions mo;
   mo.threads = options.threads;
@@ -912,10 +900,7 @@ absl::StatusOr<std::string> CreatePatchWithForm(std::string_view old_data,
       try_prefix && old_data.size() + new_data.size() <=
                         (uint64_t{1} << options.prefix_window_log);
   absl::StatusOr<std::string> frame;
-  std::thread framer;
-  auto make_frame = [&] {
-    frame = WholeFileFrame(old_data, new_data, options, compact);
-  };
+  internal::Beside framer;
   // Text that fits the budget gets the frame first (its long identical
   // runs are found by hashing, so it is quick, see anchored_frame.h) and
   // the suffix-array tries only when the frame is large: on text the frame
@@ -926,7 +911,7 @@ absl::StatusOr<std::string> CreatePatchWithForm(std::string_view old_data,
   const bool frame_first = compact && whole &&
                            options.method == PatchMethod::kAuto &&
                            LooksLikeText(new_data) && LooksLikeText(old_data);
-  bool frame_done = false, skip_suffix_array = false;
+  bool skip_suffix_array = false;
   if (frame_first) {
     // Sparse byte changes (an eighth of the changed bytes or more) are the
     // suffix-array method's strength: then it is tried too.
@@ -935,11 +920,12 @@ absl::StatusOr<std::string> CreatePatchWithForm(std::string_view old_data,
     // thread (beside the hasher's one pass over the inputs).
     frame = WholeFileFrame(old_data, new_data, options, compact, &sparse,
                            options.threads);
-    frame_done = true;
     skip_suffix_array = frame.ok() && !sparse &&
                         frame->size() * kFrameFirstRatio <= new_data.size();
-  } else if (whole && options.threads > 1) {
-    framer = std::thread(make_frame);
+  } else if (whole) {
+    framer.Start(options.threads > 1, [&] {
+      frame = WholeFileFrame(old_data, new_data, options, compact);
+    });
   }
   std::string out;
   if ((options.method != PatchMethod::kZstdPrefix || !whole) &&
@@ -957,11 +943,8 @@ absl::StatusOr<std::string> CreatePatchWithForm(std::string_view old_data,
     }
     auto segs =
         internal::ComputeSegmentVariants(old_data, new_data, mo, variants);
-    if (hasher.joinable()) hasher.join();
-    if (!segs.ok()) {
-      if (framer.joinable()) framer.join();
-      return segs.status();
-    }
+    hasher.Join();
+    if (!segs.ok()) return segs.status();
     if (options.progress) options.progress("compressing", 0.0);
     if (options.method != PatchMethod::kZstdPrefix) {
       // Each scan's patch; the later scans' on a thread of their own,
@@ -974,21 +957,17 @@ absl::StatusOr<std::string> CreatePatchWithForm(std::string_view old_data,
               EncodeSuffixArray(old_data, new_data, (*segs)[v], info, o);
         }
       };
-      std::thread later;
       if (segs->size() > 1 && options.threads > 1) {
         DiffOptions half = options;
         half.threads = std::max(1, options.threads / 2);
-        later = std::thread(encode, 1, segs->size(), half);
-        encode(0, 1, half);
-        later.join();
+        internal::RunBeside(
+            true, [&] { encode(1, segs->size(), half); },
+            [&] { encode(0, 1, half); });
       } else {
         encode(0, segs->size(), options);
       }
       for (auto& p : encoded) {
-        if (!p.ok()) {
-          if (framer.joinable()) framer.join();
-          return p.status();
-        }
+        if (!p.ok()) return p.status();
         if (out.empty() || p->size() < out.size()) out = std::move(*p);
       }
     }
@@ -999,13 +978,9 @@ absl::StatusOr<std::string> CreatePatchWithForm(std::string_view old_data,
       if (out.empty() || prefix.size() < out.size()) out = std::move(prefix);
     }
   }
-  if (hasher.joinable()) hasher.join();
+  hasher.Join();
   if (whole) {
-    if (framer.joinable()) {
-      framer.join();
-    } else if (!frame_done) {
-      make_frame();
-    }
+    framer.Join();
     if (!frame.ok()) return frame.status();
     std::string prefix = AssembleWholeFilePatch(*frame, info, compact);
     if (out.empty() || prefix.size() < out.size()) out = std::move(prefix);

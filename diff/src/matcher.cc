@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "src/streams.h"
+#include "src/threads.h"
 #include "strata/base/status_macros.h"
 #include "strata/base/strings.h"
 
@@ -323,33 +324,33 @@ absl::StatusOr<std::vector<Segment>> ComputeSegments(
   std::vector<std::vector<Segment>> parts(chunks);
   std::atomic<uint64_t> done{0};
   std::atomic<bool> finished{false};
-  std::vector<std::thread> workers;
-  for (uint64_t c = 1; c < chunks; ++c) {
-    workers.emplace_back([&, c] {
+  // Chunk c is scanned into parts[c] by whichever thread takes it.
+  std::atomic<uint64_t> next{0};
+  auto scan = [&] {
+    for (uint64_t c = next++; c < chunks; c = next++) {
       ScanRange(index, old_data, new_data, m * c / chunks, m * (c + 1) / chunks,
                 options.switch_threshold, options.far_switch_threshold,
                 &parts[c], &done);
-    });
-  }
-  if (options.progress && chunks > 1) {
-    // Report from this thread while a helper scans the first chunk.
-    std::thread first([&] {
-      ScanRange(index, old_data, new_data, 0, m / chunks,
-                options.switch_threshold, options.far_switch_threshold,
-                &parts[0], &done);
-      finished = true;
-    });
-    while (!finished) {
-      progress("matching", static_cast<double>(done.load()) / m);
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
-    first.join();
+  };
+  if (options.progress && chunks > 1) {
+    // Report from this thread while the others scan (if no thread can be
+    // started, the scan is over before the first report).
+    RunBeside(
+        true,
+        [&] {
+          RunOnThreads(threads, scan);
+          finished = true;
+        },
+        [&] {
+          while (!finished) {
+            progress("matching", static_cast<double>(done.load()) / m);
+            std::this_thread::sleep_for(std::chrono::milliseconds(200));
+          }
+        });
   } else {
-    ScanRange(index, old_data, new_data, 0, m / chunks,
-              options.switch_threshold, options.far_switch_threshold, &parts[0],
-              &done);
+    RunOnThreads(threads, scan);
   }
-  for (auto& w : workers) w.join();
   progress("matching", 1.0);
   for (auto& p : parts) segments.insert(segments.end(), p.begin(), p.end());
   return segments;
@@ -390,13 +391,8 @@ absl::StatusOr<std::vector<std::vector<Segment>>> ComputeSegmentVariants(
                 variants[v].second, &out[v], &done);
     }
   };
-  std::vector<std::thread> pool;
-  for (int t = 1; t < options.threads && t < static_cast<int>(variants.size());
-       ++t) {
-    pool.emplace_back(work);
-  }
-  work();
-  for (auto& t : pool) t.join();
+  RunOnThreads(
+      std::min<int>(options.threads, static_cast<int>(variants.size())), work);
   if (options.progress) options.progress("matching", 1.0);
   return out;
 }

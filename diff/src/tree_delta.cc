@@ -10,8 +10,6 @@
 #include <map>
 #include <set>
 #include <string>
-#include <system_error>
-#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -19,6 +17,7 @@
 #include "src/fuzzing.h"
 #include "src/patch_header.h"
 #include "src/streams.h"
+#include "src/threads.h"
 #include "src/varint.h"
 #include "strata/base/file_util.h"
 #include "strata/base/status_macros.h"
@@ -1327,17 +1326,11 @@ absl::StatusOr<std::string> CreateTreePatch(FileSystem& fs,
   // read again, most of it in system calls; 40-45 ms now.)
   std::string old_files, new_files;
   absl::StatusOr<TreeManifest> old = absl::UnknownError("not scanned");
-  std::thread other;
-  if (&fs == PosixFileSystem() && options.delta.threads > 1) {
-    try {
-      other = std::thread([&] { old = ScanTree(fs, old_root, &old_files); });
-    } catch (const std::system_error&) {
-      // No thread to be had: one after the other.
-    }
-  }
-  if (!other.joinable()) old = ScanTree(fs, old_root, &old_files);
-  absl::StatusOr<TreeManifest> nw = ScanTree(fs, new_root, &new_files);
-  if (other.joinable()) other.join();
+  absl::StatusOr<TreeManifest> nw = absl::UnknownError("not scanned");
+  internal::RunBeside(
+      &fs == PosixFileSystem() && options.delta.threads > 1,
+      [&] { old = ScanTree(fs, old_root, &old_files); },
+      [&] { nw = ScanTree(fs, new_root, &new_files); });
   if (!old.ok()) return old.status();
   if (!nw.ok()) return nw.status();
   std::vector<uint64_t> new_at(nw->size(), 0);
