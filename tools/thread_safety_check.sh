@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Clang's thread-safety analysis (-Wthread-safety -Werror) over the sources
-# whose locks are strata::Mutex (server/, client_sdk/, and the few in base/
-# and rollout/; issue 23): proves that every member marked
+# whose locks are strata::Mutex (server/, client_sdk/, and the few in base/,
+# rollout/ and diff/; issue 23): proves that every member marked
 # ABSL_GUARDED_BY(mu) is touched with mu held and that every
 # ABSL_EXCLUSIVE_LOCKS_REQUIRED function is called with its lock. The
 # device core (client_sdk/device_core, built without base/ and Abseil) has
@@ -38,7 +38,7 @@ command -v "$CLANGXX" >/dev/null || {
 
 # The folders whose locks are annotated (client_sdk/ includes the device
 # core's non-unity sources, client_sdk/device_core/src/*.cc).
-DIRS='(server|client_sdk|base|rollout)'
+DIRS='(server|client_sdk|base|rollout|diff)'
 CHECKED="^$ROOT/$DIRS/|^$BUILD/$DIRS/.*/Unity/"
 
 work="$(mktemp -d)"

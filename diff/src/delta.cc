@@ -900,6 +900,11 @@ absl::StatusOr<std::string> CreatePatchWithForm(std::string_view old_data,
       try_prefix && old_data.size() + new_data.size() <=
                         (uint64_t{1} << options.prefix_window_log);
   absl::StatusOr<std::string> frame;
+  auto make_frame = [&] {
+    frame = WholeFileFrame(old_data, new_data, options, compact);
+  };
+  // On two threads the frame is made beside the suffix array; on one it
+  // is made last (between the "compressing" reports).
   internal::Beside framer;
   // Text that fits the budget gets the frame first (its long identical
   // runs are found by hashing, so it is quick, see anchored_frame.h) and
@@ -922,10 +927,8 @@ absl::StatusOr<std::string> CreatePatchWithForm(std::string_view old_data,
                            options.threads);
     skip_suffix_array = frame.ok() && !sparse &&
                         frame->size() * kFrameFirstRatio <= new_data.size();
-  } else if (whole) {
-    framer.Start(options.threads > 1, [&] {
-      frame = WholeFileFrame(old_data, new_data, options, compact);
-    });
+  } else if (whole && options.threads > 1) {
+    framer.Start(true, make_frame);
   }
   std::string out;
   if ((options.method != PatchMethod::kZstdPrefix || !whole) &&
@@ -981,6 +984,7 @@ absl::StatusOr<std::string> CreatePatchWithForm(std::string_view old_data,
   hasher.Join();
   if (whole) {
     framer.Join();
+    if (!frame_first && options.threads <= 1) make_frame();
     if (!frame.ok()) return frame.status();
     std::string prefix = AssembleWholeFilePatch(*frame, info, compact);
     if (out.empty() || prefix.size() < out.size()) out = std::move(prefix);

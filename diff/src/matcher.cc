@@ -4,9 +4,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstring>
 #include <memory>
-#include <thread>
 
 #include "src/streams.h"
 #include "src/threads.h"
@@ -323,7 +323,6 @@ absl::StatusOr<std::vector<Segment>> ComputeSegments(
   uint64_t chunks = static_cast<uint64_t>(threads);
   std::vector<std::vector<Segment>> parts(chunks);
   std::atomic<uint64_t> done{0};
-  std::atomic<bool> finished{false};
   // Chunk c is scanned into parts[c] by whichever thread takes it.
   std::atomic<uint64_t> next{0};
   auto scan = [&] {
@@ -334,20 +333,10 @@ absl::StatusOr<std::vector<Segment>> ComputeSegments(
     }
   };
   if (options.progress && chunks > 1) {
-    // Report from this thread while the others scan (if no thread can be
-    // started, the scan is over before the first report).
-    RunBeside(
-        true,
-        [&] {
-          RunOnThreads(threads, scan);
-          finished = true;
-        },
-        [&] {
-          while (!finished) {
-            progress("matching", static_cast<double>(done.load()) / m);
-            std::this_thread::sleep_for(std::chrono::milliseconds(200));
-          }
-        });
+    // Report from this thread while the others scan.
+    RunReporting([&] { RunOnThreads(threads, scan); },
+                 [&] { progress("matching", static_cast<double>(done) / m); },
+                 std::chrono::milliseconds(200));
   } else {
     RunOnThreads(threads, scan);
   }

@@ -12,11 +12,17 @@
 #define STRATA_DIFF_SRC_THREADS_H_
 
 #include <algorithm>
+#include <cassert>
+#include <chrono>
 #include <cstddef>
 #include <exception>
+#include <system_error>
 #include <thread>
 #include <utility>
 #include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "strata/base/mutex.h"
 
 namespace strata::diff::internal {
 
@@ -48,6 +54,8 @@ class Beside {
   // object after them).
   template <typename F>
   void Start(bool on_thread, const F& job) {
+    assert(!started_);
+    started_ = true;
     if (on_thread && !RefuseThreadStart()) {
       try {
         thread_ = std::thread([this, job] {
@@ -76,6 +84,7 @@ class Beside {
   }
 
  private:
+  bool started_ = false;
   std::thread thread_;
   std::exception_ptr error_;
 };
@@ -114,6 +123,54 @@ void RunOnThreads(int threads, F&& work) {
     }
   }
   if (error) std::rethrow_exception(error);
+}
+
+// Runs `work` beside this thread and calls `report` on this one, at once
+// and then every `interval`, until `work` is over, returned or thrown;
+// then rethrows its exception. If no thread can be started, `work` runs
+// here and `report` is not called.
+template <typename F, typename R>
+void RunReporting(const F& work, const R& report,
+                  std::chrono::milliseconds interval) {
+  class State {
+   public:
+    void End() {
+      MutexLock lock(&mu_);
+      over_ = true;
+      cv_.Signal();
+    }
+    bool Over() {
+      MutexLock lock(&mu_);
+      return over_;
+    }
+    // Returns when over or `interval` later, whichever is first.
+    void Wait(std::chrono::milliseconds interval) {
+      MutexLock lock(&mu_);
+      const auto deadline = std::chrono::steady_clock::now() + interval;
+      while (!over_ && !cv_.WaitWithDeadline(&mu_, deadline)) {
+      }
+    }
+
+   private:
+    Mutex mu_;
+    CondVar cv_;
+    bool over_ ABSL_GUARDED_BY(mu_) = false;
+  } state;
+  // Ends the state however the work ends.
+  struct Ends {
+    State& state;
+    ~Ends() { state.End(); }
+  };
+  Beside beside;
+  beside.Start(true, [&] {
+    Ends ends{state};
+    work();
+  });
+  while (!state.Over()) {
+    report();
+    state.Wait(interval);
+  }
+  beside.Join();
 }
 
 }  // namespace strata::diff::internal

@@ -30,6 +30,7 @@ using internal::FailThreadStartsForTesting;
 using internal::RefusedThreadStartsForTesting;
 using internal::RunBeside;
 using internal::RunOnThreads;
+using internal::RunReporting;
 using ::strata::testing::IsOk;
 using testing::Rng;
 using testing::TempDir;
@@ -42,7 +43,18 @@ class NoThreads {
   ~NoThreads() { FailThreadStartsForTesting(0); }
 };
 
-TEST(BesideTest, RunsTheJobOnAThreadOfItsOwn) {
+// No refusal left over from one test reaches the next.
+class ThreadsTest : public ::testing::Test {
+ protected:
+  void TearDown() override { FailThreadStartsForTesting(0); }
+};
+using BesideTest = ThreadsTest;
+using RunBesideTest = ThreadsTest;
+using RunOnThreadsTest = ThreadsTest;
+using RunReportingTest = ThreadsTest;
+using ThreadFallbackTest = ThreadsTest;
+
+TEST_F(BesideTest, RunsTheJobOnAThreadOfItsOwn) {
   std::thread::id ran;
   Beside b;
   b.Start(true, [&] { ran = std::this_thread::get_id(); });
@@ -51,7 +63,7 @@ TEST(BesideTest, RunsTheJobOnAThreadOfItsOwn) {
   EXPECT_NE(ran, std::this_thread::get_id());
 }
 
-TEST(BesideTest, RunsTheJobHereWhenToldOrWhenNoThreadStarts) {
+TEST_F(BesideTest, RunsTheJobHereWhenToldOrWhenNoThreadStarts) {
   std::thread::id ran;
   {
     Beside b;
@@ -74,7 +86,7 @@ TEST(BesideTest, RunsTheJobHereWhenToldOrWhenNoThreadStarts) {
   EXPECT_NE(ran, std::this_thread::get_id());
 }
 
-TEST(BesideTest, JoinRethrowsTheJobsException) {
+TEST_F(BesideTest, JoinRethrowsTheJobsException) {
   for (bool refuse : {false, true}) {
     SCOPED_TRACE(refuse ? "no thread" : "on a thread");
     if (refuse) FailThreadStartsForTesting(1);
@@ -86,7 +98,7 @@ TEST(BesideTest, JoinRethrowsTheJobsException) {
   }
 }
 
-TEST(BesideTest, LeavingTheScopeWaitsForTheJobAndDropsItsException) {
+TEST_F(BesideTest, LeavingTheScopeWaitsForTheJobAndDropsItsException) {
   std::atomic<bool> done{false};
   {
     Beside b;
@@ -99,7 +111,7 @@ TEST(BesideTest, LeavingTheScopeWaitsForTheJobAndDropsItsException) {
   EXPECT_TRUE(done);
 }
 
-TEST(RunBesideTest, RunsBothAndRethrowsAfterBothAreDone) {
+TEST_F(RunBesideTest, RunsBothAndRethrowsAfterBothAreDone) {
   std::atomic<bool> beside_done{false};
   // `here` throws at once: the exception leaves only after `beside` ends.
   EXPECT_THROW(RunBeside(
@@ -128,7 +140,7 @@ TEST(RunBesideTest, RunsBothAndRethrowsAfterBothAreDone) {
                std::runtime_error);
 }
 
-TEST(RunBesideTest, WithoutAThreadRunsBesideFirstThenHere) {
+TEST_F(RunBesideTest, WithoutAThreadRunsBesideFirstThenHere) {
   std::vector<std::string> order;
   FailThreadStartsForTesting(1);
   RunBeside(
@@ -158,13 +170,13 @@ size_t RunItems(int threads) {
   return ids.size();
 }
 
-TEST(RunOnThreadsTest, EveryItemOnceOnAsManyThreadsAsAsked) {
+TEST_F(RunOnThreadsTest, EveryItemOnceOnAsManyThreadsAsAsked) {
   EXPECT_EQ(RunItems(1), 1u);
   EXPECT_EQ(RunItems(4), 4u);
   EXPECT_EQ(RunItems(0), 1u);  // at least the calling thread
 }
 
-TEST(RunOnThreadsTest, FewerThreadsWhenSomeCannotStart) {
+TEST_F(RunOnThreadsTest, FewerThreadsWhenSomeCannotStart) {
   const int refused = RefusedThreadStartsForTesting();
   FailThreadStartsForTesting(2);
   EXPECT_EQ(RunItems(4), 2u);
@@ -173,41 +185,92 @@ TEST(RunOnThreadsTest, FewerThreadsWhenSomeCannotStart) {
   EXPECT_EQ(RunItems(4), 1u);
 }
 
-TEST(RunOnThreadsTest, AWorkersExceptionLeavesOnceAllAreDone) {
+TEST_F(RunOnThreadsTest, AHelpersExceptionLeavesOnceAllAreDone) {
+  const std::thread::id caller = std::this_thread::get_id();
+  std::atomic<int> helpers{0};
   std::atomic<int> finished{0};
-  std::atomic<int> calls{0};
   EXPECT_THROW(
       RunOnThreads(3,
                    [&] {
-                     // The second worker to start throws; the
-                     // others take a while.
-                     if (calls++ == 1) throw std::bad_alloc();
+                     // The first helper throws at once; the caller and the
+                     // other helper take a while.
+                     if (std::this_thread::get_id() != caller &&
+                         helpers++ == 0) {
+                       throw std::bad_alloc();
+                     }
                      std::this_thread::sleep_for(std::chrono::milliseconds(50));
                      ++finished;
                    }),
       std::bad_alloc);
-  EXPECT_EQ(calls, 3);
+  EXPECT_EQ(helpers, 2);
   EXPECT_EQ(finished, 2);
 }
 
-// A patch made with thread starts refused, and how many were refused.
+TEST_F(RunReportingTest, ReportsHereWhileTheWorkRunsBeside) {
+  const std::thread::id caller = std::this_thread::get_id();
+  std::atomic<int> reports{0};
+  std::thread::id worked, reported;
+  RunReporting(
+      [&] {
+        worked = std::this_thread::get_id();
+        // Runs until it has been reported on three times.
+        while (reports < 3) std::this_thread::yield();
+      },
+      [&] {
+        reported = std::this_thread::get_id();
+        ++reports;
+      },
+      std::chrono::milliseconds(1));
+  EXPECT_NE(worked, caller);
+  EXPECT_EQ(reported, caller);
+  EXPECT_GE(reports, 3);
+}
+
+TEST_F(RunReportingTest, WorkThatThrowsEndsTheReportsAndReachesTheCaller) {
+  // On a thread and without one: the reports stop (an hour's interval
+  // would hold the test until ctest's timeout) and the exception leaves.
+  for (int refused : {0, 1}) {
+    SCOPED_TRACE(refused);
+    FailThreadStartsForTesting(refused);
+    std::atomic<int> reports{0};
+    EXPECT_THROW(RunReporting([] { throw std::bad_alloc(); },
+                              [&] { ++reports; }, std::chrono::hours(1)),
+                 std::bad_alloc);
+    EXPECT_LE(reports, 1);
+  }
+}
+
+TEST_F(RunReportingTest, WithoutAThreadTheWorkRunsHereUnreported) {
+  FailThreadStartsForTesting(1);
+  std::thread::id worked;
+  int reports = 0;
+  RunReporting([&] { worked = std::this_thread::get_id(); }, [&] { ++reports; },
+               std::chrono::milliseconds(1));
+  EXPECT_EQ(worked, std::this_thread::get_id());
+  EXPECT_EQ(reports, 0);
+}
+
+// A patch made with `refuse` thread starts refused, and how many were.
 struct Made {
   std::string patch;
   int refused = 0;
 };
 
-Made MakeWithoutThreads(const std::string& old_data,
-                        const std::string& new_data, const DiffOptions& o) {
+Made MakeRefusing(int refuse, const std::string& old_data,
+                  const std::string& new_data, const DiffOptions& o) {
   const int before = RefusedThreadStartsForTesting();
-  NoThreads none;
+  FailThreadStartsForTesting(refuse);
   auto p = CreatePatch(old_data, new_data, o);
+  FailThreadStartsForTesting(0);
   EXPECT_THAT(p, IsOk());
   return {p.ok() ? *p : "", RefusedThreadStartsForTesting() - before};
 }
 
-// Every way of making a file patch on two threads makes the same bytes
-// when no thread can be started, and the patch applies.
-TEST(ThreadFallbackTest, FilePatchesAreTheSameWithoutThreads) {
+constexpr int kAll = 1 << 30;
+
+// Every way of making a file patch makes the same bytes whether its
+// threads start or not, and the patch applies.
+TEST_F(ThreadFallbackTest, FilePatchesAreTheSameWithoutThreads) {
   Rng rng(20);
   const std::string text = rng.Text(600000);
   const std::string text_new = rng.MutateText(text, 150);
@@ -218,14 +281,13 @@ TEST(ThreadFallbackTest, FilePatchesAreTheSameWithoutThreads) {
     const std::string* old_data;
     const std::string* new_data;
     DiffOptions options;
-    // The thread starts of the steps named (each refused once).
+    // The thread starts of the steps named, on two threads.
     int thread_starts;
   };
   std::vector<Case> cases;
   DiffOptions o;
-  o.threads = 2;
-  // The anchored frame of text: the hashes, its hash chains, walks and
-  // encodings.
+  // The anchored frame of text: the hashes, its two hash chains, the
+  // walks and the two encodings.
   cases.push_back({"text, frame first", &text, &text_new, o, 4});
   // The hashes, both suffix-array scans of text and their two encodings.
   DiffOptions sa = o;
@@ -246,21 +308,40 @@ TEST(ThreadFallbackTest, FilePatchesAreTheSameWithoutThreads) {
   DiffOptions bsdiff = o;
   bsdiff.format = PatchFormat::kBsdiff40;
   cases.push_back({"BSDIFF40", &bin, &bin_new, bsdiff, 2});
-  for (const Case& c : cases) {
-    SCOPED_TRACE(c.name);
-    auto with = CreatePatch(*c.old_data, *c.new_data, c.options);
-    ASSERT_THAT(with, IsOk());
-    Made without = MakeWithoutThreads(*c.old_data, *c.new_data, c.options);
-    EXPECT_GE(without.refused, c.thread_starts) << "a step was not reached";
-    EXPECT_TRUE(without.patch == *with)
-        << without.patch.size() << " bytes against " << with->size();
-    auto applied = ApplyPatchToString(*c.old_data, without.patch);
-    ASSERT_THAT(applied, IsOk());
-    EXPECT_TRUE(*applied == *c.new_data);
+  for (const Case& base : cases) {
+    for (int threads : {1, 2, 4}) {
+      Case c = base;
+      c.options.threads = threads;
+      SCOPED_TRACE(std::string(c.name) + ", threads " +
+                   std::to_string(threads));
+      auto with = CreatePatch(*c.old_data, *c.new_data, c.options);
+      ASSERT_THAT(with, IsOk());
+      Made none = MakeRefusing(kAll, *c.old_data, *c.new_data, c.options);
+      if (threads == 1) {
+        EXPECT_EQ(none.refused, 0) << "one thread starts none";
+      } else if (threads == 2) {
+        EXPECT_EQ(none.refused, c.thread_starts) << "a step was not reached";
+      } else {
+        EXPECT_GE(none.refused, c.thread_starts);
+      }
+      EXPECT_TRUE(none.patch == *with)
+          << none.patch.size() << " bytes against " << with->size();
+      if (threads > 1) {
+        // Only the first start refused: that step runs here, the rest
+        // on their threads.
+        Made first = MakeRefusing(1, *c.old_data, *c.new_data, c.options);
+        EXPECT_EQ(first.refused, 1);
+        EXPECT_TRUE(first.patch == *with)
+            << first.patch.size() << " bytes against " << with->size();
+      }
+      auto applied = ApplyPatchToString(*c.old_data, none.patch);
+      ASSERT_THAT(applied, IsOk());
+      EXPECT_TRUE(*applied == *c.new_data);
+    }
   }
 }
 
-TEST(ThreadFallbackTest, TreePatchesAreTheSameWithoutThreads) {
+TEST_F(ThreadFallbackTest, TreePatchesAreTheSameWithoutThreads) {
   TempDir dir;
   Rng rng(21);
   for (int i = 0; i < 20; ++i) {
@@ -270,27 +351,38 @@ TEST(ThreadFallbackTest, TreePatchesAreTheSameWithoutThreads) {
     WriteFile(dir / ("new/" + name), i % 3 ? body : rng.MutateText(body, 5));
   }
   FileSystem& fs = *PosixFileSystem();
-  for (TreePatchForm form : {TreePatchForm::kPerFile, TreePatchForm::kAuto}) {
+  // The per-file form: the two tree scans, then the body (its two
+  // suffix-array scans and their encodings, the frame beside them); the
+  // archive form adds a zstd-prefix patch of the archives (the hashes,
+  // the frame beside them).
+  for (auto [form, starts] : {std::pair{TreePatchForm::kPerFile, 4},
+                              std::pair{TreePatchForm::kAuto, 6}}) {
     SCOPED_TRACE(static_cast<int>(form));
     TreeDiffOptions o;
     o.delta.threads = 2;
     o.form = form;
     auto with = CreateTreePatch(fs, dir / "old", dir / "new", o);
     ASSERT_THAT(with, IsOk());
-    const int before = RefusedThreadStartsForTesting();
-    absl::StatusOr<std::string> without;
-    {
-      NoThreads none;
-      without = CreateTreePatch(fs, dir / "old", dir / "new", o);
+    for (int refuse : {kAll, 1}) {
+      const int before = RefusedThreadStartsForTesting();
+      FailThreadStartsForTesting(refuse);
+      auto without = CreateTreePatch(fs, dir / "old", dir / "new", o);
+      FailThreadStartsForTesting(0);
+      ASSERT_THAT(without, IsOk());
+      EXPECT_EQ(RefusedThreadStartsForTesting() - before,
+                refuse == 1 ? 1 : starts);
+      EXPECT_TRUE(*without == *with)
+          << without->size() << " bytes against " << with->size();
+      const std::string stage =
+          dir / ("stage" + std::to_string(static_cast<int>(form)) + "-" +
+                 std::to_string(refuse));
+      ASSERT_THAT(ApplyTreePatch(fs, dir / "old", *without, stage), IsOk());
+      for (int i = 0; i < 20; ++i) {
+        const std::string name = "/js/f" + std::to_string(i) + ".js";
+        EXPECT_EQ(testing::ReadFile(stage + name),
+                  testing::ReadFile(dir / ("new" + name)));
+      }
     }
-    ASSERT_THAT(without, IsOk());
-    EXPECT_GT(RefusedThreadStartsForTesting(), before);
-    EXPECT_TRUE(*without == *with)
-        << without->size() << " bytes against " << with->size();
-    const std::string stage = dir / ("stage" + std::to_string(int(form)));
-    ASSERT_THAT(ApplyTreePatch(fs, dir / "old", *without, stage), IsOk());
-    EXPECT_EQ(testing::ReadFile(stage + "/js/f0.js"),
-              testing::ReadFile(dir / "new/js/f0.js"));
   }
 }
 
