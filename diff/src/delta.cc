@@ -8,6 +8,7 @@
 #include "src/anchored_frame.h"
 #include "src/apply.h"
 #include "src/matcher.h"
+#include "src/out_of_memory.h"
 #include "src/patch_header.h"
 #include "src/streams.h"
 #include "src/threads.h"
@@ -998,8 +999,13 @@ absl::StatusOr<std::string> CreatePatchWithForm(std::string_view old_data,
 absl::StatusOr<std::string> CreatePatch(std::string_view old_data,
                                         std::string_view new_data,
                                         const DiffOptions& options) {
-  return internal::CreatePatchWithForm(old_data, new_data, options,
-                                       /*compact=*/true);
+  return internal::MakeOrOutOfMemory(
+      strata::StrCat("a patch from ", old_data.size(), " bytes to ",
+                     new_data.size()),
+      [&] {
+        return internal::CreatePatchWithForm(old_data, new_data, options,
+                                             /*compact=*/true);
+      });
 }
 
 absl::StatusOr<PatchInfo> ReadPatchInfo(std::string_view patch) {

@@ -15,6 +15,7 @@
 
 #include "src/apply.h"
 #include "src/fuzzing.h"
+#include "src/out_of_memory.h"
 #include "src/patch_header.h"
 #include "src/streams.h"
 #include "src/threads.h"
@@ -1313,12 +1314,10 @@ absl::StatusOr<std::string> CreateFromManifests(
   return out;
 }
 
-}  // namespace
-
-absl::StatusOr<std::string> CreateTreePatch(FileSystem& fs,
-                                            std::string_view old_root,
-                                            std::string_view new_root,
-                                            const TreeDiffOptions& options) {
+absl::StatusOr<std::string> MakeTreePatch(FileSystem& fs,
+                                          std::string_view old_root,
+                                          std::string_view new_root,
+                                          const TreeDiffOptions& options) {
   // Each file is read once, in manifest order, straight into one buffer
   // per tree: the old tree's is the body's base. On the POSIX file system,
   // which is safe to use from two threads, the two trees are scanned at
@@ -1352,22 +1351,38 @@ absl::StatusOr<std::string> CreateTreePatch(FileSystem& fs,
                              &new_files);
 }
 
+}  // namespace
+
+absl::StatusOr<std::string> CreateTreePatch(FileSystem& fs,
+                                            std::string_view old_root,
+                                            std::string_view new_root,
+                                            const TreeDiffOptions& options) {
+  return internal::MakeOrOutOfMemory(
+      strata::StrCat("a tree patch from ", old_root, " to ", new_root),
+      [&] { return MakeTreePatch(fs, old_root, new_root, options); });
+}
+
 absl::StatusOr<std::string> CreateTreePatchFromArchives(
     std::string_view old_archive, std::string_view new_archive,
     const TreeDiffOptions& options) {
-  std::vector<std::string_view> old_data, new_data;
-  STRATA_ASSIGN_OR_RETURN(TreeManifest old,
-                          ManifestOfArchive(old_archive, &old_data));
-  STRATA_ASSIGN_OR_RETURN(TreeManifest nw,
-                          ManifestOfArchive(new_archive, &new_data));
-  auto reader = [](const std::vector<std::string_view>& data) {
-    return [&data](size_t i, std::string& out) {
-      out.append(data[i]);
-      return absl::OkStatus();
-    };
-  };
-  return CreateFromManifests(old, nw, reader(old_data), reader(new_data),
-                             options);
+  return internal::MakeOrOutOfMemory(
+      strata::StrCat("a tree patch from archives of ", old_archive.size(),
+                     " and ", new_archive.size(), " bytes"),
+      [&]() -> absl::StatusOr<std::string> {
+        std::vector<std::string_view> old_data, new_data;
+        STRATA_ASSIGN_OR_RETURN(TreeManifest old,
+                                ManifestOfArchive(old_archive, &old_data));
+        STRATA_ASSIGN_OR_RETURN(TreeManifest nw,
+                                ManifestOfArchive(new_archive, &new_data));
+        auto reader = [](const std::vector<std::string_view>& data) {
+          return [&data](size_t i, std::string& out) {
+            out.append(data[i]);
+            return absl::OkStatus();
+          };
+        };
+        return CreateFromManifests(old, nw, reader(old_data), reader(new_data),
+                                   options);
+      });
 }
 
 absl::Status ApplyTreePatch(FileSystem& fs, std::string_view old_root,

@@ -118,6 +118,18 @@ inline void WriteFile(const std::string& path, const std::string& data) {
   f.write(data.data(), static_cast<std::streamsize>(data.size()));
 }
 
+// `files` text files under dir/old/js and the same under dir/new/js, every
+// third of them edited (names f0.js, f1.js, ...).
+inline void WriteEditedTrees(const std::string& dir, uint64_t seed, int files) {
+  Rng rng(seed);
+  for (int i = 0; i < files; ++i) {
+    const std::string name = "/js/f" + std::to_string(i) + ".js";
+    const std::string body = rng.Text(20000);
+    WriteFile(dir + "/old" + name, body);
+    WriteFile(dir + "/new" + name, i % 3 ? body : rng.MutateText(body, 5));
+  }
+}
+
 inline std::string ReadFile(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   std::stringstream ss;

@@ -343,13 +343,7 @@ TEST_F(ThreadFallbackTest, FilePatchesAreTheSameWithoutThreads) {
 
 TEST_F(ThreadFallbackTest, TreePatchesAreTheSameWithoutThreads) {
   TempDir dir;
-  Rng rng(21);
-  for (int i = 0; i < 20; ++i) {
-    const std::string name = "js/f" + std::to_string(i) + ".js";
-    const std::string body = rng.Text(20000);
-    WriteFile(dir / ("old/" + name), body);
-    WriteFile(dir / ("new/" + name), i % 3 ? body : rng.MutateText(body, 5));
-  }
+  testing::WriteEditedTrees(dir.path(), 21, 20);
   FileSystem& fs = *PosixFileSystem();
   // The per-file form: the two tree scans, then the body (its two
   // suffix-array scans and their encodings, the frame beside them); the
