@@ -601,7 +601,8 @@ class FrameMaker {
   // zstd's parse of the pieces against the reduced prefix, in real
   // coordinates.
   absl::StatusOr<std::vector<Match>> Parse() {
-    ZSTD_CCtx* cctx = NewZstdCCtx();
+    const ZstdCCtxPtr owned = NewZstdCCtx();
+    ZSTD_CCtx* const cctx = owned.get();
     if (cctx == nullptr) return absl::ResourceExhaustedError("zstd: no memory");
     size_t r =
         ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, params_.level);
@@ -626,7 +627,6 @@ class FrameMaker {
       n = ZSTD_generateSequences(cctx, seqs.data(), seqs.size(), src_.data(),
                                  src_.size());
     }
-    ZSTD_freeCCtx(cctx);
     if (ZSTD_isError(r) || ZSTD_isError(n)) {
       return absl::InternalError(strata::StrCat(
           "zstd sequences: ", ZSTD_getErrorName(ZSTD_isError(r) ? r : n)));
@@ -787,7 +787,8 @@ class FrameMaker {
 
   absl::StatusOr<std::string> Encode(const std::vector<ZSTD_Sequence>& seqs,
                                      bool explicit_blocks) {
-    ZSTD_CCtx* cctx = NewZstdCCtx();
+    const ZstdCCtxPtr owned = NewZstdCCtx();
+    ZSTD_CCtx* const cctx = owned.get();
     if (cctx == nullptr) return absl::ResourceExhaustedError("zstd: no memory");
     auto set = [&](ZSTD_cParameter p, int v) {
       return ZSTD_CCtx_setParameter(cctx, p, v);
@@ -850,7 +851,6 @@ class FrameMaker {
                                    seqs.size(), data_.data(), data_.size());
       }
     }
-    ZSTD_freeCCtx(cctx);
     if (ZSTD_isError(r)) {
       return absl::InternalError(
           strata::StrCat("zstd sequence compression: ", ZSTD_getErrorName(r)));
@@ -871,7 +871,9 @@ class FrameMaker {
   }
 
   bool Decodes(const std::string& frame) const {
-    ZSTD_DCtx* dctx = ZSTD_createDCtx();
+    const std::unique_ptr<ZSTD_DCtx, size_t (*)(ZSTD_DCtx*)> owned(
+        ZSTD_createDCtx(), ZSTD_freeDCtx);
+    ZSTD_DCtx* const dctx = owned.get();
     if (dctx == nullptr) return false;
     size_t r = ZSTD_DCtx_setParameter(dctx, ZSTD_d_windowLogMax, WindowLog());
     if (!ZSTD_isError(r) && params_.magicless) {
@@ -887,7 +889,6 @@ class FrameMaker {
       r = ZSTD_decompressDCtx(dctx, out.get(), room, frame.data(),
                               frame.size());
     }
-    ZSTD_freeDCtx(dctx);
     return !ZSTD_isError(r) && r == data_.size() &&
            std::memcmp(out.get(), data_.data(), r) == 0;
   }

@@ -349,7 +349,8 @@ absl::StatusOr<std::string> Compress(std::string_view data,
                                      std::string_view prefix,
                                      const ZstdParams& params) {
   if (data.empty()) return std::string();
-  ZSTD_CCtx* cctx = NewZstdCCtx();
+  const ZstdCCtxPtr owned = NewZstdCCtx();
+  ZSTD_CCtx* const cctx = owned.get();
   if (cctx == nullptr) return absl::ResourceExhaustedError("zstd: no memory");
   auto set = [&](ZSTD_cParameter p, int v) {
     return ZSTD_CCtx_setParameter(cctx, p, v);
@@ -385,7 +386,6 @@ absl::StatusOr<std::string> Compress(std::string_view data,
     out.resize(ZSTD_compressBound(data.size()));
     r = ZSTD_compress2(cctx, out.data(), out.size(), data.data(), data.size());
   }
-  ZSTD_freeCCtx(cctx);
   if (ZSTD_isError(r)) return ZstdError("compress", r);
   out.resize(r);
   out.shrink_to_fit();
@@ -411,9 +411,11 @@ void AdviseLargePages(void* p, size_t n) {
 #endif
 }
 
-ZSTD_CCtx* NewZstdCCtx() {
-  return ZSTD_createCCtx_advanced(
-      ZSTD_customMem{AllocateMaybeLarge, FreeMaybeLarge, nullptr});
+void FreeZstdCCtx::operator()(ZSTD_CCtx* cctx) const { ZSTD_freeCCtx(cctx); }
+
+ZstdCCtxPtr NewZstdCCtx() {
+  return ZstdCCtxPtr(ZSTD_createCCtx_advanced(
+      ZSTD_customMem{AllocateMaybeLarge, FreeMaybeLarge, nullptr}));
 }
 
 absl::StatusOr<std::string> ZstdCompress(std::string_view data,

@@ -5,7 +5,7 @@
 //   1 internal or I/O error
 //   2 usage error or invalid argument
 //   3 corrupt, truncated or wrong-base patch (kDataLoss)
-//   4 refused: over a size limit (kResourceExhausted)
+//   4 refused: over a size limit, or out of memory (kResourceExhausted)
 //   5 precondition failed (e.g. the output directory already exists)
 #include <unistd.h>
 
@@ -122,7 +122,8 @@ int main(int argc, char** argv) {
       "strata-diff: binary and file-tree deltas (smaller and faster than "
       "bsdiff).\n"
       "Exit codes: 0 ok, 1 internal/I/O error, 2 usage or invalid argument, "
-      "3 corrupt/truncated/wrong-base patch, 4 over a size limit, 5 output "
+      "3 corrupt/truncated/wrong-base patch, 4 over a size limit or out of "
+      "memory, 5 output "
       "already exists."};
   app.require_subcommand(1);
   strata::FileSystem& fs = *strata::PosixFileSystem();

@@ -379,7 +379,9 @@ TEST(ZstdContextTest, LargePageContextMakesTheSameFrames) {
   const std::string data = Rng(51).Text(1 << 20);
   std::string frames[2];
   for (int k = 0; k < 2; ++k) {
-    ZSTD_CCtx* cctx = k == 0 ? NewZstdCCtx() : ZSTD_createCCtx();
+    const ZstdCCtxPtr owned(k == 0 ? NewZstdCCtx().release()
+                                   : ZSTD_createCCtx());
+    ZSTD_CCtx* const cctx = owned.get();
     ASSERT_NE(cctx, nullptr);
     ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, 19);
     ZSTD_CCtx_setParameter(cctx, ZSTD_c_windowLog, 21);
@@ -388,7 +390,6 @@ TEST(ZstdContextTest, LargePageContextMakesTheSameFrames) {
     frames[k].resize(ZSTD_compressBound(data.size()));
     const size_t r = ZSTD_compress2(cctx, frames[k].data(), frames[k].size(),
                                     data.data(), data.size());
-    ZSTD_freeCCtx(cctx);
     ASSERT_FALSE(ZSTD_isError(r)) << ZSTD_getErrorName(r);
     frames[k].resize(r);
   }

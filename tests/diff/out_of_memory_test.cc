@@ -6,6 +6,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <cstdlib>
@@ -29,26 +30,89 @@ std::atomic<bool> helpers_only{false};
 std::atomic<std::thread::id> caller{};
 std::atomic<int> failures{0};
 
-void* Allocate(size_t n) {
+bool ShouldFail(size_t n) {
   if (n >= fail_from.load(std::memory_order_relaxed) &&
       (!helpers_only.load(std::memory_order_relaxed) ||
        std::this_thread::get_id() != caller.load())) {
     failures.fetch_add(1, std::memory_order_relaxed);
-    throw std::bad_alloc();
+    return true;
   }
+  return false;
+}
+
+void* Allocate(size_t n) {
+  if (ShouldFail(n)) throw std::bad_alloc();
   void* p = std::malloc(n == 0 ? 1 : n);
+  if (p == nullptr) throw std::bad_alloc();
+  return p;
+}
+
+void* AllocateAligned(size_t n, std::align_val_t align) {
+  if (ShouldFail(n)) throw std::bad_alloc();
+  const size_t a = static_cast<size_t>(align);
+  void* p = std::aligned_alloc(a, (std::max<size_t>(n, 1) + a - 1) / a * a);
   if (p == nullptr) throw std::bad_alloc();
   return p;
 }
 
 }  // namespace
 
+// Every replaceable form, so that no allocation and deallocation come
+// from different allocators (AddressSanitizer reports such a pair).
 void* operator new(size_t n) { return Allocate(n); }
 void* operator new[](size_t n) { return Allocate(n); }
+void* operator new(size_t n, const std::nothrow_t&) noexcept {
+  try {
+    return Allocate(n);
+  } catch (const std::bad_alloc&) {
+    return nullptr;
+  }
+}
+void* operator new[](size_t n, const std::nothrow_t& t) noexcept {
+  return operator new(n, t);
+}
+void* operator new(size_t n, std::align_val_t a) {
+  return AllocateAligned(n, a);
+}
+void* operator new[](size_t n, std::align_val_t a) {
+  return AllocateAligned(n, a);
+}
+void* operator new(size_t n, std::align_val_t a,
+                   const std::nothrow_t&) noexcept {
+  try {
+    return AllocateAligned(n, a);
+  } catch (const std::bad_alloc&) {
+    return nullptr;
+  }
+}
+void* operator new[](size_t n, std::align_val_t a,
+                     const std::nothrow_t& t) noexcept {
+  return operator new(n, a, t);
+}
 void operator delete(void* p) noexcept { std::free(p); }
 void operator delete[](void* p) noexcept { std::free(p); }
 void operator delete(void* p, size_t) noexcept { std::free(p); }
 void operator delete[](void* p, size_t) noexcept { std::free(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, size_t, std::align_val_t) noexcept {
+  std::free(p);
+}
+void operator delete[](void* p, size_t, std::align_val_t) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, std::align_val_t,
+                     const std::nothrow_t&) noexcept {
+  std::free(p);
+}
+void operator delete[](void* p, std::align_val_t,
+                       const std::nothrow_t&) noexcept {
+  std::free(p);
+}
 
 namespace strata::diff {
 namespace {
